@@ -1,0 +1,128 @@
+/** `outpost-agent`: flags are parsed here and nowhere else; every command maps to one runtime function. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OutpostError } from '@outpost/shared';
+import { Command, InvalidArgumentError } from 'commander';
+import { defaultPaths, readAgentConfig } from './config/index.js';
+import { createLogger } from './log.js';
+import { AgentRuntime, type AgentStatusFile, enroll } from './runtime/index.js';
+import { AGENT_VERSION } from './version.js';
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+};
+
+/** Prints a coded error the way every command does, and sets a failing exit code. */
+function fail(err: unknown): void {
+  if (err instanceof OutpostError) {
+    process.stderr.write(`error ${err.code}: ${err.message}\nhint: ${err.hint}\n`);
+  } else {
+    process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  process.exitCode = 1;
+}
+
+const defaults = defaultPaths();
+const program = new Command('outpost-agent')
+  .description('The Outpost agent: reports this machine to an Outpost collector over one outbound WebSocket.')
+  .version(AGENT_VERSION)
+  .option('-c, --config <file>', 'configuration file', defaults.configFile)
+  .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', process.env.OUTPOST_LOG_LEVEL ?? 'info')
+  .showHelpAfterError();
+
+program
+  .command('enroll')
+  .description('Enroll this machine with a collector using an enrollment token (creates the key pair, writes the configuration).')
+  .requiredOption('--server <url>', 'collector URL, e.g. https://outpost.example.com:8443')
+  .requiredOption('--token <token>', 'enrollment token from `outpost tokens create`')
+  .option('--ca-fingerprint <sha256>', "pin the collector's certificate by its SHA-256 fingerprint (printed by `outpost serve`)")
+  .option('--state-dir <dir>', 'directory for the key, the outbox and the status file', defaults.stateDir)
+  .option('--force', 're-enroll a machine that is already enrolled (new key, new agent id)', false)
+  .action(async (opts: { server: string; token: string; caFingerprint?: string; stateDir: string; force: boolean }) => {
+    const g = program.opts<{ config: string; logLevel: string }>();
+    const logger = createLogger(g.logLevel);
+    try {
+      const config = await enroll({ ...opts, configFile: g.config, logger });
+      process.stdout.write(`enrolled as ${config.agentId} (client ${config.clientId}, site ${config.siteId})\nconfiguration: ${g.config}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('run')
+  .description('Run the agent in the foreground (what the service manager starts).')
+  .option('--test-events <count>', 'emit this many diagnostic events to check the pipeline end to end', positiveInt, 0)
+  .option('--test-interval <ms>', 'milliseconds between diagnostic events', positiveInt, 100)
+  .action(async (opts: { testEvents: number; testInterval: number }) => {
+    const g = program.opts<{ config: string; logLevel: string }>();
+    let runtime: AgentRuntime | undefined;
+    try {
+      const config = readAgentConfig(g.config);
+      const logger = createLogger(config.logLevel ?? g.logLevel);
+      runtime = new AgentRuntime(config, { logger, testEvents: opts.testEvents > 0 ? { count: opts.testEvents, intervalMs: opts.testInterval } : undefined });
+      await runtime.start();
+      logger.info({ agentId: config.agentId, server: config.server, version: AGENT_VERSION }, 'agent running');
+      const shutdown = (signal: string) => {
+        logger.info({ signal }, 'stopping');
+        void runtime?.stop().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    } catch (err) {
+      fail(err);
+      await runtime?.stop().catch(() => undefined);
+    }
+  });
+
+program
+  .command('status')
+  .description('Show the enrollment, the connection state and the outbox backlog of this machine’s agent.')
+  .option('--json', 'print JSON', false)
+  .action((opts: { json: boolean }) => {
+    const g = program.opts<{ config: string }>();
+    try {
+      const config = readAgentConfig(g.config);
+      let status: AgentStatusFile | undefined;
+      try {
+        status = JSON.parse(readFileSync(join(config.stateDir, 'status.json'), 'utf8')) as AgentStatusFile;
+      } catch {
+        // No status file yet: the agent never ran on this machine; reported below as "not running".
+        status = undefined;
+      }
+      const running = status !== undefined && isAlive(status.pid) && Date.now() - status.updatedAt < 30_000;
+      const summary = { agentId: config.agentId, server: config.server, clientId: config.clientId, siteId: config.siteId, running, status: status ?? null };
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        return;
+      }
+      const lines = [
+        `agent     ${config.agentId}`,
+        `server    ${config.server}${config.caFingerprint ? ' (certificate pinned)' : ''}`,
+        `site      ${config.siteId} (client ${config.clientId})`,
+        `process   ${running ? `running, pid ${status!.pid}, version ${status!.version}` : 'not running'}`,
+      ];
+      if (status) {
+        lines.push(`state     ${status.state} since ${new Date(status.since).toISOString()}`);
+        lines.push(`outbox    ${status.outbox.pending} pending, ${status.outbox.acked} acknowledged, ${status.outbox.droppedTotal} dropped`);
+        if (status.lastError) lines.push(`last err  ${status.lastError}`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    // ESRCH: no such process, which is exactly the question asked.
+    return false;
+  }
+}
+
+await program.parseAsync(process.argv);

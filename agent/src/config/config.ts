@@ -1,0 +1,84 @@
+/**
+ * The agent's one configuration object: where the collector is, who this agent is, where its state lives.
+ * Written by `enroll`, read by `run` and `status`; checked here and nowhere else.
+ */
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { AgentId, OutpostError } from '@outpost/shared';
+import { type Static, Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+/** The configuration file's schema. */
+export const AgentConfigSchema = Type.Object(
+  {
+    /** Collector base URL (https://host:port). */
+    server: Type.String({ pattern: '^(https|wss|http|ws)://', maxLength: 2048 }),
+    /** SHA-256 fingerprint of the collector certificate to pin; absent: the system CAs verify it. */
+    caFingerprint: Type.Optional(Type.String({ maxLength: 200 })),
+    agentId: AgentId,
+    clientId: Type.String({ maxLength: 64 }),
+    siteId: Type.String({ maxLength: 64 }),
+    /** Directory for the key, the outbox and the status file. */
+    stateDir: Type.String({ minLength: 1 }),
+    logLevel: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
+    /** Outbox bounds (oldest dropped first beyond them, with a gap record). */
+    outboxMaxEntries: Type.Optional(Type.Integer({ minimum: 10 })),
+    outboxMaxBytes: Type.Optional(Type.Integer({ minimum: 65536 })),
+  },
+  { additionalProperties: false },
+);
+/** The agent configuration. */
+export type AgentConfig = Static<typeof AgentConfigSchema>;
+
+const check = TypeCompiler.Compile(AgentConfigSchema);
+
+/** Default locations: system-wide for root (a service), per-user otherwise (a developer or a test). */
+export function defaultPaths(): { configFile: string; stateDir: string } {
+  const env = process.env;
+  if (env.OUTPOST_AGENT_CONFIG) {
+    return { configFile: env.OUTPOST_AGENT_CONFIG, stateDir: env.OUTPOST_AGENT_STATE ?? join(dirname(env.OUTPOST_AGENT_CONFIG), 'state') };
+  }
+  if (process.platform === 'win32') {
+    const base = join(env.ProgramData ?? 'C:\\ProgramData', 'Outpost');
+    return { configFile: join(base, 'agent.json'), stateDir: join(base, 'state') };
+  }
+  if (process.platform === 'darwin' && process.getuid?.() === 0) {
+    return { configFile: '/Library/Application Support/Outpost/agent.json', stateDir: '/Library/Application Support/Outpost/state' };
+  }
+  if (process.getuid?.() === 0) return { configFile: '/etc/outpost/agent.json', stateDir: '/var/lib/outpost' };
+  return { configFile: join(homedir(), '.config', 'outpost', 'agent.json'), stateDir: join(homedir(), '.local', 'state', 'outpost') };
+}
+
+/** Reads and checks the configuration; OUTPOST_E_NOT_ENROLLED when missing, OUTPOST_E_CONFIG_INVALID when bad. */
+export function readAgentConfig(file: string): AgentConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new OutpostError('OUTPOST_E_NOT_ENROLLED', { cause, message: `No agent configuration at ${file}`, details: { file } });
+    }
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `Cannot read ${file}`, details: { file } });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `${file} is not valid JSON: ${(cause as Error).message}`, details: { file } });
+  }
+  if (!check.Check(value)) {
+    const first = check.Errors(value).First();
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `${file}: ${first?.path || '/'} ${first?.message ?? 'is invalid'}`, details: { file, path: first?.path ?? '' } });
+  }
+  return value;
+}
+
+/** Writes the configuration atomically, readable by its owner only. */
+export function writeAgentConfig(file: string, config: AgentConfig): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+}

@@ -1,0 +1,192 @@
+/**
+ * One connection attempt: open the socket (pinning the collector certificate), answer the challenge with the
+ * signed hello, and wait for the welcome. The caller decides what to do on failure (enroll gives up; run backs off).
+ */
+import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls';
+import {
+  AGENT_WS_PATH,
+  type AgentHello,
+  type AgentMessage,
+  checkPinnedCertificate,
+  type CollectorMessage,
+  type CollectorWelcome,
+  collectorMessages,
+  encodeMessage,
+  errorCodeForClose,
+  OutpostError,
+  PROTOCOL_VERSION,
+} from '@outpost/shared';
+import type { Logger } from 'pino';
+import { type ClientOptions, WebSocket } from 'ws';
+
+/** What one attempt needs. */
+export interface DialOptions {
+  /** Collector base URL (https://host:port) or full agent endpoint URL (wss://host:port/v1/agent). */
+  server: string;
+  caFingerprint?: string | undefined;
+  /** Builds the hello for the challenge's nonce. */
+  hello: (nonce: string) => AgentHello;
+  logger: Logger;
+  timeoutMs?: number;
+  maxPayload?: number;
+}
+
+/** How a socket ended. */
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  /** The catalogue error behind the close code, when the collector closed on purpose. */
+  error?: OutpostError;
+}
+
+/** The agent endpoint URL for a collector base URL. */
+export function agentEndpointUrl(server: string): string {
+  const url = new URL(server);
+  if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  if (url.pathname === '/' || url.pathname === '') url.pathname = AGENT_WS_PATH;
+  return url.toString();
+}
+
+/** The catalogue error for a close code and reason (`retry_after=N` travels in the reason). */
+export function closeInfo(code: number, reasonBuf: Buffer | string): CloseInfo {
+  const reason = reasonBuf.toString();
+  const errorCode = errorCodeForClose(code);
+  return errorCode ? { code, reason, error: new OutpostError(errorCode, { details: { closeCode: code, reason } }) } : { code, reason };
+}
+
+/** Messages a session delivers after the handshake (the handshake messages themselves are protocol errors then). */
+export type SessionMessage = Exclude<CollectorMessage, { type: 'collector.challenge' | 'collector.welcome' }>;
+
+/** An authenticated socket after the welcome. */
+export class Session {
+  #handler: ((msg: SessionMessage) => void) | undefined;
+  readonly #early: SessionMessage[] = [];
+  readonly closed: Promise<CloseInfo>;
+  /** Time of the last frame or ping from the collector (for the liveness check). */
+  lastActivity = Date.now();
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly welcome: CollectorWelcome,
+    private readonly logger: Logger,
+  ) {
+    this.closed = new Promise((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve(closeInfo(code, reason))));
+    ws.on('ping', () => {
+      this.lastActivity = Date.now();
+    });
+    ws.on('message', (data, isBinary) => {
+      this.lastActivity = Date.now();
+      if (isBinary) {
+        this.#protocolError(new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'binary frame on a connection with no open channel' }));
+        return;
+      }
+      let msg: CollectorMessage;
+      try {
+        msg = collectorMessages.decode(data.toString());
+      } catch (err) {
+        this.#protocolError(err as OutpostError);
+        return;
+      }
+      if (msg.type === 'collector.challenge' || msg.type === 'collector.welcome') {
+        this.#protocolError(new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `${msg.type} after the welcome` }));
+        return;
+      }
+      if (this.#handler) this.#handler(msg);
+      else this.#early.push(msg);
+    });
+  }
+
+  #protocolError(err: OutpostError): void {
+    this.logger.error({ code: err.code, err }, 'collector sent an invalid message; closing');
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(err.wsCloseCode, err.code);
+  }
+
+  /** Sets the handler for collector messages (those that arrived before are delivered now). */
+  onMessage(handler: (msg: SessionMessage) => void): void {
+    this.#handler = handler;
+    for (const m of this.#early.splice(0)) handler(m);
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(msg: AgentMessage): void {
+    if (this.open) this.ws.send(encodeMessage(msg));
+  }
+
+  close(code = 1000, reason = 'agent stopping'): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+/** One attempt: resolves with the session after the welcome, rejects with a coded error otherwise. */
+export function dial(opts: DialOptions): Promise<Session> {
+  const url = agentEndpointUrl(opts.server);
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const wsOptions: ClientOptions = { perMessageDeflate: false, maxPayload: opts.maxPayload ?? 16 * 1024 * 1024, handshakeTimeout: timeoutMs };
+  if (opts.caFingerprint) {
+    const pinned = opts.caFingerprint;
+    // Pinning replaces CA verification: the certificate must be exactly the one given at install.
+    (wsOptions as ClientOptions & { createConnection: (o: TlsOptions) => ReturnType<typeof tlsConnect> }).createConnection = (o: TlsOptions) => {
+      const socket = tlsConnect({ ...o, rejectUnauthorized: false });
+      socket.once('secureConnect', () => {
+        const mismatch = checkPinnedCertificate(socket, pinned);
+        if (mismatch) socket.destroy(mismatch);
+      });
+      return socket;
+    };
+  }
+  return new Promise<Session>((resolve, reject) => {
+    const ws = new WebSocket(url, wsOptions);
+    let settled = false;
+    const finish = (err: Error | undefined, session?: Session) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        ws.removeAllListeners('message');
+        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
+        reject(err);
+      } else resolve(session!);
+    };
+    const timer = setTimeout(() => finish(new OutpostError('OUTPOST_E_HELLO_TIMEOUT', { message: `No welcome from ${url} within ${timeoutMs} ms` })), timeoutMs);
+    ws.on('error', (err) => {
+      const pin = (err as { code?: string }).code === 'OUTPOST_E_TLS_PIN_MISMATCH' ? (err as OutpostError) : undefined;
+      finish(pin ?? new OutpostError('OUTPOST_E_UNAVAILABLE', { cause: err, message: `Cannot connect to ${url}: ${err.message}` }));
+    });
+    ws.once('close', (code: number, reason: Buffer) => {
+      const info = closeInfo(code, reason);
+      finish(info.error ?? new OutpostError('OUTPOST_E_UNAVAILABLE', { message: `Collector closed the connection (${code} ${info.reason})`, details: { closeCode: code } }));
+    });
+    let stage: 'challenge' | 'welcome' = 'challenge';
+    ws.on('message', (data, isBinary) => {
+      try {
+        if (isBinary) throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'binary frame during the handshake' });
+        const msg = collectorMessages.decode(data.toString());
+        if (stage === 'challenge') {
+          if (msg.type !== 'collector.challenge') throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `expected collector.challenge, got ${msg.type}` });
+          if (PROTOCOL_VERSION < msg.minProtocolVersion) {
+            throw new OutpostError('OUTPOST_E_PROTOCOL_VERSION', { message: `Collector needs protocol ≥ ${msg.minProtocolVersion}; this agent speaks ${PROTOCOL_VERSION}` });
+          }
+          stage = 'welcome';
+          ws.send(encodeMessage(opts.hello(msg.nonce)));
+          return;
+        }
+        if (msg.type !== 'collector.welcome') throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `expected collector.welcome, got ${msg.type}` });
+        ws.removeAllListeners('message');
+        finish(undefined, new Session(ws, msg, opts.logger));
+      } catch (err) {
+        const e = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
+        opts.logger.error({ code: e.code, err: e }, 'handshake failed');
+        if (ws.readyState === WebSocket.OPEN) ws.close(e.wsCloseCode, e.code);
+        finish(e);
+      }
+    });
+  });
+}

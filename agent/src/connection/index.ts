@@ -1,0 +1,7 @@
+/**
+ * The connection concern owns the agent's one outbound WebSocket: certificate pinning, the handshake, the
+ * reconnect state machine. It must never decide what to report (the runtime does) nor store anything.
+ */
+export { backoffDelay, retryAfterMs } from './backoff.js';
+export { type ConnectionState, ConnectionManager } from './connection.js';
+export { agentEndpointUrl, type CloseInfo, type DialOptions, dial, Session } from './dial.js';

@@ -1,0 +1,11 @@
+/**
+ * @outpost/agent — the endpoint agent. Concerns: config, identity, facts, connection, outbox, runtime.
+ * It must never import the collector; everything it shares with it comes from @outpost/shared.
+ */
+export { type AgentConfig, readAgentConfig } from './config/index.js';
+export { agentEndpointUrl, backoffDelay, ConnectionManager, dial, Session } from './connection/index.js';
+export { collectFacts } from './facts/index.js';
+export { loadOrCreateKey } from './identity/index.js';
+export { AgentRuntime, enroll } from './runtime/index.js';
+export { keyHello, enrollHello } from './runtime/hello.js';
+export { AGENT_VERSION } from './version.js';

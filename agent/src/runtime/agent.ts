@@ -1,0 +1,201 @@
+/**
+ * The running agent: one connection manager, one durable outbox, heartbeats, and the pump that sends the outbox
+ * to the collector with a bounded window of unacknowledged messages (docs/0001-protocol.md).
+ */
+import { writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { lastSeqOf, type SequencedBody } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { AgentConfig } from '../config/index.js';
+import { type ConnectionState, ConnectionManager, type Session } from '../connection/index.js';
+import { collectFacts } from '../facts/index.js';
+import { loadOrCreateKey } from '../identity/index.js';
+import { Outbox } from '../outbox/index.js';
+import { AGENT_VERSION } from '../version.js';
+import { keyHello } from './hello.js';
+import { lockStateDir } from './lock.js';
+
+/** Runtime options beyond the configuration file. */
+export interface RuntimeOptions {
+  logger: Logger;
+  /** Unacknowledged messages allowed in flight. */
+  window?: number;
+  backoff?: { baseMs: number; capMs: number };
+  /** Diagnostic events to emit, to check the pipeline end to end (`run --test-events`). */
+  testEvents?: { count: number; intervalMs: number } | undefined;
+}
+
+/** What `status` reads. */
+export interface AgentStatusFile {
+  pid: number;
+  version: string;
+  agentId: string;
+  state: ConnectionState;
+  since: number;
+  lastError: string | null;
+  outbox: { pending: number; acked: number; nextSeq: number; droppedTotal: number };
+  updatedAt: number;
+}
+
+/** The agent process's core. */
+export class AgentRuntime {
+  #outbox!: Outbox;
+  #connection!: ConnectionManager;
+  #timers: NodeJS.Timeout[] = [];
+  #state: ConnectionState = 'idle';
+  #since = Date.now();
+  #lastError: string | null = null;
+  #stopped = false;
+  #unlock: (() => void) | undefined;
+  readonly #started = Date.now();
+
+  constructor(private readonly config: AgentConfig, private readonly options: RuntimeOptions) {}
+
+  get outbox(): Outbox {
+    return this.#outbox;
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Opens the outbox, records the start, and connects. */
+  async start(): Promise<void> {
+    const { logger } = this.options;
+    const keys = loadOrCreateKey(this.config.stateDir, false);
+    this.#unlock = lockStateDir(this.config.stateDir);
+    this.#outbox = await Outbox.open({
+      dir: join(this.config.stateDir, 'outbox'),
+      maxEntries: this.config.outboxMaxEntries,
+      maxBytes: this.config.outboxMaxBytes,
+      logger,
+    });
+    const facts = await collectFacts();
+    await this.report({ type: 'stream.event', time: Date.now(), kind: 'agent.started', data: { version: AGENT_VERSION, pid: process.pid } });
+    this.#connection = new ConnectionManager(
+      { server: this.config.server, caFingerprint: this.config.caFingerprint, hello: (nonce) => keyHello(keys, this.config.agentId, facts, nonce) },
+      {
+        onSession: (s) => void this.#serve(s),
+        onState: (state, detail) => {
+          this.#state = state;
+          this.#since = Date.now();
+          if (detail.error) this.#lastError = `${detail.error.code}: ${detail.error.message}`;
+          this.#writeStatus();
+        },
+      },
+      logger,
+      this.options.backoff ?? { baseMs: 1000, capMs: 5 * 60_000 },
+    );
+    this.#connection.start();
+    this.#timers.push(setInterval(() => this.#writeStatus(), 5000).unref());
+    if (this.options.testEvents) this.#emitTestEvents(this.options.testEvents);
+  }
+
+  /** Puts one message in the outbox; it reaches the collector whenever a session is up. */
+  async report(body: SequencedBody): Promise<number> {
+    return (await this.#outbox.append(body)).seq;
+  }
+
+  #emitTestEvents({ count, intervalMs }: { count: number; intervalMs: number }): void {
+    let n = 0;
+    const tick = async () => {
+      if (this.#stopped || n >= count) return;
+      n++;
+      const seq = await this.report({ type: 'stream.event', time: Date.now(), kind: 'test', data: { n } });
+      // One line per durable event, so a test that kills the agent knows exactly what was promised.
+      this.options.logger.info({ testEvent: n, seq }, 'test event stored');
+      this.#timers.push(setTimeout(() => void tick(), intervalMs));
+    };
+    void tick();
+  }
+
+  /** Runs one authenticated session: acknowledgements, heartbeats, liveness, and the outbox pump. */
+  async #serve(session: Session): Promise<void> {
+    const { logger } = this.options;
+    const outbox = this.#outbox;
+    const window = this.options.window ?? 256;
+    const stop = new AbortController();
+    void session.closed.then(() => stop.abort());
+    let wakeAck: (() => void) | undefined;
+
+    session.onMessage((msg) => {
+      // One collector→agent message type so far; this becomes an exhaustive switch with the command handlers.
+      if (msg.type === 'stream.ack') void outbox.ack(msg.seq).then(() => wakeAck?.());
+    });
+
+    const interval = session.welcome.heartbeatIntervalMs;
+    const beat = () =>
+      session.send({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: Math.floor((Date.now() - this.#started) / 1000), outboxPending: outbox.stats().pending });
+    const heartbeat = setInterval(() => {
+      // The collector pings at least every heartbeat interval; three silent intervals mean the path is dead.
+      if (Date.now() - session.lastActivity > 3 * interval + 10_000) {
+        logger.warn({ silentMs: Date.now() - session.lastActivity }, 'collector silent; reconnecting');
+        session.terminate();
+        return;
+      }
+      beat();
+    }, interval);
+    stop.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
+
+    try {
+      await outbox.syncWithCollector(session.welcome.lastSeq);
+      beat();
+      let lastSent = session.welcome.lastSeq;
+      while (!stop.signal.aborted) {
+        const inFlight = lastSent - outbox.stats().acked;
+        if (inFlight >= window || session.ws.bufferedAmount > 1024 * 1024) {
+          await new Promise<void>((resolve) => {
+            wakeAck = resolve;
+            const t = setTimeout(resolve, 1000);
+            stop.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+          });
+          continue;
+        }
+        const batch = outbox.pendingAfter(lastSent, window - inFlight);
+        if (batch.length === 0) {
+          await outbox.waitForPendingAfter(lastSent, stop.signal).catch(() => undefined);
+          continue;
+        }
+        for (const msg of batch) {
+          session.send(msg);
+          lastSent = lastSeqOf(msg);
+        }
+      }
+    } catch (err) {
+      logger.error({ err }, 'outbox pump failed; reconnecting');
+      session.terminate();
+    }
+  }
+
+  #writeStatus(): void {
+    if (!this.#outbox) return;
+    const s = this.#outbox.stats();
+    const status: AgentStatusFile = {
+      pid: process.pid,
+      version: AGENT_VERSION,
+      agentId: this.config.agentId,
+      state: this.#state,
+      since: this.#since,
+      lastError: this.#lastError,
+      outbox: { pending: s.pending, acked: s.acked, nextSeq: s.nextSeq, droppedTotal: s.droppedTotal },
+      updatedAt: Date.now(),
+    };
+    const file = join(this.config.stateDir, 'status.json');
+    try {
+      writeFileSync(`${file}.tmp`, JSON.stringify(status), { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    } catch (err) {
+      this.options.logger.warn({ err, file }, 'cannot write status file');
+    }
+  }
+
+  /** Stops: closes the session, flushes the outbox. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    await this.#connection?.stop();
+    this.#writeStatus();
+    await this.#outbox?.close();
+    this.#unlock?.();
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * The runtime concern owns the running agent: it wires identity, config, the outbox and the connection, and
+ * implements `enroll`. It must never parse collector frames itself (the connection concern validates them).
+ */
+export { AgentRuntime, type AgentStatusFile, type RuntimeOptions } from './agent.js';
+export { enroll, type EnrollOptions } from './enroll.js';

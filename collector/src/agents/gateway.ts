@@ -1,0 +1,206 @@
+/**
+ * The agent endpoint (`/v1/agent`): one WebSocket per agent, as a small state machine
+ *   awaiting_hello → authenticating → ready → closed.
+ * The collector speaks first with a challenge; the agent's first frame must be its signed hello; anything
+ * unexpected or invalid closes the socket with a coded reason and a log line (docs/0001-protocol.md).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  type AgentHello,
+  type AgentMessage,
+  agentMessages,
+  encodeMessage,
+  isSequenced,
+  MIN_PROTOCOL_VERSION,
+  OutpostError,
+  PROTOCOL_VERSION,
+} from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import type { Clock } from '../config.js';
+import type { StreamIngest } from '../stream/index.js';
+import type { Presence } from './presence.js';
+import { AgentConnection, type ConnectionRegistry, closeSocket } from './registry.js';
+import type { Agents } from './service.js';
+
+/** Limits the gateway enforces per connection. */
+export interface GatewayLimits {
+  helloTimeoutMs: number;
+  maxAgents: number;
+  messagesPerSecond: number;
+  messageBurst: number;
+  heartbeatIntervalMs: number;
+  /** Seconds an agent is told to wait before retrying when the collector is full or stopping. */
+  retryAfterSec: number;
+}
+
+/** Figures for /metrics and the benchmark. */
+export interface GatewayCounters {
+  handshakes: number;
+  enrollments: number;
+  messages: number;
+  closesByCode: Map<string, number>;
+}
+
+/** A token bucket: `burst` messages at once, refilled at `rate` per second. */
+class RateLimiter {
+  #tokens: number;
+  #last: number;
+  constructor(private readonly rate: number, private readonly burst: number, now: number) {
+    this.#tokens = burst;
+    this.#last = now;
+  }
+  take(now: number): boolean {
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.rate);
+    this.#last = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
+
+type State = 'awaiting_hello' | 'authenticating' | 'ready' | 'closed';
+
+/** Accepts agent sockets and runs each through the handshake into the registry. */
+export class AgentGateway {
+  #pending = 0;
+  #stopping = false;
+  readonly counters: GatewayCounters = { handshakes: 0, enrollments: 0, messages: 0, closesByCode: new Map() };
+
+  constructor(
+    private readonly agents: Agents,
+    private readonly registry: ConnectionRegistry,
+    private readonly ingest: StreamIngest,
+    private readonly presence: Presence,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly limits: GatewayLimits,
+  ) {}
+
+  /** Takes over a freshly upgraded socket. */
+  handle(socket: WebSocket, ip: string): void {
+    const log = this.logger.child({ ip });
+    let state: State = 'awaiting_hello';
+    let conn: AgentConnection | undefined;
+    const limiter = new RateLimiter(this.limits.messagesPerSecond, this.limits.messageBurst, this.clock.now());
+
+    const fail = (err: OutpostError, extra = '') => {
+      if (state === 'closed') return;
+      log.warn({ agentId: conn?.agentId, code: err.code, reason: err.message, details: err.details, state }, 'closing agent socket');
+      closeSocket(socket, err, extra);
+    };
+
+    if (this.#stopping || this.registry.size + this.#pending >= this.limits.maxAgents) {
+      closeSocket(socket, new OutpostError('OUTPOST_E_UNAVAILABLE'), `retry_after=${this.limits.retryAfterSec}`);
+      return;
+    }
+    this.#pending++;
+    const nonce = randomBytes(32).toString('base64url');
+    socket.send(encodeMessage({ type: 'collector.challenge', nonce, protocolVersion: PROTOCOL_VERSION, minProtocolVersion: MIN_PROTOCOL_VERSION, serverTime: this.clock.now() }));
+    const helloTimer = setTimeout(() => fail(new OutpostError('OUTPOST_E_HELLO_TIMEOUT')), this.limits.helloTimeoutMs);
+
+    const leavePending = () => {
+      if (state === 'awaiting_hello' || state === 'authenticating') this.#pending--;
+      clearTimeout(helloTimer);
+    };
+
+    const onHello = async (hello: AgentHello) => {
+      state = 'authenticating';
+      if (hello.protocolVersion < MIN_PROTOCOL_VERSION || hello.protocolVersion > PROTOCOL_VERSION) {
+        throw new OutpostError('OUTPOST_E_PROTOCOL_VERSION', { details: { agent: hello.protocolVersion, min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION } });
+      }
+      const enrolling = hello.auth.method === 'enroll';
+      const agent = enrolling ? await this.agents.enroll(hello, nonce, ip) : await this.agents.authenticate(hello, nonce, ip);
+      const lastSeq = await this.ingest.cursorOf(agent.id);
+      if ((state as State) === 'closed') return; // the socket went away while we were checking
+      leavePending();
+      conn = new AgentConnection(agent.id, agent.clientId, agent.siteId, socket, ip, this.clock.now());
+      conn.cursor = lastSeq;
+      state = 'ready';
+      this.registry.add(conn);
+      this.presence.touch(agent.id);
+      this.counters.handshakes++;
+      if (enrolling) this.counters.enrollments++;
+      conn.send({
+        type: 'collector.welcome',
+        agentId: agent.id,
+        protocolVersion: Math.min(PROTOCOL_VERSION, hello.protocolVersion),
+        lastSeq,
+        heartbeatIntervalMs: this.limits.heartbeatIntervalMs,
+        serverTime: this.clock.now(),
+        enrolled: enrolling,
+        clientId: agent.clientId,
+        siteId: agent.siteId,
+      });
+      log.debug({ agentId: agent.id, hostname: agent.facts.hostname, lastSeq, enrolling }, 'agent connected');
+    };
+
+    const onReady = (msg: AgentMessage, c: AgentConnection) => {
+      if (isSequenced(msg)) {
+        this.ingest.submit(c, msg);
+        return;
+      }
+      switch (msg.type) {
+        case 'agent.heartbeat':
+          c.lastHeartbeatAt = this.clock.now();
+          c.outboxPending = msg.outboxPending;
+          this.presence.touch(c.agentId);
+          return;
+        case 'agent.hello':
+          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'agent.hello after the handshake' });
+        default: {
+          const unhandled: never = msg;
+          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `unhandled ${(unhandled as { type: string }).type}` });
+        }
+      }
+    };
+
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (state === 'closed') return;
+      try {
+        this.counters.messages++;
+        if (!limiter.take(this.clock.now())) throw new OutpostError('OUTPOST_E_RATE_LIMITED');
+        if (state === 'authenticating') throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'message before the welcome' });
+        if (isBinary) {
+          throw new OutpostError(state === 'awaiting_hello' ? 'OUTPOST_E_HELLO_REQUIRED' : 'OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'binary frame on a connection with no open channel' });
+        }
+        const msg = agentMessages.decode(data.toString());
+        if (state === 'awaiting_hello') {
+          if (msg.type !== 'agent.hello') throw new OutpostError('OUTPOST_E_HELLO_REQUIRED', { details: { type: msg.type } });
+          onHello(msg).catch((err: unknown) => fail(err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err })));
+          return;
+        }
+        onReady(msg, conn!);
+      } catch (err) {
+        fail(err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err }));
+      }
+    });
+
+    socket.on('pong', () => {
+      if (conn) {
+        conn.awaitingPong = false;
+        this.presence.touch(conn.agentId);
+      }
+    });
+
+    socket.on('error', (err) => log.warn({ err, agentId: conn?.agentId }, 'agent socket error'));
+
+    socket.on('close', (code: number, reason: Buffer) => {
+      leavePending();
+      state = 'closed';
+      const key = String(code);
+      this.counters.closesByCode.set(key, (this.counters.closesByCode.get(key) ?? 0) + 1);
+      if (conn) {
+        this.registry.remove(conn);
+        this.presence.touch(conn.agentId);
+        log.debug({ agentId: conn.agentId, code, reason: reason.toString() }, 'agent disconnected');
+      }
+    });
+  }
+
+  /** Refuses new agents and tells connected ones to come back later (graceful shutdown). */
+  stop(): void {
+    this.#stopping = true;
+    for (const conn of this.registry.values()) conn.closeWith(new OutpostError('OUTPOST_E_UNAVAILABLE'), `retry_after=${this.limits.retryAfterSec}`);
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * The agents concern owns enrolled agents (public keys only), enrollment tokens (hashes only), the agent WebSocket
+ * endpoint with its handshake, live connections and presence. It must never store an agent's private key or a
+ * token's secret, and never acknowledge stream data itself (the stream concern does, after committing).
+ */
+export { AgentGateway, type GatewayCounters, type GatewayLimits } from './gateway.js';
+export { Presence } from './presence.js';
+export { AgentConnection, ConnectionRegistry } from './registry.js';
+export { agentsRoutes } from './routes.js';
+export { Agents, type PublicEnrollmentToken } from './service.js';
+export { type AgentRecord, agentsMigrations } from './store.js';

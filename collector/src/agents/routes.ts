@@ -1,0 +1,185 @@
+/** Routes of the agents concern: enrollment tokens, agents (list, detail, revoke) and their events. */
+import { OutpostError } from '@outpost/shared';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { actorOf, clientScope, type Guard } from '../auth/index.js';
+import type { EventsStore } from '../events/index.js';
+import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
+import type { App } from '../http/types.js';
+import type { Agents } from './service.js';
+import type { AgentRecord } from './store.js';
+
+const AgentSchema = Type.Object({
+  id: Type.String(),
+  clientId: Type.String(),
+  siteId: Type.String(),
+  hostname: Type.String(),
+  os: Type.Object({ platform: Type.String(), distro: Type.String(), release: Type.String(), kernel: Type.String(), arch: Type.String() }),
+  cpu: Type.Object({ model: Type.String(), cores: Type.Integer() }),
+  memoryBytes: Type.Integer(),
+  agentVersion: Type.String(),
+  status: Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('revoked')]),
+  enrolledAt: Type.Integer(),
+  lastSeenAt: NullableTime,
+  lastIp: NullableString,
+  revokedAt: NullableTime,
+});
+const TokenSchema = Type.Object({
+  id: Type.String(),
+  clientId: Type.String(),
+  siteId: Type.String(),
+  note: Type.String(),
+  createdBy: Type.String(),
+  createdAt: Type.Integer(),
+  expiresAt: Type.Integer(),
+  maxUses: Type.Integer(),
+  uses: Type.Integer(),
+  revokedAt: NullableTime,
+  status: Type.String(),
+});
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+/** The agents routes plugin. */
+export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard: Guard }): FastifyPluginAsync {
+  const { agents, events, guard } = deps;
+
+  const view = (a: AgentRecord) => ({
+    id: a.id,
+    clientId: a.clientId,
+    siteId: a.siteId,
+    hostname: a.facts.hostname,
+    os: a.facts.os,
+    cpu: a.facts.cpu,
+    memoryBytes: a.facts.memoryBytes,
+    agentVersion: a.agentVersion,
+    status: a.revokedAt !== null ? ('revoked' as const) : agents.isOnline(a.id) ? ('online' as const) : ('offline' as const),
+    enrolledAt: a.enrolledAt,
+    lastSeenAt: a.lastSeenAt,
+    lastIp: a.lastIp,
+    revokedAt: a.revokedAt,
+  });
+
+  /** Loads an agent and authorises the action on its client; agents of other clients look like missing ones. */
+  const loadAgent = async (req: FastifyRequest, id: string, action: 'agent.read' | 'agent.revoke') => {
+    const agent = await agents.get(id);
+    if (!agent) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
+    await guard(req, action, { type: 'agent', id, clientId: agent.clientId });
+    return agent;
+  };
+
+  return async (fastify) => {
+    const app = fastify as unknown as App;
+
+    app.get(
+      '/api/v1/agents',
+      {
+        schema: {
+          querystring: Type.Object(
+            {
+              clientId: Type.Optional(Type.String({ maxLength: 64 })),
+              siteId: Type.Optional(Type.String({ maxLength: 64 })),
+              status: Type.Optional(Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('revoked')])),
+              search: Type.Optional(Type.String({ maxLength: 255 })),
+              limit: Limit,
+              offset: Type.Integer({ minimum: 0, default: 0 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Object({ agents: Type.Array(AgentSchema) }), ...errorResponses },
+        },
+      },
+      async (req) => {
+        const q = req.query;
+        const scope = clientScope(actorOf(req), 'agent.read');
+        let clientIds = scope === 'all' ? undefined : scope;
+        if (q.clientId) {
+          await guard(req, 'agent.read', { type: 'client', id: q.clientId, clientId: q.clientId });
+          clientIds = [q.clientId];
+        }
+        const rows = await agents.list({ clientIds, siteId: q.siteId, search: q.search, includeRevoked: q.status === 'revoked', limit: q.status ? 100_000 : q.limit, offset: q.status ? 0 : q.offset });
+        const views = rows.map(view);
+        const filtered = q.status ? views.filter((a) => a.status === q.status).slice(q.offset, q.offset + q.limit) : views;
+        return { agents: filtered };
+      },
+    );
+
+    app.get('/api/v1/agents/:id', { schema: { params: IdParams, response: { 200: AgentSchema, ...errorResponses } } }, async (req) =>
+      view(await loadAgent(req, req.params.id, 'agent.read')),
+    );
+
+    app.post('/api/v1/agents/:id/revoke', { schema: { params: IdParams, response: { 200: AgentSchema, ...errorResponses } } }, async (req) => {
+      const agent = await loadAgent(req, req.params.id, 'agent.revoke');
+      await agents.revoke(actorOf(req), agent);
+      return view((await agents.get(agent.id))!);
+    });
+
+    app.get(
+      '/api/v1/agents/:id/events',
+      {
+        schema: {
+          params: IdParams,
+          querystring: Type.Object({ afterSeq: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }) }, { additionalProperties: false }),
+          response: {
+            200: Type.Object({
+              events: Type.Array(Type.Object({ seq: Type.Integer(), time: Type.Integer(), kind: Type.String(), data: Type.Record(Type.String(), Type.Unknown()), receivedAt: Type.Integer() })),
+              total: Type.Integer(),
+              distinctSeq: Type.Integer(),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) => {
+        const agent = await loadAgent(req, req.params.id, 'agent.read');
+        const [list, count] = await Promise.all([events.list(agent.id, req.query.afterSeq, req.query.limit), events.count(agent.id)]);
+        return { events: list, ...count };
+      },
+    );
+
+    app.post(
+      '/api/v1/enrollment-tokens',
+      {
+        schema: {
+          body: Type.Object(
+            {
+              siteId: Type.String({ maxLength: 64 }),
+              expiresInHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 365, default: 24 * 7 }),
+              maxUses: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+              note: Type.String({ maxLength: 200, default: '' }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: Type.Object({ token: Type.String(), info: TokenSchema }), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const site = await deps.agents.siteOf(req.body.siteId);
+        const actor = await guard(req, 'enrollment_token.create', { type: 'site', id: req.body.siteId, clientId: site?.clientId ?? '?' });
+        return reply.status(201).send(await agents.createEnrollmentToken(actor, req.body));
+      },
+    );
+
+    app.get(
+      '/api/v1/enrollment-tokens',
+      {
+        schema: {
+          querystring: Type.Object({ siteId: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }), ...errorResponses },
+        },
+      },
+      async (req) => {
+        const scope = clientScope(actorOf(req), 'enrollment_token.read');
+        if (scope !== 'all' && scope.length === 0) await guard(req, 'enrollment_token.read', { type: 'enrollment_token', clientId: null });
+        return { tokens: await agents.listEnrollmentTokens(scope === 'all' ? undefined : scope, req.query.siteId) };
+      },
+    );
+
+    app.post('/api/v1/enrollment-tokens/:id/revoke', { schema: { params: IdParams, response: { 200: TokenSchema, ...errorResponses } } }, async (req) => {
+      const token = await agents.enrollmentToken(req.params.id);
+      if (!token) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No enrollment token ${req.params.id}` });
+      const actor = await guard(req, 'enrollment_token.revoke', { type: 'enrollment_token', id: token.id, clientId: token.clientId });
+      await agents.revokeEnrollmentToken(actor, token.id, token.clientId);
+      return (await agents.enrollmentToken(token.id))!;
+    });
+  };
+}

@@ -1,0 +1,203 @@
+/** The agents concern's logic: enrollment tokens, enrollment, key authentication, listing, revocation. */
+import { randomBytes } from 'node:crypto';
+import { type AgentHello, OutpostError, verifyAuthProof } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/index.js';
+import { type Actor, actorRef } from '../auth/index.js';
+import { newToken, parseToken, tokenMatches } from '../auth/secrets.js';
+import type { Clock } from '../config.js';
+import type { Db } from '../db/index.js';
+import type { Tenants } from '../tenants/index.js';
+import type { ConnectionRegistry } from './registry.js';
+import { type AgentQuery, type AgentRecord, AgentsStore, type EnrollmentTokenRecord } from './store.js';
+
+/** Public view of an enrollment token (never its secret or hash). */
+export type PublicEnrollmentToken = Omit<EnrollmentTokenRecord, 'hash'> & { status: 'active' | 'expired' | 'exhausted' | 'revoked' };
+
+const tokenErrors = {
+  unknown: 'OUTPOST_E_ENROLL_TOKEN_INVALID',
+  expired: 'OUTPOST_E_ENROLL_TOKEN_EXPIRED',
+  exhausted: 'OUTPOST_E_ENROLL_TOKEN_EXHAUSTED',
+  revoked: 'OUTPOST_E_ENROLL_TOKEN_REVOKED',
+} as const;
+
+/** Enrolled agents and the tokens that enroll them. */
+export class Agents {
+  readonly store: AgentsStore;
+  constructor(
+    db: Db,
+    private readonly tenants: Tenants,
+    private readonly registry: ConnectionRegistry,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.store = new AgentsStore(db);
+  }
+
+  #publicToken(t: EnrollmentTokenRecord): PublicEnrollmentToken {
+    const { hash: _hash, ...rest } = t;
+    const status = t.revokedAt !== null ? 'revoked' : t.expiresAt <= this.clock.now() ? 'expired' : t.uses >= t.maxUses ? 'exhausted' : 'active';
+    return { ...rest, status };
+  }
+
+  /** Creates a token for a site; the secret is returned once and stored hashed. */
+  async createEnrollmentToken(actor: Actor, input: { siteId: string; expiresInHours: number; maxUses: number; note: string }): Promise<{ token: string; info: PublicEnrollmentToken }> {
+    const site = await this.tenants.site(input.siteId);
+    if (!site) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No site ${input.siteId}` });
+    const t = newToken('oet');
+    const record: EnrollmentTokenRecord = {
+      id: t.id,
+      clientId: site.clientId,
+      siteId: site.id,
+      hash: t.hash,
+      note: input.note,
+      createdBy: actor.id,
+      createdAt: this.clock.now(),
+      expiresAt: this.clock.now() + input.expiresInHours * 3_600_000,
+      maxUses: input.maxUses,
+      uses: 0,
+      revokedAt: null,
+    };
+    await this.store.insertToken(record);
+    await this.audit.record({
+      type: 'enrollment_token.create',
+      code: 'OUTPOST_I_ENROLL_TOKEN_CREATED',
+      result: 'success',
+      actor: actorRef(actor),
+      clientId: site.clientId,
+      resource: `enrollment_token:${t.id}`,
+      details: { siteId: site.id, maxUses: input.maxUses, expiresAt: record.expiresAt },
+    });
+    return { token: t.token, info: this.#publicToken(record) };
+  }
+
+  /** The site a token would enroll into (for authorising on its client before creating it). */
+  siteOf(siteId: string) {
+    return this.tenants.site(siteId);
+  }
+
+  async enrollmentToken(id: string): Promise<PublicEnrollmentToken | undefined> {
+    const t = await this.store.token(id);
+    return t && this.#publicToken(t);
+  }
+
+  async listEnrollmentTokens(clientIds: readonly string[] | undefined, siteId?: string): Promise<PublicEnrollmentToken[]> {
+    return (await this.store.listTokens(clientIds, siteId)).map((t) => this.#publicToken(t));
+  }
+
+  async revokeEnrollmentToken(actor: Actor, id: string, clientId: string): Promise<void> {
+    await this.store.revokeToken(id, this.clock.now());
+    await this.audit.record({ type: 'enrollment_token.revoke', code: 'OUTPOST_I_ENROLL_TOKEN_REVOKED', result: 'success', actor: actorRef(actor), clientId, resource: `enrollment_token:${id}` });
+  }
+
+  /** Enrolls a new agent from an `enroll` hello signed over `nonce`. Every refusal is audited. */
+  async enroll(hello: AgentHello, nonce: string, ip: string): Promise<AgentRecord> {
+    const auth = hello.auth;
+    if (auth.method !== 'enroll') throw new TypeError('enroll() needs an enroll hello');
+    const parsed = parseToken(auth.token);
+    const refuse = async (code: (typeof tokenErrors)[keyof typeof tokenErrors] | 'OUTPOST_E_SIGNATURE_INVALID' | 'OUTPOST_E_CONFLICT', clientId: string | null, message?: string) => {
+      await this.audit.record({
+        type: 'agent.enroll',
+        code,
+        result: 'failure',
+        actor: { kind: 'agent', id: null, name: hello.facts.hostname },
+        clientId,
+        resource: parsed ? `enrollment_token:${parsed.id}` : 'enrollment_token:?',
+        remoteIp: ip,
+      });
+      return new OutpostError(code, message ? { message } : {});
+    };
+    // Proof of possession first: a token must not be spent by someone who cannot sign with the key they present.
+    if (!verifyAuthProof(auth.publicKey, nonce, 'enroll', auth.publicKey, auth.signature)) throw await refuse('OUTPOST_E_SIGNATURE_INVALID', null);
+    if (!parsed || parsed.prefix !== 'oet') throw await refuse('OUTPOST_E_ENROLL_TOKEN_INVALID', null);
+    if (await this.store.agentByPublicKey(auth.publicKey)) throw await refuse('OUTPOST_E_CONFLICT', null, 'This public key is already enrolled');
+    const now = this.clock.now();
+    const result = await this.store.enroll(
+      parsed.id,
+      now,
+      (t) => tokenMatches(auth.token, t.hash),
+      (t) => ({
+        id: `ag_${randomBytes(12).toString('hex')}`,
+        clientId: t.clientId,
+        siteId: t.siteId,
+        publicKey: auth.publicKey,
+        facts: hello.facts,
+        agentVersion: hello.agentVersion,
+        protocolVersion: hello.protocolVersion,
+        enrolledAt: now,
+        enrollmentTokenId: t.id,
+        lastSeenAt: now,
+        lastIp: ip,
+        revokedAt: null,
+      }),
+    );
+    if (!result.ok) throw await refuse(tokenErrors[result.reason], result.token?.clientId ?? null);
+    const agent = result.agent!;
+    await this.audit.record({
+      type: 'agent.enroll',
+      code: 'OUTPOST_I_AGENT_ENROLLED',
+      result: 'success',
+      actor: { kind: 'agent', id: agent.id, name: agent.facts.hostname },
+      clientId: agent.clientId,
+      agentId: agent.id,
+      resource: `agent:${agent.id}`,
+      remoteIp: ip,
+      details: { siteId: agent.siteId, enrollmentTokenId: agent.enrollmentTokenId },
+    });
+    this.logger.info({ agentId: agent.id, hostname: agent.facts.hostname, siteId: agent.siteId }, 'agent enrolled');
+    return agent;
+  }
+
+  /** Authenticates a `key` hello signed over `nonce`; refreshes the agent's facts. */
+  async authenticate(hello: AgentHello, nonce: string, ip: string): Promise<AgentRecord> {
+    const auth = hello.auth;
+    if (auth.method !== 'key') throw new TypeError('authenticate() needs a key hello');
+    const agent = await this.store.agent(auth.agentId);
+    if (!agent) throw new OutpostError('OUTPOST_E_AGENT_UNKNOWN', { details: { agentId: auth.agentId } });
+    if (agent.revokedAt !== null) throw new OutpostError('OUTPOST_E_AGENT_REVOKED', { details: { agentId: agent.id } });
+    if (!verifyAuthProof(agent.publicKey, nonce, 'key', agent.id, auth.signature)) {
+      await this.audit.record({
+        type: 'agent.connect',
+        code: 'OUTPOST_E_SIGNATURE_INVALID',
+        result: 'failure',
+        actor: { kind: 'agent', id: agent.id, name: hello.facts.hostname },
+        clientId: agent.clientId,
+        agentId: agent.id,
+        resource: `agent:${agent.id}`,
+        remoteIp: ip,
+      });
+      throw new OutpostError('OUTPOST_E_SIGNATURE_INVALID', { details: { agentId: agent.id } });
+    }
+    await this.store.updateFacts(agent.id, hello.facts, hello.agentVersion, hello.protocolVersion, this.clock.now(), ip);
+    return { ...agent, facts: hello.facts, agentVersion: hello.agentVersion };
+  }
+
+  get(id: string): Promise<AgentRecord | undefined> {
+    return this.store.agent(id);
+  }
+
+  list(q: AgentQuery): Promise<AgentRecord[]> {
+    return this.store.listAgents(q);
+  }
+
+  /** True when the agent has a live connection on this node. */
+  isOnline(id: string): boolean {
+    return this.registry.get(id)?.open === true;
+  }
+
+  /** Revokes an agent: refused from now on, and its live socket is closed at once. */
+  async revoke(actor: Actor, agent: AgentRecord): Promise<void> {
+    if (!(await this.store.revoke(agent.id, this.clock.now(), actor.id))) {
+      throw new OutpostError('OUTPOST_E_CONFLICT', { message: `Agent ${agent.id} is already revoked` });
+    }
+    this.registry.get(agent.id)?.closeWith(new OutpostError('OUTPOST_E_AGENT_REVOKED'));
+    await this.audit.record({ type: 'agent.revoke', code: 'OUTPOST_I_AGENT_REVOKED', result: 'success', actor: actorRef(actor), clientId: agent.clientId, agentId: agent.id, resource: `agent:${agent.id}` });
+    this.logger.info({ agentId: agent.id, by: actor.id }, 'agent revoked');
+  }
+
+  /** Flushes last-seen times collected by presence. */
+  touchMany(seen: ReadonlyMap<string, number>): Promise<void> {
+    return this.store.touchMany(seen);
+  }
+}

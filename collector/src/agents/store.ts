@@ -1,0 +1,276 @@
+/** All SQL of the agents concern: enrolled agents (public keys only) and enrollment tokens (hashes only). */
+import type { AgentFacts } from '@outpost/shared';
+import type { Db, Migration } from '../db/index.js';
+
+/** The agents concern's schema. */
+export const agentsMigrations: Migration[] = [
+  {
+    id: '0004_agents',
+    concern: 'agents',
+    sql: `
+      CREATE TABLE enrollment_tokens (
+        id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        max_uses INTEGER NOT NULL CHECK (max_uses > 0),
+        uses INTEGER NOT NULL DEFAULT 0,
+        revoked_at INTEGER
+      );
+      CREATE INDEX enrollment_tokens_site ON enrollment_tokens (site_id);
+      CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        public_key TEXT NOT NULL UNIQUE,
+        hostname TEXT NOT NULL,
+        os_platform TEXT NOT NULL,
+        os_distro TEXT NOT NULL,
+        os_release TEXT NOT NULL,
+        kernel TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        cpu_model TEXT NOT NULL,
+        cpu_cores INTEGER NOT NULL,
+        memory_bytes INTEGER NOT NULL,
+        agent_version TEXT NOT NULL,
+        protocol_version INTEGER NOT NULL,
+        enrolled_at INTEGER NOT NULL,
+        enrollment_token_id TEXT NOT NULL,
+        last_seen_at INTEGER,
+        last_ip TEXT,
+        revoked_at INTEGER,
+        revoked_by TEXT
+      );
+      CREATE INDEX agents_client_site ON agents (client_id, site_id);
+    `,
+  },
+];
+
+/** An enrolled agent. */
+export interface AgentRecord {
+  id: string;
+  clientId: string;
+  siteId: string;
+  publicKey: string;
+  facts: AgentFacts;
+  agentVersion: string;
+  protocolVersion: number;
+  enrolledAt: number;
+  enrollmentTokenId: string;
+  lastSeenAt: number | null;
+  lastIp: string | null;
+  revokedAt: number | null;
+}
+
+/** An enrollment token (its hash only). */
+export interface EnrollmentTokenRecord {
+  id: string;
+  clientId: string;
+  siteId: string;
+  hash: string;
+  note: string;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+  maxUses: number;
+  uses: number;
+  revokedAt: number | null;
+}
+
+interface AgentRow {
+  id: string;
+  client_id: string;
+  site_id: string;
+  public_key: string;
+  hostname: string;
+  os_platform: string;
+  os_distro: string;
+  os_release: string;
+  kernel: string;
+  arch: string;
+  cpu_model: string;
+  cpu_cores: number;
+  memory_bytes: number;
+  agent_version: string;
+  protocol_version: number;
+  enrolled_at: number;
+  enrollment_token_id: string;
+  last_seen_at: number | null;
+  last_ip: string | null;
+  revoked_at: number | null;
+}
+
+const toAgent = (r: AgentRow): AgentRecord => ({
+  id: r.id,
+  clientId: r.client_id,
+  siteId: r.site_id,
+  publicKey: r.public_key,
+  facts: {
+    hostname: r.hostname,
+    os: { platform: r.os_platform, distro: r.os_distro, release: r.os_release, kernel: r.kernel, arch: r.arch },
+    cpu: { model: r.cpu_model, cores: r.cpu_cores },
+    memoryBytes: r.memory_bytes,
+  },
+  agentVersion: r.agent_version,
+  protocolVersion: r.protocol_version,
+  enrolledAt: r.enrolled_at,
+  enrollmentTokenId: r.enrollment_token_id,
+  lastSeenAt: r.last_seen_at,
+  lastIp: r.last_ip,
+  revokedAt: r.revoked_at,
+});
+
+const TOKEN_COLUMNS =
+  'id, client_id AS clientId, site_id AS siteId, hash, note, created_by AS createdBy, created_at AS createdAt, expires_at AS expiresAt, max_uses AS maxUses, uses, revoked_at AS revokedAt';
+
+/** Filters for listing agents. */
+export interface AgentQuery {
+  clientIds?: readonly string[] | undefined;
+  siteId?: string | undefined;
+  search?: string | undefined;
+  includeRevoked?: boolean | undefined;
+  limit: number;
+  offset: number;
+}
+
+/** Why an enrollment token cannot be used, or the token when it can. */
+export type TokenUse = { ok: true; token: EnrollmentTokenRecord } | { ok: false; reason: 'unknown' | 'expired' | 'exhausted' | 'revoked'; token?: EnrollmentTokenRecord };
+
+/** Store functions of the agents concern. */
+export class AgentsStore {
+  constructor(private readonly db: Db) {}
+
+  async insertToken(t: EnrollmentTokenRecord): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO enrollment_tokens (id, client_id, site_id, hash, note, created_by, created_at, expires_at, max_uses, uses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)',
+      )
+      .run(t.id, t.clientId, t.siteId, t.hash, t.note, t.createdBy, t.createdAt, t.expiresAt, t.maxUses);
+  }
+
+  async token(id: string): Promise<EnrollmentTokenRecord | undefined> {
+    return this.db.prepare<[string], EnrollmentTokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE id = ?`).get(id);
+  }
+
+  async listTokens(clientIds: readonly string[] | undefined, siteId: string | undefined): Promise<EnrollmentTokenRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (clientIds) {
+      where.push('client_id IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(clientIds));
+    }
+    if (siteId) {
+      where.push('site_id = ?');
+      params.push(siteId);
+    }
+    return this.db
+      .prepare<unknown[], EnrollmentTokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC`)
+      .all(...params);
+  }
+
+  async revokeToken(id: string, time: number): Promise<boolean> {
+    return this.db.prepare('UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(time, id).changes === 1;
+  }
+
+  /**
+   * Atomically spends one use of the token (checked by `isValid`, which compares the secret) and inserts the
+   * agent, so two machines racing for the last use cannot both enroll.
+   */
+  async enroll(tokenId: string, now: number, isValid: (t: EnrollmentTokenRecord) => boolean, agent: (t: EnrollmentTokenRecord) => AgentRecord): Promise<TokenUse & { agent?: AgentRecord }> {
+    return this.db.transaction((): TokenUse & { agent?: AgentRecord } => {
+      const token = this.db.prepare<[string], EnrollmentTokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE id = ?`).get(tokenId);
+      if (!token || !isValid(token)) return { ok: false, reason: 'unknown' };
+      if (token.revokedAt !== null) return { ok: false, reason: 'revoked', token };
+      if (token.expiresAt <= now) return { ok: false, reason: 'expired', token };
+      if (token.uses >= token.maxUses) return { ok: false, reason: 'exhausted', token };
+      this.db.prepare('UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ?').run(tokenId);
+      const a = agent(token);
+      this.db
+        .prepare(
+          `INSERT INTO agents (id, client_id, site_id, public_key, hostname, os_platform, os_distro, os_release, kernel, arch, cpu_model, cpu_cores,
+             memory_bytes, agent_version, protocol_version, enrolled_at, enrollment_token_id, last_seen_at, last_ip)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          a.id,
+          a.clientId,
+          a.siteId,
+          a.publicKey,
+          a.facts.hostname,
+          a.facts.os.platform,
+          a.facts.os.distro,
+          a.facts.os.release,
+          a.facts.os.kernel,
+          a.facts.os.arch,
+          a.facts.cpu.model,
+          a.facts.cpu.cores,
+          a.facts.memoryBytes,
+          a.agentVersion,
+          a.protocolVersion,
+          a.enrolledAt,
+          a.enrollmentTokenId,
+          a.lastSeenAt,
+          a.lastIp,
+        );
+      return { ok: true, token: { ...token, uses: token.uses + 1 }, agent: a };
+    })();
+  }
+
+  async agent(id: string): Promise<AgentRecord | undefined> {
+    const row = this.db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE id = ?').get(id);
+    return row && toAgent(row);
+  }
+
+  async agentByPublicKey(publicKey: string): Promise<AgentRecord | undefined> {
+    const row = this.db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE public_key = ?').get(publicKey);
+    return row && toAgent(row);
+  }
+
+  async listAgents(q: AgentQuery): Promise<AgentRecord[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: q.limit, offset: q.offset };
+    if (q.clientIds) {
+      where.push('client_id IN (SELECT value FROM json_each(@clientIds))');
+      params.clientIds = JSON.stringify(q.clientIds);
+    }
+    if (q.siteId) {
+      where.push('site_id = @siteId');
+      params.siteId = q.siteId;
+    }
+    if (q.search) {
+      where.push("hostname LIKE @search ESCAPE '\\'");
+      params.search = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    }
+    if (!q.includeRevoked) where.push('revoked_at IS NULL');
+    return this.db
+      .prepare<Record<string, unknown>, AgentRow>(`SELECT * FROM agents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY hostname, id LIMIT @limit OFFSET @offset`)
+      .all(params)
+      .map(toAgent);
+  }
+
+  /** Refreshes what the agent reported in its hello. */
+  async updateFacts(id: string, facts: AgentFacts, agentVersion: string, protocolVersion: number, now: number, ip: string): Promise<void> {
+    this.db
+      .prepare(
+        `UPDATE agents SET hostname = ?, os_platform = ?, os_distro = ?, os_release = ?, kernel = ?, arch = ?, cpu_model = ?, cpu_cores = ?,
+           memory_bytes = ?, agent_version = ?, protocol_version = ?, last_seen_at = ?, last_ip = ? WHERE id = ?`,
+      )
+      .run(facts.hostname, facts.os.platform, facts.os.distro, facts.os.release, facts.os.kernel, facts.os.arch, facts.cpu.model, facts.cpu.cores, facts.memoryBytes, agentVersion, protocolVersion, now, ip, id);
+  }
+
+  /** Writes many last-seen times in one transaction (presence flushes them in batches). */
+  async touchMany(seen: ReadonlyMap<string, number>): Promise<void> {
+    const stmt = this.db.prepare('UPDATE agents SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?');
+    this.db.transaction(() => {
+      for (const [id, time] of seen) stmt.run(time, id);
+    })();
+  }
+
+  async revoke(id: string, time: number, by: string): Promise<boolean> {
+    return this.db.prepare('UPDATE agents SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL').run(time, by, id).changes === 1;
+  }
+}

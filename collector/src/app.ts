@@ -1,0 +1,171 @@
+/**
+ * The composition root: opens the store, runs migrations, builds every concern and wires them into fastify.
+ * It never listens (server.ts does), so tests build it on a temp directory and use `inject()` or a free port.
+ */
+import { join } from 'node:path';
+import websocket from '@fastify/websocket';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { AGENT_WS_PATH } from '@outpost/shared';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { AgentGateway, Agents, agentsMigrations, agentsRoutes, ConnectionRegistry, Presence } from './agents/index.js';
+import { AuditLog, auditMigrations, auditRoutes } from './audit/index.js';
+import { AuthService, authMigrations, authRoutes, createAuthenticate, createGuard } from './auth/index.js';
+import { agentsListenSeparately, type CollectorConfig } from './config.js';
+import { type Db, migrate, openDatabase } from './db/index.js';
+import { EventsStore, eventsMigrations } from './events/index.js';
+import { errorHandler, notFoundHandler } from './http/errors.js';
+import type { App } from './http/types.js';
+import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
+import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
+import { Tenants, tenantsMigrations, tenantsRoutes } from './tenants/index.js';
+import { COLLECTOR_VERSION } from './version.js';
+
+/** Every migration of every concern; the runner applies them in id order. */
+export const MIGRATIONS = [...auditMigrations, ...authMigrations, ...tenantsMigrations, ...agentsMigrations, ...streamMigrations, ...eventsMigrations];
+
+/** A route as registered, for the test that checks every route refuses anonymous callers. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  public: boolean;
+  websocket: boolean;
+}
+
+/** The built collector: fastify instances (not listening), services, and a way to stop everything. */
+export interface Collector {
+  /** Technicians' API and console (and the agent endpoint when they share a listener). */
+  api: App;
+  /** The instance serving `/v1/agent`: `api` itself unless the agents listen separately. */
+  agentEndpoint: App;
+  db: Db;
+  audit: AuditLog;
+  auth: AuthService;
+  tenants: Tenants;
+  agents: Agents;
+  registry: ConnectionRegistry;
+  gateway: AgentGateway;
+  ingest: StreamIngest;
+  events: EventsStore;
+  presence: Presence;
+  metrics: MetricsRegistry;
+  routes: RegisteredRoute[];
+  /** Credentials of the admin created on this first start, to print once. */
+  initialAdmin: { email: string; password: string } | undefined;
+  close(): Promise<void>;
+}
+
+function createFastify(config: CollectorConfig, routes: RegisteredRoute[]): App {
+  const tls = config.tls.enabled && config.tlsMaterial ? { https: { cert: config.tlsMaterial.cert, key: config.tlsMaterial.key } } : {};
+  const app = Fastify({
+    loggerInstance: config.logger,
+    bodyLimit: config.limits.apiBodyLimitBytes,
+    // Unknown fields are refused, not silently dropped: a typo in a request must not pass unnoticed.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    forceCloseConnections: true,
+    ...tls,
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  typed.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const method of methods) {
+      if (method === 'HEAD') continue;
+      routes.push({ method, url: r.url, public: r.config?.public === true, websocket: (r as { websocket?: boolean }).websocket === true });
+    }
+  });
+  typed.setErrorHandler(errorHandler);
+  typed.setNotFoundHandler(notFoundHandler);
+  typed.decorateRequest('actor', null);
+  return typed;
+}
+
+/** Builds the collector from a checked configuration. */
+export async function buildApp(config: CollectorConfig): Promise<Collector> {
+  const { clock, logger } = config;
+  const db = openDatabase(config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'outpost.db'));
+  const applied = migrate(db, MIGRATIONS);
+  if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+
+  const audit = new AuditLog(db, clock, logger);
+  const auth = new AuthService(db, audit, clock, logger, { sessionTtlMs: config.auth.sessionTtlHours * 3_600_000, initialAdminEmail: config.auth.initialAdminEmail });
+  const tenants = new Tenants(db, audit, clock);
+  const registry = new ConnectionRegistry();
+  const agents = new Agents(db, tenants, registry, audit, clock, logger);
+  const events = new EventsStore(db);
+  const ingest = new StreamIngest(new StreamStore(db), events, clock, logger);
+  const presence = new Presence(registry, agents, clock, logger, config.presence);
+  const gateway = new AgentGateway(agents, registry, ingest, presence, clock, logger, {
+    helloTimeoutMs: config.limits.helloTimeoutMs,
+    maxAgents: config.limits.maxAgents,
+    messagesPerSecond: config.limits.agentMessagesPerSecond,
+    messageBurst: config.limits.agentMessageBurst,
+    heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
+    retryAfterSec: 15,
+  });
+  const metrics = new MetricsRegistry();
+  metrics.add({ name: 'outpost_agents_connected', help: 'Agents with a live, authenticated socket', type: 'gauge', read: () => registry.size });
+  metrics.add({ name: 'outpost_agent_handshakes_total', help: 'Agent handshakes completed', type: 'counter', read: () => gateway.counters.handshakes });
+  metrics.add({ name: 'outpost_agent_enrollments_total', help: 'Agents enrolled', type: 'counter', read: () => gateway.counters.enrollments });
+  metrics.add({ name: 'outpost_agent_messages_total', help: 'Frames received from agents', type: 'counter', read: () => gateway.counters.messages });
+  metrics.add({ name: 'outpost_agent_socket_closes_total', help: 'Agent sockets closed, by close code', type: 'counter', label: 'code', read: () => gateway.counters.closesByCode });
+  metrics.add({ name: 'outpost_agent_pong_timeouts_total', help: 'Agent sockets terminated for a missed pong', type: 'counter', read: () => presence.pongTimeouts });
+  metrics.add({ name: 'outpost_stream_committed_total', help: 'Sequenced agent messages committed', type: 'counter', read: () => ingest.counters.committed });
+  metrics.add({ name: 'outpost_stream_duplicates_total', help: 'Resent agent messages ignored', type: 'counter', read: () => ingest.counters.duplicates });
+  metrics.add({ name: 'outpost_stream_batches_total', help: 'Stream commit batches', type: 'counter', read: () => ingest.counters.batches });
+
+  const initialAdmin = await auth.ensureInitialAdmin();
+  const guard = createGuard(audit);
+  const authenticate = createAuthenticate(auth);
+  const routes: RegisteredRoute[] = [];
+
+  const api = createFastify(config, routes);
+  const separate = agentsListenSeparately(config);
+  const agentEndpoint = separate ? createFastify(config, routes) : api;
+
+  for (const app of separate ? [api, agentEndpoint] : [api]) {
+    app.addHook('onRequest', authenticate);
+  }
+  await agentEndpoint.register(websocket, { options: { maxPayload: config.limits.agentMaxPayloadBytes, perMessageDeflate: false, clientTracking: false } });
+  await agentEndpoint.register(async (scope) => {
+    scope.get(AGENT_WS_PATH, { websocket: true, config: { public: true } }, (socket, req) => gateway.handle(socket, req.ip));
+  });
+  const observability = observabilityRoutes({ metrics, guard, version: COLLECTOR_VERSION, agentsConnected: () => registry.size });
+  await api.register(observability);
+  if (separate) await agentEndpoint.register(observability);
+  await api.register(authRoutes({ auth, guard }));
+  await api.register(tenantsRoutes({ tenants, guard }));
+  await api.register(agentsRoutes({ agents, events, guard }));
+  await api.register(auditRoutes({ audit, guard }));
+  await api.ready();
+  if (separate) await agentEndpoint.ready();
+  presence.start();
+
+  let closed = false;
+  return {
+    api,
+    agentEndpoint,
+    db,
+    audit,
+    auth,
+    tenants,
+    agents,
+    registry,
+    gateway,
+    ingest,
+    events,
+    presence,
+    metrics,
+    routes,
+    initialAdmin,
+    async close() {
+      if (closed) return;
+      closed = true;
+      gateway.stop();
+      await ingest.idle();
+      await presence.stop();
+      if (separate) await agentEndpoint.close();
+      await api.close();
+      metrics.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/** Route of the audit concern: read the log, scoped to the clients the caller may audit. */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { actorOf, clientScope, type Guard } from '../auth/index.js';
+import { errorResponses, Limit, NullableString } from '../http/schemas.js';
+import type { App } from '../http/types.js';
+import type { AuditLog } from './audit.js';
+
+const AuditEventSchema = Type.Object({
+  index: Type.Integer(),
+  time: Type.Integer(),
+  type: Type.String(),
+  code: Type.String(),
+  result: Type.String(),
+  actor: Type.Object({ kind: Type.String(), id: NullableString, name: NullableString }),
+  clientId: NullableString,
+  agentId: NullableString,
+  sessionId: NullableString,
+  resource: NullableString,
+  remoteIp: NullableString,
+  details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+});
+
+/** The audit routes plugin. */
+export function auditRoutes(deps: { audit: AuditLog; guard: Guard }): FastifyPluginAsync {
+  return async (fastify) => {
+    const app = fastify as unknown as App;
+    app.get(
+      '/api/v1/audit',
+      {
+        schema: {
+          querystring: Type.Object(
+            {
+              limit: Limit,
+              agentId: Type.Optional(Type.String({ maxLength: 64 })),
+              type: Type.Optional(Type.String({ maxLength: 64 })),
+              since: Type.Optional(Type.Integer({ minimum: 0 })),
+              before: Type.Optional(Type.Integer({ minimum: 1 })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Object({ events: Type.Array(AuditEventSchema) }), ...errorResponses },
+        },
+      },
+      async (req) => {
+        const scope = clientScope(actorOf(req), 'audit.read');
+        if (scope !== 'all' && scope.length === 0) await deps.guard(req, 'audit.read', { type: 'audit', clientId: null });
+        const events = await deps.audit.list({
+          clientIds: scope === 'all' ? undefined : scope,
+          agentId: req.query.agentId,
+          type: req.query.type,
+          since: req.query.since,
+          beforeIndex: req.query.before,
+          limit: req.query.limit,
+        });
+        return { events };
+      },
+    );
+  };
+}

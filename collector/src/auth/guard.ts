@@ -1,0 +1,39 @@
+/** The request-level authorisation step every route calls: `authorize`, plus an audit row when it refuses. */
+import { OutpostError } from '@outpost/shared';
+import type { FastifyRequest } from 'fastify';
+import type { AuditLog } from '../audit/index.js';
+import { actorRef } from './service.js';
+import { type Action, type Actor, authorize, type Resource } from './permissions.js';
+
+/** Returns the request's actor (authentication guarantees one on non-public routes). */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new OutpostError('OUTPOST_E_UNAUTHENTICATED');
+  return request.actor;
+}
+
+/** Builds the guard bound to the audit log. */
+export function createGuard(audit: AuditLog) {
+  /** Authorises the request's actor for `action` on `resource`; a refusal is audited and answered 403. */
+  return async function guard(request: FastifyRequest, action: Action, resource: Resource): Promise<Actor> {
+    const actor = actorOf(request);
+    try {
+      authorize(actor, action, resource);
+    } catch (err) {
+      await audit.record({
+        type: action,
+        code: 'OUTPOST_E_FORBIDDEN',
+        result: 'denied',
+        actor: actorRef(actor),
+        clientId: resource.clientId,
+        agentId: resource.type === 'agent' ? (resource.id ?? null) : null,
+        resource: `${resource.type}${resource.id ? `:${resource.id}` : ''}`,
+        remoteIp: request.ip,
+      });
+      throw err;
+    }
+    return actor;
+  };
+}
+
+/** The guard function type. */
+export type Guard = ReturnType<typeof createGuard>;

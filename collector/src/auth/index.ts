@@ -1,0 +1,11 @@
+/**
+ * The auth concern owns users, role bindings, console sessions, API tokens, TOTP and the authorisation rules.
+ * It must never read another concern's tables, and never let a route skip `authorize` (the guard) or
+ * authentication (the hook; public routes are an explicit, tested allow-list).
+ */
+export { createAuthenticate } from './authenticate.js';
+export { actorOf, createGuard, type Guard } from './guard.js';
+export { type Action, ACTIONS, type Actor, authorize, can, clientScope, type Resource, type Role, ROLES, type RoleBinding } from './permissions.js';
+export { authRoutes } from './routes.js';
+export { actorRef, AuthService, type PublicUser } from './service.js';
+export { authMigrations } from './store.js';

@@ -1,0 +1,88 @@
+/**
+ * Roles, actions and the one `authorize(actor, action, resource)` every route calls. Pure logic: no I/O, so the
+ * rules can be read and tested in one place.
+ */
+import { OutpostError } from '@outpost/shared';
+
+/** The roles, from least to most privileged. */
+export const ROLES = ['viewer', 'tier1', 'tier2', 'tier3', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Every action a route can ask permission for. */
+export const ACTIONS = [
+  'client.read',
+  'client.create',
+  'site.create',
+  'agent.read',
+  'agent.revoke',
+  'enrollment_token.read',
+  'enrollment_token.create',
+  'enrollment_token.revoke',
+  'user.read',
+  'user.manage',
+  'audit.read',
+  'metrics.read',
+  'shell',
+  'shell.elevated',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+const viewer: Action[] = ['client.read', 'agent.read'];
+const tier1: Action[] = [...viewer, 'shell'];
+const tier2: Action[] = [...tier1, 'enrollment_token.read', 'enrollment_token.create'];
+const tier3: Action[] = [...tier2, 'shell.elevated', 'agent.revoke', 'enrollment_token.revoke', 'audit.read'];
+
+/** What each role may do within its scope. */
+export const GRANTS: Record<Role, ReadonlySet<Action>> = {
+  viewer: new Set(viewer),
+  tier1: new Set(tier1),
+  tier2: new Set(tier2),
+  tier3: new Set(tier3),
+  admin: new Set(ACTIONS),
+};
+
+/** A role held on one client, or on every client when `clientId` is null. */
+export interface RoleBinding {
+  role: Role;
+  clientId: string | null;
+}
+
+/** Who performs an action: a user (through a console session or an API token) or the collector itself. */
+export type Actor =
+  | { kind: 'user'; id: string; email: string; bindings: readonly RoleBinding[]; via: 'session' | 'api_token'; tokenId: string }
+  | { kind: 'system'; id: 'system' };
+
+/** What an action applies to. `clientId: null` is a global resource (users, new clients, server metrics). */
+export interface Resource {
+  type: string;
+  id?: string | undefined;
+  clientId: string | null;
+}
+
+/** True when the actor may perform the action on a resource of that client (null: global). */
+export function can(actor: Actor, action: Action, clientId: string | null): boolean {
+  if (actor.kind === 'system') return true;
+  return actor.bindings.some((b) => (b.clientId === null || b.clientId === clientId) && GRANTS[b.role].has(action));
+}
+
+/** Throws OUTPOST_E_FORBIDDEN unless the actor may perform the action on the resource. */
+export function authorize(actor: Actor, action: Action, resource: Resource): void {
+  if (!can(actor, action, resource.clientId)) {
+    throw new OutpostError('OUTPOST_E_FORBIDDEN', {
+      message: `Not allowed to ${action} on ${resource.type}${resource.id ? ` ${resource.id}` : ''}`,
+      details: { action, resource: resource.type },
+    });
+  }
+}
+
+/** The clients on which the actor may perform the action: 'all', or an explicit (possibly empty) list. */
+export function clientScope(actor: Actor, action: Action): 'all' | string[] {
+  if (actor.kind === 'system') return 'all';
+  const ids = new Set<string>();
+  for (const b of actor.bindings) {
+    if (!GRANTS[b.role].has(action)) continue;
+    if (b.clientId === null) return 'all';
+    ids.add(b.clientId);
+  }
+  return [...ids];
+}

@@ -1,0 +1,244 @@
+/** The auth concern's logic: users, login (password + optional TOTP), sessions, API tokens. No fastify here. */
+import { randomBytes } from 'node:crypto';
+import { OutpostError } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/index.js';
+import type { Clock } from '../config.js';
+import type { Db } from '../db/index.js';
+import type { Actor, RoleBinding } from './permissions.js';
+import {
+  checkPasswordPolicy,
+  generatePassword,
+  generateTotpSecret,
+  hashPassword,
+  newToken,
+  parseToken,
+  tokenMatches,
+  totpUri,
+  verifyPassword,
+  verifyTotp,
+} from './secrets.js';
+import { AuthStore, type TokenRecord, type UserRecord } from './store.js';
+
+/** A user as routes may show it (no secrets). */
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string;
+  roles: RoleBinding[];
+  totpEnabled: boolean;
+  createdAt: number;
+  disabled: boolean;
+}
+
+/** Public view of a session or API token (never its secret or hash). */
+export interface PublicToken {
+  id: string;
+  name: string;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+const toPublicUser = (u: UserRecord): PublicUser => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  roles: u.bindings,
+  totpEnabled: u.totpEnabled,
+  createdAt: u.createdAt,
+  disabled: u.disabledAt !== null,
+});
+const toPublicToken = (t: TokenRecord): PublicToken => ({
+  id: t.id,
+  name: t.name,
+  createdAt: t.createdAt,
+  expiresAt: t.expiresAt,
+  lastUsedAt: t.lastUsedAt,
+  revokedAt: t.revokedAt,
+});
+
+/** Options of the auth service. */
+export interface AuthOptions {
+  sessionTtlMs: number;
+  initialAdminEmail: string;
+}
+
+// A dummy hash verified when the e-mail is unknown, so response time does not reveal which accounts exist.
+let dummyHash: Promise<string> | undefined;
+
+/** Users, credentials and the actors they authenticate as. */
+export class AuthService {
+  readonly store: AuthStore;
+  constructor(
+    db: Db,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: AuthOptions,
+  ) {
+    this.store = new AuthStore(db);
+  }
+
+  /** Creates the first admin when there is no user yet; returns the generated credentials once. */
+  async ensureInitialAdmin(): Promise<{ email: string; password: string } | undefined> {
+    if ((await this.store.countUsers()) > 0) return undefined;
+    const password = generatePassword();
+    const user = await this.createUser(
+      { kind: 'system', id: 'system' },
+      { email: this.options.initialAdminEmail, name: 'Administrator', password, roles: [{ role: 'admin', clientId: null }] },
+    );
+    this.logger.info({ userId: user.id, email: user.email }, 'initial admin created');
+    return { email: user.email, password };
+  }
+
+  /** Creates a user; the caller has already authorised the action. */
+  async createUser(actor: Actor, input: { email: string; name: string; password: string; roles: RoleBinding[] }): Promise<PublicUser> {
+    const reason = checkPasswordPolicy(input.password);
+    if (reason) throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: `Password refused: ${reason}`, details: { field: 'password' } });
+    if (await this.store.userByEmail(input.email)) {
+      throw new OutpostError('OUTPOST_E_CONFLICT', { message: `A user with e-mail ${input.email} already exists` });
+    }
+    const user: UserRecord = {
+      id: `us_${randomBytes(6).toString('hex')}`,
+      email: input.email,
+      name: input.name,
+      passwordHash: await hashPassword(input.password),
+      totpSecret: null,
+      totpEnabled: false,
+      totpLastStep: 0,
+      createdAt: this.clock.now(),
+      disabledAt: null,
+      bindings: input.roles,
+    };
+    await this.store.insertUser(user);
+    await this.audit.record({
+      type: 'user.create',
+      code: 'OUTPOST_I_USER_CREATED',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `user:${user.id}`,
+      details: { email: user.email, roles: user.bindings },
+    });
+    return toPublicUser(user);
+  }
+
+  async getUser(id: string): Promise<PublicUser | undefined> {
+    const u = await this.store.userById(id);
+    return u && toPublicUser(u);
+  }
+
+  async listUsers(clientIds?: readonly string[]): Promise<PublicUser[]> {
+    return (await this.store.listUsers(clientIds)).map(toPublicUser);
+  }
+
+  /** Password (+ TOTP when enabled) → a console session token. Every failure is audited. */
+  async login(input: { email: string; password: string; totp?: string | undefined }, remoteIp: string): Promise<{ token: string; expiresAt: number; user: PublicUser }> {
+    const user = await this.store.userByEmail(input.email);
+    const ok = user ? await verifyPassword(input.password, user.passwordHash) : await verifyPassword(input.password, await (dummyHash ??= hashPassword('x'.repeat(16))));
+    const fail = async (code: 'OUTPOST_E_LOGIN_FAILED' | 'OUTPOST_E_TOTP_REQUIRED' | 'OUTPOST_E_TOTP_INVALID') => {
+      await this.audit.record({
+        type: 'auth.login',
+        code,
+        result: 'failure',
+        actor: { kind: 'user', id: user?.id ?? null, name: input.email.slice(0, 254) },
+        remoteIp,
+      });
+      return new OutpostError(code);
+    };
+    if (!user || !ok || user.disabledAt !== null) throw await fail('OUTPOST_E_LOGIN_FAILED');
+    if (user.totpEnabled && user.totpSecret) {
+      if (!input.totp) throw await fail('OUTPOST_E_TOTP_REQUIRED');
+      const step = verifyTotp(user.totpSecret, input.totp, this.clock.now());
+      if (step === undefined || !(await this.store.claimTotpStep(user.id, step))) throw await fail('OUTPOST_E_TOTP_INVALID');
+    }
+    const issued = await this.#issue(user.id, 'session', 'console', this.clock.now() + this.options.sessionTtlMs);
+    await this.audit.record({ type: 'auth.login', code: 'OUTPOST_I_LOGIN', result: 'success', actor: { kind: 'user', id: user.id, name: user.email }, remoteIp });
+    return { token: issued.token, expiresAt: issued.record.expiresAt!, user: toPublicUser(user) };
+  }
+
+  async #issue(userId: string, kind: TokenRecord['kind'], name: string, expiresAt: number | null) {
+    const t = newToken(kind === 'session' ? 'ost' : 'opt');
+    const record: TokenRecord = { id: t.id, userId, kind, name, hash: t.hash, createdAt: this.clock.now(), expiresAt, lastUsedAt: null, revokedAt: null };
+    await this.store.insertToken(record);
+    return { token: t.token, record };
+  }
+
+  /** A bearer token → the actor, or undefined when it is unknown, expired, revoked or its user disabled. */
+  async authenticate(bearer: string): Promise<Actor | undefined> {
+    const parsed = parseToken(bearer);
+    if (!parsed || (parsed.prefix !== 'ost' && parsed.prefix !== 'opt')) return undefined;
+    const record = await this.store.tokenById(parsed.id);
+    if (!record || !tokenMatches(bearer, record.hash) || record.revokedAt !== null) return undefined;
+    if ((record.kind === 'session') !== (parsed.prefix === 'ost')) return undefined;
+    const now = this.clock.now();
+    if (record.expiresAt !== null && record.expiresAt <= now) return undefined;
+    const user = await this.store.userById(record.userId);
+    if (!user || user.disabledAt !== null) return undefined;
+    // Last use is informative; writing it at most once a minute keeps authentication off the write path.
+    if (record.lastUsedAt === null || now - record.lastUsedAt > 60_000) await this.store.touchToken(record.id, now);
+    return { kind: 'user', id: user.id, email: user.email, bindings: user.bindings, via: record.kind, tokenId: record.id };
+  }
+
+  /** Ends the caller's session or token. */
+  async logout(actor: Actor): Promise<void> {
+    if (actor.kind !== 'user') return;
+    await this.store.revokeToken(actor.tokenId, this.clock.now());
+  }
+
+  /** Creates a personal API token for the CLI; the secret is returned once. */
+  async createApiToken(actor: Actor, name: string, expiresInDays: number | undefined): Promise<{ token: string; info: PublicToken }> {
+    if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN', { message: 'Only users own API tokens' });
+    const expiresAt = expiresInDays === undefined ? null : this.clock.now() + expiresInDays * 86_400_000;
+    const issued = await this.#issue(actor.id, 'api_token', name, expiresAt);
+    await this.audit.record({
+      type: 'auth.api_token.create',
+      code: 'OUTPOST_I_API_TOKEN_CREATED',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `api_token:${issued.record.id}`,
+      details: { name, expiresAt },
+    });
+    return { token: issued.token, info: toPublicToken(issued.record) };
+  }
+
+  async listApiTokens(actor: Actor): Promise<PublicToken[]> {
+    if (actor.kind !== 'user') return [];
+    return (await this.store.listTokens(actor.id, 'api_token')).map(toPublicToken);
+  }
+
+  /** Revokes one of the caller's own API tokens. */
+  async revokeApiToken(actor: Actor, id: string): Promise<void> {
+    const record = await this.store.tokenById(id);
+    if (actor.kind !== 'user' || !record || record.userId !== actor.id || record.kind !== 'api_token') {
+      throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No API token ${id}` });
+    }
+    await this.store.revokeToken(id, this.clock.now());
+    await this.audit.record({ type: 'auth.api_token.revoke', code: 'OUTPOST_I_API_TOKEN_REVOKED', result: 'success', actor: actorRef(actor), resource: `api_token:${id}` });
+  }
+
+  /** Starts TOTP enrolment: a new secret, not active until confirmed with a code. */
+  async beginTotp(actor: Actor): Promise<{ secret: string; uri: string }> {
+    if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN');
+    const secret = generateTotpSecret();
+    await this.store.setTotp(actor.id, secret, false);
+    return { secret, uri: totpUri(secret, actor.email) };
+  }
+
+  /** Confirms TOTP with a current code; from then on login needs a code. */
+  async enableTotp(actor: Actor, code: string): Promise<void> {
+    if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN');
+    const user = await this.store.userById(actor.id);
+    if (!user?.totpSecret) throw new OutpostError('OUTPOST_E_CONFLICT', { message: 'Start TOTP setup first' });
+    const step = verifyTotp(user.totpSecret, code, this.clock.now());
+    if (step === undefined || !(await this.store.claimTotpStep(user.id, step))) throw new OutpostError('OUTPOST_E_TOTP_INVALID');
+    await this.store.setTotp(user.id, user.totpSecret, true);
+    await this.audit.record({ type: 'auth.totp.enable', code: 'OUTPOST_I_TOTP_ENABLED', result: 'success', actor: actorRef(actor), resource: `user:${user.id}` });
+  }
+}
+
+/** The audit log's view of an actor. */
+export function actorRef(actor: Actor): { kind: string; id: string; name: string } {
+  return actor.kind === 'user' ? { kind: 'user', id: actor.id, name: actor.email } : { kind: 'system', id: 'system', name: 'collector' };
+}

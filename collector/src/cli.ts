@@ -1,0 +1,51 @@
+/** `outpost`: the collector server and the technicians' CLI. Flags are parsed here; commands live in cli/. */
+import { OutpostError } from '@outpost/shared';
+import { Command, InvalidArgumentError } from 'commander';
+import { addCommands } from './cli/commands.js';
+import { serve } from './cli/serve.js';
+import { COLLECTOR_VERSION } from './version.js';
+
+const port = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+};
+
+const program = new Command('outpost')
+  .description('Outpost: remote monitoring and management. `outpost serve` runs the collector; the other commands are for technicians.')
+  .version(COLLECTOR_VERSION)
+  .option('--server <url>', 'collector API URL (default: from `outpost login`, or OUTPOST_SERVER)')
+  .option('--token <token>', 'API token (default: from `outpost login`, or OUTPOST_TOKEN)')
+  .option('--ca-fingerprint <sha256>', 'pin the collector certificate (default: from `outpost login`)')
+  .option('--json', 'print JSON instead of tables', false)
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('Run the collector (API, console and agent endpoint) on embedded SQLite.')
+  .option('-c, --config <file>', 'configuration file (JSON or YAML); flags override it')
+  .option('--data-dir <dir>', 'directory for the database and the generated certificate')
+  .option('--host <host>', 'API listen address')
+  .option('--port <port>', 'API listen port', port)
+  .option('--agents-host <host>', 'agent endpoint listen address (default: the API listener)')
+  .option('--agents-port <port>', 'agent endpoint listen port (default: the API listener)', port)
+  .option('--no-tls', 'serve plain HTTP (only behind a TLS-terminating proxy, or for development)')
+  .option('--cert <file>', 'TLS certificate (PEM); default: a generated self-signed one')
+  .option('--key <file>', 'TLS private key (PEM)')
+  .option('--log-level <level>', 'fatal, error, warn, info, debug or trace')
+  .action(serve);
+
+addCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof OutpostError) {
+    process.stderr.write(`error ${err.code}: ${err.message}\nhint: ${err.hint}\n`);
+  } else if (err instanceof InvalidArgumentError) {
+    process.stderr.write(`error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  process.exitCode = 1;
+}

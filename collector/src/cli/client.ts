@@ -1,0 +1,67 @@
+/** The CLI's HTTP client: JSON over HTTPS with certificate pinning, coded errors from the API surfaced as-is. */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { checkPinnedCertificate, type ErrorCode, isErrorCode, OutpostError } from '@outpost/shared';
+
+/** Where and how to reach the collector API. */
+export interface ApiTarget {
+  server: string;
+  caFingerprint?: string | undefined;
+  token?: string | undefined;
+}
+
+/** Calls the API and returns the parsed JSON body; throws the API's coded error on failure. */
+export async function apiCall<T>(target: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
+  const url = new URL(path, target.server);
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (payload) headers['content-type'] = 'application/json';
+  if (target.token) headers.authorization = `Bearer ${target.token}`;
+  const options: RequestOptions = { method, headers, timeout: 30_000 };
+  if (url.protocol === 'https:' && target.caFingerprint) options.rejectUnauthorized = false;
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<T>((resolve, reject) => {
+    const req = send(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = text ? JSON.parse(text) : {};
+        } catch (cause) {
+          reject(new OutpostError('OUTPOST_E_INTERNAL', { cause, message: `${method} ${url.pathname}: HTTP ${res.statusCode} with a body that is not JSON` }));
+          return;
+        }
+        if ((res.statusCode ?? 500) >= 400) {
+          const e = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } }).error;
+          const code: ErrorCode = e?.code && isErrorCode(e.code) ? e.code : 'OUTPOST_E_INTERNAL';
+          reject(new OutpostError(code, { message: e?.message ?? `HTTP ${res.statusCode}`, details: e?.details }));
+          return;
+        }
+        if (typeof json === 'string') resolve(json as T);
+        resolve(json as T);
+      });
+    });
+    if (url.protocol === 'https:' && target.caFingerprint) {
+      const pinned = target.caFingerprint;
+      req.on('socket', (s) => {
+        s.once('secureConnect', () => {
+          const mismatch = checkPinnedCertificate(s as TLSSocket, pinned);
+          if (mismatch) req.destroy(mismatch);
+        });
+      });
+    }
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', (err) => {
+      reject(err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_UNAVAILABLE', { cause: err, message: `Cannot reach ${url.origin}: ${err.message}` }));
+    });
+    req.end(payload);
+  });
+}
+
+/** Fetches a text endpoint (metrics). */
+export async function apiText(target: ApiTarget, path: string): Promise<string> {
+  return apiCall<string>(target, 'GET', path);
+}

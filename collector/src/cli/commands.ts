@@ -1,0 +1,262 @@
+/** The technicians' commands: each maps flags to one API call and prints a table or JSON. */
+
+import { type Command, InvalidArgumentError } from 'commander';
+import { type ApiTarget, apiCall, apiText } from './client.js';
+import { loadTarget, saveTarget } from './credentials.js';
+import { printObject, printRows, when } from './output.js';
+
+type Row = Record<string, unknown>;
+
+/** Parses `7d`, `12h`, `30m` into hours. */
+export function parseDurationHours(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)([mhd])$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration such as 30m, 12h or 7d');
+  const n = Number(m[1]);
+  return m[2] === 'm' ? n / 60 : m[2] === 'h' ? n : n * 24;
+}
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+/** Global connection flags, shared by every API command. */
+function target(cmd: Command): ApiTarget {
+  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
+  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
+}
+const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
+const query = (params: Record<string, unknown>) => {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+};
+
+async function readPassword(provided: string | undefined): Promise<string> {
+  if (provided) return provided;
+  if (process.env.OUTPOST_PASSWORD) return process.env.OUTPOST_PASSWORD;
+  if (!process.stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8').split('\n')[0]!.trim();
+  }
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
+  process.stderr.write('password: ');
+  const pw = await rl.question('');
+  rl.close();
+  process.stderr.write('\n');
+  return pw;
+}
+
+/** Adds every technician command to the program. */
+export function addCommands(program: Command): void {
+  program
+    .command('login')
+    .description('Log in with e-mail and password (and TOTP code) and store an API token for the other commands.')
+    .requiredOption('--server <url>', 'collector API URL, e.g. https://127.0.0.1:8443')
+    .requiredOption('--email <email>', 'your e-mail')
+    .option('--password <password>', 'password (default: OUTPOST_PASSWORD, standard input, or a prompt)')
+    .option('--totp <code>', 'current 6-digit code when TOTP is enabled')
+    .option('--ca-fingerprint <sha256>', "pin the collector's certificate (printed by `outpost serve`)")
+    .action(async function (this: Command, o: { server: string; email: string; password?: string; totp?: string; caFingerprint?: string }) {
+      const base: ApiTarget = { server: o.server, caFingerprint: o.caFingerprint };
+      const password = await readPassword(o.password);
+      const session = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email: o.email, password, ...(o.totp ? { totp: o.totp } : {}) });
+      const created = await apiCall<{ token: string; info: Row }>({ ...base, token: session.token }, 'POST', '/api/v1/auth/api-tokens', {
+        name: `cli ${new Date().toISOString().slice(0, 10)}`,
+        expiresInDays: 90,
+      });
+      await apiCall({ ...base, token: session.token }, 'POST', '/api/v1/auth/logout', {});
+      const file = saveTarget({ ...base, token: created.token });
+      process.stdout.write(`logged in as ${o.email}; API token saved in ${file}\n`);
+    });
+
+  program
+    .command('whoami')
+    .description('Show the user the stored token belongs to.')
+    .action(async function (this: Command) {
+      printObject(await apiCall<Row>(target(this), 'GET', '/api/v1/auth/me'), isJson(this));
+    });
+
+  const clients = program.command('clients').description('Clients (customers) and their sites.');
+  clients
+    .command('list')
+    .description('List the clients you can see.')
+    .action(async function (this: Command) {
+      const r = await apiCall<{ clients: Row[] }>(target(this), 'GET', '/api/v1/clients');
+      printRows(r.clients, [{ key: 'id', title: 'id' }, { key: 'name', title: 'name' }, { key: 'createdAt', title: 'created', format: (x) => when(x.createdAt) }], isJson(this));
+    });
+  clients
+    .command('create <name>')
+    .description('Create a client (admin).')
+    .action(async function (this: Command, name: string) {
+      printObject(await apiCall<Row>(target(this), 'POST', '/api/v1/clients', { name }), isJson(this));
+    });
+
+  const sites = program.command('sites').description('Sites of a client.');
+  sites
+    .command('list <clientId>')
+    .description('List the sites of a client.')
+    .action(async function (this: Command, clientId: string) {
+      const r = await apiCall<{ sites: Row[] }>(target(this), 'GET', `/api/v1/clients/${encodeURIComponent(clientId)}/sites`);
+      printRows(r.sites, [{ key: 'id', title: 'id' }, { key: 'name', title: 'name' }, { key: 'timezone', title: 'time zone' }], isJson(this));
+    });
+  sites
+    .command('create <clientId> <name>')
+    .description('Create a site for a client.')
+    .option('--timezone <tz>', 'IANA time zone of the site', 'UTC')
+    .action(async function (this: Command, clientId: string, name: string, o: { timezone: string }) {
+      printObject(await apiCall<Row>(target(this), 'POST', `/api/v1/clients/${encodeURIComponent(clientId)}/sites`, { name, timezone: o.timezone }), isJson(this));
+    });
+
+  const users = program.command('users').description('Technicians and admins.');
+  users
+    .command('list')
+    .description('List users.')
+    .action(async function (this: Command) {
+      const r = await apiCall<{ users: Row[] }>(target(this), 'GET', '/api/v1/users');
+      printRows(
+        r.users,
+        [
+          { key: 'id', title: 'id' },
+          { key: 'email', title: 'email' },
+          { key: 'name', title: 'name' },
+          { key: 'roles', title: 'roles', format: (u) => (u.roles as { role: string; clientId: string | null }[]).map((b) => `${b.role}@${b.clientId ?? '*'}`).join(',') },
+          { key: 'totpEnabled', title: 'totp' },
+        ],
+        isJson(this),
+      );
+    });
+  users
+    .command('create')
+    .description('Create a user (admin). Roles: viewer, tier1, tier2, tier3, admin, each on a client or on all (*).')
+    .requiredOption('--email <email>', 'e-mail (login)')
+    .requiredOption('--name <name>', 'display name')
+    .requiredOption('--role <role@client...>', 'role binding, e.g. tier1@cl_123 or admin@* (repeatable)')
+    .option('--password <password>', 'initial password (default: OUTPOST_PASSWORD or standard input)')
+    .action(async function (this: Command, o: { email: string; name: string; role: string[]; password?: string }) {
+      const roles = o.role.map((r) => {
+        const [role, client] = r.split('@');
+        if (!role || !client) throw new InvalidArgumentError(`--role ${r}: expected role@clientId or role@*`);
+        return { role, clientId: client === '*' ? null : client };
+      });
+      const password = await readPassword(o.password);
+      printObject(await apiCall<Row>(target(this), 'POST', '/api/v1/users', { email: o.email, name: o.name, password, roles }), isJson(this));
+    });
+
+  const tokens = program.command('tokens').description('Enrollment tokens that let agents join a site.');
+  tokens
+    .command('create')
+    .description('Create an enrollment token for a site; the token is shown once.')
+    .requiredOption('--site <siteId>', 'site the agents join')
+    .option('--expires-in <duration>', 'validity, e.g. 12h or 7d', parseDurationHours, 24 * 7)
+    .option('--max-uses <n>', 'how many agents may enroll with it', positiveInt, 1)
+    .option('--note <text>', 'what the token is for', '')
+    .action(async function (this: Command, o: { site: string; expiresIn: number; maxUses: number; note: string }) {
+      const r = await apiCall<{ token: string; info: Row }>(target(this), 'POST', '/api/v1/enrollment-tokens', {
+        siteId: o.site,
+        expiresInHours: o.expiresIn,
+        maxUses: o.maxUses,
+        note: o.note,
+      });
+      if (isJson(this)) printObject(r, true);
+      else process.stdout.write(`${r.token}\n(id ${String(r.info.id)}, ${o.maxUses} use(s), expires ${when(r.info.expiresAt)})\n`);
+    });
+  tokens
+    .command('list')
+    .description('List enrollment tokens (never their secrets).')
+    .option('--site <siteId>', 'only this site')
+    .action(async function (this: Command, o: { site?: string }) {
+      const r = await apiCall<{ tokens: Row[] }>(target(this), 'GET', `/api/v1/enrollment-tokens${query({ siteId: o.site })}`);
+      printRows(
+        r.tokens,
+        [
+          { key: 'id', title: 'id' },
+          { key: 'siteId', title: 'site' },
+          { key: 'status', title: 'status' },
+          { key: 'uses', title: 'uses', format: (t) => `${String(t.uses)}/${String(t.maxUses)}` },
+          { key: 'expiresAt', title: 'expires', format: (t) => when(t.expiresAt) },
+          { key: 'note', title: 'note' },
+        ],
+        isJson(this),
+      );
+    });
+  tokens
+    .command('revoke <id>')
+    .description('Revoke an enrollment token.')
+    .action(async function (this: Command, id: string) {
+      printObject(await apiCall<Row>(target(this), 'POST', `/api/v1/enrollment-tokens/${encodeURIComponent(id)}/revoke`, {}), isJson(this));
+    });
+
+  const agents = program.command('agents').description('Enrolled agents.');
+  agents
+    .command('list')
+    .description('List agents, with filters.')
+    .option('--client <clientId>', 'only this client')
+    .option('--site <siteId>', 'only this site')
+    .option('--status <status>', 'online, offline or revoked')
+    .option('--search <text>', 'hostname contains')
+    .option('--limit <n>', 'at most this many', positiveInt, 100)
+    .action(async function (this: Command, o: { client?: string; site?: string; status?: string; search?: string; limit: number }) {
+      const r = await apiCall<{ agents: Row[] }>(target(this), 'GET', `/api/v1/agents${query({ clientId: o.client, siteId: o.site, status: o.status, search: o.search, limit: o.limit })}`);
+      printRows(
+        r.agents,
+        [
+          { key: 'id', title: 'id' },
+          { key: 'hostname', title: 'hostname' },
+          { key: 'status', title: 'status' },
+          { key: 'os', title: 'os', format: (a) => `${(a.os as { distro: string }).distro} ${(a.os as { release: string }).release}` },
+          { key: 'agentVersion', title: 'version' },
+          { key: 'lastSeenAt', title: 'last seen', format: (a) => when(a.lastSeenAt) },
+        ],
+        isJson(this),
+      );
+    });
+  agents
+    .command('show <id>')
+    .description('Show one agent.')
+    .action(async function (this: Command, id: string) {
+      printObject(await apiCall<Row>(target(this), 'GET', `/api/v1/agents/${encodeURIComponent(id)}`), isJson(this));
+    });
+  agents
+    .command('revoke <id>')
+    .description('Revoke an agent: its socket is closed now and it is refused from then on.')
+    .action(async function (this: Command, id: string) {
+      printObject(await apiCall<Row>(target(this), 'POST', `/api/v1/agents/${encodeURIComponent(id)}/revoke`, {}), isJson(this));
+    });
+
+  program
+    .command('audit')
+    .description('Read the audit log, newest first.')
+    .option('--agent <agentId>', 'only events about this agent')
+    .option('--type <type>', 'only this event type, e.g. agent.revoke')
+    .option('--limit <n>', 'at most this many', positiveInt, 50)
+    .action(async function (this: Command, o: { agent?: string; type?: string; limit: number }) {
+      const r = await apiCall<{ events: Row[] }>(target(this), 'GET', `/api/v1/audit${query({ agentId: o.agent, type: o.type, limit: o.limit })}`);
+      printRows(
+        r.events,
+        [
+          { key: 'index', title: '#' },
+          { key: 'time', title: 'time', format: (e) => when(e.time) },
+          { key: 'actor', title: 'actor', format: (e) => (e.actor as { name: string | null }).name },
+          { key: 'type', title: 'type' },
+          { key: 'result', title: 'result' },
+          { key: 'code', title: 'code' },
+          { key: 'resource', title: 'resource' },
+        ],
+        isJson(this),
+      );
+    });
+
+  program
+    .command('metrics')
+    .description('Print the collector’s Prometheus metrics.')
+    .action(async function (this: Command) {
+      process.stdout.write(await apiText(target(this), '/metrics'));
+    });
+}
+

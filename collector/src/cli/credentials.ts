@@ -1,0 +1,38 @@
+/** Where `outpost login` keeps the server, its pinned fingerprint and the API token (file mode 0600). */
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { OutpostError } from '@outpost/shared';
+import type { ApiTarget } from './client.js';
+
+/** The credentials file path (OUTPOST_CLI_CONFIG overrides it, for tests and several collectors). */
+export function credentialsFile(): string {
+  return process.env.OUTPOST_CLI_CONFIG ?? join(homedir(), '.config', 'outpost', 'cli.json');
+}
+
+/** Reads the saved target; a clear error when the user never logged in. */
+export function loadTarget(overrides: { server?: string | undefined; token?: string | undefined; caFingerprint?: string | undefined }): ApiTarget {
+  let saved: Partial<ApiTarget> = {};
+  const file = credentialsFile();
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<ApiTarget>;
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `Cannot read ${file}`, details: { file } });
+    }
+  }
+  const server = overrides.server ?? process.env.OUTPOST_SERVER ?? saved.server;
+  const token = overrides.token ?? process.env.OUTPOST_TOKEN ?? saved.token;
+  if (!server || !token) throw new OutpostError('OUTPOST_E_UNAUTHENTICATED', { message: 'Not logged in: run `outpost login --server URL --email E`' });
+  return { server, token, caFingerprint: overrides.caFingerprint ?? process.env.OUTPOST_CA_FINGERPRINT ?? saved.caFingerprint };
+}
+
+/** Saves the target after a login. */
+export function saveTarget(target: ApiTarget): string {
+  const file = credentialsFile();
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(target, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(`${file}.tmp`, 0o600);
+  renameSync(`${file}.tmp`, file);
+  return file;
+}

@@ -1,0 +1,60 @@
+/** `outpost serve`: read the configuration, start the collector, print where it listens and what to pin. */
+import pino from 'pino';
+import { checkSettings, mergeSettings, readSettingsFile } from '../config.js';
+import { startServer } from '../server.js';
+
+/** Flags of `outpost serve` (undefined: use the file or the default). */
+export interface ServeFlags {
+  config?: string;
+  dataDir?: string;
+  host?: string;
+  port?: number;
+  agentsHost?: string;
+  agentsPort?: number;
+  tls?: boolean;
+  cert?: string;
+  key?: string;
+  logLevel?: string;
+}
+
+/** Starts the collector and keeps it running until SIGINT/SIGTERM. */
+export async function serve(flags: ServeFlags): Promise<void> {
+  const file = flags.config ? readSettingsFile(flags.config) : {};
+  const merged = mergeSettings(file, {
+    dataDir: flags.dataDir,
+    'api.host': flags.host,
+    'api.port': flags.port,
+    'agents.host': flags.agentsHost ?? (flags.agentsPort !== undefined ? (flags.host ?? (file.api as { host?: string } | undefined)?.host ?? '127.0.0.1') : undefined),
+    'agents.port': flags.agentsPort,
+    'tls.enabled': flags.tls === false ? false : undefined,
+    'tls.certFile': flags.cert,
+    'tls.keyFile': flags.key,
+    'log.level': flags.logLevel,
+  });
+  const settings = checkSettings(merged, flags.config ?? 'flags');
+  const logger = pino({ level: settings.log.level, base: { svc: 'outpost-collector', pid: process.pid } });
+  const running = await startServer(settings, { logger });
+  const out: string[] = [
+    `Outpost collector listening`,
+    `  API and console  ${running.apiUrl}`,
+    `  agent endpoint   ${running.agentUrl}/v1/agent`,
+  ];
+  if (running.fingerprint) {
+    out.push(`  TLS certificate  SHA-256 ${running.fingerprint}${running.certificateGenerated ? ' (generated now, self-signed)' : ''}`);
+    out.push(`  agents enroll with: outpost-agent enroll --server ${running.agentUrl.replace(/^ws/, 'http')} --token <token> --ca-fingerprint ${running.fingerprint}`);
+  }
+  if (running.collector.initialAdmin) {
+    out.push('', '  First start: an admin account was created. This password is shown once:', `    e-mail    ${running.collector.initialAdmin.email}`, `    password  ${running.collector.initialAdmin.password}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await running.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}

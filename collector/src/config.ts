@@ -1,0 +1,158 @@
+/**
+ * The collector's one configuration object: read from a JSON or YAML file and flags, checked and defaulted here
+ * and nowhere else. Clock and logger are injected so tests control time and capture logs.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import { OutpostError } from '@outpost/shared';
+import type { Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
+
+const Listen = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', minLength: 1 }),
+    port: Type.Integer({ default: 8443, minimum: 0, maximum: 65535 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** The file and flag schema; every field has a default except where noted. */
+export const CollectorConfigSchema = Type.Object(
+  {
+    /** Directory for the database, the generated TLS certificate and other state. */
+    dataDir: Type.String({ default: './outpost-data', minLength: 1 }),
+    /** Technicians' API and console. */
+    api: Listen,
+    /** Agent WebSocket endpoint; when absent or equal to `api`, both share one listener. */
+    agents: Type.Optional(Listen),
+    tls: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        certFile: Type.Optional(Type.String({ minLength: 1 })),
+        keyFile: Type.Optional(Type.String({ minLength: 1 })),
+        /** Extra DNS names or IP addresses for the generated certificate. */
+        hostnames: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    limits: Type.Object(
+      {
+        agentMaxPayloadBytes: Type.Integer({ default: 1024 * 1024, minimum: 1024 }),
+        agentMessagesPerSecond: Type.Number({ default: 200, exclusiveMinimum: 0 }),
+        agentMessageBurst: Type.Integer({ default: 2000, minimum: 1 }),
+        helloTimeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
+        maxAgents: Type.Integer({ default: 50_000, minimum: 1 }),
+        apiBodyLimitBytes: Type.Integer({ default: 1024 * 1024, minimum: 1024 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    presence: Type.Object(
+      {
+        heartbeatIntervalMs: Type.Integer({ default: 30_000, minimum: 1000 }),
+        pingIntervalMs: Type.Integer({ default: 30_000, minimum: 100 }),
+        lastSeenFlushMs: Type.Integer({ default: 5_000, minimum: 10 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        sessionTtlHours: Type.Number({ default: 12, exclusiveMinimum: 0 }),
+        initialAdminEmail: Type.String({ default: 'admin@outpost.local', pattern: '^[^@\\s]+@[^@\\s]+$', minLength: 3 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      { level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }) },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The checked configuration as read from a file and flags. */
+export type CollectorSettings = Static<typeof CollectorConfigSchema>;
+
+/** A source of the current time, injected so tests fake it. */
+export interface Clock {
+  now(): number;
+}
+
+/** The real clock. */
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** What `buildApp` takes: the settings plus injected dependencies. */
+export interface CollectorConfig extends CollectorSettings {
+  clock: Clock;
+  logger: Logger;
+  /** PEM certificate and key when TLS is on (see `ensureCertificate`). */
+  tlsMaterial?: { cert: string; key: string; fingerprint: string } | undefined;
+}
+
+const check = TypeCompiler.Compile(CollectorConfigSchema);
+
+/** Applies defaults and validates; throws OUTPOST_E_CONFIG_INVALID naming the source and the field. */
+export function checkSettings(input: unknown, source = 'configuration'): CollectorSettings {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `${source}: expected an object`, details: { source } });
+  }
+  const value = Value.Default(CollectorConfigSchema, structuredClone(input));
+  if (!check.Check(value)) {
+    const first = check.Errors(value).First();
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `${source}: ${first?.path || '/'} ${first?.message ?? 'is invalid'}`,
+      details: { source, path: first?.path ?? '' },
+    });
+  }
+  return value;
+}
+
+/** Reads a JSON or YAML configuration file. */
+export function readSettingsFile(file: string): Record<string, unknown> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `Cannot read configuration file ${path}`, details: { file: path } });
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (cause) {
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      cause,
+      message: `Configuration file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(cause as Error).message}`,
+      details: { file: path },
+    });
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `Configuration file ${path} must hold an object`, details: { file: path } });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Merges flag overrides (dotted paths such as `api.port`) over file settings. */
+export function mergeSettings(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  const out = structuredClone(base);
+  for (const [path, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const keys = path.split('.');
+    let node: Record<string, unknown> = out;
+    for (const key of keys.slice(0, -1)) {
+      const next = node[key];
+      if (typeof next !== 'object' || next === null) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[keys.at(-1)!] = value;
+  }
+  return out;
+}
+
+/** True when the agent endpoint needs its own listener. */
+export function agentsListenSeparately(settings: CollectorSettings): boolean {
+  return settings.agents !== undefined && (settings.agents.host !== settings.api.host || settings.agents.port !== settings.api.port);
+}

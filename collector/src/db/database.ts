@@ -1,0 +1,56 @@
+/**
+ * The embedded SQLite store: one file, WAL, `synchronous=FULL` because the collector acknowledges agent data only
+ * after it is durable. Concerns own their tables through migrations they declare; this module only runs them.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { OutpostError } from '@outpost/shared';
+
+/** The database handle concerns' stores receive. */
+export type Db = Database.Database;
+
+/** One schema change, owned by one concern. Ids sort in the order they must run. */
+export interface Migration {
+  id: string;
+  concern: string;
+  sql: string;
+}
+
+/** Opens (creating if needed) the database file with the pragmas Outpost relies on. `:memory:` works for tests. */
+export function openDatabase(file: string): Db {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  let db: Db;
+  try {
+    db = new Database(file);
+  } catch (cause) {
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `Cannot open database ${file}`, details: { file } });
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/** Runs, in id order, every migration not yet applied; each in its own transaction. Returns the ids applied. */
+export function migrate(db: Db, migrations: readonly Migration[]): string[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, concern TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set(db.prepare<[], { id: string }>('SELECT id FROM schema_migrations').all().map((r) => r.id));
+  const ids = new Set<string>();
+  for (const m of migrations) {
+    if (ids.has(m.id)) throw new Error(`duplicate migration id ${m.id}`);
+    ids.add(m.id);
+  }
+  const record = db.prepare('INSERT INTO schema_migrations (id, concern, applied_at) VALUES (?, ?, ?)');
+  const done: string[] = [];
+  for (const m of [...migrations].sort((a, b) => a.id.localeCompare(b.id))) {
+    if (applied.has(m.id)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.id, m.concern, Date.now());
+    })();
+    done.push(m.id);
+  }
+  return done;
+}

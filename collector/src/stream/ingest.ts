@@ -1,0 +1,158 @@
+/**
+ * The collector half of the reliable stream (docs/0001-protocol.md): sequenced agent messages are queued, written in
+ * group-committed batches (one transaction per concern per batch), the per-agent cursors advanced, and only then
+ * acknowledged. A sequence already accepted is ignored; a jump forward is recorded as a gap.
+ */
+import { lastSeqOf, OutpostError, type SequencedMessage, type StreamEvent } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { Clock } from '../config.js';
+import type { EventsStore } from '../events/index.js';
+import type { Gap, StreamStore } from './store.js';
+
+/** The side of a connection the stream needs: its agent, its cursor, and a way to acknowledge or drop it. */
+export interface StreamPeer {
+  readonly agentId: string;
+  /** Highest sequence accepted on this connection (queued or committed). */
+  cursor: number;
+  ack(seq: number): void;
+  fail(err: OutpostError): void;
+}
+
+interface Queued {
+  peer: StreamPeer;
+  msg: SequencedMessage;
+}
+
+/** Counters the metrics endpoint reads. */
+export interface StreamCounters {
+  committed: number;
+  duplicates: number;
+  batches: number;
+  gaps: number;
+}
+
+/** Batches, commits and acknowledges sequenced agent messages. */
+export class StreamIngest {
+  #queue: Queued[] = [];
+  /** Peers whose duplicate-only messages still need an ack after the current flush. */
+  #ackOnly = new Set<StreamPeer>();
+  #flushing: Promise<void> | undefined;
+  #scheduled = false;
+  readonly counters: StreamCounters = { committed: 0, duplicates: 0, batches: 0, gaps: 0 };
+  /** Committed cursor per agent, kept for agents seen since start so acks need no read. */
+  readonly #committed = new Map<string, number>();
+
+  constructor(
+    private readonly store: StreamStore,
+    private readonly events: EventsStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly maxBatch = 5000,
+  ) {}
+
+  /** The committed cursor of an agent (0 before its first message). */
+  async cursorOf(agentId: string): Promise<number> {
+    const known = this.#committed.get(agentId);
+    if (known !== undefined) return known;
+    const cursor = await this.store.cursor(agentId);
+    this.#committed.set(agentId, cursor);
+    return cursor;
+  }
+
+  /** Accepts one sequenced message from an authenticated peer. */
+  submit(peer: StreamPeer, msg: SequencedMessage): void {
+    const last = lastSeqOf(msg);
+    if (last <= peer.cursor) {
+      // Already accepted (a resend after reconnect): acknowledge again so the agent can drop it, store nothing.
+      this.counters.duplicates++;
+      this.#ackOnly.add(peer);
+      this.#schedule();
+      return;
+    }
+    this.#queue.push({ peer, msg });
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#flushing) return;
+    while (this.#queue.length > 0 || this.#ackOnly.size > 0) {
+      const batch = this.#queue.splice(0, this.maxBatch);
+      const ackOnly = this.#ackOnly;
+      this.#ackOnly = new Set();
+      this.#flushing = this.#flush(batch, ackOnly);
+      await this.#flushing;
+      this.#flushing = undefined;
+    }
+  }
+
+  /** Resolves when everything submitted so far is committed and acknowledged (used by shutdown and tests). */
+  async idle(): Promise<void> {
+    while (this.#queue.length > 0 || this.#ackOnly.size > 0 || this.#flushing || this.#scheduled) {
+      await (this.#flushing ?? new Promise((r) => setImmediate(r)));
+    }
+  }
+
+  async #flush(batch: Queued[], ackOnly: Set<StreamPeer>): Promise<void> {
+    const events: { agentId: string; msg: StreamEvent }[] = [];
+    const gaps: Gap[] = [];
+    const cursors = new Map<string, number>();
+    const accepted: Queued[] = [];
+    for (const item of batch) {
+      const { peer, msg } = item;
+      // Re-check against the peer's cursor: a batch may hold a resend of a message queued earlier in it.
+      if (lastSeqOf(msg) <= peer.cursor) {
+        this.counters.duplicates++;
+        ackOnly.add(peer);
+        continue;
+      }
+      if (msg.seq > peer.cursor + 1) {
+        gaps.push({ agentId: peer.agentId, fromSeq: peer.cursor + 1, count: msg.seq - peer.cursor - 1, reason: 'unannounced' });
+        this.logger.warn({ agentId: peer.agentId, expected: peer.cursor + 1, got: msg.seq }, 'stream jumped forward; recording a gap');
+      }
+      peer.cursor = lastSeqOf(msg);
+      accepted.push(item);
+      switch (msg.type) {
+        case 'stream.event':
+          events.push({ agentId: peer.agentId, msg });
+          break;
+        case 'stream.gap':
+          gaps.push({ agentId: peer.agentId, fromSeq: msg.seq, count: msg.count, reason: msg.reason });
+          break;
+        default: {
+          const unhandled: never = msg;
+          throw new Error(`unhandled sequenced message ${(unhandled as { type: string }).type}`);
+        }
+      }
+      cursors.set(peer.agentId, Math.max(cursors.get(peer.agentId) ?? 0, peer.cursor));
+    }
+    try {
+      const now = this.clock.now();
+      if (events.length) await this.events.insertBatch(events, now);
+      if (cursors.size || gaps.length) await this.store.commit(cursors, gaps, now);
+    } catch (err) {
+      // Nothing of this batch is acknowledged: drop the connections so their agents resend after reconnecting.
+      this.logger.error({ err, messages: accepted.length }, 'stream commit failed');
+      const failed = new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
+      for (const { peer } of accepted) peer.fail(failed);
+      for (const agentId of cursors.keys()) this.#committed.delete(agentId);
+      return;
+    }
+    this.counters.committed += accepted.length;
+    this.counters.batches++;
+    this.counters.gaps += gaps.length;
+    const acks = new Map<StreamPeer, number>();
+    for (const [agentId, seq] of cursors) this.#committed.set(agentId, Math.max(this.#committed.get(agentId) ?? 0, seq));
+    for (const { peer } of accepted) acks.set(peer, this.#committed.get(peer.agentId) ?? peer.cursor);
+    for (const peer of ackOnly) if (!acks.has(peer)) acks.set(peer, this.#committed.get(peer.agentId) ?? 0);
+    for (const [peer, seq] of acks) peer.ack(seq);
+  }
+}

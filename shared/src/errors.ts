@@ -1,0 +1,235 @@
+/**
+ * The coded error catalogue: every error Outpost shows a person or sends over the wire has a stable code,
+ * a message, a hint and, where it crosses HTTP or the agent socket, a status or a WebSocket close code.
+ * `docs/errors.md` documents every code; a test keeps the two in step.
+ */
+
+/** One catalogue entry. */
+export interface ErrorSpec {
+  readonly message: string;
+  readonly hint: string;
+  /** HTTP status when the error answers a request. */
+  readonly http: number;
+  /** WebSocket close code (4000–4999, application range) when the error ends an agent or technician socket. */
+  readonly ws?: number;
+}
+
+/** Every error code, with its message, hint, HTTP status and WebSocket close code. */
+export const ERRORS = {
+  OUTPOST_E_BAD_REQUEST: {
+    message: 'The request does not match its schema',
+    hint: 'Check the request body, query and parameters against the API reference; the details name the field.',
+    http: 400,
+  },
+  OUTPOST_E_UNAUTHENTICATED: {
+    message: 'Authentication required',
+    hint: 'Log in (`outpost login`) or send `Authorization: Bearer <api token>`.',
+    http: 401,
+  },
+  OUTPOST_E_LOGIN_FAILED: {
+    message: 'Unknown user or wrong password',
+    hint: 'Check the e-mail and password; repeated failures are logged in the audit log.',
+    http: 401,
+  },
+  OUTPOST_E_TOTP_REQUIRED: {
+    message: 'A one-time code is required for this user',
+    hint: 'Send the 6-digit code from the authenticator app as `totp` (CLI: `--totp`).',
+    http: 401,
+  },
+  OUTPOST_E_TOTP_INVALID: {
+    message: 'The one-time code is wrong or expired',
+    hint: 'Check the device clock and use the current code.',
+    http: 401,
+  },
+  OUTPOST_E_FORBIDDEN: {
+    message: 'Not allowed',
+    hint: 'Your role does not grant this action on this client; ask an admin for the role.',
+    http: 403,
+  },
+  OUTPOST_E_NOT_FOUND: {
+    message: 'Not found',
+    hint: 'Check the identifier; resources of clients you cannot see are reported as not found.',
+    http: 404,
+  },
+  OUTPOST_E_CONFLICT: {
+    message: 'The resource already exists or is in a state that forbids this change',
+    hint: 'Reload the resource and retry with the current state.',
+    http: 409,
+  },
+  OUTPOST_E_PAYLOAD_TOO_LARGE: {
+    message: 'The message or request is larger than allowed',
+    hint: 'Split the data; the limits are in the configuration reference.',
+    http: 413,
+    ws: 4413,
+  },
+  OUTPOST_E_INTERNAL: {
+    message: 'Internal error',
+    hint: 'The collector logged the cause with a request id; report it with that id.',
+    http: 500,
+    ws: 4500,
+  },
+  OUTPOST_E_UNAVAILABLE: {
+    message: 'The collector is shutting down or at capacity; try again later',
+    hint: 'Agents retry by themselves after the delay the collector gave.',
+    http: 503,
+    ws: 4503,
+  },
+  OUTPOST_E_BAD_MESSAGE: {
+    message: 'The message is not valid JSON or does not match its schema',
+    hint: 'The agent and the collector disagree on the protocol: update the agent, or report the logged message type.',
+    http: 400,
+    ws: 4400,
+  },
+  OUTPOST_E_HELLO_REQUIRED: {
+    message: 'The first message on the agent socket must be agent.hello',
+    hint: 'Agents send their hello as the first frame; anything else first closes the socket.',
+    http: 400,
+    ws: 4401,
+  },
+  OUTPOST_E_HELLO_TIMEOUT: {
+    message: 'No hello arrived in time',
+    hint: 'The agent connected but did not authenticate; check its logs and clock.',
+    http: 408,
+    ws: 4408,
+  },
+  OUTPOST_E_UNEXPECTED_MESSAGE: {
+    message: 'A message arrived that is not allowed in this state or direction',
+    hint: 'The peer runs an incompatible version or misbehaves; the log names the message type.',
+    http: 400,
+    ws: 4402,
+  },
+  OUTPOST_E_PROTOCOL_VERSION: {
+    message: 'Unsupported protocol version',
+    hint: 'Upgrade the agent: a collector serves agents at most one major version behind.',
+    http: 400,
+    ws: 4426,
+  },
+  OUTPOST_E_ENROLL_TOKEN_INVALID: {
+    message: 'The enrollment token is not valid',
+    hint: 'Create a new token with `outpost tokens create --site <site>` and copy it exactly.',
+    http: 401,
+    ws: 4010,
+  },
+  OUTPOST_E_ENROLL_TOKEN_EXPIRED: {
+    message: 'The enrollment token has expired',
+    hint: 'Create a new token with a later expiry (`outpost tokens create --expires-in 7d`).',
+    http: 401,
+    ws: 4011,
+  },
+  OUTPOST_E_ENROLL_TOKEN_EXHAUSTED: {
+    message: 'The enrollment token has no uses left',
+    hint: 'Create a new token with more uses (`outpost tokens create --max-uses N`).',
+    http: 401,
+    ws: 4012,
+  },
+  OUTPOST_E_ENROLL_TOKEN_REVOKED: {
+    message: 'The enrollment token was revoked',
+    hint: 'Use a token that is still active (`outpost tokens list`).',
+    http: 401,
+    ws: 4013,
+  },
+  OUTPOST_E_AGENT_UNKNOWN: {
+    message: 'No agent has this identity',
+    hint: 'Enroll the agent again with `outpost-agent enroll --server URL --token T`.',
+    http: 401,
+    ws: 4014,
+  },
+  OUTPOST_E_AGENT_REVOKED: {
+    message: 'This agent was revoked',
+    hint: 'A revoked agent cannot reconnect; enroll it again with a new token if it is trusted.',
+    http: 401,
+    ws: 4015,
+  },
+  OUTPOST_E_SIGNATURE_INVALID: {
+    message: 'The challenge signature does not verify with the agent key',
+    hint: 'The agent key file does not match the enrolled key; enroll again or restore the key file.',
+    http: 401,
+    ws: 4016,
+  },
+  OUTPOST_E_REPLACED: {
+    message: 'Another connection took over this agent identity',
+    hint: 'Two processes share one agent identity (a cloned key file?): give each machine its own enrollment.',
+    http: 409,
+    ws: 4409,
+  },
+  OUTPOST_E_RATE_LIMITED: {
+    message: 'Too many messages on this connection',
+    hint: 'The agent sends faster than the collector allows; the limits are in the configuration reference.',
+    http: 429,
+    ws: 4429,
+  },
+  OUTPOST_E_PONG_TIMEOUT: {
+    message: 'The peer stopped answering keep-alive pings',
+    hint: 'The network path drops idle connections or the agent hangs; it reconnects by itself.',
+    http: 408,
+    ws: 4410,
+  },
+  OUTPOST_E_CONFIG_INVALID: {
+    message: 'The configuration is not valid',
+    hint: 'The details name the file and the field; see the configuration reference in the README.',
+    http: 500,
+  },
+  OUTPOST_E_TLS_PIN_MISMATCH: {
+    message: 'The collector certificate does not match the pinned fingerprint',
+    hint: 'Check the fingerprint the collector printed at first start (`outpost serve`), or someone is intercepting.',
+    http: 495,
+  },
+  OUTPOST_E_NOT_ENROLLED: {
+    message: 'This agent is not enrolled',
+    hint: 'Run `outpost-agent enroll --server URL --token T` first.',
+    http: 400,
+  },
+  OUTPOST_E_OUTBOX: {
+    message: 'The agent outbox could not be read or written',
+    hint: 'Check the permissions and free space of the agent state directory; the details name the file.',
+    http: 500,
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** A code from the catalogue. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Options for an OutpostError: what caused it and machine-readable details (never secrets). */
+export interface OutpostErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+  /** A more precise message than the catalogue's; the catalogue's is used when absent. */
+  message?: string;
+}
+
+/** An error with a catalogue code; the only error type Outpost throws on purpose. */
+export class OutpostError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, options: OutpostErrorOptions = {}) {
+    const spec: ErrorSpec = ERRORS[code];
+    super(options.message ?? spec.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OutpostError';
+    this.code = code;
+    this.hint = spec.hint;
+    this.status = spec.http;
+    this.details = options.details;
+  }
+
+  /** The WebSocket close code for this error (4500 when the catalogue gives none). */
+  get wsCloseCode(): number {
+    const spec: ErrorSpec = ERRORS[this.code];
+    return spec.ws ?? 4500;
+  }
+}
+
+/** True when `value` is a code of the catalogue. */
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERRORS, value);
+}
+
+/** The catalogue code for a WebSocket close code, if any. */
+export function errorCodeForClose(closeCode: number): ErrorCode | undefined {
+  for (const [code, spec] of Object.entries(ERRORS) as [ErrorCode, ErrorSpec][]) {
+    if (spec.ws === closeCode) return code;
+  }
+  return undefined;
+}

@@ -1,0 +1,15 @@
+/**
+ * @outpost/shared — what the agent and the collector must agree on: protocol messages and their schemas,
+ * the binary frame format, the error catalogue, the agent auth proof and certificate fingerprints.
+ * It must never hold a helper that only one side uses, and never import the agent or the collector.
+ */
+export * from './auth-proof.js';
+export * from './errors.js';
+export * from './frames.js';
+export * from './protocol/common.js';
+export * from './protocol/handshake.js';
+export * from './protocol/messages.js';
+export * from './protocol/presence.js';
+export * from './protocol/stream.js';
+export * from './protocol/version.js';
+export * from './tls-pin.js';

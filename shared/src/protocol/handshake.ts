@@ -1,0 +1,80 @@
+/**
+ * The handshake family: the collector's challenge, the agent's hello (enroll or key proof) and the welcome.
+ * Flow (docs/0001-protocol.md): socket opens → collector.challenge → agent.hello → collector.welcome.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { AgentId, Base64Url, EpochMs, message, Str, strict } from './common.js';
+
+/** Sent by the collector as soon as the socket opens: a fresh nonce the agent must sign. */
+export const CollectorChallenge = message('collector.challenge', {
+  nonce: Base64Url(64),
+  protocolVersion: Type.Integer({ minimum: 1 }),
+  minProtocolVersion: Type.Integer({ minimum: 1 }),
+  serverTime: EpochMs,
+});
+export type CollectorChallenge = Static<typeof CollectorChallenge>;
+
+/** The machine facts the hello carries, from systeminformation. */
+export const AgentFacts = Type.Object(
+  {
+    hostname: Str(255, 1),
+    os: Type.Object(
+      {
+        platform: Str(32),
+        distro: Str(128),
+        release: Str(64),
+        kernel: Str(128),
+        arch: Str(32),
+      },
+      strict,
+    ),
+    cpu: Type.Object({ model: Str(256), cores: Type.Integer({ minimum: 0, maximum: 65536 }) }, strict),
+    memoryBytes: Type.Integer({ minimum: 0 }),
+  },
+  strict,
+);
+export type AgentFacts = Static<typeof AgentFacts>;
+
+/** First enrollment: the token and the agent's freshly generated Ed25519 public key, with proof of possession. */
+export const EnrollAuth = Type.Object(
+  {
+    method: Type.Literal('enroll'),
+    token: Str(200, 10),
+    /** Ed25519 public key, raw 32 bytes, base64url. */
+    publicKey: Base64Url(43),
+    /** Signature of the challenge (see `authProofPayload`), base64url. */
+    signature: Base64Url(86),
+  },
+  strict,
+);
+
+/** Every later connection: the agent id and a signature of the challenge with the enrolled key. */
+export const KeyAuth = Type.Object(
+  { method: Type.Literal('key'), agentId: AgentId, signature: Base64Url(86) },
+  strict,
+);
+
+/** The agent's first frame on every connection. */
+export const AgentHello = message('agent.hello', {
+  protocolVersion: Type.Integer({ minimum: 1, maximum: 1000 }),
+  agentVersion: Str(64, 1),
+  auth: Type.Union([EnrollAuth, KeyAuth]),
+  facts: AgentFacts,
+});
+export type AgentHello = Static<typeof AgentHello>;
+
+/** The collector accepted the hello: who the agent is and where its stream stands. */
+export const CollectorWelcome = message('collector.welcome', {
+  agentId: AgentId,
+  protocolVersion: Type.Integer({ minimum: 1 }),
+  /** Highest sequence number the collector has committed for this agent (0: none yet). */
+  lastSeq: Type.Integer({ minimum: 0 }),
+  heartbeatIntervalMs: Type.Integer({ minimum: 1000 }),
+  serverTime: EpochMs,
+  /** True on the connection that enrolled the agent. */
+  enrolled: Type.Boolean(),
+  clientId: Str(64),
+  siteId: Str(64),
+});
+export type CollectorWelcome = Static<typeof CollectorWelcome>;
+

@@ -1,0 +1,80 @@
+/**
+ * The two message unions, one per direction, and the edge decoders that validate every inbound frame.
+ * A new message type is added to its family file, then to the union here; handlers switch exhaustively on `type`.
+ */
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { OutpostError } from '../errors.js';
+import { AgentHello, CollectorChallenge, CollectorWelcome } from './handshake.js';
+import { AgentHeartbeat } from './presence.js';
+import { StreamAck, StreamEvent, StreamGap } from './stream.js';
+
+/** Every message an agent may send. */
+export const AgentMessage = Type.Union([AgentHello, AgentHeartbeat, StreamEvent, StreamGap]);
+export type AgentMessage = Static<typeof AgentMessage>;
+
+/** Agent messages that travel through the durable outbox and carry a sequence number. */
+export type SequencedMessage = StreamEvent | StreamGap;
+/** A sequenced message before the outbox numbers it. */
+export type SequencedBody = Omit<StreamEvent, 'seq'> | Omit<StreamGap, 'seq'>;
+
+/** Every message a collector may send. */
+export const CollectorMessage = Type.Union([CollectorChallenge, CollectorWelcome, StreamAck]);
+export type CollectorMessage = Static<typeof CollectorMessage>;
+
+/** True for the agent messages that belong to the reliable stream. */
+export function isSequenced(msg: AgentMessage): msg is SequencedMessage {
+  return msg.type === 'stream.event' || msg.type === 'stream.gap';
+}
+
+/** Rejects keys that could pollute prototypes when a parsed object is later merged or spread. */
+function refuseProtoKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+    throw new SyntaxError(`forbidden key "${key}"`);
+  }
+  return value;
+}
+
+/** Validates one schema and decodes text frames against it, with a coded error naming the first violation. */
+export class MessageDecoder<S extends TSchema> {
+  readonly #check;
+  constructor(schema: S) {
+    this.#check = TypeCompiler.Compile(schema);
+  }
+
+  /** Parses and validates one text frame; throws OUTPOST_E_BAD_MESSAGE with the reason. */
+  decode(text: string): Static<S> {
+    let value: unknown;
+    try {
+      value = JSON.parse(text, refuseProtoKeys);
+    } catch (cause) {
+      throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
+        cause,
+        message: `Message is not valid JSON: ${(cause as Error).message}`,
+      });
+    }
+    return this.check(value);
+  }
+
+  /** Validates an already parsed value. */
+  check(value: unknown): Static<S> {
+    if (this.#check.Check(value)) return value;
+    const first = this.#check.Errors(value).First();
+    const raw = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+    const type = typeof raw === 'string' ? raw : '?';
+    throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
+      message: `Message ${type.slice(0, 64)} does not match its schema at ${first?.path || '/'}: ${first?.message ?? 'invalid'}`,
+      details: { type: type.slice(0, 64), path: first?.path ?? '' },
+    });
+  }
+}
+
+/** Decoder for frames a collector receives from agents. */
+export const agentMessages = new MessageDecoder(AgentMessage);
+/** Decoder for frames an agent receives from its collector. */
+export const collectorMessages = new MessageDecoder(CollectorMessage);
+
+/** Serialises an outbound message (typed by its union, so only known messages can be sent). */
+export function encodeMessage(msg: AgentMessage | CollectorMessage): string {
+  return JSON.stringify(msg);
+}

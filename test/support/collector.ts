@@ -1,0 +1,149 @@
+/**
+ * Test resources for a collector: in-process (buildApp on a temp dir, a free loopback port) or as a real process
+ * (`outpost serve`, for crash tests). Both clean up after themselves with `await using`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ApiTarget, apiCall, checkSettings, type Collector, type CollectorSettings, startServer, type RunningCollector } from '@outpost/collector';
+import pino from 'pino';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const outpostBin = join(repoRoot, 'collector/bin/outpost.js');
+export const agentBin = join(repoRoot, 'agent/bin/outpost-agent.js');
+
+/** A temp directory removed on dispose. */
+export function tempDir(prefix: string): { path: string; [Symbol.dispose](): void } {
+  const path = mkdtempSync(join(tmpdir(), `outpost-${prefix}-`));
+  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** An in-process collector with an admin API token. */
+export interface TestCollector extends AsyncDisposable {
+  running: RunningCollector;
+  collector: Collector;
+  apiUrl: string;
+  agentUrl: string;
+  fingerprint: string | undefined;
+  admin: ApiTarget;
+  dataDir: string;
+  /** A client and a site, created for convenience. */
+  clientId: string;
+  siteId: string;
+  /** Creates an enrollment token on the site. */
+  enrollmentToken(opts?: { maxUses?: number; expiresInHours?: number; siteId?: string }): Promise<{ token: string; id: string }>;
+}
+
+/** Starts a collector in this process on a free loopback port. */
+export async function startTestCollector(overrides: Partial<CollectorSettings> & Record<string, unknown> = {}): Promise<TestCollector> {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-collector-'));
+  const settings = checkSettings({ dataDir: dir, api: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ...overrides });
+  const logger = pino({ level: process.env.OUTPOST_TEST_LOG ?? 'silent' });
+  const running = await startServer(settings, { logger });
+  const c = running.collector;
+  const base: ApiTarget = { server: running.apiUrl, caFingerprint: running.fingerprint };
+  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email: c.initialAdmin!.email, password: c.initialAdmin!.password });
+  const admin: ApiTarget = { ...base, token: login.token };
+  const client = await apiCall<{ id: string }>(admin, 'POST', '/api/v1/clients', { name: 'Acme' });
+  const site = await apiCall<{ id: string }>(admin, 'POST', `/api/v1/clients/${client.id}/sites`, { name: 'HQ', timezone: 'Europe/Paris' });
+  return {
+    running,
+    collector: c,
+    apiUrl: running.apiUrl,
+    agentUrl: running.agentUrl,
+    fingerprint: running.fingerprint,
+    admin,
+    dataDir: dir,
+    clientId: client.id,
+    siteId: site.id,
+    async enrollmentToken(opts = {}) {
+      const r = await apiCall<{ token: string; info: { id: string } }>(admin, 'POST', '/api/v1/enrollment-tokens', {
+        siteId: opts.siteId ?? site.id,
+        maxUses: opts.maxUses ?? 1,
+        expiresInHours: opts.expiresInHours ?? 1,
+      });
+      return { token: r.token, id: r.info.id };
+    },
+    async [Symbol.asyncDispose]() {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A child process whose output is collected, killed on dispose. */
+export interface Proc extends AsyncDisposable {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stdout+stderr matches, rejects on exit or timeout. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Spawns `node <script> ...args` with collected output. */
+export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters) w();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    for (const w of waiters) w();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const proc: Proc = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(re, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = (out + err).match(re);
+          if (m) {
+            cleanup();
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out waiting for ${re}\nstdout:\n${out.slice(-3000)}\nstderr:\n${err.slice(-3000)}`));
+        }, timeoutMs);
+        const onExit = () => {
+          setTimeout(() => {
+            if (!(out + err).match(re)) {
+              cleanup();
+              reject(new Error(`process exited while waiting for ${re}\nstdout:\n${out.slice(-3000)}\nstderr:\n${err.slice(-3000)}`));
+            }
+          }, 50);
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off('exit', onExit);
+        };
+        waiters.add(check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        await exited;
+      }
+    },
+    async [Symbol.asyncDispose]() {
+      await proc.kill('SIGKILL');
+    },
+  };
+  return proc;
+}

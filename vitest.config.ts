@@ -1,0 +1,30 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+// Workspace packages resolve to their TypeScript sources, so tests run without a build step
+// (end-to-end tests that spawn the binaries need `pnpm build` first; `pnpm test` does it).
+const alias = {
+  '@outpost/shared': here('./shared/src/index.ts'),
+  '@outpost/agent': here('./agent/src/index.ts'),
+  '@outpost/collector': here('./collector/src/index.ts'),
+};
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: ['shared', 'agent', 'collector', 'test'].map((name) => ({
+      resolve: { alias },
+      test: {
+        name,
+        root: here(`./${name}`),
+        include: ['**/*.test.ts'],
+        exclude: ['**/node_modules/**', '**/dist/**'],
+        testTimeout: 30_000,
+        hookTimeout: 30_000,
+        pool: 'forks',
+      },
+    })),
+  },
+});
