@@ -11,13 +11,13 @@ import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 
-const Listen = Type.Object(
-  {
-    host: Type.String({ default: '127.0.0.1', minLength: 1 }),
-    port: Type.Integer({ default: 8443, minimum: 0, maximum: 65535 }),
-  },
-  { additionalProperties: false, default: {} },
-);
+const listenFields = {
+  host: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  port: Type.Integer({ default: 8443, minimum: 0, maximum: 65535 }),
+};
+const Listen = Type.Object(listenFields, { additionalProperties: false, default: {} });
+// No object-level default: absent means "share the API listener".
+const AgentsListen = Type.Object(listenFields, { additionalProperties: false });
 
 /** The file and flag schema; every field has a default except where noted. */
 export const CollectorConfigSchema = Type.Object(
@@ -27,7 +27,7 @@ export const CollectorConfigSchema = Type.Object(
     /** Technicians' API and console. */
     api: Listen,
     /** Agent WebSocket endpoint; when absent or equal to `api`, both share one listener. */
-    agents: Type.Optional(Listen),
+    agents: Type.Optional(AgentsListen),
     tls: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),

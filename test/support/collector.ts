@@ -147,3 +147,20 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
   };
   return proc;
 }
+
+/** Kills every process handed to it when disposed (Node 20 has no AsyncDisposableStack). */
+export class ProcessCleanup implements AsyncDisposable {
+  readonly #procs: Proc[] = [];
+  readonly #later: (() => Promise<unknown>)[] = [];
+  use(p: Proc): Proc {
+    this.#procs.push(p);
+    return p;
+  }
+  defer(fn: () => Promise<unknown>): void {
+    this.#later.push(fn);
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const p of this.#procs) await p.kill('SIGKILL');
+    for (const fn of this.#later) await fn();
+  }
+}

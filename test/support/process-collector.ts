@@ -27,7 +27,7 @@ export interface ServeInfo {
 export async function startCollectorProcess(dataDir: string, port: number): Promise<ServeInfo> {
   const proc = spawnNode(outpostBin, ['serve', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn']);
   const m = await proc.waitFor(/API and console\s+(\S+)[\s\S]*SHA-256 ([0-9A-F:]{95})/, 30_000);
-  const password = /password\s+(\S+)/.exec(proc.stdout())?.[1];
+  const password = /^\s+password\s+(\S+)$/m.exec(proc.stdout())?.[1];
   return { proc, apiUrl: m[1]!, fingerprint: m[2]!, password };
 }
 

@@ -147,7 +147,14 @@ export class AgentRuntime {
           await new Promise<void>((resolve) => {
             wakeAck = resolve;
             const t = setTimeout(resolve, 1000);
-            stop.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+            stop.signal.addEventListener(
+              'abort',
+              () => {
+                clearTimeout(t);
+                resolve();
+              },
+              { once: true },
+            );
           });
           continue;
         }

@@ -110,7 +110,7 @@ export class Agents {
     };
     // Proof of possession first: a token must not be spent by someone who cannot sign with the key they present.
     if (!verifyAuthProof(auth.publicKey, nonce, 'enroll', auth.publicKey, auth.signature)) throw await refuse('OUTPOST_E_SIGNATURE_INVALID', null);
-    if (!parsed || parsed.prefix !== 'oet') throw await refuse('OUTPOST_E_ENROLL_TOKEN_INVALID', null);
+    if (parsed?.prefix !== 'oet') throw await refuse('OUTPOST_E_ENROLL_TOKEN_INVALID', null);
     if (await this.store.agentByPublicKey(auth.publicKey)) throw await refuse('OUTPOST_E_CONFLICT', null, 'This public key is already enrolled');
     const now = this.clock.now();
     const result = await this.store.enroll(

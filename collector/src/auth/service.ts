@@ -136,7 +136,8 @@ export class AuthService {
   /** Password (+ TOTP when enabled) → a console session token. Every failure is audited. */
   async login(input: { email: string; password: string; totp?: string | undefined }, remoteIp: string): Promise<{ token: string; expiresAt: number; user: PublicUser }> {
     const user = await this.store.userByEmail(input.email);
-    const ok = user ? await verifyPassword(input.password, user.passwordHash) : await verifyPassword(input.password, await (dummyHash ??= hashPassword('x'.repeat(16))));
+    dummyHash ??= hashPassword('x'.repeat(16));
+    const ok = await verifyPassword(input.password, user ? user.passwordHash : await dummyHash);
     const fail = async (code: 'OUTPOST_E_LOGIN_FAILED' | 'OUTPOST_E_TOTP_REQUIRED' | 'OUTPOST_E_TOTP_INVALID') => {
       await this.audit.record({
         type: 'auth.login',

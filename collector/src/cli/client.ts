@@ -40,17 +40,19 @@ export async function apiCall<T>(target: ApiTarget, method: string, path: string
           reject(new OutpostError(code, { message: e?.message ?? `HTTP ${res.statusCode}`, details: e?.details }));
           return;
         }
-        if (typeof json === 'string') resolve(json as T);
         resolve(json as T);
       });
     });
     if (url.protocol === 'https:' && target.caFingerprint) {
       const pinned = target.caFingerprint;
       req.on('socket', (s) => {
-        s.once('secureConnect', () => {
+        const verify = () => {
           const mismatch = checkPinnedCertificate(s as TLSSocket, pinned);
           if (mismatch) req.destroy(mismatch);
-        });
+        };
+        // A kept-alive socket is already connected: check it now instead of waiting for an event that has passed.
+        if (s.connecting) s.once('secureConnect', verify);
+        else verify();
       });
     }
     req.on('timeout', () => req.destroy(new Error('request timed out')));
