@@ -28,6 +28,11 @@ export async function apiCall<T>(target: ApiTarget, method: string, path: string
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let json: unknown;
+        const isJson = String(res.headers['content-type'] ?? 'application/json').includes('json');
+        if (!isJson && (res.statusCode ?? 500) < 400) {
+          resolve(text as T);
+          return;
+        }
         try {
           json = text ? JSON.parse(text) : {};
         } catch (cause) {

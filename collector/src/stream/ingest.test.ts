@@ -1,0 +1,94 @@
+import type { OutpostError, SequencedMessage } from '@outpost/shared';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Db, migrate, openDatabase } from '../db/index.js';
+import { EventsStore, eventsMigrations } from '../events/index.js';
+import { StreamIngest } from './ingest.js';
+import { StreamStore, streamMigrations } from './store.js';
+
+class Peer {
+  cursor = 0;
+  acks: number[] = [];
+  failures: OutpostError[] = [];
+  constructor(readonly agentId: string) {}
+  ack(seq: number) {
+    this.acks.push(seq);
+  }
+  fail(err: OutpostError) {
+    this.failures.push(err);
+  }
+}
+
+const ev = (seq: number): SequencedMessage => ({ type: 'stream.event', seq, time: 1, kind: 'test', data: { seq } });
+let db: Db;
+let events: EventsStore;
+let stream: StreamStore;
+let ingest: StreamIngest;
+beforeEach(() => {
+  db = openDatabase(':memory:');
+  migrate(db, [...streamMigrations, ...eventsMigrations]);
+  events = new EventsStore(db);
+  stream = new StreamStore(db);
+  ingest = new StreamIngest(stream, events, { now: () => 42 }, pino({ level: 'silent' }));
+});
+afterEach(() => db.close());
+
+describe('stream ingest', () => {
+  it('commits, advances the cursor, then acknowledges the highest contiguous sequence', async () => {
+    const p = new Peer('ag_1');
+    for (let s = 1; s <= 5; s++) ingest.submit(p, ev(s));
+    await ingest.idle();
+    expect(await events.count('ag_1')).toEqual({ total: 5, distinctSeq: 5 });
+    expect(await stream.cursor('ag_1')).toBe(5);
+    expect(p.acks.at(-1)).toBe(5);
+  });
+
+  it('ignores a resend of what it already stored, and acknowledges it again', async () => {
+    const p = new Peer('ag_1');
+    for (let s = 1; s <= 3; s++) ingest.submit(p, ev(s));
+    await ingest.idle();
+    // Reconnect: a new peer starts from the committed cursor and the agent resends 2..4.
+    const again = new Peer('ag_1');
+    again.cursor = await ingest.cursorOf('ag_1');
+    for (const s of [2, 3, 4]) ingest.submit(again, ev(s));
+    await ingest.idle();
+    expect(await events.count('ag_1')).toEqual({ total: 4, distinctSeq: 4 });
+    expect(again.acks.at(-1)).toBe(4);
+    expect(ingest.counters.duplicates).toBe(2);
+  });
+
+  it('stores nothing twice even when two connections of one agent overlap', async () => {
+    const a = new Peer('ag_1');
+    const b = new Peer('ag_1');
+    for (let s = 1; s <= 3; s++) {
+      ingest.submit(a, ev(s));
+      ingest.submit(b, ev(s));
+    }
+    await ingest.idle();
+    expect(await events.count('ag_1')).toEqual({ total: 3, distinctSeq: 3 });
+  });
+
+  it('records an announced gap and an unannounced jump', async () => {
+    const p = new Peer('ag_1');
+    ingest.submit(p, ev(1));
+    ingest.submit(p, { type: 'stream.gap', seq: 2, count: 3, reason: 'outbox_full' });
+    ingest.submit(p, ev(5));
+    ingest.submit(p, ev(9));
+    await ingest.idle();
+    expect(await stream.gaps('ag_1')).toEqual([
+      { agentId: 'ag_1', fromSeq: 2, count: 3, reason: 'outbox_full' },
+      { agentId: 'ag_1', fromSeq: 6, count: 3, reason: 'unannounced' },
+    ]);
+    expect(await stream.cursor('ag_1')).toBe(9);
+    expect(p.acks.at(-1)).toBe(9);
+  });
+
+  it('acknowledges nothing and drops the connection when the commit fails', async () => {
+    const p = new Peer('ag_1');
+    db.exec('DROP TABLE agent_events');
+    ingest.submit(p, ev(1));
+    await ingest.idle();
+    expect(p.acks).toEqual([]);
+    expect(p.failures[0]?.code).toBe('OUTPOST_E_INTERNAL');
+  });
+});

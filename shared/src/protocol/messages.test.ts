@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { agentMessages, collectorMessages } from './messages.js';
+import { lastSeqOf } from './stream.js';
+
+const facts = {
+  hostname: 'h',
+  os: { platform: 'linux', distro: 'Debian', release: '12', kernel: '6.1', arch: 'x64' },
+  cpu: { model: 'cpu', cores: 2 },
+  memoryBytes: 1,
+};
+const sig = 'A'.repeat(86);
+const agentId = `ag_${'0'.repeat(24)}`;
+const valid = {
+  helloKey: { type: 'agent.hello', protocolVersion: 1, agentVersion: '1.0.0', auth: { method: 'key', agentId, signature: sig }, facts },
+  helloEnroll: { type: 'agent.hello', protocolVersion: 1, agentVersion: '1.0.0', auth: { method: 'enroll', token: 'oet_0123456789ab_secret', publicKey: 'B'.repeat(43), signature: sig }, facts },
+  heartbeat: { type: 'agent.heartbeat', time: 1, uptimeSec: 2, outboxPending: 0 },
+  event: { type: 'stream.event', seq: 1, time: 1, kind: 'agent.started', data: { version: '1', pid: 3, ok: true, none: null } },
+  gap: { type: 'stream.gap', seq: 5, count: 3, reason: 'outbox_full' },
+};
+
+describe('message decoders', () => {
+  it.each(Object.entries(valid))('accepts a valid %s', (_n, msg) => {
+    expect(agentMessages.decode(JSON.stringify(msg))).toEqual(msg);
+  });
+
+  it('accepts the collector messages', () => {
+    for (const msg of [
+      { type: 'collector.challenge', nonce: 'abc', protocolVersion: 1, minProtocolVersion: 1, serverTime: 5 },
+      { type: 'collector.welcome', agentId, protocolVersion: 1, lastSeq: 0, heartbeatIntervalMs: 30000, serverTime: 1, enrolled: true, clientId: 'c', siteId: 's' },
+      { type: 'stream.ack', seq: 9 },
+    ]) {
+      expect(collectorMessages.decode(JSON.stringify(msg))).toEqual(msg);
+    }
+  });
+
+  it.each([
+    ['malformed JSON', '{"type":'],
+    ['a __proto__ key', '{"type":"agent.heartbeat","time":1,"uptimeSec":1,"outboxPending":0,"__proto__":{"x":1}}'],
+    ['a nested __proto__ key', JSON.stringify(valid.event).replace('"data":{', '"data":{"__proto__":{"a":1},')],
+    ['an extra field (agentId in an event)', JSON.stringify({ ...valid.event, agentId })],
+    ['a wrong type', JSON.stringify({ ...valid.heartbeat, time: 'now' })],
+    ['an unknown type', JSON.stringify({ type: 'agent.hack' })],
+    ['an oversized string', JSON.stringify({ ...valid.event, data: { s: 'x'.repeat(5000) } })],
+    ['seq 0', JSON.stringify({ ...valid.event, seq: 0 })],
+    ['seq 1.5', JSON.stringify({ ...valid.event, seq: 1.5 })],
+    ['a bad agent id', JSON.stringify({ ...valid.helloKey, auth: { ...valid.helloKey.auth, agentId: 'ag_../../x' } })],
+    ['not an object', '42'],
+  ])('refuses %s with OUTPOST_E_BAD_MESSAGE', (_n, text) => {
+    expect(() => agentMessages.decode(text)).toThrow(expect.objectContaining({ code: 'OUTPOST_E_BAD_MESSAGE' }));
+  });
+
+  it('names the message type and the path of a violation', () => {
+    expect(() => agentMessages.decode(JSON.stringify({ ...valid.heartbeat, time: -1 }))).toThrow(/agent\.heartbeat/);
+  });
+
+  it('gives the last sequence number a message covers', () => {
+    expect(lastSeqOf({ type: 'stream.gap', seq: 5, count: 3, reason: 'outbox_full' })).toBe(7);
+    expect(lastSeqOf({ type: 'stream.event', seq: 4, time: 1, kind: 'x', data: {} })).toBe(4);
+  });
+});
