@@ -1,5 +1,6 @@
 /** The technicians' commands: each maps flags to one API call and prints a table or JSON. */
 
+import { normalizeFingerprint } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ApiTarget, apiCall, apiText } from './client.js';
 import { loadTarget, saveTarget } from './credentials.js';
@@ -56,14 +57,21 @@ async function readPassword(provided: string | undefined): Promise<string> {
 export function addCommands(program: Command): void {
   program
     .command('login')
-    .description('Log in with e-mail and password (and TOTP code) and store an API token for the other commands.')
-    .requiredOption('--server <url>', 'collector API URL, e.g. https://127.0.0.1:8443')
+    .description('Log in with e-mail and password (and TOTP code) and store an API token for the other commands. Needs the global --server (and --ca-fingerprint for a self-signed collector).')
     .requiredOption('--email <email>', 'your e-mail')
     .option('--password <password>', 'password (default: OUTPOST_PASSWORD, standard input, or a prompt)')
     .option('--totp <code>', 'current 6-digit code when TOTP is enabled')
-    .option('--ca-fingerprint <sha256>', "pin the collector's certificate (printed by `outpost serve`)")
-    .action(async function (this: Command, o: { server: string; email: string; password?: string; totp?: string; caFingerprint?: string }) {
-      const base: ApiTarget = { server: o.server, caFingerprint: o.caFingerprint };
+    .action(async function (this: Command, o: { email: string; password?: string; totp?: string }) {
+      const g = this.optsWithGlobals<{ server?: string; caFingerprint?: string }>();
+      const server = g.server ?? process.env.OUTPOST_SERVER;
+      if (!server) throw new InvalidArgumentError('login needs --server URL (the collector API, e.g. https://127.0.0.1:8443)');
+      let caFingerprint = g.caFingerprint ?? process.env.OUTPOST_CA_FINGERPRINT;
+      try {
+        caFingerprint = caFingerprint ? normalizeFingerprint(caFingerprint) : undefined;
+      } catch (cause) {
+        throw new InvalidArgumentError(`--ca-fingerprint: ${(cause as Error).message}`);
+      }
+      const base: ApiTarget = { server, caFingerprint };
       const password = await readPassword(o.password);
       const session = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email: o.email, password, ...(o.totp ? { totp: o.totp } : {}) });
       const created = await apiCall<{ token: string; info: Row }>({ ...base, token: session.token }, 'POST', '/api/v1/auth/api-tokens', {
