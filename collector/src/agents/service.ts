@@ -169,7 +169,11 @@ export class Agents {
       });
       throw new OutpostError('OUTPOST_E_SIGNATURE_INVALID', { details: { agentId: agent.id } });
     }
-    await this.store.updateFacts(agent.id, hello.facts, hello.agentVersion, hello.protocolVersion, this.clock.now(), ip);
+    // Write only what changed: after a collector restart thousands of agents reconnect at once, and a durable
+    // write per handshake would make reconnection storms disk-bound. Last-seen goes through presence's batches.
+    const changed =
+      JSON.stringify(agent.facts) !== JSON.stringify(hello.facts) || agent.agentVersion !== hello.agentVersion || agent.protocolVersion !== hello.protocolVersion || agent.lastIp !== ip;
+    if (changed) await this.store.updateFacts(agent.id, hello.facts, hello.agentVersion, hello.protocolVersion, this.clock.now(), ip);
     return { ...agent, facts: hello.facts, agentVersion: hello.agentVersion };
   }
 

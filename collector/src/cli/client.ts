@@ -1,6 +1,6 @@
 /** The CLI's HTTP client: JSON over HTTPS with certificate pinning, coded errors from the API surfaced as-is. */
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { checkPinnedCertificate, type ErrorCode, isErrorCode, OutpostError } from '@outpost/shared';
 
@@ -11,6 +11,8 @@ export interface ApiTarget {
   token?: string | undefined;
 }
 
+const pinnedAgent = new HttpsAgent({ keepAlive: true, maxCachedSessions: 0 });
+
 /** Calls the API and returns the parsed JSON body; throws the API's coded error on failure. */
 export async function apiCall<T>(target: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
   const url = new URL(path, target.server);
@@ -19,7 +21,11 @@ export async function apiCall<T>(target: ApiTarget, method: string, path: string
   if (payload) headers['content-type'] = 'application/json';
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   const options: RequestOptions = { method, headers, timeout: 30_000 };
-  if (url.protocol === 'https:' && target.caFingerprint) options.rejectUnauthorized = false;
+  if (url.protocol === 'https:' && target.caFingerprint) {
+    options.rejectUnauthorized = false;
+    // No TLS session resumption: a resumed session presents no certificate, so there would be nothing to pin.
+    options.agent = pinnedAgent;
+  }
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<T>((resolve, reject) => {
     const req = send(url, options, (res) => {
@@ -55,9 +61,10 @@ export async function apiCall<T>(target: ApiTarget, method: string, path: string
           const mismatch = checkPinnedCertificate(s as TLSSocket, pinned);
           if (mismatch) req.destroy(mismatch);
         };
-        // A kept-alive socket is already connected: check it now instead of waiting for an event that has passed.
-        if (s.connecting) s.once('secureConnect', verify);
-        else verify();
+        // A kept-alive socket finished its handshake already: check it now instead of waiting for a past event.
+        const done = Boolean(((s as TLSSocket).getPeerCertificate?.() as { raw?: Buffer } | undefined)?.raw);
+        if (done) verify();
+        else s.once('secureConnect', verify);
       });
     }
     req.on('timeout', () => req.destroy(new Error('request timed out')));

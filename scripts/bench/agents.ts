@@ -1,0 +1,129 @@
+/**
+ * `pnpm bench:agents [counts…]` — simulated agents (own keys, real WebSockets over TLS, in child processes) against
+ * one collector process. For each fleet size it prints: agents connected, enrollments/s, handshakes/s on a mass
+ * reconnect, stream messages acknowledged per second in a burst, and in a steady phase with heartbeats every 30 s:
+ * collector RSS and event-loop lag p99. The last line is one JSON object with every figure.
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ApiTarget, apiCall } from '@outpost/collector';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const fleets = counts.length ? counts : [1000, 5000, 15000];
+const perProcess = 4000;
+const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
+
+type Reply = { ok: boolean; error?: string } & Record<string, number>;
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+async function startCollector(dir: string, maxAgents: number) {
+  writeFileSync(
+    join(dir, 'outpost.json'),
+    JSON.stringify({ dataDir: join(dir, 'data'), api: { host: '127.0.0.1', port: 0 }, limits: { maxAgents, agentMessagesPerSecond: 1000, agentMessageBurst: 10_000 }, log: { level: 'warn' } }),
+  );
+  const child = spawn(process.execPath, ['--max-old-space-size=2048', join(root, 'collector/bin/outpost.js'), 'serve', '--config', join(dir, 'outpost.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/^\s+password\s+\S+$/m.test(out)) resolve();
+    });
+    child.once('exit', (c) => reject(new Error(`collector exited ${c}`)));
+  });
+  const url = /API and console\s+(\S+)/.exec(out)![1]!;
+  const fingerprint = /SHA-256 ([0-9A-F:]{95})/.exec(out)![1]!;
+  const password = /^\s+password\s+(\S+)$/m.exec(out)![1]!;
+  const base: ApiTarget = { server: url, caFingerprint: fingerprint };
+  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email: 'admin@outpost.local', password });
+  return { child, url, admin: { ...base, token: login.token } as ApiTarget };
+}
+
+async function lagP99(admin: ApiTarget): Promise<number> {
+  const text = await apiCall<string>(admin, 'GET', '/metrics');
+  return Number(/^outpost_event_loop_lag_p99_seconds (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
+}
+
+function ask(children: ChildProcess[], cmd: object): Promise<Reply[]> {
+  return Promise.all(
+    children.map(
+      (c) =>
+        new Promise<Reply>((resolve, reject) => {
+          c.once('message', (m: Reply) => (m.ok ? resolve(m) : reject(new Error(m.error))));
+          c.send(cmd);
+        }),
+    ),
+  );
+}
+const sum = (rs: Reply[], k: string) => rs.reduce((n, r) => n + (r[k] ?? 0), 0);
+const max = (rs: Reply[], k: string) => Math.max(...rs.map((r) => r[k] ?? 0));
+
+async function run(agents: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
+  const collector = await startCollector(dir, agents + 1000);
+  const client = await apiCall<{ id: string }>(collector.admin, 'POST', '/api/v1/clients', { name: 'Bench' });
+  const site = await apiCall<{ id: string }>(collector.admin, 'POST', `/api/v1/clients/${client.id}/sites`, { name: 'Lab' });
+  const token = await apiCall<{ token: string }>(collector.admin, 'POST', '/api/v1/enrollment-tokens', { siteId: site.id, maxUses: agents, expiresInHours: 2 });
+  const procs = Math.ceil(agents / perProcess);
+  const children: ChildProcess[] = [];
+  for (let p = 0; p < procs; p++) {
+    const n = Math.min(perProcess, agents - p * perProcess);
+    const child = fork(join(root, 'scripts/bench/sim-agents.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, BENCH_AGENT_URL: collector.url.replace(/^http/, 'ws'), BENCH_TOKEN: token.token, BENCH_COUNT: String(n), BENCH_BASE: String(p * perProcess) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await new Promise((r) => child.once('message', r));
+    children.push(child);
+  }
+  try {
+    const enroll = await ask(children, { op: 'enroll' });
+    const enrolled = sum(enroll, 'connected');
+    const enrollPerSec = enrolled / (max(enroll, 'ms') / 1000);
+    await ask(children, { op: 'disconnect' });
+    await new Promise((r) => setTimeout(r, 1000));
+    const reconnect = await ask(children, { op: 'connect' });
+    const connected = sum(reconnect, 'connected');
+    const handshakesPerSec = connected / (max(reconnect, 'ms') / 1000);
+    const burst = await ask(children, { op: 'burst', events: 20 });
+    const ackedPerSec = sum(burst, 'acked') / (max(burst, 'ms') / 1000);
+    await lagP99(collector.admin); // reset the lag window before the steady phase
+    const steady = await ask(children, { op: 'steady', seconds: steadySeconds, intervalMs: 30_000 });
+    const lag = await lagP99(collector.admin);
+    const rss = rssOf(collector.child.pid!);
+    return {
+      agents,
+      connected,
+      enrollPerSec: Math.round(enrollPerSec),
+      handshakesPerSec: Math.round(handshakesPerSec),
+      burstAckedPerSec: Math.round(ackedPerSec),
+      steadyAckedPerSec: Math.round(sum(steady, 'acked') / steadySeconds),
+      steadyOpen: sum(steady, 'open'),
+      collectorRssMB: Math.round(rss / 1024 / 1024),
+      eventLoopLagP99Ms: Math.round(lag * 10) / 10,
+    };
+  } finally {
+    for (const c of children) c.send({ op: 'exit' });
+    collector.child.kill('SIGTERM');
+    await new Promise((r) => collector.child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const results = [];
+for (const n of fleets) {
+  process.stderr.write(`running ${n} agents…\n`);
+  results.push(await run(n));
+}
+const cols = Object.keys(results[0]!) as (keyof (typeof results)[number])[];
+const widths = cols.map((c) => Math.max(c.length, ...results.map((r) => String(r[c]).length)));
+process.stdout.write(`${cols.map((c, i) => c.padStart(widths[i]!)).join('  ')}\n`);
+for (const r of results) process.stdout.write(`${cols.map((c, i) => String(r[c]).padStart(widths[i]!)).join('  ')}\n`);
+process.stdout.write(`${JSON.stringify({ bench: 'agents', steadySeconds, heartbeatIntervalMs: 30_000, results })}\n`);
