@@ -29,7 +29,7 @@ async function startCollector(dir: string, maxAgents: number) {
     join(dir, 'outpost.json'),
     JSON.stringify({ dataDir: join(dir, 'data'), api: { host: '127.0.0.1', port: 0 }, limits: { maxAgents, agentMessagesPerSecond: 1000, agentMessageBurst: 10_000 }, log: { level: 'warn' } }),
   );
-  const child = spawn(process.execPath, ['--max-old-space-size=2048', join(root, 'collector/bin/outpost.js'), 'serve', '--config', join(dir, 'outpost.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--max-old-space-size=2048', join(root, 'collector/bin/outpost.js'), 'serve', '--config', join(dir, 'outpost.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {

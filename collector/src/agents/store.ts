@@ -1,6 +1,6 @@
 /** All SQL of the agents concern: enrolled agents (public keys only) and enrollment tokens (hashes only). */
 import type { AgentFacts } from '@outpost/shared';
-import type { Db, Migration } from '../db/index.js';
+import { type Db, type Migration, prepared } from '../db/index.js';
 
 /** The agents concern's schema. */
 export const agentsMigrations: Migration[] = [
@@ -145,15 +145,14 @@ export class AgentsStore {
   constructor(private readonly db: Db) {}
 
   async insertToken(t: EnrollmentTokenRecord): Promise<void> {
-    this.db
-      .prepare(
+    prepared(this.db, 
         'INSERT INTO enrollment_tokens (id, client_id, site_id, hash, note, created_by, created_at, expires_at, max_uses, uses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)',
       )
       .run(t.id, t.clientId, t.siteId, t.hash, t.note, t.createdBy, t.createdAt, t.expiresAt, t.maxUses);
   }
 
   async token(id: string): Promise<EnrollmentTokenRecord | undefined> {
-    return this.db.prepare<[string], EnrollmentTokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE id = ?`).get(id);
+    return prepared<[string], EnrollmentTokenRecord>(this.db, `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE id = ?`).get(id);
   }
 
   async listTokens(clientIds: readonly string[] | undefined, siteId: string | undefined): Promise<EnrollmentTokenRecord[]> {
@@ -167,13 +166,12 @@ export class AgentsStore {
       where.push('site_id = ?');
       params.push(siteId);
     }
-    return this.db
-      .prepare<unknown[], EnrollmentTokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC`)
+    return prepared<unknown[], EnrollmentTokenRecord>(this.db, `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC`)
       .all(...params);
   }
 
   async revokeToken(id: string, time: number): Promise<boolean> {
-    return this.db.prepare('UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(time, id).changes === 1;
+    return prepared(this.db, 'UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(time, id).changes === 1;
   }
 
   /**
@@ -182,15 +180,14 @@ export class AgentsStore {
    */
   async enroll(tokenId: string, now: number, isValid: (t: EnrollmentTokenRecord) => boolean, agent: (t: EnrollmentTokenRecord) => AgentRecord): Promise<TokenUse & { agent?: AgentRecord }> {
     return this.db.transaction((): TokenUse & { agent?: AgentRecord } => {
-      const token = this.db.prepare<[string], EnrollmentTokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE id = ?`).get(tokenId);
+      const token = prepared<[string], EnrollmentTokenRecord>(this.db, `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE id = ?`).get(tokenId);
       if (!token || !isValid(token)) return { ok: false, reason: 'unknown' };
       if (token.revokedAt !== null) return { ok: false, reason: 'revoked', token };
       if (token.expiresAt <= now) return { ok: false, reason: 'expired', token };
       if (token.uses >= token.maxUses) return { ok: false, reason: 'exhausted', token };
-      this.db.prepare('UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ?').run(tokenId);
+      prepared(this.db, 'UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ?').run(tokenId);
       const a = agent(token);
-      this.db
-        .prepare(
+      prepared(this.db, 
           `INSERT INTO agents (id, client_id, site_id, public_key, hostname, os_platform, os_distro, os_release, kernel, arch, cpu_model, cpu_cores,
              memory_bytes, agent_version, protocol_version, enrolled_at, enrollment_token_id, last_seen_at, last_ip)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -221,12 +218,12 @@ export class AgentsStore {
   }
 
   async agent(id: string): Promise<AgentRecord | undefined> {
-    const row = this.db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE id = ?').get(id);
+    const row = prepared<[string], AgentRow>(this.db, 'SELECT * FROM agents WHERE id = ?').get(id);
     return row && toAgent(row);
   }
 
   async agentByPublicKey(publicKey: string): Promise<AgentRecord | undefined> {
-    const row = this.db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE public_key = ?').get(publicKey);
+    const row = prepared<[string], AgentRow>(this.db, 'SELECT * FROM agents WHERE public_key = ?').get(publicKey);
     return row && toAgent(row);
   }
 
@@ -254,8 +251,7 @@ export class AgentsStore {
 
   /** Refreshes what the agent reported in its hello. */
   async updateFacts(id: string, facts: AgentFacts, agentVersion: string, protocolVersion: number, now: number, ip: string): Promise<void> {
-    this.db
-      .prepare(
+    prepared(this.db, 
         `UPDATE agents SET hostname = ?, os_platform = ?, os_distro = ?, os_release = ?, kernel = ?, arch = ?, cpu_model = ?, cpu_cores = ?,
            memory_bytes = ?, agent_version = ?, protocol_version = ?, last_seen_at = ?, last_ip = ? WHERE id = ?`,
       )
@@ -264,13 +260,13 @@ export class AgentsStore {
 
   /** Writes many last-seen times in one transaction (presence flushes them in batches). */
   async touchMany(seen: ReadonlyMap<string, number>): Promise<void> {
-    const stmt = this.db.prepare('UPDATE agents SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?');
+    const stmt = prepared(this.db, 'UPDATE agents SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?');
     this.db.transaction(() => {
       for (const [id, time] of seen) stmt.run(time, id);
     })();
   }
 
   async revoke(id: string, time: number, by: string): Promise<boolean> {
-    return this.db.prepare('UPDATE agents SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL').run(time, by, id).changes === 1;
+    return prepared(this.db, 'UPDATE agents SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL').run(time, by, id).changes === 1;
   }
 }

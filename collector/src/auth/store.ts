@@ -1,5 +1,5 @@
 /** All SQL of the auth concern: users, their role bindings, console sessions and API tokens. */
-import type { Db, Migration } from '../db/index.js';
+import { type Db, type Migration, prepared } from '../db/index.js';
 import type { Role, RoleBinding } from './permissions.js';
 
 /** The auth concern's schema. */
@@ -108,8 +108,7 @@ export class AuthStore {
   constructor(private readonly db: Db) {}
 
   #bindings(userId: string): RoleBinding[] {
-    return this.db
-      .prepare<[string], { client_id: string | null; role: Role }>('SELECT client_id, role FROM user_roles WHERE user_id = ? ORDER BY client_id, role')
+    return prepared<[string], { client_id: string | null; role: Role }>(this.db, 'SELECT client_id, role FROM user_roles WHERE user_id = ? ORDER BY client_id, role')
       .all(userId)
       .map((r) => ({ clientId: r.client_id, role: r.role }));
   }
@@ -131,73 +130,69 @@ export class AuthStore {
   }
 
   async countUsers(): Promise<number> {
-    return this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM users').get()!.n;
+    return prepared<[], { n: number }>(this.db, 'SELECT count(*) AS n FROM users').get()!.n;
   }
 
   async userById(id: string): Promise<UserRecord | undefined> {
-    return this.#user(this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?').get(id));
+    return this.#user(prepared<[string], UserRow>(this.db, 'SELECT * FROM users WHERE id = ?').get(id));
   }
 
   async userByEmail(email: string): Promise<UserRecord | undefined> {
-    return this.#user(this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?').get(email));
+    return this.#user(prepared<[string], UserRow>(this.db, 'SELECT * FROM users WHERE email = ?').get(email));
   }
 
   /** Users holding at least one binding on one of `clientIds` (all users when undefined). */
   async listUsers(clientIds?: readonly string[]): Promise<UserRecord[]> {
     const rows = clientIds
-      ? this.db
-          .prepare<[string], UserRow>(
+      ? prepared<[string], UserRow>(this.db, 
             'SELECT * FROM users WHERE id IN (SELECT user_id FROM user_roles WHERE client_id IN (SELECT value FROM json_each(?))) ORDER BY email',
           )
           .all(JSON.stringify(clientIds))
-      : this.db.prepare<[], UserRow>('SELECT * FROM users ORDER BY email').all();
+      : prepared<[], UserRow>(this.db, 'SELECT * FROM users ORDER BY email').all();
     return rows.map((r) => this.#user(r)!);
   }
 
   async insertUser(u: Omit<UserRecord, 'totpSecret' | 'totpEnabled' | 'totpLastStep' | 'disabledAt'>): Promise<void> {
     this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)')
+      prepared(this.db, 'INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(u.id, u.email, u.name, u.passwordHash, u.createdAt);
-      const bind = this.db.prepare('INSERT INTO user_roles (user_id, client_id, role) VALUES (?, ?, ?)');
+      const bind = prepared(this.db, 'INSERT INTO user_roles (user_id, client_id, role) VALUES (?, ?, ?)');
       for (const b of u.bindings) bind.run(u.id, b.clientId, b.role);
     })();
   }
 
   async setTotp(userId: string, secret: string | null, enabled: boolean): Promise<void> {
-    this.db.prepare('UPDATE users SET totp_secret = ?, totp_enabled = ? WHERE id = ?').run(secret, enabled ? 1 : 0, userId);
+    prepared(this.db, 'UPDATE users SET totp_secret = ?, totp_enabled = ? WHERE id = ?').run(secret, enabled ? 1 : 0, userId);
   }
 
   /** Records the TOTP step used so the same code cannot be replayed; false if it was already used. */
   async claimTotpStep(userId: string, step: number): Promise<boolean> {
-    return this.db.prepare('UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?').run(step, userId, step).changes === 1;
+    return prepared(this.db, 'UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?').run(step, userId, step).changes === 1;
   }
 
   async insertToken(t: TokenRecord): Promise<void> {
-    this.db
-      .prepare(
+    prepared(this.db, 
         'INSERT INTO auth_tokens (id, user_id, kind, name, hash, created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)',
       )
       .run(t.id, t.userId, t.kind, t.name, t.hash, t.createdAt, t.expiresAt);
   }
 
   async tokenById(id: string): Promise<TokenRecord | undefined> {
-    const row = this.db.prepare<[string], TokenRow>('SELECT * FROM auth_tokens WHERE id = ?').get(id);
+    const row = prepared<[string], TokenRow>(this.db, 'SELECT * FROM auth_tokens WHERE id = ?').get(id);
     return row && toToken(row);
   }
 
   async listTokens(userId: string, kind: TokenRecord['kind']): Promise<TokenRecord[]> {
-    return this.db
-      .prepare<[string, string], TokenRow>('SELECT * FROM auth_tokens WHERE user_id = ? AND kind = ? ORDER BY created_at DESC')
+    return prepared<[string, string], TokenRow>(this.db, 'SELECT * FROM auth_tokens WHERE user_id = ? AND kind = ? ORDER BY created_at DESC')
       .all(userId, kind)
       .map(toToken);
   }
 
   async touchToken(id: string, time: number): Promise<void> {
-    this.db.prepare('UPDATE auth_tokens SET last_used_at = ? WHERE id = ?').run(time, id);
+    prepared(this.db, 'UPDATE auth_tokens SET last_used_at = ? WHERE id = ?').run(time, id);
   }
 
   async revokeToken(id: string, time: number): Promise<boolean> {
-    return this.db.prepare('UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(time, id).changes === 1;
+    return prepared(this.db, 'UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(time, id).changes === 1;
   }
 }

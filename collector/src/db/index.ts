@@ -1,4 +1,4 @@
 /**
  * The database concern owns the connection, its pragmas and the migration runner — never a concern's tables.
  */
-export { type Db, type Migration, migrate, openDatabase } from './database.js';
+export { type Db, type Migration, migrate, openDatabase, prepared } from './database.js';

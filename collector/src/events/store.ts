@@ -1,6 +1,6 @@
 /** All SQL of the events concern: things that happened on agents, stored once per (agent, seq). */
 import type { StreamEvent } from '@outpost/shared';
-import type { Db, Migration } from '../db/index.js';
+import { type Db, type Migration, prepared } from '../db/index.js';
 
 /** The events concern's schema. */
 export const eventsMigrations: Migration[] = [
@@ -51,8 +51,7 @@ export class EventsStore {
   }
 
   async list(agentId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    return this.db
-      .prepare<[string, number, number], { seq: number; time: number; kind: string; data: string; received_at: number }>(
+    return prepared<[string, number, number], { seq: number; time: number; kind: string; data: string; received_at: number }>(this.db, 
         'SELECT seq, time, kind, data, received_at FROM agent_events WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       )
       .all(agentId, afterSeq, limit)
@@ -60,7 +59,7 @@ export class EventsStore {
   }
 
   async count(agentId: string): Promise<{ total: number; distinctSeq: number }> {
-    const r = this.db.prepare<[string], { total: number; d: number }>('SELECT count(*) AS total, count(DISTINCT seq) AS d FROM agent_events WHERE agent_id = ?').get(agentId)!;
+    const r = prepared<[string], { total: number; d: number }>(this.db, 'SELECT count(*) AS total, count(DISTINCT seq) AS d FROM agent_events WHERE agent_id = ?').get(agentId)!;
     return { total: r.total, distinctSeq: r.d };
   }
 }

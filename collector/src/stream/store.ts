@@ -1,5 +1,5 @@
 /** All SQL of the stream concern: per-agent committed cursors and the gaps agents reported. */
-import type { Db, Migration } from '../db/index.js';
+import { type Db, type Migration, prepared } from '../db/index.js';
 
 /** The stream concern's schema. */
 export const streamMigrations: Migration[] = [
@@ -33,16 +33,16 @@ export class StreamStore {
   constructor(private readonly db: Db) {}
 
   async cursor(agentId: string): Promise<number> {
-    return this.db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM stream_cursors WHERE agent_id = ?').get(agentId)?.last_seq ?? 0;
+    return prepared<[string], { last_seq: number }>(this.db, 'SELECT last_seq FROM stream_cursors WHERE agent_id = ?').get(agentId)?.last_seq ?? 0;
   }
 
   /** Advances cursors (never backwards) and records gaps, in one transaction. */
   async commit(cursors: ReadonlyMap<string, number>, gaps: readonly Gap[], time: number): Promise<void> {
-    const up = this.db.prepare(
+    const up = prepared(this.db, 
       `INSERT INTO stream_cursors (agent_id, last_seq, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (agent_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), updated_at = excluded.updated_at`,
     );
-    const gap = this.db.prepare('INSERT OR IGNORE INTO stream_gaps (agent_id, from_seq, count, reason, time) VALUES (?, ?, ?, ?, ?)');
+    const gap = prepared(this.db, 'INSERT OR IGNORE INTO stream_gaps (agent_id, from_seq, count, reason, time) VALUES (?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const g of gaps) gap.run(g.agentId, g.fromSeq, g.count, g.reason, time);
       for (const [agentId, seq] of cursors) up.run(agentId, seq, time);
@@ -50,8 +50,7 @@ export class StreamStore {
   }
 
   async gaps(agentId: string): Promise<Gap[]> {
-    return this.db
-      .prepare<[string], Gap>('SELECT agent_id AS agentId, from_seq AS fromSeq, count, reason FROM stream_gaps WHERE agent_id = ? ORDER BY from_seq')
+    return prepared<[string], Gap>(this.db, 'SELECT agent_id AS agentId, from_seq AS fromSeq, count, reason FROM stream_gaps WHERE agent_id = ? ORDER BY from_seq')
       .all(agentId);
   }
 }

@@ -1,5 +1,5 @@
 /** All SQL of the tenants concern: clients and their sites. */
-import type { Db, Migration } from '../db/index.js';
+import { type Db, type Migration, prepared } from '../db/index.js';
 
 /** The tenants concern's schema. */
 export const tenantsMigrations: Migration[] = [
@@ -41,45 +41,41 @@ export class TenantsStore {
   constructor(private readonly db: Db) {}
 
   async insertClient(c: Client): Promise<void> {
-    this.db.prepare('INSERT INTO clients (id, name, created_at) VALUES (?, ?, ?)').run(c.id, c.name, c.createdAt);
+    prepared(this.db, 'INSERT INTO clients (id, name, created_at) VALUES (?, ?, ?)').run(c.id, c.name, c.createdAt);
   }
 
   async clientByName(name: string): Promise<Client | undefined> {
-    return this.db.prepare<[string], Client>('SELECT id, name, created_at AS createdAt FROM clients WHERE name = ?').get(name);
+    return prepared<[string], Client>(this.db, 'SELECT id, name, created_at AS createdAt FROM clients WHERE name = ?').get(name);
   }
 
   async client(id: string): Promise<Client | undefined> {
-    return this.db.prepare<[string], Client>('SELECT id, name, created_at AS createdAt FROM clients WHERE id = ?').get(id);
+    return prepared<[string], Client>(this.db, 'SELECT id, name, created_at AS createdAt FROM clients WHERE id = ?').get(id);
   }
 
   async listClients(ids?: readonly string[]): Promise<Client[]> {
     if (ids) {
-      return this.db
-        .prepare<[string], Client>('SELECT id, name, created_at AS createdAt FROM clients WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name')
+      return prepared<[string], Client>(this.db, 'SELECT id, name, created_at AS createdAt FROM clients WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name')
         .all(JSON.stringify(ids));
     }
-    return this.db.prepare<[], Client>('SELECT id, name, created_at AS createdAt FROM clients ORDER BY name').all();
+    return prepared<[], Client>(this.db, 'SELECT id, name, created_at AS createdAt FROM clients ORDER BY name').all();
   }
 
   async insertSite(s: Site): Promise<void> {
-    this.db.prepare('INSERT INTO sites (id, client_id, name, timezone, created_at) VALUES (?, ?, ?, ?, ?)').run(s.id, s.clientId, s.name, s.timezone, s.createdAt);
+    prepared(this.db, 'INSERT INTO sites (id, client_id, name, timezone, created_at) VALUES (?, ?, ?, ?, ?)').run(s.id, s.clientId, s.name, s.timezone, s.createdAt);
   }
 
   async site(id: string): Promise<Site | undefined> {
-    return this.db
-      .prepare<[string], Site>('SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE id = ?')
+    return prepared<[string], Site>(this.db, 'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE id = ?')
       .get(id);
   }
 
   async siteByName(clientId: string, name: string): Promise<Site | undefined> {
-    return this.db
-      .prepare<[string, string], Site>('SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE client_id = ? AND name = ?')
+    return prepared<[string, string], Site>(this.db, 'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE client_id = ? AND name = ?')
       .get(clientId, name);
   }
 
   async listSites(clientId: string): Promise<Site[]> {
-    return this.db
-      .prepare<[string], Site>('SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE client_id = ? ORDER BY name')
+    return prepared<[string], Site>(this.db, 'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE client_id = ? ORDER BY name')
       .all(clientId);
   }
 }
