@@ -14,7 +14,11 @@ const demoDir = join(root, '.demo');
 const stateFile = join(demoDir, 'demo.json');
 const outpost = join(root, 'collector/bin/outpost.js');
 const agentBin = join(root, 'agent/bin/outpost-agent.js');
-const agentEnv = { ...process.env, OUTPOST_AGENT_CONFIG: join(demoDir, 'agent', 'agent.json'), OUTPOST_AGENT_STATE: join(demoDir, 'agent', 'state') };
+const agentEnv = {
+  ...process.env,
+  OUTPOST_AGENT_CONFIG: join(demoDir, 'agent', 'agent.json'),
+  OUTPOST_AGENT_STATE: join(demoDir, 'agent', 'state'),
+};
 
 interface DemoState {
   port: number;
@@ -46,16 +50,36 @@ async function pickPort(): Promise<number> {
 
 function startCollector(port: number): Promise<{ url: string; fingerprint: string; password?: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [outpost, 'serve', '--data-dir', join(demoDir, 'collector'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        outpost,
+        'serve',
+        '--data-dir',
+        join(demoDir, 'collector'),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--log-level',
+        'warn',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     children.push(child);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const url = /API and console\s+(\S+)/.exec(out)?.[1];
       const fingerprint = /SHA-256 ([0-9A-F:]{95})/.exec(out)?.[1];
-      if (url && fingerprint && /agents enroll with/.test(out) && (!/First start/.test(out) || /^\s+password\s+\S+$/m.test(out))) {
+      if (
+        url &&
+        fingerprint &&
+        /agents enroll with/.test(out) &&
+        (!/First start/.test(out) || /^\s+password\s+\S+$/m.test(out))
+      ) {
         resolve({ url, fingerprint, password: /^\s+password\s+(\S+)$/m.exec(out)?.[1] });
       }
     });
@@ -70,31 +94,69 @@ function runToEnd(args: string[]): Promise<string> {
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`outpost-agent ${args[0]} failed:\n${err}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`outpost-agent ${args[0]} failed:\n${err}`)),
+    );
   });
 }
 
 async function main(): Promise<void> {
   mkdirSync(demoDir, { recursive: true, mode: 0o700 });
-  const saved: DemoState | undefined = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as DemoState) : undefined;
+  const saved: DemoState | undefined = existsSync(stateFile)
+    ? (JSON.parse(readFileSync(stateFile, 'utf8')) as DemoState)
+    : undefined;
   const port = saved?.port ?? (await pickPort());
   const started = await startCollector(port);
-  const state: DemoState = saved ?? { port, email: 'admin@outpost.local', password: started.password ?? '', fingerprint: started.fingerprint };
+  const state: DemoState = saved ?? {
+    port,
+    email: 'admin@outpost.local',
+    password: started.password ?? '',
+    fingerprint: started.fingerprint,
+  };
   if (!saved) writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
 
   const base: ApiTarget = { server: started.url, caFingerprint: started.fingerprint };
-  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email: state.email, password: state.password });
+  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', {
+    email: state.email,
+    password: state.password,
+  });
   const admin: ApiTarget = { ...base, token: login.token };
 
   const clients = await apiCall<{ clients: { id: string; name: string }[] }>(admin, 'GET', '/api/v1/clients');
-  const client = clients.clients.find((c) => c.name === 'Demo') ?? (await apiCall<{ id: string; name: string }>(admin, 'POST', '/api/v1/clients', { name: 'Demo' }));
-  const sites = await apiCall<{ sites: { id: string; name: string }[] }>(admin, 'GET', `/api/v1/clients/${client.id}/sites`);
+  const client =
+    clients.clients.find((c) => c.name === 'Demo') ??
+    (await apiCall<{ id: string; name: string }>(admin, 'POST', '/api/v1/clients', { name: 'Demo' }));
+  const sites = await apiCall<{ sites: { id: string; name: string }[] }>(
+    admin,
+    'GET',
+    `/api/v1/clients/${client.id}/sites`,
+  );
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  const site = sites.sites.find((s) => s.name === 'This machine') ?? (await apiCall<{ id: string }>(admin, 'POST', `/api/v1/clients/${client.id}/sites`, { name: 'This machine', timezone: zone }));
+  const site =
+    sites.sites.find((s) => s.name === 'This machine') ??
+    (await apiCall<{ id: string }>(admin, 'POST', `/api/v1/clients/${client.id}/sites`, {
+      name: 'This machine',
+      timezone: zone,
+    }));
 
   if (!existsSync(agentEnv.OUTPOST_AGENT_CONFIG)) {
-    const token = await apiCall<{ token: string }>(admin, 'POST', '/api/v1/enrollment-tokens', { siteId: site.id, maxUses: 1, expiresInHours: 1, note: 'demo' });
-    await runToEnd(['enroll', '--server', started.url, '--token', token.token, '--ca-fingerprint', started.fingerprint, '--state-dir', agentEnv.OUTPOST_AGENT_STATE]);
+    const token = await apiCall<{ token: string }>(admin, 'POST', '/api/v1/enrollment-tokens', {
+      siteId: site.id,
+      maxUses: 1,
+      expiresInHours: 1,
+      note: 'demo',
+    });
+    await runToEnd([
+      'enroll',
+      '--server',
+      started.url,
+      '--token',
+      token.token,
+      '--ca-fingerprint',
+      started.fingerprint,
+      '--state-dir',
+      agentEnv.OUTPOST_AGENT_STATE,
+    ]);
   }
   const agentConfig = JSON.parse(readFileSync(agentEnv.OUTPOST_AGENT_CONFIG, 'utf8')) as { agentId: string };
   const agent = spawn(process.execPath, [agentBin, 'run'], { env: agentEnv, stdio: ['ignore', 'inherit', 'ignore'] });

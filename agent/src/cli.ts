@@ -34,10 +34,15 @@ const program = new Command('outpost-agent')
 
 program
   .command('enroll')
-  .description('Enroll this machine with a collector using an enrollment token (creates the key pair, writes the configuration).')
+  .description(
+    'Enroll this machine with a collector using an enrollment token (creates the key pair, writes the configuration).',
+  )
   .requiredOption('--server <url>', 'collector URL, e.g. https://outpost.example.com:8443')
   .requiredOption('--token <token>', 'enrollment token from `outpost tokens create`')
-  .option('--ca-fingerprint <sha256>', "pin the collector's certificate by its SHA-256 fingerprint (printed by `outpost serve`)")
+  .option(
+    '--ca-fingerprint <sha256>',
+    "pin the collector's certificate by its SHA-256 fingerprint (printed by `outpost serve`)",
+  )
   .option('--state-dir <dir>', 'directory for the key, the outbox and the status file', defaults.stateDir)
   .option('--force', 're-enroll a machine that is already enrolled (new key, new agent id)', false)
   .action(async (opts: { server: string; token: string; caFingerprint?: string; stateDir: string; force: boolean }) => {
@@ -45,7 +50,9 @@ program
     const logger = createLogger(g.logLevel);
     try {
       const config = await enroll({ ...opts, configFile: g.config, logger });
-      process.stdout.write(`enrolled as ${config.agentId} (client ${config.clientId}, site ${config.siteId})\nconfiguration: ${g.config}\n`);
+      process.stdout.write(
+        `enrolled as ${config.agentId} (client ${config.clientId}, site ${config.siteId})\nconfiguration: ${g.config}\n`,
+      );
     } catch (err) {
       fail(err);
     }
@@ -62,7 +69,10 @@ program
     try {
       const config = readAgentConfig(g.config);
       const logger = createLogger(config.logLevel ?? g.logLevel);
-      runtime = new AgentRuntime(config, { logger, testEvents: opts.testEvents > 0 ? { count: opts.testEvents, intervalMs: opts.testInterval } : undefined });
+      runtime = new AgentRuntime(config, {
+        logger,
+        testEvents: opts.testEvents > 0 ? { count: opts.testEvents, intervalMs: opts.testInterval } : undefined,
+      });
       await runtime.start();
       logger.info({ agentId: config.agentId, server: config.server, version: AGENT_VERSION }, 'agent running');
       const shutdown = (signal: string) => {
@@ -93,7 +103,14 @@ program
         status = undefined;
       }
       const running = status !== undefined && isAlive(status.pid) && Date.now() - status.updatedAt < 30_000;
-      const summary = { agentId: config.agentId, server: config.server, clientId: config.clientId, siteId: config.siteId, running, status: status ?? null };
+      const summary = {
+        agentId: config.agentId,
+        server: config.server,
+        clientId: config.clientId,
+        siteId: config.siteId,
+        running,
+        status: status ?? null,
+      };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
         return;
@@ -106,7 +123,9 @@ program
       ];
       if (status) {
         lines.push(`state     ${status.state} since ${new Date(status.since).toISOString()}`);
-        lines.push(`outbox    ${status.outbox.pending} pending, ${status.outbox.acked} acknowledged, ${status.outbox.droppedTotal} dropped`);
+        lines.push(
+          `outbox    ${status.outbox.pending} pending, ${status.outbox.acked} acknowledged, ${status.outbox.droppedTotal} dropped`,
+        );
         if (status.lastError) lines.push(`last err  ${status.lastError}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -3,8 +3,8 @@
  * It never listens (server.ts does), so tests build it on a temp directory and use `inject()` or a free port.
  */
 import { join } from 'node:path';
-import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import websocket from '@fastify/websocket';
 import { AGENT_WS_PATH } from '@outpost/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AgentGateway, Agents, agentsMigrations, agentsRoutes, ConnectionRegistry, Presence } from './agents/index.js';
@@ -21,7 +21,14 @@ import { Tenants, tenantsMigrations, tenantsRoutes } from './tenants/index.js';
 import { COLLECTOR_VERSION } from './version.js';
 
 /** Every migration of every concern; the runner applies them in id order. */
-export const MIGRATIONS = [...auditMigrations, ...authMigrations, ...tenantsMigrations, ...agentsMigrations, ...streamMigrations, ...eventsMigrations];
+export const MIGRATIONS = [
+  ...auditMigrations,
+  ...authMigrations,
+  ...tenantsMigrations,
+  ...agentsMigrations,
+  ...streamMigrations,
+  ...eventsMigrations,
+];
 
 /** A route as registered, for the test that checks every route refuses anonymous callers. */
 export interface RegisteredRoute {
@@ -55,7 +62,10 @@ export interface Collector {
 }
 
 function createFastify(config: CollectorConfig, routes: RegisteredRoute[]): App {
-  const tls = config.tls.enabled && config.tlsMaterial ? { https: { cert: config.tlsMaterial.cert, key: config.tlsMaterial.key } } : {};
+  const tls =
+    config.tls.enabled && config.tlsMaterial
+      ? { https: { cert: config.tlsMaterial.cert, key: config.tlsMaterial.key } }
+      : {};
   const app = Fastify({
     loggerInstance: config.logger,
     bodyLimit: config.limits.apiBodyLimitBytes,
@@ -69,7 +79,12 @@ function createFastify(config: CollectorConfig, routes: RegisteredRoute[]): App 
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     for (const method of methods) {
       if (method === 'HEAD') continue;
-      routes.push({ method, url: r.url, public: r.config?.public === true, websocket: (r as { websocket?: boolean }).websocket === true });
+      routes.push({
+        method,
+        url: r.url,
+        public: r.config?.public === true,
+        websocket: (r as { websocket?: boolean }).websocket === true,
+      });
     }
   });
   typed.setErrorHandler(errorHandler);
@@ -86,7 +101,10 @@ export async function buildApp(config: CollectorConfig): Promise<Collector> {
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
   const audit = new AuditLog(db, clock, logger);
-  const auth = new AuthService(db, audit, clock, logger, { sessionTtlMs: config.auth.sessionTtlHours * 3_600_000, initialAdminEmail: config.auth.initialAdminEmail });
+  const auth = new AuthService(db, audit, clock, logger, {
+    sessionTtlMs: config.auth.sessionTtlHours * 3_600_000,
+    initialAdminEmail: config.auth.initialAdminEmail,
+  });
   const tenants = new Tenants(db, audit, clock);
   const registry = new ConnectionRegistry();
   const agents = new Agents(db, tenants, registry, audit, clock, logger);
@@ -102,15 +120,61 @@ export async function buildApp(config: CollectorConfig): Promise<Collector> {
     retryAfterSec: 15,
   });
   const metrics = new MetricsRegistry();
-  metrics.add({ name: 'outpost_agents_connected', help: 'Agents with a live, authenticated socket', type: 'gauge', read: () => registry.size });
-  metrics.add({ name: 'outpost_agent_handshakes_total', help: 'Agent handshakes completed', type: 'counter', read: () => gateway.counters.handshakes });
-  metrics.add({ name: 'outpost_agent_enrollments_total', help: 'Agents enrolled', type: 'counter', read: () => gateway.counters.enrollments });
-  metrics.add({ name: 'outpost_agent_messages_total', help: 'Frames received from agents', type: 'counter', read: () => gateway.counters.messages });
-  metrics.add({ name: 'outpost_agent_socket_closes_total', help: 'Agent sockets closed, by close code', type: 'counter', label: 'code', read: () => gateway.counters.closesByCode });
-  metrics.add({ name: 'outpost_agent_pong_timeouts_total', help: 'Agent sockets terminated for a missed pong', type: 'counter', read: () => presence.pongTimeouts });
-  metrics.add({ name: 'outpost_stream_committed_total', help: 'Sequenced agent messages committed', type: 'counter', read: () => ingest.counters.committed });
-  metrics.add({ name: 'outpost_stream_duplicates_total', help: 'Resent agent messages ignored', type: 'counter', read: () => ingest.counters.duplicates });
-  metrics.add({ name: 'outpost_stream_batches_total', help: 'Stream commit batches', type: 'counter', read: () => ingest.counters.batches });
+  metrics.add({
+    name: 'outpost_agents_connected',
+    help: 'Agents with a live, authenticated socket',
+    type: 'gauge',
+    read: () => registry.size,
+  });
+  metrics.add({
+    name: 'outpost_agent_handshakes_total',
+    help: 'Agent handshakes completed',
+    type: 'counter',
+    read: () => gateway.counters.handshakes,
+  });
+  metrics.add({
+    name: 'outpost_agent_enrollments_total',
+    help: 'Agents enrolled',
+    type: 'counter',
+    read: () => gateway.counters.enrollments,
+  });
+  metrics.add({
+    name: 'outpost_agent_messages_total',
+    help: 'Frames received from agents',
+    type: 'counter',
+    read: () => gateway.counters.messages,
+  });
+  metrics.add({
+    name: 'outpost_agent_socket_closes_total',
+    help: 'Agent sockets closed, by close code',
+    type: 'counter',
+    label: 'code',
+    read: () => gateway.counters.closesByCode,
+  });
+  metrics.add({
+    name: 'outpost_agent_pong_timeouts_total',
+    help: 'Agent sockets terminated for a missed pong',
+    type: 'counter',
+    read: () => presence.pongTimeouts,
+  });
+  metrics.add({
+    name: 'outpost_stream_committed_total',
+    help: 'Sequenced agent messages committed',
+    type: 'counter',
+    read: () => ingest.counters.committed,
+  });
+  metrics.add({
+    name: 'outpost_stream_duplicates_total',
+    help: 'Resent agent messages ignored',
+    type: 'counter',
+    read: () => ingest.counters.duplicates,
+  });
+  metrics.add({
+    name: 'outpost_stream_batches_total',
+    help: 'Stream commit batches',
+    type: 'counter',
+    read: () => ingest.counters.batches,
+  });
 
   const initialAdmin = await auth.ensureInitialAdmin();
   const guard = createGuard(audit);
@@ -124,11 +188,20 @@ export async function buildApp(config: CollectorConfig): Promise<Collector> {
   for (const app of separate ? [api, agentEndpoint] : [api]) {
     app.addHook('onRequest', authenticate);
   }
-  await agentEndpoint.register(websocket, { options: { maxPayload: config.limits.agentMaxPayloadBytes, perMessageDeflate: false, clientTracking: false } });
-  await agentEndpoint.register(async (scope) => {
-    scope.get(AGENT_WS_PATH, { websocket: true, config: { public: true } }, (socket, req) => gateway.handle(socket, req.ip));
+  await agentEndpoint.register(websocket, {
+    options: { maxPayload: config.limits.agentMaxPayloadBytes, perMessageDeflate: false, clientTracking: false },
   });
-  const observability = observabilityRoutes({ metrics, guard, version: COLLECTOR_VERSION, agentsConnected: () => registry.size });
+  await agentEndpoint.register(async (scope) => {
+    scope.get(AGENT_WS_PATH, { websocket: true, config: { public: true } }, (socket, req) =>
+      gateway.handle(socket, req.ip),
+    );
+  });
+  const observability = observabilityRoutes({
+    metrics,
+    guard,
+    version: COLLECTOR_VERSION,
+    agentsConnected: () => registry.size,
+  });
   await api.register(observability);
   if (separate) await agentEndpoint.register(observability);
   await api.register(authRoutes({ auth, guard }));

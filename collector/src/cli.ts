@@ -12,7 +12,9 @@ const port = (v: string) => {
 };
 
 const program = new Command('outpost')
-  .description('Outpost: remote monitoring and management. `outpost serve` runs the collector; the other commands are for technicians.')
+  .description(
+    'Outpost: remote monitoring and management. `outpost serve` runs the collector; the other commands are for technicians.',
+  )
   .version(COLLECTOR_VERSION)
   .option('--server <url>', 'collector API URL (default: from `outpost login`, or OUTPOST_SERVER)')
   .option('--token <token>', 'API token (default: from `outpost login`, or OUTPOST_TOKEN)')

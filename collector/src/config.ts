@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { OutpostError } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
-import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 
@@ -60,12 +60,21 @@ export const CollectorConfigSchema = Type.Object(
     auth: Type.Object(
       {
         sessionTtlHours: Type.Number({ default: 12, exclusiveMinimum: 0 }),
-        initialAdminEmail: Type.String({ default: 'admin@outpost.local', pattern: '^[^@\\s]+@[^@\\s]+$', minLength: 3 }),
+        initialAdminEmail: Type.String({
+          default: 'admin@outpost.local',
+          pattern: '^[^@\\s]+@[^@\\s]+$',
+          minLength: 3,
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     log: Type.Object(
-      { level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }) },
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
+      },
       { additionalProperties: false, default: {} },
     ),
   },
@@ -96,7 +105,10 @@ const check = TypeCompiler.Compile(CollectorConfigSchema);
 /** Applies defaults and validates; throws OUTPOST_E_CONFIG_INVALID naming the source and the field. */
 export function checkSettings(input: unknown, source = 'configuration'): CollectorSettings {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `${source}: expected an object`, details: { source } });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `${source}: expected an object`,
+      details: { source },
+    });
   }
   const value = Value.Default(CollectorConfigSchema, structuredClone(input));
   if (!check.Check(value)) {
@@ -116,7 +128,11 @@ export function readSettingsFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `Cannot read configuration file ${path}`, details: { file: path } });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      cause,
+      message: `Cannot read configuration file ${path}`,
+      details: { file: path },
+    });
   }
   let parsed: unknown;
   try {
@@ -130,13 +146,19 @@ export function readSettingsFile(file: string): Record<string, unknown> {
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `Configuration file ${path} must hold an object`, details: { file: path } });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `Configuration file ${path} must hold an object`,
+      details: { file: path },
+    });
   }
   return parsed as Record<string, unknown>;
 }
 
 /** Merges flag overrides (dotted paths such as `api.port`) over file settings. */
-export function mergeSettings(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+export function mergeSettings(
+  base: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+): Record<string, unknown> {
   const out = structuredClone(base);
   for (const [path, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
@@ -154,5 +176,8 @@ export function mergeSettings(base: Record<string, unknown>, overrides: Record<s
 
 /** True when the agent endpoint needs its own listener. */
 export function agentsListenSeparately(settings: CollectorSettings): boolean {
-  return settings.agents !== undefined && (settings.agents.host !== settings.api.host || settings.agents.port !== settings.api.port);
+  return (
+    settings.agents !== undefined &&
+    (settings.agents.host !== settings.api.host || settings.agents.port !== settings.api.port)
+  );
 }

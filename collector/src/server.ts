@@ -22,7 +22,10 @@ function urlOf(address: AddressInfo, tls: boolean): string {
 }
 
 /** Builds and starts listening; stops cleanly on failure. */
-export async function startServer(settings: CollectorSettings, deps: { logger: Logger; clock?: Clock }): Promise<RunningCollector> {
+export async function startServer(
+  settings: CollectorSettings,
+  deps: { logger: Logger; clock?: Clock },
+): Promise<RunningCollector> {
   const tls = settings.tls.enabled
     ? await ensureCertificate({
         dataDir: settings.dataDir,
@@ -32,7 +35,12 @@ export async function startServer(settings: CollectorSettings, deps: { logger: L
         logger: deps.logger,
       })
     : undefined;
-  const collector = await buildApp({ ...settings, clock: deps.clock ?? systemClock, logger: deps.logger, tlsMaterial: tls });
+  const collector = await buildApp({
+    ...settings,
+    clock: deps.clock ?? systemClock,
+    logger: deps.logger,
+    tlsMaterial: tls,
+  });
   try {
     await collector.api.listen({ host: settings.api.host, port: settings.api.port });
     const apiUrl = urlOf(collector.api.server.address() as AddressInfo, Boolean(tls));

@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { type ApiTarget, apiCall } from '@outpost/collector';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const counts = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const fleets = counts.length ? counts : [1000, 5000, 15000];
 const perProcess = 4000;
 const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
@@ -27,9 +30,25 @@ function rssOf(pid: number): number {
 async function startCollector(dir: string, maxAgents: number) {
   writeFileSync(
     join(dir, 'outpost.json'),
-    JSON.stringify({ dataDir: join(dir, 'data'), api: { host: '127.0.0.1', port: 0 }, limits: { maxAgents, agentMessagesPerSecond: 1000, agentMessageBurst: 10_000 }, log: { level: 'warn' } }),
+    JSON.stringify({
+      dataDir: join(dir, 'data'),
+      api: { host: '127.0.0.1', port: 0 },
+      limits: { maxAgents, agentMessagesPerSecond: 1000, agentMessageBurst: 10_000 },
+      log: { level: 'warn' },
+    }),
   );
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--max-old-space-size=2048', join(root, 'collector/bin/outpost.js'), 'serve', '--config', join(dir, 'outpost.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '--max-old-space-size=2048',
+      join(root, 'collector/bin/outpost.js'),
+      'serve',
+      '--config',
+      join(dir, 'outpost.json'),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -42,7 +61,10 @@ async function startCollector(dir: string, maxAgents: number) {
   const fingerprint = /SHA-256 ([0-9A-F:]{95})/.exec(out)![1]!;
   const password = /^\s+password\s+(\S+)$/m.exec(out)![1]!;
   const base: ApiTarget = { server: url, caFingerprint: fingerprint };
-  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email: 'admin@outpost.local', password });
+  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', {
+    email: 'admin@outpost.local',
+    password,
+  });
   return { child, url, admin: { ...base, token: login.token } as ApiTarget };
 }
 
@@ -69,15 +91,27 @@ async function run(agents: number) {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
   const collector = await startCollector(dir, agents + 1000);
   const client = await apiCall<{ id: string }>(collector.admin, 'POST', '/api/v1/clients', { name: 'Bench' });
-  const site = await apiCall<{ id: string }>(collector.admin, 'POST', `/api/v1/clients/${client.id}/sites`, { name: 'Lab' });
-  const token = await apiCall<{ token: string }>(collector.admin, 'POST', '/api/v1/enrollment-tokens', { siteId: site.id, maxUses: agents, expiresInHours: 2 });
+  const site = await apiCall<{ id: string }>(collector.admin, 'POST', `/api/v1/clients/${client.id}/sites`, {
+    name: 'Lab',
+  });
+  const token = await apiCall<{ token: string }>(collector.admin, 'POST', '/api/v1/enrollment-tokens', {
+    siteId: site.id,
+    maxUses: agents,
+    expiresInHours: 2,
+  });
   const procs = Math.ceil(agents / perProcess);
   const children: ChildProcess[] = [];
   for (let p = 0; p < procs; p++) {
     const n = Math.min(perProcess, agents - p * perProcess);
     const child = fork(join(root, 'scripts/bench/sim-agents.ts'), [], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, BENCH_AGENT_URL: collector.url.replace(/^http/, 'ws'), BENCH_TOKEN: token.token, BENCH_COUNT: String(n), BENCH_BASE: String(p * perProcess) },
+      env: {
+        ...process.env,
+        BENCH_AGENT_URL: collector.url.replace(/^http/, 'ws'),
+        BENCH_TOKEN: token.token,
+        BENCH_COUNT: String(n),
+        BENCH_BASE: String(p * perProcess),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     await new Promise((r) => child.once('message', r));
@@ -117,7 +151,7 @@ async function run(agents: number) {
   }
 }
 
-const results = [];
+const results: Awaited<ReturnType<typeof run>>[] = [];
 for (const n of fleets) {
   process.stderr.write(`running ${n} agents…\n`);
   results.push(await run(n));

@@ -50,9 +50,26 @@ function connect(sim: Sim): Promise<void> {
       const msg = collectorMessages.decode(data.toString());
       if (msg.type === 'collector.challenge') {
         const auth = sim.agentId
-          ? { method: 'key' as const, agentId: sim.agentId, signature: signAuthProof(sim.key, msg.nonce, 'key', sim.agentId) }
-          : { method: 'enroll' as const, token, publicKey: sim.pub, signature: signAuthProof(sim.key, msg.nonce, 'enroll', sim.pub) };
-        ws.send(JSON.stringify({ type: 'agent.hello', protocolVersion: PROTOCOL_VERSION, agentVersion: 'bench', auth, facts: facts(sim.i) }));
+          ? {
+              method: 'key' as const,
+              agentId: sim.agentId,
+              signature: signAuthProof(sim.key, msg.nonce, 'key', sim.agentId),
+            }
+          : {
+              method: 'enroll' as const,
+              token,
+              publicKey: sim.pub,
+              signature: signAuthProof(sim.key, msg.nonce, 'enroll', sim.pub),
+            };
+        ws.send(
+          JSON.stringify({
+            type: 'agent.hello',
+            protocolVersion: PROTOCOL_VERSION,
+            agentVersion: 'bench',
+            auth,
+            facts: facts(sim.i),
+          }),
+        );
       } else if (msg.type === 'collector.welcome') {
         sim.agentId = msg.agentId;
         sim.acked = msg.lastSeq;
@@ -87,14 +104,23 @@ function sendEvent(s: Sim, n: number): void {
   s.ws.send(JSON.stringify({ type: 'stream.event', seq: s.nextSeq++, time: Date.now(), kind: 'bench', data: { n } }));
 }
 
-async function handle(cmd: { op: string; seconds?: number; events?: number; intervalMs?: number }): Promise<Record<string, number>> {
+async function handle(cmd: {
+  op: string;
+  seconds?: number;
+  events?: number;
+  intervalMs?: number;
+}): Promise<Record<string, number>> {
   const t0 = performance.now();
   switch (cmd.op) {
     case 'enroll':
     case 'connect':
       refused = 0;
       await pool(64, connect);
-      return { ms: performance.now() - t0, connected: sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length, refused };
+      return {
+        ms: performance.now() - t0,
+        connected: sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length,
+        refused,
+      };
     case 'disconnect':
       for (const s of sims) s.ws?.terminate();
       await new Promise((r) => setTimeout(r, 200));
@@ -118,14 +144,20 @@ async function handle(cmd: { op: string; seconds?: number; events?: number; inte
       }
       await new Promise((r) => setTimeout(r, (cmd.seconds ?? 60) * 1000));
       for (const s of sims) for (const t of s.timers.splice(0)) clearTimeout(t);
-      return { ms: performance.now() - t0, sent, acked: acks - before, open: sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length };
+      return {
+        ms: performance.now() - t0,
+        sent,
+        acked: acks - before,
+        open: sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length,
+      };
     }
     case 'burst': {
       const events = cmd.events ?? 20;
       const target = sims.map((s) => s.nextSeq - 1 + events);
       const before = acks;
       for (let n = 0; n < events; n++) for (const s of sims) sendEvent(s, n);
-      while (sims.some((s, i) => s.ws?.readyState === WebSocket.OPEN && s.acked < target[i]!)) await new Promise((r) => setTimeout(r, 20));
+      while (sims.some((s, i) => s.ws?.readyState === WebSocket.OPEN && s.acked < target[i]!))
+        await new Promise((r) => setTimeout(r, 20));
       return { ms: performance.now() - t0, acked: acks - before };
     }
     default:

@@ -8,7 +8,10 @@ const rows = new Map(
     .split('\n')
     .filter((l) => l.startsWith('| `'))
     .map((l) => {
-      const cells = l.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
+      const cells = l
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((c) => c.trim().replace(/\\\|/g, '|'));
       return [cells[0]!.replace(/`/g, ''), cells.slice(1)] as const;
     }),
 );
@@ -17,7 +20,12 @@ describe('error catalogue', () => {
   it('docs/errors.md documents exactly the catalogue, field for field', () => {
     expect([...rows.keys()]).toEqual(Object.keys(ERRORS));
     for (const [code, spec] of Object.entries(ERRORS) as [string, ErrorSpec][]) {
-      expect(rows.get(code), code).toEqual([String(spec.http), spec.ws === undefined ? '—' : String(spec.ws), spec.message, spec.hint]);
+      expect(rows.get(code), code).toEqual([
+        String(spec.http),
+        spec.ws === undefined ? '—' : String(spec.ws),
+        spec.message,
+        spec.hint,
+      ]);
     }
   });
 
@@ -32,7 +40,13 @@ describe('error catalogue', () => {
   it('an OutpostError carries its code, hint, status and cause', () => {
     const cause = new Error('disk full');
     const e = new OutpostError('OUTPOST_E_OUTBOX', { cause, details: { file: '/x' } });
-    expect(e).toMatchObject({ code: 'OUTPOST_E_OUTBOX', status: 500, hint: ERRORS.OUTPOST_E_OUTBOX.hint, details: { file: '/x' }, cause });
+    expect(e).toMatchObject({
+      code: 'OUTPOST_E_OUTBOX',
+      status: 500,
+      hint: ERRORS.OUTPOST_E_OUTBOX.hint,
+      details: { file: '/x' },
+      cause,
+    });
     expect(new OutpostError('OUTPOST_E_RATE_LIMITED').wsCloseCode).toBe(4429);
     expect(new OutpostError('OUTPOST_E_CONFIG_INVALID').wsCloseCode).toBe(4500);
   });

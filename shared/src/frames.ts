@@ -50,7 +50,9 @@ export function encodeFrame(kind: FrameKind, channel: number, payload: Uint8Arra
 /** Decodes one frame; throws OUTPOST_E_BAD_MESSAGE on a short frame, unknown version or unknown kind. */
 export function decodeFrame(data: Uint8Array): ChannelFrame {
   if (data.byteLength < FRAME_HEADER_BYTES) {
-    throw new OutpostError('OUTPOST_E_BAD_MESSAGE', { message: `Binary frame of ${data.byteLength} bytes is shorter than its header` });
+    throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
+      message: `Binary frame of ${data.byteLength} bytes is shorter than its header`,
+    });
   }
   if (data[0] !== FRAME_VERSION) {
     throw new OutpostError('OUTPOST_E_BAD_MESSAGE', { message: `Binary frame version ${data[0]} is not supported` });

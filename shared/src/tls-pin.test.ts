@@ -6,7 +6,14 @@ const canonical = Array(32).fill('AB').join(':');
 
 describe('certificate fingerprints', () => {
   it('normalises what people type', () => {
-    for (const input of [hex, hex.toUpperCase(), canonical, canonical.toLowerCase(), `sha256:${hex}`, hex.replace(/(..)/g, '$1 ')]) {
+    for (const input of [
+      hex,
+      hex.toUpperCase(),
+      canonical,
+      canonical.toLowerCase(),
+      `sha256:${hex}`,
+      hex.replace(/(..)/g, '$1 '),
+    ]) {
       expect(normalizeFingerprint(input)).toBe(canonical);
     }
   });
@@ -18,7 +25,9 @@ describe('certificate fingerprints', () => {
     const raw = Buffer.from('certificate bytes');
     const pin = fingerprintOfDer(raw);
     expect(checkPinnedCertificate({ getPeerCertificate: () => ({ raw }) }, pin)).toBeUndefined();
-    expect(checkPinnedCertificate({ getPeerCertificate: () => ({ raw: Buffer.from('other') }) }, pin)?.code).toBe('OUTPOST_E_TLS_PIN_MISMATCH');
+    expect(checkPinnedCertificate({ getPeerCertificate: () => ({ raw: Buffer.from('other') }) }, pin)?.code).toBe(
+      'OUTPOST_E_TLS_PIN_MISMATCH',
+    );
     expect(checkPinnedCertificate({ getPeerCertificate: () => ({}) }, pin)?.code).toBe('OUTPOST_E_TLS_PIN_MISMATCH');
   });
 });

@@ -7,7 +7,10 @@ import { OutpostError } from './errors.js';
 
 /** Normalises a fingerprint typed by a person (any case, with or without colons or spaces). */
 export function normalizeFingerprint(input: string): string {
-  const hex = input.replace(/^sha256[:=]/i, '').replace(/[\s:]/g, '').toUpperCase();
+  const hex = input
+    .replace(/^sha256[:=]/i, '')
+    .replace(/[\s:]/g, '')
+    .toUpperCase();
   if (!/^[0-9A-F]{64}$/.test(hex)) {
     throw new RangeError('a SHA-256 fingerprint has 64 hexadecimal digits (colons optional)');
   }
@@ -32,5 +35,7 @@ export function checkPinnedCertificate(socket: PeerCertificateSource, pinned: st
   const cert = socket.getPeerCertificate() as { raw?: Buffer };
   const actual = cert.raw ? fingerprintOfDer(cert.raw) : 'none';
   if (actual === normalizeFingerprint(pinned)) return undefined;
-  return new OutpostError('OUTPOST_E_TLS_PIN_MISMATCH', { details: { expected: normalizeFingerprint(pinned), actual } });
+  return new OutpostError('OUTPOST_E_TLS_PIN_MISMATCH', {
+    details: { expected: normalizeFingerprint(pinned), actual },
+  });
 }

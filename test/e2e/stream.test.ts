@@ -8,7 +8,11 @@ import { agentInstall, enrollAgent, runAgent } from '../support/agent.js';
 import { ProcessCleanup, tempDir } from '../support/collector.js';
 import { bootstrap, freePort, startCollectorProcess } from '../support/process-collector.js';
 
-type EventsPage = { events: { seq: number; kind: string; data: Record<string, unknown> }[]; total: number; distinctSeq: number };
+type EventsPage = {
+  events: { seq: number; kind: string; data: Record<string, unknown> }[];
+  total: number;
+  distinctSeq: number;
+};
 
 /** Every `test event stored` line the agent logged: the events it promised to deliver. */
 function promised(stderr: string): { n: number; seq: number }[] {
@@ -36,7 +40,11 @@ describe('reliable stream across crashes', () => {
 
     // 1. The agent runs and is listed online.
     const agent1 = cleanup.use(runAgent(install, ['--test-events', '400', '--test-interval', '5']));
-    await expect.poll(async () => (await apiCall<{ status: string }>(admin, 'GET', `/api/v1/agents/${agentId}`)).status, { timeout: 20_000 }).toBe('online');
+    await expect
+      .poll(async () => (await apiCall<{ status: string }>(admin, 'GET', `/api/v1/agents/${agentId}`)).status, {
+        timeout: 20_000,
+      })
+      .toBe('online');
 
     // 2. Kill the collector mid-stream, restart it on the same port and data.
     await agent1.waitFor(/"testEvent":100\b/);
@@ -48,7 +56,9 @@ describe('reliable stream across crashes', () => {
     await agent1.waitFor(/"testEvent":400\b/, 30_000);
 
     const all = async () => apiCall<EventsPage>(admin, 'GET', `/api/v1/agents/${agentId}/events?limit=10000`);
-    await expect.poll(async () => (await all()).events.filter((e) => e.kind === 'test').length, { timeout: 30_000 }).toBe(400);
+    await expect
+      .poll(async () => (await all()).events.filter((e) => e.kind === 'test').length, { timeout: 30_000 })
+      .toBe(400);
 
     // 3. Kill the agent mid-stream and restart it: no sequence reused, nothing stored twice.
     await agent1.kill('SIGKILL');
@@ -58,13 +68,20 @@ describe('reliable stream across crashes', () => {
     const agent3 = cleanup.use(runAgent(install, ['--test-events', '100', '--test-interval', '2']));
     await agent3.waitFor(/"testEvent":100\b/, 30_000);
 
-    const seqsPromised = [...promised(agent1.stderr()), ...promised(agent2.stderr()), ...promised(agent3.stderr())].map((p) => p.seq);
+    const seqsPromised = [...promised(agent1.stderr()), ...promised(agent2.stderr()), ...promised(agent3.stderr())].map(
+      (p) => p.seq,
+    );
     expect(new Set(seqsPromised).size).toBe(seqsPromised.length); // no sequence number handed out twice
-    await expect.poll(async () => {
-      const page = await all();
-      const stored = new Set(page.events.map((e) => e.seq));
-      return seqsPromised.filter((s) => !stored.has(s)).length;
-    }, { timeout: 30_000 }).toBe(0);
+    await expect
+      .poll(
+        async () => {
+          const page = await all();
+          const stored = new Set(page.events.map((e) => e.seq));
+          return seqsPromised.filter((s) => !stored.has(s)).length;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(0);
     const page = await all();
     expect(page.total).toBe(page.distinctSeq);
     expect(page.total).toBe(page.events.length);

@@ -12,7 +12,14 @@ import { enrolledIdentity, newKeys, RawAgent, testFacts } from '../support/raw-a
 let c: TestCollector;
 const agentRows = () => (c.collector.db.prepare('SELECT count(*) AS n FROM agents').get() as { n: number }).n;
 const eventRows = () => (c.collector.db.prepare('SELECT count(*) AS n FROM agent_events').get() as { n: number }).n;
-const audit = async (code: string) => (await apiCall<{ events: { code: string; result: string; remoteIp: string | null }[] }>(c.admin, 'GET', '/api/v1/audit?limit=1000')).events.filter((e) => e.code === code);
+const audit = async (code: string) =>
+  (
+    await apiCall<{ events: { code: string; result: string; remoteIp: string | null }[] }>(
+      c.admin,
+      'GET',
+      '/api/v1/audit?limit=1000',
+    )
+  ).events.filter((e) => e.code === code);
 
 beforeAll(async () => {
   c = await startTestCollector({
@@ -64,7 +71,11 @@ describe('enrollment refusals', () => {
     const forged = `${t.token.slice(0, -4)}AAAA`;
     const closed = await closeOf((a) => a.enroll(forged, newKeys()));
     expect(closed.code).toBe(4010);
-    expect((await apiCall<{ tokens: { id: string; uses: number }[] }>(c.admin, 'GET', '/api/v1/enrollment-tokens')).tokens.find((x) => x.id === t.id)?.uses).toBe(0);
+    expect(
+      (
+        await apiCall<{ tokens: { id: string; uses: number }[] }>(c.admin, 'GET', '/api/v1/enrollment-tokens')
+      ).tokens.find((x) => x.id === t.id)?.uses,
+    ).toBe(0);
   });
 
   it('refuses an enrollment signed by another key than the one presented, without spending the token', async () => {
@@ -72,7 +83,9 @@ describe('enrollment refusals', () => {
     const keys = newKeys();
     const closed = await closeOf((a) => a.enroll(t.token, keys, newKeys().privateKey));
     expect(closed).toEqual({ code: 4016, reason: 'OUTPOST_E_SIGNATURE_INVALID' });
-    const token = (await apiCall<{ tokens: { id: string; uses: number }[] }>(c.admin, 'GET', '/api/v1/enrollment-tokens')).tokens.find((x) => x.id === t.id);
+    const token = (
+      await apiCall<{ tokens: { id: string; uses: number }[] }>(c.admin, 'GET', '/api/v1/enrollment-tokens')
+    ).tokens.find((x) => x.id === t.id);
     expect(token?.uses).toBe(0);
   });
 });
@@ -96,13 +109,21 @@ describe('authentication refusals', () => {
   it('refuses an unsupported protocol version', async () => {
     const closed = await closeOf(async (a) => {
       await a.nonce();
-      a.sendJson({ type: 'agent.hello', protocolVersion: 999, agentVersion: 'x', auth: { method: 'key', agentId: `ag_${'1'.repeat(24)}`, signature: 'A'.repeat(86) }, facts: testFacts });
+      a.sendJson({
+        type: 'agent.hello',
+        protocolVersion: 999,
+        agentVersion: 'x',
+        auth: { method: 'key', agentId: `ag_${'1'.repeat(24)}`, signature: 'A'.repeat(86) },
+        facts: testFacts,
+      });
     });
     expect(closed.code).toBe(4426);
   });
 
   it('refuses data before the hello, binary or JSON', async () => {
-    expect(await closeOf((a) => a.sendJson({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: 1, outboxPending: 0 }))).toEqual({ code: 4401, reason: 'OUTPOST_E_HELLO_REQUIRED' });
+    expect(
+      await closeOf((a) => a.sendJson({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: 1, outboxPending: 0 })),
+    ).toEqual({ code: 4401, reason: 'OUTPOST_E_HELLO_REQUIRED' });
     expect((await closeOf((a) => a.ws.send(encodeFrame(FrameKind.Data, 1, Buffer.from('ls\n'))))).code).toBe(4401);
   });
 
@@ -119,7 +140,14 @@ describe('message refusals after the handshake', () => {
     await a.next('collector.welcome');
     return { a, agentId };
   }
-  const event = (seq: number, extra: Record<string, unknown> = {}) => ({ type: 'stream.event', seq, time: Date.now(), kind: 'test', data: { n: seq }, ...extra });
+  const event = (seq: number, extra: Record<string, unknown> = {}) => ({
+    type: 'stream.event',
+    seq,
+    time: Date.now(),
+    kind: 'test',
+    data: { n: seq },
+    ...extra,
+  });
 
   it('stores a valid event and acknowledges it', async () => {
     const { a } = await ready();
@@ -146,8 +174,14 @@ describe('message refusals after the handshake', () => {
     ['malformed JSON', '{"type": "stream.event", '],
     ['a schema violation', JSON.stringify({ type: 'stream.event', seq: 0, time: 1, kind: 'test', data: {} })],
     ['an unknown message type', JSON.stringify({ type: 'shell.open', seq: 1 })],
-    ['a __proto__ payload', '{"type":"stream.event","seq":1,"time":1,"kind":"test","data":{"__proto__":{"polluted":true}}}'],
-    ['a nested constructor key', '{"type":"agent.heartbeat","time":1,"uptimeSec":1,"outboxPending":0,"constructor":{"prototype":{"x":1}}}'],
+    [
+      'a __proto__ payload',
+      '{"type":"stream.event","seq":1,"time":1,"kind":"test","data":{"__proto__":{"polluted":true}}}',
+    ],
+    [
+      'a nested constructor key',
+      '{"type":"agent.heartbeat","time":1,"uptimeSec":1,"outboxPending":0,"constructor":{"prototype":{"x":1}}}',
+    ],
   ])('refuses %s with 4400 and stores nothing', async (_name, frame) => {
     const { a } = await ready();
     const before = eventRows();
@@ -166,13 +200,20 @@ describe('message refusals after the handshake', () => {
 
   it('refuses a second hello', async () => {
     const { a, agentId } = await ready();
-    a.sendJson({ type: 'agent.hello', protocolVersion: 1, agentVersion: 'x', auth: { method: 'key', agentId, signature: 'A'.repeat(86) }, facts: testFacts });
+    a.sendJson({
+      type: 'agent.hello',
+      protocolVersion: 1,
+      agentVersion: 'x',
+      auth: { method: 'key', agentId, signature: 'A'.repeat(86) },
+      facts: testFacts,
+    });
     expect((await a.closed).code).toBe(4402);
   });
 
   it('closes a connection that exceeds its message rate', async () => {
     const { a } = await ready();
-    for (let i = 0; i < 200; i++) a.sendJson({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: 1, outboxPending: 0 });
+    for (let i = 0; i < 200; i++)
+      a.sendJson({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: 1, outboxPending: 0 });
     expect(await a.closed).toEqual({ code: 4429, reason: 'OUTPOST_E_RATE_LIMITED' });
   });
 

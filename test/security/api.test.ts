@@ -18,13 +18,28 @@ const PUBLIC_ROUTES = new Set([
 ]);
 
 async function raw(method: string, url: string, headers: Record<string, string> = {}, body?: string) {
-  return c.collector.api.inject({ method: method as 'GET', url, headers, ...(body !== undefined ? { payload: body } : {}) });
+  return c.collector.api.inject({
+    method: method as 'GET',
+    url,
+    headers,
+    ...(body !== undefined ? { payload: body } : {}),
+  });
 }
 
 async function userOf(clientId: string | null, role: string): Promise<ApiTarget> {
   const email = `${role}-${Math.random().toString(36).slice(2)}@example.com`;
-  await apiCall(c.admin, 'POST', '/api/v1/users', { email, name: role, password: 'correct horse battery', roles: [{ role, clientId }] });
-  const login = await apiCall<{ token: string }>({ server: c.apiUrl, caFingerprint: c.fingerprint }, 'POST', '/api/v1/auth/login', { email, password: 'correct horse battery' });
+  await apiCall(c.admin, 'POST', '/api/v1/users', {
+    email,
+    name: role,
+    password: 'correct horse battery',
+    roles: [{ role, clientId }],
+  });
+  const login = await apiCall<{ token: string }>(
+    { server: c.apiUrl, caFingerprint: c.fingerprint },
+    'POST',
+    '/api/v1/auth/login',
+    { email, password: 'correct horse battery' },
+  );
   return { server: c.apiUrl, caFingerprint: c.fingerprint, token: login.token };
 }
 
@@ -37,20 +52,42 @@ describe('authentication', () => {
     for (const r of routes) {
       if (PUBLIC_ROUTES.has(`${r.method} ${r.url}`)) continue;
       const url = r.url.replace(/:(\w+)/g, 'x_$1');
-      const res = await raw(r.method, url, r.method === 'GET' ? {} : { 'content-type': 'application/json' }, r.method === 'GET' ? undefined : '{}');
+      const res = await raw(
+        r.method,
+        url,
+        r.method === 'GET' ? {} : { 'content-type': 'application/json' },
+        r.method === 'GET' ? undefined : '{}',
+      );
       expect(res.statusCode, `${r.method} ${r.url}`).toBe(401);
       expect(res.json().error.code).toBe('OUTPOST_E_UNAUTHENTICATED');
       // A garbage token is refused the same way.
-      const bad = await raw(r.method, url, { authorization: 'Bearer opt_000000000000_nope', ...(r.method === 'GET' ? {} : { 'content-type': 'application/json' }) }, r.method === 'GET' ? undefined : '{}');
+      const bad = await raw(
+        r.method,
+        url,
+        {
+          authorization: 'Bearer opt_000000000000_nope',
+          ...(r.method === 'GET' ? {} : { 'content-type': 'application/json' }),
+        },
+        r.method === 'GET' ? undefined : '{}',
+      );
       expect(bad.statusCode, `${r.method} ${r.url} with a bad token`).toBe(401);
     }
   });
 
   it('a wrong password is refused and audited', async () => {
-    const res = await raw('POST', '/api/v1/auth/login', { 'content-type': 'application/json' }, JSON.stringify({ email: 'admin@outpost.local', password: 'wrong' }));
+    const res = await raw(
+      'POST',
+      '/api/v1/auth/login',
+      { 'content-type': 'application/json' },
+      JSON.stringify({ email: 'admin@outpost.local', password: 'wrong' }),
+    );
     expect(res.statusCode).toBe(401);
     expect(res.json().error.code).toBe('OUTPOST_E_LOGIN_FAILED');
-    const events = await apiCall<{ events: { type: string; result: string }[] }>(c.admin, 'GET', '/api/v1/audit?type=auth.login');
+    const events = await apiCall<{ events: { type: string; result: string }[] }>(
+      c.admin,
+      'GET',
+      '/api/v1/audit?type=auth.login',
+    );
     expect(events.events.some((e) => e.result === 'failure')).toBe(true);
   });
 
@@ -71,14 +108,26 @@ describe('tenancy and roles', () => {
 
     const list = await apiCall<{ agents: { id: string }[] }>(techA, 'GET', '/api/v1/agents');
     expect(list.agents.map((x) => x.id)).not.toContain(agentId);
-    await expect(apiCall(techA, 'GET', `/api/v1/agents/${agentId}`)).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
-    await expect(apiCall(techA, 'GET', `/api/v1/agents?clientId=${clientB}`)).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
-    await expect(apiCall(techA, 'POST', `/api/v1/agents/${agentId}/revoke`, {})).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
-    await expect(apiCall(techA, 'GET', `/api/v1/clients/${clientB}/sites`)).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
+    await expect(apiCall(techA, 'GET', `/api/v1/agents/${agentId}`)).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    await expect(apiCall(techA, 'GET', `/api/v1/agents?clientId=${clientB}`)).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    await expect(apiCall(techA, 'POST', `/api/v1/agents/${agentId}/revoke`, {})).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    await expect(apiCall(techA, 'GET', `/api/v1/clients/${clientB}/sites`)).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
 
-    const denied = (await apiCall<{ events: { result: string; agentId: string | null; actor: { name: string } }[] }>(c.admin, 'GET', '/api/v1/audit?limit=1000')).events.filter(
-      (e) => e.result === 'denied' && e.agentId === agentId,
-    );
+    const denied = (
+      await apiCall<{ events: { result: string; agentId: string | null; actor: { name: string } }[] }>(
+        c.admin,
+        'GET',
+        '/api/v1/audit?limit=1000',
+      )
+    ).events.filter((e) => e.result === 'denied' && e.agentId === agentId);
     expect(denied.length).toBeGreaterThanOrEqual(2);
     expect((await apiCall<{ status: string }>(c.admin, 'GET', `/api/v1/agents/${agentId}`)).status).not.toBe('revoked');
   });
@@ -87,12 +136,25 @@ describe('tenancy and roles', () => {
     const viewer = await userOf(c.clientId, 'viewer');
     const { agentId } = await enrolledIdentity(c.agentUrl, (await c.enrollmentToken()).token);
     expect((await apiCall<{ id: string }>(viewer, 'GET', `/api/v1/agents/${agentId}`)).id).toBe(agentId);
-    await expect(apiCall(viewer, 'POST', `/api/v1/agents/${agentId}/revoke`, {})).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
-    await expect(apiCall(viewer, 'POST', '/api/v1/enrollment-tokens', { siteId: c.siteId })).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
-    await expect(apiCall(viewer, 'POST', '/api/v1/users', { email: 'x@example.com', name: 'x', password: 'long enough pass', roles: [{ role: 'admin', clientId: null }] })).rejects.toMatchObject({
+    await expect(apiCall(viewer, 'POST', `/api/v1/agents/${agentId}/revoke`, {})).rejects.toMatchObject({
       code: 'OUTPOST_E_FORBIDDEN',
     });
-    await expect(apiCall(viewer, 'POST', '/api/v1/clients', { name: 'Nope' })).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
+    await expect(apiCall(viewer, 'POST', '/api/v1/enrollment-tokens', { siteId: c.siteId })).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    await expect(
+      apiCall(viewer, 'POST', '/api/v1/users', {
+        email: 'x@example.com',
+        name: 'x',
+        password: 'long enough pass',
+        roles: [{ role: 'admin', clientId: null }],
+      }),
+    ).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    await expect(apiCall(viewer, 'POST', '/api/v1/clients', { name: 'Nope' })).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
   });
 });
 
@@ -109,9 +171,17 @@ describe('malformed requests', () => {
     expect(proto.statusCode).toBe(400);
   });
   it('refuses an impossible time zone and changes nothing', async () => {
-    const before = (await apiCall<{ sites: unknown[] }>(c.admin, 'GET', `/api/v1/clients/${c.clientId}/sites`)).sites.length;
-    const res = await raw('POST', `/api/v1/clients/${c.clientId}/sites`, auth(), JSON.stringify({ name: 'Mars', timezone: 'Mars/Olympus' }));
+    const before = (await apiCall<{ sites: unknown[] }>(c.admin, 'GET', `/api/v1/clients/${c.clientId}/sites`)).sites
+      .length;
+    const res = await raw(
+      'POST',
+      `/api/v1/clients/${c.clientId}/sites`,
+      auth(),
+      JSON.stringify({ name: 'Mars', timezone: 'Mars/Olympus' }),
+    );
     expect(res.statusCode).toBe(400);
-    expect((await apiCall<{ sites: unknown[] }>(c.admin, 'GET', `/api/v1/clients/${c.clientId}/sites`)).sites.length).toBe(before);
+    expect(
+      (await apiCall<{ sites: unknown[] }>(c.admin, 'GET', `/api/v1/clients/${c.clientId}/sites`)).sites.length,
+    ).toBe(before);
   });
 });

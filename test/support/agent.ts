@@ -14,11 +14,21 @@ export interface AgentInstall {
 export function agentInstall(dir: string): AgentInstall {
   const configFile = join(dir, 'agent.json');
   const stateDir = join(dir, 'state');
-  return { dir, configFile, stateDir, env: { OUTPOST_AGENT_CONFIG: configFile, OUTPOST_AGENT_STATE: stateDir, OUTPOST_LOG_LEVEL: 'info' } };
+  return {
+    dir,
+    configFile,
+    stateDir,
+    env: { OUTPOST_AGENT_CONFIG: configFile, OUTPOST_AGENT_STATE: stateDir, OUTPOST_LOG_LEVEL: 'info' },
+  };
 }
 
 /** Runs `outpost-agent enroll` to completion; returns its exit code and output. */
-export async function enrollAgent(install: AgentInstall, server: string, token: string, fingerprint?: string): Promise<{ code: number | null; out: string; err: string }> {
+export async function enrollAgent(
+  install: AgentInstall,
+  server: string,
+  token: string,
+  fingerprint?: string,
+): Promise<{ code: number | null; out: string; err: string }> {
   const args = ['enroll', '--server', server, '--token', token, '--state-dir', install.stateDir];
   if (fingerprint) args.push('--ca-fingerprint', fingerprint);
   const p = spawnNode(agentBin, args, install.env);

@@ -7,7 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ApiTarget, apiCall, checkSettings, type Collector, type CollectorSettings, startServer, type RunningCollector } from '@outpost/collector';
+import {
+  type ApiTarget,
+  apiCall,
+  type Collector,
+  type CollectorSettings,
+  checkSettings,
+  type RunningCollector,
+  startServer,
+} from '@outpost/collector';
 import pino from 'pino';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,21 +41,38 @@ export interface TestCollector extends AsyncDisposable {
   clientId: string;
   siteId: string;
   /** Creates an enrollment token on the site. */
-  enrollmentToken(opts?: { maxUses?: number; expiresInHours?: number; siteId?: string }): Promise<{ token: string; id: string }>;
+  enrollmentToken(opts?: {
+    maxUses?: number;
+    expiresInHours?: number;
+    siteId?: string;
+  }): Promise<{ token: string; id: string }>;
 }
 
 /** Starts a collector in this process on a free loopback port. */
-export async function startTestCollector(overrides: Partial<CollectorSettings> & Record<string, unknown> = {}): Promise<TestCollector> {
+export async function startTestCollector(
+  overrides: Partial<CollectorSettings> & Record<string, unknown> = {},
+): Promise<TestCollector> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-collector-'));
-  const settings = checkSettings({ dataDir: dir, api: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ...overrides });
+  const settings = checkSettings({
+    dataDir: dir,
+    api: { host: '127.0.0.1', port: 0 },
+    log: { level: 'silent' },
+    ...overrides,
+  });
   const logger = pino({ level: process.env.OUTPOST_TEST_LOG ?? 'silent' });
   const running = await startServer(settings, { logger });
   const c = running.collector;
   const base: ApiTarget = { server: running.apiUrl, caFingerprint: running.fingerprint };
-  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email: c.initialAdmin!.email, password: c.initialAdmin!.password });
+  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', {
+    email: c.initialAdmin!.email,
+    password: c.initialAdmin!.password,
+  });
   const admin: ApiTarget = { ...base, token: login.token };
   const client = await apiCall<{ id: string }>(admin, 'POST', '/api/v1/clients', { name: 'Acme' });
-  const site = await apiCall<{ id: string }>(admin, 'POST', `/api/v1/clients/${client.id}/sites`, { name: 'HQ', timezone: 'Europe/Paris' });
+  const site = await apiCall<{ id: string }>(admin, 'POST', `/api/v1/clients/${client.id}/sites`, {
+    name: 'HQ',
+    timezone: 'Europe/Paris',
+  });
   return {
     running,
     collector: c,
@@ -86,7 +111,10 @@ export interface Proc extends AsyncDisposable {
 
 /** Spawns `node <script> ...args` with collected output. */
 export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();
@@ -121,7 +149,11 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
           setTimeout(() => {
             if (!(out + err).match(re)) {
               cleanup();
-              reject(new Error(`process exited while waiting for ${re}\nstdout:\n${out.slice(-3000)}\nstderr:\n${err.slice(-3000)}`));
+              reject(
+                new Error(
+                  `process exited while waiting for ${re}\nstdout:\n${out.slice(-3000)}\nstderr:\n${err.slice(-3000)}`,
+                ),
+              );
             }
           }, 50);
         };

@@ -25,19 +25,38 @@ export interface ServeInfo {
 
 /** Starts `outpost serve` on a data dir and port and waits until it listens. */
 export async function startCollectorProcess(dataDir: string, port: number): Promise<ServeInfo> {
-  const proc = spawnNode(outpostBin, ['serve', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn']);
+  const proc = spawnNode(outpostBin, [
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+  ]);
   const m = await proc.waitFor(/API and console\s+(\S+)[\s\S]*SHA-256 ([0-9A-F:]{95})/, 30_000);
   const password = /^\s+password\s+(\S+)$/m.exec(proc.stdout())?.[1];
   return { proc, apiUrl: m[1]!, fingerprint: m[2]!, password };
 }
 
 /** Logs in as the initial admin and creates a client, a site and an enrollment token. */
-export async function bootstrap(info: ServeInfo, tokenUses = 5): Promise<{ admin: ApiTarget; siteId: string; clientId: string; token: string }> {
+export async function bootstrap(
+  info: ServeInfo,
+  tokenUses = 5,
+): Promise<{ admin: ApiTarget; siteId: string; clientId: string; token: string }> {
   const base: ApiTarget = { server: info.apiUrl, caFingerprint: info.fingerprint };
-  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email: 'admin@outpost.local', password: info.password });
+  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', {
+    email: 'admin@outpost.local',
+    password: info.password,
+  });
   const admin = { ...base, token: login.token };
   const client = await apiCall<{ id: string }>(admin, 'POST', '/api/v1/clients', { name: 'Crash Test Client' });
   const site = await apiCall<{ id: string }>(admin, 'POST', `/api/v1/clients/${client.id}/sites`, { name: 'Lab' });
-  const t = await apiCall<{ token: string }>(admin, 'POST', '/api/v1/enrollment-tokens', { siteId: site.id, maxUses: tokenUses });
+  const t = await apiCall<{ token: string }>(admin, 'POST', '/api/v1/enrollment-tokens', {
+    siteId: site.id,
+    maxUses: tokenUses,
+  });
   return { admin, siteId: site.id, clientId: client.id, token: t.token };
 }

@@ -3,7 +3,14 @@
  * exactly the wrong thing and observe how the collector closes.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { type AgentFacts, type CollectorMessage, collectorMessages, exportPublicKey, PROTOCOL_VERSION, signAuthProof } from '@outpost/shared';
+import {
+  type AgentFacts,
+  type CollectorMessage,
+  collectorMessages,
+  exportPublicKey,
+  PROTOCOL_VERSION,
+  signAuthProof,
+} from '@outpost/shared';
 import { WebSocket } from 'ws';
 
 export const testFacts: AgentFacts = {
@@ -26,7 +33,9 @@ export class RawAgent {
   #waiters = new Set<() => void>();
 
   private constructor(readonly ws: WebSocket) {
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
     ws.on('message', (data) => {
       this.received.push(collectorMessages.decode(data.toString()));
       for (const w of this.#waiters) w();
@@ -77,13 +86,22 @@ export class RawAgent {
   }
 
   /** Sends an enroll hello for `keys` (optionally signed with another key). */
-  async enroll(token: string, keys: { privateKey: KeyObject; publicKey: string }, signer: KeyObject = keys.privateKey): Promise<void> {
+  async enroll(
+    token: string,
+    keys: { privateKey: KeyObject; publicKey: string },
+    signer: KeyObject = keys.privateKey,
+  ): Promise<void> {
     const nonce = await this.nonce();
     this.sendJson({
       type: 'agent.hello',
       protocolVersion: PROTOCOL_VERSION,
       agentVersion: '0.0.0-test',
-      auth: { method: 'enroll', token, publicKey: keys.publicKey, signature: signAuthProof(signer, nonce, 'enroll', keys.publicKey) },
+      auth: {
+        method: 'enroll',
+        token,
+        publicKey: keys.publicKey,
+        signature: signAuthProof(signer, nonce, 'enroll', keys.publicKey),
+      },
       facts: testFacts,
     });
   }
@@ -106,7 +124,10 @@ export class RawAgent {
 }
 
 /** Enrolls a fresh identity and returns it with its agent id (socket closed). */
-export async function enrolledIdentity(agentUrl: string, token: string): Promise<{ agentId: string; keys: { privateKey: KeyObject; publicKey: string } }> {
+export async function enrolledIdentity(
+  agentUrl: string,
+  token: string,
+): Promise<{ agentId: string; keys: { privateKey: KeyObject; publicKey: string } }> {
   const keys = newKeys();
   const a = await RawAgent.connect(agentUrl);
   await a.enroll(token, keys);

@@ -21,7 +21,9 @@ export const AgentConfigSchema = Type.Object(
     siteId: Type.String({ maxLength: 64 }),
     /** Directory for the key, the outbox and the status file. */
     stateDir: Type.String({ minLength: 1 }),
-    logLevel: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
+    logLevel: Type.Optional(
+      Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    ),
     /** Outbox bounds (oldest dropped first beyond them, with a gap record). */
     outboxMaxEntries: Type.Optional(Type.Integer({ minimum: 10 })),
     outboxMaxBytes: Type.Optional(Type.Integer({ minimum: 65536 })),
@@ -37,17 +39,26 @@ const check = TypeCompiler.Compile(AgentConfigSchema);
 export function defaultPaths(): { configFile: string; stateDir: string } {
   const env = process.env;
   if (env.OUTPOST_AGENT_CONFIG) {
-    return { configFile: env.OUTPOST_AGENT_CONFIG, stateDir: env.OUTPOST_AGENT_STATE ?? join(dirname(env.OUTPOST_AGENT_CONFIG), 'state') };
+    return {
+      configFile: env.OUTPOST_AGENT_CONFIG,
+      stateDir: env.OUTPOST_AGENT_STATE ?? join(dirname(env.OUTPOST_AGENT_CONFIG), 'state'),
+    };
   }
   if (process.platform === 'win32') {
     const base = join(env.ProgramData ?? 'C:\\ProgramData', 'Outpost');
     return { configFile: join(base, 'agent.json'), stateDir: join(base, 'state') };
   }
   if (process.platform === 'darwin' && process.getuid?.() === 0) {
-    return { configFile: '/Library/Application Support/Outpost/agent.json', stateDir: '/Library/Application Support/Outpost/state' };
+    return {
+      configFile: '/Library/Application Support/Outpost/agent.json',
+      stateDir: '/Library/Application Support/Outpost/state',
+    };
   }
   if (process.getuid?.() === 0) return { configFile: '/etc/outpost/agent.json', stateDir: '/var/lib/outpost' };
-  return { configFile: join(homedir(), '.config', 'outpost', 'agent.json'), stateDir: join(homedir(), '.local', 'state', 'outpost') };
+  return {
+    configFile: join(homedir(), '.config', 'outpost', 'agent.json'),
+    stateDir: join(homedir(), '.local', 'state', 'outpost'),
+  };
 }
 
 /** Reads and checks the configuration; OUTPOST_E_NOT_ENROLLED when missing, OUTPOST_E_CONFIG_INVALID when bad. */
@@ -57,7 +68,11 @@ export function readAgentConfig(file: string): AgentConfig {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new OutpostError('OUTPOST_E_NOT_ENROLLED', { cause, message: `No agent configuration at ${file}`, details: { file } });
+      throw new OutpostError('OUTPOST_E_NOT_ENROLLED', {
+        cause,
+        message: `No agent configuration at ${file}`,
+        details: { file },
+      });
     }
     throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `Cannot read ${file}`, details: { file } });
   }
@@ -65,11 +80,18 @@ export function readAgentConfig(file: string): AgentConfig {
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `${file} is not valid JSON: ${(cause as Error).message}`, details: { file } });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      cause,
+      message: `${file} is not valid JSON: ${(cause as Error).message}`,
+      details: { file },
+    });
   }
   if (!check.Check(value)) {
     const first = check.Errors(value).First();
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `${file}: ${first?.path || '/'} ${first?.message ?? 'is invalid'}`, details: { file, path: first?.path ?? '' } });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `${file}: ${first?.path || '/'} ${first?.message ?? 'is invalid'}`,
+      details: { file, path: first?.path ?? '' },
+    });
   }
   return value;
 }

@@ -4,19 +4,31 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { type AgentHello, agentMessages, exportPublicKey, PROTOCOL_VERSION, signAuthProof, verifyAuthProof } from '@outpost/shared';
+import {
+  type AgentHello,
+  agentMessages,
+  exportPublicKey,
+  PROTOCOL_VERSION,
+  signAuthProof,
+  verifyAuthProof,
+} from '@outpost/shared';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { backoffDelay, retryAfterMs } from './backoff.js';
-import { type ConnectionState, ConnectionManager } from './connection.js';
+import { ConnectionManager, type ConnectionState } from './connection.js';
 import type { Session } from './dial.js';
 
 const logger = pino({ level: process.env.TLOG ?? 'silent' });
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const pub = exportPublicKey(publicKey);
 const agentId = `ag_${'c'.repeat(24)}`;
-const facts = { hostname: 'h', os: { platform: 'linux', distro: 'd', release: 'r', kernel: 'k', arch: 'x64' }, cpu: { model: 'm', cores: 1 }, memoryBytes: 1 };
+const facts = {
+  hostname: 'h',
+  os: { platform: 'linux', distro: 'd', release: 'r', kernel: 'k', arch: 'x64' },
+  cpu: { model: 'm', cores: 1 },
+  memoryBytes: 1,
+};
 const hello = (nonce: string): AgentHello => ({
   type: 'agent.hello',
   protocolVersion: PROTOCOL_VERSION,
@@ -36,18 +48,44 @@ async function fakeCollector(plan: ('busy' | 'welcome' | 'revoked')[]) {
     times.push(Date.now());
     if (step === 'busy') return ws.close(4503, 'OUTPOST_E_UNAVAILABLE retry_after=1');
     const nonce = `nonce${times.length}`;
-    ws.send(JSON.stringify({ type: 'collector.challenge', nonce, protocolVersion: 1, minProtocolVersion: 1, serverTime: Date.now() }));
+    ws.send(
+      JSON.stringify({
+        type: 'collector.challenge',
+        nonce,
+        protocolVersion: 1,
+        minProtocolVersion: 1,
+        serverTime: Date.now(),
+      }),
+    );
     ws.once('message', (data) => {
       const msg = agentMessages.decode(data.toString());
       if (msg.type !== 'agent.hello' || msg.auth.method !== 'key') return ws.close(4401, 'OUTPOST_E_HELLO_REQUIRED');
-      if (!verifyAuthProof(pub, nonce, 'key', agentId, msg.auth.signature)) return ws.close(4016, 'OUTPOST_E_SIGNATURE_INVALID');
+      if (!verifyAuthProof(pub, nonce, 'key', agentId, msg.auth.signature))
+        return ws.close(4016, 'OUTPOST_E_SIGNATURE_INVALID');
       verified++;
       if (step === 'revoked') return ws.close(4015, 'OUTPOST_E_AGENT_REVOKED');
-      ws.send(JSON.stringify({ type: 'collector.welcome', agentId, protocolVersion: 1, lastSeq: 7, heartbeatIntervalMs: 1000, serverTime: Date.now(), enrolled: false, clientId: 'c', siteId: 's' }));
+      ws.send(
+        JSON.stringify({
+          type: 'collector.welcome',
+          agentId,
+          protocolVersion: 1,
+          lastSeq: 7,
+          heartbeatIntervalMs: 1000,
+          serverTime: Date.now(),
+          enrolled: false,
+          clientId: 'c',
+          siteId: 's',
+        }),
+      );
     });
   });
   const url = `http://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-  return { wss, url, times, verified: () => verified, close: () =>
+  return {
+    wss,
+    url,
+    times,
+    verified: () => verified,
+    close: () =>
       new Promise((r) => {
         for (const c of wss.clients) c.terminate();
         wss.close(r);
@@ -78,7 +116,12 @@ describe('connection state machine', () => {
     const peer = await fakeCollector(['busy', 'welcome']);
     const states: ConnectionState[] = [];
     const session = await new Promise<Session>((resolve) => {
-      const m = new ConnectionManager({ server: peer.url, hello }, { onSession: resolve, onState: (s) => states.push(s) }, logger, { baseMs: 10, capMs: 50, random: () => 0 });
+      const m = new ConnectionManager(
+        { server: peer.url, hello },
+        { onSession: resolve, onState: (s) => states.push(s) },
+        logger,
+        { baseMs: 10, capMs: 50, random: () => 0 },
+      );
       managers.push(m);
       m.start();
     });
@@ -95,7 +138,14 @@ describe('connection state machine', () => {
     const delays: number[] = [];
     const m = new ConnectionManager(
       { server: peer.url, hello },
-      { onSession: () => undefined, onState: (s, d) => (s === 'backing_off' ? (errors.push(d.error?.code ?? ''), delays.push(d.delayMs ?? 0)) : undefined) },
+      {
+        onSession: () => undefined,
+        onState: (s, d) => {
+          if (s !== 'backing_off') return;
+          errors.push(d.error?.code ?? '');
+          delays.push(d.delayMs ?? 0);
+        },
+      },
       logger,
       { baseMs: 10, capMs: 60_000, random: () => 0 },
     );
@@ -113,7 +163,10 @@ describe('connection state machine', () => {
     const delays: number[] = [];
     const m = new ConnectionManager(
       { server: 'http://127.0.0.1:9', hello, timeoutMs: 500 },
-      { onSession: () => undefined, onState: (s, d) => (s === 'backing_off' ? delays.push(d.delayMs ?? 0) : undefined) },
+      {
+        onSession: () => undefined,
+        onState: (s, d) => (s === 'backing_off' ? delays.push(d.delayMs ?? 0) : undefined),
+      },
       logger,
       { baseMs: 5, capMs: 40, random: () => 0.999 },
     );

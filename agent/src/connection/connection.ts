@@ -20,7 +20,12 @@ export interface ConnectionEvents {
   onState?(state: ConnectionState, detail: { error?: OutpostError | undefined; delayMs?: number }): void;
 }
 
-const IDENTITY_REFUSALS = new Set(['OUTPOST_E_AGENT_UNKNOWN', 'OUTPOST_E_AGENT_REVOKED', 'OUTPOST_E_SIGNATURE_INVALID', 'OUTPOST_E_TLS_PIN_MISMATCH']);
+const IDENTITY_REFUSALS = new Set([
+  'OUTPOST_E_AGENT_UNKNOWN',
+  'OUTPOST_E_AGENT_REVOKED',
+  'OUTPOST_E_SIGNATURE_INVALID',
+  'OUTPOST_E_TLS_PIN_MISMATCH',
+]);
 
 /** Keeps one authenticated session to the collector alive for as long as the agent runs. */
 export class ConnectionManager {
@@ -34,7 +39,9 @@ export class ConnectionManager {
     private readonly dialOptions: Omit<DialOptions, 'logger'>,
     private readonly events: ConnectionEvents,
     private readonly logger: Logger,
-    private readonly backoff: BackoffOptions & { /** A session that lasted this long resets the attempt count. */ stableMs?: number },
+    private readonly backoff: BackoffOptions & {
+      /** A session that lasted this long resets the attempt count. */ stableMs?: number;
+    },
     private readonly dialer: (o: DialOptions) => Promise<Session> = dial,
   ) {}
 
@@ -45,7 +52,17 @@ export class ConnectionManager {
   #to(state: ConnectionState, detail: { error?: OutpostError | undefined; delayMs?: number } = {}): void {
     const from = this.#state;
     this.#state = state;
-    this.logger.info({ from, to: state, attempt: this.attempt, code: detail.error?.code, reason: detail.error?.message, delayMs: detail.delayMs }, 'connection state');
+    this.logger.info(
+      {
+        from,
+        to: state,
+        attempt: this.attempt,
+        code: detail.error?.code,
+        reason: detail.error?.message,
+        delayMs: detail.delayMs,
+      },
+      'connection state',
+    );
     this.events.onState?.(state, detail);
   }
 
@@ -77,8 +94,16 @@ export class ConnectionManager {
       }
       if (this.#stop.signal.aborted) break;
       let delayMs = backoffDelay(this.attempt++, this.backoff);
-      const retryAfter = close ? retryAfterMs(close.reason) : error ? retryAfterMs(String(error.details?.reason ?? '')) : undefined;
-      if (retryAfter !== undefined) delayMs = Math.max(delayMs, retryAfter + backoffDelay(0, { ...this.backoff, baseMs: Math.max(1, retryAfter / 2) }));
+      const retryAfter = close
+        ? retryAfterMs(close.reason)
+        : error
+          ? retryAfterMs(String(error.details?.reason ?? ''))
+          : undefined;
+      if (retryAfter !== undefined)
+        delayMs = Math.max(
+          delayMs,
+          retryAfter + backoffDelay(0, { ...this.backoff, baseMs: Math.max(1, retryAfter / 2) }),
+        );
       if (error && IDENTITY_REFUSALS.has(error.code)) {
         delayMs = this.backoff.capMs;
         this.logger.error({ code: error.code, hint: error.hint }, 'the collector refused this agent identity');

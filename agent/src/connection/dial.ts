@@ -2,14 +2,14 @@
  * One connection attempt: open the socket (pinning the collector certificate), answer the challenge with the
  * signed hello, and wait for the welcome. The caller decides what to do on failure (enroll gives up; run backs off).
  */
-import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls';
+import { type ConnectionOptions as TlsOptions, connect as tlsConnect } from 'node:tls';
 import {
   AGENT_WS_PATH,
   type AgentHello,
   type AgentMessage,
-  checkPinnedCertificate,
   type CollectorMessage,
   type CollectorWelcome,
+  checkPinnedCertificate,
   collectorMessages,
   encodeMessage,
   errorCodeForClose,
@@ -52,7 +52,9 @@ export function agentEndpointUrl(server: string): string {
 export function closeInfo(code: number, reasonBuf: Buffer | string): CloseInfo {
   const reason = reasonBuf.toString();
   const errorCode = errorCodeForClose(code);
-  return errorCode ? { code, reason, error: new OutpostError(errorCode, { details: { closeCode: code, reason } }) } : { code, reason };
+  return errorCode
+    ? { code, reason, error: new OutpostError(errorCode, { details: { closeCode: code, reason } }) }
+    : { code, reason };
 }
 
 /** Messages a session delivers after the handshake (the handshake messages themselves are protocol errors then). */
@@ -71,14 +73,20 @@ export class Session {
     readonly welcome: CollectorWelcome,
     private readonly logger: Logger,
   ) {
-    this.closed = new Promise((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve(closeInfo(code, reason))));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code: number, reason: Buffer) => resolve(closeInfo(code, reason))),
+    );
     ws.on('ping', () => {
       this.lastActivity = Date.now();
     });
     ws.on('message', (data, isBinary) => {
       this.lastActivity = Date.now();
       if (isBinary) {
-        this.#protocolError(new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'binary frame on a connection with no open channel' }));
+        this.#protocolError(
+          new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', {
+            message: 'binary frame on a connection with no open channel',
+          }),
+        );
         return;
       }
       let msg: CollectorMessage;
@@ -89,7 +97,9 @@ export class Session {
         return;
       }
       if (msg.type === 'collector.challenge' || msg.type === 'collector.welcome') {
-        this.#protocolError(new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `${msg.type} after the welcome` }));
+        this.#protocolError(
+          new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `${msg.type} after the welcome` }),
+        );
         return;
       }
       if (this.#handler) this.#handler(msg);
@@ -117,7 +127,8 @@ export class Session {
   }
 
   close(code = 1000, reason = 'agent stopping'): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.close(code, reason);
   }
 
   terminate(): void {
@@ -129,11 +140,17 @@ export class Session {
 export function dial(opts: DialOptions): Promise<Session> {
   const url = agentEndpointUrl(opts.server);
   const timeoutMs = opts.timeoutMs ?? 15_000;
-  const wsOptions: ClientOptions = { perMessageDeflate: false, maxPayload: opts.maxPayload ?? 16 * 1024 * 1024, handshakeTimeout: timeoutMs };
+  const wsOptions: ClientOptions = {
+    perMessageDeflate: false,
+    maxPayload: opts.maxPayload ?? 16 * 1024 * 1024,
+    handshakeTimeout: timeoutMs,
+  };
   if (opts.caFingerprint) {
     const pinned = opts.caFingerprint;
     // Pinning replaces CA verification: the certificate must be exactly the one given at install.
-    (wsOptions as ClientOptions & { createConnection: (o: TlsOptions) => ReturnType<typeof tlsConnect> }).createConnection = (o: TlsOptions) => {
+    (
+      wsOptions as ClientOptions & { createConnection: (o: TlsOptions) => ReturnType<typeof tlsConnect> }
+    ).createConnection = (o: TlsOptions) => {
       const socket = tlsConnect({ ...o, rejectUnauthorized: false });
       socket.once('secureConnect', () => {
         const mismatch = checkPinnedCertificate(socket, pinned);
@@ -155,30 +172,57 @@ export function dial(opts: DialOptions): Promise<Session> {
         reject(err);
       } else resolve(session!);
     };
-    const timer = setTimeout(() => finish(new OutpostError('OUTPOST_E_HELLO_TIMEOUT', { message: `No welcome from ${url} within ${timeoutMs} ms` })), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new OutpostError('OUTPOST_E_HELLO_TIMEOUT', { message: `No welcome from ${url} within ${timeoutMs} ms` }),
+        ),
+      timeoutMs,
+    );
     ws.on('error', (err) => {
       const pin = (err as { code?: string }).code === 'OUTPOST_E_TLS_PIN_MISMATCH' ? (err as OutpostError) : undefined;
-      finish(pin ?? new OutpostError('OUTPOST_E_UNAVAILABLE', { cause: err, message: `Cannot connect to ${url}: ${err.message}` }));
+      finish(
+        pin ??
+          new OutpostError('OUTPOST_E_UNAVAILABLE', {
+            cause: err,
+            message: `Cannot connect to ${url}: ${err.message}`,
+          }),
+      );
     });
     ws.once('close', (code: number, reason: Buffer) => {
       const info = closeInfo(code, reason);
-      finish(info.error ?? new OutpostError('OUTPOST_E_UNAVAILABLE', { message: `Collector closed the connection (${code} ${info.reason})`, details: { closeCode: code } }));
+      finish(
+        info.error ??
+          new OutpostError('OUTPOST_E_UNAVAILABLE', {
+            message: `Collector closed the connection (${code} ${info.reason})`,
+            details: { closeCode: code },
+          }),
+      );
     });
     let stage: 'challenge' | 'welcome' = 'challenge';
     ws.on('message', (data, isBinary) => {
       try {
-        if (isBinary) throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'binary frame during the handshake' });
+        if (isBinary)
+          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'binary frame during the handshake' });
         const msg = collectorMessages.decode(data.toString());
         if (stage === 'challenge') {
-          if (msg.type !== 'collector.challenge') throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `expected collector.challenge, got ${msg.type}` });
+          if (msg.type !== 'collector.challenge')
+            throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', {
+              message: `expected collector.challenge, got ${msg.type}`,
+            });
           if (PROTOCOL_VERSION < msg.minProtocolVersion) {
-            throw new OutpostError('OUTPOST_E_PROTOCOL_VERSION', { message: `Collector needs protocol ≥ ${msg.minProtocolVersion}; this agent speaks ${PROTOCOL_VERSION}` });
+            throw new OutpostError('OUTPOST_E_PROTOCOL_VERSION', {
+              message: `Collector needs protocol ≥ ${msg.minProtocolVersion}; this agent speaks ${PROTOCOL_VERSION}`,
+            });
           }
           stage = 'welcome';
           ws.send(encodeMessage(opts.hello(msg.nonce)));
           return;
         }
-        if (msg.type !== 'collector.welcome') throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `expected collector.welcome, got ${msg.type}` });
+        if (msg.type !== 'collector.welcome')
+          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', {
+            message: `expected collector.welcome, got ${msg.type}`,
+          });
         ws.removeAllListeners('message');
         finish(undefined, new Session(ws, msg, opts.logger));
       } catch (err) {

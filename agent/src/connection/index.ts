@@ -3,5 +3,5 @@
  * reconnect state machine. It must never decide what to report (the runtime does) nor store anything.
  */
 export { backoffDelay, retryAfterMs } from './backoff.js';
-export { type ConnectionState, ConnectionManager } from './connection.js';
+export { ConnectionManager, type ConnectionState } from './connection.js';
 export { agentEndpointUrl, type CloseInfo, type DialOptions, dial, Session } from './dial.js';

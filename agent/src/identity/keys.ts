@@ -24,17 +24,25 @@ export function loadOrCreateKey(stateDir: string, create: boolean): AgentIdentit
   let pem: string | undefined;
   try {
     if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
-      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `Key file ${file} is readable by other users; fix with chmod 600`, details: { file } });
+      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+        message: `Key file ${file} is readable by other users; fix with chmod 600`,
+        details: { file },
+      });
     }
     pem = readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof OutpostError) throw err;
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause: err, message: `Cannot read key file ${file}`, details: { file } });
+      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+        cause: err,
+        message: `Cannot read key file ${file}`,
+        details: { file },
+      });
     }
   }
   if (pem === undefined) {
-    if (!create) throw new OutpostError('OUTPOST_E_NOT_ENROLLED', { message: `No agent key at ${file}`, details: { file } });
+    if (!create)
+      throw new OutpostError('OUTPOST_E_NOT_ENROLLED', { message: `No agent key at ${file}`, details: { file } });
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('ed25519');
     pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
@@ -47,10 +55,17 @@ export function loadOrCreateKey(stateDir: string, create: boolean): AgentIdentit
   try {
     privateKey = createPrivateKey(pem);
   } catch (cause) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `Key file ${file} does not hold a private key`, details: { file } });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      cause,
+      message: `Key file ${file} does not hold a private key`,
+      details: { file },
+    });
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `Key file ${file} holds a ${privateKey.asymmetricKeyType} key, not Ed25519`, details: { file } });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `Key file ${file} holds a ${privateKey.asymmetricKeyType} key, not Ed25519`,
+      details: { file },
+    });
   }
   return { privateKey, publicKey: exportPublicKey(createPublicKey(privateKey)), file };
 }

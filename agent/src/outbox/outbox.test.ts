@@ -16,8 +16,14 @@ const tmp = () => {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-const ev = (n: number): SequencedBody => ({ type: 'stream.event', time: 1_700_000_000_000 + n, kind: 'test', data: { n } });
-const seqs = (o: Outbox) => o.pendingAfter(0, 1e9).map((m) => (m.type === 'stream.gap' ? `gap${m.seq}+${m.count}` : m.seq));
+const ev = (n: number): SequencedBody => ({
+  type: 'stream.event',
+  time: 1_700_000_000_000 + n,
+  kind: 'test',
+  data: { n },
+});
+const seqs = (o: Outbox) =>
+  o.pendingAfter(0, 1e9).map((m) => (m.type === 'stream.gap' ? `gap${m.seq}+${m.count}` : m.seq));
 
 describe('Outbox', () => {
   it('numbers messages 1..n and keeps them across a reopen', async () => {

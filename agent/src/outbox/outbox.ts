@@ -9,7 +9,17 @@
  * A message is written (and, by default, fdatasync'ed in a group commit) before its sequence number is returned,
  * so a sequence number is never handed out twice, even after SIGKILL. A torn or corrupt line is skipped.
  */
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { lastSeqOf, OutpostError, type SequencedBody, type SequencedMessage, type StreamGap } from '@outpost/shared';
@@ -33,7 +43,10 @@ export interface OutboxStats {
   fileBytes: number;
 }
 
-type Record_ = { op: 'append'; msg: SequencedMessage } | { op: 'ack'; seq: number } | { op: 'drop'; seq: number; count: number };
+type Record_ =
+  | { op: 'append'; msg: SequencedMessage }
+  | { op: 'ack'; seq: number }
+  | { op: 'drop'; seq: number; count: number };
 
 interface Entry {
   msg: SequencedMessage;
@@ -104,7 +117,11 @@ export class Outbox {
     try {
       return fn();
     } catch (cause) {
-      throw new OutpostError('OUTPOST_E_OUTBOX', { cause, message: `Outbox ${what} failed for ${this.#file}: ${(cause as Error).message}`, details: { file: this.#file } });
+      throw new OutpostError('OUTPOST_E_OUTBOX', {
+        cause,
+        message: `Outbox ${what} failed for ${this.#file}: ${(cause as Error).message}`,
+        details: { file: this.#file },
+      });
     }
   }
 
@@ -114,7 +131,10 @@ export class Outbox {
     try {
       text = readFileSync(this.#file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#io('read', () => { throw err; });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.#io('read', () => {
+          throw err;
+        });
     }
     let goodBytes = 0;
     let offset = 0;
@@ -134,10 +154,14 @@ export class Outbox {
       }
       goodBytes = offset;
       this.#apply(rec);
-      maxSeq = Math.max(maxSeq, rec.op === 'append' ? lastSeqOf(rec.msg) : rec.op === 'drop' ? rec.seq + rec.count - 1 : rec.seq);
+      maxSeq = Math.max(
+        maxSeq,
+        rec.op === 'append' ? lastSeqOf(rec.msg) : rec.op === 'drop' ? rec.seq + rec.count - 1 : rec.seq,
+      );
     }
     this.#nextSeq = Math.max(maxSeq, this.#acked) + 1;
-    if (corrupt > 0) this.#logger?.warn({ file: this.#file, corruptLines: corrupt }, 'outbox had torn or corrupt lines; skipped them');
+    if (corrupt > 0)
+      this.#logger?.warn({ file: this.#file, corruptLines: corrupt }, 'outbox had torn or corrupt lines; skipped them');
     this.#normalise();
     this.#fd = this.#io('open', () => openSync(this.#file, 'a+', 0o600));
     if (corrupt > 0) {
@@ -176,7 +200,12 @@ export class Outbox {
     for (const e of this.#queue.sort((a, b) => a.msg.seq - b.msg.seq)) {
       if (lastSeqOf(e.msg) < expected) continue; // duplicate after a drop record
       if (e.msg.seq > expected) {
-        const gap: StreamGap = { type: 'stream.gap', seq: expected, count: e.msg.seq - expected, reason: 'outbox_corrupt' };
+        const gap: StreamGap = {
+          type: 'stream.gap',
+          seq: expected,
+          count: e.msg.seq - expected,
+          reason: 'outbox_corrupt',
+        };
         out.push({ msg: gap, bytes: Buffer.byteLength(JSON.stringify(gap)) });
       }
       out.push(e);
@@ -184,7 +213,12 @@ export class Outbox {
     }
     if (expected < this.#nextSeq && this.#nextSeq - 1 > this.#acked && out.length === 0) {
       // Everything after the ack was lost: announce it so the collector's cursor can move on.
-      const gap: StreamGap = { type: 'stream.gap', seq: expected, count: this.#nextSeq - expected, reason: 'outbox_corrupt' };
+      const gap: StreamGap = {
+        type: 'stream.gap',
+        seq: expected,
+        count: this.#nextSeq - expected,
+        reason: 'outbox_corrupt',
+      };
       out.push({ msg: gap, bytes: Buffer.byteLength(JSON.stringify(gap)) });
     }
     this.#queue = out;
@@ -214,7 +248,11 @@ export class Outbox {
   #dropInMemory(seq: number, count: number): void {
     const end = seq + count - 1;
     let dropped = 0;
-    while (this.#queue.length > 0 && this.#queue[0]!.msg.type !== 'stream.gap' && lastSeqOf(this.#queue[0]!.msg) <= end) {
+    while (
+      this.#queue.length > 0 &&
+      this.#queue[0]!.msg.type !== 'stream.gap' &&
+      lastSeqOf(this.#queue[0]!.msg) <= end
+    ) {
       const e = this.#queue.shift()!;
       this.#pendingBytes -= e.bytes;
       dropped++;
@@ -222,7 +260,11 @@ export class Outbox {
     // Also drop data entries right after an existing head gap.
     if (this.#queue[0]?.msg.type === 'stream.gap') {
       const gap = this.#queue[0];
-      while (this.#queue.length > 1 && this.#queue[1]!.msg.type !== 'stream.gap' && lastSeqOf(this.#queue[1]!.msg) <= end) {
+      while (
+        this.#queue.length > 1 &&
+        this.#queue[1]!.msg.type !== 'stream.gap' &&
+        lastSeqOf(this.#queue[1]!.msg) <= end
+      ) {
         const e = this.#queue.splice(1, 1)[0]!;
         this.#pendingBytes -= e.bytes;
         dropped++;
@@ -242,7 +284,8 @@ export class Outbox {
 
   /** Numbers and durably stores one message; resolves with the message as stored (seq set). */
   async append(body: SequencedBody): Promise<SequencedMessage> {
-    if (this.#closed) throw new OutpostError('OUTPOST_E_OUTBOX', { message: 'Outbox is closed', details: { file: this.#file } });
+    if (this.#closed)
+      throw new OutpostError('OUTPOST_E_OUTBOX', { message: 'Outbox is closed', details: { file: this.#file } });
     const msg = { ...body, seq: this.#nextSeq } as SequencedMessage;
     this.#nextSeq = lastSeqOf(msg) + 1;
     const bytes = Buffer.byteLength(JSON.stringify(msg));
@@ -344,7 +387,10 @@ export class Outbox {
   /** At every welcome: ack up to the collector's cursor and never number below it. */
   async syncWithCollector(lastSeq: number): Promise<void> {
     if (this.#nextSeq <= lastSeq) {
-      this.#logger?.warn({ nextSeq: this.#nextSeq, collectorLastSeq: lastSeq }, 'collector is ahead of this outbox (state lost?); skipping ahead');
+      this.#logger?.warn(
+        { nextSeq: this.#nextSeq, collectorLastSeq: lastSeq },
+        'collector is ahead of this outbox (state lost?); skipping ahead',
+      );
       this.#nextSeq = lastSeq + 1;
       this.#ackInMemory(lastSeq);
       await this.#write(encodeLine({ op: 'ack', seq: lastSeq }));
@@ -382,7 +428,13 @@ export class Outbox {
     const tmp = `${this.#file}.tmp`;
     // The queue is contiguous from acked + 1, so the ack record plus the entries restore nextSeq exactly.
     const text = [encodeLine({ op: 'ack', seq: this.#acked })]
-      .concat(this.#queue.map((e) => (e.msg.type === 'stream.gap' ? encodeLine({ op: 'drop', seq: e.msg.seq, count: e.msg.count }) : encodeLine({ op: 'append', msg: e.msg }))))
+      .concat(
+        this.#queue.map((e) =>
+          e.msg.type === 'stream.gap'
+            ? encodeLine({ op: 'drop', seq: e.msg.seq, count: e.msg.count })
+            : encodeLine({ op: 'append', msg: e.msg }),
+        ),
+      )
       .join('');
     this.#io('compact', () => {
       const fd = openSync(tmp, 'w', 0o600);
@@ -440,4 +492,3 @@ export class Outbox {
     }
   }
 }
-

@@ -2,12 +2,12 @@
  * The running agent: one connection manager, one durable outbox, heartbeats, and the pump that sends the outbox
  * to the collector with a bounded window of unacknowledged messages (docs/0001-protocol.md).
  */
-import { writeFileSync, renameSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastSeqOf, type SequencedBody } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/index.js';
-import { type ConnectionState, ConnectionManager, type Session } from '../connection/index.js';
+import { ConnectionManager, type ConnectionState, type Session } from '../connection/index.js';
 import { collectFacts } from '../facts/index.js';
 import { loadOrCreateKey } from '../identity/index.js';
 import { Outbox } from '../outbox/index.js';
@@ -49,7 +49,10 @@ export class AgentRuntime {
   #unlock: (() => void) | undefined;
   readonly #started = Date.now();
 
-  constructor(private readonly config: AgentConfig, private readonly options: RuntimeOptions) {}
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly options: RuntimeOptions,
+  ) {}
 
   get outbox(): Outbox {
     return this.#outbox;
@@ -71,9 +74,18 @@ export class AgentRuntime {
       logger,
     });
     const facts = await collectFacts();
-    await this.report({ type: 'stream.event', time: Date.now(), kind: 'agent.started', data: { version: AGENT_VERSION, pid: process.pid } });
+    await this.report({
+      type: 'stream.event',
+      time: Date.now(),
+      kind: 'agent.started',
+      data: { version: AGENT_VERSION, pid: process.pid },
+    });
     this.#connection = new ConnectionManager(
-      { server: this.config.server, caFingerprint: this.config.caFingerprint, hello: (nonce) => keyHello(keys, this.config.agentId, facts, nonce) },
+      {
+        server: this.config.server,
+        caFingerprint: this.config.caFingerprint,
+        hello: (nonce) => keyHello(keys, this.config.agentId, facts, nonce),
+      },
       {
         onSession: (s) => void this.#serve(s),
         onState: (state, detail) => {
@@ -125,7 +137,12 @@ export class AgentRuntime {
 
     const interval = session.welcome.heartbeatIntervalMs;
     const beat = () =>
-      session.send({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: Math.floor((Date.now() - this.#started) / 1000), outboxPending: outbox.stats().pending });
+      session.send({
+        type: 'agent.heartbeat',
+        time: Date.now(),
+        uptimeSec: Math.floor((Date.now() - this.#started) / 1000),
+        outboxPending: outbox.stats().pending,
+      });
     const heartbeat = setInterval(() => {
       // The collector pings at least every heartbeat interval; three silent intervals mean the path is dead.
       if (Date.now() - session.lastActivity > 3 * interval + 10_000) {

@@ -29,22 +29,34 @@ export async function enroll(opts: EnrollOptions): Promise<AgentConfig> {
       });
     }
   } catch (err) {
-    if (!(err instanceof OutpostError) || (err.code !== 'OUTPOST_E_NOT_ENROLLED' && err.code !== 'OUTPOST_E_CONFIG_INVALID')) throw err;
+    if (
+      !(err instanceof OutpostError) ||
+      (err.code !== 'OUTPOST_E_NOT_ENROLLED' && err.code !== 'OUTPOST_E_CONFIG_INVALID')
+    )
+      throw err;
   }
   let server: URL;
   try {
     server = new URL(opts.server);
   } catch (cause) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `--server ${opts.server} is not a URL (expected https://host:port)` });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      cause,
+      message: `--server ${opts.server} is not a URL (expected https://host:port)`,
+    });
   }
   if (!['https:', 'wss:', 'http:', 'ws:'].includes(server.protocol)) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `--server must be https://…, got ${server.protocol}` });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `--server must be https://…, got ${server.protocol}`,
+    });
   }
   let caFingerprint: string | undefined;
   try {
     caFingerprint = opts.caFingerprint ? normalizeFingerprint(opts.caFingerprint) : undefined;
   } catch (cause) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `--ca-fingerprint: ${(cause as Error).message}` });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      cause,
+      message: `--ca-fingerprint: ${(cause as Error).message}`,
+    });
   }
   // A forced re-enrollment gets a fresh key: the old identity stays revocable on its own.
   if (opts.force) {

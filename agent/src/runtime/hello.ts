@@ -20,7 +20,12 @@ export function enrollHello(keys: AgentIdentityKeys, token: string, facts: Agent
     type: 'agent.hello',
     protocolVersion: PROTOCOL_VERSION,
     agentVersion: AGENT_VERSION,
-    auth: { method: 'enroll', token, publicKey: keys.publicKey, signature: signAuthProof(keys.privateKey, nonce, 'enroll', keys.publicKey) },
+    auth: {
+      method: 'enroll',
+      token,
+      publicKey: keys.publicKey,
+      signature: signAuthProof(keys.privateKey, nonce, 'enroll', keys.publicKey),
+    },
     facts,
   };
 }

@@ -3,4 +3,4 @@
  * implements `enroll`. It must never parse collector frames itself (the connection concern validates them).
  */
 export { AgentRuntime, type AgentStatusFile, type RuntimeOptions } from './agent.js';
-export { enroll, type EnrollOptions } from './enroll.js';
+export { type EnrollOptions, enroll } from './enroll.js';

@@ -2,7 +2,7 @@
  * One agent process per state directory: two processes sharing an outbox would hand out the same sequence numbers.
  * The lock is a file holding the owner's pid; a lock whose process is gone (a crash) is taken over.
  */
-import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutpostError } from '@outpost/shared';
 
@@ -27,11 +27,18 @@ export function lockStateDir(stateDir: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause: err, message: `Cannot create ${file}`, details: { file } });
+        throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+          cause: err,
+          message: `Cannot create ${file}`,
+          details: { file },
+        });
       }
       const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new OutpostError('OUTPOST_E_CONFLICT', { message: `Another agent (pid ${pid}) is running with state directory ${stateDir}`, details: { file, pid } });
+        throw new OutpostError('OUTPOST_E_CONFLICT', {
+          message: `Another agent (pid ${pid}) is running with state directory ${stateDir}`,
+          details: { file, pid },
+        });
       }
       rmSync(file, { force: true }); // stale: its process is gone
     }

@@ -46,7 +46,11 @@ export interface GatewayCounters {
 class RateLimiter {
   #tokens: number;
   #last: number;
-  constructor(private readonly rate: number, private readonly burst: number, now: number) {
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now: number,
+  ) {
     this.#tokens = burst;
     this.#last = now;
   }
@@ -86,7 +90,10 @@ export class AgentGateway {
 
     const fail = (err: OutpostError, extra = '') => {
       if (state === 'closed') return;
-      log.warn({ agentId: conn?.agentId, code: err.code, reason: err.message, details: err.details, state }, 'closing agent socket');
+      log.warn(
+        { agentId: conn?.agentId, code: err.code, reason: err.message, details: err.details, state },
+        'closing agent socket',
+      );
       closeSocket(socket, err, extra);
     };
 
@@ -96,7 +103,15 @@ export class AgentGateway {
     }
     this.#pending++;
     const nonce = randomBytes(32).toString('base64url');
-    socket.send(encodeMessage({ type: 'collector.challenge', nonce, protocolVersion: PROTOCOL_VERSION, minProtocolVersion: MIN_PROTOCOL_VERSION, serverTime: this.clock.now() }));
+    socket.send(
+      encodeMessage({
+        type: 'collector.challenge',
+        nonce,
+        protocolVersion: PROTOCOL_VERSION,
+        minProtocolVersion: MIN_PROTOCOL_VERSION,
+        serverTime: this.clock.now(),
+      }),
+    );
     const helloTimer = setTimeout(() => fail(new OutpostError('OUTPOST_E_HELLO_TIMEOUT')), this.limits.helloTimeoutMs);
 
     const leavePending = () => {
@@ -107,10 +122,14 @@ export class AgentGateway {
     const onHello = async (hello: AgentHello) => {
       state = 'authenticating';
       if (hello.protocolVersion < MIN_PROTOCOL_VERSION || hello.protocolVersion > PROTOCOL_VERSION) {
-        throw new OutpostError('OUTPOST_E_PROTOCOL_VERSION', { details: { agent: hello.protocolVersion, min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION } });
+        throw new OutpostError('OUTPOST_E_PROTOCOL_VERSION', {
+          details: { agent: hello.protocolVersion, min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION },
+        });
       }
       const enrolling = hello.auth.method === 'enroll';
-      const agent = enrolling ? await this.agents.enroll(hello, nonce, ip) : await this.agents.authenticate(hello, nonce, ip);
+      const agent = enrolling
+        ? await this.agents.enroll(hello, nonce, ip)
+        : await this.agents.authenticate(hello, nonce, ip);
       const lastSeq = await this.ingest.cursorOf(agent.id);
       if ((state as State) === 'closed') return; // the socket went away while we were checking
       leavePending();
@@ -150,7 +169,9 @@ export class AgentGateway {
           throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'agent.hello after the handshake' });
         default: {
           const unhandled: never = msg;
-          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `unhandled ${(unhandled as { type: string }).type}` });
+          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', {
+            message: `unhandled ${(unhandled as { type: string }).type}`,
+          });
         }
       }
     };
@@ -160,14 +181,21 @@ export class AgentGateway {
       try {
         this.counters.messages++;
         if (!limiter.take(this.clock.now())) throw new OutpostError('OUTPOST_E_RATE_LIMITED');
-        if (state === 'authenticating') throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'message before the welcome' });
+        if (state === 'authenticating')
+          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'message before the welcome' });
         if (isBinary) {
-          throw new OutpostError(state === 'awaiting_hello' ? 'OUTPOST_E_HELLO_REQUIRED' : 'OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'binary frame on a connection with no open channel' });
+          throw new OutpostError(
+            state === 'awaiting_hello' ? 'OUTPOST_E_HELLO_REQUIRED' : 'OUTPOST_E_UNEXPECTED_MESSAGE',
+            { message: 'binary frame on a connection with no open channel' },
+          );
         }
         const msg = agentMessages.decode(data.toString());
         if (state === 'awaiting_hello') {
-          if (msg.type !== 'agent.hello') throw new OutpostError('OUTPOST_E_HELLO_REQUIRED', { details: { type: msg.type } });
-          onHello(msg).catch((err: unknown) => fail(err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err })));
+          if (msg.type !== 'agent.hello')
+            throw new OutpostError('OUTPOST_E_HELLO_REQUIRED', { details: { type: msg.type } });
+          onHello(msg).catch((err: unknown) =>
+            fail(err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err })),
+          );
           return;
         }
         onReady(msg, conn!);
@@ -201,6 +229,7 @@ export class AgentGateway {
   /** Refuses new agents and tells connected ones to come back later (graceful shutdown). */
   stop(): void {
     this.#stopping = true;
-    for (const conn of this.registry.values()) conn.closeWith(new OutpostError('OUTPOST_E_UNAVAILABLE'), `retry_after=${this.limits.retryAfterSec}`);
+    for (const conn of this.registry.values())
+      conn.closeWith(new OutpostError('OUTPOST_E_UNAVAILABLE'), `retry_after=${this.limits.retryAfterSec}`);
   }
 }

@@ -14,7 +14,13 @@ const AgentSchema = Type.Object({
   clientId: Type.String(),
   siteId: Type.String(),
   hostname: Type.String(),
-  os: Type.Object({ platform: Type.String(), distro: Type.String(), release: Type.String(), kernel: Type.String(), arch: Type.String() }),
+  os: Type.Object({
+    platform: Type.String(),
+    distro: Type.String(),
+    release: Type.String(),
+    kernel: Type.String(),
+    arch: Type.String(),
+  }),
   cpu: Type.Object({ model: Type.String(), cores: Type.Integer() }),
   memoryBytes: Type.Integer(),
   agentVersion: Type.String(),
@@ -52,7 +58,8 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
     cpu: a.facts.cpu,
     memoryBytes: a.facts.memoryBytes,
     agentVersion: a.agentVersion,
-    status: a.revokedAt !== null ? ('revoked' as const) : agents.isOnline(a.id) ? ('online' as const) : ('offline' as const),
+    status:
+      a.revokedAt !== null ? ('revoked' as const) : agents.isOnline(a.id) ? ('online' as const) : ('offline' as const),
     enrolledAt: a.enrolledAt,
     lastSeenAt: a.lastSeenAt,
     lastIp: a.lastIp,
@@ -78,7 +85,9 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
             {
               clientId: Type.Optional(Type.String({ maxLength: 64 })),
               siteId: Type.Optional(Type.String({ maxLength: 64 })),
-              status: Type.Optional(Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('revoked')])),
+              status: Type.Optional(
+                Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('revoked')]),
+              ),
               search: Type.Optional(Type.String({ maxLength: 255 })),
               limit: Limit,
               offset: Type.Integer({ minimum: 0, default: 0 }),
@@ -96,32 +105,61 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
           await guard(req, 'agent.read', { type: 'client', id: q.clientId, clientId: q.clientId });
           clientIds = [q.clientId];
         }
-        const rows = await agents.list({ clientIds, siteId: q.siteId, search: q.search, includeRevoked: q.status === 'revoked', limit: q.status ? 100_000 : q.limit, offset: q.status ? 0 : q.offset });
+        const rows = await agents.list({
+          clientIds,
+          siteId: q.siteId,
+          search: q.search,
+          includeRevoked: q.status === 'revoked',
+          limit: q.status ? 100_000 : q.limit,
+          offset: q.status ? 0 : q.offset,
+        });
         const views = rows.map(view);
-        const filtered = q.status ? views.filter((a) => a.status === q.status).slice(q.offset, q.offset + q.limit) : views;
+        const filtered = q.status
+          ? views.filter((a) => a.status === q.status).slice(q.offset, q.offset + q.limit)
+          : views;
         return { agents: filtered };
       },
     );
 
-    app.get('/api/v1/agents/:id', { schema: { params: IdParams, response: { 200: AgentSchema, ...errorResponses } } }, async (req) =>
-      view(await loadAgent(req, req.params.id, 'agent.read')),
+    app.get(
+      '/api/v1/agents/:id',
+      { schema: { params: IdParams, response: { 200: AgentSchema, ...errorResponses } } },
+      async (req) => view(await loadAgent(req, req.params.id, 'agent.read')),
     );
 
-    app.post('/api/v1/agents/:id/revoke', { schema: { params: IdParams, response: { 200: AgentSchema, ...errorResponses } } }, async (req) => {
-      const agent = await loadAgent(req, req.params.id, 'agent.revoke');
-      await agents.revoke(actorOf(req), agent);
-      return view((await agents.get(agent.id))!);
-    });
+    app.post(
+      '/api/v1/agents/:id/revoke',
+      { schema: { params: IdParams, response: { 200: AgentSchema, ...errorResponses } } },
+      async (req) => {
+        const agent = await loadAgent(req, req.params.id, 'agent.revoke');
+        await agents.revoke(actorOf(req), agent);
+        return view((await agents.get(agent.id))!);
+      },
+    );
 
     app.get(
       '/api/v1/agents/:id/events',
       {
         schema: {
           params: IdParams,
-          querystring: Type.Object({ afterSeq: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }) }, { additionalProperties: false }),
+          querystring: Type.Object(
+            {
+              afterSeq: Type.Integer({ minimum: 0, default: 0 }),
+              limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+            },
+            { additionalProperties: false },
+          ),
           response: {
             200: Type.Object({
-              events: Type.Array(Type.Object({ seq: Type.Integer(), time: Type.Integer(), kind: Type.String(), data: Type.Record(Type.String(), Type.Unknown()), receivedAt: Type.Integer() })),
+              events: Type.Array(
+                Type.Object({
+                  seq: Type.Integer(),
+                  time: Type.Integer(),
+                  kind: Type.String(),
+                  data: Type.Record(Type.String(), Type.Unknown()),
+                  receivedAt: Type.Integer(),
+                }),
+              ),
               total: Type.Integer(),
               distinctSeq: Type.Integer(),
             }),
@@ -131,7 +169,10 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
       },
       async (req) => {
         const agent = await loadAgent(req, req.params.id, 'agent.read');
-        const [list, count] = await Promise.all([events.list(agent.id, req.query.afterSeq, req.query.limit), events.count(agent.id)]);
+        const [list, count] = await Promise.all([
+          events.list(agent.id, req.query.afterSeq, req.query.limit),
+          events.count(agent.id),
+        ]);
         return { events: list, ...count };
       },
     );
@@ -154,7 +195,11 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
       },
       async (req, reply) => {
         const site = await deps.agents.siteOf(req.body.siteId);
-        const actor = await guard(req, 'enrollment_token.create', { type: 'site', id: req.body.siteId, clientId: site?.clientId ?? '?' });
+        const actor = await guard(req, 'enrollment_token.create', {
+          type: 'site',
+          id: req.body.siteId,
+          clientId: site?.clientId ?? '?',
+        });
         return reply.status(201).send(await agents.createEnrollmentToken(actor, req.body));
       },
     );
@@ -163,23 +208,35 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
       '/api/v1/enrollment-tokens',
       {
         schema: {
-          querystring: Type.Object({ siteId: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+          querystring: Type.Object(
+            { siteId: Type.Optional(Type.String({ maxLength: 64 })) },
+            { additionalProperties: false },
+          ),
           response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }), ...errorResponses },
         },
       },
       async (req) => {
         const scope = clientScope(actorOf(req), 'enrollment_token.read');
-        if (scope !== 'all' && scope.length === 0) await guard(req, 'enrollment_token.read', { type: 'enrollment_token', clientId: null });
+        if (scope !== 'all' && scope.length === 0)
+          await guard(req, 'enrollment_token.read', { type: 'enrollment_token', clientId: null });
         return { tokens: await agents.listEnrollmentTokens(scope === 'all' ? undefined : scope, req.query.siteId) };
       },
     );
 
-    app.post('/api/v1/enrollment-tokens/:id/revoke', { schema: { params: IdParams, response: { 200: TokenSchema, ...errorResponses } } }, async (req) => {
-      const token = await agents.enrollmentToken(req.params.id);
-      if (!token) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No enrollment token ${req.params.id}` });
-      const actor = await guard(req, 'enrollment_token.revoke', { type: 'enrollment_token', id: token.id, clientId: token.clientId });
-      await agents.revokeEnrollmentToken(actor, token.id, token.clientId);
-      return (await agents.enrollmentToken(token.id))!;
-    });
+    app.post(
+      '/api/v1/enrollment-tokens/:id/revoke',
+      { schema: { params: IdParams, response: { 200: TokenSchema, ...errorResponses } } },
+      async (req) => {
+        const token = await agents.enrollmentToken(req.params.id);
+        if (!token) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No enrollment token ${req.params.id}` });
+        const actor = await guard(req, 'enrollment_token.revoke', {
+          type: 'enrollment_token',
+          id: token.id,
+          clientId: token.clientId,
+        });
+        await agents.revokeEnrollmentToken(actor, token.id, token.clientId);
+        return (await agents.enrollmentToken(token.id))!;
+      },
+    );
   };
 }

@@ -12,7 +12,9 @@ import type { ConnectionRegistry } from './registry.js';
 import { type AgentQuery, type AgentRecord, AgentsStore, type EnrollmentTokenRecord } from './store.js';
 
 /** Public view of an enrollment token (never its secret or hash). */
-export type PublicEnrollmentToken = Omit<EnrollmentTokenRecord, 'hash'> & { status: 'active' | 'expired' | 'exhausted' | 'revoked' };
+export type PublicEnrollmentToken = Omit<EnrollmentTokenRecord, 'hash'> & {
+  status: 'active' | 'expired' | 'exhausted' | 'revoked';
+};
 
 const tokenErrors = {
   unknown: 'OUTPOST_E_ENROLL_TOKEN_INVALID',
@@ -37,12 +39,22 @@ export class Agents {
 
   #publicToken(t: EnrollmentTokenRecord): PublicEnrollmentToken {
     const { hash: _hash, ...rest } = t;
-    const status = t.revokedAt !== null ? 'revoked' : t.expiresAt <= this.clock.now() ? 'expired' : t.uses >= t.maxUses ? 'exhausted' : 'active';
+    const status =
+      t.revokedAt !== null
+        ? 'revoked'
+        : t.expiresAt <= this.clock.now()
+          ? 'expired'
+          : t.uses >= t.maxUses
+            ? 'exhausted'
+            : 'active';
     return { ...rest, status };
   }
 
   /** Creates a token for a site; the secret is returned once and stored hashed. */
-  async createEnrollmentToken(actor: Actor, input: { siteId: string; expiresInHours: number; maxUses: number; note: string }): Promise<{ token: string; info: PublicEnrollmentToken }> {
+  async createEnrollmentToken(
+    actor: Actor,
+    input: { siteId: string; expiresInHours: number; maxUses: number; note: string },
+  ): Promise<{ token: string; info: PublicEnrollmentToken }> {
     const site = await this.tenants.site(input.siteId);
     if (!site) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No site ${input.siteId}` });
     const t = newToken('oet');
@@ -82,13 +94,23 @@ export class Agents {
     return t && this.#publicToken(t);
   }
 
-  async listEnrollmentTokens(clientIds: readonly string[] | undefined, siteId?: string): Promise<PublicEnrollmentToken[]> {
+  async listEnrollmentTokens(
+    clientIds: readonly string[] | undefined,
+    siteId?: string,
+  ): Promise<PublicEnrollmentToken[]> {
     return (await this.store.listTokens(clientIds, siteId)).map((t) => this.#publicToken(t));
   }
 
   async revokeEnrollmentToken(actor: Actor, id: string, clientId: string): Promise<void> {
     await this.store.revokeToken(id, this.clock.now());
-    await this.audit.record({ type: 'enrollment_token.revoke', code: 'OUTPOST_I_ENROLL_TOKEN_REVOKED', result: 'success', actor: actorRef(actor), clientId, resource: `enrollment_token:${id}` });
+    await this.audit.record({
+      type: 'enrollment_token.revoke',
+      code: 'OUTPOST_I_ENROLL_TOKEN_REVOKED',
+      result: 'success',
+      actor: actorRef(actor),
+      clientId,
+      resource: `enrollment_token:${id}`,
+    });
   }
 
   /** Enrolls a new agent from an `enroll` hello signed over `nonce`. Every refusal is audited. */
@@ -96,7 +118,11 @@ export class Agents {
     const auth = hello.auth;
     if (auth.method !== 'enroll') throw new TypeError('enroll() needs an enroll hello');
     const parsed = parseToken(auth.token);
-    const refuse = async (code: (typeof tokenErrors)[keyof typeof tokenErrors] | 'OUTPOST_E_SIGNATURE_INVALID' | 'OUTPOST_E_CONFLICT', clientId: string | null, message?: string) => {
+    const refuse = async (
+      code: (typeof tokenErrors)[keyof typeof tokenErrors] | 'OUTPOST_E_SIGNATURE_INVALID' | 'OUTPOST_E_CONFLICT',
+      clientId: string | null,
+      message?: string,
+    ) => {
       await this.audit.record({
         type: 'agent.enroll',
         code,
@@ -109,9 +135,11 @@ export class Agents {
       return new OutpostError(code, message ? { message } : {});
     };
     // Proof of possession first: a token must not be spent by someone who cannot sign with the key they present.
-    if (!verifyAuthProof(auth.publicKey, nonce, 'enroll', auth.publicKey, auth.signature)) throw await refuse('OUTPOST_E_SIGNATURE_INVALID', null);
+    if (!verifyAuthProof(auth.publicKey, nonce, 'enroll', auth.publicKey, auth.signature))
+      throw await refuse('OUTPOST_E_SIGNATURE_INVALID', null);
     if (parsed?.prefix !== 'oet') throw await refuse('OUTPOST_E_ENROLL_TOKEN_INVALID', null);
-    if (await this.store.agentByPublicKey(auth.publicKey)) throw await refuse('OUTPOST_E_CONFLICT', null, 'This public key is already enrolled');
+    if (await this.store.agentByPublicKey(auth.publicKey))
+      throw await refuse('OUTPOST_E_CONFLICT', null, 'This public key is already enrolled');
     const now = this.clock.now();
     const result = await this.store.enroll(
       parsed.id,
@@ -172,8 +200,19 @@ export class Agents {
     // Write only what changed: after a collector restart thousands of agents reconnect at once, and a durable
     // write per handshake would make reconnection storms disk-bound. Last-seen goes through presence's batches.
     const changed =
-      JSON.stringify(agent.facts) !== JSON.stringify(hello.facts) || agent.agentVersion !== hello.agentVersion || agent.protocolVersion !== hello.protocolVersion || agent.lastIp !== ip;
-    if (changed) await this.store.updateFacts(agent.id, hello.facts, hello.agentVersion, hello.protocolVersion, this.clock.now(), ip);
+      JSON.stringify(agent.facts) !== JSON.stringify(hello.facts) ||
+      agent.agentVersion !== hello.agentVersion ||
+      agent.protocolVersion !== hello.protocolVersion ||
+      agent.lastIp !== ip;
+    if (changed)
+      await this.store.updateFacts(
+        agent.id,
+        hello.facts,
+        hello.agentVersion,
+        hello.protocolVersion,
+        this.clock.now(),
+        ip,
+      );
     return { ...agent, facts: hello.facts, agentVersion: hello.agentVersion };
   }
 
@@ -196,7 +235,15 @@ export class Agents {
       throw new OutpostError('OUTPOST_E_CONFLICT', { message: `Agent ${agent.id} is already revoked` });
     }
     this.registry.get(agent.id)?.closeWith(new OutpostError('OUTPOST_E_AGENT_REVOKED'));
-    await this.audit.record({ type: 'agent.revoke', code: 'OUTPOST_I_AGENT_REVOKED', result: 'success', actor: actorRef(actor), clientId: agent.clientId, agentId: agent.id, resource: `agent:${agent.id}` });
+    await this.audit.record({
+      type: 'agent.revoke',
+      code: 'OUTPOST_I_AGENT_REVOKED',
+      result: 'success',
+      actor: actorRef(actor),
+      clientId: agent.clientId,
+      agentId: agent.id,
+      resource: `agent:${agent.id}`,
+    });
     this.logger.info({ agentId: agent.id, by: actor.id }, 'agent revoked');
   }
 

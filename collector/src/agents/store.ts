@@ -138,24 +138,32 @@ export interface AgentQuery {
 }
 
 /** Why an enrollment token cannot be used, or the token when it can. */
-export type TokenUse = { ok: true; token: EnrollmentTokenRecord } | { ok: false; reason: 'unknown' | 'expired' | 'exhausted' | 'revoked'; token?: EnrollmentTokenRecord };
+export type TokenUse =
+  | { ok: true; token: EnrollmentTokenRecord }
+  | { ok: false; reason: 'unknown' | 'expired' | 'exhausted' | 'revoked'; token?: EnrollmentTokenRecord };
 
 /** Store functions of the agents concern. */
 export class AgentsStore {
   constructor(private readonly db: Db) {}
 
   async insertToken(t: EnrollmentTokenRecord): Promise<void> {
-    prepared(this.db, 
-        'INSERT INTO enrollment_tokens (id, client_id, site_id, hash, note, created_by, created_at, expires_at, max_uses, uses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)',
-      )
-      .run(t.id, t.clientId, t.siteId, t.hash, t.note, t.createdBy, t.createdAt, t.expiresAt, t.maxUses);
+    prepared(
+      this.db,
+      'INSERT INTO enrollment_tokens (id, client_id, site_id, hash, note, created_by, created_at, expires_at, max_uses, uses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)',
+    ).run(t.id, t.clientId, t.siteId, t.hash, t.note, t.createdBy, t.createdAt, t.expiresAt, t.maxUses);
   }
 
   async token(id: string): Promise<EnrollmentTokenRecord | undefined> {
-    return prepared<[string], EnrollmentTokenRecord>(this.db, `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE id = ?`).get(id);
+    return prepared<[string], EnrollmentTokenRecord>(
+      this.db,
+      `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE id = ?`,
+    ).get(id);
   }
 
-  async listTokens(clientIds: readonly string[] | undefined, siteId: string | undefined): Promise<EnrollmentTokenRecord[]> {
+  async listTokens(
+    clientIds: readonly string[] | undefined,
+    siteId: string | undefined,
+  ): Promise<EnrollmentTokenRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (clientIds) {
@@ -166,53 +174,66 @@ export class AgentsStore {
       where.push('site_id = ?');
       params.push(siteId);
     }
-    return prepared<unknown[], EnrollmentTokenRecord>(this.db, `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC`)
-      .all(...params);
+    return prepared<unknown[], EnrollmentTokenRecord>(
+      this.db,
+      `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC`,
+    ).all(...params);
   }
 
   async revokeToken(id: string, time: number): Promise<boolean> {
-    return prepared(this.db, 'UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(time, id).changes === 1;
+    return (
+      prepared(this.db, 'UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(time, id)
+        .changes === 1
+    );
   }
 
   /**
    * Atomically spends one use of the token (checked by `isValid`, which compares the secret) and inserts the
    * agent, so two machines racing for the last use cannot both enroll.
    */
-  async enroll(tokenId: string, now: number, isValid: (t: EnrollmentTokenRecord) => boolean, agent: (t: EnrollmentTokenRecord) => AgentRecord): Promise<TokenUse & { agent?: AgentRecord }> {
+  async enroll(
+    tokenId: string,
+    now: number,
+    isValid: (t: EnrollmentTokenRecord) => boolean,
+    agent: (t: EnrollmentTokenRecord) => AgentRecord,
+  ): Promise<TokenUse & { agent?: AgentRecord }> {
     return this.db.transaction((): TokenUse & { agent?: AgentRecord } => {
-      const token = prepared<[string], EnrollmentTokenRecord>(this.db, `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE id = ?`).get(tokenId);
+      const token = prepared<[string], EnrollmentTokenRecord>(
+        this.db,
+        `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE id = ?`,
+      ).get(tokenId);
       if (!token || !isValid(token)) return { ok: false, reason: 'unknown' };
       if (token.revokedAt !== null) return { ok: false, reason: 'revoked', token };
       if (token.expiresAt <= now) return { ok: false, reason: 'expired', token };
       if (token.uses >= token.maxUses) return { ok: false, reason: 'exhausted', token };
       prepared(this.db, 'UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ?').run(tokenId);
       const a = agent(token);
-      prepared(this.db, 
-          `INSERT INTO agents (id, client_id, site_id, public_key, hostname, os_platform, os_distro, os_release, kernel, arch, cpu_model, cpu_cores,
+      prepared(
+        this.db,
+        `INSERT INTO agents (id, client_id, site_id, public_key, hostname, os_platform, os_distro, os_release, kernel, arch, cpu_model, cpu_cores,
              memory_bytes, agent_version, protocol_version, enrolled_at, enrollment_token_id, last_seen_at, last_ip)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          a.id,
-          a.clientId,
-          a.siteId,
-          a.publicKey,
-          a.facts.hostname,
-          a.facts.os.platform,
-          a.facts.os.distro,
-          a.facts.os.release,
-          a.facts.os.kernel,
-          a.facts.os.arch,
-          a.facts.cpu.model,
-          a.facts.cpu.cores,
-          a.facts.memoryBytes,
-          a.agentVersion,
-          a.protocolVersion,
-          a.enrolledAt,
-          a.enrollmentTokenId,
-          a.lastSeenAt,
-          a.lastIp,
-        );
+      ).run(
+        a.id,
+        a.clientId,
+        a.siteId,
+        a.publicKey,
+        a.facts.hostname,
+        a.facts.os.platform,
+        a.facts.os.distro,
+        a.facts.os.release,
+        a.facts.os.kernel,
+        a.facts.os.arch,
+        a.facts.cpu.model,
+        a.facts.cpu.cores,
+        a.facts.memoryBytes,
+        a.agentVersion,
+        a.protocolVersion,
+        a.enrolledAt,
+        a.enrollmentTokenId,
+        a.lastSeenAt,
+        a.lastIp,
+      );
       return { ok: true, token: { ...token, uses: token.uses + 1 }, agent: a };
     })();
   }
@@ -244,18 +265,42 @@ export class AgentsStore {
     }
     if (!q.includeRevoked) where.push('revoked_at IS NULL');
     return this.db
-      .prepare<Record<string, unknown>, AgentRow>(`SELECT * FROM agents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY hostname, id LIMIT @limit OFFSET @offset`)
+      .prepare<Record<string, unknown>, AgentRow>(
+        `SELECT * FROM agents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY hostname, id LIMIT @limit OFFSET @offset`,
+      )
       .all(params)
       .map(toAgent);
   }
 
   /** Refreshes what the agent reported in its hello. */
-  async updateFacts(id: string, facts: AgentFacts, agentVersion: string, protocolVersion: number, now: number, ip: string): Promise<void> {
-    prepared(this.db, 
-        `UPDATE agents SET hostname = ?, os_platform = ?, os_distro = ?, os_release = ?, kernel = ?, arch = ?, cpu_model = ?, cpu_cores = ?,
+  async updateFacts(
+    id: string,
+    facts: AgentFacts,
+    agentVersion: string,
+    protocolVersion: number,
+    now: number,
+    ip: string,
+  ): Promise<void> {
+    prepared(
+      this.db,
+      `UPDATE agents SET hostname = ?, os_platform = ?, os_distro = ?, os_release = ?, kernel = ?, arch = ?, cpu_model = ?, cpu_cores = ?,
            memory_bytes = ?, agent_version = ?, protocol_version = ?, last_seen_at = ?, last_ip = ? WHERE id = ?`,
-      )
-      .run(facts.hostname, facts.os.platform, facts.os.distro, facts.os.release, facts.os.kernel, facts.os.arch, facts.cpu.model, facts.cpu.cores, facts.memoryBytes, agentVersion, protocolVersion, now, ip, id);
+    ).run(
+      facts.hostname,
+      facts.os.platform,
+      facts.os.distro,
+      facts.os.release,
+      facts.os.kernel,
+      facts.os.arch,
+      facts.cpu.model,
+      facts.cpu.cores,
+      facts.memoryBytes,
+      agentVersion,
+      protocolVersion,
+      now,
+      ip,
+      id,
+    );
   }
 
   /** Writes many last-seen times in one transaction (presence flushes them in batches). */
@@ -267,6 +312,12 @@ export class AgentsStore {
   }
 
   async revoke(id: string, time: number, by: string): Promise<boolean> {
-    return prepared(this.db, 'UPDATE agents SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL').run(time, by, id).changes === 1;
+    return (
+      prepared(this.db, 'UPDATE agents SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL').run(
+        time,
+        by,
+        id,
+      ).changes === 1
+    );
   }
 }

@@ -44,7 +44,8 @@ export function auditRoutes(deps: { audit: AuditLog; guard: Guard }): FastifyPlu
       },
       async (req) => {
         const scope = clientScope(actorOf(req), 'audit.read');
-        if (scope !== 'all' && scope.length === 0) await deps.guard(req, 'audit.read', { type: 'audit', clientId: null });
+        if (scope !== 'all' && scope.length === 0)
+          await deps.guard(req, 'audit.read', { type: 'audit', clientId: null });
         const events = await deps.audit.list({
           clientIds: scope === 'all' ? undefined : scope,
           agentId: req.query.agentId,

@@ -47,7 +47,10 @@ export interface AuditEvent {
 }
 
 /** What a caller records (index and time are assigned). */
-export type AuditInput = Omit<AuditEvent, 'index' | 'time' | 'clientId' | 'agentId' | 'sessionId' | 'resource' | 'remoteIp' | 'details'> &
+export type AuditInput = Omit<
+  AuditEvent,
+  'index' | 'time' | 'clientId' | 'agentId' | 'sessionId' | 'resource' | 'remoteIp' | 'details'
+> &
   Partial<Pick<AuditEvent, 'clientId' | 'agentId' | 'sessionId' | 'resource' | 'remoteIp' | 'details'>>;
 
 /** Filters for listing; `clientIds` undefined means every client (including global events). */

@@ -2,8 +2,8 @@
 import { OutpostError } from '@outpost/shared';
 import type { FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
-import { actorRef } from './service.js';
 import { type Action, type Actor, authorize, type Resource } from './permissions.js';
+import { actorRef } from './service.js';
 
 /** Returns the request's actor (authentication guarantees one on non-public routes). */
 export function actorOf(request: FastifyRequest): Actor {

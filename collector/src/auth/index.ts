@@ -5,7 +5,18 @@
  */
 export { createAuthenticate } from './authenticate.js';
 export { actorOf, createGuard, type Guard } from './guard.js';
-export { type Action, ACTIONS, type Actor, authorize, can, clientScope, type Resource, type Role, ROLES, type RoleBinding } from './permissions.js';
+export {
+  ACTIONS,
+  type Action,
+  type Actor,
+  authorize,
+  can,
+  clientScope,
+  type Resource,
+  ROLES,
+  type Role,
+  type RoleBinding,
+} from './permissions.js';
 export { authRoutes } from './routes.js';
-export { actorRef, AuthService, type PublicUser } from './service.js';
+export { AuthService, actorRef, type PublicUser } from './service.js';
 export { authMigrations } from './store.js';

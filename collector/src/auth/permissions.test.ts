@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ACTIONS, type Actor, authorize, can, clientScope, type RoleBinding } from './permissions.js';
 
-const user = (...bindings: RoleBinding[]): Actor => ({ kind: 'user', id: 'us_1', email: 'u@x', bindings, via: 'api_token', tokenId: 't' });
+const user = (...bindings: RoleBinding[]): Actor => ({
+  kind: 'user',
+  id: 'us_1',
+  email: 'u@x',
+  bindings,
+  via: 'api_token',
+  tokenId: 't',
+});
 
 describe('authorize', () => {
   it('scopes roles to their client', () => {
@@ -10,14 +17,17 @@ describe('authorize', () => {
     expect(can(tech, 'agent.read', 'B')).toBe(false);
     expect(can(tech, 'shell', 'A')).toBe(true);
     expect(can(tech, 'shell.elevated', 'A')).toBe(false);
-    expect(() => authorize(tech, 'agent.read', { type: 'agent', id: 'ag', clientId: 'B' })).toThrow(expect.objectContaining({ code: 'OUTPOST_E_FORBIDDEN' }));
+    expect(() => authorize(tech, 'agent.read', { type: 'agent', id: 'ag', clientId: 'B' })).toThrow(
+      expect.objectContaining({ code: 'OUTPOST_E_FORBIDDEN' }),
+    );
   });
 
   it('grants more with each tier, and everything to admins', () => {
     const order = ['viewer', 'tier1', 'tier2', 'tier3', 'admin'] as const;
     for (let i = 1; i < order.length; i++) {
       for (const a of ACTIONS) {
-        if (can(user({ role: order[i - 1]!, clientId: 'A' }), a, 'A')) expect(can(user({ role: order[i]!, clientId: 'A' }), a, 'A')).toBe(true);
+        if (can(user({ role: order[i - 1]!, clientId: 'A' }), a, 'A'))
+          expect(can(user({ role: order[i]!, clientId: 'A' }), a, 'A')).toBe(true);
       }
     }
     for (const a of ACTIONS) expect(can(user({ role: 'admin', clientId: null }), a, null)).toBe(true);

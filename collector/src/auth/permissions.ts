@@ -49,7 +49,14 @@ export interface RoleBinding {
 
 /** Who performs an action: a user (through a console session or an API token) or the collector itself. */
 export type Actor =
-  | { kind: 'user'; id: string; email: string; bindings: readonly RoleBinding[]; via: 'session' | 'api_token'; tokenId: string }
+  | {
+      kind: 'user';
+      id: string;
+      email: string;
+      bindings: readonly RoleBinding[];
+      via: 'session' | 'api_token';
+      tokenId: string;
+    }
   | { kind: 'system'; id: 'system' };
 
 /** What an action applies to. `clientId: null` is a global resource (users, new clients, server metrics). */

@@ -44,10 +44,17 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
         config: { public: true },
         schema: {
           body: Type.Object(
-            { email: Email, password: Type.String({ minLength: 1, maxLength: 1024 }), totp: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })) },
+            {
+              email: Email,
+              password: Type.String({ minLength: 1, maxLength: 1024 }),
+              totp: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })),
+            },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.Integer(), user: UserSchema }), ...errorResponses },
+          response: {
+            200: Type.Object({ token: Type.String(), expiresAt: Type.Integer(), user: UserSchema }),
+            ...errorResponses,
+          },
         },
       },
       async (req) => auth.login(req.body, req.ip),
@@ -70,7 +77,10 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
       {
         schema: {
           body: Type.Object(
-            { name: Type.String({ minLength: 1, maxLength: 100 }), expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) },
+            {
+              name: Type.String({ minLength: 1, maxLength: 100 }),
+              expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+            },
             { additionalProperties: false },
           ),
           response: { 201: Type.Object({ token: Type.String(), info: TokenInfo }), ...errorResponses },
@@ -82,21 +92,32 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
       },
     );
 
-    app.get('/api/v1/auth/api-tokens', { schema: { response: { 200: Type.Object({ tokens: Type.Array(TokenInfo) }), ...errorResponses } } }, async (req) => ({
-      tokens: await auth.listApiTokens(actorOf(req)),
-    }));
+    app.get(
+      '/api/v1/auth/api-tokens',
+      { schema: { response: { 200: Type.Object({ tokens: Type.Array(TokenInfo) }), ...errorResponses } } },
+      async (req) => ({
+        tokens: await auth.listApiTokens(actorOf(req)),
+      }),
+    );
 
     app.delete(
       '/api/v1/auth/api-tokens/:id',
-      { schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 200: Ok, ...errorResponses } } },
+      {
+        schema: {
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          response: { 200: Ok, ...errorResponses },
+        },
+      },
       async (req) => {
         await auth.revokeApiToken(actorOf(req), req.params.id);
         return { ok: true as const };
       },
     );
 
-    app.post('/api/v1/auth/totp/setup', { schema: { response: { 200: Type.Object({ secret: Type.String(), uri: Type.String() }), ...errorResponses } } }, async (req) =>
-      auth.beginTotp(actorOf(req)),
+    app.post(
+      '/api/v1/auth/totp/setup',
+      { schema: { response: { 200: Type.Object({ secret: Type.String(), uri: Type.String() }), ...errorResponses } } },
+      async (req) => auth.beginTotp(actorOf(req)),
     );
 
     app.post(
@@ -115,7 +136,12 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
 
     app.get(
       '/api/v1/users',
-      { schema: { querystring: Type.Object({ limit: Limit }), response: { 200: Type.Object({ users: Type.Array(UserSchema) }), ...errorResponses } } },
+      {
+        schema: {
+          querystring: Type.Object({ limit: Limit }),
+          response: { 200: Type.Object({ users: Type.Array(UserSchema) }), ...errorResponses },
+        },
+      },
       async (req) => {
         const scope = clientScope(actorOf(req), 'user.read');
         if (scope !== 'all' && scope.length === 0) await guard(req, 'user.read', { type: 'user', clientId: null });
@@ -140,7 +166,17 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
           response: { 201: UserSchema, ...errorResponses },
         },
       },
-      async (req: FastifyRequest<{ Body: { email: string; name: string; password: string; roles: { role: (typeof ROLES)[number]; clientId: string | null }[] } }>, reply) => {
+      async (
+        req: FastifyRequest<{
+          Body: {
+            email: string;
+            name: string;
+            password: string;
+            roles: { role: (typeof ROLES)[number]; clientId: string | null }[];
+          };
+        }>,
+        reply,
+      ) => {
         const actor = await guard(req, 'user.manage', { type: 'user', clientId: null });
         return reply.status(201).send(await auth.createUser(actor, req.body));
       },
@@ -148,7 +184,12 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
 
     app.get(
       '/api/v1/users/:id',
-      { schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 200: UserSchema, ...errorResponses } } },
+      {
+        schema: {
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          response: { 200: UserSchema, ...errorResponses },
+        },
+      },
       async (req) => {
         const actor = actorOf(req);
         const user = await auth.getUser(req.params.id);

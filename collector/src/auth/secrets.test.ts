@@ -23,7 +23,8 @@ describe('passwords', () => {
     expect(await hashPassword('correct horse battery')).not.toBe(h); // salted
   });
   it('returns false for malformed encodings', async () => {
-    for (const bad of ['', 'bcrypt$x', 'scrypt$1$1$1$$', 'scrypt$99999999$8$1$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA==']) expect(await verifyPassword('x', bad)).toBe(false);
+    for (const bad of ['', 'bcrypt$x', 'scrypt$1$1$1$$', 'scrypt$99999999$8$1$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA=='])
+      expect(await verifyPassword('x', bad)).toBe(false);
   });
   it('has a policy and generates compliant passwords', () => {
     expect(checkPasswordPolicy('short')).toBeDefined();

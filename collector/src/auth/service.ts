@@ -87,16 +87,28 @@ export class AuthService {
     const password = generatePassword();
     const user = await this.createUser(
       { kind: 'system', id: 'system' },
-      { email: this.options.initialAdminEmail, name: 'Administrator', password, roles: [{ role: 'admin', clientId: null }] },
+      {
+        email: this.options.initialAdminEmail,
+        name: 'Administrator',
+        password,
+        roles: [{ role: 'admin', clientId: null }],
+      },
     );
     this.logger.info({ userId: user.id, email: user.email }, 'initial admin created');
     return { email: user.email, password };
   }
 
   /** Creates a user; the caller has already authorised the action. */
-  async createUser(actor: Actor, input: { email: string; name: string; password: string; roles: RoleBinding[] }): Promise<PublicUser> {
+  async createUser(
+    actor: Actor,
+    input: { email: string; name: string; password: string; roles: RoleBinding[] },
+  ): Promise<PublicUser> {
     const reason = checkPasswordPolicy(input.password);
-    if (reason) throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: `Password refused: ${reason}`, details: { field: 'password' } });
+    if (reason)
+      throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
+        message: `Password refused: ${reason}`,
+        details: { field: 'password' },
+      });
     if (await this.store.userByEmail(input.email)) {
       throw new OutpostError('OUTPOST_E_CONFLICT', { message: `A user with e-mail ${input.email} already exists` });
     }
@@ -134,7 +146,10 @@ export class AuthService {
   }
 
   /** Password (+ TOTP when enabled) → a console session token. Every failure is audited. */
-  async login(input: { email: string; password: string; totp?: string | undefined }, remoteIp: string): Promise<{ token: string; expiresAt: number; user: PublicUser }> {
+  async login(
+    input: { email: string; password: string; totp?: string | undefined },
+    remoteIp: string,
+  ): Promise<{ token: string; expiresAt: number; user: PublicUser }> {
     const user = await this.store.userByEmail(input.email);
     dummyHash ??= hashPassword('x'.repeat(16));
     const ok = await verifyPassword(input.password, user ? user.passwordHash : await dummyHash);
@@ -152,16 +167,33 @@ export class AuthService {
     if (user.totpEnabled && user.totpSecret) {
       if (!input.totp) throw await fail('OUTPOST_E_TOTP_REQUIRED');
       const step = verifyTotp(user.totpSecret, input.totp, this.clock.now());
-      if (step === undefined || !(await this.store.claimTotpStep(user.id, step))) throw await fail('OUTPOST_E_TOTP_INVALID');
+      if (step === undefined || !(await this.store.claimTotpStep(user.id, step)))
+        throw await fail('OUTPOST_E_TOTP_INVALID');
     }
     const issued = await this.#issue(user.id, 'session', 'console', this.clock.now() + this.options.sessionTtlMs);
-    await this.audit.record({ type: 'auth.login', code: 'OUTPOST_I_LOGIN', result: 'success', actor: { kind: 'user', id: user.id, name: user.email }, remoteIp });
+    await this.audit.record({
+      type: 'auth.login',
+      code: 'OUTPOST_I_LOGIN',
+      result: 'success',
+      actor: { kind: 'user', id: user.id, name: user.email },
+      remoteIp,
+    });
     return { token: issued.token, expiresAt: issued.record.expiresAt!, user: toPublicUser(user) };
   }
 
   async #issue(userId: string, kind: TokenRecord['kind'], name: string, expiresAt: number | null) {
     const t = newToken(kind === 'session' ? 'ost' : 'opt');
-    const record: TokenRecord = { id: t.id, userId, kind, name, hash: t.hash, createdAt: this.clock.now(), expiresAt, lastUsedAt: null, revokedAt: null };
+    const record: TokenRecord = {
+      id: t.id,
+      userId,
+      kind,
+      name,
+      hash: t.hash,
+      createdAt: this.clock.now(),
+      expiresAt,
+      lastUsedAt: null,
+      revokedAt: null,
+    };
     await this.store.insertToken(record);
     return { token: t.token, record };
   }
@@ -179,7 +211,14 @@ export class AuthService {
     if (!user || user.disabledAt !== null) return undefined;
     // Last use is informative; writing it at most once a minute keeps authentication off the write path.
     if (record.lastUsedAt === null || now - record.lastUsedAt > 60_000) await this.store.touchToken(record.id, now);
-    return { kind: 'user', id: user.id, email: user.email, bindings: user.bindings, via: record.kind, tokenId: record.id };
+    return {
+      kind: 'user',
+      id: user.id,
+      email: user.email,
+      bindings: user.bindings,
+      via: record.kind,
+      tokenId: record.id,
+    };
   }
 
   /** Ends the caller's session or token. */
@@ -189,7 +228,11 @@ export class AuthService {
   }
 
   /** Creates a personal API token for the CLI; the secret is returned once. */
-  async createApiToken(actor: Actor, name: string, expiresInDays: number | undefined): Promise<{ token: string; info: PublicToken }> {
+  async createApiToken(
+    actor: Actor,
+    name: string,
+    expiresInDays: number | undefined,
+  ): Promise<{ token: string; info: PublicToken }> {
     if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN', { message: 'Only users own API tokens' });
     const expiresAt = expiresInDays === undefined ? null : this.clock.now() + expiresInDays * 86_400_000;
     const issued = await this.#issue(actor.id, 'api_token', name, expiresAt);
@@ -216,7 +259,13 @@ export class AuthService {
       throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No API token ${id}` });
     }
     await this.store.revokeToken(id, this.clock.now());
-    await this.audit.record({ type: 'auth.api_token.revoke', code: 'OUTPOST_I_API_TOKEN_REVOKED', result: 'success', actor: actorRef(actor), resource: `api_token:${id}` });
+    await this.audit.record({
+      type: 'auth.api_token.revoke',
+      code: 'OUTPOST_I_API_TOKEN_REVOKED',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `api_token:${id}`,
+    });
   }
 
   /** Starts TOTP enrolment: a new secret, not active until confirmed with a code. */
@@ -233,13 +282,22 @@ export class AuthService {
     const user = await this.store.userById(actor.id);
     if (!user?.totpSecret) throw new OutpostError('OUTPOST_E_CONFLICT', { message: 'Start TOTP setup first' });
     const step = verifyTotp(user.totpSecret, code, this.clock.now());
-    if (step === undefined || !(await this.store.claimTotpStep(user.id, step))) throw new OutpostError('OUTPOST_E_TOTP_INVALID');
+    if (step === undefined || !(await this.store.claimTotpStep(user.id, step)))
+      throw new OutpostError('OUTPOST_E_TOTP_INVALID');
     await this.store.setTotp(user.id, user.totpSecret, true);
-    await this.audit.record({ type: 'auth.totp.enable', code: 'OUTPOST_I_TOTP_ENABLED', result: 'success', actor: actorRef(actor), resource: `user:${user.id}` });
+    await this.audit.record({
+      type: 'auth.totp.enable',
+      code: 'OUTPOST_I_TOTP_ENABLED',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `user:${user.id}`,
+    });
   }
 }
 
 /** The audit log's view of an actor. */
 export function actorRef(actor: Actor): { kind: string; id: string; name: string } {
-  return actor.kind === 'user' ? { kind: 'user', id: actor.id, name: actor.email } : { kind: 'system', id: 'system', name: 'collector' };
+  return actor.kind === 'user'
+    ? { kind: 'user', id: actor.id, name: actor.email }
+    : { kind: 'system', id: 'system', name: 'collector' };
 }

@@ -108,7 +108,10 @@ export class AuthStore {
   constructor(private readonly db: Db) {}
 
   #bindings(userId: string): RoleBinding[] {
-    return prepared<[string], { client_id: string | null; role: Role }>(this.db, 'SELECT client_id, role FROM user_roles WHERE user_id = ? ORDER BY client_id, role')
+    return prepared<[string], { client_id: string | null; role: Role }>(
+      this.db,
+      'SELECT client_id, role FROM user_roles WHERE user_id = ? ORDER BY client_id, role',
+    )
       .all(userId)
       .map((r) => ({ clientId: r.client_id, role: r.role }));
   }
@@ -144,37 +147,52 @@ export class AuthStore {
   /** Users holding at least one binding on one of `clientIds` (all users when undefined). */
   async listUsers(clientIds?: readonly string[]): Promise<UserRecord[]> {
     const rows = clientIds
-      ? prepared<[string], UserRow>(this.db, 
-            'SELECT * FROM users WHERE id IN (SELECT user_id FROM user_roles WHERE client_id IN (SELECT value FROM json_each(?))) ORDER BY email',
-          )
-          .all(JSON.stringify(clientIds))
+      ? prepared<[string], UserRow>(
+          this.db,
+          'SELECT * FROM users WHERE id IN (SELECT user_id FROM user_roles WHERE client_id IN (SELECT value FROM json_each(?))) ORDER BY email',
+        ).all(JSON.stringify(clientIds))
       : prepared<[], UserRow>(this.db, 'SELECT * FROM users ORDER BY email').all();
     return rows.map((r) => this.#user(r)!);
   }
 
   async insertUser(u: Omit<UserRecord, 'totpSecret' | 'totpEnabled' | 'totpLastStep' | 'disabledAt'>): Promise<void> {
     this.db.transaction(() => {
-      prepared(this.db, 'INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(u.id, u.email, u.name, u.passwordHash, u.createdAt);
+      prepared(this.db, 'INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        u.id,
+        u.email,
+        u.name,
+        u.passwordHash,
+        u.createdAt,
+      );
       const bind = prepared(this.db, 'INSERT INTO user_roles (user_id, client_id, role) VALUES (?, ?, ?)');
       for (const b of u.bindings) bind.run(u.id, b.clientId, b.role);
     })();
   }
 
   async setTotp(userId: string, secret: string | null, enabled: boolean): Promise<void> {
-    prepared(this.db, 'UPDATE users SET totp_secret = ?, totp_enabled = ? WHERE id = ?').run(secret, enabled ? 1 : 0, userId);
+    prepared(this.db, 'UPDATE users SET totp_secret = ?, totp_enabled = ? WHERE id = ?').run(
+      secret,
+      enabled ? 1 : 0,
+      userId,
+    );
   }
 
   /** Records the TOTP step used so the same code cannot be replayed; false if it was already used. */
   async claimTotpStep(userId: string, step: number): Promise<boolean> {
-    return prepared(this.db, 'UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?').run(step, userId, step).changes === 1;
+    return (
+      prepared(this.db, 'UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?').run(
+        step,
+        userId,
+        step,
+      ).changes === 1
+    );
   }
 
   async insertToken(t: TokenRecord): Promise<void> {
-    prepared(this.db, 
-        'INSERT INTO auth_tokens (id, user_id, kind, name, hash, created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)',
-      )
-      .run(t.id, t.userId, t.kind, t.name, t.hash, t.createdAt, t.expiresAt);
+    prepared(
+      this.db,
+      'INSERT INTO auth_tokens (id, user_id, kind, name, hash, created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)',
+    ).run(t.id, t.userId, t.kind, t.name, t.hash, t.createdAt, t.expiresAt);
   }
 
   async tokenById(id: string): Promise<TokenRecord | undefined> {
@@ -183,7 +201,10 @@ export class AuthStore {
   }
 
   async listTokens(userId: string, kind: TokenRecord['kind']): Promise<TokenRecord[]> {
-    return prepared<[string, string], TokenRow>(this.db, 'SELECT * FROM auth_tokens WHERE user_id = ? AND kind = ? ORDER BY created_at DESC')
+    return prepared<[string, string], TokenRow>(
+      this.db,
+      'SELECT * FROM auth_tokens WHERE user_id = ? AND kind = ? ORDER BY created_at DESC',
+    )
       .all(userId, kind)
       .map(toToken);
   }
@@ -193,6 +214,9 @@ export class AuthStore {
   }
 
   async revokeToken(id: string, time: number): Promise<boolean> {
-    return prepared(this.db, 'UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(time, id).changes === 1;
+    return (
+      prepared(this.db, 'UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(time, id)
+        .changes === 1
+    );
   }
 }

@@ -42,7 +42,12 @@ export async function apiCall<T>(target: ApiTarget, method: string, path: string
         try {
           json = text ? JSON.parse(text) : {};
         } catch (cause) {
-          reject(new OutpostError('OUTPOST_E_INTERNAL', { cause, message: `${method} ${url.pathname}: HTTP ${res.statusCode} with a body that is not JSON` }));
+          reject(
+            new OutpostError('OUTPOST_E_INTERNAL', {
+              cause,
+              message: `${method} ${url.pathname}: HTTP ${res.statusCode} with a body that is not JSON`,
+            }),
+          );
           return;
         }
         if ((res.statusCode ?? 500) >= 400) {
@@ -69,7 +74,14 @@ export async function apiCall<T>(target: ApiTarget, method: string, path: string
     }
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', (err) => {
-      reject(err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_UNAVAILABLE', { cause: err, message: `Cannot reach ${url.origin}: ${err.message}` }));
+      reject(
+        err instanceof OutpostError
+          ? err
+          : new OutpostError('OUTPOST_E_UNAVAILABLE', {
+              cause: err,
+              message: `Cannot reach ${url.origin}: ${err.message}`,
+            }),
+      );
     });
     req.end(payload);
   });

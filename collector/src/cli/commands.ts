@@ -57,14 +57,17 @@ async function readPassword(provided: string | undefined): Promise<string> {
 export function addCommands(program: Command): void {
   program
     .command('login')
-    .description('Log in with e-mail and password (and TOTP code) and store an API token for the other commands. Needs the global --server (and --ca-fingerprint for a self-signed collector).')
+    .description(
+      'Log in with e-mail and password (and TOTP code) and store an API token for the other commands. Needs the global --server (and --ca-fingerprint for a self-signed collector).',
+    )
     .requiredOption('--email <email>', 'your e-mail')
     .option('--password <password>', 'password (default: OUTPOST_PASSWORD, standard input, or a prompt)')
     .option('--totp <code>', 'current 6-digit code when TOTP is enabled')
     .action(async function (this: Command, o: { email: string; password?: string; totp?: string }) {
       const g = this.optsWithGlobals<{ server?: string; caFingerprint?: string }>();
       const server = g.server ?? process.env.OUTPOST_SERVER;
-      if (!server) throw new InvalidArgumentError('login needs --server URL (the collector API, e.g. https://127.0.0.1:8443)');
+      if (!server)
+        throw new InvalidArgumentError('login needs --server URL (the collector API, e.g. https://127.0.0.1:8443)');
       let caFingerprint = g.caFingerprint ?? process.env.OUTPOST_CA_FINGERPRINT;
       try {
         caFingerprint = caFingerprint ? normalizeFingerprint(caFingerprint) : undefined;
@@ -73,11 +76,20 @@ export function addCommands(program: Command): void {
       }
       const base: ApiTarget = { server, caFingerprint };
       const password = await readPassword(o.password);
-      const session = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email: o.email, password, ...(o.totp ? { totp: o.totp } : {}) });
-      const created = await apiCall<{ token: string; info: Row }>({ ...base, token: session.token }, 'POST', '/api/v1/auth/api-tokens', {
-        name: `cli ${new Date().toISOString().slice(0, 10)}`,
-        expiresInDays: 90,
+      const session = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', {
+        email: o.email,
+        password,
+        ...(o.totp ? { totp: o.totp } : {}),
       });
+      const created = await apiCall<{ token: string; info: Row }>(
+        { ...base, token: session.token },
+        'POST',
+        '/api/v1/auth/api-tokens',
+        {
+          name: `cli ${new Date().toISOString().slice(0, 10)}`,
+          expiresInDays: 90,
+        },
+      );
       await apiCall({ ...base, token: session.token }, 'POST', '/api/v1/auth/logout', {});
       const file = saveTarget({ ...base, token: created.token });
       process.stdout.write(`logged in as ${o.email}; API token saved in ${file}\n`);
@@ -96,7 +108,15 @@ export function addCommands(program: Command): void {
     .description('List the clients you can see.')
     .action(async function (this: Command) {
       const r = await apiCall<{ clients: Row[] }>(target(this), 'GET', '/api/v1/clients');
-      printRows(r.clients, [{ key: 'id', title: 'id' }, { key: 'name', title: 'name' }, { key: 'createdAt', title: 'created', format: (x) => when(x.createdAt) }], isJson(this));
+      printRows(
+        r.clients,
+        [
+          { key: 'id', title: 'id' },
+          { key: 'name', title: 'name' },
+          { key: 'createdAt', title: 'created', format: (x) => when(x.createdAt) },
+        ],
+        isJson(this),
+      );
     });
   clients
     .command('create <name>')
@@ -110,15 +130,33 @@ export function addCommands(program: Command): void {
     .command('list <clientId>')
     .description('List the sites of a client.')
     .action(async function (this: Command, clientId: string) {
-      const r = await apiCall<{ sites: Row[] }>(target(this), 'GET', `/api/v1/clients/${encodeURIComponent(clientId)}/sites`);
-      printRows(r.sites, [{ key: 'id', title: 'id' }, { key: 'name', title: 'name' }, { key: 'timezone', title: 'time zone' }], isJson(this));
+      const r = await apiCall<{ sites: Row[] }>(
+        target(this),
+        'GET',
+        `/api/v1/clients/${encodeURIComponent(clientId)}/sites`,
+      );
+      printRows(
+        r.sites,
+        [
+          { key: 'id', title: 'id' },
+          { key: 'name', title: 'name' },
+          { key: 'timezone', title: 'time zone' },
+        ],
+        isJson(this),
+      );
     });
   sites
     .command('create <clientId> <name>')
     .description('Create a site for a client.')
     .option('--timezone <tz>', 'IANA time zone of the site', 'UTC')
     .action(async function (this: Command, clientId: string, name: string, o: { timezone: string }) {
-      printObject(await apiCall<Row>(target(this), 'POST', `/api/v1/clients/${encodeURIComponent(clientId)}/sites`, { name, timezone: o.timezone }), isJson(this));
+      printObject(
+        await apiCall<Row>(target(this), 'POST', `/api/v1/clients/${encodeURIComponent(clientId)}/sites`, {
+          name,
+          timezone: o.timezone,
+        }),
+        isJson(this),
+      );
     });
 
   const users = program.command('users').description('Technicians and admins.');
@@ -133,7 +171,14 @@ export function addCommands(program: Command): void {
           { key: 'id', title: 'id' },
           { key: 'email', title: 'email' },
           { key: 'name', title: 'name' },
-          { key: 'roles', title: 'roles', format: (u) => (u.roles as { role: string; clientId: string | null }[]).map((b) => `${b.role}@${b.clientId ?? '*'}`).join(',') },
+          {
+            key: 'roles',
+            title: 'roles',
+            format: (u) =>
+              (u.roles as { role: string; clientId: string | null }[])
+                .map((b) => `${b.role}@${b.clientId ?? '*'}`)
+                .join(','),
+          },
           { key: 'totpEnabled', title: 'totp' },
         ],
         isJson(this),
@@ -153,7 +198,10 @@ export function addCommands(program: Command): void {
         return { role, clientId: client === '*' ? null : client };
       });
       const password = await readPassword(o.password);
-      printObject(await apiCall<Row>(target(this), 'POST', '/api/v1/users', { email: o.email, name: o.name, password, roles }), isJson(this));
+      printObject(
+        await apiCall<Row>(target(this), 'POST', '/api/v1/users', { email: o.email, name: o.name, password, roles }),
+        isJson(this),
+      );
     });
 
   const tokens = program.command('tokens').description('Enrollment tokens that let agents join a site.');
@@ -172,14 +220,21 @@ export function addCommands(program: Command): void {
         note: o.note,
       });
       if (isJson(this)) printObject(r, true);
-      else process.stdout.write(`${r.token}\n(id ${String(r.info.id)}, ${o.maxUses} use(s), expires ${when(r.info.expiresAt)})\n`);
+      else
+        process.stdout.write(
+          `${r.token}\n(id ${String(r.info.id)}, ${o.maxUses} use(s), expires ${when(r.info.expiresAt)})\n`,
+        );
     });
   tokens
     .command('list')
     .description('List enrollment tokens (never their secrets).')
     .option('--site <siteId>', 'only this site')
     .action(async function (this: Command, o: { site?: string }) {
-      const r = await apiCall<{ tokens: Row[] }>(target(this), 'GET', `/api/v1/enrollment-tokens${query({ siteId: o.site })}`);
+      const r = await apiCall<{ tokens: Row[] }>(
+        target(this),
+        'GET',
+        `/api/v1/enrollment-tokens${query({ siteId: o.site })}`,
+      );
       printRows(
         r.tokens,
         [
@@ -197,7 +252,10 @@ export function addCommands(program: Command): void {
     .command('revoke <id>')
     .description('Revoke an enrollment token.')
     .action(async function (this: Command, id: string) {
-      printObject(await apiCall<Row>(target(this), 'POST', `/api/v1/enrollment-tokens/${encodeURIComponent(id)}/revoke`, {}), isJson(this));
+      printObject(
+        await apiCall<Row>(target(this), 'POST', `/api/v1/enrollment-tokens/${encodeURIComponent(id)}/revoke`, {}),
+        isJson(this),
+      );
     });
 
   const agents = program.command('agents').description('Enrolled agents.');
@@ -209,15 +267,26 @@ export function addCommands(program: Command): void {
     .option('--status <status>', 'online, offline or revoked')
     .option('--search <text>', 'hostname contains')
     .option('--limit <n>', 'at most this many', positiveInt, 100)
-    .action(async function (this: Command, o: { client?: string; site?: string; status?: string; search?: string; limit: number }) {
-      const r = await apiCall<{ agents: Row[] }>(target(this), 'GET', `/api/v1/agents${query({ clientId: o.client, siteId: o.site, status: o.status, search: o.search, limit: o.limit })}`);
+    .action(async function (
+      this: Command,
+      o: { client?: string; site?: string; status?: string; search?: string; limit: number },
+    ) {
+      const r = await apiCall<{ agents: Row[] }>(
+        target(this),
+        'GET',
+        `/api/v1/agents${query({ clientId: o.client, siteId: o.site, status: o.status, search: o.search, limit: o.limit })}`,
+      );
       printRows(
         r.agents,
         [
           { key: 'id', title: 'id' },
           { key: 'hostname', title: 'hostname' },
           { key: 'status', title: 'status' },
-          { key: 'os', title: 'os', format: (a) => `${(a.os as { distro: string }).distro} ${(a.os as { release: string }).release}` },
+          {
+            key: 'os',
+            title: 'os',
+            format: (a) => `${(a.os as { distro: string }).distro} ${(a.os as { release: string }).release}`,
+          },
           { key: 'agentVersion', title: 'version' },
           { key: 'lastSeenAt', title: 'last seen', format: (a) => when(a.lastSeenAt) },
         ],
@@ -234,7 +303,10 @@ export function addCommands(program: Command): void {
     .command('revoke <id>')
     .description('Revoke an agent: its socket is closed now and it is refused from then on.')
     .action(async function (this: Command, id: string) {
-      printObject(await apiCall<Row>(target(this), 'POST', `/api/v1/agents/${encodeURIComponent(id)}/revoke`, {}), isJson(this));
+      printObject(
+        await apiCall<Row>(target(this), 'POST', `/api/v1/agents/${encodeURIComponent(id)}/revoke`, {}),
+        isJson(this),
+      );
     });
 
   program
@@ -244,7 +316,11 @@ export function addCommands(program: Command): void {
     .option('--type <type>', 'only this event type, e.g. agent.revoke')
     .option('--limit <n>', 'at most this many', positiveInt, 50)
     .action(async function (this: Command, o: { agent?: string; type?: string; limit: number }) {
-      const r = await apiCall<{ events: Row[] }>(target(this), 'GET', `/api/v1/audit${query({ agentId: o.agent, type: o.type, limit: o.limit })}`);
+      const r = await apiCall<{ events: Row[] }>(
+        target(this),
+        'GET',
+        `/api/v1/audit${query({ agentId: o.agent, type: o.type, limit: o.limit })}`,
+      );
       printRows(
         r.events,
         [
@@ -267,4 +343,3 @@ export function addCommands(program: Command): void {
       process.stdout.write(await apiText(target(this), '/metrics'));
     });
 }
-

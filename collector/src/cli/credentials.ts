@@ -11,7 +11,11 @@ export function credentialsFile(): string {
 }
 
 /** Reads the saved target; a clear error when the user never logged in. */
-export function loadTarget(overrides: { server?: string | undefined; token?: string | undefined; caFingerprint?: string | undefined }): ApiTarget {
+export function loadTarget(overrides: {
+  server?: string | undefined;
+  token?: string | undefined;
+  caFingerprint?: string | undefined;
+}): ApiTarget {
   let saved: Partial<ApiTarget> = {};
   const file = credentialsFile();
   try {
@@ -23,8 +27,15 @@ export function loadTarget(overrides: { server?: string | undefined; token?: str
   }
   const server = overrides.server ?? process.env.OUTPOST_SERVER ?? saved.server;
   const token = overrides.token ?? process.env.OUTPOST_TOKEN ?? saved.token;
-  if (!server || !token) throw new OutpostError('OUTPOST_E_UNAUTHENTICATED', { message: 'Not logged in: run `outpost login --server URL --email E`' });
-  return { server, token, caFingerprint: overrides.caFingerprint ?? process.env.OUTPOST_CA_FINGERPRINT ?? saved.caFingerprint };
+  if (!server || !token)
+    throw new OutpostError('OUTPOST_E_UNAUTHENTICATED', {
+      message: 'Not logged in: run `outpost login --server URL --email E`',
+    });
+  return {
+    server,
+    token,
+    caFingerprint: overrides.caFingerprint ?? process.env.OUTPOST_CA_FINGERPRINT ?? saved.caFingerprint,
+  };
 }
 
 /** Saves the target after a login. */

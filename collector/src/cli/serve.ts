@@ -24,7 +24,11 @@ export async function serve(flags: ServeFlags): Promise<void> {
     dataDir: flags.dataDir,
     'api.host': flags.host,
     'api.port': flags.port,
-    'agents.host': flags.agentsHost ?? (flags.agentsPort !== undefined ? (flags.host ?? (file.api as { host?: string } | undefined)?.host ?? '127.0.0.1') : undefined),
+    'agents.host':
+      flags.agentsHost ??
+      (flags.agentsPort !== undefined
+        ? (flags.host ?? (file.api as { host?: string } | undefined)?.host ?? '127.0.0.1')
+        : undefined),
     'agents.port': flags.agentsPort,
     'tls.enabled': flags.tls === false ? false : undefined,
     'tls.certFile': flags.cert,
@@ -40,11 +44,20 @@ export async function serve(flags: ServeFlags): Promise<void> {
     `  agent endpoint   ${running.agentUrl}/v1/agent`,
   ];
   if (running.fingerprint) {
-    out.push(`  TLS certificate  SHA-256 ${running.fingerprint}${running.certificateGenerated ? ' (generated now, self-signed)' : ''}`);
-    out.push(`  agents enroll with: outpost-agent enroll --server ${running.agentUrl.replace(/^ws/, 'http')} --token <token> --ca-fingerprint ${running.fingerprint}`);
+    out.push(
+      `  TLS certificate  SHA-256 ${running.fingerprint}${running.certificateGenerated ? ' (generated now, self-signed)' : ''}`,
+    );
+    out.push(
+      `  agents enroll with: outpost-agent enroll --server ${running.agentUrl.replace(/^ws/, 'http')} --token <token> --ca-fingerprint ${running.fingerprint}`,
+    );
   }
   if (running.collector.initialAdmin) {
-    out.push('', '  First start: an admin account was created. This password is shown once:', `    e-mail    ${running.collector.initialAdmin.email}`, `    password  ${running.collector.initialAdmin.password}`);
+    out.push(
+      '',
+      '  First start: an admin account was created. This password is shown once:',
+      `    e-mail    ${running.collector.initialAdmin.email}`,
+      `    password  ${running.collector.initialAdmin.password}`,
+    );
   }
   process.stdout.write(`${out.join('\n')}\n`);
   let stopping = false;

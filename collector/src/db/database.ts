@@ -4,8 +4,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import { OutpostError } from '@outpost/shared';
+import Database from 'better-sqlite3';
 
 /** The database handle concerns' stores receive. */
 export type Db = Database.Database;
@@ -24,7 +24,11 @@ export function openDatabase(file: string): Db {
   try {
     db = new Database(file);
   } catch (cause) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `Cannot open database ${file}`, details: { file } });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      cause,
+      message: `Cannot open database ${file}`,
+      details: { file },
+    });
   }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -35,8 +39,15 @@ export function openDatabase(file: string): Db {
 
 /** Runs, in id order, every migration not yet applied; each in its own transaction. Returns the ids applied. */
 export function migrate(db: Db, migrations: readonly Migration[]): string[] {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, concern TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-  const applied = new Set(db.prepare<[], { id: string }>('SELECT id FROM schema_migrations').all().map((r) => r.id));
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, concern TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const applied = new Set(
+    db
+      .prepare<[], { id: string }>('SELECT id FROM schema_migrations')
+      .all()
+      .map((r) => r.id),
+  );
   const ids = new Set<string>();
   for (const m of migrations) {
     if (ids.has(m.id)) throw new Error(`duplicate migration id ${m.id}`);
@@ -58,10 +69,19 @@ export function migrate(db: Db, migrations: readonly Migration[]): string[] {
 const statements = new WeakMap<Db, Map<string, Database.Statement>>();
 
 /** A prepared statement, compiled once per database and SQL text (preparing costs more than most queries). */
-export function prepared<P extends unknown[] | {} = unknown[], R = unknown>(db: Db, sql: string): Database.Statement<P, R> {
+export function prepared<P extends unknown[] | Record<string, unknown> = unknown[], R = unknown>(
+  db: Db,
+  sql: string,
+): Database.Statement<P, R> {
   let cache = statements.get(db);
-  if (!cache) statements.set(db, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    statements.set(db, cache);
+  }
   let stmt = cache.get(sql);
-  if (!stmt) cache.set(sql, (stmt = db.prepare(sql)));
+  if (!stmt) {
+    stmt = db.prepare(sql);
+    cache.set(sql, stmt);
+  }
   return stmt as Database.Statement<P, R>;
 }

@@ -36,7 +36,9 @@ export class EventsStore {
   readonly #insert;
   constructor(private readonly db: Db) {
     // OR IGNORE makes ingestion idempotent by (agent, seq): a resent message is never stored twice.
-    this.#insert = db.prepare('INSERT OR IGNORE INTO agent_events (agent_id, seq, time, kind, data, received_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#insert = db.prepare(
+      'INSERT OR IGNORE INTO agent_events (agent_id, seq, time, kind, data, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
   }
 
   /** Stores a batch in one transaction; returns how many were new. */
@@ -44,22 +46,43 @@ export class EventsStore {
     let inserted = 0;
     this.db.transaction(() => {
       for (const { agentId, msg } of items) {
-        inserted += this.#insert.run(agentId, msg.seq, msg.time, msg.kind, JSON.stringify(msg.data), receivedAt).changes;
+        inserted += this.#insert.run(
+          agentId,
+          msg.seq,
+          msg.time,
+          msg.kind,
+          JSON.stringify(msg.data),
+          receivedAt,
+        ).changes;
       }
     })();
     return inserted;
   }
 
   async list(agentId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    return prepared<[string, number, number], { seq: number; time: number; kind: string; data: string; received_at: number }>(this.db, 
-        'SELECT seq, time, kind, data, received_at FROM agent_events WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?',
-      )
+    return prepared<
+      [string, number, number],
+      { seq: number; time: number; kind: string; data: string; received_at: number }
+    >(
+      this.db,
+      'SELECT seq, time, kind, data, received_at FROM agent_events WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    )
       .all(agentId, afterSeq, limit)
-      .map((r) => ({ agentId, seq: r.seq, time: r.time, kind: r.kind, data: JSON.parse(r.data) as Record<string, unknown>, receivedAt: r.received_at }));
+      .map((r) => ({
+        agentId,
+        seq: r.seq,
+        time: r.time,
+        kind: r.kind,
+        data: JSON.parse(r.data) as Record<string, unknown>,
+        receivedAt: r.received_at,
+      }));
   }
 
   async count(agentId: string): Promise<{ total: number; distinctSeq: number }> {
-    const r = prepared<[string], { total: number; d: number }>(this.db, 'SELECT count(*) AS total, count(DISTINCT seq) AS d FROM agent_events WHERE agent_id = ?').get(agentId)!;
+    const r = prepared<[string], { total: number; d: number }>(
+      this.db,
+      'SELECT count(*) AS total, count(DISTINCT seq) AS d FROM agent_events WHERE agent_id = ?',
+    ).get(agentId)!;
     return { total: r.total, distinctSeq: r.d };
   }
 }

@@ -12,7 +12,11 @@ function toOutpostError(err: FastifyError | Error): OutpostError {
     });
   }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new OutpostError('OUTPOST_E_PAYLOAD_TOO_LARGE', { cause: err });
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.statusCode === 400) {
+  if (
+    fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ||
+    fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+    fe.statusCode === 400
+  ) {
     return new OutpostError('OUTPOST_E_BAD_REQUEST', { cause: err, message: err.message });
   }
   if (fe.statusCode === 404) return new OutpostError('OUTPOST_E_NOT_FOUND', { cause: err });
@@ -40,7 +44,11 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
 /** Not-found handler in the same shape. */
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
   void reply.status(404).send({
-    error: { code: 'OUTPOST_E_NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}`, hint: 'See the API reference.', requestId: String(request.id) },
+    error: {
+      code: 'OUTPOST_E_NOT_FOUND',
+      message: `No route ${request.method} ${request.url.split('?')[0]}`,
+      hint: 'See the API reference.',
+      requestId: String(request.id),
+    },
   });
 }
-

@@ -21,8 +21,18 @@ export class MetricsRegistry {
 
   constructor() {
     this.#loop.enable();
-    this.add({ name: 'outpost_process_resident_memory_bytes', help: 'Resident set size of the collector process', type: 'gauge', read: () => process.memoryUsage.rss() });
-    this.add({ name: 'outpost_event_loop_lag_p99_seconds', help: 'Event-loop delay p99 since the last scrape', type: 'gauge', read: () => this.#loop.percentile(99) / 1e9 });
+    this.add({
+      name: 'outpost_process_resident_memory_bytes',
+      help: 'Resident set size of the collector process',
+      type: 'gauge',
+      read: () => process.memoryUsage.rss(),
+    });
+    this.add({
+      name: 'outpost_event_loop_lag_p99_seconds',
+      help: 'Event-loop delay p99 since the last scrape',
+      type: 'gauge',
+      read: () => this.#loop.percentile(99) / 1e9,
+    });
   }
 
   add(family: MetricFamily): void {
@@ -36,7 +46,8 @@ export class MetricsRegistry {
       lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
       const value = f.read();
       if (typeof value === 'number') lines.push(`${f.name} ${value}`);
-      else for (const [k, v] of value) lines.push(`${f.name}{${f.label ?? 'label'}="${k.replace(/["\\\n]/g, '_')}"} ${v}`);
+      else
+        for (const [k, v] of value) lines.push(`${f.name}{${f.label ?? 'label'}="${k.replace(/["\\\n]/g, '_')}"} ${v}`);
     }
     this.#loop.reset();
     return `${lines.join('\n')}\n`;

@@ -7,12 +7,20 @@ import type { App } from '../http/types.js';
 import type { MetricsRegistry } from './metrics.js';
 
 /** The observability routes plugin. */
-export function observabilityRoutes(deps: { metrics: MetricsRegistry; guard: Guard; version: string; agentsConnected: () => number }): FastifyPluginAsync {
+export function observabilityRoutes(deps: {
+  metrics: MetricsRegistry;
+  guard: Guard;
+  version: string;
+  agentsConnected: () => number;
+}): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify as unknown as App;
     app.get(
       '/healthz',
-      { config: { public: true }, schema: { response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) } } },
+      {
+        config: { public: true },
+        schema: { response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) } },
+      },
       async () => ({ status: 'ok' as const, version: deps.version }),
     );
     app.get('/metrics', { schema: { response: { 200: Type.String(), ...errorResponses } } }, async (req, reply) => {

@@ -115,8 +115,16 @@ export class StreamIngest {
         continue;
       }
       if (msg.seq > peer.cursor + 1) {
-        gaps.push({ agentId: peer.agentId, fromSeq: peer.cursor + 1, count: msg.seq - peer.cursor - 1, reason: 'unannounced' });
-        this.logger.warn({ agentId: peer.agentId, expected: peer.cursor + 1, got: msg.seq }, 'stream jumped forward; recording a gap');
+        gaps.push({
+          agentId: peer.agentId,
+          fromSeq: peer.cursor + 1,
+          count: msg.seq - peer.cursor - 1,
+          reason: 'unannounced',
+        });
+        this.logger.warn(
+          { agentId: peer.agentId, expected: peer.cursor + 1, got: msg.seq },
+          'stream jumped forward; recording a gap',
+        );
       }
       peer.cursor = lastSeqOf(msg);
       accepted.push(item);
@@ -150,7 +158,8 @@ export class StreamIngest {
     this.counters.batches++;
     this.counters.gaps += gaps.length;
     const acks = new Map<StreamPeer, number>();
-    for (const [agentId, seq] of cursors) this.#committed.set(agentId, Math.max(this.#committed.get(agentId) ?? 0, seq));
+    for (const [agentId, seq] of cursors)
+      this.#committed.set(agentId, Math.max(this.#committed.get(agentId) ?? 0, seq));
     for (const { peer } of accepted) acks.set(peer, this.#committed.get(peer.agentId) ?? peer.cursor);
     for (const peer of ackOnly) if (!acks.has(peer)) acks.set(peer, this.#committed.get(peer.agentId) ?? 0);
     for (const [peer, seq] of acks) peer.ack(seq);

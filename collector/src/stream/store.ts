@@ -33,16 +33,24 @@ export class StreamStore {
   constructor(private readonly db: Db) {}
 
   async cursor(agentId: string): Promise<number> {
-    return prepared<[string], { last_seq: number }>(this.db, 'SELECT last_seq FROM stream_cursors WHERE agent_id = ?').get(agentId)?.last_seq ?? 0;
+    return (
+      prepared<[string], { last_seq: number }>(this.db, 'SELECT last_seq FROM stream_cursors WHERE agent_id = ?').get(
+        agentId,
+      )?.last_seq ?? 0
+    );
   }
 
   /** Advances cursors (never backwards) and records gaps, in one transaction. */
   async commit(cursors: ReadonlyMap<string, number>, gaps: readonly Gap[], time: number): Promise<void> {
-    const up = prepared(this.db, 
+    const up = prepared(
+      this.db,
       `INSERT INTO stream_cursors (agent_id, last_seq, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (agent_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), updated_at = excluded.updated_at`,
     );
-    const gap = prepared(this.db, 'INSERT OR IGNORE INTO stream_gaps (agent_id, from_seq, count, reason, time) VALUES (?, ?, ?, ?, ?)');
+    const gap = prepared(
+      this.db,
+      'INSERT OR IGNORE INTO stream_gaps (agent_id, from_seq, count, reason, time) VALUES (?, ?, ?, ?, ?)',
+    );
     this.db.transaction(() => {
       for (const g of gaps) gap.run(g.agentId, g.fromSeq, g.count, g.reason, time);
       for (const [agentId, seq] of cursors) up.run(agentId, seq, time);
@@ -50,7 +58,9 @@ export class StreamStore {
   }
 
   async gaps(agentId: string): Promise<Gap[]> {
-    return prepared<[string], Gap>(this.db, 'SELECT agent_id AS agentId, from_seq AS fromSeq, count, reason FROM stream_gaps WHERE agent_id = ? ORDER BY from_seq')
-      .all(agentId);
+    return prepared<[string], Gap>(
+      this.db,
+      'SELECT agent_id AS agentId, from_seq AS fromSeq, count, reason FROM stream_gaps WHERE agent_id = ? ORDER BY from_seq',
+    ).all(agentId);
   }
 }

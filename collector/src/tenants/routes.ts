@@ -8,7 +8,13 @@ import type { App } from '../http/types.js';
 import type { Tenants } from './service.js';
 
 const ClientSchema = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.Integer() });
-const SiteSchema = Type.Object({ id: Type.String(), clientId: Type.String(), name: Type.String(), timezone: Type.String(), createdAt: Type.Integer() });
+const SiteSchema = Type.Object({
+  id: Type.String(),
+  clientId: Type.String(),
+  name: Type.String(),
+  timezone: Type.String(),
+  createdAt: Type.Integer(),
+});
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\x00-\\x1f\\x7f]+$' });
 const ClientParams = Type.Object({ clientId: Type.String({ maxLength: 64 }) });
 
@@ -18,30 +24,48 @@ export function tenantsRoutes(deps: { tenants: Tenants; guard: Guard }): Fastify
   return async (fastify) => {
     const app = fastify as unknown as App;
 
-    app.get('/api/v1/clients', { schema: { response: { 200: Type.Object({ clients: Type.Array(ClientSchema) }), ...errorResponses } } }, async (req) => {
-      const scope = clientScope(actorOf(req), 'client.read');
-      return { clients: await tenants.listClients(scope === 'all' ? undefined : scope) };
-    });
+    app.get(
+      '/api/v1/clients',
+      { schema: { response: { 200: Type.Object({ clients: Type.Array(ClientSchema) }), ...errorResponses } } },
+      async (req) => {
+        const scope = clientScope(actorOf(req), 'client.read');
+        return { clients: await tenants.listClients(scope === 'all' ? undefined : scope) };
+      },
+    );
 
     app.post(
       '/api/v1/clients',
-      { schema: { body: Type.Object({ name: Name }, { additionalProperties: false }), response: { 201: ClientSchema, ...errorResponses } } },
+      {
+        schema: {
+          body: Type.Object({ name: Name }, { additionalProperties: false }),
+          response: { 201: ClientSchema, ...errorResponses },
+        },
+      },
       async (req, reply) => {
         const actor = await guard(req, 'client.create', { type: 'client', clientId: null });
         return reply.status(201).send(await tenants.createClient(actor, req.body.name));
       },
     );
 
-    app.get('/api/v1/clients/:clientId', { schema: { params: ClientParams, response: { 200: ClientSchema, ...errorResponses } } }, async (req) => {
-      await guard(req, 'client.read', { type: 'client', id: req.params.clientId, clientId: req.params.clientId });
-      const client = await tenants.client(req.params.clientId);
-      if (!client) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No client ${req.params.clientId}` });
-      return client;
-    });
+    app.get(
+      '/api/v1/clients/:clientId',
+      { schema: { params: ClientParams, response: { 200: ClientSchema, ...errorResponses } } },
+      async (req) => {
+        await guard(req, 'client.read', { type: 'client', id: req.params.clientId, clientId: req.params.clientId });
+        const client = await tenants.client(req.params.clientId);
+        if (!client) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No client ${req.params.clientId}` });
+        return client;
+      },
+    );
 
     app.get(
       '/api/v1/clients/:clientId/sites',
-      { schema: { params: ClientParams, response: { 200: Type.Object({ sites: Type.Array(SiteSchema) }), ...errorResponses } } },
+      {
+        schema: {
+          params: ClientParams,
+          response: { 200: Type.Object({ sites: Type.Array(SiteSchema) }), ...errorResponses },
+        },
+      },
       async (req) => {
         await guard(req, 'client.read', { type: 'client', id: req.params.clientId, clientId: req.params.clientId });
         return { sites: await tenants.listSites(req.params.clientId) };
@@ -53,13 +77,18 @@ export function tenantsRoutes(deps: { tenants: Tenants; guard: Guard }): Fastify
       {
         schema: {
           params: ClientParams,
-          body: Type.Object({ name: Name, timezone: Type.String({ minLength: 1, maxLength: 64, default: 'UTC' }) }, { additionalProperties: false }),
+          body: Type.Object(
+            { name: Name, timezone: Type.String({ minLength: 1, maxLength: 64, default: 'UTC' }) },
+            { additionalProperties: false },
+          ),
           response: { 201: SiteSchema, ...errorResponses },
         },
       },
       async (req, reply) => {
         const actor = await guard(req, 'site.create', { type: 'site', clientId: req.params.clientId });
-        return reply.status(201).send(await tenants.createSite(actor, req.params.clientId, req.body.name, req.body.timezone));
+        return reply
+          .status(201)
+          .send(await tenants.createSite(actor, req.params.clientId, req.body.name, req.body.timezone));
       },
     );
   };

@@ -21,25 +21,58 @@ function isTimeZone(tz: string): boolean {
 /** Clients and sites. */
 export class Tenants {
   readonly #store: TenantsStore;
-  constructor(db: Db, private readonly audit: AuditLog, private readonly clock: Clock) {
+  constructor(
+    db: Db,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {
     this.#store = new TenantsStore(db);
   }
 
   async createClient(actor: Actor, name: string): Promise<Client> {
-    if (await this.#store.clientByName(name)) throw new OutpostError('OUTPOST_E_CONFLICT', { message: `A client named ${name} already exists` });
+    if (await this.#store.clientByName(name))
+      throw new OutpostError('OUTPOST_E_CONFLICT', { message: `A client named ${name} already exists` });
     const client: Client = { id: `cl_${randomBytes(6).toString('hex')}`, name, createdAt: this.clock.now() };
     await this.#store.insertClient(client);
-    await this.audit.record({ type: 'client.create', code: 'OUTPOST_I_CLIENT_CREATED', result: 'success', actor: actorRef(actor), clientId: client.id, resource: `client:${client.id}`, details: { name } });
+    await this.audit.record({
+      type: 'client.create',
+      code: 'OUTPOST_I_CLIENT_CREATED',
+      result: 'success',
+      actor: actorRef(actor),
+      clientId: client.id,
+      resource: `client:${client.id}`,
+      details: { name },
+    });
     return client;
   }
 
   async createSite(actor: Actor, clientId: string, name: string, timezone: string): Promise<Site> {
-    if (!(await this.#store.client(clientId))) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No client ${clientId}` });
-    if (!isTimeZone(timezone)) throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: `Unknown time zone ${timezone}`, details: { field: 'timezone' } });
-    if (await this.#store.siteByName(clientId, name)) throw new OutpostError('OUTPOST_E_CONFLICT', { message: `Client ${clientId} already has a site named ${name}` });
-    const site: Site = { id: `si_${randomBytes(6).toString('hex')}`, clientId, name, timezone, createdAt: this.clock.now() };
+    if (!(await this.#store.client(clientId)))
+      throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No client ${clientId}` });
+    if (!isTimeZone(timezone))
+      throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
+        message: `Unknown time zone ${timezone}`,
+        details: { field: 'timezone' },
+      });
+    if (await this.#store.siteByName(clientId, name))
+      throw new OutpostError('OUTPOST_E_CONFLICT', { message: `Client ${clientId} already has a site named ${name}` });
+    const site: Site = {
+      id: `si_${randomBytes(6).toString('hex')}`,
+      clientId,
+      name,
+      timezone,
+      createdAt: this.clock.now(),
+    };
     await this.#store.insertSite(site);
-    await this.audit.record({ type: 'site.create', code: 'OUTPOST_I_SITE_CREATED', result: 'success', actor: actorRef(actor), clientId, resource: `site:${site.id}`, details: { name, timezone } });
+    await this.audit.record({
+      type: 'site.create',
+      code: 'OUTPOST_I_SITE_CREATED',
+      result: 'success',
+      actor: actorRef(actor),
+      clientId,
+      resource: `site:${site.id}`,
+      details: { name, timezone },
+    });
     return site;
   }
 

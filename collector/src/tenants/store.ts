@@ -45,37 +45,57 @@ export class TenantsStore {
   }
 
   async clientByName(name: string): Promise<Client | undefined> {
-    return prepared<[string], Client>(this.db, 'SELECT id, name, created_at AS createdAt FROM clients WHERE name = ?').get(name);
+    return prepared<[string], Client>(
+      this.db,
+      'SELECT id, name, created_at AS createdAt FROM clients WHERE name = ?',
+    ).get(name);
   }
 
   async client(id: string): Promise<Client | undefined> {
-    return prepared<[string], Client>(this.db, 'SELECT id, name, created_at AS createdAt FROM clients WHERE id = ?').get(id);
+    return prepared<[string], Client>(
+      this.db,
+      'SELECT id, name, created_at AS createdAt FROM clients WHERE id = ?',
+    ).get(id);
   }
 
   async listClients(ids?: readonly string[]): Promise<Client[]> {
     if (ids) {
-      return prepared<[string], Client>(this.db, 'SELECT id, name, created_at AS createdAt FROM clients WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name')
-        .all(JSON.stringify(ids));
+      return prepared<[string], Client>(
+        this.db,
+        'SELECT id, name, created_at AS createdAt FROM clients WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name',
+      ).all(JSON.stringify(ids));
     }
     return prepared<[], Client>(this.db, 'SELECT id, name, created_at AS createdAt FROM clients ORDER BY name').all();
   }
 
   async insertSite(s: Site): Promise<void> {
-    prepared(this.db, 'INSERT INTO sites (id, client_id, name, timezone, created_at) VALUES (?, ?, ?, ?, ?)').run(s.id, s.clientId, s.name, s.timezone, s.createdAt);
+    prepared(this.db, 'INSERT INTO sites (id, client_id, name, timezone, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      s.id,
+      s.clientId,
+      s.name,
+      s.timezone,
+      s.createdAt,
+    );
   }
 
   async site(id: string): Promise<Site | undefined> {
-    return prepared<[string], Site>(this.db, 'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE id = ?')
-      .get(id);
+    return prepared<[string], Site>(
+      this.db,
+      'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE id = ?',
+    ).get(id);
   }
 
   async siteByName(clientId: string, name: string): Promise<Site | undefined> {
-    return prepared<[string, string], Site>(this.db, 'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE client_id = ? AND name = ?')
-      .get(clientId, name);
+    return prepared<[string, string], Site>(
+      this.db,
+      'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE client_id = ? AND name = ?',
+    ).get(clientId, name);
   }
 
   async listSites(clientId: string): Promise<Site[]> {
-    return prepared<[string], Site>(this.db, 'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE client_id = ? ORDER BY name')
-      .all(clientId);
+    return prepared<[string], Site>(
+      this.db,
+      'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE client_id = ? ORDER BY name',
+    ).all(clientId);
   }
 }

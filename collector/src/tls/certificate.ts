@@ -33,10 +33,18 @@ function readPem(file: string, what: 'certificate' | 'key'): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `Cannot read TLS ${what} ${file}`, details: { file } });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      cause,
+      message: `Cannot read TLS ${what} ${file}`,
+      details: { file },
+    });
   }
   const marker = what === 'certificate' ? /-----BEGIN CERTIFICATE-----/ : /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
-  if (!marker.test(text)) throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `TLS ${what} ${file} is not PEM`, details: { file } });
+  if (!marker.test(text))
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `TLS ${what} ${file} is not PEM`,
+      details: { file },
+    });
   return text;
 }
 
@@ -44,7 +52,11 @@ function fingerprintOf(pem: string, file: string): string {
   try {
     return fingerprintOfDer(new X509Certificate(pem).raw);
   } catch (cause) {
-    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `TLS certificate ${file} cannot be parsed`, details: { file } });
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      cause,
+      message: `TLS certificate ${file} cannot be parsed`,
+      details: { file },
+    });
   }
 }
 
@@ -59,11 +71,20 @@ function writeAtomic(file: string, text: string, mode: number): void {
 export async function ensureCertificate(opts: CertificateOptions): Promise<CertificateMaterial> {
   if (opts.certFile || opts.keyFile) {
     if (!opts.certFile || !opts.keyFile) {
-      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: 'tls.certFile and tls.keyFile go together: give both or neither' });
+      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+        message: 'tls.certFile and tls.keyFile go together: give both or neither',
+      });
     }
     const cert = readPem(opts.certFile, 'certificate');
     const key = readPem(opts.keyFile, 'key');
-    return { cert, key, fingerprint: fingerprintOf(cert, opts.certFile), generated: false, certPath: opts.certFile, keyPath: opts.keyFile };
+    return {
+      cert,
+      key,
+      fingerprint: fingerprintOf(cert, opts.certFile),
+      generated: false,
+      certPath: opts.certFile,
+      keyPath: opts.keyFile,
+    };
   }
   const dir = join(opts.dataDir, 'tls');
   const certPath = join(dir, 'collector.crt');
@@ -76,7 +97,9 @@ export async function ensureCertificate(opts: CertificateOptions): Promise<Certi
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const names = ['localhost', '127.0.0.1', '::1', ...(opts.hostnames ?? [])];
-  const altNames = [...new Set(names)].map((n) => (isIP(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n }));
+  const altNames = [...new Set(names)].map((n) =>
+    isIP(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n },
+  );
   const now = new Date();
   const pems = await generate([{ name: 'commonName', value: 'Outpost collector' }], {
     keyType: 'ec',

@@ -49,10 +49,7 @@ export const EnrollAuth = Type.Object(
 );
 
 /** Every later connection: the agent id and a signature of the challenge with the enrolled key. */
-export const KeyAuth = Type.Object(
-  { method: Type.Literal('key'), agentId: AgentId, signature: Base64Url(86) },
-  strict,
-);
+export const KeyAuth = Type.Object({ method: Type.Literal('key'), agentId: AgentId, signature: Base64Url(86) }, strict);
 
 /** The agent's first frame on every connection. */
 export const AgentHello = message('agent.hello', {
@@ -77,4 +74,3 @@ export const CollectorWelcome = message('collector.welcome', {
   siteId: Str(64),
 });
 export type CollectorWelcome = Static<typeof CollectorWelcome>;
-

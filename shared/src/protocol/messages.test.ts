@@ -11,10 +11,28 @@ const facts = {
 const sig = 'A'.repeat(86);
 const agentId = `ag_${'0'.repeat(24)}`;
 const valid = {
-  helloKey: { type: 'agent.hello', protocolVersion: 1, agentVersion: '1.0.0', auth: { method: 'key', agentId, signature: sig }, facts },
-  helloEnroll: { type: 'agent.hello', protocolVersion: 1, agentVersion: '1.0.0', auth: { method: 'enroll', token: 'oet_0123456789ab_secret', publicKey: 'B'.repeat(43), signature: sig }, facts },
+  helloKey: {
+    type: 'agent.hello',
+    protocolVersion: 1,
+    agentVersion: '1.0.0',
+    auth: { method: 'key', agentId, signature: sig },
+    facts,
+  },
+  helloEnroll: {
+    type: 'agent.hello',
+    protocolVersion: 1,
+    agentVersion: '1.0.0',
+    auth: { method: 'enroll', token: 'oet_0123456789ab_secret', publicKey: 'B'.repeat(43), signature: sig },
+    facts,
+  },
   heartbeat: { type: 'agent.heartbeat', time: 1, uptimeSec: 2, outboxPending: 0 },
-  event: { type: 'stream.event', seq: 1, time: 1, kind: 'agent.started', data: { version: '1', pid: 3, ok: true, none: null } },
+  event: {
+    type: 'stream.event',
+    seq: 1,
+    time: 1,
+    kind: 'agent.started',
+    data: { version: '1', pid: 3, ok: true, none: null },
+  },
   gap: { type: 'stream.gap', seq: 5, count: 3, reason: 'outbox_full' },
 };
 
@@ -26,7 +44,17 @@ describe('message decoders', () => {
   it('accepts the collector messages', () => {
     for (const msg of [
       { type: 'collector.challenge', nonce: 'abc', protocolVersion: 1, minProtocolVersion: 1, serverTime: 5 },
-      { type: 'collector.welcome', agentId, protocolVersion: 1, lastSeq: 0, heartbeatIntervalMs: 30000, serverTime: 1, enrolled: true, clientId: 'c', siteId: 's' },
+      {
+        type: 'collector.welcome',
+        agentId,
+        protocolVersion: 1,
+        lastSeq: 0,
+        heartbeatIntervalMs: 30000,
+        serverTime: 1,
+        enrolled: true,
+        clientId: 'c',
+        siteId: 's',
+      },
       { type: 'stream.ack', seq: 9 },
     ]) {
       expect(collectorMessages.decode(JSON.stringify(msg))).toEqual(msg);

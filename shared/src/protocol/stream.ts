@@ -33,4 +33,3 @@ export type StreamAck = Static<typeof StreamAck>;
 export function lastSeqOf(msg: StreamEvent | StreamGap): number {
   return msg.type === 'stream.gap' ? msg.seq + msg.count - 1 : msg.seq;
 }
-
