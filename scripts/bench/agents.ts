@@ -34,6 +34,7 @@ async function startCollector(dir: string, maxAgents: number) {
       dataDir: join(dir, 'data'),
       api: { host: '127.0.0.1', port: 0 },
       limits: { maxAgents, agentMessagesPerSecond: 1000, agentMessageBurst: 10_000 },
+      tls: { enabled: process.env.BENCH_TLS !== '0' },
       log: { level: 'warn' },
     }),
   );
@@ -58,7 +59,7 @@ async function startCollector(dir: string, maxAgents: number) {
     child.once('exit', (c) => reject(new Error(`collector exited ${c}`)));
   });
   const url = /API and console\s+(\S+)/.exec(out)![1]!;
-  const fingerprint = /SHA-256 ([0-9A-F:]{95})/.exec(out)![1]!;
+  const fingerprint = /SHA-256 ([0-9A-F:]{95})/.exec(out)?.[1];
   const password = /^\s+password\s+(\S+)$/m.exec(out)![1]!;
   const base: ApiTarget = { server: url, caFingerprint: fingerprint };
   const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', {
@@ -68,9 +69,14 @@ async function startCollector(dir: string, maxAgents: number) {
   return { child, url, admin: { ...base, token: login.token } as ApiTarget };
 }
 
-async function lagP99(admin: ApiTarget): Promise<number> {
+async function scrape(admin: ApiTarget): Promise<Record<string, number>> {
   const text = await apiCall<string>(admin, 'GET', '/metrics');
-  return Number(/^outpost_event_loop_lag_p99_seconds (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return {
+    lagMs: read('outpost_event_loop_lag_p99_seconds') * 1000,
+    heapMB: read('outpost_process_heap_used_bytes') / 2 ** 20,
+    externalMB: read('outpost_process_external_bytes') / 2 ** 20,
+  };
 }
 
 function ask(children: ChildProcess[], cmd: object): Promise<Reply[]> {
@@ -128,9 +134,9 @@ async function run(agents: number) {
     const handshakesPerSec = connected / (max(reconnect, 'ms') / 1000);
     const burst = await ask(children, { op: 'burst', events: 20 });
     const ackedPerSec = sum(burst, 'acked') / (max(burst, 'ms') / 1000);
-    await lagP99(collector.admin); // reset the lag window before the steady phase
+    await scrape(collector.admin); // reset the lag window before the steady phase
     const steady = await ask(children, { op: 'steady', seconds: steadySeconds, intervalMs: 30_000 });
-    const lag = await lagP99(collector.admin);
+    const figures = await scrape(collector.admin);
     const rss = rssOf(collector.child.pid!);
     return {
       agents,
@@ -141,7 +147,9 @@ async function run(agents: number) {
       steadyAckedPerSec: Math.round(sum(steady, 'acked') / steadySeconds),
       steadyOpen: sum(steady, 'open'),
       collectorRssMB: Math.round(rss / 1024 / 1024),
-      eventLoopLagP99Ms: Math.round(lag * 10) / 10,
+      heapUsedMB: Math.round(figures.heapMB!),
+      externalMB: Math.round(figures.externalMB!),
+      eventLoopLagP99Ms: Math.round(figures.lagMs! * 10) / 10,
     };
   } finally {
     for (const c of children) c.send({ op: 'exit' });

@@ -13,3 +13,4 @@ export * from './protocol/presence.js';
 export * from './protocol/stream.js';
 export * from './protocol/version.js';
 export * from './tls-pin.js';
+export * from './token-bucket.js';

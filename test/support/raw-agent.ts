@@ -43,8 +43,12 @@ export class RawAgent {
   }
 
   /** Opens a socket (TLS verification off: these tests are about the protocol, the pin is tested elsewhere). */
-  static async connect(agentUrl: string): Promise<RawAgent> {
-    const ws = new WebSocket(`${agentUrl}/v1/agent`, { rejectUnauthorized: false, perMessageDeflate: false });
+  static async connect(agentUrl: string, options: { autoPong?: boolean } = {}): Promise<RawAgent> {
+    const ws = new WebSocket(`${agentUrl}/v1/agent`, {
+      rejectUnauthorized: false,
+      perMessageDeflate: false,
+      autoPong: options.autoPong ?? true,
+    });
     const agent = new RawAgent(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -7,6 +7,7 @@
  */
 import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
+import { sleep } from '../time.js';
 import { type BackoffOptions, backoffDelay, retryAfterMs } from './backoff.js';
 import { type CloseInfo, type DialOptions, dial, type Session } from './dial.js';
 
@@ -121,17 +122,4 @@ export class ConnectionManager {
     await this.#loop;
     if (!this.#loop) this.#to('stopped');
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -4,13 +4,14 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lastSeqOf, type SequencedBody } from '@outpost/shared';
+import { lastSeqOf, type SequencedBody, TokenBucket } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/index.js';
 import { ConnectionManager, type ConnectionState, type Session } from '../connection/index.js';
 import { collectFacts } from '../facts/index.js';
 import { loadOrCreateKey } from '../identity/index.js';
 import { Outbox } from '../outbox/index.js';
+import { sleep } from '../time.js';
 import { AGENT_VERSION } from '../version.js';
 import { keyHello } from './hello.js';
 import { lockStateDir } from './lock.js';
@@ -154,6 +155,12 @@ export class AgentRuntime {
     }, interval);
     stop.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
 
+    // Stay under the collector's limit (heartbeats included) with a margin, so a backlog drains without a cut-off.
+    const pace = new TokenBucket(
+      session.welcome.messagesPerSecond * 0.8,
+      Math.max(1, Math.floor(session.welcome.messageBurst / 2)),
+      Date.now(),
+    );
     try {
       await outbox.syncWithCollector(session.welcome.lastSeq);
       beat();
@@ -181,6 +188,11 @@ export class AgentRuntime {
           continue;
         }
         for (const msg of batch) {
+          const wait = pace.take(Date.now());
+          if (wait > 0) {
+            await sleep(wait, stop.signal);
+            break;
+          }
           session.send(msg);
           lastSent = lastSeqOf(msg);
         }

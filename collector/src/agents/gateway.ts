@@ -14,6 +14,7 @@ import {
   MIN_PROTOCOL_VERSION,
   OutpostError,
   PROTOCOL_VERSION,
+  TokenBucket,
 } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
@@ -42,27 +43,6 @@ export interface GatewayCounters {
   closesByCode: Map<string, number>;
 }
 
-/** A token bucket: `burst` messages at once, refilled at `rate` per second. */
-class RateLimiter {
-  #tokens: number;
-  #last: number;
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-    now: number,
-  ) {
-    this.#tokens = burst;
-    this.#last = now;
-  }
-  take(now: number): boolean {
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.rate);
-    this.#last = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-}
-
 type State = 'awaiting_hello' | 'authenticating' | 'ready' | 'closed';
 
 /** Accepts agent sockets and runs each through the handshake into the registry. */
@@ -86,7 +66,7 @@ export class AgentGateway {
     const log = this.logger.child({ ip });
     let state: State = 'awaiting_hello';
     let conn: AgentConnection | undefined;
-    const limiter = new RateLimiter(this.limits.messagesPerSecond, this.limits.messageBurst, this.clock.now());
+    const limiter = new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, this.clock.now());
 
     const fail = (err: OutpostError, extra = '') => {
       if (state === 'closed') return;
@@ -146,6 +126,8 @@ export class AgentGateway {
         protocolVersion: Math.min(PROTOCOL_VERSION, hello.protocolVersion),
         lastSeq,
         heartbeatIntervalMs: this.limits.heartbeatIntervalMs,
+        messagesPerSecond: this.limits.messagesPerSecond,
+        messageBurst: this.limits.messageBurst,
         serverTime: this.clock.now(),
         enrolled: enrolling,
         clientId: agent.clientId,
@@ -180,7 +162,7 @@ export class AgentGateway {
       if (state === 'closed') return;
       try {
         this.counters.messages++;
-        if (!limiter.take(this.clock.now())) throw new OutpostError('OUTPOST_E_RATE_LIMITED');
+        if (limiter.take(this.clock.now()) > 0) throw new OutpostError('OUTPOST_E_RATE_LIMITED');
         if (state === 'authenticating')
           throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'message before the welcome' });
         if (isBinary) {

@@ -2,7 +2,7 @@
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { actorOf, clientScope, type Guard } from '../auth/index.js';
+import { actorOf, type Guard } from '../auth/index.js';
 import type { EventsStore } from '../events/index.js';
 import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
 import type { App } from '../http/types.js';
@@ -99,8 +99,7 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
       },
       async (req) => {
         const q = req.query;
-        const scope = clientScope(actorOf(req), 'agent.read');
-        let clientIds = scope === 'all' ? undefined : scope;
+        let clientIds = await guard.scope(req, 'agent.read', 'agent');
         if (q.clientId) {
           await guard(req, 'agent.read', { type: 'client', id: q.clientId, clientId: q.clientId });
           clientIds = [q.clientId];
@@ -216,10 +215,8 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
         },
       },
       async (req) => {
-        const scope = clientScope(actorOf(req), 'enrollment_token.read');
-        if (scope !== 'all' && scope.length === 0)
-          await guard(req, 'enrollment_token.read', { type: 'enrollment_token', clientId: null });
-        return { tokens: await agents.listEnrollmentTokens(scope === 'all' ? undefined : scope, req.query.siteId) };
+        const clientIds = await guard.scope(req, 'enrollment_token.read', 'enrollment_token');
+        return { tokens: await agents.listEnrollmentTokens(clientIds, req.query.siteId) };
       },
     );
 

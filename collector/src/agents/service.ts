@@ -162,19 +162,34 @@ export class Agents {
     );
     if (!result.ok) throw await refuse(tokenErrors[result.reason], result.token?.clientId ?? null);
     const agent = result.agent!;
-    await this.audit.record({
-      type: 'agent.enroll',
-      code: 'OUTPOST_I_AGENT_ENROLLED',
-      result: 'success',
+    await this.#auditAgent(agent, 'agent.enroll', 'OUTPOST_I_AGENT_ENROLLED', 'success', ip, {
+      siteId: agent.siteId,
+      enrollmentTokenId: agent.enrollmentTokenId,
+    });
+    this.logger.info({ agentId: agent.id, hostname: agent.facts.hostname, siteId: agent.siteId }, 'agent enrolled');
+    return agent;
+  }
+
+  /** An audit row where the agent itself is the actor. */
+  #auditAgent(
+    agent: AgentRecord,
+    type: string,
+    code: string,
+    result: 'success' | 'failure',
+    ip: string,
+    details?: Record<string, unknown>,
+  ) {
+    return this.audit.record({
+      type,
+      code,
+      result,
       actor: { kind: 'agent', id: agent.id, name: agent.facts.hostname },
       clientId: agent.clientId,
       agentId: agent.id,
       resource: `agent:${agent.id}`,
       remoteIp: ip,
-      details: { siteId: agent.siteId, enrollmentTokenId: agent.enrollmentTokenId },
+      ...(details ? { details } : {}),
     });
-    this.logger.info({ agentId: agent.id, hostname: agent.facts.hostname, siteId: agent.siteId }, 'agent enrolled');
-    return agent;
   }
 
   /** Authenticates a `key` hello signed over `nonce`; refreshes the agent's facts. */
@@ -185,16 +200,7 @@ export class Agents {
     if (!agent) throw new OutpostError('OUTPOST_E_AGENT_UNKNOWN', { details: { agentId: auth.agentId } });
     if (agent.revokedAt !== null) throw new OutpostError('OUTPOST_E_AGENT_REVOKED', { details: { agentId: agent.id } });
     if (!verifyAuthProof(agent.publicKey, nonce, 'key', agent.id, auth.signature)) {
-      await this.audit.record({
-        type: 'agent.connect',
-        code: 'OUTPOST_E_SIGNATURE_INVALID',
-        result: 'failure',
-        actor: { kind: 'agent', id: agent.id, name: hello.facts.hostname },
-        clientId: agent.clientId,
-        agentId: agent.id,
-        resource: `agent:${agent.id}`,
-        remoteIp: ip,
-      });
+      await this.#auditAgent(agent, 'agent.connect', 'OUTPOST_E_SIGNATURE_INVALID', 'failure', ip);
       throw new OutpostError('OUTPOST_E_SIGNATURE_INVALID', { details: { agentId: agent.id } });
     }
     // Write only what changed: after a collector restart thousands of agents reconnect at once, and a durable

@@ -1,7 +1,7 @@
 /** Route of the audit concern: read the log, scoped to the clients the caller may audit. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { actorOf, clientScope, type Guard } from '../auth/index.js';
+import type { Guard } from '../auth/index.js';
 import { errorResponses, Limit, NullableString } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { AuditLog } from './audit.js';
@@ -43,11 +43,8 @@ export function auditRoutes(deps: { audit: AuditLog; guard: Guard }): FastifyPlu
         },
       },
       async (req) => {
-        const scope = clientScope(actorOf(req), 'audit.read');
-        if (scope !== 'all' && scope.length === 0)
-          await deps.guard(req, 'audit.read', { type: 'audit', clientId: null });
         const events = await deps.audit.list({
-          clientIds: scope === 'all' ? undefined : scope,
+          clientIds: await deps.guard.scope(req, 'audit.read', 'audit'),
           agentId: req.query.agentId,
           type: req.query.type,
           since: req.query.since,

@@ -2,7 +2,7 @@
 import { OutpostError } from '@outpost/shared';
 import type { FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
-import { type Action, type Actor, authorize, type Resource } from './permissions.js';
+import { type Action, type Actor, authorize, clientScope, type Resource } from './permissions.js';
 import { actorRef } from './service.js';
 
 /** Returns the request's actor (authentication guarantees one on non-public routes). */
@@ -14,7 +14,7 @@ export function actorOf(request: FastifyRequest): Actor {
 /** Builds the guard bound to the audit log. */
 export function createGuard(audit: AuditLog) {
   /** Authorises the request's actor for `action` on `resource`; a refusal is audited and answered 403. */
-  return async function guard(request: FastifyRequest, action: Action, resource: Resource): Promise<Actor> {
+  async function guard(request: FastifyRequest, action: Action, resource: Resource): Promise<Actor> {
     const actor = actorOf(request);
     try {
       authorize(actor, action, resource);
@@ -32,7 +32,23 @@ export function createGuard(audit: AuditLog) {
       throw err;
     }
     return actor;
+  }
+
+  /**
+   * For list routes: the clients whose resources the actor may see with `action` (undefined: all of them).
+   * An actor who may see none is refused (403, audited) rather than shown an empty list.
+   */
+  guard.scope = async (
+    request: FastifyRequest,
+    action: Action,
+    type: string,
+  ): Promise<readonly string[] | undefined> => {
+    const scope = clientScope(actorOf(request), action);
+    if (scope === 'all') return undefined;
+    if (scope.length === 0) await guard(request, action, { type, clientId: null });
+    return scope;
   };
+  return guard;
 }
 
 /** The guard function type. */

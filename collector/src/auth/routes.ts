@@ -6,7 +6,7 @@ import { errorResponses, Limit, NullableString, NullableTime, Ok } from '../http
 import type { App } from '../http/types.js';
 import type { Guard } from './guard.js';
 import { actorOf } from './guard.js';
-import { clientScope, ROLES } from './permissions.js';
+import { ROLES } from './permissions.js';
 import type { AuthService } from './service.js';
 
 const RoleBindingSchema = Type.Object(
@@ -143,9 +143,7 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
         },
       },
       async (req) => {
-        const scope = clientScope(actorOf(req), 'user.read');
-        if (scope !== 'all' && scope.length === 0) await guard(req, 'user.read', { type: 'user', clientId: null });
-        const users = await auth.listUsers(scope === 'all' ? undefined : scope);
+        const users = await auth.listUsers(await guard.scope(req, 'user.read', 'user'));
         return { users: users.slice(0, req.query.limit) };
       },
     );

@@ -2,7 +2,7 @@
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { actorOf, clientScope, type Guard } from '../auth/index.js';
+import type { Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Tenants } from './service.js';
@@ -28,8 +28,7 @@ export function tenantsRoutes(deps: { tenants: Tenants; guard: Guard }): Fastify
       '/api/v1/clients',
       { schema: { response: { 200: Type.Object({ clients: Type.Array(ClientSchema) }), ...errorResponses } } },
       async (req) => {
-        const scope = clientScope(actorOf(req), 'client.read');
-        return { clients: await tenants.listClients(scope === 'all' ? undefined : scope) };
+        return { clients: await tenants.listClients(await guard.scope(req, 'client.read', 'client')) };
       },
     );
 

@@ -67,6 +67,9 @@ export const CollectorWelcome = message('collector.welcome', {
   /** Highest sequence number the collector has committed for this agent (0: none yet). */
   lastSeq: Type.Integer({ minimum: 0 }),
   heartbeatIntervalMs: Type.Integer({ minimum: 1000 }),
+  /** The connection's message rate limit, so an agent draining a backlog paces itself instead of being cut off. */
+  messagesPerSecond: Type.Number({ exclusiveMinimum: 0 }),
+  messageBurst: Type.Integer({ minimum: 1 }),
   serverTime: EpochMs,
   /** True on the connection that enrolled the agent. */
   enrolled: Type.Boolean(),
