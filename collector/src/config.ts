@@ -174,10 +174,8 @@ export function mergeSettings(
   return out;
 }
 
-/** True when the agent endpoint needs its own listener. */
+/** True when the agent endpoint needs its own listener (port 0 asks for one more ephemeral port). */
 export function agentsListenSeparately(settings: CollectorSettings): boolean {
-  return (
-    settings.agents !== undefined &&
-    (settings.agents.host !== settings.api.host || settings.agents.port !== settings.api.port)
-  );
+  const a = settings.agents;
+  return a !== undefined && (a.port === 0 || a.host !== settings.api.host || a.port !== settings.api.port);
 }

@@ -71,6 +71,8 @@ async function fakeCollector(plan: ('busy' | 'welcome' | 'revoked')[]) {
           protocolVersion: 1,
           lastSeq: 7,
           heartbeatIntervalMs: 1000,
+          messagesPerSecond: 100,
+          messageBurst: 100,
           serverTime: Date.now(),
           enrolled: false,
           clientId: 'c',

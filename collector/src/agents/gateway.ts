@@ -63,7 +63,8 @@ export class AgentGateway {
 
   /** Takes over a freshly upgraded socket. */
   handle(socket: WebSocket, ip: string): void {
-    const log = this.logger.child({ ip });
+    // No child logger per socket: at 15k agents its bindings alone would cost megabytes; `ip` goes in each line.
+    const log = this.logger;
     let state: State = 'awaiting_hello';
     let conn: AgentConnection | undefined;
     const limiter = new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, this.clock.now());
@@ -71,7 +72,7 @@ export class AgentGateway {
     const fail = (err: OutpostError, extra = '') => {
       if (state === 'closed') return;
       log.warn(
-        { agentId: conn?.agentId, code: err.code, reason: err.message, details: err.details, state },
+        { ip, agentId: conn?.agentId, code: err.code, reason: err.message, details: err.details, state },
         'closing agent socket',
       );
       closeSocket(socket, err, extra);
@@ -133,7 +134,7 @@ export class AgentGateway {
         clientId: agent.clientId,
         siteId: agent.siteId,
       });
-      log.debug({ agentId: agent.id, hostname: agent.facts.hostname, lastSeq, enrolling }, 'agent connected');
+      log.debug({ ip, agentId: agent.id, hostname: agent.facts.hostname, lastSeq, enrolling }, 'agent connected');
     };
 
     const onReady = (msg: AgentMessage, c: AgentConnection) => {
@@ -193,7 +194,7 @@ export class AgentGateway {
       }
     });
 
-    socket.on('error', (err) => log.warn({ err, agentId: conn?.agentId }, 'agent socket error'));
+    socket.on('error', (err) => log.warn({ ip, err, agentId: conn?.agentId }, 'agent socket error'));
 
     socket.on('close', (code: number, reason: Buffer) => {
       leavePending();
@@ -203,7 +204,7 @@ export class AgentGateway {
       if (conn) {
         this.registry.remove(conn);
         this.presence.touch(conn.agentId);
-        log.debug({ agentId: conn.agentId, code, reason: reason.toString() }, 'agent disconnected');
+        log.debug({ ip, agentId: conn.agentId, code, reason: reason.toString() }, 'agent disconnected');
       }
     });
   }

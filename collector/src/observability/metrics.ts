@@ -27,7 +27,12 @@ export class MetricsRegistry {
       type: 'gauge',
       read: () => process.memoryUsage.rss(),
     });
-    this.add({ name: 'outpost_process_heap_used_bytes', help: 'V8 heap in use', type: 'gauge', read: () => process.memoryUsage().heapUsed });
+    this.add({
+      name: 'outpost_process_heap_used_bytes',
+      help: 'V8 heap in use',
+      type: 'gauge',
+      read: () => process.memoryUsage().heapUsed,
+    });
     this.add({
       name: 'outpost_process_external_bytes',
       help: 'Memory held outside the V8 heap (buffers, TLS)',

@@ -50,6 +50,8 @@ describe('message decoders', () => {
         protocolVersion: 1,
         lastSeq: 0,
         heartbeatIntervalMs: 30000,
+        messagesPerSecond: 100,
+        messageBurst: 100,
         serverTime: 1,
         enrolled: true,
         clientId: 'c',
