@@ -109,7 +109,10 @@ export async function buildApp(config: CollectorConfig): Promise<Collector> {
   const registry = new ConnectionRegistry();
   const agents = new Agents(db, tenants, registry, audit, clock, logger);
   const events = new EventsStore(db);
-  const ingest = new StreamIngest(new StreamStore(db), events, clock, logger);
+  const ingest = new StreamIngest(new StreamStore(db), clock, logger);
+  ingest.registerSink('stream.event', async (items, now) => {
+    await events.insertBatch(items, now);
+  });
   const presence = new Presence(registry, agents, clock, logger, config.presence);
   const gateway = new AgentGateway(agents, registry, ingest, presence, clock, logger, {
     helloTimeoutMs: config.limits.helloTimeoutMs,

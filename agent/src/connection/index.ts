@@ -4,4 +4,4 @@
  */
 export { backoffDelay, retryAfterMs } from './backoff.js';
 export { ConnectionManager, type ConnectionState } from './connection.js';
-export { agentEndpointUrl, type CloseInfo, type DialOptions, dial, Session } from './dial.js';
+export { agentEndpointUrl, type CloseInfo, type DialOptions, dial, Session, type SessionMessage } from './dial.js';

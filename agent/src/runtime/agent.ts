@@ -13,6 +13,8 @@ import { loadOrCreateKey } from '../identity/index.js';
 import { Outbox } from '../outbox/index.js';
 import { sleep } from '../time.js';
 import { AGENT_VERSION } from '../version.js';
+import { buildCommandTable } from './command-table.js';
+import { type AgentComponent, type AgentContext, type CommandTable, dispatchCommand } from './commands.js';
 import { keyHello } from './hello.js';
 import { lockStateDir } from './lock.js';
 
@@ -48,6 +50,9 @@ export class AgentRuntime {
   #lastError: string | null = null;
   #stopped = false;
   #unlock: (() => void) | undefined;
+  #table!: CommandTable;
+  #components: AgentComponent[] = [];
+  #context!: AgentContext;
   readonly #started = Date.now();
 
   constructor(
@@ -75,6 +80,9 @@ export class AgentRuntime {
       logger,
     });
     const facts = await collectFacts();
+    this.#context = { config: this.config, logger, report: (body) => this.report(body) };
+    ({ table: this.#table, components: this.#components } = buildCommandTable());
+    for (const c of this.#components) await c.start(this.#context);
     await this.report({
       type: 'stream.event',
       time: Date.now(),
@@ -131,9 +139,14 @@ export class AgentRuntime {
     void session.closed.then(() => stop.abort());
     let wakeAck: (() => void) | undefined;
 
+    const commandContext = {
+      ...this.#context,
+      session,
+      reply: (msg: Parameters<Session['send']>[0]) => session.send(msg),
+    };
     session.onMessage((msg) => {
-      // One collector→agent message type so far; this becomes an exhaustive switch with the command handlers.
       if (msg.type === 'stream.ack') void outbox.ack(msg.seq).then(() => wakeAck?.());
+      else dispatchCommand(this.#table, msg, commandContext);
     });
 
     const interval = session.welcome.heartbeatIntervalMs;
@@ -164,6 +177,7 @@ export class AgentRuntime {
     try {
       await outbox.syncWithCollector(session.welcome.lastSeq);
       beat();
+      for (const c of this.#components) c.onSession?.(session, this.#context);
       let lastSent = session.welcome.lastSeq;
       while (!stop.signal.aborted) {
         const inFlight = lastSent - outbox.stats().acked;
@@ -229,6 +243,13 @@ export class AgentRuntime {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    for (const c of this.#components) {
+      try {
+        await c.stop();
+      } catch (err) {
+        this.options.logger.error({ err, component: c.name }, 'component failed to stop');
+      }
+    }
     await this.#connection?.stop();
     this.#writeStatus();
     await this.#outbox?.close();

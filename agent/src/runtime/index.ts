@@ -3,4 +3,13 @@
  * implements `enroll`. It must never parse collector frames itself (the connection concern validates them).
  */
 export { AgentRuntime, type AgentStatusFile, type RuntimeOptions } from './agent.js';
+export type {
+  AgentComponent,
+  AgentContext,
+  CommandContext,
+  CommandHandler,
+  CommandOf,
+  CommandTable,
+  CommandType,
+} from './commands.js';
 export { type EnrollOptions, enroll } from './enroll.js';

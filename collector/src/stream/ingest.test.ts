@@ -29,7 +29,10 @@ beforeEach(() => {
   migrate(db, [...streamMigrations, ...eventsMigrations]);
   events = new EventsStore(db);
   stream = new StreamStore(db);
-  ingest = new StreamIngest(stream, events, { now: () => 42 }, pino({ level: 'silent' }));
+  ingest = new StreamIngest(stream, { now: () => 42 }, pino({ level: 'silent' }));
+  ingest.registerSink('stream.event', async (items, now) => {
+    await events.insertBatch(items, now);
+  });
 });
 afterEach(() => db.close());
 

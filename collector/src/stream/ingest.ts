@@ -3,10 +3,9 @@
  * group-committed batches (one transaction per concern per batch), the per-agent cursors advanced, and only then
  * acknowledged. A sequence already accepted is ignored; a jump forward is recorded as a gap.
  */
-import { lastSeqOf, OutpostError, type SequencedMessage, type StreamEvent } from '@outpost/shared';
+import { lastSeqOf, OutpostError, type SequencedMessage, type SequencedType } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
-import type { EventsStore } from '../events/index.js';
 import type { Gap, StreamStore } from './store.js';
 
 /** The side of a connection the stream needs: its agent, its cursor, and a way to acknowledge or drop it. */
@@ -22,6 +21,20 @@ interface Queued {
   peer: StreamPeer;
   msg: SequencedMessage;
 }
+
+/** One committed-to-be message of a sink's type, with the agent it came from. */
+export interface SinkItem<T extends SequencedType> {
+  agentId: string;
+  msg: Extract<SequencedMessage, { type: T }>;
+}
+
+/**
+ * Where a concern's sequenced messages go. `commit` must be durable when it resolves (the stream acknowledges right
+ * after) and idempotent by (agent, seq), because a batch that failed half-way is resent whole.
+ */
+export type StreamSink<T extends SequencedType> = (items: SinkItem<T>[], now: number) => Promise<void>;
+
+type AnySink = (items: { agentId: string; msg: SequencedMessage }[], now: number) => Promise<void>;
 
 /** Counters the metrics endpoint reads. */
 export interface StreamCounters {
@@ -42,13 +55,20 @@ export class StreamIngest {
   /** Committed cursor per agent, kept for agents seen since start so acks need no read. */
   readonly #committed = new Map<string, number>();
 
+  readonly #sinks = new Map<string, AnySink>();
+
   constructor(
     private readonly store: StreamStore,
-    private readonly events: EventsStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly maxBatch = 5000,
   ) {}
+
+  /** Routes one sequenced message type to the concern that stores it (one sink per type). */
+  registerSink<T extends Exclude<SequencedType, 'stream.gap'>>(type: T, sink: StreamSink<T>): void {
+    if (this.#sinks.has(type)) throw new Error(`a stream sink for ${type} is already registered`);
+    this.#sinks.set(type, sink as unknown as AnySink);
+  }
 
   /** The committed cursor of an agent (0 before its first message). */
   async cursorOf(agentId: string): Promise<number> {
@@ -102,7 +122,7 @@ export class StreamIngest {
   }
 
   async #flush(batch: Queued[], ackOnly: Set<StreamPeer>): Promise<void> {
-    const events: { agentId: string; msg: StreamEvent }[] = [];
+    const byType = new Map<string, { agentId: string; msg: SequencedMessage }[]>();
     const gaps: Gap[] = [];
     const cursors = new Map<string, number>();
     const accepted: Queued[] = [];
@@ -112,6 +132,11 @@ export class StreamIngest {
       if (lastSeqOf(msg) <= peer.cursor) {
         this.counters.duplicates++;
         ackOnly.add(peer);
+        continue;
+      }
+      if (msg.type !== 'stream.gap' && !this.#sinks.has(msg.type)) {
+        // Validated but unroutable: a collector built without that concern. Refuse rather than acknowledge and lose.
+        peer.fail(new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `no stream sink for ${msg.type}` }));
         continue;
       }
       if (msg.seq > peer.cursor + 1) {
@@ -128,23 +153,18 @@ export class StreamIngest {
       }
       peer.cursor = lastSeqOf(msg);
       accepted.push(item);
-      switch (msg.type) {
-        case 'stream.event':
-          events.push({ agentId: peer.agentId, msg });
-          break;
-        case 'stream.gap':
-          gaps.push({ agentId: peer.agentId, fromSeq: msg.seq, count: msg.count, reason: msg.reason });
-          break;
-        default: {
-          const unhandled: never = msg;
-          throw new Error(`unhandled sequenced message ${(unhandled as { type: string }).type}`);
-        }
+      if (msg.type === 'stream.gap') {
+        gaps.push({ agentId: peer.agentId, fromSeq: msg.seq, count: msg.count, reason: msg.reason });
+      } else {
+        const list = byType.get(msg.type) ?? [];
+        if (list.length === 0) byType.set(msg.type, list);
+        list.push({ agentId: peer.agentId, msg });
       }
       cursors.set(peer.agentId, Math.max(cursors.get(peer.agentId) ?? 0, peer.cursor));
     }
     try {
       const now = this.clock.now();
-      if (events.length) await this.events.insertBatch(events, now);
+      for (const [type, items] of byType) await this.#sinks.get(type)!(items, now);
       if (cursors.size || gaps.length) await this.store.commit(cursors, gaps, now);
     } catch (err) {
       // Nothing of this batch is acknowledged: drop the connections so their agents resend after reconnecting.

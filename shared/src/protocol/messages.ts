@@ -9,22 +9,41 @@ import { AgentHello, CollectorChallenge, CollectorWelcome } from './handshake.js
 import { AgentHeartbeat } from './presence.js';
 import { StreamAck, StreamEvent, StreamGap } from './stream.js';
 
+/**
+ * Agent messages that travel through the durable outbox and carry a sequence number (the reliable stream).
+ * A concern that reports data adds its message here; the collector routes each type to the sink its concern
+ * registers with the stream ingest (collector/src/stream).
+ */
+const SequencedSchemas = [StreamEvent, StreamGap] as const;
+
+/** Agent messages that are not sequenced: the handshake, presence, replies to commands. */
+const UnsequencedAgentSchemas = [AgentHello, AgentHeartbeat] as const;
+
 /** Every message an agent may send. */
-export const AgentMessage = Type.Union([AgentHello, AgentHeartbeat, StreamEvent, StreamGap]);
+export const AgentMessage = Type.Union([...UnsequencedAgentSchemas, ...SequencedSchemas]);
 export type AgentMessage = Static<typeof AgentMessage>;
 
 /** Agent messages that travel through the durable outbox and carry a sequence number. */
-export type SequencedMessage = StreamEvent | StreamGap;
-/** A sequenced message before the outbox numbers it. */
-export type SequencedBody = Omit<StreamEvent, 'seq'> | Omit<StreamGap, 'seq'>;
+export const SequencedMessage = Type.Union([...SequencedSchemas]);
+export type SequencedMessage = Static<typeof SequencedMessage>;
+/** The type names of sequenced messages. */
+export type SequencedType = SequencedMessage['type'];
+/** A sequenced message before the outbox numbers it (distributes over the union, so each member keeps its fields). */
+export type SequencedBody = SequencedMessage extends infer M
+  ? M extends { seq: number }
+    ? Omit<M, 'seq'>
+    : never
+  : never;
 
 /** Every message a collector may send. */
 export const CollectorMessage = Type.Union([CollectorChallenge, CollectorWelcome, StreamAck]);
 export type CollectorMessage = Static<typeof CollectorMessage>;
 
+const sequencedTypes: ReadonlySet<string> = new Set(SequencedSchemas.map((s) => s.properties.type.const));
+
 /** True for the agent messages that belong to the reliable stream. */
 export function isSequenced(msg: AgentMessage): msg is SequencedMessage {
-  return msg.type === 'stream.event' || msg.type === 'stream.gap';
+  return sequencedTypes.has(msg.type);
 }
 
 /** Rejects keys that could pollute prototypes when a parsed object is later merged or spread. */
