@@ -180,8 +180,13 @@ describe('Outbox', () => {
        const o = await Outbox.open({ dir: ${JSON.stringify(join(dir, 'box'))} });
        for (let i = 0; ; i++) { const m = await o.append({ type: 'stream.event', time: 1, kind: 'test', data: { i } }); process.stdout.write(m.seq + '\\n'); }`,
     );
-    const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
-    const child = spawn(tsx, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The writer runs in this very process (`node --import tsx`), not under the tsx CLI, which forks a second node:
+    // SIGKILL must hit the process that writes, or an orphan keeps appending while the test reopens the outbox.
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     await new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`writer exited early with ${code}`)));
