@@ -79,7 +79,14 @@ async function scrape(admin: ApiTarget): Promise<Record<string, number>> {
   };
 }
 
-function ask(children: ChildProcess[], cmd: object): Promise<Reply[]> {
+async function ask(children: ChildProcess[], cmd: { op: string } & Record<string, unknown>): Promise<Reply[]> {
+  const t0 = performance.now();
+  const replies = await askAll(children, cmd);
+  process.stderr.write(`  ${cmd.op}: ${Math.round(performance.now() - t0)} ms ${JSON.stringify(replies[0] ?? {})}\n`);
+  return replies;
+}
+
+function askAll(children: ChildProcess[], cmd: object): Promise<Reply[]> {
   return Promise.all(
     children.map(
       (c) =>
@@ -162,7 +169,9 @@ async function run(agents: number) {
 const results: Awaited<ReturnType<typeof run>>[] = [];
 for (const n of fleets) {
   process.stderr.write(`running ${n} agents…\n`);
-  results.push(await run(n));
+  const result = await run(n);
+  process.stderr.write(`  ${JSON.stringify(result)}\n`);
+  results.push(result);
 }
 const cols = Object.keys(results[0]!) as (keyof (typeof results)[number])[];
 const widths = cols.map((c) => Math.max(c.length, ...results.map((r) => String(r[c]).length)));
