@@ -1,0 +1,11 @@
+/** The installed_software probe: installed software from every package database present. */
+import { collectSoftwareLinux } from './installed_software.linux.js';
+import { defineProbe, HOUR } from './probe.js';
+
+/** Installed software from every package database present. */
+export const installedSoftwareProbe = defineProbe({
+  name: 'installed_software',
+  description: 'Installed software from every package database present.',
+  intervalMs: HOUR,
+  collect: { linux: collectSoftwareLinux },
+});

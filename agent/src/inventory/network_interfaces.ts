@@ -1,0 +1,11 @@
+/** The network_interfaces probe: network interfaces: MAC, addresses, link speed, default gateway. */
+import { collectNetworkLinux } from './network_interfaces.linux.js';
+import { defineProbe, HOUR } from './probe.js';
+
+/** Network interfaces: MAC, addresses, link speed, default gateway. */
+export const networkInterfacesProbe = defineProbe({
+  name: 'network_interfaces',
+  description: 'Network interfaces: MAC, addresses, link speed, default gateway.',
+  intervalMs: HOUR,
+  collect: { linux: collectNetworkLinux },
+});

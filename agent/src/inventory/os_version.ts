@@ -1,0 +1,11 @@
+/** The os_version probe: operating system: name, version, build, kernel, architecture, install date, last boot, time zone. */
+import { collectOsVersionLinux } from './os_version.linux.js';
+import { defineProbe, HOUR } from './probe.js';
+
+/** Operating system: name, version, build, kernel, architecture, install date, last boot, time zone. */
+export const osVersionProbe = defineProbe({
+  name: 'os_version',
+  description: 'Operating system: name, version, build, kernel, architecture, install date, last boot, time zone.',
+  intervalMs: HOUR,
+  collect: { linux: collectOsVersionLinux },
+});

@@ -1,0 +1,201 @@
+/**
+ * Inventory and report commands: `outpost inventory show|history|query …` and
+ * `outpost report perimeter --site S|--client C --out file.html|.csv`.
+ */
+import { writeFileSync } from 'node:fs';
+import { type Command, InvalidArgumentError } from 'commander';
+import { type ApiTarget, apiCall, apiText } from './client.js';
+import { loadTarget } from './credentials.js';
+import { printRows, when } from './output.js';
+
+type Row = Record<string, unknown>;
+const target = (cmd: Command): ApiTarget => {
+  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
+  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
+};
+const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
+const qs = (params: Record<string, unknown>) => {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '' && v !== false) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+};
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
+  return n;
+};
+
+const FLEET_COLUMNS = [
+  { key: 'hostname', title: 'host' },
+  { key: 'agentId', title: 'agent' },
+  { key: 'subject', title: 'subject' },
+  { key: 'detail', title: 'detail' },
+  { key: 'time', title: 'time', format: (r: Row) => when(r.time) },
+];
+
+/** Adds the inventory and report commands. */
+export function addInventoryCommands(program: Command): void {
+  const inv = program.command('inventory').description('Hardware, software, licences and patches of the machines.');
+
+  inv
+    .command('show <agent>')
+    .description("One machine's current inventory (all probes, or one).")
+    .option('--probe <name>', 'only this probe')
+    .action(async function (this: Command, agent: string, o: { probe?: string }) {
+      const r = await apiCall<{
+        device: Row;
+        eol: Row;
+        probes: {
+          probe: string;
+          rows: Row[];
+          errorCode: string | null;
+          errorMessage: string | null;
+          collectedAt: number;
+          stale: boolean;
+        }[];
+      }>(target(this), 'GET', `/api/v1/agents/${encodeURIComponent(agent)}/inventory${qs({ probe: o.probe })}`);
+      if (isJson(this)) {
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      const d = r.device;
+      process.stdout.write(
+        `device ${String(d.id)}  host ${String(d.hostname)}  ${String(d.manufacturer)} ${String(d.model)}  serial ${String(d.serial) || '-'}\n`,
+      );
+      process.stdout.write(
+        `OS supported until ${when(r.eol.supportedUntil)}${r.eol.endOfLife ? ' (END OF LIFE)' : ''}\n\n`,
+      );
+      for (const p of r.probes) {
+        process.stdout.write(
+          `== ${p.probe}  (${p.rows.length} rows, collected ${when(p.collectedAt)}${p.stale ? ', resync pending' : ''})\n`,
+        );
+        if (p.errorCode) process.stdout.write(`error ${p.errorCode}: ${p.errorMessage ?? ''}\n`);
+        const cols = Object.keys(p.rows[0] ?? {}).slice(0, 6);
+        if (cols.length)
+          printRows(
+            p.rows,
+            cols.map((c) => ({ key: c, title: c })),
+            false,
+          );
+        process.stdout.write('\n');
+      }
+    });
+
+  inv
+    .command('history <agent>')
+    .description("One machine's change history (software, hardware, patches, AV and licence state).")
+    .option('--since <days>', 'only the last N days', num)
+    .option('--limit <n>', 'at most this many', num, 200)
+    .action(async function (this: Command, agent: string, o: { since?: number; limit: number }) {
+      const from = o.since === undefined ? 0 : Date.now() - o.since * 86_400_000;
+      const r = await apiCall<{ changes: Row[] }>(
+        target(this),
+        'GET',
+        `/api/v1/agents/${encodeURIComponent(agent)}/inventory/history${qs({ from, limit: o.limit })}`,
+      );
+      printRows(
+        r.changes,
+        [
+          { key: 'time', title: 'time', format: (c) => when(c.time) },
+          { key: 'kind', title: 'kind' },
+          { key: 'subject', title: 'subject' },
+          { key: 'before', title: 'before', format: (c) => (c.before === null ? '-' : JSON.stringify(c.before)) },
+          { key: 'after', title: 'after', format: (c) => (c.after === null ? '-' : JSON.stringify(c.after)) },
+        ],
+        isJson(this),
+      );
+    });
+
+  const query = inv
+    .command('query')
+    .description('Fleet-wide questions (scope with --client or --site; --csv for a spreadsheet).');
+  const fleet = (
+    name: string,
+    description: string,
+    path: string,
+    opts: (c: Command) => Command,
+    params: (o: Row) => Row,
+  ) => {
+    opts(
+      query
+        .command(name)
+        .description(description)
+        .option('--client <id>', 'only this client')
+        .option('--site <id>', 'only this site')
+        .option('--csv', 'print CSV', false),
+    ).action(async function (this: Command, o: Row) {
+      const p = { clientId: o.client, siteId: o.site, ...params(o) };
+      if (o.csv) {
+        process.stdout.write(
+          await apiText(target(this), `/api/v1/inventory/query/${path}${qs({ ...p, format: 'csv' })}`),
+        );
+        return;
+      }
+      const r = await apiCall<{ rows: Row[] }>(target(this), 'GET', `/api/v1/inventory/query/${path}${qs(p)}`);
+      printRows(r.rows, FLEET_COLUMNS, isJson(this));
+    });
+  };
+  fleet(
+    'software',
+    'Machines running software X (name contains), optionally below version Y.',
+    'software',
+    (c) =>
+      c
+        .requiredOption('--name <name>', 'software name (substring, any case)')
+        .option('--below <version>', 'only versions below this'),
+    (o) => ({ name: o.name, below: o.below }),
+  );
+  fleet(
+    'patches',
+    'Pending security patches older than N days (--all: every pending update).',
+    'patches',
+    (c) => c.option('--older-than <days>', 'days', num, 14).option('--all', 'not only security updates', false),
+    (o) => ({ olderThanDays: o.olderThan, all: o.all }),
+  );
+  fleet(
+    'antivirus',
+    'Antivirus disabled, out of date, or expiring within N days.',
+    'antivirus',
+    (c) => c.option('--within <days>', 'days', num, 30),
+    (o) => ({ withinDays: o.within }),
+  );
+  fleet(
+    'eol',
+    'Machines whose OS is past its end of life (or reaches it within N days).',
+    'eol',
+    (c) => c.option('--within <days>', 'days', num, 0),
+    (o) => ({ withinDays: o.within }),
+  );
+  fleet(
+    'age',
+    'Machines older than N years.',
+    'age',
+    (c) => c.option('--older-than <years>', 'years', num, 5),
+    (o) => ({ years: o.olderThan }),
+  );
+
+  const report =
+    program.commands.find((c) => c.name() === 'report') ??
+    program.command('report').description('Reports for the service manager.');
+  report
+    .command('perimeter')
+    .description(
+      'The perimeter documentation of a client or a site: summary and one section per machine (HTML or CSV).',
+    )
+    .option('--client <id>', 'the client')
+    .option('--site <id>', 'the site')
+    .requiredOption('--out <file>', 'output file: .html or .csv (or .json)')
+    .option('--obsolete-years <n>', 'a machine this old is obsolete', num, 5)
+    .action(async function (this: Command, o: { client?: string; site?: string; out: string; obsoleteYears: number }) {
+      if (!o.client === !o.site) throw new InvalidArgumentError('give exactly one of --client or --site');
+      const format = o.out.endsWith('.csv') ? 'csv' : o.out.endsWith('.json') ? 'json' : 'html';
+      const path = `/api/v1/reports/perimeter${qs({ clientId: o.client, siteId: o.site, format, obsoleteYears: o.obsoleteYears })}`;
+      const body =
+        format === 'json'
+          ? JSON.stringify(await apiCall<Row>(target(this), 'GET', path), null, 2)
+          : await apiText(target(this), path);
+      writeFileSync(o.out, body);
+      process.stdout.write(`wrote ${o.out} (${Buffer.byteLength(body)} bytes)\n`);
+    });
+}

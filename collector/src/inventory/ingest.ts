@@ -1,0 +1,258 @@
+/**
+ * Applies `inventory.report` messages (the stream sink): stages multi-part sets, resolves the device of each agent,
+ * applies full snapshots and diffs (a diff whose base is not the stored state is refused and a full snapshot
+ * requested), writes typed history, and keeps every agent string cleaned. One transaction per stream batch;
+ * idempotent by (agent, seq) through the per-agent `last_seq`.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  cleanRow,
+  type InventoryReport,
+  type InventorySet,
+  type ProbeName,
+  rowKey,
+  rowsHash,
+  sanitizeText,
+} from '@outpost/shared';
+import type { Logger } from 'pino';
+import { changesFor } from './history.js';
+import { type IdentityFacts, matchDevice } from './identity.js';
+import type { DeviceRecord, InventoryStore } from './store.js';
+
+type Row = Record<string, unknown>;
+type DataSet = Exclude<InventorySet, { mode: 'error' }>;
+
+/** Where an agent belongs (from the agents concern). */
+export interface AgentPlacement {
+  clientId: string;
+  siteId: string;
+}
+
+/** One report to apply. */
+export interface ReportItem {
+  agentId: string;
+  msg: InventoryReport;
+  placement: AgentPlacement;
+}
+
+/** Full snapshots to ask agents for after the batch commits. */
+export type ResyncRequests = Map<string, Set<ProbeName>>;
+
+const newDeviceId = () => `dv_${randomBytes(8).toString('hex')}`;
+
+function factsFrom(sets: readonly InventorySet[]): IdentityFacts | undefined {
+  const sys = sets.find((s): s is DataSet => s.probe === 'system_info' && s.mode === 'full');
+  const row = sys?.upserts[0] as Row | undefined;
+  if (!row) return undefined;
+  const net = sets.find((s): s is DataSet => s.probe === 'network_interfaces' && s.mode === 'full');
+  return {
+    hostname: String(row.hostname ?? ''),
+    manufacturer: String(row.manufacturer ?? ''),
+    serial: String(row.serial ?? ''),
+    hwUuid: String(row.hardware_uuid ?? '').toLowerCase(),
+    machineId: String(row.machine_id ?? ''),
+    virtual: row.virtual === true,
+    macs: ((net?.upserts ?? []) as Row[]).filter((r) => r.virtual !== true).map((r) => String(r.mac ?? '')),
+  };
+}
+
+/** Applies reports to the store. */
+export class InventoryIngest {
+  constructor(
+    private readonly store: InventoryStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Applies a batch in one transaction; returns the full snapshots to request. */
+  apply(items: readonly ReportItem[], now: number): ResyncRequests {
+    const resync: ResyncRequests = new Map();
+    const want = (agentId: string, probe?: ProbeName) => {
+      const s = resync.get(agentId) ?? new Set<ProbeName>();
+      if (probe) s.add(probe);
+      resync.set(agentId, s);
+    };
+    this.store.transaction(() => {
+      for (const item of items) this.#applyOne(item, now, want);
+    });
+    return resync;
+  }
+
+  #applyOne({ agentId, msg, placement }: ReportItem, now: number, want: (a: string, p?: ProbeName) => void): void {
+    const mapped = this.store.agentDevice(agentId);
+    if (mapped && msg.seq <= mapped.lastSeq) return; // a resend of something already applied
+    // Reassemble multi-part sets; a set is complete when its last part arrives (the stream keeps order).
+    const complete: InventorySet[] = [];
+    for (const set of msg.sets) {
+      if (set.parts === 1) {
+        complete.push(set);
+        continue;
+      }
+      this.store.stage(agentId, set.setId, set.part, JSON.stringify(set), now);
+      if (set.part < set.parts) continue;
+      const parts = this.store.staged(agentId, set.setId).map((b) => JSON.parse(b) as DataSet);
+      this.store.unstage(agentId, set.setId);
+      if (parts.length !== set.parts || set.mode === 'error') {
+        want(agentId, set.probe);
+        continue;
+      }
+      complete.push({
+        ...(parts[0] as DataSet),
+        part: 1,
+        parts: 1,
+        upserts: parts.flatMap((p) => p.upserts),
+        removes: parts.flatMap((p) => p.removes),
+      } as InventorySet);
+    }
+    const device = this.#device(agentId, placement, complete, now, want);
+    for (const set of complete) this.#applySet(device, agentId, set, now, want);
+    device.lastReport = now;
+    this.#refreshIdentity(device);
+    this.store.updateDevice(device);
+    this.store.setLastSeq(agentId, msg.seq);
+  }
+
+  /** The device of an agent: its mapping, a matching known machine, or a new device; splits clones. */
+  #device(
+    agentId: string,
+    placement: AgentPlacement,
+    sets: InventorySet[],
+    now: number,
+    want: (a: string, p?: ProbeName) => void,
+  ): DeviceRecord {
+    const mapped = this.store.agentDevice(agentId);
+    if (mapped) {
+      const d = this.store.device(mapped.deviceId)!;
+      if (d.currentAgentId === agentId) return { ...d, clientId: placement.clientId, siteId: placement.siteId };
+      // This agent was superseded by another one that matched the same machine, yet it still reports: the two are
+      // different machines sharing identifiers (a cloned VM). Give the newer agent its own device, take this one back.
+      const other = d.currentAgentId;
+      const split: DeviceRecord = { ...d, id: newDeviceId(), currentAgentId: other, firstSeen: now };
+      this.store.insertDevice(split);
+      this.store.moveAgentData(other, d.id, split.id);
+      this.store.mapAgent(other, split.id, now);
+      if (d.serial) this.store.noteShared('serial', d.serial, now);
+      if (d.hwUuid) this.store.noteShared('uuid', d.hwUuid, now);
+      this.logger.warn(
+        { agentId, other, deviceId: d.id, split: split.id },
+        'two live agents share hardware identifiers; devices split',
+      );
+      want(agentId);
+      return { ...d, currentAgentId: agentId, clientId: placement.clientId, siteId: placement.siteId };
+    }
+    const facts = factsFrom(sets);
+    if (facts) {
+      const candidates = this.store.candidates(facts.serial, facts.hwUuid);
+      const match = matchDevice(facts, placement.clientId, candidates, (k, v) => this.store.isShared(k, v));
+      if (match) {
+        const d = this.store.device(match.id)!;
+        this.store.mapAgent(agentId, d.id, now);
+        this.logger.info(
+          { agentId, deviceId: d.id, previousAgent: d.currentAgentId },
+          'agent mapped to a known device',
+        );
+        return { ...d, currentAgentId: agentId, clientId: placement.clientId, siteId: placement.siteId };
+      }
+    } else {
+      want(agentId); // a first report without system_info: ask for everything to identify the machine
+    }
+    const d: DeviceRecord = {
+      id: newDeviceId(),
+      clientId: placement.clientId,
+      siteId: placement.siteId,
+      currentAgentId: agentId,
+      hostname: '',
+      manufacturer: '',
+      model: '',
+      serial: '',
+      hwUuid: '',
+      machineId: '',
+      macs: [],
+      virtual: false,
+      biosDate: '',
+      firstSeen: now,
+      lastReport: now,
+    };
+    this.store.insertDevice(d);
+    this.store.mapAgent(agentId, d.id, now);
+    return d;
+  }
+
+  #applySet(
+    device: DeviceRecord,
+    agentId: string,
+    set: InventorySet,
+    now: number,
+    want: (a: string, p?: ProbeName) => void,
+  ): void {
+    const probe = set.probe;
+    const status = this.store.probe(device.id, probe);
+    if (set.mode === 'error') {
+      this.store.setProbe(device.id, {
+        probe,
+        hash: status?.hash ?? '',
+        collectedAt: set.collectedAt,
+        updatedAt: now,
+        stale: status?.stale ?? false,
+        errorCode: sanitizeText(set.code, 64),
+        errorMessage: sanitizeText(set.message, 1024),
+      });
+      return;
+    }
+    if (set.mode === 'diff' && (!status || status.stale || status.hash !== set.baseHash)) {
+      // The agent diffed against a state this collector does not have (lost message, restored database): resync.
+      if (status) this.store.setProbe(device.id, { ...status, stale: true, updatedAt: now });
+      want(agentId, probe);
+      return;
+    }
+    const stored = this.store.rows(device.id, probe);
+    const before = new Map(stored.map((r) => [r.key, r.data]));
+    const after = set.mode === 'full' ? new Map<string, Row>() : new Map(before);
+    for (const k of set.removes) after.delete(k);
+    for (const raw of set.upserts) {
+      const r = cleanRow(probe, raw as Row);
+      after.set(rowKey(probe, r), r);
+    }
+    const hash = rowsHash(probe, [...after.values()]);
+    const stale = hash !== set.hash;
+    if (stale) want(agentId, probe);
+    const beforeJson = new Map(stored.map((r) => [r.key, JSON.stringify(r.data)]));
+    for (const k of before.keys()) if (!after.has(k)) this.store.deleteRow(device.id, probe, k);
+    for (const [k, r] of after) {
+      const json = JSON.stringify(r);
+      if (beforeJson.get(k) !== json) this.store.upsertRow(device.id, probe, k, json, now);
+    }
+    if (status) {
+      const changes = changesFor(probe, before, after);
+      if (changes.length) this.store.insertChanges(device.id, agentId, set.collectedAt, changes);
+    }
+    this.store.setProbe(device.id, {
+      probe,
+      hash,
+      collectedAt: set.collectedAt,
+      updatedAt: now,
+      stale,
+      errorCode: null,
+      errorMessage: null,
+    });
+  }
+
+  #refreshIdentity(d: DeviceRecord): void {
+    const sys = this.store.rows(d.id, 'system_info')[0]?.data;
+    if (sys) {
+      d.hostname = String(sys.hostname ?? '');
+      d.manufacturer = String(sys.manufacturer ?? '');
+      d.model = String(sys.model ?? '');
+      d.serial = String(sys.serial ?? '');
+      d.hwUuid = String(sys.hardware_uuid ?? '').toLowerCase();
+      d.machineId = String(sys.machine_id ?? '');
+      d.virtual = sys.virtual === true;
+      d.biosDate = String(sys.bios_date ?? '');
+    }
+    const nics = this.store.rows(d.id, 'network_interfaces');
+    if (nics.length)
+      d.macs = nics
+        .filter((r) => r.data.virtual !== true)
+        .map((r) => String(r.data.mac ?? ''))
+        .filter(Boolean);
+  }
+}

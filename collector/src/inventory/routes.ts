@@ -1,0 +1,330 @@
+/** Routes of the inventory concern: one device's inventory and history, fleet queries (JSON or CSV), the perimeter report. */
+import { OutpostError, PROBE_NAMES, type ProbeName } from '@outpost/shared';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { AuditLog } from '../audit/index.js';
+import { actorRef, type Guard } from '../auth/index.js';
+import type { Clock } from '../config.js';
+import { errorResponses } from '../http/schemas.js';
+import type { App } from '../http/types.js';
+import { buildPerimeter, renderPerimeterCsv, renderPerimeterHtml } from '../reports/perimeter/index.js';
+import { type FleetQueries, toCsv } from './queries.js';
+import type { Inventory } from './service.js';
+
+const Probe = Type.Union(PROBE_NAMES.map((p) => Type.Literal(p)));
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const Any = Type.Record(Type.String(), Type.Unknown());
+const Device = Type.Object({
+  id: Type.String(),
+  clientId: Type.String(),
+  siteId: Type.String(),
+  currentAgentId: Type.String(),
+  hostname: Type.String(),
+  manufacturer: Type.String(),
+  model: Type.String(),
+  serial: Type.String(),
+  hwUuid: Type.String(),
+  virtual: Type.Boolean(),
+  biosDate: Type.String(),
+  firstSeen: Type.Integer(),
+  lastReport: Type.Integer(),
+});
+const Eol = Type.Object({
+  label: Type.Union([Type.String(), Type.Null()]),
+  supportedUntil: Type.Union([Type.Integer(), Type.Null()]),
+  endOfLife: Type.Boolean(),
+  estimated: Type.Boolean(),
+});
+const FleetRowSchema = Type.Object({
+  deviceId: Type.String(),
+  agentId: Type.String(),
+  clientId: Type.String(),
+  siteId: Type.String(),
+  hostname: Type.String(),
+  subject: Type.String(),
+  detail: Type.String(),
+  time: Type.Union([Type.Integer(), Type.Null()]),
+});
+const ScopeQuery = {
+  clientId: Type.Optional(Type.String({ maxLength: 64 })),
+  siteId: Type.Optional(Type.String({ maxLength: 64 })),
+  format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }),
+};
+const FleetResponse = {
+  200: Type.Union([Type.Object({ rows: Type.Array(FleetRowSchema) }), Type.String()]),
+  ...errorResponses,
+};
+
+/** Dependencies of the inventory routes. */
+export interface InventoryRouteDeps {
+  inventory: Inventory;
+  queries: FleetQueries;
+  guard: Guard;
+  audit: AuditLog;
+  clock: Clock;
+  clientOfAgent(agentId: string): Promise<string | undefined>;
+  clientOfSite(siteId: string): Promise<string | undefined>;
+}
+
+/** The inventory routes plugin. */
+export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
+  const { inventory, queries, guard } = deps;
+
+  const loadAgent = async (req: FastifyRequest, id: string) => {
+    const clientId = await deps.clientOfAgent(id);
+    if (!clientId) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
+    return guard(req, 'agent.read', { type: 'agent', id, clientId });
+  };
+  /** The scope of a fleet query: the client or site asked for (checked), else every client the caller may read. */
+  const scopeOf = async (req: FastifyRequest, q: { clientId?: string | undefined; siteId?: string | undefined }) => {
+    if (q.siteId) {
+      const clientId = await deps.clientOfSite(q.siteId);
+      if (!clientId) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No site ${q.siteId}` });
+      await guard(req, 'agent.read', { type: 'site', id: q.siteId, clientId });
+      return { clientIds: [clientId], siteId: q.siteId };
+    }
+    if (q.clientId) {
+      await guard(req, 'agent.read', { type: 'client', id: q.clientId, clientId: q.clientId });
+      return { clientIds: [q.clientId] };
+    }
+    return { clientIds: await guard.scope(req, 'agent.read', 'agent') };
+  };
+  const fleet = (
+    rows: ReturnType<FleetQueries['software']>,
+    format: 'json' | 'csv',
+    reply: { type(t: string): unknown },
+  ) => {
+    if (format === 'json') return { rows };
+    reply.type('text/csv; charset=utf-8');
+    return toCsv(
+      ['hostname', 'agent_id', 'device_id', 'client_id', 'site_id', 'subject', 'detail', 'time'],
+      rows.map((r) => [
+        r.hostname,
+        r.agentId,
+        r.deviceId,
+        r.clientId,
+        r.siteId,
+        r.subject,
+        r.detail,
+        r.time === null ? '' : new Date(r.time).toISOString(),
+      ]),
+    );
+  };
+
+  return async (fastify) => {
+    const app = fastify as unknown as App;
+
+    app.get(
+      '/api/v1/agents/:id/inventory',
+      {
+        schema: {
+          params: IdParams,
+          querystring: Type.Object({ probe: Type.Optional(Probe) }, { additionalProperties: false }),
+          response: {
+            200: Type.Object({
+              device: Device,
+              agents: Type.Array(Type.String()),
+              eol: Eol,
+              probes: Type.Array(
+                Type.Object({
+                  probe: Type.String(),
+                  hash: Type.String(),
+                  collectedAt: Type.Integer(),
+                  updatedAt: Type.Integer(),
+                  stale: Type.Boolean(),
+                  errorCode: Type.Union([Type.String(), Type.Null()]),
+                  errorMessage: Type.Union([Type.String(), Type.Null()]),
+                  rows: Type.Array(Any),
+                }),
+              ),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) => {
+        await loadAgent(req, req.params.id);
+        return inventory.inventory(req.params.id, req.query.probe as ProbeName | undefined);
+      },
+    );
+
+    app.get(
+      '/api/v1/agents/:id/inventory/history',
+      {
+        schema: {
+          params: IdParams,
+          querystring: Type.Object(
+            {
+              from: Type.Integer({ minimum: 0, default: 0 }),
+              to: Type.Optional(Type.Integer({ minimum: 0 })),
+              limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              changes: Type.Array(
+                Type.Object({
+                  id: Type.Integer(),
+                  deviceId: Type.String(),
+                  agentId: Type.String(),
+                  time: Type.Integer(),
+                  kind: Type.String(),
+                  probe: Type.String(),
+                  subject: Type.String(),
+                  before: Type.Unknown(),
+                  after: Type.Unknown(),
+                }),
+              ),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) => {
+        await loadAgent(req, req.params.id);
+        const q = req.query;
+        return { changes: inventory.history(req.params.id, q.from, q.to ?? deps.clock.now(), q.limit) };
+      },
+    );
+
+    app.post(
+      '/api/v1/agents/:id/inventory/refresh',
+      {
+        schema: {
+          params: IdParams,
+          body: Type.Optional(
+            Type.Object({ probes: Type.Array(Probe, { maxItems: 64, default: [] }) }, { additionalProperties: false }),
+          ),
+          response: { 202: Type.Object({ requested: Type.Boolean() }), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const actor = await loadAgent(req, req.params.id);
+        inventory.refresh(req.params.id, (req.body?.probes ?? []) as ProbeName[]);
+        await deps.audit.record({
+          type: 'inventory.refresh',
+          code: 'OUTPOST_I_INVENTORY_REFRESH',
+          result: 'success',
+          actor: actorRef(actor),
+          clientId: await deps.clientOfAgent(req.params.id),
+          agentId: req.params.id,
+          resource: `agent:${req.params.id}`,
+        });
+        return reply.status(202).send({ requested: true });
+      },
+    );
+
+    app.get(
+      '/api/v1/inventory/devices',
+      {
+        schema: {
+          querystring: Type.Object(
+            { clientId: ScopeQuery.clientId, siteId: ScopeQuery.siteId },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({ devices: Type.Array(Type.Composite([Device, Type.Object({ eol: Eol })])) }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) => {
+        const scope = await scopeOf(req, req.query);
+        return { devices: inventory.devices(scope).map((d) => ({ ...d, eol: inventory.eolOf(d.id) })) };
+      },
+    );
+
+    const Q = <P extends Parameters<typeof Type.Object>[0]>(extra: P) =>
+      Type.Object({ ...ScopeQuery, ...extra }, { additionalProperties: false });
+    app.get(
+      '/api/v1/inventory/query/software',
+      {
+        schema: {
+          querystring: Q({
+            name: Type.String({ minLength: 1, maxLength: 256 }),
+            below: Type.Optional(Type.String({ maxLength: 128 })),
+          }),
+          response: FleetResponse,
+        },
+      },
+      async (req, reply) =>
+        fleet(
+          queries.software(await scopeOf(req, req.query), req.query.name, req.query.below),
+          req.query.format,
+          reply,
+        ),
+    );
+    app.get(
+      '/api/v1/inventory/query/patches',
+      {
+        schema: {
+          querystring: Q({
+            olderThanDays: Type.Number({ minimum: 0, default: 14 }),
+            all: Type.Boolean({ default: false }),
+          }),
+          response: FleetResponse,
+        },
+      },
+      async (req, reply) =>
+        fleet(
+          queries.patches(await scopeOf(req, req.query), req.query.olderThanDays, !req.query.all),
+          req.query.format,
+          reply,
+        ),
+    );
+    app.get(
+      '/api/v1/inventory/query/antivirus',
+      { schema: { querystring: Q({ withinDays: Type.Number({ minimum: 0, default: 30 }) }), response: FleetResponse } },
+      async (req, reply) =>
+        fleet(queries.antivirus(await scopeOf(req, req.query), req.query.withinDays), req.query.format, reply),
+    );
+    app.get(
+      '/api/v1/inventory/query/eol',
+      { schema: { querystring: Q({ withinDays: Type.Number({ minimum: 0, default: 0 }) }), response: FleetResponse } },
+      async (req, reply) =>
+        fleet(queries.endOfLife(await scopeOf(req, req.query), req.query.withinDays), req.query.format, reply),
+    );
+    app.get(
+      '/api/v1/inventory/query/age',
+      { schema: { querystring: Q({ years: Type.Number({ minimum: 0, default: 5 }) }), response: FleetResponse } },
+      async (req, reply) =>
+        fleet(queries.olderThan(await scopeOf(req, req.query), req.query.years), req.query.format, reply),
+    );
+
+    app.get(
+      '/api/v1/reports/perimeter',
+      {
+        schema: {
+          querystring: Type.Object(
+            {
+              clientId: ScopeQuery.clientId,
+              siteId: ScopeQuery.siteId,
+              format: Type.Union([Type.Literal('html'), Type.Literal('csv'), Type.Literal('json')], {
+                default: 'html',
+              }),
+              obsoleteYears: Type.Number({ minimum: 0, default: 5 }),
+              criticalPatchDays: Type.Number({ minimum: 0, default: 14 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Union([Type.String(), Any]), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const q = req.query;
+        if (!q.clientId && !q.siteId)
+          throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'Give clientId or siteId' });
+        const scope = await scopeOf(req, q);
+        const title = `Perimeter documentation — ${q.siteId ? `site ${q.siteId}` : `client ${q.clientId}`}`;
+        const report = buildPerimeter(inventory, scope, title, deps.clock.now(), {
+          obsoleteYears: q.obsoleteYears,
+          criticalPatchDays: q.criticalPatchDays,
+        });
+        if (q.format === 'json') return report as unknown as Record<string, unknown>;
+        reply.type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'text/html; charset=utf-8');
+        return q.format === 'csv' ? renderPerimeterCsv(report) : renderPerimeterHtml(report);
+      },
+    );
+  };
+}

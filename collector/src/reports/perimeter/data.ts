@@ -1,0 +1,156 @@
+/**
+ * The figures of the perimeter documentation report, computed from the inventory concern's public functions:
+ * a summary (machines, obsolete machines, EOL OS, pending critical patches, AV licences expiring within 30/60/90
+ * days) and one section per machine.
+ */
+import { hardwareAgeYears, type Inventory, type Scope } from '../../inventory/index.js';
+
+const DAY = 86_400_000;
+
+/** Report options. */
+export interface PerimeterOptions {
+  /** A machine at least this old (years) is obsolete. */
+  obsoleteYears: number;
+  /** A pending security patch older than this many days counts as critical when no severity is given. */
+  criticalPatchDays: number;
+}
+
+/** One machine's section. */
+export interface MachineSection {
+  deviceId: string;
+  agentId: string;
+  siteId: string;
+  hostname: string;
+  manufacturer: string;
+  model: string;
+  serial: string;
+  biosDate: string;
+  ageYears: number | null;
+  obsolete: boolean;
+  os: string;
+  osSupportedUntil: number | null;
+  osEndOfLife: boolean;
+  cpu: string;
+  memoryBytes: number | null;
+  disks: { name: string; model: string; sizeBytes: number; type: string; health: string }[];
+  volumes: { mount: string; filesystem: string; sizeBytes: number; freeBytes: number | null }[];
+  pendingPatches: number;
+  pendingSecurity: number;
+  criticalPatches: { name: string; detail: string; ageDays: number }[];
+  rebootRequired: boolean;
+  antivirus: { product: string; enabled: boolean | null; upToDate: boolean | null; expiresAt: number | null }[];
+  activation: string;
+  softwareCount: number;
+  software: { name: string; version: string; publisher: string }[];
+}
+
+/** The whole report. */
+export interface PerimeterReport {
+  title: string;
+  generatedAt: number;
+  summary: {
+    machines: number;
+    obsolete: number;
+    endOfLifeOs: number;
+    withCriticalPatches: number;
+    avExpiring30: number;
+    avExpiring60: number;
+    avExpiring90: number;
+    avDisabled: number;
+  };
+  machines: MachineSection[];
+}
+
+/** Builds the report figures for a scope. */
+export function buildPerimeter(
+  inventory: Inventory,
+  scope: Scope,
+  title: string,
+  now: number,
+  o: PerimeterOptions,
+): PerimeterReport {
+  const machines: MachineSection[] = [];
+  for (const d of inventory.devices(scope)) {
+    const facts = inventory.facts(d.currentAgentId);
+    if (!facts) continue;
+    const rows = (p: Parameters<Inventory['rows']>[1]) => inventory.rows(d.id, p).map((r) => r.data);
+    const cpu = rows('cpu')[0];
+    const mem = rows('memory').find((m) => m.kind === 'total');
+    const disks = rows('disks');
+    const age = hardwareAgeYears(d, now);
+    const critical = facts.pendingPatches.filter(
+      (p) => /critical/i.test(p.severity) || (p.security && p.ageDays >= o.criticalPatchDays),
+    );
+    const os = rows('os_version')[0];
+    const act = facts.osActivation;
+    machines.push({
+      deviceId: d.id,
+      agentId: d.currentAgentId,
+      siteId: d.siteId,
+      hostname: d.hostname,
+      manufacturer: d.manufacturer,
+      model: d.model,
+      serial: d.serial,
+      biosDate: d.biosDate,
+      ageYears: age,
+      obsolete: age !== null && age >= o.obsoleteYears,
+      os: os ? `${String(os.name)} ${String(os.version)}`.trim() : '',
+      osSupportedUntil: facts.eol.supportedUntil,
+      osEndOfLife: facts.eol.endOfLife,
+      cpu: cpu
+        ? `${String(cpu.model)} (${String(cpu.physical_cores)} cores / ${String(cpu.logical_processors)} threads)`
+        : '',
+      memoryBytes: typeof mem?.size_bytes === 'number' ? mem.size_bytes : null,
+      disks: disks
+        .filter((x) => x.kind === 'disk')
+        .map((x) => ({
+          name: String(x.name),
+          model: String(x.model),
+          sizeBytes: Number(x.size_bytes),
+          type: String(x.type),
+          health: String(x.smart_health),
+        })),
+      volumes: disks
+        .filter((x) => x.kind === 'volume')
+        .map((x) => ({
+          mount: String(x.mount),
+          filesystem: String(x.filesystem),
+          sizeBytes: Number(x.size_bytes),
+          freeBytes: typeof x.free_bytes === 'number' ? x.free_bytes : null,
+        })),
+      pendingPatches: facts.pendingPatches.length,
+      pendingSecurity: facts.pendingPatches.filter((p) => p.security).length,
+      criticalPatches: critical.map((p) => ({ name: p.name, detail: p.kb || p.severity, ageDays: p.ageDays })),
+      rebootRequired: facts.rebootRequired,
+      antivirus: facts.antivirus.map((a) => ({
+        product: a.product,
+        enabled: a.enabled,
+        upToDate: a.upToDate,
+        expiresAt: a.expiresAt,
+      })),
+      activation: act ? `${act.state}${act.channel ? ` (${act.channel})` : ''}` : '',
+      softwareCount: facts.software.length,
+      software: facts.software
+        .map((s) => ({ name: s.name, version: s.version, publisher: s.publisher }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    });
+  }
+  machines.sort((a, b) => a.hostname.localeCompare(b.hostname));
+  const expiring = (days: number) =>
+    machines.filter((m) => m.antivirus.some((a) => a.expiresAt !== null && a.expiresAt <= now + days * DAY)).length;
+  return {
+    title,
+    generatedAt: now,
+    summary: {
+      machines: machines.length,
+      obsolete: machines.filter((m) => m.obsolete).length,
+      endOfLifeOs: machines.filter((m) => m.osEndOfLife).length,
+      withCriticalPatches: machines.filter((m) => m.criticalPatches.length > 0).length,
+      avExpiring30: expiring(30),
+      avExpiring60: expiring(60),
+      avExpiring90: expiring(90),
+      avDisabled: machines.filter((m) => m.antivirus.some((a) => a.enabled === false)).length,
+    },
+    machines,
+  };
+}
