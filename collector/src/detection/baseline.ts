@@ -1,0 +1,259 @@
+/**
+ * The adaptive baseline: a streaming, per-series detector that needs no configuration (docs/0004-detection.md).
+ *
+ * Per sample, in O(1) time and fixed memory:
+ * 1. Three forecasters predict the value: a fast level (what it was a moment ago), a slow level plus a time-of-day
+ *    profile (daily pattern) and a slow level plus an hour-of-week profile (weekly pattern). Each keeps its own
+ *    running mean absolute error; the one that has been most accurate lately is trusted.
+ * 2. The surprise is the distance from the trusted forecast in units of its typical error. Updates are winsorised
+ *    (a surprise is clipped before it moves the baseline), so outliers do not drag what "normal" means.
+ * 3. The surprise is compared with the history of surprises of this very series (a running mean and variance of a
+ *    short average of surprises): a Gaussian tail probability, like an "anomaly likelihood". A noisy series is
+ *    judged against its own noise, a calm one against its calm.
+ * 4. The score in [0, 1] is that tail probability on a log scale: 0.5 is about one in a thousand, 1 is one in ten
+ *    million. After an alarm the series is in a refractory state, so one fault gives one alarm, not a hundred.
+ *
+ * State is a flat Float64Array so it checkpoints as one blob and the hot path allocates nothing.
+ */
+
+/** Knobs of the baseline; the defaults are the shipped, one-for-all parameter set. */
+export interface BaselineParams {
+  /** Samples read before any score above 0 (learning). */
+  warmup: number;
+  /** Smoothing of the fast level. */
+  fastAlpha: number;
+  /** Smoothing of the slow level (seasonal forecasters ride on it). */
+  slowAlpha: number;
+  /** Smoothing of each seasonal bucket on a visit. */
+  seasonAlpha: number;
+  /** Smoothing of each forecaster's mean absolute error. */
+  errAlpha: number;
+  /** Surprises are clipped to this many typical errors before they update anything. */
+  clip: number;
+  /** Smoothing of the short average of surprises. */
+  shortAlpha: number;
+  /** Surprises are bounded at this many typical errors, then scaled to [0, 1]. */
+  maxSurprise: number;
+  /** Smoothing of the long-run mean and variance of the short average (the series' own history). */
+  historyAlpha: number;
+  /** Smallest spread of that history (bounded-surprise units). */
+  minSpread: number;
+  /** A tail probability of 10^-tailDigits scores 1. */
+  tailDigits: number;
+  /** Score at or above which the series raises an alarm (also the shipped incident threshold). */
+  alarm: number;
+  /** Samples after an alarm during which the score is held low unless it beats the alarm that started it. */
+  refractory: number;
+}
+
+/** The shipped parameters, one set for every metric and every file. */
+export const DEFAULT_BASELINE: Readonly<BaselineParams> = Object.freeze({
+  warmup: 150,
+  fastAlpha: 0.2,
+  slowAlpha: 0.01,
+  seasonAlpha: 0.15,
+  errAlpha: 0.01,
+  clip: 6,
+  shortAlpha: 0.1,
+  maxSurprise: 12,
+  historyAlpha: 0.001,
+  minSpread: 0.02,
+  tailDigits: 10,
+  alarm: 0.5,
+  refractory: 150,
+});
+
+const DAY_BUCKETS = 48; // 30 min
+const WEEK_BUCKETS = 168; // 1 h
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+
+// Layout of the state vector.
+const N = 0; // samples seen
+const FAST = 1;
+const SLOW = 2;
+const ERR_FAST = 3;
+const ERR_DAY = 4;
+const ERR_WEEK = 5;
+const ABS = 6; // running mean of |x| (scale floor)
+const SHORT = 7; // short average of surprise
+const H_MEAN = 8;
+const H_VAR = 9;
+const REFRACT = 10; // samples left in refractory
+const REFRACT_PEAK = 11;
+const LAST_TS = 12;
+const ABNORMAL_SINCE = 13; // first sample of the current abnormal run (epoch ms), NaN when normal
+const LAST_SCORE = 14;
+const LAST_EXPECTED = 15;
+const LAST_DEV = 16;
+const DAY0 = 17;
+const DAYN = DAY0 + DAY_BUCKETS; // visit counts
+const WEEK0 = DAYN + DAY_BUCKETS;
+const WEEKN = WEEK0 + WEEK_BUCKETS;
+/** Length of a baseline state vector. */
+export const BASELINE_STATE_LENGTH = WEEKN + WEEK_BUCKETS;
+
+/** A fresh state vector. */
+export function newBaselineState(): Float64Array {
+  const s = new Float64Array(BASELINE_STATE_LENGTH);
+  s[ABNORMAL_SINCE] = Number.NaN;
+  s[LAST_TS] = Number.NaN;
+  s[ERR_DAY] = Number.POSITIVE_INFINITY;
+  s[ERR_WEEK] = Number.POSITIVE_INFINITY;
+  return s;
+}
+
+/** What one sample did to a series, beyond its score. */
+export interface BaselineView {
+  score: number;
+  /** The value the baseline expected. */
+  expected: number;
+  /** Distance from the expected value in typical errors (signed). */
+  deviation: number;
+  /** Time of the first sample of the current abnormal run, or NaN. */
+  abnormalSince: number;
+}
+
+/**
+ * Feeds one sample and returns its anomaly score in [0, 1]. `ts` is epoch ms (used for the seasonal buckets and the
+ * abnormal-run start). Non-finite values score 0 and change nothing.
+ */
+export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly<BaselineParams>): number {
+  if (!Number.isFinite(x)) return 0;
+  const n = s[N]!;
+  const tsOk = Number.isFinite(ts);
+  const dayB = tsOk ? DAY0 + Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / (DAY_MS / DAY_BUCKETS)) : -1;
+  const weekB = tsOk ? WEEK0 + Math.floor((((ts % WEEK_MS) + WEEK_MS) % WEEK_MS) / (WEEK_MS / WEEK_BUCKETS)) : -1;
+  if (n === 0) {
+    s[FAST] = x;
+    s[SLOW] = x;
+    s[ABS] = Math.abs(x);
+    s[N] = 1;
+    s[LAST_TS] = ts;
+    s[LAST_EXPECTED] = x;
+    return 0;
+  }
+  const fast = s[FAST]!;
+  const slow = s[SLOW]!;
+  const dayOk = dayB >= 0 && s[dayB + DAY_BUCKETS]! >= 2;
+  const weekOk = weekB >= 0 && s[weekB + WEEK_BUCKETS]! >= 2;
+  const predDay = dayOk ? slow + s[dayB]! : fast;
+  const predWeek = weekOk ? slow + s[weekB]! : fast;
+  // Floor the typical error so a flat series does not divide by zero, relative to its magnitude.
+  const floor = 1e-3 * s[ABS]! + 1e-9;
+  const eF = Math.max(s[ERR_FAST]!, floor);
+  const eD = Math.max(s[ERR_DAY]!, floor);
+  const eW = Math.max(s[ERR_WEEK]!, floor);
+  // Trust the forecaster with the smallest running error.
+  let pred = fast;
+  let err = eF;
+  // A seasonal forecaster must beat the plain level clearly to be trusted (the simpler model wins ties).
+  if (dayOk && eD < 0.8 * err) {
+    pred = predDay;
+    err = eD;
+  }
+  if (weekOk && eW < 0.8 * err) {
+    pred = predWeek;
+    err = eW;
+  }
+  const dev = (x - pred) / err;
+  const z = Math.min(Math.abs(dev), p.maxSurprise) / p.maxSurprise;
+
+  // Winsorised updates: a value far from every forecast moves nothing by more than `clip` typical errors.
+  const cF = clipAround(x, fast, eF * p.clip);
+  s[FAST] = fast + p.fastAlpha * (cF - fast);
+  const cS = clipAround(x, slow, Math.max(eF, eD) * p.clip);
+  s[SLOW] = slow + p.slowAlpha * (cS - slow);
+  if (n === 1) s[ERR_FAST] = Math.abs(x - fast);
+  s[ERR_FAST] = s[ERR_FAST]! + p.errAlpha * (Math.min(Math.abs(x - fast), eF * p.clip) - s[ERR_FAST]!);
+  if (dayB >= 0) {
+    if (dayOk) s[ERR_DAY] = updateErr(s[ERR_DAY]!, Math.abs(x - predDay), eF, p);
+    const resid = clipAround(x, predDay, eD * p.clip) - slow;
+    const visits = s[dayB + DAY_BUCKETS]!;
+    s[dayB] = visits === 0 ? resid : s[dayB]! + p.seasonAlpha * (resid - s[dayB]!);
+    s[dayB + DAY_BUCKETS] = visits + 1;
+  }
+  if (weekB >= 0) {
+    if (weekOk) s[ERR_WEEK] = updateErr(s[ERR_WEEK]!, Math.abs(x - predWeek), eF, p);
+    const resid = clipAround(x, predWeek, eW * p.clip) - slow;
+    const visits = s[weekB + WEEK_BUCKETS]!;
+    s[weekB] = visits === 0 ? resid : s[weekB]! + p.seasonAlpha * (resid - s[weekB]!);
+    s[weekB + WEEK_BUCKETS] = visits + 1;
+  }
+  s[ABS] = s[ABS]! + 0.01 * (Math.abs(x) - s[ABS]!);
+
+  // Compare the short average of surprises with this series' own history of it.
+  const short = s[SHORT]! + p.shortAlpha * (z - s[SHORT]!);
+  s[SHORT] = short;
+  // Score: the tail probability of the short average of (bounded) surprises under this series' own history of it,
+  // on a log scale (1 = one in 10^tailDigits). The history learns from capped values so one event does not blind it.
+  const hm = s[H_MEAN]!;
+  const hv = s[H_VAR]!;
+  const sd = Math.max(Math.sqrt(hv), p.minSpread);
+  let score = 0;
+  if (n >= p.warmup) {
+    const q = (short - hm) / sd;
+    const tail = q > 0 ? 0.5 * erfc(q / Math.SQRT2) : 1;
+    score = Math.min(1, Math.max(0, -Math.log10(Math.max(tail, 1e-300)) / p.tailDigits));
+  }
+  const a = Math.max(1 / (n + 1), p.historyAlpha);
+  const d = Math.min(short, hm + 3 * sd) - hm;
+  s[H_MEAN] = hm + a * d;
+  s[H_VAR] = (1 - a) * (hv + a * d * d);
+
+  // Refractory: one fault, one alarm.
+  if (s[REFRACT]! > 0) {
+    s[REFRACT] = s[REFRACT]! - 1;
+    if (score > s[REFRACT_PEAK]! + 0.25 && score >= p.alarm) {
+      s[REFRACT] = p.refractory;
+      s[REFRACT_PEAK] = score;
+    } else score = Math.min(score, p.alarm * 0.5);
+  } else if (score >= p.alarm) {
+    s[REFRACT] = p.refractory;
+    s[REFRACT_PEAK] = score;
+  }
+
+  // Abnormal run: starts at the first sample noticeably off the forecast and lasts while it stays so.
+  if (Math.abs(dev) >= 3) {
+    if (Number.isNaN(s[ABNORMAL_SINCE]!)) s[ABNORMAL_SINCE] = ts;
+  } else if (Math.abs(dev) < 2) s[ABNORMAL_SINCE] = Number.NaN;
+
+  s[N] = n + 1;
+  s[LAST_TS] = ts;
+  s[LAST_SCORE] = score;
+  s[LAST_EXPECTED] = pred;
+  s[LAST_DEV] = dev;
+  return score;
+}
+
+// Abramowitz–Stegun 7.1.26: erfc for x >= 0, error < 1.5e-7.
+function erfc(x: number): number {
+  const t = 1 / (1 + 0.3275911 * x);
+  const y = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return y * Math.exp(-x * x);
+}
+
+// A seasonal error starts pessimistic (never below the plain level's) and then follows its winsorised mean.
+function updateErr(prev: number, absErr: number, eFast: number, p: Readonly<BaselineParams>): number {
+  if (prev === Number.POSITIVE_INFINITY) return Math.max(absErr, eFast * 1.5);
+  return prev + p.errAlpha * (Math.min(absErr, Math.max(prev, 1e-12) * p.clip) - prev);
+}
+
+function clipAround(x: number, centre: number, width: number): number {
+  return x > centre + width ? centre + width : x < centre - width ? centre - width : x;
+}
+
+/** The explanation-side view of the last sample fed to `s` (call right after `baselineStep`). */
+export function baselineView(s: Float64Array): BaselineView {
+  return {
+    score: s[LAST_SCORE]!,
+    expected: s[LAST_EXPECTED]!,
+    deviation: s[LAST_DEV]!,
+    abnormalSince: s[ABNORMAL_SINCE]!,
+  };
+}
+
+/** Samples this state has read. */
+export function baselineCount(s: Float64Array): number {
+  return s[N]!;
+}

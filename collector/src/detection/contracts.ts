@@ -1,0 +1,57 @@
+/**
+ * What detection needs from other concerns, as interfaces it defines and the composition root wires
+ * (docs/0004-detection.md). Detection never reads another concern's tables.
+ */
+import type { TopProcess } from '@outpost/shared';
+
+/** Where a machine belongs. */
+export interface AgentPlace {
+  clientId: string;
+  siteId: string;
+  hostname?: string;
+}
+
+/** Presence as detection sees it: every enrolled, non-revoked agent with its last-seen time. */
+export interface PresenceView {
+  place(agentId: string): Promise<AgentPlace | undefined>;
+  /** Enrolled agents with their last-seen time (epoch ms, null if never seen) and whether a socket is live now. */
+  lastSeen(): Promise<{ agentId: string; lastSeenAt: number | null; online: boolean }[]>;
+}
+
+/** One change on a machine from the inventory history (software installed, patch applied, service changed…). */
+export interface MachineChange {
+  time: number;
+  /** Plain words, e.g. `installed Foo 1.2`, `service nginx stopped`. */
+  summary: string;
+}
+
+/** The inventory's change history, injected: what changed on `agentId` between `fromMs` and `toMs`. */
+export type RecentChanges = (agentId: string, fromMs: number, toMs: number) => Promise<MachineChange[]>;
+
+/** The inventory facts inventory rules read (any field may be unknown). */
+export interface InventoryFactsSnapshot {
+  antivirus?: { enabled: boolean; upToDate?: boolean; expiresAt?: number };
+  licences?: { name: string; expiresAt: number }[];
+  /** Oldest pending critical patch (epoch ms it became available). */
+  oldestCriticalPatchAt?: number;
+  os?: { name: string; endOfLifeAt?: number };
+  software?: string[];
+}
+
+/** Inventory facts per agent, injected by the composition root. */
+export interface InventoryFacts {
+  facts(agentId: string): Promise<InventoryFactsSnapshot | undefined>;
+}
+
+/** One sample as the engine reads it. */
+export interface EngineSample {
+  time: number;
+  values: Record<string, number>;
+  top?: TopProcess[] | undefined;
+}
+
+/** Where the engine keeps its checkpoint (series state and open keys). */
+export interface DetectionStateStore {
+  load(): Promise<Map<string, Uint8Array>>;
+  save(entries: ReadonlyMap<string, Uint8Array>): Promise<void>;
+}

@@ -1,0 +1,195 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { DetectionEngine } from './engine.js';
+import { MemoryIncidentSink } from './memory-sink.js';
+import { PolicySet, parsePolicy } from './policy.js';
+import { replayCsv } from './replay.js';
+
+const logger = pino({ level: 'silent' });
+const T0 = Date.UTC(2025, 0, 6, 0, 0, 0); // a Monday
+
+function setup(
+  opts: { policy?: string; lastSeen?: { agentId: string; lastSeenAt: number | null; online: boolean }[] } = {},
+) {
+  const clock = {
+    t: T0,
+    now() {
+      return this.t;
+    },
+  };
+  const sink = new MemoryIncidentSink();
+  const places: Record<string, { clientId: string; siteId: string; hostname: string }> = {};
+  for (let i = 0; i < 10; i++) places[`ag_${i}`] = { clientId: 'cl_1', siteId: 'si_1', hostname: `pc${i}` };
+  const presence = {
+    place: async (id: string) => places[id],
+    lastSeen: async () => opts.lastSeen ?? [],
+  };
+  const policies = new PolicySet(opts.policy ? [parsePolicy(opts.policy)] : []);
+  const changes = async (agentId: string, from: number, to: number) =>
+    agentId === 'ag_0'
+      ? [{ time: to - 3_600_000, summary: 'installed CoinMiner 1.0' }].filter((c) => c.time >= from)
+      : [];
+  const engine = new DetectionEngine(sink, presence, policies, clock, logger, {
+    heartbeatIntervalMs: 30_000,
+    recentChanges: changes,
+  });
+  return { clock, sink, engine };
+}
+
+/** Deterministic noise in [-1, 1]. */
+function noise(i: number): number {
+  const x = Math.sin(i * 12.9898) * 43758.5453;
+  return (x - Math.floor(x)) * 2 - 1;
+}
+
+async function feed(
+  ctx: ReturnType<typeof setup>,
+  agentId: string,
+  from: number,
+  to: number,
+  value: (i: number) => number,
+  top?: boolean,
+) {
+  for (let i = from; i < to; i++) {
+    ctx.clock.t = T0 + i * 30_000;
+    await ctx.engine.ingest(agentId, [
+      {
+        time: ctx.clock.t,
+        values: { 'cpu.total_pct': value(i) },
+        ...(top ? { top: [{ pid: 4242, name: 'spin', cpuPct: 97, memBytes: 1e7 }] } : {}),
+      },
+    ]);
+  }
+}
+
+describe('adaptive baseline', () => {
+  it('opens on a sustained jump with the first abnormal sample as time of failure, explains it, and clears', async () => {
+    const ctx = setup();
+    await feed(ctx, 'ag_0', 0, 400, (i) => 10 + 2 * noise(i));
+    expect(ctx.sink.open.size).toBe(0);
+    await feed(ctx, 'ag_0', 400, 420, () => 95, true);
+    const inc = ctx.sink.open.get('baseline:ag_0:cpu.total_pct');
+    expect(inc).toBeDefined();
+    expect(inc!.failureTime).toBe(T0 + 400 * 30_000);
+    expect(inc!.detectedAt).toBeLessThanOrEqual(T0 + 410 * 30_000);
+    expect(inc!.explanation).toMatch(/cpu\.total_pct is 95\.0 % where about 1\d\.\d % is normal/);
+    expect(inc!.explanation).toContain('spin (pid 4242');
+    expect(inc!.explanation).toContain('installed CoinMiner 1.0');
+    // One fault, one incident: raising again only while open would update, and it does not re-raise at all.
+    expect(ctx.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(1);
+    await feed(ctx, 'ag_0', 420, 460, (i) => 10 + 2 * noise(i));
+    expect(ctx.sink.open.size).toBe(0);
+    expect(ctx.sink.events.at(-1)).toMatchObject({ kind: 'clear', key: 'baseline:ag_0:cpu.total_pct' });
+  });
+
+  it('does not alarm on a clean daily pattern', () => {
+    const rows = ['timestamp,value'];
+    for (let i = 0; i < 288 * 14; i++) {
+      const t = new Date(T0 + i * 300_000).toISOString().replace('T', ' ').slice(0, 19);
+      rows.push(`${t},${50 + 40 * Math.sin((2 * Math.PI * i) / 288) + noise(i)}`);
+    }
+    const { summary } = replayCsv(rows.join('\n'));
+    expect(summary.rows).toBe(288 * 14);
+    expect(summary.alarms).toBe(0);
+  });
+});
+
+describe('thresholds', () => {
+  it('fires after the duration, with hysteresis on clearing', async () => {
+    const ctx = setup({
+      policy:
+        'baseline: { enabled: false }\nthresholds:\n  - { metric: cpu.total_pct, value: 90, clear: 70, forSec: 60, clearSec: 60 }',
+    });
+    await feed(ctx, 'ag_1', 0, 10, () => 50);
+    await feed(ctx, 'ag_1', 10, 12, () => 95); // 30 s of breach: not yet
+    expect(ctx.sink.open.size).toBe(0);
+    await feed(ctx, 'ag_1', 12, 13, () => 95); // 60 s
+    const inc = ctx.sink.open.get('threshold:ag_1:cpu.total_pct:>90')!;
+    expect(inc.failureTime).toBe(T0 + 10 * 30_000);
+    await feed(ctx, 'ag_1', 13, 20, () => 80); // below 90 but above the clear level 70: stays open
+    expect(ctx.sink.open.size).toBe(1);
+    await feed(ctx, 'ag_1', 20, 23, () => 60);
+    expect(ctx.sink.open.size).toBe(0);
+  });
+
+  it('rejects an invalid policy with the field named', () => {
+    expect(() => parsePolicy('thresholds:\n  - { metric: cpu, value: high }', 'p.yaml')).toThrow(
+      /p\.yaml: \/thresholds\/0\/value/,
+    );
+  });
+});
+
+describe('forecast', () => {
+  it('opens when a volume will be full within 24 h', async () => {
+    const ctx = setup({ policy: 'baseline: { enabled: false }' });
+    for (let i = 0; i < 200; i++) {
+      ctx.clock.t = T0 + i * 300_000;
+      await ctx.engine.ingest('ag_2', [{ time: ctx.clock.t, values: { 'disk.used_pct:/var': 60 + i * 0.2 } }]);
+    }
+    // 2.4 %/h from ~100 % at the end: full within a few hours.
+    expect(ctx.sink.open.has('forecast:ag_2:disk.used_pct:/var')).toBe(true);
+  });
+});
+
+describe('absence', () => {
+  it('gives every agent the full grace after a collector restart, then opens once', async () => {
+    const lastSeen = [{ agentId: 'ag_3', lastSeenAt: T0 - 86_400_000, online: false }];
+    const ctx = setup({ lastSeen });
+    await ctx.engine.sweepAbsence();
+    expect(ctx.sink.open.size).toBe(0); // silent for a day, but the collector just started
+    ctx.clock.t = T0 + 3 * 30_000;
+    await ctx.engine.sweepAbsence();
+    expect(ctx.sink.open.size).toBe(0);
+    ctx.clock.t = T0 + 4 * 30_000;
+    await ctx.engine.sweepAbsence();
+    await ctx.engine.sweepAbsence();
+    const inc = ctx.sink.open.get('absence:ag_3')!;
+    expect(inc.failureTime).toBe(T0 - 86_400_000);
+    expect(ctx.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(1);
+    await ctx.engine.ingest('ag_3', [{ time: ctx.clock.t, values: { 'cpu.total_pct': 1 } }]);
+    expect(ctx.sink.open.size).toBe(0);
+  });
+});
+
+describe('maintenance windows and correlation', () => {
+  it('suppresses opening inside a recurring window and logs it', async () => {
+    // Monday 00:00–02:00 UTC.
+    const ctx = setup({
+      policy:
+        'baseline: { enabled: false }\nthresholds: [{ metric: cpu.total_pct, value: 90, forSec: 0 }]\nmaintenance: [{ days: [1], start: "00:00", minutes: 120 }]',
+    });
+    await feed(ctx, 'ag_4', 0, 3, () => 99);
+    expect(ctx.sink.open.size).toBe(0);
+    expect(ctx.engine.suppressed[0]).toMatchObject({ key: 'threshold:ag_4:cpu.total_pct:>90' });
+  });
+
+  it('turns the same fault on many machines of a site into one tier-2 incident', async () => {
+    const ctx = setup({
+      policy:
+        'baseline: { enabled: false }\nthresholds: [{ metric: cpu.total_pct, value: 90, forSec: 0 }]\ncorrelation: { minAgents: 3, windowSec: 300 }',
+    });
+    for (let a = 0; a < 6; a++) await feed(ctx, `ag_${a}`, 10, 11, () => 99);
+    const keys = [...ctx.sink.open.keys()];
+    expect(keys).toEqual(['correlation:si_1:threshold:cpu.total_pct > 90']);
+    const major = ctx.sink.open.get(keys[0]!)!;
+    expect(major.tier).toBe(2);
+    expect(major.agentIds).toHaveLength(6);
+  });
+});
+
+describe('checkpoint', () => {
+  it('restores state so a restart neither re-raises nor forgets an open incident', async () => {
+    const a = setup();
+    await feed(a, 'ag_0', 0, 400, (i) => 10 + 2 * noise(i));
+    await feed(a, 'ag_0', 400, 410, () => 95);
+    expect(a.sink.open.size).toBe(1);
+    const snap = a.engine.snapshot();
+    const b = setup();
+    b.engine.restore(snap);
+    b.sink.open.set('baseline:ag_0:cpu.total_pct', a.sink.open.get('baseline:ag_0:cpu.total_pct')!);
+    await feed(b, 'ag_0', 410, 415, () => 95);
+    expect(b.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
+    await feed(b, 'ag_0', 415, 450, (i) => 10 + 2 * noise(i));
+    expect(b.sink.events.filter((e) => e.kind === 'clear')).toHaveLength(1);
+  });
+});

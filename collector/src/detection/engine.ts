@@ -1,0 +1,423 @@
+/**
+ * The streaming detection engine (docs/0004-detection.md): per series state in memory, fed sample by sample as
+ * batches arrive; raises and clears incidents through the `IncidentSink`. Pure logic: no fastify, no SQL.
+ */
+import type { TopProcess } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { Clock } from '../config.js';
+import type { Criticality, DetectionSignal, IncidentSink, SignalSource } from '../incidents/contract.js';
+import {
+  BASELINE_STATE_LENGTH,
+  type BaselineParams,
+  baselineStep,
+  baselineView,
+  DEFAULT_BASELINE,
+  newBaselineState,
+} from './baseline.js';
+import type { AgentPlace, DetectionStateStore, EngineSample, PresenceView, RecentChanges } from './contracts.js';
+import { describe, formatValue } from './explain.js';
+import { baselineIgnores, inMaintenance, type Policy, type PolicySet, type ThresholdRule } from './policy.js';
+
+/** Engine options; everything has a default. */
+export interface EngineOptions {
+  baseline?: Readonly<BaselineParams>;
+  /** Consecutive normal samples before a baseline incident is cleared. */
+  baselineClearSamples?: number;
+  heartbeatIntervalMs?: number;
+  recentChanges?: RecentChanges;
+}
+
+const EXTRA = 9;
+
+interface SeriesState {
+  b: Float64Array;
+  open: boolean;
+  calm: number;
+  // threshold: breach start, clear start
+  tBreach: number;
+  tClear: number;
+  tOpen: boolean;
+  // forecast: anchor time and value, smoothed growth per ms
+  fOpen: boolean;
+  fT: number;
+  fX: number;
+  fSlope: number;
+}
+
+/** A suppressed opening, logged and kept for the report of a maintenance window. */
+export interface Suppressed {
+  key: string;
+  at: number;
+  title: string;
+}
+
+/** Counters for the metrics endpoint and the bench. */
+export interface EngineCounters {
+  samples: number;
+  raised: number;
+  cleared: number;
+  suppressed: number;
+}
+
+/** The detection engine. One per collector. */
+export class DetectionEngine {
+  readonly #series = new Map<string, SeriesState>();
+  readonly #places = new Map<string, AgentPlace>();
+  readonly #top = new Map<string, { time: number; top: TopProcess[] }>();
+  readonly #absent = new Set<string>();
+  /** Recent faults per site and rule, for fleet correlation: agentId → time. */
+  readonly #recent = new Map<string, Map<string, number>>();
+  readonly #correlated = new Set<string>();
+  readonly suppressed: Suppressed[] = [];
+  readonly counters: EngineCounters = { samples: 0, raised: 0, cleared: 0, suppressed: 0 };
+  readonly #params: Readonly<BaselineParams>;
+  readonly #clearSamples: number;
+  readonly #heartbeatMs: number;
+  readonly #startedAt: number;
+
+  constructor(
+    private readonly sink: IncidentSink,
+    private readonly presence: PresenceView,
+    private readonly policies: PolicySet,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: EngineOptions = {},
+  ) {
+    this.#params = options.baseline ?? DEFAULT_BASELINE;
+    this.#clearSamples = options.baselineClearSamples ?? 5;
+    this.#heartbeatMs = options.heartbeatIntervalMs ?? 30_000;
+    this.#startedAt = clock.now();
+  }
+
+  /** Feeds one agent's samples (in time order). Resolves once every resulting raise/clear is handed to the sink. */
+  async ingest(agentId: string, samples: readonly EngineSample[]): Promise<void> {
+    const place = await this.#place(agentId);
+    if (!place) return;
+    const policy = this.policies.for(place.clientId, place.siteId);
+    if (this.#absent.has(agentId)) {
+      this.#absent.delete(agentId);
+      await this.#clear(`absence:${agentId}`, this.clock.now(), 'agent reporting again');
+    }
+    for (const sample of samples) {
+      if (sample.top?.length) this.#top.set(agentId, { time: sample.time, top: sample.top });
+      for (const metric in sample.values) {
+        const value = sample.values[metric]!;
+        this.counters.samples++;
+        await this.#step(agentId, place, policy, metric, sample.time, value);
+      }
+    }
+  }
+
+  async #step(agentId: string, place: AgentPlace, policy: Policy, metric: string, t: number, x: number) {
+    const id = `${agentId}|${metric}`;
+    let st = this.#series.get(id);
+    if (!st) {
+      st = {
+        b: newBaselineState(),
+        ...{ open: false, calm: 0, tBreach: -1, tClear: -1, tOpen: false },
+        ...{ fOpen: false, fT: -1, fX: 0, fSlope: 0 },
+      };
+      this.#series.set(id, st);
+    }
+    if (policy.baseline.enabled && !baselineIgnores(policy, metric)) {
+      const score = baselineStep(st.b, t, x, this.#params);
+      const view = baselineView(st.b);
+      const key = `baseline:${agentId}:${metric}`;
+      if (score >= this.#params.alarm && !st.open) {
+        st.open = true;
+        st.calm = 0;
+        const since = Number.isNaN(view.abnormalSince) ? t : view.abnormalSince;
+        await this.#raise(place, agentId, policy, {
+          key,
+          source: 'baseline',
+          rule: metric,
+          type: 'performance',
+          criticality: policy.baseline.criticality,
+          failureTime: since,
+          title: `${metric} abnormal on ${place.hostname ?? agentId}`,
+          what: `${metric} is ${formatValue(metric, x)} where about ${formatValue(metric, view.expected)} is normal (${Math.abs(view.deviation).toFixed(1)}× its usual variation, anomaly score ${score.toFixed(2)})`,
+          context: { score, value: x, expected: view.expected, deviation: view.deviation },
+        });
+      } else if (st.open) {
+        st.calm = Math.abs(view.deviation) < 2 ? st.calm + 1 : 0;
+        if (st.calm >= this.#clearSamples) {
+          st.open = false;
+          await this.#clear(key, t, `${metric} back to normal`);
+        }
+      }
+    }
+    for (const rule of policy.thresholds)
+      if (rule.metric === metric) await this.#threshold(st, agentId, place, policy, rule, t, x);
+    if (policy.forecast.enabled && metric.startsWith('disk.used_pct'))
+      await this.#forecast(st, agentId, place, policy, metric, t, x);
+  }
+
+  async #threshold(
+    st: SeriesState,
+    agentId: string,
+    place: AgentPlace,
+    policy: Policy,
+    r: ThresholdRule,
+    t: number,
+    x: number,
+  ) {
+    const breach = r.op === '>' ? x > r.value : x < r.value;
+    const clearLevel = r.clear ?? r.value;
+    const clear = r.op === '>' ? x <= clearLevel : x >= clearLevel;
+    const key = `threshold:${agentId}:${r.metric}:${r.op}${r.value}`;
+    if (!st.tOpen) {
+      if (!breach) st.tBreach = -1;
+      else {
+        if (st.tBreach < 0) st.tBreach = t;
+        if (t - st.tBreach >= r.forSec * 1000) {
+          st.tOpen = true;
+          st.tClear = -1;
+          await this.#raise(place, agentId, policy, {
+            key,
+            source: 'threshold',
+            rule: `${r.metric} ${r.op} ${r.value}`,
+            type: 'performance',
+            criticality: r.criticality ?? 'P3',
+            failureTime: st.tBreach,
+            title: `${r.metric} ${r.op} ${formatValue(r.metric, r.value)} on ${place.hostname ?? agentId}`,
+            what: `${r.metric} is ${formatValue(r.metric, x)}, ${r.op === '>' ? 'above' : 'below'} the policy limit of ${formatValue(r.metric, r.value)} for ${Math.round((t - st.tBreach) / 1000)} s`,
+            context: { value: x, limit: r.value },
+          });
+        }
+      }
+    } else if (clear) {
+      if (st.tClear < 0) st.tClear = t;
+      if (t - st.tClear >= r.clearSec * 1000) {
+        st.tOpen = false;
+        st.tBreach = -1;
+        await this.#clear(key, t, `${r.metric} back within ${formatValue(r.metric, clearLevel)}`);
+      }
+    } else st.tClear = -1;
+  }
+
+  async #forecast(
+    st: SeriesState,
+    agentId: string,
+    place: AgentPlace,
+    policy: Policy,
+    metric: string,
+    t: number,
+    x: number,
+  ) {
+    // Growth rate from anchors at least 10 min apart, smoothed so one jump does not predict a full disk.
+    if (st.fT < 0) {
+      st.fT = t;
+      st.fX = x;
+      return;
+    }
+    if (t - st.fT >= 600_000) {
+      const slope = (x - st.fX) / (t - st.fT);
+      st.fSlope = st.fSlope === 0 ? slope : 0.3 * slope + 0.7 * st.fSlope;
+      st.fT = t;
+      st.fX = x;
+    }
+    const slopePerMs = st.fSlope;
+    const hoursToFull = slopePerMs > 0 ? (100 - x) / slopePerMs / 3_600_000 : Number.POSITIVE_INFINITY;
+    const key = `forecast:${agentId}:${metric}`;
+    if (!st.fOpen && hoursToFull <= policy.forecast.horizonHours) {
+      st.fOpen = true;
+      await this.#raise(place, agentId, policy, {
+        key,
+        source: 'forecast',
+        rule: `${metric} full within ${policy.forecast.horizonHours} h`,
+        type: 'capacity',
+        criticality: 'P2',
+        failureTime: t,
+        title: `${metric.split(':')[1] ?? 'volume'} full within ${Math.max(1, Math.round(hoursToFull))} h on ${place.hostname ?? agentId}`,
+        what: `${metric} is ${x.toFixed(1)} % and growing; at this rate it is full in about ${hoursToFull.toFixed(1)} h`,
+        context: { value: x, hoursToFull },
+      });
+    } else if (st.fOpen && hoursToFull > policy.forecast.horizonHours * 2) {
+      st.fOpen = false;
+      await this.#clear(key, t, 'growth slowed down');
+    }
+  }
+
+  /**
+   * Absence sweep: an agent silent for `graceIntervals` heartbeats opens an incident. Silence is counted from the later of
+   * its last-seen time and this engine's start, so a collector restart gives every agent the full grace to reconnect.
+   */
+  async sweepAbsence(): Promise<void> {
+    const now = this.clock.now();
+    for (const { agentId, lastSeenAt, online } of await this.presence.lastSeen()) {
+      if (online || this.#absent.has(agentId)) continue;
+      const place = await this.#place(agentId);
+      if (!place) continue;
+      const policy = this.policies.for(place.clientId, place.siteId);
+      if (!policy.absence.enabled) continue;
+      const since = Math.max(lastSeenAt ?? 0, this.#startedAt);
+      const grace = policy.absence.graceIntervals * this.#heartbeatMs;
+      if (now - since < grace) continue;
+      this.#absent.add(agentId);
+      await this.#raise(place, agentId, policy, {
+        key: `absence:${agentId}`,
+        source: 'absence',
+        rule: 'agent.silent',
+        type: 'availability',
+        criticality: 'P2',
+        failureTime: lastSeenAt ?? since,
+        title: `${place.hostname ?? agentId} is silent`,
+        what: `the agent has not been heard from since ${new Date(lastSeenAt ?? since).toISOString()} (grace ${Math.round(grace / 1000)} s)`,
+        context: { lastSeenAt },
+      });
+    }
+  }
+
+  async #raise(
+    place: AgentPlace,
+    agentId: string,
+    policy: Policy,
+    s: {
+      key: string;
+      source: SignalSource;
+      rule: string;
+      type: string;
+      criticality: Criticality;
+      failureTime: number;
+      title: string;
+      what: string;
+      context: Record<string, unknown>;
+    },
+  ): Promise<void> {
+    const now = this.clock.now();
+    if (inMaintenance(policy.maintenance, now)) {
+      this.counters.suppressed++;
+      this.suppressed.push({ key: s.key, at: now, title: s.title });
+      if (this.suppressed.length > 1000) this.suppressed.shift();
+      this.logger.info({ key: s.key, title: s.title }, 'maintenance window: incident not opened');
+      return;
+    }
+    // Fleet correlation: the same rule failing on many machines of a site becomes one major incident.
+    const corrKey = `${place.siteId}|${s.source}|${s.rule}`;
+    const recent = this.#recent.get(corrKey) ?? new Map<string, number>();
+    this.#recent.set(corrKey, recent);
+    for (const [a, at] of recent) if (now - at > policy.correlation.windowSec * 1000) recent.delete(a);
+    recent.set(agentId, now);
+    const top = this.#top.get(agentId);
+    const changes = this.options.recentChanges
+      ? await this.options.recentChanges(agentId, s.failureTime - 86_400_000, s.failureTime).catch((err: unknown) => {
+          this.logger.warn({ err, agentId }, 'recent changes unavailable for the explanation');
+          return [];
+        })
+      : [];
+    const topNow = top && Math.abs(top.time - s.failureTime) < 15 * 60_000 ? top.top : undefined;
+    const explanation = describe({ what: s.what, since: s.failureTime, top: topNow, changes });
+    if (recent.size >= policy.correlation.minAgents) {
+      const key = `correlation:${place.siteId}:${s.source}:${s.rule}`;
+      const agents = [...recent.keys()];
+      const signal: DetectionSignal = {
+        key,
+        clientId: place.clientId,
+        siteId: place.siteId,
+        agentIds: agents,
+        source: 'correlation',
+        rule: s.rule,
+        type: s.type,
+        criticality: 'P1',
+        tier: 2,
+        failureTime: s.failureTime,
+        detectedAt: now,
+        title: `${s.rule}: ${agents.length} machines of one site at once`,
+        explanation: `${agents.length} machines of this site show the same fault within ${policy.correlation.windowSec} s (${agents.join(', ')}). Latest: ${explanation}`,
+        context: { ...s.context, agents },
+      };
+      await this.sink.raise(signal);
+      this.counters.raised++;
+      // The individual incidents are folded into the major one.
+      if (!this.#correlated.has(key)) {
+        this.#correlated.add(key);
+        for (const a of agents)
+          if (a !== agentId) await this.#clear(s.key.replace(agentId, a), now, `merged into ${key}`);
+      }
+      return;
+    }
+    await this.sink.raise({
+      key: s.key,
+      clientId: place.clientId,
+      siteId: place.siteId,
+      agentIds: [agentId],
+      source: s.source,
+      rule: s.rule,
+      type: s.type,
+      criticality: s.criticality,
+      tier: 1,
+      failureTime: s.failureTime,
+      detectedAt: now,
+      title: s.title,
+      explanation,
+      context: { ...s.context, top: topNow ?? [], changes },
+    });
+    this.counters.raised++;
+  }
+
+  async #clear(key: string, at: number, note: string): Promise<void> {
+    await this.sink.clear(key, at, note);
+    this.counters.cleared++;
+  }
+
+  async #place(agentId: string): Promise<AgentPlace | undefined> {
+    let place = this.#places.get(agentId);
+    if (!place) {
+      place = await this.presence.place(agentId);
+      if (place) this.#places.set(agentId, place);
+    }
+    return place;
+  }
+
+  /** Serialises every series state (for the checkpoint). */
+  snapshot(): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const [id, st] of this.#series) {
+      const buf = new Float64Array(BASELINE_STATE_LENGTH + EXTRA);
+      buf.set(st.b);
+      const o = BASELINE_STATE_LENGTH;
+      buf[o] = st.open ? 1 : 0;
+      buf[o + 1] = st.calm;
+      buf[o + 2] = st.tBreach;
+      buf[o + 3] = st.tClear;
+      buf[o + 4] = st.tOpen ? 1 : 0;
+      buf[o + 5] = st.fOpen ? 1 : 0;
+      buf[o + 6] = st.fT;
+      buf[o + 7] = st.fX;
+      buf[o + 8] = st.fSlope;
+      out.set(id, new Uint8Array(buf.buffer));
+    }
+    for (const a of this.#absent) out.set(`absent|${a}`, new Uint8Array(0));
+    return out;
+  }
+
+  /** Restores series states written by `snapshot` (after a restart: open incidents are neither re-raised nor lost). */
+  restore(entries: ReadonlyMap<string, Uint8Array>): void {
+    for (const [id, bytes] of entries) {
+      if (id.startsWith('absent|')) {
+        this.#absent.add(id.slice(7));
+        continue;
+      }
+      if (bytes.byteLength !== (BASELINE_STATE_LENGTH + EXTRA) * 8) continue; // written by another version: relearn
+      const buf = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      const o = BASELINE_STATE_LENGTH;
+      this.#series.set(id, {
+        b: buf.slice(0, o),
+        open: buf[o] === 1,
+        calm: buf[o + 1]!,
+        tBreach: buf[o + 2]!,
+        tClear: buf[o + 3]!,
+        tOpen: buf[o + 4] === 1,
+        fOpen: buf[o + 5] === 1,
+        fT: buf[o + 6]!,
+        fX: buf[o + 7]!,
+        fSlope: buf[o + 8]!,
+      });
+    }
+  }
+
+  /** Writes the checkpoint through the store. */
+  async checkpoint(store: DetectionStateStore): Promise<void> {
+    await store.save(this.snapshot());
+  }
+}

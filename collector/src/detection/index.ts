@@ -1,0 +1,13 @@
+/**
+ * The detection concern: decides, sample by sample, that something is abnormal (adaptive baseline, thresholds,
+ * forecasts, absence, correlation, maintenance windows) and says so through the `IncidentSink`. It must never write
+ * incident tables, never read another concern's tables (it gets presence, inventory and change history as injected
+ * functions), and never import fastify.
+ */
+export * from './baseline.js';
+export * from './contracts.js';
+export { DetectionEngine, type EngineCounters, type EngineOptions, type Suppressed } from './engine.js';
+export { describe, formatValue } from './explain.js';
+export { MemoryIncidentSink, type SinkEvent } from './memory-sink.js';
+export * from './policy.js';
+export { parseTimestamp, type ReplaySummary, replayCsv, replayPath } from './replay.js';

@@ -1,0 +1,163 @@
+/**
+ * Detection policies (docs/0004-detection.md): JSON or YAML, validated with errors that name the field. A policy
+ * applies to a client, a site or the whole collector; the most specific one wins per key. With no policy at all the
+ * adaptive baseline still watches every metric and absence still watches every agent.
+ */
+import { OutpostError } from '@outpost/shared';
+import { type Static, Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+
+const Criticality = Type.Union([Type.Literal('P1'), Type.Literal('P2'), Type.Literal('P3'), Type.Literal('P4')]);
+
+/** "Above 90 % for 5 min": fires after `forSec` of breach, clears after `clearSec` below the clear level. */
+export const ThresholdRule = Type.Object(
+  {
+    metric: Type.String({ minLength: 1, maxLength: 200 }),
+    op: Type.Union([Type.Literal('>'), Type.Literal('<')], { default: '>' }),
+    value: Type.Number(),
+    /** Hysteresis: the level that counts as clear again (default: `value`). */
+    clear: Type.Optional(Type.Number()),
+    forSec: Type.Number({ minimum: 0, default: 300 }),
+    clearSec: Type.Number({ minimum: 0, default: 120 }),
+    criticality: Type.Optional(Criticality),
+  },
+  { additionalProperties: false },
+);
+export type ThresholdRule = Static<typeof ThresholdRule>;
+
+/** A recurring maintenance window: on these weekdays (0 = Sunday), from `start` for `minutes`, in UTC. */
+export const MaintenanceWindow = Type.Object(
+  {
+    days: Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), { minItems: 1, maxItems: 7 }),
+    start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+    minutes: Type.Integer({ minimum: 1, maximum: 10_080 }),
+  },
+  { additionalProperties: false },
+);
+export type MaintenanceWindow = Static<typeof MaintenanceWindow>;
+
+/** One policy document. */
+export const PolicySchema = Type.Object(
+  {
+    /** Where it applies: omit both for the collector-wide default. */
+    clientId: Type.Optional(Type.String({ minLength: 1 })),
+    siteId: Type.Optional(Type.String({ minLength: 1 })),
+    baseline: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** Metrics the baseline must ignore (exact names or prefixes ending with `*`). */
+        ignore: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        criticality: Criticality,
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    thresholds: Type.Array(ThresholdRule, { default: [] }),
+    absence: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** Silent for this many heartbeat intervals before an incident. */
+        graceIntervals: Type.Integer({ minimum: 2, maximum: 1000, default: 4 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    forecast: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** Open when a `disk.used_pct` series is projected to reach 100 within this many hours. */
+        horizonHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 90, default: 24 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Fleet correlation: this many machines of one site with the same fault within `windowSec` make one incident. */
+    correlation: Type.Object(
+      {
+        minAgents: Type.Integer({ minimum: 2, default: 3 }),
+        windowSec: Type.Integer({ minimum: 1, default: 300 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    maintenance: Type.Array(MaintenanceWindow, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+export type Policy = Static<typeof PolicySchema>;
+
+// The baseline's criticality default sits here (TypeBox needs a literal default inside the union).
+(PolicySchema.properties.baseline.properties.criticality as { default?: string }).default = 'P3';
+
+const check = TypeCompiler.Compile(PolicySchema);
+
+/** Parses and validates a policy from JSON or YAML text; errors name the source and every wrong field. */
+export function parsePolicy(text: string, source = 'policy'): Policy {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text); // YAML is a superset of JSON
+  } catch (cause) {
+    throw new OutpostError('OUTPOST_E_POLICY_INVALID', {
+      cause,
+      message: `${source}: not valid JSON or YAML: ${(cause as Error).message}`,
+    });
+  }
+  const value = Value.Default(PolicySchema, Value.Clone(raw ?? {}));
+  if (!check.Check(value)) {
+    const problems = [...check.Errors(value)].slice(0, 5).map((e) => `${e.path || '/'}: ${e.message}`);
+    throw new OutpostError('OUTPOST_E_POLICY_INVALID', {
+      message: `${source}: ${problems.join('; ')}`,
+      details: { source, problems },
+    });
+  }
+  return value;
+}
+
+/** The shipped default policy. */
+export function defaultPolicy(): Policy {
+  return parsePolicy('{}', 'default');
+}
+
+/** The policies of a collector, most specific first: site, then client, then the collector default. */
+export class PolicySet {
+  readonly #bySite = new Map<string, Policy>();
+  readonly #byClient = new Map<string, Policy>();
+  #global: Policy = defaultPolicy();
+
+  constructor(policies: readonly Policy[] = []) {
+    for (const p of policies) this.add(p);
+  }
+
+  /** Adds or replaces the policy for its scope. */
+  add(p: Policy): void {
+    if (p.siteId) this.#bySite.set(p.siteId, p);
+    else if (p.clientId) this.#byClient.set(p.clientId, p);
+    else this.#global = p;
+  }
+
+  /** The policy that governs a machine of this client and site. */
+  for(clientId: string, siteId: string): Policy {
+    return this.#bySite.get(siteId) ?? this.#byClient.get(clientId) ?? this.#global;
+  }
+}
+
+/** True when `at` (epoch ms) falls inside one of the recurring windows. */
+export function inMaintenance(windows: readonly MaintenanceWindow[], at: number): boolean {
+  for (const w of windows) {
+    const [h, m] = w.start.split(':').map(Number) as [number, number];
+    // Check the window starting today and the ones that started on the previous days and may still run.
+    for (let back = 0; back <= Math.ceil(w.minutes / 1440); back++) {
+      const day = new Date(at - back * 86_400_000);
+      if (!w.days.includes(day.getUTCDay())) continue;
+      const start = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), h, m);
+      if (at >= start && at < start + w.minutes * 60_000) return true;
+    }
+  }
+  return false;
+}
+
+/** True when a baseline must skip this metric under the policy. */
+export function baselineIgnores(p: Policy, metric: string): boolean {
+  for (const pat of p.baseline.ignore) {
+    if (pat.endsWith('*') ? metric.startsWith(pat.slice(0, -1)) : metric === pat) return true;
+  }
+  return false;
+}

@@ -1,0 +1,7 @@
+/**
+ * The metrics concern: owns time-series storage (raw samples, minute and hour roll-ups, retention) and the
+ * `metrics.batch` stream sink that feeds detection. It must never decide what is abnormal (detection does) nor read
+ * another concern's tables.
+ */
+export { DEFAULT_RETENTION, type MetricsRetention, MetricsService, type SampleConsumer } from './service.js';
+export { HOUR, MetricsStore, MINUTE, metricsMigrations, type RollupRow, type SampleRow } from './store.js';

@@ -1,0 +1,82 @@
+/**
+ * The metrics concern's logic: the `metrics.batch` stream sink (store, then feed detection), periodic roll-ups with
+ * retention, and the detection checkpoint timer.
+ */
+import type { MetricsBatch } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { Clock } from '../config.js';
+import type { EngineSample } from '../detection/contracts.js';
+import type { MetricsStore } from './store.js';
+
+/** What the sink feeds once samples are durable (the detection engine). */
+export interface SampleConsumer {
+  ingest(agentId: string, samples: readonly EngineSample[]): Promise<void>;
+}
+
+/** Retention of raw samples and roll-ups. */
+export interface MetricsRetention {
+  rawMs: number;
+  minuteMs: number;
+  hourMs: number;
+}
+
+/** Defaults: raw 7 days, minutes 30 days, hours 400 days. */
+export const DEFAULT_RETENTION: MetricsRetention = {
+  rawMs: 7 * 86_400_000,
+  minuteMs: 30 * 86_400_000,
+  hourMs: 400 * 86_400_000,
+};
+
+/** Metrics ingestion and housekeeping. */
+export class MetricsService {
+  #timer: NodeJS.Timeout | undefined;
+  samplesStored = 0;
+
+  constructor(
+    private readonly store: MetricsStore,
+    private readonly consumer: SampleConsumer | undefined,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly retention: MetricsRetention = DEFAULT_RETENTION,
+  ) {}
+
+  /** The stream sink: durable when it resolves, idempotent by (agent, seq); detection sees each batch once. */
+  async commit(items: readonly { agentId: string; msg: MetricsBatch }[]): Promise<void> {
+    const fresh = this.store.insertBatches(
+      items.map((i) => ({ agentId: i.agentId, seq: i.msg.seq, samples: i.msg.samples })),
+    );
+    for (const b of fresh) for (const s of b.samples) this.samplesStored += Object.keys(s.values).length;
+    if (!this.consumer) return;
+    for (const b of fresh) {
+      try {
+        await this.consumer.ingest(b.agentId, b.samples);
+      } catch (err) {
+        // The samples are stored; a detection failure must not make the agent resend them forever.
+        this.logger.error({ err, agentId: b.agentId, seq: b.seq }, 'detection failed on a metrics batch');
+      }
+    }
+  }
+
+  /** Rolls up and prunes everything older than one minute ago (late samples get a minute of slack). */
+  housekeeping(): void {
+    this.store.rollupAndPrune(this.clock.now() - 60_000, this.retention);
+  }
+
+  /** Starts periodic housekeeping and the checkpoint callback. */
+  start(intervalMs: number, checkpoint: () => Promise<void>): void {
+    this.#timer = setInterval(() => {
+      try {
+        this.housekeeping();
+      } catch (err) {
+        this.logger.error({ err }, 'metrics roll-up failed; will retry');
+      }
+      checkpoint().catch((err: unknown) => this.logger.error({ err }, 'detection checkpoint failed; will retry'));
+    }, intervalMs).unref();
+  }
+
+  /** Stops the timer. */
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

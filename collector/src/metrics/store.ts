@@ -1,0 +1,192 @@
+/**
+ * All SQL of the metrics concern. Raw samples go to an append-only table whose only index is on time (monotonic, so
+ * inserts always land on the rightmost page): an (agent, metric, ts) index made inserts 20–40× slower on this machine
+ * (docs/0004-detection.md, "Storage"). Per-series reads use the minute and hour roll-ups, keyed by (series, bucket).
+ */
+import { type Db, type Migration, prepared } from '../db/index.js';
+
+/** The metrics concern's schema (ids 0200–0299). */
+export const metricsMigrations: Migration[] = [
+  {
+    id: '0200_metrics',
+    concern: 'metrics',
+    sql: `
+      CREATE TABLE metric_series (
+        id INTEGER PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        UNIQUE (agent_id, name)
+      );
+      CREATE TABLE metric_samples (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL);
+      CREATE INDEX metric_samples_ts ON metric_samples (ts);
+      CREATE TABLE metric_batches (agent_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (agent_id, seq)) WITHOUT ROWID;
+      CREATE TABLE metric_rollups (
+        resolution INTEGER NOT NULL,
+        series_id INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        sum REAL NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        PRIMARY KEY (resolution, series_id, bucket)
+      ) WITHOUT ROWID;
+      CREATE TABLE metric_rollup_marks (resolution INTEGER PRIMARY KEY, done_until INTEGER NOT NULL);
+      CREATE TABLE detection_state (key TEXT PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** One stored sample. */
+export interface SampleRow {
+  seriesId: number;
+  ts: number;
+  value: number;
+}
+
+/** A roll-up row. */
+export interface RollupRow {
+  bucket: number;
+  n: number;
+  avg: number;
+  min: number;
+  max: number;
+}
+
+/** Minute and hour resolutions, in ms. */
+export const MINUTE = 60_000;
+export const HOUR = 3_600_000;
+
+/** Store functions of the metrics concern (synchronous inside; async at the surface for a future PostgreSQL store). */
+export class MetricsStore {
+  readonly #series = new Map<string, number>();
+
+  constructor(private readonly db: Db) {}
+
+  /** The id of a series, created on first use and cached. */
+  seriesId(agentId: string, name: string): number {
+    const k = `${agentId}\u0000${name}`;
+    const known = this.#series.get(k);
+    if (known !== undefined) return known;
+    prepared(this.db, 'INSERT OR IGNORE INTO metric_series (agent_id, name) VALUES (?, ?)').run(agentId, name);
+    const row = prepared<[string, string], { id: number }>(
+      this.db,
+      'SELECT id FROM metric_series WHERE agent_id = ? AND name = ?',
+    ).get(agentId, name)!;
+    this.#series.set(k, row.id);
+    return row.id;
+  }
+
+  /**
+   * Stores batches in one transaction, each once per (agent, seq): returns the batches that were new (a resend after a
+   * crash between this commit and the stream cursor's is skipped, so samples are never stored or detected twice).
+   */
+  insertBatches<
+    T extends { agentId: string; seq: number; samples: { time: number; values: Record<string, number> }[] },
+  >(batches: readonly T[]): T[] {
+    const mark = prepared(this.db, 'INSERT OR IGNORE INTO metric_batches (agent_id, seq) VALUES (?, ?)');
+    const insert = prepared(this.db, 'INSERT INTO metric_samples (series_id, ts, value) VALUES (?, ?, ?)');
+    const fresh: T[] = [];
+    this.db.transaction(() => {
+      for (const b of batches) {
+        if (mark.run(b.agentId, b.seq).changes === 0) continue;
+        fresh.push(b);
+        for (const s of b.samples) {
+          for (const name in s.values) {
+            const v = s.values[name]!;
+            if (Number.isFinite(v)) insert.run(this.seriesId(b.agentId, name), s.time, v);
+          }
+        }
+      }
+    })();
+    return fresh;
+  }
+
+  /** Raw samples of one series between two times (uses the time index, then filters). */
+  samples(agentId: string, name: string, fromMs: number, toMs: number): SampleRow[] {
+    const id = this.seriesId(agentId, name);
+    return prepared<[number, number, number], SampleRow>(
+      this.db,
+      'SELECT series_id AS seriesId, ts, value FROM metric_samples WHERE ts >= ? AND ts < ? AND series_id = ? ORDER BY ts',
+    ).all(fromMs, toMs, id);
+  }
+
+  /** Roll-ups of one series at a resolution (MINUTE or HOUR). */
+  rollups(agentId: string, name: string, resolution: number, fromMs: number, toMs: number): RollupRow[] {
+    return prepared<[number, number, number, number], RollupRow>(
+      this.db,
+      `SELECT bucket, n, sum / n AS avg, min, max FROM metric_rollups
+       WHERE resolution = ? AND series_id = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
+    ).all(resolution, this.seriesId(agentId, name), fromMs, toMs);
+  }
+
+  /**
+   * Rolls raw samples (minute) and minutes (hour) up to `until` (exclusive, aligned down), then deletes raw samples
+   * older than `rawRetentionMs` and roll-ups older than their retention. Idempotent: marks record what is done.
+   */
+  rollupAndPrune(until: number, retention: { rawMs: number; minuteMs: number; hourMs: number }): void {
+    const markOf = (res: number) =>
+      prepared<[number], { done_until: number }>(
+        this.db,
+        'SELECT done_until FROM metric_rollup_marks WHERE resolution = ?',
+      ).get(res)?.done_until ?? 0;
+    const setMark = prepared(
+      this.db,
+      'INSERT INTO metric_rollup_marks (resolution, done_until) VALUES (?, ?) ON CONFLICT (resolution) DO UPDATE SET done_until = excluded.done_until',
+    );
+    this.db.transaction(() => {
+      const mEnd = Math.floor(until / MINUTE) * MINUTE;
+      const mStart = markOf(MINUTE);
+      if (mEnd > mStart) {
+        prepared(
+          this.db,
+          `INSERT INTO metric_rollups (resolution, series_id, bucket, n, sum, min, max)
+           SELECT ${MINUTE}, series_id, (ts / ${MINUTE}) * ${MINUTE}, count(*), sum(value), min(value), max(value)
+           FROM metric_samples WHERE ts >= ? AND ts < ? GROUP BY series_id, ts / ${MINUTE}
+           ON CONFLICT DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum,
+             min = min(min, excluded.min), max = max(max, excluded.max)`,
+        ).run(mStart, mEnd);
+        setMark.run(MINUTE, mEnd);
+      }
+      const hEnd = Math.floor(mEnd / HOUR) * HOUR;
+      const hStart = markOf(HOUR);
+      if (hEnd > hStart) {
+        prepared(
+          this.db,
+          `INSERT INTO metric_rollups (resolution, series_id, bucket, n, sum, min, max)
+           SELECT ${HOUR}, series_id, (bucket / ${HOUR}) * ${HOUR}, sum(n), sum(sum), min(min), max(max)
+           FROM metric_rollups WHERE resolution = ${MINUTE} AND bucket >= ? AND bucket < ? GROUP BY series_id, bucket / ${HOUR}
+           ON CONFLICT DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum,
+             min = min(min, excluded.min), max = max(max, excluded.max)`,
+        ).run(hStart, hEnd);
+        setMark.run(HOUR, hEnd);
+      }
+      prepared(this.db, 'DELETE FROM metric_samples WHERE ts < ?').run(until - retention.rawMs);
+      prepared(this.db, `DELETE FROM metric_rollups WHERE resolution = ${MINUTE} AND bucket < ?`).run(
+        until - retention.minuteMs,
+      );
+      prepared(this.db, `DELETE FROM metric_rollups WHERE resolution = ${HOUR} AND bucket < ?`).run(
+        until - retention.hourMs,
+      );
+    })();
+  }
+
+  /** Loads the detection checkpoint. */
+  loadState(): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const r of prepared<[], { key: string; state: Buffer }>(
+      this.db,
+      'SELECT key, state FROM detection_state',
+    ).all())
+      out.set(r.key, new Uint8Array(r.state));
+    return out;
+  }
+
+  /** Replaces the detection checkpoint in one transaction. */
+  saveState(entries: ReadonlyMap<string, Uint8Array>): void {
+    this.db.transaction(() => {
+      prepared(this.db, 'DELETE FROM detection_state').run();
+      const ins = prepared(this.db, 'INSERT INTO detection_state (key, state) VALUES (?, ?)');
+      for (const [k, v] of entries) ins.run(k, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    })();
+  }
+}
