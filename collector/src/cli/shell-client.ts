@@ -1,0 +1,223 @@
+/**
+ * The technician side of a shell session: opens the socket (bearer token, pinned certificate), writes input
+ * under the input window, grants output credit as output is consumed, and reports the remote exit status.
+ * Used by `outpost shell`, the end-to-end tests and the benchmark.
+ */
+import type { TLSSocket } from 'node:tls';
+import {
+  CHANNEL_MAX_FRAME_BYTES,
+  checkPinnedCertificate,
+  decodeFrame,
+  encodeCredit,
+  encodeFrame,
+  errorCodeForClose,
+  FrameKind,
+  isErrorCode,
+  OutpostError,
+  readCredit,
+} from '@outpost/shared';
+import { WebSocket } from 'ws';
+import type { ApiTarget } from './client.js';
+
+/** Input bytes in flight before waiting for the agent's credit (the collector enforces 64 KiB). */
+const INPUT_WINDOW = 64 * 1024;
+/** Output credit is returned in batches of this size (or when the output goes quiet). */
+const CREDIT_BATCH = 16 * 1024;
+
+/** How a session ended. */
+export interface ShellEnd {
+  exitCode: number | null;
+  code?: string | undefined;
+  message?: string | undefined;
+}
+
+/** Options of one session. */
+export interface ShellClientOptions {
+  cols?: number;
+  rows?: number;
+  elevated?: boolean;
+  /** Join a live session read-only instead of opening one on an agent. */
+  joinSessionId?: string;
+  /** Withhold output credit (tests of a slow technician): the caller grants with `grant()`. */
+  manualCredit?: boolean;
+  origin?: string;
+}
+
+/** A live technician session. */
+export class ShellClient {
+  sessionId = '';
+  runAs = '';
+  readonly ready: Promise<void>;
+  readonly ended: Promise<ShellEnd>;
+  #onData: ((d: Buffer) => void) | undefined;
+  #inputCredit = INPUT_WINDOW;
+  #pendingInput: Buffer[] = [];
+  #toGrant = 0;
+  #grantTimer: NodeJS.Timeout | undefined;
+  #end: ShellEnd | undefined;
+  received = 0;
+
+  private constructor(
+    readonly ws: WebSocket,
+    private readonly options: ShellClientOptions,
+  ) {
+    let ready!: () => void;
+    let fail!: (e: Error) => void;
+    this.ready = new Promise((res, rej) => {
+      ready = res;
+      fail = rej;
+    });
+    this.ready.catch(() => undefined);
+    this.ended = new Promise((resolve) => {
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary) {
+          const msg = JSON.parse(data.toString()) as {
+            type: string;
+            sessionId?: string;
+            runAs?: string;
+            exitCode?: number;
+            code?: string;
+            message?: string;
+          };
+          if (msg.type === 'session.ready') {
+            this.sessionId = msg.sessionId ?? '';
+            this.runAs = msg.runAs ?? '';
+            ready();
+          } else if (msg.type === 'session.exit') this.#end = { exitCode: msg.exitCode ?? null };
+          else if (msg.type === 'session.error') this.#end = { exitCode: null, code: msg.code, message: msg.message };
+          return;
+        }
+        const frame = decodeFrame(data as Buffer);
+        if (frame.kind === FrameKind.Data) {
+          this.received += frame.payload.byteLength;
+          this.#onData?.(Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength));
+          if (!this.options.manualCredit) this.#consumed(frame.payload.byteLength);
+        } else if (frame.kind === FrameKind.Credit) {
+          this.#inputCredit += readCredit(frame.payload) ?? 0;
+          this.#flushInput();
+        }
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let code = 'OUTPOST_E_INTERNAL';
+          let message = `HTTP ${res.statusCode}`;
+          try {
+            const e = (JSON.parse(Buffer.concat(chunks).toString()) as { error?: { code: string; message: string } })
+              .error;
+            if (e) ({ code, message } = e);
+          } catch {
+            // Not JSON: keep the status line.
+          }
+          this.#end = { exitCode: null, code, message };
+          fail(
+            new OutpostError(isErrorCode(code) ? code : 'OUTPOST_E_INTERNAL', {
+              message,
+              details: { status: res.statusCode },
+            }),
+          );
+          resolve(this.#end);
+        });
+      });
+      ws.on('error', (err) => {
+        this.#end ??= { exitCode: null, code: 'OUTPOST_E_UNAVAILABLE', message: err.message };
+        fail(err);
+      });
+      ws.on('close', (code, reason) => {
+        clearTimeout(this.#grantTimer);
+        if (!this.#end) {
+          const text = reason.toString();
+          this.#end = { exitCode: null, code: errorCodeForClose(code) ?? `close ${code}`, message: text };
+        }
+        const c = this.#end.code;
+        fail(
+          new OutpostError(c && isErrorCode(c) ? c : 'OUTPOST_E_SESSION_ENDED', {
+            message: this.#end.message || 'session ended',
+          }),
+        );
+        resolve(this.#end);
+      });
+    });
+  }
+
+  /** Opens a session on an agent (or joins one). Resolves once the agent's PTY runs. */
+  static async open(target: ApiTarget, agentId: string, options: ShellClientOptions = {}): Promise<ShellClient> {
+    const base = new URL(target.server);
+    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+    const path = options.joinSessionId
+      ? `/api/v1/sessions/${encodeURIComponent(options.joinSessionId)}/join`
+      : `/api/v1/agents/${encodeURIComponent(agentId)}/shell?cols=${options.cols ?? 80}&rows=${options.rows ?? 24}&elevated=${options.elevated ? 'true' : 'false'}`;
+    const headers: Record<string, string> = {};
+    if (target.token) headers.authorization = `Bearer ${target.token}`;
+    const ws = new WebSocket(new URL(path, base), {
+      headers,
+      perMessageDeflate: false,
+      rejectUnauthorized: !target.caFingerprint,
+      ...(options.origin ? { origin: options.origin } : {}),
+    });
+    if (target.caFingerprint) {
+      const pinned = target.caFingerprint;
+      ws.once('upgrade', (res) => {
+        const mismatch = checkPinnedCertificate(res.socket as TLSSocket, pinned);
+        if (mismatch) ws.terminate();
+      });
+    }
+    const client = new ShellClient(ws, options);
+    await client.ready;
+    return client;
+  }
+
+  /** Receives output bytes. */
+  onData(fn: (d: Buffer) => void): void {
+    this.#onData = fn;
+  }
+
+  /** Output bytes consumed: grant them back in batches (and soon after output goes quiet). */
+  #consumed(n: number): void {
+    this.#toGrant += n;
+    if (this.#toGrant >= CREDIT_BATCH) this.grant();
+    else if (!this.#grantTimer) this.#grantTimer = setTimeout(() => this.grant(), 20);
+  }
+
+  /** Grants the consumed output now (or `n` bytes when credit is manual). */
+  grant(n = this.#toGrant): void {
+    clearTimeout(this.#grantTimer);
+    this.#grantTimer = undefined;
+    this.#toGrant = 0;
+    if (n > 0 && this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeCredit(1, n));
+  }
+
+  /** Sends input (queued while the input window is full). */
+  write(data: string | Buffer): void {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    for (let i = 0; i < buf.length; i += CHANNEL_MAX_FRAME_BYTES)
+      this.#pendingInput.push(buf.subarray(i, i + CHANNEL_MAX_FRAME_BYTES));
+    this.#flushInput();
+  }
+
+  #flushInput(): void {
+    while (this.#pendingInput.length > 0 && this.ws.readyState === WebSocket.OPEN) {
+      const head = this.#pendingInput[0]!;
+      if (head.length > this.#inputCredit) return;
+      this.#pendingInput.shift();
+      this.#inputCredit -= head.length;
+      this.ws.send(encodeFrame(FrameKind.Data, 1, head));
+    }
+  }
+
+  /** Tells the remote terminal its new size. */
+  resize(cols: number, rows: number): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'session.resize', cols, rows }));
+  }
+
+  /** Ends the session (the agent kills its process tree). */
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'session.close' }));
+  }
+
+  /** Drops the socket without a goodbye (a technician losing the network). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+}

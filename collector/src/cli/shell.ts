@@ -1,0 +1,123 @@
+/**
+ * `outpost shell <agent>`, `outpost sessions list|play|join`: a raw terminal on a remote machine through the
+ * collector, and the replay of recorded sessions (asciicast v2) at real or faster speed.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { type ApiTarget, apiCall } from './client.js';
+import { loadTarget } from './credentials.js';
+import { printRows, when } from './output.js';
+import { ShellClient } from './shell-client.js';
+
+const target = (cmd: Command): ApiTarget => {
+  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
+  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
+};
+
+/** Runs an interactive session on this terminal; resolves with the exit status to use. */
+async function interactive(client: ShellClient): Promise<number> {
+  const stdin = process.stdin;
+  const raw = stdin.isTTY === true;
+  if (raw) stdin.setRawMode(true);
+  client.onData((d) => process.stdout.write(d));
+  const onInput = (d: Buffer) => client.write(d);
+  stdin.on('data', onInput);
+  stdin.resume();
+  const onResize = () => client.resize(process.stdout.columns || 80, process.stdout.rows || 24);
+  process.on('SIGWINCH', onResize);
+  const end = await client.ended;
+  process.off('SIGWINCH', onResize);
+  stdin.off('data', onInput);
+  if (raw) stdin.setRawMode(false);
+  stdin.pause();
+  if (end.exitCode !== null) return end.exitCode;
+  process.stderr.write(`\r\nsession ended: ${end.code ?? ''} ${end.message ?? ''}\n`);
+  return 255;
+}
+
+/** Plays asciicast v2 text to a writer, honouring the recorded timing divided by `speed`. */
+export async function playCast(
+  text: string,
+  speed: number,
+  write: (s: string) => void,
+  maxIdleSec = 2,
+): Promise<number> {
+  const lines = text.split('\n').filter((l) => l.trim().length > 0);
+  let last = 0;
+  let events = 0;
+  for (const line of lines.slice(1)) {
+    const ev = JSON.parse(line) as [number, string, string];
+    if (ev[1] !== 'o') continue;
+    const wait = Math.min(ev[0] - last, maxIdleSec) / speed;
+    last = ev[0];
+    if (wait > 0.001) await new Promise((r) => setTimeout(r, wait * 1000));
+    write(ev[2]);
+    events++;
+  }
+  return events;
+}
+
+/** Registers the shell and sessions commands. */
+export function addShellCommands(program: Command): void {
+  program
+    .command('shell <agent>')
+    .description("Open a remote shell on an agent (raw terminal; exits with the remote shell's status).")
+    .option('--elevated', 'run as root/SYSTEM (needs the shell.elevated permission)', false)
+    .action(async function (this: Command, agent: string, o: { elevated: boolean }) {
+      const t = target(this);
+      const client = await ShellClient.open(t, agent, {
+        cols: process.stdout.columns || 80,
+        rows: process.stdout.rows || 24,
+        elevated: o.elevated,
+      });
+      process.exitCode = await interactive(client);
+    });
+
+  const sessions = program.command('sessions').description('Remote shell sessions and their recordings.');
+  sessions
+    .command('list')
+    .description('List recent sessions you may see.')
+    .option('--agent <id>', 'only this agent')
+    .action(async function (this: Command, o: { agent?: string }) {
+      const q = o.agent ? `?agentId=${encodeURIComponent(o.agent)}` : '';
+      const r = await apiCall<{ sessions: Record<string, unknown>[] }>(target(this), 'GET', `/api/v1/sessions${q}`);
+      printRows(
+        r.sessions,
+        [
+          { key: 'id', title: 'id' },
+          { key: 'agentId', title: 'agent' },
+          { key: 'userEmail', title: 'user' },
+          { key: 'startedAt', title: 'started', format: (x) => when(x.startedAt) },
+          { key: 'endedAt', title: 'ended', format: (x) => (x.live ? 'live' : when(x.endedAt)) },
+          { key: 'exitCode', title: 'exit' },
+          { key: 'recordingStatus', title: 'recording' },
+        ],
+        this.optsWithGlobals<{ json?: boolean }>().json === true,
+      );
+    });
+  sessions
+    .command('play <id>')
+    .description('Replay a recorded session in this terminal.')
+    .option(
+      '--speed <n>',
+      'playback speed factor',
+      (v) => {
+        const n = Number(v);
+        if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
+        return n;
+      },
+      1,
+    )
+    .action(async function (this: Command, id: string, o: { speed: number }) {
+      const text = await apiCall<string>(target(this), 'GET', `/api/v1/sessions/${encodeURIComponent(id)}/recording`);
+      await playCast(text, o.speed, (s) => process.stdout.write(s));
+    });
+  sessions
+    .command('join <id>')
+    .description('Watch a live session read-only.')
+    .action(async function (this: Command, id: string) {
+      const client = await ShellClient.open(target(this), '', { joinSessionId: id });
+      client.onData((d) => process.stdout.write(d));
+      const end = await client.ended;
+      process.exitCode = end.exitCode ?? 0;
+    });
+}

@@ -1,0 +1,161 @@
+/**
+ * One live shell session on the collector: relays frames between the agent channel and the technician socket,
+ * enforcing the credit windows in both directions (so the collector never holds more than a window per session),
+ * feeds the recording, fans output out to read-only joiners, and ends everything on exit, close or loss.
+ */
+import {
+  CHANNEL_WINDOW_BYTES,
+  type ChannelFrame,
+  encodeCredit,
+  encodeFrame,
+  FrameKind,
+  readCredit,
+} from '@outpost/shared';
+import type { WebSocket } from 'ws';
+import type { AgentConnection } from '../agents/index.js';
+import type { CastRecorder } from './recorder.js';
+import { INPUT_WINDOW_BYTES, type ServerMessage, TECH_CHANNEL } from './wire.js';
+
+/** A joiner this far behind is dropped rather than buffered. */
+const JOINER_MAX_BUFFERED = 1024 * 1024;
+
+/** Why a session ended, and how. */
+export interface EndInfo {
+  reason: string;
+  exitCode: number | null;
+  code?: string | undefined;
+}
+
+/** The relay for one session. */
+export class LiveShell {
+  readonly joiners = new Set<WebSocket>();
+  /** Output bytes sent to the technician and not yet credited back. */
+  outstandingToTech = 0;
+  /** Input bytes sent to the agent and not yet credited back. */
+  outstandingToAgent = 0;
+  bytesOut = 0;
+  bytesIn = 0;
+  lastActivity: number;
+  ended: EndInfo | undefined;
+  cols: number;
+  rows: number;
+
+  constructor(
+    readonly id: string,
+    readonly agent: AgentConnection,
+    readonly channel: number,
+    readonly writer: WebSocket,
+    readonly recorder: CastRecorder | undefined,
+    readonly startedAt: number,
+    private readonly clock: { now(): number },
+    size: { cols: number; rows: number },
+    private readonly onEnd: (s: LiveShell, info: EndInfo) => void,
+  ) {
+    this.lastActivity = startedAt;
+    this.cols = size.cols;
+    this.rows = size.rows;
+  }
+
+  /** Sends a control message to the writer and every joiner. */
+  broadcast(msg: ServerMessage): void {
+    const text = JSON.stringify(msg);
+    for (const ws of [this.writer, ...this.joiners]) if (ws.readyState === ws.OPEN) ws.send(text);
+  }
+
+  /** A frame from the agent on this session's channel. */
+  fromAgent(frame: ChannelFrame): void {
+    if (this.ended) return;
+    const now = this.clock.now();
+    switch (frame.kind) {
+      case FrameKind.Data: {
+        const n = frame.payload.byteLength;
+        this.outstandingToTech += n;
+        if (this.outstandingToTech > CHANNEL_WINDOW_BYTES) {
+          this.end({ reason: 'agent exceeded its credit', exitCode: null, code: 'OUTPOST_E_UNEXPECTED_MESSAGE' });
+          return;
+        }
+        this.bytesOut += n;
+        this.lastActivity = now;
+        this.recorder?.output(now, frame.payload);
+        const out = encodeFrame(FrameKind.Data, TECH_CHANNEL, frame.payload);
+        if (this.writer.readyState === this.writer.OPEN) this.writer.send(out);
+        for (const j of this.joiners) {
+          if (j.bufferedAmount > JOINER_MAX_BUFFERED) {
+            this.joiners.delete(j);
+            j.close(4483, 'OUTPOST_E_SESSION_ENDED slow joiner');
+          } else if (j.readyState === j.OPEN) j.send(out);
+        }
+        return;
+      }
+      case FrameKind.Credit: {
+        const n = readCredit(frame.payload);
+        if (n === undefined) return;
+        this.outstandingToAgent = Math.max(0, this.outstandingToAgent - n);
+        if (this.writer.readyState === this.writer.OPEN) this.writer.send(encodeCredit(TECH_CHANNEL, n));
+        return;
+      }
+      case FrameKind.End:
+        if (this.writer.readyState === this.writer.OPEN) this.writer.send(encodeFrame(FrameKind.End, TECH_CHANNEL));
+        return;
+    }
+  }
+
+  /** A frame from the writing technician. */
+  fromTech(frame: ChannelFrame): void {
+    if (this.ended) return;
+    const now = this.clock.now();
+    switch (frame.kind) {
+      case FrameKind.Data: {
+        const n = frame.payload.byteLength;
+        this.outstandingToAgent += n;
+        if (this.outstandingToAgent > INPUT_WINDOW_BYTES) {
+          this.end({ reason: 'technician exceeded the input window', exitCode: null, code: 'OUTPOST_E_RATE_LIMITED' });
+          return;
+        }
+        this.bytesIn += n;
+        this.lastActivity = now;
+        this.recorder?.input(now, frame.payload);
+        this.agent.sendFrame(encodeFrame(FrameKind.Data, this.channel, frame.payload));
+        return;
+      }
+      case FrameKind.Credit: {
+        const n = readCredit(frame.payload);
+        if (n === undefined) return;
+        const granted = Math.min(n, this.outstandingToTech);
+        this.outstandingToTech -= granted;
+        if (granted > 0) this.agent.sendFrame(encodeCredit(this.channel, granted));
+        return;
+      }
+      case FrameKind.End:
+        this.end({ reason: 'technician closed the session', exitCode: null });
+        return;
+    }
+  }
+
+  /** The terminal changed size. */
+  resize(cols: number, rows: number): void {
+    if (this.ended) return;
+    this.cols = cols;
+    this.rows = rows;
+    this.recorder?.resize(this.clock.now(), cols, rows);
+    this.agent.send({ type: 'shell.resize', channel: this.channel, cols, rows });
+  }
+
+  /** Ends the session once: tells the agent (kill the tree), the technicians, and the owner. */
+  end(info: EndInfo): void {
+    if (this.ended) return;
+    this.ended = info;
+    this.agent.send({ type: 'shell.close', channel: this.channel, reason: info.reason.slice(0, 200) });
+    if (info.exitCode !== null) this.broadcast({ type: 'session.exit', exitCode: info.exitCode, signal: 0 });
+    else if (info.code) this.broadcast({ type: 'session.error', code: info.code, message: info.reason });
+    for (const ws of [this.writer, ...this.joiners]) {
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
+        ws.close(
+          info.exitCode !== null ? 1000 : 4483,
+          info.exitCode !== null ? 'exit' : `OUTPOST_E_SESSION_ENDED ${info.reason}`.slice(0, 123),
+        );
+      }
+    }
+    this.onEnd(this, info);
+  }
+}

@@ -1,0 +1,47 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CastRecorder } from './recorder.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'outpost-cast-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('CastRecorder', () => {
+  it('writes gzip asciicast v2 with timings, input, resizes, and UTF-8 split across frames intact', async () => {
+    const fails: Error[] = [];
+    const r = CastRecorder.open(join(dir, 'a.cast.gz'), { cols: 80, rows: 24, startedAt: 1000, title: 't' }, (e) =>
+      fails.push(e),
+    );
+    const euro = Buffer.from('€', 'utf8');
+    r.output(1500, euro.subarray(0, 1));
+    r.output(1600, Buffer.concat([euro.subarray(1), Buffer.from('ok\r\n')]));
+    r.input(2000, Buffer.from('ls\r'));
+    r.resize(2500, 100, 30);
+    expect(await r.close()).toBeGreaterThan(0);
+    const lines = gunzipSync(readFileSync(join(dir, 'a.cast.gz')))
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ version: 2, width: 80, height: 24, timestamp: 1 });
+    expect(lines.slice(1)).toEqual([
+      [0.6, 'o', '€ok\r\n'],
+      [1, 'i', 'ls\r'],
+      [1.5, 'r', '100x30'],
+    ]);
+    expect(fails).toEqual([]);
+  });
+
+  it('refuses to start when the recordings directory cannot be created', () => {
+    writeFileSync(join(dir, 'blocker'), 'x');
+    expect(() =>
+      CastRecorder.open(
+        join(dir, 'blocker', 'b.cast.gz'),
+        { cols: 1, rows: 1, startedAt: 0, title: '' },
+        () => undefined,
+      ),
+    ).toThrow(/cannot create/);
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * Session recording as asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/): a header line, then
+ * `[seconds, "o"|"i"|"r", data]` events, gzip-compressed as it is written. Output is decoded as UTF-8 with a
+ * streaming decoder so a character split across frames is not mangled.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { createGzip, type Gzip } from 'node:zlib';
+import { OutpostError } from '@outpost/shared';
+
+/** What the header carries. */
+export interface CastHeader {
+  cols: number;
+  rows: number;
+  startedAt: number;
+  title: string;
+}
+
+/** Writes one recording; `failed` turns true on the first storage error. */
+export class CastRecorder {
+  readonly #gzip: Gzip;
+  readonly #file: WriteStream;
+  readonly #out = new StringDecoder('utf8');
+  readonly #in = new StringDecoder('utf8');
+  #failed: Error | undefined;
+  #ended = false;
+  readonly done: Promise<number>;
+
+  private constructor(
+    readonly path: string,
+    private readonly startedAt: number,
+    private readonly onFail: (err: Error) => void,
+  ) {
+    this.#gzip = createGzip({ level: 6 });
+    this.#file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+    this.#gzip.pipe(this.#file);
+    const fail = (err: Error) => {
+      if (this.#failed) return;
+      this.#failed = err;
+      this.onFail(err);
+    };
+    this.#gzip.on('error', fail);
+    this.#file.on('error', fail);
+    this.done = new Promise((resolve) => {
+      this.#file.on('close', () => resolve(this.#file.bytesWritten));
+      this.#file.on('error', () => resolve(this.#file.bytesWritten));
+    });
+  }
+
+  /** Opens the file (synchronously checks the directory) and writes the header. */
+  static open(path: string, header: CastHeader, onFail: (err: Error) => void): CastRecorder {
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    } catch (cause) {
+      throw new OutpostError('OUTPOST_E_RECORDING_FAILED', { cause, message: `cannot create ${dirname(path)}` });
+    }
+    const r = new CastRecorder(path, header.startedAt, onFail);
+    r.#line({
+      version: 2,
+      width: header.cols,
+      height: header.rows,
+      timestamp: Math.floor(header.startedAt / 1000),
+      title: header.title,
+      env: { TERM: 'xterm-256color' },
+    });
+    return r;
+  }
+
+  get failed(): Error | undefined {
+    return this.#failed;
+  }
+
+  #line(value: unknown): void {
+    if (this.#ended || this.#failed) return;
+    this.#gzip.write(`${JSON.stringify(value)}\n`);
+  }
+
+  #t(now: number): number {
+    return Math.max(0, (now - this.startedAt) / 1000);
+  }
+
+  output(now: number, data: Uint8Array): void {
+    const s = this.#out.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    if (s) this.#line([this.#t(now), 'o', s]);
+  }
+
+  input(now: number, data: Uint8Array): void {
+    const s = this.#in.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    if (s) this.#line([this.#t(now), 'i', s]);
+  }
+
+  resize(now: number, cols: number, rows: number): void {
+    this.#line([this.#t(now), 'r', `${cols}x${rows}`]);
+  }
+
+  /** Bytes waiting in memory (compression or disk behind). */
+  get pendingBytes(): number {
+    return this.#gzip.writableLength + this.#file.writableLength;
+  }
+
+  /** Flushes and closes; resolves with the compressed size. */
+  async close(): Promise<number> {
+    if (!this.#ended) {
+      const rest = this.#out.end();
+      if (rest) this.#line([0, 'o', rest]);
+      this.#ended = true;
+      this.#gzip.end();
+    }
+    return this.done;
+  }
+}

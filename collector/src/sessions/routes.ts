@@ -1,0 +1,253 @@
+/**
+ * Routes of the sessions concern: the technician shell socket (Origin allow-list, `shell` or `shell.elevated`
+ * on the agent's client), the read-only join socket, the session list and the recording download.
+ */
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { OutpostError } from '@outpost/shared';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Agents } from '../agents/index.js';
+import type { AuditLog } from '../audit/index.js';
+import { type Actor, actorOf, actorRef, type Guard } from '../auth/index.js';
+import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
+import type { App } from '../http/types.js';
+import type { LiveShell } from './live.js';
+import type { Sessions } from './service.js';
+import type { SessionRecord } from './store.js';
+import { techMessages } from './wire.js';
+
+const SessionSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  agentId: Type.String(),
+  clientId: Type.String(),
+  siteId: Type.String(),
+  userId: Type.String(),
+  userEmail: Type.String(),
+  elevated: Type.Boolean(),
+  path: NullableString,
+  startedAt: Type.Integer(),
+  endedAt: NullableTime,
+  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  closeReason: NullableString,
+  cols: Type.Union([Type.Integer(), Type.Null()]),
+  rows: Type.Union([Type.Integer(), Type.Null()]),
+  recordingStatus: Type.String(),
+  recordingBytes: Type.Union([Type.Integer(), Type.Null()]),
+  bytesOut: Type.Integer(),
+  bytesIn: Type.Integer(),
+  live: Type.Boolean(),
+});
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+const ShellQuery = Type.Object(
+  {
+    cols: Type.Integer({ minimum: 1, maximum: 1000, default: 80 }),
+    rows: Type.Integer({ minimum: 1, maximum: 1000, default: 24 }),
+    elevated: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);
+
+type UserActor = Extract<Actor, { kind: 'user' }>;
+interface Admitted {
+  actor: UserActor;
+  agent: { id: string; clientId: string; siteId: string };
+}
+
+/** The sessions routes plugin. */
+export function sessionsRoutes(deps: {
+  sessions: Sessions;
+  agents: Agents;
+  audit: AuditLog;
+  guard: Guard;
+  allowedOrigins: readonly string[];
+}): FastifyPluginAsync {
+  const { sessions, agents, audit, guard } = deps;
+  const admitted = new WeakMap<FastifyRequest, Admitted>();
+  const view = (r: SessionRecord) => ({ ...r, live: sessions.live.has(r.id) });
+
+  /** Origin must be absent (a CLI, authenticated by bearer token) or exactly one of the allowed origins. */
+  const checkOrigin = async (req: FastifyRequest, agentId: string | null, clientId: string | null) => {
+    const origin = req.headers.origin;
+    const bearer = req.headers.authorization?.startsWith('Bearer ');
+    if ((origin === undefined && bearer) || (origin !== undefined && deps.allowedOrigins.includes(origin))) return;
+    await audit.record({
+      type: 'shell.open',
+      code: 'OUTPOST_E_ORIGIN_REFUSED',
+      result: 'denied',
+      actor: actorRef(actorOf(req)),
+      clientId,
+      agentId,
+      resource: agentId ? `agent:${agentId}` : null,
+      remoteIp: req.ip,
+      details: { origin: origin ?? null },
+    });
+    throw new OutpostError('OUTPOST_E_ORIGIN_REFUSED', { details: { origin: origin ?? null } });
+  };
+
+  const userOf = (req: FastifyRequest): UserActor => {
+    const actor = actorOf(req);
+    if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN', { message: 'sessions belong to users' });
+    return actor;
+  };
+
+  const wireTech = (ws: WebSocket, s: LiveShell, actor: UserActor, readOnly: boolean) => {
+    ws.on('message', (data, isBinary) => {
+      if (readOnly) return;
+      if (isBinary) {
+        sessions.fromTech(s, data as Buffer);
+        return;
+      }
+      try {
+        const msg = techMessages.decode(data.toString());
+        if (msg.type === 'session.resize') void sessions.resize(s, actor, msg.cols, msg.rows);
+        else s.end({ reason: 'technician closed the session', exitCode: null });
+      } catch (err) {
+        s.end({ reason: (err as Error).message, exitCode: null, code: 'OUTPOST_E_BAD_MESSAGE' });
+      }
+    });
+  };
+
+  const refuseSocket = (ws: WebSocket, err: unknown) => {
+    const e = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
+    if (ws.readyState === ws.OPEN) {
+      ws.send(JSON.stringify({ type: 'session.error', code: e.code, message: e.message }));
+      ws.close(e.wsCloseCode, e.code);
+    }
+  };
+
+  return async (fastify) => {
+    const app = fastify as unknown as App;
+
+    app.get(
+      '/api/v1/agents/:id/shell',
+      {
+        websocket: true,
+        schema: { params: IdParams, querystring: ShellQuery },
+        preValidation: async (req: FastifyRequest) => {
+          const { id } = req.params as { id: string };
+          const actor = userOf(req);
+          const agent = await agents.get(id);
+          if (!agent) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
+          await checkOrigin(req, agent.id, agent.clientId);
+          const elevated =
+            (req.query as { elevated?: unknown }).elevated === true ||
+            (req.query as { elevated?: unknown }).elevated === 'true';
+          await guard(req, elevated ? 'shell.elevated' : 'shell', { type: 'agent', id, clientId: agent.clientId });
+          if (!agents.isOnline(agent.id))
+            throw new OutpostError('OUTPOST_E_AGENT_OFFLINE', { message: `Agent ${id} is not connected` });
+          admitted.set(req, { actor, agent: { id: agent.id, clientId: agent.clientId, siteId: agent.siteId } });
+        },
+      } as never,
+      (async (
+        ws: WebSocket,
+        req: FastifyRequest<{ Querystring: { cols: number; rows: number; elevated: boolean } }>,
+      ) => {
+        const a = admitted.get(req);
+        if (!a) return refuseSocket(ws, new OutpostError('OUTPOST_E_FORBIDDEN'));
+        try {
+          const s = await sessions.openShell(
+            {
+              actor: a.actor,
+              agentId: a.agent.id,
+              clientId: a.agent.clientId,
+              siteId: a.agent.siteId,
+              cols: req.query.cols,
+              rows: req.query.rows,
+              elevated: req.query.elevated,
+              ip: req.ip,
+            },
+            ws,
+          );
+          wireTech(ws, s, a.actor, false);
+        } catch (err) {
+          refuseSocket(ws, err);
+        }
+      }) as never,
+    );
+
+    app.get(
+      '/api/v1/sessions/:id/join',
+      {
+        websocket: true,
+        schema: { params: IdParams },
+        preValidation: async (req: FastifyRequest) => {
+          const { id } = req.params as { id: string };
+          const actor = userOf(req);
+          const rec = await sessions.store.get(id);
+          if (!rec) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No session ${id}` });
+          await checkOrigin(req, rec.agentId, rec.clientId);
+          await guard(req, 'shell', { type: 'session', id, clientId: rec.clientId });
+          admitted.set(req, { actor, agent: { id: rec.agentId, clientId: rec.clientId, siteId: rec.siteId } });
+        },
+      } as never,
+      (async (ws: WebSocket, req: FastifyRequest<{ Params: { id: string } }>) => {
+        const a = admitted.get(req);
+        if (!a) return refuseSocket(ws, new OutpostError('OUTPOST_E_FORBIDDEN'));
+        try {
+          const s = await sessions.join(req.params.id, a.actor, ws, req.ip);
+          wireTech(ws, s, a.actor, true);
+        } catch (err) {
+          refuseSocket(ws, err);
+        }
+      }) as never,
+    );
+
+    app.get(
+      '/api/v1/sessions',
+      {
+        schema: {
+          querystring: Type.Object(
+            { agentId: Type.Optional(Type.String({ maxLength: 64 })), limit: Limit },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...errorResponses },
+        },
+      },
+      async (req) => {
+        const clientIds = await guard.scope(req, 'shell', 'session');
+        const rows = await sessions.store.list({ clientIds, agentId: req.query.agentId, limit: req.query.limit });
+        return { sessions: rows.map(view) };
+      },
+    );
+
+    app.get(
+      '/api/v1/sessions/:id',
+      { schema: { params: IdParams, response: { 200: SessionSchema, ...errorResponses } } },
+      async (req) => {
+        const rec = await sessions.store.get(req.params.id);
+        if (!rec) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No session ${req.params.id}` });
+        await guard(req, 'shell', { type: 'session', id: rec.id, clientId: rec.clientId });
+        return view(rec);
+      },
+    );
+
+    app.get(
+      '/api/v1/sessions/:id/recording',
+      {
+        schema: {
+          params: IdParams,
+          querystring: Type.Object({ gzip: Type.Boolean({ default: false }) }, { additionalProperties: false }),
+          response: {
+            200: Type.String({ description: 'asciicast v2 (newline-delimited JSON), or gzip of it' }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req, reply) => {
+        const rec = await sessions.store.get(req.params.id);
+        if (!rec) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No session ${req.params.id}` });
+        await guard(req, 'shell', { type: 'session', id: rec.id, clientId: rec.clientId });
+        if (!rec.recordingFile || rec.recordingStatus === 'recording' || rec.recordingStatus === 'none')
+          throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `Session ${rec.id} has no finished recording` });
+        const file = createReadStream(join(sessions.dataDir, rec.recordingFile));
+        reply.header('content-disposition', `attachment; filename="${rec.id}.cast${req.query.gzip ? '.gz' : ''}"`);
+        if (req.query.gzip) return reply.type('application/gzip').send(file as never);
+        return reply.type('application/x-asciicast').send(file.pipe(createGunzip()) as never);
+      },
+    );
+  };
+}

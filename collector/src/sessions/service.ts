@@ -1,0 +1,424 @@
+/**
+ * The sessions service: opens shell sessions on agents for authorised technicians (ticket, channel, recording,
+ * audit), routes agent channel frames and replies to them, enforces idle timeout and maximum duration, and lists
+ * sessions and their recordings. It is the gateway's channel router.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { type ChannelFrame, decodeFrame, OutpostError, signTicket, type TicketCapability } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { AgentConnection, ChannelReply, ChannelRouter, ConnectionRegistry } from '../agents/index.js';
+import type { AuditLog } from '../audit/index.js';
+import { type Actor, actorRef } from '../auth/index.js';
+import type { Clock } from '../config.js';
+import type { Db } from '../db/index.js';
+import type { TicketKey } from './keys.js';
+import { type EndInfo, LiveShell } from './live.js';
+import { CastRecorder } from './recorder.js';
+import { type SessionRecord, SessionsStore } from './store.js';
+import { TECH_CHANNEL } from './wire.js';
+
+/** Session settings (config `sessions`). */
+export interface SessionsOptions {
+  dataDir: string;
+  idleTimeoutMs: number;
+  maxDurationMs: number;
+  recordingFailure: 'refuse' | 'allow';
+  openTimeoutMs: number;
+  ticketTtlMs: number;
+}
+
+/** Who opens a session, on which agent. */
+export interface OpenRequest {
+  actor: Extract<Actor, { kind: 'user' }>;
+  agentId: string;
+  clientId: string;
+  siteId: string;
+  cols: number;
+  rows: number;
+  elevated: boolean;
+  ip: string;
+}
+
+/** A channel waiting for the agent's answer to shell.open. */
+interface Pending {
+  resolve(msg: ChannelReply): void;
+}
+
+/** Remote shell sessions. */
+export class Sessions implements ChannelRouter {
+  readonly store: SessionsStore;
+  readonly dataDir: string;
+  readonly live = new Map<string, LiveShell>();
+  readonly #byChannel = new Map<AgentConnection, Map<number, LiveShell | Pending>>();
+  readonly #nextChannel = new WeakMap<AgentConnection, number>();
+  #sweep: NodeJS.Timeout | undefined;
+  readonly #ending = new Set<Promise<void>>();
+
+  constructor(
+    db: Db,
+    private readonly registry: ConnectionRegistry,
+    private readonly audit: AuditLog,
+    private readonly key: TicketKey,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: SessionsOptions,
+  ) {
+    this.store = new SessionsStore(db);
+    this.dataDir = options.dataDir;
+  }
+
+  get sessionKey(): string {
+    return this.key.publicKey;
+  }
+
+  /** Starts the idle/max-duration sweep. */
+  start(): void {
+    this.#sweep = setInterval(() => this.sweep(), Math.min(1000, this.options.idleTimeoutMs)).unref();
+  }
+
+  /** Ends sessions past their idle timeout or maximum duration. */
+  sweep(): void {
+    const now = this.clock.now();
+    for (const s of this.live.values()) {
+      if (now - s.startedAt >= this.options.maxDurationMs)
+        s.end({ reason: 'maximum duration reached', exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
+      else if (now - s.lastActivity >= this.options.idleTimeoutMs)
+        s.end({ reason: 'idle timeout', exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
+    }
+  }
+
+  /** Signs a single-use ticket for one session. */
+  ticket(agentId: string, sessionId: string, actor: OpenRequest['actor'], caps: TicketCapability[]): string {
+    const iat = this.clock.now();
+    return signTicket(this.key.privateKey, {
+      v: 1,
+      tid: randomBytes(18).toString('base64url'),
+      agentId,
+      sessionId,
+      userId: actor.id,
+      user: actor.email,
+      caps,
+      iat,
+      exp: iat + this.options.ticketTtlMs,
+    });
+  }
+
+  #allocate(conn: AgentConnection, peer: LiveShell | Pending): number {
+    let map = this.#byChannel.get(conn);
+    if (!map) {
+      map = new Map();
+      this.#byChannel.set(conn, map);
+    }
+    let id = this.#nextChannel.get(conn) ?? 1;
+    while (map.has(id)) id = id >= 0xfffffffe ? 1 : id + 1;
+    this.#nextChannel.set(conn, id >= 0xfffffffe ? 1 : id + 1);
+    map.set(id, peer);
+    return id;
+  }
+
+  /** Opens a shell session for a technician socket; resolves once the agent answered (or refused). */
+  async openShell(req: OpenRequest, ws: WebSocket): Promise<LiveShell> {
+    const conn = this.registry.get(req.agentId);
+    const auditBase = {
+      actor: actorRef(req.actor),
+      clientId: req.clientId,
+      agentId: req.agentId,
+      resource: `agent:${req.agentId}`,
+      remoteIp: req.ip,
+    };
+    if (!conn) {
+      await this.audit.record({ ...auditBase, type: 'shell.open', code: 'OUTPOST_E_AGENT_OFFLINE', result: 'failure' });
+      throw new OutpostError('OUTPOST_E_AGENT_OFFLINE');
+    }
+    const id = `ss_${randomBytes(12).toString('hex')}`;
+    const startedAt = this.clock.now();
+    let recorder: CastRecorder | undefined;
+    let recordingStatus: SessionRecord['recordingStatus'] = 'recording';
+    const recordingFile = join('recordings', `${id}.cast.gz`);
+    let live: LiveShell | undefined;
+    const onRecordingFail = (err: Error) => {
+      this.logger.error({ err, sessionId: id }, 'session recording failed');
+      recordingStatus = 'failed';
+      if (this.options.recordingFailure === 'refuse')
+        live?.end({ reason: 'recording failed', exitCode: null, code: 'OUTPOST_E_RECORDING_FAILED' });
+    };
+    try {
+      recorder = CastRecorder.open(
+        join(this.options.dataDir, recordingFile),
+        { cols: req.cols, rows: req.rows, startedAt, title: `${req.actor.email} on ${req.agentId}` },
+        onRecordingFail,
+      );
+    } catch (err) {
+      this.logger.error({ err, sessionId: id }, 'cannot start the session recording');
+      recordingStatus = 'failed';
+      if (this.options.recordingFailure === 'refuse') {
+        await this.audit.record({
+          ...auditBase,
+          sessionId: id,
+          type: 'shell.open',
+          code: 'OUTPOST_E_RECORDING_FAILED',
+          result: 'failure',
+        });
+        throw err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_RECORDING_FAILED', { cause: err });
+      }
+    }
+    const record: SessionRecord = {
+      id,
+      kind: 'shell',
+      agentId: req.agentId,
+      clientId: req.clientId,
+      siteId: req.siteId,
+      userId: req.actor.id,
+      userEmail: req.actor.email,
+      elevated: req.elevated,
+      path: null,
+      startedAt,
+      endedAt: null,
+      exitCode: null,
+      closeReason: null,
+      cols: req.cols,
+      rows: req.rows,
+      recordingFile: recorder ? recordingFile : null,
+      recordingBytes: null,
+      recordingStatus: recorder ? 'recording' : 'failed',
+      bytesOut: 0,
+      bytesIn: 0,
+      sha256: null,
+    };
+    await this.store.insert(record);
+
+    let answer!: (m: ChannelReply) => void;
+    const replied = new Promise<ChannelReply>((resolve) => {
+      answer = resolve;
+    });
+    const channel = this.#allocate(conn, { resolve: (m) => answer(m) });
+    conn.send({
+      type: 'shell.open',
+      id,
+      expiresAt: startedAt + this.options.openTimeoutMs,
+      sessionId: id,
+      channel,
+      ticket: this.ticket(req.agentId, id, req.actor, [req.elevated ? 'shell.elevated' : 'shell']),
+      cols: req.cols,
+      rows: req.rows,
+      elevated: req.elevated,
+    });
+    const timer = setTimeout(
+      () =>
+        answer({
+          type: 'shell.refused',
+          channel,
+          sessionId: id,
+          code: 'OUTPOST_E_AGENT_OFFLINE',
+          message: 'no answer from the agent',
+        }),
+      this.options.openTimeoutMs,
+    );
+    const wsClosed = new Promise<'closed'>((resolve) => ws.once('close', () => resolve('closed')));
+    const reply = await Promise.race([replied, wsClosed]);
+    clearTimeout(timer);
+    const map = this.#byChannel.get(conn);
+    if (reply === 'closed' || reply.type !== 'shell.opened') {
+      map?.delete(channel);
+      const code =
+        reply === 'closed'
+          ? 'OUTPOST_E_SESSION_ENDED'
+          : reply.type === 'shell.refused'
+            ? reply.code
+            : 'OUTPOST_E_INTERNAL';
+      const message =
+        reply === 'closed'
+          ? 'technician left before the session opened'
+          : reply.type === 'shell.refused'
+            ? reply.message
+            : 'unexpected reply';
+      if (reply !== 'closed') conn.send({ type: 'shell.close', channel, reason: 'open abandoned' });
+      await recorder?.close();
+      await this.store.finish(id, {
+        endedAt: this.clock.now(),
+        exitCode: null,
+        closeReason: `refused: ${message}`,
+        recordingStatus,
+        recordingBytes: null,
+        bytesOut: 0,
+        bytesIn: 0,
+      });
+      await this.audit.record({
+        ...auditBase,
+        sessionId: id,
+        type: 'shell.open',
+        code,
+        result: 'failure',
+        details: { message, elevated: req.elevated },
+      });
+      throw new OutpostError(
+        code === 'OUTPOST_E_TICKET_INVALID'
+          ? 'OUTPOST_E_TICKET_INVALID'
+          : code === 'OUTPOST_E_AGENT_OFFLINE'
+            ? 'OUTPOST_E_AGENT_OFFLINE'
+            : 'OUTPOST_E_SESSION_REFUSED',
+        { message, details: { agentCode: code } },
+      );
+    }
+    live = new LiveShell(id, conn, channel, ws, recorder, startedAt, this.clock, req, (s, info) => {
+      const p = this.#ended(s, info, () => recordingStatus)
+        .catch((err: unknown) => this.logger.error({ err, sessionId: s.id }, 'cannot finish the session row'))
+        .finally(() => this.#ending.delete(p));
+      this.#ending.add(p);
+    });
+    map?.set(channel, live);
+    this.live.set(id, live);
+    await this.audit.record({
+      ...auditBase,
+      sessionId: id,
+      type: 'shell.open',
+      code: 'OK',
+      result: 'success',
+      details: { elevated: req.elevated, runAs: reply.user, cols: req.cols, rows: req.rows },
+    });
+    live.broadcast({ type: 'session.ready', sessionId: id, runAs: reply.user, readOnly: false });
+    ws.on('close', () => live?.end({ reason: 'technician disconnected', exitCode: null }));
+    return live;
+  }
+
+  async #ended(s: LiveShell, info: EndInfo, status: () => SessionRecord['recordingStatus']): Promise<void> {
+    this.live.delete(s.id);
+    this.#byChannel.get(s.agent)?.delete(s.channel);
+    let bytes: number | null = null;
+    if (s.recorder) bytes = await s.recorder.close();
+    const recordingStatus = status() === 'recording' ? 'ok' : status();
+    await this.store.finish(s.id, {
+      endedAt: this.clock.now(),
+      exitCode: info.exitCode,
+      closeReason: info.reason,
+      recordingStatus,
+      recordingBytes: bytes,
+      bytesOut: s.bytesOut,
+      bytesIn: s.bytesIn,
+    });
+    const rec = await this.store.get(s.id);
+    await this.audit
+      .record({
+        type: 'shell.close',
+        code: info.code ?? 'OK',
+        result: 'success',
+        actor: { kind: 'user', id: rec?.userId ?? null, name: rec?.userEmail ?? null },
+        clientId: rec?.clientId ?? null,
+        agentId: s.agent.agentId,
+        sessionId: s.id,
+        resource: `agent:${s.agent.agentId}`,
+        details: {
+          reason: info.reason,
+          exitCode: info.exitCode,
+          bytesOut: s.bytesOut,
+          bytesIn: s.bytesIn,
+          recording: recordingStatus,
+        },
+      })
+      .catch((err: unknown) => this.logger.error({ err }, 'audit of session close failed'));
+  }
+
+  /** Adds a read-only joiner to a live session. */
+  async join(sessionId: string, actor: OpenRequest['actor'], ws: WebSocket, ip: string): Promise<LiveShell> {
+    const s = this.live.get(sessionId);
+    if (!s) throw new OutpostError('OUTPOST_E_SESSION_ENDED', { message: `session ${sessionId} is not live` });
+    s.joiners.add(ws);
+    ws.on('close', () => s.joiners.delete(ws));
+    const rec = await this.store.get(sessionId);
+    await this.audit.record({
+      type: 'shell.join',
+      code: 'OK',
+      result: 'success',
+      actor: actorRef(actor),
+      clientId: rec?.clientId ?? null,
+      agentId: s.agent.agentId,
+      sessionId,
+      resource: `session:${sessionId}`,
+      remoteIp: ip,
+      details: { readOnly: true },
+    });
+    ws.send(JSON.stringify({ type: 'session.ready', sessionId, runAs: '', readOnly: true }));
+    return s;
+  }
+
+  /** Records a resize in the audit log and forwards it. */
+  async resize(s: LiveShell, actor: OpenRequest['actor'], cols: number, rows: number): Promise<void> {
+    s.resize(cols, rows);
+    const rec = await this.store.get(s.id);
+    await this.audit.record({
+      type: 'shell.resize',
+      code: 'OK',
+      result: 'success',
+      actor: actorRef(actor),
+      clientId: rec?.clientId ?? null,
+      agentId: s.agent.agentId,
+      sessionId: s.id,
+      resource: `session:${s.id}`,
+      details: { cols, rows },
+    });
+  }
+
+  /** A technician frame (writer only). */
+  fromTech(s: LiveShell, data: Buffer): void {
+    let frame: ChannelFrame;
+    try {
+      frame = decodeFrame(data);
+    } catch {
+      s.end({ reason: 'malformed frame from the technician', exitCode: null, code: 'OUTPOST_E_BAD_MESSAGE' });
+      return;
+    }
+    if (frame.channel !== TECH_CHANNEL) return;
+    s.fromTech(frame);
+  }
+
+  onFrame(conn: AgentConnection, data: Buffer): void {
+    let frame: ChannelFrame;
+    try {
+      frame = decodeFrame(data);
+    } catch (err) {
+      this.logger.warn({ err, agentId: conn.agentId }, 'malformed channel frame from an agent; dropped');
+      return;
+    }
+    const peer = this.#byChannel.get(conn)?.get(frame.channel);
+    if (peer instanceof LiveShell) peer.fromAgent(frame);
+  }
+
+  onReply(conn: AgentConnection, msg: ChannelReply): void {
+    const peer = this.#byChannel.get(conn)?.get(msg.channel);
+    if (!peer) return;
+    if (!(peer instanceof LiveShell)) {
+      peer.resolve(msg);
+      return;
+    }
+    if (msg.sessionId !== peer.id) return;
+    if (msg.type === 'shell.exit') peer.end({ reason: 'shell exited', exitCode: msg.exitCode });
+    else if (msg.type === 'shell.refused') peer.end({ reason: msg.message, exitCode: null, code: msg.code });
+  }
+
+  onClose(conn: AgentConnection): void {
+    const map = this.#byChannel.get(conn);
+    this.#byChannel.delete(conn);
+    for (const peer of map?.values() ?? []) {
+      if (peer instanceof LiveShell)
+        peer.end({ reason: 'agent disconnected', exitCode: null, code: 'OUTPOST_E_AGENT_OFFLINE' });
+      else
+        peer.resolve({
+          type: 'shell.refused',
+          channel: 0 + 1,
+          sessionId: 'ss_000000000000000000000000',
+          code: 'OUTPOST_E_AGENT_OFFLINE',
+          message: 'agent disconnected',
+        });
+    }
+  }
+
+  /** Ends every live session (collector stopping) and waits for their rows and recordings to be finished. */
+  async stop(): Promise<void> {
+    if (this.#sweep) clearInterval(this.#sweep);
+    for (const s of [...this.live.values()])
+      s.end({ reason: 'collector stopping', exitCode: null, code: 'OUTPOST_E_UNAVAILABLE' });
+    await Promise.all([...this.#ending]);
+  }
+}

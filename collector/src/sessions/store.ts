@@ -1,0 +1,171 @@
+/** All SQL of the sessions concern: one row per shell session or file transfer, with its recording metadata. */
+import type { Db, Migration } from '../db/index.js';
+import { prepared } from '../db/index.js';
+
+/** The sessions concern's schema (ids 0400–0499). */
+export const sessionsMigrations: Migration[] = [
+  {
+    id: '0400_sessions',
+    concern: 'sessions',
+    sql: `
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('shell', 'download', 'upload')),
+        agent_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        user_email TEXT NOT NULL,
+        elevated INTEGER NOT NULL DEFAULT 0,
+        path TEXT,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        exit_code INTEGER,
+        close_reason TEXT,
+        cols INTEGER,
+        rows INTEGER,
+        recording_file TEXT,
+        recording_bytes INTEGER,
+        recording_status TEXT NOT NULL DEFAULT 'none' CHECK (recording_status IN ('none', 'recording', 'ok', 'failed')),
+        bytes_out INTEGER NOT NULL DEFAULT 0,
+        bytes_in INTEGER NOT NULL DEFAULT 0,
+        sha256 TEXT
+      );
+      CREATE INDEX sessions_client_started ON sessions (client_id, started_at);
+      CREATE INDEX sessions_agent_started ON sessions (agent_id, started_at);
+    `,
+  },
+];
+
+/** One session as stored. */
+export interface SessionRecord {
+  id: string;
+  kind: 'shell' | 'download' | 'upload';
+  agentId: string;
+  clientId: string;
+  siteId: string;
+  userId: string;
+  userEmail: string;
+  elevated: boolean;
+  path: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  exitCode: number | null;
+  closeReason: string | null;
+  cols: number | null;
+  rows: number | null;
+  recordingFile: string | null;
+  recordingBytes: number | null;
+  recordingStatus: 'none' | 'recording' | 'ok' | 'failed';
+  bytesOut: number;
+  bytesIn: number;
+  sha256: string | null;
+}
+
+interface Row {
+  id: string;
+  kind: SessionRecord['kind'];
+  agent_id: string;
+  client_id: string;
+  site_id: string;
+  user_id: string;
+  user_email: string;
+  elevated: number;
+  path: string | null;
+  started_at: number;
+  ended_at: number | null;
+  exit_code: number | null;
+  close_reason: string | null;
+  cols: number | null;
+  rows: number | null;
+  recording_file: string | null;
+  recording_bytes: number | null;
+  recording_status: SessionRecord['recordingStatus'];
+  bytes_out: number;
+  bytes_in: number;
+  sha256: string | null;
+}
+
+const toRecord = (r: Row): SessionRecord => ({
+  id: r.id,
+  kind: r.kind,
+  agentId: r.agent_id,
+  clientId: r.client_id,
+  siteId: r.site_id,
+  userId: r.user_id,
+  userEmail: r.user_email,
+  elevated: r.elevated === 1,
+  path: r.path,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  exitCode: r.exit_code,
+  closeReason: r.close_reason,
+  cols: r.cols,
+  rows: r.rows,
+  recordingFile: r.recording_file,
+  recordingBytes: r.recording_bytes,
+  recordingStatus: r.recording_status,
+  bytesOut: r.bytes_out,
+  bytesIn: r.bytes_in,
+  sha256: r.sha256,
+});
+
+/** Session rows. */
+export class SessionsStore {
+  constructor(private readonly db: Db) {}
+
+  async insert(s: SessionRecord): Promise<void> {
+    prepared(
+      this.db,
+      `INSERT INTO sessions (id, kind, agent_id, client_id, site_id, user_id, user_email, elevated, path, started_at,
+         cols, rows, recording_file, recording_status)
+       VALUES (@id, @kind, @agentId, @clientId, @siteId, @userId, @userEmail, @elevated, @path, @startedAt,
+         @cols, @rows, @recordingFile, @recordingStatus)`,
+    ).run({ ...s, elevated: s.elevated ? 1 : 0 });
+  }
+
+  async finish(
+    id: string,
+    f: {
+      endedAt: number;
+      exitCode: number | null;
+      closeReason: string;
+      recordingStatus: SessionRecord['recordingStatus'];
+      recordingBytes: number | null;
+      bytesOut: number;
+      bytesIn: number;
+      sha256?: string | null;
+    },
+  ): Promise<void> {
+    prepared(
+      this.db,
+      `UPDATE sessions SET ended_at = @endedAt, exit_code = @exitCode, close_reason = @closeReason,
+         recording_status = @recordingStatus, recording_bytes = @recordingBytes, bytes_out = @bytesOut,
+         bytes_in = @bytesIn, sha256 = @sha256 WHERE id = @id AND ended_at IS NULL`,
+    ).run({ id, ...f, sha256: f.sha256 ?? null });
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const r = prepared<[string], Row>(this.db, 'SELECT * FROM sessions WHERE id = ?').get(id);
+    return r && toRecord(r);
+  }
+
+  async list(q: {
+    clientIds: readonly string[] | undefined;
+    agentId?: string | undefined;
+    limit: number;
+  }): Promise<SessionRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.clientIds) {
+      where.push(`client_id IN (${q.clientIds.map(() => '?').join(',') || "''"})`);
+      params.push(...q.clientIds);
+    }
+    if (q.agentId) {
+      where.push('agent_id = ?');
+      params.push(q.agentId);
+    }
+    const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, q.limit) as Row[]).map(toRecord);
+  }
+}

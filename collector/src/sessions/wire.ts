@@ -1,0 +1,30 @@
+/**
+ * The technician socket (`/api/v1/agents/:id/shell`, `/api/v1/sessions/:id/join`): binary frames in the shared
+ * format on channel 1 carry the terminal bytes and credits; text frames carry these JSON control messages.
+ */
+
+import { MessageDecoder } from '@outpost/shared';
+import { type Static, Type } from '@sinclair/typebox';
+
+/** The channel id on a technician socket. */
+export const TECH_CHANNEL = 1;
+/** Input bytes a technician may have in flight before the agent acknowledges them. */
+export const INPUT_WINDOW_BYTES = 64 * 1024;
+
+const Dim = Type.Integer({ minimum: 1, maximum: 1000 });
+
+/** Technician → collector. */
+export const TechMessage = Type.Union([
+  Type.Object({ type: Type.Literal('session.resize'), cols: Dim, rows: Dim }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('session.close') }, { additionalProperties: false }),
+]);
+export type TechMessage = Static<typeof TechMessage>;
+
+/** Collector → technician. */
+export type ServerMessage =
+  | { type: 'session.ready'; sessionId: string; runAs: string; readOnly: boolean }
+  | { type: 'session.exit'; exitCode: number; signal: number }
+  | { type: 'session.error'; code: string; message: string };
+
+/** Decoder for technician control messages. */
+export const techMessages = new MessageDecoder(TechMessage);

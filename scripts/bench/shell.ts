@@ -1,0 +1,178 @@
+/**
+ * Remote shell benchmark: keystroke echo latency (median, p99 over 300 keystrokes) and bulk output throughput
+ * (50 MB through a PTY) through the Outpost relay (technician ⇄ collector ⇄ agent) and through `ssh -tt` to a
+ * throwaway sshd on a loopback port (installed with apt-get if missing, stopped after). Prints ratios and, last,
+ * one JSON line with the figures.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ShellClient } from '@outpost/collector';
+import { startTestCollector, tempDir } from '../../test/support/collector.js';
+import { startShellAgent } from '../../test/support/shell.js';
+
+const KEYS = 300;
+const BULK = 50 * 1024 * 1024;
+
+interface Term {
+  write(s: string): void;
+  onData(fn: (d: Buffer) => void): void;
+}
+
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+async function measure(term: Term): Promise<{ median: number; p99: number; mbps: number }> {
+  let buf = '';
+  let waiter: (() => void) | undefined;
+  let count = 0;
+  term.onData((d) => {
+    count += d.length;
+    buf += d.toString('latin1');
+    if (buf.length > 4096) buf = buf.slice(-4096);
+    waiter?.();
+  });
+  const until = (pred: () => boolean) =>
+    new Promise<void>((resolve) => {
+      if (pred()) return resolve();
+      waiter = () => {
+        if (pred()) {
+          waiter = undefined;
+          resolve();
+        }
+      };
+    });
+  term.write('stty -echoctl; PS1=READY\\>; echo sta""rted\n');
+  await until(() => buf.includes('started'));
+  await new Promise((r) => setTimeout(r, 300));
+  const lat: number[] = [];
+  for (let i = 0; i < KEYS; i++) {
+    buf = '';
+    const t0 = process.hrtime.bigint();
+    term.write('x');
+    await until(() => buf.includes('x'));
+    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (i % 50 === 49) {
+      term.write('\x15');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  term.write('\x15');
+  await new Promise((r) => setTimeout(r, 100));
+  buf = '';
+  const start = count;
+  const t0 = process.hrtime.bigint();
+  term.write(`head -c ${BULK} /dev/zero | tr '\\0' 'a'; echo; echo DO""NE\n`);
+  await until(() => buf.includes('DONE'));
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { median: pct(lat, 50), p99: pct(lat, 99), mbps: (count - start) / 1e6 / secs };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function withSshd<T>(fn: (ssh: ChildProcess) => Promise<T>): Promise<T> {
+  if (!existsSync('/usr/sbin/sshd')) {
+    process.stderr.write('installing openssh-server…\n');
+    execFileSync('apt-get', ['install', '-y', '-qq', 'openssh-server', 'openssh-client'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-sshd-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'user')]);
+  writeFileSync(join(dir, 'authorized_keys'), execFileSync('cat', [join(dir, 'user.pub')]));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `ListenAddress 127.0.0.1`,
+      `HostKey ${join(dir, 'host')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PasswordAuthentication no',
+      'PermitRootLogin yes',
+      'StrictModes no',
+      'UsePAM no',
+      `PidFile ${join(dir, 'sshd.pid')}`,
+    ].join('\n'),
+  );
+  execFileSync('mkdir', ['-p', '/run/sshd']);
+  const sshd = spawn('/usr/sbin/sshd', ['-D', '-f', join(dir, 'sshd_config'), '-p', String(port)], {
+    stdio: 'inherit',
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const ssh = spawn(
+    'ssh',
+    [
+      '-tt',
+      '-p',
+      String(port),
+      '-i',
+      join(dir, 'user'),
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '127.0.0.1',
+      'env -i TERM=xterm PATH=/usr/bin:/bin bash --norc --noprofile -i',
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  try {
+    return await fn(ssh);
+  } finally {
+    ssh.kill('SIGKILL');
+    sshd.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = tempDir('bench-shell');
+  const c = await startTestCollector();
+  const agent = await startShellAgent(c, dir.path);
+  const client = await ShellClient.open(c.admin, agent.agentId, { cols: 200, rows: 50 });
+  const outpost = await measure({ write: (s) => client.write(s), onData: (fn) => client.onData(fn) });
+  client.close();
+  await agent.proc.kill('SIGTERM');
+  await c[Symbol.asyncDispose]();
+  dir[Symbol.dispose]();
+  const ssh = await withSshd((p) =>
+    measure({ write: (s) => p.stdin!.write(s), onData: (fn) => p.stdout!.on('data', fn) }),
+  );
+  const rows = [
+    ['', 'echo median ms', 'echo p99 ms', 'MB/s (50 MB)'],
+    ['outpost', outpost.median.toFixed(3), outpost.p99.toFixed(3), outpost.mbps.toFixed(1)],
+    ['ssh -tt', ssh.median.toFixed(3), ssh.p99.toFixed(3), ssh.mbps.toFixed(1)],
+    [
+      'ratio outpost/ssh',
+      (outpost.median / ssh.median).toFixed(2),
+      (outpost.p99 / ssh.p99).toFixed(2),
+      (outpost.mbps / ssh.mbps).toFixed(2),
+    ],
+  ];
+  for (const r of rows)
+    process.stdout.write(
+      `${r[0]!.padEnd(20)}${r
+        .slice(1)
+        .map((x) => x.padStart(16))
+        .join('')}\n`,
+    );
+  process.stdout.write(
+    `${JSON.stringify({ keystrokes: KEYS, bulkBytes: BULK, outpost, ssh, ratios: { median: outpost.median / ssh.median, p99: outpost.p99 / ssh.p99, throughput: outpost.mbps / ssh.mbps } })}\n`,
+  );
+  process.exit(0);
+}
+
+void main();

@@ -1,0 +1,148 @@
+/**
+ * Remote shell end to end: a real collector, a real agent process, real PTYs. Commands and output, exit status,
+ * resize seen by a program, the process tree gone after a disconnect, 50 isolated sessions, a slow technician
+ * bounding collector memory, read-only joiners, and the recording replayed.
+ */
+
+import { apiCall, playCast, ShellClient } from '@outpost/collector';
+import { CHANNEL_WINDOW_BYTES } from '@outpost/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
+import { OutputBuffer, processAlive, type ShellAgent, startShellAgent } from '../support/shell.js';
+
+let c: TestCollector;
+let agent: ShellAgent;
+const dir = tempDir('shell-e2e');
+
+beforeAll(async () => {
+  c = await startTestCollector();
+  agent = await startShellAgent(c, dir.path);
+});
+afterAll(async () => {
+  await agent?.proc.kill('SIGTERM');
+  await c?.[Symbol.asyncDispose]();
+  dir[Symbol.dispose]();
+});
+
+const open = async (opts: Parameters<typeof ShellClient.open>[2] = {}) => {
+  const s = await ShellClient.open(c.admin, agent.agentId, opts);
+  const out = new OutputBuffer();
+  s.onData(out.push);
+  return { s, out };
+};
+
+describe('remote shell', () => {
+  it('runs commands, returns their output and the exit status, and records the session', async () => {
+    const { s, out } = await open();
+    expect(s.runAs).toBe('nobody');
+    s.write('echo result=$((6*7)); id -un\n');
+    await out.waitFor(/result=42\r?\n(.*\r?\n)?nobody/);
+    s.write('exit 3\n');
+    const end = await s.ended;
+    expect(end.exitCode).toBe(3);
+
+    let rec: { endedAt: number | null; recordingStatus: string; exitCode: number | null } | undefined;
+    for (let i = 0; i < 100; i++) {
+      rec = await apiCall(c.admin, 'GET', `/api/v1/sessions/${s.sessionId}`);
+      if (rec?.recordingStatus === 'ok') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(rec).toMatchObject({ recordingStatus: 'ok', exitCode: 3 });
+    const cast = await apiCall<string>(c.admin, 'GET', `/api/v1/sessions/${s.sessionId}/recording`);
+    const [header, ...events] = cast.trim().split('\n');
+    expect(JSON.parse(header!)).toMatchObject({ version: 2, width: 80, height: 24 });
+    expect(events.some((e) => JSON.parse(e)[1] === 'i')).toBe(true);
+    let played = '';
+    await playCast(cast, 1000, (x) => {
+      played += x;
+    });
+    expect(played).toContain('result=42');
+    const list = await apiCall<{ sessions: { id: string }[] }>(c.admin, 'GET', '/api/v1/sessions');
+    expect(list.sessions.map((x) => x.id)).toContain(s.sessionId);
+    const audit = await apiCall<{ events: { type: string; sessionId: string | null }[] }>(
+      c.admin,
+      'GET',
+      '/api/v1/audit?limit=1000',
+    );
+    const types = audit.events.filter((e) => e.sessionId === s.sessionId).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['shell.open', 'shell.close']));
+  });
+
+  it('reports the new size to a program after a resize', async () => {
+    const { s, out } = await open({ cols: 80, rows: 24 });
+    s.write('stty size; tput cols\n');
+    await out.waitFor(/24 80\r?\n80/);
+    s.resize(132, 43);
+    s.write('stty size; tput cols\n');
+    await out.waitFor(/43 132\r?\n132/);
+    s.close();
+    await s.ended;
+  });
+
+  it('leaves no process of the session behind when the technician disconnects', async () => {
+    const { s, out } = await open();
+    s.write('sleep 1234 & echo BG=$!; (setsid sleep 1235 & echo SID=$!)\n');
+    const bg = Number((await out.waitFor(/BG=(\d+)/))[1]);
+    const sid = Number((await out.waitFor(/SID=(\d+)/))[1]);
+    expect(processAlive(bg)).toBe(true);
+    expect(processAlive(sid)).toBe(true);
+    s.terminate();
+    const until = Date.now() + 5000;
+    while ((processAlive(bg) || processAlive(sid)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(processAlive(bg)).toBe(false);
+    expect(processAlive(sid)).toBe(false);
+  });
+
+  it('keeps 50 concurrent sessions isolated', async () => {
+    const sessions = await Promise.all(Array.from({ length: 50 }, () => open()));
+    for (const [i, { s }] of sessions.entries()) s.write(`echo mark-$((0+${i}))-end\n`);
+    await Promise.all(sessions.map(({ out }, i) => out.waitFor(new RegExp(`mark-${i}-end`))));
+    sessions.forEach(({ out }, i) => {
+      const seen = [...out.text.matchAll(/mark-(\d+)-end/g)].map((m) => Number(m[1]));
+      expect(new Set(seen)).toEqual(new Set([i]));
+    });
+    expect(new Set(sessions.map(({ s }) => s.sessionId)).size).toBe(50);
+    for (const { s } of sessions) s.close();
+    await Promise.all(sessions.map(({ s }) => s.ended));
+  });
+
+  it('pauses the remote program when the technician stops reading (collector memory stays bounded)', async () => {
+    const { s } = await open({ manualCredit: true });
+    s.write('yes outpost-flow-control\n');
+    await new Promise((r) => setTimeout(r, 800));
+    const live = c.collector.sessions.live.get(s.sessionId)!;
+    const first = s.received;
+    expect(first).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
+    expect(live.outstandingToTech).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
+    expect(live.writer.bufferedAmount).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.received).toBe(first); // nothing more flows without credit
+    s.grant(first);
+    const until = Date.now() + 3000;
+    while (s.received <= first && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(s.received).toBeGreaterThan(first);
+    s.close();
+    await s.ended;
+  });
+
+  it('lets a second technician watch read-only', async () => {
+    const { s, out } = await open();
+    const watcher = await ShellClient.open(c.admin, '', { joinSessionId: s.sessionId });
+    const seen = new OutputBuffer();
+    watcher.onData(seen.push);
+    watcher.write('echo injected-by-$((1))watcher\n');
+    s.write('echo from-$((1))owner\n');
+    await seen.waitFor(/from-1owner/);
+    await out.waitFor(/from-1owner/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(out.text).not.toContain('injected-by');
+    s.close();
+    await Promise.all([s.ended, watcher.ended]);
+    const audit = await apiCall<{ events: { type: string; sessionId: string | null }[] }>(
+      c.admin,
+      'GET',
+      '/api/v1/audit?limit=1000',
+    );
+    expect(audit.events.some((e) => e.type === 'shell.join' && e.sessionId === s.sessionId)).toBe(true);
+  });
+});

@@ -1,0 +1,229 @@
+/**
+ * Shell refusals: no permission (403, audit row, nothing spawned), cross-origin sockets, forged / expired /
+ * replayed / mis-bound tickets sent straight to the agent, and path-traversal payloads with canaries untouched.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
+import { type AgentMessage, signTicket, type TicketClaims } from '@outpost/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TRAVERSAL_PAYLOADS } from '../../agent/src/files/traversal-payloads.js';
+import { startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
+import { type ShellAgent, startShellAgent } from '../support/shell.js';
+
+let c: TestCollector;
+let agent: ShellAgent;
+const dir = tempDir('shell-sec');
+const root = join(dir.path, 'files');
+const outside = join(dir.path, 'outside');
+const replies: AgentMessage[] = [];
+
+beforeAll(async () => {
+  c = await startTestCollector({ sessions: { allowedOrigins: ['https://console.example'] } } as never);
+  mkdirSync(join(root, 'sub'), { recursive: true });
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'canary.txt'), 'canary');
+  writeFileSync(join(root, 'file.txt'), 'inside');
+  symlinkSync(outside, join(root, 'link-out'));
+  symlinkSync(join(outside, 'canary.txt'), join(root, 'link-file'));
+  agent = await startShellAgent(c, join(dir.path, 'agent'), { fileRoots: [root] });
+  const sessions = c.collector.sessions;
+  const original = sessions.onReply.bind(sessions);
+  sessions.onReply = (conn, msg) => {
+    replies.push(msg);
+    original(conn, msg);
+  };
+});
+afterAll(async () => {
+  await agent?.proc.kill('SIGTERM');
+  await c?.[Symbol.asyncDispose]();
+  dir[Symbol.dispose]();
+});
+
+async function userWith(role: string): Promise<ApiTarget> {
+  const email = `${role}-${Date.now()}@example.com`;
+  await apiCall(c.admin, 'POST', '/api/v1/users', {
+    email,
+    name: role,
+    password: 'pw-long-enough-1',
+    roles: [{ role, clientId: c.clientId }],
+  });
+  const login = await apiCall<{ token: string }>(
+    { server: c.apiUrl, caFingerprint: c.fingerprint },
+    'POST',
+    '/api/v1/auth/login',
+    { email, password: 'pw-long-enough-1' },
+  );
+  return { server: c.apiUrl, caFingerprint: c.fingerprint, token: login.token };
+}
+
+let n = 0;
+const sessionId = () => `ss_${(++n).toString(16).padStart(24, '0')}`;
+const claims = (sid: string, over: Partial<TicketClaims> = {}): TicketClaims => ({
+  v: 1,
+  tid: `tid-${sid}-${Math.random().toString(36).slice(2)}`,
+  agentId: agent.agentId,
+  sessionId: sid,
+  userId: 'us_test',
+  user: 'attacker@example.com',
+  caps: ['shell'],
+  iat: Date.now(),
+  exp: Date.now() + 30_000,
+  ...over,
+});
+const validTicket = (sid: string, over: Partial<TicketClaims> = {}) =>
+  signTicket(
+    (c.collector.sessions as unknown as { key: { privateKey: import('node:crypto').KeyObject } }).key.privateKey,
+    claims(sid, over),
+  );
+
+async function sendOpen(sid: string, ticket: string, channel: number, elevated = false) {
+  c.collector.registry.get(agent.agentId)!.send({
+    type: 'shell.open',
+    id: `cmd-${sid}-${channel}`,
+    expiresAt: Date.now() + 10_000,
+    sessionId: sid,
+    channel,
+    ticket,
+    cols: 80,
+    rows: 24,
+    elevated,
+  });
+  return reply(channel);
+}
+async function reply(channel: number) {
+  const until = Date.now() + 5000;
+  while (Date.now() < until) {
+    const r = replies.find((m) => 'channel' in m && m.channel === channel);
+    if (r) return r as Extract<AgentMessage, { channel: number }>;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  throw new Error(`no reply on channel ${channel}`);
+}
+const agentLog = () => agent.proc.stdout() + agent.proc.stderr();
+
+describe('shell refusals', () => {
+  it('refuses a user without the shell permission with 403, an audit row, and nothing spawned', async () => {
+    const viewer = await userWith('viewer');
+    const before = (agentLog().match(/shell session opened/g) ?? []).length;
+    await expect(ShellClient.open(viewer, agent.agentId)).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+      details: { status: 403 },
+    });
+    const tier1 = await userWith('tier1');
+    await expect(ShellClient.open(tier1, agent.agentId, { elevated: true })).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    const audit = await apiCall<{ events: { type: string; result: string; agentId: string | null }[] }>(
+      c.admin,
+      'GET',
+      '/api/v1/audit?limit=1000',
+    );
+    expect(
+      audit.events.filter((e) => e.type === 'shell' && e.result === 'denied' && e.agentId === agent.agentId),
+    ).toHaveLength(1);
+    expect(audit.events.filter((e) => e.type === 'shell.elevated' && e.result === 'denied')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((agentLog().match(/shell session opened/g) ?? []).length).toBe(before);
+  });
+
+  it('refuses a cross-origin WebSocket and audits it', async () => {
+    await expect(ShellClient.open(c.admin, agent.agentId, { origin: 'https://evil.example' })).rejects.toMatchObject({
+      code: 'OUTPOST_E_ORIGIN_REFUSED',
+    });
+    await expect(
+      ShellClient.open(c.admin, agent.agentId, { origin: 'https://console.example.evil' }),
+    ).rejects.toMatchObject({ code: 'OUTPOST_E_ORIGIN_REFUSED' });
+    const audit = await apiCall<{ events: { code: string }[] }>(c.admin, 'GET', '/api/v1/audit?limit=1000');
+    expect(audit.events.filter((e) => e.code === 'OUTPOST_E_ORIGIN_REFUSED').length).toBe(2);
+    const ok = await ShellClient.open(c.admin, agent.agentId, { origin: 'https://console.example' });
+    ok.close();
+    await ok.ended;
+  });
+
+  it('has the agent refuse forged, tampered, expired, mis-bound, under-privileged and replayed tickets', async () => {
+    const other = generateKeyPairSync('ed25519').privateKey;
+    const cases: [string, string, string, boolean][] = [];
+    const add = (name: string, make: (sid: string) => string, elevated = false) => {
+      const sid = sessionId();
+      cases.push([name, sid, make(sid), elevated]);
+    };
+    add('forged', (sid) => signTicket(other, claims(sid)));
+    add(
+      'tampered',
+      (sid) => {
+        const [body, sig] = validTicket(sid).split('.');
+        const claimsIn = JSON.parse(Buffer.from(body!, 'base64url').toString()) as TicketClaims;
+        return `${Buffer.from(JSON.stringify({ ...claimsIn, caps: ['shell.elevated'] })).toString('base64url')}.${sig}`;
+      },
+      true,
+    );
+    add('expired', (sid) => validTicket(sid, { iat: Date.now() - 90_000, exp: Date.now() - 30_000 }));
+    add('too long', (sid) => validTicket(sid, { exp: Date.now() + 3_600_000 }));
+    add('other agent', (sid) => validTicket(sid, { agentId: 'ag_000000000000000000000000' }));
+    add('other session', () => validTicket(sessionId()));
+    add('not elevated', (sid) => validTicket(sid), true);
+    add('garbage', () => 'abc.def');
+    let channel = 1000;
+    for (const [name, sid, ticket, elevated] of cases) {
+      const r = await sendOpen(sid, ticket, ++channel, elevated);
+      expect(r, name).toMatchObject({ type: 'shell.refused', code: 'OUTPOST_E_TICKET_INVALID' });
+    }
+    // A valid ticket opens once; the same ticket replayed (new channel, after close) is refused.
+    const replaySid = sessionId();
+    const once = validTicket(replaySid);
+    expect(await sendOpen(replaySid, once, ++channel)).toMatchObject({ type: 'shell.opened' });
+    c.collector.registry.get(agent.agentId)!.send({ type: 'shell.close', channel, reason: 'test' });
+    await new Promise((r) => setTimeout(r, 200));
+    const replayed = await sendOpen(replaySid, once, ++channel);
+    expect(replayed).toMatchObject({ type: 'shell.refused', code: 'OUTPOST_E_TICKET_INVALID' });
+    expect((replayed as { message: string }).message).toMatch(/already used/);
+    expect((agentLog().match(/shell session opened/g) ?? []).length).toBeLessThanOrEqual(3);
+  });
+
+  it(`refuses ${TRAVERSAL_PAYLOADS.length} path-traversal payloads sent to the agent and leaves the canaries untouched`, async () => {
+    expect(TRAVERSAL_PAYLOADS.length).toBeGreaterThanOrEqual(30);
+    let channel = 5000;
+    for (const p of TRAVERSAL_PAYLOADS) {
+      const path = p.replaceAll('{root}', root).replaceAll('{out}', basename(outside)) || 'x';
+      for (const direction of ['download', 'upload'] as const) {
+        const sid = sessionId();
+        const ch = ++channel;
+        const ticket = validTicket(sid, { caps: [direction === 'download' ? 'file.read' : 'file.write'] });
+        c.collector.registry.get(agent.agentId)!.send({
+          type: 'file.open',
+          id: `f-${ch}`,
+          expiresAt: Date.now() + 10_000,
+          sessionId: sid,
+          channel: ch,
+          ticket,
+          direction,
+          path,
+          offset: 0,
+          size: 1024,
+        });
+        const r = await reply(ch);
+        expect(r.type, `${direction} ${JSON.stringify(p)}`).toBe('shell.refused');
+        expect(['OUTPOST_E_PATH_REFUSED', 'OUTPOST_E_NOT_FOUND']).toContain((r as { code: string }).code);
+      }
+    }
+    expect(readFileSync(join(outside, 'canary.txt'), 'utf8')).toBe('canary');
+    expect(readFileSync(join(root, 'file.txt'), 'utf8')).toBe('inside');
+    // The same agent serves a plain path inside the root.
+    const sid = sessionId();
+    c.collector.registry.get(agent.agentId)!.send({
+      type: 'file.open',
+      id: 'f-ok',
+      expiresAt: Date.now() + 10_000,
+      sessionId: sid,
+      channel: 9999,
+      ticket: validTicket(sid, { caps: ['file.read'] }),
+      direction: 'download',
+      path: join(root, 'file.txt'),
+      offset: 0,
+      size: 1024,
+    });
+    expect(await reply(9999)).toMatchObject({ type: 'file.opened', size: 6 });
+  });
+});

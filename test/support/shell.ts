@@ -1,0 +1,89 @@
+/** Test resources for remote shell tests: a real agent process enrolled, configured for shells, and online. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type ApiTarget, apiCall } from '@outpost/collector';
+import { type AgentInstall, agentInstall, enrollAgent, runAgent } from './agent.js';
+import type { Proc, TestCollector } from './collector.js';
+
+/** A running agent ready for shell sessions. */
+export interface ShellAgent {
+  install: AgentInstall;
+  agentId: string;
+  proc: Proc;
+}
+
+/** Enrolls an agent in `dir`, adds shell settings (non-elevated sessions run as `nobody`), runs it, waits online. */
+export async function startShellAgent(
+  c: TestCollector,
+  dir: string,
+  extra: Record<string, unknown> = {},
+): Promise<ShellAgent> {
+  const install = agentInstall(dir);
+  const { token } = await c.enrollmentToken();
+  const r = await enrollAgent(install, c.agentUrl, token, c.fingerprint);
+  if (r.code !== 0) throw new Error(`enroll failed: ${r.err}`);
+  const config = JSON.parse(readFileSync(install.configFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(
+    install.configFile,
+    JSON.stringify({
+      ...config,
+      shell: { user: 'nobody', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'] },
+      ...extra,
+    }),
+  );
+  const proc = runAgent(install);
+  const agentId = config.agentId as string;
+  await waitOnline(c.admin, agentId);
+  return { install, agentId, proc };
+}
+
+/** Polls until the agent shows online. */
+export async function waitOnline(admin: ApiTarget, agentId: string, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const a = await apiCall<{ status: string }>(admin, 'GET', `/api/v1/agents/${agentId}`);
+    if (a.status === 'online') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`agent ${agentId} did not come online`);
+}
+
+/** Collects a session's output and waits for patterns in it. */
+export class OutputBuffer {
+  text = '';
+  #waiters = new Set<() => void>();
+  push = (d: Buffer): void => {
+    this.text += d.toString('utf8');
+    for (const w of this.#waiters) w();
+  };
+  waitFor(re: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const m = this.text.match(re);
+        if (m) {
+          done();
+          resolve(m);
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out waiting for ${re}; output so far:\n${this.text.slice(-2000)}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+}
+
+/** True while a process exists and is not a zombie. */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
