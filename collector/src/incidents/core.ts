@@ -1,0 +1,137 @@
+/**
+ * The ticket write path every incident change goes through: serialised per collector (no lost updates between the
+ * SLA engine, detection and technicians), one transaction for the ticket and its timeline, then the audit row and the
+ * notification. Internal to the concern.
+ */
+import { randomBytes } from 'node:crypto';
+import { OutpostError } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/index.js';
+import { type Actor, actorRef } from '../auth/index.js';
+import type { Clock } from '../config.js';
+import type { Criticality } from './contract.js';
+import type { Incident, TimelineEntry } from './model.js';
+import { type CoverageLike, nextSlaAt } from './sla.js';
+import type { IncidentsStore } from './store.js';
+
+/** What notifications receive about a ticket change. */
+export type NoticeEvent =
+  | 'opened'
+  | 'reopened'
+  | 'acknowledged'
+  | 'assigned'
+  | 'escalated'
+  | 'deescalated'
+  | 'sla_warning'
+  | 'sla_breach'
+  | 'resolved'
+  | 'closed';
+
+/** One ticket change for notification routing. */
+export interface IncidentNotice {
+  event: NoticeEvent;
+  at: number;
+  incident: Incident;
+  detail: Record<string, unknown>;
+}
+
+/** The port notifications implement (bound after construction: notifications also raise incidents). */
+export interface IncidentNotifier {
+  notify(notice: IncidentNotice): Promise<void>;
+}
+
+/** What incidents need from contracts. */
+export interface SlaProvider {
+  slaFor(
+    clientId: string,
+    siteId: string,
+    criticality: Criticality,
+  ): Promise<
+    | { contractId: string; calendarId: string; responseMs: number; resolutionMs: number; nearBreachRatio: number }
+    | undefined
+  >;
+  coverage(calendarId: string): Promise<CoverageLike>;
+}
+
+/** Timing options of the incidents concern (`incidents.*` in the configuration). */
+export interface IncidentOptions {
+  /** The condition must stay clear this long before the incident auto-resolves. */
+  autoResolveHoldMs: number;
+  /** A resolved incident whose fault comes back within this window is reopened; after it, it is closed. */
+  reopenWindowMs: number;
+}
+
+/** A change to write: the new ticket, its timeline entries, the audit row and the notification. */
+export interface Change {
+  incident: Incident;
+  events: { kind: TimelineEntry['kind']; data?: Record<string, unknown>; at?: number }[];
+  audit?: { type: string; code: string; details?: Record<string, unknown> };
+  notify?: { event: NoticeEvent; detail?: Record<string, unknown> }[];
+}
+
+/** Shared machinery of the incident service, the detection sink and the SLA engine. */
+export class IncidentCore {
+  #chain: Promise<unknown> = Promise.resolve();
+  notifier: IncidentNotifier | undefined;
+
+  constructor(
+    readonly store: IncidentsStore,
+    readonly audit: AuditLog,
+    readonly clock: Clock,
+    readonly logger: Logger,
+    readonly sla: SlaProvider,
+    readonly options: IncidentOptions,
+  ) {}
+
+  /** Runs `fn` after every earlier write finished (a simple collector-wide write lock). */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(fn, fn);
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A new incident id. */
+  newId(): string {
+    return `in_${randomBytes(6).toString('hex')}`;
+  }
+
+  /** Loads a ticket or throws 404. */
+  async load(id: string): Promise<Incident> {
+    const inc = await this.store.get(id);
+    if (!inc) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No incident ${id}` });
+    return inc;
+  }
+
+  /** Writes a change: ticket + timeline in one transaction, then audit, then notifications (never failing the change). */
+  async write(actor: Actor, change: Change): Promise<Incident> {
+    const now = this.clock.now();
+    const inc = change.incident;
+    inc.updatedAt = now;
+    inc.nextSlaAt = inc.paused ? null : nextSlaAt(inc, inc.sla);
+    const who = actor.kind === 'user' ? actor.email : 'system';
+    await this.store.commit(
+      inc,
+      change.events.map((e) => ({ at: e.at ?? now, kind: e.kind, actor: who, data: e.data ?? {} })),
+    );
+    if (change.audit) {
+      await this.audit.record({
+        type: change.audit.type,
+        code: change.audit.code,
+        result: 'success',
+        actor: actorRef(actor),
+        clientId: inc.clientId,
+        agentId: inc.agentIds[0] ?? null,
+        resource: `incident:${inc.id}`,
+        details: change.audit.details ?? {},
+      });
+    }
+    for (const n of change.notify ?? []) {
+      try {
+        await this.notifier?.notify({ event: n.event, at: now, incident: inc, detail: n.detail ?? {} });
+      } catch (err) {
+        this.logger.error({ err, incidentId: inc.id, event: n.event }, 'could not queue the incident notification');
+      }
+    }
+    return inc;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The SLA engine: one pass re-evaluates due times on the injected clock. Near breach and breach escalate to the next
+ * tier and notify; conditions clear for the hold time auto-resolve; resolved tickets past the reopen window close.
+ * A timer calls `tick()`; tests call it after moving a fake clock (no sleeps).
+ */
+import type { Actor } from '../auth/index.js';
+import type { IncidentCore } from './core.js';
+import { takeDue } from './sla.js';
+import { escalateTicket, resolveTicket } from './transitions.js';
+
+const SYSTEM: Actor = { kind: 'system', id: 'system' };
+
+/** What one pass did, for logs and tests. */
+export interface TickResult {
+  warnings: number;
+  breaches: number;
+  autoResolved: number;
+  closed: number;
+}
+
+/** Runs one pass at the clock's current time. */
+export async function tick(core: IncidentCore): Promise<TickResult> {
+  const now = core.clock.now();
+  const result: TickResult = { warnings: 0, breaches: 0, autoResolved: 0, closed: 0 };
+  for (const candidate of await core.store.slaDue(now)) {
+    await core.serial(async () => {
+      const inc = await core.store.get(candidate.id);
+      if (!inc?.sla || inc.paused || inc.nextSlaAt === null || inc.nextSlaAt > now) return;
+      const due = takeDue(inc, inc.sla, now);
+      if (!due.length) {
+        await core.write(SYSTEM, { incident: inc, events: [] });
+        return;
+      }
+      const events = [];
+      const notify = [];
+      for (const e of due) {
+        const label = `${e.clock} ${e.kind === 'breach' ? 'target breached' : 'target approaching'}`;
+        events.push({
+          kind: e.kind === 'breach' ? 'sla_breach' : 'sla_warning',
+          at: e.at,
+          data: { clock: e.clock, escalated: true },
+        } as const);
+        events.push(...escalateTicket(inc, `SLA ${label}`, true));
+        notify.push({
+          event: e.kind === 'breach' ? 'sla_breach' : 'sla_warning',
+          detail: { clock: e.clock, at: e.at },
+        } as const);
+        if (e.kind === 'breach') result.breaches++;
+        else result.warnings++;
+      }
+      await core.write(SYSTEM, {
+        incident: inc,
+        events,
+        audit: { type: 'incident.sla', code: 'OUTPOST_I_INCIDENT_SLA', details: { due } },
+        notify,
+      });
+    });
+  }
+  for (const candidate of await core.store.clearedBefore(now - core.options.autoResolveHoldMs)) {
+    await core.serial(async () => {
+      const inc = await core.store.get(candidate.id);
+      if (!inc || inc.clearSince === null || inc.clearSince > now - core.options.autoResolveHoldMs) return;
+      if (inc.status !== 'open' && inc.status !== 'acknowledged') return;
+      const note = `Condition clear since ${new Date(inc.clearSince).toISOString()}`;
+      const events = await resolveTicket(core, inc, now, note, 'auto-cleared', false);
+      await core.write(SYSTEM, {
+        incident: inc,
+        events,
+        audit: { type: 'incident.resolve', code: 'OUTPOST_I_INCIDENT_RESOLVED', details: { auto: true } },
+        notify: [{ event: 'resolved', detail: { auto: true } }],
+      });
+      result.autoResolved++;
+    });
+  }
+  for (const candidate of await core.store.resolvedBefore(now - core.options.reopenWindowMs)) {
+    await core.serial(async () => {
+      const inc = await core.store.get(candidate.id);
+      if (!inc || inc.status !== 'resolved') return;
+      inc.status = 'closed';
+      inc.closedAt = now;
+      await core.write(SYSTEM, {
+        incident: inc,
+        events: [{ kind: 'closed', data: { auto: true } }],
+        audit: { type: 'incident.close', code: 'OUTPOST_I_INCIDENT_CLOSED', details: { auto: true } },
+      });
+      result.closed++;
+    });
+  }
+  if (result.breaches || result.warnings || result.autoResolved || result.closed)
+    core.logger.info({ ...result }, 'incident engine pass');
+  return result;
+}

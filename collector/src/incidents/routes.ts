@@ -1,0 +1,129 @@
+/** Routes of the incidents concern: list and filter, show with the timeline, open by hand, and every ticket action. */
+import { OutpostError } from '@outpost/shared';
+import { type TSchema, Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { type Actor, actorOf, type Guard } from '../auth/index.js';
+import { errorResponses } from '../http/schemas.js';
+import type { App } from '../http/types.js';
+import type { Incident, Status } from './model.js';
+import { Bodies, IncidentView, ListQuery, OpenBody, QueuesView, TimelineView } from './schemas.js';
+import type { IncidentService } from './service.js';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+/** The public shape of a ticket (the SLA clock's internals stay inside). */
+export function incidentView(i: Incident) {
+  const { nextSlaAt: _next, sla, ...rest } = i;
+  return {
+    ...rest,
+    sla: sla && {
+      contractId: sla.contractId,
+      calendarId: sla.calendarId,
+      responseTargetMs: sla.responseTargetMs,
+      resolutionTargetMs: sla.resolutionTargetMs,
+      consumedMs: sla.consumedMs,
+      running: sla.runningSince !== null,
+      responseDue: sla.responseDue,
+      resolutionDue: sla.resolutionDue,
+      responseBreachedAt: sla.responseBreachedAt,
+      resolutionBreachedAt: sla.resolutionBreachedAt,
+    },
+  };
+}
+
+type ActionFn = (svc: IncidentService, actor: Actor, id: string, body: Record<string, string>) => Promise<Incident>;
+
+/** Ticket actions: path segment, body schema, what it does. All need `incidents.write` on the ticket's client. */
+const ACTIONS: [string, TSchema, ActionFn][] = [
+  ['ack', Bodies.empty, (s, a, id) => s.acknowledge(a, id)],
+  ['take', Bodies.empty, (s, a, id) => s.assign(a, id, a.id)],
+  ['assign', Bodies.assign, (s, a, id, b) => s.assign(a, id, b.userId!, b.reason)],
+  ['comment', Bodies.comment, (s, a, id, b) => s.comment(a, id, b.text!)],
+  ['escalate', Bodies.reason, (s, a, id, b) => s.escalate(a, id, b.reason!)],
+  ['deescalate', Bodies.reason, (s, a, id, b) => s.deescalate(a, id, b.reason!)],
+  ['pause', Bodies.reason, (s, a, id, b) => s.pause(a, id, b.reason!)],
+  ['resume', Bodies.empty, (s, a, id) => s.resume(a, id)],
+  ['resolve', Bodies.resolve, (s, a, id, b) => s.resolve(a, id, b.note!, b.category!)],
+  ['close', Bodies.empty, (s, a, id) => s.close(a, id)],
+  ['reopen', Bodies.reason, (s, a, id, b) => s.reopen(a, id, b.reason!)],
+];
+
+/** The incidents routes plugin. */
+export function incidentsRoutes(deps: { incidents: IncidentService; guard: Guard }): FastifyPluginAsync {
+  const { incidents, guard } = deps;
+  /** Loads a ticket and checks the action on its client; a ticket of a client the actor cannot see is "not found". */
+  const authorised = async (req: FastifyRequest, id: string, action: 'incidents.read' | 'incidents.write') => {
+    const inc = await incidents.get(id);
+    const actor = actorOf(req);
+    if (!inc) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No incident ${id}` });
+    await guard(req, action, { type: 'incident', id, clientId: inc.clientId });
+    return { inc, actor };
+  };
+  return async (fastify) => {
+    const app = fastify as unknown as App;
+
+    app.get(
+      '/api/v1/incidents',
+      {
+        schema: {
+          querystring: ListQuery,
+          response: {
+            200: Type.Object({ incidents: Type.Array(IncidentView), total: Type.Integer() }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) => {
+        const clientIds = await guard.scope(req, 'incidents.read', 'incident');
+        const r = await incidents.list({ ...req.query, status: req.query.status as Status[] | undefined, clientIds });
+        return { incidents: r.incidents.map(incidentView), total: r.total };
+      },
+    );
+
+    app.get(
+      '/api/v1/incident-queues',
+      { schema: { response: { 200: QueuesView, ...errorResponses } } },
+      async (req) => ({ queues: await incidents.queues(await guard.scope(req, 'incidents.read', 'incident')) }),
+    );
+
+    app.post(
+      '/api/v1/incidents',
+      { schema: { body: OpenBody, response: { 201: IncidentView, ...errorResponses } } },
+      async (req, reply) => {
+        const actor = await guard(req, 'incidents.write', { type: 'incident', clientId: req.body.clientId });
+        return reply.status(201).send(incidentView(await incidents.open(actor, req.body)));
+      },
+    );
+
+    app.get(
+      '/api/v1/incidents/:id',
+      {
+        schema: {
+          params: IdParams,
+          response: {
+            200: Type.Object({ incident: IncidentView, timeline: Type.Array(TimelineView) }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) => {
+        const { inc } = await authorised(req, req.params.id, 'incidents.read');
+        const timeline = (await incidents.timeline(inc.id)).map(({ incidentId: _i, ...e }) => e);
+        return { incident: incidentView(inc), timeline };
+      },
+    );
+
+    for (const [name, body, run] of ACTIONS) {
+      app.post(
+        `/api/v1/incidents/:id/${name}`,
+        { schema: { params: IdParams, body, response: { 200: IncidentView, ...errorResponses } } },
+        async (req) => {
+          const { actor } = await authorised(req, req.params.id, 'incidents.write');
+          if (name === 'take' && actor.kind !== 'user')
+            throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'Only a user can take an incident' });
+          return incidentView(await run(incidents, actor, req.params.id, (req.body ?? {}) as Record<string, string>));
+        },
+      );
+    }
+  };
+}

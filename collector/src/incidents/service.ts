@@ -1,0 +1,344 @@
+/** Incident logic technicians drive (open by hand, acknowledge, assign, escalate, resolve…) and the detection sink. */
+import { OutpostError } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/index.js';
+import type { Actor } from '../auth/index.js';
+import type { Clock } from '../config.js';
+import type { Db } from '../db/index.js';
+import type { Criticality, DetectionSignal, IncidentSink, RaiseResult, Tier } from './contract.js';
+import { type Change, IncidentCore, type IncidentNotifier, type IncidentOptions, type SlaProvider } from './core.js';
+import { type TickResult, tick } from './engine.js';
+import { checkTransition, type Incident, priorityOf, type TimelineEntry, type TimelineKind } from './model.js';
+import { clearSignal, openTicket, raiseSignal } from './sink.js';
+import { resumeClock, stopClock } from './sla.js';
+import { type IncidentQuery, IncidentsStore } from './store.js';
+import { acknowledgeTicket, escalateTicket, reopenTicket, resolveTicket, withinReopenWindow } from './transitions.js';
+
+/** What incidents need to check references (wired in app.ts). */
+export interface IncidentDeps {
+  siteClient(siteId: string): Promise<string | undefined>;
+  agentPlace(agentId: string): Promise<{ clientId: string; siteId: string } | undefined>;
+  userExists(userId: string): Promise<boolean>;
+}
+
+/** A technician's incident (someone called about a fault). */
+export interface ManualIncident {
+  clientId: string;
+  siteId: string;
+  agentIds?: string[] | undefined;
+  title: string;
+  explanation?: string | undefined;
+  type: string;
+  /** Either a criticality, or impact and urgency (1 high … 3 low) from which it is derived. */
+  criticality?: Criticality | undefined;
+  impact?: number | undefined;
+  urgency?: number | undefined;
+  tier?: Tier | undefined;
+  /** When the fault started, if known (default: now). */
+  failureTime?: number | undefined;
+}
+
+/** Resolution categories reports group by. */
+export const RESOLUTION_CATEGORIES = [
+  'fixed',
+  'workaround',
+  'configuration',
+  'hardware',
+  'software',
+  'user',
+  'third-party',
+  'no-fault-found',
+  'duplicate',
+  'auto-cleared',
+] as const;
+
+const bad = (message: string, field: string) =>
+  new OutpostError('OUTPOST_E_BAD_REQUEST', { message, details: { field } });
+
+/** The incidents concern's service; it is the `IncidentSink` detection raises into. */
+export class IncidentService implements IncidentSink {
+  readonly #core: IncidentCore;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    db: Db,
+    audit: AuditLog,
+    clock: Clock,
+    private readonly logger: Logger,
+    sla: SlaProvider,
+    private readonly deps: IncidentDeps,
+    options: IncidentOptions,
+  ) {
+    this.#core = new IncidentCore(new IncidentsStore(db), audit, clock, logger, sla, options);
+  }
+
+  /** Binds the notifier (notifications is built after incidents, and raises its own channel incidents here). */
+  setNotifier(notifier: IncidentNotifier): void {
+    this.#core.notifier = notifier;
+  }
+
+  raise(signal: DetectionSignal): Promise<RaiseResult> {
+    return raiseSignal(this.#core, signal);
+  }
+
+  clear(key: string, at: number, note?: string): Promise<void> {
+    return clearSignal(this.#core, key, at, note);
+  }
+
+  /** One SLA / auto-resolve / auto-close pass at the clock's time. */
+  tick(): Promise<TickResult> {
+    return tick(this.#core);
+  }
+
+  /** Starts the timer loop that calls `tick()`. */
+  start(intervalMs: number): void {
+    this.#timer = setInterval(() => {
+      this.tick().catch((err: unknown) => this.logger.error({ err }, 'incident engine pass failed'));
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  get(id: string): Promise<Incident | undefined> {
+    return this.#core.store.get(id);
+  }
+
+  list(q: IncidentQuery): Promise<{ incidents: Incident[]; total: number }> {
+    return this.#core.store.list(q);
+  }
+
+  timeline(id: string): Promise<TimelineEntry[]> {
+    return this.#core.store.timeline(id);
+  }
+
+  queues(clientIds?: readonly string[]) {
+    return this.#core.store.queues(clientIds);
+  }
+
+  /** Adds a timeline entry from another concern (notification sent, remote session opened). */
+  async note(
+    incidentId: string,
+    kind: Extract<TimelineKind, 'notification' | 'session'>,
+    data: Record<string, unknown>,
+    actor = 'system',
+  ): Promise<void> {
+    await this.#core.store.appendEvent(incidentId, { at: this.#core.clock.now(), kind, actor, data });
+  }
+
+  /** Opens an incident by hand. Every reference is checked before anything is written. */
+  async open(actor: Actor, m: ManualIncident): Promise<Incident> {
+    if ((await this.deps.siteClient(m.siteId)) !== m.clientId)
+      throw new OutpostError('OUTPOST_E_NOT_FOUND', {
+        message: `No site ${m.siteId} for client ${m.clientId}`,
+        details: { field: 'siteId' },
+      });
+    for (const a of m.agentIds ?? []) {
+      const place = await this.deps.agentPlace(a);
+      if (!place || place.clientId !== m.clientId)
+        throw bad(`Agent ${a} is not a machine of client ${m.clientId}`, 'agentIds');
+    }
+    let criticality = m.criticality;
+    if (m.impact !== undefined || m.urgency !== undefined) {
+      if (m.impact === undefined || m.urgency === undefined) throw bad('Give both impact and urgency', 'impact');
+      const derived = priorityOf(m.impact, m.urgency);
+      if (criticality && criticality !== derived)
+        throw bad(`Impact ${m.impact} × urgency ${m.urgency} is ${derived}, not ${criticality}`, 'criticality');
+      criticality = derived;
+    }
+    if (!criticality) throw bad('Give a criticality, or impact and urgency', 'criticality');
+    const now = this.#core.clock.now();
+    if (m.failureTime !== undefined && m.failureTime > now)
+      throw bad('The failure time is in the future', 'failureTime');
+    return this.#core.serial(() =>
+      openTicket(this.#core, actor, {
+        clientId: m.clientId,
+        siteId: m.siteId,
+        agentIds: [...new Set(m.agentIds ?? [])],
+        key: null,
+        source: 'manual',
+        rule: 'manual',
+        type: m.type,
+        title: m.title,
+        explanation: m.explanation ?? '',
+        context: null,
+        criticality: criticality!,
+        impact: m.impact ?? null,
+        urgency: m.urgency ?? null,
+        tier: m.tier ?? 1,
+        failureTime: m.failureTime ?? now,
+        detectedAt: now,
+        createdBy: actor.kind === 'user' ? actor.id : 'system',
+      }),
+    );
+  }
+
+  /** Loads, applies `fn` (which returns the change), writes — all under the write lock. */
+  #act(
+    actor: Actor,
+    id: string,
+    fn: (inc: Incident, now: number) => Promise<Omit<Change, 'incident'>>,
+  ): Promise<Incident> {
+    return this.#core.serial(async () => {
+      const inc = await this.#core.load(id);
+      const change = await fn(inc, this.#core.clock.now());
+      return this.#core.write(actor, { incident: inc, ...change });
+    });
+  }
+
+  acknowledge(actor: Actor, id: string): Promise<Incident> {
+    return this.#act(actor, id, async (inc, now) => {
+      checkTransition(inc, 'acknowledge');
+      return {
+        events: acknowledgeTicket(inc, now),
+        audit: { type: 'incident.ack', code: 'OUTPOST_I_INCIDENT_ACKNOWLEDGED' },
+        notify: [{ event: 'acknowledged' }],
+      };
+    });
+  }
+
+  /** Assigns to `userId` (taking: the actor assigns itself, which also acknowledges an open ticket). */
+  async assign(actor: Actor, id: string, userId: string, reason?: string): Promise<Incident> {
+    if (!(await this.deps.userExists(userId))) throw bad(`No user ${userId}`, 'userId');
+    return this.#act(actor, id, async (inc, now) => {
+      checkTransition(inc, 'assign');
+      const events: Change['events'] = [];
+      const taking = actor.kind === 'user' && actor.id === userId;
+      if (taking && inc.status === 'open') events.push(...acknowledgeTicket(inc, now));
+      const from = inc.assignee;
+      inc.assignee = userId;
+      events.push({ kind: 'assigned', data: { from, to: userId, reason: reason ?? (taking ? 'taken' : null) } });
+      return {
+        events,
+        audit: {
+          type: taking ? 'incident.take' : 'incident.assign',
+          code: 'OUTPOST_I_INCIDENT_ASSIGNED',
+          details: { from, to: userId, reason },
+        },
+        notify: [{ event: 'assigned', detail: { to: userId } }],
+      };
+    });
+  }
+
+  comment(actor: Actor, id: string, text: string): Promise<Incident> {
+    return this.#act(actor, id, async (inc) => {
+      checkTransition(inc, 'comment');
+      return {
+        events: [{ kind: 'comment', data: { text } }],
+        audit: { type: 'incident.comment', code: 'OUTPOST_I_INCIDENT_COMMENTED' },
+      };
+    });
+  }
+
+  escalate(actor: Actor, id: string, reason: string): Promise<Incident> {
+    return this.#act(actor, id, async (inc) => {
+      checkTransition(inc, 'escalate');
+      if (inc.tier === 3)
+        throw new OutpostError('OUTPOST_E_TRANSITION_INVALID', {
+          message: `Incident ${id} is already at tier 3`,
+          details: { tier: 3 },
+        });
+      const events = escalateTicket(inc, reason, false);
+      return {
+        events,
+        audit: { type: 'incident.escalate', code: 'OUTPOST_I_INCIDENT_ESCALATED', details: { reason, tier: inc.tier } },
+        notify: [{ event: 'escalated', detail: { reason } }],
+      };
+    });
+  }
+
+  deescalate(actor: Actor, id: string, reason: string): Promise<Incident> {
+    return this.#act(actor, id, async (inc) => {
+      checkTransition(inc, 'deescalate');
+      if (inc.tier === 1)
+        throw new OutpostError('OUTPOST_E_TRANSITION_INVALID', {
+          message: `Incident ${id} is already at tier 1`,
+          details: { tier: 1 },
+        });
+      const from = inc.tier;
+      inc.tier = (inc.tier - 1) as Tier;
+      inc.assignee = null;
+      return {
+        events: [{ kind: 'deescalated', data: { fromTier: from, toTier: inc.tier, reason } }],
+        audit: {
+          type: 'incident.deescalate',
+          code: 'OUTPOST_I_INCIDENT_DEESCALATED',
+          details: { reason, tier: inc.tier },
+        },
+        notify: [{ event: 'deescalated', detail: { reason } }],
+      };
+    });
+  }
+
+  /** Waiting on the customer: the SLA clock stops until `resume`. */
+  pause(actor: Actor, id: string, reason: string): Promise<Incident> {
+    return this.#act(actor, id, async (inc, now) => {
+      checkTransition(inc, 'pause');
+      if (inc.paused)
+        throw new OutpostError('OUTPOST_E_TRANSITION_INVALID', { message: `Incident ${id} is already paused` });
+      if (inc.sla) stopClock(inc.sla, await this.#core.sla.coverage(inc.sla.calendarId), now);
+      inc.paused = true;
+      return {
+        events: [{ kind: 'paused', data: { reason } }],
+        audit: { type: 'incident.pause', code: 'OUTPOST_I_INCIDENT_PAUSED', details: { reason } },
+      };
+    });
+  }
+
+  resume(actor: Actor, id: string): Promise<Incident> {
+    return this.#act(actor, id, async (inc, now) => {
+      checkTransition(inc, 'resume');
+      if (!inc.paused)
+        throw new OutpostError('OUTPOST_E_TRANSITION_INVALID', { message: `Incident ${id} is not paused` });
+      if (inc.sla) resumeClock(inc.sla, await this.#core.sla.coverage(inc.sla.calendarId), now);
+      inc.paused = false;
+      return { events: [{ kind: 'resumed' }], audit: { type: 'incident.resume', code: 'OUTPOST_I_INCIDENT_RESUMED' } };
+    });
+  }
+
+  resolve(actor: Actor, id: string, note: string, category: string): Promise<Incident> {
+    if (!(RESOLUTION_CATEGORIES as readonly string[]).includes(category))
+      return Promise.reject(
+        bad(`Unknown resolution category ${category}; use one of ${RESOLUTION_CATEGORIES.join(', ')}`, 'category'),
+      );
+    return this.#act(actor, id, async (inc, now) => {
+      checkTransition(inc, 'resolve');
+      return {
+        events: await resolveTicket(this.#core, inc, now, note, category, true),
+        audit: { type: 'incident.resolve', code: 'OUTPOST_I_INCIDENT_RESOLVED', details: { category } },
+        notify: [{ event: 'resolved' }],
+      };
+    });
+  }
+
+  close(actor: Actor, id: string): Promise<Incident> {
+    return this.#act(actor, id, async (inc, now) => {
+      checkTransition(inc, 'close');
+      inc.status = 'closed';
+      inc.closedAt = now;
+      return {
+        events: [{ kind: 'closed' }],
+        audit: { type: 'incident.close', code: 'OUTPOST_I_INCIDENT_CLOSED' },
+        notify: [{ event: 'closed' }],
+      };
+    });
+  }
+
+  reopen(actor: Actor, id: string, reason: string): Promise<Incident> {
+    return this.#act(actor, id, async (inc, now) => {
+      checkTransition(inc, 'reopen');
+      if (!withinReopenWindow(this.#core, inc, now))
+        throw new OutpostError('OUTPOST_E_TRANSITION_INVALID', {
+          message: `Incident ${id} was resolved more than ${Math.round(this.#core.options.reopenWindowMs / 60_000)} minutes ago; open a new one`,
+          details: { resolvedAt: inc.resolvedAt },
+        });
+      return {
+        events: await reopenTicket(this.#core, inc, now, reason),
+        audit: { type: 'incident.reopen', code: 'OUTPOST_I_INCIDENT_REOPENED', details: { reason } },
+        notify: [{ event: 'reopened', detail: { reason } }],
+      };
+    });
+  }
+}

@@ -1,0 +1,326 @@
+/** All SQL of the incidents concern: tickets, the machines they concern, and their timelines. */
+import { type Db, type Migration, prepared } from '../db/index.js';
+import type { Criticality, Tier } from './contract.js';
+import type { Incident, IncidentSource, SlaClock, Status, TimelineEntry, TimelineKind } from './model.js';
+
+/** The incidents concern's schema. */
+export const incidentsMigrations: Migration[] = [
+  {
+    id: '0310_incidents',
+    concern: 'incidents',
+    sql: `
+      CREATE TABLE incidents (
+        id TEXT PRIMARY KEY, client_id TEXT NOT NULL, site_id TEXT NOT NULL, dedup_key TEXT, source TEXT NOT NULL,
+        rule TEXT NOT NULL, type TEXT NOT NULL, title TEXT NOT NULL, explanation TEXT NOT NULL, context TEXT,
+        criticality TEXT NOT NULL CHECK (criticality IN ('P1','P2','P3','P4')), impact INTEGER, urgency INTEGER,
+        tier INTEGER NOT NULL CHECK (tier BETWEEN 1 AND 3),
+        status TEXT NOT NULL CHECK (status IN ('open','acknowledged','resolved','closed')),
+        failure_time INTEGER NOT NULL, detected_at INTEGER NOT NULL, acknowledged_at INTEGER, resolved_at INTEGER,
+        closed_at INTEGER, resolution_ms INTEGER, assignee TEXT, escalation_level INTEGER NOT NULL DEFAULT 0,
+        paused INTEGER NOT NULL DEFAULT 0, clear_since INTEGER, reopen_count INTEGER NOT NULL DEFAULT 0,
+        resolution_note TEXT, resolution_category TEXT, created_by TEXT NOT NULL, updated_at INTEGER NOT NULL,
+        sla TEXT, next_sla_at INTEGER, breached INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE UNIQUE INDEX incidents_open_key ON incidents (dedup_key) WHERE status IN ('open','acknowledged');
+      CREATE INDEX incidents_key_resolved ON incidents (dedup_key, resolved_at);
+      CREATE INDEX incidents_queue ON incidents (status, tier, criticality);
+      CREATE INDEX incidents_client_time ON incidents (client_id, detected_at);
+      CREATE INDEX incidents_next_sla ON incidents (next_sla_at) WHERE next_sla_at IS NOT NULL;
+      CREATE INDEX incidents_clear ON incidents (clear_since) WHERE clear_since IS NOT NULL;
+      CREATE TABLE incident_agents (
+        incident_id TEXT NOT NULL REFERENCES incidents (id), agent_id TEXT NOT NULL, PRIMARY KEY (incident_id, agent_id)
+      );
+      CREATE INDEX incident_agents_agent ON incident_agents (agent_id);
+      CREATE TABLE incident_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, incident_id TEXT NOT NULL REFERENCES incidents (id), at INTEGER NOT NULL,
+        kind TEXT NOT NULL, actor TEXT NOT NULL, data TEXT NOT NULL
+      );
+      CREATE INDEX incident_events_incident ON incident_events (incident_id, id);
+    `,
+  },
+];
+
+interface Row {
+  id: string;
+  client_id: string;
+  site_id: string;
+  dedup_key: string | null;
+  source: string;
+  rule: string;
+  type: string;
+  title: string;
+  explanation: string;
+  context: string | null;
+  criticality: string;
+  impact: number | null;
+  urgency: number | null;
+  tier: number;
+  status: string;
+  failure_time: number;
+  detected_at: number;
+  acknowledged_at: number | null;
+  resolved_at: number | null;
+  closed_at: number | null;
+  resolution_ms: number | null;
+  assignee: string | null;
+  escalation_level: number;
+  paused: number;
+  clear_since: number | null;
+  reopen_count: number;
+  resolution_note: string | null;
+  resolution_category: string | null;
+  created_by: string;
+  updated_at: number;
+  sla: string | null;
+  next_sla_at: number | null;
+  agent_ids: string | null;
+}
+
+const SELECT = `SELECT i.*, (SELECT json_group_array(agent_id) FROM incident_agents a WHERE a.incident_id = i.id) AS agent_ids
+  FROM incidents i`;
+
+function fromRow(r: Row): Incident {
+  return {
+    id: r.id,
+    clientId: r.client_id,
+    siteId: r.site_id,
+    agentIds: r.agent_ids ? (JSON.parse(r.agent_ids) as string[]) : [],
+    key: r.dedup_key,
+    source: r.source as IncidentSource,
+    rule: r.rule,
+    type: r.type,
+    title: r.title,
+    explanation: r.explanation,
+    context: r.context ? (JSON.parse(r.context) as Record<string, unknown>) : null,
+    criticality: r.criticality as Criticality,
+    impact: r.impact,
+    urgency: r.urgency,
+    tier: r.tier as Tier,
+    status: r.status as Status,
+    failureTime: r.failure_time,
+    detectedAt: r.detected_at,
+    acknowledgedAt: r.acknowledged_at,
+    resolvedAt: r.resolved_at,
+    closedAt: r.closed_at,
+    resolutionMs: r.resolution_ms,
+    assignee: r.assignee,
+    escalationLevel: r.escalation_level,
+    paused: r.paused === 1,
+    clearSince: r.clear_since,
+    reopenCount: r.reopen_count,
+    resolutionNote: r.resolution_note,
+    resolutionCategory: r.resolution_category,
+    createdBy: r.created_by,
+    updatedAt: r.updated_at,
+    sla: r.sla ? (JSON.parse(r.sla) as SlaClock) : null,
+    nextSlaAt: r.next_sla_at,
+  };
+}
+
+/** Filters for listing incidents. */
+export interface IncidentQuery {
+  clientIds?: readonly string[] | undefined;
+  status?: Status[] | undefined;
+  tier?: number | undefined;
+  criticality?: Criticality | undefined;
+  clientId?: string | undefined;
+  siteId?: string | undefined;
+  agentId?: string | undefined;
+  assignee?: string | undefined;
+  unassigned?: boolean | undefined;
+  breached?: boolean | undefined;
+  /** Detected in [from, to). */
+  from?: number | undefined;
+  to?: number | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+/** Store functions of the incidents concern. */
+export class IncidentsStore {
+  constructor(private readonly db: Db) {}
+
+  /** Writes the ticket (insert or full update) and appends timeline entries, in one transaction. */
+  async commit(inc: Incident, events: Omit<TimelineEntry, 'id' | 'incidentId'>[]): Promise<void> {
+    const breached = inc.sla && (inc.sla.responseBreachedAt !== null || inc.sla.resolutionBreachedAt !== null) ? 1 : 0;
+    this.db.transaction(() => {
+      prepared(
+        this.db,
+        `INSERT INTO incidents (id, client_id, site_id, dedup_key, source, rule, type, title, explanation, context,
+           criticality, impact, urgency, tier, status, failure_time, detected_at, acknowledged_at, resolved_at,
+           closed_at, resolution_ms, assignee, escalation_level, paused, clear_since, reopen_count, resolution_note,
+           resolution_category, created_by, updated_at, sla, next_sla_at, breached)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, title = excluded.title,
+           explanation = excluded.explanation, context = excluded.context, criticality = excluded.criticality,
+           impact = excluded.impact, urgency = excluded.urgency, tier = excluded.tier, status = excluded.status,
+           acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at,
+           closed_at = excluded.closed_at, resolution_ms = excluded.resolution_ms, assignee = excluded.assignee,
+           escalation_level = excluded.escalation_level, paused = excluded.paused, clear_since = excluded.clear_since,
+           reopen_count = excluded.reopen_count, resolution_note = excluded.resolution_note,
+           resolution_category = excluded.resolution_category, updated_at = excluded.updated_at, sla = excluded.sla,
+           next_sla_at = excluded.next_sla_at, breached = excluded.breached`,
+      ).run(
+        inc.id,
+        inc.clientId,
+        inc.siteId,
+        inc.key,
+        inc.source,
+        inc.rule,
+        inc.type,
+        inc.title,
+        inc.explanation,
+        inc.context ? JSON.stringify(inc.context) : null,
+        inc.criticality,
+        inc.impact,
+        inc.urgency,
+        inc.tier,
+        inc.status,
+        inc.failureTime,
+        inc.detectedAt,
+        inc.acknowledgedAt,
+        inc.resolvedAt,
+        inc.closedAt,
+        inc.resolutionMs,
+        inc.assignee,
+        inc.escalationLevel,
+        inc.paused ? 1 : 0,
+        inc.clearSince,
+        inc.reopenCount,
+        inc.resolutionNote,
+        inc.resolutionCategory,
+        inc.createdBy,
+        inc.updatedAt,
+        inc.sla ? JSON.stringify(inc.sla) : null,
+        inc.nextSlaAt,
+        breached,
+      );
+      const agent = prepared(this.db, 'INSERT OR IGNORE INTO incident_agents (incident_id, agent_id) VALUES (?, ?)');
+      for (const a of inc.agentIds) agent.run(inc.id, a);
+      const ev = prepared(
+        this.db,
+        'INSERT INTO incident_events (incident_id, at, kind, actor, data) VALUES (?, ?, ?, ?, ?)',
+      );
+      for (const e of events) ev.run(inc.id, e.at, e.kind, e.actor, JSON.stringify(e.data));
+    })();
+  }
+
+  async get(id: string): Promise<Incident | undefined> {
+    const r = prepared<[string], Row>(this.db, `${SELECT} WHERE i.id = ?`).get(id);
+    return r && fromRow(r);
+  }
+
+  /** The open (or acknowledged) incident for a deduplication key. */
+  async openByKey(key: string): Promise<Incident | undefined> {
+    const r = prepared<[string], Row>(
+      this.db,
+      `${SELECT} WHERE i.dedup_key = ? AND i.status IN ('open','acknowledged')`,
+    ).get(key);
+    return r && fromRow(r);
+  }
+
+  /** The most recently resolved incident for a key, resolved at or after `since`. */
+  async resolvedByKey(key: string, since: number): Promise<Incident | undefined> {
+    const r = prepared<[string, number], Row>(
+      this.db,
+      `${SELECT} WHERE i.dedup_key = ? AND i.status = 'resolved' AND i.resolved_at >= ? ORDER BY i.resolved_at DESC LIMIT 1`,
+    ).get(key, since);
+    return r && fromRow(r);
+  }
+
+  /** Tickets whose SLA needs a look at `now`. */
+  async slaDue(now: number, limit = 500): Promise<Incident[]> {
+    return prepared<[number, number], Row>(
+      this.db,
+      `${SELECT} WHERE i.next_sla_at IS NOT NULL AND i.next_sla_at <= ? ORDER BY i.next_sla_at LIMIT ?`,
+    )
+      .all(now, limit)
+      .map(fromRow);
+  }
+
+  /** Open tickets whose condition has been clear since at or before `before`. */
+  async clearedBefore(before: number, limit = 500): Promise<Incident[]> {
+    return prepared<[number, number], Row>(
+      this.db,
+      `${SELECT} WHERE i.clear_since IS NOT NULL AND i.clear_since <= ? AND i.status IN ('open','acknowledged') LIMIT ?`,
+    )
+      .all(before, limit)
+      .map(fromRow);
+  }
+
+  /** Resolved tickets resolved at or before `before` (to close once the reopen window is over). */
+  async resolvedBefore(before: number, limit = 500): Promise<Incident[]> {
+    return prepared<[number, number], Row>(
+      this.db,
+      `${SELECT} WHERE i.status = 'resolved' AND i.resolved_at <= ? LIMIT ?`,
+    )
+      .all(before, limit)
+      .map(fromRow);
+  }
+
+  async list(q: IncidentQuery): Promise<{ incidents: Incident[]; total: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, ...p: unknown[]) => {
+      where.push(sql);
+      params.push(...p);
+    };
+    if (q.clientIds) add(`i.client_id IN (${q.clientIds.map(() => '?').join(',') || 'NULL'})`, ...q.clientIds);
+    if (q.status?.length) add(`i.status IN (${q.status.map(() => '?').join(',')})`, ...q.status);
+    if (q.tier !== undefined) add('i.tier = ?', q.tier);
+    if (q.criticality) add('i.criticality = ?', q.criticality);
+    if (q.clientId) add('i.client_id = ?', q.clientId);
+    if (q.siteId) add('i.site_id = ?', q.siteId);
+    if (q.agentId) add('i.id IN (SELECT incident_id FROM incident_agents WHERE agent_id = ?)', q.agentId);
+    if (q.assignee) add('i.assignee = ?', q.assignee);
+    if (q.unassigned) add('i.assignee IS NULL');
+    if (q.breached !== undefined) add('i.breached = ?', q.breached ? 1 : 0);
+    if (q.from !== undefined) add('i.detected_at >= ?', q.from);
+    if (q.to !== undefined) add('i.detected_at < ?', q.to);
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM incidents i ${w}`).get(...params) as { n: number }).n;
+    const rows = this.db
+      .prepare(`${SELECT} ${w} ORDER BY i.detected_at DESC, i.id LIMIT ? OFFSET ?`)
+      .all(...params, q.limit ?? 100, q.offset ?? 0) as Row[];
+    return { incidents: rows.map(fromRow), total };
+  }
+
+  async timeline(incidentId: string): Promise<TimelineEntry[]> {
+    return prepared<
+      [string],
+      { id: number; incidentId: string; at: number; kind: TimelineKind; actor: string; data: string }
+    >(
+      this.db,
+      'SELECT id, incident_id AS incidentId, at, kind, actor, data FROM incident_events WHERE incident_id = ? ORDER BY id',
+    )
+      .all(incidentId)
+      .map((e) => ({ ...e, data: JSON.parse(e.data) as Record<string, unknown> }));
+  }
+
+  /** Appends one timeline entry without touching the ticket (notifications sent, sessions opened). */
+  async appendEvent(incidentId: string, e: Omit<TimelineEntry, 'id' | 'incidentId'>): Promise<boolean> {
+    const exists = prepared<[string], { id: string }>(this.db, 'SELECT id FROM incidents WHERE id = ?').get(incidentId);
+    if (!exists) return false;
+    prepared(this.db, 'INSERT INTO incident_events (incident_id, at, kind, actor, data) VALUES (?, ?, ?, ?, ?)').run(
+      incidentId,
+      e.at,
+      e.kind,
+      e.actor,
+      JSON.stringify(e.data),
+    );
+    return true;
+  }
+
+  /** Open and acknowledged counts per tier and criticality (the queues). */
+  async queues(
+    clientIds?: readonly string[],
+  ): Promise<{ tier: number; criticality: string; open: number; unassigned: number }[]> {
+    const scope = clientIds ? `AND client_id IN (${clientIds.map(() => '?').join(',') || 'NULL'})` : '';
+    return this.db
+      .prepare(
+        `SELECT tier, criticality, count(*) AS open, sum(assignee IS NULL) AS unassigned FROM incidents
+         WHERE status IN ('open','acknowledged') ${scope} GROUP BY tier, criticality ORDER BY tier, criticality`,
+      )
+      .all(...(clientIds ?? [])) as { tier: number; criticality: string; open: number; unassigned: number }[];
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Delivery per channel kind: generic JSON webhook signed with HMAC-SHA256, Slack and Microsoft Teams message formats
+ * (plain webhook POSTs), and e-mail over SMTP with nodemailer. One send = one attempt; the outbox retries.
+ */
+import { createHmac } from 'node:crypto';
+import { OutpostError } from '@outpost/shared';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { ChannelRecord } from './store.js';
+
+/** What a queued message carries (rendered the same way whatever the channel). */
+export interface Message {
+  id: string;
+  event: string;
+  at: number;
+  incident: {
+    id: string;
+    clientId: string;
+    siteId: string;
+    agentIds: string[];
+    title: string;
+    type: string;
+    criticality: string;
+    tier: number;
+    status: string;
+    escalationLevel: number;
+    assignee: string | null;
+  };
+  detail: Record<string, unknown>;
+  onCall: { userId: string; email: string } | null;
+}
+
+/** The signature header value for a webhook body: `sha256=` HMAC of `${timestamp}.${body}`. */
+export function signature(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+const EVENT_WORDS: Record<string, string> = {
+  opened: 'opened',
+  reopened: 'reopened',
+  acknowledged: 'acknowledged',
+  assigned: 'assigned',
+  escalated: 'escalated',
+  deescalated: 'de-escalated',
+  sla_warning: 'SLA target approaching',
+  sla_breach: 'SLA target breached',
+  resolved: 'resolved',
+  closed: 'closed',
+  test: 'test message',
+  channel_test: 'test message',
+};
+
+/** One line a person reads first. */
+export function headline(m: Message): string {
+  return `[${m.incident.criticality}] Incident ${EVENT_WORDS[m.event] ?? m.event}: ${m.incident.title} (${m.incident.id})`;
+}
+
+/** The facts shown under the headline. */
+export function facts(m: Message): [string, string][] {
+  const out: [string, string][] = [
+    ['Client', m.incident.clientId],
+    ['Site', m.incident.siteId],
+    ['Type', m.incident.type],
+    ['Tier', String(m.incident.tier)],
+    ['Status', m.incident.status],
+    ['Machines', m.incident.agentIds.join(', ') || '-'],
+  ];
+  if (m.incident.escalationLevel) out.push(['Escalation level', String(m.incident.escalationLevel)]);
+  if (m.onCall) out.push(['On call', m.onCall.email]);
+  for (const [k, v] of Object.entries(m.detail)) out.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  return out;
+}
+
+/** Slack incoming-webhook body. */
+export function slackBody(m: Message): Record<string, unknown> {
+  const text = `${headline(m)}${m.onCall ? ` — on call: ${m.onCall.email}` : ''}`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `*${text.replace(/[*_~`]/g, '')}*` } },
+      {
+        type: 'section',
+        fields: facts(m)
+          .slice(0, 10)
+          .map(([k, v]) => ({ type: 'mrkdwn', text: `*${k}*\n${v}` })),
+      },
+    ],
+  };
+}
+
+const COLOURS: Record<string, string> = { P1: 'D32F2F', P2: 'F57C00', P3: 'FBC02D', P4: '1976D2' };
+
+/** Microsoft Teams incoming-webhook body (MessageCard). */
+export function teamsBody(m: Message): Record<string, unknown> {
+  return {
+    '@type': 'MessageCard',
+    '@context': 'https://schema.org/extensions',
+    summary: headline(m),
+    themeColor: COLOURS[m.incident.criticality] ?? '757575',
+    title: headline(m),
+    sections: [{ facts: facts(m).map(([name, value]) => ({ name, value })) }],
+  };
+}
+
+/** The generic webhook body. */
+export function webhookBody(m: Message): Record<string, unknown> {
+  return {
+    id: m.id,
+    event: m.event,
+    at: m.at,
+    headline: headline(m),
+    incident: m.incident,
+    detail: m.detail,
+    onCall: m.onCall,
+  };
+}
+
+async function post(url: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<void> {
+  const text = JSON.stringify(body);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: text,
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
+    });
+  } catch (cause) {
+    throw new OutpostError('OUTPOST_E_DELIVERY_FAILED', {
+      cause,
+      message: `POST ${new URL(url).origin}: ${(cause as Error).message}`,
+    });
+  }
+  await res.body?.cancel().catch(() => undefined);
+  if (res.status < 200 || res.status >= 300)
+    throw new OutpostError('OUTPOST_E_DELIVERY_FAILED', {
+      message: `POST ${new URL(url).origin}: HTTP ${res.status}`,
+      details: { status: res.status },
+    });
+}
+
+/** Sends messages; SMTP transports are kept per channel. */
+export class Senders {
+  readonly #smtp = new Map<string, Transporter>();
+
+  constructor(private readonly opts: { timeoutMs: number; clock: { now(): number } }) {}
+
+  async send(ch: ChannelRecord, m: Message): Promise<void> {
+    const url = String(ch.config.url ?? '');
+    switch (ch.kind) {
+      case 'webhook': {
+        const body = webhookBody(m);
+        const ts = String(Math.floor(this.opts.clock.now() / 1000));
+        return post(
+          url,
+          body,
+          {
+            'x-outpost-delivery': m.id,
+            'x-outpost-event': m.event,
+            'x-outpost-timestamp': ts,
+            'x-outpost-signature': signature(ch.secret ?? '', ts, JSON.stringify(body)),
+          },
+          this.opts.timeoutMs,
+        );
+      }
+      case 'slack':
+        return post(url, slackBody(m), {}, this.opts.timeoutMs);
+      case 'teams':
+        return post(url, teamsBody(m), {}, this.opts.timeoutMs);
+      case 'email':
+        return this.#email(ch, m);
+    }
+  }
+
+  async #email(ch: ChannelRecord, m: Message): Promise<void> {
+    const c = ch.config as {
+      host: string;
+      port: number;
+      secure?: boolean;
+      requireTLS?: boolean;
+      user?: string;
+      from: string;
+      to: string[];
+    };
+    let t = this.#smtp.get(ch.id);
+    if (!t) {
+      t = nodemailer.createTransport({
+        host: c.host,
+        port: c.port,
+        secure: c.secure ?? false,
+        requireTLS: c.requireTLS ?? false,
+        ...(c.user ? { auth: { user: c.user, pass: ch.secret ?? '' } } : {}),
+        connectionTimeout: this.opts.timeoutMs,
+        greetingTimeout: this.opts.timeoutMs,
+        socketTimeout: this.opts.timeoutMs,
+      });
+      this.#smtp.set(ch.id, t);
+    }
+    const to = [...new Set([...c.to, ...(m.onCall ? [m.onCall.email] : [])])];
+    try {
+      await t.sendMail({
+        from: c.from,
+        to,
+        subject: headline(m),
+        text: `${headline(m)}\n\n${facts(m)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\n')}\n`,
+        messageId: `<${m.id}@outpost>`,
+        headers: { 'X-Outpost-Delivery': m.id, 'X-Outpost-Event': m.event },
+      });
+    } catch (cause) {
+      throw new OutpostError('OUTPOST_E_DELIVERY_FAILED', {
+        cause,
+        message: `SMTP ${c.host}:${c.port}: ${(cause as Error).message}`,
+      });
+    }
+  }
+
+  /** Closes pooled SMTP connections. */
+  close(): void {
+    for (const t of this.#smtp.values()) t.close();
+    this.#smtp.clear();
+  }
+}
