@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { OutpostError } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultPaths, readAgentConfig } from './config/index.js';
+import { inventoryCommand } from './inventory/cli.js';
 import { createLogger } from './log.js';
 import { AgentRuntime, type AgentStatusFile, enroll } from './runtime/index.js';
 import { AGENT_VERSION } from './version.js';
@@ -133,6 +134,8 @@ program
       fail(err);
     }
   });
+
+inventoryCommand(program, fail);
 
 function isAlive(pid: number): boolean {
   try {

@@ -2,6 +2,7 @@
  * The composition root: opens the store, runs migrations, builds every concern and wires them into fastify.
  * It never listens (server.ts does), so tests build it on a temp directory and use `inject()` or a free port.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
@@ -12,10 +13,15 @@ import { AuditLog, auditMigrations, auditRoutes } from './audit/index.js';
 import { AuthService, authMigrations, authRoutes, createAuthenticate, createGuard } from './auth/index.js';
 import { agentsListenSeparately, type CollectorConfig } from './config.js';
 import { type Db, migrate, openDatabase } from './db/index.js';
+import { DetectionEngine, MemoryIncidentSink, PolicySet, type RecentChanges } from './detection/index.js';
 import { EventsStore, eventsMigrations } from './events/index.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import type { App } from './http/types.js';
+import type { IncidentSink } from './incidents/contract.js';
+import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
+import { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
+import { loadOrCreateTicketKey, Sessions, sessionsMigrations, sessionsRoutes } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
 import { Tenants, tenantsMigrations, tenantsRoutes } from './tenants/index.js';
 import { COLLECTOR_VERSION } from './version.js';
@@ -28,6 +34,9 @@ export const MIGRATIONS = [
   ...agentsMigrations,
   ...streamMigrations,
   ...eventsMigrations,
+  ...inventoryMigrations,
+  ...metricsMigrations,
+  ...sessionsMigrations,
 ];
 
 /** A route as registered, for the test that checks every route refuses anonymous callers. */
@@ -55,6 +64,15 @@ export interface Collector {
   events: EventsStore;
   presence: Presence;
   metrics: MetricsRegistry;
+  /** Devices, current inventory, change history (the `inventory.report` sink). */
+  inventory: Inventory;
+  sessions: Sessions;
+  /** Time-series storage and the metrics stream sink. */
+  metricsService: MetricsService;
+  /** The streaming detection engine. */
+  detection: DetectionEngine;
+  /** Where detection raises incidents (the in-memory sink unless one is injected). */
+  incidentSink: IncidentSink;
   routes: RegisteredRoute[];
   /** Credentials of the admin created on this first start, to print once. */
   initialAdmin: { email: string; password: string } | undefined;
@@ -93,8 +111,14 @@ function createFastify(config: CollectorConfig, routes: RegisteredRoute[]): App 
   return typed;
 }
 
+/** Dependencies other concerns provide to detection (wired here by the lead as they land). */
+export interface DetectionDeps {
+  incidentSink?: IncidentSink;
+  recentChanges?: RecentChanges;
+}
+
 /** Builds the collector from a checked configuration. */
-export async function buildApp(config: CollectorConfig): Promise<Collector> {
+export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}): Promise<Collector> {
   const { clock, logger } = config;
   const db = openDatabase(config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'outpost.db'));
   const applied = migrate(db, MIGRATIONS);
@@ -114,6 +138,57 @@ export async function buildApp(config: CollectorConfig): Promise<Collector> {
     await events.insertBatch(items, now);
   });
   const presence = new Presence(registry, agents, clock, logger, config.presence);
+  const inventory = new Inventory(
+    db,
+    {
+      placement: async (id) => {
+        const a = await agents.get(id);
+        return a && { clientId: a.clientId, siteId: a.siteId };
+      },
+      requestSnapshot: (agentId, probes) =>
+        registry.get(agentId)?.send({
+          type: 'inventory.request',
+          id: randomBytes(9).toString('base64url'),
+          expiresAt: clock.now() + 600_000,
+          probes,
+        }),
+    },
+    clock,
+    logger,
+  );
+  ingest.registerSink('inventory.report', (items, now) => inventory.ingest(items, now));
+  const incidentSink = deps.incidentSink ?? new MemoryIncidentSink(logger);
+  const detection = new DetectionEngine(
+    incidentSink,
+    {
+      place: async (id) => {
+        const a = await agents.get(id);
+        return a && !a.revokedAt ? { clientId: a.clientId, siteId: a.siteId, hostname: a.facts.hostname } : undefined;
+      },
+      lastSeen: async () => {
+        const out: { agentId: string; lastSeenAt: number | null; online: boolean }[] = [];
+        for (let offset = 0; ; offset += 1000) {
+          const page = await agents.list({ limit: 1000, offset });
+          for (const a of page) out.push({ agentId: a.id, lastSeenAt: a.lastSeenAt, online: agents.isOnline(a.id) });
+          if (page.length < 1000) return out;
+        }
+      },
+    },
+    new PolicySet(),
+    clock,
+    logger,
+    {
+      heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
+      ...(deps.recentChanges ? { recentChanges: deps.recentChanges } : {}),
+    },
+  );
+  const metricsStore = new MetricsStore(db);
+  detection.restore(metricsStore.loadState());
+  const metricsService = new MetricsService(metricsStore, detection, clock, logger);
+  ingest.registerSink('metrics.batch', async (items) => {
+    await metricsService.commit(items);
+  });
+  const checkpoint = async () => metricsStore.saveState(detection.snapshot());
   const gateway = new AgentGateway(agents, registry, ingest, presence, clock, logger, {
     helloTimeoutMs: config.limits.helloTimeoutMs,
     maxAgents: config.limits.maxAgents,
@@ -122,6 +197,11 @@ export async function buildApp(config: CollectorConfig): Promise<Collector> {
     heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
     retryAfterSec: 15,
   });
+  const sessions = new Sessions(db, registry, audit, loadOrCreateTicketKey(config.dataDir), clock, logger, {
+    dataDir: config.dataDir,
+    ...config.sessions,
+  });
+  gateway.setChannelRouter(sessions);
   const metrics = new MetricsRegistry();
   metrics.add({
     name: 'outpost_agents_connected',
@@ -211,9 +291,29 @@ export async function buildApp(config: CollectorConfig): Promise<Collector> {
   await api.register(tenantsRoutes({ tenants, guard }));
   await api.register(agentsRoutes({ agents, events, guard }));
   await api.register(auditRoutes({ audit, guard }));
+  await api.register(
+    inventoryRoutes({
+      inventory,
+      queries: new FleetQueries(inventory, clock),
+      guard,
+      audit,
+      clock,
+      clientOfAgent: async (id) => (await agents.get(id))?.clientId,
+      clientOfSite: async (id) => (await tenants.site(id))?.clientId,
+    }),
+  );
+  if (separate) await api.register(websocket, { options: { maxPayload: 256 * 1024, perMessageDeflate: false } });
+  await api.register(
+    sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
+  );
   await api.ready();
   if (separate) await agentEndpoint.ready();
   presence.start();
+  sessions.start();
+  metricsService.start(60_000, checkpoint);
+  const absenceTimer = setInterval(() => {
+    detection.sweepAbsence().catch((err: unknown) => logger.error({ err }, 'absence sweep failed'));
+  }, config.presence.heartbeatIntervalMs).unref();
 
   let closed = false;
   return {
@@ -230,14 +330,23 @@ export async function buildApp(config: CollectorConfig): Promise<Collector> {
     events,
     presence,
     metrics,
+    inventory,
+    sessions,
+    metricsService,
+    detection,
+    incidentSink,
     routes,
     initialAdmin,
     async close() {
       if (closed) return;
       closed = true;
+      await sessions.stop();
       gateway.stop();
       await ingest.idle();
       await presence.stop();
+      clearInterval(absenceTimer);
+      metricsService.stop();
+      await checkpoint();
       if (separate) await agentEndpoint.close();
       await api.close();
       metrics.close();

@@ -68,6 +68,47 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Remote shell sessions (docs/0006-shell.md). */
+    sessions: Type.Object(
+      {
+        /** Exact Origin values allowed on the technician WebSocket (the console's origin); CLIs send none. */
+        allowedOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        idleTimeoutMs: Type.Integer({ default: 30 * 60_000, minimum: 1000 }),
+        maxDurationMs: Type.Integer({ default: 8 * 3_600_000, minimum: 1000 }),
+        /** When the recording cannot be written: refuse (end) the session, or allow it and flag the row. */
+        recordingFailure: Type.Union([Type.Literal('refuse'), Type.Literal('allow')], { default: 'refuse' }),
+        openTimeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
+        ticketTtlMs: Type.Integer({ default: 60_000, minimum: 1000, maximum: 120_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Incidents and SLA clocks (docs/0005-incidents.md). */
+    incidents: Type.Object(
+      {
+        /** A cleared condition must stay clear this long before its incident auto-resolves. */
+        autoResolveHoldMs: Type.Integer({ default: 300_000, minimum: 0 }),
+        /** A fault back within this window reopens its incident; resolved incidents close after it. */
+        reopenWindowMs: Type.Integer({ default: 86_400_000, minimum: 0 }),
+        /** How often the SLA engine re-evaluates due times. */
+        tickMs: Type.Integer({ default: 15_000, minimum: 10 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** The notification outbox (docs/0005-incidents.md). */
+    notifications: Type.Object(
+      {
+        /** How often the outbox looks for messages due. */
+        pollMs: Type.Integer({ default: 1_000, minimum: 10 }),
+        /** First retry delay; doubles per failure up to `retryMaxMs`. */
+        retryBaseMs: Type.Integer({ default: 5_000, minimum: 10 }),
+        retryMaxMs: Type.Integer({ default: 600_000, minimum: 10 }),
+        /** Consecutive failures after which a channel opens its own incident. */
+        failureIncidentAfter: Type.Integer({ default: 5, minimum: 1 }),
+        /** Per-delivery timeout. */
+        timeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(

@@ -1,6 +1,8 @@
 /** @outpost/collector — the central server: build it (`buildApp`), start it (`startServer`), or run the CLI. */
 export { buildApp, type Collector, MIGRATIONS, type RegisteredRoute } from './app.js';
 export { type ApiTarget, apiCall } from './cli/client.js';
+export { playCast } from './cli/shell.js';
+export { ShellClient, type ShellClientOptions, type ShellEnd } from './cli/shell-client.js';
 export {
   type Clock,
   type CollectorConfig,
@@ -10,5 +12,9 @@ export {
   readSettingsFile,
   systemClock,
 } from './config.js';
+export { migrate, openDatabase } from './db/index.js';
+export * as detection from './detection/index.js';
+export * as inventory from './inventory/index.js';
+export { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
 export { type RunningCollector, startServer } from './server.js';
 export { COLLECTOR_VERSION } from './version.js';

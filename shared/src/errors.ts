@@ -184,6 +184,99 @@ export const ERRORS = {
     hint: 'Check the permissions and free space of the agent state directory; the details name the file.',
     http: 500,
   },
+  OUTPOST_E_PROBE_FAILED: {
+    message: 'An inventory probe could not collect its rows',
+    hint: 'The details name the probe and the command that failed; run `outpost-agent inventory --probe NAME` on the machine to see it.',
+    http: 500,
+  },
+  OUTPOST_E_PROBE_OUTPUT: {
+    message: 'A command printed output an inventory probe cannot parse',
+    hint: 'The details name the probe and what was expected; report the command output (it may be empty or truncated).',
+    http: 500,
+  },
+  OUTPOST_E_PROBE_UNSUPPORTED: {
+    message: 'This inventory probe does not run on this platform',
+    hint: 'See `outpost-agent inventory --help` for the probes of this platform.',
+    http: 400,
+  },
+  OUTPOST_E_REPLAY_INPUT: {
+    message: 'The replay input cannot be read',
+    hint: 'Give a CSV file with a `timestamp,value` header, or a folder of such files.',
+    http: 400,
+  },
+  OUTPOST_E_POLICY_INVALID: {
+    message: 'The detection policy is invalid',
+    hint: 'The details name the field and the file; see docs/0004-detection.md for the policy format.',
+    http: 400,
+  },
+  OUTPOST_E_AGENT_OFFLINE: {
+    message: 'The agent is not connected',
+    hint: 'The machine is off or cannot reach the collector; `outpost agents get <id>` shows when it was last seen.',
+    http: 409,
+    ws: 4480,
+  },
+  OUTPOST_E_TICKET_INVALID: {
+    message: 'The session ticket is missing, forged, expired or already used',
+    hint: 'Open the session again through the collector; tickets are single-use and live for seconds.',
+    http: 403,
+    ws: 4481,
+  },
+  OUTPOST_E_SESSION_REFUSED: {
+    message: 'The agent refused to open the session',
+    hint: "The details carry the agent's reason (shell user, elevation, spawn failure); check the agent log.",
+    http: 409,
+    ws: 4482,
+  },
+  OUTPOST_E_SESSION_ENDED: {
+    message: 'The session ended',
+    hint: 'The session was closed, timed out (idle or maximum duration) or lost its agent; open a new one.',
+    http: 410,
+    ws: 4483,
+  },
+  OUTPOST_E_ORIGIN_REFUSED: {
+    message: 'The WebSocket Origin is not allowed',
+    hint: 'Add the console origin to `sessions.allowedOrigins` in the collector configuration (exact match).',
+    http: 403,
+    ws: 4484,
+  },
+  OUTPOST_E_PATH_REFUSED: {
+    message: "The path is outside the agent's file roots or is not a plain path",
+    hint: "Use an absolute path inside one of the agent's `fileRoots`; `..`, symlink escapes and device names are refused.",
+    http: 403,
+    ws: 4485,
+  },
+  OUTPOST_E_CHECKSUM_MISMATCH: {
+    message: 'The transferred file does not match its SHA-256',
+    hint: 'The transfer was corrupted or the file changed meanwhile; run the copy again.',
+    http: 422,
+    ws: 4486,
+  },
+  OUTPOST_E_RECORDING_FAILED: {
+    message: 'The session recording cannot be written',
+    hint: 'Check free space and permissions of the collector data directory; `sessions.recordingFailure` sets the policy.',
+    http: 503,
+    ws: 4487,
+  },
+  OUTPOST_E_CALENDAR_INVALID: {
+    message: 'The coverage calendar is impossible',
+    hint: 'Use an IANA time zone, HH:MM intervals that start before they end and do not overlap, and real YYYY-MM-DD holidays; the details name the field.',
+    http: 400,
+  },
+  OUTPOST_E_CONTRACT_INVALID: {
+    message: 'The support contract, rotation or routing rule is malformed',
+    hint: 'Targets must be positive minutes with resolution no shorter than response, and refer to calendars, sites, users and channels of the same client; see docs/0005-incidents.md.',
+    http: 400,
+  },
+  OUTPOST_E_TRANSITION_INVALID: {
+    message: 'The incident cannot make this change from its current state',
+    hint: 'Incidents go open → acknowledged → resolved → closed; reopen works within the reopen window. `outpost incidents show <id>` gives the state.',
+    http: 409,
+  },
+  OUTPOST_E_DELIVERY_FAILED: {
+    message: 'The notification channel did not accept the message',
+    hint: 'Check the channel URL, SMTP server and credentials; `outpost channels list` shows the last error. Queued messages are retried.',
+    http: 502,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

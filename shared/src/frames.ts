@@ -68,3 +68,16 @@ export function decodeFrame(data: Uint8Array): ChannelFrame {
     payload: data.subarray(FRAME_HEADER_BYTES),
   };
 }
+
+/** Encodes a Credit frame granting `n` more bytes on a channel. */
+export function encodeCredit(channel: number, n: number): Buffer {
+  const payload = Buffer.allocUnsafe(4);
+  payload.writeUInt32BE(n, 0);
+  return encodeFrame(FrameKind.Credit, channel, payload);
+}
+
+/** Reads a Credit frame's grant; undefined when the payload is not one uint32. */
+export function readCredit(payload: Uint8Array): number | undefined {
+  if (payload.byteLength !== 4) return undefined;
+  return new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, false);
+}

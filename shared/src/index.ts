@@ -4,13 +4,20 @@
  * It must never hold a helper that only one side uses, and never import the agent or the collector.
  */
 export * from './auth-proof.js';
+export * from './channel.js';
 export * from './errors.js';
 export * from './frames.js';
+export * from './inventory/index.js';
+export * from './protocol/checks.js';
 export * from './protocol/common.js';
 export * from './protocol/handshake.js';
+export * from './protocol/inventory.js';
 export * from './protocol/messages.js';
+export * from './protocol/metrics.js';
 export * from './protocol/presence.js';
+export * from './protocol/shell.js';
 export * from './protocol/stream.js';
 export * from './protocol/version.js';
+export * from './session-ticket.js';
 export * from './tls-pin.js';
 export * from './token-bucket.js';

@@ -27,6 +27,27 @@ export const AgentConfigSchema = Type.Object(
     /** Outbox bounds (oldest dropped first beyond them, with a gap record). */
     outboxMaxEntries: Type.Optional(Type.Integer({ minimum: 10 })),
     outboxMaxBytes: Type.Optional(Type.Integer({ minimum: 65536 })),
+    /** The collector's session-ticket public key (raw Ed25519, base64url), received at enrollment. */
+    sessionKey: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
+    /** Remote shell settings (docs/0006-shell.md). */
+    shell: Type.Optional(
+      Type.Object(
+        {
+          /** Shell program; default: $SHELL, then /bin/bash, /bin/sh (cmd.exe on Windows). */
+          command: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+          args: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 32 })),
+          /** User non-elevated sessions run as (name or uid) when the agent runs as root; required then. */
+          user: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          /** Allow elevated (root/SYSTEM) sessions at all; default true. */
+          allowElevated: Type.Optional(Type.Boolean()),
+          /** Working directory; default: the user's home, else /. */
+          cwd: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Directories file transfers are confined to (absolute); none: file transfer is refused. */
+    fileRoots: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 64 })),
   },
   { additionalProperties: false },
 );

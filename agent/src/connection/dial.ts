@@ -63,6 +63,7 @@ export type SessionMessage = Exclude<CollectorMessage, { type: 'collector.challe
 /** An authenticated socket after the welcome. */
 export class Session {
   #handler: ((msg: SessionMessage) => void) | undefined;
+  #frameHandler: ((data: Buffer) => void) | undefined;
   readonly #early: SessionMessage[] = [];
   readonly closed: Promise<CloseInfo>;
   /** Time of the last frame or ping from the collector (for the liveness check). */
@@ -81,6 +82,12 @@ export class Session {
     });
     ws.on('message', (data, isBinary) => {
       this.lastActivity = Date.now();
+      if (isBinary && this.#frameHandler) {
+        this.#frameHandler(
+          Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data),
+        );
+        return;
+      }
       if (isBinary) {
         this.#protocolError(
           new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', {
@@ -116,6 +123,21 @@ export class Session {
   onMessage(handler: (msg: SessionMessage) => void): void {
     this.#handler = handler;
     for (const m of this.#early.splice(0)) handler(m);
+  }
+
+  /** Sets the handler for binary channel frames (shell and file bytes); without one they are protocol errors. */
+  onFrame(handler: (data: Buffer) => void): void {
+    this.#frameHandler = handler;
+  }
+
+  /** Sends one binary channel frame (dropped if the socket has closed). */
+  sendFrame(frame: Buffer): void {
+    if (this.open) this.ws.send(frame, { binary: true });
+  }
+
+  /** Bytes queued on the socket and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
   }
 
   get open(): boolean {

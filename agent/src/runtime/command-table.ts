@@ -1,11 +1,23 @@
 /**
  * The single list of what the agent does on the collector's behalf. Add a concern's handlers and component here.
  */
+import { fileOpenHandler } from '../files/index.js';
+import { InventoryComponent } from '../inventory/index.js';
+import { MetricsComponent } from '../metrics/index.js';
+import { ShellService } from '../shell/index.js';
 import type { AgentComponent, CommandTable } from './commands.js';
 
 /** Builds the handler table and the components for one runtime. */
 export function buildCommandTable(): { table: CommandTable; components: AgentComponent[] } {
-  const components: AgentComponent[] = [];
-  const table: CommandTable = {};
+  const inventory = new InventoryComponent();
+  const shell = new ShellService();
+  const components: AgentComponent[] = [inventory, shell, new MetricsComponent()];
+  const table: CommandTable = {
+    'inventory.request': (msg) => inventory.request(msg).then(() => undefined),
+    'shell.open': shell.open,
+    'shell.resize': shell.resize,
+    'shell.close': shell.close,
+    'file.open': fileOpenHandler(shell),
+  };
   return { table, components };
 }

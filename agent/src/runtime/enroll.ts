@@ -79,6 +79,7 @@ export async function enroll(opts: EnrollOptions): Promise<AgentConfig> {
     clientId: welcome.clientId,
     siteId: welcome.siteId,
     stateDir: opts.stateDir,
+    ...(welcome.sessionKey ? { sessionKey: welcome.sessionKey } : {}),
   };
   writeAgentConfig(opts.configFile, config);
   opts.logger.info({ agentId: welcome.agentId, siteId: welcome.siteId, configFile: opts.configFile }, 'enrolled');

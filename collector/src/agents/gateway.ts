@@ -45,10 +45,26 @@ export interface GatewayCounters {
 
 type State = 'awaiting_hello' | 'authenticating' | 'ready' | 'closed';
 
+/** Agent replies the channel router handles (shell sessions and file transfers, docs/0006-shell.md). */
+export type ChannelReply = Extract<
+  AgentMessage,
+  { type: 'shell.opened' | 'shell.refused' | 'shell.exit' | 'file.opened' | 'file.done' }
+>;
+
+/** Where binary channel frames and channel replies go; set by the sessions concern. */
+export interface ChannelRouter {
+  /** The collector's session-ticket public key, announced in every welcome. */
+  readonly sessionKey: string;
+  onFrame(conn: AgentConnection, data: Buffer): void;
+  onReply(conn: AgentConnection, msg: ChannelReply): void;
+  onClose(conn: AgentConnection): void;
+}
+
 /** Accepts agent sockets and runs each through the handshake into the registry. */
 export class AgentGateway {
   #pending = 0;
   #stopping = false;
+  #channels: ChannelRouter | undefined;
   readonly counters: GatewayCounters = { handshakes: 0, enrollments: 0, messages: 0, closesByCode: new Map() };
 
   constructor(
@@ -60,6 +76,11 @@ export class AgentGateway {
     private readonly logger: Logger,
     private readonly limits: GatewayLimits,
   ) {}
+
+  /** Routes binary frames and channel replies to the sessions concern. */
+  setChannelRouter(router: ChannelRouter): void {
+    this.#channels = router;
+  }
 
   /** Takes over a freshly upgraded socket. */
   handle(socket: WebSocket, ip: string): void {
@@ -133,6 +154,7 @@ export class AgentGateway {
         enrolled: enrolling,
         clientId: agent.clientId,
         siteId: agent.siteId,
+        ...(this.#channels ? { sessionKey: this.#channels.sessionKey } : {}),
       });
       log.debug({ ip, agentId: agent.id, hostname: agent.facts.hostname, lastSeq, enrolling }, 'agent connected');
     };
@@ -147,6 +169,15 @@ export class AgentGateway {
           c.lastHeartbeatAt = this.clock.now();
           c.outboxPending = msg.outboxPending;
           this.presence.touch(c.agentId);
+          return;
+        case 'shell.opened':
+        case 'shell.refused':
+        case 'shell.exit':
+        case 'file.opened':
+        case 'file.done':
+          if (!this.#channels)
+            throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `no router for ${msg.type}` });
+          this.#channels.onReply(c, msg);
           return;
         case 'agent.hello':
           throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'agent.hello after the handshake' });
@@ -163,6 +194,11 @@ export class AgentGateway {
       if (state === 'closed') return;
       try {
         this.counters.messages++;
+        // Channel frames are paced by credit (flow control), not by the message rate limit.
+        if (isBinary && state === 'ready' && this.#channels) {
+          this.#channels.onFrame(conn!, data as Buffer);
+          return;
+        }
         if (limiter.take(this.clock.now()) > 0) throw new OutpostError('OUTPOST_E_RATE_LIMITED');
         if (state === 'authenticating')
           throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'message before the welcome' });
@@ -202,6 +238,7 @@ export class AgentGateway {
       const key = String(code);
       this.counters.closesByCode.set(key, (this.counters.closesByCode.get(key) ?? 0) + 1);
       if (conn) {
+        this.#channels?.onClose(conn);
         this.registry.remove(conn);
         this.presence.touch(conn.agentId);
         log.debug({ ip, agentId: conn.agentId, code, reason: reason.toString() }, 'agent disconnected');

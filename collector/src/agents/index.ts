@@ -3,7 +3,13 @@
  * endpoint with its handshake, live connections and presence. It must never store an agent's private key or a
  * token's secret, and never acknowledge stream data itself (the stream concern does, after committing).
  */
-export { AgentGateway, type GatewayCounters, type GatewayLimits } from './gateway.js';
+export {
+  AgentGateway,
+  type ChannelReply,
+  type ChannelRouter,
+  type GatewayCounters,
+  type GatewayLimits,
+} from './gateway.js';
 export { Presence } from './presence.js';
 export { AgentConnection, ConnectionRegistry } from './registry.js';
 export { agentsRoutes } from './routes.js';

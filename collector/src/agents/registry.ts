@@ -32,6 +32,16 @@ export class AgentConnection implements StreamPeer {
     if (this.open) this.socket.send(encodeMessage(msg));
   }
 
+  /** Sends one binary channel frame (dropped if the socket already closed). */
+  sendFrame(frame: Buffer): void {
+    if (this.open) this.socket.send(frame, { binary: true });
+  }
+
+  /** Bytes queued on the socket, not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
   /** Stream acknowledgement: everything up to `seq` is committed. */
   ack(seq: number): void {
     this.send({ type: 'stream.ack', seq });

@@ -24,6 +24,13 @@ export const ACTIONS = [
   'metrics.read',
   'shell',
   'shell.elevated',
+  'incidents.read',
+  'incidents.write',
+  'incidents.report',
+  'contracts.read',
+  'contracts.manage',
+  'notifications.read',
+  'notifications.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -31,6 +38,11 @@ const viewer: Action[] = ['client.read', 'agent.read'];
 const tier1: Action[] = [...viewer, 'shell'];
 const tier2: Action[] = [...tier1, 'enrollment_token.read', 'enrollment_token.create'];
 const tier3: Action[] = [...tier2, 'shell.elevated', 'agent.revoke', 'enrollment_token.revoke', 'audit.read'];
+// Incidents (issue 5): everyone reads tickets, contracts and the quality report; technicians work tickets; tier 3
+// sees notification channels; only admins manage contracts, calendars, rotations and channels.
+for (const r of [viewer, tier1, tier2, tier3]) r.push('incidents.read', 'incidents.report', 'contracts.read');
+for (const r of [tier1, tier2, tier3]) r.push('incidents.write');
+tier3.push('notifications.read');
 
 /** What each role may do within its scope. */
 export const GRANTS: Record<Role, ReadonlySet<Action>> = {

@@ -4,7 +4,10 @@ import { normalizeFingerprint } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ApiTarget, apiCall, apiText } from './client.js';
 import { loadTarget, saveTarget } from './credentials.js';
+import { addDetectCommands } from './detect.js';
+import { addInventoryCommands } from './inventory.js';
 import { printObject, printRows, when } from './output.js';
+import { addShellCommands } from './shell.js';
 
 type Row = Record<string, unknown>;
 
@@ -55,6 +58,9 @@ async function readPassword(provided: string | undefined): Promise<string> {
 
 /** Adds every technician command to the program. */
 export function addCommands(program: Command): void {
+  addInventoryCommands(program);
+  addDetectCommands(program);
+  addShellCommands(program);
   program
     .command('login')
     .description(

@@ -75,5 +75,10 @@ export const CollectorWelcome = message('collector.welcome', {
   enrolled: Type.Boolean(),
   clientId: Str(64),
   siteId: Str(64),
+  /**
+   * The collector's public key for session tickets (raw Ed25519, base64url). The agent keeps the one it received
+   * at enrollment (or, for an agent enrolled before tickets existed, the first one it sees) and never replaces it.
+   */
+  sessionKey: Type.Optional(Base64Url(43)),
 });
 export type CollectorWelcome = Static<typeof CollectorWelcome>;

@@ -6,7 +6,20 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { OutpostError } from '../errors.js';
 import { AgentHello, CollectorChallenge, CollectorWelcome } from './handshake.js';
+import { InventoryReport, InventoryRequest } from './inventory.js';
+import { MetricsBatch } from './metrics.js';
 import { AgentHeartbeat } from './presence.js';
+import {
+  FileDone,
+  FileOpen,
+  FileOpened,
+  ShellClose,
+  ShellExit,
+  ShellOpen,
+  ShellOpened,
+  ShellRefused,
+  ShellResize,
+} from './shell.js';
 import { StreamAck, StreamEvent, StreamGap } from './stream.js';
 
 /**
@@ -14,10 +27,18 @@ import { StreamAck, StreamEvent, StreamGap } from './stream.js';
  * A concern that reports data adds its message here; the collector routes each type to the sink its concern
  * registers with the stream ingest (collector/src/stream).
  */
-const SequencedSchemas = [StreamEvent, StreamGap] as const;
+const SequencedSchemas = [StreamEvent, StreamGap, InventoryReport, MetricsBatch] as const;
 
 /** Agent messages that are not sequenced: the handshake, presence, replies to commands. */
-const UnsequencedAgentSchemas = [AgentHello, AgentHeartbeat] as const;
+const UnsequencedAgentSchemas = [
+  AgentHello,
+  AgentHeartbeat,
+  ShellOpened,
+  ShellRefused,
+  ShellExit,
+  FileOpened,
+  FileDone,
+] as const;
 
 /** Every message an agent may send. */
 export const AgentMessage = Type.Union([...UnsequencedAgentSchemas, ...SequencedSchemas]);
@@ -36,7 +57,16 @@ export type SequencedBody = SequencedMessage extends infer M
   : never;
 
 /** Every message a collector may send. */
-export const CollectorMessage = Type.Union([CollectorChallenge, CollectorWelcome, StreamAck]);
+export const CollectorMessage = Type.Union([
+  CollectorChallenge,
+  CollectorWelcome,
+  StreamAck,
+  InventoryRequest,
+  ShellOpen,
+  ShellResize,
+  ShellClose,
+  FileOpen,
+]);
 export type CollectorMessage = Static<typeof CollectorMessage>;
 
 const sequencedTypes: ReadonlySet<string> = new Set(SequencedSchemas.map((s) => s.properties.type.const));

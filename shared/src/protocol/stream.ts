@@ -30,6 +30,6 @@ export const StreamAck = message('stream.ack', { seq: Type.Integer({ minimum: 0 
 export type StreamAck = Static<typeof StreamAck>;
 
 /** The last sequence number a sequenced message covers (a gap covers `count` numbers). */
-export function lastSeqOf(msg: StreamEvent | StreamGap): number {
-  return msg.type === 'stream.gap' ? msg.seq + msg.count - 1 : msg.seq;
+export function lastSeqOf(msg: { type: string; seq: number; count?: unknown }): number {
+  return msg.type === 'stream.gap' && typeof msg.count === 'number' ? msg.seq + msg.count - 1 : msg.seq;
 }
