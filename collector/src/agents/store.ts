@@ -264,10 +264,10 @@ export class AgentsStore {
       params.search = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     }
     if (!q.includeRevoked) where.push('revoked_at IS NULL');
-    return this.db
-      .prepare<Record<string, unknown>, AgentRow>(
-        `SELECT * FROM agents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY hostname, id LIMIT @limit OFFSET @offset`,
-      )
+    return prepared<Record<string, unknown>, AgentRow>(
+      this.db,
+      `SELECT * FROM agents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY hostname, id LIMIT @limit OFFSET @offset`,
+    )
       .all(params)
       .map(toAgent);
   }

@@ -1,5 +1,5 @@
 /** All SQL of the audit concern. The table is append-only: triggers refuse UPDATE and DELETE. */
-import type { Db, Migration } from '../db/index.js';
+import { type Db, type Migration, prepared } from '../db/index.js';
 
 /** The audit concern's schema. */
 export const auditMigrations: Migration[] = [
@@ -84,7 +84,8 @@ interface Row {
 export class AuditStore {
   readonly #insert;
   constructor(private readonly db: Db) {
-    this.#insert = db.prepare(
+    this.#insert = prepared(
+      db,
       `INSERT INTO audit_log (time, type, code, result, actor_kind, actor_id, actor_name, client_id, agent_id, session_id, resource, remote_ip, details)
        VALUES (@time, @type, @code, @result, @actorKind, @actorId, @actorName, @clientId, @agentId, @sessionId, @resource, @remoteIp, @details)`,
     );
@@ -134,8 +135,7 @@ export class AuditStore {
       params.beforeIndex = q.beforeIndex;
     }
     const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY idx DESC LIMIT @limit`;
-    return this.db
-      .prepare<Record<string, unknown>, Row>(sql)
+    return prepared<Record<string, unknown>, Row>(this.db, sql)
       .all(params)
       .map((r) => ({
         index: r.idx,

@@ -17,6 +17,15 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * Every handle ever opened, kept reachable on purpose. better-sqlite3 12 wraps its Database and Statement objects in
+ * the raw `node::ObjectWrap`, whose destructor on Node 24 asserts that a Node environment is current; when V8 collects
+ * such a wrapper from a GC that runs outside one, the process aborts (WiseLibs/better-sqlite3#1515). better-sqlite3 13
+ * fixes it but drops Node 20, so instead no wrapper is ever garbage: handles stay here, statements come from
+ * `prepared()` (cached per handle), and pragmas run through `exec()`, which creates no statement.
+ */
+const handles: Db[] = [];
+
 /** Opens (creating if needed) the database file with the pragmas Outpost relies on. `:memory:` works for tests. */
 export function openDatabase(file: string): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -30,10 +39,8 @@ export function openDatabase(file: string): Db {
       details: { file },
     });
   }
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  handles.push(db);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000');
   return db;
 }
 
@@ -43,8 +50,7 @@ export function migrate(db: Db, migrations: readonly Migration[]): string[] {
     'CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, concern TEXT NOT NULL, applied_at INTEGER NOT NULL)',
   );
   const applied = new Set(
-    db
-      .prepare<[], { id: string }>('SELECT id FROM schema_migrations')
+    prepared<[], { id: string }>(db, 'SELECT id FROM schema_migrations')
       .all()
       .map((r) => r.id),
   );
@@ -53,7 +59,7 @@ export function migrate(db: Db, migrations: readonly Migration[]): string[] {
     if (ids.has(m.id)) throw new Error(`duplicate migration id ${m.id}`);
     ids.add(m.id);
   }
-  const record = db.prepare('INSERT INTO schema_migrations (id, concern, applied_at) VALUES (?, ?, ?)');
+  const record = prepared(db, 'INSERT INTO schema_migrations (id, concern, applied_at) VALUES (?, ?, ?)');
   const done: string[] = [];
   for (const m of [...migrations].sort((a, b) => a.id.localeCompare(b.id))) {
     if (applied.has(m.id)) continue;
@@ -66,9 +72,13 @@ export function migrate(db: Db, migrations: readonly Migration[]): string[] {
   return done;
 }
 
-const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+const statements = new Map<Db, Map<string, Database.Statement>>();
 
-/** A prepared statement, compiled once per database and SQL text (preparing costs more than most queries). */
+/**
+ * A prepared statement, compiled once per database and SQL text (preparing costs more than most queries, and a
+ * statement must never become garbage: see `handles`). Every statement of every store comes from here; SQL built
+ * from optional filters yields one statement per combination, a small bounded set.
+ */
 export function prepared<P extends unknown[] | Record<string, unknown> = unknown[], R = unknown>(
   db: Db,
   sql: string,

@@ -36,7 +36,8 @@ export class EventsStore {
   readonly #insert;
   constructor(private readonly db: Db) {
     // OR IGNORE makes ingestion idempotent by (agent, seq): a resent message is never stored twice.
-    this.#insert = db.prepare(
+    this.#insert = prepared(
+      db,
       'INSERT OR IGNORE INTO agent_events (agent_id, seq, time, kind, data, received_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
   }

@@ -278,10 +278,12 @@ export class IncidentsStore {
     if (q.from !== undefined) add('i.detected_at >= ?', q.from);
     if (q.to !== undefined) add('i.detected_at < ?', q.to);
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM incidents i ${w}`).get(...params) as { n: number }).n;
-    const rows = this.db
-      .prepare(`${SELECT} ${w} ORDER BY i.detected_at DESC, i.id LIMIT ? OFFSET ?`)
-      .all(...params, q.limit ?? 100, q.offset ?? 0) as Row[];
+    const total = (prepared(this.db, `SELECT count(*) AS n FROM incidents i ${w}`).get(...params) as { n: number }).n;
+    const rows = prepared(this.db, `${SELECT} ${w} ORDER BY i.detected_at DESC, i.id LIMIT ? OFFSET ?`).all(
+      ...params,
+      q.limit ?? 100,
+      q.offset ?? 0,
+    ) as Row[];
     return { incidents: rows.map(fromRow), total };
   }
 
@@ -316,11 +318,10 @@ export class IncidentsStore {
     clientIds?: readonly string[],
   ): Promise<{ tier: number; criticality: string; open: number; unassigned: number }[]> {
     const scope = clientIds ? `AND client_id IN (${clientIds.map(() => '?').join(',') || 'NULL'})` : '';
-    return this.db
-      .prepare(
-        `SELECT tier, criticality, count(*) AS open, sum(assignee IS NULL) AS unassigned FROM incidents
+    return prepared(
+      this.db,
+      `SELECT tier, criticality, count(*) AS open, sum(assignee IS NULL) AS unassigned FROM incidents
          WHERE status IN ('open','acknowledged') ${scope} GROUP BY tier, criticality ORDER BY tier, criticality`,
-      )
-      .all(...(clientIds ?? [])) as { tier: number; criticality: string; open: number; unassigned: number }[];
+    ).all(...(clientIds ?? [])) as { tier: number; criticality: string; open: number; unassigned: number }[];
   }
 }

@@ -233,9 +233,9 @@ export class NotificationsStore {
     }
     if (q.pending !== undefined) where.push(q.pending ? 'delivered_at IS NULL' : 'delivered_at IS NOT NULL');
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    return (this.db.prepare(`${OB} ${w} ORDER BY created_at DESC, id LIMIT ?`).all(...params, q.limit) as ObRow[]).map(
-      ob,
-    );
+    return (
+      prepared(this.db, `${OB} ${w} ORDER BY created_at DESC, id LIMIT ?`).all(...params, q.limit) as ObRow[]
+    ).map(ob);
   }
 
   /** Undelivered messages per channel. */

@@ -166,6 +166,6 @@ export class SessionsStore {
       params.push(q.agentId);
     }
     const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`;
-    return (this.db.prepare(sql).all(...params, q.limit) as Row[]).map(toRecord);
+    return (prepared(this.db, sql).all(...params, q.limit) as Row[]).map(toRecord);
   }
 }
