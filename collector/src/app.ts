@@ -13,7 +13,8 @@ import { AuditLog, auditMigrations, auditRoutes } from './audit/index.js';
 import { AuthService, authMigrations, authRoutes, createAuthenticate, createGuard } from './auth/index.js';
 import { agentsListenSeparately, type CollectorConfig } from './config.js';
 import { type Db, migrate, openDatabase } from './db/index.js';
-import { DetectionEngine, MemoryIncidentSink, PolicySet, type RecentChanges } from './detection/index.js';
+import { DetectionEngine, DetectionPolicies, MemoryIncidentSink, type RecentChanges } from './detection/index.js';
+import { detectionRoutes } from './detection/routes.js';
 import { EventsStore, eventsMigrations } from './events/index.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import type { App } from './http/types.js';
@@ -71,6 +72,8 @@ export interface Collector {
   metricsService: MetricsService;
   /** The streaming detection engine. */
   detection: DetectionEngine;
+  /** The detection policies in force (the policy file), reloadable. */
+  policies: DetectionPolicies;
   /** Where detection raises incidents (the in-memory sink unless one is injected). */
   incidentSink: IncidentSink;
   routes: RegisteredRoute[];
@@ -120,6 +123,8 @@ export interface DetectionDeps {
 /** Builds the collector from a checked configuration. */
 export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}): Promise<Collector> {
   const { clock, logger } = config;
+  // Before anything opens: a malformed policy file stops the start with the file and field named.
+  const policies = new DetectionPolicies(config.detection.policyFile, () => clock.now(), logger);
   const db = openDatabase(config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'outpost.db'));
   const applied = migrate(db, MIGRATIONS);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
@@ -174,12 +179,13 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
         }
       },
     },
-    new PolicySet(),
+    policies.set,
     clock,
     logger,
     {
       heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
-      ...(deps.recentChanges ? { recentChanges: deps.recentChanges } : {}),
+      // What changed on the machine in the 24 h before a fault, from the inventory history, explains the incident.
+      recentChanges: deps.recentChanges ?? ((a, f, t) => inventory.recentChanges(a, f, t)),
     },
   );
   const metricsStore = new MetricsStore(db);
@@ -302,6 +308,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       clientOfSite: async (id) => (await tenants.site(id))?.clientId,
     }),
   );
+  await api.register(detectionRoutes({ policies, guard, audit }));
   if (separate) await api.register(websocket, { options: { maxPayload: 256 * 1024, perMessageDeflate: false } });
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
@@ -334,6 +341,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     sessions,
     metricsService,
     detection,
+    policies,
     incidentSink,
     routes,
     initialAdmin,

@@ -10,4 +10,5 @@ export { DetectionEngine, type EngineCounters, type EngineOptions, type Suppress
 export { describe, formatValue } from './explain.js';
 export { MemoryIncidentSink, type SinkEvent } from './memory-sink.js';
 export * from './policy.js';
+export * from './policy-file.js';
 export { parseTimestamp, type ReplaySummary, replayCsv, replayPath } from './replay.js';

@@ -133,6 +133,19 @@ export class PolicySet {
     else this.#global = p;
   }
 
+  /** Replaces every policy at once (a reload); scopes absent from `policies` fall back to the defaults. */
+  replaceAll(policies: readonly Policy[]): void {
+    this.#bySite.clear();
+    this.#byClient.clear();
+    this.#global = defaultPolicy();
+    for (const p of policies) this.add(p);
+  }
+
+  /** Every policy in force, the collector default first. */
+  list(): Policy[] {
+    return [this.#global, ...this.#byClient.values(), ...this.#bySite.values()];
+  }
+
   /** The policy that governs a machine of this client and site. */
   for(clientId: string, siteId: string): Policy {
     return this.#bySite.get(siteId) ?? this.#byClient.get(clientId) ?? this.#global;
