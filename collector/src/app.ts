@@ -13,7 +13,13 @@ import { AuditLog, auditMigrations, auditRoutes } from './audit/index.js';
 import { AuthService, authMigrations, authRoutes, createAuthenticate, createGuard } from './auth/index.js';
 import { agentsListenSeparately, type CollectorConfig } from './config.js';
 import { type Db, migrate, openDatabase } from './db/index.js';
-import { DetectionEngine, DetectionPolicies, MemoryIncidentSink, type RecentChanges } from './detection/index.js';
+import {
+  ChecksPush,
+  DetectionEngine,
+  DetectionPolicies,
+  MemoryIncidentSink,
+  type RecentChanges,
+} from './detection/index.js';
 import { detectionRoutes } from './detection/routes.js';
 import { EventsStore, eventsMigrations } from './events/index.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
@@ -194,6 +200,9 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   ingest.registerSink('metrics.batch', async (items) => {
     await metricsService.commit(items);
   });
+  ingest.registerSink('checks.results', async (items) => {
+    await metricsService.commitChecks(items);
+  });
   const checkpoint = async () => metricsStore.saveState(detection.snapshot());
   const gateway = new AgentGateway(agents, registry, ingest, presence, clock, logger, {
     helloTimeoutMs: config.limits.helloTimeoutMs,
@@ -208,6 +217,10 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     ...config.sessions,
   });
   gateway.setChannelRouter(sessions);
+  // Every agent gets the checks its policy gives it on each connection, and again after a policy reload.
+  const checksPush = new ChecksPush(policies.set, () => clock.now());
+  gateway.onReady((conn) => checksPush.push(conn));
+  policies.onReload(() => checksPush.pushAll(registry.values()));
   const metrics = new MetricsRegistry();
   metrics.add({
     name: 'outpost_agents_connected',

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { ChecksPush } from './checks-push.js';
 import { DetectionEngine } from './engine.js';
 import { MemoryIncidentSink } from './memory-sink.js';
 import { PolicySet, parsePolicy } from './policy.js';
@@ -191,5 +192,54 @@ describe('checkpoint', () => {
     expect(b.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
     await feed(b, 'ag_0', 415, 450, (i) => 10 + 2 * noise(i));
     expect(b.sink.events.filter((e) => e.kind === 'clear')).toHaveLength(1);
+  });
+});
+
+describe('checks', () => {
+  const policy = `baseline: { enabled: false }
+checksFailAfter: 2
+checks: [{ id: intranet, kind: http, url: "https://intranet.example/" }]
+probes: [{ agentId: ag_7, checks: [{ id: printer, kind: ping, host: 10.0.0.9 }] }]`;
+  const result = (checkId: string, i: number, ok: boolean) => ({
+    checkId,
+    time: T0 + i * 60_000,
+    ok,
+    message: ok ? 'HTTP 200 in 12 ms' : 'HTTP 503 in 40 ms',
+  });
+
+  it('opens after consecutive failures with the first failure as time of failure, and clears on a pass', async () => {
+    const ctx = setup({ policy });
+    await ctx.engine.ingestChecks('ag_6', [result('intranet', 0, true), result('intranet', 1, false)]);
+    expect(ctx.sink.open.size).toBe(0); // one failure is not enough
+    await ctx.engine.ingestChecks('ag_6', [result('intranet', 2, true), result('intranet', 3, false)]);
+    expect(ctx.sink.open.size).toBe(0); // a pass in between resets the count
+    ctx.clock.t = T0 + 4 * 60_000;
+    await ctx.engine.ingestChecks('ag_6', [result('intranet', 4, false)]);
+    const inc = ctx.sink.open.get('check:ag_6:intranet')!;
+    expect(inc).toMatchObject({ source: 'check', rule: 'check:http:intranet', failureTime: T0 + 3 * 60_000 });
+    expect(inc.explanation).toContain(
+      'HTTP check intranet (https://intranet.example/) failed 2 times in a row: HTTP 503',
+    );
+    await ctx.engine.ingestChecks('ag_6', [result('intranet', 5, false), result('intranet', 6, false)]);
+    expect(ctx.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(1);
+
+    // A restart in the middle keeps the open state: the pass after it clears the incident, once.
+    const b = setup({ policy });
+    b.engine.restore(ctx.engine.snapshot());
+    b.sink.open.set('check:ag_6:intranet', inc);
+    await b.engine.ingestChecks('ag_6', [result('intranet', 7, false), result('intranet', 8, true)]);
+    expect(b.sink.events.map((e) => e.kind)).toEqual(['clear']);
+    expect(b.sink.events[0]).toMatchObject({ key: 'check:ag_6:intranet', at: T0 + 8 * 60_000 });
+  });
+
+  it('gives a probe agent its equipment checks on top of the scope checks', () => {
+    const set = new PolicySet([parsePolicy(policy)]);
+    const push = new ChecksPush(set, () => T0);
+    const probe = push.messageFor({ agentId: 'ag_7', clientId: 'cl_1', siteId: 'si_1' });
+    const plain = push.messageFor({ agentId: 'ag_6', clientId: 'cl_1', siteId: 'si_1' });
+    expect(probe.checks.map((c) => c.id)).toEqual(['intranet', 'printer']);
+    expect(plain.checks.map((c) => c.id)).toEqual(['intranet']);
+    expect(plain.id).not.toBe(probe.id);
+    expect(push.messageFor({ agentId: 'ag_6', clientId: 'cl_1', siteId: 'si_1' }).id).toBe(plain.id);
   });
 });

@@ -2,7 +2,7 @@
  * The streaming detection engine (docs/0004-detection.md): per series state in memory, fed sample by sample as
  * batches arrive; raises and clears incidents through the `IncidentSink`. Pure logic: no fastify, no SQL.
  */
-import type { TopProcess } from '@outpost/shared';
+import type { CheckResult, CheckSpec, TopProcess } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
 import type { Criticality, DetectionSignal, IncidentSink, SignalSource } from '../incidents/contract.js';
@@ -16,7 +16,14 @@ import {
 } from './baseline.js';
 import type { AgentPlace, DetectionStateStore, EngineSample, PresenceView, RecentChanges } from './contracts.js';
 import { describe, formatValue } from './explain.js';
-import { baselineIgnores, inMaintenance, type Policy, type PolicySet, type ThresholdRule } from './policy.js';
+import {
+  baselineIgnores,
+  checksFor,
+  inMaintenance,
+  type Policy,
+  type PolicySet,
+  type ThresholdRule,
+} from './policy.js';
 
 /** Engine options; everything has a default. */
 export interface EngineOptions {
@@ -65,6 +72,8 @@ export class DetectionEngine {
   readonly #places = new Map<string, AgentPlace>();
   readonly #top = new Map<string, { time: number; top: TopProcess[] }>();
   readonly #absent = new Set<string>();
+  /** Check state per `agentId|checkId`: consecutive failures, the first failure's time, whether its incident is open. */
+  readonly #checks = new Map<string, { fails: number; first: number; open: boolean }>();
   /** Recent faults per site and rule, for fleet correlation: agentId → time. */
   readonly #recent = new Map<string, Map<string, number>>();
   readonly #correlated = new Set<string>();
@@ -94,10 +103,7 @@ export class DetectionEngine {
     const place = await this.#place(agentId);
     if (!place) return;
     const policy = this.policies.for(place.clientId, place.siteId);
-    if (this.#absent.has(agentId)) {
-      this.#absent.delete(agentId);
-      await this.#clear(`absence:${agentId}`, this.clock.now(), 'agent reporting again');
-    }
+    await this.#heard(agentId);
     for (const sample of samples) {
       if (sample.top?.length) this.#top.set(agentId, { time: sample.time, top: sample.top });
       for (const metric in sample.values) {
@@ -105,6 +111,59 @@ export class DetectionEngine {
         this.counters.samples++;
         await this.#step(agentId, place, policy, metric, sample.time, value);
       }
+    }
+  }
+
+  async #heard(agentId: string): Promise<void> {
+    if (this.#absent.has(agentId)) {
+      this.#absent.delete(agentId);
+      await this.#clear(`absence:${agentId}`, this.clock.now(), 'agent reporting again');
+    }
+  }
+
+  /**
+   * Feeds one agent's check results (in time order): `checksFailAfter` consecutive failures open a `check` incident
+   * whose failure time is the first failing result; one passing result clears it.
+   */
+  async ingestChecks(agentId: string, results: readonly CheckResult[]): Promise<void> {
+    const place = await this.#place(agentId);
+    if (!place) return;
+    const policy = this.policies.for(place.clientId, place.siteId);
+    await this.#heard(agentId);
+    const specs = new Map(checksFor(policy, agentId).map((c) => [c.id, c]));
+    for (const r of results) {
+      const id = `${agentId}|${r.checkId}`;
+      let st = this.#checks.get(id);
+      if (!st) {
+        st = { fails: 0, first: -1, open: false };
+        this.#checks.set(id, st);
+      }
+      const key = `check:${agentId}:${r.checkId}`;
+      const spec = specs.get(r.checkId);
+      const what = spec ? describeCheck(spec) : `check ${r.checkId}`;
+      if (r.ok) {
+        st.fails = 0;
+        st.first = -1;
+        if (st.open) {
+          st.open = false;
+          await this.#clear(key, r.time, `${what} passing again: ${r.message}`);
+        }
+        continue;
+      }
+      if (st.fails++ === 0) st.first = r.time;
+      if (st.open || st.fails < policy.checksFailAfter) continue;
+      st.open = true;
+      await this.#raise(place, agentId, policy, {
+        key,
+        source: 'check',
+        rule: `check:${spec?.kind ?? 'unknown'}:${r.checkId}`,
+        type: 'availability',
+        criticality: 'P2',
+        failureTime: st.first,
+        title: `${what} failing on ${place.hostname ?? agentId}`,
+        what: `${what} failed ${st.fails} times in a row: ${r.message}`,
+        context: { checkId: r.checkId, check: spec ?? null, message: r.message, value: r.value ?? null },
+      });
     }
   }
 
@@ -388,6 +447,8 @@ export class DetectionEngine {
       out.set(id, new Uint8Array(buf.buffer));
     }
     for (const a of this.#absent) out.set(`absent|${a}`, new Uint8Array(0));
+    for (const [id, c] of this.#checks)
+      out.set(`check|${id}`, new Uint8Array(new Float64Array([c.fails, c.first, c.open ? 1 : 0]).buffer));
     return out;
   }
 
@@ -396,6 +457,12 @@ export class DetectionEngine {
     for (const [id, bytes] of entries) {
       if (id.startsWith('absent|')) {
         this.#absent.add(id.slice(7));
+        continue;
+      }
+      if (id.startsWith('check|')) {
+        if (bytes.byteLength !== 24) continue;
+        const [fails, first, open] = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 24));
+        this.#checks.set(id.slice(6), { fails: fails!, first: first!, open: open === 1 });
         continue;
       }
       if (bytes.byteLength !== (BASELINE_STATE_LENGTH + EXTRA) * 8) continue; // written by another version: relearn
@@ -419,5 +486,23 @@ export class DetectionEngine {
   /** Writes the checkpoint through the store. */
   async checkpoint(store: DetectionStateStore): Promise<void> {
     await store.save(this.snapshot());
+  }
+}
+
+/** A check in words: `HTTP check intranet (https://intranet/)`. */
+export function describeCheck(c: CheckSpec): string {
+  switch (c.kind) {
+    case 'tcp':
+      return `TCP check ${c.id} (${c.host}:${c.port})`;
+    case 'http':
+      return `HTTP check ${c.id} (${c.url})`;
+    case 'ping':
+      return `ping check ${c.id} (${c.host})`;
+    case 'dns':
+      return `DNS check ${c.id} (${c.name})`;
+    case 'service':
+      return `service check ${c.id} (${c.name})`;
+    case 'process':
+      return `process check ${c.id} (${c.name})`;
   }
 }

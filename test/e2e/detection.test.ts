@@ -1,0 +1,93 @@
+/**
+ * Detection end to end with real processes: a real agent runs the checks its collector's policy gives it against a
+ * real socket (a failing check opens an incident with the check as source; the port coming back clears it).
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { detection } from '@outpost/collector';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentInstall, enrollAgent, runAgent } from '../support/agent.js';
+import { ProcessCleanup, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
+import { freePort } from '../support/process-collector.js';
+
+let c: TestCollector;
+let sink: InstanceType<typeof detection.MemoryIncidentSink>;
+let checkedPort: number;
+const dir = tempDir('e2e-detection');
+
+beforeAll(async () => {
+  checkedPort = await freePort();
+  const policyFile = `${dir.path}/policy.yaml`;
+  writeFileSync(
+    policyFile,
+    `checksFailAfter: 1
+checks:
+  - { id: app-port, kind: tcp, host: 127.0.0.1, port: ${checkedPort}, timeoutMs: 500 }
+`,
+  );
+  c = await startTestCollector({ detection: { policyFile } } as never);
+  const s = c.collector.incidentSink;
+  if (!(s instanceof detection.MemoryIncidentSink)) throw new Error('this test reads the in-memory incident sink');
+  sink = s;
+});
+afterAll(async () => {
+  await c?.[Symbol.asyncDispose]();
+  dir[Symbol.dispose]();
+});
+
+/** Resolves with the first sink event that matches. */
+function nextEvent(match: (e: detection.SinkEvent) => boolean, timeoutMs = 15_000): Promise<detection.SinkEvent> {
+  const seen = sink.events.find(match);
+  if (seen) return Promise.resolve(seen);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no matching incident event in ${timeoutMs} ms; events: ${JSON.stringify(sink.events)}`));
+    }, timeoutMs);
+    const off = sink.onEvent((e) => {
+      if (!match(e)) return;
+      clearTimeout(timer);
+      off();
+      resolve(e);
+    });
+  });
+}
+
+async function startAgent(cleanup: ProcessCleanup, name: string, env: Record<string, string>) {
+  const install = agentInstall(`${dir.path}/${name}`);
+  const enrolled = await enrollAgent(install, c.apiUrl, (await c.enrollmentToken()).token, c.fingerprint);
+  expect(enrolled.code).toBe(0);
+  const agentId = /enrolled as (ag_[0-9a-f]{24})/.exec(enrolled.out)![1]!;
+  install.env = { ...install.env, ...env };
+  cleanup.use(runAgent(install));
+  return agentId;
+}
+
+describe('detection end to end', () => {
+  it('runs the pushed checks: a closed port opens a check incident, the port opening clears it', async () => {
+    await using cleanup = new ProcessCleanup();
+    const agentId = await startAgent(cleanup, 'checks', { OUTPOST_CHECKS_INTERVAL_MS: '300' });
+    const key = `check:${agentId}:app-port`;
+    const raised = await nextEvent((e) => e.kind === 'raise' && e.signal.key === key);
+    if (raised.kind !== 'raise') throw new Error('unreachable');
+    expect(raised.signal).toMatchObject({ source: 'check', rule: 'check:tcp:app-port', agentIds: [agentId] });
+    expect(raised.signal.explanation).toContain(
+      `TCP check app-port (127.0.0.1:${checkedPort}) failed 1 times in a row`,
+    );
+    expect(raised.signal.explanation).toContain('ECONNREFUSED');
+    expect(raised.signal.failureTime).toBeLessThanOrEqual(raised.signal.detectedAt);
+
+    const server: Server = createServer((s) => s.end());
+    await new Promise<void>((r) => server.listen(checkedPort, '127.0.0.1', r));
+    try {
+      const cleared = await nextEvent((e) => e.kind === 'clear' && e.key === key);
+      expect(cleared).toMatchObject({ kind: 'clear', note: expect.stringContaining('passing again') });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    // The results are kept as series too.
+    const series = c.collector.metricsService.samples(agentId, 'check.ok:app-port', 0, Date.now() + 1000);
+    expect(series.map((s) => s.value)).toContain(0);
+    expect(series.map((s) => s.value)).toContain(1);
+  });
+});
