@@ -32,6 +32,7 @@ import { loadOrCreateTicketKey, Sessions, sessionsMigrations, sessionsRoutes } f
 import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
 import { Tenants, tenantsMigrations, tenantsRoutes } from './tenants/index.js';
 import { COLLECTOR_VERSION } from './version.js';
+import { inventoryFactsOf } from './wiring.js';
 
 /** Every migration of every concern; the runner applies them in id order. */
 export const MIGRATIONS = [
@@ -167,7 +168,15 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     clock,
     logger,
   );
-  ingest.registerSink('inventory.report', (items, now) => inventory.ingest(items, now));
+  ingest.registerSink('inventory.report', async (items, now) => {
+    await inventory.ingest(items, now);
+    // The report is durable: run the inventory rules on the machines it came from.
+    for (const agentId of new Set(items.map((i) => i.agentId))) {
+      await detection
+        .evaluateInventory(agentId)
+        .catch((err: unknown) => logger.error({ err, agentId }, 'inventory rules failed'));
+    }
+  });
   const incidentSink = deps.incidentSink ?? new MemoryIncidentSink(logger);
   const detection = new DetectionEngine(
     incidentSink,
@@ -192,6 +201,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
       // What changed on the machine in the 24 h before a fault, from the inventory history, explains the incident.
       recentChanges: deps.recentChanges ?? ((a, f, t) => inventory.recentChanges(a, f, t)),
+      inventoryFacts: async (agentId) => inventoryFactsOf(inventory, agentId),
     },
   );
   const metricsStore = new MetricsStore(db);
@@ -331,6 +341,9 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   presence.start();
   sessions.start();
   metricsService.start(60_000, checkpoint);
+  const inventoryRulesTimer = setInterval(() => {
+    detection.sweepInventory().catch((err: unknown) => logger.error({ err }, 'inventory rules sweep failed'));
+  }, 3_600_000).unref();
   const absenceTimer = setInterval(() => {
     detection.sweepAbsence().catch((err: unknown) => logger.error({ err }, 'absence sweep failed'));
   }, config.presence.heartbeatIntervalMs).unref();
@@ -366,6 +379,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       await ingest.idle();
       await presence.stop();
       clearInterval(absenceTimer);
+      clearInterval(inventoryRulesTimer);
       metricsService.stop();
       await checkpoint();
       if (separate) await agentEndpoint.close();

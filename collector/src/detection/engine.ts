@@ -14,8 +14,16 @@ import {
   DEFAULT_BASELINE,
   newBaselineState,
 } from './baseline.js';
-import type { AgentPlace, DetectionStateStore, EngineSample, PresenceView, RecentChanges } from './contracts.js';
+import type {
+  AgentPlace,
+  DetectionStateStore,
+  EngineSample,
+  InventoryFactsOf,
+  PresenceView,
+  RecentChanges,
+} from './contracts.js';
 import { describe, formatValue } from './explain.js';
+import { inventoryFindings } from './inventory-rules.js';
 import {
   baselineIgnores,
   checksFor,
@@ -32,6 +40,8 @@ export interface EngineOptions {
   baselineClearSamples?: number;
   heartbeatIntervalMs?: number;
   recentChanges?: RecentChanges;
+  /** The inventory facts of a machine, for the inventory rules (without it they do not run). */
+  inventoryFacts?: InventoryFactsOf;
 }
 
 const EXTRA = 9;
@@ -72,6 +82,8 @@ export class DetectionEngine {
   readonly #places = new Map<string, AgentPlace>();
   readonly #top = new Map<string, { time: number; top: TopProcess[] }>();
   readonly #absent = new Set<string>();
+  /** Open inventory-rule keys (`inventory:<agent>:<finding>`). */
+  readonly #invOpen = new Set<string>();
   /** Check state per `agentId|checkId`: consecutive failures, the first failure's time, whether its incident is open. */
   readonly #checks = new Map<string, { fails: number; first: number; open: boolean }>();
   /** Recent faults per site and rule, for fleet correlation: agentId → time. */
@@ -164,6 +176,61 @@ export class DetectionEngine {
         what: `${what} failed ${st.fails} times in a row: ${r.message}`,
         context: { checkId: r.checkId, check: spec ?? null, message: r.message, value: r.value ?? null },
       });
+    }
+  }
+
+  /**
+   * Runs the inventory rules on one machine (after each inventory report, and in the hourly sweep): findings that
+   * appeared open an incident, findings that went away clear theirs.
+   */
+  async evaluateInventory(agentId: string): Promise<void> {
+    const factsOf = this.options.inventoryFacts;
+    if (!factsOf) return;
+    const place = await this.#place(agentId);
+    if (!place) return;
+    const policy = this.policies.for(place.clientId, place.siteId);
+    const now = this.clock.now();
+    const prefix = `inventory:${agentId}:`;
+    const facts = policy.inventory.enabled ? await factsOf(agentId) : undefined;
+    const changes =
+      facts && this.options.recentChanges
+        ? await this.options.recentChanges(agentId, now - policy.inventory.hardwareWindowDays * 86_400_000, now)
+        : [];
+    const found = facts ? inventoryFindings(facts, changes, policy, now) : [];
+    const current = new Set(found.map((f) => prefix + f.id));
+    for (const key of this.#invOpen) {
+      if (key.startsWith(prefix) && !current.has(key)) {
+        this.#invOpen.delete(key);
+        await this.#clear(key, now, 'inventory no longer shows it');
+      }
+    }
+    for (const f of found) {
+      const key = prefix + f.id;
+      if (this.#invOpen.has(key)) continue;
+      const raised = await this.#raise(place, agentId, policy, {
+        key,
+        source: 'inventory',
+        rule: f.rule,
+        type: f.type,
+        criticality: f.criticality,
+        failureTime: f.since,
+        title: f.title,
+        what: f.what,
+        context: { finding: f.id },
+      });
+      if (raised) this.#invOpen.add(key);
+    }
+  }
+
+  /** Runs the inventory rules on every enrolled machine (licences near expiry and patch ages move with time alone). */
+  async sweepInventory(): Promise<void> {
+    if (!this.options.inventoryFacts) return;
+    for (const { agentId } of await this.presence.lastSeen()) {
+      try {
+        await this.evaluateInventory(agentId);
+      } catch (err) {
+        this.logger.error({ err, agentId }, 'inventory rules failed on one machine');
+      }
     }
   }
 
@@ -342,14 +409,14 @@ export class DetectionEngine {
       what: string;
       context: Record<string, unknown>;
     },
-  ): Promise<void> {
+  ): Promise<boolean> {
     const now = this.clock.now();
     if (inMaintenance(policy.maintenance, now)) {
       this.counters.suppressed++;
       this.suppressed.push({ key: s.key, at: now, title: s.title });
       if (this.suppressed.length > 1000) this.suppressed.shift();
       this.logger.info({ key: s.key, title: s.title }, 'maintenance window: incident not opened');
-      return;
+      return false;
     }
     // Fleet correlation: the same rule failing on many machines of a site becomes one major incident.
     const corrKey = `${place.siteId}|${s.source}|${s.rule}`;
@@ -393,7 +460,7 @@ export class DetectionEngine {
         for (const a of agents)
           if (a !== agentId) await this.#clear(s.key.replace(agentId, a), now, `merged into ${key}`);
       }
-      return;
+      return true;
     }
     await this.sink.raise({
       key: s.key,
@@ -412,6 +479,7 @@ export class DetectionEngine {
       context: { ...s.context, top: topNow ?? [], changes },
     });
     this.counters.raised++;
+    return true;
   }
 
   async #clear(key: string, at: number, note: string): Promise<void> {
@@ -447,6 +515,7 @@ export class DetectionEngine {
       out.set(id, new Uint8Array(buf.buffer));
     }
     for (const a of this.#absent) out.set(`absent|${a}`, new Uint8Array(0));
+    for (const k of this.#invOpen) out.set(`inv|${k}`, new Uint8Array(0));
     for (const [id, c] of this.#checks)
       out.set(`check|${id}`, new Uint8Array(new Float64Array([c.fails, c.first, c.open ? 1 : 0]).buffer));
     return out;
@@ -457,6 +526,10 @@ export class DetectionEngine {
     for (const [id, bytes] of entries) {
       if (id.startsWith('absent|')) {
         this.#absent.add(id.slice(7));
+        continue;
+      }
+      if (id.startsWith('inv|')) {
+        this.#invOpen.add(id.slice(4));
         continue;
       }
       if (id.startsWith('check|')) {

@@ -89,6 +89,23 @@ export const PolicySchema = Type.Object(
       ),
       { default: [] },
     ),
+    /** Inventory rules: fed by each inventory report and an hourly sweep. */
+    inventory: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** A licence (AV, OS activation) expiring within this many days opens an incident. */
+        licenceDays: Type.Integer({ minimum: 0, maximum: 3650, default: 30 }),
+        /** A security update pending longer than this many days opens an incident. */
+        patchDays: Type.Integer({ minimum: 0, maximum: 3650, default: 14 }),
+        /** An OS past its end of life opens an incident. */
+        endOfLife: Type.Boolean({ default: true }),
+        /** Software names (exact, or prefixes ending with `*`, case-insensitive) that must not be installed. */
+        forbiddenSoftware: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { default: [], maxItems: 1000 }),
+        /** A disk gone or memory shrunk stays an incident until the hardware is back or this many days pass. */
+        hardwareWindowDays: Type.Integer({ minimum: 1, maximum: 365, default: 7 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** Consecutive failing results before a check opens an incident (one passing result clears it). */
     checksFailAfter: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
   },
