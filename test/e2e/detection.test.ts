@@ -1,7 +1,10 @@
 /**
- * Detection end to end with real processes: a real agent runs the checks its collector's policy gives it against a
- * real socket (a failing check opens an incident with the check as source; the port coming back clears it).
+ * Detection end to end with real processes: a real agent samples its machine while a busy loop started by the test
+ * burns a core (an incident with the agent, the rule, the time of failure and the busy process in its explanation;
+ * killing the loop clears it), and runs the checks its collector's policy gives it against a real socket (a failing
+ * check opens an incident with the check as source; the port coming back clears it).
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { detection } from '@outpost/collector';
@@ -21,6 +24,8 @@ beforeAll(async () => {
   writeFileSync(
     policyFile,
     `checksFailAfter: 1
+thresholds:
+  - { metric: "proc.cpu_pct:outpost-spin", value: 20, clear: 5, forSec: 1, clearSec: 1, criticality: P2 }
 checks:
   - { id: app-port, kind: tcp, host: 127.0.0.1, port: ${checkedPort}, timeoutMs: 500 }
 `,
@@ -64,6 +69,47 @@ async function startAgent(cleanup: ProcessCleanup, name: string, env: Record<str
 }
 
 describe('detection end to end', () => {
+  it('a busy loop opens an incident with the agent, rule, time of failure and explanation; killing it clears it', async () => {
+    await using cleanup = new ProcessCleanup();
+    const agentId = await startAgent(cleanup, 'cpu', { OUTPOST_METRICS_INTERVAL_MS: '200' });
+    // The agent is reporting before the load starts.
+    await expect
+      .poll(() => c.collector.metricsService.samples(agentId, 'cpu.total_pct', 0, Date.now() + 1000).length, {
+        timeout: 10_000,
+        interval: 100,
+      })
+      .toBeGreaterThan(0);
+
+    const spinStart = Date.now();
+    const spin = spawn(process.execPath, ['-e', "process.title = 'outpost-spin'; for (;;) {}"], { stdio: 'ignore' });
+    const spinExited = new Promise((r) => spin.once('exit', r));
+    cleanup.defer(async () => {
+      if (spin.exitCode === null && spin.signalCode === null) spin.kill('SIGKILL');
+      await spinExited;
+    });
+    const key = `threshold:${agentId}:proc.cpu_pct:outpost-spin:>20`;
+    const raised = await nextEvent((e) => e.kind === 'raise' && e.signal.key === key);
+    if (raised.kind !== 'raise') throw new Error('unreachable');
+    const s = raised.signal;
+    expect(s).toMatchObject({ agentIds: [agentId], source: 'threshold', rule: 'proc.cpu_pct:outpost-spin > 20' });
+    expect(s.criticality).toBe('P2');
+    // Time of failure: the first sample over the limit, after the loop started and a duration before the decision.
+    expect(s.failureTime).toBeGreaterThanOrEqual(spinStart);
+    expect(s.detectedAt - s.failureTime).toBeGreaterThanOrEqual(1000);
+    expect(s.detectedAt - spinStart).toBeLessThan(8000);
+    expect(s.explanation).toMatch(/proc\.cpu_pct:outpost-spin is \d+(\.\d)? %, above the policy limit of 20(\.0)? %/);
+    expect(s.explanation).toContain(`(outpost-spin: pid ${spin.pid})`);
+    expect(s.explanation).toContain(new Date(s.failureTime).toISOString().slice(0, 19));
+
+    const killedAt = Date.now();
+    spin.kill('SIGKILL');
+    await spinExited;
+    const cleared = await nextEvent((e) => e.kind === 'clear' && e.key === key);
+    if (cleared.kind !== 'clear') throw new Error('unreachable');
+    expect(cleared.at).toBeGreaterThanOrEqual(killedAt);
+    expect(sink.open.has(key)).toBe(false);
+  });
+
   it('runs the pushed checks: a closed port opens a check incident, the port opening clears it', async () => {
     await using cleanup = new ProcessCleanup();
     const agentId = await startAgent(cleanup, 'checks', { OUTPOST_CHECKS_INTERVAL_MS: '300' });

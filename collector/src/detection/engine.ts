@@ -45,6 +45,8 @@ export interface EngineOptions {
 }
 
 const EXTRA = 9;
+/** Prefix of the per-program CPU metrics derived from the top list. */
+const PROC_CPU = 'proc.cpu_pct:';
 
 interface SeriesState {
   b: Float64Array;
@@ -123,7 +125,42 @@ export class DetectionEngine {
         this.counters.samples++;
         await this.#step(agentId, place, policy, metric, sample.time, value);
       }
+      if (sample.top) await this.#processRules(agentId, place, policy, sample.time, sample.top);
     }
+  }
+
+  /**
+   * Threshold rules on one program's CPU, `proc.cpu_pct:<name>` (% of one core, summed over its processes), read from
+   * the sample's top list: a program absent from it counts as 0. Only thresholds: per-program series come and go too
+   * often for a baseline, and a runaway program on a busy machine barely moves the machine's total.
+   */
+  async #processRules(agentId: string, place: AgentPlace, policy: Policy, t: number, top: readonly TopProcess[]) {
+    for (const rule of policy.thresholds) {
+      if (!rule.metric.startsWith(PROC_CPU)) continue;
+      const name = rule.metric.slice(PROC_CPU.length);
+      let x = 0;
+      const pids: number[] = [];
+      for (const p of top)
+        if (p.name === name) {
+          x += p.cpuPct;
+          pids.push(p.pid);
+        }
+      const detail = pids.length ? ` (${name}: pid ${pids.slice(0, 5).join(', ')})` : '';
+      await this.#threshold(this.#state(`${agentId}|${rule.metric}`), agentId, place, policy, rule, t, x, detail);
+    }
+  }
+
+  #state(id: string): SeriesState {
+    let st = this.#series.get(id);
+    if (!st) {
+      st = {
+        b: newBaselineState(),
+        ...{ open: false, calm: 0, tBreach: -1, tClear: -1, tOpen: false },
+        ...{ fOpen: false, fT: -1, fX: 0, fSlope: 0 },
+      };
+      this.#series.set(id, st);
+    }
+    return st;
   }
 
   async #heard(agentId: string): Promise<void> {
@@ -235,16 +272,7 @@ export class DetectionEngine {
   }
 
   async #step(agentId: string, place: AgentPlace, policy: Policy, metric: string, t: number, x: number) {
-    const id = `${agentId}|${metric}`;
-    let st = this.#series.get(id);
-    if (!st) {
-      st = {
-        b: newBaselineState(),
-        ...{ open: false, calm: 0, tBreach: -1, tClear: -1, tOpen: false },
-        ...{ fOpen: false, fT: -1, fX: 0, fSlope: 0 },
-      };
-      this.#series.set(id, st);
-    }
+    const st = this.#state(`${agentId}|${metric}`);
     if (policy.baseline.enabled && !baselineIgnores(policy, metric)) {
       const score = baselineStep(st.b, t, x, this.#params);
       const view = baselineView(st.b);
@@ -286,6 +314,7 @@ export class DetectionEngine {
     r: ThresholdRule,
     t: number,
     x: number,
+    detail = '',
   ) {
     const breach = r.op === '>' ? x > r.value : x < r.value;
     const clearLevel = r.clear ?? r.value;
@@ -306,7 +335,7 @@ export class DetectionEngine {
             criticality: r.criticality ?? 'P3',
             failureTime: st.tBreach,
             title: `${r.metric} ${r.op} ${formatValue(r.metric, r.value)} on ${place.hostname ?? agentId}`,
-            what: `${r.metric} is ${formatValue(r.metric, x)}, ${r.op === '>' ? 'above' : 'below'} the policy limit of ${formatValue(r.metric, r.value)} for ${Math.round((t - st.tBreach) / 1000)} s`,
+            what: `${r.metric} is ${formatValue(r.metric, x)}, ${r.op === '>' ? 'above' : 'below'} the policy limit of ${formatValue(r.metric, r.value)} for ${Math.round((t - st.tBreach) / 1000)} s${detail}`,
             context: { value: x, limit: r.value },
           });
         }
