@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { baselineStep, DEFAULT_BASELINE, newBaselineState } from './baseline.js';
 import { ChecksPush } from './checks-push.js';
 import { DetectionEngine } from './engine.js';
 import { MemoryIncidentSink } from './memory-sink.js';
@@ -81,6 +82,20 @@ describe('adaptive baseline', () => {
     await feed(ctx, 'ag_0', 420, 460, (i) => 10 + 2 * noise(i));
     expect(ctx.sink.open.size).toBe(0);
     expect(ctx.sink.events.at(-1)).toMatchObject({ kind: 'clear', key: 'baseline:ag_0:cpu.total_pct' });
+  });
+
+  it('new highs of a counter or a filling disk are not alarms; a new extreme off the forecast is, once', () => {
+    const run = (value: (i: number) => number, n: number) => {
+      const st = newBaselineState();
+      const alarms: number[] = [];
+      for (let i = 0; i < n; i++)
+        if (baselineStep(st, T0 + i * 30_000, value(i), DEFAULT_BASELINE) >= DEFAULT_BASELINE.alarm) alarms.push(i);
+      return alarms;
+    };
+    expect(run((i) => 1000 + 30 * i, 3000)).toEqual([]); // uptime.seconds
+    expect(run((i) => 40 + i * 0.01 + 0.2 * noise(i), 3000)).toEqual([]); // disk.used_pct, filling
+    // A noisy series (uniform in 20–80) that jumps to 97 for 20 samples: one alarm row, at the jump.
+    expect(run((i) => (i >= 1000 && i < 1020 ? 97 : 50 + 30 * noise(i)), 1500)).toEqual([1000]);
   });
 
   it('does not alarm on a clean daily pattern', () => {
