@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { detection } from '@outpost/collector';
+import { apiCall, detection } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentInstall, enrollAgent, runAgent } from '../support/agent.js';
 import { ProcessCleanup, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
@@ -16,20 +16,19 @@ import { freePort } from '../support/process-collector.js';
 let c: TestCollector;
 let sink: InstanceType<typeof detection.MemoryIncidentSink>;
 let checkedPort: number;
+let policyFile: string;
 const dir = tempDir('e2e-detection');
-
-beforeAll(async () => {
-  checkedPort = await freePort();
-  const policyFile = `${dir.path}/policy.yaml`;
-  writeFileSync(
-    policyFile,
-    `checksFailAfter: 1
+const policyText = (extraCheck = '') => `checksFailAfter: 1
 thresholds:
   - { metric: "proc.cpu_pct:outpost-spin", value: 20, clear: 5, forSec: 1, clearSec: 1, criticality: P2 }
 checks:
   - { id: app-port, kind: tcp, host: 127.0.0.1, port: ${checkedPort}, timeoutMs: 500 }
-`,
-  );
+${extraCheck}`;
+
+beforeAll(async () => {
+  checkedPort = await freePort();
+  policyFile = `${dir.path}/policy.yaml`;
+  writeFileSync(policyFile, policyText());
   c = await startTestCollector({ detection: { policyFile } } as never);
   const s = c.collector.incidentSink;
   if (!(s instanceof detection.MemoryIncidentSink)) throw new Error('this test reads the in-memory incident sink');
@@ -110,7 +109,7 @@ describe('detection end to end', () => {
     expect(sink.open.has(key)).toBe(false);
   });
 
-  it('runs the pushed checks: a closed port opens a check incident, the port opening clears it', async () => {
+  it('runs the pushed checks: a closed port opens a check incident, the port opening clears it, a reload adds one', async () => {
     await using cleanup = new ProcessCleanup();
     const agentId = await startAgent(cleanup, 'checks', { OUTPOST_CHECKS_INTERVAL_MS: '300' });
     const key = `check:${agentId}:app-port`;
@@ -131,6 +130,18 @@ describe('detection end to end', () => {
     } finally {
       await new Promise((r) => server.close(r));
     }
+    // A reloaded policy reaches the running agent: its new check runs and fails.
+    writeFileSync(policyFile, policyText('  - { id: db-proc, kind: process, name: no-such-db-4242 }\n'));
+    const reload = await apiCall<{ policies: { checks: unknown[] }[] }>(
+      c.admin,
+      'POST',
+      '/api/v1/detection/policy/reload',
+    );
+    expect(reload.policies[0]!.checks).toHaveLength(2);
+    const proc = await nextEvent((e) => e.kind === 'raise' && e.signal.key === `check:${agentId}:db-proc`);
+    if (proc.kind !== 'raise') throw new Error('unreachable');
+    expect(proc.signal.explanation).toContain('no process named no-such-db-4242 is running');
+
     // The results are kept as series too.
     const series = c.collector.metricsService.samples(agentId, 'check.ok:app-port', 0, Date.now() + 1000);
     expect(series.map((s) => s.value)).toContain(0);
