@@ -230,7 +230,10 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   // Every agent gets the checks its policy gives it on each connection, and again after a policy reload.
   const checksPush = new ChecksPush(policies.set, () => clock.now());
   gateway.onReady((conn) => checksPush.push(conn));
-  policies.onReload(() => checksPush.pushAll(registry.values()));
+  policies.onReload(() => {
+    checksPush.pushAll(registry.values());
+    detection.reconcileChecks().catch((err: unknown) => logger.error({ err }, 'check reconciliation failed'));
+  });
   const metrics = new MetricsRegistry();
   metrics.add({
     name: 'outpost_agents_connected',

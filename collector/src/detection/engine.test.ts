@@ -247,6 +247,26 @@ probes: [{ agentId: ag_7, checks: [{ id: printer, kind: ping, host: 10.0.0.9 }] 
     expect(b.sink.events[0]).toMatchObject({ key: 'check:ag_6:intranet', at: T0 + 8 * 60_000 });
   });
 
+  it('a check removed from the policy clears its incident; results of unknown checks open nothing', async () => {
+    const set = new PolicySet([parsePolicy(policy)]);
+    const sink = new MemoryIncidentSink();
+    const clock = { now: () => T0 };
+    const engine = new DetectionEngine(
+      sink,
+      { place: async () => ({ clientId: 'cl_1', siteId: 'si_1' }), lastSeen: async () => [] },
+      set,
+      clock,
+      logger,
+    );
+    await engine.ingestChecks('ag_7', [result('printer', 0, false), result('printer', 1, false)]);
+    await engine.ingestChecks('ag_7', [result('old-one', 0, false), result('old-one', 1, false)]);
+    expect([...sink.open.keys()]).toEqual(['check:ag_7:printer']);
+    set.replaceAll([parsePolicy('checks: []')]);
+    await engine.reconcileChecks();
+    expect(sink.open.size).toBe(0);
+    expect(sink.events.at(-1)).toMatchObject({ kind: 'clear', note: 'check removed from the policy' });
+  });
+
   it('gives a probe agent its equipment checks on top of the scope checks', () => {
     const set = new PolicySet([parsePolicy(policy)]);
     const push = new ChecksPush(set, () => T0);

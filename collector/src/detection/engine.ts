@@ -181,6 +181,9 @@ export class DetectionEngine {
     await this.#heard(agentId);
     const specs = new Map(checksFor(policy, agentId).map((c) => [c.id, c]));
     for (const r of results) {
+      // A result of a check the policy no longer gives this agent (sent before the new list arrived) is kept as a
+      // series but opens nothing.
+      if (!specs.has(r.checkId)) continue;
       const id = `${agentId}|${r.checkId}`;
       let st = this.#checks.get(id);
       if (!st) {
@@ -268,6 +271,24 @@ export class DetectionEngine {
       } catch (err) {
         this.logger.error({ err, agentId }, 'inventory rules failed on one machine');
       }
+    }
+  }
+
+  /**
+   * After a policy change: checks no longer in an agent's policy clear their open incidents and forget their state
+   * (the agent stops running them, so no passing result would ever clear them).
+   */
+  async reconcileChecks(): Promise<void> {
+    for (const [id, st] of this.#checks) {
+      const sep = id.indexOf('|');
+      const agentId = id.slice(0, sep);
+      const checkId = id.slice(sep + 1);
+      const place = await this.#place(agentId);
+      const kept =
+        place && checksFor(this.policies.for(place.clientId, place.siteId), agentId).some((c) => c.id === checkId);
+      if (kept) continue;
+      this.#checks.delete(id);
+      if (st.open) await this.#clear(`check:${agentId}:${checkId}`, this.clock.now(), 'check removed from the policy');
     }
   }
 
