@@ -13,7 +13,14 @@ import { AuditLog, auditMigrations, auditRoutes } from './audit/index.js';
 import { AuthService, authMigrations, authRoutes, createAuthenticate, createGuard } from './auth/index.js';
 import { agentsListenSeparately, type CollectorConfig } from './config.js';
 import { type Db, migrate, openDatabase } from './db/index.js';
-import { DetectionEngine, MemoryIncidentSink, PolicySet, type RecentChanges } from './detection/index.js';
+import {
+  ChecksPush,
+  DetectionEngine,
+  DetectionPolicies,
+  MemoryIncidentSink,
+  type RecentChanges,
+} from './detection/index.js';
+import { detectionRoutes } from './detection/routes.js';
 import { EventsStore, eventsMigrations } from './events/index.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import type { App } from './http/types.js';
@@ -25,6 +32,7 @@ import { loadOrCreateTicketKey, Sessions, sessionsMigrations, sessionsRoutes } f
 import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
 import { Tenants, tenantsMigrations, tenantsRoutes } from './tenants/index.js';
 import { COLLECTOR_VERSION } from './version.js';
+import { inventoryFactsOf } from './wiring.js';
 
 /** Every migration of every concern; the runner applies them in id order. */
 export const MIGRATIONS = [
@@ -71,6 +79,8 @@ export interface Collector {
   metricsService: MetricsService;
   /** The streaming detection engine. */
   detection: DetectionEngine;
+  /** The detection policies in force (the policy file), reloadable. */
+  policies: DetectionPolicies;
   /** Where detection raises incidents (the in-memory sink unless one is injected). */
   incidentSink: IncidentSink;
   routes: RegisteredRoute[];
@@ -120,6 +130,8 @@ export interface DetectionDeps {
 /** Builds the collector from a checked configuration. */
 export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}): Promise<Collector> {
   const { clock, logger } = config;
+  // Before anything opens: a malformed policy file stops the start with the file and field named.
+  const policies = new DetectionPolicies(config.detection.policyFile, () => clock.now(), logger);
   const db = openDatabase(config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'outpost.db'));
   const applied = migrate(db, MIGRATIONS);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
@@ -156,7 +168,15 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     clock,
     logger,
   );
-  ingest.registerSink('inventory.report', (items, now) => inventory.ingest(items, now));
+  ingest.registerSink('inventory.report', async (items, now) => {
+    await inventory.ingest(items, now);
+    // The report is durable: run the inventory rules on the machines it came from.
+    for (const agentId of new Set(items.map((i) => i.agentId))) {
+      await detection
+        .evaluateInventory(agentId)
+        .catch((err: unknown) => logger.error({ err, agentId }, 'inventory rules failed'));
+    }
+  });
   const incidentSink = deps.incidentSink ?? new MemoryIncidentSink(logger);
   const detection = new DetectionEngine(
     incidentSink,
@@ -174,12 +194,14 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
         }
       },
     },
-    new PolicySet(),
+    policies.set,
     clock,
     logger,
     {
       heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
-      ...(deps.recentChanges ? { recentChanges: deps.recentChanges } : {}),
+      // What changed on the machine in the 24 h before a fault, from the inventory history, explains the incident.
+      recentChanges: deps.recentChanges ?? ((a, f, t) => inventory.recentChanges(a, f, t)),
+      inventoryFacts: async (agentId) => inventoryFactsOf(inventory, agentId),
     },
   );
   const metricsStore = new MetricsStore(db);
@@ -187,6 +209,9 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   const metricsService = new MetricsService(metricsStore, detection, clock, logger);
   ingest.registerSink('metrics.batch', async (items) => {
     await metricsService.commit(items);
+  });
+  ingest.registerSink('checks.results', async (items) => {
+    await metricsService.commitChecks(items);
   });
   const checkpoint = async () => metricsStore.saveState(detection.snapshot());
   const gateway = new AgentGateway(agents, registry, ingest, presence, clock, logger, {
@@ -202,6 +227,13 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     ...config.sessions,
   });
   gateway.setChannelRouter(sessions);
+  // Every agent gets the checks its policy gives it on each connection, and again after a policy reload.
+  const checksPush = new ChecksPush(policies.set, () => clock.now());
+  gateway.onReady((conn) => checksPush.push(conn));
+  policies.onReload(() => {
+    checksPush.pushAll(registry.values());
+    detection.reconcileChecks().catch((err: unknown) => logger.error({ err }, 'check reconciliation failed'));
+  });
   const metrics = new MetricsRegistry();
   metrics.add({
     name: 'outpost_agents_connected',
@@ -302,6 +334,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       clientOfSite: async (id) => (await tenants.site(id))?.clientId,
     }),
   );
+  await api.register(detectionRoutes({ policies, guard, audit }));
   if (separate) await api.register(websocket, { options: { maxPayload: 256 * 1024, perMessageDeflate: false } });
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
@@ -311,6 +344,9 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   presence.start();
   sessions.start();
   metricsService.start(60_000, checkpoint);
+  const inventoryRulesTimer = setInterval(() => {
+    detection.sweepInventory().catch((err: unknown) => logger.error({ err }, 'inventory rules sweep failed'));
+  }, 3_600_000).unref();
   const absenceTimer = setInterval(() => {
     detection.sweepAbsence().catch((err: unknown) => logger.error({ err }, 'absence sweep failed'));
   }, config.presence.heartbeatIntervalMs).unref();
@@ -334,6 +370,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     sessions,
     metricsService,
     detection,
+    policies,
     incidentSink,
     routes,
     initialAdmin,
@@ -345,6 +382,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       await ingest.idle();
       await presence.stop();
       clearInterval(absenceTimer);
+      clearInterval(inventoryRulesTimer);
       metricsService.stop();
       await checkpoint();
       if (separate) await agentEndpoint.close();

@@ -109,6 +109,14 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Detection (docs/0004-detection.md). */
+    detection: Type.Object(
+      {
+        /** Policies (JSON or YAML: one policy, a list, or `{ policies: [...] }`); absent: the shipped defaults. */
+        policyFile: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(

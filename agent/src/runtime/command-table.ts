@@ -1,6 +1,7 @@
 /**
  * The single list of what the agent does on the collector's behalf. Add a concern's handlers and component here.
  */
+import { ChecksComponent } from '../checks/index.js';
 import { fileOpenHandler } from '../files/index.js';
 import { InventoryComponent } from '../inventory/index.js';
 import { MetricsComponent } from '../metrics/index.js';
@@ -11,13 +12,15 @@ import type { AgentComponent, CommandTable } from './commands.js';
 export function buildCommandTable(): { table: CommandTable; components: AgentComponent[] } {
   const inventory = new InventoryComponent();
   const shell = new ShellService();
-  const components: AgentComponent[] = [inventory, shell, new MetricsComponent()];
+  const checks = new ChecksComponent();
+  const components: AgentComponent[] = [inventory, shell, new MetricsComponent(), checks];
   const table: CommandTable = {
     'inventory.request': (msg) => inventory.request(msg).then(() => undefined),
     'shell.open': shell.open,
     'shell.resize': shell.resize,
     'shell.close': shell.close,
     'file.open': fileOpenHandler(shell),
+    'checks.policy': checks.policy,
   };
   return { table, components };
 }

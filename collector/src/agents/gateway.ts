@@ -65,6 +65,7 @@ export class AgentGateway {
   #pending = 0;
   #stopping = false;
   #channels: ChannelRouter | undefined;
+  readonly #readyListeners: ((conn: AgentConnection) => void)[] = [];
   readonly counters: GatewayCounters = { handshakes: 0, enrollments: 0, messages: 0, closesByCode: new Map() };
 
   constructor(
@@ -78,6 +79,11 @@ export class AgentGateway {
   ) {}
 
   /** Routes binary frames and channel replies to the sessions concern. */
+  /** Calls `fn` for every connection right after its welcome (e.g. to push the checks it must run). */
+  onReady(fn: (conn: AgentConnection) => void): void {
+    this.#readyListeners.push(fn);
+  }
+
   setChannelRouter(router: ChannelRouter): void {
     this.#channels = router;
   }
@@ -157,6 +163,13 @@ export class AgentGateway {
         ...(this.#channels ? { sessionKey: this.#channels.sessionKey } : {}),
       });
       log.debug({ ip, agentId: agent.id, hostname: agent.facts.hostname, lastSeq, enrolling }, 'agent connected');
+      for (const fn of this.#readyListeners) {
+        try {
+          fn(conn);
+        } catch (err) {
+          log.error({ err, agentId: agent.id }, 'agent-ready listener failed');
+        }
+      }
     };
 
     const onReady = (msg: AgentMessage, c: AgentConnection) => {

@@ -31,6 +31,8 @@ export const ACTIONS = [
   'contracts.manage',
   'notifications.read',
   'notifications.manage',
+  'detection.read',
+  'detection.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -43,6 +45,8 @@ const tier3: Action[] = [...tier2, 'shell.elevated', 'agent.revoke', 'enrollment
 for (const r of [viewer, tier1, tier2, tier3]) r.push('incidents.read', 'incidents.report', 'contracts.read');
 for (const r of [tier1, tier2, tier3]) r.push('incidents.write');
 tier3.push('notifications.read');
+// Detection (issue 4): everyone may see the policies in force; only admins reload them (admin holds every action).
+for (const r of [viewer, tier1, tier2, tier3]) r.push('detection.read');
 
 /** What each role may do within its scope. */
 export const GRANTS: Record<Role, ReadonlySet<Action>> = {

@@ -1,11 +1,50 @@
-/** `outpost detect …`: offline tools of the detection concern (replay a policy over recorded series). */
+/**
+ * `outpost detect …`: replay a policy over recorded series (local, no collector), and show or reload the policies a
+ * collector has in force.
+ */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_BASELINE, parsePolicy, replayPath } from '../detection/index.js';
+import { type ActivePolicies, DEFAULT_BASELINE, parsePolicy, replayPath } from '../detection/index.js';
+import { apiCall } from './client.js';
+import { loadTarget } from './credentials.js';
 
-/** Adds `outpost detect replay`. */
+function printActive(r: ActivePolicies, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `policy file  ${r.file ?? '(none: shipped defaults)'}\nloaded       ${new Date(r.loadedAt).toISOString()}\n`,
+  );
+  if (r.lastError)
+    process.stdout.write(
+      `last reload  REFUSED ${new Date(r.lastError.at).toISOString()} ${r.lastError.code}: ${r.lastError.message}\n`,
+    );
+  for (const p of r.policies) {
+    const scope = p.siteId ? `site ${p.siteId}` : p.clientId ? `client ${p.clientId}` : 'default';
+    process.stdout.write(`\n== ${scope}\n${JSON.stringify(p, null, 2)}\n`);
+  }
+}
+
+/** Adds `outpost detect replay|policy`. */
 export function addDetectCommands(program: Command): void {
-  const detect = program.command('detect').description('Detection tools that run locally, without a collector.');
+  const detect = program
+    .command('detect')
+    .description('Detection: replay a policy over recorded series; show or reload the policies in force.');
+  detect
+    .command('policy')
+    .description("The collector's detection policies in force (defaults filled in), and the last refused reload.")
+    .option('--reload', 're-read the policy file first (a bad file keeps the policies in force)')
+    .action(async function (this: Command, o: { reload?: boolean }) {
+      const g = this.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string; json?: boolean }>();
+      const target = loadTarget({ server: g.server, token: g.token, caFingerprint: g.caFingerprint });
+      const r = await apiCall<ActivePolicies>(
+        target,
+        o.reload ? 'POST' : 'GET',
+        o.reload ? '/api/v1/detection/policy/reload' : '/api/v1/detection/policy',
+      );
+      printActive(r, g.json === true);
+    });
   detect
     .command('replay')
     .description(

@@ -68,6 +68,14 @@ export async function serve(flags: ServeFlags): Promise<void> {
     await running.close();
     process.exit(0);
   };
+  // SIGHUP re-reads the detection policy file; a bad file is logged and the policies in force stay.
+  process.on('SIGHUP', () => {
+    try {
+      running.collector.policies.reload();
+    } catch {
+      // already logged with the reason by the reload
+    }
+  });
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 }

@@ -12,6 +12,8 @@
  *    judged against its own noise, a calm one against its calm.
  * 4. The score in [0, 1] is that tail probability on a log scale: 0.5 is about one in a thousand, 1 is one in ten
  *    million. After an alarm the series is in a refractory state, so one fault gives one alarm, not a hundred.
+ * 5. A value beyond the whole range seen so far (by 5 % of it) that is also off the forecast scores at least the alarm
+ *    level: a new extreme is news even on a series too noisy for step 3 to flag it.
  *
  * State is a flat Float64Array so it checkpoints as one blob and the hot path allocates nothing.
  */
@@ -42,8 +44,15 @@ export interface BaselineParams {
   tailDigits: number;
   /** Score at or above which the series raises an alarm (also the shipped incident threshold). */
   alarm: number;
-  /** Samples after an alarm during which the score is held low unless it beats the alarm that started it. */
+  /** Samples after an alarm during which the score is held below the alarm (one fault, one alarm row). */
   refractory: number;
+  /**
+   * A value beyond everything seen so far by more than this fraction of the range seen is abnormal (Numenta HTM's
+   * "spatial anomaly" rule and its tolerance) …
+   */
+  spatialTolerance: number;
+  /** … when it is also this many typical errors off the forecast (a counter or a slow fill makes new highs calmly). */
+  spatialMinDeviation: number;
 }
 
 /** The shipped parameters, one set for every metric and every file. */
@@ -61,6 +70,8 @@ export const DEFAULT_BASELINE: Readonly<BaselineParams> = Object.freeze({
   tailDigits: 10,
   alarm: 0.5,
   refractory: 150,
+  spatialTolerance: 0.05,
+  spatialMinDeviation: 3,
 });
 
 const DAY_BUCKETS = 48; // 30 min
@@ -86,7 +97,9 @@ const ABNORMAL_SINCE = 13; // first sample of the current abnormal run (epoch ms
 const LAST_SCORE = 14;
 const LAST_EXPECTED = 15;
 const LAST_DEV = 16;
-const DAY0 = 17;
+const MINV = 17;
+const MAXV = 18;
+const DAY0 = 19;
 const DAYN = DAY0 + DAY_BUCKETS; // visit counts
 const WEEK0 = DAYN + DAY_BUCKETS;
 const WEEKN = WEEK0 + WEEK_BUCKETS;
@@ -131,6 +144,8 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
     s[N] = 1;
     s[LAST_TS] = ts;
     s[LAST_EXPECTED] = x;
+    s[MINV] = x;
+    s[MAXV] = x;
     return 0;
   }
   const fast = s[FAST]!;
@@ -201,13 +216,20 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
   s[H_MEAN] = hm + a * d;
   s[H_VAR] = (1 - a) * (hv + a * d * d);
 
+  // A value well outside everything seen so far, and off the forecast, is abnormal even when the series is noisy
+  // enough that its surprise history would not flag it (a new extreme is news for a monitored metric).
+  const lo = s[MINV]!;
+  const hi = s[MAXV]!;
+  const tol = p.spatialTolerance * (hi - lo);
+  if (n >= p.warmup && hi > lo && Math.abs(dev) >= p.spatialMinDeviation && (x > hi + tol || x < lo - tol))
+    score = Math.max(score, p.alarm);
+  if (x < lo) s[MINV] = x;
+  if (x > hi) s[MAXV] = x;
+
   // Refractory: one fault, one alarm.
   if (s[REFRACT]! > 0) {
     s[REFRACT] = s[REFRACT]! - 1;
-    if (score > s[REFRACT_PEAK]! + 0.25 && score >= p.alarm) {
-      s[REFRACT] = p.refractory;
-      s[REFRACT_PEAK] = score;
-    } else score = Math.min(score, p.alarm * 0.5);
+    score = Math.min(score, p.alarm * 0.5);
   } else if (score >= p.alarm) {
     s[REFRACT] = p.refractory;
     s[REFRACT_PEAK] = score;

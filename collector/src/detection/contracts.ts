@@ -23,25 +23,32 @@ export interface MachineChange {
   time: number;
   /** Plain words, e.g. `installed Foo 1.2`, `service nginx stopped`. */
   summary: string;
+  /** The inventory's change kind (`hardware_changed`, `av_state_changed`…), subject and values, when known. */
+  kind?: string;
+  subject?: string;
+  before?: unknown;
+  after?: unknown;
 }
 
 /** The inventory's change history, injected: what changed on `agentId` between `fromMs` and `toMs`. */
 export type RecentChanges = (agentId: string, fromMs: number, toMs: number) => Promise<MachineChange[]>;
 
-/** The inventory facts inventory rules read (any field may be unknown). */
+/** The inventory facts inventory rules read (null or empty where the machine does not say). */
 export interface InventoryFactsSnapshot {
-  antivirus?: { enabled: boolean; upToDate?: boolean; expiresAt?: number };
-  licences?: { name: string; expiresAt: number }[];
-  /** Oldest pending critical patch (epoch ms it became available). */
-  oldestCriticalPatchAt?: number;
-  os?: { name: string; endOfLifeAt?: number };
-  software?: string[];
+  hostname: string;
+  os: { name: string; version: string; endOfLife: boolean; supportedUntil: number | null } | null;
+  antivirus: { product: string; enabled: boolean | null; upToDate: boolean | null; expiresAt: number | null }[];
+  osActivation: { product: string; state: string; expiresAt: number | null } | null;
+  pendingPatches: { name: string; security: boolean; severity: string; firstSeen: number }[];
+  software: { name: string; version: string }[];
+  /** Names of the physical disks present now. */
+  disks: string[];
+  /** Installed memory in bytes (the OS view), null when unknown. */
+  memoryBytes: number | null;
 }
 
-/** Inventory facts per agent, injected by the composition root. */
-export interface InventoryFacts {
-  facts(agentId: string): Promise<InventoryFactsSnapshot | undefined>;
-}
+/** Inventory facts per agent, injected by the composition root (undefined before the machine's first inventory). */
+export type InventoryFactsOf = (agentId: string) => Promise<InventoryFactsSnapshot | undefined>;
 
 /** One sample as the engine reads it. */
 export interface EngineSample {

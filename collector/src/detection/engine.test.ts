@@ -1,5 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { baselineStep, DEFAULT_BASELINE, newBaselineState } from './baseline.js';
+import { ChecksPush } from './checks-push.js';
 import { DetectionEngine } from './engine.js';
 import { MemoryIncidentSink } from './memory-sink.js';
 import { PolicySet, parsePolicy } from './policy.js';
@@ -80,6 +82,20 @@ describe('adaptive baseline', () => {
     await feed(ctx, 'ag_0', 420, 460, (i) => 10 + 2 * noise(i));
     expect(ctx.sink.open.size).toBe(0);
     expect(ctx.sink.events.at(-1)).toMatchObject({ kind: 'clear', key: 'baseline:ag_0:cpu.total_pct' });
+  });
+
+  it('new highs of a counter or a filling disk are not alarms; a new extreme off the forecast is, once', () => {
+    const run = (value: (i: number) => number, n: number) => {
+      const st = newBaselineState();
+      const alarms: number[] = [];
+      for (let i = 0; i < n; i++)
+        if (baselineStep(st, T0 + i * 30_000, value(i), DEFAULT_BASELINE) >= DEFAULT_BASELINE.alarm) alarms.push(i);
+      return alarms;
+    };
+    expect(run((i) => 1000 + 30 * i, 3000)).toEqual([]); // uptime.seconds
+    expect(run((i) => 40 + i * 0.01 + 0.2 * noise(i), 3000)).toEqual([]); // disk.used_pct, filling
+    // A noisy series (uniform in 20–80) that jumps to 97 for 20 samples: one alarm row, at the jump.
+    expect(run((i) => (i >= 1000 && i < 1020 ? 97 : 50 + 30 * noise(i)), 1500)).toEqual([1000]);
   });
 
   it('does not alarm on a clean daily pattern', () => {
@@ -191,5 +207,74 @@ describe('checkpoint', () => {
     expect(b.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
     await feed(b, 'ag_0', 415, 450, (i) => 10 + 2 * noise(i));
     expect(b.sink.events.filter((e) => e.kind === 'clear')).toHaveLength(1);
+  });
+});
+
+describe('checks', () => {
+  const policy = `baseline: { enabled: false }
+checksFailAfter: 2
+checks: [{ id: intranet, kind: http, url: "https://intranet.example/" }]
+probes: [{ agentId: ag_7, checks: [{ id: printer, kind: ping, host: 10.0.0.9 }] }]`;
+  const result = (checkId: string, i: number, ok: boolean) => ({
+    checkId,
+    time: T0 + i * 60_000,
+    ok,
+    message: ok ? 'HTTP 200 in 12 ms' : 'HTTP 503 in 40 ms',
+  });
+
+  it('opens after consecutive failures with the first failure as time of failure, and clears on a pass', async () => {
+    const ctx = setup({ policy });
+    await ctx.engine.ingestChecks('ag_6', [result('intranet', 0, true), result('intranet', 1, false)]);
+    expect(ctx.sink.open.size).toBe(0); // one failure is not enough
+    await ctx.engine.ingestChecks('ag_6', [result('intranet', 2, true), result('intranet', 3, false)]);
+    expect(ctx.sink.open.size).toBe(0); // a pass in between resets the count
+    ctx.clock.t = T0 + 4 * 60_000;
+    await ctx.engine.ingestChecks('ag_6', [result('intranet', 4, false)]);
+    const inc = ctx.sink.open.get('check:ag_6:intranet')!;
+    expect(inc).toMatchObject({ source: 'check', rule: 'check:http:intranet', failureTime: T0 + 3 * 60_000 });
+    expect(inc.explanation).toContain(
+      'HTTP check intranet (https://intranet.example/) failed 2 times in a row: HTTP 503',
+    );
+    await ctx.engine.ingestChecks('ag_6', [result('intranet', 5, false), result('intranet', 6, false)]);
+    expect(ctx.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(1);
+
+    // A restart in the middle keeps the open state: the pass after it clears the incident, once.
+    const b = setup({ policy });
+    b.engine.restore(ctx.engine.snapshot());
+    b.sink.open.set('check:ag_6:intranet', inc);
+    await b.engine.ingestChecks('ag_6', [result('intranet', 7, false), result('intranet', 8, true)]);
+    expect(b.sink.events.map((e) => e.kind)).toEqual(['clear']);
+    expect(b.sink.events[0]).toMatchObject({ key: 'check:ag_6:intranet', at: T0 + 8 * 60_000 });
+  });
+
+  it('a check removed from the policy clears its incident; results of unknown checks open nothing', async () => {
+    const set = new PolicySet([parsePolicy(policy)]);
+    const sink = new MemoryIncidentSink();
+    const clock = { now: () => T0 };
+    const engine = new DetectionEngine(
+      sink,
+      { place: async () => ({ clientId: 'cl_1', siteId: 'si_1' }), lastSeen: async () => [] },
+      set,
+      clock,
+      logger,
+    );
+    await engine.ingestChecks('ag_7', [result('printer', 0, false), result('printer', 1, false)]);
+    await engine.ingestChecks('ag_7', [result('old-one', 0, false), result('old-one', 1, false)]);
+    expect([...sink.open.keys()]).toEqual(['check:ag_7:printer']);
+    set.replaceAll([parsePolicy('checks: []')]);
+    await engine.reconcileChecks();
+    expect(sink.open.size).toBe(0);
+    expect(sink.events.at(-1)).toMatchObject({ kind: 'clear', note: 'check removed from the policy' });
+  });
+
+  it('gives a probe agent its equipment checks on top of the scope checks', () => {
+    const set = new PolicySet([parsePolicy(policy)]);
+    const push = new ChecksPush(set, () => T0);
+    const probe = push.messageFor({ agentId: 'ag_7', clientId: 'cl_1', siteId: 'si_1' });
+    const plain = push.messageFor({ agentId: 'ag_6', clientId: 'cl_1', siteId: 'si_1' });
+    expect(probe.checks.map((c) => c.id)).toEqual(['intranet', 'printer']);
+    expect(plain.checks.map((c) => c.id)).toEqual(['intranet']);
+    expect(plain.id).not.toBe(probe.id);
+    expect(push.messageFor({ agentId: 'ag_6', clientId: 'cl_1', siteId: 'si_1' }).id).toBe(plain.id);
   });
 });

@@ -2,7 +2,7 @@
  * The streaming detection engine (docs/0004-detection.md): per series state in memory, fed sample by sample as
  * batches arrive; raises and clears incidents through the `IncidentSink`. Pure logic: no fastify, no SQL.
  */
-import type { TopProcess } from '@outpost/shared';
+import type { CheckResult, CheckSpec, TopProcess } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
 import type { Criticality, DetectionSignal, IncidentSink, SignalSource } from '../incidents/contract.js';
@@ -14,9 +14,24 @@ import {
   DEFAULT_BASELINE,
   newBaselineState,
 } from './baseline.js';
-import type { AgentPlace, DetectionStateStore, EngineSample, PresenceView, RecentChanges } from './contracts.js';
+import type {
+  AgentPlace,
+  DetectionStateStore,
+  EngineSample,
+  InventoryFactsOf,
+  PresenceView,
+  RecentChanges,
+} from './contracts.js';
 import { describe, formatValue } from './explain.js';
-import { baselineIgnores, inMaintenance, type Policy, type PolicySet, type ThresholdRule } from './policy.js';
+import { inventoryFindings } from './inventory-rules.js';
+import {
+  baselineIgnores,
+  checksFor,
+  inMaintenance,
+  type Policy,
+  type PolicySet,
+  type ThresholdRule,
+} from './policy.js';
 
 /** Engine options; everything has a default. */
 export interface EngineOptions {
@@ -25,9 +40,13 @@ export interface EngineOptions {
   baselineClearSamples?: number;
   heartbeatIntervalMs?: number;
   recentChanges?: RecentChanges;
+  /** The inventory facts of a machine, for the inventory rules (without it they do not run). */
+  inventoryFacts?: InventoryFactsOf;
 }
 
 const EXTRA = 9;
+/** Prefix of the per-program CPU metrics derived from the top list. */
+const PROC_CPU = 'proc.cpu_pct:';
 
 interface SeriesState {
   b: Float64Array;
@@ -65,6 +84,10 @@ export class DetectionEngine {
   readonly #places = new Map<string, AgentPlace>();
   readonly #top = new Map<string, { time: number; top: TopProcess[] }>();
   readonly #absent = new Set<string>();
+  /** Open inventory-rule keys (`inventory:<agent>:<finding>`). */
+  readonly #invOpen = new Set<string>();
+  /** Check state per `agentId|checkId`: consecutive failures, the first failure's time, whether its incident is open. */
+  readonly #checks = new Map<string, { fails: number; first: number; open: boolean }>();
   /** Recent faults per site and rule, for fleet correlation: agentId → time. */
   readonly #recent = new Map<string, Map<string, number>>();
   readonly #correlated = new Set<string>();
@@ -94,10 +117,7 @@ export class DetectionEngine {
     const place = await this.#place(agentId);
     if (!place) return;
     const policy = this.policies.for(place.clientId, place.siteId);
-    if (this.#absent.has(agentId)) {
-      this.#absent.delete(agentId);
-      await this.#clear(`absence:${agentId}`, this.clock.now(), 'agent reporting again');
-    }
+    await this.#heard(agentId);
     for (const sample of samples) {
       if (sample.top?.length) this.#top.set(agentId, { time: sample.time, top: sample.top });
       for (const metric in sample.values) {
@@ -105,11 +125,32 @@ export class DetectionEngine {
         this.counters.samples++;
         await this.#step(agentId, place, policy, metric, sample.time, value);
       }
+      if (sample.top) await this.#processRules(agentId, place, policy, sample.time, sample.top);
     }
   }
 
-  async #step(agentId: string, place: AgentPlace, policy: Policy, metric: string, t: number, x: number) {
-    const id = `${agentId}|${metric}`;
+  /**
+   * Threshold rules on one program's CPU, `proc.cpu_pct:<name>` (% of one core, summed over its processes), read from
+   * the sample's top list: a program absent from it counts as 0. Only thresholds: per-program series come and go too
+   * often for a baseline, and a runaway program on a busy machine barely moves the machine's total.
+   */
+  async #processRules(agentId: string, place: AgentPlace, policy: Policy, t: number, top: readonly TopProcess[]) {
+    for (const rule of policy.thresholds) {
+      if (!rule.metric.startsWith(PROC_CPU)) continue;
+      const name = rule.metric.slice(PROC_CPU.length);
+      let x = 0;
+      const pids: number[] = [];
+      for (const p of top)
+        if (p.name === name) {
+          x += p.cpuPct;
+          pids.push(p.pid);
+        }
+      const detail = pids.length ? ` (${name}: pid ${pids.slice(0, 5).join(', ')})` : '';
+      await this.#threshold(this.#state(`${agentId}|${rule.metric}`), agentId, place, policy, rule, t, x, detail);
+    }
+  }
+
+  #state(id: string): SeriesState {
     let st = this.#series.get(id);
     if (!st) {
       st = {
@@ -119,6 +160,140 @@ export class DetectionEngine {
       };
       this.#series.set(id, st);
     }
+    return st;
+  }
+
+  async #heard(agentId: string): Promise<void> {
+    if (this.#absent.has(agentId)) {
+      this.#absent.delete(agentId);
+      await this.#clear(`absence:${agentId}`, this.clock.now(), 'agent reporting again');
+    }
+  }
+
+  /**
+   * Feeds one agent's check results (in time order): `checksFailAfter` consecutive failures open a `check` incident
+   * whose failure time is the first failing result; one passing result clears it.
+   */
+  async ingestChecks(agentId: string, results: readonly CheckResult[]): Promise<void> {
+    const place = await this.#place(agentId);
+    if (!place) return;
+    const policy = this.policies.for(place.clientId, place.siteId);
+    await this.#heard(agentId);
+    const specs = new Map(checksFor(policy, agentId).map((c) => [c.id, c]));
+    for (const r of results) {
+      // A result of a check the policy no longer gives this agent (sent before the new list arrived) is kept as a
+      // series but opens nothing.
+      if (!specs.has(r.checkId)) continue;
+      const id = `${agentId}|${r.checkId}`;
+      let st = this.#checks.get(id);
+      if (!st) {
+        st = { fails: 0, first: -1, open: false };
+        this.#checks.set(id, st);
+      }
+      const key = `check:${agentId}:${r.checkId}`;
+      const spec = specs.get(r.checkId);
+      const what = spec ? describeCheck(spec) : `check ${r.checkId}`;
+      if (r.ok) {
+        st.fails = 0;
+        st.first = -1;
+        if (st.open) {
+          st.open = false;
+          await this.#clear(key, r.time, `${what} passing again: ${r.message}`);
+        }
+        continue;
+      }
+      if (st.fails++ === 0) st.first = r.time;
+      if (st.open || st.fails < policy.checksFailAfter) continue;
+      st.open = true;
+      await this.#raise(place, agentId, policy, {
+        key,
+        source: 'check',
+        rule: `check:${spec?.kind ?? 'unknown'}:${r.checkId}`,
+        type: 'availability',
+        criticality: 'P2',
+        failureTime: st.first,
+        title: `${what} failing on ${place.hostname ?? agentId}`,
+        what: `${what} failed ${st.fails} times in a row: ${r.message}`,
+        context: { checkId: r.checkId, check: spec ?? null, message: r.message, value: r.value ?? null },
+      });
+    }
+  }
+
+  /**
+   * Runs the inventory rules on one machine (after each inventory report, and in the hourly sweep): findings that
+   * appeared open an incident, findings that went away clear theirs.
+   */
+  async evaluateInventory(agentId: string): Promise<void> {
+    const factsOf = this.options.inventoryFacts;
+    if (!factsOf) return;
+    const place = await this.#place(agentId);
+    if (!place) return;
+    const policy = this.policies.for(place.clientId, place.siteId);
+    const now = this.clock.now();
+    const prefix = `inventory:${agentId}:`;
+    const facts = policy.inventory.enabled ? await factsOf(agentId) : undefined;
+    const changes =
+      facts && this.options.recentChanges
+        ? await this.options.recentChanges(agentId, now - policy.inventory.hardwareWindowDays * 86_400_000, now)
+        : [];
+    const found = facts ? inventoryFindings(facts, changes, policy, now) : [];
+    const current = new Set(found.map((f) => prefix + f.id));
+    for (const key of this.#invOpen) {
+      if (key.startsWith(prefix) && !current.has(key)) {
+        this.#invOpen.delete(key);
+        await this.#clear(key, now, 'inventory no longer shows it');
+      }
+    }
+    for (const f of found) {
+      const key = prefix + f.id;
+      if (this.#invOpen.has(key)) continue;
+      const raised = await this.#raise(place, agentId, policy, {
+        key,
+        source: 'inventory',
+        rule: f.rule,
+        type: f.type,
+        criticality: f.criticality,
+        failureTime: f.since,
+        title: f.title,
+        what: f.what,
+        context: { finding: f.id },
+      });
+      if (raised) this.#invOpen.add(key);
+    }
+  }
+
+  /** Runs the inventory rules on every enrolled machine (licences near expiry and patch ages move with time alone). */
+  async sweepInventory(): Promise<void> {
+    if (!this.options.inventoryFacts) return;
+    for (const { agentId } of await this.presence.lastSeen()) {
+      try {
+        await this.evaluateInventory(agentId);
+      } catch (err) {
+        this.logger.error({ err, agentId }, 'inventory rules failed on one machine');
+      }
+    }
+  }
+
+  /**
+   * After a policy change: checks no longer in an agent's policy clear their open incidents and forget their state
+   * (the agent stops running them, so no passing result would ever clear them).
+   */
+  async reconcileChecks(): Promise<void> {
+    for (const [id, st] of this.#checks) {
+      const sep = id.indexOf('|');
+      const agentId = id.slice(0, sep);
+      const checkId = id.slice(sep + 1);
+      const place = await this.#place(agentId);
+      const kept =
+        place && checksFor(this.policies.for(place.clientId, place.siteId), agentId).some((c) => c.id === checkId);
+      if (kept) continue;
+      this.#checks.delete(id);
+      if (st.open) await this.#clear(`check:${agentId}:${checkId}`, this.clock.now(), 'check removed from the policy');
+    }
+  }
+
+  async #step(agentId: string, place: AgentPlace, policy: Policy, metric: string, t: number, x: number) {
+    const st = this.#state(`${agentId}|${metric}`);
     if (policy.baseline.enabled && !baselineIgnores(policy, metric)) {
       const score = baselineStep(st.b, t, x, this.#params);
       const view = baselineView(st.b);
@@ -160,6 +335,7 @@ export class DetectionEngine {
     r: ThresholdRule,
     t: number,
     x: number,
+    detail = '',
   ) {
     const breach = r.op === '>' ? x > r.value : x < r.value;
     const clearLevel = r.clear ?? r.value;
@@ -180,7 +356,7 @@ export class DetectionEngine {
             criticality: r.criticality ?? 'P3',
             failureTime: st.tBreach,
             title: `${r.metric} ${r.op} ${formatValue(r.metric, r.value)} on ${place.hostname ?? agentId}`,
-            what: `${r.metric} is ${formatValue(r.metric, x)}, ${r.op === '>' ? 'above' : 'below'} the policy limit of ${formatValue(r.metric, r.value)} for ${Math.round((t - st.tBreach) / 1000)} s`,
+            what: `${r.metric} is ${formatValue(r.metric, x)}, ${r.op === '>' ? 'above' : 'below'} the policy limit of ${formatValue(r.metric, r.value)} for ${Math.round((t - st.tBreach) / 1000)} s${detail}`,
             context: { value: x, limit: r.value },
           });
         }
@@ -283,14 +459,14 @@ export class DetectionEngine {
       what: string;
       context: Record<string, unknown>;
     },
-  ): Promise<void> {
+  ): Promise<boolean> {
     const now = this.clock.now();
     if (inMaintenance(policy.maintenance, now)) {
       this.counters.suppressed++;
       this.suppressed.push({ key: s.key, at: now, title: s.title });
       if (this.suppressed.length > 1000) this.suppressed.shift();
       this.logger.info({ key: s.key, title: s.title }, 'maintenance window: incident not opened');
-      return;
+      return false;
     }
     // Fleet correlation: the same rule failing on many machines of a site becomes one major incident.
     const corrKey = `${place.siteId}|${s.source}|${s.rule}`;
@@ -334,7 +510,7 @@ export class DetectionEngine {
         for (const a of agents)
           if (a !== agentId) await this.#clear(s.key.replace(agentId, a), now, `merged into ${key}`);
       }
-      return;
+      return true;
     }
     await this.sink.raise({
       key: s.key,
@@ -353,6 +529,7 @@ export class DetectionEngine {
       context: { ...s.context, top: topNow ?? [], changes },
     });
     this.counters.raised++;
+    return true;
   }
 
   async #clear(key: string, at: number, note: string): Promise<void> {
@@ -388,6 +565,9 @@ export class DetectionEngine {
       out.set(id, new Uint8Array(buf.buffer));
     }
     for (const a of this.#absent) out.set(`absent|${a}`, new Uint8Array(0));
+    for (const k of this.#invOpen) out.set(`inv|${k}`, new Uint8Array(0));
+    for (const [id, c] of this.#checks)
+      out.set(`check|${id}`, new Uint8Array(new Float64Array([c.fails, c.first, c.open ? 1 : 0]).buffer));
     return out;
   }
 
@@ -396,6 +576,16 @@ export class DetectionEngine {
     for (const [id, bytes] of entries) {
       if (id.startsWith('absent|')) {
         this.#absent.add(id.slice(7));
+        continue;
+      }
+      if (id.startsWith('inv|')) {
+        this.#invOpen.add(id.slice(4));
+        continue;
+      }
+      if (id.startsWith('check|')) {
+        if (bytes.byteLength !== 24) continue;
+        const [fails, first, open] = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 24));
+        this.#checks.set(id.slice(6), { fails: fails!, first: first!, open: open === 1 });
         continue;
       }
       if (bytes.byteLength !== (BASELINE_STATE_LENGTH + EXTRA) * 8) continue; // written by another version: relearn
@@ -419,5 +609,23 @@ export class DetectionEngine {
   /** Writes the checkpoint through the store. */
   async checkpoint(store: DetectionStateStore): Promise<void> {
     await store.save(this.snapshot());
+  }
+}
+
+/** A check in words: `HTTP check intranet (https://intranet/)`. */
+export function describeCheck(c: CheckSpec): string {
+  switch (c.kind) {
+    case 'tcp':
+      return `TCP check ${c.id} (${c.host}:${c.port})`;
+    case 'http':
+      return `HTTP check ${c.id} (${c.url})`;
+    case 'ping':
+      return `ping check ${c.id} (${c.host})`;
+    case 'dns':
+      return `DNS check ${c.id} (${c.name})`;
+    case 'service':
+      return `service check ${c.id} (${c.name})`;
+    case 'process':
+      return `process check ${c.id} (${c.name})`;
   }
 }

@@ -5,9 +5,11 @@
  * functions), and never import fastify.
  */
 export * from './baseline.js';
+export { ChecksPush, type CheckTarget } from './checks-push.js';
 export * from './contracts.js';
-export { DetectionEngine, type EngineCounters, type EngineOptions, type Suppressed } from './engine.js';
+export { DetectionEngine, describeCheck, type EngineCounters, type EngineOptions, type Suppressed } from './engine.js';
 export { describe, formatValue } from './explain.js';
 export { MemoryIncidentSink, type SinkEvent } from './memory-sink.js';
 export * from './policy.js';
+export * from './policy-file.js';
 export { parseTimestamp, type ReplaySummary, replayCsv, replayPath } from './replay.js';

@@ -3,10 +3,10 @@
  * applies to a client, a site or the whole collector; the most specific one wins per key. With no policy at all the
  * adaptive baseline still watches every metric and absence still watches every agent.
  */
-import { OutpostError } from '@outpost/shared';
-import { type Static, Type } from '@sinclair/typebox';
+import { CheckSpec, OutpostError } from '@outpost/shared';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Value } from '@sinclair/typebox/value';
+import { Value, type ValueError } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 
 const Criticality = Type.Union([Type.Literal('P1'), Type.Literal('P2'), Type.Literal('P3'), Type.Literal('P4')]);
@@ -79,6 +79,35 @@ export const PolicySchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     maintenance: Type.Array(MaintenanceWindow, { default: [] }),
+    /** Checks every machine in scope runs (pushed to the agents; results open `check` incidents). */
+    checks: Type.Array(CheckSpec, { default: [], maxItems: 500 }),
+    /** Agents designated as probes for equipment without an agent (printers, switches): extra checks for them only. */
+    probes: Type.Array(
+      Type.Object(
+        { agentId: Type.String({ minLength: 1, maxLength: 64 }), checks: Type.Array(CheckSpec, { maxItems: 500 }) },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+    /** Inventory rules: fed by each inventory report and an hourly sweep. */
+    inventory: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** A licence (AV, OS activation) expiring within this many days opens an incident. */
+        licenceDays: Type.Integer({ minimum: 0, maximum: 3650, default: 30 }),
+        /** A security update pending longer than this many days opens an incident. */
+        patchDays: Type.Integer({ minimum: 0, maximum: 3650, default: 14 }),
+        /** An OS past its end of life opens an incident. */
+        endOfLife: Type.Boolean({ default: true }),
+        /** Software names (exact, or prefixes ending with `*`, case-insensitive) that must not be installed. */
+        forbiddenSoftware: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { default: [], maxItems: 1000 }),
+        /** A disk gone or memory shrunk stays an incident until the hardware is back or this many days pass. */
+        hardwareWindowDays: Type.Integer({ minimum: 1, maximum: 365, default: 7 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Consecutive failing results before a check opens an incident (one passing result clears it). */
+    checksFailAfter: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
   },
   { additionalProperties: false },
 );
@@ -88,6 +117,27 @@ export type Policy = Static<typeof PolicySchema>;
 (PolicySchema.properties.baseline.properties.criticality as { default?: string }).default = 'P3';
 
 const check = TypeCompiler.Compile(PolicySchema);
+
+/**
+ * One validation problem in words. For a union of `kind`s (a check), "expected union value" says nothing: name the
+ * kinds, or the first problem against the variant the entry's `kind` picks.
+ */
+function explainError(e: ValueError): string {
+  const at = e.path || '/';
+  const variants = (e.schema as { anyOf?: TSchema[] }).anyOf;
+  if (!variants) return `${at}: ${e.message}`;
+  const kinds = variants
+    .map((v) => (v as { properties?: { kind?: { const?: string } } }).properties?.kind?.const)
+    .filter((k): k is string => typeof k === 'string');
+  if (!kinds.length) return `${at}: ${e.message}`;
+  const kind = (e.value as { kind?: unknown } | null)?.kind;
+  const variant = variants.find(
+    (v) => (v as { properties?: { kind?: { const?: string } } }).properties?.kind?.const === kind,
+  );
+  if (!variant) return `${at}/kind: must be one of ${kinds.join(', ')}`;
+  const first = Value.Errors(variant, Value.Default(variant, Value.Clone(e.value))).First();
+  return first ? `${at}${first.path}: ${first.message}` : `${at}: ${e.message}`;
+}
 
 /** Parses and validates a policy from JSON or YAML text; errors name the source and every wrong field. */
 export function parsePolicy(text: string, source = 'policy'): Policy {
@@ -102,7 +152,7 @@ export function parsePolicy(text: string, source = 'policy'): Policy {
   }
   const value = Value.Default(PolicySchema, Value.Clone(raw ?? {}));
   if (!check.Check(value)) {
-    const problems = [...check.Errors(value)].slice(0, 5).map((e) => `${e.path || '/'}: ${e.message}`);
+    const problems = [...check.Errors(value)].slice(0, 5).map(explainError);
     throw new OutpostError('OUTPOST_E_POLICY_INVALID', {
       message: `${source}: ${problems.join('; ')}`,
       details: { source, problems },
@@ -133,10 +183,31 @@ export class PolicySet {
     else this.#global = p;
   }
 
+  /** Replaces every policy at once (a reload); scopes absent from `policies` fall back to the defaults. */
+  replaceAll(policies: readonly Policy[]): void {
+    this.#bySite.clear();
+    this.#byClient.clear();
+    this.#global = defaultPolicy();
+    for (const p of policies) this.add(p);
+  }
+
+  /** Every policy in force, the collector default first. */
+  list(): Policy[] {
+    return [this.#global, ...this.#byClient.values(), ...this.#bySite.values()];
+  }
+
   /** The policy that governs a machine of this client and site. */
   for(clientId: string, siteId: string): Policy {
     return this.#bySite.get(siteId) ?? this.#byClient.get(clientId) ?? this.#global;
   }
+}
+
+/** The checks one agent runs under a policy: the scope's checks plus those it probes for (same id: the probe's). */
+export function checksFor(p: Policy, agentId: string): CheckSpec[] {
+  const byId = new Map<string, CheckSpec>();
+  for (const c of p.checks) byId.set(c.id, c);
+  for (const probe of p.probes) if (probe.agentId === agentId) for (const c of probe.checks) byId.set(c.id, c);
+  return [...byId.values()].slice(0, 500);
 }
 
 /** True when `at` (epoch ms) falls inside one of the recurring windows. */

@@ -2,7 +2,7 @@
  * The metrics concern's logic: the `metrics.batch` stream sink (store, then feed detection), periodic roll-ups with
  * retention, and the detection checkpoint timer.
  */
-import type { MetricsBatch } from '@outpost/shared';
+import type { CheckResult, ChecksResults, MetricsBatch } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
 import type { EngineSample } from '../detection/contracts.js';
@@ -11,6 +11,7 @@ import type { MetricsStore } from './store.js';
 /** What the sink feeds once samples are durable (the detection engine). */
 export interface SampleConsumer {
   ingest(agentId: string, samples: readonly EngineSample[]): Promise<void>;
+  ingestChecks(agentId: string, results: readonly CheckResult[]): Promise<void>;
 }
 
 /** Retention of raw samples and roll-ups. */
@@ -55,6 +56,43 @@ export class MetricsService {
         this.logger.error({ err, agentId: b.agentId, seq: b.seq }, 'detection failed on a metrics batch');
       }
     }
+  }
+
+  /**
+   * The `checks.results` sink: each result is kept as two series, `check.ok:<id>` (1 or 0) and `check.value:<id>`
+   * (latency, days left…), with the same (agent, seq) idempotence as metrics; detection sees each message once.
+   */
+  async commitChecks(items: readonly { agentId: string; msg: ChecksResults }[]): Promise<void> {
+    const fresh = this.store.insertBatches(
+      items.map((i) => ({
+        agentId: i.agentId,
+        seq: i.msg.seq,
+        results: i.msg.results,
+        samples: i.msg.results.map((r) => ({
+          time: r.time,
+          values: {
+            [`check.ok:${r.checkId}`]: r.ok ? 1 : 0,
+            ...(r.value !== undefined ? { [`check.value:${r.checkId}`]: r.value } : {}),
+          },
+        })),
+      })),
+    );
+    if (!this.consumer) return;
+    for (const b of fresh) {
+      try {
+        await this.consumer.ingestChecks(
+          b.agentId,
+          [...b.results].sort((x, y) => x.time - y.time),
+        );
+      } catch (err) {
+        this.logger.error({ err, agentId: b.agentId, seq: b.seq }, 'detection failed on check results');
+      }
+    }
+  }
+
+  /** Raw samples of one series (e.g. `check.ok:<id>`) between two times. */
+  samples(agentId: string, name: string, fromMs: number, toMs: number): { ts: number; value: number }[] {
+    return this.store.samples(agentId, name, fromMs, toMs).map((r) => ({ ts: r.ts, value: r.value }));
   }
 
   /** Rolls up and prunes everything older than one minute ago (late samples get a minute of slack). */

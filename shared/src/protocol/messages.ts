@@ -5,9 +5,10 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { OutpostError } from '../errors.js';
+import { ChecksPolicy } from './checks.js';
 import { AgentHello, CollectorChallenge, CollectorWelcome } from './handshake.js';
 import { InventoryReport, InventoryRequest } from './inventory.js';
-import { MetricsBatch } from './metrics.js';
+import { ChecksResults, MetricsBatch } from './metrics.js';
 import { AgentHeartbeat } from './presence.js';
 import {
   FileDone,
@@ -27,7 +28,7 @@ import { StreamAck, StreamEvent, StreamGap } from './stream.js';
  * A concern that reports data adds its message here; the collector routes each type to the sink its concern
  * registers with the stream ingest (collector/src/stream).
  */
-const SequencedSchemas = [StreamEvent, StreamGap, InventoryReport, MetricsBatch] as const;
+const SequencedSchemas = [StreamEvent, StreamGap, InventoryReport, MetricsBatch, ChecksResults] as const;
 
 /** Agent messages that are not sequenced: the handshake, presence, replies to commands. */
 const UnsequencedAgentSchemas = [
@@ -66,6 +67,7 @@ export const CollectorMessage = Type.Union([
   ShellResize,
   ShellClose,
   FileOpen,
+  ChecksPolicy,
 ]);
 export type CollectorMessage = Static<typeof CollectorMessage>;
 
