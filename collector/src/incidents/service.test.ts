@@ -103,7 +103,7 @@ describe('detected incidents', () => {
     await h.incidents.close(tech, incidentId);
     h.clock.t += 30 * M;
     expect(await h.incidents.raise(signal(h))).toEqual({ incidentId, outcome: 'reopened' });
-    expect(await h.incidents.get(incidentId)).toMatchObject({ status: 'open', closedAt: null, reopenCount: 1 });
+    expect(await h.incidents.get(incidentId)).toMatchObject({ status: 'acknowledged', closedAt: null, reopenCount: 1 });
   });
 });
 
