@@ -169,6 +169,8 @@ describe('waiting on the customer', () => {
     const resumed = await h.incidents.resume(SYSTEM, inc.id);
     // 3 h left: 1 h on Tuesday (17–18), 2 h on Wednesday morning.
     expect(resumed.sla?.resolutionDue).toBe(paris('2026-01-14T11:00', 1));
+    // The response was given before the pause: its due instant stays what it was.
+    expect(resumed.sla?.responseDue).toBe(paris('2026-01-13T11:00', 1));
     expect(await tickAt(h, paris('2026-01-14T10:59', 1))).toMatchObject({ breaches: 0, warnings: 1 });
     expect(await tickAt(h, paris('2026-01-14T11:00', 1))).toMatchObject({ breaches: 1 });
     const kinds = (await h.incidents.timeline(inc.id)).map((e) => e.kind);

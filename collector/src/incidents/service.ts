@@ -303,7 +303,8 @@ export class IncidentService implements IncidentSink {
       checkTransition(inc, 'resume');
       if (!inc.paused)
         throw new OutpostError('OUTPOST_E_TRANSITION_INVALID', { message: `Incident ${id} is not paused` });
-      if (inc.sla) resumeClock(inc.sla, await this.#core.sla.coverage(inc.sla.calendarId), now);
+      if (inc.sla)
+        resumeClock(inc.sla, await this.#core.sla.coverage(inc.sla.calendarId), now, inc.acknowledgedAt !== null);
       inc.paused = false;
       return { events: [{ kind: 'resumed' }], audit: { type: 'incident.resume', code: 'OUTPOST_I_INCIDENT_RESUMED' } };
     });

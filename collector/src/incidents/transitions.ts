@@ -68,7 +68,7 @@ export async function reopenTicket(core: IncidentCore, inc: Incident, now: numbe
   inc.resolutionCategory = null;
   inc.clearSince = null;
   inc.reopenCount += 1;
-  if (inc.sla) resumeClock(inc.sla, await core.sla.coverage(inc.sla.calendarId), now);
+  if (inc.sla) resumeClock(inc.sla, await core.sla.coverage(inc.sla.calendarId), now, inc.acknowledgedAt !== null);
   return [{ kind: 'reopened', data: { from: was, reason, reopenCount: inc.reopenCount } }];
 }
 
@@ -97,5 +97,5 @@ export async function retarget(core: IncidentCore, inc: Incident, now: number): 
   inc.sla.responseTargetMs = terms.responseMs;
   inc.sla.resolutionTargetMs = terms.resolutionMs;
   inc.sla.nearBreachRatio = terms.nearBreachRatio;
-  if (running) resumeClock(inc.sla, cov, now);
+  if (running) resumeClock(inc.sla, cov, now, inc.acknowledgedAt !== null);
 }
