@@ -57,7 +57,8 @@ const LIST_COLUMNS = [
       const s = r.sla as Row | null;
       if (!s) return '-';
       if (s.responseBreachedAt !== null || s.resolutionBreachedAt !== null) return 'BREACHED';
-      return `due ${when(r.acknowledgedAt === null ? s.responseDue : s.resolutionDue)}`;
+      if (r.status === 'resolved' || r.status === 'closed') return 'met';
+      return `due ${when(r.acknowledgedAt === null ? s.responseDue : s.resolutionDue)}${s.running ? '' : ' (paused)'}`;
     },
   },
   { key: 'title', title: 'title' },
