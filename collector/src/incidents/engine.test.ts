@@ -150,6 +150,30 @@ describe('SLA clock on business hours', () => {
   });
 });
 
+describe('a busy pass', () => {
+  it('handles every ticket due in one pass, past the page size', async () => {
+    const h = await withContract(paris('2026-01-13T10:00', 1));
+    for (let i = 0; i < 620; i++)
+      await h.incidents.raise({
+        key: `threshold:ag_${i}:cpu`,
+        clientId: h.client.id,
+        siteId: h.site.id,
+        agentIds: [`ag_${i}`],
+        source: 'threshold',
+        rule: 'cpu',
+        type: 'performance',
+        criticality: 'P2',
+        tier: 1,
+        failureTime: h.clock.t,
+        detectedAt: h.clock.t,
+        title: 'CPU',
+        explanation: 'busy',
+      });
+    expect(await tickAt(h, paris('2026-01-13T11:00', 1))).toMatchObject({ warnings: 0, breaches: 620 });
+    expect((await h.incidents.list({ breached: true, limit: 1 })).total).toBe(620);
+  });
+});
+
 describe('waiting on the customer', () => {
   it('pauses the clock (no breach while paused) and resumes with the covered time left', async () => {
     const h = await withContract(paris('2026-01-13T10:00', 1));

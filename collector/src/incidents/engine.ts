@@ -5,6 +5,7 @@
  */
 import type { Actor } from '../auth/index.js';
 import type { Change, IncidentCore } from './core.js';
+import type { Incident } from './model.js';
 import { takeDue } from './sla.js';
 import { escalateTicket, resolveTicket } from './transitions.js';
 
@@ -18,11 +19,32 @@ export interface TickResult {
   closed: number;
 }
 
+const PAGE = 500;
+
+/**
+ * Every candidate of a query whose rows leave it once handled (so each page re-queries from the start). A page that
+ * brings nothing new ends the walk, so a row that stays due (e.g. a write that failed) cannot loop the pass.
+ */
+async function* pages(query: (limit: number) => Promise<Incident[]>): AsyncGenerator<Incident> {
+  const seen = new Set<string>();
+  for (;;) {
+    const page = await query(PAGE);
+    let fresh = 0;
+    for (const inc of page) {
+      if (seen.has(inc.id)) continue;
+      seen.add(inc.id);
+      fresh++;
+      yield inc;
+    }
+    if (page.length < PAGE || fresh === 0) return;
+  }
+}
+
 /** Runs one pass at the clock's current time. */
 export async function tick(core: IncidentCore): Promise<TickResult> {
   const now = core.clock.now();
   const result: TickResult = { warnings: 0, breaches: 0, autoResolved: 0, closed: 0 };
-  for (const candidate of await core.store.slaDue(now)) {
+  for await (const candidate of pages((limit) => core.store.slaDue(now, limit))) {
     await core.serial(async () => {
       const inc = await core.store.get(candidate.id);
       if (!inc?.sla || inc.paused || inc.nextSlaAt === null || inc.nextSlaAt > now) return;
@@ -58,7 +80,9 @@ export async function tick(core: IncidentCore): Promise<TickResult> {
       });
     });
   }
-  for (const candidate of await core.store.clearedBefore(now - core.options.autoResolveHoldMs)) {
+  for await (const candidate of pages((limit) =>
+    core.store.clearedBefore(now - core.options.autoResolveHoldMs, limit),
+  )) {
     await core.serial(async () => {
       const inc = await core.store.get(candidate.id);
       if (!inc || inc.clearSince === null || inc.clearSince > now - core.options.autoResolveHoldMs) return;
@@ -74,7 +98,7 @@ export async function tick(core: IncidentCore): Promise<TickResult> {
       result.autoResolved++;
     });
   }
-  for (const candidate of await core.store.resolvedBefore(now - core.options.reopenWindowMs)) {
+  for await (const candidate of pages((limit) => core.store.resolvedBefore(now - core.options.reopenWindowMs, limit))) {
     await core.serial(async () => {
       const inc = await core.store.get(candidate.id);
       if (!inc || inc.status !== 'resolved') return;
