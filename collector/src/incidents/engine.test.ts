@@ -150,6 +150,31 @@ describe('SLA clock on business hours', () => {
   });
 });
 
+describe('a calendar that never covers anything', () => {
+  it('still opens the ticket, without a clock, and says why', async () => {
+    const h = await harness({ start: paris('2026-01-13T10:00', 1) });
+    const mondays = Array.from({ length: 170 }, (_, i) =>
+      new Date(Date.UTC(2026, 0, 12) + i * 7 * 86_400_000).toISOString().slice(0, 10),
+    );
+    const cal = await h.contracts.saveCalendar(SYSTEM, {
+      name: 'Mondays, all holidays',
+      clientId: h.client.id,
+      timezone: 'Europe/Paris',
+      kind: 'hours',
+      hours: { mon: [['09:00', '10:00']] },
+      holidays: mondays,
+    });
+    await h.contracts.setContract(SYSTEM, h.client.id, {
+      name: 'Odd',
+      calendarId: cal.id,
+      targets: { P2: { responseMinutes: 60, resolutionMinutes: 240 } },
+    });
+    const inc = await openP2(h);
+    expect(inc.sla).toBeNull();
+    expect((await h.incidents.timeline(inc.id))[0]?.data.slaError).toMatch(/covers no time/);
+  });
+});
+
 describe('a busy pass', () => {
   it('handles every ticket due in one pass, past the page size', async () => {
     const h = await withContract(paris('2026-01-13T10:00', 1));

@@ -36,6 +36,15 @@ export async function openTicket(
   >,
 ): Promise<Incident> {
   const terms = await core.sla.slaFor(fields.clientId, fields.siteId, fields.criticality);
+  let sla: Incident['sla'] = null;
+  let slaError: string | undefined;
+  try {
+    sla = terms ? startClock(terms, fields.detectedAt, await core.sla.coverage(terms.calendarId)) : null;
+  } catch (err) {
+    // A calendar that never covers anything must not stop the fault from becoming a ticket: open it without a clock.
+    slaError = (err as Error).message;
+    core.logger.error({ err, clientId: fields.clientId, calendarId: terms?.calendarId }, 'SLA clock not started');
+  }
   const inc: Incident = {
     ...fields,
     id: core.newId(),
@@ -52,7 +61,7 @@ export async function openTicket(
     resolutionNote: null,
     resolutionCategory: null,
     updatedAt: fields.detectedAt,
-    sla: terms ? startClock(terms, fields.detectedAt, await core.sla.coverage(terms.calendarId)) : null,
+    sla,
     nextSlaAt: null,
   };
   return core.write(actor, {
@@ -67,6 +76,7 @@ export async function openTicket(
           criticality: fields.criticality,
           tier: fields.tier,
           title: fields.title,
+          ...(slaError ? { slaError } : {}),
         },
       },
     ],
