@@ -222,17 +222,28 @@ describe('incidents over the API', () => {
     const setup = audit.events.map((e) => e.type).filter((t) => /^(calendar|contract)\./.test(t));
     expect(setup).toEqual(['contract.set', 'calendar.create']);
 
-    // The CLI shows the ticket with its timeline.
-    const cli = spawnNode(outpostBin, [
+    // The CLI lists (filters go through as the API expects them) and shows the ticket with its timeline.
+    const global = [
       '--server',
       c.apiUrl,
       '--token',
       tech.token!,
       ...(c.fingerprint ? ['--ca-fingerprint', c.fingerprint] : []),
+    ];
+    const list = spawnNode(outpostBin, [
+      ...global,
+      '--json',
       'incidents',
-      'show',
-      id,
+      'list',
+      '--status',
+      'resolved,closed',
+      '--breached',
+      '--tier',
+      '2',
     ]);
+    expect(await list.exited).toBe(0);
+    expect((JSON.parse(list.stdout()) as Incident[]).map((i) => i.id)).toEqual([id]);
+    const cli = spawnNode(outpostBin, [...global, 'incidents', 'show', id]);
     expect(await cli.exited).toBe(0);
     expect(cli.stdout()).toMatch(/status\s+closed/);
     expect(cli.stdout()).toMatch(/resolution\s+\[software\] Rolled back the printer driver/);
