@@ -100,6 +100,10 @@ describe('incidents over the API', () => {
     expect((await refused(apiCall(c.admin, 'PUT', '/api/v1/clients/cl_nope/contract', contract))).code).toBe(
       'OUTPOST_E_NOT_FOUND',
     );
+    // Only admins manage contracts; technicians and viewers read them.
+    expect((await refused(apiCall(tech, 'PUT', `/api/v1/clients/${c.clientId}/contract`, contract))).code).toBe(
+      'OUTPOST_E_FORBIDDEN',
+    );
     expect(await apiCall<Row>(viewer, 'GET', `/api/v1/clients/${c.clientId}/contract`)).toMatchObject({
       targets: contract.targets,
     });
