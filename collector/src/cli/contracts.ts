@@ -40,7 +40,7 @@ function readDefinition(file: string): Row {
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 /** `mon-fri=09:00-12:00,14:00-18:00` → hours for each day of the range (repeatable). */
-function parseHours(specs: string[]): Record<string, [string, string][]> {
+export function parseHours(specs: string[]): Record<string, [string, string][]> {
   const hours: Record<string, [string, string][]> = {};
   for (const spec of specs) {
     const m = /^([a-z]{3})(?:-([a-z]{3}))?=(.+)$/.exec(spec.trim().toLowerCase());
