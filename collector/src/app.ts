@@ -12,19 +12,19 @@ import { AgentGateway, Agents, agentsMigrations, agentsRoutes, ConnectionRegistr
 import { AuditLog, auditMigrations, auditRoutes } from './audit/index.js';
 import { AuthService, authMigrations, authRoutes, createAuthenticate, createGuard } from './auth/index.js';
 import { agentsListenSeparately, type CollectorConfig } from './config.js';
+import { Contracts, contractsMigrations, contractsRoutes } from './contracts/index.js';
 import { type Db, migrate, openDatabase } from './db/index.js';
 import {
   ChecksPush,
   DetectionEngine,
   DetectionPolicies,
-  MemoryIncidentSink,
   type RecentChanges,
 } from './detection/index.js';
 import { detectionRoutes } from './detection/routes.js';
 import { EventsStore, eventsMigrations } from './events/index.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import type { App } from './http/types.js';
-import type { IncidentSink } from './incidents/contract.js';
+import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
 import { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
@@ -45,6 +45,8 @@ export const MIGRATIONS = [
   ...inventoryMigrations,
   ...metricsMigrations,
   ...sessionsMigrations,
+  ...contractsMigrations,
+  ...incidentsMigrations,
 ];
 
 /** A route as registered, for the test that checks every route refuses anonymous callers. */
@@ -81,8 +83,12 @@ export interface Collector {
   detection: DetectionEngine;
   /** The detection policies in force (the policy file), reloadable. */
   policies: DetectionPolicies;
-  /** Where detection raises incidents (the in-memory sink unless one is injected). */
+  /** Where detection raises incidents: the incident service unless a test injects another sink. */
   incidentSink: IncidentSink;
+  /** Tickets, their SLA clocks and the SLA engine (notifications binds itself with `setNotifier`). */
+  incidents: IncidentService;
+  /** Calendars, support contracts and on-call rotations (`onCall` answers who is on duty). */
+  contracts: Contracts;
   routes: RegisteredRoute[];
   /** Credentials of the admin created on this first start, to print once. */
   initialAdmin: { email: string; password: string } | undefined;
@@ -177,7 +183,31 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
         .catch((err: unknown) => logger.error({ err, agentId }, 'inventory rules failed'));
     }
   });
-  const incidentSink = deps.incidentSink ?? new MemoryIncidentSink(logger);
+  const contracts = new Contracts(db, audit, clock, {
+    clientExists: async (id) => (await tenants.client(id)) !== undefined,
+    siteClient: async (id) => (await tenants.site(id))?.clientId,
+    userEmail: async (id) => (await auth.getUser(id))?.email,
+  });
+  const incidents = new IncidentService(
+    db,
+    audit,
+    clock,
+    logger.child({ concern: 'incidents' }),
+    contracts,
+    {
+      siteClient: async (id) => (await tenants.site(id))?.clientId,
+      agentPlace: async (id) => {
+        const a = await agents.get(id);
+        return a && { clientId: a.clientId, siteId: a.siteId };
+      },
+      userExists: async (id) => {
+        const u = await auth.getUser(id);
+        return u !== undefined && !u.disabled;
+      },
+    },
+    { autoResolveHoldMs: config.incidents.autoResolveHoldMs, reopenWindowMs: config.incidents.reopenWindowMs },
+  );
+  const incidentSink = deps.incidentSink ?? incidents;
   const detection = new DetectionEngine(
     incidentSink,
     {
@@ -335,6 +365,8 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     }),
   );
   await api.register(detectionRoutes({ policies, guard, audit }));
+  await api.register(incidentsRoutes({ incidents, guard }));
+  await api.register(contractsRoutes({ contracts, guard }));
   if (separate) await api.register(websocket, { options: { maxPayload: 256 * 1024, perMessageDeflate: false } });
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
@@ -347,6 +379,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   const inventoryRulesTimer = setInterval(() => {
     detection.sweepInventory().catch((err: unknown) => logger.error({ err }, 'inventory rules sweep failed'));
   }, 3_600_000).unref();
+  incidents.start(config.incidents.tickMs);
   const absenceTimer = setInterval(() => {
     detection.sweepAbsence().catch((err: unknown) => logger.error({ err }, 'absence sweep failed'));
   }, config.presence.heartbeatIntervalMs).unref();
@@ -372,6 +405,8 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     detection,
     policies,
     incidentSink,
+    incidents,
+    contracts,
     routes,
     initialAdmin,
     async close() {
@@ -384,6 +419,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       clearInterval(absenceTimer);
       clearInterval(inventoryRulesTimer);
       metricsService.stop();
+      await incidents.stop();
       await checkpoint();
       if (separate) await agentEndpoint.close();
       await api.close();

@@ -1,20 +1,20 @@
 /**
  * Detection end to end with real processes: a real agent samples its machine while a busy loop started by the test
- * burns a core (an incident with the agent, the rule, the time of failure and the busy process in its explanation;
- * killing the loop clears it), and runs the checks its collector's policy gives it against a real socket (a failing
- * check opens an incident with the check as source; the port coming back clears it).
+ * burns a core (an incident ticket with the agent, the rule, the time of failure and the busy process in its
+ * explanation; killing the loop resolves it), and runs the checks its collector's policy gives it against a real
+ * socket (a failing check opens a ticket with the check as source; the port coming back resolves it). Tickets are
+ * read through the incidents API, as a technician would.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { apiCall, detection } from '@outpost/collector';
+import { apiCall } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentInstall, enrollAgent, runAgent } from '../support/agent.js';
 import { ProcessCleanup, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { freePort } from '../support/process-collector.js';
 
 let c: TestCollector;
-let sink: InstanceType<typeof detection.MemoryIncidentSink>;
 let checkedPort: number;
 let policyFile: string;
 const dir = tempDir('e2e-detection');
@@ -29,32 +29,42 @@ beforeAll(async () => {
   checkedPort = await freePort();
   policyFile = `${dir.path}/policy.yaml`;
   writeFileSync(policyFile, policyText());
-  c = await startTestCollector({ detection: { policyFile } } as never);
-  const s = c.collector.incidentSink;
-  if (!(s instanceof detection.MemoryIncidentSink)) throw new Error('this test reads the in-memory incident sink');
-  sink = s;
+  // A cleared condition resolves its ticket after a short hold, checked by a fast SLA pass.
+  c = await startTestCollector({
+    detection: { policyFile },
+    incidents: { tickMs: 200, autoResolveHoldMs: 300 },
+  } as never);
 });
 afterAll(async () => {
   await c?.[Symbol.asyncDispose]();
   dir[Symbol.dispose]();
 });
 
-/** Resolves with the first sink event that matches. */
-function nextEvent(match: (e: detection.SinkEvent) => boolean, timeoutMs = 15_000): Promise<detection.SinkEvent> {
-  const seen = sink.events.find(match);
-  if (seen) return Promise.resolve(seen);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no matching incident event in ${timeoutMs} ms; events: ${JSON.stringify(sink.events)}`));
-    }, timeoutMs);
-    const off = sink.onEvent((e) => {
-      if (!match(e)) return;
-      clearTimeout(timer);
-      off();
-      resolve(e);
-    });
-  });
+interface Ticket {
+  id: string;
+  key: string | null;
+  agentIds: string[];
+  source: string;
+  rule: string;
+  criticality: string;
+  status: string;
+  explanation: string;
+  failureTime: number;
+  detectedAt: number;
+  resolvedAt: number | null;
+}
+
+/** Polls the incidents API until the ticket with this detection key is in one of the statuses. */
+async function ticket(agentId: string, key: string, statuses: string[], timeoutMs = 15_000): Promise<Ticket> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: Ticket[] = [];
+  while (Date.now() < deadline) {
+    seen = (await apiCall<{ incidents: Ticket[] }>(c.admin, 'GET', `/api/v1/incidents?agentId=${agentId}`)).incidents;
+    const t = seen.find((i) => i.key === key && statuses.includes(i.status));
+    if (t) return t;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`no ${statuses.join('/')} ticket ${key} in ${timeoutMs} ms; tickets: ${JSON.stringify(seen)}`);
 }
 
 async function startAgent(cleanup: ProcessCleanup, name: string, env: Record<string, string>) {
@@ -87,9 +97,7 @@ describe('detection end to end', () => {
       await spinExited;
     });
     const key = `threshold:${agentId}:proc.cpu_pct:outpost-spin:>20`;
-    const raised = await nextEvent((e) => e.kind === 'raise' && e.signal.key === key);
-    if (raised.kind !== 'raise') throw new Error('unreachable');
-    const s = raised.signal;
+    const s = await ticket(agentId, key, ['open']);
     expect(s).toMatchObject({ agentIds: [agentId], source: 'threshold', rule: 'proc.cpu_pct:outpost-spin > 20' });
     expect(s.criticality).toBe('P2');
     // Time of failure: the first sample over the limit, after the loop started and a duration before the decision.
@@ -103,30 +111,26 @@ describe('detection end to end', () => {
     const killedAt = Date.now();
     spin.kill('SIGKILL');
     await spinExited;
-    const cleared = await nextEvent((e) => e.kind === 'clear' && e.key === key);
-    if (cleared.kind !== 'clear') throw new Error('unreachable');
-    expect(cleared.at).toBeGreaterThanOrEqual(killedAt);
-    expect(sink.open.has(key)).toBe(false);
+    const resolved = await ticket(agentId, key, ['resolved']);
+    expect(resolved.id).toBe(s.id);
+    expect(resolved.resolvedAt).toBeGreaterThanOrEqual(killedAt);
   });
 
   it('runs the pushed checks: a closed port opens a check incident, the port opening clears it, a reload adds one', async () => {
     await using cleanup = new ProcessCleanup();
     const agentId = await startAgent(cleanup, 'checks', { OUTPOST_CHECKS_INTERVAL_MS: '300' });
     const key = `check:${agentId}:app-port`;
-    const raised = await nextEvent((e) => e.kind === 'raise' && e.signal.key === key);
-    if (raised.kind !== 'raise') throw new Error('unreachable');
-    expect(raised.signal).toMatchObject({ source: 'check', rule: 'check:tcp:app-port', agentIds: [agentId] });
-    expect(raised.signal.explanation).toContain(
-      `TCP check app-port (127.0.0.1:${checkedPort}) failed 1 times in a row`,
-    );
-    expect(raised.signal.explanation).toContain('ECONNREFUSED');
-    expect(raised.signal.failureTime).toBeLessThanOrEqual(raised.signal.detectedAt);
+    const raised = await ticket(agentId, key, ['open']);
+    expect(raised).toMatchObject({ source: 'check', rule: 'check:tcp:app-port', agentIds: [agentId] });
+    expect(raised.explanation).toContain(`TCP check app-port (127.0.0.1:${checkedPort}) failed 1 times in a row`);
+    expect(raised.explanation).toContain('ECONNREFUSED');
+    expect(raised.failureTime).toBeLessThanOrEqual(raised.detectedAt);
 
     const server: Server = createServer((s) => s.end());
     await new Promise<void>((r) => server.listen(checkedPort, '127.0.0.1', r));
     try {
-      const cleared = await nextEvent((e) => e.kind === 'clear' && e.key === key);
-      expect(cleared).toMatchObject({ kind: 'clear', note: expect.stringContaining('passing again') });
+      const resolved = await ticket(agentId, key, ['resolved']);
+      expect(resolved.id).toBe(raised.id);
     } finally {
       await new Promise((r) => server.close(r));
     }
@@ -138,9 +142,8 @@ describe('detection end to end', () => {
       '/api/v1/detection/policy/reload',
     );
     expect(reload.policies[0]!.checks).toHaveLength(2);
-    const proc = await nextEvent((e) => e.kind === 'raise' && e.signal.key === `check:${agentId}:db-proc`);
-    if (proc.kind !== 'raise') throw new Error('unreachable');
-    expect(proc.signal.explanation).toContain('no process named no-such-db-4242 is running');
+    const proc = await ticket(agentId, `check:${agentId}:db-proc`, ['open']);
+    expect(proc.explanation).toContain('no process named no-such-db-4242 is running');
 
     // The results are kept as series too.
     const series = c.collector.metricsService.samples(agentId, 'check.ok:app-port', 0, Date.now() + 1000);

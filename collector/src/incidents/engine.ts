@@ -4,7 +4,8 @@
  * A timer calls `tick()`; tests call it after moving a fake clock (no sleeps).
  */
 import type { Actor } from '../auth/index.js';
-import type { IncidentCore } from './core.js';
+import type { Change, IncidentCore } from './core.js';
+import type { Incident } from './model.js';
 import { takeDue } from './sla.js';
 import { escalateTicket, resolveTicket } from './transitions.js';
 
@@ -18,11 +19,32 @@ export interface TickResult {
   closed: number;
 }
 
+const PAGE = 500;
+
+/**
+ * Every candidate of a query whose rows leave it once handled (so each page re-queries from the start). A page that
+ * brings nothing new ends the walk, so a row that stays due (e.g. a write that failed) cannot loop the pass.
+ */
+async function* pages(query: (limit: number) => Promise<Incident[]>): AsyncGenerator<Incident> {
+  const seen = new Set<string>();
+  for (;;) {
+    const page = await query(PAGE);
+    let fresh = 0;
+    for (const inc of page) {
+      if (seen.has(inc.id)) continue;
+      seen.add(inc.id);
+      fresh++;
+      yield inc;
+    }
+    if (page.length < PAGE || fresh === 0) return;
+  }
+}
+
 /** Runs one pass at the clock's current time. */
 export async function tick(core: IncidentCore): Promise<TickResult> {
   const now = core.clock.now();
   const result: TickResult = { warnings: 0, breaches: 0, autoResolved: 0, closed: 0 };
-  for (const candidate of await core.store.slaDue(now)) {
+  for await (const candidate of pages((limit) => core.store.slaDue(now, limit))) {
     await core.serial(async () => {
       const inc = await core.store.get(candidate.id);
       if (!inc?.sla || inc.paused || inc.nextSlaAt === null || inc.nextSlaAt > now) return;
@@ -31,23 +53,25 @@ export async function tick(core: IncidentCore): Promise<TickResult> {
         await core.write(SYSTEM, { incident: inc, events: [] });
         return;
       }
-      const events = [];
-      const notify = [];
+      const events: Change['events'] = [];
+      const notify: NonNullable<Change['notify']> = [];
       for (const e of due) {
-        const label = `${e.clock} ${e.kind === 'breach' ? 'target breached' : 'target approaching'}`;
         events.push({
           kind: e.kind === 'breach' ? 'sla_breach' : 'sla_warning',
           at: e.at,
           data: { clock: e.clock, escalated: true },
-        } as const);
-        events.push(...escalateTicket(inc, `SLA ${label}`, true));
+        });
         notify.push({
           event: e.kind === 'breach' ? 'sla_breach' : 'sla_warning',
           detail: { clock: e.clock, at: e.at },
-        } as const);
+        });
         if (e.kind === 'breach') result.breaches++;
         else result.warnings++;
       }
+      // Several thresholds crossed in one pass (the collector was down, or response and resolution coincide) move
+      // the ticket one tier, not one tier each: escalation says "someone more senior must look", once.
+      const reason = due.map((e) => `SLA ${e.clock} ${e.kind === 'breach' ? 'target breached' : 'target approaching'}`);
+      events.push(...escalateTicket(inc, reason.join('; '), true));
       await core.write(SYSTEM, {
         incident: inc,
         events,
@@ -56,7 +80,9 @@ export async function tick(core: IncidentCore): Promise<TickResult> {
       });
     });
   }
-  for (const candidate of await core.store.clearedBefore(now - core.options.autoResolveHoldMs)) {
+  for await (const candidate of pages((limit) =>
+    core.store.clearedBefore(now - core.options.autoResolveHoldMs, limit),
+  )) {
     await core.serial(async () => {
       const inc = await core.store.get(candidate.id);
       if (!inc || inc.clearSince === null || inc.clearSince > now - core.options.autoResolveHoldMs) return;
@@ -72,7 +98,7 @@ export async function tick(core: IncidentCore): Promise<TickResult> {
       result.autoResolved++;
     });
   }
-  for (const candidate of await core.store.resolvedBefore(now - core.options.reopenWindowMs)) {
+  for await (const candidate of pages((limit) => core.store.resolvedBefore(now - core.options.reopenWindowMs, limit))) {
     await core.serial(async () => {
       const inc = await core.store.get(candidate.id);
       if (!inc || inc.status !== 'resolved') return;

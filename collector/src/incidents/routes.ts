@@ -51,7 +51,7 @@ const ACTIONS: [string, TSchema, ActionFn][] = [
 /** The incidents routes plugin. */
 export function incidentsRoutes(deps: { incidents: IncidentService; guard: Guard }): FastifyPluginAsync {
   const { incidents, guard } = deps;
-  /** Loads a ticket and checks the action on its client; a ticket of a client the actor cannot see is "not found". */
+  /** Loads a ticket and checks the action on its client (a refusal is answered 403 and audited by the guard). */
   const authorised = async (req: FastifyRequest, id: string, action: 'incidents.read' | 'incidents.write') => {
     const inc = await incidents.get(id);
     const actor = actorOf(req);

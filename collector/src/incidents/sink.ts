@@ -7,7 +7,7 @@ import type { DetectionSignal, RaiseResult } from './contract.js';
 import type { IncidentCore } from './core.js';
 import { type Incident, moreSevere } from './model.js';
 import { startClock } from './sla.js';
-import { reopenTicket } from './transitions.js';
+import { reopenTicket, retarget } from './transitions.js';
 
 const DETECTION: Actor = { kind: 'system', id: 'system' };
 
@@ -36,6 +36,15 @@ export async function openTicket(
   >,
 ): Promise<Incident> {
   const terms = await core.sla.slaFor(fields.clientId, fields.siteId, fields.criticality);
+  let sla: Incident['sla'] = null;
+  let slaError: string | undefined;
+  try {
+    sla = terms ? startClock(terms, fields.detectedAt, await core.sla.coverage(terms.calendarId)) : null;
+  } catch (err) {
+    // A calendar that never covers anything must not stop the fault from becoming a ticket: open it without a clock.
+    slaError = (err as Error).message;
+    core.logger.error({ err, clientId: fields.clientId, calendarId: terms?.calendarId }, 'SLA clock not started');
+  }
   const inc: Incident = {
     ...fields,
     id: core.newId(),
@@ -52,7 +61,7 @@ export async function openTicket(
     resolutionNote: null,
     resolutionCategory: null,
     updatedAt: fields.detectedAt,
-    sla: terms ? startClock(terms, fields.detectedAt, await core.sla.coverage(terms.calendarId)) : null,
+    sla,
     nextSlaAt: null,
   };
   return core.write(actor, {
@@ -67,6 +76,7 @@ export async function openTicket(
           criticality: fields.criticality,
           tier: fields.tier,
           title: fields.title,
+          ...(slaError ? { slaError } : {}),
         },
       },
     ],
@@ -90,6 +100,7 @@ export function raiseSignal(core: IncidentCore, s: DetectionSignal): Promise<Rai
       if (moreSevere(s.criticality, open.criticality)) {
         changes.criticality = { from: open.criticality, to: s.criticality };
         open.criticality = s.criticality;
+        await retarget(core, open, now);
       }
       if (s.tier > open.tier) {
         changes.tier = { from: open.tier, to: s.tier };
