@@ -14,12 +14,7 @@ import { AuthService, authMigrations, authRoutes, createAuthenticate, createGuar
 import { agentsListenSeparately, type CollectorConfig } from './config.js';
 import { Contracts, contractsMigrations, contractsRoutes } from './contracts/index.js';
 import { type Db, migrate, openDatabase } from './db/index.js';
-import {
-  ChecksPush,
-  DetectionEngine,
-  DetectionPolicies,
-  type RecentChanges,
-} from './detection/index.js';
+import { ChecksPush, DetectionEngine, DetectionPolicies, type RecentChanges } from './detection/index.js';
 import { detectionRoutes } from './detection/routes.js';
 import { EventsStore, eventsMigrations } from './events/index.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
