@@ -12,12 +12,13 @@ import { AgentGateway, Agents, agentsMigrations, agentsRoutes, ConnectionRegistr
 import { AuditLog, auditMigrations, auditRoutes } from './audit/index.js';
 import { AuthService, authMigrations, authRoutes, createAuthenticate, createGuard } from './auth/index.js';
 import { agentsListenSeparately, type CollectorConfig } from './config.js';
+import { Contracts, contractsMigrations, contractsRoutes } from './contracts/index.js';
 import { type Db, migrate, openDatabase } from './db/index.js';
-import { DetectionEngine, MemoryIncidentSink, PolicySet, type RecentChanges } from './detection/index.js';
+import { DetectionEngine, PolicySet, type RecentChanges } from './detection/index.js';
 import { EventsStore, eventsMigrations } from './events/index.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import type { App } from './http/types.js';
-import type { IncidentSink } from './incidents/contract.js';
+import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
 import { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
@@ -37,6 +38,8 @@ export const MIGRATIONS = [
   ...inventoryMigrations,
   ...metricsMigrations,
   ...sessionsMigrations,
+  ...contractsMigrations,
+  ...incidentsMigrations,
 ];
 
 /** A route as registered, for the test that checks every route refuses anonymous callers. */
@@ -71,8 +74,12 @@ export interface Collector {
   metricsService: MetricsService;
   /** The streaming detection engine. */
   detection: DetectionEngine;
-  /** Where detection raises incidents (the in-memory sink unless one is injected). */
+  /** Where detection raises incidents: the incident service unless a test injects another sink. */
   incidentSink: IncidentSink;
+  /** Tickets, their SLA clocks and the SLA engine (notifications binds itself with `setNotifier`). */
+  incidents: IncidentService;
+  /** Calendars, support contracts and on-call rotations (`onCall` answers who is on duty). */
+  contracts: Contracts;
   routes: RegisteredRoute[];
   /** Credentials of the admin created on this first start, to print once. */
   initialAdmin: { email: string; password: string } | undefined;
@@ -157,7 +164,31 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     logger,
   );
   ingest.registerSink('inventory.report', (items, now) => inventory.ingest(items, now));
-  const incidentSink = deps.incidentSink ?? new MemoryIncidentSink(logger);
+  const contracts = new Contracts(db, audit, clock, {
+    clientExists: async (id) => (await tenants.client(id)) !== undefined,
+    siteClient: async (id) => (await tenants.site(id))?.clientId,
+    userEmail: async (id) => (await auth.getUser(id))?.email,
+  });
+  const incidents = new IncidentService(
+    db,
+    audit,
+    clock,
+    logger.child({ concern: 'incidents' }),
+    contracts,
+    {
+      siteClient: async (id) => (await tenants.site(id))?.clientId,
+      agentPlace: async (id) => {
+        const a = await agents.get(id);
+        return a && { clientId: a.clientId, siteId: a.siteId };
+      },
+      userExists: async (id) => {
+        const u = await auth.getUser(id);
+        return u !== undefined && !u.disabled;
+      },
+    },
+    { autoResolveHoldMs: config.incidents.autoResolveHoldMs, reopenWindowMs: config.incidents.reopenWindowMs },
+  );
+  const incidentSink = deps.incidentSink ?? incidents;
   const detection = new DetectionEngine(
     incidentSink,
     {
@@ -302,6 +333,8 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       clientOfSite: async (id) => (await tenants.site(id))?.clientId,
     }),
   );
+  await api.register(incidentsRoutes({ incidents, guard }));
+  await api.register(contractsRoutes({ contracts, guard }));
   if (separate) await api.register(websocket, { options: { maxPayload: 256 * 1024, perMessageDeflate: false } });
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
@@ -311,6 +344,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   presence.start();
   sessions.start();
   metricsService.start(60_000, checkpoint);
+  incidents.start(config.incidents.tickMs);
   const absenceTimer = setInterval(() => {
     detection.sweepAbsence().catch((err: unknown) => logger.error({ err }, 'absence sweep failed'));
   }, config.presence.heartbeatIntervalMs).unref();
@@ -335,6 +369,8 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     metricsService,
     detection,
     incidentSink,
+    incidents,
+    contracts,
     routes,
     initialAdmin,
     async close() {
@@ -346,6 +382,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       await presence.stop();
       clearInterval(absenceTimer);
       metricsService.stop();
+      await incidents.stop();
       await checkpoint();
       if (separate) await agentEndpoint.close();
       await api.close();

@@ -3,8 +3,10 @@
 import { normalizeFingerprint } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ApiTarget, apiCall, apiText } from './client.js';
+import { addContractCommands } from './contracts.js';
 import { loadTarget, saveTarget } from './credentials.js';
 import { addDetectCommands } from './detect.js';
+import { addIncidentCommands } from './incidents.js';
 import { addInventoryCommands } from './inventory.js';
 import { printObject, printRows, when } from './output.js';
 import { addShellCommands } from './shell.js';
@@ -61,6 +63,8 @@ export function addCommands(program: Command): void {
   addInventoryCommands(program);
   addDetectCommands(program);
   addShellCommands(program);
+  addIncidentCommands(program);
+  addContractCommands(program);
   program
     .command('login')
     .description(

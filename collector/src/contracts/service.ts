@@ -93,6 +93,8 @@ export class Contracts {
       updatedAt: now,
     };
     await this.#store.upsertCalendar(view);
+    // Two saves within one millisecond share an updatedAt: drop the cached evaluator rather than trust the stamp.
+    this.#coverage.delete(view.id);
     await this.#audit(
       actor,
       existing ? 'calendar.update' : 'calendar.create',

@@ -4,7 +4,7 @@
  * A timer calls `tick()`; tests call it after moving a fake clock (no sleeps).
  */
 import type { Actor } from '../auth/index.js';
-import type { IncidentCore } from './core.js';
+import type { Change, IncidentCore } from './core.js';
 import { takeDue } from './sla.js';
 import { escalateTicket, resolveTicket } from './transitions.js';
 
@@ -31,23 +31,25 @@ export async function tick(core: IncidentCore): Promise<TickResult> {
         await core.write(SYSTEM, { incident: inc, events: [] });
         return;
       }
-      const events = [];
-      const notify = [];
+      const events: Change['events'] = [];
+      const notify: NonNullable<Change['notify']> = [];
       for (const e of due) {
-        const label = `${e.clock} ${e.kind === 'breach' ? 'target breached' : 'target approaching'}`;
         events.push({
           kind: e.kind === 'breach' ? 'sla_breach' : 'sla_warning',
           at: e.at,
           data: { clock: e.clock, escalated: true },
-        } as const);
-        events.push(...escalateTicket(inc, `SLA ${label}`, true));
+        });
         notify.push({
           event: e.kind === 'breach' ? 'sla_breach' : 'sla_warning',
           detail: { clock: e.clock, at: e.at },
-        } as const);
+        });
         if (e.kind === 'breach') result.breaches++;
         else result.warnings++;
       }
+      // Several thresholds crossed in one pass (the collector was down, or response and resolution coincide) move
+      // the ticket one tier, not one tier each: escalation says "someone more senior must look", once.
+      const reason = due.map((e) => `SLA ${e.clock} ${e.kind === 'breach' ? 'target breached' : 'target approaching'}`);
+      events.push(...escalateTicket(inc, reason.join('; '), true));
       await core.write(SYSTEM, {
         incident: inc,
         events,

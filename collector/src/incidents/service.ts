@@ -59,6 +59,7 @@ const bad = (message: string, field: string) =>
 export class IncidentService implements IncidentSink {
   readonly #core: IncidentCore;
   #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
 
   constructor(
     db: Db,
@@ -90,16 +91,26 @@ export class IncidentService implements IncidentSink {
     return tick(this.#core);
   }
 
-  /** Starts the timer loop that calls `tick()`. */
+  /** Starts the timer loop that calls `tick()` (a pass still running when the next is due is not doubled). */
   start(intervalMs: number): void {
     this.#timer = setInterval(() => {
-      this.tick().catch((err: unknown) => this.logger.error({ err }, 'incident engine pass failed'));
+      if (this.#running) return;
+      this.#running = this.tick()
+        .then(() => undefined)
+        .catch((err: unknown) => this.logger.error({ err }, 'incident engine pass failed'))
+        .finally(() => {
+          this.#running = undefined;
+        });
     }, intervalMs);
     this.#timer.unref();
   }
 
-  stop(): void {
+  /** Stops the timer and waits for a pass in progress (the database closes next). */
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+    await this.#core.serial(async () => undefined);
   }
 
   get(id: string): Promise<Incident | undefined> {
@@ -292,7 +303,8 @@ export class IncidentService implements IncidentSink {
       checkTransition(inc, 'resume');
       if (!inc.paused)
         throw new OutpostError('OUTPOST_E_TRANSITION_INVALID', { message: `Incident ${id} is not paused` });
-      if (inc.sla) resumeClock(inc.sla, await this.#core.sla.coverage(inc.sla.calendarId), now);
+      if (inc.sla)
+        resumeClock(inc.sla, await this.#core.sla.coverage(inc.sla.calendarId), now, inc.acknowledgedAt !== null);
       inc.paused = false;
       return { events: [{ kind: 'resumed' }], audit: { type: 'incident.resume', code: 'OUTPOST_I_INCIDENT_RESUMED' } };
     });
@@ -333,6 +345,12 @@ export class IncidentService implements IncidentSink {
         throw new OutpostError('OUTPOST_E_TRANSITION_INVALID', {
           message: `Incident ${id} was resolved more than ${Math.round(this.#core.options.reopenWindowMs / 60_000)} minutes ago; open a new one`,
           details: { resolvedAt: inc.resolvedAt },
+        });
+      const twin = inc.key === null ? undefined : await this.#core.store.openByKey(inc.key);
+      if (twin)
+        throw new OutpostError('OUTPOST_E_TRANSITION_INVALID', {
+          message: `Incident ${twin.id} is already open for the same fault; work on it instead`,
+          details: { openIncident: twin.id },
         });
       return {
         events: await reopenTicket(this.#core, inc, now, reason),

@@ -7,7 +7,7 @@ import type { DetectionSignal, RaiseResult } from './contract.js';
 import type { IncidentCore } from './core.js';
 import { type Incident, moreSevere } from './model.js';
 import { startClock } from './sla.js';
-import { reopenTicket } from './transitions.js';
+import { reopenTicket, retarget } from './transitions.js';
 
 const DETECTION: Actor = { kind: 'system', id: 'system' };
 
@@ -90,6 +90,7 @@ export function raiseSignal(core: IncidentCore, s: DetectionSignal): Promise<Rai
       if (moreSevere(s.criticality, open.criticality)) {
         changes.criticality = { from: open.criticality, to: s.criticality };
         open.criticality = s.criticality;
+        await retarget(core, open, now);
       }
       if (s.tier > open.tier) {
         changes.tier = { from: open.tier, to: s.tier };

@@ -37,15 +37,22 @@ export function startClock(
   return sla;
 }
 
-/** Recomputes due and warning instants from the running segment (no-op while paused or stopped). */
-export function schedule(sla: SlaClock, cov: CoverageLike): void {
+/**
+ * Recomputes due and warning instants from the running segment (no-op while paused or stopped). A target already
+ * breached, or a response already given (`responded`), keeps its due instant: it is history, shown and reported.
+ */
+export function schedule(sla: SlaClock, cov: CoverageLike, responded = false): void {
   if (sla.runningSince === null) return;
   const from = sla.runningSince;
   const at = (target: number) => cov.add(from, Math.max(0, target - sla.consumedMs));
-  sla.responseDue = at(sla.responseTargetMs);
-  sla.resolutionDue = at(sla.resolutionTargetMs);
-  sla.responseWarnAt = at(sla.responseTargetMs * sla.nearBreachRatio);
-  sla.resolutionWarnAt = at(sla.resolutionTargetMs * sla.nearBreachRatio);
+  if (!responded && sla.responseBreachedAt === null) {
+    sla.responseDue = at(sla.responseTargetMs);
+    sla.responseWarnAt = at(sla.responseTargetMs * sla.nearBreachRatio);
+  }
+  if (sla.resolutionBreachedAt === null) {
+    sla.resolutionDue = at(sla.resolutionTargetMs);
+    sla.resolutionWarnAt = at(sla.resolutionTargetMs * sla.nearBreachRatio);
+  }
 }
 
 /** Stops the clock at `at` (pause, or resolution), banking the covered time of the segment. */
@@ -55,11 +62,11 @@ export function stopClock(sla: SlaClock, cov: CoverageLike, at: number): void {
   sla.runningSince = null;
 }
 
-/** Starts the clock again at `at` (resume, or reopen). */
-export function resumeClock(sla: SlaClock, cov: CoverageLike, at: number): void {
+/** Starts the clock again at `at` (resume, or reopen); `responded`: the ticket was acknowledged. */
+export function resumeClock(sla: SlaClock, cov: CoverageLike, at: number, responded = false): void {
   if (sla.runningSince !== null) return;
   sla.runningSince = at;
-  schedule(sla, cov);
+  schedule(sla, cov, responded);
 }
 
 /** One SLA event due on a ticket. */

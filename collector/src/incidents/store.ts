@@ -219,11 +219,15 @@ export class IncidentsStore {
     return r && fromRow(r);
   }
 
-  /** The most recently resolved incident for a key, resolved at or after `since`. */
+  /**
+   * The most recently resolved incident for a key, resolved at or after `since`; a ticket a technician closed early
+   * counts too, so a fault that comes back within the window reopens it rather than opening a second ticket.
+   */
   async resolvedByKey(key: string, since: number): Promise<Incident | undefined> {
     const r = prepared<[string, number], Row>(
       this.db,
-      `${SELECT} WHERE i.dedup_key = ? AND i.status = 'resolved' AND i.resolved_at >= ? ORDER BY i.resolved_at DESC LIMIT 1`,
+      `${SELECT} WHERE i.dedup_key = ? AND i.status IN ('resolved','closed') AND i.resolved_at >= ?
+       ORDER BY i.resolved_at DESC LIMIT 1`,
     ).get(key, since);
     return r && fromRow(r);
   }

@@ -1,7 +1,7 @@
 /** State changes shared by technicians' actions, the detection sink and the SLA engine. They mutate the ticket given. */
 import type { Change, IncidentCore } from './core.js';
 import type { Incident } from './model.js';
-import { resumeClock, type SlaEvent, stopClock, takeDue } from './sla.js';
+import { resumeClock, type SlaEvent, startClock, stopClock, takeDue } from './sla.js';
 
 type Events = Change['events'];
 
@@ -68,11 +68,34 @@ export async function reopenTicket(core: IncidentCore, inc: Incident, now: numbe
   inc.resolutionCategory = null;
   inc.clearSince = null;
   inc.reopenCount += 1;
-  if (inc.sla) resumeClock(inc.sla, await core.sla.coverage(inc.sla.calendarId), now);
+  if (inc.sla) resumeClock(inc.sla, await core.sla.coverage(inc.sla.calendarId), now, inc.acknowledgedAt !== null);
   return [{ kind: 'reopened', data: { from: was, reason, reopenCount: inc.reopenCount } }];
 }
 
 /** True when a resolved or closed ticket may still be reopened at `now`. */
 export function withinReopenWindow(core: IncidentCore, inc: Incident, now: number): boolean {
   return inc.resolvedAt !== null && now - inc.resolvedAt <= core.options.reopenWindowMs;
+}
+
+/**
+ * Applies the contract's targets for the ticket's (new) criticality: covered time already consumed is kept, the due
+ * instants are recomputed. A ticket that had no target for its old criticality starts its clock now.
+ */
+export async function retarget(core: IncidentCore, inc: Incident, now: number): Promise<void> {
+  const terms = await core.sla.slaFor(inc.clientId, inc.siteId, inc.criticality);
+  if (!terms) return;
+  const cov = await core.sla.coverage(terms.calendarId);
+  if (!inc.sla) {
+    inc.sla = startClock(terms, now, cov);
+    if (inc.paused) stopClock(inc.sla, cov, now);
+    return;
+  }
+  const running = inc.sla.runningSince !== null;
+  if (running) stopClock(inc.sla, await core.sla.coverage(inc.sla.calendarId), now);
+  inc.sla.contractId = terms.contractId;
+  inc.sla.calendarId = terms.calendarId;
+  inc.sla.responseTargetMs = terms.responseMs;
+  inc.sla.resolutionTargetMs = terms.resolutionMs;
+  inc.sla.nearBreachRatio = terms.nearBreachRatio;
+  if (running) resumeClock(inc.sla, cov, now, inc.acknowledgedAt !== null);
 }

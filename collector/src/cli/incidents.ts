@@ -1,0 +1,293 @@
+/**
+ * Incident commands: `outpost incidents list|queues|show|open|ack|take|assign|comment|escalate|deescalate|pause|
+ * resume|resolve|close|reopen`. They only call the API; the collector checks, authorises and audits.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { type ApiTarget, apiCall } from './client.js';
+import { loadTarget } from './credentials.js';
+import { printObject, printRows, when } from './output.js';
+
+type Row = Record<string, unknown>;
+const target = (cmd: Command): ApiTarget => {
+  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
+  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
+};
+const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
+
+/** Query string from defined values; arrays repeat the key. */
+export const qs = (params: Record<string, unknown>): string => {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === '' || v === false) continue;
+    for (const item of Array.isArray(v) ? v : [v]) q.append(k, String(item));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+};
+const level = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 3) throw new InvalidArgumentError('expected 1, 2 or 3');
+  return n;
+};
+const crit = (v: string) => {
+  const c = v.toUpperCase();
+  if (!/^P[1-4]$/.test(c)) throw new InvalidArgumentError('expected P1, P2, P3 or P4');
+  return c;
+};
+/** An instant given as ISO 8601 (`2026-01-13T17:30+01:00`) or epoch milliseconds. */
+export const instant = (v: string): number => {
+  const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(t)) throw new InvalidArgumentError('expected an ISO 8601 time or epoch milliseconds');
+  return t;
+};
+const age = (t: unknown) => (typeof t === 'number' ? `${Math.round((Date.now() - t) / 60_000)} min` : '-');
+
+const LIST_COLUMNS = [
+  { key: 'id', title: 'id' },
+  { key: 'criticality', title: 'crit' },
+  { key: 'tier', title: 'tier' },
+  { key: 'status', title: 'status', format: (r: Row) => `${String(r.status)}${r.paused ? ' (paused)' : ''}` },
+  { key: 'clientId', title: 'client' },
+  { key: 'assignee', title: 'assignee' },
+  { key: 'detectedAt', title: 'detected', format: (r: Row) => when(r.detectedAt) },
+  {
+    key: 'sla',
+    title: 'sla',
+    format: (r: Row) => {
+      const s = r.sla as Row | null;
+      if (!s) return '-';
+      if (s.responseBreachedAt !== null || s.resolutionBreachedAt !== null) return 'BREACHED';
+      if (r.status === 'resolved' || r.status === 'closed') return 'met';
+      return `due ${when(r.acknowledgedAt === null ? s.responseDue : s.resolutionDue)}${s.running ? '' : ' (paused)'}`;
+    },
+  },
+  { key: 'title', title: 'title' },
+];
+
+/** Prints a ticket after an action (or JSON). */
+function printIncident(cmd: Command, inc: Row): void {
+  if (isJson(cmd)) {
+    process.stdout.write(`${JSON.stringify(inc, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `${String(inc.id)}  ${String(inc.status)}${inc.paused ? ' (paused)' : ''}  ${String(inc.criticality)}  tier ${String(inc.tier)}  assignee ${String(inc.assignee ?? '-')}\n`,
+  );
+}
+
+/** Adds `outpost incidents …`. */
+export function addIncidentCommands(program: Command): void {
+  const inc = program.command('incidents').description('Incidents (tickets): queues, timeline and every action.');
+
+  inc
+    .command('list')
+    .description('List incidents, newest first (filters combine).')
+    .option('--status <list>', 'comma-separated: open,acknowledged,resolved,closed')
+    .option('--tier <n>', 'tier 1, 2 or 3', level)
+    .option('--criticality <P>', 'P1…P4', crit)
+    .option('--client <id>', 'only this client')
+    .option('--site <id>', 'only this site')
+    .option('--agent <id>', 'only incidents concerning this machine')
+    .option('--assignee <userId>', 'only assigned to this user')
+    .option('--unassigned', 'only unassigned', false)
+    .option('--breached', 'only incidents whose SLA was breached', false)
+    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 100)
+    .action(async function (this: Command, o: Row) {
+      const r = await apiCall<{ incidents: Row[]; total: number }>(
+        target(this),
+        'GET',
+        `/api/v1/incidents${qs({
+          status: typeof o.status === 'string' ? o.status.split(',').filter(Boolean) : undefined,
+          tier: o.tier,
+          criticality: o.criticality,
+          clientId: o.client,
+          siteId: o.site,
+          agentId: o.agent,
+          assignee: o.assignee,
+          unassigned: o.unassigned,
+          breached: o.breached ? true : undefined,
+          limit: o.limit,
+        })}`,
+      );
+      printRows(r.incidents, LIST_COLUMNS, isJson(this));
+      if (!isJson(this)) process.stdout.write(`${r.incidents.length} of ${r.total}\n`);
+    });
+
+  inc
+    .command('queues')
+    .description('Open and acknowledged incidents per tier and criticality.')
+    .action(async function (this: Command) {
+      const r = await apiCall<{ queues: Row[] }>(target(this), 'GET', '/api/v1/incident-queues');
+      printRows(
+        r.queues,
+        [
+          { key: 'tier', title: 'tier' },
+          { key: 'criticality', title: 'crit' },
+          { key: 'open', title: 'open' },
+          { key: 'unassigned', title: 'unassigned' },
+        ],
+        isJson(this),
+      );
+    });
+
+  inc
+    .command('show <id>')
+    .description('One incident with its timeline.')
+    .action(async function (this: Command, id: string) {
+      const r = await apiCall<{ incident: Row; timeline: Row[] }>(
+        target(this),
+        'GET',
+        `/api/v1/incidents/${encodeURIComponent(id)}`,
+      );
+      if (isJson(this)) {
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      const i = r.incident;
+      const sla = i.sla as Row | null;
+      printObject(
+        {
+          id: i.id,
+          title: i.title,
+          status: `${String(i.status)}${i.paused ? ' (paused: waiting on the customer)' : ''}`,
+          criticality: i.criticality,
+          tier: i.tier,
+          escalationLevel: i.escalationLevel,
+          client: i.clientId,
+          site: i.siteId,
+          machines: (i.agentIds as string[]).join(', ') || '-',
+          source: `${String(i.source)} ${String(i.rule)}`,
+          type: i.type,
+          assignee: i.assignee,
+          failure: when(i.failureTime),
+          detected: when(i.detectedAt),
+          acknowledged: when(i.acknowledgedAt),
+          resolved: when(i.resolvedAt),
+          closed: when(i.closedAt),
+          resolutionTime: typeof i.resolutionMs === 'number' ? `${Math.round(i.resolutionMs / 60_000)} min` : '-',
+          resolution: i.resolutionNote ? `[${String(i.resolutionCategory)}] ${String(i.resolutionNote)}` : '-',
+          responseDue: sla ? `${when(sla.responseDue)}${sla.responseBreachedAt !== null ? ' BREACHED' : ''}` : '-',
+          resolutionDue: sla
+            ? `${when(sla.resolutionDue)}${sla.resolutionBreachedAt !== null ? ' BREACHED' : ''}`
+            : '-',
+          open: age(i.detectedAt),
+        },
+        false,
+      );
+      if (i.explanation) process.stdout.write(`\n${String(i.explanation)}\n`);
+      process.stdout.write('\ntimeline:\n');
+      printRows(
+        r.timeline,
+        [
+          { key: 'at', title: 'at', format: (e) => when(e.at) },
+          { key: 'kind', title: 'event' },
+          { key: 'actor', title: 'by' },
+          { key: 'data', title: 'detail', format: (e) => JSON.stringify(e.data) },
+        ],
+        false,
+      );
+    });
+
+  inc
+    .command('open')
+    .description('Open an incident by hand (a user called about a fault).')
+    .requiredOption('--client <id>', 'client')
+    .requiredOption('--site <id>', 'site')
+    .requiredOption('--title <text>', 'one line: what is wrong')
+    .requiredOption('--type <category>', 'category, e.g. printing, network, email')
+    .option('--criticality <P>', 'P1…P4 (or give --impact and --urgency)', crit)
+    .option('--impact <n>', '1 high … 3 low', level)
+    .option('--urgency <n>', '1 high … 3 low', level)
+    .option('--tier <n>', 'first tier (default 1)', level)
+    .option('--agent <id...>', 'machines concerned')
+    .option('--explanation <text>', 'details')
+    .option('--failure-time <time>', 'when the fault started (ISO 8601; default now)', instant)
+    .action(async function (this: Command, o: Row) {
+      const body = Object.fromEntries(
+        Object.entries({
+          clientId: o.client,
+          siteId: o.site,
+          title: o.title,
+          type: o.type,
+          criticality: o.criticality,
+          impact: o.impact,
+          urgency: o.urgency,
+          tier: o.tier,
+          agentIds: o.agent,
+          explanation: o.explanation,
+          failureTime: o.failureTime,
+        }).filter(([, v]) => v !== undefined),
+      );
+      printIncident(this, await apiCall<Row>(target(this), 'POST', '/api/v1/incidents', body));
+    });
+
+  const action = (name: string, description: string, build: (c: Command) => Command, body: (...a: unknown[]) => Row) =>
+    build(inc.command(name).description(description)).action(async function (this: Command, ...args: unknown[]) {
+      const id = args[0] as string;
+      printIncident(
+        this,
+        await apiCall<Row>(target(this), 'POST', `/api/v1/incidents/${encodeURIComponent(id)}/${name}`, body(...args)),
+      );
+    });
+  const optsOf = (args: unknown[]) =>
+    args.find((a) => typeof a === 'object' && a !== null && !('commands' in a)) as Row;
+
+  action(
+    'ack',
+    'Acknowledge (stops the response clock).',
+    (c) => c.argument('<id>'),
+    () => ({}),
+  );
+  action(
+    'take',
+    'Assign the incident to yourself (acknowledges it).',
+    (c) => c.argument('<id>'),
+    () => ({}),
+  );
+  action(
+    'assign',
+    'Assign to a user.',
+    (c) => c.argument('<id>').argument('<userId>').option('--reason <text>', 'why'),
+    (_id, userId, o) => ({ userId, ...((o as Row).reason ? { reason: (o as Row).reason } : {}) }),
+  );
+  action(
+    'comment',
+    'Add a comment to the timeline.',
+    (c) => c.argument('<id>').argument('<text>'),
+    (_id, text) => ({ text }),
+  );
+  for (const [name, description] of [
+    ['escalate', 'Move to the next tier (the reason is kept).'],
+    ['deescalate', 'Move back one tier (the reason is kept).'],
+    ['pause', 'Waiting on the customer: pause the SLA clock.'],
+    ['reopen', 'Reopen a resolved or closed incident within the reopen window.'],
+  ] as const)
+    action(
+      name,
+      description,
+      (c) => c.argument('<id>').requiredOption('--reason <text>', 'why'),
+      (...a) => ({ reason: optsOf(a).reason }),
+    );
+  action(
+    'resume',
+    'The customer answered: the SLA clock runs again.',
+    (c) => c.argument('<id>'),
+    () => ({}),
+  );
+  action(
+    'resolve',
+    'Resolve with a note and a category (fixed, workaround, configuration, hardware, software, user, third-party, no-fault-found, duplicate).',
+    (c) =>
+      c
+        .argument('<id>')
+        .requiredOption('--category <category>', 'resolution category')
+        .requiredOption('--note <text>', 'what was done'),
+    (...a) => ({ category: optsOf(a).category, note: optsOf(a).note }),
+  );
+  action(
+    'close',
+    'Close a resolved incident.',
+    (c) => c.argument('<id>'),
+    () => ({}),
+  );
+}
