@@ -21,6 +21,7 @@ import type { App } from './http/types.js';
 import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
 import { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
+import { Notifications, notificationsMigrations, notificationsRoutes } from './notifications/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
 import { loadOrCreateTicketKey, Sessions, sessionsMigrations, sessionsRoutes } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   ...sessionsMigrations,
   ...contractsMigrations,
   ...incidentsMigrations,
+  ...notificationsMigrations,
 ];
 
 /** A route as registered, for the test that checks every route refuses anonymous callers. */
@@ -80,6 +82,8 @@ export interface Collector {
   incidents: IncidentService;
   /** Calendars, support contracts and on-call rotations (`onCall` answers who is on duty). */
   contracts: Contracts;
+  /** Channels, routing and the notification outbox with its delivery worker (incidents' notifier). */
+  notifications: Notifications;
   routes: RegisteredRoute[];
   /** Credentials of the admin created on this first start, to print once. */
   initialAdmin: { email: string; password: string } | undefined;
@@ -189,6 +193,22 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     { autoResolveHoldMs: config.incidents.autoResolveHoldMs, reopenWindowMs: config.incidents.reopenWindowMs },
   );
   const incidentSink = deps.incidentSink ?? incidents;
+  // Notifications: incidents tell it every ticket change; a failing channel raises its own incident back.
+  const notifications = new Notifications(
+    db,
+    audit,
+    clock,
+    logger.child({ concern: 'notifications' }),
+    {
+      clientExists: async (id) => (await tenants.client(id)) !== undefined,
+      inCoverage: (clientId, siteId, at) => contracts.inCoverage(clientId, siteId, at),
+      onCall: (clientId, tier, at) => contracts.onCall(clientId, tier, at),
+      incidents,
+      noteSent: (incidentId, data) => incidents.note(incidentId, 'notification', data),
+    },
+    config.notifications,
+  );
+  incidents.setNotifier(notifications);
   const detection = new DetectionEngine(
     incidentSink,
     {
@@ -335,6 +355,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   );
   await api.register(incidentsRoutes({ incidents, guard }));
   await api.register(contractsRoutes({ contracts, guard }));
+  await api.register(notificationsRoutes({ notifications, guard }));
   if (separate) await api.register(websocket, { options: { maxPayload: 256 * 1024, perMessageDeflate: false } });
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
@@ -345,6 +366,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   sessions.start();
   metricsService.start(60_000, checkpoint);
   incidents.start(config.incidents.tickMs);
+  notifications.start();
   const absenceTimer = setInterval(() => {
     detection.sweepAbsence().catch((err: unknown) => logger.error({ err }, 'absence sweep failed'));
   }, config.presence.heartbeatIntervalMs).unref();
@@ -371,6 +393,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     incidentSink,
     incidents,
     contracts,
+    notifications,
     routes,
     initialAdmin,
     async close() {
@@ -383,6 +406,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       clearInterval(absenceTimer);
       metricsService.stop();
       await incidents.stop();
+      await notifications.stop();
       await checkpoint();
       if (separate) await agentEndpoint.close();
       await api.close();
