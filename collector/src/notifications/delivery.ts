@@ -137,7 +137,13 @@ export class DeliveryWorker {
     }
     if (row.incidentId && this.deps.noteSent)
       await this.deps
-        .noteSent(row.incidentId, { channelId: ch.id, channel: ch.name, kind: ch.kind, event: row.event, outboxId: row.id })
+        .noteSent(row.incidentId, {
+          channelId: ch.id,
+          channel: ch.name,
+          kind: ch.kind,
+          event: row.event,
+          outboxId: row.id,
+        })
         .catch((err: unknown) => this.logger.warn({ err, incidentId: row.incidentId }, 'could not note the delivery'));
     return { outcome: 'sent' };
   }

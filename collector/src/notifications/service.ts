@@ -83,14 +83,18 @@ export class Notifications implements IncidentNotifier {
   /** Creates a channel; a generated webhook key is returned here once and never again. */
   async createChannel(actor: Actor, input: ChannelInput): Promise<{ channel: ChannelView; secret?: string }> {
     if (input.clientId !== null && !(await this.deps.clientExists(input.clientId)))
-      throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No client ${input.clientId}`, details: { field: 'clientId' } });
+      throw new OutpostError('OUTPOST_E_NOT_FOUND', {
+        message: `No client ${input.clientId}`,
+        details: { field: 'clientId' },
+      });
     let config: Record<string, unknown>;
     let secret: string | null = null;
     let generated: string | undefined;
     switch (input.kind) {
       case 'webhook':
         config = { url: input.url };
-        secret = input.secret ?? (generated = randomBytes(32).toString('base64url'));
+        if (!input.secret) generated = randomBytes(32).toString('base64url');
+        secret = input.secret ?? generated ?? null;
         break;
       case 'slack':
       case 'teams':
@@ -99,7 +103,8 @@ export class Notifications implements IncidentNotifier {
       case 'email':
         if ((input.user === undefined) !== (input.password === undefined))
           throw invalid('Give both user and password, or neither', input.user ? 'password' : 'user');
-        if (input.secure && input.requireTLS) throw invalid('secure (implicit TLS) and requireTLS exclude each other', 'requireTLS');
+        if (input.secure && input.requireTLS)
+          throw invalid('secure (implicit TLS) and requireTLS exclude each other', 'requireTLS');
         config = {
           host: input.host,
           port: input.port,
@@ -127,11 +132,18 @@ export class Notifications implements IncidentNotifier {
       incidentRaised: false,
     };
     await this.#store.insertChannel(rec);
-    await this.#audit(actor, 'notification.channel.create', 'OUTPOST_I_CHANNEL_CREATED', rec.clientId, `channel:${rec.id}`, {
-      kind: rec.kind,
-      name: rec.name,
-      target: channelTarget(rec),
-    });
+    await this.#audit(
+      actor,
+      'notification.channel.create',
+      'OUTPOST_I_CHANNEL_CREATED',
+      rec.clientId,
+      `channel:${rec.id}`,
+      {
+        kind: rec.kind,
+        name: rec.name,
+        target: channelTarget(rec),
+      },
+    );
     return { channel: this.#view(rec, 0), ...(generated ? { secret: generated } : {}) };
   }
 
@@ -238,7 +250,10 @@ export class Notifications implements IncidentNotifier {
     if (ch.clientId !== null && clientId !== ch.clientId)
       throw invalid(`Channel ${ch.id} serves client ${ch.clientId} only`, 'clientId');
     if (clientId !== null && !(await this.deps.clientExists(clientId)))
-      throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No client ${clientId}`, details: { field: 'clientId' } });
+      throw new OutpostError('OUTPOST_E_NOT_FOUND', {
+        message: `No client ${clientId}`,
+        details: { field: 'clientId' },
+      });
     const rec: RouteRecord = {
       id: newId('rt'),
       channelId: ch.id,
@@ -281,9 +296,7 @@ export class Notifications implements IncidentNotifier {
 
   /** Queued and delivered messages, newest first. */
   async listOutbox(q: { clientIds?: readonly string[] | undefined; pending?: boolean | undefined; limit: number }) {
-    const channelIds = q.clientIds
-      ? (await this.listChannels(q.clientIds)).map((c) => c.id)
-      : undefined;
+    const channelIds = q.clientIds ? (await this.listChannels(q.clientIds)).map((c) => c.id) : undefined;
     return this.#store.listOutbox({ channelIds, pending: q.pending, limit: q.limit });
   }
 
@@ -309,7 +322,9 @@ export class Notifications implements IncidentNotifier {
     // Outside coverage nobody watches the queue: routes that ask for it address whoever is on duty for the tier.
     const wantsOnCall = [...picked.values()].some((p) => p.onCall);
     const onCall =
-      wantsOnCall && !(await isCovered()) ? ((await this.deps.onCall(inc.clientId, inc.tier, notice.at)) ?? null) : null;
+      wantsOnCall && !(await isCovered())
+        ? ((await this.deps.onCall(inc.clientId, inc.tier, notice.at)) ?? null)
+        : null;
     const now = this.clock.now();
     const rows: OutboxRecord[] = [...picked].map(([channelId, p]) => {
       const id = newId('nt');

@@ -178,11 +178,10 @@ export class NotificationsStore {
   /** Flips the channel's "own incident raised" flag; false when it already had that value (so it is raised once). */
   async setIncidentRaised(id: string, raised: boolean): Promise<boolean> {
     return (
-      prepared(this.db, 'UPDATE notification_channels SET incident_raised = ? WHERE id = ? AND incident_raised = ?').run(
-        raised ? 1 : 0,
-        id,
-        raised ? 0 : 1,
-      ).changes === 1
+      prepared(
+        this.db,
+        'UPDATE notification_channels SET incident_raised = ? WHERE id = ? AND incident_raised = ?',
+      ).run(raised ? 1 : 0, id, raised ? 0 : 1).changes === 1
     );
   }
 
@@ -298,12 +297,12 @@ export class NotificationsStore {
     limit: number;
   }): Promise<OutboxRecord[]> {
     const pending = q.pending === undefined ? -1 : q.pending ? 1 : 0;
-    return prepared<[string | null, number, number], ObRow>(
+    return prepared<{ channels: string | null; pending: number; limit: number }, ObRow>(
       this.db,
-      `${OB} WHERE (?1 IS NULL OR channel_id IN (SELECT value FROM json_each(?1)))
-       AND (?2 = -1 OR (delivered_at IS NULL) = ?2) ORDER BY created_at DESC, id LIMIT ?3`,
+      `${OB} WHERE (@channels IS NULL OR channel_id IN (SELECT value FROM json_each(@channels)))
+       AND (@pending = -1 OR (delivered_at IS NULL) = @pending) ORDER BY created_at DESC, id LIMIT @limit`,
     )
-      .all(q.channelIds ? JSON.stringify(q.channelIds) : null, pending, q.limit)
+      .all({ channels: q.channelIds ? JSON.stringify(q.channelIds) : null, pending, limit: q.limit })
       .map(ob);
   }
 
