@@ -23,7 +23,15 @@ async function refused(p: Promise<unknown>): Promise<string> {
 
 describe('notifications over the API', () => {
   it('channels, routes, test sends and the outbox: secrets hidden, authorised per client, audited, bad input refused', async () => {
-    await using c = await startTestCollector({ notifications: { pollMs: 3_600_000 } });
+    await using c = await startTestCollector({
+      notifications: {
+        pollMs: 3_600_000,
+        retryBaseMs: 5_000,
+        retryMaxMs: 600_000,
+        failureIncidentAfter: 5,
+        timeoutMs: 5_000,
+      },
+    });
     // A receiver that refuses everything (HTTP 500), so the test send fails and the channel shows it.
     const sink = createServer((_req, res) => res.writeHead(500).end());
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
