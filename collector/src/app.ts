@@ -310,6 +310,19 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     read: () => ingest.counters.batches,
   });
 
+  metrics.add({
+    name: 'outpost_notifications_sent_total',
+    help: 'Notifications accepted by their channel',
+    type: 'counter',
+    read: () => notifications.worker.counters.sent,
+  });
+  metrics.add({
+    name: 'outpost_notifications_failed_total',
+    help: 'Notification delivery attempts that failed (retried)',
+    type: 'counter',
+    read: () => notifications.worker.counters.failed,
+  });
+
   const initialAdmin = await auth.ensureInitialAdmin();
   const guard = createGuard(audit);
   const authenticate = createAuthenticate(auth);

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { type ApiTarget, apiCall } from '@outpost/collector';
 import { OutpostError } from '@outpost/shared';
 import { describe, expect, it } from 'vitest';
-import { startTestCollector } from '../support/collector.js';
+import { outpostBin, spawnNode, startTestCollector } from '../support/collector.js';
 
 type Row = Record<string, unknown>;
 
@@ -183,6 +183,61 @@ describe('notifications over the API', () => {
         'notification.channel.remove:success',
       ]);
       expect(audit.events.some((e) => e.resource === `route:${route.id}`)).toBe(true);
+
+      // The CLI: add a channel, test it (refused: exit 1 with the reason), route to it.
+      const cli = async (...args: string[]) => {
+        const p = spawnNode(outpostBin, [
+          '--server',
+          c.apiUrl,
+          '--ca-fingerprint',
+          c.fingerprint!,
+          '--token',
+          c.admin.token!,
+          ...args,
+        ]);
+        return { code: await p.exited, out: p.stdout(), err: p.stderr() };
+      };
+      const added = await cli(
+        'channels',
+        'add',
+        '--kind',
+        'teams',
+        '--name',
+        'NOC',
+        '--client',
+        c.clientId,
+        '--url',
+        `${sinkUrl}/teams/secret`,
+      );
+      expect(added.code).toBe(0);
+      const cliChannel = /^id\s+(ch_[0-9a-f]+)$/m.exec(added.out)![1]!;
+      expect(added.out).not.toContain('/teams/secret');
+      const tested = await cli('channels', 'test', cliChannel);
+      expect(tested.code).toBe(1);
+      expect(tested.out).toMatch(/not delivered: .*HTTP 500/);
+      const routed = await cli(
+        'channels',
+        'routes',
+        'add',
+        '--channel',
+        cliChannel,
+        '--min',
+        'p2',
+        '--tiers',
+        '1,2',
+        '--events',
+        'opened,escalated',
+      );
+      expect(routed.code).toBe(0);
+      expect((await apiCall<{ routes: Row[] }>(c.admin, 'GET', '/api/v1/notifications/routes')).routes).toEqual([
+        expect.objectContaining({
+          channelId: cliChannel,
+          clientId: c.clientId,
+          minCriticality: 'P2',
+          tiers: [1, 2],
+          events: ['opened', 'escalated'],
+        }),
+      ]);
     } finally {
       await new Promise<void>((r) => sink.close(() => r()));
     }

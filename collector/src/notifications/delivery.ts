@@ -47,6 +47,8 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
 
 /** Sends due messages; one pass at a time per worker. */
 export class DeliveryWorker {
+  /** Sends accepted and attempts failed since start (for /metrics). */
+  readonly counters = { sent: 0, failed: 0 };
   #timer: NodeJS.Timeout | undefined;
   #pass: Promise<{ sent: number; failed: number }> | undefined;
 
@@ -118,10 +120,12 @@ export class DeliveryWorker {
     try {
       await this.senders.send(ch, row.message);
     } catch (err) {
+      this.counters.failed++;
       await this.#failed(ch, row, token, errorText(err));
       return { outcome: 'failed', error: errorText(err) };
     }
     // Marked right after the send: a crash between the two is the only way a message is sent twice.
+    this.counters.sent++;
     const at = this.clock.now();
     if (!(await this.store.markDelivered(row.id, token, at)))
       this.logger.warn({ outboxId: row.id, channelId: ch.id }, 'notification claim lapsed during its send');

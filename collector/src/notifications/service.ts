@@ -239,7 +239,9 @@ export class Notifications implements IncidentNotifier {
       outboxId,
       delivered: r.outcome === 'sent',
     });
-    return { outboxId, delivered: r.outcome === 'sent', error: r.error ?? null };
+    // `skipped`: the poller claimed the row first; it is being sent, its outcome shows on the channel.
+    const error = r.outcome === 'skipped' ? 'taken by the delivery worker; see the channel state' : (r.error ?? null);
+    return { outboxId, delivered: r.outcome === 'sent', error };
   }
 
   /** Adds a routing rule; its client must be the channel's when the channel belongs to a client. */
