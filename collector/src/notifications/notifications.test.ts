@@ -14,6 +14,7 @@ import type { DetectionSignal } from '../incidents/index.js';
 import { signature } from './channels.js';
 import { retryDelay } from './delivery.js';
 import { Notifications } from './service.js';
+import { NotificationsStore } from './store.js';
 
 const M = 60_000;
 const ADMIN: Actor = { kind: 'system', id: 'system' };
@@ -334,6 +335,36 @@ describe('delivery', () => {
     await n.stop();
   });
 
+  it('at night an on-call route adds the person on duty to the e-mail recipients', async () => {
+    const h = await harness({ start: Date.parse('2026-01-17T03:00:00+01:00') }); // Saturday 03:00
+    const n = build(h);
+    await officeContract(h);
+    const carol = await h.user('carol');
+    await h.contracts.createRotation(ADMIN, {
+      name: 'Tier 2',
+      clientId: h.client.id,
+      tier: 2,
+      startAt: T0,
+      shiftHours: 168,
+      members: [carol.id],
+    });
+    const mail = await n.createChannel(ADMIN, {
+      kind: 'email',
+      name: 'oncall',
+      clientId: h.client.id,
+      host: '127.0.0.1',
+      port: mailbox.port,
+      from: 'outpost@msp.test',
+      to: ['noc@msp.test'],
+    });
+    await n.createRoute(ADMIN, { channelId: mail.channel.id, tiers: [2], onCall: true });
+    await h.incidents.raise(signal(h, { tier: 2, title: 'Plant line 3 PLC unreachable' }));
+    expect(await n.deliverDue()).toEqual({ sent: 1, failed: 0 });
+    const email = mailbox.mails.at(-1)!;
+    expect(email.to.sort()).toEqual([carol.email, 'noc@msp.test'].sort());
+    expect(email.raw).toContain(`On call: ${carol.email}`);
+  });
+
   it('two workers on one outbox send every message once', async () => {
     const h = await harness({ start: T0 });
     const a = build(h);
@@ -348,6 +379,32 @@ describe('delivery', () => {
     const ids = receiver.received.filter((r) => r.path === '/both').map((r) => r.headers['x-outpost-delivery']);
     expect(ids).toHaveLength(10);
     expect(new Set(ids).size).toBe(10);
+  });
+});
+
+describe('claims', () => {
+  it('a message claimed by a process that died is sent once its claim lapses, and the dead claim cannot mark it', async () => {
+    const h = await harness({ start: T0 });
+    const n = build(h);
+    const ch = (
+      await n.createChannel(ADMIN, { kind: 'slack', name: 'lapse', clientId: null, url: `${receiver.url}/lapse` })
+    ).channel;
+    await n.createRoute(ADMIN, { channelId: ch.id });
+    await h.incidents.raise(signal(h));
+    const store = new NotificationsStore(h.db);
+    const [row] = await store.due(h.clock.t, 10);
+    // A collector claimed it and was killed mid-send: its lease runs 2 × timeout + 1 s.
+    const lease = 2 * OPTS.timeoutMs + 1000;
+    expect(await store.claim(row!.id, 'dead-worker', h.clock.t, h.clock.t + lease)).toBe(true);
+    expect(await n.deliverDue()).toEqual({ sent: 0, failed: 0 });
+    h.clock.t += lease - 1;
+    expect(await n.deliverDue()).toEqual({ sent: 0, failed: 0 });
+    h.clock.t += 1;
+    expect(await n.deliverDue()).toEqual({ sent: 1, failed: 0 });
+    expect(await store.markDelivered(row!.id, 'dead-worker', h.clock.t)).toBe(false);
+    expect(await store.markFailed(row!.id, 'dead-worker', 'late', h.clock.t + 1)).toBe(false);
+    expect(await store.outboxItem(row!.id)).toMatchObject({ attempts: 1, deliveredAt: h.clock.t, lastError: null });
+    expect(receiver.received.filter((r) => r.path === '/lapse')).toHaveLength(1);
   });
 });
 
