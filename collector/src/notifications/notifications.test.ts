@@ -489,4 +489,24 @@ describe('retries and channel health', () => {
       await down.close();
     }
   });
+
+  it('removing a failing channel clears its incident and drops its queue', async () => {
+    const h = await harness({ start: T0, autoResolveHoldMs: 5 * M });
+    const n = build(h, () => 0.5, { ...OPTS, failureIncidentAfter: 1 });
+    const ch = (
+      await n.createChannel(ADMIN, { kind: 'slack', name: 'gone', clientId: null, url: 'http://127.0.0.1:1/refused' })
+    ).channel;
+    await n.createRoute(ADMIN, { channelId: ch.id });
+    await h.incidents.raise(signal(h));
+    expect(await n.deliverDue()).toEqual({ sent: 0, failed: 1 });
+    const own = (await h.incidents.list({ limit: 10 })).incidents.find(
+      (i) => i.key === `notifications:channel:${ch.id}`,
+    )!;
+    expect(own.status).toBe('open');
+    expect(await n.removeChannel(ADMIN, ch.id)).toEqual({ dropped: 1 });
+    h.clock.t += 5 * M;
+    await h.incidents.tick();
+    expect((await h.incidents.get(own.id))?.status).toBe('resolved');
+    expect(await n.listChannels()).toEqual([]);
+  });
 });

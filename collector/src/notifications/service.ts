@@ -187,7 +187,10 @@ export class Notifications implements IncidentNotifier {
   async removeChannel(actor: Actor, id: string): Promise<{ dropped: number }> {
     const ch = await this.#store.channel(id);
     if (!ch) throw notFound(`No channel ${id}`);
-    const dropped = await this.#store.removeChannel(id, this.clock.now());
+    const now = this.clock.now();
+    const dropped = await this.#store.removeChannel(id, now);
+    // A removed channel will never deliver again: its own incident, if open, clears instead of staying open forever.
+    if (ch.incidentRaised) await this.deps.incidents.clear(channelIncidentKey(id), now, `Channel ${ch.name} removed`);
     await this.#audit(actor, 'notification.channel.remove', 'OUTPOST_I_CHANNEL_REMOVED', ch.clientId, `channel:${id}`, {
       dropped,
     });
