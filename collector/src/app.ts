@@ -22,6 +22,7 @@ import type { App } from './http/types.js';
 import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
 import { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
+import { Notifications, notificationsMigrations, notificationsRoutes } from './notifications/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
 import { loadOrCreateTicketKey, Sessions, sessionsMigrations, sessionsRoutes } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
@@ -42,6 +43,7 @@ export const MIGRATIONS = [
   ...sessionsMigrations,
   ...contractsMigrations,
   ...incidentsMigrations,
+  ...notificationsMigrations,
 ];
 
 /** A route as registered, for the test that checks every route refuses anonymous callers. */
@@ -84,6 +86,8 @@ export interface Collector {
   incidents: IncidentService;
   /** Calendars, support contracts and on-call rotations (`onCall` answers who is on duty). */
   contracts: Contracts;
+  /** Channels, routing and the notification outbox with its delivery worker (incidents' notifier). */
+  notifications: Notifications;
   routes: RegisteredRoute[];
   /** Credentials of the admin created on this first start, to print once. */
   initialAdmin: { email: string; password: string } | undefined;
@@ -203,6 +207,22 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     { autoResolveHoldMs: config.incidents.autoResolveHoldMs, reopenWindowMs: config.incidents.reopenWindowMs },
   );
   const incidentSink = deps.incidentSink ?? incidents;
+  // Notifications: incidents tell it every ticket change; a failing channel raises its own incident back.
+  const notifications = new Notifications(
+    db,
+    audit,
+    clock,
+    logger.child({ concern: 'notifications' }),
+    {
+      clientExists: async (id) => (await tenants.client(id)) !== undefined,
+      inCoverage: (clientId, siteId, at) => contracts.inCoverage(clientId, siteId, at),
+      onCall: (clientId, tier, at) => contracts.onCall(clientId, tier, at),
+      incidents,
+      noteSent: (incidentId, data) => incidents.note(incidentId, 'notification', data),
+    },
+    config.notifications,
+  );
+  incidents.setNotifier(notifications);
   const detection = new DetectionEngine(
     incidentSink,
     {
@@ -316,6 +336,19 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     read: () => ingest.counters.batches,
   });
 
+  metrics.add({
+    name: 'outpost_notifications_sent_total',
+    help: 'Notifications accepted by their channel',
+    type: 'counter',
+    read: () => notifications.worker.counters.sent,
+  });
+  metrics.add({
+    name: 'outpost_notifications_failed_total',
+    help: 'Notification delivery attempts that failed (retried)',
+    type: 'counter',
+    read: () => notifications.worker.counters.failed,
+  });
+
   const initialAdmin = await auth.ensureInitialAdmin();
   const guard = createGuard(audit);
   const authenticate = createAuthenticate(auth);
@@ -362,6 +395,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   await api.register(detectionRoutes({ policies, guard, audit }));
   await api.register(incidentsRoutes({ incidents, guard }));
   await api.register(contractsRoutes({ contracts, guard }));
+  await api.register(notificationsRoutes({ notifications, guard }));
   if (separate) await api.register(websocket, { options: { maxPayload: 256 * 1024, perMessageDeflate: false } });
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
@@ -375,6 +409,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     detection.sweepInventory().catch((err: unknown) => logger.error({ err }, 'inventory rules sweep failed'));
   }, 3_600_000).unref();
   incidents.start(config.incidents.tickMs);
+  notifications.start();
   const absenceTimer = setInterval(() => {
     detection.sweepAbsence().catch((err: unknown) => logger.error({ err }, 'absence sweep failed'));
   }, config.presence.heartbeatIntervalMs).unref();
@@ -402,6 +437,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     incidentSink,
     incidents,
     contracts,
+    notifications,
     routes,
     initialAdmin,
     async close() {
@@ -415,6 +451,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       clearInterval(inventoryRulesTimer);
       metricsService.stop();
       await incidents.stop();
+      await notifications.stop();
       await checkpoint();
       if (separate) await agentEndpoint.close();
       await api.close();

@@ -94,17 +94,17 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** The notification outbox (docs/0005-incidents.md). */
+    /** The notification outbox and its delivery worker (docs/0005-notifications.md). */
     notifications: Type.Object(
       {
         /** How often the outbox looks for messages due. */
         pollMs: Type.Integer({ default: 1_000, minimum: 10 }),
-        /** First retry delay; doubles per failure up to `retryMaxMs`. */
+        /** First retry delay; doubles per failure up to `retryMaxMs`, with ±20 % jitter. */
         retryBaseMs: Type.Integer({ default: 5_000, minimum: 10 }),
         retryMaxMs: Type.Integer({ default: 600_000, minimum: 10 }),
         /** Consecutive failures after which a channel opens its own incident. */
         failureIncidentAfter: Type.Integer({ default: 5, minimum: 1 }),
-        /** Per-delivery timeout. */
+        /** Per-delivery timeout; a message's claim lasts 2 × this + 1 s, after which another worker may retry it. */
         timeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
       },
       { additionalProperties: false, default: {} },

@@ -23,8 +23,12 @@ export interface ServeInfo {
   password?: string | undefined;
 }
 
-/** Starts `outpost serve` on a data dir and port and waits until it listens. */
-export async function startCollectorProcess(dataDir: string, port: number): Promise<ServeInfo> {
+/** Starts `outpost serve` on a data dir and port (plus `extraArgs`, e.g. `--config`) and waits until it listens. */
+export async function startCollectorProcess(
+  dataDir: string,
+  port: number,
+  extraArgs: string[] = [],
+): Promise<ServeInfo> {
   const proc = spawnNode(outpostBin, [
     'serve',
     '--data-dir',
@@ -35,6 +39,7 @@ export async function startCollectorProcess(dataDir: string, port: number): Prom
     '127.0.0.1',
     '--log-level',
     'warn',
+    ...extraArgs,
   ]);
   const m = await proc.waitFor(/API and console\s+(\S+)[\s\S]*SHA-256 ([0-9A-F:]{95})/, 30_000);
   const password = /^\s+password\s+(\S+)$/m.exec(proc.stdout())?.[1];

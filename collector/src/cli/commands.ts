@@ -2,6 +2,7 @@
 
 import { normalizeFingerprint } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
+import { addChannelCommands } from './channels.js';
 import { type ApiTarget, apiCall, apiText } from './client.js';
 import { addContractCommands } from './contracts.js';
 import { loadTarget, saveTarget } from './credentials.js';
@@ -65,6 +66,7 @@ export function addCommands(program: Command): void {
   addShellCommands(program);
   addIncidentCommands(program);
   addContractCommands(program);
+  addChannelCommands(program);
   program
     .command('login')
     .description(

@@ -163,10 +163,11 @@ export class Senders {
           this.opts.timeoutMs,
         );
       }
+      // The delivery id lets a receiver drop the rare duplicate (docs/0005-notifications.md).
       case 'slack':
-        return post(url, slackBody(m), {}, this.opts.timeoutMs);
+        return post(url, slackBody(m), { 'x-outpost-delivery': m.id }, this.opts.timeoutMs);
       case 'teams':
-        return post(url, teamsBody(m), {}, this.opts.timeoutMs);
+        return post(url, teamsBody(m), { 'x-outpost-delivery': m.id }, this.opts.timeoutMs);
       case 'email':
         return this.#email(ch, m);
     }

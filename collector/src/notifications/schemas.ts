@@ -92,7 +92,9 @@ export const RouteInput = Type.Object(
     /** Only incidents of this client (null: every client the channel may serve). */
     clientId: Type.Optional(ClientRef),
     /** Least severe criticality that still matches (P4: all). */
-    minCriticality: Type.Optional(Type.Union(['P1', 'P2', 'P3', 'P4'].map((c) => Type.Literal(c)))),
+    minCriticality: Type.Optional(
+      Type.Union([Type.Literal('P1'), Type.Literal('P2'), Type.Literal('P3'), Type.Literal('P4')]),
+    ),
     tiers: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 3 }), { minItems: 1, maxItems: 3 })),
     events: Type.Optional(
       Type.Array(Type.Union(NOTICE_EVENTS.map((e) => Type.Literal(e))), { minItems: 1, maxItems: 10 }),

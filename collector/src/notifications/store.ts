@@ -1,5 +1,10 @@
-/** All SQL of the notifications concern: channels (with their health), routing rules and the durable outbox. */
+/**
+ * All SQL of the notifications concern: channels (with their health), routing rules and the durable outbox.
+ * An outbox row is claimed (`claim`, `claimed_until`) before it is sent, so two workers never send it at once; a claim
+ * left by a killed process lapses at `claimed_until` and the row is sent again (docs/0005-notifications.md).
+ */
 import { type Db, type Migration, prepared } from '../db/index.js';
+import type { Message } from './channels.js';
 
 /** The notifications concern's schema. */
 export const notificationsMigrations: Migration[] = [
@@ -10,7 +15,8 @@ export const notificationsMigrations: Migration[] = [
       CREATE TABLE notification_channels (
         id TEXT PRIMARY KEY, client_id TEXT, name TEXT NOT NULL, kind TEXT NOT NULL, config TEXT NOT NULL,
         secret TEXT, created_at INTEGER NOT NULL, consecutive_failures INTEGER NOT NULL DEFAULT 0, last_error TEXT,
-        last_failure_at INTEGER, last_success_at INTEGER, incident_raised INTEGER NOT NULL DEFAULT 0
+        last_failure_at INTEGER, last_success_at INTEGER, incident_raised INTEGER NOT NULL DEFAULT 0,
+        failing_since INTEGER, removed_at INTEGER
       );
       CREATE TABLE notification_routes (
         id TEXT PRIMARY KEY, channel_id TEXT NOT NULL REFERENCES notification_channels (id), client_id TEXT,
@@ -20,7 +26,8 @@ export const notificationsMigrations: Migration[] = [
       CREATE TABLE notification_outbox (
         id TEXT PRIMARY KEY, channel_id TEXT NOT NULL REFERENCES notification_channels (id), incident_id TEXT,
         client_id TEXT NOT NULL, event TEXT NOT NULL, message TEXT NOT NULL, created_at INTEGER NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT, delivered_at INTEGER
+        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT, delivered_at INTEGER,
+        claim TEXT, claimed_until INTEGER
       );
       CREATE INDEX notification_outbox_due ON notification_outbox (next_attempt_at) WHERE delivered_at IS NULL;
       CREATE INDEX notification_outbox_channel ON notification_outbox (channel_id, delivered_at);
@@ -64,7 +71,7 @@ export interface OutboxRecord {
   incidentId: string | null;
   clientId: string;
   event: string;
-  message: Record<string, unknown>;
+  message: Message;
   createdAt: number;
   attempts: number;
   nextAttemptAt: number;
@@ -102,7 +109,8 @@ const OB = `SELECT id, channel_id AS channelId, incident_id AS incidentId, clien
   created_at AS createdAt, attempts, next_attempt_at AS nextAttemptAt, last_error AS lastError,
   delivered_at AS deliveredAt FROM notification_outbox`;
 type ObRow = Omit<OutboxRecord, 'message'> & { message: string };
-const ob = (r: ObRow): OutboxRecord => ({ ...r, message: JSON.parse(r.message) as Record<string, unknown> });
+// The message column is written only by `enqueue` from a typed Message: reading it back needs no validation.
+const ob = (r: ObRow): OutboxRecord => ({ ...r, message: JSON.parse(r.message) as Message });
 
 /** Store functions of the notifications concern. */
 export class NotificationsStore {
@@ -115,33 +123,66 @@ export class NotificationsStore {
     ).run(c.id, c.clientId, c.name, c.kind, JSON.stringify(c.config), c.secret, c.createdAt);
   }
 
+  /** A channel that has not been removed. */
   async channel(id: string): Promise<ChannelRecord | undefined> {
-    const r = prepared<[string], ChRow>(this.db, `${CH} WHERE id = ?`).get(id);
+    const r = prepared<[string], ChRow>(this.db, `${CH} WHERE id = ? AND removed_at IS NULL`).get(id);
     return r && ch(r);
   }
 
   async listChannels(): Promise<ChannelRecord[]> {
-    return prepared<[], ChRow>(this.db, `${CH} ORDER BY name`).all().map(ch);
+    return prepared<[], ChRow>(this.db, `${CH} WHERE removed_at IS NULL ORDER BY name, id`).all().map(ch);
   }
 
-  /** Records a delivery outcome on the channel; returns the consecutive failure count. */
-  async channelOutcome(id: string, at: number, error: string | null): Promise<number> {
+  /**
+   * Removes a channel: its routes and its undelivered messages go, delivered ones stay as history. Returns the number
+   * of undelivered messages dropped.
+   */
+  async removeChannel(id: string, at: number): Promise<number> {
+    return this.db.transaction(() => {
+      prepared(this.db, 'DELETE FROM notification_routes WHERE channel_id = ?').run(id);
+      const dropped = prepared(
+        this.db,
+        'DELETE FROM notification_outbox WHERE channel_id = ? AND delivered_at IS NULL',
+      ).run(id).changes;
+      prepared(this.db, 'UPDATE notification_channels SET removed_at = ? WHERE id = ?').run(at, id);
+      return dropped;
+    })();
+  }
+
+  /**
+   * Records a delivery outcome on the channel; returns the consecutive failure count and since when the channel has
+   * been failing (the first failure after its last success).
+   */
+  async channelOutcome(
+    id: string,
+    at: number,
+    error: string | null,
+  ): Promise<{ consecutiveFailures: number; failingSince: number | null }> {
     if (error === null) {
       prepared(
         this.db,
-        'UPDATE notification_channels SET consecutive_failures = 0, last_success_at = ? WHERE id = ?',
+        'UPDATE notification_channels SET consecutive_failures = 0, failing_since = NULL, last_success_at = ? WHERE id = ?',
       ).run(at, id);
-      return 0;
+      return { consecutiveFailures: 0, failingSince: null };
     }
-    return prepared<[number, string, string], { n: number }>(
-      this.db,
-      `UPDATE notification_channels SET consecutive_failures = consecutive_failures + 1, last_failure_at = ?,
-       last_error = ? WHERE id = ? RETURNING consecutive_failures AS n`,
-    ).get(at, error.slice(0, 1000), id)!.n;
+    return (
+      prepared<[number, number, string, string], { consecutiveFailures: number; failingSince: number | null }>(
+        this.db,
+        `UPDATE notification_channels SET consecutive_failures = consecutive_failures + 1, last_failure_at = ?,
+         failing_since = COALESCE(failing_since, ?), last_error = ? WHERE id = ?
+         RETURNING consecutive_failures AS consecutiveFailures, failing_since AS failingSince`,
+      ).get(at, at, error.slice(0, 1000), id) ?? { consecutiveFailures: 0, failingSince: null }
+    );
   }
 
-  async setIncidentRaised(id: string, raised: boolean): Promise<void> {
-    prepared(this.db, 'UPDATE notification_channels SET incident_raised = ? WHERE id = ?').run(raised ? 1 : 0, id);
+  /** Flips the channel's "own incident raised" flag; false when it already had that value (so it is raised once). */
+  async setIncidentRaised(id: string, raised: boolean): Promise<boolean> {
+    return (
+      prepared(
+        this.db,
+        'UPDATE notification_channels SET incident_raised = ? WHERE id = ? AND incident_raised = ?',
+      ).run(raised ? 1 : 0, id, raised ? 0 : 1).changes === 1
+    );
   }
 
   async insertRoute(r: RouteRecord): Promise<void> {
@@ -175,7 +216,7 @@ export class NotificationsStore {
     return prepared<[], RtRow>(this.db, `${RT} ORDER BY created_at, id`).all().map(rt);
   }
 
-  /** Queues messages in one transaction (all or none). */
+  /** Queues messages in one transaction (all or none); SQLite runs with synchronous = FULL, so a commit is on disk. */
   async enqueue(items: OutboxRecord[]): Promise<void> {
     const ins = prepared(
       this.db,
@@ -197,45 +238,72 @@ export class NotificationsStore {
     })();
   }
 
+  /** Undelivered messages due at `now` and not claimed by a live worker, oldest first. */
   async due(now: number, limit: number): Promise<OutboxRecord[]> {
-    return prepared<[number, number], ObRow>(
+    return prepared<[number, number, number], ObRow>(
       this.db,
-      `${OB} WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?`,
+      `${OB} WHERE delivered_at IS NULL AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
+       ORDER BY next_attempt_at, created_at, id LIMIT ?`,
     )
-      .all(now, limit)
+      .all(now, now, limit)
       .map(ob);
   }
 
-  async markDelivered(id: string, at: number): Promise<void> {
-    prepared(
-      this.db,
-      'UPDATE notification_outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?',
-    ).run(at, id);
+  /**
+   * Claims a message for one send until `until`. False when it is delivered, gone, or claimed by another worker
+   * whose claim has not lapsed: only the claimant sends.
+   */
+  async claim(id: string, token: string, now: number, until: number): Promise<boolean> {
+    return (
+      prepared(
+        this.db,
+        `UPDATE notification_outbox SET claim = ?, claimed_until = ? WHERE id = ? AND delivered_at IS NULL
+         AND (claimed_until IS NULL OR claimed_until <= ?)`,
+      ).run(token, until, id, now).changes === 1
+    );
   }
 
-  async markFailed(id: string, error: string, nextAttemptAt: number): Promise<void> {
-    prepared(
-      this.db,
-      'UPDATE notification_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?',
-    ).run(error.slice(0, 1000), nextAttemptAt, id);
+  /** Marks a claimed message delivered; false when the claim was lost meanwhile (then someone else owns it). */
+  async markDelivered(id: string, token: string, at: number): Promise<boolean> {
+    return (
+      prepared(
+        this.db,
+        `UPDATE notification_outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL, claim = NULL,
+         claimed_until = NULL WHERE id = ? AND claim = ? AND delivered_at IS NULL`,
+      ).run(at, id, token).changes === 1
+    );
   }
 
+  /** Records a failed attempt and releases the claim until `nextAttemptAt`. */
+  async markFailed(id: string, token: string, error: string, nextAttemptAt: number): Promise<boolean> {
+    return (
+      prepared(
+        this.db,
+        `UPDATE notification_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claim = NULL,
+         claimed_until = NULL WHERE id = ? AND claim = ? AND delivered_at IS NULL`,
+      ).run(error.slice(0, 1000), nextAttemptAt, id, token).changes === 1
+    );
+  }
+
+  async outboxItem(id: string): Promise<OutboxRecord | undefined> {
+    const r = prepared<[string], ObRow>(this.db, `${OB} WHERE id = ?`).get(id);
+    return r && ob(r);
+  }
+
+  /** Messages, newest first; `channelIds` limits them (a JSON array keeps the statement count bounded). */
   async listOutbox(q: {
     channelIds?: readonly string[] | undefined;
     pending?: boolean | undefined;
     limit: number;
   }): Promise<OutboxRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (q.channelIds) {
-      where.push(`channel_id IN (${q.channelIds.map(() => '?').join(',') || 'NULL'})`);
-      params.push(...q.channelIds);
-    }
-    if (q.pending !== undefined) where.push(q.pending ? 'delivered_at IS NULL' : 'delivered_at IS NOT NULL');
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    return (
-      prepared(this.db, `${OB} ${w} ORDER BY created_at DESC, id LIMIT ?`).all(...params, q.limit) as ObRow[]
-    ).map(ob);
+    const pending = q.pending === undefined ? -1 : q.pending ? 1 : 0;
+    return prepared<{ channels: string | null; pending: number; limit: number }, ObRow>(
+      this.db,
+      `${OB} WHERE (@channels IS NULL OR channel_id IN (SELECT value FROM json_each(@channels)))
+       AND (@pending = -1 OR (delivered_at IS NULL) = @pending) ORDER BY created_at DESC, id LIMIT @limit`,
+    )
+      .all({ channels: q.channelIds ? JSON.stringify(q.channelIds) : null, pending, limit: q.limit })
+      .map(ob);
   }
 
   /** Undelivered messages per channel. */

@@ -1,0 +1,252 @@
+/**
+ * Notification commands: `outpost channels add|list|show|test|remove|outbox` and `outpost channels routes add|list|remove`.
+ * Each maps flags to one API call; secrets go in (`--secret`, `--password`) and never come back out.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { type ApiTarget, apiCall } from './client.js';
+import { loadTarget } from './credentials.js';
+import { printObject, printRows, when } from './output.js';
+
+type Row = Record<string, unknown>;
+const target = (cmd: Command): ApiTarget => {
+  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
+  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
+};
+const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const port = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port number 1-65535');
+  return n;
+};
+const tiers = (v: string) =>
+  list(v).map((t) => {
+    const n = Number(t);
+    if (![1, 2, 3].includes(n)) throw new InvalidArgumentError('tiers are 1, 2 or 3');
+    return n;
+  });
+
+const CHANNEL_COLUMNS = [
+  { key: 'id', title: 'id' },
+  { key: 'name', title: 'name' },
+  { key: 'kind', title: 'kind' },
+  { key: 'state', title: 'state' },
+  { key: 'clientId', title: 'client', format: (r: Row) => r.clientId ?? '(all)' },
+  { key: 'target', title: 'target' },
+  { key: 'consecutiveFailures', title: 'failures' },
+  { key: 'pending', title: 'pending' },
+  { key: 'lastSuccessAt', title: 'last success', format: (r: Row) => when(r.lastSuccessAt) },
+  { key: 'lastError', title: 'last error' },
+];
+
+interface AddFlags {
+  kind: string;
+  name: string;
+  client?: string;
+  url?: string;
+  secret?: string;
+  host?: string;
+  port?: number;
+  from?: string;
+  to?: string[];
+  user?: string;
+  password?: string;
+  secure?: boolean;
+  requireTls?: boolean;
+}
+
+function channelBody(o: AddFlags): Row {
+  const base = { kind: o.kind, name: o.name, clientId: o.client ?? null };
+  switch (o.kind) {
+    case 'webhook':
+      return { ...base, url: o.url, ...(o.secret ? { secret: o.secret } : {}) };
+    case 'slack':
+    case 'teams':
+      return { ...base, url: o.url };
+    case 'email':
+      return {
+        ...base,
+        host: o.host,
+        port: o.port ?? 587,
+        from: o.from,
+        to: o.to,
+        ...(o.user ? { user: o.user } : {}),
+        ...(o.password ? { password: o.password } : {}),
+        ...(o.secure ? { secure: true } : {}),
+        ...(o.requireTls ? { requireTLS: true } : {}),
+      };
+    default:
+      throw new InvalidArgumentError('--kind is webhook, slack, teams or email');
+  }
+}
+
+/** Adds the channel and routing commands. */
+export function addChannelCommands(program: Command): void {
+  const channels = program
+    .command('channels')
+    .description('Notification channels (webhook, Slack, Teams, e-mail), their health, routes and outbox.');
+
+  channels
+    .command('add')
+    .description('Add a channel. A webhook without --secret gets a generated HMAC key, printed once.')
+    .requiredOption('--kind <kind>', 'webhook, slack, teams or email')
+    .requiredOption('--name <name>', 'a name people recognise')
+    .option('--client <id>', 'only this client’s incidents (default: every client; global admins only)')
+    .option('--url <url>', 'webhook, Slack or Teams incoming-webhook URL')
+    .option('--secret <key>', 'webhook HMAC key (16+ characters)')
+    .option('--host <host>', 'SMTP server')
+    .option('--port <port>', 'SMTP port (default 587)', port)
+    .option('--from <address>', 'sender address')
+    .option('--to <addresses>', 'recipients, comma-separated', list)
+    .option('--user <user>', 'SMTP user')
+    .option('--password <password>', 'SMTP password')
+    .option('--secure', 'implicit TLS (port 465)')
+    .option('--require-tls', 'refuse to send unless STARTTLS succeeds')
+    .action(async function (this: Command, o: AddFlags) {
+      const r = await apiCall<{ channel: Row; secret?: string }>(
+        target(this),
+        'POST',
+        '/api/v1/notifications/channels',
+        channelBody(o),
+      );
+      printObject(r.channel, isJson(this));
+      if (r.secret && !isJson(this))
+        process.stdout.write(`\nHMAC key (shown once; give it to the receiver): ${r.secret}\n`);
+      else if (r.secret) process.stdout.write(`${JSON.stringify({ secret: r.secret })}\n`);
+    });
+
+  channels
+    .command('list')
+    .description('Channels with their health: state, consecutive failures, messages pending, last error.')
+    .action(async function (this: Command) {
+      const r = await apiCall<{ channels: Row[] }>(target(this), 'GET', '/api/v1/notifications/channels');
+      printRows(r.channels, CHANNEL_COLUMNS, isJson(this));
+    });
+
+  channels
+    .command('show <id>')
+    .description('One channel and its health.')
+    .action(async function (this: Command, id: string) {
+      printObject(
+        await apiCall<Row>(target(this), 'GET', `/api/v1/notifications/channels/${encodeURIComponent(id)}`),
+        isJson(this),
+      );
+    });
+
+  channels
+    .command('test <id>')
+    .description('Send a test message through the channel now; exits 1 if it was not accepted (it is retried).')
+    .action(async function (this: Command, id: string) {
+      const r = await apiCall<{ outboxId: string; delivered: boolean; error: string | null }>(
+        target(this),
+        'POST',
+        `/api/v1/notifications/channels/${encodeURIComponent(id)}/test`,
+        {},
+      );
+      if (isJson(this)) process.stdout.write(`${JSON.stringify(r)}\n`);
+      else process.stdout.write(r.delivered ? `delivered (${r.outboxId})\n` : `not delivered: ${r.error}\n`);
+      if (!r.delivered) process.exitCode = 1;
+    });
+
+  channels
+    .command('remove <id>')
+    .description('Remove a channel, its routes and its undelivered messages.')
+    .action(async function (this: Command, id: string) {
+      const r = await apiCall<{ dropped: number }>(
+        target(this),
+        'DELETE',
+        `/api/v1/notifications/channels/${encodeURIComponent(id)}`,
+      );
+      process.stdout.write(`removed ${id} (${r.dropped} undelivered message(s) dropped)\n`);
+    });
+
+  channels
+    .command('outbox')
+    .description('Queued and delivered messages, newest first.')
+    .option('--pending', 'only messages not delivered yet')
+    .option('--limit <n>', 'at most this many', (v) => Number(v), 100)
+    .action(async function (this: Command, o: { pending?: boolean; limit: number }) {
+      const q = `?limit=${o.limit}${o.pending ? '&pending=true' : ''}`;
+      const r = await apiCall<{ messages: Row[] }>(target(this), 'GET', `/api/v1/notifications/outbox${q}`);
+      printRows(
+        r.messages,
+        [
+          { key: 'id', title: 'id' },
+          { key: 'channelId', title: 'channel' },
+          { key: 'incidentId', title: 'incident' },
+          { key: 'event', title: 'event' },
+          { key: 'attempts', title: 'attempts' },
+          { key: 'deliveredAt', title: 'delivered', format: (m) => when(m.deliveredAt) },
+          { key: 'nextAttemptAt', title: 'next attempt', format: (m) => (m.deliveredAt ? '-' : when(m.nextAttemptAt)) },
+          { key: 'lastError', title: 'last error' },
+        ],
+        isJson(this),
+      );
+    });
+
+  const routes = channels.command('routes').description('Which incidents go to which channel.');
+  routes
+    .command('add')
+    .description('Route incidents to a channel (every filter left out matches everything).')
+    .requiredOption('--channel <id>', 'the channel')
+    .option('--client <id>', 'only this client')
+    .option('--min <criticality>', 'least severe criticality that still matches (P1…P4)')
+    .option('--tiers <list>', 'tiers, e.g. 2,3', tiers)
+    .option('--events <list>', 'events, e.g. opened,sla_breach,escalated', list)
+    .option('--on-call', 'outside coverage, address the person on duty for the incident’s tier')
+    .option('--outside-coverage', 'only outside the contract’s coverage hours')
+    .action(async function (
+      this: Command,
+      o: {
+        channel: string;
+        client?: string;
+        min?: string;
+        tiers?: number[];
+        events?: string[];
+        onCall?: boolean;
+        outsideCoverage?: boolean;
+      },
+    ) {
+      const body: Row = { channelId: o.channel };
+      if (o.client) body.clientId = o.client;
+      if (o.min) body.minCriticality = o.min.toUpperCase();
+      if (o.tiers) body.tiers = o.tiers;
+      if (o.events) body.events = o.events;
+      if (o.onCall) body.onCall = true;
+      if (o.outsideCoverage) body.outsideCoverageOnly = true;
+      printObject(await apiCall<Row>(target(this), 'POST', '/api/v1/notifications/routes', body), isJson(this));
+    });
+
+  routes
+    .command('list')
+    .description('Routing rules.')
+    .action(async function (this: Command) {
+      const r = await apiCall<{ routes: Row[] }>(target(this), 'GET', '/api/v1/notifications/routes');
+      printRows(
+        r.routes,
+        [
+          { key: 'id', title: 'id' },
+          { key: 'channelId', title: 'channel' },
+          { key: 'clientId', title: 'client', format: (x) => x.clientId ?? '(all)' },
+          { key: 'minCriticality', title: 'min' },
+          { key: 'tiers', title: 'tiers', format: (x) => (x.tiers as number[]).join(',') },
+          { key: 'events', title: 'events', format: (x) => (x.events as string[]).join(',') },
+          { key: 'onCall', title: 'on call' },
+          { key: 'outsideCoverageOnly', title: 'outside coverage' },
+        ],
+        isJson(this),
+      );
+    });
+
+  routes
+    .command('remove <id>')
+    .description('Remove a routing rule.')
+    .action(async function (this: Command, id: string) {
+      await apiCall(target(this), 'DELETE', `/api/v1/notifications/routes/${encodeURIComponent(id)}`);
+      process.stdout.write(`removed ${id}\n`);
+    });
+}
