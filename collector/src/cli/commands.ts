@@ -3,6 +3,7 @@
 import { normalizeFingerprint } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ApiTarget, apiCall, apiText } from './client.js';
+import { addCpCommand } from './cp.js';
 import { loadTarget, saveTarget } from './credentials.js';
 import { addDetectCommands } from './detect.js';
 import { addInventoryCommands } from './inventory.js';
@@ -61,6 +62,7 @@ export function addCommands(program: Command): void {
   addInventoryCommands(program);
   addDetectCommands(program);
   addShellCommands(program);
+  addCpCommand(program);
   program
     .command('login')
     .description(
