@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import {
   type ApiTarget,
   apiCall,
+  type Clock,
   type Collector,
   type CollectorSettings,
   checkSettings,
@@ -51,6 +52,7 @@ export interface TestCollector extends AsyncDisposable {
 /** Starts a collector in this process on a free loopback port. */
 export async function startTestCollector(
   overrides: Partial<CollectorSettings> & Record<string, unknown> = {},
+  deps: { clock?: Clock } = {},
 ): Promise<TestCollector> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-collector-'));
   const settings = checkSettings({
@@ -60,7 +62,7 @@ export async function startTestCollector(
     ...overrides,
   });
   const logger = pino({ level: process.env.OUTPOST_TEST_LOG ?? 'silent' });
-  const running = await startServer(settings, { logger });
+  const running = await startServer(settings, { logger, ...deps });
   const c = running.collector;
   const base: ApiTarget = { server: running.apiUrl, caFingerprint: running.fingerprint };
   const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', {
