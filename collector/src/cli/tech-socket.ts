@@ -1,10 +1,10 @@
 /**
- * Opens a technician WebSocket to the collector (bearer token, pinned certificate, no compression: channel frames
- * are terminal bytes or file chunks that gain little and would cost a deflate per frame on the hot path). `ws`
- * turns Nagle off on every socket it sets up, so single keystrokes leave at once.
+ * Opens a technician WebSocket to the collector: bearer token, pinned certificate, the channel socket options
+ * (no compression, no masking work over TLS). `ws` turns Nagle off on every socket it sets up, so single
+ * keystrokes leave at once.
  */
 import type { TLSSocket } from 'node:tls';
-import { checkPinnedCertificate, isErrorCode, OutpostError } from '@outpost/shared';
+import { channelSocketOptions, checkPinnedCertificate, isErrorCode, OutpostError } from '@outpost/shared';
 import { WebSocket } from 'ws';
 import type { ApiTarget } from './client.js';
 
@@ -14,9 +14,10 @@ export function openTechSocket(target: ApiTarget, path: string, origin?: string)
   base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   const headers: Record<string, string> = {};
   if (target.token) headers.authorization = `Bearer ${target.token}`;
-  const ws = new WebSocket(new URL(path, base), {
+  const url = new URL(path, base);
+  const ws = new WebSocket(url, {
     headers,
-    perMessageDeflate: false,
+    ...channelSocketOptions(url),
     rejectUnauthorized: !target.caFingerprint,
     ...(origin ? { origin } : {}),
   });
