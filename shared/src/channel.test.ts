@@ -3,8 +3,6 @@ import { CreditSender } from './channel.js';
 import { decodeFrame, FrameKind } from './frames.js';
 import { CHANNEL_MAX_FRAME_BYTES } from './protocol/shell.js';
 
-const turn = () => new Promise((r) => setImmediate(r));
-
 function sender(window: number, highWater = 64 * 1024) {
   const frames: Buffer[] = [];
   const flow = { paused: false, pause: () => (flow.paused = true), resume: () => (flow.paused = false) };
@@ -14,15 +12,17 @@ function sender(window: number, highWater = 64 * 1024) {
 }
 
 describe('CreditSender', () => {
-  it('sends the writes of one event-loop turn as one frame, in order', async () => {
+  it('sends an echo at once and coalesces streaming output into larger frames, in order', async () => {
     const { s, payloads } = sender(1024 * 1024);
-    s.write(Buffer.from('ab'));
-    s.write(Buffer.from('cd'));
-    s.write(Buffer.from('e'));
-    expect(payloads()).toHaveLength(0);
-    await turn();
-    expect(payloads().map((f) => Buffer.from(f.payload).toString())).toEqual(['abcde']);
-    expect(payloads()[0]!.channel).toBe(7);
+    s.write(Buffer.from('x'));
+    expect(payloads().map((f) => Buffer.from(f.payload).toString())).toEqual(['x']);
+    s.write(Buffer.alloc(4096, 'a')); // a PTY-sized read: streaming starts
+    s.write(Buffer.from('bc'));
+    s.write(Buffer.from('d'));
+    expect(payloads()).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(payloads().map((f) => Buffer.from(f.payload).toString().slice(-3))).toEqual(['x', 'aaa', 'bcd']);
+    expect(payloads()[2]!.channel).toBe(7);
   });
 
   it('never sends past the credit, splits at the frame limit, and pauses then resumes the producer', async () => {

@@ -7,7 +7,7 @@
  * TCP: a PTY hands its output over in reads of about 4 KiB, and every frame costs a WebSocket header, a TLS record
  * and work at each hop. While output streams (the last frame was large and left less than COALESCE_MS ago) bytes
  * wait up to COALESCE_MS for more, or leave as soon as a full frame is queued; otherwise (a keystroke's echo, a
- * prompt, typing at any speed) they leave at the end of this turn of the event loop.
+ * prompt, typing at any speed) they leave at once.
  */
 import { encodeFrame, FRAME_HEADER_BYTES, FRAME_VERSION, FrameKind } from './frames.js';
 import { CHANNEL_MAX_FRAME_BYTES, CHANNEL_WINDOW_BYTES } from './protocol/shell.js';
@@ -66,10 +66,7 @@ export class CreditSender {
       if (streaming) {
         const t = setTimeout(run, COALESCE_MS);
         this.#scheduled = { cancel: () => clearTimeout(t) };
-      } else {
-        const i = setImmediate(run);
-        this.#scheduled = { cancel: () => clearImmediate(i) };
-      }
+      } else this.#flush();
     }
     if (!this.#paused && this.#queued > this.highWater) {
       this.#paused = true;

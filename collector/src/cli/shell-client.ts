@@ -49,6 +49,8 @@ export class ShellClient {
   readonly ready: Promise<void>;
   readonly ended: Promise<ShellEnd>;
   #onData: ((d: Buffer) => void) | undefined;
+  /** Output that arrived before a consumer was attached (the first prompt can precede `session.ready`). */
+  #early: Buffer[] = [];
   #inputCredit = INPUT_WINDOW;
   #pendingInput: Buffer[] = [];
   #toGrant = 0;
@@ -89,7 +91,9 @@ export class ShellClient {
         const frame = decodeFrame(data as Buffer);
         if (frame.kind === FrameKind.Data) {
           this.received += frame.payload.byteLength;
-          this.#onData?.(Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength));
+          const d = Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength);
+          if (this.#onData) this.#onData(d);
+          else this.#early.push(d);
           if (!this.options.manualCredit) this.#consumed(frame.payload.byteLength);
         } else if (frame.kind === FrameKind.Credit) {
           this.#inputCredit += readCredit(frame.payload) ?? 0;
@@ -154,6 +158,7 @@ export class ShellClient {
   /** Receives output bytes. */
   onData(fn: (d: Buffer) => void): void {
     this.#onData = fn;
+    for (const d of this.#early.splice(0)) fn(d);
   }
 
   /** Output bytes consumed: grant them back in batches (and soon after output goes quiet). */
