@@ -7,7 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiCall, downloadFile, uploadFile } from '@outpost/collector';
+import { encodeFrame, FrameKind } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { outpostBin, spawnNode, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { auditEvents, type ShellAgent, startShellAgent, technician } from '../support/shell.js';
 
@@ -154,6 +156,34 @@ describe('outpost cp', () => {
     const tier2 = await technician(c, 'tier2');
     const r = await uploadFile(tier2, agent.agentId, join(local, 'random.bin'), target);
     expect(r.sha256).toBe(sha(data));
+  });
+
+  it('fails an upload whose bytes do not match the SHA-256 announced, and audits it', async () => {
+    const url = new URL(
+      `/api/v1/agents/${agent.agentId}/files?direction=upload&path=${encodeURIComponent(join(root, 'forged.txt'))}&size=5&sha256=${'0'.repeat(64)}`,
+      c.apiUrl.replace(/^http/, 'ws'),
+    );
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${c.admin.token}` }, rejectUnauthorized: false });
+    const texts: { type: string; code?: string; sessionId?: string }[] = [];
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    ws.on('message', (d, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(d.toString()) as { type: string; code?: string };
+      texts.push(m);
+      if (m.type === 'transfer.ready') {
+        ws.send(encodeFrame(FrameKind.Data, 1, Buffer.from('hello')));
+        ws.send(encodeFrame(FrameKind.End, 1));
+      }
+    });
+    expect(await closed).toBe(4483);
+    expect(texts.at(-1)).toMatchObject({ type: 'session.error', code: 'OUTPOST_E_CHECKSUM_MISMATCH' });
+    const id = texts.find((m) => m.type === 'transfer.ready')!.sessionId;
+    let row: { type: string; code: string; result: string } | undefined;
+    for (let i = 0; i < 100 && !row; i++) {
+      row = (await auditEvents(c.admin)).find((e) => e.sessionId === id);
+      if (!row) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(row).toMatchObject({ type: 'file.upload', code: 'OUTPOST_E_CHECKSUM_MISMATCH', result: 'failure' });
   });
 
   it('refuses an upload over the collector size limit before anything reaches the agent', async () => {
