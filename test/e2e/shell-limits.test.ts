@@ -1,12 +1,15 @@
 /**
  * Session limits and the recording-failure policy end to end: idle timeout and maximum duration enforced by the
- * collector on a fake clock (the agent then kills the session's processes), and a recordings directory that
+ * collector on a fake clock (the agent then kills the session's processes; a stalled file transfer is ended the same
+ * way), and a recordings directory that
  * cannot be written either refusing the session (`refuse`, nothing spawned) or letting it run flagged (`allow`).
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
+import { CHANNEL_WINDOW_BYTES } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { auditEvents, OutputBuffer, processAlive, type ShellAgent, startShellAgent } from '../support/shell.js';
 
@@ -21,8 +24,11 @@ let lenient: TestCollector;
 let strictAgent: ShellAgent;
 let lenientAgent: ShellAgent;
 const dir = tempDir('shell-limits');
+const files = join(dir.path, 'files');
 
 beforeAll(async () => {
+  mkdirSync(files);
+  writeFileSync(join(files, 'big.bin'), Buffer.alloc(2 * 1024 * 1024, 7));
   [strict, lenient] = await Promise.all([
     startTestCollector({ sessions: { idleTimeoutMs: IDLE, maxDurationMs: MAX, recordingFailure: 'refuse' } } as never, {
       clock,
@@ -30,7 +36,7 @@ beforeAll(async () => {
     startTestCollector({ sessions: { recordingFailure: 'allow' } } as never),
   ]);
   [strictAgent, lenientAgent] = await Promise.all([
-    startShellAgent(strict, join(dir.path, 'strict')),
+    startShellAgent(strict, join(dir.path, 'strict'), { fileRoots: [files] }),
     startShellAgent(lenient, join(dir.path, 'lenient')),
   ]);
 });
@@ -115,6 +121,51 @@ describe('session limits (fake clock)', () => {
       expect.arrayContaining(['idle timeout', 'maximum duration reached']),
     );
     skew = 0;
+  });
+});
+
+describe('transfer limits (fake clock)', () => {
+  it('ends a download whose technician stopped granting credit once it has been idle for sessions.idleTimeoutMs', async () => {
+    const url = new URL(
+      `/api/v1/agents/${strictAgent.agentId}/files?direction=download&path=${encodeURIComponent(join(files, 'big.bin'))}`,
+      strict.apiUrl.replace(/^http/, 'ws'),
+    );
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${strict.admin.token}` },
+      rejectUnauthorized: false,
+    });
+    let received = 0;
+    let id = '';
+    const errors: string[] = [];
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    ws.on('message', (d, isBinary) => {
+      if (isBinary) received += (d as Buffer).length - 6;
+      else {
+        const m = JSON.parse(d.toString()) as { type: string; sessionId?: string; code?: string };
+        if (m.type === 'transfer.ready') id = m.sessionId!;
+        if (m.type === 'session.error') errors.push(m.code!);
+      }
+    });
+    // No Credit frame is ever sent: the agent stops after its window.
+    const until = Date.now() + 5000;
+    while (received < CHANNEL_WINDOW_BYTES && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(received).toBe(CHANNEL_WINDOW_BYTES);
+    const sessions = strict.collector.sessions;
+    sessions.sweep();
+    expect(sessions.transfers.has(id)).toBe(true);
+    skew = IDLE + 1000;
+    sessions.sweep();
+    expect(await closed).toBe(4483);
+    expect(errors).toEqual(['OUTPOST_E_SESSION_ENDED']);
+    expect(sessions.transfers.has(id)).toBe(false);
+    skew = 0;
+    let reason: string | null = null;
+    for (let i = 0; i < 100 && reason === null; i++) {
+      reason = (await apiCall<{ closeReason: string | null }>(strict.admin, 'GET', `/api/v1/sessions/${id}`))
+        .closeReason;
+      if (reason === null) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(reason).toBe('idle timeout');
   });
 });
 

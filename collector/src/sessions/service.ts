@@ -303,9 +303,7 @@ export class Sessions implements ChannelRouter {
       transfers: this.transfers,
       ticket: (a, id, actor, caps) => this.ticket(a, id, actor, caps),
       allocate: (conn, peer) => this.allocate(conn, peer),
-      release: (conn, channel) => {
-        if (this.#byChannel.get(conn)?.get(channel) !== undefined) this.#byChannel.get(conn)?.delete(channel);
-      },
+      release: (conn, channel) => this.#byChannel.get(conn)?.delete(channel),
       track: (p) => {
         const q = p.finally(() => this.#ending.delete(q));
         this.#ending.add(q);
