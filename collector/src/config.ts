@@ -79,6 +79,8 @@ export const CollectorConfigSchema = Type.Object(
         recordingFailure: Type.Union([Type.Literal('refuse'), Type.Literal('allow')], { default: 'refuse' }),
         openTimeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
         ticketTtlMs: Type.Integer({ default: 60_000, minimum: 1000, maximum: 120_000 }),
+        /** Largest file `outpost cp` relays either way (the agent has its own `fileMaxBytes`). */
+        fileMaxBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 1 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,6 +1,8 @@
 /** @outpost/collector — the central server: build it (`buildApp`), start it (`startServer`), or run the CLI. */
 export { buildApp, type Collector, MIGRATIONS, type RegisteredRoute } from './app.js';
 export { type ApiTarget, apiCall } from './cli/client.js';
+export { parseRemote } from './cli/cp.js';
+export { downloadFile, sha256OfFile, type TransferResult, uploadFile } from './cli/file-client.js';
 export { playCast } from './cli/shell.js';
 export { ShellClient, type ShellClientOptions, type ShellEnd } from './cli/shell-client.js';
 export {

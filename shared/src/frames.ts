@@ -69,6 +69,15 @@ export function decodeFrame(data: Uint8Array): ChannelFrame {
   };
 }
 
+/**
+ * Rewrites the channel id of a received frame in place and returns the same buffer, so a relay forwards a frame
+ * without copying its payload. The caller must own `data` (a buffer received from a socket, not reused elsewhere).
+ */
+export function rechannel(data: Buffer, channel: number): Buffer {
+  data.writeUInt32BE(channel, 2);
+  return data;
+}
+
 /** Encodes a Credit frame granting `n` more bytes on a channel. */
 export function encodeCredit(channel: number, n: number): Buffer {
   const payload = Buffer.allocUnsafe(4);

@@ -21,3 +21,4 @@ export * from './protocol/version.js';
 export * from './session-ticket.js';
 export * from './tls-pin.js';
 export * from './token-bucket.js';
+export * from './ws-options.js';

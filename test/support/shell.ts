@@ -87,3 +87,39 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** A user with one role on the test client, logged in (API token). */
+export async function technician(c: TestCollector, role: string): Promise<ApiTarget> {
+  const email = `${role}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  await apiCall(c.admin, 'POST', '/api/v1/users', {
+    email,
+    name: role,
+    password: 'pw-long-enough-1',
+    roles: [{ role, clientId: c.clientId }],
+  });
+  const login = await apiCall<{ token: string }>(
+    { server: c.apiUrl, caFingerprint: c.fingerprint },
+    'POST',
+    '/api/v1/auth/login',
+    { email, password: 'pw-long-enough-1' },
+  );
+  return { server: c.apiUrl, caFingerprint: c.fingerprint, token: login.token };
+}
+
+/** Audit events, newest first. */
+export async function auditEvents(
+  admin: ApiTarget,
+): Promise<
+  { type: string; code: string; result: string; sessionId: string | null; details: Record<string, unknown> | null }[]
+> {
+  const r = await apiCall<{
+    events: {
+      type: string;
+      code: string;
+      result: string;
+      sessionId: string | null;
+      details: Record<string, unknown> | null;
+    }[];
+  }>(admin, 'GET', '/api/v1/audit?limit=1000');
+  return r.events;
+}

@@ -48,6 +48,8 @@ export const AgentConfigSchema = Type.Object(
     ),
     /** Directories file transfers are confined to (absolute); none: file transfer is refused. */
     fileRoots: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 64 })),
+    /** Largest upload the agent accepts, in bytes; default 4 GiB. */
+    fileMaxBytes: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );

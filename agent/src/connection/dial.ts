@@ -9,6 +9,7 @@ import {
   type AgentMessage,
   type CollectorMessage,
   type CollectorWelcome,
+  channelSocketOptions,
   checkPinnedCertificate,
   collectorMessages,
   encodeMessage,
@@ -163,7 +164,7 @@ export function dial(opts: DialOptions): Promise<Session> {
   const url = agentEndpointUrl(opts.server);
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const wsOptions: ClientOptions = {
-    perMessageDeflate: false,
+    ...channelSocketOptions(url),
     maxPayload: opts.maxPayload ?? 16 * 1024 * 1024,
     handshakeTimeout: timeoutMs,
   };

@@ -19,10 +19,10 @@ export function fileOpenHandler(shell: ShellService) {
       if (!shell.guard) throw new OutpostError('OUTPOST_E_TICKET_INVALID', { message: 'no collector session key' });
       shell.guard.learn(ctx.session.welcome.sessionKey, ctx.config.stateDir, ctx.logger);
       shell.guard.admit(msg.ticket, msg.sessionId, msg.direction === 'download' ? 'file.read' : 'file.write');
-      const path = confinePath(msg.path, ctx.config.fileRoots ?? [], msg.direction === 'download' || msg.offset > 0);
-      const ch = await FileChannel.start(ctx.session, msg, path, DEFAULT_FILE_MAX_BYTES, ctx.logger, () =>
-        hub.remove(msg.channel, ch),
-      );
+      const mustExist = msg.direction === 'download' || (msg.offset > 0 && msg.resume !== true);
+      const path = confinePath(msg.path, ctx.config.fileRoots ?? [], mustExist);
+      const max = ctx.config.fileMaxBytes ?? DEFAULT_FILE_MAX_BYTES;
+      const ch = await FileChannel.start(ctx.session, msg, path, max, ctx.logger, () => hub.remove(msg.channel, ch));
       hub.add(msg.channel, ch);
     } catch (err) {
       const e =

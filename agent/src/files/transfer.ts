@@ -100,17 +100,19 @@ export class FileChannel implements Channel {
     this.#fh = fh;
     const st = await fh.stat();
     if (!st.isFile()) throw new OutpostError('OUTPOST_E_PATH_REFUSED', { message: 'not a regular file' });
-    if (this.msg.offset > st.size)
+    // Resume keeps what a previous, interrupted upload wrote (never more than the announced size).
+    const offset = this.msg.resume === true ? Math.min(st.size, this.msg.size) : this.msg.offset;
+    if (offset > st.size)
       throw new OutpostError('OUTPOST_E_CONFLICT', {
         message: `resume offset is past what the agent holds (${st.size})`,
       });
-    await fh.truncate(this.msg.offset);
-    this.#written = this.msg.offset;
+    await fh.truncate(offset);
+    this.#written = offset;
     this.session.send({
       type: 'file.opened',
       channel: this.msg.channel,
       sessionId: this.msg.sessionId,
-      size: this.msg.offset,
+      size: offset,
     });
   }
 
@@ -124,7 +126,8 @@ export class FileChannel implements Channel {
     if (this.msg.direction !== 'upload' || !this.#fh) return;
     const fh = this.#fh;
     if (frame.kind === FrameKind.Data) {
-      const data = Buffer.from(frame.payload);
+      // A view, not a copy: the socket hands each message over in its own buffer.
+      const data = Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength);
       const at = this.#written;
       this.#written += data.length;
       if (this.#written > this.msg.size) {

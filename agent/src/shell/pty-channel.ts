@@ -11,6 +11,9 @@ import type { Channel } from './hub.js';
 import { killSessionTree } from './process-tree.js';
 import type { ShellUser } from './user.js';
 
+/** Input credit is returned at once past this many bytes (a paste), else after 10 ms. */
+const INPUT_CREDIT_BATCH = 16 * 1024;
+
 /** How to start the shell. */
 export interface ShellCommand {
   file: string;
@@ -23,6 +26,9 @@ export class PtyChannel implements Channel {
   readonly pty: IPty;
   readonly #sender: CreditSender;
   #closed = false;
+  /** Input bytes written to the PTY and not yet credited back to the collector. */
+  #inputToCredit = 0;
+  #creditTimer: NodeJS.Timeout | undefined;
   readonly sessionId: string;
 
   constructor(
@@ -71,8 +77,10 @@ export class PtyChannel implements Channel {
     switch (frame.kind) {
       case FrameKind.Data:
         if (frame.payload.byteLength === 0) return;
-        this.pty.write(Buffer.from(frame.payload) as unknown as string);
-        this.session.sendFrame(encodeCredit(this.open.channel, frame.payload.byteLength));
+        this.pty.write(
+          Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength) as unknown as string,
+        );
+        this.#creditInput(frame.payload.byteLength);
         return;
       case FrameKind.Credit: {
         const n = readCredit(frame.payload);
@@ -84,6 +92,23 @@ export class PtyChannel implements Channel {
     }
   }
 
+  /**
+   * Input credit goes back in batches: a Credit frame per keystroke would travel just ahead of the keystroke's
+   * echo and delay it at every hop. The 64 KiB input window leaves ample room for a 10 ms wait.
+   */
+  #creditInput(n: number): void {
+    this.#inputToCredit += n;
+    const flush = () => {
+      clearTimeout(this.#creditTimer);
+      this.#creditTimer = undefined;
+      const k = this.#inputToCredit;
+      this.#inputToCredit = 0;
+      if (k > 0 && !this.#closed) this.session.sendFrame(encodeCredit(this.open.channel, k));
+    };
+    if (this.#inputToCredit >= INPUT_CREDIT_BATCH) flush();
+    else this.#creditTimer ??= setTimeout(flush, 10);
+  }
+
   resize(cols: number, rows: number): void {
     if (!this.#closed) this.pty.resize(cols, rows);
   }
@@ -92,6 +117,7 @@ export class PtyChannel implements Channel {
     if (this.#closed) return;
     await this.#sender.end();
     this.#closed = true;
+    clearTimeout(this.#creditTimer);
     this.#killTree();
     this.session.send({
       type: 'shell.exit',
@@ -112,6 +138,7 @@ export class PtyChannel implements Channel {
   close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#creditTimer);
     this.#sender.abort();
     this.logger.info({ sessionId: this.open.sessionId, reason }, 'closing shell session');
     this.#killTree();

@@ -17,6 +17,8 @@ describe('authorize', () => {
     expect(can(tech, 'agent.read', 'B')).toBe(false);
     expect(can(tech, 'shell', 'A')).toBe(true);
     expect(can(tech, 'shell.elevated', 'A')).toBe(false);
+    expect(can(tech, 'file.write', 'A')).toBe(false);
+    expect(can(user({ role: 'tier2', clientId: 'A' }), 'file.write', 'A')).toBe(true);
     expect(() => authorize(tech, 'agent.read', { type: 'agent', id: 'ag', clientId: 'B' })).toThrow(
       expect.objectContaining({ code: 'OUTPOST_E_FORBIDDEN' }),
     );

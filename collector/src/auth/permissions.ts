@@ -24,6 +24,8 @@ export const ACTIONS = [
   'metrics.read',
   'shell',
   'shell.elevated',
+  'file.read',
+  'file.write',
   'incidents.read',
   'incidents.write',
   'incidents.report',
@@ -38,7 +40,8 @@ export type Action = (typeof ACTIONS)[number];
 
 const viewer: Action[] = ['client.read', 'agent.read'];
 const tier1: Action[] = [...viewer, 'shell'];
-const tier2: Action[] = [...tier1, 'enrollment_token.read', 'enrollment_token.create'];
+// File transfers run with the agent's own identity (inside its file roots), not as the shell user: tier 2 and up.
+const tier2: Action[] = [...tier1, 'enrollment_token.read', 'enrollment_token.create', 'file.read', 'file.write'];
 const tier3: Action[] = [...tier2, 'shell.elevated', 'agent.revoke', 'enrollment_token.revoke', 'audit.read'];
 // Incidents (issue 5): everyone reads tickets, contracts and the quality report; technicians work tickets; tier 3
 // sees notification channels; only admins manage contracts, calendars, rotations and channels.

@@ -5,6 +5,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { addChannelCommands } from './channels.js';
 import { type ApiTarget, apiCall, apiText } from './client.js';
 import { addContractCommands } from './contracts.js';
+import { addCpCommand } from './cp.js';
 import { loadTarget, saveTarget } from './credentials.js';
 import { addDetectCommands } from './detect.js';
 import { addIncidentCommands } from './incidents.js';
@@ -67,6 +68,7 @@ export function addCommands(program: Command): void {
   addIncidentCommands(program);
   addContractCommands(program);
   addChannelCommands(program);
+  addCpCommand(program);
   program
     .command('login')
     .description(

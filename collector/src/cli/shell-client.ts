@@ -3,10 +3,8 @@
  * under the input window, grants output credit as output is consumed, and reports the remote exit status.
  * Used by `outpost shell`, the end-to-end tests and the benchmark.
  */
-import type { TLSSocket } from 'node:tls';
 import {
   CHANNEL_MAX_FRAME_BYTES,
-  checkPinnedCertificate,
   decodeFrame,
   encodeCredit,
   encodeFrame,
@@ -18,6 +16,7 @@ import {
 } from '@outpost/shared';
 import { WebSocket } from 'ws';
 import type { ApiTarget } from './client.js';
+import { openTechSocket } from './tech-socket.js';
 
 /** Input bytes in flight before waiting for the agent's credit (the collector enforces 64 KiB). */
 const INPUT_WINDOW = 64 * 1024;
@@ -50,6 +49,8 @@ export class ShellClient {
   readonly ready: Promise<void>;
   readonly ended: Promise<ShellEnd>;
   #onData: ((d: Buffer) => void) | undefined;
+  /** Output that arrived before a consumer was attached (the first prompt can precede `session.ready`). */
+  #early: Buffer[] = [];
   #inputCredit = INPUT_WINDOW;
   #pendingInput: Buffer[] = [];
   #toGrant = 0;
@@ -90,7 +91,9 @@ export class ShellClient {
         const frame = decodeFrame(data as Buffer);
         if (frame.kind === FrameKind.Data) {
           this.received += frame.payload.byteLength;
-          this.#onData?.(Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength));
+          const d = Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength);
+          if (this.#onData) this.#onData(d);
+          else this.#early.push(d);
           if (!this.options.manualCredit) this.#consumed(frame.payload.byteLength);
         } else if (frame.kind === FrameKind.Credit) {
           this.#inputCredit += readCredit(frame.payload) ?? 0;
@@ -143,26 +146,10 @@ export class ShellClient {
 
   /** Opens a session on an agent (or joins one). Resolves once the agent's PTY runs. */
   static async open(target: ApiTarget, agentId: string, options: ShellClientOptions = {}): Promise<ShellClient> {
-    const base = new URL(target.server);
-    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
     const path = options.joinSessionId
       ? `/api/v1/sessions/${encodeURIComponent(options.joinSessionId)}/join`
       : `/api/v1/agents/${encodeURIComponent(agentId)}/shell?cols=${options.cols ?? 80}&rows=${options.rows ?? 24}&elevated=${options.elevated ? 'true' : 'false'}`;
-    const headers: Record<string, string> = {};
-    if (target.token) headers.authorization = `Bearer ${target.token}`;
-    const ws = new WebSocket(new URL(path, base), {
-      headers,
-      perMessageDeflate: false,
-      rejectUnauthorized: !target.caFingerprint,
-      ...(options.origin ? { origin: options.origin } : {}),
-    });
-    if (target.caFingerprint) {
-      const pinned = target.caFingerprint;
-      ws.once('upgrade', (res) => {
-        const mismatch = checkPinnedCertificate(res.socket as TLSSocket, pinned);
-        if (mismatch) ws.terminate();
-      });
-    }
+    const ws = openTechSocket(target, path, options.origin);
     const client = new ShellClient(ws, options);
     await client.ready;
     return client;
@@ -171,6 +158,7 @@ export class ShellClient {
   /** Receives output bytes. */
   onData(fn: (d: Buffer) => void): void {
     this.#onData = fn;
+    for (const d of this.#early.splice(0)) fn(d);
   }
 
   /** Output bytes consumed: grant them back in batches (and soon after output goes quiet). */

@@ -1,5 +1,5 @@
 /**
- * `outpost shell <agent>`, `outpost sessions list|play|join`: a raw terminal on a remote machine through the
+ * `outpost shell <agent>`, `outpost sessions list|play|join` (list shows file transfers too): a raw terminal on a remote machine through the
  * collector, and the replay of recorded sessions (asciicast v2) at real or faster speed.
  */
 import { type Command, InvalidArgumentError } from 'commander';
@@ -75,7 +75,7 @@ export function addShellCommands(program: Command): void {
   const sessions = program.command('sessions').description('Remote shell sessions and their recordings.');
   sessions
     .command('list')
-    .description('List recent sessions you may see.')
+    .description('List recent sessions and file transfers you may see.')
     .option('--agent <id>', 'only this agent')
     .action(async function (this: Command, o: { agent?: string }) {
       const q = o.agent ? `?agentId=${encodeURIComponent(o.agent)}` : '';
@@ -84,12 +84,14 @@ export function addShellCommands(program: Command): void {
         r.sessions,
         [
           { key: 'id', title: 'id' },
+          { key: 'kind', title: 'kind' },
           { key: 'agentId', title: 'agent' },
           { key: 'userEmail', title: 'user' },
           { key: 'startedAt', title: 'started', format: (x) => when(x.startedAt) },
           { key: 'endedAt', title: 'ended', format: (x) => (x.live ? 'live' : when(x.endedAt)) },
           { key: 'exitCode', title: 'exit' },
           { key: 'recordingStatus', title: 'recording' },
+          { key: 'path', title: 'path' },
         ],
         this.optsWithGlobals<{ json?: boolean }>().json === true,
       );

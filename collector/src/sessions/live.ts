@@ -10,6 +10,7 @@ import {
   encodeFrame,
   FrameKind,
   readCredit,
+  rechannel,
 } from '@outpost/shared';
 import type { WebSocket } from 'ws';
 import type { AgentConnection } from '../agents/index.js';
@@ -62,8 +63,8 @@ export class LiveShell {
     for (const ws of [this.writer, ...this.joiners]) if (ws.readyState === ws.OPEN) ws.send(text);
   }
 
-  /** A frame from the agent on this session's channel. */
-  fromAgent(frame: ChannelFrame): void {
+  /** A frame from the agent on this session's channel (`data` is the received buffer, forwarded in place). */
+  fromAgent(frame: ChannelFrame, data: Buffer): void {
     if (this.ended) return;
     const now = this.clock.now();
     switch (frame.kind) {
@@ -77,7 +78,7 @@ export class LiveShell {
         this.bytesOut += n;
         this.lastActivity = now;
         this.recorder?.output(now, frame.payload);
-        const out = encodeFrame(FrameKind.Data, TECH_CHANNEL, frame.payload);
+        const out = rechannel(data, TECH_CHANNEL);
         if (this.writer.readyState === this.writer.OPEN) this.writer.send(out);
         for (const j of this.joiners) {
           if (j.bufferedAmount > JOINER_MAX_BUFFERED) {
@@ -91,7 +92,7 @@ export class LiveShell {
         const n = readCredit(frame.payload);
         if (n === undefined) return;
         this.outstandingToAgent = Math.max(0, this.outstandingToAgent - n);
-        if (this.writer.readyState === this.writer.OPEN) this.writer.send(encodeCredit(TECH_CHANNEL, n));
+        if (this.writer.readyState === this.writer.OPEN) this.writer.send(rechannel(data, TECH_CHANNEL));
         return;
       }
       case FrameKind.End:
@@ -100,8 +101,8 @@ export class LiveShell {
     }
   }
 
-  /** A frame from the writing technician. */
-  fromTech(frame: ChannelFrame): void {
+  /** A frame from the writing technician (`data` is the received buffer, forwarded in place). */
+  fromTech(frame: ChannelFrame, data: Buffer): void {
     if (this.ended) return;
     const now = this.clock.now();
     switch (frame.kind) {
@@ -115,7 +116,7 @@ export class LiveShell {
         this.bytesIn += n;
         this.lastActivity = now;
         this.recorder?.input(now, frame.payload);
-        this.agent.sendFrame(encodeFrame(FrameKind.Data, this.channel, frame.payload));
+        this.agent.sendFrame(rechannel(data, this.channel));
         return;
       }
       case FrameKind.Credit: {

@@ -2,12 +2,20 @@
  * Session recording as asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/): a header line, then
  * `[seconds, "o"|"i"|"r", data]` events, gzip-compressed as it is written. Output is decoded as UTF-8 with a
  * streaming decoder so a character split across frames is not mangled.
+ *
+ * Off the relay's hot path: an event only stores its time and a reference to the frame's bytes; decoding, JSON
+ * and one gzip write per batch happen on a timer (or once a batch is large), and gzip runs at level 1, which
+ * keeps terminal text small at a fraction of the CPU of the default level.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createGzip, type Gzip } from 'node:zlib';
 import { OutpostError } from '@outpost/shared';
+
+/** A batch is written after this long, or sooner once it holds BATCH_BYTES. */
+const BATCH_MS = 50;
+const BATCH_BYTES = 256 * 1024;
 
 /** What the header carries. */
 export interface CastHeader {
@@ -25,6 +33,10 @@ export class CastRecorder {
   readonly #in = new StringDecoder('utf8');
   #failed: Error | undefined;
   #ended = false;
+  /** Events waiting for the next batch. */
+  #batch: [number, 'o' | 'i', Uint8Array][] = [];
+  #batchBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
   readonly done: Promise<number>;
 
   private constructor(
@@ -32,7 +44,7 @@ export class CastRecorder {
     private readonly startedAt: number,
     private readonly onFail: (err: Error) => void,
   ) {
-    this.#gzip = createGzip({ level: 6 });
+    this.#gzip = createGzip({ level: 1 });
     this.#file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
     this.#gzip.pipe(this.#file);
     const fail = (err: Error) => {
@@ -72,22 +84,49 @@ export class CastRecorder {
   }
 
   #line(value: unknown): void {
+    this.#flush();
     if (this.#ended || this.#failed) return;
     this.#gzip.write(`${JSON.stringify(value)}\n`);
+  }
+
+  #add(now: number, kind: 'o' | 'i', data: Uint8Array): void {
+    if (this.#ended || this.#failed || data.byteLength === 0) return;
+    this.#batch.push([this.#t(now), kind, data]);
+    this.#batchBytes += data.byteLength;
+    if (this.#batchBytes >= BATCH_BYTES) this.#flush();
+    else this.#timer ??= setTimeout(() => this.#flush(), BATCH_MS).unref();
+  }
+
+  /** Writes the batch as one gzip write. */
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#batch.length === 0) return;
+    const events = this.#batch;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    if (this.#ended || this.#failed) return;
+    let text = '';
+    for (const [t, kind, data] of events) {
+      const dec = kind === 'o' ? this.#out : this.#in;
+      const s = dec.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      if (s) text += `${JSON.stringify([t, kind, s])}\n`;
+    }
+    if (text) this.#gzip.write(text);
   }
 
   #t(now: number): number {
     return Math.max(0, (now - this.startedAt) / 1000);
   }
 
+  /** Terminal output (`data` must not be modified afterwards: it is read when the batch is written). */
   output(now: number, data: Uint8Array): void {
-    const s = this.#out.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    if (s) this.#line([this.#t(now), 'o', s]);
+    this.#add(now, 'o', data);
   }
 
+  /** Technician input (same rule as `output`). */
   input(now: number, data: Uint8Array): void {
-    const s = this.#in.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    if (s) this.#line([this.#t(now), 'i', s]);
+    this.#add(now, 'i', data);
   }
 
   resize(now: number, cols: number, rows: number): void {
@@ -96,12 +135,13 @@ export class CastRecorder {
 
   /** Bytes waiting in memory (compression or disk behind). */
   get pendingBytes(): number {
-    return this.#gzip.writableLength + this.#file.writableLength;
+    return this.#batchBytes + this.#gzip.writableLength + this.#file.writableLength;
   }
 
   /** Flushes and closes; resolves with the compressed size. */
   async close(): Promise<number> {
     if (!this.#ended) {
+      this.#flush();
       const rest = this.#out.end();
       if (rest) this.#line([0, 'o', rest]);
       this.#ended = true;

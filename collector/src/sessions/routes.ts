@@ -17,6 +17,7 @@ import type { App } from '../http/types.js';
 import type { LiveShell } from './live.js';
 import type { Sessions } from './service.js';
 import type { SessionRecord } from './store.js';
+import type { LiveTransfer } from './transfer.js';
 import { techMessages } from './wire.js';
 
 const SessionSchema = Type.Object({
@@ -39,6 +40,7 @@ const SessionSchema = Type.Object({
   recordingBytes: Type.Union([Type.Integer(), Type.Null()]),
   bytesOut: Type.Integer(),
   bytesIn: Type.Integer(),
+  sha256: NullableString,
   live: Type.Boolean(),
 });
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -50,6 +52,29 @@ const ShellQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+const FilesQuery = Type.Object(
+  {
+    direction: Type.Union([Type.Literal('upload'), Type.Literal('download')]),
+    path: Type.String({ minLength: 1, maxLength: 4096 }),
+    /** Download: resume from this byte; upload: write from here (unless `resume`). */
+    offset: Type.Integer({ minimum: 0, default: 0 }),
+    /** Upload: the whole file's size. */
+    size: Type.Integer({ minimum: 0, default: 0 }),
+    /** Upload: keep what the agent already holds and continue after it. */
+    resume: Type.Boolean({ default: false }),
+    /** Upload: SHA-256 (hex) of the whole local file, checked against the agent's at the end. */
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+  },
+  { additionalProperties: false },
+);
+type FilesQuery = {
+  direction: 'upload' | 'download';
+  path: string;
+  offset: number;
+  size: number;
+  resume: boolean;
+  sha256?: string;
+};
 
 type UserActor = Extract<Actor, { kind: 'user' }>;
 interface Admitted {
@@ -67,15 +92,20 @@ export function sessionsRoutes(deps: {
 }): FastifyPluginAsync {
   const { sessions, agents, audit, guard } = deps;
   const admitted = new WeakMap<FastifyRequest, Admitted>();
-  const view = (r: SessionRecord) => ({ ...r, live: sessions.live.has(r.id) });
+  const view = (r: SessionRecord) => ({ ...r, live: sessions.live.has(r.id) || sessions.transfers.has(r.id) });
 
   /** Origin must be absent (a CLI, authenticated by bearer token) or exactly one of the allowed origins. */
-  const checkOrigin = async (req: FastifyRequest, agentId: string | null, clientId: string | null) => {
+  const checkOrigin = async (
+    req: FastifyRequest,
+    agentId: string | null,
+    clientId: string | null,
+    type = 'shell.open',
+  ) => {
     const origin = req.headers.origin;
     const bearer = req.headers.authorization?.startsWith('Bearer ');
     if ((origin === undefined && bearer) || (origin !== undefined && deps.allowedOrigins.includes(origin))) return;
     await audit.record({
-      type: 'shell.open',
+      type,
       code: 'OUTPOST_E_ORIGIN_REFUSED',
       result: 'denied',
       actor: actorRef(actorOf(req)),
@@ -163,6 +193,63 @@ export function sessionsRoutes(deps: {
             ws,
           );
           wireTech(ws, s, a.actor, false);
+        } catch (err) {
+          refuseSocket(ws, err);
+        }
+      }) as never,
+    );
+
+    app.get(
+      '/api/v1/agents/:id/files',
+      {
+        websocket: true,
+        schema: { params: IdParams, querystring: FilesQuery },
+        preValidation: async (req: FastifyRequest) => {
+          const { id } = req.params as { id: string };
+          const q = req.query as FilesQuery;
+          const actor = userOf(req);
+          const agent = await agents.get(id);
+          if (!agent) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
+          const type = q.direction === 'upload' ? 'file.upload' : 'file.download';
+          await checkOrigin(req, agent.id, agent.clientId, type);
+          await guard(req, q.direction === 'upload' ? 'file.write' : 'file.read', {
+            type: 'agent',
+            id,
+            clientId: agent.clientId,
+          });
+          if (!agents.isOnline(agent.id))
+            throw new OutpostError('OUTPOST_E_AGENT_OFFLINE', { message: `Agent ${id} is not connected` });
+          admitted.set(req, { actor, agent: { id: agent.id, clientId: agent.clientId, siteId: agent.siteId } });
+        },
+      } as never,
+      (async (ws: WebSocket, req: FastifyRequest<{ Querystring: FilesQuery }>) => {
+        const a = admitted.get(req);
+        if (!a) return refuseSocket(ws, new OutpostError('OUTPOST_E_FORBIDDEN'));
+        // Listen before the open completes so no early frame is lost; frames before `transfer.ready` are dropped.
+        let transfer: LiveTransfer | undefined;
+        ws.on('message', (data, isBinary) => {
+          if (!transfer) return;
+          if (isBinary) sessions.fromTech(transfer, data as Buffer);
+          else
+            transfer.end({ reason: 'technician closed the transfer', exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
+        });
+        try {
+          transfer = await sessions.openTransfer(
+            {
+              actor: a.actor,
+              agentId: a.agent.id,
+              clientId: a.agent.clientId,
+              siteId: a.agent.siteId,
+              ip: req.ip,
+              direction: req.query.direction,
+              path: req.query.path,
+              offset: req.query.offset,
+              size: req.query.size,
+              resume: req.query.resume,
+              sha256: req.query.sha256,
+            },
+            ws,
+          );
         } catch (err) {
           refuseSocket(ws, err);
         }

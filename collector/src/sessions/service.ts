@@ -17,6 +17,8 @@ import type { TicketKey } from './keys.js';
 import { type EndInfo, LiveShell } from './live.js';
 import { CastRecorder } from './recorder.js';
 import { type SessionRecord, SessionsStore } from './store.js';
+import { LiveTransfer } from './transfer.js';
+import { openTransfer, type TransferDeps, type TransferRequest } from './transfers.js';
 import { TECH_CHANNEL } from './wire.js';
 
 /** Session settings (config `sessions`). */
@@ -27,6 +29,8 @@ export interface SessionsOptions {
   recordingFailure: 'refuse' | 'allow';
   openTimeoutMs: number;
   ticketTtlMs: number;
+  /** Largest file relayed by a transfer, either way. */
+  fileMaxBytes: number;
 }
 
 /** Who opens a session, on which agent. */
@@ -51,7 +55,9 @@ export class Sessions implements ChannelRouter {
   readonly store: SessionsStore;
   readonly dataDir: string;
   readonly live = new Map<string, LiveShell>();
-  readonly #byChannel = new Map<AgentConnection, Map<number, LiveShell | Pending>>();
+  /** Live file transfers by session id. */
+  readonly transfers = new Map<string, LiveTransfer>();
+  readonly #byChannel = new Map<AgentConnection, Map<number, LiveShell | LiveTransfer | Pending>>();
   readonly #nextChannel = new WeakMap<AgentConnection, number>();
   #sweep: NodeJS.Timeout | undefined;
   readonly #ending = new Set<Promise<void>>();
@@ -78,10 +84,10 @@ export class Sessions implements ChannelRouter {
     this.#sweep = setInterval(() => this.sweep(), Math.min(1000, this.options.idleTimeoutMs)).unref();
   }
 
-  /** Ends sessions past their idle timeout or maximum duration. */
+  /** Ends sessions and transfers past their idle timeout or maximum duration. */
   sweep(): void {
     const now = this.clock.now();
-    for (const s of this.live.values()) {
+    for (const s of [...this.live.values(), ...this.transfers.values()]) {
       if (now - s.startedAt >= this.options.maxDurationMs)
         s.end({ reason: 'maximum duration reached', exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
       else if (now - s.lastActivity >= this.options.idleTimeoutMs)
@@ -105,7 +111,8 @@ export class Sessions implements ChannelRouter {
     });
   }
 
-  #allocate(conn: AgentConnection, peer: LiveShell | Pending): number {
+  /** Gives a peer the next free channel id on an agent socket. */
+  allocate(conn: AgentConnection, peer: LiveShell | LiveTransfer | Pending): number {
     let map = this.#byChannel.get(conn);
     if (!map) {
       map = new Map();
@@ -193,7 +200,7 @@ export class Sessions implements ChannelRouter {
     const replied = new Promise<ChannelReply>((resolve) => {
       answer = resolve;
     });
-    const channel = this.#allocate(conn, { resolve: (m) => answer(m) });
+    const channel = this.allocate(conn, { resolve: (m) => answer(m) });
     conn.send({
       type: 'shell.open',
       id,
@@ -283,6 +290,28 @@ export class Sessions implements ChannelRouter {
     return live;
   }
 
+  /** Opens a file transfer for a technician socket (see transfers.ts). */
+  openTransfer(req: TransferRequest, ws: WebSocket): Promise<LiveTransfer> {
+    const deps: TransferDeps = {
+      registry: this.registry,
+      store: this.store,
+      audit: this.audit,
+      clock: this.clock,
+      logger: this.logger,
+      openTimeoutMs: this.options.openTimeoutMs,
+      fileMaxBytes: this.options.fileMaxBytes,
+      transfers: this.transfers,
+      ticket: (a, id, actor, caps) => this.ticket(a, id, actor, caps),
+      allocate: (conn, peer) => this.allocate(conn, peer),
+      release: (conn, channel) => this.#byChannel.get(conn)?.delete(channel),
+      track: (p) => {
+        const q = p.finally(() => this.#ending.delete(q));
+        this.#ending.add(q);
+      },
+    };
+    return openTransfer(deps, req, ws);
+  }
+
   async #ended(s: LiveShell, info: EndInfo, status: () => SessionRecord['recordingStatus']): Promise<void> {
     this.live.delete(s.id);
     this.#byChannel.get(s.agent)?.delete(s.channel);
@@ -361,7 +390,7 @@ export class Sessions implements ChannelRouter {
   }
 
   /** A technician frame (writer only). */
-  fromTech(s: LiveShell, data: Buffer): void {
+  fromTech(s: LiveShell | LiveTransfer, data: Buffer): void {
     let frame: ChannelFrame;
     try {
       frame = decodeFrame(data);
@@ -370,7 +399,7 @@ export class Sessions implements ChannelRouter {
       return;
     }
     if (frame.channel !== TECH_CHANNEL) return;
-    s.fromTech(frame);
+    s.fromTech(frame, data);
   }
 
   onFrame(conn: AgentConnection, data: Buffer): void {
@@ -382,12 +411,17 @@ export class Sessions implements ChannelRouter {
       return;
     }
     const peer = this.#byChannel.get(conn)?.get(frame.channel);
-    if (peer instanceof LiveShell) peer.fromAgent(frame);
+    if (peer instanceof LiveShell) peer.fromAgent(frame, data);
+    else if (peer instanceof LiveTransfer) peer.fromAgent(frame, data);
   }
 
   onReply(conn: AgentConnection, msg: ChannelReply): void {
     const peer = this.#byChannel.get(conn)?.get(msg.channel);
     if (!peer) return;
+    if (peer instanceof LiveTransfer) {
+      peer.onReply(msg);
+      return;
+    }
     if (!(peer instanceof LiveShell)) {
       peer.resolve(msg);
       return;
@@ -403,7 +437,10 @@ export class Sessions implements ChannelRouter {
     for (const peer of map?.values() ?? []) {
       if (peer instanceof LiveShell)
         peer.end({ reason: 'agent disconnected', exitCode: null, code: 'OUTPOST_E_AGENT_OFFLINE' });
-      else
+      else if (peer instanceof LiveTransfer) {
+        peer.refuseOpen(new OutpostError('OUTPOST_E_AGENT_OFFLINE', { message: 'agent disconnected' }));
+        peer.end({ reason: 'agent disconnected', exitCode: null, code: 'OUTPOST_E_AGENT_OFFLINE' }, false);
+      } else
         peer.resolve({
           type: 'shell.refused',
           channel: 0 + 1,
@@ -417,7 +454,7 @@ export class Sessions implements ChannelRouter {
   /** Ends every live session (collector stopping) and waits for their rows and recordings to be finished. */
   async stop(): Promise<void> {
     if (this.#sweep) clearInterval(this.#sweep);
-    for (const s of [...this.live.values()])
+    for (const s of [...this.live.values(), ...this.transfers.values()])
       s.end({ reason: 'collector stopping', exitCode: null, code: 'OUTPOST_E_UNAVAILABLE' });
     await Promise.all([...this.#ending]);
   }

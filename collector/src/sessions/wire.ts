@@ -1,5 +1,6 @@
 /**
- * The technician socket (`/api/v1/agents/:id/shell`, `/api/v1/sessions/:id/join`): binary frames in the shared
+ * The technician sockets (`/api/v1/agents/:id/shell`, `/api/v1/sessions/:id/join`, `/api/v1/agents/:id/files`):
+ * binary frames in the shared
  * format on channel 1 carry the terminal bytes and credits; text frames carry these JSON control messages.
  */
 
@@ -24,7 +25,11 @@ export type TechMessage = Static<typeof TechMessage>;
 export type ServerMessage =
   | { type: 'session.ready'; sessionId: string; runAs: string; readOnly: boolean }
   | { type: 'session.exit'; exitCode: number; signal: number }
-  | { type: 'session.error'; code: string; message: string };
+  | { type: 'session.error'; code: string; message: string }
+  /** A file transfer is open: download `size` is the file's size, upload `offset` what the agent kept (resume). */
+  | { type: 'transfer.ready'; sessionId: string; size: number; offset: number }
+  /** The transfer finished: the agent's size and SHA-256 of the whole file. */
+  | { type: 'transfer.done'; sessionId: string; size: number; sha256: string };
 
 /** Decoder for technician control messages. */
 export const techMessages = new MessageDecoder(TechMessage);

@@ -114,6 +114,11 @@ export const FileOpen = message('file.open', {
   offset: Type.Integer({ minimum: 0 }),
   /** Upload: the total size the file will have; download: the most the collector accepts. */
   size: Type.Integer({ minimum: 0 }),
+  /**
+   * Upload only: resume from what the agent already holds (at most `size` bytes) instead of `offset`; the agent
+   * answers the offset it kept in `file.opened`. The SHA-256 at the end checks that the kept prefix matched.
+   */
+  resume: Type.Optional(Type.Boolean()),
 });
 export type FileOpen = Static<typeof FileOpen>;
 

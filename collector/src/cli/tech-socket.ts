@@ -1,0 +1,56 @@
+/**
+ * Opens a technician WebSocket to the collector: bearer token, pinned certificate, the channel socket options
+ * (no compression, no masking work over TLS). `ws` turns Nagle off on every socket it sets up, so single
+ * keystrokes leave at once.
+ */
+import type { TLSSocket } from 'node:tls';
+import { channelSocketOptions, checkPinnedCertificate, isErrorCode, OutpostError } from '@outpost/shared';
+import { WebSocket } from 'ws';
+import type { ApiTarget } from './client.js';
+
+/** A socket on `path` (with its query) of the collector API. */
+export function openTechSocket(target: ApiTarget, path: string, origin?: string): WebSocket {
+  const base = new URL(target.server);
+  base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+  const headers: Record<string, string> = {};
+  if (target.token) headers.authorization = `Bearer ${target.token}`;
+  const url = new URL(path, base);
+  const ws = new WebSocket(url, {
+    headers,
+    ...channelSocketOptions(url),
+    rejectUnauthorized: !target.caFingerprint,
+    ...(origin ? { origin } : {}),
+  });
+  if (target.caFingerprint) {
+    const pinned = target.caFingerprint;
+    ws.once('upgrade', (res) => {
+      const mismatch = checkPinnedCertificate(res.socket as TLSSocket, pinned);
+      if (mismatch) ws.terminate();
+    });
+  }
+  return ws;
+}
+
+/** The coded error of an HTTP refusal of the upgrade (403, 404, 409…), read from the JSON body. */
+export function refusalOf(res: import('node:http').IncomingMessage): Promise<OutpostError> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      let code = 'OUTPOST_E_INTERNAL';
+      let message = `HTTP ${res.statusCode}`;
+      try {
+        const e = (JSON.parse(Buffer.concat(chunks).toString()) as { error?: { code: string; message: string } }).error;
+        if (e) ({ code, message } = e);
+      } catch {
+        // Not JSON: keep the status line.
+      }
+      resolve(
+        new OutpostError(isErrorCode(code) ? code : 'OUTPOST_E_INTERNAL', {
+          message,
+          details: { status: res.statusCode },
+        }),
+      );
+    });
+  });
+}

@@ -1,0 +1,168 @@
+/**
+ * Opening and finishing file transfers: a session row (kind upload/download, the path, the agent's SHA-256), a
+ * single-use `file.read`/`file.write` ticket in `file.open`, the agent's answer awaited, and one audit row per
+ * transfer (`file.upload` / `file.download`, success or failure with the code).
+ */
+import { randomBytes } from 'node:crypto';
+import { OutpostError, type TicketCapability } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { AgentConnection, ConnectionRegistry } from '../agents/index.js';
+import type { AuditLog } from '../audit/index.js';
+import { actorRef } from '../auth/index.js';
+import type { Clock } from '../config.js';
+import type { OpenRequest } from './service.js';
+import type { SessionsStore } from './store.js';
+import { type Direction, LiveTransfer, type TransferEnd } from './transfer.js';
+
+/** Who transfers what, where. */
+export interface TransferRequest extends Omit<OpenRequest, 'cols' | 'rows' | 'elevated'> {
+  direction: Direction;
+  path: string;
+  /** Download: resume from this byte; upload without `resume`: write from here. */
+  offset: number;
+  /** Upload: the whole file's size. */
+  size: number;
+  /** Upload: keep what the agent already holds. */
+  resume: boolean;
+  /** Upload: SHA-256 (hex) of the whole local file, checked against the agent's at the end. */
+  sha256?: string | undefined;
+}
+
+/** What opening a transfer needs from the sessions service. */
+export interface TransferDeps {
+  registry: ConnectionRegistry;
+  store: SessionsStore;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  openTimeoutMs: number;
+  /** Largest file the collector relays either way. */
+  fileMaxBytes: number;
+  transfers: Map<string, LiveTransfer>;
+  ticket(agentId: string, sessionId: string, actor: OpenRequest['actor'], caps: TicketCapability[]): string;
+  allocate(conn: AgentConnection, peer: LiveTransfer): number;
+  release(conn: AgentConnection, channel: number): void;
+  /** Keeps a finishing promise so `stop()` can wait for it. */
+  track(p: Promise<void>): void;
+}
+
+/** Opens a transfer for a technician socket; resolves once the agent opened the file (or throws its refusal). */
+export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: WebSocket): Promise<LiveTransfer> {
+  const type = req.direction === 'upload' ? 'file.upload' : 'file.download';
+  const auditBase = {
+    type,
+    actor: actorRef(req.actor),
+    clientId: req.clientId,
+    agentId: req.agentId,
+    resource: `agent:${req.agentId}`,
+    remoteIp: req.ip,
+  };
+  const details = { path: req.path, offset: req.offset, size: req.size, resume: req.resume };
+  if (req.direction === 'upload' && req.size > d.fileMaxBytes) {
+    await d.audit.record({ ...auditBase, code: 'OUTPOST_E_PAYLOAD_TOO_LARGE', result: 'failure', details });
+    throw new OutpostError('OUTPOST_E_PAYLOAD_TOO_LARGE', {
+      message: `upload of ${req.size} bytes is over the collector limit of ${d.fileMaxBytes}`,
+    });
+  }
+  const conn = d.registry.get(req.agentId);
+  if (!conn) {
+    await d.audit.record({ ...auditBase, code: 'OUTPOST_E_AGENT_OFFLINE', result: 'failure', details });
+    throw new OutpostError('OUTPOST_E_AGENT_OFFLINE');
+  }
+  const id = `ss_${randomBytes(12).toString('hex')}`;
+  const startedAt = d.clock.now();
+  await d.store.insert({
+    id,
+    kind: req.direction,
+    agentId: req.agentId,
+    clientId: req.clientId,
+    siteId: req.siteId,
+    userId: req.actor.id,
+    userEmail: req.actor.email,
+    elevated: false,
+    path: req.path,
+    startedAt,
+    endedAt: null,
+    exitCode: null,
+    closeReason: null,
+    cols: null,
+    rows: null,
+    recordingFile: null,
+    recordingBytes: null,
+    recordingStatus: 'none',
+    bytesOut: 0,
+    bytesIn: 0,
+    sha256: null,
+  });
+
+  const finish = async (t: LiveTransfer, info: TransferEnd, offset: number) => {
+    d.transfers.delete(t.id);
+    d.release(conn, t.channel);
+    await d.store.finish(t.id, {
+      endedAt: d.clock.now(),
+      exitCode: null,
+      closeReason: info.reason,
+      recordingStatus: 'none',
+      recordingBytes: null,
+      bytesOut: req.direction === 'download' ? t.bytes : 0,
+      bytesIn: req.direction === 'upload' ? t.bytes : 0,
+      sha256: info.sha256 ?? null,
+    });
+    await d.audit.record({
+      ...auditBase,
+      sessionId: t.id,
+      code: info.code ?? 'OK',
+      result: info.code ? 'failure' : 'success',
+      details: { ...details, offset, bytes: t.bytes, sha256: info.sha256 ?? null, reason: info.reason },
+    });
+  };
+
+  let offset = req.offset;
+  const requested = { offset: req.offset, size: req.size };
+  const t = new LiveTransfer(id, conn, ws, req.direction, startedAt, requested, req.sha256, d.clock, (tr, info) => {
+    const p = finish(tr, info, offset).catch((err: unknown) =>
+      d.logger.error({ err, sessionId: tr.id }, 'cannot finish the transfer row'),
+    );
+    d.track(p);
+  });
+  t.channel = d.allocate(conn, t);
+  conn.send({
+    type: 'file.open',
+    id,
+    expiresAt: startedAt + d.openTimeoutMs,
+    sessionId: id,
+    channel: t.channel,
+    ticket: d.ticket(req.agentId, id, req.actor, [req.direction === 'upload' ? 'file.write' : 'file.read']),
+    direction: req.direction,
+    path: req.path,
+    offset: req.offset,
+    size: req.direction === 'upload' ? req.size : d.fileMaxBytes,
+    ...(req.resume && req.direction === 'upload' ? { resume: true } : {}),
+  });
+  const timer = setTimeout(
+    () => t.refuseOpen(new OutpostError('OUTPOST_E_AGENT_OFFLINE', { message: 'no answer from the agent' })),
+    d.openTimeoutMs,
+  );
+  const onEarlyClose = () =>
+    t.refuseOpen(
+      new OutpostError('OUTPOST_E_SESSION_ENDED', { message: 'technician left before the transfer opened' }),
+    );
+  ws.once('close', onEarlyClose);
+  try {
+    const opened = await t.opened;
+    if (req.direction === 'upload') offset = opened.size;
+    ws.off('close', onEarlyClose);
+    d.transfers.set(id, t);
+    ws.on('close', () => t.end({ reason: 'technician disconnected', exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' }));
+    return t;
+  } catch (err) {
+    const e = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
+    // The agent refused by itself; otherwise tell it to drop the channel should its answer come late.
+    const agentRefused = e.details?.agentCode !== undefined;
+    t.end({ reason: `refused: ${e.message}`, exitCode: null, code: e.code }, !agentRefused);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
