@@ -17,7 +17,9 @@ import { type InventoryStateFile, loadInventoryState, saveInventoryState } from 
 /** The component's checked options (all defaulted). */
 export interface InventoryComponentOptions {
   probes: RunnableProbe[];
-  probeContext: ProbeContext;
+  /** The probes' context; default: the system's, caching in the agent's state directory. */
+  probeContext: ProbeContext | undefined;
+  inventory: Partial<InventoryOptions>;
   /** Delay before the first run after start. */
   initialDelayMs: number;
   /** Multiplies every probe's interval (tests shorten it). */
@@ -33,7 +35,8 @@ export function inventoryComponentOptions(
 ): InventoryComponentOptions {
   return {
     probes: o.probes ?? probesFor(),
-    probeContext: o.probeContext ?? systemProbeContext(o.inventory),
+    probeContext: o.probeContext,
+    inventory: o.inventory ?? {},
     initialDelayMs: o.initialDelayMs ?? 1000,
     intervalScale: o.intervalScale ?? 1,
     random: o.random ?? Math.random,
@@ -59,6 +62,7 @@ export class InventoryComponent implements AgentComponent {
   #timers: NodeJS.Timeout[] = [];
   #chain: Promise<unknown> = Promise.resolve();
   #seenRequests = new Map<string, number>();
+  #probeContext: ProbeContext | undefined;
   #stopped = false;
   #disabled = false;
   /** Every probe's base interval when configured; undefined: each probe's own. */
@@ -78,6 +82,8 @@ export class InventoryComponent implements AgentComponent {
       return;
     }
     this.#intervalMs = settings.intervalMs;
+    this.#probeContext =
+      this.#o.probeContext ?? systemProbeContext({ cacheDir: ctx.config.stateDir, ...this.#o.inventory });
     this.#state = loadInventoryState(ctx.config.stateDir, ctx.config.agentId, ctx.logger);
     const initial = Object.keys(this.#state.probes).length === 0 ? 'initial' : 'scheduled';
     this.#later(this.#o.initialDelayMs, () => {
@@ -131,8 +137,9 @@ export class InventoryComponent implements AgentComponent {
   async #run(probes: RunnableProbe[], full: boolean, reason: RunSummary['reason']): Promise<RunSummary | undefined> {
     const ctx = this.#ctx;
     const state = this.#state;
-    if (!ctx || !state || this.#stopped) return undefined;
-    const results = await runProbes(probes, this.#o.probeContext);
+    const probeContext = this.#probeContext;
+    if (!ctx || !state || !probeContext || this.#stopped) return undefined;
+    const results = await runProbes(probes, probeContext);
     const planned: PlannedSet[] = [];
     for (const r of results) {
       if (!r.ok) ctx.logger.warn({ probe: r.probe, code: r.code, error: r.message }, 'inventory probe failed');
