@@ -68,7 +68,7 @@ function fixtureContext(platform: 'win32' | 'darwin', prefix = ''): agentInvento
       throw new Error(`no fixture for ${line.slice(0, 80)}`);
     },
     readText: async () => undefined,
-    has: async () => true,
+    has: async (cmd) => cmd !== 'mdatp', // no Defender for Endpoint on these machines
     options: agentInventory.defaultInventoryOptions,
     now: () => NOW,
   };

@@ -68,7 +68,7 @@ function replay(answer: (cmd: string, args: string[]) => string): ProbeContext &
       return answer(cmd, args);
     },
     readText: async () => undefined,
-    has: async () => true,
+    has: async (cmd) => cmd !== 'mdatp', // no Defender for Endpoint on these machines
     options: defaultInventoryOptions,
     now: () => NOW,
   };

@@ -5,6 +5,7 @@
  */
 import type { ProbeRow } from '@outpost/shared';
 import { items, systemProfiler } from './darwin.js';
+import { collectMdatp } from './mdatp.js';
 import { type ProbeContext, str, timeOrNull } from './probe.js';
 
 /** Definitions older than this are reported as out of date (Apple ships XProtect updates every few weeks). */
@@ -40,7 +41,11 @@ export function parseXProtect(o: Record<string, unknown>, now: number): ProbeRow
   ];
 }
 
-/** Collects the XProtect row. */
+/** Collects the XProtect row, and Microsoft Defender for Endpoint's when installed. */
 export async function collectLicencesDarwin(ctx: ProbeContext): Promise<ProbeRow<'licences'>[]> {
-  return parseXProtect(await systemProfiler(ctx, 'licences', 'SPInstallHistoryDataType'), ctx.now());
+  const [history, mdatp] = await Promise.all([
+    systemProfiler(ctx, 'licences', 'SPInstallHistoryDataType'),
+    collectMdatp(ctx),
+  ]);
+  return [...parseXProtect(history, ctx.now()), ...mdatp];
 }
