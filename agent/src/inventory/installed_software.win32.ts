@@ -4,20 +4,23 @@
  * and updates of another product (ParentKeyName) are left out.
  */
 import type { ProbeRow } from '@outpost/shared';
-import { intOrNull, type ProbeContext, parseJsonOutput, str, timeOrNull } from './probe.js';
-import { listOf } from './windows.js';
+import { intOrNull, type ProbeContext, str, timeOrNull } from './probe.js';
+import { listOf, objectOf, powershellJson } from './windows.js';
 
 const UNINSTALL = 'Microsoft\\Windows\\CurrentVersion\\Uninstall\\*';
 /** The PowerShell script whose JSON `parseUninstallKeys` reads. */
 export const INSTALLED_SOFTWARE_PS = [
   `$k=@('Registry::HKEY_LOCAL_MACHINE\\SOFTWARE\\${UNINSTALL}','Registry::HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\${UNINSTALL}','Registry::HKEY_USERS\\*\\SOFTWARE\\${UNINSTALL}','Registry::HKEY_USERS\\*\\SOFTWARE\\WOW6432Node\\${UNINSTALL}')`,
-  '@(Get-ItemProperty -Path $k -ErrorAction SilentlyContinue | Select-Object DisplayName,DisplayVersion,Publisher,InstallDate,InstallLocation,SystemComponent,ParentKeyName,PSPath) | ConvertTo-Json -Depth 2 -Compress',
+  '$e=@(Get-ItemProperty -Path $k -ErrorAction SilentlyContinue | Select-Object DisplayName,DisplayVersion,Publisher,InstallDate,InstallLocation,SystemComponent,ParentKeyName,PSPath)',
+  '[pscustomobject]@{Is64BitOperatingSystem=[Environment]::Is64BitOperatingSystem;Entries=$e} | ConvertTo-Json -Depth 3 -Compress',
 ].join('; ');
 
-/** Parses the registry entries into software rows. */
-export function parseUninstallKeys(json: unknown, is64bitOs = true): ProbeRow<'installed_software'>[] {
+/** Parses the registry entries into software rows (on 32-bit Windows every entry is x86, and there is no WOW6432Node). */
+export function parseUninstallKeys(json: unknown): ProbeRow<'installed_software'>[] {
+  const o = objectOf('installed_software', json, 'the registry output');
+  const is64bitOs = o.Is64BitOperatingSystem !== false;
   const rows: ProbeRow<'installed_software'>[] = [];
-  for (const e of listOf('installed_software', json)) {
+  for (const e of listOf('installed_software', o.Entries ?? null)) {
     const name = str(e.DisplayName).trim();
     if (!name || intOrNull(e.SystemComponent) === 1 || str(e.ParentKeyName)) continue;
     const path = str(e.PSPath);
@@ -38,15 +41,5 @@ export function parseUninstallKeys(json: unknown, is64bitOs = true): ProbeRow<'i
 
 /** Collects the software rows. */
 export async function collectSoftwareWindows(ctx: ProbeContext): Promise<ProbeRow<'installed_software'>[]> {
-  const out = await ctx.exec('powershell.exe', [
-    '-NoProfile',
-    '-NonInteractive',
-    '-ExecutionPolicy',
-    'Bypass',
-    '-Command',
-    `[Console]::OutputEncoding=[Text.Encoding]::UTF8; ${INSTALLED_SOFTWARE_PS}`,
-  ]);
-  // An empty pipeline prints nothing: no software is a valid (if unlikely) answer, not a parse error.
-  if (!out.trim()) return [];
-  return parseUninstallKeys(parseJsonOutput('installed_software', out));
+  return parseUninstallKeys(await powershellJson(ctx, 'installed_software', INSTALLED_SOFTWARE_PS));
 }

@@ -192,7 +192,9 @@ describe('Windows parsers on recorded PowerShell output', () => {
       'user x64 Zoom Workplace 6.2.11 (52745)',
     ]);
     expect(rows[3]).toMatchObject({ publisher: 'Adobe', install_date: Date.UTC(2024, 9, 15), source: 'registry' });
-    expect(parseUninstallKeys(null)).toEqual([]);
+    expect(parseUninstallKeys({ Is64BitOperatingSystem: true, Entries: null })).toEqual([]);
+    const x86 = parseUninstallKeys({ ...(json('installed_software.json') as object), Is64BitOperatingSystem: false });
+    expect(new Set(x86.map((r) => r.arch))).toEqual(new Set(['x86']));
   });
 
   it('services: lower-case states and modes, delayed start', () => {
@@ -299,11 +301,6 @@ describe('Windows probes through the runner', () => {
       const ctx = replay(() => text(bad));
       for (const p of probesFor('win32')) {
         const r = await runProbe(p, ctx);
-        // An empty registry listing is a machine with no software, not an error.
-        if (p.probe.name === 'installed_software' && bad === 'empty.txt') {
-          expect(r.ok && r.rows).toEqual([]);
-          continue;
-        }
         expect(r.ok ? 'ok' : r.code, `${p.probe.name} on ${bad}`).toBe('OUTPOST_E_PROBE_OUTPUT');
       }
     }
