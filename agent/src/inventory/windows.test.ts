@@ -314,6 +314,31 @@ describe('Windows probes through the runner', () => {
     }
   });
 
+  it('hostile registry strings come out cleaned and bounded', async () => {
+    const hostile = {
+      Is64BitOperatingSystem: true,
+      Entries: [
+        {
+          DisplayName: `\u001b]0;pwned\u0007Evil\u001b[31m App\u202e\r\n<img src=x onerror=alert(1)>${'A'.repeat(2000)}`,
+          DisplayVersion: '1.0\u0000\u0008',
+          Publisher: 'Bad\u001b[2J Corp',
+          PSPath: 'Microsoft.PowerShell.Core\\Registry::HKEY_LOCAL_MACHINE\\SOFTWARE\\x',
+        },
+      ],
+    };
+    const sw = probesFor('win32').find((p) => p.probe.name === 'installed_software')!;
+    const r = await runProbe(
+      sw,
+      replay(() => JSON.stringify(hostile)),
+    );
+    if (!r.ok) throw new Error(r.message);
+    const row = r.rows[0]!;
+    expect(row.version).toBe('1.0');
+    expect(row.publisher).toBe('Bad Corp');
+    expect(String(row.name)).toMatch(/^Evil App <img src=x onerror=alert\(1\)>A+$/);
+    expect(String(row.name)).toHaveLength(256); // the column's bound
+  });
+
   it('a probe on a platform without an implementation reports OUTPOST_E_PROBE_UNSUPPORTED', async () => {
     const r = await runProbe(
       probesFor('freebsd')[0]!,
