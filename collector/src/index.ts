@@ -18,5 +18,6 @@ export { migrate, openDatabase } from './db/index.js';
 export * as detection from './detection/index.js';
 export * as inventory from './inventory/index.js';
 export { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
+export * as perimeter from './reports/perimeter/index.js';
 export { type RunningCollector, startServer } from './server.js';
 export { COLLECTOR_VERSION } from './version.js';

@@ -27,7 +27,7 @@ describe.runIf(process.platform === 'linux' && existsSync('/usr/bin/dpkg-query')
     const serve = await startCollectorProcess(`${dir.path}/collector`, await freePort());
     cleanup.defer(() => serve.proc.kill('SIGKILL'));
     const { admin, token } = await bootstrap(serve);
-    const install = agentInstall(`${dir.path}/agent`);
+    const install = agentInstall(`${dir.path}/agent`, { inventory: true });
     const enrolled = await enrollAgent(install, serve.apiUrl, token, serve.fingerprint);
     expect(enrolled.code).toBe(0);
     const agentId = /enrolled as (ag_[0-9a-f]{24})/.exec(enrolled.out)![1]!;

@@ -46,6 +46,18 @@ export const AgentConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Inventory settings (docs/0003-inventory.md); env OUTPOST_INVENTORY / OUTPOST_INVENTORY_INTERVAL_MS win. */
+    inventory: Type.Optional(
+      Type.Object(
+        {
+          /** Run the inventory probes at all; default true. */
+          enabled: Type.Optional(Type.Boolean()),
+          /** Every probe's interval (±20 % jitter) instead of its own 1–6 h; at least one minute. */
+          intervalMs: Type.Optional(Type.Integer({ minimum: 60_000, maximum: 7 * 24 * 3_600_000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Directories file transfers are confined to (absolute); none: file transfer is refused. */
     fileRoots: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 64 })),
     /** Largest upload the agent accepts, in bytes; default 4 GiB. */

@@ -11,17 +11,22 @@ import { systemProbeContext } from './exec.js';
 import type { InventoryOptions, ProbeContext } from './probe.js';
 import { probesFor, type RunnableProbe } from './registry.js';
 import { runProbes } from './runner.js';
+import { inventorySettings } from './settings.js';
 import { type InventoryStateFile, loadInventoryState, saveInventoryState } from './state.js';
 
 /** The component's checked options (all defaulted). */
 export interface InventoryComponentOptions {
   probes: RunnableProbe[];
-  probeContext: ProbeContext;
+  /** The probes' context; default: the system's, caching in the agent's state directory. */
+  probeContext: ProbeContext | undefined;
+  inventory: Partial<InventoryOptions>;
   /** Delay before the first run after start. */
   initialDelayMs: number;
   /** Multiplies every probe's interval (tests shorten it). */
   intervalScale: number;
   random: () => number;
+  /** Where OUTPOST_INVENTORY and OUTPOST_INVENTORY_INTERVAL_MS are read (tests pass their own). */
+  env: NodeJS.ProcessEnv;
 }
 
 /** Defaults for the component's options. */
@@ -30,10 +35,12 @@ export function inventoryComponentOptions(
 ): InventoryComponentOptions {
   return {
     probes: o.probes ?? probesFor(),
-    probeContext: o.probeContext ?? systemProbeContext(o.inventory),
+    probeContext: o.probeContext,
+    inventory: o.inventory ?? {},
     initialDelayMs: o.initialDelayMs ?? 1000,
     intervalScale: o.intervalScale ?? 1,
     random: o.random ?? Math.random,
+    env: o.env ?? process.env,
   };
 }
 
@@ -55,7 +62,11 @@ export class InventoryComponent implements AgentComponent {
   #timers: NodeJS.Timeout[] = [];
   #chain: Promise<unknown> = Promise.resolve();
   #seenRequests = new Map<string, number>();
+  #probeContext: ProbeContext | undefined;
   #stopped = false;
+  #disabled = false;
+  /** Every probe's base interval when configured; undefined: each probe's own. */
+  #intervalMs: number | undefined;
 
   constructor(options: Partial<InventoryComponentOptions> = {}) {
     this.#o = inventoryComponentOptions(options);
@@ -63,6 +74,16 @@ export class InventoryComponent implements AgentComponent {
 
   start(ctx: AgentContext): void {
     this.#ctx = ctx;
+    const settings = inventorySettings(ctx.config, this.#o.env);
+    for (const e of settings.ignored) ctx.logger.warn({ code: e.code }, e.message);
+    if (!settings.enabled) {
+      this.#disabled = true;
+      ctx.logger.info('inventory disabled by configuration');
+      return;
+    }
+    this.#intervalMs = settings.intervalMs;
+    this.#probeContext =
+      this.#o.probeContext ?? systemProbeContext({ cacheDir: ctx.config.stateDir, ...this.#o.inventory });
     this.#state = loadInventoryState(ctx.config.stateDir, ctx.config.agentId, ctx.logger);
     const initial = Object.keys(this.#state.probes).length === 0 ? 'initial' : 'scheduled';
     this.#later(this.#o.initialDelayMs, () => {
@@ -81,7 +102,7 @@ export class InventoryComponent implements AgentComponent {
 
   #schedule(p: RunnableProbe): void {
     // ±20 % jitter so a fleet started together does not report together.
-    const base = p.probe.intervalMs * this.#o.intervalScale;
+    const base = (this.#intervalMs ?? p.probe.intervalMs) * this.#o.intervalScale;
     const delay = Math.max(50, Math.round(base * (0.8 + 0.4 * this.#o.random())));
     this.#later(delay, () => {
       void this.run([p], false, 'scheduled').then(() => this.#schedule(p));
@@ -90,6 +111,10 @@ export class InventoryComponent implements AgentComponent {
 
   /** Handles `inventory.request`: full snapshots of the named probes (all when none), once per request id. */
   async request(msg: InventoryRequest): Promise<RunSummary | undefined> {
+    if (this.#disabled) {
+      this.#ctx?.logger.info({ request: msg.id }, 'inventory request ignored: inventory disabled by configuration');
+      return undefined;
+    }
     const now = Date.now();
     if (msg.expiresAt < now || this.#seenRequests.has(msg.id)) return undefined;
     this.#seenRequests.set(msg.id, msg.expiresAt);
@@ -112,8 +137,9 @@ export class InventoryComponent implements AgentComponent {
   async #run(probes: RunnableProbe[], full: boolean, reason: RunSummary['reason']): Promise<RunSummary | undefined> {
     const ctx = this.#ctx;
     const state = this.#state;
-    if (!ctx || !state || this.#stopped) return undefined;
-    const results = await runProbes(probes, this.#o.probeContext);
+    const probeContext = this.#probeContext;
+    if (!ctx || !state || !probeContext || this.#stopped) return undefined;
+    const results = await runProbes(probes, probeContext);
     const planned: PlannedSet[] = [];
     for (const r of results) {
       if (!r.ok) ctx.logger.warn({ probe: r.probe, code: r.code, error: r.message }, 'inventory probe failed');

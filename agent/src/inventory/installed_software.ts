@@ -1,5 +1,8 @@
 /** The installed_software probe: installed software from every package database present. */
+
+import { collectSoftwareDarwin } from './installed_software.darwin.js';
 import { collectSoftwareLinux } from './installed_software.linux.js';
+import { collectSoftwareWindows } from './installed_software.win32.js';
 import { defineProbe, HOUR } from './probe.js';
 
 /** Installed software from every package database present. */
@@ -7,5 +10,5 @@ export const installedSoftwareProbe = defineProbe({
   name: 'installed_software',
   description: 'Installed software from every package database present.',
   intervalMs: HOUR,
-  collect: { linux: collectSoftwareLinux },
+  collect: { linux: collectSoftwareLinux, win32: collectSoftwareWindows, darwin: collectSoftwareDarwin },
 });

@@ -1,9 +1,10 @@
 /**
  * licences on Linux: no OS activation; ClamAV when installed, with the date of its newest signature database
- * (from the CVD header) and whether its daemon or updater runs.
+ * (from the CVD header) and whether its daemon or updater runs; Microsoft Defender for Endpoint (`mdatp health`).
  */
 import { open, readdir } from 'node:fs/promises';
 import type { ProbeRow } from '@outpost/shared';
+import { collectMdatp } from './mdatp.js';
 import type { ProbeContext } from './probe.js';
 
 const DAY = 86_400_000;
@@ -48,8 +49,13 @@ async function running(names: string[]): Promise<boolean> {
   return false;
 }
 
-/** Collects AV rows (ClamAV only on Linux). */
+/** Collects AV rows: ClamAV, and Microsoft Defender for Endpoint when installed. */
 export async function collectLicencesLinux(ctx: ProbeContext): Promise<ProbeRow<'licences'>[]> {
+  const [clam, mdatp] = await Promise.all([collectClamav(ctx), collectMdatp(ctx)]);
+  return [...clam, ...mdatp];
+}
+
+async function collectClamav(ctx: ProbeContext): Promise<ProbeRow<'licences'>[]> {
   let newest: { time: number | null; version: string } | undefined;
   for (const f of ['daily.cld', 'daily.cvd', 'main.cld', 'main.cvd']) {
     const h = await header(`/var/lib/clamav/${f}`);

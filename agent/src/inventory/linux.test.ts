@@ -66,6 +66,8 @@ describe.runIf(linuxDpkg)('Linux probes against the system tools', () => {
     () => {
       let dir = '';
       let options: string[] = [];
+      const control = (name: string, version: string) =>
+        `Package: ${name}\nVersion: ${version}\nArchitecture: all\nMaintainer: Outpost <dev@outpost.invalid>\nInstalled-Size: 1\nSection: misc\nPriority: optional\nDescription: Outpost inventory test fixture\n`;
       beforeAll(() => {
         dir = mkdtempSync(join(tmpdir(), 'outpost-apt-'));
         for (const d of [
@@ -78,8 +80,6 @@ describe.runIf(linuxDpkg)('Linux probes against the system tools', () => {
           'pkg2/DEBIAN',
         ])
           mkdirSync(join(dir, d), { recursive: true });
-        const control = (name: string, version: string) =>
-          `Package: ${name}\nVersion: ${version}\nArchitecture: all\nMaintainer: Outpost <dev@outpost.invalid>\nInstalled-Size: 1\nSection: misc\nPriority: optional\nDescription: Outpost inventory test fixture\n`;
         // Installed: two fake packages at 1.0-1 (in a temp dpkg status file, never the system's).
         writeFileSync(
           join(dir, 'status'),
@@ -141,6 +141,63 @@ describe.runIf(linuxDpkg)('Linux probes against the system tools', () => {
           .map((m) => `${m[1]} ${m[2]} -> ${m[3]}`)
           .sort();
         expect(mine).toEqual(simulated);
+      });
+
+      it('caches apt’s answer under a fingerprint of its inputs: a repeat run skips apt, a change re-runs it', async () => {
+        const cacheDir = join(dir, 'agent-state');
+        mkdirSync(cacheDir);
+        const real = systemProbeContext({ aptOptions: options, cacheDir });
+        const calls: string[] = [];
+        // The real context, counting the commands it runs.
+        const ctx = {
+          ...real,
+          exec: (cmd: string, args: string[], o?: Parameters<typeof real.exec>[2]) => {
+            calls.push(cmd);
+            return real.exec(cmd, args, o);
+          },
+        };
+        const updates = async () => {
+          const r = await runProbe(probe('pending_patches'), ctx);
+          if (!r.ok) throw new Error(r.message);
+          return r.rows
+            .filter((x) => x.kind === 'update')
+            .map((x) => `${x.name} ${x.installed_version} -> ${x.candidate_version}`)
+            .sort();
+        };
+        expect(await updates()).toEqual(['outpost-fixture-a 1.0-1 -> 1.1-1']);
+        expect(calls.filter((c) => c === 'apt')).toHaveLength(1);
+        expect(await updates()).toEqual(['outpost-fixture-a 1.0-1 -> 1.1-1']);
+        expect(calls.filter((c) => c === 'apt')).toHaveLength(1); // served from the cache
+
+        // `apt update` with a newer fixture-b in the repository: the lists change, apt runs again.
+        writeFileSync(join(dir, 'pkg2/DEBIAN/control'), control('outpost-fixture-b', '2.0-1'));
+        const debB = join(dir, 'repo/outpost-fixture-b_2.0-1_all.deb');
+        sh('dpkg-deb', ['--build', '--root-owner-group', join(dir, 'pkg2'), debB]);
+        const b = readFileSync(debB);
+        writeFileSync(
+          join(dir, 'repo/Packages'),
+          `${readFileSync(join(dir, 'repo/Packages'), 'utf8')}${control('outpost-fixture-b', '2.0-1')}Filename: ./outpost-fixture-b_2.0-1_all.deb\nSize: ${b.length}\nSHA256: ${createHash('sha256').update(b).digest('hex')}\n\n`,
+        );
+        sh('apt-get', [...options.flatMap((o) => ['-o', o]), '-q', 'update']);
+        expect(await updates()).toEqual(['outpost-fixture-a 1.0-1 -> 1.1-1', 'outpost-fixture-b 1.0-1 -> 2.0-1']);
+        expect(calls.filter((c) => c === 'apt')).toHaveLength(2);
+
+        // A package change (the dpkg status file) re-runs apt too: fixture-a now installed at 1.1-1.
+        const status = readFileSync(join(dir, 'status'), 'utf8');
+        writeFileSync(
+          join(dir, 'status'),
+          status.replace(/(Package: outpost-fixture-a\n[\s\S]*?Version: )1\.0-1/, (_, head: string) => `${head}1.1-1`),
+        );
+        expect(await updates()).toEqual(['outpost-fixture-b 1.0-1 -> 2.0-1']);
+        expect(calls.filter((c) => c === 'apt')).toHaveLength(3);
+
+        // A damaged cache file is a miss, never a crash or invented rows.
+        writeFileSync(
+          join(cacheDir, 'inventory-cache.json'),
+          '{"version":1,"entries":{"apt-upgradable":{"fingerprint":"x","value":[1]}}}',
+        );
+        expect(await updates()).toEqual(['outpost-fixture-b 1.0-1 -> 2.0-1']);
+        expect(calls.filter((c) => c === 'apt')).toHaveLength(4);
       });
     },
   );

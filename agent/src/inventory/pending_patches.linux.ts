@@ -1,9 +1,14 @@
 /**
  * pending_patches on Linux: apt (`apt list --upgradable`, which changes nothing and needs no lock) or dnf,
  * plus the reboot-required flag. apt options from the probe options are passed to every apt command, so a test can
- * point the probe and `apt list --upgradable` at the same fixture state.
+ * point the probe and `apt list --upgradable` at the same fixture state. apt's answer is cached (state directory) under a
+ * fingerprint of everything it reads: its resolved configuration (`apt-config dump`, 10 ms) and the size, mtime and
+ * inode of the dpkg status, extended_states, sources, preferences and every file in the lists directory. Any
+ * `apt update`, package change or configuration edit changes the fingerprint, so apt runs again.
  */
+import { join } from 'node:path';
 import type { ProbeRow } from '@outpost/shared';
+import { cachedByFingerprint, fingerprintOf, statFingerprint } from './cache.js';
 import type { ProbeContext } from './probe.js';
 
 type Patch = ProbeRow<'pending_patches'>;
@@ -102,13 +107,66 @@ export function aptArgs(options: string[]): string[] {
   return options.flatMap((o) => ['-o', o]);
 }
 
+/** `Key "value";` lines of `apt-config dump` (first value of each key). */
+export function parseAptConfig(dump: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of dump.split('\n')) {
+    const m = /^(\S+) "(.*)";$/.exec(line);
+    if (m && !out.has(m[1]!)) out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+
+/** A `Dir::…` path as apt resolves it: absolute values stand, relative ones hang off their parent key's directory. */
+export function aptDir(config: Map<string, string>, key: string): string {
+  const v = config.get(key) ?? '';
+  if (v.startsWith('/')) return v;
+  const cut = key.lastIndexOf('::');
+  if (cut < 0) return v || '/';
+  return join(aptDir(config, key.slice(0, cut)), v);
+}
+
+/** The fingerprint of every input of `apt list --upgradable`. */
+async function aptFingerprint(ctx: ProbeContext, args: string[]): Promise<string> {
+  const dump = await ctx.exec('apt-config', [...args, 'dump']);
+  const c = parseAptConfig(dump);
+  const files = [
+    'Dir::State::status',
+    'Dir::State::extended_states',
+    'Dir::Etc::sourcelist',
+    'Dir::Etc::preferences',
+    'Dir::Etc::main',
+  ].map((k) => aptDir(c, k));
+  const dirs = ['Dir::State::lists', 'Dir::Etc::sourceparts', 'Dir::Etc::preferencesparts', 'Dir::Etc::parts'].map(
+    (k) => aptDir(c, k),
+  );
+  // apt itself: a new apt may answer differently for the same files.
+  files.push(aptDir(c, 'Dir::Bin::dpkg'), '/usr/bin/apt');
+  return fingerprintOf(dump, await statFingerprint(files, dirs));
+}
+
+const isPatchList = (v: unknown): v is Patch[] =>
+  Array.isArray(v) &&
+  v.every(
+    (p) =>
+      typeof p === 'object' &&
+      p !== null &&
+      (p as Patch).source === 'apt' &&
+      typeof (p as Patch).name === 'string' &&
+      typeof (p as Patch).candidate_version === 'string',
+  );
+
 /** Collects pending updates and the reboot flag. */
 export async function collectPatchesLinux(ctx: ProbeContext): Promise<Patch[]> {
   const rows: Patch[] = [];
   if (await ctx.has('apt')) {
     // `apt list --upgradable` reads the same depcache as `apt-get -s dist-upgrade` at a third of the cost.
-    const out = await ctx.exec('apt', [...aptArgs(ctx.options.aptOptions), 'list', '--upgradable']);
-    rows.push(...parseAptList(out));
+    const args = aptArgs(ctx.options.aptOptions);
+    const fingerprint = ctx.options.cacheDir ? await aptFingerprint(ctx, args) : '';
+    const apt = await cachedByFingerprint(ctx.options.cacheDir, 'apt-upgradable', fingerprint, isPatchList, async () =>
+      parseAptList(await ctx.exec('apt', [...args, 'list', '--upgradable'])),
+    );
+    rows.push(...apt);
   } else if (await ctx.has('dnf')) {
     const [updates, sec, rpm] = await Promise.all([
       ctx.exec('dnf', ['-q', '--cacheonly', 'check-update'], { okCodes: [100] }),

@@ -14,6 +14,8 @@ export interface InventoryOptions {
   aptOptions: string[];
   /** Per-command timeout. */
   commandTimeoutMs: number;
+  /** Where probes may cache expensive answers under a fingerprint of their inputs (the state dir); none: no cache. */
+  cacheDir?: string | undefined;
 }
 
 /** The default probe options. */

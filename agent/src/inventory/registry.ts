@@ -2,7 +2,7 @@
  * The one list of inventory probes (osquery's table registry): every probe is imported statically, so the agent
  * bundles into one file, and the platform implementation is picked here, once.
  */
-import type { ProbeName } from '@outpost/shared';
+import { OutpostError, type ProbeName } from '@outpost/shared';
 import { cpuProbe } from './cpu.js';
 import { disksProbe } from './disks.js';
 import { installedSoftwareProbe } from './installed_software.js';
@@ -37,12 +37,22 @@ export interface RunnableProbe {
   collect: Collect<ProbeName>;
 }
 
-/** The probes that run on `platform` with their implementation. */
+/**
+ * Every probe bound to `platform`'s implementation; on a platform a probe has none for, it is bound to a collect
+ * that fails with OUTPOST_E_PROBE_UNSUPPORTED, so the collector shows why the probe has no rows.
+ */
 export function probesFor(platform: string = process.platform): RunnableProbe[] {
-  const out: RunnableProbe[] = [];
-  for (const probe of PROBES) {
-    const collect = probe.collect[platform as Platform];
-    if (collect) out.push({ probe, collect });
-  }
-  return out;
+  return PROBES.map((probe) => ({
+    probe,
+    collect: probe.collect[platform as Platform] ?? unsupported(probe, platform),
+  }));
+}
+
+function unsupported(probe: Probe, platform: string): Collect<ProbeName> {
+  return async () => {
+    throw new OutpostError('OUTPOST_E_PROBE_UNSUPPORTED', {
+      message: `${probe.name} has no implementation for ${platform} (it runs on ${Object.keys(probe.collect).join(', ')})`,
+      details: { probe: probe.name, platform },
+    });
+  };
 }

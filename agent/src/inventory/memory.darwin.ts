@@ -1,0 +1,54 @@
+/** memory on macOS: hw.memsize and vm.swapusage (sysctl), modules from SPMemoryDataType (Intel DIMMs or Apple silicon's one package). */
+import type { ProbeRow } from '@outpost/shared';
+import { items, keyValues, sizeOf, systemProfiler } from './darwin.js';
+import { badOutput, intOrNull, type ProbeContext, str } from './probe.js';
+
+/** Parses `sysctl hw.memsize vm.swapusage` and `system_profiler -json SPMemoryDataType`. */
+export function parseMemoryDarwin(sysctl: string, profiler: Record<string, unknown>): ProbeRow<'memory'>[] {
+  const kv = keyValues(sysctl);
+  const total = intOrNull(kv.get('hw.memsize'));
+  if (total === null) badOutput('memory', 'sysctl printed no hw.memsize', sysctl);
+  const swap = /total = ([\d.]+)M/.exec(kv.get('vm.swapusage') ?? '')?.[1];
+  const rows: ProbeRow<'memory'>[] = [
+    {
+      kind: 'total',
+      slot: '',
+      size_bytes: total,
+      swap_bytes: swap ? Math.round(Number(swap) * 1048576) : null,
+      type: '',
+      speed_mts: null,
+      manufacturer: '',
+      part_number: '',
+      serial: '',
+    },
+  ];
+  const hex = (v: unknown) => (/^0x0*$/i.test(str(v)) ? '' : str(v));
+  for (const entry of items(profiler, 'SPMemoryDataType')) {
+    const dimms = Array.isArray(entry._items) ? (entry._items as Record<string, unknown>[]) : [entry];
+    for (const d of dimms) {
+      const size = sizeOf(str(d.dimm_size) || str(d.SPMemoryDataType));
+      if (!size) continue; // an empty slot ("empty")
+      rows.push({
+        kind: 'module',
+        slot: str(d._name) || 'built-in',
+        size_bytes: size,
+        swap_bytes: null,
+        type: str(d.dimm_type),
+        speed_mts: intOrNull(/^(\d+)/.exec(str(d.dimm_speed))?.[1]),
+        manufacturer: hex(d.dimm_manufacturer),
+        part_number: hex(d.dimm_part_number),
+        serial: hex(d.dimm_serial_number),
+      });
+    }
+  }
+  return rows;
+}
+
+/** Collects the memory rows. */
+export async function collectMemoryDarwin(ctx: ProbeContext): Promise<ProbeRow<'memory'>[]> {
+  const [sysctl, profiler] = await Promise.all([
+    ctx.exec('sysctl', ['hw.memsize', 'vm.swapusage']),
+    systemProfiler(ctx, 'memory', 'SPMemoryDataType'),
+  ]);
+  return parseMemoryDarwin(sysctl, profiler);
+}

@@ -1,0 +1,48 @@
+/**
+ * pending_patches on macOS: `softwareupdate --list --no-scan` (the updates found by the last background scan; no
+ * network wait) and the installed version of what an update replaces where it can be told (macOS itself).
+ */
+import type { ProbeRow } from '@outpost/shared';
+import { keyValues } from './darwin.js';
+import { badOutput, type ProbeContext } from './probe.js';
+
+type Patch = ProbeRow<'pending_patches'>;
+
+/** Parses softwareupdate's listing: `* Label: …` then a `Title: …, Version: …, Size: …, Recommended: YES, Action: restart,` line. */
+export function parseSoftwareUpdate(text: string, osVersion: string): Patch[] {
+  if (/No new software available/i.test(text)) return [];
+  if (!/Software Update/i.test(text)) badOutput('pending_patches', 'not softwareupdate output', text);
+  const rows: Patch[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const label = /^\s*\* Label: (.+)$/.exec(lines[i]!)?.[1]?.trim();
+    if (!label) continue;
+    const fields = new Map<string, string>();
+    for (const part of (lines[i + 1] ?? '').trim().split(/,\s*/)) {
+      const c = part.indexOf(':');
+      if (c > 0) fields.set(part.slice(0, c).trim(), part.slice(c + 1).trim());
+    }
+    const title = fields.get('Title') ?? label;
+    const isOs = /^macOS/i.test(title);
+    const security = /security/i.test(`${title} ${label}`);
+    rows.push({
+      kind: 'update',
+      name: title,
+      installed_version: isOs ? osVersion : '',
+      candidate_version: fields.get('Version') ?? '',
+      security,
+      classification: security ? 'security' : fields.get('Recommended') === 'YES' ? 'recommended' : 'update',
+      severity: '',
+      kb: '',
+      source: 'softwareupdate',
+      installed_at: null,
+    });
+  }
+  return rows;
+}
+
+/** Collects the pending updates (softwareupdate prints "No new software available." on stderr, exit 0). */
+export async function collectPatchesDarwin(ctx: ProbeContext): Promise<Patch[]> {
+  const [list, sw] = await Promise.all([ctx.exec('softwareupdate', ['--list', '--no-scan']), ctx.exec('sw_vers', [])]);
+  return parseSoftwareUpdate(list || 'No new software available.', keyValues(sw).get('ProductVersion') ?? '');
+}
