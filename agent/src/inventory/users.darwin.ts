@@ -2,6 +2,7 @@
 import type { ProbeRow } from '@outpost/shared';
 import { keyValues } from './darwin.js';
 import { badOutput, type ProbeContext } from './probe.js';
+import { sessionRow } from './session-row.js';
 
 /** Parses macOS `who`: `name  tty  Mon dd hh:mm  (host)`; the year is the current one (who does not print it). */
 export function parseWhoDarwin(text: string, now: number): ProbeRow<'users'>[] {
@@ -12,20 +13,7 @@ export function parseWhoDarwin(text: string, now: number): ProbeRow<'users'>[] {
     if (!m) continue;
     let t = Date.parse(`${m[3]} ${year}`);
     if (t > now + 86_400_000) t = Date.parse(`${m[3]} ${year - 1}`); // a session from last December
-    rows.push({
-      kind: 'session',
-      name: m[1]!,
-      uid: '',
-      full_name: '',
-      home: '',
-      shell: '',
-      admin: false,
-      disabled: false,
-      system: false,
-      terminal: m[2]!,
-      host: m[4] ?? '',
-      started_at: Number.isFinite(t) ? t : null,
-    });
+    rows.push(sessionRow(m[1]!, m[2]!, m[4] ?? '', t));
   }
   return rows;
 }

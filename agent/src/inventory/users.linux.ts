@@ -1,6 +1,7 @@
 /** users on Linux: /etc/passwd and /etc/group (admin groups), /etc/shadow when readable, sessions from `who`. */
 import type { ProbeRow } from '@outpost/shared';
 import type { ProbeContext } from './probe.js';
+import { sessionRow } from './session-row.js';
 
 const ADMIN_GROUPS = new Set(['sudo', 'wheel', 'admin', 'root']);
 const NO_LOGIN = /(nologin|false|sync|halt|shutdown)$/;
@@ -48,20 +49,7 @@ export function parseWho(text: string): ProbeRow<'users'>[] {
     const m = /^(\S+)\s+(\S+)\s+(\d{4}-\d{2}-\d{2} \d{2}:\d{2})(?:\s+\((.*)\))?/.exec(line);
     if (!m) continue;
     const t = Date.parse(`${m[3]!.replace(' ', 'T')}:00`);
-    rows.push({
-      kind: 'session',
-      name: m[1]!,
-      uid: '',
-      full_name: '',
-      home: '',
-      shell: '',
-      admin: false,
-      disabled: false,
-      system: false,
-      terminal: m[2]!,
-      host: m[4] ?? '',
-      started_at: Number.isFinite(t) ? t : null,
-    });
+    rows.push(sessionRow(m[1]!, m[2]!, m[4] ?? '', t));
   }
   return rows;
 }

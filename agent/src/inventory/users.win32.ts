@@ -1,6 +1,7 @@
 /** users on Windows: Get-LocalUser, the Administrators group (by its well-known SID) and `quser` sessions. */
 import type { ProbeRow } from '@outpost/shared';
 import { type ProbeContext, str } from './probe.js';
+import { sessionRow } from './session-row.js';
 import { asArray, objectOf, powershellJson } from './windows.js';
 
 /** The PowerShell script whose JSON `parseUsersWindows` reads (quser's text rides along as one string). */
@@ -20,20 +21,7 @@ export function parseQuser(text: string): ProbeRow<'users'>[] {
     );
     if (!m) continue;
     const started = Date.parse(m[6]!);
-    rows.push({
-      kind: 'session',
-      name: m[1]!,
-      uid: '',
-      full_name: '',
-      home: '',
-      shell: '',
-      admin: false,
-      disabled: false,
-      system: false,
-      terminal: m[2] ?? `session ${m[3]}`,
-      host: '',
-      started_at: Number.isFinite(started) ? started : null,
-    });
+    rows.push(sessionRow(m[1]!, m[2] ?? `session ${m[3]}`, '', started));
   }
   return rows;
 }

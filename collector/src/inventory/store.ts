@@ -244,47 +244,18 @@ export class InventoryStore {
     prepared(
       this.db,
       `INSERT INTO inv_devices (id, client_id, site_id, current_agent_id, hostname, manufacturer, model, serial, hw_uuid,
-         machine_id, macs, virtual, bios_date, first_seen, last_report) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-    ).run(
-      d.id,
-      d.clientId,
-      d.siteId,
-      d.currentAgentId,
-      d.hostname,
-      d.manufacturer,
-      d.model,
-      d.serial,
-      d.hwUuid,
-      d.machineId,
-      JSON.stringify(d.macs),
-      d.virtual ? 1 : 0,
-      d.biosDate,
-      d.firstSeen,
-      d.lastReport,
-    );
+         machine_id, macs, virtual, bios_date, first_seen, last_report) VALUES (@id, @clientId, @siteId, @currentAgentId,
+         @hostname, @manufacturer, @model, @serial, @hwUuid, @machineId, @macs, @virtual, @biosDate, @firstSeen, @lastReport)`,
+    ).run(deviceParams(d));
   }
 
   updateDevice(d: DeviceRecord): void {
     prepared(
       this.db,
-      `UPDATE inv_devices SET client_id=?, site_id=?, current_agent_id=?, hostname=?, manufacturer=?, model=?, serial=?,
-         hw_uuid=?, machine_id=?, macs=?, virtual=?, bios_date=?, last_report=? WHERE id=?`,
-    ).run(
-      d.clientId,
-      d.siteId,
-      d.currentAgentId,
-      d.hostname,
-      d.manufacturer,
-      d.model,
-      d.serial,
-      d.hwUuid,
-      d.machineId,
-      JSON.stringify(d.macs),
-      d.virtual ? 1 : 0,
-      d.biosDate,
-      d.lastReport,
-      d.id,
-    );
+      `UPDATE inv_devices SET client_id=@clientId, site_id=@siteId, current_agent_id=@currentAgentId, hostname=@hostname,
+         manufacturer=@manufacturer, model=@model, serial=@serial, hw_uuid=@hwUuid, machine_id=@machineId, macs=@macs,
+         virtual=@virtual, bios_date=@biosDate, last_report=@lastReport WHERE id=@id`,
+    ).run(deviceParams(d));
   }
 
   rows(deviceId: string, probe: ProbeName): StoredRow[] {
@@ -430,4 +401,9 @@ export class InventoryStore {
       ).get(kind, value) !== undefined
     );
   }
+}
+
+/** A device as named SQL parameters (both the insert and the update bind from it). */
+function deviceParams(d: DeviceRecord) {
+  return { ...d, macs: JSON.stringify(d.macs), virtual: d.virtual ? 1 : 0 };
 }
