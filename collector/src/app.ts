@@ -24,6 +24,7 @@ import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from '.
 import { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
 import { Notifications, notificationsMigrations, notificationsRoutes } from './notifications/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
+import { qualityRoutes } from './reports/quality/index.js';
 import { loadOrCreateTicketKey, Sessions, sessionsMigrations, sessionsRoutes } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
 import { Tenants, tenantsMigrations, tenantsRoutes } from './tenants/index.js';
@@ -396,6 +397,19 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   await api.register(incidentsRoutes({ incidents, guard }));
   await api.register(contractsRoutes({ contracts, guard }));
   await api.register(notificationsRoutes({ notifications, guard }));
+  await api.register(
+    qualityRoutes({
+      sources: {
+        forPeriod: (clientId, from, to) => incidents.forPeriod(clientId, from, to),
+        penalties: async (clientId) => (await contracts.contract(clientId))?.penalties ?? null,
+        hostname: async (agentId) => (await agents.get(agentId))?.facts.hostname,
+      },
+      client: (id) => tenants.client(id),
+      guard,
+      audit,
+      now: () => clock.now(),
+    }),
+  );
   if (separate) await api.register(websocket, { options: { maxPayload: 256 * 1024, perMessageDeflate: false } });
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),

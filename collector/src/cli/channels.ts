@@ -4,14 +4,11 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ApiTarget, apiCall } from './client.js';
-import { loadTarget } from './credentials.js';
+import { commandTarget } from './credentials.js';
 import { printObject, printRows, when } from './output.js';
 
 type Row = Record<string, unknown>;
-const target = (cmd: Command): ApiTarget => {
-  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
-  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
-};
+const target = commandTarget;
 const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
 const list = (v: string) =>
   v

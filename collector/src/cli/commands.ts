@@ -6,11 +6,12 @@ import { addChannelCommands } from './channels.js';
 import { type ApiTarget, apiCall, apiText } from './client.js';
 import { addContractCommands } from './contracts.js';
 import { addCpCommand } from './cp.js';
-import { loadTarget, saveTarget } from './credentials.js';
+import { commandTarget, loadTarget, saveTarget } from './credentials.js';
 import { addDetectCommands } from './detect.js';
 import { addIncidentCommands } from './incidents.js';
 import { addInventoryCommands } from './inventory.js';
 import { printObject, printRows, when } from './output.js';
+import { addQualityReportCommand } from './quality.js';
 import { addShellCommands } from './shell.js';
 
 type Row = Record<string, unknown>;
@@ -30,10 +31,7 @@ const positiveInt = (v: string) => {
 };
 
 /** Global connection flags, shared by every API command. */
-function target(cmd: Command): ApiTarget {
-  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
-  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
-}
+const target = commandTarget;
 const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
 const query = (params: Record<string, unknown>) => {
   const q = new URLSearchParams();
@@ -63,6 +61,7 @@ async function readPassword(provided: string | undefined): Promise<string> {
 /** Adds every technician command to the program. */
 export function addCommands(program: Command): void {
   addInventoryCommands(program);
+  addQualityReportCommand(program);
   addDetectCommands(program);
   addShellCommands(program);
   addIncidentCommands(program);

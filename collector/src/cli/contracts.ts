@@ -8,15 +8,12 @@ import { OutpostError } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { type ApiTarget, apiCall } from './client.js';
-import { loadTarget } from './credentials.js';
+import { commandTarget } from './credentials.js';
 import { instant, qs } from './incidents.js';
 import { printObject, printRows, when } from './output.js';
 
 type Row = Record<string, unknown>;
-const target = (cmd: Command): ApiTarget => {
-  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
-  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
-};
+const target = commandTarget;
 const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
 const out = (cmd: Command, v: Row) =>
   isJson(cmd) ? process.stdout.write(`${JSON.stringify(v, null, 2)}\n`) : printObject(v, false);

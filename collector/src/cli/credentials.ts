@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'n
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OutpostError } from '@outpost/shared';
+import type { Command } from 'commander';
 import type { ApiTarget } from './client.js';
 
 /** The credentials file path (OUTPOST_CLI_CONFIG overrides it, for tests and several collectors). */
@@ -46,4 +47,10 @@ export function saveTarget(target: ApiTarget): string {
   chmodSync(`${file}.tmp`, 0o600);
   renameSync(`${file}.tmp`, file);
   return file;
+}
+
+/** The API target of a command: its global flags (--server, --token, --ca-fingerprint) over the stored credentials. */
+export function commandTarget(cmd: Command): ApiTarget {
+  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
+  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
 }

@@ -5,14 +5,11 @@
 import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ApiTarget, apiCall, apiText } from './client.js';
-import { loadTarget } from './credentials.js';
+import { commandTarget } from './credentials.js';
 import { printRows, when } from './output.js';
 
 type Row = Record<string, unknown>;
-const target = (cmd: Command): ApiTarget => {
-  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
-  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
-};
+const target = commandTarget;
 const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
 const qs = (params: Record<string, unknown>) => {
   const q = new URLSearchParams();

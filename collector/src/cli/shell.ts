@@ -4,14 +4,11 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ApiTarget, apiCall } from './client.js';
-import { loadTarget } from './credentials.js';
+import { commandTarget } from './credentials.js';
 import { printRows, when } from './output.js';
 import { ShellClient } from './shell-client.js';
 
-const target = (cmd: Command): ApiTarget => {
-  const o = cmd.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string }>();
-  return loadTarget({ server: o.server, token: o.token, caFingerprint: o.caFingerprint });
-};
+const target = commandTarget;
 
 /** Runs an interactive session on this terminal; resolves with the exit status to use. */
 async function interactive(client: ShellClient): Promise<number> {

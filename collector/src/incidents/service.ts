@@ -121,6 +121,11 @@ export class IncidentService implements IncidentSink {
     return this.#core.store.list(q);
   }
 
+  /** Every incident of a client detected in [from, to), oldest first: what the service-quality report reads. */
+  forPeriod(clientId: string, from: number, to: number): Promise<Incident[]> {
+    return this.#core.store.inPeriod(clientId, from, to);
+  }
+
   timeline(id: string): Promise<TimelineEntry[]> {
     return this.#core.store.timeline(id);
   }

@@ -262,6 +262,16 @@ export class IncidentsStore {
       .map(fromRow);
   }
 
+  /** Every incident of a client detected in [from, to), oldest first (reports read whole periods). */
+  async inPeriod(clientId: string, from: number, to: number): Promise<Incident[]> {
+    return prepared<[string, number, number], Row>(
+      this.db,
+      `${SELECT} WHERE i.client_id = ? AND i.detected_at >= ? AND i.detected_at < ? ORDER BY i.detected_at, i.id`,
+    )
+      .all(clientId, from, to)
+      .map(fromRow);
+  }
+
   async list(q: IncidentQuery): Promise<{ incidents: Incident[]; total: number }> {
     const where: string[] = [];
     const params: unknown[] = [];

@@ -1,0 +1,49 @@
+/** `outpost report quality --client C --from D --to D`: the service-quality report for the technical committee. */
+import { writeFileSync } from 'node:fs';
+import { type Command, InvalidArgumentError } from 'commander';
+import { apiCall, apiText } from './client.js';
+import { commandTarget } from './credentials.js';
+
+const date = (v: string) => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || !Number.isFinite(Date.parse(`${v}T00:00:00Z`)))
+    throw new InvalidArgumentError('expected a date such as 2026-10-01');
+  return v;
+};
+
+/** Adds `report quality` (beside `report perimeter`). */
+export function addQualityReportCommand(program: Command): void {
+  const report =
+    program.commands.find((c) => c.name() === 'report') ??
+    program.command('report').description('Reports for the service manager.');
+  report
+    .command('quality')
+    .description(
+      'The service-quality report of a client for a period [from, to): incidents by type and criticality, MTTA/MTTR, SLA compliance, breaches and penalties, top recurring faults, trend against the previous period.',
+    )
+    .requiredOption('--client <id>', 'the client')
+    .requiredOption('--from <date>', 'first day of the period (UTC), e.g. 2026-10-01', date)
+    .requiredOption('--to <date>', 'day after the last day of the period (UTC), e.g. 2026-11-01', date)
+    .option('--format <format>', 'html, csv or json (default: from --out, else html)')
+    .option('--out <file>', 'write the report to this file instead of standard output')
+    .action(async function (
+      this: Command,
+      o: { client: string; from: string; to: string; format?: string; out?: string },
+    ) {
+      const format = o.format ?? (o.out?.endsWith('.csv') ? 'csv' : o.out?.endsWith('.json') ? 'json' : 'html');
+      if (!['html', 'csv', 'json'].includes(format))
+        throw new InvalidArgumentError('--format must be html, csv or json');
+      const q = new URLSearchParams({ clientId: o.client, from: o.from, to: o.to, format });
+      const path = `/api/v1/reports/quality?${q}`;
+      const target = commandTarget(this);
+      const body =
+        format === 'json'
+          ? `${JSON.stringify(await apiCall<Record<string, unknown>>(target, 'GET', path), null, 2)}\n`
+          : await apiText(target, path);
+      if (!o.out) {
+        process.stdout.write(body);
+        return;
+      }
+      writeFileSync(o.out, body);
+      process.stdout.write(`wrote ${o.out} (${Buffer.byteLength(body)} bytes)\n`);
+    });
+}
