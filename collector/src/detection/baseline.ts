@@ -36,8 +36,14 @@ export interface BaselineParams {
   shortAlpha: number;
   /** Surprises are bounded at this many typical errors, then scaled to [0, 1]. */
   maxSurprise: number;
+  /** Smoothing of a second, instant average of surprises judged the same way (1 = the surprise itself; 0 = off). */
+  pointAlpha: number;
+  /** Smoothing of a third, slow average of surprises judged the same way (0 = off). */
+  longAlpha: number;
   /** Smoothing of the long-run mean and variance of the short average (the series' own history). */
   historyAlpha: number;
+  /** What the history learns from an average is capped at this many spreads above its mean. */
+  historyCap: number;
   /** Smallest spread of that history (bounded-surprise units). */
   minSpread: number;
   /** A tail probability of 10^-tailDigits scores 1. */
@@ -46,6 +52,8 @@ export interface BaselineParams {
   alarm: number;
   /** Samples after an alarm during which the score is held below the alarm (one fault, one alarm row). */
   refractory: number;
+  /** The refractory state ends early once the score is back below half the alarm level (the fault is over). */
+  refractoryEnds: boolean;
   /**
    * A value beyond everything seen so far by more than this fraction of the range seen is abnormal (Numenta HTM's
    * "spatial anomaly" rule and its tolerance) …
@@ -65,11 +73,15 @@ export const DEFAULT_BASELINE: Readonly<BaselineParams> = Object.freeze({
   clip: 6,
   shortAlpha: 0.1,
   maxSurprise: 12,
+  pointAlpha: 0,
+  longAlpha: 0,
   historyAlpha: 0.001,
+  historyCap: 3,
   minSpread: 0.02,
   tailDigits: 10,
   alarm: 0.5,
   refractory: 150,
+  refractoryEnds: true,
   spatialTolerance: 0.05,
   spatialMinDeviation: 3,
 });
@@ -103,8 +115,9 @@ const DAY0 = 19;
 const DAYN = DAY0 + DAY_BUCKETS; // visit counts
 const WEEK0 = DAYN + DAY_BUCKETS;
 const WEEKN = WEEK0 + WEEK_BUCKETS;
+const CH0 = WEEKN + WEEK_BUCKETS; // extra channels: [average, history mean, history variance] each
 /** Length of a baseline state vector. */
-export const BASELINE_STATE_LENGTH = WEEKN + WEEK_BUCKETS;
+export const BASELINE_STATE_LENGTH = CH0 + 6;
 
 /** A fresh state vector. */
 export function newBaselineState(): Float64Array {
@@ -197,24 +210,11 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
   }
   s[ABS] = s[ABS]! + 0.01 * (Math.abs(x) - s[ABS]!);
 
-  // Compare the short average of surprises with this series' own history of it.
-  const short = s[SHORT]! + p.shortAlpha * (z - s[SHORT]!);
-  s[SHORT] = short;
-  // Score: the tail probability of the short average of (bounded) surprises under this series' own history of it,
-  // on a log scale (1 = one in 10^tailDigits). The history learns from capped values so one event does not blind it.
-  const hm = s[H_MEAN]!;
-  const hv = s[H_VAR]!;
-  const sd = Math.max(Math.sqrt(hv), p.minSpread);
-  let score = 0;
-  if (n >= p.warmup) {
-    const q = (short - hm) / sd;
-    const tail = q > 0 ? 0.5 * erfc(q / Math.SQRT2) : 1;
-    score = Math.min(1, Math.max(0, -Math.log10(Math.max(tail, 1e-300)) / p.tailDigits));
-  }
-  const a = Math.max(1 / (n + 1), p.historyAlpha);
-  const d = Math.min(short, hm + 3 * sd) - hm;
-  s[H_MEAN] = hm + a * d;
-  s[H_VAR] = (1 - a) * (hv + a * d * d);
+  // Compare averages of surprises at several time scales with this series' own history of each; the most surprising
+  // scale sets the score (an ensemble of calibrated scores: a spike shows at the instant scale, a drift at the slow).
+  let score = channel(s, SHORT, H_MEAN, H_VAR, p.shortAlpha, z, n, p);
+  if (p.pointAlpha > 0) score = Math.max(score, channel(s, CH0, CH0 + 1, CH0 + 2, p.pointAlpha, z, n, p));
+  if (p.longAlpha > 0) score = Math.max(score, channel(s, CH0 + 3, CH0 + 4, CH0 + 5, p.longAlpha, z, n, p));
 
   // A value well outside everything seen so far, and off the forecast, is abnormal even when the series is noisy
   // enough that its surprise history would not flag it (a new extreme is news for a monitored metric).
@@ -228,7 +228,7 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
 
   // Refractory: one fault, one alarm.
   if (s[REFRACT]! > 0) {
-    s[REFRACT] = s[REFRACT]! - 1;
+    s[REFRACT] = p.refractoryEnds && score < p.alarm * 0.5 ? 0 : s[REFRACT]! - 1;
     score = Math.min(score, p.alarm * 0.5);
   } else if (score >= p.alarm) {
     s[REFRACT] = p.refractory;
@@ -245,6 +245,36 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
   s[LAST_SCORE] = score;
   s[LAST_EXPECTED] = pred;
   s[LAST_DEV] = dev;
+  return score;
+}
+
+// Score: the tail probability of an average of (bounded) surprises under this series' own history of that average,
+// on a log scale (1 = one in 10^tailDigits). The history learns from capped values so one event does not blind it.
+function channel(
+  s: Float64Array,
+  iAvg: number,
+  iMean: number,
+  iVar: number,
+  alpha: number,
+  z: number,
+  n: number,
+  p: Readonly<BaselineParams>,
+): number {
+  const avg = s[iAvg]! + alpha * (z - s[iAvg]!);
+  s[iAvg] = avg;
+  const hm = s[iMean]!;
+  const hv = s[iVar]!;
+  const sd = Math.max(Math.sqrt(hv), p.minSpread);
+  let score = 0;
+  if (n >= p.warmup) {
+    const q = (avg - hm) / sd;
+    const tail = q > 0 ? 0.5 * erfc(q / Math.SQRT2) : 1;
+    score = Math.min(1, Math.max(0, -Math.log10(Math.max(tail, 1e-300)) / p.tailDigits));
+  }
+  const a = Math.max(1 / (n + 1), p.historyAlpha);
+  const d = Math.min(avg, hm + p.historyCap * sd) - hm;
+  s[iMean] = hm + a * d;
+  s[iVar] = (1 - a) * (hv + a * d * d);
   return score;
 }
 
