@@ -10,8 +10,9 @@
  * 3. The surprise is compared with the history of surprises of this very series (a running mean and variance of a
  *    short average of surprises): a Gaussian tail probability, like an "anomaly likelihood". A noisy series is
  *    judged against its own noise, a calm one against its calm.
- * 4. The score in [0, 1] is that tail probability on a log scale: 0.5 is about one in a thousand, 1 is one in ten
- *    million. After an alarm the series is in a refractory state, so one fault gives one alarm, not a hundred.
+ * 4. The score in [0, 1] is that tail probability on a log scale: 0.5 is one in 10^5, 1 is one in 10^10.
+ *    After an alarm the series is in a refractory state, so one fault gives one alarm, not a hundred; the state ends
+ *    early once the score is back below half the alarm level (that fault is over, the next one is news).
  * 5. A value beyond the whole range seen so far (by 5 % of it) that is also off the forecast scores at least the alarm
  *    level: a new extreme is news even on a series too noisy for step 3 to flag it.
  *
@@ -36,10 +37,6 @@ export interface BaselineParams {
   shortAlpha: number;
   /** Surprises are bounded at this many typical errors, then scaled to [0, 1]. */
   maxSurprise: number;
-  /** Smoothing of a second, instant average of surprises judged the same way (1 = the surprise itself; 0 = off). */
-  pointAlpha: number;
-  /** Smoothing of a third, slow average of surprises judged the same way (0 = off). */
-  longAlpha: number;
   /** Smoothing of the long-run mean and variance of the short average (the series' own history). */
   historyAlpha: number;
   /** What the history learns from an average is capped at this many spreads above its mean. */
@@ -73,8 +70,6 @@ export const DEFAULT_BASELINE: Readonly<BaselineParams> = Object.freeze({
   clip: 6,
   shortAlpha: 0.1,
   maxSurprise: 12,
-  pointAlpha: 0,
-  longAlpha: 0,
   historyAlpha: 0.001,
   historyCap: 3,
   minSpread: 0.02,
@@ -115,9 +110,8 @@ const DAY0 = 19;
 const DAYN = DAY0 + DAY_BUCKETS; // visit counts
 const WEEK0 = DAYN + DAY_BUCKETS;
 const WEEKN = WEEK0 + WEEK_BUCKETS;
-const CH0 = WEEKN + WEEK_BUCKETS; // extra channels: [average, history mean, history variance] each
 /** Length of a baseline state vector. */
-export const BASELINE_STATE_LENGTH = CH0 + 6;
+export const BASELINE_STATE_LENGTH = WEEKN + WEEK_BUCKETS;
 
 /** A fresh state vector. */
 export function newBaselineState(): Float64Array {
@@ -210,11 +204,8 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
   }
   s[ABS] = s[ABS]! + 0.01 * (Math.abs(x) - s[ABS]!);
 
-  // Compare averages of surprises at several time scales with this series' own history of each; the most surprising
-  // scale sets the score (an ensemble of calibrated scores: a spike shows at the instant scale, a drift at the slow).
-  let score = channel(s, SHORT, H_MEAN, H_VAR, p.shortAlpha, z, n, p);
-  if (p.pointAlpha > 0) score = Math.max(score, channel(s, CH0, CH0 + 1, CH0 + 2, p.pointAlpha, z, n, p));
-  if (p.longAlpha > 0) score = Math.max(score, channel(s, CH0 + 3, CH0 + 4, CH0 + 5, p.longAlpha, z, n, p));
+  // Compare the short average of surprises with this series' own history of it.
+  let score = surpriseScore(s, z, n, p);
 
   // A value well outside everything seen so far, and off the forecast, is abnormal even when the series is noisy
   // enough that its surprise history would not flag it (a new extreme is news for a monitored metric).
@@ -250,20 +241,11 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
 
 // Score: the tail probability of an average of (bounded) surprises under this series' own history of that average,
 // on a log scale (1 = one in 10^tailDigits). The history learns from capped values so one event does not blind it.
-function channel(
-  s: Float64Array,
-  iAvg: number,
-  iMean: number,
-  iVar: number,
-  alpha: number,
-  z: number,
-  n: number,
-  p: Readonly<BaselineParams>,
-): number {
-  const avg = s[iAvg]! + alpha * (z - s[iAvg]!);
-  s[iAvg] = avg;
-  const hm = s[iMean]!;
-  const hv = s[iVar]!;
+function surpriseScore(s: Float64Array, z: number, n: number, p: Readonly<BaselineParams>): number {
+  const avg = s[SHORT]! + p.shortAlpha * (z - s[SHORT]!);
+  s[SHORT] = avg;
+  const hm = s[H_MEAN]!;
+  const hv = s[H_VAR]!;
   const sd = Math.max(Math.sqrt(hv), p.minSpread);
   let score = 0;
   if (n >= p.warmup) {
@@ -273,8 +255,8 @@ function channel(
   }
   const a = Math.max(1 / (n + 1), p.historyAlpha);
   const d = Math.min(avg, hm + p.historyCap * sd) - hm;
-  s[iMean] = hm + a * d;
-  s[iVar] = (1 - a) * (hv + a * d * d);
+  s[H_MEAN] = hm + a * d;
+  s[H_VAR] = (1 - a) * (hv + a * d * d);
   return score;
 }
 
