@@ -10,8 +10,9 @@
  * 3. The surprise is compared with the history of surprises of this very series (a running mean and variance of a
  *    short average of surprises): a Gaussian tail probability, like an "anomaly likelihood". A noisy series is
  *    judged against its own noise, a calm one against its calm.
- * 4. The score in [0, 1] is that tail probability on a log scale: 0.5 is about one in a thousand, 1 is one in ten
- *    million. After an alarm the series is in a refractory state, so one fault gives one alarm, not a hundred.
+ * 4. The score in [0, 1] is that tail probability on a log scale: 0.5 is one in 10^5, 1 is one in 10^10.
+ *    After an alarm the series is in a refractory state, so one fault gives one alarm, not a hundred; the state ends
+ *    early once the score is back below half the alarm level (that fault is over, the next one is news).
  * 5. A value beyond the whole range seen so far (by 5 % of it) that is also off the forecast scores at least the alarm
  *    level: a new extreme is news even on a series too noisy for step 3 to flag it.
  *
@@ -38,6 +39,8 @@ export interface BaselineParams {
   maxSurprise: number;
   /** Smoothing of the long-run mean and variance of the short average (the series' own history). */
   historyAlpha: number;
+  /** What the history learns from an average is capped at this many spreads above its mean. */
+  historyCap: number;
   /** Smallest spread of that history (bounded-surprise units). */
   minSpread: number;
   /** A tail probability of 10^-tailDigits scores 1. */
@@ -46,6 +49,8 @@ export interface BaselineParams {
   alarm: number;
   /** Samples after an alarm during which the score is held below the alarm (one fault, one alarm row). */
   refractory: number;
+  /** The refractory state ends early once the score is back below half the alarm level (the fault is over). */
+  refractoryEnds: boolean;
   /**
    * A value beyond everything seen so far by more than this fraction of the range seen is abnormal (Numenta HTM's
    * "spatial anomaly" rule and its tolerance) …
@@ -66,10 +71,12 @@ export const DEFAULT_BASELINE: Readonly<BaselineParams> = Object.freeze({
   shortAlpha: 0.1,
   maxSurprise: 12,
   historyAlpha: 0.001,
+  historyCap: 3,
   minSpread: 0.02,
   tailDigits: 10,
   alarm: 0.5,
   refractory: 150,
+  refractoryEnds: true,
   spatialTolerance: 0.05,
   spatialMinDeviation: 3,
 });
@@ -198,23 +205,7 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
   s[ABS] = s[ABS]! + 0.01 * (Math.abs(x) - s[ABS]!);
 
   // Compare the short average of surprises with this series' own history of it.
-  const short = s[SHORT]! + p.shortAlpha * (z - s[SHORT]!);
-  s[SHORT] = short;
-  // Score: the tail probability of the short average of (bounded) surprises under this series' own history of it,
-  // on a log scale (1 = one in 10^tailDigits). The history learns from capped values so one event does not blind it.
-  const hm = s[H_MEAN]!;
-  const hv = s[H_VAR]!;
-  const sd = Math.max(Math.sqrt(hv), p.minSpread);
-  let score = 0;
-  if (n >= p.warmup) {
-    const q = (short - hm) / sd;
-    const tail = q > 0 ? 0.5 * erfc(q / Math.SQRT2) : 1;
-    score = Math.min(1, Math.max(0, -Math.log10(Math.max(tail, 1e-300)) / p.tailDigits));
-  }
-  const a = Math.max(1 / (n + 1), p.historyAlpha);
-  const d = Math.min(short, hm + 3 * sd) - hm;
-  s[H_MEAN] = hm + a * d;
-  s[H_VAR] = (1 - a) * (hv + a * d * d);
+  let score = surpriseScore(s, z, n, p);
 
   // A value well outside everything seen so far, and off the forecast, is abnormal even when the series is noisy
   // enough that its surprise history would not flag it (a new extreme is news for a monitored metric).
@@ -228,7 +219,7 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
 
   // Refractory: one fault, one alarm.
   if (s[REFRACT]! > 0) {
-    s[REFRACT] = s[REFRACT]! - 1;
+    s[REFRACT] = p.refractoryEnds && score < p.alarm * 0.5 ? 0 : s[REFRACT]! - 1;
     score = Math.min(score, p.alarm * 0.5);
   } else if (score >= p.alarm) {
     s[REFRACT] = p.refractory;
@@ -245,6 +236,27 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
   s[LAST_SCORE] = score;
   s[LAST_EXPECTED] = pred;
   s[LAST_DEV] = dev;
+  return score;
+}
+
+// Score: the tail probability of an average of (bounded) surprises under this series' own history of that average,
+// on a log scale (1 = one in 10^tailDigits). The history learns from capped values so one event does not blind it.
+function surpriseScore(s: Float64Array, z: number, n: number, p: Readonly<BaselineParams>): number {
+  const avg = s[SHORT]! + p.shortAlpha * (z - s[SHORT]!);
+  s[SHORT] = avg;
+  const hm = s[H_MEAN]!;
+  const hv = s[H_VAR]!;
+  const sd = Math.max(Math.sqrt(hv), p.minSpread);
+  let score = 0;
+  if (n >= p.warmup) {
+    const q = (avg - hm) / sd;
+    const tail = q > 0 ? 0.5 * erfc(q / Math.SQRT2) : 1;
+    score = Math.min(1, Math.max(0, -Math.log10(Math.max(tail, 1e-300)) / p.tailDigits));
+  }
+  const a = Math.max(1 / (n + 1), p.historyAlpha);
+  const d = Math.min(avg, hm + p.historyCap * sd) - hm;
+  s[H_MEAN] = hm + a * d;
+  s[H_VAR] = (1 - a) * (hv + a * d * d);
   return score;
 }
 
