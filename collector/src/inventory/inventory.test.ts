@@ -129,7 +129,7 @@ describe('inventory store', () => {
     const { inv, send } = setup();
     const rows = demoRows(machine(2, { packages: 30 }));
     const whole = fullReport(1, { system_info: rows.system_info, installed_software: rows.installed_software }, NOW);
-    const sw = whole.sets[1] as Extract<InventoryReport['sets'][number], { mode: 'full' }>;
+    const sw = whole.sets[1] as Exclude<InventoryReport['sets'][number], { mode: 'error' }>;
     const p1 = { ...sw, setId: 'big', part: 1, parts: 2, upserts: sw.upserts.slice(0, 10) };
     const p2 = { ...sw, setId: 'big', part: 2, parts: 2, upserts: sw.upserts.slice(10) };
     await send('ag_2', { ...whole, seq: 1, sets: [whole.sets[0]!, p1 as typeof sw] });

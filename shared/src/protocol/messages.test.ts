@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { agentMessages, collectorMessages } from './messages.js';
-import { lastSeqOf } from './stream.js';
+import { lastSeqOf, type StreamEvent, type StreamGap } from './stream.js';
 
 const facts = {
   hostname: 'h',
@@ -84,7 +84,9 @@ describe('message decoders', () => {
   });
 
   it('gives the last sequence number a message covers', () => {
-    expect(lastSeqOf({ type: 'stream.gap', seq: 5, count: 3, reason: 'outbox_full' })).toBe(7);
-    expect(lastSeqOf({ type: 'stream.event', seq: 4, time: 1, kind: 'x', data: {} })).toBe(4);
+    const gap: StreamGap = { type: 'stream.gap', seq: 5, count: 3, reason: 'outbox_full' };
+    const event: StreamEvent = { type: 'stream.event', seq: 4, time: 1, kind: 'x', data: {} };
+    expect(lastSeqOf(gap)).toBe(7);
+    expect(lastSeqOf(event)).toBe(4);
   });
 });
