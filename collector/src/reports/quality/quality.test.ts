@@ -5,8 +5,8 @@
  * its HTML.
  */
 import { describe, expect, it } from 'vitest';
-import type { Criticality } from '../../contracts/index.js';
 import { harness } from '../../incidents/harness.fixture.js';
+import type { Criticality } from '../../incidents/index.js';
 import { buildQuality, type QualityReport, type QualitySources } from './data.js';
 import { renderQualityCsv, renderQualityHtml } from './render.js';
 
