@@ -7,7 +7,7 @@
  * As deployed, the collector (`outpost serve`), the agent and the technician's CLI are three processes: the
  * client is the CLI's ShellClient in this process. `BENCH_IN_PROCESS=1` runs the collector inside this process
  * instead (how the benchmark used to run: the collector and the client then share one event loop), to compare.
- * `BENCH_PROFILE=<dir>` writes a V8 CPU profile of every Node process (collector, agent, this one) to <dir>.
+ * `BENCH_PROFILE=<dir>` writes V8 CPU profiles of the collector and agent processes to <dir>.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -180,8 +180,8 @@ async function collectorProcess(dataDir: string): Promise<BenchCollector> {
 async function main(): Promise<void> {
   const inProcess = process.env.BENCH_IN_PROCESS === '1';
   if (process.env.BENCH_PROFILE) {
-    // Inherited by the collector and agent processes spawned below.
-    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`;
+    // Passed to the collector and agent processes spawned below (run this one with --cpu-prof to profile it).
+    process.env.OUTPOST_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`;
   }
   const dir = tempDir('bench-shell');
   for (const d of ['collector', 'agent']) mkdirSync(join(dir.path, d));
