@@ -3,14 +3,19 @@
  * (50 MB through a PTY) through the Outpost relay (technician ⇄ collector ⇄ agent) and through `ssh -tt` to a
  * throwaway sshd on a loopback port (installed with apt-get if missing, stopped after). Prints ratios and, last,
  * one JSON line with the figures.
+ *
+ * As deployed, the collector (`outpost serve`), the agent and the technician's CLI are three processes: the
+ * client is the CLI's ShellClient in this process. `BENCH_IN_PROCESS=1` runs the collector inside this process
+ * instead (how the benchmark used to run: the collector and the client then share one event loop), to compare.
+ * `BENCH_PROFILE=<dir>` writes V8 CPU profiles of the collector and agent processes to <dir>.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ShellClient } from '@outpost/collector';
+import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
 import { startTestCollector, tempDir } from '../../test/support/collector.js';
+import { bootstrap, freePort, startCollectorProcess } from '../../test/support/process-collector.js';
 import { startShellAgent } from '../../test/support/shell.js';
 
 const KEYS = 300;
@@ -68,15 +73,6 @@ async function measure(term: Term): Promise<{ median: number; p99: number; mbps:
   await until(() => buf.includes('DONE'));
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   return { median: pct(lat, 50), p99: pct(lat, 99), mbps: (count - start) / 1e6 / secs };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function withSshd<T>(fn: (ssh: ChildProcess) => Promise<T>): Promise<T> {
@@ -138,22 +134,77 @@ async function withSshd<T>(fn: (ssh: ChildProcess) => Promise<T>): Promise<T> {
   }
 }
 
-async function main(): Promise<void> {
-  const dir = tempDir('bench-shell');
+/** What the agent needs of a collector, and how to stop it. */
+interface BenchCollector {
+  agentUrl: string;
+  fingerprint: string | undefined;
+  admin: ApiTarget;
+  enrollmentToken(): Promise<{ token: string; id: string }>;
+  stop(): Promise<void>;
+}
+
+async function collectorInProcess(): Promise<BenchCollector> {
   const c = await startTestCollector();
-  const agent = await startShellAgent(c, dir.path);
+  return {
+    ...c,
+    stop: async () => {
+      await c[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** `outpost serve` as its own process, as deployed (TLS on, its default). */
+async function collectorProcess(dataDir: string): Promise<BenchCollector> {
+  const port = await freePort();
+  const info = await startCollectorProcess(dataDir, port);
+  const agentUrl = /agent endpoint\s+(\S+)\/v1\/agent/.exec(info.proc.stdout())?.[1];
+  if (!agentUrl) throw new Error(`no agent endpoint in:\n${info.proc.stdout()}`);
+  const { admin, siteId } = await bootstrap(info);
+  return {
+    agentUrl,
+    fingerprint: info.fingerprint,
+    admin,
+    async enrollmentToken() {
+      const r = await apiCall<{ token: string; info: { id: string } }>(admin, 'POST', '/api/v1/enrollment-tokens', {
+        siteId,
+        maxUses: 1,
+        expiresInHours: 1,
+      });
+      return { token: r.token, id: r.info.id };
+    },
+    // SIGTERM lets a profiled collector write its profile.
+    stop: () => info.proc.kill('SIGTERM'),
+  };
+}
+
+async function main(): Promise<void> {
+  const inProcess = process.env.BENCH_IN_PROCESS === '1';
+  if (process.env.BENCH_PROFILE) {
+    // Passed to the collector and agent processes spawned below (run this one with --cpu-prof to profile it).
+    process.env.OUTPOST_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`;
+  }
+  const dir = tempDir('bench-shell');
+  for (const d of ['collector', 'agent']) mkdirSync(join(dir.path, d));
+  const c = inProcess ? await collectorInProcess() : await collectorProcess(join(dir.path, 'collector'));
+  const agent = await startShellAgent(c, join(dir.path, 'agent'));
   const client = await ShellClient.open(c.admin, agent.agentId, { cols: 200, rows: 50 });
   const outpost = await measure({ write: (s) => client.write(s), onData: (fn) => client.onData(fn) });
   client.close();
+  await client.ended;
   await agent.proc.kill('SIGTERM');
-  await c[Symbol.asyncDispose]();
+  await c.stop();
   dir[Symbol.dispose]();
   const ssh = await withSshd((p) =>
     measure({ write: (s) => p.stdin!.write(s), onData: (fn) => p.stdout!.on('data', fn) }),
   );
   const rows = [
     ['', 'echo median ms', 'echo p99 ms', 'MB/s (50 MB)'],
-    ['outpost', outpost.median.toFixed(3), outpost.p99.toFixed(3), outpost.mbps.toFixed(1)],
+    [
+      inProcess ? 'outpost (in-process)' : 'outpost',
+      outpost.median.toFixed(3),
+      outpost.p99.toFixed(3),
+      outpost.mbps.toFixed(1),
+    ],
     ['ssh -tt', ssh.median.toFixed(3), ssh.p99.toFixed(3), ssh.mbps.toFixed(1)],
     [
       'ratio outpost/ssh',
@@ -164,13 +215,13 @@ async function main(): Promise<void> {
   ];
   for (const r of rows)
     process.stdout.write(
-      `${r[0]!.padEnd(20)}${r
+      `${r[0]!.padEnd(22)}${r
         .slice(1)
         .map((x) => x.padStart(16))
         .join('')}\n`,
     );
   process.stdout.write(
-    `${JSON.stringify({ keystrokes: KEYS, bulkBytes: BULK, outpost, ssh, ratios: { median: outpost.median / ssh.median, p99: outpost.p99 / ssh.p99, throughput: outpost.mbps / ssh.mbps } })}\n`,
+    `${JSON.stringify({ keystrokes: KEYS, bulkBytes: BULK, collector: inProcess ? 'in-process' : 'process', outpost, ssh, ratios: { median: outpost.median / ssh.median, p99: outpost.p99 / ssh.p99, throughput: outpost.mbps / ssh.mbps } })}\n`,
   );
   process.exit(0);
 }

@@ -4,7 +4,16 @@
  * paths change nothing; a technician without the permission gets 403 and an audit row; size limits hold.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { apiCall, downloadFile, uploadFile } from '@outpost/collector';
 import { encodeFrame, FrameKind } from '@outpost/shared';
@@ -184,6 +193,37 @@ describe('outpost cp', () => {
       if (!row) await new Promise((r) => setTimeout(r, 20));
     }
     expect(row).toMatchObject({ type: 'file.upload', code: 'OUTPOST_E_CHECKSUM_MISMATCH', result: 'failure' });
+  });
+
+  it('closes the file on the agent when an upload is refused after opening it (resume offset conflict)', async () => {
+    const target = join(root, 'conflict.bin');
+    writeFileSync(target, 'abc');
+    const openOnAgent = () =>
+      readdirSync(`/proc/${agent.proc.child.pid}/fd`).filter((fd) => {
+        try {
+          return readlinkSync(`/proc/${agent.proc.child.pid}/fd/${fd}`) === target;
+        } catch {
+          return false;
+        }
+      }).length;
+    for (let i = 0; i < 3; i++) {
+      const url = new URL(
+        `/api/v1/agents/${agent.agentId}/files?direction=upload&path=${encodeURIComponent(target)}&size=100&offset=50&sha256=${'0'.repeat(64)}`,
+        c.apiUrl.replace(/^http/, 'ws'),
+      );
+      const ws = new WebSocket(url, {
+        headers: { authorization: `Bearer ${c.admin.token}` },
+        rejectUnauthorized: false,
+      });
+      const texts: { type: string; code?: string }[] = [];
+      ws.on('message', (d, isBinary) => {
+        if (!isBinary) texts.push(JSON.parse(d.toString()) as { type: string; code?: string });
+      });
+      expect(await new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)))).toBe(4483);
+      expect(texts.at(-1)).toMatchObject({ type: 'session.error', code: 'OUTPOST_E_CONFLICT' });
+    }
+    expect(openOnAgent()).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('abc');
   });
 
   it('refuses an upload over the collector size limit before anything reaches the agent', async () => {

@@ -113,7 +113,9 @@ export interface Proc extends AsyncDisposable {
 
 /** Spawns `node <script> ...args` with collected output. */
 export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [script, ...args], {
+  // OUTPOST_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=…`, which NODE_OPTIONS refuses) is for benchmarks.
+  const nodeArgs = process.env.OUTPOST_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -13,7 +13,7 @@ export interface ShellAgent {
 
 /** Enrolls an agent in `dir`, adds shell settings (non-elevated sessions run as `nobody`), runs it, waits online. */
 export async function startShellAgent(
-  c: TestCollector,
+  c: Pick<TestCollector, 'agentUrl' | 'fingerprint' | 'admin' | 'enrollmentToken'>,
   dir: string,
   extra: Record<string, unknown> = {},
 ): Promise<ShellAgent> {

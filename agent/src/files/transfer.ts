@@ -58,15 +58,23 @@ export class FileChannel implements Channel {
     onGone: () => void,
   ): Promise<FileChannel> {
     const ch = new FileChannel(session, msg, path, maxBytes, logger, onGone);
-    if (msg.direction === 'download') await ch.#startDownload();
-    else await ch.#startUpload();
+    try {
+      if (msg.direction === 'download') await ch.#startDownload();
+      else await ch.#startUpload();
+    } catch (err) {
+      // A refusal after the file was opened (not a regular file, resume offset conflict) must not keep it open.
+      const fh = ch.#fh;
+      ch.#fh = undefined;
+      ch.#closed = true;
+      await fh?.close().catch(() => undefined);
+      throw err;
+    }
     return ch;
   }
 
   async #startDownload(): Promise<void> {
     const fh = await open(this.path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-    const st = await fh.stat();
-    await fh.close();
+    const st = await fh.stat().finally(() => fh.close());
     if (!st.isFile()) throw new OutpostError('OUTPOST_E_PATH_REFUSED', { message: 'not a regular file' });
     if (st.size > this.msg.size)
       throw new OutpostError('OUTPOST_E_PAYLOAD_TOO_LARGE', { message: `file is ${st.size} bytes, over the limit` });

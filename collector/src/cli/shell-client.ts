@@ -5,6 +5,7 @@
  */
 import {
   CHANNEL_MAX_FRAME_BYTES,
+  CHANNEL_WINDOW_BYTES,
   decodeFrame,
   encodeCredit,
   encodeFrame,
@@ -20,8 +21,12 @@ import { openTechSocket } from './tech-socket.js';
 
 /** Input bytes in flight before waiting for the agent's credit (the collector enforces 64 KiB). */
 const INPUT_WINDOW = 64 * 1024;
-/** Output credit is returned in batches of this size (or when the output goes quiet). */
-const CREDIT_BATCH = 16 * 1024;
+/**
+ * Output credit is returned in batches of a quarter window (or when the output goes quiet): each grant is a frame
+ * the collector handles and forwards and the agent handles, so at 16 KiB grants outnumbered 32 KiB data frames
+ * two to one during bulk output; a quarter window keeps the agent well inside its credit.
+ */
+const CREDIT_BATCH = CHANNEL_WINDOW_BYTES / 4;
 
 /** How a session ended. */
 export interface ShellEnd {

@@ -34,6 +34,31 @@ describe('CastRecorder', () => {
     expect(fails).toEqual([]);
   });
 
+  it('keeps event times monotonic, including output still held by the UTF-8 decoder at close', async () => {
+    const r = CastRecorder.open(
+      join(dir, 'm.cast.gz'),
+      { cols: 80, rows: 24, startedAt: 10_000, title: 't' },
+      () => undefined,
+    );
+    r.output(11_000, Buffer.from('a'));
+    r.input(12_000, Buffer.from('x'));
+    // A clock stepping back must not produce an earlier time either.
+    r.output(11_500, Buffer.from('b'));
+    // Ends mid-character: the decoder holds the byte until close writes it.
+    r.output(13_000, Buffer.from('c\xe2', 'latin1'));
+    await r.close();
+    const events = gunzipSync(readFileSync(join(dir, 'm.cast.gz')))
+      .toString()
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => JSON.parse(l) as [number, string, string]);
+    const times = events.map((e) => e[0]);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times).toEqual([1, 2, 2, 3, 3]);
+    expect(events.at(-1)![1]).toBe('o');
+  });
+
   it('refuses to start when the recordings directory cannot be created', () => {
     writeFileSync(join(dir, 'blocker'), 'x');
     expect(() =>

@@ -33,6 +33,8 @@ export class CastRecorder {
   readonly #in = new StringDecoder('utf8');
   #failed: Error | undefined;
   #ended = false;
+  /** The latest event time written, so the trailing flush on close never goes back in time. */
+  #lastT = 0;
   /** Events waiting for the next batch. */
   #batch: [number, 'o' | 'i', Uint8Array][] = [];
   #batchBytes = 0;
@@ -115,8 +117,10 @@ export class CastRecorder {
     if (text) this.#gzip.write(text);
   }
 
+  /** Seconds since the start, never less than an earlier event's (asciicast players expect a monotonic clock). */
   #t(now: number): number {
-    return Math.max(0, (now - this.startedAt) / 1000);
+    this.#lastT = Math.max(this.#lastT, (now - this.startedAt) / 1000);
+    return this.#lastT;
   }
 
   /** Terminal output (`data` must not be modified afterwards: it is read when the batch is written). */
@@ -143,7 +147,7 @@ export class CastRecorder {
     if (!this.#ended) {
       this.#flush();
       const rest = this.#out.end();
-      if (rest) this.#line([0, 'o', rest]);
+      if (rest) this.#line([this.#lastT, 'o', rest]);
       this.#ended = true;
       this.#gzip.end();
     }
