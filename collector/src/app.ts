@@ -268,10 +268,17 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
     retryAfterSec: 15,
   });
-  const sessions = new Sessions(db, registry, audit, loadOrCreateTicketKey(config.dataDir), clock, logger, {
-    dataDir: config.dataDir,
-    ...config.sessions,
-  });
+  const sessions = new Sessions(
+    db,
+    registry,
+    audit,
+    loadOrCreateTicketKey(config.dataDir),
+    clock,
+    logger,
+    { dataDir: config.dataDir, ...config.sessions },
+    // Remote sessions opened on a machine show on the timeline of its open incidents.
+    (agentId, session) => incidents.noteSessionOpened(agentId, session),
+  );
   gateway.setChannelRouter(sessions);
   // Every agent gets the checks its policy gives it on each connection, and again after a policy reload.
   const checksPush = new ChecksPush(policies.set, () => clock.now());

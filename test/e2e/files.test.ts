@@ -235,4 +235,29 @@ describe('outpost cp', () => {
     });
     expect(existsSync(join(root, 'big.bin'))).toBe(false);
   });
+
+  it("puts each transfer on the timeline of the machine's open incidents", async () => {
+    const a = await apiCall<{ clientId: string; siteId: string }>(c.admin, 'GET', `/api/v1/agents/${agent.agentId}`);
+    const inc = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/incidents', {
+      clientId: a.clientId,
+      siteId: a.siteId,
+      agentIds: [agent.agentId],
+      title: 'Config file broken',
+      type: 'configuration',
+      criticality: 'P3',
+    });
+    writeFileSync(join(local, 'small.txt'), 'fixed config\n');
+    const up = await uploadFile(c.admin, agent.agentId, join(local, 'small.txt'), join(root, 'small.txt'));
+    const down = await downloadFile(c.admin, agent.agentId, join(root, 'small.txt'), join(local, 'small-back.txt'));
+    const shown = await apiCall<{ timeline: { kind: string; actor: string; data: Record<string, unknown> }[] }>(
+      c.admin,
+      'GET',
+      `/api/v1/incidents/${inc.id}`,
+    );
+    const email = c.collector.initialAdmin!.email;
+    expect(shown.timeline.filter((e) => e.kind === 'session').map((e) => [e.actor, e.data])).toEqual([
+      [email, { sessionId: up.sessionId, kind: 'upload', user: email, agentId: agent.agentId }],
+      [email, { sessionId: down.sessionId, kind: 'download', user: email, agentId: agent.agentId }],
+    ]);
+  });
 });

@@ -2,11 +2,14 @@
  * The notification outbox across a collector SIGKILL: a real `outpost serve` process queues notifications while the
  * webhook receiver is down (the channel shows as failing and opens its own incident), is killed, restarts on the same
  * data directory, and once the receiver is up every notification arrives exactly once with a valid signature.
+ * Then a kill right after a ticket change (the ticket row seen in the database, the handoff to notifications perhaps
+ * not yet done): after the restart every ticket that exists is announced exactly once.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { type ApiTarget, apiCall } from '@outpost/collector';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ApiTarget, apiCall, openDatabase } from '@outpost/collector';
 import { afterAll, describe, expect, it } from 'vitest';
 import { outpostBin, ProcessCleanup, spawnNode, tempDir } from '../support/collector.js';
 import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../support/process-collector.js';
@@ -32,6 +35,8 @@ function signedOk(headers: Record<string, string | string[] | undefined>, body: 
 }
 
 type Row = Record<string, unknown>;
+/** better-sqlite3 statements must never become garbage (see collector/src/db/database.ts): kept here. */
+const statements: unknown[] = [];
 
 describe('notification outbox across a collector crash', () => {
   it('delivers every queued notification exactly once after a SIGKILL and restart', async () => {
@@ -149,5 +154,100 @@ describe('notification outbox across a collector crash', () => {
     expect(await cli.exited).toBe(0);
     expect(cli.stdout()).toMatch(new RegExp(`${channel.id}\\s+PSA\\s+webhook\\s+ok`));
     expect(cli.stdout()).not.toContain(SECRET);
+  });
+
+  it('announces exactly once a ticket change whose collector was killed right after the commit', async () => {
+    const data = `${dir.path}/kill-after-commit`;
+    const port = await freePort();
+    const receiverPort = await freePort();
+    const config = `${dir.path}/kill.json`;
+    writeFileSync(
+      config,
+      JSON.stringify({
+        notifications: { pollMs: 100, retryBaseMs: 200, retryMaxMs: 800, timeoutMs: 1000, failureIncidentAfter: 50 },
+      }),
+    );
+    const start = async () => {
+      const s = await startCollectorProcess(data, port, ['--config', config]);
+      cleanup.use(s.proc);
+      return s;
+    };
+    let serve = await start();
+    const { admin, clientId, siteId } = await bootstrap(serve);
+    const { channel } = await apiCall<{ channel: { id: string } }>(admin, 'POST', '/api/v1/notifications/channels', {
+      kind: 'webhook',
+      name: 'PSA',
+      clientId,
+      url: `http://127.0.0.1:${receiverPort}/outpost`,
+      secret: SECRET,
+    });
+    await apiCall(admin, 'POST', '/api/v1/notifications/routes', { channelId: channel.id, events: ['opened'] });
+
+    // Several tickets are opened at once (the collector writes them one after another); the moment the first ticket
+    // row is in the database the collector is killed, so later ones are cut anywhere between commit and handoff.
+    const db = openDatabase(`${data}/outpost.db`);
+    const tickets = db.prepare("SELECT count(*) AS n FROM incidents WHERE type = 'kill-test'");
+    statements.push(tickets);
+    const requests = Array.from({ length: 6 }, (_, i) =>
+      apiCall(admin, 'POST', '/api/v1/incidents', {
+        clientId,
+        siteId,
+        title: `Switch ${i} down`,
+        type: 'kill-test',
+        criticality: 'P3',
+      }).catch(() => undefined),
+    );
+    for (let i = 0; i < 5000 && (tickets.get() as { n: number }).n === 0; i++) await sleep(1);
+    serve.proc.child.kill('SIGKILL');
+    await serve.proc.exited;
+    await Promise.all(requests);
+    db.close();
+
+    const got: { delivery: string; incidentId: string; signed: boolean }[] = [];
+    const receiver2 = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        got.push({
+          delivery: String(req.headers['x-outpost-delivery']),
+          incidentId: (JSON.parse(body) as { incident: { id: string } }).incident.id,
+          signed: signedOk(req.headers, body),
+        });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver2.listen(receiverPort, '127.0.0.1', r));
+    try {
+      serve = await start();
+      const again: ApiTarget = { ...admin, server: serve.apiUrl, caFingerprint: serve.fingerprint };
+      const listed = await apiCall<{ incidents: { id: string; type: string }[] }>(
+        again,
+        'GET',
+        `/api/v1/incidents?clientId=${clientId}&limit=100`,
+      );
+      const written = listed.incidents.filter((i) => i.type === 'kill-test').map((i) => i.id);
+      expect(written.length).toBeGreaterThan(0);
+      await expect.poll(() => got.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(written.length);
+      // Nothing more is owed: no pending message, no notice left to hand off (a later pass would show here).
+      await expect
+        .poll(
+          async () =>
+            (
+              await apiCall<{ messages: unknown[] }>(
+                again,
+                'GET',
+                '/api/v1/notifications/outbox?pending=true&limit=100',
+              )
+            ).messages.length,
+          { timeout: 10_000 },
+        )
+        .toBe(0);
+      expect(got.map((g) => g.incidentId).sort()).toEqual([...written].sort());
+      expect(new Set(got.map((g) => g.delivery)).size).toBe(got.length);
+      expect(got.every((g) => g.signed)).toBe(true);
+    } finally {
+      await new Promise<void>((r) => receiver2.close(() => r()));
+    }
   });
 });

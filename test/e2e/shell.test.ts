@@ -145,4 +145,53 @@ describe('remote shell', () => {
     );
     expect(audit.events.some((e) => e.type === 'shell.join' && e.sessionId === s.sessionId)).toBe(true);
   });
+
+  it("shows the session, with who opened it, on the timeline of the machine's open incidents", async () => {
+    const a = await apiCall<{ clientId: string; siteId: string }>(c.admin, 'GET', `/api/v1/agents/${agent.agentId}`);
+    const ticket = (title: string) =>
+      apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/incidents', {
+        clientId: a.clientId,
+        siteId: a.siteId,
+        agentIds: [agent.agentId],
+        title,
+        type: 'availability',
+        criticality: 'P3',
+      });
+    const open1 = await ticket('Web service down');
+    const acked = await ticket('Backups failing');
+    await apiCall(c.admin, 'POST', `/api/v1/incidents/${acked.id}/ack`, {});
+    const done = await ticket('Disk full');
+    await apiCall(c.admin, 'POST', `/api/v1/incidents/${done.id}/resolve`, { note: 'cleaned', category: 'fixed' });
+    const other = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/incidents', {
+      clientId: a.clientId,
+      siteId: a.siteId,
+      title: 'Printer jam',
+      type: 'printing',
+      criticality: 'P4',
+    });
+
+    const { s } = await open();
+    const timeline = async (id: string) =>
+      (
+        await apiCall<{ timeline: { kind: string; actor: string; data: Record<string, unknown> }[] }>(
+          c.admin,
+          'GET',
+          `/api/v1/incidents/${id}`,
+        )
+      ).timeline.filter((e) => e.kind === 'session');
+    const email = c.collector.initialAdmin!.email;
+    for (const id of [open1.id, acked.id])
+      expect(await timeline(id)).toEqual([
+        expect.objectContaining({
+          kind: 'session',
+          actor: email,
+          data: { sessionId: s.sessionId, kind: 'shell', user: email, agentId: agent.agentId },
+        }),
+      ]);
+    // A resolved ticket and a ticket of no machine of this session are left alone.
+    expect(await timeline(done.id)).toEqual([]);
+    expect(await timeline(other.id)).toEqual([]);
+    s.close();
+    await s.ended;
+  });
 });

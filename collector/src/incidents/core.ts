@@ -1,7 +1,7 @@
 /**
  * The ticket write path every incident change goes through: serialised per collector (no lost updates between the
- * SLA engine, detection and technicians), one transaction for the ticket and its timeline, then the audit row and the
- * notification. Internal to the concern.
+ * SLA engine, detection and technicians), one transaction for the ticket, its timeline and its notices, then the audit
+ * row and the handoff of the notices to notifications (notices.ts). Internal to the concern.
  */
 import { randomBytes } from 'node:crypto';
 import { OutpostError } from '@outpost/shared';
@@ -11,6 +11,7 @@ import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { Criticality } from './contract.js';
 import type { Incident, TimelineEntry } from './model.js';
+import { NoticeDrain } from './notices.js';
 import { type CoverageLike, nextSlaAt } from './sla.js';
 import type { IncidentsStore } from './store.js';
 
@@ -29,13 +30,18 @@ export type NoticeEvent =
 
 /** One ticket change for notification routing. */
 export interface IncidentNotice {
+  /** Stable across handoff retries: the notifier queues each notice once per channel however often it is given. */
+  id: string;
   event: NoticeEvent;
   at: number;
   incident: Incident;
   detail: Record<string, unknown>;
 }
 
-/** The port notifications implement (bound after construction: notifications also raise incidents). */
+/**
+ * The port notifications implement (bound after construction: notifications also raise incidents). `notify` may be
+ * called again with a notice it already took (a crash before the handoff was recorded): it must then change nothing.
+ */
 export interface IncidentNotifier {
   notify(notice: IncidentNotice): Promise<void>;
 }
@@ -72,7 +78,7 @@ export interface Change {
 /** Shared machinery of the incident service, the detection sink and the SLA engine. */
 export class IncidentCore {
   #chain: Promise<unknown> = Promise.resolve();
-  notifier: IncidentNotifier | undefined;
+  readonly notices: NoticeDrain;
 
   constructor(
     readonly store: IncidentsStore,
@@ -81,7 +87,9 @@ export class IncidentCore {
     readonly logger: Logger,
     readonly sla: SlaProvider,
     readonly options: IncidentOptions,
-  ) {}
+  ) {
+    this.notices = new NoticeDrain(store, clock, logger);
+  }
 
   /** Runs `fn` after every earlier write finished (a simple collector-wide write lock). */
   serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -102,16 +110,26 @@ export class IncidentCore {
     return inc;
   }
 
-  /** Writes a change: ticket + timeline in one transaction, then audit, then notifications (never failing the change). */
+  /**
+   * Writes a change: ticket + timeline + notices in one transaction, then audit, then hands the notices to
+   * notifications (a failed handoff is retried by the drain; it never fails the change).
+   */
   async write(actor: Actor, change: Change): Promise<Incident> {
     const now = this.clock.now();
     const inc = change.incident;
     inc.updatedAt = now;
     inc.nextSlaAt = inc.paused ? null : nextSlaAt(inc, inc.sla);
     const who = actor.kind === 'user' ? actor.email : 'system';
+    const notices = (change.notify ?? []).map((n) => ({
+      id: `ino_${randomBytes(9).toString('hex')}`,
+      event: n.event,
+      at: now,
+      detail: n.detail ?? {},
+    }));
     await this.store.commit(
       inc,
       change.events.map((e) => ({ at: e.at ?? now, kind: e.kind, actor: who, data: e.data ?? {} })),
+      notices,
     );
     if (change.audit) {
       await this.audit.record({
@@ -125,13 +143,7 @@ export class IncidentCore {
         details: change.audit.details ?? {},
       });
     }
-    for (const n of change.notify ?? []) {
-      try {
-        await this.notifier?.notify({ event: n.event, at: now, incident: inc, detail: n.detail ?? {} });
-      } catch (err) {
-        this.logger.error({ err, incidentId: inc.id, event: n.event }, 'could not queue the incident notification');
-      }
-    }
+    if (notices.length) await this.notices.drain();
     return inc;
   }
 }

@@ -16,15 +16,20 @@ import { IncidentService } from './service.js';
 const logger = pino({ level: 'silent' });
 const SYSTEM: Actor = { kind: 'system', id: 'system' };
 
-/** Builds the fixture; `start` is the fake clock's first instant. */
-export async function harness(opts: { start: number; reopenWindowMs?: number; autoResolveHoldMs?: number }) {
+/** Builds the fixture; `start` is the fake clock's first instant; `file` puts the database on disk (default: memory). */
+export async function harness(opts: {
+  start: number;
+  reopenWindowMs?: number;
+  autoResolveHoldMs?: number;
+  file?: string;
+}) {
   const clock = {
     t: opts.start,
     now() {
       return this.t;
     },
   };
-  const db = openDatabase(':memory:');
+  const db = openDatabase(opts.file ?? ':memory:');
   migrate(db, MIGRATIONS);
   const audit = new AuditLog(db, clock, logger);
   const tenants = new Tenants(db, audit, clock);

@@ -75,7 +75,12 @@ export class IncidentService implements IncidentSink {
 
   /** Binds the notifier (notifications is built after incidents, and raises its own channel incidents here). */
   setNotifier(notifier: IncidentNotifier): void {
-    this.#core.notifier = notifier;
+    this.#core.notices.notifier = notifier;
+  }
+
+  /** Hands every pending notice to the notifier now (tests drive it; the app runs it on a timer and after writes). */
+  handOffNotices(): Promise<number> {
+    return this.#core.notices.drain();
   }
 
   raise(signal: DetectionSignal): Promise<RaiseResult> {
@@ -91,8 +96,12 @@ export class IncidentService implements IncidentSink {
     return tick(this.#core);
   }
 
-  /** Starts the timer loop that calls `tick()` (a pass still running when the next is due is not doubled). */
-  start(intervalMs: number): void {
+  /**
+   * Starts the timer loop that calls `tick()` (a pass still running when the next is due is not doubled), and the
+   * notice handoff: what a previous run left is handed off now, failed handoffs are retried every `noticeRetryMs`.
+   */
+  start(intervalMs: number, noticeRetryMs = 1_000): void {
+    this.#core.notices.start(noticeRetryMs);
     this.#timer = setInterval(() => {
       if (this.#running) return;
       this.#running = this.tick()
@@ -111,6 +120,7 @@ export class IncidentService implements IncidentSink {
     this.#timer = undefined;
     await this.#running;
     await this.#core.serial(async () => undefined);
+    await this.#core.notices.stop();
   }
 
   get(id: string): Promise<Incident | undefined> {
@@ -142,6 +152,25 @@ export class IncidentService implements IncidentSink {
     actor = 'system',
   ): Promise<void> {
     await this.#core.store.appendEvent(incidentId, { at: this.#core.clock.now(), kind, actor, data });
+  }
+
+  /**
+   * A technician opened a remote session (shell, or file upload/download) on a machine: every open or acknowledged incident of
+   * that machine shows it on its timeline. Returns the incidents noted.
+   */
+  async noteSessionOpened(
+    agentId: string,
+    session: { sessionId: string; user: string; kind: 'shell' | 'upload' | 'download' },
+  ): Promise<string[]> {
+    const ids = await this.#core.store.activeForAgent(agentId);
+    for (const id of ids)
+      await this.note(
+        id,
+        'session',
+        { sessionId: session.sessionId, kind: session.kind, user: session.user, agentId },
+        session.user,
+      );
+    return ids;
   }
 
   /** Opens an incident by hand. Every reference is checked before anything is written. */

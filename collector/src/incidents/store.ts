@@ -38,7 +38,41 @@ export const incidentsMigrations: Migration[] = [
       CREATE INDEX incident_events_incident ON incident_events (incident_id, id);
     `,
   },
+  {
+    // The notices a ticket change owes notifications, written in the ticket's own transaction (the handoff outbox).
+    id: '0350_incident_notices',
+    concern: 'incidents',
+    sql: `
+      CREATE TABLE incident_notices (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+        incident_id TEXT NOT NULL REFERENCES incidents (id), event TEXT NOT NULL, at INTEGER NOT NULL,
+        incident TEXT NOT NULL, detail TEXT NOT NULL, handed_off_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL, last_error TEXT
+      );
+      CREATE INDEX incident_notices_pending ON incident_notices (seq) WHERE handed_off_at IS NULL;
+    `,
+  },
 ];
+
+/** A notice waiting in (or handed off from) the incidents concern's handoff table. */
+export interface NoticeRecord {
+  seq: number;
+  id: string;
+  event: string;
+  at: number;
+  incident: Incident;
+  detail: Record<string, unknown>;
+  attempts: number;
+  nextAttemptAt: number;
+}
+
+/** A notice to write with a ticket change. */
+export interface NewNotice {
+  id: string;
+  event: string;
+  at: number;
+  detail: Record<string, unknown>;
+}
 
 interface Row {
   id: string;
@@ -140,8 +174,15 @@ export interface IncidentQuery {
 export class IncidentsStore {
   constructor(private readonly db: Db) {}
 
-  /** Writes the ticket (insert or full update) and appends timeline entries, in one transaction. */
-  async commit(inc: Incident, events: Omit<TimelineEntry, 'id' | 'incidentId'>[]): Promise<void> {
+  /**
+   * Writes the ticket (insert or full update), appends timeline entries and queues its notices (each with a snapshot
+   * of the ticket as written), in one transaction: a crash leaves either all of it or none.
+   */
+  async commit(
+    inc: Incident,
+    events: Omit<TimelineEntry, 'id' | 'incidentId'>[],
+    notices: readonly NewNotice[] = [],
+  ): Promise<void> {
     const breached = inc.sla && (inc.sla.responseBreachedAt !== null || inc.sla.resolutionBreachedAt !== null) ? 1 : 0;
     this.db.transaction(() => {
       prepared(
@@ -202,7 +243,54 @@ export class IncidentsStore {
         'INSERT INTO incident_events (incident_id, at, kind, actor, data) VALUES (?, ?, ?, ?, ?)',
       );
       for (const e of events) ev.run(inc.id, e.at, e.kind, e.actor, JSON.stringify(e.data));
+      if (notices.length === 0) return;
+      const snapshot = JSON.stringify(inc);
+      const nt = prepared(
+        this.db,
+        `INSERT INTO incident_notices (id, incident_id, event, at, incident, detail, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const n of notices) nt.run(n.id, inc.id, n.event, n.at, snapshot, JSON.stringify(n.detail), n.at);
     })();
+  }
+
+  /** Notices not yet handed off, oldest first (the order they must reach notifications in, per incident). */
+  async pendingNotices(afterSeq: number, limit: number): Promise<NoticeRecord[]> {
+    return prepared<[number, number], Omit<NoticeRecord, 'incident' | 'detail'> & { incident: string; detail: string }>(
+      this.db,
+      `SELECT seq, id, event, at, incident, detail, attempts, next_attempt_at AS nextAttemptAt FROM incident_notices
+       WHERE handed_off_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
+    )
+      .all(afterSeq, limit)
+      .map((r) => ({
+        ...r,
+        // Written by `commit` from a typed Incident: reading it back needs no validation.
+        incident: JSON.parse(r.incident) as Incident,
+        detail: JSON.parse(r.detail) as Record<string, unknown>,
+      }));
+  }
+
+  async markHandedOff(seq: number, at: number): Promise<void> {
+    prepared(this.db, 'UPDATE incident_notices SET handed_off_at = ?, last_error = NULL WHERE seq = ?').run(at, seq);
+  }
+
+  /** Records a failed handoff; the notice waits until `nextAttemptAt`. */
+  async markNoticeFailed(seq: number, error: string, nextAttemptAt: number): Promise<void> {
+    prepared(
+      this.db,
+      'UPDATE incident_notices SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE seq = ?',
+    ).run(error.slice(0, 1000), nextAttemptAt, seq);
+  }
+
+  /** Open and acknowledged tickets concerning a machine. */
+  async activeForAgent(agentId: string): Promise<string[]> {
+    return prepared<[string], { id: string }>(
+      this.db,
+      `SELECT i.id FROM incidents i JOIN incident_agents a ON a.incident_id = i.id
+       WHERE a.agent_id = ? AND i.status IN ('open','acknowledged') ORDER BY i.detected_at, i.id`,
+    )
+      .all(agentId)
+      .map((r) => r.id);
   }
 
   async get(id: string): Promise<Incident | undefined> {

@@ -305,7 +305,10 @@ export class Notifications implements IncidentNotifier {
     return this.#store.listOutbox({ channelIds, pending: q.pending, limit: q.limit });
   }
 
-  /** `IncidentNotifier`: routes the notice and queues one message per channel, all in one transaction. */
+  /**
+   * `IncidentNotifier`: routes the notice and queues one message per channel, all in one transaction. Idempotent per
+   * notice id: a notice handed again (incidents crashed before recording the handoff) adds nothing already queued.
+   */
   async notify(notice: IncidentNotice): Promise<void> {
     const inc = notice.incident;
     const channels = new Map((await this.#store.listChannels()).map((c) => [c.id, c]));
@@ -336,6 +339,7 @@ export class Notifications implements IncidentNotifier {
       return {
         id,
         channelId,
+        noticeId: notice.id,
         incidentId: inc.id,
         clientId: inc.clientId,
         event: notice.event,
@@ -366,9 +370,16 @@ export class Notifications implements IncidentNotifier {
         deliveredAt: null,
       };
     });
-    await this.#store.enqueue(rows);
+    const added = await this.#store.enqueue(rows);
     this.logger.info(
-      { incidentId: inc.id, event: notice.event, channels: [...picked.keys()], onCall: onCall?.userId ?? null },
+      {
+        incidentId: inc.id,
+        noticeId: notice.id,
+        event: notice.event,
+        channels: [...picked.keys()],
+        onCall: onCall?.userId ?? null,
+        alreadyQueued: rows.length - added,
+      },
       'notification queued',
     );
   }

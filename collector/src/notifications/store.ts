@@ -33,6 +33,16 @@ export const notificationsMigrations: Migration[] = [
       CREATE INDEX notification_outbox_channel ON notification_outbox (channel_id, delivered_at);
     `,
   },
+  {
+    // Incidents may hand the same notice twice (a crash before it recorded the handoff): one row per notice and channel.
+    id: '0351_notification_outbox_notice',
+    concern: 'notifications',
+    sql: `
+      ALTER TABLE notification_outbox ADD COLUMN notice_id TEXT;
+      CREATE UNIQUE INDEX notification_outbox_notice ON notification_outbox (notice_id, channel_id)
+        WHERE notice_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** A channel as stored (config holds no secret; the secret column holds the HMAC key or SMTP password). */
@@ -68,6 +78,8 @@ export interface RouteRecord {
 export interface OutboxRecord {
   id: string;
   channelId: string;
+  /** The incident notice it came from (null for test messages). */
+  noticeId?: string | null;
   incidentId: string | null;
   clientId: string;
   event: string;
@@ -216,25 +228,32 @@ export class NotificationsStore {
     return prepared<[], RtRow>(this.db, `${RT} ORDER BY created_at, id`).all().map(rt);
   }
 
-  /** Queues messages in one transaction (all or none); SQLite runs with synchronous = FULL, so a commit is on disk. */
-  async enqueue(items: OutboxRecord[]): Promise<void> {
+  /**
+   * Queues messages in one transaction (all or none); SQLite runs with synchronous = FULL, so a commit is on disk.
+   * A message for a (notice, channel) already queued is skipped; returns how many were added.
+   */
+  async enqueue(items: OutboxRecord[]): Promise<number> {
     const ins = prepared(
       this.db,
-      `INSERT INTO notification_outbox (id, channel_id, incident_id, client_id, event, message, created_at, attempts,
-        next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+      `INSERT INTO notification_outbox (id, channel_id, notice_id, incident_id, client_id, event, message, created_at,
+        attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+       ON CONFLICT (notice_id, channel_id) WHERE notice_id IS NOT NULL DO NOTHING`,
     );
-    this.db.transaction(() => {
+    return this.db.transaction(() => {
+      let added = 0;
       for (const i of items)
-        ins.run(
+        added += ins.run(
           i.id,
           i.channelId,
+          i.noticeId ?? null,
           i.incidentId,
           i.clientId,
           i.event,
           JSON.stringify(i.message),
           i.createdAt,
           i.nextAttemptAt,
-        );
+        ).changes;
+      return added;
     })();
   }
 

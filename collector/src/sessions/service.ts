@@ -45,6 +45,15 @@ export interface OpenRequest {
   ip: string;
 }
 
+/**
+ * Told when a session opened on a machine (app.ts wires it to the incidents timeline). Its failure never fails the
+ * session.
+ */
+export type SessionOpenedHook = (
+  agentId: string,
+  session: { sessionId: string; user: string; kind: 'shell' | 'upload' | 'download' },
+) => Promise<unknown>;
+
 /** A channel waiting for the agent's answer to shell.open. */
 interface Pending {
   resolve(msg: ChannelReply): void;
@@ -70,6 +79,7 @@ export class Sessions implements ChannelRouter {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: SessionsOptions,
+    private readonly onOpened: SessionOpenedHook = async () => undefined,
   ) {
     this.store = new SessionsStore(db);
     this.dataDir = options.dataDir;
@@ -285,13 +295,14 @@ export class Sessions implements ChannelRouter {
       result: 'success',
       details: { elevated: req.elevated, runAs: reply.user, cols: req.cols, rows: req.rows },
     });
+    await this.#opened(req.agentId, { sessionId: id, user: req.actor.email, kind: 'shell' });
     live.broadcast({ type: 'session.ready', sessionId: id, runAs: reply.user, readOnly: false });
     ws.on('close', () => live?.end({ reason: 'technician disconnected', exitCode: null }));
     return live;
   }
 
   /** Opens a file transfer for a technician socket (see transfers.ts). */
-  openTransfer(req: TransferRequest, ws: WebSocket): Promise<LiveTransfer> {
+  async openTransfer(req: TransferRequest, ws: WebSocket): Promise<LiveTransfer> {
     const deps: TransferDeps = {
       registry: this.registry,
       store: this.store,
@@ -309,7 +320,17 @@ export class Sessions implements ChannelRouter {
         this.#ending.add(q);
       },
     };
-    return openTransfer(deps, req, ws);
+    const t = await openTransfer(deps, req, ws);
+    await this.#opened(req.agentId, { sessionId: t.id, user: req.actor.email, kind: req.direction });
+    return t;
+  }
+
+  async #opened(agentId: string, session: Parameters<SessionOpenedHook>[1]): Promise<void> {
+    try {
+      await this.onOpened(agentId, session);
+    } catch (err) {
+      this.logger.error({ err, agentId, sessionId: session.sessionId }, 'could not report the opened session');
+    }
   }
 
   async #ended(s: LiveShell, info: EndInfo, status: () => SessionRecord['recordingStatus']): Promise<void> {
