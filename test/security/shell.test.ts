@@ -10,7 +10,7 @@ import { type AgentMessage, signTicket, type TicketClaims } from '@outpost/share
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRAVERSAL_PAYLOADS } from '../../agent/src/files/traversal-payloads.js';
 import { startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
-import { type ShellAgent, startShellAgent } from '../support/shell.js';
+import { type ShellAgent, startShellAgent, technician } from '../support/shell.js';
 
 let c: TestCollector;
 let agent: ShellAgent;
@@ -40,23 +40,6 @@ afterAll(async () => {
   await c?.[Symbol.asyncDispose]();
   dir[Symbol.dispose]();
 });
-
-async function userWith(role: string): Promise<ApiTarget> {
-  const email = `${role}-${Date.now()}@example.com`;
-  await apiCall(c.admin, 'POST', '/api/v1/users', {
-    email,
-    name: role,
-    password: 'pw-long-enough-1',
-    roles: [{ role, clientId: c.clientId }],
-  });
-  const login = await apiCall<{ token: string }>(
-    { server: c.apiUrl, caFingerprint: c.fingerprint },
-    'POST',
-    '/api/v1/auth/login',
-    { email, password: 'pw-long-enough-1' },
-  );
-  return { server: c.apiUrl, caFingerprint: c.fingerprint, token: login.token };
-}
 
 let n = 0;
 const sessionId = () => `ss_${(++n).toString(16).padStart(24, '0')}`;
@@ -105,13 +88,13 @@ const agentLog = () => agent.proc.stdout() + agent.proc.stderr();
 
 describe('shell refusals', () => {
   it('refuses a user without the shell permission with 403, an audit row, and nothing spawned', async () => {
-    const viewer = await userWith('viewer');
+    const viewer = await technician(c, 'viewer');
     const before = (agentLog().match(/shell session opened/g) ?? []).length;
     await expect(ShellClient.open(viewer, agent.agentId)).rejects.toMatchObject({
       code: 'OUTPOST_E_FORBIDDEN',
       details: { status: 403 },
     });
-    const tier1 = await userWith('tier1');
+    const tier1 = await technician(c, 'tier1');
     await expect(ShellClient.open(tier1, agent.agentId, { elevated: true })).rejects.toMatchObject({
       code: 'OUTPOST_E_FORBIDDEN',
     });
