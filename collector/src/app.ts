@@ -127,7 +127,7 @@ function createFastify(config: CollectorConfig, routes: RegisteredRoute[]): App 
   return typed;
 }
 
-/** Dependencies other concerns provide to detection (wired here by the lead as they land). */
+/** Replacements tests may inject for what detection otherwise gets from the incidents and inventory concerns. */
 export interface DetectionDeps {
   incidentSink?: IncidentSink;
   recentChanges?: RecentChanges;
@@ -156,13 +156,15 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     await events.insertBatch(items, now);
   });
   const presence = new Presence(registry, agents, clock, logger, config.presence);
+  /** Where an agent sits (client and site), for the concerns that file things per client. */
+  const placeOf = async (id: string) => {
+    const a = await agents.get(id);
+    return a && { clientId: a.clientId, siteId: a.siteId };
+  };
   const inventory = new Inventory(
     db,
     {
-      placement: async (id) => {
-        const a = await agents.get(id);
-        return a && { clientId: a.clientId, siteId: a.siteId };
-      },
+      placement: placeOf,
       requestSnapshot: (agentId, probes) =>
         registry.get(agentId)?.send({
           type: 'inventory.request',
@@ -196,10 +198,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     contracts,
     {
       siteClient: async (id) => (await tenants.site(id))?.clientId,
-      agentPlace: async (id) => {
-        const a = await agents.get(id);
-        return a && { clientId: a.clientId, siteId: a.siteId };
-      },
+      agentPlace: placeOf,
       userExists: async (id) => {
         const u = await auth.getUser(id);
         return u !== undefined && !u.disabled;
