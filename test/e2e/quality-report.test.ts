@@ -64,37 +64,26 @@ describe('service-quality report', () => {
       c.admin.token!,
       ...(c.fingerprint ? ['--ca-fingerprint', c.fingerprint] : []),
     ];
+    const quality = (...extra: string[]) =>
+      spawnNode(outpostBin, [
+        ...global,
+        'report',
+        'quality',
+        '--client',
+        c.clientId,
+        '--from',
+        today,
+        '--to',
+        tomorrow,
+        ...extra,
+      ]);
     const html = join(dir.path, 'quality.html');
-    const cli = spawnNode(outpostBin, [
-      ...global,
-      'report',
-      'quality',
-      '--client',
-      c.clientId,
-      '--from',
-      today,
-      '--to',
-      tomorrow,
-      '--out',
-      html,
-    ]);
+    const cli = quality('--out', html);
     expect(await cli.exited).toBe(0);
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('<svg');
     expect(page).toMatch(/data-figure="Incidents">3</);
-    const csv = spawnNode(outpostBin, [
-      ...global,
-      'report',
-      'quality',
-      '--client',
-      c.clientId,
-      '--from',
-      today,
-      '--to',
-      tomorrow,
-      '--format',
-      'csv',
-    ]);
+    const csv = quality('--format', 'csv');
     expect(await csv.exited).toBe(0);
     expect(csv.stdout()).toContain('summary,incidents,3,0');
 
