@@ -1,5 +1,6 @@
 /** @outpost/collector — the central server: build it (`buildApp`), start it (`startServer`), or run the CLI. */
 export { buildApp, type Collector, MIGRATIONS, type RegisteredRoute } from './app.js';
+export { AuditLog } from './audit/index.js';
 export { type ApiTarget, apiCall } from './cli/client.js';
 export { parseRemote } from './cli/cp.js';
 export { downloadFile, sha256OfFile, type TransferResult, uploadFile } from './cli/file-client.js';
@@ -14,8 +15,10 @@ export {
   readSettingsFile,
   systemClock,
 } from './config.js';
+export { Contracts } from './contracts/index.js';
 export { migrate, openDatabase } from './db/index.js';
 export * as detection from './detection/index.js';
+export { IncidentService } from './incidents/index.js';
 export * as inventory from './inventory/index.js';
 export { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
 export * as perimeter from './reports/perimeter/index.js';
