@@ -34,6 +34,25 @@ function signedOk(headers: Record<string, string | string[] | undefined>, body: 
   return got.length === expected.length && timingSafeEqual(got, expected);
 }
 
+/**
+ * A restartable `outpost serve` on one data directory and port, with fast outbox timings: each call starts it again
+ * (after a SIGKILL) and registers the process for cleanup.
+ */
+function restartableCollector(name: string, port: number, failureIncidentAfter: number): () => Promise<ServeInfo> {
+  const config = `${dir.path}/${name}.json`;
+  writeFileSync(
+    config,
+    JSON.stringify({
+      notifications: { pollMs: 100, retryBaseMs: 200, retryMaxMs: 800, timeoutMs: 1000, failureIncidentAfter },
+    }),
+  );
+  return async () => {
+    const s = await startCollectorProcess(`${dir.path}/${name}`, port, ['--config', config]);
+    cleanup.use(s.proc);
+    return s;
+  };
+}
+
 type Row = Record<string, unknown>;
 /** better-sqlite3 statements must never become garbage (see collector/src/db/database.ts): kept here. */
 const statements: unknown[] = [];
@@ -42,18 +61,7 @@ describe('notification outbox across a collector crash', () => {
   it('delivers every queued notification exactly once after a SIGKILL and restart', async () => {
     const port = await freePort();
     const receiverPort = await freePort();
-    const config = `${dir.path}/collector.json`;
-    writeFileSync(
-      config,
-      JSON.stringify({
-        notifications: { pollMs: 100, retryBaseMs: 200, retryMaxMs: 800, timeoutMs: 1000, failureIncidentAfter: 3 },
-      }),
-    );
-    const start = async () => {
-      const s = await startCollectorProcess(`${dir.path}/collector`, port, ['--config', config]);
-      cleanup.use(s.proc);
-      return s;
-    };
+    const start = restartableCollector('collector', port, 3);
     let serve: ServeInfo = await start();
     const { admin, clientId, siteId } = await bootstrap(serve);
 
@@ -160,18 +168,7 @@ describe('notification outbox across a collector crash', () => {
     const data = `${dir.path}/kill-after-commit`;
     const port = await freePort();
     const receiverPort = await freePort();
-    const config = `${dir.path}/kill.json`;
-    writeFileSync(
-      config,
-      JSON.stringify({
-        notifications: { pollMs: 100, retryBaseMs: 200, retryMaxMs: 800, timeoutMs: 1000, failureIncidentAfter: 50 },
-      }),
-    );
-    const start = async () => {
-      const s = await startCollectorProcess(data, port, ['--config', config]);
-      cleanup.use(s.proc);
-      return s;
-    };
+    const start = restartableCollector('kill-after-commit', port, 50);
     let serve = await start();
     const { admin, clientId, siteId } = await bootstrap(serve);
     const { channel } = await apiCall<{ channel: { id: string } }>(admin, 'POST', '/api/v1/notifications/channels', {

@@ -65,7 +65,12 @@ export class PtyChannel implements Channel {
       resume: () => this.pty.resume(),
     });
     this.pty.onData((d) => this.#sender.write(d as unknown as Buffer));
-    this.pty.onExit(({ exitCode, signal }) => void this.#exited(exitCode, signal ?? 0));
+    // A failure to flush or report the exit (the socket gone) is logged: it must never become an unhandled rejection.
+    this.pty.onExit(({ exitCode, signal }) => {
+      this.#exited(exitCode, signal ?? 0).catch((err: unknown) =>
+        this.logger.error({ err, sessionId: this.open.sessionId }, 'could not report the shell exit'),
+      );
+    });
   }
 
   get pid(): number {
