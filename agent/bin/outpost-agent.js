@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/cli.js';
+// The bundle (`pnpm build`), one file: see agent/scripts/bundle.mjs.
+import '../dist/outpost-agent.mjs';
