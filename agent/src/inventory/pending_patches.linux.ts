@@ -1,5 +1,6 @@
 /**
- * pending_patches on Linux: apt (`apt list --upgradable`, which changes nothing and needs no lock) or dnf,
+ * pending_patches on Linux: apt's upgradable list (computed by the agent from apt's own files where it can agree
+ * with apt for sure — apt-upgradable.ts — else `apt list --upgradable`, which changes nothing and needs no lock) or dnf,
  * plus the reboot-required flag. apt options from the probe options are passed to every apt command, so a test can
  * point the probe and `apt list --upgradable` at the same fixture state. apt's answer is cached (state directory) under a
  * fingerprint of everything it reads: its resolved configuration (`apt-config dump`, 10 ms) and the size, mtime and
@@ -8,6 +9,7 @@
  */
 import { join } from 'node:path';
 import type { ProbeRow } from '@outpost/shared';
+import { aptPathsFrom, aptUpgradableNative } from './apt-upgradable.js';
 import { cachedByFingerprint, fingerprintOf, statFingerprint } from './cache.js';
 import type { ProbeContext } from './probe.js';
 
@@ -126,9 +128,8 @@ export function aptDir(config: Map<string, string>, key: string): string {
   return join(aptDir(config, key.slice(0, cut)), v);
 }
 
-/** The fingerprint of every input of `apt list --upgradable`. */
-async function aptFingerprint(ctx: ProbeContext, args: string[]): Promise<string> {
-  const dump = await ctx.exec('apt-config', [...args, 'dump']);
+/** The fingerprint of every input of `apt list --upgradable`, from apt's resolved configuration. */
+async function aptFingerprint(dump: string): Promise<string> {
   const c = parseAptConfig(dump);
   const files = [
     'Dir::State::status',
@@ -143,6 +144,29 @@ async function aptFingerprint(ctx: ProbeContext, args: string[]): Promise<string
   // apt itself: a new apt may answer differently for the same files.
   files.push(aptDir(c, 'Dir::Bin::dpkg'), '/usr/bin/apt');
   return fingerprintOf(dump, await statFingerprint(files, dirs));
+}
+
+/** apt's upgradable list: computed by the agent when it can agree with apt for sure, else from apt. */
+async function aptUpgradable(ctx: ProbeContext, args: string[], dump: string): Promise<Patch[]> {
+  const c = parseAptConfig(dump);
+  const native = await aptUpgradableNative(
+    aptPathsFrom(dump, (k) => aptDir(c, k)),
+    ctx.options.commandTimeoutMs,
+  );
+  if (native.ok) {
+    return native.upgrades.map((u) => {
+      const security = u.security;
+      return patch({
+        name: u.name,
+        installed_version: u.installed,
+        candidate_version: u.candidate,
+        security,
+        classification: security ? 'security' : 'update',
+        source: 'apt',
+      });
+    });
+  }
+  return parseAptList(await ctx.exec('apt', [...args, 'list', '--upgradable']));
 }
 
 const isPatchList = (v: unknown): v is Patch[] =>
@@ -162,9 +186,10 @@ export async function collectPatchesLinux(ctx: ProbeContext): Promise<Patch[]> {
   if (await ctx.has('apt')) {
     // `apt list --upgradable` reads the same depcache as `apt-get -s dist-upgrade` at a third of the cost.
     const args = aptArgs(ctx.options.aptOptions);
-    const fingerprint = ctx.options.cacheDir ? await aptFingerprint(ctx, args) : '';
-    const apt = await cachedByFingerprint(ctx.options.cacheDir, 'apt-upgradable', fingerprint, isPatchList, async () =>
-      parseAptList(await ctx.exec('apt', [...args, 'list', '--upgradable'])),
+    const dump = await ctx.exec('apt-config', [...args, 'dump']);
+    const fingerprint = ctx.options.cacheDir ? await aptFingerprint(dump) : '';
+    const apt = await cachedByFingerprint(ctx.options.cacheDir, 'apt-upgradable', fingerprint, isPatchList, () =>
+      aptUpgradable(ctx, args, dump),
     );
     rows.push(...apt);
   } else if (await ctx.has('dnf')) {
