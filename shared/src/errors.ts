@@ -194,6 +194,11 @@ export const ERRORS = {
     hint: 'The details name the probe and what was expected; report the command output (it may be empty or truncated).',
     http: 500,
   },
+  OUTPOST_E_INVENTORY_DISABLED: {
+    message: 'Inventory is disabled on this agent',
+    hint: 'Set "inventory": { "enabled": true } in the agent\'s agent.json (or OUTPOST_INVENTORY=1) and restart the agent.',
+    http: 409,
+  },
   OUTPOST_E_PROBE_UNSUPPORTED: {
     message: 'This inventory probe does not run on this platform',
     hint: 'See `outpost-agent inventory --help` for the probes of this platform.',

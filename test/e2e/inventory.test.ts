@@ -11,7 +11,10 @@ import { agentInstall, enrollAgent, runAgent } from '../support/agent.js';
 import { ProcessCleanup, tempDir } from '../support/collector.js';
 import { bootstrap, freePort, startCollectorProcess } from '../support/process-collector.js';
 
-type Inv = { device: { hostname: string }; probes: { probe: string; rows: Record<string, unknown>[]; hash: string }[] };
+type Inv = {
+  device: { hostname: string };
+  probes: { probe: string; rows: Record<string, unknown>[]; hash: string; errorCode: string | null }[];
+};
 type RunLog = { reason: string; probes: number; sets: number; messages: number; bytes: number };
 
 const runs = (stderr: string): RunLog[] =>
@@ -65,5 +68,20 @@ describe.runIf(process.platform === 'linux' && existsSync('/usr/bin/dpkg-query')
     await agent2.waitFor(/"inventory":\{"reason":"request","probes":2,"sets":2/, 20_000);
     const history = await apiCall<{ changes: unknown[] }>(admin, 'GET', `/api/v1/agents/${agentId}/inventory/history`);
     expect(history.changes).toEqual([]); // a full snapshot of unchanged rows is not a change
+
+    // Inventory switched off on the machine: a refresh is answered with a coded error per probe, and the rows stay.
+    await agent2.kill('SIGTERM');
+    const agent3 = cleanup.use(runAgent({ ...install, env: { ...install.env, OUTPOST_INVENTORY: 'off' } }));
+    await agent3.waitFor(/inventory disabled by configuration/, 20_000);
+    await expect
+      .poll(
+        async () => {
+          await apiCall(admin, 'POST', `/api/v1/agents/${agentId}/inventory/refresh`, { probes: ['cpu'] });
+          return (await read()).probes.find((p) => p.probe === 'cpu')?.errorCode;
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe('OUTPOST_E_INVENTORY_DISABLED');
+    expect((await read()).probes.find((p) => p.probe === 'cpu')?.rows.length).toBe(1);
   });
 });

@@ -11,8 +11,8 @@ export interface AgentInstall {
 }
 
 /**
- * An agent installation rooted in `dir`. The inventory is off unless asked for: its first run costs about a second
- * of apt CPU per agent start, which tests of other concerns need not pay.
+ * An agent installation rooted in `dir`. The inventory is off unless asked for: its first run costs ~0.4 s of CPU
+ * per agent start, which tests of other concerns need not pay.
  */
 export function agentInstall(dir: string, opts: { inventory?: boolean } = {}): AgentInstall {
   const configFile = join(dir, 'agent.json');

@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SequencedBody } from '@outpost/shared';
+import { InventoryReport, type SequencedBody } from '@outpost/shared';
+import { Value } from '@sinclair/typebox/value';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentConfig } from '../config/index.js';
@@ -91,7 +92,7 @@ describe('inventory component settings', () => {
     await h.comp.stop();
   });
 
-  it('disabled in the file: nothing runs, nothing is reported, a request is ignored', async () => {
+  it('disabled in the file: nothing runs; a request is answered with OUTPOST_E_INVENTORY_DISABLED per probe', async () => {
     const h = harness({ enabled: false });
     h.comp.start(h.ctx);
     await settle(7 * HOUR);
@@ -103,7 +104,18 @@ describe('inventory component settings', () => {
     } as Parameters<InventoryComponent['request']>[0]);
     expect(answer).toBeUndefined();
     expect(h.runs()).toBe(0);
-    expect(h.reports).toEqual([]);
+    expect(h.reports).toHaveLength(1);
+    const report = h.reports[0] as {
+      type: string;
+      reason: string;
+      sets: { probe: string; mode: string; code: string }[];
+    };
+    expect(report.type).toBe('inventory.report');
+    expect(report.reason).toBe('request');
+    expect(report.sets.length).toBeGreaterThan(0);
+    expect(report.sets.every((s) => s.mode === 'error' && s.code === 'OUTPOST_E_INVENTORY_DISABLED')).toBe(true);
+    // The answer is a valid message for the collector's schema.
+    expect(Value.Check(InventoryReport, { ...report, seq: 1 })).toBe(true);
     expect(h.lines.some((l) => l.msg === 'inventory disabled by configuration')).toBe(true);
     await h.comp.stop();
   });

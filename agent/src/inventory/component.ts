@@ -4,7 +4,7 @@
  * only its changes. `inventory.request` forces full snapshots. Runs are serialised so the state never interleaves.
  */
 import { randomBytes } from 'node:crypto';
-import type { InventoryRequest, ProbeName } from '@outpost/shared';
+import { type InventoryRequest, OutpostError, type ProbeName } from '@outpost/shared';
 import type { AgentComponent, AgentContext } from '../runtime/commands.js';
 import { nextState, type PlannedSet, packSets, planSet } from './diff.js';
 import { systemProbeContext } from './exec.js';
@@ -111,17 +111,43 @@ export class InventoryComponent implements AgentComponent {
 
   /** Handles `inventory.request`: full snapshots of the named probes (all when none), once per request id. */
   async request(msg: InventoryRequest): Promise<RunSummary | undefined> {
-    if (this.#disabled) {
-      this.#ctx?.logger.info({ request: msg.id }, 'inventory request ignored: inventory disabled by configuration');
-      return undefined;
-    }
     const now = Date.now();
     if (msg.expiresAt < now || this.#seenRequests.has(msg.id)) return undefined;
     this.#seenRequests.set(msg.id, msg.expiresAt);
     for (const [id, exp] of this.#seenRequests) if (exp < now) this.#seenRequests.delete(id);
     const wanted = new Set<ProbeName>(msg.probes);
     const probes = wanted.size ? this.#o.probes.filter((p) => wanted.has(p.probe.name)) : this.#o.probes;
+    if (this.#disabled) {
+      await this.#answerDisabled(msg.id, probes, now);
+      return undefined;
+    }
     return this.run(probes, true, 'request');
+  }
+
+  /**
+   * A technician's refresh of an agent whose inventory is switched off gets an answer, not silence: each requested
+   * probe reports OUTPOST_E_INVENTORY_DISABLED, which the collector shows against the device (its rows stay).
+   */
+  async #answerDisabled(requestId: string, probes: RunnableProbe[], now: number): Promise<void> {
+    const ctx = this.#ctx;
+    if (!ctx) return;
+    const e = new OutpostError('OUTPOST_E_INVENTORY_DISABLED');
+    ctx.logger.info(
+      { request: requestId, code: e.code },
+      'inventory request answered: inventory disabled by configuration',
+    );
+    const sets = probes.map((p) => ({
+      probe: p.probe.name,
+      mode: 'error' as const,
+      setId: randomBytes(9).toString('base64url'),
+      part: 1,
+      parts: 1,
+      collectedAt: now,
+      hash: '',
+      code: e.code,
+      message: e.message,
+    }));
+    if (sets.length > 0) await ctx.report({ type: 'inventory.report', time: now, reason: 'request', sets });
   }
 
   /** Runs probes and reports their changes (serialised with every other run). */
