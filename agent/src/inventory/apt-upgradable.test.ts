@@ -49,6 +49,16 @@ const PAIRS: [string, string][] = [
   ['1:1.0', '1.0'],
 ];
 
+/** `dpkg --compare-versions a op b`: true when dpkg says so. */
+function dpkgSays(a: string, op: 'lt' | 'eq', b: string): boolean {
+  try {
+    execFileSync('dpkg', ['--compare-versions', a, op, b]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('Debian version order', () => {
   it('orders tildes, epochs, revisions and numbers as dpkg does', () => {
     expect(compareDebianVersions('1.0~rc1', '1.0')).toBeLessThan(0);
@@ -60,22 +70,8 @@ describe('Debian version order', () => {
 
   it.runIf(existsSync('/usr/bin/dpkg'))('agrees with `dpkg --compare-versions` on every pair', () => {
     for (const [a, b] of PAIRS) {
-      const dpkgLess = (() => {
-        try {
-          execFileSync('dpkg', ['--compare-versions', a, 'lt', b]);
-          return true;
-        } catch {
-          return false;
-        }
-      })();
-      const dpkgEqual = (() => {
-        try {
-          execFileSync('dpkg', ['--compare-versions', a, 'eq', b]);
-          return true;
-        } catch {
-          return false;
-        }
-      })();
+      const dpkgLess = dpkgSays(a, 'lt', b);
+      const dpkgEqual = dpkgSays(a, 'eq', b);
       const mine = Math.sign(compareDebianVersions(a, b));
       expect([a, b, mine]).toEqual([a, b, dpkgLess ? -1 : dpkgEqual ? 0 : 1]);
     }

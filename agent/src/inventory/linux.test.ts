@@ -24,6 +24,16 @@ const sh = (cmd: string, args: string[]) =>
     stdio: ['ignore', 'pipe', 'ignore'],
   });
 const probe = (name: string) => probesFor('linux').find((p) => p.probe.name === name)!;
+/** apt pointed at a fixture state under `dir` (never the system's). */
+const aptFixtureOptions = (dir: string) => [
+  `Dir::State=${join(dir, 'state')}`,
+  `Dir::State::status=${join(dir, 'status')}`,
+  `Dir::Etc::SourceList=${join(dir, 'sources.list')}`,
+  `Dir::Etc::SourceParts=${join(dir, 'parts')}`,
+  `Dir::Etc::Preferences=${join(dir, 'preferences')}`,
+  `Dir::Etc::PreferencesParts=${join(dir, 'prefs')}`,
+  `Dir::Cache=${join(dir, 'cache')}`,
+];
 /** The real context, recording the commands it runs. */
 const countingContext = (options: Parameters<typeof systemProbeContext>[0], calls: string[]): ProbeContext => {
   const real = systemProbeContext(options);
@@ -167,15 +177,7 @@ describe.runIf(linuxDpkg)('Linux probes against the system tools', () => {
           join(dir, 'prefs/outpost'),
           'Explanation: take this one from backports\nPackage: opt-pinned\nPin: release a=stable-backports\nPin-Priority: 600\n',
         );
-        options = [
-          `Dir::State=${join(dir, 'state')}`,
-          `Dir::State::status=${join(dir, 'status')}`,
-          `Dir::Etc::SourceList=${join(dir, 'sources.list')}`,
-          `Dir::Etc::SourceParts=${join(dir, 'parts')}`,
-          `Dir::Etc::Preferences=${join(dir, 'preferences')}`,
-          `Dir::Etc::PreferencesParts=${join(dir, 'prefs')}`,
-          `Dir::Cache=${join(dir, 'cache')}`,
-        ];
+        options = aptFixtureOptions(dir);
         sh('apt-get', [...options.flatMap((o) => ['-o', o]), '-q', 'update']);
       });
       afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -266,14 +268,7 @@ describe.runIf(linuxDpkg)('Linux probes against the system tools', () => {
           `${control('outpost-fixture-a', '1.1-1')}Filename: ./outpost-fixture-a_1.1-1_all.deb\nSize: ${statSync(join(dir, 'repo/outpost-fixture-a_1.1-1_all.deb')).size}\nSHA256: ${createHash('sha256').update(deb).digest('hex')}\n\n`,
         );
         writeFileSync(join(dir, 'sources.list'), `deb [trusted=yes] file:${join(dir, 'repo')} ./\n`);
-        options = [
-          `Dir::State=${join(dir, 'state')}`,
-          `Dir::State::status=${join(dir, 'status')}`,
-          `Dir::Etc::SourceList=${join(dir, 'sources.list')}`,
-          `Dir::Etc::SourceParts=${join(dir, 'parts')}`,
-          `Dir::Etc::PreferencesParts=${join(dir, 'prefs')}`,
-          `Dir::Cache=${join(dir, 'cache')}`,
-        ];
+        options = aptFixtureOptions(dir);
         sh('apt-get', [...options.flatMap((o) => ['-o', o]), '-q', 'update']);
       });
       afterAll(() => rmSync(dir, { recursive: true, force: true }));
