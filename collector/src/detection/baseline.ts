@@ -9,7 +9,10 @@
  *    (a surprise is clipped before it moves the baseline), so outliers do not drag what "normal" means.
  * 3. The surprise is compared with the history of surprises of this very series (a running mean and variance of a
  *    short average of surprises): a Gaussian tail probability, like an "anomaly likelihood". A noisy series is
- *    judged against its own noise, a calm one against its calm.
+ *    judged against its own noise, a calm one against its calm. Bursty series have heavier tails than a Gaussian:
+ *    an exponentially forgotten histogram of the same averages raises the tail probability to (a twentieth of) the
+ *    share of recent averages at least this high, so a level of surprise the series reaches every day or so is not
+ *    an alarm, while one it has not reached lately still is (NAB: false-positive rows 221 → 131).
  * 4. The score in [0, 1] is that tail probability on a log scale: 0.5 is one in 10^5, 1 is one in 10^10.
  *    After an alarm the series is in a refractory state, so one fault gives one alarm, not a hundred; the state ends
  *    early once the score is back below half the alarm level (that fault is over, the next one is news).
@@ -58,6 +61,13 @@ export interface BaselineParams {
   spatialTolerance: number;
   /** … when it is also this many typical errors off the forecast (a counter or a slow fill makes new highs calmly). */
   spatialMinDeviation: number;
+  /**
+   * Forgetting rate of the empirical histogram of surprise averages; 0 turns it off. A level of surprise this series
+   * reaches now and then (daily bursts) is not news however improbable a Gaussian would call it.
+   */
+  empiricalAlpha: number;
+  /** The empirical share counts this much against the Gaussian tail. */
+  empiricalWeight: number;
 }
 
 /** The shipped parameters, one set for every metric and every file. */
@@ -68,9 +78,9 @@ export const DEFAULT_BASELINE: Readonly<BaselineParams> = Object.freeze({
   seasonAlpha: 0.15,
   errAlpha: 0.01,
   clip: 6,
-  shortAlpha: 0.1,
+  shortAlpha: 0.15,
   maxSurprise: 12,
-  historyAlpha: 0.001,
+  historyAlpha: 0.002,
   historyCap: 3,
   minSpread: 0.02,
   tailDigits: 10,
@@ -79,6 +89,8 @@ export const DEFAULT_BASELINE: Readonly<BaselineParams> = Object.freeze({
   refractoryEnds: true,
   spatialTolerance: 0.05,
   spatialMinDeviation: 3,
+  empiricalAlpha: 0.005,
+  empiricalWeight: 0.05,
 });
 
 const DAY_BUCKETS = 48; // 30 min
@@ -95,10 +107,8 @@ const ERR_DAY = 4;
 const ERR_WEEK = 5;
 const ABS = 6; // running mean of |x| (scale floor)
 const SHORT = 7; // short average of surprise
-const H_MEAN = 8;
-const H_VAR = 9;
+// 8, 9, 11: unused (the surprise history lives in the rarity channel at CH_AVG)
 const REFRACT = 10; // samples left in refractory
-const REFRACT_PEAK = 11;
 const LAST_TS = 12;
 const ABNORMAL_SINCE = 13; // first sample of the current abnormal run (epoch ms), NaN when normal
 const LAST_SCORE = 14;
@@ -110,8 +120,16 @@ const DAY0 = 19;
 const DAYN = DAY0 + DAY_BUCKETS; // visit counts
 const WEEK0 = DAYN + DAY_BUCKETS;
 const WEEKN = WEEK0 + WEEK_BUCKETS;
+const HIST_BINS = 64;
+// A rarity channel: [weight of the next sample (lazy decay), history mean, history variance, HIST_BINS bins].
+const CH_W = 0;
+const CH_MEAN = 1;
+const CH_VAR = 2;
+const CH_BINS = 3;
+const CH_LEN = CH_BINS + HIST_BINS;
+const CH_AVG = WEEKN + WEEK_BUCKETS; // the short average of surprises
 /** Length of a baseline state vector. */
-export const BASELINE_STATE_LENGTH = WEEKN + WEEK_BUCKETS;
+export const BASELINE_STATE_LENGTH = CH_AVG + CH_LEN;
 
 /** A fresh state vector. */
 export function newBaselineState(): Float64Array {
@@ -120,6 +138,7 @@ export function newBaselineState(): Float64Array {
   s[LAST_TS] = Number.NaN;
   s[ERR_DAY] = Number.POSITIVE_INFINITY;
   s[ERR_WEEK] = Number.POSITIVE_INFINITY;
+  s[CH_AVG + CH_W] = 1;
   return s;
 }
 
@@ -223,7 +242,6 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
     score = Math.min(score, p.alarm * 0.5);
   } else if (score >= p.alarm) {
     s[REFRACT] = p.refractory;
-    s[REFRACT_PEAK] = score;
   }
 
   // Abnormal run: starts at the first sample noticeably off the forecast and lasts while it stays so.
@@ -239,25 +257,62 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
   return score;
 }
 
-// Score: the tail probability of an average of (bounded) surprises under this series' own history of that average,
-// on a log scale (1 = one in 10^tailDigits). The history learns from capped values so one event does not blind it.
+// Score: the rarity of the short average of (bounded) surprises in this series' own history of it.
 function surpriseScore(s: Float64Array, z: number, n: number, p: Readonly<BaselineParams>): number {
   const avg = s[SHORT]! + p.shortAlpha * (z - s[SHORT]!);
   s[SHORT] = avg;
-  const hm = s[H_MEAN]!;
-  const hv = s[H_VAR]!;
+  return rarity(s, CH_AVG, avg, n, p);
+}
+
+/**
+ * How rare `v` is in channel `c`'s history, in [0, 1]: the Gaussian tail probability under the history's running mean
+ * and variance, on a log scale (1 = one in 10^tailDigits) — raised, when the series has reached this level now and
+ * then lately, to the (weighted) share of past values at or above it: a level the series reaches every day is not
+ * news however improbable a Gaussian calls it. The history learns from capped values so one event does not blind it.
+ */
+function rarity(s: Float64Array, c: number, v: number, n: number, p: Readonly<BaselineParams>): number {
+  const hm = s[c + CH_MEAN]!;
+  const hv = s[c + CH_VAR]!;
   const sd = Math.max(Math.sqrt(hv), p.minSpread);
   let score = 0;
   if (n >= p.warmup) {
-    const q = (avg - hm) / sd;
-    const tail = q > 0 ? 0.5 * erfc(q / Math.SQRT2) : 1;
+    const q = (v - hm) / sd;
+    let tail = q > 0 ? 0.5 * erfc(q / Math.SQRT2) : 1;
+    if (p.empiricalAlpha > 0 && tail < 1e-3) tail = Math.max(tail, p.empiricalWeight * empiricalTail(s, c, v));
     score = Math.min(1, Math.max(0, -Math.log10(Math.max(tail, 1e-300)) / p.tailDigits));
+    if (p.empiricalAlpha > 0) learnEmpirical(s, c, v, p.empiricalAlpha);
   }
   const a = Math.max(1 / (n + 1), p.historyAlpha);
-  const d = Math.min(avg, hm + p.historyCap * sd) - hm;
-  s[H_MEAN] = hm + a * d;
-  s[H_VAR] = (1 - a) * (hv + a * d * d);
+  const d = Math.min(v, hm + p.historyCap * sd) - hm;
+  s[c + CH_MEAN] = hm + a * d;
+  s[c + CH_VAR] = (1 - a) * (hv + a * d * d);
   return score;
+}
+
+// The share of past values (exponentially forgotten) at or above this one's bin; 0 when none ever reached it.
+function empiricalTail(s: Float64Array, c: number, v: number): number {
+  const b = Math.min(HIST_BINS - 1, Math.floor(v * HIST_BINS));
+  let ge = 0;
+  let all = 0;
+  for (let i = 0; i < HIST_BINS; i++) {
+    const k = s[c + CH_BINS + i]!;
+    all += k;
+    if (i >= b) ge += k;
+  }
+  return all > 0 ? ge / all : 0;
+}
+
+// Lazy exponential forgetting: each new value weighs 1/(1-alpha) more than the previous; rescaled before overflow.
+function learnEmpirical(s: Float64Array, c: number, v: number, alpha: number): void {
+  const b = Math.min(HIST_BINS - 1, Math.max(0, Math.floor(v * HIST_BINS)));
+  let w = s[c + CH_W]!;
+  s[c + CH_BINS + b] = s[c + CH_BINS + b]! + w;
+  w /= 1 - alpha;
+  if (w > 1e200) {
+    for (let i = 0; i < HIST_BINS; i++) s[c + CH_BINS + i] = s[c + CH_BINS + i]! / w;
+    w = 1;
+  }
+  s[c + CH_W] = w;
 }
 
 // Abramowitz–Stegun 7.1.26: erfc for x >= 0, error < 1.5e-7.
