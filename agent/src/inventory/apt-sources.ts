@@ -136,7 +136,8 @@ export function indexTargets(entries: SourceEntry[], defaultArchitectures: strin
           out.set(t.listName, t);
           continue;
         }
-        const archs = e.architectures.length > 0 ? e.architectures : defaultArchitectures;
+        // `binary-all` is downloaded for archives that publish arch-all packages separately; absent ones are skipped.
+        const archs = [...(e.architectures.length > 0 ? e.architectures : defaultArchitectures), 'all'];
         for (const component of e.components) {
           for (const arch of archs) {
             const t: IndexTarget = {

@@ -128,7 +128,17 @@ describe('apt sources and index names', () => {
         'deb.debian.org',
       ],
       [
+        'deb.debian.org_debian_dists_bookworm_main_binary-all_Packages',
+        'deb.debian.org_debian_dists_bookworm_',
+        'deb.debian.org',
+      ],
+      [
         'deb.debian.org_debian_dists_bookworm-updates_main_binary-amd64_Packages',
+        'deb.debian.org_debian_dists_bookworm-updates_',
+        'deb.debian.org',
+      ],
+      [
+        'deb.debian.org_debian_dists_bookworm-updates_main_binary-all_Packages',
         'deb.debian.org_debian_dists_bookworm-updates_',
         'deb.debian.org',
       ],
