@@ -16,7 +16,7 @@ export {
   systemClock,
 } from './config.js';
 export { Contracts } from './contracts/index.js';
-export { migrate, openDatabase } from './db/index.js';
+export { migrate, openDatabase, prepared } from './db/index.js';
 export * as detection from './detection/index.js';
 export { IncidentService } from './incidents/index.js';
 export * as inventory from './inventory/index.js';

@@ -9,7 +9,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ApiTarget, apiCall, openDatabase } from '@outpost/collector';
+import { type ApiTarget, apiCall, openDatabase, prepared } from '@outpost/collector';
 import { afterAll, describe, expect, it } from 'vitest';
 import { outpostBin, ProcessCleanup, spawnNode, tempDir } from '../support/collector.js';
 import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../support/process-collector.js';
@@ -54,8 +54,6 @@ function restartableCollector(name: string, port: number, failureIncidentAfter: 
 }
 
 type Row = Record<string, unknown>;
-/** better-sqlite3 statements must never become garbage (see collector/src/db/database.ts): kept here. */
-const statements: unknown[] = [];
 
 describe('notification outbox across a collector crash', () => {
   it('delivers every queued notification exactly once after a SIGKILL and restart', async () => {
@@ -183,8 +181,7 @@ describe('notification outbox across a collector crash', () => {
     // Several tickets are opened at once (the collector writes them one after another); the moment the first ticket
     // row is in the database the collector is killed, so later ones are cut anywhere between commit and handoff.
     const db = openDatabase(`${data}/outpost.db`);
-    const tickets = db.prepare("SELECT count(*) AS n FROM incidents WHERE type = 'kill-test'");
-    statements.push(tickets);
+    const tickets = prepared(db, "SELECT count(*) AS n FROM incidents WHERE type = 'kill-test'");
     const requests = Array.from({ length: 6 }, (_, i) =>
       apiCall(admin, 'POST', '/api/v1/incidents', {
         clientId,

@@ -3,15 +3,15 @@
  * nothing written.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { apiCall } from '@outpost/collector';
+import { apiCall, prepared } from '@outpost/collector';
 import { encodeFrame, FrameKind } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../support/collector.js';
 import { enrolledIdentity, newKeys, RawAgent, testFacts } from '../support/raw-agent.js';
 
 let c: TestCollector;
-const agentRows = () => (c.collector.db.prepare('SELECT count(*) AS n FROM agents').get() as { n: number }).n;
-const eventRows = () => (c.collector.db.prepare('SELECT count(*) AS n FROM agent_events').get() as { n: number }).n;
+const agentRows = () => (prepared(c.collector.db, 'SELECT count(*) AS n FROM agents').get() as { n: number }).n;
+const eventRows = () => (prepared(c.collector.db, 'SELECT count(*) AS n FROM agent_events').get() as { n: number }).n;
 const audit = async (code: string) =>
   (
     await apiCall<{ events: { code: string; result: string; remoteIp: string | null }[] }>(

@@ -5,6 +5,7 @@
  * its HTML.
  */
 import { describe, expect, it } from 'vitest';
+import { prepared } from '../../db/index.js';
 import { harness } from '../../incidents/harness.fixture.js';
 import type { Criticality } from '../../incidents/index.js';
 import { buildQuality, type QualityReport, type QualitySources } from './data.js';
@@ -173,14 +174,13 @@ describe('service-quality report', () => {
     }
 
     // From the raw rows, without the incidents concern's code.
-    const rows = h.db
-      .prepare<
-        [string, number, number],
-        { detected_at: number; acknowledged_at: number | null; resolution_ms: number | null; sla: string }
-      >(
-        'SELECT detected_at, acknowledged_at, resolution_ms, sla FROM incidents WHERE client_id = ? AND detected_at >= ? AND detected_at < ?',
-      )
-      .all(h.client.id, OCT, NOV);
+    const rows = prepared<
+      [string, number, number],
+      { detected_at: number; acknowledged_at: number | null; resolution_ms: number | null; sla: string }
+    >(
+      h.db,
+      'SELECT detected_at, acknowledged_at, resolution_ms, sla FROM incidents WHERE client_id = ? AND detected_at >= ? AND detected_at < ?',
+    ).all(h.client.id, OCT, NOV);
     expect(rows.length).toBe(c.incidents);
     const ackRows = rows.filter((r) => r.acknowledged_at !== null);
     expect(c.mttaMs).toBeCloseTo(mean(ackRows.map((r) => r.acknowledged_at! - r.detected_at)), 6);
