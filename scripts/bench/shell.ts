@@ -4,17 +4,23 @@
  * throwaway sshd on a loopback port (installed with apt-get if missing, stopped after). Prints ratios and, last,
  * one JSON line with the figures.
  *
- * As deployed, the collector (`outpost serve`), the agent and the technician's CLI are three processes: the
- * client is the CLI's ShellClient in this process. `BENCH_IN_PROCESS=1` runs the collector inside this process
- * instead (how the benchmark used to run: the collector and the client then share one event loop), to compare.
- * `BENCH_PROFILE=<dir>` writes V8 CPU profiles of the collector and agent processes to <dir>.
+ * Both sides are driven the same way: this process writes keystrokes into the stdin pipe of a client process and
+ * reads the echo from its stdout pipe — `ssh -tt` for ssh, `outpost shell <agent>` (the CLI, a process of its own)
+ * for Outpost. The collector (`outpost serve`, TLS on) and the agent run as their own processes, as deployed.
+ * Echo latency is measured twice with the same script on both sides: on fresh processes ("cold", the first 300
+ * keystrokes of a session) and again after the 50 MB transfer ("warm": Node's JIT has optimised the relay path by
+ * then, as in a collector that has been serving for a while; ssh is C, so its two figures differ by noise only).
+ *
+ * `BENCH_CLIENT=in-process` drives Outpost through the CLI's ShellClient inside this process instead (one process
+ * hop less than ssh: how the benchmark ran before; for comparison only). `BENCH_IN_PROCESS=1` also runs the
+ * collector inside this process. `BENCH_PROFILE=<dir>` writes V8 CPU profiles of the collector, agent and CLI.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
-import { startTestCollector, tempDir } from '../../test/support/collector.js';
+import { outpostBin, startTestCollector, tempDir } from '../../test/support/collector.js';
 import { bootstrap, freePort, startCollectorProcess } from '../../test/support/process-collector.js';
 import { startShellAgent } from '../../test/support/shell.js';
 
@@ -29,7 +35,15 @@ interface Term {
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-async function measure(term: Term): Promise<{ median: number; p99: number; mbps: number }> {
+interface Figures {
+  median: number;
+  p99: number;
+  warmMedian: number;
+  warmP99: number;
+  mbps: number;
+}
+
+async function measure(term: Term): Promise<Figures> {
   let buf = '';
   let waiter: (() => void) | undefined;
   let count = 0;
@@ -49,30 +63,63 @@ async function measure(term: Term): Promise<{ median: number; p99: number; mbps:
         }
       };
     });
+  const echo = async () => {
+    const lat: number[] = [];
+    for (let i = 0; i < KEYS; i++) {
+      buf = '';
+      const t0 = process.hrtime.bigint();
+      term.write('x');
+      await until(() => buf.includes('x'));
+      lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (i % 50 === 49) {
+        term.write('\x15');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    term.write('\x15');
+    await new Promise((r) => setTimeout(r, 100));
+    return { median: pct(lat, 50), p99: pct(lat, 99) };
+  };
   term.write('stty -echoctl; PS1=READY\\>; echo sta""rted\n');
   await until(() => buf.includes('started'));
   await new Promise((r) => setTimeout(r, 300));
-  const lat: number[] = [];
-  for (let i = 0; i < KEYS; i++) {
-    buf = '';
-    const t0 = process.hrtime.bigint();
-    term.write('x');
-    await until(() => buf.includes('x'));
-    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (i % 50 === 49) {
-      term.write('\x15');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  term.write('\x15');
-  await new Promise((r) => setTimeout(r, 100));
+  const cold = await echo();
   buf = '';
   const start = count;
   const t0 = process.hrtime.bigint();
   term.write(`head -c ${BULK} /dev/zero | tr '\\0' 'a'; echo; echo DO""NE\n`);
   await until(() => buf.includes('DONE'));
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { median: pct(lat, 50), p99: pct(lat, 99), mbps: (count - start) / 1e6 / secs };
+  await new Promise((r) => setTimeout(r, 300));
+  const warm = await echo();
+  return { ...cold, warmMedian: warm.median, warmP99: warm.p99, mbps: (count - start) / 1e6 / secs };
+}
+
+/** `outpost shell <agent>` as its own process, stdin and stdout pipes, as `ssh -tt` is driven below. */
+async function withCli<T>(c: BenchCollector, agentId: string, fn: (cli: ChildProcess) => Promise<T>): Promise<T> {
+  const cliDir = mkdtempSync(join(tmpdir(), 'outpost-cli-'));
+  const nodeArgs = process.env.OUTPOST_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const cli = spawn(process.execPath, [...nodeArgs, outpostBin, 'shell', agentId], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      OUTPOST_CLI_CONFIG: join(cliDir, 'cli.json'),
+      OUTPOST_SERVER: c.admin.server,
+      OUTPOST_TOKEN: c.admin.token ?? '',
+      ...(c.admin.caFingerprint ? { OUTPOST_CA_FINGERPRINT: c.admin.caFingerprint } : {}),
+    },
+  });
+  const exited = new Promise<void>((resolve) => cli.once('exit', () => resolve()));
+  try {
+    return await fn(cli);
+  } finally {
+    // `exit` ends the remote shell, so the CLI exits with its status (a profiled CLI writes its profile then).
+    cli.stdin!.write('exit\n');
+    const timer = setTimeout(() => cli.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+    rmSync(cliDir, { recursive: true, force: true });
+  }
 }
 
 async function withSshd<T>(fn: (ssh: ChildProcess) => Promise<T>): Promise<T> {
@@ -179,49 +226,72 @@ async function collectorProcess(dataDir: string): Promise<BenchCollector> {
 
 async function main(): Promise<void> {
   const inProcess = process.env.BENCH_IN_PROCESS === '1';
+  const inProcessClient = process.env.BENCH_CLIENT === 'in-process';
   if (process.env.BENCH_PROFILE) {
-    // Passed to the collector and agent processes spawned below (run this one with --cpu-prof to profile it).
+    // Passed to the collector, agent and CLI processes spawned below (run this one with --cpu-prof to profile it).
     process.env.OUTPOST_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`;
   }
   const dir = tempDir('bench-shell');
   for (const d of ['collector', 'agent']) mkdirSync(join(dir.path, d));
   const c = inProcess ? await collectorInProcess() : await collectorProcess(join(dir.path, 'collector'));
   const agent = await startShellAgent(c, join(dir.path, 'agent'));
-  const client = await ShellClient.open(c.admin, agent.agentId, { cols: 200, rows: 50 });
-  const outpost = await measure({ write: (s) => client.write(s), onData: (fn) => client.onData(fn) });
-  client.close();
-  await client.ended;
+  let outpost: Figures;
+  if (inProcessClient) {
+    // Same terminal size as the CLI and ssh get on a pipe (80x24).
+    const client = await ShellClient.open(c.admin, agent.agentId, { cols: 80, rows: 24 });
+    outpost = await measure({ write: (s) => client.write(s), onData: (fn) => client.onData(fn) });
+    client.close();
+    await client.ended;
+  } else {
+    outpost = await withCli(c, agent.agentId, (cli) =>
+      measure({ write: (s) => cli.stdin!.write(s), onData: (fn) => cli.stdout!.on('data', fn) }),
+    );
+  }
   await agent.proc.kill('SIGTERM');
   await c.stop();
   dir[Symbol.dispose]();
   const ssh = await withSshd((p) =>
     measure({ write: (s) => p.stdin!.write(s), onData: (fn) => p.stdout!.on('data', fn) }),
   );
+  const label = inProcessClient ? 'outpost (client in-proc)' : 'outpost shell';
+  const f = (x: number, d = 3) => x.toFixed(d);
   const rows = [
-    ['', 'echo median ms', 'echo p99 ms', 'MB/s (50 MB)'],
-    [
-      inProcess ? 'outpost (in-process)' : 'outpost',
-      outpost.median.toFixed(3),
-      outpost.p99.toFixed(3),
-      outpost.mbps.toFixed(1),
-    ],
-    ['ssh -tt', ssh.median.toFixed(3), ssh.p99.toFixed(3), ssh.mbps.toFixed(1)],
+    ['', 'echo median ms', 'echo p99 ms', 'warm median ms', 'warm p99 ms', 'MB/s (50 MB)'],
+    [label, f(outpost.median), f(outpost.p99), f(outpost.warmMedian), f(outpost.warmP99), f(outpost.mbps, 1)],
+    ['ssh -tt', f(ssh.median), f(ssh.p99), f(ssh.warmMedian), f(ssh.warmP99), f(ssh.mbps, 1)],
     [
       'ratio outpost/ssh',
-      (outpost.median / ssh.median).toFixed(2),
-      (outpost.p99 / ssh.p99).toFixed(2),
-      (outpost.mbps / ssh.mbps).toFixed(2),
+      f(outpost.median / ssh.median, 2),
+      f(outpost.p99 / ssh.p99, 2),
+      f(outpost.warmMedian / ssh.warmMedian, 2),
+      f(outpost.warmP99 / ssh.warmP99, 2),
+      f(outpost.mbps / ssh.mbps, 2),
     ],
   ];
   for (const r of rows)
     process.stdout.write(
-      `${r[0]!.padEnd(22)}${r
+      `${r[0]!.padEnd(26)}${r
         .slice(1)
         .map((x) => x.padStart(16))
         .join('')}\n`,
     );
   process.stdout.write(
-    `${JSON.stringify({ keystrokes: KEYS, bulkBytes: BULK, collector: inProcess ? 'in-process' : 'process', outpost, ssh, ratios: { median: outpost.median / ssh.median, p99: outpost.p99 / ssh.p99, throughput: outpost.mbps / ssh.mbps } })}\n`,
+    `${JSON.stringify({
+      keystrokes: KEYS,
+      bulkBytes: BULK,
+      collector: inProcess ? 'in-process' : 'process',
+      client: inProcessClient ? 'in-process' : 'cli-process',
+      loadAverage: loadavg()[0],
+      outpost,
+      ssh,
+      ratios: {
+        median: outpost.median / ssh.median,
+        p99: outpost.p99 / ssh.p99,
+        warmMedian: outpost.warmMedian / ssh.warmMedian,
+        warmP99: outpost.warmP99 / ssh.warmP99,
+        throughput: outpost.mbps / ssh.mbps,
+      },
+    })}\n`,
   );
   process.exit(0);
 }

@@ -42,4 +42,18 @@ describe('CreditSender', () => {
     const { frames } = last;
     expect(decodeFrame(frames.at(-1)!).kind).toBe(FrameKind.End);
   });
+
+  it('while output streams, a credit grant sends full frames only and the rest leaves with the coalescing timer', async () => {
+    const { s, payloads } = sender(CHANNEL_MAX_FRAME_BYTES, 1024 * 1024);
+    s.write(Buffer.alloc(4096, 1)); // an idle channel: leaves at once
+    s.write(Buffer.alloc(CHANNEL_MAX_FRAME_BYTES + 1000, 2)); // streaming, and past the credit left
+    const sizes = () => payloads().map((f) => f.payload.byteLength);
+    expect(sizes()).toEqual([4096]);
+    s.grant(CHANNEL_MAX_FRAME_BYTES); // the consumer caught up while the output streams
+    expect(sizes()).toEqual([4096, CHANNEL_MAX_FRAME_BYTES]);
+    expect(s.queued).toBe(1000);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(sizes().reduce((a, b) => a + b, 0)).toBe(4096 + CHANNEL_MAX_FRAME_BYTES + 1000);
+    expect(s.queued).toBe(0);
+  });
 });

@@ -5,9 +5,10 @@
  *
  * Small writes are coalesced into frames of up to CHANNEL_MAX_FRAME_BYTES, the way Nagle's algorithm does for
  * TCP: a PTY hands its output over in reads of about 4 KiB, and every frame costs a WebSocket header, a TLS record
- * and work at each hop. While output streams (the last frame was large and left less than COALESCE_MS ago) bytes
- * wait up to COALESCE_MS for more, or leave as soon as a full frame is queued; otherwise (a keystroke's echo, a
- * prompt, typing at any speed) they leave at once.
+ * and work at each hop. While output streams (the last frame was large and left less than COALESCE_MS ago, or
+ * bytes already wait for credit) bytes wait up to COALESCE_MS for more, or leave as soon as a full frame is queued
+ * (a credit grant then sends full frames only); otherwise (a keystroke's echo, a prompt, typing at any speed) they
+ * leave at once.
  */
 import { encodeFrame, FRAME_HEADER_BYTES, FRAME_VERSION, FrameKind } from './frames.js';
 import { CHANNEL_MAX_FRAME_BYTES, CHANNEL_WINDOW_BYTES } from './protocol/shell.js';
@@ -51,22 +52,25 @@ export class CreditSender {
     return this.#credit;
   }
 
-  /** Queues bytes; what the credit allows leaves at the end of this turn of the event loop. */
+  /** Queues bytes; what the credit allows leaves at once (a keystroke's echo) or within COALESCE_MS (streaming). */
   write(data: Buffer): void {
     if (this.#ended || data.length === 0) return;
+    // Bytes already queued wait for credit or for the coalescing timer: this write joins them, it does not
+    // overtake the coalescing with a partial frame of its own.
+    const waiting = this.#queued > 0;
     this.#queue.push(data);
     this.#queued += data.length;
-    if (this.#queued >= CHANNEL_MAX_FRAME_BYTES && this.#credit >= CHANNEL_MAX_FRAME_BYTES) this.#flush();
-    else if (!this.#scheduled) {
-      const run = () => {
-        this.#scheduled = undefined;
-        this.#flush();
-      };
-      const streaming = this.#lastSize >= STREAMING_FRAME_BYTES && performance.now() - this.#lastSent < COALESCE_MS;
+    if (this.#queued >= CHANNEL_MAX_FRAME_BYTES && this.#credit >= CHANNEL_MAX_FRAME_BYTES) this.#flush(true);
+    if (this.#queued > 0 && !this.#scheduled) {
+      const streaming =
+        waiting || (this.#lastSize >= STREAMING_FRAME_BYTES && performance.now() - this.#lastSent < COALESCE_MS);
       if (streaming) {
-        const t = setTimeout(run, COALESCE_MS);
+        const t = setTimeout(() => {
+          this.#scheduled = undefined;
+          this.#flush(false);
+        }, COALESCE_MS);
         this.#scheduled = { cancel: () => clearTimeout(t) };
-      } else this.#flush();
+      } else this.#flush(false);
     }
     if (!this.#paused && this.#queued > this.highWater) {
       this.#paused = true;
@@ -74,10 +78,14 @@ export class CreditSender {
     }
   }
 
-  /** The receiver consumed `n` bytes. */
+  /**
+   * The receiver consumed `n` bytes. While output streams (the coalescing timer runs) only full frames leave
+   * now: a grant arrives every quarter window, and flushing the partial frame behind the full ones halved the
+   * average frame during bulk output (each frame costs a WebSocket header, a TLS record and JS work per hop).
+   */
   grant(n: number): void {
     this.#credit += n;
-    this.#flush();
+    this.#flush(this.#scheduled !== undefined);
   }
 
   /** Resolves once everything queued has been sent. */
@@ -103,12 +111,16 @@ export class CreditSender {
     for (const w of this.#drainWaiters.splice(0)) w();
   }
 
-  #flush(): void {
-    this.#scheduled?.cancel();
-    this.#scheduled = undefined;
+  /** Sends what the credit allows; `fullOnly` leaves a partial last frame queued for the pending timer. */
+  #flush(fullOnly = false): void {
+    if (!fullOnly) {
+      this.#scheduled?.cancel();
+      this.#scheduled = undefined;
+    }
     if (this.#ended) return;
     while (this.#queue.length > 0 && this.#credit > 0) {
       const n = Math.min(this.#queued, this.#credit, CHANNEL_MAX_FRAME_BYTES);
+      if (fullOnly && n < CHANNEL_MAX_FRAME_BYTES) break;
       // One copy: the queued chunks go straight behind the header of the frame they share.
       const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + n);
       frame[0] = FRAME_VERSION;
