@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inventory as agentInventory } from '@outpost/agent';
 import { inventory, migrate, openDatabase, perimeter } from '@outpost/collector';
-import type { InventoryReport, ProbeName } from '@outpost/shared';
+import type { InventoryReport } from '@outpost/shared';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/collector.js';

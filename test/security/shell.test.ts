@@ -5,7 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
+import { apiCall, ShellClient } from '@outpost/collector';
 import { type AgentMessage, signTicket, type TicketClaims } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRAVERSAL_PAYLOADS } from '../../agent/src/files/traversal-payloads.js';

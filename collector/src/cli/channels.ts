@@ -3,7 +3,7 @@
  * Each maps flags to one API call; secrets go in (`--secret`, `--password`) and never come back out.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { type ApiTarget, apiCall } from './client.js';
+import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { printObject, printRows, when } from './output.js';
 

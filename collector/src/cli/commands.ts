@@ -6,7 +6,7 @@ import { addChannelCommands } from './channels.js';
 import { type ApiTarget, apiCall, apiText } from './client.js';
 import { addContractCommands } from './contracts.js';
 import { addCpCommand } from './cp.js';
-import { commandTarget, loadTarget, saveTarget } from './credentials.js';
+import { commandTarget, saveTarget } from './credentials.js';
 import { addDetectCommands } from './detect.js';
 import { addIncidentCommands } from './incidents.js';
 import { addInventoryCommands } from './inventory.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { OutpostError } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { type ApiTarget, apiCall } from './client.js';
+import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { instant, qs } from './incidents.js';
 import { printObject, printRows, when } from './output.js';

@@ -3,7 +3,7 @@
  * resume|resolve|close|reopen`. They only call the API; the collector checks, authorises and audits.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { type ApiTarget, apiCall } from './client.js';
+import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { printObject, printRows, when } from './output.js';
 

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
-import { type ApiTarget, apiCall, apiText } from './client.js';
+import { apiCall, apiText } from './client.js';
 import { commandTarget } from './credentials.js';
 import { printRows, when } from './output.js';
 

@@ -3,7 +3,7 @@
  * collector, and the replay of recorded sessions (asciicast v2) at real or faster speed.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { type ApiTarget, apiCall } from './client.js';
+import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { printRows, when } from './output.js';
 import { ShellClient } from './shell-client.js';
