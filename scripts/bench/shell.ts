@@ -10,6 +10,8 @@
  * Echo latency is measured twice with the same script on both sides: on fresh processes ("cold", the first 300
  * keystrokes of a session) and again after the 50 MB transfer ("warm": Node's JIT has optimised the relay path by
  * then, as in a collector that has been serving for a while; ssh is C, so its two figures differ by noise only).
+ * Between them it runs two bare relays (`bare-relay.ts`): the same three processes carrying only bytes, over plain
+ * TCP and over WebSocket with TLS, which show what the process layout costs before any of Outpost's own code.
  *
  * `BENCH_CLIENT=in-process` drives Outpost through the CLI's ShellClient inside this process instead (one process
  * hop less than ssh: how the benchmark ran before; for comparison only). `BENCH_IN_PROCESS=1` also runs the
@@ -23,6 +25,7 @@ import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
 import { outpostBin, startTestCollector, tempDir } from '../../test/support/collector.js';
 import { bootstrap, freePort, startCollectorProcess } from '../../test/support/process-collector.js';
 import { startShellAgent } from '../../test/support/shell.js';
+import { type BareMode, startBareRelay } from './bare-relay.js';
 
 const KEYS = 300;
 const BULK = 50 * 1024 * 1024;
@@ -119,6 +122,19 @@ async function withCli<T>(c: BenchCollector, agentId: string, fn: (cli: ChildPro
     await exited;
     clearTimeout(timer);
     rmSync(cliDir, { recursive: true, force: true });
+  }
+}
+
+/** The same process layout with nothing but the transport (`bare-relay.ts`), driven like the CLI. */
+async function bare(mode: BareMode): Promise<Figures> {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-bare-'));
+  const relay = await startBareRelay(mode, dir);
+  try {
+    const cli = relay.client;
+    return await measure({ write: (s) => cli.stdin!.write(s), onData: (fn) => cli.stdout!.on('data', fn) });
+  } finally {
+    relay.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -253,12 +269,17 @@ async function main(): Promise<void> {
   const ssh = await withSshd((p) =>
     measure({ write: (s) => p.stdin!.write(s), onData: (fn) => p.stdout!.on('data', fn) }),
   );
+  const bareTcp = await bare('tcp');
+  const bareWss = await bare('wss');
   const label = inProcessClient ? 'outpost (client in-proc)' : 'outpost shell';
   const f = (x: number, d = 3) => x.toFixed(d);
+  const row = (name: string, x: Figures) => [name, f(x.median), f(x.p99), f(x.warmMedian), f(x.warmP99), f(x.mbps, 1)];
   const rows = [
     ['', 'echo median ms', 'echo p99 ms', 'warm median ms', 'warm p99 ms', 'MB/s (50 MB)'],
-    [label, f(outpost.median), f(outpost.p99), f(outpost.warmMedian), f(outpost.warmP99), f(outpost.mbps, 1)],
-    ['ssh -tt', f(ssh.median), f(ssh.p99), f(ssh.warmMedian), f(ssh.warmP99), f(ssh.mbps, 1)],
+    row(label, outpost),
+    row('bare relay, wss', bareWss),
+    row('bare relay, tcp', bareTcp),
+    row('ssh -tt', ssh),
     [
       'ratio outpost/ssh',
       f(outpost.median / ssh.median, 2),
@@ -283,6 +304,7 @@ async function main(): Promise<void> {
       client: inProcessClient ? 'in-process' : 'cli-process',
       loadAverage: loadavg()[0],
       outpost,
+      bareRelay: { wss: bareWss, tcp: bareTcp },
       ssh,
       ratios: {
         median: outpost.median / ssh.median,
