@@ -279,12 +279,14 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     (agentId, session) => incidents.noteSessionOpened(agentId, session),
   );
   gateway.setChannelRouter(sessions);
-  // Every agent gets the checks its policy gives it on each connection, and again after a policy reload.
+  // Every agent gets the checks its policy gives it on each connection, and again after a policy reload. A reload
+  // also re-judges every machine's inventory against the new rules at once, not at its next report or hourly sweep.
   const checksPush = new ChecksPush(policies.set, () => clock.now());
   gateway.onReady((conn) => checksPush.push(conn));
   policies.onReload(() => {
     checksPush.pushAll(registry.values());
     detection.reconcileChecks().catch((err: unknown) => logger.error({ err }, 'check reconciliation failed'));
+    detection.sweepInventory().catch((err: unknown) => logger.error({ err }, 'inventory rules sweep failed'));
   });
   const metrics = new MetricsRegistry();
   metrics.add({

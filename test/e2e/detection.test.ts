@@ -67,8 +67,8 @@ async function ticket(agentId: string, key: string, statuses: string[], timeoutM
   throw new Error(`no ${statuses.join('/')} ticket ${key} in ${timeoutMs} ms; tickets: ${JSON.stringify(seen)}`);
 }
 
-async function startAgent(cleanup: ProcessCleanup, name: string, env: Record<string, string>) {
-  const install = agentInstall(`${dir.path}/${name}`);
+async function startAgent(cleanup: ProcessCleanup, name: string, env: Record<string, string>, inventory = false) {
+  const install = agentInstall(`${dir.path}/${name}`, { inventory });
   const enrolled = await enrollAgent(install, c.apiUrl, (await c.enrollmentToken()).token, c.fingerprint);
   expect(enrolled.code).toBe(0);
   const agentId = /enrolled as (ag_[0-9a-f]{24})/.exec(enrolled.out)![1]!;
@@ -116,9 +116,9 @@ describe('detection end to end', () => {
     expect(resolved.resolvedAt).toBeGreaterThanOrEqual(killedAt);
   });
 
-  it('runs the pushed checks: a closed port opens a check incident, the port opening clears it, a reload adds one', async () => {
+  it('runs the pushed checks: a closed port opens a check incident, the port opening clears it, a reload adds one and re-judges the inventory', async () => {
     await using cleanup = new ProcessCleanup();
-    const agentId = await startAgent(cleanup, 'checks', { OUTPOST_CHECKS_INTERVAL_MS: '300' });
+    const agentId = await startAgent(cleanup, 'checks', { OUTPOST_CHECKS_INTERVAL_MS: '300' }, true);
     const key = `check:${agentId}:app-port`;
     const raised = await ticket(agentId, key, ['open']);
     expect(raised).toMatchObject({ source: 'check', rule: 'check:tcp:app-port', agentIds: [agentId] });
@@ -144,6 +144,27 @@ describe('detection end to end', () => {
     expect(reload.policies[0]!.checks).toHaveLength(2);
     const proc = await ticket(agentId, `check:${agentId}:db-proc`, ['open']);
     expect(proc.explanation).toContain('no process named no-such-db-4242 is running');
+
+    // A reload re-judges the inventory the agent already reported: software the new policy forbids opens a ticket
+    // at once, not at the agent's next inventory report; taking the rule out again clears it.
+    const software = async () =>
+      (
+        await apiCall<{ probes: { probe: string; rows: { name: string }[] }[] }>(
+          c.admin,
+          'GET',
+          `/api/v1/agents/${agentId}/inventory`,
+        ).catch(() => undefined)
+      )?.probes.find((p) => p.probe === 'installed_software')?.rows ?? [];
+    await expect.poll(async () => (await software()).length, { timeout: 20_000 }).toBeGreaterThan(0);
+    const name = (await software()).map((r) => r.name).find((n) => /^[a-z0-9][a-z0-9.+-]*$/i.test(n))!;
+    const forbiddenKey = `inventory:${agentId}:software_forbidden:${name}`;
+    writeFileSync(policyFile, `${policyText()}inventory: { forbiddenSoftware: ["${name}"] }\n`);
+    await apiCall(c.admin, 'POST', '/api/v1/detection/policy/reload');
+    const forbidden = await ticket(agentId, forbiddenKey, ['open'], 5_000);
+    expect(forbidden).toMatchObject({ source: 'inventory', rule: 'inventory:software_forbidden' });
+    writeFileSync(policyFile, policyText());
+    await apiCall(c.admin, 'POST', '/api/v1/detection/policy/reload');
+    await ticket(agentId, forbiddenKey, ['resolved'], 5_000);
 
     // The results are kept as series too.
     const series = c.collector.metricsService.samples(agentId, 'check.ok:app-port', 0, Date.now() + 1000);
