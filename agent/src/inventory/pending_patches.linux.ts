@@ -51,35 +51,117 @@ export function parseAptSimulation(text: string): Patch[] {
   return rows;
 }
 
-/** Parses `dnf -q check-update` (name.arch version repo) and the security advisories list. */
+/** One `name.arch  [epoch:]version-release  repo` entry of `dnf check-update`, whole again if dnf wrapped it. */
+interface DnfEntry {
+  name: string;
+  arch: string;
+  evr: string;
+}
+
+/**
+ * Parses `dnf -q check-update` (dnf 4 and 5; yum lays it out the same way). dnf pads three columns and, when a name or
+ * version overflows its column, continues the entry on the next line indented; the "Obsoleting Packages" section
+ * lists each obsoleting package with the installed package it replaces indented by four spaces under it. So an entry
+ * is the tokens of a line starting at column 0 plus those of the indented lines that complete it; an entry that starts
+ * indented is an obsoleted installed package (or a notice), never an update.
+ */
+export function parseDnfCheckUpdate(text: string): DnfEntry[] {
+  const entries: DnfEntry[] = [];
+  let tokens: string[] = [];
+  let indented = false;
+  const finish = () => {
+    const [na, evr] = tokens;
+    if (tokens.length !== 3 || indented || !na || !evr) return;
+    const dot = na.lastIndexOf('.');
+    const name = na.slice(0, dot);
+    const arch = na.slice(dot + 1);
+    // name.arch, then [epoch:]version-release: anything else is a message (plugins loaded, "Security: … is an
+    // installed security update", "Last metadata expiration check: …").
+    if (dot <= 0 || !/^[A-Za-z0-9_]+$/.test(arch) || !/^(\d+:)?[^\s:-]+-[^\s:-]+$/.test(evr)) return;
+    entries.push({ name, arch, evr });
+  };
+  for (const line of text.split('\n')) {
+    const words = line.trim().split(/\s+/).filter(Boolean);
+    if (words.length === 0) continue;
+    const continues = /^\s/.test(line) && tokens.length > 0 && tokens.length < 3;
+    if (continues) {
+      tokens.push(...words);
+      continue;
+    }
+    finish();
+    tokens = words;
+    indented = /^\s/.test(line);
+  }
+  finish();
+  return entries;
+}
+
+/** name, arch, epoch-less version-release of an RPM NEVRA as dnf prints it (`openssl-1:3.0.7-27.el9.x86_64`). */
+function splitNevra(nevra: string): { name: string; arch: string; vr: string } | undefined {
+  const m = /^(.+)-(?:\d+:)?([^-:]+)-([^-]+)\.([A-Za-z0-9_]+)$/.exec(nevra);
+  return m ? { name: m[1]!, vr: `${m[2]}-${m[3]}`, arch: m[4]! } : undefined;
+}
+
+/**
+ * Parses the security advisories that apply to this machine into the severity per `name.arch` (the highest when
+ * several advisories touch a package). dnf 4 `updateinfo list --security`: `ADVISORY Severity/Sec. NEVRA`; dnf 5
+ * (`advisory list`): a header, then `ADVISORY type severity NEVRA issued-date time`. The NEVRA carries a non-zero
+ * epoch (`openssl-1:3.0.7-27.el9.x86_64`). An advisory lists a fixed version that may be older than the newest
+ * candidate, so a package is a security update when any advisory names it, whatever version it gives.
+ */
+export function parseDnfSecurity(text: string): Map<string, string> {
+  const rank = ['', 'low', 'moderate', 'important', 'critical'];
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    let nevra: string | undefined;
+    let severity = '';
+    if (f.length >= 5 && /^\d{4}-\d{2}-\d{2}$/.test(f[4]!)) {
+      if (f[1]!.toLowerCase() !== 'security') continue;
+      nevra = f[3];
+      severity = f[2]!;
+    } else if (f.length === 3 && /\/Sec\.$/.test(f[1]!)) {
+      nevra = f[2];
+      severity = f[1]!.split('/')[0]!;
+    }
+    const p = nevra ? splitNevra(nevra) : undefined;
+    if (!p) continue;
+    if (/^(none|unknown)$/i.test(severity)) severity = '';
+    const key = `${p.name}.${p.arch}`;
+    const before = out.get(key);
+    if (before === undefined || rank.indexOf(severity.toLowerCase()) > rank.indexOf(before.toLowerCase()))
+      out.set(key, severity);
+  }
+  return out;
+}
+
+/** Parses `rpm -qa --qf '%{NAME}.%{ARCH}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n'` into the version per `name.arch`,
+ * written as dnf writes versions (the epoch only when not 0). Install-only packages (kernels) are installed several
+ * times over; the last listed, the most recently installed, stands for them. */
+export function parseRpmInstalled(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const [na, evr] = line.split('\t');
+    if (na && evr) out.set(na, evr.replace(/^0:/, ''));
+  }
+  return out;
+}
+
+/** Pending updates from dnf's answers and the installed versions (`parseRpmInstalled`). */
 export function parseDnf(checkUpdate: string, securityList: string, installed: Map<string, string>): Patch[] {
-  const security = new Map<string, string>();
-  for (const line of securityList.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    // FEDORA-2024-xxxx Important/Sec. pkg-1.2-3.fc39.x86_64
-    if (f.length >= 3 && f[2]) security.set(f[2], f[1]!.split('/')[0] ?? '');
-  }
-  const rows: Patch[] = [];
-  for (const line of checkUpdate.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f.length !== 3 || !f[0]!.includes('.') || /^(Obsoleting|Security:)/.test(f[0]!)) continue;
-    const name = f[0]!.slice(0, f[0]!.lastIndexOf('.'));
-    const arch = f[0]!.slice(f[0]!.lastIndexOf('.') + 1);
-    const nevra = `${name}-${f[1]!.replace(/^\d+:/, '')}.${arch}`;
-    const sev = security.get(nevra);
-    rows.push(
-      patch({
-        name,
-        installed_version: installed.get(name) ?? '',
-        candidate_version: f[1]!,
-        security: sev !== undefined,
-        classification: sev !== undefined ? 'security' : 'update',
-        severity: sev && !/^sec/i.test(sev) ? sev : '',
-        source: 'dnf',
-      }),
-    );
-  }
-  return rows;
+  const security = parseDnfSecurity(securityList);
+  return parseDnfCheckUpdate(checkUpdate).map(({ name, arch, evr }) => {
+    const sev = security.get(`${name}.${arch}`);
+    return patch({
+      name,
+      installed_version: installed.get(`${name}.${arch}`) ?? '',
+      candidate_version: evr,
+      security: sev !== undefined,
+      classification: sev !== undefined ? 'security' : 'update',
+      severity: sev ?? '',
+      source: 'dnf',
+    });
+  });
 }
 
 /** Parses `apt list --upgradable`: `name/suite[,suite] candidate arch [upgradable from: installed]`. */
@@ -196,10 +278,9 @@ export async function collectPatchesLinux(ctx: ProbeContext): Promise<Patch[]> {
     const [updates, sec, rpm] = await Promise.all([
       ctx.exec('dnf', ['-q', '--cacheonly', 'check-update'], { okCodes: [100] }),
       ctx.exec('dnf', ['-q', '--cacheonly', 'updateinfo', 'list', '--security'], { okCodes: [1] }).catch(() => ''),
-      ctx.exec('rpm', ['-qa', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n']),
+      ctx.exec('rpm', ['-qa', '--qf', '%{NAME}.%{ARCH}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n']),
     ]);
-    const installed = new Map(rpm.split('\n').map((l) => l.split('\t') as [string, string]));
-    rows.push(...parseDnf(updates, sec, installed));
+    rows.push(...parseDnf(updates, sec, parseRpmInstalled(rpm)));
   }
   const reboot = await ctx.readText('/var/run/reboot-required');
   if (reboot !== undefined) {
