@@ -10,7 +10,7 @@
  * Echo latency is measured twice with the same script on both sides: on fresh processes ("cold", the first 300
  * keystrokes of a session) and again after the 50 MB transfer ("warm": Node's JIT has optimised the relay path by
  * then, as in a collector that has been serving for a while; ssh is C, so its two figures differ by noise only).
- * Between them it runs two bare relays (`bare-relay.ts`): the same three processes carrying only bytes, over plain
+ * After ssh it runs two bare relays (`bare-relay.ts`): the same three processes carrying only bytes, over plain
  * TCP and over WebSocket with TLS, which show what the process layout costs before any of Outpost's own code.
  *
  * `BENCH_CLIENT=in-process` drives Outpost through the CLI's ShellClient inside this process instead (one process
