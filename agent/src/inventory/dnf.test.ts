@@ -6,7 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDnf, parseDnfCheckUpdate, parseDnfSecurity, parseRpmInstalled } from './pending_patches.linux.js';
+import {
+  collectPatchesLinux,
+  parseDnf,
+  parseDnfCheckUpdate,
+  parseDnfSecurity,
+  parseRpmInstalled,
+} from './pending_patches.linux.js';
+import { defaultInventoryOptions, type ProbeContext } from './probe.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', 'linux', name), 'utf8');
 
@@ -133,5 +140,66 @@ describe('dnf security advisories', () => {
   it('garbage and empty output give no advisory', () => {
     expect(parseDnfSecurity('').size).toBe(0);
     expect(parseDnfSecurity('Last metadata expiration check: 0:12:01 ago.\nX Y/Sec. notanevra\n').size).toBe(0);
+  });
+});
+
+describe('pending_patches on an RPM machine', () => {
+  /** A machine with only `commands` on PATH, answering each command line from `answers`; records what ran. */
+  const machine = (commands: string[], answers: Record<string, string>, ran: string[]): ProbeContext => ({
+    async exec(cmd, args) {
+      const line = [cmd, ...args].join(' ');
+      ran.push(line);
+      const a = answers[line];
+      if (a === undefined) throw new Error(`unexpected command ${line}`);
+      return a;
+    },
+    readText: async () => undefined,
+    has: async (cmd) => commands.includes(cmd),
+    options: defaultInventoryOptions,
+    now: () => 0,
+  });
+  const rpmQuery = 'rpm -qa --qf %{NAME}.%{ARCH}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n';
+
+  it('asks yum where there is no dnf (RHEL 7), from its cache, and names yum as the source', async () => {
+    const ran: string[] = [];
+    const ctx = machine(
+      ['yum', 'rpm'],
+      {
+        'yum -q --cacheonly check-update': fixture('yum-check-update-wrapped.txt'),
+        'yum -q --cacheonly updateinfo list --security':
+          'RHSA-2017:0286 Moderate/Sec. quota-1:4.01-11.el7_2.1.x86_64\nupdateinfo list done\n',
+        [rpmQuery]: 'quota.x86_64\t1:4.01-11.el7\nglibc.x86_64\t0:2.17-157.el7\n',
+      },
+      ran,
+    );
+    const rows = await collectPatchesLinux(ctx);
+    expect(ran.some((l) => l.startsWith('dnf'))).toBe(false);
+    expect(rows).toHaveLength(11);
+    expect(rows.every((r) => r.source === 'yum')).toBe(true);
+    expect(rows.find((r) => r.name === 'quota')).toMatchObject({
+      installed_version: '1:4.01-11.el7',
+      candidate_version: '1:4.01-11.el7_2.1',
+      security: true,
+      severity: 'Moderate',
+    });
+    expect(rows.find((r) => r.name === 'glibc')).toMatchObject({ installed_version: '2.17-157.el7', security: false });
+  });
+
+  it('prefers dnf where both are present', async () => {
+    const ran: string[] = [];
+    const ctx = machine(
+      ['dnf', 'yum', 'rpm'],
+      {
+        'dnf -q --cacheonly check-update': 'curl.x86_64   7.76.1-29.el9   baseos\n',
+        'dnf -q --cacheonly updateinfo list --security': '',
+        [rpmQuery]: 'curl.x86_64\t0:7.76.1-26.el9\n',
+      },
+      ran,
+    );
+    const rows = await collectPatchesLinux(ctx);
+    expect(rows).toEqual([
+      expect.objectContaining({ name: 'curl', source: 'dnf', installed_version: '7.76.1-26.el9' }),
+    ]);
+    expect(ran.some((l) => l.startsWith('yum'))).toBe(false);
   });
 });

@@ -147,8 +147,13 @@ export function parseRpmInstalled(text: string): Map<string, string> {
   return out;
 }
 
-/** Pending updates from dnf's answers and the installed versions (`parseRpmInstalled`). */
-export function parseDnf(checkUpdate: string, securityList: string, installed: Map<string, string>): Patch[] {
+/** Pending updates from dnf's (or yum's) answers and the installed versions (`parseRpmInstalled`). */
+export function parseDnf(
+  checkUpdate: string,
+  securityList: string,
+  installed: Map<string, string>,
+  source: 'dnf' | 'yum' = 'dnf',
+): Patch[] {
   const security = parseDnfSecurity(securityList);
   return parseDnfCheckUpdate(checkUpdate).map(({ name, arch, evr }) => {
     const sev = security.get(`${name}.${arch}`);
@@ -159,7 +164,7 @@ export function parseDnf(checkUpdate: string, securityList: string, installed: M
       security: sev !== undefined,
       classification: sev !== undefined ? 'security' : 'update',
       severity: sev ?? '',
-      source: 'dnf',
+      source,
     });
   });
 }
@@ -274,13 +279,15 @@ export async function collectPatchesLinux(ctx: ProbeContext): Promise<Patch[]> {
       aptUpgradable(ctx, args, dump),
     );
     rows.push(...apt);
-  } else if (await ctx.has('dnf')) {
+  } else if ((await ctx.has('dnf')) || (await ctx.has('yum'))) {
+    // yum (RHEL/CentOS 7) prints the same layouts as dnf 4 and takes the same arguments.
+    const pm = (await ctx.has('dnf')) ? 'dnf' : 'yum';
     const [updates, sec, rpm] = await Promise.all([
-      ctx.exec('dnf', ['-q', '--cacheonly', 'check-update'], { okCodes: [100] }),
-      ctx.exec('dnf', ['-q', '--cacheonly', 'updateinfo', 'list', '--security'], { okCodes: [1] }).catch(() => ''),
+      ctx.exec(pm, ['-q', '--cacheonly', 'check-update'], { okCodes: [100] }),
+      ctx.exec(pm, ['-q', '--cacheonly', 'updateinfo', 'list', '--security'], { okCodes: [1] }).catch(() => ''),
       ctx.exec('rpm', ['-qa', '--qf', '%{NAME}.%{ARCH}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n']),
     ]);
-    rows.push(...parseDnf(updates, sec, parseRpmInstalled(rpm)));
+    rows.push(...parseDnf(updates, sec, parseRpmInstalled(rpm), pm));
   }
   const reboot = await ctx.readText('/var/run/reboot-required');
   if (reboot !== undefined) {
