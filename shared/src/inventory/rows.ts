@@ -170,7 +170,10 @@ export const PendingPatchRow = row({
   classification: S(64, 'Security Updates, Critical Updates, security, bugfix…'),
   severity: S(32, 'Critical, Important, Moderate, Low, or empty'),
   kb: S(32, 'KB number (Windows)'),
-  source: oneOf(['apt', 'dnf', 'yum', 'windows_update', 'softwareupdate', 'os'] as const, 'where the update comes from'),
+  source: oneOf(
+    ['apt', 'dnf', 'yum', 'windows_update', 'softwareupdate', 'os'] as const,
+    'where the update comes from',
+  ),
   installed_at: Time('installation date (hotfixes)'),
 });
 
