@@ -1,0 +1,224 @@
+/**
+ * The macOS parsers against outputs recorded on real Macs by other projects (fixtures/darwin/real-*, sources in the
+ * fixtures README): the values asserted are the ones printed in those captures.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OutpostError } from '@outpost/shared';
+import { describe, expect, it } from 'vitest';
+import { parseDisksDarwin } from './disks.darwin.js';
+import { parseIfconfig } from './network_interfaces.darwin.js';
+import { parseOsVersionDarwin } from './os_version.darwin.js';
+import { parseSoftwareUpdate } from './pending_patches.darwin.js';
+import { defaultInventoryOptions, type ProbeContext } from './probe.js';
+import { probesFor } from './registry.js';
+import { runProbe } from './runner.js';
+import { parseLaunchctlList } from './services.darwin.js';
+import { parseSystemInfoDarwin } from './system_info.darwin.js';
+
+const dir = fileURLToPath(new URL('./fixtures/darwin/', import.meta.url));
+const text = (f: string) => readFileSync(join(dir, f), 'utf8');
+const json = (f: string) => JSON.parse(text(f)) as Record<string, unknown>;
+
+/** The error a parser throws, to assert its code. */
+function thrown(f: () => unknown): OutpostError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof OutpostError) return e;
+    throw e;
+  }
+  throw new Error('expected a coded error');
+}
+
+describe('ifconfig recorded on real Macs', () => {
+  it('MacBook Pro 16" Intel on Catalina (glpi-agent): 26 interfaces, Ethernet speeds, the VPN tunnel address', () => {
+    const rows = parseIfconfig(text('real-glpi-ifconfig-mbp16-intel-catalina.txt'), '');
+    expect(rows).toHaveLength(26);
+    const by = (n: string) => rows.find((r) => r.name === n)!;
+    expect(by('en35')).toEqual({
+      name: 'en35',
+      mac: '98:00:43:0f:00:03',
+      ipv4: ['192.168.0.205/24'],
+      ipv6: ['fe80::0000:ffff:0000:0003/64'],
+      speed_mbps: 1000,
+      gateway: '',
+      is_default: false,
+      virtual: false,
+    });
+    expect(by('en5')).toMatchObject({ mac: 'ac:00:48:00:11:00', ipv4: [], speed_mbps: 100 });
+    // `inet 10.75.129.190 --> 10.75.129.190 netmask 0xffffff00`: a point-to-point address is still the tunnel's.
+    expect(by('utun4')).toMatchObject({
+      ipv4: ['10.75.129.190/24'],
+      ipv6: ['fe80::0000:00ff:ffff:0000/64', 'fe80::1111:2222:eeee:0000/128'],
+      virtual: true,
+    });
+    expect(by('vnic0')).toMatchObject({ ipv4: ['10.211.55.2/24'], virtual: true });
+    expect(by('bridge100')).toMatchObject({ mac: 'fa:00:c2:50:00:02', ipv4: ['192.168.2.1/24'] });
+    expect(by('en40').ipv4).toEqual(['169.254.176.43/16']);
+    expect(by('lo0')).toMatchObject({ ipv4: ['127.0.0.1/8'], ipv6: ['::1/128', 'fe80::1/64'] });
+    // Bridge member lines (`member: en1 flags=3<…>`) are not interfaces of their own.
+    expect(rows.filter((r) => r.name === 'en1')).toHaveLength(1);
+  });
+
+  it('older Intel Mac (fusioninventory macosx-01): the upper-case XHC20 interface is listed, not merged into stf0', () => {
+    const rows = parseIfconfig(text('real-fusioninventory-ifconfig-macosx-01.txt'), '');
+    expect(rows.map((r) => r.name)).toEqual([
+      'lo0',
+      'gif0',
+      'stf0',
+      'XHC20',
+      'en0',
+      'en1',
+      'p2p0',
+      'awdl0',
+      'en2',
+      'en3',
+      'bridge0',
+      'utun0',
+    ]);
+    expect(rows[3]).toMatchObject({ mac: '', ipv4: [], virtual: true });
+    expect(rows[4]).toMatchObject({
+      mac: '0c:4d:e9:c9:6c:3c',
+      ipv4: ['172.77.220.189/24'],
+      ipv6: ['fe80::10f6:f9c8:4818:4587/64'],
+      speed_mbps: 100,
+      virtual: false,
+    });
+  });
+});
+
+describe('softwareupdate recorded on real Macs', () => {
+  it('two updates with --no-scan (fleet): Command Line Tools and a macOS beta with the installed version', () => {
+    const rows = parseSoftwareUpdate(text('real-fleet-softwareupdate-multiple.txt'), '13.3.1');
+    expect(rows.map((r) => [r.name, r.installed_version, r.candidate_version, r.security, r.classification])).toEqual([
+      ['Command Line Tools for Xcode', '', '14.3', false, 'recommended'],
+      ['macOS Ventura 13.4 Beta', '13.3.1', '13.4', false, 'recommended'],
+    ]);
+    expect(parseSoftwareUpdate(text('real-fleet-softwareupdate-scan.txt'), '13.3')).toEqual([
+      expect.objectContaining({ name: 'macOS Ventura 13.3.1', installed_version: '13.3', candidate_version: '13.3.1' }),
+    ]);
+  });
+
+  it('"No new software available." is no update', () => {
+    expect(parseSoftwareUpdate(text('real-fleet-softwareupdate-none.txt'), '13.3.1')).toEqual([]);
+  });
+
+  it('a scan that failed is a probe failure, not an up-to-date Mac', () => {
+    const e = thrown(() => parseSoftwareUpdate(text('real-fleet-softwareupdate-error-scan.txt'), '13.3.1'));
+    expect(e.code).toBe('OUTPOST_E_PROBE_FAILED');
+    expect(e.message).toContain('The network connection was lost.');
+  });
+
+  it('Catalina listing (salt): the `- Label:` update (not recommended) is read too, and Action: shut down', () => {
+    const rows = parseSoftwareUpdate(text('real-salt-softwareupdate-catalina.txt'), '10.15');
+    expect(rows.map((r) => [r.name, r.candidate_version, r.classification])).toEqual([
+      ['Command Line Tools beta 5 for Xcode', '11.0', 'recommended'],
+      ['macOS Catalina Public Beta', '5', 'recommended'],
+      ['BridgeOSUpdateCustomer', '10.15.0.1.1.1560926689', 'recommended'],
+      ['iCal', '1.0.2', 'update'],
+    ]);
+  });
+
+  it('the pre-Catalina listing (no `* Label:` lines) is a coded parse error, not "no updates"', () => {
+    expect(thrown(() => parseSoftwareUpdate(text('real-salt-softwareupdate-mojave.txt'), '10.14')).code).toBe(
+      'OUTPOST_E_PROBE_OUTPUT',
+    );
+  });
+
+  it('through the runner, the failed scan is reported with its code', async () => {
+    const patches = probesFor('darwin').find((p) => p.probe.name === 'pending_patches')!;
+    const ctx: ProbeContext = {
+      exec: async (cmd) =>
+        cmd === 'softwareupdate'
+          ? text('real-fleet-softwareupdate-error-scan.txt')
+          : text('real-jne-sw_vers-macos15.txt'),
+      readText: async () => undefined,
+      has: async () => true,
+      options: defaultInventoryOptions,
+      now: () => Date.parse('2026-11-22T12:00:00Z'),
+    };
+    const r = await runProbe(patches, ctx);
+    expect(r.ok ? 'ok' : r.code).toBe('OUTPOST_E_PROBE_FAILED');
+  });
+});
+
+describe('sw_vers recorded on real Macs (jne)', () => {
+  it('macOS 12 (one tab) and macOS 15 (two tabs after each key)', () => {
+    const os = (f: string) => parseOsVersionDarwin(text(f), '', '', '', 'UTC')[0]!;
+    expect(os('real-jne-sw_vers-macos12.txt')).toMatchObject({ name: 'macOS', version: '12.7.6', build: '21H1320' });
+    expect(os('real-jne-sw_vers-macos15.txt')).toMatchObject({ name: 'macOS', version: '15.7.1', build: '24G231' });
+  });
+});
+
+describe('launchctl list recorded on real Macs', () => {
+  it('fusioninventory: running with a signal status, exit codes, SIGTERM as a normal stop', () => {
+    const rows = parseLaunchctlList(text('real-fusioninventory-launchctl-list.txt'));
+    expect(rows).toHaveLength(52);
+    const state = (n: string) => rows.find((r) => r.name === n)?.state;
+    expect(state('com.apple.coreservicesd')).toBe('running');
+    expect(state('com.apple.storedownloadd.daemon')).toBe('stopped');
+    expect(state('com.vmware.launchd.vmware')).toBe('failed'); // exited 71
+    expect(state('com.apple.logd')).toBe('failed'); // exited 1
+    expect(state('com.apple.watchdogd')).toBe('running'); // pid 182, its previous instance ended on signal 43
+    expect(state('com.apple.security.syspolicy')).toBe('stopped'); // -15: stopped by launchd with SIGTERM
+    expect(state('org.fusioninventory.agent')).toBe('running');
+  });
+
+  it('glpi-agent (ESET host): the one job, running', () => {
+    expect(parseLaunchctlList(text('real-glpi-launchctl-list-eset.txt'))).toEqual([
+      {
+        name: 'com.eset.protection',
+        display_name: '',
+        state: 'running',
+        start_mode: 'loaded',
+        kind: 'launchd',
+        path: '',
+      },
+    ]);
+  });
+});
+
+describe('system_profiler recorded on real Macs', () => {
+  it('SPHardwareDataType of a MacBook Pro M4 Max (cnquery)', () => {
+    expect(parseSystemInfoDarwin(json('real-cnquery-SPHardwareDataType-m4max.json'), 'mbp')).toEqual([
+      {
+        hostname: 'mbp',
+        manufacturer: 'Apple Inc.',
+        model: 'MacBook Pro (Mac16,5)',
+        serial: 'C6XW4X7JX1',
+        hardware_uuid: '6d9530a4-90a2-5a28-b133-3d6011cc7772',
+        machine_id: '00008400-001e20d40168401e',
+        bios_vendor: 'Apple Inc.',
+        bios_version: '11881.140.96',
+        bios_date: '',
+        chassis_type: 'laptop',
+        virtual: false,
+      },
+    ]);
+  });
+
+  it('SPHardwareDataType of an Apple Virtualization VM (cnquery): virtual, no chassis', () => {
+    expect(parseSystemInfoDarwin(json('real-cnquery-SPHardwareDataType-vm.json'), 'vm')[0]).toMatchObject({
+      model: 'Apple Virtual Machine 1 (VirtualMac2,1)',
+      serial: 'ZFQYR4XYHG',
+      hardware_uuid: '50dcc3ef-6ad8-5eaa-ac56-451ad340113c',
+      machine_id: '4db4fb49aa66c799985e792a6573e713ce8eb024',
+      bios_version: 'mBoot-18000.120.36',
+      chassis_type: '',
+      virtual: true,
+    });
+  });
+
+  it('SPStorageDataType of an Apple silicon Mac (Yuzu): one internal SSD, its two APFS volumes', () => {
+    const rows = parseDisksDarwin(json('real-yuzu-SPStorageDataType.json'));
+    expect(rows.map((r) => [r.kind, r.name, r.type, r.smart_health, r.mount, r.filesystem, r.size_bytes])).toEqual([
+      ['disk', 'APPLE SSD AP0256Z', 'ssd', 'ok', '', '', 0],
+      ['volume', 'Data', '', 'unknown', '/System/Volumes/Data', 'APFS', 245107195904],
+      ['volume', 'Macintosh HD', '', 'unknown', '/', 'APFS', 245107195904],
+    ]);
+    // Free space is kept to the MiB: 23142219776 bytes → 22070 MiB.
+    expect(rows[1]!.free_bytes).toBe(22070 * 1048576);
+  });
+});
