@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { OutpostError } from '@outpost/shared';
 import { describe, expect, it } from 'vitest';
 import { parseDisksDarwin } from './disks.darwin.js';
+import { parseMemoryDarwin, partNumber } from './memory.darwin.js';
 import { parseIfconfig } from './network_interfaces.darwin.js';
 import { parseOsVersionDarwin } from './os_version.darwin.js';
 import { parseSoftwareUpdate } from './pending_patches.darwin.js';
@@ -220,5 +221,58 @@ describe('system_profiler recorded on real Macs', () => {
     ]);
     // Free space is kept to the MiB: 23142219776 bytes → 22070 MiB.
     expect(rows[1]!.free_bytes).toBe(22070 * 1048576);
+  });
+});
+
+/**
+ * The `<key>…</key><string>…</string>` pairs of the first DIMM of a `system_profiler -xml SPMemoryDataType` capture,
+ * as the object `-json` prints for it (the same keys and strings: the two are renderings of one report).
+ */
+function firstDimmFromXml(xml: string): Record<string, string> {
+  const dimm = /<dict>\s*<key>_name<\/key>([\s\S]*?)<\/dict>/.exec(xml)?.[0] ?? '';
+  return Object.fromEntries(
+    [...dimm.matchAll(/<key>([^<]+)<\/key>\s*<string>([^<]*)<\/string>/g)].map((m) => [m[1]!, m[2]!]),
+  );
+}
+
+describe('SPMemoryDataType recorded on real Macs', () => {
+  const sysctl = 'hw.memsize: 25769803776\nvm.swapusage: total = 0.00M  used = 0.00M  free = 0.00M  (encrypted)\n';
+
+  it('Apple silicon (openuem-agent issue #55): one 24 GB LPDDR5 package by Micron', () => {
+    const rows = parseMemoryDarwin(sysctl, json('real-openuem-SPMemoryDataType-apple-silicon.json'));
+    expect(rows[1]).toEqual({
+      kind: 'module',
+      slot: 'built-in',
+      size_bytes: 24 * 1024 ** 3,
+      swap_bytes: null,
+      type: 'LPDDR5',
+      speed_mts: null,
+      manufacturer: 'Micron',
+      part_number: '',
+      serial: '',
+    });
+  });
+
+  it('Intel DIMM (stats issue #712): the hex-encoded part number is decoded, the "-" serial is none', () => {
+    const dimm = firstDimmFromXml(text('real-stats-SPMemoryDataType-intel.xml'));
+    expect(dimm.dimm_part_number).toBe('0x484D54343147533641465238412D50422020');
+    const rows = parseMemoryDarwin(sysctl, { SPMemoryDataType: [{ _items: [dimm] }] });
+    expect(rows[1]).toEqual({
+      kind: 'module',
+      slot: 'BANK 0/DIMM0',
+      size_bytes: 8 * 1024 ** 3,
+      swap_bytes: null,
+      type: 'DDR3',
+      speed_mts: 1600,
+      manufacturer: '0x80AD',
+      part_number: 'HMT41GS6AFR8A-PB',
+      serial: '',
+    });
+  });
+
+  it('part numbers that are not hex-encoded text are kept as printed', () => {
+    expect(partNumber('M471A1K43CB1-CTD')).toBe('M471A1K43CB1-CTD');
+    expect(partNumber('0x80AD')).toBe('0x80AD'); // too short to be text: a JEDEC id
+    expect(partNumber('0x00FF00FF01')).toBe('0x00FF00FF01'); // not printable
   });
 });
