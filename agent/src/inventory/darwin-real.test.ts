@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { OutpostError } from '@outpost/shared';
 import { describe, expect, it } from 'vitest';
 import { parseDisksDarwin } from './disks.darwin.js';
+import { parseApplications } from './installed_software.darwin.js';
 import { parseMemoryDarwin, partNumber } from './memory.darwin.js';
 import { parseIfconfig } from './network_interfaces.darwin.js';
 import { parseOsVersionDarwin } from './os_version.darwin.js';
@@ -274,5 +275,82 @@ describe('SPMemoryDataType recorded on real Macs', () => {
     expect(partNumber('M471A1K43CB1-CTD')).toBe('M471A1K43CB1-CTD');
     expect(partNumber('0x80AD')).toBe('0x80AD'); // too short to be text: a JEDEC id
     expect(partNumber('0x00FF00FF01')).toBe('0x00FF00FF01'); // not printable
+  });
+});
+
+/**
+ * A property list (`system_profiler -xml`) as the value `system_profiler -json` prints for the same report: dicts,
+ * arrays, strings, dates as ISO text, integers and reals as numbers. Text outside tags is ignored.
+ */
+function plist(xml: string): unknown {
+  const stack: { value: unknown[] | Record<string, unknown>; key?: string }[] = [];
+  let top: unknown;
+  const put = (v: unknown) => {
+    const parent = stack.at(-1);
+    if (!parent) top = v;
+    else if (Array.isArray(parent.value)) parent.value.push(v);
+    else if (parent.key !== undefined) {
+      parent.value[parent.key] = v;
+      parent.key = undefined;
+    }
+  };
+  const entity = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  for (const m of xml.matchAll(/<(\/?)(dict|array|key|string|date|integer|real|true|false)(\/?)>(?:([^<]*)<\/\2>)?/g)) {
+    const [, close, tag, selfClose, body = ''] = m;
+    if (tag === 'dict' || tag === 'array') {
+      if (close) {
+        const done = stack.pop();
+        if (done) put(done.value);
+      } else stack.push({ value: tag === 'dict' ? {} : [] });
+    } else if (tag === 'key') {
+      const parent = stack.at(-1);
+      if (parent && !Array.isArray(parent.value)) parent.key = entity(body);
+    } else if (tag === 'true' || tag === 'false') put(tag === 'true' && selfClose === '/');
+    else if (tag === 'integer' || tag === 'real') put(Number(body));
+    else put(entity(body));
+  }
+  return top;
+}
+
+describe('system_profiler -xml reports recorded on real Macs (chef/ohai), read as their -json form', () => {
+  it('SPHardwareDataType of a MacBook Pro 11,1 (Intel: no provisioning UDID)', () => {
+    const items = plist(text('real-ohai-SPHardwareDataType-items.xml'));
+    expect(parseSystemInfoDarwin({ SPHardwareDataType: items }, 'mbp')[0]).toMatchObject({
+      model: 'MacBook Pro (MacBookPro11,1)',
+      serial: 'ABCDEFG12345',
+      hardware_uuid: 'f1a4ae0f-84a8-45d8-83c7-f3f904464fc5',
+      machine_id: '',
+      bios_version: 'MBP111.0138.B17',
+      chassis_type: 'laptop',
+      virtual: false,
+    });
+  });
+
+  it('SPStorageDataType of a FileVault CoreStorage volume: the drive is read from com.apple.corestorage.pv', () => {
+    const rows = parseDisksDarwin({ SPStorageDataType: plist(text('real-ohai-SPStorageDataType-items.xml')) });
+    expect(rows.map((r) => [r.kind, r.name, r.type, r.smart_health, r.mount, r.filesystem, r.size_bytes])).toEqual([
+      ['disk', 'APPLE SSD SM0256F', 'ssd', 'ok', '', '', 0],
+      ['volume', 'Macintosh HD', '', 'unknown', '/', 'Journaled HFS+', 249661751296],
+    ]);
+    expect(rows[1]!.free_bytes).toBe(Math.floor(23864803328 / 1048576) * 1048576);
+  });
+
+  it('SPApplicationsDataType on Catalina: signers (App Store, Developer IDs with and without team id), x86_64', () => {
+    const apps = parseApplications({
+      SPApplicationsDataType: plist(text('real-ohai-SPApplicationsDataType-items.xml')),
+    });
+    expect(apps.map((a) => [a.name, a.version, a.publisher, a.arch])).toEqual([
+      ['System Preferences', '14.0', 'Apple Inc.', 'x86_64'],
+      ['WhatsApp', '2.2035.15', 'App Store', 'x86_64'],
+      ['App Store', '3.0', 'Apple Inc.', 'x86_64'],
+      ['Chef Workstation App', '0.1.82', 'Chef Software, Inc.', 'x86_64'],
+      ['iTerm', '3.3.12', 'GEORGE NACHMAN', 'x86_64'],
+      ['Emacs', '27.1', '', 'x86_64'],
+      ['Firefox', '80.0.1', 'Mozilla Corporation', 'x86_64'],
+      ['Brother Status Monitor', '3.23.0', 'Brother Industries, LTD.', 'x86_64'],
+    ]);
+    expect(apps[1]!.install_date).toBe(Date.parse('2020-09-04T04:55:43Z'));
+    expect(apps.every((a) => a.scope === 'machine' && a.source === 'app')).toBe(true);
+    expect(apps[5]!.location).toBe('/usr/local/Cellar/emacs-plus@27/27.1/Emacs.app');
   });
 });
