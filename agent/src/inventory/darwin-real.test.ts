@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutpostError } from '@outpost/shared';
 import { describe, expect, it } from 'vitest';
+import { parseCpuDarwin } from './cpu.darwin.js';
 import { parseDisksDarwin } from './disks.darwin.js';
 import { parseApplications } from './installed_software.darwin.js';
 import { parseMemoryDarwin, partNumber } from './memory.darwin.js';
@@ -352,5 +353,46 @@ describe('system_profiler -xml reports recorded on real Macs (chef/ohai), read a
     expect(apps[1]!.install_date).toBe(Date.parse('2020-09-04T04:55:43Z'));
     expect(apps.every((a) => a.scope === 'machine' && a.source === 'app')).toBe(true);
     expect(apps[5]!.location).toBe('/usr/local/Cellar/emacs-plus@27/27.1/Emacs.app');
+  });
+});
+
+describe('chef/ohai recordings of an Intel MacBook Pro', () => {
+  it('ifconfig with `route -n get default`: the default interface, its gateway and autoconf IPv6 addresses', () => {
+    const rows = parseIfconfig(text('real-ohai-ifconfig.txt'), text('real-ohai-route-default.txt'));
+    expect(rows.map((r) => r.name)).toEqual(['lo0', 'gif0', 'stf0', 'en1', 'p2p0', 'en0', 'fw0', 'utun0']);
+    expect(rows[3]).toEqual({
+      name: 'en1',
+      mac: 'b8:8d:12:3a:32:de',
+      ipv4: ['10.20.10.144/24'],
+      ipv6: [
+        'fe80::ba8d:12ff:fe3a:32de/64',
+        '2001:44b8:4186:1100:ba8d:12ff:fe3a:32de/64',
+        '2001:44b8:4186:1100:7dba:7a60:97a:e14a/64',
+      ],
+      speed_mbps: null,
+      gateway: '10.20.10.1',
+      is_default: true,
+      virtual: false,
+    });
+    // FireWire prints an 8-byte `lladdr`, not an Ethernet MAC.
+    expect(rows[6]).toMatchObject({ name: 'fw0', mac: '', is_default: false });
+  });
+
+  it('sysctl hw machdep: an i7-4980HQ, 4 cores / 8 threads, its clock from hw.cpufrequency', () => {
+    expect(parseCpuDarwin(text('real-ohai-sysctl-hw-machdep-intel.txt'))[0]).toEqual({
+      model: 'Intel(R) Core(TM) i7-4980HQ CPU @ 2.80GHz',
+      vendor: 'GenuineIntel',
+      sockets: 1,
+      physical_cores: 4,
+      logical_processors: 8,
+      available_processors: 8,
+      max_mhz: 2800,
+      arch: '',
+    });
+    // The same output has hw.memsize (16 GiB) but no vm.swapusage: swap is unknown, not zero.
+    expect(parseMemoryDarwin(text('real-ohai-sysctl-hw-machdep-intel.txt'), {})[0]).toMatchObject({
+      size_bytes: 17179869184,
+      swap_bytes: null,
+    });
   });
 });
