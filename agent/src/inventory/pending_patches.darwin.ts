@@ -3,7 +3,7 @@
  * network wait) and the installed version of what an update replaces where it can be told (macOS itself).
  */
 import { OutpostError, type ProbeRow } from '@outpost/shared';
-import { keyValues } from './darwin.js';
+import { macosVersion } from './os_version.darwin.js';
 import { badOutput, type ProbeContext } from './probe.js';
 
 type Patch = ProbeRow<'pending_patches'>;
@@ -56,5 +56,5 @@ export function parseSoftwareUpdate(text: string, osVersion: string): Patch[] {
 /** Collects the pending updates (softwareupdate prints "No new software available." on stderr, exit 0). */
 export async function collectPatchesDarwin(ctx: ProbeContext): Promise<Patch[]> {
   const [list, sw] = await Promise.all([ctx.exec('softwareupdate', ['--list', '--no-scan']), ctx.exec('sw_vers', [])]);
-  return parseSoftwareUpdate(list || 'No new software available.', keyValues(sw).get('ProductVersion') ?? '');
+  return parseSoftwareUpdate(list || 'No new software available.', macosVersion(sw));
 }
