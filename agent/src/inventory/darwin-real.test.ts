@@ -240,6 +240,22 @@ function firstDimmFromXml(xml: string): Record<string, string> {
 describe('SPMemoryDataType recorded on real Macs', () => {
   const sysctl = 'hw.memsize: 25769803776\nvm.swapusage: total = 0.00M  used = 0.00M  free = 0.00M  (encrypted)\n';
 
+  it('sysctl hw.memsize and vm.swapusage of a MacBookPro15,1 (marslo/ibook): 16 GiB, 1024 MiB of swap', () => {
+    expect(parseMemoryDarwin(text('real-marslo-sysctl-memory.txt'), {})).toEqual([
+      {
+        kind: 'total',
+        slot: '',
+        size_bytes: 17179869184,
+        swap_bytes: 1024 * 1048576,
+        type: '',
+        speed_mts: null,
+        manufacturer: '',
+        part_number: '',
+        serial: '',
+      },
+    ]);
+  });
+
   it('Apple silicon (openuem-agent issue #55): one 24 GB LPDDR5 package by Micron', () => {
     const rows = parseMemoryDarwin(sysctl, json('real-openuem-SPMemoryDataType-apple-silicon.json'));
     expect(rows[1]).toEqual({
