@@ -10,6 +10,7 @@ export const CPU_SYSCTLS = [
   'hw.logicalcpu',
   'hw.activecpu',
   'hw.cpufrequency_max',
+  'hw.cpufrequency',
   'hw.machine',
   'machdep.cpu.brand_string',
   'machdep.cpu.vendor',
@@ -20,7 +21,8 @@ export function parseCpuDarwin(text: string): ProbeRow<'cpu'>[] {
   const kv = keyValues(text);
   const logical = intOrNull(kv.get('hw.logicalcpu'));
   if (logical === null) badOutput('cpu', 'sysctl printed no hw.logicalcpu', text);
-  const hz = intOrNull(kv.get('hw.cpufrequency_max'));
+  // Some Intel Macs list only hw.cpufrequency (the nominal clock); Apple silicon has neither.
+  const hz = intOrNull(kv.get('hw.cpufrequency_max')) ?? intOrNull(kv.get('hw.cpufrequency'));
   const brand = kv.get('machdep.cpu.brand_string') ?? '';
   return [
     {

@@ -14,7 +14,7 @@ import { parseApplications, parsePkgInfo } from './installed_software.darwin.js'
 import { parseXProtect } from './licences.darwin.js';
 import { parseMemoryDarwin } from './memory.darwin.js';
 import { parseIfconfig } from './network_interfaces.darwin.js';
-import { parseOsVersionDarwin } from './os_version.darwin.js';
+import { macosVersion, parseOsVersionDarwin } from './os_version.darwin.js';
 import { parseSoftwareUpdate } from './pending_patches.darwin.js';
 import { defaultInventoryOptions, type ProbeContext } from './probe.js';
 import { probesFor } from './registry.js';
@@ -181,6 +181,17 @@ describe('macOS parsers on recorded command output', () => {
       last_boot: Date.parse('2026-11-20T07:58:10Z'),
       time_zone: 'Europe/Paris',
     });
+  });
+
+  it('os_version keeps the Rapid Security Response suffix sw_vers prints on macOS 13+ (ProductVersionExtra)', () => {
+    // The layout sw_vers uses on macOS 13+ (two tabs, one after the longer ProductVersionExtra key).
+    const rsr =
+      'ProductName:\t\tmacOS\nProductVersion:\t\t13.3.1\nProductVersionExtra:\t(a)\nBuildVersion:\t\t22E772610a\n';
+    expect(parseOsVersionDarwin(rsr, '', '', '', 'UTC')[0]).toMatchObject({
+      version: '13.3.1 (a)',
+      build: '22E772610a',
+    });
+    expect(macosVersion(text('sw_vers.txt'))).toBe('14.6.1');
   });
 
   it('users: accounts (service accounts as system, admin group), who sessions with this year', () => {

@@ -8,10 +8,10 @@ export function parseDisksDarwin(o: Record<string, unknown>): ProbeRow<'disks'>[
   const disks = new Map<string, ProbeRow<'disks'>>();
   const volumes: ProbeRow<'disks'>[] = [];
   for (const v of items(o, 'SPStorageDataType')) {
-    const pd = (typeof v.physical_drive === 'object' && v.physical_drive !== null ? v.physical_drive : {}) as Record<
-      string,
-      unknown
-    >;
+    // A CoreStorage volume (HFS+ with FileVault or Fusion Drive) names its drives under com.apple.corestorage.pv.
+    const pv = v['com.apple.corestorage.pv'];
+    const drive = v.physical_drive ?? (Array.isArray(pv) ? pv[0] : undefined);
+    const pd = (typeof drive === 'object' && drive !== null ? drive : {}) as Record<string, unknown>;
     const device = str(pd.device_name);
     // The physical disk's BSD name: disk3s1s1 lives on an APFS container whose physical store is not named here.
     const bsd = /^(disk\d+)/.exec(str(v.bsd_name))?.[1] ?? '';

@@ -28,6 +28,13 @@ const ARCH: Record<string, string> = {
   arch_other: '',
 };
 
+/** The app's architecture: `arch_kind` since macOS 11; before, `runtime_environment` (arch_x86) and `has64BitIntelCode`. */
+function archOf(app: Record<string, unknown>): string {
+  if (app.arch_kind !== undefined) return ARCH[str(app.arch_kind)] ?? '';
+  if (str(app.runtime_environment) === 'arch_x86') return str(app.has64BitIntelCode) === 'yes' ? 'x86_64' : 'x86';
+  return '';
+}
+
 /** Parses `system_profiler -json SPApplicationsDataType`. */
 export function parseApplications(o: Record<string, unknown>): Software[] {
   return items(o, 'SPApplicationsDataType')
@@ -37,7 +44,7 @@ export function parseApplications(o: Record<string, unknown>): Software[] {
       return {
         name: str(a._name),
         version: str(a.version),
-        arch: ARCH[str(a.arch_kind)] ?? '',
+        arch: archOf(a),
         publisher: signerOf(a),
         install_date: timeOrNull(a.lastModified),
         source: 'app' as const,

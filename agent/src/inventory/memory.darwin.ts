@@ -3,6 +3,17 @@ import type { ProbeRow } from '@outpost/shared';
 import { items, keyValues, sizeOf, systemProfiler } from './darwin.js';
 import { badOutput, intOrNull, type ProbeContext, str } from './probe.js';
 
+/**
+ * A DIMM part number as printed: Intel Macs give the SPD bytes hex-encoded ("0x484D54…2020" is "HMT41GS6AFR8A-PB"
+ * padded with spaces); a printable decoding is the part number, anything else is kept as printed.
+ */
+export function partNumber(v: string): string {
+  const hex = /^0x((?:[0-9a-f]{2}){4,})$/i.exec(v)?.[1];
+  if (!hex) return v;
+  const text = Buffer.from(hex, 'hex').toString('latin1').trim();
+  return /^[\x20-\x7e]+$/.test(text) ? text : v;
+}
+
 /** Parses `sysctl hw.memsize vm.swapusage` and `system_profiler -json SPMemoryDataType`. */
 export function parseMemoryDarwin(sysctl: string, profiler: Record<string, unknown>): ProbeRow<'memory'>[] {
   const kv = keyValues(sysctl);
@@ -22,7 +33,8 @@ export function parseMemoryDarwin(sysctl: string, profiler: Record<string, unkno
       serial: '',
     },
   ];
-  const hex = (v: unknown) => (/^0x0*$/i.test(str(v)) ? '' : str(v));
+  // "0x0000", "-" and "" all mean the value is not known (system_profiler prints "-" for a missing serial).
+  const hex = (v: unknown) => (/^(0x0*|-|)$/i.test(str(v).trim()) ? '' : str(v).trim());
   for (const entry of items(profiler, 'SPMemoryDataType')) {
     const dimms = Array.isArray(entry._items) ? (entry._items as Record<string, unknown>[]) : [entry];
     for (const d of dimms) {
@@ -36,7 +48,7 @@ export function parseMemoryDarwin(sysctl: string, profiler: Record<string, unkno
         type: str(d.dimm_type),
         speed_mts: intOrNull(/^(\d+)/.exec(str(d.dimm_speed))?.[1]),
         manufacturer: hex(d.dimm_manufacturer),
-        part_number: hex(d.dimm_part_number),
+        part_number: partNumber(hex(d.dimm_part_number)),
         serial: hex(d.dimm_serial_number),
       });
     }

@@ -11,7 +11,8 @@ export function parseIfconfig(text: string, route: string): ProbeRow<'network_in
   const rows: ProbeRow<'network_interfaces'>[] = [];
   let cur: ProbeRow<'network_interfaces'> | undefined;
   for (const line of text.split('\n')) {
-    const head = /^([a-z][\w.]*\d*): flags=/.exec(line);
+    // Names are not all lower case: Intel Macs list the USB controller's pseudo-interface as XHC20.
+    const head = /^([A-Za-z][\w.]*): flags=/.exec(line);
     if (head) {
       cur = {
         name: head[1]!,
@@ -29,7 +30,8 @@ export function parseIfconfig(text: string, route: string): ProbeRow<'network_in
     if (!cur) continue;
     const t = line.trim();
     const ether = /^ether ([0-9a-f:]{17})/i.exec(t);
-    const inet = /^inet (\S+) netmask 0x([0-9a-f]{8})/i.exec(t);
+    // A point-to-point link (utun VPN) prints its peer: `inet 10.75.129.190 --> 10.75.129.190 netmask 0xffffff00`.
+    const inet = /^inet (\S+)(?: --> \S+)? netmask 0x([0-9a-f]{8})/i.exec(t);
     const inet6 = /^inet6 (\S+?)(?:%\S+)? prefixlen (\d+)/.exec(t);
     const media = /^media: .*\((\d+)(G?)base/i.exec(t); // 1000baseT, 10GbaseT, 2500Base-T
     if (ether) cur.mac = ether[1]!.toLowerCase();

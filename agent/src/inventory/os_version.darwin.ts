@@ -3,6 +3,17 @@ import type { ProbeRow } from '@outpost/shared';
 import { keyValues } from './darwin.js';
 import { badOutput, type ProbeContext } from './probe.js';
 
+/**
+ * The macOS version `sw_vers` prints, with its Rapid Security Response suffix when one is installed (macOS 13+ prints
+ * `ProductVersionExtra: (a)` beside `ProductVersion: 13.3.1`; Apple names that version "13.3.1 (a)").
+ */
+export function macosVersion(swVers: string): string {
+  const kv = keyValues(swVers);
+  const version = kv.get('ProductVersion') ?? '';
+  const extra = kv.get('ProductVersionExtra') ?? '';
+  return version && extra ? `${version} ${extra}` : version;
+}
+
 /** Parses `sw_vers`, `uname -r -m`, `sysctl kern.boottime` and `stat -f %B /var/db/.AppleSetupDone`. */
 export function parseOsVersionDarwin(
   swVers: string,
@@ -12,7 +23,7 @@ export function parseOsVersionDarwin(
   timeZone: string,
 ): ProbeRow<'os_version'>[] {
   const kv = keyValues(swVers);
-  const version = kv.get('ProductVersion') ?? '';
+  const version = macosVersion(swVers);
   if (!version) badOutput('os_version', 'sw_vers printed no ProductVersion', swVers);
   const [kernel = '', arch = ''] = uname.trim().split(/\s+/);
   const boot = /sec = (\d+)/.exec(boottime)?.[1];

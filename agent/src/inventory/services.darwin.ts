@@ -14,7 +14,8 @@ export function parseLaunchctlList(text: string): ProbeRow<'services'>[] {
     rows.push({
       name: label,
       display_name: '',
-      state: running ? 'running' : status === '0' ? 'stopped' : 'failed',
+      // A negative status is the signal that ended the job; SIGTERM (-15) is how launchd itself stops a job.
+      state: running ? 'running' : status === '0' || status === '-15' ? 'stopped' : 'failed',
       start_mode: 'loaded',
       kind: 'launchd',
       path: '',

@@ -12,6 +12,18 @@ export const USERS_PS = [
   '[pscustomobject]@{Users=$u;Administrators=$a;Sessions=$q} | ConvertTo-Json -Depth 3 -Compress',
 ].join('; ');
 
+/**
+ * quser's LOGON TIME, printed in the machine's short date format: "11/20/2026 8:02 AM" (en-US) is read by Date.parse,
+ * "24.08.2022 17:42" (German, Swiss, Russian… day first with dots) is not, so it is read here. Local time: quser runs on
+ * the machine whose clock it reports.
+ */
+export function quserTime(text: string): number {
+  const dotted = /^(\d{1,2})\.(\d{1,2})\.(\d{4}) (\d{1,2}):(\d{2})$/.exec(text.trim());
+  if (!dotted) return Date.parse(text);
+  const [day, month, year, hour, minute] = dotted.slice(1).map(Number) as [number, number, number, number, number];
+  return new Date(year, month - 1, day, hour, minute).getTime();
+}
+
 /** Parses `quser`: USERNAME SESSIONNAME ID STATE IDLE-TIME LOGON-TIME (the session name is blank when disconnected). */
 export function parseQuser(text: string): ProbeRow<'users'>[] {
   const rows: ProbeRow<'users'>[] = [];
@@ -20,7 +32,7 @@ export function parseQuser(text: string): ProbeRow<'users'>[] {
       line.replace(/\r$/, ''),
     );
     if (!m) continue;
-    const started = Date.parse(m[6]!);
+    const started = quserTime(m[6]!);
     rows.push(sessionRow(m[1]!, m[2] ?? `session ${m[3]}`, '', started));
   }
   return rows;
