@@ -33,7 +33,8 @@ function fixtureContext(platform: 'win32' | 'darwin', prefix = ''): agentInvento
     [/Microsoft\.Update\.Session/, 'pending_patches.json'],
   ];
   const mac: [RegExp, string][] = [
-    [/^system_profiler -json (SP\w+)$/, '$1.json'],
+    // One run can ask for several reports; the fixture is named after the first.
+    [/^system_profiler -json (SP\w+)(?: SP\w+)*$/, '$1.json'],
     [/^sysctl hw\.packages/, 'sysctl-cpu.txt'],
     [/^sysctl hw\.memsize/, 'sysctl-memory.txt'],
     [/^sysctl kern\.boottime/, 'sysctl-boottime.txt'],

@@ -214,10 +214,11 @@ describe('system_profiler recorded on real Macs', () => {
     });
   });
 
-  it('SPStorageDataType of an Apple silicon Mac (Yuzu): one internal SSD, its two APFS volumes', () => {
+  it('SPStorageDataType + SPNVMeDataType of an Apple silicon Mac (Yuzu): one internal NVMe SSD with its serial and size, its two APFS volumes', () => {
     const rows = parseDisksDarwin(json('real-yuzu-SPStorageDataType.json'));
+    expect(rows[0]).toMatchObject({ model: 'APPLE SSD AP0256Z', serial: '0ba018e4045c5e3e' });
     expect(rows.map((r) => [r.kind, r.name, r.type, r.smart_health, r.mount, r.filesystem, r.size_bytes])).toEqual([
-      ['disk', 'APPLE SSD AP0256Z', 'ssd', 'ok', '', '', 0],
+      ['disk', 'APPLE SSD AP0256Z', 'nvme', 'ok', '', '', 251000193024],
       ['volume', 'Data', '', 'unknown', '/System/Volumes/Data', 'APFS', 245107195904],
       ['volume', 'Macintosh HD', '', 'unknown', '/', 'APFS', 245107195904],
     ]);

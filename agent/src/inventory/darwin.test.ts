@@ -34,7 +34,7 @@ function fixtureFor(cmd: string, args: string[]): string {
   const table: [RegExp, string][] = [
     [/^system_profiler -json SPHardwareDataType$/, 'SPHardwareDataType.json'],
     [/^system_profiler -json SPMemoryDataType$/, 'SPMemoryDataType.json'],
-    [/^system_profiler -json SPStorageDataType$/, 'SPStorageDataType.json'],
+    [/^system_profiler -json SPStorageDataType SPNVMeDataType SPSerialATADataType$/, 'SPStorageDataType.json'],
     [/^system_profiler -json SPApplicationsDataType$/, 'SPApplicationsDataType.json'],
     [/^system_profiler -json SPInstallHistoryDataType$/, 'SPInstallHistoryDataType.json'],
     [/^sysctl hw\.packages/, 'sysctl-cpu.txt'],
@@ -130,11 +130,14 @@ describe('macOS parsers on recorded command output', () => {
     ]);
   });
 
-  it('disks: each physical drive once (internal SSD verified, USB HDD), then the volumes', () => {
+  it('disks: each physical drive once (internal NVMe SSD verified, USB HDD), then the volumes', () => {
     const rows = parseDisksDarwin(json('SPStorageDataType.json'));
-    expect(rows.filter((r) => r.kind === 'disk').map((r) => [r.name, r.type, r.smart_health])).toEqual([
-      ['APPLE SSD AP0512Z', 'ssd', 'ok'],
-      ['Expansion HDD', 'usb', 'unknown'],
+    expect(
+      rows.filter((r) => r.kind === 'disk').map((r) => [r.name, r.type, r.smart_health, r.serial, r.size_bytes]),
+    ).toEqual([
+      ['APPLE SSD AP0512Z', 'nvme', 'ok', '0ba0165e4a2c3b1d', 500277790720],
+      // Only SPStorageDataType knows the USB drive: no size or serial.
+      ['Expansion HDD', 'usb', 'unknown', '', 0],
     ]);
     expect(rows.filter((r) => r.kind === 'volume').map((r) => [r.mount, r.filesystem])).toEqual([
       ['/System/Volumes/Data', 'APFS'],
@@ -307,5 +310,63 @@ describe('macOS probes through the runner', () => {
         expect(r.code, `${p.probe.name} on ${JSON.stringify(a)}`).toBe('OUTPOST_E_PROBE_OUTPUT');
       }
     }
+  });
+});
+
+describe('disks on an Intel Mac with SATA drives', () => {
+  // The SATA report's keys as system_profiler names them (spsata_medium_type "Solid State" / "Rotational"; an
+  // optical drive has no size). No capture of one was found: this report is built from those documented keys.
+  const sata = {
+    SPSerialATADataType: [
+      {
+        _name: 'Intel 7 Series Chipset',
+        spsata_physical_interconnect: 'SATA',
+        _items: [
+          {
+            _name: 'APPLE HDD HTS541010A9E662',
+            bsd_name: 'disk0',
+            device_model: 'APPLE HDD HTS541010A9E662',
+            device_serial: 'JD8002D82K7WXD',
+            size_in_bytes: 1000204886016,
+            spsata_medium_type: 'Rotational',
+            smart_status: 'Verified',
+          },
+          { _name: 'HL-DT-ST DVDRW  GA32N', device_model: 'HL-DT-ST DVDRW  GA32N' },
+        ],
+      },
+      {
+        _name: 'Intel 7 Series Chipset 2',
+        _items: [
+          {
+            _name: 'Samsung SSD 860 EVO 500GB',
+            bsd_name: 'disk1',
+            device_model: 'Samsung SSD 860 EVO 500GB',
+            device_serial: 'S3Z1NB0K123456A',
+            size_in_bytes: 500107862016,
+            spsata_medium_type: 'Solid State',
+            smart_status: 'Failing',
+          },
+        ],
+      },
+    ],
+    SPStorageDataType: [
+      {
+        _name: 'Macintosh HD',
+        bsd_name: 'disk0s2',
+        file_system: 'Journaled HFS+',
+        mount_point: '/',
+        size_in_bytes: 999345127424,
+        free_space_in_bytes: 500000000000,
+        physical_drive: { device_name: 'APPLE HDD HTS541010A9E662', medium_type: 'rotational', protocol: 'SATA' },
+      },
+    ],
+  };
+
+  it('reads model, serial, size, medium and SMART of each drive, with or without a mounted volume; skips the optical drive', () => {
+    const disks = parseDisksDarwin(sata).filter((r) => r.kind === 'disk');
+    expect(disks.map((r) => [r.name, r.serial, r.type, r.size_bytes, r.smart_health])).toEqual([
+      ['APPLE HDD HTS541010A9E662', 'JD8002D82K7WXD', 'hdd', 1000204886016, 'ok'],
+      ['Samsung SSD 860 EVO 500GB', 'S3Z1NB0K123456A', 'ssd', 500107862016, 'failing'],
+    ]);
   });
 });
