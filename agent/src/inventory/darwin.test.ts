@@ -276,6 +276,13 @@ describe('macOS parsers on recorded command output', () => {
       ['Command Line Tools for Xcode', '', '16.1', false, 'update'],
     ]);
     expect(parseSoftwareUpdate(text('softwareupdate-none.txt'), '14.6.1')).toEqual([]);
+    // A comma inside a title does not cut it short, nor shift the fields after it.
+    const comma = text('softwareupdate-list.txt').replace('Title: Safari,', 'Title: Safari, Sonoma edition,');
+    expect(parseSoftwareUpdate(comma, '14.6.1')[2]).toMatchObject({
+      name: 'Safari, Sonoma edition',
+      candidate_version: '18.1.1',
+      classification: 'recommended',
+    });
   });
 });
 

@@ -26,9 +26,17 @@ export function parseSoftwareUpdate(text: string, osVersion: string): Patch[] {
     const label = /^\s*[*-] Label: (.+)$/.exec(lines[i]!)?.[1]?.trim();
     if (!label) continue;
     const fields = new Map<string, string>();
-    for (const part of (lines[i + 1] ?? '').trim().split(/,\s*/)) {
+    // Split only before the known keys: a title may hold a comma of its own.
+    for (const part of (lines[i + 1] ?? '').trim().split(/,\s*(?=(?:Title|Version|Size|Recommended|Action):)/)) {
       const c = part.indexOf(':');
-      if (c > 0) fields.set(part.slice(0, c).trim(), part.slice(c + 1).trim());
+      if (c > 0)
+        fields.set(
+          part.slice(0, c).trim(),
+          part
+            .slice(c + 1)
+            .replace(/,\s*$/, '')
+            .trim(),
+        );
     }
     const title = fields.get('Title') ?? label;
     const isOs = /^macOS/i.test(title);
