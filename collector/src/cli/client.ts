@@ -13,9 +13,28 @@ export interface ApiTarget {
 
 const pinnedAgent = new HttpsAgent({ keepAlive: true, maxCachedSessions: 0 });
 
+/**
+ * The collector's address as a URL, or a coded error naming it: it comes from `--server`, `OUTPOST_SERVER` or the
+ * saved login, so a typo must read as such, not as a stack trace.
+ */
+export function collectorUrl(server: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(server);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `The collector address ${JSON.stringify(server.slice(0, 200))} is not an https:// (or http://) URL`,
+      details: { server: server.slice(0, 200) },
+    });
+  return url;
+}
+
 /** Calls the API and returns the parsed JSON body; throws the API's coded error on failure. */
 export async function apiCall<T>(target: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
-  const url = new URL(path, target.server);
+  const url = new URL(path, collectorUrl(target.server));
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const headers: Record<string, string> = { accept: 'application/json' };
   if (payload) headers['content-type'] = 'application/json';

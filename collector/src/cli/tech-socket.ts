@@ -6,11 +6,11 @@
 import type { TLSSocket } from 'node:tls';
 import { channelSocketOptions, checkPinnedCertificate, isErrorCode, OutpostError } from '@outpost/shared';
 import { WebSocket } from 'ws';
-import type { ApiTarget } from './client.js';
+import { type ApiTarget, collectorUrl } from './client.js';
 
 /** A socket on `path` (with its query) of the collector API. */
 export function openTechSocket(target: ApiTarget, path: string, origin?: string): WebSocket {
-  const base = new URL(target.server);
+  const base = collectorUrl(target.server);
   base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   const headers: Record<string, string> = {};
   if (target.token) headers.authorization = `Bearer ${target.token}`;
