@@ -1,7 +1,7 @@
 /** memory on macOS: hw.memsize and vm.swapusage (sysctl), modules from SPMemoryDataType (Intel DIMMs or Apple silicon's one package). */
 import type { ProbeRow } from '@outpost/shared';
 import { items, keyValues, sizeOf, systemProfiler } from './darwin.js';
-import { badOutput, intOrNull, type ProbeContext, str } from './probe.js';
+import { badOutput, intOrNull, knownOrEmpty, type ProbeContext, str } from './probe.js';
 
 /**
  * A DIMM part number as printed: Intel Macs give the SPD bytes hex-encoded ("0x484D54…2020" is "HMT41GS6AFR8A-PB"
@@ -33,8 +33,6 @@ export function parseMemoryDarwin(sysctl: string, profiler: Record<string, unkno
       serial: '',
     },
   ];
-  // "0x0000", "-" and "" all mean the value is not known (system_profiler prints "-" for a missing serial).
-  const hex = (v: unknown) => (/^(0x0*|-|)$/i.test(str(v).trim()) ? '' : str(v).trim());
   for (const entry of items(profiler, 'SPMemoryDataType')) {
     const dimms = Array.isArray(entry._items) ? (entry._items as Record<string, unknown>[]) : [entry];
     for (const d of dimms) {
@@ -47,9 +45,9 @@ export function parseMemoryDarwin(sysctl: string, profiler: Record<string, unkno
         swap_bytes: null,
         type: str(d.dimm_type),
         speed_mts: intOrNull(/^(\d+)/.exec(str(d.dimm_speed))?.[1]),
-        manufacturer: hex(d.dimm_manufacturer),
-        part_number: partNumber(hex(d.dimm_part_number)),
-        serial: hex(d.dimm_serial_number),
+        manufacturer: knownOrEmpty(d.dimm_manufacturer),
+        part_number: partNumber(knownOrEmpty(d.dimm_part_number)),
+        serial: knownOrEmpty(d.dimm_serial_number),
       });
     }
   }

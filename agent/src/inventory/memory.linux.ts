@@ -1,6 +1,6 @@
 /** memory on Linux: the total from /proc/meminfo; modules from `dmidecode -t 17` when it is installed and allowed. */
 import type { ProbeRow } from '@outpost/shared';
-import { badOutput, type ProbeContext } from './probe.js';
+import { badOutput, knownOrEmpty, type ProbeContext } from './probe.js';
 
 /** Parses /proc/meminfo into bytes per key. */
 export function parseMeminfo(text: string): Map<string, number> {
@@ -27,18 +27,17 @@ export function parseDmidecodeMemory(text: string): ProbeRow<'memory'>[] {
     const f = (k: string) => new RegExp(`^\\s*${k}:\\s*(.*)$`, 'm').exec(block)?.[1]?.trim() ?? '';
     const size = sizeBytes(f('Size'));
     if (size === 0) continue;
-    const placeholder = (v: string) => (/^(unknown|not specified|none|\s*)$/i.test(v) ? '' : v);
     const speed = /^(\d+)/.exec(f('Speed'))?.[1];
     rows.push({
       kind: 'module',
       slot: f('Locator') || f('Bank Locator'),
       size_bytes: size,
       swap_bytes: null,
-      type: placeholder(f('Type')),
+      type: knownOrEmpty(f('Type')),
       speed_mts: speed ? Number(speed) : null,
-      manufacturer: placeholder(f('Manufacturer')),
-      part_number: placeholder(f('Part Number')),
-      serial: placeholder(f('Serial Number')),
+      manufacturer: knownOrEmpty(f('Manufacturer')),
+      part_number: knownOrEmpty(f('Part Number')),
+      serial: knownOrEmpty(f('Serial Number')),
     });
   }
   return rows;

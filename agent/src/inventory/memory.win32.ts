@@ -1,6 +1,6 @@
 /** memory on Windows: Win32_ComputerSystem total, Win32_PhysicalMemory modules, Win32_PageFileUsage swap. */
 import type { ProbeRow } from '@outpost/shared';
-import { intOrNull, type ProbeContext, str } from './probe.js';
+import { intOrNull, knownOrEmpty, type ProbeContext, str } from './probe.js';
 import { asArray, objectOf, powershellJson } from './windows.js';
 
 /** The PowerShell script whose JSON `parseMemoryWindows` reads. */
@@ -52,9 +52,9 @@ export function parseMemoryWindows(json: unknown): ProbeRow<'memory'>[] {
       swap_bytes: null,
       type: MEMORY_TYPES[intOrNull(m.SMBIOSMemoryType) ?? 0] ?? '',
       speed_mts: intOrNull(m.Speed) || intOrNull(m.ConfiguredClockSpeed),
-      manufacturer: str(m.Manufacturer).trim(),
-      part_number: str(m.PartNumber).trim(),
-      serial: str(m.SerialNumber).trim(),
+      manufacturer: knownOrEmpty(m.Manufacturer),
+      part_number: knownOrEmpty(m.PartNumber),
+      serial: knownOrEmpty(m.SerialNumber),
     });
   }
   return rows;

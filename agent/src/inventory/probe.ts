@@ -75,6 +75,17 @@ export function parseJsonOutput(probe: ProbeName, text: string): unknown {
 
 /** A value from a parsed JSON object as a string ('' when absent). */
 export const str = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v));
+/**
+ * What firmware and system tools print where a hardware value is not known: SMBIOS "Not Specified"/"Unknown", BIOS
+ * templates ("SerNum0", "PartNum1", "Manufacturer0"), system_profiler's "-" and "0x0000", WMI's "00000000".
+ */
+const UNKNOWN_HARDWARE_VALUE =
+  /^(-*|n\/?a|none|null|unknown|undefined|not specified|not available|not provided|\[?empty\]?|no dimm|0x0*|0+|(sernum|partnum|manufacturer|assettagnum|module(part|serial)number)\d*)$/i;
+/** A hardware value trimmed, or '' when it is one of the placeholders above (so "unknown" never differs from "unknown"). */
+export const knownOrEmpty = (v: unknown): string => {
+  const s = str(v).trim();
+  return UNKNOWN_HARDWARE_VALUE.test(s) ? '' : s;
+};
 /** A value as a non-negative integer, or null. */
 export const intOrNull = (v: unknown): number | null => {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
