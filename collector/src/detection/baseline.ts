@@ -13,10 +13,14 @@
  *    an exponentially forgotten histogram of the same averages raises the tail probability to (a twentieth of) the
  *    share of recent averages at least this high, so a level of surprise the series reaches every day or so is not
  *    an alarm, while one it has not reached lately still is (NAB: false-positive rows 221 → 131).
- * 4. The score in [0, 1] is that tail probability on a log scale: 0.5 is one in 10^5, 1 is one in 10^10.
+ * 4. A level shift too small for step 3 (the fast level absorbs a small step within a few samples) builds up in a
+ *    signed average of the distance from the long-run level; its rarity is judged the same way (its histogram
+ *    learns a rising shift only once it stops rising, at its peak). Where the shift began is Page's CUSUM estimate.
+ * 5. The score in [0, 1] is the larger tail probability on a log scale: 0.5 is one in 10^5, 1 is one in 10^10.
  *    After an alarm the series is in a refractory state, so one fault gives one alarm, not a hundred; the state ends
- *    early once the score is back below half the alarm level (that fault is over, the next one is news).
- * 5. A value beyond the whole range seen so far (by 5 % of it) that is also off the forecast scores at least the alarm
+ *    early once the score is back below half the alarm level and the value is back near its level (that fault is
+ *    over, the next one is news).
+ * 6. A value beyond the whole range seen so far (by 5 % of it) that is also off the forecast scores at least the alarm
  *    level: a new extreme is news even on a series too noisy for step 3 to flag it.
  *
  * State is a flat Float64Array so it checkpoints as one blob and the hot path allocates nothing.
@@ -68,6 +72,17 @@ export interface BaselineParams {
   empiricalAlpha: number;
   /** The empirical share counts this much against the Gaussian tail. */
   empiricalWeight: number;
+  /**
+   * Smoothing of the level-shift channel: a signed average of the distance from the level (slow level, or the trusted
+   * seasonal forecast) in typical errors, clipped at `clip`. A shift too small for the short average of surprises
+   * (the fast level absorbs it within a few samples) builds up here; 0 turns the channel off.
+   */
+  shiftAlpha: number;
+  /**
+   * In the level-shift channel, a level within this many histogram bins (of 64) of one the series reached lately
+   * counts as reached: the average moves smoothly, so a repeat of a past shift peaks a hair above or below it.
+   */
+  shiftReachedBins: number;
 }
 
 /** The shipped parameters, one set for every metric and every file. */
@@ -91,6 +106,8 @@ export const DEFAULT_BASELINE: Readonly<BaselineParams> = Object.freeze({
   spatialMinDeviation: 3,
   empiricalAlpha: 0.005,
   empiricalWeight: 0.05,
+  shiftAlpha: 0.05,
+  shiftReachedBins: 1,
 });
 
 const DAY_BUCKETS = 48; // 30 min
@@ -121,15 +138,25 @@ const DAYN = DAY0 + DAY_BUCKETS; // visit counts
 const WEEK0 = DAYN + DAY_BUCKETS;
 const WEEKN = WEEK0 + WEEK_BUCKETS;
 const HIST_BINS = 64;
-// A rarity channel: [weight of the next sample (lazy decay), history mean, history variance, HIST_BINS bins].
+// A rarity channel: [weight of the next sample (lazy decay), history mean, history variance, sum of the bins, HIST_BINS bins].
 const CH_W = 0;
 const CH_MEAN = 1;
 const CH_VAR = 2;
-const CH_BINS = 3;
+const CH_TOTAL = 3; // sum of the bins
+const CH_BINS = 4;
 const CH_LEN = CH_BINS + HIST_BINS;
 const CH_AVG = WEEKN + WEEK_BUCKETS; // the short average of surprises
+const SHIFT = 8; // the level-shift average
+const CUSUM_UP = 9; // Page's CUSUM of the distance from the level, upwards …
+const CUSUM_DOWN = 11; // … and downwards
+const CH_SHIFT = CH_AVG + CH_LEN; // the level-shift average's rarity channel
+const SHIFT_UP_SINCE = CH_SHIFT + CH_LEN; // first sample of the current upward CUSUM run (NaN when at zero)
+const SHIFT_DOWN_SINCE = SHIFT_UP_SINCE + 1;
+const LAST_SHIFT = SHIFT_DOWN_SINCE + 1; // 1 when the last score came from the level-shift channel
+const LAST_LEVEL = LAST_SHIFT + 1;
+const LAST_LEVEL_DEV = LAST_LEVEL + 1;
 /** Length of a baseline state vector. */
-export const BASELINE_STATE_LENGTH = CH_AVG + CH_LEN;
+export const BASELINE_STATE_LENGTH = LAST_LEVEL_DEV + 1;
 
 /** A fresh state vector. */
 export function newBaselineState(): Float64Array {
@@ -139,6 +166,9 @@ export function newBaselineState(): Float64Array {
   s[ERR_DAY] = Number.POSITIVE_INFINITY;
   s[ERR_WEEK] = Number.POSITIVE_INFINITY;
   s[CH_AVG + CH_W] = 1;
+  s[CH_SHIFT + CH_W] = 1;
+  s[SHIFT_UP_SINCE] = Number.NaN;
+  s[SHIFT_DOWN_SINCE] = Number.NaN;
   return s;
 }
 
@@ -151,6 +181,19 @@ export interface BaselineView {
   deviation: number;
   /** Time of the first sample of the current abnormal run, or NaN. */
   abnormalSince: number;
+  /**
+   * The score came from a sustained level shift: then `expected` is the level the series left, `deviation` the
+   * distance from it, and `abnormalSince` where the shift began (Page's CUSUM change-point estimate).
+   */
+  shift: boolean;
+  /** The long-run level (slow level, or the trusted seasonal forecast) and the distance from it in typical errors. */
+  level: number;
+  levelDeviation: number;
+  /** The distance from the trusted forecast in typical errors, whatever drove the score. */
+  forecastDeviation: number;
+  /** The CUSUMs of the distance from the level, upwards and downwards: 0 when no shift that way is building. */
+  cusumUp: number;
+  cusumDown: number;
 }
 
 /**
@@ -226,6 +269,30 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
   // Compare the short average of surprises with this series' own history of it.
   let score = surpriseScore(s, z, n, p);
 
+  // A level shift: the fast level absorbs a small step within a few samples, the slow one (or the seasonal forecast
+  // riding on it) does not, so a sustained step builds up a signed average of the distance from it.
+  const level = pred === fast ? slow : pred;
+  const levelDev = (x - level) / err;
+  let shifted = false;
+  if (p.shiftAlpha > 0) {
+    const d = Math.max(-p.clip, Math.min(p.clip, levelDev));
+    const prevM = s[SHIFT]!;
+    const m = prevM + p.shiftAlpha * (d / p.clip - prevM);
+    s[SHIFT] = m;
+    const rising = Math.abs(m) > Math.abs(prevM);
+    // The histogram learns the shift average only once it stops growing, and then its peak: a building shift is not
+    // compared with its own rising edge, and a past shift is remembered at its height.
+    const shiftScore = rarity(s, CH_SHIFT, Math.abs(m), n, p, p.shiftReachedBins, rising ? null : Math.abs(prevM));
+    // Where the shift began: the CUSUM (reference half a typical error) of the same distance last left zero there.
+    s[CUSUM_UP] = Math.max(0, s[CUSUM_UP]! + d - 0.5);
+    s[CUSUM_DOWN] = Math.max(0, s[CUSUM_DOWN]! - d - 0.5);
+    s[SHIFT_UP_SINCE] = s[CUSUM_UP] === 0 ? Number.NaN : Number.isNaN(s[SHIFT_UP_SINCE]!) ? ts : s[SHIFT_UP_SINCE]!;
+    s[SHIFT_DOWN_SINCE] =
+      s[CUSUM_DOWN] === 0 ? Number.NaN : Number.isNaN(s[SHIFT_DOWN_SINCE]!) ? ts : s[SHIFT_DOWN_SINCE]!;
+    shifted = shiftScore > score;
+    score = Math.max(score, shiftScore);
+  }
+
   // A value well outside everything seen so far, and off the forecast, is abnormal even when the series is noisy
   // enough that its surprise history would not flag it (a new extreme is news for a monitored metric).
   const lo = s[MINV]!;
@@ -238,7 +305,10 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
 
   // Refractory: one fault, one alarm.
   if (s[REFRACT]! > 0) {
-    s[REFRACT] = p.refractoryEnds && score < p.alarm * 0.5 ? 0 : s[REFRACT]! - 1;
+    // Over means the score is low and the value is back near its level (a shift is not over when the fast level has
+    // absorbed it).
+    const calm = score < p.alarm * 0.5 && Math.abs(levelDev) < 2;
+    s[REFRACT] = p.refractoryEnds && calm ? 0 : s[REFRACT]! - 1;
     score = Math.min(score, p.alarm * 0.5);
   } else if (score >= p.alarm) {
     s[REFRACT] = p.refractory;
@@ -254,6 +324,9 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
   s[LAST_SCORE] = score;
   s[LAST_EXPECTED] = pred;
   s[LAST_DEV] = dev;
+  s[LAST_SHIFT] = shifted ? 1 : 0;
+  s[LAST_LEVEL] = level;
+  s[LAST_LEVEL_DEV] = levelDev;
   return score;
 }
 
@@ -270,17 +343,31 @@ function surpriseScore(s: Float64Array, z: number, n: number, p: Readonly<Baseli
  * then lately, to the (weighted) share of past values at or above it: a level the series reaches every day is not
  * news however improbable a Gaussian calls it. The history learns from capped values so one event does not blind it.
  */
-function rarity(s: Float64Array, c: number, v: number, n: number, p: Readonly<BaselineParams>): number {
+function rarity(
+  s: Float64Array,
+  c: number,
+  v: number,
+  n: number,
+  p: Readonly<BaselineParams>,
+  reachedBins = 0,
+  learnAs: number | null = v,
+): number {
   const hm = s[c + CH_MEAN]!;
   const hv = s[c + CH_VAR]!;
   const sd = Math.max(Math.sqrt(hv), p.minSpread);
   let score = 0;
   if (n >= p.warmup) {
     const q = (v - hm) / sd;
-    let tail = q > 0 ? 0.5 * erfc(q / Math.SQRT2) : 1;
-    if (p.empiricalAlpha > 0 && tail < 1e-3) tail = Math.max(tail, p.empiricalWeight * empiricalTail(s, c, v));
-    score = Math.min(1, Math.max(0, -Math.log10(Math.max(tail, 1e-300)) / p.tailDigits));
-    if (p.empiricalAlpha > 0) learnEmpirical(s, c, v, p.empiricalAlpha);
+    if (q > 0) {
+      // On a log scale throughout: one logarithm per sample and no exponential on the hot path.
+      let lnTail = lnUpperTail(q);
+      if (p.empiricalAlpha > 0 && lnTail < LN_1E_3) {
+        const share = p.empiricalWeight * empiricalTail(s, c, v, reachedBins);
+        if (share > 0) lnTail = Math.max(lnTail, Math.log(share));
+      }
+      score = Math.min(1, Math.max(0, -lnTail / Math.LN10 / p.tailDigits));
+    }
+    if (p.empiricalAlpha > 0 && learnAs !== null) learnEmpirical(s, c, learnAs, p.empiricalAlpha);
   }
   const a = Math.max(1 / (n + 1), p.historyAlpha);
   const d = Math.min(v, hm + p.historyCap * sd) - hm;
@@ -289,17 +376,14 @@ function rarity(s: Float64Array, c: number, v: number, n: number, p: Readonly<Ba
   return score;
 }
 
-// The share of past values (exponentially forgotten) at or above this one's bin; 0 when none ever reached it.
-function empiricalTail(s: Float64Array, c: number, v: number): number {
-  const b = Math.min(HIST_BINS - 1, Math.floor(v * HIST_BINS));
+// The share of past values (exponentially forgotten) at or above this one's bin less `reachedBins`; 0 when none
+// ever reached it.
+function empiricalTail(s: Float64Array, c: number, v: number, reachedBins: number): number {
+  const b = Math.max(0, Math.min(HIST_BINS - 1, Math.floor(v * HIST_BINS)) - reachedBins);
+  const all = s[c + CH_TOTAL]!;
   let ge = 0;
-  let all = 0;
-  for (let i = 0; i < HIST_BINS; i++) {
-    const k = s[c + CH_BINS + i]!;
-    all += k;
-    if (i >= b) ge += k;
-  }
-  return all > 0 ? ge / all : 0;
+  for (let i = b; i < HIST_BINS; i++) ge += s[c + CH_BINS + i]!;
+  return all > 0 ? Math.min(1, ge / all) : 0;
 }
 
 // Lazy exponential forgetting: each new value weighs 1/(1-alpha) more than the previous; rescaled before overflow.
@@ -307,19 +391,25 @@ function learnEmpirical(s: Float64Array, c: number, v: number, alpha: number): v
   const b = Math.min(HIST_BINS - 1, Math.max(0, Math.floor(v * HIST_BINS)));
   let w = s[c + CH_W]!;
   s[c + CH_BINS + b] = s[c + CH_BINS + b]! + w;
+  s[c + CH_TOTAL] = s[c + CH_TOTAL]! + w;
   w /= 1 - alpha;
   if (w > 1e200) {
     for (let i = 0; i < HIST_BINS; i++) s[c + CH_BINS + i] = s[c + CH_BINS + i]! / w;
+    s[c + CH_TOTAL] = s[c + CH_TOTAL]! / w;
     w = 1;
   }
   s[c + CH_W] = w;
 }
 
-// Abramowitz–Stegun 7.1.26: erfc for x >= 0, error < 1.5e-7.
-function erfc(x: number): number {
+const LN_1E_3 = Math.log(1e-3);
+
+// ln of the standard normal upper tail P(Z > q) = erfc(q/√2)/2 for q > 0, by Abramowitz–Stegun 7.1.26 (error of
+// erfc < 1.5e-7), kept in the log domain so no exponential is needed and no tail underflows to 0.
+function lnUpperTail(q: number): number {
+  const x = q / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
   const y = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return y * Math.exp(-x * x);
+  return Math.log(0.5 * y) - x * x;
 }
 
 // A seasonal error starts pessimistic (never below the plain level's) and then follows its winsorised mean.
@@ -334,11 +424,35 @@ function clipAround(x: number, centre: number, width: number): number {
 
 /** The explanation-side view of the last sample fed to `s` (call right after `baselineStep`). */
 export function baselineView(s: Float64Array): BaselineView {
+  const level = s[LAST_LEVEL]!;
+  const levelDeviation = s[LAST_LEVEL_DEV]!;
+  if (s[LAST_SHIFT] === 1) {
+    const since = s[levelDeviation >= 0 ? SHIFT_UP_SINCE : SHIFT_DOWN_SINCE]!;
+    const run = s[ABNORMAL_SINCE]!;
+    return {
+      score: s[LAST_SCORE]!,
+      expected: level,
+      deviation: levelDeviation,
+      abnormalSince: Number.isNaN(run) ? since : Math.min(since, run),
+      shift: true,
+      level,
+      levelDeviation,
+      forecastDeviation: s[LAST_DEV]!,
+      cusumUp: s[CUSUM_UP]!,
+      cusumDown: s[CUSUM_DOWN]!,
+    };
+  }
   return {
     score: s[LAST_SCORE]!,
     expected: s[LAST_EXPECTED]!,
     deviation: s[LAST_DEV]!,
     abnormalSince: s[ABNORMAL_SINCE]!,
+    shift: false,
+    level,
+    levelDeviation,
+    forecastDeviation: s[LAST_DEV]!,
+    cusumUp: s[CUSUM_UP]!,
+    cusumDown: s[CUSUM_DOWN]!,
   };
 }
 

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { baselineStep, DEFAULT_BASELINE, newBaselineState } from './baseline.js';
+import { baselineStep, baselineView, DEFAULT_BASELINE, newBaselineState } from './baseline.js';
 import { ChecksPush } from './checks-push.js';
 import { DetectionEngine } from './engine.js';
 import { MemoryIncidentSink } from './memory-sink.js';
@@ -114,6 +114,45 @@ describe('adaptive baseline', () => {
     expect(alarms).toHaveLength(3);
   });
 
+  it('a small sustained level shift, too small for the fast level to notice, alarms once with its start as time of failure', () => {
+    // CPU idling at 50 % ± 4 steps up by 3 points (less than the noise) for 300 samples (2.5 h at 30 s).
+    const series = (i: number) => 50 + 4 * noise(i) + (i >= 1007 && i < 1300 ? 3 : 0);
+    const run = (params: typeof DEFAULT_BASELINE) => {
+      const st = newBaselineState();
+      const alarms: { i: number; view: ReturnType<typeof baselineView> }[] = [];
+      for (let i = 0; i < 1600; i++)
+        if (baselineStep(st, T0 + i * 30_000, series(i), params) >= params.alarm)
+          alarms.push({ i, view: baselineView(st) });
+      return alarms;
+    };
+    expect(run({ ...DEFAULT_BASELINE, shiftAlpha: 0 })).toEqual([]); // without the level-shift channel: unseen
+    const alarms = run(DEFAULT_BASELINE);
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]!.i).toBeGreaterThan(1007);
+    expect(alarms[0]!.i).toBeLessThan(1007 + 60); // within half an hour of the step
+    expect(alarms[0]!.view).toMatchObject({ shift: true });
+    expect(alarms[0]!.view.expected).toBeCloseTo(50, 0); // the level it left
+    expect(alarms[0]!.view.abnormalSince).toBeGreaterThanOrEqual(T0 + 1007 * 30_000); // where the shift began
+    expect(alarms[0]!.view.abnormalSince).toBeLessThanOrEqual(T0 + 1010 * 30_000);
+  });
+
+  it('a level-shift incident says so, stays open while the level stays shifted, and clears once it is back', async () => {
+    const ctx = setup();
+    const base = (i: number) => 50 + 4 * noise(i);
+    await feed(ctx, 'ag_1', 0, 1007, base);
+    await feed(ctx, 'ag_1', 1007, 1080, (i) => base(i) + 3);
+    const inc = ctx.sink.open.get('baseline:ag_1:cpu.total_pct');
+    expect(inc).toBeDefined();
+    expect(inc!.failureTime).toBeGreaterThanOrEqual(T0 + 1007 * 30_000);
+    expect(inc!.failureTime).toBeLessThanOrEqual(T0 + 1010 * 30_000);
+    expect(inc!.explanation).toMatch(/where about (49|50|51)\.\d % is normal \(a sustained shift of/);
+    // Still shifted 40 samples on: the fast level has long absorbed the step, the incident stays open.
+    expect(ctx.sink.events.filter((e) => e.kind === 'clear')).toHaveLength(0);
+    await feed(ctx, 'ag_1', 1080, 1160, base);
+    expect(ctx.sink.open.size).toBe(0);
+    expect(ctx.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(1);
+  });
+
   it('does not alarm on a clean daily pattern', () => {
     const rows = ['timestamp,value'];
     for (let i = 0; i < 288 * 14; i++) {
@@ -222,6 +261,29 @@ describe('checkpoint', () => {
     await feed(b, 'ag_0', 410, 415, () => 95);
     expect(b.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
     await feed(b, 'ag_0', 415, 450, (i) => 10 + 2 * noise(i));
+    expect(b.sink.events.filter((e) => e.kind === 'clear')).toHaveLength(1);
+  });
+
+  it('a checkpoint from a version with another baseline layout keeps its open incidents and relearns the baseline', async () => {
+    const a = setup();
+    await feed(a, 'ag_0', 0, 400, (i) => 10 + 2 * noise(i));
+    await feed(a, 'ag_0', 400, 410, () => 95);
+    // The same blob with a baseline state 40 values shorter, as an older version wrote it.
+    const old = new Map<string, Uint8Array>();
+    for (const [id, bytes] of a.engine.snapshot()) {
+      const f = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+      old.set(
+        id,
+        id.includes('|') && f.length > 40 ? new Uint8Array(new Float64Array([...f.slice(40)]).buffer) : bytes,
+      );
+    }
+    const b = setup();
+    b.engine.restore(old);
+    b.sink.open.set('baseline:ag_0:cpu.total_pct', a.sink.open.get('baseline:ag_0:cpu.total_pct')!);
+    await feed(b, 'ag_0', 410, 500, () => 95); // still failing while the baseline relearns: not raised again, not cleared
+    expect(b.sink.events).toEqual([]);
+    await feed(b, 'ag_0', 500, 700, (i) => 10 + 2 * noise(i));
+    expect(b.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
     expect(b.sink.events.filter((e) => e.kind === 'clear')).toHaveLength(1);
   });
 });

@@ -9,6 +9,7 @@ import type { Criticality, DetectionSignal, IncidentSink, SignalSource } from '.
 import {
   BASELINE_STATE_LENGTH,
   type BaselineParams,
+  baselineCount,
   baselineStep,
   baselineView,
   DEFAULT_BASELINE,
@@ -51,6 +52,11 @@ const PROC_CPU = 'proc.cpu_pct:';
 interface SeriesState {
   b: Float64Array;
   open: boolean;
+  /**
+   * The open baseline incident is a level shift up (1) or down (-1), else 0: it clears once no shift that way is
+   * building any more (the series is back, or its baseline has taken the new level as normal).
+   */
+  shift: number;
   calm: number;
   // threshold: breach start, clear start
   tBreach: number;
@@ -155,7 +161,7 @@ export class DetectionEngine {
     if (!st) {
       st = {
         b: newBaselineState(),
-        ...{ open: false, calm: 0, tBreach: -1, tClear: -1, tOpen: false },
+        ...{ open: false, shift: 0, calm: 0, tBreach: -1, tClear: -1, tOpen: false },
         ...{ fOpen: false, fT: -1, fX: 0, fSlope: 0 },
       };
       this.#series.set(id, st);
@@ -300,8 +306,12 @@ export class DetectionEngine {
       const key = `baseline:${agentId}:${metric}`;
       if (score >= this.#params.alarm && !st.open) {
         st.open = true;
+        st.shift = view.shift ? Math.sign(view.levelDeviation) : 0;
         st.calm = 0;
         const since = Number.isNaN(view.abnormalSince) ? t : view.abnormalSince;
+        const how = view.shift
+          ? `a sustained shift of ${Math.abs(view.deviation).toFixed(1)}× its usual variation`
+          : `${Math.abs(view.deviation).toFixed(1)}× its usual variation`;
         await this.#raise(place, agentId, policy, {
           key,
           source: 'baseline',
@@ -310,11 +320,19 @@ export class DetectionEngine {
           criticality: policy.baseline.criticality,
           failureTime: since,
           title: `${metric} abnormal on ${place.hostname ?? agentId}`,
-          what: `${metric} is ${formatValue(metric, x)} where about ${formatValue(metric, view.expected)} is normal (${Math.abs(view.deviation).toFixed(1)}× its usual variation, anomaly score ${score.toFixed(2)})`,
-          context: { score, value: x, expected: view.expected, deviation: view.deviation },
+          what: `${metric} is ${formatValue(metric, x)} where about ${formatValue(metric, view.expected)} is normal (${how}, anomaly score ${score.toFixed(2)})`,
+          context: { score, value: x, expected: view.expected, deviation: view.deviation, shift: view.shift },
         });
       } else if (st.open) {
-        st.calm = Math.abs(view.deviation) < 2 ? st.calm + 1 : 0;
+        // A baseline still learning (relearned after an upgrade) cannot tell calm: the incident waits for it.
+        const judged = baselineCount(st.b) > this.#params.warmup;
+        const calm =
+          st.shift > 0
+            ? view.cusumUp === 0
+            : st.shift < 0
+              ? view.cusumDown === 0
+              : Math.abs(view.forecastDeviation) < 2;
+        st.calm = judged && calm ? st.calm + 1 : 0;
         if (st.calm >= this.#clearSamples) {
           st.open = false;
           await this.#clear(key, t, `${metric} back to normal`);
@@ -553,7 +571,7 @@ export class DetectionEngine {
       const buf = new Float64Array(BASELINE_STATE_LENGTH + EXTRA);
       buf.set(st.b);
       const o = BASELINE_STATE_LENGTH;
-      buf[o] = st.open ? 1 : 0;
+      buf[o] = st.open ? (st.shift > 0 ? 2 : st.shift < 0 ? 3 : 1) : 0;
       buf[o + 1] = st.calm;
       buf[o + 2] = st.tBreach;
       buf[o + 3] = st.tClear;
@@ -588,12 +606,15 @@ export class DetectionEngine {
         this.#checks.set(id.slice(6), { fails: fails!, first: first!, open: open === 1 });
         continue;
       }
-      if (bytes.byteLength !== (BASELINE_STATE_LENGTH + EXTRA) * 8) continue; // written by another version: relearn
+      if (bytes.byteLength % 8 !== 0 || bytes.byteLength < EXTRA * 8) continue;
       const buf = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      const o = BASELINE_STATE_LENGTH;
+      // The incident state sits after the baseline state: a checkpoint written by a version whose baseline state had
+      // another layout relearns the baseline but keeps its open incidents (they still clear, and are not re-raised).
+      const o = buf.length - EXTRA;
       this.#series.set(id, {
-        b: buf.slice(0, o),
-        open: buf[o] === 1,
+        b: o === BASELINE_STATE_LENGTH ? buf.slice(0, o) : newBaselineState(),
+        open: buf[o]! >= 1,
+        shift: buf[o] === 2 ? 1 : buf[o] === 3 ? -1 : 0,
         calm: buf[o + 1]!,
         tBreach: buf[o + 2]!,
         tClear: buf[o + 3]!,
