@@ -70,15 +70,21 @@ export type AgentConfig = Static<typeof AgentConfigSchema>;
 
 const check = TypeCompiler.Compile(AgentConfigSchema);
 
-/** Default locations: system-wide for root (a service), per-user otherwise (a developer or a test). */
-export function defaultPaths(): { configFile: string; stateDir: string } {
-  const env = process.env;
-  if (env.OUTPOST_AGENT_CONFIG) {
-    return {
-      configFile: env.OUTPOST_AGENT_CONFIG,
-      stateDir: env.OUTPOST_AGENT_STATE ?? join(dirname(env.OUTPOST_AGENT_CONFIG), 'state'),
-    };
-  }
+/**
+ * Default locations: system-wide for root (a service), per-user otherwise (a developer or a test).
+ * `OUTPOST_AGENT_CONFIG` and `OUTPOST_AGENT_STATE` each override one of them; with only the first set, the state
+ * lives beside the file (`<its directory>/state`).
+ */
+export function defaultPaths(env: NodeJS.ProcessEnv = process.env): { configFile: string; stateDir: string } {
+  const platform = platformPaths(env);
+  const configFile = env.OUTPOST_AGENT_CONFIG || platform.configFile;
+  const stateDir =
+    env.OUTPOST_AGENT_STATE ||
+    (env.OUTPOST_AGENT_CONFIG ? join(dirname(env.OUTPOST_AGENT_CONFIG), 'state') : platform.stateDir);
+  return { configFile, stateDir };
+}
+
+function platformPaths(env: NodeJS.ProcessEnv): { configFile: string; stateDir: string } {
   if (process.platform === 'win32') {
     const base = join(env.ProgramData ?? 'C:\\ProgramData', 'Outpost');
     return { configFile: join(base, 'agent.json'), stateDir: join(base, 'state') };

@@ -2,9 +2,14 @@
  * `outpost detect …`: replay a policy over recorded series (local, no collector), and show or reload the policies a
  * collector has in force.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type ActivePolicies, DEFAULT_BASELINE, parsePolicy, replayPath } from '../detection/index.js';
+import {
+  type ActivePolicies,
+  DEFAULT_BASELINE,
+  defaultPolicy,
+  readPolicyFile,
+  replayPath,
+} from '../detection/index.js';
 import { apiCall } from './client.js';
 import { loadTarget } from './credentials.js';
 
@@ -52,14 +57,20 @@ export function addDetectCommands(program: Command): void {
     )
     .requiredOption('--input <path>', 'a CSV file or a folder of CSV files')
     .requiredOption('--out <path>', 'output CSV file, or folder when --input is a folder')
-    .option('--policy <file>', 'a detection policy (JSON or YAML) to validate and apply')
+    .option(
+      '--policy <file>',
+      'a policy file as the collector reads it (JSON or YAML: one policy, a list, or { policies: [...] }); every entry is validated and the default-scope one (no clientId/siteId) applied',
+    )
     .action((o: { input: string; out: string; policy?: string }) => {
-      const params = { ...DEFAULT_BASELINE };
+      let labels = true;
       if (o.policy) {
-        const policy = parsePolicy(readFileSync(o.policy, 'utf8'), o.policy);
-        if (!policy.baseline.enabled) params.alarm = Number.POSITIVE_INFINITY;
+        // The same file `detection.policyFile` takes; a replayed series has no client or site, so the default scope
+        // (or the shipped default when the file has none) is the policy that applies to it.
+        const policy = readPolicyFile(o.policy).find((p) => !p.clientId && !p.siteId) ?? defaultPolicy();
+        // With the baseline off that policy opens no incident from it: scores are still written, no row is labelled.
+        labels = policy.baseline.enabled;
       }
-      const results = replayPath(o.input, o.out, params);
+      const results = replayPath(o.input, o.out, DEFAULT_BASELINE, { labels });
       let rows = 0;
       let alarms = 0;
       for (const s of results.values()) {

@@ -12,4 +12,4 @@ export { describe, formatValue } from './explain.js';
 export { MemoryIncidentSink, type SinkEvent } from './memory-sink.js';
 export * from './policy.js';
 export * from './policy-file.js';
-export { parseTimestamp, type ReplaySummary, replayCsv, replayPath } from './replay.js';
+export { parseTimestamp, type ReplayOptions, type ReplaySummary, replayCsv, replayPath } from './replay.js';

@@ -26,11 +26,17 @@ export interface ReplaySummary {
   skipped: number;
 }
 
+/** Replay options: `labels: false` (a policy with the baseline off) scores every row but labels none. */
+export interface ReplayOptions {
+  labels?: boolean;
+}
+
 /** Replays one CSV text and returns the output CSV text. */
 export function replayCsv(
   text: string,
   params: Readonly<BaselineParams> = DEFAULT_BASELINE,
   source = 'input',
+  options: ReplayOptions = {},
 ): { csv: string; summary: ReplaySummary } {
   const lines = text.split(/\r?\n/);
   const header = (lines[0] ?? '').split(',').map((h) => h.trim().toLowerCase());
@@ -52,7 +58,7 @@ export function replayCsv(
     const value = Number(valRaw);
     const score = baselineStep(state, parseTimestamp(tsRaw), value, params);
     if (!Number.isFinite(value)) summary.skipped++;
-    const label = score >= params.alarm ? 1 : 0;
+    const label = options.labels !== false && score >= params.alarm ? 1 : 0;
     summary.alarms += label;
     summary.rows++;
     out.push(`${tsRaw},${valRaw},${round(score)},${label}`);
@@ -69,6 +75,7 @@ export function replayPath(
   input: string,
   output: string,
   params: Readonly<BaselineParams> = DEFAULT_BASELINE,
+  options: ReplayOptions = {},
 ): Map<string, ReplaySummary> {
   const results = new Map<string, ReplaySummary>();
   let st: ReturnType<typeof statSync>;
@@ -80,7 +87,7 @@ export function replayPath(
   const files = st.isDirectory() ? listCsv(input) : [input];
   for (const file of files) {
     const target = st.isDirectory() ? join(output, relative(input, file)) : output;
-    const { csv, summary } = replayCsv(readFileSync(file, 'utf8'), params, file);
+    const { csv, summary } = replayCsv(readFileSync(file, 'utf8'), params, file, options);
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, csv);
     results.set(st.isDirectory() ? relative(input, file) : file, summary);
