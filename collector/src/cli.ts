@@ -2,14 +2,11 @@
 import { OutpostError } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { addCommands } from './cli/commands.js';
+import { intIn } from './cli/flags.js';
 import { serve } from './cli/serve.js';
 import { COLLECTOR_VERSION } from './version.js';
 
-const port = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
-  return n;
-};
+const port = intIn(0, 65535, 'a port number');
 
 const program = new Command('outpost')
   .description(
@@ -47,7 +44,11 @@ try {
   } else if (err instanceof InvalidArgumentError) {
     process.stderr.write(`error: ${err.message}\n`);
   } else {
-    process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+    // Not a coded error: a bug. The message is enough for a person; the stack is for the report (OUTPOST_DEBUG=1).
+    const detail = process.env.OUTPOST_DEBUG
+      ? ((err as Error)?.stack ?? String(err))
+      : String((err as Error)?.message ?? err);
+    process.stderr.write(`error (unexpected failure, please report it; OUTPOST_DEBUG=1 shows where): ${detail}\n`);
   }
   process.exitCode = 1;
 }

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { type ActivePolicies, DEFAULT_BASELINE, parsePolicy, replayPath } from '../detection/index.js';
 import { apiCall } from './client.js';
 import { loadTarget } from './credentials.js';
+import { checkReadable } from './output.js';
 
 function printActive(r: ActivePolicies, json: boolean): void {
   if (json) {
@@ -56,6 +57,7 @@ export function addDetectCommands(program: Command): void {
     .action((o: { input: string; out: string; policy?: string }) => {
       const params = { ...DEFAULT_BASELINE };
       if (o.policy) {
+        checkReadable(o.policy);
         const policy = parsePolicy(readFileSync(o.policy, 'utf8'), o.policy);
         if (!policy.baseline.enabled) params.alarm = Number.POSITIVE_INFINITY;
       }
