@@ -3,7 +3,7 @@ import { OutpostError } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { addCommands } from './cli/commands.js';
 import { intIn } from './cli/flags.js';
-import { serve } from './cli/serve.js';
+import type { ServeFlags } from './cli/serve.js';
 import { COLLECTOR_VERSION } from './version.js';
 
 const port = intIn(0, 65535, 'a port number');
@@ -32,7 +32,8 @@ program
   .option('--cert <file>', 'TLS certificate (PEM); default: a generated self-signed one')
   .option('--key <file>', 'TLS private key (PEM)')
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace')
-  .action(serve);
+  // Loaded on demand: the server (Fastify, SQLite, every concern) is most of start-up, and only `serve` needs it.
+  .action(async (flags: ServeFlags) => (await import('./cli/serve.js')).serve(flags));
 
 addCommands(program);
 
