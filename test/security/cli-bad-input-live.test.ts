@@ -100,7 +100,7 @@ describe('the outpost CLI against a running collector refuses bad input clearly'
     const results: { code: number | null; out: string }[] = [];
     for (let i = 0; i < cases.length; i += 6)
       results.push(...(await Promise.all(cases.slice(i, i + 6).map(([args]) => run(args)))));
-    cases.forEach(([args, expected], i) => expectRefused(results[i]!, expected, args.join(' ')));
+    for (const [i, [args, expected]] of cases.entries()) expectRefused(results[i]!, expected, args.join(' '));
     expect(existsSync(download)).toBe(false);
     expect(existsSync(missingReport)).toBe(false);
     expect(existsSync(join(dir.path, 'no-dir'))).toBe(false);
