@@ -9,9 +9,11 @@ import { createLogger } from './log.js';
 import { AgentRuntime, type AgentStatusFile, enroll } from './runtime/index.js';
 import { AGENT_VERSION } from './version.js';
 
+/** A diagnostic count or interval: a whole number up to a million (`1e20` test events is a typo, not a plan). */
 const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  const n = v.trim() === '' ? Number.NaN : Number(v);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 1_000_000)
+    throw new InvalidArgumentError('expected a whole number from 0 to 1000000');
   return n;
 };
 
@@ -20,7 +22,11 @@ function fail(err: unknown): void {
   if (err instanceof OutpostError) {
     process.stderr.write(`error ${err.code}: ${err.message}\nhint: ${err.hint}\n`);
   } else {
-    process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+    // Not a coded error: a bug. The message is enough for a person; the stack is for the report (OUTPOST_DEBUG=1).
+    const detail = process.env.OUTPOST_DEBUG
+      ? ((err as Error)?.stack ?? String(err))
+      : String((err as Error)?.message ?? err);
+    process.stderr.write(`error (unexpected failure, please report it; OUTPOST_DEBUG=1 shows where): ${detail}\n`);
   }
   process.exitCode = 1;
 }

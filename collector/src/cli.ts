@@ -2,14 +2,11 @@
 import { OutpostError } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { addCommands } from './cli/commands.js';
-import { serve } from './cli/serve.js';
+import { intIn } from './cli/flags.js';
+import type { ServeFlags } from './cli/serve.js';
 import { COLLECTOR_VERSION } from './version.js';
 
-const port = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
-  return n;
-};
+const port = intIn(0, 65535, 'a port number');
 
 const program = new Command('outpost')
   .description(
@@ -35,7 +32,8 @@ program
   .option('--cert <file>', 'TLS certificate (PEM); default: a generated self-signed one')
   .option('--key <file>', 'TLS private key (PEM)')
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace')
-  .action(serve);
+  // Loaded on demand: the server (Fastify, SQLite, every concern) is most of start-up, and only `serve` needs it.
+  .action(async (flags: ServeFlags) => (await import('./cli/serve.js')).serve(flags));
 
 addCommands(program);
 
@@ -47,7 +45,11 @@ try {
   } else if (err instanceof InvalidArgumentError) {
     process.stderr.write(`error: ${err.message}\n`);
   } else {
-    process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+    // Not a coded error: a bug. The message is enough for a person; the stack is for the report (OUTPOST_DEBUG=1).
+    const detail = process.env.OUTPOST_DEBUG
+      ? ((err as Error)?.stack ?? String(err))
+      : String((err as Error)?.message ?? err);
+    process.stderr.write(`error (unexpected failure, please report it; OUTPOST_DEBUG=1 shows where): ${detail}\n`);
   }
   process.exitCode = 1;
 }

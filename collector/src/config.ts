@@ -164,8 +164,10 @@ export function checkSettings(input: unknown, source = 'configuration'): Collect
   const value = Value.Default(CollectorConfigSchema, structuredClone(input));
   if (!check.Check(value)) {
     const first = check.Errors(value).First();
+    // A union of literals (log.level…) is better named by its choices than by "Expected union value".
+    const allowed = (first?.schema.anyOf as { const?: unknown }[] | undefined)?.map((s) => s.const);
     throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
-      message: `${source}: ${first?.path || '/'} ${first?.message ?? 'is invalid'}`,
+      message: `${source}: ${first?.path || '/'} ${allowed?.every((a) => a !== undefined) ? `must be one of ${allowed.join(', ')}` : (first?.message ?? 'is invalid')}`,
       details: { source, path: first?.path ?? '' },
     });
   }

@@ -1,5 +1,7 @@
 /** Starts a collector: TLS material, the app, and its listeners. Prints nothing: the CLI decides what to show. */
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
 import { buildApp, type Collector } from './app.js';
 import { agentsListenSeparately, type Clock, type CollectorSettings, systemClock } from './config.js';
@@ -26,6 +28,7 @@ export async function startServer(
   settings: CollectorSettings,
   deps: { logger: Logger; clock?: Clock },
 ): Promise<RunningCollector> {
+  if (settings.dataDir !== ':memory:') prepareDataDir(settings.dataDir);
   const tls = settings.tls.enabled
     ? await ensureCertificate({
         dataDir: settings.dataDir,
@@ -41,11 +44,13 @@ export async function startServer(
     logger: deps.logger,
     tlsMaterial: tls,
   });
+  let listening = `api ${settings.api.host}:${settings.api.port}`;
   try {
     await collector.api.listen({ host: settings.api.host, port: settings.api.port });
     const apiUrl = urlOf(collector.api.server.address() as AddressInfo, Boolean(tls));
     let agentBase = apiUrl;
     if (agentsListenSeparately(settings) && settings.agents) {
+      listening = `agents ${settings.agents.host}:${settings.agents.port}`;
       await collector.agentEndpoint.listen({ host: settings.agents.host, port: settings.agents.port });
       agentBase = urlOf(collector.agentEndpoint.server.address() as AddressInfo, Boolean(tls));
     }
@@ -59,6 +64,29 @@ export async function startServer(
     };
   } catch (err) {
     await collector.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && ['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) {
+      const [section, address] = listening.split(' ');
+      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+        cause: err,
+        message: `Cannot listen on ${address} (${section}.host/${section}.port): ${(err as Error).message}`,
+        details: { path: `${section}.port`, code },
+      });
+    }
     throw err;
+  }
+}
+
+/** Creates the data directory, or names it and why it cannot be used, before anything is written into it. */
+function prepareDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+  } catch (cause) {
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      cause,
+      message: `The data directory ${dir} (dataDir / --data-dir) cannot be used: ${(cause as Error).message}`,
+      details: { path: 'dataDir', dir },
+    });
   }
 }

@@ -206,7 +206,12 @@ export const ERRORS = {
   },
   OUTPOST_E_REPLAY_INPUT: {
     message: 'The replay input cannot be read',
-    hint: 'Give a CSV file with a `timestamp,value` header, or a folder of such files.',
+    hint: 'Give a CSV file with a `timestamp,value` header and a time and a number on every line, or a folder of such files; the message names the file and the line. Nothing was written.',
+    http: 400,
+  },
+  OUTPOST_E_LOCAL_FILE: {
+    message: 'A local file cannot be read or written',
+    hint: 'Check the path: a file to read must exist; a file to write needs an existing, writable folder. Nothing was written.',
     http: 400,
   },
   OUTPOST_E_POLICY_INVALID: {

@@ -96,7 +96,7 @@ describe('outpost detect replay --policy', () => {
       { OUTPOST_CLI_CONFIG: join(dir.path, 'cli.json') },
     );
     expect(await p.exited).toBe(1);
-    expect(p.stderr()).toMatch(/OUTPOST_E_POLICY_INVALID: .*nope\.yaml: cannot read the policy file/);
+    expect(p.stderr()).toMatch(/OUTPOST_E_LOCAL_FILE: .*nope\.yaml: no such file/);
     expect(p.stderr()).not.toMatch(/^\s+at /m);
     expect(existsSync(out)).toBe(false);
   }, 30_000);

@@ -5,7 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { AgentId, OutpostError } from '@outpost/shared';
+import { AgentId, normalizeFingerprint, OutpostError } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 
@@ -129,10 +129,30 @@ export function readAgentConfig(file: string): AgentConfig {
   }
   if (!check.Check(value)) {
     const first = check.Errors(value).First();
+    const allowed = (first?.schema.anyOf as { const?: unknown }[] | undefined)?.map((s) => s.const);
     throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
-      message: `${file}: ${first?.path || '/'} ${first?.message ?? 'is invalid'}`,
+      message: `${file}: ${first?.path || '/'} ${allowed?.every((a) => a !== undefined) ? `must be one of ${allowed.join(', ')}` : (first?.message ?? 'is invalid')}`,
       details: { file, path: first?.path ?? '' },
     });
+  }
+  // The schema checks the shape; these are checked by what reads them, so a hand edit fails here, naming the key,
+  // rather than as a stack trace at the first connection.
+  const invalid = (path: string, why: string) =>
+    new OutpostError('OUTPOST_E_CONFIG_INVALID', { message: `${file}: ${path} ${why}`, details: { file, path } });
+  let url: URL | undefined;
+  try {
+    url = new URL(value.server);
+  } catch {
+    // reported below
+  }
+  if (!url?.hostname)
+    throw invalid('/server', `"${value.server.slice(0, 200)}" is not a URL such as https://host:8443`);
+  if (value.caFingerprint !== undefined) {
+    try {
+      normalizeFingerprint(value.caFingerprint);
+    } catch (cause) {
+      throw invalid('/caFingerprint', (cause as Error).message);
+    }
   }
   return value;
 }

@@ -5,6 +5,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
+import { count, intIn } from './flags.js';
 import { printObject, printRows, when } from './output.js';
 
 type Row = Record<string, unknown>;
@@ -15,11 +16,7 @@ const list = (v: string) =>
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-const port = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port number 1-65535');
-  return n;
-};
+const port = intIn(1, 65535, 'a port number');
 const tiers = (v: string) =>
   list(v).map((t) => {
     const n = Number(t);
@@ -165,7 +162,7 @@ export function addChannelCommands(program: Command): void {
     .command('outbox')
     .description('Queued and delivered messages, newest first.')
     .option('--pending', 'only messages not delivered yet')
-    .option('--limit <n>', 'at most this many', (v) => Number(v), 100)
+    .option('--limit <n>', 'at most this many', count, 100)
     .action(async function (this: Command, o: { pending?: boolean; limit: number }) {
       const q = `?limit=${o.limit}${o.pending ? '&pending=true' : ''}`;
       const r = await apiCall<{ messages: Row[] }>(target(this), 'GET', `/api/v1/notifications/outbox${q}`);

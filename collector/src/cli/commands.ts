@@ -8,6 +8,7 @@ import { addContractCommands } from './contracts.js';
 import { addCpCommand } from './cp.js';
 import { commandTarget, saveTarget } from './credentials.js';
 import { addDetectCommands } from './detect.js';
+import { count } from './flags.js';
 import { addIncidentCommands } from './incidents.js';
 import { addInventoryCommands } from './inventory.js';
 import { printObject, printRows, when } from './output.js';
@@ -16,19 +17,15 @@ import { addShellCommands } from './shell.js';
 
 type Row = Record<string, unknown>;
 
-/** Parses `7d`, `12h`, `30m` into hours. */
+/** Parses `7d`, `12h`, `30m` into hours (more than zero, at most a year: what an enrollment token may last). */
 export function parseDurationHours(v: string): number {
   const m = /^(\d+(?:\.\d+)?)([mhd])$/.exec(v.trim());
   if (!m) throw new InvalidArgumentError('expected a duration such as 30m, 12h or 7d');
   const n = Number(m[1]);
-  return m[2] === 'm' ? n / 60 : m[2] === 'h' ? n : n * 24;
+  const hours = m[2] === 'm' ? n / 60 : m[2] === 'h' ? n : n * 24;
+  if (!(hours > 0) || hours > 24 * 365) throw new InvalidArgumentError('expected a duration above 0 and up to 365d');
+  return hours;
 }
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
 
 /** Global connection flags, shared by every API command. */
 const target = commandTarget;
@@ -78,10 +75,10 @@ export function addCommands(program: Command): void {
     .option('--totp <code>', 'current 6-digit code when TOTP is enabled')
     .action(async function (this: Command, o: { email: string; password?: string; totp?: string }) {
       const g = this.optsWithGlobals<{ server?: string; caFingerprint?: string }>();
-      const server = g.server ?? process.env.OUTPOST_SERVER;
+      const server = g.server || process.env.OUTPOST_SERVER;
       if (!server)
         throw new InvalidArgumentError('login needs --server URL (the collector API, e.g. https://127.0.0.1:8443)');
-      let caFingerprint = g.caFingerprint ?? process.env.OUTPOST_CA_FINGERPRINT;
+      let caFingerprint = g.caFingerprint || process.env.OUTPOST_CA_FINGERPRINT;
       try {
         caFingerprint = caFingerprint ? normalizeFingerprint(caFingerprint) : undefined;
       } catch (cause) {
@@ -223,7 +220,7 @@ export function addCommands(program: Command): void {
     .description('Create an enrollment token for a site; the token is shown once.')
     .requiredOption('--site <siteId>', 'site the agents join')
     .option('--expires-in <duration>', 'validity, e.g. 12h or 7d', parseDurationHours, 24 * 7)
-    .option('--max-uses <n>', 'how many agents may enroll with it', positiveInt, 1)
+    .option('--max-uses <n>', 'how many agents may enroll with it', count, 1)
     .option('--note <text>', 'what the token is for', '')
     .action(async function (this: Command, o: { site: string; expiresIn: number; maxUses: number; note: string }) {
       const r = await apiCall<{ token: string; info: Row }>(target(this), 'POST', '/api/v1/enrollment-tokens', {
@@ -279,7 +276,7 @@ export function addCommands(program: Command): void {
     .option('--site <siteId>', 'only this site')
     .option('--status <status>', 'online, offline or revoked')
     .option('--search <text>', 'hostname contains')
-    .option('--limit <n>', 'at most this many', positiveInt, 100)
+    .option('--limit <n>', 'at most this many', count, 100)
     .action(async function (
       this: Command,
       o: { client?: string; site?: string; status?: string; search?: string; limit: number },
@@ -327,7 +324,7 @@ export function addCommands(program: Command): void {
     .description('Read the audit log, newest first.')
     .option('--agent <agentId>', 'only events about this agent')
     .option('--type <type>', 'only this event type, e.g. agent.revoke')
-    .option('--limit <n>', 'at most this many', positiveInt, 50)
+    .option('--limit <n>', 'at most this many', count, 50)
     .action(async function (this: Command, o: { agent?: string; type?: string; limit: number }) {
       const r = await apiCall<{ events: Row[] }>(
         target(this),

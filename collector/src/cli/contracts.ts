@@ -9,6 +9,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
+import { level, numberIn } from './flags.js';
 import { instant, qs } from './incidents.js';
 import { printObject, printRows, when } from './output.js';
 
@@ -172,9 +173,9 @@ export function addContractCommands(program: Command): void {
     .option('--file <file>', 'definition: {name, clientId, tier, startAt, shiftHours, members}')
     .option('--name <name>', 'name')
     .option('--client <id>', 'client (omit or "shared" for every client)')
-    .option('--tier <n>', 'tier 1, 2 or 3', (v) => Number.parseInt(v, 10))
+    .option('--tier <n>', 'tier 1, 2 or 3', level)
     .option('--start <time>', 'first shift start (ISO 8601)', instant)
-    .option('--shift-hours <h>', 'shift length in hours', Number)
+    .option('--shift-hours <h>', 'shift length in hours', numberIn(0, 24 * 366, { exclusiveMin: true, what: 'hours' }))
     .option('--members <ids>', 'comma-separated user ids, in shift order')
     .action(async function (this: Command, o: Row) {
       const body = o.file
@@ -211,7 +212,7 @@ export function addContractCommands(program: Command): void {
   ct.command('oncall')
     .description("Who is on duty for a client's tier (now, or --at).")
     .requiredOption('--client <id>', 'client')
-    .requiredOption('--tier <n>', 'tier 1, 2 or 3', (v) => Number.parseInt(v, 10))
+    .requiredOption('--tier <n>', 'tier 1, 2 or 3', level)
     .option('--at <time>', 'instant (ISO 8601)', instant)
     .action(async function (this: Command, o: { client: string; tier: number; at?: number }) {
       const r = await apiCall<{ onCall: Row | null }>(

@@ -5,6 +5,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadTarget } from './credentials.js';
 import { downloadFile, type TransferResult, uploadFile } from './file-client.js';
+import { checkReadable, checkWritable } from './output.js';
 
 /** A `<agent>:<absolute path>` operand; agent ids are longer than a drive letter, so `C:\x` stays local. */
 export function parseRemote(arg: string): { agent: string; path: string } | undefined {
@@ -23,11 +24,16 @@ export function addCpCommand(program: Command): void {
     .option('--resume', 'continue an interrupted copy after what the receiving side already holds', false)
     .action(async function (this: Command, source: string, destination: string, o: { resume: boolean }) {
       const g = this.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string; json?: boolean }>();
-      const target = loadTarget({ server: g.server, token: g.token, caFingerprint: g.caFingerprint });
       const from = parseRemote(source);
       const to = parseRemote(destination);
+      // Operands and the local side are checked before logging in or opening a session: a typo is named as such.
       if ((from && to) || (!from && !to))
-        throw new InvalidArgumentError('exactly one of source and destination must be <agent>:<absolute path>');
+        throw new InvalidArgumentError(
+          `exactly one of source and destination must be <agent>:<absolute path> (got ${from ? 'two remote' : 'two local'} paths)`,
+        );
+      if (to) checkReadable(source);
+      else checkWritable(destination, o.resume);
+      const target = loadTarget({ server: g.server, token: g.token, caFingerprint: g.caFingerprint });
       let r: TransferResult;
       if (to) r = await uploadFile(target, to.agent, source, to.path, { resume: o.resume });
       else r = await downloadFile(target, from!.agent, from!.path, destination, { resume: o.resume });

@@ -19,15 +19,35 @@ export function loadTarget(overrides: {
 }): ApiTarget {
   let saved: Partial<ApiTarget> = {};
   const file = credentialsFile();
+  let parsed: unknown = {};
   try {
-    saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<ApiTarget>;
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', { cause, message: `Cannot read ${file}`, details: { file } });
+      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+        cause,
+        message: `Cannot read ${file}: ${(cause as Error).message}; log in again to rewrite it`,
+        details: { file },
+      });
     }
   }
-  const server = overrides.server ?? process.env.OUTPOST_SERVER ?? saved.server;
-  const token = overrides.token ?? process.env.OUTPOST_TOKEN ?? saved.token;
+  // Hand-edited or truncated: each field must be a string, or the login is refused here naming it.
+  const bad =
+    typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)
+      ? '/'
+      : (['server', 'token', 'caFingerprint'] as const).find((k) => {
+          const v = (parsed as Record<string, unknown>)[k];
+          return v !== undefined && typeof v !== 'string';
+        });
+  if (bad)
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `${file}: ${bad === '/' ? 'expected an object' : `/${bad} must be a string`}; log in again to rewrite it`,
+      details: { file, path: bad },
+    });
+  saved = parsed as Partial<ApiTarget>;
+  // An exported-but-empty variable (`OUTPOST_SERVER=`) means unset, not "no server": the saved login still applies.
+  const server = overrides.server || process.env.OUTPOST_SERVER || saved.server;
+  const token = overrides.token || process.env.OUTPOST_TOKEN || saved.token;
   if (!server || !token)
     throw new OutpostError('OUTPOST_E_UNAUTHENTICATED', {
       message: 'Not logged in: run `outpost login --server URL --email E`',
@@ -35,7 +55,7 @@ export function loadTarget(overrides: {
   return {
     server,
     token,
-    caFingerprint: overrides.caFingerprint ?? process.env.OUTPOST_CA_FINGERPRINT ?? saved.caFingerprint,
+    caFingerprint: overrides.caFingerprint || process.env.OUTPOST_CA_FINGERPRINT || saved.caFingerprint,
   };
 }
 

@@ -12,6 +12,7 @@ import {
 } from '../detection/index.js';
 import { apiCall } from './client.js';
 import { loadTarget } from './credentials.js';
+import { checkReadable } from './output.js';
 
 function printActive(r: ActivePolicies, json: boolean): void {
   if (json) {
@@ -64,6 +65,7 @@ export function addDetectCommands(program: Command): void {
     .action((o: { input: string; out: string; policy?: string }) => {
       let labels = true;
       if (o.policy) {
+        checkReadable(o.policy);
         // The same file `detection.policyFile` takes; a replayed series has no client or site, so the default scope
         // (or the shipped default when the file has none) is the policy that applies to it.
         const policy = readPolicyFile(o.policy).find((p) => !p.clientId && !p.siteId) ?? defaultPolicy();

@@ -5,6 +5,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
+import { count, level } from './flags.js';
 import { printObject, printRows, when } from './output.js';
 
 type Row = Record<string, unknown>;
@@ -21,11 +22,6 @@ export const qs = (params: Record<string, unknown>): string => {
   const s = q.toString();
   return s ? `?${s}` : '';
 };
-const level = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 3) throw new InvalidArgumentError('expected 1, 2 or 3');
-  return n;
-};
 const crit = (v: string) => {
   const c = v.toUpperCase();
   if (!/^P[1-4]$/.test(c)) throw new InvalidArgumentError('expected P1, P2, P3 or P4');
@@ -34,7 +30,9 @@ const crit = (v: string) => {
 /** An instant given as ISO 8601 (`2026-01-13T17:30+01:00`) or epoch milliseconds. */
 export const instant = (v: string): number => {
   const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(t)) throw new InvalidArgumentError('expected an ISO 8601 time or epoch milliseconds');
+  // Beyond ±8.64e15 ms a Date is invalid: `99999999999999999999` is a typo, not a time.
+  if (!Number.isFinite(new Date(t).getTime()))
+    throw new InvalidArgumentError('expected an ISO 8601 time or epoch milliseconds');
   return t;
 };
 const age = (t: unknown) => (typeof t === 'number' ? `${Math.round((Date.now() - t) / 60_000)} min` : '-');
@@ -88,7 +86,7 @@ export function addIncidentCommands(program: Command): void {
     .option('--assignee <userId>', 'only assigned to this user')
     .option('--unassigned', 'only unassigned', false)
     .option('--breached', 'only incidents whose SLA was breached', false)
-    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 100)
+    .option('--limit <n>', 'at most this many', count, 100)
     .action(async function (this: Command, o: Row) {
       const r = await apiCall<{ incidents: Row[]; total: number }>(
         target(this),

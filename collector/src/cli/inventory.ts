@@ -2,11 +2,11 @@
  * Inventory and report commands: `outpost inventory show|history|query …` and
  * `outpost report perimeter --site S|--client C --out file.html|.csv`.
  */
-import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { apiCall, apiText } from './client.js';
 import { commandTarget } from './credentials.js';
-import { printRows, when } from './output.js';
+import { count, days, years } from './flags.js';
+import { checkWritable, printRows, when, writeOutputFile } from './output.js';
 
 type Row = Record<string, unknown>;
 const target = commandTarget;
@@ -16,11 +16,6 @@ const qs = (params: Record<string, unknown>) => {
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '' && v !== false) q.set(k, String(v));
   const s = q.toString();
   return s ? `?${s}` : '';
-};
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
-  return n;
 };
 
 const FLEET_COLUMNS = [
@@ -82,10 +77,11 @@ export function addInventoryCommands(program: Command): void {
   inv
     .command('history <agent>')
     .description("One machine's change history (software, hardware, patches, AV and licence state).")
-    .option('--since <days>', 'only the last N days', num)
-    .option('--limit <n>', 'at most this many', num, 200)
+    .option('--since <days>', 'only the last N days', days)
+    .option('--limit <n>', 'at most this many', count, 200)
     .action(async function (this: Command, agent: string, o: { since?: number; limit: number }) {
-      const from = o.since === undefined ? 0 : Date.now() - o.since * 86_400_000;
+      // A century back reaches before 1970: that is "everything", not a negative time the collector would refuse.
+      const from = o.since === undefined ? 0 : Math.max(0, Math.round(Date.now() - o.since * 86_400_000));
       const r = await apiCall<{ changes: Row[] }>(
         target(this),
         'GET',
@@ -147,28 +143,28 @@ export function addInventoryCommands(program: Command): void {
     'patches',
     'Pending security patches older than N days (--all: every pending update).',
     'patches',
-    (c) => c.option('--older-than <days>', 'days', num, 14).option('--all', 'not only security updates', false),
+    (c) => c.option('--older-than <days>', 'days', days, 14).option('--all', 'not only security updates', false),
     (o) => ({ olderThanDays: o.olderThan, all: o.all }),
   );
   fleet(
     'antivirus',
     'Antivirus disabled, out of date, or expiring within N days.',
     'antivirus',
-    (c) => c.option('--within <days>', 'days', num, 30),
+    (c) => c.option('--within <days>', 'days', days, 30),
     (o) => ({ withinDays: o.within }),
   );
   fleet(
     'eol',
     'Machines whose OS is past its end of life (or reaches it within N days).',
     'eol',
-    (c) => c.option('--within <days>', 'days', num, 0),
+    (c) => c.option('--within <days>', 'days', days, 0),
     (o) => ({ withinDays: o.within }),
   );
   fleet(
     'age',
     'Machines older than N years.',
     'age',
-    (c) => c.option('--older-than <years>', 'years', num, 5),
+    (c) => c.option('--older-than <years>', 'years', years, 5),
     (o) => ({ years: o.olderThan }),
   );
 
@@ -183,16 +179,17 @@ export function addInventoryCommands(program: Command): void {
     .option('--client <id>', 'the client')
     .option('--site <id>', 'the site')
     .requiredOption('--out <file>', 'output file: .html or .csv (or .json)')
-    .option('--obsolete-years <n>', 'a machine this old is obsolete', num, 5)
+    .option('--obsolete-years <n>', 'a machine this old is obsolete', years, 5)
     .action(async function (this: Command, o: { client?: string; site?: string; out: string; obsoleteYears: number }) {
       if (!o.client === !o.site) throw new InvalidArgumentError('give exactly one of --client or --site');
+      checkWritable(o.out);
       const format = o.out.endsWith('.csv') ? 'csv' : o.out.endsWith('.json') ? 'json' : 'html';
       const path = `/api/v1/reports/perimeter${qs({ clientId: o.client, siteId: o.site, format, obsoleteYears: o.obsoleteYears })}`;
       const body =
         format === 'json'
           ? JSON.stringify(await apiCall<Row>(target(this), 'GET', path), null, 2)
           : await apiText(target(this), path);
-      writeFileSync(o.out, body);
+      writeOutputFile(o.out, body);
       process.stdout.write(`wrote ${o.out} (${Buffer.byteLength(body)} bytes)\n`);
     });
 }

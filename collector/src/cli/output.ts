@@ -1,4 +1,10 @@
-/** Table and JSON output for CLI commands. Agent-supplied strings are stripped of control characters first. */
+/**
+ * Table and JSON output for CLI commands (agent-supplied strings are stripped of control characters first), and the
+ * local files commands read or write, checked up front and written whole or not at all.
+ */
+import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { OutpostError } from '@outpost/shared';
 
 const clean = (v: unknown): string =>
   (v === null || v === undefined ? '-' : String(v)).replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
@@ -36,3 +42,60 @@ export function printObject(obj: Record<string, unknown>, json: boolean): void {
 
 /** A time for people: ISO, or '-' when absent. */
 export const when = (t: unknown): string => (typeof t === 'number' ? new Date(t).toISOString() : '-');
+
+const localFileError = (path: string, why: string, cause?: unknown) =>
+  new OutpostError('OUTPOST_E_LOCAL_FILE', { message: `${path}: ${why}`, details: { path }, cause });
+
+/** The file's status, or undefined when it is absent or its path runs through something that is not a folder. */
+function statOf(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    // ENOENT, ENOTDIR: nothing there; the caller names what it needed.
+    return undefined;
+  }
+}
+
+/** A local file to read: it exists and is a regular file. */
+export function checkReadable(path: string): void {
+  const st = statOf(path);
+  if (!st) throw localFileError(path, 'no such file');
+  if (!st.isFile()) throw localFileError(path, 'not a regular file');
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (cause) {
+    throw localFileError(path, 'not readable', cause);
+  }
+}
+
+/** A local file to write: not a folder, and its folder exists and is writable (an existing file too, to resume it). */
+export function checkWritable(path: string, existing = false): void {
+  const st = statOf(path);
+  if (st?.isDirectory()) throw localFileError(path, 'is a folder; give a file name');
+  const dir = dirname(resolve(path));
+  let dirSt: ReturnType<typeof statSync>;
+  try {
+    dirSt = statSync(dir);
+  } catch (cause) {
+    throw localFileError(path, `its folder ${dir} does not exist`, cause);
+  }
+  if (!dirSt.isDirectory()) throw localFileError(path, `${dir} is not a folder`);
+  try {
+    accessSync(existing && st ? path : dir, constants.W_OK);
+  } catch (cause) {
+    throw localFileError(path, `${existing && st ? 'the file' : `its folder ${dir}`} is not writable`, cause);
+  }
+}
+
+/** Writes a whole file through a temporary one, so a failure leaves neither a partial file nor a stale one changed. */
+export function writeOutputFile(path: string, body: string): void {
+  checkWritable(path);
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, body);
+    renameSync(tmp, path);
+  } catch (cause) {
+    rmSync(tmp, { force: true });
+    throw localFileError(path, `cannot be written: ${(cause as Error).message}`, cause);
+  }
+}

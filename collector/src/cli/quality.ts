@@ -1,8 +1,8 @@
 /** `outpost report quality --client C --from D --to D`: the service-quality report for the technical committee. */
-import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { apiCall, apiText } from './client.js';
 import { commandTarget } from './credentials.js';
+import { checkWritable, writeOutputFile } from './output.js';
 
 const date = (v: string) => {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || !Number.isFinite(Date.parse(`${v}T00:00:00Z`)))
@@ -32,6 +32,7 @@ export function addQualityReportCommand(program: Command): void {
       const format = o.format ?? (o.out?.endsWith('.csv') ? 'csv' : o.out?.endsWith('.json') ? 'json' : 'html');
       if (!['html', 'csv', 'json'].includes(format))
         throw new InvalidArgumentError('--format must be html, csv or json');
+      if (o.out) checkWritable(o.out);
       const q = new URLSearchParams({ clientId: o.client, from: o.from, to: o.to, format });
       const path = `/api/v1/reports/quality?${q}`;
       const target = commandTarget(this);
@@ -43,7 +44,7 @@ export function addQualityReportCommand(program: Command): void {
         process.stdout.write(body);
         return;
       }
-      writeFileSync(o.out, body);
+      writeOutputFile(o.out, body);
       process.stdout.write(`wrote ${o.out} (${Buffer.byteLength(body)} bytes)\n`);
     });
 }

@@ -1,7 +1,6 @@
 /** `outpost serve`: read the configuration, start the collector, print where it listens and what to pin. */
 import pino from 'pino';
 import { checkSettings, mergeSettings, readSettingsFile } from '../config.js';
-import { startServer } from '../server.js';
 
 /** Flags of `outpost serve` (undefined: use the file or the default). */
 export interface ServeFlags {
@@ -37,6 +36,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
   });
   const settings = checkSettings(merged, flags.config ?? 'flags');
   const logger = pino({ level: settings.log.level, base: { svc: 'outpost-collector', pid: process.pid } });
+  // Loaded once the configuration is known good: a refused one is reported without loading the whole server.
+  const { startServer } = await import('../server.js');
   const running = await startServer(settings, { logger });
   const out: string[] = [
     `Outpost collector listening`,

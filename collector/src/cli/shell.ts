@@ -5,6 +5,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
+import { numberIn } from './flags.js';
 import { printRows, when } from './output.js';
 import { ShellClient } from './shell-client.js';
 
@@ -99,11 +100,7 @@ export function addShellCommands(program: Command): void {
     .option(
       '--speed <n>',
       'playback speed factor',
-      (v) => {
-        const n = Number(v);
-        if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
-        return n;
-      },
+      numberIn(0, 1000, { exclusiveMin: true, what: 'a speed factor' }),
       1,
     )
     .action(async function (this: Command, id: string, o: { speed: number }) {
