@@ -1,7 +1,7 @@
 /** `outpost-agent`: flags are parsed here and nowhere else; every command maps to one runtime function. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OutpostError } from '@outpost/shared';
+import { endQuietlyOnClosedPipe, OutpostError, printCliError } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultPaths, readAgentConfig } from './config/index.js';
 import { inventoryCommand } from './inventory/cli.js';
@@ -18,18 +18,8 @@ const positiveInt = (v: string) => {
 };
 
 /** Prints a coded error the way every command does, and sets a failing exit code. */
-function fail(err: unknown): void {
-  if (err instanceof OutpostError) {
-    process.stderr.write(`error ${err.code}: ${err.message}\nhint: ${err.hint}\n`);
-  } else {
-    // Not a coded error: a bug. The message is enough for a person; the stack is for the report (OUTPOST_DEBUG=1).
-    const detail = process.env.OUTPOST_DEBUG
-      ? ((err as Error)?.stack ?? String(err))
-      : String((err as Error)?.message ?? err);
-    process.stderr.write(`error (unexpected failure, please report it; OUTPOST_DEBUG=1 shows where): ${detail}\n`);
-  }
-  process.exitCode = 1;
-}
+const fail = printCliError;
+endQuietlyOnClosedPipe();
 
 const defaults = defaultPaths();
 const program = new Command('outpost-agent')

@@ -1,5 +1,5 @@
 /** `outpost`: the collector server and the technicians' CLI. Flags are parsed here; commands live in cli/. */
-import { OutpostError } from '@outpost/shared';
+import { endQuietlyOnClosedPipe, OutpostError, printCliError } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { addCommands } from './cli/commands.js';
 import { intIn } from './cli/flags.js';
@@ -37,19 +37,12 @@ program
 
 addCommands(program);
 
+endQuietlyOnClosedPipe();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof OutpostError) {
-    process.stderr.write(`error ${err.code}: ${err.message}\nhint: ${err.hint}\n`);
-  } else if (err instanceof InvalidArgumentError) {
+  if (err instanceof InvalidArgumentError) {
     process.stderr.write(`error: ${err.message}\n`);
-  } else {
-    // Not a coded error: a bug. The message is enough for a person; the stack is for the report (OUTPOST_DEBUG=1).
-    const detail = process.env.OUTPOST_DEBUG
-      ? ((err as Error)?.stack ?? String(err))
-      : String((err as Error)?.message ?? err);
-    process.stderr.write(`error (unexpected failure, please report it; OUTPOST_DEBUG=1 shows where): ${detail}\n`);
-  }
-  process.exitCode = 1;
+    process.exitCode = 1;
+  } else printCliError(err);
 }

@@ -5,6 +5,7 @@
  */
 export * from './auth-proof.js';
 export * from './channel.js';
+export * from './cli-output.js';
 export * from './errors.js';
 export * from './frames.js';
 export * from './inventory/index.js';

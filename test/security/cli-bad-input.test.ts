@@ -4,6 +4,7 @@
  * nothing. No collector is needed: every case is refused before or at the first connection (closed loopback port);
  * the cases that need one are in cli-bad-input-live.test.ts. Cases run a few at a time: each is a Node start-up.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -405,4 +406,23 @@ describe('the outpost and outpost-agent CLIs refuse bad input clearly', () => {
     await expectRefused(cases);
     expect(existsSync(good.stateDir)).toBe(false);
   }, 60_000);
+});
+
+describe('a reader that stops early', () => {
+  it('`… | head` ends the CLI quietly with status 0, not with an EPIPE stack trace', async () => {
+    // The agent's inventory of the installed packages is far larger than a pipe's buffer; `head` reads 10 bytes.
+    const r = spawnSync(
+      'bash',
+      [
+        '-o',
+        'pipefail',
+        '-c',
+        `"${process.execPath}" "${agentBin}" inventory --json --probe installed_software | head -c 10`,
+      ],
+      { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.stdout).toHaveLength(10);
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled|at .*:\d+:\d+/);
+    expect(r.status).toBe(0);
+  }, 40_000);
 });
