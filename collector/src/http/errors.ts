@@ -11,6 +11,20 @@ function toOutpostError(err: FastifyError | Error): OutpostError {
       details: { context: fe.validationContext ?? '' },
     });
   }
+  // The router refuses these before any route is matched: a path that is not valid percent-encoding (`%zz`, `%ff`)
+  // and a path parameter longer than fastify's maxParamLength. Both are the caller's mistake, not ours.
+  if (fe.code === 'FST_ERR_BAD_URL') {
+    return new OutpostError('OUTPOST_E_BAD_REQUEST', {
+      cause: err,
+      message: 'The request path is not valid URL encoding',
+    });
+  }
+  if (fe.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new OutpostError('OUTPOST_E_BAD_REQUEST', {
+      cause: err,
+      message: 'A path parameter is longer than any identifier (100 characters at most)',
+    });
+  }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new OutpostError('OUTPOST_E_PAYLOAD_TOO_LARGE', { cause: err });
   if (
     fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ||
@@ -26,8 +40,21 @@ function toOutpostError(err: FastifyError | Error): OutpostError {
 
 /** Fastify error handler: coded JSON body, structured log (5xx at error level with the cause). */
 export function errorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  sendError(err, request, reply, request.routeOptions.url);
+}
+
+/**
+ * Fastify `frameworkErrors` handler: errors the router raises before a route matched (malformed percent-encoding,
+ * an over-long path parameter). Without it fastify answers them with its own uncoded JSON. No route is known here,
+ * and `request.routeOptions` would throw, so the log names none.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendError(err, request, reply, undefined);
+}
+
+function sendError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply, route: string | undefined) {
   const e = toOutpostError(err);
-  const log = { err, code: e.code, route: request.routeOptions.url, method: request.method, actor: request.actor?.id };
+  const log = { err, code: e.code, route, method: request.method, actor: request.actor?.id };
   if (e.status >= 500) request.log.error(log, 'request failed');
   else request.log.info(log, 'request refused');
   void reply.status(e.status).send({
@@ -51,4 +78,9 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): v
       requestId: String(request.id),
     },
   });
+}
+
+/** HTTP handler of a WebSocket route: a request that is not an upgrade is refused with a coded error. */
+export async function websocketRequired(): Promise<never> {
+  throw new OutpostError('OUTPOST_E_WEBSOCKET_REQUIRED');
 }
