@@ -6,6 +6,7 @@
  * the seed, and `OUTPOST_FUZZ_SEED=<seed> npx vitest run test/security/api-fuzz.test.ts` replays it
  * (`OUTPOST_FUZZ_ROUNDS=<n>` multiplies the number of cases, for a longer hunt).
  */
+import { connect } from 'node:tls';
 import { type ApiTarget, apiCall, type RegisteredRoute } from '@outpost/collector';
 import { ERRORS, isErrorCode } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import {
   deeplyNested,
   type JsonSchema,
   MEGABYTE,
+  ODD_STRINGS,
   Prng,
   QUERY_VALUES,
   sampleOf,
@@ -123,7 +125,7 @@ class CaseMaker {
     return this.rng.next() < 0.7 ? pair.a : pair.b;
   }
 
-  private idHint = (name: string): unknown => {
+  private idHint = (name: string, schema: JsonSchema): unknown => {
     const kinds: Record<string, string> = {
       clientId: 'cl',
       siteId: 'si',
@@ -132,6 +134,15 @@ class CaseMaker {
       calendarId: 'cal',
       agentIds: 'ag',
     };
+    // Values a schema cannot express but the code checks, so that "valid" bodies get past the first lookup.
+    const plain: Record<string, unknown> = {
+      timezone: this.rng.pick(['UTC', 'Europe/Paris', 'America/New_York']),
+      password: 'correct horse battery staple',
+      members: [ids.us?.b],
+    };
+    if (name in plain) return plain[name];
+    if (schema.type === 'string' && (name === 'from' || name === 'to'))
+      return name === 'from' ? '2026-01-01' : '2026-02-01';
     const kind = kinds[name];
     if (!kind) return undefined;
     const id = this.realId(kind);
@@ -142,8 +153,11 @@ class CaseMaker {
   private paramValue(collection: string | undefined): [string, string] {
     const kind = collection ? KIND_OF_COLLECTION[collection] : undefined;
     const wrongKinds = Object.keys(ids).filter((k) => k !== kind);
+    const real = (): string => encodeURIComponent(this.realId(kind) ?? 'x_missing');
     const choices: [string, () => string][] = [
-      ['real id', () => encodeURIComponent(this.realId(kind) ?? 'x_missing')],
+      ['real id', real],
+      ['real id', real],
+      ['real id', real],
       ['other client id', () => encodeURIComponent((kind && ids[kind]?.b) ?? 'x_missing')],
       ['wrong kind id', () => encodeURIComponent(this.realId(this.rng.pick(wrongKinds)) ?? 'x')],
       ['empty', () => ''],
@@ -172,11 +186,22 @@ class CaseMaker {
   }
 
   private query(): [string, string] {
-    const props = Object.keys((this.route.schema.querystring as JsonSchema | undefined)?.properties ?? {});
+    const schema = this.route.schema.querystring as JsonSchema | undefined;
+    const props = Object.keys(schema?.properties ?? {});
+    // A plausible query first (real ids, values in range), then one thing made hostile on top of it.
+    const base = Object.entries((schema ? sampleOf(schema, this.rng, this.idHint) : {}) as Record<string, unknown>);
     const key = props.length ? this.rng.pick(props) : 'limit';
+    const encode = (pairs: [string, unknown][]) =>
+      pairs
+        .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]))
+        .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
+        .join('&');
+    const without = encode(base.filter(([k]) => k !== key));
     const value = () => this.rng.pick(QUERY_VALUES);
     const id = () => encodeURIComponent(this.realId(this.rng.pick(Object.keys(ids))) ?? 'x');
     const choices: [string, () => string][] = [
+      ['valid', () => encode(base)],
+      ['valid', () => encode(base)],
       ['hostile value', () => `${key}=${value()}`],
       ['repeated key', () => `${key}=${value()}&${key}=${value()}&${key}=1`],
       ['array syntax', () => `${key}[]=1&${key}[]=${value()}`],
@@ -189,7 +214,9 @@ class CaseMaker {
       ['empty key', () => `=1&&&${key}`],
     ];
     const [label, make] = this.rng.pick(choices);
-    return [make(), label];
+    const q = make();
+    // Mostly keep the rest of the plausible query beside the hostile part, so that it is the one thing wrong.
+    return [label !== 'valid' && without && this.rng.next() < 0.7 ? `${without}&${q}` : q, label];
   }
 
   /** A JSON body derived from the route's body schema with one field made hostile. */
@@ -206,6 +233,8 @@ class CaseMaker {
       ['valid', () => [JSON.stringify(base), json]],
       ['wrong type', () => [set(this.rng.pick(wrongTypesFor(fieldSchema))), json]],
       ['null', () => [set(null), json]],
+      ['odd string', () => [set(this.rng.pick(ODD_STRINGS)), json]],
+      ['odd number', () => [set(this.rng.pick([-1, 0, 1e308, -1e308, 2 ** 53, 0.1, -0.5])), json]],
       ['1 MB string', () => [set(MEGABYTE), json]],
       ['100 kB string', () => [set(MEGABYTE.slice(0, 100_000)), json]],
       ['nested 10k deep', () => [set('@NESTED@').replace('"@NESTED@"', deeplyNested(10_000)), json]],
@@ -234,10 +263,26 @@ class CaseMaker {
     return [payload, type, `${label} at ${where}`];
   }
 
+  /** The caller's token, and now and then a mangled one (which must be a coded 401, never a 500). */
+  private authorization(): string {
+    if (this.rng.next() > 0.03) return `Bearer ${this.token}`;
+    return this.rng.pick([
+      `Bearer ${this.token}x`,
+      `Bearer  ${this.token}`,
+      `bearer ${this.token}`,
+      `Basic ${Buffer.from('admin:admin').toString('base64')}`,
+      `Bearer ${'a'.repeat(10_000)}`,
+      'Bearer',
+      'Bearer opt_%00_x',
+      `Bearer ${this.token.slice(0, -1)}`,
+      '',
+    ]);
+  }
+
   next(): Case {
     const [path, pathLabel] = this.path();
     const { method } = this.route;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    const headers: Record<string, string> = { authorization: this.authorization() };
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH';
     const roll = this.rng.next();
     // Unregistered methods on a real path must be a coded 404 too.
@@ -389,8 +434,8 @@ describe('API fuzzing', () => {
     const effects: Record<string, number> = {};
     let sent = 0;
     for (const [token, isViewer, perRoute] of [
-      [admin, false, 40],
-      [viewer, true, 16],
+      [admin, false, 30],
+      [viewer, true, 12],
     ] as const) {
       for (const route of routes) {
         const maker = new CaseMaker(rng, route, token, isViewer);
@@ -439,5 +484,78 @@ describe('API fuzzing', () => {
       `/api/v1/audit?limit=1000&before=${top + 1}`,
     );
     expect(auditAfter.events, REPLAY).toEqual(auditBefore);
+  }, 60_000);
+  it('malformed HTTP on the wire (bytes flipped, cut, repeated) gets a coded answer or a closed socket, never a hang', async () => {
+    const rng = new Prng(SEED ^ 0x5bd1e995);
+    const { hostname, port } = new URL(c.apiUrl);
+    const auth = `Authorization: Bearer ${c.admin.token}\r\n`;
+    const body = '{"name":"Wire fuzz"}';
+    const templates = [
+      `GET /api/v1/agents?limit=5&status=online HTTP/1.1\r\nHost: x\r\n${auth}Accept: application/json\r\n\r\n`,
+      `POST /api/v1/clients HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      `POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n3\r\n"b"\r\n1\r\n}\r\n0\r\n\r\n`,
+    ];
+    const mutate = (text: string): [Buffer, string] => {
+      const bytes = [...Buffer.from(text, 'latin1')];
+      const at = () => rng.int(bytes.length);
+      const kind = rng.pick(['flip', 'cut', 'delete', 'repeat', 'insert']);
+      const n = 1 + rng.int(4);
+      for (let i = 0; i < n; i++) {
+        const p = at();
+        if (kind === 'flip') bytes[p] = rng.int(256);
+        else if (kind === 'cut') bytes.length = p;
+        else if (kind === 'delete') bytes.splice(p, 1 + rng.int(8));
+        else if (kind === 'repeat') bytes.splice(p, 0, ...bytes.slice(p, p + 1 + rng.int(40)));
+        else
+          bytes.splice(
+            p,
+            0,
+            ...Buffer.from(rng.pick(['\r\n', '\0', '\xff\xfe', ' ', ':', '%', '\r\n\r\n', '\t']), 'latin1'),
+          );
+      }
+      return [Buffer.from(bytes), kind];
+    };
+    const send = (bytes: Buffer) =>
+      new Promise<string>((resolve) => {
+        let out = '';
+        const socket = connect({ host: hostname, port: Number(port), rejectUnauthorized: false }, () => {
+          socket.end(bytes);
+        });
+        // The collector may close first, or reset a connection it refused: both are fine, a hang is not.
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve(`${out}\u0000timeout`);
+        }, MAX_RESPONSE_MS);
+        socket.on('data', (d: Buffer) => {
+          out += d.toString('utf8');
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve(out);
+        });
+      });
+    const problems: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      const [bytes, kind] = mutate(rng.pick(templates));
+      const out = await send(bytes);
+      const label = `${kind}: ${JSON.stringify(bytes.toString('latin1').slice(0, 120))}`;
+      if (out.endsWith('\u0000timeout')) {
+        problems.push(`${label}: no answer and no close in ${MAX_RESPONSE_MS} ms`);
+        continue;
+      }
+      // Every answer on the socket (keep-alive can carry two) is a 2xx or a coded 4xx.
+      for (const m of out.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n/g)) {
+        const status = Number(m[1]);
+        if (status >= 500 || status < 200) problems.push(`${label}: status ${status}: ${out.slice(0, 300)}`);
+      }
+      const json = out.slice(out.indexOf('{"error"'));
+      if (/HTTP\/1\.1 4\d\d/.test(out)) {
+        const code = /"code":"(\w+)"/.exec(json)?.[1];
+        if (!code || !isErrorCode(code)) problems.push(`${label}: uncoded refusal: ${out.slice(0, 300)}`);
+      }
+    }
+    expect(problems, REPLAY).toEqual([]);
+    expect(await apiCall<{ status: string }>(c.admin, 'GET', '/healthz'), REPLAY).toMatchObject({ status: 'ok' });
   }, 60_000);
 });

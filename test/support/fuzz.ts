@@ -54,6 +54,7 @@ export interface JsonSchema {
   minimum?: number;
   maximum?: number;
   exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
   minItems?: number;
   pattern?: string;
   format?: string;
@@ -66,7 +67,11 @@ const PATTERN_CANDIDATES = ['Fuzz', '123456', 'https://example.com/hook', '2026-
  * A value that should satisfy `schema`. `hint(name)` may supply a value for a named property (real ids, so that a
  * fuzzed body gets past the first lookup and reaches deeper code).
  */
-export function sampleOf(schema: JsonSchema, rng: Prng, hint: (name: string) => unknown = () => undefined): unknown {
+export function sampleOf(
+  schema: JsonSchema,
+  rng: Prng,
+  hint: (name: string, schema: JsonSchema) => unknown = () => undefined,
+): unknown {
   if (schema.const !== undefined) return schema.const;
   if (schema.anyOf?.length) return sampleOf(rng.pick(schema.anyOf), rng, hint);
   switch (schema.type) {
@@ -74,7 +79,7 @@ export function sampleOf(schema: JsonSchema, rng: Prng, hint: (name: string) => 
       const out: Record<string, unknown> = {};
       for (const [name, sub] of Object.entries(schema.properties ?? {})) {
         if (!schema.required?.includes(name) && rng.next() < 0.5) continue;
-        const hinted = hint(name);
+        const hinted = hint(name, sub);
         out[name] = hinted !== undefined ? hinted : sampleOf(sub, rng, hint);
       }
       return out;
@@ -88,17 +93,27 @@ export function sampleOf(schema: JsonSchema, rng: Prng, hint: (name: string) => 
     }
     case 'string': {
       if (schema.format === 'email') return `fuzz${rng.int(1e9)}@example.com`;
+      // A fresh name each time, so that creating things does not stop at "already exists".
+      const candidates = [`Fuzz ${rng.int(1e9)}`, ...PATTERN_CANDIDATES];
       if (schema.pattern) {
         const re = new RegExp(schema.pattern);
-        const fit = PATTERN_CANDIDATES.find((s) => re.test(s));
+        const fit = candidates.find((s) => re.test(s) && s.length <= (schema.maxLength ?? s.length));
         if (fit) return fit;
       }
+      if ((schema.maxLength ?? 64) >= 16) return candidates[0];
       return 'fuzz'.padEnd(schema.minLength ?? 1, 'z').slice(0, schema.maxLength ?? 100);
     }
     case 'integer':
     case 'number': {
-      const min = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + 1 : 0);
-      return Math.min(Math.max(min, 1), schema.maximum ?? Number.MAX_SAFE_INTEGER);
+      const lo = schema.minimum ?? schema.exclusiveMinimum ?? 0;
+      const hi = schema.maximum ?? schema.exclusiveMaximum ?? lo + 10;
+      const fits = (n: number) =>
+        (schema.type === 'number' || Number.isInteger(n)) &&
+        (schema.minimum === undefined || n >= schema.minimum) &&
+        (schema.maximum === undefined || n <= schema.maximum) &&
+        (schema.exclusiveMinimum === undefined || n > schema.exclusiveMinimum) &&
+        (schema.exclusiveMaximum === undefined || n < schema.exclusiveMaximum);
+      return [1, lo, Math.ceil(lo + 1), (lo + hi) / 2, Math.floor((lo + hi) / 2)].find(fits) ?? lo;
     }
     case 'boolean':
       return rng.next() < 0.5;
@@ -149,4 +164,31 @@ export const QUERY_VALUES = [
   '%E2%98%83',
   '..%2F..%2Fetc%2Fpasswd',
   'a'.repeat(5000),
+];
+
+/** Strings that are valid JSON but awkward: control characters, lone surrogates, bidi overrides, SQL and format syntax. */
+export const ODD_STRINGS = [
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  '\udfff\ud800',
+  '\u202eevil',
+  '😀'.repeat(50),
+  'é'.repeat(100),
+  "' OR 1=1 --",
+  '"; DROP TABLE users; --',
+  '%s%s%n',
+  '${process.exit()}',
+  '../../../../etc/passwd',
+  ' ',
+  '\t\r\n',
+  '<script>alert(1)</script>',
+  '0',
+  '-0',
+  '1e999',
+  'Infinity',
+  'true',
+  'null',
+  '__proto__',
+  'constructor',
 ];

@@ -3,6 +3,7 @@
  * (a real collector: buildApp on a temp dir, real SQLite, `inject`). Found by test/security/api-fuzz.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ERRORS } from '@outpost/shared';
@@ -71,6 +72,48 @@ describe('router refusals are coded', () => {
   it('a plain HTTP request to a WebSocket endpoint is a coded 426, not an empty 404', async () => {
     // (The technicians' socket routes refuse an unknown session or agent first, in their own preValidation.)
     expect(refusal(await call('GET', '/v1/agent'))).toEqual([426, 'OUTPOST_E_WEBSOCKET_REQUIRED']);
+  });
+});
+
+/** Writes raw bytes to the listening API and returns what came back before the collector closed the socket. */
+function onTheWire(port: number, bytes: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(bytes, 'latin1'));
+    let out = '';
+    socket.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', body = ''] = out.split('\r\n\r\n');
+      resolve({ status: Number(head.split(' ')[1]), body });
+    });
+  });
+}
+
+describe('malformed HTTP on the wire', () => {
+  it('bytes that are not HTTP, oversized headers and a missing Host get coded answers, not fastify’s or Node’s', async () => {
+    await app.api.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.api.server.address() as { port: number };
+    const cases: [string, number, string][] = [
+      ['GARBAGE\r\n\r\n', 400, 'OUTPOST_E_BAD_REQUEST'],
+      ['GET /api/v1/agents/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'OUTPOST_E_BAD_REQUEST'],
+      ['GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400, 'OUTPOST_E_BAD_REQUEST'],
+      [
+        'POST /api/v1/clients HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        400,
+        'OUTPOST_E_BAD_REQUEST',
+      ],
+      [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 413, 'OUTPOST_E_PAYLOAD_TOO_LARGE'],
+      ['GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'OUTPOST_E_BAD_REQUEST'],
+    ];
+    for (const [bytes, status, code] of cases) {
+      const res = await onTheWire(port, bytes);
+      expect(res.status, bytes.slice(0, 40)).toBe(status);
+      expect(JSON.parse(res.body).error, bytes.slice(0, 40)).toMatchObject({ code, requestId: expect.any(String) });
+    }
+    const ok = await onTheWire(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(ok.status).toBe(200);
   });
 });
 

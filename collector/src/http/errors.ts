@@ -1,6 +1,8 @@
 /** Maps every error a route throws to the catalogue's JSON shape, and logs it with the request's context. */
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { OutpostError } from '@outpost/shared';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 function toOutpostError(err: FastifyError | Error): OutpostError {
   if (err instanceof OutpostError) return err;
@@ -83,4 +85,46 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): v
 /** HTTP handler of a WebSocket route: a request that is not an upgrade is refused with a coded error. */
 export async function websocketRequired(): Promise<never> {
   throw new OutpostError('OUTPOST_E_WEBSOCKET_REQUIRED');
+}
+
+/**
+ * Fastify `clientErrorHandler`: bytes that are not HTTP at all (a malformed request line, a bad header character,
+ * conflicting Content-Length and Transfer-Encoding, headers past Node's size limit) never become a request, so
+ * no hook or error handler sees them; fastify's default answers with its own uncoded JSON. The answer is written
+ * on the socket, which is then closed, as Node itself does.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new OutpostError('OUTPOST_E_REQUEST_TIMEOUT', { cause: err })
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new OutpostError('OUTPOST_E_PAYLOAD_TOO_LARGE', {
+            cause: err,
+            message: 'The request headers are larger than allowed',
+          })
+        : new OutpostError('OUTPOST_E_BAD_REQUEST', { cause: err, message: 'The request is not valid HTTP/1.1' });
+  // No request exists, so no request id: this one ties the answer to the log line.
+  const requestId = `conn-${randomBytes(6).toString('hex')}`;
+  this.log.info({ err, code: e.code, requestId, parserCode: err.code }, 'malformed request refused');
+  if (socket.writable) {
+    const body = JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint, requestId } });
+    socket.write(
+      `HTTP/1.1 ${e.status} ${STATUS_TEXT[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large' };
+
+/**
+ * `onRequest` hook: an HTTP/1.1 request without a Host header is refused with a coded error. Node would refuse it
+ * itself with an empty 400 (its `requireHostHeader`, turned off for that reason where the server is created).
+ */
+export async function requireHost(request: FastifyRequest): Promise<void> {
+  if (request.raw.httpVersion === '1.1' && !request.headers.host) {
+    throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'An HTTP/1.1 request must carry a Host header' });
+  }
 }
