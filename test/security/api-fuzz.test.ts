@@ -6,6 +6,8 @@
  * the seed, and `OUTPOST_FUZZ_SEED=<seed> npx vitest run test/security/api-fuzz.test.ts` replays it
  * (`OUTPOST_FUZZ_ROUNDS=<n>` multiplies the number of cases, for a longer hunt).
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { type ApiTarget, apiCall, type RegisteredRoute } from '@outpost/collector';
 import { ERRORS, isErrorCode } from '@outpost/shared';
@@ -30,12 +32,21 @@ const REPLAY = `seed ${SEED} (replay: OUTPOST_FUZZ_SEED=${SEED} npx vitest run t
 const MAX_RESPONSE_MS = 5_000;
 
 let c: TestCollector;
+/** Where webhook channels deliver: a local receiver that accepts everything, so no delivery fails or leaves the host. */
+let receiver: Server;
+let receiverUrl: string;
 /** Ids of real objects, by kind, in client A (the viewer's) and client B (another client). */
 const ids: Record<string, { a: string; b: string }> = {};
 let admin: string;
 let viewer: string;
 
 beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('ok'));
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   c = await startTestCollector();
   const clientB = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/clients', { name: 'Other client' });
   const siteB = await apiCall<{ id: string }>(c.admin, 'POST', `/api/v1/clients/${clientB.id}/sites`, {
@@ -66,6 +77,14 @@ beforeAll(async () => {
       kind: '24x7',
     });
   ids.cal = { a: (await calendar(c.clientId)).id, b: (await calendar(clientB.id)).id };
+  const channel = (clientId: string) =>
+    apiCall<{ channel: { id: string } }>(c.admin, 'POST', '/api/v1/notifications/channels', {
+      kind: 'webhook',
+      name: 'Fuzz hook',
+      clientId,
+      url: receiverUrl,
+    });
+  ids.ch = { a: (await channel(c.clientId)).channel.id, b: (await channel(clientB.id)).channel.id };
 
   const initial = c.collector.initialAdmin;
   if (!initial) throw new Error('the test collector has no initial admin');
@@ -79,9 +98,22 @@ beforeAll(async () => {
     roles: [{ role: 'viewer', clientId: c.clientId }],
   });
   ids.us = { a: viewerUser.id, b: me.id };
+  const rotation = (clientId: string) =>
+    apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/oncall/rotations', {
+      name: 'Fuzz rota',
+      clientId,
+      tier: 1,
+      startAt: 0,
+      shiftHours: 8,
+      members: [me.id],
+    });
+  ids.rot = { a: (await rotation(c.clientId)).id, b: (await rotation(clientB.id)).id };
   viewer = (await login('fuzz-viewer@example.com', 'correct horse battery')).token;
 });
-afterAll(async () => c?.[Symbol.asyncDispose]());
+afterAll(async () => {
+  await c?.[Symbol.asyncDispose]();
+  await new Promise((resolve) => receiver?.close(resolve));
+});
 
 function login(email: string, password: string) {
   return apiCall<{ token: string }>({ server: c.apiUrl, caFingerprint: c.fingerprint }, 'POST', '/api/v1/auth/login', {
@@ -98,6 +130,8 @@ const KIND_OF_COLLECTION: Record<string, string> = {
   users: 'us',
   calendars: 'cal',
   'enrollment-tokens': 'et',
+  channels: 'ch',
+  rotations: 'rot',
 };
 
 /** One fuzzed request. */
@@ -132,6 +166,7 @@ class CaseMaker {
       agentId: 'ag',
       userId: 'us',
       calendarId: 'cal',
+      channelId: 'ch',
       agentIds: 'ag',
     };
     // Values a schema cannot express but the code checks, so that "valid" bodies get past the first lookup.
@@ -139,6 +174,8 @@ class CaseMaker {
       timezone: this.rng.pick(['UTC', 'Europe/Paris', 'America/New_York']),
       password: 'correct horse battery staple',
       members: [ids.us?.b],
+      url: receiverUrl,
+      host: '127.0.0.1',
     };
     if (name in plain) return plain[name];
     if (schema.type === 'string' && (name === 'from' || name === 'to'))
@@ -402,6 +439,19 @@ async function state(t: ApiTarget): Promise<Record<string, number>> {
   };
 }
 
+/** What a viewer may change: its own session, API tokens and second factor. */
+const VIEWER_MAY = new Set([
+  'POST /api/v1/auth/login',
+  'POST /api/v1/auth/logout',
+  'POST /api/v1/auth/api-tokens',
+  'DELETE /api/v1/auth/api-tokens/:id',
+  'POST /api/v1/auth/totp/setup',
+  'POST /api/v1/auth/totp/enable',
+  // Gated on `agent.read` today (docs/0003-inventory.md: "a technician can ask the same"): it changes nothing but
+  // makes the agent run its probes, and is audited.
+  'POST /api/v1/agents/:id/inventory/refresh',
+]);
+
 /** What a successful call to a route does to the counts above (only these routes may change them). */
 const EFFECTS: Record<string, [string, number]> = {
   'POST /api/v1/clients': ['clients', 1],
@@ -421,70 +471,79 @@ const EFFECTS: Record<string, [string, number]> = {
 };
 
 describe('API fuzzing', () => {
-  it(`every route answers hostile input with a 2xx or a coded 4xx, in bounded time, and changes nothing it refused`, async () => {
-    const rng = new Prng(SEED);
-    const before = await state(c.admin);
-    const auditBefore = (await apiCall<{ events: { index: number }[] }>(c.admin, 'GET', '/api/v1/audit?limit=1000'))
-      .events;
-    // Logging out ends the fuzzing session: that route goes last.
-    const routes = [...c.collector.routes].sort(
-      (x, y) => Number(x.url === '/api/v1/auth/logout') - Number(y.url === '/api/v1/auth/logout'),
-    );
-    const problems: string[] = [];
-    const effects: Record<string, number> = {};
-    let sent = 0;
-    for (const [token, isViewer, perRoute] of [
-      [admin, false, 30],
-      [viewer, true, 12],
-    ] as const) {
-      for (const route of routes) {
-        const maker = new CaseMaker(rng, route, token, isViewer);
-        for (let i = 0; i < perRoute * ROUNDS; i++) {
-          const k = maker.next();
-          const started = performance.now();
-          const res = await Promise.race([
-            c.collector.api.inject({
-              method: k.method as 'GET',
-              url: k.url,
-              headers: k.headers,
-              ...(k.payload !== undefined ? { payload: k.payload } : {}),
-            }),
-            new Promise<never>((_, reject) =>
-              setTimeout(
-                () => reject(new Error(`${route.method} ${route.url} ${k.label}: no answer; ${REPLAY}`)),
-                20_000,
-              ).unref(),
-            ),
-          ]);
-          sent++;
-          const problem = problemWith(res, performance.now() - started);
-          if (problem) problems.push(`${k.method} ${route.url} [${k.label}]: ${problem}`);
-          const effect = EFFECTS[`${route.method} ${route.url}`];
-          if (effect && k.method === route.method && res.statusCode < 300 && !isViewer) {
-            effects[effect[0]] = (effects[effect[0]] ?? 0) + effect[1];
+  it(
+    `every route answers hostile input with a 2xx or a coded 4xx, in bounded time, and changes nothing it refused`,
+    async () => {
+      const rng = new Prng(SEED);
+      const before = await state(c.admin);
+      const auditBefore = (await apiCall<{ events: { index: number }[] }>(c.admin, 'GET', '/api/v1/audit?limit=1000'))
+        .events;
+      // Logging out ends the fuzzing session: that route goes last.
+      const routes = [...c.collector.routes].sort(
+        (x, y) => Number(x.url === '/api/v1/auth/logout') - Number(y.url === '/api/v1/auth/logout'),
+      );
+      const problems: string[] = [];
+      const effects: Record<string, number> = {};
+      let sent = 0;
+      for (const [token, isViewer, perRoute] of [
+        [admin, false, 30],
+        [viewer, true, 12],
+      ] as const) {
+        for (const route of routes) {
+          const maker = new CaseMaker(rng, route, token, isViewer);
+          for (let i = 0; i < perRoute * ROUNDS; i++) {
+            const k = maker.next();
+            const started = performance.now();
+            const res = await Promise.race([
+              c.collector.api.inject({
+                method: k.method as 'GET',
+                url: k.url,
+                headers: k.headers,
+                ...(k.payload !== undefined ? { payload: k.payload } : {}),
+              }),
+              new Promise<never>((_, reject) =>
+                setTimeout(
+                  () => reject(new Error(`${route.method} ${route.url} ${k.label}: no answer; ${REPLAY}`)),
+                  20_000,
+                ).unref(),
+              ),
+            ]);
+            sent++;
+            const problem = problemWith(res, performance.now() - started);
+            if (problem) problems.push(`${k.method} ${route.url} [${k.label}]: ${problem}`);
+            // A viewer only reads: besides its own session and tokens, nothing it sends may succeed.
+            if (isViewer && k.method !== 'GET' && res.statusCode < 300 && !VIEWER_MAY.has(`${k.method} ${route.url}`)) {
+              problems.push(`${k.method} ${route.url} [${k.label}]: a viewer was answered ${res.statusCode}`);
+            }
+            // A fuzzed method can land on a sibling route (DELETE on a GET route's path): count what was called.
+            const effect = EFFECTS[`${k.method} ${route.url}`];
+            if (effect && res.statusCode < 300 && !isViewer) {
+              effects[effect[0]] = (effects[effect[0]] ?? 0) + effect[1];
+            }
           }
+          const health = await c.collector.api.inject({ method: 'GET', url: '/healthz' });
+          if (health.statusCode !== 200)
+            problems.push(`after ${route.method} ${route.url}: /healthz ${health.statusCode}`);
         }
-        const health = await c.collector.api.inject({ method: 'GET', url: '/healthz' });
-        if (health.statusCode !== 200)
-          problems.push(`after ${route.method} ${route.url}: /healthz ${health.statusCode}`);
       }
-    }
-    expect(problems, `${problems.length} of ${sent} fuzzed requests; ${REPLAY}`).toEqual([]);
+      expect(problems, `${problems.length} of ${sent} fuzzed requests; ${REPLAY}`).toEqual([]);
 
-    // Still answering over a real socket, and what was refused changed nothing.
-    expect(await apiCall<{ status: string }>(c.admin, 'GET', '/healthz')).toMatchObject({ status: 'ok' });
-    const expected = { ...before };
-    for (const [key, delta] of Object.entries(effects)) expected[key] = (expected[key] ?? 0) + delta;
-    expect(await state(c.admin), REPLAY).toEqual(expected);
-    // The audit log is readable and append-only: what it held before the run is still there, unchanged.
-    const top = auditBefore[0]?.index ?? 0;
-    const auditAfter = await apiCall<{ events: unknown[] }>(
-      c.admin,
-      'GET',
-      `/api/v1/audit?limit=1000&before=${top + 1}`,
-    );
-    expect(auditAfter.events, REPLAY).toEqual(auditBefore);
-  }, 60_000);
+      // Still answering over a real socket, and what was refused changed nothing.
+      expect(await apiCall<{ status: string }>(c.admin, 'GET', '/healthz')).toMatchObject({ status: 'ok' });
+      const expected = { ...before };
+      for (const [key, delta] of Object.entries(effects)) expected[key] = (expected[key] ?? 0) + delta;
+      expect(await state(c.admin), REPLAY).toEqual(expected);
+      // The audit log is readable and append-only: what it held before the run is still there, unchanged.
+      const top = auditBefore[0]?.index ?? 0;
+      const auditAfter = await apiCall<{ events: unknown[] }>(
+        c.admin,
+        'GET',
+        `/api/v1/audit?limit=1000&before=${top + 1}`,
+      );
+      expect(auditAfter.events, REPLAY).toEqual(auditBefore);
+    },
+    60_000 * ROUNDS,
+  );
   it('malformed HTTP on the wire (bytes flipped, cut, repeated) gets a coded answer or a closed socket, never a hang', async () => {
     const rng = new Prng(SEED ^ 0x5bd1e995);
     const { hostname, port } = new URL(c.apiUrl);
