@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
-import { type ApiTarget, apiCall, type RegisteredRoute } from '@outpost/collector';
+import { type ApiTarget, apiCall, inventory, type RegisteredRoute } from '@outpost/collector';
 import { ERRORS, isErrorCode } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../support/collector.js';
@@ -59,6 +59,26 @@ beforeAll(async () => {
   const tokenB = await c.enrollmentToken({ siteId: siteB.id });
   const agentB = await enrolledIdentity(c.agentUrl, tokenB.token);
   ids.ag = { a: agentA.agentId, b: agentB.agentId };
+  // Inventory as the agents would report it, with awkward names and versions, so that the fleet queries, version
+  // comparisons and report renderers run on rows rather than on nothing.
+  for (const [n, agentId] of [agentA.agentId, agentB.agentId].entries()) {
+    const rows = inventory.demoRows({
+      hostname: n ? 'pc-<b>"2",\u202e</b>' : 'pc-1',
+      serial: `SN-FUZZ-${n}`,
+      uuid: `4c4c4544-0000-1000-8000-00000000fff${n}`,
+      mac: `00:1a:2b:3c:4d:f${n}`,
+      packages: 5,
+      software: [
+        { name: 'lib-odd', version: '1:2.3~rc1-1+b2' },
+        { name: 'lib-odd-empty', version: '' },
+        { name: 'lib-odd-huge', version: '9'.repeat(400) },
+        { name: 'lib-odd "quoted", <tag>', version: 'v1.0 é' },
+      ],
+      patches: [{ name: 'lib-odd', security: true, severity: 'critical', kb: 'KB<1>' }],
+      antivirus: [{ product: 'Fuzz AV', enabled: false, expiresAt: 0 }],
+    });
+    await c.collector.inventory.ingest([{ agentId, msg: inventory.fullReport(1, rows, Date.now()) }], Date.now());
+  }
   ids.et = { a: (await c.enrollmentToken()).id, b: tokenB.id };
   const incident = (clientId: string, siteId: string) =>
     apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/incidents', {
@@ -178,6 +198,9 @@ class CaseMaker {
       host: '127.0.0.1',
     };
     if (name in plain) return plain[name];
+    // The software query matches names by substring: one that exists, so the version comparison runs.
+    if (name === 'name' && this.route.url.startsWith('/api/v1/inventory/')) return 'lib';
+    if (name === 'below') return this.rng.pick(['1.0', '', '~', '2:0', '1'.repeat(400), '1e999', '..', 'é']);
     if (schema.type === 'string' && (name === 'from' || name === 'to'))
       return name === 'from' ? '2026-01-01' : '2026-02-01';
     const kind = kinds[name];
