@@ -178,7 +178,7 @@ export const ODD_STRINGS = [
   "' OR 1=1 --",
   '"; DROP TABLE users; --',
   '%s%s%n',
-  '${process.exit()}',
+  '{{7*7}}#{7*7}',
   '../../../../etc/passwd',
   ' ',
   '\t\r\n',
