@@ -17,7 +17,15 @@ import { type Db, migrate, openDatabase } from './db/index.js';
 import { ChecksPush, DetectionEngine, DetectionPolicies, type RecentChanges } from './detection/index.js';
 import { detectionRoutes } from './detection/routes.js';
 import { EventsStore, eventsMigrations } from './events/index.js';
-import { errorHandler, notFoundHandler } from './http/errors.js';
+import {
+  clientErrorHandler,
+  errorHandler,
+  frameworkErrorHandler,
+  notFoundHandler,
+  requireHost,
+  websocketRequired,
+} from './http/errors.js';
+import { rejectUnsafeNumbers } from './http/numbers.js';
 import type { App } from './http/types.js';
 import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
@@ -47,12 +55,14 @@ export const MIGRATIONS = [
   ...notificationsMigrations,
 ];
 
-/** A route as registered, for the test that checks every route refuses anonymous callers. */
+/** A route as registered, for the security tests (anonymous refusal, fuzzing from the declared schemas). */
 export interface RegisteredRoute {
   method: string;
   url: string;
   public: boolean;
   websocket: boolean;
+  /** The request schemas the route declared (TypeBox / JSON Schema), as fastify received them. */
+  schema: { body?: unknown; querystring?: unknown; params?: unknown };
 }
 
 /** The built collector: fastify instances (not listening), services, and a way to stop everything. */
@@ -96,31 +106,52 @@ export interface Collector {
 }
 
 function createFastify(config: CollectorConfig, routes: RegisteredRoute[]): App {
+  // Node's own Host check answers with an empty 400; `requireHost` below refuses the same requests, coded.
+  const server = { requireHostHeader: false };
   const tls =
     config.tls.enabled && config.tlsMaterial
-      ? { https: { cert: config.tlsMaterial.cert, key: config.tlsMaterial.key } }
-      : {};
+      ? { https: { ...server, cert: config.tlsMaterial.cert, key: config.tlsMaterial.key } }
+      : { http: server };
   const app = Fastify({
     loggerInstance: config.logger,
     bodyLimit: config.limits.apiBodyLimitBytes,
     // Unknown fields are refused, not silently dropped: a typo in a request must not pass unnoticed.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     forceCloseConnections: true,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     ...tls,
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
   typed.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
+    const ws = r as { websocket?: boolean; wsHandler?: unknown; handler: unknown };
+    const isWebsocket = ws.websocket === true;
+    if (isWebsocket) {
+      // @fastify/websocket answers a plain (non-upgrade) request to a `websocket: true` route with an empty 404.
+      // As `wsHandler` beside an HTTP `handler` (the plugin's other form, same upgrade path, registered after this
+      // hook runs) the plain request gets a coded refusal instead.
+      ws.wsHandler = ws.handler;
+      ws.handler = websocketRequired;
+      ws.websocket = false;
+    }
     for (const method of methods) {
       if (method === 'HEAD') continue;
       routes.push({
         method,
         url: r.url,
         public: r.config?.public === true,
-        websocket: (r as { websocket?: boolean }).websocket === true,
+        websocket: isWebsocket,
+        schema: {
+          ...(r.schema?.body !== undefined ? { body: r.schema.body } : {}),
+          ...(r.schema?.querystring !== undefined ? { querystring: r.schema.querystring } : {}),
+          ...(r.schema?.params !== undefined ? { params: r.schema.params } : {}),
+        },
       });
     }
   });
+  typed.addHook('onRequest', requireHost);
+  typed.addHook('preHandler', rejectUnsafeNumbers);
   typed.setErrorHandler(errorHandler);
   typed.setNotFoundHandler(notFoundHandler);
   typed.decorateRequest('actor', null);

@@ -104,6 +104,16 @@ export const ERRORS = {
     http: 400,
     ws: 4426,
   },
+  OUTPOST_E_WEBSOCKET_REQUIRED: {
+    message: 'This endpoint speaks WebSocket only',
+    hint: 'Connect with a WebSocket client (the agent, `outpost shell`, `outpost cp`); a plain HTTP request cannot use it.',
+    http: 426,
+  },
+  OUTPOST_E_REQUEST_TIMEOUT: {
+    message: 'The request did not arrive in time',
+    hint: 'The client sent its request too slowly or stopped midway; check the network path and any proxy in it.',
+    http: 408,
+  },
   OUTPOST_E_ENROLL_TOKEN_INVALID: {
     message: 'The enrollment token is not valid',
     hint: 'Create a new token with `outpost tokens create --site <site>` and copy it exactly.',

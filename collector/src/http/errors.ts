@@ -1,6 +1,8 @@
 /** Maps every error a route throws to the catalogue's JSON shape, and logs it with the request's context. */
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { OutpostError } from '@outpost/shared';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 function toOutpostError(err: FastifyError | Error): OutpostError {
   if (err instanceof OutpostError) return err;
@@ -9,6 +11,20 @@ function toOutpostError(err: FastifyError | Error): OutpostError {
     return new OutpostError('OUTPOST_E_BAD_REQUEST', {
       message: `Request ${fe.validationContext ?? ''} ${fe.message}`.replace(/\s+/g, ' ').trim(),
       details: { context: fe.validationContext ?? '' },
+    });
+  }
+  // The router refuses these before any route is matched: a path that is not valid percent-encoding (`%zz`, `%ff`)
+  // and a path parameter longer than fastify's maxParamLength. Both are the caller's mistake, not ours.
+  if (fe.code === 'FST_ERR_BAD_URL') {
+    return new OutpostError('OUTPOST_E_BAD_REQUEST', {
+      cause: err,
+      message: 'The request path is not valid URL encoding',
+    });
+  }
+  if (fe.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new OutpostError('OUTPOST_E_BAD_REQUEST', {
+      cause: err,
+      message: 'A path parameter is longer than any identifier (100 characters at most)',
     });
   }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new OutpostError('OUTPOST_E_PAYLOAD_TOO_LARGE', { cause: err });
@@ -26,8 +42,21 @@ function toOutpostError(err: FastifyError | Error): OutpostError {
 
 /** Fastify error handler: coded JSON body, structured log (5xx at error level with the cause). */
 export function errorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  sendError(err, request, reply, request.routeOptions.url);
+}
+
+/**
+ * Fastify `frameworkErrors` handler: errors the router raises before a route matched (malformed percent-encoding,
+ * an over-long path parameter). Without it fastify answers them with its own uncoded JSON. No route is known here,
+ * and `request.routeOptions` would throw, so the log names none.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendError(err, request, reply, undefined);
+}
+
+function sendError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply, route: string | undefined) {
   const e = toOutpostError(err);
-  const log = { err, code: e.code, route: request.routeOptions.url, method: request.method, actor: request.actor?.id };
+  const log = { err, code: e.code, route, method: request.method, actor: request.actor?.id };
   if (e.status >= 500) request.log.error(log, 'request failed');
   else request.log.info(log, 'request refused');
   void reply.status(e.status).send({
@@ -51,4 +80,51 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): v
       requestId: String(request.id),
     },
   });
+}
+
+/** HTTP handler of a WebSocket route: a request that is not an upgrade is refused with a coded error. */
+export async function websocketRequired(): Promise<never> {
+  throw new OutpostError('OUTPOST_E_WEBSOCKET_REQUIRED');
+}
+
+/**
+ * Fastify `clientErrorHandler`: bytes that are not HTTP at all (a malformed request line, a bad header character,
+ * conflicting Content-Length and Transfer-Encoding, headers past Node's size limit) never become a request, so
+ * no hook or error handler sees them; fastify's default answers with its own uncoded JSON. The answer is written
+ * on the socket, which is then closed, as Node itself does.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new OutpostError('OUTPOST_E_REQUEST_TIMEOUT', { cause: err })
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new OutpostError('OUTPOST_E_PAYLOAD_TOO_LARGE', {
+            cause: err,
+            message: 'The request headers are larger than allowed',
+          })
+        : new OutpostError('OUTPOST_E_BAD_REQUEST', { cause: err, message: 'The request is not valid HTTP/1.1' });
+  // No request exists, so no request id: this one ties the answer to the log line.
+  const requestId = `conn-${randomBytes(6).toString('hex')}`;
+  this.log.info({ err, code: e.code, requestId, parserCode: err.code }, 'malformed request refused');
+  if (socket.writable) {
+    const body = JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint, requestId } });
+    socket.write(
+      `HTTP/1.1 ${e.status} ${STATUS_TEXT[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large' };
+
+/**
+ * `onRequest` hook: an HTTP/1.1 request without a Host header is refused with a coded error. Node would refuse it
+ * itself with an empty 400 (its `requireHostHeader`, turned off for that reason where the server is created).
+ */
+export async function requireHost(request: FastifyRequest): Promise<void> {
+  if (request.raw.httpVersion === '1.1' && !request.headers.host) {
+    throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'An HTTP/1.1 request must carry a Host header' });
+  }
 }
