@@ -167,9 +167,6 @@ const VIEWER_MAY = new Set([
   'DELETE /api/v1/auth/api-tokens/:id',
   'POST /api/v1/auth/totp/setup',
   'POST /api/v1/auth/totp/enable',
-  // Gated on `agent.read` today (docs/0003-inventory.md: "a technician can ask the same"): it changes nothing but
-  // makes the agent run its probes, and is audited.
-  'POST /api/v1/agents/:id/inventory/refresh',
 ]);
 
 /** What a successful call to a route does to the counts above (only these routes may change them). */

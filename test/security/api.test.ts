@@ -155,6 +155,12 @@ describe('tenancy and roles', () => {
     await expect(apiCall(viewer, 'POST', '/api/v1/clients', { name: 'Nope' })).rejects.toMatchObject({
       code: 'OUTPOST_E_FORBIDDEN',
     });
+    // Making a machine run its inventory probes is a technician's action.
+    await expect(apiCall(viewer, 'POST', `/api/v1/agents/${agentId}/inventory/refresh`, {})).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    const tech = await userOf(c.clientId, 'tier1');
+    expect(await apiCall(tech, 'POST', `/api/v1/agents/${agentId}/inventory/refresh`, {})).toEqual({ requested: true });
   });
 });
 

@@ -15,6 +15,7 @@ export const ACTIONS = [
   'site.create',
   'agent.read',
   'agent.revoke',
+  'inventory.refresh',
   'enrollment_token.read',
   'enrollment_token.create',
   'enrollment_token.revoke',
@@ -39,7 +40,7 @@ export const ACTIONS = [
 export type Action = (typeof ACTIONS)[number];
 
 const viewer: Action[] = ['client.read', 'agent.read'];
-const tier1: Action[] = [...viewer, 'shell'];
+const tier1: Action[] = [...viewer, 'shell', 'inventory.refresh'];
 // File transfers run with the agent's own identity (inside its file roots), not as the shell user: tier 2 and up.
 const tier2: Action[] = [...tier1, 'enrollment_token.read', 'enrollment_token.create', 'file.read', 'file.write'];
 const tier3: Action[] = [...tier2, 'shell.elevated', 'agent.revoke', 'enrollment_token.revoke', 'audit.read'];

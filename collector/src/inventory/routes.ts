@@ -70,10 +70,14 @@ export interface InventoryRouteDeps {
 export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
   const { inventory, queries, guard } = deps;
 
-  const loadAgent = async (req: FastifyRequest, id: string) => {
+  const loadAgent = async (
+    req: FastifyRequest,
+    id: string,
+    action: 'agent.read' | 'inventory.refresh' = 'agent.read',
+  ) => {
     const clientId = await deps.clientOfAgent(id);
     if (!clientId) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
-    return guard(req, 'agent.read', { type: 'agent', id, clientId });
+    return guard(req, action, { type: 'agent', id, clientId });
   };
   /** The scope of a fleet query: the client or site asked for (checked), else every client the caller may read. */
   const scopeOf = async (req: FastifyRequest, q: { clientId?: string | undefined; siteId?: string | undefined }) => {
@@ -200,7 +204,8 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const actor = await loadAgent(req, req.params.id);
+        // Asking a machine to run its probes is work done on it: a technician's action, not a viewer's.
+        const actor = await loadAgent(req, req.params.id, 'inventory.refresh');
         inventory.refresh(req.params.id, (req.body?.probes ?? []) as ProbeName[]);
         await deps.audit.record({
           type: 'inventory.refresh',
