@@ -117,6 +117,15 @@ describe('malformed HTTP on the wire', () => {
   });
 });
 
+describe('validation messages', () => {
+  it('name the part of the request once', async () => {
+    const res = await call('GET', '/api/v1/audit?limit=abc');
+    expect(refusal(res)).toEqual([400, 'OUTPOST_E_BAD_REQUEST']);
+    const { message } = (res.json() as { error: { message: string } }).error;
+    expect(message).toMatch(/^Request querystring\/limit must be/);
+  });
+});
+
 describe('numbers SQLite cannot bind', () => {
   it('`1e999`, `Infinity` and `-1e999` in a query are refused by name instead of reaching SQLite as a 500', async () => {
     for (const url of ['/api/v1/audit?limit=1e999', '/api/v1/sessions?limit=Infinity', '/api/v1/users?limit=-1e999']) {

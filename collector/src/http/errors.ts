@@ -9,7 +9,11 @@ function toOutpostError(err: FastifyError | Error): OutpostError {
   const fe = err as FastifyError;
   if (fe.validation) {
     return new OutpostError('OUTPOST_E_BAD_REQUEST', {
-      message: `Request ${fe.validationContext ?? ''} ${fe.message}`.replace(/\s+/g, ' ').trim(),
+      // fastify's message usually starts with the context already ("querystring/limit must be …"): say it once.
+      message:
+        `Request ${fe.message.startsWith(fe.validationContext ?? '\0') ? '' : (fe.validationContext ?? '')} ${fe.message}`
+          .replace(/\s+/g, ' ')
+          .trim(),
       details: { context: fe.validationContext ?? '' },
     });
   }
