@@ -41,7 +41,8 @@ export const END_MARK = '@@outpost-metrics-end@@';
 export const WINDOWS_LOOP_PS = [
   "$ProgressPreference='SilentlyContinue'",
   '[Console]::OutputEncoding=[Text.Encoding]::UTF8',
-  `while ($null -ne [Console]::In.ReadLine()) { try { $j = (${WINDOWS_METRICS_PS}) } catch { $j = (@{error=[string]$_} | ConvertTo-Json -Compress) }; [Console]::Out.WriteLine($j); [Console]::Out.WriteLine('${END_MARK}'); [Console]::Out.Flush() }`,
+  // $(…), not (…): the body is several statements.
+  `while ($null -ne [Console]::In.ReadLine()) { try { $j = $(${WINDOWS_METRICS_PS}) } catch { $j = (@{error=[string]$_} | ConvertTo-Json -Compress) }; [Console]::Out.WriteLine($j); [Console]::Out.WriteLine('${END_MARK}'); [Console]::Out.Flush() }`,
 ].join('; ');
 
 /** The command line of the resident PowerShell. */
