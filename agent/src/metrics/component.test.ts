@@ -56,7 +56,7 @@ describe('MetricsComponent', () => {
     comp.stop();
     const values = (h.reports[1] as unknown as { samples: { values: Record<string, number> }[] }).samples[0]!.values;
     expect(values['mem.used_pct']).toBeGreaterThan(0);
-    expect(values['cpu.total_pct']).toBeGreaterThanOrEqual(0);
+    expect(values['uptime.seconds']).toBeGreaterThan(0);
     const warns = h.lines.filter((l) => l.msg === 'metrics round incomplete; next round will retry');
     expect(warns.length).toBeGreaterThanOrEqual(3); // the priming round and each reported one
     expect(String((warns[0]!.problems as string[])[0])).toContain('could not start /nonexistent/powershell.exe');
