@@ -16,6 +16,7 @@
  */
 import { cpus, freemem, totalmem, uptime } from 'node:os';
 import type { TopProcess } from '@outpost/shared';
+import { asArray } from '../inventory/windows.js';
 import { PortableCpu } from './cpu.js';
 import { ResidentShell } from './resident.js';
 import { Counters, instanceName, type Round, round2, type Sampler, topOf } from './sampler.js';
@@ -52,10 +53,6 @@ export const WINDOWS_SHELL = {
 };
 
 type Obj = Record<string, unknown>;
-const list = (v: unknown): Obj[] =>
-  (v === null || v === undefined ? [] : Array.isArray(v) ? v : [v]).filter(
-    (x): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x),
-  );
 /** A number as ConvertTo-Json prints it (number, or a numeric string for some UInt64 values), or NaN. */
 const num = (v: unknown): number =>
   typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
@@ -73,7 +70,7 @@ export function parseWindowsMetrics(json: unknown, counters: Counters, ncpu: num
 
   const procs: TopProcess[] = [];
   const dt = counters.seconds;
-  for (const p of list(o.Processes)) {
+  for (const p of asArray(o.Processes)) {
     const pid = num(p.Id);
     // The Idle "process" (pid 0) is the idle time of every core; it would top every CPU list.
     if (!Number.isInteger(pid) || pid <= 0) continue;
@@ -90,7 +87,7 @@ export function parseWindowsMetrics(json: unknown, counters: Counters, ncpu: num
   if (procs.length > 0) values['proc.count'] = procs.length;
   else problems.push('Get-Process: no processes in the output');
 
-  for (const d of list(o.Disks)) {
+  for (const d of asArray(o.Disks)) {
     const m = /^(\d+)\b/.exec(text(d.Name)); // "0 C:" → PhysicalDrive0; "_Total" is left out
     if (!m) continue;
     const n = `PhysicalDrive${m[1]}`;
@@ -100,7 +97,7 @@ export function parseWindowsMetrics(json: unknown, counters: Counters, ncpu: num
     if (w !== undefined) values[`disk.write_bps:${n}`] = round2(w);
   }
 
-  for (const i of list(o.Net)) {
+  for (const i of asArray(o.Net)) {
     const rxTotal = num(i.BytesReceivedPersec);
     const txTotal = num(i.BytesSentPersec);
     // Never-used adapters (isatap, Teredo, disconnected Wi-Fi Direct) are not worth a series each.
@@ -114,7 +111,7 @@ export function parseWindowsMetrics(json: unknown, counters: Counters, ncpu: num
     if (err !== undefined) values[`net.errors:${n}`] = err;
   }
 
-  for (const v of list(o.Volumes)) {
+  for (const v of asArray(o.Volumes)) {
     const id = text(v.DeviceID);
     const size = num(v.Size);
     const free = num(v.FreeSpace);
@@ -122,14 +119,14 @@ export function parseWindowsMetrics(json: unknown, counters: Counters, ncpu: num
       values[`disk.used_pct:${id}`] = round2((100 * (size - free)) / size);
   }
 
-  const pages = list(o.PageFiles);
+  const pages = asArray(o.PageFiles);
   if (pages.length > 0) {
     const alloc = pages.reduce((a, p) => a + (num(p.AllocatedBaseSize) || 0), 0);
     const used = pages.reduce((a, p) => a + (num(p.CurrentUsage) || 0), 0);
     values['swap.used_pct'] = alloc > 0 ? round2((100 * used) / alloc) : 0;
   } else values['swap.used_pct'] = 0; // no page file configured
 
-  for (const t of list(o.Thermal)) {
+  for (const t of asArray(o.Thermal)) {
     const kelvin = num(t.Temperature);
     // Firmware that does not fill the zone reports 0 K; anything under 0 °C is not a reading either.
     if (kelvin > 273.15) values[`temp.celsius:${instanceName(text(t.Name))}`] = round2(kelvin - 273.15);
