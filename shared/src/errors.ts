@@ -204,6 +204,11 @@ export const ERRORS = {
     hint: 'The details name the probe and what was expected; report the command output (it may be empty or truncated).',
     http: 500,
   },
+  OUTPOST_E_METRICS_SOURCE: {
+    message: 'A metrics source (a tool or the resident helper) could not be read this round',
+    hint: 'The agent log names the tool and what it printed; the round reports what it could and the next round retries. Run the tool on the machine to see its output.',
+    http: 500,
+  },
   OUTPOST_E_INVENTORY_DISABLED: {
     message: 'Inventory is disabled on this agent',
     hint: 'Set "inventory": { "enabled": true } in the agent\'s agent.json (or OUTPOST_INVENTORY=1) and restart the agent.',

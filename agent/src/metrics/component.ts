@@ -1,6 +1,9 @@
 /** The sampling loop as an `AgentComponent`. */
 import type { AgentComponent, AgentContext } from '../runtime/commands.js';
+import { DarwinSampler } from './darwin.js';
 import { LinuxSampler } from './linux.js';
+import type { Round, Sampler } from './sampler.js';
+import { WindowsSampler } from './win32.js';
 
 /** Interval settings; the env var `OUTPOST_METRICS_INTERVAL_MS` (fixed interval) wins when set. */
 export interface MetricsOptions {
@@ -8,6 +11,8 @@ export interface MetricsOptions {
   maxIntervalMs: number;
   random: () => number;
   now: () => number;
+  /** The sampler; by default the one of this platform (`samplerFor`). */
+  sampler?: Sampler & { stop?(): void };
 }
 
 function fromEnv(): Partial<MetricsOptions> {
@@ -15,11 +20,27 @@ function fromEnv(): Partial<MetricsOptions> {
   return Number.isFinite(v) && v >= 50 ? { minIntervalMs: v, maxIntervalMs: v } : {};
 }
 
-/** Samples and reports metrics while the agent runs (Linux; other platforms report nothing yet). */
+/** The sampler of a platform, or undefined where there is none. */
+export function samplerFor(platform: NodeJS.Platform): (Sampler & { stop?(): void }) | undefined {
+  switch (platform) {
+    case 'linux': {
+      const linux = new LinuxSampler();
+      return { sample: async (now: number): Promise<Round> => ({ ...linux.sample(now), problems: [] }) };
+    }
+    case 'darwin':
+      return new DarwinSampler();
+    case 'win32':
+      return new WindowsSampler();
+    default:
+      return undefined;
+  }
+}
+
+/** Samples and reports metrics while the agent runs (Linux, macOS, Windows). */
 export class MetricsComponent implements AgentComponent {
   readonly name = 'metrics';
   readonly #opts: MetricsOptions;
-  readonly #sampler = new LinuxSampler();
+  #sampler: (Sampler & { stop?(): void }) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -35,12 +56,31 @@ export class MetricsComponent implements AgentComponent {
   }
 
   start(ctx: AgentContext): void {
-    if (process.platform !== 'linux') {
-      ctx.logger.info('metrics sampling is implemented for Linux only in this version');
+    this.#sampler = this.#opts.sampler ?? samplerFor(process.platform);
+    if (!this.#sampler) {
+      ctx.logger.info({ platform: process.platform }, 'metrics sampling is not implemented for this platform');
       return;
     }
-    this.#sampler.sample(this.#opts.now()); // primes the rate counters
-    this.#schedule(ctx);
+    // The first round primes the rate counters and is not reported. Not awaited: the runtime starts components one
+    // after the other before it connects, and Windows' first round includes starting PowerShell.
+    void this.#round(ctx, false).then(() => this.#schedule(ctx));
+  }
+
+  /** One round; a failure is logged and the next round retries. Never throws. */
+  async #round(ctx: AgentContext, report: boolean): Promise<void> {
+    try {
+      const time = this.#opts.now();
+      const { values, top, problems } = await this.#sampler!.sample(time);
+      if (problems.length > 0) {
+        ctx.logger.warn({ platform: process.platform, problems }, 'metrics round incomplete; next round will retry');
+      }
+      if (!report || this.#stopped) return;
+      ctx
+        .report({ type: 'metrics.batch', samples: [{ time, values, top: top.slice(0, 20) }] })
+        .catch((err: unknown) => ctx.logger.warn({ err }, 'metrics batch not queued'));
+    } catch (err) {
+      ctx.logger.warn({ err }, 'metrics sampling failed; next round will retry');
+    }
   }
 
   #schedule(ctx: AgentContext): void {
@@ -48,16 +88,8 @@ export class MetricsComponent implements AgentComponent {
     const { minIntervalMs: lo, maxIntervalMs: hi } = this.#opts;
     this.#timer = setTimeout(
       () => {
-        try {
-          const time = this.#opts.now();
-          const { values, top } = this.#sampler.sample(time);
-          ctx
-            .report({ type: 'metrics.batch', samples: [{ time, values, top: top.slice(0, 20) }] })
-            .catch((err: unknown) => ctx.logger.warn({ err }, 'metrics batch not queued'));
-        } catch (err) {
-          ctx.logger.warn({ err }, 'metrics sampling failed; next round will retry');
-        }
-        this.#schedule(ctx);
+        // The next round is planned when this one is done, so a slow tool never stacks rounds.
+        void this.#round(ctx, true).then(() => this.#schedule(ctx));
       },
       lo + (hi - lo) * this.#opts.random(),
     );
@@ -67,5 +99,6 @@ export class MetricsComponent implements AgentComponent {
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#sampler?.stop?.();
   }
 }

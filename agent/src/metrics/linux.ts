@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { cpus, loadavg, uptime } from 'node:os';
 import type { TopProcess } from '@outpost/shared';
+import { round2 as round, topOf } from './sampler.js';
 
 interface CpuTimes {
   busy: number;
@@ -134,10 +135,7 @@ export class LinuxSampler {
       if (Number.isFinite(milli) && milli > 0) values[`temp.celsius:${zone}`] = round(milli / 1000);
     }
     this.#prev = cur;
-    const byCpu = [...procs].sort((a, b) => b.cpuPct - a.cpuPct).slice(0, 10);
-    const byMem = [...procs].sort((a, b) => b.memBytes - a.memBytes).slice(0, 10);
-    const top = [...new Map([...byCpu, ...byMem].map((p) => [p.pid, p])).values()];
-    return { values, top };
+    return { values, top: topOf(procs) };
   }
 }
 
@@ -147,8 +145,4 @@ function safeList(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
 }
