@@ -56,6 +56,7 @@ const cleanup = new ProcessCleanup();
 let info: ServeInfo;
 let admin: ApiTarget;
 let token: string;
+let clientId: string;
 let agentUrl: string;
 
 type Identity = { agentId: string; keys: { privateKey: KeyObject; publicKey: string } };
@@ -149,6 +150,18 @@ async function ackAtLeast(a: RawAgent, seq: number): Promise<number> {
   }
 }
 
+/** Series the default detection policy watches by name (forecast on disk.used_pct; baselines on every series). */
+const WATCHED = ['disk.used_pct:/', 'disk.used_pct:/var', 'cpu.total_pct', 'mem.used_pct'];
+
+/** Points some samples at watched series with extreme values and times, so detection works on hostile input. */
+function aimAtDetection(m: Extract<SequencedMessage, { type: 'metrics.batch' }>): void {
+  for (const sample of m.samples) {
+    if (!rng.chance(0.5)) continue;
+    sample.time = rng.pick([0, 1, 8.64e15, Date.now(), Date.now() + rng.int(1, 40) * 600_001]);
+    sample.values[rng.pick(WATCHED)] = rng.pick([0, 50, 99.9, 100, -1, 1e308, -1e308, 5e-324, 2 ** 53]);
+  }
+}
+
 /** Binary frames of every kind, including broken ones, on the given channels or others. */
 function randomFrames(channels: number[]): Buffer[] {
   const channel = rng.chance(0.7) ? rng.pick(channels) : rng.pick([0, 2, 0xffffffff, rng.int(0, 0xffffffff)]);
@@ -202,7 +215,7 @@ function randomReply(own: { sessionId: string; channel: number } | undefined): R
 beforeAll(async () => {
   info = await startCollectorProcess(join(dir.path, 'data'), await freePort());
   cleanup.use(info.proc);
-  ({ admin, token } = await bootstrap(info, 200));
+  ({ admin, token, clientId } = await bootstrap(info, 200));
   agentUrl = info.apiUrl.replace(/^http/, 'ws');
   const vid = await enrolledIdentity(agentUrl, token);
   const va = await connect(vid);
@@ -277,6 +290,7 @@ describe(`protocol fuzz (seed ${seed})`, () => {
             const type = rng.pick(Object.keys(sequenced)) as keyof typeof sequenced;
             const msg = sequenced[type].valid1(rng, (m) => {
               m.seq = nextSeq();
+              if (m.type === 'metrics.batch') aimAtDetection(m);
             });
             sentMax = Math.max(sentMax, msg.seq);
             a.sendJson(msg);
@@ -444,6 +458,19 @@ describe(`protocol fuzz (seed ${seed})`, () => {
     expect(stored.distinctSeq).toBe(last);
     expect(stored.events.map((e) => e.seq)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
     await assertHealthy(`seed ${seed}, end`);
-    victim.tech.close();
+    // Views that read what the fuzz stored answer, and a graceful stop (detection checkpoint, session rows) is clean.
+    for (const path of [
+      '/api/v1/incidents',
+      '/api/v1/inventory/devices',
+      '/api/v1/inventory/query/software?name=a',
+      `/api/v1/reports/perimeter?clientId=${clientId}`,
+      '/api/v1/sessions',
+      '/metrics',
+    ])
+      await apiCall(admin, 'GET', path);
+    clearInterval(steady.timer);
+    await info.proc.kill('SIGTERM');
+    expect(info.proc.child.exitCode, info.proc.stderr().slice(-3000)).toBe(0);
+    expect(internalErrors(), `seed ${seed}, after a graceful stop`).toEqual([]);
   });
 });
