@@ -17,7 +17,7 @@ import { type Db, migrate, openDatabase } from './db/index.js';
 import { ChecksPush, DetectionEngine, DetectionPolicies, type RecentChanges } from './detection/index.js';
 import { detectionRoutes } from './detection/routes.js';
 import { EventsStore, eventsMigrations } from './events/index.js';
-import { errorHandler, notFoundHandler } from './http/errors.js';
+import { errorHandler, notFoundHandler, websocketErrorHandler } from './http/errors.js';
 import type { App } from './http/types.js';
 import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
@@ -371,6 +371,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     app.addHook('onRequest', authenticate);
   }
   await agentEndpoint.register(websocket, {
+    errorHandler: websocketErrorHandler,
     options: { maxPayload: config.limits.agentMaxPayloadBytes, perMessageDeflate: false, clientTracking: false },
   });
   await agentEndpoint.register(async (scope) => {
@@ -418,7 +419,11 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       now: () => clock.now(),
     }),
   );
-  if (separate) await api.register(websocket, { options: { maxPayload: 256 * 1024, perMessageDeflate: false } });
+  if (separate)
+    await api.register(websocket, {
+      errorHandler: websocketErrorHandler,
+      options: { maxPayload: 256 * 1024, perMessageDeflate: false },
+    });
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
   );

@@ -38,6 +38,8 @@ import {
   signAuthProof,
 } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { WebSocket } from 'ws';
+import { openTechSocket } from '../../collector/src/cli/tech-socket.js';
 import { ProcessCleanup, tempDir } from '../support/collector.js';
 import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../support/process-collector.js';
 import { enrolledIdentity, RawAgent } from '../support/raw-agent.js';
@@ -340,6 +342,12 @@ describe(`protocol fuzz (seed ${seed})`, () => {
     const sweep = await enrolledIdentity(agentUrl, token);
     for (let k = 0; k < 60; k++) {
       const a = await connect(sweep);
+      if (k % 10 === 9) {
+        // Not UTF-8 at all: the WebSocket layer refuses the text frame (1007) before any JSON is parsed.
+        a.ws.send(Buffer.from([0x7b, 0x22, rng.pick([0xff, 0xc0, 0xed]), 0xa0, 0x80, 0x22, 0x7d]), { binary: false });
+        expect((await a.closed).code, `seed ${seed}: invalid UTF-8`).toBe(1007);
+        continue;
+      }
       const fuzzer = rng.pick([...Object.values(sequenced), ...Object.values(unsequenced)]);
       const m = mutate(rng, fuzzer.valid1(rng), (v) => fuzzer.valid(v));
       a.sendJson(m.text);
@@ -370,7 +378,7 @@ describe(`protocol fuzz (seed ${seed})`, () => {
     expect(frames).toBeGreaterThan(1500);
   });
 
-  it('technician shell socket: hostile frames from either side end a session with a documented code, never more', async () => {
+  it('technician shell and file sockets: hostile frames from either side end a session with a documented code, never more', async () => {
     onTestFailed(() => console.error(`protocol fuzz failed; replay with OUTPOST_FUZZ_SEED=${seed}`));
     const id = await enrolledIdentity(agentUrl, token);
     const a = await connect(id);
@@ -378,13 +386,41 @@ describe(`protocol fuzz (seed ${seed})`, () => {
     void a.closed.then(() => {
       agentClosed = true;
     });
+    const ROUNDS = 30;
     let frames = 0;
-    for (let round = 0; round < 25; round++) {
-      const opening = ShellClient.open(admin, id.agentId, { manualCredit: true });
-      const own = await acceptShell(a);
-      const tech = await opening;
-      const techClose = new Promise<number>((resolve) => tech.ws.once('close', (code) => resolve(code)));
-      const trail: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const transfer = round % 3 === 2;
+      let ws: WebSocket;
+      let own: { sessionId: string; channel: number };
+      if (!transfer) {
+        const opening = ShellClient.open(admin, id.agentId, { manualCredit: true });
+        own = await acceptShell(a);
+        ws = (await opening).ws;
+      } else {
+        const direction = rng.pick(['upload', 'download'] as const);
+        const query = new URLSearchParams({
+          direction,
+          path: rng.pick(['/tmp/x', '\u202e/é\u0000', 'p'.repeat(4096)]),
+        });
+        if (direction === 'upload') {
+          query.set('size', String(rng.pick([0, 1, 2 ** 32])));
+          if (rng.chance(0.5)) query.set('sha256', 'a'.repeat(64));
+          if (rng.chance(0.3)) query.set('resume', 'true');
+        } else query.set('offset', String(rng.pick([0, 1, Number.MAX_SAFE_INTEGER])));
+        ws = openTechSocket(admin, `/api/v1/agents/${id.agentId}/files?${query}`);
+        const ready = new Promise<void>((resolve) =>
+          ws.on('message', (data, isBinary) => {
+            if (!isBinary && String(data).includes('"transfer.ready"')) resolve();
+          }),
+        );
+        const open = await a.next('file.open');
+        own = { sessionId: open.sessionId, channel: open.channel };
+        const size = rng.pick([0, 1, 2 ** 32, Number.MAX_SAFE_INTEGER, 1e300]);
+        a.sendJson({ type: 'file.opened', channel: open.channel, sessionId: open.sessionId, size });
+        await ready;
+      }
+      const techClose = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      const trail: string[] = [transfer ? 'transfer' : 'shell'];
       let open = true;
       void techClose.then(() => {
         open = false;
@@ -392,12 +428,12 @@ describe(`protocol fuzz (seed ${seed})`, () => {
       for (let k = 0; k < 40 && open; k++) {
         const r = rng.next();
         if (r < 0.3) {
-          for (const f of randomFrames([1])) tech.ws.send(f);
+          for (const f of randomFrames([1])) ws.send(f);
           trail.push('tech binary');
         } else if (r < 0.4) {
           const valid = rng.chance(0.7);
           const resize = { type: 'session.resize', cols: rng.pick([1, 80, 1000]), rows: rng.pick([1, 24, 1000]) };
-          tech.ws.send(
+          ws.send(
             valid
               ? JSON.stringify(resize)
               : rng.pick(['{', '{"type":"session.resize","cols":0,"rows":1}', '{"type":"x"}', '[]', '\u0000']),
@@ -414,21 +450,22 @@ describe(`protocol fuzz (seed ${seed})`, () => {
         frames++;
         if (k % 8 === 7) await new Promise((resolve) => setImmediate(resolve));
       }
-      if (open) tech.close();
-      const context = `seed ${seed}, shell round ${round}: ${trail.slice(-8).join(' ')}`;
+      // A shell ends on session.close; a transfer on any text frame.
+      if (open) ws.send(JSON.stringify({ type: 'session.close' }));
+      const context = `seed ${seed}, round ${round}: ${trail.slice(0, 1).concat(trail.slice(-8)).join(' ')}`;
       const code = await Promise.race([
         techClose,
         new Promise<never>((_, reject) =>
           setTimeout(() => reject(new Error(`the collector did not close the session (${context})`)), 5000),
         ),
       ]);
-      expect(DOCUMENTED_CLOSES.has(code) || code === 1005, `${context}: tech socket closed ${code}`).toBe(true);
+      expect(DOCUMENTED_CLOSES.has(code), `${context}: tech socket closed ${code}`).toBe(true);
       expect(agentClosed, context).toBe(false);
       await assertHealthy(context);
     }
-    // Every fuzzed session ends with a finished row and a readable recording; the victim's stays live.
+    // Every fuzzed session ends with a finished row (and a readable recording); the victim's stays live.
     const until = Date.now() + 5000;
-    let sessions: { id: string; agentId: string; endedAt: number | null; live: boolean }[] = [];
+    let sessions: { id: string; kind: string; endedAt: number | null; live: boolean }[] = [];
     while (Date.now() < until) {
       sessions = (
         await apiCall<{ sessions: typeof sessions }>(admin, 'GET', `/api/v1/sessions?agentId=${id.agentId}&limit=1000`)
@@ -436,16 +473,17 @@ describe(`protocol fuzz (seed ${seed})`, () => {
       if (sessions.every((s) => s.endedAt !== null)) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(sessions.length).toBe(25);
+    expect(sessions.length).toBe(ROUNDS);
     expect(sessions.filter((s) => s.endedAt === null || s.live)).toEqual([]);
-    for (const s of sessions) await apiCall(admin, 'GET', `/api/v1/sessions/${s.id}/recording`);
+    for (const s of sessions.filter((x) => x.kind === 'shell'))
+      await apiCall(admin, 'GET', `/api/v1/sessions/${s.id}/recording`);
     const v = await apiCall<{ live: boolean; endedAt: number | null }>(
       admin,
       'GET',
       `/api/v1/sessions/${victim.sessionId}`,
     );
     expect(v).toMatchObject({ live: true, endedAt: null });
-    console.info(`protocol fuzz (shell socket): seed ${seed}, ${frames} frames over 25 sessions`);
+    console.info(`protocol fuzz (shell and file sockets): seed ${seed}, ${frames} frames over ${ROUNDS} sessions`);
   });
 
   it('the well-behaved agent streamed throughout and each of its events is stored exactly once', async () => {
