@@ -164,6 +164,21 @@ function aimAtDetection(m: Extract<SequencedMessage, { type: 'metrics.batch' }>)
   }
 }
 
+/** Makes sets share a few set ids and split into parts, so parts of different probes and modes meet in staging. */
+function aimAtStaging(m: Extract<SequencedMessage, { type: 'inventory.report' }>): void {
+  for (const set of m.sets) {
+    if (!rng.chance(0.7)) continue;
+    set.setId = rng.pick(['s1', 's2']);
+    set.parts = 3;
+    // Parts mostly arrive in order (so sets complete), sometimes out of order or repeated.
+    const next = stagedParts.get(set.setId) ?? 1;
+    set.part = rng.chance(0.85) ? next : rng.int(1, 3);
+    stagedParts.set(set.setId, (set.part % 3) + 1);
+  }
+}
+/** The next part number per set id for the current fuzzing agent. */
+let stagedParts = new Map<string, number>();
+
 /** Binary frames of every kind, including broken ones, on the given channels or others. */
 function randomFrames(channels: number[]): Buffer[] {
   const channel = rng.chance(0.7) ? rng.pick(channels) : rng.pick([0, 2, 0xffffffff, rng.int(0, 0xffffffff)]);
@@ -270,17 +285,28 @@ describe(`protocol fuzz (seed ${seed})`, () => {
     for (let batch = 0; batch < 12; batch++) {
       const id = await enrolledIdentity(agentUrl, token);
       const model: Model = { id, cursor: 0, events: new Map() };
+      stagedParts = new Map();
       models.push(model);
       let sentMax = 0;
-      const nextSeq = () => {
+      // Sequence numbers go forward mostly one by one, sometimes backwards, repeated or jumping; the extremes
+      // (2^31, 2^32, the largest safe integer, a gap to its end) only in the last round, as they end the stream.
+      let extreme = false;
+      const nextSeq = () => Math.min(Number.MAX_SAFE_INTEGER, drawSeq());
+      const drawSeq = () => {
         const r = rng.next();
-        if (r < 0.6) return sentMax + 1;
-        if (r < 0.72) return Math.max(1, rng.int(1, Math.max(1, sentMax))); // duplicate or backwards
-        if (r < 0.9) return sentMax + rng.int(2, 1000); // a jump forward
-        if (r < 0.95) return rng.pick([2 ** 31, 2 ** 32 - 1, 2 ** 32 + 1]);
-        return batch % 4 === 3 ? Number.MAX_SAFE_INTEGER : sentMax + 1;
+        if (r < 0.65) return sentMax + 1;
+        if (r < 0.8) return Math.max(1, rng.int(1, Math.max(1, sentMax))); // duplicate or backwards
+        if (r < 0.95 || !extreme) return sentMax + rng.int(2, 1000); // a jump forward
+        return rng.pick([2 ** 31, 2 ** 32 - 1, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER]);
+      };
+      const tweakSequenced = (m: SequencedMessage) => {
+        m.seq = nextSeq();
+        if (m.type === 'stream.gap' && !extreme) m.count = Math.min(m.count, rng.int(1, 1000));
+        if (m.type === 'metrics.batch') aimAtDetection(m);
+        if (m.type === 'inventory.report') aimAtStaging(m);
       };
       for (let round = 0; round < 4; round++) {
+        extreme = round === 3;
         const facts = rng.chance(0.5) ? factsFuzzer.valid1(rng) : undefined;
         const a = await connect(id, facts);
         const trail: string[] = [];
@@ -290,10 +316,7 @@ describe(`protocol fuzz (seed ${seed})`, () => {
           const r = rng.next();
           if (r < 0.55) {
             const type = rng.pick(Object.keys(sequenced)) as keyof typeof sequenced;
-            const msg = sequenced[type].valid1(rng, (m) => {
-              m.seq = nextSeq();
-              if (m.type === 'metrics.batch') aimAtDetection(m);
-            });
+            const msg = sequenced[type].valid1(rng, tweakSequenced);
             sentMax = Math.max(sentMax, msg.seq);
             a.sendJson(msg);
             trail.push(`${type}#${msg.seq}`);
