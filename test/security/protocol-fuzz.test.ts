@@ -311,12 +311,20 @@ describe(`protocol fuzz (seed ${seed})`, () => {
         const a = await connect(id, facts);
         const trail: string[] = [];
         let sentSequenced = false;
+        let refused = false;
         const n = rng.int(30, 70);
         for (let k = 0; k < n; k++) {
           const r = rng.next();
           if (r < 0.55) {
             const type = rng.pick(Object.keys(sequenced)) as keyof typeof sequenced;
             const msg = sequenced[type].valid1(rng, tweakSequenced);
+            if (msg.type === 'stream.gap' && msg.count - 1 > Number.MAX_SAFE_INTEGER - msg.seq) {
+              a.sendJson(msg); // valid field by field, but past the sequence space: refused
+              trail.push(`gap#${msg.seq}+${msg.count}`);
+              refused = true;
+              frames++;
+              break;
+            }
             sentMax = Math.max(sentMax, msg.seq);
             a.sendJson(msg);
             trail.push(`${type}#${msg.seq}`);
@@ -341,6 +349,11 @@ describe(`protocol fuzz (seed ${seed})`, () => {
           frames++;
         }
         const context = `seed ${seed}, batch ${batch}, round ${round}: ${trail.slice(-8).join(' ')}`;
+        if (refused) {
+          expect((await a.closed).code, context).toBe(4400);
+          await assertHealthy(context);
+          continue;
+        }
         if (sentSequenced) {
           const acked = await Promise.race([
             ackAtLeast(a, model.cursor),
