@@ -23,6 +23,7 @@ import {
   frameworkErrorHandler,
   notFoundHandler,
   requireHost,
+  websocketErrorHandler,
   websocketRequired,
 } from './http/errors.js';
 import { rejectUnsafeNumbers } from './http/numbers.js';
@@ -402,6 +403,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     app.addHook('onRequest', authenticate);
   }
   await agentEndpoint.register(websocket, {
+    errorHandler: websocketErrorHandler,
     options: { maxPayload: config.limits.agentMaxPayloadBytes, perMessageDeflate: false, clientTracking: false },
   });
   await agentEndpoint.register(async (scope) => {
@@ -449,7 +451,11 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       now: () => clock.now(),
     }),
   );
-  if (separate) await api.register(websocket, { options: { maxPayload: 256 * 1024, perMessageDeflate: false } });
+  if (separate)
+    await api.register(websocket, {
+      errorHandler: websocketErrorHandler,
+      options: { maxPayload: 256 * 1024, perMessageDeflate: false },
+    });
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
   );

@@ -29,6 +29,8 @@ export function newKeys(): { privateKey: KeyObject; publicKey: string } {
 /** One raw connection. */
 export class RawAgent {
   readonly received: CollectorMessage[] = [];
+  /** Binary channel frames received (relayed technician input and credit). */
+  readonly frames: Buffer[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   #waiters = new Set<() => void>();
 
@@ -36,7 +38,11 @@ export class RawAgent {
     this.closed = new Promise((resolve) =>
       ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
     );
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.frames.push(data as Buffer);
+        return;
+      }
       this.received.push(collectorMessages.decode(data.toString()));
       for (const w of this.#waiters) w();
     });

@@ -98,10 +98,10 @@ export class AgentGateway {
 
     const fail = (err: OutpostError, extra = '') => {
       if (state === 'closed') return;
-      log.warn(
-        { ip, agentId: conn?.agentId, code: err.code, reason: err.message, details: err.details, state },
-        'closing agent socket',
-      );
+      const context = { ip, agentId: conn?.agentId, code: err.code, reason: err.message, details: err.details, state };
+      // An internal error is a collector bug, not a misbehaving agent: log it as one, with the cause and its stack.
+      if (err.code === 'OUTPOST_E_INTERNAL') log.error({ ...context, err: err.cause ?? err }, 'closing agent socket');
+      else log.warn(context, 'closing agent socket');
       closeSocket(socket, err, extra);
     };
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { OutpostError } from '@outpost/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 
 function toOutpostError(err: FastifyError | Error): OutpostError {
   if (err instanceof OutpostError) return err;
@@ -131,4 +132,19 @@ export async function requireHost(request: FastifyRequest): Promise<void> {
   if (request.raw.httpVersion === '1.1' && !request.headers.host) {
     throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'An HTTP/1.1 request must carry a Host header' });
   }
+}
+
+/**
+ * @fastify/websocket error handler. An error the `ws` receiver raises on a peer's broken frame (over the size limit,
+ * invalid UTF-8, a reserved opcode or close code: codes `WS_ERR_*`) is the peer's doing, and `ws` has already sent
+ * the matching close code (1009, 1007, 1002): it is logged as a refusal, not as a collector error. Anything else (a
+ * socket handler that threw) is a collector bug and is logged at error level. The socket is dropped either way.
+ */
+export function websocketErrorHandler(error: Error, socket: WebSocket, request: FastifyRequest): void {
+  const code = (error as { code?: unknown }).code;
+  const context = { route: request.routeOptions.url, ip: request.ip };
+  if (typeof code === 'string' && code.startsWith('WS_ERR_'))
+    request.log.warn({ ...context, code, reason: error.message }, 'websocket peer sent a broken frame');
+  else request.log.error({ ...context, err: error }, 'websocket handler failed');
+  socket.terminate();
 }

@@ -56,6 +56,24 @@ function factsFrom(sets: readonly InventorySet[]): IdentityFacts | undefined {
   };
 }
 
+/**
+ * True when staged parts are the whole of one data set: parts 1..n of the same probe, mode, base and count as the
+ * last part. Parts are only validated one by one, so an agent could otherwise merge an error part (no rows) or
+ * another probe's rows into a set, which failed the whole stream batch or stored rows under the wrong probe.
+ */
+function isWholeSet(parts: InventorySet[], last: InventorySet): parts is DataSet[] {
+  if (last.mode === 'error' || parts.length !== last.parts) return false;
+  return parts.every(
+    (p, i) =>
+      p.part === i + 1 &&
+      p.parts === last.parts &&
+      p.probe === last.probe &&
+      p.mode === last.mode &&
+      p.baseHash === last.baseHash &&
+      p.hash === last.hash,
+  );
+}
+
 /** Applies reports to the store. */
 export class InventoryIngest {
   constructor(
@@ -89,14 +107,14 @@ export class InventoryIngest {
       }
       this.store.stage(agentId, set.setId, set.part, JSON.stringify(set), now);
       if (set.part < set.parts) continue;
-      const parts = this.store.staged(agentId, set.setId).map((b) => JSON.parse(b) as DataSet);
+      const parts = this.store.staged(agentId, set.setId).map((b) => JSON.parse(b) as InventorySet);
       this.store.unstage(agentId, set.setId);
-      if (parts.length !== set.parts || set.mode === 'error') {
+      if (!isWholeSet(parts, set)) {
         want(agentId, set.probe);
         continue;
       }
       complete.push({
-        ...(parts[0] as DataSet),
+        ...parts[0],
         part: 1,
         parts: 1,
         upserts: parts.flatMap((p) => p.upserts),

@@ -15,6 +15,8 @@ import { Inventory } from './service.js';
 import { inventoryMigrations } from './store.js';
 
 const DAY = 86_400_000;
+type DataSet = Exclude<InventoryReport['sets'][number], { mode: 'error' }>;
+type ErrorSet = Extract<InventoryReport['sets'][number], { mode: 'error' }>;
 const NOW = Date.UTC(2025, 5, 1);
 
 function setup(placements: Record<string, string> = {}) {
@@ -137,6 +139,44 @@ describe('inventory store', () => {
     await send('ag_2', { ...whole, seq: 2, sets: [p2 as typeof sw] });
     expect(inv.inventory('ag_2', 'installed_software').probes[0]!.rows).toHaveLength(30);
   });
+
+  // Found by reading the paths test/security/protocol-fuzz drives: parts sharing a set id were merged whatever they
+  // held, so an error part in the middle put `undefined` rows in the set (the sink threw, the whole stream batch
+  // failed and the agent resent it forever), and a part of another probe was stored under the first part's probe.
+  it.each([
+    ['an error part in the middle', (sw: DataSet, err: ErrorSet) => [{ ...err, part: 2 }]],
+    ['a part of another probe', (sw: DataSet) => [{ ...sw, probe: 'licences', upserts: [], part: 2, parts: 3 }]],
+    ['a part of another mode', (sw: DataSet) => [{ ...sw, mode: 'diff', part: 2, parts: 3 }]],
+    ['a part counting other parts', (sw: DataSet) => [{ ...sw, part: 2, parts: 4 }]],
+  ] as [string, (sw: DataSet, err: ErrorSet) => object[]][])(
+    'drops a multi-part set with %s and asks for a full snapshot',
+    async (_name, middle) => {
+      const { inv, send, requests } = setup();
+      const rows = demoRows(machine(3, { packages: 12 }));
+      const whole = fullReport(1, { system_info: rows.system_info, installed_software: rows.installed_software }, NOW);
+      await send('ag_3', { ...whole, seq: 1, sets: [whole.sets[0]!] });
+      const sw = whole.sets[1] as DataSet;
+      const err: ErrorSet = {
+        probe: sw.probe,
+        mode: 'error',
+        setId: 'm',
+        part: 1,
+        parts: 3,
+        collectedAt: sw.collectedAt,
+        hash: sw.hash,
+        code: 'E',
+        message: 'probe failed',
+      };
+      const part = (n: number, upserts: object[]) => ({ ...sw, setId: 'm', part: n, parts: 3, upserts }) as DataSet;
+      const sets = [part(1, sw.upserts.slice(0, 4)), ...middle(sw, err), part(3, sw.upserts.slice(8))].map(
+        (p) => ({ ...p, setId: 'm' }) as DataSet,
+      );
+      for (const [i, set] of sets.entries()) await send('ag_3', { ...whole, seq: 2 + i, sets: [set] });
+      expect(inv.inventory('ag_3', 'installed_software').probes).toEqual([]);
+      expect(inv.inventory('ag_3', 'system_info').probes[0]!.rows).toEqual(rows.system_info);
+      expect(requests.some((r) => r.agentId === 'ag_3' && r.probes.includes('installed_software'))).toBe(true);
+    },
+  );
 
   it('keeps hostile strings cleaned and bounded', async () => {
     const { inv, send } = setup();

@@ -15,7 +15,7 @@ import {
 import type { WebSocket } from 'ws';
 import type { AgentConnection } from '../agents/index.js';
 import type { CastRecorder } from './recorder.js';
-import { INPUT_WINDOW_BYTES, type ServerMessage, TECH_CHANNEL } from './wire.js';
+import { closeReason, INPUT_WINDOW_BYTES, type ServerMessage, TECH_CHANNEL } from './wire.js';
 
 /** A joiner this far behind is dropped rather than buffered. */
 const JOINER_MAX_BUFFERED = 1024 * 1024;
@@ -153,7 +153,7 @@ export class LiveShell {
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
         ws.close(
           info.exitCode !== null ? 1000 : 4483,
-          info.exitCode !== null ? 'exit' : `OUTPOST_E_SESSION_ENDED ${info.reason}`.slice(0, 123),
+          info.exitCode !== null ? 'exit' : closeReason(`OUTPOST_E_SESSION_ENDED ${info.reason}`),
         );
       }
     }

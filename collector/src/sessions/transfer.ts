@@ -16,7 +16,7 @@ import {
 import type { WebSocket } from 'ws';
 import type { AgentConnection, ChannelReply } from '../agents/index.js';
 import type { EndInfo } from './live.js';
-import { type ServerMessage, TECH_CHANNEL } from './wire.js';
+import { closeReason, type ServerMessage, TECH_CHANNEL } from './wire.js';
 
 /** Upload (technician → agent) or download (agent → technician). */
 export type Direction = 'upload' | 'download';
@@ -208,7 +208,7 @@ export class LiveTransfer {
     if (info.code) this.#send({ type: 'session.error', code: info.code, message: info.reason });
     if (this.tech.readyState === this.tech.OPEN || this.tech.readyState === this.tech.CONNECTING) {
       const ok = !info.code;
-      this.tech.close(ok ? 1000 : 4483, ok ? 'done' : `${info.code} ${info.reason}`.slice(0, 123));
+      this.tech.close(ok ? 1000 : 4483, ok ? 'done' : closeReason(`${info.code} ${info.reason}`));
     }
     this.onEnd(this, info);
   }

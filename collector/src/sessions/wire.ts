@@ -31,5 +31,21 @@ export type ServerMessage =
   /** The transfer finished: the agent's size and SHA-256 of the whole file. */
   | { type: 'transfer.done'; sessionId: string; size: number; sha256: string };
 
+/** The most bytes (UTF-8) a WebSocket close reason may have; `ws` throws on a longer one. */
+const CLOSE_REASON_MAX_BYTES = 123;
+
+/**
+ * A close reason cut to 123 UTF-8 bytes. Reasons carry agent text (a refusal message), so cutting by characters is
+ * not enough: 123 characters of `é` are 246 bytes, and `ws.close` would throw instead of closing the socket.
+ */
+export function closeReason(text: string): string {
+  if (Buffer.byteLength(text) <= CLOSE_REASON_MAX_BYTES) return text;
+  let out = text.slice(0, CLOSE_REASON_MAX_BYTES);
+  while (Buffer.byteLength(out) > CLOSE_REASON_MAX_BYTES) out = out.slice(0, -1);
+  // Never end on half a surrogate pair (it would be sent as U+FFFD, three bytes more than counted).
+  const last = out.charCodeAt(out.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? out.slice(0, -1) : out;
+}
+
 /** Decoder for technician control messages. */
 export const techMessages = new MessageDecoder(TechMessage);

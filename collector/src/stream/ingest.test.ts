@@ -37,6 +37,23 @@ beforeEach(() => {
 afterEach(() => db.close());
 
 describe('stream ingest', () => {
+  // Found by test/security/protocol-fuzz: a schema-valid gap (seq and count each at most 2^53-1) ran the cursor past
+  // 2^53-1, after which every later message of the agent was acknowledged as a resend and silently dropped.
+  it('refuses a gap that runs past the largest safe sequence number, and changes nothing', async () => {
+    const p = new Peer('ag_1');
+    ingest.submit(p, ev(1));
+    const gap = { type: 'stream.gap', seq: 2, count: Number.MAX_SAFE_INTEGER, reason: 'outbox_full' } as const;
+    expect(() => ingest.submit(p, gap)).toThrow(expect.objectContaining({ code: 'OUTPOST_E_BAD_MESSAGE' }));
+    ingest.submit(p, ev(2));
+    await ingest.idle();
+    expect(await stream.cursor('ag_1')).toBe(2);
+    expect(await events.count('ag_1')).toEqual({ total: 2, distinctSeq: 2 });
+    // The last number itself is fine.
+    ingest.submit(p, { ...gap, seq: 3, count: Number.MAX_SAFE_INTEGER - 2 });
+    await ingest.idle();
+    expect(p.acks.at(-1)).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('commits, advances the cursor, then acknowledges the highest contiguous sequence', async () => {
     const p = new Peer('ag_1');
     for (let s = 1; s <= 5; s++) ingest.submit(p, ev(s));

@@ -79,9 +79,17 @@ export class StreamIngest {
     return cursor;
   }
 
-  /** Accepts one sequenced message from an authenticated peer. */
+  /** Accepts one sequenced message from an authenticated peer; throws OUTPOST_E_BAD_MESSAGE past the sequence space. */
   submit(peer: StreamPeer, msg: SequencedMessage): void {
     const last = lastSeqOf(msg);
+    // Each field is in range, but a gap may still run past the last safe sequence number: accepting it would move
+    // the cursor where no later number can follow, and every message after it would be dropped as a resend.
+    // (Compared by subtraction: seq + count - 1 itself may round back into the safe range.)
+    if (msg.type === 'stream.gap' && msg.count - 1 > Number.MAX_SAFE_INTEGER - msg.seq)
+      throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
+        message: `${msg.type} ${msg.seq} runs past the largest sequence number`,
+        details: { type: msg.type, seq: msg.seq },
+      });
     if (last <= peer.cursor) {
       // Already accepted (a resend after reconnect): acknowledge again so the agent can drop it, store nothing.
       this.counters.duplicates++;

@@ -1,0 +1,85 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { AgentConnection } from '../agents/registry.js';
+import { type EndInfo, LiveShell } from './live.js';
+import { closeReason } from './wire.js';
+
+/** Real sockets on loopback: `server` is the collector's end, `client` the peer's. */
+async function socketPair(): Promise<{ server: WebSocket; client: WebSocket; close(): void }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(wss, 'listening');
+  const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  await once(client, 'open');
+  const [server] = await accepted;
+  return {
+    server,
+    client,
+    close: () => {
+      client.terminate();
+      wss.close();
+    },
+  };
+}
+
+const open: { close(): void }[] = [];
+afterEach(() => {
+  for (const p of open.splice(0)) p.close();
+});
+
+describe('closeReason', () => {
+  it.each([
+    ['ASCII', 'x'.repeat(300)],
+    ['two-byte characters', 'é'.repeat(200)],
+    ['astral characters', '😀'.repeat(100)],
+    ['lone surrogates', '\ud800'.repeat(100)],
+    ['a pair cut at the limit', `${'a'.repeat(121)}😀😀`],
+  ])('cuts %s to at most 123 UTF-8 bytes', (_name, text) => {
+    const out = closeReason(text);
+    expect(Buffer.byteLength(out)).toBeLessThanOrEqual(123);
+    expect(Buffer.byteLength(out)).toBeGreaterThan(100);
+    expect(text.startsWith(out)).toBe(true);
+  });
+
+  it('never ends on half a surrogate pair', () => {
+    expect(closeReason(`${'a'.repeat(121)}😀😀`)).toBe('a'.repeat(121));
+  });
+
+  it('keeps a short reason whole', () => {
+    expect(closeReason('OUTPOST_E_SESSION_ENDED idle timeout')).toBe('OUTPOST_E_SESSION_ENDED idle timeout');
+  });
+});
+
+describe('LiveShell.end', () => {
+  // Found by test/security/protocol-fuzz: an agent's shell.refused with a message of 123 characters of `é` made
+  // ws.close throw (246 bytes), so the technician socket stayed open, the session row was never finished, and the
+  // throw closed the agent's own socket with OUTPOST_E_INTERNAL.
+  it("closes the technician socket with a coded reason when the agent's message is long non-ASCII text", async () => {
+    const tech = await socketPair();
+    const agent = await socketPair();
+    open.push(tech, agent);
+    const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
+    const ended: EndInfo[] = [];
+    const s = new LiveShell(
+      'ss_1',
+      conn,
+      7,
+      tech.server,
+      undefined,
+      0,
+      { now: () => 0 },
+      { cols: 80, rows: 24 },
+      (_, i) => ended.push(i),
+    );
+    const closed = once(tech.client, 'close') as Promise<[number, Buffer]>;
+    const toAgent = once(agent.client, 'message') as Promise<[Buffer]>;
+    expect(() => s.end({ reason: 'é'.repeat(500), exitCode: null, code: 'OUTPOST_E_TICKET_INVALID' })).not.toThrow();
+    const [code, reason] = await closed;
+    expect(code).toBe(4483);
+    expect(reason.toString()).toMatch(/^OUTPOST_E_SESSION_ENDED é+$/);
+    expect(ended).toHaveLength(1);
+    expect(JSON.parse((await toAgent)[0].toString())).toMatchObject({ type: 'shell.close', channel: 7 });
+  });
+});
