@@ -75,8 +75,21 @@ describe('remote shell', () => {
     s.resize(132, 43);
     s.write('stty size; tput cols\n');
     await out.waitFor(/43 132\r?\n132/);
+    // Dragging a window edge: forty sizes in a burst. The program sees the last one; the audit log keeps one row
+    // per second of them, not forty.
+    for (let i = 0; i < 40; i++) s.resize(90 + i, 30);
+    s.write('stty size\n');
+    await out.waitFor(/30 129\r?\n/);
     s.close();
     await s.ended;
+    const audit = await apiCall<{ events: { type: string; sessionId: string | null }[] }>(
+      c.admin,
+      'GET',
+      '/api/v1/audit?limit=1000',
+    );
+    const resizes = audit.events.filter((e) => e.sessionId === s.sessionId && e.type === 'shell.resize');
+    expect(resizes.length).toBeGreaterThanOrEqual(1);
+    expect(resizes.length).toBeLessThanOrEqual(3);
   });
 
   it('leaves no process of the session behind when the technician disconnects', async () => {

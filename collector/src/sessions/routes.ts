@@ -124,7 +124,7 @@ export function sessionsRoutes(deps: {
     return actor;
   };
 
-  const wireTech = (ws: WebSocket, s: LiveShell, actor: UserActor, readOnly: boolean) => {
+  const wireTech = (ws: WebSocket, s: LiveShell, actor: UserActor, readOnly: boolean, log: FastifyRequest['log']) => {
     ws.on('message', (data, isBinary) => {
       if (readOnly) return;
       if (isBinary) {
@@ -133,7 +133,11 @@ export function sessionsRoutes(deps: {
       }
       try {
         const msg = techMessages.decode(data.toString());
-        if (msg.type === 'session.resize') void sessions.resize(s, actor, msg.cols, msg.rows);
+        if (msg.type === 'session.resize')
+          // A failure to audit (the database closing at shutdown) is logged; it must never be an unhandled rejection.
+          sessions
+            .resize(s, actor, msg.cols, msg.rows)
+            .catch((err: unknown) => log.warn({ err, sessionId: s.id }, 'session resize not recorded'));
         else s.end({ reason: 'technician closed the session', exitCode: null });
       } catch (err) {
         s.end({ reason: (err as Error).message, exitCode: null, code: 'OUTPOST_E_BAD_MESSAGE' });
@@ -192,7 +196,7 @@ export function sessionsRoutes(deps: {
             },
             ws,
           );
-          wireTech(ws, s, a.actor, false);
+          wireTech(ws, s, a.actor, false, req.log);
         } catch (err) {
           refuseSocket(ws, err);
         }
@@ -276,7 +280,7 @@ export function sessionsRoutes(deps: {
         if (!a) return refuseSocket(ws, new OutpostError('OUTPOST_E_FORBIDDEN'));
         try {
           const s = await sessions.join(req.params.id, a.actor, ws, req.ip);
-          wireTech(ws, s, a.actor, true);
+          wireTech(ws, s, a.actor, true, req.log);
         } catch (err) {
           refuseSocket(ws, err);
         }

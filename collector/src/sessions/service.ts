@@ -70,6 +70,8 @@ export class Sessions implements ChannelRouter {
   readonly #nextChannel = new WeakMap<AgentConnection, number>();
   #sweep: NodeJS.Timeout | undefined;
   readonly #ending = new Set<Promise<void>>();
+  /** When each live shell's last resize was audited. */
+  readonly #lastResizeAudit = new WeakMap<LiveShell, number>();
 
   constructor(
     db: Db,
@@ -395,7 +397,13 @@ export class Sessions implements ChannelRouter {
 
   /** Records a resize in the audit log and forwards it. */
   async resize(s: LiveShell, actor: OpenRequest['actor'], cols: number, rows: number): Promise<void> {
+    if (s.ended) return;
     s.resize(cols, rows);
+    // Dragging a window edge sends dozens of sizes a second: every size reaches the PTY and the recording, but the
+    // audit log keeps at most one row per session per second (a technician cannot flood it).
+    const now = this.clock.now();
+    if (now - (this.#lastResizeAudit.get(s) ?? Number.NEGATIVE_INFINITY) < 1000) return;
+    this.#lastResizeAudit.set(s, now);
     const rec = await this.store.get(s.id);
     await this.audit.record({
       type: 'shell.resize',
