@@ -6,7 +6,7 @@
 import { type InventoryReport, type ProbeName, rowKey, rowsHash } from '@outpost/shared';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { migrate, openDatabase } from '../db/index.js';
+import { migrate, openDatabase, prepared } from '../db/index.js';
 import { buildPerimeter, renderPerimeterCsv, renderPerimeterHtml } from '../reports/perimeter/index.js';
 import { type DemoMachine, demoRows, fullReport } from './demo-fleet.js';
 import { isBogusSerial, isBogusUuid } from './identity.js';
@@ -38,7 +38,8 @@ function setup(placements: Record<string, string> = {}) {
     pino({ level: 'silent' }),
   );
   const send = (agentId: string, msg: InventoryReport) => inv.ingest([{ agentId, msg }], clock.now());
-  return { inv, requests, send, advance: (ms: number) => (now += ms), clock };
+  const staged = () => prepared<[], { n: number }>(db, 'SELECT count(*) AS n FROM inv_staging').get()!.n;
+  return { inv, requests, send, advance: (ms: number) => (now += ms), clock, staged };
 }
 
 const machine = (n: number, more: Partial<DemoMachine> = {}): DemoMachine => ({
@@ -138,6 +139,25 @@ describe('inventory store', () => {
     expect(inv.inventory('ag_2').probes.map((p) => p.probe)).toEqual(['system_info']);
     await send('ag_2', { ...whole, seq: 2, sets: [p2 as typeof sw] });
     expect(inv.inventory('ag_2', 'installed_software').probes[0]!.rows).toHaveLength(30);
+  });
+
+  it('drops parts of sets that never complete, so staging cannot grow without bound', async () => {
+    const { send, advance, staged } = setup();
+    const rows = demoRows(machine(4, { packages: 4 }));
+    const whole = fullReport(1, { system_info: rows.system_info, installed_software: rows.installed_software }, NOW);
+    const sw = whole.sets[1] as DataSet;
+    // Part 1 of 50 sets that will never see their part 2, from two agents.
+    for (let i = 0; i < 50; i++)
+      await send(i % 2 ? 'ag_4' : 'ag_5', {
+        ...whole,
+        seq: 1 + (i >> 1),
+        sets: [{ ...sw, setId: `never-${i}`, part: 1, parts: 2 }],
+      });
+    expect(staged()).toBe(50);
+    advance(61 * 60_000);
+    // The next part ag_4 stages clears its own abandoned parts, and the periodic sweep everyone's.
+    await send('ag_4', { ...whole, seq: 100, sets: [{ ...sw, setId: 'new', part: 1, parts: 2 }] });
+    expect(staged()).toBe(1);
   });
 
   // Found by reading the paths test/security/protocol-fuzz drives: parts sharing a set id were merged whatever they

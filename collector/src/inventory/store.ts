@@ -178,7 +178,11 @@ export interface ChangeRecord {
 export type NewChange = Omit<ChangeRecord, 'id' | 'deviceId' | 'agentId' | 'time'>;
 
 /** Synchronous store functions; the service calls them inside one transaction per batch. */
+/** How long a part of a multi-part set waits for the rest (see `stage`). */
+export const STAGING_TTL_MS = 60 * 60_000;
+
 export class InventoryStore {
+  #stagingSweptAt = Number.NEGATIVE_INFINITY;
   constructor(readonly db: Db) {}
 
   /** Runs `fn` in one transaction. */
@@ -365,7 +369,22 @@ export class InventoryStore {
     prepared(this.db, 'UPDATE inv_probes SET device_id = ? WHERE device_id = ?').run(to, from);
   }
 
+  /**
+   * Keeps one part of a multi-part set until its last part arrives. An agent sends a set's parts within seconds, so
+   * parts older than STAGING_TTL_MS belong to sets that will never complete (the agent reinstalled, or a peer that
+   * sends part 1 of endless sets): they are dropped here — this agent's at once, every agent's every 10 minutes —
+   * so staging cannot grow the database without bound. A set that loses parts this way fails its wholeness check
+   * and the agent is asked for a full snapshot.
+   */
   stage(agentId: string, setId: string, part: number, body: string, now: number): void {
+    prepared(this.db, 'DELETE FROM inv_staging WHERE agent_id = ? AND received_at < ?').run(
+      agentId,
+      now - STAGING_TTL_MS,
+    );
+    if (now - this.#stagingSweptAt >= 10 * 60_000) {
+      this.#stagingSweptAt = now;
+      prepared(this.db, 'DELETE FROM inv_staging WHERE received_at < ?').run(now - STAGING_TTL_MS);
+    }
     prepared(
       this.db,
       'INSERT OR REPLACE INTO inv_staging (agent_id, set_id, part, body, received_at) VALUES (?,?,?,?,?)',
