@@ -6,6 +6,7 @@
  * string, a 100k-item array, deep nesting, non-JSON numbers). Every choice comes from one PRNG, so a seed replays a run.
  */
 import { MessageDecoder } from '@outpost/shared';
+import { Prng } from './fuzz.js';
 
 /** The parts of a TypeBox schema this generator reads (TypeBox keeps its kind under a registered symbol). */
 type Schema = Record<string, unknown> & {
@@ -20,19 +21,15 @@ const OPTIONAL = Symbol.for('TypeBox.Optional');
 const kindOf = (s: Schema) => (s as Record<symbol, unknown>)[KIND] as string | undefined;
 const isOptional = (s: Schema) => (s as Record<symbol, unknown>)[OPTIONAL] === 'Optional';
 
-/** mulberry32: small, fast, and the same sequence on every platform for a seed. */
+/** The seeded generator of fuzz.ts (the same sequence on every platform for a seed), with ranges. */
 export class Rng {
-  #s: number;
+  readonly #p: Prng;
   constructor(readonly seed: number) {
-    this.#s = seed >>> 0;
+    this.#p = new Prng(seed);
   }
   /** A float in [0, 1). */
   next(): number {
-    this.#s = (this.#s + 0x6d2b79f5) >>> 0;
-    let t = this.#s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#p.next();
   }
   /** An integer in [min, max] (coarse above 2^32, which is fine for picking). */
   int(min: number, max: number): number {

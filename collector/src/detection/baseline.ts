@@ -426,33 +426,26 @@ function clipAround(x: number, centre: number, width: number): number {
 export function baselineView(s: Float64Array): BaselineView {
   const level = s[LAST_LEVEL]!;
   const levelDeviation = s[LAST_LEVEL_DEV]!;
-  if (s[LAST_SHIFT] === 1) {
-    const since = s[levelDeviation >= 0 ? SHIFT_UP_SINCE : SHIFT_DOWN_SINCE]!;
-    const run = s[ABNORMAL_SINCE]!;
-    return {
-      score: s[LAST_SCORE]!,
-      expected: level,
-      deviation: levelDeviation,
-      abnormalSince: Number.isNaN(run) ? since : Math.min(since, run),
-      shift: true,
-      level,
-      levelDeviation,
-      forecastDeviation: s[LAST_DEV]!,
-      cusumUp: s[CUSUM_UP]!,
-      cusumDown: s[CUSUM_DOWN]!,
-    };
-  }
-  return {
+  const shift = s[LAST_SHIFT] === 1;
+  const common = {
     score: s[LAST_SCORE]!,
-    expected: s[LAST_EXPECTED]!,
-    deviation: s[LAST_DEV]!,
-    abnormalSince: s[ABNORMAL_SINCE]!,
-    shift: false,
+    shift,
     level,
     levelDeviation,
     forecastDeviation: s[LAST_DEV]!,
     cusumUp: s[CUSUM_UP]!,
     cusumDown: s[CUSUM_DOWN]!,
+  };
+  if (!shift)
+    return { ...common, expected: s[LAST_EXPECTED]!, deviation: s[LAST_DEV]!, abnormalSince: s[ABNORMAL_SINCE]! };
+  // A shift: against the level it left, since where the CUSUM says it began (or the abnormal run, if earlier).
+  const since = s[levelDeviation >= 0 ? SHIFT_UP_SINCE : SHIFT_DOWN_SINCE]!;
+  const run = s[ABNORMAL_SINCE]!;
+  return {
+    ...common,
+    expected: level,
+    deviation: levelDeviation,
+    abnormalSince: Number.isNaN(run) ? since : Math.min(since, run),
   };
 }
 
