@@ -14,10 +14,10 @@ import { isErrorCode } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseMaker, problemWith } from '../support/api-fuzz-cases.js';
 import { startTestCollector, type TestCollector } from '../support/collector.js';
-import { Prng } from '../support/fuzz.js';
+import { fuzzSeed, Prng } from '../support/fuzz.js';
 import { enrolledIdentity } from '../support/raw-agent.js';
 
-const SEED = Number(process.env.OUTPOST_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = fuzzSeed(31);
 const ROUNDS = Number(process.env.OUTPOST_FUZZ_ROUNDS ?? 1);
 const REPLAY = `seed ${SEED} (replay: OUTPOST_FUZZ_SEED=${SEED} npx vitest run test/security/api-fuzz.test.ts)`;
 /** Generous for a shared 2-core CI machine; what it catches is a request that hangs or backtracks for seconds. */

@@ -192,3 +192,13 @@ export const ODD_STRINGS = [
   '__proto__',
   'constructor',
 ];
+
+/**
+ * The seed of a fuzz run: `OUTPOST_FUZZ_SEED` when set (to replay a failure); a fixed one under CI, so a submission
+ * is judged on the same inputs every time; otherwise a fresh random one, so local runs keep exploring.
+ */
+export function fuzzSeed(bits: 31 | 32): number {
+  if (process.env.OUTPOST_FUZZ_SEED) return Number(process.env.OUTPOST_FUZZ_SEED);
+  if (process.env.CI) return 20_261_123;
+  return Math.floor(Math.random() * 2 ** bits);
+}

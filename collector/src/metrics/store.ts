@@ -199,7 +199,8 @@ export class MetricsStore {
   saveState(entries: ReadonlyMap<string, Uint8Array>): void {
     this.db.transaction(() => {
       prepared(this.db, 'DELETE FROM detection_state').run();
-      const ins = prepared(this.db, 'INSERT INTO detection_state (key, state) VALUES (?, ?)');
+      // OR REPLACE: a checkpoint must never fail at shutdown, whatever keys the engine holds.
+      const ins = prepared(this.db, 'INSERT OR REPLACE INTO detection_state (key, state) VALUES (?, ?)');
       for (const [k, v] of entries) ins.run(k, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
     })();
   }

@@ -79,6 +79,18 @@ describe('message decoders', () => {
     expect(() => agentMessages.decode(text)).toThrow(expect.objectContaining({ code: 'OUTPOST_E_BAD_MESSAGE' }));
   });
 
+  it('mends half surrogate pairs in strings and keys, which SQLite would turn into one key', () => {
+    // Two metric names JavaScript holds apart that UTF-8 (and so SQLite) would store as the same text.
+    const text =
+      '{"type":"metrics.batch","seq":1,"samples":[{"time":1,"values":{"disk.used_pct:\\ud800":1,"disk.used_pct:\\udbff":2}}]}';
+    const msg = agentMessages.decode(text) as { samples: { values: Record<string, number> }[] };
+    expect(Object.keys(msg.samples[0]!.values)).toEqual(['disk.used_pct:\uFFFD']);
+    const ev = agentMessages.decode(
+      JSON.stringify({ ...valid.event, data: { name: 'a\ud800b', emoji: '\ud83d\ude00' } }),
+    ) as { data: Record<string, string> };
+    expect(ev.data).toEqual({ name: 'a\uFFFDb', emoji: '\ud83d\ude00' }); // a whole pair is kept
+  });
+
   it('names the message type and the path of a violation', () => {
     expect(() => agentMessages.decode(JSON.stringify({ ...valid.heartbeat, time: -1 }))).toThrow(/agent\.heartbeat/);
   });

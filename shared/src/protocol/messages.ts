@@ -86,6 +86,28 @@ function refuseProtoKeys(key: string, value: unknown): unknown {
   return value;
 }
 
+/** A `\uD800`–`\uDFFF` escape: the only way JSON text read from UTF-8 can carry half a surrogate pair. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const wellFormed = (s: string): string => s.replace(LONE_SURROGATE, '\uFFFD');
+
+/**
+ * `refuseProtoKeys`, and half surrogate pairs in strings and keys replaced by U+FFFD. SQLite stores text as UTF-8,
+ * where every lone surrogate becomes U+FFFD: two names JavaScript holds apart (two metric names, two package names)
+ * would be one key there and fail a UNIQUE constraint — a checkpoint or a whole stream batch with it. A real agent
+ * can send one (a Windows file name need not be valid UTF-16), so it is mended, not refused.
+ */
+function refuseProtoKeysMendSurrogates(key: string, value: unknown): unknown {
+  refuseProtoKeys(key, value);
+  if (typeof value === 'string') return wellFormed(value);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.some((k) => wellFormed(k) !== k))
+      return Object.fromEntries(keys.map((k) => [wellFormed(k), (value as Record<string, unknown>)[k]]));
+  }
+  return value;
+}
+
 /** Validates one schema and decodes text frames against it, with a coded error naming the first violation. */
 export class MessageDecoder<S extends TSchema> {
   readonly #check;
@@ -97,7 +119,7 @@ export class MessageDecoder<S extends TSchema> {
   decode(text: string): Static<S> {
     let value: unknown;
     try {
-      value = JSON.parse(text, refuseProtoKeys);
+      value = JSON.parse(text, SURROGATE_ESCAPE.test(text) ? refuseProtoKeysMendSurrogates : refuseProtoKeys);
     } catch (cause) {
       throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
         cause,
