@@ -54,6 +54,38 @@ describe('stream ingest', () => {
     expect(p.acks.at(-1)).toBe(Number.MAX_SAFE_INTEGER);
   });
 
+  it('a message one agent sent that a concern cannot store costs only that agent its connection', async () => {
+    // A sink that fails on one agent's message (a concern's bug, or input it did not expect).
+    ingest.registerSink('metrics.batch', async (items) => {
+      if (items.some((i) => i.agentId === 'ag_bad')) throw new Error('cannot store this');
+    });
+    const good = new Peer('ag_good');
+    const bad = new Peer('ag_bad');
+    const other = new Peer('ag_other');
+    const metrics = (seq: number): SequencedMessage => ({
+      type: 'metrics.batch',
+      seq,
+      samples: [{ time: 1, values: { 'cpu.total_pct': 1 } }],
+    });
+    for (let s = 1; s <= 3; s++) {
+      ingest.submit(good, ev(s));
+      ingest.submit(bad, s === 2 ? metrics(s) : ev(s));
+      ingest.submit(other, metrics(s));
+    }
+    await ingest.idle();
+    expect(good.failures).toEqual([]);
+    expect(other.failures).toEqual([]);
+    expect(good.acks.at(-1)).toBe(3);
+    expect(other.acks.at(-1)).toBe(3);
+    expect(await stream.cursor('ag_good')).toBe(3);
+    expect(await stream.cursor('ag_other')).toBe(3);
+    expect(await events.count('ag_good')).toEqual({ total: 3, distinctSeq: 3 });
+    // The failing agent is dropped with nothing acknowledged, to resend after it reconnects.
+    expect(bad.failures.map((f) => f.code)).toContain('OUTPOST_E_INTERNAL');
+    expect(bad.acks).toEqual([]);
+    expect(await stream.cursor('ag_bad')).toBe(0);
+  });
+
   it('commits, advances the cursor, then acknowledges the highest contiguous sequence', async () => {
     const p = new Peer('ag_1');
     for (let s = 1; s <= 5; s++) ingest.submit(p, ev(s));

@@ -130,10 +130,7 @@ export class StreamIngest {
   }
 
   async #flush(batch: Queued[], ackOnly: Set<StreamPeer>): Promise<void> {
-    const byType = new Map<string, { agentId: string; msg: SequencedMessage }[]>();
-    const gaps: Gap[] = [];
-    const cursors = new Map<string, number>();
-    const accepted: Queued[] = [];
+    const accepted: { item: Queued; gap?: Gap }[] = [];
     for (const item of batch) {
       const { peer, msg } = item;
       // Re-check against the peer's cursor: a batch may hold a resend of a message queued earlier in it.
@@ -147,20 +144,57 @@ export class StreamIngest {
         peer.fail(new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `no stream sink for ${msg.type}` }));
         continue;
       }
+      let jump: Gap | undefined;
       if (msg.seq > peer.cursor + 1) {
-        gaps.push({
+        jump = {
           agentId: peer.agentId,
           fromSeq: peer.cursor + 1,
           count: msg.seq - peer.cursor - 1,
           reason: 'unannounced',
-        });
+        };
         this.logger.warn(
           { agentId: peer.agentId, expected: peer.cursor + 1, got: msg.seq },
           'stream jumped forward; recording a gap',
         );
       }
       peer.cursor = lastSeqOf(msg);
-      accepted.push(item);
+      accepted.push(jump ? { item, gap: jump } : { item });
+    }
+    const acks = new Map<StreamPeer, number>();
+    const several = new Set(accepted.map((a) => a.item.peer.agentId)).size > 1;
+    if (!(await this.#commit(accepted, acks, !several)) && several) {
+      // One agent's message that a concern cannot store must not cost every other agent of the batch its
+      // connection: each agent's part is committed on its own (sinks are idempotent by agent and seq, so what the
+      // failed attempt stored is not stored twice), and only the agents whose part still fails are dropped.
+      this.logger.warn({ messages: accepted.length }, 'stream batch failed; committing it agent by agent');
+      const byAgent = new Map<string, typeof accepted>();
+      for (const a of accepted) {
+        const list = byAgent.get(a.item.peer.agentId) ?? [];
+        if (list.length === 0) byAgent.set(a.item.peer.agentId, list);
+        list.push(a);
+      }
+      for (const part of byAgent.values()) await this.#commit(part, acks, true);
+    }
+    for (const peer of ackOnly) if (!acks.has(peer)) acks.set(peer, this.#committed.get(peer.agentId) ?? 0);
+    for (const [peer, seq] of acks) peer.ack(seq);
+  }
+
+  /**
+   * Stores accepted messages (one sink call per type) and advances their agents' cursors in one commit. On success
+   * their peers' acknowledgements go into `acks`; on failure nothing is acknowledged and, when `dropOnFailure`, the
+   * peers are dropped so their agents resend after reconnecting.
+   */
+  async #commit(
+    accepted: { item: Queued; gap?: Gap }[],
+    acks: Map<StreamPeer, number>,
+    dropOnFailure: boolean,
+  ): Promise<boolean> {
+    const byType = new Map<string, { agentId: string; msg: SequencedMessage }[]>();
+    const gaps: Gap[] = [];
+    const cursors = new Map<string, number>();
+    for (const { item, gap } of accepted) {
+      const { peer, msg } = item;
+      if (gap) gaps.push(gap);
       if (msg.type === 'stream.gap') {
         gaps.push({ agentId: peer.agentId, fromSeq: msg.seq, count: msg.count, reason: msg.reason });
       } else {
@@ -168,28 +202,30 @@ export class StreamIngest {
         if (list.length === 0) byType.set(msg.type, list);
         list.push({ agentId: peer.agentId, msg });
       }
-      cursors.set(peer.agentId, Math.max(cursors.get(peer.agentId) ?? 0, peer.cursor));
+      cursors.set(peer.agentId, Math.max(cursors.get(peer.agentId) ?? 0, lastSeqOf(msg)));
     }
     try {
       const now = this.clock.now();
       for (const [type, items] of byType) await this.#sinks.get(type)!(items, now);
       if (cursors.size || gaps.length) await this.store.commit(cursors, gaps, now);
     } catch (err) {
-      // Nothing of this batch is acknowledged: drop the connections so their agents resend after reconnecting.
-      this.logger.error({ err, messages: accepted.length }, 'stream commit failed');
-      const failed = new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
-      for (const { peer } of accepted) peer.fail(failed);
+      const agents = [...cursors.keys()].slice(0, 20);
       for (const agentId of cursors.keys()) this.#committed.delete(agentId);
-      return;
+      if (!dropOnFailure) {
+        this.logger.warn({ err, messages: accepted.length, agents }, 'stream commit failed');
+        return false;
+      }
+      this.logger.error({ err, messages: accepted.length, agents }, 'stream commit failed');
+      const failed = new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
+      for (const { item } of accepted) item.peer.fail(failed);
+      return false;
     }
     this.counters.committed += accepted.length;
     this.counters.batches++;
     this.counters.gaps += gaps.length;
-    const acks = new Map<StreamPeer, number>();
     for (const [agentId, seq] of cursors)
       this.#committed.set(agentId, Math.max(this.#committed.get(agentId) ?? 0, seq));
-    for (const { peer } of accepted) acks.set(peer, this.#committed.get(peer.agentId) ?? peer.cursor);
-    for (const peer of ackOnly) if (!acks.has(peer)) acks.set(peer, this.#committed.get(peer.agentId) ?? 0);
-    for (const [peer, seq] of acks) peer.ack(seq);
+    for (const { item } of accepted) acks.set(item.peer, this.#committed.get(item.peer.agentId) ?? item.peer.cursor);
+    return true;
   }
 }
