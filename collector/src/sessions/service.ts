@@ -70,6 +70,8 @@ export class Sessions implements ChannelRouter {
   readonly #nextChannel = new WeakMap<AgentConnection, number>();
   #sweep: NodeJS.Timeout | undefined;
   readonly #ending = new Set<Promise<void>>();
+  /** Malformed channel frames dropped per agent connection (for the log's throttle). */
+  readonly #malformedFrames = new WeakMap<AgentConnection, number>();
   /** When each live shell's last resize was audited. */
   readonly #lastResizeAudit = new WeakMap<LiveShell, number>();
 
@@ -436,7 +438,15 @@ export class Sessions implements ChannelRouter {
     try {
       frame = decodeFrame(data);
     } catch (err) {
-      this.logger.warn({ err, agentId: conn.agentId }, 'malformed channel frame from an agent; dropped');
+      // Logged without a stack and at most ten times per connection (then every thousandth): an agent must not be
+      // able to fill the collector's log with frames that cost it nothing to send.
+      const n = (this.#malformedFrames.get(conn) ?? 0) + 1;
+      this.#malformedFrames.set(conn, n);
+      if (n <= 10 || n % 1000 === 0)
+        this.logger.warn(
+          { agentId: conn.agentId, reason: (err as Error).message, malformedFrames: n },
+          'malformed channel frame from an agent; dropped',
+        );
       return;
     }
     const peer = this.#byChannel.get(conn)?.get(frame.channel);
