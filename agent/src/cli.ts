@@ -1,7 +1,7 @@
 /** `outpost-agent`: flags are parsed here and nowhere else; every command maps to one runtime function. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { endQuietlyOnClosedPipe, OutpostError, printCliError } from '@outpost/shared';
+import { endQuietlyOnClosedPipe, printCliError } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultPaths, readAgentConfig } from './config/index.js';
 import { inventoryCommand } from './inventory/cli.js';
@@ -17,8 +17,6 @@ const positiveInt = (v: string) => {
   return n;
 };
 
-/** Prints a coded error the way every command does, and sets a failing exit code. */
-const fail = printCliError;
 endQuietlyOnClosedPipe();
 
 const defaults = defaultPaths();
@@ -51,7 +49,7 @@ program
         `enrolled as ${config.agentId} (client ${config.clientId}, site ${config.siteId})\nconfiguration: ${g.config}\n`,
       );
     } catch (err) {
-      fail(err);
+      printCliError(err);
     }
   });
 
@@ -79,7 +77,7 @@ program
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
     } catch (err) {
-      fail(err);
+      printCliError(err);
       await runtime?.stop().catch(() => undefined);
     }
   });
@@ -127,11 +125,11 @@ program
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     } catch (err) {
-      fail(err);
+      printCliError(err);
     }
   });
 
-inventoryCommand(program, fail);
+inventoryCommand(program, printCliError);
 
 function isAlive(pid: number): boolean {
   try {

@@ -1,5 +1,5 @@
 /** `outpost`: the collector server and the technicians' CLI. Flags are parsed here; commands live in cli/. */
-import { endQuietlyOnClosedPipe, OutpostError, printCliError } from '@outpost/shared';
+import { endQuietlyOnClosedPipe, printCliError } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { addCommands } from './cli/commands.js';
 import { intIn } from './cli/flags.js';

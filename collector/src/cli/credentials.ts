@@ -1,9 +1,11 @@
 /** Where `outpost login` keeps the server, its pinned fingerprint and the API token (file mode 0600). */
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OutpostError } from '@outpost/shared';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../files/atomic-write.js';
 import type { ApiTarget } from './client.js';
 
 /** The credentials file path (OUTPOST_CLI_CONFIG overrides it, for tests and several collectors). */
@@ -63,9 +65,7 @@ export function loadTarget(overrides: {
 export function saveTarget(target: ApiTarget): string {
   const file = credentialsFile();
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(target, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(`${file}.tmp`, 0o600);
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, `${JSON.stringify(target, null, 2)}\n`, 0o600);
   return file;
 }
 

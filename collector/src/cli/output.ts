@@ -2,9 +2,11 @@
  * Table and JSON output for CLI commands (agent-supplied strings are stripped of control characters first), and the
  * local files commands read or write, checked up front and written whole or not at all.
  */
-import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { OutpostError } from '@outpost/shared';
+import { writeFileAtomic } from '../files/atomic-write.js';
 
 const clean = (v: unknown): string =>
   (v === null || v === undefined ? '-' : String(v)).replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
@@ -90,12 +92,9 @@ export function checkWritable(path: string, existing = false): void {
 /** Writes a whole file through a temporary one, so a failure leaves neither a partial file nor a stale one changed. */
 export function writeOutputFile(path: string, body: string): void {
   checkWritable(path);
-  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, body);
-    renameSync(tmp, path);
+    writeFileAtomic(path, body);
   } catch (cause) {
-    rmSync(tmp, { force: true });
     throw localFileError(path, `cannot be written: ${(cause as Error).message}`, cause);
   }
 }

@@ -2,7 +2,7 @@
  * `outpost shell <agent>`, `outpost sessions list|play|join` (list shows file transfers too): a raw terminal on a remote machine through the
  * collector, and the replay of recorded sessions (asciicast v2) at real or faster speed.
  */
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { numberIn } from './flags.js';

@@ -3,9 +3,11 @@
  * writes `timestamp,value,anomaly_score,label` (label = 1 where the shipped defaults would open an incident).
  * A folder is mirrored file by file, each file with fresh state (docs/0004-detection.md, "Replay").
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { OutpostError } from '@outpost/shared';
+import { writeFileAtomic } from '../files/atomic-write.js';
 import { type BaselineParams, baselineStep, DEFAULT_BASELINE, newBaselineState } from './baseline.js';
 
 /** Parses `YYYY-MM-DD HH:MM:SS` (taken as UTC), ISO 8601, or epoch seconds/milliseconds. NaN when unreadable. */
@@ -144,11 +146,8 @@ function writeAll(outputs: { target: string; csv: string }[]): void {
       current = target;
       const made = mkdirSync(dirname(target), { recursive: true });
       if (made) created.push(made);
-      const tmp = `${target}.${process.pid}.tmp`;
-      written.push(tmp);
-      writeFileSync(tmp, csv);
-      renameSync(tmp, target);
-      written[written.length - 1] = target;
+      writeFileAtomic(target, csv);
+      written.push(target);
     }
   } catch (cause) {
     for (const f of written) rmSync(f, { force: true });

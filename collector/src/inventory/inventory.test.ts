@@ -164,7 +164,7 @@ describe('inventory store', () => {
   // held, so an error part in the middle put `undefined` rows in the set (the sink threw, the whole stream batch
   // failed and the agent resent it forever), and a part of another probe was stored under the first part's probe.
   it.each([
-    ['an error part in the middle', (sw: DataSet, err: ErrorSet) => [{ ...err, part: 2 }]],
+    ['an error part in the middle', (_sw: DataSet, err: ErrorSet) => [{ ...err, part: 2 }]],
     ['a part of another probe', (sw: DataSet) => [{ ...sw, probe: 'licences', upserts: [], part: 2, parts: 3 }]],
     ['a part of another mode', (sw: DataSet) => [{ ...sw, mode: 'diff', part: 2, parts: 3 }]],
     ['a part counting other parts', (sw: DataSet) => [{ ...sw, part: 2, parts: 4 }]],

@@ -2,12 +2,14 @@
  * The collector's TLS identity: the operator's certificate and key, or a self-signed certificate generated on first
  * start (EC P-256, 10 years) and kept in the data directory, whose SHA-256 fingerprint agents and the CLI pin.
  */
+
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fingerprintOfDer, OutpostError } from '@outpost/shared';
 import { generate } from 'selfsigned';
+import { writeFileAtomic } from '../files/atomic-write.js';
 
 /** What `ensureCertificate` needs. */
 export interface CertificateOptions {
@@ -60,13 +62,6 @@ function fingerprintOf(pem: string, file: string): string {
   }
 }
 
-function writeAtomic(file: string, text: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, file);
-}
-
 /** Loads the configured certificate, or the generated one, generating it on first start. */
 export async function ensureCertificate(opts: CertificateOptions): Promise<CertificateMaterial> {
   if (opts.certFile || opts.keyFile) {
@@ -115,8 +110,8 @@ export async function ensureCertificate(opts: CertificateOptions): Promise<Certi
     ],
   });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeAtomic(keyPath, pems.private, 0o600);
-  writeAtomic(certPath, pems.cert, 0o644);
+  writeFileAtomic(keyPath, pems.private, 0o600);
+  writeFileAtomic(certPath, pems.cert, 0o644);
   const fingerprint = fingerprintOf(pems.cert, certPath);
   opts.logger.info({ certPath, fingerprint }, 'generated a self-signed TLS certificate');
   return { cert: pems.cert, key: pems.private, fingerprint, generated: true, certPath, keyPath };
