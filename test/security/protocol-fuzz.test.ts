@@ -528,6 +528,28 @@ describe(`protocol fuzz (seed ${seed})`, () => {
     console.info(`protocol fuzz (shell and file sockets): seed ${seed}, ${frames} frames over ${ROUNDS} sessions`);
   });
 
+  it('while a shell opens, a reply on its channel naming another session is ignored', async () => {
+    const id = await enrolledIdentity(agentUrl, token);
+    const a = await connect(id);
+    try {
+      const opening = ShellClient.open(admin, id.agentId);
+      const open = await a.next('shell.open');
+      // The same channel, another session's id: a stale or forged answer must not open (or refuse) this one.
+      for (const sessionId of [victim.sessionId, 'ss_000000000000000000000000'])
+        a.sendJson({ type: 'shell.opened', channel: open.channel, sessionId, pid: 1, user: 'mallory' });
+      a.sendJson({ type: 'shell.refused', channel: open.channel, sessionId: victim.sessionId, code: 'X', message: 'x' });
+      a.sendJson({ type: 'shell.opened', channel: open.channel, sessionId: open.sessionId, pid: 7, user: 'nobody' });
+      const tech = await opening;
+      expect(tech.sessionId).toBe(open.sessionId);
+      expect(tech.runAs).toBe('nobody');
+      tech.close();
+      await tech.ended;
+    } finally {
+      a.ws.close();
+    }
+    await assertHealthy('replies naming another session while a shell opens');
+  });
+
   it('the well-behaved agent streamed throughout and each of its events is stored exactly once', async () => {
     clearInterval(steady.timer);
     const last = steady.seq;

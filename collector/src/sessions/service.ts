@@ -54,8 +54,9 @@ export type SessionOpenedHook = (
   session: { sessionId: string; user: string; kind: 'shell' | 'upload' | 'download' },
 ) => Promise<unknown>;
 
-/** A channel waiting for the agent's answer to shell.open. */
+/** A channel waiting for the agent's answer to shell.open (only a reply naming its session counts). */
 interface Pending {
+  sessionId: string;
   resolve(msg: ChannelReply): void;
 }
 
@@ -214,7 +215,7 @@ export class Sessions implements ChannelRouter {
     const replied = new Promise<ChannelReply>((resolve) => {
       answer = resolve;
     });
-    const channel = this.allocate(conn, { resolve: (m) => answer(m) });
+    const channel = this.allocate(conn, { sessionId: id, resolve: (m) => answer(m) });
     conn.send({
       type: 'shell.open',
       id,
@@ -462,7 +463,7 @@ export class Sessions implements ChannelRouter {
       return;
     }
     if (!(peer instanceof LiveShell)) {
-      peer.resolve(msg);
+      if (msg.sessionId === peer.sessionId) peer.resolve(msg);
       return;
     }
     if (msg.sessionId !== peer.id) return;
@@ -483,7 +484,7 @@ export class Sessions implements ChannelRouter {
         peer.resolve({
           type: 'shell.refused',
           channel: 0 + 1,
-          sessionId: 'ss_000000000000000000000000',
+          sessionId: peer.sessionId,
           code: 'OUTPOST_E_AGENT_OFFLINE',
           message: 'agent disconnected',
         });
