@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { decodeFrame, encodeFrame, FrameKind } from '@outpost/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AgentConnection } from '../agents/registry.js';
-import { type EndInfo, LiveShell } from './live.js';
-import { closeReason } from './wire.js';
+import { type EndInfo, LiveShell, RESIZE_INTERVAL_MS } from './live.js';
+import { closeReason, TECH_CHANNEL } from './wire.js';
 
 /** Real sockets on loopback: `server` is the collector's end, `client` the peer's. */
 async function socketPair(): Promise<{ server: WebSocket; client: WebSocket; close(): void }> {
@@ -81,5 +82,105 @@ describe('LiveShell.end', () => {
     expect(reason.toString()).toMatch(/^OUTPOST_E_SESSION_ENDED é+$/);
     expect(ended).toHaveLength(1);
     expect(JSON.parse((await toAgent)[0].toString())).toMatchObject({ type: 'shell.close', channel: 7 });
+  });
+});
+
+describe('LiveShell.resize', () => {
+  it('paces a flood of sizes from the technician: a few reach the agent, the last one is the final size', async () => {
+    const tech = await socketPair();
+    const agent = await socketPair();
+    open.push(tech, agent);
+    const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
+    const s = new LiveShell(
+      'ss_1',
+      conn,
+      7,
+      tech.server,
+      undefined,
+      0,
+      { now: () => 0 },
+      { cols: 80, rows: 24 },
+      () => {},
+    );
+    const sizes: { cols: number; rows: number }[] = [];
+    agent.client.on('message', (d: Buffer, isBinary: boolean) => {
+      if (isBinary) return;
+      const m = JSON.parse(d.toString()) as { type: string; cols: number; rows: number };
+      if (m.type === 'shell.resize') sizes.push({ cols: m.cols, rows: m.rows });
+    });
+    const started = performance.now();
+    for (let i = 1; i <= 5000; i++) s.resize(80 + (i % 100), 24 + (i % 50));
+    s.resize(132, 43);
+    const elapsed = performance.now() - started;
+    await new Promise((r) => setTimeout(r, RESIZE_INTERVAL_MS * 3));
+    expect(sizes.length).toBeGreaterThanOrEqual(2);
+    expect(sizes.length).toBeLessThanOrEqual(2 + Math.ceil(elapsed / RESIZE_INTERVAL_MS));
+    expect(sizes.at(-1)).toEqual({ cols: 132, rows: 43 });
+    expect({ cols: s.cols, rows: s.rows }).toEqual({ cols: 132, rows: 43 });
+  });
+
+  it('forwards no empty input frame to the agent', async () => {
+    const tech = await socketPair();
+    const agent = await socketPair();
+    open.push(tech, agent);
+    const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
+    const s = new LiveShell(
+      'ss_1',
+      conn,
+      7,
+      tech.server,
+      undefined,
+      0,
+      { now: () => 0 },
+      { cols: 80, rows: 24 },
+      () => {},
+    );
+    const frames: Buffer[] = [];
+    agent.client.on('message', (d: Buffer, isBinary: boolean) => {
+      if (isBinary) frames.push(d);
+    });
+    const empty = encodeFrame(FrameKind.Data, TECH_CHANNEL);
+    for (let i = 0; i < 100; i++) s.fromTech(decodeFrame(empty), Buffer.from(empty));
+    const key = encodeFrame(FrameKind.Data, TECH_CHANNEL, Buffer.from('x'));
+    s.fromTech(decodeFrame(key), Buffer.from(key));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(frames).toHaveLength(1);
+    expect(decodeFrame(frames[0]!)).toMatchObject({ kind: FrameKind.Data, channel: 7 });
+    expect(Buffer.from(decodeFrame(frames[0]!).payload).toString()).toBe('x');
+    expect(s.bytesIn).toBe(1);
+  });
+});
+
+describe('LiveShell input after a resize', () => {
+  it('sends a size still waiting for its turn ahead of the input typed after it', async () => {
+    const tech = await socketPair();
+    const agent = await socketPair();
+    open.push(tech, agent);
+    const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
+    const s = new LiveShell(
+      'ss_1',
+      conn,
+      7,
+      tech.server,
+      undefined,
+      0,
+      { now: () => 0 },
+      { cols: 80, rows: 24 },
+      () => {},
+    );
+    const seen: string[] = [];
+    agent.client.on('message', (d: Buffer, isBinary: boolean) => {
+      if (isBinary) seen.push(`data:${Buffer.from(decodeFrame(d).payload).toString()}`);
+      else {
+        const m = JSON.parse(d.toString()) as { type: string; cols: number; rows: number };
+        if (m.type === 'shell.resize') seen.push(`size:${m.cols}x${m.rows}`);
+      }
+    });
+    s.resize(100, 30);
+    for (let i = 0; i < 10; i++) s.resize(110 + i, 40);
+    const key = encodeFrame(FrameKind.Data, TECH_CHANNEL, Buffer.from('k'));
+    s.fromTech(decodeFrame(key), Buffer.from(key));
+    await new Promise((r) => setTimeout(r, RESIZE_INTERVAL_MS * 3));
+    expect(seen).toEqual(['size:100x30', 'size:119x40', 'data:k']);
   });
 });

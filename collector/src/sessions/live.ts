@@ -19,6 +19,11 @@ import { closeReason, INPUT_WINDOW_BYTES, type ServerMessage, TECH_CHANNEL } fro
 
 /** A joiner this far behind is dropped rather than buffered. */
 const JOINER_MAX_BUFFERED = 1024 * 1024;
+/**
+ * Sizes reach the agent (a PTY resize and a SIGWINCH to the shell) and the recording at most this often; the
+ * latest size wins. Dragging a window edge sends dozens a second, and a technician's socket could send thousands.
+ */
+export const RESIZE_INTERVAL_MS = 50;
 
 /** Why a session ended, and how. */
 export interface EndInfo {
@@ -40,6 +45,9 @@ export class LiveShell {
   ended: EndInfo | undefined;
   cols: number;
   rows: number;
+  /** When the last size went to the agent (performance.now()), and the pending send of a newer one. */
+  #sizeSentAt = Number.NEGATIVE_INFINITY;
+  #sizeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: string,
@@ -108,10 +116,18 @@ export class LiveShell {
     switch (frame.kind) {
       case FrameKind.Data: {
         const n = frame.payload.byteLength;
+        // Nothing to type: an empty frame would cost the agent a wake-up and no credit would ever pace it.
+        if (n === 0) return;
         this.outstandingToAgent += n;
         if (this.outstandingToAgent > INPUT_WINDOW_BYTES) {
           this.end({ reason: 'technician exceeded the input window', exitCode: null, code: 'OUTPOST_E_RATE_LIMITED' });
           return;
+        }
+        // Input typed after a resize must see the new size: a size still waiting for its turn leaves first.
+        if (this.#sizeTimer) {
+          clearTimeout(this.#sizeTimer);
+          this.#sizeTimer = undefined;
+          this.#sendSize();
         }
         this.bytesIn += n;
         this.lastActivity = now;
@@ -133,19 +149,36 @@ export class LiveShell {
     }
   }
 
-  /** The terminal changed size. */
+  /**
+   * The terminal changed size: the new size leaves now, or within RESIZE_INTERVAL_MS of the last one sent, or
+   * ahead of the next input, whichever comes first.
+   */
   resize(cols: number, rows: number): void {
     if (this.ended) return;
     this.cols = cols;
     this.rows = rows;
-    this.recorder?.resize(this.clock.now(), cols, rows);
-    this.agent.send({ type: 'shell.resize', channel: this.channel, cols, rows });
+    if (this.#sizeTimer) return;
+    const wait = this.#sizeSentAt + RESIZE_INTERVAL_MS - performance.now();
+    if (wait <= 0) this.#sendSize();
+    else
+      this.#sizeTimer = setTimeout(() => {
+        this.#sizeTimer = undefined;
+        this.#sendSize();
+      }, wait);
+  }
+
+  #sendSize(): void {
+    if (this.ended) return;
+    this.#sizeSentAt = performance.now();
+    this.recorder?.resize(this.clock.now(), this.cols, this.rows);
+    this.agent.send({ type: 'shell.resize', channel: this.channel, cols: this.cols, rows: this.rows });
   }
 
   /** Ends the session once: tells the agent (kill the tree), the technicians, and the owner. */
   end(info: EndInfo): void {
     if (this.ended) return;
     this.ended = info;
+    clearTimeout(this.#sizeTimer);
     this.agent.send({ type: 'shell.close', channel: this.channel, reason: info.reason.slice(0, 200) });
     if (info.exitCode !== null) this.broadcast({ type: 'session.exit', exitCode: info.exitCode, signal: 0 });
     else if (info.code) this.broadcast({ type: 'session.error', code: info.code, message: info.reason });
