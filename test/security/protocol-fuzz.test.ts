@@ -537,7 +537,13 @@ describe(`protocol fuzz (seed ${seed})`, () => {
       // The same channel, another session's id: a stale or forged answer must not open (or refuse) this one.
       for (const sessionId of [victim.sessionId, 'ss_000000000000000000000000'])
         a.sendJson({ type: 'shell.opened', channel: open.channel, sessionId, pid: 1, user: 'mallory' });
-      a.sendJson({ type: 'shell.refused', channel: open.channel, sessionId: victim.sessionId, code: 'X', message: 'x' });
+      a.sendJson({
+        type: 'shell.refused',
+        channel: open.channel,
+        sessionId: victim.sessionId,
+        code: 'X',
+        message: 'x',
+      });
       a.sendJson({ type: 'shell.opened', channel: open.channel, sessionId: open.sessionId, pid: 7, user: 'nobody' });
       const tech = await opening;
       expect(tech.sessionId).toBe(open.sessionId);
