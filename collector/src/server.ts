@@ -1,6 +1,6 @@
 /** Starts a collector: TLS material, the app, and its listeners. Prints nothing: the CLI decides what to show. */
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
 import { buildApp, type Collector } from './app.js';
@@ -28,6 +28,11 @@ export async function startServer(
   settings: CollectorSettings,
   deps: { logger: Logger; clock?: Clock },
 ): Promise<RunningCollector> {
+  // A port that is taken is found before anything is written: no database or certificate left behind by a start
+  // that could not listen. (The real listen below still reports a port taken in between.)
+  await assertCanListen('api', settings.api.host, settings.api.port);
+  if (agentsListenSeparately(settings) && settings.agents)
+    await assertCanListen('agents', settings.agents.host, settings.agents.port);
   if (settings.dataDir !== ':memory:') prepareDataDir(settings.dataDir);
   const tls = settings.tls.enabled
     ? await ensureCertificate({
@@ -64,16 +69,37 @@ export async function startServer(
     };
   } catch (err) {
     await collector.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code && ['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) {
-      const [section, address] = listening.split(' ');
-      throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
-        cause: err,
-        message: `Cannot listen on ${address} (${section}.host/${section}.port): ${(err as Error).message}`,
-        details: { path: `${section}.port`, code },
-      });
-    }
-    throw err;
+    const [section, address] = listening.split(' ') as [string, string];
+    throw listenError(err, section, address);
+  }
+}
+
+const LISTEN_ERRORS = ['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'];
+
+/** A failure to listen as a configuration error naming the setting; anything else as it is. */
+function listenError(err: unknown, section: string, address: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (!code || !LISTEN_ERRORS.includes(code)) return err;
+  return new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+    cause: err,
+    message: `Cannot listen on ${address} (${section}.host/${section}.port): ${(err as Error).message}`,
+    details: { path: `${section}.port`, code },
+  });
+}
+
+/** Binds the address for a moment and lets it go (port 0 always binds). */
+async function assertCanListen(section: string, host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ host, port, exclusive: true }, () => resolve());
+    });
+  } catch (err) {
+    throw listenError(err, section, `${host}:${port}`);
+  } finally {
+    await new Promise<void>((resolve) => (probe.listening ? probe.close(() => resolve()) : resolve()));
   }
 }
 

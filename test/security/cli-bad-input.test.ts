@@ -366,6 +366,8 @@ describe('the outpost and outpost-agent CLIs refuse bad input clearly', () => {
       busy.close();
     }
     expect(readFileSync(file, 'utf8')).toBe('x');
+    // A start that cannot listen leaves nothing behind: no database, no generated certificate.
+    expect(existsSync(join(dir.path, 'data-busy'))).toBe(false);
   }, 60_000);
 
   it('outpost-agent run and status refuse an agent.json with wrong types, missing keys or a server that is no URL', async () => {
