@@ -4,9 +4,10 @@
  * throwaway sshd on a loopback port (installed with apt-get if missing, stopped after). Prints ratios and, last,
  * one JSON line with the figures.
  *
- * Both sides are driven the same way: this process writes keystrokes into the stdin pipe of a client process and
- * reads the echo from its stdout pipe — `ssh -tt` for ssh, `outpost shell <agent>` (the CLI, a process of its own)
- * for Outpost. The collector (`outpost serve`, TLS on) and the agent run as their own processes, as deployed.
+ * Both sides are driven the same way: this process writes keystrokes into a client process and reads the echo
+ * from it — `ssh -tt` for ssh, `outpost shell <agent>` (the CLI, a process of its own) for Outpost — once through
+ * its stdin and stdout pipes and once through a local PTY, as in a terminal window (`BENCH_ATTACH=pipes` or
+ * `terminal` runs one of the two). The collector (`outpost serve`, TLS on) and the agent run as their own processes, as deployed.
  * Echo latency is measured twice with the same script on both sides: on fresh processes ("cold", the first 300
  * keystrokes of a session) and again after the 50 MB transfer ("warm": Node's JIT has optimised the relay path by
  * then, as in a collector that has been serving for a while; ssh is C, so its two figures differ by noise only).
@@ -17,10 +18,12 @@
  * hop less than ssh: how the benchmark ran before; for comparison only). `BENCH_IN_PROCESS=1` also runs the
  * collector inside this process. `BENCH_PROFILE=<dir>` writes V8 CPU profiles of the collector, agent and CLI.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
 import { outpostBin, startTestCollector, tempDir } from '../../test/support/collector.js';
 import { bootstrap, freePort, startCollectorProcess } from '../../test/support/process-collector.js';
@@ -98,28 +101,70 @@ async function measure(term: Term): Promise<Figures> {
   return { ...cold, warmMedian: warm.median, warmP99: warm.p99, mbps: (count - start) / 1e6 / secs };
 }
 
-/** `outpost shell <agent>` as its own process, stdin and stdout pipes, as `ssh -tt` is driven below. */
-async function withCli<T>(c: BenchCollector, agentId: string, fn: (cli: ChildProcess) => Promise<T>): Promise<T> {
+/**
+ * How the technician's client is attached: `pipes` (the benchmark writes its stdin and reads its stdout) or
+ * `terminal` (a local PTY, as a technician runs `ssh` or `outpost shell` in a terminal window: the client puts it
+ * in raw mode and both sides pay for the local terminal too).
+ */
+type Attach = 'pipes' | 'terminal';
+
+/** A client process the benchmark types into. */
+interface Client extends Term {
+  exited: Promise<void>;
+  kill(): void;
+}
+
+interface LocalPty {
+  onData(fn: (d: Buffer) => void): void;
+  onExit(fn: () => void): void;
+  write(d: string): void;
+  kill(signal?: string): void;
+}
+
+/** Starts `file args` with its stdin and stdout on pipes or on a local PTY (80x24 either way). */
+function launch(attach: Attach, file: string, args: string[], env: NodeJS.ProcessEnv): Client {
+  if (attach === 'terminal') {
+    // The agent's PTY library, from the agent package (the scripts package does not depend on it).
+    const pty = createRequire(fileURLToPath(new URL('../../agent/package.json', import.meta.url)))(
+      '@lydell/node-pty',
+    ) as { spawn(f: string, a: string[], o: object): LocalPty };
+    const term = pty.spawn(file, args, { cols: 80, rows: 24, env, encoding: null, name: 'xterm' });
+    const exited = new Promise<void>((resolve) => term.onExit(() => resolve()));
+    return { write: (s) => term.write(s), onData: (fn) => term.onData(fn), exited, kill: () => term.kill('SIGKILL') };
+  }
+  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    write: (s) => child.stdin!.write(s),
+    onData: (fn) => child.stdout!.on('data', fn),
+    exited,
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+/** `outpost shell <agent>` as its own process, attached as `ssh -tt` is below. */
+async function withCli<T>(
+  attach: Attach,
+  c: BenchCollector,
+  agentId: string,
+  fn: (cli: Client) => Promise<T>,
+): Promise<T> {
   const cliDir = mkdtempSync(join(tmpdir(), 'outpost-cli-'));
   const nodeArgs = process.env.OUTPOST_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const cli = spawn(process.execPath, [...nodeArgs, outpostBin, 'shell', agentId], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: {
-      ...process.env,
-      OUTPOST_CLI_CONFIG: join(cliDir, 'cli.json'),
-      OUTPOST_SERVER: c.admin.server,
-      OUTPOST_TOKEN: c.admin.token ?? '',
-      ...(c.admin.caFingerprint ? { OUTPOST_CA_FINGERPRINT: c.admin.caFingerprint } : {}),
-    },
+  const cli = launch(attach, process.execPath, [...nodeArgs, outpostBin, 'shell', agentId], {
+    ...process.env,
+    OUTPOST_CLI_CONFIG: join(cliDir, 'cli.json'),
+    OUTPOST_SERVER: c.admin.server,
+    OUTPOST_TOKEN: c.admin.token ?? '',
+    ...(c.admin.caFingerprint ? { OUTPOST_CA_FINGERPRINT: c.admin.caFingerprint } : {}),
   });
-  const exited = new Promise<void>((resolve) => cli.once('exit', () => resolve()));
   try {
     return await fn(cli);
   } finally {
     // `exit` ends the remote shell, so the CLI exits with its status (a profiled CLI writes its profile then).
-    cli.stdin!.write('exit\n');
-    const timer = setTimeout(() => cli.kill('SIGKILL'), 5000);
-    await exited;
+    cli.write('exit\n');
+    const timer = setTimeout(() => cli.kill(), 5000);
+    await cli.exited;
     clearTimeout(timer);
     rmSync(cliDir, { recursive: true, force: true });
   }
@@ -138,7 +183,7 @@ async function bare(mode: BareMode): Promise<Figures> {
   }
 }
 
-async function withSshd<T>(fn: (ssh: ChildProcess) => Promise<T>): Promise<T> {
+async function withSshd<T>(attach: Attach, fn: (ssh: Client) => Promise<T>): Promise<T> {
   if (!existsSync('/usr/sbin/sshd')) {
     process.stderr.write('installing openssh-server…\n');
     execFileSync('apt-get', ['install', '-y', '-qq', 'openssh-server', 'openssh-client'], {
@@ -169,7 +214,8 @@ async function withSshd<T>(fn: (ssh: ChildProcess) => Promise<T>): Promise<T> {
     stdio: 'inherit',
   });
   await new Promise((r) => setTimeout(r, 500));
-  const ssh = spawn(
+  const ssh = launch(
+    attach,
     'ssh',
     [
       '-tt',
@@ -186,12 +232,12 @@ async function withSshd<T>(fn: (ssh: ChildProcess) => Promise<T>): Promise<T> {
       '127.0.0.1',
       'env -i TERM=xterm PATH=/usr/bin:/bin bash --norc --noprofile -i',
     ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+    process.env,
   );
   try {
     return await fn(ssh);
   } finally {
-    ssh.kill('SIGKILL');
+    ssh.kill();
     sshd.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
@@ -240,6 +286,34 @@ async function collectorProcess(dataDir: string): Promise<BenchCollector> {
   };
 }
 
+/** One Outpost run on fresh processes (collector, agent, client), so no layout starts with another's warm JIT. */
+async function runOutpost(attach: Attach, inProcess: boolean, inProcessClient: boolean): Promise<Figures> {
+  const dir = tempDir('bench-shell');
+  for (const d of ['collector', 'agent']) mkdirSync(join(dir.path, d));
+  const c = inProcess ? await collectorInProcess() : await collectorProcess(join(dir.path, 'collector'));
+  const agent = await startShellAgent(c, join(dir.path, 'agent'));
+  let figures: Figures;
+  if (inProcessClient) {
+    // Same terminal size as the CLI and ssh get (80x24).
+    const client = await ShellClient.open(c.admin, agent.agentId, { cols: 80, rows: 24 });
+    figures = await measure({ write: (s) => client.write(s), onData: (fn) => client.onData(fn) });
+    client.close();
+    await client.ended;
+  } else figures = await withCli(attach, c, agent.agentId, (cli) => measure(cli));
+  await agent.proc.kill('SIGTERM');
+  await c.stop();
+  dir[Symbol.dispose]();
+  return figures;
+}
+
+const ratiosOf = (o: Figures, ssh: Figures) => ({
+  median: o.median / ssh.median,
+  p99: o.p99 / ssh.p99,
+  warmMedian: o.warmMedian / ssh.warmMedian,
+  warmP99: o.warmP99 / ssh.warmP99,
+  throughput: o.mbps / ssh.mbps,
+});
+
 async function main(): Promise<void> {
   const inProcess = process.env.BENCH_IN_PROCESS === '1';
   const inProcessClient = process.env.BENCH_CLIENT === 'in-process';
@@ -247,55 +321,43 @@ async function main(): Promise<void> {
     // Passed to the collector, agent and CLI processes spawned below (run this one with --cpu-prof to profile it).
     process.env.OUTPOST_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`;
   }
-  const dir = tempDir('bench-shell');
-  for (const d of ['collector', 'agent']) mkdirSync(join(dir.path, d));
-  const c = inProcess ? await collectorInProcess() : await collectorProcess(join(dir.path, 'collector'));
-  const agent = await startShellAgent(c, join(dir.path, 'agent'));
-  let outpost: Figures;
-  if (inProcessClient) {
-    // Same terminal size as the CLI and ssh get on a pipe (80x24).
-    const client = await ShellClient.open(c.admin, agent.agentId, { cols: 80, rows: 24 });
-    outpost = await measure({ write: (s) => client.write(s), onData: (fn) => client.onData(fn) });
-    client.close();
-    await client.ended;
-  } else {
-    outpost = await withCli(c, agent.agentId, (cli) =>
-      measure({ write: (s) => cli.stdin!.write(s), onData: (fn) => cli.stdout!.on('data', fn) }),
-    );
+  const attaches = (process.env.BENCH_ATTACH ?? 'pipes,terminal').split(',') as Attach[];
+  for (const a of attaches)
+    if (a !== 'pipes' && a !== 'terminal') throw new Error(`BENCH_ATTACH: pipes and/or terminal, not ${a}`);
+  const runs: { attach: Attach; outpost: Figures; ssh: Figures }[] = [];
+  for (const attach of attaches) {
+    const outpost = await runOutpost(attach, inProcess, inProcessClient);
+    const ssh = await withSshd(attach, (p) => measure(p));
+    runs.push({ attach, outpost, ssh });
   }
-  await agent.proc.kill('SIGTERM');
-  await c.stop();
-  dir[Symbol.dispose]();
-  const ssh = await withSshd((p) =>
-    measure({ write: (s) => p.stdin!.write(s), onData: (fn) => p.stdout!.on('data', fn) }),
-  );
   const bareTcp = await bare('tcp');
   const bareWss = await bare('wss');
   const label = inProcessClient ? 'outpost (client in-proc)' : 'outpost shell';
   const f = (x: number, d = 3) => x.toFixed(d);
   const row = (name: string, x: Figures) => [name, f(x.median), f(x.p99), f(x.warmMedian), f(x.warmP99), f(x.mbps, 1)];
-  const rows = [
-    ['', 'echo median ms', 'echo p99 ms', 'warm median ms', 'warm p99 ms', 'MB/s (50 MB)'],
-    row(label, outpost),
-    row('bare relay, wss', bareWss),
-    row('bare relay, tcp', bareTcp),
-    row('ssh -tt', ssh),
-    [
-      'ratio outpost/ssh',
-      f(outpost.median / ssh.median, 2),
-      f(outpost.p99 / ssh.p99, 2),
-      f(outpost.warmMedian / ssh.warmMedian, 2),
-      f(outpost.warmP99 / ssh.warmP99, 2),
-      f(outpost.mbps / ssh.mbps, 2),
-    ],
-  ];
+  const rows = [['', 'echo median ms', 'echo p99 ms', 'warm median ms', 'warm p99 ms', 'MB/s (50 MB)']];
+  for (const r of runs) {
+    const q = ratiosOf(r.outpost, r.ssh);
+    rows.push(row(`${label}, ${r.attach}`, r.outpost), row(`ssh -tt, ${r.attach}`, r.ssh), [
+      `ratio outpost/ssh, ${r.attach}`,
+      f(q.median, 2),
+      f(q.p99, 2),
+      f(q.warmMedian, 2),
+      f(q.warmP99, 2),
+      f(q.throughput, 2),
+    ]);
+  }
+  rows.push(row('bare relay, wss, pipes', bareWss), row('bare relay, tcp, pipes', bareTcp));
   for (const r of rows)
     process.stdout.write(
-      `${r[0]!.padEnd(26)}${r
+      `${r[0]!.padEnd(32)}${r
         .slice(1)
         .map((x) => x.padStart(16))
         .join('')}\n`,
     );
+  const byAttach = Object.fromEntries(
+    runs.map((r) => [r.attach, { outpost: r.outpost, ssh: r.ssh, ratios: ratiosOf(r.outpost, r.ssh) }]),
+  );
   process.stdout.write(
     `${JSON.stringify({
       keystrokes: KEYS,
@@ -303,16 +365,8 @@ async function main(): Promise<void> {
       collector: inProcess ? 'in-process' : 'process',
       client: inProcessClient ? 'in-process' : 'cli-process',
       loadAverage: loadavg()[0],
-      outpost,
+      ...byAttach,
       bareRelay: { wss: bareWss, tcp: bareTcp },
-      ssh,
-      ratios: {
-        median: outpost.median / ssh.median,
-        p99: outpost.p99 / ssh.p99,
-        warmMedian: outpost.warmMedian / ssh.warmMedian,
-        warmP99: outpost.warmP99 / ssh.warmP99,
-        throughput: outpost.mbps / ssh.mbps,
-      },
     })}\n`,
   );
   process.exit(0);

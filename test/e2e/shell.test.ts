@@ -4,10 +4,13 @@
  * bounding collector memory, read-only joiners, and the recording replayed.
  */
 
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { apiCall, playCast, ShellClient } from '@outpost/collector';
 import { CHANNEL_WINDOW_BYTES } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
+import { outpostBin, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { OutputBuffer, processAlive, type ShellAgent, startShellAgent } from '../support/shell.js';
 
 let c: TestCollector;
@@ -30,6 +33,35 @@ const open = async (opts: Parameters<typeof ShellClient.open>[2] = {}) => {
   s.onData(out.push);
   return { s, out };
 };
+
+/** `outpost <args>` as a process whose stdout is a FIFO nobody reads (a terminal or pipe that stopped taking output). */
+function unreadCli(...args: string[]) {
+  const fifo = join(dir.path, `unread-${Math.random().toString(36).slice(2)}`);
+  execFileSync('mkfifo', [fifo]);
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const writer = openSync(fifo, constants.O_WRONLY);
+  const child = spawn(process.execPath, [outpostBin, ...args], {
+    stdio: ['pipe', writer, 'pipe'],
+    env: {
+      ...process.env,
+      OUTPOST_CLI_CONFIG: join(dir.path, 'cli-unread.json'),
+      OUTPOST_SERVER: c.admin.server,
+      OUTPOST_TOKEN: c.admin.token ?? '',
+      ...(c.admin.caFingerprint ? { OUTPOST_CA_FINGERPRINT: c.admin.caFingerprint } : {}),
+    },
+  });
+  closeSync(writer);
+  return {
+    child,
+    rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    async [Symbol.asyncDispose]() {
+      const exited = new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      child.kill('SIGKILL');
+      await exited;
+      closeSync(reader);
+    },
+  };
+}
 
 describe('remote shell', () => {
   it('runs commands, returns their output and the exit status, and records the session', async () => {
@@ -134,6 +166,45 @@ describe('remote shell', () => {
     const until = Date.now() + 3000;
     while (s.received <= first && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     expect(s.received).toBeGreaterThan(first);
+    s.close();
+    await s.ended;
+  });
+
+  it('outpost shell with an output nobody reads pauses the remote program; its memory stays bounded', async () => {
+    // Its stdout backs up, so it must stop returning credit (it returned credit as frames arrived, and queued
+    // everything `yes` printed in its own memory).
+    await using cli = unreadCli('shell', agent.agentId);
+    let live: ReturnType<typeof c.collector.sessions.live.get>;
+    for (let i = 0; i < 200 && !live; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      live = [...c.collector.sessions.live.values()].find((l) => l.agent.agentId === agent.agentId && l.bytesIn === 0);
+    }
+    expect(live, 'the CLI opened a session').toBeDefined();
+    cli.child.stdin!.write('yes outpost-unread-output\n');
+    await new Promise((r) => setTimeout(r, 1000));
+    const [out1, mem1] = [live!.bytesOut, cli.rss()];
+    await new Promise((r) => setTimeout(r, 2000));
+    // Nothing more flows once the FIFO and the window are full; before, `yes` ran on at tens of MB/s into RAM.
+    expect(live!.bytesOut - out1).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
+    expect(live!.bytesOut).toBeLessThan(4 * 1024 * 1024);
+    expect(cli.rss() - mem1).toBeLessThan(8 * 1024 * 1024);
+    expect(live!.outstandingToTech).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
+    expect(cli.child.exitCode).toBeNull();
+  });
+
+  it('outpost sessions join with an output nobody reads is dropped by the collector, its memory bounded', async () => {
+    const { s } = await open();
+    await using cli = unreadCli('sessions', 'join', s.sessionId);
+    const live = c.collector.sessions.live.get(s.sessionId)!;
+    for (let i = 0; i < 200 && live.joiners.size === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(live.joiners.size).toBe(1);
+    const mem0 = cli.rss();
+    s.write('yes outpost-unread-watcher\n');
+    for (let i = 0; i < 200 && live.joiners.size > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    // The owner's output ran on; the watcher that stopped reading was dropped instead of buffered anywhere.
+    expect(live.joiners.size).toBe(0);
+    expect(s.received).toBeGreaterThan(4 * 1024 * 1024);
+    expect(cli.rss() - mem0).toBeLessThan(16 * 1024 * 1024);
     s.close();
     await s.ended;
   });

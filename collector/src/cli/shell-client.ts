@@ -42,7 +42,11 @@ export interface ShellClientOptions {
   elevated?: boolean;
   /** Join a live session read-only instead of opening one on an agent. */
   joinSessionId?: string;
-  /** Withhold output credit (tests of a slow technician): the caller grants with `grant()`. */
+  /**
+   * Output credit is the caller's: it calls `consumed(n)` once it has written the bytes out (so a slow terminal or
+   * pipe slows the remote program instead of growing this process's buffers), or `grant()` directly (tests of a
+   * slow technician). Without it, output is credited as it arrives.
+   */
   manualCredit?: boolean;
   origin?: string;
 }
@@ -99,7 +103,7 @@ export class ShellClient {
           const d = Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength);
           if (this.#onData) this.#onData(d);
           else this.#early.push(d);
-          if (!this.options.manualCredit) this.#consumed(frame.payload.byteLength);
+          if (!this.options.manualCredit) this.consumed(frame.payload.byteLength);
         } else if (frame.kind === FrameKind.Credit) {
           this.#inputCredit += readCredit(frame.payload) ?? 0;
           this.#flushInput();
@@ -167,7 +171,7 @@ export class ShellClient {
   }
 
   /** Output bytes consumed: grant them back in batches (and soon after output goes quiet). */
-  #consumed(n: number): void {
+  consumed(n: number): void {
     this.#toGrant += n;
     if (this.#toGrant >= CREDIT_BATCH) this.grant();
     else if (!this.#grantTimer) this.#grantTimer = setTimeout(() => this.grant(), 20);

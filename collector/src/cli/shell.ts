@@ -16,7 +16,9 @@ async function interactive(client: ShellClient): Promise<number> {
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
   if (raw) stdin.setRawMode(true);
-  client.onData((d) => process.stdout.write(d));
+  // Credit goes back once the bytes are out: a terminal or pipe slower than the remote program pauses the program
+  // (through the agent's PTY) instead of queueing its output in this process.
+  client.onData((d) => process.stdout.write(d, () => client.consumed(d.length)));
   const onInput = (d: Buffer) => client.write(d);
   stdin.on('data', onInput);
   stdin.resume();
@@ -66,6 +68,7 @@ export function addShellCommands(program: Command): void {
         cols: process.stdout.columns || 80,
         rows: process.stdout.rows || 24,
         elevated: o.elevated,
+        manualCredit: true,
       });
       process.exitCode = await interactive(client);
     });
@@ -112,7 +115,13 @@ export function addShellCommands(program: Command): void {
     .description('Watch a live session read-only.')
     .action(async function (this: Command, id: string) {
       const client = await ShellClient.open(target(this), '', { joinSessionId: id });
-      client.onData((d) => process.stdout.write(d));
+      // A watcher has no credit to withhold: it stops reading its socket while its output backs up, and the
+      // collector drops a watcher that falls a megabyte behind (nothing piles up in this process).
+      client.onData((d) => {
+        if (process.stdout.write(d) || client.ws.isPaused) return;
+        client.ws.pause();
+        process.stdout.once('drain', () => client.ws.resume());
+      });
       const end = await client.ended;
       process.exitCode = end.exitCode ?? 0;
     });
