@@ -170,6 +170,37 @@ describe('remote shell', () => {
     await s.ended;
   });
 
+  it('one technician holds sessions on several agents at once, each shell a child of its own agent', async () => {
+    const second = await startShellAgent(c, join(dir.path, 'second-agent'));
+    try {
+      const [a, b] = await Promise.all([
+        ShellClient.open(c.admin, agent.agentId),
+        ShellClient.open(c.admin, second.agentId),
+      ]);
+      const outA = new OutputBuffer();
+      const outB = new OutputBuffer();
+      a.onData(outA.push);
+      b.onData(outB.push);
+      a.write('echo parent=$PPID mark=A$((1))\n');
+      b.write('echo parent=$PPID mark=B$((2))\n');
+      const parentA = (await outA.waitFor(/parent=(\d+) mark=A1/))[1];
+      const parentB = (await outB.waitFor(/parent=(\d+) mark=B2/))[1];
+      expect(Number(parentA)).toBe(agent.proc.child.pid);
+      expect(Number(parentB)).toBe(second.proc.child.pid);
+      expect(outA.text).not.toContain('mark=B2');
+      expect(outB.text).not.toContain('mark=A1');
+      const rows = await Promise.all(
+        [a, b].map((s) => apiCall<{ agentId: string }>(c.admin, 'GET', `/api/v1/sessions/${s.sessionId}`)),
+      );
+      expect(rows.map((r) => r.agentId)).toEqual([agent.agentId, second.agentId]);
+      a.close();
+      b.close();
+      await Promise.all([a.ended, b.ended]);
+    } finally {
+      await second.proc.kill('SIGTERM');
+    }
+  });
+
   it('outpost shell with an output nobody reads pauses the remote program; its memory stays bounded', async () => {
     // Its stdout backs up, so it must stop returning credit (it returned credit as frames arrived, and queued
     // everything `yes` printed in its own memory).
