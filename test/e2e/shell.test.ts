@@ -114,14 +114,15 @@ describe('remote shell', () => {
     await out.waitFor(/30 129\r?\n/);
     s.close();
     await s.ended;
-    const audit = await apiCall<{ events: { type: string; sessionId: string | null }[] }>(
-      c.admin,
-      'GET',
-      '/api/v1/audit?limit=1000',
-    );
+    const audit = await apiCall<{
+      events: { type: string; sessionId: string | null; details: { cols: number; rows: number } | null }[];
+    }>(c.admin, 'GET', '/api/v1/audit?limit=1000');
     const resizes = audit.events.filter((e) => e.sessionId === s.sessionId && e.type === 'shell.resize');
-    expect(resizes.length).toBeGreaterThanOrEqual(1);
+    expect(resizes.length).toBeGreaterThanOrEqual(2);
     expect(resizes.length).toBeLessThanOrEqual(3);
+    // The size the burst ended on is in the log, not only the first of the second.
+    expect(resizes.map((e) => e.details)).toContainEqual({ cols: 129, rows: 30 });
+    expect(resizes.map((e) => e.details)).toContainEqual({ cols: 132, rows: 43 });
   });
 
   it('leaves no process of the session behind when the technician disconnects', async () => {

@@ -54,6 +54,13 @@ export type SessionOpenedHook = (
   session: { sessionId: string; user: string; kind: 'shell' | 'upload' | 'download' },
 ) => Promise<unknown>;
 
+/** A session's resize audit state (one row per second at most; the last size of a burst is written too). */
+interface ResizeAudit {
+  at: number;
+  pending?: { actor: OpenRequest['actor']; cols: number; rows: number };
+  timer?: NodeJS.Timeout;
+}
+
 /** A channel waiting for the agent's answer to shell.open (only a reply naming its session counts). */
 interface Pending {
   sessionId: string;
@@ -74,7 +81,8 @@ export class Sessions implements ChannelRouter {
   /** Malformed channel frames dropped per agent connection (for the log's throttle). */
   readonly #malformedFrames = new WeakMap<AgentConnection, number>();
   /** When each live shell's last resize was audited. */
-  readonly #lastResizeAudit = new WeakMap<LiveShell, number>();
+  /** Resize audit per session: when a row was last written, and the newest size waiting for its turn. */
+  readonly #resizeAudit = new WeakMap<LiveShell, ResizeAudit>();
 
   constructor(
     db: Db,
@@ -341,6 +349,9 @@ export class Sessions implements ChannelRouter {
   async #ended(s: LiveShell, info: EndInfo, status: () => SessionRecord['recordingStatus']): Promise<void> {
     this.live.delete(s.id);
     this.#byChannel.get(s.agent)?.delete(s.channel);
+    await this.#flushResizeAudit(s).catch((err: unknown) =>
+      this.logger.warn({ err, sessionId: s.id }, 'session resize not recorded'),
+    );
     let bytes: number | null = null;
     if (s.recorder) bytes = await s.recorder.close();
     const recordingStatus = status() === 'recording' ? 'ok' : status();
@@ -402,11 +413,41 @@ export class Sessions implements ChannelRouter {
   async resize(s: LiveShell, actor: OpenRequest['actor'], cols: number, rows: number): Promise<void> {
     if (s.ended) return;
     s.resize(cols, rows);
-    // Dragging a window edge sends dozens of sizes a second: every size reaches the PTY and the recording, but the
-    // audit log keeps at most one row per session per second (a technician cannot flood it).
+    // Dragging a window edge sends dozens of sizes a second: the audit log keeps at most one row per session per
+    // second (a technician cannot flood it), and the size a burst ends on is written when its second is up.
+    let st = this.#resizeAudit.get(s);
+    if (!st) this.#resizeAudit.set(s, (st = { at: Number.NEGATIVE_INFINITY }));
     const now = this.clock.now();
-    if (now - (this.#lastResizeAudit.get(s) ?? Number.NEGATIVE_INFINITY) < 1000) return;
-    this.#lastResizeAudit.set(s, now);
+    if (!st.timer && now - st.at >= 1000) {
+      st.at = now;
+      await this.#auditResize(s, actor, cols, rows);
+      return;
+    }
+    st.pending = { actor, cols, rows };
+    st.timer ??= setTimeout(
+      () => {
+        st.timer = undefined;
+        this.#flushResizeAudit(s).catch((err: unknown) =>
+          this.logger.warn({ err, sessionId: s.id }, 'session resize not recorded'),
+        );
+      },
+      Math.min(1000, Math.max(0, st.at + 1000 - now)),
+    ).unref();
+  }
+
+  /** Writes the size still waiting for its audit row, if any (its second is up, or the session ended). */
+  async #flushResizeAudit(s: LiveShell): Promise<void> {
+    const st = this.#resizeAudit.get(s);
+    if (!st?.pending) return;
+    clearTimeout(st.timer);
+    st.timer = undefined;
+    const { actor, cols, rows } = st.pending;
+    st.pending = undefined;
+    st.at = this.clock.now();
+    await this.#auditResize(s, actor, cols, rows);
+  }
+
+  async #auditResize(s: LiveShell, actor: OpenRequest['actor'], cols: number, rows: number): Promise<void> {
     const rec = await this.store.get(s.id);
     await this.audit.record({
       type: 'shell.resize',
