@@ -12,12 +12,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
-import { createRequire } from 'node:module';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { channelSocketOptions } from '@outpost/shared';
 import WebSocket, { WebSocketServer } from 'ws';
+import { spawnInTerminal } from '../../test/support/terminal.js';
 
 export type BareMode = 'tcp' | 'wss';
 
@@ -80,31 +80,14 @@ function relay(mode: BareMode, tlsDir: string): void {
   srv.listen(0, '127.0.0.1', () => announce((srv.address() as { port: number }).port));
 }
 
-interface Pty {
-  onData(fn: (d: Buffer) => void): void;
-  write(d: Buffer): void;
-}
-interface PtyModule {
-  spawn(
-    file: string,
-    args: string[],
-    o: { cols: number; rows: number; env: Record<string, string>; encoding: null; uid?: number; gid?: number },
-  ): Pty;
-}
-
 async function ptyEnd(mode: BareMode, port: number): Promise<void> {
-  // The agent's PTY library, from the agent package (the scripts package does not depend on it).
-  const pty = createRequire(fileURLToPath(new URL('../../agent/package.json', import.meta.url)))(
-    '@lydell/node-pty',
-  ) as PtyModule;
   const up = await dial(mode, port, 'pty');
   // As the benchmark's Outpost agent runs its shells: bash without rc files, as `nobody` when started as root.
   const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-  const term = pty.spawn('/bin/bash', ['--norc', '--noprofile', '-i'], {
+  const term = spawnInTerminal('/bin/bash', ['--norc', '--noprofile', '-i'], {
     cols: 80,
     rows: 24,
     env: { TERM: 'xterm', PATH: '/usr/bin:/bin', HOME: '/tmp' },
-    encoding: null,
     ...asNobody,
   });
   term.onData((d) => up.send(d));

@@ -20,14 +20,13 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
 import { outpostBin, startTestCollector, tempDir } from '../../test/support/collector.js';
 import { bootstrap, freePort, startCollectorProcess } from '../../test/support/process-collector.js';
 import { startShellAgent } from '../../test/support/shell.js';
+import { spawnInTerminal } from '../../test/support/terminal.js';
 import { type BareMode, startBareRelay } from './bare-relay.js';
 
 const KEYS = 300;
@@ -114,23 +113,16 @@ interface Client extends Term {
   kill(): void;
 }
 
-interface LocalPty {
-  onData(fn: (d: Buffer) => void): void;
-  onExit(fn: () => void): void;
-  write(d: string): void;
-  kill(signal?: string): void;
-}
-
 /** Starts `file args` with its stdin and stdout on pipes or on a local PTY (80x24 either way). */
 function launch(attach: Attach, file: string, args: string[], env: NodeJS.ProcessEnv): Client {
   if (attach === 'terminal') {
-    // The agent's PTY library, from the agent package (the scripts package does not depend on it).
-    const pty = createRequire(fileURLToPath(new URL('../../agent/package.json', import.meta.url)))(
-      '@lydell/node-pty',
-    ) as { spawn(f: string, a: string[], o: object): LocalPty };
-    const term = pty.spawn(file, args, { cols: 80, rows: 24, env, encoding: null, name: 'xterm' });
-    const exited = new Promise<void>((resolve) => term.onExit(() => resolve()));
-    return { write: (s) => term.write(s), onData: (fn) => term.onData(fn), exited, kill: () => term.kill('SIGKILL') };
+    const term = spawnInTerminal(file, args, { cols: 80, rows: 24, env });
+    return {
+      write: term.write,
+      onData: term.onData,
+      exited: term.exited.then(() => undefined),
+      kill: () => term.kill('SIGKILL'),
+    };
   }
   const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -2,6 +2,7 @@
  * `outpost shell <agent>`, `outpost sessions list|play|join` (list shows file transfers too): a raw terminal on a remote machine through the
  * collector, and the replay of recorded sessions (asciicast v2) at real or faster speed.
  */
+import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
@@ -15,7 +16,10 @@ const target = commandTarget;
 async function interactive(client: ShellClient): Promise<number> {
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
-  if (raw) stdin.setRawMode(true);
+  if (raw) {
+    stdin.setRawMode(true);
+    rawOutput();
+  }
   // Credit goes back once the bytes are out: a terminal or pipe slower than the remote program pauses the program
   // (through the agent's PTY) instead of queueing its output in this process.
   client.onData((d) => process.stdout.write(d, () => client.consumed(d.length)));
@@ -32,6 +36,17 @@ async function interactive(client: ShellClient): Promise<number> {
   if (end.exitCode !== null) return end.exitCode;
   process.stderr.write(`\r\nsession ended: ${end.code ?? ''} ${end.message ?? ''}\n`);
   return 255;
+}
+
+/**
+ * Node's raw mode leaves output processing on (libuv keeps ONLCR), so the local terminal turned every "\n" of the
+ * remote terminal into "\r\n": a full-screen program that moves the cursor down with a line feed (xterm's `cud1`)
+ * drew in the wrong column. ssh clears OPOST (cfmakeraw); so does this, with stty on the same terminal. Leaving raw
+ * mode (and Node at exit) puts the terminal back as it was.
+ */
+function rawOutput(): void {
+  if (process.platform === 'win32') return;
+  spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
 }
 
 /** Plays asciicast v2 text to a writer, honouring the recorded timing divided by `speed`. */

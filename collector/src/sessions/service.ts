@@ -415,8 +415,8 @@ export class Sessions implements ChannelRouter {
     s.resize(cols, rows);
     // Dragging a window edge sends dozens of sizes a second: the audit log keeps at most one row per session per
     // second (a technician cannot flood it), and the size a burst ends on is written when its second is up.
-    let st = this.#resizeAudit.get(s);
-    if (!st) this.#resizeAudit.set(s, (st = { at: Number.NEGATIVE_INFINITY }));
+    const st = this.#resizeAudit.get(s) ?? { at: Number.NEGATIVE_INFINITY };
+    this.#resizeAudit.set(s, st);
     const now = this.clock.now();
     if (!st.timer && now - st.at >= 1000) {
       st.at = now;

@@ -1,0 +1,110 @@
+/**
+ * `outpost shell` as a technician runs it: the CLI process in a real local terminal (a PTY), against a real
+ * collector and agent. The remote terminal opens at the window's size and follows its resizes (a running `vi` sees
+ * them), output reaches the window byte for byte (raw, as with ssh), Ctrl-C reaches the
+ * remote program (the CLI's terminal is raw), the CLI exits with the remote shell's status, and it says clearly when
+ * the agent is offline or the user may not open a shell.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outpostBin, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
+import { OutputBuffer, type ShellAgent, startShellAgent, technician } from '../support/shell.js';
+import { spawnInTerminal, type Terminal } from '../support/terminal.js';
+
+let c: TestCollector;
+let agent: ShellAgent;
+const dir = tempDir('shell-terminal');
+
+beforeAll(async () => {
+  c = await startTestCollector();
+  agent = await startShellAgent(c, join(dir.path, 'agent'));
+});
+afterAll(async () => {
+  await agent?.proc.kill('SIGTERM');
+  await c?.[Symbol.asyncDispose]();
+  dir[Symbol.dispose]();
+});
+
+/** `outpost shell <agentId>` in a terminal of cols×rows, as the technician `as` (the admin by default). */
+function shellInTerminal(
+  agentId: string,
+  size: { cols: number; rows: number },
+  as = c.admin,
+): { term: Terminal; out: OutputBuffer } {
+  const term = spawnInTerminal(process.execPath, [outpostBin, 'shell', agentId], {
+    ...size,
+    env: {
+      ...process.env,
+      OUTPOST_CLI_CONFIG: join(dir.path, `cli-${Math.random().toString(36).slice(2)}.json`),
+      OUTPOST_SERVER: as.server,
+      OUTPOST_TOKEN: as.token ?? '',
+      ...(as.caFingerprint ? { OUTPOST_CA_FINGERPRINT: as.caFingerprint } : {}),
+    },
+  });
+  const out = new OutputBuffer();
+  term.onData(out.push);
+  return { term, out };
+}
+
+describe('outpost shell in a terminal', () => {
+  it('opens at the window size, follows resizes (vi too, while it runs), sends Ctrl-C to the remote program, exits with its status', async () => {
+    const { term, out } = shellInTerminal(agent.agentId, { cols: 100, rows: 30 });
+    try {
+      term.write('stty size; echo size-$((1))-shown\r');
+      // Byte for byte what the remote terminal sent: the local terminal adds no "\r" to a "\n" (raw output, as ssh).
+      await out.waitFor(/\r30 100\r\nsize-1-shown\r\n/);
+
+      // The window is resized: the CLI gets SIGWINCH and the remote terminal takes the new size.
+      term.resize(120, 40);
+      await new Promise((r) => setTimeout(r, 300));
+      term.write('stty size; echo size-$((2))-shown\r');
+      await out.waitFor(/\r40 120\r\nsize-2-shown\r\n/);
+
+      // A full-screen program running while the window changes size follows it (SIGWINCH through the relay).
+      term.write('vi -u NONE -N\r');
+      await out.waitFor(/\x1b\[\?1049h/);
+      term.write(':set columns? lines?\r');
+      await out.waitFor(/columns=120\s+lines=40/);
+      term.resize(90, 25);
+      await new Promise((r) => setTimeout(r, 300));
+      term.write(':set columns? lines?\r');
+      await out.waitFor(/columns=90\s+lines=25/);
+      term.write(':q!\r');
+      // vi leaves the alternate screen; keys typed before it has exited would be vi's, not the shell's.
+      await out.waitFor(/\x1b\[\?1049l[\s\S]*bash-[\d.]+\$ $/);
+      term.write('echo vi-$((5))-closed\r');
+      await out.waitFor(/vi-5-closed/);
+
+      // In a raw terminal Ctrl-C is a byte for the remote program, not a signal for the CLI.
+      term.write('sleep 30\r');
+      await new Promise((r) => setTimeout(r, 500));
+      const interrupted = Date.now();
+      term.write('\x03');
+      await out.waitFor(/sleep 30\r\n(?:\x1b\[\?2004l\r)?\^C\r\n/);
+      term.write('echo cli-$((4))-alive\r');
+      await out.waitFor(/cli-4-alive/);
+      expect(Date.now() - interrupted).toBeLessThan(10_000);
+
+      term.write('exit 7\r');
+      expect(await term.exited).toBe(7);
+    } finally {
+      term.kill('SIGKILL');
+    }
+  });
+
+  it('says the agent is offline, and exits non-zero', async () => {
+    const gone = await startShellAgent(c, join(dir.path, 'gone'));
+    await gone.proc.kill('SIGTERM');
+    const { term, out } = shellInTerminal(gone.agentId, { cols: 80, rows: 24 });
+    expect(await term.exited).not.toBe(0);
+    expect(out.text).toContain('OUTPOST_E_AGENT_OFFLINE');
+    expect(out.text).toContain(`Agent ${gone.agentId} is not connected`);
+  });
+
+  it('says the user may not open a shell, and exits non-zero', async () => {
+    const viewer = await technician(c, 'viewer');
+    const { term, out } = shellInTerminal(agent.agentId, { cols: 80, rows: 24 }, viewer);
+    expect(await term.exited).not.toBe(0);
+    expect(out.text).toMatch(/OUTPOST_E_FORBIDDEN.*shell/);
+  });
+});
