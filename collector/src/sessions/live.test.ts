@@ -85,23 +85,29 @@ describe('LiveShell.end', () => {
   });
 });
 
+/** A session on channel 7 between real sockets; `agent.client` sees what the collector sends the agent. */
+async function liveShell() {
+  const tech = await socketPair();
+  const agent = await socketPair();
+  open.push(tech, agent);
+  const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
+  const s = new LiveShell(
+    'ss_1',
+    conn,
+    7,
+    tech.server,
+    undefined,
+    0,
+    { now: () => 0 },
+    { cols: 80, rows: 24 },
+    () => {},
+  );
+  return { s, agent };
+}
+
 describe('LiveShell.resize', () => {
   it('paces a flood of sizes from the technician: a few reach the agent, the last one is the final size', async () => {
-    const tech = await socketPair();
-    const agent = await socketPair();
-    open.push(tech, agent);
-    const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
-    const s = new LiveShell(
-      'ss_1',
-      conn,
-      7,
-      tech.server,
-      undefined,
-      0,
-      { now: () => 0 },
-      { cols: 80, rows: 24 },
-      () => {},
-    );
+    const { s, agent } = await liveShell();
     const sizes: { cols: number; rows: number }[] = [];
     agent.client.on('message', (d: Buffer, isBinary: boolean) => {
       if (isBinary) return;
@@ -120,21 +126,7 @@ describe('LiveShell.resize', () => {
   });
 
   it('forwards no empty input frame to the agent', async () => {
-    const tech = await socketPair();
-    const agent = await socketPair();
-    open.push(tech, agent);
-    const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
-    const s = new LiveShell(
-      'ss_1',
-      conn,
-      7,
-      tech.server,
-      undefined,
-      0,
-      { now: () => 0 },
-      { cols: 80, rows: 24 },
-      () => {},
-    );
+    const { s, agent } = await liveShell();
     const frames: Buffer[] = [];
     agent.client.on('message', (d: Buffer, isBinary: boolean) => {
       if (isBinary) frames.push(d);
@@ -153,21 +145,7 @@ describe('LiveShell.resize', () => {
 
 describe('LiveShell input after a resize', () => {
   it('sends a size still waiting for its turn ahead of the input typed after it', async () => {
-    const tech = await socketPair();
-    const agent = await socketPair();
-    open.push(tech, agent);
-    const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
-    const s = new LiveShell(
-      'ss_1',
-      conn,
-      7,
-      tech.server,
-      undefined,
-      0,
-      { now: () => 0 },
-      { cols: 80, rows: 24 },
-      () => {},
-    );
+    const { s, agent } = await liveShell();
     const seen: string[] = [];
     agent.client.on('message', (d: Buffer, isBinary: boolean) => {
       if (isBinary) seen.push(`data:${Buffer.from(decodeFrame(d).payload).toString()}`);
