@@ -30,6 +30,16 @@ afterEach(() => {
   for (const p of open.splice(0)) p.close();
 });
 
+/** A session on channel 7 between real sockets: `tech.client` is the technician, `agent.client` the agent. */
+async function liveShell(onEnd: (s: LiveShell, info: EndInfo) => void = () => {}) {
+  const tech = await socketPair();
+  const agent = await socketPair();
+  open.push(tech, agent);
+  const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
+  const s = new LiveShell('ss_1', conn, 7, tech.server, undefined, 0, { now: () => 0 }, { cols: 80, rows: 24 }, onEnd);
+  return { s, tech, agent };
+}
+
 describe('closeReason', () => {
   it.each([
     ['ASCII', 'x'.repeat(300)],
@@ -58,22 +68,8 @@ describe('LiveShell.end', () => {
   // ws.close throw (246 bytes), so the technician socket stayed open, the session row was never finished, and the
   // throw closed the agent's own socket with OUTPOST_E_INTERNAL.
   it("closes the technician socket with a coded reason when the agent's message is long non-ASCII text", async () => {
-    const tech = await socketPair();
-    const agent = await socketPair();
-    open.push(tech, agent);
-    const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
     const ended: EndInfo[] = [];
-    const s = new LiveShell(
-      'ss_1',
-      conn,
-      7,
-      tech.server,
-      undefined,
-      0,
-      { now: () => 0 },
-      { cols: 80, rows: 24 },
-      (_, i) => ended.push(i),
-    );
+    const { s, tech, agent } = await liveShell((_, i) => ended.push(i));
     const closed = once(tech.client, 'close') as Promise<[number, Buffer]>;
     const toAgent = once(agent.client, 'message') as Promise<[Buffer]>;
     expect(() => s.end({ reason: 'é'.repeat(500), exitCode: null, code: 'OUTPOST_E_TICKET_INVALID' })).not.toThrow();
@@ -84,26 +80,6 @@ describe('LiveShell.end', () => {
     expect(JSON.parse((await toAgent)[0].toString())).toMatchObject({ type: 'shell.close', channel: 7 });
   });
 });
-
-/** A session on channel 7 between real sockets; `agent.client` sees what the collector sends the agent. */
-async function liveShell() {
-  const tech = await socketPair();
-  const agent = await socketPair();
-  open.push(tech, agent);
-  const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
-  const s = new LiveShell(
-    'ss_1',
-    conn,
-    7,
-    tech.server,
-    undefined,
-    0,
-    { now: () => 0 },
-    { cols: 80, rows: 24 },
-    () => {},
-  );
-  return { s, agent };
-}
 
 describe('LiveShell.resize', () => {
   it('paces a flood of sizes from the technician: a few reach the agent, the last one is the final size', async () => {
