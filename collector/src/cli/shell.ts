@@ -27,9 +27,10 @@ async function interactive(client: ShellClient): Promise<number> {
   stdin.on('data', onInput);
   stdin.resume();
   const onResize = () => client.resize(process.stdout.columns || 80, process.stdout.rows || 24);
-  process.on('SIGWINCH', onResize);
+  // 'resize' rather than SIGWINCH: Node emits it on every platform (Windows has no SIGWINCH), sizes already updated.
+  process.stdout.on('resize', onResize);
   const end = await client.ended;
-  process.off('SIGWINCH', onResize);
+  process.stdout.off('resize', onResize);
   stdin.off('data', onInput);
   if (raw) stdin.setRawMode(false);
   stdin.pause();
