@@ -7,13 +7,14 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
-import { CHANNEL_WINDOW_BYTES } from '@outpost/shared';
+import { CHANNEL_WINDOW_BYTES, decodeFrame, encodeFrame, FrameKind } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { auditEvents, OutputBuffer, processAlive, type ShellAgent, startShellAgent } from '../support/shell.js';
 
 const IDLE = 60_000;
+const KEEPALIVE = 200;
 const MAX = 120_000;
 /** The collector's clock: real time plus a skew the test advances. */
 let skew = 0;
@@ -33,7 +34,7 @@ beforeAll(async () => {
     startTestCollector({ sessions: { idleTimeoutMs: IDLE, maxDurationMs: MAX, recordingFailure: 'refuse' } } as never, {
       clock,
     }),
-    startTestCollector({ sessions: { recordingFailure: 'allow' } } as never),
+    startTestCollector({ sessions: { recordingFailure: 'allow', keepAliveMs: KEEPALIVE } } as never),
   ]);
   [strictAgent, lenientAgent] = await Promise.all([
     startShellAgent(strict, join(dir.path, 'strict'), { fileRoots: [files] }),
@@ -121,6 +122,53 @@ describe('session limits (fake clock)', () => {
       expect.arrayContaining(['idle timeout', 'maximum duration reached']),
     );
     skew = 0;
+  });
+});
+
+describe('technician keep-alive', () => {
+  it('ends the session of a technician whose network vanished (no answer to pings), and its processes with it', async () => {
+    // A client that never answers pings: what the collector sees of a laptop closed mid-session (no FIN either).
+    const url = new URL(
+      `/api/v1/agents/${lenientAgent.agentId}/shell?cols=80&rows=24`,
+      lenient.apiUrl.replace(/^http/, 'ws'),
+    );
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${lenient.admin.token}` },
+      rejectUnauthorized: false,
+      autoPong: false,
+    });
+    let id = '';
+    let text = '';
+    ws.on('message', (d, isBinary) => {
+      if (isBinary) text += Buffer.from(decodeFrame(d as Buffer).payload).toString();
+      else {
+        const m = JSON.parse(d.toString()) as { type: string; sessionId?: string };
+        if (m.type === 'session.ready') id = m.sessionId!;
+      }
+    });
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    for (let i = 0; i < 200 && !id; i++) await new Promise((r) => setTimeout(r, 10));
+    ws.send(encodeFrame(FrameKind.Data, 1, Buffer.from('sleep 4322 & echo BG=$!\n')));
+    for (let i = 0; i < 200 && !/BG=\d+/.test(text); i++) await new Promise((r) => setTimeout(r, 10));
+    const bg = Number(/BG=(\d+)/.exec(text)?.[1]);
+    expect(bg).toBeGreaterThan(0);
+    const started = Date.now();
+    expect(await closed).toBe(1006);
+    // Two rounds: one ping, then the round that finds it unanswered.
+    expect(Date.now() - started).toBeLessThan(10 * KEEPALIVE);
+    expect((await row(lenient.admin, id)).closeReason).toMatch(/^technician unreachable/);
+    const until = Date.now() + 5000;
+    while (processAlive(bg) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(processAlive(bg)).toBe(false);
+  });
+
+  it('keeps a technician that answers pings for many rounds', async () => {
+    const { s, out } = await open(lenient, lenientAgent.agentId);
+    await new Promise((r) => setTimeout(r, 6 * KEEPALIVE));
+    s.write('echo still-$((1+1))-here\n');
+    await out.waitFor(/still-2-here/);
+    s.close();
+    expect((await s.ended).code).not.toBe('OUTPOST_E_UNAVAILABLE');
   });
 });
 

@@ -49,6 +49,8 @@ export interface ShellClientOptions {
    */
   manualCredit?: boolean;
   origin?: string;
+  /** Keep-alive ping interval (default TECH_KEEPALIVE_MS). */
+  keepAliveMs?: number;
 }
 
 /** A live technician session. */
@@ -158,7 +160,7 @@ export class ShellClient {
     const path = options.joinSessionId
       ? `/api/v1/sessions/${encodeURIComponent(options.joinSessionId)}/join`
       : `/api/v1/agents/${encodeURIComponent(agentId)}/shell?cols=${options.cols ?? 80}&rows=${options.rows ?? 24}&elevated=${options.elevated ? 'true' : 'false'}`;
-    const ws = openTechSocket(target, path, options.origin);
+    const ws = openTechSocket(target, path, options.origin, options.keepAliveMs);
     const client = new ShellClient(ws, options);
     await client.ready;
     return client;

@@ -8,8 +8,16 @@ import { channelSocketOptions, checkPinnedCertificate, isErrorCode, OutpostError
 import { WebSocket } from 'ws';
 import { type ApiTarget, collectorUrl } from './client.js';
 
+/** How often the socket pings the collector; a ping unanswered by the next one means the collector is gone. */
+export const TECH_KEEPALIVE_MS = 15_000;
+
 /** A socket on `path` (with its query) of the collector API. */
-export function openTechSocket(target: ApiTarget, path: string, origin?: string): WebSocket {
+export function openTechSocket(
+  target: ApiTarget,
+  path: string,
+  origin?: string,
+  keepAliveMs = TECH_KEEPALIVE_MS,
+): WebSocket {
   const base = collectorUrl(target.server);
   base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   const headers: Record<string, string> = {};
@@ -28,7 +36,40 @@ export function openTechSocket(target: ApiTarget, path: string, origin?: string)
       if (mismatch) ws.terminate();
     });
   }
+  keepAlive(ws, keepAliveMs);
   return ws;
+}
+
+/**
+ * A collector whose network vanished sends no FIN: the technician would sit in a raw terminal that no key can
+ * leave. A ping unanswered by the next round fails the socket with OUTPOST_E_UNAVAILABLE instead.
+ */
+function keepAlive(ws: WebSocket, everyMs: number): void {
+  let waiting = false;
+  let timer: NodeJS.Timeout | undefined;
+  ws.once('open', () => {
+    timer = setInterval(() => {
+      if (waiting) {
+        clearInterval(timer);
+        ws.emit(
+          'error',
+          new OutpostError('OUTPOST_E_UNAVAILABLE', {
+            message: `the collector stopped answering (no answer to a keep-alive ping in ${everyMs} ms)`,
+          }),
+        );
+        ws.terminate();
+        return;
+      }
+      waiting = true;
+      ws.ping();
+    }, everyMs);
+    // The process may exit while the session is open (the CLI is done): the timer must not keep it alive.
+    timer.unref();
+  });
+  ws.on('pong', () => {
+    waiting = false;
+  });
+  ws.once('close', () => clearInterval(timer));
 }
 
 /** The coded error of an HTTP refusal of the upgrade (403, 404, 409…), read from the JSON body. */

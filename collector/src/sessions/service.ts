@@ -13,6 +13,7 @@ import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
+import { KeepAlive } from './keepalive.js';
 import type { TicketKey } from './keys.js';
 import { type EndInfo, LiveShell } from './live.js';
 import { CastRecorder } from './recorder.js';
@@ -31,6 +32,8 @@ export interface SessionsOptions {
   ticketTtlMs: number;
   /** Largest file relayed by a transfer, either way. */
   fileMaxBytes: number;
+  /** Technician sockets are pinged this often; one that missed the previous ping is dropped. */
+  keepAliveMs: number;
 }
 
 /** Who opens a session, on which agent. */
@@ -77,10 +80,11 @@ export class Sessions implements ChannelRouter {
   readonly #byChannel = new Map<AgentConnection, Map<number, LiveShell | LiveTransfer | Pending>>();
   readonly #nextChannel = new WeakMap<AgentConnection, number>();
   #sweep: NodeJS.Timeout | undefined;
+  #keepAliveTimer: NodeJS.Timeout | undefined;
+  readonly #keepAlive = new KeepAlive();
   readonly #ending = new Set<Promise<void>>();
   /** Malformed channel frames dropped per agent connection (for the log's throttle). */
   readonly #malformedFrames = new WeakMap<AgentConnection, number>();
-  /** When each live shell's last resize was audited. */
   /** Resize audit per session: when a row was last written, and the newest size waiting for its turn. */
   readonly #resizeAudit = new WeakMap<LiveShell, ResizeAudit>();
 
@@ -105,6 +109,25 @@ export class Sessions implements ChannelRouter {
   /** Starts the idle/max-duration sweep. */
   start(): void {
     this.#sweep = setInterval(() => this.sweep(), Math.min(1000, this.options.idleTimeoutMs)).unref();
+    this.#keepAliveTimer = setInterval(() => this.keepAlive(), this.options.keepAliveMs).unref();
+  }
+
+  /**
+   * One keep-alive round over every technician socket: a writer or transfer that did not answer the previous ping
+   * ends its session (so the session's processes are killed now, not at the idle timeout); a silent watcher is
+   * dropped.
+   */
+  keepAlive(): void {
+    const owners = new Map<WebSocket, LiveShell | LiveTransfer>();
+    for (const s of this.live.values()) owners.set(s.writer, s);
+    for (const t of this.transfers.values()) owners.set(t.tech, t);
+    const joiners = [...this.live.values()].flatMap((s) => [...s.joiners]);
+    for (const ws of this.#keepAlive.round([...owners.keys(), ...joiners])) {
+      const reason = `technician unreachable: no answer to a keep-alive ping in ${this.options.keepAliveMs} ms`;
+      this.logger.warn({ sessionId: owners.get(ws)?.id }, reason);
+      owners.get(ws)?.end({ reason, exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
+      ws.terminate();
+    }
   }
 
   /** Ends sessions and transfers past their idle timeout or maximum duration. */
@@ -535,6 +558,7 @@ export class Sessions implements ChannelRouter {
   /** Ends every live session (collector stopping) and waits for their rows and recordings to be finished. */
   async stop(): Promise<void> {
     if (this.#sweep) clearInterval(this.#sweep);
+    clearInterval(this.#keepAliveTimer);
     for (const s of [...this.live.values(), ...this.transfers.values()])
       s.end({ reason: 'collector stopping', exitCode: null, code: 'OUTPOST_E_UNAVAILABLE' });
     await Promise.all([...this.#ending]);
