@@ -2,13 +2,14 @@
  * `outpost shell` as a technician runs it: the CLI process in a real local terminal (a PTY), against a real
  * collector and agent. The remote terminal opens at the window's size and follows its resizes (a running `vi` sees
  * them), output reaches the window byte for byte (raw, as with ssh), Ctrl-C reaches the
- * remote program (the CLI's terminal is raw), the CLI exits with the remote shell's status, and it says clearly when
+ * remote program (the CLI's terminal is raw), `~.` ends the session from this side, the CLI exits with the remote
+ * shell's status, and it says clearly when
  * the agent is offline or the user may not open a shell.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outpostBin, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
-import { OutputBuffer, type ShellAgent, startShellAgent, technician } from '../support/shell.js';
+import { OutputBuffer, processAlive, type ShellAgent, startShellAgent, technician } from '../support/shell.js';
 import { spawnInTerminal, type Terminal } from '../support/terminal.js';
 
 let c: TestCollector;
@@ -87,6 +88,25 @@ describe('outpost shell in a terminal', () => {
 
       term.write('exit 7\r');
       expect(await term.exited).toBe(7);
+    } finally {
+      term.kill('SIGKILL');
+    }
+  });
+
+  it('~. at the start of a line ends the session from this side, and its processes with it', async () => {
+    const { term, out } = shellInTerminal(agent.agentId, { cols: 80, rows: 24 });
+    try {
+      term.write('sleep 4324 & echo BG=$!\r');
+      const bg = Number((await out.waitFor(/BG=(\d+)/))[1]);
+      // A program that reads its terminal and ignores Ctrl-C: only the escape gets the technician out.
+      term.write("trap '' INT; cat\r");
+      await new Promise((r) => setTimeout(r, 300));
+      term.write('\x03\r~.');
+      expect(await term.exited).toBe(255);
+      expect(out.text).toContain('session closed from this side (~.)');
+      const until = Date.now() + 5000;
+      while (processAlive(bg) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(processAlive(bg)).toBe(false);
     } finally {
       term.kill('SIGKILL');
     }

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
+import { EscapeFilter } from './escape.js';
 import { numberIn } from './flags.js';
 import { printRows, when } from './output.js';
 import { ShellClient } from './shell-client.js';
@@ -23,7 +24,22 @@ async function interactive(client: ShellClient): Promise<number> {
   // Credit goes back once the bytes are out: a terminal or pipe slower than the remote program pauses the program
   // (through the agent's PTY) instead of queueing its output in this process.
   client.onData((d) => process.stdout.write(d, () => client.consumed(d.length)));
-  const onInput = (d: Buffer) => client.write(d);
+  const escape = raw ? new EscapeFilter() : undefined;
+  let escaped = false;
+  const onInput = (d: Buffer) => {
+    if (!escape) {
+      client.write(d);
+      return;
+    }
+    const { send, disconnect } = escape.filter(d);
+    if (send.length > 0) client.write(send);
+    if (disconnect && !escaped) {
+      escaped = true;
+      client.close();
+      // A collector that cannot hear the goodbye (network gone) must not hold the terminal: drop the socket soon.
+      setTimeout(() => client.terminate(), 1000).unref();
+    }
+  };
   stdin.on('data', onInput);
   stdin.resume();
   const onResize = () => client.resize(process.stdout.columns || 80, process.stdout.rows || 24);
@@ -35,7 +51,8 @@ async function interactive(client: ShellClient): Promise<number> {
   if (raw) stdin.setRawMode(false);
   stdin.pause();
   if (end.exitCode !== null) return end.exitCode;
-  process.stderr.write(`\r\nsession ended: ${end.code ?? ''} ${end.message ?? ''}\n`);
+  if (escaped) process.stderr.write('\r\nsession closed from this side (~.)\n');
+  else process.stderr.write(`\r\nsession ended: ${end.code ?? ''} ${end.message ?? ''}\n`);
   return 255;
 }
 
