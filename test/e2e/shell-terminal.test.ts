@@ -1,10 +1,9 @@
 /**
  * `outpost shell` as a technician runs it: the CLI process in a real local terminal (a PTY), against a real
  * collector and agent. The remote terminal opens at the window's size and follows its resizes (a running `vi` sees
- * them), output reaches the window byte for byte (raw, as with ssh), Ctrl-C reaches the
- * remote program (the CLI's terminal is raw), `~.` ends the session from this side, the CLI exits with the remote
- * shell's status, and it says clearly when
- * the agent is offline or the user may not open a shell.
+ * them), output reaches the window byte for byte (raw, as with ssh), Ctrl-C reaches the remote program, `~.` ends
+ * the session from this side, the CLI exits with the remote shell's status, and it says clearly when the agent is
+ * offline or the user may not open a shell.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

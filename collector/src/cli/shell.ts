@@ -24,14 +24,14 @@ async function interactive(client: ShellClient): Promise<number> {
   // Credit goes back once the bytes are out: a terminal or pipe slower than the remote program pauses the program
   // (through the agent's PTY) instead of queueing its output in this process.
   client.onData((d) => process.stdout.write(d, () => client.consumed(d.length)));
-  const escape = raw ? new EscapeFilter() : undefined;
+  const escapes = raw ? new EscapeFilter() : undefined;
   let escaped = false;
   const onInput = (d: Buffer) => {
-    if (!escape) {
+    if (!escapes) {
       client.write(d);
       return;
     }
-    const { send, disconnect } = escape.filter(d);
+    const { send, disconnect } = escapes.filter(d);
     if (send.length > 0) client.write(send);
     if (disconnect && !escaped) {
       escaped = true;
