@@ -6,6 +6,7 @@
  * offline or the user may not open a shell.
  */
 import { join } from 'node:path';
+import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outpostBin, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { OutputBuffer, processAlive, type ShellAgent, startShellAgent, technician } from '../support/shell.js';
@@ -25,6 +26,17 @@ afterAll(async () => {
   dir[Symbol.dispose]();
 });
 
+/** The environment of an `outpost` CLI acting as `as` against the test collector. */
+function cliEnv(as: ApiTarget): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    OUTPOST_CLI_CONFIG: join(dir.path, `cli-${Math.random().toString(36).slice(2)}.json`),
+    OUTPOST_SERVER: as.server,
+    OUTPOST_TOKEN: as.token ?? '',
+    ...(as.caFingerprint ? { OUTPOST_CA_FINGERPRINT: as.caFingerprint } : {}),
+  };
+}
+
 /** `outpost shell <agentId>` in a terminal of cols×rows, as the technician `as` (the admin by default). */
 function shellInTerminal(
   agentId: string,
@@ -33,13 +45,7 @@ function shellInTerminal(
 ): { term: Terminal; out: OutputBuffer } {
   const term = spawnInTerminal(process.execPath, [outpostBin, 'shell', agentId], {
     ...size,
-    env: {
-      ...process.env,
-      OUTPOST_CLI_CONFIG: join(dir.path, `cli-${Math.random().toString(36).slice(2)}.json`),
-      OUTPOST_SERVER: as.server,
-      OUTPOST_TOKEN: as.token ?? '',
-      ...(as.caFingerprint ? { OUTPOST_CA_FINGERPRINT: as.caFingerprint } : {}),
-    },
+    env: cliEnv(as),
   });
   const out = new OutputBuffer();
   term.onData(out.push);
@@ -106,6 +112,37 @@ describe('outpost shell in a terminal', () => {
       const until = Date.now() + 5000;
       while (processAlive(bg) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       expect(processAlive(bg)).toBe(false);
+    } finally {
+      term.kill('SIGKILL');
+    }
+  });
+
+  it('sessions play replays the bytes as recorded (raw output) and stops on q', async () => {
+    const s = await ShellClient.open(c.admin, agent.agentId);
+    const out = new OutputBuffer();
+    s.onData(out.push);
+    // A bare line feed in the output (the remote terminal's ONLCR off): the replay must not turn it into CR LF.
+    s.write("stty -onlcr; printf 'one\\ntwo\\n'; stty onlcr; for i in 1 2 3; do sleep 1; echo tick-$i; done; exit 0\n");
+    expect((await s.ended).exitCode).toBe(0);
+    for (let i = 0; i < 100; i++) {
+      const r = await apiCall<{ recordingStatus: string }>(c.admin, 'GET', `/api/v1/sessions/${s.sessionId}`);
+      if (r.recordingStatus === 'ok') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const term = spawnInTerminal(process.execPath, [outpostBin, 'sessions', 'play', s.sessionId], {
+      cols: 80,
+      rows: 24,
+      env: cliEnv(c.admin),
+    });
+    const replay = new OutputBuffer();
+    term.onData(replay.push);
+    try {
+      await replay.waitFor(/one\ntwo\n/);
+      const pressed = Date.now();
+      term.write('q');
+      expect(await term.exited).toBe(0);
+      expect(Date.now() - pressed).toBeLessThan(900);
+      expect(replay.text).not.toContain('tick-3');
     } finally {
       term.kill('SIGKILL');
     }

@@ -3,6 +3,7 @@
  * collector, and the replay of recorded sessions (asciicast v2) at real or faster speed.
  */
 import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
@@ -17,10 +18,7 @@ const target = commandTarget;
 async function interactive(client: ShellClient): Promise<number> {
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
-  if (raw) {
-    stdin.setRawMode(true);
-    rawOutput();
-  }
+  if (raw) rawTerminal();
   // Credit goes back once the bytes are out: a terminal or pipe slower than the remote program pauses the program
   // (through the agent's PTY) instead of queueing its output in this process.
   client.onData((d) => process.stdout.write(d, () => client.consumed(d.length)));
@@ -59,20 +57,22 @@ async function interactive(client: ShellClient): Promise<number> {
 /**
  * Node's raw mode leaves output processing on (libuv keeps ONLCR), so the local terminal turned every "\n" of the
  * remote terminal into "\r\n": a full-screen program that moves the cursor down with a line feed (xterm's `cud1`)
- * drew in the wrong column. ssh clears OPOST (cfmakeraw); so does this, with stty on the same terminal. Leaving raw
- * mode (and Node at exit) puts the terminal back as it was.
+ * drew in the wrong column. ssh clears OPOST (cfmakeraw); so does this, with stty on the same terminal (the shell
+ * and the replay of its recording). Leaving raw mode (and Node at exit) puts the terminal back as it was.
  */
-function rawOutput(): void {
+function rawTerminal(): void {
+  process.stdin.setRawMode(true);
   if (process.platform === 'win32') return;
   spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
 }
 
-/** Plays asciicast v2 text to a writer, honouring the recorded timing divided by `speed`. */
+/** Plays asciicast v2 text to a writer, honouring the recorded timing divided by `speed`, until `signal` aborts. */
 export async function playCast(
   text: string,
   speed: number,
   write: (s: string) => void,
   maxIdleSec = 2,
+  signal?: AbortSignal,
 ): Promise<number> {
   const lines = text.split('\n').filter((l) => l.trim().length > 0);
   let last = 0;
@@ -82,7 +82,8 @@ export async function playCast(
     if (ev[1] !== 'o') continue;
     const wait = Math.min(ev[0] - last, maxIdleSec) / speed;
     last = ev[0];
-    if (wait > 0.001) await new Promise((r) => setTimeout(r, wait * 1000));
+    if (wait > 0.001) await sleep(wait * 1000, undefined, { signal }).catch(() => undefined);
+    if (signal?.aborted) break;
     write(ev[2]);
     events++;
   }
@@ -141,7 +142,25 @@ export function addShellCommands(program: Command): void {
     )
     .action(async function (this: Command, id: string, o: { speed: number }) {
       const text = await apiCall<string>(target(this), 'GET', `/api/v1/sessions/${encodeURIComponent(id)}/recording`);
-      await playCast(text, o.speed, (s) => process.stdout.write(s));
+      // In a terminal, the replay gets the bytes exactly as the session's terminal did (raw output, as in the
+      // session), and q or Ctrl-C stops it (raw mode makes Ctrl-C a key).
+      const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+      const stop = new AbortController();
+      const onKey = (d: Buffer) => {
+        if (d.includes(0x03) || d.includes(0x71)) stop.abort();
+      };
+      if (terminal) {
+        rawTerminal();
+        process.stdin.on('data', onKey).resume();
+      }
+      try {
+        await playCast(text, o.speed, (s) => process.stdout.write(s), 2, stop.signal);
+      } finally {
+        if (terminal) {
+          process.stdin.off('data', onKey).pause();
+          process.stdin.setRawMode(false);
+        }
+      }
     });
   sessions
     .command('join <id>')
