@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
 import { outpostBin, startTestCollector, tempDir } from '../../test/support/collector.js';
 import { bootstrap, freePort, startCollectorProcess } from '../../test/support/process-collector.js';
-import { startShellAgent } from '../../test/support/shell.js';
+import { cliEnv, startShellAgent } from '../../test/support/shell.js';
 import { spawnInTerminal } from '../../test/support/terminal.js';
 import { type BareMode, startBareRelay } from './bare-relay.js';
 
@@ -143,13 +143,7 @@ async function withCli<T>(
 ): Promise<T> {
   const cliDir = mkdtempSync(join(tmpdir(), 'outpost-cli-'));
   const nodeArgs = process.env.OUTPOST_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const cli = launch(attach, process.execPath, [...nodeArgs, outpostBin, 'shell', agentId], {
-    ...process.env,
-    OUTPOST_CLI_CONFIG: join(cliDir, 'cli.json'),
-    OUTPOST_SERVER: c.admin.server,
-    OUTPOST_TOKEN: c.admin.token ?? '',
-    ...(c.admin.caFingerprint ? { OUTPOST_CA_FINGERPRINT: c.admin.caFingerprint } : {}),
-  });
+  const cli = launch(attach, process.execPath, [...nodeArgs, outpostBin, 'shell', agentId], cliEnv(c.admin, cliDir));
   try {
     return await fn(cli);
   } finally {

@@ -6,10 +6,10 @@
  * offline or the user may not open a shell.
  */
 import { join } from 'node:path';
-import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
+import { apiCall, ShellClient } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outpostBin, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
-import { OutputBuffer, processAlive, type ShellAgent, startShellAgent, technician } from '../support/shell.js';
+import { cliEnv, OutputBuffer, processAlive, type ShellAgent, startShellAgent, technician } from '../support/shell.js';
 import { spawnInTerminal, type Terminal } from '../support/terminal.js';
 
 let c: TestCollector;
@@ -26,17 +26,6 @@ afterAll(async () => {
   dir[Symbol.dispose]();
 });
 
-/** The environment of an `outpost` CLI acting as `as` against the test collector. */
-function cliEnv(as: ApiTarget): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    OUTPOST_CLI_CONFIG: join(dir.path, `cli-${Math.random().toString(36).slice(2)}.json`),
-    OUTPOST_SERVER: as.server,
-    OUTPOST_TOKEN: as.token ?? '',
-    ...(as.caFingerprint ? { OUTPOST_CA_FINGERPRINT: as.caFingerprint } : {}),
-  };
-}
-
 /** `outpost shell <agentId>` in a terminal of cols×rows, as the technician `as` (the admin by default). */
 function shellInTerminal(
   agentId: string,
@@ -45,7 +34,7 @@ function shellInTerminal(
 ): { term: Terminal; out: OutputBuffer } {
   const term = spawnInTerminal(process.execPath, [outpostBin, 'shell', agentId], {
     ...size,
-    env: cliEnv(as),
+    env: cliEnv(as, dir.path),
   });
   const out = new OutputBuffer();
   term.onData(out.push);
@@ -132,7 +121,7 @@ describe('outpost shell in a terminal', () => {
     const term = spawnInTerminal(process.execPath, [outpostBin, 'sessions', 'play', s.sessionId], {
       cols: 80,
       rows: 24,
-      env: cliEnv(c.admin),
+      env: cliEnv(c.admin, dir.path),
     });
     const replay = new OutputBuffer();
     term.onData(replay.push);

@@ -11,7 +11,7 @@ import { apiCall, playCast, ShellClient } from '@outpost/collector';
 import { CHANNEL_WINDOW_BYTES } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outpostBin, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
-import { OutputBuffer, processAlive, type ShellAgent, startShellAgent } from '../support/shell.js';
+import { cliEnv, OutputBuffer, processAlive, type ShellAgent, startShellAgent } from '../support/shell.js';
 
 let c: TestCollector;
 let agent: ShellAgent;
@@ -42,13 +42,7 @@ function unreadCli(...args: string[]) {
   const writer = openSync(fifo, constants.O_WRONLY);
   const child = spawn(process.execPath, [outpostBin, ...args], {
     stdio: ['pipe', writer, 'pipe'],
-    env: {
-      ...process.env,
-      OUTPOST_CLI_CONFIG: join(dir.path, 'cli-unread.json'),
-      OUTPOST_SERVER: c.admin.server,
-      OUTPOST_TOKEN: c.admin.token ?? '',
-      ...(c.admin.caFingerprint ? { OUTPOST_CA_FINGERPRINT: c.admin.caFingerprint } : {}),
-    },
+    env: cliEnv(c.admin, dir.path),
   });
   closeSync(writer);
   return {

@@ -1,5 +1,6 @@
 /** Test resources for remote shell tests: a real agent process enrolled, configured for shells, and online. */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ApiTarget, apiCall } from '@outpost/collector';
 import { type AgentInstall, agentInstall, enrollAgent, runAgent } from './agent.js';
 import type { Proc, TestCollector } from './collector.js';
@@ -122,4 +123,15 @@ export async function auditEvents(
     }[];
   }>(admin, 'GET', '/api/v1/audit?limit=1000');
   return r.events;
+}
+
+/** The environment of an `outpost` CLI process acting as `as` (its config file a fresh one in `dir`). */
+export function cliEnv(as: ApiTarget, dir: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    OUTPOST_CLI_CONFIG: join(dir, `cli-${Math.random().toString(36).slice(2)}.json`),
+    OUTPOST_SERVER: as.server,
+    OUTPOST_TOKEN: as.token ?? '',
+    ...(as.caFingerprint ? { OUTPOST_CA_FINGERPRINT: as.caFingerprint } : {}),
+  };
 }
