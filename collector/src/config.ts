@@ -81,7 +81,7 @@ export const CollectorConfigSchema = Type.Object(
         ticketTtlMs: Type.Integer({ default: 60_000, minimum: 1000, maximum: 120_000 }),
         /** Largest file `outpost cp` relays either way (the agent has its own `fileMaxBytes`). */
         fileMaxBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 1 }),
-        /** Technician sockets are pinged this often; one silent for two rounds is dropped and its session ended. */
+        /** Technician sockets are pinged this often; one silent for more than two rounds is dropped, its session ended. */
         keepAliveMs: Type.Integer({ default: 15_000, minimum: 100 }),
       },
       { additionalProperties: false, default: {} },

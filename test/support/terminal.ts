@@ -12,6 +12,9 @@ export interface Terminal {
   write(data: string | Buffer): void;
   onData(fn: (d: Buffer) => void): void;
   resize(cols: number, rows: number): void;
+  /** Stops reading the terminal (a frozen window): the program's writes back up. */
+  pause(): void;
+  resume(): void;
   /** Resolves with the exit code once the program has exited. */
   readonly exited: Promise<number>;
   kill(signal?: string): void;
@@ -42,6 +45,8 @@ export function spawnInTerminal(
     write: (data) => term.write(data as string),
     onData: (fn) => term.onData((d) => fn(d as unknown as Buffer)),
     resize: (cols, rows) => term.resize(cols, rows),
+    pause: () => term.pause(),
+    resume: () => term.resume(),
     exited,
     kill: (signal) => term.kill(signal),
   };

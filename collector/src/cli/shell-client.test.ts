@@ -29,21 +29,23 @@ describe('ShellClient keep-alive', () => {
   it('ends the session with OUTPOST_E_UNAVAILABLE when the collector stops answering pings', async () => {
     const c = await fakeCollector(false);
     servers.push(c);
-    const client = await ShellClient.open({ server: c.server, token: 't' }, 'ag_1', { keepAliveMs: 50 });
+    const client = await ShellClient.open({ server: c.server, token: 't' }, 'ag_1', { keepAliveMs: 100 });
     const started = Date.now();
     const end = await client.ended;
     expect(end).toMatchObject({ exitCode: null, code: 'OUTPOST_E_UNAVAILABLE' });
     expect(end.message).toMatch(/stopped answering/);
-    expect(Date.now() - started).toBeLessThan(2000);
+    // More than two rounds of silence, found at the next round.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('stays open while the collector answers', async () => {
     const c = await fakeCollector(true);
     servers.push(c);
-    const client = await ShellClient.open({ server: c.server, token: 't' }, 'ag_1', { keepAliveMs: 50 });
+    const client = await ShellClient.open({ server: c.server, token: 't' }, 'ag_1', { keepAliveMs: 100 });
     const outcome = await Promise.race([
       client.ended.then(() => 'ended'),
-      new Promise((r) => setTimeout(() => r('open'), 500)),
+      new Promise((r) => setTimeout(() => r('open'), 1000)),
     ]);
     expect(outcome).toBe('open');
     client.terminate();

@@ -19,12 +19,14 @@ async function interactive(client: ShellClient): Promise<number> {
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
   if (raw) rawTerminal();
+  if (process.stdout.isTTY) nonBlocking(process.stdout);
   // Credit goes back once the bytes are out: a terminal or pipe slower than the remote program pauses the program
   // (through the agent's PTY) instead of queueing its output in this process.
   client.onData((d) => process.stdout.write(d, () => client.consumed(d.length)));
   const escapes = raw ? new EscapeFilter() : undefined;
   let escaped = false;
   const onInput = (d: Buffer) => {
+    if (escaped) return;
     if (!escapes) {
       client.write(d);
       return;
@@ -64,6 +66,18 @@ function rawTerminal(): void {
   process.stdin.setRawMode(true);
   if (process.platform === 'win32') return;
   spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+}
+
+/**
+ * Node makes a terminal stdout blocking: while the terminal takes no output (frozen window, XOFF, Scroll Lock) each
+ * write would stop the whole process, which then answers no keep-alive ping and the collector ends the session. The
+ * output is bounded by the credit window (credit returns once written), so writes can wait in the stream instead,
+ * and the remote program is paused meanwhile. The handle's terminal is its own file description (libuv reopens
+ * it), so the shell that started the CLI keeps its blocking terminal.
+ */
+function nonBlocking(stream: NodeJS.WriteStream): void {
+  const handle = (stream as unknown as { _handle?: { setBlocking?: (blocking: boolean) => number } })._handle;
+  handle?.setBlocking?.(false);
 }
 
 /** Plays asciicast v2 text to a writer, honouring the recorded timing divided by `speed`, until `signal` aborts. */

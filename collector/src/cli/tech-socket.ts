@@ -6,6 +6,7 @@
 import type { TLSSocket } from 'node:tls';
 import { channelSocketOptions, checkPinnedCertificate, isErrorCode, OutpostError } from '@outpost/shared';
 import { WebSocket } from 'ws';
+import { heardNow, keepAliveRound } from '../sessions/keepalive.js';
 import { type ApiTarget, collectorUrl } from './client.js';
 
 /** How often the socket pings the collector; a ping unanswered by the next one means the collector is gone. */
@@ -42,32 +43,30 @@ export function openTechSocket(
 
 /**
  * A collector whose network vanished sends no FIN: the technician would sit in a raw terminal that no key can
- * leave. A ping unanswered by the next round fails the socket with OUTPOST_E_UNAVAILABLE instead.
+ * leave. Silence for more than two rounds fails the socket with OUTPOST_E_UNAVAILABLE instead.
  */
 function keepAlive(ws: WebSocket, everyMs: number): void {
-  let waiting = false;
   let timer: NodeJS.Timeout | undefined;
   ws.once('open', () => {
     timer = setInterval(() => {
-      if (waiting) {
+      // A watcher whose output backs up stops reading on purpose: that silence is its own, not the collector's.
+      if (ws.isPaused) {
+        heardNow(ws);
+        return;
+      }
+      keepAliveRound([ws], everyMs, () => {
         clearInterval(timer);
         ws.emit(
           'error',
           new OutpostError('OUTPOST_E_UNAVAILABLE', {
-            message: `the collector stopped answering (no answer to a keep-alive ping in ${everyMs} ms)`,
+            message: `the collector stopped answering (silent for more than ${2 * everyMs} ms)`,
           }),
         );
         ws.terminate();
-        return;
-      }
-      waiting = true;
-      ws.ping();
+      });
     }, everyMs);
     // The process may exit while the session is open (the CLI is done): the timer must not keep it alive.
     timer.unref();
-  });
-  ws.on('pong', () => {
-    waiting = false;
   });
   ws.once('close', () => clearInterval(timer));
 }

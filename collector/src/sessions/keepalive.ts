@@ -1,33 +1,44 @@
 /**
- * Keep-alive for technician sockets. A technician whose network vanishes (a laptop closed, Wi-Fi lost) sends no
- * FIN: without pings the collector would learn of it only from the idle timeout (30 minutes by default) or TCP's
- * own retransmission timeout, and the session's processes would run on that long. Every round pings each socket; a
- * socket that has not answered the previous round's ping is reported dead. Every WebSocket client answers pings by
- * itself (`ws`, browsers), so a live technician costs nothing but the ping.
+ * Liveness of technician sockets, for the keep-alive on both ends (the collector pinging technicians, the CLI pinging
+ * the collector). A peer whose network vanished (a laptop closed, Wi-Fi lost) sends no FIN: without pings the
+ * collector would learn of it only from the idle timeout (30 minutes by default), and a CLI would wait forever.
+ *
+ * Any frame, ping or pong counts as a sign of life, so a busy socket whose pong waits behind a window of output on a
+ * slow link is not taken for dead; a socket is dead after more than two rounds of silence. The verdict is given in
+ * the check phase (setImmediate), after the loop's I/O phase: when the event loop stalls, overdue timers run before
+ * pending socket reads, and an answer that has already arrived must count.
  */
 import type { WebSocket } from 'ws';
 
-export class KeepAlive {
-  /** Sockets pinged in the last round whose pong has not arrived. */
-  readonly #waiting = new WeakSet<WebSocket>();
-  readonly #watched = new WeakSet<WebSocket>();
+const heard = new WeakMap<WebSocket, number>();
 
-  /** One round over `sockets`: returns those that missed the previous ping, and pings the others. */
-  round(sockets: Iterable<WebSocket>): WebSocket[] {
-    const dead: WebSocket[] = [];
-    for (const ws of sockets) {
-      if (ws.readyState !== ws.OPEN) continue;
-      if (!this.#watched.has(ws)) {
-        this.#watched.add(ws);
-        ws.on('pong', () => this.#waiting.delete(ws));
-      }
-      if (this.#waiting.has(ws)) {
-        dead.push(ws);
-        continue;
-      }
-      this.#waiting.add(ws);
-      ws.ping();
-    }
-    return dead;
+/** Records that `ws` was heard from now. */
+export function heardNow(ws: WebSocket): void {
+  heard.set(ws, performance.now());
+}
+
+/** Starts following `ws` (idempotent): from now on every frame, ping or pong from it is a sign of life. */
+export function follow(ws: WebSocket): void {
+  if (heard.has(ws)) return;
+  heardNow(ws);
+  const alive = () => heardNow(ws);
+  ws.on('message', alive);
+  ws.on('ping', alive);
+  ws.on('pong', alive);
+}
+
+/**
+ * One round over `sockets`: pings each open one, then (after pending reads) calls `onDead` for each that has been
+ * silent for more than two rounds of `everyMs`.
+ */
+export function keepAliveRound(sockets: WebSocket[], everyMs: number, onDead: (ws: WebSocket) => void): void {
+  const open = sockets.filter((ws) => ws.readyState === ws.OPEN);
+  for (const ws of open) {
+    follow(ws);
+    ws.ping();
   }
+  setImmediate(() => {
+    const now = performance.now();
+    for (const ws of open) if (ws.readyState === ws.OPEN && now - (heard.get(ws) ?? now) > 2 * everyMs) onDead(ws);
+  });
 }

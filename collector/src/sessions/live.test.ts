@@ -40,6 +40,11 @@ async function liveShell(onEnd: (s: LiveShell, info: EndInfo) => void = () => {}
   return { s, tech, agent };
 }
 
+/** Waits (up to 5 s) until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
 describe('closeReason', () => {
   it.each([
     ['ASCII', 'x'.repeat(300)],
@@ -94,7 +99,7 @@ describe('LiveShell.resize', () => {
     for (let i = 1; i <= 5000; i++) s.resize(80 + (i % 100), 24 + (i % 50));
     s.resize(132, 43);
     const elapsed = performance.now() - started;
-    await new Promise((r) => setTimeout(r, RESIZE_INTERVAL_MS * 3));
+    await until(() => sizes.at(-1)?.cols === 132);
     expect(sizes.length).toBeGreaterThanOrEqual(2);
     expect(sizes.length).toBeLessThanOrEqual(2 + Math.ceil(elapsed / RESIZE_INTERVAL_MS));
     expect(sizes.at(-1)).toEqual({ cols: 132, rows: 43 });
@@ -111,7 +116,9 @@ describe('LiveShell.resize', () => {
     for (let i = 0; i < 100; i++) s.fromTech(decodeFrame(empty), Buffer.from(empty));
     const key = encodeFrame(FrameKind.Data, TECH_CHANNEL, Buffer.from('x'));
     s.fromTech(decodeFrame(key), Buffer.from(key));
-    await new Promise((r) => setTimeout(r, 100));
+    // Frames arrive in order: had an empty one been forwarded, it would be there before the keystroke.
+    await until(() => frames.length > 0);
+    await new Promise((r) => setImmediate(r));
     expect(frames).toHaveLength(1);
     expect(decodeFrame(frames[0]!)).toMatchObject({ kind: FrameKind.Data, channel: 7 });
     expect(Buffer.from(decodeFrame(frames[0]!).payload).toString()).toBe('x');
@@ -134,7 +141,7 @@ describe('LiveShell input after a resize', () => {
     for (let i = 0; i < 10; i++) s.resize(110 + i, 40);
     const key = encodeFrame(FrameKind.Data, TECH_CHANNEL, Buffer.from('k'));
     s.fromTech(decodeFrame(key), Buffer.from(key));
-    await new Promise((r) => setTimeout(r, RESIZE_INTERVAL_MS * 3));
+    await until(() => seen.includes('data:k'));
     expect(seen).toEqual(['size:100x30', 'size:119x40', 'data:k']);
   });
 });

@@ -13,7 +13,7 @@ import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
-import { KeepAlive } from './keepalive.js';
+import { keepAliveRound } from './keepalive.js';
 import type { TicketKey } from './keys.js';
 import { type EndInfo, LiveShell } from './live.js';
 import { CastRecorder } from './recorder.js';
@@ -81,7 +81,6 @@ export class Sessions implements ChannelRouter {
   readonly #nextChannel = new WeakMap<AgentConnection, number>();
   #sweep: NodeJS.Timeout | undefined;
   #keepAliveTimer: NodeJS.Timeout | undefined;
-  readonly #keepAlive = new KeepAlive();
   readonly #ending = new Set<Promise<void>>();
   /** Malformed channel frames dropped per agent connection (for the log's throttle). */
   readonly #malformedFrames = new WeakMap<AgentConnection, number>();
@@ -113,21 +112,20 @@ export class Sessions implements ChannelRouter {
   }
 
   /**
-   * One keep-alive round over every technician socket: a writer or transfer that did not answer the previous ping
-   * ends its session (so the session's processes are killed now, not at the idle timeout); a silent watcher is
-   * dropped.
+   * One keep-alive round over every technician socket: a writer or transfer silent for more than two rounds ends
+   * its session (so the session's processes are killed now, not at the idle timeout); a silent watcher is dropped.
    */
   keepAlive(): void {
     const owners = new Map<WebSocket, LiveShell | LiveTransfer>();
     for (const s of this.live.values()) owners.set(s.writer, s);
     for (const t of this.transfers.values()) owners.set(t.tech, t);
     const joiners = [...this.live.values()].flatMap((s) => [...s.joiners]);
-    for (const ws of this.#keepAlive.round([...owners.keys(), ...joiners])) {
-      const reason = `technician unreachable: no answer to a keep-alive ping in ${this.options.keepAliveMs} ms`;
+    keepAliveRound([...owners.keys(), ...joiners], this.options.keepAliveMs, (ws) => {
+      const reason = `technician unreachable: silent for more than ${2 * this.options.keepAliveMs} ms`;
       this.logger.warn({ sessionId: owners.get(ws)?.id }, reason);
       owners.get(ws)?.end({ reason, exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
       ws.terminate();
-    }
+    });
   }
 
   /** Ends sessions and transfers past their idle timeout or maximum duration. */
