@@ -58,7 +58,10 @@ export class MetricsComponent implements AgentComponent {
   start(ctx: AgentContext): void {
     this.#sampler = this.#opts.sampler ?? samplerFor(process.platform);
     if (!this.#sampler) {
-      ctx.logger.info({ platform: process.platform }, 'metrics sampling is not implemented for this platform');
+      ctx.logger.info(
+        { platform: process.platform },
+        'no metrics sampler for this platform (there is one for Linux, macOS and Windows): metrics are off',
+      );
       return;
     }
     // The first round primes the rate counters and is not reported. Not awaited: the runtime starts components one
