@@ -11,17 +11,14 @@
 import type { WebSocket } from 'ws';
 
 const heard = new WeakMap<WebSocket, number>();
+const followed = new WeakSet<WebSocket>();
 
-/** Records that `ws` was heard from now. */
+/** Records that `ws` was heard from now, and from then on hears every frame, ping or pong from it. */
 export function heardNow(ws: WebSocket): void {
   heard.set(ws, performance.now());
-}
-
-/** Starts following `ws` (idempotent): from now on every frame, ping or pong from it is a sign of life. */
-export function follow(ws: WebSocket): void {
-  if (heard.has(ws)) return;
-  heardNow(ws);
-  const alive = () => heardNow(ws);
+  if (followed.has(ws)) return;
+  followed.add(ws);
+  const alive = () => heard.set(ws, performance.now());
   ws.on('message', alive);
   ws.on('ping', alive);
   ws.on('pong', alive);
@@ -34,7 +31,8 @@ export function follow(ws: WebSocket): void {
 export function keepAliveRound(sockets: WebSocket[], everyMs: number, onDead: (ws: WebSocket) => void): void {
   const open = sockets.filter((ws) => ws.readyState === ws.OPEN);
   for (const ws of open) {
-    follow(ws);
+    // First seen now: the silence is counted from here.
+    if (!followed.has(ws)) heardNow(ws);
     ws.ping();
   }
   setImmediate(() => {
