@@ -4,6 +4,10 @@
  * throwaway sshd on a loopback port (installed with apt-get if missing, stopped after). Prints ratios and, last,
  * one JSON line with the figures.
  *
+ * Beside those two required figures it measures what a technician meets: 60 keystrokes at a typist's pace (one
+ * every 100–160 ms, so every keystroke wakes processes that have gone idle) and 50 MB of 80-character text lines
+ * (terminal output as a log or a listing gives it; the 50 MB line of `tr` stresses the relay, lines the PTY).
+ *
  * Both sides are driven the same way: this process writes keystrokes into a client process and reads the echo
  * from it — `ssh -tt` for ssh, `outpost shell <agent>` (the CLI, a process of its own) for Outpost — once through
  * its stdin and stdout pipes and once through a local PTY, as in a terminal window (`BENCH_ATTACH=pipes` or
@@ -31,6 +35,10 @@ import { type BareMode, startBareRelay } from './bare-relay.js';
 
 const KEYS = 300;
 const BULK = 50 * 1024 * 1024;
+/** Keystrokes at a typist's pace: 60, one every 100–160 ms (a fast typist, about 8 keys a second). */
+const TYPED_KEYS = 60;
+/** One line of the text workload: 79 characters and a newline, as in a log or a listing. */
+const TEXT_LINE = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789abcdef';
 
 interface Term {
   write(s: string): void;
@@ -45,7 +53,13 @@ interface Figures {
   p99: number;
   warmMedian: number;
   warmP99: number;
+  /** Echo of keystrokes typed at a person's pace (median, slowest): each reaches processes that have gone idle. */
+  typedMedian: number;
+  typedMax: number;
+  /** 50 MB as one line (`tr` of /dev/zero): what the relay itself carries, the PTY doing least. */
   mbps: number;
+  /** 50 MB of 80-character lines: terminal output as `cat` of a log gives it (the PTY turns each \n into \r\n). */
+  textMbps: number;
 }
 
 async function measure(term: Term): Promise<Figures> {
@@ -68,14 +82,17 @@ async function measure(term: Term): Promise<Figures> {
         }
       };
     });
+  const keystroke = async () => {
+    buf = '';
+    const t0 = process.hrtime.bigint();
+    term.write('x');
+    await until(() => buf.includes('x'));
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
   const echo = async () => {
     const lat: number[] = [];
     for (let i = 0; i < KEYS; i++) {
-      buf = '';
-      const t0 = process.hrtime.bigint();
-      term.write('x');
-      await until(() => buf.includes('x'));
-      lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      lat.push(await keystroke());
       if (i % 50 === 49) {
         term.write('\x15');
         await new Promise((r) => setTimeout(r, 20));
@@ -89,15 +106,36 @@ async function measure(term: Term): Promise<Figures> {
   await until(() => buf.includes('started'));
   await new Promise((r) => setTimeout(r, 300));
   const cold = await echo();
-  buf = '';
-  const start = count;
-  const t0 = process.hrtime.bigint();
-  term.write(`head -c ${BULK} /dev/zero | tr '\\0' 'a'; echo; echo DO""NE\n`);
-  await until(() => buf.includes('DONE'));
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  await new Promise((r) => setTimeout(r, 300));
+  /** MB/s of what reaches the client while `command` prints BULK bytes. */
+  const bulk = async (command: string) => {
+    buf = '';
+    const start = count;
+    const t0 = process.hrtime.bigint();
+    term.write(`${command}; echo; echo DO""NE\n`);
+    await until(() => buf.includes('DONE'));
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    await new Promise((r) => setTimeout(r, 300));
+    return (count - start) / 1e6 / secs;
+  };
+  const mbps = await bulk(`head -c ${BULK} /dev/zero | tr '\\0' 'a'`);
+  const textMbps = await bulk(`yes ${TEXT_LINE} | head -c ${BULK}`);
   const warm = await echo();
-  return { ...cold, warmMedian: warm.median, warmP99: warm.p99, mbps: (count - start) / 1e6 / secs };
+  const typedLat: number[] = [];
+  for (let i = 0; i < TYPED_KEYS; i++) {
+    await new Promise((r) => setTimeout(r, 100 + Math.random() * 60));
+    typedLat.push(await keystroke());
+  }
+  term.write('\x15');
+  await new Promise((r) => setTimeout(r, 100));
+  return {
+    ...cold,
+    warmMedian: warm.median,
+    warmP99: warm.p99,
+    typedMedian: pct(typedLat, 50),
+    typedMax: pct(typedLat, 100),
+    mbps,
+    textMbps,
+  };
 }
 
 /**
@@ -297,7 +335,10 @@ const ratiosOf = (o: Figures, ssh: Figures) => ({
   p99: o.p99 / ssh.p99,
   warmMedian: o.warmMedian / ssh.warmMedian,
   warmP99: o.warmP99 / ssh.warmP99,
+  typedMedian: o.typedMedian / ssh.typedMedian,
+  typedMax: o.typedMax / ssh.typedMax,
   throughput: o.mbps / ssh.mbps,
+  textThroughput: o.textMbps / ssh.textMbps,
 });
 
 async function main(): Promise<void> {
@@ -320,25 +361,25 @@ async function main(): Promise<void> {
   const bareWss = await bare('wss');
   const label = inProcessClient ? 'outpost (client in-proc)' : 'outpost shell';
   const f = (x: number, d = 3) => x.toFixed(d);
-  const row = (name: string, x: Figures) => [name, f(x.median), f(x.p99), f(x.warmMedian), f(x.warmP99), f(x.mbps, 1)];
-  const rows = [['', 'echo median ms', 'echo p99 ms', 'warm median ms', 'warm p99 ms', 'MB/s (50 MB)']];
+  const figures = (x: Figures) => [x.median, x.p99, x.warmMedian, x.warmP99, x.typedMedian, x.typedMax];
+  const row = (name: string, x: Figures) => [name, ...figures(x).map((v) => f(v)), f(x.mbps, 1), f(x.textMbps, 1)];
+  const header = ['median ms', 'p99 ms', 'warm med', 'warm p99', 'typed med', 'typed max', 'MB/s', 'text MB/s'];
+  const rows = [['', ...header]];
   for (const r of runs) {
     const q = ratiosOf(r.outpost, r.ssh);
     rows.push(row(`${label}, ${r.attach}`, r.outpost), row(`ssh -tt, ${r.attach}`, r.ssh), [
       `ratio outpost/ssh, ${r.attach}`,
-      f(q.median, 2),
-      f(q.p99, 2),
-      f(q.warmMedian, 2),
-      f(q.warmP99, 2),
-      f(q.throughput, 2),
+      ...[q.median, q.p99, q.warmMedian, q.warmP99, q.typedMedian, q.typedMax, q.throughput, q.textThroughput].map(
+        (v) => f(v, 2),
+      ),
     ]);
   }
   rows.push(row('bare relay, wss, pipes', bareWss), row('bare relay, tcp, pipes', bareTcp));
   for (const r of rows)
     process.stdout.write(
-      `${r[0]!.padEnd(32)}${r
+      `${r[0]!.padEnd(30)}${r
         .slice(1)
-        .map((x) => x.padStart(16))
+        .map((x) => x.padStart(11))
         .join('')}\n`,
     );
   const byAttach = Object.fromEntries(
