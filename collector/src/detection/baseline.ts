@@ -419,7 +419,7 @@ function updateErr(prev: number, absErr: number, eFast: number, p: Readonly<Base
 }
 
 function clipAround(x: number, centre: number, width: number): number {
-  return x > centre + width ? centre + width : x < centre - width ? centre - width : x;
+  return Math.min(Math.max(x, centre - width), centre + width);
 }
 
 /** The explanation-side view of the last sample fed to `s` (call right after `baselineStep`). */

@@ -101,7 +101,7 @@ export async function tick(core: IncidentCore): Promise<TickResult> {
   for await (const candidate of pages((limit) => core.store.resolvedBefore(now - core.options.reopenWindowMs, limit))) {
     await core.serial(async () => {
       const inc = await core.store.get(candidate.id);
-      if (!inc || inc.status !== 'resolved') return;
+      if (inc?.status !== 'resolved') return;
       inc.status = 'closed';
       inc.closedAt = now;
       await core.write(SYSTEM, {
