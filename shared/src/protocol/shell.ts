@@ -10,7 +10,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { AgentId, Base64Url, EpochMs, message, Str, strict } from './common.js';
 
 /** Bytes the receiver of a channel's data grants at open; later grants come as Credit frames. */
-export const CHANNEL_WINDOW_BYTES = 1024 * 1024;
+export const CHANNEL_WINDOW_BYTES = 256 * 1024;
 /** Largest payload of one Data frame. */
 export const CHANNEL_MAX_FRAME_BYTES = 32 * 1024;
 /** Longest lifetime a session ticket may have (the agent refuses longer ones). */
