@@ -106,7 +106,8 @@ describe('file transfers under a symlink race', () => {
     expect(created, 'files created outside the root').toEqual([]);
     expect(readFileSync(join(outside, 'd', 'secret.txt'), 'utf8')).toBe(SECRET.repeat(4096));
     // Every failure is a coded refusal of the swapped path; the race really ran both ways.
-    for (const code of outcomes.refused.keys()) expect(['OUTPOST_E_PATH_REFUSED', 'OUTPOST_E_NOT_FOUND']).toContain(code);
+    for (const code of outcomes.refused.keys())
+      expect(['OUTPOST_E_PATH_REFUSED', 'OUTPOST_E_NOT_FOUND']).toContain(code);
     expect(swaps).toBeGreaterThan(10_000);
     expect(outcomes.downloaded).toBeGreaterThan(0);
     expect(outcomes.uploaded).toBeGreaterThan(0);

@@ -39,7 +39,9 @@ export async function openUnderDarwin(root: string, rest: readonly string[], mod
   try {
     const [held, named] = await Promise.all([fh.stat(), lstat(file)]);
     if (held.ino !== named.ino || held.dev !== named.dev)
-      throw new OutpostError('OUTPOST_E_PATH_REFUSED', { message: 'path refused: the file changed while it was opened' });
+      throw new OutpostError('OUTPOST_E_PATH_REFUSED', {
+        message: 'path refused: the file changed while it was opened',
+      });
     return fh;
   } catch (err) {
     await fh.close().catch(() => undefined);

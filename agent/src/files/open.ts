@@ -33,7 +33,11 @@ export function walkError(input: string, err: unknown): OutpostError {
   if (code === 'ELOOP' || code === 'EMLINK')
     return new OutpostError('OUTPOST_E_PATH_REFUSED', { message: 'path refused: a symlink on the way', details });
   if (code === 'ENOENT' || code === 'ENOTDIR')
-    return new OutpostError('OUTPOST_E_NOT_FOUND', { message: `no such file ${input.slice(0, 200)}`, details, cause: err });
+    return new OutpostError('OUTPOST_E_NOT_FOUND', {
+      message: `no such file ${input.slice(0, 200)}`,
+      details,
+      cause: err,
+    });
   if (code === 'EISDIR' || code === 'ENXIO')
     return new OutpostError('OUTPOST_E_PATH_REFUSED', { message: 'path refused: not a regular file', details });
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')

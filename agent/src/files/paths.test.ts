@@ -2,8 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openConfined } from './open.js';
 import { openUnderDarwin } from './open.darwin.js';
+import { openConfined } from './open.js';
 import { matchRoot } from './paths.js';
 import { TRAVERSAL_PAYLOADS } from './traversal-payloads.js';
 

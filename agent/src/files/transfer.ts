@@ -196,7 +196,9 @@ export class FileChannel implements Channel {
 
   /** Runs upload I/O in order; the first failure ends the transfer and skips what was queued behind it. */
   #queue(step: () => Promise<void>): void {
-    this.#writes = this.#writes.then(() => (this.#closed ? undefined : step())).catch((err: unknown) => this.#fail(err));
+    this.#writes = this.#writes
+      .then(() => (this.#closed ? undefined : step()))
+      .catch((err: unknown) => this.#fail(err));
   }
 
   #done(size: number, sha256: string): void {
