@@ -6,7 +6,7 @@
  * hundred transfers served the outside file and created files outside every run.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { downloadFile, uploadFile } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,8 +112,20 @@ describe('file transfers under a symlink race', () => {
     expect(outcomes.downloaded).toBeGreaterThan(0);
     expect(outcomes.uploaded).toBeGreaterThan(0);
     expect(outcomes.refused.get('OUTPOST_E_PATH_REFUSED') ?? 0).toBeGreaterThan(0);
-    // The agent survived and still serves the root.
+    // The agent survived, holds no file or directory of the transfers open, and still serves the root.
     expect(processAlive(agent.proc.child.pid!)).toBe(true);
+    const fds = `/proc/${agent.proc.child.pid}/fd`;
+    const held = () =>
+      readdirSync(fds).filter((fd) => {
+        try {
+          const target = readlinkSync(join(fds, fd));
+          return target.startsWith(root) || target.startsWith(outside);
+        } catch {
+          return false;
+        }
+      });
+    for (let i = 0; i < 50 && held().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(held()).toEqual([]);
     const after = join(local, 'after.txt');
     await downloadFile(c.admin, agent.agentId, join(root, 'd.real', 'secret.txt'), after);
     expect(readFileSync(after, 'utf8')).toBe(INSIDE.repeat(4096));
