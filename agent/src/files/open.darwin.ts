@@ -10,7 +10,7 @@ import { constants as c, type Stats } from 'node:fs';
 import { type FileHandle, lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutpostError } from '@outpost/shared';
-import { fileFlags, type OpenMode } from './open.js';
+import { fileFlags, type OpenMode } from './flags.js';
 
 /** Why a directory on the way could be swapped by someone else, or undefined when it cannot. */
 export function unsafeDir(st: Stats, uid: number): string | undefined {

@@ -7,7 +7,7 @@
 import { constants as c } from 'node:fs';
 import { type FileHandle, lstat, open, stat } from 'node:fs/promises';
 import { OutpostError } from '@outpost/shared';
-import { fileFlags, type OpenMode } from './open.js';
+import { fileFlags, type OpenMode } from './flags.js';
 
 const DIR = c.O_RDONLY | c.O_DIRECTORY | c.O_NOFOLLOW;
 

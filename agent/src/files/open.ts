@@ -6,13 +6,13 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { OutpostError } from '@outpost/shared';
+import type { OpenMode } from './flags.js';
 import { openUnderDarwin } from './open.darwin.js';
 import { openUnderLinux } from './open.linux.js';
 import { openUnderWindows } from './open.win32.js';
 import { matchRoot, refuse } from './paths.js';
 
-/** What the transfer does with the file: read it, create or reuse it to write, or write an existing one only. */
-export type OpenMode = 'read' | 'create' | 'update';
+export type { OpenMode } from './flags.js';
 
 /** A platform's opener: `rest` below the trusted real `root`, no link followed; the handle of a regular file. */
 export type OpenUnder = (root: string, rest: readonly string[], mode: OpenMode) => Promise<FileHandle>;
@@ -76,11 +76,4 @@ export async function openConfined(input: string, roots: readonly string[], mode
     await fh.close().catch(() => undefined);
     throw walkError(input, err);
   }
-}
-
-/** Open flags for the last component, per mode (never following a link, never blocking on a FIFO or device). */
-export function fileFlags(c: typeof import('node:fs').constants, mode: OpenMode, noFollow: number): number {
-  const common = noFollow | (c.O_NONBLOCK ?? 0) | (c.O_NOCTTY ?? 0);
-  if (mode === 'read') return c.O_RDONLY | common;
-  return c.O_RDWR | (mode === 'create' ? c.O_CREAT : 0) | common;
 }

@@ -10,7 +10,7 @@ import { constants as c } from 'node:fs';
 import { type FileHandle, lstat, open, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutpostError } from '@outpost/shared';
-import { fileFlags, type OpenMode } from './open.js';
+import { fileFlags, type OpenMode } from './flags.js';
 
 const refused = (why: string) => new OutpostError('OUTPOST_E_PATH_REFUSED', { message: `path refused: ${why}` });
 

@@ -120,7 +120,7 @@ export class FileChannel implements Channel {
     let sent = this.msg.offset;
     stream.on('data', (d) => {
       const chunk = d as Buffer;
-      // An empty file with `end` at 0 reads one byte that is not there: never send past the size announced.
+      // Never past the size announced: with nothing to send (`start` = `end` = size) a file that grew since gives a byte.
       const part = chunk.subarray(0, Math.max(0, st.size - sent));
       sent += part.length;
       sender.write(part);
