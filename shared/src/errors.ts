@@ -276,6 +276,18 @@ export const ERRORS = {
     http: 422,
     ws: 4486,
   },
+  OUTPOST_E_FILE_IO: {
+    message: 'The agent could not read or write the file during the transfer',
+    hint: 'The file shrank or vanished, or the disk is full, read-only or failing; the message carries the system error. Run the copy again (`--resume` keeps what arrived).',
+    http: 409,
+    ws: 4488,
+  },
+  OUTPOST_E_FILES_UNAVAILABLE: {
+    message: 'File transfer cannot be done safely on this agent',
+    hint: 'On Linux the agent opens files through /proc/self/fd so that no symlink can redirect a transfer: mount /proc where the agent runs.',
+    http: 503,
+    ws: 4489,
+  },
   OUTPOST_E_RECORDING_FAILED: {
     message: 'The session recording cannot be written',
     hint: 'Check free space and permissions of the collector data directory; `sessions.recordingFailure` sets the policy.',

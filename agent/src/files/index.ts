@@ -1,8 +1,10 @@
 /**
- * The files concern owns file transfers on the agent: path confinement to the configured roots and streamed,
- * resumable, hashed transfers over channels. It must never touch a path that `confinePath` has not accepted.
+ * The files concern owns file transfers on the agent: path confinement to the configured roots, a race-free open
+ * (no link followed below a root) and streamed, resumable, hashed transfers over channels on that one handle. It must
+ * never open a transfer's file by name twice, nor touch a path that `openConfined` has not opened.
  */
 
-export { checkPathForm, confinePath } from './paths.js';
+export { type OpenMode, openConfined } from './open.js';
+export { checkPathForm, matchRoot } from './paths.js';
 export { DEFAULT_FILE_MAX_BYTES, fileOpenHandler } from './service.js';
-export { FileChannel, sha256File } from './transfer.js';
+export { FileChannel, sha256Handle } from './transfer.js';

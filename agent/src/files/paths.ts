@@ -1,17 +1,18 @@
 /**
- * Path confinement for file transfers: a path is accepted only when it is a plain absolute path whose real
- * location (symlinks resolved) lies inside one of the configured roots. Refused outright, before touching the
- * file system: NUL and control characters, `.`/`..` segments, backslashes, UNC and device forms (`\\server`,
+ * Path confinement for file transfers, the checks on names: a path is accepted only when it is a plain absolute path
+ * written under one of the configured roots (`open.ts` then opens it below the root without following any link).
+ * Refused outright, before touching the file system: NUL and control characters, `.`/`..` segments, backslashes, UNC and device forms (`\\server`,
  * `//server`, `\\?\`, `\\.\`), drive letters and drive-relative forms (`C:x`), Windows device names (CON, NUL,
  * COM1…) in any segment, alternate data streams (`:`), trailing dots or spaces, and percent-encoded separators.
  */
-import { lstatSync, realpathSync } from 'node:fs';
-import { posix, sep } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { sep } from 'node:path';
 import { OutpostError } from '@outpost/shared';
 
 const DEVICE = /^(con|prn|aux|nul|clock\$|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 
-function refuse(input: string, why: string): never {
+/** Throws `OUTPOST_E_PATH_REFUSED` for `input`, with why. */
+export function refuse(input: string, why: string): never {
   throw new OutpostError('OUTPOST_E_PATH_REFUSED', {
     message: `path refused: ${why}`,
     details: { path: input.replace(/[\u0000-\u001f]/g, '?').slice(0, 200), why },
@@ -39,54 +40,44 @@ export function checkPathForm(input: string): string[] {
   return segments;
 }
 
-function inside(real: string, root: string): boolean {
-  return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+/** The root a path lies under and the segments below it. */
+export interface RootMatch {
+  /** The root's real path, opened as the trusted start of the walk. */
+  root: string;
+  /** The segments below the root (at least one). */
+  rest: string[];
 }
 
-/** Real paths of the configured roots (missing roots are skipped). */
-export function realRoots(roots: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const r of roots) {
-    try {
-      out.push(realpathSync(r));
-    } catch {
-      // A root that does not exist confines nothing.
-    }
-  }
-  return out;
-}
+/** A root's segments; on Windows without its drive (`/files/x` names `C:\files\x` when a root is `C:\files`). */
+const split = (p: string) =>
+  p
+    .split(sep === '/' ? '/' : /[\\/]/)
+    .filter((s, i) => s.length > 0 && !(sep !== '/' && i === 0 && /^[a-z]:$/i.test(s)));
 
 /**
- * Resolves a path for a transfer. `mustExist` (download, resume): the file must exist and be a regular file inside a
- * root. Otherwise (new upload) its parent must exist inside a root and the name must not be a symlink.
+ * Finds the root a path is written under (as configured or as its real path: the comparison is on names, nothing
+ * below the root is resolved), the longest when roots nest. Refuses a path under no root, and a root itself.
  */
-export function confinePath(input: string, roots: readonly string[], mustExist: boolean): string {
+export function matchRoot(input: string, roots: readonly string[]): RootMatch {
   const segments = checkPathForm(input);
-  const reals = realRoots(roots);
-  if (reals.length === 0) refuse(input, 'no file roots are configured on this agent');
-  const joined = posix.join('/', ...segments);
-  let real: string;
-  try {
-    real = realpathSync(joined);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || mustExist) {
-      throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `no such file ${joined}`, cause: err });
-    }
-    const parent = posix.dirname(joined);
-    let realParent: string;
+  let best: RootMatch | undefined;
+  let configured = 0;
+  for (const r of roots) {
+    let real: string;
     try {
-      realParent = realpathSync(parent);
-    } catch (cause) {
-      throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `no such directory ${parent}`, cause });
+      real = realpathSync(r);
+    } catch {
+      continue; // A root that does not exist confines nothing.
     }
-    const name = posix.basename(joined);
-    try {
-      if (lstatSync(joined).isSymbolicLink()) refuse(input, 'dangling symlink');
-    } catch (e) {
-      if (e instanceof OutpostError) throw e;
+    configured++;
+    for (const written of new Set([r, real])) {
+      const rs = split(written);
+      if (rs.length >= segments.length || !rs.every((s, i) => s === segments[i])) continue;
+      if (!best || rs.length > segments.length - best.rest.length)
+        best = { root: real, rest: segments.slice(rs.length) };
     }
-    real = posix.join(realParent, name);
   }
-  if (!reals.some((root) => inside(real, root))) refuse(input, 'outside the file roots');
-  return real;
+  if (configured === 0) refuse(input, 'no file roots are configured on this agent');
+  if (!best) refuse(input, 'outside the file roots');
+  return best;
 }

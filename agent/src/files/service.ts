@@ -1,9 +1,9 @@
-/** The `file.open` handler: ticket, path confinement, then a FileChannel on the socket's hub. */
+/** The `file.open` handler: ticket, the race-free open under a root, then a FileChannel on that handle. */
 import { type FileOpen, OutpostError } from '@outpost/shared';
 import type { CommandContext } from '../runtime/commands.js';
 import { ChannelHub } from '../shell/hub.js';
 import type { ShellService } from '../shell/service.js';
-import { confinePath } from './paths.js';
+import { type OpenMode, openConfined } from './open.js';
 import { FileChannel } from './transfer.js';
 
 /** Largest upload the agent accepts when the config does not say. */
@@ -19,11 +19,20 @@ export function fileOpenHandler(shell: ShellService) {
       if (!shell.guard) throw new OutpostError('OUTPOST_E_TICKET_INVALID', { message: 'no collector session key' });
       shell.guard.learn(ctx.session.welcome.sessionKey, ctx.config.stateDir, ctx.logger);
       shell.guard.admit(msg.ticket, msg.sessionId, msg.direction === 'download' ? 'file.read' : 'file.write');
-      const mustExist = msg.direction === 'download' || (msg.offset > 0 && msg.resume !== true);
-      const path = confinePath(msg.path, ctx.config.fileRoots ?? [], mustExist);
+      if (hub.channels.has(msg.channel))
+        throw new OutpostError('OUTPOST_E_CONFLICT', { message: `channel ${msg.channel} is already open` });
+      // An upload at an offset without resume continues a file that must already be there.
+      const mode: OpenMode =
+        msg.direction === 'download' ? 'read' : msg.offset > 0 && msg.resume !== true ? 'update' : 'create';
+      const fh = await openConfined(msg.path, ctx.config.fileRoots ?? [], mode);
       const max = ctx.config.fileMaxBytes ?? DEFAULT_FILE_MAX_BYTES;
-      const ch = await FileChannel.start(ctx.session, msg, path, max, ctx.logger, () => hub.remove(msg.channel, ch));
-      hub.add(msg.channel, ch);
+      const ch = await FileChannel.start(ctx.session, msg, fh, max, ctx.logger, () => hub.remove(msg.channel, ch));
+      try {
+        hub.add(msg.channel, ch);
+      } catch (err) {
+        ch.close('refused');
+        throw err;
+      }
     } catch (err) {
       const e =
         err instanceof OutpostError

@@ -13,6 +13,15 @@ export function parseRemote(arg: string): { agent: string; path: string } | unde
   return m ? { agent: m[1]!, path: m[2]! } : undefined;
 }
 
+/**
+ * An operand that reads as `<agent>:<relative path>` (`ag_x:foo.txt`): not a valid remote operand, and almost never a
+ * local file meant as such, so `cp` names the mistake instead of calling it a second local path.
+ */
+export function relativeRemote(arg: string): { agent: string; path: string } | undefined {
+  const m = /^([A-Za-z0-9_.-]{2,}):([^/].*)?$/.exec(arg);
+  return m && !arg.startsWith('.') ? { agent: m[1]!, path: m[2] ?? '' } : undefined;
+}
+
 /** Registers `outpost cp`. */
 export function addCpCommand(program: Command): void {
   program
@@ -27,6 +36,14 @@ export function addCpCommand(program: Command): void {
       const from = parseRemote(source);
       const to = parseRemote(destination);
       // Operands and the local side are checked before logging in or opening a session: a typo is named as such.
+      const relative = from || to ? undefined : (relativeRemote(source) ?? relativeRemote(destination));
+      if (relative) {
+        const name = relative.path.length > 0 ? relative.path : 'file.txt';
+        throw new InvalidArgumentError(
+          `remote paths must be absolute: "${relative.agent}:${relative.path}" has no leading / after the agent ` +
+            `(write e.g. ${relative.agent}:/srv/files/${name}; a local file whose name holds a colon: ./${relative.agent}:${relative.path})`,
+        );
+      }
       if ((from && to) || (!from && !to))
         throw new InvalidArgumentError(
           `exactly one of source and destination must be <agent>:<absolute path> (got ${from ? 'two remote' : 'two local'} paths)`,

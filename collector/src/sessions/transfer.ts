@@ -224,6 +224,8 @@ export function agentCode(
   | 'OUTPOST_E_CONFLICT'
   | 'OUTPOST_E_TICKET_INVALID'
   | 'OUTPOST_E_AGENT_OFFLINE'
+  | 'OUTPOST_E_FILE_IO'
+  | 'OUTPOST_E_FILES_UNAVAILABLE'
   | 'OUTPOST_E_SESSION_REFUSED' {
   switch (code) {
     case 'OUTPOST_E_PATH_REFUSED':
@@ -232,6 +234,8 @@ export function agentCode(
     case 'OUTPOST_E_CONFLICT':
     case 'OUTPOST_E_TICKET_INVALID':
     case 'OUTPOST_E_AGENT_OFFLINE':
+    case 'OUTPOST_E_FILE_IO':
+    case 'OUTPOST_E_FILES_UNAVAILABLE':
       return code;
     default:
       return 'OUTPOST_E_SESSION_REFUSED';
