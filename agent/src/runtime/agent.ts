@@ -145,7 +145,12 @@ export class AgentRuntime {
       reply: (msg: Parameters<Session['send']>[0]) => session.send(msg),
     };
     session.onMessage((msg) => {
-      if (msg.type === 'stream.ack') void outbox.ack(msg.seq).then(() => wakeAck?.());
+      if (msg.type === 'stream.ack')
+        // A failed acknowledgement (disk error) only delays trimming: the events stay and are resent, never lost.
+        outbox.ack(msg.seq).then(
+          () => wakeAck?.(),
+          (err: unknown) => logger.error({ err, seq: msg.seq }, 'outbox acknowledgement failed'),
+        );
       else dispatchCommand(this.#table, msg, commandContext);
     });
 
