@@ -8,7 +8,8 @@ import type { Clock } from '../config.js';
 import { errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { buildPerimeter, renderPerimeterCsv, renderPerimeterHtml } from '../reports/perimeter/index.js';
-import { type FleetQueries, toCsv } from './queries.js';
+import { toCsv } from '../text/index.js';
+import type { FleetQueries } from './queries.js';
 import type { Inventory } from './service.js';
 
 const Probe = Type.Union(PROBE_NAMES.map((p) => Type.Literal(p)));
