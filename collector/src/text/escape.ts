@@ -13,6 +13,8 @@
  * U+FFA0).
  */
 const HAZARD = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u115f\u1160\u17b4\u17b5\u3164\uffa0]|\u034f/gu;
+/** The same set without C0, which JSON.stringify already escapes inside strings (outside, a line feed is layout). */
+const JSON_HAZARD = /[\x7f-\x9f\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u115f\u1160\u17b4\u17b5\u3164\uffa0]|\u034f/gu;
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
@@ -44,7 +46,7 @@ export function visible(value: unknown, options: { multiline?: boolean } = {}): 
  * zero-width, separators) written as `\uXXXX` escapes, which every JSON parser reads back as the same string.
  */
 export function jsonForTerminal(value: unknown, indent = 2): string {
-  return (JSON.stringify(value, null, indent) ?? 'null').replace(HAZARD, (ch: string) => {
+  return (JSON.stringify(value, null, indent) ?? 'null').replace(JSON_HAZARD, (ch: string) => {
     let out = '';
     for (let i = 0; i < ch.length; i++) out += `\\u${hex(ch.charCodeAt(i), 4)}`;
     return out;
