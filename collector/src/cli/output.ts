@@ -15,8 +15,8 @@ import { InvalidArgumentError } from 'commander';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { jsonForTerminal, visible } from '../text/index.js';
 
-/** Keys that hold an instant as epoch milliseconds (`createdAt`, `lastSeenAt`, `failureTime`, `responseDue`…). */
-const TIME_KEY = /^(at|time|until|since)$|[a-z](At|Time|Due|Until|Seen)$|_(at|date|boot)$/;
+/** Keys that hold an instant as epoch milliseconds (`createdAt`, `lastSeenAt`, `lastReport`, `failureTime`, `responseDue`…). */
+const TIME_KEY = /^(at|time|until|since)$|^(first|last)[A-Z]|[a-z](At|Time|Due|Until|Seen)$|_(at|date|boot)$/;
 /** Epoch milliseconds between 1973 and 2286: a count or a size under a time-like key is left alone. */
 const isInstant = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1e11 && v < 1e13;
 
