@@ -51,7 +51,13 @@ async function cli(...args: string[]): Promise<{ code: number | null; out: strin
 
 beforeAll(async () => {
   c = await startTestCollector();
-  global = ['--server', c.apiUrl, '--token', c.admin.token!, ...(c.fingerprint ? ['--ca-fingerprint', c.fingerprint] : [])];
+  global = [
+    '--server',
+    c.apiUrl,
+    '--token',
+    c.admin.token!,
+    ...(c.fingerprint ? ['--ca-fingerprint', c.fingerprint] : []),
+  ];
   twins = [await enrollAs('ws-01'), await enrollAs('WS-01')];
   const rows = inventory.demoRows({
     hostname: 'ws-01',
@@ -63,7 +69,19 @@ beforeAll(async () => {
     patches: [{ name: 'openssl-zz', security: true, severity: 'critical' }],
     antivirus: [{ product: 'Guard AV', enabled: false, expiresAt: null }],
   });
-  await c.collector.inventory.ingest([{ agentId: twins[0]!, msg: inventory.fullReport(1, rows, Date.now()) }], Date.now());
+  // Keys in alphabetical order, as canonical JSON has them: the columns shown must not depend on the key order.
+  const sorted = Object.fromEntries(
+    Object.entries(rows).map(([probe, list]) => [
+      probe,
+      (list as Record<string, unknown>[]).map((r) =>
+        Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))),
+      ),
+    ]),
+  );
+  await c.collector.inventory.ingest(
+    [{ agentId: twins[0]!, msg: inventory.fullReport(1, sorted, Date.now()) }],
+    Date.now(),
+  );
 }, 30_000);
 afterAll(async () => {
   await c?.[Symbol.asyncDispose]();

@@ -55,7 +55,13 @@ async function cli(...args: string[]): Promise<{ code: number | null; out: strin
 
 beforeAll(async () => {
   c = await startTestCollector();
-  global = ['--server', c.apiUrl, '--token', c.admin.token!, ...(c.fingerprint ? ['--ca-fingerprint', c.fingerprint] : [])];
+  global = [
+    '--server',
+    c.apiUrl,
+    '--token',
+    c.admin.token!,
+    ...(c.fingerprint ? ['--ca-fingerprint', c.fingerprint] : []),
+  ];
   agentId = await enrollAs(HOSTNAME);
   const inc = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/incidents', {
     clientId: c.clientId,

@@ -73,7 +73,8 @@ describe('every CLI print goes through output.ts', () => {
     const dir = new URL('.', import.meta.url).pathname;
     const found: Record<string, number> = {};
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts') && n !== 'output.ts')) {
-      const n = (readFileSync(join(dir, f), 'utf8').match(/process\.std(out|err)\.write\(|console\.\w+\(/g) ?? []).length;
+      const n = (readFileSync(join(dir, f), 'utf8').match(/process\.std(out|err)\.write\(|console\.\w+\(/g) ?? [])
+        .length;
       if (n) found[f] = n;
     }
     expect(found).toEqual(ALLOWED);

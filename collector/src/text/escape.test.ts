@@ -72,7 +72,13 @@ describe('CSV: data kept, formulas neutralised, controls escaped', () => {
   });
 
   it('a document has one line per row whatever the cells hold', () => {
-    const csv = toCsv(['host', 'n'], [['a\r\nb', 1], ['=1+1', 2]]);
+    const csv = toCsv(
+      ['host', 'n'],
+      [
+        ['a\r\nb', 1],
+        ['=1+1', 2],
+      ],
+    );
     expect(csv.split('\r\n')).toEqual(['host,n', 'a\\r\\nb,1', "'=1+1,2", '']);
   });
 });
