@@ -443,7 +443,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     }),
   );
   await api.register(detectionRoutes({ policies, guard, audit }));
-  await api.register(incidentsRoutes({ incidents, guard }));
+  await api.register(incidentsRoutes({ incidents, guard, userName: async (id) => (await auth.getUser(id))?.name }));
   await api.register(contractsRoutes({ contracts, guard }));
   await api.register(notificationsRoutes({ notifications, guard }));
   await api.register(

@@ -160,6 +160,9 @@ describe('the CLI in the first hour', () => {
     expect(comment.stdout).toMatch(new RegExp(`^comment added to ${inc.id}\\n`));
     const esc = await cli('incidents', 'escalate', inc.id, '--reason', 'needs a tier 2');
     expect(esc.code, esc.out).toBe(0);
+    // Escalation hands the ticket back to the queue; then the tier 2 admin takes it.
+    const take = await cli('incidents', 'take', inc.id);
+    expect(take.stdout).toMatch(/assignee Administrator \(us_[0-9a-f]+\)/);
     const show = await cli('incidents', 'show', inc.id);
     expect(show.code, show.out).toBe(0);
     const timeline = show.stdout.slice(show.stdout.indexOf('timeline:'));
@@ -168,6 +171,10 @@ describe('the CLI in the first hour', () => {
     expect(timeline).toMatch(/comment: called the user back/);
     expect(timeline).toMatch(/escalated from tier 1 to tier 2 \(level \d+\): needs a tier 2/);
     expect(timeline).not.toMatch(/[{}"]/);
+    expect(timeline).toMatch(/taken by Administrator/);
+    expect(show.stdout).toMatch(/assignee\s+Administrator \(us_/);
+    const list = await cli('incidents', 'list');
+    expect(list.stdout).toMatch(new RegExp(`${inc.id} .* Administrator `));
     expect(show.stdout).not.toMatch(EPOCH_MS);
   }, 60_000);
 

@@ -37,13 +37,20 @@ export const instant = (v: string): number => {
   return t;
 };
 
+/** Who has the ticket, by name (with the id in `show`, where there is room to tell two people of one name apart). */
+const assignee = (r: Row, withId: boolean): string => {
+  if (r.assignee === null || r.assignee === undefined) return '-';
+  if (typeof r.assigneeName !== 'string') return String(r.assignee);
+  return withId ? `${r.assigneeName} (${String(r.assignee)})` : r.assigneeName;
+};
+
 const LIST_COLUMNS = [
   { key: 'id', title: 'id' },
   { key: 'criticality', title: 'crit' },
   { key: 'tier', title: 'tier' },
   { key: 'status', title: 'status', format: (r: Row) => `${String(r.status)}${r.paused ? ' (paused)' : ''}` },
   { key: 'clientId', title: 'client' },
-  { key: 'assignee', title: 'assignee' },
+  { key: 'assignee', title: 'assignee', format: (r: Row) => assignee(r, false) },
   { key: 'detectedAt', title: 'detected', format: (r: Row) => when(r.detectedAt) },
   {
     key: 'sla',
@@ -66,7 +73,7 @@ function printIncident(cmd: Command, inc: Row, done?: string): void {
     return;
   }
   if (done) say`${done} to ${inc.id}\n`;
-  say`${inc.id}  ${inc.status}${inc.paused ? ' (paused)' : ''}  ${inc.criticality}  tier ${inc.tier}  assignee ${inc.assignee ?? '-'}\n`;
+  say`${inc.id}  ${inc.status}${inc.paused ? ' (paused)' : ''}  ${inc.criticality}  tier ${inc.tier}  assignee ${assignee(inc, true)}\n`;
 }
 
 /** Adds `outpost incidents …`. */
@@ -152,7 +159,7 @@ export function addIncidentCommands(program: Command): void {
           machines: (i.agentIds as string[]).join(', ') || '-',
           source: `${String(i.source)} ${String(i.rule)}`,
           type: i.type,
-          assignee: i.assignee,
+          assignee: assignee(i, true),
           failure: when(i.failureTime),
           detected: when(i.detectedAt),
           acknowledged: when(i.acknowledgedAt),
@@ -168,6 +175,8 @@ export function addIncidentCommands(program: Command): void {
         },
         false,
       );
+      const names: Record<string, string> =
+        typeof i.assignee === 'string' && typeof i.assigneeName === 'string' ? { [i.assignee]: i.assigneeName } : {};
       if (i.explanation) printText(`\n${String(i.explanation)}\n`);
       say`\ntimeline:\n`;
       printRows(
@@ -175,7 +184,7 @@ export function addIncidentCommands(program: Command): void {
         [
           { key: 'at', title: 'at', format: (e) => when(e.at) },
           { key: 'actor', title: 'by' },
-          { key: 'kind', title: 'what', format: (e) => describeEvent(String(e.kind), (e.data ?? {}) as Row) },
+          { key: 'kind', title: 'what', format: (e) => describeEvent(String(e.kind), (e.data ?? {}) as Row, names) },
         ],
         false,
       );

@@ -10,8 +10,9 @@ const reason = (d: Row) => (str(d.reason) ? `: ${str(d.reason)}` : '');
 const minutes = (ms: unknown) => (typeof ms === 'number' ? `${Math.round(ms / 60_000)} min` : '');
 const machines = (ids: unknown) => (Array.isArray(ids) && ids.length ? ` on ${ids.join(', ')}` : '');
 
-/** What one timeline entry says, as a sentence. */
-export function describeEvent(kind: string, data: Row): string {
+/** What one timeline entry says, as a sentence; `names` turns user ids into names where they are known. */
+export function describeEvent(kind: string, data: Row, names: Record<string, string> = {}): string {
+  const who = (v: unknown) => names[str(v)] ?? str(v);
   switch (kind) {
     case 'opened':
       return `opened (${[str(data.criticality), data.tier ? `tier ${str(data.tier)}` : '', str(data.source), str(data.rule)].filter(Boolean).join(', ')})${str(data.title) ? `: ${str(data.title)}` : ''}${str(data.slaError) ? `; no SLA: ${str(data.slaError)}` : ''}`;
@@ -27,8 +28,8 @@ export function describeEvent(kind: string, data: Row): string {
       return 'acknowledged';
     case 'assigned':
       return data.reason === 'taken'
-        ? `taken by ${str(data.to)}`
-        : `assigned to ${str(data.to) || 'nobody'}${str(data.from) ? ` (was ${str(data.from)})` : ''}${reason(data)}`;
+        ? `taken by ${who(data.to)}`
+        : `assigned to ${who(data.to) || 'nobody'}${str(data.from) ? ` (was ${who(data.from)})` : ''}${reason(data)}`;
     case 'comment':
       return `comment: ${str(data.text)}`;
     case 'escalated':
