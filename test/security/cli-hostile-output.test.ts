@@ -5,25 +5,37 @@
  * command that prints them (agents list/show, incidents list/show, audit, the quality report's CSV and JSON on
  * standard output, errors) must show them as visible escapes and never send the raw bytes to the terminal.
  */
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { apiCall } from '@outpost/collector';
 import { type AgentFacts, PROTOCOL_VERSION, signAuthProof } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outpostBin, spawnNode, startTestCollector, type TestCollector } from '../support/collector.js';
+import { outpostBin, spawnNode, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { newKeys, RawAgent, testFacts } from '../support/raw-agent.js';
 
 const OSC52 = '\x1b]52;c;cm0gLXJmIC8K\x07';
 const CLEAR = '\x1b[2J\x1b[H';
 const TRICKS = `${OSC52}${CLEAR}\x07\x00\u202egpj.exe\u200b\u2066\x9b6n\x7f`;
 const HOSTNAME = `pc${TRICKS}`;
+const PROCESS = `evil${OSC52}\u202egnp.exe`;
+const CHECK_MESSAGE = `spooler stopped ${CLEAR}\x07\u200b${OSC52}`;
 /** What a terminal must never receive: C0 controls other than LF and CR LF, DEL, C1, bidi controls, invisibles. */
 const RAW = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|\r(?!\n)/u;
 
+const dir = tempDir('cli-hostile-output');
+const policyFile = join(dir.path, 'policy.yaml');
 let c: TestCollector;
 let global: string[];
 let agentId: string;
 let incidentId: string;
+let checkIncidentId: string;
 
-/** Enrolls a raw agent whose hello carries `hostname`; returns its id (socket closed). */
+/**
+ * Enrolls a raw agent whose hello carries `hostname`; then, as the agent would, reports a top process with a hostile
+ * name and a check failing twice with a hostile message, so detection opens a `check` incident whose title and
+ * explanation carry them. Returns the agent id (socket closed once the collector acknowledged the three messages).
+ */
 async function enrollAs(hostname: string): Promise<string> {
   const keys = newKeys();
   const a = await RawAgent.connect(c.agentUrl);
@@ -42,6 +54,21 @@ async function enrollAs(hostname: string): Promise<string> {
     facts,
   });
   const welcome = await a.next('collector.welcome');
+  const now = Date.now();
+  a.sendJson({
+    type: 'metrics.batch',
+    seq: 1,
+    samples: [
+      { time: now, values: { 'cpu.total_pct': 12 }, top: [{ pid: 4242, name: PROCESS, cpuPct: 97, memBytes: 1e6 }] },
+    ],
+  });
+  for (const seq of [2, 3])
+    a.sendJson({
+      type: 'checks.results',
+      seq,
+      results: [{ checkId: 'svc-spooler', time: now + seq * 1000, ok: false, message: CHECK_MESSAGE }],
+    });
+  for (;;) if ((await a.next('stream.ack')).seq >= 3) break;
   a.ws.close();
   await a.closed;
   return welcome.agentId;
@@ -54,7 +81,9 @@ async function cli(...args: string[]): Promise<{ code: number | null; out: strin
 }
 
 beforeAll(async () => {
-  c = await startTestCollector();
+  // A policy with one service check: its failures open a `check` incident.
+  writeFileSync(policyFile, 'checks:\n  - { id: svc-spooler, kind: service, name: spooler }\n');
+  c = await startTestCollector({ detection: { policyFile } } as never);
   global = [
     '--server',
     c.apiUrl,
@@ -73,9 +102,16 @@ beforeAll(async () => {
     explanation: `check said: ${TRICKS}\nprocess: evil${OSC52}`,
   });
   incidentId = inc.id;
+  const byAgent = await apiCall<{ incidents: { id: string; source: string }[] }>(
+    c.admin,
+    'GET',
+    `/api/v1/incidents?agentId=${agentId}`,
+  );
+  checkIncidentId = byAgent.incidents.find((i) => i.source === 'check')!.id;
 }, 30_000);
 afterAll(async () => {
   await c?.[Symbol.asyncDispose]();
+  dir[Symbol.dispose]();
 });
 
 describe('the outpost CLI never prints an agent or user string raw', () => {
@@ -90,6 +126,7 @@ describe('the outpost CLI never prints an agent or user string raw', () => {
       cli('agents', 'show', agentId),
       cli('incidents', 'list'),
       cli('incidents', 'show', incidentId),
+      cli('incidents', 'show', checkIncidentId),
       cli('audit', '--limit', '20'),
       cli('report', 'quality', '--client', c.clientId, '--from', day, '--to', next, '--format', 'csv'),
       cli('report', 'quality', '--client', c.clientId, '--from', day, '--to', next, '--format', 'html'),
@@ -105,7 +142,11 @@ describe('the outpost CLI never prints an agent or user string raw', () => {
       const at = RAW.exec(r.out);
       expect(at, `raw U+${at?.[0].codePointAt(0)?.toString(16)} in:\n${r.out}`).toBeNull();
     }
-    const [agentsList, agentsShow, incList, incShow, audit, csv, html] = runs.map((r) => r.stdout);
+    const [agentsList, agentsShow, incList, incShow, checkShow, audit, csv, html] = runs.map((r) => r.stdout);
+    // Detection's own incident: the check message and the top process name, shown escaped.
+    expect(checkShow).toContain('spooler stopped \\x1b[2J\\x1b[H\\x07\\u200b\\x1b]52;c;');
+    expect(checkShow).toContain('evil\\x1b]52;c;cm0gLXJmIC8K\\x07\\u202egnp.exe');
+    expect(checkShow).toMatch(/title\s+service check svc-spooler \(spooler\) failing on pc\\x1b\]52/);
     // Shown, escaped: the technician sees that something was there.
     const shown = 'pc\\x1b]52;c;cm0gLXJmIC8K\\x07\\x1b[2J\\x1b[H\\x07\\x00\\u202egpj.exe\\u200b\\u2066\\x9b6n\\x7f';
     for (const out of [agentsList, agentsShow, audit]) expect(out).toContain(shown);
