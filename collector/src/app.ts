@@ -260,7 +260,9 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     {
       place: async (id) => {
         const a = await agents.get(id);
-        return a && !a.revokedAt ? { clientId: a.clientId, siteId: a.siteId, hostname: a.facts.hostname } : undefined;
+        return a && !a.revokedAt
+          ? { clientId: a.clientId, siteId: a.siteId, hostname: (await agents.label(id)) ?? a.facts.hostname }
+          : undefined;
       },
       lastSeen: async () => {
         const out: { agentId: string; lastSeenAt: number | null; online: boolean }[] = [];
@@ -278,7 +280,11 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
       // What changed on the machine in the 24 h before a fault, from the inventory history, explains the incident.
       recentChanges: deps.recentChanges ?? ((a, f, t) => inventory.recentChanges(a, f, t)),
-      inventoryFacts: async (agentId) => inventoryFactsOf(inventory, agentId),
+      inventoryFacts: async (agentId) => {
+        const facts = inventoryFactsOf(inventory, agentId);
+        // Titles name the machine as people tell it apart: its hostname, with its short id when another has it too.
+        return facts && { ...facts, hostname: (await agents.label(agentId)) ?? facts.hostname };
+      },
     },
   );
   const metricsStore = new MetricsStore(db);
@@ -432,10 +438,12 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       clock,
       clientOfAgent: async (id) => (await agents.get(id))?.clientId,
       clientOfSite: async (id) => (await tenants.site(id))?.clientId,
+      clientName: async (id) => (await tenants.client(id))?.name,
+      siteName: async (id) => (await tenants.site(id))?.name,
     }),
   );
   await api.register(detectionRoutes({ policies, guard, audit }));
-  await api.register(incidentsRoutes({ incidents, guard }));
+  await api.register(incidentsRoutes({ incidents, guard, userName: async (id) => (await auth.getUser(id))?.name }));
   await api.register(contractsRoutes({ contracts, guard }));
   await api.register(notificationsRoutes({ notifications, guard }));
   await api.register(
@@ -443,7 +451,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       sources: {
         forPeriod: (clientId, from, to) => incidents.forPeriod(clientId, from, to),
         penalties: async (clientId) => (await contracts.contract(clientId))?.penalties ?? null,
-        hostname: async (agentId) => (await agents.get(agentId))?.facts.hostname,
+        hostname: (agentId) => agents.label(agentId),
       },
       client: (id) => tenants.client(id),
       guard,

@@ -1,8 +1,9 @@
 /** `outpost`: the collector server and the technicians' CLI. Flags are parsed here; commands live in cli/. */
-import { endQuietlyOnClosedPipe, printCliError } from '@outpost/shared';
+import { endQuietlyOnClosedPipe } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { addCommands } from './cli/commands.js';
 import { intIn } from './cli/flags.js';
+import { printError, sayErr } from './cli/output.js';
 import type { ServeFlags } from './cli/serve.js';
 import { COLLECTOR_VERSION } from './version.js';
 
@@ -42,7 +43,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof InvalidArgumentError) {
-    process.stderr.write(`error: ${err.message}\n`);
+    sayErr`error: ${err.message}\n`;
     process.exitCode = 1;
-  } else printCliError(err);
+  } else printError(err);
 }

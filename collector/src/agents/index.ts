@@ -13,5 +13,5 @@ export {
 export { Presence } from './presence.js';
 export { AgentConnection, ConnectionRegistry } from './registry.js';
 export { agentsRoutes } from './routes.js';
-export { Agents, type PublicEnrollmentToken } from './service.js';
+export { Agents, type PublicEnrollmentToken, shortAgentId } from './service.js';
 export { type AgentRecord, agentsMigrations } from './store.js';

@@ -230,6 +230,17 @@ export class Agents {
     return this.store.listAgents(q);
   }
 
+  /**
+   * How people should name the machine in titles and reports: its hostname, and when another machine of the same
+   * client has that hostname too, its short id beside it (`ws-01 (ag_3f9a2c1b)`) so the two can be told apart.
+   */
+  async label(id: string): Promise<string | undefined> {
+    const a = await this.store.agent(id);
+    if (!a) return undefined;
+    const duplicated = (await this.store.countHostname(a.clientId, a.facts.hostname)) > 1;
+    return duplicated ? `${a.facts.hostname} (${shortAgentId(a.id)})` : a.facts.hostname;
+  }
+
   /** True when the agent has a live connection on this node. */
   isOnline(id: string): boolean {
     return this.registry.get(id)?.open === true;
@@ -257,4 +268,9 @@ export class Agents {
   touchMany(seen: ReadonlyMap<string, number>): Promise<void> {
     return this.store.touchMany(seen);
   }
+}
+
+/** The first 8 hex digits of an agent id (`ag_3f9a2c1b`): enough to tell apart machines that share a hostname. */
+export function shortAgentId(id: string): string {
+  return id.slice(0, 11);
 }

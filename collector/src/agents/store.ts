@@ -272,6 +272,14 @@ export class AgentsStore {
       .map(toAgent);
   }
 
+  /** How many enrolled, non-revoked agents of the client report this hostname (any case). */
+  async countHostname(clientId: string, hostname: string): Promise<number> {
+    return prepared<[string, string], { n: number }>(
+      this.db,
+      'SELECT COUNT(*) AS n FROM agents WHERE client_id = ? AND hostname = ? COLLATE NOCASE AND revoked_at IS NULL',
+    ).get(clientId, hostname)!.n;
+  }
+
   /** Refreshes what the agent reported in its hello. */
   async updateFacts(
     id: string,

@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { count, intIn } from './flags.js';
-import { printObject, printRows, when } from './output.js';
+import { printJson, printObject, printRows, say, when } from './output.js';
 
 type Row = Record<string, unknown>;
 const target = commandTarget;
@@ -108,9 +108,8 @@ export function addChannelCommands(program: Command): void {
         channelBody(o),
       );
       printObject(r.channel, isJson(this));
-      if (r.secret && !isJson(this))
-        process.stdout.write(`\nHMAC key (shown once; give it to the receiver): ${r.secret}\n`);
-      else if (r.secret) process.stdout.write(`${JSON.stringify({ secret: r.secret })}\n`);
+      if (r.secret && !isJson(this)) say`\nHMAC key (shown once; give it to the receiver): ${r.secret}\n`;
+      else if (r.secret) printJson({ secret: r.secret }, 0);
     });
 
   channels
@@ -141,8 +140,9 @@ export function addChannelCommands(program: Command): void {
         `/api/v1/notifications/channels/${encodeURIComponent(id)}/test`,
         {},
       );
-      if (isJson(this)) process.stdout.write(`${JSON.stringify(r)}\n`);
-      else process.stdout.write(r.delivered ? `delivered (${r.outboxId})\n` : `not delivered: ${r.error}\n`);
+      if (isJson(this)) printJson(r, 0);
+      else if (r.delivered) say`delivered (${r.outboxId})\n`;
+      else say`not delivered: ${r.error}\n`;
       if (!r.delivered) process.exitCode = 1;
     });
 
@@ -155,7 +155,7 @@ export function addChannelCommands(program: Command): void {
         'DELETE',
         `/api/v1/notifications/channels/${encodeURIComponent(id)}`,
       );
-      process.stdout.write(`removed ${id} (${r.dropped} undelivered message(s) dropped)\n`);
+      say`removed ${id} (${r.dropped} undelivered message(s) dropped)\n`;
     });
 
   channels
@@ -241,6 +241,6 @@ export function addChannelCommands(program: Command): void {
     .description('Remove a routing rule.')
     .action(async function (this: Command, id: string) {
       await apiCall(target(this), 'DELETE', `/api/v1/notifications/routes/${encodeURIComponent(id)}`);
-      process.stdout.write(`removed ${id}\n`);
+      say`removed ${id}\n`;
     });
 }

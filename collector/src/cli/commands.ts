@@ -11,7 +11,7 @@ import { addDetectCommands } from './detect.js';
 import { count } from './flags.js';
 import { addIncidentCommands } from './incidents.js';
 import { addInventoryCommands } from './inventory.js';
-import { printObject, printRows, when } from './output.js';
+import { printObject, printRows, printText, say, when } from './output.js';
 import { addQualityReportCommand } from './quality.js';
 import { addShellCommands } from './shell.js';
 
@@ -230,10 +230,7 @@ export function addCommands(program: Command): void {
         note: o.note,
       });
       if (isJson(this)) printObject(r, true);
-      else
-        process.stdout.write(
-          `${r.token}\n(id ${String(r.info.id)}, ${o.maxUses} use(s), expires ${when(r.info.expiresAt)})\n`,
-        );
+      else say`${r.token}\n(id ${r.info.id}, ${o.maxUses} use(s), expires ${when(r.info.expiresAt)})\n`;
     });
   tokens
     .command('list')
@@ -350,6 +347,6 @@ export function addCommands(program: Command): void {
     .command('metrics')
     .description('Print the collector’s Prometheus metrics.')
     .action(async function (this: Command) {
-      process.stdout.write(await apiText(target(this), '/metrics'));
+      printText(await apiText(target(this), '/metrics'));
     });
 }

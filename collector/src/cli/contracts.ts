@@ -11,13 +11,12 @@ import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { level, numberIn } from './flags.js';
 import { instant, qs } from './incidents.js';
-import { printObject, printRows, when } from './output.js';
+import { printJson, printObject, printRows, say, when } from './output.js';
 
 type Row = Record<string, unknown>;
 const target = commandTarget;
 const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
-const out = (cmd: Command, v: Row) =>
-  isJson(cmd) ? process.stdout.write(`${JSON.stringify(v, null, 2)}\n`) : printObject(v, false);
+const out = (cmd: Command, v: Row) => (isJson(cmd) ? printJson(v) : printObject(v, false));
 
 /** Reads a JSON or YAML object from a file. */
 function readDefinition(file: string): Row {
@@ -220,11 +219,9 @@ export function addContractCommands(program: Command): void {
         'GET',
         `/api/v1/oncall/now${qs({ clientId: o.client, tier: o.tier, at: o.at })}`,
       );
-      if (isJson(this)) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      else if (!r.onCall) process.stdout.write('nobody: no rotation for this client and tier\n');
+      if (isJson(this)) printJson(r);
+      else if (!r.onCall) say`nobody: no rotation for this client and tier\n`;
       else
-        process.stdout.write(
-          `${String(r.onCall.email)} (${String(r.onCall.userId)}) until ${when(r.onCall.until)}${r.onCall.override ? ' [override]' : ''}\n`,
-        );
+        say`${r.onCall.email} (${r.onCall.userId}) until ${when(r.onCall.until)}${r.onCall.override ? ' [override]' : ''}\n`;
     });
 }

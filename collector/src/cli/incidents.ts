@@ -6,7 +6,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { count, level } from './flags.js';
-import { printObject, printRows, when } from './output.js';
+import { ago, printJson, printObject, printRows, printText, say, when } from './output.js';
+import { describeEvent } from './timeline.js';
 
 type Row = Record<string, unknown>;
 const target = commandTarget;
@@ -35,7 +36,13 @@ export const instant = (v: string): number => {
     throw new InvalidArgumentError('expected an ISO 8601 time or epoch milliseconds');
   return t;
 };
-const age = (t: unknown) => (typeof t === 'number' ? `${Math.round((Date.now() - t) / 60_000)} min` : '-');
+
+/** Who has the ticket, by name (with the id in `show`, where there is room to tell two people of one name apart). */
+const assignee = (r: Row, withId: boolean): string => {
+  if (r.assignee === null || r.assignee === undefined) return '-';
+  if (typeof r.assigneeName !== 'string') return String(r.assignee);
+  return withId ? `${r.assigneeName} (${String(r.assignee)})` : r.assigneeName;
+};
 
 const LIST_COLUMNS = [
   { key: 'id', title: 'id' },
@@ -43,7 +50,7 @@ const LIST_COLUMNS = [
   { key: 'tier', title: 'tier' },
   { key: 'status', title: 'status', format: (r: Row) => `${String(r.status)}${r.paused ? ' (paused)' : ''}` },
   { key: 'clientId', title: 'client' },
-  { key: 'assignee', title: 'assignee' },
+  { key: 'assignee', title: 'assignee', format: (r: Row) => assignee(r, false) },
   { key: 'detectedAt', title: 'detected', format: (r: Row) => when(r.detectedAt) },
   {
     key: 'sla',
@@ -59,15 +66,14 @@ const LIST_COLUMNS = [
   { key: 'title', title: 'title' },
 ];
 
-/** Prints a ticket after an action (or JSON). */
-function printIncident(cmd: Command, inc: Row): void {
+/** Prints a ticket after an action (or JSON), after `done` (what was done, e.g. "comment added") when given. */
+function printIncident(cmd: Command, inc: Row, done?: string): void {
   if (isJson(cmd)) {
-    process.stdout.write(`${JSON.stringify(inc, null, 2)}\n`);
+    printJson(inc);
     return;
   }
-  process.stdout.write(
-    `${String(inc.id)}  ${String(inc.status)}${inc.paused ? ' (paused)' : ''}  ${String(inc.criticality)}  tier ${String(inc.tier)}  assignee ${String(inc.assignee ?? '-')}\n`,
-  );
+  if (done) say`${done} to ${inc.id}\n`;
+  say`${inc.id}  ${inc.status}${inc.paused ? ' (paused)' : ''}  ${inc.criticality}  tier ${inc.tier}  assignee ${assignee(inc, true)}\n`;
 }
 
 /** Adds `outpost incidents …`. */
@@ -105,7 +111,7 @@ export function addIncidentCommands(program: Command): void {
         })}`,
       );
       printRows(r.incidents, LIST_COLUMNS, isJson(this));
-      if (!isJson(this)) process.stdout.write(`${r.incidents.length} of ${r.total}\n`);
+      if (!isJson(this)) say`${r.incidents.length} of ${r.total}\n`;
     });
 
   inc
@@ -135,7 +141,7 @@ export function addIncidentCommands(program: Command): void {
         `/api/v1/incidents/${encodeURIComponent(id)}`,
       );
       if (isJson(this)) {
-        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        printJson(r);
         return;
       }
       const i = r.incident;
@@ -153,7 +159,7 @@ export function addIncidentCommands(program: Command): void {
           machines: (i.agentIds as string[]).join(', ') || '-',
           source: `${String(i.source)} ${String(i.rule)}`,
           type: i.type,
-          assignee: i.assignee,
+          assignee: assignee(i, true),
           failure: when(i.failureTime),
           detected: when(i.detectedAt),
           acknowledged: when(i.acknowledgedAt),
@@ -165,19 +171,20 @@ export function addIncidentCommands(program: Command): void {
           resolutionDue: sla
             ? `${when(sla.resolutionDue)}${sla.resolutionBreachedAt !== null ? ' BREACHED' : ''}`
             : '-',
-          open: age(i.detectedAt),
+          open: typeof i.detectedAt === 'number' ? ago(i.detectedAt).replace(/ ago$/, '') : '-',
         },
         false,
       );
-      if (i.explanation) process.stdout.write(`\n${String(i.explanation)}\n`);
-      process.stdout.write('\ntimeline:\n');
+      const names: Record<string, string> =
+        typeof i.assignee === 'string' && typeof i.assigneeName === 'string' ? { [i.assignee]: i.assigneeName } : {};
+      if (i.explanation) printText(`\n${String(i.explanation)}\n`);
+      say`\ntimeline:\n`;
       printRows(
         r.timeline,
         [
           { key: 'at', title: 'at', format: (e) => when(e.at) },
-          { key: 'kind', title: 'event' },
           { key: 'actor', title: 'by' },
-          { key: 'data', title: 'detail', format: (e) => JSON.stringify(e.data) },
+          { key: 'kind', title: 'what', format: (e) => describeEvent(String(e.kind), (e.data ?? {}) as Row, names) },
         ],
         false,
       );
@@ -216,12 +223,19 @@ export function addIncidentCommands(program: Command): void {
       printIncident(this, await apiCall<Row>(target(this), 'POST', '/api/v1/incidents', body));
     });
 
-  const action = (name: string, description: string, build: (c: Command) => Command, body: (...a: unknown[]) => Row) =>
+  const action = (
+    name: string,
+    description: string,
+    build: (c: Command) => Command,
+    body: (...a: unknown[]) => Row,
+    done?: string,
+  ) =>
     build(inc.command(name).description(description)).action(async function (this: Command, ...args: unknown[]) {
       const id = args[0] as string;
       printIncident(
         this,
         await apiCall<Row>(target(this), 'POST', `/api/v1/incidents/${encodeURIComponent(id)}/${name}`, body(...args)),
+        done,
       );
     });
   const optsOf = (args: unknown[]) =>
@@ -250,6 +264,7 @@ export function addIncidentCommands(program: Command): void {
     'Add a comment to the timeline.',
     (c) => c.argument('<id>').argument('<text>'),
     (_id, text) => ({ text }),
+    'comment added',
   );
   for (const [name, description] of [
     ['escalate', 'Move to the next tier (the reason is kept).'],

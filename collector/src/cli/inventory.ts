@@ -1,12 +1,13 @@
 /**
  * Inventory and report commands: `outpost inventory show|history|query …` and
- * `outpost report perimeter --site S|--client C --out file.html|.csv`.
+ * `outpost report perimeter --site S|--client C --out file.html|.csv|.json`.
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import { jsonForTerminal } from '../text/index.js';
 import { apiCall, apiText } from './client.js';
 import { commandTarget } from './credentials.js';
 import { count, days, years } from './flags.js';
-import { checkWritable, printRows, when, writeOutputFile } from './output.js';
+import { checkWritable, printJson, printRows, printText, reportFormat, say, when, writeOutputFile } from './output.js';
 
 type Row = Record<string, unknown>;
 const target = commandTarget;
@@ -25,6 +26,32 @@ const FLEET_COLUMNS = [
   { key: 'detail', title: 'detail' },
   { key: 'time', title: 'time', format: (r: Row) => when(r.time) },
 ];
+
+/**
+ * The columns `inventory show` prints per probe, in this order: what identifies a row first (a patch's package name,
+ * a program's version), at most what fits a terminal. Stored rows have their keys sorted, so "the first six keys"
+ * would be alphabetical and leave these out. Other columns are in `--json`.
+ */
+export const SHOWN_COLUMNS: Record<string, string[]> = {
+  system_info: ['hostname', 'manufacturer', 'model', 'serial', 'bios_version', 'bios_date', 'chassis_type', 'virtual'],
+  cpu: ['model', 'sockets', 'physical_cores', 'logical_processors', 'max_mhz', 'arch'],
+  memory: ['kind', 'slot', 'size_bytes', 'type', 'speed_mts', 'manufacturer'],
+  disks: ['kind', 'name', 'model', 'type', 'size_bytes', 'free_bytes', 'mount', 'smart_health'],
+  network_interfaces: ['name', 'mac', 'ipv4', 'speed_mbps', 'gateway', 'is_default'],
+  os_version: ['name', 'version', 'build', 'kernel', 'arch', 'install_date', 'last_boot'],
+  users: ['kind', 'name', 'full_name', 'admin', 'disabled', 'terminal', 'started_at'],
+  installed_software: ['name', 'version', 'publisher', 'source', 'install_date'],
+  services: ['name', 'state', 'start_mode', 'kind'],
+  licences: ['kind', 'product', 'state', 'enabled', 'up_to_date', 'expires_at'],
+  pending_patches: ['kind', 'name', 'installed_version', 'candidate_version', 'security', 'severity', 'kb', 'source'],
+};
+
+/** The columns to show for a probe's rows: the chosen ones it has, or (an unknown probe) its first six. */
+export function shownColumns(probe: string, rows: Row[]): string[] {
+  const present = new Set(rows.flatMap((r) => Object.keys(r)));
+  const chosen = SHOWN_COLUMNS[probe]?.filter((c) => present.has(c));
+  return chosen?.length ? chosen : [...present].slice(0, 6);
+}
 
 /** Adds the inventory and report commands. */
 export function addInventoryCommands(program: Command): void {
@@ -48,29 +75,23 @@ export function addInventoryCommands(program: Command): void {
         }[];
       }>(target(this), 'GET', `/api/v1/agents/${encodeURIComponent(agent)}/inventory${qs({ probe: o.probe })}`);
       if (isJson(this)) {
-        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        printJson(r);
         return;
       }
       const d = r.device;
-      process.stdout.write(
-        `device ${String(d.id)}  host ${String(d.hostname)}  ${String(d.manufacturer)} ${String(d.model)}  serial ${String(d.serial) || '-'}\n`,
-      );
-      process.stdout.write(
-        `OS supported until ${when(r.eol.supportedUntil)}${r.eol.endOfLife ? ' (END OF LIFE)' : ''}\n\n`,
-      );
+      say`device ${d.id}  host ${d.hostname}  ${d.manufacturer} ${d.model}  serial ${String(d.serial ?? '') || '-'}\n`;
+      say`OS supported until ${when(r.eol.supportedUntil)}${r.eol.endOfLife ? ' (END OF LIFE)' : ''}\n\n`;
       for (const p of r.probes) {
-        process.stdout.write(
-          `== ${p.probe}  (${p.rows.length} rows, collected ${when(p.collectedAt)}${p.stale ? ', resync pending' : ''})\n`,
-        );
-        if (p.errorCode) process.stdout.write(`error ${p.errorCode}: ${p.errorMessage ?? ''}\n`);
-        const cols = Object.keys(p.rows[0] ?? {}).slice(0, 6);
+        say`== ${p.probe}  (${p.rows.length} rows, collected ${when(p.collectedAt)}${p.stale ? ', resync pending' : ''})\n`;
+        if (p.errorCode) say`error ${p.errorCode}: ${p.errorMessage ?? ''}\n`;
+        const cols = shownColumns(p.probe, p.rows);
         if (cols.length)
           printRows(
             p.rows,
             cols.map((c) => ({ key: c, title: c })),
             false,
           );
-        process.stdout.write('\n');
+        say`\n`;
       }
     });
 
@@ -120,9 +141,7 @@ export function addInventoryCommands(program: Command): void {
     ).action(async function (this: Command, o: Row) {
       const p = { clientId: o.client, siteId: o.site, ...params(o) };
       if (o.csv) {
-        process.stdout.write(
-          await apiText(target(this), `/api/v1/inventory/query/${path}${qs({ ...p, format: 'csv' })}`),
-        );
+        printText(await apiText(target(this), `/api/v1/inventory/query/${path}${qs({ ...p, format: 'csv' })}`));
         return;
       }
       const r = await apiCall<{ rows: Row[] }>(target(this), 'GET', `/api/v1/inventory/query/${path}${qs(p)}`);
@@ -178,18 +197,18 @@ export function addInventoryCommands(program: Command): void {
     )
     .option('--client <id>', 'the client')
     .option('--site <id>', 'the site')
-    .requiredOption('--out <file>', 'output file: .html or .csv (or .json)')
+    .requiredOption('--out <file>', 'output file: .html, .csv or .json (the extension chooses the format)')
     .option('--obsolete-years <n>', 'a machine this old is obsolete', years, 5)
     .action(async function (this: Command, o: { client?: string; site?: string; out: string; obsoleteYears: number }) {
       if (!o.client === !o.site) throw new InvalidArgumentError('give exactly one of --client or --site');
+      const format = reportFormat(o.out, undefined);
       checkWritable(o.out);
-      const format = o.out.endsWith('.csv') ? 'csv' : o.out.endsWith('.json') ? 'json' : 'html';
       const path = `/api/v1/reports/perimeter${qs({ clientId: o.client, siteId: o.site, format, obsoleteYears: o.obsoleteYears })}`;
       const body =
         format === 'json'
-          ? JSON.stringify(await apiCall<Row>(target(this), 'GET', path), null, 2)
+          ? jsonForTerminal(await apiCall<Row>(target(this), 'GET', path))
           : await apiText(target(this), path);
       writeOutputFile(o.out, body);
-      process.stdout.write(`wrote ${o.out} (${Buffer.byteLength(body)} bytes)\n`);
+      say`wrote ${o.out} (${Buffer.byteLength(body)} bytes)\n`;
     });
 }

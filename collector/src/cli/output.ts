@@ -1,15 +1,99 @@
 /**
- * Table and JSON output for CLI commands (agent-supplied strings are stripped of control characters first), and the
- * local files commands read or write, checked up front and written whole or not at all.
+ * Everything the CLI prints goes through here: tables, `key  value` objects, JSON, free text and lines, on standard
+ * output and standard error. Agent- and user-supplied strings are hostile (OSC 52 clipboard writes, screen clears,
+ * bidi overrides, zero-width characters): every value is passed through the one sanitiser, `visible()`, which shows
+ * each such character as an escape (`\x1b`, `\u202e`) instead of sending it to the terminal, and JSON stays valid JSON
+ * (`jsonForTerminal`). Times are human in tables (`2026-12-03 14:05`, local) and ISO 8601 in JSON.
+ * Also the local files commands read or write, checked up front and written whole or not at all.
+ * Only the remote shell's byte stream (shell.ts) writes to the terminal without this module: it is a terminal.
  */
 
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { OutpostError } from '@outpost/shared';
+import { InvalidArgumentError } from 'commander';
 import { writeFileAtomic } from '../files/atomic-write.js';
+import { jsonForTerminal, visible } from '../text/index.js';
 
-const clean = (v: unknown): string =>
-  (v === null || v === undefined ? '-' : String(v)).replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
+/** Keys that hold an instant as epoch milliseconds (`createdAt`, `lastSeenAt`, `lastReport`, `failureTime`, `responseDue`…). */
+const TIME_KEY = /^(at|time|until|since)$|^(first|last)[A-Z]|[a-z](At|Time|Due|Until|Seen)$|_(at|date|boot)$/;
+/** Epoch milliseconds between 1973 and 2286: a count or a size under a time-like key is left alone. */
+const isInstant = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1e11 && v < 1e13;
+
+/** A copy of `value` with every instant under a time-like key as ISO 8601 (for `--json`). */
+export function isoTimes(value: unknown, key = ''): unknown {
+  if (isInstant(value) && TIME_KEY.test(key)) return new Date(value).toISOString();
+  if (Array.isArray(value)) return value.map((v) => isoTimes(v));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isoTimes(v, k)]));
+  return value;
+}
+
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** A time for people, in the local time zone: `2026-12-03 14:05`, or '-' when absent. */
+export const when = (t: unknown): string => {
+  if (typeof t !== 'number' || !Number.isFinite(t)) return '-';
+  const d = new Date(t);
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
+};
+
+/** How long ago (or how far ahead) `t` is, in the largest whole unit: `5 min ago`, `in 3 h`, `2 d ago`. */
+export const ago = (t: unknown, now = Date.now()): string => {
+  if (typeof t !== 'number' || !Number.isFinite(t)) return '-';
+  const ms = Math.abs(now - t);
+  const text =
+    ms < 60_000
+      ? 'just now'
+      : ms < 3_600_000
+        ? `${Math.floor(ms / 60_000)} min`
+        : ms < 86_400_000
+          ? `${Math.floor(ms / 3_600_000)} h`
+          : `${Math.floor(ms / 86_400_000)} d`;
+  return text === 'just now' ? text : t <= now ? `${text} ago` : `in ${text}`;
+};
+
+/** `2026-12-03 14:05 (5 min ago)`, or '-'. */
+export const whenAgo = (t: unknown): string => (typeof t === 'number' ? `${when(t)} (${ago(t)})` : '-');
+
+/** One value as a table cell or an object's value: times as `when`, objects as one-line JSON, all made visible. */
+function cell(v: unknown, key = ''): string {
+  if (v === null || v === undefined) return '-';
+  if (isInstant(v) && TIME_KEY.test(key)) return whenAgo(v);
+  if (typeof v === 'object') return visible(JSON.stringify(isoTimes(v, key)));
+  return visible(v);
+}
+
+/**
+ * Prints a line to standard output from a template: the literal parts are the program's own text, every
+ * interpolated value is made visible on one line (`say\`wrote ${path}\n\``).
+ */
+export function say(strings: TemplateStringsArray, ...values: unknown[]): void {
+  process.stdout.write(compose(strings, values));
+}
+
+/** The same, to standard error. */
+export function sayErr(strings: TemplateStringsArray, ...values: unknown[]): void {
+  process.stderr.write(compose(strings, values));
+}
+
+function compose(strings: TemplateStringsArray, values: unknown[]): string {
+  let out = visible(strings[0], { multiline: true });
+  values.forEach((v, i) => {
+    out += visible(v) + visible(strings[i + 1], { multiline: true });
+  });
+  return out;
+}
+
+/** Prints a block of text (a CSV or HTML body, an explanation, metrics): line breaks kept, everything else visible. */
+export function printText(text: string): void {
+  process.stdout.write(visible(text, { multiline: true }));
+}
+
+/** Prints JSON (times as ISO 8601, hazardous characters as `\u` escapes: still valid JSON). */
+export function printJson(value: unknown, indent = 2): void {
+  process.stdout.write(`${jsonForTerminal(isoTimes(value), indent)}\n`);
+}
 
 /** Prints rows as an aligned table (or JSON with `json`). */
 export function printRows<T extends Record<string, unknown>>(
@@ -18,32 +102,80 @@ export function printRows<T extends Record<string, unknown>>(
   json: boolean,
 ): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    printJson(rows);
     return;
   }
-  const cells = rows.map((r) => columns.map((c) => clean(c.format ? c.format(r) : r[c.key])));
+  const cells = rows.map((r) => columns.map((c) => (c.format ? cell(c.format(r)) : cell(r[c.key], c.key))));
   const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
   const line = (vals: string[]) =>
     vals
       .map((v, i) => v.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  process.stdout.write(`${[line(columns.map((c) => c.title.toUpperCase())), ...cells.map(line)].join('\n')}\n`);
+  process.stdout.write(
+    `${[line(columns.map((c) => visible(c.title.toUpperCase()))), ...cells.map(line)].join('\n')}\n`,
+  );
 }
 
 /** Prints one object as `key  value` lines (or JSON). */
 export function printObject(obj: Record<string, unknown>, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(obj, null, 2)}\n`);
+    printJson(obj);
     return;
   }
   const width = Math.max(...Object.keys(obj).map((k) => k.length));
-  for (const [k, v] of Object.entries(obj))
-    process.stdout.write(`${k.padEnd(width)}  ${typeof v === 'object' && v !== null ? JSON.stringify(v) : clean(v)}\n`);
+  for (const [k, v] of Object.entries(obj)) process.stdout.write(`${visible(k).padEnd(width)}  ${cell(v, k)}\n`);
 }
 
-/** A time for people: ISO, or '-' when absent. */
-export const when = (t: unknown): string => (typeof t === 'number' ? new Date(t).toISOString() : '-');
+/** Prints an error on standard error (its code, message and hint made visible) and sets exit code 1. */
+export function printError(err: unknown): void {
+  if (err instanceof OutpostError) {
+    process.stderr.write(
+      `error ${err.code}: ${visible(err.message, { multiline: true })}\nhint: ${visible(err.hint, { multiline: true })}\n`,
+    );
+  } else {
+    // Not a coded error: a bug. The message is enough for a person; the stack is for the report (OUTPOST_DEBUG=1).
+    const detail = process.env.OUTPOST_DEBUG
+      ? ((err as Error)?.stack ?? String(err))
+      : String((err as Error)?.message ?? err);
+    process.stderr.write(
+      `error (unexpected failure, please report it; OUTPOST_DEBUG=1 shows where): ${visible(detail, { multiline: true })}\n`,
+    );
+  }
+  process.exitCode = 1;
+}
+
+/** The formats a report can be written in, by file extension. */
+const REPORT_FORMATS: Record<string, 'html' | 'csv' | 'json'> = {
+  '.html': 'html',
+  '.htm': 'html',
+  '.csv': 'csv',
+  '.json': 'json',
+};
+
+/**
+ * The format of a report: from `--format` when given, else from the extension of `--out`, else `fallback`. An `--out`
+ * extension that is not a supported one (`x.pdf`), or that disagrees with `--format`, is refused: a file named
+ * `.pdf` holding HTML opens as a broken PDF.
+ */
+export function reportFormat(
+  out: string | undefined,
+  format: string | undefined,
+  fallback = 'html',
+): 'html' | 'csv' | 'json' {
+  if (format !== undefined && !['html', 'csv', 'json'].includes(format))
+    throw new InvalidArgumentError(`--format ${format}: supported formats are html, csv and json`);
+  if (out === undefined) return (format ?? fallback) as 'html' | 'csv' | 'json';
+  const ext = /\.[^./\\]*$/.exec(out)?.[0]?.toLowerCase() ?? '';
+  const byExt = REPORT_FORMATS[ext];
+  if (!byExt)
+    throw new InvalidArgumentError(
+      `--out ${out}: ${ext ? `"${ext}" is not a supported report format` : 'no file extension'}; supported: .html, .csv, .json`,
+    );
+  if (format !== undefined && format !== byExt)
+    throw new InvalidArgumentError(`--out ${out} is a .${byExt} name but --format is ${format}: make them agree`);
+  return byExt;
+}
 
 const localFileError = (path: string, why: string, cause?: unknown) =>
   new OutpostError('OUTPOST_E_LOCAL_FILE', { message: `${path}: ${why}`, details: { path }, cause });

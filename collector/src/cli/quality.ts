@@ -1,8 +1,9 @@
 /** `outpost report quality --client C --from D --to D`: the service-quality report for the technical committee. */
 import { type Command, InvalidArgumentError } from 'commander';
+import { jsonForTerminal } from '../text/index.js';
 import { apiCall, apiText } from './client.js';
 import { commandTarget } from './credentials.js';
-import { checkWritable, writeOutputFile } from './output.js';
+import { checkWritable, printText, reportFormat, say, writeOutputFile } from './output.js';
 
 const date = (v: string) => {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || !Number.isFinite(Date.parse(`${v}T00:00:00Z`)))
@@ -23,28 +24,27 @@ export function addQualityReportCommand(program: Command): void {
     .requiredOption('--client <id>', 'the client')
     .requiredOption('--from <date>', 'first day of the period (UTC), e.g. 2026-10-01', date)
     .requiredOption('--to <date>', 'day after the last day of the period (UTC), e.g. 2026-11-01', date)
-    .option('--format <format>', 'html, csv or json (default: from --out, else html)')
+    .option('--format <format>', 'html, csv or json (default: from the --out extension, else html)')
     .option('--out <file>', 'write the report to this file instead of standard output')
     .action(async function (
       this: Command,
       o: { client: string; from: string; to: string; format?: string; out?: string },
     ) {
-      const format = o.format ?? (o.out?.endsWith('.csv') ? 'csv' : o.out?.endsWith('.json') ? 'json' : 'html');
-      if (!['html', 'csv', 'json'].includes(format))
-        throw new InvalidArgumentError('--format must be html, csv or json');
+      const format = reportFormat(o.out, o.format);
       if (o.out) checkWritable(o.out);
       const q = new URLSearchParams({ clientId: o.client, from: o.from, to: o.to, format });
       const path = `/api/v1/reports/quality?${q}`;
       const target = commandTarget(this);
       const body =
         format === 'json'
-          ? `${JSON.stringify(await apiCall<Record<string, unknown>>(target, 'GET', path), null, 2)}\n`
+          ? `${jsonForTerminal(await apiCall<Record<string, unknown>>(target, 'GET', path))}\n`
           : await apiText(target, path);
       if (!o.out) {
-        process.stdout.write(body);
+        // To a terminal or a pipe: agent strings in the report are shown escaped, never sent as control sequences.
+        printText(body);
         return;
       }
       writeOutputFile(o.out, body);
-      process.stdout.write(`wrote ${o.out} (${Buffer.byteLength(body)} bytes)\n`);
+      say`wrote ${o.out} (${Buffer.byteLength(body)} bytes)\n`;
     });
 }

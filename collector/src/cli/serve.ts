@@ -1,6 +1,7 @@
 /** `outpost serve`: read the configuration, start the collector, print where it listens and what to pin. */
 import pino from 'pino';
 import { checkSettings, mergeSettings, readSettingsFile } from '../config.js';
+import { printText } from './output.js';
 
 /** Flags of `outpost serve` (undefined: use the file or the default). */
 export interface ServeFlags {
@@ -60,7 +61,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
       `    password  ${running.collector.initialAdmin.password}`,
     );
   }
-  process.stdout.write(`${out.join('\n')}\n`);
+  printText(`${out.join('\n')}\n`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -49,8 +49,22 @@ const ACTIONS: [string, TSchema, ActionFn][] = [
 ];
 
 /** The incidents routes plugin. */
-export function incidentsRoutes(deps: { incidents: IncidentService; guard: Guard }): FastifyPluginAsync {
+export function incidentsRoutes(deps: {
+  incidents: IncidentService;
+  guard: Guard;
+  /** The assignee's display name, so people read a name, not a `us_…` id (optional: the id alone without it). */
+  userName?(userId: string): Promise<string | undefined>;
+}): FastifyPluginAsync {
   const { incidents, guard } = deps;
+  /** The public view with the assignee's name; `names` caches lookups within one request. */
+  const view = async (i: Incident, names = new Map<string, Promise<string | undefined>>()) => {
+    let assigneeName: string | null = null;
+    if (i.assignee && deps.userName) {
+      if (!names.has(i.assignee)) names.set(i.assignee, deps.userName(i.assignee));
+      assigneeName = (await names.get(i.assignee)) ?? null;
+    }
+    return { ...incidentView(i), assigneeName };
+  };
   /** Loads a ticket and checks the action on its client (a refusal is answered 403 and audited by the guard). */
   const authorised = async (req: FastifyRequest, id: string, action: 'incidents.read' | 'incidents.write') => {
     const inc = await incidents.get(id);
@@ -76,7 +90,8 @@ export function incidentsRoutes(deps: { incidents: IncidentService; guard: Guard
       async (req) => {
         const clientIds = await guard.scope(req, 'incidents.read', 'incident');
         const r = await incidents.list({ ...req.query, status: req.query.status as Status[] | undefined, clientIds });
-        return { incidents: r.incidents.map(incidentView), total: r.total };
+        const names = new Map<string, Promise<string | undefined>>();
+        return { incidents: await Promise.all(r.incidents.map((i) => view(i, names))), total: r.total };
       },
     );
 
@@ -91,7 +106,7 @@ export function incidentsRoutes(deps: { incidents: IncidentService; guard: Guard
       { schema: { body: OpenBody, response: { 201: IncidentView, ...errorResponses } } },
       async (req, reply) => {
         const actor = await guard(req, 'incidents.write', { type: 'incident', clientId: req.body.clientId });
-        return reply.status(201).send(incidentView(await incidents.open(actor, req.body)));
+        return reply.status(201).send(await view(await incidents.open(actor, req.body)));
       },
     );
 
@@ -109,7 +124,7 @@ export function incidentsRoutes(deps: { incidents: IncidentService; guard: Guard
       async (req) => {
         const { inc } = await authorised(req, req.params.id, 'incidents.read');
         const timeline = (await incidents.timeline(inc.id)).map(({ incidentId: _i, ...e }) => e);
-        return { incident: incidentView(inc), timeline };
+        return { incident: await view(inc), timeline };
       },
     );
 
@@ -121,7 +136,7 @@ export function incidentsRoutes(deps: { incidents: IncidentService; guard: Guard
           const { actor } = await authorised(req, req.params.id, 'incidents.write');
           if (name === 'take' && actor.kind !== 'user')
             throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'Only a user can take an incident' });
-          return incidentView(await run(incidents, actor, req.params.id, (req.body ?? {}) as Record<string, string>));
+          return view(await run(incidents, actor, req.params.id, (req.body ?? {}) as Record<string, string>));
         },
       );
     }

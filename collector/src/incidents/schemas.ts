@@ -48,6 +48,8 @@ export const IncidentView = Type.Object({
   closedAt: NullableTime,
   resolutionMs: NullableTime,
   assignee: NullableString,
+  /** The assignee's display name (null when unassigned or unknown). */
+  assigneeName: Type.Optional(NullableString),
   escalationLevel: Type.Integer(),
   paused: Type.Boolean(),
   clearSince: NullableTime,

@@ -9,7 +9,7 @@ export { type DemoMachine, demoRows, fullReport } from './demo-fleet.js';
 export { EOL_TABLE, EOL_TABLE_DATE, type EolStatus, eolStatus } from './eol.js';
 export { CHANGE_KINDS, type ChangeKind, changesFor } from './history.js';
 export { isBogusSerial, isBogusUuid, matchDevice } from './identity.js';
-export { FleetQueries, type FleetRow, type Scope, toCsv } from './queries.js';
+export { FleetQueries, type FleetRow, type Scope } from './queries.js';
 export { inventoryRoutes } from './routes.js';
 export {
   type DeviceInventory,

@@ -146,13 +146,3 @@ export class FleetQueries {
     return out;
   }
 }
-
-/** CSV with every cell quoted when needed and formula-leading characters neutralised (spreadsheet injection). */
-export function toCsv(header: string[], rows: unknown[][]): string {
-  const cell = (v: unknown) => {
-    let s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  return `${[header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n')}\r\n`;
-}

@@ -8,7 +8,8 @@ import type { Clock } from '../config.js';
 import { errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { buildPerimeter, renderPerimeterCsv, renderPerimeterHtml } from '../reports/perimeter/index.js';
-import { type FleetQueries, toCsv } from './queries.js';
+import { toCsv } from '../text/index.js';
+import type { FleetQueries } from './queries.js';
 import type { Inventory } from './service.js';
 
 const Probe = Type.Union(PROBE_NAMES.map((p) => Type.Literal(p)));
@@ -64,6 +65,9 @@ export interface InventoryRouteDeps {
   clock: Clock;
   clientOfAgent(agentId: string): Promise<string | undefined>;
   clientOfSite(siteId: string): Promise<string | undefined>;
+  /** Names for report titles (optional: the ids are shown without them). */
+  clientName?(clientId: string): Promise<string | undefined>;
+  siteName?(siteId: string): Promise<string | undefined>;
 }
 
 /** The inventory routes plugin. */
@@ -321,7 +325,11 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
         if (!q.clientId && !q.siteId)
           throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'Give clientId or siteId' });
         const scope = await scopeOf(req, q);
-        const title = `Perimeter documentation — ${q.siteId ? `site ${q.siteId}` : `client ${q.clientId}`}`;
+        // Named as people know them; the id only when the name cannot be found.
+        const clientId = q.clientId ?? (q.siteId ? await deps.clientOfSite(q.siteId) : undefined);
+        const clientName = (clientId && (await deps.clientName?.(clientId))) || clientId || '';
+        const siteName = q.siteId ? (await deps.siteName?.(q.siteId)) || q.siteId : undefined;
+        const title = `Perimeter documentation — ${clientName}${siteName ? `, site ${siteName}` : ''}`;
         const report = buildPerimeter(inventory, scope, title, deps.clock.now(), {
           obsoleteYears: q.obsoleteYears,
           criticalPatchDays: q.criticalPatchDays,

@@ -4,4 +4,4 @@
  * string unescaped.
  */
 export { buildPerimeter, type MachineSection, type PerimeterOptions, type PerimeterReport } from './data.js';
-export { escapeHtml, renderPerimeterCsv, renderPerimeterHtml } from './render.js';
+export { renderPerimeterCsv, renderPerimeterHtml } from './render.js';

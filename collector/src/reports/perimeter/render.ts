@@ -2,19 +2,8 @@
  * The perimeter report as print-friendly HTML (no script, no external resource, every value escaped: agent strings
  * are never interpreted as HTML) and as CSV (one line per machine, spreadsheet formulas neutralised).
  */
-import { sanitizeText } from '@outpost/shared';
-import { toCsv } from '../../inventory/index.js';
+import { escapeHtml, toCsv } from '../../text/index.js';
 import type { MachineSection, PerimeterReport } from './data.js';
-
-/** Escapes text for HTML element content and attribute values (after removing control characters). */
-export function escapeHtml(v: unknown): string {
-  return sanitizeText(v === null || v === undefined ? '' : String(v), 4096)
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
 
 const day = (t: number | null) => (t === null ? '—' : new Date(t).toISOString().slice(0, 10));
 const gib = (b: number | null) => (b === null ? '—' : `${(b / 1024 ** 3).toFixed(1)} GiB`);

@@ -2,8 +2,7 @@
  * The service-quality report as print-friendly HTML with charts drawn server-side as inline SVG (no script, no
  * external resource, every value escaped) and as CSV (one line per figure, current and previous period side by side).
  */
-import { toCsv } from '../../inventory/index.js';
-import { escapeHtml } from '../perimeter/index.js';
+import { escapeHtml, toCsv } from '../../text/index.js';
 import type { PeriodFigures, QualityReport } from './data.js';
 
 const e = escapeHtml;
