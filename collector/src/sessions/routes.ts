@@ -166,11 +166,13 @@ export function sessionsRoutes(deps: {
           const actor = userOf(req);
           const agent = await agents.get(id);
           if (!agent) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
-          await checkOrigin(req, agent.id, agent.clientId);
           const elevated =
             (req.query as { elevated?: unknown }).elevated === true ||
             (req.query as { elevated?: unknown }).elevated === 'true';
+          // The guard first: an agent of a client the caller may not see is answered as an unknown one, whatever
+          // the Origin (an origin refusal would tell that it exists).
           await guard(req, elevated ? 'shell.elevated' : 'shell', { type: 'agent', id, clientId: agent.clientId });
+          await checkOrigin(req, agent.id, agent.clientId);
           if (!agents.isOnline(agent.id))
             throw new OutpostError('OUTPOST_E_AGENT_OFFLINE', { message: `Agent ${id} is not connected` });
           admitted.set(req, { actor, agent: { id: agent.id, clientId: agent.clientId, siteId: agent.siteId } });
@@ -215,12 +217,12 @@ export function sessionsRoutes(deps: {
           const agent = await agents.get(id);
           if (!agent) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
           const type = q.direction === 'upload' ? 'file.upload' : 'file.download';
-          await checkOrigin(req, agent.id, agent.clientId, type);
           await guard(req, q.direction === 'upload' ? 'file.write' : 'file.read', {
             type: 'agent',
             id,
             clientId: agent.clientId,
           });
+          await checkOrigin(req, agent.id, agent.clientId, type);
           if (!agents.isOnline(agent.id))
             throw new OutpostError('OUTPOST_E_AGENT_OFFLINE', { message: `Agent ${id} is not connected` });
           admitted.set(req, { actor, agent: { id: agent.id, clientId: agent.clientId, siteId: agent.siteId } });
@@ -270,8 +272,8 @@ export function sessionsRoutes(deps: {
           const actor = userOf(req);
           const rec = await sessions.store.get(id);
           if (!rec) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No session ${id}` });
-          await checkOrigin(req, rec.agentId, rec.clientId);
           await guard(req, 'shell', { type: 'session', id, clientId: rec.clientId });
+          await checkOrigin(req, rec.agentId, rec.clientId);
           admitted.set(req, { actor, agent: { id: rec.agentId, clientId: rec.clientId, siteId: rec.siteId } });
         },
       } as never,
