@@ -15,7 +15,7 @@ import { type Actor, actorOf, actorRef, type Guard } from '../auth/index.js';
 import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { LiveShell } from './live.js';
-import type { Sessions } from './service.js';
+import { type Sessions, TECH_FRAMES_PER_SECOND } from './service.js';
 import type { SessionRecord } from './store.js';
 import type { LiveTransfer } from './transfer.js';
 import { techMessages } from './wire.js';
@@ -124,9 +124,38 @@ export function sessionsRoutes(deps: {
     return actor;
   };
 
+  /**
+   * Counts every frame a technician socket sends (text or binary, a read-only joiner's too, before a transfer is
+   * ready as after); past TECH_FRAMES_PER_SECOND, `flood` runs once, one line is logged, nothing after is read, and
+   * the socket is cut if it has not closed within half a second. True while the frame may be handled.
+   */
+  const floodCheck = (ws: WebSocket, log: FastifyRequest['log'], context: object, flood: () => void) => {
+    const frames = sessions.techFrames();
+    let flooded = false;
+    return (): boolean => {
+      if (flooded) return false;
+      if (frames.take()) return true;
+      flooded = true;
+      log.warn({ ...context, code: 'OUTPOST_E_RATE_LIMITED' }, 'technician socket sent too many frames; closing it');
+      flood();
+      ws.pause();
+      setTimeout(() => ws.terminate(), 500).unref();
+      return false;
+    };
+  };
+  const floodError = () =>
+    new OutpostError('OUTPOST_E_RATE_LIMITED', {
+      message: `more than ${TECH_FRAMES_PER_SECOND} frames in a second from the technician`,
+    });
+
   const wireTech = (ws: WebSocket, s: LiveShell, actor: UserActor, readOnly: boolean, log: FastifyRequest['log']) => {
+    const allowed = floodCheck(ws, log, { sessionId: s.id, userId: actor.id, readOnly }, () => {
+      const err = floodError();
+      if (readOnly) refuseSocket(ws, err);
+      else s.end({ reason: err.message, exitCode: null, code: err.code });
+    });
     ws.on('message', (data, isBinary) => {
-      if (readOnly) return;
+      if (!allowed() || readOnly) return;
       if (isBinary) {
         sessions.fromTech(s, data as Buffer);
         return;
@@ -233,8 +262,13 @@ export function sessionsRoutes(deps: {
         if (!a) return refuseSocket(ws, new OutpostError('OUTPOST_E_FORBIDDEN'));
         // Listen before the open completes so no early frame is lost; frames before `transfer.ready` are dropped.
         let transfer: LiveTransfer | undefined;
+        const allowed = floodCheck(ws, req.log, { agentId: a.agent.id, userId: a.actor.id }, () => {
+          const err = floodError();
+          if (transfer) transfer.end({ reason: err.message, exitCode: null, code: err.code });
+          else refuseSocket(ws, err);
+        });
         ws.on('message', (data, isBinary) => {
-          if (!transfer) return;
+          if (!allowed() || !transfer) return;
           if (isBinary) sessions.fromTech(transfer, data as Buffer);
           else
             transfer.end({ reason: 'technician closed the transfer', exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
