@@ -63,6 +63,8 @@ export class StreamIngest {
   readonly counters: StreamCounters = { committed: 0, duplicates: 0, batches: 0, gaps: 0 };
   /** Committed cursor per agent, kept for agents seen since start so acks need no read. */
   readonly #committed = new Map<string, number>();
+  /** Highest sequence each peer submitted and had queued, ahead of `peer.cursor` (moved by the flush). */
+  readonly #submitted = new WeakMap<StreamPeer, number>();
 
   readonly #sinks = new Map<string, AnySink>();
 
@@ -98,7 +100,8 @@ export class StreamIngest {
     // be acknowledged as a resend and dropped. (Compared by subtraction: seq, count and the cursor are safe
     // integers, and so are their differences, while seq + count - 1 may round back into the safe range.)
     const span = msg.type === 'stream.gap' ? msg.count - 1 : 0;
-    const ahead = msg.seq - peer.cursor;
+    const base = Math.max(peer.cursor, this.#submitted.get(peer) ?? 0);
+    const ahead = msg.seq - base;
     if (span > Number.MAX_SAFE_INTEGER - msg.seq)
       throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
         message: `${msg.type} ${msg.seq} runs past the largest sequence number`,
@@ -106,8 +109,8 @@ export class StreamIngest {
       });
     if (ahead > MAX_SEQ_JUMP || span > MAX_SEQ_JUMP - ahead)
       throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
-        message: `${msg.type} ${msg.seq} jumps more than ${MAX_SEQ_JUMP} sequence numbers past ${peer.cursor}`,
-        details: { type: msg.type, seq: msg.seq, cursor: peer.cursor },
+        message: `${msg.type} ${msg.seq} jumps more than ${MAX_SEQ_JUMP} sequence numbers past ${base}`,
+        details: { type: msg.type, seq: msg.seq, cursor: base },
       });
     const last = lastSeqOf(msg);
     if (last <= peer.cursor) {
@@ -117,6 +120,7 @@ export class StreamIngest {
       this.#schedule();
       return;
     }
+    this.#submitted.set(peer, Math.max(base, last));
     this.#queue.push({ peer, msg });
     this.#schedule();
   }
