@@ -5,7 +5,7 @@
  * logs that once, and keeps answering the API.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { apiCall } from '@outpost/collector';
+import { apiCall, ShellClient } from '@outpost/collector';
 import { encodeFrame, FrameKind } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/collector.js';
@@ -65,6 +65,25 @@ describe('an agent flooding binary frames', () => {
     const after = Date.now();
     await apiCall(admin, 'GET', '/api/v1/agents');
     expect(Date.now() - after).toBeLessThan(1000);
+  }, 30_000);
+
+  it('closes an agent flooding empty frames on a channel it did open, and the session with it', async () => {
+    const a = await RawAgent.connect(serve.apiUrl);
+    await a.enroll(token, newKeys());
+    const { agentId } = await a.next('collector.welcome');
+    const opening = ShellClient.open(admin, agentId);
+    const open = await a.next('shell.open');
+    a.sendJson({ type: 'shell.opened', channel: open.channel, sessionId: open.sessionId, pid: 4242, user: 'nobody' });
+    const tech = await opening;
+    // Empty Data frames cost no credit, and each used to be relayed to the technician and the recording.
+    const t0 = Date.now();
+    const sending = flood(a, encodeFrame(FrameKind.Data, open.channel, Buffer.alloc(0)), 8000);
+    const closed = await Promise.race([a.closed, sleep(5000).then(() => 'still open after 5 s')]);
+    await sending;
+    expect(closed).toEqual({ code: 4429, reason: 'OUTPOST_E_RATE_LIMITED' });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    // The technician's session ends with the agent's connection.
+    await Promise.race([tech.ended, sleep(5000).then(() => Promise.reject(new Error('session still open')))]);
   }, 30_000);
 
   it('keeps a connection that sends a few frames for a channel that just closed', async () => {
