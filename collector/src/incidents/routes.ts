@@ -51,7 +51,7 @@ const ACTIONS: [string, TSchema, ActionFn][] = [
 /** The incidents routes plugin. */
 export function incidentsRoutes(deps: { incidents: IncidentService; guard: Guard }): FastifyPluginAsync {
   const { incidents, guard } = deps;
-  /** Loads a ticket and checks the action on its client (a refusal is answered 403 and audited by the guard). */
+  /** Loads a ticket and checks the action on its client (the guard audits a refusal; another client's ticket is a 404). */
   const authorised = async (req: FastifyRequest, id: string, action: 'incidents.read' | 'incidents.write') => {
     const inc = await incidents.get(id);
     const actor = actorOf(req);
