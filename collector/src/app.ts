@@ -302,6 +302,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     maxAgents: config.limits.maxAgents,
     messagesPerSecond: config.limits.agentMessagesPerSecond,
     messageBurst: config.limits.agentMessageBurst,
+    framesPerSecond: config.limits.agentFramesPerSecond,
     heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
     retryAfterSec: 15,
   });

@@ -122,7 +122,8 @@ describe('service-quality report', () => {
     expect(await refusal(get(c.admin, `clientId=${c.clientId}&from=yesterday&to=${day}`))).toBe(
       'OUTPOST_E_BAD_REQUEST',
     );
-    expect(await refusal(get(viewer, `clientId=${other.id}&from=${day}&to=2026-11-01`))).toBe('OUTPOST_E_FORBIDDEN');
+    // Another client's report: as for an unknown client (what a user may not see does not exist).
+    expect(await refusal(get(viewer, `clientId=${other.id}&from=${day}&to=2026-11-01`))).toBe('OUTPOST_E_NOT_FOUND');
     // The viewer may read its own client's report.
     await expect(get(viewer, `clientId=${c.clientId}&from=${day}&to=2026-11-01&format=json`)).resolves.toBeTruthy();
     const cli = spawnNode(outpostBin, [

@@ -19,6 +19,7 @@ import {
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { Clock } from '../config.js';
+import { FrameWindow } from '../http/frame-window.js';
 import type { StreamIngest } from '../stream/index.js';
 import type { Presence } from './presence.js';
 import { AgentConnection, type ConnectionRegistry, closeSocket } from './registry.js';
@@ -30,6 +31,8 @@ export interface GatewayLimits {
   maxAgents: number;
   messagesPerSecond: number;
   messageBurst: number;
+  /** Binary frames per second a connection may send at most, open channels included (a flood closes it, 4429). */
+  framesPerSecond: number;
   heartbeatIntervalMs: number;
   /** Seconds an agent is told to wait before retrying when the collector is full or stopping. */
   retryAfterSec: number;
@@ -55,10 +58,14 @@ export type ChannelReply = Extract<
 export interface ChannelRouter {
   /** The collector's session-ticket public key, announced in every welcome. */
   readonly sessionKey: string;
-  onFrame(conn: AgentConnection, data: Buffer): void;
+  /** Routes one frame; false when no open channel took it (malformed, or a channel nobody opened). */
+  onFrame(conn: AgentConnection, data: Buffer): boolean;
   onReply(conn: AgentConnection, msg: ChannelReply): void;
   onClose(conn: AgentConnection): void;
 }
+
+/** How long a socket closed for a flood is given to take the close frame before it is cut. */
+const FLOOD_CLOSE_GRACE_MS = 500;
 
 /** Accepts agent sockets and runs each through the handshake into the registry. */
 export class AgentGateway {
@@ -94,15 +101,29 @@ export class AgentGateway {
     const log = this.logger;
     let state: State = 'awaiting_hello';
     let conn: AgentConnection | undefined;
+    /** Set by the first failure: what arrives after it is neither handled nor logged again. */
+    let closing = false;
     const limiter = new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, this.clock.now());
+    // Channel frames are paced by credit in bytes, not in number: every binary frame counts against a frame window,
+    // and one that no open channel takes (a channel nobody opened, a malformed frame) also against a stray-frame
+    // bucket as large as the message budget. Not the message bucket itself: an agent draining its backlog paces
+    // itself to that bucket, and a few frames still in flight for a channel that just closed must not cut it off.
+    const frames = new FrameWindow(this.limits.framesPerSecond, 1000, () => this.clock.now());
+    const strays = new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, this.clock.now());
 
     const fail = (err: OutpostError, extra = '') => {
-      if (state === 'closed') return;
+      if (state === 'closed' || closing) return;
+      closing = true;
       const context = { ip, agentId: conn?.agentId, code: err.code, reason: err.message, details: err.details, state };
       // An internal error is a collector bug, not a misbehaving agent: log it as one, with the cause and its stack.
       if (err.code === 'OUTPOST_E_INTERNAL') log.error({ ...context, err: err.cause ?? err }, 'closing agent socket');
       else log.warn(context, 'closing agent socket');
       closeSocket(socket, err, extra);
+      if (err.code === 'OUTPOST_E_RATE_LIMITED') {
+        // A flooding peer need not answer the close: stop reading it, and cut it if it has not closed shortly.
+        socket.pause();
+        setTimeout(() => socket.terminate(), FLOOD_CLOSE_GRACE_MS).unref();
+      }
     };
 
     if (this.#stopping || this.registry.size + this.#pending >= this.limits.maxAgents) {
@@ -204,12 +225,16 @@ export class AgentGateway {
     };
 
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      if (state === 'closed') return;
+      if (state === 'closed' || closing) return;
       try {
         this.counters.messages++;
-        // Channel frames are paced by credit (flow control), not by the message rate limit.
         if (isBinary && state === 'ready' && this.#channels) {
-          this.#channels.onFrame(conn!, data as Buffer);
+          if (!frames.take())
+            throw new OutpostError('OUTPOST_E_RATE_LIMITED', {
+              message: `more than ${this.limits.framesPerSecond} binary frames in a second`,
+            });
+          if (!this.#channels.onFrame(conn!, data as Buffer) && strays.take(this.clock.now()) > 0)
+            throw new OutpostError('OUTPOST_E_RATE_LIMITED', { message: 'too many frames for no open channel' });
           return;
         }
         if (limiter.take(this.clock.now()) > 0) throw new OutpostError('OUTPOST_E_RATE_LIMITED');

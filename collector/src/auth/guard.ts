@@ -2,7 +2,7 @@
 import { OutpostError } from '@outpost/shared';
 import type { FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
-import { type Action, type Actor, authorize, clientScope, type Resource } from './permissions.js';
+import { type Action, type Actor, authorize, clientScope, notFound, type Resource, sees } from './permissions.js';
 import { actorRef } from './service.js';
 
 /** Returns the request's actor (authentication guarantees one on non-public routes). */
@@ -13,12 +13,17 @@ export function actorOf(request: FastifyRequest): Actor {
 
 /** Builds the guard bound to the audit log. */
 export function createGuard(audit: AuditLog) {
-  /** Authorises the request's actor for `action` on `resource`; a refusal is audited and answered 403. */
+  /**
+   * Authorises the request's actor for `action` on `resource`; a refusal is audited. The answer is 403 when the
+   * actor may see the resource's client but not do this there, and exactly what an unknown id gets (404,
+   * `notFound`) when it may not see that client at all: what a user may not see does not exist.
+   */
   async function guard(request: FastifyRequest, action: Action, resource: Resource): Promise<Actor> {
     const actor = actorOf(request);
     try {
       authorize(actor, action, resource);
     } catch (err) {
+      const hidden = !sees(actor, resource.clientId);
       await audit.record({
         type: action,
         code: 'OUTPOST_E_FORBIDDEN',
@@ -28,11 +33,18 @@ export function createGuard(audit: AuditLog) {
         agentId: resource.type === 'agent' ? (resource.id ?? null) : null,
         resource: `${resource.type}${resource.id ? `:${resource.id}` : ''}`,
         remoteIp: request.ip,
+        ...(hidden ? { details: { answered: 'OUTPOST_E_NOT_FOUND' } } : {}),
       });
-      throw err;
+      throw hidden ? notFound(resource) : err;
     }
     return actor;
   }
+
+  /**
+   * For a resource named inside a request (a body's `channelId`, a user to assign): true when the actor may see
+   * its client. A route treats a resource it may not see exactly as an unknown id.
+   */
+  guard.sees = (request: FastifyRequest, clientId: string | null): boolean => sees(actorOf(request), clientId);
 
   /**
    * For list routes: the clients whose resources the actor may see with `action` (undefined: all of them).

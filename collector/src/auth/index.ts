@@ -12,10 +12,12 @@ export {
   authorize,
   can,
   clientScope,
+  notFound,
   type Resource,
   ROLES,
   type Role,
   type RoleBinding,
+  sees,
 } from './permissions.js';
 export { authRoutes } from './routes.js';
 export { AuthService, actorRef, type PublicUser } from './service.js';

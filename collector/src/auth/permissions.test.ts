@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACTIONS, type Actor, authorize, can, clientScope, type RoleBinding } from './permissions.js';
+import { ACTIONS, type Actor, authorize, can, clientScope, notFound, type RoleBinding, sees } from './permissions.js';
 
 const user = (...bindings: RoleBinding[]): Actor => ({
   kind: 'user',
@@ -47,5 +47,19 @@ describe('authorize', () => {
     expect(clientScope(user({ role: 'viewer', clientId: 'A' }), 'agent.revoke')).toEqual([]);
     expect(clientScope(user({ role: 'tier3', clientId: null }), 'agent.revoke')).toBe('all');
     expect(clientScope({ kind: 'system', id: 'system' }, 'audit.read')).toBe('all');
+  });
+
+  it('tells the clients an actor may see at all from those it may act on, and names the hidden as unknown', () => {
+    const viewer = user({ role: 'viewer', clientId: 'A' });
+    expect(sees(viewer, 'A')).toBe(true);
+    expect(sees(viewer, 'B')).toBe(false);
+    expect(sees(viewer, null)).toBe(true);
+    expect(sees(user({ role: 'viewer', clientId: null }), 'B')).toBe(true);
+    expect(sees({ kind: 'system', id: 'system' }, 'B')).toBe(true);
+    expect(notFound({ type: 'enrollment_token', id: 'et_1', clientId: 'B' })).toMatchObject({
+      code: 'OUTPOST_E_NOT_FOUND',
+      message: 'No enrollment token et_1',
+    });
+    expect(notFound({ type: 'contract', clientId: 'cl_b' }).message).toBe('No client cl_b');
   });
 });

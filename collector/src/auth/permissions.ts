@@ -92,6 +92,25 @@ export function can(actor: Actor, action: Action, clientId: string | null): bool
   return actor.bindings.some((b) => (b.clientId === null || b.clientId === clientId) && GRANTS[b.role].has(action));
 }
 
+/**
+ * True when the actor may see the client at all: it holds some role there (or on every client). A resource of a
+ * client the actor cannot see does not exist for it (DESIGN.md, "Identity and trust"); a global resource (null) is
+ * always visible, and refused by `authorize` alone.
+ */
+export function sees(actor: Actor, clientId: string | null): boolean {
+  if (actor.kind === 'system' || clientId === null) return true;
+  return actor.bindings.some((b) => b.clientId === null || b.clientId === clientId);
+}
+
+/**
+ * The answer to a resource the actor cannot see: the very error an unknown id gets (`No agent ag_x`), so that
+ * nothing tells a resource of another client from one that does not exist. Routes answer unknown ids with it too.
+ */
+export function notFound(resource: Resource): OutpostError {
+  const what = resource.id ? `${resource.type.replaceAll('_', ' ')} ${resource.id}` : `client ${resource.clientId}`;
+  return new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No ${what}` });
+}
+
 /** Throws OUTPOST_E_FORBIDDEN unless the actor may perform the action on the resource. */
 export function authorize(actor: Actor, action: Action, resource: Resource): void {
   if (!can(actor, action, resource.clientId)) {

@@ -75,10 +75,11 @@ export class Contracts {
 
   /** Creates a calendar, or replaces calendar `id`. */
   async saveCalendar(actor: Actor, input: CalendarInput, id?: string): Promise<CalendarView> {
-    await this.#checkClient(input.clientId);
     const existing = id ? await this.#store.calendar(id) : undefined;
     if (id && !existing) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No calendar ${id}` });
+    // Before the client's existence: whether another client exists is not the caller's to learn from this answer.
     if (existing && existing.clientId !== input.clientId) throw bad('A calendar cannot change client', 'clientId');
+    await this.#checkClient(input.clientId);
     const spec = checkCalendar(input);
     const now = this.clock.now();
     const view: CalendarView = {
@@ -134,9 +135,9 @@ export class Contracts {
     await this.#checkClient(clientId);
     const usable = async (calId: string, field: string) => {
       const cal = await this.#store.calendar(calId);
-      if (!cal) throw bad(`No calendar ${calId}`, field);
-      if (cal.clientId !== null && cal.clientId !== clientId)
-        throw bad(`Calendar ${calId} belongs to another client`, field);
+      // Another client's calendar is answered as an unknown one: the caller may not be able to see that client.
+      if (!cal || (cal.clientId !== null && cal.clientId !== clientId))
+        throw bad(`No calendar ${calId} for client ${clientId}`, field);
     };
     await usable(input.calendarId, 'calendarId');
     for (const [siteId, calId] of Object.entries(input.siteCalendars ?? {})) {

@@ -65,7 +65,7 @@ export function incidentsRoutes(deps: {
     }
     return { ...incidentView(i), assigneeName };
   };
-  /** Loads a ticket and checks the action on its client (a refusal is answered 403 and audited by the guard). */
+  /** Loads a ticket and checks the action on its client (the guard audits a refusal; another client's ticket is a 404). */
   const authorised = async (req: FastifyRequest, id: string, action: 'incidents.read' | 'incidents.write') => {
     const inc = await incidents.get(id);
     const actor = actorOf(req);

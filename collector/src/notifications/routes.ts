@@ -107,8 +107,10 @@ export function notificationsRoutes(deps: { notifications: Notifications; guard:
       '/api/v1/notifications/routes',
       { schema: { body: RouteInput, response: { 201: RouteView, ...errorResponses } } },
       async (req, reply) => {
-        const ch = await svc.channelRecord(req.body.channelId);
-        // An unknown channel is answered by the service (400, nothing stored) once the caller may manage the client.
+        const found = await svc.channelRecord(req.body.channelId);
+        // A channel of a client the caller may not see is treated as an unknown one; an unknown channel is answered
+        // by the service (400, nothing stored) once the caller may manage the client.
+        const ch = found && guard.sees(req, found.clientId) ? found : undefined;
         const clientId = req.body.clientId ?? ch?.clientId ?? null;
         const actor = await guard(req, 'notifications.manage', { type: 'route', clientId });
         return reply.status(201).send(await svc.createRoute(actor, req.body));

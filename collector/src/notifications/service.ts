@@ -250,10 +250,14 @@ export class Notifications implements IncidentNotifier {
   /** Adds a routing rule; its client must be the channel's when the channel belongs to a client. */
   async createRoute(actor: Actor, input: RouteInput): Promise<RouteRecord> {
     const ch = await this.#store.channel(input.channelId);
-    if (!ch) throw invalid(`No channel ${input.channelId}`, 'channelId');
+    // Another client's channel is answered as an unknown one: the caller may not be able to see that client.
+    const foreign = ch && ch.clientId !== null && input.clientId != null && input.clientId !== ch.clientId;
+    if (!ch || foreign)
+      throw invalid(
+        `No channel ${input.channelId}${input.clientId ? ` for client ${input.clientId}` : ''}`,
+        'channelId',
+      );
     const clientId = input.clientId ?? ch.clientId;
-    if (ch.clientId !== null && clientId !== ch.clientId)
-      throw invalid(`Channel ${ch.id} serves client ${ch.clientId} only`, 'clientId');
     if (clientId !== null && !(await this.deps.clientExists(clientId)))
       throw new OutpostError('OUTPOST_E_NOT_FOUND', {
         message: `No client ${clientId}`,

@@ -15,7 +15,7 @@ import { type Actor, actorOf, actorRef, type Guard } from '../auth/index.js';
 import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { LiveShell } from './live.js';
-import type { Sessions } from './service.js';
+import { type Sessions, TECH_FRAMES_PER_SECOND } from './service.js';
 import type { SessionRecord } from './store.js';
 import type { LiveTransfer } from './transfer.js';
 import { techMessages } from './wire.js';
@@ -124,9 +124,38 @@ export function sessionsRoutes(deps: {
     return actor;
   };
 
+  /**
+   * Counts every frame a technician socket sends (text or binary, a read-only joiner's too, before a transfer is
+   * ready as after); past TECH_FRAMES_PER_SECOND, `flood` runs once, one line is logged, nothing after is read, and
+   * the socket is cut if it has not closed within half a second. True while the frame may be handled.
+   */
+  const floodCheck = (ws: WebSocket, log: FastifyRequest['log'], context: object, flood: () => void) => {
+    const frames = sessions.techFrames();
+    let flooded = false;
+    return (): boolean => {
+      if (flooded) return false;
+      if (frames.take()) return true;
+      flooded = true;
+      log.warn({ ...context, code: 'OUTPOST_E_RATE_LIMITED' }, 'technician socket sent too many frames; closing it');
+      flood();
+      ws.pause();
+      setTimeout(() => ws.terminate(), 500).unref();
+      return false;
+    };
+  };
+  const floodError = () =>
+    new OutpostError('OUTPOST_E_RATE_LIMITED', {
+      message: `more than ${TECH_FRAMES_PER_SECOND} frames in a second from the technician`,
+    });
+
   const wireTech = (ws: WebSocket, s: LiveShell, actor: UserActor, readOnly: boolean, log: FastifyRequest['log']) => {
+    const allowed = floodCheck(ws, log, { sessionId: s.id, userId: actor.id, readOnly }, () => {
+      const err = floodError();
+      if (readOnly) refuseSocket(ws, err);
+      else s.end({ reason: err.message, exitCode: null, code: err.code });
+    });
     ws.on('message', (data, isBinary) => {
-      if (readOnly) return;
+      if (!allowed() || readOnly) return;
       if (isBinary) {
         sessions.fromTech(s, data as Buffer);
         return;
@@ -166,11 +195,13 @@ export function sessionsRoutes(deps: {
           const actor = userOf(req);
           const agent = await agents.get(id);
           if (!agent) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
-          await checkOrigin(req, agent.id, agent.clientId);
           const elevated =
             (req.query as { elevated?: unknown }).elevated === true ||
             (req.query as { elevated?: unknown }).elevated === 'true';
+          // The guard first: an agent of a client the caller may not see is answered as an unknown one, whatever
+          // the Origin (an origin refusal would tell that it exists).
           await guard(req, elevated ? 'shell.elevated' : 'shell', { type: 'agent', id, clientId: agent.clientId });
+          await checkOrigin(req, agent.id, agent.clientId);
           if (!agents.isOnline(agent.id))
             throw new OutpostError('OUTPOST_E_AGENT_OFFLINE', { message: `Agent ${id} is not connected` });
           admitted.set(req, { actor, agent: { id: agent.id, clientId: agent.clientId, siteId: agent.siteId } });
@@ -215,12 +246,12 @@ export function sessionsRoutes(deps: {
           const agent = await agents.get(id);
           if (!agent) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
           const type = q.direction === 'upload' ? 'file.upload' : 'file.download';
-          await checkOrigin(req, agent.id, agent.clientId, type);
           await guard(req, q.direction === 'upload' ? 'file.write' : 'file.read', {
             type: 'agent',
             id,
             clientId: agent.clientId,
           });
+          await checkOrigin(req, agent.id, agent.clientId, type);
           if (!agents.isOnline(agent.id))
             throw new OutpostError('OUTPOST_E_AGENT_OFFLINE', { message: `Agent ${id} is not connected` });
           admitted.set(req, { actor, agent: { id: agent.id, clientId: agent.clientId, siteId: agent.siteId } });
@@ -231,8 +262,13 @@ export function sessionsRoutes(deps: {
         if (!a) return refuseSocket(ws, new OutpostError('OUTPOST_E_FORBIDDEN'));
         // Listen before the open completes so no early frame is lost; frames before `transfer.ready` are dropped.
         let transfer: LiveTransfer | undefined;
+        const allowed = floodCheck(ws, req.log, { agentId: a.agent.id, userId: a.actor.id }, () => {
+          const err = floodError();
+          if (transfer) transfer.end({ reason: err.message, exitCode: null, code: err.code });
+          else refuseSocket(ws, err);
+        });
         ws.on('message', (data, isBinary) => {
-          if (!transfer) return;
+          if (!allowed() || !transfer) return;
           if (isBinary) sessions.fromTech(transfer, data as Buffer);
           else
             transfer.end({ reason: 'technician closed the transfer', exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
@@ -270,8 +306,8 @@ export function sessionsRoutes(deps: {
           const actor = userOf(req);
           const rec = await sessions.store.get(id);
           if (!rec) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No session ${id}` });
-          await checkOrigin(req, rec.agentId, rec.clientId);
           await guard(req, 'shell', { type: 'session', id, clientId: rec.clientId });
+          await checkOrigin(req, rec.agentId, rec.clientId);
           admitted.set(req, { actor, agent: { id: rec.agentId, clientId: rec.clientId, siteId: rec.siteId } });
         },
       } as never,

@@ -13,6 +13,7 @@ import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
+import { FrameWindow } from '../http/frame-window.js';
 import { keepAliveRound } from './keepalive.js';
 import type { TicketKey } from './keys.js';
 import { type EndInfo, LiveShell } from './live.js';
@@ -21,6 +22,12 @@ import { type SessionRecord, SessionsStore } from './store.js';
 import { LiveTransfer } from './transfer.js';
 import { openTransfer, type TransferDeps, type TransferRequest } from './transfers.js';
 import { TECH_CHANNEL } from './wire.js';
+
+/**
+ * Frames (text or binary) a technician socket may send per second. Typing is a few dozen; an upload at 1 GB/s in
+ * 32 KiB frames, or the credit frames of a fast shell output, stay well under it; a flood is cut within a second.
+ */
+export const TECH_FRAMES_PER_SECOND = 50_000;
 
 /** Session settings (config `sessions`). */
 export interface SessionsOptions {
@@ -484,6 +491,11 @@ export class Sessions implements ChannelRouter {
   }
 
   /** A technician frame (writer only). */
+  /** A frame budget for one technician socket (text and binary frames alike, TECH_FRAMES_PER_SECOND). */
+  techFrames(): FrameWindow {
+    return new FrameWindow(TECH_FRAMES_PER_SECOND, 1000, () => this.clock.now());
+  }
+
   fromTech(s: LiveShell | LiveTransfer, data: Buffer): void {
     let frame: ChannelFrame;
     try {
@@ -496,7 +508,7 @@ export class Sessions implements ChannelRouter {
     s.fromTech(frame, data);
   }
 
-  onFrame(conn: AgentConnection, data: Buffer): void {
+  onFrame(conn: AgentConnection, data: Buffer): boolean {
     let frame: ChannelFrame;
     try {
       frame = decodeFrame(data);
@@ -510,11 +522,13 @@ export class Sessions implements ChannelRouter {
           { agentId: conn.agentId, reason: (err as Error).message, malformedFrames: n },
           'malformed channel frame from an agent; dropped',
         );
-      return;
+      return false;
     }
     const peer = this.#byChannel.get(conn)?.get(frame.channel);
     if (peer instanceof LiveShell) peer.fromAgent(frame, data);
     else if (peer instanceof LiveTransfer) peer.fromAgent(frame, data);
+    else return false;
+    return true;
   }
 
   onReply(conn: AgentConnection, msg: ChannelReply): void {

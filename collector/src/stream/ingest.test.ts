@@ -3,7 +3,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, migrate, openDatabase } from '../db/index.js';
 import { EventsStore, eventsMigrations } from '../events/index.js';
-import { StreamIngest } from './ingest.js';
+import { MAX_SEQ_JUMP, StreamIngest } from './ingest.js';
 import { StreamStore, streamMigrations } from './store.js';
 
 class Peer {
@@ -48,10 +48,33 @@ describe('stream ingest', () => {
     await ingest.idle();
     expect(await stream.cursor('ag_1')).toBe(2);
     expect(await events.count('ag_1')).toEqual({ total: 2, distinctSeq: 2 });
-    // The last number itself is fine.
-    ingest.submit(p, { ...gap, seq: 3, count: Number.MAX_SAFE_INTEGER - 2 });
+    // Reaching the last number in one gap is refused too (issue 17): nothing could follow it.
+    expect(() => ingest.submit(p, { ...gap, seq: 3, count: Number.MAX_SAFE_INTEGER - 2 })).toThrow(
+      expect.objectContaining({ code: 'OUTPOST_E_BAD_MESSAGE' }),
+    );
+  });
+
+  // Issue 17: an event with seq 2^53-1 was accepted (as an unannounced jump), and then every message the agent really
+  // sent next (3, 4…) was acknowledged as a resend and dropped.
+  it('refuses a message that jumps further than any agent could have gone, and keeps storing what follows', async () => {
+    const p = new Peer('ag_1');
+    for (let s = 1; s <= 2; s++) ingest.submit(p, ev(s));
     await ingest.idle();
-    expect(p.acks.at(-1)).toBe(Number.MAX_SAFE_INTEGER);
+    for (const seq of [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER - 1, 3 + MAX_SEQ_JUMP])
+      expect(() => ingest.submit(p, ev(seq))).toThrow(expect.objectContaining({ code: 'OUTPOST_E_BAD_MESSAGE' }));
+    const gap = { type: 'stream.gap', seq: 3, count: MAX_SEQ_JUMP + 1, reason: 'outbox_full' } as const;
+    expect(() => ingest.submit(p, gap)).toThrow(expect.objectContaining({ code: 'OUTPOST_E_BAD_MESSAGE' }));
+    for (let s = 3; s <= 5; s++) ingest.submit(p, ev(s));
+    await ingest.idle();
+    expect(await events.count('ag_1')).toEqual({ total: 5, distinctSeq: 5 });
+    expect(p.acks.at(-1)).toBe(5);
+    expect(await stream.gaps('ag_1')).toEqual([]);
+    // The longest jump allowed is recorded as a gap, as any other.
+    ingest.submit(p, { ...gap, seq: 6, count: MAX_SEQ_JUMP - 1 }); // to 5 + MAX_SEQ_JUMP - 1
+    ingest.submit(p, ev(5 + MAX_SEQ_JUMP));
+    await ingest.idle();
+    expect(p.acks.at(-1)).toBe(5 + MAX_SEQ_JUMP);
+    expect(await events.count('ag_1')).toEqual({ total: 6, distinctSeq: 6 });
   });
 
   it('a message one agent sent that a concern cannot store costs only that agent its connection', async () => {

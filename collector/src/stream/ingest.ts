@@ -8,6 +8,15 @@ import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
 import type { Gap, StreamStore } from './store.js';
 
+/**
+ * The furthest one message may move an agent's cursor forward: 2^32 sequence numbers, more than an agent sending a
+ * message every millisecond for seven weeks, or ten a second for thirteen years, could have lost. A legitimate jump
+ * (an announced gap, an outbox lost with its disk) is far shorter. A longer one is refused: accepting it would move
+ * the cursor past every number the agent will really send next, and each of those would be acknowledged as a
+ * resend and dropped.
+ */
+export const MAX_SEQ_JUMP = 2 ** 32;
+
 /** The side of a connection the stream needs: its agent, its cursor, and a way to acknowledge or drop it. */
 export interface StreamPeer {
   readonly agentId: string;
@@ -54,6 +63,8 @@ export class StreamIngest {
   readonly counters: StreamCounters = { committed: 0, duplicates: 0, batches: 0, gaps: 0 };
   /** Committed cursor per agent, kept for agents seen since start so acks need no read. */
   readonly #committed = new Map<string, number>();
+  /** Highest sequence each peer submitted and had queued, ahead of `peer.cursor` (moved by the flush). */
+  readonly #submitted = new WeakMap<StreamPeer, number>();
 
   readonly #sinks = new Map<string, AnySink>();
 
@@ -79,17 +90,29 @@ export class StreamIngest {
     return cursor;
   }
 
-  /** Accepts one sequenced message from an authenticated peer; throws OUTPOST_E_BAD_MESSAGE past the sequence space. */
+  /**
+   * Accepts one sequenced message from an authenticated peer; throws OUTPOST_E_BAD_MESSAGE (nothing accepted, nothing
+   * acknowledged) past the sequence space or more than MAX_SEQ_JUMP ahead of the peer's cursor.
+   */
   submit(peer: StreamPeer, msg: SequencedMessage): void {
-    const last = lastSeqOf(msg);
-    // Each field is in range, but a gap may still run past the last safe sequence number: accepting it would move
-    // the cursor where no later number can follow, and every message after it would be dropped as a resend.
-    // (Compared by subtraction: seq + count - 1 itself may round back into the safe range.)
-    if (msg.type === 'stream.gap' && msg.count - 1 > Number.MAX_SAFE_INTEGER - msg.seq)
+    // Each field is in range, but a message may still move the cursor where the agent's next numbers cannot follow:
+    // past the last safe sequence number, or further than any agent could have gone. Every message after it would
+    // be acknowledged as a resend and dropped. (Compared by subtraction: seq, count and the cursor are safe
+    // integers, and so are their differences, while seq + count - 1 may round back into the safe range.)
+    const span = msg.type === 'stream.gap' ? msg.count - 1 : 0;
+    const base = Math.max(peer.cursor, this.#submitted.get(peer) ?? 0);
+    const ahead = msg.seq - base;
+    if (span > Number.MAX_SAFE_INTEGER - msg.seq)
       throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
         message: `${msg.type} ${msg.seq} runs past the largest sequence number`,
         details: { type: msg.type, seq: msg.seq },
       });
+    if (ahead > MAX_SEQ_JUMP || span > MAX_SEQ_JUMP - ahead)
+      throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
+        message: `${msg.type} ${msg.seq} jumps more than ${MAX_SEQ_JUMP} sequence numbers past ${base}`,
+        details: { type: msg.type, seq: msg.seq, cursor: base },
+      });
+    const last = lastSeqOf(msg);
     if (last <= peer.cursor) {
       // Already accepted (a resend after reconnect): acknowledge again so the agent can drop it, store nothing.
       this.counters.duplicates++;
@@ -97,6 +120,7 @@ export class StreamIngest {
       this.#schedule();
       return;
     }
+    this.#submitted.set(peer, Math.max(base, last));
     this.#queue.push({ peer, msg });
     this.#schedule();
   }

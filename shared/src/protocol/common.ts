@@ -9,6 +9,12 @@ export const Str = (maxLength: number, minLength = 0) => Type.String({ maxLength
 /** Milliseconds since the Unix epoch. */
 export const EpochMs = Type.Integer({ minimum: 0, maximum: 8.64e15 });
 
+/**
+ * A count, size, offset or identifier a peer sends: a non-negative integer that stays exact in JavaScript. JSON
+ * Schema's `integer` alone takes 1e300, past which arithmetic, comparisons and SQLite bindings go wrong.
+ */
+export const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
 /** A per-agent stream sequence number (1, 2, 3…). */
 export const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 

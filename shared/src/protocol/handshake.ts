@@ -3,13 +3,13 @@
  * Flow (docs/0001-protocol.md): socket opens → collector.challenge → agent.hello → collector.welcome.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { AgentId, Base64Url, EpochMs, message, Str, strict } from './common.js';
+import { AgentId, Base64Url, Count, EpochMs, message, Str, strict } from './common.js';
 
 /** Sent by the collector as soon as the socket opens: a fresh nonce the agent must sign. */
 export const CollectorChallenge = message('collector.challenge', {
   nonce: Base64Url(64),
-  protocolVersion: Type.Integer({ minimum: 1 }),
-  minProtocolVersion: Type.Integer({ minimum: 1 }),
+  protocolVersion: Type.Integer({ minimum: 1, maximum: 1000 }),
+  minProtocolVersion: Type.Integer({ minimum: 1, maximum: 1000 }),
   serverTime: EpochMs,
 });
 export type CollectorChallenge = Static<typeof CollectorChallenge>;
@@ -29,7 +29,7 @@ export const AgentFacts = Type.Object(
       strict,
     ),
     cpu: Type.Object({ model: Str(256), cores: Type.Integer({ minimum: 0, maximum: 65536 }) }, strict),
-    memoryBytes: Type.Integer({ minimum: 0 }),
+    memoryBytes: Count,
   },
   strict,
 );
@@ -63,13 +63,13 @@ export type AgentHello = Static<typeof AgentHello>;
 /** The collector accepted the hello: who the agent is and where its stream stands. */
 export const CollectorWelcome = message('collector.welcome', {
   agentId: AgentId,
-  protocolVersion: Type.Integer({ minimum: 1 }),
+  protocolVersion: Type.Integer({ minimum: 1, maximum: 1000 }),
   /** Highest sequence number the collector has committed for this agent (0: none yet). */
-  lastSeq: Type.Integer({ minimum: 0 }),
-  heartbeatIntervalMs: Type.Integer({ minimum: 1000 }),
+  lastSeq: Count,
+  heartbeatIntervalMs: Type.Integer({ minimum: 1000, maximum: 2 ** 31 - 1 }),
   /** The connection's message rate limit, so an agent draining a backlog paces itself instead of being cut off. */
   messagesPerSecond: Type.Number({ exclusiveMinimum: 0 }),
-  messageBurst: Type.Integer({ minimum: 1 }),
+  messageBurst: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
   serverTime: EpochMs,
   /** True on the connection that enrolled the agent. */
   enrolled: Type.Boolean(),

@@ -73,6 +73,10 @@ describe('message decoders', () => {
     ['an oversized string', JSON.stringify({ ...valid.event, data: { s: 'x'.repeat(5000) } })],
     ['seq 0', JSON.stringify({ ...valid.event, seq: 0 })],
     ['seq 1.5', JSON.stringify({ ...valid.event, seq: 1.5 })],
+    ['seq 2^53', JSON.stringify({ ...valid.event, seq: 2 ** 53 })],
+    // Issue 17: "integer" alone took 1e300, past which counts and sizes are no longer exact.
+    ['a count past 2^53-1', JSON.stringify({ ...valid.heartbeat, outboxPending: 1e300 })],
+    ['an uptime past 2^53-1', JSON.stringify({ ...valid.heartbeat, uptimeSec: 2 ** 53 })],
     ['a bad agent id', JSON.stringify({ ...valid.helloKey, auth: { ...valid.helloKey.auth, agentId: 'ag_../../x' } })],
     ['not an object', '42'],
   ])('refuses %s with OUTPOST_E_BAD_MESSAGE', (_n, text) => {
@@ -89,6 +93,16 @@ describe('message decoders', () => {
       JSON.stringify({ ...valid.event, data: { name: 'a\ud800b', emoji: '\ud83d\ude00' } }),
     ) as { data: Record<string, string> };
     expect(ev.data).toEqual({ name: 'a\uFFFDb', emoji: '\ud83d\ude00' }); // a whole pair is kept
+  });
+
+  it('refuses collector numbers no JavaScript integer holds exactly', () => {
+    for (const msg of [
+      { type: 'stream.ack', seq: 2 ** 53 },
+      { type: 'collector.challenge', nonce: 'abc', protocolVersion: 1e300, minProtocolVersion: 1, serverTime: 5 },
+    ])
+      expect(() => collectorMessages.decode(JSON.stringify(msg))).toThrow(
+        expect.objectContaining({ code: 'OUTPOST_E_BAD_MESSAGE' }),
+      );
   });
 
   it('names the message type and the path of a violation', () => {

@@ -4,7 +4,7 @@
  * them and feeds its detection engine.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { EpochMs, message, Seq, Str, strict } from './common.js';
+import { Count, EpochMs, message, Seq, Str, strict } from './common.js';
 
 /** A metric name: dotted lowercase, with an optional `:instance` (volume, interface, core), e.g. `disk.used_pct:/var`. */
 export const MetricName = Type.String({ pattern: '^[a-z][a-z0-9_.]{0,63}(:[^\\s,]{1,128})?$' });
@@ -12,7 +12,7 @@ export const MetricName = Type.String({ pattern: '^[a-z][a-z0-9_.]{0,63}(:[^\\s,
 /** One process of the top list, kept as context for incidents. */
 export const TopProcess = Type.Object(
   {
-    pid: Type.Integer({ minimum: 0 }),
+    pid: Count,
     name: Str(128, 1),
     cpuPct: Type.Number({ minimum: 0, maximum: 100_000 }),
     memBytes: Type.Number({ minimum: 0 }),

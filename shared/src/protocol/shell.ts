@@ -7,7 +7,7 @@
  * agent → collector (unsequenced replies): shell.opened, shell.refused, shell.exit, file.opened, file.done
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { AgentId, Base64Url, EpochMs, message, Str, strict } from './common.js';
+import { AgentId, Base64Url, Count, EpochMs, message, Str, strict } from './common.js';
 
 /** Bytes the receiver of a channel's data grants at open; later grants come as Credit frames. */
 export const CHANNEL_WINDOW_BYTES = 256 * 1024;
@@ -79,7 +79,7 @@ export type ShellClose = Static<typeof ShellClose>;
 export const ShellOpened = message('shell.opened', {
   channel: ChannelId,
   sessionId: SessionId,
-  pid: Type.Integer({ minimum: 0 }),
+  pid: Count,
   user: Str(64),
 });
 export type ShellOpened = Static<typeof ShellOpened>;
@@ -97,8 +97,9 @@ export type ShellRefused = Static<typeof ShellRefused>;
 export const ShellExit = message('shell.exit', {
   channel: ChannelId,
   sessionId: SessionId,
-  exitCode: Type.Integer(),
-  signal: Type.Integer({ minimum: 0 }),
+  /** Signed or unsigned 32-bit, as the platform reports it (Windows exit codes are unsigned). */
+  exitCode: Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 32 - 1 }),
+  signal: Count,
 });
 export type ShellExit = Static<typeof ShellExit>;
 
@@ -111,9 +112,9 @@ export const FileOpen = message('file.open', {
   ticket: Ticket,
   direction: Type.Union([Type.Literal('download'), Type.Literal('upload')]),
   path: Str(4096, 1),
-  offset: Type.Integer({ minimum: 0 }),
+  offset: Count,
   /** Upload: the total size the file will have; download: the most the collector accepts. */
-  size: Type.Integer({ minimum: 0 }),
+  size: Count,
   /**
    * Upload only: resume from what the agent already holds (at most `size` bytes) instead of `offset`; the agent
    * answers the offset it kept in `file.opened`. The SHA-256 at the end checks that the kept prefix matched.
@@ -126,7 +127,7 @@ export type FileOpen = Static<typeof FileOpen>;
 export const FileOpened = message('file.opened', {
   channel: ChannelId,
   sessionId: SessionId,
-  size: Type.Integer({ minimum: 0 }),
+  size: Count,
 });
 export type FileOpened = Static<typeof FileOpened>;
 
@@ -134,7 +135,7 @@ export type FileOpened = Static<typeof FileOpened>;
 export const FileDone = message('file.done', {
   channel: ChannelId,
   sessionId: SessionId,
-  size: Type.Integer({ minimum: 0 }),
+  size: Count,
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
 });
 export type FileDone = Static<typeof FileDone>;

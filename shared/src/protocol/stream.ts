@@ -3,7 +3,7 @@
  * them in its durable outbox until the collector acknowledges them after committing (docs/0001-protocol.md).
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { EpochMs, message, Seq, Str } from './common.js';
+import { Count, EpochMs, message, Seq, Str } from './common.js';
 
 /** A scalar value an event may carry. */
 const EventValue = Type.Union([Str(4096), Type.Number(), Type.Boolean(), Type.Null()]);
@@ -26,7 +26,7 @@ export const StreamGap = message('stream.gap', {
 export type StreamGap = Static<typeof StreamGap>;
 
 /** The collector committed every sequence number up to and including `seq`. */
-export const StreamAck = message('stream.ack', { seq: Type.Integer({ minimum: 0 }) });
+export const StreamAck = message('stream.ack', { seq: Count });
 export type StreamAck = Static<typeof StreamAck>;
 
 /** The last sequence number a sequenced message covers (a gap covers `count` numbers). */
