@@ -183,9 +183,74 @@ describe('thresholds', () => {
     expect(ctx.sink.open.size).toBe(0);
   });
 
+  it('two rules on one series keep their own state: the lower one open does not hide the higher one', async () => {
+    const ctx = setup({
+      policy:
+        'baseline: { enabled: false }\nthresholds:\n  - { metric: cpu.total_pct, value: 80, forSec: 60 }\n  - { metric: cpu.total_pct, value: 95, forSec: 120, criticality: P1 }',
+    });
+    await feed(ctx, 'ag_1', 0, 4, () => 85); // > 80 for 90 s: the lower rule opens
+    expect([...ctx.sink.open.keys()]).toEqual(['threshold:ag_1:cpu.total_pct:>80']);
+    await feed(ctx, 'ag_1', 4, 9, () => 99); // > 95 for 120 s: the higher one opens too
+    expect(ctx.sink.open.get('threshold:ag_1:cpu.total_pct:>95')?.criticality).toBe('P1');
+    expect(ctx.sink.open.get('threshold:ag_1:cpu.total_pct:>95')?.failureTime).toBe(T0 + 4 * 30_000);
+    await feed(ctx, 'ag_1', 9, 16, () => 90); // back under 95 (clear after 120 s), still over 80
+    expect([...ctx.sink.open.keys()]).toEqual(['threshold:ag_1:cpu.total_pct:>80']);
+  });
+
   it('rejects an invalid policy with the field named', () => {
     expect(() => parsePolicy('thresholds:\n  - { metric: cpu, value: high }', 'p.yaml')).toThrow(
       /p\.yaml: \/thresholds\/0\/value/,
+    );
+  });
+});
+
+describe('shipped rules (no policy at all)', () => {
+  it('a CPU at 100 % for 5 min opens a P2 incident on a fresh engine, long before any baseline has learnt', async () => {
+    const ctx = setup();
+    await feed(ctx, 'ag_3', 0, 10, () => 100); // 4 min 30 s: not yet
+    expect(ctx.sink.open.size).toBe(0);
+    await feed(ctx, 'ag_3', 10, 11, () => 100); // 5 min
+    const inc = ctx.sink.open.get('threshold:ag_3:cpu.total_pct:>95')!;
+    expect(inc).toMatchObject({ failureTime: T0, criticality: 'P2', source: 'threshold' });
+    expect(inc.explanation).toContain('above the policy limit of 95');
+    expect([...ctx.sink.open.keys()]).toEqual(['threshold:ag_3:cpu.total_pct:>95']); // no baseline yet
+    await feed(ctx, 'ag_3', 11, 16, () => 20);
+    expect(ctx.sink.open.size).toBe(0);
+  });
+
+  it('memory exhausted and every almost-full volume open their own incident; `defaults: false` opens none', async () => {
+    for (const policy of [undefined, 'defaults: false']) {
+      const ctx = setup(policy ? { policy } : {});
+      for (let i = 0; i < 12; i++) {
+        ctx.clock.t = T0 + i * 30_000;
+        await ctx.engine.ingest('ag_4', [
+          {
+            time: ctx.clock.t,
+            values: { 'mem.used_pct': 97, 'disk.used_pct:/': 96, 'disk.used_pct:/var': 99, 'disk.used_pct:/srv': 40 },
+          },
+        ]);
+      }
+      expect([...ctx.sink.open.keys()].sort()).toEqual(
+        policy
+          ? []
+          : [
+              'threshold:ag_4:disk.used_pct:/:>95',
+              'threshold:ag_4:disk.used_pct:/var:>95',
+              'threshold:ag_4:mem.used_pct:>95',
+            ],
+      );
+    }
+  });
+
+  it('a rule of yours on the same metric and direction replaces the shipped one', async () => {
+    const ctx = setup({ policy: 'thresholds:\n  - { metric: cpu.total_pct, value: 80, forSec: 60 }' });
+    await feed(ctx, 'ag_5', 0, 12, () => 100);
+    expect([...ctx.sink.open.keys()]).toEqual(['threshold:ag_5:cpu.total_pct:>80']);
+  });
+
+  it('a program cannot be watched by a prefix', () => {
+    expect(() => parsePolicy('thresholds:\n  - { metric: "proc.cpu_pct:*", value: 50 }', 'p.yaml')).toThrow(
+      /\/thresholds\/0\/metric: a program's CPU is watched by its exact name/,
     );
   });
 });
