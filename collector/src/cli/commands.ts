@@ -12,6 +12,7 @@ import { count } from './flags.js';
 import { addIncidentCommands } from './incidents.js';
 import { addInventoryCommands } from './inventory.js';
 import { printObject, printRows, when } from './output.js';
+import { addPolicyCommands } from './policies.js';
 import { addQualityReportCommand } from './quality.js';
 import { addShellCommands } from './shell.js';
 
@@ -60,6 +61,7 @@ export function addCommands(program: Command): void {
   addInventoryCommands(program);
   addQualityReportCommand(program);
   addDetectCommands(program);
+  addPolicyCommands(program);
   addShellCommands(program);
   addIncidentCommands(program);
   addContractCommands(program);
