@@ -39,7 +39,7 @@ import { rejectUnsafeNumbers } from './http/numbers.js';
 import type { App } from './http/types.js';
 import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
-import { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
+import { MetricsService, MetricsStore, metricsMigrations, metricsRoutes } from './metrics/index.js';
 import { Notifications, notificationsMigrations, notificationsRoutes } from './notifications/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
 import { qualityRoutes } from './reports/quality/index.js';
@@ -461,6 +461,14 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   );
   await api.register(detectionRoutes({ policies, guard, audit }));
   await api.register(policyRoutes({ admin: policyAdmin, guard, audit }));
+  await api.register(
+    metricsRoutes({
+      store: metricsStore,
+      guard,
+      clock,
+      agentClient: async (id) => (await agents.get(id))?.clientId,
+    }),
+  );
   await api.register(incidentsRoutes({ incidents, guard }));
   await api.register(contractsRoutes({ contracts, guard }));
   await api.register(notificationsRoutes({ notifications, guard }));
