@@ -4,7 +4,7 @@ import { baselineStep, baselineView, DEFAULT_BASELINE, newBaselineState } from '
 import { ChecksPush } from './checks-push.js';
 import { DetectionEngine } from './engine.js';
 import { MemoryIncidentSink } from './memory-sink.js';
-import { PolicySet, parsePolicy } from './policy.js';
+import { PolicySet, parsePolicy, validatePolicy } from './policy.js';
 import { replayCsv } from './replay.js';
 
 const logger = pino({ level: 'silent' });
@@ -246,6 +246,15 @@ describe('shipped rules (no policy at all)', () => {
     const ctx = setup({ policy: 'thresholds:\n  - { metric: cpu.total_pct, value: 80, forSec: 60 }' });
     await feed(ctx, 'ag_5', 0, 12, () => 100);
     expect([...ctx.sink.open.keys()]).toEqual(['threshold:ag_5:cpu.total_pct:>80']);
+  });
+
+  it('a document nested thousands deep is refused in words, not with a stack overflow', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deep = { a: deep };
+    expect(() => validatePolicy({ thresholds: [deep] }, 'request')).toThrow(/request: nested more than 16 levels/);
+    expect(() => parsePolicy(`${'['.repeat(5000)}${']'.repeat(5000)}`, 'p.yaml')).toThrow(
+      /p\.yaml: (not valid JSON or YAML|nested more than)/,
+    );
   });
 
   it('a program cannot be watched by a prefix', () => {

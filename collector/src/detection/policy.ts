@@ -167,6 +167,13 @@ export function parsePolicy(text: string, source = 'policy'): Policy {
 
 /** Validates a parsed policy document (defaults filled in); errors name the source and every wrong field. */
 export function validatePolicy(raw: unknown, source = 'policy'): Policy {
+  // A policy is at most a few levels deep; cloning and checking a document nested thousands deep would overflow the
+  // stack (found by the API fuzzer), so the depth is measured first, without recursion.
+  if (deeperThan(raw, MAX_POLICY_DEPTH))
+    throw new OutpostError('OUTPOST_E_POLICY_INVALID', {
+      message: `${source}: nested more than ${MAX_POLICY_DEPTH} levels deep; a policy is a few levels deep`,
+      details: { source, problems: [`/: nested more than ${MAX_POLICY_DEPTH} levels`] },
+    });
   const value = Value.Default(PolicySchema, Value.Clone(raw ?? {}));
   const problems: string[] = [];
   if (!check.Check(value)) problems.push(...[...check.Errors(value)].slice(0, 5).map(explainError));
@@ -183,6 +190,21 @@ export function validatePolicy(raw: unknown, source = 'policy'): Policy {
     });
   }
   return value;
+}
+
+/** Deepest nesting a policy document may have (the deepest real field, a probe's check, is 5 levels down). */
+const MAX_POLICY_DEPTH = 16;
+
+/** True when objects and arrays nest deeper than `max` in `value` (iterative: safe on any depth). */
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return false;
 }
 
 /** Prefix of the per-program CPU metrics derived from the top list. */
