@@ -4,14 +4,23 @@
  * added through the API opens incidents on matching samples at once, and removing it stops that; bad input gets
  * clear errors; non-admins and other clients are refused; every change is audited; the `outpost policies` CLI.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ApiTarget, apiCall } from '@outpost/collector';
 import { OutpostError } from '@outpost/shared';
 import { describe, expect, it } from 'vitest';
-import { outpostBin, spawnNode, startTestCollector, type TestCollector } from '../support/collector.js';
+import { outpostBin, spawnNode, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { enrolledIdentity } from '../support/raw-agent.js';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
-type Incident = { key: string | null; source: string; status: string; criticality: string; failureTime: number };
+type Incident = {
+  key: string | null;
+  source: string;
+  status: string;
+  criticality: string;
+  failureTime: number;
+  clearSince: number | null;
+};
 type Entry = { id: string; source: string; scope: string; inForce: boolean; rules: { metric: string }[] };
 
 async function refused(p: Promise<unknown>): Promise<OutpostError> {
@@ -110,7 +119,10 @@ describe('detection policies', () => {
     });
     expect(changed.scope).toBe(`site:${c.siteId}`);
     await feed(4, { 'temp.celsius:gpu': 91 });
-    expect((await incidents()).map((i) => i.key)).toEqual([`threshold:${agentId}:temp.celsius:cpu:>80`]);
+    const after = await incidents();
+    expect(after.map((i) => i.key)).toEqual([`threshold:${agentId}:temp.celsius:cpu:>80`]);
+    // Its rule is gone: nothing would ever clear it, so the change clears it (auto-resolved after the hold).
+    expect(after[0]!.clearSince).not.toBeNull();
 
     const gone = await apiCall<{ removed: string }>(c.admin, 'DELETE', `/api/v1/detection/policies/${added.id}`);
     expect(gone.removed).toBe(added.id);
@@ -232,6 +244,14 @@ describe('detection policies', () => {
     const badValue = cli(c, 'policies', 'add', '--client', c.clientId, '--check', '{id: x, kind: tcp, host: h}');
     expect(await badValue.exited).not.toBe(0);
     expect(badValue.stderr()).toContain('/checks/0/port');
+
+    using dir = tempDir('policies-cli');
+    const broken = join(dir.path, 'broken.yaml');
+    writeFileSync(broken, 'thresholds: [1, 2');
+    const badFile = cli(c, 'policies', 'add', '--file', broken);
+    expect(await badFile.exited).not.toBe(0);
+    expect(badFile.stderr()).toContain(`OUTPOST_E_POLICY_INVALID: ${broken}: not valid JSON or YAML`);
+    expect(badFile.stderr()).not.toContain('unexpected failure');
 
     const rm = cli(c, 'policies', 'rm', id);
     expect(await rm.exited).toBe(0);

@@ -3,6 +3,7 @@
  * in the database"). They only call `/api/v1/detection/policies`; the collector validates, authorises and audits.
  */
 import { readFileSync } from 'node:fs';
+import { OutpostError } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { PolicyEntry } from '../detection/index.js';
@@ -57,7 +58,16 @@ export function parseCheck(v: string): { id: string } & Record<string, unknown> 
 /** The policy document in a local file (JSON or YAML, one policy). */
 function readDoc(file: string): Doc {
   checkReadable(file);
-  const doc: unknown = parseYaml(readFileSync(file, 'utf8'));
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new OutpostError('OUTPOST_E_POLICY_INVALID', {
+      cause,
+      message: `${file}: not valid JSON or YAML: ${(cause as Error).message}`,
+      details: { source: file },
+    });
+  }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc))
     throw new InvalidArgumentError(`${file}: expected one policy (an object), as docs/0004-detection.md describes`);
   return doc as Doc;
