@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { baselineStep, baselineView, DEFAULT_BASELINE, newBaselineState } from './baseline.js';
+import { BASELINE_STATE_LENGTH, baselineStep, baselineView, DEFAULT_BASELINE, newBaselineState } from './baseline.js';
 import { ChecksPush } from './checks-push.js';
 import { DetectionEngine } from './engine.js';
 import { MemoryIncidentSink } from './memory-sink.js';
@@ -336,6 +336,35 @@ describe('checkpoint', () => {
     expect(b.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
     await feed(b, 'ag_0', 415, 450, (i) => 10 + 2 * noise(i));
     expect(b.sink.events.filter((e) => e.kind === 'clear')).toHaveLength(1);
+  });
+
+  it('threshold rules restore their own state; a checkpoint from before per-rule state hands its open one over', async () => {
+    const a = setup({ policy: 'baseline: { enabled: false }' });
+    await feed(a, 'ag_7', 0, 12, () => 100); // the shipped CPU rule opens
+    expect([...a.sink.open.keys()]).toEqual(['threshold:ag_7:cpu.total_pct:>95']);
+    const b = setup({ policy: 'baseline: { enabled: false }' });
+    b.engine.restore(a.engine.snapshot());
+    const key = 'threshold:ag_7:cpu.total_pct:>95';
+    b.sink.open.set(key, a.sink.open.get(key)!); // the incident lives on in the store across the restart
+    await feed(b, 'ag_7', 12, 14, () => 100);
+    expect(b.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
+    await feed(b, 'ag_7', 14, 20, () => 10);
+    expect(b.sink.events.map((e) => [e.kind, e.key])).toEqual([['clear', 'threshold:ag_7:cpu.total_pct:>95']]);
+
+    // The layout written before: threshold state inside the series entry (open flag 4 places after the baseline).
+    const legacy = new Float64Array(BASELINE_STATE_LENGTH + 9);
+    legacy.set(newBaselineState());
+    legacy[BASELINE_STATE_LENGTH + 2] = T0; // breach start
+    legacy[BASELINE_STATE_LENGTH + 3] = -1; // clear start
+    legacy[BASELINE_STATE_LENGTH + 4] = 1; // open
+    legacy[BASELINE_STATE_LENGTH + 6] = -1;
+    const c = setup({ policy: 'baseline: { enabled: false }' });
+    c.engine.restore(new Map([['ag_7|cpu.total_pct', new Uint8Array(legacy.buffer)]]));
+    c.sink.open.set(key, a.sink.open.get(key)!);
+    await feed(c, 'ag_7', 20, 22, () => 100);
+    expect(c.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
+    await feed(c, 'ag_7', 22, 28, () => 10);
+    expect(c.sink.events.map((e) => [e.kind, e.key])).toEqual([['clear', 'threshold:ag_7:cpu.total_pct:>95']]);
   });
 
   it('a checkpoint from a version with another baseline layout keeps its open incidents and relearns the baseline', async () => {
