@@ -349,7 +349,9 @@ describe('checkpoint', () => {
     await feed(b, 'ag_7', 12, 14, () => 100);
     expect(b.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
     await feed(b, 'ag_7', 14, 20, () => 10);
-    expect(b.sink.events.map((e) => [e.kind, e.key])).toEqual([['clear', 'threshold:ag_7:cpu.total_pct:>95']]);
+    expect(b.sink.events.map((e) => [e.kind, e.kind === 'clear' ? e.key : e.signal.key])).toEqual([
+      ['clear', 'threshold:ag_7:cpu.total_pct:>95'],
+    ]);
 
     // The layout written before: threshold state inside the series entry (open flag 4 places after the baseline).
     const legacy = new Float64Array(BASELINE_STATE_LENGTH + 9);
@@ -364,7 +366,9 @@ describe('checkpoint', () => {
     await feed(c, 'ag_7', 20, 22, () => 100);
     expect(c.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
     await feed(c, 'ag_7', 22, 28, () => 10);
-    expect(c.sink.events.map((e) => [e.kind, e.key])).toEqual([['clear', 'threshold:ag_7:cpu.total_pct:>95']]);
+    expect(c.sink.events.map((e) => [e.kind, e.kind === 'clear' ? e.key : e.signal.key])).toEqual([
+      ['clear', 'threshold:ag_7:cpu.total_pct:>95'],
+    ]);
   });
 
   it('a checkpoint from a version with another baseline layout keeps its open incidents and relearns the baseline', async () => {
