@@ -14,7 +14,16 @@ import { AuthService, authMigrations, authRoutes, createAuthenticate, createGuar
 import { agentsListenSeparately, type CollectorConfig } from './config.js';
 import { Contracts, contractsMigrations, contractsRoutes } from './contracts/index.js';
 import { type Db, migrate, openDatabase } from './db/index.js';
-import { ChecksPush, DetectionEngine, DetectionPolicies, type RecentChanges } from './detection/index.js';
+import {
+  ChecksPush,
+  DetectionEngine,
+  DetectionPolicies,
+  detectionMigrations,
+  PolicyAdmin,
+  PolicyStore,
+  type RecentChanges,
+} from './detection/index.js';
+import { policyRoutes } from './detection/policy-routes.js';
 import { detectionRoutes } from './detection/routes.js';
 import { EventsStore, eventsMigrations } from './events/index.js';
 import {
@@ -30,7 +39,7 @@ import { rejectUnsafeNumbers } from './http/numbers.js';
 import type { App } from './http/types.js';
 import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
-import { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
+import { MetricsService, MetricsStore, metricsMigrations, metricsRoutes } from './metrics/index.js';
 import { Notifications, notificationsMigrations, notificationsRoutes } from './notifications/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
 import { qualityRoutes } from './reports/quality/index.js';
@@ -50,6 +59,7 @@ export const MIGRATIONS = [
   ...eventsMigrations,
   ...inventoryMigrations,
   ...metricsMigrations,
+  ...detectionMigrations,
   ...sessionsMigrations,
   ...contractsMigrations,
   ...incidentsMigrations,
@@ -90,8 +100,10 @@ export interface Collector {
   metricsService: MetricsService;
   /** The streaming detection engine. */
   detection: DetectionEngine;
-  /** The detection policies in force (the policy file), reloadable. */
+  /** The detection policies in force (the policy file, then the stored ones), reloadable. */
   policies: DetectionPolicies;
+  /** The detection policies stored through the API. */
+  policyAdmin: PolicyAdmin;
   /** Where detection raises incidents: the incident service unless a test injects another sink. */
   incidentSink: IncidentSink;
   /** Tickets, their SLA clocks and the SLA engine (notifications binds itself with `setNotifier`). */
@@ -180,6 +192,18 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     initialAdminEmail: config.auth.initialAdminEmail,
   });
   const tenants = new Tenants(db, audit, clock);
+  // The policies stored through the API join the file's (they win per scope) before detection sees any sample.
+  const policyAdmin = new PolicyAdmin(
+    new PolicyStore(db),
+    policies,
+    {
+      clientExists: async (id) => (await tenants.client(id)) !== undefined,
+      siteClient: async (id) => (await tenants.site(id))?.clientId,
+    },
+    () => clock.now(),
+    logger.child({ concern: 'detection' }),
+  );
+  policyAdmin.load();
   const registry = new ConnectionRegistry();
   const agents = new Agents(db, tenants, registry, audit, clock, logger);
   const events = new EventsStore(db);
@@ -325,6 +349,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   policies.onReload(() => {
     checksPush.pushAll(registry.values());
     detection.reconcileChecks().catch((err: unknown) => logger.error({ err }, 'check reconciliation failed'));
+    detection.reconcileThresholds().catch((err: unknown) => logger.error({ err }, 'threshold reconciliation failed'));
     detection.sweepInventory().catch((err: unknown) => logger.error({ err }, 'inventory rules sweep failed'));
   });
   const metrics = new MetricsRegistry();
@@ -444,6 +469,15 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     }),
   );
   await api.register(detectionRoutes({ policies, guard, audit }));
+  await api.register(policyRoutes({ admin: policyAdmin, guard, audit }));
+  await api.register(
+    metricsRoutes({
+      store: metricsStore,
+      guard,
+      clock,
+      agentClient: async (id) => (await agents.get(id))?.clientId,
+    }),
+  );
   await api.register(incidentsRoutes({ incidents, guard, userName: async (id) => (await auth.getUser(id))?.name }));
   await api.register(contractsRoutes({ contracts, guard }));
   await api.register(notificationsRoutes({ notifications, guard }));
@@ -502,6 +536,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     metricsService,
     detection,
     policies,
+    policyAdmin,
     incidentSink,
     incidents,
     contracts,

@@ -41,5 +41,11 @@ export function inventoryFactsOf(inventory: Inventory, agentId: string): Invento
       .filter((r) => r.data.kind === 'disk')
       .map((r) => String(r.data.name)),
     memoryBytes: typeof memory === 'number' ? memory : null,
+    services: inventory.rows(f.deviceId, 'services').map((r) => ({
+      name: String(r.data.name ?? ''),
+      state: String(r.data.state ?? ''),
+      startMode: String(r.data.start_mode ?? ''),
+      kind: String(r.data.kind ?? ''),
+    })),
   };
 }

@@ -51,6 +51,9 @@ for (const r of [tier1, tier2, tier3]) r.push('incidents.write');
 tier3.push('notifications.read');
 // Detection (issue 4): everyone may see the policies in force; only admins reload them (admin holds every action).
 for (const r of [viewer, tier1, tier2, tier3]) r.push('detection.read');
+// Metrics (issue 17): everyone who sees a machine sees its series; `metrics.read` on no client (global) is the
+// collector's own Prometheus page, which a role bound to every client already sees the whole fleet of.
+for (const r of [viewer, tier1, tier2, tier3]) r.push('metrics.read');
 
 /** What each role may do within its scope. */
 export const GRANTS: Record<Role, ReadonlySet<Action>> = {

@@ -3,7 +3,7 @@
 import { normalizeFingerprint } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { addChannelCommands } from './channels.js';
-import { type ApiTarget, apiCall, apiText } from './client.js';
+import { type ApiTarget, apiCall } from './client.js';
 import { addContractCommands } from './contracts.js';
 import { addCpCommand } from './cp.js';
 import { commandTarget, saveTarget } from './credentials.js';
@@ -11,7 +11,9 @@ import { addDetectCommands } from './detect.js';
 import { count } from './flags.js';
 import { addIncidentCommands } from './incidents.js';
 import { addInventoryCommands } from './inventory.js';
-import { printObject, printRows, printText, say, when } from './output.js';
+import { addMetricsCommands } from './metrics.js';
+import { printObject, printRows, say, when } from './output.js';
+import { addPolicyCommands } from './policies.js';
 import { addQualityReportCommand } from './quality.js';
 import { addShellCommands } from './shell.js';
 
@@ -60,6 +62,8 @@ export function addCommands(program: Command): void {
   addInventoryCommands(program);
   addQualityReportCommand(program);
   addDetectCommands(program);
+  addPolicyCommands(program);
+  addMetricsCommands(program);
   addShellCommands(program);
   addIncidentCommands(program);
   addContractCommands(program);
@@ -341,12 +345,5 @@ export function addCommands(program: Command): void {
         ],
         isJson(this),
       );
-    });
-
-  program
-    .command('metrics')
-    .description('Print the collector’s Prometheus metrics.')
-    .action(async function (this: Command) {
-      printText(await apiText(target(this), '/metrics'));
     });
 }

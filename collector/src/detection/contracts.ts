@@ -45,6 +45,8 @@ export interface InventoryFactsSnapshot {
   disks: string[];
   /** Installed memory in bytes (the OS view), null when unknown. */
   memoryBytes: number | null;
+  /** Services with their state and start mode as the probe reports them (absent: not reported yet). */
+  services?: { name: string; state: string; startMode: string; kind: string }[];
 }
 
 /** Inventory facts per agent, injected by the composition root (undefined before the machine's first inventory). */

@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { baselineStep, baselineView, DEFAULT_BASELINE, newBaselineState } from './baseline.js';
+import { BASELINE_STATE_LENGTH, baselineStep, baselineView, DEFAULT_BASELINE, newBaselineState } from './baseline.js';
 import { ChecksPush } from './checks-push.js';
 import { DetectionEngine } from './engine.js';
 import { MemoryIncidentSink } from './memory-sink.js';
-import { PolicySet, parsePolicy } from './policy.js';
+import { PolicySet, parsePolicy, validatePolicy } from './policy.js';
 import { replayCsv } from './replay.js';
 
 const logger = pino({ level: 'silent' });
@@ -183,9 +183,83 @@ describe('thresholds', () => {
     expect(ctx.sink.open.size).toBe(0);
   });
 
+  it('two rules on one series keep their own state: the lower one open does not hide the higher one', async () => {
+    const ctx = setup({
+      policy:
+        'baseline: { enabled: false }\nthresholds:\n  - { metric: cpu.total_pct, value: 80, forSec: 60 }\n  - { metric: cpu.total_pct, value: 95, forSec: 120, criticality: P1 }',
+    });
+    await feed(ctx, 'ag_1', 0, 4, () => 85); // > 80 for 90 s: the lower rule opens
+    expect([...ctx.sink.open.keys()]).toEqual(['threshold:ag_1:cpu.total_pct:>80']);
+    await feed(ctx, 'ag_1', 4, 9, () => 99); // > 95 for 120 s: the higher one opens too
+    expect(ctx.sink.open.get('threshold:ag_1:cpu.total_pct:>95')?.criticality).toBe('P1');
+    expect(ctx.sink.open.get('threshold:ag_1:cpu.total_pct:>95')?.failureTime).toBe(T0 + 4 * 30_000);
+    await feed(ctx, 'ag_1', 9, 16, () => 90); // back under 95 (clear after 120 s), still over 80
+    expect([...ctx.sink.open.keys()]).toEqual(['threshold:ag_1:cpu.total_pct:>80']);
+  });
+
   it('rejects an invalid policy with the field named', () => {
     expect(() => parsePolicy('thresholds:\n  - { metric: cpu, value: high }', 'p.yaml')).toThrow(
       /p\.yaml: \/thresholds\/0\/value/,
+    );
+  });
+});
+
+describe('shipped rules (no policy at all)', () => {
+  it('a CPU at 100 % for 5 min opens a P2 incident on a fresh engine, long before any baseline has learnt', async () => {
+    const ctx = setup();
+    await feed(ctx, 'ag_3', 0, 10, () => 100); // 4 min 30 s: not yet
+    expect(ctx.sink.open.size).toBe(0);
+    await feed(ctx, 'ag_3', 10, 11, () => 100); // 5 min
+    const inc = ctx.sink.open.get('threshold:ag_3:cpu.total_pct:>95')!;
+    expect(inc).toMatchObject({ failureTime: T0, criticality: 'P2', source: 'threshold' });
+    expect(inc.explanation).toContain('above the policy limit of 95');
+    expect([...ctx.sink.open.keys()]).toEqual(['threshold:ag_3:cpu.total_pct:>95']); // no baseline yet
+    await feed(ctx, 'ag_3', 11, 16, () => 20);
+    expect(ctx.sink.open.size).toBe(0);
+  });
+
+  it('memory exhausted and every almost-full volume open their own incident; `defaults: false` opens none', async () => {
+    for (const policy of [undefined, 'defaults: false']) {
+      const ctx = setup(policy ? { policy } : {});
+      for (let i = 0; i < 12; i++) {
+        ctx.clock.t = T0 + i * 30_000;
+        await ctx.engine.ingest('ag_4', [
+          {
+            time: ctx.clock.t,
+            values: { 'mem.used_pct': 97, 'disk.used_pct:/': 96, 'disk.used_pct:/var': 99, 'disk.used_pct:/srv': 40 },
+          },
+        ]);
+      }
+      expect([...ctx.sink.open.keys()].sort()).toEqual(
+        policy
+          ? []
+          : [
+              'threshold:ag_4:disk.used_pct:/:>95',
+              'threshold:ag_4:disk.used_pct:/var:>95',
+              'threshold:ag_4:mem.used_pct:>95',
+            ],
+      );
+    }
+  });
+
+  it('a rule of yours on the same metric and direction replaces the shipped one', async () => {
+    const ctx = setup({ policy: 'thresholds:\n  - { metric: cpu.total_pct, value: 80, forSec: 60 }' });
+    await feed(ctx, 'ag_5', 0, 12, () => 100);
+    expect([...ctx.sink.open.keys()]).toEqual(['threshold:ag_5:cpu.total_pct:>80']);
+  });
+
+  it('a document nested thousands deep is refused in words, not with a stack overflow', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deep = { a: deep };
+    expect(() => validatePolicy({ thresholds: [deep] }, 'request')).toThrow(/request: nested more than 16 levels/);
+    expect(() => parsePolicy(`${'['.repeat(5000)}${']'.repeat(5000)}`, 'p.yaml')).toThrow(
+      /p\.yaml: (not valid JSON or YAML|nested more than)/,
+    );
+  });
+
+  it('a program cannot be watched by a prefix', () => {
+    expect(() => parsePolicy('thresholds:\n  - { metric: "proc.cpu_pct:*", value: 50 }', 'p.yaml')).toThrow(
+      /\/thresholds\/0\/metric: a program's CPU is watched by its exact name/,
     );
   });
 });
@@ -262,6 +336,39 @@ describe('checkpoint', () => {
     expect(b.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
     await feed(b, 'ag_0', 415, 450, (i) => 10 + 2 * noise(i));
     expect(b.sink.events.filter((e) => e.kind === 'clear')).toHaveLength(1);
+  });
+
+  it('threshold rules restore their own state; a checkpoint from before per-rule state hands its open one over', async () => {
+    const a = setup({ policy: 'baseline: { enabled: false }' });
+    await feed(a, 'ag_7', 0, 12, () => 100); // the shipped CPU rule opens
+    expect([...a.sink.open.keys()]).toEqual(['threshold:ag_7:cpu.total_pct:>95']);
+    const b = setup({ policy: 'baseline: { enabled: false }' });
+    b.engine.restore(a.engine.snapshot());
+    const key = 'threshold:ag_7:cpu.total_pct:>95';
+    b.sink.open.set(key, a.sink.open.get(key)!); // the incident lives on in the store across the restart
+    await feed(b, 'ag_7', 12, 14, () => 100);
+    expect(b.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
+    await feed(b, 'ag_7', 14, 20, () => 10);
+    expect(b.sink.events.map((e) => [e.kind, e.kind === 'clear' ? e.key : e.signal.key])).toEqual([
+      ['clear', 'threshold:ag_7:cpu.total_pct:>95'],
+    ]);
+
+    // The layout written before: threshold state inside the series entry (open flag 4 places after the baseline).
+    const legacy = new Float64Array(BASELINE_STATE_LENGTH + 9);
+    legacy.set(newBaselineState());
+    legacy[BASELINE_STATE_LENGTH + 2] = T0; // breach start
+    legacy[BASELINE_STATE_LENGTH + 3] = -1; // clear start
+    legacy[BASELINE_STATE_LENGTH + 4] = 1; // open
+    legacy[BASELINE_STATE_LENGTH + 6] = -1;
+    const c = setup({ policy: 'baseline: { enabled: false }' });
+    c.engine.restore(new Map([['ag_7|cpu.total_pct', new Uint8Array(legacy.buffer)]]));
+    c.sink.open.set(key, a.sink.open.get(key)!);
+    await feed(c, 'ag_7', 20, 22, () => 100);
+    expect(c.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(0);
+    await feed(c, 'ag_7', 22, 28, () => 10);
+    expect(c.sink.events.map((e) => [e.kind, e.kind === 'clear' ? e.key : e.signal.key])).toEqual([
+      ['clear', 'threshold:ag_7:cpu.total_pct:>95'],
+    ]);
   });
 
   it('a checkpoint from a version with another baseline layout keeps its open incidents and relearns the baseline', async () => {

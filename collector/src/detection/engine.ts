@@ -31,7 +31,10 @@ import {
   inMaintenance,
   type Policy,
   type PolicySet,
+  PROC_CPU_PREFIX,
+  ruleCovers,
   type ThresholdRule,
+  thresholdsOf,
 } from './policy.js';
 
 /** Engine options; everything has a default. */
@@ -46,8 +49,14 @@ export interface EngineOptions {
 }
 
 const EXTRA = 9;
-/** Prefix of the per-program CPU metrics derived from the top list. */
-const PROC_CPU = 'proc.cpu_pct:';
+const PROC_CPU = PROC_CPU_PREFIX;
+
+/** One threshold rule on one series: breach start, clear start, whether its incident is open. */
+interface RuleState {
+  breach: number;
+  clear: number;
+  open: boolean;
+}
 
 interface SeriesState {
   b: Float64Array;
@@ -58,7 +67,7 @@ interface SeriesState {
    */
   shift: number;
   calm: number;
-  // threshold: breach start, clear start
+  // threshold state of checkpoints written before it was kept per rule (`RuleState`): read once, to seed the rules
   tBreach: number;
   tClear: number;
   tOpen: boolean;
@@ -87,6 +96,8 @@ export interface EngineCounters {
 /** The detection engine. One per collector. */
 export class DetectionEngine {
   readonly #series = new Map<string, SeriesState>();
+  /** Threshold state per `agentId|metric|op value`: two rules on one series (the shipped one and yours) never mix. */
+  readonly #rules = new Map<string, RuleState>();
   readonly #places = new Map<string, AgentPlace>();
   readonly #top = new Map<string, { time: number; top: TopProcess[] }>();
   readonly #absent = new Set<string>();
@@ -141,7 +152,7 @@ export class DetectionEngine {
    * often for a baseline, and a runaway program on a busy machine barely moves the machine's total.
    */
   async #processRules(agentId: string, place: AgentPlace, policy: Policy, t: number, top: readonly TopProcess[]) {
-    for (const rule of policy.thresholds) {
+    for (const rule of thresholdsOf(policy)) {
       if (!rule.metric.startsWith(PROC_CPU)) continue;
       const name = rule.metric.slice(PROC_CPU.length);
       let x = 0;
@@ -152,8 +163,29 @@ export class DetectionEngine {
           pids.push(p.pid);
         }
       const detail = pids.length ? ` (${name}: pid ${pids.slice(0, 5).join(', ')})` : '';
-      await this.#threshold(this.#state(`${agentId}|${rule.metric}`), agentId, place, policy, rule, t, x, detail);
+      await this.#threshold(agentId, rule.metric, place, policy, rule, t, x, detail);
     }
+  }
+
+  /**
+   * The state of one rule on one series. A series checkpointed before rules had their own state hands its open
+   * threshold incident to the first rule that asks (it had one rule, or one shared state: either way it clears).
+   */
+  #ruleState(agentId: string, metric: string, r: ThresholdRule): RuleState {
+    const id = `${agentId}|${metric}|${r.op}${r.value}`;
+    let st = this.#rules.get(id);
+    if (!st) {
+      st = { breach: -1, clear: -1, open: false };
+      const legacy = this.#series.get(`${agentId}|${metric}`);
+      if (legacy?.tOpen) {
+        st = { breach: legacy.tBreach, clear: legacy.tClear, open: true };
+        legacy.tOpen = false;
+        legacy.tBreach = -1;
+        legacy.tClear = -1;
+      }
+      this.#rules.set(id, st);
+    }
+    return st;
   }
 
   #state(id: string): SeriesState {
@@ -298,6 +330,30 @@ export class DetectionEngine {
     }
   }
 
+  /**
+   * After a policy change: threshold incidents whose rule the agent's policy no longer has are cleared, and their
+   * state forgotten (nothing would evaluate them again, so nothing would ever clear them).
+   */
+  async reconcileThresholds(): Promise<void> {
+    for (const [id, st] of this.#rules) {
+      const first = id.indexOf('|');
+      const last = id.lastIndexOf('|');
+      const agentId = id.slice(0, first);
+      const metric = id.slice(first + 1, last);
+      const rule = id.slice(last + 1);
+      const place = await this.#place(agentId);
+      const kept =
+        place &&
+        thresholdsOf(this.policies.for(place.clientId, place.siteId)).some(
+          (r) => `${r.op}${r.value}` === rule && (ruleCovers(r, metric) || r.metric === metric),
+        );
+      if (kept) continue;
+      this.#rules.delete(id);
+      if (st.open)
+        await this.#clear(`threshold:${agentId}:${metric}:${rule}`, this.clock.now(), 'rule removed from the policy');
+    }
+  }
+
   async #step(agentId: string, place: AgentPlace, policy: Policy, metric: string, t: number, x: number) {
     const st = this.#state(`${agentId}|${metric}`);
     if (policy.baseline.enabled && !baselineIgnores(policy, metric)) {
@@ -339,15 +395,16 @@ export class DetectionEngine {
         }
       }
     }
-    for (const rule of policy.thresholds)
-      if (rule.metric === metric) await this.#threshold(st, agentId, place, policy, rule, t, x);
+    for (const rule of thresholdsOf(policy))
+      if (!rule.metric.startsWith(PROC_CPU) && ruleCovers(rule, metric))
+        await this.#threshold(agentId, metric, place, policy, rule, t, x);
     if (policy.forecast.enabled && metric.startsWith('disk.used_pct'))
       await this.#forecast(st, agentId, place, policy, metric, t, x);
   }
 
   async #threshold(
-    st: SeriesState,
     agentId: string,
+    metric: string,
     place: AgentPlace,
     policy: Policy,
     r: ThresholdRule,
@@ -355,38 +412,39 @@ export class DetectionEngine {
     x: number,
     detail = '',
   ) {
+    const st = this.#ruleState(agentId, metric, r);
     const breach = r.op === '>' ? x > r.value : x < r.value;
     const clearLevel = r.clear ?? r.value;
     const clear = r.op === '>' ? x <= clearLevel : x >= clearLevel;
-    const key = `threshold:${agentId}:${r.metric}:${r.op}${r.value}`;
-    if (!st.tOpen) {
-      if (!breach) st.tBreach = -1;
+    const key = `threshold:${agentId}:${metric}:${r.op}${r.value}`;
+    if (!st.open) {
+      if (!breach) st.breach = -1;
       else {
-        if (st.tBreach < 0) st.tBreach = t;
-        if (t - st.tBreach >= r.forSec * 1000) {
-          st.tOpen = true;
-          st.tClear = -1;
+        if (st.breach < 0) st.breach = t;
+        if (t - st.breach >= r.forSec * 1000) {
+          st.open = true;
+          st.clear = -1;
           await this.#raise(place, agentId, policy, {
             key,
             source: 'threshold',
             rule: `${r.metric} ${r.op} ${r.value}`,
             type: 'performance',
             criticality: r.criticality ?? 'P3',
-            failureTime: st.tBreach,
-            title: `${r.metric} ${r.op} ${formatValue(r.metric, r.value)} on ${place.hostname ?? agentId}`,
-            what: `${r.metric} is ${formatValue(r.metric, x)}, ${r.op === '>' ? 'above' : 'below'} the policy limit of ${formatValue(r.metric, r.value)} for ${Math.round((t - st.tBreach) / 1000)} s${detail}`,
+            failureTime: st.breach,
+            title: `${metric} ${r.op} ${formatValue(metric, r.value)} on ${place.hostname ?? agentId}`,
+            what: `${metric} is ${formatValue(metric, x)}, ${r.op === '>' ? 'above' : 'below'} the policy limit of ${formatValue(metric, r.value)} for ${Math.round((t - st.breach) / 1000)} s${detail}`,
             context: { value: x, limit: r.value },
           });
         }
       }
     } else if (clear) {
-      if (st.tClear < 0) st.tClear = t;
-      if (t - st.tClear >= r.clearSec * 1000) {
-        st.tOpen = false;
-        st.tBreach = -1;
-        await this.#clear(key, t, `${r.metric} back within ${formatValue(r.metric, clearLevel)}`);
+      if (st.clear < 0) st.clear = t;
+      if (t - st.clear >= r.clearSec * 1000) {
+        st.open = false;
+        st.breach = -1;
+        await this.#clear(key, t, `${metric} back within ${formatValue(metric, clearLevel)}`);
       }
-    } else st.tClear = -1;
+    } else st.clear = -1;
   }
 
   async #forecast(
@@ -582,6 +640,9 @@ export class DetectionEngine {
       buf[o + 8] = st.fSlope;
       out.set(id, new Uint8Array(buf.buffer));
     }
+    for (const [id, r] of this.#rules)
+      if (r.open || r.breach >= 0)
+        out.set(`rule|${id}`, new Uint8Array(new Float64Array([r.breach, r.clear, r.open ? 1 : 0]).buffer));
     for (const a of this.#absent) out.set(`absent|${a}`, new Uint8Array(0));
     for (const k of this.#invOpen) out.set(`inv|${k}`, new Uint8Array(0));
     for (const [id, c] of this.#checks)
@@ -598,6 +659,12 @@ export class DetectionEngine {
       }
       if (id.startsWith('inv|')) {
         this.#invOpen.add(id.slice(4));
+        continue;
+      }
+      if (id.startsWith('rule|')) {
+        if (bytes.byteLength !== 24) continue;
+        const [breach, clear, open] = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 24));
+        this.#rules.set(id.slice(5), { breach: breach!, clear: clear!, open: open === 1 });
         continue;
       }
       if (id.startsWith('check|')) {

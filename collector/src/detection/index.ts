@@ -11,5 +11,7 @@ export { DetectionEngine, describeCheck, type EngineCounters, type EngineOptions
 export { describe, formatValue } from './explain.js';
 export { MemoryIncidentSink, type SinkEvent } from './memory-sink.js';
 export * from './policy.js';
+export { PolicyAdmin, type PolicyEntry, type PolicySource, type PolicyTenants } from './policy-admin.js';
 export * from './policy-file.js';
+export { detectionMigrations, PolicyStore, type StoredPolicy } from './policy-store.js';
 export { parseTimestamp, type ReplayOptions, type ReplaySummary, replayCsv, replayPath } from './replay.js';

@@ -142,6 +142,38 @@ inventory: { licenceDays: 30, patchDays: 14, forbiddenSoftware: ["teamviewer*"] 
     ]);
   });
 
+  it('a service set to start by itself that failed (or, on Windows, stopped) is down until it runs again', async () => {
+    const ctx = setup('baseline: { enabled: false }\ninventory: { ignoreServices: ["gupdate*"] }');
+    const rows = demoRows(machine);
+    const svc = (name: string, state: string, start_mode: string, kind = 'systemd') => ({
+      name,
+      display_name: '',
+      state,
+      start_mode,
+      kind,
+      path: '',
+    });
+    const services = [
+      svc('nginx.service', 'failed', 'enabled'),
+      svc('oneshot.service', 'dead', 'enabled'), // a one-shot that did its job
+      svc('cups.service', 'failed', 'disabled'),
+      svc('Spooler', 'stopped', 'auto', 'windows'),
+      svc('gupdate', 'stopped', 'auto', 'windows'), // ignored by the policy
+      svc('MapsBroker', 'stopped', 'auto (delayed)', 'windows'), // stops itself by design
+    ];
+    await ctx.report('ag_6', { ...rows, services });
+    expect([...ctx.sink.open.keys()].sort()).toEqual([
+      'inventory:ag_6:service_down:Spooler',
+      'inventory:ag_6:service_down:nginx.service',
+    ]);
+    expect(ctx.sink.open.get('inventory:ag_6:service_down:nginx.service')!.explanation).toContain(
+      'nginx.service starts automatically (enabled) but is failed',
+    );
+    ctx.clock.t += 3_600_000;
+    await ctx.report('ag_6', { ...rows, services: services.map((s) => ({ ...s, state: 'running' })) });
+    expect(ctx.sink.open.size).toBe(0);
+  });
+
   it('flags an end-of-life OS', async () => {
     const ctx = setup();
     await ctx.report(

@@ -15,7 +15,7 @@ export interface InventoryFinding {
   id: string;
   /** The rule, the same on every machine (for fleet correlation), e.g. `inventory:av_disabled`. */
   rule: string;
-  type: 'security' | 'hardware' | 'compliance';
+  type: 'security' | 'hardware' | 'compliance' | 'availability';
   criticality: Criticality;
   /** When the condition began (the change that caused it, or the date it crossed a limit). */
   since: number;
@@ -34,6 +34,17 @@ const matches = (pattern: string, name: string) => {
   const n = name.toLowerCase();
   return p.endsWith('*') ? n.startsWith(p.slice(0, -1)) : n === p;
 };
+
+/**
+ * A service set to start by itself that is not running: failed anywhere, or stopped on Windows. A systemd unit that
+ * is merely inactive may be a one-shot that did its job; a Windows service with a delayed start often stops itself by
+ * design (update services), so both are left out; launchd jobs carry no start mode.
+ */
+function serviceDown(s: { state: string; startMode: string; kind: string }): boolean {
+  const auto = s.startMode === 'enabled' || s.startMode === 'auto';
+  if (!auto) return false;
+  return s.state === 'failed' || (s.kind === 'windows' && s.state === 'stopped');
+}
 
 /**
  * The findings on one machine now. `changes` is its history over the policy's hardware window, any order.
@@ -172,6 +183,20 @@ export function inventoryFindings(
       title: `${facts.os.name} ${facts.os.version} is end of life on ${facts.hostname}`,
       what: `${facts.os.name} ${facts.os.version} gets no security updates${facts.os.supportedUntil ? ` since ${date(facts.os.supportedUntil)}` : ''}`,
     });
+
+  if (rules.servicesDown)
+    for (const svc of facts.services ?? []) {
+      if (!serviceDown(svc) || rules.ignoreServices.some((p) => matches(p, svc.name))) continue;
+      out.push({
+        id: `service_down:${svc.name}`,
+        rule: 'inventory:service_down',
+        type: 'availability',
+        criticality: 'P2',
+        since: now, // the inventory keeps no service history: first seen down
+        title: `service ${svc.name} is down on ${facts.hostname}`,
+        what: `${svc.name} starts automatically (${svc.startMode}) but is ${svc.state}`,
+      });
+    }
 
   for (const sw of facts.software) {
     const pattern = rules.forbiddenSoftware.find((p) => matches(p, sw.name));

@@ -30,18 +30,28 @@ function setup(policyText?: string) {
     log: { level: 'silent' },
     detection: { policyFile },
   });
-  const start = async () => {
+  const start = async (saved?: string) => {
     const app = await buildApp({ ...settings, clock: { now: () => Date.now() }, logger: pino({ level: 'silent' }) });
     apps.push(app);
-    const login = await app.api.inject({
-      method: 'POST',
-      url: '/api/v1/auth/login',
-      payload: { email: app.initialAdmin!.email, password: app.initialAdmin!.password },
-    });
-    const token = (login.json() as { token: string }).token;
-    const call = (method: 'GET' | 'POST', url: string) =>
-      app.api.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
-    return { app, call };
+    const token =
+      saved ??
+      (
+        (
+          await app.api.inject({
+            method: 'POST',
+            url: '/api/v1/auth/login',
+            payload: { email: app.initialAdmin!.email, password: app.initialAdmin!.password },
+          })
+        ).json() as { token: string }
+      ).token;
+    const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) =>
+      app.api.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${token}` },
+        ...(payload !== undefined ? { payload: payload as object } : {}),
+      });
+    return { app, call, token };
   };
   return { policyFile, start };
 }
@@ -110,5 +120,38 @@ describe('detection policy file', () => {
     const audit = await app.audit.list({ limit: 10 });
     const reloads = audit.filter((e) => e.type === 'detection.policy.reload').map((e) => e.result);
     expect(reloads.sort()).toEqual(['failure', 'success']);
+  });
+
+  it('lists the file read-only; a stored policy for the same scope overrides it until removed, and survives a restart', async () => {
+    const { start } = setup(GOOD);
+    const { app, call, token } = await start();
+    const ids = async () =>
+      (
+        (await call('GET', '/api/v1/detection/policies')).json() as { policies: { id: string; inForce: boolean }[] }
+      ).policies.map((p) => `${p.id}${p.inForce ? '' : ' (overridden)'}`);
+    expect(await ids()).toEqual(['file:default', 'file:site:si_lab']);
+    const ro = await call('PUT', '/api/v1/detection/policies/file:site:si_lab', {});
+    expect(ro.statusCode).toBe(409);
+    expect((ro.json() as { error: { message: string } }).error.message).toContain('edit the file and reload');
+
+    const added = await call('POST', '/api/v1/detection/policies', {
+      thresholds: [{ metric: 'swap.used_pct', value: 60 }],
+    });
+    expect(added.statusCode).toBe(201);
+    const id = (added.json() as { id: string }).id;
+    expect(await ids()).toEqual(['file:default (overridden)', 'file:site:si_lab', id]);
+    expect(app.policies.set.for('cl_x', 'si_other').thresholds[0]!.metric).toBe('swap.used_pct');
+    // A reload of the file keeps the stored policy in force over it.
+    expect((await call('POST', '/api/v1/detection/policy/reload')).statusCode).toBe(200);
+    expect(app.policies.set.for('cl_x', 'si_other').thresholds[0]!.metric).toBe('swap.used_pct');
+
+    await app.close();
+    const again = await start(token);
+    expect(again.app.policies.set.for('cl_x', 'si_other').thresholds[0]!.metric).toBe('swap.used_pct');
+    expect((await again.call('DELETE', `/api/v1/detection/policies/${id}`)).statusCode).toBe(200);
+    expect(again.app.policies.set.for('cl_x', 'si_other').thresholds[0]).toMatchObject({
+      metric: 'cpu.total_pct',
+      value: 90,
+    });
   });
 });

@@ -75,10 +75,14 @@ export interface ActivePolicies {
   lastError: { at: number; code: string; message: string } | null;
 }
 
-/** The policies in force: a `PolicySet` the engine reads, replaced in place on a successful reload. */
+/**
+ * The policies in force: a `PolicySet` the engine reads, replaced in place on a successful reload of the file or a
+ * change of the stored policies (`PolicyAdmin`). For one scope, a stored policy wins over the file's.
+ */
 export class DetectionPolicies {
   readonly set: PolicySet;
   #policies: Policy[];
+  #stored: Policy[] = [];
   #loadedAt: number;
   #lastError: ActivePolicies['lastError'] = null;
   readonly #listeners = new Set<() => void>();
@@ -110,15 +114,31 @@ export class DetectionPolicies {
       this.logger.error({ err: e, file: this.file }, 'policy reload refused; the previous policies stay in force');
       throw e;
     }
-    this.set.replaceAll(this.#policies);
     this.#loadedAt = this.now();
     this.#lastError = null;
     this.logger.info({ file: this.file, policies: this.#policies.length }, 'detection policies reloaded');
-    for (const fn of this.#listeners) fn();
+    this.#apply();
     return this.show();
   }
 
-  /** Calls `fn` after each successful reload (e.g. to push checks to agents). */
+  /** Puts the stored policies in force beside the file's (they win per scope), and tells the listeners. */
+  setStored(policies: readonly Policy[]): void {
+    this.#stored = [...policies];
+    this.#apply();
+  }
+
+  /** The file's policies as last loaded (read-only). */
+  filePolicies(): Policy[] {
+    return [...this.#policies];
+  }
+
+  #apply(): void {
+    // PolicySet keeps the last policy per scope: stored after file, so the stored one wins.
+    this.set.replaceAll([...this.#policies, ...this.#stored]);
+    for (const fn of this.#listeners) fn();
+  }
+
+  /** Calls `fn` after each change of the policies in force (a reload, a stored policy added, changed or removed). */
   onReload(fn: () => void): void {
     this.#listeners.add(fn);
   }

@@ -11,7 +11,10 @@ import { parse as parseYaml } from 'yaml';
 
 const Criticality = Type.Union([Type.Literal('P1'), Type.Literal('P2'), Type.Literal('P3'), Type.Literal('P4')]);
 
-/** "Above 90 % for 5 min": fires after `forSec` of breach, clears after `clearSec` below the clear level. */
+/**
+ * "Above 90 % for 5 min": fires after `forSec` of breach, clears after `clearSec` below the clear level. `metric` is a
+ * series name, or a prefix ending with `*` for every instance (`disk.used_pct:*`: every volume, one incident each).
+ */
 export const ThresholdRule = Type.Object(
   {
     metric: Type.String({ minLength: 1, maxLength: 200 }),
@@ -54,6 +57,11 @@ export const PolicySchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     thresholds: Type.Array(ThresholdRule, { default: [] }),
+    /**
+     * The shipped rules (`SHIPPED_THRESHOLDS`: CPU saturated, memory exhausted, a volume almost full) apply on top of
+     * `thresholds`; one of `thresholds` on the same metric and direction replaces the shipped one. `false`: none.
+     */
+    defaults: Type.Boolean({ default: true }),
     absence: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
@@ -103,6 +111,10 @@ export const PolicySchema = Type.Object(
         forbiddenSoftware: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { default: [], maxItems: 1000 }),
         /** A disk gone or memory shrunk stays an incident until the hardware is back or this many days pass. */
         hardwareWindowDays: Type.Integer({ minimum: 1, maximum: 365, default: 7 }),
+        /** A service set to start automatically that failed (or, on Windows, is stopped) opens an incident. */
+        servicesDown: Type.Boolean({ default: true }),
+        /** Services the previous rule ignores (exact names, or prefixes ending with `*`, case-insensitive). */
+        ignoreServices: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { default: [], maxItems: 1000 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -150,15 +162,84 @@ export function parsePolicy(text: string, source = 'policy'): Policy {
       message: `${source}: not valid JSON or YAML: ${(cause as Error).message}`,
     });
   }
+  return validatePolicy(raw, source);
+}
+
+/** Validates a parsed policy document (defaults filled in); errors name the source and every wrong field. */
+export function validatePolicy(raw: unknown, source = 'policy'): Policy {
+  // A policy is at most a few levels deep; cloning and checking a document nested thousands deep would overflow the
+  // stack (found by the API fuzzer), so the depth is measured first, without recursion.
+  if (deeperThan(raw, MAX_POLICY_DEPTH))
+    throw new OutpostError('OUTPOST_E_POLICY_INVALID', {
+      message: `${source}: nested more than ${MAX_POLICY_DEPTH} levels deep; a policy is a few levels deep`,
+      details: { source, problems: [`/: nested more than ${MAX_POLICY_DEPTH} levels`] },
+    });
   const value = Value.Default(PolicySchema, Value.Clone(raw ?? {}));
-  if (!check.Check(value)) {
-    const problems = [...check.Errors(value)].slice(0, 5).map(explainError);
+  const problems: string[] = [];
+  if (!check.Check(value)) problems.push(...[...check.Errors(value)].slice(0, 5).map(explainError));
+  else
+    value.thresholds.forEach((r, i) => {
+      // A program's name is matched whole: `proc.cpu_pct:*` would watch a program called "*".
+      if (r.metric.startsWith(PROC_CPU_PREFIX) && r.metric.endsWith('*'))
+        problems.push(`/thresholds/${i}/metric: a program's CPU is watched by its exact name, not a prefix`);
+    });
+  if (problems.length || !check.Check(value)) {
     throw new OutpostError('OUTPOST_E_POLICY_INVALID', {
       message: `${source}: ${problems.join('; ')}`,
       details: { source, problems },
     });
   }
   return value;
+}
+
+/** Deepest nesting a policy document may have (the deepest real field, a probe's check, is 5 levels down). */
+const MAX_POLICY_DEPTH = 16;
+
+/** True when objects and arrays nest deeper than `max` in `value` (iterative: safe on any depth). */
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return false;
+}
+
+/** Prefix of the per-program CPU metrics derived from the top list. */
+export const PROC_CPU_PREFIX = 'proc.cpu_pct:';
+
+/**
+ * The rules that catch the obvious from the first minute, before any baseline has learnt a machine (150 samples:
+ * 75–150 min at the agent's 30–60 s interval). Thresholds, so they run through the same engine as a policy's own.
+ */
+export const SHIPPED_THRESHOLDS: readonly ThresholdRule[] = Object.freeze([
+  { metric: 'cpu.total_pct', op: '>', value: 95, clear: 85, forSec: 300, clearSec: 120, criticality: 'P2' },
+  { metric: 'mem.used_pct', op: '>', value: 95, clear: 90, forSec: 300, clearSec: 120, criticality: 'P2' },
+  { metric: 'disk.used_pct:*', op: '>', value: 95, clear: 93, forSec: 60, clearSec: 300, criticality: 'P2' },
+]);
+
+const effective = new WeakMap<Policy, ThresholdRule[]>();
+
+/**
+ * The threshold rules a policy runs: its own, plus the shipped ones (unless `defaults` is off) that none of its own
+ * replaces (same metric, same direction).
+ */
+export function thresholdsOf(p: Policy): ThresholdRule[] {
+  let rules = effective.get(p);
+  if (!rules) {
+    const own = new Set(p.thresholds.map((r) => `${r.metric}\u0000${r.op}`));
+    const shipped = p.defaults ? SHIPPED_THRESHOLDS.filter((r) => !own.has(`${r.metric}\u0000${r.op}`)) : [];
+    rules = [...p.thresholds, ...shipped];
+    effective.set(p, rules);
+  }
+  return rules;
+}
+
+/** True when a threshold rule's metric (a name, or a prefix ending with `*`) covers this series. */
+export function ruleCovers(rule: ThresholdRule, metric: string): boolean {
+  return rule.metric.endsWith('*') ? metric.startsWith(rule.metric.slice(0, -1)) : rule.metric === metric;
 }
 
 /** The shipped default policy. */

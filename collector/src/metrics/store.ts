@@ -184,6 +184,51 @@ export class MetricsStore {
     })();
   }
 
+  /** Every series an agent has reported (read only: creates nothing). */
+  seriesOf(agentId: string): { id: number; name: string }[] {
+    return prepared<[string], { id: number; name: string }>(
+      this.db,
+      'SELECT id, name FROM metric_series WHERE agent_id = ? ORDER BY name',
+    ).all(agentId);
+  }
+
+  /** Where the roll-up at a resolution is done up to (exclusive): raw samples from there on are not rolled up yet. */
+  rollupMark(resolution: number): number {
+    return (
+      prepared<[number], { done_until: number }>(
+        this.db,
+        'SELECT done_until FROM metric_rollup_marks WHERE resolution = ?',
+      ).get(resolution)?.done_until ?? 0
+    );
+  }
+
+  /** Roll-ups of several series by id at a resolution, per series then bucket. */
+  rollupsOf(
+    ids: readonly number[],
+    resolution: number,
+    fromMs: number,
+    toMs: number,
+  ): (RollupRow & { seriesId: number })[] {
+    if (!ids.length) return [];
+    // One statement whatever the number of ids (statements are cached for ever: see `prepared`).
+    return prepared<[number, number, number, string], RollupRow & { seriesId: number }>(
+      this.db,
+      `SELECT series_id AS seriesId, bucket, n, sum / n AS avg, min, max FROM metric_rollups
+       WHERE resolution = ? AND bucket >= ? AND bucket < ? AND series_id IN (SELECT value FROM json_each(?))
+       ORDER BY series_id, bucket`,
+    ).all(resolution, fromMs, toMs, JSON.stringify(ids));
+  }
+
+  /** Raw samples of several series by id between two times (one scan of the time index), in time order. */
+  samplesOf(ids: readonly number[], fromMs: number, toMs: number): SampleRow[] {
+    if (!ids.length) return [];
+    return prepared<[number, number, string], SampleRow>(
+      this.db,
+      `SELECT series_id AS seriesId, ts, value FROM metric_samples
+       WHERE ts >= ? AND ts < ? AND series_id IN (SELECT value FROM json_each(?)) ORDER BY ts`,
+    ).all(fromMs, toMs, JSON.stringify(ids));
+  }
+
   /** Loads the detection checkpoint. */
   loadState(): Map<string, Uint8Array> {
     const out = new Map<string, Uint8Array>();

@@ -1,0 +1,88 @@
+/**
+ * All SQL of detection's own table: the policies added through the API (`/api/v1/detection/policies`), one per scope
+ * (collector default, a client, a site), kept as the document that was submitted. docs/0004-detection.md, "Policies
+ * in the database".
+ */
+import { type Db, type Migration, prepared } from '../db/index.js';
+
+/** Detection's schema (ids 0250–0299). */
+export const detectionMigrations: Migration[] = [
+  {
+    id: '0250_detection_policies',
+    concern: 'detection',
+    sql: `
+      CREATE TABLE detection_policies (
+        id TEXT PRIMARY KEY,
+        scope TEXT NOT NULL UNIQUE,
+        client_id TEXT,
+        site_id TEXT,
+        document TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+/** One stored policy: where it applies, the submitted document (JSON text), who wrote it and when. */
+export interface StoredPolicy {
+  id: string;
+  /** `default`, `client:<id>` or `site:<id>`. */
+  scope: string;
+  /** The client that owns it (for a site policy, the site's client); null for the collector default. */
+  clientId: string | null;
+  siteId: string | null;
+  document: string;
+  createdAt: number;
+  createdBy: string;
+  updatedAt: number;
+  updatedBy: string;
+}
+
+const COLUMNS = `id, scope, client_id AS clientId, site_id AS siteId, document, created_at AS createdAt,
+  created_by AS createdBy, updated_at AS updatedAt, updated_by AS updatedBy`;
+
+/** Store functions of the stored policies (synchronous inside; async at the surface for a future PostgreSQL store). */
+export class PolicyStore {
+  constructor(private readonly db: Db) {}
+
+  /** Every stored policy, oldest first. */
+  async list(): Promise<StoredPolicy[]> {
+    return this.listSync();
+  }
+
+  /** The same, synchronously (at start, before anything listens). */
+  listSync(): StoredPolicy[] {
+    return prepared<[], StoredPolicy>(
+      this.db,
+      `SELECT ${COLUMNS} FROM detection_policies ORDER BY created_at, id`,
+    ).all();
+  }
+
+  /** Inserts a policy; false when its scope already has one. */
+  async insert(p: StoredPolicy): Promise<boolean> {
+    const r = prepared(
+      this.db,
+      `INSERT OR IGNORE INTO detection_policies
+         (id, scope, client_id, site_id, document, created_at, created_by, updated_at, updated_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(p.id, p.scope, p.clientId, p.siteId, p.document, p.createdAt, p.createdBy, p.updatedAt, p.updatedBy);
+    return r.changes === 1;
+  }
+
+  /** Replaces a policy's document; false when it is gone. */
+  async update(id: string, document: string, at: number, by: string): Promise<boolean> {
+    const r = prepared(
+      this.db,
+      'UPDATE detection_policies SET document = ?, updated_at = ?, updated_by = ? WHERE id = ?',
+    ).run(document, at, by, id);
+    return r.changes === 1;
+  }
+
+  /** Deletes a policy; false when it was not there. */
+  async remove(id: string): Promise<boolean> {
+    return prepared(this.db, 'DELETE FROM detection_policies WHERE id = ?').run(id).changes === 1;
+  }
+}
