@@ -1,0 +1,64 @@
+/** The login throttle on a real SQLite file: growing, capped delays, and counters that survive a restart. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrate, openDatabase } from '../db/index.js';
+import { AuthStore, authMigrations } from './store.js';
+import { ACCOUNT_POLICY, LoginThrottle, SOURCE_POLICY, throttleDelayMs } from './throttle.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function open(file: string) {
+  const db = openDatabase(file);
+  migrate(db, authMigrations);
+  return db;
+}
+
+describe('throttle delays', () => {
+  it('are free for a few failures, then double, up to the cap; the account cap is the softer one', () => {
+    expect([5, 6, 7, 8].map((n) => throttleDelayMs(SOURCE_POLICY, n))).toEqual([0, 1000, 2000, 4000]);
+    expect(throttleDelayMs(SOURCE_POLICY, 1000)).toBe(SOURCE_POLICY.maxMs);
+    expect(throttleDelayMs(ACCOUNT_POLICY, 10)).toBe(0);
+    expect(throttleDelayMs(ACCOUNT_POLICY, 1000)).toBe(60_000);
+    expect(ACCOUNT_POLICY.maxMs).toBeLessThan(SOURCE_POLICY.maxMs);
+    expect(ACCOUNT_POLICY.free).toBeGreaterThan(SOURCE_POLICY.free);
+  });
+});
+
+describe('LoginThrottle', () => {
+  it('keeps a blocked source blocked across a restart, and forgets it after a quiet hour', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-throttle-'));
+    dirs.push(dir);
+    const file = join(dir, 'outpost.db');
+    const clock = { t: 1_000_000, now: () => clock.t };
+    const keys = LoginThrottle.keys('10.0.0.1', 'Someone@Example.com');
+    expect(keys.account).toBe('account:someone@example.com');
+
+    let db = open(file);
+    const first = new LoginThrottle(new AuthStore(db), clock);
+    for (let i = 0; i < 8; i++) await first.failed(keys);
+    expect(await first.blocked(keys)).toEqual({ waitMs: 4000, key: 'source' });
+    db.close();
+
+    db = open(file);
+    const second = new LoginThrottle(new AuthStore(db), clock);
+    clock.t += 1000;
+    expect(await second.blocked(keys)).toEqual({ waitMs: 3000, key: 'source' });
+    // Another source and another account are not affected.
+    expect((await second.blocked(LoginThrottle.keys('10.0.0.2', 'other@example.com'))).waitMs).toBe(0);
+    // After a quiet hour the count starts over: one more failure is free again.
+    clock.t += 3_600_001;
+    await second.failed(keys);
+    expect((await second.blocked(keys)).waitMs).toBe(0);
+    // A success clears both counters.
+    for (let i = 0; i < 7; i++) await second.failed(keys);
+    expect((await second.blocked(keys)).waitMs).toBeGreaterThan(0);
+    await second.succeeded(keys);
+    expect((await second.blocked(keys)).waitMs).toBe(0);
+    db.close();
+  });
+});
