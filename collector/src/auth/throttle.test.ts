@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate, openDatabase } from '../db/index.js';
 import { AuthStore, authMigrations } from './store.js';
-import { ACCOUNT_POLICY, LoginThrottle, SOURCE_POLICY, throttleDelayMs } from './throttle.js';
+import { ACCOUNT_POLICY, LoginThrottle, SOURCE_POLICY, sourceOf, throttleDelayMs } from './throttle.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -26,6 +26,18 @@ describe('throttle delays', () => {
     expect(throttleDelayMs(ACCOUNT_POLICY, 1000)).toBe(60_000);
     expect(ACCOUNT_POLICY.maxMs).toBeLessThan(SOURCE_POLICY.maxMs);
     expect(ACCOUNT_POLICY.free).toBeGreaterThan(SOURCE_POLICY.free);
+  });
+});
+
+describe('sourceOf', () => {
+  it('counts an IPv4 address as itself and an IPv6 address by its /64', () => {
+    expect(sourceOf('10.0.0.1')).toBe('10.0.0.1');
+    expect(sourceOf('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(sourceOf('2001:db8:0:1::5')).toBe('2001:db8:0:1::/64');
+    expect(sourceOf('2001:0db8:0000:0001:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:0:1::/64');
+    expect(sourceOf('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(sourceOf('::1')).toBe('0:0:0:0::/64');
+    expect(sourceOf('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   });
 });
 

@@ -34,6 +34,25 @@ export function throttleDelayMs(policy: ThrottlePolicy, failures: number): numbe
   return Math.min(policy.baseMs * 2 ** Math.min(failures - policy.free - 1, 30), policy.maxMs);
 }
 
+/**
+ * The source an address counts as: an IPv4 address itself (IPv4-mapped IPv6 included), an IPv6 address by its /64
+ * (one host usually holds a whole /64 and could otherwise take a fresh address per guess).
+ */
+export function sourceOf(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail] = ip.split('%')[0]!.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups =
+    tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
 /** The keys one attempt is counted under. */
 export interface ThrottleKeys {
   source: string;
@@ -54,7 +73,7 @@ export class LoginThrottle {
 
   /** The keys of an attempt: the source address and the account's e-mail, case-folded as the users table does. */
   static keys(remoteIp: string, email: string): ThrottleKeys {
-    return { source: `source:${remoteIp}`, account: `account:${email.toLowerCase()}` };
+    return { source: `source:${sourceOf(remoteIp)}`, account: `account:${email.toLowerCase()}` };
   }
 
   /** Milliseconds the attempt must wait (0: go ahead), and which key blocks it. */
