@@ -5,6 +5,7 @@
  */
 import { apiCall } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { startTestCollector, type TestCollector } from '../support/collector.js';
 import { rawRequest } from '../support/http.js';
 import { enrolledIdentity } from '../support/raw-agent.js';
@@ -97,5 +98,38 @@ describe('CSRF', () => {
       expect(res.status, `${r.method} ${r.url}`).toBe(403);
       expect(res.json.error?.code, `${r.method} ${r.url}`).toBe('OUTPOST_E_CSRF_REFUSED');
     }
+  });
+
+  it('WebSocket upgrades with the cookie need an allowed Origin (their own check, before anything opens)', async () => {
+    const agentId = await newAgent();
+    const upgrade = (headers: Record<string, string>) =>
+      new Promise<{ status: number; code: string }>((resolve, reject) => {
+        const ws = new WebSocket(`${c.apiUrl.replace(/^http/, 'ws')}/api/v1/agents/${agentId}/shell`, {
+          headers,
+          rejectUnauthorized: false,
+        });
+        ws.on('unexpected-response', (_req, res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, code: JSON.parse(Buffer.concat(chunks).toString()).error.code });
+          });
+        });
+        ws.on('open', () => {
+          ws.close();
+          reject(new Error('the upgrade was accepted'));
+        });
+        ws.on('error', () => undefined);
+      });
+    expect(await upgrade({ cookie, origin: 'https://evil.example' })).toEqual({
+      status: 403,
+      code: 'OUTPOST_E_ORIGIN_REFUSED',
+    });
+    expect(await upgrade({ cookie })).toEqual({ status: 403, code: 'OUTPOST_E_ORIGIN_REFUSED' });
+    // The console's origin passes the check; the agent (enrolled, never connected) is what refuses then.
+    expect(await upgrade({ cookie, origin: 'https://console.example' })).toEqual({
+      status: 409,
+      code: 'OUTPOST_E_AGENT_OFFLINE',
+    });
   });
 });
