@@ -111,7 +111,11 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
       },
       async (req) => {
         const { currentPassword, newPassword, totp } = req.body;
-        const r = await auth.changePassword(actorOf(req), { password: currentPassword, totp, newPassword }, req.ip);
+        const r = await auth.credentials.changePassword(
+          actorOf(req),
+          { password: currentPassword, totp, newPassword },
+          req.ip,
+        );
         return { ok: true as const, endedTokens: r.endedTokens };
       },
     );
@@ -127,7 +131,7 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
           response: { 200: UserSchema, ...guessingResponses },
         },
       },
-      async (req) => auth.changeEmail(actorOf(req), req.body, req.ip),
+      async (req) => auth.credentials.changeEmail(actorOf(req), req.body, req.ip),
     );
 
     app.post('/api/v1/auth/logout', { schema: { response: { 200: Ok, ...errorResponses } } }, async (req) => {
@@ -192,7 +196,7 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
           response: { 200: Type.Object({ secret: Type.String(), uri: Type.String() }), ...guessingResponses },
         },
       },
-      async (req) => auth.beginTotp(actorOf(req), req.body, req.ip),
+      async (req) => auth.credentials.beginTotp(actorOf(req), req.body, req.ip),
     );
 
     app.post(
@@ -204,7 +208,7 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
         },
       },
       async (req) => {
-        await auth.disableTotp(actorOf(req), req.body, req.ip);
+        await auth.credentials.disableTotp(actorOf(req), req.body, req.ip);
         return { ok: true as const };
       },
     );
@@ -218,7 +222,7 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
         },
       },
       async (req) => {
-        await auth.enableTotp(actorOf(req), req.body.code);
+        await auth.credentials.enableTotp(actorOf(req), req.body.code);
         return { ok: true as const };
       },
     );
@@ -305,7 +309,7 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
         { schema: { params: UserIdParams, response: { 200: UserSchema, ...errorResponses } } },
         async (req) => {
           const actor = await guard(req, 'user.manage', { type: 'user', id: req.params.id, clientId: null });
-          return auth.setUserDisabled(actor, req.params.id, disabled);
+          return auth.credentials.setUserDisabled(actor, req.params.id, disabled);
         },
       );
     }

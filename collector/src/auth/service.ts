@@ -5,39 +5,23 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
+import { Credentials } from './credentials.js';
 import type { Actor, RoleBinding } from './permissions.js';
 import {
   checkPasswordPolicy,
   generatePassword,
-  generateTotpSecret,
   hashPassword,
   newToken,
   parseToken,
   tokenMatches,
-  totpUri,
   verifyPassword,
   verifyTotp,
 } from './secrets.js';
 import { AuthStore, type TokenRecord, type UserRecord } from './store.js';
-import { LoginThrottle, type ThrottleKeys } from './throttle.js';
+import { LoginThrottle } from './throttle.js';
+import { actorRef, type PublicUser, toPublicUser } from './views.js';
 
-/** What proves, again, that the caller is the account's owner before a credential changes. */
-export interface Proof {
-  password: string;
-  /** The current one-time code; required when the account has TOTP on. */
-  totp?: string | undefined;
-}
-
-/** A user as routes may show it (no secrets). */
-export interface PublicUser {
-  id: string;
-  email: string;
-  name: string;
-  roles: RoleBinding[];
-  totpEnabled: boolean;
-  createdAt: number;
-  disabled: boolean;
-}
+export { actorRef, type PublicUser } from './views.js';
 
 /** Public view of a session or API token (never its secret or hash). */
 export interface PublicToken {
@@ -49,15 +33,6 @@ export interface PublicToken {
   revokedAt: number | null;
 }
 
-const toPublicUser = (u: UserRecord): PublicUser => ({
-  id: u.id,
-  email: u.email,
-  name: u.name,
-  roles: u.bindings,
-  totpEnabled: u.totpEnabled,
-  createdAt: u.createdAt,
-  disabled: u.disabledAt !== null,
-});
 const toPublicToken = (t: TokenRecord): PublicToken => ({
   id: t.id,
   name: t.name,
@@ -80,6 +55,8 @@ let dummyHash: Promise<string> | undefined;
 export class AuthService {
   readonly store: AuthStore;
   readonly throttle: LoginThrottle;
+  /** Password, e-mail and second-factor changes, and disabling users. */
+  readonly credentials: Credentials;
   constructor(
     db: Db,
     private readonly audit: AuditLog,
@@ -88,32 +65,8 @@ export class AuthService {
     private readonly options: AuthOptions,
   ) {
     this.store = new AuthStore(db);
-    this.throttle = new LoginThrottle(this.store, clock);
-  }
-
-  /** Refuses (429, audited) an attempt whose source or account is still waiting after failures. */
-  async #refuseIfThrottled(
-    keys: ThrottleKeys,
-    type: string,
-    actor: { kind: string; id: string | null; name: string },
-    remoteIp: string,
-  ): Promise<void> {
-    const { waitMs, key } = await this.throttle.blocked(keys);
-    if (waitMs <= 0) return;
-    const retryAfterSec = Math.ceil(waitMs / 1000);
-    await this.audit.record({
-      type,
-      code: 'OUTPOST_E_LOGIN_THROTTLED',
-      result: 'denied',
-      actor,
-      remoteIp,
-      details: { by: key, retryAfterSec },
-    });
-    this.logger.warn({ type, by: key, remoteIp, account: actor.name, retryAfterSec }, 'attempt throttled');
-    throw new OutpostError('OUTPOST_E_LOGIN_THROTTLED', {
-      message: `Too many failed attempts ${key === 'source' ? 'from this address' : 'on this account'}: retry in ${retryAfterSec} s`,
-      details: { retryAfterSec },
-    });
+    this.throttle = new LoginThrottle(this.store, clock, audit, logger);
+    this.credentials = new Credentials(this.store, audit, clock, this.throttle);
   }
 
   /** Creates the first admin when there is no user yet; returns the generated credentials once. */
@@ -188,7 +141,7 @@ export class AuthService {
   ): Promise<{ token: string; expiresAt: number; user: PublicUser }> {
     const keys = LoginThrottle.keys(remoteIp, input.email);
     // Before the password is even checked: while a source or an account waits, the right password is refused too.
-    await this.#refuseIfThrottled(
+    await this.throttle.enforce(
       keys,
       'auth.login',
       { kind: 'user', id: null, name: input.email.slice(0, 254) },
@@ -314,176 +267,4 @@ export class AuthService {
       resource: `api_token:${id}`,
     });
   }
-
-  /**
-   * Checks the caller's password (and current code when TOTP is on) again before a credential changes: a bearer
-   * token alone never changes a password, an e-mail or the second factor. Throttled and audited like a login.
-   */
-  async #reauthenticate(actor: Actor, proof: Proof, remoteIp: string, type: string): Promise<UserRecord> {
-    if (actor.kind !== 'user')
-      throw new OutpostError('OUTPOST_E_FORBIDDEN', { message: 'Only users have credentials' });
-    const user = await this.store.userById(actor.id);
-    if (!user) throw new OutpostError('OUTPOST_E_UNAUTHENTICATED');
-    const who = { kind: 'user', id: user.id, name: user.email };
-    const keys = LoginThrottle.keys(remoteIp, user.email);
-    await this.#refuseIfThrottled(keys, type, who, remoteIp);
-    const refuse = async (reason: 'password' | 'totp_required' | 'totp_invalid', message?: string) => {
-      if (reason !== 'totp_required') await this.throttle.failed(keys);
-      await this.audit.record({
-        type,
-        code: 'OUTPOST_E_REAUTH_FAILED',
-        result: 'failure',
-        actor: who,
-        resource: `user:${user.id}`,
-        remoteIp,
-        details: { reason },
-      });
-      return new OutpostError('OUTPOST_E_REAUTH_FAILED', message ? { message } : {});
-    };
-    if (user.totpEnabled && user.totpSecret && !proof.totp)
-      throw await refuse('totp_required', 'This account has a second factor: send the current one-time code too');
-    if (!(await verifyPassword(proof.password, user.passwordHash))) throw await refuse('password');
-    if (user.totpEnabled && user.totpSecret) {
-      const step = verifyTotp(user.totpSecret, proof.totp ?? '', this.clock.now());
-      if (step === undefined || !(await this.store.claimTotpStep(user.id, step))) throw await refuse('totp_invalid');
-    }
-    await this.throttle.succeeded(keys);
-    return user;
-  }
-
-  /**
-   * Starts TOTP enrolment (or replaces the factor): a new secret kept beside the active one, which stays in force
-   * until a code from the new secret confirms it (`enableTotp`). Needs the password, and the current code if on.
-   */
-  async beginTotp(actor: Actor, proof: Proof, remoteIp: string): Promise<{ secret: string; uri: string }> {
-    const user = await this.#reauthenticate(actor, proof, remoteIp, 'auth.totp.setup');
-    const secret = generateTotpSecret();
-    await this.store.setPendingTotp(user.id, secret);
-    await this.audit.record({
-      type: 'auth.totp.setup',
-      code: 'OUTPOST_I_TOTP_SETUP',
-      result: 'success',
-      actor: actorRef(actor),
-      resource: `user:${user.id}`,
-      remoteIp,
-      details: { replacing: user.totpEnabled },
-    });
-    return { secret, uri: totpUri(secret, user.email) };
-  }
-
-  /** Confirms the secret from `beginTotp` with a code from it; from then on login needs a code of that secret. */
-  async enableTotp(actor: Actor, code: string): Promise<void> {
-    if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN');
-    const user = await this.store.userById(actor.id);
-    if (!user?.totpPendingSecret) throw new OutpostError('OUTPOST_E_CONFLICT', { message: 'Start TOTP setup first' });
-    const step = verifyTotp(user.totpPendingSecret, code, this.clock.now());
-    if (step === undefined || !(await this.store.claimTotpStep(user.id, step)))
-      throw new OutpostError('OUTPOST_E_TOTP_INVALID');
-    await this.store.setTotp(user.id, user.totpPendingSecret, true);
-    await this.audit.record({
-      type: 'auth.totp.enable',
-      code: 'OUTPOST_I_TOTP_ENABLED',
-      result: 'success',
-      actor: actorRef(actor),
-      resource: `user:${user.id}`,
-    });
-  }
-
-  /** Switches the second factor off: needs the password and the current code. */
-  async disableTotp(actor: Actor, proof: Proof, remoteIp: string): Promise<void> {
-    const user = await this.#reauthenticate(actor, proof, remoteIp, 'auth.totp.disable');
-    if (!user.totpEnabled) throw new OutpostError('OUTPOST_E_CONFLICT', { message: 'TOTP is not enabled' });
-    await this.store.setTotp(user.id, null, false);
-    await this.audit.record({
-      type: 'auth.totp.disable',
-      code: 'OUTPOST_I_TOTP_DISABLED',
-      result: 'success',
-      actor: actorRef(actor),
-      resource: `user:${user.id}`,
-      remoteIp,
-    });
-  }
-
-  /**
-   * Changes the caller's password (current password and code required). Every session and API token of the user
-   * ends, except the console session that made the change: it has just proved password and code, and a browser
-   * should not be logged out by its own change. An API token that made the change ends too (it lives for months
-   * and may be the leaked credential); the CLI logs in again.
-   */
-  async changePassword(
-    actor: Actor,
-    input: Proof & { newPassword: string },
-    remoteIp: string,
-  ): Promise<{ endedTokens: number }> {
-    const user = await this.#reauthenticate(actor, input, remoteIp, 'auth.password.change');
-    const reason = checkPasswordPolicy(input.newPassword);
-    if (reason)
-      throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
-        message: `Password refused: ${reason}`,
-        details: { field: 'newPassword' },
-      });
-    await this.store.setPassword(user.id, await hashPassword(input.newPassword));
-    const keep = actor.kind === 'user' && actor.via === 'session' ? actor.tokenId : undefined;
-    const endedTokens = await this.store.revokeUserTokens(user.id, this.clock.now(), keep);
-    await this.audit.record({
-      type: 'auth.password.change',
-      code: 'OUTPOST_I_PASSWORD_CHANGED',
-      result: 'success',
-      actor: actorRef(actor),
-      resource: `user:${user.id}`,
-      remoteIp,
-      details: { endedTokens, keptSession: keep ?? null },
-    });
-    return { endedTokens };
-  }
-
-  /** Changes the caller's e-mail (the login name): current password and code required. */
-  async changeEmail(actor: Actor, input: Proof & { email: string }, remoteIp: string): Promise<PublicUser> {
-    const user = await this.#reauthenticate(actor, input, remoteIp, 'auth.email.change');
-    const other = await this.store.userByEmail(input.email);
-    if (other && other.id !== user.id)
-      throw new OutpostError('OUTPOST_E_CONFLICT', { message: `A user with e-mail ${input.email} already exists` });
-    await this.store.setEmail(user.id, input.email);
-    await this.audit.record({
-      type: 'auth.email.change',
-      code: 'OUTPOST_I_EMAIL_CHANGED',
-      result: 'success',
-      actor: actorRef(actor),
-      resource: `user:${user.id}`,
-      remoteIp,
-      details: { from: user.email, to: input.email },
-    });
-    return toPublicUser({ ...user, email: input.email });
-  }
-
-  /**
-   * Disables (or enables again) a user; the caller has already authorised the action. A disabled user cannot log
-   * in, and every session and API token of theirs ends at once (enabling again does not bring them back).
-   */
-  async setUserDisabled(actor: Actor, userId: string, disabled: boolean): Promise<PublicUser> {
-    const user = await this.store.userById(userId);
-    if (!user) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No user ${userId}` });
-    if (disabled && actor.kind === 'user' && actor.id === userId)
-      throw new OutpostError('OUTPOST_E_CONFLICT', { message: 'You cannot disable your own account' });
-    const now = this.clock.now();
-    if (disabled === (user.disabledAt !== null)) return toPublicUser(user);
-    await this.store.setDisabled(userId, disabled ? now : null);
-    const endedTokens = disabled ? await this.store.revokeUserTokens(userId, now) : 0;
-    await this.audit.record({
-      type: disabled ? 'user.disable' : 'user.enable',
-      code: disabled ? 'OUTPOST_I_USER_DISABLED' : 'OUTPOST_I_USER_ENABLED',
-      result: 'success',
-      actor: actorRef(actor),
-      resource: `user:${userId}`,
-      details: { email: user.email, ...(disabled ? { endedTokens } : {}) },
-    });
-    return toPublicUser({ ...user, disabledAt: disabled ? now : null });
-  }
-}
-
-/** The audit log's view of an actor. */
-export function actorRef(actor: Actor): { kind: string; id: string; name: string } {
-  return actor.kind === 'user'
-    ? { kind: 'user', id: actor.id, name: actor.email }
-    : { kind: 'system', id: 'system', name: 'collector' };
 }

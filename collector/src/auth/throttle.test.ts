@@ -2,11 +2,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AuditLog, auditMigrations } from '../audit/index.js';
 import { migrate, openDatabase } from '../db/index.js';
 import { AuthStore, authMigrations } from './store.js';
 import { ACCOUNT_POLICY, LoginThrottle, SOURCE_POLICY, sourceOf, throttleDelayMs } from './throttle.js';
 
+const logger = pino({ level: 'silent' });
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -14,7 +17,7 @@ afterEach(() => {
 
 function open(file: string) {
   const db = openDatabase(file);
-  migrate(db, authMigrations);
+  migrate(db, [...auditMigrations, ...authMigrations]);
   return db;
 }
 
@@ -51,13 +54,13 @@ describe('LoginThrottle', () => {
     expect(keys.account).toBe('account:someone@example.com');
 
     let db = open(file);
-    const first = new LoginThrottle(new AuthStore(db), clock);
+    const first = new LoginThrottle(new AuthStore(db), clock, new AuditLog(db, clock, logger), logger);
     for (let i = 0; i < 8; i++) await first.failed(keys);
     expect(await first.blocked(keys)).toEqual({ waitMs: 4000, key: 'source' });
     db.close();
 
     db = open(file);
-    const second = new LoginThrottle(new AuthStore(db), clock);
+    const second = new LoginThrottle(new AuthStore(db), clock, new AuditLog(db, clock, logger), logger);
     clock.t += 1000;
     expect(await second.blocked(keys)).toEqual({ waitMs: 3000, key: 'source' });
     // Another source and another account are not affected.

@@ -7,6 +7,9 @@
  * account from many addresses slows down without locking the real user out for more than a minute; a success
  * clears the counters of the source it came from and of the account.
  */
+import { OutpostError } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../config.js';
 import type { AuthStore } from './store.js';
 
@@ -65,6 +68,8 @@ export class LoginThrottle {
   constructor(
     private readonly store: AuthStore,
     private readonly clock: Clock,
+    private readonly audit: AuditLog,
+    private readonly logger: Logger,
     private readonly policies: { source: ThrottlePolicy; account: ThrottlePolicy } = {
       source: SOURCE_POLICY,
       account: ACCOUNT_POLICY,
@@ -89,6 +94,31 @@ export class LoginThrottle {
       }
     }
     return { waitMs, key };
+  }
+
+  /** Refuses (429, audited) an attempt whose source or account is still waiting after failures. */
+  async enforce(
+    keys: ThrottleKeys,
+    type: string,
+    actor: { kind: string; id: string | null; name: string },
+    remoteIp: string,
+  ): Promise<void> {
+    const { waitMs, key } = await this.blocked(keys);
+    if (waitMs <= 0) return;
+    const retryAfterSec = Math.ceil(waitMs / 1000);
+    await this.audit.record({
+      type,
+      code: 'OUTPOST_E_LOGIN_THROTTLED',
+      result: 'denied',
+      actor,
+      remoteIp,
+      details: { by: key, retryAfterSec },
+    });
+    this.logger.warn({ type, by: key, remoteIp, account: actor.name, retryAfterSec }, 'attempt throttled');
+    throw new OutpostError('OUTPOST_E_LOGIN_THROTTLED', {
+      message: `Too many failed attempts ${key === 'source' ? 'from this address' : 'on this account'}: retry in ${retryAfterSec} s`,
+      details: { retryAfterSec },
+    });
   }
 
   /** Counts a failure under both keys. */
