@@ -46,6 +46,8 @@ export const authMigrations: Migration[] = [
     concern: 'auth',
     sql: `
       ALTER TABLE users ADD COLUMN totp_pending_secret TEXT;
+      UPDATE users SET totp_pending_secret = totp_secret, totp_secret = NULL
+        WHERE totp_enabled = 0 AND totp_secret IS NOT NULL;
       CREATE TABLE auth_throttle (
         key TEXT PRIMARY KEY,
         failures INTEGER NOT NULL,
