@@ -94,6 +94,14 @@ describe('login throttling', () => {
     expect((await login(victim, PASSWORD, '127.0.2.1')).status).toBe(200);
   });
 
+  it('a burst of concurrent guesses is not checked all at once before the first failure counts', async () => {
+    const victim = await newUser();
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => login(victim, `burst ${i}`, '127.0.0.26')));
+    const checked = burst.filter((r) => r.status === 401).length;
+    expect(checked).toBeLessThanOrEqual(6);
+    expect(burst.filter((r) => r.status === 429).length).toBe(30 - checked);
+  });
+
   it('one-time codes are throttled like passwords', async () => {
     const email = await newUser();
     const me = {

@@ -46,29 +46,33 @@ export class Credentials {
     if (!user) throw new OutpostError('OUTPOST_E_UNAUTHENTICATED');
     const who = { kind: 'user', id: user.id, name: user.email };
     const keys = LoginThrottle.keys(remoteIp, user.email);
-    await this.throttle.enforce(keys, type, who, remoteIp);
-    const refuse = async (reason: 'password' | 'totp_required' | 'totp_invalid', message?: string) => {
-      if (reason !== 'totp_required') await this.throttle.failed(keys);
-      await this.audit.record({
-        type,
-        code: 'OUTPOST_E_REAUTH_FAILED',
-        result: 'failure',
-        actor: who,
-        resource: `user:${user.id}`,
-        remoteIp,
-        details: { reason },
-      });
-      return new OutpostError('OUTPOST_E_REAUTH_FAILED', message ? { message } : {});
-    };
-    if (user.totpEnabled && user.totpSecret && !proof.totp)
-      throw await refuse('totp_required', 'This account has a second factor: send the current one-time code too');
-    if (!(await verifyPassword(proof.password, user.passwordHash))) throw await refuse('password');
-    if (user.totpEnabled && user.totpSecret) {
-      const step = verifyTotp(user.totpSecret, proof.totp ?? '', this.clock.now());
-      if (step === undefined || !(await this.store.claimTotpStep(user.id, step))) throw await refuse('totp_invalid');
+    const release = await this.throttle.enforce(keys, type, who, remoteIp);
+    try {
+      const refuse = async (reason: 'password' | 'totp_required' | 'totp_invalid', message?: string) => {
+        if (reason !== 'totp_required') await this.throttle.failed(keys);
+        await this.audit.record({
+          type,
+          code: 'OUTPOST_E_REAUTH_FAILED',
+          result: 'failure',
+          actor: who,
+          resource: `user:${user.id}`,
+          remoteIp,
+          details: { reason },
+        });
+        return new OutpostError('OUTPOST_E_REAUTH_FAILED', message ? { message } : {});
+      };
+      if (user.totpEnabled && user.totpSecret && !proof.totp)
+        throw await refuse('totp_required', 'This account has a second factor: send the current one-time code too');
+      if (!(await verifyPassword(proof.password, user.passwordHash))) throw await refuse('password');
+      if (user.totpEnabled && user.totpSecret) {
+        const step = verifyTotp(user.totpSecret, proof.totp ?? '', this.clock.now());
+        if (step === undefined || !(await this.store.claimTotpStep(user.id, step))) throw await refuse('totp_invalid');
+      }
+      await this.throttle.succeeded(keys);
+      return user;
+    } finally {
+      release();
     }
-    await this.throttle.succeeded(keys);
-    return user;
   }
 
   /**

@@ -141,44 +141,48 @@ export class AuthService {
   ): Promise<{ token: string; expiresAt: number; user: PublicUser }> {
     const keys = LoginThrottle.keys(remoteIp, input.email);
     // Before the password is even checked: while a source or an account waits, the right password is refused too.
-    await this.throttle.enforce(
+    const release = await this.throttle.enforce(
       keys,
       'auth.login',
       { kind: 'user', id: null, name: input.email.slice(0, 254) },
       remoteIp,
     );
-    const user = await this.store.userByEmail(input.email);
-    dummyHash ??= hashPassword('x'.repeat(16));
-    const ok = await verifyPassword(input.password, user ? user.passwordHash : await dummyHash);
-    const fail = async (code: 'OUTPOST_E_LOGIN_FAILED' | 'OUTPOST_E_TOTP_REQUIRED' | 'OUTPOST_E_TOTP_INVALID') => {
+    try {
+      const user = await this.store.userByEmail(input.email);
+      dummyHash ??= hashPassword('x'.repeat(16));
+      const ok = await verifyPassword(input.password, user ? user.passwordHash : await dummyHash);
+      const fail = async (code: 'OUTPOST_E_LOGIN_FAILED' | 'OUTPOST_E_TOTP_REQUIRED' | 'OUTPOST_E_TOTP_INVALID') => {
+        await this.audit.record({
+          type: 'auth.login',
+          code,
+          result: 'failure',
+          actor: { kind: 'user', id: user?.id ?? null, name: input.email.slice(0, 254) },
+          remoteIp,
+        });
+        // A missing code after the right password is no guess; a wrong password or a wrong code is.
+        if (code !== 'OUTPOST_E_TOTP_REQUIRED') await this.throttle.failed(keys);
+        return new OutpostError(code);
+      };
+      if (!user || !ok || user.disabledAt !== null) throw await fail('OUTPOST_E_LOGIN_FAILED');
+      if (user.totpEnabled && user.totpSecret) {
+        if (!input.totp) throw await fail('OUTPOST_E_TOTP_REQUIRED');
+        const step = verifyTotp(user.totpSecret, input.totp, this.clock.now());
+        if (step === undefined || !(await this.store.claimTotpStep(user.id, step)))
+          throw await fail('OUTPOST_E_TOTP_INVALID');
+      }
+      await this.throttle.succeeded(keys);
+      const issued = await this.#issue(user.id, 'session', 'console', this.clock.now() + this.options.sessionTtlMs);
       await this.audit.record({
         type: 'auth.login',
-        code,
-        result: 'failure',
-        actor: { kind: 'user', id: user?.id ?? null, name: input.email.slice(0, 254) },
+        code: 'OUTPOST_I_LOGIN',
+        result: 'success',
+        actor: { kind: 'user', id: user.id, name: user.email },
         remoteIp,
       });
-      // A missing code after the right password is no guess; a wrong password or a wrong code is.
-      if (code !== 'OUTPOST_E_TOTP_REQUIRED') await this.throttle.failed(keys);
-      return new OutpostError(code);
-    };
-    if (!user || !ok || user.disabledAt !== null) throw await fail('OUTPOST_E_LOGIN_FAILED');
-    if (user.totpEnabled && user.totpSecret) {
-      if (!input.totp) throw await fail('OUTPOST_E_TOTP_REQUIRED');
-      const step = verifyTotp(user.totpSecret, input.totp, this.clock.now());
-      if (step === undefined || !(await this.store.claimTotpStep(user.id, step)))
-        throw await fail('OUTPOST_E_TOTP_INVALID');
+      return { token: issued.token, expiresAt: issued.record.expiresAt!, user: toPublicUser(user) };
+    } finally {
+      release();
     }
-    await this.throttle.succeeded(keys);
-    const issued = await this.#issue(user.id, 'session', 'console', this.clock.now() + this.options.sessionTtlMs);
-    await this.audit.record({
-      type: 'auth.login',
-      code: 'OUTPOST_I_LOGIN',
-      result: 'success',
-      actor: { kind: 'user', id: user.id, name: user.email },
-      remoteIp,
-    });
-    return { token: issued.token, expiresAt: issued.record.expiresAt!, user: toPublicUser(user) };
   }
 
   async #issue(userId: string, kind: TokenRecord['kind'], name: string, expiresAt: number | null) {

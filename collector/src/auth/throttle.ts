@@ -65,6 +65,8 @@ export interface ThrottleKeys {
 /** Counts failures and says how long a source or an account must wait. */
 export class LoginThrottle {
   #lastPrune = 0;
+  /** Attempts being checked now, per key (in memory: a burst is a matter of milliseconds). */
+  readonly #inFlight = new Map<string, number>();
   constructor(
     private readonly store: AuthStore,
     private readonly clock: Clock,
@@ -96,29 +98,60 @@ export class LoginThrottle {
     return { waitMs, key };
   }
 
-  /** Refuses (429, audited) an attempt whose source or account is still waiting after failures. */
+  /**
+   * Admits an attempt, or refuses it (429, audited) while its source or account is still waiting after failures,
+   * or while so many attempts of the same key are being checked that they could, together, pass the free failures
+   * (a burst of concurrent guesses must not all be checked before the first failure is counted). Call the returned
+   * function when the attempt has been counted (failed or succeeded).
+   */
   async enforce(
     keys: ThrottleKeys,
     type: string,
     actor: { kind: string; id: string | null; name: string },
     remoteIp: string,
-  ): Promise<void> {
-    const { waitMs, key } = await this.blocked(keys);
-    if (waitMs <= 0) return;
-    const retryAfterSec = Math.ceil(waitMs / 1000);
-    await this.audit.record({
-      type,
-      code: 'OUTPOST_E_LOGIN_THROTTLED',
-      result: 'denied',
-      actor,
-      remoteIp,
-      details: { by: key, retryAfterSec },
-    });
-    this.logger.warn({ type, by: key, remoteIp, account: actor.name, retryAfterSec }, 'attempt throttled');
-    throw new OutpostError('OUTPOST_E_LOGIN_THROTTLED', {
-      message: `Too many failed attempts ${key === 'source' ? 'from this address' : 'on this account'}: retry in ${retryAfterSec} s`,
-      details: { retryAfterSec },
-    });
+  ): Promise<() => void> {
+    let { waitMs, key } = await this.blocked(keys);
+    if (waitMs <= 0) {
+      const now = this.clock.now();
+      for (const k of ['source', 'account'] as const) {
+        const inFlight = this.#inFlight.get(keys[k]) ?? 0;
+        if (inFlight === 0) continue;
+        const r = await this.store.throttle(keys[k]);
+        const failures = r && now - r.lastFailureAt <= this.policies[k].forgetAfterMs ? r.failures : 0;
+        if (failures + inFlight >= this.policies[k].free) {
+          waitMs = 1000;
+          key = k;
+          break;
+        }
+      }
+    }
+    if (waitMs > 0) {
+      const retryAfterSec = Math.ceil(waitMs / 1000);
+      await this.audit.record({
+        type,
+        code: 'OUTPOST_E_LOGIN_THROTTLED',
+        result: 'denied',
+        actor,
+        remoteIp,
+        details: { by: key, retryAfterSec },
+      });
+      this.logger.warn({ type, by: key, remoteIp, account: actor.name, retryAfterSec }, 'attempt throttled');
+      throw new OutpostError('OUTPOST_E_LOGIN_THROTTLED', {
+        message: `Too many failed attempts ${key === 'source' ? 'from this address' : 'on this account'}: retry in ${retryAfterSec} s`,
+        details: { retryAfterSec },
+      });
+    }
+    for (const k of [keys.source, keys.account]) this.#inFlight.set(k, (this.#inFlight.get(k) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const k of [keys.source, keys.account]) {
+        const n = (this.#inFlight.get(k) ?? 1) - 1;
+        if (n > 0) this.#inFlight.set(k, n);
+        else this.#inFlight.delete(k);
+      }
+    };
   }
 
   /** Counts a failure under both keys. */
