@@ -424,7 +424,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
 
   const initialAdmin = await auth.ensureInitialAdmin();
   const guard = createGuard(audit);
-  const authenticate = createAuthenticate(auth);
+  const authenticate = createAuthenticate(auth, { audit, allowedOrigins: config.sessions.allowedOrigins });
   const routes: RegisteredRoute[] = [];
 
   const api = createFastify(config, routes);

@@ -41,6 +41,21 @@ export const ERRORS = {
     hint: 'Check the device clock and use the current code.',
     http: 401,
   },
+  OUTPOST_E_LOGIN_THROTTLED: {
+    message: 'Too many failed attempts: wait before trying again',
+    hint: 'Wait for the Retry-After time (also `details.retryAfterSec`). The delay grows with each failure from this address or on this account and resets after a success.',
+    http: 429,
+  },
+  OUTPOST_E_REAUTH_FAILED: {
+    message: 'The current password or one-time code is wrong',
+    hint: 'Changing a password, an e-mail or the second factor needs the current password and, when TOTP is on, the current code.',
+    http: 403,
+  },
+  OUTPOST_E_CSRF_REFUSED: {
+    message: 'Cross-site request refused',
+    hint: 'A change authenticated by the session cookie must come from the console origin and carry the `X-Outpost-CSRF` header given at login; scripts and the CLI send `Authorization: Bearer`.',
+    http: 403,
+  },
   OUTPOST_E_FORBIDDEN: {
     message: 'Not allowed',
     hint: 'Your role does not grant this action on this client; ask an admin for the role.',

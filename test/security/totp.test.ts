@@ -23,7 +23,9 @@ describe('TOTP', () => {
     });
     const session = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email, password });
     const me = { ...base, token: session.token };
-    const setup = await apiCall<{ secret: string; uri: string }>(me, 'POST', '/api/v1/auth/totp/setup', {});
+    const setup = await apiCall<{ secret: string; uri: string }>(me, 'POST', '/api/v1/auth/totp/setup', {
+      password,
+    });
     expect(setup.uri).toContain('otpauth://totp/');
     await expect(
       apiCall(me, 'POST', '/api/v1/auth/totp/enable', {

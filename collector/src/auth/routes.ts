@@ -2,15 +2,28 @@
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { errorResponses, Limit, NullableString, NullableTime, Ok } from '../http/schemas.js';
+import { ErrorBody, errorResponses, Limit, NullableString, NullableTime, Ok } from '../http/schemas.js';
 import type { App } from '../http/types.js';
+import { credentialOf } from './authenticate.js';
 import type { Guard } from './guard.js';
 import { actorOf } from './guard.js';
 import { ROLES } from './permissions.js';
+import { csrfTokenFor } from './secrets.js';
 import type { AuthService } from './service.js';
 
 const RoleBindingSchema = Type.Object(
   { role: Type.Union(ROLES.map((r) => Type.Literal(r))), clientId: NullableString },
+  { additionalProperties: false },
+);
+/**
+ * A binding as a request sends it. Null comes first: with ajv's type coercion (on for querystrings), a `null`
+ * tried against the string branch first became `""`, so `admin@*` (clientId null) made an admin of no client.
+ */
+const RoleBindingInput = Type.Object(
+  {
+    role: Type.Union(ROLES.map((r) => Type.Literal(r))),
+    clientId: Type.Union([Type.Null(), Type.String({ minLength: 1, maxLength: 64 })]),
+  },
   { additionalProperties: false },
 );
 const UserSchema = Type.Object({
@@ -31,6 +44,11 @@ const TokenInfo = Type.Object({
   revokedAt: NullableTime,
 });
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+const TotpCode = Type.String({ pattern: '^[0-9]{6}$' });
+/** Routes that check a password or a code can answer 429 (throttled). */
+const guessingResponses = { ...errorResponses, 429: ErrorBody } as const;
+const UserIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 /** The auth routes plugin. */
 export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPluginAsync {
@@ -46,18 +64,74 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
           body: Type.Object(
             {
               email: Email,
-              password: Type.String({ minLength: 1, maxLength: 1024 }),
-              totp: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })),
+              password: Password,
+              totp: Type.Optional(TotpCode),
             },
             { additionalProperties: false },
           ),
           response: {
-            200: Type.Object({ token: Type.String(), expiresAt: Type.Integer(), user: UserSchema }),
-            ...errorResponses,
+            200: Type.Object({
+              token: Type.String(),
+              expiresAt: Type.Integer(),
+              user: UserSchema,
+              /** What the console sends as `X-Outpost-CSRF` on every change made with the session cookie. */
+              csrfToken: Type.String(),
+            }),
+            ...guessingResponses,
           },
         },
       },
-      async (req) => auth.login(req.body, req.ip),
+      async (req) => {
+        const session = await auth.login(req.body, req.ip);
+        return { ...session, csrfToken: csrfTokenFor(session.token) };
+      },
+    );
+
+    app.get(
+      '/api/v1/auth/csrf',
+      { schema: { response: { 200: Type.Object({ csrfToken: Type.String() }), ...errorResponses } } },
+      async (req) => {
+        // A console reloaded without the token asks again; a cross-site page cannot read this answer (no CORS).
+        const credential = credentialOf(req);
+        if (!credential) throw new OutpostError('OUTPOST_E_UNAUTHENTICATED');
+        return { csrfToken: csrfTokenFor(credential.token) };
+      },
+    );
+
+    app.post(
+      '/api/v1/auth/password',
+      {
+        schema: {
+          body: Type.Object(
+            { currentPassword: Password, newPassword: Password, totp: Type.Optional(TotpCode) },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Object({ ok: Type.Literal(true), endedTokens: Type.Integer() }), ...guessingResponses },
+        },
+      },
+      async (req) => {
+        const { currentPassword, newPassword, totp } = req.body;
+        const r = await auth.credentials.changePassword(
+          actorOf(req),
+          { password: currentPassword, totp, newPassword },
+          req.ip,
+        );
+        return { ok: true as const, endedTokens: r.endedTokens };
+      },
+    );
+
+    app.post(
+      '/api/v1/auth/email',
+      {
+        schema: {
+          body: Type.Object(
+            { email: Email, password: Password, totp: Type.Optional(TotpCode) },
+            { additionalProperties: false },
+          ),
+          response: { 200: UserSchema, ...guessingResponses },
+        },
+      },
+      async (req) => auth.credentials.changeEmail(actorOf(req), req.body, req.ip),
     );
 
     app.post('/api/v1/auth/logout', { schema: { response: { 200: Ok, ...errorResponses } } }, async (req) => {
@@ -116,20 +190,39 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
 
     app.post(
       '/api/v1/auth/totp/setup',
-      { schema: { response: { 200: Type.Object({ secret: Type.String(), uri: Type.String() }), ...errorResponses } } },
-      async (req) => auth.beginTotp(actorOf(req)),
+      {
+        schema: {
+          body: Type.Object({ password: Password, totp: Type.Optional(TotpCode) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ secret: Type.String(), uri: Type.String() }), ...guessingResponses },
+        },
+      },
+      async (req) => auth.credentials.beginTotp(actorOf(req), req.body, req.ip),
+    );
+
+    app.post(
+      '/api/v1/auth/totp/disable',
+      {
+        schema: {
+          body: Type.Object({ password: Password, totp: TotpCode }, { additionalProperties: false }),
+          response: { 200: Ok, ...guessingResponses },
+        },
+      },
+      async (req) => {
+        await auth.credentials.disableTotp(actorOf(req), req.body, req.ip);
+        return { ok: true as const };
+      },
     );
 
     app.post(
       '/api/v1/auth/totp/enable',
       {
         schema: {
-          body: Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { additionalProperties: false }),
+          body: Type.Object({ code: TotpCode }, { additionalProperties: false }),
           response: { 200: Ok, ...errorResponses },
         },
       },
       async (req) => {
-        await auth.enableTotp(actorOf(req), req.body.code);
+        await auth.credentials.enableTotp(actorOf(req), req.body.code);
         return { ok: true as const };
       },
     );
@@ -157,11 +250,20 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
               email: Email,
               name: Type.String({ minLength: 1, maxLength: 200 }),
               password: Type.String({ minLength: 1, maxLength: 1024 }),
-              roles: Type.Array(RoleBindingSchema, { minItems: 1, maxItems: 100 }),
+              roles: Type.Array(RoleBindingInput, { minItems: 1, maxItems: 100 }),
             },
             { additionalProperties: false },
           ),
           response: { 201: UserSchema, ...errorResponses },
+        },
+        // Coercion would turn an empty client id into null (every client): refuse it before validation.
+        preValidation: async (req: FastifyRequest) => {
+          const roles = (req.body as { roles?: unknown } | undefined)?.roles;
+          if (Array.isArray(roles) && roles.some((r) => (r as { clientId?: unknown } | null)?.clientId === ''))
+            throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
+              message: 'Request body/roles clientId must be a client id, or null for every client',
+              details: { context: 'body' },
+            });
         },
       },
       async (
@@ -197,5 +299,19 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
         return user;
       },
     );
+
+    for (const [verb, disabled] of [
+      ['disable', true],
+      ['enable', false],
+    ] as const) {
+      app.post(
+        `/api/v1/users/:id/${verb}`,
+        { schema: { params: UserIdParams, response: { 200: UserSchema, ...errorResponses } } },
+        async (req) => {
+          const actor = await guard(req, 'user.manage', { type: 'user', id: req.params.id, clientId: null });
+          return auth.credentials.setUserDisabled(actor, req.params.id, disabled);
+        },
+      );
+    }
   };
 }

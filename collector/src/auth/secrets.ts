@@ -154,3 +154,18 @@ export function tokenMatches(token: string, storedHash: string): boolean {
   const b = Buffer.from(storedHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/**
+ * The CSRF token of a console session: an HMAC of a fixed label keyed by the session token itself, so it is bound
+ * to that session, needs no storage, and cannot be computed by a page that does not hold the session token.
+ */
+export function csrfTokenFor(sessionToken: string): string {
+  return createHmac('sha256', sessionToken).update('outpost-csrf-v1').digest('base64url');
+}
+
+/** Constant-time check of a presented CSRF token against the session's. */
+export function csrfMatches(sessionToken: string, presented: string): boolean {
+  const a = Buffer.from(csrfTokenFor(sessionToken));
+  const b = Buffer.from(presented);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

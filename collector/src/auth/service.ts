@@ -5,31 +5,23 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
+import { Credentials } from './credentials.js';
 import type { Actor, RoleBinding } from './permissions.js';
 import {
   checkPasswordPolicy,
   generatePassword,
-  generateTotpSecret,
   hashPassword,
   newToken,
   parseToken,
   tokenMatches,
-  totpUri,
   verifyPassword,
   verifyTotp,
 } from './secrets.js';
 import { AuthStore, type TokenRecord, type UserRecord } from './store.js';
+import { LoginThrottle } from './throttle.js';
+import { actorRef, type PublicUser, toPublicUser } from './views.js';
 
-/** A user as routes may show it (no secrets). */
-export interface PublicUser {
-  id: string;
-  email: string;
-  name: string;
-  roles: RoleBinding[];
-  totpEnabled: boolean;
-  createdAt: number;
-  disabled: boolean;
-}
+export { actorRef, type PublicUser } from './views.js';
 
 /** Public view of a session or API token (never its secret or hash). */
 export interface PublicToken {
@@ -41,15 +33,6 @@ export interface PublicToken {
   revokedAt: number | null;
 }
 
-const toPublicUser = (u: UserRecord): PublicUser => ({
-  id: u.id,
-  email: u.email,
-  name: u.name,
-  roles: u.bindings,
-  totpEnabled: u.totpEnabled,
-  createdAt: u.createdAt,
-  disabled: u.disabledAt !== null,
-});
 const toPublicToken = (t: TokenRecord): PublicToken => ({
   id: t.id,
   name: t.name,
@@ -71,6 +54,9 @@ let dummyHash: Promise<string> | undefined;
 /** Users, credentials and the actors they authenticate as. */
 export class AuthService {
   readonly store: AuthStore;
+  readonly throttle: LoginThrottle;
+  /** Password, e-mail and second-factor changes, and disabling users. */
+  readonly credentials: Credentials;
   constructor(
     db: Db,
     private readonly audit: AuditLog,
@@ -79,6 +65,8 @@ export class AuthService {
     private readonly options: AuthOptions,
   ) {
     this.store = new AuthStore(db);
+    this.throttle = new LoginThrottle(this.store, clock, audit, logger);
+    this.credentials = new Credentials(this.store, audit, clock, this.throttle);
   }
 
   /** Creates the first admin when there is no user yet; returns the generated credentials once. */
@@ -120,6 +108,7 @@ export class AuthService {
       totpSecret: null,
       totpEnabled: false,
       totpLastStep: 0,
+      totpPendingSecret: null,
       createdAt: this.clock.now(),
       disabledAt: null,
       bindings: input.roles,
@@ -150,35 +139,50 @@ export class AuthService {
     input: { email: string; password: string; totp?: string | undefined },
     remoteIp: string,
   ): Promise<{ token: string; expiresAt: number; user: PublicUser }> {
-    const user = await this.store.userByEmail(input.email);
-    dummyHash ??= hashPassword('x'.repeat(16));
-    const ok = await verifyPassword(input.password, user ? user.passwordHash : await dummyHash);
-    const fail = async (code: 'OUTPOST_E_LOGIN_FAILED' | 'OUTPOST_E_TOTP_REQUIRED' | 'OUTPOST_E_TOTP_INVALID') => {
+    const keys = LoginThrottle.keys(remoteIp, input.email);
+    // Before the password is even checked: while a source or an account waits, the right password is refused too.
+    const release = await this.throttle.enforce(
+      keys,
+      'auth.login',
+      { kind: 'user', id: null, name: input.email.slice(0, 254) },
+      remoteIp,
+    );
+    try {
+      const user = await this.store.userByEmail(input.email);
+      dummyHash ??= hashPassword('x'.repeat(16));
+      const ok = await verifyPassword(input.password, user ? user.passwordHash : await dummyHash);
+      const fail = async (code: 'OUTPOST_E_LOGIN_FAILED' | 'OUTPOST_E_TOTP_REQUIRED' | 'OUTPOST_E_TOTP_INVALID') => {
+        await this.audit.record({
+          type: 'auth.login',
+          code,
+          result: 'failure',
+          actor: { kind: 'user', id: user?.id ?? null, name: input.email.slice(0, 254) },
+          remoteIp,
+        });
+        // A missing code after the right password is no guess; a wrong password or a wrong code is.
+        if (code !== 'OUTPOST_E_TOTP_REQUIRED') await this.throttle.failed(keys);
+        return new OutpostError(code);
+      };
+      if (!user || !ok || user.disabledAt !== null) throw await fail('OUTPOST_E_LOGIN_FAILED');
+      if (user.totpEnabled && user.totpSecret) {
+        if (!input.totp) throw await fail('OUTPOST_E_TOTP_REQUIRED');
+        const step = verifyTotp(user.totpSecret, input.totp, this.clock.now());
+        if (step === undefined || !(await this.store.claimTotpStep(user.id, step)))
+          throw await fail('OUTPOST_E_TOTP_INVALID');
+      }
+      await this.throttle.succeeded(keys);
+      const issued = await this.#issue(user.id, 'session', 'console', this.clock.now() + this.options.sessionTtlMs);
       await this.audit.record({
         type: 'auth.login',
-        code,
-        result: 'failure',
-        actor: { kind: 'user', id: user?.id ?? null, name: input.email.slice(0, 254) },
+        code: 'OUTPOST_I_LOGIN',
+        result: 'success',
+        actor: { kind: 'user', id: user.id, name: user.email },
         remoteIp,
       });
-      return new OutpostError(code);
-    };
-    if (!user || !ok || user.disabledAt !== null) throw await fail('OUTPOST_E_LOGIN_FAILED');
-    if (user.totpEnabled && user.totpSecret) {
-      if (!input.totp) throw await fail('OUTPOST_E_TOTP_REQUIRED');
-      const step = verifyTotp(user.totpSecret, input.totp, this.clock.now());
-      if (step === undefined || !(await this.store.claimTotpStep(user.id, step)))
-        throw await fail('OUTPOST_E_TOTP_INVALID');
+      return { token: issued.token, expiresAt: issued.record.expiresAt!, user: toPublicUser(user) };
+    } finally {
+      release();
     }
-    const issued = await this.#issue(user.id, 'session', 'console', this.clock.now() + this.options.sessionTtlMs);
-    await this.audit.record({
-      type: 'auth.login',
-      code: 'OUTPOST_I_LOGIN',
-      result: 'success',
-      actor: { kind: 'user', id: user.id, name: user.email },
-      remoteIp,
-    });
-    return { token: issued.token, expiresAt: issued.record.expiresAt!, user: toPublicUser(user) };
   }
 
   async #issue(userId: string, kind: TokenRecord['kind'], name: string, expiresAt: number | null) {
@@ -267,37 +271,4 @@ export class AuthService {
       resource: `api_token:${id}`,
     });
   }
-
-  /** Starts TOTP enrolment: a new secret, not active until confirmed with a code. */
-  async beginTotp(actor: Actor): Promise<{ secret: string; uri: string }> {
-    if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN');
-    const secret = generateTotpSecret();
-    await this.store.setTotp(actor.id, secret, false);
-    return { secret, uri: totpUri(secret, actor.email) };
-  }
-
-  /** Confirms TOTP with a current code; from then on login needs a code. */
-  async enableTotp(actor: Actor, code: string): Promise<void> {
-    if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN');
-    const user = await this.store.userById(actor.id);
-    if (!user?.totpSecret) throw new OutpostError('OUTPOST_E_CONFLICT', { message: 'Start TOTP setup first' });
-    const step = verifyTotp(user.totpSecret, code, this.clock.now());
-    if (step === undefined || !(await this.store.claimTotpStep(user.id, step)))
-      throw new OutpostError('OUTPOST_E_TOTP_INVALID');
-    await this.store.setTotp(user.id, user.totpSecret, true);
-    await this.audit.record({
-      type: 'auth.totp.enable',
-      code: 'OUTPOST_I_TOTP_ENABLED',
-      result: 'success',
-      actor: actorRef(actor),
-      resource: `user:${user.id}`,
-    });
-  }
-}
-
-/** The audit log's view of an actor. */
-export function actorRef(actor: Actor): { kind: string; id: string; name: string } {
-  return actor.kind === 'user'
-    ? { kind: 'user', id: actor.id, name: actor.email }
-    : { kind: 'system', id: 'system', name: 'collector' };
 }

@@ -39,6 +39,24 @@ export const authMigrations: Migration[] = [
       CREATE INDEX auth_tokens_user ON auth_tokens (user_id);
     `,
   },
+  {
+    // Issue 17: a TOTP secret being set up waits beside the active one (setting up no longer switches the factor
+    // off), and failed logins are counted per source and per account in a table, so throttling survives a restart.
+    id: '0002_auth_hardening',
+    concern: 'auth',
+    sql: `
+      ALTER TABLE users ADD COLUMN totp_pending_secret TEXT;
+      UPDATE users SET totp_pending_secret = totp_secret, totp_secret = NULL
+        WHERE totp_enabled = 0 AND totp_secret IS NOT NULL;
+      CREATE TABLE auth_throttle (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure_at INTEGER NOT NULL,
+        blocked_until INTEGER NOT NULL
+      );
+      CREATE INDEX auth_throttle_last ON auth_throttle (last_failure_at);
+    `,
+  },
 ];
 
 /** A user as the auth concern sees it (with secrets: never returned by a route). */
@@ -49,10 +67,20 @@ export interface UserRecord {
   passwordHash: string;
   totpSecret: string | null;
   totpEnabled: boolean;
+  /** A secret from `totp/setup` not yet confirmed: it replaces `totpSecret` only when a code from it is shown. */
+  totpPendingSecret: string | null;
   totpLastStep: number;
   createdAt: number;
   disabledAt: number | null;
   bindings: RoleBinding[];
+}
+
+/** Failed attempts counted under one key (`source:<ip>` or `account:<e-mail>`). */
+export interface ThrottleRecord {
+  key: string;
+  failures: number;
+  lastFailureAt: number;
+  blockedUntil: number;
 }
 
 /** A session or API token row (its hash only). */
@@ -75,6 +103,7 @@ interface UserRow {
   password_hash: string;
   totp_secret: string | null;
   totp_enabled: number;
+  totp_pending_secret: string | null;
   totp_last_step: number;
   created_at: number;
   disabled_at: number | null;
@@ -125,6 +154,7 @@ export class AuthStore {
       passwordHash: row.password_hash,
       totpSecret: row.totp_secret,
       totpEnabled: row.totp_enabled === 1,
+      totpPendingSecret: row.totp_pending_secret,
       totpLastStep: row.totp_last_step,
       createdAt: row.created_at,
       disabledAt: row.disabled_at,
@@ -155,7 +185,9 @@ export class AuthStore {
     return rows.map((r) => this.#user(r)!);
   }
 
-  async insertUser(u: Omit<UserRecord, 'totpSecret' | 'totpEnabled' | 'totpLastStep' | 'disabledAt'>): Promise<void> {
+  async insertUser(
+    u: Omit<UserRecord, 'totpSecret' | 'totpEnabled' | 'totpPendingSecret' | 'totpLastStep' | 'disabledAt'>,
+  ): Promise<void> {
     this.db.transaction(() => {
       prepared(this.db, 'INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)').run(
         u.id,
@@ -169,12 +201,64 @@ export class AuthStore {
     })();
   }
 
+  /** Sets the active TOTP secret (null: none) and clears any pending one. */
   async setTotp(userId: string, secret: string | null, enabled: boolean): Promise<void> {
-    prepared(this.db, 'UPDATE users SET totp_secret = ?, totp_enabled = ? WHERE id = ?').run(
-      secret,
-      enabled ? 1 : 0,
-      userId,
-    );
+    prepared(
+      this.db,
+      'UPDATE users SET totp_secret = ?, totp_enabled = ?, totp_pending_secret = NULL WHERE id = ?',
+    ).run(secret, enabled ? 1 : 0, userId);
+  }
+
+  /** Keeps a secret being set up beside the active one, which stays in force until the new one is confirmed. */
+  async setPendingTotp(userId: string, secret: string): Promise<void> {
+    prepared(this.db, 'UPDATE users SET totp_pending_secret = ? WHERE id = ?').run(secret, userId);
+  }
+
+  async setPassword(userId: string, passwordHash: string): Promise<void> {
+    prepared(this.db, 'UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, userId);
+  }
+
+  async setEmail(userId: string, email: string): Promise<void> {
+    prepared(this.db, 'UPDATE users SET email = ? WHERE id = ?').run(email, userId);
+  }
+
+  /** Disables (a time) or enables (null) a user. */
+  async setDisabled(userId: string, at: number | null): Promise<void> {
+    prepared(this.db, 'UPDATE users SET disabled_at = ? WHERE id = ?').run(at, userId);
+  }
+
+  /** Revokes every live session and API token of a user but `exceptId`; returns how many ended. */
+  async revokeUserTokens(userId: string, time: number, exceptId?: string): Promise<number> {
+    return prepared(
+      this.db,
+      'UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?',
+    ).run(time, userId, exceptId ?? null).changes;
+  }
+
+  async throttle(key: string): Promise<ThrottleRecord | undefined> {
+    const r = prepared<[string], { key: string; failures: number; last_failure_at: number; blocked_until: number }>(
+      this.db,
+      'SELECT * FROM auth_throttle WHERE key = ?',
+    ).get(key);
+    return r && { key: r.key, failures: r.failures, lastFailureAt: r.last_failure_at, blockedUntil: r.blocked_until };
+  }
+
+  async putThrottle(t: ThrottleRecord): Promise<void> {
+    prepared(
+      this.db,
+      `INSERT INTO auth_throttle (key, failures, last_failure_at, blocked_until) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at,
+       blocked_until = excluded.blocked_until`,
+    ).run(t.key, t.failures, t.lastFailureAt, t.blockedUntil);
+  }
+
+  async clearThrottle(key: string): Promise<void> {
+    prepared(this.db, 'DELETE FROM auth_throttle WHERE key = ?').run(key);
+  }
+
+  /** Forgets counters whose last failure is older than `before` (they would start over anyway). */
+  async pruneThrottle(before: number): Promise<number> {
+    return prepared(this.db, 'DELETE FROM auth_throttle WHERE last_failure_at < ?').run(before).changes;
   }
 
   /** Records the TOTP step used so the same code cannot be replayed; false if it was already used. */

@@ -2,6 +2,7 @@
 
 import { normalizeFingerprint } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
+import { addCredentialCommands, readPassword } from './account.js';
 import { addChannelCommands } from './channels.js';
 import { type ApiTarget, apiCall } from './client.js';
 import { addContractCommands } from './contracts.js';
@@ -38,24 +39,6 @@ const query = (params: Record<string, unknown>) => {
   const s = q.toString();
   return s ? `?${s}` : '';
 };
-
-async function readPassword(provided: string | undefined): Promise<string> {
-  if (provided) return provided;
-  if (process.env.OUTPOST_PASSWORD) return process.env.OUTPOST_PASSWORD;
-  if (!process.stdin.isTTY) {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8').split('\n')[0]!.trim();
-  }
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
-  process.stderr.write('password: ');
-  const pw = await rl.question('');
-  rl.close();
-  process.stderr.write('\n');
-  return pw;
-}
 
 /** Adds every technician command to the program. */
 export function addCommands(program: Command): void {
@@ -194,6 +177,7 @@ export function addCommands(program: Command): void {
                 .join(','),
           },
           { key: 'totpEnabled', title: 'totp' },
+          { key: 'disabled', title: 'disabled' },
         ],
         isJson(this),
       );
@@ -217,6 +201,8 @@ export function addCommands(program: Command): void {
         isJson(this),
       );
     });
+
+  addCredentialCommands(program, users);
 
   const tokens = program.command('tokens').description('Enrollment tokens that let agents join a site.');
   tokens

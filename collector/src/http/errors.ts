@@ -64,6 +64,9 @@ function sendError(err: FastifyError | Error, request: FastifyRequest, reply: Fa
   const log = { err, code: e.code, route, method: request.method, actor: request.actor?.id };
   if (e.status >= 500) request.log.error(log, 'request failed');
   else request.log.info(log, 'request refused');
+  // A throttled attempt says when to come back (RFC 9110 Retry-After, in seconds).
+  const retryAfter = e.details?.retryAfterSec;
+  if (e.status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
   void reply.status(e.status).send({
     error: {
       code: e.code,

@@ -1,0 +1,206 @@
+/**
+ * Changes to a user's credentials and state: second factor, password, e-mail, disabling. A bearer token alone never
+ * changes a credential: each change checks the password (and the current code when TOTP is on) again, throttled and
+ * audited like a login (docs/0007-auth.md). No fastify here.
+ */
+import { OutpostError } from '@outpost/shared';
+import type { AuditLog } from '../audit/index.js';
+import type { Clock } from '../config.js';
+import type { Actor } from './permissions.js';
+import {
+  checkPasswordPolicy,
+  generateTotpSecret,
+  hashPassword,
+  totpUri,
+  verifyPassword,
+  verifyTotp,
+} from './secrets.js';
+import type { AuthStore, UserRecord } from './store.js';
+import { LoginThrottle } from './throttle.js';
+import { actorRef, type PublicUser, toPublicUser } from './views.js';
+
+/** What proves, again, that the caller is the account's owner before a credential changes. */
+export interface Proof {
+  password: string;
+  /** The current one-time code; required when the account has TOTP on. */
+  totp?: string | undefined;
+}
+
+/** The credential changes of the auth concern. */
+export class Credentials {
+  constructor(
+    private readonly store: AuthStore,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly throttle: LoginThrottle,
+  ) {}
+
+  /**
+   * Checks the caller's password (and current code when TOTP is on) again before a credential changes: a bearer
+   * token alone never changes a password, an e-mail or the second factor. Throttled and audited like a login.
+   */
+  async #reauthenticate(actor: Actor, proof: Proof, remoteIp: string, type: string): Promise<UserRecord> {
+    if (actor.kind !== 'user')
+      throw new OutpostError('OUTPOST_E_FORBIDDEN', { message: 'Only users have credentials' });
+    const user = await this.store.userById(actor.id);
+    if (!user) throw new OutpostError('OUTPOST_E_UNAUTHENTICATED');
+    const who = { kind: 'user', id: user.id, name: user.email };
+    const keys = LoginThrottle.keys(remoteIp, user.email);
+    const release = await this.throttle.enforce(keys, type, who, remoteIp);
+    try {
+      const refuse = async (reason: 'password' | 'totp_required' | 'totp_invalid', message?: string) => {
+        if (reason !== 'totp_required') await this.throttle.failed(keys);
+        await this.audit.record({
+          type,
+          code: 'OUTPOST_E_REAUTH_FAILED',
+          result: 'failure',
+          actor: who,
+          resource: `user:${user.id}`,
+          remoteIp,
+          details: { reason },
+        });
+        return new OutpostError('OUTPOST_E_REAUTH_FAILED', message ? { message } : {});
+      };
+      if (user.totpEnabled && user.totpSecret && !proof.totp)
+        throw await refuse('totp_required', 'This account has a second factor: send the current one-time code too');
+      if (!(await verifyPassword(proof.password, user.passwordHash))) throw await refuse('password');
+      if (user.totpEnabled && user.totpSecret) {
+        const step = verifyTotp(user.totpSecret, proof.totp ?? '', this.clock.now());
+        if (step === undefined || !(await this.store.claimTotpStep(user.id, step))) throw await refuse('totp_invalid');
+      }
+      await this.throttle.succeeded(keys);
+      return user;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Starts TOTP enrolment (or replaces the factor): a new secret kept beside the active one, which stays in force
+   * until a code from the new secret confirms it (`enableTotp`). Needs the password, and the current code if on.
+   */
+  async beginTotp(actor: Actor, proof: Proof, remoteIp: string): Promise<{ secret: string; uri: string }> {
+    const user = await this.#reauthenticate(actor, proof, remoteIp, 'auth.totp.setup');
+    const secret = generateTotpSecret();
+    await this.store.setPendingTotp(user.id, secret);
+    await this.audit.record({
+      type: 'auth.totp.setup',
+      code: 'OUTPOST_I_TOTP_SETUP',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `user:${user.id}`,
+      remoteIp,
+      details: { replacing: user.totpEnabled },
+    });
+    return { secret, uri: totpUri(secret, user.email) };
+  }
+
+  /** Confirms the secret from `beginTotp` with a code from it; from then on login needs a code of that secret. */
+  async enableTotp(actor: Actor, code: string): Promise<void> {
+    if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN');
+    const user = await this.store.userById(actor.id);
+    if (!user?.totpPendingSecret) throw new OutpostError('OUTPOST_E_CONFLICT', { message: 'Start TOTP setup first' });
+    const step = verifyTotp(user.totpPendingSecret, code, this.clock.now());
+    if (step === undefined || !(await this.store.claimTotpStep(user.id, step)))
+      throw new OutpostError('OUTPOST_E_TOTP_INVALID');
+    await this.store.setTotp(user.id, user.totpPendingSecret, true);
+    await this.audit.record({
+      type: 'auth.totp.enable',
+      code: 'OUTPOST_I_TOTP_ENABLED',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `user:${user.id}`,
+    });
+  }
+
+  /** Switches the second factor off: needs the password and the current code. */
+  async disableTotp(actor: Actor, proof: Proof, remoteIp: string): Promise<void> {
+    const user = await this.#reauthenticate(actor, proof, remoteIp, 'auth.totp.disable');
+    if (!user.totpEnabled) throw new OutpostError('OUTPOST_E_CONFLICT', { message: 'TOTP is not enabled' });
+    await this.store.setTotp(user.id, null, false);
+    await this.audit.record({
+      type: 'auth.totp.disable',
+      code: 'OUTPOST_I_TOTP_DISABLED',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `user:${user.id}`,
+      remoteIp,
+    });
+  }
+
+  /**
+   * Changes the caller's password (current password and code required). Every session and API token of the user
+   * ends, except the console session that made the change: it has just proved password and code, and a browser
+   * should not be logged out by its own change. An API token that made the change ends too (it lives for months
+   * and may be the leaked credential); the CLI logs in again.
+   */
+  async changePassword(
+    actor: Actor,
+    input: Proof & { newPassword: string },
+    remoteIp: string,
+  ): Promise<{ endedTokens: number }> {
+    const user = await this.#reauthenticate(actor, input, remoteIp, 'auth.password.change');
+    const reason = checkPasswordPolicy(input.newPassword);
+    if (reason)
+      throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
+        message: `Password refused: ${reason}`,
+        details: { field: 'newPassword' },
+      });
+    await this.store.setPassword(user.id, await hashPassword(input.newPassword));
+    const keep = actor.kind === 'user' && actor.via === 'session' ? actor.tokenId : undefined;
+    const endedTokens = await this.store.revokeUserTokens(user.id, this.clock.now(), keep);
+    await this.audit.record({
+      type: 'auth.password.change',
+      code: 'OUTPOST_I_PASSWORD_CHANGED',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `user:${user.id}`,
+      remoteIp,
+      details: { endedTokens, keptSession: keep ?? null },
+    });
+    return { endedTokens };
+  }
+
+  /** Changes the caller's e-mail (the login name): current password and code required. */
+  async changeEmail(actor: Actor, input: Proof & { email: string }, remoteIp: string): Promise<PublicUser> {
+    const user = await this.#reauthenticate(actor, input, remoteIp, 'auth.email.change');
+    const other = await this.store.userByEmail(input.email);
+    if (other && other.id !== user.id)
+      throw new OutpostError('OUTPOST_E_CONFLICT', { message: `A user with e-mail ${input.email} already exists` });
+    await this.store.setEmail(user.id, input.email);
+    await this.audit.record({
+      type: 'auth.email.change',
+      code: 'OUTPOST_I_EMAIL_CHANGED',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `user:${user.id}`,
+      remoteIp,
+      details: { from: user.email, to: input.email },
+    });
+    return toPublicUser({ ...user, email: input.email });
+  }
+
+  /**
+   * Disables (or enables again) a user; the caller has already authorised the action. A disabled user cannot log
+   * in, and every session and API token of theirs ends at once (enabling again does not bring them back).
+   */
+  async setUserDisabled(actor: Actor, userId: string, disabled: boolean): Promise<PublicUser> {
+    const user = await this.store.userById(userId);
+    if (!user) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No user ${userId}` });
+    if (disabled && actor.kind === 'user' && actor.id === userId)
+      throw new OutpostError('OUTPOST_E_CONFLICT', { message: 'You cannot disable your own account' });
+    const now = this.clock.now();
+    if (disabled === (user.disabledAt !== null)) return toPublicUser(user);
+    await this.store.setDisabled(userId, disabled ? now : null);
+    const endedTokens = disabled ? await this.store.revokeUserTokens(userId, now) : 0;
+    await this.audit.record({
+      type: disabled ? 'user.disable' : 'user.enable',
+      code: disabled ? 'OUTPOST_I_USER_DISABLED' : 'OUTPOST_I_USER_ENABLED',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `user:${userId}`,
+      details: { email: user.email, ...(disabled ? { endedTokens } : {}) },
+    });
+    return toPublicUser({ ...user, disabledAt: disabled ? now : null });
+  }
+}
