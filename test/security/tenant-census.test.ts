@@ -26,6 +26,7 @@ const KIND_OF_COLLECTION: Record<string, string> = {
   sessions: 'se',
   routes: 'rt',
   'api-tokens': 'tok',
+  policies: 'pol',
 };
 /** Query and body fields that name a resource, by kind. */
 const KIND_OF_FIELD: Record<string, string> = {
@@ -108,6 +109,9 @@ beforeAll(async () => {
       })
     ).id;
   ids.rot = { a: await rotation(c.clientId), b: await rotation(clientB.id) };
+  const policy = async (clientId: string) =>
+    (await apiCall<{ id: string }>(admin, 'POST', '/api/v1/detection/policies', { clientId })).id;
+  ids.pol = { a: await policy(c.clientId), b: await policy(clientB.id) };
   // A finished session on each client's machine, as the sessions concern stores one.
   const session = async (agentId: string, clientId: string, siteId: string) => {
     const id = `se_census${clientId.slice(-6)}`;

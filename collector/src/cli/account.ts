@@ -2,7 +2,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { apiCall } from './client.js';
 import { commandTarget as target } from './credentials.js';
-import { printObject } from './output.js';
+import { printObject, say, sayErr } from './output.js';
 
 type Row = Record<string, unknown>;
 const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
@@ -32,10 +32,10 @@ export async function readSecret(
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
-  process.stderr.write(`${label}: `);
+  sayErr`${label}: `;
   const pw = await rl.question('');
   rl.close();
-  process.stderr.write('\n');
+  sayErr`\n`;
   return pw;
 }
 
@@ -75,9 +75,7 @@ export function addCredentialCommands(program: Command, users: Command): void {
       });
       if (isJson(this)) printObject(r, true);
       else
-        process.stdout.write(
-          `password changed; ${r.endedTokens} session(s) and API token(s) ended, this CLI's included: run \`outpost login\` again\n`,
-        );
+        say`password changed; ${r.endedTokens} session(s) and API token(s) ended, this CLI's included: run \`outpost login\` again\n`;
     });
 
   program
@@ -111,16 +109,14 @@ export function addCredentialCommands(program: Command, users: Command): void {
       });
       if (isJson(this)) printObject(r, true);
       else
-        process.stdout.write(
-          `secret ${r.secret}\n${r.uri}\nadd it to your app, then run: outpost totp enable <code shown by the app>\n`,
-        );
+        say`secret ${r.secret}\n${r.uri}\nadd it to your app, then run: outpost totp enable <code shown by the app>\n`;
     });
   totp
     .command('enable <code>')
     .description('Confirm the secret from `outpost totp setup` with a code from the app; login then needs a code.')
     .action(async function (this: Command, code: string) {
       await apiCall(target(this), 'POST', '/api/v1/auth/totp/enable', { code });
-      process.stdout.write('TOTP enabled: `outpost login` now needs --totp\n');
+      say`TOTP enabled: \`outpost login\` now needs --totp\n`;
     });
   totp
     .command('disable')
@@ -131,7 +127,7 @@ export function addCredentialCommands(program: Command, users: Command): void {
       const t = target(this);
       const password = await readPassword(o.password);
       await apiCall(t, 'POST', '/api/v1/auth/totp/disable', { password, totp: o.totp });
-      process.stdout.write('TOTP disabled\n');
+      say`TOTP disabled\n`;
     });
 
   for (const [verb, text] of [

@@ -89,7 +89,7 @@ export function addCommands(program: Command): void {
       );
       await apiCall({ ...base, token: session.token }, 'POST', '/api/v1/auth/logout', {});
       const file = saveTarget({ ...base, token: created.token });
-      process.stdout.write(`logged in as ${o.email}; API token saved in ${file}\n`);
+      say`logged in as ${o.email}; API token saved in ${file}\n`;
     });
 
   program

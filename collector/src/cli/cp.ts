@@ -5,7 +5,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadTarget } from './credentials.js';
 import { downloadFile, type TransferResult, uploadFile } from './file-client.js';
-import { checkReadable, checkWritable } from './output.js';
+import { checkReadable, checkWritable, printJson, say } from './output.js';
 
 /** A `<agent>:<absolute path>` operand; agent ids are longer than a drive letter, so `C:\x` stays local. */
 export function parseRemote(arg: string): { agent: string; path: string } | undefined {
@@ -54,11 +54,8 @@ export function addCpCommand(program: Command): void {
       let r: TransferResult;
       if (to) r = await uploadFile(target, to.agent, source, to.path, { resume: o.resume });
       else r = await downloadFile(target, from!.agent, from!.path, destination, { resume: o.resume });
-      if (g.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      if (g.json) printJson(r, 0);
       else
-        process.stdout.write(
-          `${to ? 'uploaded' : 'downloaded'} ${r.bytes} bytes${r.offset > 0 ? ` (resumed at ${r.offset})` : ''}, ` +
-            `${r.size} bytes in all, sha256 ${r.sha256} (${r.sessionId})\n`,
-        );
+        say`${to ? 'uploaded' : 'downloaded'} ${r.bytes} bytes${r.offset > 0 ? ` (resumed at ${r.offset})` : ''}, ${r.size} bytes in all, sha256 ${r.sha256} (${r.sessionId})\n`;
     });
 }

@@ -12,23 +12,20 @@ import {
 } from '../detection/index.js';
 import { apiCall } from './client.js';
 import { loadTarget } from './credentials.js';
-import { checkReadable } from './output.js';
+import { checkReadable, printJson, say } from './output.js';
 
 function printActive(r: ActivePolicies, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    printJson(r);
     return;
   }
-  process.stdout.write(
-    `policy file  ${r.file ?? '(none: shipped defaults)'}\nloaded       ${new Date(r.loadedAt).toISOString()}\n`,
-  );
+  say`policy file  ${r.file ?? '(none: shipped defaults)'}\nloaded       ${new Date(r.loadedAt).toISOString()}\n`;
   if (r.lastError)
-    process.stdout.write(
-      `last reload  REFUSED ${new Date(r.lastError.at).toISOString()} ${r.lastError.code}: ${r.lastError.message}\n`,
-    );
+    say`last reload  REFUSED ${new Date(r.lastError.at).toISOString()} ${r.lastError.code}: ${r.lastError.message}\n`;
   for (const p of r.policies) {
     const scope = p.siteId ? `site ${p.siteId}` : p.clientId ? `client ${p.clientId}` : 'default';
-    process.stdout.write(`\n== ${scope}\n${JSON.stringify(p, null, 2)}\n`);
+    say`\n== ${scope}\n`;
+    printJson(p);
   }
 }
 
@@ -79,6 +76,6 @@ export function addDetectCommands(program: Command): void {
         rows += s.rows;
         alarms += s.alarms;
       }
-      process.stdout.write(`replayed ${results.size} file(s), ${rows} rows, ${alarms} alarm row(s) → ${o.out}\n`);
+      say`replayed ${results.size} file(s), ${rows} rows, ${alarms} alarm row(s) → ${o.out}\n`;
     });
 }
