@@ -15,6 +15,9 @@ import {
   tempDir,
 } from '../support/collector.js';
 
+// As a person runs it: no log level or agent paths chosen by the environment (spawnNode passes this one on).
+for (const name of ['OUTPOST_LOG_LEVEL', 'OUTPOST_AGENT_CONFIG', 'OUTPOST_AGENT_STATE']) delete process.env[name];
+
 let c: TestCollector;
 const dir = tempDir('enroll-cli');
 beforeAll(async () => {
@@ -27,12 +30,7 @@ afterAll(async () => {
 
 /** Runs `outpost-agent --config <dir>/agent.json <args>` without any log setting in the environment. */
 async function agent(home: string, args: string[], env: Record<string, string> = {}) {
-  const p = spawnNode(agentBin, ['--config', join(home, 'agent.json'), ...args], {
-    OUTPOST_LOG_LEVEL: '',
-    OUTPOST_AGENT_CONFIG: '',
-    OUTPOST_AGENT_STATE: '',
-    ...env,
-  });
+  const p = spawnNode(agentBin, ['--config', join(home, 'agent.json'), ...args], env);
   const code = await p.exited;
   return { code, out: p.stdout(), err: p.stderr() };
 }
@@ -137,11 +135,7 @@ describe('outpost-agent status', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain(`No agent configuration at ${join(home, 'agent.json')} (--config)`);
     expect(r.err).toMatch(/--config FILE or OUTPOST_AGENT_CONFIG/);
-    const byDefault = spawnNode(agentBin, ['status'], {
-      OUTPOST_AGENT_CONFIG: '',
-      OUTPOST_AGENT_STATE: '',
-      HOME: home,
-    });
+    const byDefault = spawnNode(agentBin, ['status'], { HOME: home });
     expect(await byDefault.exited).toBe(1);
     expect(byDefault.stderr()).toMatch(/No agent configuration at \S+agent\.json \(the default for (root|this user)\)/);
   });
