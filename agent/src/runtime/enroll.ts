@@ -42,12 +42,6 @@ export async function enroll(opts: EnrollOptions): Promise<AgentConfig> {
       details: { agentId: existing.agentId, file: opts.configFile },
     });
   }
-  const token = opts.token.trim();
-  if (!ENROLLMENT_TOKEN_PATTERN.test(token)) {
-    throw new OutpostError('OUTPOST_E_ENROLL_TOKEN_INVALID', {
-      message: `--token is not an enrollment token (${token.length} characters): expected oet_<12 hex digits>_<43 characters>, as \`outpost tokens create\` prints it`,
-    });
-  }
   let server: URL;
   try {
     server = new URL(opts.server);
@@ -69,6 +63,12 @@ export async function enroll(opts: EnrollOptions): Promise<AgentConfig> {
     throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
       cause,
       message: `--ca-fingerprint: ${(cause as Error).message}`,
+    });
+  }
+  const token = opts.token.trim();
+  if (!ENROLLMENT_TOKEN_PATTERN.test(token)) {
+    throw new OutpostError('OUTPOST_E_ENROLL_TOKEN_INVALID', {
+      message: `--token is not an enrollment token (${token.length} characters): expected oet_<12 hex digits>_<43 characters>, as \`outpost tokens create\` prints it`,
     });
   }
   // Always a fresh key: a forced re-enrollment's old identity stays revocable on its own, and a key left by an
