@@ -172,6 +172,14 @@ describe('validation messages', () => {
     ).toBe('Request body/clientId must be string or null');
   });
 
+  it('an unknown field is named when it is a plain word, and never echoes control characters', async () => {
+    expect(await badRequest('POST', '/api/v1/clients', { name: 'x', colour: 'red' })).toBe(
+      'Request body/colour is not a known field',
+    );
+    const message = await badRequest('POST', '/api/v1/clients', { name: 'x', '\u001b]0;pwned\u0007': 1 });
+    expect(message).toBe('Request body/… is not a known field');
+  });
+
   it('an empty string is said to be empty, not "must NOT have fewer than 1 characters"', async () => {
     const message = await badRequest('POST', '/api/v1/incidents/in_000000000000/resolve', {
       note: '',

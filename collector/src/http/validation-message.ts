@@ -67,7 +67,9 @@ function describe(
       return { field: `${field}/${name}`, text: `${field}/${name} is required` };
     }
     case 'additionalProperties': {
-      const name = String(top.params.additionalProperty ?? '');
+      // The caller chose this name: shown only when it is a plain word, so no control character is echoed.
+      const raw = String(top.params.additionalProperty ?? '');
+      const name = /^[\w.-]{1,64}$/.test(raw) ? raw : '…';
       return { field: `${field}/${name}`, text: `${field}/${name} is not a known field` };
     }
   }
