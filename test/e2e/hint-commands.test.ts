@@ -12,22 +12,18 @@ import { agentBin, outpostBin, repoRoot } from '../support/collector.js';
 
 const BINS = { outpost: outpostBin, 'outpost-agent': agentBin } as const;
 
-/** Where commands are named for people: the error catalogue and the two CLIs' sources. */
+/** Where commands are named for people: the error catalogue and the sources of the three packages. */
 function namedCommands(): { where: string; text: string }[] {
   const found: { where: string; text: string }[] = [];
   for (const [code, spec] of Object.entries(ERRORS))
     for (const text of [spec.hint, spec.message])
       for (const m of text.matchAll(/`(outpost[^`]*)`/g)) found.push({ where: code, text: m[1]! });
-  const sources = [
-    'collector/src/cli.ts',
-    'agent/src/cli.ts',
-    ...readdirSync(join(repoRoot, 'collector/src/cli'))
+  // Every source file of the three packages: hints, messages, help texts and the comments that tell people what to run.
+  const sources = ['collector/src', 'agent/src', 'shared/src'].flatMap((dir) =>
+    readdirSync(join(repoRoot, dir), { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .map((f) => `collector/src/cli/${f}`),
-    ...readdirSync(join(repoRoot, 'agent/src'), { recursive: true, encoding: 'utf8' })
-      .filter((f) => /(^|\/)(cli|enroll)\.ts$/.test(f))
-      .map((f) => `agent/src/${f}`),
-  ];
+      .map((f) => `${dir}/${f}`),
+  );
   for (const file of [...new Set(sources)]) {
     const text = readFileSync(join(repoRoot, file), 'utf8');
     // In a template literal a command sits between escaped backquotes.
@@ -41,7 +37,9 @@ function help(bin: keyof typeof BINS, words: string[]): string {
   const key = `${bin} ${words.join(' ')}`;
   let text = helpCache.get(key);
   if (text === undefined) {
-    const r = spawnSync(process.execPath, [BINS[bin], ...words, '--help'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BINS[bin], ...words, '--help'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0 || !r.stdout.includes('Usage:'))
+      throw new Error(`${key} --help: status ${r.status} ${r.error?.message ?? ''}\n${r.stderr}`);
     text = r.stdout;
     helpCache.set(key, text);
   }
@@ -96,7 +94,7 @@ describe('commands named in hints and messages', () => {
       return p ? [`${where}: \`${text}\`: ${p}`] : [];
     });
     expect(wrong).toEqual([]);
-  });
+  }, 180_000); // one `--help` per command level, each a Node start (~40 of them)
 
   it('the check catches a command that does not exist', () => {
     expect(problem('outpost agents get <id>')).toMatch(/no subcommand get/);
