@@ -1,7 +1,7 @@
 /** `outpost-agent`: flags are parsed here and nowhere else; every command maps to one runtime function. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { endQuietlyOnClosedPipe, printCliError } from '@outpost/shared';
+import { endQuietlyOnClosedPipe, OutpostError, printCliError } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultPaths, readAgentConfig } from './config/index.js';
 import { inventoryCommand } from './inventory/cli.js';
@@ -23,8 +23,14 @@ const defaults = defaultPaths();
 const program = new Command('outpost-agent')
   .description('The Outpost agent: reports this machine to an Outpost collector over one outbound WebSocket.')
   .version(AGENT_VERSION)
-  .option('-c, --config <file>', 'configuration file', defaults.configFile)
-  .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', process.env.OUTPOST_LOG_LEVEL ?? 'info')
+  .option(
+    '-c, --config <file>',
+    `configuration file (default: ${defaults.configFile}; OUTPOST_AGENT_CONFIG sets another)`,
+  )
+  .option(
+    '--log-level <level>',
+    'fatal, error, warn, info, debug or trace: JSON log lines on stderr (default: info for `run`, none for the other commands; OUTPOST_LOG_LEVEL sets it too)',
+  )
   .showHelpAfterError();
 
 program
@@ -38,11 +44,16 @@ program
     '--ca-fingerprint <sha256>',
     "pin the collector's certificate by its SHA-256 fingerprint (printed by `outpost serve`)",
   )
-  .option('--state-dir <dir>', 'directory for the key, the outbox and the status file', defaults.stateDir)
+  .option(
+    '--state-dir <dir>',
+    `directory for the key, the outbox and the status file (default: beside --config, else ${defaults.stateDir})`,
+  )
   .option('--force', 're-enroll a machine that is already enrolled (new key, new agent id)', false)
-  .action(async (opts: { server: string; token: string; caFingerprint?: string; stateDir: string; force: boolean }) => {
-    const g = program.opts<{ config: string; logLevel: string }>();
-    const logger = createLogger(g.logLevel);
+  .action(async (o: { server: string; token: string; caFingerprint?: string; stateDir?: string; force: boolean }) => {
+    const g = globals();
+    const opts = { ...o, stateDir: o.stateDir ?? g.stateDir };
+    // A command a person runs prints sentences; its JSON log lines only when asked for (--log-level).
+    const logger = createLogger(g.logLevel ?? 'silent');
     try {
       const config = await enroll({ ...opts, configFile: g.config, logger });
       process.stdout.write(
@@ -59,11 +70,11 @@ program
   .option('--test-events <count>', 'emit this many diagnostic events to check the pipeline end to end', positiveInt, 0)
   .option('--test-interval <ms>', 'milliseconds between diagnostic events', positiveInt, 100)
   .action(async (opts: { testEvents: number; testInterval: number }) => {
-    const g = program.opts<{ config: string; logLevel: string }>();
+    const g = globals();
     let runtime: AgentRuntime | undefined;
     try {
       const config = readAgentConfig(g.config);
-      const logger = createLogger(config.logLevel ?? g.logLevel);
+      const logger = createLogger(config.logLevel ?? g.logLevel ?? 'info');
       runtime = new AgentRuntime(config, {
         logger,
         testEvents: opts.testEvents > 0 ? { count: opts.testEvents, intervalMs: opts.testInterval } : undefined,
@@ -77,7 +88,7 @@ program
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
     } catch (err) {
-      printCliError(err);
+      printCliError(notEnrolledHere(err, g));
       await runtime?.stop().catch(() => undefined);
     }
   });
@@ -87,7 +98,7 @@ program
   .description('Show the enrollment, the connection state and the outbox backlog of this machine’s agent.')
   .option('--json', 'print JSON', false)
   .action((opts: { json: boolean }) => {
-    const g = program.opts<{ config: string }>();
+    const g = globals();
     try {
       const config = readAgentConfig(g.config);
       let status: AgentStatusFile | undefined;
@@ -125,11 +136,42 @@ program
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     } catch (err) {
-      printCliError(err);
+      printCliError(notEnrolledHere(err, g));
     }
   });
 
 inventoryCommand(program, printCliError);
+
+/**
+ * The global flags, defaulted: the configuration file from --config, else OUTPOST_AGENT_CONFIG, else the platform's
+ * place; the log level from --log-level, else OUTPOST_LOG_LEVEL, else undefined (each command picks its own).
+ */
+function globals(): { config: string; stateDir: string; logLevel: string | undefined; configFrom: string } {
+  const g = program.opts<{ config?: string; logLevel?: string }>();
+  // With --config alone the state lives beside the file, as with OUTPOST_AGENT_CONFIG alone.
+  const paths = g.config ? defaultPaths({ ...process.env, OUTPOST_AGENT_CONFIG: g.config }) : defaults;
+  const configFrom = g.config
+    ? '--config'
+    : process.env.OUTPOST_AGENT_CONFIG
+      ? 'OUTPOST_AGENT_CONFIG'
+      : `the default ${process.getuid?.() === 0 ? 'for root' : 'for this user'}`;
+  return {
+    config: paths.configFile,
+    stateDir: paths.stateDir,
+    logLevel: g.logLevel || process.env.OUTPOST_LOG_LEVEL || undefined,
+    configFrom,
+  };
+}
+
+/** A missing configuration, said with where the path came from and how to give another. */
+function notEnrolledHere(err: unknown, g: { config: string; configFrom: string }): unknown {
+  if (!(err instanceof OutpostError) || err.code !== 'OUTPOST_E_NOT_ENROLLED') return err;
+  return new OutpostError('OUTPOST_E_NOT_ENROLLED', {
+    cause: err,
+    message: `No agent configuration at ${g.config} (${g.configFrom}); an agent enrolled with another file (\`pnpm demo\`'s is .demo/agent/agent.json in the checkout) is found with --config FILE or OUTPOST_AGENT_CONFIG`,
+    details: { file: g.config },
+  });
+}
 
 function isAlive(pid: number): boolean {
   try {

@@ -85,7 +85,7 @@ export const ERRORS = {
   },
   OUTPOST_E_UNAVAILABLE: {
     message: 'The collector is shutting down or at capacity; try again later',
-    hint: 'Agents retry by themselves after the delay the collector gave.',
+    hint: 'Check the collector address and that `outpost serve` is running there; agents retry by themselves after the delay the collector gave.',
     http: 503,
     ws: 4503,
   },
@@ -199,10 +199,20 @@ export const ERRORS = {
     hint: 'Check the fingerprint the collector printed at first start (`outpost serve`), or someone is intercepting.',
     http: 495,
   },
+  OUTPOST_E_TLS_UNTRUSTED: {
+    message: "The collector's certificate is not trusted (self-signed, or from a CA this machine does not know)",
+    hint: 'Pass --ca-fingerprint with the SHA-256 fingerprint printed by `outpost serve`, or give the collector a certificate from a CA this machine trusts.',
+    http: 495,
+  },
   OUTPOST_E_NOT_ENROLLED: {
     message: 'This agent is not enrolled',
-    hint: 'Run `outpost-agent enroll --server URL --token T` first.',
+    hint: 'Run `outpost-agent enroll --server URL --token T` first, or point at the configuration file with `outpost-agent --config FILE` (or OUTPOST_AGENT_CONFIG); the message says where it looked.',
     http: 400,
+  },
+  OUTPOST_E_ALREADY_ENROLLED: {
+    message: 'This machine is already enrolled',
+    hint: 'Pass --force to enroll again with a new key and agent id (then revoke the old agent with `outpost agents revoke <id>`), or give another configuration file with `outpost-agent --config FILE enroll …`.',
+    http: 409,
   },
   OUTPOST_E_OUTBOX: {
     message: 'The agent outbox could not be read or written',
@@ -251,7 +261,7 @@ export const ERRORS = {
   },
   OUTPOST_E_AGENT_OFFLINE: {
     message: 'The agent is not connected',
-    hint: 'The machine is off or cannot reach the collector; `outpost agents get <id>` shows when it was last seen.',
+    hint: 'The machine is off or cannot reach the collector; `outpost agents show <id>` shows when it was last seen.',
     http: 409,
     ws: 4480,
   },

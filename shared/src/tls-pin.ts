@@ -39,3 +39,31 @@ export function checkPinnedCertificate(socket: PeerCertificateSource, pinned: st
     details: { expected: normalizeFingerprint(pinned), actual },
   });
 }
+
+/** OpenSSL's verification failures: the certificate chain does not lead to a trusted CA, or names another host. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * The coded error for a connection whose TLS verification failed (a self-signed collector reached without
+ * `--ca-fingerprint`, the usual first-hour case), or undefined for any other network error. Both the agent and the
+ * CLI call it where a connection fails, so the person is told to pin the certificate rather than to wait.
+ */
+export function untrustedCertificateError(err: unknown, where: string): OutpostError | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !UNTRUSTED_CERTIFICATE.has(code)) return undefined;
+  return new OutpostError('OUTPOST_E_TLS_UNTRUSTED', {
+    cause: err,
+    message: `The certificate of ${where} is not trusted (${code}); pass --ca-fingerprint (printed by \`outpost serve\`)`,
+    details: { tlsCode: code },
+  });
+}

@@ -66,6 +66,13 @@ describe('enrollment refusals', () => {
     expect((await audit('OUTPOST_E_ENROLL_TOKEN_REVOKED')).length).toBe(1);
   });
 
+  it('answers a malformed token (cut short, another kind) as an invalid token, not as a protocol error', async () => {
+    for (const token of ['abc', 'oet_1', 'opt_000000000000_AAAA']) {
+      const closed = await closeOf((a) => a.enroll(token, newKeys()));
+      expect(closed, token).toEqual({ code: 4010, reason: 'OUTPOST_E_ENROLL_TOKEN_INVALID' });
+    }
+  });
+
   it('refuses a token that is not one (wrong secret for a real id)', async () => {
     const t = await c.enrollmentToken();
     const forged = `${t.token.slice(0, -4)}AAAA`;

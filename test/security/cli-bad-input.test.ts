@@ -85,7 +85,19 @@ describe('the outpost and outpost-agent CLIs refuse bad input clearly', () => {
       ],
       [agentBin, ['bogus'], {}, /unknown command 'bogus'/],
       [agentBin, ['enroll', '--server', 'notaurl', '--token', 'x'], {}, /OUTPOST_E_CONFIG_INVALID: --server notaurl/],
-      [agentBin, ['enroll', '--server', `https://127.0.0.1:${closed}`, '--token', 'x'], {}, /OUTPOST_E_UNAVAILABLE/],
+      [
+        agentBin,
+        ['enroll', '--server', `https://127.0.0.1:${closed}`, '--token', `oet_000000000000_${'A'.repeat(43)}`],
+        {},
+        /OUTPOST_E_UNAVAILABLE/,
+      ],
+      // A token that is not one is named before anything is dialed.
+      [
+        agentBin,
+        ['enroll', '--server', `https://127.0.0.1:${closed}`, '--token', 'x'],
+        {},
+        /OUTPOST_E_ENROLL_TOKEN_INVALID/,
+      ],
       [agentBin, ['inventory', '--probe', 'no_such'], {}, /--probe.*'no_such' is invalid. unknown probe/],
       [agentBin, ['run'], {}, /OUTPOST_E_NOT_ENROLLED/],
       [

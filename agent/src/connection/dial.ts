@@ -16,6 +16,7 @@ import {
   errorCodeForClose,
   OutpostError,
   PROTOCOL_VERSION,
+  untrustedCertificateError,
 } from '@outpost/shared';
 import type { Logger } from 'pino';
 import { type ClientOptions, WebSocket } from 'ws';
@@ -206,6 +207,7 @@ export function dial(opts: DialOptions): Promise<Session> {
       const pin = (err as { code?: string }).code === 'OUTPOST_E_TLS_PIN_MISMATCH' ? (err as OutpostError) : undefined;
       finish(
         pin ??
+          untrustedCertificateError(err, url) ??
           new OutpostError('OUTPOST_E_UNAVAILABLE', {
             cause: err,
             message: `Cannot connect to ${url}: ${err.message}`,

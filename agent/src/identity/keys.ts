@@ -4,7 +4,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { exportPublicKey, OutpostError } from '@outpost/shared';
 
 /** The loaded key pair. */
@@ -43,13 +43,9 @@ export function loadOrCreateKey(stateDir: string, create: boolean): AgentIdentit
   if (pem === undefined) {
     if (!create)
       throw new OutpostError('OUTPOST_E_NOT_ENROLLED', { message: `No agent key at ${file}`, details: { file } });
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const { privateKey } = generateKeyPairSync('ed25519');
-    pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, pem, { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, file);
+    const fresh = newKey(stateDir);
+    saveKey(fresh);
+    pem = fresh.pem;
   }
   let privateKey: KeyObject;
   try {
@@ -68,4 +64,20 @@ export function loadOrCreateKey(stateDir: string, create: boolean): AgentIdentit
     });
   }
   return { privateKey, publicKey: exportPublicKey(createPublicKey(privateKey)), file };
+}
+
+/** A fresh key pair held in memory only, with its PEM: enrollment writes it (`saveKey`) once it has succeeded. */
+export function newKey(stateDir: string): AgentIdentityKeys & { pem: string } {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  return { privateKey, publicKey: exportPublicKey(createPublicKey(privateKey)), file: keyFileIn(stateDir), pem };
+}
+
+/** Writes a key file atomically (mode 0600, in a 0700 directory it creates), replacing any previous one. */
+export function saveKey(key: { file: string; pem: string }): void {
+  mkdirSync(dirname(key.file), { recursive: true, mode: 0o700 });
+  const tmp = `${key.file}.${process.pid}.tmp`;
+  writeFileSync(tmp, key.pem, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, key.file);
 }

@@ -53,7 +53,8 @@ export function resolveShellUser(opts: {
   if (!isRoot) return { name: me.username, uid: undefined, gid: undefined, home: me.homedir, shell: undefined };
   if (!opts.configuredUser)
     throw new OutpostError('OUTPOST_E_SESSION_REFUSED', {
-      message: 'the agent runs as root and no shell.user is configured for non-elevated sessions',
+      message:
+        'the agent runs as root and no shell.user is configured for non-elevated sessions: set "shell": { "user": "<an unprivileged user>" } in its agent.json and restart it, or open an elevated session (`outpost shell <agent> --elevated`)',
     });
   const u = lookupUser(opts.configuredUser);
   if (!u) throw new OutpostError('OUTPOST_E_SESSION_REFUSED', { message: `unknown shell.user ${opts.configuredUser}` });

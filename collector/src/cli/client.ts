@@ -2,7 +2,13 @@
 import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { checkPinnedCertificate, type ErrorCode, isErrorCode, OutpostError } from '@outpost/shared';
+import {
+  checkPinnedCertificate,
+  type ErrorCode,
+  isErrorCode,
+  OutpostError,
+  untrustedCertificateError,
+} from '@outpost/shared';
 
 /** Where and how to reach the collector API. */
 export interface ApiTarget {
@@ -96,10 +102,11 @@ export async function apiCall<T>(target: ApiTarget, method: string, path: string
       reject(
         err instanceof OutpostError
           ? err
-          : new OutpostError('OUTPOST_E_UNAVAILABLE', {
-              cause: err,
-              message: `Cannot reach ${url.origin}: ${err.message}`,
-            }),
+          : (untrustedCertificateError(err, url.origin) ??
+              new OutpostError('OUTPOST_E_UNAVAILABLE', {
+                cause: err,
+                message: `Cannot reach ${url.origin}: ${err.message}`,
+              })),
       );
     });
     req.end(payload);

@@ -1,5 +1,5 @@
 /**
- * Support-contract commands: `outpost contracts calendars|set|show|rotations|override|oncall`. Definitions come from a
+ * Support-contract commands: `outpost contracts calendars|set|show|rotations|oncall` (overrides: `outpost contracts rotations override`). Definitions come from a
  * JSON or YAML file (`--file`) or from flags; the collector checks them (an impossible calendar or a malformed
  * contract is refused with a coded error and nothing is stored).
  */

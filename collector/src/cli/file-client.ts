@@ -19,6 +19,7 @@ import {
   isErrorCode,
   OutpostError,
   readCredit,
+  untrustedCertificateError,
 } from '@outpost/shared';
 import type { WebSocket } from 'ws';
 import type { ApiTarget } from './client.js';
@@ -105,7 +106,12 @@ class TransferSocket {
       } else if (frame.kind === FrameKind.Credit) this.onCredit(readCredit(frame.payload) ?? 0);
     });
     ws.on('unexpected-response', (_req, res) => void refusalOf(res).then(fail));
-    ws.on('error', (err) => fail(new OutpostError('OUTPOST_E_UNAVAILABLE', { message: err.message, cause: err })));
+    ws.on('error', (err) =>
+      fail(
+        untrustedCertificateError(err, 'the collector') ??
+          new OutpostError('OUTPOST_E_UNAVAILABLE', { message: err.message, cause: err }),
+      ),
+    );
     ws.on('close', (code, reason) => {
       const c = errorCodeForClose(code);
       fail(

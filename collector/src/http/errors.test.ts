@@ -124,13 +124,76 @@ describe('validation messages', () => {
     const { message } = (res.json() as { error: { message: string } }).error;
     expect(message).toMatch(/^Request querystring\/limit must be/);
   });
+
+  /** The message of a refused request, after checking it is a coded 400. */
+  async function badRequest(method: 'GET' | 'POST', url: string, payload?: unknown): Promise<string> {
+    const res = await call(method, url, payload);
+    expect(refusal(res), `${url} ${res.body}`).toEqual([400, 'OUTPOST_E_BAD_REQUEST']);
+    return (res.json() as { error: { message: string } }).error.message;
+  }
+
+  it('a value outside a union of literals names the allowed values once, not one schema line per literal', async () => {
+    const message = await badRequest('POST', '/api/v1/incidents/in_000000000000/resolve', {
+      note: 'done',
+      category: 'nope',
+    });
+    expect(message).toBe(
+      'Request body/category must be one of: fixed, workaround, configuration, hardware, software, user, third-party, no-fault-found, duplicate, auto-cleared',
+    );
+    expect(message).not.toMatch(/constant|anyOf|schema/);
+  });
+
+  it('the same holds in a query string and inside an array', async () => {
+    expect(await badRequest('GET', '/api/v1/agents?status=sleeping')).toBe(
+      'Request querystring/status must be one of: online, offline, revoked',
+    );
+    const inArray = await badRequest('POST', '/api/v1/notifications/routes', {
+      channelId: 'ch_000000000000',
+      events: ['opened', 'bogus'],
+    });
+    expect(inArray).toBe(
+      'Request body/events/1 must be one of: opened, reopened, acknowledged, assigned, escalated, deescalated, sla_warning, sla_breach, resolved, closed',
+    );
+  });
+
+  it('a union of objects is reported by the branch its `kind` chose, or by the allowed kinds', async () => {
+    const channel = { name: 'ops', clientId: null, url: 'https://example.com/hook' };
+    expect(await badRequest('POST', '/api/v1/notifications/channels', { ...channel, kind: 'pager' })).toBe(
+      'Request body/kind must be one of: webhook, slack, teams, email',
+    );
+    expect(
+      await badRequest('POST', '/api/v1/notifications/channels', { ...channel, kind: 'slack', url: 'ftp://x.example' }),
+    ).toMatch(/^Request body\/url must match pattern/);
+    expect(
+      await badRequest('POST', '/api/v1/notifications/channels', { kind: 'email', name: 'mail', clientId: null }),
+    ).toBe('Request body/host is required');
+    expect(
+      await badRequest('POST', '/api/v1/notifications/channels', { ...channel, kind: 'slack', clientId: {} }),
+    ).toBe('Request body/clientId must be string or null');
+  });
+
+  it('an unknown field is named when it is a plain word, and never echoes control characters', async () => {
+    expect(await badRequest('POST', '/api/v1/clients', { name: 'x', colour: 'red' })).toBe(
+      'Request body/colour is not a known field',
+    );
+    const message = await badRequest('POST', '/api/v1/clients', { name: 'x', '\u001b]0;pwned\u0007': 1 });
+    expect(message).toBe('Request body/… is not a known field');
+  });
+
+  it('an empty string is said to be empty, not "must NOT have fewer than 1 characters"', async () => {
+    const message = await badRequest('POST', '/api/v1/incidents/in_000000000000/resolve', {
+      note: '',
+      category: 'fixed',
+    });
+    expect(message).toBe('Request body/note must not be empty');
+  });
 });
 
 describe('numbers SQLite cannot bind', () => {
   it('`1e999`, `Infinity` and `-1e999` in a query are refused by name instead of reaching SQLite as a 500', async () => {
     for (const url of ['/api/v1/audit?limit=1e999', '/api/v1/sessions?limit=Infinity', '/api/v1/users?limit=-1e999']) {
       const res = await call('GET', url);
-      expect(refusal(res), url).toEqual([400, 'OUTPOST_E_BAD_REQUEST']);
+      expect(refusal(res), `${url} ${res.body}`).toEqual([400, 'OUTPOST_E_BAD_REQUEST']);
       expect((res.json() as { error: { message: string } }).error.message).toContain('querystring/limit');
     }
     expect((await call('GET', '/api/v1/audit?limit=1e3')).statusCode).toBe(200);

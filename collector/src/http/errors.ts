@@ -4,18 +4,34 @@ import type { Socket } from 'node:net';
 import { OutpostError } from '@outpost/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import { type ValidationIssue, validationMessage } from './validation-message.js';
 
-function toOutpostError(err: FastifyError | Error): OutpostError {
+/** The route's schema for one validated part and the value checked, so a union can be reported by its branch. */
+function partOf(request: FastifyRequest | undefined, context: string): [unknown, unknown] {
+  if (!request) return [undefined, undefined];
+  const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context];
+  const data =
+    context === 'body'
+      ? request.body
+      : context === 'querystring'
+        ? request.query
+        : context === 'params'
+          ? request.params
+          : context === 'headers'
+            ? request.headers
+            : undefined;
+  return [schema, data];
+}
+
+function toOutpostError(err: FastifyError | Error, request?: FastifyRequest): OutpostError {
   if (err instanceof OutpostError) return err;
   const fe = err as FastifyError;
   if (fe.validation) {
+    const context = fe.validationContext ?? 'request';
+    const said = validationMessage(fe.validation as ValidationIssue[], context, ...partOf(request, context));
     return new OutpostError('OUTPOST_E_BAD_REQUEST', {
-      // fastify's message usually starts with the context already ("querystring/limit must be …"): say it once.
-      message:
-        `Request ${fe.message.startsWith(fe.validationContext ?? '\0') ? '' : (fe.validationContext ?? '')} ${fe.message}`
-          .replace(/\s+/g, ' ')
-          .trim(),
-      details: { context: fe.validationContext ?? '' },
+      message: `Request ${said.text}`,
+      details: { context, field: said.field, ...(said.allowed ? { allowed: said.allowed } : {}) },
     });
   }
   // The router refuses these before any route is matched: a path that is not valid percent-encoding (`%zz`, `%ff`)
@@ -60,7 +76,7 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
 }
 
 function sendError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply, route: string | undefined) {
-  const e = toOutpostError(err);
+  const e = toOutpostError(err, route === undefined ? undefined : request);
   const log = { err, code: e.code, route, method: request.method, actor: request.actor?.id };
   if (e.status >= 500) request.log.error(log, 'request failed');
   else request.log.info(log, 'request refused');

@@ -35,11 +35,18 @@ export const AgentFacts = Type.Object(
 );
 export type AgentFacts = Static<typeof AgentFacts>;
 
+/**
+ * The shape of an enrollment token (`outpost tokens create`): the agent checks it before it dials, so a token cut
+ * short or pasted with extra text is named as such. The hello's schema stays looser on purpose: a malformed token is
+ * the collector's "invalid token", never a protocol error.
+ */
+export const ENROLLMENT_TOKEN_PATTERN = /^oet_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/;
+
 /** First enrollment: the token and the agent's freshly generated Ed25519 public key, with proof of possession. */
 export const EnrollAuth = Type.Object(
   {
     method: Type.Literal('enroll'),
-    token: Str(200, 10),
+    token: Str(200, 1),
     /** Ed25519 public key, raw 32 bytes, base64url. */
     publicKey: Base64Url(43),
     /** Signature of the challenge (see `authProofPayload`), base64url. */
