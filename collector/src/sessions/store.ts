@@ -37,6 +37,11 @@ export const sessionsMigrations: Migration[] = [
   },
 ];
 
+/** The four kinds of session as far as seeing them goes: each needs the permission that opening it needed. */
+export type SessionKindKey = 'shell' | 'elevated' | 'download' | 'upload';
+/** Per kind, the clients whose sessions the caller may see (undefined: all; a kind left out: none). */
+export type SessionScopes = Partial<Record<SessionKindKey, readonly string[] | undefined>>;
+
 /** One session as stored. */
 export interface SessionRecord {
   id: string;
@@ -150,22 +155,35 @@ export class SessionsStore {
     return r && toRecord(r);
   }
 
-  async list(q: {
-    clientIds: readonly string[] | undefined;
-    agentId?: string | undefined;
-    limit: number;
-  }): Promise<SessionRecord[]> {
-    const where: string[] = [];
+  /**
+   * The newest sessions, of the kinds and clients the caller may see: `scopes` gives, per kind of session, the
+   * clients whose sessions of that kind are visible (undefined: every client; absent kind: none).
+   */
+  async list(q: { scopes: SessionScopes; agentId?: string | undefined; limit: number }): Promise<SessionRecord[]> {
+    const kinds: string[] = [];
     const params: unknown[] = [];
-    if (q.clientIds) {
-      where.push(`client_id IN (${q.clientIds.map(() => '?').join(',') || "''"})`);
-      params.push(...q.clientIds);
+    const kindSql: Record<SessionKindKey, string> = {
+      shell: "(kind = 'shell' AND elevated = 0)",
+      elevated: "(kind = 'shell' AND elevated = 1)",
+      download: "kind = 'download'",
+      upload: "kind = 'upload'",
+    };
+    for (const k of Object.keys(kindSql) as SessionKindKey[]) {
+      if (!(k in q.scopes)) continue;
+      const clients = q.scopes[k];
+      if (clients === undefined) kinds.push(`(${kindSql[k]})`);
+      else if (clients.length > 0) {
+        kinds.push(`(${kindSql[k]} AND client_id IN (${clients.map(() => '?').join(',')}))`);
+        params.push(...clients);
+      }
     }
+    if (kinds.length === 0) return [];
+    const where = [`(${kinds.join(' OR ')})`];
     if (q.agentId) {
       where.push('agent_id = ?');
       params.push(q.agentId);
     }
-    const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`;
+    const sql = `SELECT * FROM sessions WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id LIMIT ?`;
     return (prepared(this.db, sql).all(...params, q.limit) as Row[]).map(toRecord);
   }
 }
