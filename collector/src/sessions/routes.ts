@@ -41,6 +41,16 @@ const SessionSchema = Type.Object({
   bytesOut: Type.Integer(),
   bytesIn: Type.Integer(),
   sha256: NullableString,
+  /** ok, refused, failed or ended (by the collector: timeouts, restart…); null while live. */
+  outcome: Type.Union([
+    Type.Literal('ok'),
+    Type.Literal('refused'),
+    Type.Literal('failed'),
+    Type.Literal('ended'),
+    Type.Null(),
+  ]),
+  /** The code of a refusal, failure or end (`OUTPOST_E_…`); null when ok. */
+  outcomeCode: NullableString,
   live: Type.Boolean(),
 });
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
