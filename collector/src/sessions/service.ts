@@ -608,7 +608,8 @@ export class Sessions implements ChannelRouter {
       return;
     }
     if (msg.sessionId !== peer.id) return;
-    if (msg.type === 'shell.exit') peer.end({ reason: 'shell exited', exitCode: msg.exitCode });
+    if (msg.type === 'shell.noecho') peer.noEcho(msg.from, msg.to);
+    else if (msg.type === 'shell.exit') peer.end({ reason: 'shell exited', exitCode: msg.exitCode });
     else if (msg.type === 'shell.refused') peer.end({ reason: msg.message, exitCode: null, code: msg.code });
   }
 
