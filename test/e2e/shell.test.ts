@@ -143,6 +143,7 @@ describe('remote shell', () => {
       .join('');
     expect(input).toContain('echo visible-$((20+1))');
     expect(input).toContain('read -s -p "Password: " p');
+    expect(input).toContain('read -s -p "Token: " t');
     expect(input).toContain('echo after-$((1+2))');
     expect(input).toContain('exit');
     // One marker per run of hidden input: the secret's length and rhythm are not kept either.

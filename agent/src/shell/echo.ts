@@ -27,6 +27,9 @@ export function secretFromStty(out: string): boolean | undefined {
 export class EchoProbe {
   /** The last state read (false until one is). */
   secret = false;
+  /** When the probe that read `secret` started (performance.now()). */
+  secretAt = Number.NEGATIVE_INFINITY;
+  #runningAt = Number.NEGATIVE_INFINITY;
   /** Set once a probe failed (no `stty`, closed descriptor): probing stops. */
   broken: Error | undefined;
   #running: Promise<boolean | undefined> | undefined;
@@ -45,8 +48,10 @@ export class EchoProbe {
     if (this.broken) return Promise.resolve(undefined);
     if (this.#next) return this.#next;
     const start = () => {
-      const p = this.#run();
+      const at = performance.now();
+      const p = this.#run(at);
       this.#running = p;
+      this.#runningAt = at;
       void p.finally(() => {
         if (this.#running === p) this.#running = undefined;
       });
@@ -62,22 +67,28 @@ export class EchoProbe {
   }
 
   /**
-   * The state before now: the probe running (it started before this call, and is newer than `secret`), else the
-   * last state read.
+   * The state before now, with when it was read: the probe running (it started before this call and is newer than
+   * `secret`), else the last state read. The caller judges whether it is still current.
    */
-  before(): Promise<boolean> {
-    const known = this.secret;
-    return this.#running ? this.#running.then((v) => v ?? known) : Promise.resolve(known);
+  before(): Promise<{ secret: boolean; at: number }> {
+    const known = { secret: this.secret, at: this.secretAt };
+    const running = this.#running;
+    if (!running) return Promise.resolve(known);
+    const at = this.#runningAt;
+    return running.then((v) => (v === undefined ? known : { secret: v, at }));
   }
 
-  #run(): Promise<boolean | undefined> {
+  #run(at: number): Promise<boolean | undefined> {
     if (this.broken || this.fd === undefined) return Promise.resolve(undefined);
     const fd = this.fd;
     return new Promise((resolve) => {
       let out = '';
       const done = (v: boolean | undefined, err?: Error) => {
         if (err) this.broken ??= err;
-        if (v !== undefined) this.secret = v;
+        if (v !== undefined && at >= this.secretAt) {
+          this.secret = v;
+          this.secretAt = at;
+        }
         resolve(v);
       };
       try {

@@ -16,8 +16,6 @@ import type { ShellUser } from './user.js';
 const INPUT_CREDIT_BATCH = 16 * 1024;
 /** The echo state is read again once output has been quiet this long (a prompt was printed). */
 const QUIET_PROBE_MS = 25;
-/** Output this soon after input is taken for its echo: the input's own probe covers it. */
-const ECHO_WINDOW_MS = 5;
 
 /** Input written to the PTY whose echo state is not settled yet (`secret` once its probe answered). */
 interface InputSpan {
@@ -49,7 +47,6 @@ export class PtyChannel implements Channel {
   #credited = 0;
   readonly #unsettled: InputSpan[] = [];
   readonly #echo: EchoProbe;
-  #lastInputAt = Number.NEGATIVE_INFINITY;
   #lastOutputAt = Number.NEGATIVE_INFINITY;
   #quietTimer: NodeJS.Timeout | undefined;
   readonly sessionId: string;
@@ -123,15 +120,16 @@ export class PtyChannel implements Channel {
 
   /**
    * Writes input to the PTY at once (a keystroke never waits for a probe), then settles its echo state: no-echo if
-   * the terminal was at a password prompt before the write (the probe running, else the last one) or after it (a probe started after it),
+   * the terminal was at a password prompt before the write (the probe running, else the last one, if no output
+   * came since it started) or after it (a probe started after it),
    * unless the input ends with Enter and only the probe after it saw the prompt (the command line that opened it).
    */
   #input(payload: Uint8Array): void {
     const span: InputSpan = { from: this.#written, to: this.#written + payload.byteLength };
     const before = this.#echo.before();
+    const outputAt = this.#lastOutputAt;
     this.pty.write(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) as unknown as string);
     this.#written = span.to;
-    this.#lastInputAt = performance.now();
     this.#unsettled.push(span);
     if (this.#echo.broken) {
       span.secret = false;
@@ -142,7 +140,10 @@ export class PtyChannel implements Channel {
     const last = payload[payload.byteLength - 1];
     const entered = last === 0x0d || last === 0x0a;
     void Promise.all([before, this.#echo.probe()]).then(([was, after]) => {
-      span.secret = was || (after === true && !entered);
+      // A prompt that does not echo prints nothing while it is answered: output since that probe means the state
+      // may have changed (the prompt was answered, a new one printed), and only the probe after the write counts.
+      const current = was.at > outputAt;
+      span.secret = (current && was.secret) || (after === true && !entered);
       this.#settle();
     });
   }
@@ -193,14 +194,15 @@ export class PtyChannel implements Channel {
 
   /**
    * Output went by: once it has been quiet for QUIET_PROBE_MS, the echo state is read again (a password prompt is
-   * printed around the change, and a secret pasted in one frame must find the state already known). Not for the
-   * echo of a keystroke (the keystroke's own probe covers it) and not during bulk output (never quiet).
+   * printed around the change, and a secret pasted in one frame must find the state already known; a prompt printed
+   * right after the Enter that started it comes within a millisecond, so a keystroke's echo is not told apart). Not
+   * during bulk output (never quiet). Typing thus costs about two `stty` runs per keystroke.
    */
   #outputSeen(): void {
     if (this.#echo.broken) return;
     const now = performance.now();
     this.#lastOutputAt = now;
-    if (this.#quietTimer || now - this.#lastInputAt < ECHO_WINDOW_MS) return;
+    if (this.#quietTimer) return;
     const check = () => {
       const idle = performance.now() - this.#lastOutputAt;
       if (idle < QUIET_PROBE_MS) {
