@@ -14,6 +14,10 @@ import type { ShellUser } from './user.js';
 
 /** Input credit is returned at once past this many bytes (a paste), else after 10 ms. */
 const INPUT_CREDIT_BATCH = 16 * 1024;
+/** A state read this long after the last output is taken as settled (not a transition). */
+const SETTLED_MS = 10;
+/** How long the exit report waits for input still being settled. */
+const SETTLE_AT_EXIT_MS = 2000;
 /** The echo state is read again once output has been quiet this long (a prompt was printed). */
 const QUIET_PROBE_MS = 25;
 
@@ -46,6 +50,8 @@ export class PtyChannel implements Channel {
   #settled = 0;
   #credited = 0;
   readonly #unsettled: InputSpan[] = [];
+  /** The settlements under way (awaited before the exit is reported). */
+  readonly #settling = new Set<Promise<void>>();
   readonly #echo: EchoProbe;
   #lastOutputAt = Number.NEGATIVE_INFINITY;
   #quietTimer: NodeJS.Timeout | undefined;
@@ -139,13 +145,17 @@ export class PtyChannel implements Channel {
     // A line ending with Enter may itself start the prompt (`sudo …⏎`): seen only after it, the prompt is not its.
     const last = payload[payload.byteLength - 1];
     const entered = last === 0x0d || last === 0x0a;
-    void Promise.all([before, this.#echo.probe()]).then(([was, after]) => {
-      // A prompt that does not echo prints nothing while it is answered: output since that probe means the state
-      // may have changed (the prompt was answered, a new one printed), and only the probe after the write counts.
-      const current = was.at > outputAt;
+    const settling = Promise.all([before, this.#echo.probe()]).then(([was, after]) => {
+      // A prompt that does not echo prints nothing while it is answered, so the state before the write counts only
+      // if it was read once output had settled: output since means the prompt may have been answered and another
+      // printed, and a state read right after output can be a transition (seen: canonical without echo for a moment
+      // as a command ends and the shell takes the terminal back). Then only the probe after the write counts.
+      const current = was.at - outputAt >= SETTLED_MS;
       span.secret = (current && was.secret) || (after === true && !entered);
       this.#settle();
     });
+    this.#settling.add(settling);
+    void settling.finally(() => this.#settling.delete(settling));
   }
 
   /** Reports settled input in order (a `shell.noecho` per run of no-echo input), then schedules its credit. */
@@ -224,7 +234,17 @@ export class PtyChannel implements Channel {
     await this.#sender.end();
     // Input still waiting for its probe is settled and credited before the exit, so the collector records it (or
     // its marker) instead of dropping it as unknown.
-    if (this.#unsettled.length > 0) await this.#echo.probe();
+    // Bounded: a probe that hangs must not hold the exit back (unsettled input is then hidden by the collector).
+    if (this.#settling.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...this.#settling]),
+        new Promise((r) => {
+          timer = setTimeout(r, SETTLE_AT_EXIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     this.#flushCredit();
     this.#closed = true;
     clearTimeout(this.#creditTimer);

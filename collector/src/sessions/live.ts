@@ -180,7 +180,9 @@ export class LiveShell {
 
   /** The agent says input bytes `[from, to)` were typed while the terminal did not echo. */
   noEcho(from: number, to: number): void {
-    if (this.ended || to <= from) return;
+    // Only input already sent, in order: what an agent reports cannot grow past the input it was given.
+    const last = this.#noEcho.at(-1)?.to ?? 0;
+    if (this.ended || to <= from || to > this.bytesIn || from < last) return;
     this.#noEcho.push({ from, to });
   }
 
