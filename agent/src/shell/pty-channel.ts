@@ -145,13 +145,14 @@ export class PtyChannel implements Channel {
     // A line ending with Enter may itself start the prompt (`sudo …⏎`): seen only after it, the prompt is not its.
     const last = payload[payload.byteLength - 1];
     const entered = last === 0x0d || last === 0x0a;
-    const settling = Promise.all([before, this.#echo.probe()]).then(([was, after]) => {
+    const settling = Promise.all([before, this.#echo.probe()]).then(async ([was, after]) => {
       // A prompt that does not echo prints nothing while it is answered, so the state before the write counts only
       // if it was read once output had settled: output since means the prompt may have been answered and another
       // printed, and a state read right after output can be a transition (seen: canonical without echo for a moment
       // as a command ends and the shell takes the terminal back). Then only the probe after the write counts.
       const current = was.at - outputAt >= SETTLED_MS;
-      span.secret = (current && was.secret) || (after === true && !entered);
+      // A prompt stays; a transition does not: a no-echo reading after the write is confirmed by the next probe.
+      span.secret = (current && was.secret) || (after === true && !entered && (await this.#echo.probe()) === true);
       this.#settle();
     });
     this.#settling.add(settling);
