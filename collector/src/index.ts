@@ -23,4 +23,5 @@ export * as inventory from './inventory/index.js';
 export { MetricsService, MetricsStore, metricsMigrations } from './metrics/index.js';
 export * as perimeter from './reports/perimeter/index.js';
 export { type RunningCollector, startServer } from './server.js';
+export { NO_ECHO_MARKER } from './sessions/index.js';
 export { COLLECTOR_VERSION } from './version.js';

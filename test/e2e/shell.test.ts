@@ -7,7 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiCall, playCast, ShellClient } from '@outpost/collector';
+import { apiCall, NO_ECHO_MARKER, playCast, ShellClient } from '@outpost/collector';
 import { CHANNEL_WINDOW_BYTES } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outpostBin, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
@@ -92,6 +92,62 @@ describe('remote shell', () => {
     );
     const types = audit.events.filter((e) => e.sessionId === s.sessionId).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['shell.open', 'shell.close']));
+  });
+
+  it('records typed commands but not what is typed at a prompt that does not echo (read -s, a password prompt)', async () => {
+    const { s, out } = await open();
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // A command typed key by key, as a technician does.
+    for (const ch of 'echo visible-$((20+1))\n') {
+      s.write(ch);
+      await sleep(15);
+    }
+    await out.waitFor(/visible-21/);
+    // A password prompt in a child process (as sudo or passwd would), the secret typed key by key.
+    s.write(`bash -c 'read -s -p "Password: " p; echo "done \${#p}"'\n`);
+    await out.waitFor(/Password: /);
+    await sleep(300); // a person reads the prompt first
+    for (const ch of 'hunter2-typed-SECRET') {
+      s.write(ch);
+      await sleep(30);
+    }
+    s.write('\n');
+    await out.waitFor(/done 20/);
+    // The shell's own `read -s`, the secret pasted in one frame with its Enter.
+    s.write(`read -s -p "Token: " t; echo "got \${#t}"\n`);
+    await out.waitFor(/Token: /);
+    await sleep(300);
+    s.write('pasted-SECRET-token\n');
+    await out.waitFor(/got 19/);
+    s.write('echo after-$((1+2))\n');
+    await out.waitFor(/after-3/);
+    s.write('exit\n');
+    await s.ended;
+
+    let status = '';
+    for (let i = 0; i < 100 && status !== 'ok'; i++) {
+      status = (await apiCall<{ recordingStatus: string }>(c.admin, 'GET', `/api/v1/sessions/${s.sessionId}`))
+        .recordingStatus;
+      if (status !== 'ok') await sleep(20);
+    }
+    const cast = await apiCall<string>(c.admin, 'GET', `/api/v1/sessions/${s.sessionId}/recording`);
+    expect(cast).not.toContain('SECRET');
+    expect(cast).not.toContain('hunter2');
+    const input = cast
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => JSON.parse(l) as [number, string, string])
+      .filter((e) => e[1] === 'i')
+      .map((e) => e[2])
+      .join('');
+    expect(input).toContain('echo visible-$((20+1))');
+    expect(input).toContain('read -s -p "Password: " p');
+    expect(input).toContain('read -s -p "Token: " t');
+    expect(input).toContain('echo after-$((1+2))');
+    expect(input).toContain('exit');
+    // One marker per run of hidden input: the secret's length and rhythm are not kept either.
+    expect(input.split(NO_ECHO_MARKER).length - 1).toBe(2);
   });
 
   it('reports the new size to a program after a resize', async () => {

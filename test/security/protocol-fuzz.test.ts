@@ -32,6 +32,7 @@ import {
   PROTOCOL_VERSION,
   type SequencedMessage,
   ShellExit,
+  ShellNoEcho,
   ShellOpened,
   ShellRefused,
   StreamEvent,
@@ -78,6 +79,7 @@ const unsequenced = {
   'shell.opened': new SchemaFuzzer<Record<string, unknown>>(ShellOpened),
   'shell.refused': new SchemaFuzzer<Record<string, unknown>>(ShellRefused),
   'shell.exit': new SchemaFuzzer<Record<string, unknown>>(ShellExit),
+  'shell.noecho': new SchemaFuzzer<Record<string, unknown>>(ShellNoEcho),
   'file.opened': new SchemaFuzzer<Record<string, unknown>>(FileOpened),
   'file.done': new SchemaFuzzer<Record<string, unknown>>(FileDone),
 };

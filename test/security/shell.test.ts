@@ -5,12 +5,12 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { apiCall, ShellClient } from '@outpost/collector';
+import { apiCall, downloadFile, ShellClient } from '@outpost/collector';
 import { type AgentMessage, signTicket, type TicketClaims } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRAVERSAL_PAYLOADS } from '../../agent/src/files/traversal-payloads.js';
 import { startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
-import { type ShellAgent, startShellAgent, technician } from '../support/shell.js';
+import { OutputBuffer, type ShellAgent, startShellAgent, technician } from '../support/shell.js';
 
 let c: TestCollector;
 let agent: ShellAgent;
@@ -125,7 +125,75 @@ describe('shell refusals', () => {
     await ok.ended;
   });
 
+  it('lets only holders of the permission that opened a session watch it, list it or replay it', async () => {
+    const tier1 = await technician(c, 'tier1');
+    const tier2 = await technician(c, 'tier2');
+    const tier3 = await technician(c, 'tier3');
+    // An administrator's root shell, live.
+    const rootShell = await ShellClient.open(c.admin, agent.agentId, { elevated: true });
+    const out = new OutputBuffer();
+    rootShell.onData(out.push);
+    const rec = () => apiCall(tier1, 'GET', `/api/v1/sessions/${rootShell.sessionId}/recording`);
+    // A tier-1 technician (shell only) cannot join it, read its row or see it listed; tier 3 (shell.elevated) can.
+    await expect(ShellClient.open(tier1, '', { joinSessionId: rootShell.sessionId })).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    await expect(apiCall(tier1, 'GET', `/api/v1/sessions/${rootShell.sessionId}`)).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    const watcher = await ShellClient.open(tier3, '', { joinSessionId: rootShell.sessionId });
+    const watched = new OutputBuffer();
+    watcher.onData(watched.push);
+    rootShell.write('echo root-$((40+2))\n');
+    await watched.waitFor(/root-42/);
+    rootShell.write('exit\n');
+    await rootShell.ended;
+    await watcher.ended;
+    // Its recording: refused to tier 1 and 2, served to tier 3.
+    for (let i = 0; i < 100; i++) {
+      const r = await apiCall<{ recordingStatus: string }>(c.admin, 'GET', `/api/v1/sessions/${rootShell.sessionId}`);
+      if (r.recordingStatus === 'ok') break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    await expect(rec()).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
+    await expect(
+      apiCall(tier2, 'GET', `/api/v1/sessions/${rootShell.sessionId}/recording?gzip=true`),
+    ).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
+    expect(await apiCall<string>(tier3, 'GET', `/api/v1/sessions/${rootShell.sessionId}/recording`)).toContain(
+      'root-42',
+    );
+    // A plain shell is visible to tier 1; a download (file.read) is not, but is to tier 2.
+    const plain = await ShellClient.open(c.admin, agent.agentId);
+    plain.close();
+    await plain.ended;
+    const down = await downloadFile(c.admin, agent.agentId, join(root, 'file.txt'), join(dir.path, 'got.txt'));
+    const ids = async (who: typeof tier1) =>
+      (await apiCall<{ sessions: { id: string }[] }>(who, 'GET', '/api/v1/sessions?limit=1000')).sessions.map(
+        (x) => x.id,
+      );
+    const seen1 = await ids(tier1);
+    expect(seen1).toContain(plain.sessionId);
+    expect(seen1).not.toContain(rootShell.sessionId);
+    expect(seen1).not.toContain(down.sessionId);
+    const seen2 = await ids(tier2);
+    expect(seen2).toContain(down.sessionId);
+    expect(seen2).not.toContain(rootShell.sessionId);
+    expect(await ids(tier3)).toEqual(expect.arrayContaining([rootShell.sessionId, plain.sessionId, down.sessionId]));
+    // Each refusal is audited as the permission it lacked.
+    const audit = await apiCall<{ events: { type: string; result: string; resource: string | null }[] }>(
+      c.admin,
+      'GET',
+      '/api/v1/audit?limit=1000',
+    );
+    const denied = audit.events.filter(
+      (e) => e.type === 'shell.elevated' && e.result === 'denied' && e.resource === `session:${rootShell.sessionId}`,
+    );
+    expect(denied.length).toBe(4);
+  });
+
   it('has the agent refuse forged, tampered, expired, mis-bound, under-privileged and replayed tickets', async () => {
+    const opened = () => (agentLog().match(/shell session opened/g) ?? []).length;
+    const before = opened();
     const other = generateKeyPairSync('ed25519').privateKey;
     const cases: [string, string, string, boolean][] = [];
     const add = (name: string, make: (sid: string) => string, elevated = false) => {
@@ -162,7 +230,7 @@ describe('shell refusals', () => {
     const replayed = await sendOpen(replaySid, once, ++channel);
     expect(replayed).toMatchObject({ type: 'shell.refused', code: 'OUTPOST_E_TICKET_INVALID' });
     expect((replayed as { message: string }).message).toMatch(/already used/);
-    expect((agentLog().match(/shell session opened/g) ?? []).length).toBeLessThanOrEqual(3);
+    expect(opened() - before).toBe(1);
   });
 
   it(`refuses ${TRAVERSAL_PAYLOADS.length} path-traversal payloads sent to the agent and leaves the canaries untouched`, async () => {

@@ -34,6 +34,7 @@ export class ShellService implements AgentComponent {
   start(ctx: AgentContext): void {
     this.#ctx = ctx;
     this.guard = TicketGuard.load(ctx.config.agentId, ctx.config.sessionKey, ctx.config.stateDir);
+    if (this.guard.loadError) ctx.logger.error({ err: this.guard.loadError }, this.guard.loadError.message);
   }
 
   onSession(session: Session, ctx: AgentContext): void {

@@ -51,7 +51,7 @@ type State = 'awaiting_hello' | 'authenticating' | 'ready' | 'closed';
 /** Agent replies the channel router handles (shell sessions and file transfers, docs/0006-shell.md). */
 export type ChannelReply = Extract<
   AgentMessage,
-  { type: 'shell.opened' | 'shell.refused' | 'shell.exit' | 'file.opened' | 'file.done' }
+  { type: 'shell.opened' | 'shell.refused' | 'shell.exit' | 'shell.noecho' | 'file.opened' | 'file.done' }
 >;
 
 /** Where binary channel frames and channel replies go; set by the sessions concern. */
@@ -207,6 +207,7 @@ export class AgentGateway {
         case 'shell.opened':
         case 'shell.refused':
         case 'shell.exit':
+        case 'shell.noecho':
         case 'file.opened':
         case 'file.done':
           if (!this.#channels)

@@ -104,6 +104,26 @@ export async function playCast(
   return events;
 }
 
+/**
+ * A session's outcome for the table: `live`, `ok`, `refused OUTPOST_E_…`, `failed OUTPOST_E_…`, or `ended (why)`
+ * for a session the collector ended (timeout, technician unreachable, collector restarted).
+ */
+export function sessionOutcome(x: Record<string, unknown>): string {
+  if (x.live === true) return 'live';
+  const code = typeof x.outcomeCode === 'string' ? x.outcomeCode : '';
+  switch (x.outcome) {
+    case 'ok':
+      return 'ok';
+    case 'refused':
+    case 'failed':
+      return code ? `${x.outcome} ${code}` : x.outcome;
+    case 'ended':
+      return typeof x.closeReason === 'string' ? `ended (${x.closeReason})` : 'ended';
+    default:
+      return '-';
+  }
+}
+
 /** Registers the shell and sessions commands. */
 export function addShellCommands(program: Command): void {
   program
@@ -138,6 +158,7 @@ export function addShellCommands(program: Command): void {
           { key: 'userEmail', title: 'user' },
           { key: 'startedAt', title: 'started', format: (x) => when(x.startedAt) },
           { key: 'endedAt', title: 'ended', format: (x) => (x.live ? 'live' : when(x.endedAt)) },
+          { key: 'outcome', title: 'outcome', format: (x) => sessionOutcome(x) },
           { key: 'exitCode', title: 'exit' },
           { key: 'recordingStatus', title: 'recording' },
           { key: 'path', title: 'path' },

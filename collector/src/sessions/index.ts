@@ -5,7 +5,7 @@
  * another concern's tables.
  */
 export { loadOrCreateTicketKey, type TicketKey } from './keys.js';
-export { LiveShell } from './live.js';
+export { LiveShell, NO_ECHO_MARKER } from './live.js';
 export { CastRecorder } from './recorder.js';
 export { sessionsRoutes } from './routes.js';
 export { type OpenRequest, type SessionOpenedHook, Sessions, type SessionsOptions } from './service.js';

@@ -1,10 +1,15 @@
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { decodeFrame, encodeFrame, FrameKind } from '@outpost/shared';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { decodeFrame, encodeCredit, encodeFrame, FrameKind } from '@outpost/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AgentConnection } from '../agents/registry.js';
-import { type EndInfo, LiveShell, RESIZE_INTERVAL_MS } from './live.js';
+import { type EndInfo, LiveShell, NO_ECHO_MARKER, RESIZE_INTERVAL_MS } from './live.js';
+import { CastRecorder } from './recorder.js';
 import { closeReason, TECH_CHANNEL } from './wire.js';
 
 /** Real sockets on loopback: `server` is the collector's end, `client` the peer's. */
@@ -143,5 +148,53 @@ describe('LiveShell input after a resize', () => {
     s.fromTech(decodeFrame(key), Buffer.from(key));
     await until(() => seen.includes('data:k'));
     expect(seen).toEqual(['size:100x30', 'size:119x40', 'data:k']);
+  });
+});
+
+describe('input recording', () => {
+  it('records input once the agent credits it, hides runs the agent reports as typed without echo, and unsettled input at the end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-live-'));
+    try {
+      const tech = await socketPair();
+      const agent = await socketPair();
+      open.push(tech, agent);
+      const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
+      const file = join(dir, 'r.cast.gz');
+      const rec = CastRecorder.open(file, { cols: 80, rows: 24, startedAt: 0, title: 't' }, () => undefined);
+      let t = 0;
+      const s = new LiveShell('ss_1', conn, 7, tech.server, rec, 0, { now: () => t }, { cols: 80, rows: 24 }, () => {});
+      const type = (text: string) => {
+        t += 100;
+        const f = encodeFrame(FrameKind.Data, TECH_CHANNEL, Buffer.from(text));
+        s.fromTech(decodeFrame(f), f);
+      };
+      const credit = (n: number) => {
+        const f = encodeCredit(7, n);
+        s.fromAgent(decodeFrame(f), f);
+      };
+      type('sudo true\r'); // 0..10
+      type('s3'); // 10..12, at the password prompt
+      type('cr'); // 12..14
+      type('et\r'); // 14..17
+      type('ls\r'); // 17..20
+      s.noEcho(10, 17);
+      s.noEcho(30, 40); // past the input sent: ignored
+      s.noEcho(5, 8); // out of order: ignored
+      credit(20);
+      type('pw'); // 20..22, never credited
+      s.end({ reason: 'test', exitCode: 0 });
+      await rec.close();
+      const input = gunzipSync(readFileSync(file))
+        .toString()
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => JSON.parse(l) as [number, string, string])
+        .filter((e) => e[1] === 'i')
+        .map((e) => e[2]);
+      expect(input).toEqual(['sudo true\r', NO_ECHO_MARKER, 'ls\r', NO_ECHO_MARKER]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

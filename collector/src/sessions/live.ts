@@ -25,6 +25,21 @@ const JOINER_MAX_BUFFERED = 1024 * 1024;
  */
 export const RESIZE_INTERVAL_MS = 50;
 
+/**
+ * What the recording holds instead of input typed while the terminal did not echo (a password prompt): one marker
+ * per run of such input, so neither the secret nor its length or rhythm is kept.
+ */
+export const NO_ECHO_MARKER = '[input not recorded: typed while the terminal did not echo]';
+const NO_ECHO_BYTES = Buffer.from(NO_ECHO_MARKER);
+
+/** Input forwarded to the agent, waiting for its credit before it is recorded (offsets in the input stream). */
+interface PendingInput {
+  from: number;
+  to: number;
+  now: number;
+  data: Uint8Array;
+}
+
 /** Why a session ended, and how. */
 export interface EndInfo {
   reason: string;
@@ -48,6 +63,17 @@ export class LiveShell {
   /** When the last size went to the agent (performance.now()), and the pending send of a newer one. */
   #sizeSentAt = Number.NEGATIVE_INFINITY;
   #sizeTimer: NodeJS.Timeout | undefined;
+  /**
+   * Input is recorded once the agent credits it, not as it passes: the agent reports input typed without echo
+   * (`shell.noecho`) before the credit that covers it, so the recording never holds a secret first.
+   */
+  readonly #pendingInput: PendingInput[] = [];
+  /** Input ranges the agent reported as typed without echo, not yet recorded. */
+  readonly #noEcho: { from: number; to: number }[] = [];
+  /** Input bytes the agent has credited (settled) so far. */
+  #creditedIn = 0;
+  /** The last input recorded was the no-echo marker (a run of hidden input gets one marker). */
+  #hidden = false;
 
   constructor(
     readonly id: string,
@@ -100,6 +126,8 @@ export class LiveShell {
         const n = readCredit(frame.payload);
         if (n === undefined) return;
         this.outstandingToAgent = Math.max(0, this.outstandingToAgent - n);
+        this.#creditedIn += n;
+        this.#recordInput(this.#creditedIn);
         if (this.writer.readyState === this.writer.OPEN) this.writer.send(rechannel(data, TECH_CHANNEL));
         return;
       }
@@ -129,9 +157,10 @@ export class LiveShell {
           this.#sizeTimer = undefined;
           this.#sendSize();
         }
+        if (this.recorder)
+          this.#pendingInput.push({ from: this.bytesIn, to: this.bytesIn + n, now, data: frame.payload });
         this.bytesIn += n;
         this.lastActivity = now;
-        this.recorder?.input(now, frame.payload);
         this.agent.sendFrame(rechannel(data, this.channel));
         return;
       }
@@ -146,6 +175,34 @@ export class LiveShell {
       case FrameKind.End:
         this.end({ reason: 'technician closed the session', exitCode: null });
         return;
+    }
+  }
+
+  /** The agent says input bytes `[from, to)` were typed while the terminal did not echo. */
+  noEcho(from: number, to: number): void {
+    // Only input already sent, in order: what an agent reports cannot grow past the input it was given.
+    const last = this.#noEcho.at(-1)?.to ?? 0;
+    if (this.ended || to <= from || to > this.bytesIn || from < last) return;
+    this.#noEcho.push({ from, to });
+  }
+
+  /**
+   * Records pending input up to `upTo` (credited): as typed, or as one marker per run of no-echo input. At the end,
+   * `unknownHidden` records what the agent never settled as hidden too (it may have been a secret).
+   */
+  #recordInput(upTo: number, unknownHidden = false): void {
+    const rec = this.recorder;
+    if (!rec) return;
+    while (this.#pendingInput.length > 0) {
+      const ev = this.#pendingInput[0]!;
+      const settled = ev.to <= upTo;
+      if (!settled && !unknownHidden) return;
+      this.#pendingInput.shift();
+      const hidden = !settled || this.#noEcho.some((r) => r.from < ev.to && r.to > ev.from);
+      while (this.#noEcho.length > 0 && this.#noEcho[0]!.to <= ev.to) this.#noEcho.shift();
+      if (!hidden) rec.input(ev.now, ev.data);
+      else if (!this.#hidden) rec.input(ev.now, NO_ECHO_BYTES);
+      this.#hidden = hidden;
     }
   }
 
@@ -179,6 +236,7 @@ export class LiveShell {
     if (this.ended) return;
     this.ended = info;
     clearTimeout(this.#sizeTimer);
+    this.#recordInput(this.#creditedIn, true);
     this.agent.send({ type: 'shell.close', channel: this.channel, reason: info.reason.slice(0, 200) });
     if (info.exitCode !== null) this.broadcast({ type: 'session.exit', exitCode: info.exitCode, signal: 0 });
     else if (info.code) this.broadcast({ type: 'session.error', code: info.code, message: info.reason });

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CastRecorder } from './recorder.js';
+import { CastRecorder, salvageCast } from './recorder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'outpost-cast-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,5 +68,39 @@ describe('CastRecorder', () => {
         () => undefined,
       ),
     ).toThrow(/cannot create/);
+  });
+
+  it('puts each batch in the file as it goes, so a recording whose writer died can be salvaged', async () => {
+    const live = join(dir, 'live.cast.gz');
+    const r = CastRecorder.open(live, { cols: 80, rows: 24, startedAt: 0, title: 't' }, () => undefined);
+    r.output(100, Buffer.from('first line\r\n'));
+    r.input(200, Buffer.from('ls\r'));
+    await new Promise((res) => setTimeout(res, 150));
+    // What a SIGKILL leaves: the file as it is now, with no gzip trailer.
+    const dead = join(dir, 'dead.cast.gz');
+    copyFileSync(live, dead);
+    await r.close();
+    expect(salvageCast(dead)).toMatchObject({ events: 2, lastT: 0.2 });
+    const lines = gunzipSync(readFileSync(dead)).toString().trim().split('\n');
+    expect(lines.slice(1).map((l) => JSON.parse(l))).toEqual([
+      [0.1, 'o', 'first line\r\n'],
+      [0.2, 'i', 'ls\r'],
+    ]);
+  });
+
+  it('salvages a cut recording up to its last complete event and refuses one without a header', () => {
+    const header = JSON.stringify({ version: 2, width: 80, height: 24, timestamp: 0 });
+    const whole = gzipSync(`${header}\n[0.5,"o","kept"]\n[0.7,"o","cut in the mid`);
+    // Drop the gzip trailer too, as a writer killed mid-stream would.
+    const cut = join(dir, 'cut.cast.gz');
+    writeFileSync(cut, whole.subarray(0, whole.byteLength - 8));
+    expect(salvageCast(cut)).toMatchObject({ events: 1, lastT: 0.5 });
+    expect(gunzipSync(readFileSync(cut)).toString()).toBe(`${header}\n[0.5,"o","kept"]\n`);
+    const flushed = gzipSync('{"version":2', { finishFlush: constants.Z_SYNC_FLUSH });
+    const noHeader = join(dir, 'no-header.cast.gz');
+    writeFileSync(noHeader, flushed);
+    expect(salvageCast(noHeader)).toBeUndefined();
+    writeFileSync(noHeader, 'not gzip at all');
+    expect(salvageCast(noHeader)).toBeUndefined();
   });
 });

@@ -7,10 +7,10 @@
  * and one gzip write per batch happen on a timer (or once a batch is large), and gzip runs at level 1, which
  * keeps terminal text small at a fraction of the CPU of the default level.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, renameSync, type WriteStream, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { createGzip, type Gzip } from 'node:zlib';
+import { createGzip, type Gzip, gunzipSync, gzipSync, constants as zlib } from 'node:zlib';
 import { OutpostError } from '@outpost/shared';
 
 /** A batch is written after this long, or sooner once it holds BATCH_BYTES. */
@@ -89,6 +89,7 @@ export class CastRecorder {
     this.#flush();
     if (this.#ended || this.#failed) return;
     this.#gzip.write(`${JSON.stringify(value)}\n`);
+    this.#gzip.flush(zlib.Z_SYNC_FLUSH);
   }
 
   #add(now: number, kind: 'o' | 'i', data: Uint8Array): void {
@@ -114,7 +115,13 @@ export class CastRecorder {
       const s = dec.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
       if (s) text += `${JSON.stringify([t, kind, s])}\n`;
     }
-    if (text) this.#gzip.write(text);
+    if (text) {
+      this.#gzip.write(text);
+      // A sync flush per batch puts every batch in the file as it is written: a collector killed mid-session
+      // (SIGKILL, power loss) leaves a recording that `salvageCast` can replay up to its last batch, instead of
+      // one whose compressed tail (minutes of a quiet session) died in zlib's buffers.
+      this.#gzip.flush(zlib.Z_SYNC_FLUSH);
+    }
   }
 
   /** Seconds since the start, never less than an earlier event's (asciicast players expect a monotonic clock). */
@@ -153,4 +160,54 @@ export class CastRecorder {
     }
     return this.done;
   }
+}
+
+/** What `salvageCast` kept of a recording cut short. */
+export interface Salvaged {
+  /** Events kept (after the header). */
+  events: number;
+  /** Time of the last kept event, in seconds from the start. */
+  lastT: number;
+  /** Size of the rewritten (gzip) file. */
+  bytes: number;
+}
+
+/**
+ * Makes a recording whose writer died (collector SIGKILLed) playable: decompresses what reached the disk (a gzip
+ * stream with no end), keeps the header and every complete, well-formed event line up to the first that is not
+ * (the last one is usually cut), and rewrites the file as a complete gzip (atomically). Undefined when not even
+ * the header survived.
+ */
+export function salvageCast(path: string): Salvaged | undefined {
+  let text: string;
+  try {
+    text = gunzipSync(readFileSync(path), { finishFlush: zlib.Z_SYNC_FLUSH }).toString('utf8');
+  } catch {
+    return undefined;
+  }
+  const kept: string[] = [];
+  let lastT = 0;
+  // Only lines followed by a newline were written whole; a line cut mid-character decodes to U+FFFD and fails below.
+  const lines = text.split('\n').slice(0, -1);
+  for (const [i, line] of lines.entries()) {
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      break;
+    }
+    if (i === 0) {
+      if (typeof v !== 'object' || v === null || (v as { version?: unknown }).version !== 2) return undefined;
+    } else {
+      if (!Array.isArray(v) || typeof v[0] !== 'number' || typeof v[2] !== 'string') break;
+      lastT = v[0];
+    }
+    kept.push(line);
+  }
+  if (kept.length === 0) return undefined;
+  const gz = gzipSync(`${kept.join('\n')}\n`, { level: 1 });
+  const tmp = `${path}.salvage`;
+  writeFileSync(tmp, gz, { mode: 0o600 });
+  renameSync(tmp, path);
+  return { events: kept.length - 1, lastT, bytes: gz.byteLength };
 }

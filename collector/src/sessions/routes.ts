@@ -11,12 +11,12 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Agents } from '../agents/index.js';
 import type { AuditLog } from '../audit/index.js';
-import { type Actor, actorOf, actorRef, type Guard } from '../auth/index.js';
+import { type Action, type Actor, actorOf, actorRef, clientScope, type Guard } from '../auth/index.js';
 import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { LiveShell } from './live.js';
 import { type Sessions, TECH_FRAMES_PER_SECOND } from './service.js';
-import type { SessionRecord } from './store.js';
+import type { SessionKindKey, SessionRecord, SessionScopes } from './store.js';
 import type { LiveTransfer } from './transfer.js';
 import { techMessages } from './wire.js';
 
@@ -41,6 +41,16 @@ const SessionSchema = Type.Object({
   bytesOut: Type.Integer(),
   bytesIn: Type.Integer(),
   sha256: NullableString,
+  /** ok, refused, failed or ended (by the collector: timeouts, restart…); null while live. */
+  outcome: Type.Union([
+    Type.Literal('ok'),
+    Type.Literal('refused'),
+    Type.Literal('failed'),
+    Type.Literal('ended'),
+    Type.Null(),
+  ]),
+  /** The code of a refusal, failure or end (`OUTPOST_E_…`); null when ok. */
+  outcomeCode: NullableString,
   live: Type.Boolean(),
 });
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -77,6 +87,22 @@ type FilesQuery = {
 };
 
 type UserActor = Extract<Actor, { kind: 'user' }>;
+
+/** The permission each kind of session needed to open; watching, listing or replaying it needs the same. */
+const KIND_ACTIONS: Record<SessionKindKey, Action> = {
+  shell: 'shell',
+  elevated: 'shell.elevated',
+  download: 'file.read',
+  upload: 'file.write',
+};
+
+/**
+ * The permission a session needed when it was opened, which seeing it (its row, a live join, its recording) needs
+ * too: a tier-1 technician must not watch an administrator's root shell or read what was typed in it.
+ */
+export function sessionAction(r: Pick<SessionRecord, 'kind' | 'elevated'>): Action {
+  return KIND_ACTIONS[r.kind === 'shell' ? (r.elevated ? 'elevated' : 'shell') : r.kind];
+}
 interface Admitted {
   actor: UserActor;
   agent: { id: string; clientId: string; siteId: string };
@@ -306,8 +332,8 @@ export function sessionsRoutes(deps: {
           const actor = userOf(req);
           const rec = await sessions.store.get(id);
           if (!rec) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No session ${id}` });
-          await guard(req, 'shell', { type: 'session', id, clientId: rec.clientId });
-          await checkOrigin(req, rec.agentId, rec.clientId);
+          await guard(req, sessionAction(rec), { type: 'session', id, clientId: rec.clientId });
+          await checkOrigin(req, rec.agentId, rec.clientId, 'shell.join');
           admitted.set(req, { actor, agent: { id: rec.agentId, clientId: rec.clientId, siteId: rec.siteId } });
         },
       } as never,
@@ -335,8 +361,16 @@ export function sessionsRoutes(deps: {
         },
       },
       async (req) => {
-        const clientIds = await guard.scope(req, 'shell', 'session');
-        const rows = await sessions.store.list({ clientIds, agentId: req.query.agentId, limit: req.query.limit });
+        const actor = actorOf(req);
+        const scopes: SessionScopes = {};
+        for (const [kind, action] of Object.entries(KIND_ACTIONS) as [SessionKindKey, Action][]) {
+          const scope = clientScope(actor, action);
+          if (scope === 'all') scopes[kind] = undefined;
+          else if (scope.length > 0) scopes[kind] = scope;
+        }
+        // Someone who may open no kind of session anywhere is refused (403, audited), not shown an empty list.
+        if (Object.keys(scopes).length === 0) await guard.scope(req, 'shell', 'session');
+        const rows = await sessions.store.list({ scopes, agentId: req.query.agentId, limit: req.query.limit });
         return { sessions: rows.map(view) };
       },
     );
@@ -347,7 +381,7 @@ export function sessionsRoutes(deps: {
       async (req) => {
         const rec = await sessions.store.get(req.params.id);
         if (!rec) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No session ${req.params.id}` });
-        await guard(req, 'shell', { type: 'session', id: rec.id, clientId: rec.clientId });
+        await guard(req, sessionAction(rec), { type: 'session', id: rec.id, clientId: rec.clientId });
         return view(rec);
       },
     );
@@ -367,7 +401,7 @@ export function sessionsRoutes(deps: {
       async (req, reply) => {
         const rec = await sessions.store.get(req.params.id);
         if (!rec) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No session ${req.params.id}` });
-        await guard(req, 'shell', { type: 'session', id: rec.id, clientId: rec.clientId });
+        await guard(req, sessionAction(rec), { type: 'session', id: rec.id, clientId: rec.clientId });
         if (!rec.recordingFile || rec.recordingStatus === 'recording' || rec.recordingStatus === 'none')
           throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `Session ${rec.id} has no finished recording` });
         const file = createReadStream(join(sessions.dataDir, rec.recordingFile));

@@ -4,6 +4,8 @@
  * sessions and their recordings. It is the gateway's channel router.
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChannelFrame, decodeFrame, OutpostError, signTicket, type TicketCapability } from '@outpost/shared';
 import type { Logger } from 'pino';
@@ -17,8 +19,8 @@ import { FrameWindow } from '../http/frame-window.js';
 import { keepAliveRound } from './keepalive.js';
 import type { TicketKey } from './keys.js';
 import { type EndInfo, LiveShell } from './live.js';
-import { CastRecorder } from './recorder.js';
-import { type SessionRecord, SessionsStore } from './store.js';
+import { CastRecorder, salvageCast } from './recorder.js';
+import { outcomeOf, type SessionRecord, SessionsStore } from './store.js';
 import { LiveTransfer } from './transfer.js';
 import { openTransfer, type TransferDeps, type TransferRequest } from './transfers.js';
 import { TECH_CHANNEL } from './wire.js';
@@ -112,8 +114,14 @@ export class Sessions implements ChannelRouter {
     return this.key.publicKey;
   }
 
-  /** Starts the idle/max-duration sweep. */
+  /** Orphans of a previous run being ended (see `recoverOrphans`). */
+  #recovering: Promise<void> = Promise.resolve();
+
+  /** Starts the idle/max-duration sweep, after ending the sessions a previous run left open. */
   start(): void {
+    this.#recovering = this.recoverOrphans().catch((err: unknown) =>
+      this.logger.error({ err }, 'could not end the sessions of the previous run'),
+    );
     this.#sweep = setInterval(() => this.sweep(), Math.min(1000, this.options.idleTimeoutMs)).unref();
     this.#keepAliveTimer = setInterval(() => this.keepAlive(), this.options.keepAliveMs).unref();
   }
@@ -133,6 +141,69 @@ export class Sessions implements ChannelRouter {
       owners.get(ws)?.end({ reason, exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
       ws.terminate();
     });
+  }
+
+  /**
+   * Ends the sessions a previous run of the collector left open: killed (SIGKILL, power loss) while a shell or
+   * transfer ran, it never finished their rows, which said "recording" for ever with the recording unreachable.
+   * Each is ended with outcome `ended`, code OUTPOST_E_UNAVAILABLE and reason "collector restarted" (the agent
+   * already ended its side when the socket dropped), its recording salvaged up to the last complete event
+   * (`truncated`; `failed` if nothing could be read), and a close row is audited. The rows are read before any
+   * new session can open, so only orphans are touched. Single-node: a shared store would need a node owner per row.
+   */
+  async recoverOrphans(): Promise<void> {
+    const orphans = this.store.unfinished();
+    for (const r of await orphans) {
+      if (this.live.has(r.id) || this.transfers.has(r.id)) continue;
+      let endedAt = this.clock.now();
+      let recordingStatus = r.recordingStatus;
+      let recordingBytes: number | null = null;
+      let salvaged: { events: number; lastT: number } | undefined;
+      if (r.recordingFile && r.recordingStatus === 'recording') {
+        const file = join(this.options.dataDir, r.recordingFile);
+        const s = salvageCast(file);
+        salvaged = s;
+        recordingStatus = s ? 'truncated' : 'failed';
+        recordingBytes = s?.bytes ?? null;
+        // The session stopped when its recording did, not when the collector came back.
+        if (s) endedAt = Math.min(endedAt, Math.max(r.startedAt, r.startedAt + Math.round(s.lastT * 1000)));
+        if (!s) {
+          try {
+            statSync(file);
+            this.logger.warn({ sessionId: r.id, file }, 'the recording of an orphaned session is unreadable');
+          } catch {
+            this.logger.warn({ sessionId: r.id, file }, 'the recording of an orphaned session is missing');
+          }
+        }
+      }
+      const reason = 'collector restarted';
+      await this.store.finish(r.id, {
+        endedAt,
+        exitCode: null,
+        closeReason: reason,
+        outcome: 'ended',
+        outcomeCode: 'OUTPOST_E_UNAVAILABLE',
+        recordingStatus,
+        recordingBytes,
+        bytesOut: r.bytesOut,
+        bytesIn: r.bytesIn,
+      });
+      await this.audit.record({
+        type: r.kind === 'shell' ? 'shell.close' : r.kind === 'upload' ? 'file.upload' : 'file.download',
+        code: 'OUTPOST_E_UNAVAILABLE',
+        result: 'failure',
+        actor: { kind: 'user', id: r.userId, name: r.userEmail },
+        clientId: r.clientId,
+        agentId: r.agentId,
+        sessionId: r.id,
+        resource: `agent:${r.agentId}`,
+        details: { reason, recording: recordingStatus, events: salvaged?.events ?? null },
+      });
+      this.logger.warn(
+        { sessionId: r.id, kind: r.kind, recording: recordingStatus },
+        'ended a session orphaned by a collector restart',
+      );
+    }
   }
 
   /** Ends sessions and transfers past their idle timeout or maximum duration. */
@@ -222,7 +293,7 @@ export class Sessions implements ChannelRouter {
         throw err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_RECORDING_FAILED', { cause: err });
       }
     }
-    const record: SessionRecord = {
+    const record: Omit<SessionRecord, 'outcome' | 'outcomeCode'> = {
       id,
       kind: 'shell',
       agentId: req.agentId,
@@ -293,12 +364,18 @@ export class Sessions implements ChannelRouter {
             ? reply.message
             : 'unexpected reply';
       if (reply !== 'closed') conn.send({ type: 'shell.close', channel, reason: 'open abandoned' });
+      // Nothing ran: the header-only recording is removed and the row says so (it used to stay 'recording').
       await recorder?.close();
+      if (recorder) await rm(recorder.path, { force: true }).catch(() => undefined);
+      // No answer (timeout, agent gone) or a technician who left is a failure; an answer is the agent's refusal.
+      const refused = reply !== 'closed' && reply.type === 'shell.refused' && code !== 'OUTPOST_E_AGENT_OFFLINE';
       await this.store.finish(id, {
         endedAt: this.clock.now(),
         exitCode: null,
         closeReason: `refused: ${message}`,
-        recordingStatus,
+        outcome: refused ? 'refused' : 'failed',
+        outcomeCode: code,
+        recordingStatus: recordingStatus === 'failed' ? 'failed' : 'none',
         recordingBytes: null,
         bytesOut: 0,
         bytesIn: 0,
@@ -387,6 +464,8 @@ export class Sessions implements ChannelRouter {
       endedAt: this.clock.now(),
       exitCode: info.exitCode,
       closeReason: info.reason,
+      outcome: outcomeOf(info.code),
+      outcomeCode: info.code ?? null,
       recordingStatus,
       recordingBytes: bytes,
       bytesOut: s.bytesOut,
@@ -543,7 +622,8 @@ export class Sessions implements ChannelRouter {
       return;
     }
     if (msg.sessionId !== peer.id) return;
-    if (msg.type === 'shell.exit') peer.end({ reason: 'shell exited', exitCode: msg.exitCode });
+    if (msg.type === 'shell.noecho') peer.noEcho(msg.from, msg.to);
+    else if (msg.type === 'shell.exit') peer.end({ reason: 'shell exited', exitCode: msg.exitCode });
     else if (msg.type === 'shell.refused') peer.end({ reason: msg.message, exitCode: null, code: msg.code });
   }
 
@@ -571,6 +651,7 @@ export class Sessions implements ChannelRouter {
   async stop(): Promise<void> {
     if (this.#sweep) clearInterval(this.#sweep);
     clearInterval(this.#keepAliveTimer);
+    await this.#recovering;
     for (const s of [...this.live.values(), ...this.transfers.values()])
       s.end({ reason: 'collector stopping', exitCode: null, code: 'OUTPOST_E_UNAVAILABLE' });
     await Promise.all([...this.#ending]);

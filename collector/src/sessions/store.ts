@@ -35,7 +35,84 @@ export const sessionsMigrations: Migration[] = [
       CREATE INDEX sessions_agent_started ON sessions (agent_id, started_at);
     `,
   },
+  {
+    // Issue 17: how each session ended (`outcome`, `outcome_code`), and recordings cut short by a collector that
+    // died mid-session (`truncated`: salvaged up to the last complete event). SQLite cannot change a CHECK
+    // constraint in place, so the table is rebuilt.
+    id: '0401_sessions_outcome',
+    concern: 'sessions',
+    sql: `
+      CREATE TABLE sessions_0401 (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('shell', 'download', 'upload')),
+        agent_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        user_email TEXT NOT NULL,
+        elevated INTEGER NOT NULL DEFAULT 0,
+        path TEXT,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        exit_code INTEGER,
+        close_reason TEXT,
+        cols INTEGER,
+        rows INTEGER,
+        recording_file TEXT,
+        recording_bytes INTEGER,
+        recording_status TEXT NOT NULL DEFAULT 'none'
+          CHECK (recording_status IN ('none', 'recording', 'ok', 'truncated', 'failed')),
+        bytes_out INTEGER NOT NULL DEFAULT 0,
+        bytes_in INTEGER NOT NULL DEFAULT 0,
+        sha256 TEXT,
+        outcome TEXT CHECK (outcome IN ('ok', 'refused', 'failed', 'ended')),
+        outcome_code TEXT
+      );
+      INSERT INTO sessions_0401
+        SELECT id, kind, agent_id, client_id, site_id, user_id, user_email, elevated, path, started_at, ended_at,
+          exit_code, close_reason, cols, rows, recording_file, recording_bytes,
+          CASE WHEN ended_at IS NOT NULL AND close_reason LIKE 'refused:%' AND recording_status = 'recording'
+            THEN 'none' ELSE recording_status END,
+          bytes_out, bytes_in, sha256,
+          CASE
+            WHEN ended_at IS NULL THEN NULL
+            WHEN close_reason LIKE 'refused:%' THEN 'refused'
+            WHEN exit_code IS NOT NULL OR close_reason = 'done' THEN 'ok'
+            ELSE NULL
+          END,
+          NULL
+        FROM sessions;
+      DROP TABLE sessions;
+      ALTER TABLE sessions_0401 RENAME TO sessions;
+      CREATE INDEX sessions_client_started ON sessions (client_id, started_at);
+      CREATE INDEX sessions_agent_started ON sessions (agent_id, started_at);
+      CREATE INDEX sessions_unfinished ON sessions (ended_at) WHERE ended_at IS NULL;
+    `,
+  },
 ];
+
+/** The four kinds of session as far as seeing them goes: each needs the permission that opening it needed. */
+export type SessionKindKey = 'shell' | 'elevated' | 'download' | 'upload';
+/** Per kind, the clients whose sessions the caller may see (undefined: all; a kind left out: none). */
+export type SessionScopes = Partial<Record<SessionKindKey, readonly string[] | undefined>>;
+
+/**
+ * How a session ended: `ok` (the shell exited or was closed, the transfer completed), `refused` (the agent would not
+ * open it: ticket, path, spawn…), `failed` (an error ended it or kept it from opening: agent lost, checksum
+ * mismatch, recording failure…), `ended` (the collector ended it: idle timeout, maximum duration, technician
+ * unreachable, collector stopping or restarted). Null while it runs, and for rows older than this field.
+ */
+export type SessionOutcome = 'ok' | 'refused' | 'failed' | 'ended';
+
+/**
+ * The outcome of a session that opened, from the code it ended with: none is `ok`; the collector's own ends
+ * (`OUTPOST_E_SESSION_ENDED`: timeouts, an unreachable or departed technician; `OUTPOST_E_UNAVAILABLE`: collector
+ * stopping) are `ended`; any other code is `failed`.
+ */
+export function outcomeOf(code: string | undefined): SessionOutcome {
+  if (code === undefined) return 'ok';
+  return code === 'OUTPOST_E_SESSION_ENDED' || code === 'OUTPOST_E_UNAVAILABLE' ? 'ended' : 'failed';
+}
 
 /** One session as stored. */
 export interface SessionRecord {
@@ -56,10 +133,13 @@ export interface SessionRecord {
   rows: number | null;
   recordingFile: string | null;
   recordingBytes: number | null;
-  recordingStatus: 'none' | 'recording' | 'ok' | 'failed';
+  recordingStatus: 'none' | 'recording' | 'ok' | 'truncated' | 'failed';
   bytesOut: number;
   bytesIn: number;
   sha256: string | null;
+  outcome: SessionOutcome | null;
+  /** The coded reason of a refusal, failure or end by the collector (`OUTPOST_E_…`); null when ok. */
+  outcomeCode: string | null;
 }
 
 interface Row {
@@ -84,6 +164,8 @@ interface Row {
   bytes_out: number;
   bytes_in: number;
   sha256: string | null;
+  outcome: SessionOutcome | null;
+  outcome_code: string | null;
 }
 
 const toRecord = (r: Row): SessionRecord => ({
@@ -108,13 +190,15 @@ const toRecord = (r: Row): SessionRecord => ({
   bytesOut: r.bytes_out,
   bytesIn: r.bytes_in,
   sha256: r.sha256,
+  outcome: r.outcome,
+  outcomeCode: r.outcome_code,
 });
 
 /** Session rows. */
 export class SessionsStore {
   constructor(private readonly db: Db) {}
 
-  async insert(s: SessionRecord): Promise<void> {
+  async insert(s: Omit<SessionRecord, 'outcome' | 'outcomeCode'>): Promise<void> {
     prepared(
       this.db,
       `INSERT INTO sessions (id, kind, agent_id, client_id, site_id, user_id, user_email, elevated, path, started_at,
@@ -130,6 +214,8 @@ export class SessionsStore {
       endedAt: number;
       exitCode: number | null;
       closeReason: string;
+      outcome: SessionOutcome;
+      outcomeCode: string | null;
       recordingStatus: SessionRecord['recordingStatus'];
       recordingBytes: number | null;
       bytesOut: number;
@@ -140,9 +226,16 @@ export class SessionsStore {
     prepared(
       this.db,
       `UPDATE sessions SET ended_at = @endedAt, exit_code = @exitCode, close_reason = @closeReason,
-         recording_status = @recordingStatus, recording_bytes = @recordingBytes, bytes_out = @bytesOut,
+         outcome = @outcome, outcome_code = @outcomeCode, recording_status = @recordingStatus, recording_bytes = @recordingBytes, bytes_out = @bytesOut,
          bytes_in = @bytesIn, sha256 = @sha256 WHERE id = @id AND ended_at IS NULL`,
     ).run({ id, ...f, sha256: f.sha256 ?? null });
+  }
+
+  /** Sessions without an end: live ones, or orphans of a collector that died (read at start, before any opens). */
+  async unfinished(): Promise<SessionRecord[]> {
+    return prepared<[], Row>(this.db, 'SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at')
+      .all()
+      .map(toRecord);
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
@@ -150,22 +243,35 @@ export class SessionsStore {
     return r && toRecord(r);
   }
 
-  async list(q: {
-    clientIds: readonly string[] | undefined;
-    agentId?: string | undefined;
-    limit: number;
-  }): Promise<SessionRecord[]> {
-    const where: string[] = [];
+  /**
+   * The newest sessions, of the kinds and clients the caller may see: `scopes` gives, per kind of session, the
+   * clients whose sessions of that kind are visible (undefined: every client; absent kind: none).
+   */
+  async list(q: { scopes: SessionScopes; agentId?: string | undefined; limit: number }): Promise<SessionRecord[]> {
+    const kinds: string[] = [];
     const params: unknown[] = [];
-    if (q.clientIds) {
-      where.push(`client_id IN (${q.clientIds.map(() => '?').join(',') || "''"})`);
-      params.push(...q.clientIds);
+    const kindSql: Record<SessionKindKey, string> = {
+      shell: "(kind = 'shell' AND elevated = 0)",
+      elevated: "(kind = 'shell' AND elevated = 1)",
+      download: "kind = 'download'",
+      upload: "kind = 'upload'",
+    };
+    for (const k of Object.keys(kindSql) as SessionKindKey[]) {
+      if (!(k in q.scopes)) continue;
+      const clients = q.scopes[k];
+      if (clients === undefined) kinds.push(`(${kindSql[k]})`);
+      else if (clients.length > 0) {
+        kinds.push(`(${kindSql[k]} AND client_id IN (${clients.map(() => '?').join(',')}))`);
+        params.push(...clients);
+      }
     }
+    if (kinds.length === 0) return [];
+    const where = [`(${kinds.join(' OR ')})`];
     if (q.agentId) {
       where.push('agent_id = ?');
       params.push(q.agentId);
     }
-    const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`;
+    const sql = `SELECT * FROM sessions WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id LIMIT ?`;
     return (prepared(this.db, sql).all(...params, q.limit) as Row[]).map(toRecord);
   }
 }

@@ -12,7 +12,7 @@ import type { AuditLog } from '../audit/index.js';
 import { actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { OpenRequest } from './service.js';
-import type { SessionsStore } from './store.js';
+import { outcomeOf, type SessionOutcome, type SessionsStore } from './store.js';
 import { type Direction, LiveTransfer, type TransferEnd } from './transfer.js';
 
 /** Who transfers what, where. */
@@ -103,6 +103,8 @@ export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: We
       endedAt: d.clock.now(),
       exitCode: null,
       closeReason: info.reason,
+      outcome: openOutcome ?? outcomeOf(info.code),
+      outcomeCode: info.code ?? null,
       recordingStatus: 'none',
       recordingBytes: null,
       bytesOut: req.direction === 'download' ? t.bytes : 0,
@@ -119,6 +121,8 @@ export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: We
   };
 
   let offset = req.offset;
+  /** Set when the transfer never opened: refused by the agent, or failed (no answer, technician gone). */
+  let openOutcome: SessionOutcome | undefined;
   const requested = { offset: req.offset, size: req.size };
   const t = new LiveTransfer(id, conn, ws, req.direction, startedAt, requested, req.sha256, d.clock, (tr, info) => {
     const p = finish(tr, info, offset).catch((err: unknown) =>
@@ -160,6 +164,7 @@ export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: We
     const e = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
     // The agent refused by itself; otherwise tell it to drop the channel should its answer come late.
     const agentRefused = e.details?.agentCode !== undefined;
+    openOutcome = agentRefused ? 'refused' : 'failed';
     t.end({ reason: `refused: ${e.message}`, exitCode: null, code: e.code }, !agentRefused);
     throw e;
   } finally {

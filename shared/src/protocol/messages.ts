@@ -16,6 +16,7 @@ import {
   FileOpened,
   ShellClose,
   ShellExit,
+  ShellNoEcho,
   ShellOpen,
   ShellOpened,
   ShellRefused,
@@ -37,6 +38,7 @@ const UnsequencedAgentSchemas = [
   ShellOpened,
   ShellRefused,
   ShellExit,
+  ShellNoEcho,
   FileOpened,
   FileDone,
 ] as const;

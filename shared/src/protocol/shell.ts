@@ -4,7 +4,7 @@
  * flow control is credit based (Credit frames), so a slow technician pauses the PTY instead of growing buffers.
  *
  * collector → agent: shell.open, shell.resize, shell.close, file.open
- * agent → collector (unsequenced replies): shell.opened, shell.refused, shell.exit, file.opened, file.done
+ * agent → collector (unsequenced replies): shell.opened, shell.refused, shell.exit, shell.noecho, file.opened, file.done
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { AgentId, Base64Url, Count, EpochMs, message, Str, strict } from './common.js';
@@ -102,6 +102,19 @@ export const ShellExit = message('shell.exit', {
   signal: Count,
 });
 export type ShellExit = Static<typeof ShellExit>;
+
+/**
+ * Input bytes `[from, to)` of the session (offsets in the technician's input stream, counted from 0) were typed
+ * while the terminal did not echo in canonical mode (a password prompt: `sudo`, `read -s`, `passwd`). Sent before
+ * the input Credit that covers them; the collector records such input as a marker, never as typed.
+ */
+export const ShellNoEcho = message('shell.noecho', {
+  channel: ChannelId,
+  sessionId: SessionId,
+  from: Type.Integer({ minimum: 0 }),
+  to: Type.Integer({ minimum: 1 }),
+});
+export type ShellNoEcho = Static<typeof ShellNoEcho>;
 
 /** Opens a file transfer: download (agent sends Data) or upload (collector sends Data), from `offset` (resume). */
 export const FileOpen = message('file.open', {
