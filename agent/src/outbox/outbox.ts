@@ -384,18 +384,18 @@ export class Outbox {
     return Promise.resolve();
   }
 
-  /** At every welcome: ack up to the collector's cursor and never number below it. */
+  /**
+   * At every welcome: ack up to the collector's cursor. A cursor past the last number this outbox ever issued cannot
+   * be a commit of ours (a stolen or broken collector, or a lost outbox file): it is a protocol error and nothing is
+   * acknowledged or trimmed, so no stored message is lost for it (docs/0001-protocol.md, "Reliable stream").
+   */
   async syncWithCollector(lastSeq: number): Promise<void> {
-    if (this.#nextSeq <= lastSeq) {
-      this.#logger?.warn(
-        { nextSeq: this.#nextSeq, collectorLastSeq: lastSeq },
-        'collector is ahead of this outbox (state lost?); skipping ahead',
-      );
-      this.#nextSeq = lastSeq + 1;
-      this.#ackInMemory(lastSeq);
-      await this.#write(encodeLine({ op: 'ack', seq: lastSeq }));
-      return;
-    }
+    const lastIssued = this.#nextSeq - 1;
+    if (lastSeq > lastIssued)
+      throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
+        message: `The collector's welcome announces stream cursor ${lastSeq}, past the last sequence number this agent issued (${lastIssued}); nothing was acknowledged`,
+        details: { collectorLastSeq: lastSeq, lastIssued, pending: this.#queue.length },
+      });
     await this.ack(lastSeq);
   }
 

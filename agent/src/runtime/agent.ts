@@ -4,7 +4,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lastSeqOf, type SequencedBody, TokenBucket } from '@outpost/shared';
+import { lastSeqOf, OutpostError, type SequencedBody, TokenBucket } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/index.js';
 import { ConnectionManager, type ConnectionState, type Session } from '../connection/index.js';
@@ -217,8 +217,10 @@ export class AgentRuntime {
         }
       }
     } catch (err) {
-      logger.error({ err }, 'outbox pump failed; reconnecting');
-      session.terminate();
+      // A collector that breaks the protocol (a welcome cursor past our last sequence number) is told why.
+      logger.error({ err, collectorLastSeq: session.welcome.lastSeq }, 'outbox pump failed; reconnecting');
+      if (err instanceof OutpostError && err.wsCloseCode) session.close(err.wsCloseCode, err.code);
+      else session.terminate();
     }
   }
 
