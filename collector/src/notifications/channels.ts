@@ -57,15 +57,28 @@ const EVENT_WORDS: Record<string, string> = {
  */
 type Escape = (s: string) => string;
 
+/**
+ * At most `n` code points of an agent string, with `…` when cut. Slack refuses a block whose text is too long (field
+ * 2,000, section 3,000 characters) and Teams a card past ~28 KB: one long check message would otherwise make every
+ * retry fail and hold the channel's queue. Cut before escaping, so no escape is split: 200 × 9 (the longest escape,
+ * `\u{e0001}`) stays under Slack's field limit, and Teams' 100 × 13 (`&#92;u{e0001}`) keeps a card of a dozen facts
+ * under its size limit.
+ */
+function clip(s: string, n = 200): string {
+  const cps = [...s];
+  return cps.length <= n ? s : `${cps.slice(0, n).join('')}…`;
+}
+
 /** Slack mrkdwn: controls and bidi made visible, then `&`, `<`, `>` as Slack documents, so `<!channel>`, `<@U…>`
  * and `<http://x|label>` are shown as text, never as a mention or a disguised link. */
 export const slackText: Escape = (s) =>
-  visible(s).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  visible(clip(s)).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
 /** Teams MessageCard text (markdown and a subset of HTML): controls and bidi made visible, then the HTML
  * metacharacters and every markdown metacharacter written as numeric entities in one pass, so tags,
  * `[label](http://x)`, `**` and `#` are shown as typed. */
-export const teamsText: Escape = (s) => visible(s).replace(/[&<>"'\\`*_[\]()#~|]/g, (c) => `&#${c.charCodeAt(0)};`);
+export const teamsText: Escape = (s) =>
+  visible(clip(s, 100)).replace(/[&<>"'\\`*_[\]()#~|]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Plain text (e-mail subject and body, previews, the webhook's headline): controls, CR, LF and bidi made visible,
  * so one value stays on its line and cannot add a header or a forged line. */

@@ -419,6 +419,34 @@ describe('delivery', () => {
     await n.stop();
   });
 
+  it('a huge agent string is cut to what Slack and Teams accept, so it cannot hold the channel in retries', async () => {
+    const h = await harness({ start: T0 });
+    const n = build(h);
+    const slack = await n.createChannel(ADMIN, {
+      kind: 'slack',
+      name: 's',
+      clientId: null,
+      url: `${receiver.url}/big-slack`,
+    });
+    const teams = await n.createChannel(ADMIN, {
+      kind: 'teams',
+      name: 't',
+      clientId: null,
+      url: `${receiver.url}/big-teams`,
+    });
+    for (const c of [slack, teams]) await n.createRoute(ADMIN, { channelId: c.channel.id });
+    const before = receiver.received.length;
+    await h.incidents.raise(signal(h, { title: `${'<'.repeat(3000)}\u{e0001}`.repeat(3) }));
+    expect(await n.deliverDue()).toEqual({ sent: 2, failed: 0 });
+    const got = (path: string) => receiver.received.slice(before).find((r) => r.path === path)!.body;
+    const sl = JSON.parse(got('/big-slack')) as { blocks: { text?: { text: string }; fields?: { text: string }[] }[] };
+    expect(sl.blocks[0]!.text!.text.length).toBeLessThanOrEqual(3000);
+    expect(sl.blocks[0]!.text!.text).toContain('&lt;&lt;…');
+    for (const f of sl.blocks[1]!.fields!) expect(f.text.length).toBeLessThanOrEqual(2000);
+    expect(got('/big-teams').length).toBeLessThan(28_000);
+    await n.stop();
+  });
+
   it('at night an on-call route adds the person on duty to the e-mail recipients', async () => {
     const h = await harness({ start: Date.parse('2026-01-17T03:00:00+01:00') }); // Saturday 03:00
     const n = build(h);
