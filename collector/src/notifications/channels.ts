@@ -129,7 +129,7 @@ export function teamsBody(m: Message): Record<string, unknown> {
   return {
     '@type': 'MessageCard',
     '@context': 'https://schema.org/extensions',
-    summary: headline(m),
+    summary: headline(m, (s) => visible(clip(s, 100))),
     themeColor: COLOURS[m.incident.criticality] ?? '757575',
     title: headline(m, teamsText),
     sections: [{ facts: facts(m, teamsText).map(([name, value]) => ({ name, value })) }],
