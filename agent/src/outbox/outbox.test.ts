@@ -139,6 +139,9 @@ describe('Outbox', () => {
     }
     expect(seqs(o)).toEqual([1, 2, 3]);
     expect(o.stats()).toMatchObject({ pending: 3, acked: 0 });
+    // The same for an ack past what it issued (a collector acknowledging what it never received).
+    await expect(o.ack(4)).rejects.toMatchObject({ code: 'OUTPOST_E_BAD_MESSAGE', details: { from: 'stream.ack' } });
+    expect(seqs(o)).toEqual([1, 2, 3]);
     // A cursor it did issue is an acknowledgement as usual.
     await o.syncWithCollector(1);
     expect(seqs(o)).toEqual([2, 3]);

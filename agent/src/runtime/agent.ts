@@ -149,7 +149,12 @@ export class AgentRuntime {
         // A failed acknowledgement (disk error) only delays trimming: the events stay and are resent, never lost.
         outbox.ack(msg.seq).then(
           () => wakeAck?.(),
-          (err: unknown) => logger.error({ err, seq: msg.seq }, 'outbox acknowledgement failed'),
+          (err: unknown) => {
+            logger.error({ err, seq: msg.seq }, 'outbox acknowledgement failed');
+            // An ack past what this agent issued is the collector breaking the protocol: close, back off, retry.
+            if (err instanceof OutpostError && err.code === 'OUTPOST_E_BAD_MESSAGE')
+              session.close(err.wsCloseCode, err.code);
+          },
         );
       else dispatchCommand(this.#table, msg, commandContext);
     });
