@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { defaultPaths, readAgentConfig } from './config/index.js';
 import { inventoryCommand } from './inventory/cli.js';
 import { createLogger } from './log.js';
-import { AgentRuntime, type AgentStatusFile, enroll } from './runtime/index.js';
+import { AgentRuntime, type AgentStatusFile, enroll, installSafetyNet } from './runtime/index.js';
 import { AGENT_VERSION } from './version.js';
 
 /** A diagnostic count or interval: a whole number up to a million (`1e20` test events is a typo, not a plan). */
@@ -75,6 +75,7 @@ program
     try {
       const config = readAgentConfig(g.config);
       const logger = createLogger(config.logLevel ?? g.logLevel ?? 'info');
+      installSafetyNet(logger); // a stray rejection must not end every live session (runtime/safety-net.ts)
       runtime = new AgentRuntime(config, {
         logger,
         testEvents: opts.testEvents > 0 ? { count: opts.testEvents, intervalMs: opts.testInterval } : undefined,

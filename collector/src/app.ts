@@ -244,7 +244,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   const contracts = new Contracts(db, audit, clock, {
     clientExists: async (id) => (await tenants.client(id)) !== undefined,
     siteClient: async (id) => (await tenants.site(id))?.clientId,
-    userEmail: async (id) => (await auth.getUser(id))?.email,
+    member: (id, clientId) => auth.memberOf(id, clientId),
   });
   const incidents = new IncidentService(
     db,
@@ -255,10 +255,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     {
       siteClient: async (id) => (await tenants.site(id))?.clientId,
       agentPlace: placeOf,
-      userExists: async (id) => {
-        const u = await auth.getUser(id);
-        return u !== undefined && !u.disabled;
-      },
+      member: (id, clientId) => auth.memberOf(id, clientId),
     },
     { autoResolveHoldMs: config.incidents.autoResolveHoldMs, reopenWindowMs: config.incidents.reopenWindowMs },
   );

@@ -59,7 +59,7 @@ const audit = new AuditLog(db, clock, logger);
 const contracts = new Contracts(db, audit, clock, {
   clientExists: async () => true,
   siteClient: async () => 'cl',
-  userEmail: async () => undefined,
+  member: async () => undefined,
 });
 const incidents = new IncidentService(
   db,
@@ -70,7 +70,7 @@ const incidents = new IncidentService(
   {
     siteClient: async () => 'cl',
     agentPlace: async () => ({ clientId: 'cl', siteId: 'si' }),
-    userExists: async () => false,
+    member: async () => undefined,
   },
   { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
 );

@@ -36,6 +36,9 @@ const KIND_OF_FIELD: Record<string, string> = {
   agentIds: 'ag',
   channelId: 'ch',
   calendarId: 'cal',
+  // Users named in a body (an assignee, rotation members, an override): B's user holds roles on B only.
+  userId: 'us',
+  members: 'us',
 };
 const ROLES = ['viewer', 'tier1', 'tier3', 'admin'] as const;
 
@@ -248,7 +251,7 @@ function probesOf(route: RegisteredRoute): Probe[] {
   }
   for (const [field, kind] of Object.entries(KIND_OF_FIELD)) {
     const pair = ids[kind]!;
-    const many = field === 'agentIds';
+    const many = field === 'agentIds' || field === 'members';
     const inQuery = (route.schema.querystring as JsonSchema | undefined)?.properties?.[field];
     if (inQuery)
       probes.push({

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SequencedBody } from '@outpost/shared';
+import { OutpostError, type SequencedBody } from '@outpost/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from './outbox.js';
 
@@ -122,16 +122,33 @@ describe('Outbox', () => {
     await o.close();
   });
 
-  it('skips ahead when the collector has committed more than this outbox remembers', async () => {
+  it('refuses a collector cursor past the last number it issued, and keeps every message and its numbering', async () => {
     const dir = tmp();
     const o = await Outbox.open({ dir, logger: { warn: () => undefined } });
-    await o.append(ev(1));
-    await o.syncWithCollector(40);
-    expect(o.stats().pending).toBe(0);
-    expect((await o.append(ev(2))).seq).toBe(41);
+    for (let i = 1; i <= 3; i++) await o.append(ev(i));
+    for (const lastSeq of [4, 40, Number.MAX_SAFE_INTEGER]) {
+      const err = await o.syncWithCollector(lastSeq).then(
+        () => undefined,
+        (e: OutpostError) => e,
+      );
+      expect(err).toBeInstanceOf(OutpostError);
+      expect(err).toMatchObject({
+        code: 'OUTPOST_E_BAD_MESSAGE',
+        details: { collectorLastSeq: lastSeq, lastIssued: 3 },
+      });
+    }
+    expect(seqs(o)).toEqual([1, 2, 3]);
+    expect(o.stats()).toMatchObject({ pending: 3, acked: 0 });
+    // The same for an ack past what it issued (a collector acknowledging what it never received).
+    await expect(o.ack(4)).rejects.toMatchObject({ code: 'OUTPOST_E_BAD_MESSAGE', details: { from: 'stream.ack' } });
+    expect(seqs(o)).toEqual([1, 2, 3]);
+    // A cursor it did issue is an acknowledgement as usual.
+    await o.syncWithCollector(1);
+    expect(seqs(o)).toEqual([2, 3]);
     await o.close();
     const again = await Outbox.open({ dir });
-    expect((await again.append(ev(3))).seq).toBe(42);
+    expect(seqs(again)).toEqual([2, 3]);
+    expect((await again.append(ev(4))).seq).toBe(4);
     await again.close();
   });
 

@@ -365,8 +365,13 @@ export class Outbox {
     return out;
   }
 
-  /** The collector committed everything ≤ seq. An ack is not fsync'ed: losing one only causes a resend. */
+  /**
+   * The collector committed everything ≤ seq. An ack is not fsync'ed: losing one only causes a resend. An ack past
+   * the last number this outbox issued is refused like a welcome cursor past it (`syncWithCollector`): it would drop
+   * messages the collector never received.
+   */
   async ack(seq: number): Promise<void> {
+    this.#checkCursor(seq, 'stream.ack');
     if (seq <= this.#acked) return;
     const before = this.#queue.length;
     this.#ackInMemory(seq);
@@ -384,19 +389,24 @@ export class Outbox {
     return Promise.resolve();
   }
 
-  /** At every welcome: ack up to the collector's cursor and never number below it. */
+  /**
+   * At every welcome: ack up to the collector's cursor. A cursor past the last number this outbox ever issued cannot
+   * be a commit of ours (a stolen or broken collector, or a lost outbox file): it is a protocol error and nothing is
+   * acknowledged or trimmed, so no stored message is lost for it (docs/0001-protocol.md, "Reliable stream").
+   */
   async syncWithCollector(lastSeq: number): Promise<void> {
-    if (this.#nextSeq <= lastSeq) {
-      this.#logger?.warn(
-        { nextSeq: this.#nextSeq, collectorLastSeq: lastSeq },
-        'collector is ahead of this outbox (state lost?); skipping ahead',
-      );
-      this.#nextSeq = lastSeq + 1;
-      this.#ackInMemory(lastSeq);
-      await this.#write(encodeLine({ op: 'ack', seq: lastSeq }));
-      return;
-    }
+    this.#checkCursor(lastSeq, 'collector.welcome');
     await this.ack(lastSeq);
+  }
+
+  /** Throws OUTPOST_E_BAD_MESSAGE for a collector cursor past the last sequence number this outbox issued. */
+  #checkCursor(seq: number, from: 'collector.welcome' | 'stream.ack'): void {
+    const lastIssued = this.#nextSeq - 1;
+    if (seq > lastIssued)
+      throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
+        message: `The collector's ${from} announces stream cursor ${seq}, past the last sequence number this agent issued (${lastIssued}); nothing was acknowledged`,
+        details: { from, collectorLastSeq: seq, lastIssued, pending: this.#queue.length },
+      });
   }
 
   /** Resolves when an entry with range end > afterSeq is pending; rejects when `signal` aborts. */

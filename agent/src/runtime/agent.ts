@@ -4,7 +4,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lastSeqOf, type SequencedBody, TokenBucket } from '@outpost/shared';
+import { lastSeqOf, OutpostError, type SequencedBody, TokenBucket } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/index.js';
 import { ConnectionManager, type ConnectionState, type Session } from '../connection/index.js';
@@ -149,7 +149,12 @@ export class AgentRuntime {
         // A failed acknowledgement (disk error) only delays trimming: the events stay and are resent, never lost.
         outbox.ack(msg.seq).then(
           () => wakeAck?.(),
-          (err: unknown) => logger.error({ err, seq: msg.seq }, 'outbox acknowledgement failed'),
+          (err: unknown) => {
+            logger.error({ err, seq: msg.seq }, 'outbox acknowledgement failed');
+            // An ack past what this agent issued is the collector breaking the protocol: close, back off, retry.
+            if (err instanceof OutpostError && err.code === 'OUTPOST_E_BAD_MESSAGE')
+              session.close(err.wsCloseCode, err.code);
+          },
         );
       else dispatchCommand(this.#table, msg, commandContext);
     });
@@ -217,8 +222,10 @@ export class AgentRuntime {
         }
       }
     } catch (err) {
-      logger.error({ err }, 'outbox pump failed; reconnecting');
-      session.terminate();
+      // A collector that breaks the protocol (a welcome cursor past our last sequence number) is told why.
+      logger.error({ err, collectorLastSeq: session.welcome.lastSeq }, 'outbox pump failed; reconnecting');
+      if (err instanceof OutpostError && err.wsCloseCode) session.close(err.wsCloseCode, err.code);
+      else session.terminate();
     }
   }
 

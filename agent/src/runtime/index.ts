@@ -13,3 +13,4 @@ export type {
   CommandType,
 } from './commands.js';
 export { type EnrollOptions, enroll } from './enroll.js';
+export { installSafetyNet } from './safety-net.js';

@@ -12,6 +12,7 @@ export {
   authorize,
   can,
   clientScope,
+  holdsRoleOn,
   notFound,
   type Resource,
   ROLES,

@@ -102,7 +102,16 @@ export function can(actor: Actor, action: Action, clientId: string | null): bool
  */
 export function sees(actor: Actor, clientId: string | null): boolean {
   if (actor.kind === 'system' || clientId === null) return true;
-  return actor.bindings.some((b) => b.clientId === null || b.clientId === clientId);
+  return holdsRoleOn(actor.bindings, clientId);
+}
+
+/**
+ * True when the bindings hold some role on the client or on every client. For a shared resource (`null`, e.g. a
+ * rotation that pages for every client) any role will do: only a caller bound to every client may name users there,
+ * and who is paged for a client's ticket is checked against that client when it is paged.
+ */
+export function holdsRoleOn(bindings: readonly RoleBinding[], clientId: string | null): boolean {
+  return bindings.some((b) => b.clientId === null || clientId === null || b.clientId === clientId);
 }
 
 /**

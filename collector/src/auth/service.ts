@@ -6,7 +6,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
 import { Credentials } from './credentials.js';
-import type { Actor, RoleBinding } from './permissions.js';
+import { type Actor, holdsRoleOn, type RoleBinding } from './permissions.js';
 import {
   checkPasswordPolicy,
   generatePassword,
@@ -128,6 +128,17 @@ export class AuthService {
   async getUser(id: string): Promise<PublicUser | undefined> {
     const u = await this.store.userById(id);
     return u && toPublicUser(u);
+  }
+
+  /**
+   * The user `id` as a resource of `clientId` may name them (an incident's assignee, a rotation member, an override):
+   * enabled and holding a role on that client or on every client (`holdsRoleOn`). Anyone else is `undefined`, exactly
+   * like an unknown id, so a request body naming another client's user learns nothing (DESIGN.md, "Identity and
+   * trust") and nobody is handed a ticket they cannot see.
+   */
+  async memberOf(id: string, clientId: string | null): Promise<PublicUser | undefined> {
+    const u = await this.getUser(id);
+    return u && !u.disabled && holdsRoleOn(u.roles, clientId) ? u : undefined;
   }
 
   async listUsers(clientIds?: readonly string[]): Promise<PublicUser[]> {

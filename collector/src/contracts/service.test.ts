@@ -111,6 +111,60 @@ describe('on-call rotations', () => {
     expect((await h.contracts.rotation(rot.id))?.overrides).toEqual([]);
     expect(await h.contracts.listRotations()).toHaveLength(1);
   });
+
+  it("names another client's user exactly as an unknown one, and never pages someone for a client they left", async () => {
+    const h = await harness({ start: T0 });
+    const alice = await h.user('alice');
+    const globex = await h.auth.createUser(SYSTEM, {
+      email: 'g@globex.test',
+      name: 'g',
+      password: 'correct horse battery globex',
+      roles: [{ role: 'tier3', clientId: h.other.id }],
+    });
+    const rot = await h.contracts.createRotation(SYSTEM, {
+      name: 'R',
+      clientId: h.client.id,
+      tier: 1,
+      startAt: T0,
+      shiftHours: 8,
+      members: [alice.id],
+    });
+    const answer = (p: Promise<unknown>, id: string) =>
+      p.then(
+        () => 'stored',
+        (e: OutpostError) =>
+          JSON.stringify({ code: e.code, message: e.message, details: e.details }).replaceAll(id, '<id>'),
+      );
+    const unknownId = `us_${'q'.repeat(globex.id.length - 3)}`;
+    const override = (userId: string) =>
+      h.contracts.addOverride(SYSTEM, rot.id, { userId, from: T0, to: T0 + H, reason: 'x' });
+    const rotation = (userId: string) =>
+      h.contracts.createRotation(SYSTEM, {
+        name: 'R2',
+        clientId: h.client.id,
+        tier: 2,
+        startAt: T0,
+        shiftHours: 8,
+        members: [alice.id, userId],
+      });
+    expect(await answer(override(globex.id), globex.id)).toBe(await answer(override(unknownId), unknownId));
+    expect(await answer(override(globex.id), globex.id)).toContain('OUTPOST_E_CONTRACT_INVALID');
+    expect(await answer(rotation(globex.id), globex.id)).toBe(await answer(rotation(unknownId), unknownId));
+    expect(await answer(rotation(globex.id), globex.id)).toContain('members.1');
+    expect((await h.contracts.rotation(rot.id))?.overrides).toEqual([]);
+    expect(await h.contracts.listRotations()).toHaveLength(1);
+    // A shared rotation may name anyone; a member is paged only for the clients they hold a role on.
+    await h.contracts.createRotation(SYSTEM, {
+      name: 'Shared',
+      clientId: null,
+      tier: 3,
+      startAt: T0,
+      shiftHours: 8,
+      members: [globex.id],
+    });
+    expect(await h.contracts.onCall(h.client.id, 3)).toBeUndefined();
+    expect((await h.contracts.onCall(h.other.id, 3))?.userId).toBe(globex.id);
+  });
 });
 
 describe('contracts and calendars', () => {

@@ -32,7 +32,8 @@ export interface SlaTerms {
 export interface ContractsDeps {
   clientExists(id: string): Promise<boolean>;
   siteClient(siteId: string): Promise<string | undefined>;
-  userEmail(id: string): Promise<string | undefined>;
+  /** The user if they may be named on the client's rotations (`AuthService.memberOf`; null: a shared rotation). */
+  member(userId: string, clientId: string | null): Promise<{ email: string } | undefined>;
 }
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(6).toString('hex')}`;
@@ -205,7 +206,7 @@ export class Contracts {
   async createRotation(actor: Actor, input: RotationInput): Promise<RotationView> {
     await this.#checkClient(input.clientId);
     for (const [i, u] of input.members.entries())
-      if (!(await this.deps.userEmail(u))) throw bad(`No user ${u}`, `members.${i}`);
+      if (!(await this.deps.member(u, input.clientId))) throw bad(`No user ${u}`, `members.${i}`);
     const view: RotationView = { ...input, id: newId('rot'), createdAt: this.clock.now(), overrides: [] };
     await this.#store.insertRotation(view);
     await this.#audit(
@@ -226,7 +227,7 @@ export class Contracts {
     const rot = await this.#store.rotation(rotationId);
     if (!rot) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No rotation ${rotationId}` });
     if (input.to <= input.from) throw bad('An override must end after it starts', 'to');
-    if (!(await this.deps.userEmail(input.userId))) throw bad(`No user ${input.userId}`, 'userId');
+    if (!(await this.deps.member(input.userId, rot.clientId))) throw bad(`No user ${input.userId}`, 'userId');
     const id = newId('ovr');
     await this.#store.insertOverride(rotationId, id, input);
     await this.#audit(
@@ -255,7 +256,8 @@ export class Contracts {
     const rot = await this.#store.rotationFor(clientId, tier);
     if (!rot) return undefined;
     const duty = dutyAt(rot, at);
-    const email = await this.deps.userEmail(duty.userId);
+    // Paged for this client's ticket: someone who lost their role here since is not told about it.
+    const email = (await this.deps.member(duty.userId, clientId))?.email;
     if (!email) return undefined;
     return { userId: duty.userId, email, rotationId: rot.id, override: duty.override, until: duty.until };
   }

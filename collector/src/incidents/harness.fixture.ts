@@ -41,7 +41,7 @@ export async function harness(opts: {
   const contracts = new Contracts(db, audit, clock, {
     clientExists: async (id) => (await tenants.client(id)) !== undefined,
     siteClient: async (id) => (await tenants.site(id))?.clientId,
-    userEmail: async (id) => (await auth.getUser(id))?.email,
+    member: (id, clientId) => auth.memberOf(id, clientId),
   });
   const incidents = new IncidentService(
     db,
@@ -55,7 +55,7 @@ export async function harness(opts: {
         const a = await agents.get(id);
         return a && { clientId: a.clientId, siteId: a.siteId };
       },
-      userExists: async (id) => (await auth.getUser(id)) !== undefined,
+      member: (id, clientId) => auth.memberOf(id, clientId),
     },
     { autoResolveHoldMs: opts.autoResolveHoldMs ?? 300_000, reopenWindowMs: opts.reopenWindowMs ?? 86_400_000 },
   );

@@ -204,6 +204,12 @@ describe('bad input changes nothing', () => {
   it('a transition not allowed from the current state is refused and the row is unchanged', async () => {
     const h = await harness({ start: T0 });
     const alice = await h.user('alice');
+    const globex = await h.auth.createUser(SYSTEM, {
+      email: 'g@globex.test',
+      name: 'g',
+      password: 'correct horse battery globex',
+      roles: [{ role: 'admin', clientId: h.other.id }],
+    });
     const inc = await h.incidents.open(alice, {
       clientId: h.client.id,
       siteId: h.site.id,
@@ -239,6 +245,7 @@ describe('bad input changes nothing', () => {
       [h.incidents.assign(alice, resolvedInc.id, alice.id), 'OUTPOST_E_TRANSITION_INVALID'],
       [h.incidents.resolve(alice, inc.id, 'n', 'because'), 'OUTPOST_E_BAD_REQUEST'],
       [h.incidents.assign(alice, inc.id, 'us_nobody'), 'OUTPOST_E_BAD_REQUEST'],
+      [h.incidents.assign(alice, inc.id, globex.id), 'OUTPOST_E_BAD_REQUEST'], // no role on the ticket's client
       [h.incidents.acknowledge(alice, 'in_missing'), 'OUTPOST_E_NOT_FOUND'],
     ];
     for (const [p, code] of refused) expect(await codeOf(p)).toBe(code);

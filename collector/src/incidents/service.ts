@@ -18,7 +18,8 @@ import { acknowledgeTicket, escalateTicket, reopenTicket, resolveTicket, withinR
 export interface IncidentDeps {
   siteClient(siteId: string): Promise<string | undefined>;
   agentPlace(agentId: string): Promise<{ clientId: string; siteId: string } | undefined>;
-  userExists(userId: string): Promise<boolean>;
+  /** The user if they may be named on a ticket of the client (`AuthService.memberOf`): else like an unknown id. */
+  member(userId: string, clientId: string): Promise<{ email: string } | undefined>;
 }
 
 /** A technician's incident (someone called about a fault). */
@@ -246,8 +247,9 @@ export class IncidentService implements IncidentSink {
 
   /** Assigns to `userId` (taking: the actor assigns itself, which also acknowledges an open ticket). */
   async assign(actor: Actor, id: string, userId: string, reason?: string): Promise<Incident> {
-    if (!(await this.deps.userExists(userId))) throw bad(`No user ${userId}`, 'userId');
     return this.#act(actor, id, async (inc, now) => {
+      // Another client's user answers like an unknown one and is never handed a ticket they cannot see.
+      if (!(await this.deps.member(userId, inc.clientId))) throw bad(`No user ${userId}`, 'userId');
       checkTransition(inc, 'assign');
       const events: Change['events'] = [];
       const taking = actor.kind === 'user' && actor.id === userId;

@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { OutpostError } from '@outpost/shared';
 import nodemailer, { type Transporter } from 'nodemailer';
+import { escapeHtml, visible } from '../text/index.js';
 import type { ChannelRecord } from './store.js';
 
 /** What a queued message carries (rendered the same way whatever the channel). */
@@ -49,13 +50,47 @@ const EVENT_WORDS: Record<string, string> = {
   channel_test: 'test message',
 };
 
-/** One line a person reads first. */
-export function headline(m: Message): string {
-  return `[${m.incident.criticality}] Incident ${EVENT_WORDS[m.event] ?? m.event}: ${m.incident.title} (${m.incident.id})`;
+/**
+ * How one channel format writes a string it did not write itself (titles, hostnames, check messages, addresses). Each
+ * format has exactly one, applied to every interpolated value, so no field can be forgotten (docs/0005-notifications.md,
+ * "Rendering agent strings").
+ */
+type Escape = (s: string) => string;
+
+/**
+ * At most `n` code points of an agent string, with `…` when cut. Slack refuses a block whose text is too long (field
+ * 2,000, section 3,000 characters) and Teams a card past ~28 KB: one long check message would otherwise make every
+ * retry fail and hold the channel's queue. Cut before escaping, so no escape is split: 200 × 9 (the longest escape,
+ * `\u{e0001}`) stays under Slack's field limit, and Teams' 100 × 13 (`&#92;u{e0001}`) keeps a card of a dozen facts
+ * under its size limit.
+ */
+function clip(s: string, n = 200): string {
+  const cps = [...s];
+  return cps.length <= n ? s : `${cps.slice(0, n).join('')}…`;
 }
 
-/** The facts shown under the headline. */
-export function facts(m: Message): [string, string][] {
+/** Slack mrkdwn: controls and bidi made visible, then `&`, `<`, `>` as Slack documents, so `<!channel>`, `<@U…>`
+ * and `<http://x|label>` are shown as text, never as a mention or a disguised link. */
+export const slackText: Escape = (s) =>
+  visible(clip(s)).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+/** Teams MessageCard text (markdown and a subset of HTML): controls and bidi made visible, then the HTML
+ * metacharacters and every markdown metacharacter written as numeric entities in one pass, so tags,
+ * `[label](http://x)`, `**` and `#` are shown as typed. */
+export const teamsText: Escape = (s) =>
+  visible(clip(s, 100)).replace(/[&<>"'\\`*_[\]()#~|]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Plain text (e-mail subject and body, previews, the webhook's headline): controls, CR, LF and bidi made visible,
+ * so one value stays on its line and cannot add a header or a forged line. */
+export const plainText: Escape = (s) => visible(s);
+
+/** One line a person reads first, each value written by `esc`. */
+export function headline(m: Message, esc: Escape = plainText): string {
+  return `[${esc(m.incident.criticality)}] Incident ${esc(EVENT_WORDS[m.event] ?? m.event)}: ${esc(m.incident.title)} (${esc(m.incident.id)})`;
+}
+
+/** The facts shown under the headline, names and values written by `esc`. */
+export function facts(m: Message, esc: Escape = plainText): [string, string][] {
   const out: [string, string][] = [
     ['Client', m.incident.clientId],
     ['Site', m.incident.siteId],
@@ -67,19 +102,19 @@ export function facts(m: Message): [string, string][] {
   if (m.incident.escalationLevel) out.push(['Escalation level', String(m.incident.escalationLevel)]);
   if (m.onCall) out.push(['On call', m.onCall.email]);
   for (const [k, v] of Object.entries(m.detail)) out.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
-  return out;
+  return out.map(([k, v]) => [esc(k), esc(v)]);
 }
 
-/** Slack incoming-webhook body. */
+/** Slack incoming-webhook body; `text` (the notification preview) is mrkdwn too. */
 export function slackBody(m: Message): Record<string, unknown> {
-  const text = `${headline(m)}${m.onCall ? ` — on call: ${m.onCall.email}` : ''}`;
+  const text = `${headline(m, slackText)}${m.onCall ? ` — on call: ${slackText(m.onCall.email)}` : ''}`;
   return {
     text,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `*${text.replace(/[*_~`]/g, '')}*` } },
       {
         type: 'section',
-        fields: facts(m)
+        fields: facts(m, slackText)
           .slice(0, 10)
           .map(([k, v]) => ({ type: 'mrkdwn', text: `*${k}*\n${v}` })),
       },
@@ -89,15 +124,28 @@ export function slackBody(m: Message): Record<string, unknown> {
 
 const COLOURS: Record<string, string> = { P1: 'D32F2F', P2: 'F57C00', P3: 'FBC02D', P4: '1976D2' };
 
-/** Microsoft Teams incoming-webhook body (MessageCard). */
+/** Microsoft Teams incoming-webhook body (MessageCard); `summary` is a plain-text preview. */
 export function teamsBody(m: Message): Record<string, unknown> {
   return {
     '@type': 'MessageCard',
     '@context': 'https://schema.org/extensions',
-    summary: headline(m),
+    summary: headline(m, (s) => visible(clip(s, 100))),
     themeColor: COLOURS[m.incident.criticality] ?? '757575',
-    title: headline(m),
-    sections: [{ facts: facts(m).map(([name, value]) => ({ name, value })) }],
+    title: headline(m, teamsText),
+    sections: [{ facts: facts(m, teamsText).map(([name, value]) => ({ name, value })) }],
+  };
+}
+
+/** The e-mail: a one-line subject, a text part and an HTML part (shared `escapeHtml`). */
+export function mailBody(m: Message): { subject: string; text: string; html: string } {
+  const rows = facts(m);
+  const html = facts(m, escapeHtml)
+    .map(([k, v]) => `<tr><th align="left">${k}</th><td>${v}</td></tr>`)
+    .join('');
+  return {
+    subject: headline(m),
+    text: `${headline(m)}\n\n${rows.map(([k, v]) => `${k}: ${v}`).join('\n')}\n`,
+    html: `<p><strong>${headline(m, escapeHtml)}</strong></p><table>${html}</table>`,
   };
 }
 
@@ -202,10 +250,7 @@ export class Senders {
       await t.sendMail({
         from: c.from,
         to,
-        subject: headline(m),
-        text: `${headline(m)}\n\n${facts(m)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join('\n')}\n`,
+        ...mailBody(m),
         messageId: `<${m.id}@outpost>`,
         headers: { 'X-Outpost-Delivery': m.id, 'X-Outpost-Event': m.event },
       });

@@ -53,7 +53,7 @@ function restart(file: string, clock: { now(): number }) {
   const contracts = new Contracts(db, audit, clock, {
     clientExists: async () => true,
     siteClient: async () => undefined,
-    userEmail: async () => undefined,
+    member: async () => undefined,
   });
   const incidents = new IncidentService(
     db,
@@ -61,7 +61,7 @@ function restart(file: string, clock: { now(): number }) {
     clock,
     logger,
     contracts,
-    { siteClient: async () => undefined, agentPlace: async () => undefined, userExists: async () => false },
+    { siteClient: async () => undefined, agentPlace: async () => undefined, member: async () => undefined },
     { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
   );
   const notifications = new Notifications(
@@ -199,7 +199,11 @@ describe('incident notices across a crash', () => {
       h.clock,
       logger,
       h.contracts,
-      { siteClient: async () => h.client.id, agentPlace: async () => undefined, userExists: async () => true },
+      {
+        siteClient: async () => h.client.id,
+        agentPlace: async () => undefined,
+        member: async () => ({ email: 'a@b.c' }),
+      },
       { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
     );
     await waiting.resolve(ADMIN, b.id, 'toner replaced', 'fixed');

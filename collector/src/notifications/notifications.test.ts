@@ -335,6 +335,118 @@ describe('delivery', () => {
     await n.stop();
   });
 
+  it('agent strings reach Slack, Teams, e-mail and the webhook as text: no mention, link, markup, header or bidi', async () => {
+    const h = await harness({ start: T0 });
+    const n = build(h);
+    const hostile =
+      'web01 <!channel> <!here> <@U0123> <http://evil.test|click> & [pay](http://evil.test) **b** #h \u202eexe.txt\r\nBcc: victim@evil.test';
+    const at = (path: string) =>
+      n.createChannel(ADMIN, { kind: 'slack', name: path, clientId: null, url: `${receiver.url}/${path}` });
+    const slack = await at('x-slack');
+    const teams = await n.createChannel(ADMIN, {
+      kind: 'teams',
+      name: 'tm',
+      clientId: null,
+      url: `${receiver.url}/x-teams`,
+    });
+    const hook = await n.createChannel(ADMIN, {
+      kind: 'webhook',
+      name: 'wh',
+      clientId: null,
+      url: `${receiver.url}/x-hook`,
+    });
+    const mail = await n.createChannel(ADMIN, {
+      kind: 'email',
+      name: 'desk',
+      clientId: null,
+      host: '127.0.0.1',
+      port: mailbox.port,
+      from: 'outpost@msp.test',
+      to: ['desk@acme.test'],
+    });
+    for (const c of [slack, teams, hook, mail]) await n.createRoute(ADMIN, { channelId: c.channel.id });
+    const before = receiver.received.length;
+    const mails = mailbox.mails.length;
+    await h.incidents.raise(signal(h, { title: hostile }));
+    expect(await n.deliverDue()).toEqual({ sent: 4, failed: 0 });
+    const got = (path: string) => receiver.received.slice(before).find((r) => r.path === path)!.body;
+
+    // Slack: every mrkdwn string escaped as Slack documents; the bidi override and CR LF shown, not applied.
+    const sl = JSON.parse(got('/x-slack')) as {
+      text: string;
+      blocks: { text?: { text: string }; fields?: { text: string }[] }[];
+    };
+    const slackTexts = [sl.text, sl.blocks[0]!.text!.text, ...sl.blocks[1]!.fields!.map((f) => f.text)];
+    for (const t of slackTexts) expect(t).not.toMatch(/[<>\u202e\r]|&(?!amp;|lt;|gt;)/);
+    expect(sl.text).toContain('&lt;!channel&gt; &lt;!here&gt; &lt;@U0123&gt; &lt;http://evil.test|click&gt; &amp;');
+    expect(sl.text).toContain('\\u202eexe.txt\\r\\nBcc');
+
+    // Teams: no tag, no markdown link or emphasis survives; the text reads the same once entities are decoded.
+    const tm = JSON.parse(got('/x-teams')) as {
+      title: string;
+      summary: string;
+      sections: { facts: { value: string }[] }[];
+    };
+    for (const t of [tm.title, ...tm.sections[0]!.facts.map((f) => f.value)])
+      expect(t).not.toMatch(/[<>*\u202e]|\]\(|#(?!\d+;)/);
+    const decoded = tm.title.replace(/&#(\d+);/g, (_, d: string) => String.fromCharCode(Number(d)));
+    expect(decoded).toContain(
+      '<!channel> <!here> <@U0123> <http://evil.test|click> & [pay](http://evil.test) **b** #h',
+    );
+    expect(tm.summary).not.toMatch(/[\u202e\r\n]/);
+
+    // Generic webhook: the data as it was (a program escapes for its own output), the headline made visible.
+    const wh = JSON.parse(got('/x-hook')) as { headline: string; incident: { title: string } };
+    expect(wh.incident.title).toBe(hostile);
+    expect(wh.headline).not.toMatch(/[\u202e\r\n]/);
+
+    // E-mail: one Subject line and no injected Bcc; the HTML part escaped with escapeHtml.
+    expect(mailbox.mails).toHaveLength(mails + 1);
+    const email = mailbox.mails.at(-1)!;
+    expect(email.to).toEqual(['desk@acme.test']);
+    const head = email.raw.split('\r\n\r\n')[0]!;
+    expect(head).not.toMatch(/^Bcc:/im);
+    expect(email.raw).not.toContain('victim@evil.test\r\n');
+    const subject = head.replace(/\r\n[ \t]+/g, ' ').match(/^Subject: (.*)$/m)![1]!;
+    expect(subject).toContain('\\u202eexe.txt\\r\\nBcc: victim@evil.test');
+    const qp = email.raw
+      .replace(/=\r\n/g, '')
+      .replace(/=([0-9A-F]{2})/g, (_, x: string) => String.fromCharCode(Number.parseInt(x, 16)));
+    expect(qp).toContain('web01 &lt;!channel&gt; &lt;!here&gt; &lt;@U0123&gt; &lt;http://evil.test|click&gt; &amp;');
+    const html = qp.slice(qp.indexOf('<p><strong>'), qp.indexOf('</table>'));
+    expect(html).toContain('<td>');
+    expect(html).not.toMatch(/<!channel>|\u202e/);
+    await n.stop();
+  });
+
+  it('a huge agent string is cut to what Slack and Teams accept, so it cannot hold the channel in retries', async () => {
+    const h = await harness({ start: T0 });
+    const n = build(h);
+    const slack = await n.createChannel(ADMIN, {
+      kind: 'slack',
+      name: 's',
+      clientId: null,
+      url: `${receiver.url}/big-slack`,
+    });
+    const teams = await n.createChannel(ADMIN, {
+      kind: 'teams',
+      name: 't',
+      clientId: null,
+      url: `${receiver.url}/big-teams`,
+    });
+    for (const c of [slack, teams]) await n.createRoute(ADMIN, { channelId: c.channel.id });
+    const before = receiver.received.length;
+    await h.incidents.raise(signal(h, { title: `${'<'.repeat(3000)}\u{e0001}`.repeat(3) }));
+    expect(await n.deliverDue()).toEqual({ sent: 2, failed: 0 });
+    const got = (path: string) => receiver.received.slice(before).find((r) => r.path === path)!.body;
+    const sl = JSON.parse(got('/big-slack')) as { blocks: { text?: { text: string }; fields?: { text: string }[] }[] };
+    expect(sl.blocks[0]!.text!.text.length).toBeLessThanOrEqual(3000);
+    expect(sl.blocks[0]!.text!.text).toContain('&lt;&lt;…');
+    for (const f of sl.blocks[1]!.fields!) expect(f.text.length).toBeLessThanOrEqual(2000);
+    expect(got('/big-teams').length).toBeLessThan(28_000);
+    await n.stop();
+  });
+
   it('at night an on-call route adds the person on duty to the e-mail recipients', async () => {
     const h = await harness({ start: Date.parse('2026-01-17T03:00:00+01:00') }); // Saturday 03:00
     const n = build(h);
