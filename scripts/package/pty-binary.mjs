@@ -1,0 +1,21 @@
+/**
+ * Stands in for @lydell/node-pty's `requireBinary.js` inside the single executable (the esbuild plugin in
+ * build.ts redirects it here): the addon comes from the executable's assets, extracted and verified by
+ * agent/src/runtime/native.ts. The returned object loads the addon on first use, so `--version`, `enroll` and an
+ * agent that never opens a shell extract nothing, and an addon that cannot load fails only the shell.
+ */
+import { loadNativeAddon, nativeAssetPath } from '../../agent/dist/runtime/native.js';
+
+export function requireBinary(file) {
+  let addon;
+  const get = () => {
+    addon ??= loadNativeAddon(file);
+    return addon;
+  };
+  return new Proxy({}, { get: (_t, key) => get()[key], has: (_t, key) => key in get() });
+}
+
+/** macOS: node-pty execs its `spawn-helper` by path; it travels as an asset too. */
+export function spawnHelperPath() {
+  return nativeAssetPath('spawn-helper', 0o500);
+}
