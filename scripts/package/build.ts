@@ -13,7 +13,19 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +60,9 @@ export interface ManifestFile {
   glibc?: string;
 }
 
+/** A pinned input cannot be had (not cached, and the registry cannot be reached): `pnpm package` exits 3. */
+export class InputUnavailable extends Error {}
+
 const log = (msg: string) => process.stderr.write(`package: ${msg}\n`);
 
 export const cacheDir = (): string => process.env.OUTPOST_CACHE_DIR || join(homedir(), '.cache', 'outpost');
@@ -62,15 +77,23 @@ function pinnedTarball(spec: PinnedPackage, version: string, offline: boolean): 
     if (check(file)) return file;
     log(`${file} does not match its pinned integrity; fetching it again`);
   }
-  if (offline) throw new Error(`${spec.package}@${version} is not cached in ${dir} and --offline was given`);
+  if (offline) throw new InputUnavailable(`${spec.package}@${version} is not cached in ${dir} and --offline was given`);
   mkdirSync(dir, { recursive: true });
   const tmp = mkdtempSync(join(dir, '.fetch-'));
   try {
     log(`fetching ${spec.package}@${version} from the npm registry`);
-    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp, `${spec.package}@${version}`], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    let out: string;
+    try {
+      out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp, `${spec.package}@${version}`], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr ?? String(err);
+      throw new InputUnavailable(
+        `${spec.package}@${version} cannot be fetched from the npm registry: ${stderr.trim()}`,
+      );
+    }
     const [info] = JSON.parse(out) as { filename: string; integrity: string }[];
     if (!info || info.integrity !== spec.integrity) {
       throw new Error(`${spec.package}@${version}: registry integrity ${info?.integrity} is not the pinned one`);
@@ -114,10 +137,27 @@ function hostTarget(): string {
   return `linux-${arch}`;
 }
 
+/** The part of esbuild's API used here (esbuild is the agent's dev dependency, resolved from agent/). */
+interface EsbuildPluginBuild {
+  onResolve(
+    o: { filter: RegExp },
+    cb: (args: { path: string; importer: string }) => { path: string } | undefined,
+  ): void;
+  onLoad(
+    o: { filter: RegExp },
+    cb: (args: { path: string }) => { contents: string; loader: 'js'; resolveDir: string },
+  ): void;
+}
+type EsbuildBuild = (
+  options: Record<string, unknown> & {
+    plugins: { name: string; setup(b: EsbuildPluginBuild): void }[];
+  },
+) => Promise<{ errors: unknown[] }>;
+
 /** Bundles the compiled agent into one ES module for the executable, node-pty inside, its addon from assets. */
 async function bundle(out: string): Promise<void> {
   const agentRequire = createRequire(join(repoRoot, 'agent/package.json'));
-  const { build } = (await import(agentRequire.resolve('esbuild'))) as typeof import('esbuild');
+  const { build } = (await import(agentRequire.resolve('esbuild'))) as { build: EsbuildBuild };
   const shim = join(here, 'pty-binary.mjs');
   const result = await build({
     absWorkingDir: repoRoot,
@@ -185,10 +225,12 @@ export interface BuildOptions {
 export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFile[]> {
   const spec = JSON.parse(readFileSync(join(here, 'targets.json'), 'utf8')) as Targets;
   const names = (opts.targets?.length ? opts.targets : Object.keys(spec.targets)).slice().sort();
-  for (const n of names) if (!spec.targets[n]) throw new Error(`unknown target ${n}; known: ${Object.keys(spec.targets)}`);
+  for (const n of names)
+    if (!spec.targets[n]) throw new Error(`unknown target ${n}; known: ${Object.keys(spec.targets)}`);
   const outDir = opts.outDir ?? join(repoRoot, 'dist/packages');
   const offline = opts.offline ?? false;
-  if (!existsSync(join(repoRoot, 'agent/dist/cli.js'))) throw new Error('agent/dist is missing: run `pnpm build` first');
+  if (!existsSync(join(repoRoot, 'agent/dist/cli.js')))
+    throw new Error('agent/dist is missing: run `pnpm build` first');
 
   const runtimeDir = (t: string) => join(cacheDir(), 'runtimes', `node-${t}-${spec.node}`);
   const ensureRuntime = (t: string): string => {
@@ -227,7 +269,10 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
       let glibc: string | undefined;
       if (t.startsWith('linux')) {
         const floors = [base, ...target.pty.assets.map((a) => join(ptyDir, a))].map(glibcFloor);
-        glibc = floors.filter((v): v is string => v !== undefined).sort(compareVersions).at(-1);
+        glibc = floors
+          .filter((v): v is string => v !== undefined)
+          .sort(compareVersions)
+          .at(-1);
         if (glibc && target.maxGlibc && compareVersions(glibc, target.maxGlibc) > 0) {
           throw new Error(`${t}: a native piece needs glibc ${glibc}, above the target's ${target.maxGlibc}`);
         }
@@ -288,8 +333,16 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       offline: { type: 'boolean', default: false },
     },
   });
-  const files = await buildPackages({ targets: values.target, outDir: values.out, offline: values.offline });
+  let files: ManifestFile[];
+  try {
+    files = await buildPackages({ targets: values.target, outDir: values.out, offline: values.offline });
+  } catch (err) {
+    process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(err instanceof InputUnavailable ? 3 : 1);
+  }
   for (const f of files) {
-    process.stdout.write(`${f.sha256}  ${f.file}  ${(f.size / 1e6).toFixed(1)} MB${f.glibc ? `  glibc ${f.glibc}` : ''}\n`);
+    process.stdout.write(
+      `${f.sha256}  ${f.file}  ${(f.size / 1e6).toFixed(1)} MB${f.glibc ? `  glibc ${f.glibc}` : ''}\n`,
+    );
   }
 }
