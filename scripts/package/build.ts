@@ -11,7 +11,7 @@
  * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline]
  * (run `pnpm build` first; `pnpm package` does both).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -239,7 +239,15 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
     const bin = join(runtimeDir(t), t.startsWith('win') ? 'bin/node.exe' : 'bin/node');
     if (!existsSync(bin)) {
       const tgz = pinnedTarball(target.runtime, spec.node, offline);
-      untar(tgz, runtimeDir(t), [t.startsWith('win') ? 'bin/node.exe' : 'bin/node']);
+      // Unpacked beside and renamed into place, so a concurrent build never sees half a binary.
+      mkdirSync(join(cacheDir(), 'runtimes'), { recursive: true });
+      const tmp = mkdtempSync(`${runtimeDir(t)}.tmp-`);
+      untar(tgz, tmp, [t.startsWith('win') ? 'bin/node.exe' : 'bin/node']);
+      try {
+        renameSync(tmp, runtimeDir(t));
+      } catch {
+        rmSync(tmp, { recursive: true, force: true });
+      }
     }
     return bin;
   };
@@ -263,6 +271,9 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
         // The official node.exe is signed; a signature over changed bytes is worse than none. Sign after injection
         // with your own certificate (osslsigncode sign) if you have one.
         const unsigned = join(work, t, 'node-unsigned.exe');
+        if (spawnSync('osslsigncode', ['--version']).error) {
+          throw new Error(`${t}: osslsigncode is needed (apt-get install osslsigncode), or leave the target out`);
+        }
         execFileSync('osslsigncode', ['remove-signature', '-in', base, '-out', unsigned], { stdio: 'ignore' });
         base = unsigned;
       }

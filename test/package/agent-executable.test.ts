@@ -203,5 +203,5 @@ describe('packaged agent executable (linux-x64)', () => {
         glibc: '2.28',
       },
     ]);
-  }, 120_000);
+  }, 300_000);
 });
