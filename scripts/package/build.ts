@@ -58,6 +58,8 @@ export interface ManifestFile {
   size: number;
   sha256: string;
   glibc?: string;
+  /** Linux: whether the runtime's symbol tables were stripped. */
+  stripped?: boolean;
 }
 
 /** A pinned input cannot be had (not cached, and the registry cannot be reached): `pnpm package` exits 3. */
@@ -278,7 +280,14 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
         base = unsigned;
       }
       let glibc: string | undefined;
+      let stripped: boolean | undefined;
       if (t.startsWith('linux')) {
+        // Symbols and debug info are a quarter of the binary; .dynsym (what addons link against) stays. The host's
+        // strip may not know the target's machine (arm64 on an x64 host without binutils-aarch64-linux-gnu).
+        const out = join(work, t, 'node-stripped');
+        stripped = spawnSync('strip', ['-o', out, base], { stdio: 'ignore' }).status === 0;
+        if (stripped) base = out;
+        else log(`${t}: the host's strip cannot read this binary; shipping it unstripped`);
         const floors = [base, ...target.pty.assets.map((a) => join(ptyDir, a))].map(glibcFloor);
         glibc = floors
           .filter((v): v is string => v !== undefined)
@@ -315,6 +324,7 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
         size: statSync(dest).size,
         sha256: sha256(dest),
         ...(glibc ? { glibc } : {}),
+        ...(stripped !== undefined ? { stripped } : {}),
       });
     }
   } finally {

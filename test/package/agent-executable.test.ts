@@ -191,7 +191,7 @@ describe('packaged agent executable (linux-x64)', () => {
     expect(createHash('sha256').update(a).digest('hex')).toBe(createHash('sha256').update(b).digest('hex'));
     expect(a.indexOf(Buffer.from(repoRoot))).toBe(-1);
     const manifest = JSON.parse(readFileSync(join(dir.path, 'a', 'manifest.json'), 'utf8')) as {
-      files: { file: string; platform: string; size: number; sha256: string; glibc?: string }[];
+      files: { file: string; platform: string; size: number; sha256: string; glibc?: string; stripped?: boolean }[];
     };
     expect(manifest.files).toEqual([
       {
@@ -201,6 +201,7 @@ describe('packaged agent executable (linux-x64)', () => {
         size: a.length,
         sha256: createHash('sha256').update(a).digest('hex'),
         glibc: '2.28',
+        stripped: true,
       },
     ]);
   }, 300_000);
