@@ -183,6 +183,23 @@ describe('packaged agent executable (linux-x64)', () => {
     expect(sha256(cached)).toBe(key);
   });
 
+  it('refuses to load from a cache directory others can write, without crashing, and recovers once it is fixed', async (ctx) => {
+    if (skipReason || !agentId) ctx.skip();
+    await agent!.kill('SIGTERM');
+    chmodSync(nativeCache, 0o777);
+    agent = runExe(['run']);
+    await waitOnline(c!.admin, agentId);
+    await expect(inShell('echo never', /never/)).rejects.toThrow();
+    await agent.waitFor(/OUTPOST_E_NATIVE_CACHE_UNSAFE/);
+    // Still connected after the refusal.
+    await waitOnline(c!.admin, agentId);
+    chmodSync(nativeCache, 0o700);
+    await agent.kill('SIGTERM');
+    agent = runExe(['run']);
+    await waitOnline(c!.admin, agentId);
+    expect(await inShell('echo fixed=$((1+1))', /fixed=2/)).toMatch(/fixed=2/);
+  });
+
   it('builds byte-identical executables from one commit, with no build path inside', async (ctx) => {
     if (skipReason) ctx.skip();
     buildInto(join(dir.path, 'b'));
