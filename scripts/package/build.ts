@@ -163,7 +163,7 @@ async function bundle(out: string): Promise<void> {
   const shim = join(here, 'pty-binary.mjs');
   const result = await build({
     absWorkingDir: repoRoot,
-    entryPoints: ['agent/dist/cli.js'],
+    entryPoints: [join(here, 'sea-main.mjs')],
     outfile: out,
     bundle: true,
     platform: 'node',
@@ -183,16 +183,32 @@ async function bundle(out: string): Promise<void> {
           b.onResolve({ filter: /^\.\/requireBinary$/ }, (args) =>
             args.importer.includes('node-pty') ? { path: shim } : undefined,
           );
-          // macOS: the spawn helper's path comes from the assets too, not from node_modules.
-          b.onLoad({ filter: /node-pty[\\/]unixTerminal\.js$/ }, (args) => {
-            const src = readFileSync(args.path, 'utf8');
-            const from = 'require.resolve(helperPath)';
-            if (!src.includes(from)) throw new Error(`${args.path}: the spawn-helper lookup changed; update build.ts`);
-            return {
-              contents: src.replace(from, `require(${JSON.stringify(shim)}).spawnHelperPath()`),
-              loader: 'js',
-              resolveDir: join(args.path, '..'),
-            };
+          // Files node-pty expects beside its modules, which a single executable does not have: macOS's spawn
+          // helper comes from the assets; Windows' conout worker runs inline; its console-list helper is the
+          // executable itself (scripts/package/sea-main.mjs).
+          const rewrites: Record<string, [string, string][]> = {
+            'unixTerminal.js': [['require.resolve(helperPath)', `require(${JSON.stringify(shim)}).spawnHelperPath()`]],
+            'windowsConoutConnection.js': [
+              [
+                "new worker_threads_1.Worker(path_1.join(scriptPath, 'worker/conoutSocketWorker.js'), { workerData: workerData })",
+                `new worker_threads_1.Worker(require(${JSON.stringify(shim)}).CONOUT_WORKER_SOURCE, { eval: true, workerData: workerData })`,
+              ],
+            ],
+            'windowsPtyAgent.js': [
+              [
+                "child_process_1.fork(path.join(__dirname, 'conpty_console_list_agent'), [_this._innerPid.toString()])",
+                `child_process_1.fork(require(${JSON.stringify(shim)}).CONPTY_LIST_ARG, [_this._innerPid.toString()])`,
+              ],
+            ],
+          };
+          b.onLoad({ filter: /node-pty[\\/](unixTerminal|windowsConoutConnection|windowsPtyAgent)\.js$/ }, (args) => {
+            let src = readFileSync(args.path, 'utf8');
+            const name = args.path.split(/[\\/]/).at(-1) ?? '';
+            for (const [from, to] of rewrites[name] ?? []) {
+              if (!src.includes(from)) throw new Error(`${args.path}: \`${from}\` changed; update build.ts`);
+              src = src.replace(from, to);
+            }
+            return { contents: src, loader: 'js', resolveDir: join(args.path, '..') };
           });
         },
       },

@@ -19,3 +19,24 @@ export function requireBinary(file) {
 export function spawnHelperPath() {
   return nativeAssetPath('spawn-helper', 0o500);
 }
+
+/** Windows: the argument that makes the executable act as node-pty's console-list helper (see sea-main.mjs). */
+export const CONPTY_LIST_ARG = '--outpost-conpty-console-list';
+
+/**
+ * Windows: node-pty's conout worker, inline (a Worker cannot start from a file that is not there). The source of
+ * node-pty's worker/conoutSocketWorker.js with its one local import (shared/conout.js) written out.
+ */
+export const CONOUT_WORKER_SOURCE = `
+const { workerData, parentPort } = require('worker_threads');
+const net = require('net');
+const conoutPipeName = workerData.conoutPipeName;
+const conoutSocket = new net.Socket();
+conoutSocket.setEncoding('utf8');
+conoutSocket.connect(conoutPipeName, () => {
+  const server = net.createServer((workerSocket) => conoutSocket.pipe(workerSocket));
+  server.listen(conoutPipeName + '-worker');
+  if (!parentPort) throw new Error('worker_threads parentPort is null');
+  parentPort.postMessage(1);
+});
+`;
