@@ -290,7 +290,7 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
         // with your own certificate (osslsigncode sign) if you have one.
         const unsigned = join(work, t, 'node-unsigned.exe');
         if (spawnSync('osslsigncode', ['--version']).error) {
-          throw new Error(`${t}: osslsigncode is needed (apt-get install osslsigncode), or leave the target out`);
+          throw new InputUnavailable(`${t}: osslsigncode is needed (apt-get install osslsigncode), or leave it out`);
         }
         execFileSync('osslsigncode', ['remove-signature', '-in', base, '-out', unsigned], { stdio: 'ignore' });
         base = unsigned;
