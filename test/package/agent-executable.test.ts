@@ -65,7 +65,9 @@ function buildInto(out: string): void {
 
 /** Hides every node binary and global node_modules in a private mount namespace (root only), or null. */
 const hideNode =
-  spawnSync('/usr/bin/unshare', ['-m', '--propagation', 'private', 'true']).status === 0
+  existsSync('/bin/mount') &&
+  spawnSync('/usr/bin/unshare', ['-m', '--propagation', 'private', '/bin/mount', '--bind', '/dev/null', '/dev/null'])
+    .status === 0
     ? [
         'for f in /usr/bin/node /bin/node /usr/local/bin/node; do [ -e "$f" ] && /bin/mount --bind /dev/null "$f"; done',
         'for d in /usr/lib/node_modules /usr/local/lib/node_modules; do [ -d "$d" ] && /bin/mount -t tmpfs none "$d"; done',
