@@ -194,6 +194,16 @@ export const ERRORS = {
     hint: 'The details name the file and the field; see the configuration reference in the README.',
     http: 500,
   },
+  OUTPOST_E_NATIVE_CACHE_UNSAFE: {
+    message: 'The native addon cache directory is not safe to load code from',
+    hint: 'The agent extracts its native addons to a directory only it (or root) can write; the details name the path and why it was refused. Fix its owner and mode (0700) or set OUTPOST_NATIVE_CACHE to a safe directory.',
+    http: 500,
+  },
+  OUTPOST_E_NATIVE_ADDON_INTEGRITY: {
+    message: 'A native addon does not match the copy inside the executable',
+    hint: 'The extracted file was changed and could not be replaced; nothing was loaded. Check the cache directory named in the details for tampering or a full disk.',
+    http: 500,
+  },
   OUTPOST_E_TLS_PIN_MISMATCH: {
     message: 'The collector certificate does not match the pinned fingerprint',
     hint: 'Check the fingerprint the collector printed at first start (`outpost serve`), or someone is intercepting.',

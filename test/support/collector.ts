@@ -115,10 +115,12 @@ export interface Proc extends AsyncDisposable {
 export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): Proc {
   // OUTPOST_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=…`, which NODE_OPTIONS refuses) is for benchmarks.
   const nodeArgs = process.env.OUTPOST_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawnProcess(process.execPath, [...nodeArgs, script, ...args], { ...process.env, ...env });
+}
+
+/** Spawns `command ...args` with exactly `env` (nothing inherited) and collected output. */
+export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Proc {
+  const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();

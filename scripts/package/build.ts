@@ -1,0 +1,385 @@
+/**
+ * `pnpm package`: builds `outpost-agent` as a Node single executable application (SEA) for every target in
+ * targets.json, into dist/packages/ with a manifest.json (platform, size, SHA-256 per file). See docs/0008-packaging.md.
+ *
+ * Inputs come only from the npm registry, pinned by version and sha512 integrity: the Node runtime per target
+ * (`node-<platform>-<arch>`) and node-pty's prebuilt addon (`@lydell/node-pty-<platform>-<arch>`). They are cached
+ * under ~/.cache/outpost (OUTPOST_CACHE_DIR); once cached, the build runs offline (`--offline` refuses to fetch).
+ * Byte-reproducible: no code cache or snapshot in the blob, sorted inputs, relative paths in the bundle, and the
+ * files' modification time set to the commit time (SOURCE_DATE_EPOCH when set).
+ *
+ * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline]
+ * (run `pnpm build` first; `pnpm package` does both).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const here = fileURLToPath(new URL('./', import.meta.url));
+
+interface PinnedPackage {
+  package: string;
+  integrity: string;
+}
+interface Target {
+  runtime: PinnedPackage;
+  pty: PinnedPackage & { assets: string[] };
+  /** Highest glibc symbol version any native piece may need (Linux). */
+  maxGlibc?: string;
+}
+interface Targets {
+  node: string;
+  nodePty: string;
+  targets: Record<string, Target>;
+}
+
+export interface ManifestFile {
+  file: string;
+  platform: string;
+  node: string;
+  size: number;
+  sha256: string;
+  glibc?: string;
+  /** Linux: whether the runtime's symbol tables were stripped. */
+  stripped?: boolean;
+}
+
+/** A pinned input cannot be had (not cached, and the registry cannot be reached): `pnpm package` exits 3. */
+export class InputUnavailable extends Error {}
+
+const log = (msg: string) => process.stderr.write(`package: ${msg}\n`);
+
+export const cacheDir = (): string => process.env.OUTPOST_CACHE_DIR || join(homedir(), '.cache', 'outpost');
+
+/** A pinned npm package's tarball from the cache, fetched with `npm pack` (npm checks the integrity) if missing. */
+function pinnedTarball(spec: PinnedPackage, version: string, offline: boolean): string {
+  const dir = join(cacheDir(), 'npm');
+  const file = join(dir, `${spec.package.replace('@', '').replace('/', '-')}-${version}.tgz`);
+  const [algo, b64] = spec.integrity.split('-', 2) as [string, string];
+  const check = (f: string) => createHash(algo).update(readFileSync(f)).digest('base64') === b64;
+  if (existsSync(file)) {
+    if (check(file)) return file;
+    log(`${file} does not match its pinned integrity; fetching it again`);
+  }
+  if (offline) throw new InputUnavailable(`${spec.package}@${version} is not cached in ${dir} and --offline was given`);
+  mkdirSync(dir, { recursive: true });
+  const tmp = mkdtempSync(join(dir, '.fetch-'));
+  try {
+    log(`fetching ${spec.package}@${version} from the npm registry`);
+    let out: string;
+    try {
+      out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp, `${spec.package}@${version}`], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr ?? String(err);
+      throw new InputUnavailable(
+        `${spec.package}@${version} cannot be fetched from the npm registry: ${stderr.trim()}`,
+      );
+    }
+    const [info] = JSON.parse(out) as { filename: string; integrity: string }[];
+    if (!info || info.integrity !== spec.integrity) {
+      throw new Error(`${spec.package}@${version}: registry integrity ${info?.integrity} is not the pinned one`);
+    }
+    const fetched = join(tmp, info.filename);
+    if (!check(fetched)) throw new Error(`${spec.package}@${version}: tarball does not match its integrity`);
+    renameSync(fetched, file);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return file;
+}
+
+/** Extracts `members` (paths inside the tarball's `package/`) into `dir`. */
+function untar(tgz: string, dir: string, members: string[]): void {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['-xzf', tgz, '-C', dir, '--strip-components=1', ...members.map((m) => `package/${m}`)]);
+}
+
+/** The highest GLIBC_x.y symbol version an ELF file needs (objdump -T), or undefined when it needs none. */
+export function glibcFloor(file: string): string | undefined {
+  const out = execFileSync('objdump', ['-T', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const versions = [...new Set(out.match(/GLIBC_[0-9.]+/g) ?? [])].map((v) => v.slice(6));
+  return versions.sort(compareVersions).at(-1);
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The host's own runtime of the pinned version: the SEA blob must be generated by the same Node version. */
+function hostTarget(): string {
+  const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
+  if (process.platform !== 'linux') throw new Error('packaging runs on Linux');
+  return `linux-${arch}`;
+}
+
+/** The part of esbuild's API used here (esbuild is the agent's dev dependency, resolved from agent/). */
+interface EsbuildPluginBuild {
+  onResolve(
+    o: { filter: RegExp },
+    cb: (args: { path: string; importer: string }) => { path: string } | undefined,
+  ): void;
+  onLoad(
+    o: { filter: RegExp },
+    cb: (args: { path: string }) => { contents: string; loader: 'js'; resolveDir: string },
+  ): void;
+}
+type EsbuildBuild = (
+  options: Record<string, unknown> & {
+    plugins: { name: string; setup(b: EsbuildPluginBuild): void }[];
+  },
+) => Promise<{ errors: unknown[] }>;
+
+/** Bundles the compiled agent into one ES module for the executable, node-pty inside, its addon from assets. */
+async function bundle(out: string): Promise<void> {
+  const agentRequire = createRequire(join(repoRoot, 'agent/package.json'));
+  const { build } = (await import(agentRequire.resolve('esbuild'))) as { build: EsbuildBuild };
+  const shim = join(here, 'pty-binary.mjs');
+  const result = await build({
+    absWorkingDir: repoRoot,
+    entryPoints: [join(here, 'sea-main.mjs')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node26',
+    external: ['bufferutil', 'utf-8-validate'],
+    banner: {
+      js: "import { createRequire as __outpostRequire } from 'node:module';\nconst require = __outpostRequire(import.meta.url);",
+    },
+    legalComments: 'none',
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'outpost-sea-native',
+        setup(b) {
+          // node-pty's addon loader → the asset loader (agent/src/runtime/native.ts).
+          b.onResolve({ filter: /^\.\/requireBinary$/ }, (args) =>
+            args.importer.includes('node-pty') ? { path: shim } : undefined,
+          );
+          // Files node-pty expects beside its modules, which a single executable does not have: macOS's spawn
+          // helper comes from the assets; Windows' conout worker runs inline; its console-list helper is the
+          // executable itself (scripts/package/sea-main.mjs).
+          const rewrites: Record<string, [string, string][]> = {
+            'unixTerminal.js': [['require.resolve(helperPath)', `require(${JSON.stringify(shim)}).spawnHelperPath()`]],
+            'windowsConoutConnection.js': [
+              [
+                "new worker_threads_1.Worker(path_1.join(scriptPath, 'worker/conoutSocketWorker.js'), { workerData: workerData })",
+                `new worker_threads_1.Worker(require(${JSON.stringify(shim)}).CONOUT_WORKER_SOURCE, { eval: true, workerData: workerData })`,
+              ],
+            ],
+            'windowsPtyAgent.js': [
+              [
+                "child_process_1.fork(path.join(__dirname, 'conpty_console_list_agent'), [_this._innerPid.toString()])",
+                `child_process_1.fork(require(${JSON.stringify(shim)}).CONPTY_LIST_ARG, [_this._innerPid.toString()])`,
+              ],
+            ],
+          };
+          b.onLoad({ filter: /node-pty[\\/](unixTerminal|windowsConoutConnection|windowsPtyAgent)\.js$/ }, (args) => {
+            let src = readFileSync(args.path, 'utf8');
+            const name = args.path.split(/[\\/]/).at(-1) ?? '';
+            for (const [from, to] of rewrites[name] ?? []) {
+              if (!src.includes(from)) throw new Error(`${args.path}: \`${from}\` changed; update build.ts`);
+              src = src.replace(from, to);
+            }
+            return { contents: src, loader: 'js', resolveDir: join(args.path, '..') };
+          });
+        },
+      },
+    ],
+  });
+  if (result.errors.length) throw new Error('bundle failed');
+  const text = readFileSync(out, 'utf8');
+  if (text.includes(repoRoot)) throw new Error(`the bundle embeds the build path ${repoRoot}`);
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** The time stamped on outputs: SOURCE_DATE_EPOCH, else the commit's time. */
+function sourceDateEpoch(): number {
+  if (process.env.SOURCE_DATE_EPOCH) return Number(process.env.SOURCE_DATE_EPOCH);
+  try {
+    return Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: repoRoot, encoding: 'utf8' }).trim());
+  } catch {
+    return 0;
+  }
+}
+
+export interface BuildOptions {
+  targets?: string[];
+  outDir?: string;
+  offline?: boolean;
+}
+
+/** Builds the executables; returns the manifest entries. */
+export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFile[]> {
+  const spec = JSON.parse(readFileSync(join(here, 'targets.json'), 'utf8')) as Targets;
+  const names = (opts.targets?.length ? opts.targets : Object.keys(spec.targets)).slice().sort();
+  for (const n of names)
+    if (!spec.targets[n]) throw new Error(`unknown target ${n}; known: ${Object.keys(spec.targets)}`);
+  const outDir = opts.outDir ?? join(repoRoot, 'dist/packages');
+  const offline = opts.offline ?? false;
+  if (!existsSync(join(repoRoot, 'agent/dist/cli.js')))
+    throw new Error('agent/dist is missing: run `pnpm build` first');
+
+  const runtimeDir = (t: string) => join(cacheDir(), 'runtimes', `node-${t}-${spec.node}`);
+  const ensureRuntime = (t: string): string => {
+    const target = spec.targets[t];
+    if (!target) throw new Error(`no runtime for ${t}`);
+    const bin = join(runtimeDir(t), t.startsWith('win') ? 'bin/node.exe' : 'bin/node');
+    if (!existsSync(bin)) {
+      const tgz = pinnedTarball(target.runtime, spec.node, offline);
+      // Unpacked beside and renamed into place, so a concurrent build never sees half a binary.
+      mkdirSync(join(cacheDir(), 'runtimes'), { recursive: true });
+      const tmp = mkdtempSync(`${runtimeDir(t)}.tmp-`);
+      untar(tgz, tmp, [t.startsWith('win') ? 'bin/node.exe' : 'bin/node']);
+      try {
+        renameSync(tmp, runtimeDir(t));
+      } catch {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    }
+    return bin;
+  };
+  const hostNode = ensureRuntime(hostTarget());
+
+  const work = mkdtempSync(join(tmpdir(), 'outpost-package-'));
+  const epoch = sourceDateEpoch();
+  const files: ManifestFile[] = [];
+  try {
+    // Inputs are referred to by paths relative to the work directory, so no build path enters the blob.
+    await bundle(join(work, 'outpost-agent.mjs'));
+    mkdirSync(outDir, { recursive: true });
+    for (const t of names) {
+      const target = spec.targets[t]!;
+      const win = t.startsWith('win');
+      log(`building ${t} (Node ${spec.node})`);
+      let base = ensureRuntime(t);
+      const ptyDir = join(work, t, 'pty');
+      untar(pinnedTarball(target.pty, spec.nodePty, offline), ptyDir, target.pty.assets);
+      if (win) {
+        // The official node.exe is signed; a signature over changed bytes is worse than none. Sign after injection
+        // with your own certificate (osslsigncode sign) if you have one.
+        const unsigned = join(work, t, 'node-unsigned.exe');
+        if (spawnSync('osslsigncode', ['--version']).error) {
+          throw new InputUnavailable(`${t}: osslsigncode is needed (apt-get install osslsigncode), or leave it out`);
+        }
+        execFileSync('osslsigncode', ['remove-signature', '-in', base, '-out', unsigned], { stdio: 'ignore' });
+        base = unsigned;
+      }
+      let glibc: string | undefined;
+      let stripped: boolean | undefined;
+      if (t.startsWith('linux')) {
+        // Symbols and debug info are a quarter of the binary; .dynsym (what addons link against) stays. The host's
+        // strip may not know the target's machine (arm64 on an x64 host without binutils-aarch64-linux-gnu).
+        const out = join(work, t, 'node-stripped');
+        stripped = spawnSync('strip', ['-o', out, base], { stdio: 'ignore' }).status === 0;
+        if (stripped) base = out;
+        else log(`${t}: the host's strip cannot read this binary; shipping it unstripped`);
+        const floors = [base, ...target.pty.assets.map((a) => join(ptyDir, a))].map(glibcFloor);
+        glibc = floors
+          .filter((v): v is string => v !== undefined)
+          .sort(compareVersions)
+          .at(-1);
+        if (glibc && target.maxGlibc && compareVersions(glibc, target.maxGlibc) > 0) {
+          throw new Error(`${t}: a native piece needs glibc ${glibc}, above the target's ${target.maxGlibc}`);
+        }
+      }
+      const file = `outpost-agent-${t}${win ? '.exe' : ''}`;
+      const config = {
+        main: 'outpost-agent.mjs',
+        mainFormat: 'module',
+        executable: base,
+        output: join(t, file),
+        disableExperimentalSEAWarning: true,
+        useSnapshot: false,
+        useCodeCache: false,
+        assets: Object.fromEntries(target.pty.assets.sort().map((a) => [a, join(t, 'pty', a)])),
+      };
+      writeFileSync(join(work, `${t}.sea.json`), JSON.stringify(config, null, 2));
+      execFileSync(hostNode, ['--build-sea', `${t}.sea.json`], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
+      const built = join(work, t, file);
+      chmodSync(built, 0o755);
+      utimesSync(built, epoch, epoch);
+      const dest = join(outDir, file);
+      copyFileSync(built, dest);
+      chmodSync(dest, 0o755);
+      utimesSync(dest, epoch, epoch);
+      files.push({
+        file,
+        platform: t,
+        node: spec.node,
+        size: statSync(dest).size,
+        sha256: sha256(dest),
+        ...(glibc ? { glibc } : {}),
+        ...(stripped !== undefined ? { stripped } : {}),
+      });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const manifestFile = join(outDir, 'manifest.json');
+  const previous: ManifestFile[] = existsSync(manifestFile)
+    ? ((JSON.parse(readFileSync(manifestFile, 'utf8')) as { files: ManifestFile[] }).files ?? [])
+    : [];
+  const merged = [...previous.filter((p) => !files.some((f) => f.file === p.file)), ...files].sort((a, b) =>
+    a.file.localeCompare(b.file),
+  );
+  writeFileSync(manifestFile, `${JSON.stringify({ agentVersion: agentVersion(), files: merged }, null, 2)}\n`);
+  utimesSync(manifestFile, epoch, epoch);
+  return files;
+}
+
+function agentVersion(): string {
+  return (JSON.parse(readFileSync(join(repoRoot, 'agent/package.json'), 'utf8')) as { version: string }).version;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { values } = parseArgs({
+    options: {
+      target: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      offline: { type: 'boolean', default: false },
+    },
+  });
+  let files: ManifestFile[];
+  try {
+    files = await buildPackages({ targets: values.target, outDir: values.out, offline: values.offline });
+  } catch (err) {
+    process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(err instanceof InputUnavailable ? 3 : 1);
+  }
+  for (const f of files) {
+    process.stdout.write(
+      `${f.sha256}  ${f.file}  ${(f.size / 1e6).toFixed(1)} MB${f.glibc ? `  glibc ${f.glibc}` : ''}\n`,
+    );
+  }
+}
