@@ -9,7 +9,7 @@ import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { EscapeFilter } from './escape.js';
 import { numberIn } from './flags.js';
-import { printRows, when } from './output.js';
+import { printRows, sayErr, when } from './output.js';
 import { ShellClient } from './shell-client.js';
 
 const target = commandTarget;
@@ -51,8 +51,9 @@ async function interactive(client: ShellClient): Promise<number> {
   if (raw) stdin.setRawMode(false);
   stdin.pause();
   if (end.exitCode !== null) return end.exitCode;
-  if (escaped) process.stderr.write('\r\nsession closed from this side (~.)\n');
-  else process.stderr.write(`\r\nsession ended: ${end.code ?? ''} ${end.message ?? ''}\n`);
+  // The reason comes from the far side: printed through the sanitiser like any other remote string.
+  if (escaped) sayErr`\r\nsession closed from this side (~.)\n`;
+  else sayErr`\r\nsession ended: ${end.code ?? ''} ${end.message ?? ''}\n`;
   return 255;
 }
 
