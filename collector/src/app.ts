@@ -339,6 +339,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     (agentId, session) => incidents.noteSessionOpened(agentId, session),
   );
   gateway.setChannelRouter(sessions);
+  auth.credentials.onAccessEnded((userId) => sessions.endForUser(userId, 'user disabled'));
   // Every agent gets the checks its policy gives it on each connection, and again after a policy reload. A reload
   // also re-judges every machine's inventory against the new rules at once, not at its next report or hourly sweep.
   const checksPush = new ChecksPush(policies.set, () => clock.now());

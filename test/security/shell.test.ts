@@ -191,6 +191,38 @@ describe('shell refusals', () => {
     expect(denied.length).toBe(4);
   });
 
+  it('cuts the shells and watches of a user the moment an admin disables them, with the reason on record', async () => {
+    const tech = await technician(c, 'tier3');
+    const { id } = await apiCall<{ id: string }>(tech, 'GET', '/api/v1/auth/me');
+    const shell = await ShellClient.open(tech, agent.agentId);
+    const out = new OutputBuffer();
+    shell.onData(out.push);
+    shell.write('echo alive-$((6*7))\n');
+    await out.waitFor(/alive-42/);
+    // The same user also watches an administrator's shell, which must go on without them.
+    const adminShell = await ShellClient.open(c.admin, agent.agentId);
+    const watch = await ShellClient.open(tech, '', { joinSessionId: adminShell.sessionId });
+
+    await apiCall(c.admin, 'POST', `/api/v1/users/${id}/disable`, {});
+    const [mine, watched] = await Promise.all([shell.ended, watch.ended]);
+    expect(mine.exitCode).toBeNull();
+    expect(watched.exitCode).toBeNull();
+    const row = await apiCall<{ closeReason: string | null; endedAt: unknown }>(
+      c.admin,
+      'GET',
+      `/api/v1/sessions/${shell.sessionId}`,
+    );
+    expect(row.endedAt).not.toBeNull();
+    expect(row.closeReason).toBe('user disabled');
+    // The administrator's own shell is untouched.
+    const adminOut = new OutputBuffer();
+    adminShell.onData(adminOut.push);
+    adminShell.write('echo still-$((40+2))\n');
+    await adminOut.waitFor(/still-42/);
+    adminShell.close();
+    await adminShell.ended;
+  });
+
   it('has the agent refuse forged, tampered, expired, mis-bound, under-privileged and replayed tickets', async () => {
     const opened = () => (agentLog().match(/shell session opened/g) ?? []).length;
     const before = opened();

@@ -35,6 +35,15 @@ export class Credentials {
     private readonly throttle: LoginThrottle,
   ) {}
 
+  readonly #accessEnded: ((userId: string) => void)[] = [];
+  /**
+   * Called when a user is disabled, after their tokens ended: concerns holding live connections of that user (the
+   * technician sockets of sessions) cut them, so nothing the user opened outlives their access.
+   */
+  onAccessEnded(listener: (userId: string) => void): void {
+    this.#accessEnded.push(listener);
+  }
+
   /**
    * Checks the caller's password (and current code when TOTP is on) again before a credential changes: a bearer
    * token alone never changes a password, an e-mail or the second factor. Throttled and audited like a login.
@@ -193,6 +202,7 @@ export class Credentials {
     if (disabled === (user.disabledAt !== null)) return toPublicUser(user);
     await this.store.setDisabled(userId, disabled ? now : null);
     const endedTokens = disabled ? await this.store.revokeUserTokens(userId, now) : 0;
+    if (disabled) for (const listener of this.#accessEnded) listener(userId);
     await this.audit.record({
       type: disabled ? 'user.disable' : 'user.enable',
       code: disabled ? 'OUTPOST_I_USER_DISABLED' : 'OUTPOST_I_USER_ENABLED',

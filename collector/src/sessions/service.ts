@@ -90,6 +90,8 @@ export class Sessions implements ChannelRouter {
   readonly #nextChannel = new WeakMap<AgentConnection, number>();
   #sweep: NodeJS.Timeout | undefined;
   #keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Every open technician socket (writer, joiner, transfer) by the user it belongs to. */
+  readonly #socketsByUser = new Map<string, Set<WebSocket>>();
   readonly #ending = new Set<Promise<void>>();
   /** Malformed channel frames dropped per agent connection (for the log's throttle). */
   readonly #malformedFrames = new WeakMap<AgentConnection, number>();
@@ -206,6 +208,37 @@ export class Sessions implements ChannelRouter {
     }
   }
 
+  #track(userId: string, ws: WebSocket): void {
+    let set = this.#socketsByUser.get(userId);
+    if (!set) this.#socketsByUser.set(userId, (set = new Set()));
+    set.add(ws);
+    ws.once('close', () => {
+      set.delete(ws);
+      if (set.size === 0 && this.#socketsByUser.get(userId) === set) this.#socketsByUser.delete(userId);
+    });
+  }
+
+  /**
+   * Cuts every technician socket of a user whose access just ended (disabled): the shells they write to end as on
+   * any disconnect, and their read-only joins and transfers close. Returns how many sockets were cut.
+   */
+  endForUser(userId: string, reason: string): number {
+    const set = this.#socketsByUser.get(userId);
+    if (!set) return 0;
+    const sockets = [...set];
+    const end = { reason, exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' as const };
+    // Their own shells and transfers end with the reason on record (audit, outcome), not as a plain disconnect.
+    for (const s of this.live.values()) if (set.has(s.writer)) s.end(end);
+    for (const t of this.transfers.values()) if (set.has(t.tech)) t.end(end);
+    for (const ws of sockets) {
+      if (ws.readyState === ws.OPEN) ws.close(4483, `OUTPOST_E_SESSION_ENDED ${reason}`.slice(0, 120));
+      // A socket that does not finish its closing handshake promptly is dropped.
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
+    this.logger.info({ userId, sockets: sockets.length, reason }, 'ended the live sessions of a user');
+    return sockets.length;
+  }
+
   /** Ends sessions and transfers past their idle timeout or maximum duration. */
   sweep(): void {
     const now = this.clock.now();
@@ -249,6 +282,7 @@ export class Sessions implements ChannelRouter {
 
   /** Opens a shell session for a technician socket; resolves once the agent answered (or refused). */
   async openShell(req: OpenRequest, ws: WebSocket): Promise<LiveShell> {
+    this.#track(req.actor.id, ws);
     const conn = this.registry.get(req.agentId);
     const auditBase = {
       actor: actorRef(req.actor),
@@ -421,6 +455,7 @@ export class Sessions implements ChannelRouter {
 
   /** Opens a file transfer for a technician socket (see transfers.ts). */
   async openTransfer(req: TransferRequest, ws: WebSocket): Promise<LiveTransfer> {
+    this.#track(req.actor.id, ws);
     const deps: TransferDeps = {
       registry: this.registry,
       store: this.store,
@@ -497,6 +532,7 @@ export class Sessions implements ChannelRouter {
   async join(sessionId: string, actor: OpenRequest['actor'], ws: WebSocket, ip: string): Promise<LiveShell> {
     const s = this.live.get(sessionId);
     if (!s) throw new OutpostError('OUTPOST_E_SESSION_ENDED', { message: `session ${sessionId} is not live` });
+    this.#track(actor.id, ws);
     s.joiners.add(ws);
     ws.on('close', () => s.joiners.delete(ws));
     const rec = await this.store.get(sessionId);
