@@ -209,8 +209,8 @@ export class Sessions implements ChannelRouter {
   }
 
   #track(userId: string, ws: WebSocket): void {
-    let set = this.#socketsByUser.get(userId);
-    if (!set) this.#socketsByUser.set(userId, (set = new Set()));
+    const set = this.#socketsByUser.get(userId) ?? new Set<WebSocket>();
+    this.#socketsByUser.set(userId, set);
     set.add(ws);
     ws.once('close', () => {
       set.delete(ws);
