@@ -358,9 +358,11 @@ export class DetectionEngine {
     const st = this.#state(`${agentId}|${metric}`);
     if (policy.baseline.enabled && !baselineIgnores(policy, metric)) {
       const score = baselineStep(st.b, t, x, this.#params);
-      const view = baselineView(st.b);
       const key = `baseline:${agentId}:${metric}`;
+      // The view (an object per call) is built only when a decision needs it: on the hot path of a calm series it
+      // was half the engine's time, most of it garbage collection.
       if (score >= this.#params.alarm && !st.open) {
+        const view = baselineView(st.b);
         st.open = true;
         st.shift = view.shift ? Math.sign(view.levelDeviation) : 0;
         st.calm = 0;
@@ -380,6 +382,7 @@ export class DetectionEngine {
           context: { score, value: x, expected: view.expected, deviation: view.deviation, shift: view.shift },
         });
       } else if (st.open) {
+        const view = baselineView(st.b);
         // A baseline still learning (relearned after an upgrade) cannot tell calm: the incident waits for it.
         const judged = baselineCount(st.b) > this.#params.warmup;
         const calm =
