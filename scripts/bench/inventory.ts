@@ -24,23 +24,52 @@ const silentLogger = {
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 
-/** CPU seconds of reaped children (utime+stime of /proc/self/stat fields 16–17). */
+/** Clock ticks per second of /proc's CPU counters, from the system (not assumed to be 100). */
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const hz = Number(r.stdout?.trim());
+  if (r.status !== 0 || !Number.isInteger(hz) || hz <= 0) throw new Error(`getconf CLK_TCK failed: ${r.stderr}`);
+  return hz;
+})();
+
+/** CPU milliseconds of reaped children (utime+stime of /proc/self/stat fields 16–17). */
 function childrenCpuMs(): number {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  const hz = 100;
-  return ((Number(f[13]) + Number(f[14])) / hz) * 1000;
+  return ((Number(f[13]) + Number(f[14])) / CLK_TCK) * 1000;
 }
 
-function timeCommand(cmd: string, args: string[]): { wallMs: number; cpuMs: number; outBytes: number; ok: boolean } {
+interface Timed {
+  wallMs: number;
+  cpuMs: number;
+  outBytes: number;
+  ok: boolean;
+  /** Why a run failed (exit status, stderr's end): a failing command must not pass for a fast one. */
+  error: string | undefined;
+}
+
+/** Exit 2 is the agent CLI's "collected, some probes failed" (the report is complete otherwise). */
+function timeCommand(cmd: string, args: string[], okStatuses = [0, 2]): Timed {
   const cpu0 = childrenCpuMs();
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 });
+  const ok = r.status !== null && okStatuses.includes(r.status) && (r.stdout?.length ?? 0) > 0;
   return {
     wallMs: performance.now() - t0,
     cpuMs: childrenCpuMs() - cpu0,
     outBytes: r.stdout?.length ?? 0,
-    ok: r.status === 0 || r.status === 2,
+    ok,
+    error: ok
+      ? undefined
+      : `${cmd} ${args.join(' ')}: exit ${r.status ?? r.signal} ${r.error?.message ?? ''} ${r.stderr?.toString('utf8').slice(-400) ?? ''}`,
   };
+}
+
+/** Ends the bench with the failures named, before any figure is printed. */
+function requireOk(what: string, runs: Timed[]): void {
+  const failed = runs.filter((r) => !r.ok);
+  if (failed.length === 0) return;
+  process.stderr.write(`${what}: ${failed.length} of ${runs.length} runs failed\n${failed[0]!.error}\n`);
+  process.exit(1);
 }
 
 function onPath(cmd: string): boolean {
@@ -60,6 +89,8 @@ const warm = [0, 1, 2].map(() =>
   timeCommand(process.execPath, [agentBin, 'inventory', '--json', '--cache-dir', cacheDir]),
 );
 rmSync(cacheDir, { recursive: true, force: true });
+requireOk('agent inventory (cold)', cold);
+requireOk('agent inventory (warm)', warm);
 const coldWall = median(cold.map((c) => c.wallMs));
 const coldCpu = median(cold.map((c) => c.cpuMs));
 const collectWall = median(warm.map((c) => c.wallMs));
@@ -125,15 +156,15 @@ db.close();
 rmSync(dir, { recursive: true, force: true });
 
 // 4. FusionInventory in the same run, when installed.
-let fusion: { wallMs: number; cpuMs: number; outBytes: number; ok: boolean } | null = null;
+let fusion: { wallMs: number; cpuMs: number; outBytes: number } | null = null;
 if (onPath('fusioninventory-inventory')) {
   timeCommand('fusioninventory-inventory', []); // warm the cache like the agent's runs
-  const f = [0, 1, 2].map(() => timeCommand('fusioninventory-inventory', []));
+  const f = [0, 1, 2].map(() => timeCommand('fusioninventory-inventory', [], [0]));
+  requireOk('fusioninventory-inventory', f);
   fusion = {
     wallMs: median(f.map((x) => x.wallMs)),
     cpuMs: median(f.map((x) => x.cpuMs)),
     outBytes: f[0]!.outBytes,
-    ok: f.every((x) => x.ok),
   };
 }
 
@@ -168,16 +199,17 @@ const w = Math.max(...rows.map((r) => r[0].length));
 for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
 process.stdout.write(
   `${JSON.stringify({
-    collectWallMs: Math.round(collectWall),
-    collectCpuMs: Math.round(collectCpu),
     collectColdWallMs: Math.round(coldWall),
     collectColdCpuMs: Math.round(coldCpu),
+    collectWarmWallMs: Math.round(collectWall),
+    collectWarmCpuMs: Math.round(collectCpu),
+    clkTck: CLK_TCK,
     firstReportBytes: firstBytes,
     rerunBytes,
     ingestDevices: DEVICES,
     ingestMs: Math.round(ingestMs),
     fusionWallMs: fusion ? Math.round(fusion.wallMs) : null,
-    fusionRatio: fusion ? Number((fusion.wallMs / collectWall).toFixed(2)) : null,
     fusionRatioCold: fusion ? Number((fusion.wallMs / coldWall).toFixed(2)) : null,
+    fusionRatioWarm: fusion ? Number((fusion.wallMs / collectWall).toFixed(2)) : null,
   })}\n`,
 );
