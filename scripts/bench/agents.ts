@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ApiTarget, apiCall } from '@outpost/collector';
+import { type ApiTarget, apiCall, checkSettings } from '@outpost/collector';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const counts = process.argv
@@ -19,6 +19,10 @@ const counts = process.argv
 const fleets = counts.length ? counts : [1000, 5000, 15000];
 const perProcess = 4000;
 const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
+/** The collector runs with its shipped limits (what a fleet meets), printed with the figures. */
+const limits = checkSettings({ dataDir: '/unused' }).limits;
+/** A simulator process that has not answered a command in this long has failed (the bench ends, saying so). */
+const replyTimeoutMs = Number(process.env.BENCH_REPLY_TIMEOUT_MS ?? 10 * 60_000);
 
 type Reply = { ok: boolean; error?: string } & Record<string, number>;
 
@@ -33,7 +37,7 @@ async function startCollector(dir: string, maxAgents: number) {
     JSON.stringify({
       dataDir: join(dir, 'data'),
       api: { host: '127.0.0.1', port: 0 },
-      limits: { maxAgents, agentMessagesPerSecond: 1000, agentMessageBurst: 10_000 },
+      limits: { maxAgents },
       tls: { enabled: process.env.BENCH_TLS !== '0' },
       log: { level: 'warn' },
     }),
@@ -87,15 +91,37 @@ async function ask(children: ChildProcess[], cmd: { op: string } & Record<string
 }
 
 function askAll(children: ChildProcess[], cmd: object): Promise<Reply[]> {
-  return Promise.all(
-    children.map(
-      (c) =>
-        new Promise<Reply>((resolve, reject) => {
-          c.once('message', (m: Reply) => (m.ok ? resolve(m) : reject(new Error(m.error))));
-          c.send(cmd);
-        }),
-    ),
-  );
+  return Promise.all(children.map((c, i) => replyOf(c, `simulator ${i}`, () => c.send(cmd))));
+}
+
+/**
+ * The next message of a simulator process; rejects, naming it, when it exits or stays silent past the timeout
+ * (a bench that waits for ever on a dead child measures nothing).
+ */
+function replyOf(c: ChildProcess, name: string, send?: () => void): Promise<Reply> {
+  return new Promise<Reply>((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      c.off('message', onMessage);
+      c.off('exit', onExit);
+    };
+    const onMessage = (m: Reply) => {
+      done();
+      if (m.ok) resolve(m);
+      else reject(new Error(`${name}: ${m.error}`));
+    };
+    const onExit = (code: number | null, signal: string | null) => {
+      done();
+      reject(new Error(`${name} (pid ${c.pid}) exited (${code ?? signal}) before answering`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`${name} (pid ${c.pid}) did not answer within ${replyTimeoutMs / 1000} s`));
+    }, replyTimeoutMs);
+    c.on('message', onMessage);
+    c.once('exit', onExit);
+    send?.();
+  });
 }
 const sum = (rs: Reply[], k: string) => rs.reduce((n, r) => n + (r[k] ?? 0), 0);
 const max = (rs: Reply[], k: string) => Math.max(...rs.map((r) => r[k] ?? 0));
@@ -114,23 +140,23 @@ async function run(agents: number) {
   });
   const procs = Math.ceil(agents / perProcess);
   const children: ChildProcess[] = [];
-  for (let p = 0; p < procs; p++) {
-    const n = Math.min(perProcess, agents - p * perProcess);
-    const child = fork(join(root, 'scripts/bench/sim-agents.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      env: {
-        ...process.env,
-        BENCH_AGENT_URL: collector.url.replace(/^http/, 'ws'),
-        BENCH_TOKEN: token.token,
-        BENCH_COUNT: String(n),
-        BENCH_BASE: String(p * perProcess),
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    await new Promise((r) => child.once('message', r));
-    children.push(child);
-  }
   try {
+    for (let p = 0; p < procs; p++) {
+      const n = Math.min(perProcess, agents - p * perProcess);
+      const child = fork(join(root, 'scripts/bench/sim-agents.ts'), [], {
+        execArgv: ['--import', 'tsx'],
+        env: {
+          ...process.env,
+          BENCH_AGENT_URL: collector.url.replace(/^http/, 'ws'),
+          BENCH_TOKEN: token.token,
+          BENCH_COUNT: String(n),
+          BENCH_BASE: String(p * perProcess),
+        },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      children.push(child);
+      await replyOf(child, `simulator ${p} of the ${agents} fleet (start)`);
+    }
     const enroll = await ask(children, { op: 'enroll' });
     const enrolled = sum(enroll, 'connected');
     const enrollPerSec = enrolled / (max(enroll, 'ms') / 1000);
@@ -159,7 +185,9 @@ async function run(agents: number) {
       eventLoopLagP99Ms: Math.round(figures.lagMs! * 10) / 10,
     };
   } finally {
-    for (const c of children) c.send({ op: 'exit' });
+    for (const c of children)
+      if (c.connected) c.send({ op: 'exit' });
+      else c.kill('SIGKILL');
     collector.child.kill('SIGTERM');
     await new Promise((r) => collector.child.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
@@ -177,4 +205,9 @@ const cols = Object.keys(results[0]!) as (keyof (typeof results)[number])[];
 const widths = cols.map((c) => Math.max(c.length, ...results.map((r) => String(r[c]).length)));
 process.stdout.write(`${cols.map((c, i) => c.padStart(widths[i]!)).join('  ')}\n`);
 for (const r of results) process.stdout.write(`${cols.map((c, i) => String(r[c]).padStart(widths[i]!)).join('  ')}\n`);
-process.stdout.write(`${JSON.stringify({ bench: 'agents', steadySeconds, heartbeatIntervalMs: 30_000, results })}\n`);
+process.stdout.write(
+  `limits (shipped defaults): ${limits.agentMessagesPerSecond} msg/s per agent, burst ${limits.agentMessageBurst}, ${limits.agentFramesPerSecond} binary frames/s\n`,
+);
+process.stdout.write(
+  `${JSON.stringify({ bench: 'agents', steadySeconds, heartbeatIntervalMs: 30_000, limits, results })}\n`,
+);
