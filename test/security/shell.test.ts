@@ -207,13 +207,13 @@ describe('shell refusals', () => {
     const [mine, watched] = await Promise.all([shell.ended, watch.ended]);
     expect(mine.exitCode).toBeNull();
     expect(watched.exitCode).toBeNull();
-    const row = await apiCall<{ closeReason: string | null; endedAt: unknown }>(
-      c.admin,
-      'GET',
-      `/api/v1/sessions/${shell.sessionId}`,
-    );
-    expect(row.endedAt).not.toBeNull();
-    expect(row.closeReason).toBe('user disabled');
+    // The client sees the socket close before the collector has written the row's end: wait for it.
+    const row = async () =>
+      apiCall<{ closeReason: string | null; endedAt: unknown }>(c.admin, 'GET', `/api/v1/sessions/${shell.sessionId}`);
+    for (const until = Date.now() + 5000; (await row()).endedAt === null && Date.now() < until; )
+      await new Promise((r) => setTimeout(r, 20));
+    expect((await row()).endedAt).not.toBeNull();
+    expect((await row()).closeReason).toBe('user disabled');
     // The administrator's own shell is untouched.
     const adminOut = new OutputBuffer();
     adminShell.onData(adminOut.push);
