@@ -132,7 +132,17 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
     err += d.toString();
     for (const w of waiters) w();
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'exit' can come before the last output has been read from the pipes (seen under load: a CLI's whole stdout
+  // arriving after it): wait for both streams to close too, but not for ever (a descendant may hold them open).
+  const closed = (s: NodeJS.ReadableStream & { closed?: boolean }) =>
+    new Promise<void>((r) => (s.closed ? r() : s.once('close', () => r())));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      const drained = Promise.all([closed(child.stdout!), closed(child.stderr!)]);
+      const cap = new Promise<void>((r) => setTimeout(r, 2000).unref());
+      void Promise.race([drained, cap]).then(() => resolve(code));
+    }),
+  );
   const proc: Proc = {
     child,
     stdout: () => out,
