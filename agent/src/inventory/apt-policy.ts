@@ -6,7 +6,7 @@
  * model (`Package: *`, globs and regular expressions, priorities ≥ 1000 that allow downgrades, several pins for one
  * package) raise `UnsupportedPolicy`, and the caller asks apt.
  */
-import { compareDebianVersions } from './deb-version.js';
+import { compareDebianVersions } from '@outpost/shared';
 
 export class UnsupportedPolicy extends Error {}
 

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { compareDebianVersions } from '@outpost/shared';
 import { describe, expect, it } from 'vitest';
 import {
   type AvailableVersion,
@@ -21,7 +22,6 @@ import {
   uriToFileName,
 } from './apt-sources.js';
 import { parseDpkgStatus, recordChunker, scanPackages } from './apt-upgradable.js';
-import { compareDebianVersions } from './deb-version.js';
 
 const PAIRS: [string, string][] = [
   ['1.0', '1.0'],

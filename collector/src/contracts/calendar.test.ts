@@ -1,7 +1,8 @@
 import { OutpostError } from '@outpost/shared';
 import { describe, expect, it } from 'vitest';
 import { paris } from '../incidents/harness.fixture.js';
-import { Coverage, checkCalendar, localToInstant } from './calendar.js';
+import { localToInstant } from '../time/zones.js';
+import { Coverage, checkCalendar } from './calendar.js';
 
 const H = 3_600_000;
 const office = new Coverage(

@@ -4,6 +4,7 @@
  * zone (no library), so a day of 23 or 25 hours (DST) counts exactly the real time it covers (docs/0005-incidents.md).
  */
 import { OutpostError } from '@outpost/shared';
+import { isTimeZone, localToInstant, wallClock } from '../time/zones.js';
 
 /** Weekday keys, in `Date#getUTCDay()` order (0 = Sunday). */
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -23,63 +24,6 @@ export interface CalendarSpec {
 const DAY_MS = 86_400_000;
 /** How far a computation may walk before concluding the calendar never covers anything. */
 const MAX_DAYS = 3 * 366;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(tz: string): Intl.DateTimeFormat {
-  let f = formatters.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(tz, f);
-  }
-  return f;
-}
-
-/** Wall-clock fields of an instant in a zone. */
-export function wallClock(
-  tz: string,
-  t: number,
-): { y: number; m: number; d: number; h: number; mi: number; s: number } {
-  const out: Record<string, number> = {};
-  for (const p of formatter(tz).formatToParts(new Date(t))) if (p.type !== 'literal') out[p.type] = Number(p.value);
-  return { y: out.year!, m: out.month!, d: out.day!, h: out.hour! % 24, mi: out.minute!, s: out.second! };
-}
-
-/** The zone's offset from UTC at instant `t`, in ms (Paris in summer: +7 200 000). */
-export function zoneOffset(tz: string, t: number): number {
-  const w = wallClock(tz, t);
-  const asUtc = Date.UTC(w.y, w.m - 1, w.d, w.h, w.mi, w.s);
-  return asUtc - (t - (((t % 1000) + 1000) % 1000));
-}
-
-/** The instant at which the zone's wall clock shows `minutes` past midnight of local date y-m-d. */
-export function localToInstant(tz: string, y: number, m: number, d: number, minutes: number): number {
-  const guess = Date.UTC(y, m - 1, d) + minutes * 60_000;
-  const o1 = zoneOffset(tz, guess);
-  const t = guess - o1;
-  const o2 = zoneOffset(tz, t);
-  // In a spring-forward gap the wall time does not exist; the first offset's answer lands just after the gap.
-  return o2 === o1 ? t : guess - o2;
-}
-
-/** True when `tz` is an IANA zone this runtime knows. */
-export function isTimeZone(tz: string): boolean {
-  try {
-    formatter(tz);
-    return true;
-  } catch {
-    // Intl throws RangeError for an unknown zone: that is the answer.
-    return false;
-  }
-}
 
 const HHMM = /^([01]\d|2[0-4]):([0-5]\d)$/;
 const minutesOf = (hhmm: string): number => {

@@ -4,15 +4,7 @@
  * rotations per tier with overrides. It answers "what SLA applies", "is this instant covered" and "who is on duty";
  * it must never touch tickets (incidents runs the clocks) nor send anything (notifications does).
  */
-export {
-  type CalendarSpec,
-  Coverage,
-  checkCalendar,
-  isTimeZone,
-  localToInstant,
-  wallClock,
-  zoneOffset,
-} from './calendar.js';
+export { type CalendarSpec, Coverage, checkCalendar } from './calendar.js';
 export { contractsRoutes } from './routes.js';
 export * from './schemas.js';
 export { Contracts, type ContractsDeps, dutyAt, type SlaTerms } from './service.js';

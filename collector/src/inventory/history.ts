@@ -4,8 +4,8 @@
  * licence state changed, OS changed. Other probes (volumes' free space, sessions) change too often to be history.
  */
 import type { ProbeName } from '@outpost/shared';
+import { compareDebianVersions as compareVersions } from '@outpost/shared';
 import type { NewChange } from './store.js';
-import { compareVersions } from './versions.js';
 
 /** Every change kind the history records. */
 export const CHANGE_KINDS = [

@@ -19,4 +19,3 @@ export {
   type InventoryFacts,
 } from './service.js';
 export { type ChangeRecord, type DeviceRecord, inventoryMigrations } from './store.js';
-export { compareVersions } from './versions.js';

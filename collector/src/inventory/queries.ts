@@ -1,8 +1,9 @@
 /** Fleet-wide questions a technician asks, answered over the current inventory of the devices in a scope. */
+
+import { compareDebianVersions as compareVersions } from '@outpost/shared';
 import type { Clock } from '../config.js';
 import { hardwareAgeYears, type Inventory } from './service.js';
 import type { DeviceRecord } from './store.js';
-import { compareVersions } from './versions.js';
 
 const DAY = 86_400_000;
 

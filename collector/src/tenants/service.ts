@@ -5,18 +5,8 @@ import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
+import { isTimeZone } from '../time/zones.js';
 import { type Client, type Site, TenantsStore } from './store.js';
-
-/** True when `tz` is an IANA time zone this runtime knows. */
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    // Intl throws RangeError for unknown zones: that is the answer, not a failure.
-    return false;
-  }
-}
 
 /** Clients and sites. */
 export class Tenants {

@@ -1,7 +1,9 @@
 /**
  * Debian version ordering, as dpkg defines it (deb-version(7)): epoch, then upstream version, then revision, each
  * compared by alternating runs of non-digits (letters before other characters, `~` before everything, even the end)
- * and numbers. apt and dpkg agree on this order; the agent needs it to pick apt's candidate version itself.
+ * and numbers. apt and dpkg agree on this order. The agent picks apt's candidate version with it; the collector orders
+ * software versions with it (history: upgraded or downgraded; fleet queries: "below version Y", good enough for rpm
+ * and Windows versions too).
  */
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
