@@ -1,5 +1,5 @@
 /**
- * Metrics read straight from /proc and statfs on Linux (systeminformation takes hundreds of ms for the same figures).
+ * Metrics read straight from /proc and statfs on Linux.
  * Rates (CPU, disk and network throughput) are differences between two reads, so the first sample has none.
  */
 import { readdirSync, readFileSync, statfsSync } from 'node:fs';

@@ -14,7 +14,7 @@ export const CollectorChallenge = message('collector.challenge', {
 });
 export type CollectorChallenge = Static<typeof CollectorChallenge>;
 
-/** The machine facts the hello carries, from systeminformation. */
+/** The machine facts the hello carries (the OS as the os_version probe reads it, the rest from node:os). */
 export const AgentFacts = Type.Object(
   {
     hostname: Str(255, 1),
