@@ -205,10 +205,9 @@ describe('remote shell', () => {
   it('pauses the remote program when the technician stops reading (collector memory stays bounded)', async () => {
     const { s } = await open({ manualCredit: true });
     s.write('yes outpost-flow-control\n');
-    // Output first, then time for the window to fill (a loaded machine may take a while to start `yes`).
-    for (const until = Date.now() + 10_000; s.received === 0 && Date.now() < until; )
+    // `yes` fills the window at once on an idle machine; a loaded one may take seconds to start it and fill it.
+    for (const until = Date.now() + 15_000; s.received < CHANNEL_WINDOW_BYTES && Date.now() < until; )
       await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 800));
     const live = c.collector.sessions.live.get(s.sessionId)!;
     const first = s.received;
     expect(first).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
