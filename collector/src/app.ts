@@ -42,6 +42,7 @@ import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from '.
 import { MetricsService, MetricsStore, metricsMigrations, metricsRoutes } from './metrics/index.js';
 import { Notifications, notificationsMigrations, notificationsRoutes } from './notifications/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
+import { perimeterRoutes } from './reports/perimeter/index.js';
 import { qualityRoutes } from './reports/quality/index.js';
 import { loadOrCreateTicketKey, Sessions, sessionsMigrations, sessionsRoutes } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
@@ -461,6 +462,14 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       audit,
       clock,
       clientOfAgent: async (id) => (await agents.get(id))?.clientId,
+      clientOfSite: async (id) => (await tenants.site(id))?.clientId,
+    }),
+  );
+  await api.register(
+    perimeterRoutes({
+      inventory,
+      guard,
+      clock,
       clientOfSite: async (id) => (await tenants.site(id))?.clientId,
       clientName: async (id) => (await tenants.client(id))?.name,
       siteName: async (id) => (await tenants.site(id))?.name,

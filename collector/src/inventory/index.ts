@@ -11,6 +11,7 @@ export { CHANGE_KINDS, type ChangeKind, changesFor } from './history.js';
 export { isBogusSerial, isBogusUuid, matchDevice } from './identity.js';
 export { FleetQueries, type FleetRow, type Scope } from './queries.js';
 export { inventoryRoutes } from './routes.js';
+export { fleetScope } from './scope.js';
 export {
   type DeviceInventory,
   hardwareAgeYears,

@@ -1,4 +1,4 @@
-/** Routes of the inventory concern: one device's inventory and history, fleet queries (JSON or CSV), the perimeter report. */
+/** Routes of the inventory concern: one device's inventory and history, fleet queries (JSON or CSV). */
 import { OutpostError, PROBE_NAMES, type ProbeName } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -7,9 +7,9 @@ import { actorRef, type Guard } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import { errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
-import { buildPerimeter, renderPerimeterCsv, renderPerimeterHtml } from '../reports/perimeter/index.js';
 import { toCsv } from '../text/index.js';
 import type { FleetQueries } from './queries.js';
+import { fleetScope } from './scope.js';
 import type { Inventory } from './service.js';
 
 const Probe = Type.Union(PROBE_NAMES.map((p) => Type.Literal(p)));
@@ -65,9 +65,6 @@ export interface InventoryRouteDeps {
   clock: Clock;
   clientOfAgent(agentId: string): Promise<string | undefined>;
   clientOfSite(siteId: string): Promise<string | undefined>;
-  /** Names for report titles (optional: the ids are shown without them). */
-  clientName?(clientId: string): Promise<string | undefined>;
-  siteName?(siteId: string): Promise<string | undefined>;
 }
 
 /** The inventory routes plugin. */
@@ -83,20 +80,8 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
     if (!clientId) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
     return guard(req, action, { type: 'agent', id, clientId });
   };
-  /** The scope of a fleet query: the client or site asked for (checked), else every client the caller may read. */
-  const scopeOf = async (req: FastifyRequest, q: { clientId?: string | undefined; siteId?: string | undefined }) => {
-    if (q.siteId) {
-      const clientId = await deps.clientOfSite(q.siteId);
-      if (!clientId) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No site ${q.siteId}` });
-      await guard(req, 'agent.read', { type: 'site', id: q.siteId, clientId });
-      return { clientIds: [clientId], siteId: q.siteId };
-    }
-    if (q.clientId) {
-      await guard(req, 'agent.read', { type: 'client', id: q.clientId, clientId: q.clientId });
-      return { clientIds: [q.clientId] };
-    }
-    return { clientIds: await guard.scope(req, 'agent.read', 'agent') };
-  };
+  const scopeOf = (req: FastifyRequest, q: { clientId?: string | undefined; siteId?: string | undefined }) =>
+    fleetScope(guard, deps.clientOfSite, req, q);
   const fleet = (
     rows: ReturnType<FleetQueries['software']>,
     format: 'json' | 'csv',
@@ -299,45 +284,6 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
       { schema: { querystring: Q({ years: Type.Number({ minimum: 0, default: 5 }) }), response: FleetResponse } },
       async (req, reply) =>
         fleet(queries.olderThan(await scopeOf(req, req.query), req.query.years), req.query.format, reply),
-    );
-
-    app.get(
-      '/api/v1/reports/perimeter',
-      {
-        schema: {
-          querystring: Type.Object(
-            {
-              clientId: ScopeQuery.clientId,
-              siteId: ScopeQuery.siteId,
-              format: Type.Union([Type.Literal('html'), Type.Literal('csv'), Type.Literal('json')], {
-                default: 'html',
-              }),
-              obsoleteYears: Type.Number({ minimum: 0, default: 5 }),
-              criticalPatchDays: Type.Number({ minimum: 0, default: 14 }),
-            },
-            { additionalProperties: false },
-          ),
-          response: { 200: Type.Union([Type.String(), Any]), ...errorResponses },
-        },
-      },
-      async (req, reply) => {
-        const q = req.query;
-        if (!q.clientId && !q.siteId)
-          throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'Give clientId or siteId' });
-        const scope = await scopeOf(req, q);
-        // Named as people know them; the id only when the name cannot be found.
-        const clientId = q.clientId ?? (q.siteId ? await deps.clientOfSite(q.siteId) : undefined);
-        const clientName = (clientId && (await deps.clientName?.(clientId))) || clientId || '';
-        const siteName = q.siteId ? (await deps.siteName?.(q.siteId)) || q.siteId : undefined;
-        const title = `Perimeter documentation — ${clientName}${siteName ? `, site ${siteName}` : ''}`;
-        const report = buildPerimeter(inventory, scope, title, deps.clock.now(), {
-          obsoleteYears: q.obsoleteYears,
-          criticalPatchDays: q.criticalPatchDays,
-        });
-        if (q.format === 'json') return report as unknown as Record<string, unknown>;
-        reply.type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'text/html; charset=utf-8');
-        return q.format === 'csv' ? renderPerimeterCsv(report) : renderPerimeterHtml(report);
-      },
     );
   };
 }

@@ -5,3 +5,4 @@
  */
 export { buildPerimeter, type MachineSection, type PerimeterOptions, type PerimeterReport } from './data.js';
 export { renderPerimeterCsv, renderPerimeterHtml } from './render.js';
+export { type PerimeterRouteDeps, perimeterRoutes } from './routes.js';
