@@ -247,19 +247,19 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     siteClient: async (id) => (await tenants.site(id))?.clientId,
     member: (id, clientId) => auth.memberOf(id, clientId),
   });
-  const incidents = new IncidentService(
+  const incidents = new IncidentService({
     db,
     audit,
     clock,
-    logger.child({ concern: 'incidents' }),
-    contracts,
-    {
+    logger: logger.child({ concern: 'incidents' }),
+    sla: contracts,
+    deps: {
       siteClient: async (id) => (await tenants.site(id))?.clientId,
       agentPlace: placeOf,
       member: (id, clientId) => auth.memberOf(id, clientId),
     },
-    { autoResolveHoldMs: config.incidents.autoResolveHoldMs, reopenWindowMs: config.incidents.reopenWindowMs },
-  );
+    options: { autoResolveHoldMs: config.incidents.autoResolveHoldMs, reopenWindowMs: config.incidents.reopenWindowMs },
+  });
   const incidentSink = deps.incidentSink ?? incidents;
   // Notifications: incidents tell it every ticket change; a failing channel raises its own incident back.
   const notifications = new Notifications(
@@ -328,17 +328,17 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
     retryAfterSec: 15,
   });
-  const sessions = new Sessions(
+  const sessions = new Sessions({
     db,
     registry,
     audit,
-    loadOrCreateTicketKey(config.dataDir),
+    key: loadOrCreateTicketKey(config.dataDir),
     clock,
     logger,
-    { dataDir: config.dataDir, ...config.sessions },
+    options: { dataDir: config.dataDir, ...config.sessions },
     // Remote sessions opened on a machine show on the timeline of its open incidents.
-    (agentId, session) => incidents.noteSessionOpened(agentId, session),
-  );
+    onOpened: (agentId, session) => incidents.noteSessionOpened(agentId, session),
+  });
   gateway.setChannelRouter(sessions);
   auth.credentials.onAccessEnded((userId) => sessions.endForUser(userId, 'user disabled'));
   // Every agent gets the checks its policy gives it on each connection, and again after a policy reload. A reload

@@ -64,19 +64,19 @@ const contracts = new Contracts(db, audit, clock, {
   siteClient: async () => 'cl',
   member: async () => undefined,
 });
-const incidents = new IncidentService(
+const incidents = new IncidentService({
   db,
   audit,
   clock,
   logger,
-  contracts,
-  {
+  sla: contracts,
+  deps: {
     siteClient: async () => 'cl',
     agentPlace: async () => ({ clientId: 'cl', siteId: 'si' }),
     member: async () => undefined,
   },
-  { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
-);
+  options: { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
+});
 const engine = new detection.DetectionEngine(
   incidents,
   { place: async () => ({ clientId: 'cl', siteId: 'si', hostname: 'h' }), lastSeen: async () => [] },

@@ -43,13 +43,13 @@ export async function harness(opts: {
     siteClient: async (id) => (await tenants.site(id))?.clientId,
     member: (id, clientId) => auth.memberOf(id, clientId),
   });
-  const incidents = new IncidentService(
+  const incidents = new IncidentService({
     db,
     audit,
     clock,
     logger,
-    contracts,
-    {
+    sla: contracts,
+    deps: {
       siteClient: async (id) => (await tenants.site(id))?.clientId,
       agentPlace: async (id) => {
         const a = await agents.get(id);
@@ -57,8 +57,11 @@ export async function harness(opts: {
       },
       member: (id, clientId) => auth.memberOf(id, clientId),
     },
-    { autoResolveHoldMs: opts.autoResolveHoldMs ?? 300_000, reopenWindowMs: opts.reopenWindowMs ?? 86_400_000 },
-  );
+    options: {
+      autoResolveHoldMs: opts.autoResolveHoldMs ?? 300_000,
+      reopenWindowMs: opts.reopenWindowMs ?? 86_400_000,
+    },
+  });
   const notices: IncidentNotice[] = [];
   incidents.setNotifier({
     notify: async (n) => {

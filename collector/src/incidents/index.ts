@@ -20,5 +20,11 @@ export {
   type TimelineKind,
 } from './model.js';
 export { incidentsRoutes } from './routes.js';
-export { type IncidentDeps, IncidentService, type ManualIncident, RESOLUTION_CATEGORIES } from './service.js';
+export {
+  type IncidentDeps,
+  IncidentService,
+  type IncidentServiceOptions,
+  type ManualIncident,
+  RESOLUTION_CATEGORIES,
+} from './service.js';
 export { type IncidentQuery, incidentsMigrations } from './store.js';

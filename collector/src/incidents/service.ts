@@ -56,22 +56,30 @@ export const RESOLUTION_CATEGORIES = [
 const bad = (message: string, field: string) =>
   new OutpostError('OUTPOST_E_BAD_REQUEST', { message, details: { field } });
 
+/** What the incidents service is built from. */
+export interface IncidentServiceOptions {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  /** The SLA terms and coverage calendars (the contracts concern). */
+  sla: SlaProvider;
+  deps: IncidentDeps;
+  options: IncidentOptions;
+}
+
 /** The incidents concern's service; it is the `IncidentSink` detection raises into. */
 export class IncidentService implements IncidentSink {
   readonly #core: IncidentCore;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
-  constructor(
-    db: Db,
-    audit: AuditLog,
-    clock: Clock,
-    private readonly logger: Logger,
-    sla: SlaProvider,
-    private readonly deps: IncidentDeps,
-    options: IncidentOptions,
-  ) {
-    this.#core = new IncidentCore(new IncidentsStore(db), audit, clock, logger, sla, options);
+  private readonly logger: Logger;
+  private readonly deps: IncidentDeps;
+  constructor(o: IncidentServiceOptions) {
+    this.logger = o.logger;
+    this.deps = o.deps;
+    this.#core = new IncidentCore(new IncidentsStore(o.db), o.audit, o.clock, o.logger, o.sla, o.options);
   }
 
   /** Binds the notifier (notifications is built after incidents, and raises its own channel incidents here). */

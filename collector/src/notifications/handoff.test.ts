@@ -55,15 +55,15 @@ function restart(file: string, clock: { now(): number }) {
     siteClient: async () => undefined,
     member: async () => undefined,
   });
-  const incidents = new IncidentService(
+  const incidents = new IncidentService({
     db,
     audit,
     clock,
     logger,
-    contracts,
-    { siteClient: async () => undefined, agentPlace: async () => undefined, member: async () => undefined },
-    { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
-  );
+    sla: contracts,
+    deps: { siteClient: async () => undefined, agentPlace: async () => undefined, member: async () => undefined },
+    options: { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
+  });
   const notifications = new Notifications(
     db,
     audit,
@@ -193,19 +193,19 @@ describe('incident notices across a crash', () => {
 
     // A restarted collector before notifications binds: notices wait, then go once it does.
     const again = restart(file, h.clock);
-    const waiting = new IncidentService(
-      again.db,
-      new AuditLog(again.db, h.clock, logger),
-      h.clock,
+    const waiting = new IncidentService({
+      db: again.db,
+      audit: new AuditLog(again.db, h.clock, logger),
+      clock: h.clock,
       logger,
-      h.contracts,
-      {
+      sla: h.contracts,
+      deps: {
         siteClient: async () => h.client.id,
         agentPlace: async () => undefined,
         member: async () => ({ email: 'a@b.c' }),
       },
-      { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
-    );
+      options: { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
+    });
     await waiting.resolve(ADMIN, b.id, 'toner replaced', 'fixed');
     expect(await waiting.handOffNotices()).toBe(0);
     const late: string[] = [];

@@ -8,6 +8,12 @@ export { loadOrCreateTicketKey, type TicketKey } from './keys.js';
 export { LiveShell, NO_ECHO_MARKER } from './live.js';
 export { CastRecorder } from './recorder.js';
 export { sessionsRoutes } from './routes.js';
-export { type OpenRequest, type SessionOpenedHook, Sessions, type SessionsOptions } from './service.js';
+export {
+  type OpenRequest,
+  type SessionOpenedHook,
+  Sessions,
+  type SessionsInit,
+  type SessionsOptions,
+} from './service.js';
 export { type SessionRecord, SessionsStore, sessionsMigrations } from './store.js';
 export { INPUT_WINDOW_BYTES, type ServerMessage, TECH_CHANNEL, type TechMessage } from './wire.js';

@@ -79,6 +79,21 @@ interface Pending {
   resolve(msg: ChannelReply): void;
 }
 
+/** What the sessions service is built from. */
+export interface SessionsInit {
+  db: Db;
+  /** Live agent connections (shells and transfers ride on them). */
+  registry: ConnectionRegistry;
+  audit: AuditLog;
+  /** Signs the single-use tickets agents check before opening anything. */
+  key: TicketKey;
+  clock: Clock;
+  logger: Logger;
+  options: SessionsOptions;
+  /** Told of every session opened (incidents put it on the machine's timeline). */
+  onOpened?: SessionOpenedHook;
+}
+
 /** Remote shell sessions. */
 export class Sessions implements ChannelRouter {
   readonly store: SessionsStore;
@@ -98,18 +113,23 @@ export class Sessions implements ChannelRouter {
   /** Resize audit per session: when a row was last written, and the newest size waiting for its turn. */
   readonly #resizeAudit = new WeakMap<LiveShell, ResizeAudit>();
 
-  constructor(
-    db: Db,
-    private readonly registry: ConnectionRegistry,
-    private readonly audit: AuditLog,
-    private readonly key: TicketKey,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly options: SessionsOptions,
-    private readonly onOpened: SessionOpenedHook = async () => undefined,
-  ) {
-    this.store = new SessionsStore(db);
-    this.dataDir = options.dataDir;
+  private readonly registry: ConnectionRegistry;
+  private readonly audit: AuditLog;
+  private readonly key: TicketKey;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly options: SessionsOptions;
+  private readonly onOpened: SessionOpenedHook;
+  constructor(init: SessionsInit) {
+    this.store = new SessionsStore(init.db);
+    this.registry = init.registry;
+    this.audit = init.audit;
+    this.key = init.key;
+    this.clock = init.clock;
+    this.logger = init.logger;
+    this.options = init.options;
+    this.onOpened = init.onOpened ?? (async () => undefined);
+    this.dataDir = init.options.dataDir;
   }
 
   get sessionKey(): string {
