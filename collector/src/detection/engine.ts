@@ -15,14 +15,7 @@ import {
   DEFAULT_BASELINE,
   newBaselineState,
 } from './baseline.js';
-import type {
-  AgentPlace,
-  DetectionStateStore,
-  EngineSample,
-  InventoryFactsOf,
-  PresenceView,
-  RecentChanges,
-} from './contracts.js';
+import type { AgentPlace, EngineSample, InventoryFactsOf, PresenceView, RecentChanges } from './contracts.js';
 import { describe, formatValue } from './explain.js';
 import { inventoryFindings } from './inventory-rules.js';
 import {
@@ -695,11 +688,6 @@ export class DetectionEngine {
         fSlope: buf[o + 8]!,
       });
     }
-  }
-
-  /** Writes the checkpoint through the store. */
-  async checkpoint(store: DetectionStateStore): Promise<void> {
-    await store.save(this.snapshot());
   }
 }
 
