@@ -31,8 +31,8 @@ import {
 import { checkScript } from './signature.js';
 import { runStep } from './spawn.js';
 
-/** Finished journal entries are forgotten after this long (jobs expire after 7 days by default). */
-const JOURNAL_KEEP_MS = 30 * 86_400_000;
+/** Finished journal entries are forgotten after this long: longer than any job may live (90 days), so none is rerun. */
+const JOURNAL_KEEP_MS = 100 * 86_400_000;
 
 /** Options a test may change. */
 export interface JobsOptions {

@@ -13,6 +13,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -52,7 +53,9 @@ export class JobJournal {
       return JSON.parse(text) as JournalEntry;
     } catch {
       // A torn write cannot happen (rename is atomic) but a disk can lie: whatever the file holds, the job ran.
-      return { jobId, state: 'interrupted', startedAt: 0, finishedAt: null };
+      // It is kept as long as a readable entry written then (its mtime).
+      const at = Math.floor(statSync(join(this.dir, `${jobId}.json`)).mtimeMs);
+      return { jobId, state: 'interrupted', startedAt: at, finishedAt: at };
     }
   }
 
