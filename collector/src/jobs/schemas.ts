@@ -47,14 +47,14 @@ export const JobSpecInput = Type.Union([
       script: ScriptName,
       /** Default: the latest version. */
       version: Type.Optional(Type.Integer({ minimum: 1 })),
-      args: Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 32, default: [] }),
+      args: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 32 })),
     },
     { additionalProperties: false },
   ),
   Type.Object(
     {
       kind: Type.Literal('patch'),
-      scope: Type.Union([Type.Literal('all'), Type.Literal('security')], { default: 'all' }),
+      scope: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('security')])),
     },
     { additionalProperties: false },
   ),

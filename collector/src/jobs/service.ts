@@ -159,6 +159,7 @@ export class Jobs {
 
   /** The wire spec of a requested job (a script is copied in with its body, hash and signature). */
   async #spec(input: JobSpecInput): Promise<JobSpec> {
+    if (input.kind === 'patch') return { kind: 'patch', scope: input.scope ?? 'all' };
     if (input.kind !== 'script') return input;
     const s = await this.store.script(input.script, input.version);
     if (!s)
@@ -173,7 +174,7 @@ export class Jobs {
       body: s.body,
       sha256: s.sha256,
       ...(s.signature ? { signature: s.signature } : {}),
-      args: input.args,
+      args: input.args ?? [],
     };
   }
 

@@ -34,7 +34,7 @@ export const JobSpec = Type.Union([
       sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
       /** Ed25519 signature by the organisation's offline key over `scriptSigningPayload` (base64url), if signed. */
       signature: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{86}$' })),
-      args: Type.Array(Str(1024), { maxItems: 32, default: [] }),
+      args: Type.Array(Str(1024), { maxItems: 32 }),
     },
     strict,
   ),

@@ -1,0 +1,206 @@
+/**
+ * Jobs end to end with real agent processes (docs/0009-jobs.md): a script job runs once across an agent restart
+ * (SIGKILL right after "started" → interrupted, not rerun; a completed job is not rerun after a restart); a job for an
+ * offline agent runs when it reconnects; an expired one never runs; an agent that requires signed scripts refuses an
+ * unsigned one and the refusal is audited, while the same script signed offline runs; a tier-1 technician is refused.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ApiTarget, apiCall } from '@outpost/collector';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publicKeyOf, signScript } from '../../collector/src/cli/jobs.js';
+import { type AgentInstall, agentInstall, enrollAgent, runAgent } from '../support/agent.js';
+import { type Proc, ProcessCleanup, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
+import { auditEvents, technician } from '../support/shell.js';
+
+type Target = { agentId: string; state: string; exitCode: number | null; reason: string; outputHead: string };
+type Job = { id: string; status: string; counts: Record<string, number>; targets: Target[] };
+
+const posix = process.platform !== 'win32';
+let c: TestCollector;
+const cleanup = new ProcessCleanup();
+const dir = tempDir('jobs-e2e');
+
+beforeAll(async () => {
+  c = await startTestCollector();
+});
+afterAll(async () => {
+  await cleanup[Symbol.asyncDispose]();
+  await c?.[Symbol.asyncDispose]();
+  dir[Symbol.dispose]();
+});
+
+async function enrolled(
+  name: string,
+  config: Record<string, unknown> = {},
+): Promise<{ install: AgentInstall; agentId: string }> {
+  const install = agentInstall(join(dir.path, name));
+  const e = await enrollAgent(install, c.apiUrl, (await c.enrollmentToken()).token, c.fingerprint);
+  expect(e.code).toBe(0);
+  const agentId = /enrolled as (ag_[0-9a-f]{24})/.exec(e.out)![1]!;
+  const file = JSON.parse(readFileSync(install.configFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(install.configFile, JSON.stringify({ ...file, ...config }));
+  return { install, agentId };
+}
+
+async function online(agentId: string): Promise<void> {
+  await expect
+    .poll(async () => (await apiCall<{ status: string }>(c.admin, 'GET', `/api/v1/agents/${agentId}`)).status, {
+      timeout: 15_000,
+    })
+    .toBe('online');
+}
+
+const start = async (install: AgentInstall, agentId: string): Promise<Proc> => {
+  const p = cleanup.use(runAgent(install));
+  await online(agentId);
+  return p;
+};
+
+let scriptN = 0;
+async function addScript(body: string, signature?: string, name = `s${++scriptN}-${Date.now()}`): Promise<string> {
+  await apiCall(c.admin, 'POST', '/api/v1/scripts', { name, body, ...(signature ? { signature } : {}) });
+  return name;
+}
+
+const runJob = (who: ApiTarget, body: Record<string, unknown>) => apiCall<Job>(who, 'POST', '/api/v1/jobs', body);
+const job = (id: string) => apiCall<Job>(c.admin, 'GET', `/api/v1/jobs/${id}`);
+const stateOf = async (id: string, agentId: string) =>
+  (await job(id)).targets.find((t) => t.agentId === agentId)?.state;
+
+describe.runIf(posix)('jobs with real agents', () => {
+  it('SIGKILL right after "started": reported interrupted once the agent is back, never run again', async () => {
+    const { install, agentId } = await enrolled('crash');
+    let agent = await start(install, agentId);
+    const marker = join(dir.path, 'crash.runs');
+    const pidFile = join(dir.path, 'crash.pid');
+    const name = await addScript(`echo run >> ${marker}\necho $$ > ${pidFile}\nsleep 30\n`);
+    const j = await runJob(c.admin, { spec: { kind: 'script', script: name }, target: { agentIds: [agentId] } });
+    // The script's first line ran: the agent journalled "started" before spawning it. Kill the agent now.
+    await expect.poll(() => existsSync(pidFile), { timeout: 10_000 }).toBe(true);
+    await agent.kill('SIGKILL');
+    await agent.exited;
+    try {
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL'); // the orphan the dead agent left
+    } catch {
+      // already gone
+    }
+    agent = await start(install, agentId);
+    await expect.poll(() => stateOf(j.id, agentId), { timeout: 15_000 }).toBe('interrupted');
+    const t = (await job(j.id)).targets[0]!;
+    expect(t.reason).toMatch(/not run again/);
+    await new Promise((r) => setTimeout(r, 1500)); // a resend would have run by now
+    expect(readFileSync(marker, 'utf8')).toBe('run\n');
+    const audit = await auditEvents(c.admin);
+    expect(audit.some((e) => e.type === 'job.interrupted')).toBe(true);
+
+    // A job that completed before a restart is not rerun after it.
+    const marker2 = join(dir.path, 'done.runs');
+    const name2 = await addScript(`echo run >> ${marker2}\necho done-output\nexit 7\n`);
+    const j2 = await runJob(c.admin, { spec: { kind: 'script', script: name2 }, target: { agentIds: [agentId] } });
+    await expect.poll(() => stateOf(j2.id, agentId), { timeout: 15_000 }).toBe('failed');
+    const t2 = (await job(j2.id)).targets[0]!;
+    expect(t2.exitCode).toBe(7);
+    expect(t2.outputHead).toContain('done-output');
+    await agent.kill('SIGTERM');
+    await agent.exited;
+    agent = await start(install, agentId);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(readFileSync(marker2, 'utf8')).toBe('run\n');
+    expect(await stateOf(j2.id, agentId)).toBe('failed');
+
+    // Retry runs the failed machine again, as a new job.
+    const again = await apiCall<Job>(c.admin, 'POST', `/api/v1/jobs/${j2.id}/retry`);
+    expect(again.id).not.toBe(j2.id);
+    await expect.poll(() => stateOf(again.id, agentId), { timeout: 15_000 }).toBe('failed');
+    expect(readFileSync(marker2, 'utf8')).toBe('run\nrun\n');
+    await agent.kill('SIGTERM');
+  });
+
+  it('an offline agent runs its job when it comes back; an expired job never runs', async () => {
+    const { install, agentId } = await enrolled('offline');
+    const marker = join(dir.path, 'offline.runs');
+    const name = await addScript(`echo "$1" >> ${marker}\n`);
+    const waiting = await runJob(c.admin, {
+      spec: { kind: 'script', script: name, args: ['waited'] },
+      target: { agentIds: [agentId] },
+    });
+    const expiring = await runJob(c.admin, {
+      spec: { kind: 'script', script: name, args: ['expired'] },
+      target: { agentIds: [agentId] },
+      expiresInSec: 5,
+    });
+    expect((await job(waiting.id)).targets[0]!.state).toBe('queued');
+    await expect.poll(() => stateOf(expiring.id, agentId), { timeout: 12_000, interval: 500 }).toBe('expired');
+    const agent = await start(install, agentId);
+    await expect.poll(() => stateOf(waiting.id, agentId), { timeout: 15_000 }).toBe('succeeded');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(readFileSync(marker, 'utf8')).toBe('waited\n');
+    expect(await stateOf(expiring.id, agentId)).toBe('expired');
+    await agent.kill('SIGTERM');
+  });
+
+  it('an agent that requires signed scripts refuses an unsigned one (reason, audit) and runs the signed one', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const { install, agentId } = await enrolled('signed', {
+      jobs: { requireSignedScripts: true, scriptPublicKey: publicKeyOf(privateKey) },
+    });
+    const agent = await start(install, agentId);
+    const marker = join(dir.path, 'signed.runs');
+    const body = `echo ran >> ${marker}\n`;
+    const unsigned = await addScript(body);
+    const j = await runJob(c.admin, { spec: { kind: 'script', script: unsigned }, target: { agentIds: [agentId] } });
+    await expect.poll(() => stateOf(j.id, agentId), { timeout: 15_000 }).toBe('refused');
+    expect((await job(j.id)).targets[0]!.reason).toMatch(/^OUTPOST_E_JOB_UNSIGNED_SCRIPT/);
+    const refusal = (await auditEvents(c.admin)).find((e) => e.type === 'job.refused');
+    expect(refusal).toMatchObject({ code: 'OUTPOST_E_JOB_UNSIGNED_SCRIPT', result: 'denied' });
+
+    // A signature the collector made up (it holds no key) is refused too; the organisation's signature runs.
+    const name = `signed-${Date.now()}`;
+    const forged = signScript(generateKeyPairSync('ed25519').privateKey, name, body).signature;
+    await addScript(body, forged, name);
+    const f = await runJob(c.admin, { spec: { kind: 'script', script: name }, target: { agentIds: [agentId] } });
+    await expect.poll(() => stateOf(f.id, agentId), { timeout: 15_000 }).toBe('refused');
+    expect((await job(f.id)).targets[0]!.reason).toMatch(/^OUTPOST_E_JOB_BAD_SIGNATURE/);
+    await addScript(body, signScript(privateKey, name, body).signature, name);
+    const ok = await runJob(c.admin, { spec: { kind: 'script', script: name }, target: { agentIds: [agentId] } });
+    await expect.poll(() => stateOf(ok.id, agentId), { timeout: 15_000 }).toBe('succeeded');
+    expect(readFileSync(marker, 'utf8')).toBe('ran\n');
+    await agent.kill('SIGTERM');
+  });
+
+  it('a tier-1 technician may not run a job (403, audited); a tier-2 may; bad input is a coded 400/422', async () => {
+    const { agentId } = await enrolled('perm');
+    const name = await addScript('true\n');
+    const tier1 = await technician(c, 'tier1');
+    const body = { spec: { kind: 'script', script: name }, target: { agentIds: [agentId] } };
+    await expect(runJob(tier1, body)).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
+    expect((await auditEvents(c.admin)).find((e) => e.type === 'jobs.run')).toMatchObject({ result: 'denied' });
+    const tier2 = await technician(c, 'tier2');
+    const j = await runJob(tier2, body);
+    expect(j.targets.map((t) => t.state)).toEqual(['queued']);
+    // tier 1 still sees jobs, but cannot cancel them.
+    expect((await apiCall<Job>(tier1, 'GET', `/api/v1/jobs/${j.id}`)).id).toBe(j.id);
+    await expect(apiCall(tier1, 'POST', `/api/v1/jobs/${j.id}/cancel`)).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    const cancelled = await apiCall<Job>(tier2, 'POST', `/api/v1/jobs/${j.id}/cancel`);
+    expect(cancelled.targets[0]!.state).toBe('cancelled');
+    await expect(
+      runJob(c.admin, {
+        spec: { kind: 'software', action: 'install', packages: ['-oops'] },
+        target: { agentIds: [agentId] },
+      }),
+    ).rejects.toMatchObject({ code: 'OUTPOST_E_BAD_REQUEST' });
+    await expect(runJob(c.admin, { spec: { kind: 'patch' }, target: {} })).rejects.toMatchObject({
+      code: 'OUTPOST_E_BAD_REQUEST',
+    });
+    await expect(
+      runJob(c.admin, { spec: { kind: 'patch' }, target: { clientId: c.clientId, securityPatchesOlderThanDays: 14 } }),
+    ).rejects.toMatchObject({ code: 'OUTPOST_E_JOB_NO_TARGETS' });
+    await expect(
+      runJob(c.admin, { spec: { kind: 'patch' }, target: { agentIds: ['ag_000000000000000000000000'] } }),
+    ).rejects.toMatchObject({ code: 'OUTPOST_E_NOT_FOUND' });
+  });
+});
