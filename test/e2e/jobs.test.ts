@@ -59,9 +59,15 @@ const start = async (install: AgentInstall, agentId: string): Promise<Proc> => {
 };
 
 let scriptN = 0;
+/** Adds a script (or its next version, for a name already in the shared library); returns its id. */
 async function addScript(body: string, signature?: string, name = `s${++scriptN}-${Date.now()}`): Promise<string> {
-  await apiCall(c.admin, 'POST', '/api/v1/scripts', { name, body, ...(signature ? { signature } : {}) });
-  return name;
+  return (
+    await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/scripts', {
+      name,
+      body,
+      ...(signature ? { signature } : {}),
+    })
+  ).id;
 }
 
 const runJob = (who: ApiTarget, body: Record<string, unknown>) => apiCall<Job>(who, 'POST', '/api/v1/jobs', body);
@@ -159,12 +165,12 @@ describe.runIf(posix)('jobs with real agents', () => {
     // A signature the collector made up (it holds no key) is refused too; the organisation's signature runs.
     const name = `signed-${Date.now()}`;
     const forged = signScript(generateKeyPairSync('ed25519').privateKey, name, body).signature;
-    await addScript(body, forged, name);
-    const f = await runJob(c.admin, { spec: { kind: 'script', script: name }, target: { agentIds: [agentId] } });
+    const id = await addScript(body, forged, name);
+    const f = await runJob(c.admin, { spec: { kind: 'script', script: id }, target: { agentIds: [agentId] } });
     await expect.poll(() => stateOf(f.id, agentId), { timeout: 15_000 }).toBe('refused');
     expect((await job(f.id)).targets[0]!.reason).toMatch(/^OUTPOST_E_JOB_BAD_SIGNATURE/);
-    await addScript(body, signScript(privateKey, name, body).signature, name);
-    const ok = await runJob(c.admin, { spec: { kind: 'script', script: name }, target: { agentIds: [agentId] } });
+    expect(await addScript(body, signScript(privateKey, name, body).signature, name)).toBe(id); // version 2
+    const ok = await runJob(c.admin, { spec: { kind: 'script', script: id }, target: { agentIds: [agentId] } });
     await expect.poll(() => stateOf(ok.id, agentId), { timeout: 15_000 }).toBe('succeeded');
     expect(readFileSync(marker, 'utf8')).toBe('ran\n');
     await agent.kill('SIGTERM');

@@ -104,6 +104,22 @@ export function publicKeyOf(key: KeyObject): string {
   return jwk.x ?? '';
 }
 
+/** A script's id from an id or a name (the client's own script of that name first, else the shared one). */
+async function scriptId(cmd: Command, v: string, clientId: string | undefined): Promise<string> {
+  if (/^sc_[0-9a-f]{24}$/.test(v)) return v;
+  const { scripts } = await apiCall<{ scripts: Row[] }>(commandTarget(cmd), 'GET', '/api/v1/scripts');
+  const named = scripts.filter((s) => s.name === v);
+  const pick =
+    named.find((s) => clientId !== undefined && s.clientId === clientId) ?? (named.length === 1 ? named[0] : undefined);
+  if (!pick)
+    throw new OutpostError(named.length ? 'OUTPOST_E_BAD_REQUEST' : 'OUTPOST_E_NOT_FOUND', {
+      message: named.length
+        ? `${named.length} scripts are named ${v}; give its id (outpost scripts list) or --client`
+        : `No script named ${v}`,
+    });
+  return String(pick.id);
+}
+
 /** Adds `outpost jobs …` and `outpost scripts …`. */
 export function addJobCommands(program: Command): void {
   const jobs = program.command('jobs').description('Jobs: scripts, OS patches and software on many machines.');
@@ -111,7 +127,7 @@ export function addJobCommands(program: Command): void {
   jobs
     .command('run')
     .description('Run a job now or in a maintenance window (machines offline get it when they reconnect).')
-    .option('--script <name>', 'a script of the library')
+    .option('--script <id|name>', 'a script of the library (its id, or its name when only one script has it)')
     .option('--version <n>', 'that script version (default: latest)', count)
     .option('--arg <value>', 'an argument for the script (repeatable)', collect)
     .option('--patch', 'apply pending OS updates', false)
@@ -142,8 +158,10 @@ export function addJobCommands(program: Command): void {
         throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
           message: 'Give exactly one of --script, --patch, --install, --remove',
         });
-      const spec = o.script
-        ? { kind: 'script', script: o.script, ...(o.version ? { version: o.version } : {}), args: o.arg ?? [] }
+      const script =
+        typeof o.script === 'string' ? await scriptId(this, o.script, o.client as string | undefined) : undefined;
+      const spec = script
+        ? { kind: 'script', script, ...(o.version ? { version: o.version } : {}), args: o.arg ?? [] }
         : o.patch
           ? { kind: 'patch', scope: o.security ? 'security' : 'all' }
           : { kind: 'software', action: o.install ? 'install' : 'remove', packages: o.install ?? o.remove };
@@ -238,7 +256,8 @@ export function addJobCommands(program: Command): void {
 
   scripts
     .command('add <name> <file>')
-    .description('Add a script, or its next version.')
+    .description('Add a script, or its next version (same name, same client or shared library).')
+    .option('--client <id>', 'a script for this client’s machines only (default: the shared library)')
     .addOption(new Option('--shell <shell>', 'interpreter').choices(['shell', 'powershell']).default('shell'))
     .option('--description <text>', 'what it does', '')
     .option('--signature <sig>', 'the signature `outpost scripts sign` printed for this file')
@@ -246,13 +265,15 @@ export function addJobCommands(program: Command): void {
       checkReadable(file);
       const r = await apiCall<Row>(commandTarget(this), 'POST', '/api/v1/scripts', {
         name,
+        ...(o.client ? { clientId: o.client } : {}),
         shell: o.shell,
         description: o.description,
         body: readFileSync(file, 'utf8'),
         ...(o.signature ? { signature: o.signature } : {}),
       });
       if (isJson(this)) printJson(r);
-      else say`script ${r.name} version ${r.version} added (sha256 ${r.sha256}${r.signed ? ', signed' : ''})\n`;
+      else
+        say`script ${r.name} (${r.id}) version ${r.version} added (sha256 ${r.sha256}${r.signed ? ', signed' : ''})\n`;
     });
 
   scripts
@@ -263,7 +284,9 @@ export function addJobCommands(program: Command): void {
       printRows(
         r.scripts,
         [
+          { key: 'id', title: 'id' },
           { key: 'name', title: 'name' },
+          { key: 'clientId', title: 'client', format: (s: Row) => s.clientId ?? 'shared' },
           { key: 'version', title: 'version' },
           { key: 'shell', title: 'shell' },
           { key: 'signed', title: 'signed', format: (s: Row) => (s.signed ? 'yes' : 'no') },
@@ -275,17 +298,14 @@ export function addJobCommands(program: Command): void {
     });
 
   scripts
-    .command('show <name>')
-    .description('A script version with its body.')
+    .command('show <script>')
+    .description('A script version with its body (by id, or by name when only one script has it).')
     .option('--version <n>', 'that version (default: latest)', count)
-    .action(async function (this: Command, name: string, o: Row) {
-      const r = await apiCall<Row>(
-        commandTarget(this),
-        'GET',
-        `/api/v1/scripts/${encodeURIComponent(name)}${qs({ version: o.version })}`,
-      );
+    .action(async function (this: Command, script: string, o: Row) {
+      const id = await scriptId(this, script, undefined);
+      const r = await apiCall<Row>(commandTarget(this), 'GET', `/api/v1/scripts/${id}${qs({ version: o.version })}`);
       if (isJson(this)) return printJson(r);
-      say`${r.name} v${r.version} (${(r.versions as number[]).join(', ')})  ${r.shell}  sha256 ${r.sha256}  ${r.signed ? 'signed' : 'unsigned'}\n`;
+      say`${r.name} (${r.id}) v${r.version} of ${(r.versions as number[]).join(', ')}  ${r.shell}  sha256 ${r.sha256}  ${r.signed ? 'signed' : 'unsigned'}\n`;
       printText(String(r.body));
     });
 

@@ -8,18 +8,21 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Guard } from '../auth/index.js';
 import { errorResponses, Limit } from '../http/schemas.js';
 import type { App } from '../http/types.js';
-import { JobInput, JobSummary, JobView, ScriptInput, ScriptName, ScriptSummary, ScriptView } from './schemas.js';
+import { JobInput, JobSummary, JobView, ScriptInput, ScriptSummary, ScriptView } from './schemas.js';
 import type { Jobs } from './service.js';
 import type { ScriptRecord } from './store.js';
 
-const JobParams = Type.Object({ id: Type.String({ pattern: '^jb_[0-9a-f]{24}$' }) });
-const ScriptParams = Type.Object({ name: ScriptName });
+// Any id shape: an id that cannot exist gets the same 404 as one that does not (never a 400 that tells them apart).
+const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const ScriptParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const ScriptQuery = Type.Object(
   { version: Type.Optional(Type.Integer({ minimum: 1 })) },
   { additionalProperties: false },
 );
 const noJob = (id: string) => new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No job ${id}` });
 const summary = (s: ScriptRecord) => ({
+  id: s.id,
+  clientId: s.clientId,
   name: s.name,
   version: s.version,
   shell: s.shell,
@@ -36,16 +39,19 @@ export function jobsRoutes(deps: { jobs: Jobs; guard: Guard }): FastifyPluginAsy
   return async (fastify) => {
     const app = fastify as unknown as App;
 
-    /** Authorises an action on an existing job: every client it touches; one the caller cannot see hides it. */
+    /**
+     * Authorises an action on an existing job: a job touching no client the caller sees is unknown (as an unknown
+     * id); otherwise the action is needed on every client it touches. Returns the clients whose machines to show.
+     */
     const guardJob = async (req: Parameters<Guard>[0], id: string, action: 'jobs.read' | 'jobs.run') => {
       const clients = await jobs.clientsOf(id);
-      if (clients.length === 0 && !(await jobs.store.job(id))) throw noJob(id);
+      if (!clients.some((c) => guard.sees(req, c))) throw noJob(id);
+      if (action === 'jobs.run') for (const c of clients) await guard(req, action, { type: 'job', id, clientId: c });
       const scope = await guard.scope(req, action, 'job');
-      if (scope && clients.some((c) => !scope.includes(c))) {
-        if (!clients.some((c) => guard.sees(req, c))) throw noJob(id);
-        for (const c of clients) await guard(req, action, { type: 'job', id, clientId: c });
-      }
-      return scope;
+      return {
+        scope,
+        actor: await guard(req, action, { type: 'job', id, clientId: clients.find((c) => guard.sees(req, c)) ?? null }),
+      };
     };
 
     app.post(
@@ -77,7 +83,7 @@ export function jobsRoutes(deps: { jobs: Jobs; guard: Guard }): FastifyPluginAsy
       '/api/v1/jobs/:id',
       { schema: { params: JobParams, response: { 200: JobView, ...errorResponses } } },
       async (req) => {
-        const scope = await guardJob(req, req.params.id, 'jobs.read');
+        const { scope } = await guardJob(req, req.params.id, 'jobs.read');
         const view = await jobs.view(req.params.id, scope);
         if (!view) throw noJob(req.params.id);
         return view;
@@ -88,9 +94,7 @@ export function jobsRoutes(deps: { jobs: Jobs; guard: Guard }): FastifyPluginAsy
       '/api/v1/jobs/:id/cancel',
       { schema: { params: JobParams, response: { 200: JobView, ...errorResponses } } },
       async (req) => {
-        await guardJob(req, req.params.id, 'jobs.run');
-        const clients = await jobs.clientsOf(req.params.id);
-        const actor = await guard(req, 'jobs.run', { type: 'job', id: req.params.id, clientId: clients[0] ?? null });
+        const { actor } = await guardJob(req, req.params.id, 'jobs.run');
         return jobs.cancel(actor, req.params.id);
       },
     );
@@ -99,9 +103,7 @@ export function jobsRoutes(deps: { jobs: Jobs; guard: Guard }): FastifyPluginAsy
       '/api/v1/jobs/:id/retry',
       { schema: { params: JobParams, response: { 201: JobView, ...errorResponses } } },
       async (req, reply) => {
-        await guardJob(req, req.params.id, 'jobs.run');
-        const clients = await jobs.clientsOf(req.params.id);
-        const actor = await guard(req, 'jobs.run', { type: 'job', id: req.params.id, clientId: clients[0] ?? null });
+        const { actor } = await guardJob(req, req.params.id, 'jobs.run');
         return reply.status(201).send(await jobs.retry(actor, req.params.id));
       },
     );
@@ -110,8 +112,9 @@ export function jobsRoutes(deps: { jobs: Jobs; guard: Guard }): FastifyPluginAsy
       '/api/v1/scripts',
       { schema: { body: ScriptInput, response: { 201: ScriptSummary, ...errorResponses } } },
       async (req, reply) => {
-        // The library is shared by every client: adding to it needs the right on every client (a global binding).
-        const actor = await guard(req, 'scripts.manage', { type: 'script', id: req.body.name, clientId: null });
+        // A client's script needs the right there; the shared library needs it on every client (a global binding).
+        const clientId = req.body.clientId ?? null;
+        const actor = await guard(req, 'scripts.manage', { type: 'script', clientId });
         return reply.status(201).send(summary(await jobs.addScript(actor, req.body)));
       },
     );
@@ -119,21 +122,24 @@ export function jobsRoutes(deps: { jobs: Jobs; guard: Guard }): FastifyPluginAsy
     app.get(
       '/api/v1/scripts',
       { schema: { response: { 200: Type.Object({ scripts: Type.Array(ScriptSummary) }), ...errorResponses } } },
-      async (req) => {
-        await guard.scope(req, 'scripts.read', 'script');
-        return { scripts: (await jobs.store.scripts()).map(summary) };
-      },
+      async (req) => ({
+        scripts: (await jobs.store.scripts(await guard.scope(req, 'scripts.read', 'script'))).map(summary),
+      }),
     );
 
     app.get(
-      '/api/v1/scripts/:name',
+      '/api/v1/scripts/:id',
       { schema: { params: ScriptParams, querystring: ScriptQuery, response: { 200: ScriptView, ...errorResponses } } },
       async (req) => {
-        await guard.scope(req, 'scripts.read', 'script');
-        const s = await jobs.store.script(req.params.name, req.query.version);
-        if (!s) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No script ${req.params.name}` });
-        const versions = (await jobs.store.scriptVersions(s.name)).map((v) => v.version);
-        return { ...summary(s), body: s.body, signature: s.signature, versions };
+        const s = await jobs.store.script(req.params.id, req.query.version);
+        const none = new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No script ${req.params.id}` });
+        if (!s) {
+          await guard.scope(req, 'scripts.read', 'script');
+          throw none;
+        }
+        if (s.clientId === null) await guard.scope(req, 'scripts.read', 'script');
+        else await guard(req, 'scripts.read', { type: 'script', id: s.id, clientId: s.clientId });
+        return { ...summary(s), body: s.body, signature: s.signature, versions: await jobs.store.scriptVersions(s.id) };
       },
     );
   };

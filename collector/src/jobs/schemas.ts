@@ -12,6 +12,8 @@ export const ScriptName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }
 export const ScriptInput = Type.Object(
   {
     name: ScriptName,
+    /** The client whose machines it is for; absent or null: the organisation's shared library (global right). */
+    clientId: Type.Optional(Type.Union([Id, Type.Null()])),
     shell: Type.Union([Type.Literal('shell'), Type.Literal('powershell')], { default: 'shell' }),
     description: Type.String({ maxLength: 500, default: '' }),
     body: Type.String({ minLength: 1, maxLength: JOB_SCRIPT_MAX_BYTES }),
@@ -24,6 +26,8 @@ export type ScriptInput = Static<typeof ScriptInput>;
 
 /** A script version as listed (no body). */
 export const ScriptSummary = Type.Object({
+  id: Type.String(),
+  clientId: NullableString,
   name: Type.String(),
   version: Type.Integer(),
   shell: Type.String(),
@@ -44,7 +48,8 @@ export const JobSpecInput = Type.Union([
   Type.Object(
     {
       kind: Type.Literal('script'),
-      script: ScriptName,
+      /** The script's id (`sc_…`). */
+      script: Type.String({ pattern: '^sc_[0-9a-f]{24}$' }),
       /** Default: the latest version. */
       version: Type.Optional(Type.Integer({ minimum: 1 })),
       args: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 32 })),

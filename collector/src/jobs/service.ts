@@ -80,12 +80,15 @@ export class Jobs {
 
   // ---- script library ----
 
-  /** Adds the next version of a script (version 1 for a new name). */
+  /** Adds the next version of the script of this name in its scope (a new script, version 1, for a new name). */
   async addScript(actor: Actor, input: ScriptInput): Promise<ScriptRecord> {
-    const version = (await this.store.latestScriptVersion(input.name)) + 1;
+    const clientId = input.clientId ?? null;
+    const existing = await this.store.scriptByName(clientId, input.name);
     const record: ScriptRecord = {
+      id: existing?.id ?? `sc_${randomBytes(12).toString('hex')}`,
+      clientId,
       name: input.name,
-      version,
+      version: (existing?.version ?? 0) + 1,
       shell: input.shell,
       description: input.description,
       body: input.body,
@@ -100,8 +103,9 @@ export class Jobs {
       code: 'OK',
       result: 'success',
       actor: actorRef(actor),
-      resource: `script:${record.name}@${version}`,
-      details: { sha256: record.sha256, signed: record.signature !== null },
+      clientId,
+      resource: `script:${record.id}@${record.version}`,
+      details: { name: record.name, sha256: record.sha256, signed: record.signature !== null },
     });
     return record;
   }
@@ -157,14 +161,23 @@ export class Jobs {
     return found;
   }
 
-  /** The wire spec of a requested job (a script is copied in with its body, hash and signature). */
-  async #spec(input: JobSpecInput): Promise<JobSpec> {
+  /**
+   * The wire spec of a requested job (a script is copied in with its body, hash and signature). A client's script
+   * runs only on that client's machines; one of a client the caller may not see is unknown.
+   */
+  async #spec(input: JobSpecInput, targetClients: ReadonlySet<string>): Promise<JobSpec> {
     if (input.kind === 'patch') return { kind: 'patch', scope: input.scope ?? 'all' };
     if (input.kind !== 'script') return input;
     const s = await this.store.script(input.script, input.version);
-    if (!s)
+    const visible = s && (s.clientId === null || targetClients.has(s.clientId));
+    if (!s || !visible)
       throw new OutpostError('OUTPOST_E_NOT_FOUND', {
         message: `No script ${input.script}${input.version ? ` version ${input.version}` : ''}`,
+      });
+    if (s.clientId !== null && [...targetClients].some((c) => c !== s.clientId))
+      throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
+        message: `Script ${s.name} belongs to one client; it cannot run on another client's machines`,
+        details: { field: 'spec.script' },
       });
     return {
       kind: 'script',
@@ -183,10 +196,12 @@ export class Jobs {
     actor: Actor,
     input: JobInput,
     targets: { agentId: string; clientId: string; siteId: string }[],
-    retryOf: string | null = null,
+    retry?: { of: string; spec: JobSpec },
   ): Promise<JobView> {
     if (targets.length === 0) throw new OutpostError('OUTPOST_E_JOB_NO_TARGETS');
-    const spec = await this.#spec(input.spec);
+    const retryOf = retry?.of ?? null;
+    // A retry runs the very version (body, signature) the first job ran, even if the library moved on.
+    const spec = retry?.spec ?? (await this.#spec(input.spec, new Set(targets.map((t) => t.clientId))));
     const now = this.clock.now();
     const reboot: RebootPolicy = input.reboot ?? { policy: 'never', delayMin: 5, message: '' };
     const job: JobRecord = {
@@ -304,15 +319,14 @@ export class Jobs {
       throw new OutpostError('OUTPOST_E_JOB_FINISHED', { message: `Job ${jobId} has no failed machine to retry` });
     const spec = JSON.parse(job.spec) as JobSpec;
     const input: JobInput = {
-      spec:
-        spec.kind === 'script' ? { kind: 'script', script: spec.name, version: spec.version, args: spec.args } : spec,
+      spec: spec.kind === 'script' ? { kind: 'patch' } : spec, // unused: the stored spec is reused as it is
       target: { agentIds: again.map((t) => t.agentId) },
       ...(job.window ? { window: JSON.parse(job.window) as JobWindow } : {}),
       expiresInSec: Math.max(5, Math.round((job.expiresAt - job.createdAt) / 1000)),
       timeoutSec: job.timeoutSec,
       reboot: JSON.parse(job.reboot) as RebootPolicy,
     };
-    return this.create(actor, input, again, jobId);
+    return this.create(actor, input, again, { of: jobId, spec });
   }
 
   // ---- delivery ----

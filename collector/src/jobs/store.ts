@@ -8,10 +8,11 @@ export const jobsMigrations: Migration[] = [
     concern: 'jobs',
     sql: `
       CREATE TABLE job_scripts (
-        name TEXT NOT NULL, version INTEGER NOT NULL, shell TEXT NOT NULL, description TEXT NOT NULL,
+        id TEXT NOT NULL, client_id TEXT, name TEXT NOT NULL, version INTEGER NOT NULL, shell TEXT NOT NULL, description TEXT NOT NULL,
         body TEXT NOT NULL, sha256 TEXT NOT NULL, signature TEXT, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,
-        PRIMARY KEY (name, version)
+        PRIMARY KEY (id, version)
       );
+      CREATE INDEX job_scripts_name ON job_scripts (client_id, name);
       CREATE TABLE jobs (
         id TEXT PRIMARY KEY, kind TEXT NOT NULL, spec TEXT NOT NULL, target TEXT NOT NULL, reboot TEXT NOT NULL,
         timeout_sec INTEGER NOT NULL, not_before INTEGER NOT NULL, expires_at INTEGER NOT NULL, window TEXT,
@@ -35,6 +36,10 @@ export const jobsMigrations: Migration[] = [
 
 /** One stored script version. */
 export interface ScriptRecord {
+  /** `sc_…`, shared by every version. */
+  id: string;
+  /** The client whose machines it may run on; null: the organisation's shared library. */
+  clientId: string | null;
   name: string;
   version: number;
   shell: 'shell' | 'powershell';
@@ -98,7 +103,7 @@ export interface TargetRecord {
 }
 
 const SCRIPT_COLS =
-  'name, version, shell, description, body, sha256, signature, created_by AS createdBy, created_at AS createdAt';
+  'id, client_id AS clientId, name, version, shell, description, body, sha256, signature, created_by AS createdBy, created_at AS createdAt';
 const JOB_COLS =
   'id, kind, spec, target, reboot, timeout_sec AS timeoutSec, not_before AS notBefore, expires_at AS expiresAt, window, status, retry_of AS retryOf, created_by AS createdBy, created_at AS createdAt';
 const TARGET_COLS =
@@ -116,43 +121,46 @@ export class JobsStore {
   async addScript(s: ScriptRecord): Promise<void> {
     prepared(
       this.db,
-      'INSERT INTO job_scripts (name, version, shell, description, body, sha256, signature, created_by, created_at) VALUES (@name, @version, @shell, @description, @body, @sha256, @signature, @createdBy, @createdAt)',
+      'INSERT INTO job_scripts (id, client_id, name, version, shell, description, body, sha256, signature, created_by, created_at) VALUES (@id, @clientId, @name, @version, @shell, @description, @body, @sha256, @signature, @createdBy, @createdAt)',
     ).run(s);
   }
 
-  async latestScriptVersion(name: string): Promise<number> {
-    const r = prepared<[string], { v: number | null }>(
+  /** The latest version of the script of this name in this scope (null: the shared library). */
+  async scriptByName(clientId: string | null, name: string): Promise<ScriptRecord | undefined> {
+    return prepared<[string | null, string], ScriptRecord>(
       this.db,
-      'SELECT MAX(version) AS v FROM job_scripts WHERE name = ?',
-    ).get(name);
-    return r?.v ?? 0;
+      `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE client_id IS ? AND name = ? ORDER BY version DESC LIMIT 1`,
+    ).get(clientId, name);
   }
 
-  async script(name: string, version?: number): Promise<ScriptRecord | undefined> {
+  async script(id: string, version?: number): Promise<ScriptRecord | undefined> {
     return version === undefined
       ? prepared<[string], ScriptRecord>(
           this.db,
-          `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE name = ? ORDER BY version DESC LIMIT 1`,
-        ).get(name)
+          `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE id = ? ORDER BY version DESC LIMIT 1`,
+        ).get(id)
       : prepared<[string, number], ScriptRecord>(
           this.db,
-          `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE name = ? AND version = ?`,
-        ).get(name, version);
+          `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE id = ? AND version = ?`,
+        ).get(id, version);
   }
 
-  async scriptVersions(name: string): Promise<ScriptRecord[]> {
-    return prepared<[string], ScriptRecord>(
+  async scriptVersions(id: string): Promise<number[]> {
+    return prepared<[string], { version: number }>(
       this.db,
-      `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE name = ? ORDER BY version DESC`,
-    ).all(name);
+      'SELECT version FROM job_scripts WHERE id = ? ORDER BY version DESC',
+    )
+      .all(id)
+      .map((r) => r.version);
   }
 
-  /** The latest version of every script. */
-  async scripts(): Promise<ScriptRecord[]> {
-    return prepared<[], ScriptRecord>(
+  /** The latest version of every script of the shared library and of the clients (undefined: all). */
+  async scripts(clientIds: readonly string[] | undefined): Promise<ScriptRecord[]> {
+    return prepared<[string | null], ScriptRecord>(
       this.db,
-      `SELECT ${SCRIPT_COLS} FROM job_scripts s WHERE version = (SELECT MAX(version) FROM job_scripts WHERE name = s.name) ORDER BY name`,
-    ).all();
+      `SELECT ${SCRIPT_COLS} FROM job_scripts s WHERE version = (SELECT MAX(version) FROM job_scripts WHERE id = s.id)
+       AND (?1 IS NULL OR client_id IS NULL OR client_id IN (SELECT value FROM json_each(?1))) ORDER BY name, client_id`,
+    ).all(clientIds ? JSON.stringify(clientIds) : null);
   }
 
   /** Inserts a job and its targets in one transaction. */
