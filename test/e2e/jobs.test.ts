@@ -11,7 +11,15 @@ import { type ApiTarget, apiCall } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicKeyOf, signScript } from '../../collector/src/cli/jobs.js';
 import { type AgentInstall, agentInstall, enrollAgent, runAgent } from '../support/agent.js';
-import { type Proc, ProcessCleanup, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
+import {
+  outpostBin,
+  type Proc,
+  ProcessCleanup,
+  spawnNode,
+  startTestCollector,
+  type TestCollector,
+  tempDir,
+} from '../support/collector.js';
 import { auditEvents, technician } from '../support/shell.js';
 
 type Target = { agentId: string; state: string; exitCode: number | null; reason: string; outputHead: string };
@@ -109,6 +117,11 @@ describe.runIf(posix)('jobs with real agents', () => {
     const t2 = (await job(j2.id)).targets[0]!;
     expect(t2.exitCode).toBe(7);
     expect(t2.outputHead).toContain('done-output');
+    // Incidents' "what changed" on this machine names the job.
+    const changes = await c.collector.jobs.recentChanges(agentId, Date.now() - 60_000, Date.now());
+    expect(changes.map((x) => x.summary)).toContainEqual(
+      expect.stringMatching(new RegExp(`^job ${j2.id} .* failed \\(exit 7\\)$`)),
+    );
     await agent.kill('SIGTERM');
     await agent.exited;
     agent = await start(install, agentId);
@@ -122,7 +135,7 @@ describe.runIf(posix)('jobs with real agents', () => {
     await expect.poll(() => stateOf(again.id, agentId), { timeout: 15_000 }).toBe('failed');
     expect(readFileSync(marker2, 'utf8')).toBe('run\nrun\n');
     await agent.kill('SIGTERM');
-  });
+  }, 60_000);
 
   it('an offline agent runs its job when it comes back; an expired job never runs', async () => {
     const { install, agentId } = await enrolled('offline');
@@ -145,7 +158,7 @@ describe.runIf(posix)('jobs with real agents', () => {
     expect(readFileSync(marker, 'utf8')).toBe('waited\n');
     expect(await stateOf(expiring.id, agentId)).toBe('expired');
     await agent.kill('SIGTERM');
-  });
+  }, 60_000);
 
   it('an agent that requires signed scripts refuses an unsigned one (reason, audit) and runs the signed one', async () => {
     const { privateKey } = generateKeyPairSync('ed25519');
@@ -174,7 +187,7 @@ describe.runIf(posix)('jobs with real agents', () => {
     await expect.poll(() => stateOf(ok.id, agentId), { timeout: 15_000 }).toBe('succeeded');
     expect(readFileSync(marker, 'utf8')).toBe('ran\n');
     await agent.kill('SIGTERM');
-  });
+  }, 60_000);
 
   it('a tier-1 technician may not run a job (403, audited); a tier-2 may; bad input is a coded 400/422', async () => {
     const { agentId } = await enrolled('perm');
@@ -208,5 +221,52 @@ describe.runIf(posix)('jobs with real agents', () => {
     await expect(
       runJob(c.admin, { spec: { kind: 'patch' }, target: { agentIds: ['ag_000000000000000000000000'] } }),
     ).rejects.toMatchObject({ code: 'OUTPOST_E_NOT_FOUND' });
-  });
+  }, 60_000);
+
+  it('the CLI: keygen and sign offline, add, run --wait, show --output (agent text escaped), list, errors coded', async () => {
+    const cli = async (...args: string[]) => {
+      const global = ['--server', c.apiUrl, '--token', c.admin.token!];
+      if (c.fingerprint) global.push('--ca-fingerprint', c.fingerprint);
+      await using p = spawnNode(outpostBin, [...global, ...args], {
+        TZ: 'UTC',
+        OUTPOST_CLI_CONFIG: join(dir.path, 'cli-config.json'),
+      });
+      const code = await p.exited;
+      return { code, out: p.stdout(), err: p.stderr() };
+    };
+    const key = join(dir.path, 'org-scripts.pem');
+    const gen = await cli('scripts', 'keygen', '--out', key);
+    expect(gen.code).toBe(0);
+    const publicKey = /scriptPublicKey: ([A-Za-z0-9_-]{43})/.exec(gen.out)![1]!;
+    const file = join(dir.path, 'hello.sh');
+    writeFileSync(file, 'echo "hello from $(hostname)"\nprintf "\\033[31mred\\033[0m\\n"\n');
+    const name = `hello-${Date.now()}`;
+    const signed = await cli('scripts', 'sign', '--key', key, '--name', name, file);
+    expect(signed.code).toBe(0);
+    const added = await cli('scripts', 'add', name, file, '--signature', signed.out.trim());
+    expect(added.out).toMatch(/version 1 added .*signed/);
+
+    const { install, agentId } = await enrolled('cli', {
+      jobs: { requireSignedScripts: true, scriptPublicKey: publicKey },
+    });
+    const agent = await start(install, agentId);
+    const run = await cli('jobs', 'run', '--script', name, '--agent', agentId, '--wait', '--timeout', '30s');
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/machines: succeeded 1/);
+    const jobId = /job (jb_[0-9a-f]{24}) created/.exec(run.out)![1]!;
+    const show = await cli('jobs', 'show', jobId, '--output');
+    expect(show.out).toMatch(/hello from /);
+    expect(show.out).not.toContain('\u001b'); // the agent's escape sequence is shown, not obeyed
+    expect(show.out).toMatch(/\\(x1b|u001b|e)\[31mred/);
+    expect((await cli('jobs', 'list')).out).toContain(jobId);
+
+    const bad = await cli('scripts', 'sign', '--key', file, '--name', name, file);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^error OUTPOST_E_SIGNING_KEY_INVALID/);
+    const twoKinds = await cli('jobs', 'run', '--patch', '--install', 'htop', '--agent', agentId);
+    expect(twoKinds.code).toBe(1);
+    expect(twoKinds.err).toMatch(/exactly one of --script, --patch/);
+    await agent.kill('SIGTERM');
+  }, 60_000);
 });

@@ -156,11 +156,11 @@ export class JobsStore {
 
   /** The latest version of every script of the shared library and of the clients (undefined: all). */
   async scripts(clientIds: readonly string[] | undefined): Promise<ScriptRecord[]> {
-    return prepared<[string | null], ScriptRecord>(
+    return prepared<{ c: string | null }, ScriptRecord>(
       this.db,
       `SELECT ${SCRIPT_COLS} FROM job_scripts s WHERE version = (SELECT MAX(version) FROM job_scripts WHERE id = s.id)
-       AND (?1 IS NULL OR client_id IS NULL OR client_id IN (SELECT value FROM json_each(?1))) ORDER BY name, client_id`,
-    ).all(clientIds ? JSON.stringify(clientIds) : null);
+       AND (@c IS NULL OR client_id IS NULL OR client_id IN (SELECT value FROM json_each(@c))) ORDER BY name, client_id`,
+    ).all({ c: clientIds ? JSON.stringify(clientIds) : null });
   }
 
   /** Inserts a job and its targets in one transaction. */
