@@ -7,7 +7,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ApiTarget, apiCall } from '@outpost/collector';
+import { type ApiTarget, apiCall, inventory } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicKeyOf, signScript } from '../../collector/src/cli/jobs.js';
 import { type AgentInstall, agentInstall, enrollAgent, runAgent } from '../support/agent.js';
@@ -20,6 +20,7 @@ import {
   type TestCollector,
   tempDir,
 } from '../support/collector.js';
+import { enrolledIdentity } from '../support/raw-agent.js';
 import { auditEvents, technician } from '../support/shell.js';
 
 type Target = { agentId: string; state: string; exitCode: number | null; reason: string; outputHead: string };
@@ -189,7 +190,7 @@ describe.runIf(posix)('jobs with real agents', () => {
     await agent.kill('SIGTERM');
   }, 60_000);
 
-  it('a tier-1 technician may not run a job (403, audited); a tier-2 may; bad input is a coded 400/422', async () => {
+  it('a tier-1 technician may not run a job (403, audited); a tier-2 may; the security-pending fleet query; coded bad input', async () => {
     const { agentId } = await enrolled('perm');
     const name = await addScript('true\n');
     const tier1 = await technician(c, 'tier1');
@@ -218,6 +219,32 @@ describe.runIf(posix)('jobs with real agents', () => {
     await expect(
       runJob(c.admin, { spec: { kind: 'patch' }, target: { clientId: c.clientId, securityPatchesOlderThanDays: 14 } }),
     ).rejects.toMatchObject({ code: 'OUTPOST_E_JOB_NO_TARGETS' });
+    // The fleet query: only the machine whose stored inventory has a security update pending is targeted.
+    const [patched, unpatched] = [
+      (await enrolledIdentity(c.agentUrl, (await c.enrollmentToken()).token)).agentId,
+      (await enrolledIdentity(c.agentUrl, (await c.enrollmentToken()).token)).agentId,
+    ];
+    const machine = (hostname: string, security: boolean) =>
+      inventory.demoRows({
+        hostname,
+        serial: `SN-${hostname}`,
+        uuid: `4c4c4544-0000-1000-8000-00000000000${security ? 1 : 2}`,
+        mac: `00:1a:2b:3c:4d:0${security ? 1 : 2}`,
+        packages: 1,
+        patches: [{ name: 'openssl', security, severity: security ? 'critical' : '' }],
+      });
+    await c.collector.inventory.ingest(
+      [
+        { agentId: patched, msg: inventory.fullReport(1, machine('needs-patch', true), Date.now()) },
+        { agentId: unpatched, msg: inventory.fullReport(1, machine('up-to-date', false), Date.now()) },
+      ],
+      Date.now(),
+    );
+    const byQuery = await runJob(c.admin, {
+      spec: { kind: 'patch', scope: 'security' },
+      target: { clientId: c.clientId, securityPatchesOlderThanDays: 0 },
+    });
+    expect(byQuery.targets.map((t) => t.agentId)).toEqual([patched]);
     await expect(
       runJob(c.admin, { spec: { kind: 'patch' }, target: { agentIds: ['ag_000000000000000000000000'] } }),
     ).rejects.toMatchObject({ code: 'OUTPOST_E_NOT_FOUND' });

@@ -26,6 +26,7 @@ const jobId = () => `jb_${(Date.now() * 1000 + n++).toString(16).padStart(24, '0
 
 function agentAt(stateDir: string, jobs: AgentConfig['jobs'] = {}) {
   const reports: JobStatus[] = [];
+  const reboots: string[][] = [];
   let refreshed = 0;
   const config = { stateDir, jobs } as AgentConfig;
   const ctx: AgentContext = {
@@ -40,8 +41,12 @@ function agentAt(stateDir: string, jobs: AgentConfig['jobs'] = {}) {
     refreshInventory: () => {
       refreshed++;
     },
+    // The reboot command is recorded, never run: no test reboots this machine.
+    reboot: async (argv) => {
+      reboots.push(argv);
+    },
   });
-  return { component, ctx, reports, refreshed: () => refreshed, cmd: ctx as CommandContext };
+  return { component, ctx, reports, reboots, refreshed: () => refreshed, cmd: ctx as CommandContext };
 }
 
 function script(body: string, over: Partial<JobRun> = {}): JobRun {
@@ -152,6 +157,23 @@ describe.runIf(posix)('jobs component (real processes, real journal)', () => {
     await a.component.run(unsigned, a.cmd);
     expect(a.reports.filter((r) => r.jobId === unsigned.id)).toHaveLength(1);
     expect(existsSync(join(state, 'jobs', `${unsigned.id}.json`))).toBe(true);
+  });
+  it('reboot policy: forced runs `shutdown -r +N "msg"` after success only; never does nothing', async () => {
+    const a = agentAt(state);
+    await a.component.start(a.ctx);
+    const forced = script('true', { reboot: { policy: 'forced', delayMin: 7, message: 'Patching: restart in 7 min' } });
+    await a.component.run(forced, a.cmd);
+    expect(a.reboots).toEqual([['shutdown', '-r', '+7', 'Patching: restart in 7 min']]);
+    expect(final(a.reports, forced.id)).toMatchObject({
+      state: 'succeeded',
+      rebootScheduled: 'shutdown -r +7 Patching: restart in 7 min',
+    });
+    const failed = script('exit 1', { reboot: { policy: 'forced', delayMin: 7, message: '' } });
+    await a.component.run(failed, a.cmd);
+    const never = script('true');
+    await a.component.run(never, a.cmd);
+    expect(a.reboots).toHaveLength(1);
+    expect(final(a.reports, failed.id)?.rebootScheduled).toBe('');
   });
 });
 
