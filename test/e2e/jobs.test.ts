@@ -97,7 +97,7 @@ describe.runIf(posix)('jobs with real agents', () => {
     await agent.kill('SIGKILL');
     await agent.exited;
     try {
-      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL'); // the orphan the dead agent left
+      process.kill(-Number(readFileSync(pidFile, 'utf8')), 'SIGKILL'); // the orphaned group the dead agent left
     } catch {
       // already gone
     }

@@ -40,7 +40,7 @@ describe('bounded output', () => {
 
   it('keeps the head and the tail of a long stream written in small and large chunks, and counts the rest', () => {
     const o = new BoundedOutput(4, 6);
-    const text = 'ABCD' + 'x'.repeat(10_000) + 'tail!!';
+    const text = `ABCD${'x'.repeat(10_000)}tail!!`;
     for (let i = 0; i < text.length; i += 7) o.write(Buffer.from(text.slice(i, i + 7)));
     expect(o.result()).toEqual({ head: 'ABCD', tail: 'tail!!', truncatedBytes: 10_000 });
     expect(o.totalBytes).toBe(text.length);
