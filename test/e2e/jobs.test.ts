@@ -105,7 +105,7 @@ describe.runIf(posix)('jobs with real agents', () => {
     await expect.poll(() => stateOf(j.id, agentId), { timeout: 15_000 }).toBe('interrupted');
     const t = (await job(j.id)).targets[0]!;
     expect(t.reason).toMatch(/not run again/);
-    await new Promise((r) => setTimeout(r, 1500)); // a resend would have run by now
+    await new Promise((r) => setTimeout(r, 800)); // a resend would have run by now
     expect(readFileSync(marker, 'utf8')).toBe('run\n');
     const audit = await auditEvents(c.admin);
     expect(audit.some((e) => e.type === 'job.interrupted')).toBe(true);
@@ -126,7 +126,7 @@ describe.runIf(posix)('jobs with real agents', () => {
     await agent.kill('SIGTERM');
     await agent.exited;
     agent = await start(install, agentId);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 800));
     expect(readFileSync(marker2, 'utf8')).toBe('run\n');
     expect(await stateOf(j2.id, agentId)).toBe('failed');
 
@@ -149,7 +149,7 @@ describe.runIf(posix)('jobs with real agents', () => {
     const expiring = await runJob(c.admin, {
       spec: { kind: 'script', script: name, args: ['expired'] },
       target: { agentIds: [agentId] },
-      expiresInSec: 5,
+      expiresInSec: 1,
     });
     expect((await job(waiting.id)).targets[0]!.state).toBe('queued');
     await expect.poll(() => stateOf(expiring.id, agentId), { timeout: 12_000, interval: 500 }).toBe('expired');
@@ -282,16 +282,18 @@ describe.runIf(posix)('jobs with real agents', () => {
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/machines: succeeded 1/);
     const jobId = /job (jb_[0-9a-f]{24}) created/.exec(run.out)![1]!;
-    const show = await cli('jobs', 'show', jobId, '--output');
+    const [show, list] = await Promise.all([cli('jobs', 'show', jobId, '--output'), cli('jobs', 'list')]);
     expect(show.out).toMatch(/hello from /);
     expect(show.out).not.toContain('\u001b'); // the agent's escape sequence is shown, not obeyed
     expect(show.out).toMatch(/\\(x1b|u001b|e)\[31mred/);
-    expect((await cli('jobs', 'list')).out).toContain(jobId);
+    expect(list.out).toContain(jobId);
 
-    const bad = await cli('scripts', 'sign', '--key', file, '--name', name, file);
+    const [bad, twoKinds] = await Promise.all([
+      cli('scripts', 'sign', '--key', file, '--name', name, file),
+      cli('jobs', 'run', '--patch', '--install', 'htop', '--agent', agentId),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/^error OUTPOST_E_SIGNING_KEY_INVALID/);
-    const twoKinds = await cli('jobs', 'run', '--patch', '--install', 'htop', '--agent', agentId);
     expect(twoKinds.code).toBe(1);
     expect(twoKinds.err).toMatch(/exactly one of --script, --patch/);
     await agent.kill('SIGTERM');

@@ -25,7 +25,7 @@ export function durationSec(v: string): number {
   const m = /^(\d+)([smhd])$/.exec(v.trim());
   if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 10m, 12h or 7d');
   const n = Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'];
-  if (n < 5 || n > 90 * 86_400) throw new InvalidArgumentError('expected a duration from 5s to 90d');
+  if (n < 1 || n > 90 * 86_400) throw new InvalidArgumentError('expected a duration from 1s to 90d');
   return n;
 }
 

@@ -97,7 +97,7 @@ export const JobInput = Type.Object(
     /** Not before this instant (epoch ms). */
     notBefore: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Machines that have not started it by then never run it; default 7 days. */
-    expiresInSec: Type.Integer({ minimum: 5, maximum: 90 * 86_400, default: 7 * 86_400 }),
+    expiresInSec: Type.Integer({ minimum: 1, maximum: 90 * 86_400, default: 7 * 86_400 }),
     /** Default: script 300 s, software 1800 s, patch 3600 s. */
     timeoutSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     reboot: Type.Optional(RebootPolicy),

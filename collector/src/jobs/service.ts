@@ -322,7 +322,7 @@ export class Jobs {
       spec: spec.kind === 'script' ? { kind: 'patch' } : spec, // unused: the stored spec is reused as it is
       target: { agentIds: again.map((t) => t.agentId) },
       ...(job.window ? { window: JSON.parse(job.window) as JobWindow } : {}),
-      expiresInSec: Math.max(5, Math.round((job.expiresAt - job.createdAt) / 1000)),
+      expiresInSec: Math.max(1, Math.round((job.expiresAt - job.createdAt) / 1000)),
       timeoutSec: job.timeoutSec,
       reboot: JSON.parse(job.reboot) as RebootPolicy,
     };
