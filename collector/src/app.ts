@@ -259,6 +259,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       conn.send(msg);
       return true;
     },
+    online: (agentId) => registry.get(agentId)?.open === true,
   });
   ingest.registerSink('job.status', (items, now) => jobs.ingest(items, now));
   const contracts = new Contracts(db, audit, clock, {

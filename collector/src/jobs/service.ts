@@ -41,6 +41,8 @@ export interface JobsDeps {
   hostname(agentId: string): Promise<string | undefined>;
   /** Sends a command to the agent when it is connected here; false when it is not. */
   send(agentId: string, msg: JobRun): boolean;
+  /** True when the agent is connected here (the tick looks at those only: offline ones get theirs on connect). */
+  online(agentId: string): boolean;
 }
 
 /** Tunables. */
@@ -370,7 +372,8 @@ export class Jobs {
     try {
       const expired = await this.store.expire(this.clock.now());
       if (expired.length) this.logger.info({ targets: expired.length }, 'job targets expired');
-      for (const agentId of await this.store.agentsWithQueued()) await this.dispatch(agentId, false);
+      for (const agentId of await this.store.agentsWithQueued())
+        if (this.deps.online(agentId)) await this.dispatch(agentId, false);
     } finally {
       this.#ticking = false;
     }
