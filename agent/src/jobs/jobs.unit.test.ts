@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scriptSigningPayload } from '@outpost/shared';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readAgentConfig } from '../config/index.js';
 import { JobJournal } from './journal.js';
 import { BoundedOutput } from './output.js';
 import {
@@ -252,5 +253,38 @@ describe('script signature', () => {
     expect(() => checkScript({ ...spec, name: 'renamed', signature: sig }, trust)).toThrow(/does not verify/);
     expect(() => checkScript({ ...spec, body: 'rm -rf /\n', signature: sig }, trust)).toThrow(/does not hash/);
     expect(() => checkScript(spec, { requireSigned: false, publicKey: undefined })).not.toThrow();
+  });
+});
+
+describe('agent configuration of jobs', () => {
+  const base = {
+    server: 'https://collector.example:8443',
+    agentId: `ag_${'0'.repeat(24)}`,
+    clientId: 'cl_x',
+    siteId: 'si_x',
+    stateDir: '/var/lib/outpost',
+  };
+  const read = (extra: Record<string, unknown>) => {
+    const file = join(temp(), 'agent.json');
+    writeFileSync(file, JSON.stringify({ ...base, ...extra }));
+    return () => readAgentConfig(file);
+  };
+
+  it('requiring signed scripts without the organisation key is refused at start, naming the key', () => {
+    expect(read({ jobs: { requireSignedScripts: true } })).toThrow(
+      expect.objectContaining({
+        code: 'OUTPOST_E_CONFIG_INVALID',
+        message: expect.stringMatching(/\/jobs\/scriptPublicKey/),
+      }),
+    );
+    expect(read({ jobs: { requireSignedScripts: true, scriptPublicKey: 'short' } })).toThrow(
+      expect.objectContaining({ code: 'OUTPOST_E_CONFIG_INVALID' }),
+    );
+    expect(read({ packages: { rootDir: 'relative/root' } })).toThrow(
+      expect.objectContaining({ code: 'OUTPOST_E_CONFIG_INVALID' }),
+    );
+    expect(read({ jobs: { requireSignedScripts: true, scriptPublicKey: 'A'.repeat(43) } })()).toMatchObject({
+      jobs: { requireSignedScripts: true },
+    });
   });
 });
