@@ -76,11 +76,23 @@ describe('job delivery', () => {
     });
     await c.collector.jobs.ingest([status('succeeded', clock.t), status('interrupted', clock.t + 1)], clock.t);
     expect(await state(job.id)).toBe('succeeded');
+
+    // Not before `notBefore`, then at the next tick.
+    const later = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/jobs', {
+      spec: { kind: 'script', script: scriptId },
+      target: { agentIds: [agentId] },
+      notBefore: clock.t + 5 * 60_000,
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(agent.received.filter((m) => m.type === 'job.run')).toEqual([]);
+    clock.t += 5 * 60_000;
+    await c.collector.jobs.tick();
+    expect((await agent.next('job.run')).id).toBe(later.id);
     agent.close();
   });
 
   it('a job past its expiry is never sent, even to an agent that connects afterwards', async () => {
-    clock.t = Date.parse('2026-01-13T21:10:00Z');
+    clock.t = Date.parse('2026-01-13T21:20:00Z');
     const { agentId, keys } = await enrolledIdentity(c.agentUrl, (await c.enrollmentToken()).token);
     const job = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/jobs', {
       spec: { kind: 'patch' },
