@@ -39,6 +39,7 @@ import { rejectUnsafeNumbers } from './http/numbers.js';
 import type { App } from './http/types.js';
 import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
+import { Jobs, jobsMigrations, jobsRoutes } from './jobs/index.js';
 import { MetricsService, MetricsStore, metricsMigrations, metricsRoutes } from './metrics/index.js';
 import { Notifications, notificationsMigrations, notificationsRoutes } from './notifications/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
@@ -65,6 +66,7 @@ export const MIGRATIONS = [
   ...contractsMigrations,
   ...incidentsMigrations,
   ...notificationsMigrations,
+  ...jobsMigrations,
 ];
 
 /** A route as registered, for the security tests (anonymous refusal, fuzzing from the declared schemas). */
@@ -113,6 +115,8 @@ export interface Collector {
   contracts: Contracts;
   /** Channels, routing and the notification outbox with its delivery worker (incidents' notifier). */
   notifications: Notifications;
+  /** Script library, patch/software/script jobs and their delivery. */
+  jobs: Jobs;
   routes: RegisteredRoute[];
   /** Credentials of the admin created on this first start, to print once. */
   initialAdmin: { email: string; password: string } | undefined;
@@ -242,6 +246,23 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
         .catch((err: unknown) => logger.error({ err, agentId }, 'inventory rules failed'));
     }
   });
+  const fleet = new FleetQueries(inventory, clock);
+  const jobs = new Jobs(db, audit, clock, logger.child({ concern: 'jobs' }), {
+    agent: (id) => agents.get(id),
+    agentsIn: (q) => agents.list({ ...q, limit: 100_000, offset: 0 }),
+    securityPatchesOlderThan: async (q, days) => fleet.patches(q, days, true).map((r) => r.agentId),
+    siteClient: async (id) => (await tenants.site(id))?.clientId,
+    siteTimezone: async (id) => (await tenants.site(id))?.timezone,
+    hostname: (id) => agents.label(id),
+    send: (agentId, msg) => {
+      const conn = registry.get(agentId);
+      if (!conn?.open) return false;
+      conn.send(msg);
+      return true;
+    },
+    online: (agentId) => registry.get(agentId)?.open === true,
+  });
+  ingest.registerSink('job.status', (items, now) => jobs.ingest(items, now));
   const contracts = new Contracts(db, audit, clock, {
     clientExists: async (id) => (await tenants.client(id)) !== undefined,
     siteClient: async (id) => (await tenants.site(id))?.clientId,
@@ -301,7 +322,13 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     {
       heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
       // What changed on the machine in the 24 h before a fault, from the inventory history, explains the incident.
-      recentChanges: deps.recentChanges ?? ((a, f, t) => inventory.recentChanges(a, f, t)),
+      // …and the jobs that ended on it then (a patch, a script): "what changed" names the job.
+      recentChanges:
+        deps.recentChanges ??
+        (async (a, f, t) =>
+          [...(await inventory.recentChanges(a, f, t)), ...(await jobs.recentChanges(a, f, t))].sort(
+            (x, y) => x.time - y.time,
+          )),
       inventoryFacts: async (agentId) => {
         const facts = inventoryFactsOf(inventory, agentId);
         // Titles name the machine as people tell it apart: its hostname, with its short id when another has it too.
@@ -345,6 +372,12 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   // also re-judges every machine's inventory against the new rules at once, not at its next report or hourly sweep.
   const checksPush = new ChecksPush(policies.set, () => clock.now());
   gateway.onReady((conn) => checksPush.push(conn));
+  // A machine that comes back gets the jobs that waited for it (and those it never answered: its journal dedupes).
+  gateway.onReady((conn) => {
+    jobs
+      .dispatch(conn.agentId, true)
+      .catch((err: unknown) => logger.error({ err, agentId: conn.agentId }, 'job dispatch failed'));
+  });
   policies.onReload(() => {
     checksPush.pushAll(registry.values());
     detection.reconcileChecks().catch((err: unknown) => logger.error({ err }, 'check reconciliation failed'));
@@ -457,7 +490,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   await api.register(
     inventoryRoutes({
       inventory,
-      queries: new FleetQueries(inventory, clock),
+      queries: fleet,
       guard,
       audit,
       clock,
@@ -487,6 +520,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   );
   await api.register(incidentsRoutes({ incidents, guard, userName: async (id) => (await auth.getUser(id))?.name }));
   await api.register(contractsRoutes({ contracts, guard }));
+  await api.register(jobsRoutes({ jobs, guard }));
   await api.register(notificationsRoutes({ notifications, guard }));
   await api.register(
     qualityRoutes({
@@ -519,6 +553,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   }, 3_600_000).unref();
   incidents.start(config.incidents.tickMs);
   notifications.start();
+  jobs.start();
   const absenceTimer = setInterval(() => {
     detection.sweepAbsence().catch((err: unknown) => logger.error({ err }, 'absence sweep failed'));
   }, config.presence.heartbeatIntervalMs).unref();
@@ -548,6 +583,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     incidents,
     contracts,
     notifications,
+    jobs,
     routes,
     initialAdmin,
     async close() {
@@ -562,6 +598,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       metricsService.stop();
       await incidents.stop();
       await notifications.stop();
+      jobs.stop();
       await checkpoint();
       if (separate) await agentEndpoint.close();
       await api.close();

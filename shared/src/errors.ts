@@ -349,6 +349,36 @@ export const ERRORS = {
     hint: 'Check the channel URL, SMTP server and credentials; `outpost channels list` shows the last error. Queued messages are retried.',
     http: 502,
   },
+  OUTPOST_E_JOB_NO_TARGETS: {
+    message: 'The job names no machine you may run it on',
+    hint: 'Check the target (agents, site, client or query): it must match at least one agent of a client where you hold tier 2 or above.',
+    http: 422,
+  },
+  OUTPOST_E_JOB_FINISHED: {
+    message: 'The job has no pending machine left to change',
+    hint: 'A cancelled or finished job stays as it is; `outpost jobs retry <id>` runs the failed machines again as a new job.',
+    http: 409,
+  },
+  OUTPOST_E_JOB_UNSIGNED_SCRIPT: {
+    message: 'The agent requires scripts signed by the organisation and this script is not signed',
+    hint: 'Sign the script offline (`outpost scripts sign --key FILE <name>`) and send the signature with `outpost scripts add --signature`.',
+    http: 422,
+  },
+  OUTPOST_E_JOB_BAD_SIGNATURE: {
+    message: 'The script signature does not verify against the organisation key the agent trusts',
+    hint: 'Sign the exact script version with the organisation key whose public half is in the agent configuration (`jobs.scriptPublicKey`).',
+    http: 422,
+  },
+  OUTPOST_E_JOB_UNSUPPORTED: {
+    message: 'This machine cannot run this kind of job',
+    hint: 'The details name what is missing (no supported package manager, PowerShell scripts on a POSIX machine…).',
+    http: 422,
+  },
+  OUTPOST_E_SIGNING_KEY_INVALID: {
+    message: 'The signing key file cannot be used',
+    hint: 'Give a PEM Ed25519 private key (`openssl genpkey -algorithm ed25519 -out org-scripts.pem`).',
+    http: 400,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

@@ -27,6 +27,8 @@ const KIND_OF_COLLECTION: Record<string, string> = {
   routes: 'rt',
   'api-tokens': 'tok',
   policies: 'pol',
+  jobs: 'jb',
+  scripts: 'sc',
 };
 /** Query and body fields that name a resource, by kind. */
 const KIND_OF_FIELD: Record<string, string> = {
@@ -115,6 +117,18 @@ beforeAll(async () => {
   const policy = async (clientId: string) =>
     (await apiCall<{ id: string }>(admin, 'POST', '/api/v1/detection/policies', { clientId })).id;
   ids.pol = { a: await policy(c.clientId), b: await policy(clientB.id) };
+  // A script of each client's own, and a job on each client's machine.
+  const script = async (clientId: string) =>
+    (await apiCall<{ id: string }>(admin, 'POST', '/api/v1/scripts', { name: 'census', clientId, body: 'true\n' })).id;
+  ids.sc = { a: await script(c.clientId), b: await script(clientB.id) };
+  const job = async (agentId: string, scriptId: string) =>
+    (
+      await apiCall<{ id: string }>(admin, 'POST', '/api/v1/jobs', {
+        spec: { kind: 'script', script: scriptId },
+        target: { agentIds: [agentId] },
+      })
+    ).id;
+  ids.jb = { a: await job(ids.ag.a, ids.sc.a), b: await job(ids.ag.b, ids.sc.b) };
   // A finished session on each client's machine, as the sessions concern stores one.
   const session = async (agentId: string, clientId: string, siteId: string) => {
     const id = `se_census${clientId.slice(-6)}`;

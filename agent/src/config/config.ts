@@ -58,6 +58,32 @@ export const AgentConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /**
+     * The OS package manager as inventory and jobs see it (docs/0009-jobs.md): extra apt `-o` options and a root the
+     * reboot-required flag is read under. Only tests and unusual layouts set them (a fixture apt root in a temp dir).
+     */
+    packages: Type.Optional(
+      Type.Object(
+        {
+          aptOptions: Type.Optional(Type.Array(Type.String({ minLength: 3, maxLength: 1024 }), { maxItems: 32 })),
+          /** Absolute directory the flags (`var/run/reboot-required`) are read under; default `/`. */
+          rootDir: Type.Optional(Type.String({ pattern: '^/', maxLength: 4096 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Jobs (docs/0009-jobs.md). */
+    jobs: Type.Optional(
+      Type.Object(
+        {
+          /** Run only scripts signed by the organisation's offline key (`scriptPublicKey`); default false. */
+          requireSignedScripts: Type.Optional(Type.Boolean()),
+          /** The organisation's script-signing public key: raw Ed25519, base64url (43 characters). */
+          scriptPublicKey: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Directories file transfers are confined to (absolute); none: file transfer is refused. */
     fileRoots: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 64 })),
     /** Largest upload the agent accepts, in bytes; default 4 GiB. */
@@ -147,6 +173,8 @@ export function readAgentConfig(file: string): AgentConfig {
   }
   if (!url?.hostname)
     throw invalid('/server', `"${value.server.slice(0, 200)}" is not a URL such as https://host:8443`);
+  if (value.jobs?.requireSignedScripts && !value.jobs.scriptPublicKey)
+    throw invalid('/jobs/scriptPublicKey', 'is required when jobs.requireSignedScripts is true');
   if (value.caFingerprint !== undefined) {
     try {
       normalizeFingerprint(value.caFingerprint);

@@ -83,7 +83,14 @@ export class InventoryComponent implements AgentComponent {
     }
     this.#intervalMs = settings.intervalMs;
     this.#probeContext =
-      this.#o.probeContext ?? systemProbeContext({ cacheDir: ctx.config.stateDir, ...this.#o.inventory });
+      this.#o.probeContext ??
+      systemProbeContext({
+        cacheDir: ctx.config.stateDir,
+        // The same apt view as jobs (config `packages`), so a patch job's result shows in the next report.
+        ...(ctx.config.packages?.aptOptions ? { aptOptions: ctx.config.packages.aptOptions } : {}),
+        ...(ctx.config.packages?.rootDir ? { rootDir: ctx.config.packages.rootDir } : {}),
+        ...this.#o.inventory,
+      });
     this.#state = loadInventoryState(ctx.config.stateDir, ctx.config.agentId, ctx.logger);
     const initial = Object.keys(this.#state.probes).length === 0 ? 'initial' : 'scheduled';
     this.#later(this.#o.initialDelayMs, () => {

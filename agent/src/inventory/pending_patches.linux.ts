@@ -289,9 +289,10 @@ export async function collectPatchesLinux(ctx: ProbeContext): Promise<Patch[]> {
     ]);
     rows.push(...parseDnf(updates, sec, parseRpmInstalled(rpm), pm));
   }
-  const reboot = await ctx.readText('/var/run/reboot-required');
+  const flag = join(ctx.options.rootDir ?? '/', 'var/run/reboot-required');
+  const reboot = await ctx.readText(flag);
   if (reboot !== undefined) {
-    const pkgs = ((await ctx.readText('/var/run/reboot-required.pkgs')) ?? '').trim().split('\n').filter(Boolean);
+    const pkgs = ((await ctx.readText(`${flag}.pkgs`)) ?? '').trim().split('\n').filter(Boolean);
     rows.push(
       patch({ kind: 'reboot_required', name: pkgs.join(' ').slice(0, 256) || 'reboot required', source: 'os' }),
     );

@@ -12,6 +12,8 @@ export type Platform = 'linux' | 'win32' | 'darwin';
 export interface InventoryOptions {
   /** Extra `-o Key=Value` options for every apt command, e.g. `Dir::State::status=/tmp/status`. */
   aptOptions: string[];
+  /** Directory the reboot-required flag is read under (`/` unless a test points it at a fixture root). */
+  rootDir?: string | undefined;
   /** Per-command timeout. */
   commandTimeoutMs: number;
   /** Where probes may cache expensive answers under a fingerprint of their inputs (the state dir); none: no cache. */

@@ -4,6 +4,7 @@
 import { ChecksComponent } from '../checks/index.js';
 import { fileOpenHandler } from '../files/index.js';
 import { InventoryComponent } from '../inventory/index.js';
+import { JobsComponent } from '../jobs/index.js';
 import { MetricsComponent } from '../metrics/index.js';
 import { ShellService } from '../shell/index.js';
 import type { AgentComponent, CommandTable } from './commands.js';
@@ -13,7 +14,20 @@ export function buildCommandTable(): { table: CommandTable; components: AgentCom
   const inventory = new InventoryComponent();
   const shell = new ShellService();
   const checks = new ChecksComponent();
-  const components: AgentComponent[] = [inventory, shell, new MetricsComponent(), checks];
+  // After a patch or software job the inventory reports the packages again at once (pending patches drop).
+  const jobs = new JobsComponent({
+    refreshInventory: () => {
+      inventory
+        .request({
+          type: 'inventory.request',
+          id: `job-${Date.now().toString(36)}`,
+          expiresAt: Date.now() + 600_000,
+          probes: ['pending_patches', 'installed_software'],
+        })
+        .catch(() => undefined);
+    },
+  });
+  const components: AgentComponent[] = [inventory, shell, new MetricsComponent(), checks, jobs];
   const table: CommandTable = {
     'inventory.request': (msg) => inventory.request(msg).then(() => undefined),
     'shell.open': shell.open,
@@ -21,6 +35,7 @@ export function buildCommandTable(): { table: CommandTable; components: AgentCom
     'shell.close': shell.close,
     'file.open': fileOpenHandler(shell),
     'checks.policy': checks.policy,
+    'job.run': jobs.run,
   };
   return { table, components };
 }

@@ -36,6 +36,10 @@ export const ACTIONS = [
   'notifications.manage',
   'detection.read',
   'detection.manage',
+  'jobs.read',
+  'jobs.run',
+  'scripts.read',
+  'scripts.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -54,6 +58,10 @@ for (const r of [viewer, tier1, tier2, tier3]) r.push('detection.read');
 // Metrics (issue 17): everyone who sees a machine sees its series; `metrics.read` on no client (global) is the
 // collector's own Prometheus page, which a role bound to every client already sees the whole fleet of.
 for (const r of [viewer, tier1, tier2, tier3]) r.push('metrics.read');
+
+// Jobs (issue 15): everyone sees jobs and the script library; scripts and patches change machines: tier 2 and up.
+for (const r of [viewer, tier1, tier2, tier3]) r.push('jobs.read', 'scripts.read');
+for (const r of [tier2, tier3]) r.push('jobs.run', 'scripts.manage');
 
 /** What each role may do within its scope. */
 export const GRANTS: Record<Role, ReadonlySet<Action>> = {

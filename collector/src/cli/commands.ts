@@ -12,6 +12,7 @@ import { addDetectCommands } from './detect.js';
 import { count } from './flags.js';
 import { addIncidentCommands } from './incidents.js';
 import { addInventoryCommands } from './inventory.js';
+import { addJobCommands } from './jobs.js';
 import { addMetricsCommands } from './metrics.js';
 import { printObject, printRows, say, when } from './output.js';
 import { addPolicyCommands } from './policies.js';
@@ -51,6 +52,7 @@ export function addCommands(program: Command): void {
   addIncidentCommands(program);
   addContractCommands(program);
   addChannelCommands(program);
+  addJobCommands(program);
   addCpCommand(program);
   program
     .command('login')

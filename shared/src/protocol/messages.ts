@@ -8,6 +8,7 @@ import { OutpostError } from '../errors.js';
 import { ChecksPolicy } from './checks.js';
 import { AgentHello, CollectorChallenge, CollectorWelcome } from './handshake.js';
 import { InventoryReport, InventoryRequest } from './inventory.js';
+import { JobRun, JobStatus } from './jobs.js';
 import { ChecksResults, MetricsBatch } from './metrics.js';
 import { AgentHeartbeat } from './presence.js';
 import {
@@ -29,7 +30,7 @@ import { StreamAck, StreamEvent, StreamGap } from './stream.js';
  * A concern that reports data adds its message here; the collector routes each type to the sink its concern
  * registers with the stream ingest (collector/src/stream).
  */
-const SequencedSchemas = [StreamEvent, StreamGap, InventoryReport, MetricsBatch, ChecksResults] as const;
+const SequencedSchemas = [StreamEvent, StreamGap, InventoryReport, MetricsBatch, ChecksResults, JobStatus] as const;
 
 /** Agent messages that are not sequenced: the handshake, presence, replies to commands. */
 const UnsequencedAgentSchemas = [
@@ -70,6 +71,7 @@ export const CollectorMessage = Type.Union([
   ShellClose,
   FileOpen,
   ChecksPolicy,
+  JobRun,
 ]);
 export type CollectorMessage = Static<typeof CollectorMessage>;
 

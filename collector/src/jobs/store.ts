@@ -1,0 +1,304 @@
+/** All SQL of the jobs concern: the script library (versions), jobs, and each job's per-agent targets. */
+import { type Db, type Migration, prepared } from '../db/index.js';
+
+/** The jobs concern's schema (ids 05xx). */
+export const jobsMigrations: Migration[] = [
+  {
+    id: '0500_jobs',
+    concern: 'jobs',
+    sql: `
+      CREATE TABLE job_scripts (
+        id TEXT NOT NULL, client_id TEXT, name TEXT NOT NULL, version INTEGER NOT NULL, shell TEXT NOT NULL, description TEXT NOT NULL,
+        body TEXT NOT NULL, sha256 TEXT NOT NULL, signature TEXT, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (id, version)
+      );
+      CREATE INDEX job_scripts_name ON job_scripts (client_id, name);
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, spec TEXT NOT NULL, target TEXT NOT NULL, reboot TEXT NOT NULL,
+        timeout_sec INTEGER NOT NULL, not_before INTEGER NOT NULL, expires_at INTEGER NOT NULL, window TEXT,
+        status TEXT NOT NULL, retry_of TEXT, created_by TEXT NOT NULL, created_at INTEGER NOT NULL
+      );
+      CREATE INDEX jobs_created ON jobs (created_at);
+      CREATE TABLE job_targets (
+        job_id TEXT NOT NULL REFERENCES jobs (id), agent_id TEXT NOT NULL, client_id TEXT NOT NULL,
+        site_id TEXT NOT NULL, state TEXT NOT NULL, sent_at INTEGER, started_at INTEGER, finished_at INTEGER,
+        exit_code INTEGER, signal TEXT, duration_ms INTEGER, output_head TEXT NOT NULL DEFAULT '',
+        output_tail TEXT NOT NULL DEFAULT '', truncated_bytes INTEGER NOT NULL DEFAULT 0,
+        reboot_required INTEGER NOT NULL DEFAULT 0, reboot_scheduled TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (job_id, agent_id)
+      );
+      CREATE INDEX job_targets_agent ON job_targets (agent_id, state);
+      CREATE INDEX job_targets_client ON job_targets (client_id, job_id);
+    `,
+  },
+];
+
+/** One stored script version. */
+export interface ScriptRecord {
+  /** `sc_…`, shared by every version. */
+  id: string;
+  /** The client whose machines it may run on; null: the organisation's shared library. */
+  clientId: string | null;
+  name: string;
+  version: number;
+  shell: 'shell' | 'powershell';
+  description: string;
+  body: string;
+  sha256: string;
+  signature: string | null;
+  createdBy: string;
+  createdAt: number;
+}
+
+/** One stored job. `spec`, `target`, `reboot` and `window` are JSON the service wrote. */
+export interface JobRecord {
+  id: string;
+  kind: 'script' | 'patch' | 'software';
+  spec: string;
+  target: string;
+  reboot: string;
+  timeoutSec: number;
+  notBefore: number;
+  expiresAt: number;
+  window: string | null;
+  status: 'active' | 'cancelled';
+  retryOf: string | null;
+  createdBy: string;
+  createdAt: number;
+}
+
+/** Where a job stands on one agent (the collector's states `queued`, `sent`, `cancelled`, plus the agent's). */
+export type TargetState =
+  | 'queued'
+  | 'sent'
+  | 'cancelled'
+  | 'started'
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'interrupted'
+  | 'refused'
+  | 'expired';
+
+/** One job's target agent and its result. */
+export interface TargetRecord {
+  jobId: string;
+  agentId: string;
+  clientId: string;
+  siteId: string;
+  state: TargetState;
+  sentAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number | null;
+  outputHead: string;
+  outputTail: string;
+  truncatedBytes: number;
+  rebootRequired: boolean;
+  rebootScheduled: string;
+  reason: string;
+}
+
+const SCRIPT_COLS =
+  'id, client_id AS clientId, name, version, shell, description, body, sha256, signature, created_by AS createdBy, created_at AS createdAt';
+const JOB_COLS =
+  'id, kind, spec, target, reboot, timeout_sec AS timeoutSec, not_before AS notBefore, expires_at AS expiresAt, window, status, retry_of AS retryOf, created_by AS createdBy, created_at AS createdAt';
+const TARGET_COLS =
+  'job_id AS jobId, agent_id AS agentId, client_id AS clientId, site_id AS siteId, state, sent_at AS sentAt, started_at AS startedAt, finished_at AS finishedAt, exit_code AS exitCode, signal, duration_ms AS durationMs, output_head AS outputHead, output_tail AS outputTail, truncated_bytes AS truncatedBytes, reboot_required AS rebootRequired, reboot_scheduled AS rebootScheduled, reason';
+type TargetRow = Omit<TargetRecord, 'rebootRequired'> & { rebootRequired: number };
+const targetOf = (r: TargetRow): TargetRecord => ({ ...r, rebootRequired: r.rebootRequired === 1 });
+
+/** States a target leaves only through an agent's report (never through the collector again). */
+export const OPEN_STATES: readonly TargetState[] = ['queued', 'sent', 'started'];
+
+/** The jobs store. Async so a PostgreSQL store can take its place. */
+export class JobsStore {
+  constructor(private readonly db: Db) {}
+
+  async addScript(s: ScriptRecord): Promise<void> {
+    prepared(
+      this.db,
+      'INSERT INTO job_scripts (id, client_id, name, version, shell, description, body, sha256, signature, created_by, created_at) VALUES (@id, @clientId, @name, @version, @shell, @description, @body, @sha256, @signature, @createdBy, @createdAt)',
+    ).run(s);
+  }
+
+  /** The latest version of the script of this name in this scope (null: the shared library). */
+  async scriptByName(clientId: string | null, name: string): Promise<ScriptRecord | undefined> {
+    return prepared<[string | null, string], ScriptRecord>(
+      this.db,
+      `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE client_id IS ? AND name = ? ORDER BY version DESC LIMIT 1`,
+    ).get(clientId, name);
+  }
+
+  async script(id: string, version?: number): Promise<ScriptRecord | undefined> {
+    return version === undefined
+      ? prepared<[string], ScriptRecord>(
+          this.db,
+          `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE id = ? ORDER BY version DESC LIMIT 1`,
+        ).get(id)
+      : prepared<[string, number], ScriptRecord>(
+          this.db,
+          `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE id = ? AND version = ?`,
+        ).get(id, version);
+  }
+
+  async scriptVersions(id: string): Promise<number[]> {
+    return prepared<[string], { version: number }>(
+      this.db,
+      'SELECT version FROM job_scripts WHERE id = ? ORDER BY version DESC',
+    )
+      .all(id)
+      .map((r) => r.version);
+  }
+
+  /** The latest version of every script of the shared library and of the clients (undefined: all). */
+  async scripts(clientIds: readonly string[] | undefined): Promise<ScriptRecord[]> {
+    return prepared<{ c: string | null }, ScriptRecord>(
+      this.db,
+      `SELECT ${SCRIPT_COLS} FROM job_scripts s WHERE version = (SELECT MAX(version) FROM job_scripts WHERE id = s.id)
+       AND (@c IS NULL OR client_id IS NULL OR client_id IN (SELECT value FROM json_each(@c))) ORDER BY name, client_id`,
+    ).all({ c: clientIds ? JSON.stringify(clientIds) : null });
+  }
+
+  /** Inserts a job and its targets in one transaction. */
+  async createJob(job: JobRecord, targets: Pick<TargetRecord, 'agentId' | 'clientId' | 'siteId'>[]): Promise<void> {
+    const insertJob = prepared(
+      this.db,
+      `INSERT INTO jobs (id, kind, spec, target, reboot, timeout_sec, not_before, expires_at, window, status, retry_of, created_by, created_at)
+       VALUES (@id, @kind, @spec, @target, @reboot, @timeoutSec, @notBefore, @expiresAt, @window, @status, @retryOf, @createdBy, @createdAt)`,
+    );
+    const insertTarget = prepared(
+      this.db,
+      "INSERT INTO job_targets (job_id, agent_id, client_id, site_id, state) VALUES (?, ?, ?, ?, 'queued')",
+    );
+    this.db.transaction(() => {
+      insertJob.run(job);
+      for (const t of targets) insertTarget.run(job.id, t.agentId, t.clientId, t.siteId);
+    })();
+  }
+
+  async job(id: string): Promise<JobRecord | undefined> {
+    return prepared<[string], JobRecord>(this.db, `SELECT ${JOB_COLS} FROM jobs WHERE id = ?`).get(id);
+  }
+
+  /** Jobs with at least one target in the clients (undefined: all), newest first. */
+  async jobs(clientIds: readonly string[] | undefined, limit: number): Promise<JobRecord[]> {
+    if (!clientIds)
+      return prepared<[number], JobRecord>(
+        this.db,
+        `SELECT ${JOB_COLS} FROM jobs ORDER BY created_at DESC LIMIT ?`,
+      ).all(limit);
+    return prepared<[string, number], JobRecord>(
+      this.db,
+      `SELECT ${JOB_COLS} FROM jobs WHERE id IN (SELECT job_id FROM job_targets WHERE client_id IN (SELECT value FROM json_each(?))) ORDER BY created_at DESC LIMIT ?`,
+    ).all(JSON.stringify(clientIds), limit);
+  }
+
+  async targets(jobId: string): Promise<TargetRecord[]> {
+    return prepared<[string], TargetRow>(
+      this.db,
+      `SELECT ${TARGET_COLS} FROM job_targets WHERE job_id = ? ORDER BY agent_id`,
+    )
+      .all(jobId)
+      .map(targetOf);
+  }
+
+  async target(jobId: string, agentId: string): Promise<TargetRecord | undefined> {
+    const r = prepared<[string, string], TargetRow>(
+      this.db,
+      `SELECT ${TARGET_COLS} FROM job_targets WHERE job_id = ? AND agent_id = ?`,
+    ).get(jobId, agentId);
+    return r && targetOf(r);
+  }
+
+  /** An agent's targets that may still be sent (queued, or sent without an answer) on active jobs. */
+  async pendingFor(agentId: string): Promise<(TargetRecord & { job: JobRecord })[]> {
+    const rows = prepared<[string], TargetRow>(
+      this.db,
+      `SELECT ${TARGET_COLS.replace(/\b(job_id|agent_id|client_id|site_id|state)\b/g, 't.$1')}
+       FROM job_targets t JOIN jobs j ON j.id = t.job_id
+       WHERE t.agent_id = ? AND t.state IN ('queued', 'sent') AND j.status = 'active' ORDER BY j.created_at`,
+    ).all(agentId);
+    const out: (TargetRecord & { job: JobRecord })[] = [];
+    for (const r of rows) {
+      const job = await this.job(r.jobId);
+      if (job) out.push({ ...targetOf(r), job });
+    }
+    return out;
+  }
+
+  /** Agents with queued targets on active jobs (the tick's work list). */
+  async agentsWithQueued(): Promise<string[]> {
+    return prepared<[], { agentId: string }>(
+      this.db,
+      "SELECT DISTINCT t.agent_id AS agentId FROM job_targets t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' AND j.status = 'active'",
+    )
+      .all()
+      .map((r) => r.agentId);
+  }
+
+  async markSent(jobId: string, agentId: string, at: number): Promise<void> {
+    prepared(
+      this.db,
+      "UPDATE job_targets SET state = 'sent', sent_at = ? WHERE job_id = ? AND agent_id = ? AND state IN ('queued', 'sent')",
+    ).run(at, jobId, agentId);
+  }
+
+  /** Marks the queued and sent targets of jobs past their expiry as expired; returns how many. */
+  async expire(now: number): Promise<{ jobId: string; agentId: string; clientId: string }[]> {
+    const rows = prepared<[number], { jobId: string; agentId: string; clientId: string }>(
+      this.db,
+      "SELECT t.job_id AS jobId, t.agent_id AS agentId, t.client_id AS clientId FROM job_targets t JOIN jobs j ON j.id = t.job_id WHERE t.state IN ('queued', 'sent') AND j.expires_at <= ?",
+    ).all(now);
+    const upd = prepared(
+      this.db,
+      "UPDATE job_targets SET state = 'expired', finished_at = ?, reason = 'expired before the agent ran it' WHERE job_id = ? AND agent_id = ? AND state IN ('queued', 'sent')",
+    );
+    this.db.transaction(() => {
+      for (const r of rows) upd.run(now, r.jobId, r.agentId);
+    })();
+    return rows;
+  }
+
+  /** Cancels a job: its queued and sent targets become cancelled. */
+  async cancel(jobId: string, now: number): Promise<number> {
+    return this.db.transaction(() => {
+      prepared(this.db, "UPDATE jobs SET status = 'cancelled' WHERE id = ?").run(jobId);
+      return prepared(
+        this.db,
+        "UPDATE job_targets SET state = 'cancelled', finished_at = ?, reason = 'cancelled before it started' WHERE job_id = ? AND state IN ('queued', 'sent')",
+      ).run(now, jobId).changes;
+    })();
+  }
+
+  /** Stores what an agent reported (the service decided it may overwrite what is there). */
+  async saveResult(t: TargetRecord): Promise<void> {
+    prepared(
+      this.db,
+      `UPDATE job_targets SET state = @state, started_at = @startedAt, finished_at = @finishedAt, exit_code = @exitCode,
+       signal = @signal, duration_ms = @durationMs, output_head = @outputHead, output_tail = @outputTail,
+       truncated_bytes = @truncatedBytes, reboot_required = @rebootRequired, reboot_scheduled = @rebootScheduled,
+       reason = @reason WHERE job_id = @jobId AND agent_id = @agentId`,
+    ).run({ ...t, rebootRequired: t.rebootRequired ? 1 : 0 });
+  }
+
+  /** Jobs that ended on an agent between two instants (incidents' "what changed"). */
+  async finishedOn(
+    agentId: string,
+    from: number,
+    to: number,
+  ): Promise<(TargetRecord & { kind: string; spec: string })[]> {
+    return prepared<[string, number, number], TargetRow & { kind: string; spec: string }>(
+      this.db,
+      `SELECT ${TARGET_COLS.replace(/\b(job_id|agent_id|client_id|site_id|state)\b/g, 't.$1')}, j.kind, j.spec
+       FROM job_targets t JOIN jobs j ON j.id = t.job_id
+       WHERE t.agent_id = ? AND t.finished_at BETWEEN ? AND ? AND t.state IN ('succeeded', 'failed', 'timed_out', 'interrupted')
+       ORDER BY t.finished_at`,
+    )
+      .all(agentId, from, to)
+      .map((r) => ({ ...targetOf(r), kind: r.kind, spec: r.spec }));
+  }
+}
