@@ -3,7 +3,7 @@
  * 22:00 for 180 minutes" means 22:00 on the site's wall clock, whatever the collector's zone and across DST changes.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { wallClock } from '../contracts/index.js';
+import { wallClock } from '../time/zones.js';
 
 /** A recurring window: on these weekdays (0 = Sunday) of the site's calendar, from `start` for `minutes`. */
 export const JobWindow = Type.Object(
