@@ -1,0 +1,29 @@
+/**
+ * Who is logged in. The session itself is the HttpOnly cookie the login set: this module only remembers the user
+ * and the CSRF token in memory, and recovers both from the API after a reload.
+ */
+import { signal } from '@preact/signals';
+import { Api, ApiError, csrfToken } from './api/client.js';
+import type { User } from './api/types.js';
+
+/** The user, null when logged out, undefined while the first check runs. */
+export const currentUser = signal<User | null | undefined>(undefined);
+
+/** Asks the API whether the cookie still holds a session. */
+export async function restoreSession(): Promise<void> {
+  try {
+    const [me, csrf] = await Promise.all([Api.me(), Api.csrf()]);
+    csrfToken.value = csrf.csrfToken;
+    currentUser.value = me;
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) console.warn('session check failed', err);
+    currentUser.value = null;
+  }
+}
+
+/** Forgets the session here and on the collector. */
+export async function logout(): Promise<void> {
+  await Api.logout().catch(() => undefined);
+  csrfToken.value = null;
+  currentUser.value = null;
+}
