@@ -1,7 +1,7 @@
 /** One inventory probe's rows as a table (software, patches…); every cell is text, whatever the agent sent. */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { Api } from '../../api/client.js';
+import { Api, ApiError } from '../../api/client.js';
 import type { InventoryAnswer } from '../../api/types.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { cell } from '../../format.js';
@@ -10,14 +10,18 @@ export function InventoryTable(props: { agentId: string; probe: string; columns:
   const answer = useSignal<InventoryAnswer | null>(null);
   const error = useSignal<unknown>(null);
   const filter = useSignal('');
+  const none = useSignal(false);
   useEffect(() => {
     answer.value = null;
+    none.value = false;
     Api.inventory(props.agentId, props.probe)
       .then((a) => {
         answer.value = a;
       })
       .catch((err: unknown) => {
-        error.value = err;
+        // A machine that never reported an inventory answers 404: say so plainly, it is not a failure.
+        if (err instanceof ApiError && err.code === 'OUTPOST_E_NOT_FOUND') none.value = true;
+        else error.value = err;
       });
   }, [props.agentId, props.probe]);
   const probe = answer.value?.probes.find((p) => p.probe === props.probe);
@@ -28,7 +32,7 @@ export function InventoryTable(props: { agentId: string; probe: string; columns:
   return (
     <div>
       <ErrorLine error={error.value} />
-      {answer.value && !probe && <p class="muted">No {props.label.toLowerCase()} reported yet.</p>}
+      {(none.value || (answer.value && !probe)) && <p class="muted">No {props.label.toLowerCase()} reported yet.</p>}
       {probe?.errorCode && <p class="error">{`${probe.errorCode}: ${probe.errorMessage ?? ''}`}</p>}
       {probe && (
         <>
