@@ -195,6 +195,7 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
     const row = page.locator('table[aria-label=Machines] tbody tr');
     expect(await row.count()).toBe(1);
     expect(await row.first().locator('td').first().textContent()).toBe(HOSTILE_NAME);
+    expect(await row.first().locator('td').nth(3).textContent()).toBe('HQ'); // the site's name, not its id
     expect(await page.locator('main img, main svg').count()).toBe(0);
     expect(page.url()).toContain('os=win32');
     await page.selectOption('label:has-text("OS") select', '');
@@ -276,6 +277,31 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
     await shot('terminal');
     await page.setViewportSize({ width: 1280, height: 860 });
     await page.click('button:has-text("Close terminal")');
+  });
+
+  it('lists the terminal session on the machine page and replays its recording', async () => {
+    const button = page.locator('table[aria-label=Sessions] button:has-text("Replay")');
+    // The recording is closed once the session has ended: re-open the tab until it is replayable.
+    for (let i = 0; i < 50 && !(await button.count()); i++) {
+      await page.click('[role=tab]:has-text("Incidents")');
+      await page.click('[role=tab]:has-text("Sessions")');
+      await page.waitForSelector('table[aria-label=Sessions], [role=tabpanel] p.muted');
+      if (!(await button.count())) await page.waitForTimeout(200);
+    }
+    const row = page.locator('table[aria-label=Sessions] tbody tr').first();
+    expect(await row.locator('td').nth(2).textContent()).toBe(EMAIL);
+    await button.first().click();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid=replay-state]')?.textContent?.startsWith('replayed'),
+      undefined,
+      { timeout: 15_000 },
+    );
+    const replayed = await page.locator('[data-testid=replay] .xterm-rows > div').allTextContents();
+    expect(replayed.map((l) => l.trim())).toContain('42');
+    expect(replayed.join('\n')).toContain('echo $((6*7))');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.locator('#replay-title').scrollIntoViewIfNeeded();
+    await shot('replay');
   });
 
   it('counts the SLA down live, acknowledges and resolves an incident', async () => {

@@ -11,6 +11,7 @@ import type {
   InventoryAnswer,
   LoginAnswer,
   MetricsAnswer,
+  SessionRecord,
   User,
 } from './types.js';
 
@@ -68,6 +69,22 @@ export async function api<T>(method: string, path: string, opts: { query?: Query
   return data as T;
 }
 
+/** Reads a text resource of the API (a session recording): same cookie, same coded errors. */
+export async function apiText(path: string): Promise<string> {
+  const res = await fetch(path, { credentials: 'same-origin' });
+  const text = await res.text();
+  if (!res.ok) {
+    let e: ApiErrorBody['error'] | undefined;
+    try {
+      e = (JSON.parse(text) as Partial<ApiErrorBody>).error;
+    } catch {
+      // not JSON: the status says it
+    }
+    throw new ApiError(res.status, e?.code ?? 'OUTPOST_E_INTERNAL', e?.message ?? `HTTP ${res.status}`, e?.hint ?? '');
+  }
+  return text;
+}
+
 /** Fleet filters and paging, as `GET /api/v1/agents` takes them. */
 export interface FleetQuery {
   clientId?: string;
@@ -98,6 +115,9 @@ export const Api = {
     api<InventoryAnswer>('GET', `/api/v1/agents/${encodeURIComponent(id)}/inventory`, { query: { probe } }),
   incidents: (q: { status?: string[]; agentId?: string; tier?: number; criticality?: string; limit?: number }) =>
     api<IncidentPage>('GET', '/api/v1/incidents', { query: { ...q, limit: q.limit ?? 200 } }),
+  sessions: (agentId: string) =>
+    api<{ sessions: SessionRecord[] }>('GET', '/api/v1/sessions', { query: { agentId, limit: 50 } }),
+  recording: (id: string) => apiText(`/api/v1/sessions/${encodeURIComponent(id)}/recording`),
   ack: (id: string) => api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/ack`, { body: {} }),
   resolve: (id: string, note: string, category: string) =>
     api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/resolve`, { body: { note, category } }),

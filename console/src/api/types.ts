@@ -124,3 +124,20 @@ export interface IncidentPage {
 export interface ApiErrorBody {
   error: { code: string; message: string; hint: string; requestId: string };
 }
+
+/** A shell or file-transfer session (`GET /api/v1/sessions`). */
+export interface SessionRecord {
+  id: string;
+  kind: string;
+  agentId: string;
+  userEmail: string;
+  elevated: boolean;
+  path: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  exitCode: number | null;
+  outcome: 'ok' | 'refused' | 'failed' | 'ended' | null;
+  outcomeCode: string | null;
+  recordingStatus: 'none' | 'recording' | 'ok' | 'truncated' | 'failed';
+  live: boolean;
+}

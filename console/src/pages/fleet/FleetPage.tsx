@@ -68,19 +68,19 @@ export function FleetPage() {
         error.value = err;
       });
   }, []);
+  // Site names for the table: every client's sites while there are few clients, else the chosen client's.
+  const siteNames = useSignal(new Map<string, string>());
   useEffect(() => {
-    if (!q.clientId) {
-      sites.value = [];
-      return;
-    }
-    Api.sites(q.clientId)
-      .then((r) => {
-        sites.value = r.sites;
+    const ids = q.clientId ? [q.clientId] : clients.value.length <= 20 ? clients.value.map((c) => c.id) : [];
+    Promise.all(ids.map((id) => Api.sites(id).then((r) => r.sites)))
+      .then((lists) => {
+        sites.value = q.clientId ? (lists[0] ?? []) : [];
+        siteNames.value = new Map(lists.flat().map((s) => [s.id, s.name]));
       })
       .catch(() => {
         sites.value = [];
       });
-  }, [q.clientId]);
+  }, [q.clientId, clients.value]);
   useEffect(() => {
     let stop = false;
     const load = () =>
@@ -106,7 +106,7 @@ export function FleetPage() {
   });
 
   const clientName = (id: string) => clients.value.find((c) => c.id === id)?.name ?? id;
-  const siteName = (id: string) => sites.value.find((s) => s.id === id)?.name ?? id;
+  const siteName = (id: string) => siteNames.value.get(id) ?? id;
   const total = page.value?.total ?? 0;
 
   return (
@@ -225,7 +225,7 @@ export function FleetPage() {
                 <span class={`status ${a.status}`}>{a.status}</span>
               </td>
               <td>{clientName(a.clientId)}</td>
-              <td>{q.clientId ? siteName(a.siteId) : a.siteId}</td>
+              <td>{siteName(a.siteId)}</td>
               <td>{`${a.os.distro} ${a.os.release}`.trim() || a.os.platform}</td>
               <td>{a.agentVersion}</td>
               <td>{ago(a.lastSeenAt)}</td>

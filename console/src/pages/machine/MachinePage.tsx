@@ -12,6 +12,7 @@ import { ago, bytes } from '../../format.js';
 import { IncidentList } from '../incidents/IncidentList.js';
 import { InventoryTable } from './InventoryTable.js';
 import { MetricsChart } from './MetricsChart.js';
+import { SessionsTab } from './SessionsTab.js';
 
 const Terminal = lazy(() => import('./Terminal.js'));
 
@@ -30,6 +31,7 @@ const TABS = [
   },
   { id: 'services', label: 'Services', probe: 'services', columns: ['name', 'display_name', 'state', 'start_mode'] },
   { id: 'incidents', label: 'Incidents' },
+  { id: 'sessions', label: 'Sessions' },
 ] as const;
 
 export function MachinePage(props: { id: string }) {
@@ -120,7 +122,9 @@ export function MachinePage(props: { id: string }) {
             ))}
           </div>
           <div role="tabpanel" id="tabpanel" aria-labelledby={`tab-${current.id}`}>
-            {'probe' in current ? (
+            {current.id === 'sessions' ? (
+              <SessionsTab agentId={a.id} />
+            ) : 'probe' in current ? (
               <InventoryTable
                 agentId={a.id}
                 probe={current.probe}
