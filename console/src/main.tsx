@@ -2,6 +2,7 @@
 import './styles.css';
 import { render } from 'preact';
 import { FleetPage } from './pages/fleet/FleetPage.js';
+import { IncidentPage } from './pages/incident/IncidentPage.js';
 import { IncidentsPage } from './pages/incidents/IncidentsPage.js';
 import { LoginPage } from './pages/login/LoginPage.js';
 import { MachinePage } from './pages/machine/MachinePage.js';
@@ -22,6 +23,8 @@ function App() {
   }
   const machine = /^\/machines\/([^/]+)$/.exec(path);
   if (machine) return <MachinePage id={decodeURIComponent(machine[1]!)} />;
+  const incident = /^\/incidents\/([^/]+)$/.exec(path);
+  if (incident) return <IncidentPage id={decodeURIComponent(incident[1]!)} />;
   if (path.startsWith('/incidents')) return <IncidentsPage />;
   return <FleetPage />;
 }

@@ -339,6 +339,27 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
     expect(stored.incident.acknowledgedAt).toBeGreaterThan(0);
   });
 
+  it('shows an incident with its readable timeline, and takes a comment as text', async () => {
+    await go('/incidents');
+    await page.check('label:has-text("Show resolved") input');
+    await page.click(`tr[data-incident="${incidentId}"] a.title`);
+    await page.waitForURL(new RegExp(`/incidents/${incidentId}$`));
+    await page.waitForSelector('ol[aria-label=Timeline] li');
+    const lines = await page.locator('ol[aria-label=Timeline] li .what').allTextContents();
+    expect(lines).toContain('acknowledged');
+    expect(lines).toContain('resolved [fixed]: Rotated the logs on /var (after 0 min)');
+    const note = '<img src=x onerror=alert(4)> checked the logrotate config';
+    await page.fill('#comment', note);
+    await page.click('button:has-text("Add comment")');
+    await page.waitForFunction(
+      (text) => [...document.querySelectorAll('ol[aria-label=Timeline] li .what')].some((l) => l.textContent === text),
+      `comment: ${note}`,
+    );
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(await axeViolations(page)).toEqual([]);
+    await shot('incident');
+  });
+
   it('refuses a cross-site POST and a cross-origin WebSocket that carry the session cookie', async () => {
     // Another origin on the same host (same site: the SameSite cookie is sent), served over TLS with the same cert.
     const tls = join(c.dataDir, 'tls');

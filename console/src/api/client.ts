@@ -12,6 +12,7 @@ import type {
   LoginAnswer,
   MetricsAnswer,
   SessionRecord,
+  TimelineEntry,
   User,
 } from './types.js';
 
@@ -118,6 +119,10 @@ export const Api = {
   sessions: (agentId: string) =>
     api<{ sessions: SessionRecord[] }>('GET', '/api/v1/sessions', { query: { agentId, limit: 50 } }),
   recording: (id: string) => apiText(`/api/v1/sessions/${encodeURIComponent(id)}/recording`),
+  incident: (id: string) =>
+    api<{ incident: Incident; timeline: TimelineEntry[] }>('GET', `/api/v1/incidents/${encodeURIComponent(id)}`),
+  comment: (id: string, text: string) =>
+    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/comment`, { body: { text } }),
   ack: (id: string) => api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/ack`, { body: {} }),
   resolve: (id: string, note: string, category: string) =>
     api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/resolve`, { body: { note, category } }),

@@ -141,3 +141,12 @@ export interface SessionRecord {
   recordingStatus: 'none' | 'recording' | 'ok' | 'truncated' | 'failed';
   live: boolean;
 }
+
+/** One incident timeline entry (`GET /api/v1/incidents/:id`). */
+export interface TimelineEntry {
+  id: number;
+  at: number;
+  kind: string;
+  actor: string;
+  data: Record<string, unknown>;
+}

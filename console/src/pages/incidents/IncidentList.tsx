@@ -6,7 +6,7 @@ import { useSignal } from '@preact/signals';
 import { Api } from '../../api/client.js';
 import type { Incident } from '../../api/types.js';
 import { now } from '../../clock.js';
-import { ErrorLine } from '../../components/Layout.js';
+import { ErrorLine, Link } from '../../components/Layout.js';
 import { countdown } from '../../format.js';
 
 /** The SLA clock that matters now, as text and a state for colour. */
@@ -57,6 +57,8 @@ function ResolveForm(props: { incident: Incident; onDone(i: Incident): void }) {
 }
 
 export function IncidentList(props: {
+  /** Titles link to the incident's page (not on that page itself). */
+  linkTitles?: boolean;
   incidents: Incident[];
   onChange(i: Incident): void;
   hostnames?: Map<string, string>;
@@ -89,7 +91,13 @@ export function IncidentList(props: {
                 </td>
                 <td>{i.tier}</td>
                 <td>
-                  <span class="title">{i.title}</span>
+                  {props.linkTitles === false ? (
+                    <span class="title">{i.title}</span>
+                  ) : (
+                    <Link href={`/incidents/${encodeURIComponent(i.id)}`} class="title">
+                      {i.title}
+                    </Link>
+                  )}
                   <details>
                     <summary>Why</summary>
                     <p class="explanation">{i.explanation}</p>
