@@ -58,6 +58,7 @@ let liar: { agentId: string; agent: RawAgent };
 let tech: ApiTarget;
 let totpSecret: string;
 let incidentId: string;
+let others: string[] = [];
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let context: BrowserContext;
 let page: Page;
@@ -153,6 +154,22 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
       criticality: 'P2',
     });
     incidentId = inc.id;
+    // Two more for the bulk action; one titled with the hostile hostname, as detection titles name machines.
+    others = [];
+    for (const [agentId, title] of [
+      [liar.agentId, `CPU above 95 % on ${HOSTILE_NAME}`],
+      [shell.agentId, 'Antivirus signatures 9 days old'],
+    ] as const) {
+      const o = await apiCall<{ id: string }>(tech, 'POST', '/api/v1/incidents', {
+        clientId: c.clientId,
+        siteId: c.siteId,
+        agentIds: [agentId],
+        title,
+        type: 'manual',
+        criticality: 'P3',
+      });
+      others.push(o.id);
+    }
 
     browser = await launchChromium(chromiumPath!);
     context = browser.context;
@@ -324,7 +341,7 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
     );
     expect(await sla.textContent()).toMatch(/^resolution \d+ h \d\d min$/);
     await row.locator('button:has-text("Resolve…")').click();
-    await row.locator('input').fill('Rotated the logs on /var');
+    await row.locator('form.resolve input').fill('Rotated the logs on /var');
     await row.locator('button:has-text("Resolve")').last().click();
     await page.waitForFunction(
       (sel) => document.querySelector(sel)?.textContent === 'resolved',
@@ -337,6 +354,26 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
     );
     expect(stored.incident).toMatchObject({ status: 'resolved', resolutionNote: 'Rotated the logs on /var' });
     expect(stored.incident.acknowledgedAt).toBeGreaterThan(0);
+  });
+
+  it('acknowledges selected incidents in bulk', async () => {
+    await go('/incidents');
+    for (const id of others) await page.locator(`tr[data-incident="${id}"] input[type=checkbox]`).check();
+    expect(await page.textContent('button:has-text("Acknowledge selected")')).toBe('Acknowledge selected (2)');
+    expect(await page.locator(`tr[data-incident="${others[0]}"] a.title`).textContent()).toBe(
+      `CPU above 95 % on ${HOSTILE_NAME}`,
+    );
+    await page.click('button:has-text("Acknowledge selected")');
+    for (const id of others)
+      await page.waitForFunction(
+        (sel) => document.querySelector(sel)?.textContent === 'acknowledged',
+        `tr[data-incident="${id}"] [data-testid=status]`,
+      );
+    for (const id of others) {
+      const r = await apiCall<{ incident: { status: string } }>(c.admin, 'GET', `/api/v1/incidents/${id}`);
+      expect(r.incident.status).toBe('acknowledged');
+    }
+    expect(await page.locator('main img').count()).toBe(0);
   });
 
   it('shows an incident with its readable timeline, and takes a comment as text', async () => {

@@ -59,20 +59,54 @@ function ResolveForm(props: { incident: Incident; onDone(i: Incident): void }) {
 export function IncidentList(props: {
   /** Titles link to the incident's page (not on that page itself). */
   linkTitles?: boolean;
+  /** Rows get a checkbox and the list a bulk "acknowledge selected" action (the queue). */
+  bulk?: boolean;
   incidents: Incident[];
   onChange(i: Incident): void;
   hostnames?: Map<string, string>;
 }) {
   const error = useSignal<unknown>(null);
   const resolving = useSignal<string | null>(null);
+  const selected = useSignal<ReadonlySet<string>>(new Set());
+  const toggle = (id: string, on: boolean) => {
+    const next = new Set(selected.value);
+    if (on) next.add(id);
+    else next.delete(id);
+    selected.value = next;
+  };
+  const ackSelected = async () => {
+    // One request per ticket: each is authorised and audited on its own; the failures are reported, not hidden.
+    const failures: string[] = [];
+    for (const id of selected.value) {
+      try {
+        props.onChange(await Api.ack(id));
+      } catch (err) {
+        failures.push(`${id}: ${(err as Error).message}`);
+      }
+    }
+    selected.value = new Set();
+    error.value = failures.length ? new Error(`Not acknowledged: ${failures.join('; ')}`) : null;
+  };
   const t = now.value;
   if (props.incidents.length === 0) return <p class="muted">No incidents.</p>;
   return (
     <>
       <ErrorLine error={error.value} />
+      {props.bulk && (
+        <p>
+          <button type="button" disabled={selected.value.size === 0} onClick={ackSelected}>
+            {`Acknowledge selected (${selected.value.size})`}
+          </button>
+        </p>
+      )}
       <table class="grid" aria-label="Incidents">
         <thead>
           <tr>
+            {props.bulk && (
+              <th scope="col">
+                <span class="visually-hidden">Select</span>
+              </th>
+            )}
             <th scope="col">Priority</th>
             <th scope="col">Tier</th>
             <th scope="col">Title</th>
@@ -86,6 +120,17 @@ export function IncidentList(props: {
             const sla = slaOf(i, t);
             return (
               <tr key={i.id} data-incident={i.id}>
+                {props.bulk && (
+                  <td>
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${i.title}`}
+                      disabled={i.status !== 'open'}
+                      checked={selected.value.has(i.id)}
+                      onChange={(e) => toggle(i.id, e.currentTarget.checked)}
+                    />
+                  </td>
+                )}
                 <td>
                   <span class={`crit ${i.criticality}`}>{i.criticality}</span>
                 </td>

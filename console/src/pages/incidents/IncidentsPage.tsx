@@ -69,6 +69,7 @@ export function IncidentsPage() {
         <p class="muted">Loading…</p>
       ) : (
         <IncidentList
+          bulk
           incidents={list.value}
           onChange={(changed) => {
             list.value = list.value!.map((i) => (i.id === changed.id ? changed : i));
