@@ -6,6 +6,14 @@ import type { Incident } from '../../api/types.js';
 import { ErrorLine, Layout } from '../../components/Layout.js';
 import { IncidentList } from './IncidentList.js';
 
+/** The queue's order: the SLA due first (response while open, then resolution), then priority, then age. */
+function byUrgency(a: Incident, b: Incident): number {
+  const due = (i: Incident) =>
+    (i.status === 'open' ? i.sla?.responseDue : i.status === 'acknowledged' ? i.sla?.resolutionDue : null) ??
+    Number.POSITIVE_INFINITY;
+  return due(a) - due(b) || a.criticality.localeCompare(b.criticality) || a.detectedAt - b.detectedAt;
+}
+
 export function IncidentsPage() {
   const list = useSignal<Incident[] | null>(null);
   const error = useSignal<unknown>(null);
@@ -19,7 +27,7 @@ export function IncidentsPage() {
       ...(crit.value ? { criticality: crit.value } : {}),
     })
       .then((r) => {
-        list.value = r.incidents;
+        list.value = [...r.incidents].sort(byUrgency);
         error.value = null;
       })
       .catch((err: unknown) => {
