@@ -1,6 +1,7 @@
 /** The console's entry: checks the session, then renders the page the path names (login first when needed). */
 import './styles.css';
 import { render } from 'preact';
+import { AccountPage } from './pages/account/AccountPage.js';
 import { FleetPage } from './pages/fleet/FleetPage.js';
 import { IncidentPage } from './pages/incident/IncidentPage.js';
 import { IncidentsPage } from './pages/incidents/IncidentsPage.js';
@@ -23,6 +24,7 @@ function App() {
   }
   const machine = /^\/machines\/([^/]+)$/.exec(path);
   if (machine) return <MachinePage id={decodeURIComponent(machine[1]!)} />;
+  if (path === '/account') return <AccountPage />;
   const incident = /^\/incidents\/([^/]+)$/.exec(path);
   if (incident) return <IncidentPage id={decodeURIComponent(incident[1]!)} />;
   if (path.startsWith('/incidents')) return <IncidentsPage />;

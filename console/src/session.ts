@@ -2,9 +2,10 @@
  * Who is logged in. The session itself is the HttpOnly cookie the login set: this module only remembers the user
  * and the CSRF token in memory, and recovers both from the API after a reload.
  */
-import { signal } from '@preact/signals';
+import { batch, signal } from '@preact/signals';
 import { Api, ApiError, csrfToken } from './api/client.js';
 import type { User } from './api/types.js';
+import { navigate } from './router.js';
 
 /** The user, null when logged out, undefined while the first check runs. */
 export const currentUser = signal<User | null | undefined>(undefined);
@@ -21,9 +22,13 @@ export async function restoreSession(): Promise<void> {
   }
 }
 
-/** Forgets the session here and on the collector. */
+/** Forgets the session here and on the collector, and shows the login page. */
 export async function logout(): Promise<void> {
   await Api.logout().catch(() => undefined);
-  csrfToken.value = null;
-  currentUser.value = null;
+  // One render: the login page at /login (no `next`: logging out is not an interrupted visit).
+  batch(() => {
+    navigate('/login', true);
+    csrfToken.value = null;
+    currentUser.value = null;
+  });
 }

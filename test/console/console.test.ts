@@ -8,8 +8,9 @@
  * with its SLA counting down, hostile strings shown as text, cross-site requests and sockets refused, and axe-core
  * on every page. Screenshots of the main pages go to test/console/screenshots/.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ApiTarget, apiCall } from '@outpost/collector';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -47,7 +48,13 @@ if (skipWhy) console.warn(`test/console: ${skipWhy}`);
 
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
 const HOSTILE_SOFTWARE = '<script>alert(2)</script>';
-const SHOTS = join(repoRoot, 'test/console/screenshots');
+/**
+ * Screenshots go to test/console/screenshots/ (committed, shown in the docs) with OUTPOST_UPDATE_SCREENSHOTS=1;
+ * otherwise to a temp folder, so an ordinary run does not rewrite committed images (the pages show clock times).
+ */
+const SHOTS = process.env.OUTPOST_UPDATE_SCREENSHOTS
+  ? join(repoRoot, 'test/console/screenshots')
+  : mkdtempSync(join(tmpdir(), 'outpost-console-shots-'));
 const EMAIL = 'tess@example.com';
 const PASSWORD = 'a console password';
 
@@ -446,6 +453,47 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
     } finally {
       await new Promise((r) => evil.close(r));
     }
+  });
+
+  it('logs out, and a new technician turns TOTP on from the account page; the next login asks for a code', async () => {
+    const email = 'newbie@example.com';
+    await apiCall(c.admin, 'POST', '/api/v1/users', {
+      email,
+      name: 'New Bie',
+      password: PASSWORD,
+      roles: [{ role: 'tier1', clientId: c.clientId }],
+    });
+    await page.click('button:has-text("Log out")');
+    await page.waitForURL(/\/login/);
+    expect((await context.cookies(c.apiUrl)).find((k) => k.name === 'outpost_session')).toBeUndefined();
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/fleet/);
+    await page.click(`a.who`);
+    await page.waitForURL(/\/account$/);
+    expect(await page.textContent('[data-testid=totp-state]')).toBe('off');
+    await page.fill('#acct-password', PASSWORD);
+    await page.click('button:has-text("Create a secret")');
+    const secret = (await page.locator('[data-testid=totp-secret]').textContent())!;
+    expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+    // The previous step's code confirms (±1 step is accepted), so the current one is still unused for the login.
+    await page.fill('#acct-code', totpCode(secret, Date.now() - 30_000));
+    await page.click('button:has-text("Confirm")');
+    await page.waitForFunction(() => document.querySelector('[data-testid=totp-state]')?.textContent === 'on');
+    expect(await axeViolations(page)).toEqual([]);
+    await shot('account');
+    await page.click('button:has-text("Log out")');
+    await page.waitForURL(/\/login/);
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#totp');
+    await page.fill('#totp', totpCode(secret, Date.now()));
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/fleet/);
+    const me = await page.evaluate(async () => (await (await fetch('/api/v1/auth/me')).json()) as { email: string });
+    expect(me.email).toBe(email);
   });
 
   it('ran no injected script, logged no error and broke no CSP rule on the way', async () => {

@@ -24,6 +24,7 @@ const PUBLIC_ROUTES = new Set([
   'GET /machines/*',
   'GET /incidents',
   'GET /incidents/*',
+  'GET /account',
   'GET /assets/*',
 ]);
 

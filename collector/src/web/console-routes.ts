@@ -12,7 +12,15 @@ import type { App } from '../http/types.js';
 import { CACHE_IMMUTABLE, CACHE_REVALIDATE } from './headers.js';
 
 /** Client-side routes of the console: a reload or a shared link on one of them gets the app. */
-export const CONSOLE_PAGES = ['/', '/login', '/fleet', '/machines/*', '/incidents', '/incidents/*'] as const;
+export const CONSOLE_PAGES = [
+  '/',
+  '/login',
+  '/fleet',
+  '/machines/*',
+  '/incidents',
+  '/incidents/*',
+  '/account',
+] as const;
 
 /** The console routes plugin; `root` is the Vite build output (absent when the console was never built). */
 export function consoleRoutes(deps: { root: string }): FastifyPluginAsync {

@@ -119,6 +119,11 @@ export const Api = {
   sessions: (agentId: string) =>
     api<{ sessions: SessionRecord[] }>('GET', '/api/v1/sessions', { query: { agentId, limit: 50 } }),
   recording: (id: string) => apiText(`/api/v1/sessions/${encodeURIComponent(id)}/recording`),
+  totpSetup: (password: string, totp?: string) =>
+    api<{ secret: string; uri: string }>('POST', '/api/v1/auth/totp/setup', {
+      body: { password, ...(totp ? { totp } : {}) },
+    }),
+  totpEnable: (code: string) => api<{ ok: true }>('POST', '/api/v1/auth/totp/enable', { body: { code } }),
   incident: (id: string) =>
     api<{ incident: Incident; timeline: TimelineEntry[] }>('GET', `/api/v1/incidents/${encodeURIComponent(id)}`),
   comment: (id: string, text: string) =>

@@ -39,15 +39,10 @@ export function Layout(props: { children: ComponentChildren }) {
             {item('/incidents', 'Incidents')}
           </ul>
         </nav>
-        <span class="who">{currentUser.value?.email ?? ''}</span>
-        <button
-          type="button"
-          class="link"
-          onClick={async () => {
-            await logout();
-            navigate('/login');
-          }}
-        >
+        <Link href="/account" class="who">
+          {currentUser.value?.email ?? ''}
+        </Link>
+        <button type="button" class="link" onClick={() => void logout()}>
           Log out
         </button>
       </header>
