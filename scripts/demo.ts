@@ -325,6 +325,8 @@ async function main(): Promise<void> {
       `  collector     ${started.url}`,
       `  certificate   SHA-256 ${started.fingerprint}`,
       `  admin         ${state.email} / ${state.password}`,
+      `  web console   ${new URL('/', started.url).href}  (log in as the admin above; the browser warns about the`,
+      `                self-signed certificate: check its SHA-256 is the one above, then accept it)`,
       `  agent         ${id}  ${shown?.hostname} (${shown?.os.distro} ${shown?.os.release})  ${shown?.status}`,
       `  shell user    ${user.name}${user.created ? ' (created now)' : ''}: plain sessions run as this user`,
       `  file root     ${filesDir}`,

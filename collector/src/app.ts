@@ -49,6 +49,7 @@ import { loadOrCreateTicketKey, Sessions, sessionsMigrations, sessionsRoutes } f
 import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
 import { Tenants, tenantsMigrations, tenantsRoutes } from './tenants/index.js';
 import { COLLECTOR_VERSION } from './version.js';
+import { installWeb } from './web/index.js';
 import { inventoryFactsOf } from './wiring.js';
 
 /** Every migration of every concern; the runner applies them in id order. */
@@ -466,6 +467,8 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   for (const app of separate ? [api, agentEndpoint] : [api]) {
     app.addHook('onRequest', authenticate);
   }
+  // First on the API instance: the OpenAPI generator and the security headers must see every route after it.
+  await installWeb(api, { version: COLLECTOR_VERSION });
   await agentEndpoint.register(websocket, {
     errorHandler: websocketErrorHandler,
     options: { maxPayload: config.limits.agentMaxPayloadBytes, perMessageDeflate: false, clientTracking: false },

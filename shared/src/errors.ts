@@ -344,6 +344,11 @@ export const ERRORS = {
     hint: 'Incidents go open → acknowledged → resolved → closed; reopen works within the reopen window. `outpost incidents show <id>` gives the state.',
     http: 409,
   },
+  OUTPOST_E_CONSOLE_NOT_BUILT: {
+    message: 'The web console is not built on this collector',
+    hint: 'Run `pnpm build` (it builds `console/dist`), then restart `outpost serve`; the REST API works meanwhile.',
+    http: 503,
+  },
   OUTPOST_E_DELIVERY_FAILED: {
     message: 'The notification channel did not accept the message',
     hint: 'Check the channel URL, SMTP server and credentials; `outpost channels list` shows the last error. Queued messages are retried.',

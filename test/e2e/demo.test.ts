@@ -4,8 +4,10 @@
  * to the whole foreground process group, as a terminal sends it) ends it with status 0, no `ELIFECYCLE`, and no
  * process left behind. Real pnpm, real collector and agent, real shell session through a PTY.
  */
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { repoRoot, tempDir } from '../support/collector.js';
@@ -84,6 +86,23 @@ it.skipIf(process.platform !== 'linux')(
         expect(r.status, `${what}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
 
       ok(run(find(/ login /)), 'login');
+      // The printed console URL serves the console (the page a browser gets, with its CSP).
+      const consoleUrl = /web console\s+(\S+)/.exec(out.text())?.[1];
+      expect(consoleUrl, out.text()).toMatch(/^https:\/\/.+\/$/);
+      const page = await new Promise<{ status: number; csp: string; body: string }>((resolve, reject) => {
+        httpsGet(consoleUrl!, { rejectUnauthorized: false }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => {
+            body += d.toString();
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, csp: String(res.headers['content-security-policy']), body }),
+          );
+        }).on('error', reject);
+      });
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('<div id="app">');
+      expect(page.csp).toContain("script-src 'self'");
       const shell = run(find(/ shell ag_\w+$/), 'id -un; echo "shell works: $((6 * 7))"\nexit\n');
       ok(shell, 'shell');
       expect(shell.stdout).toContain('shell works: 42');

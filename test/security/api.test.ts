@@ -15,6 +15,17 @@ const PUBLIC_ROUTES = new Set([
   'GET /healthz', // load balancers and install scripts
   'POST /api/v1/auth/login', // how one gets a token
   'GET /v1/agent', // agents authenticate inside the socket (signed challenge)
+  'GET /api/docs', // the OpenAPI document: route shapes, no data
+  // The web console's page (the same index.html at each of its paths) and its hashed bundles: no data, the app
+  // logs in through the API.
+  'GET /',
+  'GET /login',
+  'GET /fleet',
+  'GET /machines/*',
+  'GET /incidents',
+  'GET /incidents/*',
+  'GET /account',
+  'GET /assets/*',
 ]);
 
 async function raw(method: string, url: string, headers: Record<string, string> = {}, body?: string) {

@@ -7,7 +7,7 @@ import type { EventsStore } from '../events/index.js';
 import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Agents } from './service.js';
-import type { AgentRecord } from './store.js';
+import { AGENT_SORTS, type AgentRecord } from './store.js';
 
 const AgentSchema = Type.Object({
   id: Type.String(),
@@ -89,12 +89,18 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
                 Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('revoked')]),
               ),
               search: Type.Optional(Type.String({ maxLength: 255 })),
+              os: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+              sort: Type.Optional(Type.Union(AGENT_SORTS.map((s) => Type.Literal(s)))),
+              order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
               limit: Limit,
               offset: Type.Integer({ minimum: 0, default: 0 }),
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Object({ agents: Type.Array(AgentSchema) }), ...errorResponses },
+          response: {
+            200: Type.Object({ agents: Type.Array(AgentSchema), total: Type.Integer() }),
+            ...errorResponses,
+          },
         },
       },
       async (req) => {
@@ -104,19 +110,21 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
           await guard(req, 'agent.read', { type: 'client', id: q.clientId, clientId: q.clientId });
           clientIds = [q.clientId];
         }
-        const rows = await agents.list({
+        // One presence snapshot for the page and its count, so both agree.
+        const query = {
           clientIds,
           siteId: q.siteId,
           search: q.search,
-          includeRevoked: q.status === 'revoked',
-          limit: q.status ? 100_000 : q.limit,
-          offset: q.status ? 0 : q.offset,
-        });
-        const views = rows.map(view);
-        const filtered = q.status
-          ? views.filter((a) => a.status === q.status).slice(q.offset, q.offset + q.limit)
-          : views;
-        return { agents: filtered };
+          os: q.os,
+          status: q.status,
+          onlineIds: agents.onlineIds(),
+          sort: q.sort,
+          order: q.order,
+          limit: q.limit,
+          offset: q.offset,
+        };
+        const [rows, total] = await Promise.all([agents.list(query), agents.count(query)]);
+        return { agents: rows.map(view), total };
       },
     );
 

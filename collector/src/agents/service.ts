@@ -227,7 +227,19 @@ export class Agents {
   }
 
   list(q: AgentQuery): Promise<AgentRecord[]> {
-    return this.store.listAgents(q);
+    return this.store.listAgents({ ...q, onlineIds: q.onlineIds ?? this.onlineIds() });
+  }
+
+  /** How many agents a query matches (for paging). */
+  count(q: AgentQuery): Promise<number> {
+    return this.store.countAgents({ ...q, onlineIds: q.onlineIds ?? this.onlineIds() });
+  }
+
+  /** Ids of the agents with a live socket on this node. */
+  onlineIds(): string[] {
+    const ids: string[] = [];
+    for (const c of this.registry.values()) if (c.open) ids.push(c.agentId);
+    return ids;
   }
 
   /**

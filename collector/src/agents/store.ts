@@ -48,6 +48,16 @@ export const agentsMigrations: Migration[] = [
       CREATE INDEX agents_client_site ON agents (client_id, site_id);
     `,
   },
+  {
+    // The console's fleet table pages through thousands of agents sorted by these columns.
+    id: '0004_agents_fleet_indexes',
+    concern: 'agents',
+    sql: `
+      CREATE INDEX agents_hostname ON agents (hostname, id);
+      CREATE INDEX agents_last_seen ON agents (last_seen_at, id);
+      CREATE INDEX agents_os ON agents (os_platform, os_distro);
+    `,
+  },
 ];
 
 /** An enrolled agent. */
@@ -127,14 +137,64 @@ const toAgent = (r: AgentRow): AgentRecord => ({
 const TOKEN_COLUMNS =
   'id, client_id AS clientId, site_id AS siteId, hash, note, created_by AS createdBy, created_at AS createdAt, expires_at AS expiresAt, max_uses AS maxUses, uses, revoked_at AS revokedAt';
 
+/** Columns the fleet can be sorted by. */
+export const AGENT_SORTS = ['hostname', 'status', 'os', 'lastSeenAt', 'agentVersion', 'enrolledAt'] as const;
+export type AgentSort = (typeof AGENT_SORTS)[number];
+
 /** Filters for listing agents. */
 export interface AgentQuery {
   clientIds?: readonly string[] | undefined;
   siteId?: string | undefined;
+  /** Free text: a part of the hostname, OS distribution, last address or id. */
   search?: string | undefined;
   includeRevoked?: boolean | undefined;
+  /** Presence lives in memory (the connection registry), so online/offline are judged against `onlineIds`. */
+  status?: 'online' | 'offline' | 'revoked' | undefined;
+  onlineIds?: readonly string[] | undefined;
+  /** An OS platform (`linux`, `win32`) or distribution (`Debian GNU/Linux`), any case. */
+  os?: string | undefined;
+  sort?: AgentSort | undefined;
+  order?: 'asc' | 'desc' | undefined;
   limit: number;
   offset: number;
+}
+
+const SORT_SQL: Record<AgentSort, string> = {
+  hostname: 'hostname COLLATE NOCASE',
+  status: 'revoked_at IS NOT NULL, id IN (SELECT value FROM json_each(@online)) DESC',
+  os: 'os_platform, os_distro, os_release',
+  lastSeenAt: 'last_seen_at',
+  agentVersion: 'agent_version',
+  enrolledAt: 'enrolled_at',
+};
+
+/** The WHERE clause and parameters of a fleet query (shared by the page and its count). */
+function agentFilter(q: AgentQuery): { where: string; params: Record<string, unknown> } {
+  const where: string[] = [];
+  const params: Record<string, unknown> = { online: JSON.stringify(q.onlineIds ?? []) };
+  if (q.clientIds) {
+    where.push('client_id IN (SELECT value FROM json_each(@clientIds))');
+    params.clientIds = JSON.stringify(q.clientIds);
+  }
+  if (q.siteId) {
+    where.push('site_id = @siteId');
+    params.siteId = q.siteId;
+  }
+  if (q.search) {
+    where.push(
+      "(hostname LIKE @search ESCAPE '\\' OR os_distro LIKE @search ESCAPE '\\' OR last_ip LIKE @search ESCAPE '\\' OR id LIKE @search ESCAPE '\\')",
+    );
+    params.search = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  }
+  if (q.os) {
+    where.push('(os_platform = @os COLLATE NOCASE OR os_distro = @os COLLATE NOCASE)');
+    params.os = q.os;
+  }
+  if (q.status === 'revoked') where.push('revoked_at IS NOT NULL');
+  else if (q.status || !q.includeRevoked) where.push('revoked_at IS NULL');
+  if (q.status === 'online') where.push('id IN (SELECT value FROM json_each(@online))');
+  if (q.status === 'offline') where.push('id NOT IN (SELECT value FROM json_each(@online))');
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
 /** Why an enrollment token cannot be used, or the token when it can. */
@@ -249,27 +309,26 @@ export class AgentsStore {
   }
 
   async listAgents(q: AgentQuery): Promise<AgentRecord[]> {
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: q.limit, offset: q.offset };
-    if (q.clientIds) {
-      where.push('client_id IN (SELECT value FROM json_each(@clientIds))');
-      params.clientIds = JSON.stringify(q.clientIds);
-    }
-    if (q.siteId) {
-      where.push('site_id = @siteId');
-      params.siteId = q.siteId;
-    }
-    if (q.search) {
-      where.push("hostname LIKE @search ESCAPE '\\'");
-      params.search = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    }
-    if (!q.includeRevoked) where.push('revoked_at IS NULL');
+    const { where, params } = agentFilter(q);
+    const dir = q.order === 'desc' ? 'DESC' : 'ASC';
+    const order = SORT_SQL[q.sort ?? 'hostname']
+      .split(', ')
+      .map((c) => (c.endsWith(' DESC') ? (dir === 'DESC' ? c.slice(0, -5) : c) : `${c} ${dir}`))
+      .join(', ');
     return prepared<Record<string, unknown>, AgentRow>(
       this.db,
-      `SELECT * FROM agents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY hostname, id LIMIT @limit OFFSET @offset`,
+      `SELECT * FROM agents ${where} ORDER BY ${order}, id ${dir} LIMIT @limit OFFSET @offset`,
     )
-      .all(params)
+      .all({ ...params, limit: q.limit, offset: q.offset })
       .map(toAgent);
+  }
+
+  /** How many agents the query matches, whatever the page. */
+  async countAgents(q: AgentQuery): Promise<number> {
+    const { where, params } = agentFilter(q);
+    return prepared<Record<string, unknown>, { n: number }>(this.db, `SELECT COUNT(*) AS n FROM agents ${where}`).get(
+      params,
+    )!.n;
   }
 
   /** How many enrolled, non-revoked agents of the client report this hostname (any case). */

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ErrorBody, errorResponses, Limit, NullableString, NullableTime, Ok } from '../http/schemas.js';
 import type { App } from '../http/types.js';
-import { credentialOf } from './authenticate.js';
+import { credentialOf, SESSION_COOKIE } from './authenticate.js';
 import type { Guard } from './guard.js';
 import { actorOf } from './guard.js';
 import { ROLES } from './permissions.js';
@@ -50,6 +50,14 @@ const TotpCode = Type.String({ pattern: '^[0-9]{6}$' });
 const guessingResponses = { ...errorResponses, 429: ErrorBody } as const;
 const UserIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
+/** The `Set-Cookie` value of a console session (an empty token and expiry 0 clear it). */
+function sessionCookie(req: FastifyRequest, token: string, expiresAt: number): string {
+  const parts = [`${SESSION_COOKIE}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Strict'];
+  parts.push(token ? `Expires=${new Date(expiresAt).toUTCString()}` : 'Max-Age=0');
+  if (req.protocol === 'https') parts.push('Secure');
+  return parts.join('; ');
+}
+
 /** The auth routes plugin. */
 export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPluginAsync {
   const { auth, guard } = deps;
@@ -81,8 +89,11 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
           },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const session = await auth.login(req.body, req.ip);
+        // The console's credential: HttpOnly (no script reads it), SameSite=Strict (no other site sends it), Secure
+        // over TLS (the default listener). The CLI ignores it and keeps using the token of the body.
+        void reply.header('set-cookie', sessionCookie(req, session.token, session.expiresAt));
         return { ...session, csrfToken: csrfTokenFor(session.token) };
       },
     );
@@ -134,8 +145,9 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
       async (req) => auth.credentials.changeEmail(actorOf(req), req.body, req.ip),
     );
 
-    app.post('/api/v1/auth/logout', { schema: { response: { 200: Ok, ...errorResponses } } }, async (req) => {
+    app.post('/api/v1/auth/logout', { schema: { response: { 200: Ok, ...errorResponses } } }, async (req, reply) => {
       await auth.logout(actorOf(req));
+      void reply.header('set-cookie', sessionCookie(req, '', 0));
       return { ok: true as const };
     });
 

@@ -203,7 +203,10 @@ describe('numbers SQLite cannot bind', () => {
     const res = await call('GET', '/api/v1/agents?offset=99999999999999999999999999999999');
     expect(refusal(res)).toEqual([400, 'OUTPOST_E_BAD_REQUEST']);
     expect((res.json() as { error: { message: string } }).error.message).toContain('querystring/offset');
-    expect((await call('GET', `/api/v1/agents?offset=${Number.MAX_SAFE_INTEGER}`)).json()).toEqual({ agents: [] });
+    expect((await call('GET', `/api/v1/agents?offset=${Number.MAX_SAFE_INTEGER}`)).json()).toEqual({
+      agents: [],
+      total: 0,
+    });
   });
 
   it('a numeric string that overflows in a body is refused and creates nothing', async () => {

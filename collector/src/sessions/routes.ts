@@ -129,7 +129,13 @@ export function sessionsRoutes(deps: {
   ) => {
     const origin = req.headers.origin;
     const bearer = req.headers.authorization?.startsWith('Bearer ');
-    if ((origin === undefined && bearer) || (origin !== undefined && deps.allowedOrigins.includes(origin))) return;
+    // The console is served by this listener: its own origin (scheme and Host, as the CSRF check reads it) is allowed.
+    const own = `${req.protocol}://${req.host}`;
+    if (
+      (origin === undefined && bearer) ||
+      (origin !== undefined && (origin === own || deps.allowedOrigins.includes(origin)))
+    )
+      return;
     await audit.record({
       type,
       code: 'OUTPOST_E_ORIGIN_REFUSED',

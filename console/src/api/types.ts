@@ -1,0 +1,152 @@
+/**
+ * The shapes the console reads, as the collector's route response schemas declare them (the `routes.ts` of each collector concern
+ * and `/api/docs`). Every string in them may come from an agent: render as text only.
+ */
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  roles: { role: string; clientId: string | null }[];
+  totpEnabled: boolean;
+}
+
+export interface LoginAnswer {
+  token: string;
+  expiresAt: number;
+  user: User;
+  csrfToken: string;
+}
+
+export type AgentStatus = 'online' | 'offline' | 'revoked';
+
+export interface Agent {
+  id: string;
+  clientId: string;
+  siteId: string;
+  hostname: string;
+  os: { platform: string; distro: string; release: string; kernel: string; arch: string };
+  cpu: { model: string; cores: number };
+  memoryBytes: number;
+  agentVersion: string;
+  status: AgentStatus;
+  enrolledAt: number;
+  lastSeenAt: number | null;
+  lastIp: string | null;
+  revokedAt: number | null;
+}
+
+export interface AgentPage {
+  agents: Agent[];
+  total: number;
+}
+
+export interface Client {
+  id: string;
+  name: string;
+}
+
+export interface Site {
+  id: string;
+  clientId: string;
+  name: string;
+}
+
+export interface SeriesPoint {
+  t: number;
+  avg: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export interface MetricsAnswer {
+  agentId: string;
+  from: number;
+  to: number;
+  resolution: string;
+  resolutionMs: number;
+  series: { metric: string; points: SeriesPoint[]; last: { t: number; value: number } | null }[];
+}
+
+export interface InventoryAnswer {
+  device: { hostname: string; manufacturer: string; model: string; serial: string; virtual: boolean } | null;
+  eol: { label: string | null; supportedUntil: number | null; endOfLife: boolean };
+  probes: {
+    probe: string;
+    collectedAt: number;
+    stale: boolean;
+    errorCode: string | null;
+    errorMessage: string | null;
+    rows: Record<string, unknown>[];
+  }[];
+}
+
+export interface Sla {
+  responseTargetMs: number;
+  resolutionTargetMs: number;
+  running: boolean;
+  responseDue: number | null;
+  resolutionDue: number | null;
+  responseBreachedAt: number | null;
+  resolutionBreachedAt: number | null;
+}
+
+export interface Incident {
+  id: string;
+  clientId: string;
+  siteId: string;
+  agentIds: string[];
+  type: string;
+  title: string;
+  explanation: string;
+  criticality: string;
+  tier: number;
+  status: 'open' | 'acknowledged' | 'resolved' | 'closed';
+  failureTime: number;
+  detectedAt: number;
+  acknowledgedAt: number | null;
+  resolvedAt: number | null;
+  assignee: string | null;
+  assigneeName?: string | null;
+  escalationLevel: number;
+  paused: boolean;
+  resolutionNote: string | null;
+  sla: Sla | null;
+}
+
+export interface IncidentPage {
+  incidents: Incident[];
+  total: number;
+}
+
+/** The body of every refusal. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; hint: string; requestId: string };
+}
+
+/** A shell or file-transfer session (`GET /api/v1/sessions`). */
+export interface SessionRecord {
+  id: string;
+  kind: string;
+  agentId: string;
+  userEmail: string;
+  elevated: boolean;
+  path: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  exitCode: number | null;
+  outcome: 'ok' | 'refused' | 'failed' | 'ended' | null;
+  outcomeCode: string | null;
+  recordingStatus: 'none' | 'recording' | 'ok' | 'truncated' | 'failed';
+  live: boolean;
+}
+
+/** One incident timeline entry (`GET /api/v1/incidents/:id`). */
+export interface TimelineEntry {
+  id: number;
+  at: number;
+  kind: string;
+  actor: string;
+  data: Record<string, unknown>;
+}

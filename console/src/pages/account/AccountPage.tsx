@@ -1,0 +1,118 @@
+/**
+ * The technician's own account: who they are, their roles, and TOTP enrolment. A new secret is kept beside the
+ * active factor until a code from it confirms it (docs/0007-auth.md), so a slip here never locks anyone out.
+ * The secret is shown as text to type into an authenticator app (and as the otpauth URI), never as markup.
+ */
+import { useSignal } from '@preact/signals';
+import { Api } from '../../api/client.js';
+import { ErrorLine, Layout } from '../../components/Layout.js';
+import { currentUser, restoreSession } from '../../session.js';
+
+export function AccountPage() {
+  const user = currentUser.value;
+  const password = useSignal('');
+  const currentCode = useSignal('');
+  const code = useSignal('');
+  const setup = useSignal<{ secret: string; uri: string } | null>(null);
+  const error = useSignal<unknown>(null);
+  const done = useSignal('');
+  if (!user) return null;
+
+  return (
+    <Layout>
+      <h1>Account</h1>
+      <dl class="overview">
+        <dt>Name</dt>
+        <dd>{user.name}</dd>
+        <dt>E-mail</dt>
+        <dd>{user.email}</dd>
+        <dt>Roles</dt>
+        <dd>{user.roles.map((r) => `${r.role}${r.clientId ? ` on ${r.clientId}` : ' on every client'}`).join(', ')}</dd>
+        <dt>One-time codes</dt>
+        <dd data-testid="totp-state">{user.totpEnabled ? 'on' : 'off'}</dd>
+      </dl>
+      <h2>{user.totpEnabled ? 'Replace the authenticator' : 'Turn on one-time codes'}</h2>
+      <ErrorLine error={error.value} />
+      {done.value && (
+        <p role="status" class="muted">
+          {done.value}
+        </p>
+      )}
+      {!setup.value ? (
+        <form
+          class="stack"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            error.value = null;
+            try {
+              setup.value = await Api.totpSetup(password.value, user.totpEnabled ? currentCode.value : undefined);
+              password.value = '';
+            } catch (err) {
+              error.value = err;
+            }
+          }}
+        >
+          <label for="acct-password">Password</label>
+          <input
+            id="acct-password"
+            type="password"
+            autocomplete="current-password"
+            required
+            value={password.value}
+            onInput={(e) => (password.value = e.currentTarget.value)}
+          />
+          {user.totpEnabled && (
+            <>
+              <label for="acct-current-code">Current one-time code</label>
+              <input
+                id="acct-current-code"
+                inputMode="numeric"
+                pattern="[0-9]{6}"
+                required
+                value={currentCode.value}
+                onInput={(e) => (currentCode.value = e.currentTarget.value)}
+              />
+            </>
+          )}
+          <button type="submit">Create a secret</button>
+        </form>
+      ) : (
+        <form
+          class="stack"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            error.value = null;
+            try {
+              await Api.totpEnable(code.value);
+              setup.value = null;
+              code.value = '';
+              done.value = 'One-time codes are on: the next login asks for one.';
+              await restoreSession();
+            } catch (err) {
+              error.value = err;
+            }
+          }}
+        >
+          <p>Add this secret to your authenticator app, then type the code it shows.</p>
+          <p>
+            Secret: <code data-testid="totp-secret">{setup.value.secret}</code>
+          </p>
+          <p class="muted">
+            URI: <code>{setup.value.uri}</code>
+          </p>
+          <label for="acct-code">Code from the app</label>
+          <input
+            id="acct-code"
+            inputMode="numeric"
+            pattern="[0-9]{6}"
+            autocomplete="one-time-code"
+            required
+            value={code.value}
+            onInput={(e) => (code.value = e.currentTarget.value)}
+          />
+          <button type="submit">Confirm</button>
+        </form>
+      )}
+    </Layout>
+  );
+}

@@ -1,0 +1,246 @@
+/**
+ * The fleet: a server-side paged, sorted and filtered table (client, site, status, OS, free text). The filters live
+ * in the URL, so a view can be bookmarked and shared. Presence is refreshed by polling the current page every
+ * 5 s (one small indexed query; see docs/0011-console.md for why not a stream yet).
+ */
+import { useSignal, useSignalEffect } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { Api, type FleetQuery } from '../../api/client.js';
+import type { Agent } from '../../api/types.js';
+import { ErrorLine, Layout, Link } from '../../components/Layout.js';
+import { ago } from '../../format.js';
+import { navigate, route } from '../../router.js';
+
+const PAGE = 50;
+const POLL_MS = 5000;
+const COLUMNS: { key: string; label: string; sort?: string }[] = [
+  { key: 'hostname', label: 'Hostname', sort: 'hostname' },
+  { key: 'status', label: 'Status', sort: 'status' },
+  { key: 'client', label: 'Client' },
+  { key: 'site', label: 'Site' },
+  { key: 'os', label: 'OS', sort: 'os' },
+  { key: 'version', label: 'Agent', sort: 'agentVersion' },
+  { key: 'seen', label: 'Last seen', sort: 'lastSeenAt' },
+];
+
+function readQuery(search: string): FleetQuery {
+  const p = new URLSearchParams(search);
+  const get = (k: string) => p.get(k) ?? undefined;
+  const order = get('order');
+  return {
+    clientId: get('clientId'),
+    siteId: get('siteId'),
+    status: get('status'),
+    os: get('os'),
+    search: get('search'),
+    sort: get('sort') ?? 'hostname',
+    order: order === 'desc' ? 'desc' : 'asc',
+    limit: PAGE,
+    offset: Math.max(0, Number(get('offset') ?? 0) || 0),
+  } as FleetQuery;
+}
+
+function writeQuery(q: FleetQuery): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q))
+    if (v !== undefined && v !== '' && k !== 'limit' && !(k === 'offset' && v === 0)) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `/fleet?${s}` : '/fleet';
+}
+
+export function FleetPage() {
+  const q = readQuery(route.value.search);
+  const page = useSignal<{ agents: Agent[]; total: number } | null>(null);
+  const error = useSignal<unknown>(null);
+  const clients = useSignal<{ id: string; name: string }[]>([]);
+  const sites = useSignal<{ id: string; name: string }[]>([]);
+  const searchText = useSignal(q.search ?? '');
+  const key = JSON.stringify(q);
+
+  const set = (patch: Partial<FleetQuery>) => navigate(writeQuery({ ...q, offset: 0, ...patch }));
+
+  useEffect(() => {
+    Api.clients()
+      .then((r) => {
+        clients.value = r.clients;
+      })
+      .catch((err: unknown) => {
+        error.value = err;
+      });
+  }, []);
+  // Site names for the table: every client's sites while there are few clients, else the chosen client's.
+  const siteNames = useSignal(new Map<string, string>());
+  useEffect(() => {
+    const ids = q.clientId ? [q.clientId] : clients.value.length <= 20 ? clients.value.map((c) => c.id) : [];
+    Promise.all(ids.map((id) => Api.sites(id).then((r) => r.sites)))
+      .then((lists) => {
+        sites.value = q.clientId ? (lists[0] ?? []) : [];
+        siteNames.value = new Map(lists.flat().map((s) => [s.id, s.name]));
+      })
+      .catch(() => {
+        sites.value = [];
+      });
+  }, [q.clientId, clients.value]);
+  useEffect(() => {
+    let stop = false;
+    const load = () =>
+      Api.agents(q)
+        .then((r) => {
+          if (!stop) {
+            page.value = r;
+            error.value = null;
+          }
+        })
+        .catch((err: unknown) => {
+          if (!stop) error.value = err;
+        });
+    void load();
+    const timer = setInterval(load, POLL_MS);
+    return () => {
+      stop = true;
+      clearInterval(timer);
+    };
+  }, [key]);
+  useSignalEffect(() => {
+    searchText.value = new URLSearchParams(route.value.search).get('search') ?? '';
+  });
+
+  const clientName = (id: string) => clients.value.find((c) => c.id === id)?.name ?? id;
+  const siteName = (id: string) => siteNames.value.get(id) ?? id;
+  const total = page.value?.total ?? 0;
+
+  return (
+    <Layout>
+      <h1>Fleet</h1>
+      <form
+        class="filters"
+        aria-label="Filter machines"
+        onSubmit={(e) => {
+          e.preventDefault();
+          set({ search: searchText.value || undefined });
+        }}
+      >
+        <label>
+          Client
+          <select
+            value={q.clientId ?? ''}
+            onChange={(e) => set({ clientId: e.currentTarget.value || undefined, siteId: undefined })}
+          >
+            <option value="">All clients</option>
+            {clients.value.map((c) => (
+              <option value={c.id} key={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Site
+          <select
+            value={q.siteId ?? ''}
+            disabled={!q.clientId}
+            onChange={(e) => set({ siteId: e.currentTarget.value || undefined })}
+          >
+            <option value="">All sites</option>
+            {sites.value.map((s) => (
+              <option value={s.id} key={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status
+          <select value={q.status ?? ''} onChange={(e) => set({ status: e.currentTarget.value || undefined })}>
+            <option value="">Any</option>
+            <option value="online">Online</option>
+            <option value="offline">Offline</option>
+            <option value="revoked">Revoked</option>
+          </select>
+        </label>
+        <label>
+          OS
+          <select value={q.os ?? ''} onChange={(e) => set({ os: e.currentTarget.value || undefined })}>
+            <option value="">Any</option>
+            <option value="linux">Linux</option>
+            <option value="win32">Windows</option>
+            <option value="darwin">macOS</option>
+          </select>
+        </label>
+        <label>
+          Search
+          <input
+            type="search"
+            name="search"
+            placeholder="hostname, OS, address, id"
+            value={searchText.value}
+            onInput={(e) => {
+              searchText.value = e.currentTarget.value;
+            }}
+          />
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      <ErrorLine error={error.value} />
+      <p class="count" aria-live="polite">
+        {page.value
+          ? `${total === 0 ? 0 : q.offset + 1}–${Math.min(q.offset + PAGE, total)} of ${total} machines`
+          : 'Loading…'}
+      </p>
+      <table class="grid" aria-label="Machines">
+        <thead>
+          <tr>
+            {COLUMNS.map((c) => {
+              const sorted = c.sort && q.sort === c.sort;
+              return (
+                <th
+                  key={c.key}
+                  scope="col"
+                  aria-sort={sorted ? (q.order === 'desc' ? 'descending' : 'ascending') : undefined}
+                >
+                  {c.sort ? (
+                    <button
+                      type="button"
+                      class="sort"
+                      onClick={() => set({ sort: c.sort, order: sorted && q.order === 'asc' ? 'desc' : 'asc' })}
+                    >
+                      {c.label}
+                      {sorted ? (q.order === 'desc' ? ' ▼' : ' ▲') : ''}
+                    </button>
+                  ) : (
+                    c.label
+                  )}
+                </th>
+              );
+            })}
+          </tr>
+        </thead>
+        <tbody>
+          {page.value?.agents.map((a) => (
+            <tr key={a.id} data-agent={a.id}>
+              <td>
+                <Link href={`/machines/${encodeURIComponent(a.id)}`}>{a.hostname}</Link>
+              </td>
+              <td>
+                <span class={`status ${a.status}`}>{a.status}</span>
+              </td>
+              <td>{clientName(a.clientId)}</td>
+              <td>{siteName(a.siteId)}</td>
+              <td>{`${a.os.distro} ${a.os.release}`.trim() || a.os.platform}</td>
+              <td>{a.agentVersion}</td>
+              <td>{ago(a.lastSeenAt)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <nav class="pager" aria-label="Pages">
+        <button type="button" disabled={q.offset === 0} onClick={() => set({ offset: Math.max(0, q.offset - PAGE) })}>
+          Previous
+        </button>
+        <button type="button" disabled={q.offset + PAGE >= total} onClick={() => set({ offset: q.offset + PAGE })}>
+          Next
+        </button>
+      </nav>
+    </Layout>
+  );
+}

@@ -1,0 +1,100 @@
+/**
+ * One incident: what it is and why (the detector's explanation), its SLA clock, the machines, a readable timeline
+ * (the same sentences as `outpost incidents show`), comments, and the acknowledge / resolve actions.
+ */
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+// The CLI's sentences for timeline entries: a pure function, shared so the console and the CLI say the same.
+import { describeEvent } from '../../../../collector/src/cli/timeline.js';
+import { Api } from '../../api/client.js';
+import type { Incident, TimelineEntry } from '../../api/types.js';
+import { ErrorLine, Layout, Link } from '../../components/Layout.js';
+import { IncidentList } from '../incidents/IncidentList.js';
+
+export function IncidentPage(props: { id: string }) {
+  const incident = useSignal<Incident | null>(null);
+  const timeline = useSignal<TimelineEntry[]>([]);
+  const error = useSignal<unknown>(null);
+  const comment = useSignal('');
+  const load = () =>
+    Api.incident(props.id)
+      .then((r) => {
+        incident.value = r.incident;
+        timeline.value = r.timeline;
+      })
+      .catch((err: unknown) => {
+        error.value = err;
+      });
+  useEffect(() => {
+    void load();
+  }, [props.id]);
+
+  const i = incident.value;
+  return (
+    <Layout>
+      <p>
+        <Link href="/incidents">← Incidents</Link>
+      </p>
+      <ErrorLine error={error.value} />
+      {i && (
+        <>
+          <h1>{i.title}</h1>
+          <p class="explanation">{i.explanation}</p>
+          <dl class="overview">
+            <dt>Type</dt>
+            <dd>{i.type}</dd>
+            <dt>Failure</dt>
+            <dd>{new Date(i.failureTime).toLocaleString()}</dd>
+            <dt>Assignee</dt>
+            <dd>{i.assigneeName ?? i.assignee ?? 'nobody'}</dd>
+            <dt>Machines</dt>
+            <dd>
+              {i.agentIds.length === 0
+                ? '—'
+                : i.agentIds.map((id) => (
+                    <span key={id}>
+                      <Link href={`/machines/${encodeURIComponent(id)}`}>{id}</Link>{' '}
+                    </span>
+                  ))}
+            </dd>
+          </dl>
+          <IncidentList incidents={[i]} onChange={() => void load()} linkTitles={false} />
+          <h2>Timeline</h2>
+          <ol class="timeline" aria-label="Timeline">
+            {timeline.value.map((e) => (
+              <li key={e.id}>
+                <time dateTime={new Date(e.at).toISOString()}>{new Date(e.at).toLocaleString()}</time>{' '}
+                <span class="actor">{e.actor}</span> <span class="what">{describeEvent(e.kind, e.data)}</span>
+              </li>
+            ))}
+          </ol>
+          <form
+            class="resolve"
+            onSubmit={async (ev) => {
+              ev.preventDefault();
+              try {
+                await Api.comment(i.id, comment.value);
+                comment.value = '';
+                await load();
+              } catch (err) {
+                error.value = err;
+              }
+            }}
+          >
+            <label for="comment">Comment</label>
+            <input
+              id="comment"
+              required
+              maxLength={10_000}
+              value={comment.value}
+              onInput={(e) => {
+                comment.value = e.currentTarget.value;
+              }}
+            />
+            <button type="submit">Add comment</button>
+          </form>
+        </>
+      )}
+    </Layout>
+  );
+}

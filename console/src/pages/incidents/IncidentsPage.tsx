@@ -1,0 +1,89 @@
+/** The incident queue: open and acknowledged tickets, filtered by tier and criticality, refreshed every 10 s. */
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { Api } from '../../api/client.js';
+import type { Incident } from '../../api/types.js';
+import { ErrorLine, Layout } from '../../components/Layout.js';
+import { IncidentList } from './IncidentList.js';
+
+/** The queue's order: the SLA due first (response while open, then resolution), then priority, then age. */
+function byUrgency(a: Incident, b: Incident): number {
+  const due = (i: Incident) =>
+    (i.status === 'open' ? i.sla?.responseDue : i.status === 'acknowledged' ? i.sla?.resolutionDue : null) ??
+    Number.POSITIVE_INFINITY;
+  return due(a) - due(b) || a.criticality.localeCompare(b.criticality) || a.detectedAt - b.detectedAt;
+}
+
+export function IncidentsPage() {
+  const list = useSignal<Incident[] | null>(null);
+  const error = useSignal<unknown>(null);
+  const tier = useSignal('');
+  const crit = useSignal('');
+  const showResolved = useSignal(false);
+  const load = () =>
+    Api.incidents({
+      status: showResolved.value ? ['open', 'acknowledged', 'resolved'] : ['open', 'acknowledged'],
+      ...(tier.value ? { tier: Number(tier.value) } : {}),
+      ...(crit.value ? { criticality: crit.value } : {}),
+    })
+      .then((r) => {
+        list.value = [...r.incidents].sort(byUrgency);
+        error.value = null;
+      })
+      .catch((err: unknown) => {
+        error.value = err;
+      });
+  useEffect(() => {
+    void load();
+    const timer = setInterval(load, 10_000);
+    return () => clearInterval(timer);
+  }, [tier.value, crit.value, showResolved.value]);
+
+  return (
+    <Layout>
+      <h1>Incidents</h1>
+      <div class="filters">
+        <label>
+          Tier
+          <select value={tier.value} onChange={(e) => (tier.value = e.currentTarget.value)}>
+            <option value="">Any</option>
+            <option value="1">Tier 1</option>
+            <option value="2">Tier 2</option>
+            <option value="3">Tier 3</option>
+          </select>
+        </label>
+        <label>
+          Priority
+          <select value={crit.value} onChange={(e) => (crit.value = e.currentTarget.value)}>
+            <option value="">Any</option>
+            {['P1', 'P2', 'P3', 'P4'].map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <input
+            type="checkbox"
+            checked={showResolved.value}
+            onChange={(e) => (showResolved.value = e.currentTarget.checked)}
+          />{' '}
+          Show resolved
+        </label>
+      </div>
+      <ErrorLine error={error.value} />
+      {list.value === null ? (
+        <p class="muted">Loading…</p>
+      ) : (
+        <IncidentList
+          bulk
+          incidents={list.value}
+          onChange={(changed) => {
+            list.value = list.value!.map((i) => (i.id === changed.id ? changed : i));
+          }}
+        />
+      )}
+    </Layout>
+  );
+}

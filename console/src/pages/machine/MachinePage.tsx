@@ -1,0 +1,147 @@
+/**
+ * A machine: overview (status, last seen, OS, hardware, agent version), its metrics chart, inventory tabs
+ * (software, patches, services), its incidents, and a terminal one click away (xterm loaded on demand).
+ */
+import { useSignal } from '@preact/signals';
+import { lazy, Suspense } from 'preact/compat';
+import { useEffect } from 'preact/hooks';
+import { Api } from '../../api/client.js';
+import type { Agent, Incident } from '../../api/types.js';
+import { ErrorLine, Layout, Link } from '../../components/Layout.js';
+import { ago, bytes } from '../../format.js';
+import { IncidentList } from '../incidents/IncidentList.js';
+import { InventoryTable } from './InventoryTable.js';
+import { MetricsChart } from './MetricsChart.js';
+import { SessionsTab } from './SessionsTab.js';
+
+const Terminal = lazy(() => import('./Terminal.js'));
+
+const TABS = [
+  {
+    id: 'software',
+    label: 'Software',
+    probe: 'installed_software',
+    columns: ['name', 'version', 'arch', 'publisher', 'source'],
+  },
+  {
+    id: 'patches',
+    label: 'Patches',
+    probe: 'pending_patches',
+    columns: ['kind', 'name', 'installed_version', 'candidate_version', 'security', 'severity'],
+  },
+  { id: 'services', label: 'Services', probe: 'services', columns: ['name', 'display_name', 'state', 'start_mode'] },
+  { id: 'incidents', label: 'Incidents' },
+  { id: 'sessions', label: 'Sessions' },
+] as const;
+
+export function MachinePage(props: { id: string }) {
+  const agent = useSignal<Agent | null>(null);
+  const error = useSignal<unknown>(null);
+  const tab = useSignal<string>('software');
+  const incidents = useSignal<Incident[] | null>(null);
+  const terminal = useSignal(false);
+
+  useEffect(() => {
+    const load = () =>
+      Api.agent(props.id)
+        .then((a) => {
+          agent.value = a;
+        })
+        .catch((err: unknown) => {
+          error.value = err;
+        });
+    void load();
+    const timer = setInterval(load, 5000);
+    return () => clearInterval(timer);
+  }, [props.id]);
+  useEffect(() => {
+    if (tab.value !== 'incidents') return;
+    Api.incidents({ agentId: props.id, status: ['open', 'acknowledged', 'resolved'] })
+      .then((r) => {
+        incidents.value = r.incidents;
+      })
+      .catch((err: unknown) => {
+        error.value = err;
+      });
+  }, [props.id, tab.value]);
+
+  const a = agent.value;
+  const current = TABS.find((t) => t.id === tab.value) ?? TABS[0];
+  return (
+    <Layout>
+      <p>
+        <Link href="/fleet">← Fleet</Link>
+      </p>
+      <ErrorLine error={error.value} />
+      {a && (
+        <>
+          <h1>{a.hostname}</h1>
+          <dl class="overview">
+            <dt>Status</dt>
+            <dd>
+              <span class={`status ${a.status}`}>{a.status}</span>
+            </dd>
+            <dt>Last seen</dt>
+            <dd>{ago(a.lastSeenAt)}</dd>
+            <dt>OS</dt>
+            <dd>{`${a.os.distro} ${a.os.release} (${a.os.platform} ${a.os.arch}, kernel ${a.os.kernel})`}</dd>
+            <dt>Hardware</dt>
+            <dd>{`${a.cpu.model}, ${a.cpu.cores} cores, ${bytes(a.memoryBytes)}`}</dd>
+            <dt>Agent</dt>
+            <dd>{a.agentVersion}</dd>
+            <dt>Address</dt>
+            <dd>{a.lastIp ?? '—'}</dd>
+            <dt>Id</dt>
+            <dd>
+              <code>{a.id}</code>
+            </dd>
+          </dl>
+          {terminal.value ? (
+            <Suspense fallback={<p class="muted">Loading the terminal…</p>}>
+              <Terminal agentId={a.id} onClose={() => (terminal.value = false)} />
+            </Suspense>
+          ) : (
+            <button type="button" disabled={a.status !== 'online'} onClick={() => (terminal.value = true)}>
+              Open terminal
+            </button>
+          )}
+          <MetricsChart agentId={a.id} />
+          <div class="tabs" role="tablist" aria-label="Machine details">
+            {TABS.map((t) => (
+              <button
+                key={t.id}
+                type="button"
+                role="tab"
+                id={`tab-${t.id}`}
+                aria-selected={tab.value === t.id}
+                aria-controls="tabpanel"
+                onClick={() => (tab.value = t.id)}
+              >
+                {t.label}
+              </button>
+            ))}
+          </div>
+          <div role="tabpanel" id="tabpanel" aria-labelledby={`tab-${current.id}`}>
+            {current.id === 'sessions' ? (
+              <SessionsTab agentId={a.id} />
+            ) : 'probe' in current ? (
+              <InventoryTable
+                agentId={a.id}
+                probe={current.probe}
+                columns={[...current.columns]}
+                label={current.label}
+              />
+            ) : incidents.value ? (
+              <IncidentList
+                incidents={incidents.value}
+                onChange={(c) => (incidents.value = incidents.value!.map((i) => (i.id === c.id ? c : i)))}
+              />
+            ) : (
+              <p class="muted">Loading…</p>
+            )}
+          </div>
+        </>
+      )}
+    </Layout>
+  );
+}
