@@ -15,6 +15,8 @@ const PUBLIC_ROUTES = new Set([
   'GET /healthz', // load balancers and install scripts
   'POST /api/v1/auth/login', // how one gets a token
   'GET /v1/agent', // agents authenticate inside the socket (signed challenge)
+  'GET /install/manifest.json', // agent installers: no secret inside, rate-limited (docs/0008-packaging.md)
+  'GET /install/:file',
 ]);
 
 async function raw(method: string, url: string, headers: Record<string, string> = {}, body?: string) {
