@@ -16,10 +16,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Proc, repoRoot, spawnProcess, tempDir } from '../support/collector.js';
 
-// The workspace's better-sqlite3 (a collector dependency) reads the database the executable wrote.
-const Database = createRequire(join(repoRoot, 'collector/package.json'))(
-  'better-sqlite3',
-) as typeof import('better-sqlite3');
+/** The part of better-sqlite3 used to read the database the executable wrote (the workspace's, a collector dependency). */
+type SqliteDatabase = new (
+  file: string,
+  opts: { readonly: boolean; fileMustExist: boolean },
+) => { prepare(sql: string): { get(): unknown }; close(): void };
+const Database = createRequire(join(repoRoot, 'collector/package.json'))('better-sqlite3') as SqliteDatabase;
 const dir = tempDir('collector-exe');
 const host = join(dir.path, 'host');
 const exe = join(host, 'outpost');
