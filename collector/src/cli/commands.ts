@@ -11,6 +11,7 @@ import { commandTarget, saveTarget } from './credentials.js';
 import { addDetectCommands } from './detect.js';
 import { count } from './flags.js';
 import { addIncidentCommands } from './incidents.js';
+import { addInstallerCommands } from './installers.js';
 import { addInventoryCommands } from './inventory.js';
 import { addMetricsCommands } from './metrics.js';
 import { printObject, printRows, say, when } from './output.js';
@@ -52,6 +53,7 @@ export function addCommands(program: Command): void {
   addContractCommands(program);
   addChannelCommands(program);
   addCpCommand(program);
+  addInstallerCommands(program, parseDurationHours);
   program
     .command('login')
     .description(
