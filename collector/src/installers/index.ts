@@ -7,12 +7,18 @@
 import { createRequire } from 'node:module';
 import { defaultInstallerDirs, InstallerDirectory, pickInstallerDir } from './manifest.js';
 
-export { InstallerDirectory, type InstallerManifest, type ManifestEntry } from './manifest.js';
+export {
+  defaultInstallerDirs,
+  InstallerDirectory,
+  type InstallerManifest,
+  type ManifestEntry,
+  pickInstallerDir,
+} from './manifest.js';
 export { installersRoutes, SHA256_HEADER } from './routes.js';
 export { DownloadThrottle } from './throttle.js';
 
 /** True inside the packaged single executable (`node:sea` says so). */
-function isSingleExecutable(): boolean {
+export function isSingleExecutable(): boolean {
   try {
     return (createRequire(import.meta.url)('node:sea') as { isSea(): boolean }).isSea();
   } catch {
