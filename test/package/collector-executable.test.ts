@@ -154,4 +154,20 @@ describe('packaged collector executable (linux-x64)', () => {
     await server!.waitFor(/replaced before use/);
     expect(sha256(cached)).toBe(key);
   });
+
+  it('installs itself as a service under a root prefix, idempotently, and the installed copy runs', async (ctx) => {
+    if (skipReason) ctx.skip();
+    const prefix = join(dir.path, 'sysroot');
+    const first = runExe(['serve', '--install-service', '--root', prefix]);
+    expect(await first.exited, first.stderr()).toBe(0);
+    expect(first.stdout()).toMatch(/^executable +created /m);
+    expect(sha256(join(prefix, 'opt/outpost-collector/outpost'))).toBe(sha256(exe));
+    expect(readFileSync(join(prefix, 'etc/systemd/system/outpost.service'), 'utf8')).toMatch(/^DynamicUser=yes$/m);
+    const again = runExe(['serve', '--install-service', '--root', prefix]);
+    expect(await again.exited).toBe(0);
+    expect(again.stdout()).not.toMatch(/created|updated/);
+    const installed = spawnProcess(join(prefix, 'opt/outpost-collector/outpost'), ['--version'], { PATH: '' });
+    expect(await installed.exited).toBe(0);
+    expect(installed.stdout().trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
 });
