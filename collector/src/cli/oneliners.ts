@@ -11,7 +11,7 @@ import { OutpostError } from '@outpost/shared';
 export interface InstallerInput {
   /** Base URL of the collector's /install/ (the API listener), e.g. `https://collector:8443`. */
   downloadBase: string;
-  /** The URL the agent enrolls with (`outpost-agent install --server`). */
+  /** The URL the agent enrolls with (the --server of the agent's install command). */
   agentServer: string;
   token: string;
   /** SHA-256 of the collector's certificate, as `--ca-fingerprint` takes it (AB:CD:…); absent without TLS. */
