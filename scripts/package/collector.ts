@@ -9,7 +9,7 @@
  * (extracted to a cache keyed by its hash, verified before every load): the bundler hands better-sqlite3 a
  * `bindings` module that does that (scripts/package/sqlite-binding.cjs).
  *
- * Usage: tsx scripts/package/collector.ts [--out dir] [--offline]   (run `pnpm build` first)
+ * Usage: tsx scripts/package/collector.ts [--target linux-x64 ...] [--out dir] [--offline]   (run `pnpm build` first)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -50,7 +50,8 @@ const here = fileURLToPath(new URL('./', import.meta.url));
 interface CollectorSpec {
   betterSqlite3: string;
   nodeGyp: string;
-  targets: Record<string, { maxGlibc: string }>;
+  /** `cross`: the GNU toolchain prefix that compiles for the target on this host (Debian's g++-aarch64-linux-gnu). */
+  targets: Record<string, { maxGlibc: string; cross?: string }>;
 }
 
 /** One built collector executable, as listed in dist/collector/manifest.json. */
@@ -124,15 +125,39 @@ function sqliteAddon(opts: {
   try {
     cpSync(src, work, { recursive: true, filter: (f) => !f.includes(`${src}/build`) && !f.endsWith('/node_modules') });
     log(`compiling better-sqlite3 ${version} for Node ${opts.node} (node-gyp ${opts.spec.nodeGyp}, about 2 minutes)`);
+    const cross = opts.spec.targets[opts.platform]?.cross;
+    if (cross && spawnSync(`${cross}-g++`, ['--version']).error)
+      throw new InputUnavailable(
+        `${opts.platform}: ${cross}-g++ is needed to compile better-sqlite3 (apt-get install g++-${cross})`,
+      );
     const env = {
       ...process.env,
       PATH: `${dirname(opts.hostNode)}:${process.env.PATH ?? ''}`,
       // An npm setting (npm_config_nodedir) would otherwise win over --nodedir.
       npm_config_nodedir: headers,
+      ...(cross
+        ? {
+            CC: `${cross}-gcc`,
+            CXX: `${cross}-g++`,
+            LINK: `${cross}-g++`,
+            AR: `${cross}-ar`,
+            RANLIB: `${cross}-ranlib`,
+          }
+        : {}),
     };
+    const arch = opts.platform.split('-')[1] ?? 'x64';
     const r = spawnSync(
       'npx',
-      ['--yes', `node-gyp@${opts.spec.nodeGyp}`, 'rebuild', '--release', '-j', '2', `--nodedir=${headers}`],
+      [
+        '--yes',
+        `node-gyp@${opts.spec.nodeGyp}`,
+        'rebuild',
+        '--release',
+        '-j',
+        '2',
+        `--arch=${arch}`,
+        `--nodedir=${headers}`,
+      ],
       { cwd: work, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
     const built = join(work, 'build/Release/better_sqlite3.node');
@@ -198,7 +223,9 @@ async function bundle(out: string): Promise<void> {
 }
 
 /** Builds the collector executable(s); returns the manifest entries. */
-export async function buildCollector(opts: { outDir?: string; offline?: boolean } = {}): Promise<CollectorFile[]> {
+export async function buildCollector(
+  opts: { outDir?: string; offline?: boolean; targets?: string[] } = {},
+): Promise<CollectorFile[]> {
   const agentSpec = JSON.parse(readFileSync(join(here, 'targets.json'), 'utf8')) as {
     node: string;
     targets: Record<string, { runtime: PinnedPackage }>;
@@ -230,7 +257,10 @@ export async function buildCollector(opts: { outDir?: string; offline?: boolean 
   try {
     await bundle(join(work, 'outpost.mjs'));
     mkdirSync(outDir, { recursive: true });
-    for (const t of Object.keys(spec.targets).sort()) {
+    const names = (opts.targets?.length ? opts.targets : Object.keys(spec.targets)).slice().sort();
+    for (const n of names)
+      if (!spec.targets[n]) throw new Error(`unknown collector target ${n}; known: ${Object.keys(spec.targets)}`);
+    for (const t of names) {
       const target = spec.targets[t]!;
       log(`building the collector for ${t} (Node ${node})`);
       const base = join(
@@ -241,7 +271,9 @@ export async function buildCollector(opts: { outDir?: string; offline?: boolean 
       mkdirSync(join(work, t), { recursive: true });
       copyFileSync(addon, join(work, t, 'better_sqlite3.node'));
       const strippedBase = join(work, t, 'node-stripped');
-      const stripped = spawnSync('strip', ['-o', strippedBase, base], { stdio: 'ignore' }).status === 0;
+      // The host's strip cannot read another machine's binary; the cross toolchain's can.
+      const strip = target.cross ? `${target.cross}-strip` : 'strip';
+      const stripped = spawnSync(strip, ['-o', strippedBase, base], { stdio: 'ignore' }).status === 0;
       const runtime = stripped ? strippedBase : base;
       const glibc = [runtime, addon]
         .map(glibcFloor)
@@ -293,10 +325,14 @@ function collectorVersion(): string {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values } = parseArgs({
-    options: { out: { type: 'string' }, offline: { type: 'boolean', default: false } },
+    options: {
+      target: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      offline: { type: 'boolean', default: false },
+    },
   });
   try {
-    for (const f of await buildCollector({ outDir: values.out, offline: values.offline })) {
+    for (const f of await buildCollector({ outDir: values.out, offline: values.offline, targets: values.target })) {
       process.stdout.write(
         `${f.sha256}  ${f.file}  ${(f.size / 1e6).toFixed(1)} MB${f.glibc ? `  glibc ${f.glibc}` : ''}\n`,
       );

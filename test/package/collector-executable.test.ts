@@ -80,10 +80,14 @@ let password = '';
 
 beforeAll(() => {
   const out = join(dir.path, 'dist');
-  const r = spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), ['scripts/package/collector.ts', '--out', out], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    join(repoRoot, 'node_modules/.bin/tsx'),
+    ['scripts/package/collector.ts', '--target', 'linux-x64', '--out', out],
+    {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    },
+  );
   if (r.status === 3) {
     skipReason = `the Node runtime or better-sqlite3 for Node 26 cannot be had: ${r.stderr.trim()}`;
     console.warn(`SKIPPED packaged collector tests: ${skipReason}`);

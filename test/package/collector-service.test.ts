@@ -83,7 +83,7 @@ beforeAll(async () => {
   }
   const build = spawnSync(
     join(repoRoot, 'node_modules/.bin/tsx'),
-    ['scripts/package/collector.ts', '--out', join(dir.path, 'dist')],
+    ['scripts/package/collector.ts', '--target', 'linux-x64', '--out', join(dir.path, 'dist')],
     { cwd: repoRoot, encoding: 'utf8' },
   );
   if (build.status === 3) {
