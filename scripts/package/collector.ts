@@ -257,7 +257,26 @@ export async function buildCollector(
   try {
     await bundle(join(work, 'outpost.mjs'));
     mkdirSync(outDir, { recursive: true });
-    const names = (opts.targets?.length ? opts.targets : Object.keys(spec.targets)).slice().sort();
+    // Without --target, a cross target whose toolchain is missing (and whose addon is not cached) is skipped, said
+    // so; asked for by name, it fails (exit 3).
+    const crossMissing = (t: string) => {
+      const cross = spec.targets[t]?.cross;
+      const cached = join(cacheDir(), 'addons', `better-sqlite3-${spec.betterSqlite3}-node-${node}-${t}`);
+      return cross !== undefined && !existsSync(cached) && spawnSync(`${cross}-g++`, ['--version']).error !== undefined;
+    };
+    const names = (
+      opts.targets?.length
+        ? opts.targets
+        : Object.keys(spec.targets).filter((t) => {
+            if (!crossMissing(t)) return true;
+            log(
+              `skipping ${t}: ${spec.targets[t]?.cross}-g++ is not installed (apt-get install g++-${spec.targets[t]?.cross})`,
+            );
+            return false;
+          })
+    )
+      .slice()
+      .sort();
     for (const n of names)
       if (!spec.targets[n]) throw new Error(`unknown collector target ${n}; known: ${Object.keys(spec.targets)}`);
     for (const t of names) {
