@@ -38,6 +38,7 @@ import {
 import { rejectUnsafeNumbers } from './http/numbers.js';
 import type { App } from './http/types.js';
 import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
+import { DownloadThrottle, installerDirectory, installersRoutes } from './installers/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
 import { Jobs, jobsMigrations, jobsRoutes } from './jobs/index.js';
 import { MetricsService, MetricsStore, metricsMigrations, metricsRoutes } from './metrics/index.js';
@@ -486,6 +487,12 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   });
   await api.register(observability);
   if (separate) await agentEndpoint.register(observability);
+  await api.register(
+    installersRoutes({
+      directory: installerDirectory(config.installers.dir),
+      throttle: new DownloadThrottle(config.installers.downloadsPerMinute, () => clock.now()),
+    }),
+  );
   await api.register(authRoutes({ auth, guard }));
   await api.register(tenantsRoutes({ tenants, guard }));
   await api.register(agentsRoutes({ agents, events, guard }));

@@ -33,6 +33,10 @@ program
   .option('--cert <file>', 'TLS certificate (PEM); default: a generated self-signed one')
   .option('--key <file>', 'TLS private key (PEM)')
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace')
+  .option('--install-service', 'install this executable as the hardened systemd service `outpost` (root), then exit')
+  .option('--uninstall-service', 'stop and remove the service (configuration and data stay unless --purge), then exit')
+  .option('--purge', 'with --uninstall-service: also remove /etc/outpost/collector.json and the data')
+  .option('--root <dir>', 'with --install-service/--uninstall-service: write under this directory, run no systemctl')
   // Loaded on demand: the server (Fastify, SQLite, every concern) is most of start-up, and only `serve` needs it.
   .action(async (flags: ServeFlags) => (await import('./cli/serve.js')).serve(flags));
 

@@ -123,6 +123,16 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Agent executables and packages served at /install/ (docs/0008-packaging.md, "The collector"). */
+    installers: Type.Object(
+      {
+        /** Directory holding manifest.json and the files it lists; absent: beside the executable or dist/packages. */
+        dir: Type.Optional(Type.String({ minLength: 1 })),
+        /** Downloads per minute per source address (files and manifest). */
+        downloadsPerMinute: Type.Integer({ default: 120, minimum: 1 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(

@@ -35,10 +35,6 @@ import { parseArgs } from 'node:util';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const here = fileURLToPath(new URL('./', import.meta.url));
 
-interface PinnedPackage {
-  package: string;
-  integrity: string;
-}
 interface Target {
   runtime: PinnedPackage;
   pty: PinnedPackage & { assets: string[] };
@@ -49,6 +45,12 @@ interface Targets {
   node: string;
   nodePty: string;
   targets: Record<string, Target>;
+}
+
+/** A pinned npm package (name and sha512 integrity). */
+export interface PinnedPackage {
+  package: string;
+  integrity: string;
 }
 
 export interface ManifestFile {
@@ -70,7 +72,7 @@ const log = (msg: string) => process.stderr.write(`package: ${msg}\n`);
 export const cacheDir = (): string => process.env.OUTPOST_CACHE_DIR || join(homedir(), '.cache', 'outpost');
 
 /** A pinned npm package's tarball from the cache, fetched with `npm pack` (npm checks the integrity) if missing. */
-function pinnedTarball(spec: PinnedPackage, version: string, offline: boolean): string {
+export function pinnedTarball(spec: PinnedPackage, version: string, offline: boolean): string {
   const dir = join(cacheDir(), 'npm');
   const file = join(dir, `${spec.package.replace('@', '').replace('/', '-')}-${version}.tgz`);
   const [algo, b64] = spec.integrity.split('-', 2) as [string, string];
@@ -110,7 +112,7 @@ function pinnedTarball(spec: PinnedPackage, version: string, offline: boolean): 
 }
 
 /** Extracts `members` (paths inside the tarball's `package/`) into `dir`. */
-function untar(tgz: string, dir: string, members: string[]): void {
+export function untar(tgz: string, dir: string, members: string[]): void {
   mkdirSync(dir, { recursive: true });
   execFileSync('tar', ['-xzf', tgz, '-C', dir, '--strip-components=1', ...members.map((m) => `package/${m}`)]);
 }
@@ -122,7 +124,7 @@ export function glibcFloor(file: string): string | undefined {
   return versions.sort(compareVersions).at(-1);
 }
 
-function compareVersions(a: string, b: string): number {
+export function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map(Number);
   const pb = b.split('.').map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -224,7 +226,7 @@ function sha256(file: string): string {
 }
 
 /** The time stamped on outputs: SOURCE_DATE_EPOCH, else the commit's time. */
-function sourceDateEpoch(): number {
+export function sourceDateEpoch(): number {
   if (process.env.SOURCE_DATE_EPOCH) return Number(process.env.SOURCE_DATE_EPOCH);
   try {
     return Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: repoRoot, encoding: 'utf8' }).trim());

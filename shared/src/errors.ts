@@ -384,6 +384,26 @@ export const ERRORS = {
     hint: 'Give a PEM Ed25519 private key (`openssl genpkey -algorithm ed25519 -out org-scripts.pem`).',
     http: 400,
   },
+  OUTPOST_E_INSTALLER_UNAVAILABLE: {
+    message: 'This collector has no agent installers to serve',
+    hint: 'Put the packages built by `pnpm package` (with their manifest.json) in the directory named by installers.dir, or beside the collector executable in packages/.',
+    http: 404,
+  },
+  OUTPOST_E_INSTALLER_INTEGRITY: {
+    message: 'An installer file does not match the SHA-256 its manifest lists',
+    hint: 'The file in the installers directory changed after the manifest was written: rebuild or copy the packages again with their manifest.json.',
+    http: 500,
+  },
+  OUTPOST_E_INSTALLER_THROTTLED: {
+    message: 'Too many installer downloads from this address',
+    hint: 'Downloads are rate-limited per source address (installers.downloadsPerMinute); wait a minute and retry.',
+    http: 429,
+  },
+  OUTPOST_E_SERVICE_INSTALL: {
+    message: 'The collector service cannot be installed or removed',
+    hint: 'Run `outpost serve --install-service` as root on a Linux host with systemd; the details name the step that failed.',
+    http: 500,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

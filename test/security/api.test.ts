@@ -26,6 +26,8 @@ const PUBLIC_ROUTES = new Set([
   'GET /incidents/*',
   'GET /account',
   'GET /assets/*',
+  'GET /install/manifest.json', // agent installers: no secret inside, rate-limited (docs/0008-packaging.md)
+  'GET /install/:file',
 ]);
 
 async function raw(method: string, url: string, headers: Record<string, string> = {}, body?: string) {

@@ -11,6 +11,7 @@ import { commandTarget, saveTarget } from './credentials.js';
 import { addDetectCommands } from './detect.js';
 import { count } from './flags.js';
 import { addIncidentCommands } from './incidents.js';
+import { addInstallerCommands } from './installers.js';
 import { addInventoryCommands } from './inventory.js';
 import { addJobCommands } from './jobs.js';
 import { addMetricsCommands } from './metrics.js';
@@ -54,6 +55,7 @@ export function addCommands(program: Command): void {
   addChannelCommands(program);
   addJobCommands(program);
   addCpCommand(program);
+  addInstallerCommands(program, parseDurationHours);
   program
     .command('login')
     .description(

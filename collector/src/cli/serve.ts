@@ -1,7 +1,9 @@
 /** `outpost serve`: read the configuration, start the collector, print where it listens and what to pin. */
+
+import { OutpostError } from '@outpost/shared';
 import pino from 'pino';
 import { checkSettings, mergeSettings, readSettingsFile } from '../config.js';
-import { printText } from './output.js';
+import { printRows, printText } from './output.js';
 
 /** Flags of `outpost serve` (undefined: use the file or the default). */
 export interface ServeFlags {
@@ -15,10 +17,15 @@ export interface ServeFlags {
   cert?: string;
   key?: string;
   logLevel?: string;
+  installService?: boolean;
+  uninstallService?: boolean;
+  purge?: boolean;
+  root?: string;
 }
 
 /** Starts the collector and keeps it running until SIGINT/SIGTERM. */
 export async function serve(flags: ServeFlags): Promise<void> {
+  if (flags.installService || flags.uninstallService) return serviceCommand(flags);
   const file = flags.config ? readSettingsFile(flags.config) : {};
   const merged = mergeSettings(file, {
     dataDir: flags.dataDir,
@@ -80,4 +87,42 @@ export async function serve(flags: ServeFlags): Promise<void> {
   });
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** `--install-service` / `--uninstall-service`: prints each step and what it did. */
+async function serviceCommand(flags: ServeFlags): Promise<void> {
+  const service = await import('../service/index.js');
+  const installers = await import('../installers/index.js');
+  const root = flags.root ?? '';
+  service.requireRoot(root);
+  const systemctl = root && root !== '/' ? undefined : service.runSystemctl;
+  let steps: import('../service/index.js').StepResult[];
+  if (flags.uninstallService) {
+    steps = service.uninstallService({ root, purge: flags.purge === true, systemctl });
+  } else {
+    if (!installers.isSingleExecutable())
+      throw new OutpostError('OUTPOST_E_SERVICE_INSTALL', {
+        message: 'Install the service from the packaged executable (pnpm package:collector), not from a checkout',
+        details: { step: 'check executable' },
+      });
+    const file = flags.config ? readSettingsFile(flags.config) : {};
+    const dir = (file.installers as { dir?: string } | undefined)?.dir;
+    steps = service.installService({
+      root,
+      executable: process.execPath,
+      packagesDir: dir ?? installers.pickInstallerDir(installers.defaultInstallerDirs(true)),
+      host: flags.host,
+      port: flags.port,
+      systemctl,
+    });
+  }
+  printRows(
+    steps.map((s) => ({ ...s })),
+    [
+      { key: 'step', title: 'step' },
+      { key: 'outcome', title: 'outcome' },
+      { key: 'path', title: 'path' },
+    ],
+    false,
+  );
 }
