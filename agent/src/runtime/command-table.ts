@@ -6,6 +6,7 @@ import { fileOpenHandler } from '../files/index.js';
 import { InventoryComponent } from '../inventory/index.js';
 import { MetricsComponent } from '../metrics/index.js';
 import { ShellService } from '../shell/index.js';
+import { UpdateComponent } from '../update/index.js';
 import type { AgentComponent, CommandTable } from './commands.js';
 
 /** Builds the handler table and the components for one runtime. */
@@ -13,7 +14,8 @@ export function buildCommandTable(): { table: CommandTable; components: AgentCom
   const inventory = new InventoryComponent();
   const shell = new ShellService();
   const checks = new ChecksComponent();
-  const components: AgentComponent[] = [inventory, shell, new MetricsComponent(), checks];
+  const update = new UpdateComponent();
+  const components: AgentComponent[] = [inventory, shell, new MetricsComponent(), checks, update];
   const table: CommandTable = {
     'inventory.request': (msg) => inventory.request(msg).then(() => undefined),
     'shell.open': shell.open,
@@ -21,6 +23,7 @@ export function buildCommandTable(): { table: CommandTable; components: AgentCom
     'shell.close': shell.close,
     'file.open': fileOpenHandler(shell),
     'checks.policy': checks.policy,
+    'update.assign': update.assign,
   };
   return { table, components };
 }
