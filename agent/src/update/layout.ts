@@ -53,8 +53,8 @@ export function flipPointer(root: string, version: string): void {
 }
 
 /**
- * Keeps the `keep` newest versions plus every protected one (the running one, the pointer's, an update's
- * from/to), and removes staging leftovers (`*.partial`). Returns what it removed.
+ * Keeps the `keep` newest versions plus every protected one (the pointer's always; the caller adds the running
+ * one and an update's from/to), and removes staging leftovers (`*.partial`). Returns what it removed.
  */
 export function pruneVersions(root: string, protect: (string | undefined)[], keep = 3): string[] {
   const dir = join(root, 'versions');
@@ -65,7 +65,7 @@ export function pruneVersions(root: string, protect: (string | undefined)[], kee
     return [];
   }
   const removed: string[] = [];
-  const keepSet = new Set(protect.filter((v): v is string => v !== undefined));
+  const keepSet = new Set([...protect, currentVersion(root)].filter((v): v is string => v !== undefined));
   const versions = names.filter(isReleaseVersion).sort((a, b) => compareReleaseVersions(b, a));
   for (const v of versions.slice(keep)) {
     if (keepSet.has(v)) continue;

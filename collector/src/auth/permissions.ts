@@ -36,6 +36,10 @@ export const ACTIONS = [
   'notifications.manage',
   'detection.read',
   'detection.manage',
+  // Releases (issue 15): admins only (admin holds every action); no other role is granted these.
+  'releases.read',
+  'releases.publish',
+  'agent.update',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 

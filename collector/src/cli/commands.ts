@@ -16,6 +16,7 @@ import { addMetricsCommands } from './metrics.js';
 import { printObject, printRows, say, when } from './output.js';
 import { addPolicyCommands } from './policies.js';
 import { addQualityReportCommand } from './quality.js';
+import { addReleaseCommands } from './releases.js';
 import { addShellCommands } from './shell.js';
 
 type Row = Record<string, unknown>;
@@ -52,6 +53,7 @@ export function addCommands(program: Command): void {
   addContractCommands(program);
   addChannelCommands(program);
   addCpCommand(program);
+  addReleaseCommands(program);
   program
     .command('login')
     .description(
