@@ -29,16 +29,23 @@ export interface CollectorFetcherOptions {
 
 /** The tuf-js fetcher that reads from the collector. */
 export class CollectorFetcher implements Fetcher {
-  constructor(private readonly opts: CollectorFetcherOptions) {}
+  readonly #base: URL;
+  constructor(private readonly opts: CollectorFetcherOptions) {
+    // The configured server may be the socket's URL (wss://host:port/v1/agent): same listener, HTTP scheme.
+    const u = new URL(opts.server);
+    if (u.protocol === 'wss:') u.protocol = 'https:';
+    if (u.protocol === 'ws:') u.protocol = 'http:';
+    this.#base = new URL('/', u);
+  }
 
   /** The metadata base URL for the TUF client. */
   get metadataBaseUrl(): string {
-    return new URL(`${UPDATES_PATH}/metadata/`, this.opts.server).toString();
+    return new URL(`${UPDATES_PATH}/metadata/`, this.#base).toString();
   }
 
   /** The targets base URL for the TUF client. */
   get targetBaseUrl(): string {
-    return new URL(`${UPDATES_PATH}/targets/`, this.opts.server).toString();
+    return new URL(`${UPDATES_PATH}/targets/`, this.#base).toString();
   }
 
   async downloadFile<T>(url: string, maxLength: number, handler: (file: string) => Promise<T>): Promise<T> {

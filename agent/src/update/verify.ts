@@ -100,7 +100,8 @@ export function updateErrorOf(err: unknown): OutpostError {
     ? 'OUTPOST_E_UPDATE_EXPIRED'
     : is('BadVersionError') || is('EqualVersionError')
       ? 'OUTPOST_E_UPDATE_ROLLBACK'
-      : is('DownloadHTTPError') || is('DownloadError') || (err as { code?: string })?.code === 'ECONNREFUSED'
+      : // A network or system error (ECONNREFUSED, ERR_INVALID_PROTOCOL, a pin mismatch…) carries a string code.
+        is('DownloadHTTPError') || is('DownloadError') || typeof (err as { code?: unknown })?.code === 'string'
         ? 'OUTPOST_E_UPDATE_FETCH'
         : is('DownloadLengthMismatchError')
           ? 'OUTPOST_E_UPDATE_TAMPERED'

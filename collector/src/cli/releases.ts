@@ -89,7 +89,10 @@ export function addReleaseCommands(program: Command): void {
       'Sign the executables in a directory (outpost-agent-<platform>, as `pnpm package` writes) into the repository of --keys. Offline.',
     )
     .requiredOption('--keys <dir>', 'the keys directory (`release keys init`)')
-    .option('--version <version>', 'the version they are (default: agentVersion in the directory manifest.json)')
+    .option(
+      '--release <version>',
+      'the version they are (default: agentVersion in the directory manifest.json; not --version, which prints the CLI version)',
+    )
     .option('--platform <platform...>', 'only these platforms (default: every executable found)')
     .option('--allow-rollback', 'sign this version as a permitted downgrade target', false)
     .option('--targets-days <n>', 'targets metadata lifetime (default 365)', days)
@@ -100,7 +103,7 @@ export function addReleaseCommands(program: Command): void {
       dir: string,
       o: {
         keys: string;
-        version?: string;
+        release?: string;
         platform?: string[];
         allowRollback: boolean;
         targetsDays?: number;
@@ -111,7 +114,7 @@ export function addReleaseCommands(program: Command): void {
       const r = signRelease({
         keysDir: o.keys,
         packagesDir: dir,
-        ...(o.version ? { version: o.version } : {}),
+        ...(o.release ? { version: o.release } : {}),
         ...(o.platform ? { platforms: o.platform } : {}),
         allowRollback: o.allowRollback,
         lifetimes: lifetimes(o),
