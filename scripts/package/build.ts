@@ -370,7 +370,10 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
   const merged = [...previous.filter((p) => !files.some((f) => f.file === p.file)), ...files].sort((a, b) =>
     a.file.localeCompare(b.file),
   );
-  writeFileSync(manifestFile, `${JSON.stringify({ agentVersion: opts.version ?? agentVersion(), files: merged }, null, 2)}\n`);
+  writeFileSync(
+    manifestFile,
+    `${JSON.stringify({ agentVersion: opts.version ?? agentVersion(), files: merged }, null, 2)}\n`,
+  );
   utimesSync(manifestFile, epoch, epoch);
   return files;
 }

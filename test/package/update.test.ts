@@ -44,11 +44,6 @@ const supervisors: Supervisor[] = [];
 
 function build(version: string): string {
   const out = join(dir.path, `build-${version}`);
-  const reuse = process.env.OUTPOST_UPDATE_TEST_REUSE;
-  if (reuse && existsSync(join(reuse, `build-${version}`))) {
-    cpSync(join(reuse, `build-${version}`), out, { recursive: true });
-    return out;
-  }
   const r = spawnSync(
     join(repoRoot, 'node_modules/.bin/tsx'),
     ['scripts/package/build.ts', '--target', PLATFORM, '--out', out, '--version', version],
@@ -181,7 +176,10 @@ async function installAgent(name: string, rootFile = join(releasePaths(keys).met
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
   // What install will write: the root to trust and (for the test) a short health deadline. The install root is not
   // configured: the agent finds it from its own executable's path.
-  writeFileSync(configFile, JSON.stringify({ ...config, updateRoot: rootFile, update: { healthDeadlineMs: DEADLINE_MS } }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({ ...config, updateRoot: rootFile, update: { healthDeadlineMs: DEADLINE_MS } }),
+  );
   const sup = new Supervisor(root, env);
   const agent = { id: config.agentId as string, root, stateDir, configFile, sup };
   await until(async () => (await agentInfo(agent)).status === 'online', 20_000, `${name} online`, agent);
@@ -206,7 +204,12 @@ async function statuses(a: Agent): Promise<Status[]> {
 async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, a?: Agent) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (await Promise.resolve().then(check).catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}${a ? `\nagent log:\n${a.sup.log.slice(-4000)}` : ''}`);
@@ -293,7 +296,12 @@ describe('agent self-update with the packaged executables', () => {
     );
     const a = await installAgent('broken');
     await outpost(['releases', 'assign', a.id, broken]);
-    await until(async () => (await statuses(a)).some((s) => s.phase === 'rolled_back'), DEADLINE_MS + 30_000, 'rollback', a);
+    await until(
+      async () => (await statuses(a)).some((s) => s.phase === 'rolled_back'),
+      DEADLINE_MS + 30_000,
+      'rollback',
+      a,
+    );
     const rolled = (await statuses(a)).find((s) => s.phase === 'rolled_back')!;
     expect(rolled).toMatchObject({ from: A, to: broken, code: 'OUTPOST_E_UPDATE_ROLLED_BACK' });
     expect(rolled.reason).toMatch(/authenticated hello/);

@@ -5,14 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { type ClientRequestArgs, request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { checkPinnedCertificate, OutpostError } from '@outpost/shared';
 import type { Fetcher } from 'tuf-js';
 // tuf-js stops walking root versions only on its own DownloadHTTPError (a 404 for the next N.root.json).
 import { DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/error.js';
+
+const pinnedAgent = new HttpsAgent({ keepAlive: false, maxCachedSessions: 0 });
 
 /** Where the collector serves releases (docs/0010-releases.md). */
 export const UPDATES_PATH = '/v1/updates';
@@ -91,30 +93,27 @@ export class CollectorFetcher implements Fetcher {
         out.on('finish', () => resolve());
         out.on('error', fail);
       };
-      const common = { method: 'GET', timeout: this.opts.timeoutMs ?? 30_000, agent: false as const };
+      const common = { method: 'GET', timeout: this.opts.timeoutMs ?? 30_000 };
       const req =
         u.protocol === 'https:'
           ? httpsRequest(
               u,
-              {
-                ...common,
-                // The collector's certificate is pinned, not checked against system CAs, as on the agent socket.
-                ...(pinned
-                  ? {
-                      createConnection: (o: ClientRequestArgs) => {
-                        const socket = tlsConnect({ ...(o as ConnectionOptions), rejectUnauthorized: false });
-                        socket.once('secureConnect', () => {
-                          const mismatch = checkPinnedCertificate(socket, pinned);
-                          if (mismatch) socket.destroy(mismatch);
-                        });
-                        return socket;
-                      },
-                    }
-                  : {}),
-              },
+              // The collector's certificate is pinned, not checked against system CAs, as on the agent socket. No
+              // session resumption: a resumed session shows no certificate to check.
+              pinned ? { ...common, rejectUnauthorized: false, agent: pinnedAgent } : common,
               onResponse,
             )
           : httpRequest(u, common, onResponse);
+      if (pinned && u.protocol === 'https:') {
+        req.on('socket', (socket) => {
+          const verify = () => {
+            const mismatch = checkPinnedCertificate(socket as TLSSocket, pinned);
+            if (mismatch) fail(mismatch);
+          };
+          if ((socket as TLSSocket).getPeerCertificate?.()?.raw) verify();
+          else socket.once('secureConnect', verify);
+        });
+      }
       req.on('timeout', () =>
         fail(new OutpostError('OUTPOST_E_UPDATE_FETCH', { message: `GET ${u.pathname} timed out` })),
       );
