@@ -15,6 +15,9 @@ const PUBLIC_ROUTES = new Set([
   'GET /healthz', // load balancers and install scripts
   'POST /api/v1/auth/login', // how one gets a token
   'GET /v1/agent', // agents authenticate inside the socket (signed challenge)
+  // Release metadata and executables: signed offline and verified by each agent (docs/0010-releases.md).
+  'GET /v1/updates/metadata/:name',
+  'GET /v1/updates/targets/*',
 ]);
 
 async function raw(method: string, url: string, headers: Record<string, string> = {}, body?: string) {

@@ -70,7 +70,7 @@ export function addReleaseCommands(program: Command): void {
       const r = initReleaseKeys(o.out, { rootKeys: o.rootKeys, rootThreshold: o.rootThreshold });
       if (isJson(this)) return printJson(r);
       say`created release keys in ${o.out} (root ${o.rootThreshold}-of-${o.rootKeys}, targets, snapshot, timestamp)\n`;
-      say`agents trust ${r.rootFile}: give it to \`outpost-agent install\` (config "updateRoot")\n`;
+      say`agents trust ${r.rootFile}: put it in each agent's configuration as "updateRoot" (install does)\n`;
       say`keep ${join(o.out, 'keys')} offline; split the root keys among their holders\n`;
     });
   keys
