@@ -311,6 +311,10 @@ describe('agent self-update with the packaged executables', () => {
     // The broken version did start (and fail) under the supervisor before the watcher gave up on it.
     expect(a.sup.exits.filter((x) => x === 1).length).toBeGreaterThan(0);
     expect(existsSync(join(a.stateDir, 'update', 'outcome.json'))).toBe(false);
+    // The collector resends the latest assignment at each connection; the agent does not act on it twice.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(pointer(a)).toBe(join('versions', A));
+    expect((await statuses(a)).filter((s) => s.phase === 'swapped')).toHaveLength(1);
     await a.sup.stop();
   }, 120_000);
 

@@ -14,11 +14,13 @@ import { preflight, stageRelease } from './stage.js';
 import {
   clearMarker,
   clearOutcome,
+  markHandled,
   readHighest,
   readMarker,
   readOutcome,
   recordRun,
   updateStatePaths,
+  wasHandled,
   writeMarker,
   writeOutcome,
 } from './state.js';
@@ -140,8 +142,10 @@ export class UpdateComponent implements AgentComponent {
   readonly assign = async (msg: UpdateAssign): Promise<void> => {
     const ctx = this.#ctx;
     if (!ctx) return;
-    if (msg.expiresAt < Date.now() || this.#seen.has(msg.id)) return;
+    if (msg.expiresAt < Date.now() || this.#seen.has(msg.id) || wasHandled(ctx.config.stateDir, msg.id)) return;
     this.#seen.add(msg.id);
+    // Before acting: a crash or a rollback must not make the same assignment run again at the next connection.
+    markHandled(ctx.config.stateDir, msg.id);
     if (msg.version === AGENT_VERSION) {
       ctx.logger.info({ version: msg.version, assignment: msg.id }, 'assigned version already running');
       return;

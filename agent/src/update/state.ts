@@ -18,6 +18,7 @@ export function updateStatePaths(stateDir: string) {
     marker: join(dir, 'marker.json'),
     outcome: join(dir, 'outcome.json'),
     highest: join(dir, 'highest.json'),
+    handled: join(dir, 'assignments.json'),
     tuf: join(dir, 'tuf'),
     downloads: join(dir, 'downloads'),
   };
@@ -109,4 +110,18 @@ export function recordRun(stateDir: string, version: string): void {
   const prev = readHighest(stateDir);
   if (prev !== undefined && compareReleaseVersions(prev, version) >= 0) return;
   writeJsonDurably(updateStatePaths(stateDir).highest, { version, at: Date.now() });
+}
+
+/**
+ * Assignment ids already acted on, kept across restarts: the collector resends an agent's latest assignment at every
+ * connection, and a version that was just rolled back must not be installed again by the same assignment.
+ */
+export function wasHandled(stateDir: string, id: string): boolean {
+  return (readJson<string[]>(updateStatePaths(stateDir).handled) ?? []).includes(id);
+}
+
+/** Records an assignment id as acted on (the last 50 are kept). */
+export function markHandled(stateDir: string, id: string): void {
+  const ids = (readJson<string[]>(updateStatePaths(stateDir).handled) ?? []).filter((x) => x !== id);
+  writeJsonDurably(updateStatePaths(stateDir).handled, [...ids, id].slice(-50));
 }
