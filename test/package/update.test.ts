@@ -263,8 +263,11 @@ describe('agent self-update with the packaged executables', () => {
     if (skipReason) ctx.skip();
     const a = await installAgent('good');
     expect(await outpost(['releases', 'list'])).toMatch(new RegExp(`${B.replaceAll('.', '\\.')}\\s+${PLATFORM}`));
+    const t0 = Date.now();
     await outpost(['releases', 'assign', a.id, B]);
     await until(async () => (await agentInfo(a)).agentVersion === B, 60_000, 'the agent to report B', a);
+    // A figure for docs/0010-releases.md: assignment to B's hello (verify, 119 MB download, pre-flight, restart).
+    console.log(`update: assigned -> B online in ${Date.now() - t0} ms`);
     expect(pointer(a)).toBe(join('versions', B));
     // The old version stays (rollback needs it); the service was asked to restart with the update exit code.
     expect(existsSync(join(a.root, 'versions', A, 'outpost-agent'))).toBe(true);
@@ -295,6 +298,7 @@ describe('agent self-update with the packaged executables', () => {
       broken,
     );
     const a = await installAgent('broken');
+    const t0 = Date.now();
     await outpost(['releases', 'assign', a.id, broken]);
     await until(
       async () => (await statuses(a)).some((s) => s.phase === 'rolled_back'),
@@ -302,6 +306,7 @@ describe('agent self-update with the packaged executables', () => {
       'rollback',
       a,
     );
+    console.log(`update: broken release rolled back and reported ${Date.now() - t0} ms after the assignment`);
     const rolled = (await statuses(a)).find((s) => s.phase === 'rolled_back')!;
     expect(rolled).toMatchObject({ from: A, to: broken, code: 'OUTPOST_E_UPDATE_ROLLED_BACK' });
     expect(rolled.reason).toMatch(/authenticated hello/);
