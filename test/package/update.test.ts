@@ -381,6 +381,7 @@ describe('agent self-update with the packaged executables', () => {
       a,
     );
     const version = (await agentInfo(a)).agentVersion;
+    console.log(`update: SIGKILLed mid-swap, came back on ${version}`);
     expect(pointer(a)).toBe(join('versions', version));
     const phases = (await statuses(a)).map((s) => s.phase);
     // Either the swap went through (B healthy) or it was judged interrupted and reported (still A).

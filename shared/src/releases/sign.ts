@@ -200,6 +200,11 @@ export interface SignedTarget {
 export function signRelease(opts: SignOptions): { repoDir: string; targets: SignedTarget[]; targetsVersion: number } {
   const p = releasePaths(opts.keysDir);
   const root = readRoot(p.metadata);
+  if (!existsSync(opts.packagesDir) || !statSync(opts.packagesDir).isDirectory()) {
+    throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
+      message: `${opts.packagesDir} is not a directory of built executables (\`pnpm package\` writes dist/packages)`,
+    });
+  }
   const now = opts.now ?? Date.now();
   const life = { ...DEFAULT_LIFETIMES, ...opts.lifetimes };
   let version = opts.version;
@@ -210,7 +215,7 @@ export function signRelease(opts: SignOptions): { repoDir: string; targets: Sign
     } catch (cause) {
       throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
         cause,
-        message: `no --version given and ${manifest} cannot be read`,
+        message: `no version given (--release) and ${manifest} cannot be read`,
       });
     }
   }
