@@ -95,8 +95,8 @@ export async function preflight(exe: string, version: string, timeoutMs = PREFLI
       execFile(
         exe,
         ['--version'],
-        // OUTPOST_PREFLIGHT tells the new binary it is being checked, never run (no service start, no update).
-        { timeout: timeoutMs, env: { ...process.env, OUTPOST_PREFLIGHT: '1' }, maxBuffer: 64 * 1024 },
+        // `--version` is answered by the CLI parser before any configuration, state or network is touched.
+        { timeout: timeoutMs, maxBuffer: 64 * 1024 },
         (err, stdout) => resolve({ out: String(stdout), err }),
       );
     });
