@@ -7,6 +7,7 @@ import { defaultPaths, readAgentConfig } from './config/index.js';
 import { inventoryCommand } from './inventory/cli.js';
 import { createLogger } from './log.js';
 import { AgentRuntime, type AgentStatusFile, enroll, installSafetyNet } from './runtime/index.js';
+import { UPDATE_RESTART_EXIT_CODE, watchUpdate } from './update/index.js';
 import { AGENT_VERSION } from './version.js';
 
 /** A diagnostic count or interval: a whole number up to a million (`1e20` test events is a typo, not a plan). */
@@ -79,6 +80,8 @@ program
       runtime = new AgentRuntime(config, {
         logger,
         testEvents: opts.testEvents > 0 ? { count: opts.testEvents, intervalMs: opts.testInterval } : undefined,
+        // After an update flipped the pointer: flush the outbox, then exit so the service manager starts the new one.
+        onRestart: () => void runtime?.stop().finally(() => process.exit(UPDATE_RESTART_EXIT_CODE)),
       });
       await runtime.start();
       logger.info({ agentId: config.agentId, server: config.server, version: AGENT_VERSION }, 'agent running');
@@ -138,6 +141,23 @@ program
       process.stdout.write(`${lines.join('\n')}\n`);
     } catch (err) {
       printCliError(notEnrolledHere(err, g));
+    }
+  });
+
+program
+  .command('update-watch')
+  .description(
+    'Watch an update in flight and roll it back if the new version does not become healthy (started by the agent itself from the old version; docs/0010-releases.md).',
+  )
+  .requiredOption('--state-dir <dir>', 'the agent state directory holding update/marker.json')
+  .action(async (o: { stateDir: string }) => {
+    const logger = createLogger(globals().logLevel ?? 'info').child({ component: 'update-watch', pid: process.pid });
+    try {
+      const result = await watchUpdate(o.stateDir, { log: (msg, data) => logger.info(data ?? {}, msg) });
+      logger.info({ result }, 'watch ended');
+    } catch (err) {
+      logger.error({ err }, 'watch failed');
+      process.exitCode = 1;
     }
   });
 

@@ -3,6 +3,7 @@
  * It never listens (server.ts does), so tests build it on a temp directory and use `inject()` or a free port.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
@@ -49,6 +50,7 @@ import { qualityRoutes } from './reports/quality/index.js';
 import { loadOrCreateTicketKey, Sessions, sessionsMigrations, sessionsRoutes } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
 import { Tenants, tenantsMigrations, tenantsRoutes } from './tenants/index.js';
+import { Updates, updatesAgentRoutes, updatesMigrations, updatesRoutes } from './updates/index.js';
 import { COLLECTOR_VERSION } from './version.js';
 import { installWeb } from './web/index.js';
 import { inventoryFactsOf } from './wiring.js';
@@ -69,6 +71,7 @@ export const MIGRATIONS = [
   ...incidentsMigrations,
   ...notificationsMigrations,
   ...jobsMigrations,
+  ...updatesMigrations,
 ];
 
 /** A route as registered, for the security tests (anonymous refusal, fuzzing from the declared schemas). */
@@ -120,6 +123,8 @@ export interface Collector {
   /** Script library, patch/software/script jobs and their delivery. */
   jobs: Jobs;
   routes: RegisteredRoute[];
+  /** Signed releases, assignments and agents' update statuses. */
+  updates: Updates;
   /** Credentials of the admin created on this first start, to print once. */
   initialAdmin: { email: string; password: string } | undefined;
   close(): Promise<void>;
@@ -370,6 +375,29 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   });
   gateway.setChannelRouter(sessions);
   auth.credentials.onAccessEnded((userId) => sessions.endForUser(userId, 'user disabled'));
+  // Releases: served to agents, published by admins (validated, never signed here), assigned per agent.
+  const updates = new Updates(
+    db,
+    config.dataDir === ':memory:' ? join(tmpdir(), `outpost-releases-memory-${process.pid}`) : config.dataDir,
+    audit,
+    clock,
+    logger.child({ concern: 'updates' }),
+    {
+      send: (agentId, msg) => {
+        const conn = registry.get(agentId);
+        if (!conn) return false;
+        conn.send(msg);
+        return true;
+      },
+      clientOf: async (id) => (await agents.get(id))?.clientId,
+    },
+  );
+  ingest.registerSink('update.status', (items, now) => updates.ingest(items, now));
+  gateway.onReady((conn) => {
+    updates
+      .onAgentReady(conn.agentId)
+      .catch((err: unknown) => logger.error({ err, agentId: conn.agentId }, 'update assignment resend failed'));
+  });
   // Every agent gets the checks its policy gives it on each connection, and again after a policy reload. A reload
   // also re-judges every machine's inventory against the new rules at once, not at its next report or hourly sweep.
   const checksPush = new ChecksPush(policies.set, () => clock.now());
@@ -550,6 +578,8 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       errorHandler: websocketErrorHandler,
       options: { maxPayload: 256 * 1024, perMessageDeflate: false },
     });
+  await agentEndpoint.register(updatesAgentRoutes({ updates }));
+  await api.register(updatesRoutes({ updates, guard, agentClient: async (id) => (await agents.get(id))?.clientId }));
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
   );
@@ -595,6 +625,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     notifications,
     jobs,
     routes,
+    updates,
     initialAdmin,
     async close() {
       if (closed) return;

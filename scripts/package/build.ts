@@ -8,7 +8,7 @@
  * Byte-reproducible: no code cache or snapshot in the blob, sorted inputs, relative paths in the bundle, and the
  * files' modification time set to the commit time (SOURCE_DATE_EPOCH when set).
  *
- * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline]
+ * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline] [--version X]
  * (run `pnpm build` first; `pnpm package` does both).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -159,7 +159,7 @@ type EsbuildBuild = (
 ) => Promise<{ errors: unknown[] }>;
 
 /** Bundles the compiled agent into one ES module for the executable, node-pty inside, its addon from assets. */
-async function bundle(out: string): Promise<void> {
+async function bundle(out: string, version: string | undefined): Promise<void> {
   const agentRequire = createRequire(join(repoRoot, 'agent/package.json'));
   const { build } = (await import(agentRequire.resolve('esbuild'))) as { build: EsbuildBuild };
   const shim = join(here, 'pty-binary.mjs');
@@ -181,6 +181,19 @@ async function bundle(out: string): Promise<void> {
       {
         name: 'outpost-sea-native',
         setup(b) {
+          // `--version X`: the one constant the agent reports (hello, --version) is X; every other byte is the same.
+          if (version !== undefined) {
+            b.onLoad({ filter: /agent[\\/]dist[\\/]version\.js$/ }, (args) => {
+              const src = readFileSync(args.path, 'utf8');
+              const from = /export const AGENT_VERSION = '[^']*';/;
+              if (!from.test(src)) throw new Error(`${args.path}: AGENT_VERSION changed shape; update build.ts`);
+              return {
+                contents: src.replace(from, `export const AGENT_VERSION = ${JSON.stringify(version)};`),
+                loader: 'js',
+                resolveDir: join(args.path, '..'),
+              };
+            });
+          }
           // node-pty's addon loader → the asset loader (agent/src/runtime/native.ts).
           b.onResolve({ filter: /^\.\/requireBinary$/ }, (args) =>
             args.importer.includes('node-pty') ? { path: shim } : undefined,
@@ -237,6 +250,8 @@ export function sourceDateEpoch(): number {
 
 export interface BuildOptions {
   targets?: string[];
+  /** Stamp this version instead of agent/package.json's (two builds differing only in version, for update tests). */
+  version?: string;
   outDir?: string;
   offline?: boolean;
 }
@@ -278,7 +293,9 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
   const files: ManifestFile[] = [];
   try {
     // Inputs are referred to by paths relative to the work directory, so no build path enters the blob.
-    await bundle(join(work, 'outpost-agent.mjs'));
+    if (opts.version !== undefined && !/^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/.test(opts.version))
+      throw new Error(`--version ${opts.version} is not major.minor.patch[-pre]`);
+    await bundle(join(work, 'outpost-agent.mjs'), opts.version);
     mkdirSync(outDir, { recursive: true });
     for (const t of names) {
       const target = spec.targets[t]!;
@@ -355,7 +372,10 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
   const merged = [...previous.filter((p) => !files.some((f) => f.file === p.file)), ...files].sort((a, b) =>
     a.file.localeCompare(b.file),
   );
-  writeFileSync(manifestFile, `${JSON.stringify({ agentVersion: agentVersion(), files: merged }, null, 2)}\n`);
+  writeFileSync(
+    manifestFile,
+    `${JSON.stringify({ agentVersion: opts.version ?? agentVersion(), files: merged }, null, 2)}\n`,
+  );
   utimesSync(manifestFile, epoch, epoch);
   return files;
 }
@@ -370,11 +390,17 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       target: { type: 'string', multiple: true },
       out: { type: 'string' },
       offline: { type: 'boolean', default: false },
+      version: { type: 'string' },
     },
   });
   let files: ManifestFile[];
   try {
-    files = await buildPackages({ targets: values.target, outDir: values.out, offline: values.offline });
+    files = await buildPackages({
+      targets: values.target,
+      outDir: values.out,
+      offline: values.offline,
+      version: values.version,
+    });
   } catch (err) {
     process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(err instanceof InputUnavailable ? 3 : 1);

@@ -404,6 +404,71 @@ export const ERRORS = {
     hint: 'Run `outpost serve --install-service` as root on a Linux host with systemd; the details name the step that failed.',
     http: 500,
   },
+  OUTPOST_E_UPDATE_UNVERIFIED: {
+    message: 'The release metadata does not verify against the root this agent trusts',
+    hint: 'A signature is missing, below its threshold or made by a key the trusted root does not list (or the metadata was altered). Sign the release with the keys of this root (`outpost release sign`), or rotate the root with the old keys first.',
+    http: 422,
+  },
+  OUTPOST_E_UPDATE_EXPIRED: {
+    message: 'The release metadata has expired',
+    hint: 'Timestamp, snapshot, targets or root is past its expiry: re-sign (`outpost release sign`) and publish again. A collector replaying old metadata is refused this way.',
+    http: 422,
+  },
+  OUTPOST_E_UPDATE_ROLLBACK: {
+    message: 'The release metadata is older than metadata this agent already trusted',
+    hint: 'A role version went backwards (a replayed or mixed set of metadata). Publish the newest signed repository.',
+    http: 422,
+  },
+  OUTPOST_E_UPDATE_NO_TARGET: {
+    message: 'No signed release of this version exists for this platform',
+    hint: 'The signed targets list no executable of the assigned version for this os/arch; build and sign that platform, or assign a version that was signed for it.',
+    http: 404,
+  },
+  OUTPOST_E_UPDATE_DOWNGRADE: {
+    message: 'The assigned version is not newer than the highest version this agent has run',
+    hint: 'Agents only go forward. To go back, sign the older release again with `--allow-rollback` (`outpost release sign`), then assign it.',
+    http: 409,
+  },
+  OUTPOST_E_UPDATE_TAMPERED: {
+    message: 'The downloaded executable does not match its signed length or hash',
+    hint: 'The bytes served are not the bytes that were signed; publish the repository again, and check the collector for tampering.',
+    http: 422,
+  },
+  OUTPOST_E_UPDATE_PREFLIGHT: {
+    message: 'The new executable did not print its version when run',
+    hint: 'The agent ran `<new> --version` (5 s limit) and it failed, timed out or printed another version; the details carry its output. Nothing was swapped.',
+    http: 422,
+  },
+  OUTPOST_E_UPDATE_FETCH: {
+    message: 'The release could not be fetched from the collector',
+    hint: 'The collector did not serve the metadata or the executable; check that the release was published (`outpost releases list`) and the collector is reachable.',
+    http: 502,
+  },
+  OUTPOST_E_UPDATE_BUSY: {
+    message: 'An update is already in progress on this agent',
+    hint: 'Wait for the watcher to report its outcome (at most the health deadline) before assigning another version.',
+    http: 409,
+  },
+  OUTPOST_E_UPDATE_NOT_CONFIGURED: {
+    message: 'This agent has no trusted release root, so it installs no update',
+    hint: 'Install writes `updateRoot` (path of root.json or the JSON itself) into the agent configuration; without it every assignment is refused.',
+    http: 409,
+  },
+  OUTPOST_E_UPDATE_ROLLED_BACK: {
+    message: 'The new version did not become healthy and the agent rolled back',
+    hint: 'The watcher found that the new version did not complete an authenticated hello within the deadline, or restarted in a loop; the previous version runs again. The details give the reason.',
+    http: 409,
+  },
+  OUTPOST_E_RELEASE_INVALID: {
+    message: 'The release repository is not valid',
+    hint: 'The collector checks what is published against the root it was first given: metadata must parse, chain from the trusted root, carry valid signatures and list only files that were uploaded with their signed hashes. The details name the file.',
+    http: 422,
+  },
+  OUTPOST_E_RELEASE_KEYS: {
+    message: 'The release keys directory is missing or incomplete',
+    hint: 'Create it with `outpost release keys init --out DIR` (keep it offline); `sign` needs root.json and the targets, snapshot and timestamp keys in it.',
+    http: 400,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

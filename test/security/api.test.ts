@@ -28,6 +28,9 @@ const PUBLIC_ROUTES = new Set([
   'GET /assets/*',
   'GET /install/manifest.json', // agent installers: no secret inside, rate-limited (docs/0008-packaging.md)
   'GET /install/:file',
+  // Release metadata and executables: signed offline and verified by each agent (docs/0010-releases.md).
+  'GET /v1/updates/metadata/:name',
+  'GET /v1/updates/targets/*',
 ]);
 
 async function raw(method: string, url: string, headers: Record<string, string> = {}, body?: string) {

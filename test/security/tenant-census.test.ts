@@ -30,6 +30,8 @@ const KIND_OF_COLLECTION: Record<string, string> = {
   jobs: 'jb',
   scripts: 'sc',
 };
+/** Collections whose ids belong to no client (release uploads and their file names: global, admin only); their parameters are not probed. */
+const GLOBAL_COLLECTIONS = new Set(['uploads', 'metadata']);
 /** Query and body fields that name a resource, by kind. */
 const KIND_OF_FIELD: Record<string, string> = {
   clientId: 'cl',
@@ -213,6 +215,8 @@ function hint(name: string, schema: JsonSchema): unknown {
     host: '127.0.0.1',
     members: [ids.us?.a],
     userId: ids.us?.a,
+    // A release version (major.minor.patch): a pattern the sampler does not generate.
+    version: '1.2.3',
   };
   if (name in plain) return plain[name];
   // Periods: days in reports, milliseconds elsewhere.
@@ -229,7 +233,9 @@ function probesOf(route: RegisteredRoute): Probe[] {
   const rng = new Prng(7);
   const segments = route.url.split('/');
   const params = segments.flatMap((s, i) =>
-    s.startsWith(':') ? [{ i, kind: KIND_OF_COLLECTION[segments[i - 1]!] }] : [],
+    s.startsWith(':') && !GLOBAL_COLLECTIONS.has(segments[i - 1]!)
+      ? [{ i, kind: KIND_OF_COLLECTION[segments[i - 1]!] }]
+      : [],
   );
   const query = route.schema.querystring
     ? (sampleOf(route.schema.querystring as JsonSchema, rng, hint) as Record<string, unknown>)

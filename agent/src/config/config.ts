@@ -88,6 +88,25 @@ export const AgentConfigSchema = Type.Object(
     fileRoots: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 64 })),
     /** Largest upload the agent accepts, in bytes; default 4 GiB. */
     fileMaxBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+    /**
+     * The release root this agent trusts (docs/0010-releases.md): a path to root.json or the root's JSON itself.
+     * Written by install; without it every update assignment is refused (OUTPOST_E_UPDATE_NOT_CONFIGURED).
+     */
+    updateRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000 })),
+    /** Self-update settings. */
+    update: Type.Optional(
+      Type.Object(
+        {
+          /** The install root holding versions/<v>/ and the `current` pointer; default: found from the executable's path. */
+          installRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+          /** How long a new version has to complete an authenticated hello before the watcher rolls back; default 120 s. */
+          healthDeadlineMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
+          /** Starts of the new version without a hello that count as a restart loop; default 3. */
+          maxStarts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   backoff?: { baseMs: number; capMs: number };
   /** Diagnostic events to emit, to check the pipeline end to end (`run --test-events`). */
   testEvents?: { count: number; intervalMs: number } | undefined;
+  /** Asked to restart (an update flipped the pointer): the CLI stops the runtime and exits with the restart code. */
+  onRestart?: ((reason: string) => void) | undefined;
 }
 
 /** What `status` reads. */
@@ -80,7 +82,15 @@ export class AgentRuntime {
       logger,
     });
     const facts = await collectFacts();
-    this.#context = { config: this.config, logger, report: (body) => this.report(body) };
+    this.#context = {
+      config: this.config,
+      logger,
+      report: (body) => this.report(body),
+      restart: (reason) => {
+        logger.info({ reason }, 'restart requested');
+        this.options.onRestart?.(reason);
+      },
+    };
     ({ table: this.#table, components: this.#components } = buildCommandTable());
     for (const c of this.#components) await c.start(this.#context);
     await this.report({

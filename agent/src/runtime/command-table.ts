@@ -7,6 +7,7 @@ import { InventoryComponent } from '../inventory/index.js';
 import { JobsComponent } from '../jobs/index.js';
 import { MetricsComponent } from '../metrics/index.js';
 import { ShellService } from '../shell/index.js';
+import { UpdateComponent } from '../update/index.js';
 import type { AgentComponent, CommandTable } from './commands.js';
 
 /** Builds the handler table and the components for one runtime. */
@@ -27,7 +28,8 @@ export function buildCommandTable(): { table: CommandTable; components: AgentCom
         .catch(() => undefined);
     },
   });
-  const components: AgentComponent[] = [inventory, shell, new MetricsComponent(), checks, jobs];
+  const update = new UpdateComponent();
+  const components: AgentComponent[] = [inventory, shell, new MetricsComponent(), checks, jobs, update];
   const table: CommandTable = {
     'inventory.request': (msg) => inventory.request(msg).then(() => undefined),
     'shell.open': shell.open,
@@ -36,6 +38,7 @@ export function buildCommandTable(): { table: CommandTable; components: AgentCom
     'file.open': fileOpenHandler(shell),
     'checks.policy': checks.policy,
     'job.run': jobs.run,
+    'update.assign': update.assign,
   };
   return { table, components };
 }

@@ -20,6 +20,8 @@ export interface AgentContext {
   logger: Logger;
   /** Puts a message into the durable outbox; it reaches the collector exactly once, whenever a session is up. */
   report(body: SequencedBody): Promise<number>;
+  /** Stops the runtime cleanly and exits so the service manager restarts it (after an update's pointer flip). */
+  restart?(reason: string): void;
 }
 
 /** What a handler gets for one command: the runtime's context plus the live session it arrived on. */

@@ -40,6 +40,10 @@ export const ACTIONS = [
   'jobs.run',
   'scripts.read',
   'scripts.manage',
+  // Releases (issue 15): admins only (admin holds every action); no other role is granted these.
+  'releases.read',
+  'releases.publish',
+  'agent.update',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 

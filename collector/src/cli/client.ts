@@ -1,4 +1,5 @@
 /** The CLI's HTTP client: JSON over HTTPS with certificate pinning, coded errors from the API surfaced as-is. */
+import { createReadStream, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -38,12 +39,22 @@ export function collectorUrl(server: string): URL {
   return url;
 }
 
+/** A file to send as the raw request body (streamed, never read whole): `apiCall(t, 'PUT', path, new FileBody(f))`. */
+export class FileBody {
+  constructor(readonly path: string) {}
+}
+
 /** Calls the API and returns the parsed JSON body; throws the API's coded error on failure. */
 export async function apiCall<T>(target: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
   const url = new URL(path, collectorUrl(target.server));
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const file = body instanceof FileBody ? body : undefined;
+  const payload = body === undefined || file ? undefined : Buffer.from(JSON.stringify(body));
   const headers: Record<string, string> = { accept: 'application/json' };
   if (payload) headers['content-type'] = 'application/json';
+  if (file) {
+    headers['content-type'] = 'application/octet-stream';
+    headers['content-length'] = String(statSync(file.path).size);
+  }
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   const options: RequestOptions = { method, headers, timeout: 30_000 };
   if (url.protocol === 'https:' && target.caFingerprint) {
@@ -109,7 +120,11 @@ export async function apiCall<T>(target: ApiTarget, method: string, path: string
               })),
       );
     });
-    req.end(payload);
+    if (file)
+      createReadStream(file.path)
+        .on('error', (err) => req.destroy(err))
+        .pipe(req);
+    else req.end(payload);
   });
 }
 

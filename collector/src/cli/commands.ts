@@ -18,6 +18,7 @@ import { addMetricsCommands } from './metrics.js';
 import { printObject, printRows, say, when } from './output.js';
 import { addPolicyCommands } from './policies.js';
 import { addQualityReportCommand } from './quality.js';
+import { addReleaseCommands } from './releases.js';
 import { addShellCommands } from './shell.js';
 
 type Row = Record<string, unknown>;
@@ -56,6 +57,7 @@ export function addCommands(program: Command): void {
   addJobCommands(program);
   addCpCommand(program);
   addInstallerCommands(program, parseDurationHours);
+  addReleaseCommands(program);
   program
     .command('login')
     .description(

@@ -26,10 +26,13 @@ export function unsafeNumberPath(value: unknown): string | undefined {
 
 /** A `preHandler` hook: after validation (and its coercion), before any handler sees the request. */
 export async function rejectUnsafeNumbers(req: FastifyRequest): Promise<void> {
+  // A raw upload's body is its stream (updates' octet-stream parser): bytes, not numbers, and a graph of sockets
+  // and servers that must not be walked.
+  const body = req.body as { pipe?: unknown } | null | undefined;
   const parts: [string, unknown][] = [
     ['querystring', req.query],
     ['params', req.params],
-    ['body', req.body],
+    ['body', typeof body?.pipe === 'function' ? undefined : body],
   ];
   for (const [context, value] of parts) {
     const path = unsafeNumberPath(value);

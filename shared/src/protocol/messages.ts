@@ -24,13 +24,22 @@ import {
   ShellResize,
 } from './shell.js';
 import { StreamAck, StreamEvent, StreamGap } from './stream.js';
+import { UpdateAssign, UpdateStatus } from './update.js';
 
 /**
  * Agent messages that travel through the durable outbox and carry a sequence number (the reliable stream).
  * A concern that reports data adds its message here; the collector routes each type to the sink its concern
  * registers with the stream ingest (collector/src/stream).
  */
-const SequencedSchemas = [StreamEvent, StreamGap, InventoryReport, MetricsBatch, ChecksResults, JobStatus] as const;
+const SequencedSchemas = [
+  StreamEvent,
+  StreamGap,
+  InventoryReport,
+  MetricsBatch,
+  ChecksResults,
+  JobStatus,
+  UpdateStatus,
+] as const;
 
 /** Agent messages that are not sequenced: the handshake, presence, replies to commands. */
 const UnsequencedAgentSchemas = [
@@ -72,6 +81,7 @@ export const CollectorMessage = Type.Union([
   FileOpen,
   ChecksPolicy,
   JobRun,
+  UpdateAssign,
 ]);
 export type CollectorMessage = Static<typeof CollectorMessage>;
 
