@@ -8,8 +8,8 @@
  * Byte-reproducible: no code cache or snapshot in the blob, sorted inputs, relative paths in the bundle, and the
  * files' modification time set to the commit time (SOURCE_DATE_EPOCH when set).
  *
- * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline]
- * (run `pnpm build` first; `pnpm package` does both).
+ * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline] [--skip-installers]
+ * (run `pnpm build` first; `pnpm package` does both). Then the installers (.deb, .rpm, .msi): installers/index.ts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,6 +31,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildInstallers, type InstallerFile } from './installers/index.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const here = fileURLToPath(new URL('./', import.meta.url));
@@ -368,18 +369,21 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       target: { type: 'string', multiple: true },
       out: { type: 'string' },
       offline: { type: 'boolean', default: false },
+      'skip-installers': { type: 'boolean', default: false },
     },
   });
   let files: ManifestFile[];
+  let installers: InstallerFile[] = [];
   try {
     files = await buildPackages({ targets: values.target, outDir: values.out, offline: values.offline });
+    if (!values['skip-installers'])
+      installers = buildInstallers(values.out ?? join(repoRoot, 'dist/packages'), sourceDateEpoch());
   } catch (err) {
     process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(err instanceof InputUnavailable ? 3 : 1);
   }
-  for (const f of files) {
-    process.stdout.write(
-      `${f.sha256}  ${f.file}  ${(f.size / 1e6).toFixed(1)} MB${f.glibc ? `  glibc ${f.glibc}` : ''}\n`,
-    );
+  for (const f of [...files, ...installers]) {
+    const glibc = 'glibc' in f && f.glibc ? `  glibc ${f.glibc}` : '';
+    process.stdout.write(`${f.sha256}  ${f.file}  ${(f.size / 1e6).toFixed(1)} MB${glibc}\n`);
   }
 }
