@@ -349,6 +349,11 @@ export const ERRORS = {
     hint: 'Check the channel URL, SMTP server and credentials; `outpost channels list` shows the last error. Queued messages are retried.',
     http: 502,
   },
+  OUTPOST_E_INSTALL_REGISTRY: {
+    message: 'The enrollment left by the Windows installer could not be read or removed from the registry',
+    hint: 'Check HKLM\\SOFTWARE\\Outpost as an administrator (`reg query HKLM\\SOFTWARE\\Outpost`); delete the Token value by hand if it is still there.',
+    http: 500,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

@@ -17,12 +17,12 @@ export function rpmScriptlets(version: string): Record<'post' | 'preun' | 'postu
     post: maintainerScript(version, 'outpost_configure', false),
     preun: maintainerScript(
       version,
-      'if [ "$1" = 0 ]; then if [ "${OUTPOST_PURGE:-}" = 1 ]; then outpost_unregister purge; else outpost_unregister; fi; fi',
+      'if [ "$1" = 0 ]; then if [ "$OUTPOST_PURGE" = 1 ]; then outpost_unregister purge; else outpost_unregister; fi; fi',
       false,
     ),
     postun: maintainerScript(
       version,
-      'if [ "$1" = 0 ]; then if [ "${OUTPOST_PURGE:-}" = 1 ]; then outpost_cleanup purge; else outpost_cleanup; fi; fi',
+      'if [ "$1" = 0 ]; then if [ "$OUTPOST_PURGE" = 1 ]; then outpost_cleanup purge; else outpost_cleanup; fi; fi',
       false,
     ),
   };
