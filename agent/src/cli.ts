@@ -6,7 +6,15 @@ import { Command, InvalidArgumentError } from 'commander';
 import { defaultPaths, readAgentConfig } from './config/index.js';
 import { inventoryCommand } from './inventory/cli.js';
 import { createLogger } from './log.js';
-import { AgentRuntime, type AgentStatusFile, enroll, installSafetyNet } from './runtime/index.js';
+import {
+  AgentRuntime,
+  type AgentStatusFile,
+  enroll,
+  enrollFromRegistry,
+  installSafetyNet,
+  watchStopChannel,
+  windowsRegistry,
+} from './runtime/index.js';
 import { UPDATE_RESTART_EXIT_CODE, watchUpdate } from './update/index.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -74,6 +82,12 @@ program
     const g = globals();
     let runtime: AgentRuntime | undefined;
     try {
+      if (process.platform === 'win32') {
+        // The MSI's SERVER/TOKEN/CA_FINGERPRINT, used once at the first start (runtime/registry-enrollment.ts).
+        const registry = windowsRegistry();
+        const logger = createLogger(g.logLevel ?? 'info');
+        await enrollFromRegistry({ configFile: g.config, stateDir: g.stateDir, logger, registry });
+      }
       const config = readAgentConfig(g.config);
       const logger = createLogger(config.logLevel ?? g.logLevel ?? 'info');
       installSafetyNet(logger); // a stray rejection must not end every live session (runtime/safety-net.ts)
@@ -91,6 +105,8 @@ program
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+      // Under the Windows service host, "stop" or the end of stdin (runtime/stop-channel.ts).
+      if (process.env.OUTPOST_STOP_CHANNEL === 'stdin') watchStopChannel(process.stdin, (r) => shutdown(`stdin ${r}`));
     } catch (err) {
       printCliError(notEnrolledHere(err, g));
       await runtime?.stop().catch(() => undefined);

@@ -8,5 +8,5 @@ export { collectFacts } from './facts/index.js';
 export { loadOrCreateKey } from './identity/index.js';
 export * as inventory from './inventory/index.js';
 export { enrollHello, keyHello } from './runtime/hello.js';
-export { AgentRuntime, enroll } from './runtime/index.js';
+export { AgentRuntime, enroll, enrollFromRegistry, parseRegQuery, type RegistryAccess } from './runtime/index.js';
 export { AGENT_VERSION } from './version.js';

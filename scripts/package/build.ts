@@ -8,8 +8,8 @@
  * Byte-reproducible: no code cache or snapshot in the blob, sorted inputs, relative paths in the bundle, and the
  * files' modification time set to the commit time (SOURCE_DATE_EPOCH when set).
  *
- * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline] [--version X]
- * (run `pnpm build` first; `pnpm package` does both).
+ * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline] [--version X] [--skip-installers]
+ * (run `pnpm build` first; `pnpm package` does both). Then the installers (.deb, .rpm, .msi): installers/index.ts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,6 +31,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildInstallers, type InstallerFile } from './installers/index.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const here = fileURLToPath(new URL('./', import.meta.url));
@@ -391,9 +392,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       out: { type: 'string' },
       offline: { type: 'boolean', default: false },
       version: { type: 'string' },
+      'skip-installers': { type: 'boolean', default: false },
     },
   });
   let files: ManifestFile[];
+  let installers: InstallerFile[] = [];
   try {
     files = await buildPackages({
       targets: values.target,
@@ -401,13 +404,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       offline: values.offline,
       version: values.version,
     });
+    if (!values['skip-installers'])
+      installers = buildInstallers(values.out ?? join(repoRoot, 'dist/packages'), sourceDateEpoch());
   } catch (err) {
     process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(err instanceof InputUnavailable ? 3 : 1);
   }
-  for (const f of files) {
-    process.stdout.write(
-      `${f.sha256}  ${f.file}  ${(f.size / 1e6).toFixed(1)} MB${f.glibc ? `  glibc ${f.glibc}` : ''}\n`,
-    );
+  for (const f of [...files, ...installers]) {
+    const glibc = 'glibc' in f && f.glibc ? `  glibc ${f.glibc}` : '';
+    process.stdout.write(`${f.sha256}  ${f.file}  ${(f.size / 1e6).toFixed(1)} MB${glibc}\n`);
   }
 }

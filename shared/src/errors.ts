@@ -469,6 +469,11 @@ export const ERRORS = {
     hint: 'Create it with `outpost release keys init --out DIR` (keep it offline); `sign` needs root.json and the targets, snapshot and timestamp keys in it.',
     http: 400,
   },
+  OUTPOST_E_INSTALL_REGISTRY: {
+    message: 'The enrollment left by the Windows installer could not be read or removed from the registry',
+    hint: 'Check HKLM\\SOFTWARE\\Outpost as an administrator (`reg query HKLM\\SOFTWARE\\Outpost`); delete the Token value by hand if it is still there.',
+    http: 500,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

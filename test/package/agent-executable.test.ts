@@ -50,7 +50,7 @@ const sha256 = (file: string) => createHash('sha256').update(readFileSync(file))
 function buildInto(out: string): void {
   const r = spawnSync(
     join(repoRoot, 'node_modules/.bin/tsx'),
-    ['scripts/package/build.ts', '--target', 'linux-x64', '--out', out],
+    ['scripts/package/build.ts', '--target', 'linux-x64', '--out', out, '--skip-installers'],
     {
       cwd: repoRoot,
       encoding: 'utf8',

@@ -22,7 +22,7 @@ beforeAll(() => {
   const targets = ['linux-arm64', 'win-x64', 'darwin-x64'].flatMap((t) => ['--target', t]);
   const r = spawnSync(
     join(repoRoot, 'node_modules/.bin/tsx'),
-    ['scripts/package/build.ts', ...targets, '--out', dir.path],
+    ['scripts/package/build.ts', ...targets, '--out', dir.path, '--skip-installers'],
     { cwd: repoRoot, encoding: 'utf8' },
   );
   if (r.status === 3) {

@@ -13,4 +13,12 @@ export type {
   CommandType,
 } from './commands.js';
 export { type EnrollOptions, enroll } from './enroll.js';
+export {
+  enrollFromRegistry,
+  parseRegQuery,
+  type RegistryAccess,
+  type RegistryEnrollmentOutcome,
+  windowsRegistry,
+} from './registry-enrollment.js';
 export { installSafetyNet } from './safety-net.js';
+export { type StopReason, watchStopChannel } from './stop-channel.js';
