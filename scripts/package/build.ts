@@ -8,7 +8,7 @@
  * Byte-reproducible: no code cache or snapshot in the blob, sorted inputs, relative paths in the bundle, and the
  * files' modification time set to the commit time (SOURCE_DATE_EPOCH when set).
  *
- * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline]
+ * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline] [--agent-version x.y.z]
  * (run `pnpm build` first; `pnpm package` does both).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -157,7 +157,7 @@ type EsbuildBuild = (
 ) => Promise<{ errors: unknown[] }>;
 
 /** Bundles the compiled agent into one ES module for the executable, node-pty inside, its addon from assets. */
-async function bundle(out: string): Promise<void> {
+async function bundle(out: string, version: string | undefined): Promise<void> {
   const agentRequire = createRequire(join(repoRoot, 'agent/package.json'));
   const { build } = (await import(agentRequire.resolve('esbuild'))) as { build: EsbuildBuild };
   const shim = join(here, 'pty-binary.mjs');
@@ -179,6 +179,15 @@ async function bundle(out: string): Promise<void> {
       {
         name: 'outpost-sea-native',
         setup(b) {
+          // `--agent-version`: the version the executable reports and installs as (an upgrade test needs a newer one).
+          if (version !== undefined) {
+            b.onLoad({ filter: /agent[\\/]dist[\\/]version\.js$/ }, (args) => {
+              const src = readFileSync(args.path, 'utf8');
+              const stamped = src.replace(/AGENT_VERSION = '[^']*'/, `AGENT_VERSION = ${JSON.stringify(version)}`);
+              if (stamped === src) throw new Error(`${args.path}: AGENT_VERSION changed form; update build.ts`);
+              return { contents: stamped, loader: 'js', resolveDir: join(args.path, '..') };
+            });
+          }
           // node-pty's addon loader → the asset loader (agent/src/runtime/native.ts).
           b.onResolve({ filter: /^\.\/requireBinary$/ }, (args) =>
             args.importer.includes('node-pty') ? { path: shim } : undefined,
@@ -237,6 +246,8 @@ export interface BuildOptions {
   targets?: string[];
   outDir?: string;
   offline?: boolean;
+  /** Stamp this version instead of agent/package.json's (x.y.z[-pre]); for upgrade tests and release builds. */
+  agentVersion?: string;
 }
 
 /** Builds the executables; returns the manifest entries. */
@@ -247,6 +258,8 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
     if (!spec.targets[n]) throw new Error(`unknown target ${n}; known: ${Object.keys(spec.targets)}`);
   const outDir = opts.outDir ?? join(repoRoot, 'dist/packages');
   const offline = opts.offline ?? false;
+  if (opts.agentVersion !== undefined && !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(opts.agentVersion))
+    throw new Error(`--agent-version ${opts.agentVersion} is not x.y.z[-pre]`);
   if (!existsSync(join(repoRoot, 'agent/dist/cli.js')))
     throw new Error('agent/dist is missing: run `pnpm build` first');
 
@@ -276,7 +289,7 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
   const files: ManifestFile[] = [];
   try {
     // Inputs are referred to by paths relative to the work directory, so no build path enters the blob.
-    await bundle(join(work, 'outpost-agent.mjs'));
+    await bundle(join(work, 'outpost-agent.mjs'), opts.agentVersion);
     mkdirSync(outDir, { recursive: true });
     for (const t of names) {
       const target = spec.targets[t]!;
@@ -353,7 +366,10 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
   const merged = [...previous.filter((p) => !files.some((f) => f.file === p.file)), ...files].sort((a, b) =>
     a.file.localeCompare(b.file),
   );
-  writeFileSync(manifestFile, `${JSON.stringify({ agentVersion: agentVersion(), files: merged }, null, 2)}\n`);
+  writeFileSync(
+    manifestFile,
+    `${JSON.stringify({ agentVersion: opts.agentVersion ?? agentVersion(), files: merged }, null, 2)}\n`,
+  );
   utimesSync(manifestFile, epoch, epoch);
   return files;
 }
@@ -368,11 +384,17 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       target: { type: 'string', multiple: true },
       out: { type: 'string' },
       offline: { type: 'boolean', default: false },
+      'agent-version': { type: 'string' },
     },
   });
   let files: ManifestFile[];
   try {
-    files = await buildPackages({ targets: values.target, outDir: values.out, offline: values.offline });
+    files = await buildPackages({
+      targets: values.target,
+      outDir: values.out,
+      offline: values.offline,
+      ...(values['agent-version'] ? { agentVersion: values['agent-version'] } : {}),
+    });
   } catch (err) {
     process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(err instanceof InputUnavailable ? 3 : 1);
