@@ -4,7 +4,7 @@
  * once; the token is never written anywhere), write the service definition, flip `current`, enable and (re)start.
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ENROLLMENT_TOKEN_PATTERN, normalizeFingerprint, OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
 import { type AgentConfig, readAgentConfig } from '../config/index.js';
@@ -121,11 +121,12 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
   const { layout, plan } = installTarget(root, opts.platform ?? process.platform);
   const { origin, caFingerprint } = checkArguments(opts);
   const log = opts.logger.child({ concern: 'install' });
+  // Before the lock: a wrong --executable is a bad argument, whatever else is running.
+  const source = await sourceExecutable(opts.executable);
   const release = takeInstallLock(layout.lockFile);
   try {
     const changes: string[] = [];
     removeLeftovers(layout);
-    const source = await sourceExecutable(opts.executable);
     const previousVersion = installedVersion(layout);
     if (previousVersion && compareVersions(source.version, previousVersion) < 0 && !opts.force) {
       throw new OutpostError('OUTPOST_E_INSTALL_DOWNGRADE', {
@@ -153,8 +154,8 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
           message: `This machine is not enrolled (${layout.configFile}): --token (or OUTPOST_ENROLL_TOKEN) is needed`,
         });
       }
-      mkdirSync(layout.configDir, { recursive: true, mode: 0o700 });
-      mkdirSync(layout.stateDir, { recursive: true, mode: 0o700 });
+      privateDir(layout.configDir);
+      privateDir(layout.stateDir);
       config = await enroll({
         server: opts.server,
         token: opts.token,
@@ -167,15 +168,14 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
       changes.push(`enrolled as agent ${config.agentId}`);
     }
     // Owner-only, also when an older install or a hand edit left them wider.
-    chmodSync(layout.configDir, 0o700);
+    privateDir(layout.configDir);
     chmodSync(layout.configFile, 0o600);
-    mkdirSync(layout.stateDir, { recursive: true, mode: 0o700 });
-    chmodSync(layout.stateDir, 0o700);
+    privateDir(layout.stateDir);
 
     const definition = plan.definition(layout);
     const definitionChanged = readIfExists(layout.serviceFile) !== definition;
     if (definitionChanged) {
-      mkdirSync(join(layout.serviceFile, '..'), { recursive: true, mode: 0o755 });
+      mkdirSync(dirname(layout.serviceFile), { recursive: true, mode: 0o755 });
       writeAtomic(layout.serviceFile, definition, 0o644);
       changes.push(`wrote ${plan.manager} definition ${layout.serviceFile}`);
     }
@@ -198,6 +198,13 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
   } finally {
     release();
   }
+}
+
+/** Makes `dir` 0700, creating the parents it needs 0755 (a staged /var must stay traversable). */
+function privateDir(dir: string): void {
+  mkdirSync(dirname(dir), { recursive: true, mode: 0o755 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
 }
 
 /** Keeps the 3 newest versions, and always the current and the previous one (a rollback target). */
