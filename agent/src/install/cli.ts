@@ -94,7 +94,7 @@ export function installCommands(program: Command): void {
         if (!o.silent) {
           process.stdout.write(
             r.changes.length === 0
-              ? `outpost-agent ${r.version} is installed and running as agent ${r.agentId}; nothing changed\n`
+              ? `outpost-agent ${r.version} is installed as agent ${r.agentId}${rootOf(o) === '/' ? ' and running' : ''}; nothing changed\n`
               : `installed outpost-agent ${r.version}${r.previousVersion && r.previousVersion !== r.version ? ` (was ${r.previousVersion})` : ''} as agent ${r.agentId}: ${r.changes.join('; ')}\n`,
           );
         }
