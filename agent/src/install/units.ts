@@ -7,8 +7,8 @@ import { LAUNCHD_LABEL } from './layout.js';
 
 /**
  * The systemd unit. Restart=always with no start limit: an RMM agent that gives up is a machine nobody can reach.
- * KillMode=process: stopping or restarting the agent (an upgrade) ends only the agent, never the technicians'
- * shells and running jobs it started. None of the usual sandboxing: NoNewPrivileges breaks sudo in shells,
+ * KillMode=process: stopping or restarting the agent (an upgrade) makes systemd signal the agent only; what else
+ * runs in the unit's cgroup (jobs, processes started from shells) is left to the agent to end or keep. None of the usual sandboxing: NoNewPrivileges breaks sudo in shells,
  * ProtectSystem breaks apt and dnf, ProtectHome breaks file transfer, PrivateTmp gives shells another /tmp,
  * ProtectKernelModules breaks dkms: the agent's job is to administer the machine.
  */
