@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { endQuietlyOnClosedPipe, OutpostError, printCliError } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultPaths, readAgentConfig } from './config/index.js';
+import { installCommands } from './install/index.js';
 import { inventoryCommand } from './inventory/cli.js';
 import { createLogger } from './log.js';
 import {
@@ -178,6 +179,7 @@ program
   });
 
 inventoryCommand(program, printCliError);
+installCommands(program);
 
 /**
  * The global flags, defaulted: the configuration file from --config, else OUTPOST_AGENT_CONFIG, else the platform's

@@ -6,6 +6,7 @@ export { type AgentConfig, readAgentConfig } from './config/index.js';
 export { agentEndpointUrl, backoffDelay, ConnectionManager, dial, Session } from './connection/index.js';
 export { collectFacts } from './facts/index.js';
 export { loadOrCreateKey } from './identity/index.js';
+export * as install from './install/index.js';
 export * as inventory from './inventory/index.js';
 export { enrollHello, keyHello } from './runtime/hello.js';
 export { AgentRuntime, enroll, enrollFromRegistry, parseRegQuery, type RegistryAccess } from './runtime/index.js';

@@ -204,6 +204,36 @@ export const ERRORS = {
     hint: 'The extracted file was changed and could not be replaced; nothing was loaded. Check the cache directory named in the details for tampering or a full disk.',
     http: 500,
   },
+  OUTPOST_E_INSTALL_ARGUMENTS: {
+    message: 'The install command line is not valid',
+    hint: 'Run `outpost-agent install --help`: --server URL and --token T (or OUTPOST_ENROLL_TOKEN) are required; from a Node checkout give the packaged executable with --executable PATH. Exit code 2 (1639 on Windows).',
+    http: 400,
+  },
+  OUTPOST_E_INSTALL_NOT_ROOT: {
+    message: 'Installing or removing the agent service needs root',
+    hint: 'Run it as root (sudo), or Administrator on Windows. Exit code 5 (1603 on Windows).',
+    http: 403,
+  },
+  OUTPOST_E_INSTALL_LOCKED: {
+    message: 'Another install or uninstall of the agent is running',
+    hint: 'Retry when it has finished (MDM and GPO retry on this exit code: 4, or 1618 on Windows); the details name the lock file and the process holding it.',
+    http: 409,
+  },
+  OUTPOST_E_INSTALL_DOWNGRADE: {
+    message: 'A newer agent version is already installed',
+    hint: 'Install a version at least as new as the installed one, or pass --force to go back to an older one on purpose.',
+    http: 409,
+  },
+  OUTPOST_E_INSTALL_FAILED: {
+    message: 'A step of the agent install failed',
+    hint: 'The message names the step and the command or file; fix it and run the same install again (it resumes: finished steps change nothing). Exit code 1 (1603 on Windows).',
+    http: 500,
+  },
+  OUTPOST_E_INSTALL_UNSUPPORTED: {
+    message: '`outpost-agent install` does not register a service on this platform',
+    hint: 'On Windows install the MSI (`msiexec /i outpost-agent.msi /qn SERVER=… TOKEN=…`), which registers the service host; on Linux and macOS run `outpost-agent install` as root.',
+    http: 501,
+  },
   OUTPOST_E_TLS_PIN_MISMATCH: {
     message: 'The collector certificate does not match the pinned fingerprint',
     hint: 'Check the fingerprint the collector printed at first start (`outpost serve`), or someone is intercepting.',
