@@ -95,7 +95,7 @@ describe('.deb', () => {
     expect(info).toMatch(/^ Package: outpost-agent$/m);
     expect(info).toMatch(/^ Version: 0\.1\.0$/m);
     expect(info).toMatch(/^ Architecture: amd64$/m);
-    expect(info).toMatch(/^ Depends: libc6 \(>= 2\.28\)$/m);
+    expect(info).toMatch(/^ Depends: libc6 \(>= 2\.28\), libatomic1$/m);
     for (const s of ['postinst', 'prerm', 'postrm'])
       expect(info).toMatch(new RegExp(`^ +\\d+ bytes, +\\d+ lines +\\* +${s} +#!/bin/sh$`, 'm'));
     const contents = run('dpkg-deb', ['-c', deb]).stdout;
@@ -294,9 +294,14 @@ describe('.rpm', () => {
       rpm,
     ]);
     expect(modes.stdout).toContain('-rwxr-xr-x root root /opt/outpost/versions/0.1.0/outpost-agent');
-    expect(
-      run('rpm', ['-qp', '--qf', '[%{REQUIRENAME} %{REQUIREFLAGS:depflags} %{REQUIREVERSION}\n]', rpm]).stdout,
-    ).toContain('glibc >= 2.28');
+    const requires = run('rpm', [
+      '-qp',
+      '--qf',
+      '[%{REQUIRENAME} %{REQUIREFLAGS:depflags} %{REQUIREVERSION}\n]',
+      rpm,
+    ]).stdout;
+    expect(requires).toContain('glibc >= 2.28');
+    expect(requires).toMatch(/^libatomic\b/m);
     expect(run('rpm', ['-qp', '--qf', '%{ARCH} %{BUILDTIME}', arm]).stdout).toBe(`aarch64 ${EPOCH}`);
   });
 

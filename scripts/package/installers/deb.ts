@@ -42,8 +42,9 @@ export function buildDeb(input: InstallerInput): string {
         `Architecture: ${arch}`,
         'Maintainer: Outpost <outpost@localhost>',
         `Installed-Size: ${size}`,
-        // The executable needs nothing but glibc >= 2.28 (docs/0008-packaging.md, glibc floor).
-        'Depends: libc6 (>= 2.28)',
+        // The executable needs glibc >= 2.28 (docs/0008-packaging.md, glibc floor) and libatomic, which Node's Linux
+        // runtime links and minimal images lack (it exits 127 before any of our code runs without it).
+        'Depends: libc6 (>= 2.28), libatomic1',
         'Section: admin',
         'Priority: optional',
         'Description: Outpost RMM agent',

@@ -47,9 +47,11 @@ export function buildRpm(input: InstallerInput): string {
       'Summary: Outpost RMM agent',
       'License: Proprietary',
       'URL: https://outpost.invalid/',
-      // The executable carries its own runtime; its only need is glibc >= 2.28, declared by hand.
+      // The executable carries its own runtime; it needs glibc >= 2.28 and libatomic (linked by Node's runtime, absent
+      // from minimal images), declared by hand.
       'AutoReqProv: no',
       'Requires: glibc >= 2.28',
+      'Requires: libatomic',
       '%description',
       'One self-contained executable (Node runtime inside) reporting this machine to an Outpost collector.',
       'Enrolls at install time when OUTPOST_SERVER and OUTPOST_TOKEN (and OUTPOST_CA_FINGERPRINT) are in the',
