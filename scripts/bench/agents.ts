@@ -4,14 +4,13 @@
  * reconnect, stream messages acknowledged per second in a burst, and in a steady phase with heartbeats every 30 s:
  * collector RSS and event-loop lag p99. The last line is one JSON object with every figure.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type ApiTarget, apiCall, checkSettings } from '@outpost/collector';
+import { enrollmentToken, repoRoot as root, startCollectorProcess } from './collector-process.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const counts = process.argv
   .slice(2)
   .map(Number)
@@ -32,45 +31,8 @@ function rssOf(pid: number): number {
 }
 
 async function startCollector(dir: string, maxAgents: number) {
-  writeFileSync(
-    join(dir, 'outpost.json'),
-    JSON.stringify({
-      dataDir: join(dir, 'data'),
-      api: { host: '127.0.0.1', port: 0 },
-      limits: { maxAgents },
-      tls: { enabled: process.env.BENCH_TLS !== '0' },
-      log: { level: 'warn' },
-    }),
-  );
-  const child = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      '--max-old-space-size=2048',
-      join(root, 'collector/bin/outpost.js'),
-      'serve',
-      '--config',
-      join(dir, 'outpost.json'),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/^\s+password\s+\S+$/m.test(out)) resolve();
-    });
-    child.once('exit', (c) => reject(new Error(`collector exited ${c}`)));
-  });
-  const url = /API and console\s+(\S+)/.exec(out)![1]!;
-  const fingerprint = /SHA-256 ([0-9A-F:]{95})/.exec(out)?.[1];
-  const password = /^\s+password\s+(\S+)$/m.exec(out)![1]!;
-  const base: ApiTarget = { server: url, caFingerprint: fingerprint };
-  const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', {
-    email: 'admin@outpost.local',
-    password,
-  });
-  return { child, url, admin: { ...base, token: login.token } as ApiTarget };
+  const nodeArgs = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--max-old-space-size=2048'];
+  return startCollectorProcess(dir, { limits: { maxAgents } }, nodeArgs);
 }
 
 async function scrape(admin: ApiTarget): Promise<Record<string, number>> {
@@ -129,15 +91,7 @@ const max = (rs: Reply[], k: string) => Math.max(...rs.map((r) => r[k] ?? 0));
 async function run(agents: number) {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
   const collector = await startCollector(dir, agents + 1000);
-  const client = await apiCall<{ id: string }>(collector.admin, 'POST', '/api/v1/clients', { name: 'Bench' });
-  const site = await apiCall<{ id: string }>(collector.admin, 'POST', `/api/v1/clients/${client.id}/sites`, {
-    name: 'Lab',
-  });
-  const token = await apiCall<{ token: string }>(collector.admin, 'POST', '/api/v1/enrollment-tokens', {
-    siteId: site.id,
-    maxUses: agents,
-    expiresInHours: 2,
-  });
+  const token = { token: await enrollmentToken(collector.admin, agents) };
   const procs = Math.ceil(agents / perProcess);
   const children: ChildProcess[] = [];
   try {
@@ -188,8 +142,7 @@ async function run(agents: number) {
     for (const c of children)
       if (c.connected) c.send({ op: 'exit' });
       else c.kill('SIGKILL');
-    collector.child.kill('SIGTERM');
-    await new Promise((r) => collector.child.once('exit', r));
+    await collector.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
