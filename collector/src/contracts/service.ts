@@ -5,7 +5,7 @@ import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
-import type { Criticality, Tier } from '../incidents/contract.js';
+import type { Criticality, Tier } from '../incidents/signal.js';
 import { Coverage, checkCalendar } from './calendar.js';
 import type {
   CalendarInput,

@@ -5,7 +5,7 @@
 import type { CheckResult, CheckSpec, TopProcess } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
-import type { Criticality, DetectionSignal, IncidentSink, SignalSource } from '../incidents/contract.js';
+import type { Criticality, DetectionSignal, IncidentSink, SignalSource } from '../incidents/signal.js';
 import {
   BASELINE_STATE_LENGTH,
   type BaselineParams,
@@ -15,7 +15,6 @@ import {
   DEFAULT_BASELINE,
   newBaselineState,
 } from './baseline.js';
-import type { AgentPlace, EngineSample, InventoryFactsOf, PresenceView, RecentChanges } from './contracts.js';
 import { describe, formatValue } from './explain.js';
 import { inventoryFindings } from './inventory-rules.js';
 import {
@@ -29,6 +28,7 @@ import {
   type ThresholdRule,
   thresholdsOf,
 } from './policy.js';
+import type { AgentPlace, EngineSample, InventoryFactsOf, PresenceView, RecentChanges } from './ports.js';
 
 /** Engine options; everything has a default. */
 export interface EngineOptions {

@@ -1,6 +1,6 @@
 /** Plain-words explanations of detections: what, how far from normal, since when, top processes, recent changes. */
 import type { TopProcess } from '@outpost/shared';
-import type { MachineChange } from './contracts.js';
+import type { MachineChange } from './ports.js';
 
 /** Formats a metric value with its unit, guessed from the metric's name. */
 export function formatValue(metric: string, v: number): string {

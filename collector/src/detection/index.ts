@@ -6,7 +6,6 @@
  */
 export * from './baseline.js';
 export { ChecksPush, type CheckTarget } from './checks-push.js';
-export * from './contracts.js';
 export { DetectionEngine, describeCheck, type EngineCounters, type EngineOptions, type Suppressed } from './engine.js';
 export { describe, formatValue } from './explain.js';
 export { MemoryIncidentSink, type SinkEvent } from './memory-sink.js';
@@ -14,4 +13,5 @@ export * from './policy.js';
 export { PolicyAdmin, type PolicyEntry, type PolicySource, type PolicyTenants } from './policy-admin.js';
 export * from './policy-file.js';
 export { detectionMigrations, PolicyStore, type StoredPolicy } from './policy-store.js';
+export * from './ports.js';
 export { parseTimestamp, type ReplayOptions, type ReplaySummary, replayCsv, replayPath } from './replay.js';

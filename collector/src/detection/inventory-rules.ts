@@ -3,9 +3,9 @@
  * conditions that are wrong now. Pure: the engine opens what appears and clears what disappears. Each finding has a
  * stable id so an unchanged condition is one incident, not one per inventory report.
  */
-import type { Criticality } from '../incidents/contract.js';
-import type { InventoryFactsSnapshot, MachineChange } from './contracts.js';
+import type { Criticality } from '../incidents/signal.js';
 import type { Policy } from './policy.js';
+import type { InventoryFactsSnapshot, MachineChange } from './ports.js';
 
 const DAY = 86_400_000;
 

@@ -3,7 +3,7 @@
  * by the collector until the incidents concern is wired in its place; it holds no ticket logic (SLA, escalation).
  */
 import type { Logger } from 'pino';
-import type { DetectionSignal, IncidentSink, RaiseResult } from '../incidents/contract.js';
+import type { DetectionSignal, IncidentSink, RaiseResult } from '../incidents/signal.js';
 
 /** One transition seen by the sink. */
 export type SinkEvent =

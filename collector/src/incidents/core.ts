@@ -9,9 +9,9 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Criticality } from './contract.js';
 import type { Incident, TimelineEntry } from './model.js';
 import { NoticeDrain } from './notices.js';
+import type { Criticality } from './signal.js';
 import { type CoverageLike, nextSlaAt } from './sla.js';
 import type { IncidentsStore } from './store.js';
 

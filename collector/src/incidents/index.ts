@@ -5,7 +5,7 @@
  * notifications' tables (it calls their functions through the ports in core.ts) nor decide permissions (routes call
  * the guard). docs/0005-incidents.md.
  */
-export type { Criticality, DetectionSignal, IncidentSink, RaiseResult, SignalSource, Tier } from './contract.js';
+
 export type { IncidentNotice, IncidentNotifier, IncidentOptions, NoticeEvent, SlaProvider } from './core.js';
 export type { TickResult } from './engine.js';
 export {
@@ -27,4 +27,5 @@ export {
   type ManualIncident,
   RESOLUTION_CATEGORIES,
 } from './service.js';
+export type { Criticality, DetectionSignal, IncidentSink, RaiseResult, SignalSource, Tier } from './signal.js';
 export { type IncidentQuery, incidentsMigrations } from './store.js';

@@ -1,6 +1,6 @@
 /** The incident ticket: its fields, the priority matrix and the state machine. Pure: no I/O. */
 import { OutpostError } from '@outpost/shared';
-import type { Criticality, SignalSource, Tier } from './contract.js';
+import type { Criticality, SignalSource, Tier } from './signal.js';
 
 /** Ticket states, in the order they normally go. */
 export const STATUSES = ['open', 'acknowledged', 'resolved', 'closed'] as const;

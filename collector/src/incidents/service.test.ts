@@ -1,7 +1,7 @@
 import { OutpostError } from '@outpost/shared';
 import { describe, expect, it } from 'vitest';
-import type { DetectionSignal } from './contract.js';
 import { harness } from './harness.fixture.js';
+import type { DetectionSignal } from './signal.js';
 
 const M = 60_000;
 const H = 60 * M;

@@ -3,9 +3,9 @@
  * window reopens its ticket (flap protection), anything else opens a new one; clearing starts the auto-resolve hold.
  */
 import type { Actor } from '../auth/index.js';
-import type { DetectionSignal, RaiseResult } from './contract.js';
 import type { IncidentCore } from './core.js';
 import { type Incident, moreSevere } from './model.js';
+import type { DetectionSignal, RaiseResult } from './signal.js';
 import { startClock } from './sla.js';
 import { reopenTicket, retarget } from './transitions.js';
 

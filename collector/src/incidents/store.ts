@@ -1,7 +1,7 @@
 /** All SQL of the incidents concern: tickets, the machines they concern, and their timelines. */
 import { type Db, type Migration, prepared } from '../db/index.js';
-import type { Criticality, Tier } from './contract.js';
 import type { Incident, IncidentSource, SlaClock, Status, TimelineEntry, TimelineKind } from './model.js';
+import type { Criticality, Tier } from './signal.js';
 
 /** The incidents concern's schema. */
 export const incidentsMigrations: Migration[] = [

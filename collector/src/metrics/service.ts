@@ -5,7 +5,7 @@
 import type { CheckResult, ChecksResults, MetricsBatch } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
-import type { EngineSample } from '../detection/contracts.js';
+import type { EngineSample } from '../detection/ports.js';
 import type { MetricsStore } from './store.js';
 
 /** What the sink feeds once samples are durable (the detection engine). */

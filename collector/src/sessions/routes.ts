@@ -15,9 +15,9 @@ import { type Action, type Actor, actorOf, actorRef, clientScope, type Guard } f
 import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { LiveShell } from './live.js';
+import type { LiveTransfer } from './live-transfer.js';
 import { type Sessions, TECH_FRAMES_PER_SECOND } from './service.js';
 import type { SessionKindKey, SessionRecord, SessionScopes } from './store.js';
-import type { LiveTransfer } from './transfer.js';
 import { techMessages } from './wire.js';
 
 const SessionSchema = Type.Object({

@@ -19,9 +19,9 @@ import { FrameWindow } from '../http/frame-window.js';
 import { keepAliveRound } from './keepalive.js';
 import type { TicketKey } from './keys.js';
 import { type EndInfo, LiveShell } from './live.js';
+import { LiveTransfer } from './live-transfer.js';
 import { CastRecorder, salvageCast } from './recorder.js';
 import { outcomeOf, type SessionRecord, SessionsStore } from './store.js';
-import { LiveTransfer } from './transfer.js';
 import { openTransfer, type TransferDeps, type TransferRequest } from './transfers.js';
 import { TECH_CHANNEL } from './wire.js';
 

@@ -11,9 +11,9 @@ import type { AgentConnection, ConnectionRegistry } from '../agents/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
+import { type Direction, LiveTransfer, type TransferEnd } from './live-transfer.js';
 import type { OpenRequest } from './service.js';
 import { outcomeOf, type SessionOutcome, type SessionsStore } from './store.js';
-import { type Direction, LiveTransfer, type TransferEnd } from './transfer.js';
 
 /** Who transfers what, where. */
 export interface TransferRequest extends Omit<OpenRequest, 'cols' | 'rows' | 'elevated'> {

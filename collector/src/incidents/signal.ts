@@ -1,5 +1,6 @@
 /**
- * The contract between detection (which notices faults) and incidents (which turns them into tickets).
+ * The signal detection raises and the sink incidents implements (detection notices faults; incidents turns them into
+ * tickets).
  * Detection never writes incident tables; it calls an `IncidentSink`. The incidents concern implements it.
  * Fixed before either side was written so both could be built at once (docs/0004-detection.md, docs/0005-incidents.md).
  */
