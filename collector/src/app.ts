@@ -310,9 +310,9 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     {
       place: async (id) => {
         const a = await agents.get(id);
-        return a && !a.revokedAt
-          ? { clientId: a.clientId, siteId: a.siteId, hostname: (await agents.label(id)) ?? a.facts.hostname }
-          : undefined;
+        if (!a || a.revokedAt) return undefined;
+        const hostname = (await agents.label(id)) ?? a.facts.hostname;
+        return { clientId: a.clientId, siteId: a.siteId, hostname, timezone: (await tenants.site(a.siteId))?.timezone };
       },
       lastSeen: async () => {
         const out: { agentId: string; lastSeenAt: number | null; online: boolean }[] = [];

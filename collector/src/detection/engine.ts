@@ -533,7 +533,7 @@ export class DetectionEngine {
     },
   ): Promise<boolean> {
     const now = this.clock.now();
-    if (inMaintenance(policy.maintenance, now)) {
+    if (inMaintenance(policy.maintenance, now, place.timezone)) {
       this.counters.suppressed++;
       this.suppressed.push({ key: s.key, at: now, title: s.title });
       if (this.suppressed.length > 1000) this.suppressed.shift();

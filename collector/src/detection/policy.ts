@@ -8,6 +8,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { inWeeklyWindow } from '../time/windows.js';
 
 const Criticality = Type.Union([Type.Literal('P1'), Type.Literal('P2'), Type.Literal('P3'), Type.Literal('P4')]);
 
@@ -30,7 +31,7 @@ export const ThresholdRule = Type.Object(
 );
 export type ThresholdRule = Static<typeof ThresholdRule>;
 
-/** A recurring maintenance window: on these weekdays (0 = Sunday), from `start` for `minutes`, in UTC. */
+/** A recurring maintenance window: on these weekdays (0 = Sunday), from `start` for `minutes`, in the site's zone. */
 export const MaintenanceWindow = Type.Object(
   {
     days: Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), { minItems: 1, maxItems: 7 }),
@@ -291,19 +292,12 @@ export function checksFor(p: Policy, agentId: string): CheckSpec[] {
   return [...byId.values()].slice(0, 500);
 }
 
-/** True when `at` (epoch ms) falls inside one of the recurring windows. */
-export function inMaintenance(windows: readonly MaintenanceWindow[], at: number): boolean {
-  for (const w of windows) {
-    const [h, m] = w.start.split(':').map(Number) as [number, number];
-    // Check the window starting today and the ones that started on the previous days and may still run.
-    for (let back = 0; back <= Math.ceil(w.minutes / 1440); back++) {
-      const day = new Date(at - back * 86_400_000);
-      if (!w.days.includes(day.getUTCDay())) continue;
-      const start = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), h, m);
-      if (at >= start && at < start + w.minutes * 60_000) return true;
-    }
-  }
-  return false;
+/**
+ * True when `at` falls in one of the windows on the wall clock of `tz` (the machine's site zone; UTC when unknown),
+ * the rule SLA calendars and job windows follow too.
+ */
+export function inMaintenance(windows: readonly MaintenanceWindow[], at: number, tz = 'UTC'): boolean {
+  return windows.some((w) => inWeeklyWindow(w, tz, at));
 }
 
 /** True when a baseline must skip this metric under the policy. */

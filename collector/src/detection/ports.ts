@@ -9,6 +9,8 @@ export interface AgentPlace {
   clientId: string;
   siteId: string;
   hostname?: string;
+  /** The site's IANA time zone: maintenance windows are read on its wall clock (UTC when absent). */
+  timezone?: string;
 }
 
 /** Presence as detection sees it: every enrolled, non-revoked agent with its last-seen time. */
