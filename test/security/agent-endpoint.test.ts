@@ -2,7 +2,6 @@
  * Every refusal of the agent endpoint: a clear close code, an audit row where a token or key is involved, and
  * nothing written.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { apiCall, prepared } from '@outpost/collector';
 import { encodeFrame, FrameKind } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,9 @@ import { startTestCollector, type TestCollector } from '../support/collector.js'
 import { enrolledIdentity, newKeys, RawAgent, testFacts } from '../support/raw-agent.js';
 
 let c: TestCollector;
+/** The collector's clock: real time plus what a test has skipped (an expiry is reached without waiting for it). */
+let skippedMs = 0;
+const clock = { now: () => Date.now() + skippedMs };
 const agentRows = () => (prepared(c.collector.db, 'SELECT count(*) AS n FROM agents').get() as { n: number }).n;
 const eventRows = () => (prepared(c.collector.db, 'SELECT count(*) AS n FROM agent_events').get() as { n: number }).n;
 const audit = async (code: string) =>
@@ -22,9 +24,17 @@ const audit = async (code: string) =>
   ).events.filter((e) => e.code === code);
 
 beforeAll(async () => {
-  c = await startTestCollector({
-    limits: { helloTimeoutMs: 400, agentMessagesPerSecond: 20, agentMessageBurst: 50, agentMaxPayloadBytes: 64 * 1024 },
-  } as never);
+  c = await startTestCollector(
+    {
+      limits: {
+        helloTimeoutMs: 400,
+        agentMessagesPerSecond: 20,
+        agentMessageBurst: 50,
+        agentMaxPayloadBytes: 64 * 1024,
+      },
+    } as never,
+    { clock },
+  );
 });
 afterAll(async () => c?.[Symbol.asyncDispose]());
 
@@ -38,7 +48,7 @@ async function closeOf(act: (a: RawAgent) => Promise<void> | void) {
 describe('enrollment refusals', () => {
   it('refuses an expired token, with an audit row and no agent', async () => {
     const t = await c.enrollmentToken({ expiresInHours: 0.0002 }); // 0.72 s
-    await sleep(900);
+    skippedMs += 1000;
     const before = agentRows();
     const closed = await closeOf((a) => a.enroll(t.token, newKeys()));
     expect(closed).toEqual({ code: 4011, reason: 'OUTPOST_E_ENROLL_TOKEN_EXPIRED' });
