@@ -28,6 +28,8 @@ export default defineConfig({
         testTimeout: 30_000,
         hookTimeout: 30_000,
         pool: 'forks',
+        // The packaging tests' shared executables (test/support/package-build.ts).
+        globalSetup: name === 'test' ? [here('./test/support/package-builds.setup.ts')] : [],
       },
     })),
   },

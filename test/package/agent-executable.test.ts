@@ -31,6 +31,7 @@ import {
   type TestCollector,
   tempDir,
 } from '../support/collector.js';
+import { packageAgent } from '../support/package-build.js';
 import { OutputBuffer, waitOnline } from '../support/shell.js';
 
 const dir = tempDir('package-exe');
@@ -47,21 +48,16 @@ let agentId = '';
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-function buildInto(out: string): void {
-  const r = spawnSync(
-    join(repoRoot, 'node_modules/.bin/tsx'),
-    ['scripts/package/build.ts', '--target', 'linux-x64', '--out', out, '--skip-installers'],
-    {
-      cwd: repoRoot,
-      encoding: 'utf8',
-    },
-  );
-  if (r.status === 3) {
-    skipReason = `the Node runtime for linux-x64 cannot be obtained: ${r.stderr.trim()}`;
-    return;
+/** The linux-x64 build: the run's shared one, or (`fresh`) one made anew to compare bytes with. */
+async function buildDir(fresh = false): Promise<string> {
+  const built = await packageAgent({ targets: ['linux-x64'], fresh });
+  if (built.skip !== undefined) {
+    skipReason = `the Node runtime for linux-x64 cannot be obtained: ${built.skip}`;
+    return '';
   }
-  if (r.status !== 0) throw new Error(`pnpm package failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return built.dir;
 }
+let built = '';
 
 /** Hides every node binary and global node_modules in a private mount namespace (root only), or null. */
 const hideNode =
@@ -98,14 +94,14 @@ function runExe(args: string[]): Proc {
 }
 
 beforeAll(async () => {
-  buildInto(join(dir.path, 'a'));
+  built = await buildDir();
   if (skipReason) {
     console.warn(`SKIPPED packaged agent tests: ${skipReason}`);
     return;
   }
   // An empty host directory: the executable, a few tools on PATH (no node), nothing else.
   mkdirSync(join(host, 'bin'), { recursive: true });
-  copyFileSync(join(dir.path, 'a', exeName), exe);
+  copyFileSync(join(built, exeName), exe);
   chmodSync(exe, 0o755);
   for (const tool of ['sh', 'bash', 'id', 'cat']) symlinkSync(`/bin/${tool}`, join(host, 'bin', tool));
   c = await startTestCollector();
@@ -204,12 +200,12 @@ describe('packaged agent executable (linux-x64)', () => {
 
   it('builds byte-identical executables from one commit, with no build path inside', async (ctx) => {
     if (skipReason) ctx.skip();
-    buildInto(join(dir.path, 'b'));
-    const a = readFileSync(join(dir.path, 'a', exeName));
-    const b = readFileSync(join(dir.path, 'b', exeName));
+    const again = await buildDir(true);
+    const a = readFileSync(join(built, exeName));
+    const b = readFileSync(join(again, exeName));
     expect(createHash('sha256').update(a).digest('hex')).toBe(createHash('sha256').update(b).digest('hex'));
     expect(a.indexOf(Buffer.from(repoRoot))).toBe(-1);
-    const manifest = JSON.parse(readFileSync(join(dir.path, 'a', 'manifest.json'), 'utf8')) as {
+    const manifest = JSON.parse(readFileSync(join(built, 'manifest.json'), 'utf8')) as {
       files: { file: string; platform: string; size: number; sha256: string; glibc?: string; stripped?: boolean }[];
     };
     expect(manifest.files).toEqual([

@@ -4,41 +4,35 @@
  * saying why, when the arm64 addon has not been built yet (`pnpm package:collector` with g++-aarch64-linux-gnu
  * installed builds and caches it) or the runtime is not cached.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, tempDir } from '../support/collector.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { packageCollector } from '../support/package-build.js';
 
-const dir = tempDir('collector-cross');
 let skipReason: string | undefined;
 const EM_AARCH64 = 183;
 
-beforeAll(() => {
-  const r = spawnSync(
-    join(repoRoot, 'node_modules/.bin/tsx'),
-    // --offline: a first cross-compile of the addon takes minutes; the test uses the one `pnpm package` cached.
-    ['scripts/package/collector.ts', '--target', 'linux-arm64', '--offline', '--out', dir.path],
-    { cwd: repoRoot, encoding: 'utf8' },
-  );
-  if (r.status === 3) {
-    skipReason = `the linux-arm64 collector cannot be built here: ${r.stderr.trim()}`;
+let built = '';
+beforeAll(async () => {
+  // offline: a first cross-compile of the addon takes minutes; the test uses the one `pnpm package` cached.
+  const r = await packageCollector({ target: 'linux-arm64', offline: true });
+  if (r.skip !== undefined) {
+    skipReason = `the linux-arm64 collector cannot be built here: ${r.skip}`;
     console.warn(`SKIPPED: ${skipReason}`);
     return;
   }
-  if (r.status !== 0) throw new Error(`collector packaging failed (${r.status}):\n${r.stderr}`);
+  built = r.dir;
 }, 600_000);
-afterAll(() => dir[Symbol.dispose]());
 
 describe('packaged collector, linux-arm64 (inspected, not run)', () => {
   it('is an aarch64 single executable holding the aarch64 SQLite addon the manifest lists', (ctx) => {
     if (skipReason) ctx.skip();
-    const exe = readFileSync(join(dir.path, 'outpost-linux-arm64'));
+    const exe = readFileSync(join(built, 'outpost-linux-arm64'));
     expect(exe.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
     expect(exe.readUInt16LE(18)).toBe(EM_AARCH64);
     expect(exe.includes(Buffer.from('NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1'))).toBe(true);
-    const manifest = JSON.parse(readFileSync(join(dir.path, 'manifest.json'), 'utf8')) as {
+    const manifest = JSON.parse(readFileSync(join(built, 'manifest.json'), 'utf8')) as {
       files: { file: string; sha256: string; size: number; glibc: string; sqlite: { sha256: string } }[];
     };
     const [entry] = manifest.files;

@@ -11,17 +11,12 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, prepared } from '../../collector/src/db/database.js';
 import { type Proc, repoRoot, spawnProcess, tempDir } from '../support/collector.js';
+import { packageCollector } from '../support/package-build.js';
 
-/** The part of better-sqlite3 used to read the database the executable wrote (the workspace's, a collector dependency). */
-type SqliteDatabase = new (
-  file: string,
-  opts: { readonly: boolean; fileMustExist: boolean },
-) => { prepare(sql: string): { get(): unknown }; close(): void };
-const Database = createRequire(join(repoRoot, 'collector/package.json'))('better-sqlite3') as SqliteDatabase;
 const dir = tempDir('collector-exe');
 const host = join(dir.path, 'host');
 const exe = join(host, 'outpost');
@@ -78,22 +73,14 @@ async function login(url: string, password: string): Promise<Response> {
 
 let password = '';
 
-beforeAll(() => {
-  const out = join(dir.path, 'dist');
-  const r = spawnSync(
-    join(repoRoot, 'node_modules/.bin/tsx'),
-    ['scripts/package/collector.ts', '--target', 'linux-x64', '--out', out],
-    {
-      cwd: repoRoot,
-      encoding: 'utf8',
-    },
-  );
-  if (r.status === 3) {
-    skipReason = `the Node runtime or better-sqlite3 for Node 26 cannot be had: ${r.stderr.trim()}`;
+beforeAll(async () => {
+  const built = await packageCollector({ target: 'linux-x64' });
+  if (built.skip !== undefined) {
+    skipReason = `the Node runtime or better-sqlite3 for Node 26 cannot be had: ${built.skip}`;
     console.warn(`SKIPPED packaged collector tests: ${skipReason}`);
     return;
   }
-  if (r.status !== 0) throw new Error(`collector packaging failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const out = built.dir;
   mkdirSync(join(host, 'bin'), { recursive: true });
   copyFileSync(join(out, 'outpost-linux-x64'), exe);
   chmodSync(exe, 0o755);
@@ -131,13 +118,10 @@ describe('packaged collector executable (linux-x64)', () => {
     expect(((await res.json()) as { token: string }).token).toMatch(/\S{20,}/);
 
     // The database is real: migrations recorded, the admin stored.
-    const db = new Database(join(dataDir, 'outpost.db'), { readonly: true, fileMustExist: true });
-    try {
-      const n = db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number };
-      expect(n.n).toBeGreaterThan(10);
-    } finally {
-      db.close();
-    }
+    // Read through the workspace's own build of better-sqlite3 and its statement cache (see collector/src/db).
+    const db = openDatabase(join(dataDir, 'outpost.db'));
+    const n = prepared<[], { n: number }>(db, 'SELECT count(*) AS n FROM schema_migrations').get();
+    expect(n?.n).toBeGreaterThan(10);
     // The addon was extracted to a directory named by its SHA-256.
     const keys = readdirSync(nativeCache);
     expect(keys).toHaveLength(1);

@@ -16,7 +16,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { apiCall } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, tempDir } from '../support/collector.js';
+import { tempDir } from '../support/collector.js';
+import { packageCollector } from '../support/package-build.js';
 
 const nspawnRoot = process.env.OUTPOST_NSPAWN_ROOT || join(homedir(), '.cache/outpost/nspawn-root');
 const libatomic = '/usr/lib/x86_64-linux-gnu/libatomic.so.1';
@@ -117,20 +118,15 @@ beforeAll(async () => {
     console.warn(`SKIPPED collector service under systemd: ${skipReason}`);
     return;
   }
-  const build = spawnSync(
-    join(repoRoot, 'node_modules/.bin/tsx'),
-    ['scripts/package/collector.ts', '--target', 'linux-x64', '--out', join(dir.path, 'dist')],
-    { cwd: repoRoot, encoding: 'utf8' },
-  );
-  if (build.status === 3) {
-    skipReason = `the collector executable cannot be built here: ${build.stderr.trim()}`;
+  const built = await packageCollector({ target: 'linux-x64' });
+  if (built.skip !== undefined) {
+    skipReason = `the collector executable cannot be built here: ${built.skip}`;
     console.warn(`SKIPPED collector service under systemd: ${skipReason}`);
     return;
   }
-  if (build.status !== 0) throw new Error(`collector packaging failed:\n${build.stderr}`);
   mkdirSync(out);
   mkdirSync(testDir);
-  copyFileSync(join(dir.path, 'dist/outpost-linux-x64'), join(testDir, 'outpost'));
+  copyFileSync(join(built.dir, 'outpost-linux-x64'), join(testDir, 'outpost'));
   spawnSync('chmod', ['755', join(testDir, 'outpost')]);
   writeFileSync(join(testDir, 'run.sh'), SCRIPT);
   writeFileSync(join(dir.path, 'probe.service'), UNIT);

@@ -4,36 +4,29 @@
  * rewrites of node-pty inside, no stale signature, the manifest in step with the files, the glibc floor recorded.
  * Skipped, saying why, only when a runtime cannot be obtained from the npm registry.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, tempDir } from '../support/collector.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { packageAgent } from '../support/package-build.js';
 
-const dir = tempDir('package-cross');
 let skipReason: string | undefined;
 let manifest: { files: { file: string; platform: string; size: number; sha256: string; glibc?: string }[] };
-const read = (f: string) => readFileSync(join(dir.path, f));
+const read = (f: string) => readFileSync(join(built, f));
 const has = (b: Buffer, s: string) => b.indexOf(Buffer.from(s)) !== -1;
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1';
 
-beforeAll(() => {
-  const targets = ['linux-arm64', 'win-x64', 'darwin-x64'].flatMap((t) => ['--target', t]);
-  const r = spawnSync(
-    join(repoRoot, 'node_modules/.bin/tsx'),
-    ['scripts/package/build.ts', ...targets, '--out', dir.path, '--skip-installers'],
-    { cwd: repoRoot, encoding: 'utf8' },
-  );
-  if (r.status === 3) {
-    skipReason = r.stderr.trim();
+let built = '';
+beforeAll(async () => {
+  const r = await packageAgent({ targets: ['linux-arm64', 'win-x64', 'darwin-x64'] });
+  if (r.skip !== undefined) {
+    skipReason = r.skip;
     console.warn(`SKIPPED cross-target package tests: ${skipReason}`);
     return;
   }
-  if (r.status !== 0) throw new Error(`pnpm package failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  built = r.dir;
   manifest = JSON.parse(read('manifest.json').toString('utf8'));
 }, 600_000);
-afterAll(() => dir[Symbol.dispose]());
 
 describe('cross-target executables', () => {
   it('lists every file in the manifest with its real size and SHA-256', (ctx) => {

@@ -8,9 +8,8 @@
  * running, bad arguments, each with one line under --silent.
  *
  * Needs root and `pnpm build` first; skipped, saying why, where nspawn cannot run. The first run debootstraps the
- * root (minutes); later runs take about a minute, mostly the two builds. It prints what it measured.
+ * root (minutes); later runs take well under a minute (the two builds are shared with the other packaging tests). It prints what it measured.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,14 +17,14 @@ import { apiCall } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { cachedDeb, NspawnContainer, nspawnUnavailable } from '../support/nspawn.js';
+import { BASE_VERSION, NEXT_VERSION, packageAgent } from '../support/package-build.js';
 import { waitOnline } from '../support/shell.js';
 
 const skipReason = nspawnUnavailable();
 const dir = tempDir('systemd-install');
-const baseVersion = (JSON.parse(readFileSync(join(repoRoot, 'agent/package.json'), 'utf8')) as { version: string })
-  .version;
+const baseVersion = BASE_VERSION;
 /** The upgrade: the same code, stamped one patch higher. */
-const nextVersion = baseVersion.replace(/\.(\d+)$/, (_, p: string) => `.${Number(p) + 1}`);
+const nextVersion = NEXT_VERSION;
 const measured: Record<string, string> = {};
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const ms = (t0: number) => `${Math.round(performance.now() - t0)} ms`;
@@ -35,21 +34,11 @@ let box: NspawnContainer | undefined;
 let token = '';
 let agentId = '';
 
-/** Builds the linux-x64 executable into `out`, optionally stamped with another version. */
-function build(out: string, version?: string): Promise<void> {
-  const args = ['scripts/package/build.ts', '--target', 'linux-x64', '--out', out];
-  if (version) args.push('--version', version);
-  return new Promise((resolve, reject) => {
-    const p = spawn(join(repoRoot, 'node_modules/.bin/tsx'), args, {
-      cwd: repoRoot,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    p.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code}): ${err}`))));
-  });
+/** The run's shared linux-x64 build, optionally stamped with the next version; its directory. */
+async function build(version?: string): Promise<string> {
+  const built = await packageAgent({ targets: ['linux-x64'], ...(version ? { version } : {}) });
+  if (built.skip !== undefined) throw new Error(`the linux-x64 agent cannot be built here: ${built.skip}`);
+  return built.dir;
 }
 
 /** Runs the agent inside the container. */
@@ -127,8 +116,9 @@ beforeAll(async () => {
   let t0 = performance.now();
   box = new NspawnContainer();
   // The two builds run while the collector starts and the container boots.
-  const builds = Promise.all([build(join(dir.path, 'a')), build(join(dir.path, 'b'), nextVersion)]).then(() => {
-    measured['build two executables (parallel)'] = ms(t0);
+  const builds = Promise.all([build(), build(nextVersion)]).then((dirs) => {
+    measured["build two executables (or reuse the run's)"] = ms(t0);
+    return dirs;
   });
   c = await startTestCollector();
   token = (await c.enrollmentToken()).token;
@@ -140,10 +130,10 @@ beforeAll(async () => {
   copyFileSync(libatomic, inBox('root/libatomic1.deb'));
   const dpkg = await box.exec(['dpkg', '-i', '/root/libatomic1.deb']);
   if (dpkg.code !== 0) throw new Error(`dpkg -i libatomic1: ${dpkg.stderr}`);
-  await builds;
+  const [a, b] = await builds;
   t0 = performance.now();
-  copyFileSync(join(dir.path, 'a/outpost-agent-linux-x64'), inBox('root/outpost-agent-a'));
-  copyFileSync(join(dir.path, 'b/outpost-agent-linux-x64'), inBox('root/outpost-agent-b'));
+  copyFileSync(join(a, 'outpost-agent-linux-x64'), inBox('root/outpost-agent-a'));
+  copyFileSync(join(b, 'outpost-agent-linux-x64'), inBox('root/outpost-agent-b'));
   measured['copy executables in'] = ms(t0);
 }, 1_500_000);
 
@@ -218,7 +208,7 @@ describe.skipIf(skipReason !== undefined)('outpost-agent install in a booted sys
     expect(lstatSync(inBox('opt/outpost/current')).isSymbolicLink()).toBe(true);
     // Hashes, not the buffers: a deep equality of two 119 MB buffers takes minutes.
     expect(sha256(inBox('opt/outpost/current/outpost-agent'))).toBe(
-      sha256(join(dir.path, 'a/outpost-agent-linux-x64')),
+      sha256(inBox('root/outpost-agent-a')),
     );
     expect(statSync(inBox('etc/outpost')).mode & 0o777).toBe(0o700);
     expect(statSync(inBox('etc/outpost/agent.json')).mode & 0o777).toBe(0o600);

@@ -29,10 +29,12 @@ import { join } from 'node:path';
 import { apiCall } from '@outpost/collector';
 import { releasePaths, releaseTargetPath, resignSnapshotAndTimestamp } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outpostBin, repoRoot, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
+import { outpostBin, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
+import { BASE_VERSION, NEXT_VERSION, packageAgent } from '../support/package-build.js';
 
-const A = '1.0.0';
-const B = '1.1.0';
+/** This checkout's agent and the same code one patch higher: the builds the systemd upgrade test shares. */
+const A = BASE_VERSION;
+const B = NEXT_VERSION;
 const PLATFORM = 'linux-x64';
 const DEADLINE_MS = 8000;
 const dir = tempDir('update');
@@ -42,16 +44,12 @@ let skipReason: string | undefined =
 let c: TestCollector;
 const supervisors: Supervisor[] = [];
 
-function build(version: string): string {
-  const out = join(dir.path, `build-${version}`);
-  const r = spawnSync(
-    join(repoRoot, 'node_modules/.bin/tsx'),
-    ['scripts/package/build.ts', '--target', PLATFORM, '--out', out, '--version', version],
-    { cwd: repoRoot, encoding: 'utf8' },
-  );
-  if (r.status === 3) skipReason = `the Node runtime for ${PLATFORM} cannot be obtained: ${r.stderr.trim()}`;
-  else if (r.status !== 0) throw new Error(`build ${version} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return out;
+/** Output directory of each version's linux build. */
+const builds = new Map<string, string>();
+async function build(version: string): Promise<void> {
+  const built = await packageAgent({ targets: [PLATFORM], version });
+  if (built.skip !== undefined) skipReason = `the Node runtime for ${PLATFORM} cannot be obtained: ${built.skip}`;
+  else builds.set(version, built.dir);
 }
 
 /** Runs a program to its end without blocking this process (the collector runs here); rejects on failure. */
@@ -156,7 +154,7 @@ async function installAgent(name: string, rootFile = join(releasePaths(keys).met
   const home = join(dir.path, name);
   const root = join(home, 'opt');
   mkdirSync(join(root, 'versions', A), { recursive: true });
-  copyFileSync(join(dir.path, `build-${A}`, `outpost-agent-${PLATFORM}`), join(root, 'versions', A, 'outpost-agent'));
+  copyFileSync(join(builds.get(A)!, `outpost-agent-${PLATFORM}`), join(root, 'versions', A, 'outpost-agent'));
   chmodSync(join(root, 'versions', A, 'outpost-agent'), 0o755);
   symlinkSync(join('versions', A), join(root, 'current'));
   const configFile = join(home, 'agent.json');
@@ -242,12 +240,12 @@ async function expectRefused(a: Agent, version: string, code: string): Promise<S
 
 beforeAll(async () => {
   if (skipReason) return;
-  build(A);
+  await build(A);
   if (skipReason) return;
-  build(B);
+  await build(B);
   c = await startTestCollector();
   await outpost(['release', 'keys', 'init', '--out', keys], { remote: false });
-  await signAndPublish(join(dir.path, `build-${B}`), B);
+  await signAndPublish(builds.get(B)!, B);
 }, 300_000);
 
 afterAll(async () => {
@@ -333,8 +331,8 @@ describe('agent self-update with the packaged executables', () => {
     await expectRefused(a, '1.3.0', 'OUTPOST_E_UPDATE_TAMPERED');
 
     // An older release, genuinely signed: agents only go forward.
-    await signAndPublish(fakePackages('0.9.0'), '0.9.0');
-    expect((await expectRefused(a, '0.9.0', 'OUTPOST_E_UPDATE_DOWNGRADE')).reason).toMatch(/not newer/);
+    await signAndPublish(fakePackages('0.0.9'), '0.0.9');
+    expect((await expectRefused(a, '0.0.9', 'OUTPOST_E_UPDATE_DOWNGRADE')).reason).toMatch(/not newer/);
 
     // Signed for another platform only.
     await signAndPublish(fakePackages('1.4.0', 'linux-arm64'), '1.4.0');
