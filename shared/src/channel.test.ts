@@ -20,6 +20,7 @@ describe('CreditSender', () => {
     s.write(Buffer.from('bc'));
     s.write(Buffer.from('d'));
     expect(payloads()).toHaveLength(2);
+    // The sender coalesces on a timer of its own (a few ms): this is that timer firing.
     await new Promise((r) => setTimeout(r, 5));
     expect(payloads().map((f) => Buffer.from(f.payload).toString().slice(-3))).toEqual(['x', 'aaa', 'bcd']);
     expect(payloads()[2]!.channel).toBe(7);
@@ -30,6 +31,7 @@ describe('CreditSender', () => {
     const { s, flow, payloads } = last;
     s.write(Buffer.alloc(150_000, 1));
     expect(flow.paused).toBe(true);
+    // The sender coalesces on a timer of its own (a few ms): this is that timer firing.
     await new Promise((r) => setTimeout(r, 5));
     const sent = payloads().reduce((n, f) => n + f.payload.byteLength, 0);
     expect(sent).toBe(100_000);
@@ -52,6 +54,7 @@ describe('CreditSender', () => {
     s.grant(CHANNEL_MAX_FRAME_BYTES); // the consumer caught up while the output streams
     expect(sizes()).toEqual([4096, CHANNEL_MAX_FRAME_BYTES]);
     expect(s.queued).toBe(1000);
+    // The sender coalesces on a timer of its own (a few ms): this is that timer firing.
     await new Promise((r) => setTimeout(r, 5));
     expect(sizes().reduce((a, b) => a + b, 0)).toBe(4096 + CHANNEL_MAX_FRAME_BYTES + 1000);
     expect(s.queued).toBe(0);

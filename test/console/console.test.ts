@@ -514,6 +514,7 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
       const s = document.createElement('script');
       s.textContent = 'window.__ran = true';
       document.body.append(s);
+      // An absence: an allowed inline script would have run by now (it runs on insertion).
       await new Promise((r) => setTimeout(r, 100));
       return (window as unknown as { __ran?: boolean }).__ran === true;
     });

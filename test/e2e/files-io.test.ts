@@ -80,6 +80,7 @@ async function downloadWithPause(
   expect(received).toBeGreaterThan(0);
   expect(received).toBeLessThan(data.length);
   meanwhile();
+  // The change must land while the transfer is paused mid-file; no event says the agent has looked at the file again.
   await new Promise((r) => setTimeout(r, 100));
   paused = false;
   ws.send(encodeCredit(1, owed));

@@ -3,7 +3,7 @@
  * in that program's commander tree, with the flags it names (issue 17: a hint sent people to `outpost agents get`,
  * which does not exist). The programs are asked through their own `--help`, as a person would check.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERRORS } from '@outpost/shared';
@@ -32,15 +32,38 @@ function namedCommands(): { where: string; text: string }[] {
   return found;
 }
 
-const helpCache = new Map<string, string>();
-function help(bin: keyof typeof BINS, words: string[]): string {
+/** Node starts in flight at once: enough to use both cores, few enough not to starve the rest of the suite. */
+const PARALLEL = 4;
+let running = 0;
+const queue: (() => void)[] = [];
+async function slot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= PARALLEL) await new Promise<void>((r) => queue.push(r));
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    queue.shift()?.();
+  }
+}
+
+/** `<bin> <words> --help`, run once per command level, asynchronously (a synchronous loop of ~40 Node starts blocks
+ * the vitest worker long enough for its runner to time out). */
+const helpCache = new Map<string, Promise<string>>();
+function help(bin: keyof typeof BINS, words: string[]): Promise<string> {
   const key = `${bin} ${words.join(' ')}`;
   let text = helpCache.get(key);
   if (text === undefined) {
-    const r = spawnSync(process.execPath, [BINS[bin], ...words, '--help'], { encoding: 'utf8', timeout: 60_000 });
-    if (r.status !== 0 || !r.stdout.includes('Usage:'))
-      throw new Error(`${key} --help: status ${r.status} ${r.error?.message ?? ''}\n${r.stderr}`);
-    text = r.stdout;
+    text = slot(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          execFile(process.execPath, [BINS[bin], ...words, '--help'], { timeout: 60_000 }, (error, stdout, stderr) => {
+            if (error || !stdout.includes('Usage:'))
+              reject(new Error(`${key} --help: ${error?.message ?? 'no usage'}\n${stderr}`));
+            else resolve(stdout);
+          });
+        }),
+    );
     helpCache.set(key, text);
   }
   return text;
@@ -54,11 +77,11 @@ function subcommands(helpText: string): string[] {
 }
 
 /** Checks one named command; returns what is wrong with it, or undefined. */
-function problem(text: string): string | undefined {
+async function problem(text: string): Promise<string | undefined> {
   const [bin, ...rest] = text.split(/\s+/) as [keyof typeof BINS, ...string[]];
   const path: string[] = [];
   for (const word of rest) {
-    const subs = subcommands(help(bin, path));
+    const subs = subcommands(await help(bin, path));
     if (subs.length === 0) break;
     // `sessions list|play|join`: every alternative must exist.
     const alternatives = word.split('|');
@@ -69,7 +92,7 @@ function problem(text: string): string | undefined {
     if (alternatives.length > 1) break;
     path.push(word);
   }
-  const known = `${help(bin, path)}\n${help(bin, [])}`;
+  const known = `${await help(bin, path)}\n${await help(bin, [])}`;
   for (const [flag] of text.matchAll(/(?<![\w-])--[a-z][a-z0-9-]*/g)) {
     if (flag === '--help' || flag === '--version') continue;
     if (!new RegExp(`(?<![\\w-])${flag}(?![\\w-])`).test(known))
@@ -88,17 +111,15 @@ describe('commands named in hints and messages', () => {
     expect(named.length).toBeGreaterThan(20);
   });
 
-  it('each exists in its program, with the flags it names', () => {
-    const wrong = named.flatMap(({ where, text }) => {
-      const p = problem(text);
-      return p ? [`${where}: \`${text}\`: ${p}`] : [];
-    });
+  it('each exists in its program, with the flags it names', async () => {
+    const found = await Promise.all(named.map(async ({ where, text }) => ({ where, text, p: await problem(text) })));
+    const wrong = found.flatMap(({ where, text, p }) => (p ? [`${where}: \`${text}\`: ${p}`] : []));
     expect(wrong).toEqual([]);
   }, 180_000); // one `--help` per command level, each a Node start (~40 of them)
 
-  it('the check catches a command that does not exist', () => {
-    expect(problem('outpost agents get <id>')).toMatch(/no subcommand get/);
-    expect(problem('outpost tokens create --sight x')).toMatch(/no flag --sight/);
-    expect(problem('outpost-agent enrol --server URL')).toMatch(/no subcommand enrol/);
+  it('the check catches a command that does not exist', async () => {
+    expect(await problem('outpost agents get <id>')).toMatch(/no subcommand get/);
+    expect(await problem('outpost tokens create --sight x')).toMatch(/no flag --sight/);
+    expect(await problem('outpost-agent enrol --server URL')).toMatch(/no subcommand enrol/);
   });
 });

@@ -41,6 +41,7 @@ describe('job delivery', () => {
       window: { days: [2], start: '22:00', minutes: 60 },
     });
     await c.collector.jobs.tick();
+    // An absence: no job.run may arrive; 200 ms is ample on loopback for one that would have been sent.
     await new Promise((r) => setTimeout(r, 200));
     expect(agent.received.filter((m) => m.type === 'job.run')).toEqual([]);
     expect(await state(job.id)).toBe('queued');
@@ -83,6 +84,7 @@ describe('job delivery', () => {
       target: { agentIds: [agentId] },
       notBefore: clock.t + 5 * 60_000,
     });
+    // An absence: nothing may be delivered before notBefore.
     await new Promise((r) => setTimeout(r, 200));
     expect(agent.received.filter((m) => m.type === 'job.run')).toEqual([]);
     clock.t += 5 * 60_000;
@@ -106,6 +108,7 @@ describe('job delivery', () => {
     const agent = await RawAgent.connect(c.agentUrl);
     await agent.keyAuth(agentId, keys.privateKey);
     await agent.next('collector.welcome');
+    // An absence: the expired job must not follow the welcome.
     await new Promise((r) => setTimeout(r, 300));
     expect(agent.received.filter((m) => m.type === 'job.run')).toEqual([]);
     agent.close();

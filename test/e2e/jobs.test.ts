@@ -126,6 +126,7 @@ describe.runIf(posix)('jobs with real agents', () => {
     await agent.kill('SIGTERM');
     await agent.exited;
     agent = await start(install, agentId);
+    // An absence: a second run after the restart would have rewritten the marker by now.
     await new Promise((r) => setTimeout(r, 800));
     expect(readFileSync(marker2, 'utf8')).toBe('run\n');
     expect(await stateOf(j2.id, agentId)).toBe('failed');
@@ -155,6 +156,7 @@ describe.runIf(posix)('jobs with real agents', () => {
     await expect.poll(() => stateOf(expiring.id, agentId), { timeout: 12_000, interval: 500 }).toBe('expired');
     const agent = await start(install, agentId);
     await expect.poll(() => stateOf(waiting.id, agentId), { timeout: 15_000 }).toBe('succeeded');
+    // An absence: the expired job must not run once the agent is back (it would append to the marker).
     await new Promise((r) => setTimeout(r, 1000));
     expect(readFileSync(marker, 'utf8')).toBe('waited\n');
     expect(await stateOf(expiring.id, agentId)).toBe('expired');

@@ -36,6 +36,7 @@ describe('presence', () => {
 
     // The answering agent stays online through many ping rounds, and its last-seen time keeps moving.
     const seen1 = (await apiCall<AgentView>(c.admin, 'GET', `/api/v1/agents/${agentId}`)).lastSeenAt!;
+    // Time must pass for several ping rounds: the duration is what is being checked.
     await new Promise((r) => setTimeout(r, 700));
     const view = await apiCall<AgentView>(c.admin, 'GET', `/api/v1/agents/${agentId}`);
     expect(view.status).toBe('online');

@@ -180,6 +180,7 @@ describe('technician keep-alive', () => {
 
   it('keeps a technician that answers pings, round after round', async () => {
     const { s, out } = await open(watchful, watchfulAgent.agentId);
+    // The duration is what is checked: eight keep-alive rounds pass with the technician answering.
     await new Promise((r) => setTimeout(r, 8 * KEEPALIVE));
     s.write('echo still-$((1+1))-here\n');
     await out.waitFor(/still-2-here/);
@@ -245,6 +246,7 @@ describe('recording failure policy', () => {
       (e) => e.type === 'shell.open' && e.code === 'OUTPOST_E_RECORDING_FAILED',
     );
     expect(refused).toMatchObject({ result: 'failure' });
+    // An absence: the agent must never open the refused session.
     await new Promise((r) => setTimeout(r, 200));
     expect((log().match(/shell session opened/g) ?? []).length).toBe(before);
     expect(strict.collector.sessions.live.size).toBe(0);

@@ -54,6 +54,7 @@ describe('outpost shell in a terminal', () => {
 
       // The window is resized: the CLI gets SIGWINCH and the remote terminal takes the new size.
       term.resize(120, 40);
+      // SIGWINCH reaches the CLI asynchronously; typed before it is handled, the command would see the old size.
       await new Promise((r) => setTimeout(r, 300));
       term.write('stty size; echo size-$((2))-shown\r');
       await out.waitFor(/\r40 120\r\nsize-2-shown\r\n/);
@@ -64,6 +65,7 @@ describe('outpost shell in a terminal', () => {
       term.write(':set columns? lines?\r');
       await out.waitFor(/columns=120\s+lines=40/);
       term.resize(90, 25);
+      // As above: let SIGWINCH reach the CLI before vi is asked its size.
       await new Promise((r) => setTimeout(r, 300));
       term.write(':set columns? lines?\r');
       await out.waitFor(/columns=90\s+lines=25/);
@@ -75,6 +77,7 @@ describe('outpost shell in a terminal', () => {
 
       // In a raw terminal Ctrl-C is a byte for the remote program, not a signal for the CLI.
       term.write('sleep 30\r');
+      // Ctrl-C must reach a running `sleep`, not the shell's line editor; nothing observable says it has started.
       await new Promise((r) => setTimeout(r, 500));
       const interrupted = Date.now();
       term.write('\x03');
@@ -101,9 +104,10 @@ describe('outpost shell in a terminal', () => {
       // The window stops taking output: the CLI's writes back up. It must go on answering pings (its stdout does
       // not block it) while the remote `yes` waits on credit.
       term.pause();
+      // Let the pipes and the window fill, then measure over ten keep-alive rounds: the durations are the test.
       await new Promise((r) => setTimeout(r, 500));
       const relayed = live.bytesOut;
-      await new Promise((r) => setTimeout(r, 10 * KEEPALIVE));
+      await new Promise((r) => setTimeout(r, 10 * KEEPALIVE)); // the measured span
       expect(live.ended).toBeUndefined();
       expect(live.bytesOut - relayed).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
       term.resume();
@@ -126,6 +130,7 @@ describe('outpost shell in a terminal', () => {
       const bg = Number((await out.waitFor(/BG=(\d+)/))[1]);
       // A program that reads its terminal and ignores Ctrl-C: only the escape gets the technician out.
       term.write("trap '' INT; cat\r");
+      // Ctrl-C must reach a running `cat` that ignores it; nothing observable says it has started.
       await new Promise((r) => setTimeout(r, 300));
       term.write('\x03\r~.');
       expect(await term.exited).toBe(255);

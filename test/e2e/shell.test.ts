@@ -116,7 +116,7 @@ describe('remote shell', () => {
     // The shell's own `read -s`, the secret pasted in one frame with its Enter.
     s.write(`read -s -p "Token: " t; echo "got \${#t}"\n`);
     await out.waitFor(/Token: /);
-    await sleep(300);
+    await sleep(300); // a person reads the prompt first
     s.write('pasted-SECRET-token\n');
     await out.waitFor(/got 19/);
     s.write('echo after-$((1+2))\n');
@@ -213,8 +213,9 @@ describe('remote shell', () => {
     expect(first).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
     expect(live.outstandingToTech).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
     expect(live.writer.bufferedAmount).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
+    // An absence: nothing more may flow without credit.
     await new Promise((r) => setTimeout(r, 300));
-    expect(s.received).toBe(first); // nothing more flows without credit
+    expect(s.received).toBe(first);
     s.grant(first);
     const until = Date.now() + 3000;
     while (s.received <= first && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
@@ -265,9 +266,10 @@ describe('remote shell', () => {
     }
     expect(live, 'the CLI opened a session').toBeDefined();
     cli.child.stdin!.write('yes outpost-unread-output\n');
+    // Let the FIFO and the window fill, then measure growth over two seconds: the durations are the test.
     await new Promise((r) => setTimeout(r, 1000));
     const [out1, mem1] = [live!.bytesOut, cli.rss()];
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 2000)); // the measured span
     // Nothing more flows once the FIFO and the window are full; before, `yes` ran on at tens of MB/s into RAM.
     expect(live!.bytesOut - out1).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
     expect(live!.bytesOut).toBeLessThan(4 * 1024 * 1024);
@@ -302,6 +304,7 @@ describe('remote shell', () => {
     s.write('echo from-$((1))owner\n');
     await seen.waitFor(/from-1owner/);
     await out.waitFor(/from-1owner/);
+    // An absence: the watcher's input, sent before the owner's, must never show up.
     await new Promise((r) => setTimeout(r, 100));
     expect(out.text).not.toContain('injected-by');
     s.close();

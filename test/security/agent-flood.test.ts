@@ -93,6 +93,7 @@ describe('an agent flooding binary frames', () => {
     // Output still in flight when a session ends: a few hundred frames, not a flood.
     for (let i = 0; i < 300; i++) a.ws.send(encodeFrame(FrameKind.Data, 5, Buffer.alloc(1024)));
     a.sendJson({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: 1, outboxPending: 0 });
+    // An absence: the connection must not be cut for this much late output.
     await sleep(500);
     expect(a.ws.readyState).toBe(a.ws.OPEN);
     a.close();

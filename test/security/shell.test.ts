@@ -107,6 +107,7 @@ describe('shell refusals', () => {
       audit.events.filter((e) => e.type === 'shell' && e.result === 'denied' && e.agentId === agent.agentId),
     ).toHaveLength(1);
     expect(audit.events.filter((e) => e.type === 'shell.elevated' && e.result === 'denied')).toHaveLength(1);
+    // An absence: the agent must never open the refused sessions.
     await new Promise((r) => setTimeout(r, 200));
     expect((agentLog().match(/shell session opened/g) ?? []).length).toBe(before);
   });
@@ -258,6 +259,7 @@ describe('shell refusals', () => {
     const once = validTicket(replaySid);
     expect(await sendOpen(replaySid, once, ++channel)).toMatchObject({ type: 'shell.opened' });
     c.collector.registry.get(agent.agentId)!.send({ type: 'shell.close', channel, reason: 'test' });
+    // The agent answers a close with no message to wait for; the replay must come after it has closed.
     await new Promise((r) => setTimeout(r, 200));
     const replayed = await sendOpen(replaySid, once, ++channel);
     expect(replayed).toMatchObject({ type: 'shell.refused', code: 'OUTPOST_E_TICKET_INVALID' });

@@ -63,6 +63,7 @@ describe('checks component', () => {
     h.comp.policy(list('old', Date.now() - 1));
     expect(existsSync(join(dir, 'checks.json'))).toBe(false);
     expect(h.lines.some((l) => /expired before it arrived/.test(l.msg))).toBe(true);
+    // An absence: a list that was taken would have run its first check within a second.
     await new Promise((r) => setTimeout(r, 1200));
     expect(h.reports).toEqual([]);
     h.comp.stop();

@@ -25,6 +25,7 @@ describe('stop channel', () => {
     const c = channel();
     c.input.end('noise\n');
     c.input.resume();
+    // The stream's end is delivered on a later tick; a few ms are enough and no event of ours marks it.
     await new Promise((r) => setTimeout(r, 10));
     expect(c.reasons).toEqual(['eof']);
   });

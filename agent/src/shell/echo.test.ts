@@ -35,12 +35,14 @@ describe.runIf(process.platform === 'linux')('EchoProbe on a real PTY', () => {
       expect(await probe.probe()).toBe(false); // readline: raw mode, no echo, but it echoes itself
       pty.write(`read -s -p "Password: " p; echo "len=\${#p}"\r`);
       await until(/Password: /);
+      // bash prints the prompt before it switches the terminal off echo: give it that moment.
       await new Promise((r) => setTimeout(r, 50));
       expect(await probe.probe()).toBe(true);
       expect(probe.secret).toBe(true);
       pty.write('abc\r');
       await until(/len=3/);
       pty.write('cat\r');
+      // cat prints nothing to wait for; the terminal mode changes when it has started.
       await new Promise((r) => setTimeout(r, 200));
       expect(await probe.probe()).toBe(false); // canonical mode with echo
       expect(probe.broken).toBeUndefined();

@@ -59,7 +59,9 @@ describe('broken frames from a WebSocket peer', () => {
   ])('closes on %s with %i and logs a refusal, not an error', async (_name, code, send) => {
     const before = lines.length;
     expect(await closeAfter(send)).toBe(code);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect
+      .poll(() => lines.slice(before).some((l) => l.level === 40 && l.msg === 'websocket peer sent a broken frame'))
+      .toBe(true);
     const logged = lines.slice(before);
     expect(logged.filter((l) => l.level >= 50)).toEqual([]);
     expect(logged.some((l) => l.level === 40 && l.msg === 'websocket peer sent a broken frame')).toBe(true);

@@ -75,6 +75,7 @@ describe('CastRecorder', () => {
     const r = CastRecorder.open(live, { cols: 80, rows: 24, startedAt: 0, title: 't' }, () => undefined);
     r.output(100, Buffer.from('first line\r\n'));
     r.input(200, Buffer.from('ls\r'));
+    // Longer than the recorder's flush interval: what a writer killed after it would leave.
     await new Promise((res) => setTimeout(res, 150));
     // What a SIGKILL leaves: the file as it is now, with no gzip trailer.
     const dead = join(dir, 'dead.cast.gz');
