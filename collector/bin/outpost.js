@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/cli.js';
+// The bundle (`pnpm build`): see collector/scripts/bundle.mjs.
+import '../dist/bundle/outpost.mjs';
