@@ -139,6 +139,42 @@ describe.runIf(posix)('jobs with real agents', () => {
     await agent.kill('SIGTERM');
   }, 60_000);
 
+  it('cancel stops a job running on the agent: its process group killed, reported cancelled, audited', async () => {
+    const { install, agentId } = await enrolled('cancel');
+    const agent = await start(install, agentId);
+    const pidFile = join(dir.path, 'cancel.pid');
+    const marker = join(dir.path, 'cancel.after');
+    const name = await addScript(`sleep 60 & echo $! > ${pidFile}\nsleep 60\necho finished > ${marker}\n`);
+    const j = await runJob(c.admin, { spec: { kind: 'script', script: name }, target: { agentIds: [agentId] } });
+    await expect.poll(() => existsSync(pidFile), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => stateOf(j.id, agentId), { timeout: 10_000 }).toBe('started');
+    const cancelled = await apiCall<Job>(c.admin, 'POST', `/api/v1/jobs/${j.id}/cancel`);
+    expect(cancelled.status).toBe('cancelled');
+    await expect.poll(() => stateOf(j.id, agentId), { timeout: 10_000 }).toBe('cancelled');
+    const t = (await job(j.id)).targets[0]!;
+    expect(t.reason).toMatch(/its process group was killed/);
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    await expect
+      .poll(
+        () => {
+          try {
+            process.kill(grandchild, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { timeout: 5000 },
+      )
+      .toBe(false);
+    expect(existsSync(marker)).toBe(false);
+    const audit = await auditEvents(c.admin);
+    expect(audit.find((e) => e.type === 'job.cancel' && e.resource === `job:${j.id}`)).toMatchObject({
+      result: 'success',
+    });
+    await agent.kill('SIGTERM');
+  }, 60_000);
+
   it('an offline agent runs its job when it comes back; an expired job never runs', async () => {
     const { install, agentId } = await enrolled('offline');
     const marker = join(dir.path, 'offline.runs');

@@ -128,6 +128,35 @@ describe.runIf(posix)('jobs component (real processes, real journal)', () => {
     await expect.poll(() => alive(pid), { timeout: 4000 }).toBe(false);
   });
 
+  it('cancel kills a running job with its process group, and a job queued behind it never starts; both reported cancelled, neither rerun', async () => {
+    const a = agentAt(state);
+    await a.component.start(a.ctx);
+    const pidFile = join(state, 'cancel-grandchild.pid');
+    const never = join(state, 'cancel-never.txt');
+    const running = script(`sleep 30 & echo $! > ${pidFile}; sleep 30; echo done >> ${never}`);
+    const queued = script(`echo ran >> ${never}`);
+    const first = a.component.run(running, a.cmd);
+    const second = a.component.run(queued, a.cmd);
+    await expect.poll(() => existsSync(pidFile), { timeout: 5000 }).toBe(true);
+    const t0 = Date.now();
+    a.component.cancel({ type: 'job.cancel', id: queued.id }, a.cmd);
+    a.component.cancel({ type: 'job.cancel', id: running.id }, a.cmd);
+    await Promise.all([first, second]);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(final(a.reports, running.id)).toMatchObject({ state: 'cancelled', signal: 'SIGTERM' });
+    expect(final(a.reports, running.id)?.reason).toMatch(/cancelled while .* ran; its process group was killed/);
+    expect(final(a.reports, queued.id)).toMatchObject({ state: 'cancelled', reason: 'cancelled before it started' });
+    expect(a.reports.filter((r) => r.jobId === queued.id && r.state === 'started')).toEqual([]);
+    await expect.poll(() => alive(Number(readFileSync(pidFile, 'utf8'))), { timeout: 4000 }).toBe(false);
+    expect(existsSync(never)).toBe(false);
+    // The journal holds both: a resend runs neither.
+    const before = a.reports.length;
+    await a.component.run(running, a.cmd);
+    await a.component.run(queued, a.cmd);
+    expect(a.reports.length).toBe(before);
+    expect(existsSync(never)).toBe(false);
+  });
+
   it('output is bounded: head and tail kept, the middle counted', async () => {
     const a = agentAt(state);
     await a.component.start(a.ctx);

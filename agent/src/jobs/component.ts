@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import {
   JOB_OUTPUT_HEAD_BYTES,
   JOB_OUTPUT_TAIL_BYTES,
+  type JobCancel,
   type JobRun,
   type JobState,
   type JobStatus,
@@ -67,6 +68,9 @@ export class JobsComponent implements AgentComponent {
   #host: Host | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   readonly #queued = new Set<string>();
+  /** Cancel requests for jobs still queued here, and the one for the job running now. */
+  readonly #cancelled = new Set<string>();
+  #running: { id: string; abort: AbortController } | undefined;
   #stopped = false;
 
   constructor(private readonly options: JobsOptions) {}
@@ -100,6 +104,23 @@ export class JobsComponent implements AgentComponent {
     return p;
   };
 
+  /**
+   * Handles `job.cancel`: the running job's process group is killed (SIGTERM, then SIGKILL after a grace); a job
+   * queued here never starts. Both are reported `cancelled`. A job this agent does not hold is left alone: one that
+   * finished keeps its outcome, one never received never runs (the collector no longer sends it).
+   */
+  readonly cancel = (msg: JobCancel, _ctx: CommandContext): void => {
+    const log = this.#ctx?.logger.child({ jobId: msg.id });
+    const running = this.#running;
+    if (running?.id === msg.id) {
+      log?.warn('job cancelled while running: killing its process group');
+      running.abort.abort();
+    } else if (this.#queued.has(msg.id)) {
+      log?.info('job cancelled before it started');
+      this.#cancelled.add(msg.id);
+    } else log?.info('cancel for a job not queued or running here: nothing to do');
+  };
+
   async #run(msg: JobRun): Promise<void> {
     const ctx = this.#ctx;
     const journal = this.#journal;
@@ -112,6 +133,8 @@ export class JobsComponent implements AgentComponent {
       return;
     }
     const t0 = Date.now();
+    if (this.#cancelled.delete(msg.id))
+      return this.#record(msg.id, t0, { ...empty, state: 'cancelled', reason: 'cancelled before it started' });
     if (msg.expiresAt <= t0) {
       log.warn('job arrived expired: not run');
       return this.#record(msg.id, t0, { ...empty, state: 'expired', reason: 'the job expired before it could start' });
@@ -144,6 +167,8 @@ export class JobsComponent implements AgentComponent {
     await ctx.report({ type: 'job.status', time: t0, jobId: msg.id, ...empty, state: 'started' });
     log.info('job started');
 
+    const abort = new AbortController();
+    this.#running = { id: msg.id, abort };
     const output = new BoundedOutput(JOB_OUTPUT_HEAD_BYTES, JOB_OUTPUT_TAIL_BYTES);
     const deadline = t0 + msg.timeoutSec * 1000;
     let state: JobState = 'succeeded';
@@ -157,15 +182,20 @@ export class JobsComponent implements AgentComponent {
         writeFileSync(plan.file.path, plan.file.content, { mode: plan.file.mode });
       }
       for (const step of plan.steps) {
-        let r = await runStep(step, output, deadline, jobDir);
-        if (r.exitCode !== null && step.againCodes.includes(r.exitCode) && !r.timedOut)
-          r = await runStep(step, output, deadline, jobDir);
+        let r = await runStep(step, output, deadline, jobDir, abort.signal);
+        if (r.exitCode !== null && step.againCodes.includes(r.exitCode) && !r.timedOut && !r.cancelled)
+          r = await runStep(step, output, deadline, jobDir, abort.signal);
         exitCode = r.exitCode;
         signal = r.signal;
         if (r.exitCode !== null && step.rebootCodes.includes(r.exitCode)) rebootRequired = true;
         if (r.spawnError) {
           state = 'failed';
           reason = `${step.cmd} could not start: ${r.spawnError}`;
+          break;
+        }
+        if (r.cancelled) {
+          state = 'cancelled';
+          reason = `cancelled while ${step.cmd} ran; its process group was killed`;
           break;
         }
         if (r.timedOut) {
@@ -185,6 +215,7 @@ export class JobsComponent implements AgentComponent {
       state = 'failed';
       reason = `the job could not run: ${(err as Error).message}`;
     } finally {
+      this.#running = undefined;
       if (plan.file) rmSync(plan.file.path, { force: true });
     }
     const text = output.result();

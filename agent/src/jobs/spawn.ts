@@ -11,6 +11,8 @@ export interface StepResult {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  /** The job was cancelled while this command ran (its group was killed). */
+  cancelled: boolean;
   /** The command could not start (not found, not executable). */
   spawnError: string | null;
 }
@@ -29,17 +31,25 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Runs `step` until it exits or `deadline` (epoch ms) passes. */
-export function runStep(step: Step, output: BoundedOutput, deadline: number, cwd: string): Promise<StepResult> {
+/** Runs `step` until it exits, `deadline` (epoch ms) passes or `cancel` aborts. */
+export function runStep(
+  step: Step,
+  output: BoundedOutput,
+  deadline: number,
+  cwd: string,
+  cancel?: AbortSignal,
+): Promise<StepResult> {
   return new Promise((resolve) => {
     let timedOut = false;
+    let cancelled = false;
     let settled = false;
-    const finish = (r: StepResult) => {
+    const finish = (r: Omit<StepResult, 'cancelled'>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(killer);
-      resolve(r);
+      cancel?.removeEventListener('abort', onCancel);
+      resolve({ ...r, cancelled });
     };
     let killer: NodeJS.Timeout | undefined;
     const child = spawn(step.cmd, step.args, {
@@ -50,15 +60,24 @@ export function runStep(step: Step, output: BoundedOutput, deadline: number, cwd
       detached: process.platform !== 'win32',
       windowsHide: true,
     });
+    const stop = () => {
+      if (child.pid === undefined || killer) return;
+      killGroup(child.pid, 'SIGTERM');
+      killer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+    };
     const timer = setTimeout(
       () => {
         timedOut = true;
-        if (child.pid === undefined) return;
-        killGroup(child.pid, 'SIGTERM');
-        killer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+        stop();
       },
       Math.max(0, deadline - Date.now()),
     );
+    const onCancel = () => {
+      cancelled = true;
+      stop();
+    };
+    if (cancel?.aborted) onCancel();
+    else cancel?.addEventListener('abort', onCancel, { once: true });
     child.stdout.on('data', (b: Buffer) => output.write(b));
     child.stderr.on('data', (b: Buffer) => output.write(b));
     child.on('error', (err) => finish({ exitCode: null, signal: null, timedOut: false, spawnError: err.message }));

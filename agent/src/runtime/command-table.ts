@@ -38,6 +38,7 @@ export function buildCommandTable(): { table: CommandTable; components: AgentCom
     'file.open': fileOpenHandler(shell),
     'checks.policy': checks.policy,
     'job.run': jobs.run,
+    'job.cancel': jobs.cancel,
     'update.assign': update.assign,
   };
   return { table, components };

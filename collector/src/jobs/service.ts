@@ -5,7 +5,7 @@
  * retry, and what changed on a machine for incidents.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { JobRun, JobSpec, JobStatus, RebootPolicy } from '@outpost/shared';
+import type { JobCancel, JobRun, JobSpec, JobStatus, RebootPolicy } from '@outpost/shared';
 import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
@@ -21,26 +21,15 @@ import {
   type TargetRecord,
   type TargetState,
 } from './store.js';
+import { resolveTargets, type TargetDeps, type TargetMachine } from './targets.js';
 import { type JobWindow, windowOpen } from './window.js';
 
 /** What the jobs concern needs from the others, as functions (it never reads their tables). */
-export interface JobsDeps {
-  agent(id: string): Promise<{ id: string; clientId: string; siteId: string; revokedAt: number | null } | undefined>;
-  /** Agents of a client or site (not revoked). */
-  agentsIn(q: {
-    clientIds?: readonly string[] | undefined;
-    siteId?: string | undefined;
-  }): Promise<{ id: string; clientId: string; siteId: string }[]>;
-  /** Agents with a security update pending for more than `days` in the stored inventory. */
-  securityPatchesOlderThan(
-    q: { clientIds?: readonly string[] | undefined; siteId?: string | undefined },
-    days: number,
-  ): Promise<string[]>;
-  siteClient(siteId: string): Promise<string | undefined>;
+export interface JobsDeps extends TargetDeps {
   siteTimezone(siteId: string): Promise<string | undefined>;
   hostname(agentId: string): Promise<string | undefined>;
   /** Sends a command to the agent when it is connected here; false when it is not. */
-  send(agentId: string, msg: JobRun): boolean;
+  send(agentId: string, msg: JobRun | JobCancel): boolean;
   /** True when the agent is connected here (the tick looks at those only: offline ones get theirs on connect). */
   online(agentId: string): boolean;
 }
@@ -114,53 +103,9 @@ export class Jobs {
 
   // ---- jobs ----
 
-  /**
-   * The machines a target names, within `clients` (the clients where the caller may run jobs; undefined: all).
-   * A named agent, site or client outside them is answered as unknown.
-   */
-  async resolveTargets(
-    target: JobTarget,
-    clients: readonly string[] | undefined,
-  ): Promise<{ agentId: string; clientId: string; siteId: string }[]> {
-    const allowed = (clientId: string) => clients === undefined || clients.includes(clientId);
-    const unknown = (what: string) => new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No ${what}` });
-    if (target.clientId !== undefined && !allowed(target.clientId)) throw unknown(`client ${target.clientId}`);
-    if (target.siteId !== undefined) {
-      const c = await this.deps.siteClient(target.siteId);
-      if (!c || !allowed(c)) throw unknown(`site ${target.siteId}`);
-    }
-    const scope = {
-      clientIds: target.clientId !== undefined ? [target.clientId] : clients,
-      siteId: target.siteId,
-    };
-    let found: { agentId: string; clientId: string; siteId: string }[];
-    if (target.agentIds) {
-      found = [];
-      for (const id of target.agentIds) {
-        const a = await this.deps.agent(id);
-        if (!a || !allowed(a.clientId)) throw unknown(`agent ${id}`);
-        if (a.revokedAt !== null) continue;
-        if (scope.siteId !== undefined && a.siteId !== scope.siteId) continue;
-        if (target.clientId !== undefined && a.clientId !== target.clientId) continue;
-        found.push({ agentId: a.id, clientId: a.clientId, siteId: a.siteId });
-      }
-    } else if (
-      target.siteId !== undefined ||
-      target.clientId !== undefined ||
-      target.securityPatchesOlderThanDays !== undefined
-    ) {
-      found = (await this.deps.agentsIn(scope)).map((a) => ({ agentId: a.id, clientId: a.clientId, siteId: a.siteId }));
-    } else {
-      throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
-        message: 'A job needs a target: agentIds, siteId, clientId or securityPatchesOlderThanDays',
-        details: { field: 'target' },
-      });
-    }
-    if (target.securityPatchesOlderThanDays !== undefined) {
-      const hit = new Set(await this.deps.securityPatchesOlderThan(scope, target.securityPatchesOlderThanDays));
-      found = found.filter((t) => hit.has(t.agentId));
-    }
-    return found;
+  /** The machines a target names, within `clients` (see targets.ts). */
+  resolveTargets(target: JobTarget, clients: readonly string[] | undefined): Promise<TargetMachine[]> {
+    return resolveTargets(this.deps, target, clients);
   }
 
   /**
@@ -292,13 +237,21 @@ export class Jobs {
     return [...new Set((await this.store.targets(jobId)).map((t) => t.clientId))];
   }
 
-  /** Cancels what has not started yet; an agent already running it finishes (and reports). */
+  /**
+   * Cancels a job: what was not sent never will be; agents it was sent to are told to stop it (`job.cancel`: a
+   * running job's process group is killed, a queued one never starts) and report `cancelled`. An agent offline now
+   * is told when it reconnects.
+   */
   async cancel(actor: Actor, jobId: string): Promise<JobView> {
     const job = await this.store.job(jobId);
     if (!job) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No job ${jobId}` });
     if (job.status === 'cancelled')
       throw new OutpostError('OUTPOST_E_JOB_FINISHED', { message: `Job ${jobId} is already cancelled` });
+    const reach = await this.store.stoppable(jobId);
     const n = await this.store.cancel(jobId, this.clock.now());
+    let told = 0;
+    for (const agentId of reach) if (this.deps.send(agentId, { type: 'job.cancel', id: jobId })) told++;
+    this.logger.info({ jobId, cancelledTargets: n, told }, 'job cancelled');
     for (const clientId of await this.clientsOf(jobId))
       await this.audit.record({
         type: 'job.cancel',
@@ -307,7 +260,7 @@ export class Jobs {
         actor: actorRef(actor),
         clientId,
         resource: `job:${jobId}`,
-        details: { cancelledTargets: n },
+        details: { cancelledTargets: n, agentsToldToStop: told },
       });
     return (await this.view(jobId))!;
   }
@@ -341,6 +294,9 @@ export class Jobs {
   async dispatch(agentId: string, resend: boolean): Promise<number> {
     const now = this.clock.now();
     let sent = 0;
+    if (resend)
+      for (const id of await this.store.cancelledRunningOn(agentId))
+        if (!this.deps.send(agentId, { type: 'job.cancel', id })) return sent;
     for (const t of await this.store.pendingFor(agentId)) {
       if (t.state === 'sent' && !resend) continue;
       const job = t.job;

@@ -263,13 +263,35 @@ export class JobsStore {
     return rows;
   }
 
-  /** Cancels a job: its queued and sent targets become cancelled. */
+  /** Agents a cancel must reach: the job was sent to them (it may be queued or running there) or started. */
+  async stoppable(jobId: string): Promise<string[]> {
+    return prepared<[string], { agentId: string }>(
+      this.db,
+      "SELECT agent_id AS agentId FROM job_targets WHERE job_id = ? AND state IN ('sent', 'started') ORDER BY agent_id",
+    )
+      .all(jobId)
+      .map((r) => r.agentId);
+  }
+
+  /** Cancelled jobs still running on this agent as far as the collector knows: told again when it reconnects. */
+  async cancelledRunningOn(agentId: string): Promise<string[]> {
+    return prepared<[string], { jobId: string }>(
+      this.db,
+      "SELECT t.job_id AS jobId FROM job_targets t JOIN jobs j ON j.id = t.job_id WHERE t.agent_id = ? AND t.state = 'started' AND j.status = 'cancelled'",
+    )
+      .all(agentId)
+      .map((r) => r.jobId);
+  }
+
+  /** Cancels a job: its queued and sent targets become cancelled (an agent that started it reports its own end). */
   async cancel(jobId: string, now: number): Promise<number> {
     return this.db.transaction(() => {
       prepared(this.db, "UPDATE jobs SET status = 'cancelled' WHERE id = ?").run(jobId);
       return prepared(
         this.db,
-        "UPDATE job_targets SET state = 'cancelled', finished_at = ?, reason = 'cancelled before it started' WHERE job_id = ? AND state IN ('queued', 'sent')",
+        `UPDATE job_targets SET state = 'cancelled', finished_at = ?, reason = CASE state WHEN 'queued'
+           THEN 'cancelled before it was sent' ELSE 'cancelled; the agent was told not to start it or to stop it' END
+         WHERE job_id = ? AND state IN ('queued', 'sent')`,
       ).run(now, jobId).changes;
     })();
   }

@@ -79,6 +79,13 @@ export const JobRun = message('job.run', {
 });
 export type JobRun = Static<typeof JobRun>;
 
+/**
+ * Collector → agent: stop this job. A running job's process group gets SIGTERM, then SIGKILL after a grace; one still
+ * queued behind another never starts. Either way the agent reports `cancelled`. Idempotent; unknown ids are ignored.
+ */
+export const JobCancel = message('job.cancel', { id: JobId });
+export type JobCancel = Static<typeof JobCancel>;
+
 /** Where a job stands on one agent. `started` is the only state that is not an outcome. */
 export const JobState = Type.Union([
   Type.Literal('started'),
@@ -88,6 +95,7 @@ export const JobState = Type.Union([
   Type.Literal('interrupted'),
   Type.Literal('refused'),
   Type.Literal('expired'),
+  Type.Literal('cancelled'),
 ]);
 export type JobState = Static<typeof JobState>;
 

@@ -8,7 +8,7 @@ import { OutpostError } from '../errors.js';
 import { ChecksPolicy } from './checks.js';
 import { AgentHello, CollectorChallenge, CollectorWelcome } from './handshake.js';
 import { InventoryReport, InventoryRequest } from './inventory.js';
-import { JobRun, JobStatus } from './jobs.js';
+import { JobCancel, JobRun, JobStatus } from './jobs.js';
 import { ChecksResults, MetricsBatch } from './metrics.js';
 import { AgentHeartbeat } from './presence.js';
 import {
@@ -81,6 +81,7 @@ export const CollectorMessage = Type.Union([
   FileOpen,
   ChecksPolicy,
   JobRun,
+  JobCancel,
   UpdateAssign,
 ]);
 export type CollectorMessage = Static<typeof CollectorMessage>;
