@@ -7,6 +7,7 @@ import {
   AGENT_WS_PATH,
   type AgentHello,
   type AgentMessage,
+  COLLECTOR_MESSAGE_TYPES,
   type CollectorMessage,
   type CollectorWelcome,
   channelSocketOptions,
@@ -102,6 +103,13 @@ export class Session {
       try {
         msg = collectorMessages.decode(data.toString());
       } catch (err) {
+        const type = (err as OutpostError).details?.type;
+        if (typeof type === 'string' && type !== '?' && !COLLECTOR_MESSAGE_TYPES.has(type)) {
+          // A newer collector's command this build does not know: closing would only bring the same command back
+          // on the next connection, for ever. Ignored; the collector sees no answer and its request expires.
+          this.logger.warn({ type }, 'collector sent a message type this agent does not know; ignored');
+          return;
+        }
         this.#protocolError(err as OutpostError);
         return;
       }

@@ -88,6 +88,11 @@ export type CollectorMessage = Static<typeof CollectorMessage>;
 
 const sequencedTypes: ReadonlySet<string> = new Set(SequencedSchemas.map((s) => s.properties.type.const));
 
+/** Every collector → agent message type this build knows. */
+export const COLLECTOR_MESSAGE_TYPES: ReadonlySet<string> = new Set(
+  CollectorMessage.anyOf.map((s) => s.properties.type.const),
+);
+
 /** True for the agent messages that belong to the reliable stream. */
 export function isSequenced(msg: AgentMessage): msg is SequencedMessage {
   return sequencedTypes.has(msg.type);
