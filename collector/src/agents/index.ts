@@ -10,6 +10,7 @@ export {
   type GatewayCounters,
   type GatewayLimits,
 } from './gateway.js';
+export { agentsMetrics } from './metrics.js';
 export { Presence } from './presence.js';
 export { AgentConnection, ConnectionRegistry } from './registry.js';
 export { agentsRoutes } from './routes.js';

@@ -1,17 +1,15 @@
 /**
- * Test fixture (not built): the incidents and contracts concerns on a real in-memory SQLite with every migration,
- * real tenants, users, agents and audit log, a fake clock and a notifier that keeps what it is given.
+ * Test fixture (not built): the collector's concerns as production wires them (`wireCore`, the same function
+ * `buildApp` calls) on a real SQLite with every migration, a fake clock, no timers started, and a notifier that keeps
+ * what incidents hand it. Tenants (two clients, three sites) and a `user()` helper are ready.
  */
 import pino from 'pino';
-import { Agents, ConnectionRegistry } from '../agents/index.js';
 import { MIGRATIONS } from '../app.js';
-import { AuditLog } from '../audit/index.js';
-import { type Actor, AuthService, type Role } from '../auth/index.js';
-import { Contracts } from '../contracts/index.js';
+import type { Actor, Role } from '../auth/index.js';
+import { checkSettings } from '../config.js';
+import { wireCore } from '../core.js';
 import { migrate, openDatabase } from '../db/index.js';
-import { Tenants } from '../tenants/index.js';
 import type { IncidentNotice } from './core.js';
-import { IncidentService } from './service.js';
 
 const logger = pino({ level: 'silent' });
 const SYSTEM: Actor = { kind: 'system', id: 'system' };
@@ -31,37 +29,16 @@ export async function harness(opts: {
   };
   const db = openDatabase(opts.file ?? ':memory:');
   migrate(db, MIGRATIONS);
-  const audit = new AuditLog(db, clock, logger);
-  const tenants = new Tenants(db, audit, clock);
-  const auth = new AuthService(db, audit, clock, logger, {
-    sessionTtlMs: 3_600_000,
-    initialAdminEmail: 'admin@outpost.test',
-  });
-  const agents = new Agents(db, tenants, new ConnectionRegistry(), audit, clock, logger);
-  const contracts = new Contracts(db, audit, clock, {
-    clientExists: async (id) => (await tenants.client(id)) !== undefined,
-    siteClient: async (id) => (await tenants.site(id))?.clientId,
-    member: (id, clientId) => auth.memberOf(id, clientId),
-  });
-  const incidents = new IncidentService({
-    db,
-    audit,
-    clock,
-    logger,
-    sla: contracts,
-    deps: {
-      siteClient: async (id) => (await tenants.site(id))?.clientId,
-      agentPlace: async (id) => {
-        const a = await agents.get(id);
-        return a && { clientId: a.clientId, siteId: a.siteId };
-      },
-      member: (id, clientId) => auth.memberOf(id, clientId),
-    },
-    options: {
+  const settings = checkSettings({
+    dataDir: ':memory:',
+    auth: { initialAdminEmail: 'admin@outpost.test' },
+    incidents: {
       autoResolveHoldMs: opts.autoResolveHoldMs ?? 300_000,
       reopenWindowMs: opts.reopenWindowMs ?? 86_400_000,
     },
   });
+  const core = await wireCore({ db, config: { ...settings, clock, logger } });
+  const { audit, tenants, auth, contracts, incidents } = core;
   const notices: IncidentNotice[] = [];
   incidents.setNotifier({
     notify: async (n) => {
@@ -87,6 +64,7 @@ export async function harness(opts: {
   return {
     clock,
     db,
+    core,
     audit,
     tenants,
     auth,
