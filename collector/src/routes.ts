@@ -2,8 +2,9 @@
  * Which concern's routes serve on which listener, and what each plugin is handed from the wired core. The list is
  * data for the composition root: a new concern adds its plugin here (routes) and nowhere else.
  */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AGENT_WS_PATH } from '@outpost/shared';
-import type { FastifyPluginAsync } from 'fastify';
 import { agentsRoutes } from './agents/index.js';
 import { auditRoutes } from './audit/index.js';
 import { authRoutes, type Guard } from './auth/index.js';
@@ -60,7 +61,7 @@ export async function registerRoutes(api: App, agentEndpoint: App, ctx: RouteCon
 }
 
 /** Accounts, tenants, agents, audit, inventory and its reports, detection and metrics. */
-function fleetPlugins({ core, config, guard }: RouteContext): FastifyPluginAsync[] {
+function fleetPlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncTypebox[] {
   const { auth, audit, tenants, agents, inventory, clock } = { ...core, clock: config.clock };
   const clientOfSite = async (id: string) => (await tenants.site(id))?.clientId;
   return [
@@ -96,7 +97,7 @@ function fleetPlugins({ core, config, guard }: RouteContext): FastifyPluginAsync
 }
 
 /** Tickets, contracts, jobs, notifications and the service-quality report. */
-function workPlugins({ core, config, guard }: RouteContext): FastifyPluginAsync[] {
+function workPlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncTypebox[] {
   const { incidents, contracts, agents, tenants, audit } = core;
   return [
     incidentsRoutes({ incidents, guard, userName: async (id) => (await core.auth.getUser(id))?.name }),
@@ -118,7 +119,7 @@ function workPlugins({ core, config, guard }: RouteContext): FastifyPluginAsync[
 }
 
 /** Releases and remote sessions (after the technicians' WebSocket support is in place). */
-function livePlugins({ core, config, guard }: RouteContext): FastifyPluginAsync[] {
+function livePlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncTypebox[] {
   return [
     updatesRoutes({ updates: core.updates, guard, agentClient: core.ports.agentClient }),
     sessionsRoutes({
