@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { agentsMigrations } from './agents/index.js';
 import { auditMigrations } from './audit/index.js';
 import { authMigrations, createAuthenticate, createGuard } from './auth/index.js';
-import { agentsListenSeparately, type CollectorConfig } from './config.js';
+import type { CollectorConfig } from './config.js';
 import { contractsMigrations } from './contracts/index.js';
 import { type Core, loadPolicies, wireCore } from './core.js';
 import { type Db, migrate, openDatabase } from './db/index.js';
 import { detectionMigrations, type RecentChanges } from './detection/index.js';
 import { eventsMigrations } from './events/index.js';
-import { createHttp, type RegisteredRoute } from './http/server.js';
+import { createListeners, type RegisteredRoute } from './http/server.js';
 import type { App } from './http/types.js';
 import { type IncidentSink, incidentsMigrations } from './incidents/index.js';
 import { inventoryMigrations } from './inventory/index.js';
@@ -28,8 +28,6 @@ import { sessionsMigrations } from './sessions/index.js';
 import { streamMigrations } from './stream/index.js';
 import { tenantsMigrations } from './tenants/index.js';
 import { updatesMigrations } from './updates/index.js';
-import { COLLECTOR_VERSION } from './version.js';
-import { installWeb } from './web/index.js';
 
 export type { RegisteredRoute } from './http/server.js';
 
@@ -88,16 +86,11 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
 
   const initialAdmin = await core.auth.ensureInitialAdmin();
   const routes: RegisteredRoute[] = [];
-  const api = createHttp(config, routes);
-  const separate = agentsListenSeparately(config);
-  const agentEndpoint = separate ? createHttp(config, routes) : api;
   const authenticate = createAuthenticate(core.auth, {
     audit: core.audit,
     allowedOrigins: config.sessions.allowedOrigins,
   });
-  for (const app of separate ? [api, agentEndpoint] : [api]) app.addHook('onRequest', authenticate);
-  // First on the API instance: the OpenAPI generator and the security headers must see every route after it.
-  await installWeb(api, { version: COLLECTOR_VERSION });
+  const { api, agentEndpoint, separate } = await createListeners(config, routes, authenticate);
   await registerRoutes(api, agentEndpoint, { core, config, guard: createGuard(core.audit), metrics });
   await api.ready();
   if (separate) await agentEndpoint.ready();
@@ -115,11 +108,14 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     async close() {
       if (closed) return;
       closed = true;
-      await stopAll(components, (name, err) => config.logger.error({ err, component: name }, 'stop failed'));
+      const failures = await stopAll(components, (name, err) =>
+        config.logger.error({ err, component: name }, 'stop failed'),
+      );
       if (separate) await agentEndpoint.close();
       await api.close();
       metrics.close();
       db.close();
+      if (failures.length) throw failures[0];
     },
   };
 }

@@ -18,16 +18,22 @@ export function startAll(components: readonly Component[]): void {
   for (const c of components) c.start?.();
 }
 
-/** Stops every component in list order; one that fails is logged and the others still stop. */
+/**
+ * Stops every component in list order; one that fails is reported and the others still stop (a failed timer must not
+ * leave the database open). Returns the failures so the caller can still fail once everything is down.
+ */
 export async function stopAll(
   components: readonly Component[],
   onError: (name: string, err: unknown) => void,
-): Promise<void> {
+): Promise<unknown[]> {
+  const failures: unknown[] = [];
   for (const c of components) {
     try {
       await c.stop();
     } catch (err) {
       onError(c.name, err);
+      failures.push(err);
     }
   }
+  return failures;
 }

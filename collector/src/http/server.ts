@@ -7,8 +7,10 @@
 import type https from 'node:https';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
-import type { CollectorConfig } from '../config.js';
+import Fastify, { type FastifyBaseLogger, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { agentsListenSeparately, type CollectorConfig } from '../config.js';
+import { COLLECTOR_VERSION } from '../version.js';
+import { installWeb } from '../web/index.js';
 import {
   clientErrorHandler,
   errorHandler,
@@ -102,4 +104,29 @@ export async function installTechnicianWebsocket(app: App): Promise<void> {
     errorHandler: websocketErrorHandler,
     options: { maxPayload: TECHNICIAN_MAX_PAYLOAD, perMessageDeflate: false },
   });
+}
+
+/** The instances a collector serves on: the API, and the agent endpoint (the API itself unless agents listen apart). */
+export interface Listeners {
+  api: App;
+  agentEndpoint: App;
+  /** True when the agent endpoint is an instance of its own. */
+  separate: boolean;
+}
+
+/**
+ * Creates the instances with `authenticate` on every request (CSRF and Origin checks are part of it) and installs the
+ * web concern (security headers, console, OpenAPI) first on the API instance, so its hooks see every route after it.
+ */
+export async function createListeners(
+  config: CollectorConfig,
+  routes: RegisteredRoute[],
+  authenticate: (request: FastifyRequest) => Promise<void>,
+): Promise<Listeners> {
+  const api = createHttp(config, routes);
+  const separate = agentsListenSeparately(config);
+  const agentEndpoint = separate ? createHttp(config, routes) : api;
+  for (const app of separate ? [api, agentEndpoint] : [api]) app.addHook('onRequest', authenticate);
+  await installWeb(api, { version: COLLECTOR_VERSION });
+  return { api, agentEndpoint, separate };
 }

@@ -61,4 +61,19 @@ describe('the incidents harness', () => {
     }
     h.db.close();
   });
+
+  it('scrapes the metric families each concern brought (the root registers none itself), then closes', async () => {
+    if (!app) throw new Error('the previous test builds the app');
+    const text = app.metrics.render();
+    for (const family of [
+      'outpost_agents_connected 0',
+      'outpost_agent_pong_timeouts_total 0',
+      'outpost_stream_committed_total 0',
+      'outpost_notifications_sent_total 0',
+      'outpost_process_resident_memory_bytes',
+    ])
+      expect(text).toContain(family);
+    await app.close();
+    app = undefined;
+  });
 });
