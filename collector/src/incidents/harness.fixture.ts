@@ -6,13 +6,26 @@
 import pino from 'pino';
 import { MIGRATIONS } from '../app.js';
 import type { Actor, Role } from '../auth/index.js';
-import { checkSettings } from '../config.js';
-import { wireCore } from '../core.js';
-import { migrate, openDatabase } from '../db/index.js';
+import { type Clock, checkSettings } from '../config.js';
+import { type Core, wireCore } from '../core.js';
+import { type Db, migrate, openDatabase } from '../db/index.js';
 import type { IncidentNotice } from './core.js';
 
 const logger = pino({ level: 'silent' });
 const SYSTEM: Actor = { kind: 'system', id: 'system' };
+
+/**
+ * Every concern as production wires it, on a database already migrated: what a test that reopens a database (a
+ * restart) builds again. Timers are not started; the test drives the work.
+ */
+export async function wired(opts: { db: Db; clock: Clock; settings?: Record<string, unknown> }): Promise<Core> {
+  const settings = checkSettings({
+    dataDir: ':memory:',
+    auth: { initialAdminEmail: 'admin@outpost.test' },
+    ...opts.settings,
+  });
+  return wireCore({ db: opts.db, config: { ...settings, clock: opts.clock, logger } });
+}
 
 /** Builds the fixture; `start` is the fake clock's first instant; `file` puts the database on disk (default: memory). */
 export async function harness(opts: {
@@ -20,6 +33,8 @@ export async function harness(opts: {
   reopenWindowMs?: number;
   autoResolveHoldMs?: number;
   file?: string;
+  /** Collector settings beyond the defaults (e.g. `notifications` delivery timings), checked as `outpost serve` does. */
+  settings?: Record<string, unknown>;
 }) {
   const clock = {
     t: opts.start,
@@ -29,15 +44,17 @@ export async function harness(opts: {
   };
   const db = openDatabase(opts.file ?? ':memory:');
   migrate(db, MIGRATIONS);
-  const settings = checkSettings({
-    dataDir: ':memory:',
-    auth: { initialAdminEmail: 'admin@outpost.test' },
-    incidents: {
-      autoResolveHoldMs: opts.autoResolveHoldMs ?? 300_000,
-      reopenWindowMs: opts.reopenWindowMs ?? 86_400_000,
+  const core = await wired({
+    db,
+    clock,
+    settings: {
+      ...opts.settings,
+      incidents: {
+        autoResolveHoldMs: opts.autoResolveHoldMs ?? 300_000,
+        reopenWindowMs: opts.reopenWindowMs ?? 86_400_000,
+      },
     },
   });
-  const core = await wireCore({ db, config: { ...settings, clock, logger } });
   const { audit, tenants, auth, contracts, incidents } = core;
   const notices: IncidentNotice[] = [];
   incidents.setNotifier({
