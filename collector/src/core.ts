@@ -40,6 +40,8 @@ import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, sendVia } 
 
 /** How long an `inventory.request` stays valid for the agent. */
 const SNAPSHOT_REQUEST_TTL_MS = 600_000;
+/** A job's selector resolves in one query; a bound well above the fleet one collector serves. */
+const JOB_SELECTOR_LIMIT = 100_000;
 /** What an agent that is refused at the connection limit is told to wait before it retries. */
 const AGENT_RETRY_AFTER_SEC = 15;
 
@@ -147,7 +149,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   const fleet = new FleetQueries(inventory, clock);
   const jobs = new Jobs(db, audit, clock, logger.child({ concern: 'jobs' }), {
     agent: (id) => agents.get(id),
-    agentsIn: (q) => agents.list({ ...q, limit: 100_000, offset: 0 }),
+    agentsIn: (q) => agents.list({ ...q, limit: JOB_SELECTOR_LIMIT, offset: 0 }),
     securityPatchesOlderThan: async (q, days) => fleet.patches(q, days, true).map((r) => r.agentId),
     siteClient: ports.siteClient,
     siteTimezone: async (id) => (await tenants.site(id))?.timezone,
