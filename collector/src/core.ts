@@ -240,14 +240,22 @@ type Watch = Awaited<ReturnType<typeof wireDetection>>;
 function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
   const { clock, logger } = config;
   const { agents, registry, ingest, presence, audit, ports } = spine;
-  const gateway = new AgentGateway(agents, registry, ingest, presence, clock, logger, {
-    helloTimeoutMs: config.limits.helloTimeoutMs,
-    maxAgents: config.limits.maxAgents,
-    messagesPerSecond: config.limits.agentMessagesPerSecond,
-    messageBurst: config.limits.agentMessageBurst,
-    framesPerSecond: config.limits.agentFramesPerSecond,
-    heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
-    retryAfterSec: AGENT_RETRY_AFTER_SEC,
+  const gateway = new AgentGateway({
+    agents,
+    registry,
+    ingest,
+    presence,
+    clock,
+    logger,
+    limits: {
+      helloTimeoutMs: config.limits.helloTimeoutMs,
+      maxAgents: config.limits.maxAgents,
+      messagesPerSecond: config.limits.agentMessagesPerSecond,
+      messageBurst: config.limits.agentMessageBurst,
+      framesPerSecond: config.limits.agentFramesPerSecond,
+      heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
+      retryAfterSec: AGENT_RETRY_AFTER_SEC,
+    },
   });
   const sessions = new Sessions({
     db,

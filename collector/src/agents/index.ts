@@ -9,6 +9,7 @@ export {
   type ChannelRouter,
   type GatewayCounters,
   type GatewayLimits,
+  type GatewayOptions,
 } from './gateway.js';
 export { agentsMetrics } from './metrics.js';
 export { Presence } from './presence.js';
