@@ -16,6 +16,7 @@ export {
   systemClock,
 } from './config.js';
 export { Contracts } from './contracts/index.js';
+export { type Core, type CoreInput, loadPolicies, wireCore } from './core.js';
 export { migrate, openDatabase, prepared } from './db/index.js';
 export * as detection from './detection/index.js';
 export { IncidentService } from './incidents/index.js';

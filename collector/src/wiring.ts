@@ -2,8 +2,11 @@
  * Adapters the composition root uses to hand one concern's public functions to another in the shape the receiving
  * concern's contract asks for (neither imports the other).
  */
-import type { InventoryFactsSnapshot } from './detection/index.js';
+import type { CollectorMessage } from '@outpost/shared';
+import type { Agents, ConnectionRegistry } from './agents/index.js';
+import type { InventoryFactsSnapshot, PresenceView } from './detection/index.js';
 import type { Inventory } from './inventory/index.js';
+import type { Tenants } from './tenants/index.js';
 
 /** What detection's inventory rules read, from the inventory's public functions (never its tables). */
 export function inventoryFactsOf(inventory: Inventory, agentId: string): InventoryFactsSnapshot | undefined {
@@ -47,5 +50,54 @@ export function inventoryFactsOf(inventory: Inventory, agentId: string): Invento
       startMode: String(r.data.start_mode ?? ''),
       kind: String(r.data.kind ?? ''),
     })),
+  };
+}
+
+/** Where an agent sits (client and site), for the concerns that file things per client. */
+export function placementOf(agents: Agents): (id: string) => Promise<{ clientId: string; siteId: string } | undefined> {
+  return async (id) => {
+    const a = await agents.get(id);
+    return a && { clientId: a.clientId, siteId: a.siteId };
+  };
+}
+
+/** What detection needs to title an incident: where a machine sits and what people call it (revoked: nothing). */
+export function detectionPlaceOf(agents: Agents, tenants: Tenants): PresenceView['place'] {
+  return async (id) => {
+    const a = await agents.get(id);
+    if (!a || a.revokedAt) return undefined;
+    const hostname = (await agents.label(id)) ?? a.facts.hostname;
+    return { clientId: a.clientId, siteId: a.siteId, hostname, timezone: (await tenants.site(a.siteId))?.timezone };
+  };
+}
+
+/** Page size of the absence sweep's walk over every agent: bounded memory per query, one pass per sweep. */
+const LAST_SEEN_PAGE = 1000;
+
+/** Every agent's last contact and whether it is connected now, for the absence detector, read page by page. */
+export function lastSeenOf(agents: Agents): PresenceView['lastSeen'] {
+  return async () => {
+    const out: { agentId: string; lastSeenAt: number | null; online: boolean }[] = [];
+    for (let offset = 0; ; offset += LAST_SEEN_PAGE) {
+      const page = await agents.list({ limit: LAST_SEEN_PAGE, offset });
+      for (const a of page) out.push({ agentId: a.id, lastSeenAt: a.lastSeenAt, online: agents.isOnline(a.id) });
+      if (page.length < LAST_SEEN_PAGE) return out;
+    }
+  };
+}
+
+/**
+ * A sender of collector messages to one agent: true when handed to its socket. `openOnly` refuses a connection
+ * that is closing (jobs count a refusal as "not delivered" and retry at the next hello).
+ */
+export function sendVia(
+  registry: ConnectionRegistry,
+  openOnly: boolean,
+): (agentId: string, msg: CollectorMessage) => boolean {
+  return (agentId, msg) => {
+    const conn = registry.get(agentId);
+    if (!conn || (openOnly && !conn.open)) return false;
+    conn.send(msg);
+    return true;
   };
 }

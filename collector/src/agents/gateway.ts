@@ -67,6 +67,17 @@ export interface ChannelRouter {
 /** How long a socket closed for a flood is given to take the close frame before it is cut. */
 const FLOOD_CLOSE_GRACE_MS = 500;
 
+/** What the gateway is built from (one object: seven positional arguments were easy to swap). */
+export interface GatewayOptions {
+  agents: Agents;
+  registry: ConnectionRegistry;
+  ingest: StreamIngest;
+  presence: Presence;
+  clock: Clock;
+  logger: Logger;
+  limits: GatewayLimits;
+}
+
 /** Accepts agent sockets and runs each through the handshake into the registry. */
 export class AgentGateway {
   #pending = 0;
@@ -75,15 +86,23 @@ export class AgentGateway {
   readonly #readyListeners: ((conn: AgentConnection) => void)[] = [];
   readonly counters: GatewayCounters = { handshakes: 0, enrollments: 0, messages: 0, closesByCode: new Map() };
 
-  constructor(
-    private readonly agents: Agents,
-    private readonly registry: ConnectionRegistry,
-    private readonly ingest: StreamIngest,
-    private readonly presence: Presence,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly limits: GatewayLimits,
-  ) {}
+  private readonly agents: Agents;
+  private readonly registry: ConnectionRegistry;
+  private readonly ingest: StreamIngest;
+  private readonly presence: Presence;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly limits: GatewayLimits;
+
+  constructor(opts: GatewayOptions) {
+    this.agents = opts.agents;
+    this.registry = opts.registry;
+    this.ingest = opts.ingest;
+    this.presence = opts.presence;
+    this.clock = opts.clock;
+    this.logger = opts.logger;
+    this.limits = opts.limits;
+  }
 
   /** Routes binary frames and channel replies to the sessions concern. */
   /** Calls `fn` for every connection right after its welcome (e.g. to push the checks it must run). */

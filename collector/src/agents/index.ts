@@ -9,7 +9,9 @@ export {
   type ChannelRouter,
   type GatewayCounters,
   type GatewayLimits,
+  type GatewayOptions,
 } from './gateway.js';
+export { agentsMetrics } from './metrics.js';
 export { Presence } from './presence.js';
 export { AgentConnection, ConnectionRegistry } from './registry.js';
 export { agentsRoutes } from './routes.js';

@@ -1,11 +1,12 @@
 /** Routes of the agents concern: enrollment tokens, agents (list, detail, revoke) and their events. */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { actorOf, type Guard } from '../auth/index.js';
 import type { EventsStore } from '../events/index.js';
 import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import type { Agents } from './service.js';
 import { AGENT_SORTS, type AgentRecord } from './store.js';
 
@@ -46,7 +47,7 @@ const TokenSchema = Type.Object({
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 /** The agents routes plugin. */
-export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard: Guard }): FastifyPluginAsync {
+export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard: Guard }): FastifyPluginAsyncTypebox {
   const { agents, events, guard } = deps;
 
   const view = (a: AgentRecord) => ({
@@ -74,9 +75,7 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
     return agent;
   };
 
-  return async (fastify) => {
-    const app = fastify as unknown as App;
-
+  return async (app) => {
     app.get(
       '/api/v1/agents',
       {

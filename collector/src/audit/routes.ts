@@ -1,9 +1,9 @@
 /** Route of the audit concern: read the log, scoped to the clients the caller may audit. */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Guard } from '../auth/index.js';
 import { errorResponses, Limit, NullableString } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import type { AuditLog } from './audit.js';
 
 const AuditEventSchema = Type.Object({
@@ -22,9 +22,8 @@ const AuditEventSchema = Type.Object({
 });
 
 /** The audit routes plugin. */
-export function auditRoutes(deps: { audit: AuditLog; guard: Guard }): FastifyPluginAsync {
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+export function auditRoutes(deps: { audit: AuditLog; guard: Guard }): FastifyPluginAsyncTypebox {
+  return async (app) => {
     app.get(
       '/api/v1/audit',
       {

@@ -1,9 +1,10 @@
 /** Routes of the auth concern: login, current user, API tokens, TOTP, users. */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { ErrorBody, errorResponses, Limit, NullableString, NullableTime, Ok } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import { credentialOf, SESSION_COOKIE } from './authenticate.js';
 import type { Guard } from './guard.js';
 import { actorOf } from './guard.js';
@@ -59,11 +60,9 @@ function sessionCookie(req: FastifyRequest, token: string, expiresAt: number): s
 }
 
 /** The auth routes plugin. */
-export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPluginAsync {
+export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPluginAsyncTypebox {
   const { auth, guard } = deps;
-  return async (fastify) => {
-    const app = fastify as unknown as App;
-
+  return async (app) => {
     app.post(
       '/api/v1/auth/login',
       {

@@ -1,10 +1,10 @@
 /** Routes of the contracts concern: calendars, a client's contract, on-call rotations, overrides and who is on duty. */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import {
   CalendarInput,
   CalendarView,
@@ -22,11 +22,9 @@ const ClientParams = Type.Object({ clientId: Type.String({ maxLength: 64 }) });
 const notFound = (what: string) => new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No ${what}` });
 
 /** The contracts routes plugin. */
-export function contractsRoutes(deps: { contracts: Contracts; guard: Guard }): FastifyPluginAsync {
+export function contractsRoutes(deps: { contracts: Contracts; guard: Guard }): FastifyPluginAsyncTypebox {
   const { contracts, guard } = deps;
-  return async (fastify) => {
-    const app = fastify as unknown as App;
-
+  return async (app) => {
     app.get(
       '/api/v1/calendars',
       { schema: { response: { 200: Type.Object({ calendars: Type.Array(CalendarView) }), ...errorResponses } } },

@@ -15,3 +15,4 @@ export * from './policy-file.js';
 export { detectionMigrations, PolicyStore, type StoredPolicy } from './policy-store.js';
 export * from './ports.js';
 export { parseTimestamp, type ReplayOptions, type ReplaySummary, replayCsv, replayPath } from './replay.js';
+export { DetectionSweeps, INVENTORY_SWEEP_MS } from './sweeps.js';

@@ -4,13 +4,14 @@
  * policy's client (the collector default is global). Every write is audited, refused ones included; a policy of a
  * client the caller cannot see answers as an unknown id does.
  */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
 import { type Action, actorOf, actorRef, can, type Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import type { PolicyAdmin, PolicyEntry } from './policy-admin.js';
 
 const Entry = Type.Object({
@@ -45,7 +46,7 @@ export interface PolicyRouteDeps {
 }
 
 /** The policy routes plugin. */
-export function policyRoutes(deps: PolicyRouteDeps): FastifyPluginAsync {
+export function policyRoutes(deps: PolicyRouteDeps): FastifyPluginAsyncTypebox {
   const { admin, guard, audit } = deps;
 
   /** The actor may see the policy's client at all (else the policy does not exist for them). */
@@ -98,9 +99,7 @@ export function policyRoutes(deps: PolicyRouteDeps): FastifyPluginAsync {
     }
   };
 
-  return async (fastify) => {
-    const app = fastify as unknown as App;
-
+  return async (app) => {
     app.get(
       '/api/v1/detection/policies',
       { schema: { response: { 200: Type.Object({ policies: Type.Array(Entry) }), ...errorResponses } } },

@@ -2,13 +2,13 @@
  * The HTTP face of detection (the engine itself never sees fastify): show the policies in force, reload the policy
  * file. A reload that fails keeps the policies in force and answers the coded reason.
  */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
 import { actorRef, type Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import type { DetectionPolicies } from './policy-file.js';
 
 const Active = Type.Object({
@@ -29,10 +29,9 @@ export interface DetectionRouteDeps {
 }
 
 /** The detection routes plugin. */
-export function detectionRoutes(deps: DetectionRouteDeps): FastifyPluginAsync {
+export function detectionRoutes(deps: DetectionRouteDeps): FastifyPluginAsyncTypebox {
   const { policies, guard, audit } = deps;
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+  return async (app) => {
     app.get('/api/v1/detection/policy', { schema: { response: { 200: Active, ...errorResponses } } }, async (req) => {
       await guard(req, 'detection.read', { type: 'detection_policy', clientId: null });
       return policies.show();

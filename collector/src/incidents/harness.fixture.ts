@@ -1,20 +1,31 @@
 /**
- * Test fixture (not built): the incidents and contracts concerns on a real in-memory SQLite with every migration,
- * real tenants, users, agents and audit log, a fake clock and a notifier that keeps what it is given.
+ * Test fixture (not built): the collector's concerns as production wires them (`wireCore`, the same function
+ * `buildApp` calls) on a real SQLite with every migration, a fake clock, no timers started, and a notifier that keeps
+ * what incidents hand it. Tenants (two clients, three sites) and a `user()` helper are ready.
  */
 import pino from 'pino';
-import { Agents, ConnectionRegistry } from '../agents/index.js';
 import { MIGRATIONS } from '../app.js';
-import { AuditLog } from '../audit/index.js';
-import { type Actor, AuthService, type Role } from '../auth/index.js';
-import { Contracts } from '../contracts/index.js';
-import { migrate, openDatabase } from '../db/index.js';
-import { Tenants } from '../tenants/index.js';
+import type { Actor, Role } from '../auth/index.js';
+import { type Clock, checkSettings } from '../config.js';
+import { type Core, wireCore } from '../core.js';
+import { type Db, migrate, openDatabase } from '../db/index.js';
 import type { IncidentNotice } from './core.js';
-import { IncidentService } from './service.js';
 
 const logger = pino({ level: 'silent' });
 const SYSTEM: Actor = { kind: 'system', id: 'system' };
+
+/**
+ * Every concern as production wires it, on a database already migrated: what a test that reopens a database (a
+ * restart) builds again. Timers are not started; the test drives the work.
+ */
+export async function wired(opts: { db: Db; clock: Clock; settings?: Record<string, unknown> }): Promise<Core> {
+  const settings = checkSettings({
+    dataDir: ':memory:',
+    auth: { initialAdminEmail: 'admin@outpost.test' },
+    ...opts.settings,
+  });
+  return wireCore({ db: opts.db, config: { ...settings, clock: opts.clock, logger } });
+}
 
 /** Builds the fixture; `start` is the fake clock's first instant; `file` puts the database on disk (default: memory). */
 export async function harness(opts: {
@@ -22,6 +33,8 @@ export async function harness(opts: {
   reopenWindowMs?: number;
   autoResolveHoldMs?: number;
   file?: string;
+  /** Collector settings beyond the defaults (e.g. `notifications` delivery timings), checked as `outpost serve` does. */
+  settings?: Record<string, unknown>;
 }) {
   const clock = {
     t: opts.start,
@@ -31,37 +44,18 @@ export async function harness(opts: {
   };
   const db = openDatabase(opts.file ?? ':memory:');
   migrate(db, MIGRATIONS);
-  const audit = new AuditLog(db, clock, logger);
-  const tenants = new Tenants(db, audit, clock);
-  const auth = new AuthService(db, audit, clock, logger, {
-    sessionTtlMs: 3_600_000,
-    initialAdminEmail: 'admin@outpost.test',
-  });
-  const agents = new Agents(db, tenants, new ConnectionRegistry(), audit, clock, logger);
-  const contracts = new Contracts(db, audit, clock, {
-    clientExists: async (id) => (await tenants.client(id)) !== undefined,
-    siteClient: async (id) => (await tenants.site(id))?.clientId,
-    member: (id, clientId) => auth.memberOf(id, clientId),
-  });
-  const incidents = new IncidentService({
+  const core = await wired({
     db,
-    audit,
     clock,
-    logger,
-    sla: contracts,
-    deps: {
-      siteClient: async (id) => (await tenants.site(id))?.clientId,
-      agentPlace: async (id) => {
-        const a = await agents.get(id);
-        return a && { clientId: a.clientId, siteId: a.siteId };
+    settings: {
+      ...opts.settings,
+      incidents: {
+        autoResolveHoldMs: opts.autoResolveHoldMs ?? 300_000,
+        reopenWindowMs: opts.reopenWindowMs ?? 86_400_000,
       },
-      member: (id, clientId) => auth.memberOf(id, clientId),
-    },
-    options: {
-      autoResolveHoldMs: opts.autoResolveHoldMs ?? 300_000,
-      reopenWindowMs: opts.reopenWindowMs ?? 86_400_000,
     },
   });
+  const { audit, tenants, auth, contracts, incidents } = core;
   const notices: IncidentNotice[] = [];
   incidents.setNotifier({
     notify: async (n) => {
@@ -87,6 +81,7 @@ export async function harness(opts: {
   return {
     clock,
     db,
+    core,
     audit,
     tenants,
     auth,

@@ -1,10 +1,11 @@
 /** Routes of the incidents concern: list and filter, show with the timeline, open by hand, and every ticket action. */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { type TSchema, Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { type Actor, actorOf, type Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import type { Incident, Status } from './model.js';
 import { Bodies, IncidentView, ListQuery, OpenBody, QueuesView, TimelineView } from './schemas.js';
 import type { IncidentService } from './service.js';
@@ -54,7 +55,7 @@ export function incidentsRoutes(deps: {
   guard: Guard;
   /** The assignee's display name, so people read a name, not a `us_…` id (optional: the id alone without it). */
   userName?(userId: string): Promise<string | undefined>;
-}): FastifyPluginAsync {
+}): FastifyPluginAsyncTypebox {
   const { incidents, guard } = deps;
   /** The public view with the assignee's name; `names` caches lookups within one request. */
   const view = async (i: Incident, names = new Map<string, Promise<string | undefined>>()) => {
@@ -73,9 +74,7 @@ export function incidentsRoutes(deps: {
     await guard(req, action, { type: 'incident', id, clientId: inc.clientId });
     return { inc, actor };
   };
-  return async (fastify) => {
-    const app = fastify as unknown as App;
-
+  return async (app) => {
     app.get(
       '/api/v1/incidents',
       {

@@ -3,11 +3,12 @@
  * with. Public (the files hold no secret: enrolment needs a token) but rate-limited per source address. A file is
  * served only when the manifest lists its exact name, with its SHA-256 in `x-outpost-sha256`.
  */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { ErrorBody } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import { INSTALLER_NAME, type InstallerDirectory } from './manifest.js';
 import type { DownloadThrottle } from './throttle.js';
 
@@ -20,13 +21,12 @@ const errors = { 400: ErrorBody, 404: ErrorBody, 429: ErrorBody, 500: ErrorBody 
 export function installersRoutes(deps: {
   directory: InstallerDirectory;
   throttle: DownloadThrottle;
-}): FastifyPluginAsync {
+}): FastifyPluginAsyncTypebox {
   const budget = (req: FastifyRequest) => {
     const wait = deps.throttle.take(req.ip);
     if (wait > 0) throw new OutpostError('OUTPOST_E_INSTALLER_THROTTLED', { details: { retryAfterSec: wait } });
   };
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+  return async (app) => {
     app.get(
       '/install/manifest.json',
       { config: { public: true }, schema: { response: { 200: Type.Unknown(), ...errors } } },

@@ -1,12 +1,13 @@
 /** Routes of the inventory concern: one device's inventory and history, fleet queries (JSON or CSV). */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError, PROBE_NAMES, type ProbeName } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
 import { actorRef, type Guard } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import { toCsv } from '../text/index.js';
 import type { FleetQueries } from './queries.js';
 import { fleetScope } from './scope.js';
@@ -68,7 +69,7 @@ export interface InventoryRouteDeps {
 }
 
 /** The inventory routes plugin. */
-export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
+export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsyncTypebox {
   const { inventory, queries, guard } = deps;
 
   const loadAgent = async (
@@ -104,9 +105,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
     );
   };
 
-  return async (fastify) => {
-    const app = fastify as unknown as App;
-
+  return async (app) => {
     app.get(
       '/api/v1/agents/:id/inventory',
       {

@@ -2,12 +2,12 @@
  * Routes of the jobs concern: `/api/v1/jobs…` and the script library `/api/v1/scripts…`. Running a job needs
  * `jobs.run` (tier 2 and up) on every client it touches; a client the caller may not see is answered as unknown.
  */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Guard } from '../auth/index.js';
 import { errorResponses, Limit } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import { JobInput, JobSummary, JobView, ScriptInput, ScriptSummary, ScriptView } from './schemas.js';
 import type { Jobs } from './service.js';
 import type { ScriptRecord } from './store.js';
@@ -34,11 +34,9 @@ const summary = (s: ScriptRecord) => ({
 });
 
 /** The jobs routes plugin. */
-export function jobsRoutes(deps: { jobs: Jobs; guard: Guard }): FastifyPluginAsync {
+export function jobsRoutes(deps: { jobs: Jobs; guard: Guard }): FastifyPluginAsyncTypebox {
   const { jobs, guard } = deps;
-  return async (fastify) => {
-    const app = fastify as unknown as App;
-
+  return async (app) => {
     /**
      * Authorises an action on an existing job: a job touching no client the caller sees is unknown (as an unknown
      * id); otherwise the action is needed on every client it touches. Returns the clients whose machines to show.

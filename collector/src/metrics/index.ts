@@ -6,5 +6,11 @@
 
 export { type MetricsRouteDeps, metricsRoutes } from './routes.js';
 export { type AgentSeries, readAgentSeries, type SeriesPoint, type SeriesView, seriesMatches } from './series.js';
-export { DEFAULT_RETENTION, type MetricsRetention, MetricsService, type SampleConsumer } from './service.js';
+export {
+  DEFAULT_RETENTION,
+  HOUSEKEEPING_INTERVAL_MS,
+  type MetricsRetention,
+  MetricsService,
+  type SampleConsumer,
+} from './service.js';
 export { HOUR, MetricsStore, MINUTE, metricsMigrations, type RollupRow, type SampleRow } from './store.js';

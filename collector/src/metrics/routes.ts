@@ -2,13 +2,13 @@
  * The HTTP face of the metrics concern: a machine's series over a window (`metrics.read` on the agent's client).
  * An agent the caller may not see answers as an unknown one does.
  */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import { actorOf, can, type Guard } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import { readAgentSeries } from './series.js';
 import type { MetricsStore } from './store.js';
 
@@ -55,9 +55,8 @@ export interface MetricsRouteDeps {
 }
 
 /** The metrics routes plugin. */
-export function metricsRoutes(deps: MetricsRouteDeps): FastifyPluginAsync {
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+export function metricsRoutes(deps: MetricsRouteDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
     app.get(
       '/api/v1/agents/:id/metrics',
       {

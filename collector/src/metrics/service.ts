@@ -28,6 +28,9 @@ export const DEFAULT_RETENTION: MetricsRetention = {
   hourMs: 400 * 86_400_000,
 };
 
+/** How often samples are rolled up and pruned, and detection's state checkpointed: a minute of slack. */
+export const HOUSEKEEPING_INTERVAL_MS = 60_000;
+
 /** Metrics ingestion and housekeeping. */
 export class MetricsService {
   #timer: NodeJS.Timeout | undefined;
@@ -100,7 +103,7 @@ export class MetricsService {
     this.store.rollupAndPrune(this.clock.now() - 60_000, this.retention);
   }
 
-  /** Starts periodic housekeeping and the checkpoint callback. */
+  /** Starts periodic housekeeping (every `HOUSEKEEPING_INTERVAL_MS` in the app) and the checkpoint callback. */
   start(intervalMs: number, checkpoint: () => Promise<void>): void {
     this.#timer = setInterval(() => {
       try {

@@ -13,11 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../app.js';
 import { AuditLog } from '../audit/index.js';
 import type { Actor } from '../auth/index.js';
-import { Contracts } from '../contracts/index.js';
 import { migrate, openDatabase } from '../db/index.js';
-import { type Harness, harness } from '../incidents/harness.fixture.js';
+import { type Harness, harness, wired } from '../incidents/harness.fixture.js';
 import { IncidentService, type NoticeEvent } from '../incidents/index.js';
-import { Notifications } from './service.js';
+import type { Notifications } from './service.js';
 
 const ADMIN: Actor = { kind: 'system', id: 'system' };
 const T0 = Date.parse('2026-01-13T10:00:00+01:00');
@@ -46,60 +45,19 @@ afterAll(async () => {
 });
 
 /** Incidents and notifications as a restarted collector builds them: new instances on the same database file. */
-function restart(file: string, clock: { now(): number }) {
+/** The collector coming back on the same file: the production wiring again, with the test's delivery timings. */
+async function restart(file: string, clock: { now(): number }) {
   const db = openDatabase(file);
   migrate(db, MIGRATIONS);
-  const audit = new AuditLog(db, clock, logger);
-  const contracts = new Contracts(db, audit, clock, {
-    clientExists: async () => true,
-    siteClient: async () => undefined,
-    member: async () => undefined,
-  });
-  const incidents = new IncidentService({
-    db,
-    audit,
-    clock,
-    logger,
-    sla: contracts,
-    deps: { siteClient: async () => undefined, agentPlace: async () => undefined, member: async () => undefined },
-    options: { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
-  });
-  const notifications = new Notifications(
-    db,
-    audit,
-    clock,
-    logger,
-    {
-      clientExists: async () => true,
-      inCoverage: (c, s, at) => contracts.inCoverage(c, s, at),
-      onCall: (c, t, at) => contracts.onCall(c, t, at),
-      incidents,
-      noteSent: (id, data) => incidents.note(id, 'notification', data),
-    },
-    OPTS,
-  );
-  incidents.setNotifier(notifications);
+  const { incidents, notifications } = await wired({ db, clock, settings: { notifications: OPTS } });
   return { db, incidents, notifications };
 }
 
 /** A first run: the harness on a file, a webhook channel routed for every event. */
 async function firstRun(name: string): Promise<{ h: Harness; file: string; notifications: Notifications }> {
   const file = join(dir, `${name}.db`);
-  const h = await harness({ start: T0, file });
-  const notifications = new Notifications(
-    h.db,
-    h.audit,
-    h.clock,
-    logger,
-    {
-      clientExists: async (id) => (await h.tenants.client(id)) !== undefined,
-      inCoverage: (c, s, at) => h.contracts.inCoverage(c, s, at),
-      onCall: (c, t, at) => h.contracts.onCall(c, t, at),
-      incidents: h.incidents,
-      noteSent: (id, data) => h.incidents.note(id, 'notification', data),
-    },
-    OPTS,
-  );
+  const h = await harness({ start: T0, file, settings: { notifications: OPTS } });
+  const notifications = h.core.notifications;
   const { channel } = await notifications.createChannel(ADMIN, {
     kind: 'webhook',
     name: name,
@@ -131,7 +89,7 @@ describe('incident notices across a crash', () => {
     const inc = await h.incidents.open(ADMIN, manual(h, 'Printer offline'));
     expect((await h.incidents.get(inc.id))?.status).toBe('open');
 
-    const again = restart(file, h.clock);
+    const again = await restart(file, h.clock);
     h.clock.t += 60_000;
     // The restarted collector hands off what was left at start, then delivers it.
     again.incidents.start(3_600_000, 3_600_000);
@@ -157,7 +115,7 @@ describe('incident notices across a crash', () => {
     const inc = await h.incidents.open(ADMIN, manual(h, 'Scanner offline'));
     expect(await notifications.listOutbox({ pending: true, limit: 10 })).toHaveLength(1);
 
-    const again = restart(file, h.clock);
+    const again = await restart(file, h.clock);
     // A restart retries the handoff; the outbox keeps one row for the notice and channel.
     h.clock.t += 60_000;
     expect(await again.incidents.handOffNotices()).toBe(1);
@@ -192,7 +150,7 @@ describe('incident notices across a crash', () => {
     ]);
 
     // A restarted collector before notifications binds: notices wait, then go once it does.
-    const again = restart(file, h.clock);
+    const again = await restart(file, h.clock);
     const waiting = new IncidentService({
       db: again.db,
       audit: new AuditLog(again.db, h.clock, logger),

@@ -6,6 +6,7 @@
  */
 export { headline, type Message, signature, slackBody, teamsBody, webhookBody } from './channels.js';
 export { channelIncidentKey, type DeliveryOptions, retryDelay } from './delivery.js';
+export { notificationsMetrics } from './metrics.js';
 export { notificationsRoutes } from './routes.js';
 export * from './schemas.js';
 export { channelTarget, Notifications, type NotificationsDeps } from './service.js';

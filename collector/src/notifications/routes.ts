@@ -2,12 +2,12 @@
  * Routes of the notifications concern: channels (with their health), routing rules, a test send, and the outbox.
  * Responses are allow-lists: a channel's URL path, HMAC key and SMTP password are never sent back.
  */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Guard } from '../auth/index.js';
 import { errorResponses, Limit, Ok } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import { ChannelInput, ChannelView, OutboxView, RouteInput, RouteView } from './schemas.js';
 import type { Notifications } from './service.js';
 
@@ -15,10 +15,9 @@ const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const notFound = (what: string) => new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No ${what}` });
 
 /** The notifications routes plugin. */
-export function notificationsRoutes(deps: { notifications: Notifications; guard: Guard }): FastifyPluginAsync {
+export function notificationsRoutes(deps: { notifications: Notifications; guard: Guard }): FastifyPluginAsyncTypebox {
   const { notifications: svc, guard } = deps;
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+  return async (app) => {
     const channelOf = async (id: string) => {
       const ch = await svc.channelRecord(id);
       if (!ch) throw notFound(`channel ${id}`);

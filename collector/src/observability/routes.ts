@@ -1,9 +1,9 @@
 /** /healthz (public: load balancers and install scripts probe it) and /metrics (authenticated by default). */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import type { MetricsRegistry } from './metrics.js';
 
 /** The observability routes plugin. */
@@ -12,9 +12,8 @@ export function observabilityRoutes(deps: {
   guard: Guard;
   version: string;
   agentsConnected: () => number;
-}): FastifyPluginAsync {
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+}): FastifyPluginAsyncTypebox {
+  return async (app) => {
     app.get(
       '/healthz',
       {

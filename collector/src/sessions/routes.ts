@@ -5,15 +5,15 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Agents } from '../agents/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { type Action, type Actor, actorOf, actorRef, clientScope, type Guard } from '../auth/index.js';
 import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import type { LiveShell } from './live.js';
 import type { LiveTransfer } from './live-transfer.js';
 import { type Sessions, TECH_FRAMES_PER_SECOND } from './service.js';
@@ -115,7 +115,7 @@ export function sessionsRoutes(deps: {
   audit: AuditLog;
   guard: Guard;
   allowedOrigins: readonly string[];
-}): FastifyPluginAsync {
+}): FastifyPluginAsyncTypebox {
   const { sessions, agents, audit, guard } = deps;
   const admitted = new WeakMap<FastifyRequest, Admitted>();
   const view = (r: SessionRecord) => ({ ...r, live: sessions.live.has(r.id) || sessions.transfers.has(r.id) });
@@ -214,9 +214,7 @@ export function sessionsRoutes(deps: {
     }
   };
 
-  return async (fastify) => {
-    const app = fastify as unknown as App;
-
+  return async (app) => {
     app.get(
       '/api/v1/agents/:id/shell',
       {

@@ -3,4 +3,5 @@
  * batching and acknowledgement. It must never acknowledge a message before the concern that stores it committed.
  */
 export { type StreamCounters, StreamIngest, type StreamPeer } from './ingest.js';
+export { streamMetrics } from './metrics.js';
 export { type Gap, StreamStore, streamMigrations } from './store.js';

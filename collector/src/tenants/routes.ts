@@ -1,10 +1,10 @@
 /** Routes of the tenants concern: clients and sites. */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import type { Tenants } from './service.js';
 
 const ClientSchema = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.Integer() });
@@ -19,11 +19,9 @@ const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\x00-\\x1
 const ClientParams = Type.Object({ clientId: Type.String({ maxLength: 64 }) });
 
 /** The tenants routes plugin. */
-export function tenantsRoutes(deps: { tenants: Tenants; guard: Guard }): FastifyPluginAsync {
+export function tenantsRoutes(deps: { tenants: Tenants; guard: Guard }): FastifyPluginAsyncTypebox {
   const { tenants, guard } = deps;
-  return async (fastify) => {
-    const app = fastify as unknown as App;
-
+  return async (app) => {
     app.get(
       '/api/v1/clients',
       { schema: { response: { 200: Type.Object({ clients: Type.Array(ClientSchema) }), ...errorResponses } } },

@@ -5,12 +5,11 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError, ReleaseVersion } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import { MAX_RELEASE_FILE_BYTES } from './repository.js';
 import type { Updates } from './service.js';
 
@@ -31,9 +30,8 @@ const UploadParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{16
 const RELEASES = { type: 'release', clientId: null } as const;
 
 /** Agent-facing routes: metadata and targets, streamed. Registered on the listener agents use. */
-export function updatesAgentRoutes(deps: { updates: Updates }): FastifyPluginAsync {
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+export function updatesAgentRoutes(deps: { updates: Updates }): FastifyPluginAsyncTypebox {
+  return async (app) => {
     app.get(
       '/v1/updates/metadata/:name',
       {
@@ -69,10 +67,9 @@ export function updatesRoutes(deps: {
   updates: Updates;
   guard: Guard;
   agentClient: (agentId: string) => Promise<string | undefined>;
-}): FastifyPluginAsync {
+}): FastifyPluginAsyncTypebox {
   const { updates, guard } = deps;
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+  return async (app) => {
     // Uploaded files arrive as raw bytes, handed to the route as a stream (never buffered whole).
     app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
 

@@ -6,9 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
-import type { FastifyPluginAsync } from 'fastify';
-import type { App } from '../http/types.js';
 import { CACHE_IMMUTABLE, CACHE_REVALIDATE } from './headers.js';
 
 /** Client-side routes of the console: a reload or a shared link on one of them gets the app. */
@@ -23,9 +22,8 @@ export const CONSOLE_PAGES = [
 ] as const;
 
 /** The console routes plugin; `root` is the Vite build output (absent when the console was never built). */
-export function consoleRoutes(deps: { root: string }): FastifyPluginAsync {
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+export function consoleRoutes(deps: { root: string }): FastifyPluginAsyncTypebox {
+  return async (app) => {
     const built = existsSync(join(deps.root, 'index.html'));
     if (!built) {
       app.log.warn({ root: deps.root }, 'the web console is not built; GET / answers OUTPOST_E_CONSOLE_NOT_BUILT');

@@ -3,12 +3,11 @@
  * served as JSON at `/api/docs`. Registered before any route so its `onRoute` hook sees them all.
  */
 import swagger from '@fastify/swagger';
-import type { FastifyInstance } from 'fastify';
 import type { App } from '../http/types.js';
 
 /** Registers the generator on the root instance and the `/api/docs` route. */
 export async function registerOpenApi(app: App, version: string): Promise<void> {
-  await (app as unknown as FastifyInstance).register(swagger, {
+  await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
       info: {
@@ -25,7 +24,5 @@ export async function registerOpenApi(app: App, version: string): Promise<void> 
       security: [{ bearer: [] }, { session: [] }],
     },
   });
-  app.get('/api/docs', { config: { public: true }, schema: { hide: true } }, async () =>
-    (app as unknown as { swagger(): unknown }).swagger(),
-  );
+  app.get('/api/docs', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 }

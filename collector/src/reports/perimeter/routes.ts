@@ -1,11 +1,11 @@
 /** `GET /api/v1/reports/perimeter`: the perimeter documentation of a client or site, as HTML, CSV or JSON. */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Guard } from '../../auth/index.js';
 import type { Clock } from '../../config.js';
 import { errorResponses } from '../../http/schemas.js';
-import type { App } from '../../http/types.js';
 import { fleetScope, type Inventory } from '../../inventory/index.js';
 import { buildPerimeter } from './data.js';
 import { renderPerimeterCsv, renderPerimeterHtml } from './render.js';
@@ -25,9 +25,8 @@ export interface PerimeterRouteDeps {
 }
 
 /** The route plugin. */
-export function perimeterRoutes(deps: PerimeterRouteDeps): FastifyPluginAsync {
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+export function perimeterRoutes(deps: PerimeterRouteDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
     app.get(
       '/api/v1/reports/perimeter',
       {

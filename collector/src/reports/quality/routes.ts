@@ -1,11 +1,11 @@
 /** `GET /api/v1/reports/quality`: the service-quality report of one client for a period, as HTML, CSV or JSON. */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { AuditLog } from '../../audit/index.js';
 import { actorRef, type Guard } from '../../auth/index.js';
 import { errorResponses } from '../../http/schemas.js';
-import type { App } from '../../http/types.js';
 import { buildQuality, type QualitySources } from './data.js';
 import { renderQualityCsv, renderQualityHtml } from './render.js';
 
@@ -30,9 +30,8 @@ function instant(v: string, field: string): number {
 }
 
 /** The route plugin. */
-export function qualityRoutes(deps: QualityRouteDeps): FastifyPluginAsync {
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+export function qualityRoutes(deps: QualityRouteDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
     app.get(
       '/api/v1/reports/quality',
       {

@@ -1,0 +1,323 @@
+/**
+ * The one wiring of the collector's concerns: from a migrated database, the checked configuration and its clock, it
+ * builds every store and service and connects them through the ports each concern declares (functions, never
+ * tables). `buildApp` adds HTTP on top; the test harnesses call the same function, so what a test exercises is
+ * what production runs (a harness that copied this wiring once accepted disabled users production refused).
+ * It starts nothing: each long-running part is a `Component` the caller starts and stops.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentGateway, Agents, agentsMetrics, ConnectionRegistry, Presence } from './agents/index.js';
+import { AuditLog } from './audit/index.js';
+import { AuthService } from './auth/index.js';
+import type { CollectorConfig } from './config.js';
+import { Contracts } from './contracts/index.js';
+import type { Db } from './db/index.js';
+import {
+  ChecksPush,
+  DetectionEngine,
+  DetectionPolicies,
+  DetectionSweeps,
+  PolicyAdmin,
+  PolicyStore,
+  type RecentChanges,
+} from './detection/index.js';
+import { EventsStore } from './events/index.js';
+import { IncidentService, type IncidentSink } from './incidents/index.js';
+import { FleetQueries, Inventory } from './inventory/index.js';
+import { Jobs } from './jobs/index.js';
+import type { Component } from './lifecycle.js';
+import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
+import { Notifications, notificationsMetrics } from './notifications/index.js';
+import type { MetricFamily } from './observability/index.js';
+import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
+import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
+import { Tenants } from './tenants/index.js';
+import { Updates } from './updates/index.js';
+import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, sendVia } from './wiring.js';
+
+/** How long an `inventory.request` stays valid for the agent. */
+const SNAPSHOT_REQUEST_TTL_MS = 600_000;
+/** A job's selector resolves in one query; a bound well above the fleet one collector serves. */
+const JOB_SELECTOR_LIMIT = 100_000;
+/** What an agent that is refused at the connection limit is told to wait before it retries. */
+const AGENT_RETRY_AFTER_SEC = 15;
+
+/** What `wireCore` needs: a migrated database and the checked configuration (with its clock and logger). */
+export interface CoreInput {
+  db: Db;
+  config: CollectorConfig;
+  /** The detection policies, loaded before the database opens so a bad file stops the start (default: loaded here). */
+  policies?: DetectionPolicies;
+  /** Where detection raises incidents (default: the incident service). */
+  incidentSink?: IncidentSink;
+  /** What changed on a machine before a fault (default: inventory history and ended jobs). */
+  recentChanges?: RecentChanges;
+}
+
+/** Every concern's service, wired, plus what the root starts, stops and scrapes. */
+export type Core = Awaited<ReturnType<typeof wireCore>>;
+
+/** Loads the detection policy file of the configuration (throws, naming file and field, on a malformed one). */
+export function loadPolicies(config: CollectorConfig): DetectionPolicies {
+  return new DetectionPolicies(config.detection.policyFile, () => config.clock.now(), config.logger);
+}
+
+/** Builds and connects every concern; starts nothing. */
+export async function wireCore(input: CoreInput) {
+  const spine = wireSpine(input);
+  const work = wireWork(input, spine);
+  const watch = await wireDetection(input, spine, work);
+  const live = wireLive(input, spine, work);
+  connect(input, { ...spine, ...work, ...watch, ...live });
+  const { sessions, gateway } = live;
+  const { ingest, presence } = spine;
+  const { metricsService, sweeps, checkpoint } = watch;
+  const { incidents, notifications, jobs } = work;
+  // Stop order: nothing new comes in (sessions, sockets), what arrived is committed, then the timers, then the
+  // detection checkpoint last so it holds every sample committed before the stop.
+  const components: Component[] = [
+    { name: 'sessions', start: () => sessions.start(), stop: () => sessions.stop() },
+    { name: 'gateway', stop: () => gateway.stop() },
+    { name: 'stream', stop: () => ingest.idle() },
+    { name: 'presence', start: () => presence.start(), stop: () => presence.stop() },
+    sweeps,
+    {
+      name: 'metrics',
+      start: () => metricsService.start(HOUSEKEEPING_INTERVAL_MS, checkpoint),
+      stop: () => metricsService.stop(),
+    },
+    { name: 'incidents', start: () => incidents.start(input.config.incidents.tickMs), stop: () => incidents.stop() },
+    { name: 'notifications', start: () => notifications.start(), stop: () => notifications.stop() },
+    { name: 'jobs', start: () => jobs.start(), stop: () => jobs.stop() },
+    { name: 'detection checkpoint', stop: checkpoint },
+  ];
+  const metricFamilies: MetricFamily[] = [
+    ...agentsMetrics({ registry: spine.registry, gateway, presence }),
+    ...streamMetrics(ingest),
+    ...notificationsMetrics(notifications),
+  ];
+  return { ...spine, ...work, ...watch, ...live, components, metricFamilies };
+}
+
+/** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */
+function wireSpine({ db, config }: CoreInput) {
+  const { clock, logger } = config;
+  const audit = new AuditLog(db, clock, logger);
+  const auth = new AuthService(db, audit, clock, logger, {
+    sessionTtlMs: config.auth.sessionTtlHours * 3_600_000,
+    initialAdminEmail: config.auth.initialAdminEmail,
+  });
+  const tenants = new Tenants(db, audit, clock);
+  const registry = new ConnectionRegistry();
+  const agents = new Agents(db, tenants, registry, audit, clock, logger);
+  const events = new EventsStore(db);
+  const ingest = new StreamIngest(new StreamStore(db), clock, logger);
+  const presence = new Presence(registry, agents, clock, logger, config.presence);
+  /** Shorthands the ports below ask for, from the tenants' and users' public functions. */
+  const ports = {
+    clientExists: async (id: string) => (await tenants.client(id)) !== undefined,
+    siteClient: async (id: string) => (await tenants.site(id))?.clientId,
+    member: (id: string, clientId: string | null) => auth.memberOf(id, clientId),
+    agentClient: async (id: string) => (await agents.get(id))?.clientId,
+  };
+  return { audit, auth, tenants, registry, agents, events, ingest, presence, ports };
+}
+type Spine = ReturnType<typeof wireSpine>;
+
+/** Inventory, jobs, contracts, incidents and notifications: the concerns that keep the fleet's records. */
+function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
+  const { clock, logger } = config;
+  const { audit, tenants, agents, registry, ports } = spine;
+  const inventory = new Inventory(
+    db,
+    {
+      placement: placementOf(agents),
+      requestSnapshot: (agentId, probes) =>
+        registry.get(agentId)?.send({
+          type: 'inventory.request',
+          id: randomBytes(9).toString('base64url'),
+          expiresAt: clock.now() + SNAPSHOT_REQUEST_TTL_MS,
+          probes,
+        }),
+    },
+    clock,
+    logger,
+  );
+  const fleet = new FleetQueries(inventory, clock);
+  const jobs = new Jobs(db, audit, clock, logger.child({ concern: 'jobs' }), {
+    agent: (id) => agents.get(id),
+    agentsIn: (q) => agents.list({ ...q, limit: JOB_SELECTOR_LIMIT, offset: 0 }),
+    securityPatchesOlderThan: async (q, days) => fleet.patches(q, days, true).map((r) => r.agentId),
+    siteClient: ports.siteClient,
+    siteTimezone: async (id) => (await tenants.site(id))?.timezone,
+    hostname: (id) => agents.label(id),
+    send: sendVia(registry, true),
+    online: (agentId) => registry.get(agentId)?.open === true,
+  });
+  const contracts = new Contracts(db, audit, clock, ports);
+  const incidents = new IncidentService({
+    db,
+    audit,
+    clock,
+    logger: logger.child({ concern: 'incidents' }),
+    sla: contracts,
+    deps: { siteClient: ports.siteClient, agentPlace: placementOf(agents), member: ports.member },
+    options: { autoResolveHoldMs: config.incidents.autoResolveHoldMs, reopenWindowMs: config.incidents.reopenWindowMs },
+  });
+  // Notifications: incidents tell it every ticket change; a failing channel raises its own incident back.
+  const notifications = new Notifications(
+    db,
+    audit,
+    clock,
+    logger.child({ concern: 'notifications' }),
+    {
+      clientExists: ports.clientExists,
+      inCoverage: (clientId, siteId, at) => contracts.inCoverage(clientId, siteId, at),
+      onCall: (clientId, tier, at) => contracts.onCall(clientId, tier, at),
+      incidents,
+      noteSent: (incidentId, data) => incidents.note(incidentId, 'notification', data),
+    },
+    config.notifications,
+  );
+  incidents.setNotifier(notifications);
+  return { inventory, fleet, jobs, contracts, incidents, incidentSink: incidentSink ?? incidents, notifications };
+}
+type Work = ReturnType<typeof wireWork>;
+
+/** Detection policies, the engine with its checkpoint and sweeps, time-series storage. */
+async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
+  const { db, config } = input;
+  const { clock, logger } = config;
+  const { agents, tenants, ports } = spine;
+  const { inventory, jobs } = work;
+  const policies = input.policies ?? loadPolicies(config);
+  // The policies stored through the API join the file's (they win per scope) before detection sees any sample.
+  const policyAdmin = new PolicyAdmin(
+    new PolicyStore(db),
+    policies,
+    { clientExists: ports.clientExists, siteClient: ports.siteClient },
+    () => clock.now(),
+    logger.child({ concern: 'detection' }),
+  );
+  policyAdmin.load();
+  const detection = new DetectionEngine(
+    work.incidentSink,
+    { place: detectionPlaceOf(agents, tenants), lastSeen: lastSeenOf(agents) },
+    policies.set,
+    clock,
+    logger,
+    {
+      heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
+      // What changed on the machine in the 24 h before a fault, from the inventory history, explains the incident;
+      // and the jobs that ended on it then (a patch, a script): "what changed" names the job.
+      recentChanges:
+        input.recentChanges ??
+        (async (a, f, t) =>
+          [...(await inventory.recentChanges(a, f, t)), ...(await jobs.recentChanges(a, f, t))].sort(
+            (x, y) => x.time - y.time,
+          )),
+      inventoryFacts: async (agentId) => {
+        const facts = inventoryFactsOf(inventory, agentId);
+        // Titles name the machine as people tell it apart: its hostname, with its short id when another has it too.
+        return facts && { ...facts, hostname: (await agents.label(agentId)) ?? facts.hostname };
+      },
+    },
+  );
+  const metricsStore = new MetricsStore(db);
+  detection.restore(await metricsStore.loadState());
+  const metricsService = new MetricsService(metricsStore, detection, clock, logger);
+  const checkpoint = async () => metricsStore.saveState(detection.snapshot());
+  const sweeps = new DetectionSweeps(detection, { absenceEveryMs: config.presence.heartbeatIntervalMs }, logger);
+  const checksPush = new ChecksPush(policies.set, () => clock.now());
+  return { policies, policyAdmin, detection, metricsStore, metricsService, checkpoint, sweeps, checksPush };
+}
+type Watch = Awaited<ReturnType<typeof wireDetection>>;
+
+/** The agent endpoint, remote sessions and releases: what talks to connected agents. */
+function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
+  const { clock, logger } = config;
+  const { agents, registry, ingest, presence, audit, ports } = spine;
+  const gateway = new AgentGateway({
+    agents,
+    registry,
+    ingest,
+    presence,
+    clock,
+    logger,
+    limits: {
+      helloTimeoutMs: config.limits.helloTimeoutMs,
+      maxAgents: config.limits.maxAgents,
+      messagesPerSecond: config.limits.agentMessagesPerSecond,
+      messageBurst: config.limits.agentMessageBurst,
+      framesPerSecond: config.limits.agentFramesPerSecond,
+      heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
+      retryAfterSec: AGENT_RETRY_AFTER_SEC,
+    },
+  });
+  const sessions = new Sessions({
+    db,
+    registry,
+    audit,
+    key: loadOrCreateTicketKey(config.dataDir),
+    clock,
+    logger,
+    options: { dataDir: config.dataDir, ...config.sessions },
+    // Remote sessions opened on a machine show on the timeline of its open incidents.
+    onOpened: (agentId, session) => work.incidents.noteSessionOpened(agentId, session),
+  });
+  // Releases: served to agents, published by admins (validated, never signed here), assigned per agent.
+  const releasesDir =
+    config.dataDir === ':memory:' ? join(tmpdir(), `outpost-releases-memory-${process.pid}`) : config.dataDir;
+  const updates = new Updates(db, releasesDir, audit, clock, logger.child({ concern: 'updates' }), {
+    send: sendVia(registry, false),
+    clientOf: ports.agentClient,
+  });
+  return { gateway, sessions, updates };
+}
+
+/** The stream sinks, what happens when an agent is ready, on a policy reload and when a user loses access. */
+function connect(input: CoreInput, c: Spine & Work & Watch & ReturnType<typeof wireLive>): void {
+  const { logger } = input.config;
+  const { ingest, gateway, detection, jobs, updates, checksPush } = c;
+  ingest.registerSink('stream.event', async (items, now) => {
+    await c.events.insertBatch(items, now);
+  });
+  ingest.registerSink('inventory.report', async (items, now) => {
+    await c.inventory.ingest(items, now);
+    // The report is durable: run the inventory rules on the machines it came from.
+    for (const agentId of new Set(items.map((i) => i.agentId))) {
+      await detection
+        .evaluateInventory(agentId)
+        .catch((err: unknown) => logger.error({ err, agentId }, 'inventory rules failed'));
+    }
+  });
+  ingest.registerSink('job.status', (items, now) => jobs.ingest(items, now));
+  ingest.registerSink('metrics.batch', (items) => c.metricsService.commit(items));
+  ingest.registerSink('checks.results', (items) => c.metricsService.commitChecks(items));
+  ingest.registerSink('update.status', (items, now) => updates.ingest(items, now));
+  gateway.setChannelRouter(c.sessions);
+  c.auth.credentials.onAccessEnded((userId) => c.sessions.endForUser(userId, 'user disabled'));
+  gateway.onReady((conn) => {
+    updates
+      .onAgentReady(conn.agentId)
+      .catch((err: unknown) => logger.error({ err, agentId: conn.agentId }, 'update assignment resend failed'));
+  });
+  // Every agent gets the checks its policy gives it on each connection, and again after a policy reload. A reload
+  // also re-judges every machine's inventory against the new rules at once, not at its next report or hourly sweep.
+  gateway.onReady((conn) => checksPush.push(conn));
+  // A machine that comes back gets the jobs that waited for it (and those it never answered: its journal dedupes).
+  gateway.onReady((conn) => {
+    jobs
+      .dispatch(conn.agentId, true)
+      .catch((err: unknown) => logger.error({ err, agentId: conn.agentId }, 'job dispatch failed'));
+  });
+  c.policies.onReload(() => {
+    checksPush.pushAll(c.registry.values());
+    detection.reconcileChecks().catch((err: unknown) => logger.error({ err }, 'check reconciliation failed'));
+    detection.reconcileThresholds().catch((err: unknown) => logger.error({ err }, 'threshold reconciliation failed'));
+    detection.sweepInventory().catch((err: unknown) => logger.error({ err }, 'inventory rules sweep failed'));
+  });
+}

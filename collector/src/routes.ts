@@ -1,0 +1,133 @@
+/**
+ * Which concern's routes serve on which listener, and what each plugin is handed from the wired core. The list is
+ * data for the composition root: a new concern adds its plugin here (routes) and nowhere else.
+ */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { AGENT_WS_PATH } from '@outpost/shared';
+import { agentsRoutes } from './agents/index.js';
+import { auditRoutes } from './audit/index.js';
+import { authRoutes, type Guard } from './auth/index.js';
+import type { CollectorConfig } from './config.js';
+import { contractsRoutes } from './contracts/index.js';
+import type { Core } from './core.js';
+import { policyRoutes } from './detection/policy-routes.js';
+import { detectionRoutes } from './detection/routes.js';
+import { installAgentWebsocket, installTechnicianWebsocket } from './http/server.js';
+import type { App } from './http/types.js';
+import { incidentsRoutes } from './incidents/index.js';
+import { DownloadThrottle, installerDirectory, installersRoutes } from './installers/index.js';
+import { inventoryRoutes } from './inventory/index.js';
+import { jobsRoutes } from './jobs/index.js';
+import { metricsRoutes } from './metrics/index.js';
+import { notificationsRoutes } from './notifications/index.js';
+import { type MetricsRegistry, observabilityRoutes } from './observability/index.js';
+import { perimeterRoutes } from './reports/perimeter/index.js';
+import { qualityRoutes } from './reports/quality/index.js';
+import { sessionsRoutes } from './sessions/index.js';
+import { tenantsRoutes } from './tenants/index.js';
+import { updatesAgentRoutes, updatesRoutes } from './updates/index.js';
+import { COLLECTOR_VERSION } from './version.js';
+
+/** What the route plugins share beyond the core. */
+export interface RouteContext {
+  core: Core;
+  config: CollectorConfig;
+  guard: Guard;
+  metrics: MetricsRegistry;
+}
+
+/** Registers every route: the agent endpoint on `agentEndpoint`, the rest on `api` (the same instance unless split). */
+export async function registerRoutes(api: App, agentEndpoint: App, ctx: RouteContext): Promise<void> {
+  const separate = api !== agentEndpoint;
+  await installAgentWebsocket(agentEndpoint, ctx.config);
+  await agentEndpoint.register(async (scope) => {
+    scope.get(AGENT_WS_PATH, { websocket: true, config: { public: true } }, (socket, req) =>
+      ctx.core.gateway.handle(socket, req.ip),
+    );
+  });
+  const observability = observabilityRoutes({
+    metrics: ctx.metrics,
+    guard: ctx.guard,
+    version: COLLECTOR_VERSION,
+    agentsConnected: () => ctx.core.registry.size,
+  });
+  await api.register(observability);
+  if (separate) await agentEndpoint.register(observability);
+  for (const plugin of [...fleetPlugins(ctx), ...workPlugins(ctx)]) await api.register(plugin);
+  if (separate) await installTechnicianWebsocket(api);
+  await agentEndpoint.register(updatesAgentRoutes({ updates: ctx.core.updates }));
+  for (const plugin of livePlugins(ctx)) await api.register(plugin);
+}
+
+/** Accounts, tenants, agents, audit, inventory and its reports, detection and metrics. */
+function fleetPlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncTypebox[] {
+  const { auth, audit, tenants, agents, inventory, clock } = { ...core, clock: config.clock };
+  const clientOfSite = async (id: string) => (await tenants.site(id))?.clientId;
+  return [
+    installersRoutes({
+      directory: installerDirectory(config.installers.dir),
+      throttle: new DownloadThrottle(config.installers.downloadsPerMinute, () => clock.now()),
+    }),
+    authRoutes({ auth, guard }),
+    tenantsRoutes({ tenants, guard }),
+    agentsRoutes({ agents, events: core.events, guard }),
+    auditRoutes({ audit, guard }),
+    inventoryRoutes({
+      inventory,
+      queries: core.fleet,
+      guard,
+      audit,
+      clock,
+      clientOfAgent: core.ports.agentClient,
+      clientOfSite,
+    }),
+    perimeterRoutes({
+      inventory,
+      guard,
+      clock,
+      clientOfSite,
+      clientName: async (id) => (await tenants.client(id))?.name,
+      siteName: async (id) => (await tenants.site(id))?.name,
+    }),
+    detectionRoutes({ policies: core.policies, guard, audit }),
+    policyRoutes({ admin: core.policyAdmin, guard, audit }),
+    metricsRoutes({ store: core.metricsStore, guard, clock, agentClient: core.ports.agentClient }),
+  ];
+}
+
+/** Tickets, contracts, jobs, notifications and the service-quality report. */
+function workPlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncTypebox[] {
+  const { incidents, contracts, agents, tenants, audit } = core;
+  return [
+    incidentsRoutes({ incidents, guard, userName: async (id) => (await core.auth.getUser(id))?.name }),
+    contractsRoutes({ contracts, guard }),
+    jobsRoutes({ jobs: core.jobs, guard }),
+    notificationsRoutes({ notifications: core.notifications, guard }),
+    qualityRoutes({
+      sources: {
+        forPeriod: (clientId, from, to) => incidents.forPeriod(clientId, from, to),
+        penalties: async (clientId) => (await contracts.contract(clientId))?.penalties ?? null,
+        hostname: (agentId) => agents.label(agentId),
+      },
+      client: (id) => tenants.client(id),
+      guard,
+      audit,
+      now: () => config.clock.now(),
+    }),
+  ];
+}
+
+/** Releases and remote sessions (after the technicians' WebSocket support is in place). */
+function livePlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncTypebox[] {
+  return [
+    updatesRoutes({ updates: core.updates, guard, agentClient: core.ports.agentClient }),
+    sessionsRoutes({
+      sessions: core.sessions,
+      agents: core.agents,
+      audit: core.audit,
+      guard,
+      allowedOrigins: config.sessions.allowedOrigins,
+    }),
+  ];
+}
