@@ -39,9 +39,10 @@ import {
 import { rejectUnsafeNumbers } from './http/numbers.js';
 import type { App } from './http/types.js';
 import { IncidentService, type IncidentSink, incidentsMigrations, incidentsRoutes } from './incidents/index.js';
-import { DownloadThrottle, installerDirectory, installersRoutes } from './installers/index.js';
+import { DownloadThrottle, installerDirectory, installerLinesRoutes, installersRoutes } from './installers/index.js';
 import { FleetQueries, Inventory, inventoryMigrations, inventoryRoutes } from './inventory/index.js';
 import { Jobs, jobsMigrations, jobsRoutes } from './jobs/index.js';
+import { LiveHub, liveRoutes } from './live/index.js';
 import { MetricsService, MetricsStore, metricsMigrations, metricsRoutes } from './metrics/index.js';
 import { Notifications, notificationsMigrations, notificationsRoutes } from './notifications/index.js';
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
@@ -100,6 +101,8 @@ export interface Collector {
   ingest: StreamIngest;
   events: EventsStore;
   presence: Presence;
+  /** The console's live stream of presence and incident changes. */
+  live: LiveHub;
   metrics: MetricsRegistry;
   /** Devices, current inventory, change history (the `inventory.report` sink). */
   inventory: Inventory;
@@ -305,6 +308,26 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     config.notifications,
   );
   incidents.setNotifier(notifications);
+  // The console's live stream: agents coming and going, and every ticket change, pushed to the browsers watching.
+  const live = new LiveHub(logger.child({ concern: 'live' }), { perUser: 8, total: 1000 });
+  registry.onPresence((conn, online) =>
+    live.publish({
+      type: 'agent.presence',
+      agentId: conn.agentId,
+      clientId: conn.clientId,
+      status: online ? 'online' : 'offline',
+      at: clock.now(),
+    }),
+  );
+  incidents.onChange((i) =>
+    live.publish({
+      type: 'incident.changed',
+      incidentId: i.id,
+      clientId: i.clientId,
+      status: i.status,
+      at: clock.now(),
+    }),
+  );
   const detection = new DetectionEngine(
     incidentSink,
     {
@@ -515,16 +538,28 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   });
   await api.register(observability);
   if (separate) await agentEndpoint.register(observability);
+  const installerDir = installerDirectory(config.installers.dir);
   await api.register(
     installersRoutes({
-      directory: installerDirectory(config.installers.dir),
+      directory: installerDir,
       throttle: new DownloadThrottle(config.installers.downloadsPerMinute, () => clock.now()),
+    }),
+  );
+  // The console's "add machines": a token and the same one-liners `outpost installers create` prints.
+  await api.register(
+    installerLinesRoutes({
+      directory: installerDir,
+      guard,
+      certificate: config.tls.enabled ? config.tlsMaterial?.cert : undefined,
+      siteClient: async (id) => (await tenants.site(id))?.clientId,
+      createToken: (actor, body) => agents.createEnrollmentToken(actor, body),
     }),
   );
   await api.register(authRoutes({ auth, guard }));
   await api.register(tenantsRoutes({ tenants, guard }));
   await api.register(agentsRoutes({ agents, events, guard }));
   await api.register(auditRoutes({ audit, guard }));
+  await api.register(liveRoutes({ hub: live, guard, audit, allowedOrigins: config.sessions.allowedOrigins }));
   await api.register(
     inventoryRoutes({
       inventory,
@@ -594,6 +629,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   incidents.start(config.incidents.tickMs);
   notifications.start();
   jobs.start();
+  const liveKeepAlive = setInterval(() => live.keepAlive(), 15_000).unref();
   const absenceTimer = setInterval(() => {
     detection.sweepAbsence().catch((err: unknown) => logger.error({ err }, 'absence sweep failed'));
   }, config.presence.heartbeatIntervalMs).unref();
@@ -612,6 +648,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     ingest,
     events,
     presence,
+    live,
     metrics,
     inventory,
     sessions,
@@ -631,6 +668,8 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       if (closed) return;
       closed = true;
       await sessions.stop();
+      clearInterval(liveKeepAlive);
+      live.close();
       gateway.stop();
       await ingest.idle();
       await presence.stop();

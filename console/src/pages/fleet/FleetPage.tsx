@@ -1,11 +1,12 @@
 /**
  * The fleet: a server-side paged, sorted and filtered table (client, site, status, OS, free text). The filters live
- * in the URL, so a view can be bookmarked and shared. Presence is refreshed by polling the current page every
- * 5 s (one small indexed query; see docs/0011-console.md for why not a stream yet).
+ * in the URL, so a view can be bookmarked and shared. Presence arrives on the live stream (api/live.ts) and changes
+ * the rows shown at once; while the stream is down the page polls every 5 s as before.
  */
 import { useSignal, useSignalEffect } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { Api, type FleetQuery } from '../../api/client.js';
+import { liveState, presence } from '../../api/live.js';
 import type { Agent } from '../../api/types.js';
 import { ErrorLine, Layout, Link } from '../../components/Layout.js';
 import { ago } from '../../format.js';
@@ -46,6 +47,13 @@ function writeQuery(q: FleetQuery): string {
     if (v !== undefined && v !== '' && k !== 'limit' && !(k === 'offset' && v === 0)) p.set(k, String(v));
   const s = p.toString();
   return s ? `/fleet?${s}` : '/fleet';
+}
+
+/** The row as the live stream last described it (a revoked machine stays revoked). */
+function withPresence(a: Agent): Agent {
+  const live = presence.value.get(a.id);
+  if (!live || a.status === 'revoked') return a;
+  return { ...a, status: live.status, lastSeenAt: Math.max(a.lastSeenAt ?? 0, live.at) };
 }
 
 export function FleetPage() {
@@ -95,12 +103,13 @@ export function FleetPage() {
           if (!stop) error.value = err;
         });
     void load();
-    const timer = setInterval(load, POLL_MS);
+    // Polling only while the live stream is not open (it pushes presence; the page re-reads when it reopens).
+    const timer = liveState.value === 'open' ? undefined : setInterval(load, POLL_MS);
     return () => {
       stop = true;
       clearInterval(timer);
     };
-  }, [key]);
+  }, [key, liveState.value === 'open']);
   useSignalEffect(() => {
     searchText.value = new URLSearchParams(route.value.search).get('search') ?? '';
   });
@@ -216,21 +225,24 @@ export function FleetPage() {
           </tr>
         </thead>
         <tbody>
-          {page.value?.agents.map((a) => (
-            <tr key={a.id} data-agent={a.id}>
-              <td>
-                <Link href={`/machines/${encodeURIComponent(a.id)}`}>{a.hostname}</Link>
-              </td>
-              <td>
-                <span class={`status ${a.status}`}>{a.status}</span>
-              </td>
-              <td>{clientName(a.clientId)}</td>
-              <td>{siteName(a.siteId)}</td>
-              <td>{`${a.os.distro} ${a.os.release}`.trim() || a.os.platform}</td>
-              <td>{a.agentVersion}</td>
-              <td>{ago(a.lastSeenAt)}</td>
-            </tr>
-          ))}
+          {page.value?.agents.map((loaded) => {
+            const a = withPresence(loaded);
+            return (
+              <tr key={a.id} data-agent={a.id}>
+                <td>
+                  <Link href={`/machines/${encodeURIComponent(a.id)}`}>{a.hostname}</Link>
+                </td>
+                <td>
+                  <span class={`status ${a.status}`}>{a.status}</span>
+                </td>
+                <td>{clientName(a.clientId)}</td>
+                <td>{siteName(a.siteId)}</td>
+                <td>{`${a.os.distro} ${a.os.release}`.trim() || a.os.platform}</td>
+                <td>{a.agentVersion}</td>
+                <td>{ago(a.lastSeenAt)}</td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
       <nav class="pager" aria-label="Pages">
