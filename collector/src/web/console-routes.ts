@@ -20,6 +20,8 @@ export const CONSOLE_PAGES = [
   '/incidents',
   '/incidents/*',
   '/account',
+  '/admin',
+  '/admin/*',
 ] as const;
 
 /** The console routes plugin; `root` is the Vite build output (absent when the console was never built). */

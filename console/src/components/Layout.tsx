@@ -37,6 +37,7 @@ export function Layout(props: { children: ComponentChildren }) {
           <ul>
             {item('/fleet', 'Fleet')}
             {item('/incidents', 'Incidents')}
+            {item('/admin', 'Admin')}
           </ul>
         </nav>
         <Link href="/account" class="who">

@@ -8,7 +8,9 @@ import { useEffect } from 'preact/hooks';
 import { describeEvent } from '../../../../collector/src/cli/timeline.js';
 import { Api } from '../../api/client.js';
 import type { Incident, TimelineEntry } from '../../api/types.js';
+import { isGlobalAdmin } from '../../can.js';
 import { ErrorLine, Layout, Link } from '../../components/Layout.js';
+import { currentUser } from '../../session.js';
 import { IncidentList } from '../incidents/IncidentList.js';
 
 export function IncidentPage(props: { id: string }) {
@@ -28,6 +30,19 @@ export function IncidentPage(props: { id: string }) {
   useEffect(() => {
     void load();
   }, [props.id]);
+  // Who the ticket can be given to: the user list is an admin's (others take the ticket themselves).
+  const people = useSignal<{ id: string; label: string }[]>([]);
+  const assignTo = useSignal('');
+  useEffect(() => {
+    if (!isGlobalAdmin(currentUser.value)) return;
+    Api.users()
+      .then((r) => {
+        people.value = r.users.filter((u) => !u.disabled).map((u) => ({ id: u.id, label: `${u.name} <${u.email}>` }));
+      })
+      .catch((err: unknown) => {
+        error.value = err;
+      });
+  }, []);
 
   const i = incident.value;
   return (
@@ -59,6 +74,37 @@ export function IncidentPage(props: { id: string }) {
             </dd>
           </dl>
           <IncidentList incidents={[i]} onChange={() => void load()} linkTitles={false} />
+          {people.value.length > 0 && (
+            <form
+              class="resolve"
+              aria-label="Assign"
+              onSubmit={async (ev) => {
+                ev.preventDefault();
+                try {
+                  await Api.assign(i.id, assignTo.value);
+                  await load();
+                } catch (err) {
+                  error.value = err;
+                }
+              }}
+            >
+              <label for="assign-to">Assign to</label>
+              <select
+                id="assign-to"
+                required
+                value={assignTo.value}
+                onChange={(e) => (assignTo.value = e.currentTarget.value)}
+              >
+                <option value="">Choose…</option>
+                {people.value.map((p) => (
+                  <option key={p.id} value={p.id}>
+                    {p.label}
+                  </option>
+                ))}
+              </select>
+              <button type="submit">Assign</button>
+            </form>
+          )}
           <h2>Timeline</h2>
           <ol class="timeline" aria-label="Timeline">
             {timeline.value.map((e) => (
