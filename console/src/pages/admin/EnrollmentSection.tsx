@@ -87,7 +87,7 @@ export function EnrollmentSection() {
           {created.value.installers.map((l) => (
             <div key={l.platform}>
               <h3>{`${l.platform} (${l.shell !== undefined ? 'shell, as a user who may sudo' : 'elevated PowerShell'})`}</h3>
-              <pre class="oneliner" data-platform={l.platform} tabIndex={0}>
+              <pre class="oneliner" data-platform={l.platform}>
                 {l.shell ?? l.powershell}
               </pre>
             </div>

@@ -110,7 +110,7 @@ export function IncidentList(props: {
     <>
       <ErrorLine error={error.value} />
       {props.bulk && (
-        <div class="filters" aria-label="Selected incidents">
+        <div class="filters" role="group" aria-label="Selected incidents">
           <button
             type="button"
             disabled={selected.value.size === 0}
