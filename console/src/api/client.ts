@@ -135,7 +135,10 @@ export const Api = {
     }),
   totpEnable: (code: string) => api<{ ok: true }>('POST', '/api/v1/auth/totp/enable', { body: { code } }),
   incident: (id: string) =>
-    api<{ incident: Incident; timeline: TimelineEntry[] }>('GET', `/api/v1/incidents/${encodeURIComponent(id)}`),
+    api<{ incident: Incident; timeline: TimelineEntry[]; names: Record<string, string> }>(
+      'GET',
+      `/api/v1/incidents/${encodeURIComponent(id)}`,
+    ),
   comment: (id: string, text: string) =>
     api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/comment`, { body: { text } }),
   ack: (id: string) => api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/ack`, { body: {} }),

@@ -16,6 +16,7 @@ import { IncidentList } from '../incidents/IncidentList.js';
 export function IncidentPage(props: { id: string }) {
   const incident = useSignal<Incident | null>(null);
   const timeline = useSignal<TimelineEntry[]>([]);
+  const names = useSignal<Record<string, string>>({});
   const error = useSignal<unknown>(null);
   const comment = useSignal('');
   const load = () =>
@@ -23,6 +24,7 @@ export function IncidentPage(props: { id: string }) {
       .then((r) => {
         incident.value = r.incident;
         timeline.value = r.timeline;
+        names.value = r.names;
       })
       .catch((err: unknown) => {
         error.value = err;
@@ -110,7 +112,8 @@ export function IncidentPage(props: { id: string }) {
             {timeline.value.map((e) => (
               <li key={e.id}>
                 <time dateTime={new Date(e.at).toISOString()}>{new Date(e.at).toLocaleString()}</time>{' '}
-                <span class="actor">{e.actor}</span> <span class="what">{describeEvent(e.kind, e.data)}</span>
+                <span class="actor">{e.actor}</span>{' '}
+                <span class="what">{describeEvent(e.kind, e.data, names.value)}</span>
               </li>
             ))}
           </ol>
