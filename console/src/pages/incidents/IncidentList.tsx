@@ -110,7 +110,8 @@ export function IncidentList(props: {
     <>
       <ErrorLine error={error.value} />
       {props.bulk && (
-        <div class="filters" role="group" aria-label="Selected incidents">
+        <fieldset class="filters bulk">
+          <legend class="visually-hidden">Selected incidents</legend>
           <button
             type="button"
             disabled={selected.value.size === 0}
@@ -135,7 +136,7 @@ export function IncidentList(props: {
           >
             Escalate selected
           </button>
-        </div>
+        </fieldset>
       )}
       <table class="grid" aria-label="Incidents">
         <thead>
