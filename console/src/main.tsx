@@ -14,6 +14,9 @@ import { currentUser, restoreSession } from './session.js';
 // Administration is its own chunk: most technicians never open it.
 const AdminPage = lazy(() => import('./pages/admin/AdminPage.js').then((m) => ({ default: m.AdminPage })));
 
+// Reports bring uPlot and their tables: loaded when opened.
+const ReportsPage = lazy(() => import('./pages/reports/ReportsPage.js').then((m) => ({ default: m.ReportsPage })));
+
 function App() {
   const user = currentUser.value;
   const { path } = route.value;
@@ -29,6 +32,13 @@ function App() {
   const machine = /^\/machines\/([^/]+)$/.exec(path);
   if (machine) return <MachinePage id={decodeURIComponent(machine[1]!)} />;
   if (path === '/account') return <AccountPage />;
+  const report = /^\/reports(?:\/([^/]+))?$/.exec(path);
+  if (report)
+    return (
+      <Suspense fallback={<p class="muted">Loading…</p>}>
+        <ReportsPage kind={report[1]} />
+      </Suspense>
+    );
   const admin = /^\/admin(?:\/([^/]+))?$/.exec(path);
   if (admin)
     return (

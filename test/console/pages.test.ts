@@ -456,6 +456,68 @@ describe.skipIf(!!skipWhy)(`console pages in Chromium ${skipWhy}`, () => {
     await shot('machine-jobs');
   });
 
+  it('picks the fleet columns and saves a view that brings filters and columns back after a reload', async () => {
+    await go('/fleet');
+    await page.waitForSelector('table[aria-label=Machines] tbody tr');
+    const headers = () => page.locator('table[aria-label=Machines] thead th').allTextContents();
+    await page.click('details.columns summary');
+    await page.check('input[name=col-address]');
+    await page.uncheck('input[name=col-version]');
+    expect(await headers()).toContain('Address');
+    expect((await headers()).some((h) => h.startsWith('Agent'))).toBe(false);
+    // The address cell holds the machine's last address, as the API has it.
+    const a = await apiCall<{ lastIp: string }>(c.admin, 'GET', `/api/v1/agents/${ws1.agentId}`);
+    const idx = (await headers()).indexOf('Address');
+    expect(await rowOf('Machines', 'data-agent', ws1.agentId).locator('td').nth(idx).textContent()).toBe(a.lastIp);
+    await page.selectOption('label:has-text("Status") select', 'offline');
+    await page.waitForFunction(() => document.querySelector('.count')?.textContent?.includes('of 1 machines'));
+    await page.fill('input[name=view-name]', 'Offline machines');
+    await page.click('form[aria-label="Save view"] button[type=submit]');
+    await go('/fleet');
+    await page.waitForFunction(() => document.querySelector('.count')?.textContent?.includes('of 3 machines'));
+    expect(await headers()).toContain('Address');
+    await page.click('ul[aria-label="Saved views"] button:has-text("Offline machines")');
+    await page.waitForFunction(() => document.querySelector('.count')?.textContent?.includes('of 1 machines'));
+    expect(page.url()).toContain('status=offline');
+    expect(await axeViolations(page)).toEqual([]);
+    await shot('fleet-views');
+  });
+
+  it('shows the service-quality and perimeter reports with charts, and downloads them', async () => {
+    await go('/reports/quality');
+    const bars = page.locator('section[aria-label="Service quality"] canvas[data-bars]');
+    await bars.waitFor();
+    // This period: the three tickets opened above (one P2, two P3), none before.
+    expect(JSON.parse((await bars.getAttribute('data-bars'))!)).toEqual([
+      [0, 1, 2, 0],
+      [0, 0, 0, 0],
+    ]);
+    expect(
+      await page.locator('table[aria-label="Quality figures"] tbody tr').first().locator('td').first().textContent(),
+    ).toBe('3');
+    const csv = await page.evaluate(async () => {
+      const href = document.querySelector<HTMLAnchorElement>('a[data-format=csv]')!.href;
+      const r = await fetch(href);
+      return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
+    });
+    expect(csv.status).toBe(200);
+    expect(csv.type).toContain('text/csv');
+    expect(csv.body.length).toBeGreaterThan(50);
+    expect(await axeViolations(page)).toEqual([]);
+    await shot('reports-quality');
+    await page.click('nav[aria-label=Reports] a:has-text("Perimeter")');
+    await page.waitForSelector('table[aria-label="Perimeter machines"] tbody tr');
+    expect(await page.locator('table[aria-label="Perimeter machines"] tbody td').allTextContents()).toContain('ws-01');
+    const html = await page.evaluate(async () => {
+      const r = await fetch(document.querySelector<HTMLAnchorElement>('a[data-format=html]')!.href);
+      return { status: r.status, body: await r.text() };
+    });
+    expect(html.status).toBe(200);
+    expect(html.body).toContain('Perimeter documentation');
+    expect(await axeViolations(page)).toEqual([]);
+    await shot('reports-perimeter');
+  });
+
   it('refuses the live stream to a page of another origin that carries the cookie', async () => {
     const tls = join(c.dataDir, 'tls');
     const evil: Server = createServer(

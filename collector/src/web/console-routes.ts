@@ -22,6 +22,8 @@ export const CONSOLE_PAGES = [
   '/account',
   '/admin',
   '/admin/*',
+  '/reports',
+  '/reports/*',
 ] as const;
 
 /** The console routes plugin; `root` is the Vite build output (absent when the console was never built). */

@@ -38,6 +38,7 @@ export function Layout(props: { children: ComponentChildren }) {
           <ul>
             {item('/fleet', 'Fleet')}
             {item('/incidents', 'Incidents')}
+            {item('/reports', 'Reports')}
             {item('/admin', 'Admin')}
           </ul>
         </nav>
