@@ -37,6 +37,8 @@ export function startLive(): void {
   liveState.value = 'connecting';
   source = new EventSource('/api/v1/live');
   source.onopen = () => {
+    // After a gap, events may have been missed: forget the pushed states; the pages re-read when the stream opens.
+    presence.value = new Map();
     liveState.value = 'open';
   };
   source.onerror = () => {
