@@ -486,6 +486,7 @@ describe.skipIf(!!skipWhy)(`console pages in Chromium ${skipWhy}`, () => {
     await page.click('ul[aria-label="Saved views"] button:has-text("Offline machines")');
     await counted(offline);
     expect(page.url()).toContain('status=offline');
+    expect(await page.locator('ul[aria-label="Saved views"] li').allTextContents()).toEqual(['Offline machines×']);
     expect(await axeViolations(page)).toEqual([]);
     await shot('fleet-views');
   });
