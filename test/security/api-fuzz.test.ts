@@ -200,9 +200,9 @@ describe('API fuzzing', () => {
       // The live stream never ends when it is accepted (Server-Sent Events): `inject` would wait forever. Its hostile
       // input (cookies without the console's origin, too many streams) is tested over HTTPS in
       // test/console/live-api.test.ts.
-      const routes = [...c.collector.routes].filter((r) => r.url !== '/api/v1/live').sort(
-        (x, y) => Number(x.url === '/api/v1/auth/logout') - Number(y.url === '/api/v1/auth/logout'),
-      );
+      const routes = [...c.collector.routes]
+        .filter((r) => r.url !== '/api/v1/live')
+        .sort((x, y) => Number(x.url === '/api/v1/auth/logout') - Number(y.url === '/api/v1/auth/logout'));
       const problems: string[] = [];
       const effects: Record<string, number> = {};
       let sent = 0;
