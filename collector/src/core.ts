@@ -29,6 +29,7 @@ import { IncidentService, type IncidentSink } from './incidents/index.js';
 import { FleetQueries, Inventory } from './inventory/index.js';
 import { Jobs } from './jobs/index.js';
 import type { Component } from './lifecycle.js';
+import { LiveHub } from './live/index.js';
 import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
 import { Notifications, notificationsMetrics } from './notifications/index.js';
 import type { MetricFamily } from './observability/index.js';
@@ -42,6 +43,8 @@ import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, sendVia } 
 const SNAPSHOT_REQUEST_TTL_MS = 600_000;
 /** A job's selector resolves in one query; a bound well above the fleet one collector serves. */
 const JOB_SELECTOR_LIMIT = 100_000;
+/** A comment line on every live stream this often, so proxies and browsers keep an idle one open. */
+const LIVE_KEEPALIVE_MS = 15_000;
 /** What an agent that is refused at the connection limit is told to wait before it retries. */
 const AGENT_RETRY_AFTER_SEC = 15;
 
@@ -72,6 +75,8 @@ export async function wireCore(input: CoreInput) {
   const watch = await wireDetection(input, spine, work);
   const live = wireLive(input, spine, work);
   connect(input, { ...spine, ...work, ...watch, ...live });
+  const hub = wireLiveStream(input, spine, work);
+  let keepAlive: NodeJS.Timeout | undefined;
   const { sessions, gateway } = live;
   const { ingest, presence } = spine;
   const { metricsService, sweeps, checkpoint } = watch;
@@ -80,6 +85,16 @@ export async function wireCore(input: CoreInput) {
   // detection checkpoint last so it holds every sample committed before the stop.
   const components: Component[] = [
     { name: 'sessions', start: () => sessions.start(), stop: () => sessions.stop() },
+    {
+      name: 'live stream',
+      start: () => {
+        keepAlive = setInterval(() => hub.keepAlive(), LIVE_KEEPALIVE_MS).unref();
+      },
+      stop: () => {
+        clearInterval(keepAlive);
+        hub.close();
+      },
+    },
     { name: 'gateway', stop: () => gateway.stop() },
     { name: 'stream', stop: () => ingest.idle() },
     { name: 'presence', start: () => presence.start(), stop: () => presence.stop() },
@@ -99,7 +114,32 @@ export async function wireCore(input: CoreInput) {
     ...streamMetrics(ingest),
     ...notificationsMetrics(notifications),
   ];
-  return { ...spine, ...work, ...watch, ...live, components, metricFamilies };
+  return { ...spine, ...work, ...watch, ...live, live: hub, components, metricFamilies };
+}
+
+/** The console's live stream: agents coming and going, and every ticket change, pushed to the browsers watching. */
+function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHub {
+  const { clock, logger } = config;
+  const hub = new LiveHub(logger.child({ concern: 'live' }), { perUser: 8, total: 1000 });
+  spine.registry.onPresence((conn, online) =>
+    hub.publish({
+      type: 'agent.presence',
+      agentId: conn.agentId,
+      clientId: conn.clientId,
+      status: online ? 'online' : 'offline',
+      at: clock.now(),
+    }),
+  );
+  work.incidents.onChange((i) =>
+    hub.publish({
+      type: 'incident.changed',
+      incidentId: i.id,
+      clientId: i.clientId,
+      status: i.status,
+      at: clock.now(),
+    }),
+  );
+  return hub;
 }
 
 /** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */

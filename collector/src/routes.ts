@@ -16,9 +16,10 @@ import { detectionRoutes } from './detection/routes.js';
 import { installAgentWebsocket, installTechnicianWebsocket } from './http/server.js';
 import type { App } from './http/types.js';
 import { incidentsRoutes } from './incidents/index.js';
-import { DownloadThrottle, installerDirectory, installersRoutes } from './installers/index.js';
+import { DownloadThrottle, installerDirectory, installerLinesRoutes, installersRoutes } from './installers/index.js';
 import { inventoryRoutes } from './inventory/index.js';
 import { jobsRoutes } from './jobs/index.js';
+import { liveRoutes } from './live/index.js';
 import { metricsRoutes } from './metrics/index.js';
 import { notificationsRoutes } from './notifications/index.js';
 import { type MetricsRegistry, observabilityRoutes } from './observability/index.js';
@@ -64,15 +65,25 @@ export async function registerRoutes(api: App, agentEndpoint: App, ctx: RouteCon
 function fleetPlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncTypebox[] {
   const { auth, audit, tenants, agents, inventory, clock } = { ...core, clock: config.clock };
   const clientOfSite = async (id: string) => (await tenants.site(id))?.clientId;
+  const installerDir = installerDirectory(config.installers.dir);
   return [
     installersRoutes({
-      directory: installerDirectory(config.installers.dir),
+      directory: installerDir,
       throttle: new DownloadThrottle(config.installers.downloadsPerMinute, () => clock.now()),
+    }),
+    // The console's "add machines": a token and the same one-liners `outpost installers create` prints.
+    installerLinesRoutes({
+      directory: installerDir,
+      guard,
+      certificate: config.tls.enabled ? config.tlsMaterial?.cert : undefined,
+      siteClient: clientOfSite,
+      createToken: (actor, body) => agents.createEnrollmentToken(actor, body),
     }),
     authRoutes({ auth, guard }),
     tenantsRoutes({ tenants, guard }),
     agentsRoutes({ agents, events: core.events, guard }),
     auditRoutes({ audit, guard }),
+    liveRoutes({ hub: core.live, guard, audit, allowedOrigins: config.sessions.allowedOrigins }),
     inventoryRoutes({
       inventory,
       queries: core.fleet,

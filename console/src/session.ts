@@ -4,11 +4,22 @@
  */
 import { batch, signal } from '@preact/signals';
 import { Api, ApiError, csrfToken } from './api/client.js';
+import { startLive, stopLive } from './api/live.js';
 import type { User } from './api/types.js';
 import { navigate } from './router.js';
 
 /** The user, null when logged out, undefined while the first check runs. */
 export const currentUser = signal<User | null | undefined>(undefined);
+
+// The live stream follows the session: open while someone is logged in. Opened once the page has drawn (its TLS
+// connection would otherwise compete with the first page's own requests); the page reads its rows meanwhile.
+currentUser.subscribe((u) => {
+  if (u)
+    setTimeout(() => {
+      if (currentUser.value) startLive();
+    }, 300);
+  else if (u === null) stopLive();
+});
 
 /** Asks the API whether the cookie still holds a session. */
 export async function restoreSession(): Promise<void> {

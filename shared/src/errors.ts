@@ -379,6 +379,11 @@ export const ERRORS = {
     hint: 'Run `pnpm build` (it builds `console/dist`), then restart `outpost serve`; the REST API works meanwhile.',
     http: 503,
   },
+  OUTPOST_E_LIVE_LIMIT: {
+    message: 'Too many live streams are open',
+    hint: 'Each user may hold a few console tabs with live updates at once; close other tabs (they reconnect by themselves when a slot frees).',
+    http: 429,
+  },
   OUTPOST_E_DELIVERY_FAILED: {
     message: 'The notification channel did not accept the message',
     hint: 'Check the channel URL, SMTP server and credentials; `outpost channels list` shows the last error. Queued messages are retried.',

@@ -350,10 +350,12 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
     await row.locator('button:has-text("Resolve…")').click();
     await row.locator('form.resolve input').fill('Rotated the logs on /var');
     await row.locator('button:has-text("Resolve")').last().click();
-    await page.waitForFunction(
-      (sel) => document.querySelector(sel)?.textContent === 'resolved',
-      `tr[data-incident="${incidentId}"] [data-testid=status]`,
-    );
+    // Resolved: the row says so, then leaves the open queue when the live stream makes the page re-read it.
+    await page.waitForFunction((sel) => {
+      const cell = document.querySelector(sel);
+      return !cell || cell.textContent === 'resolved';
+    }, `tr[data-incident="${incidentId}"] [data-testid=status]`);
+    await row.waitFor({ state: 'detached', timeout: 5_000 });
     const stored = await apiCall<{ incident: { status: string; resolutionNote: string; acknowledgedAt: number } }>(
       c.admin,
       'GET',

@@ -25,6 +25,10 @@ const PUBLIC_ROUTES = new Set([
   'GET /incidents',
   'GET /incidents/*',
   'GET /account',
+  'GET /admin',
+  'GET /admin/*',
+  'GET /reports',
+  'GET /reports/*',
   'GET /assets/*',
   'GET /install/manifest.json', // agent installers: no secret inside, rate-limited (docs/0008-packaging.md)
   'GET /install/:file',

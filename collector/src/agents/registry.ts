@@ -67,6 +67,16 @@ export function closeSocket(socket: WebSocket, err: OutpostError, extra = ''): v
 /** The registry of live connections. */
 export class ConnectionRegistry {
   readonly #byAgent = new Map<string, AgentConnection>();
+  readonly #listeners: ((conn: AgentConnection, online: boolean) => void)[] = [];
+
+  /** Calls `fn` when an agent comes online (a connection registered) or goes offline (its connection removed). */
+  onPresence(fn: (conn: AgentConnection, online: boolean) => void): void {
+    this.#listeners.push(fn);
+  }
+
+  #emit(conn: AgentConnection, online: boolean): void {
+    for (const fn of this.#listeners) fn(conn, online);
+  }
 
   get size(): number {
     return this.#byAgent.size;
@@ -81,6 +91,7 @@ export class ConnectionRegistry {
     const previous = this.#byAgent.get(conn.agentId);
     this.#byAgent.set(conn.agentId, conn);
     if (previous && previous !== conn) previous.closeWith(new OutpostError('OUTPOST_E_REPLACED'));
+    this.#emit(conn, true);
     return previous;
   }
 
@@ -88,6 +99,7 @@ export class ConnectionRegistry {
   remove(conn: AgentConnection): boolean {
     if (this.#byAgent.get(conn.agentId) !== conn) return false;
     this.#byAgent.delete(conn.agentId);
+    this.#emit(conn, false);
     return true;
   }
 

@@ -26,17 +26,12 @@ export function credentialOf(request: FastifyRequest): { token: string; via: 'be
 }
 
 /**
- * Why a cookie-authenticated change is refused, or undefined when it may go ahead. The request must come from this
- * collector's own origin or a configured console origin (Origin; without it Sec-Fetch-Site, then Referer; with none
- * of them it is refused), and carry the session's CSRF token: a page elsewhere can make the browser send the cookie,
- * but can neither set a custom header on a cross-site request without CORS (which the collector never grants) nor
- * compute the token.
+ * Why a browser request does not come from the console's origin, or undefined when it does: this collector's own
+ * origin or a configured console origin (Origin; without it Sec-Fetch-Site, then Referer; with none of them it is
+ * refused). Used for cookie-authenticated changes (with the CSRF token) and for the live stream (a GET a page of
+ * another origin could otherwise open with the cookie on the same site).
  */
-export function csrfRefusal(
-  request: FastifyRequest,
-  sessionToken: string,
-  allowedOrigins: readonly string[],
-): string | undefined {
+export function originRefusal(request: FastifyRequest, allowedOrigins: readonly string[]): string | undefined {
   const own = `${request.protocol}://${request.host}`;
   const sameOrigin = (origin: string) => origin === own || allowedOrigins.includes(origin);
   const origin = request.headers.origin;
@@ -57,6 +52,22 @@ export function csrfRefusal(
   } else {
     return 'no Origin, Sec-Fetch-Site or Referer';
   }
+  return undefined;
+}
+
+/**
+ * Why a cookie-authenticated change is refused, or undefined when it may go ahead. The request must come from the
+ * console's origin (`originRefusal`) and carry the session's CSRF token: a page elsewhere can make the browser send
+ * the cookie, but can neither set a custom header on a cross-site request without CORS (which the collector never
+ * grants) nor compute the token.
+ */
+export function csrfRefusal(
+  request: FastifyRequest,
+  sessionToken: string,
+  allowedOrigins: readonly string[],
+): string | undefined {
+  const refused = originRefusal(request, allowedOrigins);
+  if (refused) return refused;
   const presented = request.headers[CSRF_HEADER];
   if (typeof presented !== 'string' || !csrfMatches(sessionToken, presented)) return `no valid ${CSRF_HEADER} header`;
   return undefined;

@@ -3,7 +3,7 @@
  * It must never read another concern's tables, and never let a route skip `authorize` (the guard) or
  * authentication (the hook; public routes are an explicit, tested allow-list).
  */
-export { CSRF_HEADER, createAuthenticate, credentialOf, SESSION_COOKIE } from './authenticate.js';
+export { CSRF_HEADER, createAuthenticate, credentialOf, originRefusal, SESSION_COOKIE } from './authenticate.js';
 export { actorOf, createGuard, type Guard } from './guard.js';
 export {
   ACTIONS,

@@ -79,6 +79,8 @@ export interface Change {
 export class IncidentCore {
   #chain: Promise<unknown> = Promise.resolve();
   readonly notices: NoticeDrain;
+  /** Called after every committed change (the console's live stream); a throwing listener is logged, not fatal. */
+  readonly changeListeners: ((incident: Incident) => void)[] = [];
 
   constructor(
     readonly store: IncidentsStore,
@@ -142,6 +144,13 @@ export class IncidentCore {
         resource: `incident:${inc.id}`,
         details: change.audit.details ?? {},
       });
+    }
+    for (const fn of this.changeListeners) {
+      try {
+        fn(inc);
+      } catch (err) {
+        this.logger.error({ err, incidentId: inc.id }, 'incident change listener failed');
+      }
     }
     if (notices.length) await this.notices.drain();
     return inc;

@@ -115,7 +115,12 @@ export function incidentsRoutes(deps: {
         schema: {
           params: IdParams,
           response: {
-            200: Type.Object({ incident: IncidentView, timeline: Type.Array(TimelineView) }),
+            200: Type.Object({
+              incident: IncidentView,
+              timeline: Type.Array(TimelineView),
+              /** Display names of the users the timeline names by id (assigned to, from), for a readable timeline. */
+              names: Type.Record(Type.String(), Type.String()),
+            }),
             ...errorResponses,
           },
         },
@@ -123,7 +128,22 @@ export function incidentsRoutes(deps: {
       async (req) => {
         const { inc } = await authorised(req, req.params.id, 'incidents.read');
         const timeline = (await incidents.timeline(inc.id)).map(({ incidentId: _i, ...e }) => e);
-        return { incident: await view(inc), timeline };
+        // These ids are people `assign` accepted for this ticket's client (its members): naming them tells the reader
+        // nothing the assignee field would not.
+        const names: Record<string, string> = {};
+        if (deps.userName) {
+          const ids = new Set<string>();
+          for (const e of timeline)
+            for (const k of ['to', 'from'] as const) {
+              const v = e.data[k];
+              if (typeof v === 'string' && v.startsWith('us_')) ids.add(v);
+            }
+          for (const id of [...ids].slice(0, 50)) {
+            const n = await deps.userName(id);
+            if (n !== undefined) names[id] = n;
+          }
+        }
+        return { incident: await view(inc), timeline, names };
       },
     );
 

@@ -82,6 +82,11 @@ export class IncidentService implements IncidentSink {
     this.#core = new IncidentCore(new IncidentsStore(o.db), o.audit, o.clock, o.logger, o.sla, o.options);
   }
 
+  /** Calls `fn` after every committed ticket change (opened, acknowledged, commented, resolved…). */
+  onChange(fn: (incident: Incident) => void): void {
+    this.#core.changeListeners.push(fn);
+  }
+
   /** Binds the notifier (notifications is built after incidents, and raises its own channel incidents here). */
   setNotifier(notifier: IncidentNotifier): void {
     this.#core.notices.notifier = notifier;

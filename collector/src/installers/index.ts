@@ -30,3 +30,4 @@ export function isSingleExecutable(): boolean {
 export function installerDirectory(dir: string | undefined): InstallerDirectory {
   return new InstallerDirectory(dir ?? pickInstallerDir(defaultInstallerDirs(isSingleExecutable())));
 }
+export { certificatePins, installerLinesRoutes } from './oneliners-route.js';

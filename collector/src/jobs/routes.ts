@@ -70,11 +70,16 @@ export function jobsRoutes(deps: { jobs: Jobs; guard: Guard }): FastifyPluginAsy
       '/api/v1/jobs',
       {
         schema: {
-          querystring: Type.Object({ limit: Limit }, { additionalProperties: false }),
+          querystring: Type.Object(
+            { limit: Limit, agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+            { additionalProperties: false },
+          ),
           response: { 200: Type.Object({ jobs: Type.Array(JobSummary) }), ...errorResponses },
         },
       },
-      async (req) => ({ jobs: await jobs.list(await guard.scope(req, 'jobs.read', 'job'), req.query.limit) }),
+      async (req) => ({
+        jobs: await jobs.list(await guard.scope(req, 'jobs.read', 'job'), req.query.limit, req.query.agentId),
+      }),
     );
 
     app.get(

@@ -202,11 +202,13 @@ export class Jobs {
     return { ...this.#summary(job, targets), targets: views };
   }
 
-  /** Jobs touching the clients (undefined: all), newest first. */
-  async list(clients: readonly string[] | undefined, limit: number): Promise<JobSummary[]> {
+  /** Jobs touching the clients (undefined: all), newest first; with `agentId`, that machine's (counts: its target). */
+  async list(clients: readonly string[] | undefined, limit: number, agentId?: string): Promise<JobSummary[]> {
     const out: JobSummary[] = [];
-    for (const job of await this.store.jobs(clients, limit)) {
-      const targets = (await this.store.targets(job.id)).filter((t) => !clients || clients.includes(t.clientId));
+    for (const job of await this.store.jobs(clients, limit, agentId)) {
+      const targets = (await this.store.targets(job.id)).filter(
+        (t) => (!clients || clients.includes(t.clientId)) && (agentId === undefined || t.agentId === agentId),
+      );
       out.push(this.#summary(job, targets));
     }
     return out;

@@ -185,16 +185,19 @@ export class JobsStore {
   }
 
   /** Jobs with at least one target in the clients (undefined: all), newest first. */
-  async jobs(clientIds: readonly string[] | undefined, limit: number): Promise<JobRecord[]> {
+  async jobs(clientIds: readonly string[] | undefined, limit: number, agentId?: string): Promise<JobRecord[]> {
+    // One machine's jobs (its page): those with a target row for it, newest first.
+    const forAgent =
+      agentId === undefined ? '' : ' AND id IN (SELECT job_id FROM job_targets WHERE agent_id = @agentId)';
     if (!clientIds)
-      return prepared<[number], JobRecord>(
+      return prepared<[Record<string, unknown>], JobRecord>(
         this.db,
-        `SELECT ${JOB_COLS} FROM jobs ORDER BY created_at DESC LIMIT ?`,
-      ).all(limit);
-    return prepared<[string, number], JobRecord>(
+        `SELECT ${JOB_COLS} FROM jobs WHERE 1 = 1${forAgent} ORDER BY created_at DESC LIMIT @limit`,
+      ).all({ limit, ...(agentId === undefined ? {} : { agentId }) });
+    return prepared<[Record<string, unknown>], JobRecord>(
       this.db,
-      `SELECT ${JOB_COLS} FROM jobs WHERE id IN (SELECT job_id FROM job_targets WHERE client_id IN (SELECT value FROM json_each(?))) ORDER BY created_at DESC LIMIT ?`,
-    ).all(JSON.stringify(clientIds), limit);
+      `SELECT ${JOB_COLS} FROM jobs WHERE id IN (SELECT job_id FROM job_targets WHERE client_id IN (SELECT value FROM json_each(@clients)))${forAgent} ORDER BY created_at DESC LIMIT @limit`,
+    ).all({ clients: JSON.stringify(clientIds), limit, ...(agentId === undefined ? {} : { agentId }) });
   }
 
   async targets(jobId: string): Promise<TargetRecord[]> {

@@ -19,6 +19,10 @@ export const CONSOLE_PAGES = [
   '/incidents',
   '/incidents/*',
   '/account',
+  '/admin',
+  '/admin/*',
+  '/reports',
+  '/reports/*',
 ] as const;
 
 /** The console routes plugin; `root` is the Vite build output (absent when the console was never built). */

@@ -4,15 +4,25 @@
  */
 import { signal } from '@preact/signals';
 import type {
+  AdminUser,
   AgentPage,
   ApiErrorBody,
+  ApiTokenInfo,
+  ChannelInfo,
+  Client,
+  EnrollmentTokenInfo,
   Incident,
   IncidentPage,
+  InstallersAnswer,
   InventoryAnswer,
+  InventoryChange,
+  JobSummary,
   LoginAnswer,
   MetricsAnswer,
   SessionRecord,
+  Site,
   TimelineEntry,
+  UpdateStatus,
   User,
 } from './types.js';
 
@@ -125,10 +135,57 @@ export const Api = {
     }),
   totpEnable: (code: string) => api<{ ok: true }>('POST', '/api/v1/auth/totp/enable', { body: { code } }),
   incident: (id: string) =>
-    api<{ incident: Incident; timeline: TimelineEntry[] }>('GET', `/api/v1/incidents/${encodeURIComponent(id)}`),
+    api<{ incident: Incident; timeline: TimelineEntry[]; names: Record<string, string> }>(
+      'GET',
+      `/api/v1/incidents/${encodeURIComponent(id)}`,
+    ),
   comment: (id: string, text: string) =>
     api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/comment`, { body: { text } }),
   ack: (id: string) => api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/ack`, { body: {} }),
   resolve: (id: string, note: string, category: string) =>
     api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/resolve`, { body: { note, category } }),
+  take: (id: string) => api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/take`, { body: {} }),
+  assign: (id: string, userId: string) =>
+    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/assign`, { body: { userId } }),
+  escalate: (id: string, reason: string) =>
+    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/escalate`, { body: { reason } }),
+
+  history: (id: string, from: number) =>
+    api<{ changes: InventoryChange[] }>('GET', `/api/v1/agents/${encodeURIComponent(id)}/inventory/history`, {
+      query: { from, limit: 1000 },
+    }),
+  machineJobs: (agentId: string) =>
+    api<{ jobs: JobSummary[] }>('GET', '/api/v1/jobs', { query: { agentId, limit: 100 } }),
+  machineUpdates: (id: string) =>
+    api<{ statuses: UpdateStatus[] }>('GET', `/api/v1/agents/${encodeURIComponent(id)}/updates`),
+
+  // Administration (each call is authorised by the collector; the pages only show what the role may use).
+  users: () => api<{ users: AdminUser[] }>('GET', '/api/v1/users', { query: { limit: 500 } }),
+  createUser: (body: {
+    email: string;
+    name: string;
+    password: string;
+    roles: { role: string; clientId: string | null }[];
+  }) => api<AdminUser>('POST', '/api/v1/users', { body }),
+  setUserDisabled: (id: string, disabled: boolean) =>
+    api<AdminUser>('POST', `/api/v1/users/${encodeURIComponent(id)}/${disabled ? 'disable' : 'enable'}`, { body: {} }),
+  apiTokens: () => api<{ tokens: ApiTokenInfo[] }>('GET', '/api/v1/auth/api-tokens'),
+  createApiToken: (name: string, expiresInDays?: number) =>
+    api<{ token: string; info: ApiTokenInfo }>('POST', '/api/v1/auth/api-tokens', {
+      body: { name, ...(expiresInDays ? { expiresInDays } : {}) },
+    }),
+  revokeApiToken: (id: string) => api<{ ok: true }>('DELETE', `/api/v1/auth/api-tokens/${encodeURIComponent(id)}`),
+  createClient: (name: string) => api<Client>('POST', '/api/v1/clients', { body: { name } }),
+  createSite: (clientId: string, name: string, timezone: string) =>
+    api<Site>('POST', `/api/v1/clients/${encodeURIComponent(clientId)}/sites`, { body: { name, timezone } }),
+  enrollmentTokens: () => api<{ tokens: EnrollmentTokenInfo[] }>('GET', '/api/v1/enrollment-tokens'),
+  revokeEnrollmentToken: (id: string) =>
+    api<EnrollmentTokenInfo>('POST', `/api/v1/enrollment-tokens/${encodeURIComponent(id)}/revoke`, { body: {} }),
+  createInstallers: (body: { siteId: string; expiresInHours: number; maxUses: number }) =>
+    api<InstallersAnswer>('POST', '/api/v1/installers', { body }),
+  channels: () => api<{ channels: ChannelInfo[] }>('GET', '/api/v1/notifications/channels'),
+  createChannel: (body: { kind: string; name: string; clientId: string | null; url: string }) =>
+    api<{ channel: ChannelInfo; secret?: string }>('POST', '/api/v1/notifications/channels', { body }),
+  deleteChannel: (id: string) =>
+    api<{ ok: true }>('DELETE', `/api/v1/notifications/channels/${encodeURIComponent(id)}`),
 };

@@ -150,3 +150,93 @@ export interface TimelineEntry {
   actor: string;
   data: Record<string, unknown>;
 }
+
+/** A user as administrators see them (`GET /api/v1/users`). */
+export interface AdminUser extends User {
+  createdAt: number;
+  disabled: boolean;
+}
+
+/** An API token's public part (the secret is shown once, at creation). */
+export interface ApiTokenInfo {
+  id: string;
+  name: string;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** An enrollment token's public part. */
+export interface EnrollmentTokenInfo {
+  id: string;
+  clientId: string;
+  siteId: string;
+  note: string;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+  maxUses: number;
+  uses: number;
+  revokedAt: number | null;
+  status: string;
+}
+
+/** `POST /api/v1/installers`: a new token and the one-liners (`outpost installers create`). */
+export interface InstallersAnswer {
+  token: string;
+  tokenId: string;
+  siteId: string;
+  expiresAt: number;
+  maxUses: number;
+  server: string;
+  certificate: { fingerprint: string; spkiSha256: string } | null;
+  installers: { platform: string; file: string; sha256: string; shell?: string; powershell?: string }[];
+}
+
+/** A notification channel with its health. */
+export interface ChannelInfo {
+  id: string;
+  clientId: string | null;
+  name: string;
+  kind: string;
+  target: string;
+  createdAt: number;
+  state: 'ok' | 'failing' | 'unused';
+  consecutiveFailures: number;
+  lastError: string | null;
+}
+
+/** One inventory change (`GET /api/v1/agents/:id/inventory/history`). */
+export interface InventoryChange {
+  id: number;
+  time: number;
+  kind: string;
+  probe: string;
+  subject: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** A job as listed; with `agentId`, `counts` is that machine's target state. */
+export interface JobSummary {
+  id: string;
+  kind: string;
+  what: string;
+  status: string;
+  createdBy: string;
+  createdAt: number;
+  counts: Record<string, number>;
+}
+
+/** One agent update status report. */
+export interface UpdateStatus {
+  seq: number;
+  time: number;
+  assignmentId: string | null;
+  phase: string;
+  from: string;
+  to: string;
+  code: string | null;
+  reason: string | null;
+}

@@ -1,5 +1,6 @@
 /** The frame of every page after login: navigation, who is logged in, the page's content. */
 import type { ComponentChildren } from 'preact';
+import { liveState } from '../api/live.js';
 import { navigate, route } from '../router.js';
 import { currentUser, logout } from '../session.js';
 
@@ -37,8 +38,13 @@ export function Layout(props: { children: ComponentChildren }) {
           <ul>
             {item('/fleet', 'Fleet')}
             {item('/incidents', 'Incidents')}
+            {item('/reports', 'Reports')}
+            {item('/admin', 'Admin')}
           </ul>
         </nav>
+        <span class={`live ${liveState.value}`} data-live={liveState.value} title="Live updates">
+          {liveState.value === 'open' ? 'live' : liveState.value === 'connecting' ? 'reconnecting…' : 'offline'}
+        </span>
         <Link href="/account" class="who">
           {currentUser.value?.email ?? ''}
         </Link>

@@ -1,27 +1,29 @@
 /**
  * The fleet: a server-side paged, sorted and filtered table (client, site, status, OS, free text). The filters live
- * in the URL, so a view can be bookmarked and shared. Presence is refreshed by polling the current page every
- * 5 s (one small indexed query; see docs/0011-console.md for why not a stream yet).
+ * in the URL, so a view can be bookmarked and shared. Presence arrives on the live stream (api/live.ts) and changes
+ * the rows shown at once; while the stream is down the page polls every 5 s as before.
  */
 import { useSignal, useSignalEffect } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { Api, type FleetQuery } from '../../api/client.js';
+import { liveState, presence } from '../../api/live.js';
 import type { Agent } from '../../api/types.js';
 import { ErrorLine, Layout, Link } from '../../components/Layout.js';
-import { ago } from '../../format.js';
+import { ago, bytes } from '../../format.js';
 import { navigate, route } from '../../router.js';
+import { currentUser } from '../../session.js';
+import {
+  FLEET_COLUMNS,
+  type FleetColumn,
+  type FleetView,
+  loadColumns,
+  loadViews,
+  saveColumns,
+  saveViews,
+} from './views.js';
 
 const PAGE = 50;
 const POLL_MS = 5000;
-const COLUMNS: { key: string; label: string; sort?: string }[] = [
-  { key: 'hostname', label: 'Hostname', sort: 'hostname' },
-  { key: 'status', label: 'Status', sort: 'status' },
-  { key: 'client', label: 'Client' },
-  { key: 'site', label: 'Site' },
-  { key: 'os', label: 'OS', sort: 'os' },
-  { key: 'version', label: 'Agent', sort: 'agentVersion' },
-  { key: 'seen', label: 'Last seen', sort: 'lastSeenAt' },
-];
 
 function readQuery(search: string): FleetQuery {
   const p = new URLSearchParams(search);
@@ -48,6 +50,13 @@ function writeQuery(q: FleetQuery): string {
   return s ? `/fleet?${s}` : '/fleet';
 }
 
+/** The row as the live stream last described it (a revoked machine stays revoked). */
+function withPresence(a: Agent): Agent {
+  const live = presence.value.get(a.id);
+  if (!live || a.status === 'revoked') return a;
+  return { ...a, status: live.status, lastSeenAt: Math.max(a.lastSeenAt ?? 0, live.at) };
+}
+
 export function FleetPage() {
   const q = readQuery(route.value.search);
   const page = useSignal<{ agents: Agent[]; total: number } | null>(null);
@@ -55,6 +64,14 @@ export function FleetPage() {
   const clients = useSignal<{ id: string; name: string }[]>([]);
   const sites = useSignal<{ id: string; name: string }[]>([]);
   const searchText = useSignal(q.search ?? '');
+  const userId = currentUser.value?.id ?? 'anonymous';
+  const columns = useSignal<FleetColumn[]>(loadColumns(userId));
+  const views = useSignal<FleetView[]>(loadViews(userId));
+  const viewName = useSignal('');
+  const setColumns = (next: FleetColumn[]) => {
+    columns.value = next;
+    saveColumns(userId, next);
+  };
   const key = JSON.stringify(q);
 
   const set = (patch: Partial<FleetQuery>) => navigate(writeQuery({ ...q, offset: 0, ...patch }));
@@ -95,12 +112,13 @@ export function FleetPage() {
           if (!stop) error.value = err;
         });
     void load();
-    const timer = setInterval(load, POLL_MS);
+    // Polling only while the live stream is not open (it pushes presence; the page re-reads when it reopens).
+    const timer = liveState.value === 'open' ? undefined : setInterval(load, POLL_MS);
     return () => {
       stop = true;
       clearInterval(timer);
     };
-  }, [key]);
+  }, [key, liveState.value === 'open']);
   useSignalEffect(() => {
     searchText.value = new URLSearchParams(route.value.search).get('search') ?? '';
   });
@@ -181,6 +199,88 @@ export function FleetPage() {
         </label>
         <button type="submit">Filter</button>
       </form>
+      <div class="filters">
+        <details class="columns">
+          <summary>Columns</summary>
+          <fieldset>
+            <legend class="visually-hidden">Columns shown</legend>
+            {FLEET_COLUMNS.map((c) => (
+              <label key={c.key}>
+                <input
+                  type="checkbox"
+                  name={`col-${c.key}`}
+                  checked={columns.value.includes(c.key)}
+                  // The hostname links to the machine: it always stays.
+                  disabled={c.key === 'hostname'}
+                  onChange={(e) =>
+                    setColumns(
+                      e.currentTarget.checked
+                        ? FLEET_COLUMNS.map((x) => x.key).filter((k) => k === c.key || columns.value.includes(k))
+                        : columns.value.filter((k) => k !== c.key),
+                    )
+                  }
+                />{' '}
+                {c.label}
+              </label>
+            ))}
+          </fieldset>
+        </details>
+        <form
+          class="filters"
+          aria-label="Save view"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const name = viewName.value.trim();
+            if (!name) return;
+            const query = route.value.search.replace(/^\?/, '').replace(/(^|&)offset=\d+/, '');
+            const next = [...views.value.filter((v) => v.name !== name), { name, query, columns: columns.value }];
+            views.value = next;
+            saveViews(userId, next);
+            viewName.value = '';
+          }}
+        >
+          <label>
+            View name
+            <input
+              name="view-name"
+              maxLength={100}
+              value={viewName.value}
+              onInput={(e) => (viewName.value = e.currentTarget.value)}
+            />
+          </label>
+          <button type="submit">Save view</button>
+        </form>
+        {views.value.length > 0 && (
+          <ul class="views" aria-label="Saved views">
+            {views.value.map((v) => (
+              <li key={v.name}>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => {
+                    setColumns(v.columns);
+                    navigate(v.query ? `/fleet?${v.query}` : '/fleet');
+                  }}
+                >
+                  {v.name}
+                </button>
+                <button
+                  type="button"
+                  class="link"
+                  aria-label={`Delete view ${v.name}`}
+                  onClick={() => {
+                    const next = views.value.filter((x) => x.name !== v.name);
+                    views.value = next;
+                    saveViews(userId, next);
+                  }}
+                >
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
       <ErrorLine error={error.value} />
       <p class="count" aria-live="polite">
         {page.value
@@ -190,15 +290,15 @@ export function FleetPage() {
       <table class="grid" aria-label="Machines">
         <thead>
           <tr>
-            {COLUMNS.map((c) => {
-              const sorted = c.sort && q.sort === c.sort;
+            {FLEET_COLUMNS.filter((c) => columns.value.includes(c.key)).map((c) => {
+              const sorted = 'sort' in c && q.sort === c.sort;
               return (
                 <th
                   key={c.key}
                   scope="col"
                   aria-sort={sorted ? (q.order === 'desc' ? 'descending' : 'ascending') : undefined}
                 >
-                  {c.sort ? (
+                  {'sort' in c ? (
                     <button
                       type="button"
                       class="sort"
@@ -216,21 +316,32 @@ export function FleetPage() {
           </tr>
         </thead>
         <tbody>
-          {page.value?.agents.map((a) => (
-            <tr key={a.id} data-agent={a.id}>
-              <td>
-                <Link href={`/machines/${encodeURIComponent(a.id)}`}>{a.hostname}</Link>
-              </td>
-              <td>
-                <span class={`status ${a.status}`}>{a.status}</span>
-              </td>
-              <td>{clientName(a.clientId)}</td>
-              <td>{siteName(a.siteId)}</td>
-              <td>{`${a.os.distro} ${a.os.release}`.trim() || a.os.platform}</td>
-              <td>{a.agentVersion}</td>
-              <td>{ago(a.lastSeenAt)}</td>
-            </tr>
-          ))}
+          {page.value?.agents.map((loaded) => {
+            const a = withPresence(loaded);
+            return (
+              <tr key={a.id} data-agent={a.id}>
+                {columns.value.includes('hostname') && (
+                  <td>
+                    <Link href={`/machines/${encodeURIComponent(a.id)}`}>{a.hostname}</Link>
+                  </td>
+                )}
+                {columns.value.includes('status') && (
+                  <td>
+                    <span class={`status ${a.status}`}>{a.status}</span>
+                  </td>
+                )}
+                {columns.value.includes('client') && <td>{clientName(a.clientId)}</td>}
+                {columns.value.includes('site') && <td>{siteName(a.siteId)}</td>}
+                {columns.value.includes('os') && <td>{`${a.os.distro} ${a.os.release}`.trim() || a.os.platform}</td>}
+                {columns.value.includes('version') && <td>{a.agentVersion}</td>}
+                {columns.value.includes('seen') && <td>{ago(a.lastSeenAt)}</td>}
+                {columns.value.includes('address') && <td>{a.lastIp ?? '—'}</td>}
+                {columns.value.includes('cpu') && <td>{`${a.cpu.model} (${a.cpu.cores})`}</td>}
+                {columns.value.includes('memory') && <td>{bytes(a.memoryBytes)}</td>}
+                {columns.value.includes('enrolled') && <td>{new Date(a.enrolledAt).toLocaleDateString()}</td>}
+              </tr>
+            );
+          })}
         </tbody>
       </table>
       <nav class="pager" aria-label="Pages">

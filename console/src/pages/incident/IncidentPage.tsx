@@ -8,12 +8,15 @@ import { useEffect } from 'preact/hooks';
 import { describeEvent } from '../../../../collector/src/cli/timeline.js';
 import { Api } from '../../api/client.js';
 import type { Incident, TimelineEntry } from '../../api/types.js';
+import { isGlobalAdmin } from '../../can.js';
 import { ErrorLine, Layout, Link } from '../../components/Layout.js';
+import { currentUser } from '../../session.js';
 import { IncidentList } from '../incidents/IncidentList.js';
 
 export function IncidentPage(props: { id: string }) {
   const incident = useSignal<Incident | null>(null);
   const timeline = useSignal<TimelineEntry[]>([]);
+  const names = useSignal<Record<string, string>>({});
   const error = useSignal<unknown>(null);
   const comment = useSignal('');
   const load = () =>
@@ -21,6 +24,7 @@ export function IncidentPage(props: { id: string }) {
       .then((r) => {
         incident.value = r.incident;
         timeline.value = r.timeline;
+        names.value = r.names;
       })
       .catch((err: unknown) => {
         error.value = err;
@@ -28,6 +32,19 @@ export function IncidentPage(props: { id: string }) {
   useEffect(() => {
     void load();
   }, [props.id]);
+  // Who the ticket can be given to: the user list is an admin's (others take the ticket themselves).
+  const people = useSignal<{ id: string; label: string }[]>([]);
+  const assignTo = useSignal('');
+  useEffect(() => {
+    if (!isGlobalAdmin(currentUser.value)) return;
+    Api.users()
+      .then((r) => {
+        people.value = r.users.filter((u) => !u.disabled).map((u) => ({ id: u.id, label: `${u.name} <${u.email}>` }));
+      })
+      .catch((err: unknown) => {
+        error.value = err;
+      });
+  }, []);
 
   const i = incident.value;
   return (
@@ -59,12 +76,44 @@ export function IncidentPage(props: { id: string }) {
             </dd>
           </dl>
           <IncidentList incidents={[i]} onChange={() => void load()} linkTitles={false} />
+          {people.value.length > 0 && (
+            <form
+              class="resolve"
+              aria-label="Assign"
+              onSubmit={async (ev) => {
+                ev.preventDefault();
+                try {
+                  await Api.assign(i.id, assignTo.value);
+                  await load();
+                } catch (err) {
+                  error.value = err;
+                }
+              }}
+            >
+              <label for="assign-to">Assign to</label>
+              <select
+                id="assign-to"
+                required
+                value={assignTo.value}
+                onChange={(e) => (assignTo.value = e.currentTarget.value)}
+              >
+                <option value="">Choose…</option>
+                {people.value.map((p) => (
+                  <option key={p.id} value={p.id}>
+                    {p.label}
+                  </option>
+                ))}
+              </select>
+              <button type="submit">Assign</button>
+            </form>
+          )}
           <h2>Timeline</h2>
           <ol class="timeline" aria-label="Timeline">
             {timeline.value.map((e) => (
               <li key={e.id}>
                 <time dateTime={new Date(e.at).toISOString()}>{new Date(e.at).toLocaleString()}</time>{' '}
-                <span class="actor">{e.actor}</span> <span class="what">{describeEvent(e.kind, e.data)}</span>
+                <span class="actor">{e.actor}</span>{' '}
+                <span class="what">{describeEvent(e.kind, e.data, names.value)}</span>
               </li>
             ))}
           </ol>

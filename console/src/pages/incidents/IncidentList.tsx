@@ -1,6 +1,7 @@
 /**
- * Incidents as a table with live SLA countdowns (response until acknowledged, then resolution) and the two
- * actions of a tier-1 technician: acknowledge, and resolve with a note. Used by the queue and the machine page.
+ * Incidents as a table with live SLA countdowns (response until acknowledged, then resolution) and a technician's
+ * actions: acknowledge, take (assign to me), escalate with a reason, resolve with a note — one ticket at a time or,
+ * in the queue, on the selected ones. Used by the queue, the incident page and the machine page.
  */
 import { useSignal } from '@preact/signals';
 import { Api } from '../../api/client.js';
@@ -74,30 +75,68 @@ export function IncidentList(props: {
     else next.delete(id);
     selected.value = next;
   };
-  const ackSelected = async () => {
-    // One request per ticket: each is authorised and audited on its own; the failures are reported, not hidden.
+  const escalating = useSignal<string | null>(null);
+  const reason = useSignal('');
+  /**
+   * One request per ticket: each is authorised and audited on its own; the failures are reported, not hidden.
+   * `only` skips the selected tickets the action does not apply to (acknowledging an acknowledged one).
+   */
+  const onSelected = async (verb: string, run: (id: string) => Promise<Incident>, only?: (i: Incident) => boolean) => {
     const failures: string[] = [];
     for (const id of selected.value) {
+      const i = props.incidents.find((x) => x.id === id);
+      if (!i || (only && !only(i))) continue;
       try {
-        props.onChange(await Api.ack(id));
+        props.onChange(await run(id));
       } catch (err) {
-        failures.push(`${id}: ${(err as Error).message}`);
+        failures.push(`${i.title}: ${(err as Error).message}`);
       }
     }
     selected.value = new Set();
-    error.value = failures.length ? new Error(`Not acknowledged: ${failures.join('; ')}`) : null;
+    error.value = failures.length ? new Error(`Not ${verb}: ${failures.join('; ')}`) : null;
   };
+  const one = async (run: () => Promise<Incident>) => {
+    try {
+      props.onChange(await run());
+      error.value = null;
+    } catch (err) {
+      error.value = err;
+    }
+  };
+  const live = (i: Incident) => i.status === 'open' || i.status === 'acknowledged';
   const t = now.value;
   if (props.incidents.length === 0) return <p class="muted">No incidents.</p>;
   return (
     <>
       <ErrorLine error={error.value} />
       {props.bulk && (
-        <p>
-          <button type="button" disabled={selected.value.size === 0} onClick={ackSelected}>
+        <fieldset class="filters bulk">
+          <legend class="visually-hidden">Selected incidents</legend>
+          <button
+            type="button"
+            disabled={selected.value.size === 0}
+            onClick={() => onSelected('acknowledged', Api.ack, (i) => i.status === 'open')}
+          >
             {`Acknowledge selected (${selected.value.size})`}
           </button>
-        </p>
+          <button type="button" disabled={selected.value.size === 0} onClick={() => onSelected('taken', Api.take)}>
+            Take selected
+          </button>
+          <label>
+            Escalation reason
+            <input name="bulk-reason" value={reason.value} onInput={(e) => (reason.value = e.currentTarget.value)} />
+          </label>
+          <button
+            type="button"
+            disabled={selected.value.size === 0 || !reason.value.trim()}
+            onClick={async () => {
+              await onSelected('escalated', (id) => Api.escalate(id, reason.value.trim()));
+              reason.value = '';
+            }}
+          >
+            Escalate selected
+          </button>
+        </fieldset>
       )}
       <table class="grid" aria-label="Incidents">
         <thead>
@@ -111,6 +150,7 @@ export function IncidentList(props: {
             <th scope="col">Tier</th>
             <th scope="col">Title</th>
             <th scope="col">Status</th>
+            <th scope="col">Assignee</th>
             <th scope="col">SLA</th>
             <th scope="col">Actions</th>
           </tr>
@@ -125,7 +165,7 @@ export function IncidentList(props: {
                     <input
                       type="checkbox"
                       aria-label={`Select ${i.title}`}
-                      disabled={i.status !== 'open'}
+                      disabled={!live(i)}
                       checked={selected.value.has(i.id)}
                       onChange={(e) => toggle(i.id, e.currentTarget.checked)}
                     />
@@ -148,7 +188,11 @@ export function IncidentList(props: {
                     <p class="explanation">{i.explanation}</p>
                   </details>
                 </td>
-                <td data-testid="status">{i.status}</td>
+                <td data-testid="status">
+                  {i.status}
+                  {i.escalationLevel > 0 ? ` · escalated ${i.escalationLevel}` : ''}
+                </td>
+                <td data-testid="assignee">{i.assigneeName ?? i.assignee ?? '—'}</td>
                 <td>
                   <span class={`sla ${sla.state}`} data-testid="sla">
                     {sla.text}
@@ -156,19 +200,40 @@ export function IncidentList(props: {
                 </td>
                 <td class="actions">
                   {i.status === 'open' && (
-                    <button
-                      type="button"
-                      onClick={async () => {
-                        try {
-                          props.onChange(await Api.ack(i.id));
-                        } catch (err) {
-                          error.value = err;
-                        }
-                      }}
-                    >
+                    <button type="button" onClick={() => one(() => Api.ack(i.id))}>
                       Acknowledge
                     </button>
                   )}
+                  {live(i) && (
+                    <button type="button" aria-label={`Take ${i.title}`} onClick={() => one(() => Api.take(i.id))}>
+                      Take
+                    </button>
+                  )}
+                  {live(i) &&
+                    (escalating.value === i.id ? (
+                      <form
+                        class="resolve"
+                        onSubmit={async (e) => {
+                          e.preventDefault();
+                          await one(() => Api.escalate(i.id, reason.value.trim()));
+                          escalating.value = null;
+                          reason.value = '';
+                        }}
+                      >
+                        <label for={`reason-${i.id}`}>Escalation reason</label>
+                        <input
+                          id={`reason-${i.id}`}
+                          required
+                          value={reason.value}
+                          onInput={(e) => (reason.value = e.currentTarget.value)}
+                        />
+                        <button type="submit">Escalate</button>
+                      </form>
+                    ) : (
+                      <button type="button" onClick={() => (escalating.value = i.id)}>
+                        Escalate…
+                      </button>
+                    ))}
                   {(i.status === 'open' || i.status === 'acknowledged') &&
                     (resolving.value === i.id ? (
                       <ResolveForm

@@ -1,7 +1,11 @@
-/** The incident queue: open and acknowledged tickets, filtered by tier and criticality, refreshed every 10 s. */
+/**
+ * The incident queue: open and acknowledged tickets, filtered by tier and criticality, re-read when the live stream
+ * says a ticket changed (and every 30 s, or 10 s while the stream is down).
+ */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { Api } from '../../api/client.js';
+import { incidentsChanged, liveState } from '../../api/live.js';
 import type { Incident } from '../../api/types.js';
 import { ErrorLine, Layout } from '../../components/Layout.js';
 import { IncidentList } from './IncidentList.js';
@@ -33,11 +37,19 @@ export function IncidentsPage() {
       .catch((err: unknown) => {
         error.value = err;
       });
+  const live = liveState.value === 'open';
   useEffect(() => {
     void load();
-    const timer = setInterval(load, 10_000);
+    const timer = setInterval(load, live ? 30_000 : 10_000);
     return () => clearInterval(timer);
-  }, [tier.value, crit.value, showResolved.value]);
+  }, [tier.value, crit.value, showResolved.value, live]);
+  // A ticket changed somewhere (detection, another technician): re-read, at most every 300 ms.
+  const changes = incidentsChanged.value;
+  useEffect(() => {
+    if (changes === 0) return;
+    const t = setTimeout(load, 300);
+    return () => clearTimeout(t);
+  }, [changes]);
 
   return (
     <Layout>

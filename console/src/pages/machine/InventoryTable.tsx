@@ -6,7 +6,20 @@ import type { InventoryAnswer } from '../../api/types.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { cell } from '../../format.js';
 
-export function InventoryTable(props: { agentId: string; probe: string; columns: string[]; label: string }) {
+/** A cell as text; times (`*_at`, `*_date` columns holding epoch ms) as a date. */
+function show(column: string, v: unknown): string {
+  if (typeof v === 'number' && /(_at|_date|_boot)$/.test(column)) return new Date(v).toISOString().slice(0, 10);
+  return cell(v);
+}
+
+export function InventoryTable(props: {
+  agentId: string;
+  probe: string;
+  columns: string[];
+  label: string;
+  /** Only the rows of one kind (the licences probe holds OS activation and antivirus rows). */
+  kind?: string;
+}) {
   const answer = useSignal<InventoryAnswer | null>(null);
   const error = useSignal<unknown>(null);
   const filter = useSignal('');
@@ -26,9 +39,8 @@ export function InventoryTable(props: { agentId: string; probe: string; columns:
   }, [props.agentId, props.probe]);
   const probe = answer.value?.probes.find((p) => p.probe === props.probe);
   const needle = filter.value.toLowerCase();
-  const rows = (probe?.rows ?? []).filter(
-    (r) => !needle || props.columns.some((c) => cell(r[c]).toLowerCase().includes(needle)),
-  );
+  const all = (probe?.rows ?? []).filter((r) => props.kind === undefined || r.kind === props.kind);
+  const rows = all.filter((r) => !needle || props.columns.some((c) => cell(r[c]).toLowerCase().includes(needle)));
   return (
     <div>
       <ErrorLine error={error.value} />
@@ -46,7 +58,7 @@ export function InventoryTable(props: { agentId: string; probe: string; columns:
               }}
             />
           </label>
-          <p class="muted">{`${rows.length} of ${probe.rows.length} rows`}</p>
+          <p class="muted">{`${rows.length} of ${all.length} rows`}</p>
           <table class="grid" aria-label={props.label}>
             <thead>
               <tr>
@@ -61,7 +73,7 @@ export function InventoryTable(props: { agentId: string; probe: string; columns:
               {rows.slice(0, 500).map((r, i) => (
                 <tr key={i}>
                   {props.columns.map((c) => (
-                    <td key={c}>{cell(r[c])}</td>
+                    <td key={c}>{show(c, r[c])}</td>
                   ))}
                 </tr>
               ))}

@@ -1,6 +1,7 @@
 /**
  * A machine: overview (status, last seen, OS, hardware, agent version), its metrics chart, inventory tabs
- * (software, patches, services), its incidents, and a terminal one click away (xterm loaded on demand).
+ * (software, patches, services, hardware, licences, antivirus), change history, jobs and updates, its incidents and
+ * sessions, and a terminal one click away (xterm loaded on demand).
  */
 import { useSignal } from '@preact/signals';
 import { lazy, Suspense } from 'preact/compat';
@@ -10,7 +11,10 @@ import type { Agent, Incident } from '../../api/types.js';
 import { ErrorLine, Layout, Link } from '../../components/Layout.js';
 import { ago, bytes } from '../../format.js';
 import { IncidentList } from '../incidents/IncidentList.js';
+import { HardwareTab } from './HardwareTab.js';
+import { HistoryTab } from './HistoryTab.js';
 import { InventoryTable } from './InventoryTable.js';
+import { JobsTab } from './JobsTab.js';
 import { MetricsChart } from './MetricsChart.js';
 import { SessionsTab } from './SessionsTab.js';
 
@@ -30,6 +34,23 @@ const TABS = [
     columns: ['kind', 'name', 'installed_version', 'candidate_version', 'security', 'severity'],
   },
   { id: 'services', label: 'Services', probe: 'services', columns: ['name', 'display_name', 'state', 'start_mode'] },
+  { id: 'hardware', label: 'Hardware' },
+  {
+    id: 'licences',
+    label: 'Licences',
+    probe: 'licences',
+    kind: 'os_activation',
+    columns: ['product', 'state', 'channel', 'expires_at'],
+  },
+  {
+    id: 'antivirus',
+    label: 'Antivirus',
+    probe: 'licences',
+    kind: 'antivirus',
+    columns: ['product', 'version', 'enabled', 'up_to_date', 'definitions_date', 'expires_at'],
+  },
+  { id: 'history', label: 'Changes' },
+  { id: 'jobs', label: 'Jobs and updates' },
   { id: 'incidents', label: 'Incidents' },
   { id: 'sessions', label: 'Sessions' },
 ] as const;
@@ -124,12 +145,19 @@ export function MachinePage(props: { id: string }) {
           <div role="tabpanel" id="tabpanel" aria-labelledby={`tab-${current.id}`}>
             {current.id === 'sessions' ? (
               <SessionsTab agentId={a.id} />
+            ) : current.id === 'hardware' ? (
+              <HardwareTab agentId={a.id} />
+            ) : current.id === 'history' ? (
+              <HistoryTab agentId={a.id} />
+            ) : current.id === 'jobs' ? (
+              <JobsTab agentId={a.id} />
             ) : 'probe' in current ? (
               <InventoryTable
                 agentId={a.id}
                 probe={current.probe}
                 columns={[...current.columns]}
                 label={current.label}
+                {...('kind' in current ? { kind: current.kind } : {})}
               />
             ) : incidents.value ? (
               <IncidentList

@@ -1,0 +1,133 @@
+/**
+ * Notification channels with their health (tier 3 reads, admins manage): webhook, Slack and Teams channels are
+ * created here; e-mail channels (SMTP settings) stay with `outpost channels add`. A webhook's signing key is shown once.
+ */
+import { useSignal } from '@preact/signals';
+import { Api } from '../../api/client.js';
+import { holds } from '../../can.js';
+import { ErrorLine } from '../../components/Layout.js';
+import { currentUser } from '../../session.js';
+import { useList } from './load.js';
+
+export function ChannelsSection() {
+  const channels = useList(() => Api.channels().then((r) => r.channels));
+  const clients = useList(() => Api.clients().then((r) => r.clients));
+  const kind = useSignal('webhook');
+  const name = useSignal('');
+  const url = useSignal('');
+  const clientId = useSignal('');
+  const secret = useSignal<string | null>(null);
+  const manage = holds(currentUser.value, 'admin');
+  return (
+    <>
+      <ErrorLine error={channels.error.value ?? clients.error.value} />
+      {secret.value && (
+        <div class="notice" role="status">
+          <p>Webhook signing key (HMAC-SHA256), shown once:</p>
+          <code>{secret.value}</code>
+        </div>
+      )}
+      <table class="grid" aria-label="Notification channels">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Target</th>
+            <th scope="col">Client</th>
+            <th scope="col">Health</th>
+            {manage && <th scope="col">Actions</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {channels.data.value?.map((c) => (
+            <tr key={c.id} data-channel={c.name}>
+              <td>{c.name}</td>
+              <td>{c.kind}</td>
+              <td>{c.target}</td>
+              <td>
+                {c.clientId === null
+                  ? 'all clients'
+                  : (clients.data.value?.find((x) => x.id === c.clientId)?.name ?? c.clientId)}
+              </td>
+              <td>{c.state === 'failing' ? `failing (${c.consecutiveFailures}): ${c.lastError ?? ''}` : c.state}</td>
+              {manage && (
+                <td>
+                  <button
+                    type="button"
+                    aria-label={`Delete ${c.name}`}
+                    onClick={() => void channels.act(() => Api.deleteChannel(c.id))}
+                  >
+                    Delete
+                  </button>
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {manage && (
+        <form
+          class="filters"
+          aria-label="New channel"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            await channels.act(async () => {
+              const r = await Api.createChannel({
+                kind: kind.value,
+                name: name.value,
+                clientId: clientId.value || null,
+                url: url.value,
+              });
+              secret.value = r.secret ?? null;
+              name.value = url.value = '';
+            });
+          }}
+        >
+          <label>
+            Kind
+            <select name="kind" value={kind.value} onChange={(e) => (kind.value = e.currentTarget.value)}>
+              <option value="webhook">Webhook (JSON)</option>
+              <option value="slack">Slack</option>
+              <option value="teams">Microsoft Teams</option>
+            </select>
+          </label>
+          <label>
+            Name
+            <input
+              name="channel-name"
+              required
+              value={name.value}
+              onInput={(e) => (name.value = e.currentTarget.value)}
+            />
+          </label>
+          <label>
+            URL
+            <input
+              type="url"
+              name="url"
+              required
+              value={url.value}
+              onInput={(e) => (url.value = e.currentTarget.value)}
+            />
+          </label>
+          <label>
+            Client
+            <select
+              name="channel-client"
+              value={clientId.value}
+              onChange={(e) => (clientId.value = e.currentTarget.value)}
+            >
+              <option value="">All clients</option>
+              {clients.data.value?.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit">Add channel</button>
+        </form>
+      )}
+    </>
+  );
+}

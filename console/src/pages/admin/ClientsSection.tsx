@@ -1,0 +1,111 @@
+/** Clients and their sites: the list for everyone who sees them; a new client (global admins) and new sites. */
+import { useSignal } from '@preact/signals';
+import { Api } from '../../api/client.js';
+import type { Client, Site } from '../../api/types.js';
+import { isGlobalAdmin } from '../../can.js';
+import { ErrorLine } from '../../components/Layout.js';
+import { currentUser } from '../../session.js';
+import { useList } from './load.js';
+
+export function ClientsSection() {
+  const list = useList(async () => {
+    const clients = (await Api.clients()).clients as Client[];
+    const sites = await Promise.all(clients.map((c) => Api.sites(c.id).then((r) => r.sites as Site[])));
+    return clients.map((c, i) => ({ ...c, sites: sites[i] ?? [] }));
+  });
+  const clientName = useSignal('');
+  const siteClient = useSignal('');
+  const siteName = useSignal('');
+  const timezone = useSignal(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  return (
+    <>
+      <ErrorLine error={list.error.value} />
+      <table class="grid" aria-label="Clients and sites">
+        <thead>
+          <tr>
+            <th scope="col">Client</th>
+            <th scope="col">Sites</th>
+            <th scope="col">Id</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.data.value?.map((c) => (
+            <tr key={c.id} data-client={c.name}>
+              <td>{c.name}</td>
+              <td>{c.sites.map((s) => s.name).join(', ') || '—'}</td>
+              <td>
+                <code>{c.id}</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {isGlobalAdmin(currentUser.value) && (
+        <form
+          class="filters"
+          aria-label="New client"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            if (await list.act(() => Api.createClient(clientName.value))) clientName.value = '';
+          }}
+        >
+          <label>
+            Client name
+            <input
+              name="client-name"
+              required
+              value={clientName.value}
+              onInput={(e) => (clientName.value = e.currentTarget.value)}
+            />
+          </label>
+          <button type="submit">Create client</button>
+        </form>
+      )}
+      <form
+        class="filters"
+        aria-label="New site"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (await list.act(() => Api.createSite(siteClient.value, siteName.value, timezone.value)))
+            siteName.value = '';
+        }}
+      >
+        <label>
+          Client
+          <select
+            name="site-client"
+            required
+            value={siteClient.value}
+            onChange={(e) => (siteClient.value = e.currentTarget.value)}
+          >
+            <option value="">Choose…</option>
+            {list.data.value?.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Site name
+          <input
+            name="site-name"
+            required
+            value={siteName.value}
+            onInput={(e) => (siteName.value = e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Time zone
+          <input
+            name="timezone"
+            required
+            value={timezone.value}
+            onInput={(e) => (timezone.value = e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit">Create site</button>
+      </form>
+    </>
+  );
+}

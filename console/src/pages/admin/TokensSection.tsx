@@ -1,0 +1,94 @@
+/** The user's own API tokens (for the CLI and scripts): create — the secret is shown once, here — and revoke. */
+import { useSignal } from '@preact/signals';
+import { Api } from '../../api/client.js';
+import { ErrorLine } from '../../components/Layout.js';
+import { ago } from '../../format.js';
+import { useList } from './load.js';
+
+export function TokensSection() {
+  const tokens = useList(() => Api.apiTokens().then((r) => r.tokens));
+  const name = useSignal('');
+  const days = useSignal('90');
+  const created = useSignal<{ name: string; token: string } | null>(null);
+  return (
+    <>
+      <ErrorLine error={tokens.error.value} />
+      {created.value && (
+        <div class="notice" role="status">
+          <p>{`Token "${created.value.name}" — copy it now, it is not shown again:`}</p>
+          <code data-testid="new-token">{created.value.token}</code>
+        </div>
+      )}
+      <table class="grid" aria-label="API tokens">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Created</th>
+            <th scope="col">Expires</th>
+            <th scope="col">Last used</th>
+            <th scope="col">State</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {tokens.data.value?.map((t) => (
+            <tr key={t.id} data-token={t.name}>
+              <td>{t.name}</td>
+              <td>{new Date(t.createdAt).toLocaleString()}</td>
+              <td>{t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : 'never'}</td>
+              <td>{ago(t.lastUsedAt)}</td>
+              <td data-testid="state">{t.revokedAt ? 'revoked' : 'active'}</td>
+              <td>
+                {!t.revokedAt && (
+                  <button
+                    type="button"
+                    aria-label={`Revoke ${t.name}`}
+                    onClick={() => void tokens.act(() => Api.revokeApiToken(t.id))}
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form
+        class="filters"
+        aria-label="New API token"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const n = name.value;
+          await tokens.act(async () => {
+            const r = await Api.createApiToken(n, Number(days.value) || undefined);
+            created.value = { name: n, token: r.token };
+            name.value = '';
+          });
+        }}
+      >
+        <label>
+          Token name
+          <input
+            name="token-name"
+            required
+            maxLength={100}
+            value={name.value}
+            onInput={(e) => (name.value = e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Valid for (days)
+          <input
+            type="number"
+            name="days"
+            min={1}
+            max={3650}
+            value={days.value}
+            onInput={(e) => (days.value = e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit">Create token</button>
+      </form>
+    </>
+  );
+}

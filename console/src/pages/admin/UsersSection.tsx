@@ -1,0 +1,126 @@
+/** Users and their roles: create (with one role, on every client or one), disable and enable. Global admins only. */
+import { useSignal } from '@preact/signals';
+import { Api } from '../../api/client.js';
+import { ErrorLine } from '../../components/Layout.js';
+import { useList } from './load.js';
+
+const ROLES = ['viewer', 'tier1', 'tier2', 'tier3', 'admin'];
+
+export function UsersSection() {
+  const users = useList(() => Api.users().then((r) => r.users));
+  const clients = useList(() => Api.clients().then((r) => r.clients));
+  const email = useSignal('');
+  const name = useSignal('');
+  const password = useSignal('');
+  const role = useSignal('tier1');
+  const clientId = useSignal('');
+  return (
+    <>
+      <ErrorLine error={users.error.value ?? clients.error.value} />
+      <table class="grid" aria-label="Users">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">E-mail</th>
+            <th scope="col">Roles</th>
+            <th scope="col">TOTP</th>
+            <th scope="col">State</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.data.value?.map((u) => (
+            <tr key={u.id} data-user={u.email}>
+              <td>{u.name}</td>
+              <td>{u.email}</td>
+              <td>
+                {u.roles
+                  .map(
+                    (r) =>
+                      `${r.role}@${r.clientId === null ? 'all clients' : (clients.data.value?.find((c) => c.id === r.clientId)?.name ?? r.clientId)}`,
+                  )
+                  .join(', ')}
+              </td>
+              <td>{u.totpEnabled ? 'on' : 'off'}</td>
+              <td data-testid="state">{u.disabled ? 'disabled' : 'active'}</td>
+              <td>
+                <button
+                  type="button"
+                  onClick={() => void users.act(() => Api.setUserDisabled(u.id, !u.disabled))}
+                  aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.email}`}
+                >
+                  {u.disabled ? 'Enable' : 'Disable'}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>New user</h3>
+      <form
+        class="stack"
+        aria-label="New user"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const ok = await users.act(() =>
+            Api.createUser({
+              email: email.value,
+              name: name.value,
+              password: password.value,
+              roles: [{ role: role.value, clientId: clientId.value || null }],
+            }),
+          );
+          if (ok) email.value = name.value = password.value = '';
+        }}
+      >
+        <label>
+          E-mail
+          <input
+            type="email"
+            name="email"
+            required
+            value={email.value}
+            onInput={(e) => (email.value = e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Name
+          <input name="name" required value={name.value} onInput={(e) => (name.value = e.currentTarget.value)} />
+        </label>
+        <label>
+          Initial password
+          <input
+            type="password"
+            name="password"
+            autocomplete="new-password"
+            required
+            value={password.value}
+            onInput={(e) => (password.value = e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Role
+          <select name="role" value={role.value} onChange={(e) => (role.value = e.currentTarget.value)}>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          On
+          <select name="client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
+            <option value="">Every client</option>
+            {clients.data.value?.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Create user</button>
+      </form>
+    </>
+  );
+}
