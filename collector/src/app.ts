@@ -19,6 +19,7 @@ import {
   ChecksPush,
   DetectionEngine,
   DetectionPolicies,
+  DetectionStore,
   detectionMigrations,
   PolicyAdmin,
   PolicyStore,
@@ -215,7 +216,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     () => clock.now(),
     logger.child({ concern: 'detection' }),
   );
-  policyAdmin.load();
+  await policyAdmin.load();
   const registry = new ConnectionRegistry();
   const agents = new Agents(db, tenants, registry, audit, clock, logger);
   const events = new EventsStore(db);
@@ -257,7 +258,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   const jobs = new Jobs(db, audit, clock, logger.child({ concern: 'jobs' }), {
     agent: (id) => agents.get(id),
     agentsIn: (q) => agents.list({ ...q, limit: 100_000, offset: 0 }),
-    securityPatchesOlderThan: async (q, days) => fleet.patches(q, days, true).map((r) => r.agentId),
+    securityPatchesOlderThan: async (q, days) => (await fleet.patches(q, days, true)).map((r) => r.agentId),
     siteClient: async (id) => (await tenants.site(id))?.clientId,
     siteTimezone: async (id) => (await tenants.site(id))?.timezone,
     hostname: (id) => agents.label(id),
@@ -337,14 +338,15 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
             (x, y) => x.time - y.time,
           )),
       inventoryFacts: async (agentId) => {
-        const facts = inventoryFactsOf(inventory, agentId);
+        const facts = await inventoryFactsOf(inventory, agentId);
         // Titles name the machine as people tell it apart: its hostname, with its short id when another has it too.
         return facts && { ...facts, hostname: (await agents.label(agentId)) ?? facts.hostname };
       },
     },
   );
   const metricsStore = new MetricsStore(db);
-  detection.restore(metricsStore.loadState());
+  const detectionStore = new DetectionStore(db);
+  detection.restore(await detectionStore.load());
   const metricsService = new MetricsService(metricsStore, detection, clock, logger);
   ingest.registerSink('metrics.batch', async (items) => {
     await metricsService.commit(items);
@@ -352,7 +354,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   ingest.registerSink('checks.results', async (items) => {
     await metricsService.commitChecks(items);
   });
-  const checkpoint = async () => metricsStore.saveState(detection.snapshot());
+  const checkpoint = async () => detectionStore.save(detection.snapshot());
   const gateway = new AgentGateway(agents, registry, ingest, presence, clock, logger, {
     helloTimeoutMs: config.limits.helloTimeoutMs,
     maxAgents: config.limits.maxAgents,

@@ -12,6 +12,7 @@ export { MemoryIncidentSink, type SinkEvent } from './memory-sink.js';
 export * from './policy.js';
 export { PolicyAdmin, type PolicyEntry, type PolicySource, type PolicyTenants } from './policy-admin.js';
 export * from './policy-file.js';
-export { detectionMigrations, PolicyStore, type StoredPolicy } from './policy-store.js';
+export { PolicyStore, type StoredPolicy } from './policy-store.js';
 export * from './ports.js';
 export { parseTimestamp, type ReplayOptions, type ReplaySummary, replayCsv, replayPath } from './replay.js';
+export { DetectionStore, detectionMigrations } from './store.js';

@@ -83,7 +83,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
   const scopeOf = (req: FastifyRequest, q: { clientId?: string | undefined; siteId?: string | undefined }) =>
     fleetScope(guard, deps.clientOfSite, req, q);
   const fleet = (
-    rows: ReturnType<FleetQueries['software']>,
+    rows: Awaited<ReturnType<FleetQueries['software']>>,
     format: 'json' | 'csv',
     reply: { type(t: string): unknown },
   ) => {
@@ -177,7 +177,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
       async (req) => {
         await loadAgent(req, req.params.id);
         const q = req.query;
-        return { changes: inventory.history(req.params.id, q.from, q.to ?? deps.clock.now(), q.limit) };
+        return { changes: await inventory.history(req.params.id, q.from, q.to ?? deps.clock.now(), q.limit) };
       },
     );
 
@@ -225,7 +225,9 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
       },
       async (req) => {
         const scope = await scopeOf(req, req.query);
-        return { devices: inventory.devices(scope).map((d) => ({ ...d, eol: inventory.eolOf(d.id) })) };
+        const devices = [];
+        for (const d of await inventory.devices(scope)) devices.push({ ...d, eol: await inventory.eolOf(d.id) });
+        return { devices };
       },
     );
 
@@ -244,7 +246,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
       },
       async (req, reply) =>
         fleet(
-          queries.software(await scopeOf(req, req.query), req.query.name, req.query.below),
+          await queries.software(await scopeOf(req, req.query), req.query.name, req.query.below),
           req.query.format,
           reply,
         ),
@@ -262,7 +264,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
       },
       async (req, reply) =>
         fleet(
-          queries.patches(await scopeOf(req, req.query), req.query.olderThanDays, !req.query.all),
+          await queries.patches(await scopeOf(req, req.query), req.query.olderThanDays, !req.query.all),
           req.query.format,
           reply,
         ),
@@ -271,19 +273,19 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsync {
       '/api/v1/inventory/query/antivirus',
       { schema: { querystring: Q({ withinDays: Type.Number({ minimum: 0, default: 30 }) }), response: FleetResponse } },
       async (req, reply) =>
-        fleet(queries.antivirus(await scopeOf(req, req.query), req.query.withinDays), req.query.format, reply),
+        fleet(await queries.antivirus(await scopeOf(req, req.query), req.query.withinDays), req.query.format, reply),
     );
     app.get(
       '/api/v1/inventory/query/eol',
       { schema: { querystring: Q({ withinDays: Type.Number({ minimum: 0, default: 0 }) }), response: FleetResponse } },
       async (req, reply) =>
-        fleet(queries.endOfLife(await scopeOf(req, req.query), req.query.withinDays), req.query.format, reply),
+        fleet(await queries.endOfLife(await scopeOf(req, req.query), req.query.withinDays), req.query.format, reply),
     );
     app.get(
       '/api/v1/inventory/query/age',
       { schema: { querystring: Q({ years: Type.Number({ minimum: 0, default: 5 }) }), response: FleetResponse } },
       async (req, reply) =>
-        fleet(queries.olderThan(await scopeOf(req, req.query), req.query.years), req.query.format, reply),
+        fleet(await queries.olderThan(await scopeOf(req, req.query), req.query.years), req.query.format, reply),
     );
   };
 }
