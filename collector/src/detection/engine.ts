@@ -17,10 +17,10 @@ import { detectChecks, reconcileChecks } from './detectors/checks.js';
 import type { DetectorContext } from './detectors/context.js';
 import { detectForecast, forecastWatches } from './detectors/forecast.js';
 import { detectInventory } from './detectors/inventory.js';
-import { detectProcessRules, detectThresholds, reconcileThresholds } from './detectors/thresholds.js';
+import { coversSeries, detectProcessRules, detectThreshold, reconcileThresholds } from './detectors/thresholds.js';
 import { type EngineCounters, SignalEmitter } from './emitter.js';
 import { MaintenanceGate, type Suppressed } from './maintenance.js';
-import { baselineIgnores, type Policy, type PolicySet } from './policy.js';
+import { baselineIgnores, type Policy, type PolicySet, thresholdsOf } from './policy.js';
 import type { AgentPlace, EngineSample, InventoryFactsOf, PresenceView, RecentChanges } from './ports.js';
 import { DetectionState } from './state.js';
 import { decodeState, encodeState } from './state-codec.js';
@@ -110,9 +110,13 @@ export class DetectionEngine {
   /** One sample of one series through the baseline, the thresholds and (disks) the forecast, in that order. */
   async #step(agentId: string, place: AgentPlace, policy: Policy, metric: string, t: number, x: number) {
     const st = this.#state.seriesOf(`${agentId}|${metric}`);
-    if (policy.baseline.enabled && !baselineIgnores(policy, metric))
-      await detectBaseline(this.#baseline, st, agentId, place, policy, metric, t, x);
-    await detectThresholds(this.#ctx, agentId, place, policy, metric, t, x);
+    // Awaits only when a detector has something to hand over: this runs once per sample.
+    if (policy.baseline.enabled && !baselineIgnores(policy, metric)) {
+      const decided = detectBaseline(this.#baseline, st, agentId, place, policy, metric, t, x);
+      if (decided) await decided;
+    }
+    for (const rule of thresholdsOf(policy))
+      if (coversSeries(rule, metric)) await detectThreshold(this.#ctx, agentId, metric, place, policy, rule, t, x);
     if (policy.forecast.enabled && forecastWatches(metric))
       await detectForecast(this.#emit, st, agentId, place, policy, metric, t, x);
   }

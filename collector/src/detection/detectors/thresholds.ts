@@ -9,23 +9,9 @@ import { type Policy, PROC_CPU_PREFIX, ruleCovers, type ThresholdRule, threshold
 import type { AgentPlace } from '../ports.js';
 import type { DetectorContext } from './context.js';
 
-/** True for the rules `detectThresholds` evaluates on a machine series (per-program rules go by the top list). */
-const onSeries = (rule: ThresholdRule, metric: string) =>
+/** True for the rules evaluated on a machine series (per-program rules go by the sample's top list instead). */
+export const coversSeries = (rule: ThresholdRule, metric: string) =>
   !rule.metric.startsWith(PROC_CPU_PREFIX) && ruleCovers(rule, metric);
-
-/** Evaluates every threshold rule of the policy that covers this series on one sample. */
-export async function detectThresholds(
-  ctx: DetectorContext,
-  agentId: string,
-  place: AgentPlace,
-  policy: Policy,
-  metric: string,
-  t: number,
-  x: number,
-): Promise<void> {
-  for (const rule of thresholdsOf(policy))
-    if (onSeries(rule, metric)) await detectThreshold(ctx, agentId, metric, place, policy, rule, t, x);
-}
 
 /**
  * Threshold rules on one program's CPU, `proc.cpu_pct:<name>` (% of one core, summed over its processes), read from
@@ -55,8 +41,8 @@ export async function detectProcessRules(
   }
 }
 
-/** One rule on one sample of one series. */
-async function detectThreshold(
+/** One rule on one sample of one series (the engine calls it for each rule that `coversSeries`). */
+export async function detectThreshold(
   ctx: DetectorContext,
   agentId: string,
   metric: string,
