@@ -19,6 +19,7 @@ import {
   ChecksPush,
   DetectionEngine,
   DetectionPolicies,
+  DetectionStore,
   DetectionSweeps,
   PolicyAdmin,
   PolicyStore,
@@ -190,7 +191,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   const jobs = new Jobs(db, audit, clock, logger.child({ concern: 'jobs' }), {
     agent: (id) => agents.get(id),
     agentsIn: (q) => agents.list({ ...q, limit: JOB_SELECTOR_LIMIT, offset: 0 }),
-    securityPatchesOlderThan: async (q, days) => fleet.patches(q, days, true).map((r) => r.agentId),
+    securityPatchesOlderThan: async (q, days) => (await fleet.patches(q, days, true)).map((r) => r.agentId),
     siteClient: ports.siteClient,
     siteTimezone: async (id) => (await tenants.site(id))?.timezone,
     hostname: (id) => agents.label(id),
@@ -242,7 +243,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     () => clock.now(),
     logger.child({ concern: 'detection' }),
   );
-  policyAdmin.load();
+  await policyAdmin.load();
   const detection = new DetectionEngine(
     work.incidentSink,
     { place: detectionPlaceOf(agents, tenants), lastSeen: lastSeenOf(agents) },
@@ -260,16 +261,17 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
             (x, y) => x.time - y.time,
           )),
       inventoryFacts: async (agentId) => {
-        const facts = inventoryFactsOf(inventory, agentId);
+        const facts = await inventoryFactsOf(inventory, agentId);
         // Titles name the machine as people tell it apart: its hostname, with its short id when another has it too.
         return facts && { ...facts, hostname: (await agents.label(agentId)) ?? facts.hostname };
       },
     },
   );
   const metricsStore = new MetricsStore(db);
-  detection.restore(await metricsStore.loadState());
+  const detectionStore = new DetectionStore(db);
+  detection.restore(await detectionStore.load());
   const metricsService = new MetricsService(metricsStore, detection, clock, logger);
-  const checkpoint = async () => metricsStore.saveState(detection.snapshot());
+  const checkpoint = async () => detectionStore.save(detection.snapshot());
   const sweeps = new DetectionSweeps(detection, { absenceEveryMs: config.presence.heartbeatIntervalMs }, logger);
   const checksPush = new ChecksPush(policies.set, () => clock.now());
   return { policies, policyAdmin, detection, metricsStore, metricsService, checkpoint, sweeps, checksPush };

@@ -9,10 +9,13 @@ import type { Inventory } from './inventory/index.js';
 import type { Tenants } from './tenants/index.js';
 
 /** What detection's inventory rules read, from the inventory's public functions (never its tables). */
-export function inventoryFactsOf(inventory: Inventory, agentId: string): InventoryFactsSnapshot | undefined {
-  const f = inventory.facts(agentId);
+export async function inventoryFactsOf(
+  inventory: Inventory,
+  agentId: string,
+): Promise<InventoryFactsSnapshot | undefined> {
+  const f = await inventory.facts(agentId);
   if (!f) return undefined;
-  const memory = inventory.rows(f.deviceId, 'memory').find((r) => r.data.kind === 'total')?.data.size_bytes;
+  const memory = (await inventory.rows(f.deviceId, 'memory')).find((r) => r.data.kind === 'total')?.data.size_bytes;
   return {
     hostname: f.hostname,
     os: f.os && {
@@ -39,12 +42,11 @@ export function inventoryFactsOf(inventory: Inventory, agentId: string): Invento
       firstSeen: p.firstSeen,
     })),
     software: f.software.map((s) => ({ name: s.name, version: s.version })),
-    disks: inventory
-      .rows(f.deviceId, 'disks')
+    disks: (await inventory.rows(f.deviceId, 'disks'))
       .filter((r) => r.data.kind === 'disk')
       .map((r) => String(r.data.name)),
     memoryBytes: typeof memory === 'number' ? memory : null,
-    services: inventory.rows(f.deviceId, 'services').map((r) => ({
+    services: (await inventory.rows(f.deviceId, 'services')).map((r) => ({
       name: String(r.data.name ?? ''),
       state: String(r.data.state ?? ''),
       startMode: String(r.data.start_mode ?? ''),

@@ -161,7 +161,7 @@ for (let done = 0; done < rows; ) {
     for (let m = 0; m < 20; m++) values[`m${m}`] = done + m;
     return { agentId: `ag_${a}`, seq: ++s2, samples: [{ time: 1_700_000_000_000 + done, values }] };
   });
-  store.insertBatches(batches);
+  await store.insertBatches(batches);
   done += 1000;
 }
 const ingest = rows / ((performance.now() - t0) / 1000);

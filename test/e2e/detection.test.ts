@@ -83,10 +83,13 @@ describe('detection end to end', () => {
     const agentId = await startAgent(cleanup, 'cpu', { OUTPOST_METRICS_INTERVAL_MS: '200' });
     // The agent is reporting before the load starts.
     await expect
-      .poll(() => c.collector.metricsService.samples(agentId, 'cpu.total_pct', 0, Date.now() + 1000).length, {
-        timeout: 10_000,
-        interval: 100,
-      })
+      .poll(
+        async () => (await c.collector.metricsService.samples(agentId, 'cpu.total_pct', 0, Date.now() + 1000)).length,
+        {
+          timeout: 10_000,
+          interval: 100,
+        },
+      )
       .toBeGreaterThan(0);
 
     const spinStart = Date.now();
@@ -167,7 +170,7 @@ describe('detection end to end', () => {
     await ticket(agentId, forbiddenKey, ['resolved'], 5_000);
 
     // The results are kept as series too.
-    const series = c.collector.metricsService.samples(agentId, 'check.ok:app-port', 0, Date.now() + 1000);
+    const series = await c.collector.metricsService.samples(agentId, 'check.ok:app-port', 0, Date.now() + 1000);
     expect(series.map((s) => s.value)).toContain(0);
     expect(series.map((s) => s.value)).toContain(1);
   });

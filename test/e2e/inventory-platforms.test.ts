@@ -106,10 +106,11 @@ describe('Windows and macOS inventories through the collector to the perimeter r
         msgs.map((msg) => ({ agentId, msg })),
         NOW,
       );
-    const stale = (id: string) => inv.facts(id);
-    expect(['ag_win', 'ag_srv', 'ag_mac'].map((a) => stale(a) !== undefined)).toEqual([true, true, true]);
+    const known = [];
+    for (const a of ['ag_win', 'ag_srv', 'ag_mac']) known.push((await inv.facts(a)) !== undefined);
+    expect(known).toEqual([true, true, true]);
 
-    const report = perimeter.buildPerimeter(inv, { clientIds: ['cl_a'] }, 'Cabinet Dupont', NOW, {
+    const report = await perimeter.buildPerimeter(inv, { clientIds: ['cl_a'] }, 'Cabinet Dupont', NOW, {
       obsoleteYears: 5,
       criticalPatchDays: 14,
     });

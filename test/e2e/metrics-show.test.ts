@@ -42,7 +42,7 @@ describe('outpost metrics show', () => {
         },
       ]);
       // Roll up two thirds of the way: the rest is read from the raw samples.
-      if (i === 80) c.collector.metricsService.housekeeping();
+      if (i === 80) await c.collector.metricsService.housekeeping();
     }
     clock.t += 10_000;
     const run = (...args: string[]) =>

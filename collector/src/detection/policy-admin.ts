@@ -64,9 +64,9 @@ export class PolicyAdmin {
    * Loads the stored policies at start and puts them in force. A stored document this version no longer accepts is
    * logged and left out (the scope falls back to the file or the defaults); it stays in the table to be fixed.
    */
-  load(): void {
+  async load(): Promise<void> {
     this.#stored = [];
-    for (const row of this.store.listSync()) {
+    for (const row of await this.store.list()) {
       try {
         this.#stored.push({ row, policy: validatePolicy(JSON.parse(row.document), `stored policy ${row.id}`) });
       } catch (err) {

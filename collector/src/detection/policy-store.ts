@@ -1,30 +1,9 @@
 /**
  * All SQL of detection's own table: the policies added through the API (`/api/v1/detection/policies`), one per scope
  * (collector default, a client, a site), kept as the document that was submitted. docs/0004-detection.md, "Policies
- * in the database".
+ * in the database". The table is declared with detection's schema in store.ts.
  */
-import { type Db, type Migration, prepared } from '../db/index.js';
-
-/** Detection's schema (ids 0250–0299). */
-export const detectionMigrations: Migration[] = [
-  {
-    id: '0250_detection_policies',
-    concern: 'detection',
-    sql: `
-      CREATE TABLE detection_policies (
-        id TEXT PRIMARY KEY,
-        scope TEXT NOT NULL UNIQUE,
-        client_id TEXT,
-        site_id TEXT,
-        document TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        created_by TEXT NOT NULL,
-        updated_at INTEGER NOT NULL,
-        updated_by TEXT NOT NULL
-      );
-    `,
-  },
-];
+import { type Db, prepared } from '../db/index.js';
 
 /** One stored policy: where it applies, the submitted document (JSON text), who wrote it and when. */
 export interface StoredPolicy {
@@ -50,11 +29,6 @@ export class PolicyStore {
 
   /** Every stored policy, oldest first. */
   async list(): Promise<StoredPolicy[]> {
-    return this.listSync();
-  }
-
-  /** The same, synchronously (at start, before anything listens). */
-  listSync(): StoredPolicy[] {
     return prepared<[], StoredPolicy>(
       this.db,
       `SELECT ${COLUMNS} FROM detection_policies ORDER BY created_at, id`,

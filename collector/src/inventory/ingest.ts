@@ -82,21 +82,26 @@ export class InventoryIngest {
   ) {}
 
   /** Applies a batch in one transaction; returns the full snapshots to request. */
-  apply(items: readonly ReportItem[], now: number): ResyncRequests {
+  async apply(items: readonly ReportItem[], now: number): Promise<ResyncRequests> {
     const resync: ResyncRequests = new Map();
     const want = (agentId: string, probe?: ProbeName) => {
       const s = resync.get(agentId) ?? new Set<ProbeName>();
       if (probe) s.add(probe);
       resync.set(agentId, s);
     };
-    this.store.transaction(() => {
-      for (const item of items) this.#applyOne(item, now, want);
+    await this.store.transaction(async (tx) => {
+      for (const item of items) await this.#applyOne(tx, item, now, want);
     });
     return resync;
   }
 
-  #applyOne({ agentId, msg, placement }: ReportItem, now: number, want: (a: string, p?: ProbeName) => void): void {
-    const mapped = this.store.agentDevice(agentId);
+  async #applyOne(
+    tx: InventoryStore,
+    { agentId, msg, placement }: ReportItem,
+    now: number,
+    want: (a: string, p?: ProbeName) => void,
+  ): Promise<void> {
+    const mapped = await tx.agentDevice(agentId);
     if (mapped && msg.seq <= mapped.lastSeq) return; // a resend of something already applied
     // Reassemble multi-part sets; a set is complete when its last part arrives (the stream keeps order).
     const complete: InventorySet[] = [];
@@ -105,10 +110,10 @@ export class InventoryIngest {
         complete.push(set);
         continue;
       }
-      this.store.stage(agentId, set.setId, set.part, JSON.stringify(set), now);
+      await tx.stage(agentId, set.setId, set.part, JSON.stringify(set), now);
       if (set.part < set.parts) continue;
-      const parts = this.store.staged(agentId, set.setId).map((b) => JSON.parse(b) as InventorySet);
-      this.store.unstage(agentId, set.setId);
+      const parts = (await tx.staged(agentId, set.setId)).map((b) => JSON.parse(b) as InventorySet);
+      await tx.unstage(agentId, set.setId);
       if (!isWholeSet(parts, set)) {
         want(agentId, set.probe);
         continue;
@@ -121,35 +126,36 @@ export class InventoryIngest {
         removes: parts.flatMap((p) => p.removes),
       } as InventorySet);
     }
-    const device = this.#device(agentId, placement, complete, now, want);
-    for (const set of complete) this.#applySet(device, agentId, set, now, want);
+    const device = await this.#device(tx, agentId, placement, complete, now, want);
+    for (const set of complete) await this.#applySet(tx, device, agentId, set, now, want);
     device.lastReport = now;
-    this.#refreshIdentity(device);
-    this.store.updateDevice(device);
-    this.store.setLastSeq(agentId, msg.seq);
+    await this.#refreshIdentity(tx, device);
+    await tx.updateDevice(device);
+    await tx.setLastSeq(agentId, msg.seq);
   }
 
   /** The device of an agent: its mapping, a matching known machine, or a new device; splits clones. */
-  #device(
+  async #device(
+    tx: InventoryStore,
     agentId: string,
     placement: AgentPlacement,
     sets: InventorySet[],
     now: number,
     want: (a: string, p?: ProbeName) => void,
-  ): DeviceRecord {
-    const mapped = this.store.agentDevice(agentId);
+  ): Promise<DeviceRecord> {
+    const mapped = await tx.agentDevice(agentId);
     if (mapped) {
-      const d = this.store.device(mapped.deviceId)!;
+      const d = (await tx.device(mapped.deviceId))!;
       if (d.currentAgentId === agentId) return { ...d, clientId: placement.clientId, siteId: placement.siteId };
       // This agent was superseded by another one that matched the same machine, yet it still reports: the two are
       // different machines sharing identifiers (a cloned VM). Give the newer agent its own device, take this one back.
       const other = d.currentAgentId;
       const split: DeviceRecord = { ...d, id: newDeviceId(), currentAgentId: other, firstSeen: now };
-      this.store.insertDevice(split);
-      this.store.moveAgentData(other, d.id, split.id);
-      this.store.mapAgent(other, split.id, now);
-      if (d.serial) this.store.noteShared('serial', d.serial, now);
-      if (d.hwUuid) this.store.noteShared('uuid', d.hwUuid, now);
+      await tx.insertDevice(split);
+      await tx.moveAgentData(other, d.id, split.id);
+      await tx.mapAgent(other, split.id, now);
+      if (d.serial) await tx.noteShared('serial', d.serial, now);
+      if (d.hwUuid) await tx.noteShared('uuid', d.hwUuid, now);
       this.logger.warn(
         { agentId, other, deviceId: d.id, split: split.id },
         'two live agents share hardware identifiers; devices split',
@@ -159,11 +165,16 @@ export class InventoryIngest {
     }
     const facts = factsFrom(sets);
     if (facts) {
-      const candidates = this.store.candidates(facts.serial, facts.hwUuid);
-      const match = matchDevice(facts, placement.clientId, candidates, (k, v) => this.store.isShared(k, v));
+      const candidates = await tx.candidates(facts.serial, facts.hwUuid);
+      // matchDevice asks about these two identifiers only: looked up first, as it is a pure function.
+      const shared = {
+        serial: await tx.isShared('serial', facts.serial),
+        uuid: await tx.isShared('uuid', facts.hwUuid.toLowerCase()),
+      };
+      const match = matchDevice(facts, placement.clientId, candidates, (k) => shared[k]);
       if (match) {
-        const d = this.store.device(match.id)!;
-        this.store.mapAgent(agentId, d.id, now);
+        const d = (await tx.device(match.id))!;
+        await tx.mapAgent(agentId, d.id, now);
         this.logger.info(
           { agentId, deviceId: d.id, previousAgent: d.currentAgentId },
           'agent mapped to a known device',
@@ -190,22 +201,23 @@ export class InventoryIngest {
       firstSeen: now,
       lastReport: now,
     };
-    this.store.insertDevice(d);
-    this.store.mapAgent(agentId, d.id, now);
+    await tx.insertDevice(d);
+    await tx.mapAgent(agentId, d.id, now);
     return d;
   }
 
-  #applySet(
+  async #applySet(
+    tx: InventoryStore,
     device: DeviceRecord,
     agentId: string,
     set: InventorySet,
     now: number,
     want: (a: string, p?: ProbeName) => void,
-  ): void {
+  ): Promise<void> {
     const probe = set.probe;
-    const status = this.store.probe(device.id, probe);
+    const status = await tx.probe(device.id, probe);
     if (set.mode === 'error') {
-      this.store.setProbe(device.id, {
+      await tx.setProbe(device.id, {
         probe,
         hash: status?.hash ?? '',
         collectedAt: set.collectedAt,
@@ -218,11 +230,11 @@ export class InventoryIngest {
     }
     if (set.mode === 'diff' && (!status || status.stale || status.hash !== set.baseHash)) {
       // The agent diffed against a state this collector does not have (lost message, restored database): resync.
-      if (status) this.store.setProbe(device.id, { ...status, stale: true, updatedAt: now });
+      if (status) await tx.setProbe(device.id, { ...status, stale: true, updatedAt: now });
       want(agentId, probe);
       return;
     }
-    const stored = this.store.rows(device.id, probe);
+    const stored = await tx.rows(device.id, probe);
     const before = new Map(stored.map((r) => [r.key, r.data]));
     const after = set.mode === 'full' ? new Map<string, Row>() : new Map(before);
     for (const k of set.removes) after.delete(k);
@@ -234,16 +246,20 @@ export class InventoryIngest {
     const stale = hash !== set.hash;
     if (stale) want(agentId, probe);
     const beforeJson = new Map(stored.map((r) => [r.key, JSON.stringify(r.data)]));
-    for (const k of before.keys()) if (!after.has(k)) this.store.deleteRow(device.id, probe, k);
+    const gone = [...before.keys()].filter((k) => !after.has(k));
+    const changed: { key: string; data: string }[] = [];
     for (const [k, r] of after) {
       const json = JSON.stringify(r);
-      if (beforeJson.get(k) !== json) this.store.upsertRow(device.id, probe, k, json, now);
+      if (beforeJson.get(k) !== json) changed.push({ key: k, data: json });
     }
+    // One call per set, not per row: a round trip each for a PostgreSQL store, an await each here.
+    if (gone.length) await tx.deleteRows(device.id, probe, gone);
+    if (changed.length) await tx.upsertRows(device.id, probe, changed, now);
     if (status) {
       const changes = changesFor(probe, before, after);
-      if (changes.length) this.store.insertChanges(device.id, agentId, set.collectedAt, changes);
+      if (changes.length) await tx.insertChanges(device.id, agentId, set.collectedAt, changes);
     }
-    this.store.setProbe(device.id, {
+    await tx.setProbe(device.id, {
       probe,
       hash,
       collectedAt: set.collectedAt,
@@ -254,8 +270,8 @@ export class InventoryIngest {
     });
   }
 
-  #refreshIdentity(d: DeviceRecord): void {
-    const sys = this.store.rows(d.id, 'system_info')[0]?.data;
+  async #refreshIdentity(tx: InventoryStore, d: DeviceRecord): Promise<void> {
+    const sys = (await tx.rows(d.id, 'system_info'))[0]?.data;
     if (sys) {
       d.hostname = String(sys.hostname ?? '');
       d.manufacturer = String(sys.manufacturer ?? '');
@@ -266,7 +282,7 @@ export class InventoryIngest {
       d.virtual = sys.virtual === true;
       d.biosDate = String(sys.bios_date ?? '');
     }
-    const nics = this.store.rows(d.id, 'network_interfaces');
+    const nics = await tx.rows(d.id, 'network_interfaces');
     if (nics.length)
       d.macs = nics
         .filter((r) => r.data.virtual !== true)

@@ -92,8 +92,8 @@ describe('inventory store', () => {
       }),
     );
     await send('ag_1', fullReport(1, rows, clock.now()));
-    expect(inv.inventory('ag_1').probes.find((p) => p.probe === 'installed_software')!.rows).toHaveLength(51);
-    expect(inv.history('ag_1', 0, NOW + DAY)).toHaveLength(0); // a first snapshot is not history
+    expect((await inv.inventory('ag_1')).probes.find((p) => p.probe === 'installed_software')!.rows).toHaveLength(51);
+    expect(await inv.history('ag_1', 0, NOW + DAY)).toHaveLength(0); // a first snapshot is not history
 
     advance(DAY);
     const sw2 = rows.installed_software
@@ -105,10 +105,7 @@ describe('inventory store', () => {
     const av2 = rows.licences.map((r) => ({ ...r, enabled: false, state: 'disabled' }));
     await send('ag_1', diff(4, 'licences', rows.licences, av2, clock.now()));
     await send('ag_1', diff(2, 'installed_software', rows.installed_software, sw2, clock.now())); // resend: ignored
-    const kinds = inv
-      .history('ag_1', 0, clock.now())
-      .map((c) => `${c.kind} ${c.subject}`)
-      .sort();
+    const kinds = (await inv.history('ag_1', 0, clock.now())).map((c) => `${c.kind} ${c.subject}`).sort();
     expect(kinds).toEqual([
       'av_state_changed ClamAV',
       'patch_installed openssl',
@@ -116,7 +113,7 @@ describe('inventory store', () => {
       'software_removed lib-demo-0',
       'software_upgraded openssl',
     ]);
-    const sw = inv.inventory('ag_1', 'installed_software').probes[0]!;
+    const sw = (await inv.inventory('ag_1', 'installed_software')).probes[0]!;
     expect(sw.hash).toBe(rowsHash('installed_software', sw2));
     expect(sw.rows).toHaveLength(51);
     const changes = await inv.recentChanges('ag_1', NOW + DAY - 1, NOW + DAY + 1);
@@ -125,7 +122,7 @@ describe('inventory store', () => {
     // A diff against a state the collector does not have is refused and a snapshot requested.
     await send('ag_1', diff(5, 'installed_software', rows.installed_software, sw2, clock.now()));
     expect(requests).toEqual([{ agentId: 'ag_1', probes: ['installed_software'] }]);
-    expect(inv.inventory('ag_1', 'installed_software').probes[0]!.stale).toBe(true);
+    expect((await inv.inventory('ag_1', 'installed_software')).probes[0]!.stale).toBe(true);
   });
 
   it('reassembles a set split into parts and applies it once complete', async () => {
@@ -136,9 +133,9 @@ describe('inventory store', () => {
     const p1 = { ...sw, setId: 'big', part: 1, parts: 2, upserts: sw.upserts.slice(0, 10) };
     const p2 = { ...sw, setId: 'big', part: 2, parts: 2, upserts: sw.upserts.slice(10) };
     await send('ag_2', { ...whole, seq: 1, sets: [whole.sets[0]!, p1 as typeof sw] });
-    expect(inv.inventory('ag_2').probes.map((p) => p.probe)).toEqual(['system_info']);
+    expect((await inv.inventory('ag_2')).probes.map((p) => p.probe)).toEqual(['system_info']);
     await send('ag_2', { ...whole, seq: 2, sets: [p2 as typeof sw] });
-    expect(inv.inventory('ag_2', 'installed_software').probes[0]!.rows).toHaveLength(30);
+    expect((await inv.inventory('ag_2', 'installed_software')).probes[0]!.rows).toHaveLength(30);
   });
 
   it('drops parts of sets that never complete, so staging cannot grow without bound', async () => {
@@ -192,8 +189,8 @@ describe('inventory store', () => {
         (p) => ({ ...p, setId: 'm' }) as DataSet,
       );
       for (const [i, set] of sets.entries()) await send('ag_3', { ...whole, seq: 2 + i, sets: [set] });
-      expect(inv.inventory('ag_3', 'installed_software').probes).toEqual([]);
-      expect(inv.inventory('ag_3', 'system_info').probes[0]!.rows).toEqual(rows.system_info);
+      expect((await inv.inventory('ag_3', 'installed_software')).probes).toEqual([]);
+      expect((await inv.inventory('ag_3', 'system_info')).probes[0]!.rows).toEqual(rows.system_info);
       expect(requests.some((r) => r.agentId === 'ag_3' && r.probes.includes('installed_software'))).toBe(true);
     },
   );
@@ -206,7 +203,9 @@ describe('inventory store', () => {
       }),
     );
     await send('ag_3', fullReport(1, rows, NOW));
-    const names = inv.inventory('ag_3', 'installed_software').probes[0]!.rows.map((r) => `${r.name} ${r.version}`);
+    const names = (await inv.inventory('ag_3', 'installed_software')).probes[0]!.rows.map(
+      (r) => `${r.name} ${r.version}`,
+    );
     const evil = names.find((n) => n.startsWith('evil'))!;
     expect(evil).toBe('evil<script>alert(1)</script> 1 2');
     expect(evil).not.toMatch(/[\u0000-\u001f]/);
@@ -231,14 +230,16 @@ describe('device identity', () => {
   it('maps a reinstalled agent and a renamed machine to the same device, with no spurious history', async () => {
     const { inv, send, advance, clock } = setup();
     await send('ag_old', fullReport(1, demoRows(machine(4)), clock.now()));
-    const device = inv.deviceOfAgent('ag_old')!.id;
+    const device = (await inv.deviceOfAgent('ag_old'))!.id;
     advance(DAY);
     // Reinstalled (new agent id) and renamed at the same time: same serial, UUID and NIC.
     await send('ag_new', fullReport(1, demoRows(machine(4, { hostname: 'accounting-4' })), clock.now()));
-    expect(inv.deviceOfAgent('ag_new')!.id).toBe(device);
-    expect(inv.deviceOfAgent('ag_new')!.hostname).toBe('accounting-4');
-    expect(inv.inventory('ag_new').agents).toEqual(['ag_old', 'ag_new']);
-    expect(inv.history('ag_new', 0, clock.now()).filter((c) => c.probe === 'installed_software')).toHaveLength(0);
+    expect((await inv.deviceOfAgent('ag_new'))!.id).toBe(device);
+    expect((await inv.deviceOfAgent('ag_new'))!.hostname).toBe('accounting-4');
+    expect((await inv.inventory('ag_new')).agents).toEqual(['ag_old', 'ag_new']);
+    expect((await inv.history('ag_new', 0, clock.now())).filter((c) => c.probe === 'installed_software')).toHaveLength(
+      0,
+    );
   });
 
   it('never merges machines on placeholder serials or UUIDs', async () => {
@@ -260,7 +261,7 @@ describe('device identity', () => {
         NOW,
       ),
     );
-    const ids = new Set(['ag_a', 'ag_b', 'ag_c'].map((a) => inv.deviceOfAgent(a)!.id));
+    const ids = new Set(await Promise.all(['ag_a', 'ag_b', 'ag_c'].map(async (a) => (await inv.deviceOfAgent(a))!.id)));
     expect(ids.size).toBe(3);
   });
 
@@ -277,16 +278,18 @@ describe('device identity', () => {
     // The clone keeps the name and (here, the worst case) the MAC: it first looks like a reinstall.
     await send('ag_vm1', fullReport(1, demoRows(vm(8, '00:50:56:00:00:01')), NOW));
     await send('ag_vm2', fullReport(1, demoRows(vm(8, '00:50:56:00:00:01')), NOW));
-    expect(inv.deviceOfAgent('ag_vm2')!.id).toBe(inv.deviceOfAgent('ag_vm1')!.id);
+    expect((await inv.deviceOfAgent('ag_vm2'))!.id).toBe((await inv.deviceOfAgent('ag_vm1'))!.id);
     // The first VM is still alive: two machines.
     const rows = demoRows(vm(8, '00:50:56:00:00:01'));
     await send('ag_vm1', diff(2, 'users', rows.users, [], NOW + 1));
-    expect(inv.deviceOfAgent('ag_vm2')!.id).not.toBe(inv.deviceOfAgent('ag_vm1')!.id);
+    expect((await inv.deviceOfAgent('ag_vm2'))!.id).not.toBe((await inv.deviceOfAgent('ag_vm1'))!.id);
     expect(requests.some((r) => r.agentId === 'ag_vm1')).toBe(true);
-    expect(inv.inventory('ag_vm2').probes.length).toBeGreaterThan(5); // the clone kept its own rows
+    expect((await inv.inventory('ag_vm2')).probes.length).toBeGreaterThan(5); // the clone kept its own rows
     // A third clone never merges on that UUID again.
     await send('ag_vm3', fullReport(1, demoRows(vm(8, '00:50:56:00:00:03')), NOW + 2));
-    const devices = new Set(['ag_vm1', 'ag_vm2', 'ag_vm3'].map((a) => inv.deviceOfAgent(a)!.id));
+    const devices = new Set(
+      await Promise.all(['ag_vm1', 'ag_vm2', 'ag_vm3'].map(async (a) => (await inv.deviceOfAgent(a))!.id)),
+    );
     expect(devices.size).toBe(3);
   });
 
@@ -294,7 +297,7 @@ describe('device identity', () => {
     const { inv, send } = setup({ ag_x: 'cl_a', ag_y: 'cl_b' });
     await send('ag_x', fullReport(1, demoRows(machine(9)), NOW));
     await send('ag_y', fullReport(1, demoRows(machine(9)), NOW));
-    expect(inv.deviceOfAgent('ag_x')!.id).not.toBe(inv.deviceOfAgent('ag_y')!.id);
+    expect((await inv.deviceOfAgent('ag_x'))!.id).not.toBe((await inv.deviceOfAgent('ag_y'))!.id);
   });
 });
 
@@ -338,48 +341,32 @@ describe('fleet queries and the perimeter report', () => {
     advance(20 * DAY);
     const queries = new FleetQueries(inv, clock);
     const all = {};
-    expect(queries.software(all, 'FIREFOX', '115').map((r) => r.hostname)).toEqual(['pc-1']);
-    expect(queries.patches(all, 14).map((r) => r.hostname)).toEqual(['pc-1']);
-    expect(queries.patches(all, 30)).toHaveLength(0);
-    expect(
-      queries
-        .antivirus(all, 30)
-        .map((r) => `${r.hostname} ${r.detail}`)
-        .sort(),
-    ).toEqual(['pc-1 expiring', 'pc-2 disabled', 'pc-4 expiring']);
-    expect(queries.endOfLife(all).map((r) => r.hostname)).toEqual([]);
+    expect((await queries.software(all, 'FIREFOX', '115')).map((r) => r.hostname)).toEqual(['pc-1']);
+    expect((await queries.patches(all, 14)).map((r) => r.hostname)).toEqual(['pc-1']);
+    expect(await queries.patches(all, 30)).toHaveLength(0);
+    expect((await queries.antivirus(all, 30)).map((r) => `${r.hostname} ${r.detail}`).sort()).toEqual([
+      'pc-1 expiring',
+      'pc-2 disabled',
+      'pc-4 expiring',
+    ]);
+    expect((await queries.endOfLife(all)).map((r) => r.hostname)).toEqual([]);
     advance(150 * DAY); // past Windows 10's end of life (2025-10-14)
-    expect(queries.endOfLife(all).map((r) => `${r.hostname} ${r.subject}`)).toEqual(['pc-2 Windows 10']);
-    expect(queries.olderThan(all, 5).map((r) => r.hostname)).toEqual(['pc-1']);
+    expect((await queries.endOfLife(all)).map((r) => `${r.hostname} ${r.subject}`)).toEqual(['pc-2 Windows 10']);
+    expect((await queries.olderThan(all, 5)).map((r) => r.hostname)).toEqual(['pc-1']);
 
-    const report = buildPerimeter(inv, { clientIds: ['cl_a'] }, 'Acme <HQ>', clock.now(), {
+    const report = await buildPerimeter(inv, { clientIds: ['cl_a'] }, 'Acme <HQ>', clock.now(), {
       obsoleteYears: 5,
       criticalPatchDays: 14,
     });
     const s = report.summary;
-    expect(s.machines).toBe(inv.devices({}).length);
-    expect(s.endOfLifeOs).toBe(queries.endOfLife(all).length);
-    expect(s.obsolete).toBe(queries.olderThan(all, 5).length);
-    expect(s.withCriticalPatches).toBe(new Set(queries.patches(all, 14).map((r) => r.deviceId)).size);
+    expect(s.machines).toBe((await inv.devices({})).length);
+    expect(s.endOfLifeOs).toBe((await queries.endOfLife(all)).length);
+    expect(s.obsolete).toBe((await queries.olderThan(all, 5)).length);
+    expect(s.withCriticalPatches).toBe(new Set((await queries.patches(all, 14)).map((r) => r.deviceId)).size);
     expect([s.avExpiring30, s.avExpiring60, s.avExpiring90]).toEqual([
-      new Set(
-        queries
-          .antivirus(all, 30)
-          .filter((r) => r.time !== null)
-          .map((r) => r.deviceId),
-      ).size,
-      new Set(
-        queries
-          .antivirus(all, 60)
-          .filter((r) => r.time !== null)
-          .map((r) => r.deviceId),
-      ).size,
-      new Set(
-        queries
-          .antivirus(all, 90)
-          .filter((r) => r.time !== null)
-          .map((r) => r.deviceId),
-      ).size,
+      new Set((await queries.antivirus(all, 30)).filter((r) => r.time !== null).map((r) => r.deviceId)).size,
+      new Set((await queries.antivirus(all, 60)).filter((r) => r.time !== null).map((r) => r.deviceId)).size,
+      new Set((await queries.antivirus(all, 90)).filter((r) => r.time !== null).map((r) => r.deviceId)).size,
     ]);
     const html = renderPerimeterHtml(report);
     expect(html).toContain('<title>Acme &lt;HQ&gt;</title>');

@@ -41,16 +41,16 @@ export class FleetQueries {
     private readonly clock: Clock,
   ) {}
 
-  #devices(scope: Scope): Map<string, DeviceRecord> {
-    return new Map(this.inventory.devices(scope).map((d) => [d.id, d]));
+  async #devices(scope: Scope): Promise<Map<string, DeviceRecord>> {
+    return new Map((await this.inventory.devices(scope)).map((d) => [d.id, d]));
   }
 
   /** Machines running software whose name contains `name` (case-insensitive), optionally below `below`. */
-  software(scope: Scope, name: string, below?: string): FleetRow[] {
-    const devices = this.#devices(scope);
+  async software(scope: Scope, name: string, below?: string): Promise<FleetRow[]> {
+    const devices = await this.#devices(scope);
     const needle = name.toLowerCase();
     const out: FleetRow[] = [];
-    for (const r of this.inventory.store.rowsOfProbe('installed_software')) {
+    for (const r of await this.inventory.store.rowsOfProbe('installed_software')) {
       const d = devices.get(r.deviceId);
       const n = String(r.data.name);
       if (!d || !n.toLowerCase().includes(needle)) continue;
@@ -67,11 +67,11 @@ export class FleetQueries {
   }
 
   /** Pending patches (security only by default) first seen more than `olderThanDays` ago. */
-  patches(scope: Scope, olderThanDays: number, securityOnly = true): FleetRow[] {
-    const devices = this.#devices(scope);
+  async patches(scope: Scope, olderThanDays: number, securityOnly = true): Promise<FleetRow[]> {
+    const devices = await this.#devices(scope);
     const cutoff = this.clock.now() - olderThanDays * DAY;
     const out: FleetRow[] = [];
-    for (const r of this.inventory.store.rowsOfProbe('pending_patches')) {
+    for (const r of await this.inventory.store.rowsOfProbe('pending_patches')) {
       const d = devices.get(r.deviceId);
       if (!d || r.data.kind !== 'update' || r.firstSeen > cutoff) continue;
       if (securityOnly && r.data.security !== true) continue;
@@ -87,12 +87,12 @@ export class FleetQueries {
   }
 
   /** Antivirus disabled, out of date, or whose licence expires within `withinDays`; Windows machines without one. */
-  antivirus(scope: Scope, withinDays: number): FleetRow[] {
-    const devices = this.#devices(scope);
+  async antivirus(scope: Scope, withinDays: number): Promise<FleetRow[]> {
+    const devices = await this.#devices(scope);
     const horizon = this.clock.now() + withinDays * DAY;
     const out: FleetRow[] = [];
     const withAv = new Set<string>();
-    for (const r of this.inventory.store.rowsOfProbe('licences')) {
+    for (const r of await this.inventory.store.rowsOfProbe('licences')) {
       const d = devices.get(r.deviceId);
       if (!d || r.data.kind !== 'antivirus') continue;
       withAv.add(d.id);
@@ -106,7 +106,7 @@ export class FleetQueries {
     }
     for (const d of devices.values()) {
       if (withAv.has(d.id)) continue;
-      const os = this.inventory.rows(d.id, 'os_version')[0]?.data;
+      const os = (await this.inventory.rows(d.id, 'os_version'))[0]?.data;
       if (os?.family === 'windows')
         out.push({ ...base(d), subject: '(none)', detail: 'no antivirus reported', time: null });
     }
@@ -114,11 +114,11 @@ export class FleetQueries {
   }
 
   /** Machines whose OS is past its end of life (or reaches it within `withinDays`). */
-  endOfLife(scope: Scope, withinDays = 0): FleetRow[] {
+  async endOfLife(scope: Scope, withinDays = 0): Promise<FleetRow[]> {
     const horizon = this.clock.now() + withinDays * DAY;
     const out: FleetRow[] = [];
-    for (const d of this.#devices(scope).values()) {
-      const eol = this.inventory.eolOf(d.id);
+    for (const d of (await this.#devices(scope)).values()) {
+      const eol = await this.inventory.eolOf(d.id);
       if (eol.supportedUntil === null || eol.supportedUntil > horizon) continue;
       out.push({
         ...base(d),
@@ -131,10 +131,10 @@ export class FleetQueries {
   }
 
   /** Machines older than `years` (BIOS date, or first seen when the firmware gives none). */
-  olderThan(scope: Scope, years: number): FleetRow[] {
+  async olderThan(scope: Scope, years: number): Promise<FleetRow[]> {
     const now = this.clock.now();
     const out: FleetRow[] = [];
-    for (const d of this.#devices(scope).values()) {
+    for (const d of (await this.#devices(scope)).values()) {
       const age = hardwareAgeYears(d, now);
       if (age === null || age < years) continue;
       out.push({

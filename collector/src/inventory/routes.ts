@@ -84,7 +84,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsyncTyp
   const scopeOf = (req: FastifyRequest, q: { clientId?: string | undefined; siteId?: string | undefined }) =>
     fleetScope(guard, deps.clientOfSite, req, q);
   const fleet = (
-    rows: ReturnType<FleetQueries['software']>,
+    rows: Awaited<ReturnType<FleetQueries['software']>>,
     format: 'json' | 'csv',
     reply: { type(t: string): unknown },
   ) => {
@@ -176,7 +176,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsyncTyp
       async (req) => {
         await loadAgent(req, req.params.id);
         const q = req.query;
-        return { changes: inventory.history(req.params.id, q.from, q.to ?? deps.clock.now(), q.limit) };
+        return { changes: await inventory.history(req.params.id, q.from, q.to ?? deps.clock.now(), q.limit) };
       },
     );
 
@@ -224,7 +224,9 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsyncTyp
       },
       async (req) => {
         const scope = await scopeOf(req, req.query);
-        return { devices: inventory.devices(scope).map((d) => ({ ...d, eol: inventory.eolOf(d.id) })) };
+        const devices = [];
+        for (const d of await inventory.devices(scope)) devices.push({ ...d, eol: await inventory.eolOf(d.id) });
+        return { devices };
       },
     );
 
@@ -243,7 +245,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsyncTyp
       },
       async (req, reply) =>
         fleet(
-          queries.software(await scopeOf(req, req.query), req.query.name, req.query.below),
+          await queries.software(await scopeOf(req, req.query), req.query.name, req.query.below),
           req.query.format,
           reply,
         ),
@@ -261,7 +263,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsyncTyp
       },
       async (req, reply) =>
         fleet(
-          queries.patches(await scopeOf(req, req.query), req.query.olderThanDays, !req.query.all),
+          await queries.patches(await scopeOf(req, req.query), req.query.olderThanDays, !req.query.all),
           req.query.format,
           reply,
         ),
@@ -270,19 +272,19 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsyncTyp
       '/api/v1/inventory/query/antivirus',
       { schema: { querystring: Q({ withinDays: Type.Number({ minimum: 0, default: 30 }) }), response: FleetResponse } },
       async (req, reply) =>
-        fleet(queries.antivirus(await scopeOf(req, req.query), req.query.withinDays), req.query.format, reply),
+        fleet(await queries.antivirus(await scopeOf(req, req.query), req.query.withinDays), req.query.format, reply),
     );
     app.get(
       '/api/v1/inventory/query/eol',
       { schema: { querystring: Q({ withinDays: Type.Number({ minimum: 0, default: 0 }) }), response: FleetResponse } },
       async (req, reply) =>
-        fleet(queries.endOfLife(await scopeOf(req, req.query), req.query.withinDays), req.query.format, reply),
+        fleet(await queries.endOfLife(await scopeOf(req, req.query), req.query.withinDays), req.query.format, reply),
     );
     app.get(
       '/api/v1/inventory/query/age',
       { schema: { querystring: Q({ years: Type.Number({ minimum: 0, default: 5 }) }), response: FleetResponse } },
       async (req, reply) =>
-        fleet(queries.olderThan(await scopeOf(req, req.query), req.query.years), req.query.format, reply),
+        fleet(await queries.olderThan(await scopeOf(req, req.query), req.query.years), req.query.format, reply),
     );
   };
 }

@@ -99,7 +99,7 @@ export class Inventory {
       // An agent deleted between its message and this batch: keep the data under an unknown placement, never drop it.
       placements.set(agentId, p ?? { clientId: '?', siteId: '?' });
     }
-    const resync = this.#ingest.apply(
+    const resync = await this.#ingest.apply(
       items.map((i) => ({ ...i, placement: placements.get(i.agentId)! })),
       now,
     );
@@ -112,37 +112,38 @@ export class Inventory {
   }
 
   /** The device an agent reports for, or undefined before its first inventory. */
-  deviceOfAgent(agentId: string): DeviceRecord | undefined {
-    const m = this.store.agentDevice(agentId);
+  async deviceOfAgent(agentId: string): Promise<DeviceRecord | undefined> {
+    const m = await this.store.agentDevice(agentId);
     return m && this.store.device(m.deviceId);
   }
 
   /** All devices visible in a scope. */
-  devices(filter: { clientIds?: readonly string[] | undefined; siteId?: string | undefined }): DeviceRecord[] {
+  async devices(filter: {
+    clientIds?: readonly string[] | undefined;
+    siteId?: string | undefined;
+  }): Promise<DeviceRecord[]> {
     return this.store.devices(filter);
   }
 
   /** Current rows of one probe on a device. */
-  rows(deviceId: string, probe: ProbeName): StoredRow[] {
+  async rows(deviceId: string, probe: ProbeName): Promise<StoredRow[]> {
     return this.store.rows(deviceId, probe);
   }
 
   /** One agent's device inventory (optionally one probe); OUTPOST_E_NOT_FOUND before its first report. */
-  inventory(agentId: string, probe?: ProbeName): DeviceInventory {
-    const device = this.deviceOfAgent(agentId);
+  async inventory(agentId: string, probe?: ProbeName): Promise<DeviceInventory> {
+    const device = await this.deviceOfAgent(agentId);
     if (!device) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No inventory yet for agent ${agentId}` });
-    const statuses = this.store.probes(device.id).filter((p) => !probe || p.probe === probe);
-    return {
-      device,
-      agents: this.store.agentsOfDevice(device.id),
-      probes: statuses.map((s) => ({ ...s, rows: this.store.rows(device.id, s.probe).map((r) => r.data) })),
-      eol: this.eolOf(device.id),
-    };
+    const statuses = (await this.store.probes(device.id)).filter((p) => !probe || p.probe === probe);
+    const probes: DeviceInventory['probes'] = [];
+    for (const s of statuses)
+      probes.push({ ...s, rows: (await this.store.rows(device.id, s.probe)).map((r) => r.data) });
+    return { device, agents: await this.store.agentsOfDevice(device.id), probes, eol: await this.eolOf(device.id) };
   }
 
   /** End-of-life status of a device's OS. */
-  eolOf(deviceId: string): EolStatus {
-    const os = this.store.rows(deviceId, 'os_version')[0]?.data;
+  async eolOf(deviceId: string): Promise<EolStatus> {
+    const os = (await this.store.rows(deviceId, 'os_version'))[0]?.data;
     return eolStatus(
       {
         family: String(os?.family ?? ''),
@@ -155,8 +156,8 @@ export class Inventory {
   }
 
   /** Change history of an agent's device between two times (newest first). */
-  history(agentId: string, fromMs: number, toMs: number, limit = 1000): ChangeRecord[] {
-    const device = this.deviceOfAgent(agentId);
+  async history(agentId: string, fromMs: number, toMs: number, limit = 1000): Promise<ChangeRecord[]> {
+    const device = await this.deviceOfAgent(agentId);
     if (!device) return [];
     return this.store.changes({ deviceId: device.id, fromMs, toMs, limit });
   }
@@ -166,17 +167,18 @@ export class Inventory {
    * (fits detection's `RecentChanges` contract: explains an incident).
    */
   async recentChanges(agentId: string, fromMs: number, toMs: number): Promise<(ChangeRecord & { summary: string })[]> {
-    return this.history(agentId, fromMs, toMs, 10_000).map((c) => ({ ...c, summary: summarizeChange(c) }));
+    return (await this.history(agentId, fromMs, toMs, 10_000)).map((c) => ({ ...c, summary: summarizeChange(c) }));
   }
 
   /** For detection rules: AV state, activation, pending patches with age, EOL status, software list. */
-  facts(agentId: string): InventoryFacts | undefined {
-    const device = this.deviceOfAgent(agentId);
+  async facts(agentId: string): Promise<InventoryFacts | undefined> {
+    const device = await this.deviceOfAgent(agentId);
     if (!device) return undefined;
     const now = this.clock.now();
-    const os = this.store.rows(device.id, 'os_version')[0]?.data;
-    const lic = this.store.rows(device.id, 'licences').map((r) => r.data);
-    const patches = this.store.rows(device.id, 'pending_patches');
+    const os = (await this.store.rows(device.id, 'os_version'))[0]?.data;
+    const lic = (await this.store.rows(device.id, 'licences')).map((r) => r.data);
+    const patches = await this.store.rows(device.id, 'pending_patches');
+    const software = await this.store.rows(device.id, 'installed_software');
     const act = lic.find((l) => l.kind === 'os_activation');
     const num = (v: unknown) => (typeof v === 'number' ? v : null);
     return {
@@ -184,7 +186,7 @@ export class Inventory {
       deviceId: device.id,
       hostname: device.hostname,
       os: os ? { name: String(os.name), version: String(os.version), family: String(os.family) } : null,
-      eol: this.eolOf(device.id),
+      eol: await this.eolOf(device.id),
       antivirus: lic
         .filter((l) => l.kind === 'antivirus')
         .map((l) => ({
@@ -213,7 +215,7 @@ export class Inventory {
           ageDays: Math.floor((now - p.firstSeen) / DAY),
         })),
       rebootRequired: patches.some((p) => p.data.kind === 'reboot_required'),
-      software: this.store.rows(device.id, 'installed_software').map((r) => ({
+      software: software.map((r) => ({
         name: String(r.data.name),
         version: String(r.data.version),
         publisher: String(r.data.publisher),

@@ -1,91 +1,8 @@
 /** All SQL of the inventory concern: devices and their agents, current rows per probe, change history, staged parts. */
 import type { ProbeName } from '@outpost/shared';
-import { type Db, type Migration, prepared } from '../db/index.js';
+import { type Db, prepared } from '../db/index.js';
 
-/** The inventory concern's schema (ids 0100–0199). */
-export const inventoryMigrations: Migration[] = [
-  {
-    id: '0100_inventory',
-    concern: 'inventory',
-    sql: `
-      CREATE TABLE inv_devices (
-        id TEXT PRIMARY KEY,
-        client_id TEXT NOT NULL,
-        site_id TEXT NOT NULL,
-        current_agent_id TEXT NOT NULL,
-        hostname TEXT NOT NULL DEFAULT '',
-        manufacturer TEXT NOT NULL DEFAULT '',
-        model TEXT NOT NULL DEFAULT '',
-        serial TEXT NOT NULL DEFAULT '',
-        hw_uuid TEXT NOT NULL DEFAULT '',
-        machine_id TEXT NOT NULL DEFAULT '',
-        macs TEXT NOT NULL DEFAULT '[]',
-        virtual INTEGER NOT NULL DEFAULT 0,
-        bios_date TEXT NOT NULL DEFAULT '',
-        first_seen INTEGER NOT NULL,
-        last_report INTEGER NOT NULL
-      );
-      CREATE INDEX inv_devices_client_site ON inv_devices (client_id, site_id);
-      CREATE INDEX inv_devices_serial ON inv_devices (serial);
-      CREATE INDEX inv_devices_uuid ON inv_devices (hw_uuid);
-      CREATE TABLE inv_agents (
-        agent_id TEXT PRIMARY KEY,
-        device_id TEXT NOT NULL REFERENCES inv_devices(id),
-        mapped_at INTEGER NOT NULL,
-        last_seq INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE INDEX inv_agents_device ON inv_agents (device_id);
-      CREATE TABLE inv_probes (
-        device_id TEXT NOT NULL REFERENCES inv_devices(id),
-        probe TEXT NOT NULL,
-        hash TEXT NOT NULL DEFAULT '',
-        collected_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        stale INTEGER NOT NULL DEFAULT 0,
-        error_code TEXT,
-        error_message TEXT,
-        PRIMARY KEY (device_id, probe)
-      );
-      CREATE TABLE inv_rows (
-        device_id TEXT NOT NULL,
-        probe TEXT NOT NULL,
-        row_key TEXT NOT NULL,
-        data TEXT NOT NULL,
-        first_seen INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        PRIMARY KEY (device_id, probe, row_key)
-      ) WITHOUT ROWID;
-      CREATE INDEX inv_rows_probe ON inv_rows (probe);
-      CREATE TABLE inv_changes (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        device_id TEXT NOT NULL,
-        agent_id TEXT NOT NULL,
-        time INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        probe TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        before TEXT,
-        after TEXT
-      );
-      CREATE INDEX inv_changes_device_time ON inv_changes (device_id, time);
-      CREATE INDEX inv_changes_agent_time ON inv_changes (agent_id, time);
-      CREATE TABLE inv_staging (
-        agent_id TEXT NOT NULL,
-        set_id TEXT NOT NULL,
-        part INTEGER NOT NULL,
-        body TEXT NOT NULL,
-        received_at INTEGER NOT NULL,
-        PRIMARY KEY (agent_id, set_id, part)
-      );
-      CREATE TABLE inv_shared_ids (
-        kind TEXT NOT NULL,
-        value TEXT NOT NULL,
-        noted_at INTEGER NOT NULL,
-        PRIMARY KEY (kind, value)
-      );
-    `,
-  },
-];
+export { inventoryMigrations } from './schema.js';
 
 /** A device (one machine, whatever agents it had). */
 export interface DeviceRecord {
@@ -177,27 +94,50 @@ export interface ChangeRecord {
 /** A change to insert. */
 export type NewChange = Omit<ChangeRecord, 'id' | 'deviceId' | 'agentId' | 'time'>;
 
-/** Synchronous store functions; the service calls them inside one transaction per batch. */
 /** How long a part of a multi-part set waits for the rest (see `stage`). */
 export const STAGING_TTL_MS = 60 * 60_000;
 
+/**
+ * Store functions of the inventory concern: async at the surface so a PostgreSQL store can implement them, synchronous
+ * SQLite inside. The ingest applies a stream batch through `transaction`, which hands the work a store bound to the
+ * transaction (here the store itself: SQLite has one connection; a PostgreSQL store would hand one bound to its client).
+ */
 export class InventoryStore {
   #stagingSweptAt = Number.NEGATIVE_INFINITY;
+  /** The inventory transaction in progress, if any: the next one starts after it (they never interleave). */
+  #tail: Promise<unknown> = Promise.resolve();
   constructor(readonly db: Db) {}
 
-  /** Runs `fn` in one transaction. */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  /**
+   * Runs `work` in one transaction (all of it or none) and resolves with its result. Inventory transactions run one at
+   * a time. Every function of this store answers without I/O waits (better-sqlite3 is synchronous), so the work's
+   * awaits only yield to promise callbacks already queued, never to timers, sockets or requests; the ingest awaits
+   * nothing else inside (docs/0003-inventory.md, "Async store").
+   */
+  async transaction<T>(work: (tx: InventoryStore) => Promise<T>): Promise<T> {
+    const run = this.#tail.then(async () => {
+      prepared(this.db, 'BEGIN IMMEDIATE').run();
+      try {
+        const out = await work(this);
+        prepared(this.db, 'COMMIT').run();
+        return out;
+      } catch (err) {
+        if (this.db.inTransaction) prepared(this.db, 'ROLLBACK').run();
+        throw err;
+      }
+    });
+    this.#tail = run.catch(() => undefined);
+    return run;
   }
 
-  agentDevice(agentId: string): { deviceId: string; lastSeq: number } | undefined {
+  async agentDevice(agentId: string): Promise<{ deviceId: string; lastSeq: number } | undefined> {
     return prepared<[string], { deviceId: string; lastSeq: number }>(
       this.db,
       'SELECT device_id AS deviceId, last_seq AS lastSeq FROM inv_agents WHERE agent_id = ?',
     ).get(agentId);
   }
 
-  agentsOfDevice(deviceId: string): string[] {
+  async agentsOfDevice(deviceId: string): Promise<string[]> {
     return prepared<[string], { a: string }>(
       this.db,
       'SELECT agent_id AS a FROM inv_agents WHERE device_id = ? ORDER BY mapped_at',
@@ -206,7 +146,7 @@ export class InventoryStore {
       .map((r) => r.a);
   }
 
-  mapAgent(agentId: string, deviceId: string, now: number): void {
+  async mapAgent(agentId: string, deviceId: string, now: number): Promise<void> {
     prepared(
       this.db,
       `INSERT INTO inv_agents (agent_id, device_id, mapped_at) VALUES (?, ?, ?)
@@ -214,16 +154,19 @@ export class InventoryStore {
     ).run(agentId, deviceId, now);
   }
 
-  setLastSeq(agentId: string, seq: number): void {
+  async setLastSeq(agentId: string, seq: number): Promise<void> {
     prepared(this.db, 'UPDATE inv_agents SET last_seq = MAX(last_seq, ?) WHERE agent_id = ?').run(seq, agentId);
   }
 
-  device(id: string): DeviceRecord | undefined {
+  async device(id: string): Promise<DeviceRecord | undefined> {
     const r = prepared<[string], DeviceRow>(this.db, 'SELECT * FROM inv_devices WHERE id = ?').get(id);
     return r && toDevice(r);
   }
 
-  devices(filter: { clientIds?: readonly string[] | undefined; siteId?: string | undefined }): DeviceRecord[] {
+  async devices(filter: {
+    clientIds?: readonly string[] | undefined;
+    siteId?: string | undefined;
+  }): Promise<DeviceRecord[]> {
     const rows = prepared<[], DeviceRow>(this.db, 'SELECT * FROM inv_devices ORDER BY hostname, id').all();
     return rows
       .filter(
@@ -235,7 +178,7 @@ export class InventoryStore {
   }
 
   /** Devices sharing a serial or a hardware UUID (identity candidates). */
-  candidates(serial: string, uuid: string): DeviceRecord[] {
+  async candidates(serial: string, uuid: string): Promise<DeviceRecord[]> {
     return prepared<[string, string], DeviceRow>(
       this.db,
       `SELECT * FROM inv_devices WHERE (serial <> '' AND serial = ?) OR (hw_uuid <> '' AND hw_uuid = ?)`,
@@ -244,7 +187,7 @@ export class InventoryStore {
       .map(toDevice);
   }
 
-  insertDevice(d: DeviceRecord): void {
+  async insertDevice(d: DeviceRecord): Promise<void> {
     prepared(
       this.db,
       `INSERT INTO inv_devices (id, client_id, site_id, current_agent_id, hostname, manufacturer, model, serial, hw_uuid,
@@ -253,7 +196,7 @@ export class InventoryStore {
     ).run(deviceParams(d));
   }
 
-  updateDevice(d: DeviceRecord): void {
+  async updateDevice(d: DeviceRecord): Promise<void> {
     prepared(
       this.db,
       `UPDATE inv_devices SET client_id=@clientId, site_id=@siteId, current_agent_id=@currentAgentId, hostname=@hostname,
@@ -262,7 +205,7 @@ export class InventoryStore {
     ).run(deviceParams(d));
   }
 
-  rows(deviceId: string, probe: ProbeName): StoredRow[] {
+  async rows(deviceId: string, probe: ProbeName): Promise<StoredRow[]> {
     return prepared<[string, string], { key: string; data: string; firstSeen: number; updatedAt: number }>(
       this.db,
       'SELECT row_key AS key, data, first_seen AS firstSeen, updated_at AS updatedAt FROM inv_rows WHERE device_id = ? AND probe = ? ORDER BY row_key',
@@ -272,7 +215,7 @@ export class InventoryStore {
   }
 
   /** Every row of a probe across devices (fleet queries). */
-  rowsOfProbe(probe: ProbeName): (StoredRow & { deviceId: string })[] {
+  async rowsOfProbe(probe: ProbeName): Promise<(StoredRow & { deviceId: string })[]> {
     return prepared<[string], { deviceId: string; key: string; data: string; firstSeen: number; updatedAt: number }>(
       this.db,
       'SELECT device_id AS deviceId, row_key AS key, data, first_seen AS firstSeen, updated_at AS updatedAt FROM inv_rows WHERE probe = ?',
@@ -281,23 +224,28 @@ export class InventoryStore {
       .map((r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
   }
 
-  upsertRow(deviceId: string, probe: ProbeName, key: string, data: string, now: number): void {
-    prepared(
+  /** Inserts or replaces rows of one probe on a device (data as JSON text); `first_seen` stays as first written. */
+  async upsertRows(
+    deviceId: string,
+    probe: ProbeName,
+    rows: readonly { key: string; data: string }[],
+    now: number,
+  ): Promise<void> {
+    const stmt = prepared(
       this.db,
       `INSERT INTO inv_rows (device_id, probe, row_key, data, first_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (device_id, probe, row_key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
-    ).run(deviceId, probe, key, data, now, now);
-  }
-
-  deleteRow(deviceId: string, probe: ProbeName, key: string): void {
-    prepared(this.db, 'DELETE FROM inv_rows WHERE device_id = ? AND probe = ? AND row_key = ?').run(
-      deviceId,
-      probe,
-      key,
     );
+    for (const r of rows) stmt.run(deviceId, probe, r.key, r.data, now, now);
   }
 
-  probes(deviceId: string): ProbeStatus[] {
+  /** Deletes rows of one probe on a device by key. */
+  async deleteRows(deviceId: string, probe: ProbeName, keys: readonly string[]): Promise<void> {
+    const stmt = prepared(this.db, 'DELETE FROM inv_rows WHERE device_id = ? AND probe = ? AND row_key = ?');
+    for (const k of keys) stmt.run(deviceId, probe, k);
+  }
+
+  async probes(deviceId: string): Promise<ProbeStatus[]> {
     return prepared<[string], Omit<ProbeStatus, 'stale'> & { stale: number }>(
       this.db,
       `SELECT probe, hash, collected_at AS collectedAt, updated_at AS updatedAt, stale, error_code AS errorCode,
@@ -307,11 +255,11 @@ export class InventoryStore {
       .map((r) => ({ ...r, stale: r.stale === 1 }));
   }
 
-  probe(deviceId: string, probe: ProbeName): ProbeStatus | undefined {
-    return this.probes(deviceId).find((p) => p.probe === probe);
+  async probe(deviceId: string, probe: ProbeName): Promise<ProbeStatus | undefined> {
+    return (await this.probes(deviceId)).find((p) => p.probe === probe);
   }
 
-  setProbe(deviceId: string, s: ProbeStatus): void {
+  async setProbe(deviceId: string, s: ProbeStatus): Promise<void> {
     prepared(
       this.db,
       `INSERT INTO inv_probes (device_id, probe, hash, collected_at, updated_at, stale, error_code, error_message)
@@ -322,7 +270,7 @@ export class InventoryStore {
     ).run(deviceId, s.probe, s.hash, s.collectedAt, s.updatedAt, s.stale ? 1 : 0, s.errorCode, s.errorMessage);
   }
 
-  insertChanges(deviceId: string, agentId: string, time: number, changes: NewChange[]): void {
+  async insertChanges(deviceId: string, agentId: string, time: number, changes: NewChange[]): Promise<void> {
     const stmt = prepared(
       this.db,
       'INSERT INTO inv_changes (device_id, agent_id, time, kind, probe, subject, before, after) VALUES (?,?,?,?,?,?,?,?)',
@@ -341,7 +289,13 @@ export class InventoryStore {
     }
   }
 
-  changes(q: { deviceId?: string; agentId?: string; fromMs: number; toMs: number; limit: number }): ChangeRecord[] {
+  async changes(q: {
+    deviceId?: string;
+    agentId?: string;
+    fromMs: number;
+    toMs: number;
+    limit: number;
+  }): Promise<ChangeRecord[]> {
     const rows = prepared<
       [{ device: string | null; agent: string | null; from: number; to: number; limit: number }],
       ChangeRecord & { before: string | null; after: string | null }
@@ -359,7 +313,7 @@ export class InventoryStore {
   }
 
   /** Moves an agent's history and rows to another device (a clone split). */
-  moveAgentData(agentId: string, from: string, to: string): void {
+  async moveAgentData(agentId: string, from: string, to: string): Promise<void> {
     prepared(this.db, 'UPDATE inv_changes SET device_id = ? WHERE agent_id = ? AND device_id = ?').run(
       to,
       agentId,
@@ -376,7 +330,7 @@ export class InventoryStore {
    * so staging cannot grow the database without bound. A set that loses parts this way fails its wholeness check
    * and the agent is asked for a full snapshot.
    */
-  stage(agentId: string, setId: string, part: number, body: string, now: number): void {
+  async stage(agentId: string, setId: string, part: number, body: string, now: number): Promise<void> {
     prepared(this.db, 'DELETE FROM inv_staging WHERE agent_id = ? AND received_at < ?').run(
       agentId,
       now - STAGING_TTL_MS,
@@ -391,7 +345,7 @@ export class InventoryStore {
     ).run(agentId, setId, part, body, now);
   }
 
-  staged(agentId: string, setId: string): string[] {
+  async staged(agentId: string, setId: string): Promise<string[]> {
     return prepared<[string, string], { body: string }>(
       this.db,
       'SELECT body FROM inv_staging WHERE agent_id = ? AND set_id = ? ORDER BY part',
@@ -400,11 +354,11 @@ export class InventoryStore {
       .map((r) => r.body);
   }
 
-  unstage(agentId: string, setId: string): void {
+  async unstage(agentId: string, setId: string): Promise<void> {
     prepared(this.db, 'DELETE FROM inv_staging WHERE agent_id = ? AND set_id = ?').run(agentId, setId);
   }
 
-  noteShared(kind: 'serial' | 'uuid', value: string, now: number): void {
+  async noteShared(kind: 'serial' | 'uuid', value: string, now: number): Promise<void> {
     prepared(this.db, 'INSERT OR IGNORE INTO inv_shared_ids (kind, value, noted_at) VALUES (?, ?, ?)').run(
       kind,
       value,
@@ -412,7 +366,7 @@ export class InventoryStore {
     );
   }
 
-  isShared(kind: 'serial' | 'uuid', value: string): boolean {
+  async isShared(kind: 'serial' | 'uuid', value: string): Promise<boolean> {
     return (
       prepared<[string, string], { n: number }>(
         this.db,

@@ -50,25 +50,22 @@ export function seriesMatches(filter: string | undefined, name: string): boolean
 }
 
 /** The series of one agent over `[to - windowMs, to)`. */
-export function readAgentSeries(
+export async function readAgentSeries(
   store: MetricsStore,
   agentId: string,
   opts: { to: number; windowMs: number; metric?: string | undefined },
-): AgentSeries {
+): Promise<AgentSeries> {
   const resolutionMs = opts.windowMs <= MINUTE_WINDOW_MAX_MS ? MINUTE : HOUR;
   const from = Math.floor((opts.to - opts.windowMs) / resolutionMs) * resolutionMs;
-  const series = store
-    .seriesOf(agentId)
-    .filter((s) => seriesMatches(opts.metric, s.name))
-    .slice(0, MAX_SERIES);
+  const series = (await store.seriesOf(agentId)).filter((s) => seriesMatches(opts.metric, s.name)).slice(0, MAX_SERIES);
   const ids = series.map((s) => s.id);
   const byId = new Map<number, { points: Map<number, SeriesPoint>; last: { t: number; value: number } | null }>();
   for (const id of ids) byId.set(id, { points: new Map(), last: null });
-  for (const r of store.rollupsOf(ids, resolutionMs, from, opts.to))
+  for (const r of await store.rollupsOf(ids, resolutionMs, from, opts.to))
     byId.get(r.seriesId)!.points.set(r.bucket, { t: r.bucket, avg: r.avg, min: r.min, max: r.max, n: r.n });
   // Not rolled up yet: the raw samples since the mark, folded into buckets of the same resolution.
-  const tailFrom = Math.max(from, store.rollupMark(resolutionMs));
-  for (const r of store.samplesOf(ids, tailFrom, opts.to)) {
+  const tailFrom = Math.max(from, await store.rollupMark(resolutionMs));
+  for (const r of await store.samplesOf(ids, tailFrom, opts.to)) {
     const s = byId.get(r.seriesId)!;
     const bucket = Math.floor(r.ts / resolutionMs) * resolutionMs;
     const p = s.points.get(bucket);

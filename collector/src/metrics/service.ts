@@ -46,7 +46,7 @@ export class MetricsService {
 
   /** The stream sink: durable when it resolves, idempotent by (agent, seq); detection sees each batch once. */
   async commit(items: readonly { agentId: string; msg: MetricsBatch }[]): Promise<void> {
-    const fresh = this.store.insertBatches(
+    const fresh = await this.store.insertBatches(
       items.map((i) => ({ agentId: i.agentId, seq: i.msg.seq, samples: i.msg.samples })),
     );
     for (const b of fresh) for (const s of b.samples) this.samplesStored += Object.keys(s.values).length;
@@ -66,7 +66,7 @@ export class MetricsService {
    * (latency, days left…), with the same (agent, seq) idempotence as metrics; detection sees each message once.
    */
   async commitChecks(items: readonly { agentId: string; msg: ChecksResults }[]): Promise<void> {
-    const fresh = this.store.insertBatches(
+    const fresh = await this.store.insertBatches(
       items.map((i) => ({
         agentId: i.agentId,
         seq: i.msg.seq,
@@ -94,23 +94,19 @@ export class MetricsService {
   }
 
   /** Raw samples of one series (e.g. `check.ok:<id>`) between two times. */
-  samples(agentId: string, name: string, fromMs: number, toMs: number): { ts: number; value: number }[] {
-    return this.store.samples(agentId, name, fromMs, toMs).map((r) => ({ ts: r.ts, value: r.value }));
+  async samples(agentId: string, name: string, fromMs: number, toMs: number): Promise<{ ts: number; value: number }[]> {
+    return (await this.store.samples(agentId, name, fromMs, toMs)).map((r) => ({ ts: r.ts, value: r.value }));
   }
 
   /** Rolls up and prunes everything older than one minute ago (late samples get a minute of slack). */
-  housekeeping(): void {
-    this.store.rollupAndPrune(this.clock.now() - 60_000, this.retention);
+  async housekeeping(): Promise<void> {
+    await this.store.rollupAndPrune(this.clock.now() - 60_000, this.retention);
   }
 
   /** Starts periodic housekeeping (every `HOUSEKEEPING_INTERVAL_MS` in the app) and the checkpoint callback. */
   start(intervalMs: number, checkpoint: () => Promise<void>): void {
     this.#timer = setInterval(() => {
-      try {
-        this.housekeeping();
-      } catch (err) {
-        this.logger.error({ err }, 'metrics roll-up failed; will retry');
-      }
+      this.housekeeping().catch((err: unknown) => this.logger.error({ err }, 'metrics roll-up failed; will retry'));
       checkpoint().catch((err: unknown) => this.logger.error({ err }, 'detection checkpoint failed; will retry'));
     }, intervalMs).unref();
   }

@@ -35,26 +35,26 @@ describe('MetricsStore.insertBatches', () => {
     })),
   });
 
-  it('stores every finite sample exactly once, across multi-row statements and the remainder', () => {
+  it('stores every finite sample exactly once, across multi-row statements and the remainder', async () => {
     // 3 agents × 157 samples × 3 metrics, minus 3 NaN = 1,410 rows: seven statements of 200 and a remainder of 10.
     const batches = ['a', 'b', 'c'].map((a, i) => batch(a, 1, 157, 1_000_000 + i));
-    expect(store.insertBatches(batches)).toHaveLength(3);
+    expect(await store.insertBatches(batches)).toHaveLength(3);
     for (const a of ['a', 'b', 'c']) {
-      const cpu = store.samples(a, 'cpu', 0, 10_000_000);
+      const cpu = await store.samples(a, 'cpu', 0, 10_000_000);
       expect(cpu.map((r) => r.value)).toEqual(Array.from({ length: 157 }, (_, i) => i));
-      const disk = store.samples(a, 'disk', 0, 10_000_000);
+      const disk = await store.samples(a, 'disk', 0, 10_000_000);
       expect(disk).toHaveLength(156); // the NaN is not a sample
       expect(disk.find((r) => r.value === 6 * 3)?.ts).toBe(disk[0]!.ts + 6 * 1000);
-      expect(store.samples(a, 'mem', 0, 10_000_000).at(-1)?.value).toBe(156 * 2);
+      expect((await store.samples(a, 'mem', 0, 10_000_000)).at(-1)?.value).toBe(156 * 2);
     }
-    const total = store.samples('a', 'cpu', 0, 1).length; // nothing before the first time
+    const total = (await store.samples('a', 'cpu', 0, 1)).length; // nothing before the first time
     expect(total).toBe(0);
   });
 
-  it('skips a batch it has stored before (agent, seq), and keeps the new one beside it', () => {
-    expect(store.insertBatches([batch('a', 7, 10, 0)])).toHaveLength(1);
-    const again = store.insertBatches([batch('a', 7, 10, 0), batch('a', 8, 2, 50_000)]);
+  it('skips a batch it has stored before (agent, seq), and keeps the new one beside it', async () => {
+    expect(await store.insertBatches([batch('a', 7, 10, 0)])).toHaveLength(1);
+    const again = await store.insertBatches([batch('a', 7, 10, 0), batch('a', 8, 2, 50_000)]);
     expect(again.map((b) => b.seq)).toEqual([8]);
-    expect(store.samples('a', 'cpu', 0, 100_000)).toHaveLength(12);
+    expect(await store.samples('a', 'cpu', 0, 100_000)).toHaveLength(12);
   });
 });

@@ -11,6 +11,8 @@ const INSERT_MANY_SQL = `INSERT INTO metric_samples (series_id, ts, value) VALUE
 
 /** The metrics concern's schema (ids 0200–0299). */
 export const metricsMigrations: Migration[] = [
+  // `detection_state` was created here too until detection got its own store: detection/store.ts (0251) now declares
+  // it, with the same definition, for databases created since.
   {
     id: '0200_metrics',
     concern: 'metrics',
@@ -35,7 +37,6 @@ export const metricsMigrations: Migration[] = [
         PRIMARY KEY (resolution, series_id, bucket)
       ) WITHOUT ROWID;
       CREATE TABLE metric_rollup_marks (resolution INTEGER PRIMARY KEY, done_until INTEGER NOT NULL);
-      CREATE TABLE detection_state (key TEXT PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;
     `,
   },
 ];
@@ -66,8 +67,8 @@ export class MetricsStore {
 
   constructor(private readonly db: Db) {}
 
-  /** The id of a series, created on first use and cached. */
-  seriesId(agentId: string, name: string): number {
+  /** The id of a series, created on first use and cached (called inside transactions: stays synchronous, private). */
+  #seriesId(agentId: string, name: string): number {
     const k = `${agentId}\u0000${name}`;
     const known = this.#series.get(k);
     if (known !== undefined) return known;
@@ -84,9 +85,9 @@ export class MetricsStore {
    * Stores batches in one transaction, each once per (agent, seq): returns the batches that were new (a resend after a
    * crash between this commit and the stream cursor's is skipped, so samples are never stored or detected twice).
    */
-  insertBatches<
+  async insertBatches<
     T extends { agentId: string; seq: number; samples: { time: number; values: Record<string, number> }[] },
-  >(batches: readonly T[]): T[] {
+  >(batches: readonly T[]): Promise<T[]> {
     const mark = prepared(this.db, 'INSERT OR IGNORE INTO metric_batches (agent_id, seq) VALUES (?, ?)');
     const insertOne = prepared(this.db, 'INSERT INTO metric_samples (series_id, ts, value) VALUES (?, ?, ?)');
     const insertMany = prepared(this.db, INSERT_MANY_SQL);
@@ -102,7 +103,7 @@ export class MetricsStore {
           for (const name in s.values) {
             const v = s.values[name]!;
             if (!Number.isFinite(v)) continue;
-            params.push(this.seriesId(b.agentId, name), s.time, v);
+            params.push(this.#seriesId(b.agentId, name), s.time, v);
             if (params.length === INSERT_ROWS * 3) {
               insertMany.run(params);
               params.length = 0;
@@ -116,8 +117,8 @@ export class MetricsStore {
   }
 
   /** Raw samples of one series between two times (uses the time index, then filters). */
-  samples(agentId: string, name: string, fromMs: number, toMs: number): SampleRow[] {
-    const id = this.seriesId(agentId, name);
+  async samples(agentId: string, name: string, fromMs: number, toMs: number): Promise<SampleRow[]> {
+    const id = this.#seriesId(agentId, name);
     return prepared<[number, number, number], SampleRow>(
       this.db,
       'SELECT series_id AS seriesId, ts, value FROM metric_samples WHERE ts >= ? AND ts < ? AND series_id = ? ORDER BY ts',
@@ -125,19 +126,19 @@ export class MetricsStore {
   }
 
   /** Roll-ups of one series at a resolution (MINUTE or HOUR). */
-  rollups(agentId: string, name: string, resolution: number, fromMs: number, toMs: number): RollupRow[] {
+  async rollups(agentId: string, name: string, resolution: number, fromMs: number, toMs: number): Promise<RollupRow[]> {
     return prepared<[number, number, number, number], RollupRow>(
       this.db,
       `SELECT bucket, n, sum / n AS avg, min, max FROM metric_rollups
        WHERE resolution = ? AND series_id = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
-    ).all(resolution, this.seriesId(agentId, name), fromMs, toMs);
+    ).all(resolution, this.#seriesId(agentId, name), fromMs, toMs);
   }
 
   /**
    * Rolls raw samples (minute) and minutes (hour) up to `until` (exclusive, aligned down), then deletes raw samples
    * older than `rawRetentionMs` and roll-ups older than their retention. Idempotent: marks record what is done.
    */
-  rollupAndPrune(until: number, retention: { rawMs: number; minuteMs: number; hourMs: number }): void {
+  async rollupAndPrune(until: number, retention: { rawMs: number; minuteMs: number; hourMs: number }): Promise<void> {
     const markOf = (res: number) =>
       prepared<[number], { done_until: number }>(
         this.db,
@@ -185,7 +186,7 @@ export class MetricsStore {
   }
 
   /** Every series an agent has reported (read only: creates nothing). */
-  seriesOf(agentId: string): { id: number; name: string }[] {
+  async seriesOf(agentId: string): Promise<{ id: number; name: string }[]> {
     return prepared<[string], { id: number; name: string }>(
       this.db,
       'SELECT id, name FROM metric_series WHERE agent_id = ? ORDER BY name',
@@ -193,7 +194,7 @@ export class MetricsStore {
   }
 
   /** Where the roll-up at a resolution is done up to (exclusive): raw samples from there on are not rolled up yet. */
-  rollupMark(resolution: number): number {
+  async rollupMark(resolution: number): Promise<number> {
     return (
       prepared<[number], { done_until: number }>(
         this.db,
@@ -203,12 +204,12 @@ export class MetricsStore {
   }
 
   /** Roll-ups of several series by id at a resolution, per series then bucket. */
-  rollupsOf(
+  async rollupsOf(
     ids: readonly number[],
     resolution: number,
     fromMs: number,
     toMs: number,
-  ): (RollupRow & { seriesId: number })[] {
+  ): Promise<(RollupRow & { seriesId: number })[]> {
     if (!ids.length) return [];
     // One statement whatever the number of ids (statements are cached for ever: see `prepared`).
     return prepared<[number, number, number, string], RollupRow & { seriesId: number }>(
@@ -220,33 +221,12 @@ export class MetricsStore {
   }
 
   /** Raw samples of several series by id between two times (one scan of the time index), in time order. */
-  samplesOf(ids: readonly number[], fromMs: number, toMs: number): SampleRow[] {
+  async samplesOf(ids: readonly number[], fromMs: number, toMs: number): Promise<SampleRow[]> {
     if (!ids.length) return [];
     return prepared<[number, number, string], SampleRow>(
       this.db,
       `SELECT series_id AS seriesId, ts, value FROM metric_samples
        WHERE ts >= ? AND ts < ? AND series_id IN (SELECT value FROM json_each(?)) ORDER BY ts`,
     ).all(fromMs, toMs, JSON.stringify(ids));
-  }
-
-  /** Loads the detection checkpoint. */
-  loadState(): Map<string, Uint8Array> {
-    const out = new Map<string, Uint8Array>();
-    for (const r of prepared<[], { key: string; state: Buffer }>(
-      this.db,
-      'SELECT key, state FROM detection_state',
-    ).all())
-      out.set(r.key, new Uint8Array(r.state));
-    return out;
-  }
-
-  /** Replaces the detection checkpoint in one transaction. */
-  saveState(entries: ReadonlyMap<string, Uint8Array>): void {
-    this.db.transaction(() => {
-      prepared(this.db, 'DELETE FROM detection_state').run();
-      // OR REPLACE: a checkpoint must never fail at shutdown, whatever keys the engine holds.
-      const ins = prepared(this.db, 'INSERT OR REPLACE INTO detection_state (key, state) VALUES (?, ?)');
-      for (const [k, v] of entries) ins.run(k, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-    })();
   }
 }

@@ -20,8 +20,9 @@ import { keepAliveRound } from './keepalive.js';
 import type { TicketKey } from './keys.js';
 import { type EndInfo, LiveShell } from './live.js';
 import { LiveTransfer } from './live-transfer.js';
+import { outcomeOf } from './outcome.js';
 import { CastRecorder, salvageCast } from './recorder.js';
-import { outcomeOf, type SessionRecord, SessionsStore } from './store.js';
+import { type SessionRecord, SessionsStore } from './store.js';
 import { openTransfer, type TransferDeps, type TransferRequest } from './transfers.js';
 import { TECH_CHANNEL } from './wire.js';
 

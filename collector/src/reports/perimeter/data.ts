@@ -62,26 +62,26 @@ export interface PerimeterReport {
 }
 
 /** Builds the report figures for a scope. */
-export function buildPerimeter(
+export async function buildPerimeter(
   inventory: Inventory,
   scope: Scope,
   title: string,
   now: number,
   o: PerimeterOptions,
-): PerimeterReport {
+): Promise<PerimeterReport> {
   const machines: MachineSection[] = [];
-  for (const d of inventory.devices(scope)) {
-    const facts = inventory.facts(d.currentAgentId);
+  for (const d of await inventory.devices(scope)) {
+    const facts = await inventory.facts(d.currentAgentId);
     if (!facts) continue;
-    const rows = (p: Parameters<Inventory['rows']>[1]) => inventory.rows(d.id, p).map((r) => r.data);
-    const cpu = rows('cpu')[0];
-    const mem = rows('memory').find((m) => m.kind === 'total');
-    const disks = rows('disks');
+    const rows = async (p: Parameters<Inventory['rows']>[1]) => (await inventory.rows(d.id, p)).map((r) => r.data);
+    const cpu = (await rows('cpu'))[0];
+    const mem = (await rows('memory')).find((m) => m.kind === 'total');
+    const disks = await rows('disks');
     const age = hardwareAgeYears(d, now);
     const critical = facts.pendingPatches.filter(
       (p) => /critical/i.test(p.severity) || (p.security && p.ageDays >= o.criticalPatchDays),
     );
-    const os = rows('os_version')[0];
+    const os = (await rows('os_version'))[0];
     const act = facts.osActivation;
     machines.push({
       deviceId: d.id,

@@ -56,7 +56,7 @@ export function perimeterRoutes(deps: PerimeterRouteDeps): FastifyPluginAsyncTyp
         const clientName = (clientId && (await deps.clientName(clientId))) || clientId || '';
         const siteName = q.siteId ? (await deps.siteName(q.siteId)) || q.siteId : undefined;
         const title = `Perimeter documentation — ${clientName}${siteName ? `, site ${siteName}` : ''}`;
-        const report = buildPerimeter(deps.inventory, scope, title, deps.clock.now(), {
+        const report = await buildPerimeter(deps.inventory, scope, title, deps.clock.now(), {
           obsoleteYears: q.obsoleteYears,
           criticalPatchDays: q.criticalPatchDays,
         });

@@ -1,0 +1,139 @@
+/**
+ * The one way out of the detectors: a finding goes through the maintenance gate and fleet correlation, gets its
+ * explanation (recent changes, top processes), and is raised on the `IncidentSink`; clears go straight to the sink.
+ */
+import type { TopProcess } from '@outpost/shared';
+import type { Logger } from 'pino';
+import type { Clock } from '../config.js';
+import type { Criticality, DetectionSignal, IncidentSink, SignalSource } from '../incidents/signal.js';
+import type { FleetCorrelation } from './correlation.js';
+import { describe } from './explain.js';
+import type { MaintenanceGate } from './maintenance.js';
+import type { Policy } from './policy.js';
+import type { AgentPlace, MachineChange, RecentChanges } from './ports.js';
+
+/** What a detector found on one machine. */
+export interface Finding {
+  key: string;
+  source: SignalSource;
+  rule: string;
+  type: string;
+  criticality: Criticality;
+  failureTime: number;
+  title: string;
+  what: string;
+  context: Record<string, unknown>;
+}
+
+/** Counters for the metrics endpoint and the bench. */
+export interface EngineCounters {
+  samples: number;
+  raised: number;
+  cleared: number;
+  suppressed: number;
+}
+
+/** How far from the failure a top-process list still explains it. */
+const TOP_WINDOW_MS = 15 * 60_000;
+
+/** Raises and clears on the sink, counting both. */
+export class SignalEmitter {
+  /** The latest top-process list per agent, for explanations. */
+  readonly #top = new Map<string, { time: number; top: TopProcess[] }>();
+
+  constructor(
+    private readonly sink: IncidentSink,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly counters: EngineCounters,
+    private readonly maintenance: MaintenanceGate,
+    private readonly correlation: FleetCorrelation,
+    private readonly recentChanges: RecentChanges | undefined,
+  ) {}
+
+  /** Remembers an agent's latest top processes. */
+  noteTop(agentId: string, time: number, top: TopProcess[]): void {
+    this.#top.set(agentId, { time, top });
+  }
+
+  /** Raises a finding (or the site's correlation incident); false when a maintenance window held it. */
+  async raise(place: AgentPlace, agentId: string, policy: Policy, s: Finding): Promise<boolean> {
+    const now = this.clock.now();
+    if (this.maintenance.holds(policy, place, now, s.key, s.title)) return false;
+    const recent = this.correlation.note(place.siteId, s.source, s.rule, agentId, now, policy.correlation.windowSec);
+    const top = this.#top.get(agentId);
+    const changes = await this.#changes(agentId, s.failureTime);
+    const topNow = top && Math.abs(top.time - s.failureTime) < TOP_WINDOW_MS ? top.top : undefined;
+    const explanation = describe({ what: s.what, since: s.failureTime, top: topNow, changes });
+    if (recent.size >= policy.correlation.minAgents) {
+      await this.#raiseCorrelated(place, agentId, policy, s, [...recent.keys()], explanation, now);
+      return true;
+    }
+    await this.sink.raise({
+      key: s.key,
+      clientId: place.clientId,
+      siteId: place.siteId,
+      agentIds: [agentId],
+      source: s.source,
+      rule: s.rule,
+      type: s.type,
+      criticality: s.criticality,
+      tier: 1,
+      failureTime: s.failureTime,
+      detectedAt: now,
+      title: s.title,
+      explanation,
+      context: { ...s.context, top: topNow ?? [], changes },
+    });
+    this.counters.raised++;
+    return true;
+  }
+
+  /** Clears an incident by key. */
+  async clear(key: string, at: number, note: string): Promise<void> {
+    await this.sink.clear(key, at, note);
+    this.counters.cleared++;
+  }
+
+  /** What changed on the machine in the day before the failure (none when the history is unavailable). */
+  async #changes(agentId: string, failureTime: number): Promise<MachineChange[]> {
+    if (!this.recentChanges) return [];
+    return this.recentChanges(agentId, failureTime - 86_400_000, failureTime).catch((err: unknown) => {
+      this.logger.warn({ err, agentId }, 'recent changes unavailable for the explanation');
+      return [];
+    });
+  }
+
+  /** The same fault on many machines of a site: one major incident; the individual ones are folded into it. */
+  async #raiseCorrelated(
+    place: AgentPlace,
+    agentId: string,
+    policy: Policy,
+    s: Finding,
+    agents: string[],
+    explanation: string,
+    now: number,
+  ): Promise<void> {
+    const key = `correlation:${place.siteId}:${s.source}:${s.rule}`;
+    const signal: DetectionSignal = {
+      key,
+      clientId: place.clientId,
+      siteId: place.siteId,
+      agentIds: agents,
+      source: 'correlation',
+      rule: s.rule,
+      type: s.type,
+      criticality: 'P1',
+      tier: 2,
+      failureTime: s.failureTime,
+      detectedAt: now,
+      title: `${s.rule}: ${agents.length} machines of one site at once`,
+      explanation: `${agents.length} machines of this site show the same fault within ${policy.correlation.windowSec} s (${agents.join(', ')}). Latest: ${explanation}`,
+      context: { ...s.context, agents },
+    };
+    await this.sink.raise(signal);
+    this.counters.raised++;
+    if (this.correlation.firstMerge(key))
+      for (const a of agents) if (a !== agentId) await this.clear(s.key.replace(agentId, a), now, `merged into ${key}`);
+  }
+}
