@@ -47,6 +47,7 @@ import { Notifications, notificationsMigrations, notificationsRoutes } from './n
 import { MetricsRegistry, observabilityRoutes } from './observability/index.js';
 import { perimeterRoutes } from './reports/perimeter/index.js';
 import { qualityRoutes } from './reports/quality/index.js';
+import { Rollouts, releasePlatformOf, rolloutsMigrations, rolloutsRoutes } from './rollouts/index.js';
 import { loadOrCreateTicketKey, Sessions, sessionsMigrations, sessionsRoutes } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMigrations } from './stream/index.js';
 import { Tenants, tenantsMigrations, tenantsRoutes } from './tenants/index.js';
@@ -72,6 +73,7 @@ export const MIGRATIONS = [
   ...notificationsMigrations,
   ...jobsMigrations,
   ...updatesMigrations,
+  ...rolloutsMigrations,
 ];
 
 /** A route as registered, for the security tests (anonymous refusal, fuzzing from the declared schemas). */
@@ -125,6 +127,8 @@ export interface Collector {
   routes: RegisteredRoute[];
   /** Signed releases, assignments and agents' update statuses. */
   updates: Updates;
+  /** Staged rollouts of a release, driven by a timer from their stored state. */
+  rollouts: Rollouts;
   /** Credentials of the admin created on this first start, to print once. */
   initialAdmin: { email: string; password: string } | undefined;
   close(): Promise<void>;
@@ -398,6 +402,48 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       .onAgentReady(conn.agentId)
       .catch((err: unknown) => logger.error({ err, agentId: conn.agentId }, 'update assignment resend failed'));
   });
+  // Rollouts drive the updates concern's assignment seam wave by wave and read back what agents reported.
+  const fleetAgent = (a: NonNullable<Awaited<ReturnType<typeof agents.get>>>) => ({
+    agentId: a.id,
+    clientId: a.clientId,
+    siteId: a.siteId,
+    platform: releasePlatformOf(a.facts.os),
+    version: a.agentVersion,
+    online: agents.isOnline(a.id),
+    revoked: a.revokedAt !== null,
+  });
+  const rollouts = new Rollouts(db, audit, clock, logger.child({ concern: 'rollouts' }), {
+    resolve: async (t) => {
+      const all = await agents.list({
+        ...(t.clientId !== undefined ? { clientIds: [t.clientId] } : {}),
+        siteId: t.siteId,
+        limit: 1_000_000,
+        offset: 0,
+      });
+      const named = t.agentIds ? new Set(t.agentIds) : undefined;
+      return all.filter((a) => !named || named.has(a.id)).map(fleetAgent);
+    },
+    agent: async (id) => {
+      const a = await agents.get(id);
+      return a && fleetAgent(a);
+    },
+    assign: async ({ agentId, clientId, version, id, rolloutId }) =>
+      (
+        await updates.assign(
+          agentId,
+          clientId,
+          version,
+          { kind: 'system', id: 'system' },
+          { id, context: { rolloutId } },
+        )
+      ).sent,
+    outcome: async (agentId, assignmentId) => {
+      const s = (await updates.statuses(agentId, 20)).find((x) => x.assignmentId === assignmentId);
+      return s && { phase: s.phase, code: s.code, reason: s.reason, time: s.time };
+    },
+    releases: () => updates.state().releases,
+    incidents,
+  });
   // Every agent gets the checks its policy gives it on each connection, and again after a policy reload. A reload
   // also re-judges every machine's inventory against the new rules at once, not at its next report or hourly sweep.
   const checksPush = new ChecksPush(policies.set, () => clock.now());
@@ -580,6 +626,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     });
   await agentEndpoint.register(updatesAgentRoutes({ updates }));
   await api.register(updatesRoutes({ updates, guard, agentClient: async (id) => (await agents.get(id))?.clientId }));
+  await api.register(rolloutsRoutes({ rollouts, guard }));
   await api.register(
     sessionsRoutes({ sessions, agents, audit, guard, allowedOrigins: config.sessions.allowedOrigins }),
   );
@@ -594,6 +641,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   incidents.start(config.incidents.tickMs);
   notifications.start();
   jobs.start();
+  rollouts.start();
   const absenceTimer = setInterval(() => {
     detection.sweepAbsence().catch((err: unknown) => logger.error({ err }, 'absence sweep failed'));
   }, config.presence.heartbeatIntervalMs).unref();
@@ -626,6 +674,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     jobs,
     routes,
     updates,
+    rollouts,
     initialAdmin,
     async close() {
       if (closed) return;
@@ -640,6 +689,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       await incidents.stop();
       await notifications.stop();
       jobs.stop();
+      rollouts.stop();
       await checkpoint();
       if (separate) await agentEndpoint.close();
       await api.close();
