@@ -322,7 +322,8 @@ export class Rollouts {
         await this.store.save(r);
         this.logger.info({ rolloutId: r.id, wave: r.wave, bakeMs: r.options.bakeMs }, 'wave done, baking');
       }
-      if (now < r.waveDoneAt + r.options.bakeMs) return;
+      // The bake guards the next wave; after the last one there is nothing left to protect.
+      if (r.wave < r.waves.length - 1 && now < r.waveDoneAt + r.options.bakeMs) return;
       r.wave++;
       r.waveStartedAt = null;
       r.waveDoneAt = null;
