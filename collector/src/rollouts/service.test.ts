@@ -23,7 +23,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'outpost-rollouts-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** How a simulated agent answers an assignment. */
-type Behaviour = 'good' | 'rollback' | 'refuse' | 'silent';
+type Behaviour = 'good' | 'rollback' | 'refuse' | 'silent' | 'flaky';
 
 async function setup(n: number) {
   const h = await harness({ start: Date.parse('2026-12-04T10:00:00Z') });
@@ -87,6 +87,19 @@ async function setup(n: number) {
       const a = fleet.get(m.agentId)!;
       if (!a.online || a.version === m.version) continue;
       if (a.behaviour === 'silent') continue;
+      if (a.behaviour === 'flaky') {
+        // The collector could not serve the release for a moment (its own restart): a refusal worth retrying.
+        a.behaviour = 'good';
+        await report(a.agentId, {
+          assignmentId: m.id,
+          phase: 'refused',
+          from: a.version,
+          to: m.version,
+          code: 'OUTPOST_E_UPDATE_FETCH',
+          reason: 'socket hang up',
+        });
+        continue;
+      }
       if (a.behaviour === 'refuse') {
         await report(a.agentId, {
           assignmentId: m.id,
@@ -259,6 +272,26 @@ describe('rollouts driver', () => {
     const states = Object.fromEntries((await env.rollouts.store.wave(r.id, 0)).map((a) => [a.agentId, a]));
     expect(states[canaries[0]!]).toMatchObject({ state: 'timed_out', code: 'OUTPOST_E_ROLLOUT_TIMEOUT' });
     expect(states[canaries[1]!]).toMatchObject({ state: 'failed', code: 'OUTPOST_E_UPDATE_TAMPERED' });
+  });
+
+  it('retries a transient refusal (the release could not be fetched) under a new id instead of failing the wave', async () => {
+    const r = await env.rollouts.create(ADMIN, {
+      version: V,
+      target: {},
+      canary: 2,
+      waves: [100],
+      maxConcurrent: 20,
+      jitterSec: 0,
+      bakeSec: 0,
+    });
+    const canary = (await env.rollouts.store.wave(r.id, 0))[0]!.agentId;
+    env.fleet.get(canary)!.behaviour = 'flaky';
+    await runUntil(async () => (await env.rollouts.get(r.id)).state === 'completed', 60);
+    const sentTo = env.sent.filter((s) => s.agentId === canary);
+    expect(sentTo).toHaveLength(2);
+    expect(sentTo[1]!.id).not.toBe(sentTo[0]!.id);
+    expect(sentTo[1]!.at - sentTo[0]!.at).toBeGreaterThanOrEqual(5000);
+    expect((await env.rollouts.store.wave(r.id, 0))[0]).toMatchObject({ state: 'healthy', attempts: 2 });
   });
 
   it('resumes after a restart from the database alone, re-sending recorded assignments under the same ids', async () => {

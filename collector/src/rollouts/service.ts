@@ -89,6 +89,14 @@ const DEFAULTS = {
   haltAfter: 1,
 } as const;
 
+/**
+ * Refusals that say nothing about the release: the collector could not serve it for a moment (its own restart, a
+ * dropped connection) or the agent was still busy with an earlier update. Retried under a new id, a few times.
+ */
+const TRANSIENT = new Set(['OUTPOST_E_UPDATE_FETCH', 'OUTPOST_E_UPDATE_BUSY']);
+const MAX_ATTEMPTS = 3;
+const RETRY_AFTER_MS = 5000;
+
 const emptyCounts = (): WaveCounts => ({ pending: 0, updating: 0, healthy: 0, failed: 0, rolledBack: 0, skipped: 0 });
 function addCount(c: WaveCounts, s: AgentState, n = 1): void {
   if (s === 'pending') c.pending += n;
@@ -347,7 +355,13 @@ export class Rollouts {
       if (!this.#reissued && a.state === 'assigned') await this.#send(r, a);
       const o = await this.deps.outcome(a.agentId, a.assignmentId);
       const before = a.state;
-      if (o?.phase === 'refused' || o?.phase === 'rolled_back') {
+      if (o?.phase === 'refused' && o.code && TRANSIENT.has(o.code) && a.attempts < MAX_ATTEMPTS) {
+        a.state = 'pending';
+        a.assignmentId = null;
+        a.notBefore = now + RETRY_AFTER_MS;
+        a.code = o.code;
+        a.reason = `attempt ${a.attempts} refused (${o.reason ?? o.code}); retrying`;
+      } else if (o?.phase === 'refused' || o?.phase === 'rolled_back') {
         a.state = o.phase === 'refused' ? 'failed' : 'rolled_back';
         a.code = o.code;
         a.reason = o.reason;
@@ -401,6 +415,7 @@ export class Rollouts {
         continue;
       }
       a.state = 'assigned';
+      a.attempts++;
       a.assignmentId = randomBytes(12).toString('base64url');
       a.assignedAt = now;
       a.deadlineAt = now + r.options.deadlineMs;
@@ -621,6 +636,7 @@ export class Rollouts {
           finishedAt: null,
           code: null,
           reason: null,
+          attempts: 0,
         };
       }),
     );

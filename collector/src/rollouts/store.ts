@@ -25,6 +25,7 @@ export const rolloutsMigrations: Migration[] = [
         site_id TEXT NOT NULL, platform TEXT NOT NULL, wave INTEGER NOT NULL, position INTEGER NOT NULL,
         from_version TEXT NOT NULL, state TEXT NOT NULL, assignment_id TEXT, not_before INTEGER,
         assigned_at INTEGER, deadline_at INTEGER, finished_at INTEGER, code TEXT, reason TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (rollout_id, agent_id)
       ) WITHOUT ROWID;
       CREATE INDEX rollout_agents_wave ON rollout_agents (rollout_id, wave, position);
@@ -90,13 +91,15 @@ export interface RolloutAgent {
   finishedAt: number | null;
   code: string | null;
   reason: string | null;
+  /** Assignments made so far (a transient refusal is retried under a new id). */
+  attempts: number;
 }
 
 type RolloutRow = Omit<RolloutRecord, 'options' | 'waves'> & { options: string; waves: string };
 const ROLLOUT_COLS =
   'id, kind, version, rollback_of AS rollbackOf, target, options, waves, state, wave, wave_started_at AS waveStartedAt, wave_done_at AS waveDoneAt, forgiven, halt_reason AS haltReason, created_by AS createdBy, created_at AS createdAt, updated_at AS updatedAt, finished_at AS finishedAt';
 const AGENT_COLS =
-  'rollout_id AS rolloutId, agent_id AS agentId, client_id AS clientId, site_id AS siteId, platform, wave, position, from_version AS fromVersion, state, assignment_id AS assignmentId, not_before AS notBefore, assigned_at AS assignedAt, deadline_at AS deadlineAt, finished_at AS finishedAt, code, reason';
+  'rollout_id AS rolloutId, agent_id AS agentId, client_id AS clientId, site_id AS siteId, platform, wave, position, from_version AS fromVersion, state, assignment_id AS assignmentId, not_before AS notBefore, assigned_at AS assignedAt, deadline_at AS deadlineAt, finished_at AS finishedAt, code, reason, attempts';
 const rolloutOf = (r: RolloutRow): RolloutRecord => ({
   ...r,
   options: JSON.parse(r.options) as RolloutOptions,
@@ -116,8 +119,8 @@ export class RolloutsStore {
     );
     const insA = prepared(
       this.db,
-      `INSERT INTO rollout_agents (rollout_id, agent_id, client_id, site_id, platform, wave, position, from_version, state, assignment_id, not_before, assigned_at, deadline_at, finished_at, code, reason)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO rollout_agents (rollout_id, agent_id, client_id, site_id, platform, wave, position, from_version, state, assignment_id, not_before, assigned_at, deadline_at, finished_at, code, reason, attempts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.db.transaction(() => {
       ins.run(
@@ -157,6 +160,7 @@ export class RolloutsStore {
           a.finishedAt,
           a.code,
           a.reason,
+          a.attempts,
         );
     })();
   }
@@ -224,7 +228,7 @@ export class RolloutsStore {
   async saveAgent(a: RolloutAgent): Promise<void> {
     prepared(
       this.db,
-      `UPDATE rollout_agents SET state = ?, assignment_id = ?, not_before = ?, assigned_at = ?, deadline_at = ?, finished_at = ?, code = ?, reason = ?
+      `UPDATE rollout_agents SET state = ?, assignment_id = ?, not_before = ?, assigned_at = ?, deadline_at = ?, finished_at = ?, code = ?, reason = ?, attempts = ?
        WHERE rollout_id = ? AND agent_id = ?`,
     ).run(
       a.state,
@@ -235,6 +239,7 @@ export class RolloutsStore {
       a.finishedAt,
       a.code,
       a.reason,
+      a.attempts,
       a.rolloutId,
       a.agentId,
     );
