@@ -158,6 +158,8 @@ describe('rollouts with packaged agents', () => {
     view = await rollout(started.id);
     for (const a of view.agents.filter((x) => x.wave === 1))
       expect(a).toMatchObject({ state: 'rolled_back', code: 'OUTPOST_E_UPDATE_ROLLED_BACK' });
+    // Stop it for good now, so the next scenario may start its own (one rollout at a time).
+    await cli(['rollouts', 'abort', started.id]);
     const byId = new Map(agents.map((a) => [a.id, a]));
     for (const id of canaries) {
       await until(async () => (await agentInfo(id)).status === 'online', 30_000, 'canary back online', byId.get(id));
@@ -178,14 +180,29 @@ describe('rollouts with packaged agents', () => {
     const inc = incidents.find((i) => i.type === 'update');
     expect(inc).toBeDefined();
     expect(inc!.status).toBe('open');
-    expect([...inc!.agentIds].sort()).toEqual(expect.arrayContaining([canaries[0]]));
+    // The first failure halted the wave; the other canary, failing after, was added to the same incident.
+    await until(
+      async () =>
+        (
+          await apiCall<{ incidents: { type: string; agentIds: string[] }[] }>(
+            admin,
+            'GET',
+            '/api/v1/incidents?limit=50',
+          )
+        ).incidents.find((i) => i.type === 'update')!.agentIds.length === 2,
+      10_000,
+      'both canaries on the incident',
+    );
+    expect(incidents.filter((i) => i.type === 'update')).toHaveLength(1);
+    expect(inc!.agentIds.every((id) => canaries.includes(id))).toBe(true);
     expect(inc!.explanation).toMatch(/OUTPOST_E_UPDATE_ROLLED_BACK/);
     // The progress table as an admin reads it.
     const table = await cli(['rollouts', 'status', started.id]);
+    expect(table).toMatch(/aborted\s+wave 1\/3/);
     expect(table).toMatch(/halted: wave 1 \(canary\)/);
     expect(table).toMatch(/WAVE\s+NAME\s+STATUS\s+AGENTS\s+PENDING\s+UPDATING\s+HEALTHY\s+FAILED\s+ROLLED BACK/);
-    expect(table).toMatch(/1\s+canary\s+halted\s+2\s+0\s+0\s+0\s+0\s+2/);
-    await cli(['rollouts', 'abort', started.id]);
+    expect(table).toMatch(/1\s+canary\s+aborted\s+2\s+0\s+0\s+0\s+0\s+2/);
+    expect(table).toMatch(/3\s+100%\s+never\s+10\s+10\s/);
   }, 180_000);
 
   it('rolls B out to all 20 in waves, through a collector SIGKILL and restart mid-rollout', async (ctx) => {
@@ -208,7 +225,7 @@ describe('rollouts with packaged agents', () => {
         '--deadline',
         '120s',
         '--max-concurrent',
-        '6',
+        '4',
       ]),
     ) as { id: string };
     // Kill the collector once the last wave has begun (some agents updating, many still pending).

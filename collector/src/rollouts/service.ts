@@ -90,10 +90,12 @@ const DEFAULTS = {
 } as const;
 
 /**
- * Refusals that say nothing about the release: the collector could not serve it for a moment (its own restart, a
- * dropped connection) or the agent was still busy with an earlier update. Retried under a new id, a few times.
+ * Refusals that may say nothing about the release: the collector could not serve it for a moment (its own restart,
+ * a dropped connection), the agent was still busy with an earlier update, or the 5 s pre-flight `--version` ran out
+ * of time on a loaded machine (seen with six 120 MB executables starting at once on two cores). Retried under a new
+ * id, a few times; a release that is really broken fails every attempt and then counts.
  */
-const TRANSIENT = new Set(['OUTPOST_E_UPDATE_FETCH', 'OUTPOST_E_UPDATE_BUSY']);
+const TRANSIENT = new Set(['OUTPOST_E_UPDATE_FETCH', 'OUTPOST_E_UPDATE_BUSY', 'OUTPOST_E_UPDATE_PREFLIGHT']);
 const MAX_ATTEMPTS = 3;
 const RETRY_AFTER_MS = 5000;
 
@@ -346,6 +348,7 @@ export class Rollouts {
 
   /** Hears what agents in flight (and the current wave's healthy ones: a late rollback) reported. */
   async #observe(r: RolloutRecord): Promise<void> {
+    let lateFailure = false;
     const watched = await this.store.inFlight(r.id);
     if (!TERMINAL.has(r.state) && r.wave < r.waves.length)
       for (const a of await this.store.wave(r.id, r.wave)) if (a.state === 'healthy') watched.push(a);
@@ -379,12 +382,18 @@ export class Rollouts {
         } else if (o?.phase === 'swapped') a.state = 'updating';
       }
       if (a.state !== before) {
+        if (BAD_STATES.has(a.state) && a.wave === r.wave) lateFailure = true;
         await this.store.saveAgent(a);
         this.logger[BAD_STATES.has(a.state) ? 'warn' : 'info'](
           { rolloutId: r.id, agentId: a.agentId, from: before, to: a.state, code: a.code },
           'rollout agent state',
         );
       }
+    }
+    // A machine of a halted wave that was still updating fails after the halt: its incident names it too.
+    if (lateFailure && r.haltReason !== null) {
+      const bad = (await this.store.wave(r.id, r.wave)).filter((a) => BAD_STATES.has(a.state));
+      await this.#raise(r, bad, r.haltReason);
     }
   }
 
@@ -447,9 +456,29 @@ export class Rollouts {
   /** Halts: incident first (idempotent by key, so a crash before the state is saved raises it again harmlessly). */
   async #halt(r: RolloutRecord, agents: RolloutAgent[], why: string): Promise<void> {
     const now = this.clock.now();
-    const name = r.waves[r.wave] ?? String(r.wave);
-    const reason = `wave ${r.wave + 1} (${name}): ${why}`;
+    const reason = `wave ${r.wave + 1} (${r.waves[r.wave] ?? String(r.wave)}): ${why}`;
     const bad = agents.filter((a) => BAD_STATES.has(a.state));
+    const incidentIds = await this.#raise(r, bad, reason);
+    r.state = 'halted';
+    r.haltReason = reason;
+    r.updatedAt = now;
+    await this.store.save(r);
+    await this.audit.record({
+      type: 'rollout.halt',
+      code: 'OUTPOST_I_ROLLOUT_HALTED',
+      result: 'failure',
+      actor: actorRef(SYSTEM),
+      clientId: null,
+      resource: `rollout:${r.id}`,
+      details: { version: r.version, wave: r.wave, reason, incidentIds, agents: bad.map((a) => a.agentId) },
+    });
+    this.logger.warn({ rolloutId: r.id, wave: r.wave, reason, incidentIds }, 'rollout halted');
+  }
+
+  /** One incident per client of the failed machines; raising the same key again adds machines to the open one. */
+  async #raise(r: RolloutRecord, bad: RolloutAgent[], reason: string): Promise<string[]> {
+    const now = this.clock.now();
+    const name = r.waves[r.wave] ?? String(r.wave);
     const byClient = new Map<string, RolloutAgent[]>();
     for (const a of bad) byClient.set(a.clientId, [...(byClient.get(a.clientId) ?? []), a]);
     const incidentIds: string[] = [];
@@ -484,20 +513,7 @@ export class Rollouts {
       });
       incidentIds.push(incidentId);
     }
-    r.state = 'halted';
-    r.haltReason = reason;
-    r.updatedAt = now;
-    await this.store.save(r);
-    await this.audit.record({
-      type: 'rollout.halt',
-      code: 'OUTPOST_I_ROLLOUT_HALTED',
-      result: 'failure',
-      actor: actorRef(SYSTEM),
-      clientId: null,
-      resource: `rollout:${r.id}`,
-      details: { version: r.version, wave: r.wave, reason, incidentIds, agents: bad.map((a) => a.agentId) },
-    });
-    this.logger.warn({ rolloutId: r.id, wave: r.wave, reason, incidentIds }, 'rollout halted');
+    return incidentIds;
   }
 
   async #finish(r: RolloutRecord, now: number): Promise<void> {
