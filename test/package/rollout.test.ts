@@ -259,6 +259,10 @@ describe('rollouts with packaged agents', () => {
       expect(pointer(a)).toBe(join('versions', B));
       expect(existsSync(join(a.root, 'versions', A, 'outpost-agent'))).toBe(true);
     }
+    // --watch on a settled rollout draws it once and returns (not a terminal: a blank line instead of a clear).
+    const watched = await cli(['rollouts', 'status', started.id, '--watch']);
+    expect(watched).toMatch(/completed\s+wave 3\/3/);
+    expect(watched).not.toMatch(/\x1b/);
     const list = await cli(['rollouts', 'list']);
     expect(list).toMatch(new RegExp(`${started.id}\\s+rollout\\s+${B.replaceAll('.', '\\.')}\\s+completed\\s+3/3`));
   }, 400_000);

@@ -7,6 +7,7 @@
  */
 export { judgeWave, waveDone } from './halt.js';
 export { planWaves } from './plan.js';
+export { type FleetAgent, type RolloutsDeps, type RolloutsOptions, releasePlatformOf } from './ports.js';
 export { rolloutsRoutes } from './routes.js';
-export { Rollouts, type RolloutsDeps, type RolloutsOptions, releasePlatformOf } from './service.js';
+export { Rollouts } from './service.js';
 export { rolloutsMigrations } from './store.js';

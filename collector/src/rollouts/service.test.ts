@@ -13,7 +13,8 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../auth/index.js';
 import { harness } from '../incidents/harness.fixture.js';
 import { Updates } from '../updates/index.js';
-import { type FleetAgent, Rollouts } from './service.js';
+import type { FleetAgent } from './ports.js';
+import { Rollouts } from './service.js';
 
 const logger = pino({ level: 'silent' });
 const ADMIN: Actor = { kind: 'system', id: 'system' };

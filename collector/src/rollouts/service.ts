@@ -13,9 +13,17 @@ import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
-import type { IncidentSink } from '../incidents/index.js';
-import { type AgentState, BAD_STATES, FINAL_STATES, IN_FLIGHT, judgeWave, waveDone } from './halt.js';
-import { jitterOf, planWaves } from './plan.js';
+import { RolloutDriver } from './driver.js';
+import { BAD_STATES, IN_FLIGHT } from './halt.js';
+import { planWaves } from './plan.js';
+import {
+  addCount,
+  emptyCounts,
+  type FleetAgent,
+  type RolloutsDeps,
+  type RolloutsOptions,
+  type WaveCounts,
+} from './ports.js';
 import type { RolloutInput, RolloutTarget } from './schemas.js';
 import {
   type RolloutAgent,
@@ -26,59 +34,6 @@ import {
   TERMINAL,
 } from './store.js';
 
-/** An agent as the rollout sees it. */
-export interface FleetAgent {
-  agentId: string;
-  clientId: string;
-  siteId: string;
-  /** The release platform (`linux-x64`), from the agent's reported OS and architecture. */
-  platform: string;
-  /** The version it reported at its last hello. */
-  version: string;
-  online: boolean;
-  revoked: boolean;
-}
-
-/** What an agent reported for one assignment (its latest step). */
-export interface AssignmentOutcome {
-  phase: 'refused' | 'swapped' | 'healthy' | 'rolled_back';
-  code: string | null;
-  reason: string | null;
-  time: number;
-}
-
-/** What the rollouts concern needs from the others, as functions (it never reads their tables). */
-export interface RolloutsDeps {
-  /** The agents a target names (not revoked). */
-  resolve(target: RolloutTarget): Promise<FleetAgent[]>;
-  /** One agent now, or undefined when it is unknown. */
-  agent(agentId: string): Promise<FleetAgent | undefined>;
-  /** The updates concern's seam: assign `version` under this id (idempotent by id); true when sent now. */
-  assign(a: { agentId: string; clientId: string; version: string; id: string; rolloutId: string }): Promise<boolean>;
-  /** The latest step an agent reported for an assignment. */
-  outcome(agentId: string, assignmentId: string): Promise<AssignmentOutcome | undefined>;
-  /** Published releases (version, platform, signed as a rollback target). */
-  releases(): { version: string; platform: string; rollbackAllowed: boolean }[];
-  /** Where a halt opens its incident (notifications follow from the incidents concern). */
-  incidents: IncidentSink;
-}
-
-/** Tunables of the driver. */
-export interface RolloutsOptions {
-  tickMs: number;
-}
-
-/** Counts of a wave, as people read them. */
-export interface WaveCounts {
-  pending: number;
-  updating: number;
-  healthy: number;
-  failed: number;
-  rolledBack: number;
-  skipped: number;
-}
-
-const SYSTEM: Actor = { kind: 'system', id: 'system' };
 const DEFAULTS = {
   canary: 5,
   percents: [5, 25, 100],
@@ -89,39 +44,10 @@ const DEFAULTS = {
   haltAfter: 1,
 } as const;
 
-/**
- * Refusals that may say nothing about the release: the collector could not serve it for a moment (its own restart,
- * a dropped connection), the agent was still busy with an earlier update, or the 5 s pre-flight `--version` ran out
- * of time on a loaded machine (seen with six 120 MB executables starting at once on two cores). Retried under a new
- * id, a few times; a release that is really broken fails every attempt and then counts.
- */
-const TRANSIENT = new Set(['OUTPOST_E_UPDATE_FETCH', 'OUTPOST_E_UPDATE_BUSY', 'OUTPOST_E_UPDATE_PREFLIGHT']);
-const MAX_ATTEMPTS = 3;
-const RETRY_AFTER_MS = 5000;
-
-const emptyCounts = (): WaveCounts => ({ pending: 0, updating: 0, healthy: 0, failed: 0, rolledBack: 0, skipped: 0 });
-function addCount(c: WaveCounts, s: AgentState, n = 1): void {
-  if (s === 'pending') c.pending += n;
-  else if (s === 'assigned' || s === 'updating') c.updating += n;
-  else if (s === 'healthy') c.healthy += n;
-  else if (s === 'failed' || s === 'timed_out') c.failed += n;
-  else if (s === 'rolled_back') c.rolledBack += n;
-  else c.skipped += n;
-}
-
-/** The release platform of an agent's OS and architecture (the packaging's names). */
-export function releasePlatformOf(os: { platform: string; arch: string }): string {
-  const name = os.platform === 'win32' ? 'win' : os.platform;
-  return `${name}-${os.arch}`;
-}
-
 /** The rollouts service. */
 export class Rollouts {
   readonly store: RolloutsStore;
-  #timer: NodeJS.Timeout | undefined;
-  #ticking = false;
-  /** Assignments recorded before a crash are issued again once (idempotent by id) at the first tick. */
-  #reissued = false;
+  readonly #driver: RolloutDriver;
 
   constructor(
     db: Db,
@@ -132,6 +58,21 @@ export class Rollouts {
     private readonly options: RolloutsOptions = { tickMs: 1000 },
   ) {
     this.store = new RolloutsStore(db);
+    this.#driver = new RolloutDriver(this.store, audit, clock, logger, deps, options);
+  }
+
+  /** One pass of the driver (the timer calls it; tests call it with a fake clock). */
+  tick(): Promise<void> {
+    return this.#driver.tick();
+  }
+
+  /** Starts the driver's timer. */
+  start(): void {
+    this.#driver.start();
+  }
+
+  stop(): void {
+    this.#driver.stop();
   }
 
   // ---- commands ----
@@ -271,268 +212,6 @@ export class Rollouts {
 
   list(limit: number): Promise<RolloutRecord[]> {
     return this.store.list(limit);
-  }
-
-  // ---- the driver ----
-
-  /** One pass over every rollout with work left. Never runs twice at once. */
-  async tick(): Promise<void> {
-    if (this.#ticking) return;
-    this.#ticking = true;
-    try {
-      for (const r of await this.store.active()) {
-        try {
-          await this.#drive(r);
-        } catch (err) {
-          // One rollout's trouble (a store error, an agent lookup) must not stop the others.
-          this.logger.error({ err, rolloutId: r.id }, 'rollout tick failed');
-        }
-      }
-      this.#reissued = true;
-    } finally {
-      this.#ticking = false;
-    }
-  }
-
-  start(): void {
-    this.#timer = setInterval(() => {
-      this.tick().catch((err: unknown) => this.logger.error({ err }, 'rollouts tick failed'));
-    }, this.options.tickMs);
-    this.#timer.unref();
-  }
-
-  stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
-
-  async #drive(r: RolloutRecord): Promise<void> {
-    await this.#observe(r);
-    if (r.state !== 'running') return;
-    const now = this.clock.now();
-    if (r.wave >= r.waves.length) return this.#finish(r, now);
-    const agents = await this.store.wave(r.id, r.wave);
-    if (r.waveStartedAt === null) {
-      r.waveStartedAt = now;
-      r.updatedAt = now;
-      await this.store.save(r);
-      this.logger.info({ rolloutId: r.id, wave: r.wave, name: r.waves[r.wave], agents: agents.length }, 'wave started');
-    }
-    const states = agents.map((a) => a.state);
-    const verdict = judgeWave(
-      states,
-      { count: r.options.haltCount ?? undefined, percent: r.options.haltPercent ?? undefined },
-      r.forgiven,
-    );
-    if (verdict.halt) return this.#halt(r, agents, verdict.why);
-    if (waveDone(states)) {
-      if (r.waveDoneAt === null) {
-        r.waveDoneAt = now;
-        r.updatedAt = now;
-        await this.store.save(r);
-        this.logger.info({ rolloutId: r.id, wave: r.wave, bakeMs: r.options.bakeMs }, 'wave done, baking');
-      }
-      // The bake guards the next wave; after the last one there is nothing left to protect.
-      if (r.wave < r.waves.length - 1 && now < r.waveDoneAt + r.options.bakeMs) return;
-      r.wave++;
-      r.waveStartedAt = null;
-      r.waveDoneAt = null;
-      r.forgiven = 0;
-      r.updatedAt = now;
-      if (r.wave >= r.waves.length) return this.#finish(r, now);
-      await this.store.save(r);
-      return;
-    }
-    await this.#assignSome(r, agents, now);
-  }
-
-  /** Hears what agents in flight (and the current wave's healthy ones: a late rollback) reported. */
-  async #observe(r: RolloutRecord): Promise<void> {
-    let lateFailure = false;
-    const watched = await this.store.inFlight(r.id);
-    if (!TERMINAL.has(r.state) && r.wave < r.waves.length)
-      for (const a of await this.store.wave(r.id, r.wave)) if (a.state === 'healthy') watched.push(a);
-    const now = this.clock.now();
-    for (const a of watched) {
-      if (!a.assignmentId) continue;
-      if (!this.#reissued && a.state === 'assigned') await this.#send(r, a);
-      const o = await this.deps.outcome(a.agentId, a.assignmentId);
-      const before = a.state;
-      if (o?.phase === 'refused' && o.code && TRANSIENT.has(o.code) && a.attempts < MAX_ATTEMPTS) {
-        a.state = 'pending';
-        a.assignmentId = null;
-        a.notBefore = now + RETRY_AFTER_MS;
-        a.code = o.code;
-        a.reason = `attempt ${a.attempts} refused (${o.reason ?? o.code}); retrying`;
-      } else if (o?.phase === 'refused' || o?.phase === 'rolled_back') {
-        a.state = o.phase === 'refused' ? 'failed' : 'rolled_back';
-        a.code = o.code;
-        a.reason = o.reason;
-        a.finishedAt = o.time;
-      } else if (a.state !== 'healthy') {
-        const info = await this.deps.agent(a.agentId);
-        if (o?.phase === 'healthy' || (info?.online && info.version === r.version)) {
-          a.state = 'healthy';
-          a.finishedAt = now;
-        } else if (a.deadlineAt !== null && now > a.deadlineAt) {
-          a.state = 'timed_out';
-          a.code = 'OUTPOST_E_ROLLOUT_TIMEOUT';
-          a.reason = `not back online on ${r.version} within ${Math.round(r.options.deadlineMs / 1000)} s of its assignment`;
-          a.finishedAt = now;
-        } else if (o?.phase === 'swapped') a.state = 'updating';
-      }
-      if (a.state !== before) {
-        if (BAD_STATES.has(a.state) && a.wave === r.wave) lateFailure = true;
-        await this.store.saveAgent(a);
-        this.logger[BAD_STATES.has(a.state) ? 'warn' : 'info'](
-          { rolloutId: r.id, agentId: a.agentId, from: before, to: a.state, code: a.code },
-          'rollout agent state',
-        );
-      }
-    }
-    // A machine of a halted wave that was still updating fails after the halt: its incident names it too.
-    if (lateFailure && r.haltReason !== null) {
-      const bad = (await this.store.wave(r.id, r.wave)).filter((a) => BAD_STATES.has(a.state));
-      await this.#raise(r, bad, r.haltReason);
-    }
-  }
-
-  /** Assigns to pending agents of the wave, in order, up to the concurrency limit, once their jitter has passed. */
-  async #assignSome(r: RolloutRecord, agents: RolloutAgent[], now: number): Promise<void> {
-    let inFlight = agents.filter((a) => IN_FLIGHT.has(a.state)).length;
-    for (const a of agents) {
-      if (inFlight >= r.options.maxConcurrent) return;
-      if (a.state !== 'pending') continue;
-      if (a.notBefore === null) {
-        a.notBefore = r.waveStartedAt! + jitterOf(r.id, a.agentId, r.options.jitterMs);
-        await this.store.saveAgent(a);
-      }
-      if (a.notBefore > now) continue;
-      const info = await this.deps.agent(a.agentId);
-      if (!info || info.revoked) {
-        await this.#settle(a, 'skipped', 'no longer enrolled', now);
-        continue;
-      }
-      if (info.version === r.version) {
-        await this.#settle(a, 'healthy', `already on ${r.version}`, now);
-        continue;
-      }
-      if (!info.online) {
-        // A machine briefly away (a reboot, the collector's own restart) gets until the deadline to come back.
-        if (now > r.waveStartedAt! + r.options.deadlineMs)
-          await this.#settle(a, 'skipped', 'offline while its wave ran: never assigned', now);
-        continue;
-      }
-      a.state = 'assigned';
-      a.attempts++;
-      a.assignmentId = randomBytes(12).toString('base64url');
-      a.assignedAt = now;
-      a.deadlineAt = now + r.options.deadlineMs;
-      // Recorded before it is sent: a crash in between re-sends the same id at the next start (the agent acts once).
-      await this.store.saveAgent(a);
-      await this.#send(r, a);
-      inFlight++;
-    }
-  }
-
-  async #send(r: RolloutRecord, a: RolloutAgent): Promise<void> {
-    const sent = await this.deps.assign({
-      agentId: a.agentId,
-      clientId: a.clientId,
-      version: r.version,
-      id: a.assignmentId!,
-      rolloutId: r.id,
-    });
-    this.logger.info({ rolloutId: r.id, agentId: a.agentId, version: r.version, sent }, 'rollout assigned');
-  }
-
-  async #settle(a: RolloutAgent, state: AgentState, reason: string, now: number): Promise<void> {
-    a.state = state;
-    a.reason = reason;
-    a.finishedAt = now;
-    await this.store.saveAgent(a);
-  }
-
-  /** Halts: incident first (idempotent by key, so a crash before the state is saved raises it again harmlessly). */
-  async #halt(r: RolloutRecord, agents: RolloutAgent[], why: string): Promise<void> {
-    const now = this.clock.now();
-    const reason = `wave ${r.wave + 1} (${r.waves[r.wave] ?? String(r.wave)}): ${why}`;
-    const bad = agents.filter((a) => BAD_STATES.has(a.state));
-    const incidentIds = await this.#raise(r, bad, reason);
-    r.state = 'halted';
-    r.haltReason = reason;
-    r.updatedAt = now;
-    await this.store.save(r);
-    await this.audit.record({
-      type: 'rollout.halt',
-      code: 'OUTPOST_I_ROLLOUT_HALTED',
-      result: 'failure',
-      actor: actorRef(SYSTEM),
-      clientId: null,
-      resource: `rollout:${r.id}`,
-      details: { version: r.version, wave: r.wave, reason, incidentIds, agents: bad.map((a) => a.agentId) },
-    });
-    this.logger.warn({ rolloutId: r.id, wave: r.wave, reason, incidentIds }, 'rollout halted');
-  }
-
-  /** One incident per client of the failed machines; raising the same key again adds machines to the open one. */
-  async #raise(r: RolloutRecord, bad: RolloutAgent[], reason: string): Promise<string[]> {
-    const now = this.clock.now();
-    const name = r.waves[r.wave] ?? String(r.wave);
-    const byClient = new Map<string, RolloutAgent[]>();
-    for (const a of bad) byClient.set(a.clientId, [...(byClient.get(a.clientId) ?? []), a]);
-    const incidentIds: string[] = [];
-    for (const [clientId, list] of byClient) {
-      const lines = list.map(
-        (a) =>
-          `${a.agentId}: ${a.state.replace('_', ' ')}${a.code ? ` ${a.code}` : ''}${a.reason ? ` — ${a.reason}` : ''}`,
-      );
-      const { incidentId } = await this.deps.incidents.raise({
-        key: `rollout:${r.id}:${r.wave}:${clientId}`,
-        clientId,
-        siteId: list[0]!.siteId,
-        agentIds: list.map((a) => a.agentId),
-        source: 'rollout',
-        rule: `rollout:${r.id}`,
-        type: 'update',
-        criticality: 'P2',
-        tier: 2,
-        failureTime: Math.min(...list.map((a) => a.finishedAt ?? now)),
-        detectedAt: now,
-        title: `Rollout of agent ${r.version} halted in wave ${r.wave + 1} (${name})`,
-        explanation:
-          `${reason}. Later waves will not be assigned ${r.version}. ` +
-          `Resume (outpost rollouts resume ${r.id}), abort, or roll back (outpost rollouts rollback ${r.id}).\n${lines.join('\n')}`,
-        context: {
-          rolloutId: r.id,
-          version: r.version,
-          wave: r.wave,
-          waveName: name,
-          agents: list.map((a) => ({ agentId: a.agentId, state: a.state, code: a.code, reason: a.reason })),
-        },
-      });
-      incidentIds.push(incidentId);
-    }
-    return incidentIds;
-  }
-
-  async #finish(r: RolloutRecord, now: number): Promise<void> {
-    r.state = 'completed';
-    r.finishedAt = now;
-    r.updatedAt = now;
-    await this.store.save(r);
-    const counts = emptyCounts();
-    for (const c of await this.store.counts(r.id)) addCount(counts, c.state, c.n);
-    await this.audit.record({
-      type: 'rollout.complete',
-      code: 'OUTPOST_I_ROLLOUT_COMPLETED',
-      result: 'success',
-      actor: actorRef(SYSTEM),
-      clientId: null,
-      resource: `rollout:${r.id}`,
-      details: { version: r.version, ...counts },
-    });
-    this.logger.info({ rolloutId: r.id, version: r.version, ...counts }, 'rollout completed');
   }
 
   // ---- helpers ----
@@ -676,5 +355,3 @@ export class Rollouts {
     return record;
   }
 }
-
-export { FINAL_STATES };

@@ -1,6 +1,8 @@
 /** A stored rollout as the API shows it: totals, each wave's counts and status, and its agents when asked. */
+
+import type { WaveCounts } from './ports.js';
 import type { RolloutSummary, RolloutView } from './schemas.js';
-import type { Rollouts, WaveCounts } from './service.js';
+import type { Rollouts } from './service.js';
 import type { RolloutRecord } from './store.js';
 
 const sum = (all: WaveCounts[]): WaveCounts =>
