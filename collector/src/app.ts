@@ -23,6 +23,7 @@ import { startAll, stopAll } from './lifecycle.js';
 import { metricsMigrations } from './metrics/index.js';
 import { notificationsMigrations } from './notifications/index.js';
 import { MetricsRegistry } from './observability/index.js';
+import { rolloutsMigrations } from './rollouts/index.js';
 import { registerRoutes } from './routes.js';
 import { sessionsMigrations } from './sessions/index.js';
 import { streamMigrations } from './stream/index.js';
@@ -48,6 +49,7 @@ export const MIGRATIONS = [
   ...notificationsMigrations,
   ...jobsMigrations,
   ...updatesMigrations,
+  ...rolloutsMigrations,
 ];
 
 /** The built collector: fastify instances (not listening), every wired concern, and a way to stop everything. */

@@ -34,6 +34,7 @@ import { LiveHub } from './live/index.js';
 import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
 import { Notifications, notificationsMetrics } from './notifications/index.js';
 import type { MetricFamily } from './observability/index.js';
+import { Rollouts, releasePlatformOf } from './rollouts/index.js';
 import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
 import { Tenants } from './tenants/index.js';
@@ -46,6 +47,8 @@ const SNAPSHOT_REQUEST_TTL_MS = 600_000;
 const JOB_SELECTOR_LIMIT = 100_000;
 /** A comment line on every live stream this often, so proxies and browsers keep an idle one open. */
 const LIVE_KEEPALIVE_MS = 15_000;
+/** A rollout's target resolves in one query; a bound well above the fleet one collector serves. */
+const ROLLOUT_SELECTOR_LIMIT = 1_000_000;
 /** What an agent that is refused at the connection limit is told to wait before it retries. */
 const AGENT_RETRY_AFTER_SEC = 15;
 
@@ -77,6 +80,7 @@ export async function wireCore(input: CoreInput) {
   const live = wireLive(input, spine, work);
   connect(input, { ...spine, ...work, ...watch, ...live });
   const hub = wireLiveStream(input, spine, work);
+  const rollouts = wireRollouts(input, spine, work, live);
   let keepAlive: NodeJS.Timeout | undefined;
   const { sessions, gateway } = live;
   const { ingest, presence } = spine;
@@ -108,6 +112,7 @@ export async function wireCore(input: CoreInput) {
     { name: 'incidents', start: () => incidents.start(input.config.incidents.tickMs), stop: () => incidents.stop() },
     { name: 'notifications', start: () => notifications.start(), stop: () => notifications.stop() },
     { name: 'jobs', start: () => jobs.start(), stop: () => jobs.stop() },
+    { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
     { name: 'detection checkpoint', stop: checkpoint },
   ];
   const metricFamilies: MetricFamily[] = [
@@ -115,7 +120,54 @@ export async function wireCore(input: CoreInput) {
     ...streamMetrics(ingest),
     ...notificationsMetrics(notifications),
   ];
-  return { ...spine, ...work, ...watch, ...live, live: hub, components, metricFamilies };
+  return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, components, metricFamilies };
+}
+
+/** Rollouts drive the updates concern's assignment seam wave by wave and read back what agents reported. */
+function wireRollouts({ db, config }: CoreInput, spine: Spine, work: Work, live: ReturnType<typeof wireLive>) {
+  const { agents, audit } = spine;
+  const { updates } = live;
+  const fleetAgent = (a: NonNullable<Awaited<ReturnType<typeof agents.get>>>) => ({
+    agentId: a.id,
+    clientId: a.clientId,
+    siteId: a.siteId,
+    platform: releasePlatformOf(a.facts.os),
+    version: a.agentVersion,
+    online: agents.isOnline(a.id),
+    revoked: a.revokedAt !== null,
+  });
+  return new Rollouts(db, audit, config.clock, config.logger.child({ concern: 'rollouts' }), {
+    resolve: async (t) => {
+      const all = await agents.list({
+        ...(t.clientId !== undefined ? { clientIds: [t.clientId] } : {}),
+        siteId: t.siteId,
+        limit: ROLLOUT_SELECTOR_LIMIT,
+        offset: 0,
+      });
+      const named = t.agentIds ? new Set(t.agentIds) : undefined;
+      return all.filter((a) => !named || named.has(a.id)).map(fleetAgent);
+    },
+    agent: async (id) => {
+      const a = await agents.get(id);
+      return a && fleetAgent(a);
+    },
+    assign: async ({ agentId, clientId, version, id, rolloutId }) =>
+      (
+        await updates.assign(
+          agentId,
+          clientId,
+          version,
+          { kind: 'system', id: 'system' },
+          { id, context: { rolloutId } },
+        )
+      ).sent,
+    outcome: async (agentId, assignmentId) => {
+      const s = (await updates.statuses(agentId, 20)).find((x) => x.assignmentId === assignmentId);
+      return s && { phase: s.phase, code: s.code, reason: s.reason, time: s.time };
+    },
+    releases: () => updates.state().releases,
+    incidents: work.incidents,
+  });
 }
 
 /** The console's live stream: agents coming and going, and every ticket change, pushed to the browsers watching. */

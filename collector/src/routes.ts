@@ -25,6 +25,7 @@ import { notificationsRoutes } from './notifications/index.js';
 import { type MetricsRegistry, observabilityRoutes } from './observability/index.js';
 import { perimeterRoutes } from './reports/perimeter/index.js';
 import { qualityRoutes } from './reports/quality/index.js';
+import { rolloutsRoutes } from './rollouts/index.js';
 import { sessionsRoutes } from './sessions/index.js';
 import { tenantsRoutes } from './tenants/index.js';
 import { updatesAgentRoutes, updatesRoutes } from './updates/index.js';
@@ -133,6 +134,7 @@ function workPlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncT
 function livePlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncTypebox[] {
   return [
     updatesRoutes({ updates: core.updates, guard, agentClient: core.ports.agentClient }),
+    rolloutsRoutes({ rollouts: core.rollouts, guard }),
     sessionsRoutes({
       sessions: core.sessions,
       agents: core.agents,

@@ -504,6 +504,31 @@ export const ERRORS = {
     hint: 'Create it with `outpost release keys init --out DIR` (keep it offline); `sign` needs root.json and the targets, snapshot and timestamp keys in it.',
     http: 400,
   },
+  OUTPOST_E_ROLLOUT_NO_TARGETS: {
+    message: 'The rollout names no enrolled machine',
+    hint: 'Check the target (agents, site or client): it must match at least one agent that is not revoked.',
+    http: 422,
+  },
+  OUTPOST_E_ROLLOUT_NO_RELEASE: {
+    message: 'The version is not published for every platform the rollout targets',
+    hint: 'Sign the release for those platforms (`outpost release sign`) and publish it (`outpost releases publish`), or narrow the target; the details name the missing platforms.',
+    http: 422,
+  },
+  OUTPOST_E_ROLLOUT_STATE: {
+    message: 'The rollout is not in a state that allows this',
+    hint: 'Pause a running rollout, resume a paused or halted one, abort or roll back one that is not finished; `outpost rollouts status <id>` shows its state. One rollout runs at a time: abort or finish the other first.',
+    http: 409,
+  },
+  OUTPOST_E_ROLLOUT_TIMEOUT: {
+    message: 'The machine was not back online on the new version by its rollout deadline',
+    hint: 'It may be restarting slowly, offline, or stuck; it counts as a failure of its wave. Check the machine and its update history (`outpost releases history <agent>`); a longer `--deadline` suits slow links.',
+    http: 504,
+  },
+  OUTPOST_E_ROLLOUT_NO_ROLLBACK_TARGET: {
+    message: 'No admin-signed rollback target names the version to go back to',
+    hint: 'Agents never go back to a version the offline targets key did not sign as a rollback target: sign it again with `outpost release sign --allow-rollback --release <version>`, publish, then run the rollback again. The details name the missing version and platforms.',
+    http: 409,
+  },
   OUTPOST_E_INSTALL_REGISTRY: {
     message: 'The enrollment left by the Windows installer could not be read or removed from the registry',
     hint: 'Check HKLM\\SOFTWARE\\Outpost as an administrator (`reg query HKLM\\SOFTWARE\\Outpost`); delete the Token value by hand if it is still there.',

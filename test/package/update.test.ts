@@ -12,37 +12,35 @@
  * Needs `pnpm build` first; skipped, saying why, when the Node runtime for linux-x64 cannot be obtained or the host
  * is not linux-x64.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import {
-  appendFileSync,
-  chmodSync,
-  copyFileSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readlinkSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiCall } from '@outpost/collector';
 import { releasePaths, releaseTargetPath, resignSnapshotAndTimestamp } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outpostBin, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
+import { startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { BASE_VERSION, NEXT_VERSION, packageAgent } from '../support/package-build.js';
+import {
+  brokenPackages,
+  fakePackages as fakePackagesIn,
+  type InstalledAgent,
+  installPackagedAgent,
+  outpostCli,
+  PLATFORM,
+  pointer,
+  stopAllSupervisors,
+  until,
+} from '../support/supervised-agent.js';
 
 /** This checkout's agent and the same code one patch higher: the builds the systemd upgrade test shares. */
 const A = BASE_VERSION;
 const B = NEXT_VERSION;
-const PLATFORM = 'linux-x64';
 const DEADLINE_MS = 8000;
 const dir = tempDir('update');
 const keys = join(dir.path, 'keys');
 let skipReason: string | undefined =
   process.platform === 'linux' && process.arch === 'x64' ? undefined : 'the packaged update test runs on linux-x64';
 let c: TestCollector;
-const supervisors: Supervisor[] = [];
 
 /** Output directory of each version's linux build. */
 const builds = new Map<string, string>();
@@ -52,41 +50,15 @@ async function build(version: string): Promise<void> {
   else builds.set(version, built.dir);
 }
 
-/** Runs a program to its end without blocking this process (the collector runs here); rejects on failure. */
-function run(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${file} ${args.join(' ')} failed (${code}):\n${out}\n${err}`)),
-    );
-  });
-}
-
 /** Runs the technicians' CLI (`outpost …`), against the test collector unless `remote` is false. */
 function outpost(args: string[], opts: { remote?: boolean } = { remote: true }): Promise<string> {
-  const global = opts.remote
-    ? ['--server', c.apiUrl, '--token', c.admin.token!, ...(c.fingerprint ? ['--ca-fingerprint', c.fingerprint] : [])]
-    : [];
-  return run(process.execPath, [outpostBin, ...global, ...args]);
+  return outpostCli(
+    opts.remote ? { apiUrl: c.apiUrl, token: c.admin.token!, fingerprint: c.fingerprint } : undefined,
+    args,
+  );
 }
 
-/** A directory with one fake executable per platform that prints `version` (for releases that are never run). */
-function fakePackages(version: string, platform = PLATFORM, body = `echo ${version}`): string {
-  const d = join(dir.path, `fake-${version}-${platform}`);
-  mkdirSync(d, { recursive: true });
-  const f = join(d, `outpost-agent-${platform}`);
-  writeFileSync(f, `#!/bin/sh\n${body}\n`);
-  chmodSync(f, 0o755);
-  return d;
-}
+const fakePackages = (version: string, platform = PLATFORM) => fakePackagesIn(dir.path, version, platform);
 
 /** Signs a packages directory and publishes the repository, both through the CLI as an admin would. */
 async function signAndPublish(packagesDir: string, version: string, extra: string[] = []): Promise<void> {
@@ -94,92 +66,21 @@ async function signAndPublish(packagesDir: string, version: string, extra: strin
   await outpost(['releases', 'publish', keys]);
 }
 
-/** `service restart on exit`, like systemd's Restart=always: runs `<root>/current/outpost-agent run` forever. */
-class Supervisor {
-  child: ChildProcess | undefined;
-  log = '';
-  exits: (number | null)[] = [];
-  starts = 0;
-  #stopped = false;
-  constructor(
-    readonly root: string,
-    readonly env: NodeJS.ProcessEnv,
-  ) {
-    supervisors.push(this);
-    this.#start();
-  }
-  #start(): void {
-    if (this.#stopped) return;
-    this.starts++;
-    const child = spawn(join(this.root, 'current', 'outpost-agent'), ['run'], {
-      env: this.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    child.stdout!.on('data', (d: Buffer) => {
-      this.log += d.toString();
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      this.log += d.toString();
-    });
-    child.once('exit', (code) => {
-      this.exits.push(code);
-      setTimeout(() => this.#start(), 200);
-    });
-    child.once('error', (err) => {
-      this.log += `spawn error: ${err.message}\n`;
-    });
-  }
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
-  }
-}
-
-interface Agent {
-  id: string;
-  root: string;
-  stateDir: string;
-  configFile: string;
-  sup: Supervisor;
-}
+type Agent = InstalledAgent;
 
 /** A fresh install of A in its own root, enrolled, trusting `rootFile`, running under a supervisor. */
 async function installAgent(name: string, rootFile = join(releasePaths(keys).metadata, '1.root.json')): Promise<Agent> {
-  const home = join(dir.path, name);
-  const root = join(home, 'opt');
-  mkdirSync(join(root, 'versions', A), { recursive: true });
-  copyFileSync(join(builds.get(A)!, `outpost-agent-${PLATFORM}`), join(root, 'versions', A, 'outpost-agent'));
-  chmodSync(join(root, 'versions', A, 'outpost-agent'), 0o755);
-  symlinkSync(join('versions', A), join(root, 'current'));
-  const configFile = join(home, 'agent.json');
-  const stateDir = join(home, 'state');
-  const env = {
-    PATH: '/usr/bin:/bin',
-    HOME: home,
-    OUTPOST_AGENT_CONFIG: configFile,
-    OUTPOST_AGENT_STATE: stateDir,
-    OUTPOST_INVENTORY: 'off',
-    OUTPOST_LOG_LEVEL: 'info',
-  };
   const { token } = await c.enrollmentToken();
-  const args = ['enroll', '--server', c.agentUrl, '--token', token, '--state-dir', stateDir];
-  if (c.fingerprint) args.push('--ca-fingerprint', c.fingerprint);
-  await run(join(root, 'current', 'outpost-agent'), args, env);
-  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  // What install will write: the root to trust and (for the test) a short health deadline. The install root is not
-  // configured: the agent finds it from its own executable's path.
-  writeFileSync(
-    configFile,
-    JSON.stringify({ ...config, updateRoot: rootFile, update: { healthDeadlineMs: DEADLINE_MS } }),
-  );
-  const sup = new Supervisor(root, env);
-  const agent = { id: config.agentId as string, root, stateDir, configFile, sup };
+  const agent = await installPackagedAgent({
+    home: join(dir.path, name),
+    executable: join(builds.get(A)!, `outpost-agent-${PLATFORM}`),
+    version: A,
+    server: c.agentUrl,
+    fingerprint: c.fingerprint,
+    token,
+    rootFile,
+    healthDeadlineMs: DEADLINE_MS,
+  });
   await until(async () => (await agentInfo(agent)).status === 'online', 20_000, `${name} online`, agent);
   return agent;
 }
@@ -198,22 +99,6 @@ interface Status {
 async function statuses(a: Agent): Promise<Status[]> {
   return (await apiCall<{ statuses: Status[] }>(c.admin, 'GET', `/api/v1/agents/${a.id}/updates`)).statuses;
 }
-
-async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, a?: Agent) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (
-      await Promise.resolve()
-        .then(check)
-        .catch(() => false)
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${a ? `\nagent log:\n${a.sup.log.slice(-4000)}` : ''}`);
-}
-
-const pointer = (a: Agent) => readlinkSync(join(a.root, 'current'));
 
 /** Assigns a version, waits for the agent's refusal, and checks nothing was swapped or kept. */
 async function expectRefused(a: Agent, version: string, code: string): Promise<Status> {
@@ -249,7 +134,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const s of supervisors) await s.stop();
+  await stopAllSupervisors();
   // Let any watcher still inside its deadline finish before the files go.
   await new Promise((r) => setTimeout(r, 200));
   await c?.[Symbol.asyncDispose]();
@@ -291,10 +176,7 @@ describe('agent self-update with the packaged executables', () => {
     if (skipReason) ctx.skip();
     const broken = '1.2.0';
     // Prints its version for the pre-flight, then fails at every start: what a bad release looks like.
-    await signAndPublish(
-      fakePackages(broken, PLATFORM, `[ "$1" = --version ] && { echo ${broken}; exit 0; }; echo crashing >&2; exit 1`),
-      broken,
-    );
+    await signAndPublish(brokenPackages(dir.path, broken), broken);
     const a = await installAgent('broken');
     const t0 = Date.now();
     await outpost(['releases', 'assign', a.id, broken]);

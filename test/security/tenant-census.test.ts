@@ -30,8 +30,8 @@ const KIND_OF_COLLECTION: Record<string, string> = {
   jobs: 'jb',
   scripts: 'sc',
 };
-/** Collections whose ids belong to no client (release uploads and their file names: global, admin only); their parameters are not probed. */
-const GLOBAL_COLLECTIONS = new Set(['uploads', 'metadata']);
+/** Collections whose ids belong to no client (release uploads and their file names, rollouts: global, admin only); their parameters are not probed. */
+const GLOBAL_COLLECTIONS = new Set(['uploads', 'metadata', 'rollouts']);
 /** Query and body fields that name a resource, by kind. */
 const KIND_OF_FIELD: Record<string, string> = {
   clientId: 'cl',

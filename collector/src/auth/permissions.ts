@@ -44,6 +44,9 @@ export const ACTIONS = [
   'releases.read',
   'releases.publish',
   'agent.update',
+  // Rollouts (issue 15): admins only, like releases.
+  'rollouts.read',
+  'rollouts.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 

@@ -19,6 +19,7 @@ import { printObject, printRows, say, when } from './output.js';
 import { addPolicyCommands } from './policies.js';
 import { addQualityReportCommand } from './quality.js';
 import { addReleaseCommands } from './releases.js';
+import { addRolloutCommands } from './rollouts.js';
 import { addShellCommands } from './shell.js';
 
 type Row = Record<string, unknown>;
@@ -58,6 +59,7 @@ export function addCommands(program: Command): void {
   addCpCommand(program);
   addInstallerCommands(program, parseDurationHours);
   addReleaseCommands(program);
+  addRolloutCommands(program);
   program
     .command('login')
     .description(

@@ -90,6 +90,14 @@ export function printText(text: string): void {
   process.stdout.write(visible(text, { multiline: true }));
 }
 
+/**
+ * Starts a fresh screen for a live view (`--watch`): on a terminal, cursor home and clear; elsewhere (a pipe, a
+ * log file) a blank line, so the successive snapshots stay readable as plain text.
+ */
+export function clearScreen(): void {
+  process.stdout.write(process.stdout.isTTY ? '\x1b[H\x1b[2J' : '\n');
+}
+
 /** Prints JSON (times as ISO 8601, hazardous characters as `\u` escapes: still valid JSON). */
 export function printJson(value: unknown, indent = 2): void {
   process.stdout.write(`${jsonForTerminal(isoTimes(value), indent)}\n`);

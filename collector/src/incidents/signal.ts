@@ -18,7 +18,8 @@ export type SignalSource =
   | 'absence' // agent silent
   | 'check' // a policy check failing (service, port, HTTP, ping, DNS…)
   | 'inventory' // inventory rule (antivirus, licence, patch age, EOL OS, unapproved software)
-  | 'correlation'; // the same fault on many machines of a site at once
+  | 'correlation' // the same fault on many machines of a site at once
+  | 'rollout'; // a release rollout halted: its wave's failures crossed the threshold
 
 /** One detection: "this condition is abnormal now". Raising the same key again updates the open incident. */
 export interface DetectionSignal {

@@ -85,32 +85,38 @@ export class Updates {
     return this.repository.state();
   }
 
-  /** Assigns `version` to an agent and tells it now if it is connected (else at its next connection). */
+  /**
+   * Assigns `version` to an agent and tells it now if it is connected (else at its next connection). A caller that
+   * must survive a crash between deciding and assigning (rollouts) passes its own `id`: assigning the same id again
+   * stores nothing new and only resends it (the agent acts once per id).
+   */
   async assign(
     agentId: string,
     clientId: string,
     version: string,
     actor: Actor,
+    opts: { id?: string; context?: Record<string, unknown> } = {},
   ): Promise<{ assignment: Assignment; sent: boolean }> {
     const now = this.clock.now();
     const assignment: Assignment = {
-      id: randomBytes(12).toString('base64url'),
+      id: opts.id ?? randomBytes(12).toString('base64url'),
       agentId,
       version,
       createdAt: now,
       expiresAt: now + ASSIGNMENT_TTL_MS,
     };
-    await this.#store.insertAssignment(assignment, actor.kind === 'user' ? actor.id : null);
-    await this.audit.record({
-      type: 'agent.update',
-      code: 'OUTPOST_I_UPDATE_ASSIGNED',
-      result: 'success',
-      actor: actorRef(actor),
-      clientId,
-      agentId,
-      resource: `agent:${agentId}`,
-      details: { version, assignmentId: assignment.id },
-    });
+    const fresh = await this.#store.insertAssignment(assignment, actor.kind === 'user' ? actor.id : null);
+    if (fresh)
+      await this.audit.record({
+        type: 'agent.update',
+        code: 'OUTPOST_I_UPDATE_ASSIGNED',
+        result: 'success',
+        actor: actorRef(actor),
+        clientId,
+        agentId,
+        resource: `agent:${agentId}`,
+        details: { version, assignmentId: assignment.id, ...opts.context },
+      });
     const sent = this.#send(assignment);
     return { assignment, sent };
   }

@@ -72,11 +72,14 @@ interface StatusRow {
 export class UpdatesStore {
   constructor(private readonly db: Db) {}
 
-  async insertAssignment(a: Assignment, createdBy: string | null): Promise<void> {
-    prepared(
-      this.db,
-      'INSERT INTO update_assignments (id, agent_id, version, created_at, expires_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(a.id, a.agentId, a.version, a.createdAt, a.expiresAt, createdBy);
+  /** Stores an assignment; false when one with this id is already stored (nothing changes). */
+  async insertAssignment(a: Assignment, createdBy: string | null): Promise<boolean> {
+    return (
+      prepared(
+        this.db,
+        'INSERT OR IGNORE INTO update_assignments (id, agent_id, version, created_at, expires_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(a.id, a.agentId, a.version, a.createdAt, a.expiresAt, createdBy).changes === 1
+    );
   }
 
   /** The latest unexpired assignment of an agent. */
