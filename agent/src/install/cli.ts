@@ -42,6 +42,10 @@ export function installCommands(program: Command): void {
       .option('--silent', 'print nothing on success and one line on failure', false)
       .option('--force', 'install an older version over a newer one, or another build of the installed version', false)
       .option(
+        '--update-root <file>',
+        'the release root to trust for self-update (1.root.json from `outpost release keys init`), copied beside the configuration, owner-only; kept when not given',
+      )
+      .option(
         '--executable <path>',
         'the packaged executable to install (default: this one; needed when running from a Node checkout)',
       )

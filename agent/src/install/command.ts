@@ -21,6 +21,7 @@ export interface InstallFlags extends CommonFlags {
   caFingerprint?: string;
   force: boolean;
   executable?: string;
+  updateRoot?: string;
 }
 
 /** The uninstall flags. */
@@ -56,6 +57,7 @@ export async function installRun(o: InstallFlags, logLevel: string): Promise<voi
       caFingerprint: o.caFingerprint,
       force: o.force,
       executable: o.executable,
+      updateRoot: o.updateRoot,
       root: rootOf(o),
       logger: createLogger(logLevel),
     });
