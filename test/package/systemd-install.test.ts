@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiCall } from '@outpost/collector';
+import { initReleaseKeys } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { cachedDeb, NspawnContainer, nspawnUnavailable } from '../support/nspawn.js';
@@ -43,8 +44,11 @@ async function build(version?: string): Promise<string> {
 
 /** Runs the agent inside the container. */
 const agent = (exe: string, ...args: string[]) => box!.exec([exe, ...args]);
+/** The release root the install is given (--update-root), inside the container. */
+const ROOT_IN_BOX = '/root/1.root.json';
+let releaseRoot = '';
 const installArgs = () => {
-  const a = ['install', '--server', c!.agentUrl, '--token', token];
+  const a = ['install', '--server', c!.agentUrl, '--token', token, '--update-root', ROOT_IN_BOX];
   if (c!.fingerprint) a.push('--ca-fingerprint', c!.fingerprint);
   return a;
 };
@@ -135,6 +139,9 @@ beforeAll(async () => {
   copyFileSync(join(a, 'outpost-agent-linux-x64'), inBox('root/outpost-agent-a'));
   copyFileSync(join(b, 'outpost-agent-linux-x64'), inBox('root/outpost-agent-b'));
   measured['copy executables in'] = ms(t0);
+  // A release root from the release tools (docs/0010-releases.md), as an admin hands it to install.
+  releaseRoot = initReleaseKeys(join(dir.path, 'release-keys')).rootFile;
+  copyFileSync(releaseRoot, inBox(ROOT_IN_BOX));
 }, 1_500_000);
 
 afterAll(async () => {
@@ -215,6 +222,11 @@ describe.skipIf(skipReason !== undefined)('outpost-agent install in a booted sys
     expect(statSync(inBox('var/lib/outpost')).mode & 0o777).toBe(0o700);
     const st = statSync(inBox('var/lib/outpost/agent.key'));
     expect([st.uid, st.mode & 0o777]).toEqual([0, 0o600]);
+    // The release root self-update trusts: the admin's file, byte for byte, root's alone, named by the configuration.
+    const rootSt = statSync(inBox('etc/outpost/update-root.json'));
+    expect([rootSt.uid, rootSt.gid, rootSt.mode & 0o777]).toEqual([0, 0, 0o600]);
+    expect(sha256(inBox('etc/outpost/update-root.json'))).toBe(sha256(releaseRoot));
+    expect((config as { updateRoot?: string }).updateRoot).toBe('/etc/outpost/update-root.json');
     expect((await agentRecord()).agentVersion).toBe(baseVersion);
     // The service runs the installed executable through the pointer.
     const mainPid = (await unit()).MainPID!;
