@@ -214,9 +214,7 @@ describe.skipIf(skipReason !== undefined)('outpost-agent install in a booted sys
     expect(await unit()).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled', KillMode: 'process' });
     expect(lstatSync(inBox('opt/outpost/current')).isSymbolicLink()).toBe(true);
     // Hashes, not the buffers: a deep equality of two 119 MB buffers takes minutes.
-    expect(sha256(inBox('opt/outpost/current/outpost-agent'))).toBe(
-      sha256(inBox('root/outpost-agent-a')),
-    );
+    expect(sha256(inBox('opt/outpost/current/outpost-agent'))).toBe(sha256(inBox('root/outpost-agent-a')));
     expect(statSync(inBox('etc/outpost')).mode & 0o777).toBe(0o700);
     expect(statSync(inBox('etc/outpost/agent.json')).mode & 0o777).toBe(0o600);
     expect(statSync(inBox('var/lib/outpost')).mode & 0o777).toBe(0o700);
