@@ -13,13 +13,13 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiCall } from '@outpost/collector';
+import { apiCall, ShellClient } from '@outpost/collector';
 import { initReleaseKeys } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { cachedDeb, NspawnContainer, nspawnUnavailable } from '../support/nspawn.js';
 import { BASE_VERSION, NEXT_VERSION, packageAgent } from '../support/package-build.js';
-import { waitOnline } from '../support/shell.js';
+import { OutputBuffer, waitOnline } from '../support/shell.js';
 
 const skipReason = nspawnUnavailable();
 const dir = tempDir('systemd-install');
@@ -261,6 +261,40 @@ describe.skipIf(skipReason !== undefined)('outpost-agent install in a booted sys
     expect(again).toMatchObject({ code: 0, stdout: '', stderr: '' });
     expect(await unit()).toMatchObject({ ActiveState: 'active', MainPID: before.MainPID, NRestarts: before.NRestarts });
     expect(statSync(inBox('etc/outpost/agent.json')).mtimeMs).toBe(configMtime);
+  }, 60_000);
+
+  it("keeps a remote shell's nohup and setsid jobs across an agent restart; the shell and its plain job end", async () => {
+    // Elevated: the container has no unprivileged shell user configured (a root agent refuses a plain session).
+    const s = await ShellClient.open(c!.admin, agentId, { elevated: true });
+    const out = new OutputBuffer();
+    s.onData(out.push);
+    s.write(
+      'sleep 4241 & echo PLAIN=$!; nohup sleep 4242 >/dev/null 2>&1 & echo NOHUP=$!; (setsid sleep 4243 & echo SETSID=$!); echo SHELL=$$\n',
+    );
+    const pid = async (name: string) => Number((await out.waitFor(new RegExp(`${name}=(\\d+)`)))[1]);
+    const [plain, nohup, setsid, shell] = [
+      await pid('PLAIN'),
+      await pid('NOHUP'),
+      await pid('SETSID'),
+      await pid('SHELL'),
+    ];
+    // Pids of the container's namespace: asked inside it.
+    const alive = async (p: number) => (await box!.exec(['sh', '-c', `kill -0 ${p}`])).code === 0;
+    const state = async () => ({
+      shell: await alive(shell),
+      plain: await alive(plain),
+      nohup: await alive(nohup),
+      setsid: await alive(setsid),
+    });
+    expect(await state()).toEqual({ shell: true, plain: true, nohup: true, setsid: true });
+    const restart = await box!.exec(['systemctl', 'restart', 'outpost-agent.service']);
+    expect(restart.code, restart.stderr).toBe(0);
+    await until('the shell and its plain job to end', state, (v) => !v.shell && !v.plain, 15_000);
+    expect(await state()).toEqual({ shell: false, plain: false, nohup: true, setsid: true });
+    expect(await unit()).toMatchObject({ ActiveState: 'active', KillMode: 'process' });
+    await waitOnline(c!.admin, agentId, 30_000);
+    s.terminate();
+    await box!.exec(['sh', '-c', `kill ${nohup} ${setsid}`]);
   }, 60_000);
 
   it('is restarted by systemd after kill -9, with the same agent id', async () => {
