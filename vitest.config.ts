@@ -5,11 +5,14 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 // Workspace packages resolve to their TypeScript sources, so tests run without a build step
 // (end-to-end tests that spawn the binaries need `pnpm build` first; `pnpm test` does it).
-const alias = {
-  '@outpost/shared': here('./shared/src/index.ts'),
-  '@outpost/agent': here('./agent/src/index.ts'),
-  '@outpost/collector': here('./collector/src/index.ts'),
-};
+// Exact names (a plain key would also rewrite a subpath: `@outpost/shared/errors` → `…/index.ts/errors`); shared's
+// subpath exports (package.json `exports`) map to their source files.
+const alias = [
+  { find: /^@outpost\/shared$/, replacement: here('./shared/src/index.ts') },
+  { find: /^@outpost\/shared\/(.+)$/, replacement: `${here('./shared/src/')}$1.ts` },
+  { find: /^@outpost\/agent$/, replacement: here('./agent/src/index.ts') },
+  { find: /^@outpost\/collector$/, replacement: here('./collector/src/index.ts') },
+];
 
 // The packaging tests build executables that embed their own Node (26) whatever Node runs the build, so CI runs them
 // once, on Node 20, and sets this for its second (Node 24) run of every other suite.

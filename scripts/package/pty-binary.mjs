@@ -21,7 +21,7 @@ export function spawnHelperPath() {
 }
 
 /** Windows: the argument that makes the executable act as node-pty's console-list helper (see sea-main.mjs). */
-export const CONPTY_LIST_ARG = '--outpost-conpty-console-list';
+export { CONPTY_LIST_ARG } from './conpty-arg.mjs';
 
 /**
  * Windows: node-pty's conout worker, inline (a Worker cannot start from a file that is not there). The source of

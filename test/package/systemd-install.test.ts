@@ -13,12 +13,13 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiCall } from '@outpost/collector';
+import { apiCall, ShellClient } from '@outpost/collector';
+import { initReleaseKeys } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, startTestCollector, type TestCollector, tempDir } from '../support/collector.js';
 import { cachedDeb, NspawnContainer, nspawnUnavailable } from '../support/nspawn.js';
 import { BASE_VERSION, NEXT_VERSION, packageAgent } from '../support/package-build.js';
-import { waitOnline } from '../support/shell.js';
+import { OutputBuffer, waitOnline } from '../support/shell.js';
 
 const skipReason = nspawnUnavailable();
 const dir = tempDir('systemd-install');
@@ -43,8 +44,11 @@ async function build(version?: string): Promise<string> {
 
 /** Runs the agent inside the container. */
 const agent = (exe: string, ...args: string[]) => box!.exec([exe, ...args]);
+/** The release root the install is given (--update-root), inside the container. */
+const ROOT_IN_BOX = '/root/1.root.json';
+let releaseRoot = '';
 const installArgs = () => {
-  const a = ['install', '--server', c!.agentUrl, '--token', token];
+  const a = ['install', '--server', c!.agentUrl, '--token', token, '--update-root', ROOT_IN_BOX];
   if (c!.fingerprint) a.push('--ca-fingerprint', c!.fingerprint);
   return a;
 };
@@ -135,6 +139,9 @@ beforeAll(async () => {
   copyFileSync(join(a, 'outpost-agent-linux-x64'), inBox('root/outpost-agent-a'));
   copyFileSync(join(b, 'outpost-agent-linux-x64'), inBox('root/outpost-agent-b'));
   measured['copy executables in'] = ms(t0);
+  // A release root from the release tools (docs/0010-releases.md), as an admin hands it to install.
+  releaseRoot = initReleaseKeys(join(dir.path, 'release-keys')).rootFile;
+  copyFileSync(releaseRoot, inBox(ROOT_IN_BOX));
 }, 1_500_000);
 
 afterAll(async () => {
@@ -213,6 +220,11 @@ describe.skipIf(skipReason !== undefined)('outpost-agent install in a booted sys
     expect(statSync(inBox('var/lib/outpost')).mode & 0o777).toBe(0o700);
     const st = statSync(inBox('var/lib/outpost/agent.key'));
     expect([st.uid, st.mode & 0o777]).toEqual([0, 0o600]);
+    // The release root self-update trusts: the admin's file, byte for byte, root's alone, named by the configuration.
+    const rootSt = statSync(inBox('etc/outpost/update-root.json'));
+    expect([rootSt.uid, rootSt.gid, rootSt.mode & 0o777]).toEqual([0, 0, 0o600]);
+    expect(sha256(inBox('etc/outpost/update-root.json'))).toBe(sha256(releaseRoot));
+    expect((config as { updateRoot?: string }).updateRoot).toBe('/etc/outpost/update-root.json');
     expect((await agentRecord()).agentVersion).toBe(baseVersion);
     // The service runs the installed executable through the pointer.
     const mainPid = (await unit()).MainPID!;
@@ -249,6 +261,40 @@ describe.skipIf(skipReason !== undefined)('outpost-agent install in a booted sys
     expect(again).toMatchObject({ code: 0, stdout: '', stderr: '' });
     expect(await unit()).toMatchObject({ ActiveState: 'active', MainPID: before.MainPID, NRestarts: before.NRestarts });
     expect(statSync(inBox('etc/outpost/agent.json')).mtimeMs).toBe(configMtime);
+  }, 60_000);
+
+  it("keeps a remote shell's nohup and setsid jobs across an agent restart; the shell and its plain job end", async () => {
+    // Elevated: the container has no unprivileged shell user configured (a root agent refuses a plain session).
+    const s = await ShellClient.open(c!.admin, agentId, { elevated: true });
+    const out = new OutputBuffer();
+    s.onData(out.push);
+    s.write(
+      'sleep 4241 & echo PLAIN=$!; nohup sleep 4242 >/dev/null 2>&1 & echo NOHUP=$!; (setsid sleep 4243 & echo SETSID=$!); echo SHELL=$$\n',
+    );
+    const pid = async (name: string) => Number((await out.waitFor(new RegExp(`${name}=(\\d+)`)))[1]);
+    const [plain, nohup, setsid, shell] = [
+      await pid('PLAIN'),
+      await pid('NOHUP'),
+      await pid('SETSID'),
+      await pid('SHELL'),
+    ];
+    // Pids of the container's namespace: asked inside it.
+    const alive = async (p: number) => (await box!.exec(['sh', '-c', `kill -0 ${p}`])).code === 0;
+    const state = async () => ({
+      shell: await alive(shell),
+      plain: await alive(plain),
+      nohup: await alive(nohup),
+      setsid: await alive(setsid),
+    });
+    expect(await state()).toEqual({ shell: true, plain: true, nohup: true, setsid: true });
+    const restart = await box!.exec(['systemctl', 'restart', 'outpost-agent.service']);
+    expect(restart.code, restart.stderr).toBe(0);
+    await until('the shell and its plain job to end', state, (v) => !v.shell && !v.plain, 15_000);
+    expect(await state()).toEqual({ shell: false, plain: false, nohup: true, setsid: true });
+    expect(await unit()).toMatchObject({ ActiveState: 'active', KillMode: 'process' });
+    await waitOnline(c!.admin, agentId, 30_000);
+    s.terminate();
+    await box!.exec(['sh', '-c', `kill ${nohup} ${setsid}`]);
   }, 60_000);
 
   it('is restarted by systemd after kill -9, with the same agent id', async () => {

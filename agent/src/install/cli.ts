@@ -3,36 +3,10 @@
  * printed on success and exactly one line on failure, for MDM and GPO logs; commander's own usage errors are cut to
  * their first line too and exit with the bad-arguments code.
  */
-import { OutpostError, printCliError } from '@outpost/shared';
 import type { Command } from 'commander';
-import { createLogger } from '../log.js';
-import { exitCodeFor, outcomeOf } from './exit-codes.js';
-import { install } from './install.js';
-import { uninstall } from './uninstall.js';
-
-interface CommonFlags {
-  silent: boolean;
-  root?: string;
-}
-
-/** The `--root` prefix from the flag, else OUTPOST_INSTALL_ROOT, else '/'. */
-function rootOf(flags: CommonFlags): string {
-  return flags.root || process.env.OUTPOST_INSTALL_ROOT || '/';
-}
-
-/** Reports a failure (one line when silent) and sets the exit code for it. */
-function fail(err: unknown, silent: boolean, verb: string): void {
-  if (silent) {
-    const line =
-      err instanceof OutpostError
-        ? `${err.code}: ${err.message}`
-        : `unexpected failure: ${String((err as Error)?.message ?? err)}`;
-    process.stderr.write(`outpost-agent ${verb}: ${line.replace(/\s+/g, ' ')}\n`);
-  } else {
-    printCliError(err);
-  }
-  process.exitCode = exitCodeFor(outcomeOf(err));
-}
+import { loadCommands } from '../commands/load.js';
+import type { InstallFlags, UninstallFlags } from './command.js';
+import { exitCodeFor } from './exit-codes.js';
 
 /** Usage errors (a missing --server, an unknown flag) exit with the bad-arguments code, one line when silent. */
 function usageErrors(cmd: Command): Command {
@@ -68,6 +42,10 @@ export function installCommands(program: Command): void {
       .option('--silent', 'print nothing on success and one line on failure', false)
       .option('--force', 'install an older version over a newer one, or another build of the installed version', false)
       .option(
+        '--update-root <file>',
+        'the release root to trust for self-update (1.root.json from `outpost release keys init`), copied beside the configuration, owner-only; kept when not given',
+      )
+      .option(
         '--executable <path>',
         'the packaged executable to install (default: this one; needed when running from a Node checkout)',
       )
@@ -75,35 +53,11 @@ export function installCommands(program: Command): void {
         '--root <dir>',
         'for tests and image staging: put every file under DIR, start nothing, no root needed (OUTPOST_INSTALL_ROOT too)',
       ),
-  ).action(
-    async (
-      o: CommonFlags & { server: string; token?: string; caFingerprint?: string; force: boolean; executable?: string },
-    ) => {
-      // The token is on the command line: overwrite it in /proc/<pid>/cmdline, which every user can read.
-      process.title = 'outpost-agent install';
-      try {
-        const r = await install({
-          server: o.server,
-          token: o.token ?? process.env.OUTPOST_ENROLL_TOKEN,
-          caFingerprint: o.caFingerprint,
-          force: o.force,
-          executable: o.executable,
-          root: rootOf(o),
-          logger: createLogger(logLevel()),
-        });
-        if (!o.silent) {
-          process.stdout.write(
-            r.changes.length === 0
-              ? `outpost-agent ${r.version} is installed as agent ${r.agentId}${rootOf(o) === '/' ? ' and running' : ''}; nothing changed\n`
-              : `installed outpost-agent ${r.version}${r.previousVersion && r.previousVersion !== r.version ? ` (was ${r.previousVersion})` : ''} as agent ${r.agentId}: ${r.changes.join('; ')}\n`,
-          );
-        }
-        process.exitCode = exitCodeFor('success');
-      } catch (err) {
-        fail(err, o.silent, 'install');
-      }
-    },
-  );
+  ).action(async (o: InstallFlags) => {
+    // The token is on the command line: overwrite it in /proc/<pid>/cmdline, which every user can read.
+    process.title = 'outpost-agent install';
+    await (await loadCommands()).installRun(o, logLevel());
+  });
 
   usageErrors(
     program
@@ -114,15 +68,5 @@ export function installCommands(program: Command): void {
       .option('--purge', 'also remove the configuration, the state and the native addon cache', false)
       .option('--silent', 'print nothing on success and one line on failure', false)
       .option('--root <dir>', 'for tests: remove what `install --root DIR` put there (OUTPOST_INSTALL_ROOT too)'),
-  ).action(async (o: CommonFlags & { purge: boolean }) => {
-    try {
-      const r = await uninstall({ purge: o.purge, root: rootOf(o), logger: createLogger(logLevel()) });
-      if (!o.silent) {
-        process.stdout.write(r.removed.length === 0 ? 'nothing to remove\n' : `removed ${r.removed.join(', ')}\n`);
-      }
-      process.exitCode = exitCodeFor('success');
-    } catch (err) {
-      fail(err, o.silent, 'uninstall');
-    }
-  });
+  ).action(async (o: UninstallFlags) => (await loadCommands()).uninstallRun(o, logLevel()));
 }

@@ -4,7 +4,7 @@
  * understand; a POSIX exit status is 8 bits, so Linux and macOS use small codes of their own. Nothing else in the
  * install concern names a number.
  */
-import { OutpostError } from '@outpost/shared';
+import { OutpostError } from '@outpost/shared/errors';
 
 /** What an install or uninstall ended with. */
 export type InstallOutcome = 'success' | 'fatal' | 'badArguments' | 'rebootRequired' | 'anotherInstall' | 'notRoot';

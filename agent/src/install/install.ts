@@ -15,6 +15,7 @@ import { type InstallLayout, installLayout } from './layout.js';
 import { takeInstallLock } from './lock.js';
 import { liveService, type ServiceControl, stagedService } from './service.js';
 import { type ServicePlan, servicePlan } from './steps.js';
+import { readReleaseRoot, trustReleaseRoot } from './update-root.js';
 import { compareVersions, isVersion } from './version.js';
 
 /** What install needs. */
@@ -23,6 +24,8 @@ export interface InstallOptions {
   /** Needed only when the machine is not enrolled yet. */
   token?: string | undefined;
   caFingerprint?: string | undefined;
+  /** The release root (1.root.json) to trust for self-update; kept as it is when not given. */
+  updateRoot?: string | undefined;
   /** Allow an older version over a newer one, or another build of the installed version. */
   force?: boolean;
   /** The executable to copy (default: this single executable). */
@@ -120,6 +123,7 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
   const root = opts.root ?? '/';
   const { layout, plan } = installTarget(root, opts.platform ?? process.platform);
   const { origin, caFingerprint } = checkArguments(opts);
+  const releaseRoot = opts.updateRoot !== undefined ? readReleaseRoot(opts.updateRoot) : undefined;
   const log = opts.logger.child({ concern: 'install' });
   // Before the lock: a wrong --executable is a bad argument, whatever else is running.
   const source = await sourceExecutable(opts.executable);
@@ -167,9 +171,11 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
       });
       changes.push(`enrolled as agent ${config.agentId}`);
     }
+    if (releaseRoot) changes.push(...trustReleaseRoot(layout, config, releaseRoot));
     // Owner-only, also when an older install or a hand edit left them wider.
     privateDir(layout.configDir);
     chmodSync(layout.configFile, 0o600);
+    if (existsSync(layout.updateRootFile)) chmodSync(layout.updateRootFile, 0o600);
     privateDir(layout.stateDir);
 
     const definition = plan.definition(layout);

@@ -17,6 +17,9 @@ export interface InstallLayout {
   /** The agent configuration (identity and collector); its directory is 0700. */
   configFile: string;
   configDir: string;
+  /** The release root self-update trusts (install --update-root), beside the configuration, and its real path. */
+  updateRootFile: string;
+  targetUpdateRootFile: string;
   /** Key, outbox, status file. */
   stateDir: string;
   /** The native addon cache's parent (runtime/native.ts extracts into `<cacheDir>/native`). */
@@ -32,6 +35,8 @@ export interface InstallLayout {
 
 /** The executable's file name inside a version directory. */
 export const EXECUTABLE_NAME = 'outpost-agent';
+/** The release root's file name, beside the configuration. */
+export const UPDATE_ROOT_NAME = 'update-root.json';
 /** The systemd unit's name. */
 export const SYSTEMD_UNIT = 'outpost-agent.service';
 /** The launchd label (reverse DNS, as launchd wants). */
@@ -82,6 +87,8 @@ export function installLayout(root = '/', platform: NodeJS.Platform = process.pl
     currentLink: at(posix.join(p.installDir, 'current')),
     configFile: at(p.configFile),
     configDir: at(posix.dirname(p.configFile)),
+    updateRootFile: at(posix.join(posix.dirname(p.configFile), UPDATE_ROOT_NAME)),
+    targetUpdateRootFile: posix.join(posix.dirname(p.configFile), UPDATE_ROOT_NAME),
     stateDir: at(p.stateDir),
     cacheDir: at(p.cacheDir),
     serviceFile: at(p.serviceFile),

@@ -125,3 +125,38 @@ export function killSessionTree(leader: number, signalFirst: NodeJS.Signals = 'S
   }
   return killed;
 }
+
+/**
+ * Hangs up a session the way a closed terminal does, for the agent stopping (a service restart, a self-update, an
+ * uninstall) rather than the technician leaving: SIGHUP to every process still in the shell's session, then SIGKILL
+ * to the shell itself. What ignores SIGHUP (`nohup job &`) or left the session (`setsid job`, a daemon) keeps
+ * running, as after an SSH disconnect: a technician's `nohup apt-get upgrade &` must not die because it restarted
+ * the agent. Returns how many processes were signalled. docs/0006-shell.md, docs/0008-packaging.md.
+ */
+export function hangUpSession(leader: number): number {
+  let signalled = 0;
+  if (process.platform === 'linux') {
+    for (const r of readProcTable()) {
+      if (r.state === 'Z' || (r.pid !== leader && r.sid !== leader)) continue;
+      try {
+        process.kill(r.pid, 'SIGHUP');
+        signalled++;
+      } catch {
+        // Exited meanwhile.
+      }
+    }
+  } else {
+    try {
+      process.kill(-leader, 'SIGHUP');
+      signalled++;
+    } catch {
+      // The group is gone already.
+    }
+  }
+  try {
+    process.kill(leader, 'SIGKILL');
+  } catch {
+    // The shell ended on the hangup.
+  }
+  return signalled;
+}

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Session } from '../connection/index.js';
 import { EchoProbe } from './echo.js';
 import type { Channel } from './hub.js';
-import { killSessionTree } from './process-tree.js';
+import { hangUpSession, killSessionTree } from './process-tree.js';
 import type { ShellUser } from './user.js';
 
 /** Input credit is returned at once past this many bytes (a paste), else after 10 ms. */
@@ -267,14 +267,25 @@ export class PtyChannel implements Channel {
     if (killed > 0) this.logger.info({ sessionId: this.open.sessionId, killed }, 'killed the session process tree');
   }
 
-  close(reason: string): void {
+  /**
+   * Ends the session. `kill` (the technician left, the collector went away): the whole tree, jobs that left the
+   * session included. `hangup` (the agent is stopping): what a closed terminal does, so `nohup`/`setsid` jobs
+   * survive a restart (process-tree.ts, hangUpSession).
+   */
+  close(reason: string, how: 'kill' | 'hangup' = 'kill'): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#creditTimer);
     clearTimeout(this.#quietTimer);
     this.#sender.abort();
-    this.logger.info({ sessionId: this.open.sessionId, reason }, 'closing shell session');
-    this.#killTree();
+    this.logger.info({ sessionId: this.open.sessionId, reason, how }, 'closing shell session');
+    if (how === 'hangup') {
+      const signalled = hangUpSession(this.pty.pid);
+      this.logger.info(
+        { sessionId: this.open.sessionId, signalled },
+        'hung up the session (nohup and setsid jobs stay)',
+      );
+    } else this.#killTree();
     try {
       this.pty.kill('SIGKILL');
     } catch {

@@ -102,7 +102,8 @@ export class ShellService implements AgentComponent {
   };
 
   stop(): void {
-    for (const ch of [...this.#sessions.values()]) ch.close('agent stopping');
+    // A restart or self-update hangs shells up like a closed terminal: nohup/setsid jobs survive (docs/0008).
+    for (const ch of [...this.#sessions.values()]) ch.close('agent stopping', 'hangup');
     this.#ctx?.logger.debug('shell sessions closed');
   }
 }
