@@ -7,7 +7,7 @@
  * then load undici (~110 ms of CPU on Node 26, measured with `perf stat`), `node:https` loads TLS. Through
  * `require()` a built-in loads when the module that needs it is first evaluated, and only the exports used are read.
  * The bundle's banner defines `require` (createRequire), which a single executable also gives for built-ins.
- * docs/0008-packaging.md, "Footprint".
+ * docs/0009-packaging.md, "Footprint".
  */
 import { builtinModules } from 'node:module';
 

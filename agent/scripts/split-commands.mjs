@@ -4,7 +4,7 @@
  * `dist/commands/load.js`; this esbuild plugin replaces that module in the CLI's bundle with `contents`, which loads
  * the second bundle (a file beside it from a checkout, an asset inside the single executable). So `--version` and
  * `--help` parse ~150 KB instead of ~1.2 MB: V8 pre-parses a whole script before running its first line, and that
- * was half of the start time left once nothing heavy ran eagerly (docs/0008-packaging.md, "Footprint").
+ * was half of the start time left once nothing heavy ran eagerly (docs/0009-packaging.md, "Footprint").
  */
 
 /** Modules that must never be in the CLI's half: if one is, the split has silently stopped working. */

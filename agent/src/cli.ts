@@ -1,7 +1,7 @@
 /**
  * `outpost-agent`: flags are parsed here and nowhere else; every command maps to one function of the commands
  * concern, loaded when the command runs. This module imports only what parsing needs (commander, the version, the
- * default paths), so `--version` and `--help` stay fast (docs/0008-packaging.md, "Footprint").
+ * default paths), so `--version` and `--help` stay fast (docs/0009-packaging.md, "Footprint").
  */
 import { endQuietlyOnClosedPipe } from '@outpost/shared/cli-output';
 import { Command, InvalidArgumentError } from 'commander';
@@ -74,7 +74,7 @@ program
 program
   .command('update-watch')
   .description(
-    'Watch an update in flight and roll it back if the new version does not become healthy (started by the agent itself from the old version; docs/0010-releases.md).',
+    'Watch an update in flight and roll it back if the new version does not become healthy (started by the agent itself from the old version; docs/0011-releases.md).',
   )
   .requiredOption('--state-dir <dir>', 'the agent state directory holding update/marker.json')
   .action(async (o: { stateDir: string }) => (await loadCommands()).updateWatchCommand(o, globals()));

@@ -70,7 +70,7 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Remote shell sessions (docs/0006-shell.md). */
+    /** Remote shell sessions (docs/0007-shell.md). */
     sessions: Type.Object(
       {
         /** Exact Origin values allowed on the technician WebSocket (the console's origin); CLIs send none. */
@@ -88,7 +88,7 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Incidents and SLA clocks (docs/0005-incidents.md). */
+    /** Incidents and SLA clocks (docs/0004-incidents.md). */
     incidents: Type.Object(
       {
         /** A cleared condition must stay clear this long before its incident auto-resolves. */
@@ -115,7 +115,7 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Detection (docs/0004-detection.md). */
+    /** Detection (docs/0003-detection.md). */
     detection: Type.Object(
       {
         /** Policies (JSON or YAML: one policy, a list, or `{ policies: [...] }`); absent: the shipped defaults. */
@@ -123,7 +123,7 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Agent executables and packages served at /install/ (docs/0008-packaging.md, "The collector"). */
+    /** Agent executables and packages served at /install/ (docs/0009-packaging.md, "The collector"). */
     installers: Type.Object(
       {
         /** Directory holding manifest.json and the files it lists; absent: beside the executable or dist/packages. */

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench:detection` — the detection figures of docs/0004-detection.md:
+ * `pnpm bench:detection` — the detection figures of docs/0003-detection.md:
  * 1. detector throughput on one core: `DetectionEngine.ingest` as the stream calls it (policy lookup, baselines,
  *    thresholds, forecasts, correlation state; samples/s, target ≥ 1 M), and beside it the bare `baselineStep` the
  *    engine runs per sample (the ceiling);

@@ -1,6 +1,6 @@
 /**
  * `pnpm package`: builds `outpost-agent` as a Node single executable application (SEA) for every target in
- * targets.json, into dist/packages/ with a manifest.json (platform, size, SHA-256 per file). See docs/0008-packaging.md.
+ * targets.json, into dist/packages/ with a manifest.json (platform, size, SHA-256 per file). See docs/0009-packaging.md.
  *
  * Inputs come only from the npm registry, pinned by version and sha512 integrity: the Node runtime per target
  * (`node-<platform>-<arch>`) and node-pty's prebuilt addon (`@lydell/node-pty-<platform>-<arch>`). They are cached

@@ -1,6 +1,6 @@
 /**
  * `pnpm package:collector`: builds `outpost` (the collector and the technicians' CLI) as a Node single executable
- * for Linux, into dist/collector/ with a manifest.json. See docs/0008-packaging.md, "The collector".
+ * for Linux, into dist/collector/ with a manifest.json. See docs/0009-packaging.md, "The collector".
  *
  * The same Node runtime as the agent (targets.json). better-sqlite3 has no prebuilt addon for Node 26 that can be had
  * here (its prebuilds come from GitHub), so it is compiled once with node-gyp against the headers shipped in the

@@ -296,7 +296,7 @@ export const ERRORS = {
   },
   OUTPOST_E_POLICY_INVALID: {
     message: 'The detection policy is invalid',
-    hint: 'The details name the field and the file; see docs/0004-detection.md for the policy format.',
+    hint: 'The details name the field and the file; see docs/0003-detection.md for the policy format.',
     http: 400,
   },
   OUTPOST_E_AGENT_OFFLINE: {
@@ -366,7 +366,7 @@ export const ERRORS = {
   },
   OUTPOST_E_CONTRACT_INVALID: {
     message: 'The support contract, rotation or routing rule is malformed',
-    hint: 'Targets must be positive minutes with resolution no shorter than response, and refer to calendars, sites, users and channels of the same client; see docs/0005-incidents.md.',
+    hint: 'Targets must be positive minutes with resolution no shorter than response, and refer to calendars, sites, users and channels of the same client; see docs/0004-incidents.md.',
     http: 400,
   },
   OUTPOST_E_TRANSITION_INVALID: {

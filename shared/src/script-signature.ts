@@ -1,5 +1,5 @@
 /**
- * What the organisation's offline key signs for a script (docs/0009-jobs.md). The collector stores the signature and
+ * What the organisation's offline key signs for a script (docs/0010-jobs.md). The collector stores the signature and
  * sends it with the script; the agent verifies it against the public key in its own configuration, so a collector
  * that is broken into cannot make an agent that requires signed scripts run anything else. Both `outpost scripts
  * sign` (offline) and the agent build the same bytes from here.

@@ -1,5 +1,5 @@
 /**
- * Session tickets (docs/0006-shell.md): the collector signs, with its own Ed25519 key, a short-lived claim that a
+ * Session tickets (docs/0007-shell.md): the collector signs, with its own Ed25519 key, a short-lived claim that a
  * user may open one session on one agent; the agent verifies it with the public key it received at enrollment, so
  * a forged or replayed `shell.open` cannot start a shell even if it reaches the agent's socket.
  */

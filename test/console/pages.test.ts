@@ -10,7 +10,7 @@
  * axe-core on every page; screenshots in test/console/screenshots/ (with OUTPOST_UPDATE_SCREENSHOTS=1).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

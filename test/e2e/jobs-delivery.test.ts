@@ -1,5 +1,5 @@
 /**
- * Job delivery with a controlled clock and protocol-level agents (docs/0009-jobs.md): nothing is sent before the
+ * Job delivery with a controlled clock and protocol-level agents (docs/0010-jobs.md): nothing is sent before the
  * window opens on the site's wall clock (Europe/Paris here), it is sent once it does; a job past its expiry is never
  * sent, even to an agent that connects afterwards; the first outcome an agent reports wins.
  */

@@ -1,5 +1,5 @@
 /**
- * A patch job on this machine against a fixture apt repository (docs/0009-jobs.md): a real agent with the inventory
+ * A patch job on this machine against a fixture apt repository (docs/0010-jobs.md): a real agent with the inventory
  * on, apt and dpkg pointed at a temp root (config `packages`: `Dir=<root>`, `dpkg --root`), never the system's. The
  * fixture package's postinst writes `<root>/var/run/reboot-required`, as Debian packages do in /var/run. The job
  * upgrades the package, the agent reports reboot-required, and the stored inventory's pending patches drop at once.

@@ -1,5 +1,5 @@
 /**
- * Jobs end to end with real agent processes (docs/0009-jobs.md): a script job runs once across an agent restart
+ * Jobs end to end with real agent processes (docs/0010-jobs.md): a script job runs once across an agent restart
  * (SIGKILL right after "started" → interrupted, not rerun; a completed job is not rerun after a restart); a job for an
  * offline agent runs when it reconnects; an expired one never runs; an agent that requires signed scripts refuses an
  * unsigned one and the refusal is audited, while the same script signed offline runs; a tier-1 technician is refused.

@@ -1,5 +1,5 @@
 /**
- * Rollouts with the real packaged executables (issue 15, docs/0010-releases.md "Rollouts"): a real `outpost serve`
+ * Rollouts with the real packaged executables (issue 15, docs/0011-releases.md "Rollouts"): a real `outpost serve`
  * process (so it can be SIGKILLed), releases signed offline and published through the CLI, and 20 packaged agents of
  * version A, each in its own install root under a supervisor loop standing in for systemd (test/support/
  * supervised-agent.ts). It checks, through `outpost rollouts …`:

@@ -139,7 +139,7 @@ beforeAll(async () => {
   copyFileSync(join(a, 'outpost-agent-linux-x64'), inBox('root/outpost-agent-a'));
   copyFileSync(join(b, 'outpost-agent-linux-x64'), inBox('root/outpost-agent-b'));
   measured['copy executables in'] = ms(t0);
-  // A release root from the release tools (docs/0010-releases.md), as an admin hands it to install.
+  // A release root from the release tools (docs/0011-releases.md), as an admin hands it to install.
   releaseRoot = initReleaseKeys(join(dir.path, 'release-keys')).rootFile;
   copyFileSync(releaseRoot, inBox(ROOT_IN_BOX));
 }, 1_500_000);

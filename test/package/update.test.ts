@@ -1,5 +1,5 @@
 /**
- * Self-update with the real packaged executables (issue 15, docs/0010-releases.md): two builds of the agent that
+ * Self-update with the real packaged executables (issue 15, docs/0011-releases.md): two builds of the agent that
  * differ only in version (`scripts/package/build.ts --version`), signed offline with `outpost release sign`,
  * published with `outpost releases publish` to a real collector over pinned TLS, and assigned per agent. Each agent
  * runs from its own temp install root (`versions/<v>/outpost-agent` + `current` symlink) under a supervisor loop
@@ -149,7 +149,7 @@ describe('agent self-update with the packaged executables', () => {
     const t0 = Date.now();
     await outpost(['releases', 'assign', a.id, B]);
     await until(async () => (await agentInfo(a)).agentVersion === B, 60_000, 'the agent to report B', a);
-    // A figure for docs/0010-releases.md: assignment to B's hello (verify, 119 MB download, pre-flight, restart).
+    // A figure for docs/0011-releases.md: assignment to B's hello (verify, 119 MB download, pre-flight, restart).
     console.log(`update: assigned -> B online in ${Date.now() - t0} ms`);
     expect(pointer(a)).toBe(join('versions', B));
     // The old version stays (rollback needs it); the service was asked to restart with the update exit code.

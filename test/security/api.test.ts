@@ -30,9 +30,9 @@ const PUBLIC_ROUTES = new Set([
   'GET /reports',
   'GET /reports/*',
   'GET /assets/*',
-  'GET /install/manifest.json', // agent installers: no secret inside, rate-limited (docs/0008-packaging.md)
+  'GET /install/manifest.json', // agent installers: no secret inside, rate-limited (docs/0009-packaging.md)
   'GET /install/:file',
-  // Release metadata and executables: signed offline and verified by each agent (docs/0010-releases.md).
+  // Release metadata and executables: signed offline and verified by each agent (docs/0011-releases.md).
   'GET /v1/updates/metadata/:name',
   'GET /v1/updates/targets/*',
 ]);

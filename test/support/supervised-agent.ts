@@ -1,5 +1,5 @@
 /**
- * Packaged agents installed the way the self-update expects (docs/0010-releases.md): each in its own temp install
+ * Packaged agents installed the way the self-update expects (docs/0011-releases.md): each in its own temp install
  * root (`versions/<v>/outpost-agent` + a `current` symlink), enrolled, trusting a release root, and run under a
  * supervisor loop standing in for systemd (`Restart=always`: restart on every exit, 75 included). Shared by the
  * update and rollout tests, with the helpers both need: the CLI run as a child, fake release packages, polling.

@@ -1,5 +1,5 @@
 /**
- * Runs one check (docs/0004-detection.md) against the real thing: /proc for processes, systemctl for services, a TCP
+ * Runs one check (docs/0003-detection.md) against the real thing: /proc for processes, systemctl for services, a TCP
  * connect, an HTTP(S) request (status, latency, certificate days left), the system `ping`, a DNS lookup. A check never
  * throws: every failure, including "cannot tell", is a failing result with the reason in plain words.
  */

@@ -2,7 +2,7 @@
  * The commands concern: what each `outpost-agent` command does once cli.ts has parsed its flags. cli.ts loads this
  * module (through load.ts) when a command runs, never for `--version` or `--help`, so everything heavy — the runtime,
  * compiled TypeBox checks, ws, pino, the probes, node-pty — is imported from here and never from cli.ts
- * (docs/0008-packaging.md, "Footprint"). It must never parse flags, and nothing here may be shared with cli.ts by
+ * (docs/0009-packaging.md, "Footprint"). It must never parse flags, and nothing here may be shared with cli.ts by
  * identity (a class checked with `instanceof`): the single executable evaluates this half from its own source.
  */
 export { installRun, uninstallRun } from '../install/command.js';

@@ -1,4 +1,4 @@
-/** `outpost-agent update-watch`: the watcher the old version starts to roll an update back (docs/0010-releases.md). */
+/** `outpost-agent update-watch`: the watcher the old version starts to roll an update back (docs/0011-releases.md). */
 import { createLogger } from '../log.js';
 import { watchUpdate } from '../update/index.js';
 import type { CliGlobals } from './globals.js';

@@ -28,7 +28,7 @@ export const AgentConfigSchema = Type.Object(
     outboxMaxBytes: Type.Optional(Type.Integer({ minimum: 65536 })),
     /** The collector's session-ticket public key (raw Ed25519, base64url), received at enrollment. */
     sessionKey: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
-    /** Remote shell settings (docs/0006-shell.md). */
+    /** Remote shell settings (docs/0007-shell.md). */
     shell: Type.Optional(
       Type.Object(
         {
@@ -45,7 +45,7 @@ export const AgentConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    /** Inventory settings (docs/0003-inventory.md); env OUTPOST_INVENTORY / OUTPOST_INVENTORY_INTERVAL_MS win. */
+    /** Inventory settings (docs/0002-inventory.md); env OUTPOST_INVENTORY / OUTPOST_INVENTORY_INTERVAL_MS win. */
     inventory: Type.Optional(
       Type.Object(
         {
@@ -58,7 +58,7 @@ export const AgentConfigSchema = Type.Object(
       ),
     ),
     /**
-     * The OS package manager as inventory and jobs see it (docs/0009-jobs.md): extra apt `-o` options and a root the
+     * The OS package manager as inventory and jobs see it (docs/0010-jobs.md): extra apt `-o` options and a root the
      * reboot-required flag is read under. Only tests and unusual layouts set them (a fixture apt root in a temp dir).
      */
     packages: Type.Optional(
@@ -71,7 +71,7 @@ export const AgentConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    /** Jobs (docs/0009-jobs.md). */
+    /** Jobs (docs/0010-jobs.md). */
     jobs: Type.Optional(
       Type.Object(
         {
@@ -88,7 +88,7 @@ export const AgentConfigSchema = Type.Object(
     /** Largest upload the agent accepts, in bytes; default 4 GiB. */
     fileMaxBytes: Type.Optional(Type.Integer({ minimum: 1 })),
     /**
-     * The release root this agent trusts (docs/0010-releases.md): a path to root.json or the root's JSON itself.
+     * The release root this agent trusts (docs/0011-releases.md): a path to root.json or the root's JSON itself.
      * Written by install; without it every update assignment is refused (OUTPOST_E_UPDATE_NOT_CONFIGURED).
      */
     updateRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000 })),

@@ -1,6 +1,6 @@
 /**
  * Where the configuration and the state live by default. Its own module, free of schemas and compiled checks,
- * because the CLI needs it for `--help` before any command runs (docs/0008-packaging.md, "Footprint").
+ * because the CLI needs it for `--help` before any command runs (docs/0009-packaging.md, "Footprint").
  */
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';

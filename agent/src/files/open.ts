@@ -1,6 +1,6 @@
 /**
  * Opens a transfer's file race-free: the path's form is checked and matched to a root by name (`paths.ts`), then the
- * platform's opener walks down from the root's descriptor without following any link (docs/0006-shell.md, Files).
+ * platform's opener walks down from the root's descriptor without following any link (docs/0007-shell.md, Files).
  * Everything a transfer does afterwards (read, write, hash, close) goes through the one handle returned here: the
  * name is never opened again, so swapping a directory for a symlink during a transfer cannot redirect it.
  */

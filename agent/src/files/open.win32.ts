@@ -1,6 +1,6 @@
 /**
  * Windows: Node opens by name only (no handle-relative open, no O_NOFOLLOW), and the agent cannot read ACLs, so the
- * walk narrows the race without closing it (docs/0006-shell.md, Files, says what holds): every component from the
+ * walk narrows the race without closing it (docs/0007-shell.md, Files, says what holds): every component from the
  * root down is checked with lstat not to be a reparse point (symlink or junction), the file is opened by name, and
  * then the open handle must be the file that the path names with no reparse point on the way (its real path, resolved
  * by the system, is the path under the root, and its volume and file index are the handle's). A mismatch is refused

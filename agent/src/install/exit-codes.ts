@@ -1,6 +1,6 @@
 /**
  * The exit codes of `outpost-agent install` and `uninstall`, for MDM, GPO and shell loops that branch on them
- * (docs/0008-packaging.md, "Install as a service"). Windows uses msiexec's codes, which Intune and SCCM already
+ * (docs/0009-packaging.md, "Install as a service"). Windows uses msiexec's codes, which Intune and SCCM already
  * understand; a POSIX exit status is 8 bits, so Linux and macOS use small codes of their own. Nothing else in the
  * install concern names a number.
  */

@@ -2,7 +2,7 @@
  * The install concern (the design's `service`): puts the agent on a machine as an OS service and takes it off
  * again: the versioned layout self-update swaps, the install lock, the systemd unit and launchd plist, the exit codes
  * MDM and GPO read. It must never change the identity of an enrolled machine (only `uninstall --purge` removes it)
- * and never write the enrollment token anywhere. docs/0008-packaging.md, "Install as a service".
+ * and never write the enrollment token anywhere. docs/0009-packaging.md, "Install as a service".
  */
 export { installCommands } from './cli.js';
 export { exitCodeFor, type InstallOutcome, outcomeOf, POSIX_EXIT_CODES, WINDOWS_EXIT_CODES } from './exit-codes.js';

@@ -1,5 +1,5 @@
 /**
- * The release root an installed agent trusts for self-update (docs/0010-releases.md): `install --update-root FILE`
+ * The release root an installed agent trusts for self-update (docs/0011-releases.md): `install --update-root FILE`
  * copies the offline `1.root.json` beside the configuration, owner-only, and points the configuration's `updateRoot`
  * at it. Given by the admin, never fetched from the collector: the root is what lets an agent refuse a binary that a
  * broken-into collector serves, so it must come from outside the collector (the certificate pin only proves which

@@ -31,6 +31,6 @@ export function inventoryCommand(program: Command): void {
       "cache apt's answer here, keyed by its inputs (default: the agent's state directory when it exists)",
     )
     .option('--no-cache', 'neither read nor write the cache')
-    // The probes load with the command, not with the CLI (docs/0008-packaging.md, "Footprint").
+    // The probes load with the command, not with the CLI (docs/0009-packaging.md, "Footprint").
     .action(async (opts: InventoryFlags) => (await loadCommands()).inventoryRun(opts));
 }

@@ -1,5 +1,5 @@
 /**
- * What a probe is (docs/0003-inventory.md): a snake_case name, a description, the row schema from @outpost/shared
+ * What a probe is (docs/0002-inventory.md): a snake_case name, a description, the row schema from @outpost/shared
  * (which describes every column), the platforms it runs on, and one `collect()` per platform in suffixed files.
  * The registry picks the platform implementation once; probes never switch on `process.platform` themselves.
  */

@@ -1,5 +1,5 @@
 /**
- * The jobs component (docs/0009-jobs.md). `job.run` is handled at most once per job id: the journal is checked,
+ * The jobs component (docs/0010-jobs.md). `job.run` is handled at most once per job id: the journal is checked,
  * "started" is written and fsynced before any process exists, the plan's commands run one after another in their own
  * process group under the job's deadline, and the outcome goes through the outbox (so it survives restarts) before
  * the journal closes the entry. At start, entries still "started" are reported `interrupted`. Jobs run one at a time:

@@ -1,5 +1,5 @@
 /**
- * The agent's job journal (docs/0009-jobs.md): one small JSON file per job in `<state>/jobs/`, written to a temp
+ * The agent's job journal (docs/0010-jobs.md): one small JSON file per job in `<state>/jobs/`, written to a temp
  * file, fsynced, renamed, and the directory fsynced, so "started" is on disk before the job's process exists. A job
  * the journal knows is never run again, whatever the collector resends; a job found `started` at start-up ran when
  * the agent died and is reported `interrupted`, never rerun (a script is not idempotent).

@@ -1,7 +1,7 @@
 /**
  * Bounded capture of a job's output: the first `headBytes` and the last `tailBytes` are kept, what lies between is
  * only counted. A job that prints gigabytes costs the agent head + tail bytes of memory, never more, and the report
- * still shows how it started and how it ended (docs/0009-jobs.md gives the sizes).
+ * still shows how it started and how it ended (docs/0010-jobs.md gives the sizes).
  */
 
 /** Head and tail of a byte stream, and how much was dropped between them. */

@@ -1,6 +1,6 @@
 /**
  * What a job runs, as argv (never a shell line: a package name cannot become a command), per package manager and
- * platform (docs/0009-jobs.md; the flags are those of shared/notes/updates.md §3.2). Pure functions, tested by the
+ * platform (docs/0010-jobs.md; the flags are those of shared/notes/updates.md §3.2). Pure functions, tested by the
  * argv they return; the ones for Windows and macOS have never been run here.
  */
 import type { JobSpec, RebootPolicy } from '@outpost/shared';

@@ -1,5 +1,5 @@
 /**
- * Checks a script against the organisation's offline key before the agent runs it (docs/0009-jobs.md): the body
+ * Checks a script against the organisation's offline key before the agent runs it (docs/0010-jobs.md): the body
  * must hash to the sha256 the job names, and, when the agent requires signed scripts, the signature over
  * `scriptSigningPayload(name, sha256)` must verify with the public key of the agent's own configuration.
  */

@@ -4,7 +4,7 @@
  * starts the service; at its first start `run` enrolls from there and deletes the token value. The token is kept
  * only when enrolling failed for a reason that may pass (collector unreachable): the service host restarts the
  * agent with backoff and it tries again. A refused token, or a server or fingerprint that cannot work, is deleted
- * at once. docs/0008-packaging.md, "Installers". The registry is reached through `reg.exe` (no native addon); the
+ * at once. docs/0009-packaging.md, "Installers". The registry is reached through `reg.exe` (no native addon); the
  * access is injected so the flow is tested on any platform with a recorded `reg query` output.
  */
 import { execFile } from 'node:child_process';

@@ -1,7 +1,7 @@
 /**
  * The service host's stop request. On Windows the agent runs under outpost-svc.exe (a Node process cannot answer the
  * Service Control Manager); on STOP the host writes "stop\n" to the agent's standard input and closes it, and
- * terminates the agent 20 s later (docs/0008-packaging.md, "Installers"). A pipe rather than a signal: Windows has
+ * terminates the agent 20 s later (docs/0009-packaging.md, "Installers"). A pipe rather than a signal: Windows has
  * no SIGTERM for a process without a console, and a closed pipe also means the host itself is gone, so the agent
  * never outlives it. Active only when the host sets OUTPOST_STOP_CHANNEL=stdin: an agent started from a terminal
  * leaves its standard input alone.

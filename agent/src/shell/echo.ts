@@ -8,7 +8,7 @@
  * PTY's master descriptor as its standard input (on Linux, TCGETS on a master answers the slave's termios): a
  * process per probe (a few ms), so probes run in the background — never in front of a keystroke — one at a time,
  * after input is written and when output goes quiet (prompts are printed around the change), never during bulk
- * output. Linux only: elsewhere `probe` answers undefined and input is recorded as typed (docs/0006-shell.md).
+ * output. Linux only: elsewhere `probe` answers undefined and input is recorded as typed (docs/0007-shell.md).
  */
 import { spawn } from 'node:child_process';
 

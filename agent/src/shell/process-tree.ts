@@ -131,7 +131,7 @@ export function killSessionTree(leader: number, signalFirst: NodeJS.Signals = 'S
  * uninstall) rather than the technician leaving: SIGHUP to every process still in the shell's session, then SIGKILL
  * to the shell itself. What ignores SIGHUP (`nohup job &`) or left the session (`setsid job`, a daemon) keeps
  * running, as after an SSH disconnect: a technician's `nohup apt-get upgrade &` must not die because it restarted
- * the agent. Returns how many processes were signalled. docs/0006-shell.md, docs/0008-packaging.md.
+ * the agent. Returns how many processes were signalled. docs/0007-shell.md, docs/0009-packaging.md.
  */
 export function hangUpSession(leader: number): number {
   let signalled = 0;

@@ -44,7 +44,7 @@ export class PtyChannel implements Channel {
   /**
    * Input accounting, in bytes since the session opened: written to the PTY, settled (its echo state known and any
    * `shell.noecho` sent), and credited back. Credit never passes what is settled, so the collector, which records
-   * input once credited, learns of no-echo input before it writes it (docs/0006-shell.md, "Recording").
+   * input once credited, learns of no-echo input before it writes it (docs/0007-shell.md, "Recording").
    */
   #written = 0;
   #settled = 0;

@@ -102,7 +102,7 @@ export class ShellService implements AgentComponent {
   };
 
   stop(): void {
-    // A restart or self-update hangs shells up like a closed terminal: nohup/setsid jobs survive (docs/0008).
+    // A restart or self-update hangs shells up like a closed terminal: nohup/setsid jobs survive (docs/0009-packaging.md).
     for (const ch of [...this.#sessions.values()]) ch.close('agent stopping', 'hangup');
     this.#ctx?.logger.debug('shell sessions closed');
   }

@@ -1,5 +1,5 @@
 /**
- * The rule that decides whether a verified release may be installed (docs/0010-releases.md). Pure: the caller
+ * The rule that decides whether a verified release may be installed (docs/0011-releases.md). Pure: the caller
  * gives what is running, the highest version that ever ran here and the signed target's fields.
  */
 import { compareReleaseVersions, OutpostError, type ReleaseCustom } from '@outpost/shared';

@@ -16,7 +16,7 @@ import { DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/erro
 
 const pinnedAgent = new HttpsAgent({ keepAlive: false, maxCachedSessions: 0 });
 
-/** Where the collector serves releases (docs/0010-releases.md). */
+/** Where the collector serves releases (docs/0011-releases.md). */
 export const UPDATES_PATH = '/v1/updates';
 
 /** Options of the collector fetcher. */

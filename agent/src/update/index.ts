@@ -1,5 +1,5 @@
 /**
- * The update concern owns the agent's self-update (docs/0010-releases.md): verifying signed releases against the
+ * The update concern owns the agent's self-update (docs/0011-releases.md): verifying signed releases against the
  * root given at install (TUF), the rule that decides whether one may run, staging into the versioned install root,
  * the atomic pointer flip, and the watcher that rolls back. It must never trust the collector for anything but
  * bytes and an assignment, never write a running file, and never delete the running version.

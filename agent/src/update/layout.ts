@@ -1,5 +1,5 @@
 /**
- * The install layout shared with the agent installer (docs/0010-releases.md): every version in its own
+ * The install layout shared with the agent installer (docs/0011-releases.md): every version in its own
  * directory, and a pointer the service starts through. No file that is running is ever written or deleted:
  *   <root>/versions/<version>/outpost-agent[.exe]
  *   <root>/current -> versions/<version>     (POSIX: a symlink, swapped with rename(2), atomic)

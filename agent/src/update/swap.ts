@@ -15,7 +15,7 @@ import { type UpdateMarker, updateStatePaths, writeMarker } from './state.js';
  */
 export const UPDATE_RESTART_EXIT_CODE = 75;
 
-/** Defaults of the health gate (greenboot and Elastic numbers; docs/0010-releases.md). */
+/** Defaults of the health gate (greenboot and Elastic numbers; docs/0011-releases.md). */
 export const DEFAULT_HEALTH_DEADLINE_MS = 120_000;
 export const DEFAULT_MAX_STARTS = 3;
 

@@ -48,7 +48,7 @@ export interface GatewayCounters {
 
 type State = 'awaiting_hello' | 'authenticating' | 'ready' | 'closed';
 
-/** Agent replies the channel router handles (shell sessions and file transfers, docs/0006-shell.md). */
+/** Agent replies the channel router handles (shell sessions and file transfers, docs/0007-shell.md). */
 export type ChannelReply = Extract<
   AgentMessage,
   { type: 'shell.opened' | 'shell.refused' | 'shell.exit' | 'shell.noecho' | 'file.opened' | 'file.done' }

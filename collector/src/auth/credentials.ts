@@ -1,7 +1,7 @@
 /**
  * Changes to a user's credentials and state: second factor, password, e-mail, disabling. A bearer token alone never
  * changes a credential: each change checks the password (and the current code when TOTP is on) again, throttled and
- * audited like a login (docs/0007-auth.md). No fastify here.
+ * audited like a login (docs/0008-auth.md). No fastify here.
  */
 import { OutpostError } from '@outpost/shared';
 import type { AuditLog } from '../audit/index.js';

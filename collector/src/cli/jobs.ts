@@ -1,5 +1,5 @@
 /**
- * Job commands (docs/0009-jobs.md): `outpost jobs run|list|show|cancel|retry` and the script library
+ * Job commands (docs/0010-jobs.md): `outpost jobs run|list|show|cancel|retry` and the script library
  * `outpost scripts add|list|show|sign|keygen`. `sign` and `keygen` run offline (no collector involved): the
  * organisation's private key never reaches the collector. Agent-written text (job output) is printed through the
  * output module's sanitiser like everything else.

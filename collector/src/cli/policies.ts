@@ -1,5 +1,5 @@
 /**
- * `outpost policies list|show|add|set|rm`: the detection policies of a collector (docs/0004-detection.md, "Policies
+ * `outpost policies list|show|add|set|rm`: the detection policies of a collector (docs/0003-detection.md, "Policies
  * in the database"). They only call `/api/v1/detection/policies`; the collector validates, authorises and audits.
  */
 import { readFileSync } from 'node:fs';
@@ -69,7 +69,7 @@ function readDoc(file: string): Doc {
     });
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc))
-    throw new InvalidArgumentError(`${file}: expected one policy (an object), as docs/0004-detection.md describes`);
+    throw new InvalidArgumentError(`${file}: expected one policy (an object), as docs/0003-detection.md describes`);
   return doc as Doc;
 }
 

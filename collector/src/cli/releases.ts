@@ -1,5 +1,5 @@
 /**
- * Release commands (docs/0010-releases.md). Offline, on the release machine: `outpost release keys init`,
+ * Release commands (docs/0011-releases.md). Offline, on the release machine: `outpost release keys init`,
  * `outpost release keys rotate-root`, `outpost release sign`. Against a collector (admin): `outpost releases
  * publish|list|assign|history`. The collector never receives a key: `publish` uploads only what `sign` wrote.
  */

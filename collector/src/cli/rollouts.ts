@@ -1,5 +1,5 @@
 /**
- * Rollout commands (docs/0010-releases.md, "Rollouts"): `outpost rollouts start|status|list|pause|resume|abort|
+ * Rollout commands (docs/0011-releases.md, "Rollouts"): `outpost rollouts start|status|list|pause|resume|abort|
  * rollback`. `status --watch` (and `start --watch`) redraws the per-wave progress table every second until the
  * rollout stops moving (completed, halted, aborted, rolled back). Admin only, on the collector's side.
  */

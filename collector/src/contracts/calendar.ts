@@ -1,7 +1,7 @@
 /**
  * Coverage calendars: when the SLA clock runs. Business hours are wall-clock intervals per weekday in an IANA time
  * zone, minus public holidays; `24x7` always runs. Wall time → instant conversions use `Intl.DateTimeFormat` with the
- * zone (no library), so a day of 23 or 25 hours (DST) counts exactly the real time it covers (docs/0005-incidents.md).
+ * zone (no library), so a day of 23 or 25 hours (DST) counts exactly the real time it covers (docs/0004-incidents.md).
  */
 import { OutpostError } from '@outpost/shared';
 import { isTimeZone, localToInstant, wallClock } from '../time/zones.js';

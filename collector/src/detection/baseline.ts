@@ -1,5 +1,5 @@
 /**
- * The adaptive baseline: a streaming, per-series detector that needs no configuration (docs/0004-detection.md).
+ * The adaptive baseline: a streaming, per-series detector that needs no configuration (docs/0003-detection.md).
  *
  * Per sample, in O(1) time and fixed memory:
  * 1. Three forecasters predict the value: a fast level (what it was a moment ago), a slow level plus a time-of-day

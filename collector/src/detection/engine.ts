@@ -1,5 +1,5 @@
 /**
- * The streaming detection engine (docs/0004-detection.md): fed sample by sample as batches arrive, it hands each
+ * The streaming detection engine (docs/0003-detection.md): fed sample by sample as batches arrive, it hands each
  * sample to the detectors (detectors/: baseline, thresholds, forecast, checks, inventory, absence), which raise and
  * clear through one emitter (maintenance windows, fleet correlation, explanation) on the `IncidentSink`. The engine
  * only orchestrates: it finds where an agent sits and which policy applies, and checkpoints the state

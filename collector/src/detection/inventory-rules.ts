@@ -1,5 +1,5 @@
 /**
- * Inventory rules (docs/0004-detection.md): from a machine's current facts and its recent change history, the
+ * Inventory rules (docs/0003-detection.md): from a machine's current facts and its recent change history, the
  * conditions that are wrong now. Pure: the engine opens what appears and clears what disappears. Each finding has a
  * stable id so an unchanged condition is one incident, not one per inventory report.
  */

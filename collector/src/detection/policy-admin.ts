@@ -1,5 +1,5 @@
 /**
- * Policies managed through the API (docs/0004-detection.md, "Policies in the database"): one per scope, stored in
+ * Policies managed through the API (docs/0003-detection.md, "Policies in the database"): one per scope, stored in
  * detection's table, validated like a file's, and applied to the running engine at once. The policy file stays an
  * optional, read-only source: for one scope, the database's policy wins over the file's. Pure logic over the store;
  * no fastify.

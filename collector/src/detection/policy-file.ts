@@ -1,5 +1,5 @@
 /**
- * The collector's policy file (`detection.policyFile`, docs/0004-detection.md): one policy, a list of them, or
+ * The collector's policy file (`detection.policyFile`, docs/0003-detection.md): one policy, a list of them, or
  * `{ policies: [...] }`, in JSON or YAML. Loaded at start (a bad file stops the collector with the reason) and on
  * reload (a bad file keeps the policies in force and says why).
  */

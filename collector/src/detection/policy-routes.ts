@@ -1,5 +1,5 @@
 /**
- * `/api/v1/detection/policies`: list, show, add, change and remove detection policies (docs/0004-detection.md,
+ * `/api/v1/detection/policies`: list, show, add, change and remove detection policies (docs/0003-detection.md,
  * "Policies in the database"). Reading needs `detection.read`, writing `detection.manage` (admins), both on the
  * policy's client (the collector default is global). Every write is audited, refused ones included; a policy of a
  * client the caller cannot see answers as an unknown id does.
@@ -35,7 +35,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 160 })
  */
 const PolicyBody = Type.Object(
   {},
-  { additionalProperties: true, description: 'One detection policy (docs/0004-detection.md)' },
+  { additionalProperties: true, description: 'One detection policy (docs/0003-detection.md)' },
 );
 
 /** Dependencies of the policy routes. */

@@ -1,6 +1,6 @@
 /**
  * All SQL of detection's own table: the policies added through the API (`/api/v1/detection/policies`), one per scope
- * (collector default, a client, a site), kept as the document that was submitted. docs/0004-detection.md, "Policies
+ * (collector default, a client, a site), kept as the document that was submitted. docs/0003-detection.md, "Policies
  * in the database". The table is declared with detection's schema in store.ts.
  */
 import { type Db, prepared } from '../db/index.js';

@@ -1,5 +1,5 @@
 /**
- * Detection policies (docs/0004-detection.md): JSON or YAML, validated with errors that name the field. A policy
+ * Detection policies (docs/0003-detection.md): JSON or YAML, validated with errors that name the field. A policy
  * applies to a client, a site or the whole collector; the most specific one wins per key. With no policy at all the
  * adaptive baseline still watches every metric and absence still watches every agent.
  */

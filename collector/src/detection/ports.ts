@@ -1,6 +1,6 @@
 /**
  * Detection's ports: what it needs from other concerns, as interfaces it defines and the composition root wires
- * (docs/0004-detection.md). Detection never reads another concern's tables.
+ * (docs/0003-detection.md). Detection never reads another concern's tables.
  */
 import type { TopProcess } from '@outpost/shared';
 

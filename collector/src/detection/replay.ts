@@ -1,7 +1,7 @@
 /**
  * Replay: runs the baseline over a recorded `timestamp,value` series, one record at a time with no look-ahead, and
  * writes `timestamp,value,anomaly_score,label` (label = 1 where the shipped defaults would open an incident).
- * A folder is mirrored file by file, each file with fresh state (docs/0004-detection.md, "Replay").
+ * A folder is mirrored file by file, each file with fresh state (docs/0003-detection.md, "Replay").
  */
 
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';

@@ -3,7 +3,7 @@
  * (open → acknowledged → resolved → closed, reopen within a window), tiers and escalation, SLA clocks on the ticket,
  * auto-resolution and flap protection, and the timeline. It must never read detection's, contracts' or
  * notifications' tables (it calls their functions through the ports in core.ts) nor decide permissions (routes call
- * the guard). docs/0005-incidents.md.
+ * the guard). docs/0004-incidents.md.
  */
 
 export type { IncidentNotice, IncidentNotifier, IncidentOptions, NoticeEvent, SlaProvider } from './core.js';

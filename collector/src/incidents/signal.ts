@@ -2,7 +2,7 @@
  * The signal detection raises and the sink incidents implements (detection notices faults; incidents turns them into
  * tickets).
  * Detection never writes incident tables; it calls an `IncidentSink`. The incidents concern implements it.
- * Fixed before either side was written so both could be built at once (docs/0004-detection.md, docs/0005-incidents.md).
+ * Fixed before either side was written so both could be built at once (docs/0003-detection.md, docs/0004-incidents.md).
  */
 
 /** P1 is the most severe. */

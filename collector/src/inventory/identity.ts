@@ -1,5 +1,5 @@
 /**
- * Device identity (docs/0003-inventory.md): which known machine a newly seen agent runs on. A reinstalled agent or
+ * Device identity (docs/0002-inventory.md): which known machine a newly seen agent runs on. A reinstalled agent or
  * a renamed machine maps to its device; placeholder serials and UUIDs, and identifiers already seen on two live
  * machines (cloned VMs), never merge two machines. Pure functions: the service feeds them stored devices.
  */

@@ -112,7 +112,7 @@ export class InventoryStore {
    * Runs `work` in one transaction (all of it or none) and resolves with its result. Inventory transactions run one at
    * a time. Every function of this store answers without I/O waits (better-sqlite3 is synchronous), so the work's
    * awaits only yield to promise callbacks already queued, never to timers, sockets or requests; the ingest awaits
-   * nothing else inside (docs/0003-inventory.md, "Async store").
+   * nothing else inside (docs/0002-inventory.md, "Async store").
    */
   async transaction<T>(work: (tx: InventoryStore) => Promise<T>): Promise<T> {
     const run = this.#tail.then(async () => {

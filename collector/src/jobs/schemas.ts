@@ -1,4 +1,4 @@
-/** Request and response schemas of the jobs concern (docs/0009-jobs.md). Responses are allow-lists. */
+/** Request and response schemas of the jobs concern (docs/0010-jobs.md). Responses are allow-lists. */
 import { JOB_SCRIPT_MAX_BYTES, PackageName, RebootPolicy } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
 import { NullableString, NullableTime } from '../http/schemas.js';

@@ -1,5 +1,5 @@
 /**
- * The jobs logic (docs/0009-jobs.md), no fastify: the script library, job creation over resolved targets, delivery
+ * The jobs logic (docs/0010-jobs.md), no fastify: the script library, job creation over resolved targets, delivery
  * to agents (on connect and on a tick, inside each site's window, never past expiry), the agents' results from the
  * reliable stream (first outcome wins; an agent's word beats the collector's own `expired`/`cancelled`), cancel,
  * retry, and what changed on a machine for incidents.

@@ -1,5 +1,5 @@
 /**
- * Maintenance windows of jobs, evaluated in the site's time zone (docs/0009-jobs.md): "Tuesdays and Thursdays from
+ * Maintenance windows of jobs, evaluated in the site's time zone (docs/0010-jobs.md): "Tuesdays and Thursdays from
  * 22:00 for 180 minutes" means 22:00 on the site's wall clock, whatever the collector's zone and across DST changes.
  */
 import { type Static, Type } from '@sinclair/typebox';

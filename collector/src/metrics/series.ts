@@ -1,7 +1,7 @@
 /**
  * Reading a machine's series for people (`GET /api/v1/agents/:id/metrics`, `outpost metrics show`): per series, points
  * at one resolution over a window, from the roll-ups (indexed by series) plus the raw samples not rolled up yet (the
- * last minute or hour), and the latest raw value. docs/0004-detection.md, "Reading series".
+ * last minute or hour), and the latest raw value. docs/0003-detection.md, "Reading series".
  */
 import { HOUR, type MetricsStore, MINUTE } from './store.js';
 

@@ -1,7 +1,7 @@
 /**
  * All SQL of the metrics concern. Raw samples go to an append-only table whose only index is on time (monotonic, so
  * inserts always land on the rightmost page): an (agent, metric, ts) index made inserts 20–40× slower on this machine
- * (docs/0004-detection.md, "Storage"). Per-series reads use the minute and hour roll-ups, keyed by (series, bucket).
+ * (docs/0003-detection.md, "Storage"). Per-series reads use the minute and hour roll-ups, keyed by (series, bucket).
  */
 import { type Db, type Migration, prepared } from '../db/index.js';
 

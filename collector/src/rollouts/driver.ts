@@ -1,5 +1,5 @@
 /**
- * The rollout driver (docs/0010-releases.md, "Rollouts"): on a timer, for every rollout with work left, it reads the
+ * The rollout driver (docs/0011-releases.md, "Rollouts"): on a timer, for every rollout with work left, it reads the
  * rows, hears what agents reported for their assignments, halts a wave past its threshold (incident first), assigns
  * pending machines (at most N in flight, after their jitter) through the updates concern's seam, bakes, and moves
  * to the next wave. Everything comes from the store at every tick: a collector killed at any point resumes.

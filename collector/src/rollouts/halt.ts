@@ -1,5 +1,5 @@
 /**
- * The halt rule (docs/0010-releases.md, "Rollouts"): pure. In the wave being rolled out, failures (refused,
+ * The halt rule (docs/0011-releases.md, "Rollouts"): pure. In the wave being rolled out, failures (refused,
  * rolled back — a crash loop is a rollback whose reason says so — and not back online on the new version by the
  * deadline) are counted against a threshold given as a count and/or a percentage of the wave. Failures an admin
  * already accepted by resuming a halted wave are forgiven, so a resume does not halt again at once.

@@ -1,5 +1,5 @@
 /**
- * Rollouts (docs/0010-releases.md, "Rollouts"): a signed agent release rolled out over a target in waves (test ring,
+ * Rollouts (docs/0011-releases.md, "Rollouts"): a signed agent release rolled out over a target in waves (test ring,
  * canary, growing percentages) with bake times, a concurrency limit and jitter; halted by itself past a failure
  * threshold (an incident opens and notifies); pause, resume, abort and fleet-wide rollback. It owns the `rollouts`
  * and `rollout_agents` tables, assigns versions only through the updates concern's `assign` seam, and must never

@@ -1,5 +1,5 @@
 /**
- * The wave planner (docs/0010-releases.md, "Rollouts"): pure, no I/O. Given the rollout id and the target agents it
+ * The wave planner (docs/0011-releases.md, "Rollouts"): pure, no I/O. Given the rollout id and the target agents it
  * splits them into waves — an optional test ring, a canary of N machines, then growing cumulative percentages — in
  * an order fixed by a hash of (rollout id, agent id), so a restarted collector, or anyone re-running the plan, picks
  * the very same machines. The per-agent jitter comes from the same hash: stable across restarts too.

@@ -1,4 +1,4 @@
-/** Request and response schemas of the rollouts concern (docs/0010-releases.md, "Rollouts"). Responses are allow-lists. */
+/** Request and response schemas of the rollouts concern (docs/0011-releases.md, "Rollouts"). Responses are allow-lists. */
 import { ReleaseVersion } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
 import { NullableString, NullableTime } from '../http/schemas.js';

@@ -1,5 +1,5 @@
 /**
- * The rollouts logic (docs/0010-releases.md, "Rollouts"), no fastify: plans a rollout of a signed release over a
+ * The rollouts logic (docs/0011-releases.md, "Rollouts"), no fastify: plans a rollout of a signed release over a
  * target in waves, and a timer drives it. Each tick reads the state from the store, hears what the agents reported
  * for their assignments (through the updates concern), halts the wave when failures cross the threshold (opening
  * an incident, which notifies), assigns the release wave by wave through the updates concern's `assign` seam (at

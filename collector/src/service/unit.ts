@@ -1,7 +1,7 @@
 /**
  * The collector's systemd unit. The collector is a network server that needs nothing of the host but its own state,
  * a cache for its SQLite addon and its listening sockets, so it runs under a dynamic user with the file system read
- * only, no capabilities and a system-call allow-list. Each line is justified in docs/0008-packaging.md ("The
+ * only, no capabilities and a system-call allow-list. Each line is justified in docs/0009-packaging.md ("The
  * collector"). Pure text: install.ts writes it.
  */
 
@@ -30,7 +30,7 @@ export function collectorUnit(opts: UnitOptions): string {
   const L = SERVICE_LAYOUT;
   const privilegedPort = opts.lowestPort > 0 && opts.lowestPort < 1024;
   return `# Written by \`outpost serve --install-service\`; \`outpost serve --uninstall-service\` removes it.
-# Why each line: docs/0008-packaging.md, "The collector".
+# Why each line: docs/0009-packaging.md, "The collector".
 [Unit]
 Description=Outpost collector (API, console and agent endpoint)
 Wants=network-online.target

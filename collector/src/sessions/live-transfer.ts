@@ -1,5 +1,5 @@
 /**
- * One live file transfer on the collector (docs/0006-shell.md, "Files"): relays channel frames between the
+ * One live file transfer on the collector (docs/0007-shell.md, "Files"): relays channel frames between the
  * technician socket and the agent channel with the same credit windows as a shell (so the collector holds at most
  * one window per transfer), forwards the agent's `file.opened` and `file.done`, checks an upload against the
  * SHA-256 the technician announced, and ends everything once on completion, refusal, close or loss.

@@ -1,5 +1,5 @@
 /**
- * The release files the collector serves (docs/0010-releases.md), on disk under <dataDir>/releases:
+ * The release files the collector serves (docs/0011-releases.md), on disk under <dataDir>/releases:
  *   trusted-root.json   the root the first publish brought (an admin's act, audited); later roots must chain from it
  *   live/metadata/      what agents fetch (N.root.json, timestamp, snapshot, targets)
  *   live/targets/       the executables, streamed to agents, never buffered

@@ -1,6 +1,6 @@
 /**
  * The security headers of every answer the API listener gives (console pages, assets and JSON alike).
- * Why each one is what it is: docs/0011-console.md.
+ * Why each one is what it is: docs/0012-console.md.
  */
 
 /**

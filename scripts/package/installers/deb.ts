@@ -1,7 +1,7 @@
 /**
  * The .deb: the executable under /opt/outpost/versions/<version>/, maintainer scripts from posix/maint.sh, built
  * with dpkg-deb from a staging tree with fixed owners (root:root), modes and times (SOURCE_DATE_EPOCH), so two
- * builds give the same bytes. docs/0008-packaging.md, "Installers".
+ * builds give the same bytes. docs/0009-packaging.md, "Installers".
  */
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +42,7 @@ export function buildDeb(input: InstallerInput): string {
         `Architecture: ${arch}`,
         'Maintainer: Outpost <outpost@localhost>',
         `Installed-Size: ${size}`,
-        // The executable needs glibc >= 2.28 (docs/0008-packaging.md, glibc floor) and libatomic, which Node's Linux
+        // The executable needs glibc >= 2.28 (docs/0009-packaging.md, glibc floor) and libatomic, which Node's Linux
         // runtime links and minimal images lack (it exits 127 before any of our code runs without it).
         'Depends: libc6 (>= 2.28), libatomic1',
         'Section: admin',

@@ -5,7 +5,7 @@
  * which Debian package provides it. Called by build.ts after the executables; also a command of its own, which takes
  * any executable (tests use a small dummy one):
  *   tsx scripts/package/installers/index.ts --executable FILE --platform linux-x64 --version 0.1.0 [--out DIR]
- * docs/0008-packaging.md, "Installers".
+ * docs/0009-packaging.md, "Installers".
  */
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';

@@ -5,7 +5,7 @@
  * logs. wixl has no Permission element, so the ACLs (SYSTEM and Administrators only, on %ProgramData%\Outpost and
  * on the registry key) are added afterwards as an MsiLockPermissionsEx table with msibuild. Codes (product,
  * package, components) are derived from the inputs, so a rebuild gives the same bytes and a new version a new
- * product (which MajorUpgrade replaces). docs/0008-packaging.md, "Installers".
+ * product (which MajorUpgrade replaces). docs/0009-packaging.md, "Installers".
  */
 import { createHash } from 'node:crypto';
 import {

@@ -1,5 +1,5 @@
 /**
- * The row schema of every inventory probe (docs/0003-inventory.md). The agent produces these rows, the collector
+ * The row schema of every inventory probe (docs/0002-inventory.md). The agent produces these rows, the collector
  * validates and stores them; every column carries its description, which `outpost-agent inventory` and the docs show.
  * Unknown values are empty strings or null, never invented.
  */

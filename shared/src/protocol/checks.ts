@@ -1,5 +1,5 @@
 /**
- * Checks pushed by the collector to an agent (docs/0004-detection.md): the policy's list replaces the agent's
+ * Checks pushed by the collector to an agent (docs/0003-detection.md): the policy's list replaces the agent's
  * previous list. An agent may probe equipment that has no agent (a printer, a switch) by address.
  */
 import { type Static, Type } from '@sinclair/typebox';

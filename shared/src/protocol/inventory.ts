@@ -1,5 +1,5 @@
 /**
- * The inventory family (docs/0003-inventory.md). `inventory.report` is sequenced: it carries, per probe, either a full
+ * The inventory family (docs/0002-inventory.md). `inventory.report` is sequenced: it carries, per probe, either a full
  * snapshot or a row-level diff against the state named by `baseHash`, and the hash of the state after it. A set too
  * large for one message is split into `parts` sharing a `setId`; the collector applies it when the last part arrives.
  * `inventory.request` asks the agent for full snapshots (after a hash mismatch, or on a technician's demand).

@@ -1,5 +1,5 @@
 /**
- * The jobs family (docs/0009-jobs.md). `job.run` (collector → agent) carries everything the agent needs to run one
+ * The jobs family (docs/0010-jobs.md). `job.run` (collector → agent) carries everything the agent needs to run one
  * job — the script body itself, never a reference the agent would fetch — and is idempotent by `id`: the agent's
  * journal makes it run at most once however often it arrives. `job.status` (agent → collector) is sequenced, so a
  * result survives agent restarts and collector outages in the outbox.

@@ -1,5 +1,5 @@
 /**
- * The metrics family (docs/0004-detection.md): the agent samples on a jittered interval and sends each round as one
+ * The metrics family (docs/0003-detection.md): the agent samples on a jittered interval and sends each round as one
  * sequenced `metrics.batch` through the durable outbox; check results travel the same way. The collector stores
  * them and feeds its detection engine.
  */

@@ -1,5 +1,5 @@
 /**
- * The shell family (docs/0006-shell.md): control messages for remote shell sessions and file transfers. The bytes
+ * The shell family (docs/0007-shell.md): control messages for remote shell sessions and file transfers. The bytes
  * themselves travel as binary frames (`frames.ts`) on the channel the collector allocates in the open message;
  * flow control is credit based (Credit frames), so a slow technician pauses the PTY instead of growing buffers.
  *

@@ -1,5 +1,5 @@
 /**
- * Agent self-update messages (docs/0010-releases.md). `update.assign` is the one seam between whatever decides
+ * Agent self-update messages (docs/0011-releases.md). `update.assign` is the one seam between whatever decides
  * which agent runs which version (an admin today, rollout waves later) and the agent, which still verifies the
  * signed release itself: an assignment is necessary, never sufficient.
  */

@@ -1,5 +1,5 @@
 /**
- * What the release signer, the collector and the agent agree on about a release repository (docs/0010-releases.md):
+ * What the release signer, the collector and the agent agree on about a release repository (docs/0011-releases.md):
  * where each platform's executable sits among the signed targets, the custom fields signed with it, and how
  * versions compare. The TUF metadata itself is the standard format (`@tufjs/models`).
  */

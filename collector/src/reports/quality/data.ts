@@ -2,7 +2,7 @@
  * The service-quality report's figures for one client and period, computed from the incidents concern's public
  * `forPeriod` and the client's contract (penalty terms): nothing here reads another concern's tables.
  *
- * Definitions (docs/0005-quality-report.md):
+ * Definitions (docs/0006-quality-report.md):
  * - an incident belongs to the period it was detected in, [from, to);
  * - time to acknowledge = acknowledged − detected, over the incidents acknowledged;
  * - time to resolve = the stored resolution time (resolved − time of failure), over the incidents resolved;

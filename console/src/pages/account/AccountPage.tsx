@@ -1,6 +1,6 @@
 /**
  * The technician's own account: who they are, their roles, and TOTP enrolment. A new secret is kept beside the
- * active factor until a code from it confirms it (docs/0007-auth.md), so a slip here never locks anyone out.
+ * active factor until a code from it confirms it (docs/0008-auth.md), so a slip here never locks anyone out.
  * The secret is shown as text to type into an authenticator app (and as the otpauth URI), never as markup.
  */
 import { useSignal } from '@preact/signals';

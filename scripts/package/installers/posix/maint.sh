@@ -1,7 +1,7 @@
 # Outpost agent package scripts (deb maintainer scripts and rpm scriptlets), POSIX sh. The builders in
 # scripts/package/installers/ put OUTPOST_VERSION=… above this file and one call of an outpost_* function below it.
 # Everything is under $DPKG_ROOT when dpkg installs into another root (dpkg --root --force-script-chrootless).
-# docs/0008-packaging.md, "Installers", explains the decisions.
+# docs/0009-packaging.md, "Installers", explains the decisions.
 
 R="${DPKG_ROOT:-}"
 OPT="$R/opt/outpost"
