@@ -70,6 +70,10 @@ beforeAll(async () => {
       antivirus: [{ product: 'Fuzz AV', enabled: false, expiresAt: 0 }],
     });
     await c.collector.inventory.ingest([{ agentId, msg: inventory.fullReport(1, rows, Date.now()) }], Date.now());
+    // What the stream sink does after an inventory report: the inventory rules judge it now (AV off, licence
+    // expired), so the incidents they open exist before the state is counted, not when a fuzzed policy reload or the
+    // hourly sweep gets to them mid-run.
+    await c.collector.detection.evaluateInventory(agentId);
   }
   ids.et = { a: (await c.enrollmentToken()).id, b: tokenB.id };
   const incident = (clientId: string, siteId: string) =>
