@@ -146,7 +146,16 @@ describe.skipIf(!!skipWhy)(`console pages in Chromium ${skipWhy}`, () => {
     await Promise.all([waitOnline(c.admin, ws1!.agentId), waitOnline(c.admin, ws2!.agentId)]);
     // An inventory, then openssl upgraded: the change history has a line for it.
     await ws1!.report({ installed_software: software('3.0.1'), licences: LICENCES, system_info: SYSTEM });
-    await new Promise((r) => setTimeout(r, 300));
+    // The upgrade must land after the first inventory is stored, or there is no change to record.
+    for (let stored = false; !stored; ) {
+      const inv = await apiCall<{ probes: { rows: unknown[] }[] }>(
+        c.admin,
+        'GET',
+        `/api/v1/agents/${ws1!.agentId}/inventory?probe=installed_software`,
+      ).catch(() => undefined); // refused until the first inventory is stored
+      stored = (inv?.probes[0]?.rows.length ?? 0) > 0;
+      if (!stored) await new Promise((r) => setTimeout(r, 50));
+    }
     await ws1!.report({ installed_software: software('3.0.2') });
     // A job for ws-01 (the raw agent never answers it: it stays sent).
     await apiCall(c.admin, 'POST', '/api/v1/jobs', {

@@ -109,7 +109,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAllSupervisors();
-  await new Promise((r) => setTimeout(r, 200));
   if (serve) {
     serve.proc.child.kill('SIGKILL');
     await serve.proc.exited;
@@ -245,7 +244,18 @@ describe('rollouts with packaged agents', () => {
     console.log(
       `rollout: collector SIGKILLed in wave 3 (${JSON.stringify(before.totals)}), back after ${Date.now() - tKill} ms`,
     );
-    await until(async () => (await rollout(started.id)).state === 'completed', 240_000, 'the rollout to complete');
+    let last: View | undefined;
+    await until(
+      async () => {
+        last = await rollout(started.id);
+        return last.state === 'completed';
+      },
+      240_000,
+      'the rollout to complete',
+    ).catch((e: Error) => {
+      const stuck = last?.agents.filter((a) => a.state !== 'healthy');
+      throw new Error(`${e.message}; last seen: ${JSON.stringify({ ...last, agents: stuck })}`);
+    });
     console.log(`rollout: B on ${AGENTS} agents in ${Date.now() - t0} ms (start to completed)`);
     const view = await rollout(started.id);
     expect(view.totals).toMatchObject({ healthy: AGENTS, failed: 0, rolledBack: 0, pending: 0, updating: 0 });
