@@ -79,6 +79,7 @@ function fleetPlugins({ core, config, guard }: RouteContext): FastifyPluginAsync
       certificate: config.tls.enabled ? config.tlsMaterial?.cert : undefined,
       siteClient: clientOfSite,
       createToken: (actor, body) => agents.createEnrollmentToken(actor, body),
+      releaseRootSha256: () => core.updates.state().rootSha256,
     }),
     authRoutes({ auth, guard }),
     tenantsRoutes({ tenants, guard }),

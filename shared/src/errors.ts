@@ -229,6 +229,11 @@ export const ERRORS = {
     hint: 'The message names the step and the command or file; fix it and run the same install again (it resumes: finished steps change nothing). Exit code 1 (1603 on Windows).',
     http: 500,
   },
+  OUTPOST_E_INSTALL_UPDATE_ROOT: {
+    message: 'The release root could not be fetched from the collector, or is not the one pinned by its SHA-256',
+    hint: 'The install stops before trusting anything. Compare the SHA-256 given (--update-root-sha256, OUTPOST_UPDATE_ROOT_SHA256, UPDATE_ROOT_SHA256) with the one `outpost release keys init` printed on the release machine; a collector with no published release yet has no root to serve (`outpost releases publish`). Exit code 1 (1603 on Windows).',
+    http: 502,
+  },
   OUTPOST_E_INSTALL_UNSUPPORTED: {
     message: '`outpost-agent install` does not register a service on this platform',
     hint: 'On Windows install the MSI (`msiexec /i outpost-agent.msi /qn SERVER=… TOKEN=…`), which registers the service host; on Linux and macOS run `outpost-agent install` as root.',

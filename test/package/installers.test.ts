@@ -153,14 +153,14 @@ describe('.deb', () => {
       const envFile = join(r.root, 'etc/outpost/install.env');
       writeFileSync(
         envFile,
-        '# written by the fleet tool\nOUTPOST_SERVER="https://c.example:8443"\nOUTPOST_TOKEN=oet_secret\nOUTPOST_CA_FINGERPRINT=AB:CD\n',
+        `# written by the fleet tool\nOUTPOST_SERVER="https://c.example:8443"\nOUTPOST_TOKEN=oet_secret\nOUTPOST_CA_FINGERPRINT=AB:CD\nOUTPOST_UPDATE_ROOT_SHA256='${'ab'.repeat(32)}'\n`,
       );
       chmodSync(envFile, 0o644);
       const res = r.dpkg(['-i', deb]);
       expect(res.status, res.stderr).toBe(0);
       const exe = join(r.root, 'opt/outpost/versions/0.1.0/outpost-agent');
       expect(r.calls()).toEqual([
-        `${exe} install --server https://c.example:8443 --token oet_secret --ca-fingerprint AB:CD --silent`,
+        `${exe} install --server https://c.example:8443 --token oet_secret --ca-fingerprint AB:CD --update-root-sha256 ${'ab'.repeat(32)} --silent`,
       ]);
       expect(existsSync(envFile)).toBe(false);
       // Left readable by others: said so (the token is gone either way).
@@ -504,12 +504,12 @@ describe('.msi', () => {
     expect(components.Agent).toBe('VersionDir');
   });
 
-  it('takes SERVER, TOKEN, CA_FINGERPRINT into HKLM\\SOFTWARE\\Outpost, TOKEN hidden, the key locked down', (ctx) => {
+  it('takes SERVER, TOKEN, CA_FINGERPRINT, UPDATE_ROOT_SHA256 into HKLM\\SOFTWARE\\Outpost, TOKEN hidden, locked down', (ctx) => {
     const msi = need(ctx, 'msi');
     const props = Object.fromEntries(table(msi, 'Property').map((r) => [r[0], r[1]]));
     expect(props.MsiHiddenProperties).toBe('TOKEN');
     expect(props.SecureCustomProperties?.split(';')).toEqual(
-      expect.arrayContaining(['SERVER', 'TOKEN', 'CA_FINGERPRINT']),
+      expect.arrayContaining(['SERVER', 'TOKEN', 'CA_FINGERPRINT', 'UPDATE_ROOT_SHA256']),
     );
     expect(props.UpgradeCode).toBe(UPGRADE_CODE);
     expect(props.ProductVersion).toBe('0.1.0');
@@ -520,6 +520,7 @@ describe('.msi', () => {
       ['RegServer', '2', 'SOFTWARE\\Outpost', 'Server', '[SERVER]', 'Enrollment'],
       ['RegToken', '2', 'SOFTWARE\\Outpost', 'Token', '[TOKEN]', 'Enrollment'],
       ['RegCaFingerprint', '2', 'SOFTWARE\\Outpost', 'CaFingerprint', '[CA_FINGERPRINT]', 'Enrollment'],
+      ['RegUpdateRootSha256', '2', 'SOFTWARE\\Outpost', 'UpdateRootSha256', '[UPDATE_ROOT_SHA256]', 'Enrollment'],
     ]);
     const enrollment = table(msi, 'Component').find((r) => r[0] === 'Enrollment');
     expect(enrollment?.[4]).toBe('SERVER AND TOKEN');
@@ -530,6 +531,7 @@ describe('.msi', () => {
       ['RegServer', 'Registry'],
       ['RegToken', 'Registry'],
       ['RegCaFingerprint', 'Registry'],
+      ['RegUpdateRootSha256', 'Registry'],
     ]);
     for (const l of locks) expect(l[3]).toMatch(/^D:PAI\(A;[A-Z]*;(FA|KA);;;SY\)\(A;[A-Z]*;(FA|KA);;;BA\)$/);
     expect(table(msi, 'LaunchCondition').map((r) => r[0])).toContain(

@@ -46,6 +46,10 @@ export function installCommands(program: Command): void {
         'the release root to trust for self-update (1.root.json from `outpost release keys init`), copied beside the configuration, owner-only; kept when not given',
       )
       .option(
+        '--update-root-sha256 <hex>',
+        'instead of --update-root: fetch the release root from the collector and trust it only if its SHA-256 is this (printed by `outpost release keys init`; OUTPOST_UPDATE_ROOT_SHA256 too)',
+      )
+      .option(
         '--executable <path>',
         'the packaged executable to install (default: this one; needed when running from a Node checkout)',
       )

@@ -22,6 +22,7 @@ export interface InstallFlags extends CommonFlags {
   force: boolean;
   executable?: string;
   updateRoot?: string;
+  updateRootSha256?: string;
 }
 
 /** The uninstall flags. */
@@ -58,6 +59,7 @@ export async function installRun(o: InstallFlags, logLevel: string): Promise<voi
       force: o.force,
       executable: o.executable,
       updateRoot: o.updateRoot,
+      updateRootSha256: o.updateRootSha256 ?? (process.env.OUTPOST_UPDATE_ROOT_SHA256 || undefined),
       root: rootOf(o),
       logger: createLogger(logLevel),
     });

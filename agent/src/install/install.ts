@@ -15,7 +15,7 @@ import { type InstallLayout, installLayout } from './layout.js';
 import { takeInstallLock } from './lock.js';
 import { liveService, type ServiceControl, stagedService } from './service.js';
 import { type ServicePlan, servicePlan } from './steps.js';
-import { readReleaseRoot, trustReleaseRoot } from './update-root.js';
+import { normalizeRootSha256, pinnedReleaseRoot, readReleaseRoot, trustReleaseRoot } from './update-root.js';
 import { compareVersions, isVersion } from './version.js';
 
 /** What install needs. */
@@ -26,6 +26,11 @@ export interface InstallOptions {
   caFingerprint?: string | undefined;
   /** The release root (1.root.json) to trust for self-update; kept as it is when not given. */
   updateRoot?: string | undefined;
+  /**
+   * Instead of a file: the SHA-256 of the release root, which is then fetched from the collector and trusted only if
+   * it hashes to this (for installers that pass short values: MSI properties, package environment, one-liners).
+   */
+  updateRootSha256?: string | undefined;
   /** Allow an older version over a newer one, or another build of the installed version. */
   force?: boolean;
   /** The executable to copy (default: this single executable). */
@@ -73,7 +78,11 @@ export function serviceControl(plan: ServicePlan, layout: InstallLayout, logger:
 }
 
 /** Checks the command line before anything is touched: bad arguments are exit code 2 (1639), not a failure. */
-function checkArguments(opts: InstallOptions): { origin: string; caFingerprint: string | undefined } {
+function checkArguments(opts: InstallOptions): {
+  origin: string;
+  caFingerprint: string | undefined;
+  rootSha256: string | undefined;
+} {
   const bad = (message: string, cause?: unknown) =>
     new OutpostError('OUTPOST_E_INSTALL_ARGUMENTS', { message, ...(cause ? { cause } : {}) });
   let url: URL;
@@ -94,7 +103,10 @@ function checkArguments(opts: InstallOptions): { origin: string; caFingerprint: 
     throw bad(
       `--token is not an enrollment token (${opts.token.trim().length} characters): expected oet_<12 hex digits>_<43 characters>`,
     );
-  return { origin: url.origin, caFingerprint };
+  if (opts.updateRoot !== undefined && opts.updateRootSha256)
+    throw bad('--update-root and --update-root-sha256 both name the release root: give one');
+  const rootSha256 = opts.updateRootSha256 ? normalizeRootSha256(opts.updateRootSha256) : undefined;
+  return { origin: url.origin, caFingerprint, rootSha256 };
 }
 
 /** The installed version (`current`'s target), or undefined. */
@@ -122,8 +134,18 @@ function readConfigIfValid(file: string): AgentConfig | undefined {
 export async function install(opts: InstallOptions): Promise<InstallResult> {
   const root = opts.root ?? '/';
   const { layout, plan } = installTarget(root, opts.platform ?? process.platform);
-  const { origin, caFingerprint } = checkArguments(opts);
-  const releaseRoot = opts.updateRoot !== undefined ? readReleaseRoot(opts.updateRoot) : undefined;
+  const { origin, caFingerprint, rootSha256 } = checkArguments(opts);
+  // The root is checked before anything changes: a wrong pinned hash leaves the machine as it was.
+  const releaseRoot =
+    opts.updateRoot !== undefined
+      ? readReleaseRoot(opts.updateRoot)
+      : rootSha256 !== undefined
+        ? await pinnedReleaseRoot(layout, {
+            server: origin,
+            caFingerprint: caFingerprint ?? readConfigIfValid(layout.configFile)?.caFingerprint,
+            sha256: rootSha256,
+          })
+        : undefined;
   const log = opts.logger.child({ concern: 'install' });
   // Before the lock: a wrong --executable is a bad argument, whatever else is running.
   const source = await sourceExecutable(opts.executable);
@@ -172,6 +194,7 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
       changes.push(`enrolled as agent ${config.agentId}`);
     }
     if (releaseRoot) changes.push(...trustReleaseRoot(layout, config, releaseRoot));
+
     // Owner-only, also when an older install or a hand edit left them wider.
     privateDir(layout.configDir);
     chmodSync(layout.configFile, 0o600);

@@ -2,8 +2,13 @@
  * `install --update-root FILE` under --root: the release root is copied beside the configuration owner-only, the
  * configuration points at it (the path the agent reads on the machine), a re-run changes nothing, and a file that is
  * not a root signed by its own keys is a bad argument that touches nothing. Real signed roots from the release tools.
+ * `--update-root-sha256`: the root fetched from a loopback server standing in for the collector's /v1/updates/, trusted
+ * only when its bytes hash to the pin; a swapped root, a missing one and a malformed pin are refused touching nothing.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initReleaseKeys, OutpostError } from '@outpost/shared';
@@ -106,5 +111,96 @@ describe('install --update-root', () => {
       expect(exitCodeFor(outcomeOf(err), 'linux')).toBe(2);
     }
     expect(readFileSync(layout().updateRootFile)).toEqual(before);
+  });
+});
+
+describe('install --update-root-sha256', () => {
+  let server: Server;
+  let served: string | undefined; // the 1.root.json the stand-in collector serves, or 404
+  let requests = 0;
+  let url: string;
+  let stage: string;
+  const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+  const stagedLayout = () => installLayout(stage, 'linux')!;
+  const pinned = (updateRootSha256: string, extra: Partial<InstallOptions> = {}) =>
+    install({ server: url, executable: exe, root: stage, platform: 'linux', logger, updateRootSha256, ...extra });
+  const refusal = async (p: Promise<unknown>) => {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(OutpostError);
+    return err as OutpostError;
+  };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      requests++;
+      if (req.url === '/v1/updates/metadata/1.root.json' && served) res.end(readFileSync(served));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    stage = join(base, 'pinned');
+    const l = stagedLayout();
+    mkdirSync(join(stage, 'var/lib'), { recursive: true });
+    writeAgentConfig(l.configFile, {
+      server: url,
+      agentId: 'ag_0123456789abcdef01234568',
+      clientId: 'cl_1',
+      siteId: 'st_1',
+      stateDir: l.stateDir,
+    });
+  });
+
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('refuses before changing anything when the collector has no root, or serves another one than pinned', async () => {
+    served = undefined;
+    let err = await refusal(pinned(sha(rootFile)));
+    expect(err.code).toBe('OUTPOST_E_INSTALL_UPDATE_ROOT');
+    expect(err.message).toContain('serves no release root yet');
+    expect(exitCodeFor(outcomeOf(err), 'linux')).toBe(1);
+    // A broken-into collector swaps in its own root: the admin's pin says no.
+    served = initReleaseKeys(join(base, 'attacker')).rootFile;
+    err = await refusal(pinned(sha(rootFile)));
+    expect(err.code).toBe('OUTPOST_E_INSTALL_UPDATE_ROOT');
+    expect(err.message).toContain(`not the pinned ${sha(rootFile)}`);
+    expect(existsSync(stagedLayout().updateRootFile)).toBe(false);
+    expect(existsSync(join(stage, 'opt/outpost/current'))).toBe(false); // nothing installed either
+    expect(readAgentConfig(stagedLayout().configFile).updateRoot).toBeUndefined();
+  });
+
+  it('trusts the root the collector serves when it hashes to the pin, and a re-run needs no collector', async () => {
+    served = rootFile;
+    const r = await pinned(sha(rootFile).toUpperCase()); // as printed, in any case
+    expect(r.changes).toEqual(
+      expect.arrayContaining([
+        'release root version 1 written to /etc/outpost/update-root.json',
+        'configuration trusts that release root',
+      ]),
+    );
+    expect(readFileSync(stagedLayout().updateRootFile)).toEqual(readFileSync(rootFile));
+    expect(statSync(stagedLayout().updateRootFile).mode & 0o777).toBe(0o600);
+    const config = readAgentConfig(stagedLayout().configFile);
+    expect(loadTrustedRoot(join(stage, config.updateRoot!))).toBe(readFileSync(rootFile, 'utf8'));
+    served = undefined;
+    const before = requests;
+    expect((await pinned(`sha256:${sha(rootFile)}`)).changes).toEqual([]);
+    expect(requests).toBe(before);
+  });
+
+  it('refuses a malformed pin, or a pin and a file together, as bad arguments', async () => {
+    for (const [opts, why] of [
+      [{ updateRootSha256: 'abc' }, 'must be 64 hex digits'],
+      [{ updateRootSha256: sha(rootFile), updateRoot: rootFile }, 'give one'],
+    ] as const) {
+      const err = await refusal(
+        install({ server: url, executable: exe, root: stage, platform: 'linux', logger, ...opts }),
+      );
+      expect(err.code).toBe('OUTPOST_E_INSTALL_ARGUMENTS');
+      expect(err.message).toContain(why);
+      expect(exitCodeFor(outcomeOf(err), 'linux')).toBe(2);
+    }
   });
 });

@@ -4,10 +4,13 @@
  * system's answer, recorded; the enrollment itself is real (it dials a closed port or refuses a bad token). The
  * enrolled-through-a-collector case is in test/package/installers.test.ts.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { initReleaseKeys } from '@outpost/shared';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { enrollFromRegistry, parseRegQuery, type RegistryAccess } from './registry-enrollment.js';
@@ -44,6 +47,12 @@ describe('parseRegQuery', () => {
       token: TOKEN,
       caFingerprint: 'AB:CD:EF',
     });
+  });
+
+  it('reads the pinned release root hash the MSI passed as UPDATE_ROOT_SHA256', () => {
+    expect(parseRegQuery(`${RECORDED}    UpdateRootSha256    REG_SZ    ${'ab'.repeat(32)}\r\n`).updateRootSha256).toBe(
+      'ab'.repeat(32),
+    );
   });
 
   it('ignores other types, unknown names, empty values and lines that are not values', () => {
@@ -98,5 +107,33 @@ describe('enrollFromRegistry', () => {
     const p = paths();
     expect(await enrollFromRegistry({ ...p, logger, registry: reg })).toBe('failed-kept');
     expect(reg.deleted).toBe(0);
+  });
+
+  it('enrolls nothing when the collector serves another release root than pinned, and drops the token', async () => {
+    const ours = initReleaseKeys(join(dir, 'keys-ours')).rootFile;
+    const theirs = initReleaseKeys(join(dir, 'keys-theirs')).rootFile;
+    let served: string | undefined = theirs;
+    const http = createHttpServer((req, res) => {
+      if (req.url === '/v1/updates/metadata/1.root.json' && served) res.end(readFileSync(served));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+      const pin = createHash('sha256').update(readFileSync(ours)).digest('hex');
+      const values = `    Server    REG_SZ    ${url}\r\n    Token    REG_SZ    ${TOKEN}\r\n    UpdateRootSha256    REG_SZ    ${pin}\r\n`;
+      const swapped = fakeRegistry(values);
+      const p = paths();
+      expect(await enrollFromRegistry({ ...p, logger, registry: swapped })).toBe('failed-deleted');
+      expect(swapped.deleted).toBe(1);
+      expect(existsSync(p.configFile)).toBe(false);
+      // No root published yet: that may pass (an admin publishes), so the token stays for the next start.
+      served = undefined;
+      const early = fakeRegistry(values);
+      expect(await enrollFromRegistry({ ...paths(), logger, registry: early })).toBe('failed-kept');
+      expect(early.deleted).toBe(0);
+    } finally {
+      await new Promise<void>((r) => http.close(() => r()));
+    }
   });
 });

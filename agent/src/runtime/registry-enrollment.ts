@@ -1,6 +1,6 @@
 /**
- * Windows: enrollment from the MSI. `msiexec /i outpost-agent.msi /qn SERVER=… TOKEN=… CA_FINGERPRINT=…` writes
- * the three values to HKLM\SOFTWARE\Outpost (a key only SYSTEM and Administrators can read, set by the MSI) and
+ * Windows: enrollment from the MSI. `msiexec /i outpost-agent.msi /qn SERVER=… TOKEN=… CA_FINGERPRINT=…
+ * [UPDATE_ROOT_SHA256=…]` writes the values to HKLM\SOFTWARE\Outpost (a key only SYSTEM and Administrators can read, set by the MSI) and
  * starts the service; at its first start `run` enrolls from there and deletes the token value. The token is kept
  * only when enrolling failed for a reason that may pass (collector unreachable): the service host restarts the
  * agent with backoff and it tries again. A refused token, or a server or fingerprint that cannot work, is deleted
@@ -9,8 +9,11 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
+import { UPDATE_ROOT_NAME } from '../install/layout.js';
+import { normalizeRootSha256, pinnedReleaseRoot, type ReleaseRoot, trustReleaseRoot } from '../install/update-root.js';
 import { enroll } from './enroll.js';
 
 export const REGISTRY_KEY = 'HKLM\\SOFTWARE\\Outpost';
@@ -20,6 +23,8 @@ export interface RegistryEnrollment {
   server?: string;
   token?: string;
   caFingerprint?: string;
+  /** UPDATE_ROOT_SHA256: the release root to fetch from the collector and trust if it hashes to this. */
+  updateRootSha256?: string;
 }
 
 /** The registry, as far as this module needs it. */
@@ -34,6 +39,7 @@ const NAMES: Record<string, keyof RegistryEnrollment> = {
   server: 'server',
   token: 'token',
   cafingerprint: 'caFingerprint',
+  updaterootsha256: 'updateRootSha256',
 };
 
 /**
@@ -116,8 +122,35 @@ export async function enrollFromRegistry(opts: {
     log.error('the installer left a token but no server (SERVER=…); deleted the token, nothing enrolled');
     return 'failed-deleted';
   }
+  // The release root first: a collector serving another root than the admin pinned gets no enrollment at all.
+  const rootFile = join(dirname(opts.configFile), UPDATE_ROOT_NAME);
+  let root: ReleaseRoot | undefined;
+  if (values.updateRootSha256) {
+    try {
+      root = await pinnedReleaseRoot(
+        { updateRootFile: rootFile, stateDir: opts.stateDir },
+        {
+          server: values.server,
+          caFingerprint: values.caFingerprint,
+          sha256: normalizeRootSha256(values.updateRootSha256),
+        },
+      );
+    } catch (err) {
+      const e = err instanceof OutpostError ? err : undefined;
+      if (e?.code === 'OUTPOST_E_INSTALL_ARGUMENTS' || e?.details?.reason === 'mismatch') {
+        await opts.registry.deleteToken();
+        log.error(
+          { err, code: e.code },
+          'the release root is not the pinned one (UPDATE_ROOT_SHA256); deleted the enrollment token, nothing enrolled',
+        );
+        return 'failed-deleted';
+      }
+      log.warn({ err, code: e?.code }, 'the release root could not be fetched; the token is kept for the next start');
+      return 'failed-kept';
+    }
+  }
   try {
-    await enroll({
+    const config = await enroll({
       server: values.server,
       token: values.token,
       caFingerprint: values.caFingerprint,
@@ -125,6 +158,12 @@ export async function enrollFromRegistry(opts: {
       stateDir: opts.stateDir,
       logger: log,
     });
+    if (root)
+      trustReleaseRoot(
+        { updateRootFile: rootFile, targetUpdateRootFile: rootFile, configFile: opts.configFile },
+        config,
+        root,
+      );
   } catch (err) {
     const code = err instanceof OutpostError ? err.code : undefined;
     if (code && FINAL.has(code)) {
@@ -136,6 +175,9 @@ export async function enrollFromRegistry(opts: {
     return 'failed-kept';
   }
   await opts.registry.deleteToken();
-  log.info({ server: values.server }, 'enrolled from the installer; deleted the enrollment token');
+  log.info(
+    { server: values.server, releaseRoot: root !== undefined },
+    'enrolled from the installer; deleted the enrollment token',
+  );
   return 'enrolled';
 }

@@ -123,9 +123,21 @@ export function addInstallerCommands(program: Command, parseDurationHours: (v: s
     )
     .option('--agent-server <url>', 'the URL agents connect to (default: the collector URL of this CLI)')
     .option('--no-sudo', 'the POSIX line runs the install without sudo (for a root shell)')
+    .option(
+      '--update-root-sha256 <hex>',
+      "the release root's SHA-256 as `release keys init` printed it (default: the collector's, when you may read releases); a collector serving another root is refused",
+    )
     .action(async function (
       this: Command,
-      o: { site: string; expiresIn: number; maxUses: number; platform?: string[]; agentServer?: string; sudo: boolean },
+      o: {
+        site: string;
+        expiresIn: number;
+        maxUses: number;
+        platform?: string[];
+        agentServer?: string;
+        sudo: boolean;
+        updateRootSha256?: string;
+      },
     ) {
       const target = commandTarget(this);
       const base = collectorUrl(target.server);
@@ -134,6 +146,7 @@ export function addInstallerCommands(program: Command, parseDurationHours: (v: s
       const manifest = await apiCall<{ files?: ManifestFile[] }>(target, 'GET', '/install/manifest.json');
       const chosen = pickInstallers(Array.isArray(manifest.files) ? manifest.files : [], o.platform);
       const key = base.protocol === 'https:' ? await collectorKey(target) : undefined;
+      const root = await releaseRoot(target, o.updateRootSha256);
       const created = await apiCall<{ token: string; info: { id: string; expiresAt: number; maxUses: number } }>(
         target,
         'POST',
@@ -152,6 +165,7 @@ export function addInstallerCommands(program: Command, parseDurationHours: (v: s
             sha256: f.sha256,
             platform: f.platform,
             sudo: o.sudo,
+            updateRootSha256: root,
           };
           return {
             platform: f.platform,
@@ -171,6 +185,7 @@ export function addInstallerCommands(program: Command, parseDurationHours: (v: s
           },
           server: agentServer,
           certificate: key ?? null,
+          releaseRootSha256: root ?? null,
           installers: lines,
         });
         return;
@@ -178,9 +193,38 @@ export function addInstallerCommands(program: Command, parseDurationHours: (v: s
       say`Enrollment token ${created.info.id} for site ${o.site}: ${created.info.maxUses} use(s), expires ${when(created.info.expiresAt)}.\n`;
       if (key) say`Collector certificate SHA-256 ${key.fingerprint} (public key pin sha256//${key.spkiSha256}).\n`;
       else say`Warning: the collector serves plain HTTP; the downloads are checked by hash only.\n`;
+      if (root)
+        say`Agents will trust the release root with SHA-256 ${root} (check it against \`release keys init\`'s).\n`;
+      else
+        say`No release root pinned (none published yet, or not readable by you): agents will refuse self-updates until \`install --update-root\`.\n`;
       for (const l of lines) {
         if (l.shell !== undefined) say`\n# ${l.platform} (shell, as a user who may sudo):\n${l.shell}\n`;
         else say`\n# ${l.platform} (elevated PowerShell):\n${l.powershell}\n`;
       }
     });
+}
+
+/**
+ * The release root hash the lines pin: the one given (checked against what the collector trusts, when readable), else
+ * the collector's; undefined when there is none or the caller may not read releases.
+ */
+async function releaseRoot(target: ApiTarget, given: string | undefined): Promise<string | undefined> {
+  const pinned = given
+    ?.trim()
+    .replace(/^sha256:/i, '')
+    .toLowerCase();
+  if (pinned !== undefined && !/^[0-9a-f]{64}$/.test(pinned))
+    throw new InvalidArgumentError(`--update-root-sha256 must be 64 hex digits, got ${given!.slice(0, 80)}`);
+  const served = await apiCall<{ rootSha256: string | null }>(target, 'GET', '/api/v1/releases').then(
+    (s) => s.rootSha256 ?? undefined,
+    (err: unknown) => {
+      if (err instanceof OutpostError && err.code === 'OUTPOST_E_FORBIDDEN') return undefined;
+      throw err;
+    },
+  );
+  if (pinned !== undefined && served !== undefined && served !== pinned)
+    throw new OutpostError('OUTPOST_E_INSTALL_UPDATE_ROOT', {
+      message: `The collector trusts the release root ${served}, not ${pinned}: agents installed by these lines would refuse it; no token was created`,
+    });
+  return pinned ?? served;
 }

@@ -35,6 +35,7 @@ describe('one-liners', () => {
       { sha256: 'A'.repeat(64) },
       { sha256: `${'a'.repeat(63)}'` },
       { spkiSha256: "x' -k '" },
+      { updateRootSha256: `${'a'.repeat(64)}; id` },
     ]) {
       expect(() => posixLine({ ...base, ...bad }), JSON.stringify(bad)).toThrow(/manifest/);
       expect(() => powershellLine({ ...base, ...bad, platform: 'win-x64' })).toThrow(/manifest/);
@@ -64,5 +65,15 @@ describe('one-liners', () => {
       /& \$f 'install' '--server' '[^']+' '--token' 'oet_abc_DEF-ghi' '--ca-fingerprint' '[A-F0-9:]+' '--silent'; exit \$LASTEXITCODE$/,
     );
     expect(() => powershellLine({ ...base, platform: 'win-x64', file: 'a.msi', token: 'x"y' })).toThrow(/msiexec/);
+  });
+
+  it('pins the release root in every kind of line when the collector has one', () => {
+    const pin = { updateRootSha256: 'b'.repeat(64) };
+    expect(posixLine({ ...base, ...pin })).toContain(`--update-root-sha256 ${'b'.repeat(64)} --silent)`);
+    const msi = powershellLine({ ...base, ...pin, platform: 'win-x64', file: 'outpost-agent-win-x64.msi' });
+    expect(msi).toContain(`'UPDATE_ROOT_SHA256="${'b'.repeat(64)}"'`);
+    const exe = powershellLine({ ...base, ...pin, platform: 'win-x64', file: 'outpost-agent-win-x64.exe' });
+    expect(exe).toContain(`'--update-root-sha256' '${'b'.repeat(64)}' '--silent'`);
+    expect(posixLine(base)).not.toContain('update-root');
   });
 });

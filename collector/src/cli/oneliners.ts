@@ -24,6 +24,8 @@ export interface InstallerInput {
   platform: string;
   /** Prefix the install with `sudo` (POSIX). */
   sudo: boolean;
+  /** SHA-256 (hex) of the release root the agent is to trust for self-update, fetched from the collector. */
+  updateRootSha256?: string | undefined;
 }
 
 const FILE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$/;
@@ -49,6 +51,7 @@ function check(input: InstallerInput): void {
   if (!FILE.test(input.file)) throw bad('file name');
   if (!HEX64.test(input.sha256)) throw bad('SHA-256');
   if (input.spkiSha256 !== undefined && !B64_SHA256.test(input.spkiSha256)) throw bad('key pin');
+  if (input.updateRootSha256 !== undefined && !HEX64.test(input.updateRootSha256)) throw bad('release root hash');
 }
 
 /** The download URL of a manifest file. */
@@ -81,6 +84,7 @@ export function posixLine(input: InstallerInput): string {
     `--server ${shQuote(input.agentServer)}`,
     `--token ${shQuote(input.token)}`,
     input.caFingerprint ? `--ca-fingerprint ${shQuote(input.caFingerprint)}` : '',
+    input.updateRootSha256 ? `--update-root-sha256 ${input.updateRootSha256}` : '',
     '--silent',
   ]
     .filter(Boolean)
@@ -128,6 +132,7 @@ export function powershellLine(input: InstallerInput): string {
       ['SERVER', input.agentServer],
       ['TOKEN', input.token],
       ...(input.caFingerprint ? [['CA_FINGERPRINT', input.caFingerprint] as [string, string]] : []),
+      ...(input.updateRootSha256 ? [['UPDATE_ROOT_SHA256', input.updateRootSha256] as [string, string]] : []),
     ];
     // msiexec reads PROPERTY="value"; a value holding a double quote could not be passed intact.
     if (props.some(([, v]) => /["\r\n]/.test(v)))
@@ -146,6 +151,7 @@ export function powershellLine(input: InstallerInput): string {
       '--token',
       input.token,
       ...(input.caFingerprint ? ['--ca-fingerprint', input.caFingerprint] : []),
+      ...(input.updateRootSha256 ? ['--update-root-sha256', input.updateRootSha256] : []),
       '--silent',
     ];
     parts.push(`& $f ${args.map(psQuote).join(' ')}`, 'exit $LASTEXITCODE');

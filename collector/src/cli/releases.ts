@@ -3,7 +3,8 @@
  * `outpost release keys rotate-root`, `outpost release sign`. Against a collector (admin): `outpost releases
  * publish|list|assign|history`. The collector never receives a key: `publish` uploads only what `sign` wrote.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import {
   initReleaseKeys,
@@ -68,9 +69,12 @@ export function addReleaseCommands(program: Command): void {
     .action(function (this: Command, o: { out: string; rootKeys: number; rootThreshold: number }) {
       if (o.rootThreshold > o.rootKeys) throw new InvalidArgumentError('--root-threshold cannot exceed --root-keys');
       const r = initReleaseKeys(o.out, { rootKeys: o.rootKeys, rootThreshold: o.rootThreshold });
-      if (isJson(this)) return printJson(r);
+      // Written down here, offline: installers pin the root by this hash, so a collector cannot swap in its own.
+      const rootSha256 = createHash('sha256').update(readFileSync(r.rootFile)).digest('hex');
+      if (isJson(this)) return printJson({ ...r, rootSha256 });
       say`created release keys in ${o.out} (root ${o.rootThreshold}-of-${o.rootKeys}, targets, snapshot, timestamp)\n`;
-      say`agents trust ${r.rootFile}: put it in each agent's configuration as "updateRoot" (install does)\n`;
+      say`agents trust ${r.rootFile}: give it to \`outpost-agent install --update-root FILE\`, or pin it by its SHA-256\n`;
+      say`release root SHA-256 ${rootSha256} (\`install --update-root-sha256\`, OUTPOST_UPDATE_ROOT_SHA256, the MSI's UPDATE_ROOT_SHA256)\n`;
       say`keep ${join(o.out, 'keys')} offline; split the root keys among their holders\n`;
     });
   keys
@@ -174,7 +178,7 @@ export function addReleaseCommands(program: Command): void {
     .command('list')
     .description('Signed releases the collector serves, and its metadata versions and expiries.')
     .action(async function (this: Command) {
-      const s = await apiCall<{ published: boolean; roles: Row[]; releases: Row[] }>(
+      const s = await apiCall<{ published: boolean; rootSha256: string | null; roles: Row[]; releases: Row[] }>(
         commandTarget(this),
         'GET',
         '/api/v1/releases',
@@ -202,6 +206,7 @@ export function addReleaseCommands(program: Command): void {
         ],
         false,
       );
+      if (s.rootSha256) say`\nrelease root SHA-256 ${s.rootSha256} (compare with \`release keys init\`'s)\n`;
     });
   releases
     .command('assign <agent-id> <version>')

@@ -46,6 +46,7 @@ const Answer = Type.Object({
   maxUses: Type.Integer(),
   server: Type.String(),
   certificate: Type.Union([Type.Object({ fingerprint: Type.String(), spkiSha256: Type.String() }), Type.Null()]),
+  releaseRootSha256: Type.Union([Type.String(), Type.Null()]),
   installers: Type.Array(
     Type.Object({
       platform: Type.String(),
@@ -64,6 +65,8 @@ export function installerLinesRoutes(deps: {
   /** The PEM certificate the API listener serves (undefined with TLS off: the lines then check hashes only). */
   certificate: string | undefined;
   siteClient(siteId: string): Promise<string | undefined>;
+  /** SHA-256 of the release root agents are to trust (null before the first publish: the lines then pin none). */
+  releaseRootSha256(): string | null;
   createToken(
     actor: Actor,
     body: { siteId: string; expiresInHours: number; maxUses: number; note: string },
@@ -94,6 +97,7 @@ export function installerLinesRoutes(deps: {
           maxUses: b.maxUses,
           note: 'web console installers',
         });
+        const root = deps.releaseRootSha256();
         const installers = chosen.map((f) => {
           const input: InstallerInput = {
             downloadBase: origin,
@@ -105,6 +109,7 @@ export function installerLinesRoutes(deps: {
             sha256: f.sha256,
             platform: f.platform,
             sudo: b.sudo,
+            updateRootSha256: root ?? undefined,
           };
           return {
             platform: f.platform,
@@ -121,6 +126,7 @@ export function installerLinesRoutes(deps: {
           maxUses: created.info.maxUses,
           server: agentServer,
           certificate: pins ?? null,
+          releaseRootSha256: root,
           installers,
         });
       },

@@ -5,7 +5,7 @@
  *   live/targets/       the executables, streamed to agents, never buffered
  *   staging/<id>/       an upload in progress (metadata/, targets/), validated whole before it goes live
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   copyFileSync,
   createWriteStream,
@@ -37,6 +37,8 @@ export interface ReleaseInfo {
 /** The served metadata's versions and expiries. */
 export interface RepositoryState {
   published: boolean;
+  /** SHA-256 of the trusted root (the first publish's 1.root.json), what installers pin; null before any publish. */
+  rootSha256: string | null;
   roles: { role: string; version: number; expires: string }[];
   releases: ReleaseInfo[];
 }
@@ -231,7 +233,9 @@ export class ReleaseRepository {
     releases.sort(
       (a, b) => a.version.localeCompare(b.version, 'en', { numeric: true }) || a.platform.localeCompare(b.platform),
     );
-    return { published: roles.length > 0, roles, releases };
+    const trusted = join(this.dir, 'trusted-root.json');
+    const rootSha256 = existsSync(trusted) ? createHash('sha256').update(readFileSync(trusted)).digest('hex') : null;
+    return { published: roles.length > 0, rootSha256, roles, releases };
   }
 }
 

@@ -23,6 +23,7 @@ const ReleaseSchema = Type.Object({
 });
 const StateSchema = Type.Object({
   published: Type.Boolean(),
+  rootSha256: Type.Union([Type.String(), Type.Null()]),
   roles: Type.Array(Type.Object({ role: Type.String(), version: Type.Integer(), expires: Type.String() })),
   releases: Type.Array(ReleaseSchema),
 });

@@ -1,8 +1,8 @@
 /**
  * The .msi (msitools' wixl): outpost-svc.exe as the OutpostAgent service (auto start, LocalSystem), the agent under
- * versions\<version>\, current.json, MajorUpgrade, and the SERVER, TOKEN, CA_FINGERPRINT properties written to
- * HKLM\SOFTWARE\Outpost for the agent's first start (agent/src/runtime/registry-enrollment.ts), TOKEN hidden from
- * logs. wixl has no Permission element, so the ACLs (SYSTEM and Administrators only, on %ProgramData%\Outpost and
+ * versions\<version>\, current.json, MajorUpgrade, and the SERVER, TOKEN, CA_FINGERPRINT, UPDATE_ROOT_SHA256
+ * properties written to HKLM\SOFTWARE\Outpost for the agent's first start (agent/src/runtime/registry-enrollment.ts),
+ * TOKEN hidden from logs. wixl has no Permission element, so the ACLs (SYSTEM and Administrators only, on %ProgramData%\Outpost and
  * on the registry key) are added afterwards as an MsiLockPermissionsEx table with msibuild. Codes (product,
  * package, components) are derived from the inputs, so a rebuild gives the same bytes and a new version a new
  * product (which MajorUpgrade replaces). docs/0009-packaging.md, "Installers".
@@ -94,6 +94,7 @@ export function wxs(o: {
           <RegistryValue Id="RegServer" Name="Server" Type="string" Value="[SERVER]" KeyPath="yes" />
           <RegistryValue Id="RegToken" Name="Token" Type="string" Value="[TOKEN]" />
           <RegistryValue Id="RegCaFingerprint" Name="CaFingerprint" Type="string" Value="[CA_FINGERPRINT]" />
+          <RegistryValue Id="RegUpdateRootSha256" Name="UpdateRootSha256" Type="string" Value="[UPDATE_ROOT_SHA256]" />
         </RegistryKey>
       </Component>
     </Directory>
@@ -118,6 +119,7 @@ export const LOCKS: [id: string, object: string, table: string, sddl: string][] 
   ['LockRegServer', 'RegServer', 'Registry', 'D:PAI(A;CI;KA;;;SY)(A;CI;KA;;;BA)'],
   ['LockRegToken', 'RegToken', 'Registry', 'D:PAI(A;CI;KA;;;SY)(A;CI;KA;;;BA)'],
   ['LockRegCaFingerprint', 'RegCaFingerprint', 'Registry', 'D:PAI(A;CI;KA;;;SY)(A;CI;KA;;;BA)'],
+  ['LockRegUpdateRootSha256', 'RegUpdateRootSha256', 'Registry', 'D:PAI(A;CI;KA;;;SY)(A;CI;KA;;;BA)'],
 ];
 
 /** What wixl cannot say, said in SQL on its output. */
@@ -125,7 +127,7 @@ const FIXUPS_SQL = [
   // No component conditions in wixl: the registry values are written only when SERVER and TOKEN were given.
   "UPDATE `Component` SET `Condition` = 'SERVER AND TOKEN' WHERE `Component` = 'Enrollment'",
   // Public properties reach the elevated (server-side) install only when listed as secure, as under GPO/Intune.
-  "UPDATE `Property` SET `Value` = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;SERVER;TOKEN;CA_FINGERPRINT' WHERE `Property` = 'SecureCustomProperties'",
+  "UPDATE `Property` SET `Value` = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;SERVER;TOKEN;CA_FINGERPRINT;UPDATE_ROOT_SHA256' WHERE `Property` = 'SecureCustomProperties'",
   // wixl leaves a trailing separator on registry keys.
   "UPDATE `Registry` SET `Key` = 'SOFTWARE\\Outpost' WHERE `Component_` = 'Enrollment'",
 ];

@@ -23,7 +23,8 @@ outpost_point_current() {
   mv -Tf "$OPT/current.new" "$OPT/current"
 }
 
-# /etc/outpost/install.env: OUTPOST_SERVER=, OUTPOST_TOKEN=, OUTPOST_CA_FINGERPRINT= lines (optionally quoted).
+# /etc/outpost/install.env: OUTPOST_SERVER=, OUTPOST_TOKEN=, OUTPOST_CA_FINGERPRINT=, OUTPOST_UPDATE_ROOT_SHA256=
+# lines (optionally quoted).
 # Read as data, never sourced. Variables given in the environment of the install win over the file. The file is
 # deleted as soon as it is read, whatever happens next: it holds an enrollment token.
 outpost_read_env_file() {
@@ -32,7 +33,7 @@ outpost_read_env_file() {
   if [ -n "$(find "$f" -perm /077 2>/dev/null)" ]; then
     say "warning: $f was readable by other users (create it with mode 0600); deleting it now"
   fi
-  file_server='' file_token='' file_fp=''
+  file_server='' file_token='' file_fp='' file_root=''
   while IFS= read -r line || [ -n "$line" ]; do
     value=${line#*=}
     case "$value" in
@@ -44,13 +45,15 @@ outpost_read_env_file() {
       OUTPOST_SERVER=*) file_server=$value ;;
       OUTPOST_TOKEN=*) file_token=$value ;;
       OUTPOST_CA_FINGERPRINT=*) file_fp=$value ;;
-      *) say "ignoring a line of $f that is not OUTPOST_SERVER=, OUTPOST_TOKEN= or OUTPOST_CA_FINGERPRINT=" ;;
+      OUTPOST_UPDATE_ROOT_SHA256=*) file_root=$value ;;
+      *) say "ignoring a line of $f that is not OUTPOST_SERVER=, OUTPOST_TOKEN=, OUTPOST_CA_FINGERPRINT= or OUTPOST_UPDATE_ROOT_SHA256=" ;;
     esac
   done <"$f"
   rm -f "$f"
   OUTPOST_SERVER=${OUTPOST_SERVER:-$file_server}
   OUTPOST_TOKEN=${OUTPOST_TOKEN:-$file_token}
   OUTPOST_CA_FINGERPRINT=${OUTPOST_CA_FINGERPRINT:-$file_fp}
+  OUTPOST_UPDATE_ROOT_SHA256=${OUTPOST_UPDATE_ROOT_SHA256:-$file_root}
 }
 
 # After the files are in place (deb postinst configure, rpm %post): point `current` at this version, then enroll
@@ -58,6 +61,7 @@ outpost_read_env_file() {
 outpost_configure() {
   outpost_point_current
   OUTPOST_SERVER=${OUTPOST_SERVER:-} OUTPOST_TOKEN=${OUTPOST_TOKEN:-} OUTPOST_CA_FINGERPRINT=${OUTPOST_CA_FINGERPRINT:-}
+  OUTPOST_UPDATE_ROOT_SHA256=${OUTPOST_UPDATE_ROOT_SHA256:-}
   outpost_read_env_file
   if [ -n "$OUTPOST_SERVER$OUTPOST_TOKEN" ]; then
     if [ -z "$OUTPOST_SERVER" ] || [ -z "$OUTPOST_TOKEN" ]; then
@@ -66,6 +70,8 @@ outpost_configure() {
     fi
     set -- install --server "$OUTPOST_SERVER" --token "$OUTPOST_TOKEN"
     if [ -n "$OUTPOST_CA_FINGERPRINT" ]; then set -- "$@" --ca-fingerprint "$OUTPOST_CA_FINGERPRINT"; fi
+    # The release root self-update trusts: fetched from the collector, kept only if it hashes to this pin.
+    if [ -n "$OUTPOST_UPDATE_ROOT_SHA256" ]; then set -- "$@" --update-root-sha256 "$OUTPOST_UPDATE_ROOT_SHA256"; fi
     status=0
     "$AGENT" "$@" --silent || status=$?
     unset OUTPOST_TOKEN
