@@ -60,6 +60,16 @@ describe.skipIf(process.platform !== 'linux')('hangUpSession (Linux: reads /proc
     const [plain, nohup, setsid] = [pid('plain'), pid('nohup'), pid('setsid')];
     leftovers.push(plain, nohup, setsid);
     expect([plain, nohup, setsid].every((p) => Number.isInteger(p) && alive(p))).toBe(true);
+    // `$!` is known at fork: wait until each job is `sleep` itself, past nohup's SIG_IGN and setsid's setsid() (a
+    // hang-up before that, seen on a loaded machine, ends the nohup job like a plain one).
+    const execd = (p: number) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep\0');
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && ![plain, nohup, setsid].every(execd); i++) await sleep(20);
 
     expect(hangUpSession(leader)).toBeGreaterThanOrEqual(3); // the shell, the plain job, the nohup job
     for (let i = 0; i < 40 && (alive(leader) || alive(plain)); i++) await sleep(50);

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { heardNow, keepAliveRound } from './keepalive.js';
 
-const EVERY = 50;
+// Rounds 200 ms apart: at 50 ms a pong queued behind a 100 ms stall of a loaded machine read as a dead peer.
+const EVERY = 200;
 const closers: (() => void)[] = [];
 afterEach(() => {
   for (const c of closers.splice(0)) c();
