@@ -16,9 +16,13 @@ import type {
   InstallersAnswer,
   InventoryAnswer,
   InventoryChange,
+  JobSpec,
   JobSummary,
+  JobView,
   LoginAnswer,
   MetricsAnswer,
+  ReleaseInfo,
+  ScriptInfo,
   SessionRecord,
   Site,
   TimelineEntry,
@@ -149,6 +153,14 @@ export const Api = {
     api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/assign`, { body: { userId } }),
   escalate: (id: string, reason: string) =>
     api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/escalate`, { body: { reason } }),
+  deescalate: (id: string, reason: string) =>
+    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/deescalate`, { body: { reason } }),
+  pause: (id: string, reason: string) =>
+    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/pause`, { body: { reason } }),
+  resume: (id: string) => api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/resume`, { body: {} }),
+  close: (id: string) => api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/close`, { body: {} }),
+  reopen: (id: string, reason: string) =>
+    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/reopen`, { body: { reason } }),
 
   history: (id: string, from: number) =>
     api<{ changes: InventoryChange[] }>('GET', `/api/v1/agents/${encodeURIComponent(id)}/inventory/history`, {
@@ -158,6 +170,19 @@ export const Api = {
     api<{ jobs: JobSummary[] }>('GET', '/api/v1/jobs', { query: { agentId, limit: 100 } }),
   machineUpdates: (id: string) =>
     api<{ statuses: UpdateStatus[] }>('GET', `/api/v1/agents/${encodeURIComponent(id)}/updates`),
+
+  // Bulk actions on machines (the fleet page's selection).
+  scripts: () => api<{ scripts: ScriptInfo[] }>('GET', '/api/v1/scripts'),
+  runJob: (spec: JobSpec, agentIds: string[]) =>
+    api<JobView>('POST', '/api/v1/jobs', { body: { spec, target: { agentIds } } }),
+  job: (id: string) => api<JobView>('GET', `/api/v1/jobs/${encodeURIComponent(id)}`),
+  releases: () => api<{ releases: ReleaseInfo[] }>('GET', '/api/v1/releases'),
+  assignUpdate: (agentId: string, version: string) =>
+    api<{ assignmentId: string; version: string; sent: boolean }>(
+      'POST',
+      `/api/v1/agents/${encodeURIComponent(agentId)}/update`,
+      { body: { version } },
+    ),
 
   // Administration (each call is authorised by the collector; the pages only show what the role may use).
   users: () => api<{ users: AdminUser[] }>('GET', '/api/v1/users', { query: { limit: 500 } }),
