@@ -7,7 +7,8 @@
  * actions (pause and resume the SLA clock, de-escalate, close, reopen), bulk actions on machines selected in the
  * fleet (a script of the library run on both, an update pushed to both, a refused version answered per machine),
  * a live shell joined read-only, files uploaded and downloaded with their SHA-256 checked, and TOTP enrolment from
- * a QR code decoded from the page's pixels. axe-core on every page; screenshots in test/console/screenshots/ (with
+ * a QR code decoded from the page's pixels, a user's roles edited (and refused for an admin's own demotion), a
+ * coverage calendar and a contract edited, and a notification routing rule added and deleted. axe-core on every page; screenshots in test/console/screenshots/ (with
  * OUTPOST_UPDATE_SCREENSHOTS=1).
  */
 import { randomBytes } from 'node:crypto';
@@ -329,6 +330,125 @@ describe.skipIf(!!skipWhy)(`console actions in Chromium ${skipWhy}`, () => {
     expect(kinds).toContain(`download ${join(filesDir, 'report.bin')}`);
   }, 40_000);
 
+  it('edits roles (taking effect on the next request), calendars and a contract, and notification routing', async () => {
+    // A tier-1 technician with an API token: refused an enrollment token until they are tier 2.
+    const email = 'rita@example.com';
+    const rita = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/users', {
+      email,
+      name: 'Rita Tier',
+      password: 'a long enough password',
+      roles: [{ role: 'tier1', clientId: c.clientId }],
+    });
+    const login = await apiCall<{ token: string }>(
+      { server: c.apiUrl, caFingerprint: c.fingerprint },
+      'POST',
+      '/api/v1/auth/login',
+      { email, password: 'a long enough password' },
+    );
+    const asRita = { server: c.apiUrl, caFingerprint: c.fingerprint, token: login.token };
+    const enroll = () => apiCall(asRita, 'POST', '/api/v1/enrollment-tokens', { siteId: c.siteId });
+    await expect(enroll()).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
+
+    await go('/admin/users');
+    await page.click(`button[aria-label="Edit roles of ${email}"]`);
+    const editor = page.locator(`form[aria-label="Roles of ${email}"]`);
+    await editor.locator('button[aria-label="Remove tier1@Acme"]').click();
+    await editor.locator('select[name=add-role]').selectOption('tier2');
+    await editor.locator('select[name=add-client]').selectOption(c.clientId);
+    await editor.locator('text=Add role').click();
+    await editor.locator('text=Save roles').click();
+    const roles = page.locator(`tr[data-user="${email}"] [data-testid=roles]`);
+    await expect.poll(() => roles.textContent()).toBe('tier2@Acme');
+    const stored = await apiCall<{ roles: { role: string; clientId: string | null }[] }>(
+      c.admin,
+      'GET',
+      `/api/v1/users/${rita.id}`,
+    );
+    expect(stored.roles).toEqual([{ role: 'tier2', clientId: c.clientId }]);
+    await enroll(); // the same token, judged by the new role
+    // An admin cannot take the global admin role from themself: refused with its code, nothing changed.
+    const self = c.collector.initialAdmin!.email;
+    await page.click(`button[aria-label="Edit roles of ${self}"]`);
+    const mine = page.locator(`form[aria-label="Roles of ${self}"]`);
+    await mine.locator('button[aria-label="Remove admin@all clients"]').click();
+    await mine.locator('select[name=add-role]').selectOption('tier3');
+    await mine.locator('text=Add role').click();
+    await mine.locator('text=Save roles').click();
+    await expect.poll(() => page.locator('[role=alert]').first().textContent()).toMatch(/^OUTPOST_E_CONFLICT: /);
+    expect(await page.locator(`tr[data-user="${self}"] [data-testid=roles]`).textContent()).toBe('admin@all clients');
+    await shot('admin-roles');
+    expect(await axeViolations(page)).toEqual([]);
+
+    // A business-hours calendar, then the client's contract moved onto it with a P1 target added.
+    await go('/admin/contracts');
+    await expect.poll(() => page.locator('[data-testid=contract-state]').textContent()).toBe('Contract Gold');
+    expect(await page.locator('input[name=P2-response]').inputValue()).toBe('30');
+    const form = page.locator('form[aria-label="New calendar"]');
+    await form.locator('input[name=calendar-name]').fill('Office hours');
+    await form.locator('select[name=calendar-client]').selectOption(c.clientId);
+    await form.locator('input[name=calendar-timezone]').fill('Europe/Paris');
+    await form.locator('input[name=calendar-holidays]').fill('2026-12-25');
+    await form.locator('text=Create calendar').click();
+    const office = page.locator('tr[data-calendar="Office hours"] [data-testid=hours]');
+    await expect
+      .poll(() => office.textContent())
+      .toBe('mon 08:00–18:00; tue 08:00–18:00; wed 08:00–18:00; thu 08:00–18:00; fri 08:00–18:00');
+    const cals = await apiCall<{ calendars: { id: string; name: string; hours: Record<string, string[][]> }[] }>(
+      c.admin,
+      'GET',
+      '/api/v1/calendars',
+    );
+    const created = cals.calendars.find((x) => x.name === 'Office hours')!;
+    expect(created.hours.mon).toEqual([['08:00', '18:00']]);
+    expect(created.hours.sat ?? []).toEqual([]);
+    await page.selectOption('select[name=contract-calendar]', created.id);
+    await page.fill('input[name=P1-response]', '15');
+    await page.fill('input[name=P1-resolution]', '120');
+    await page.click('text=Save contract');
+    await expect
+      .poll(() => page.locator('form[aria-label=Contract] [role=status]').textContent())
+      .toBe('Contract saved.');
+    const contract = await apiCall<{ calendarId: string; targets: Record<string, unknown> }>(
+      c.admin,
+      'GET',
+      `/api/v1/clients/${c.clientId}/contract`,
+    );
+    expect(contract.calendarId).toBe(created.id);
+    expect(contract.targets).toEqual({
+      P1: { responseMinutes: 15, resolutionMinutes: 120 },
+      P2: { responseMinutes: 30, resolutionMinutes: 240 },
+    });
+    await shot('admin-contracts');
+    expect(await axeViolations(page)).toEqual([]);
+
+    // A routing rule: P2 and worse, outside coverage, to whoever is on call.
+    await apiCall(c.admin, 'POST', '/api/v1/notifications/channels', {
+      kind: 'slack',
+      name: 'night desk',
+      clientId: c.clientId,
+      url: 'https://hooks.slack.example/services/T000/B000/XXX',
+    });
+    await go('/admin/channels');
+    const rule = page.locator('form[aria-label="New routing rule"]');
+    await rule.locator('select[name=route-criticality]').selectOption('P2');
+    await rule.locator('input[name=route-oncall]').check();
+    await rule.locator('input[name=route-outside]').check();
+    await rule.locator('text=Add rule').click();
+    const row = page.locator('tr[data-route="night desk"]');
+    await expect
+      .poll(() => row.locator('[data-testid=addressing]').textContent())
+      .toBe('on call, outside coverage only');
+    const listed = await apiCall<{
+      routes: { minCriticality: string; onCall: boolean; outsideCoverageOnly: boolean }[];
+    }>(c.admin, 'GET', '/api/v1/notifications/routes');
+    expect(listed.routes).toMatchObject([{ minCriticality: 'P2', onCall: true, outsideCoverageOnly: true }]);
+    expect(await axeViolations(page)).toEqual([]);
+    await shot('admin-routing');
+    await row.locator('button[aria-label="Delete the rule of night desk"]').click();
+    await expect.poll(() => page.locator('tr[data-route]').count()).toBe(0);
+    expect((await apiCall<{ routes: unknown[] }>(c.admin, 'GET', '/api/v1/notifications/routes')).routes).toEqual([]);
+  }, 40_000);
+
   it('shows the TOTP secret as a QR code that decodes to the otpauth URI; a code from it turns TOTP on', async () => {
     await go('/account');
     await page.fill('#acct-password', c.collector.initialAdmin!.password);
@@ -356,6 +476,7 @@ describe.skipIf(!!skipWhy)(`console actions in Chromium ${skipWhy}`, () => {
     expect(trouble.pageErrors).toEqual([]);
     expect(trouble.consoleErrors).toEqual([]);
     expect(await cspViolations(page)).toEqual([]);
+    const adminId = (await apiCall<{ id: string }>(c.admin, 'GET', '/api/v1/auth/me')).id;
     // The only refusals: the login page's session check, the software tab of a machine that has stored no
     // inventory yet (the real agent here does not report one), and the two bad versions.
     const expected = new Set([
@@ -364,7 +485,12 @@ describe.skipIf(!!skipWhy)(`console actions in Chromium ${skipWhy}`, () => {
       `404 /api/v1/agents/${shell.agentId}/inventory`,
     ]);
     expect(trouble.failedRequests.filter((r) => !expected.has(r)).sort()).toEqual(
-      [`400 /api/v1/agents/${shell.agentId}/update`, `400 /api/v1/agents/${raw.agentId}/update`].sort(),
+      [
+        `400 /api/v1/agents/${shell.agentId}/update`,
+        `400 /api/v1/agents/${raw.agentId}/update`,
+        // The admin's own demotion, refused.
+        `409 /api/v1/users/${adminId}/roles`,
+      ].sort(),
     );
   });
 });

@@ -218,8 +218,9 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
     await page.waitForFunction(() => document.querySelector('.count')?.textContent?.includes('of 1 machines'));
     const row = page.locator('table[aria-label=Machines] tbody tr');
     expect(await row.count()).toBe(1);
-    expect(await row.first().locator('td').first().textContent()).toBe(HOSTILE_NAME);
-    expect(await row.first().locator('td').nth(3).textContent()).toBe('HQ'); // the site's name, not its id
+    // The first cell is the row's selection box (bulk actions); the hostname follows.
+    expect(await row.first().locator('td').nth(1).textContent()).toBe(HOSTILE_NAME);
+    expect(await row.first().locator('td').nth(4).textContent()).toBe('HQ'); // the site's name, not its id
     expect(await page.locator('main img, main svg').count()).toBe(0);
     expect(page.url()).toContain('os=win32');
     await page.selectOption('label:has-text("OS") select', '');

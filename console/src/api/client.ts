@@ -8,8 +8,10 @@ import type {
   AgentPage,
   ApiErrorBody,
   ApiTokenInfo,
+  CalendarInfo,
   ChannelInfo,
   Client,
+  ContractInfo,
   EnrollmentTokenInfo,
   Incident,
   IncidentPage,
@@ -22,6 +24,7 @@ import type {
   LoginAnswer,
   MetricsAnswer,
   ReleaseInfo,
+  RouteInfo,
   ScriptInfo,
   SessionRecord,
   Site,
@@ -211,6 +214,25 @@ export const Api = {
   channels: () => api<{ channels: ChannelInfo[] }>('GET', '/api/v1/notifications/channels'),
   createChannel: (body: { kind: string; name: string; clientId: string | null; url: string }) =>
     api<{ channel: ChannelInfo; secret?: string }>('POST', '/api/v1/notifications/channels', { body }),
+  setUserRoles: (id: string, roles: { role: string; clientId: string | null }[]) =>
+    api<AdminUser>('PUT', `/api/v1/users/${encodeURIComponent(id)}/roles`, { body: { roles } }),
+  calendars: () => api<{ calendars: CalendarInfo[] }>('GET', '/api/v1/calendars'),
+  saveCalendar: (id: string | null, body: Omit<CalendarInfo, 'id'>) =>
+    id === null
+      ? api<CalendarInfo>('POST', '/api/v1/calendars', { body })
+      : api<CalendarInfo>('PUT', `/api/v1/calendars/${encodeURIComponent(id)}`, { body }),
+  contract: (clientId: string) => api<ContractInfo>('GET', `/api/v1/clients/${encodeURIComponent(clientId)}/contract`),
+  setContract: (clientId: string, body: Pick<ContractInfo, 'name' | 'calendarId' | 'targets'>) =>
+    api<ContractInfo>('PUT', `/api/v1/clients/${encodeURIComponent(clientId)}/contract`, { body }),
+  routes: () => api<{ routes: RouteInfo[] }>('GET', '/api/v1/notifications/routes'),
+  createRoute: (body: {
+    channelId: string;
+    clientId?: string | null;
+    minCriticality: string;
+    onCall: boolean;
+    outsideCoverageOnly: boolean;
+  }) => api<RouteInfo>('POST', '/api/v1/notifications/routes', { body }),
+  deleteRoute: (id: string) => api<{ ok: true }>('DELETE', `/api/v1/notifications/routes/${encodeURIComponent(id)}`),
   deleteChannel: (id: string) =>
     api<{ ok: true }>('DELETE', `/api/v1/notifications/channels/${encodeURIComponent(id)}`),
 };

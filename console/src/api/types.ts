@@ -282,3 +282,43 @@ export interface ReleaseInfo {
   version: string;
   platform?: string;
 }
+
+/** A coverage calendar (`GET /api/v1/calendars`). */
+export interface CalendarInfo {
+  id: string;
+  name: string;
+  clientId: string | null;
+  timezone: string;
+  kind: string;
+  hours: Record<string, [string, string][]>;
+  holidays: string[];
+}
+
+/** Response and resolution targets of one criticality, in minutes. */
+export interface SlaTarget {
+  responseMinutes: number;
+  resolutionMinutes: number;
+}
+
+/** A client's support contract (`GET /api/v1/clients/:id/contract`). */
+export interface ContractInfo {
+  id: string;
+  clientId: string;
+  name: string;
+  calendarId: string;
+  targets: Partial<Record<'P1' | 'P2' | 'P3' | 'P4', SlaTarget>>;
+  nearBreachRatio: number;
+  updatedAt: number;
+}
+
+/** A notification routing rule (`GET /api/v1/notifications/routes`). */
+export interface RouteInfo {
+  id: string;
+  channelId: string;
+  clientId: string | null;
+  minCriticality: string;
+  tiers: number[];
+  events: string[];
+  onCall: boolean;
+  outsideCoverageOnly: boolean;
+}
