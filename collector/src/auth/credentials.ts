@@ -37,8 +37,9 @@ export class Credentials {
 
   readonly #accessEnded: ((userId: string, why: string) => void)[] = [];
   /**
-   * Called when a user is disabled, after their tokens ended: concerns holding live connections of that user (the
-   * technician sockets of sessions) cut them, so nothing the user opened outlives their access.
+   * Called when a user is disabled (after their tokens ended) or their roles change, with the reason to record:
+   * concerns holding live connections of that user (the technician sockets of sessions) cut them, so nothing the
+   * user opened outlives the access it was authorised under.
    */
   onAccessEnded(listener: (userId: string, why: string) => void): void {
     this.#accessEnded.push(listener);
