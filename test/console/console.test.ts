@@ -394,7 +394,10 @@ describe.skipIf(!!skipWhy)(`web console in Chromium ${skipWhy}`, () => {
     await page.waitForSelector('ol[aria-label=Timeline] li');
     const lines = await page.locator('ol[aria-label=Timeline] li .what').allTextContents();
     expect(lines).toContain('acknowledged');
-    expect(lines).toContain('resolved [fixed]: Rotated the logs on /var (after 0 min)');
+    // The minutes are the time from the ticket's opening (setup) to its resolution: 0 on a quiet machine, more under load.
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^resolved \[fixed\]: Rotated the logs on \/var \(after \d+ min\)$/),
+    );
     const note = '<img src=x onerror=alert(4)> checked the logrotate config';
     await page.fill('#comment', note);
     await page.click('button:has-text("Add comment")');
