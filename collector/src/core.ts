@@ -393,7 +393,7 @@ function connect(input: CoreInput, c: Spine & Work & Watch & ReturnType<typeof w
   ingest.registerSink('checks.results', (items) => c.metricsService.commitChecks(items));
   ingest.registerSink('update.status', (items, now) => updates.ingest(items, now));
   gateway.setChannelRouter(c.sessions);
-  c.auth.credentials.onAccessEnded((userId) => c.sessions.endForUser(userId, 'user disabled'));
+  c.auth.credentials.onAccessEnded((userId, why) => c.sessions.endForUser(userId, why));
   gateway.onReady((conn) => {
     updates
       .onAgentReady(conn.agentId)

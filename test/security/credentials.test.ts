@@ -264,3 +264,63 @@ describe('disabling a user', () => {
     });
   });
 });
+
+describe('editing a user’s roles', () => {
+  it('replaces the bindings at once, judged on the next request, audited; admins only, never one’s own admin role', async () => {
+    const u = await newUser('tier1');
+    const token = await apiToken(await session(u.email));
+    const roles = () =>
+      apiCall<{ roles: { role: string; clientId: string | null }[] }>(token, 'GET', '/api/v1/auth/me').then(
+        (r) => r.roles,
+      );
+    // Tier 1 may not create enrollment tokens; tier 2 may.
+    const enroll = () => apiCall(token, 'POST', '/api/v1/enrollment-tokens', { siteId: c.siteId });
+    await expect(enroll()).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
+    const put = (who: ApiTarget, id: string, body: unknown) => apiCall(who, 'PUT', `/api/v1/users/${id}/roles`, body);
+    const tier2 = { role: 'tier2', clientId: c.clientId };
+    const r = await put(c.admin, u.id, { roles: [tier2, tier2] });
+    expect(r).toMatchObject({ roles: [tier2] }); // duplicates collapse
+    expect(await roles()).toEqual([tier2]);
+    await enroll();
+    const audit = await apiCall<{ events: { type: string; resource: string; details: Record<string, unknown> }[] }>(
+      c.admin,
+      'GET',
+      '/api/v1/audit?limit=500',
+    );
+    expect(audit.events.find((e) => e.type === 'user.roles' && e.resource === `user:${u.id}`)?.details).toMatchObject({
+      from: [{ role: 'tier1', clientId: c.clientId }],
+      to: [tier2],
+    });
+
+    // Refused: no role at all, an empty client id (it would mean "every client"), an unknown role or user.
+    for (const bad of [
+      { roles: [] },
+      { roles: [{ role: 'tier1', clientId: '' }] },
+      { roles: [{ role: 'root', clientId: null }] },
+    ])
+      await expect(put(c.admin, u.id, bad)).rejects.toMatchObject({ code: 'OUTPOST_E_BAD_REQUEST' });
+    await expect(put(c.admin, 'us_000000000000', { roles: [tier2] })).rejects.toMatchObject({
+      code: 'OUTPOST_E_NOT_FOUND',
+    });
+    // Not an admin: refused (a tier-3 technician cannot make themself admin).
+    const tech = await newUser('tier3');
+    const s = await session(tech.email);
+    await expect(put(s, tech.id, { roles: [{ role: 'admin', clientId: null }] })).rejects.toMatchObject({
+      code: 'OUTPOST_E_FORBIDDEN',
+    });
+    // An admin keeps their own admin role on every client; another admin may change it.
+    const admin = await newUser('admin');
+    const a = await session(admin.email);
+    await expect(put(a, admin.id, { roles: [{ role: 'tier3', clientId: null }] })).rejects.toMatchObject({
+      code: 'OUTPOST_E_CONFLICT',
+    });
+    await put(a, admin.id, {
+      roles: [
+        { role: 'admin', clientId: null },
+        { role: 'tier3', clientId: c.clientId },
+      ],
+    });
+    await put(c.admin, admin.id, { roles: [{ role: 'viewer', clientId: c.clientId }] });
+    await expect(put(a, u.id, { roles: [tier2] })).rejects.toMatchObject({ code: 'OUTPOST_E_FORBIDDEN' });
+  });
+});

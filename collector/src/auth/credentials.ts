@@ -6,7 +6,7 @@
 import { OutpostError } from '@outpost/shared';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../config.js';
-import type { Actor } from './permissions.js';
+import type { Actor, RoleBinding } from './permissions.js';
 import {
   checkPasswordPolicy,
   generateTotpSecret,
@@ -35,12 +35,13 @@ export class Credentials {
     private readonly throttle: LoginThrottle,
   ) {}
 
-  readonly #accessEnded: ((userId: string) => void)[] = [];
+  readonly #accessEnded: ((userId: string, why: string) => void)[] = [];
   /**
-   * Called when a user is disabled, after their tokens ended: concerns holding live connections of that user (the
-   * technician sockets of sessions) cut them, so nothing the user opened outlives their access.
+   * Called when a user is disabled (after their tokens ended) or their roles change, with the reason to record:
+   * concerns holding live connections of that user (the technician sockets of sessions) cut them, so nothing the
+   * user opened outlives the access it was authorised under.
    */
-  onAccessEnded(listener: (userId: string) => void): void {
+  onAccessEnded(listener: (userId: string, why: string) => void): void {
     this.#accessEnded.push(listener);
   }
 
@@ -190,6 +191,34 @@ export class Credentials {
   }
 
   /**
+   * Replaces a user's roles; the caller has already authorised the action (`user.manage`). The next request of theirs
+   * is judged by the new roles (roles are read per request); their live shells and transfers end at once, as for a
+   * disabled user, since they were authorised under the old roles. Duplicates collapse. An admin cannot take the
+   * global admin role from themself (nobody might be left to give it back).
+   */
+  async setUserRoles(actor: Actor, userId: string, roles: readonly RoleBinding[]): Promise<PublicUser> {
+    const user = await this.store.userById(userId);
+    if (!user) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No user ${userId}` });
+    const unique = [...new Map(roles.map((r) => [`${r.role}@${r.clientId ?? '*'}`, r])).values()];
+    const globalAdmin = (list: readonly RoleBinding[]) => list.some((b) => b.role === 'admin' && b.clientId === null);
+    if (actor.kind === 'user' && actor.id === userId && globalAdmin(user.bindings) && !globalAdmin(unique))
+      throw new OutpostError('OUTPOST_E_CONFLICT', {
+        message: 'You cannot remove your own administrator role on every client',
+      });
+    await this.store.setBindings(userId, unique);
+    for (const listener of this.#accessEnded) listener(userId, 'roles changed');
+    await this.audit.record({
+      type: 'user.roles',
+      code: 'OUTPOST_I_USER_ROLES_CHANGED',
+      result: 'success',
+      actor: actorRef(actor),
+      resource: `user:${userId}`,
+      details: { email: user.email, from: user.bindings, to: unique },
+    });
+    return toPublicUser({ ...user, bindings: unique });
+  }
+
+  /**
    * Disables (or enables again) a user; the caller has already authorised the action. A disabled user cannot log
    * in, and every session and API token of theirs ends at once (enabling again does not bring them back).
    */
@@ -202,7 +231,7 @@ export class Credentials {
     if (disabled === (user.disabledAt !== null)) return toPublicUser(user);
     await this.store.setDisabled(userId, disabled ? now : null);
     const endedTokens = disabled ? await this.store.revokeUserTokens(userId, now) : 0;
-    if (disabled) for (const listener of this.#accessEnded) listener(userId);
+    if (disabled) for (const listener of this.#accessEnded) listener(userId, 'user disabled');
     await this.audit.record({
       type: disabled ? 'user.disable' : 'user.enable',
       code: disabled ? 'OUTPOST_I_USER_DISABLED' : 'OUTPOST_I_USER_ENABLED',

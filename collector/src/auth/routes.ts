@@ -311,6 +311,33 @@ export function authRoutes(deps: { auth: AuthService; guard: Guard }): FastifyPl
       },
     );
 
+    app.put(
+      '/api/v1/users/:id/roles',
+      {
+        schema: {
+          params: UserIdParams,
+          body: Type.Object(
+            { roles: Type.Array(RoleBindingInput, { minItems: 1, maxItems: 100 }) },
+            { additionalProperties: false },
+          ),
+          response: { 200: UserSchema, ...errorResponses },
+        },
+        // As for a new user: an empty client id must not be coerced into null (every client).
+        preValidation: async (req: FastifyRequest) => {
+          const roles = (req.body as { roles?: unknown } | undefined)?.roles;
+          if (Array.isArray(roles) && roles.some((r) => (r as { clientId?: unknown } | null)?.clientId === ''))
+            throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
+              message: 'Request body/roles clientId must be a client id, or null for every client',
+              details: { context: 'body' },
+            });
+        },
+      },
+      async (req) => {
+        const actor = await guard(req, 'user.manage', { type: 'user', id: req.params.id, clientId: null });
+        return auth.credentials.setUserRoles(actor, req.params.id, req.body.roles);
+      },
+    );
+
     for (const [verb, disabled] of [
       ['disable', true],
       ['enable', false],

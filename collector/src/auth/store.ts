@@ -201,6 +201,15 @@ export class AuthStore {
     })();
   }
 
+  /** Replaces a user's role bindings, all at once (one transaction: never a moment with none). */
+  async setBindings(userId: string, bindings: readonly RoleBinding[]): Promise<void> {
+    this.db.transaction(() => {
+      prepared(this.db, 'DELETE FROM user_roles WHERE user_id = ?').run(userId);
+      const bind = prepared(this.db, 'INSERT INTO user_roles (user_id, client_id, role) VALUES (?, ?, ?)');
+      for (const b of bindings) bind.run(userId, b.clientId, b.role);
+    })();
+  }
+
   /** Sets the active TOTP secret (null: none) and clears any pending one. */
   async setTotp(userId: string, secret: string | null, enabled: boolean): Promise<void> {
     prepared(

@@ -8,17 +8,24 @@ import type {
   AgentPage,
   ApiErrorBody,
   ApiTokenInfo,
+  CalendarInfo,
   ChannelInfo,
   Client,
+  ContractInfo,
   EnrollmentTokenInfo,
   Incident,
   IncidentPage,
   InstallersAnswer,
   InventoryAnswer,
   InventoryChange,
+  JobSpec,
   JobSummary,
+  JobView,
   LoginAnswer,
   MetricsAnswer,
+  ReleaseInfo,
+  RouteInfo,
+  ScriptInfo,
   SessionRecord,
   Site,
   TimelineEntry,
@@ -149,6 +156,14 @@ export const Api = {
     api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/assign`, { body: { userId } }),
   escalate: (id: string, reason: string) =>
     api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/escalate`, { body: { reason } }),
+  deescalate: (id: string, reason: string) =>
+    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/deescalate`, { body: { reason } }),
+  pause: (id: string, reason: string) =>
+    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/pause`, { body: { reason } }),
+  resume: (id: string) => api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/resume`, { body: {} }),
+  close: (id: string) => api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/close`, { body: {} }),
+  reopen: (id: string, reason: string) =>
+    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/reopen`, { body: { reason } }),
 
   history: (id: string, from: number) =>
     api<{ changes: InventoryChange[] }>('GET', `/api/v1/agents/${encodeURIComponent(id)}/inventory/history`, {
@@ -158,6 +173,19 @@ export const Api = {
     api<{ jobs: JobSummary[] }>('GET', '/api/v1/jobs', { query: { agentId, limit: 100 } }),
   machineUpdates: (id: string) =>
     api<{ statuses: UpdateStatus[] }>('GET', `/api/v1/agents/${encodeURIComponent(id)}/updates`),
+
+  // Bulk actions on machines (the fleet page's selection).
+  scripts: () => api<{ scripts: ScriptInfo[] }>('GET', '/api/v1/scripts'),
+  runJob: (spec: JobSpec, agentIds: string[]) =>
+    api<JobView>('POST', '/api/v1/jobs', { body: { spec, target: { agentIds } } }),
+  job: (id: string) => api<JobView>('GET', `/api/v1/jobs/${encodeURIComponent(id)}`),
+  releases: () => api<{ releases: ReleaseInfo[] }>('GET', '/api/v1/releases'),
+  assignUpdate: (agentId: string, version: string) =>
+    api<{ assignmentId: string; version: string; sent: boolean }>(
+      'POST',
+      `/api/v1/agents/${encodeURIComponent(agentId)}/update`,
+      { body: { version } },
+    ),
 
   // Administration (each call is authorised by the collector; the pages only show what the role may use).
   users: () => api<{ users: AdminUser[] }>('GET', '/api/v1/users', { query: { limit: 500 } }),
@@ -186,6 +214,25 @@ export const Api = {
   channels: () => api<{ channels: ChannelInfo[] }>('GET', '/api/v1/notifications/channels'),
   createChannel: (body: { kind: string; name: string; clientId: string | null; url: string }) =>
     api<{ channel: ChannelInfo; secret?: string }>('POST', '/api/v1/notifications/channels', { body }),
+  setUserRoles: (id: string, roles: { role: string; clientId: string | null }[]) =>
+    api<AdminUser>('PUT', `/api/v1/users/${encodeURIComponent(id)}/roles`, { body: { roles } }),
+  calendars: () => api<{ calendars: CalendarInfo[] }>('GET', '/api/v1/calendars'),
+  saveCalendar: (id: string | null, body: Omit<CalendarInfo, 'id'>) =>
+    id === null
+      ? api<CalendarInfo>('POST', '/api/v1/calendars', { body })
+      : api<CalendarInfo>('PUT', `/api/v1/calendars/${encodeURIComponent(id)}`, { body }),
+  contract: (clientId: string) => api<ContractInfo>('GET', `/api/v1/clients/${encodeURIComponent(clientId)}/contract`),
+  setContract: (clientId: string, body: Pick<ContractInfo, 'name' | 'calendarId' | 'targets'>) =>
+    api<ContractInfo>('PUT', `/api/v1/clients/${encodeURIComponent(clientId)}/contract`, { body }),
+  routes: () => api<{ routes: RouteInfo[] }>('GET', '/api/v1/notifications/routes'),
+  createRoute: (body: {
+    channelId: string;
+    clientId?: string | null;
+    minCriticality: string;
+    onCall: boolean;
+    outsideCoverageOnly: boolean;
+  }) => api<RouteInfo>('POST', '/api/v1/notifications/routes', { body }),
+  deleteRoute: (id: string) => api<{ ok: true }>('DELETE', `/api/v1/notifications/routes/${encodeURIComponent(id)}`),
   deleteChannel: (id: string) =>
     api<{ ok: true }>('DELETE', `/api/v1/notifications/channels/${encodeURIComponent(id)}`),
 };

@@ -85,6 +85,8 @@ export interface InventoryAnswer {
 export interface Sla {
   responseTargetMs: number;
   resolutionTargetMs: number;
+  /** Covered time the clock has consumed so far (frozen while paused). */
+  consumedMs: number;
   running: boolean;
   responseDue: number | null;
   resolutionDue: number | null;
@@ -239,4 +241,84 @@ export interface UpdateStatus {
   to: string;
   code: string | null;
   reason: string | null;
+}
+
+/** A script of the library (`GET /api/v1/scripts`, no body). */
+export interface ScriptInfo {
+  id: string;
+  clientId: string | null;
+  name: string;
+  version: number;
+  shell: string;
+  description: string;
+  signed: boolean;
+}
+
+/** One machine of a job (`GET /api/v1/jobs/:id`). */
+export interface JobTargetView {
+  agentId: string;
+  hostname: string;
+  state: string;
+  exitCode: number | null;
+  durationMs: number | null;
+  outputHead: string;
+  outputTail: string;
+  reason: string;
+}
+
+/** A job with its machines. */
+export interface JobView extends JobSummary {
+  targets: JobTargetView[];
+}
+
+/** What a job runs, as `POST /api/v1/jobs` takes it. */
+export type JobSpec =
+  | { kind: 'script'; script: string }
+  | { kind: 'patch'; scope: 'all' | 'security' }
+  | { kind: 'software'; action: 'install' | 'remove'; packages: string[] };
+
+/** A published agent release (`GET /api/v1/releases`). */
+export interface ReleaseInfo {
+  version: string;
+  platform?: string;
+}
+
+/** A coverage calendar (`GET /api/v1/calendars`). */
+export interface CalendarInfo {
+  id: string;
+  name: string;
+  clientId: string | null;
+  timezone: string;
+  kind: string;
+  hours: Record<string, [string, string][]>;
+  holidays: string[];
+}
+
+/** Response and resolution targets of one criticality, in minutes. */
+export interface SlaTarget {
+  responseMinutes: number;
+  resolutionMinutes: number;
+}
+
+/** A client's support contract (`GET /api/v1/clients/:id/contract`). */
+export interface ContractInfo {
+  id: string;
+  clientId: string;
+  name: string;
+  calendarId: string;
+  targets: Partial<Record<'P1' | 'P2' | 'P3' | 'P4', SlaTarget>>;
+  nearBreachRatio: number;
+  updatedAt: number;
+}
+
+/** A notification routing rule (`GET /api/v1/notifications/routes`). */
+export interface RouteInfo {
+  id: string;
+  channelId: string;
+  clientId: string | null;
+  minCriticality: string;
+  tiers: number[];
+  events: string[];
+  onCall: boolean;
+  outsideCoverageOnly: boolean;
 }

@@ -1,12 +1,17 @@
 /**
  * The technician's own account: who they are, their roles, and TOTP enrolment. A new secret is kept beside the
  * active factor until a code from it confirms it (docs/0008-auth.md), so a slip here never locks anyone out.
- * The secret is shown as text to type into an authenticator app (and as the otpauth URI), never as markup.
+ * The secret is shown as a QR code of the otpauth URI (drawn in the page, QrCode.tsx) for the app's camera, and as
+ * text to type in (and the URI), never as markup.
  */
 import { useSignal } from '@preact/signals';
+import { lazy, Suspense } from 'preact/compat';
 import { Api } from '../../api/client.js';
 import { ErrorLine, Layout } from '../../components/Layout.js';
 import { currentUser, restoreSession } from '../../session.js';
+
+// The QR encoder is only needed while enrolling: its own chunk.
+const QrCode = lazy(() => import('./QrCode.js'));
 
 export function AccountPage() {
   const user = currentUser.value;
@@ -93,7 +98,10 @@ export function AccountPage() {
             }
           }}
         >
-          <p>Add this secret to your authenticator app, then type the code it shows.</p>
+          <p>Scan this code with your authenticator app (or type the secret below), then type the code it shows.</p>
+          <Suspense fallback={<p class="muted">Drawing the QR code…</p>}>
+            <QrCode text={setup.value.uri} label="QR code of the authenticator secret" />
+          </Suspense>
           <p>
             Secret: <code data-testid="totp-secret">{setup.value.secret}</code>
           </p>

@@ -9,6 +9,7 @@ import { Layout, Link } from '../../components/Layout.js';
 import { currentUser } from '../../session.js';
 import { ChannelsSection } from './ChannelsSection.js';
 import { ClientsSection } from './ClientsSection.js';
+import { ContractsSection } from './ContractsSection.js';
 import { EnrollmentSection } from './EnrollmentSection.js';
 import { TokensSection } from './TokensSection.js';
 import { UsersSection } from './UsersSection.js';
@@ -18,6 +19,7 @@ const SECTIONS = [
   { key: 'users', label: 'Users and roles', show: isGlobalAdmin },
   { key: 'tokens', label: 'API tokens', show: () => true },
   { key: 'clients', label: 'Clients and sites', show: () => true },
+  { key: 'contracts', label: 'Contracts and calendars', show: () => true },
   {
     key: 'enrollment',
     label: 'Enrollment and installers',
@@ -50,6 +52,7 @@ export function AdminPage(props: { section: string | undefined }) {
         {current.key === 'users' && <UsersSection />}
         {current.key === 'tokens' && <TokensSection />}
         {current.key === 'clients' && <ClientsSection />}
+        {current.key === 'contracts' && <ContractsSection />}
         {current.key === 'enrollment' && <EnrollmentSection />}
         {current.key === 'channels' && <ChannelsSection />}
       </section>

@@ -8,6 +8,7 @@ import { holds } from '../../can.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { currentUser } from '../../session.js';
 import { useList } from './load.js';
+import { RoutesPanel } from './RoutesPanel.js';
 
 export function ChannelsSection() {
   const channels = useList(() => Api.channels().then((r) => r.channels));
@@ -127,6 +128,9 @@ export function ChannelsSection() {
           </label>
           <button type="submit">Add channel</button>
         </form>
+      )}
+      {channels.data.value && (
+        <RoutesPanel channels={channels.data.value} clients={clients.data.value ?? []} manage={manage} />
       )}
     </>
   );

@@ -1,8 +1,12 @@
-/** Users and their roles: create (with one role, on every client or one), disable and enable. Global admins only. */
+/**
+ * Users and their roles: create (with one role, on every client or one), edit the roles (RolesEditor), disable and
+ * enable. Global admins only.
+ */
 import { useSignal } from '@preact/signals';
 import { Api } from '../../api/client.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { useList } from './load.js';
+import { RolesEditor } from './RolesEditor.js';
 
 const ROLES = ['viewer', 'tier1', 'tier2', 'tier3', 'admin'];
 
@@ -14,6 +18,7 @@ export function UsersSection() {
   const password = useSignal('');
   const role = useSignal('tier1');
   const clientId = useSignal('');
+  const editing = useSignal<string | null>(null);
   return (
     <>
       <ErrorLine error={users.error.value ?? clients.error.value} />
@@ -33,7 +38,7 @@ export function UsersSection() {
             <tr key={u.id} data-user={u.email}>
               <td>{u.name}</td>
               <td>{u.email}</td>
-              <td>
+              <td data-testid="roles">
                 {u.roles
                   .map(
                     (r) =>
@@ -44,6 +49,22 @@ export function UsersSection() {
               <td>{u.totpEnabled ? 'on' : 'off'}</td>
               <td data-testid="state">{u.disabled ? 'disabled' : 'active'}</td>
               <td>
+                {editing.value === u.id ? (
+                  <RolesEditor
+                    user={u}
+                    clients={clients.data.value ?? []}
+                    onCancel={() => (editing.value = null)}
+                    onSave={async (roles) => {
+                      const ok = await users.act(() => Api.setUserRoles(u.id, roles));
+                      if (ok) editing.value = null;
+                      return ok;
+                    }}
+                  />
+                ) : (
+                  <button type="button" aria-label={`Edit roles of ${u.email}`} onClick={() => (editing.value = u.id)}>
+                    Edit roles
+                  </button>
+                )}{' '}
                 <button
                   type="button"
                   onClick={() => void users.act(() => Api.setUserDisabled(u.id, !u.disabled))}

@@ -4,6 +4,7 @@
  * the rows shown at once; while the stream is down the page polls every 5 s as before.
  */
 import { useSignal, useSignalEffect } from '@preact/signals';
+import { lazy, Suspense } from 'preact/compat';
 import { useEffect } from 'preact/hooks';
 import { Api, type FleetQuery } from '../../api/client.js';
 import { liveState, presence } from '../../api/live.js';
@@ -21,6 +22,9 @@ import {
   saveColumns,
   saveViews,
 } from './views.js';
+
+// Bulk actions load on the first selection: most visits never select a machine.
+const BulkActions = lazy(() => import('./BulkActions.js'));
 
 const PAGE = 50;
 const POLL_MS = 5000;
@@ -73,6 +77,16 @@ export function FleetPage() {
     saveColumns(userId, next);
   };
   const key = JSON.stringify(q);
+  /** Machines selected for a bulk action, id → hostname (kept across pages and filters until cleared). */
+  const selected = useSignal<ReadonlyMap<string, string>>(new Map());
+  const select = (list: readonly Agent[], on: boolean) => {
+    const next = new Map(selected.value);
+    for (const a of list) {
+      if (on && a.status !== 'revoked') next.set(a.id, a.hostname);
+      else next.delete(a.id);
+    }
+    selected.value = next;
+  };
 
   const set = (patch: Partial<FleetQuery>) => navigate(writeQuery({ ...q, offset: 0, ...patch }));
 
@@ -281,6 +295,14 @@ export function FleetPage() {
           </ul>
         )}
       </div>
+      {selected.value.size > 0 && (
+        <Suspense fallback={<p class="muted">Loading…</p>}>
+          <BulkActions
+            machines={[...selected.value].map(([id, hostname]) => ({ id, hostname }))}
+            onClear={() => (selected.value = new Map())}
+          />
+        </Suspense>
+      )}
       <ErrorLine error={error.value} />
       <p class="count" aria-live="polite">
         {page.value
@@ -290,6 +312,17 @@ export function FleetPage() {
       <table class="grid" aria-label="Machines">
         <thead>
           <tr>
+            <th scope="col">
+              <input
+                type="checkbox"
+                aria-label="Select every machine on this page"
+                checked={
+                  !!page.value?.agents.length &&
+                  page.value.agents.every((a) => a.status === 'revoked' || selected.value.has(a.id))
+                }
+                onChange={(e) => select(page.value?.agents ?? [], e.currentTarget.checked)}
+              />
+            </th>
             {FLEET_COLUMNS.filter((c) => columns.value.includes(c.key)).map((c) => {
               const sorted = 'sort' in c && q.sort === c.sort;
               return (
@@ -320,6 +353,15 @@ export function FleetPage() {
             const a = withPresence(loaded);
             return (
               <tr key={a.id} data-agent={a.id}>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`Select ${a.hostname}`}
+                    disabled={a.status === 'revoked'}
+                    checked={selected.value.has(a.id)}
+                    onChange={(e) => select([a], e.currentTarget.checked)}
+                  />
+                </td>
                 {columns.value.includes('hostname') && (
                   <td>
                     <Link href={`/machines/${encodeURIComponent(a.id)}`}>{a.hostname}</Link>

@@ -12,6 +12,7 @@ import { isGlobalAdmin } from '../../can.js';
 import { ErrorLine, Layout, Link } from '../../components/Layout.js';
 import { currentUser } from '../../session.js';
 import { IncidentList } from '../incidents/IncidentList.js';
+import { TicketActions } from './TicketActions.js';
 
 export function IncidentPage(props: { id: string }) {
   const incident = useSignal<Incident | null>(null);
@@ -62,6 +63,8 @@ export function IncidentPage(props: { id: string }) {
             <dd>{i.type}</dd>
             <dt>Failure</dt>
             <dd>{new Date(i.failureTime).toLocaleString()}</dd>
+            <dt>Tier</dt>
+            <dd data-testid="tier">{`tier ${i.tier}${i.paused ? ' · SLA paused' : ''}`}</dd>
             <dt>Assignee</dt>
             <dd>{i.assigneeName ?? i.assignee ?? 'nobody'}</dd>
             <dt>Machines</dt>
@@ -76,6 +79,7 @@ export function IncidentPage(props: { id: string }) {
             </dd>
           </dl>
           <IncidentList incidents={[i]} onChange={() => void load()} linkTitles={false} />
+          <TicketActions incident={i} onChange={() => void load()} />
           {people.value.length > 0 && (
             <form
               class="resolve"

@@ -17,6 +17,14 @@ function slaOf(i: Incident, t: number): { text: string; state: 'ok' | 'soon' | '
   const due = responding ? i.sla.responseDue : i.sla.resolutionDue;
   const breached = responding ? i.sla.responseBreachedAt : i.sla.resolutionBreachedAt;
   const what = responding ? 'response' : 'resolution';
+  // A ticket paused by a technician (waiting on the customer): the clock is stopped, so what is left stays still.
+  if (i.paused) {
+    const target = responding ? i.sla.responseTargetMs : i.sla.resolutionTargetMs;
+    return {
+      text: `${what} ${countdown(target - i.sla.consumedMs)} (paused: waiting)`,
+      state: breached !== null ? 'breached' : 'ok',
+    };
+  }
   if (due === null) return { text: `${what}: clock paused`, state: 'ok' };
   const left = due - t;
   const paused = i.sla.running ? '' : ' (paused: outside coverage)';

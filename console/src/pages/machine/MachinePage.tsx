@@ -19,6 +19,8 @@ import { MetricsChart } from './MetricsChart.js';
 import { SessionsTab } from './SessionsTab.js';
 
 const Terminal = lazy(() => import('./Terminal.js'));
+// Transfers are their own chunk: most visits move no file.
+const FilesPanel = lazy(() => import('./FilesPanel.js'));
 
 const TABS = [
   {
@@ -61,6 +63,7 @@ export function MachinePage(props: { id: string }) {
   const tab = useSignal<string>('software');
   const incidents = useSignal<Incident[] | null>(null);
   const terminal = useSignal(false);
+  const files = useSignal(false);
 
   useEffect(() => {
     const load = () =>
@@ -124,6 +127,15 @@ export function MachinePage(props: { id: string }) {
           ) : (
             <button type="button" disabled={a.status !== 'online'} onClick={() => (terminal.value = true)}>
               Open terminal
+            </button>
+          )}{' '}
+          {files.value ? (
+            <Suspense fallback={<p class="muted">Loading…</p>}>
+              <FilesPanel agentId={a.id} onClose={() => (files.value = false)} />
+            </Suspense>
+          ) : (
+            <button type="button" disabled={a.status !== 'online'} onClick={() => (files.value = true)}>
+              Files…
             </button>
           )}
           <MetricsChart agentId={a.id} />

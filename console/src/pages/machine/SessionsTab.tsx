@@ -1,4 +1,7 @@
-/** A machine's remote sessions: who, when, how they ended, and a replay of each finished recording. */
+/**
+ * A machine's remote sessions: who, when, how they ended, a replay of each finished recording, and a read-only join
+ * of a shell still live (the collector decides who may watch: the permission the session needed).
+ */
 import { useSignal } from '@preact/signals';
 import { lazy, Suspense } from 'preact/compat';
 import { useEffect } from 'preact/hooks';
@@ -7,6 +10,7 @@ import type { SessionRecord } from '../../api/types.js';
 import { ErrorLine } from '../../components/Layout.js';
 
 const Replay = lazy(() => import('./Replay.js'));
+const Terminal = lazy(() => import('./Terminal.js'));
 
 const replayable = (s: SessionRecord) =>
   s.kind === 'shell' && (s.recordingStatus === 'ok' || s.recordingStatus === 'truncated');
@@ -15,6 +19,7 @@ export function SessionsTab(props: { agentId: string }) {
   const list = useSignal<SessionRecord[] | null>(null);
   const error = useSignal<unknown>(null);
   const playing = useSignal<string | null>(null);
+  const watching = useSignal<string | null>(null);
   useEffect(() => {
     Api.sessions(props.agentId)
       .then((r) => {
@@ -45,7 +50,18 @@ export function SessionsTab(props: { agentId: string }) {
                 <td>{new Date(s.startedAt).toLocaleString()}</td>
                 <td>{`${s.kind}${s.elevated ? ' (elevated)' : ''}${s.path ? ` ${s.path}` : ''}`}</td>
                 <td>{s.userEmail}</td>
-                <td>{s.live ? 'live' : `${s.outcome ?? '—'}${s.outcomeCode ? ` (${s.outcomeCode})` : ''}`}</td>
+                <td>
+                  {s.live && s.kind === 'shell' ? (
+                    <button
+                      type="button"
+                      aria-label={`Join read-only the session of ${s.userEmail}`}
+                      onClick={() => (watching.value = s.id)}
+                    >
+                      Join read-only
+                    </button>
+                  ) : null}{' '}
+                  {s.live ? 'live' : `${s.outcome ?? '—'}${s.outcomeCode ? ` (${s.outcomeCode})` : ''}`}
+                </td>
                 <td>
                   {replayable(s) ? (
                     <button type="button" onClick={() => (playing.value = s.id)}>
@@ -59,6 +75,16 @@ export function SessionsTab(props: { agentId: string }) {
             ))}
           </tbody>
         </table>
+      )}
+      {watching.value && (
+        <Suspense fallback={<p class="muted">Loading the terminal…</p>}>
+          <Terminal
+            key={watching.value}
+            agentId={props.agentId}
+            join={watching.value}
+            onClose={() => (watching.value = null)}
+          />
+        </Suspense>
       )}
       {playing.value && (
         <Suspense fallback={<p class="muted">Loading the player…</p>}>

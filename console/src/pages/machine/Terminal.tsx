@@ -2,6 +2,11 @@
  * A remote shell in the page: xterm.js over the technician WebSocket (`/api/v1/agents/:id/shell`). The browser
  * sends the session cookie with the upgrade and the collector checks the Origin is its own. Output is credited
  * back only once xterm has drawn it; input waits for the agent's credit; the terminal follows the box's size.
+ *
+ * With `join`, it watches another live session read-only over `/api/v1/sessions/:id/join` (the socket `outpost
+ * shell --join` uses; the collector authorises it with the permission the session needed — an elevated shell needs
+ * `shell.elevated` — and ignores everything a joiner sends): no keyboard, no resize, no credit (the owner's
+ * terminal paces the agent).
  */
 import '@xterm/xterm/css/xterm.css';
 import { useSignal } from '@preact/signals';
@@ -20,21 +25,35 @@ import {
   type ServerMessage,
 } from './shell-wire.js';
 
-export default function Terminal(props: { agentId: string; onClose(): void }) {
+export default function Terminal(props: { agentId: string; join?: string; onClose(): void }) {
+  const readOnly = props.join !== undefined;
   const box = useRef<HTMLDivElement>(null);
   const state = useSignal('connecting…');
 
   useEffect(() => {
     if (!box.current) return;
-    const term = new XTerm({ cursorBlink: true, fontSize: 14, scrollback: 5000, convertEol: false });
+    const term = new XTerm({
+      cursorBlink: !readOnly,
+      disableStdin: readOnly,
+      fontSize: 14,
+      scrollback: 5000,
+      convertEol: false,
+    });
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.open(box.current);
     fit.fit();
-    const url = new URL(`/api/v1/agents/${encodeURIComponent(props.agentId)}/shell`, location.href);
+    const url = new URL(
+      props.join !== undefined
+        ? `/api/v1/sessions/${encodeURIComponent(props.join)}/join`
+        : `/api/v1/agents/${encodeURIComponent(props.agentId)}/shell`,
+      location.href,
+    );
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('cols', String(term.cols));
-    url.searchParams.set('rows', String(term.rows));
+    if (!readOnly) {
+      url.searchParams.set('cols', String(term.cols));
+      url.searchParams.set('rows', String(term.rows));
+    }
     const ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
     const encoder = new TextEncoder();
@@ -52,6 +71,7 @@ export default function Terminal(props: { agentId: string; onClose(): void }) {
       }
     };
     const grant = (n: number) => {
+      if (readOnly) return;
       toGrant += n;
       // Batches keep grants rare during bulk output; a small remainder goes at once so a quiet prompt is never held.
       if (ws.readyState === WebSocket.OPEN && (toGrant >= CREDIT_BATCH || n < 4096)) {
@@ -68,7 +88,8 @@ export default function Terminal(props: { agentId: string; onClose(): void }) {
           return;
         }
         // Agent-supplied text (runAs, messages) goes to the status line as text, never as markup.
-        if (msg.type === 'session.ready') state.value = `connected as ${msg.runAs}`;
+        if (msg.type === 'session.ready')
+          state.value = readOnly ? `watching read-only (runs as ${msg.runAs})` : `connected as ${msg.runAs}`;
         else if (msg.type === 'session.exit') state.value = `ended (exit ${msg.exitCode})`;
         else if (msg.type === 'session.error') state.value = `${msg.code}: ${msg.message}`;
         return;
@@ -91,11 +112,13 @@ export default function Terminal(props: { agentId: string; onClose(): void }) {
         state.value = `closed${ev.reason ? `: ${ev.reason}` : ''}`;
     };
     const onData = term.onData((d) => {
+      if (readOnly) return;
       pending.push(encoder.encode(d));
       flushInput();
     });
     const onResize = term.onResize(({ cols, rows }) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'session.resize', cols, rows }));
+      if (!readOnly && ws.readyState === WebSocket.OPEN)
+        ws.send(JSON.stringify({ type: 'session.resize', cols, rows }));
     });
     const observer = new ResizeObserver(() => fit.fit());
     observer.observe(box.current);
@@ -104,22 +127,23 @@ export default function Terminal(props: { agentId: string; onClose(): void }) {
       observer.disconnect();
       onData.dispose();
       onResize.dispose();
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'session.close' }));
+      // Closing a joiner's socket leaves the session running; only the owner's close ends it.
+      if (!readOnly && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'session.close' }));
       ws.close();
       pending = [];
       term.dispose();
     };
-  }, [props.agentId]);
+  }, [props.agentId, props.join]);
 
   return (
     <section aria-labelledby="terminal-title" class="terminal">
-      <h2 id="terminal-title">Terminal</h2>
+      <h2 id="terminal-title">{readOnly ? 'Watching a session (read-only)' : 'Terminal'}</h2>
       <p class="muted" role="status" data-testid="terminal-state">
         {state.value}
       </p>
       <div class="xterm-box" ref={box} data-testid="terminal" />
       <button type="button" onClick={props.onClose}>
-        Close terminal
+        {readOnly ? 'Stop watching' : 'Close terminal'}
       </button>
     </section>
   );

@@ -1,0 +1,149 @@
+/**
+ * Notification routing rules: which tickets reach which channel (client, least severe criticality, on-call
+ * addressing, outside coverage only). Tier 3 reads them, admins add and delete (`notifications.manage`, checked by
+ * the collector on the channel's client). Tiers and event filters stay with `outpost channels route` for now.
+ */
+import { useSignal } from '@preact/signals';
+import { Api } from '../../api/client.js';
+import type { ChannelInfo } from '../../api/types.js';
+import { ErrorLine } from '../../components/Layout.js';
+import { useList } from './load.js';
+
+export function RoutesPanel(props: {
+  channels: readonly ChannelInfo[];
+  clients: readonly { id: string; name: string }[];
+  manage: boolean;
+}) {
+  const routes = useList(() => Api.routes().then((r) => r.routes));
+  const channelId = useSignal('');
+  const clientId = useSignal('');
+  const minCriticality = useSignal('P4');
+  const onCall = useSignal(false);
+  const outside = useSignal(false);
+  const channelName = (id: string) => props.channels.find((c) => c.id === id)?.name ?? id;
+  const clientName = (id: string | null) =>
+    id === null ? 'all clients' : (props.clients.find((c) => c.id === id)?.name ?? id);
+  const chosen = channelId.value || props.channels[0]?.id || '';
+  return (
+    <>
+      <h3>Routing rules</h3>
+      <ErrorLine error={routes.error.value} />
+      <table class="grid" aria-label="Routing rules">
+        <thead>
+          <tr>
+            <th scope="col">Channel</th>
+            <th scope="col">Client</th>
+            <th scope="col">Criticality</th>
+            <th scope="col">Tiers</th>
+            <th scope="col">Events</th>
+            <th scope="col">Addressing</th>
+            {props.manage && <th scope="col">Actions</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {routes.data.value?.map((r) => (
+            <tr key={r.id} data-route={channelName(r.channelId)}>
+              <td>{channelName(r.channelId)}</td>
+              <td>{clientName(r.clientId)}</td>
+              <td>{r.minCriticality === 'P4' ? 'all' : `${r.minCriticality} and worse`}</td>
+              <td>{r.tiers.join(', ') || 'all'}</td>
+              <td>{r.events.join(', ') || 'all'}</td>
+              <td data-testid="addressing">
+                {[r.onCall ? 'on call' : 'channel', r.outsideCoverageOnly ? 'outside coverage only' : '']
+                  .filter(Boolean)
+                  .join(', ')}
+              </td>
+              {props.manage && (
+                <td>
+                  <button
+                    type="button"
+                    aria-label={`Delete the rule of ${channelName(r.channelId)}`}
+                    onClick={() => void routes.act(() => Api.deleteRoute(r.id))}
+                  >
+                    Delete
+                  </button>
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {props.manage && props.channels.length > 0 && (
+        <form
+          class="filters"
+          aria-label="New routing rule"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            await routes.act(() =>
+              Api.createRoute({
+                channelId: chosen,
+                ...(clientId.value ? { clientId: clientId.value } : {}),
+                minCriticality: minCriticality.value,
+                onCall: onCall.value,
+                outsideCoverageOnly: outside.value,
+              }),
+            );
+          }}
+        >
+          <label>
+            Channel
+            <select name="route-channel" value={chosen} onChange={(e) => (channelId.value = e.currentTarget.value)}>
+              {props.channels.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Client
+            <select
+              name="route-client"
+              value={clientId.value}
+              onChange={(e) => (clientId.value = e.currentTarget.value)}
+            >
+              <option value="">Any the channel serves</option>
+              {props.clients.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            At least
+            <select
+              name="route-criticality"
+              value={minCriticality.value}
+              onChange={(e) => (minCriticality.value = e.currentTarget.value)}
+            >
+              <option value="P4">all (P4)</option>
+              <option value="P3">P3</option>
+              <option value="P2">P2</option>
+              <option value="P1">P1</option>
+            </select>
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              name="route-oncall"
+              checked={onCall.value}
+              onChange={(e) => (onCall.value = e.currentTarget.checked)}
+            />{' '}
+            To whoever is on call
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              name="route-outside"
+              checked={outside.value}
+              onChange={(e) => (outside.value = e.currentTarget.checked)}
+            />{' '}
+            Outside coverage only
+          </label>
+          <button type="submit">Add rule</button>
+        </form>
+      )}
+    </>
+  );
+}
