@@ -280,6 +280,56 @@ describe.skipIf(!!skipWhy)(`console pages in Chromium ${skipWhy}`, () => {
     await shot('incidents-bulk');
   });
 
+  it('filters the queue by client and by SLA state, as the API answers them', async () => {
+    const other = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/clients', { name: 'Filter Test Co' });
+    const site = await apiCall<{ id: string }>(c.admin, 'POST', `/api/v1/clients/${other.id}/sites`, {
+      name: 'HQ',
+      timezone: 'UTC',
+    });
+    const theirs = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/incidents', {
+      clientId: other.id,
+      siteId: site.id,
+      title: 'Printer offline',
+      type: 'manual',
+      criticality: 'P3',
+    });
+    await go('/incidents');
+    await page.waitForSelector(`tr[data-incident="${theirs.id}"]`);
+    const rows = () =>
+      page.$$eval('tr[data-incident]', (trs) => trs.map((tr) => tr.getAttribute('data-incident')!).sort());
+    const api = async (q: string) =>
+      (
+        await apiCall<{ incidents: { id: string }[] }>(
+          c.admin,
+          'GET',
+          `/api/v1/incidents?status=open&status=acknowledged&limit=200${q}`,
+        )
+      ).incidents
+        .map((i) => i.id)
+        .sort();
+    await page.selectOption('label:has-text("Client") select', other.id);
+    await page.waitForFunction(
+      (id) =>
+        document.querySelectorAll('tr[data-incident]').length === 1 &&
+        !!document.querySelector(`tr[data-incident="${id}"]`),
+      theirs.id,
+    );
+    expect(await rows()).toEqual([theirs.id]);
+    await page.selectOption('label:has-text("Client") select', '');
+    for (const [option, q] of [
+      ['breached', '&breached=true'],
+      ['on-time', '&breached=false'],
+    ] as const) {
+      const expected = await api(q);
+      await page.selectOption('label:has-text("SLA") select', option);
+      await page.waitForFunction((ids) => {
+        const shown = [...document.querySelectorAll('tr[data-incident]')].map((tr) => tr.getAttribute('data-incident'));
+        return shown.length === ids.length && ids.every((id) => shown.includes(id));
+      }, expected);
+    }
+    expect(await axeViolations(page)).toEqual([]);
+  });
+
   it('assigns a ticket to a technician from its page; the timeline says so', async () => {
     const tech = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/users', {
       email: 'rita@example.com',

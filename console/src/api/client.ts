@@ -131,8 +131,15 @@ export const Api = {
     api<MetricsAnswer>('GET', `/api/v1/agents/${encodeURIComponent(id)}/metrics`, { query: { since } }),
   inventory: (id: string, probe: string) =>
     api<InventoryAnswer>('GET', `/api/v1/agents/${encodeURIComponent(id)}/inventory`, { query: { probe } }),
-  incidents: (q: { status?: string[]; agentId?: string; tier?: number; criticality?: string; limit?: number }) =>
-    api<IncidentPage>('GET', '/api/v1/incidents', { query: { ...q, limit: q.limit ?? 200 } }),
+  incidents: (q: {
+    status?: string[];
+    agentId?: string;
+    tier?: number;
+    criticality?: string;
+    clientId?: string;
+    breached?: boolean;
+    limit?: number;
+  }) => api<IncidentPage>('GET', '/api/v1/incidents', { query: { ...q, limit: q.limit ?? 200 } }),
   sessions: (agentId: string) =>
     api<{ sessions: SessionRecord[] }>('GET', '/api/v1/sessions', { query: { agentId, limit: 50 } }),
   recording: (id: string) => apiText(`/api/v1/sessions/${encodeURIComponent(id)}/recording`),

@@ -1,6 +1,7 @@
 /**
- * The incident queue: open and acknowledged tickets, filtered by tier and criticality, re-read when the live stream
- * says a ticket changed (and every 30 s, or 10 s while the stream is down).
+ * The incident queue: open and acknowledged tickets, filtered by tier, criticality, client and SLA state, re-read
+ * when the live stream says a ticket changed (and every 30 s, or 10 s while the stream is down). "Breached" and "on
+ * time" are the server's filter; "due within 1 h" narrows what the server answered (a queue page of up to 200).
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
@@ -23,15 +24,30 @@ export function IncidentsPage() {
   const error = useSignal<unknown>(null);
   const tier = useSignal('');
   const crit = useSignal('');
+  const client = useSignal('');
+  const sla = useSignal<'' | 'breached' | 'on-time' | 'due-soon'>('');
+  const clients = useSignal<{ id: string; name: string }[]>([]);
   const showResolved = useSignal(false);
+  useEffect(() => {
+    // Only the clients this user may see; a failure leaves the filter at "Any" (the queue itself says why).
+    Api.clients()
+      .then((r) => (clients.value = r.clients))
+      .catch(() => undefined);
+  }, []);
   const load = () =>
     Api.incidents({
       status: showResolved.value ? ['open', 'acknowledged', 'resolved'] : ['open', 'acknowledged'],
       ...(tier.value ? { tier: Number(tier.value) } : {}),
       ...(crit.value ? { criticality: crit.value } : {}),
+      ...(client.value ? { clientId: client.value } : {}),
+      ...(sla.value === 'breached' ? { breached: true } : sla.value === 'on-time' ? { breached: false } : {}),
     })
       .then((r) => {
-        list.value = [...r.incidents].sort(byUrgency);
+        const soon = Date.now() + 3_600_000;
+        const due = (i: Incident) =>
+          i.status === 'open' ? i.sla?.responseDue : i.status === 'acknowledged' ? i.sla?.resolutionDue : undefined;
+        const shown = sla.value === 'due-soon' ? r.incidents.filter((i) => (due(i) ?? Infinity) <= soon) : r.incidents;
+        list.value = [...shown].sort(byUrgency);
         error.value = null;
       })
       .catch((err: unknown) => {
@@ -42,7 +58,7 @@ export function IncidentsPage() {
     void load();
     const timer = setInterval(load, live ? 30_000 : 10_000);
     return () => clearInterval(timer);
-  }, [tier.value, crit.value, showResolved.value, live]);
+  }, [tier.value, crit.value, client.value, sla.value, showResolved.value, live]);
   // A ticket changed somewhere (detection, another technician): re-read, at most every 300 ms.
   const changes = incidentsChanged.value;
   useEffect(() => {
@@ -73,6 +89,29 @@ export function IncidentsPage() {
                 {p}
               </option>
             ))}
+          </select>
+        </label>
+        <label>
+          Client
+          <select value={client.value} onChange={(e) => (client.value = e.currentTarget.value)}>
+            <option value="">Any</option>
+            {clients.value.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          SLA
+          <select
+            value={sla.value}
+            onChange={(e) => (sla.value = e.currentTarget.value as 'breached' | 'on-time' | 'due-soon' | '')}
+          >
+            <option value="">Any</option>
+            <option value="breached">Breached</option>
+            <option value="on-time">On time</option>
+            <option value="due-soon">Due within 1 h or late</option>
           </select>
         </label>
         <label>
