@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RequestState } from '@outpost/shared';
 import { AgentGateway, Agents, agentsMetrics, ConnectionRegistry, Presence } from './agents/index.js';
 import { AuditLog } from './audit/index.js';
 import { AuthService } from './auth/index.js';
@@ -34,6 +35,7 @@ import { LiveHub } from './live/index.js';
 import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
 import { Notifications, notificationsMetrics } from './notifications/index.js';
 import type { MetricFamily } from './observability/index.js';
+import { agentRequestDesk, agentRequestSink, Requests } from './requests/index.js';
 import { Rollouts, releasePlatformOf } from './rollouts/index.js';
 import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
@@ -276,7 +278,24 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
     config.notifications,
   );
   incidents.setNotifier(notifications);
-  return { inventory, fleet, jobs, contracts, incidents, incidentSink: incidentSink ?? incidents, notifications };
+  // Users' requests (docs/0014-requests.md) become incidents; the machine's recent changes come from the inventory.
+  const requests = new Requests(db, audit, clock, logger.child({ concern: 'requests' }), {
+    incidents,
+    clientExists: ports.clientExists,
+    agentPlace: placementOf(agents),
+    defaultSite: async (clientId) => (await tenants.listSites(clientId))[0]?.id,
+    recentChanges: (agentId, from, to) => inventory.recentChanges(agentId, from, to),
+  });
+  return {
+    inventory,
+    fleet,
+    jobs,
+    contracts,
+    incidents,
+    incidentSink: incidentSink ?? incidents,
+    notifications,
+    requests,
+  };
 }
 type Work = ReturnType<typeof wireWork>;
 
@@ -392,6 +411,16 @@ function connect(input: CoreInput, c: Spine & Work & Watch & ReturnType<typeof w
   ingest.registerSink('metrics.batch', (items) => c.metricsService.commit(items));
   ingest.registerSink('checks.results', (items) => c.metricsService.commitChecks(items));
   ingest.registerSink('update.status', (items, now) => updates.ingest(items, now));
+  // Users' requests from the workstation: filed from the stream, the agent told its ticket, status queries answered.
+  const desk = {
+    requests: c.requests,
+    incident: (id: string) => c.incidents.get(id),
+    agentClient: c.ports.agentClient,
+    send: (agentId: string, msg: RequestState) => c.registry.get(agentId)?.send(msg),
+    logger: logger.child({ concern: 'requests' }),
+  };
+  ingest.registerSink('request.file', agentRequestSink(desk));
+  gateway.setRequestDesk(agentRequestDesk(desk));
   gateway.setChannelRouter(c.sessions);
   c.auth.credentials.onAccessEnded((userId) => c.sessions.endForUser(userId, 'user disabled'));
   gateway.onReady((conn) => {

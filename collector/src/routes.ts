@@ -25,6 +25,7 @@ import { notificationsRoutes } from './notifications/index.js';
 import { type MetricsRegistry, observabilityRoutes } from './observability/index.js';
 import { perimeterRoutes } from './reports/perimeter/index.js';
 import { qualityRoutes } from './reports/quality/index.js';
+import { requestsRoutes } from './requests/index.js';
 import { rolloutsRoutes } from './rollouts/index.js';
 import { sessionsRoutes } from './sessions/index.js';
 import { tenantsRoutes } from './tenants/index.js';
@@ -113,6 +114,11 @@ function workPlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncT
   const { incidents, contracts, agents, tenants, audit } = core;
   return [
     incidentsRoutes({ incidents, guard, userName: async (id) => (await core.auth.getUser(id))?.name }),
+    requestsRoutes({
+      requests: core.requests,
+      guard,
+      incidentClient: async (id) => (await incidents.get(id))?.clientId,
+    }),
     contractsRoutes({ contracts, guard }),
     jobsRoutes({ jobs: core.jobs, guard }),
     notificationsRoutes({ notifications: core.notifications, guard }),
