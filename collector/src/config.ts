@@ -115,6 +115,47 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /**
+     * Users' chat channels (docs/0014-requests.md). Secrets live here only; they are never logged nor shown by the API.
+     */
+    requests: Type.Object(
+      {
+        slack: Type.Optional(
+          Type.Object(
+            {
+              /** The Slack app's signing secret (Basic Information → App Credentials). */
+              signingSecret: Type.String({ minLength: 16, maxLength: 256 }),
+              /** Slack workspace id (`team_id`) → the client its users belong to. */
+              workspaces: Type.Record(Type.String({ pattern: '^T[A-Z0-9]{2,30}$' }), Type.String({ minLength: 1 })),
+              /** Where replies may be posted: Slack's own hooks unless a test points it at a local server. */
+              responseUrlPrefixes: Type.Array(Type.String({ pattern: '^https?://[^/]+/' }), {
+                default: ['https://hooks.slack.com/'],
+              }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        teams: Type.Optional(
+          Type.Object(
+            {
+              /** One entry per Teams outgoing webhook: its security token (base64, as Teams shows it) and client. */
+              webhooks: Type.Array(
+                Type.Object(
+                  {
+                    secret: Type.String({ pattern: '^[A-Za-z0-9+/]{20,}={0,2}$', maxLength: 256 }),
+                    clientId: Type.String({ minLength: 1 }),
+                  },
+                  { additionalProperties: false },
+                ),
+                { minItems: 1, maxItems: 100 },
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** Detection (docs/0003-detection.md). */
     detection: Type.Object(
       {

@@ -6,7 +6,9 @@
  * decides permissions (routes call the guard).
  */
 export { type AgentDeskDeps, agentRequestDesk, agentRequestSink } from './agent-desk.js';
+export { type ChatDeps, chatRoutes } from './chat-routes.js';
 export { requestsRoutes } from './routes.js';
 export { agentOrigin, type NewRequest, type RequestChannel, Requests, type RequestsDeps } from './service.js';
+export { slackSignature, teamsAuthorization, verifySlack, verifyTeams } from './signatures.js';
 export { type Requester, type RequestRecord, requestsMigrations, type TriageRule } from './store.js';
 export { type Triage, triage } from './triage.js';
