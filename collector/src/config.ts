@@ -135,6 +135,29 @@ export const CollectorConfigSchema = Type.Object(
             { additionalProperties: false },
           ),
         ),
+        /** The built-in SMTP receiver for the helpdesk address; absent: no e-mail channel. */
+        email: Type.Optional(
+          Type.Object(
+            {
+              host: Type.String({ default: '127.0.0.1', minLength: 1 }),
+              port: Type.Integer({ default: 2525, minimum: 0, maximum: 65535 }),
+              /** Largest message accepted (25 MiB by default); a bigger one is refused during DATA (552). */
+              maxMessageBytes: Type.Integer({ default: 26_214_400, minimum: 1024 }),
+              /** Sender domain → client. */
+              domains: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 })),
+              /** The domain of the collector's own Message-IDs (its own mail coming back is a loop). */
+              messageIdDomain: Type.String({ default: 'outpost.invalid', minLength: 1 }),
+              attachments: Type.Object(
+                {
+                  maxCount: Type.Integer({ default: 10, minimum: 0, maximum: 100 }),
+                  maxBytes: Type.Integer({ default: 10_485_760, minimum: 0 }),
+                },
+                { additionalProperties: false, default: {} },
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ),
         teams: Type.Optional(
           Type.Object(
             {

@@ -35,7 +35,7 @@ import { LiveHub } from './live/index.js';
 import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
 import { Notifications, notificationsMetrics } from './notifications/index.js';
 import type { MetricFamily } from './observability/index.js';
-import { agentRequestDesk, agentRequestSink, Requests } from './requests/index.js';
+import { agentRequestDesk, agentRequestSink, EmailReceiver, Requests } from './requests/index.js';
 import { Rollouts, releasePlatformOf } from './rollouts/index.js';
 import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
@@ -88,9 +88,24 @@ export async function wireCore(input: CoreInput) {
   const { ingest, presence } = spine;
   const { metricsService, sweeps, checkpoint } = watch;
   const { incidents, notifications, jobs } = work;
+  // The helpdesk's SMTP receiver, when configured (docs/0014-requests.md).
+  const mail = input.config.requests.email;
+  const email =
+    mail &&
+    new EmailReceiver(mail, {
+      requests: work.requests,
+      clientOfDomain: (domain) => Object.entries(mail.domains).find(([d]) => d.toLowerCase() === domain)?.[1],
+      incidents,
+      attachmentsDir: join(
+        input.config.dataDir === ':memory:' ? tmpdir() : input.config.dataDir,
+        'request-attachments',
+      ),
+      logger: input.config.logger.child({ concern: 'requests' }),
+    });
   // Stop order: nothing new comes in (sessions, sockets), what arrived is committed, then the timers, then the
   // detection checkpoint last so it holds every sample committed before the stop.
   const components: Component[] = [
+    ...(email ? [{ name: 'email', start: () => email.start(), stop: () => email.stop() }] : []),
     { name: 'sessions', start: () => sessions.start(), stop: () => sessions.stop() },
     {
       name: 'live stream',
@@ -122,7 +137,7 @@ export async function wireCore(input: CoreInput) {
     ...streamMetrics(ingest),
     ...notificationsMetrics(notifications),
   ];
-  return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, components, metricFamilies };
+  return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, email, components, metricFamilies };
 }
 
 /** Rollouts drive the updates concern's assignment seam wave by wave and read back what agents reported. */
