@@ -147,6 +147,18 @@ export const CollectorConfigSchema = Type.Object(
               domains: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 })),
               /** The domain of the collector's own Message-IDs (its own mail coming back is a loop). */
               messageIdDomain: Type.String({ default: 'outpost.invalid', minLength: 1 }),
+              /** Where acknowledgements and resolutions are sent from; absent: the requester gets no mail back. */
+              relay: Type.Optional(
+                Type.Object(
+                  {
+                    host: Type.String({ minLength: 1 }),
+                    port: Type.Integer({ default: 25, minimum: 1, maximum: 65535 }),
+                    secure: Type.Boolean({ default: false }),
+                    from: Type.String({ minLength: 3 }),
+                  },
+                  { additionalProperties: false },
+                ),
+              ),
               attachments: Type.Object(
                 {
                   maxCount: Type.Integer({ default: 10, minimum: 0, maximum: 100 }),

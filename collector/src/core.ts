@@ -27,7 +27,7 @@ import {
   type RecentChanges,
 } from './detection/index.js';
 import { EventsStore } from './events/index.js';
-import { IncidentService, type IncidentSink } from './incidents/index.js';
+import { type Incident, IncidentService, type IncidentSink } from './incidents/index.js';
 import { FleetQueries, Inventory } from './inventory/index.js';
 import { Jobs } from './jobs/index.js';
 import type { Component } from './lifecycle.js';
@@ -35,7 +35,7 @@ import { LiveHub } from './live/index.js';
 import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
 import { Notifications, notificationsMetrics } from './notifications/index.js';
 import type { MetricFamily } from './observability/index.js';
-import { agentRequestDesk, agentRequestSink, EmailReceiver, Requests } from './requests/index.js';
+import { agentRequestDesk, agentRequestSink, EmailReceiver, EmailReplies, Requests } from './requests/index.js';
 import { Rollouts, releasePlatformOf } from './rollouts/index.js';
 import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
@@ -90,10 +90,30 @@ export async function wireCore(input: CoreInput) {
   const { incidents, notifications, jobs } = work;
   // The helpdesk's SMTP receiver, when configured (docs/0014-requests.md).
   const mail = input.config.requests.email;
+  const replies =
+    mail?.relay &&
+    new EmailReplies(mail.relay, mail.messageIdDomain, input.config.logger.child({ concern: 'requests' }));
+  if (replies) {
+    // The resolution goes back to an e-mail requester once, at the change that resolved the ticket (a status seen
+    // for the first time since the start counts as a change; a closed ticket is forgotten).
+    const last = new Map<string, string>();
+    incidents.onChange((i) => {
+      if (i.channel !== 'email') return;
+      const before = last.get(i.id);
+      if (i.status === 'closed') last.delete(i.id);
+      else last.set(i.id, i.status);
+      if (i.status !== 'resolved' || before === 'resolved') return;
+      void work.requests
+        .request(i.id)
+        .then((r) => r?.requesterContact && replies.resolved(i, r.requesterContact))
+        .catch((err: unknown) => input.config.logger.error({ err, incidentId: i.id }, 'resolution mail failed'));
+    });
+  }
   const email =
     mail &&
     new EmailReceiver(mail, {
       requests: work.requests,
+      ...(replies ? { acknowledge: (i: Incident, to: string, ref?: string) => replies.acknowledge(i, to, ref) } : {}),
       clientOfDomain: (domain) => Object.entries(mail.domains).find(([d]) => d.toLowerCase() === domain)?.[1],
       incidents,
       attachmentsDir: join(
@@ -105,7 +125,9 @@ export async function wireCore(input: CoreInput) {
   // Stop order: nothing new comes in (sessions, sockets), what arrived is committed, then the timers, then the
   // detection checkpoint last so it holds every sample committed before the stop.
   const components: Component[] = [
-    ...(email ? [{ name: 'email', start: () => email.start(), stop: () => email.stop() }] : []),
+    ...(email
+      ? [{ name: 'email', start: () => email.start(), stop: () => email.stop().finally(() => replies?.close()) }]
+      : []),
     { name: 'sessions', start: () => sessions.start(), stop: () => sessions.stop() },
     {
       name: 'live stream',

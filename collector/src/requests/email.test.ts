@@ -8,8 +8,10 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ParsedMail, simpleParser } from 'mailparser';
 import { createTransport, type Transporter } from 'nodemailer';
 import pino from 'pino';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type Collector } from '../app.js';
 import { checkSettings } from '../config.js';
@@ -20,6 +22,19 @@ let smtp: Transporter;
 let clientId: string;
 let other: string;
 let port: number;
+/** A relay on loopback standing for the organisation's mail server: what the desk sends back lands here. */
+let relay: SMTPServer;
+const sent: ParsedMail[] = [];
+
+/** Polls until `check` holds (the relay receives asynchronously). */
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  // Polling an outcome, not sleeping for a fixed time: each round waits 50 ms only while the mail is not there yet.
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out; the relay got: ${JSON.stringify(sent.map((m) => m.subject))}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 const incidents = async () => (await app.incidents.list({ channel: 'email', limit: 1000 })).incidents;
 const send = (mail: Record<string, unknown>) =>
@@ -30,6 +45,19 @@ const send = (mail: Record<string, unknown>) =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'outpost-email-'));
+  relay = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData: (stream, _s, cb) => {
+      simpleParser(stream).then((m) => {
+        sent.push(m);
+        cb();
+      }, cb);
+    },
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  const relayPort = (relay.server.address() as { port: number }).port;
   const settings = checkSettings({
     dataDir: join(dir, 'data'),
     tls: { enabled: false },
@@ -39,12 +67,13 @@ beforeAll(async () => {
         port: 0,
         domains: { 'acme.example': 'cl_pending', 'Globex.example': 'cl_pending' },
         messageIdDomain: 'outpost.acme.example',
+        relay: { host: '127.0.0.1', port: relayPort, from: 'Helpdesk <helpdesk@support.example>' },
         attachments: { maxCount: 2, maxBytes: 2000 },
       },
     },
   });
   // The domain map names clients the collector creates below: the settings object stays the collector's own.
-  app = await buildApp({ ...settings, clock: { now: () => Date.now() }, logger: pino({ level: 'silent' }) });
+  app = await buildApp({ ...settings, clock: { now: () => Date.now() }, logger: pino({ level: process.env.OUTPOST_TEST_LOG ?? 'silent' }) });
   const system = { kind: 'system', id: 'system' } as const;
   clientId = (await app.tenants.createClient(system, 'Acme')).id;
   other = (await app.tenants.createClient(system, 'Globex')).id;
@@ -59,6 +88,7 @@ beforeAll(async () => {
 afterAll(async () => {
   smtp?.close();
   await app?.close();
+  await new Promise((r) => relay?.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -94,6 +124,18 @@ describe('e-mail to the helpdesk', () => {
     expect(stored).toEqual(['1-__.._etc_passwd', '2-photo.jpg']);
     const timeline = await app.incidents.timeline(inc.id);
     expect(timeline.some((e) => e.kind === 'comment' && String(e.data.text).includes('2 dropped'))).toBe(true);
+  });
+
+  it('acknowledges with the ticket number in the subject, then sends the resolution, marked as automatic', async () => {
+    await until(() => sent.some((m) => m.subject?.startsWith(`[${first.id}]`)));
+    const ack = sent.find((m) => m.subject?.startsWith(`[${first.id}]`))!;
+    expect(ack.to && 'text' in ack.to ? ack.to.text : '').toContain('bob@acme.example');
+    expect(ack.headers.get('auto-submitted')).toBe('auto-replied');
+    expect(ack.inReplyTo).toBe(first.messageId);
+    await app.incidents.resolve({ kind: 'system', id: 'system' }, first.id, 'Toner replaced', 'hardware');
+    await until(() => sent.some((m) => m.subject?.startsWith(`[${first.id}] Resolved`)));
+    expect(sent.find((m) => m.subject?.startsWith(`[${first.id}] Resolved`))!.text).toContain('Toner replaced');
+    await app.incidents.reopen({ kind: 'system', id: 'system' }, first.id, 'the reply test needs it open');
   });
 
   it('threads a reply onto the ticket by In-Reply-To, and by the ticket number in the subject', async () => {

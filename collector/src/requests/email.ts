@@ -34,6 +34,8 @@ export interface EmailDeps {
   incidents: Pick<IncidentService, 'get' | 'comment'>;
   /** The client a sender domain (lower case) belongs to, from the configuration. */
   clientOfDomain(domain: string): string | undefined;
+  /** Sends the acknowledgement with the ticket number (absent: no relay configured). */
+  acknowledge?(incident: Incident, to: string, inReplyTo?: string): void;
   /** Where attachments are stored (`<dataDir>/request-attachments`). */
   attachmentsDir: string;
   logger: Logger;
@@ -170,6 +172,7 @@ export class EmailReceiver {
       requester: { name: from?.name || address, email: address },
     });
     if (files.length || mail.attachments.length) this.#store(incident.id, files, mail.attachments.length);
+    this.deps.acknowledge?.(incident, address, mail.messageId);
     log.info({ incidentId: incident.id, clientId }, 'mail filed as a ticket');
   }
 

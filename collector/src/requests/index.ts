@@ -8,6 +8,7 @@
 export { type AgentDeskDeps, agentRequestDesk, agentRequestSink } from './agent-desk.js';
 export { type ChatDeps, chatRoutes } from './chat-routes.js';
 export { automatic, type EmailDeps, EmailReceiver, type EmailSettings } from './email.js';
+export { EmailReplies, type RelaySettings } from './email-replies.js';
 export { requestsRoutes } from './routes.js';
 export { agentOrigin, type NewRequest, type RequestChannel, Requests, type RequestsDeps } from './service.js';
 export { slackSignature, teamsAuthorization, verifySlack, verifyTeams } from './signatures.js';
