@@ -73,7 +73,11 @@ beforeAll(async () => {
     },
   });
   // The domain map names clients the collector creates below: the settings object stays the collector's own.
-  app = await buildApp({ ...settings, clock: { now: () => Date.now() }, logger: pino({ level: process.env.OUTPOST_TEST_LOG ?? 'silent' }) });
+  app = await buildApp({
+    ...settings,
+    clock: { now: () => Date.now() },
+    logger: pino({ level: process.env.OUTPOST_TEST_LOG ?? 'silent' }),
+  });
   const system = { kind: 'system', id: 'system' } as const;
   clientId = (await app.tenants.createClient(system, 'Acme')).id;
   other = (await app.tenants.createClient(system, 'Globex')).id;
