@@ -539,6 +539,11 @@ export const ERRORS = {
     hint: 'Check that the agent runs (`outpost-agent status`); the local channel is `/run/outpost-agent/request.sock` for an installed agent (OUTPOST_AGENT_REQUEST_SOCKET names another). Not available on Windows yet.',
     http: 503,
   },
+  OUTPOST_E_REQUEST_THROTTLED: {
+    message: 'Too many requests from this user on this machine in the last hour',
+    hint: 'Call or write to the support desk instead; the limit (20 an hour per user) stops a script or a stuck key from flooding the queue.',
+    http: 429,
+  },
   OUTPOST_E_REQUEST_PROOF: {
     message: 'The agent could not tell which user is asking',
     hint: 'The command proves the user by creating a file named by the agent in its proof directory; run it as a normal user on this machine, without changing that directory.',

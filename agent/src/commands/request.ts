@@ -22,8 +22,8 @@ function socketPath(g: CliGlobals): string {
 /** Control characters out of what the collector sends back (the title holds the user's own words, still text). */
 const plain = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, ' ');
 
-/** One exchange on the local channel: hello → proof → ask → answer. */
-function exchange(path: string, ask: object, timeoutMs: number): Promise<Extract<LocalAnswer, { ok: boolean }>> {
+/** One exchange on the local channel: hello → proof → ask → answer (the agent tests speak it too). */
+export function exchange(path: string, ask: object, timeoutMs: number): Promise<Extract<LocalAnswer, { ok: boolean }>> {
   return new Promise((resolve, reject) => {
     const unavailable = (cause?: unknown) =>
       new OutpostError('OUTPOST_E_REQUEST_UNAVAILABLE', {

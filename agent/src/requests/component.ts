@@ -23,7 +23,12 @@ export interface RequestsOptions {
   ticketWaitMs?: number;
   /** How long a caller has to prove itself and ask. */
   askTimeoutMs?: number;
+  /** Requests one OS user may file per hour (a stuck script or an angry user must not flood the queue). */
+  maxPerHour?: number;
 }
+
+/** Connections served at once: far above people asking, low enough that a local loop cannot exhaust the agent. */
+const MAX_CONNECTIONS = 32;
 
 const coded = (err: unknown): LocalAnswer =>
   err instanceof OutpostError
@@ -42,10 +47,14 @@ export class RequestsComponent implements AgentComponent {
   readonly #waiters = new Map<string, (s: RequestState) => void>();
   readonly #ticketWaitMs: number;
   readonly #askTimeoutMs: number;
+  readonly #maxPerHour: number;
+  /** When each uid filed, over the last hour. */
+  readonly #filed = new Map<number, number[]>();
 
   constructor(o: RequestsOptions = {}) {
     this.#ticketWaitMs = o.ticketWaitMs ?? 10_000;
     this.#askTimeoutMs = o.askTimeoutMs ?? 15_000;
+    this.#maxPerHour = o.maxPerHour ?? 20;
   }
 
   async start(ctx: AgentContext): Promise<void> {
@@ -68,6 +77,7 @@ export class RequestsComponent implements AgentComponent {
         // Nothing there.
       }
       const server = createServer((s) => this.#serve(s, proofs));
+      server.maxConnections = MAX_CONNECTIONS;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(socket, () => {
@@ -159,6 +169,14 @@ export class RequestsComponent implements AgentComponent {
 
   async #file(text: string, uid: number, user: string): Promise<LocalAnswer> {
     const ctx = this.#ctx!;
+    const now = Date.now();
+    const recent = (this.#filed.get(uid) ?? []).filter((t) => t > now - 3_600_000);
+    if (recent.length >= this.#maxPerHour)
+      throw new OutpostError('OUTPOST_E_REQUEST_THROTTLED', {
+        message: `${this.#maxPerHour} requests in the last hour from ${user}: call the support desk, or wait`,
+      });
+    recent.push(now);
+    this.#filed.set(uid, recent);
     const ref = `r_${randomBytes(12).toString('base64url')}`;
     const snapshot = await takeSnapshot();
     this.#ledger!.add({ ref, uid, user, at: Date.now(), ticket: null });

@@ -92,7 +92,7 @@ beforeAll(async () => {
 afterAll(async () => {
   smtp?.close();
   await app?.close();
-  await new Promise((r) => relay?.close(r));
+  await new Promise<void>((r) => relay?.close(() => r()));
   rmSync(dir, { recursive: true, force: true });
 });
 
