@@ -79,6 +79,18 @@ program
   .requiredOption('--state-dir <dir>', 'the agent state directory holding update/marker.json')
   .action(async (o: { stateDir: string }) => (await loadCommands()).updateWatchCommand(o, globals()));
 
+program
+  .command('request')
+  .description(
+    'Ask the support desk for help from this machine: files a ticket with this machine, your user name and a snapshot attached, and prints its number. `--status <ticket>` shows one of yours.',
+  )
+  .argument('[text...]', 'what is wrong, in your own words')
+  .option('--status <ticket>', 'show the status of a request you filed (its ticket number or reference)')
+  .option('--json', 'print JSON', false)
+  .action(async (text: string[], o: { status?: string; json: boolean }) =>
+    (await loadCommands()).requestCommand({ text: text.join(' '), ...o }, globals()),
+  );
+
 inventoryCommand(program);
 installCommands(program);
 

@@ -115,6 +115,82 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /**
+     * Users' chat channels (docs/0014-requests.md). Secrets live here only; they are never logged nor shown by the API.
+     */
+    requests: Type.Object(
+      {
+        slack: Type.Optional(
+          Type.Object(
+            {
+              /** The Slack app's signing secret (Basic Information → App Credentials). */
+              signingSecret: Type.String({ minLength: 16, maxLength: 256 }),
+              /** Slack workspace id (`team_id`) → the client its users belong to. */
+              workspaces: Type.Record(Type.String({ pattern: '^T[A-Z0-9]{2,30}$' }), Type.String({ minLength: 1 })),
+              /** Where replies may be posted: Slack's own hooks unless a test points it at a local server. */
+              responseUrlPrefixes: Type.Array(Type.String({ pattern: '^https?://[^/]+/' }), {
+                default: ['https://hooks.slack.com/'],
+              }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        /** The built-in SMTP receiver for the helpdesk address; absent: no e-mail channel. */
+        email: Type.Optional(
+          Type.Object(
+            {
+              host: Type.String({ default: '127.0.0.1', minLength: 1 }),
+              port: Type.Integer({ default: 2525, minimum: 0, maximum: 65535 }),
+              /** Largest message accepted (25 MiB by default); a bigger one is refused during DATA (552). */
+              maxMessageBytes: Type.Integer({ default: 26_214_400, minimum: 1024 }),
+              /** Sender domain → client. */
+              domains: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 })),
+              /** The domain of the collector's own Message-IDs (its own mail coming back is a loop). */
+              messageIdDomain: Type.String({ default: 'outpost.invalid', minLength: 1 }),
+              /** Where acknowledgements and resolutions are sent from; absent: the requester gets no mail back. */
+              relay: Type.Optional(
+                Type.Object(
+                  {
+                    host: Type.String({ minLength: 1 }),
+                    port: Type.Integer({ default: 25, minimum: 1, maximum: 65535 }),
+                    secure: Type.Boolean({ default: false }),
+                    from: Type.String({ minLength: 3 }),
+                  },
+                  { additionalProperties: false },
+                ),
+              ),
+              attachments: Type.Object(
+                {
+                  maxCount: Type.Integer({ default: 10, minimum: 0, maximum: 100 }),
+                  maxBytes: Type.Integer({ default: 10_485_760, minimum: 0 }),
+                },
+                { additionalProperties: false, default: {} },
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        teams: Type.Optional(
+          Type.Object(
+            {
+              /** One entry per Teams outgoing webhook: its security token (base64, as Teams shows it) and client. */
+              webhooks: Type.Array(
+                Type.Object(
+                  {
+                    secret: Type.String({ pattern: '^[A-Za-z0-9+/]{20,}={0,2}$', maxLength: 256 }),
+                    clientId: Type.String({ minLength: 1 }),
+                  },
+                  { additionalProperties: false },
+                ),
+                { minItems: 1, maxItems: 100 },
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** Detection (docs/0003-detection.md). */
     detection: Type.Object(
       {

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RequestState } from '@outpost/shared';
 import { AgentGateway, Agents, agentsMetrics, ConnectionRegistry, Presence } from './agents/index.js';
 import { AuditLog } from './audit/index.js';
 import { AuthService } from './auth/index.js';
@@ -26,7 +27,7 @@ import {
   type RecentChanges,
 } from './detection/index.js';
 import { EventsStore } from './events/index.js';
-import { IncidentService, type IncidentSink } from './incidents/index.js';
+import { type Incident, IncidentService, type IncidentSink } from './incidents/index.js';
 import { FleetQueries, Inventory } from './inventory/index.js';
 import { Jobs } from './jobs/index.js';
 import type { Component } from './lifecycle.js';
@@ -34,6 +35,7 @@ import { LiveHub } from './live/index.js';
 import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
 import { Notifications, notificationsMetrics } from './notifications/index.js';
 import type { MetricFamily } from './observability/index.js';
+import { agentRequestDesk, agentRequestSink, EmailReceiver, EmailReplies, Requests } from './requests/index.js';
 import { Rollouts, releasePlatformOf } from './rollouts/index.js';
 import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
@@ -86,9 +88,46 @@ export async function wireCore(input: CoreInput) {
   const { ingest, presence } = spine;
   const { metricsService, sweeps, checkpoint } = watch;
   const { incidents, notifications, jobs } = work;
+  // The helpdesk's SMTP receiver, when configured (docs/0014-requests.md).
+  const mail = input.config.requests.email;
+  const replies =
+    mail?.relay &&
+    new EmailReplies(mail.relay, mail.messageIdDomain, input.config.logger.child({ concern: 'requests' }));
+  if (replies) {
+    // The resolution goes back to an e-mail requester once, at the change that resolved the ticket (a status seen
+    // for the first time since the start counts as a change; a closed ticket is forgotten).
+    const last = new Map<string, string>();
+    incidents.onChange((i) => {
+      if (i.channel !== 'email') return;
+      const before = last.get(i.id);
+      if (i.status === 'closed') last.delete(i.id);
+      else last.set(i.id, i.status);
+      if (i.status !== 'resolved' || before === 'resolved') return;
+      void work.requests
+        .request(i.id)
+        .then((r) => r?.requesterContact && replies.resolved(i, r.requesterContact))
+        .catch((err: unknown) => input.config.logger.error({ err, incidentId: i.id }, 'resolution mail failed'));
+    });
+  }
+  const email =
+    mail &&
+    new EmailReceiver(mail, {
+      requests: work.requests,
+      ...(replies ? { acknowledge: (i: Incident, to: string, ref?: string) => replies.acknowledge(i, to, ref) } : {}),
+      clientOfDomain: (domain) => Object.entries(mail.domains).find(([d]) => d.toLowerCase() === domain)?.[1],
+      incidents,
+      attachmentsDir: join(
+        input.config.dataDir === ':memory:' ? tmpdir() : input.config.dataDir,
+        'request-attachments',
+      ),
+      logger: input.config.logger.child({ concern: 'requests' }),
+    });
   // Stop order: nothing new comes in (sessions, sockets), what arrived is committed, then the timers, then the
   // detection checkpoint last so it holds every sample committed before the stop.
   const components: Component[] = [
+    ...(email
+      ? [{ name: 'email', start: () => email.start(), stop: () => email.stop().finally(() => replies?.close()) }]
+      : []),
     { name: 'sessions', start: () => sessions.start(), stop: () => sessions.stop() },
     {
       name: 'live stream',
@@ -120,7 +159,7 @@ export async function wireCore(input: CoreInput) {
     ...streamMetrics(ingest),
     ...notificationsMetrics(notifications),
   ];
-  return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, components, metricFamilies };
+  return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, email, components, metricFamilies };
 }
 
 /** Rollouts drive the updates concern's assignment seam wave by wave and read back what agents reported. */
@@ -276,7 +315,24 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
     config.notifications,
   );
   incidents.setNotifier(notifications);
-  return { inventory, fleet, jobs, contracts, incidents, incidentSink: incidentSink ?? incidents, notifications };
+  // Users' requests (docs/0014-requests.md) become incidents; the machine's recent changes come from the inventory.
+  const requests = new Requests(db, audit, clock, logger.child({ concern: 'requests' }), {
+    incidents,
+    clientExists: ports.clientExists,
+    agentPlace: placementOf(agents),
+    defaultSite: async (clientId) => (await tenants.listSites(clientId))[0]?.id,
+    recentChanges: (agentId, from, to) => inventory.recentChanges(agentId, from, to),
+  });
+  return {
+    inventory,
+    fleet,
+    jobs,
+    contracts,
+    incidents,
+    incidentSink: incidentSink ?? incidents,
+    notifications,
+    requests,
+  };
 }
 type Work = ReturnType<typeof wireWork>;
 
@@ -392,6 +448,16 @@ function connect(input: CoreInput, c: Spine & Work & Watch & ReturnType<typeof w
   ingest.registerSink('metrics.batch', (items) => c.metricsService.commit(items));
   ingest.registerSink('checks.results', (items) => c.metricsService.commitChecks(items));
   ingest.registerSink('update.status', (items, now) => updates.ingest(items, now));
+  // Users' requests from the workstation: filed from the stream, the agent told its ticket, status queries answered.
+  const desk = {
+    requests: c.requests,
+    incident: (id: string) => c.incidents.get(id),
+    agentClient: c.ports.agentClient,
+    send: (agentId: string, msg: RequestState) => c.registry.get(agentId)?.send(msg),
+    logger: logger.child({ concern: 'requests' }),
+  };
+  ingest.registerSink('request.file', agentRequestSink(desk));
+  gateway.setRequestDesk(agentRequestDesk(desk));
   gateway.setChannelRouter(c.sessions);
   c.auth.credentials.onAccessEnded((userId, why) => c.sessions.endForUser(userId, why));
   gateway.onReady((conn) => {

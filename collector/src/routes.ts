@@ -25,6 +25,7 @@ import { notificationsRoutes } from './notifications/index.js';
 import { type MetricsRegistry, observabilityRoutes } from './observability/index.js';
 import { perimeterRoutes } from './reports/perimeter/index.js';
 import { qualityRoutes } from './reports/quality/index.js';
+import { chatRoutes, requestsRoutes } from './requests/index.js';
 import { rolloutsRoutes } from './rollouts/index.js';
 import { sessionsRoutes } from './sessions/index.js';
 import { tenantsRoutes } from './tenants/index.js';
@@ -57,6 +58,15 @@ export async function registerRoutes(api: App, agentEndpoint: App, ctx: RouteCon
   await api.register(observability);
   if (separate) await agentEndpoint.register(observability);
   for (const plugin of [...fleetPlugins(ctx), ...workPlugins(ctx)]) await api.register(plugin);
+  // Slack and Teams post here, signed; raw-body parsers of their own (docs/0014-requests.md).
+  await api.register(
+    chatRoutes({
+      requests: ctx.core.requests,
+      settings: ctx.config.requests,
+      now: () => ctx.config.clock.now(),
+      logger: ctx.config.logger.child({ concern: 'requests' }),
+    }),
+  );
   if (separate) await installTechnicianWebsocket(api);
   await agentEndpoint.register(updatesAgentRoutes({ updates: ctx.core.updates }));
   for (const plugin of livePlugins(ctx)) await api.register(plugin);
@@ -114,6 +124,11 @@ function workPlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncT
   const { incidents, contracts, agents, tenants, audit } = core;
   return [
     incidentsRoutes({ incidents, guard, userName: async (id) => (await core.auth.getUser(id))?.name }),
+    requestsRoutes({
+      requests: core.requests,
+      guard,
+      incidentClient: async (id) => (await incidents.get(id))?.clientId,
+    }),
     contractsRoutes({ contracts, guard }),
     jobsRoutes({ jobs: core.jobs, guard }),
     notificationsRoutes({ notifications: core.notifications, guard }),

@@ -539,6 +539,36 @@ export const ERRORS = {
     hint: 'Check HKLM\\SOFTWARE\\Outpost as an administrator (`reg query HKLM\\SOFTWARE\\Outpost`); delete the Token value by hand if it is still there.',
     http: 500,
   },
+  OUTPOST_E_REQUEST_UNAVAILABLE: {
+    message: 'The agent service on this machine is not reachable to file the request',
+    hint: 'Check that the agent runs (`outpost-agent status`); the local channel is `/run/outpost-agent/request.sock` for an installed agent (OUTPOST_AGENT_REQUEST_SOCKET names another). Not available on Windows yet.',
+    http: 503,
+  },
+  OUTPOST_E_REQUEST_THROTTLED: {
+    message: 'Too many requests from this user on this machine in the last hour',
+    hint: 'Call or write to the support desk instead; the limit (20 an hour per user) stops a script or a stuck key from flooding the queue.',
+    http: 429,
+  },
+  OUTPOST_E_REQUEST_PROOF: {
+    message: 'The agent could not tell which user is asking',
+    hint: 'The command proves the user by creating a file named by the agent in its proof directory; run it as a normal user on this machine, without changing that directory.',
+    http: 403,
+  },
+  OUTPOST_E_CHAT_SIGNATURE: {
+    message: 'The chat request is not signed with the shared secret',
+    hint: 'Slack: the signing secret of the app (`X-Slack-Signature`, v0); Teams: the outgoing webhook security token (`Authorization: HMAC …`). Set them in the collector configuration (`requests.slack.signingSecret`, `requests.teams.secret`).',
+    http: 401,
+  },
+  OUTPOST_E_CHAT_REPLAYED: {
+    message: 'The chat request is too old or was already received',
+    hint: 'A Slack request whose timestamp is more than 5 minutes from the collector clock is refused as a replay; check the collector clock (NTP).',
+    http: 401,
+  },
+  OUTPOST_E_CHAT_NOT_CONFIGURED: {
+    message: 'This chat channel is not configured on the collector',
+    hint: 'Add `requests.slack` or `requests.teams` (secret and the workspace or team → client mapping) to the collector configuration.',
+    http: 404,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

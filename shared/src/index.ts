@@ -17,6 +17,7 @@ export * from './protocol/jobs.js';
 export * from './protocol/messages.js';
 export * from './protocol/metrics.js';
 export * from './protocol/presence.js';
+export * from './protocol/requests.js';
 export * from './protocol/shell.js';
 export * from './protocol/stream.js';
 export * from './protocol/update.js';

@@ -180,6 +180,7 @@ const EFFECTS: Record<string, [string, number]> = {
   'POST /api/v1/agents/:id/revoke': ['revokedAgents', 1],
   'POST /api/v1/users': ['users', 1],
   'POST /api/v1/incidents': ['incidents', 1],
+  'POST /api/v1/requests/calls': ['incidents', 1],
   'POST /api/v1/enrollment-tokens': ['enrollmentTokens', 1],
   'POST /api/v1/installers': ['enrollmentTokens', 1],
   'POST /api/v1/auth/api-tokens': ['apiTokens', 1],

@@ -35,6 +35,10 @@ const PUBLIC_ROUTES = new Set([
   // Release metadata and executables: signed offline and verified by each agent (docs/0011-releases.md).
   'GET /v1/updates/metadata/:name',
   'GET /v1/updates/targets/*',
+  // Slack and Teams: no token, the platform's HMAC signature over the body instead (docs/0014-requests.md).
+  'POST /api/v1/chat/slack/commands',
+  'POST /api/v1/chat/slack/actions',
+  'POST /api/v1/chat/teams',
 ]);
 
 async function raw(method: string, url: string, headers: Record<string, string> = {}, body?: string) {

@@ -29,6 +29,8 @@ const KIND_OF_COLLECTION: Record<string, string> = {
   policies: 'pol',
   jobs: 'jb',
   scripts: 'sc',
+  requesters: 'rq',
+  'triage-rules': 'tr',
 };
 /** Collections whose ids belong to no client (release uploads and their file names, rollouts: global, admin only); their parameters are not probed. */
 const GLOBAL_COLLECTIONS = new Set(['uploads', 'metadata', 'rollouts']);
@@ -119,6 +121,18 @@ beforeAll(async () => {
   const policy = async (clientId: string) =>
     (await apiCall<{ id: string }>(admin, 'POST', '/api/v1/detection/policies', { clientId })).id;
   ids.pol = { a: await policy(c.clientId), b: await policy(clientB.id) };
+  // Each client's requester directory and triage rules (issue 19).
+  const requester = async (clientId: string) =>
+    (await apiCall<{ id: string }>(admin, 'POST', `/api/v1/clients/${clientId}/requesters`, { name: 'Census' })).id;
+  ids.rq = { a: await requester(c.clientId), b: await requester(clientB.id) };
+  const rule = async (clientId: string) =>
+    (
+      await apiCall<{ id: string }>(admin, 'POST', `/api/v1/clients/${clientId}/triage-rules`, {
+        keywords: ['census'],
+        type: 'census',
+      })
+    ).id;
+  ids.tr = { a: await rule(c.clientId), b: await rule(clientB.id) };
   // A script of each client's own, and a job on each client's machine.
   const script = async (clientId: string) =>
     (await apiCall<{ id: string }>(admin, 'POST', '/api/v1/scripts', { name: 'census', clientId, body: 'true\n' })).id;
@@ -217,6 +231,8 @@ function hint(name: string, schema: JsonSchema): unknown {
     userId: ids.us?.a,
     // A release version (major.minor.patch): a pattern the sampler does not generate.
     version: '1.2.3',
+    // A requester's chat handles and logins (`kind:value`): a pattern the sampler does not generate.
+    handles: ['login:census'],
   };
   if (name in plain) return plain[name];
   // Periods: days in reports, milliseconds elsewhere.

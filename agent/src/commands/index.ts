@@ -9,6 +9,7 @@ export { installRun, uninstallRun } from '../install/command.js';
 export { inventoryRun } from '../inventory/command.js';
 export { enrollCommand } from './enroll.js';
 export type { CliGlobals } from './globals.js';
+export { requestCommand } from './request.js';
 export { runCommand } from './run.js';
 export { statusCommand } from './status.js';
 export { updateWatchCommand } from './update-watch.js';

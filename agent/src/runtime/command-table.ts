@@ -6,6 +6,7 @@ import { fileOpenHandler } from '../files/index.js';
 import { InventoryComponent } from '../inventory/index.js';
 import { JobsComponent } from '../jobs/index.js';
 import { MetricsComponent } from '../metrics/index.js';
+import { RequestsComponent } from '../requests/index.js';
 import { ShellService } from '../shell/index.js';
 import { UpdateComponent } from '../update/index.js';
 import type { AgentComponent, CommandTable } from './commands.js';
@@ -29,7 +30,8 @@ export function buildCommandTable(): { table: CommandTable; components: AgentCom
     },
   });
   const update = new UpdateComponent();
-  const components: AgentComponent[] = [inventory, shell, new MetricsComponent(), checks, jobs, update];
+  const requests = new RequestsComponent();
+  const components: AgentComponent[] = [inventory, shell, new MetricsComponent(), checks, jobs, update, requests];
   const table: CommandTable = {
     'inventory.request': (msg) => inventory.request(msg).then(() => undefined),
     'shell.open': shell.open,
@@ -40,6 +42,7 @@ export function buildCommandTable(): { table: CommandTable; components: AgentCom
     'job.run': jobs.run,
     'job.cancel': jobs.cancel,
     'update.assign': update.assign,
+    'request.state': requests.state,
   };
   return { table, components };
 }

@@ -83,6 +83,7 @@ export class AgentGateway {
   #pending = 0;
   #stopping = false;
   #channels: ChannelRouter | undefined;
+  #requestDesk: ((conn: AgentConnection, msg: Extract<AgentMessage, { type: 'request.query' }>) => void) | undefined;
   readonly #readyListeners: ((conn: AgentConnection) => void)[] = [];
   readonly counters: GatewayCounters = { handshakes: 0, enrollments: 0, messages: 0, closesByCode: new Map() };
 
@@ -112,6 +113,11 @@ export class AgentGateway {
 
   setChannelRouter(router: ChannelRouter): void {
     this.#channels = router;
+  }
+
+  /** Answers an agent asking for the status of a user's request it filed (the requests concern, docs/0014). */
+  setRequestDesk(desk: (conn: AgentConnection, msg: Extract<AgentMessage, { type: 'request.query' }>) => void): void {
+    this.#requestDesk = desk;
   }
 
   /** Takes over a freshly upgraded socket. */
@@ -232,6 +238,11 @@ export class AgentGateway {
           if (!this.#channels)
             throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `no router for ${msg.type}` });
           this.#channels.onReply(c, msg);
+          return;
+        case 'request.query':
+          if (!this.#requestDesk)
+            throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `no desk for ${msg.type}` });
+          this.#requestDesk(c, msg);
           return;
         case 'agent.hello':
           throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'agent.hello after the handshake' });

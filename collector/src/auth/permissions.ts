@@ -47,6 +47,8 @@ export const ACTIONS = [
   // Rollouts (issue 15): admins only, like releases.
   'rollouts.read',
   'rollouts.manage',
+  // Users' requests (issue 19): the requester directory and triage rules; admins only, like contracts.
+  'requests.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 

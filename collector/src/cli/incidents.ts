@@ -1,6 +1,6 @@
 /**
  * Incident commands: `outpost incidents list|queues|show|open|ack|take|assign|comment|escalate|deescalate|pause|
- * resume|resolve|close|reopen`. They only call the API; the collector checks, authorises and audits.
+ * resume|resolve|close|reopen|log-call|retriage`. They only call the API; the collector checks, authorises and audits.
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { apiCall } from './client.js';
@@ -221,6 +221,54 @@ export function addIncidentCommands(program: Command): void {
         }).filter(([, v]) => v !== undefined),
       );
       printIncident(this, await apiCall<Row>(target(this), 'POST', '/api/v1/incidents', body));
+    });
+
+  inc
+    .command('log-call')
+    .description(
+      'Log a phone call as a ticket with channel "phone": triage rules and the VIP flag apply (docs/0014-requests.md).',
+    )
+    .argument('<text>', 'what the caller says is wrong')
+    .requiredOption('--client <id>', 'client the caller belongs to')
+    .requiredOption('--requester <name>', 'who called')
+    .option('--email <address>', "the caller's e-mail (matches the requester directory)")
+    .option('--phone <number>', "the caller's number")
+    .option('--agent <id>', "the caller's machine, when known")
+    .option('--criticality <P>', 'P1…P4 (default: what triage chooses)', crit)
+    .option('--type <category>', 'category (default: what triage chooses)')
+    .action(async function (this: Command, text: string, o: Row) {
+      const body = Object.fromEntries(
+        Object.entries({
+          clientId: o.client,
+          requester: o.requester,
+          email: o.email,
+          phone: o.phone,
+          agentId: o.agent,
+          text,
+          criticality: o.criticality,
+          type: o.type,
+        }).filter(([, v]) => v !== undefined),
+      );
+      printIncident(this, await apiCall<Row>(target(this), 'POST', '/api/v1/requests/calls', body));
+    });
+
+  inc
+    .command('retriage')
+    .description('Correct the type or criticality triage chose for a ticket (the SLA targets follow).')
+    .argument('<id>', 'incident id')
+    .requiredOption('--reason <text>', 'why')
+    .option('--type <category>', 'new category')
+    .option('--criticality <P>', 'new criticality, P1…P4', crit)
+    .action(async function (this: Command, id: string, o: Row) {
+      const body = Object.fromEntries(
+        Object.entries({ type: o.type, criticality: o.criticality, reason: o.reason }).filter(
+          ([, v]) => v !== undefined,
+        ),
+      );
+      printIncident(
+        this,
+        await apiCall<Row>(target(this), 'POST', `/api/v1/incidents/${encodeURIComponent(id)}/retriage`, body),
+      );
     });
 
   const action = (

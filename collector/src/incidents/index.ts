@@ -9,6 +9,8 @@
 export type { IncidentNotice, IncidentNotifier, IncidentOptions, NoticeEvent, SlaProvider } from './core.js';
 export type { TickResult } from './engine.js';
 export {
+  CHANNELS,
+  type Channel,
   checkTransition,
   type Incident,
   type IncidentSource,

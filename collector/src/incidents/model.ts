@@ -10,6 +10,14 @@ export type Status = (typeof STATUSES)[number];
 /** Where an incident came from: a detector, or a person. */
 export type IncidentSource = SignalSource | 'manual';
 
+/**
+ * How the ticket reached the desk (docs/0014-requests.md): detection, a technician opening it, or a user's request
+ * through the agent, e-mail, Slack, Teams or a phone call.
+ */
+export const CHANNELS = ['detection', 'technician', 'agent', 'email', 'slack', 'teams', 'phone'] as const;
+/** A ticket's channel. */
+export type Channel = (typeof CHANNELS)[number];
+
 /** The SLA clock of one ticket (absent when the client has no contract target for this criticality). */
 export interface SlaClock {
   contractId: string;
@@ -40,6 +48,8 @@ export interface Incident {
   /** Deduplication key (detected incidents); null for manual ones. */
   key: string | null;
   source: IncidentSource;
+  /** How it reached the desk (detection, technician, or a user's channel). */
+  channel: Channel;
   rule: string;
   type: string;
   title: string;
@@ -91,7 +101,8 @@ export type TimelineKind =
   | 'closed'
   | 'reopened'
   | 'notification'
-  | 'session';
+  | 'session'
+  | 'retriaged';
 
 /** One timeline entry. */
 export interface TimelineEntry {
@@ -121,6 +132,7 @@ const ALLOWED: Record<string, readonly Status[]> = {
   close: ['resolved'],
   reopen: ['resolved', 'closed'],
   comment: ['open', 'acknowledged', 'resolved', 'closed'],
+  retriage: ['open', 'acknowledged'],
 };
 
 /** Throws OUTPOST_E_TRANSITION_INVALID unless `action` may apply to an incident in `status`. */

@@ -9,6 +9,7 @@ import { errorResponses } from '../http/schemas.js';
 import type { Incident, Status } from './model.js';
 import { Bodies, IncidentView, ListQuery, OpenBody, QueuesView, TimelineView } from './schemas.js';
 import type { IncidentService } from './service.js';
+import type { Criticality } from './signal.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
@@ -47,6 +48,12 @@ const ACTIONS: [string, TSchema, ActionFn][] = [
   ['resolve', Bodies.resolve, (s, a, id, b) => s.resolve(a, id, b.note!, b.category!)],
   ['close', Bodies.empty, (s, a, id) => s.close(a, id)],
   ['reopen', Bodies.reason, (s, a, id, b) => s.reopen(a, id, b.reason!)],
+  [
+    'retriage',
+    Bodies.retriage,
+    (s, a, id, b) =>
+      s.retriage(a, id, { type: b.type, criticality: b.criticality as Criticality | undefined, reason: b.reason! }),
+  ],
 ];
 
 /** The incidents routes plugin. */

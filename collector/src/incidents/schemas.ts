@@ -1,6 +1,7 @@
 /** Request and response schemas of the incidents routes. Responses are allow-lists. */
 import { Type } from '@sinclair/typebox';
 import { NullableString, NullableTime } from '../http/schemas.js';
+import { CHANNELS } from './model.js';
 import { RESOLUTION_CATEGORIES } from './service.js';
 
 const Crit = Type.Union([Type.Literal('P1'), Type.Literal('P2'), Type.Literal('P3'), Type.Literal('P4')]);
@@ -31,6 +32,8 @@ export const IncidentView = Type.Object({
   agentIds: Type.Array(Type.String()),
   key: NullableString,
   source: Type.String(),
+  /** How the ticket reached the desk: detection, technician, agent, email, slack, teams, phone. */
+  channel: Type.String(),
   rule: Type.String(),
   type: Type.String(),
   title: Type.String(),
@@ -79,6 +82,7 @@ export const ListQuery = Type.Object(
     clientId: Type.Optional(Type.String({ maxLength: 64 })),
     siteId: Type.Optional(Type.String({ maxLength: 64 })),
     agentId: Type.Optional(Type.String({ maxLength: 64 })),
+    channel: Type.Optional(Type.Union(CHANNELS.map((c) => Type.Literal(c)))),
     assignee: Type.Optional(Type.String({ maxLength: 64 })),
     unassigned: Type.Optional(Type.Boolean()),
     breached: Type.Optional(Type.Boolean()),
@@ -117,6 +121,10 @@ export const Bodies = {
     { additionalProperties: false },
   ),
   empty: Type.Object({}, { additionalProperties: false }),
+  retriage: Type.Object(
+    { type: Type.Optional(Text(64)), criticality: Type.Optional(Crit), reason: Text(2000) },
+    { additionalProperties: false },
+  ),
 };
 
 /** Queue counts per tier and criticality. */

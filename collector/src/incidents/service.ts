@@ -7,12 +7,26 @@ import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
 import { type Change, IncidentCore, type IncidentNotifier, type IncidentOptions, type SlaProvider } from './core.js';
 import { type TickResult, tick } from './engine.js';
-import { checkTransition, type Incident, priorityOf, type TimelineEntry, type TimelineKind } from './model.js';
+import {
+  type Channel,
+  checkTransition,
+  type Incident,
+  priorityOf,
+  type TimelineEntry,
+  type TimelineKind,
+} from './model.js';
 import type { Criticality, DetectionSignal, IncidentSink, RaiseResult, Tier } from './signal.js';
 import { clearSignal, openTicket, raiseSignal } from './sink.js';
 import { resumeClock, stopClock } from './sla.js';
 import { type IncidentQuery, IncidentsStore } from './store.js';
-import { acknowledgeTicket, escalateTicket, reopenTicket, resolveTicket, withinReopenWindow } from './transitions.js';
+import {
+  acknowledgeTicket,
+  escalateTicket,
+  reopenTicket,
+  resolveTicket,
+  retarget,
+  withinReopenWindow,
+} from './transitions.js';
 
 /** What incidents need to check references (wired in app.ts). */
 export interface IncidentDeps {
@@ -37,6 +51,8 @@ export interface ManualIncident {
   tier?: Tier | undefined;
   /** When the fault started, if known (default: now). */
   failureTime?: number | undefined;
+  /** How it reached the desk (default: a technician opened it); users' requests name their channel. */
+  channel?: Exclude<Channel, 'detection'> | undefined;
 }
 
 /** Resolution categories reports group by. */
@@ -218,7 +234,8 @@ export class IncidentService implements IncidentSink {
         agentIds: [...new Set(m.agentIds ?? [])],
         key: null,
         source: 'manual',
-        rule: 'manual',
+        channel: m.channel ?? 'technician',
+        rule: m.channel && m.channel !== 'technician' ? 'request' : 'manual',
         type: m.type,
         title: m.title,
         explanation: m.explanation ?? '',
@@ -278,6 +295,33 @@ export class IncidentService implements IncidentSink {
           details: { from, to: userId, reason },
         },
         notify: [{ event: 'assigned', detail: { to: userId } }],
+      };
+    });
+  }
+
+  /**
+   * The technician corrects what triage chose (type, criticality): the SLA targets follow the new criticality, the
+   * covered time already consumed is kept (docs/0014-requests.md).
+   */
+  retriage(
+    actor: Actor,
+    id: string,
+    change: { type?: string | undefined; criticality?: Criticality | undefined; reason: string },
+  ): Promise<Incident> {
+    if (change.type === undefined && change.criticality === undefined)
+      return Promise.reject(bad('Give a type or a criticality', 'type'));
+    return this.#act(actor, id, async (inc, now) => {
+      checkTransition(inc, 'retriage');
+      const from = { type: inc.type, criticality: inc.criticality };
+      if (change.type !== undefined) inc.type = change.type;
+      if (change.criticality !== undefined && change.criticality !== inc.criticality) {
+        inc.criticality = change.criticality;
+        await retarget(this.#core, inc, now);
+      }
+      const to = { type: inc.type, criticality: inc.criticality };
+      return {
+        events: [{ kind: 'retriaged', data: { from, to, reason: change.reason } }],
+        audit: { type: 'incident.retriage', code: 'OUTPOST_I_INCIDENT_RETRIAGED', details: { from, to } },
       };
     });
   }

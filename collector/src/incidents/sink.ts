@@ -72,6 +72,7 @@ export async function openTicket(
         at: fields.detectedAt,
         data: {
           source: fields.source,
+          channel: fields.channel,
           rule: fields.rule,
           criticality: fields.criticality,
           tier: fields.tier,
@@ -137,6 +138,7 @@ export function raiseSignal(core: IncidentCore, s: DetectionSignal): Promise<Rai
       agentIds: [...new Set(s.agentIds)],
       key: s.key,
       source: s.source,
+      channel: 'detection',
       rule: s.rule,
       type: s.type,
       title: s.title,

@@ -1,6 +1,6 @@
 /** All SQL of the incidents concern: tickets, the machines they concern, and their timelines. */
 import { type Db, type Migration, prepared } from '../db/index.js';
-import type { Incident, IncidentSource, SlaClock, Status, TimelineEntry, TimelineKind } from './model.js';
+import type { Channel, Incident, IncidentSource, SlaClock, Status, TimelineEntry, TimelineKind } from './model.js';
 import type { Criticality, Tier } from './signal.js';
 
 /** The incidents concern's schema. */
@@ -52,6 +52,17 @@ export const incidentsMigrations: Migration[] = [
       CREATE INDEX incident_notices_pending ON incident_notices (seq) WHERE handed_off_at IS NULL;
     `,
   },
+  {
+    // Users' requests share the queue (docs/0014-requests.md): each ticket says how it reached the desk. Tickets
+    // from before were detected, or opened by a technician.
+    id: '0311_incident_requests',
+    concern: 'incidents',
+    sql: `
+      ALTER TABLE incidents ADD COLUMN channel TEXT NOT NULL DEFAULT 'detection';
+      UPDATE incidents SET channel = 'technician' WHERE source = 'manual';
+      CREATE INDEX incidents_client_channel ON incidents (client_id, channel, detected_at);
+    `,
+  },
 ];
 
 /** A notice waiting in (or handed off from) the incidents concern's handoff table. */
@@ -80,6 +91,7 @@ interface Row {
   site_id: string;
   dedup_key: string | null;
   source: string;
+  channel: string;
   rule: string;
   type: string;
   title: string;
@@ -121,6 +133,7 @@ function fromRow(r: Row): Incident {
     agentIds: r.agent_ids ? (JSON.parse(r.agent_ids) as string[]) : [],
     key: r.dedup_key,
     source: r.source as IncidentSource,
+    channel: r.channel as Channel,
     rule: r.rule,
     type: r.type,
     title: r.title,
@@ -160,6 +173,7 @@ export interface IncidentQuery {
   clientId?: string | undefined;
   siteId?: string | undefined;
   agentId?: string | undefined;
+  channel?: Channel | undefined;
   assignee?: string | undefined;
   unassigned?: boolean | undefined;
   breached?: boolean | undefined;
@@ -190,9 +204,9 @@ export class IncidentsStore {
         `INSERT INTO incidents (id, client_id, site_id, dedup_key, source, rule, type, title, explanation, context,
            criticality, impact, urgency, tier, status, failure_time, detected_at, acknowledged_at, resolved_at,
            closed_at, resolution_ms, assignee, escalation_level, paused, clear_since, reopen_count, resolution_note,
-           resolution_category, created_by, updated_at, sla, next_sla_at, breached)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, title = excluded.title,
+           resolution_category, created_by, updated_at, sla, next_sla_at, breached, channel)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, title = excluded.title, type = excluded.type,
            explanation = excluded.explanation, context = excluded.context, criticality = excluded.criticality,
            impact = excluded.impact, urgency = excluded.urgency, tier = excluded.tier, status = excluded.status,
            acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at,
@@ -235,6 +249,7 @@ export class IncidentsStore {
         inc.sla ? JSON.stringify(inc.sla) : null,
         inc.nextSlaAt,
         breached,
+        inc.channel,
       );
       const agent = prepared(this.db, 'INSERT OR IGNORE INTO incident_agents (incident_id, agent_id) VALUES (?, ?)');
       for (const a of inc.agentIds) agent.run(inc.id, a);
@@ -374,6 +389,7 @@ export class IncidentsStore {
     if (q.clientId) add('i.client_id = ?', q.clientId);
     if (q.siteId) add('i.site_id = ?', q.siteId);
     if (q.agentId) add('i.id IN (SELECT incident_id FROM incident_agents WHERE agent_id = ?)', q.agentId);
+    if (q.channel) add('i.channel = ?', q.channel);
     if (q.assignee) add('i.assignee = ?', q.assignee);
     if (q.unassigned) add('i.assignee IS NULL');
     if (q.breached !== undefined) add('i.breached = ?', q.breached ? 1 : 0);

@@ -11,6 +11,7 @@ import { InventoryReport, InventoryRequest } from './inventory.js';
 import { JobCancel, JobRun, JobStatus } from './jobs.js';
 import { ChecksResults, MetricsBatch } from './metrics.js';
 import { AgentHeartbeat } from './presence.js';
+import { RequestFile, RequestQuery, RequestState } from './requests.js';
 import {
   FileDone,
   FileOpen,
@@ -39,6 +40,7 @@ const SequencedSchemas = [
   ChecksResults,
   JobStatus,
   UpdateStatus,
+  RequestFile,
 ] as const;
 
 /** Agent messages that are not sequenced: the handshake, presence, replies to commands. */
@@ -51,6 +53,7 @@ const UnsequencedAgentSchemas = [
   ShellNoEcho,
   FileOpened,
   FileDone,
+  RequestQuery,
 ] as const;
 
 /** Every message an agent may send. */
@@ -83,6 +86,7 @@ export const CollectorMessage = Type.Union([
   JobRun,
   JobCancel,
   UpdateAssign,
+  RequestState,
 ]);
 export type CollectorMessage = Static<typeof CollectorMessage>;
 

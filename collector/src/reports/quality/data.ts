@@ -47,6 +47,15 @@ export interface PeriodFigures {
   breaches: { response: number; resolution: number; byCriticality: Record<Criticality, number> };
   penalty: { currency: string; amount: number; uncapped: number; cap: number | null } | null;
   topRules: { rule: string; count: number }[];
+  /**
+   * Users' requests (docs/0014-requests.md): how many came in by each channel, and their recurring causes — the
+   * request types seen at least twice, with how they were resolved.
+   */
+  requests: {
+    total: number;
+    byChannel: Record<string, number>;
+    recurringCauses: { type: string; count: number; resolutions: Record<string, number> }[];
+  };
   topMachines: { agentId: string; hostname: string; count: number }[];
 }
 
@@ -82,6 +91,16 @@ async function figures(src: QualitySources, clientId: string, from: number, to: 
     for (const a of i.agentIds) machines.set(a, (machines.get(a) ?? 0) + 1);
   }
   const acked = list.filter((i) => i.acknowledgedAt !== null);
+  const asked = list.filter((i) => i.channel !== 'detection' && i.channel !== 'technician');
+  const byChannel: Record<string, number> = {};
+  const causes = new Map<string, { count: number; resolutions: Record<string, number> }>();
+  for (const i of asked) {
+    byChannel[i.channel] = (byChannel[i.channel] ?? 0) + 1;
+    const c = causes.get(i.type) ?? { count: 0, resolutions: {} };
+    c.count += 1;
+    if (i.resolutionCategory) c.resolutions[i.resolutionCategory] = (c.resolutions[i.resolutionCategory] ?? 0) + 1;
+    causes.set(i.type, c);
+  }
   const resolved = list.filter((i) => i.resolutionMs !== null);
 
   const sla = (['all', ...CRITICALITIES] as const).map((criticality) => {
@@ -142,6 +161,15 @@ async function figures(src: QualitySources, clientId: string, from: number, to: 
     breaches,
     penalty,
     topRules: top(rules, 10).map(([rule, count]) => ({ rule, count })),
+    requests: {
+      total: asked.length,
+      byChannel,
+      recurringCauses: [...causes]
+        .filter(([, c]) => c.count >= 2)
+        .map(([type, c]) => ({ type, ...c }))
+        .sort((a, b) => b.count - a.count || a.type.localeCompare(b.type))
+        .slice(0, 10),
+    },
     topMachines,
   };
 }

@@ -164,6 +164,23 @@ ${barChart(
   c.topMachines.map((m) => ({ label: m.hostname, value: m.count })),
 )}
 </section>
+<section><h2>Users' requests</h2>
+<p>${c.requests.total} requests this period (${p.requests.total} the period before).</p>
+${barChart(
+  'By channel',
+  Object.entries(c.requests.byChannel).map(([label, value]) => ({ label, value })),
+)}
+${table(
+  ['Recurring cause', 'Requests', 'Resolved as'],
+  c.requests.recurringCauses.map((r) => [
+    r.type,
+    r.count,
+    Object.entries(r.resolutions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || '—',
+  ]),
+)}
+</section>
 </body></html>
 `;
 }
@@ -215,6 +232,10 @@ export function renderQualityCsv(r: QualityReport): string {
     p.penalty ? p.penalty.amount.toFixed(2) : null,
   );
   for (const t of c.topRules) add('top_rule', t.rule, t.count, null);
+  add('requests', 'total', c.requests.total, p.requests.total);
+  for (const [ch, n] of Object.entries(c.requests.byChannel))
+    add('requests_channel', ch, n, p.requests.byChannel[ch] ?? 0);
+  for (const r of c.requests.recurringCauses) add('recurring_cause', r.type, r.count, null);
   for (const m of c.topMachines) add('top_machine', `${m.hostname} (${m.agentId})`, m.count, null);
   return toCsv(['section', 'figure', 'this_period', 'previous_period'], rows);
 }
