@@ -244,7 +244,7 @@ function wireSpine({ db, config }: CoreInput) {
   });
   const tenants = new Tenants(db, audit, clock);
   const registry = new ConnectionRegistry();
-  const agents = new Agents(db, tenants, registry, audit, clock, logger);
+  const agents = new Agents({ db, tenants, registry, audit, clock, logger });
   const events = new EventsStore(db);
   const ingest = new StreamIngest(new StreamStore(db), clock, logger);
   const presence = new Presence(registry, agents, clock, logger, config.presence);
@@ -279,15 +279,21 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
     logger,
   );
   const fleet = new FleetQueries(inventory, clock);
-  const jobs = new Jobs(db, audit, clock, logger.child({ concern: 'jobs' }), {
-    agent: (id) => agents.get(id),
-    agentsIn: (q) => agents.list({ ...q, limit: JOB_SELECTOR_LIMIT, offset: 0 }),
-    securityPatchesOlderThan: async (q, days) => (await fleet.patches(q, days, true)).map((r) => r.agentId),
-    siteClient: ports.siteClient,
-    siteTimezone: async (id) => (await tenants.site(id))?.timezone,
-    hostname: (id) => agents.label(id),
-    send: sendVia(registry, true),
-    online: (agentId) => registry.get(agentId)?.open === true,
+  const jobs = new Jobs({
+    db,
+    audit,
+    clock,
+    logger: logger.child({ concern: 'jobs' }),
+    deps: {
+      agent: (id) => agents.get(id),
+      agentsIn: (q) => agents.list({ ...q, limit: JOB_SELECTOR_LIMIT, offset: 0 }),
+      securityPatchesOlderThan: async (q, days) => (await fleet.patches(q, days, true)).map((r) => r.agentId),
+      siteClient: ports.siteClient,
+      siteTimezone: async (id) => (await tenants.site(id))?.timezone,
+      hostname: (id) => agents.label(id),
+      send: sendVia(registry, true),
+      online: (agentId) => registry.get(agentId)?.open === true,
+    },
   });
   const contracts = new Contracts(db, audit, clock, ports);
   const incidents = new IncidentService({
@@ -300,20 +306,20 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
     options: { autoResolveHoldMs: config.incidents.autoResolveHoldMs, reopenWindowMs: config.incidents.reopenWindowMs },
   });
   // Notifications: incidents tell it every ticket change; a failing channel raises its own incident back.
-  const notifications = new Notifications(
+  const notifications = new Notifications({
     db,
     audit,
     clock,
-    logger.child({ concern: 'notifications' }),
-    {
+    logger: logger.child({ concern: 'notifications' }),
+    deps: {
       clientExists: ports.clientExists,
       inCoverage: (clientId, siteId, at) => contracts.inCoverage(clientId, siteId, at),
       onCall: (clientId, tier, at) => contracts.onCall(clientId, tier, at),
       incidents,
       noteSent: (incidentId, data) => incidents.note(incidentId, 'notification', data),
     },
-    config.notifications,
-  );
+    options: config.notifications,
+  });
   incidents.setNotifier(notifications);
   // Users' requests (docs/0014-requests.md) become incidents; the machine's recent changes come from the inventory.
   const requests = new Requests(db, audit, clock, logger.child({ concern: 'requests' }), {
@@ -352,13 +358,13 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     logger.child({ concern: 'detection' }),
   );
   await policyAdmin.load();
-  const detection = new DetectionEngine(
-    work.incidentSink,
-    { place: detectionPlaceOf(agents, tenants), lastSeen: lastSeenOf(agents) },
-    policies.set,
+  const detection = new DetectionEngine({
+    sink: work.incidentSink,
+    presence: { place: detectionPlaceOf(agents, tenants), lastSeen: lastSeenOf(agents) },
+    policies: policies.set,
     clock,
     logger,
-    {
+    options: {
       heartbeatIntervalMs: config.presence.heartbeatIntervalMs,
       // What changed on the machine in the 24 h before a fault, from the inventory history, explains the incident;
       // and the jobs that ended on it then (a patch, a script): "what changed" names the job.
@@ -374,7 +380,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
         return facts && { ...facts, hostname: (await agents.label(agentId)) ?? facts.hostname };
       },
     },
-  );
+  });
   const metricsStore = new MetricsStore(db);
   const detectionStore = new DetectionStore(db);
   detection.restore(await detectionStore.load());
@@ -421,9 +427,16 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
   // Releases: served to agents, published by admins (validated, never signed here), assigned per agent.
   const releasesDir =
     config.dataDir === ':memory:' ? join(tmpdir(), `outpost-releases-memory-${process.pid}`) : config.dataDir;
-  const updates = new Updates(db, releasesDir, audit, clock, logger.child({ concern: 'updates' }), {
-    send: sendVia(registry, false),
-    clientOf: ports.agentClient,
+  const updates = new Updates({
+    db,
+    dataDir: releasesDir,
+    audit,
+    clock,
+    logger: logger.child({ concern: 'updates' }),
+    deps: {
+      send: sendVia(registry, false),
+      clientOf: ports.agentClient,
+    },
   });
   return { gateway, sessions, updates };
 }

@@ -77,13 +77,13 @@ const incidents = new IncidentService({
   },
   options: { autoResolveHoldMs: 300_000, reopenWindowMs: 86_400_000 },
 });
-const engine = new detection.DetectionEngine(
-  incidents,
-  { place: async () => ({ clientId: 'cl', siteId: 'si', hostname: 'h' }), lastSeen: async () => [] },
-  new detection.PolicySet(),
+const engine = new detection.DetectionEngine({
+  sink: incidents,
+  presence: { place: async () => ({ clientId: 'cl', siteId: 'si', hostname: 'h' }), lastSeen: async () => [] },
+  policies: new detection.PolicySet(),
   clock,
   logger,
-);
+});
 // 1b. The engine itself, on steady series (no incident opens: the cost of the hot path, not of the incident store).
 const engineSeries = 1000;
 const engineRounds = 200;

@@ -181,9 +181,11 @@ describe('the CLI in the first hour', () => {
   it('report perimeter chooses the format from --out and refuses an extension it cannot write', async () => {
     const pdf = join(dir.path, 'x.pdf');
     const csv = join(dir.path, 'x.csv');
-    const [bad, good] = await Promise.all([
+    const json = join(dir.path, 'x.json');
+    const [bad, good, asJson] = await Promise.all([
       cli('report', 'perimeter', '--site', c.siteId, '--out', pdf),
       cli('report', 'perimeter', '--site', c.siteId, '--out', csv),
+      cli('report', 'perimeter', '--site', c.siteId, '--out', json),
     ]);
     expect(bad.code).not.toBe(0);
     expect(bad.out).toMatch(/"\.pdf" is not a supported report format; supported: \.html, \.csv, \.json/);
@@ -191,5 +193,10 @@ describe('the CLI in the first hour', () => {
     expect(good.code, good.out).toBe(0);
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(csv, 'utf8')).toMatch(/^hostname,device_id,/);
+    // JSON is the route's closed report schema: exactly its top-level fields, one section per machine.
+    expect(asJson.code, asJson.out).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { summary: { machines: number }; machines: unknown[] };
+    expect(Object.keys(report).sort()).toEqual(['generatedAt', 'machines', 'summary', 'title']);
+    expect(report.machines).toHaveLength(report.summary.machines);
   }, 60_000);
 });

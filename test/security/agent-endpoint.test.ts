@@ -227,6 +227,17 @@ describe('message refusals after the handshake', () => {
     expect((await a.closed).code).toBe(4402);
   });
 
+  it('takes a heartbeat (the backlog it announces is recorded) and ignores a reply on a channel nobody opened', async () => {
+    const { a, agentId } = await ready();
+    a.sendJson({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: 1, outboxPending: 7 });
+    await expect.poll(() => c.collector.registry.get(agentId)?.outboxPending, { timeout: 5000 }).toBe(7);
+    a.sendJson({ type: 'shell.exit', channel: 99, sessionId: 'ss_000000000000000000000000', exitCode: 0, signal: 0 });
+    a.sendJson({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: 2, outboxPending: 3 });
+    await expect.poll(() => c.collector.registry.get(agentId)?.outboxPending, { timeout: 5000 }).toBe(3);
+    expect(c.collector.registry.get(agentId)?.open).toBe(true);
+    a.close();
+  });
+
   it('closes a connection that exceeds its message rate', async () => {
     const { a } = await ready();
     for (let i = 0; i < 200; i++)

@@ -41,7 +41,7 @@ export class ChecksComponent implements AgentComponent {
     if (!ctx || msg.id === this.#policyId) return;
     // A list that arrives after its expiry was held up somewhere; a newer one may already be running, and the
     // collector pushes the current list on every connection anyway.
-    if (msg.expiresAt < Date.now()) {
+    if (msg.expiresAt < ctx.clock.now()) {
       ctx.logger.warn(
         { policy: msg.id, expiresAt: msg.expiresAt },
         'checks list ignored: it expired before it arrived (or this clock is ahead of the collector)',

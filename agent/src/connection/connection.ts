@@ -7,7 +7,7 @@
  */
 import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
-import { sleep } from '../time.js';
+import { sleep, systemClock } from '../time.js';
 import { type BackoffOptions, backoffDelay, retryAfterMs } from './backoff.js';
 import { type CloseInfo, type DialOptions, dial, type Session } from './dial.js';
 
@@ -83,13 +83,14 @@ export class ConnectionManager {
           break;
         }
         this.#session = session;
-        const since = Date.now();
+        const clock = this.dialOptions.clock ?? systemClock;
+        const since = clock.now();
         this.#to('ready');
         this.events.onSession(session);
         close = await session.closed;
         this.#session = undefined;
         error = close.error;
-        if (Date.now() - since >= (this.backoff.stableMs ?? 30_000)) this.attempt = 0;
+        if (clock.now() - since >= (this.backoff.stableMs ?? 30_000)) this.attempt = 0;
       } catch (err) {
         error = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
       }

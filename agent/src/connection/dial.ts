@@ -21,6 +21,7 @@ import {
 } from '@outpost/shared';
 import type { Logger } from 'pino';
 import { type ClientOptions, WebSocket } from 'ws';
+import { type Clock, systemClock } from '../time.js';
 
 /** What one attempt needs. */
 export interface DialOptions {
@@ -32,6 +33,8 @@ export interface DialOptions {
   logger: Logger;
   timeoutMs?: number;
   maxPayload?: number;
+  /** The time the session's liveness is judged with (the real clock by default). */
+  clock?: Clock | undefined;
 }
 
 /** How a socket ended. */
@@ -70,21 +73,23 @@ export class Session {
   readonly #early: SessionMessage[] = [];
   readonly closed: Promise<CloseInfo>;
   /** Time of the last frame or ping from the collector (for the liveness check). */
-  lastActivity = Date.now();
+  lastActivity: number;
 
   constructor(
     readonly ws: WebSocket,
     readonly welcome: CollectorWelcome,
     private readonly logger: Logger,
+    clock: Clock = systemClock,
   ) {
+    this.lastActivity = clock.now();
     this.closed = new Promise((resolve) =>
       ws.once('close', (code: number, reason: Buffer) => resolve(closeInfo(code, reason))),
     );
     ws.on('ping', () => {
-      this.lastActivity = Date.now();
+      this.lastActivity = clock.now();
     });
     ws.on('message', (data, isBinary) => {
-      this.lastActivity = Date.now();
+      this.lastActivity = clock.now();
       if (isBinary && this.#frameHandler) {
         this.#frameHandler(
           Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data),
@@ -257,7 +262,7 @@ export function dial(opts: DialOptions): Promise<Session> {
             message: `expected collector.welcome, got ${msg.type}`,
           });
         ws.removeAllListeners('message');
-        finish(undefined, new Session(ws, msg, opts.logger));
+        finish(undefined, new Session(ws, msg, opts.logger, opts.clock));
       } catch (err) {
         const e = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
         opts.logger.error({ code: e.code, err: e }, 'handshake failed');

@@ -14,7 +14,7 @@ export function fileOpenHandler(shell: ShellService) {
   return async (msg: FileOpen, ctx: CommandContext): Promise<void> => {
     const hub = ChannelHub.of(ctx.session, ctx.logger);
     try {
-      if (msg.expiresAt < Date.now())
+      if (msg.expiresAt < ctx.clock.now())
         throw new OutpostError('OUTPOST_E_TICKET_INVALID', { message: 'the open command has expired' });
       if (!shell.guard) throw new OutpostError('OUTPOST_E_TICKET_INVALID', { message: 'no collector session key' });
       shell.guard.learn(ctx.session.welcome.sessionKey, ctx.config.stateDir, ctx.logger);

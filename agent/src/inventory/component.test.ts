@@ -13,6 +13,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentConfig } from '../config/index.js';
 import type { AgentContext } from '../runtime/commands.js';
+import { systemClock } from '../time.js';
 import { InventoryComponent } from './component.js';
 import { defaultInventoryOptions, defineProbe, HOUR, type ProbeContext } from './probe.js';
 import type { RunnableProbe } from './registry.js';
@@ -63,6 +64,8 @@ function harness(inventory: AgentConfig['inventory'], env: NodeJS.ProcessEnv = {
   const ctx: AgentContext = {
     config,
     logger,
+    // Date is faked by vi.useFakeTimers, so the real clock follows the test's time.
+    clock: systemClock,
     report: async (b) => {
       reports.push(b);
       return reports.length;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { type InventoryRequest, OutpostError, type ProbeName } from '@outpost/shared';
 import type { AgentComponent, AgentContext } from '../runtime/commands.js';
+import { systemClock } from '../time.js';
 import { nextState, type PlannedSet, packSets, planSet } from './diff.js';
 import { systemProbeContext } from './exec.js';
 import type { InventoryOptions, ProbeContext } from './probe.js';
@@ -118,7 +119,7 @@ export class InventoryComponent implements AgentComponent {
 
   /** Handles `inventory.request`: full snapshots of the named probes (all when none), once per request id. */
   async request(msg: InventoryRequest): Promise<RunSummary | undefined> {
-    const now = Date.now();
+    const now = (this.#ctx?.clock ?? systemClock).now();
     if (msg.expiresAt < now || this.#seenRequests.has(msg.id)) return undefined;
     this.#seenRequests.set(msg.id, msg.expiresAt);
     for (const [id, exp] of this.#seenRequests) if (exp < now) this.#seenRequests.delete(id);
@@ -182,7 +183,7 @@ export class InventoryComponent implements AgentComponent {
     const messages = packSets(planned, () => randomBytes(9).toString('base64url'));
     let bytes = 0;
     for (const sets of messages) {
-      const body = { type: 'inventory.report' as const, time: Date.now(), reason, sets };
+      const body = { type: 'inventory.report' as const, time: ctx.clock.now(), reason, sets };
       bytes += Buffer.byteLength(JSON.stringify(body));
       await ctx.report(body);
     }

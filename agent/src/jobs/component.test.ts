@@ -12,6 +12,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentConfig } from '../config/index.js';
 import type { AgentContext, CommandContext } from '../runtime/commands.js';
+import { systemClock } from '../time.js';
 import { JobsComponent } from './component.js';
 import { JobJournal } from './journal.js';
 
@@ -32,6 +33,7 @@ function agentAt(stateDir: string, jobs: AgentConfig['jobs'] = {}) {
   const ctx: AgentContext = {
     config,
     logger: pino({ level: 'silent' }),
+    clock: systemClock,
     report: async (body: SequencedBody) => {
       if (body.type === 'job.status') reports.push({ ...body, seq: reports.length + 1 });
       return reports.length;

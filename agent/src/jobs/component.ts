@@ -79,13 +79,13 @@ export class JobsComponent implements AgentComponent {
     this.#ctx = ctx;
     this.#journal = new JobJournal(ctx.config.stateDir);
     this.#host = this.options.host ?? detectHost(ctx.config);
-    this.#journal.prune(Date.now() - JOURNAL_KEEP_MS);
+    this.#journal.prune(ctx.clock.now() - JOURNAL_KEEP_MS);
     for (const e of this.#journal.unfinished()) {
       ctx.logger.warn({ jobId: e.jobId }, 'job was running when the agent stopped: reported interrupted, not rerun');
       await this.#record(e.jobId, e.startedAt, {
         ...empty,
         state: 'interrupted',
-        durationMs: Math.max(0, Date.now() - e.startedAt),
+        durationMs: Math.max(0, ctx.clock.now() - e.startedAt),
         reason: 'the agent stopped while the job ran; it is not run again',
       });
     }
@@ -132,7 +132,9 @@ export class JobsComponent implements AgentComponent {
       log.info({ state: known.state }, 'job already in the journal: not run again');
       return;
     }
-    const t0 = Date.now();
+    const t0 = ctx.clock.now();
+    // The process's own timeout runs on real time (a timer in spawn.ts), whatever clock decides expiry.
+    const realStart = Date.now();
     if (this.#cancelled.delete(msg.id))
       return this.#record(msg.id, t0, { ...empty, state: 'cancelled', reason: 'cancelled before it started' });
     if (msg.expiresAt <= t0) {
@@ -170,7 +172,7 @@ export class JobsComponent implements AgentComponent {
     const abort = new AbortController();
     this.#running = { id: msg.id, abort };
     const output = new BoundedOutput(JOB_OUTPUT_HEAD_BYTES, JOB_OUTPUT_TAIL_BYTES);
-    const deadline = t0 + msg.timeoutSec * 1000;
+    const deadline = realStart + msg.timeoutSec * 1000;
     let state: JobState = 'succeeded';
     let exitCode: number | null = null;
     let signal: string | null = null;
@@ -236,7 +238,7 @@ export class JobsComponent implements AgentComponent {
       state,
       exitCode,
       signal,
-      durationMs: Date.now() - t0,
+      durationMs: ctx.clock.now() - t0,
       outputHead: text.head,
       outputTail: text.tail,
       truncatedBytes: text.truncatedBytes,
@@ -264,8 +266,9 @@ export class JobsComponent implements AgentComponent {
    * "started", reported again as interrupted at the next start; the collector keeps the first outcome.
    */
   async #record(jobId: string, startedAt: number, outcome: Outcome): Promise<void> {
-    await this.#ctx!.report({ type: 'job.status', time: Date.now(), jobId, ...outcome });
-    this.#journal!.write({ jobId, state: outcome.state, startedAt, finishedAt: Date.now() });
+    const now = this.#ctx!.clock.now();
+    await this.#ctx!.report({ type: 'job.status', time: now, jobId, ...outcome });
+    this.#journal!.write({ jobId, state: outcome.state, startedAt, finishedAt: this.#ctx!.clock.now() });
   }
 }
 

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AgentConfig } from '../config/index.js';
 import type { AgentContext } from '../runtime/commands.js';
+import { systemClock } from '../time.js';
 import { MetricsComponent } from './component.js';
 import { DarwinSampler, MARK } from './darwin.js';
 import { WindowsSampler } from './win32.js';
@@ -16,6 +17,7 @@ function harness(): { ctx: AgentContext; reports: SequencedBody[]; lines: Record
   const ctx: AgentContext = {
     config: { stateDir: dir, agentId: 'ag_000000000000000000000001' } as AgentConfig,
     logger: pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) }),
+    clock: systemClock,
     report: async (b) => reports.push(b),
   };
   return { ctx, reports, lines };

@@ -13,6 +13,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exchange } from '../commands/request.js';
 import type { AgentConfig } from '../config/index.js';
+import { systemClock } from '../time.js';
 import { RequestsComponent } from './component.js';
 import { channelPaths } from './paths.js';
 
@@ -30,6 +31,7 @@ beforeAll(async () => {
   await desk.start({
     config: { stateDir: root } as AgentConfig,
     logger: pino({ level: 'silent' }),
+    clock: systemClock,
     // The outbox port: records what would go to the collector, which answers with the ticket when told to.
     report: async (body) => {
       reported.push(body);

@@ -169,7 +169,7 @@ export class RequestsComponent implements AgentComponent {
 
   async #file(text: string, uid: number, user: string): Promise<LocalAnswer> {
     const ctx = this.#ctx!;
-    const now = Date.now();
+    const now = ctx.clock.now();
     const recent = (this.#filed.get(uid) ?? []).filter((t) => t > now - 3_600_000);
     if (recent.length >= this.#maxPerHour)
       throw new OutpostError('OUTPOST_E_REQUEST_THROTTLED', {
@@ -179,9 +179,9 @@ export class RequestsComponent implements AgentComponent {
     this.#filed.set(uid, recent);
     const ref = `r_${randomBytes(12).toString('base64url')}`;
     const snapshot = await takeSnapshot();
-    this.#ledger!.add({ ref, uid, user, at: Date.now(), ticket: null });
+    this.#ledger!.add({ ref, uid, user, at: now, ticket: null });
     const filed = this.#wait(ref);
-    await ctx.report({ type: 'request.file', time: Date.now(), ref, text, user: { name: user, uid }, snapshot });
+    await ctx.report({ type: 'request.file', time: ctx.clock.now(), ref, text, user: { name: user, uid }, snapshot });
     ctx.logger.info({ ref, user, uid }, 'request filed by a local user');
     const state = await filed;
     return { ok: true, ref, user, ticket: state?.ticket ?? null };

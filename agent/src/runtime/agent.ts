@@ -11,7 +11,7 @@ import { ConnectionManager, type ConnectionState, type Session } from '../connec
 import { collectFacts } from '../facts/index.js';
 import { loadOrCreateKey } from '../identity/index.js';
 import { Outbox } from '../outbox/index.js';
-import { sleep } from '../time.js';
+import { type Clock, sleep, systemClock } from '../time.js';
 import { AGENT_VERSION } from '../version.js';
 import { buildCommandTable } from './command-table.js';
 import { type AgentComponent, type AgentContext, type CommandTable, dispatchCommand } from './commands.js';
@@ -28,6 +28,8 @@ export interface RuntimeOptions {
   testEvents?: { count: number; intervalMs: number } | undefined;
   /** Asked to restart (an update flipped the pointer): the CLI stops the runtime and exits with the restart code. */
   onRestart?: ((reason: string) => void) | undefined;
+  /** The time the runtime and its components decide with (the real clock by default). */
+  clock?: Clock | undefined;
 }
 
 /** What `status` reads. */
@@ -48,19 +50,24 @@ export class AgentRuntime {
   #connection!: ConnectionManager;
   #timers: NodeJS.Timeout[] = [];
   #state: ConnectionState = 'idle';
-  #since = Date.now();
+  readonly #clock: Clock;
+  #since: number;
   #lastError: string | null = null;
   #stopped = false;
   #unlock: (() => void) | undefined;
   #table!: CommandTable;
   #components: AgentComponent[] = [];
   #context!: AgentContext;
-  readonly #started = Date.now();
+  readonly #started: number;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly options: RuntimeOptions,
-  ) {}
+  ) {
+    this.#clock = options.clock ?? systemClock;
+    this.#since = this.#clock.now();
+    this.#started = this.#clock.now();
+  }
 
   get outbox(): Outbox {
     return this.#outbox;
@@ -85,6 +92,7 @@ export class AgentRuntime {
     this.#context = {
       config: this.config,
       logger,
+      clock: this.#clock,
       report: (body) => this.report(body),
       restart: (reason) => {
         logger.info({ reason }, 'restart requested');
@@ -95,7 +103,7 @@ export class AgentRuntime {
     for (const c of this.#components) await c.start(this.#context);
     await this.report({
       type: 'stream.event',
-      time: Date.now(),
+      time: this.#clock.now(),
       kind: 'agent.started',
       data: { version: AGENT_VERSION, pid: process.pid },
     });
@@ -103,13 +111,14 @@ export class AgentRuntime {
       {
         server: this.config.server,
         caFingerprint: this.config.caFingerprint,
+        clock: this.#clock,
         hello: (nonce) => keyHello(keys, this.config.agentId, facts, nonce),
       },
       {
         onSession: (s) => void this.#serve(s),
         onState: (state, detail) => {
           this.#state = state;
-          this.#since = Date.now();
+          this.#since = this.#clock.now();
           if (detail.error) this.#lastError = `${detail.error.code}: ${detail.error.message}`;
           this.#writeStatus();
         },
@@ -132,7 +141,7 @@ export class AgentRuntime {
     const tick = async () => {
       if (this.#stopped || n >= count) return;
       n++;
-      const seq = await this.report({ type: 'stream.event', time: Date.now(), kind: 'test', data: { n } });
+      const seq = await this.report({ type: 'stream.event', time: this.#clock.now(), kind: 'test', data: { n } });
       // One line per durable event, so a test that kills the agent knows exactly what was promised.
       this.options.logger.info({ testEvent: n, seq }, 'test event stored');
       this.#timers.push(setTimeout(() => void tick(), intervalMs));
@@ -173,14 +182,14 @@ export class AgentRuntime {
     const beat = () =>
       session.send({
         type: 'agent.heartbeat',
-        time: Date.now(),
-        uptimeSec: Math.floor((Date.now() - this.#started) / 1000),
+        time: this.#clock.now(),
+        uptimeSec: Math.floor((this.#clock.now() - this.#started) / 1000),
         outboxPending: outbox.stats().pending,
       });
     const heartbeat = setInterval(() => {
       // The collector pings at least every heartbeat interval; three silent intervals mean the path is dead.
-      if (Date.now() - session.lastActivity > 3 * interval + 10_000) {
-        logger.warn({ silentMs: Date.now() - session.lastActivity }, 'collector silent; reconnecting');
+      if (this.#clock.now() - session.lastActivity > 3 * interval + 10_000) {
+        logger.warn({ silentMs: this.#clock.now() - session.lastActivity }, 'collector silent; reconnecting');
         session.terminate();
         return;
       }
@@ -192,7 +201,7 @@ export class AgentRuntime {
     const pace = new TokenBucket(
       session.welcome.messagesPerSecond * 0.8,
       Math.max(1, Math.floor(session.welcome.messageBurst / 2)),
-      Date.now(),
+      this.#clock.now(),
     );
     try {
       await outbox.syncWithCollector(session.welcome.lastSeq);
@@ -222,7 +231,7 @@ export class AgentRuntime {
           continue;
         }
         for (const msg of batch) {
-          const wait = pace.take(Date.now());
+          const wait = pace.take(this.#clock.now());
           if (wait > 0) {
             await sleep(wait, stop.signal);
             break;
@@ -250,7 +259,7 @@ export class AgentRuntime {
       since: this.#since,
       lastError: this.#lastError,
       outbox: { pending: s.pending, acked: s.acked, nextSeq: s.nextSeq, droppedTotal: s.droppedTotal },
-      updatedAt: Date.now(),
+      updatedAt: this.#clock.now(),
     };
     const file = join(this.config.stateDir, 'status.json');
     try {

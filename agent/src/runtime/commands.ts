@@ -8,6 +8,7 @@ import type { AgentMessage, SequencedBody } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/index.js';
 import type { Session, SessionMessage } from '../connection/index.js';
+import type { Clock } from '../time.js';
 
 /** Collector messages that are commands (the stream acknowledgement is the runtime's own business). */
 export type CommandType = Exclude<SessionMessage['type'], 'stream.ack'>;
@@ -18,6 +19,8 @@ export type CommandOf<K extends CommandType> = Extract<SessionMessage, { type: K
 export interface AgentContext {
   config: AgentConfig;
   logger: Logger;
+  /** The time components decide with (expiry, durations, deadlines); tests pass a driven one. */
+  clock: Clock;
   /** Puts a message into the durable outbox; it reaches the collector exactly once, whenever a session is up. */
   report(body: SequencedBody): Promise<number>;
   /** Stops the runtime cleanly and exits so the service manager restarts it (after an update's pointer flip). */

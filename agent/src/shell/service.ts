@@ -63,7 +63,7 @@ export class ShellService implements AgentComponent {
     };
     try {
       if (this.#sessions.has(msg.sessionId)) return; // a resent open: idempotent by session
-      if (msg.expiresAt < Date.now())
+      if (msg.expiresAt < ctx.clock.now())
         throw new OutpostError('OUTPOST_E_TICKET_INVALID', { message: 'the open command has expired' });
       this.guard ??= TicketGuard.load(ctx.config.agentId, ctx.config.sessionKey, ctx.config.stateDir);
       this.guard.learn(ctx.session.welcome.sessionKey, ctx.config.stateDir, ctx.logger);

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentConfig } from '../config/index.js';
 import type { AgentContext } from '../runtime/commands.js';
+import { systemClock } from '../time.js';
 import { AGENT_VERSION } from '../version.js';
 import { UpdateComponent } from './component.js';
 import { currentVersion, flipPointer, versionDir } from './layout.js';
@@ -27,6 +28,7 @@ afterEach(() => {
 const ctx = (): AgentContext => ({
   config: { stateDir: state } as AgentConfig,
   logger: pino({ level: 'silent' }),
+  clock: systemClock,
   report: async () => 0,
 });
 

@@ -77,7 +77,7 @@ export class UpdateComponent implements AgentComponent {
         result: 'rolled_back',
         code: 'OUTPOST_E_UPDATE_ROLLED_BACK',
         reason: `the update to ${m.to} was interrupted before it was judged (pointer on ${pointer ?? 'nothing'})`,
-        at: Date.now(),
+        at: ctx.clock.now(),
       });
       clearMarker(stateDir);
       ctx.logger.warn({ from: m.from, to: m.to, pointer }, 'interrupted update found; staying on this version');
@@ -95,7 +95,7 @@ export class UpdateComponent implements AgentComponent {
     const { stateDir } = ctx.config;
     const m = readMarker(stateDir);
     if (m && m.to === AGENT_VERSION && m.healthyAt === undefined) {
-      writeMarker(stateDir, { ...m, healthyAt: Date.now() });
+      writeMarker(stateDir, { ...m, healthyAt: ctx.clock.now() });
       await this.#report(ctx, 'healthy', m.from, m.to, m.assignmentId);
       ctx.logger.info({ from: m.from, to: m.to }, 'new version completed its authenticated hello');
     }
@@ -128,7 +128,7 @@ export class UpdateComponent implements AgentComponent {
   ): Promise<void> {
     await ctx.report({
       type: 'update.status',
-      time: Date.now(),
+      time: ctx.clock.now(),
       phase,
       from,
       to: to.slice(0, 64),
@@ -142,7 +142,7 @@ export class UpdateComponent implements AgentComponent {
   readonly assign = async (msg: UpdateAssign): Promise<void> => {
     const ctx = this.#ctx;
     if (!ctx) return;
-    if (msg.expiresAt < Date.now() || this.#seen.has(msg.id) || wasHandled(ctx.config.stateDir, msg.id)) return;
+    if (msg.expiresAt < ctx.clock.now() || this.#seen.has(msg.id) || wasHandled(ctx.config.stateDir, msg.id)) return;
     this.#seen.add(msg.id);
     // Before acting: a crash or a rollback must not make the same assignment run again at the next connection.
     markHandled(ctx.config.stateDir, msg.id);

@@ -21,7 +21,9 @@ import type { RawData, WebSocket } from 'ws';
 import type { Clock } from '../config.js';
 import { FrameWindow } from '../http/frame-window.js';
 import type { StreamIngest } from '../stream/index.js';
+import type { ChannelRouter } from './channel-router.js';
 import type { Presence } from './presence.js';
+import { dispatchReady, type ReadyHandlers, type RequestDesk, readyHandlers } from './ready-handlers.js';
 import { AgentConnection, type ConnectionRegistry, closeSocket } from './registry.js';
 import type { Agents } from './service.js';
 
@@ -48,21 +50,7 @@ export interface GatewayCounters {
 
 type State = 'awaiting_hello' | 'authenticating' | 'ready' | 'closed';
 
-/** Agent replies the channel router handles (shell sessions and file transfers, docs/0007-shell.md). */
-export type ChannelReply = Extract<
-  AgentMessage,
-  { type: 'shell.opened' | 'shell.refused' | 'shell.exit' | 'shell.noecho' | 'file.opened' | 'file.done' }
->;
-
-/** Where binary channel frames and channel replies go; set by the sessions concern. */
-export interface ChannelRouter {
-  /** The collector's session-ticket public key, announced in every welcome. */
-  readonly sessionKey: string;
-  /** Routes one frame; false when no open channel took it (malformed, or a channel nobody opened). */
-  onFrame(conn: AgentConnection, data: Buffer): boolean;
-  onReply(conn: AgentConnection, msg: ChannelReply): void;
-  onClose(conn: AgentConnection): void;
-}
+export type { ChannelReply, ChannelRouter } from './channel-router.js';
 
 /** How long a socket closed for a flood is given to take the close frame before it is cut. */
 const FLOOD_CLOSE_GRACE_MS = 500;
@@ -83,7 +71,7 @@ export class AgentGateway {
   #pending = 0;
   #stopping = false;
   #channels: ChannelRouter | undefined;
-  #requestDesk: ((conn: AgentConnection, msg: Extract<AgentMessage, { type: 'request.query' }>) => void) | undefined;
+  #requestDesk: RequestDesk | undefined;
   readonly #readyListeners: ((conn: AgentConnection) => void)[] = [];
   readonly counters: GatewayCounters = { handshakes: 0, enrollments: 0, messages: 0, closesByCode: new Map() };
 
@@ -94,6 +82,8 @@ export class AgentGateway {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly limits: GatewayLimits;
+  /** What a ready agent's unsequenced messages do, by type (ready-handlers.ts). */
+  readonly #handlers: ReadyHandlers;
 
   constructor(opts: GatewayOptions) {
     this.agents = opts.agents;
@@ -103,6 +93,12 @@ export class AgentGateway {
     this.clock = opts.clock;
     this.logger = opts.logger;
     this.limits = opts.limits;
+    this.#handlers = readyHandlers({
+      clock: opts.clock,
+      presence: opts.presence,
+      channels: () => this.#channels,
+      requestDesk: () => this.#requestDesk,
+    });
   }
 
   /** Routes binary frames and channel replies to the sessions concern. */
@@ -116,7 +112,7 @@ export class AgentGateway {
   }
 
   /** Answers an agent asking for the status of a user's request it filed (the requests concern, docs/0014). */
-  setRequestDesk(desk: (conn: AgentConnection, msg: Extract<AgentMessage, { type: 'request.query' }>) => void): void {
+  setRequestDesk(desk: RequestDesk): void {
     this.#requestDesk = desk;
   }
 
@@ -219,40 +215,8 @@ export class AgentGateway {
     };
 
     const onReady = (msg: AgentMessage, c: AgentConnection) => {
-      if (isSequenced(msg)) {
-        this.ingest.submit(c, msg);
-        return;
-      }
-      switch (msg.type) {
-        case 'agent.heartbeat':
-          c.lastHeartbeatAt = this.clock.now();
-          c.outboxPending = msg.outboxPending;
-          this.presence.touch(c.agentId);
-          return;
-        case 'shell.opened':
-        case 'shell.refused':
-        case 'shell.exit':
-        case 'shell.noecho':
-        case 'file.opened':
-        case 'file.done':
-          if (!this.#channels)
-            throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `no router for ${msg.type}` });
-          this.#channels.onReply(c, msg);
-          return;
-        case 'request.query':
-          if (!this.#requestDesk)
-            throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: `no desk for ${msg.type}` });
-          this.#requestDesk(c, msg);
-          return;
-        case 'agent.hello':
-          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'agent.hello after the handshake' });
-        default: {
-          const unhandled: never = msg;
-          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', {
-            message: `unhandled ${(unhandled as { type: string }).type}`,
-          });
-        }
-      }
+      if (isSequenced(msg)) this.ingest.submit(c, msg);
+      else dispatchReady(this.#handlers, msg, c);
     };
 
     socket.on('message', (data: RawData, isBinary: boolean) => {

@@ -15,5 +15,5 @@ export { agentsMetrics } from './metrics.js';
 export { Presence } from './presence.js';
 export { AgentConnection, ConnectionRegistry } from './registry.js';
 export { agentsRoutes } from './routes.js';
-export { Agents, type PublicEnrollmentToken, shortAgentId } from './service.js';
+export { Agents, type AgentsInit, type PublicEnrollmentToken, shortAgentId } from './service.js';
 export { type AgentRecord, agentsMigrations } from './store.js';

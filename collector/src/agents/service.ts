@@ -23,18 +23,32 @@ const tokenErrors = {
   revoked: 'OUTPOST_E_ENROLL_TOKEN_REVOKED',
 } as const;
 
+/** What the agents service is built from. */
+export interface AgentsInit {
+  db: Db;
+  tenants: Tenants;
+  /** Live connections (revoking an agent cuts its socket). */
+  registry: ConnectionRegistry;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+}
+
 /** Enrolled agents and the tokens that enroll them. */
 export class Agents {
   readonly store: AgentsStore;
-  constructor(
-    db: Db,
-    private readonly tenants: Tenants,
-    private readonly registry: ConnectionRegistry,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {
-    this.store = new AgentsStore(db);
+  private readonly tenants: Tenants;
+  private readonly registry: ConnectionRegistry;
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  constructor(init: AgentsInit) {
+    this.store = new AgentsStore(init.db);
+    this.tenants = init.tenants;
+    this.registry = init.registry;
+    this.audit = init.audit;
+    this.clock = init.clock;
+    this.logger = init.logger;
   }
 
   #publicToken(t: EnrollmentTokenRecord): PublicEnrollmentToken {

@@ -31,9 +31,16 @@ function setup(
     agentId === 'ag_0'
       ? [{ time: to - 3_600_000, summary: 'installed CoinMiner 1.0' }].filter((c) => c.time >= from)
       : [];
-  const engine = new DetectionEngine(sink, presence, policies, clock, logger, {
-    heartbeatIntervalMs: 30_000,
-    recentChanges: changes,
+  const engine = new DetectionEngine({
+    sink,
+    presence,
+    policies,
+    clock,
+    logger,
+    options: {
+      heartbeatIntervalMs: 30_000,
+      recentChanges: changes,
+    },
   });
   return { clock, sink, engine };
 }
@@ -436,13 +443,13 @@ probes: [{ agentId: ag_7, checks: [{ id: printer, kind: ping, host: 10.0.0.9 }] 
     const set = new PolicySet([parsePolicy(policy)]);
     const sink = new MemoryIncidentSink();
     const clock = { now: () => T0 };
-    const engine = new DetectionEngine(
+    const engine = new DetectionEngine({
       sink,
-      { place: async () => ({ clientId: 'cl_1', siteId: 'si_1' }), lastSeen: async () => [] },
-      set,
+      presence: { place: async () => ({ clientId: 'cl_1', siteId: 'si_1' }), lastSeen: async () => [] },
+      policies: set,
       clock,
       logger,
-    );
+    });
     await engine.ingestChecks('ag_7', [result('printer', 0, false), result('printer', 1, false)]);
     await engine.ingestChecks('ag_7', [result('old-one', 0, false), result('old-one', 1, false)]);
     expect([...sink.open.keys()]).toEqual(['check:ag_7:printer']);

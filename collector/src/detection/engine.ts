@@ -40,6 +40,18 @@ export interface EngineOptions {
   inventoryFacts?: InventoryFactsOf;
 }
 
+/** What the detection engine is built from. */
+export interface DetectionEngineInit {
+  /** Where raises and clears go (the incidents service, or a test's recorder). */
+  sink: IncidentSink;
+  /** Where an agent sits and when it was last heard. */
+  presence: PresenceView;
+  policies: PolicySet;
+  clock: Clock;
+  logger: Logger;
+  options?: EngineOptions | undefined;
+}
+
 /** The detection engine. One per collector. */
 export class DetectionEngine {
   readonly counters: EngineCounters = { samples: 0, raised: 0, cleared: 0, suppressed: 0 };
@@ -51,14 +63,18 @@ export class DetectionEngine {
   readonly #baseline: BaselineDetector;
   readonly #absence: AbsenceClock;
 
-  constructor(
-    sink: IncidentSink,
-    private readonly presence: PresenceView,
-    private readonly policies: PolicySet,
-    clock: Clock,
-    private readonly logger: Logger,
-    private readonly options: EngineOptions = {},
-  ) {
+  private readonly presence: PresenceView;
+  private readonly policies: PolicySet;
+  private readonly logger: Logger;
+  private readonly options: EngineOptions;
+
+  constructor(init: DetectionEngineInit) {
+    const { sink, clock, logger } = init;
+    const options = init.options ?? {};
+    this.presence = init.presence;
+    this.policies = init.policies;
+    this.logger = logger;
+    this.options = options;
     this.#maintenance = new MaintenanceGate(this.counters, logger);
     const correlation = new FleetCorrelation();
     this.#emit = new SignalEmitter(

@@ -6,7 +6,14 @@
  */
 export * from './baseline.js';
 export { ChecksPush, type CheckTarget } from './checks-push.js';
-export { DetectionEngine, describeCheck, type EngineCounters, type EngineOptions, type Suppressed } from './engine.js';
+export {
+  DetectionEngine,
+  type DetectionEngineInit,
+  describeCheck,
+  type EngineCounters,
+  type EngineOptions,
+  type Suppressed,
+} from './engine.js';
 export { describe, formatValue } from './explain.js';
 export { MemoryIncidentSink, type SinkEvent } from './memory-sink.js';
 export * from './policy.js';

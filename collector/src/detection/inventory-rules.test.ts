@@ -29,17 +29,17 @@ function setup(policy = 'baseline: { enabled: false }') {
     logger,
   );
   const sink = new MemoryIncidentSink();
-  const engine = new DetectionEngine(
+  const engine = new DetectionEngine({
     sink,
-    { place: async (id) => ({ clientId: 'cl_1', siteId: 'si_1', hostname: id }), lastSeen: async () => [] },
-    new PolicySet([parsePolicy(policy)]),
+    presence: { place: async (id) => ({ clientId: 'cl_1', siteId: 'si_1', hostname: id }), lastSeen: async () => [] },
+    policies: new PolicySet([parsePolicy(policy)]),
     clock,
     logger,
-    {
+    options: {
       recentChanges: (a, f, t) => inventory.recentChanges(a, f, t),
       inventoryFacts: async (a) => inventoryFactsOf(inventory, a),
     },
-  );
+  });
   let seq = 0;
   const report = async (agentId: string, rows: Partial<Record<ProbeName, Record<string, unknown>[]>>) => {
     await inventory.ingest([{ agentId, msg: fullReport(++seq, rows, clock.t) }], clock.t);
@@ -114,17 +114,19 @@ inventory: { licenceDays: 30, patchDays: 14, forbiddenSoftware: ["teamviewer*"] 
     expect(ctx.sink.open.get('inventory:ag_2:licence_expiring:ClamAV')!.explanation).toContain('in 10 days');
 
     // After a collector restart (checkpoint restored) the same facts open nothing new.
-    const restored = new DetectionEngine(
-      ctx.sink,
-      { place: async (id) => ({ clientId: 'cl_1', siteId: 'si_1', hostname: id }), lastSeen: async () => [] },
-      new PolicySet([parsePolicy('baseline: { enabled: false }\ninventory: { forbiddenSoftware: ["teamviewer*"] }')]),
-      ctx.clock,
-      pino({ level: 'silent' }),
-      {
+    const restored = new DetectionEngine({
+      sink: ctx.sink,
+      presence: { place: async (id) => ({ clientId: 'cl_1', siteId: 'si_1', hostname: id }), lastSeen: async () => [] },
+      policies: new PolicySet([
+        parsePolicy('baseline: { enabled: false }\ninventory: { forbiddenSoftware: ["teamviewer*"] }'),
+      ]),
+      clock: ctx.clock,
+      logger: pino({ level: 'silent' }),
+      options: {
         recentChanges: (a, f, t) => ctx.inventory.recentChanges(a, f, t),
         inventoryFacts: async (a) => inventoryFactsOf(ctx.inventory, a),
       },
-    );
+    });
     restored.restore(ctx.engine.snapshot());
     const raisesBefore = ctx.sink.events.filter((e) => e.kind === 'raise').length;
     await restored.evaluateInventory('ag_2');

@@ -21,8 +21,15 @@ describe('DetectionSweeps', () => {
     };
     const sink = new MemoryIncidentSink();
     const logger = pino({ level: 'silent' });
-    const engine = new DetectionEngine(sink, presence, new PolicySet([]), clock, logger, {
-      heartbeatIntervalMs: 30_000,
+    const engine = new DetectionEngine({
+      sink,
+      presence,
+      policies: new PolicySet([]),
+      clock,
+      logger,
+      options: {
+        heartbeatIntervalMs: 30_000,
+      },
     });
     clock.t = T0 + 10 * 30_000; // past the grace a freshly started collector gives every agent
     const timers = new DetectionSweeps(engine, { absenceEveryMs: 10, inventoryEveryMs: 3_600_000 }, logger);

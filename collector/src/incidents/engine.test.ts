@@ -234,17 +234,17 @@ describe('maintenance windows', () => {
     const policy = parsePolicy(
       'baseline: { enabled: false }\nabsence: { enabled: false }\nthresholds: [{ metric: cpu.total_pct, value: 90, forSec: 0, criticality: P2 }]\nmaintenance: [{ days: [1], start: "00:00", minutes: 120 }]',
     );
-    const engine = new DetectionEngine(
-      h.incidents,
-      {
+    const engine = new DetectionEngine({
+      sink: h.incidents,
+      presence: {
         place: async (id) => ({ clientId: h.client.id, siteId: h.plant.id, hostname: id }),
         lastSeen: async () => [],
       },
-      new PolicySet([policy]),
-      h.clock,
-      pino({ level: 'silent' }),
-      { heartbeatIntervalMs: 30_000 },
-    );
+      policies: new PolicySet([policy]),
+      clock: h.clock,
+      logger: pino({ level: 'silent' }),
+      options: { heartbeatIntervalMs: 30_000 },
+    });
     await engine.ingest('ag_1', [{ time: h.clock.t, values: { 'cpu.total_pct': 99 } }]);
     expect(engine.suppressed).toHaveLength(1);
     expect(await h.incidents.list({})).toMatchObject({ total: 0 });

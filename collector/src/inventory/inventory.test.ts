@@ -4,10 +4,16 @@
  * the perimeter report's figures against the store.
  */
 import { type InventoryReport, type ProbeName, rowKey, rowsHash } from '@outpost/shared';
+import { Value } from '@sinclair/typebox/value';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { migrate, openDatabase, prepared } from '../db/index.js';
-import { buildPerimeter, renderPerimeterCsv, renderPerimeterHtml } from '../reports/perimeter/index.js';
+import {
+  buildPerimeter,
+  PerimeterReportSchema,
+  renderPerimeterCsv,
+  renderPerimeterHtml,
+} from '../reports/perimeter/index.js';
 import { type DemoMachine, demoRows, fullReport } from './demo-fleet.js';
 import { isBogusSerial, isBogusUuid } from './identity.js';
 import { FleetQueries } from './queries.js';
@@ -358,6 +364,9 @@ describe('fleet queries and the perimeter report', () => {
       obsoleteYears: 5,
       criticalPatchDays: 14,
     });
+    // The route's closed response schema (its JSON allow-list) takes the whole report as built: nothing dropped.
+    expect([...Value.Errors(PerimeterReportSchema, report)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);
+    expect(Value.Check(PerimeterReportSchema, { ...report, secret: 'x' })).toBe(false);
     const s = report.summary;
     expect(s.machines).toBe((await inv.devices({})).length);
     expect(s.endOfLifeOs).toBe((await queries.endOfLife(all)).length);

@@ -6,6 +6,6 @@
  */
 export { jobsRoutes } from './routes.js';
 export * from './schemas.js';
-export { Jobs, type JobsDeps, type JobsOptions } from './service.js';
+export { Jobs, type JobsDeps, type JobsInit, type JobsOptions } from './service.js';
 export { jobsMigrations } from './store.js';
 export { type JobWindow, windowOpen } from './window.js';

@@ -52,21 +52,35 @@ const describeSpec = (s: JobSpec): string =>
       ? `patch ${s.scope}`
       : `software ${s.action} ${s.packages.join(' ')}`;
 
+/** What the jobs service is built from. */
+export interface JobsInit {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  deps: JobsDeps;
+  /** Tunables; a 2 s tick by default. */
+  options?: JobsOptions | undefined;
+}
+
 /** The jobs service. */
 export class Jobs {
   readonly store: JobsStore;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly deps: JobsDeps;
+  private readonly options: JobsOptions;
 
-  constructor(
-    db: Db,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly deps: JobsDeps,
-    private readonly options: JobsOptions = { tickMs: 2000 },
-  ) {
-    this.store = new JobsStore(db);
+  constructor(init: JobsInit) {
+    this.store = new JobsStore(init.db);
+    this.audit = init.audit;
+    this.clock = init.clock;
+    this.logger = init.logger;
+    this.deps = init.deps;
+    this.options = init.options ?? { tickMs: 2000 };
   }
 
   // ---- script library ----

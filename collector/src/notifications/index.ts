@@ -9,5 +9,5 @@ export { channelIncidentKey, type DeliveryOptions, retryDelay } from './delivery
 export { notificationsMetrics } from './metrics.js';
 export { notificationsRoutes } from './routes.js';
 export * from './schemas.js';
-export { channelTarget, Notifications, type NotificationsDeps } from './service.js';
+export { channelTarget, Notifications, type NotificationsDeps, type NotificationsInit } from './service.js';
 export { notificationsMigrations } from './store.js';

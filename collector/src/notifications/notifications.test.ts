@@ -91,21 +91,21 @@ afterAll(async () => {
 });
 
 function build(h: Harness, random = () => 0.5, opts = OPTS): Notifications {
-  const n = new Notifications(
-    h.db,
-    h.audit,
-    h.clock,
-    pino({ level: 'silent' }),
-    {
+  const n = new Notifications({
+    db: h.db,
+    audit: h.audit,
+    clock: h.clock,
+    logger: pino({ level: 'silent' }),
+    deps: {
       clientExists: async (id) => (await h.tenants.client(id)) !== undefined,
       inCoverage: (c, s, at) => h.contracts.inCoverage(c, s, at),
       onCall: (c, t, at) => h.contracts.onCall(c, t, at),
       incidents: h.incidents,
       noteSent: (id, data) => h.incidents.note(id, 'notification', data),
     },
-    opts,
+    options: opts,
     random,
-  );
+  });
   h.incidents.setNotifier(n);
   return n;
 }

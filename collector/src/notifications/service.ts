@@ -40,24 +40,46 @@ export function channelTarget(ch: ChannelRecord): string {
   return new URL(String(ch.config.url)).origin;
 }
 
+/** What the notifications service is built from. */
+export interface NotificationsInit {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  deps: NotificationsDeps;
+  /** Delivery settings (config `notifications`). */
+  options: DeliveryOptions;
+  /** Jitter source for retry backoff (tests pin it); Math.random by default. */
+  random?: (() => number) | undefined;
+}
+
 /** Channels, routes, the outbox and its worker. */
 export class Notifications implements IncidentNotifier {
   readonly #store: NotificationsStore;
   readonly #senders: Senders;
   readonly worker: DeliveryWorker;
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly deps: NotificationsDeps;
 
-  constructor(
-    db: Db,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly deps: NotificationsDeps,
-    options: DeliveryOptions,
-    random: () => number = Math.random,
-  ) {
-    this.#store = new NotificationsStore(db);
+  constructor(init: NotificationsInit) {
+    const { clock, logger, deps, options } = init;
+    this.audit = init.audit;
+    this.clock = clock;
+    this.logger = logger;
+    this.deps = deps;
+    this.#store = new NotificationsStore(init.db);
     this.#senders = new Senders({ timeoutMs: options.timeoutMs, clock });
-    this.worker = new DeliveryWorker(this.#store, this.#senders, deps, clock, logger, options, random);
+    this.worker = new DeliveryWorker(
+      this.#store,
+      this.#senders,
+      deps,
+      clock,
+      logger,
+      options,
+      init.random ?? Math.random,
+    );
   }
 
   /** Starts the delivery worker (app lifecycle). */

@@ -53,12 +53,19 @@ async function setup(n: number) {
       h.clock.now(),
     );
   };
-  const updates = new Updates(h.db, dataDir, h.audit, h.clock, logger, {
-    send: (agentId, msg) => {
-      sent.push({ agentId, id: msg.id, version: msg.version, at: h.clock.now() });
-      return fleet.get(agentId)?.online === true;
+  const updates = new Updates({
+    db: h.db,
+    dataDir,
+    audit: h.audit,
+    clock: h.clock,
+    logger,
+    deps: {
+      send: (agentId, msg) => {
+        sent.push({ agentId, id: msg.id, version: msg.version, at: h.clock.now() });
+        return fleet.get(agentId)?.online === true;
+      },
+      clientOf: async (id) => fleet.get(id)?.clientId,
     },
-    clientOf: async (id) => fleet.get(id)?.clientId,
   });
   const releases = [
     { version: A, platform: 'linux-x64', rollbackAllowed: false },

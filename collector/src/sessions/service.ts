@@ -1,84 +1,41 @@
 /**
  * The sessions service: opens shell sessions on agents for authorised technicians (ticket, channel, recording,
  * audit), routes agent channel frames and replies to them, enforces idle timeout and maximum duration, and lists
- * sessions and their recordings. It is the gateway's channel router.
+ * sessions and their recordings. It is the gateway's channel router. Each job lives in its own module: opening and
+ * finishing shells (open-shell.ts) and transfers (transfers.ts), the channel relay (relay.ts), read-only joins
+ * (join.ts), the resize audit (resize-audit.ts), orphan recovery (recovery.ts); this class holds their shared state.
  */
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type ChannelFrame, decodeFrame, OutpostError, signTicket, type TicketCapability } from '@outpost/shared';
+import { type ChannelFrame, decodeFrame, signTicket, type TicketCapability } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { AgentConnection, ChannelReply, ChannelRouter, ConnectionRegistry } from '../agents/index.js';
 import type { AuditLog } from '../audit/index.js';
-import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
 import { FrameWindow } from '../http/frame-window.js';
+import { joinReadOnly } from './join.js';
 import { keepAliveRound } from './keepalive.js';
 import type { TicketKey } from './keys.js';
-import { type EndInfo, LiveShell } from './live.js';
-import { LiveTransfer } from './live-transfer.js';
-import { outcomeOf } from './outcome.js';
-import { CastRecorder, salvageCast } from './recorder.js';
-import { type SessionRecord, SessionsStore } from './store.js';
+import type { LiveShell } from './live.js';
+import type { LiveTransfer } from './live-transfer.js';
+import { openShell, type ShellDeps } from './open-shell.js';
+import { recoverOrphans } from './recovery.js';
+import { type ChannelPeer, ChannelRelay } from './relay.js';
+import { ResizeAudit } from './resize-audit.js';
+import { SessionsStore } from './store.js';
+import { TechSockets } from './tech-sockets.js';
 import { openTransfer, type TransferDeps, type TransferRequest } from './transfers.js';
+import type { OpenRequest, SessionOpenedHook, SessionsOptions } from './types.js';
 import { TECH_CHANNEL } from './wire.js';
+
+export type { OpenRequest, SessionOpenedHook, SessionsOptions } from './types.js';
 
 /**
  * Frames (text or binary) a technician socket may send per second. Typing is a few dozen; an upload at 1 GB/s in
  * 32 KiB frames, or the credit frames of a fast shell output, stay well under it; a flood is cut within a second.
  */
 export const TECH_FRAMES_PER_SECOND = 50_000;
-
-/** Session settings (config `sessions`). */
-export interface SessionsOptions {
-  dataDir: string;
-  idleTimeoutMs: number;
-  maxDurationMs: number;
-  recordingFailure: 'refuse' | 'allow';
-  openTimeoutMs: number;
-  ticketTtlMs: number;
-  /** Largest file relayed by a transfer, either way. */
-  fileMaxBytes: number;
-  /** Technician sockets are pinged this often; one that missed the previous ping is dropped. */
-  keepAliveMs: number;
-}
-
-/** Who opens a session, on which agent. */
-export interface OpenRequest {
-  actor: Extract<Actor, { kind: 'user' }>;
-  agentId: string;
-  clientId: string;
-  siteId: string;
-  cols: number;
-  rows: number;
-  elevated: boolean;
-  ip: string;
-}
-
-/**
- * Told when a session opened on a machine (app.ts wires it to the incidents timeline). Its failure never fails the
- * session.
- */
-export type SessionOpenedHook = (
-  agentId: string,
-  session: { sessionId: string; user: string; kind: 'shell' | 'upload' | 'download' },
-) => Promise<unknown>;
-
-/** A session's resize audit state (one row per second at most; the last size of a burst is written too). */
-interface ResizeAudit {
-  at: number;
-  pending?: { actor: OpenRequest['actor']; cols: number; rows: number };
-  timer?: NodeJS.Timeout;
-}
-
-/** A channel waiting for the agent's answer to shell.open (only a reply naming its session counts). */
-interface Pending {
-  sessionId: string;
-  resolve(msg: ChannelReply): void;
-}
 
 /** What the sessions service is built from. */
 export interface SessionsInit {
@@ -102,19 +59,17 @@ export class Sessions implements ChannelRouter {
   readonly live = new Map<string, LiveShell>();
   /** Live file transfers by session id. */
   readonly transfers = new Map<string, LiveTransfer>();
-  readonly #byChannel = new Map<AgentConnection, Map<number, LiveShell | LiveTransfer | Pending>>();
-  readonly #nextChannel = new WeakMap<AgentConnection, number>();
+  readonly #relay: ChannelRelay;
+  readonly #sockets = new TechSockets();
+  readonly #resizes: ResizeAudit;
+  readonly #ending = new Set<Promise<void>>();
+  readonly #shellDeps: ShellDeps;
+  readonly #transferDeps: TransferDeps;
   #sweep: NodeJS.Timeout | undefined;
   #keepAliveTimer: NodeJS.Timeout | undefined;
-  /** Every open technician socket (writer, joiner, transfer) by the user it belongs to. */
-  readonly #socketsByUser = new Map<string, Set<WebSocket>>();
-  readonly #ending = new Set<Promise<void>>();
-  /** Malformed channel frames dropped per agent connection (for the log's throttle). */
-  readonly #malformedFrames = new WeakMap<AgentConnection, number>();
-  /** Resize audit per session: when a row was last written, and the newest size waiting for its turn. */
-  readonly #resizeAudit = new WeakMap<LiveShell, ResizeAudit>();
+  /** Orphans of a previous run being ended (see `recoverOrphans`). */
+  #recovering: Promise<void> = Promise.resolve();
 
-  private readonly registry: ConnectionRegistry;
   private readonly audit: AuditLog;
   private readonly key: TicketKey;
   private readonly clock: Clock;
@@ -123,7 +78,6 @@ export class Sessions implements ChannelRouter {
   private readonly onOpened: SessionOpenedHook;
   constructor(init: SessionsInit) {
     this.store = new SessionsStore(init.db);
-    this.registry = init.registry;
     this.audit = init.audit;
     this.key = init.key;
     this.clock = init.clock;
@@ -131,14 +85,42 @@ export class Sessions implements ChannelRouter {
     this.options = init.options;
     this.onOpened = init.onOpened ?? (async () => undefined);
     this.dataDir = init.options.dataDir;
+    this.#relay = new ChannelRelay(init.logger);
+    this.#resizes = new ResizeAudit(this.store, init.audit, init.clock, init.logger);
+    const common = {
+      registry: init.registry,
+      store: this.store,
+      audit: init.audit,
+      clock: init.clock,
+      logger: init.logger,
+      ticket: (a: string, id: string, actor: OpenRequest['actor'], caps: TicketCapability[]) =>
+        this.ticket(a, id, actor, caps),
+      track: (p: Promise<void>) => {
+        const q = p.finally(() => this.#ending.delete(q));
+        this.#ending.add(q);
+      },
+    };
+    this.#shellDeps = {
+      ...common,
+      options: init.options,
+      relay: this.#relay,
+      live: this.live,
+      opened: (agentId, session) => this.#opened(agentId, session),
+      flushResize: (s) => this.#resizes.flush(s),
+    };
+    this.#transferDeps = {
+      ...common,
+      openTimeoutMs: init.options.openTimeoutMs,
+      fileMaxBytes: init.options.fileMaxBytes,
+      transfers: this.transfers,
+      allocate: (conn, peer) => this.#relay.allocate(conn, peer),
+      release: (conn, channel) => this.#relay.release(conn, channel),
+    };
   }
 
   get sessionKey(): string {
     return this.key.publicKey;
   }
-
-  /** Orphans of a previous run being ended (see `recoverOrphans`). */
-  #recovering: Promise<void> = Promise.resolve();
 
   /** Starts the idle/max-duration sweep, after ending the sessions a previous run left open. */
   start(): void {
@@ -166,76 +148,15 @@ export class Sessions implements ChannelRouter {
     });
   }
 
-  /**
-   * Ends the sessions a previous run of the collector left open: killed (SIGKILL, power loss) while a shell or
-   * transfer ran, it never finished their rows, which said "recording" for ever with the recording unreachable.
-   * Each is ended with outcome `ended`, code OUTPOST_E_UNAVAILABLE and reason "collector restarted" (the agent
-   * already ended its side when the socket dropped), its recording salvaged up to the last complete event
-   * (`truncated`; `failed` if nothing could be read), and a close row is audited. The rows are read before any
-   * new session can open, so only orphans are touched. Single-node: a shared store would need a node owner per row.
-   */
+  /** Ends the sessions a previous run of the collector left open (see recovery.ts). */
   async recoverOrphans(): Promise<void> {
-    const orphans = this.store.unfinished();
-    for (const r of await orphans) {
-      if (this.live.has(r.id) || this.transfers.has(r.id)) continue;
-      let endedAt = this.clock.now();
-      let recordingStatus = r.recordingStatus;
-      let recordingBytes: number | null = null;
-      let salvaged: { events: number; lastT: number } | undefined;
-      if (r.recordingFile && r.recordingStatus === 'recording') {
-        const file = join(this.options.dataDir, r.recordingFile);
-        const s = salvageCast(file);
-        salvaged = s;
-        recordingStatus = s ? 'truncated' : 'failed';
-        recordingBytes = s?.bytes ?? null;
-        // The session stopped when its recording did, not when the collector came back.
-        if (s) endedAt = Math.min(endedAt, Math.max(r.startedAt, r.startedAt + Math.round(s.lastT * 1000)));
-        if (!s) {
-          try {
-            statSync(file);
-            this.logger.warn({ sessionId: r.id, file }, 'the recording of an orphaned session is unreadable');
-          } catch {
-            this.logger.warn({ sessionId: r.id, file }, 'the recording of an orphaned session is missing');
-          }
-        }
-      }
-      const reason = 'collector restarted';
-      await this.store.finish(r.id, {
-        endedAt,
-        exitCode: null,
-        closeReason: reason,
-        outcome: 'ended',
-        outcomeCode: 'OUTPOST_E_UNAVAILABLE',
-        recordingStatus,
-        recordingBytes,
-        bytesOut: r.bytesOut,
-        bytesIn: r.bytesIn,
-      });
-      await this.audit.record({
-        type: r.kind === 'shell' ? 'shell.close' : r.kind === 'upload' ? 'file.upload' : 'file.download',
-        code: 'OUTPOST_E_UNAVAILABLE',
-        result: 'failure',
-        actor: { kind: 'user', id: r.userId, name: r.userEmail },
-        clientId: r.clientId,
-        agentId: r.agentId,
-        sessionId: r.id,
-        resource: `agent:${r.agentId}`,
-        details: { reason, recording: recordingStatus, events: salvaged?.events ?? null },
-      });
-      this.logger.warn(
-        { sessionId: r.id, kind: r.kind, recording: recordingStatus },
-        'ended a session orphaned by a collector restart',
-      );
-    }
-  }
-
-  #track(userId: string, ws: WebSocket): void {
-    const set = this.#socketsByUser.get(userId) ?? new Set<WebSocket>();
-    this.#socketsByUser.set(userId, set);
-    set.add(ws);
-    ws.once('close', () => {
-      set.delete(ws);
-      if (set.size === 0 && this.#socketsByUser.get(userId) === set) this.#socketsByUser.delete(userId);
+    await recoverOrphans({
+      store: this.store,
+      audit: this.audit,
+      clock: this.clock,
+      logger: this.logger,
+      dataDir: this.options.dataDir,
+      isLive: (id) => this.live.has(id) || this.transfers.has(id),
     });
   }
 
@@ -244,7 +165,7 @@ export class Sessions implements ChannelRouter {
    * any disconnect, and their read-only joins and transfers close. Returns how many sockets were cut.
    */
   endForUser(userId: string, reason: string): number {
-    const set = this.#socketsByUser.get(userId);
+    const set = this.#sockets.of(userId);
     if (!set) return 0;
     const sockets = [...set];
     const end = { reason, exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' as const };
@@ -288,213 +209,20 @@ export class Sessions implements ChannelRouter {
   }
 
   /** Gives a peer the next free channel id on an agent socket. */
-  allocate(conn: AgentConnection, peer: LiveShell | LiveTransfer | Pending): number {
-    let map = this.#byChannel.get(conn);
-    if (!map) {
-      map = new Map();
-      this.#byChannel.set(conn, map);
-    }
-    let id = this.#nextChannel.get(conn) ?? 1;
-    while (map.has(id)) id = id >= 0xfffffffe ? 1 : id + 1;
-    this.#nextChannel.set(conn, id >= 0xfffffffe ? 1 : id + 1);
-    map.set(id, peer);
-    return id;
+  allocate(conn: AgentConnection, peer: ChannelPeer): number {
+    return this.#relay.allocate(conn, peer);
   }
 
-  /** Opens a shell session for a technician socket; resolves once the agent answered (or refused). */
+  /** Opens a shell session for a technician socket; resolves once the agent answered (see open-shell.ts). */
   async openShell(req: OpenRequest, ws: WebSocket): Promise<LiveShell> {
-    this.#track(req.actor.id, ws);
-    const conn = this.registry.get(req.agentId);
-    const auditBase = {
-      actor: actorRef(req.actor),
-      clientId: req.clientId,
-      agentId: req.agentId,
-      resource: `agent:${req.agentId}`,
-      remoteIp: req.ip,
-    };
-    if (!conn) {
-      await this.audit.record({ ...auditBase, type: 'shell.open', code: 'OUTPOST_E_AGENT_OFFLINE', result: 'failure' });
-      throw new OutpostError('OUTPOST_E_AGENT_OFFLINE');
-    }
-    const id = `ss_${randomBytes(12).toString('hex')}`;
-    const startedAt = this.clock.now();
-    let recorder: CastRecorder | undefined;
-    let recordingStatus: SessionRecord['recordingStatus'] = 'recording';
-    const recordingFile = join('recordings', `${id}.cast.gz`);
-    let live: LiveShell | undefined;
-    const onRecordingFail = (err: Error) => {
-      this.logger.error({ err, sessionId: id }, 'session recording failed');
-      recordingStatus = 'failed';
-      if (this.options.recordingFailure === 'refuse')
-        live?.end({ reason: 'recording failed', exitCode: null, code: 'OUTPOST_E_RECORDING_FAILED' });
-    };
-    try {
-      recorder = CastRecorder.open(
-        join(this.options.dataDir, recordingFile),
-        { cols: req.cols, rows: req.rows, startedAt, title: `${req.actor.email} on ${req.agentId}` },
-        onRecordingFail,
-      );
-    } catch (err) {
-      this.logger.error({ err, sessionId: id }, 'cannot start the session recording');
-      recordingStatus = 'failed';
-      if (this.options.recordingFailure === 'refuse') {
-        await this.audit.record({
-          ...auditBase,
-          sessionId: id,
-          type: 'shell.open',
-          code: 'OUTPOST_E_RECORDING_FAILED',
-          result: 'failure',
-        });
-        throw err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_RECORDING_FAILED', { cause: err });
-      }
-    }
-    const record: Omit<SessionRecord, 'outcome' | 'outcomeCode'> = {
-      id,
-      kind: 'shell',
-      agentId: req.agentId,
-      clientId: req.clientId,
-      siteId: req.siteId,
-      userId: req.actor.id,
-      userEmail: req.actor.email,
-      elevated: req.elevated,
-      path: null,
-      startedAt,
-      endedAt: null,
-      exitCode: null,
-      closeReason: null,
-      cols: req.cols,
-      rows: req.rows,
-      recordingFile: recorder ? recordingFile : null,
-      recordingBytes: null,
-      recordingStatus: recorder ? 'recording' : 'failed',
-      bytesOut: 0,
-      bytesIn: 0,
-      sha256: null,
-    };
-    await this.store.insert(record);
-
-    let answer!: (m: ChannelReply) => void;
-    const replied = new Promise<ChannelReply>((resolve) => {
-      answer = resolve;
-    });
-    const channel = this.allocate(conn, { sessionId: id, resolve: (m) => answer(m) });
-    conn.send({
-      type: 'shell.open',
-      id,
-      expiresAt: startedAt + this.options.openTimeoutMs,
-      sessionId: id,
-      channel,
-      ticket: this.ticket(req.agentId, id, req.actor, [req.elevated ? 'shell.elevated' : 'shell']),
-      cols: req.cols,
-      rows: req.rows,
-      elevated: req.elevated,
-    });
-    const timer = setTimeout(
-      () =>
-        answer({
-          type: 'shell.refused',
-          channel,
-          sessionId: id,
-          code: 'OUTPOST_E_AGENT_OFFLINE',
-          message: 'no answer from the agent',
-        }),
-      this.options.openTimeoutMs,
-    );
-    const wsClosed = new Promise<'closed'>((resolve) => ws.once('close', () => resolve('closed')));
-    const reply = await Promise.race([replied, wsClosed]);
-    clearTimeout(timer);
-    const map = this.#byChannel.get(conn);
-    if (reply === 'closed' || reply.type !== 'shell.opened') {
-      map?.delete(channel);
-      const code =
-        reply === 'closed'
-          ? 'OUTPOST_E_SESSION_ENDED'
-          : reply.type === 'shell.refused'
-            ? reply.code
-            : 'OUTPOST_E_INTERNAL';
-      const message =
-        reply === 'closed'
-          ? 'technician left before the session opened'
-          : reply.type === 'shell.refused'
-            ? reply.message
-            : 'unexpected reply';
-      if (reply !== 'closed') conn.send({ type: 'shell.close', channel, reason: 'open abandoned' });
-      // Nothing ran: the header-only recording is removed and the row says so (it used to stay 'recording').
-      await recorder?.close();
-      if (recorder) await rm(recorder.path, { force: true }).catch(() => undefined);
-      // No answer (timeout, agent gone) or a technician who left is a failure; an answer is the agent's refusal.
-      const refused = reply !== 'closed' && reply.type === 'shell.refused' && code !== 'OUTPOST_E_AGENT_OFFLINE';
-      await this.store.finish(id, {
-        endedAt: this.clock.now(),
-        exitCode: null,
-        closeReason: `refused: ${message}`,
-        outcome: refused ? 'refused' : 'failed',
-        outcomeCode: code,
-        recordingStatus: recordingStatus === 'failed' ? 'failed' : 'none',
-        recordingBytes: null,
-        bytesOut: 0,
-        bytesIn: 0,
-      });
-      await this.audit.record({
-        ...auditBase,
-        sessionId: id,
-        type: 'shell.open',
-        code,
-        result: 'failure',
-        details: { message, elevated: req.elevated },
-      });
-      throw new OutpostError(
-        code === 'OUTPOST_E_TICKET_INVALID'
-          ? 'OUTPOST_E_TICKET_INVALID'
-          : code === 'OUTPOST_E_AGENT_OFFLINE'
-            ? 'OUTPOST_E_AGENT_OFFLINE'
-            : 'OUTPOST_E_SESSION_REFUSED',
-        { message, details: { agentCode: code } },
-      );
-    }
-    live = new LiveShell(id, conn, channel, ws, recorder, startedAt, this.clock, req, (s, info) => {
-      const p = this.#ended(s, info, () => recordingStatus)
-        .catch((err: unknown) => this.logger.error({ err, sessionId: s.id }, 'cannot finish the session row'))
-        .finally(() => this.#ending.delete(p));
-      this.#ending.add(p);
-    });
-    map?.set(channel, live);
-    this.live.set(id, live);
-    await this.audit.record({
-      ...auditBase,
-      sessionId: id,
-      type: 'shell.open',
-      code: 'OK',
-      result: 'success',
-      details: { elevated: req.elevated, runAs: reply.user, cols: req.cols, rows: req.rows },
-    });
-    await this.#opened(req.agentId, { sessionId: id, user: req.actor.email, kind: 'shell' });
-    live.broadcast({ type: 'session.ready', sessionId: id, runAs: reply.user, readOnly: false });
-    ws.on('close', () => live?.end({ reason: 'technician disconnected', exitCode: null }));
-    return live;
+    this.#sockets.track(req.actor.id, ws);
+    return openShell(this.#shellDeps, req, ws);
   }
 
   /** Opens a file transfer for a technician socket (see transfers.ts). */
   async openTransfer(req: TransferRequest, ws: WebSocket): Promise<LiveTransfer> {
-    this.#track(req.actor.id, ws);
-    const deps: TransferDeps = {
-      registry: this.registry,
-      store: this.store,
-      audit: this.audit,
-      clock: this.clock,
-      logger: this.logger,
-      openTimeoutMs: this.options.openTimeoutMs,
-      fileMaxBytes: this.options.fileMaxBytes,
-      transfers: this.transfers,
-      ticket: (a, id, actor, caps) => this.ticket(a, id, actor, caps),
-      allocate: (conn, peer) => this.allocate(conn, peer),
-      release: (conn, channel) => this.#byChannel.get(conn)?.delete(channel),
-      track: (p) => {
-        const q = p.finally(() => this.#ending.delete(q));
-        this.#ending.add(q);
-      },
-    };
-    const t = await openTransfer(deps, req, ws);
+    this.#sockets.track(req.actor.id, ws);
+    const t = await openTransfer(this.#transferDeps, req, ws);
     await this.#opened(req.agentId, { sessionId: t.id, user: req.actor.email, kind: req.direction });
     return t;
   }
@@ -507,131 +235,23 @@ export class Sessions implements ChannelRouter {
     }
   }
 
-  async #ended(s: LiveShell, info: EndInfo, status: () => SessionRecord['recordingStatus']): Promise<void> {
-    this.live.delete(s.id);
-    this.#byChannel.get(s.agent)?.delete(s.channel);
-    await this.#flushResizeAudit(s).catch((err: unknown) =>
-      this.logger.warn({ err, sessionId: s.id }, 'session resize not recorded'),
-    );
-    let bytes: number | null = null;
-    if (s.recorder) bytes = await s.recorder.close();
-    const recordingStatus = status() === 'recording' ? 'ok' : status();
-    await this.store.finish(s.id, {
-      endedAt: this.clock.now(),
-      exitCode: info.exitCode,
-      closeReason: info.reason,
-      outcome: outcomeOf(info.code),
-      outcomeCode: info.code ?? null,
-      recordingStatus,
-      recordingBytes: bytes,
-      bytesOut: s.bytesOut,
-      bytesIn: s.bytesIn,
-    });
-    const rec = await this.store.get(s.id);
-    await this.audit
-      .record({
-        type: 'shell.close',
-        code: info.code ?? 'OK',
-        result: 'success',
-        actor: { kind: 'user', id: rec?.userId ?? null, name: rec?.userEmail ?? null },
-        clientId: rec?.clientId ?? null,
-        agentId: s.agent.agentId,
-        sessionId: s.id,
-        resource: `agent:${s.agent.agentId}`,
-        details: {
-          reason: info.reason,
-          exitCode: info.exitCode,
-          bytesOut: s.bytesOut,
-          bytesIn: s.bytesIn,
-          recording: recordingStatus,
-        },
-      })
-      .catch((err: unknown) => this.logger.error({ err }, 'audit of session close failed'));
-  }
-
-  /** Adds a read-only joiner to a live session. */
+  /** Adds a read-only joiner to a live session (see join.ts). */
   async join(sessionId: string, actor: OpenRequest['actor'], ws: WebSocket, ip: string): Promise<LiveShell> {
-    const s = this.live.get(sessionId);
-    if (!s) throw new OutpostError('OUTPOST_E_SESSION_ENDED', { message: `session ${sessionId} is not live` });
-    this.#track(actor.id, ws);
-    s.joiners.add(ws);
-    ws.on('close', () => s.joiners.delete(ws));
-    const rec = await this.store.get(sessionId);
-    await this.audit.record({
-      type: 'shell.join',
-      code: 'OK',
-      result: 'success',
-      actor: actorRef(actor),
-      clientId: rec?.clientId ?? null,
-      agentId: s.agent.agentId,
-      sessionId,
-      resource: `session:${sessionId}`,
-      remoteIp: ip,
-      details: { readOnly: true },
-    });
-    ws.send(JSON.stringify({ type: 'session.ready', sessionId, runAs: '', readOnly: true }));
-    return s;
+    const d = { live: this.live, store: this.store, audit: this.audit };
+    return joinReadOnly({ ...d, track: (w) => this.#sockets.track(actor.id, w) }, sessionId, actor, ws, ip);
   }
 
-  /** Records a resize in the audit log and forwards it. */
+  /** Records a resize in the audit log (at most one row a second) and forwards it. */
   async resize(s: LiveShell, actor: OpenRequest['actor'], cols: number, rows: number): Promise<void> {
-    if (s.ended) return;
-    s.resize(cols, rows);
-    // Dragging a window edge sends dozens of sizes a second: the audit log keeps at most one row per session per
-    // second (a technician cannot flood it), and the size a burst ends on is written when its second is up.
-    const st = this.#resizeAudit.get(s) ?? { at: Number.NEGATIVE_INFINITY };
-    this.#resizeAudit.set(s, st);
-    const now = this.clock.now();
-    if (!st.timer && now - st.at >= 1000) {
-      st.at = now;
-      await this.#auditResize(s, actor, cols, rows);
-      return;
-    }
-    st.pending = { actor, cols, rows };
-    st.timer ??= setTimeout(
-      () => {
-        st.timer = undefined;
-        this.#flushResizeAudit(s).catch((err: unknown) =>
-          this.logger.warn({ err, sessionId: s.id }, 'session resize not recorded'),
-        );
-      },
-      Math.min(1000, Math.max(0, st.at + 1000 - now)),
-    ).unref();
+    await this.#resizes.resize(s, actor, cols, rows);
   }
 
-  /** Writes the size still waiting for its audit row, if any (its second is up, or the session ended). */
-  async #flushResizeAudit(s: LiveShell): Promise<void> {
-    const st = this.#resizeAudit.get(s);
-    if (!st?.pending) return;
-    clearTimeout(st.timer);
-    st.timer = undefined;
-    const { actor, cols, rows } = st.pending;
-    st.pending = undefined;
-    st.at = this.clock.now();
-    await this.#auditResize(s, actor, cols, rows);
-  }
-
-  async #auditResize(s: LiveShell, actor: OpenRequest['actor'], cols: number, rows: number): Promise<void> {
-    const rec = await this.store.get(s.id);
-    await this.audit.record({
-      type: 'shell.resize',
-      code: 'OK',
-      result: 'success',
-      actor: actorRef(actor),
-      clientId: rec?.clientId ?? null,
-      agentId: s.agent.agentId,
-      sessionId: s.id,
-      resource: `session:${s.id}`,
-      details: { cols, rows },
-    });
-  }
-
-  /** A technician frame (writer only). */
   /** A frame budget for one technician socket (text and binary frames alike, TECH_FRAMES_PER_SECOND). */
   techFrames(): FrameWindow {
     return new FrameWindow(TECH_FRAMES_PER_SECOND, 1000, () => this.clock.now());
   }
 
+  /** A technician frame (writer only); a malformed one ends the session. */
   fromTech(s: LiveShell | LiveTransfer, data: Buffer): void {
     let frame: ChannelFrame;
     try {
@@ -645,63 +265,15 @@ export class Sessions implements ChannelRouter {
   }
 
   onFrame(conn: AgentConnection, data: Buffer): boolean {
-    let frame: ChannelFrame;
-    try {
-      frame = decodeFrame(data);
-    } catch (err) {
-      // Logged without a stack and at most ten times per connection (then every thousandth): an agent must not be
-      // able to fill the collector's log with frames that cost it nothing to send.
-      const n = (this.#malformedFrames.get(conn) ?? 0) + 1;
-      this.#malformedFrames.set(conn, n);
-      if (n <= 10 || n % 1000 === 0)
-        this.logger.warn(
-          { agentId: conn.agentId, reason: (err as Error).message, malformedFrames: n },
-          'malformed channel frame from an agent; dropped',
-        );
-      return false;
-    }
-    const peer = this.#byChannel.get(conn)?.get(frame.channel);
-    if (peer instanceof LiveShell) peer.fromAgent(frame, data);
-    else if (peer instanceof LiveTransfer) peer.fromAgent(frame, data);
-    else return false;
-    return true;
+    return this.#relay.onFrame(conn, data);
   }
 
   onReply(conn: AgentConnection, msg: ChannelReply): void {
-    const peer = this.#byChannel.get(conn)?.get(msg.channel);
-    if (!peer) return;
-    if (peer instanceof LiveTransfer) {
-      peer.onReply(msg);
-      return;
-    }
-    if (!(peer instanceof LiveShell)) {
-      if (msg.sessionId === peer.sessionId) peer.resolve(msg);
-      return;
-    }
-    if (msg.sessionId !== peer.id) return;
-    if (msg.type === 'shell.noecho') peer.noEcho(msg.from, msg.to);
-    else if (msg.type === 'shell.exit') peer.end({ reason: 'shell exited', exitCode: msg.exitCode });
-    else if (msg.type === 'shell.refused') peer.end({ reason: msg.message, exitCode: null, code: msg.code });
+    this.#relay.onReply(conn, msg);
   }
 
   onClose(conn: AgentConnection): void {
-    const map = this.#byChannel.get(conn);
-    this.#byChannel.delete(conn);
-    for (const peer of map?.values() ?? []) {
-      if (peer instanceof LiveShell)
-        peer.end({ reason: 'agent disconnected', exitCode: null, code: 'OUTPOST_E_AGENT_OFFLINE' });
-      else if (peer instanceof LiveTransfer) {
-        peer.refuseOpen(new OutpostError('OUTPOST_E_AGENT_OFFLINE', { message: 'agent disconnected' }));
-        peer.end({ reason: 'agent disconnected', exitCode: null, code: 'OUTPOST_E_AGENT_OFFLINE' }, false);
-      } else
-        peer.resolve({
-          type: 'shell.refused',
-          channel: 0 + 1,
-          sessionId: peer.sessionId,
-          code: 'OUTPOST_E_AGENT_OFFLINE',
-          message: 'agent disconnected',
-        });
-    }
+    this.#relay.onClose(conn);
   }
 
   /** Ends every live session (collector stopping) and waits for their rows and recordings to be finished. */

@@ -13,8 +13,8 @@ import { actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import { type Direction, LiveTransfer, type TransferEnd } from './live-transfer.js';
 import { outcomeOf, type SessionOutcome } from './outcome.js';
-import type { OpenRequest } from './service.js';
 import type { SessionsStore } from './store.js';
+import type { OpenRequest } from './types.js';
 
 /** Who transfers what, where. */
 export interface TransferRequest extends Omit<OpenRequest, 'cols' | 'rows' | 'elevated'> {

@@ -5,5 +5,5 @@
  */
 export { type ReleaseInfo, ReleaseRepository, type RepositoryState } from './repository.js';
 export { updatesAgentRoutes, updatesRoutes } from './routes.js';
-export { Updates, type UpdatesDeps } from './service.js';
+export { Updates, type UpdatesDeps, type UpdatesInit } from './service.js';
 export { updatesMigrations } from './store.js';

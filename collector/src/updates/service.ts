@@ -25,21 +25,33 @@ export interface UpdatesDeps {
 /** How long an assignment stays valid for an offline agent. */
 const ASSIGNMENT_TTL_MS = 7 * 86_400_000;
 
+/** What the updates service is built from. */
+export interface UpdatesInit {
+  db: Db;
+  /** Where the release repository lives (its `releases/` folder). */
+  dataDir: string;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  deps: UpdatesDeps;
+}
+
 /** Releases and agent updates. */
 export class Updates {
   readonly repository: ReleaseRepository;
   readonly #store: UpdatesStore;
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly deps: UpdatesDeps;
 
-  constructor(
-    db: Db,
-    dataDir: string,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly deps: UpdatesDeps,
-  ) {
-    this.repository = new ReleaseRepository(dataDir);
-    this.#store = new UpdatesStore(db);
+  constructor(init: UpdatesInit) {
+    this.repository = new ReleaseRepository(init.dataDir);
+    this.#store = new UpdatesStore(init.db);
+    this.audit = init.audit;
+    this.clock = init.clock;
+    this.logger = init.logger;
+    this.deps = init.deps;
   }
 
   openUpload(): string {

@@ -4,6 +4,7 @@
  * days) and one section per machine.
  */
 import { hardwareAgeYears, type Inventory, type Scope } from '../../inventory/index.js';
+import type { MachineSection, PerimeterReport } from './schema.js';
 
 const DAY = 86_400_000;
 
@@ -15,51 +16,7 @@ export interface PerimeterOptions {
   criticalPatchDays: number;
 }
 
-/** One machine's section. */
-export interface MachineSection {
-  deviceId: string;
-  agentId: string;
-  siteId: string;
-  hostname: string;
-  manufacturer: string;
-  model: string;
-  serial: string;
-  biosDate: string;
-  ageYears: number | null;
-  obsolete: boolean;
-  os: string;
-  osSupportedUntil: number | null;
-  osEndOfLife: boolean;
-  cpu: string;
-  memoryBytes: number | null;
-  disks: { name: string; model: string; sizeBytes: number; type: string; health: string }[];
-  volumes: { mount: string; filesystem: string; sizeBytes: number; freeBytes: number | null }[];
-  pendingPatches: number;
-  pendingSecurity: number;
-  criticalPatches: { name: string; detail: string; ageDays: number }[];
-  rebootRequired: boolean;
-  antivirus: { product: string; enabled: boolean | null; upToDate: boolean | null; expiresAt: number | null }[];
-  activation: string;
-  softwareCount: number;
-  software: { name: string; version: string; publisher: string }[];
-}
-
-/** The whole report. */
-export interface PerimeterReport {
-  title: string;
-  generatedAt: number;
-  summary: {
-    machines: number;
-    obsolete: number;
-    endOfLifeOs: number;
-    withCriticalPatches: number;
-    avExpiring30: number;
-    avExpiring60: number;
-    avExpiring90: number;
-    avDisabled: number;
-  };
-  machines: MachineSection[];
-}
+export type { MachineSection, PerimeterReport } from './schema.js';
 
 /** Builds the report figures for a scope. */
 export async function buildPerimeter(

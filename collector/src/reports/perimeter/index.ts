@@ -6,3 +6,4 @@
 export { buildPerimeter, type MachineSection, type PerimeterOptions, type PerimeterReport } from './data.js';
 export { renderPerimeterCsv, renderPerimeterHtml } from './render.js';
 export { type PerimeterRouteDeps, perimeterRoutes } from './routes.js';
+export { MachineSectionSchema, PerimeterReportSchema } from './schema.js';

@@ -9,8 +9,8 @@ import { errorResponses } from '../../http/schemas.js';
 import { fleetScope, type Inventory } from '../../inventory/index.js';
 import { buildPerimeter } from './data.js';
 import { renderPerimeterCsv, renderPerimeterHtml } from './render.js';
+import { PerimeterReportSchema } from './schema.js';
 
-const Any = Type.Record(Type.String(), Type.Unknown());
 const Id = Type.String({ maxLength: 64 });
 
 /** What the route needs. */
@@ -43,7 +43,8 @@ export function perimeterRoutes(deps: PerimeterRouteDeps): FastifyPluginAsyncTyp
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Union([Type.String(), Any]), ...errorResponses },
+          // JSON answers with the closed report schema: the serializer writes only its fields.
+          response: { 200: Type.Union([Type.String(), PerimeterReportSchema]), ...errorResponses },
         },
       },
       async (req, reply) => {
@@ -60,7 +61,7 @@ export function perimeterRoutes(deps: PerimeterRouteDeps): FastifyPluginAsyncTyp
           obsoleteYears: q.obsoleteYears,
           criticalPatchDays: q.criticalPatchDays,
         });
-        if (q.format === 'json') return report as unknown as Record<string, unknown>;
+        if (q.format === 'json') return report;
         reply.type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'text/html; charset=utf-8');
         return q.format === 'csv' ? renderPerimeterCsv(report) : renderPerimeterHtml(report);
       },

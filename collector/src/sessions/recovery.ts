@@ -1,0 +1,91 @@
+/**
+ * Ending the sessions a previous run of the collector left open (killed by SIGKILL or a power loss while a shell or
+ * transfer ran): their rows said "recording" for ever with the recording unreachable.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/index.js';
+import type { Clock } from '../config.js';
+import { salvageCast } from './recorder.js';
+import type { SessionRecord, SessionsStore } from './store.js';
+
+/** What recovery reads and writes. */
+export interface RecoveryDeps {
+  store: SessionsStore;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  dataDir: string;
+  /** True for a session this run already holds (never an orphan). */
+  isLive(sessionId: string): boolean;
+}
+
+/**
+ * Each orphan is ended with outcome `ended`, code OUTPOST_E_UNAVAILABLE and reason "collector restarted" (the agent
+ * already ended its side when the socket dropped), its recording salvaged up to the last complete event
+ * (`truncated`; `failed` if nothing could be read), and a close row is audited. The rows are read before any new
+ * session can open, so only orphans are touched. Single-node: a shared store would need a node owner per row.
+ */
+export async function recoverOrphans(d: RecoveryDeps): Promise<void> {
+  for (const r of await d.store.unfinished()) {
+    if (d.isLive(r.id)) continue;
+    const { endedAt, recordingStatus, recordingBytes, events } = salvage(d, r);
+    const reason = 'collector restarted';
+    await d.store.finish(r.id, {
+      endedAt,
+      exitCode: null,
+      closeReason: reason,
+      outcome: 'ended',
+      outcomeCode: 'OUTPOST_E_UNAVAILABLE',
+      recordingStatus,
+      recordingBytes,
+      bytesOut: r.bytesOut,
+      bytesIn: r.bytesIn,
+    });
+    await d.audit.record({
+      type: r.kind === 'shell' ? 'shell.close' : r.kind === 'upload' ? 'file.upload' : 'file.download',
+      code: 'OUTPOST_E_UNAVAILABLE',
+      result: 'failure',
+      actor: { kind: 'user', id: r.userId, name: r.userEmail },
+      clientId: r.clientId,
+      agentId: r.agentId,
+      sessionId: r.id,
+      resource: `agent:${r.agentId}`,
+      details: { reason, recording: recordingStatus, events },
+    });
+    d.logger.warn(
+      { sessionId: r.id, kind: r.kind, recording: recordingStatus },
+      'ended a session orphaned by a collector restart',
+    );
+  }
+}
+
+/** What is left of an orphan's recording, and when the session really stopped. */
+function salvage(
+  d: RecoveryDeps,
+  r: SessionRecord,
+): {
+  endedAt: number;
+  recordingStatus: SessionRecord['recordingStatus'];
+  recordingBytes: number | null;
+  events: number | null;
+} {
+  const now = d.clock.now();
+  if (!r.recordingFile || r.recordingStatus !== 'recording')
+    return { endedAt: now, recordingStatus: r.recordingStatus, recordingBytes: null, events: null };
+  const file = join(d.dataDir, r.recordingFile);
+  const s = salvageCast(file);
+  if (!s) {
+    try {
+      statSync(file);
+      d.logger.warn({ sessionId: r.id, file }, 'the recording of an orphaned session is unreadable');
+    } catch {
+      d.logger.warn({ sessionId: r.id, file }, 'the recording of an orphaned session is missing');
+    }
+    return { endedAt: now, recordingStatus: 'failed', recordingBytes: null, events: null };
+  }
+  // The session stopped when its recording did, not when the collector came back.
+  const endedAt = Math.min(now, Math.max(r.startedAt, r.startedAt + Math.round(s.lastT * 1000)));
+  return { endedAt, recordingStatus: 'truncated', recordingBytes: s.bytes, events: s.events };
+}

@@ -1,0 +1,40 @@
+/**
+ * The sessions concern's shared types: the settings, who opens a session, and the hook told of each opening. They
+ * live apart from the service so the modules that open shells and transfers import them without a cycle.
+ */
+import type { Actor } from '../auth/index.js';
+
+/** Session settings (config `sessions`). */
+export interface SessionsOptions {
+  dataDir: string;
+  idleTimeoutMs: number;
+  maxDurationMs: number;
+  recordingFailure: 'refuse' | 'allow';
+  openTimeoutMs: number;
+  ticketTtlMs: number;
+  /** Largest file relayed by a transfer, either way. */
+  fileMaxBytes: number;
+  /** Technician sockets are pinged this often; one that missed the previous ping is dropped. */
+  keepAliveMs: number;
+}
+
+/** Who opens a session, on which agent. */
+export interface OpenRequest {
+  actor: Extract<Actor, { kind: 'user' }>;
+  agentId: string;
+  clientId: string;
+  siteId: string;
+  cols: number;
+  rows: number;
+  elevated: boolean;
+  ip: string;
+}
+
+/**
+ * Told when a session opened on a machine (app.ts wires it to the incidents timeline). Its failure never fails the
+ * session.
+ */
+export type SessionOpenedHook = (
+  agentId: string,
+  session: { sessionId: string; user: string; kind: 'shell' | 'upload' | 'download' },
+) => Promise<unknown>;
