@@ -40,7 +40,8 @@ const downloaders = Math.min(agents, positive('downloaders', flags.downloaders))
 const sizeMB = positive('size-mb', flags['size-mb']);
 const perProcess = positive('per-process', flags['per-process']);
 const VERSION = '9.0.0';
-const replyTimeoutMs = 20 * 60_000;
+// A full-size download phase on a loaded 2-core machine runs for tens of minutes.
+const replyTimeoutMs = 90 * 60_000;
 
 type Reply = { ok: boolean; error?: string } & Record<string, number>;
 
