@@ -38,8 +38,8 @@ let refused = 0;
 /** Commands received, per message type: how many agents got one, and when the last of them did (epoch ms). */
 const commands = new Map<string, { agents: Set<number>; last: number }>();
 function heard(type: string, sim: Sim): void {
-  let c = commands.get(type);
-  if (!c) commands.set(type, (c = { agents: new Set(), last: 0 }));
+  const c = commands.get(type) ?? { agents: new Set<number>(), last: 0 };
+  commands.set(type, c);
   c.agents.add(sim.i);
   c.last = Date.now();
 }

@@ -231,7 +231,10 @@ export class RolloutsStore {
 
   /** Saves many agents in one transaction (one fsync under `synchronous = FULL`, not one per agent). */
   async saveAgents(list: readonly RolloutAgent[]): Promise<void> {
-    if (list.length) this.db.transaction(() => list.forEach((a) => this.#saveAgent(a)))();
+    if (!list.length) return;
+    this.db.transaction(() => {
+      for (const a of list) this.#saveAgent(a);
+    })();
   }
 
   #saveAgent(a: RolloutAgent): void {
