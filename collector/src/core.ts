@@ -174,12 +174,14 @@ function wireRollouts({ db, config }: CoreInput, spine: Spine, work: Work, live:
     version: a.agentVersion,
     online: agents.isOnline(a.id),
     revoked: a.revokedAt !== null,
+    tags: a.tags,
   });
   return new Rollouts(db, audit, config.clock, config.logger.child({ concern: 'rollouts' }), {
     resolve: async (t) => {
       const all = await agents.list({
         ...(t.clientId !== undefined ? { clientIds: [t.clientId] } : {}),
         siteId: t.siteId,
+        tag: t.tag,
         limit: ROLLOUT_SELECTOR_LIMIT,
         offset: 0,
       });

@@ -1,9 +1,10 @@
 /**
- * Simulated agents for `bench:agents`, run in a child process (each process holds its own sockets, so the
+ * Simulated agents for `bench:agents` and `bench:rollout`, run in a child process (each process holds its own sockets, so the
  * collector's file-descriptor limit is the only shared one). Driven by IPC commands from agents.ts; every agent has
  * its own Ed25519 key and a real WebSocket, and speaks the real protocol.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { get as httpsGet } from 'node:https';
 import { type AgentFacts, collectorMessages, exportPublicKey, PROTOCOL_VERSION, signAuthProof } from '@outpost/shared';
 import { WebSocket } from 'ws';
 
@@ -34,6 +35,14 @@ const sims: Sim[] = Array.from({ length: count }, (_, i) => {
 });
 let acks = 0;
 let refused = 0;
+/** Commands received, per message type: how many agents got one, and when the last of them did (epoch ms). */
+const commands = new Map<string, { agents: Set<number>; last: number }>();
+function heard(type: string, sim: Sim): void {
+  const c = commands.get(type) ?? { agents: new Set<number>(), last: 0 };
+  commands.set(type, c);
+  c.agents.add(sim.i);
+  c.last = Date.now();
+}
 
 /** Opens one socket and completes the handshake (enroll when the sim has no id yet). */
 function connect(sim: Sim): Promise<void> {
@@ -79,7 +88,7 @@ function connect(sim: Sim): Promise<void> {
       } else if (msg.type === 'stream.ack') {
         acks += Math.max(0, msg.seq - sim.acked);
         sim.acked = Math.max(sim.acked, msg.seq);
-      }
+      } else if (msg.type === 'job.run' || msg.type === 'update.assign') heard(msg.type, sim);
     });
     ws.on('close', () => {
       if (!done) refused++;
@@ -99,6 +108,26 @@ async function pool(limit: number, fn: (s: Sim) => Promise<void>): Promise<void>
   );
 }
 
+/** Downloads `url` once over HTTPS, discarding the bytes; resolves with how many arrived (or the error). */
+function download(url: string): Promise<{ bytes: number; error?: string }> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    const req = httpsGet(url, { rejectUnauthorized: false, agent: false }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        resolve({ bytes, error: `HTTP ${res.statusCode}` });
+        return;
+      }
+      res.on('data', (d: Buffer) => {
+        bytes += d.length;
+      });
+      res.on('end', () => resolve({ bytes }));
+      res.on('error', (e) => resolve({ bytes, error: e.message }));
+    });
+    req.on('error', (e) => resolve({ bytes, error: e.message }));
+  });
+}
+
 function sendEvent(s: Sim, n: number): void {
   if (s.ws?.readyState !== WebSocket.OPEN) return;
   s.ws.send(JSON.stringify({ type: 'stream.event', seq: s.nextSeq++, time: Date.now(), kind: 'bench', data: { n } }));
@@ -109,6 +138,10 @@ async function handle(cmd: {
   seconds?: number;
   events?: number;
   intervalMs?: number;
+  type?: string;
+  timeoutMs?: number;
+  url?: string;
+  count?: number;
 }): Promise<Record<string, number>> {
   const t0 = performance.now();
   switch (cmd.op) {
@@ -159,6 +192,25 @@ async function handle(cmd: {
       while (sims.some((s, i) => s.ws?.readyState === WebSocket.OPEN && s.acked < target[i]!))
         await new Promise((r) => setTimeout(r, 20));
       return { ms: performance.now() - t0, acked: acks - before };
+    }
+    case 'received': {
+      // Waits until every connected sim of this process got a command of `type`; answers when the last one did.
+      const deadline = Date.now() + (cmd.timeoutMs ?? 120_000);
+      const open = () => sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length;
+      while ((commands.get(cmd.type!)?.agents.size ?? 0) < open() && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+      const c = commands.get(cmd.type!);
+      return { ms: performance.now() - t0, received: c?.agents.size ?? 0, open: open(), last: c?.last ?? 0 };
+    }
+    case 'download': {
+      // `count` downloads of the same file at once, as many agents of a wave fetching the release together.
+      const results = await Promise.all(Array.from({ length: cmd.count ?? 0 }, () => download(cmd.url!)));
+      return {
+        ms: performance.now() - t0,
+        bytes: results.reduce((n, r) => n + r.bytes, 0),
+        done: results.filter((r) => !r.error).length,
+        failed: results.filter((r) => r.error).length,
+      };
     }
     default:
       throw new Error(`unknown op ${cmd.op}`);

@@ -509,6 +509,11 @@ export const ERRORS = {
     hint: 'Create it with `outpost release keys init --out DIR` (keep it offline); `sign` needs root.json and the targets, snapshot and timestamp keys in it.',
     http: 400,
   },
+  OUTPOST_E_AGENT_TAGS_LIMIT: {
+    message: 'An agent may carry at most 32 tags',
+    hint: 'Remove tags it no longer needs (`outpost agents tag <agent> remove <tag…>`) before adding others.',
+    http: 422,
+  },
   OUTPOST_E_ROLLOUT_NO_TARGETS: {
     message: 'The rollout names no enrolled machine',
     hint: 'Check the target (agents, site or client): it must match at least one agent that is not revoked.',

@@ -37,6 +37,7 @@ function agent(i: number, token: string): AgentRecord {
     lastSeenAt: 2_000_000 - i,
     lastIp: `10.0.${i % 250}.${i % 200}`,
     revokedAt: null,
+    tags: [],
   };
 }
 

@@ -17,3 +17,4 @@ export { AgentConnection, ConnectionRegistry } from './registry.js';
 export { agentsRoutes } from './routes.js';
 export { Agents, type AgentsInit, type PublicEnrollmentToken, shortAgentId } from './service.js';
 export { type AgentRecord, agentsMigrations } from './store.js';
+export { MAX_TAGS_PER_AGENT, TAG_PATTERN, TagName } from './tags.js';

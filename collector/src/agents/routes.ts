@@ -9,6 +9,7 @@ import type { EventsStore } from '../events/index.js';
 import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
 import type { Agents } from './service.js';
 import { AGENT_SORTS, type AgentRecord } from './store.js';
+import { TagChange, TagName } from './tags.js';
 
 const AgentSchema = Type.Object({
   id: Type.String(),
@@ -30,6 +31,7 @@ const AgentSchema = Type.Object({
   lastSeenAt: NullableTime,
   lastIp: NullableString,
   revokedAt: NullableTime,
+  tags: Type.Array(Type.String()),
 });
 const TokenSchema = Type.Object({
   id: Type.String(),
@@ -65,10 +67,11 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
     lastSeenAt: a.lastSeenAt,
     lastIp: a.lastIp,
     revokedAt: a.revokedAt,
+    tags: [...a.tags],
   });
 
   /** Loads an agent and authorises the action on its client; agents of other clients look like missing ones. */
-  const loadAgent = async (req: FastifyRequest, id: string, action: 'agent.read' | 'agent.revoke') => {
+  const loadAgent = async (req: FastifyRequest, id: string, action: 'agent.read' | 'agent.revoke' | 'agent.tag') => {
     const agent = await agents.get(id);
     if (!agent) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No agent ${id}` });
     await guard(req, action, { type: 'agent', id, clientId: agent.clientId });
@@ -89,6 +92,7 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
               ),
               search: Type.Optional(Type.String({ maxLength: 255 })),
               os: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+              tag: Type.Optional(TagName),
               sort: Type.Optional(Type.Union(AGENT_SORTS.map((s) => Type.Literal(s)))),
               order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
               limit: Limit,
@@ -115,6 +119,7 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
           siteId: q.siteId,
           search: q.search,
           os: q.os,
+          tag: q.tag,
           status: q.status,
           onlineIds: agents.onlineIds(),
           sort: q.sort,
@@ -140,6 +145,16 @@ export function agentsRoutes(deps: { agents: Agents; events: EventsStore; guard:
         const agent = await loadAgent(req, req.params.id, 'agent.revoke');
         await agents.revoke(actorOf(req), agent);
         return view((await agents.get(agent.id))!);
+      },
+    );
+
+    // Tags: tier 2 and up on the agent's client (they decide where jobs and rollout rings go); audited by the service.
+    app.post(
+      '/api/v1/agents/:id/tags',
+      { schema: { params: IdParams, body: TagChange, response: { 200: AgentSchema, ...errorResponses } } },
+      async (req) => {
+        const agent = await loadAgent(req, req.params.id, 'agent.tag');
+        return view(await agents.changeTags(actorOf(req), agent, req.body));
       },
     );
 

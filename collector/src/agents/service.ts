@@ -10,6 +10,7 @@ import type { Db } from '../db/index.js';
 import type { Tenants } from '../tenants/index.js';
 import type { ConnectionRegistry } from './registry.js';
 import { type AgentQuery, type AgentRecord, AgentsStore, type EnrollmentTokenRecord } from './store.js';
+import { MAX_TAGS_PER_AGENT } from './tags.js';
 
 /** Public view of an enrollment token (never its secret or hash). */
 export type PublicEnrollmentToken = Omit<EnrollmentTokenRecord, 'hash'> & {
@@ -172,6 +173,7 @@ export class Agents {
         lastSeenAt: now,
         lastIp: ip,
         revokedAt: null,
+        tags: [],
       }),
     );
     if (!result.ok) throw await refuse(tokenErrors[result.reason], result.token?.clientId ?? null);
@@ -288,6 +290,36 @@ export class Agents {
       resource: `agent:${agent.id}`,
     });
     this.logger.info({ agentId: agent.id, by: actor.id }, 'agent revoked');
+  }
+
+  /**
+   * Adds and removes tags of an agent (the caller has authorised `agent.tag` on its client). Audited with what really
+   * changed; more than MAX_TAGS_PER_AGENT tags is refused and nothing is written.
+   */
+  async changeTags(
+    actor: Actor,
+    agent: AgentRecord,
+    change: { add: readonly string[]; remove: readonly string[] },
+  ): Promise<AgentRecord> {
+    const r = await this.store.changeTags(agent.id, change, MAX_TAGS_PER_AGENT, this.clock.now(), actor.id);
+    if (!r.ok)
+      throw new OutpostError('OUTPOST_E_AGENT_TAGS_LIMIT', {
+        details: { agentId: agent.id, tags: r.tags.length, adding: change.add.length, max: MAX_TAGS_PER_AGENT },
+      });
+    if (r.added.length || r.removed.length) {
+      await this.audit.record({
+        type: 'agent.tag',
+        code: 'OUTPOST_I_AGENT_TAGGED',
+        result: 'success',
+        actor: actorRef(actor),
+        clientId: agent.clientId,
+        agentId: agent.id,
+        resource: `agent:${agent.id}`,
+        details: { added: r.added, removed: r.removed },
+      });
+      this.logger.info({ agentId: agent.id, by: actor.id, added: r.added, removed: r.removed }, 'agent tags changed');
+    }
+    return { ...agent, tags: r.tags };
   }
 
   /** Flushes last-seen times collected by presence. */

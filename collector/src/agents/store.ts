@@ -58,6 +58,22 @@ export const agentsMigrations: Migration[] = [
       CREATE INDEX agents_os ON agents (os_platform, os_distro);
     `,
   },
+  {
+    // Tags (issue 15): short labels admins put on machines so jobs and rollouts can name a group (`ring-test`,
+    // `kiosk`). One row per (agent, tag); the second index answers "which agents have tag X" for targets.
+    id: '0007_agent_tags',
+    concern: 'agents',
+    sql: `
+      CREATE TABLE agent_tags (
+        agent_id TEXT NOT NULL REFERENCES agents (id),
+        tag TEXT NOT NULL,
+        added_at INTEGER NOT NULL,
+        added_by TEXT NOT NULL,
+        PRIMARY KEY (agent_id, tag)
+      ) WITHOUT ROWID;
+      CREATE INDEX agent_tags_tag ON agent_tags (tag, agent_id);
+    `,
+  },
 ];
 
 /** An enrolled agent. */
@@ -74,6 +90,8 @@ export interface AgentRecord {
   lastSeenAt: number | null;
   lastIp: string | null;
   revokedAt: number | null;
+  /** Its tags, sorted (agent_tags). */
+  tags: readonly string[];
 }
 
 /** An enrollment token (its hash only). */
@@ -112,7 +130,13 @@ interface AgentRow {
   last_seen_at: number | null;
   last_ip: string | null;
   revoked_at: number | null;
+  /** JSON array of the agent's tags (AGENT_SELECT). */
+  tags: string;
 }
+
+/** Every agent column plus its tags as one JSON array, sorted, so a listed agent carries them without a second query. */
+const AGENT_SELECT =
+  'SELECT *, (SELECT json_group_array(tag) FROM (SELECT tag FROM agent_tags t WHERE t.agent_id = agents.id ORDER BY tag)) AS tags FROM agents';
 
 const toAgent = (r: AgentRow): AgentRecord => ({
   id: r.id,
@@ -132,6 +156,7 @@ const toAgent = (r: AgentRow): AgentRecord => ({
   lastSeenAt: r.last_seen_at,
   lastIp: r.last_ip,
   revokedAt: r.revoked_at,
+  tags: JSON.parse(r.tags) as string[],
 });
 
 const TOKEN_COLUMNS =
@@ -153,6 +178,8 @@ export interface AgentQuery {
   onlineIds?: readonly string[] | undefined;
   /** An OS platform (`linux`, `win32`) or distribution (`Debian GNU/Linux`), any case. */
   os?: string | undefined;
+  /** Only agents with this tag. */
+  tag?: string | undefined;
   sort?: AgentSort | undefined;
   order?: 'asc' | 'desc' | undefined;
   limit: number;
@@ -189,6 +216,10 @@ function agentFilter(q: AgentQuery): { where: string; params: Record<string, unk
   if (q.os) {
     where.push('(os_platform = @os COLLATE NOCASE OR os_distro = @os COLLATE NOCASE)');
     params.os = q.os;
+  }
+  if (q.tag !== undefined) {
+    where.push('id IN (SELECT agent_id FROM agent_tags WHERE tag = @tag)');
+    params.tag = q.tag;
   }
   if (q.status === 'revoked') where.push('revoked_at IS NOT NULL');
   else if (q.status || !q.includeRevoked) where.push('revoked_at IS NULL');
@@ -299,12 +330,12 @@ export class AgentsStore {
   }
 
   async agent(id: string): Promise<AgentRecord | undefined> {
-    const row = prepared<[string], AgentRow>(this.db, 'SELECT * FROM agents WHERE id = ?').get(id);
+    const row = prepared<[string], AgentRow>(this.db, `${AGENT_SELECT} WHERE id = ?`).get(id);
     return row && toAgent(row);
   }
 
   async agentByPublicKey(publicKey: string): Promise<AgentRecord | undefined> {
-    const row = prepared<[string], AgentRow>(this.db, 'SELECT * FROM agents WHERE public_key = ?').get(publicKey);
+    const row = prepared<[string], AgentRow>(this.db, `${AGENT_SELECT} WHERE public_key = ?`).get(publicKey);
     return row && toAgent(row);
   }
 
@@ -317,7 +348,7 @@ export class AgentsStore {
       .join(', ');
     return prepared<Record<string, unknown>, AgentRow>(
       this.db,
-      `SELECT * FROM agents ${where} ORDER BY ${order}, id ${dir} LIMIT @limit OFFSET @offset`,
+      `${AGENT_SELECT} ${where} ORDER BY ${order}, id ${dir} LIMIT @limit OFFSET @offset`,
     )
       .all({ ...params, limit: q.limit, offset: q.offset })
       .map(toAgent);
@@ -375,6 +406,46 @@ export class AgentsStore {
     const stmt = prepared(this.db, 'UPDATE agents SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?');
     this.db.transaction(() => {
       for (const [id, time] of seen) stmt.run(time, id);
+    })();
+  }
+
+  /**
+   * Adds and removes tags of one agent in one transaction and returns its tags after. Refuses (returns the would-be
+   * count, nothing written) when the agent would end with more than `max` tags.
+   */
+  async changeTags(
+    id: string,
+    change: { add: readonly string[]; remove: readonly string[] },
+    max: number,
+    time: number,
+    by: string,
+  ): Promise<{ ok: boolean; tags: string[]; added: string[]; removed: string[] }> {
+    const list = prepared<[string], { tag: string }>(
+      this.db,
+      'SELECT tag FROM agent_tags WHERE agent_id = ? ORDER BY tag',
+    );
+    return this.db.transaction(() => {
+      const before = list.all(id).map((r) => r.tag);
+      const removed = change.remove.filter((t) => before.includes(t));
+      const added = [...new Set(change.add)].filter((t) => !before.includes(t) || removed.includes(t));
+      const after = new Set(before.filter((t) => !removed.includes(t)));
+      for (const t of added) after.add(t);
+      if (after.size > max && after.size > before.length) return { ok: false, tags: before, added: [], removed: [] };
+      const del = prepared(this.db, 'DELETE FROM agent_tags WHERE agent_id = ? AND tag = ?');
+      const ins = prepared(
+        this.db,
+        'INSERT OR IGNORE INTO agent_tags (agent_id, tag, added_at, added_by) VALUES (?, ?, ?, ?)',
+      );
+      for (const t of removed) del.run(id, t);
+      for (const t of added) ins.run(id, t, time, by);
+      const tags = list.all(id).map((r) => r.tag);
+      // Only what really changed is reported (and audited): re-adding a tag it has is not a change.
+      return {
+        ok: true,
+        tags,
+        added: added.filter((t) => !before.includes(t)).sort(),
+        removed: removed.filter((t) => !tags.includes(t)).sort(),
+      };
     })();
   }
 

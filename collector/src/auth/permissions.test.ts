@@ -19,6 +19,10 @@ describe('authorize', () => {
     expect(can(tech, 'shell.elevated', 'A')).toBe(false);
     expect(can(tech, 'file.write', 'A')).toBe(false);
     expect(can(user({ role: 'tier2', clientId: 'A' }), 'file.write', 'A')).toBe(true);
+    // Tags decide where jobs and rollout rings go: tier 2 and up, like jobs.
+    expect(can(tech, 'agent.tag', 'A')).toBe(false);
+    expect(can(user({ role: 'tier2', clientId: 'A' }), 'agent.tag', 'A')).toBe(true);
+    expect(can(user({ role: 'tier2', clientId: 'A' }), 'agent.tag', 'B')).toBe(false);
     expect(() => authorize(tech, 'agent.read', { type: 'agent', id: 'ag', clientId: 'B' })).toThrow(
       expect.objectContaining({ code: 'OUTPOST_E_FORBIDDEN' }),
     );

@@ -15,6 +15,7 @@ export const ACTIONS = [
   'site.create',
   'agent.read',
   'agent.revoke',
+  'agent.tag',
   'inventory.refresh',
   'enrollment_token.read',
   'enrollment_token.create',
@@ -71,6 +72,8 @@ for (const r of [viewer, tier1, tier2, tier3]) r.push('metrics.read');
 // Jobs (issue 15): everyone sees jobs and the script library; scripts and patches change machines: tier 2 and up.
 for (const r of [viewer, tier1, tier2, tier3]) r.push('jobs.read', 'scripts.read');
 for (const r of [tier2, tier3]) r.push('jobs.run', 'scripts.manage');
+// Tags (issue 15) decide which machines a job or a rollout ring reaches: whoever may run jobs there may tag.
+for (const r of [tier2, tier3]) r.push('agent.tag');
 
 /** What each role may do within its scope. */
 export const GRANTS: Record<Role, ReadonlySet<Action>> = {

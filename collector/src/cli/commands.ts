@@ -3,6 +3,7 @@
 import { normalizeFingerprint } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { addCredentialCommands, readPassword } from './account.js';
+import { addAgentTagCommand, agentForPeople, parseTag } from './agent-tags.js';
 import { addChannelCommands } from './channels.js';
 import { type ApiTarget, apiCall } from './client.js';
 import { addContractCommands } from './contracts.js';
@@ -271,15 +272,16 @@ export function addCommands(program: Command): void {
     .option('--site <siteId>', 'only this site')
     .option('--status <status>', 'online, offline or revoked')
     .option('--search <text>', 'hostname contains')
+    .option('--tag <tag>', 'only agents with this tag', parseTag)
     .option('--limit <n>', 'at most this many', count, 100)
     .action(async function (
       this: Command,
-      o: { client?: string; site?: string; status?: string; search?: string; limit: number },
+      o: { client?: string; site?: string; status?: string; search?: string; tag?: string; limit: number },
     ) {
       const r = await apiCall<{ agents: Row[] }>(
         target(this),
         'GET',
-        `/api/v1/agents${query({ clientId: o.client, siteId: o.site, status: o.status, search: o.search, limit: o.limit })}`,
+        `/api/v1/agents${query({ clientId: o.client, siteId: o.site, status: o.status, search: o.search, tag: o.tag, limit: o.limit })}`,
       );
       printRows(
         r.agents,
@@ -294,6 +296,7 @@ export function addCommands(program: Command): void {
           },
           { key: 'agentVersion', title: 'version' },
           { key: 'lastSeenAt', title: 'last seen', format: (a) => when(a.lastSeenAt) },
+          { key: 'tags', title: 'tags', format: (a) => agentForPeople(a).tags },
         ],
         isJson(this),
       );
@@ -302,8 +305,10 @@ export function addCommands(program: Command): void {
     .command('show <id>')
     .description('Show one agent.')
     .action(async function (this: Command, id: string) {
-      printObject(await apiCall<Row>(target(this), 'GET', `/api/v1/agents/${encodeURIComponent(id)}`), isJson(this));
+      const a = await apiCall<Row>(target(this), 'GET', `/api/v1/agents/${encodeURIComponent(id)}`);
+      printObject(isJson(this) ? a : agentForPeople(a), isJson(this));
     });
+  addAgentTagCommand(agents);
   agents
     .command('revoke <id>')
     .description('Revoke an agent: its socket is closed now and it is refused from then on.')

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { OutpostError, scriptSigningPayload } from '@outpost/shared';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../files/atomic-write.js';
+import { parseTag } from './agent-tags.js';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { count, intIn } from './flags.js';
@@ -137,6 +138,7 @@ export function addJobCommands(program: Command): void {
     .option('--agent <id>', 'target this agent (repeatable)', collect)
     .option('--site <id>', 'target the machines of a site')
     .option('--client <id>', 'target the machines of a client')
+    .option('--tag <tag>', 'target the machines with this tag (narrowed by --site/--client)', parseTag)
     .option(
       '--security-pending-days <n>',
       'target machines with a security update pending for more than N days',
@@ -177,6 +179,7 @@ export function addJobCommands(program: Command): void {
           ...(o.agent ? { agentIds: o.agent } : {}),
           ...(o.site ? { siteId: o.site } : {}),
           ...(o.client ? { clientId: o.client } : {}),
+          ...(o.tag ? { tag: o.tag } : {}),
           ...(o.securityPendingDays !== undefined ? { securityPatchesOlderThanDays: o.securityPendingDays } : {}),
         },
         ...(o.window ? { window: o.window } : {}),

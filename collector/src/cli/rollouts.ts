@@ -4,6 +4,7 @@
  * rollout stops moving (completed, halted, aborted, rolled back). Admin only, on the collector's side.
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import { parseTag } from './agent-tags.js';
 import { apiCall } from './client.js';
 import { commandTarget } from './credentials.js';
 import { intIn } from './flags.js';
@@ -89,7 +90,13 @@ export function addRolloutCommands(program: Command): void {
     .option('--agent <id>', 'target this agent (repeatable; default: every agent)', collect)
     .option('--site <id>', 'target the agents of a site')
     .option('--client <id>', 'target the agents of a client')
+    .option('--tag <tag>', 'target only the agents with this tag', parseTag)
     .option('--ring <id>', 'an agent of the test ring, updated first as its own wave (repeatable)', collect)
+    .option(
+      '--ring-tag <tag>',
+      'the targeted agents with this tag form the test ring (wave 0, before the canary)',
+      parseTag,
+    )
     .option('--canary <n>', 'machines in the canary wave', intIn(0, 1000, 'a number of machines'), 5)
     .option('--waves <percents>', 'cumulative percentages after the canary, ending at 100', parsePercents)
     .option('--bake <duration>', 'wait after a healthy wave before the next (e.g. 1h, 0s)', seconds)
@@ -110,8 +117,10 @@ export function addRolloutCommands(program: Command): void {
           ...(o.agent ? { agentIds: o.agent } : {}),
           ...(o.site ? { siteId: o.site } : {}),
           ...(o.client ? { clientId: o.client } : {}),
+          ...(o.tag ? { tag: o.tag } : {}),
         },
         ...(o.ring ? { ring: o.ring } : {}),
+        ...(o.ringTag ? { ringTag: o.ringTag } : {}),
         canary: o.canary,
         ...(o.waves ? { waves: o.waves } : {}),
         ...(o.bake !== undefined ? { bakeSec: o.bake } : {}),

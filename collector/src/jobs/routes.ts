@@ -58,7 +58,17 @@ export function jobsRoutes(deps: { jobs: Jobs; guard: Guard }): FastifyPluginAsy
       async (req, reply) => {
         const scope = await guard.scope(req, 'jobs.run', 'job');
         const targets = await jobs.resolveTargets(req.body.target, scope);
-        if (targets.length === 0) throw new OutpostError('OUTPOST_E_JOB_NO_TARGETS');
+        if (targets.length === 0)
+          throw new OutpostError(
+            'OUTPOST_E_JOB_NO_TARGETS',
+            // A tag is a label anyone may mistype: say that nobody (you may act on) carries it.
+            req.body.target.tag !== undefined
+              ? {
+                  message: `No machine you may run jobs on has tag "${req.body.target.tag}" (within the rest of the target)`,
+                  details: { tag: req.body.target.tag },
+                }
+              : {},
+          );
         let actor: Awaited<ReturnType<Guard>> | undefined;
         for (const clientId of new Set(targets.map((t) => t.clientId)))
           actor = await guard(req, 'jobs.run', { type: 'job', clientId });

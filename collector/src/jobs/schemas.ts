@@ -1,6 +1,7 @@
 /** Request and response schemas of the jobs concern (docs/0010-jobs.md). Responses are allow-lists. */
 import { JOB_SCRIPT_MAX_BYTES, PackageName, RebootPolicy } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
+import { TagName } from '../agents/index.js';
 import { NullableString, NullableTime } from '../http/schemas.js';
 import { JobWindow } from './window.js';
 
@@ -74,12 +75,14 @@ export const JobSpecInput = Type.Union([
 ]);
 export type JobSpecInput = Static<typeof JobSpecInput>;
 
-/** Which machines: named agents, a site, a client, and/or a fleet query (they narrow each other). */
+/** Which machines: named agents, a site, a client, a tag, and/or a fleet query (they narrow each other). */
 export const JobTarget = Type.Object(
   {
     agentIds: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 10_000, uniqueItems: true })),
     siteId: Type.Optional(Id),
     clientId: Type.Optional(Id),
+    /** Machines carrying this tag (`outpost agents tag`); a tag no machine has targets nobody. */
+    tag: Type.Optional(TagName),
     /** Machines with a security update pending for more than this many days (stored inventory). */
     securityPatchesOlderThanDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650 })),
   },

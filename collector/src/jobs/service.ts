@@ -197,7 +197,11 @@ export class Jobs {
       });
     }
     this.logger.info({ jobId: job.id, what: describeSpec(spec), agents: targets.length }, 'job created');
-    for (const agentId of new Set(targets.map((t) => t.agentId))) await this.dispatch(agentId, false);
+    const agentIds = [...new Set(targets.map((t) => t.agentId))];
+    // Due now and with no window: one message for every connected target, their state written in one transaction.
+    // Otherwise (a window, a later start) the per-agent dispatch judges each machine; the tick sends what becomes due.
+    if (job.window === null && job.notBefore <= now) await this.#sendNew(job, agentIds, now);
+    else for (const agentId of agentIds) await this.dispatch(agentId, false);
     return (await this.view(job.id))!;
   }
 
@@ -335,6 +339,21 @@ export class Jobs {
       this.logger.info({ jobId: job.id, agentId }, 'job sent');
     }
     return sent;
+  }
+
+  /** Sends a just-created, due job to every connected target and marks those sent together. */
+  async #sendNew(job: JobRecord, agentIds: readonly string[], now: number): Promise<void> {
+    const msg: JobRun = {
+      type: 'job.run',
+      id: job.id,
+      expiresAt: job.expiresAt,
+      timeoutSec: job.timeoutSec,
+      spec: JSON.parse(job.spec) as JobSpec,
+      reboot: JSON.parse(job.reboot) as RebootPolicy,
+    };
+    const sent = agentIds.filter((agentId) => this.deps.send(agentId, msg));
+    await this.store.markSentMany(job.id, sent, now);
+    this.logger.info({ jobId: job.id, agents: sent.length, offline: agentIds.length - sent.length }, 'job sent');
   }
 
   /** One pass: expire what is past its time, send what became due to connected agents. */

@@ -1,5 +1,5 @@
 /**
- * Which machines a job's target names: listed agents, a site, a client, or a fleet query (security updates pending for
+ * Which machines a job's target names: listed agents, a site, a client, a tag, or a fleet query (security updates pending for
  * more than N days), always within the clients the caller may act on. A named agent, site or client outside them is
  * answered as unknown, exactly like one that does not exist.
  */
@@ -15,11 +15,16 @@ export interface TargetMachine {
 
 /** What resolving a target needs from the agents, tenants and inventory concerns. */
 export interface TargetDeps {
-  agent(id: string): Promise<{ id: string; clientId: string; siteId: string; revokedAt: number | null } | undefined>;
-  /** Agents of a client or site (not revoked). */
+  agent(
+    id: string,
+  ): Promise<
+    { id: string; clientId: string; siteId: string; revokedAt: number | null; tags: readonly string[] } | undefined
+  >;
+  /** Agents of a client or site, with a tag when one is given (not revoked). */
   agentsIn(q: {
     clientIds?: readonly string[] | undefined;
     siteId?: string | undefined;
+    tag?: string | undefined;
   }): Promise<{ id: string; clientId: string; siteId: string }[]>;
   /** Agents with a security update pending for more than `days` in the stored inventory. */
   securityPatchesOlderThan(
@@ -58,17 +63,23 @@ export async function resolveTargets(
       if (a.revokedAt !== null) continue;
       if (scope.siteId !== undefined && a.siteId !== scope.siteId) continue;
       if (target.clientId !== undefined && a.clientId !== target.clientId) continue;
+      if (target.tag !== undefined && !a.tags.includes(target.tag)) continue;
       found.push({ agentId: a.id, clientId: a.clientId, siteId: a.siteId });
     }
   } else if (
     target.siteId !== undefined ||
     target.clientId !== undefined ||
+    target.tag !== undefined ||
     target.securityPatchesOlderThanDays !== undefined
   ) {
-    found = (await deps.agentsIn(scope)).map((a) => ({ agentId: a.id, clientId: a.clientId, siteId: a.siteId }));
+    found = (await deps.agentsIn({ ...scope, tag: target.tag })).map((a) => ({
+      agentId: a.id,
+      clientId: a.clientId,
+      siteId: a.siteId,
+    }));
   } else {
     throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
-      message: 'A job needs a target: agentIds, siteId, clientId or securityPatchesOlderThanDays',
+      message: 'A job needs a target: agentIds, siteId, clientId, tag or securityPatchesOlderThanDays',
       details: { field: 'target' },
     });
   }

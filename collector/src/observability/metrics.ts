@@ -45,6 +45,13 @@ export class MetricsRegistry {
       type: 'gauge',
       read: () => this.#loop.percentile(99) / 1e9,
     });
+    this.add({
+      // The p99 hides one long stall among many samples (a synchronous hash of a large file, say): the max shows it.
+      name: 'outpost_event_loop_lag_max_seconds',
+      help: 'Longest event-loop delay since the last scrape',
+      type: 'gauge',
+      read: () => this.#loop.max / 1e9,
+    });
   }
 
   add(family: MetricFamily): void {

@@ -14,6 +14,8 @@ export interface FleetAgent {
   version: string;
   online: boolean;
   revoked: boolean;
+  /** Its tags (a `ringTag` picks the test ring among the targets by them). */
+  tags: readonly string[];
 }
 
 /** What an agent reported for one assignment (its latest step). */

@@ -1,16 +1,19 @@
 /** Request and response schemas of the rollouts concern (docs/0011-releases.md, "Rollouts"). Responses are allow-lists. */
 import { ReleaseVersion } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
+import { TagName } from '../agents/index.js';
 import { NullableString, NullableTime } from '../http/schemas.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 
-/** Which machines: named agents, a site, or a client (they narrow each other); none of them: the whole fleet. */
+/** Which machines: named agents, a site, a client, a tag (they narrow each other); none of them: the whole fleet. */
 export const RolloutTarget = Type.Object(
   {
     agentIds: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 100_000, uniqueItems: true })),
     siteId: Type.Optional(Id),
     clientId: Type.Optional(Id),
+    /** Only machines carrying this tag. */
+    tag: Type.Optional(TagName),
   },
   { additionalProperties: false },
 );
@@ -21,8 +24,10 @@ export const RolloutInput = Type.Object(
   {
     version: ReleaseVersion,
     target: RolloutTarget,
-    /** The test ring: these agents first, as their own wave (there is no tag concept yet: agent ids). */
+    /** The test ring: these agents first, as their own wave (wave 0, before the canary). */
     ring: Type.Optional(Type.Array(Id, { maxItems: 1000, uniqueItems: true })),
+    /** The test ring by tag: the targeted machines carrying it join the ring (with `ring` when both are given). */
+    ringTag: Type.Optional(TagName),
     /** Machines in the canary wave (default 5). */
     canary: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
     /** Cumulative percentages of the target after the canary, increasing, ending at 100 (default 5, 25, 100). */

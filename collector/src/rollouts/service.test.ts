@@ -39,6 +39,8 @@ async function setup(n: number) {
       version: A,
       online: true,
       revoked: false,
+      // Every fourth machine is in the test ring.
+      tags: i % 4 === 0 ? ['ring-test'] : [],
       behaviour: 'good',
     });
   }
@@ -72,8 +74,10 @@ async function setup(n: number) {
     { version: V, platform: 'linux-x64', rollbackAllowed: false },
   ];
   const deps = {
-    resolve: async (t: { agentIds?: string[] | undefined }) =>
-      [...fleet.values()].filter((a) => !t.agentIds || t.agentIds.includes(a.agentId)),
+    resolve: async (t: { agentIds?: string[] | undefined; tag?: string | undefined }) =>
+      [...fleet.values()].filter(
+        (a) => (!t.agentIds || t.agentIds.includes(a.agentId)) && (t.tag === undefined || a.tags.includes(t.tag)),
+      ),
     agent: async (id: string) => fleet.get(id),
     assign: async (a: { agentId: string; clientId: string; version: string; id: string; rolloutId: string }) =>
       (await updates.assign(a.agentId, a.clientId, a.version, ADMIN, { id: a.id, context: { rolloutId: a.rolloutId } }))
@@ -379,6 +383,51 @@ describe('rollouts driver', () => {
     expect((await env.rollouts.get(r.id)).state).toBe('rolled_back');
     await runUntil(async () => (await env.rollouts.get(back.id)).state === 'completed', 50);
     expect([...env.fleet.values()].every((a) => a.version === A)).toBe(true);
+  });
+
+  it('puts the machines with the ring tag in wave 0, before the canary; a tag target limits the whole rollout', async () => {
+    const ringIds = [...env.fleet.values()].filter((a) => a.tags.includes('ring-test')).map((a) => a.agentId);
+    const r = await env.rollouts.create(ADMIN, {
+      version: V,
+      target: {},
+      ringTag: 'ring-test',
+      canary: 2,
+      waves: [50, 100],
+      maxConcurrent: 20,
+      bakeSec: 0,
+      jitterSec: 0,
+    });
+    expect(r.waves).toEqual(['ring', 'canary', '50%', '100%']);
+    const plan = await env.rollouts.store.agents(r.id);
+    expect(
+      plan
+        .filter((a) => a.wave === 0)
+        .map((a) => a.agentId)
+        .sort(),
+    ).toEqual(ringIds.sort());
+    expect(plan.filter((a) => a.wave === 1)).toHaveLength(2);
+    // The ring is assigned first, and alone.
+    await env.step();
+    expect(new Set(env.sent.map((s) => s.agentId))).toEqual(new Set(ringIds));
+    await runUntil(async () => (await env.rollouts.get(r.id)).state === 'completed');
+    expect(env.sent).toHaveLength(20);
+
+    // A rollout limited to the tag: only the five tagged machines, all of them in the ring.
+    const only = await env.rollouts.create(ADMIN, { version: A, target: { tag: 'ring-test' }, ringTag: 'ring-test' });
+    expect((await env.rollouts.store.agents(only.id)).map((a) => a.agentId).sort()).toEqual(ringIds.sort());
+    expect(only.waves).toEqual(['ring']);
+    await env.rollouts.abort(ADMIN, only.id);
+  });
+
+  it('refuses a ring tag no targeted machine has, and a target tag nobody carries, saying which tag', async () => {
+    await expect(env.rollouts.create(ADMIN, { version: V, target: {}, ringTag: 'nobody' })).rejects.toMatchObject({
+      code: 'OUTPOST_E_BAD_REQUEST',
+      message: expect.stringContaining('"nobody"'),
+    });
+    await expect(env.rollouts.create(ADMIN, { version: V, target: { tag: 'nobody' } })).rejects.toMatchObject({
+      code: 'OUTPOST_E_ROLLOUT_NO_TARGETS',
+      message: expect.stringContaining('"nobody"'),
+    });
   });
 
   it('refuses a version not published for the targets’ platform, and bad wave percentages', async () => {

@@ -87,7 +87,16 @@ export class Rollouts {
       });
     await this.#onlyOne();
     const fleet = (await this.deps.resolve(input.target)).filter((a) => !a.revoked);
-    if (fleet.length === 0) throw new OutpostError('OUTPOST_E_ROLLOUT_NO_TARGETS');
+    if (fleet.length === 0)
+      throw new OutpostError(
+        'OUTPOST_E_ROLLOUT_NO_TARGETS',
+        input.target.tag !== undefined
+          ? {
+              message: `No enrolled machine in the target has tag "${input.target.tag}"`,
+              details: { tag: input.target.tag },
+            }
+          : {},
+      );
     this.#requireRelease(input.version, fleet, false);
     const options: RolloutOptions = {
       bakeMs: (input.bakeSec ?? DEFAULTS.bakeSec) * 1000,
@@ -100,11 +109,22 @@ export class Rollouts {
           : (input.haltAfter ?? null),
       haltPercent: input.haltPercent ?? null,
     };
+    const ring = [...(input.ring ?? [])];
+    if (input.ringTag !== undefined) {
+      const tagged = fleet.filter((a) => a.tags.includes(input.ringTag!)).map((a) => a.agentId);
+      // Asked for a test ring and found none: going straight to the canaries is not what was asked.
+      if (tagged.length === 0)
+        throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
+          message: `No targeted machine has tag "${input.ringTag}": the test ring would be empty`,
+          details: { field: 'ringTag', tag: input.ringTag },
+        });
+      ring.push(...tagged);
+    }
     const id = `ro_${randomBytes(12).toString('hex')}`;
     const waves = planWaves({
       rolloutId: id,
       agentIds: fleet.map((a) => a.agentId),
-      ring: input.ring ?? [],
+      ring,
       canary: input.canary ?? DEFAULTS.canary,
       percents,
     });

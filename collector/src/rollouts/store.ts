@@ -226,6 +226,18 @@ export class RolloutsStore {
 
   /** Saves one agent's mutable fields. */
   async saveAgent(a: RolloutAgent): Promise<void> {
+    this.#saveAgent(a);
+  }
+
+  /** Saves many agents in one transaction (one fsync under `synchronous = FULL`, not one per agent). */
+  async saveAgents(list: readonly RolloutAgent[]): Promise<void> {
+    if (!list.length) return;
+    this.db.transaction(() => {
+      for (const a of list) this.#saveAgent(a);
+    })();
+  }
+
+  #saveAgent(a: RolloutAgent): void {
     prepared(
       this.db,
       `UPDATE rollout_agents SET state = ?, assignment_id = ?, not_before = ?, assigned_at = ?, deadline_at = ?, finished_at = ?, code = ?, reason = ?, attempts = ?
