@@ -330,6 +330,43 @@ describe.skipIf(!!skipWhy)(`console pages in Chromium ${skipWhy}`, () => {
     expect(await axeViolations(page)).toEqual([]);
   });
 
+  it("shows a user's request: its channel, the requester, their words as text", async () => {
+    const call = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/requests/calls', {
+      clientId: c.clientId,
+      requester: 'Dana <b>Front desk</b>',
+      phone: '+33 1 23 45 67 89',
+      agentId: ws1.agentId,
+      text: 'Printer jammed again <img src=x onerror=alert(1)>',
+    });
+    await go(`/incidents/${call.id}`);
+    await page.waitForSelector('[data-testid=request-text]');
+    expect(await page.textContent('[data-testid=channel]')).toBe('phone');
+    expect(await page.textContent('[data-testid=requester]')).toContain('Dana <b>Front desk</b>');
+    expect(await page.textContent('[data-testid=request-text]')).toBe(
+      'Printer jammed again <img src=x onerror=alert(1)>',
+    );
+    expect(await page.$$('section[aria-label=Request] img, section[aria-label=Request] b')).toHaveLength(0);
+    expect(await axeViolations(page)).toEqual([]);
+    await shot('incident-request');
+  });
+
+  it('filters the fleet by tag and shows the tags column', async () => {
+    await apiCall(c.admin, 'POST', `/api/v1/agents/${ws2.agentId}/tags`, { add: ['test-ring'] });
+    await go('/fleet');
+    await page.waitForSelector('table[aria-label=Machines] tbody tr');
+    await page.fill('input[name=tag]', 'Test-Ring');
+    await page.click('form[aria-label="Filter machines"] button[type=submit]');
+    await page.waitForURL(/tag=test-ring/);
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label=Machines] tbody tr').length === 1);
+    expect(await page.textContent('table[aria-label=Machines] tbody tr')).toContain('ws-02');
+    await page.click('details.columns summary');
+    await page.check('input[name=col-tags]');
+    expect(await page.textContent('table[aria-label=Machines] tbody tr [data-testid=tags]')).toBe('test-ring');
+    // Back to the columns the next tests expect.
+    await page.uncheck('input[name=col-tags]');
+    await page.click('details.columns summary');
+  });
+
   it('assigns a ticket to a technician from its page; the timeline says so', async () => {
     const tech = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/users', {
       email: 'rita@example.com',

@@ -24,6 +24,7 @@ import type {
   LoginAnswer,
   MetricsAnswer,
   ReleaseInfo,
+  RequestView,
   RouteInfo,
   ScriptInfo,
   SessionRecord,
@@ -109,6 +110,7 @@ export interface FleetQuery {
   siteId?: string;
   status?: string;
   os?: string;
+  tag?: string;
   search?: string;
   sort?: string;
   order?: 'asc' | 'desc';
@@ -148,6 +150,7 @@ export const Api = {
       body: { password, ...(totp ? { totp } : {}) },
     }),
   totpEnable: (code: string) => api<{ ok: true }>('POST', '/api/v1/auth/totp/enable', { body: { code } }),
+  incidentRequest: (id: string) => api<RequestView>('GET', `/api/v1/incidents/${encodeURIComponent(id)}/request`),
   incident: (id: string) =>
     api<{ incident: Incident; timeline: TimelineEntry[]; names: Record<string, string> }>(
       'GET',

@@ -34,6 +34,8 @@ export interface Agent {
   lastSeenAt: number | null;
   lastIp: string | null;
   revokedAt: number | null;
+  /** Labels tier 2+ put on the machine (targets for jobs and rollouts). */
+  tags: string[];
 }
 
 export interface AgentPage {
@@ -99,6 +101,8 @@ export interface Incident {
   clientId: string;
   siteId: string;
   agentIds: string[];
+  /** How it reached the desk: detection, technician, or a user's channel (agent, email, slack, teams, phone). */
+  channel: string;
   type: string;
   title: string;
   explanation: string;
@@ -321,4 +325,19 @@ export interface RouteInfo {
   events: string[];
   onCall: boolean;
   outsideCoverageOnly: boolean;
+}
+
+/** A user's request behind a ticket (GET /api/v1/incidents/:id/request); every string is the user's, shown as text. */
+export interface RequestView {
+  incidentId: string;
+  channel: string;
+  requesterName: string;
+  requesterContact: string | null;
+  vip: boolean;
+  agentId: string | null;
+  osUser: string | null;
+  text: string;
+  snapshot: Record<string, unknown> | null;
+  related: string[];
+  createdAt: number;
 }

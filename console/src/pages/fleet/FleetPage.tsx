@@ -1,5 +1,5 @@
 /**
- * The fleet: a server-side paged, sorted and filtered table (client, site, status, OS, free text). The filters live
+ * The fleet: a server-side paged, sorted and filtered table (client, site, status, OS, tag, free text). The filters live
  * in the URL, so a view can be bookmarked and shared. Presence arrives on the live stream (api/live.ts) and changes
  * the rows shown at once; while the stream is down the page polls every 5 s as before.
  */
@@ -38,6 +38,7 @@ function readQuery(search: string): FleetQuery {
     siteId: get('siteId'),
     status: get('status'),
     os: get('os'),
+    tag: get('tag'),
     search: get('search'),
     sort: get('sort') ?? 'hostname',
     order: order === 'desc' ? 'desc' : 'asc',
@@ -68,6 +69,7 @@ export function FleetPage() {
   const clients = useSignal<{ id: string; name: string }[]>([]);
   const sites = useSignal<{ id: string; name: string }[]>([]);
   const searchText = useSignal(q.search ?? '');
+  const tagText = useSignal(q.tag ?? '');
   const userId = currentUser.value?.id ?? 'anonymous';
   const columns = useSignal<FleetColumn[]>(loadColumns(userId));
   const views = useSignal<FleetView[]>(loadViews(userId));
@@ -135,6 +137,7 @@ export function FleetPage() {
   }, [key, liveState.value === 'open']);
   useSignalEffect(() => {
     searchText.value = new URLSearchParams(route.value.search).get('search') ?? '';
+    tagText.value = new URLSearchParams(route.value.search).get('tag') ?? '';
   });
 
   const clientName = (id: string) => clients.value.find((c) => c.id === id)?.name ?? id;
@@ -149,7 +152,7 @@ export function FleetPage() {
         aria-label="Filter machines"
         onSubmit={(e) => {
           e.preventDefault();
-          set({ search: searchText.value || undefined });
+          set({ search: searchText.value || undefined, tag: tagText.value.trim().toLowerCase() || undefined });
         }}
       >
         <label>
@@ -198,6 +201,19 @@ export function FleetPage() {
             <option value="win32">Windows</option>
             <option value="darwin">macOS</option>
           </select>
+        </label>
+        <label>
+          Tag
+          <input
+            name="tag"
+            size={12}
+            maxLength={63}
+            placeholder="e.g. test-ring"
+            value={tagText.value}
+            onInput={(e) => {
+              tagText.value = e.currentTarget.value;
+            }}
+          />
         </label>
         <label>
           Search
@@ -381,6 +397,7 @@ export function FleetPage() {
                 {columns.value.includes('cpu') && <td>{`${a.cpu.model} (${a.cpu.cores})`}</td>}
                 {columns.value.includes('memory') && <td>{bytes(a.memoryBytes)}</td>}
                 {columns.value.includes('enrolled') && <td>{new Date(a.enrolledAt).toLocaleDateString()}</td>}
+                {columns.value.includes('tags') && <td data-testid="tags">{a.tags.join(', ')}</td>}
               </tr>
             );
           })}

@@ -21,6 +21,7 @@ export const FLEET_COLUMNS = [
   { key: 'cpu', label: 'CPU' },
   { key: 'memory', label: 'Memory' },
   { key: 'enrolled', label: 'Enrolled', sort: 'enrolledAt' },
+  { key: 'tags', label: 'Tags' },
 ] as const;
 export type FleetColumn = (typeof FLEET_COLUMNS)[number]['key'];
 

@@ -1,13 +1,14 @@
 /**
  * One incident: what it is and why (the detector's explanation), its SLA clock, the machines, a readable timeline
- * (the same sentences as `outpost incidents show`), comments, and the acknowledge / resolve actions.
+ * (the same sentences as `outpost incidents show`), comments, and the acknowledge / resolve actions. A user's request
+ * also shows who asked, through which channel, their words and the related detection tickets on the machine.
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 // The CLI's sentences for timeline entries: a pure function, shared so the console and the CLI say the same.
 import { describeEvent } from '../../../../collector/src/cli/timeline.js';
 import { Api } from '../../api/client.js';
-import type { Incident, TimelineEntry } from '../../api/types.js';
+import type { Incident, RequestView, TimelineEntry } from '../../api/types.js';
 import { isGlobalAdmin } from '../../can.js';
 import { ErrorLine, Layout, Link } from '../../components/Layout.js';
 import { currentUser } from '../../session.js';
@@ -20,12 +21,18 @@ export function IncidentPage(props: { id: string }) {
   const names = useSignal<Record<string, string>>({});
   const error = useSignal<unknown>(null);
   const comment = useSignal('');
+  const request = useSignal<RequestView | null>(null);
   const load = () =>
     Api.incident(props.id)
       .then((r) => {
         incident.value = r.incident;
         timeline.value = r.timeline;
         names.value = r.names;
+        // Detection and technicians' tickets have no request behind them: nothing to ask for.
+        if (!['detection', 'technician'].includes(r.incident.channel))
+          Api.incidentRequest(props.id)
+            .then((v) => (request.value = v))
+            .catch(() => (request.value = null));
       })
       .catch((err: unknown) => {
         error.value = err;
@@ -61,6 +68,8 @@ export function IncidentPage(props: { id: string }) {
           <dl class="overview">
             <dt>Type</dt>
             <dd>{i.type}</dd>
+            <dt>Channel</dt>
+            <dd data-testid="channel">{i.channel}</dd>
             <dt>Failure</dt>
             <dd>{new Date(i.failureTime).toLocaleString()}</dd>
             <dt>Tier</dt>
@@ -78,6 +87,7 @@ export function IncidentPage(props: { id: string }) {
                   ))}
             </dd>
           </dl>
+          {request.value && <RequestSection r={request.value} />}
           <IncidentList incidents={[i]} onChange={() => void load()} linkTitles={false} />
           <TicketActions incident={i} onChange={() => void load()} />
           {people.value.length > 0 && (
@@ -149,5 +159,76 @@ export function IncidentPage(props: { id: string }) {
         </>
       )}
     </Layout>
+  );
+}
+
+/** Who asked and what they said; the snapshot's figures as the agent took them when the user asked. */
+function RequestSection(props: { r: RequestView }) {
+  const { r } = props;
+  // The shape of shared's RequestSnapshot, read defensively: every field is the agent's.
+  const snap = r.snapshot as {
+    memory?: { totalBytes?: number; freeBytes?: number };
+    disks?: { mount?: string; totalBytes?: number; freeBytes?: number }[];
+    topProcesses?: { name?: string; cpuPct?: number }[];
+  } | null;
+  const usedPct = (total?: number, free?: number) =>
+    total && total > 0 ? `${Math.round((1 - (free ?? 0) / total) * 100)} %` : '?';
+  const disks = Array.isArray(snap?.disks) ? snap.disks : [];
+  const top = Array.isArray(snap?.topProcesses) ? snap.topProcesses.slice(0, 5) : [];
+  return (
+    <section aria-label="Request">
+      <h2>Request</h2>
+      <dl class="overview">
+        <dt>Requester</dt>
+        <dd data-testid="requester">
+          {r.requesterName}
+          {r.requesterContact ? ` <${r.requesterContact}>` : ''}
+          {r.vip ? ' · VIP' : ''}
+        </dd>
+        {r.osUser && (
+          <>
+            <dt>Logged-in user</dt>
+            <dd>{r.osUser}</dd>
+          </>
+        )}
+        <dt>Asked</dt>
+        <dd>{new Date(r.createdAt).toLocaleString()}</dd>
+        {disks.length > 0 && (
+          <>
+            <dt>Disks then</dt>
+            <dd>
+              {disks.map((d) => `${String(d.mount ?? '?')} ${usedPct(d.totalBytes, d.freeBytes)} used`).join(', ')}
+            </dd>
+          </>
+        )}
+        {snap?.memory && (
+          <>
+            <dt>Memory then</dt>
+            <dd>{usedPct(snap.memory.totalBytes, snap.memory.freeBytes)} used</dd>
+          </>
+        )}
+        {top.length > 0 && (
+          <>
+            <dt>Busiest then</dt>
+            <dd>{top.map((p) => `${String(p.name ?? '?')} ${Number(p.cpuPct ?? 0).toFixed(0)} %`).join(', ')}</dd>
+          </>
+        )}
+        {r.related.length > 0 && (
+          <>
+            <dt>Related</dt>
+            <dd>
+              {r.related.map((id) => (
+                <span key={id}>
+                  <Link href={`/incidents/${encodeURIComponent(id)}`}>{id}</Link>{' '}
+                </span>
+              ))}
+            </dd>
+          </>
+        )}
+      </dl>
+      <blockquote class="explanation" data-testid="request-text">
+        {r.text}
+      </blockquote>
+    </section>
   );
 }
