@@ -32,6 +32,12 @@ export interface CollectorFetcherOptions {
 /** The tuf-js fetcher that reads from the collector. */
 export class CollectorFetcher implements Fetcher {
   readonly #base: URL;
+  /**
+   * The last failure of the transport itself (a reset, a refusal, a timeout, a 5xx), not of what was served. tuf-js
+   * wraps a failed snapshot or targets download into a plain RuntimeError holding only the message, so the verifier
+   * asks here whether the refresh broke on the way rather than on the signatures (verify.ts).
+   */
+  lastTransportError: Error | undefined;
   constructor(private readonly opts: CollectorFetcherOptions) {
     // The configured server may be the socket's URL (wss://host:port/v1/agent): same listener, HTTP scheme.
     const u = new URL(opts.server);
@@ -71,6 +77,9 @@ export class CollectorFetcher implements Fetcher {
     const pinned = this.opts.caFingerprint;
     return new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => {
+        const served =
+          err instanceof DownloadLengthMismatchError || (err instanceof DownloadHTTPError && err.statusCode < 500);
+        if (!served) this.lastTransportError = err;
         req.destroy();
         out.destroy();
         reject(err);

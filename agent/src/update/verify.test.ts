@@ -29,6 +29,8 @@ let server: Server;
 /** The directory the server serves as `/v1/updates/` (`metadata/`, `targets/`); tests point it where they need. */
 let served = '';
 let base = '';
+/** A metadata file whose request the server cuts (a collector killed mid-download), or none. */
+let resetOn: string | undefined;
 
 /** A fake executable that prints `version` for --version (the real executables are tested in test/package). */
 function packages(version: string, platforms = [platform]): string {
@@ -74,6 +76,10 @@ beforeAll(async () => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const rel = path.replace(/^\/v1\/updates\//, '');
     const file = join(served, rel);
+    if (resetOn !== undefined && rel.endsWith(resetOn)) {
+      req.socket.destroy();
+      return;
+    }
     if (!path.startsWith('/v1/updates/') || rel.includes('..') || !existsSync(file)) {
       res.writeHead(404).end();
       return;
@@ -113,6 +119,29 @@ describe('release verification', () => {
     expect(await refusal(verifyRelease({ ...agent(trusted), platform, version: '0.2.0' }))).toBe(
       'OUTPOST_E_UPDATE_UNVERIFIED',
     );
+  });
+
+  it('reports a snapshot or targets download cut on the way as a fetch failure, not as metadata that fails to verify', async () => {
+    const k = keys('reset');
+    signRelease({ keysDir: k, packagesDir: packages('0.2.0'), version: '0.2.0' });
+    served = releasePaths(k).repo;
+    try {
+      for (const file of ['snapshot.json', 'targets.json']) {
+        resetOn = file;
+        const err = await verifyRelease({ ...agent(k), platform, version: '0.2.0' }).then(
+          () => undefined,
+          (e: unknown) => e as OutpostError,
+        );
+        expect(err?.code, file).toBe('OUTPOST_E_UPDATE_FETCH');
+        expect(err?.message, file).toMatch(/socket hang up|ECONNRESET/);
+      }
+    } finally {
+      resetOn = undefined;
+    }
+    // The same agent state verifies once the collector answers again.
+    expect((await verifyRelease({ ...agent(k), platform, version: '0.2.0' })).custom).toMatchObject({
+      version: '0.2.0',
+    });
   });
 
   it('refuses expired metadata (a frozen or replayed repository)', async () => {

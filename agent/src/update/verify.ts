@@ -64,11 +64,12 @@ export async function verifyRelease(input: {
   });
   const path = releaseTargetPath(input.platform, input.version);
   let target: TargetFile | undefined;
+  input.fetcher.lastTransportError = undefined;
   try {
     await updater.refresh();
     target = await updater.getTargetInfo(path);
   } catch (err) {
-    throw updateErrorOf(err);
+    throw updateErrorOf(err, input.fetcher.lastTransportError);
   }
   if (!target) {
     throw new OutpostError('OUTPOST_E_UPDATE_NO_TARGET', {
@@ -89,10 +90,21 @@ export async function verifyRelease(input: {
 
 /**
  * The coded refusal for an error of the TUF client. tuf-js and @tufjs/models export few of their classes, and a
- * bundler may rename them (`ExpiredMetadataError2`), so they are told apart by name prefix.
+ * bundler may rename them (`ExpiredMetadataError2`), so they are told apart by name prefix. `transport`: a failure
+ * of the connection during the same refresh (the fetcher's record): tuf-js reports a snapshot or targets download
+ * cut by a collector restart as a bare RuntimeError, which must not read as metadata that failed to verify — a
+ * rollout counts that as a bad release and halts.
  */
-export function updateErrorOf(err: unknown): OutpostError {
+export function updateErrorOf(err: unknown, transport?: Error): OutpostError {
   if (err instanceof OutpostError) return err;
+  if (
+    transport !== undefined &&
+    (err as { constructor?: { name?: string } })?.constructor?.name?.startsWith('RuntimeError')
+  )
+    return new OutpostError('OUTPOST_E_UPDATE_FETCH', {
+      cause: err,
+      message: `${ERR_PREFIX.OUTPOST_E_UPDATE_FETCH}: ${transport.message.slice(0, 300)}`,
+    });
   const name = (err as { constructor?: { name?: string } })?.constructor?.name ?? '';
   const message = err instanceof Error ? err.message : String(err);
   const is = (n: string) => name.startsWith(n);
