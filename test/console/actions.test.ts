@@ -25,6 +25,7 @@ import { repoRoot, startTestCollector, type TestCollector, tempDir } from '../su
 import { auditEvents, OutputBuffer, type ShellAgent, startShellAgent, waitOnline } from '../support/shell.js';
 import {
   axeViolations,
+  browserTestSetup,
   cspViolations,
   findChromium,
   launchChromium,
@@ -34,21 +35,7 @@ import {
 } from './browser.js';
 import { type ReportingAgent, reportingAgent } from './hostile-agent.js';
 
-const chromiumPath = findChromium();
-const built = (() => {
-  try {
-    readFileSync(join(repoRoot, 'console/dist/index.html'));
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const skipWhy = !chromiumPath
-  ? 'SKIPPED: no chromium on PATH (apt-get install -y chromium)'
-  : !built
-    ? 'SKIPPED: console/dist is missing (run pnpm build)'
-    : '';
-if (skipWhy) console.warn(`test/console/actions: ${skipWhy}`);
+const { chromiumPath, skipWhy } = browserTestSetup('test/console/actions');
 
 // jsqr is CommonJS with an `exports.default`: its types name the function there (Node also exposes it as the module).
 const jsQR = jsqr.default;

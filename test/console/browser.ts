@@ -6,11 +6,12 @@
  * what a page did wrong collected (dialogs, console errors, uncaught exceptions, CSP violations), and axe-core.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { repoRoot } from '../support/collector.js';
 
 /** The Chromium executable on PATH, or undefined (the tests then skip, saying why). */
 export function findChromium(): string | undefined {
@@ -114,4 +115,19 @@ export async function axeViolations(page: Page): Promise<string[]> {
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => `${v.impact} ${v.id} (${v.nodes.length})`);
   });
+}
+
+/**
+ * Whether a console browser test can run here: Debian's chromium on PATH and a built console. `skipWhy` is '' when it
+ * can, else the reason (printed once, naming the file); a test file skips its suite on it, saying why.
+ */
+export function browserTestSetup(file: string): { chromiumPath: string | undefined; skipWhy: string } {
+  const chromiumPath = findChromium();
+  const skipWhy = !chromiumPath
+    ? 'SKIPPED: no chromium on PATH (apt-get install -y chromium)'
+    : !existsSync(join(repoRoot, 'console/dist/index.html'))
+      ? 'SKIPPED: console/dist is missing (run pnpm build)'
+      : '';
+  if (skipWhy) console.warn(`${file}: ${skipWhy}`);
+  return { chromiumPath, skipWhy };
 }

@@ -21,6 +21,7 @@ import type { RawAgent } from '../support/raw-agent.js';
 import { type ShellAgent, startShellAgent, waitOnline } from '../support/shell.js';
 import {
   axeViolations,
+  browserTestSetup,
   cspViolations,
   findChromium,
   launchChromium,
@@ -30,21 +31,7 @@ import {
 } from './browser.js';
 import { hostileAgent } from './hostile-agent.js';
 
-const chromiumPath = findChromium();
-const built = (() => {
-  try {
-    readFileSync(join(repoRoot, 'console/dist/index.html'));
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const skipWhy = !chromiumPath
-  ? 'SKIPPED: no chromium on PATH (apt-get install -y chromium)'
-  : !built
-    ? 'SKIPPED: console/dist is missing (run pnpm build)'
-    : '';
-if (skipWhy) console.warn(`test/console: ${skipWhy}`);
+const { chromiumPath, skipWhy } = browserTestSetup('test/console');
 
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
 const HOSTILE_SOFTWARE = '<script>alert(2)</script>';

@@ -21,6 +21,7 @@ import { repoRoot, startTestCollector, type TestCollector } from '../support/col
 import { waitOnline } from '../support/shell.js';
 import {
   axeViolations,
+  browserTestSetup,
   cspViolations,
   findChromium,
   launchChromium,
@@ -30,21 +31,7 @@ import {
 } from './browser.js';
 import { type ReportingAgent, reportingAgent } from './hostile-agent.js';
 
-const chromiumPath = findChromium();
-const built = (() => {
-  try {
-    readFileSync(join(repoRoot, 'console/dist/index.html'));
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const skipWhy = !chromiumPath
-  ? 'SKIPPED: no chromium on PATH (apt-get install -y chromium)'
-  : !built
-    ? 'SKIPPED: console/dist is missing (run pnpm build)'
-    : '';
-if (skipWhy) console.warn(`test/console/pages: ${skipWhy}`);
+const { chromiumPath, skipWhy } = browserTestSetup('test/console/pages');
 
 const SHOTS = process.env.OUTPOST_UPDATE_SCREENSHOTS
   ? join(repoRoot, 'test/console/screenshots')
