@@ -156,14 +156,23 @@ export async function requireHost(request: FastifyRequest): Promise<void> {
 /**
  * @fastify/websocket error handler. An error the `ws` receiver raises on a peer's broken frame (over the size limit,
  * invalid UTF-8, a reserved opcode or close code: codes `WS_ERR_*`) is the peer's doing, and `ws` has already sent
- * the matching close code (1009, 1007, 1002): it is logged as a refusal, not as a collector error. Anything else (a
- * socket handler that threw) is a collector bug and is logged at error level. The socket is dropped either way.
+ * the matching close code (1009, 1007, 1002): it is logged as a refusal, not as a collector error, and the peer gets a
+ * moment to read that code before the socket is dropped. Anything else (a socket handler that threw) is a collector
+ * bug, logged at error level, and the socket is dropped at once.
  */
 export function websocketErrorHandler(error: Error, socket: WebSocket, request: FastifyRequest): void {
   const code = (error as { code?: unknown }).code;
   const context = { route: request.routeOptions.url, ip: request.ip };
-  if (typeof code === 'string' && code.startsWith('WS_ERR_'))
+  if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
     request.log.warn({ ...context, code, reason: error.message }, 'websocket peer sent a broken frame');
-  else request.log.error({ ...context, err: error }, 'websocket handler failed');
+    // `ws` has queued its close frame and drains what the peer still sends; destroying the socket now would reset a
+    // connection with unread bytes (the rest of an oversized frame), and the peer would lose the close code.
+    setTimeout(() => socket.terminate(), PEER_ERROR_CLOSE_GRACE_MS).unref();
+    return;
+  }
+  request.log.error({ ...context, err: error }, 'websocket handler failed');
   socket.terminate();
 }
+
+/** How long a peer that broke the protocol has to read the close frame and hang up before its socket is destroyed. */
+const PEER_ERROR_CLOSE_GRACE_MS = 2000;

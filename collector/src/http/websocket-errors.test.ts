@@ -2,7 +2,9 @@
  * A peer's broken WebSocket frame on a real collector (startServer on a temp dir, a free loopback port): the socket
  * closes with the protocol's code and the collector logs a refusal, not an internal error.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +67,46 @@ describe('broken frames from a WebSocket peer', () => {
     const logged = lines.slice(before);
     expect(logged.filter((l) => l.level >= 50)).toEqual([]);
     expect(logged.some((l) => l.level === 40 && l.msg === 'websocket peer sent a broken frame')).toBe(true);
+  });
+
+  it('lets a peer that keeps sending read the close code, hangs up cleanly, and drops it within the grace', async () => {
+    // A raw TCP peer that announces a frame over the limit and keeps streaming its payload after the collector's
+    // close: the close frame must reach it whole and be followed by a clean hang-up (FIN), and a peer that never
+    // hangs up its own side must still be dropped.
+    const url = new URL(running.agentUrl);
+    const socket = connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
+    // Not events.once: it rejects on the 'error' that writing after the collector dropped us raises (EPIPE).
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    socket.write(
+      `GET /v1/agent HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    let received = Buffer.alloc(0);
+    let ended = false;
+    socket.on('data', (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+    });
+    socket.on('end', () => {
+      ended = true;
+    });
+    await expect.poll(() => received.includes('\r\n\r\n')).toBe(true);
+    // FIN + text, masked, 64-bit length 1 MiB (the limit here is 1 KiB), then the payload in slices until dropped.
+    socket.write(Buffer.from([0x81, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]));
+    const started = Date.now();
+    const streaming = setInterval(() => {
+      if (!socket.destroyed) socket.write(Buffer.alloc(4096, 0x61));
+    }, 10);
+    try {
+      await closed;
+    } finally {
+      clearInterval(streaming);
+    }
+    // The last thing it read is a whole close frame with code 1009 (after the collector's challenge).
+    expect([...received.subarray(-4)]).toEqual([0x88, 0x02, 0x03, 0xf1]);
+    expect(ended, 'the collector hung up with a FIN before dropping the socket').toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('still serves the API afterwards', async () => {
