@@ -27,7 +27,6 @@ import {
   axeViolations,
   browserTestSetup,
   cspViolations,
-  findChromium,
   launchChromium,
   type PageTrouble,
   recordCspViolations,

@@ -23,7 +23,6 @@ import {
   axeViolations,
   browserTestSetup,
   cspViolations,
-  findChromium,
   launchChromium,
   type PageTrouble,
   recordCspViolations,
