@@ -55,11 +55,13 @@ export async function inventoryFactsOf(
   };
 }
 
-/** Where an agent sits (client and site), for the concerns that file things per client. */
-export function placementOf(agents: Agents): (id: string) => Promise<{ clientId: string; siteId: string } | undefined> {
+/** Where an agent sits (client and site) and its tags, for the concerns that file things per client. */
+export function placementOf(
+  agents: Agents,
+): (id: string) => Promise<{ clientId: string; siteId: string; tags: readonly string[] } | undefined> {
   return async (id) => {
     const a = await agents.get(id);
-    return a && { clientId: a.clientId, siteId: a.siteId };
+    return a && { clientId: a.clientId, siteId: a.siteId, tags: a.tags };
   };
 }
 

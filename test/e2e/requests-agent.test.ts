@@ -194,6 +194,22 @@ describe('outpost-agent request', () => {
     expect(r.out).toContain(rootTicket);
   });
 
+  it("weighs the machine's criticality: a machine tagged critical raises the ticket one more step", async () => {
+    await apiCall(c.admin, 'POST', `/api/v1/agents/${agentId}/tags`, { add: ['critical'] });
+    try {
+      const r = await request(['printer jammed again']);
+      expect(r.code, r.err).toBe(0);
+      const id = ticketOf(r.out)!;
+      const shown = await apiCall<{ incident: Json }>(c.admin, 'GET', `/api/v1/incidents/${id}`);
+      // P3 from the rule, one step for the VIP, one for the critical machine.
+      expect(shown.incident).toMatchObject({ type: 'printer', criticality: 'P1' });
+      const req = await apiCall<Json>(c.admin, 'GET', `/api/v1/incidents/${id}/request`);
+      expect(req.triage).toMatchObject({ vipRaised: true, machineRaised: true });
+    } finally {
+      await apiCall(c.admin, 'POST', `/api/v1/agents/${agentId}/tags`, { remove: ['critical'] });
+    }
+  });
+
   it.skipIf(!secondUser)(
     "stamps another OS user as that user, who cannot see root's ticket (skipped unless run as root with a Node others can run: needs a second uid)",
     async () => {

@@ -12,7 +12,7 @@ import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
 import type { Channel, Criticality, Incident, IncidentService, Tier } from '../incidents/index.js';
 import { type Requester, type RequestRecord, RequestsStore, type TriageRule } from './store.js';
-import { triage } from './triage.js';
+import { CRITICAL_MACHINE_TAG, triage } from './triage.js';
 
 /** Channels a user's request may arrive on (a technician's own ticket and detection are not requests). */
 export type RequestChannel = Exclude<Channel, 'detection' | 'technician'>;
@@ -30,7 +30,8 @@ const MAX_TITLE = 200;
 export interface RequestsDeps {
   incidents: Pick<IncidentService, 'open' | 'get' | 'list'>;
   clientExists(clientId: string): Promise<boolean>;
-  agentPlace(agentId: string): Promise<{ clientId: string; siteId: string } | undefined>;
+  /** Where the machine sits and its tags (a `critical` tag weighs in triage). */
+  agentPlace(agentId: string): Promise<{ clientId: string; siteId: string; tags: readonly string[] } | undefined>;
   /** The site a request without a machine is filed on (the client's first site). */
   defaultSite(clientId: string): Promise<string | undefined>;
   /** The machine's inventory changes in [from, to). */
@@ -116,7 +117,8 @@ export class Requests {
     const siteId = place?.siteId ?? (await this.deps.defaultSite(r.clientId));
     if (!siteId) throw bad(`Client ${r.clientId} has no site to file the request on`, 'clientId');
     const vip = requester?.vip ?? false;
-    const t = triage(text, await this.store.rules(r.clientId), vip);
+    const machineCritical = place?.tags.includes(CRITICAL_MACHINE_TAG) ?? false;
+    const t = triage(text, await this.store.rules(r.clientId), vip, machineCritical);
     const criticality = r.criticality ?? t.criticality;
     const type = r.type ?? t.type;
     const now = this.clock.now();
@@ -161,6 +163,7 @@ export class Requests {
       triage: {
         rule: t.rule,
         vipRaised: t.vipRaised,
+        machineRaised: t.machineRaised,
         chosen: { type, criticality, tier: t.tier },
         ...(r.criticality || r.type ? { byTechnician: true } : {}),
       },
