@@ -33,6 +33,18 @@ export interface EngineCounters {
   suppressed: number;
 }
 
+/** How many members a correlation incident names in its text (all of them are its machines). */
+const NAMED_MEMBERS = 20;
+
+/** What the latest fault of a correlation incident's batch said, to word the batch's raise. */
+interface CorrelatedFault {
+  place: AgentPlace;
+  policy: Policy;
+  finding: Finding;
+  recent: ReadonlyMap<string, number>;
+  explanation: string;
+}
+
 /** How far from the failure a top-process list still explains it. */
 const TOP_WINDOW_MS = 15 * 60_000;
 
@@ -40,6 +52,7 @@ const TOP_WINDOW_MS = 15 * 60_000;
 export class SignalEmitter {
   /** The latest top-process list per agent, for explanations. */
   readonly #top = new Map<string, { time: number; top: TopProcess[] }>();
+  readonly #latest = new Map<string, CorrelatedFault>();
 
   constructor(
     private readonly sink: IncidentSink,
@@ -66,7 +79,7 @@ export class SignalEmitter {
     const topNow = top && Math.abs(top.time - s.failureTime) < TOP_WINDOW_MS ? top.top : undefined;
     const explanation = describe({ what: s.what, since: s.failureTime, top: topNow, changes });
     if (recent.size >= policy.correlation.minAgents) {
-      await this.#raiseCorrelated(place, agentId, policy, s, [...recent.keys()], explanation, now);
+      await this.#raiseCorrelated(place, agentId, policy, s, recent, explanation, now);
       return true;
     }
     await this.sink.raise({
@@ -104,17 +117,46 @@ export class SignalEmitter {
     });
   }
 
-  /** The same fault on many machines of a site: one major incident; the individual ones are folded into it. */
+  /**
+   * The same fault on many machines of a site: one major incident; the individual ones are folded into it. The first
+   * raise names every member so far; a machine that joins later waits for the end of the batch (`flushCorrelations`),
+   * so a mass failure writes the incident once per batch instead of once per machine.
+   */
   async #raiseCorrelated(
     place: AgentPlace,
     agentId: string,
     policy: Policy,
     s: Finding,
-    agents: string[],
+    recent: ReadonlyMap<string, number>,
     explanation: string,
     now: number,
   ): Promise<void> {
     const key = `correlation:${place.siteId}:${s.source}:${s.rule}`;
+    this.#latest.set(key, { place, policy, finding: s, recent, explanation });
+    if (!this.correlation.firstMerge(key)) {
+      this.correlation.join(key, agentId);
+      return;
+    }
+    const agents = [...recent.keys()];
+    await this.#raiseCorrelation(key, agents, now);
+    for (const a of agents) if (a !== agentId) await this.clear(s.key.replace(agentId, a), now, `merged into ${key}`);
+  }
+
+  /** Raises the machines that joined correlation incidents since their last raise: the end of an ingest or a sweep. */
+  async flushCorrelations(): Promise<void> {
+    const now = this.clock.now();
+    for (const { correlationKey, agents } of this.correlation.takePending())
+      await this.#raiseCorrelation(correlationKey, agents, now);
+  }
+
+  /** One raise of a correlation incident adding `agents` (the sink adds members to what it already has). */
+  async #raiseCorrelation(key: string, agents: string[], now: number): Promise<void> {
+    const latest = this.#latest.get(key);
+    if (!latest) throw new Error(`no finding recorded for ${key}`);
+    const { place, policy, finding: s, recent, explanation } = latest;
+    const members = [...recent.keys()];
+    const named = members.slice(0, NAMED_MEMBERS).join(', ');
+    const more = members.length > NAMED_MEMBERS ? ` and ${members.length - NAMED_MEMBERS} more` : '';
     const signal: DetectionSignal = {
       key,
       clientId: place.clientId,
@@ -127,13 +169,11 @@ export class SignalEmitter {
       tier: 2,
       failureTime: s.failureTime,
       detectedAt: now,
-      title: `${s.rule}: ${agents.length} machines of one site at once`,
-      explanation: `${agents.length} machines of this site show the same fault within ${policy.correlation.windowSec} s (${agents.join(', ')}). Latest: ${explanation}`,
-      context: { ...s.context, agents },
+      title: `${s.rule}: ${members.length} machines of one site at once`,
+      explanation: `${members.length} machines of this site show the same fault within ${policy.correlation.windowSec} s (${named}${more}). Latest: ${explanation}`,
+      context: { ...s.context, agentCount: members.length, agents: members.slice(0, NAMED_MEMBERS) },
     };
     await this.sink.raise(signal);
     this.counters.raised++;
-    if (this.correlation.firstMerge(key))
-      for (const a of agents) if (a !== agentId) await this.clear(s.key.replace(agentId, a), now, `merged into ${key}`);
   }
 }

@@ -11,7 +11,11 @@ const logger = pino({ level: 'silent' });
 const T0 = Date.UTC(2025, 0, 6, 0, 0, 0); // a Monday
 
 function setup(
-  opts: { policy?: string; lastSeen?: { agentId: string; lastSeenAt: number | null; online: boolean }[] } = {},
+  opts: {
+    policy?: string;
+    lastSeen?: { agentId: string; lastSeenAt: number | null; online: boolean }[];
+    agents?: number;
+  } = {},
 ) {
   const clock = {
     t: T0,
@@ -21,7 +25,8 @@ function setup(
   };
   const sink = new MemoryIncidentSink();
   const places: Record<string, { clientId: string; siteId: string; hostname: string }> = {};
-  for (let i = 0; i < 10; i++) places[`ag_${i}`] = { clientId: 'cl_1', siteId: 'si_1', hostname: `pc${i}` };
+  for (let i = 0; i < (opts.agents ?? 10); i++)
+    places[`ag_${i}`] = { clientId: 'cl_1', siteId: 'si_1', hostname: `pc${i}` };
   const presence = {
     place: async (id: string) => places[id],
     lastSeen: async () => opts.lastSeen ?? [],
@@ -326,6 +331,37 @@ describe('maintenance windows and correlation', () => {
     const major = ctx.sink.open.get(keys[0]!)!;
     expect(major.tier).toBe(2);
     expect(major.agentIds).toHaveLength(6);
+  });
+
+  it('keeps a mass failure cheap: 3,000 machines of a site silent in one sweep are one incident, raised twice', async () => {
+    // A site's network down: before, every machine re-raised the major incident with every machine so far in it
+    // and in its text (quadratic: at 15,000 machines the collector stopped answering for minutes).
+    const n = 3000;
+    const lastSeen = Array.from({ length: n }, (_, i) => ({
+      agentId: `ag_${i}`,
+      lastSeenAt: T0 - 600_000,
+      online: false,
+    }));
+    const ctx = setup({ lastSeen, agents: n });
+    ctx.clock.t = T0 + 4 * 30_000;
+    await ctx.engine.sweepAbsence();
+    const open = [...ctx.sink.open.values()];
+    expect(open.map((i) => i.key)).toEqual(['correlation:si_1:absence:agent.silent']);
+    const major = open[0]!;
+    expect(new Set(major.agentIds).size).toBe(n);
+    expect(major.title).toBe(`agent.silent: ${n} machines of one site at once`);
+    // Two machines' own incidents (folded when the third made it a site fault), the major incident's first raise
+    // naming those three, then one raise for the 2,997 that joined during the sweep.
+    const raises = ctx.sink.events.filter((e) => e.kind === 'raise');
+    expect(raises.map((e) => (e.kind === 'raise' ? e.signal.agentIds.length : 0))).toEqual([1, 1, 3, n - 3]);
+    expect(ctx.sink.events.filter((e) => e.kind === 'clear')).toHaveLength(2);
+    // The text names 20 machines and counts the rest: it goes into notifications.
+    expect(major.explanation).toContain(`and ${n - 20} more`);
+    expect(major.explanation.length).toBeLessThan(2000);
+    // A machine joining later is one more small raise.
+    ctx.clock.t += 30_000;
+    await ctx.engine.sweepAbsence();
+    expect(ctx.sink.events.filter((e) => e.kind === 'raise')).toHaveLength(4);
   });
 });
 

@@ -121,6 +121,7 @@ export class DetectionEngine {
       }
       if (sample.top) await detectProcessRules(this.#ctx, agentId, place, policy, sample.time, sample.top);
     }
+    await this.#emit.flushCorrelations();
   }
 
   /** One sample of one series through the baseline, the thresholds and (disks) the forecast, in that order. */
@@ -144,10 +145,16 @@ export class DetectionEngine {
     const policy = this.#policy(place);
     await heard(this.#ctx, agentId);
     await detectChecks(this.#ctx, agentId, place, policy, results);
+    await this.#emit.flushCorrelations();
   }
 
   /** Runs the inventory rules on one machine (after each inventory report, and in the hourly sweep). */
   async evaluateInventory(agentId: string): Promise<void> {
+    await this.#evaluateInventory(agentId);
+    await this.#emit.flushCorrelations();
+  }
+
+  async #evaluateInventory(agentId: string): Promise<void> {
     const facts = this.options.inventoryFacts;
     if (!facts) return;
     const place = await this.#place(agentId);
@@ -161,11 +168,12 @@ export class DetectionEngine {
     if (!this.options.inventoryFacts) return;
     for (const { agentId } of await this.presence.lastSeen()) {
       try {
-        await this.evaluateInventory(agentId);
+        await this.#evaluateInventory(agentId);
       } catch (err) {
         this.logger.error({ err, agentId }, 'inventory rules failed on one machine');
       }
     }
+    await this.#emit.flushCorrelations();
   }
 
   /** After a policy change: checks no longer in an agent's policy clear their incidents and are forgotten. */
@@ -181,6 +189,7 @@ export class DetectionEngine {
   /** Absence sweep: agents silent past their grace open an incident. */
   async sweepAbsence(): Promise<void> {
     await sweepAbsence(this.#ctx, this.presence, this.#absence);
+    await this.#emit.flushCorrelations();
   }
 
   /** Serialises every state (for the checkpoint). */

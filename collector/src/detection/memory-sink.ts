@@ -23,7 +23,9 @@ export class MemoryIncidentSink implements IncidentSink {
     const existing = this.open.get(signal.key);
     const incidentId = existing?.incidentId ?? `in_mem_${this.#next++}`;
     const outcome = existing ? 'updated' : 'opened';
-    this.open.set(signal.key, { ...signal, incidentId });
+    // As the incidents concern does: a raise on an open key adds its machines to those the incident has.
+    const agentIds = existing ? [...new Set([...existing.agentIds, ...signal.agentIds])] : signal.agentIds;
+    this.open.set(signal.key, { ...signal, agentIds, incidentId });
     this.#emit({ kind: 'raise', signal, outcome });
     this.logger?.warn({ key: signal.key, incidentId, outcome, failureTime: signal.failureTime }, signal.title);
     return { incidentId, outcome };

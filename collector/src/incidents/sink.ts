@@ -97,7 +97,9 @@ export function raiseSignal(core: IncidentCore, s: DetectionSignal): Promise<Rai
     const open = await core.store.openByKey(s.key);
     if (open) {
       const changes: Record<string, unknown> = {};
-      for (const a of s.agentIds) if (!open.agentIds.includes(a)) open.agentIds.push(a);
+      // A Set: a correlation incident may gather thousands of machines, one batch at a time.
+      const known = new Set(open.agentIds);
+      for (const a of s.agentIds) if (!known.has(a)) open.agentIds.push(a);
       if (moreSevere(s.criticality, open.criticality)) {
         changes.criticality = { from: open.criticality, to: s.criticality };
         open.criticality = s.criticality;
@@ -120,7 +122,8 @@ export function raiseSignal(core: IncidentCore, s: DetectionSignal): Promise<Rai
     }
     const recent = await core.store.resolvedByKey(s.key, now - core.options.reopenWindowMs);
     if (recent) {
-      for (const a of s.agentIds) if (!recent.agentIds.includes(a)) recent.agentIds.push(a);
+      const known = new Set(recent.agentIds);
+      for (const a of s.agentIds) if (!known.has(a)) recent.agentIds.push(a);
       recent.title = s.title;
       recent.explanation = s.explanation;
       const events = await reopenTicket(core, recent, now, 'the fault came back within the reopen window');
