@@ -316,6 +316,26 @@ describe('a signed-in user', () => {
     }
   });
 
+  it('a user session opens no technician route at all (every non-public route, either cookie name)', async () => {
+    const token = alice.cookie.split('=')[1]!;
+    const routes = app.routes.filter((r) => !r.public);
+    expect(routes.length).toBeGreaterThan(50);
+    for (const r of routes) {
+      const url = r.url.replace(/:(\w+)/g, 'x_$1').replace('*', 'x');
+      for (const cookie of [alice.cookie, `outpost_session=${token}`]) {
+        const res = await app.api.inject({
+          method: r.method as 'GET',
+          url,
+          headers: { cookie, origin: ORIGIN, ...(r.method === 'GET' ? {} : { 'content-type': 'application/json' }) },
+          ...(r.method === 'GET' ? {} : { payload: '{}' }),
+        });
+        expect(res.statusCode, `${r.method} ${r.url}`).toBe(401);
+      }
+    }
+    // And the self-service routes are all public to the technicians' hook: they check the user's cookie themselves.
+    expect(app.routes.filter((r) => r.url.startsWith('/help')).every((r) => r.public)).toBe(true);
+  });
+
   it('confirms a resolution: fixed closes the ticket, still broken reopens it', async () => {
     await app.incidents.resolve(SYSTEM, aliceTicket, 'Fuser replaced', 'hardware');
     const page = await get(`/help/tickets/${aliceTicket}`, { cookie: alice.cookie });
