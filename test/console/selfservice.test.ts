@@ -162,14 +162,28 @@ describe.skipIf(!!skipWhy)(`self-service page in Chromium ${skipWhy}`, () => {
     await page.getByLabel('Your comment').fill('It now jams on every <b>second</b> page');
     await page.getByRole('button', { name: 'Send' }).click();
     await page.locator('ol.timeline li.you', { hasText: 'every <b>second</b> page' }).waitFor();
-    // The desk answers for the user and keeps a note for itself, then resolves.
-    await apiCall(c.admin, 'POST', `/api/v1/incidents/${aliceTicket}/comment`, {
-      text: 'New fuser ordered',
-      public: true,
-    });
-    await apiCall(c.admin, 'POST', `/api/v1/incidents/${aliceTicket}/comment`, {
-      text: 'internal: check the warranty',
-    });
+    // In the technicians' console (same browser, its own session), the desk answers the user and keeps a note for
+    // itself, then resolves.
+    const tech = await context.newPage();
+    try {
+      await tech.goto(url('/login'));
+      await tech.fill('#email', c.collector.initialAdmin!.email);
+      await tech.fill('#password', c.collector.initialAdmin!.password);
+      await tech.click('button[type=submit]');
+      await tech.waitForURL(/\/fleet/);
+      await tech.goto(url(`/incidents/${aliceTicket}`));
+      await tech.getByLabel('Comment', { exact: true }).fill('New fuser ordered');
+      await tech.getByLabel('For the requester').check();
+      await tech.getByRole('button', { name: 'Add comment' }).click();
+      await tech.locator('ol.timeline li', { hasText: 'public comment: New fuser ordered' }).waitFor();
+      await tech.getByLabel('Comment', { exact: true }).fill('internal: check the warranty');
+      await tech.getByRole('button', { name: 'Add comment' }).click();
+      await tech.locator('ol.timeline li', { hasText: 'comment: internal: check the warranty' }).waitFor();
+      // The requester's own comment is marked as theirs for the technicians.
+      expect(await tech.locator('ol.timeline').textContent()).toContain('requester comment: It now jams');
+    } finally {
+      await tech.close();
+    }
     await apiCall(c.admin, 'POST', `/api/v1/incidents/${aliceTicket}/resolve`, {
       note: 'Fuser replaced',
       category: 'hardware',
