@@ -128,7 +128,7 @@ export async function wireCore(input: CoreInput) {
           {
             incidents,
             hostname: (agentId) => spine.agents.label(agentId),
-            sendLink: (to, url) => replies.signInLink(to, url),
+            sendLink: (to, url, minutes) => replies.signInLink(to, url, minutes),
           },
         )
       : undefined;

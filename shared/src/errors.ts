@@ -576,7 +576,7 @@ export const ERRORS = {
   },
   OUTPOST_E_SELF_LINK_INVALID: {
     message: 'This sign-in link is unknown, already used or expired',
-    hint: 'A link signs in once, within 15 minutes of being sent: ask for a new one on the help page (`/help/`).',
+    hint: 'A link signs in once, within its validity (15 minutes by default, `requests.selfService.linkTtlMs`): ask for a new one on the help page (`/help/`).',
     http: 401,
   },
   OUTPOST_E_SELF_THROTTLED: {

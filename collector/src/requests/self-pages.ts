@@ -60,11 +60,11 @@ export function signInPage(notice?: string): string {
 }
 
 /** The same answer whether the address is known or not. */
-export function linkSentPage(): string {
+export function linkSentPage(minutes: number): string {
   return page(
     'Check your mailbox',
     `<p class="notice" role="status">If this address is known to the help desk, a sign-in link is on its way.
-It works once, within 15 minutes.</p><p><a href="/help/">Back</a></p>`,
+It works once, within ${minutes} minutes.</p><p><a href="/help/">Back</a></p>`,
   );
 }
 

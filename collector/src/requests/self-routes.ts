@@ -126,7 +126,7 @@ export function selfServiceRoutes(deps: { self: SelfService; origin: string }): 
       async (req, reply) => {
         sameOrigin(req);
         await self.askLink(req.body.email, req.ip);
-        return html(reply, linkSentPage());
+        return html(reply, linkSentPage(self.linkMinutes));
       },
     );
 

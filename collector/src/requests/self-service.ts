@@ -31,7 +31,7 @@ export interface SelfServiceDeps {
   /** The machine's hostname, the one thing of the fleet a user sees (on their own ticket). */
   hostname(agentId: string): Promise<string | undefined>;
   /** Mails the link (through the relay the acknowledgements use). */
-  sendLink(to: string, url: string): void;
+  sendLink(to: string, url: string, minutes: number): void;
 }
 
 /** One entry of the public part of a ticket's timeline. */
@@ -119,7 +119,7 @@ export class SelfService {
       `help/link?t=${token}`,
       this.settings.url.endsWith('/') ? this.settings.url : `${this.settings.url}/`,
     );
-    this.deps.sendLink(email, url.href);
+    this.deps.sendLink(email, url.href, this.linkMinutes);
     this.logger.info({ ip }, 'self-service link sent');
   }
 
@@ -133,6 +133,11 @@ export class SelfService {
     await this.store.addSession(hash(token), email, now, expiresAt);
     this.logger.info({ user: email.replace(/^[^@]*/, '…') }, 'self-service sign-in');
     return { token, expiresAt };
+  }
+
+  /** How long a link is valid, as the mail and the page say it. */
+  get linkMinutes(): number {
+    return Math.round(this.settings.linkTtlMs / 60_000);
   }
 
   /** The address a session token belongs to, or undefined (unknown, ended or expired). */
