@@ -23,7 +23,7 @@ import { startAll, stopAll } from './lifecycle.js';
 import { metricsMigrations } from './metrics/index.js';
 import { notificationsMigrations } from './notifications/index.js';
 import { MetricsRegistry } from './observability/index.js';
-import { requestsMigrations } from './requests/index.js';
+import { requestsMigrations, selfServiceMigrations } from './requests/index.js';
 import { rolloutsMigrations } from './rollouts/index.js';
 import { registerRoutes } from './routes.js';
 import { sessionsMigrations } from './sessions/index.js';
@@ -52,6 +52,7 @@ export const MIGRATIONS = [
   ...updatesMigrations,
   ...rolloutsMigrations,
   ...requestsMigrations,
+  ...selfServiceMigrations,
 ];
 
 /** The built collector: fastify instances (not listening), every wired concern, and a way to stop everything. */

@@ -170,6 +170,24 @@ export const CollectorConfigSchema = Type.Object(
             { additionalProperties: false },
           ),
         ),
+        /**
+         * The users' self-service page under `/help/` (sign-in links go out through `requests.email.relay`, which
+         * it needs); absent: no page.
+         */
+        selfService: Type.Optional(
+          Type.Object(
+            {
+              /** Where users reach the API listener (`https://help.example.com`): the mailed link starts with it. */
+              url: Type.String({ pattern: '^https?://[^/?#]+/?$' }),
+              linkTtlMs: Type.Integer({ default: 900_000, minimum: 60_000, maximum: 86_400_000 }),
+              sessionTtlMs: Type.Integer({ default: 28_800_000, minimum: 60_000 }),
+              /** Sign-in links asked for within 15 minutes, per e-mail address and per network address. */
+              linksPerAddress: Type.Integer({ default: 3, minimum: 1 }),
+              linksPerIp: Type.Integer({ default: 20, minimum: 1 }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
         teams: Type.Optional(
           Type.Object(
             {
@@ -261,6 +279,12 @@ export function checkSettings(input: unknown, source = 'configuration'): Collect
       details: { source, path: first?.path ?? '' },
     });
   }
+  // The self-service page signs users in by mail: without the relay nobody could ever sign in.
+  if (value.requests.selfService && !value.requests.email?.relay)
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `${source}: /requests/selfService needs /requests/email/relay (sign-in links are mailed through it)`,
+      details: { source, path: '/requests/email/relay' },
+    });
   return value;
 }
 

@@ -35,7 +35,14 @@ import { LiveHub } from './live/index.js';
 import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
 import { Notifications, notificationsMetrics } from './notifications/index.js';
 import type { MetricFamily } from './observability/index.js';
-import { agentRequestDesk, agentRequestSink, EmailReceiver, EmailReplies, Requests } from './requests/index.js';
+import {
+  agentRequestDesk,
+  agentRequestSink,
+  EmailReceiver,
+  EmailReplies,
+  Requests,
+  SelfService,
+} from './requests/index.js';
 import { Rollouts, releasePlatformOf } from './rollouts/index.js';
 import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
@@ -109,6 +116,22 @@ export async function wireCore(input: CoreInput) {
         .catch((err: unknown) => input.config.logger.error({ err, incidentId: i.id }, 'resolution mail failed'));
     });
   }
+  // The users' self-service page (docs/0014-requests.md): links go out through the same relay.
+  const selfSettings = input.config.requests.selfService;
+  const selfService =
+    replies && selfSettings
+      ? new SelfService(
+          input.db,
+          selfSettings,
+          input.config.clock,
+          input.config.logger.child({ concern: 'requests' }),
+          {
+            incidents,
+            hostname: (agentId) => spine.agents.label(agentId),
+            sendLink: (to, url, minutes) => replies.signInLink(to, url, minutes),
+          },
+        )
+      : undefined;
   const email =
     mail &&
     new EmailReceiver(mail, {
@@ -159,7 +182,7 @@ export async function wireCore(input: CoreInput) {
     ...streamMetrics(ingest),
     ...notificationsMetrics(notifications),
   ];
-  return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, email, components, metricFamilies };
+  return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, email, selfService, components, metricFamilies };
 }
 
 /** Rollouts drive the updates concern's assignment seam wave by wave and read back what agents reported. */

@@ -25,7 +25,7 @@ import { notificationsRoutes } from './notifications/index.js';
 import { type MetricsRegistry, observabilityRoutes } from './observability/index.js';
 import { perimeterRoutes } from './reports/perimeter/index.js';
 import { qualityRoutes } from './reports/quality/index.js';
-import { chatRoutes, requestsRoutes } from './requests/index.js';
+import { chatRoutes, requestsRoutes, selfServiceRoutes } from './requests/index.js';
 import { rolloutsRoutes } from './rollouts/index.js';
 import { sessionsRoutes } from './sessions/index.js';
 import { tenantsRoutes } from './tenants/index.js';
@@ -67,6 +67,14 @@ export async function registerRoutes(api: App, agentEndpoint: App, ctx: RouteCon
       logger: ctx.config.logger.child({ concern: 'requests' }),
     }),
   );
+  // The users' self-service page under /help/, with its own sessions (docs/0014-requests.md).
+  if (ctx.core.selfService && ctx.config.requests.selfService)
+    await api.register(
+      selfServiceRoutes({
+        self: ctx.core.selfService,
+        origin: new URL(ctx.config.requests.selfService.url).origin,
+      }),
+    );
   if (separate) await installTechnicianWebsocket(api);
   await agentEndpoint.register(updatesAgentRoutes({ updates: ctx.core.updates }));
   for (const plugin of livePlugins(ctx)) await api.register(plugin);

@@ -574,6 +574,16 @@ export const ERRORS = {
     hint: 'Add `requests.slack` or `requests.teams` (secret and the workspace or team → client mapping) to the collector configuration.',
     http: 404,
   },
+  OUTPOST_E_SELF_LINK_INVALID: {
+    message: 'This sign-in link is unknown, already used or expired',
+    hint: 'A link signs in once, within its validity (15 minutes by default, `requests.selfService.linkTtlMs`): ask for a new one on the help page (`/help/`).',
+    http: 401,
+  },
+  OUTPOST_E_SELF_THROTTLED: {
+    message: 'Too many sign-in links asked for: wait before asking again',
+    hint: 'Links are limited per e-mail address and per network address; wait for the Retry-After time (also `details.retryAfterSec`).',
+    http: 429,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

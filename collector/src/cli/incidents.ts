@@ -310,8 +310,9 @@ export function addIncidentCommands(program: Command): void {
   action(
     'comment',
     'Add a comment to the timeline.',
-    (c) => c.argument('<id>').argument('<text>'),
-    (_id, text) => ({ text }),
+    (c) =>
+      c.argument('<id>').argument('<text>').option('--public', 'for the requester: shown on the self-service page'),
+    (_id, text, o) => ({ text, ...((o as Row).public ? { public: true } : {}) }),
     'comment added',
   );
   for (const [name, description] of [

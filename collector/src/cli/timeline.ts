@@ -31,7 +31,8 @@ export function describeEvent(kind: string, data: Row, names: Record<string, str
         ? `taken by ${who(data.to)}`
         : `assigned to ${who(data.to) || 'nobody'}${str(data.from) ? ` (was ${who(data.from)})` : ''}${reason(data)}`;
     case 'comment':
-      return `comment: ${str(data.text)}`;
+      // Technicians see who a comment is for: the requester's own, or one shown to them (docs/0014-requests.md).
+      return `${data.requester ? 'requester ' : data.public ? 'public ' : ''}comment: ${str(data.text)}`;
     case 'escalated':
       return `escalated from tier ${str(data.fromTier)} to tier ${str(data.toTier)}${data.level !== undefined ? ` (level ${str(data.level)})` : ''}${reason(data)}`;
     case 'deescalated':

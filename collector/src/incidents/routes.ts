@@ -40,7 +40,12 @@ const ACTIONS: [string, TSchema, ActionFn][] = [
   ['ack', Bodies.empty, (s, a, id) => s.acknowledge(a, id)],
   ['take', Bodies.empty, (s, a, id) => s.assign(a, id, a.id)],
   ['assign', Bodies.assign, (s, a, id, b) => s.assign(a, id, b.userId!, b.reason)],
-  ['comment', Bodies.comment, (s, a, id, b) => s.comment(a, id, b.text!)],
+  [
+    'comment',
+    Bodies.comment,
+    // `public` is the one boolean among the action bodies (the schema checked it).
+    (s, a, id, b) => s.comment(a, id, b.text!, { public: (b as unknown as { public?: boolean }).public === true }),
+  ],
   ['escalate', Bodies.reason, (s, a, id, b) => s.escalate(a, id, b.reason!)],
   ['deescalate', Bodies.reason, (s, a, id, b) => s.deescalate(a, id, b.reason!)],
   ['pause', Bodies.reason, (s, a, id, b) => s.pause(a, id, b.reason!)],

@@ -115,7 +115,14 @@ export const Bodies = {
   reason: Type.Object({ reason: Text(2000) }, { additionalProperties: false }),
   optionalReason: Type.Object({ reason: Type.Optional(Text(2000)) }, { additionalProperties: false }),
   assign: Type.Object({ userId: Text(64), reason: Type.Optional(Text(2000)) }, { additionalProperties: false }),
-  comment: Type.Object({ text: Text(10_000) }, { additionalProperties: false }),
+  comment: Type.Object(
+    {
+      text: Text(10_000),
+      /** For the requester: shown on the self-service page (otherwise the comment stays internal). */
+      public: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
   resolve: Type.Object(
     { note: Text(10_000), category: Type.Union(RESOLUTION_CATEGORIES.map((c) => Type.Literal(c))) },
     { additionalProperties: false },

@@ -326,11 +326,25 @@ export class IncidentService implements IncidentSink {
     });
   }
 
-  comment(actor: Actor, id: string, text: string): Promise<Incident> {
+  /**
+   * Adds a comment. A comment is internal (technicians only) unless `to.public`: then the requester sees it on the
+   * self-service page (docs/0014-requests.md); `to.requester` names the requester who wrote it there.
+   */
+  comment(
+    actor: Actor,
+    id: string,
+    text: string,
+    to: { public?: boolean | undefined; requester?: string | undefined } = {},
+  ): Promise<Incident> {
     return this.#act(actor, id, async (inc) => {
       checkTransition(inc, 'comment');
+      const data = {
+        text,
+        ...(to.public ? { public: true } : {}),
+        ...(to.requester ? { requester: to.requester } : {}),
+      };
       return {
-        events: [{ kind: 'comment', data: { text } }],
+        events: [{ kind: 'comment', data }],
         audit: { type: 'incident.comment', code: 'OUTPOST_I_INCIDENT_COMMENTED' },
       };
     });

@@ -69,6 +69,15 @@ export class EmailReplies {
     );
   }
 
+  /** Sends a user their self-service sign-in link (docs/0014-requests.md, "Self-service"). */
+  signInLink(to: string, url: string, minutes: number): void {
+    this.#send(
+      to,
+      'Your sign-in link to the help desk',
+      `Open this link to follow your requests with the help desk:\n\n${url}\n\nIt works once, within ${minutes} minutes. If you did not ask for it, ignore this message.\n`,
+    );
+  }
+
   close(): void {
     this.#smtp.close();
   }

@@ -157,7 +157,8 @@ export class EmailReceiver {
     const files = this.#keep(mail.attachments);
     if (thread) {
       const text = `${from?.name || address} wrote by e-mail:\n${body}`.slice(0, MAX_TEXT);
-      await this.deps.incidents.comment(SYSTEM, thread.id, text);
+      // The requester wrote it: it shows on their self-service page as theirs.
+      await this.deps.incidents.comment(SYSTEM, thread.id, text, { public: true, requester: address });
       if (files.length) this.#store(thread.id, files, mail.attachments.length);
       log.info({ incidentId: thread.id, clientId }, 'mail reply added to its ticket');
       return;

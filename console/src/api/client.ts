@@ -156,8 +156,11 @@ export const Api = {
       'GET',
       `/api/v1/incidents/${encodeURIComponent(id)}`,
     ),
-  comment: (id: string, text: string) =>
-    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/comment`, { body: { text } }),
+  /** `forRequester`: shown on the requester's self-service page (otherwise internal). */
+  comment: (id: string, text: string, forRequester = false) =>
+    api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/comment`, {
+      body: { text, ...(forRequester ? { public: true } : {}) },
+    }),
   ack: (id: string) => api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/ack`, { body: {} }),
   resolve: (id: string, note: string, category: string) =>
     api<Incident>('POST', `/api/v1/incidents/${encodeURIComponent(id)}/resolve`, { body: { note, category } }),

@@ -21,6 +21,8 @@ export function IncidentPage(props: { id: string }) {
   const names = useSignal<Record<string, string>>({});
   const error = useSignal<unknown>(null);
   const comment = useSignal('');
+  /** A comment on a user's request may be for the requester (their self-service page shows it). */
+  const forRequester = useSignal(false);
   const request = useSignal<RequestView | null>(null);
   const load = () =>
     Api.incident(props.id)
@@ -136,8 +138,9 @@ export function IncidentPage(props: { id: string }) {
             onSubmit={async (ev) => {
               ev.preventDefault();
               try {
-                await Api.comment(i.id, comment.value);
+                await Api.comment(i.id, comment.value, forRequester.value && request.value !== null);
                 comment.value = '';
+                forRequester.value = false;
                 await load();
               } catch (err) {
                 error.value = err;
@@ -154,6 +157,18 @@ export function IncidentPage(props: { id: string }) {
                 comment.value = e.currentTarget.value;
               }}
             />
+            {request.value && (
+              <label>
+                <input
+                  type="checkbox"
+                  checked={forRequester.value}
+                  onChange={(e) => {
+                    forRequester.value = e.currentTarget.checked;
+                  }}
+                />{' '}
+                For the requester
+              </label>
+            )}
             <button type="submit">Add comment</button>
           </form>
         </>
