@@ -37,8 +37,8 @@ const JOURNAL_KEEP_MS = 100 * 86_400_000;
 
 /** Options a test may change. */
 export interface JobsOptions {
-  /** Asks the inventory for fresh package data after a patch or software job. */
-  refreshInventory: () => void;
+  /** Asks the inventory for fresh package data after a patch or software job (`now`: the agent clock's time). */
+  refreshInventory: (now: number) => void;
   /** The host; default: detected from the platform and the configuration. */
   host?: Host;
   /** Runs the reboot command; default: really runs it (Linux: `shutdown -r +N msg`). */
@@ -180,7 +180,7 @@ export class JobsComponent implements AgentComponent {
     });
     log.info({ state: ran.state, exitCode: ran.exitCode, rebootRequired: ran.rebootRequired }, 'job finished');
     // Pending patches and installed software changed: the collector sees it now, not at the next scheduled run.
-    if (msg.spec.kind !== 'script') this.options.refreshInventory();
+    if (msg.spec.kind !== 'script') this.options.refreshInventory(ctx.clock.now());
   }
 
   /** The job's plan for this host, or the coded reason it is refused (unsigned script, unsupported platform…). */
