@@ -3,6 +3,45 @@ import { useSignal, useSignalEffect } from '@preact/signals';
 import type { FleetQuery } from '../../api/client.js';
 import { route } from '../../router.js';
 
+const STATUSES: [string, string][] = [
+  ['', 'Any'],
+  ['online', 'Online'],
+  ['offline', 'Offline'],
+  ['revoked', 'Revoked'],
+];
+const SYSTEMS: [string, string][] = [
+  ['', 'Any'],
+  ['linux', 'Linux'],
+  ['win32', 'Windows'],
+  ['darwin', 'macOS'],
+];
+
+/** A labelled select of fixed options; '' (the first, "Any") reads as no filter. */
+function Choice(props: {
+  label: string;
+  value: string | undefined;
+  options: [string, string][];
+  disabled?: boolean;
+  onChange(value: string | undefined): void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select
+        value={props.value ?? ''}
+        disabled={props.disabled}
+        onChange={(e) => props.onChange(e.currentTarget.value || undefined)}
+      >
+        {props.options.map(([value, text]) => (
+          <option key={value} value={value}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** The filter form for `q`; `set` navigates to the query with the patch applied (back to the first page). */
 export function FleetFilters({
   q,
@@ -30,53 +69,21 @@ export function FleetFilters({
         set({ search: searchText.value || undefined, tag: tagText.value.trim().toLowerCase() || undefined });
       }}
     >
-      <label>
-        Client
-        <select
-          value={q.clientId ?? ''}
-          onChange={(e) => set({ clientId: e.currentTarget.value || undefined, siteId: undefined })}
-        >
-          <option value="">All clients</option>
-          {clients.map((c) => (
-            <option value={c.id} key={c.id}>
-              {c.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Site
-        <select
-          value={q.siteId ?? ''}
-          disabled={!q.clientId}
-          onChange={(e) => set({ siteId: e.currentTarget.value || undefined })}
-        >
-          <option value="">All sites</option>
-          {sites.map((s) => (
-            <option value={s.id} key={s.id}>
-              {s.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Status
-        <select value={q.status ?? ''} onChange={(e) => set({ status: e.currentTarget.value || undefined })}>
-          <option value="">Any</option>
-          <option value="online">Online</option>
-          <option value="offline">Offline</option>
-          <option value="revoked">Revoked</option>
-        </select>
-      </label>
-      <label>
-        OS
-        <select value={q.os ?? ''} onChange={(e) => set({ os: e.currentTarget.value || undefined })}>
-          <option value="">Any</option>
-          <option value="linux">Linux</option>
-          <option value="win32">Windows</option>
-          <option value="darwin">macOS</option>
-        </select>
-      </label>
+      <Choice
+        label="Client"
+        value={q.clientId}
+        options={[['', 'All clients'], ...clients.map((c): [string, string] => [c.id, c.name])]}
+        onChange={(clientId) => set({ clientId, siteId: undefined })}
+      />
+      <Choice
+        label="Site"
+        value={q.siteId}
+        disabled={!q.clientId}
+        options={[['', 'All sites'], ...sites.map((s): [string, string] => [s.id, s.name])]}
+        onChange={(siteId) => set({ siteId })}
+      />
+      <Choice label="Status" value={q.status} options={STATUSES} onChange={(status) => set({ status })} />
+      <Choice label="OS" value={q.os} options={SYSTEMS} onChange={(os) => set({ os })} />
       <label>
         Tag
         <input

@@ -22,31 +22,7 @@ export function FleetViews({
   };
   return (
     <div class="filters">
-      <details class="columns">
-        <summary>Columns</summary>
-        <fieldset>
-          <legend class="visually-hidden">Columns shown</legend>
-          {FLEET_COLUMNS.map((c) => (
-            <label key={c.key}>
-              <input
-                type="checkbox"
-                name={`col-${c.key}`}
-                checked={columns.includes(c.key)}
-                // The hostname links to the machine: it always stays.
-                disabled={c.key === 'hostname'}
-                onChange={(e) =>
-                  setColumns(
-                    e.currentTarget.checked
-                      ? FLEET_COLUMNS.map((x) => x.key).filter((k) => k === c.key || columns.includes(k))
-                      : columns.filter((k) => k !== c.key),
-                  )
-                }
-              />{' '}
-              {c.label}
-            </label>
-          ))}
-        </fieldset>
-      </details>
+      <ColumnPicker columns={columns} setColumns={setColumns} />
       <form
         class="filters"
         aria-label="Save view"
@@ -97,5 +73,36 @@ export function FleetViews({
         </ul>
       )}
     </div>
+  );
+}
+
+/** The columns shown; the hostname (the link to the machine) always stays. */
+function ColumnPicker({ columns, setColumns }: { columns: FleetColumn[]; setColumns(next: FleetColumn[]): void }) {
+  return (
+    <details class="columns">
+      <summary>Columns</summary>
+      <fieldset>
+        <legend class="visually-hidden">Columns shown</legend>
+        {FLEET_COLUMNS.map((c) => (
+          <label key={c.key}>
+            <input
+              type="checkbox"
+              name={`col-${c.key}`}
+              checked={columns.includes(c.key)}
+              // The hostname links to the machine: it always stays.
+              disabled={c.key === 'hostname'}
+              onChange={(e) =>
+                setColumns(
+                  e.currentTarget.checked
+                    ? FLEET_COLUMNS.map((x) => x.key).filter((k) => k === c.key || columns.includes(k))
+                    : columns.filter((k) => k !== c.key),
+                )
+              }
+            />{' '}
+            {c.label}
+          </label>
+        ))}
+      </fieldset>
+    </details>
   );
 }
