@@ -15,9 +15,9 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { apiCall } from '@outpost/collector';
-import { chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { findChromium } from '../../test/console/browser.js';
-import { repoRoot, startTestCollector } from '../../test/support/collector.js';
+import { repoRoot, startTestCollector, type TestCollector } from '../../test/support/collector.js';
 
 const AGENTS = 15_000;
 const REQUESTS = 200;
@@ -28,12 +28,9 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-async function main() {
-  const exe = findChromium();
-  if (!exe) throw new Error('no chromium on PATH (apt-get install -y chromium)');
-  await using c = await startTestCollector();
-  // The store as 15,000 enrollments would leave it (one transaction; the enrollment path itself is benchmarked
-  // by bench:agents): two clients, four sites, three OS families, last-seen times over a day.
+/** The store as 15,000 enrollments would leave it (one transaction; the enrollment path itself is benchmarked
+ * by bench:agents): two clients, four sites, three OS families, last-seen times over a day. */
+function seedFleet(c: TestCollector): void {
   const db = c.collector.db;
   const insert = db.prepare(
     `INSERT INTO agents (id, client_id, site_id, public_key, hostname, os_platform, os_distro, os_release, kernel, arch,
@@ -72,12 +69,92 @@ async function main() {
       );
     }
   })();
+}
 
+/** Chromium with the admin's session cookie, on a page of the console. */
+async function signedInPage(browser: Browser, c: TestCollector): Promise<{ context: BrowserContext; page: Page }> {
   const base = { server: c.apiUrl, caFingerprint: c.fingerprint };
   const email = c.collector.initialAdmin!.email;
   const password = c.collector.initialAdmin!.password;
   const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', { email, password });
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 860 } });
+  const origin = new URL(c.apiUrl);
+  await context.addCookies([
+    {
+      name: 'outpost_session',
+      value: login.token,
+      domain: origin.hostname,
+      path: '/',
+      httpOnly: true,
+      secure: true,
+      sameSite: 'Strict',
+    },
+  ]);
+  return { context, page: await context.newPage() };
+}
 
+const QUERY = '/api/v1/agents?status=offline&os=linux&search=srv-1&sort=lastSeenAt&order=desc&limit=50&offset=50';
+
+/** API: the browser's own fetch (same TLS connection reuse a console gets), timed in the page. */
+async function apiAnswerTimes(page: Page, apiUrl: string): Promise<{ times: number[]; total: number; rows: number }> {
+  await page.goto(new URL('/fleet', apiUrl).href);
+  await page.waitForSelector('table[aria-label=Machines] tbody tr');
+  const times = await page.evaluate(
+    async ([q, n]) => {
+      const out: number[] = [];
+      for (let i = 0; i < (n as number); i++) {
+        const t0 = performance.now();
+        const r = await fetch(q as string, { credentials: 'same-origin' });
+        await r.json();
+        out.push(performance.now() - t0);
+      }
+      return out;
+    },
+    [QUERY, REQUESTS] as const,
+  );
+  const check = await page.evaluate(
+    async (q) => (await (await fetch(q)).json()) as { total: number; agents: unknown[] },
+    QUERY,
+  );
+  return { times, total: check.total, rows: check.agents.length };
+}
+
+/** Time to interactive: cold loads (no HTTP cache), navigation start → first row drawn and the filter enabled. */
+async function interactiveTimes(context: BrowserContext, page: Page, apiUrl: string): Promise<number[]> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  const tti: number[] = [];
+  for (let i = 0; i < LOADS; i++) {
+    await page.goto('about:blank');
+    const t0 = Date.now();
+    await page.goto(new URL('/fleet?sort=lastSeenAt&order=desc', apiUrl).href);
+    await page.waitForSelector('table[aria-label=Machines] tbody tr');
+    await page.waitForSelector('input[name=search]:not([disabled])');
+    const nav = await page.evaluate(() => {
+      const e = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+      return e ? performance.now() - e.startTime : -1;
+    });
+    tti.push(nav > 0 ? nav : Date.now() - t0);
+  }
+  return tti;
+}
+
+/** First-load bytes: the page and what it references directly (module preloads included), gzip -9 as served gzip. */
+function assetBytes(): { firstLoad: number; all: number } {
+  const dist = join(repoRoot, 'console/dist');
+  const html = readFileSync(join(dist, 'index.html'), 'utf8');
+  const direct = [...html.matchAll(/(?:src|href)="\/assets\/([^"]+)"/g)].map((m) => m[1]!);
+  const gz = (f: string) => gzipSync(readFileSync(join(dist, 'assets', f)), { level: 9 }).byteLength;
+  const firstLoad = direct.reduce((n, f) => n + gz(f), gzipSync(html).byteLength);
+  const all = readdirSync(join(dist, 'assets')).reduce((n, f) => n + gz(f), 0);
+  return { firstLoad, all };
+}
+
+async function main() {
+  const exe = findChromium();
+  if (!exe) throw new Error('no chromium on PATH (apt-get install -y chromium)');
+  await using c = await startTestCollector();
+  seedFleet(c);
   const browser = await chromium.launch({
     executablePath: exe,
     headless: true,
@@ -92,83 +169,25 @@ async function main() {
     ],
   });
   try {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 860 } });
-    const origin = new URL(c.apiUrl);
-    await context.addCookies([
-      {
-        name: 'outpost_session',
-        value: login.token,
-        domain: origin.hostname,
-        path: '/',
-        httpOnly: true,
-        secure: true,
-        sameSite: 'Strict',
-      },
-    ]);
-    const page = await context.newPage();
-
-    // API: the browser's own fetch (same TLS connection reuse a console gets), timed in the page.
-    await page.goto(new URL('/fleet', c.apiUrl).href);
-    await page.waitForSelector('table[aria-label=Machines] tbody tr');
-    const query = '/api/v1/agents?status=offline&os=linux&search=srv-1&sort=lastSeenAt&order=desc&limit=50&offset=50';
-    const apiTimes = await page.evaluate(
-      async ([q, n]) => {
-        const out: number[] = [];
-        for (let i = 0; i < (n as number); i++) {
-          const t0 = performance.now();
-          const r = await fetch(q as string, { credentials: 'same-origin' });
-          await r.json();
-          out.push(performance.now() - t0);
-        }
-        return out;
-      },
-      [query, REQUESTS] as const,
-    );
-    const check = await page.evaluate(
-      async (q) => (await (await fetch(q)).json()) as { total: number; agents: unknown[] },
-      query,
-    );
-
-    // Time to interactive: cold loads (no HTTP cache), navigation start → first row drawn and the filter enabled.
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-    const tti: number[] = [];
-    for (let i = 0; i < LOADS; i++) {
-      await page.goto('about:blank');
-      const t0 = Date.now();
-      await page.goto(new URL('/fleet?sort=lastSeenAt&order=desc', c.apiUrl).href);
-      await page.waitForSelector('table[aria-label=Machines] tbody tr');
-      await page.waitForSelector('input[name=search]:not([disabled])');
-      const nav = await page.evaluate(() => {
-        const e = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
-        return e ? performance.now() - e.startTime : -1;
-      });
-      tti.push(nav > 0 ? nav : Date.now() - t0);
-    }
-
-    // First-load bytes: the page and what it references directly (module preloads included), gzip -9 as served gzip.
-    const dist = join(repoRoot, 'console/dist');
-    const html = readFileSync(join(dist, 'index.html'), 'utf8');
-    const direct = [...html.matchAll(/(?:src|href)="\/assets\/([^"]+)"/g)].map((m) => m[1]!);
-    const gz = (f: string) => gzipSync(readFileSync(join(dist, 'assets', f)), { level: 9 }).byteLength;
-    const firstLoad = direct.reduce((n, f) => n + gz(f), gzipSync(html).byteLength);
-    const all = readdirSync(join(dist, 'assets')).reduce((n, f) => n + gz(f), 0);
-
+    const { context, page } = await signedInPage(browser, c);
+    const api = await apiAnswerTimes(page, c.apiUrl);
+    const tti = await interactiveTimes(context, page, c.apiUrl);
+    const bytes = assetBytes();
     const figures = {
       agents: AGENTS,
-      filteredTotal: check.total,
-      apiP50Ms: +pct(apiTimes, 50).toFixed(1),
-      apiP99Ms: +pct(apiTimes, 99).toFixed(1),
+      filteredTotal: api.total,
+      apiP50Ms: +pct(api.times, 50).toFixed(1),
+      apiP99Ms: +pct(api.times, 99).toFixed(1),
       interactiveMedianMs: Math.round(pct(tti, 50)),
       interactiveMaxMs: Math.round(Math.max(...tti)),
-      firstLoadGzipKB: +(firstLoad / 1024).toFixed(1),
-      allAssetsGzipKB: +(all / 1024).toFixed(1),
+      firstLoadGzipKB: +(bytes.firstLoad / 1024).toFixed(1),
+      allAssetsGzipKB: +(bytes.all / 1024).toFixed(1),
       // The machine is shared: the load average says how much of the spread is other people's work.
       loadavg1: +loadavg()[0]!.toFixed(2),
     };
     process.stdout.write(
       [
-        `fleet page, ${AGENTS} agents in the store (filtered page: ${check.agents.length} rows of ${check.total}; load average ${figures.loadavg1})`,
+        `fleet page, ${AGENTS} agents in the store (filtered page: ${api.rows} rows of ${api.total}; load average ${figures.loadavg1})`,
         `  API answer, filtered+sorted page   p50 ${figures.apiP50Ms} ms   p99 ${figures.apiP99Ms} ms   (target p99 ≤ 100 ms)`,
         `  time to interactive, cold load     median ${figures.interactiveMedianMs} ms   max ${figures.interactiveMaxMs} ms   (target ≤ 1000 ms)`,
         `  first-load JS+CSS, gzip            ${figures.firstLoadGzipKB} KB   (all chunks ${figures.allAssetsGzipKB} KB; target ≤ 250 KB)`,

@@ -125,128 +125,145 @@ async function publishRelease(dir: string, c: Awaited<ReturnType<typeof startCol
   return { publishMs: performance.now() - t0, path: releaseTargetPath('linux-x64', VERSION) };
 }
 
+type Collector = Awaited<ReturnType<typeof startCollectorProcess>>;
+
+/** Forks the simulator processes (`perProcess` agents each) and waits for each to be ready. */
+async function startSimulators(collector: Collector, token: string, children: ChildProcess[]): Promise<number> {
+  const procs = Math.ceil(agents / perProcess);
+  for (let p = 0; p < procs; p++) {
+    const n = Math.min(perProcess, agents - p * perProcess);
+    const child = fork(join(root, 'scripts/bench/sim-agents.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      env: {
+        ...process.env,
+        BENCH_AGENT_URL: collector.url.replace(/^http/, 'ws'),
+        BENCH_TOKEN: token,
+        BENCH_COUNT: String(n),
+        BENCH_BASE: String(p * perProcess),
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.push(child);
+    await replyOf(child, `simulator ${p} (start)`);
+  }
+  return procs;
+}
+
+/** 1a. A job to the whole fleet: one API call, then the last agent receiving job.run. */
+async function jobToFleet(collector: Collector, children: ChildProcess[]) {
+  const clientId = (await apiCall<{ clients: { id: string }[] }>(collector.admin, 'GET', '/api/v1/clients')).clients[0]!
+    .id;
+  const jobWait = ask(children, { op: 'received', type: 'job.run', timeoutMs: 300_000 });
+  const jobT0 = Date.now();
+  const job = await apiCall<{ targets: unknown[] }>(collector.admin, 'POST', '/api/v1/jobs', {
+    spec: { kind: 'patch', scope: 'security' },
+    target: { clientId },
+  });
+  const jobApiMs = Date.now() - jobT0;
+  const jobReplies = await jobWait;
+  const jobAllMs = Math.max(...jobReplies.map((r) => r.last!)) - jobT0;
+  const jobReceived = sum(jobReplies, 'received');
+  process.stderr.write(`  job to ${job.targets.length}: ${jobReceived} received, last after ${jobAllMs} ms\n`);
+  return { jobTargets: job.targets.length, jobReceived, jobApiMs, jobAllReceivedMs: jobAllMs };
+}
+
+/** 1b. A rollout of one wave over the whole fleet: the driver's next tick assigns every agent. */
+async function rolloutToFleet(collector: Collector, children: ChildProcess[]) {
+  const assignWait = ask(children, { op: 'received', type: 'update.assign', timeoutMs: 300_000 });
+  const roT0 = Date.now();
+  const rollout = await apiCall<{ id: string }>(collector.admin, 'POST', '/api/v1/rollouts', {
+    version: VERSION,
+    target: {},
+    canary: 0,
+    waves: [100],
+    maxConcurrent: 10_000,
+    jitterSec: 0,
+    bakeSec: 0,
+    deadlineSec: 3600,
+  });
+  const assignReplies = await assignWait;
+  const assignAllMs = Math.max(...assignReplies.map((r) => r.last!)) - roT0;
+  const assignReceived = sum(assignReplies, 'received');
+  process.stderr.write(`  rollout: ${assignReceived} update.assign received, last after ${assignAllMs} ms\n`);
+  // The simulated agents never report back: stop the rollout before its deadlines count them failed.
+  await apiCall(collector.admin, 'POST', `/api/v1/rollouts/${rollout.id}/abort`, {});
+  return { assignReceived, assignAllReceivedMs: assignAllMs };
+}
+
+/** 2. Downloaders fetch the release at once; RSS and loop lag sampled meanwhile. */
+async function downloadStorm(collector: Collector, children: ChildProcess[], procs: number, releasePath: string) {
+  const pid = collector.child.pid!;
+  await new Promise((r) => setTimeout(r, 2000)); // let the rollout's writes and GC settle before "before"
+  const rssBefore = rssOf(pid);
+  await lag(collector.admin); // reset the lag window
+  let rssPeak = rssBefore;
+  const lags: { p99: number; max: number }[] = [];
+  const rssTimer = setInterval(() => {
+    rssPeak = Math.max(rssPeak, rssOf(pid));
+  }, 200);
+  let scraping = true;
+  const scraper = (async () => {
+    while (scraping) {
+      await new Promise((r) => setTimeout(r, 1000)); // one lag window per second
+      if (scraping) lags.push(await lag(collector.admin));
+    }
+  })();
+  const url = `${collector.url}/v1/updates/targets/${releasePath}`;
+  const share = (i: number) => Math.floor(downloaders / procs) + (i < downloaders % procs ? 1 : 0);
+  process.stderr.write(`${downloaders} agents download ${sizeMB} MB at once…\n`);
+  const dlT0 = performance.now();
+  const dl = await ask(children, (i) => ({ op: 'download', url, count: share(i) }));
+  const dlMs = performance.now() - dlT0;
+  scraping = false;
+  await scraper;
+  clearInterval(rssTimer);
+  lags.push(await lag(collector.admin));
+  await new Promise((r) => setTimeout(r, 3000)); // "after": once the sockets are closed and buffers freed
+  const rssAfter = rssOf(pid);
+  const bytes = sum(dl, 'bytes');
+  const p99s = lags.map((l) => l.p99).sort((a, b) => a - b);
+  return {
+    downloadsDone: sum(dl, 'done'),
+    downloadsFailed: sum(dl, 'failed'),
+    downloadSeconds: Math.round(dlMs / 100) / 10,
+    servedMBps: Math.round(bytes / 2 ** 20 / (dlMs / 1000)),
+    rssBeforeMB: mb(rssBefore),
+    rssPeakMB: mb(rssPeak),
+    rssAfterMB: mb(rssAfter),
+    lagP99MedianMs: Math.round((p99s[Math.floor(p99s.length / 2)] ?? Number.NaN) * 10) / 10,
+    lagP99WorstMs: Math.round((p99s.at(-1) ?? Number.NaN) * 10) / 10,
+    lagMaxMs: Math.round(Math.max(...lags.map((l) => l.max)) * 10) / 10,
+  };
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-rollout-'));
   const collector = await startCollectorProcess(dir, { limits: { maxAgents: agents + 1000 } }, [
     '--max-old-space-size=2048',
   ]);
-  const pid = collector.child.pid!;
   const children: ChildProcess[] = [];
   try {
     const token = await enrollmentToken(collector.admin, agents);
-    const procs = Math.ceil(agents / perProcess);
-    for (let p = 0; p < procs; p++) {
-      const n = Math.min(perProcess, agents - p * perProcess);
-      const child = fork(join(root, 'scripts/bench/sim-agents.ts'), [], {
-        execArgv: ['--import', 'tsx'],
-        env: {
-          ...process.env,
-          BENCH_AGENT_URL: collector.url.replace(/^http/, 'ws'),
-          BENCH_TOKEN: token,
-          BENCH_COUNT: String(n),
-          BENCH_BASE: String(p * perProcess),
-        },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
-      children.push(child);
-      await replyOf(child, `simulator ${p} (start)`);
-    }
+    const procs = await startSimulators(collector, token, children);
     process.stderr.write(`enrolling ${agents} simulated agents in ${procs} process(es)…\n`);
     const enrolled = await ask(children, { op: 'enroll' });
     const connected = sum(enrolled, 'connected');
     process.stderr.write(`  ${connected} connected\n`);
-
-    // 1a. A job to the whole fleet: one API call, then the last agent receiving job.run.
-    const clientId = (await apiCall<{ clients: { id: string }[] }>(collector.admin, 'GET', '/api/v1/clients'))
-      .clients[0]!.id;
-    const jobWait = ask(children, { op: 'received', type: 'job.run', timeoutMs: 300_000 });
-    const jobT0 = Date.now();
-    const job = await apiCall<{ targets: unknown[] }>(collector.admin, 'POST', '/api/v1/jobs', {
-      spec: { kind: 'patch', scope: 'security' },
-      target: { clientId },
-    });
-    const jobApiMs = Date.now() - jobT0;
-    const jobReplies = await jobWait;
-    const jobAllMs = Math.max(...jobReplies.map((r) => r.last!)) - jobT0;
-    const jobReceived = sum(jobReplies, 'received');
-    process.stderr.write(`  job to ${job.targets.length}: ${jobReceived} received, last after ${jobAllMs} ms\n`);
-
+    const job = await jobToFleet(collector, children);
     // The release the rollout assigns and the downloaders fetch.
     process.stderr.write(`signing and publishing a ${sizeMB} MB release…\n`);
     const release = await publishRelease(dir, collector);
     process.stderr.write(`  published in ${Math.round(release.publishMs)} ms\n`);
-
-    // 1b. A rollout of one wave over the whole fleet: the driver's next tick assigns every agent.
-    const assignWait = ask(children, { op: 'received', type: 'update.assign', timeoutMs: 300_000 });
-    const roT0 = Date.now();
-    const rollout = await apiCall<{ id: string }>(collector.admin, 'POST', '/api/v1/rollouts', {
-      version: VERSION,
-      target: {},
-      canary: 0,
-      waves: [100],
-      maxConcurrent: 10_000,
-      jitterSec: 0,
-      bakeSec: 0,
-      deadlineSec: 3600,
-    });
-    const assignReplies = await assignWait;
-    const assignAllMs = Math.max(...assignReplies.map((r) => r.last!)) - roT0;
-    const assignReceived = sum(assignReplies, 'received');
-    process.stderr.write(`  rollout: ${assignReceived} update.assign received, last after ${assignAllMs} ms\n`);
-    // The simulated agents never report back: stop the rollout before its deadlines count them failed.
-    await apiCall(collector.admin, 'POST', `/api/v1/rollouts/${rollout.id}/abort`, {});
-
-    // 2. Downloaders fetch the release at once; RSS and loop lag sampled meanwhile.
-    await new Promise((r) => setTimeout(r, 2000)); // let the rollout's writes and GC settle before "before"
-    const rssBefore = rssOf(pid);
-    await lag(collector.admin); // reset the lag window
-    let rssPeak = rssBefore;
-    const lags: { p99: number; max: number }[] = [];
-    const rssTimer = setInterval(() => {
-      rssPeak = Math.max(rssPeak, rssOf(pid));
-    }, 200);
-    let scraping = true;
-    const scraper = (async () => {
-      while (scraping) {
-        await new Promise((r) => setTimeout(r, 1000)); // one lag window per second
-        if (scraping) lags.push(await lag(collector.admin));
-      }
-    })();
-    const url = `${collector.url}/v1/updates/targets/${release.path}`;
-    const share = (i: number) => Math.floor(downloaders / procs) + (i < downloaders % procs ? 1 : 0);
-    process.stderr.write(`${downloaders} agents download ${sizeMB} MB at once…\n`);
-    const dlT0 = performance.now();
-    const dl = await ask(children, (i) => ({ op: 'download', url, count: share(i) }));
-    const dlMs = performance.now() - dlT0;
-    scraping = false;
-    await scraper;
-    clearInterval(rssTimer);
-    lags.push(await lag(collector.admin));
-    await new Promise((r) => setTimeout(r, 3000)); // "after": once the sockets are closed and buffers freed
-    const rssAfter = rssOf(pid);
-    const bytes = sum(dl, 'bytes');
-    const p99s = lags.map((l) => l.p99).sort((a, b) => a - b);
+    const assign = await rolloutToFleet(collector, children);
+    const storm = await downloadStorm(collector, children, procs, release.path);
     return {
       agents,
       connected,
-      jobTargets: job.targets.length,
-      jobReceived,
-      jobApiMs,
-      jobAllReceivedMs: jobAllMs,
-      assignReceived,
-      assignAllReceivedMs: assignAllMs,
+      ...job,
+      ...assign,
       releaseMB: sizeMB,
       downloaders,
-      downloadsDone: sum(dl, 'done'),
-      downloadsFailed: sum(dl, 'failed'),
-      downloadSeconds: Math.round(dlMs / 100) / 10,
-      servedMBps: Math.round(bytes / 2 ** 20 / (dlMs / 1000)),
-      rssBeforeMB: mb(rssBefore),
-      rssPeakMB: mb(rssPeak),
-      rssAfterMB: mb(rssAfter),
-      lagP99MedianMs: Math.round((p99s[Math.floor(p99s.length / 2)] ?? Number.NaN) * 10) / 10,
-      lagP99WorstMs: Math.round((p99s.at(-1) ?? Number.NaN) * 10) / 10,
-      lagMaxMs: Math.round(Math.max(...lags.map((l) => l.max)) * 10) / 10,
+      ...storm,
       loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     };
   } finally {

@@ -133,6 +133,33 @@ function sendEvent(s: Sim, n: number): void {
   s.ws.send(JSON.stringify({ type: 'stream.event', seq: s.nextSeq++, time: Date.now(), kind: 'bench', data: { n } }));
 }
 
+/** Heartbeat and one event per agent every `interval` ms, spread over the interval, like a real fleet. */
+async function steady(interval: number, seconds: number): Promise<Record<string, number>> {
+  const t0 = performance.now();
+  const before = acks;
+  let sent = 0;
+  for (const s of sims) {
+    const start = setTimeout(() => {
+      const beat = () => {
+        if (s.ws?.readyState !== WebSocket.OPEN) return;
+        s.ws.send(JSON.stringify({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: 1, outboxPending: 0 }));
+        sendEvent(s, sent++);
+      };
+      beat();
+      s.timers.push(setInterval(beat, interval));
+    }, Math.random() * interval);
+    s.timers.push(start);
+  }
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  for (const s of sims) for (const t of s.timers.splice(0)) clearTimeout(t);
+  return {
+    ms: performance.now() - t0,
+    sent,
+    acked: acks - before,
+    open: sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length,
+  };
+}
+
 async function handle(cmd: {
   op: string;
   seconds?: number;
@@ -158,32 +185,8 @@ async function handle(cmd: {
       for (const s of sims) s.ws?.terminate();
       await new Promise((r) => setTimeout(r, 200));
       return { ms: performance.now() - t0 };
-    case 'steady': {
-      // Heartbeat and one event per agent every intervalMs, spread over the interval, like a real fleet.
-      const interval = cmd.intervalMs ?? 30_000;
-      const before = acks;
-      let sent = 0;
-      for (const s of sims) {
-        const start = setTimeout(() => {
-          const beat = () => {
-            if (s.ws?.readyState !== WebSocket.OPEN) return;
-            s.ws.send(JSON.stringify({ type: 'agent.heartbeat', time: Date.now(), uptimeSec: 1, outboxPending: 0 }));
-            sendEvent(s, sent++);
-          };
-          beat();
-          s.timers.push(setInterval(beat, interval));
-        }, Math.random() * interval);
-        s.timers.push(start);
-      }
-      await new Promise((r) => setTimeout(r, (cmd.seconds ?? 60) * 1000));
-      for (const s of sims) for (const t of s.timers.splice(0)) clearTimeout(t);
-      return {
-        ms: performance.now() - t0,
-        sent,
-        acked: acks - before,
-        open: sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length,
-      };
-    }
+    case 'steady':
+      return steady(cmd.intervalMs ?? 30_000, cmd.seconds ?? 60);
     case 'burst': {
       const events = cmd.events ?? 20;
       const target = sims.map((s) => s.nextSeq - 1 + events);

@@ -26,11 +26,11 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type Bundles, bundle, COMMANDS_ASSET } from './bundle.js';
 import { buildInstallers, type InstallerFile } from './installers/index.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -142,148 +142,6 @@ function hostTarget(): string {
   return `linux-${arch}`;
 }
 
-/** The part of esbuild's API used here (esbuild is the agent's dev dependency, resolved from agent/). */
-interface EsbuildPluginBuild {
-  onResolve(
-    o: { filter: RegExp },
-    cb: (args: { path: string; importer: string }) => { path: string } | undefined,
-  ): void;
-  onLoad(
-    o: { filter: RegExp },
-    cb: (args: { path: string }) => { contents: string; loader: 'js'; resolveDir: string },
-  ): void;
-}
-/** An esbuild plugin as this file writes them. */
-interface EsbuildPlugin {
-  name: string;
-  setup(b: EsbuildPluginBuild): void;
-}
-type EsbuildBuild = (
-  options: Record<string, unknown> & { plugins: EsbuildPlugin[] },
-) => Promise<{ errors: unknown[]; metafile?: unknown }>;
-
-/** The asset holding the commands' half: the name scripts/package/sea-commands.mjs reads. */
-const COMMANDS_ASSET = 'commands.cjs';
-
-/** The two files the executable carries (agent/scripts/split-commands.mjs): the CLI (main) and the commands (asset). */
-interface Bundles {
-  main: string;
-  commands: string;
-}
-
-/**
- * Bundles the compiled agent for the executable in two halves: the CLI, an ES module run as the SEA's main, and the
- * commands, CommonJS carried as the asset `commands.cjs` and evaluated at the first command (sea-commands.mjs).
- * node-pty is inside the commands, its addon from assets.
- */
-async function bundle(work: string, version: string | undefined): Promise<Bundles> {
-  const agentRequire = createRequire(join(repoRoot, 'agent/package.json'));
-  const { build } = (await import(agentRequire.resolve('esbuild'))) as { build: EsbuildBuild };
-  const helper = async <T>(file: string) =>
-    (await import(pathToFileURL(join(repoRoot, 'agent/scripts', file)).href)) as T;
-  // Built-ins through require(), loaded when first needed, and the CLI/commands split: as the checkout's bundle.
-  const { lazyBuiltins } = await helper<{ lazyBuiltins: () => EsbuildPlugin }>('lazy-builtins.mjs');
-  const { commandsLoader, checkCliHalf } = await helper<{
-    commandsLoader: (contents: string, resolveDir: string) => EsbuildPlugin;
-    checkCliHalf: (metafile: unknown, label: string) => void;
-  }>('split-commands.mjs');
-  const shim = join(here, 'pty-binary.mjs');
-  // `--version X`: the one constant the agent reports (hello, --version) is X; every other byte is the same.
-  const stamp: EsbuildPlugin = {
-    name: 'outpost-version',
-    setup(b) {
-      if (version === undefined) return;
-      b.onLoad({ filter: /agent[\\/]dist[\\/]version\.js$/ }, (args) => {
-        const src = readFileSync(args.path, 'utf8');
-        const from = /export const AGENT_VERSION = '[^']*';/;
-        if (!from.test(src)) throw new Error(`${args.path}: AGENT_VERSION changed shape; update build.ts`);
-        return {
-          contents: src.replace(from, `export const AGENT_VERSION = ${JSON.stringify(version)};`),
-          loader: 'js',
-          resolveDir: join(args.path, '..'),
-        };
-      });
-    },
-  };
-  const native: EsbuildPlugin = {
-    name: 'outpost-sea-native',
-    setup(b) {
-      // node-pty's addon loader → the asset loader (agent/src/runtime/native.ts).
-      b.onResolve({ filter: /^\.\/requireBinary$/ }, (args) =>
-        args.importer.includes('node-pty') ? { path: shim } : undefined,
-      );
-      // Files node-pty expects beside its modules, which a single executable does not have: macOS's spawn
-      // helper comes from the assets; Windows' conout worker runs inline; its console-list helper is the
-      // executable itself (scripts/package/sea-main.mjs).
-      const rewrites: Record<string, [string, string][]> = {
-        'unixTerminal.js': [['require.resolve(helperPath)', `require(${JSON.stringify(shim)}).spawnHelperPath()`]],
-        'windowsConoutConnection.js': [
-          [
-            "new worker_threads_1.Worker(path_1.join(scriptPath, 'worker/conoutSocketWorker.js'), { workerData: workerData })",
-            `new worker_threads_1.Worker(require(${JSON.stringify(shim)}).CONOUT_WORKER_SOURCE, { eval: true, workerData: workerData })`,
-          ],
-        ],
-        'windowsPtyAgent.js': [
-          [
-            "child_process_1.fork(path.join(__dirname, 'conpty_console_list_agent'), [_this._innerPid.toString()])",
-            `child_process_1.fork(require(${JSON.stringify(shim)}).CONPTY_LIST_ARG, [_this._innerPid.toString()])`,
-          ],
-        ],
-      };
-      b.onLoad({ filter: /node-pty[\\/](unixTerminal|windowsConoutConnection|windowsPtyAgent)\.js$/ }, (args) => {
-        let src = readFileSync(args.path, 'utf8');
-        const name = args.path.split(/[\\/]/).at(-1) ?? '';
-        for (const [from, to] of rewrites[name] ?? []) {
-          if (!src.includes(from)) throw new Error(`${args.path}: \`${from}\` changed; update build.ts`);
-          src = src.replace(from, to);
-        }
-        return { contents: src, loader: 'js', resolveDir: join(args.path, '..') };
-      });
-    },
-  };
-  const common = {
-    absWorkingDir: repoRoot,
-    bundle: true,
-    platform: 'node',
-    target: 'node26',
-    external: ['bufferutil', 'utf-8-validate'],
-    legalComments: 'none',
-    logLevel: 'warning',
-  };
-  const out: Bundles = { main: join(work, 'outpost-agent.mjs'), commands: join(work, COMMANDS_ASSET) };
-  // The commands: CommonJS, run by vm.compileFunction with the main module's URL for the one `import.meta.url`
-  // (runtime/native.ts's createRequire).
-  const commands = await build({
-    ...common,
-    entryPoints: [join(here, 'sea-commands-body.mjs')],
-    outfile: out.commands,
-    format: 'cjs',
-    define: { 'import.meta.url': '__outpostMainUrl' },
-    plugins: [lazyBuiltins(), stamp, native],
-  });
-  const cli = await build({
-    ...common,
-    entryPoints: [join(here, 'sea-main.mjs')],
-    outfile: out.main,
-    format: 'esm',
-    metafile: true,
-    banner: {
-      js: "import { createRequire as __outpostRequire } from 'node:module';\nconst require = __outpostRequire(import.meta.url);",
-    },
-    plugins: [lazyBuiltins(), stamp, commandsLoader(readFileSync(join(here, 'sea-commands.mjs'), 'utf8'), here)],
-  });
-  if (commands.errors.length || cli.errors.length) throw new Error('bundle failed');
-  checkCliHalf(cli.metafile, 'the executable');
-  for (const file of [out.main, out.commands]) {
-    const text = readFileSync(file, 'utf8');
-    if (text.includes(repoRoot)) throw new Error(`the bundle embeds the build path ${repoRoot}`);
-  }
-  // A dynamic import() in the commands' half would fail at run time: a compiled function has no module loader.
-  const dynamic = /\bimport\(\s*[^)\s]/.exec(readFileSync(out.commands, 'utf8'));
-  if (dynamic) throw new Error(`commands.cjs holds a dynamic import (${dynamic[0]}…); bundle it or require() it`);
-  return out;
-}
-
 function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
@@ -316,27 +174,7 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
   const offline = opts.offline ?? false;
   if (!existsSync(join(repoRoot, 'agent/dist/cli.js')))
     throw new Error('agent/dist is missing: run `pnpm build` first');
-
-  const runtimeDir = (t: string) => join(cacheDir(), 'runtimes', `node-${t}-${spec.node}`);
-  const ensureRuntime = (t: string): string => {
-    const target = spec.targets[t];
-    if (!target) throw new Error(`no runtime for ${t}`);
-    const bin = join(runtimeDir(t), t.startsWith('win') ? 'bin/node.exe' : 'bin/node');
-    if (!existsSync(bin)) {
-      const tgz = pinnedTarball(target.runtime, spec.node, offline);
-      // Unpacked beside and renamed into place, so a concurrent build never sees half a binary.
-      mkdirSync(join(cacheDir(), 'runtimes'), { recursive: true });
-      const tmp = mkdtempSync(`${runtimeDir(t)}.tmp-`);
-      untar(tgz, tmp, [t.startsWith('win') ? 'bin/node.exe' : 'bin/node']);
-      try {
-        renameSync(tmp, runtimeDir(t));
-      } catch {
-        rmSync(tmp, { recursive: true, force: true });
-      }
-    }
-    return bin;
-  };
-  const hostNode = ensureRuntime(hostTarget());
+  const hostNode = ensureRuntime(spec, hostTarget(), offline);
 
   const work = mkdtempSync(join(tmpdir(), 'outpost-package-'));
   const epoch = sourceDateEpoch();
@@ -348,82 +186,136 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
     const bundles = await bundle(work, opts.version);
     mkdirSync(outDir, { recursive: true });
     for (const t of names) {
-      const target = spec.targets[t]!;
-      const win = t.startsWith('win');
       log(`building ${t} (Node ${spec.node})`);
-      let base = ensureRuntime(t);
-      const ptyDir = join(work, t, 'pty');
-      untar(pinnedTarball(target.pty, spec.nodePty, offline), ptyDir, target.pty.assets);
-      if (win) {
-        // The official node.exe is signed; a signature over changed bytes is worse than none. Sign after injection
-        // with your own certificate (osslsigncode sign) if you have one.
-        const unsigned = join(work, t, 'node-unsigned.exe');
-        if (spawnSync('osslsigncode', ['--version']).error) {
-          throw new InputUnavailable(`${t}: osslsigncode is needed (apt-get install osslsigncode), or leave it out`);
-        }
-        execFileSync('osslsigncode', ['remove-signature', '-in', base, '-out', unsigned], { stdio: 'ignore' });
-        base = unsigned;
-      }
-      let glibc: string | undefined;
-      let stripped: boolean | undefined;
-      if (t.startsWith('linux')) {
-        // Symbols and debug info are a quarter of the binary; .dynsym (what addons link against) stays. The host's
-        // strip may not know the target's machine (arm64 on an x64 host without binutils-aarch64-linux-gnu).
-        const out = join(work, t, 'node-stripped');
-        stripped = spawnSync('strip', ['-o', out, base], { stdio: 'ignore' }).status === 0;
-        if (stripped) base = out;
-        else log(`${t}: the host's strip cannot read this binary; shipping it unstripped`);
-        const floors = [base, ...target.pty.assets.map((a) => join(ptyDir, a))].map(glibcFloor);
-        glibc = floors
-          .filter((v): v is string => v !== undefined)
-          .sort(compareVersions)
-          .at(-1);
-        if (glibc && target.maxGlibc && compareVersions(glibc, target.maxGlibc) > 0) {
-          throw new Error(`${t}: a native piece needs glibc ${glibc}, above the target's ${target.maxGlibc}`);
-        }
-      }
-      const file = `outpost-agent-${t}${win ? '.exe' : ''}`;
-      const config = {
-        main: relative(work, bundles.main),
-        mainFormat: 'module',
-        executable: base,
-        output: join(t, file),
-        disableExperimentalSEAWarning: true,
-        useSnapshot: false,
-        useCodeCache: false,
-        // V8's lite mode (interpreter only, feedback allocated lazily, no WebAssembly): idle RSS 73 MB instead of
-        // 125 MB (anonymous 27 vs 70), same CPU for a full inventory, no shell slowdown measurable above the noise
-        // (docs/0009-packaging.md, "Footprint"). The agent is mostly idle; nothing in it uses WebAssembly.
-        execArgv: ['--lite-mode'],
-        assets: Object.fromEntries(
-          [
-            [COMMANDS_ASSET, relative(work, bundles.commands)] as const,
-            ...target.pty.assets.map((a) => [a, join(t, 'pty', a)] as const),
-          ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        ),
-      };
-      writeFileSync(join(work, `${t}.sea.json`), JSON.stringify(config, null, 2));
-      execFileSync(hostNode, ['--build-sea', `${t}.sea.json`], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
-      const built = join(work, t, file);
-      chmodSync(built, 0o755);
-      utimesSync(built, epoch, epoch);
-      const dest = join(outDir, file);
-      copyFileSync(built, dest);
+      const built = buildTarget({ spec, t, work, bundles, hostNode, offline, epoch });
+      const dest = join(outDir, built.file);
+      copyFileSync(join(work, t, built.file), dest);
       chmodSync(dest, 0o755);
       utimesSync(dest, epoch, epoch);
       files.push({
-        file,
+        file: built.file,
         platform: t,
         node: spec.node,
         size: statSync(dest).size,
         sha256: sha256(dest),
-        ...(glibc ? { glibc } : {}),
-        ...(stripped !== undefined ? { stripped } : {}),
+        ...(built.glibc ? { glibc: built.glibc } : {}),
+        ...(built.stripped !== undefined ? { stripped: built.stripped } : {}),
       });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+  writeManifest(outDir, files, opts.version ?? agentVersion(), epoch);
+  return files;
+}
+
+/** The pinned Node runtime of target `t`, unpacked once into the cache; returns its binary. */
+function ensureRuntime(spec: Targets, t: string, offline: boolean): string {
+  const target = spec.targets[t];
+  if (!target) throw new Error(`no runtime for ${t}`);
+  const runtimeDir = join(cacheDir(), 'runtimes', `node-${t}-${spec.node}`);
+  const bin = join(runtimeDir, t.startsWith('win') ? 'bin/node.exe' : 'bin/node');
+  if (!existsSync(bin)) {
+    const tgz = pinnedTarball(target.runtime, spec.node, offline);
+    // Unpacked beside and renamed into place, so a concurrent build never sees half a binary.
+    mkdirSync(join(cacheDir(), 'runtimes'), { recursive: true });
+    const tmp = mkdtempSync(`${runtimeDir}.tmp-`);
+    untar(tgz, tmp, [t.startsWith('win') ? 'bin/node.exe' : 'bin/node']);
+    try {
+      renameSync(tmp, runtimeDir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  return bin;
+}
+
+/** One target's executable in `work/<t>/`: its runtime made ready, the SEA blob injected, the time stamped. */
+function buildTarget(o: {
+  spec: Targets;
+  t: string;
+  work: string;
+  bundles: Bundles;
+  hostNode: string;
+  offline: boolean;
+  epoch: number;
+}): { file: string; glibc: string | undefined; stripped: boolean | undefined } {
+  const { spec, t, work, bundles } = o;
+  const target = spec.targets[t]!;
+  const win = t.startsWith('win');
+  const ptyDir = join(work, t, 'pty');
+  untar(pinnedTarball(target.pty, spec.nodePty, o.offline), ptyDir, target.pty.assets);
+  const { base, glibc, stripped } = preparedRuntime(t, target, ensureRuntime(spec, t, o.offline), work, ptyDir);
+  const file = `outpost-agent-${t}${win ? '.exe' : ''}`;
+  const config = {
+    main: relative(work, bundles.main),
+    mainFormat: 'module',
+    executable: base,
+    output: join(t, file),
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    useCodeCache: false,
+    // V8's lite mode (interpreter only, feedback allocated lazily, no WebAssembly): idle RSS 73 MB instead of
+    // 125 MB (anonymous 27 vs 70), same CPU for a full inventory, no shell slowdown measurable above the noise
+    // (docs/0009-packaging.md, "Footprint"). The agent is mostly idle; nothing in it uses WebAssembly.
+    execArgv: ['--lite-mode'],
+    assets: Object.fromEntries(
+      [
+        [COMMANDS_ASSET, relative(work, bundles.commands)] as const,
+        ...target.pty.assets.map((a) => [a, join(t, 'pty', a)] as const),
+      ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    ),
+  };
+  writeFileSync(join(work, `${t}.sea.json`), JSON.stringify(config, null, 2));
+  execFileSync(o.hostNode, ['--build-sea', `${t}.sea.json`], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
+  const built = join(work, t, file);
+  chmodSync(built, 0o755);
+  utimesSync(built, o.epoch, o.epoch);
+  return { file, glibc, stripped };
+}
+
+/**
+ * The runtime the blob goes into: Windows' without its signature (osslsigncode), Linux's stripped when the host's
+ * strip can read it, with the glibc floor of every native piece checked against the target's.
+ */
+function preparedRuntime(
+  t: string,
+  target: Target,
+  runtime: string,
+  work: string,
+  ptyDir: string,
+): { base: string; glibc: string | undefined; stripped: boolean | undefined } {
+  let base = runtime;
+  if (t.startsWith('win')) {
+    // The official node.exe is signed; a signature over changed bytes is worse than none. Sign after injection
+    // with your own certificate (osslsigncode sign) if you have one.
+    const unsigned = join(work, t, 'node-unsigned.exe');
+    if (spawnSync('osslsigncode', ['--version']).error) {
+      throw new InputUnavailable(`${t}: osslsigncode is needed (apt-get install osslsigncode), or leave it out`);
+    }
+    execFileSync('osslsigncode', ['remove-signature', '-in', base, '-out', unsigned], { stdio: 'ignore' });
+    return { base: unsigned, glibc: undefined, stripped: undefined };
+  }
+  if (!t.startsWith('linux')) return { base, glibc: undefined, stripped: undefined };
+  // Symbols and debug info are a quarter of the binary; .dynsym (what addons link against) stays. The host's
+  // strip may not know the target's machine (arm64 on an x64 host without binutils-aarch64-linux-gnu).
+  const out = join(work, t, 'node-stripped');
+  const stripped = spawnSync('strip', ['-o', out, base], { stdio: 'ignore' }).status === 0;
+  if (stripped) base = out;
+  else log(`${t}: the host's strip cannot read this binary; shipping it unstripped`);
+  const floors = [base, ...target.pty.assets.map((a) => join(ptyDir, a))].map(glibcFloor);
+  const glibc = floors
+    .filter((v): v is string => v !== undefined)
+    .sort(compareVersions)
+    .at(-1);
+  if (glibc && target.maxGlibc && compareVersions(glibc, target.maxGlibc) > 0) {
+    throw new Error(`${t}: a native piece needs glibc ${glibc}, above the target's ${target.maxGlibc}`);
+  }
+  return { base, glibc, stripped };
+}
+
+/** manifest.json: this build's files merged over the ones a build for other targets left there. */
+function writeManifest(outDir: string, files: ManifestFile[], version: string, epoch: number): void {
   const manifestFile = join(outDir, 'manifest.json');
   const previous: ManifestFile[] = existsSync(manifestFile)
     ? ((JSON.parse(readFileSync(manifestFile, 'utf8')) as { files: ManifestFile[] }).files ?? [])
@@ -431,12 +323,8 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
   const merged = [...previous.filter((p) => !files.some((f) => f.file === p.file)), ...files].sort((a, b) =>
     a.file.localeCompare(b.file),
   );
-  writeFileSync(
-    manifestFile,
-    `${JSON.stringify({ agentVersion: opts.version ?? agentVersion(), files: merged }, null, 2)}\n`,
-  );
+  writeFileSync(manifestFile, `${JSON.stringify({ agentVersion: version, files: merged }, null, 2)}\n`);
   utimesSync(manifestFile, epoch, epoch);
-  return files;
 }
 
 function agentVersion(): string {

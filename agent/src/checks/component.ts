@@ -86,7 +86,7 @@ export class ChecksComponent implements AgentComponent {
         if (this.#stopped || this.#policyId !== msg.id) return;
         if (!running) {
           running = true;
-          void runCheck(spec)
+          void runCheck(spec, () => ctx.clock.now())
             .then((r) => this.#push(r, ctx))
             .finally(() => {
               running = false;

@@ -21,7 +21,7 @@ export async function runCheck(spec: CheckSpec, now: () => number = Date.now): P
   const time = now();
   let out: Outcome;
   try {
-    out = await byKind(spec);
+    out = await byKind(spec, now);
   } catch (err) {
     out = { ok: false, message: `check could not run: ${(err as Error).message}` };
   }
@@ -34,7 +34,7 @@ export async function runCheck(spec: CheckSpec, now: () => number = Date.now): P
   };
 }
 
-function byKind(spec: CheckSpec): Promise<Outcome> {
+function byKind(spec: CheckSpec, now: () => number): Promise<Outcome> {
   switch (spec.kind) {
     case 'process':
       return Promise.resolve(processCheck(spec.name));
@@ -43,7 +43,7 @@ function byKind(spec: CheckSpec): Promise<Outcome> {
     case 'tcp':
       return tcpCheck(spec.host, spec.port, spec.timeoutMs);
     case 'http':
-      return httpCheck(spec.url, spec.timeoutMs, spec.expectStatus, spec.minTlsDays);
+      return httpCheck(spec.url, spec.timeoutMs, now, spec.expectStatus, spec.minTlsDays);
     case 'ping':
       return pingCheck(spec.host, spec.timeoutMs);
     case 'dns':
@@ -113,7 +113,13 @@ function tcpCheck(host: string, port: number, timeoutMs: number): Promise<Outcom
   });
 }
 
-function httpCheck(url: string, timeoutMs: number, expect?: number, minTlsDays?: number): Promise<Outcome> {
+function httpCheck(
+  url: string,
+  timeoutMs: number,
+  now: () => number,
+  expect?: number,
+  minTlsDays?: number,
+): Promise<Outcome> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { method: 'GET', timeout: timeoutMs });
@@ -123,7 +129,7 @@ function httpCheck(url: string, timeoutMs: number, expect?: number, minTlsDays?:
       let daysLeft: number | undefined;
       if (typeof socket.getPeerCertificate === 'function') {
         const validTo = Date.parse(socket.getPeerCertificate().valid_to);
-        if (Number.isFinite(validTo)) daysLeft = (validTo - Date.now()) / 86_400_000;
+        if (Number.isFinite(validTo)) daysLeft = (validTo - now()) / 86_400_000;
       }
       res.resume();
       req.destroy();

@@ -173,10 +173,8 @@ export class Session {
   }
 }
 
-/** One attempt: resolves with the session after the welcome, rejects with a coded error otherwise. */
-export function dial(opts: DialOptions): Promise<Session> {
-  const url = agentEndpointUrl(opts.server);
-  const timeoutMs = opts.timeoutMs ?? 15_000;
+/** The socket's options: frame limits, handshake timeout and, with a fingerprint, the pinned TLS connection. */
+function socketOptions(url: string, opts: DialOptions, timeoutMs: number): ClientOptions {
   const wsOptions: ClientOptions = {
     ...channelSocketOptions(url),
     maxPayload: opts.maxPayload ?? 16 * 1024 * 1024,
@@ -196,6 +194,62 @@ export function dial(opts: DialOptions): Promise<Session> {
       return socket;
     };
   }
+  return wsOptions;
+}
+
+/** A socket error as the coded error the caller sees: a pin mismatch, an untrusted certificate, or unreachable. */
+function connectError(err: Error, url: string): OutpostError {
+  const pin = (err as { code?: string }).code === 'OUTPOST_E_TLS_PIN_MISMATCH' ? (err as OutpostError) : undefined;
+  return (
+    pin ??
+    untrustedCertificateError(err, url) ??
+    new OutpostError('OUTPOST_E_UNAVAILABLE', {
+      cause: err,
+      message: `Cannot connect to ${url}: ${err.message}`,
+    })
+  );
+}
+
+/**
+ * The handshake as a small state machine: the challenge gets the hello, then the welcome ends it. Returns the welcome,
+ * or undefined while waiting for it; throws a coded error on anything unexpected.
+ */
+function handshakeStep(
+  state: { stage: 'challenge' | 'welcome' },
+  data: Buffer | ArrayBuffer | Buffer[],
+  isBinary: boolean,
+  ws: WebSocket,
+  hello: DialOptions['hello'],
+): CollectorWelcome | undefined {
+  if (isBinary)
+    throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'binary frame during the handshake' });
+  const msg = collectorMessages.decode(data.toString());
+  if (state.stage === 'challenge') {
+    if (msg.type !== 'collector.challenge')
+      throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', {
+        message: `expected collector.challenge, got ${msg.type}`,
+      });
+    if (PROTOCOL_VERSION < msg.minProtocolVersion) {
+      throw new OutpostError('OUTPOST_E_PROTOCOL_VERSION', {
+        message: `Collector needs protocol ≥ ${msg.minProtocolVersion}; this agent speaks ${PROTOCOL_VERSION}`,
+      });
+    }
+    state.stage = 'welcome';
+    ws.send(encodeMessage(hello(msg.nonce)));
+    return undefined;
+  }
+  if (msg.type !== 'collector.welcome')
+    throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', {
+      message: `expected collector.welcome, got ${msg.type}`,
+    });
+  return msg;
+}
+
+/** One attempt: resolves with the session after the welcome, rejects with a coded error otherwise. */
+export function dial(opts: DialOptions): Promise<Session> {
+  const url = agentEndpointUrl(opts.server);
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const wsOptions = socketOptions(url, opts, timeoutMs);
   return new Promise<Session>((resolve, reject) => {
     const ws = new WebSocket(url, wsOptions);
     let settled = false;
@@ -216,17 +270,7 @@ export function dial(opts: DialOptions): Promise<Session> {
         ),
       timeoutMs,
     );
-    ws.on('error', (err) => {
-      const pin = (err as { code?: string }).code === 'OUTPOST_E_TLS_PIN_MISMATCH' ? (err as OutpostError) : undefined;
-      finish(
-        pin ??
-          untrustedCertificateError(err, url) ??
-          new OutpostError('OUTPOST_E_UNAVAILABLE', {
-            cause: err,
-            message: `Cannot connect to ${url}: ${err.message}`,
-          }),
-      );
-    });
+    ws.on('error', (err) => finish(connectError(err, url)));
     ws.once('close', (code: number, reason: Buffer) => {
       const info = closeInfo(code, reason);
       finish(
@@ -237,32 +281,13 @@ export function dial(opts: DialOptions): Promise<Session> {
           }),
       );
     });
-    let stage: 'challenge' | 'welcome' = 'challenge';
+    const state: { stage: 'challenge' | 'welcome' } = { stage: 'challenge' };
     ws.on('message', (data, isBinary) => {
       try {
-        if (isBinary)
-          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', { message: 'binary frame during the handshake' });
-        const msg = collectorMessages.decode(data.toString());
-        if (stage === 'challenge') {
-          if (msg.type !== 'collector.challenge')
-            throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', {
-              message: `expected collector.challenge, got ${msg.type}`,
-            });
-          if (PROTOCOL_VERSION < msg.minProtocolVersion) {
-            throw new OutpostError('OUTPOST_E_PROTOCOL_VERSION', {
-              message: `Collector needs protocol ≥ ${msg.minProtocolVersion}; this agent speaks ${PROTOCOL_VERSION}`,
-            });
-          }
-          stage = 'welcome';
-          ws.send(encodeMessage(opts.hello(msg.nonce)));
-          return;
-        }
-        if (msg.type !== 'collector.welcome')
-          throw new OutpostError('OUTPOST_E_UNEXPECTED_MESSAGE', {
-            message: `expected collector.welcome, got ${msg.type}`,
-          });
+        const welcome = handshakeStep(state, data, isBinary, ws, opts.hello);
+        if (!welcome) return;
         ws.removeAllListeners('message');
-        finish(undefined, new Session(ws, msg, opts.logger, opts.clock));
+        finish(undefined, new Session(ws, welcome, opts.logger, opts.clock));
       } catch (err) {
         const e = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
         opts.logger.error({ code: e.code, err: e }, 'handshake failed');

@@ -9,13 +9,19 @@ import { ENROLLMENT_TOKEN_PATTERN, normalizeFingerprint, OutpostError } from '@o
 import type { Logger } from 'pino';
 import { type AgentConfig, readAgentConfig } from '../config/index.js';
 import { enroll } from '../runtime/enroll.js';
-import { removeLeftovers, sourceExecutable, stageVersion } from './executable.js';
+import { removeLeftovers, type SourceExecutable, sourceExecutable, stageVersion } from './executable.js';
 import { readIfExists, readLinkIfExists, swapLink, writeAtomic } from './files.js';
 import { type InstallLayout, installLayout } from './layout.js';
 import { takeInstallLock } from './lock.js';
 import { liveService, type ServiceControl, stagedService } from './service.js';
 import { type ServicePlan, servicePlan } from './steps.js';
-import { normalizeRootSha256, pinnedReleaseRoot, readReleaseRoot, trustReleaseRoot } from './update-root.js';
+import {
+  normalizeRootSha256,
+  pinnedReleaseRoot,
+  type ReleaseRoot,
+  readReleaseRoot,
+  trustReleaseRoot,
+} from './update-root.js';
 import { compareVersions, isVersion } from './version.js';
 
 /** What install needs. */
@@ -77,12 +83,15 @@ export function serviceControl(plan: ServicePlan, layout: InstallLayout, logger:
   return layout.root === '/' ? liveService(plan, logger) : stagedService(plan, layout);
 }
 
-/** Checks the command line before anything is touched: bad arguments are exit code 2 (1639), not a failure. */
-function checkArguments(opts: InstallOptions): {
+/** The command line, checked: the collector's origin, its certificate fingerprint and the pinned root hash. */
+interface CheckedArguments {
   origin: string;
   caFingerprint: string | undefined;
   rootSha256: string | undefined;
-} {
+}
+
+/** Checks the command line before anything is touched: bad arguments are exit code 2 (1639), not a failure. */
+function checkArguments(opts: InstallOptions): CheckedArguments {
   const bad = (message: string, cause?: unknown) =>
     new OutpostError('OUTPOST_E_INSTALL_ARGUMENTS', { message, ...(cause ? { cause } : {}) });
   let url: URL;
@@ -134,18 +143,9 @@ function readConfigIfValid(file: string): AgentConfig | undefined {
 export async function install(opts: InstallOptions): Promise<InstallResult> {
   const root = opts.root ?? '/';
   const { layout, plan } = installTarget(root, opts.platform ?? process.platform);
-  const { origin, caFingerprint, rootSha256 } = checkArguments(opts);
+  const args = checkArguments(opts);
   // The root is checked before anything changes: a wrong pinned hash leaves the machine as it was.
-  const releaseRoot =
-    opts.updateRoot !== undefined
-      ? readReleaseRoot(opts.updateRoot)
-      : rootSha256 !== undefined
-        ? await pinnedReleaseRoot(layout, {
-            server: origin,
-            caFingerprint: caFingerprint ?? readConfigIfValid(layout.configFile)?.caFingerprint,
-            sha256: rootSha256,
-          })
-        : undefined;
+  const releaseRoot = await releaseRootToTrust(opts, layout, args);
   const log = opts.logger.child({ concern: 'install' });
   // Before the lock: a wrong --executable is a bad argument, whatever else is running.
   const source = await sourceExecutable(opts.executable);
@@ -154,66 +154,11 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
     const changes: string[] = [];
     removeLeftovers(layout);
     const previousVersion = installedVersion(layout);
-    if (previousVersion && compareVersions(source.version, previousVersion) < 0 && !opts.force) {
-      throw new OutpostError('OUTPOST_E_INSTALL_DOWNGRADE', {
-        message: `Version ${previousVersion} is installed; this executable is ${source.version} (older). Pass --force to install it anyway`,
-        details: { installed: previousVersion, offered: source.version },
-      });
-    }
-    mkdirSync(layout.installDir, { recursive: true, mode: 0o755 });
-    if (await stageVersion(layout, source, opts.force ?? false)) {
-      changes.push(`copied version ${source.version}`);
-      log.info({ version: source.version, from: source.path }, 'executable staged');
-    }
-
-    // Identity: an enrolled machine keeps its key, agent id and outbox; enroll happens once.
-    let config = readConfigIfValid(layout.configFile);
-    if (config && config.server !== origin) {
-      throw new OutpostError('OUTPOST_E_INSTALL_FAILED', {
-        message: `This machine is enrolled with ${config.server} (agent ${config.agentId}), not ${origin}; run \`outpost-agent uninstall --purge\` first to enroll it with another collector`,
-        details: { file: layout.configFile, server: config.server },
-      });
-    }
-    if (!config) {
-      if (!opts.token) {
-        throw new OutpostError('OUTPOST_E_INSTALL_ARGUMENTS', {
-          message: `This machine is not enrolled (${layout.configFile}): --token (or OUTPOST_ENROLL_TOKEN) is needed`,
-        });
-      }
-      privateDir(layout.configDir);
-      privateDir(layout.stateDir);
-      config = await enroll({
-        server: opts.server,
-        token: opts.token,
-        caFingerprint,
-        configFile: layout.configFile,
-        stateDir: layout.stateDir,
-        force: existsSync(layout.configFile), // an unreadable configuration is replaced
-        logger: log,
-      });
-      changes.push(`enrolled as agent ${config.agentId}`);
-    }
+    await stageExecutable(layout, source, previousVersion, opts.force ?? false, changes, log);
+    const config = await ensureIdentity(opts, layout, args, changes, log);
     if (releaseRoot) changes.push(...trustReleaseRoot(layout, config, releaseRoot));
-
-    // Owner-only, also when an older install or a hand edit left them wider.
-    privateDir(layout.configDir);
-    chmodSync(layout.configFile, 0o600);
-    if (existsSync(layout.updateRootFile)) chmodSync(layout.updateRootFile, 0o600);
-    privateDir(layout.stateDir);
-
-    const definition = plan.definition(layout);
-    const definitionChanged = readIfExists(layout.serviceFile) !== definition;
-    if (definitionChanged) {
-      mkdirSync(dirname(layout.serviceFile), { recursive: true, mode: 0o755 });
-      writeAtomic(layout.serviceFile, definition, 0o644);
-      changes.push(`wrote ${plan.manager} definition ${layout.serviceFile}`);
-    }
-    const target = `versions/${source.version}`;
-    const pointerChanged = readLinkIfExists(layout.currentLink) !== target;
-    if (pointerChanged) {
-      swapLink(layout.currentLink, target);
-      changes.push(`current → ${target}`);
-    }
+    tightenPermissions(layout);
+    const definitionChanged = writeServiceFiles(plan, layout, source.version, changes);
 
     // Anything new (executable, definition, identity) needs a restart; otherwise only a stopped service is started.
     const restart = changes.length > 0;
@@ -227,6 +172,104 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
   } finally {
     release();
   }
+}
+
+/** The release root to trust: the file given, the one the collector serves under the pinned hash, or none. */
+async function releaseRootToTrust(
+  opts: InstallOptions,
+  layout: InstallLayout,
+  args: CheckedArguments,
+): Promise<ReleaseRoot | undefined> {
+  if (opts.updateRoot !== undefined) return readReleaseRoot(opts.updateRoot);
+  if (args.rootSha256 === undefined) return undefined;
+  return pinnedReleaseRoot(layout, {
+    server: args.origin,
+    caFingerprint: args.caFingerprint ?? readConfigIfValid(layout.configFile)?.caFingerprint,
+    sha256: args.rootSha256,
+  });
+}
+
+/** Copies the executable into `versions/<v>`; an older one than installed needs --force. */
+async function stageExecutable(
+  layout: InstallLayout,
+  source: SourceExecutable,
+  previousVersion: string | undefined,
+  force: boolean,
+  changes: string[],
+  log: Logger,
+): Promise<void> {
+  if (previousVersion && compareVersions(source.version, previousVersion) < 0 && !force) {
+    throw new OutpostError('OUTPOST_E_INSTALL_DOWNGRADE', {
+      message: `Version ${previousVersion} is installed; this executable is ${source.version} (older). Pass --force to install it anyway`,
+      details: { installed: previousVersion, offered: source.version },
+    });
+  }
+  mkdirSync(layout.installDir, { recursive: true, mode: 0o755 });
+  if (await stageVersion(layout, source, force)) {
+    changes.push(`copied version ${source.version}`);
+    log.info({ version: source.version, from: source.path }, 'executable staged');
+  }
+}
+
+/** Identity: an enrolled machine keeps its key, agent id and outbox; enroll happens once. */
+async function ensureIdentity(
+  opts: InstallOptions,
+  layout: InstallLayout,
+  args: CheckedArguments,
+  changes: string[],
+  log: Logger,
+): Promise<AgentConfig> {
+  const config = readConfigIfValid(layout.configFile);
+  if (config && config.server !== args.origin) {
+    throw new OutpostError('OUTPOST_E_INSTALL_FAILED', {
+      message: `This machine is enrolled with ${config.server} (agent ${config.agentId}), not ${args.origin}; run \`outpost-agent uninstall --purge\` first to enroll it with another collector`,
+      details: { file: layout.configFile, server: config.server },
+    });
+  }
+  if (config) return config;
+  if (!opts.token) {
+    throw new OutpostError('OUTPOST_E_INSTALL_ARGUMENTS', {
+      message: `This machine is not enrolled (${layout.configFile}): --token (or OUTPOST_ENROLL_TOKEN) is needed`,
+    });
+  }
+  privateDir(layout.configDir);
+  privateDir(layout.stateDir);
+  const enrolled = await enroll({
+    server: opts.server,
+    token: opts.token,
+    caFingerprint: args.caFingerprint,
+    configFile: layout.configFile,
+    stateDir: layout.stateDir,
+    force: existsSync(layout.configFile), // an unreadable configuration is replaced
+    logger: log,
+  });
+  changes.push(`enrolled as agent ${enrolled.agentId}`);
+  return enrolled;
+}
+
+/** Owner-only, also when an older install or a hand edit left them wider. */
+function tightenPermissions(layout: InstallLayout): void {
+  privateDir(layout.configDir);
+  chmodSync(layout.configFile, 0o600);
+  if (existsSync(layout.updateRootFile)) chmodSync(layout.updateRootFile, 0o600);
+  privateDir(layout.stateDir);
+}
+
+/** Writes the service definition and flips `current` when either differs; returns whether the definition changed. */
+function writeServiceFiles(plan: ServicePlan, layout: InstallLayout, version: string, changes: string[]): boolean {
+  const definition = plan.definition(layout);
+  const definitionChanged = readIfExists(layout.serviceFile) !== definition;
+  if (definitionChanged) {
+    mkdirSync(dirname(layout.serviceFile), { recursive: true, mode: 0o755 });
+    writeAtomic(layout.serviceFile, definition, 0o644);
+    changes.push(`wrote ${plan.manager} definition ${layout.serviceFile}`);
+  }
+  const target = `versions/${version}`;
+  if (readLinkIfExists(layout.currentLink) !== target) {
+    swapLink(layout.currentLink, target);
+    changes.push(`current → ${target}`);
+  }
+  return definitionChanged;
 }
 
 /** Makes `dir` 0700, creating the parents it needs 0755 (a staged /var must stay traversable). */

@@ -37,8 +37,8 @@ const JOURNAL_KEEP_MS = 100 * 86_400_000;
 
 /** Options a test may change. */
 export interface JobsOptions {
-  /** Asks the inventory for fresh package data after a patch or software job. */
-  refreshInventory: () => void;
+  /** Asks the inventory for fresh package data after a patch or software job (`now`: the agent clock's time). */
+  refreshInventory: (now: number) => void;
   /** The host; default: detected from the platform and the configuration. */
   host?: Host;
   /** Runs the reboot command; default: really runs it (Linux: `shutdown -r +N msg`). */
@@ -59,6 +59,15 @@ const empty: Outcome = {
   rebootScheduled: '',
   reason: '',
 };
+
+/** How a job's steps ended (before any reboot). */
+interface StepsOutcome {
+  state: JobState;
+  exitCode: number | null;
+  signal: string | null;
+  reason: string;
+  rebootRequired: boolean;
+}
 
 /** The jobs AgentComponent and its `job.run` handler. */
 export class JobsComponent implements AgentComponent {
@@ -141,27 +150,10 @@ export class JobsComponent implements AgentComponent {
       log.warn('job arrived expired: not run');
       return this.#record(msg.id, t0, { ...empty, state: 'expired', reason: 'the job expired before it could start' });
     }
-    const jobDir = journal.dir;
-    let plan: Plan;
-    try {
-      if (msg.spec.kind === 'script') {
-        checkScript(msg.spec, {
-          requireSigned: ctx.config.jobs?.requireSignedScripts === true,
-          publicKey: ctx.config.jobs?.scriptPublicKey,
-        });
-        plan = scriptPlan(host, msg.spec, jobDir, msg.id);
-      } else if (msg.spec.kind === 'patch') plan = patchPlan(host, msg.spec.scope, jobDir);
-      else plan = softwarePlan(host, msg.spec.action, msg.spec.packages);
-    } catch (err) {
-      const code =
-        err instanceof OutpostError
-          ? err.code
-          : err instanceof Unsupported
-            ? 'OUTPOST_E_JOB_UNSUPPORTED'
-            : 'OUTPOST_E_INTERNAL';
-      const reason = `${code}: ${(err as Error).message}`;
-      log.warn({ code, reason }, 'job refused');
-      return this.#record(msg.id, t0, { ...empty, state: 'refused', reason: reason.slice(0, 1024) });
+    const plan = this.#plan(msg, ctx, host, journal.dir);
+    if ('refused' in plan) {
+      log.warn({ code: plan.code, reason: plan.refused }, 'job refused');
+      return this.#record(msg.id, t0, { ...empty, state: 'refused', reason: plan.refused.slice(0, 1024) });
     }
 
     // The promise of at most once: on disk before anything runs.
@@ -169,15 +161,63 @@ export class JobsComponent implements AgentComponent {
     await ctx.report({ type: 'job.status', time: t0, jobId: msg.id, ...empty, state: 'started' });
     log.info('job started');
 
+    const output = new BoundedOutput(JOB_OUTPUT_HEAD_BYTES, JOB_OUTPUT_TAIL_BYTES);
+    const ran = await this.#runSteps(msg, plan, output, realStart + msg.timeoutSec * 1000, journal.dir);
+    const text = output.result();
+    ran.rebootRequired ||= await this.#rebootPending(plan, `${text.head}${text.tail}`);
+    const rebootScheduled = await this.#scheduleReboot(msg, host, ran, log);
+    await this.#record(msg.id, t0, {
+      state: ran.state,
+      exitCode: ran.exitCode,
+      signal: ran.signal,
+      durationMs: ctx.clock.now() - t0,
+      outputHead: text.head,
+      outputTail: text.tail,
+      truncatedBytes: text.truncatedBytes,
+      rebootRequired: ran.rebootRequired,
+      rebootScheduled,
+      reason: ran.reason.slice(0, 1024),
+    });
+    log.info({ state: ran.state, exitCode: ran.exitCode, rebootRequired: ran.rebootRequired }, 'job finished');
+    // Pending patches and installed software changed: the collector sees it now, not at the next scheduled run.
+    if (msg.spec.kind !== 'script') this.options.refreshInventory(ctx.clock.now());
+  }
+
+  /** The job's plan for this host, or the coded reason it is refused (unsigned script, unsupported platform…). */
+  #plan(msg: JobRun, ctx: AgentContext, host: Host, jobDir: string): Plan | { refused: string; code: string } {
+    try {
+      if (msg.spec.kind === 'script') {
+        checkScript(msg.spec, {
+          requireSigned: ctx.config.jobs?.requireSignedScripts === true,
+          publicKey: ctx.config.jobs?.scriptPublicKey,
+        });
+        return scriptPlan(host, msg.spec, jobDir, msg.id);
+      }
+      if (msg.spec.kind === 'patch') return patchPlan(host, msg.spec.scope, jobDir);
+      return softwarePlan(host, msg.spec.action, msg.spec.packages);
+    } catch (err) {
+      const code =
+        err instanceof OutpostError
+          ? err.code
+          : err instanceof Unsupported
+            ? 'OUTPOST_E_JOB_UNSUPPORTED'
+            : 'OUTPOST_E_INTERNAL';
+      return { refused: `${code}: ${(err as Error).message}`, code };
+    }
+  }
+
+  /** Runs the plan's steps one after another (cancellable, under the deadline); the first that fails ends the job. */
+  async #runSteps(
+    msg: JobRun,
+    plan: Plan,
+    output: BoundedOutput,
+    deadline: number,
+    jobDir: string,
+  ): Promise<StepsOutcome> {
     const abort = new AbortController();
     this.#running = { id: msg.id, abort };
-    const output = new BoundedOutput(JOB_OUTPUT_HEAD_BYTES, JOB_OUTPUT_TAIL_BYTES);
-    const deadline = realStart + msg.timeoutSec * 1000;
-    let state: JobState = 'succeeded';
-    let exitCode: number | null = null;
-    let signal: string | null = null;
-    let reason = '';
-    let rebootRequired = false;
+    const out: StepsOutcome = { state: 'succeeded', exitCode: null, signal: null, reason: '', rebootRequired: false };
+    const end = (state: JobState, reason: string) => Object.assign(out, { state, reason });
     try {
       if (plan.file) {
         mkdirSync(jobDir, { recursive: true, mode: 0o700 });
@@ -187,68 +227,42 @@ export class JobsComponent implements AgentComponent {
         let r = await runStep(step, output, deadline, jobDir, abort.signal);
         if (r.exitCode !== null && step.againCodes.includes(r.exitCode) && !r.timedOut && !r.cancelled)
           r = await runStep(step, output, deadline, jobDir, abort.signal);
-        exitCode = r.exitCode;
-        signal = r.signal;
-        if (r.exitCode !== null && step.rebootCodes.includes(r.exitCode)) rebootRequired = true;
-        if (r.spawnError) {
-          state = 'failed';
-          reason = `${step.cmd} could not start: ${r.spawnError}`;
-          break;
-        }
-        if (r.cancelled) {
-          state = 'cancelled';
-          reason = `cancelled while ${step.cmd} ran; its process group was killed`;
-          break;
-        }
-        if (r.timedOut) {
-          state = 'timed_out';
-          reason = `timed out after ${msg.timeoutSec} s; its process group was killed`;
-          break;
-        }
+        out.exitCode = r.exitCode;
+        out.signal = r.signal;
+        if (r.exitCode !== null && step.rebootCodes.includes(r.exitCode)) out.rebootRequired = true;
+        if (r.spawnError) return end('failed', `${step.cmd} could not start: ${r.spawnError}`);
+        if (r.cancelled) return end('cancelled', `cancelled while ${step.cmd} ran; its process group was killed`);
+        if (r.timedOut) return end('timed_out', `timed out after ${msg.timeoutSec} s; its process group was killed`);
         const ok =
           r.exitCode === 0 || (r.exitCode !== null && [...step.okCodes, ...step.rebootCodes].includes(r.exitCode));
-        if (!ok) {
-          state = 'failed';
-          reason = `${step.cmd} ${r.signal ? `was killed by ${r.signal}` : `exited with ${r.exitCode}`}`;
-          break;
-        }
+        if (!ok)
+          return end('failed', `${step.cmd} ${r.signal ? `was killed by ${r.signal}` : `exited with ${r.exitCode}`}`);
       }
+      return out;
     } catch (err) {
-      state = 'failed';
-      reason = `the job could not run: ${(err as Error).message}`;
+      return end('failed', `the job could not run: ${(err as Error).message}`);
     } finally {
       this.#running = undefined;
       if (plan.file) rmSync(plan.file.path, { force: true });
     }
-    const text = output.result();
-    rebootRequired ||= await this.#rebootPending(plan, `${text.head}${text.tail}`);
-    let rebootScheduled = '';
-    if (shouldReboot(msg.reboot.policy, rebootRequired, state === 'succeeded')) {
-      const cmd = rebootCommand(host.platform, msg.reboot);
-      rebootScheduled = [cmd.cmd, ...cmd.args].join(' ').slice(0, 512);
-      try {
-        await (this.options.reboot ?? ((argv) => runArgv(argv)))([cmd.cmd, ...cmd.args]);
-        log.warn({ command: rebootScheduled }, 'reboot scheduled');
-      } catch (err) {
-        reason = `${reason ? `${reason}; ` : ''}the reboot command failed: ${(err as Error).message}`.slice(0, 1024);
-        rebootScheduled = '';
-      }
+  }
+
+  /** Schedules the reboot the policy asks for; returns the command run ('' for none; a failure joins the reason). */
+  async #scheduleReboot(msg: JobRun, host: Host, ran: StepsOutcome, log: AgentContext['logger']): Promise<string> {
+    if (!shouldReboot(msg.reboot.policy, ran.rebootRequired, ran.state === 'succeeded')) return '';
+    const cmd = rebootCommand(host.platform, msg.reboot);
+    const scheduled = [cmd.cmd, ...cmd.args].join(' ').slice(0, 512);
+    try {
+      await (this.options.reboot ?? ((argv) => runArgv(argv)))([cmd.cmd, ...cmd.args]);
+      log.warn({ command: scheduled }, 'reboot scheduled');
+      return scheduled;
+    } catch (err) {
+      ran.reason = `${ran.reason ? `${ran.reason}; ` : ''}the reboot command failed: ${(err as Error).message}`.slice(
+        0,
+        1024,
+      );
+      return '';
     }
-    await this.#record(msg.id, t0, {
-      state,
-      exitCode,
-      signal,
-      durationMs: ctx.clock.now() - t0,
-      outputHead: text.head,
-      outputTail: text.tail,
-      truncatedBytes: text.truncatedBytes,
-      rebootRequired,
-      rebootScheduled,
-      reason: reason.slice(0, 1024),
-    });
-    log.info({ state, exitCode, rebootRequired }, 'job finished');
-    // Pending patches and installed software changed: the collector sees it now, not at the next scheduled run.
-    if (msg.spec.kind !== 'script') this.options.refreshInventory();
   }
 
   async #rebootPending(plan: Plan, text: string): Promise<boolean> {

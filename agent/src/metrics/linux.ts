@@ -36,6 +36,22 @@ export class LinuxSampler {
   sample(now: number): { values: Record<string, number>; top: TopProcess[] } {
     const values: Record<string, number> = {};
     const cur: Prev = { at: now, cpu: new Map(), proc: new Map(), disk: new Map(), net: new Map() };
+    const dt = this.#prev ? (now - this.#prev.at) / 1000 : 0;
+    this.#cpu(values, cur);
+    memory(values);
+    filesystems(values);
+    this.#disks(values, cur, dt);
+    this.#network(values, cur, dt);
+    const procs = this.#processes(cur, dt);
+    values['proc.count'] = procs.length;
+    values['uptime.seconds'] = Math.round(uptime());
+    thermal(values);
+    this.#prev = cur;
+    return { values, top: topOf(procs) };
+  }
+
+  /** CPU busy share, total and per core, from /proc/stat since the last round. */
+  #cpu(values: Record<string, number>, cur: Prev): void {
     for (const line of read('/proc/stat').split('\n')) {
       if (!line.startsWith('cpu')) continue;
       const [name, ...f] = line.trim().split(/\s+/);
@@ -49,35 +65,10 @@ export class LinuxSampler {
         values[name === 'cpu' ? 'cpu.total_pct' : `cpu.core_pct:${name!.slice(3)}`] = round(pct);
       }
     }
-    const [l1, l5, l15] = loadavg();
-    values['load.1'] = round(l1!);
-    values['load.5'] = round(l5!);
-    values['load.15'] = round(l15!);
-    const mem = new Map<string, number>();
-    for (const line of read('/proc/meminfo').split('\n')) {
-      const m = /^(\w+):\s+(\d+)/.exec(line);
-      if (m) mem.set(m[1]!, Number(m[2]) * 1024);
-    }
-    const memTotal = mem.get('MemTotal') ?? 0;
-    if (memTotal > 0) {
-      const avail = mem.get('MemAvailable') ?? 0;
-      values['mem.used_bytes'] = memTotal - avail;
-      values['mem.used_pct'] = round((100 * (memTotal - avail)) / memTotal);
-      const swapTotal = mem.get('SwapTotal') ?? 0;
-      values['swap.used_pct'] = swapTotal > 0 ? round((100 * (swapTotal - (mem.get('SwapFree') ?? 0))) / swapTotal) : 0;
-    }
-    const dt = this.#prev ? (now - this.#prev.at) / 1000 : 0;
-    for (const line of read('/proc/mounts').split('\n')) {
-      const [dev, mount, fs] = line.split(' ');
-      if (!dev?.startsWith('/dev/') || !mount || fs === 'squashfs') continue;
-      try {
-        const st = statfsSync(mount);
-        const total = st.blocks * st.bsize;
-        if (total > 0) values[`disk.used_pct:${mount}`] = round((100 * (st.blocks - st.bfree) * st.bsize) / total);
-      } catch {
-        // unreadable mount point: skip it
-      }
-    }
+  }
+
+  /** Read and write throughput of whole block devices (partitions, loops and device-mapper left out). */
+  #disks(values: Record<string, number>, cur: Prev, dt: number): void {
     for (const line of read('/proc/diskstats').split('\n')) {
       const f = line.trim().split(/\s+/);
       const name = f[2];
@@ -91,6 +82,10 @@ export class LinuxSampler {
         values[`disk.write_bps:${name}`] = round(Math.max(0, w - p.w) / dt);
       }
     }
+  }
+
+  /** Throughput and errors per network interface (loopback left out). */
+  #network(values: Record<string, number>, cur: Prev, dt: number): void {
     for (const line of read('/proc/net/dev').split('\n').slice(2)) {
       const [ifn, rest] = line.split(':');
       const name = ifn?.trim();
@@ -105,7 +100,10 @@ export class LinuxSampler {
         values[`net.errors:${name}`] = Math.max(0, cur1.err - p.err);
       }
     }
-    // Processes: count, and CPU share since the last round from /proc/<pid>/stat.
+  }
+
+  /** Processes: count, and CPU share since the last round from /proc/<pid>/stat. */
+  #processes(cur: Prev, dt: number): TopProcess[] {
     const procs: TopProcess[] = [];
     const ncpu = Math.max(1, cpus().length);
     for (const d of readdirSync('/proc')) {
@@ -127,15 +125,52 @@ export class LinuxSampler {
         memBytes: Number(f[21]) * 4096,
       });
     }
-    values['proc.count'] = procs.length;
-    values['uptime.seconds'] = Math.round(uptime());
-    for (const zone of safeList('/sys/class/thermal')) {
-      if (!zone.startsWith('thermal_zone')) continue;
-      const milli = Number(read(`/sys/class/thermal/${zone}/temp`).trim());
-      if (Number.isFinite(milli) && milli > 0) values[`temp.celsius:${zone}`] = round(milli / 1000);
+    return procs;
+  }
+}
+
+/** Load averages, memory and swap use from /proc/meminfo. */
+function memory(values: Record<string, number>): void {
+  const [l1, l5, l15] = loadavg();
+  values['load.1'] = round(l1!);
+  values['load.5'] = round(l5!);
+  values['load.15'] = round(l15!);
+  const mem = new Map<string, number>();
+  for (const line of read('/proc/meminfo').split('\n')) {
+    const m = /^(\w+):\s+(\d+)/.exec(line);
+    if (m) mem.set(m[1]!, Number(m[2]) * 1024);
+  }
+  const memTotal = mem.get('MemTotal') ?? 0;
+  if (memTotal > 0) {
+    const avail = mem.get('MemAvailable') ?? 0;
+    values['mem.used_bytes'] = memTotal - avail;
+    values['mem.used_pct'] = round((100 * (memTotal - avail)) / memTotal);
+    const swapTotal = mem.get('SwapTotal') ?? 0;
+    values['swap.used_pct'] = swapTotal > 0 ? round((100 * (swapTotal - (mem.get('SwapFree') ?? 0))) / swapTotal) : 0;
+  }
+}
+
+/** Used share of every mounted block-device filesystem (squashfs snaps left out). */
+function filesystems(values: Record<string, number>): void {
+  for (const line of read('/proc/mounts').split('\n')) {
+    const [dev, mount, fs] = line.split(' ');
+    if (!dev?.startsWith('/dev/') || !mount || fs === 'squashfs') continue;
+    try {
+      const st = statfsSync(mount);
+      const total = st.blocks * st.bsize;
+      if (total > 0) values[`disk.used_pct:${mount}`] = round((100 * (st.blocks - st.bfree) * st.bsize) / total);
+    } catch {
+      // unreadable mount point: skip it
     }
-    this.#prev = cur;
-    return { values, top: topOf(procs) };
+  }
+}
+
+/** Temperature of every thermal zone, in °C. */
+function thermal(values: Record<string, number>): void {
+  for (const zone of safeList('/sys/class/thermal')) {
+    if (!zone.startsWith('thermal_zone')) continue;
+    const milli = Number(read(`/sys/class/thermal/${zone}/temp`).trim());
+    if (Number.isFinite(milli) && milli > 0) values[`temp.celsius:${zone}`] = round(milli / 1000);
   }
 }
 

@@ -44,6 +44,11 @@ export interface AgentStatusFile {
   updatedAt: number;
 }
 
+/** Wakes the pump when an acknowledgement frees room in the window. */
+interface AckWaker {
+  wake?: (() => void) | undefined;
+}
+
 /** The agent process's core. */
 export class AgentRuntime {
   #outbox!: Outbox;
@@ -151,13 +156,27 @@ export class AgentRuntime {
 
   /** Runs one authenticated session: acknowledgements, heartbeats, liveness, and the outbox pump. */
   async #serve(session: Session): Promise<void> {
-    const { logger } = this.options;
-    const outbox = this.#outbox;
-    const window = this.options.window ?? 256;
     const stop = new AbortController();
     void session.closed.then(() => stop.abort());
-    let wakeAck: (() => void) | undefined;
+    const acks: AckWaker = {};
+    this.#routeMessages(session, acks);
+    const beat = this.#heartbeat(session, stop.signal);
+    try {
+      await this.#outbox.syncWithCollector(session.welcome.lastSeq);
+      beat();
+      for (const c of this.#components) c.onSession?.(session, this.#context);
+      await this.#pump(session, stop.signal, acks);
+    } catch (err) {
+      // A collector that breaks the protocol (a welcome cursor past our last sequence number) is told why.
+      this.options.logger.error({ err, collectorLastSeq: session.welcome.lastSeq }, 'outbox pump failed; reconnecting');
+      if (err instanceof OutpostError && err.wsCloseCode) session.close(err.wsCloseCode, err.code);
+      else session.terminate();
+    }
+  }
 
+  /** Collector messages: acknowledgements trim the outbox (and wake the pump); the rest go to the command table. */
+  #routeMessages(session: Session, acks: AckWaker): void {
+    const { logger } = this.options;
     const commandContext = {
       ...this.#context,
       session,
@@ -166,8 +185,8 @@ export class AgentRuntime {
     session.onMessage((msg) => {
       if (msg.type === 'stream.ack')
         // A failed acknowledgement (disk error) only delays trimming: the events stay and are resent, never lost.
-        outbox.ack(msg.seq).then(
-          () => wakeAck?.(),
+        this.#outbox.ack(msg.seq).then(
+          () => acks.wake?.(),
           (err: unknown) => {
             logger.error({ err, seq: msg.seq }, 'outbox acknowledgement failed');
             // An ack past what this agent issued is the collector breaking the protocol: close, back off, retry.
@@ -177,74 +196,76 @@ export class AgentRuntime {
         );
       else dispatchCommand(this.#table, msg, commandContext);
     });
+  }
 
+  /** Heartbeats every interval until `stop`, and the liveness check; returns the function that sends one now. */
+  #heartbeat(session: Session, stop: AbortSignal): () => void {
     const interval = session.welcome.heartbeatIntervalMs;
     const beat = () =>
       session.send({
         type: 'agent.heartbeat',
         time: this.#clock.now(),
         uptimeSec: Math.floor((this.#clock.now() - this.#started) / 1000),
-        outboxPending: outbox.stats().pending,
+        outboxPending: this.#outbox.stats().pending,
       });
     const heartbeat = setInterval(() => {
       // The collector pings at least every heartbeat interval; three silent intervals mean the path is dead.
       if (this.#clock.now() - session.lastActivity > 3 * interval + 10_000) {
-        logger.warn({ silentMs: this.#clock.now() - session.lastActivity }, 'collector silent; reconnecting');
+        this.options.logger.warn(
+          { silentMs: this.#clock.now() - session.lastActivity },
+          'collector silent; reconnecting',
+        );
         session.terminate();
         return;
       }
       beat();
     }, interval);
-    stop.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
+    stop.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
+    return beat;
+  }
 
+  /** Sends the outbox in order, at most `window` unacknowledged, paced under the collector's rate limit. */
+  async #pump(session: Session, stop: AbortSignal, acks: AckWaker): Promise<void> {
+    const outbox = this.#outbox;
+    const window = this.options.window ?? 256;
     // Stay under the collector's limit (heartbeats included) with a margin, so a backlog drains without a cut-off.
     const pace = new TokenBucket(
       session.welcome.messagesPerSecond * 0.8,
       Math.max(1, Math.floor(session.welcome.messageBurst / 2)),
       this.#clock.now(),
     );
-    try {
-      await outbox.syncWithCollector(session.welcome.lastSeq);
-      beat();
-      for (const c of this.#components) c.onSession?.(session, this.#context);
-      let lastSent = session.welcome.lastSeq;
-      while (!stop.signal.aborted) {
-        const inFlight = lastSent - outbox.stats().acked;
-        if (inFlight >= window || session.ws.bufferedAmount > 1024 * 1024) {
-          await new Promise<void>((resolve) => {
-            wakeAck = resolve;
-            const t = setTimeout(resolve, 1000);
-            stop.signal.addEventListener(
-              'abort',
-              () => {
-                clearTimeout(t);
-                resolve();
-              },
-              { once: true },
-            );
-          });
-          continue;
-        }
-        const batch = outbox.pendingAfter(lastSent, window - inFlight);
-        if (batch.length === 0) {
-          await outbox.waitForPendingAfter(lastSent, stop.signal).catch(() => undefined);
-          continue;
-        }
-        for (const msg of batch) {
-          const wait = pace.take(this.#clock.now());
-          if (wait > 0) {
-            await sleep(wait, stop.signal);
-            break;
-          }
-          session.send(msg);
-          lastSent = lastSeqOf(msg);
-        }
+    let lastSent = session.welcome.lastSeq;
+    while (!stop.aborted) {
+      const inFlight = lastSent - outbox.stats().acked;
+      if (inFlight >= window || session.ws.bufferedAmount > 1024 * 1024) {
+        await new Promise<void>((resolve) => {
+          acks.wake = resolve;
+          const t = setTimeout(resolve, 1000);
+          stop.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+        continue;
       }
-    } catch (err) {
-      // A collector that breaks the protocol (a welcome cursor past our last sequence number) is told why.
-      logger.error({ err, collectorLastSeq: session.welcome.lastSeq }, 'outbox pump failed; reconnecting');
-      if (err instanceof OutpostError && err.wsCloseCode) session.close(err.wsCloseCode, err.code);
-      else session.terminate();
+      const batch = outbox.pendingAfter(lastSent, window - inFlight);
+      if (batch.length === 0) {
+        await outbox.waitForPendingAfter(lastSent, stop).catch(() => undefined);
+        continue;
+      }
+      for (const msg of batch) {
+        const wait = pace.take(this.#clock.now());
+        if (wait > 0) {
+          await sleep(wait, stop);
+          break;
+        }
+        session.send(msg);
+        lastSent = lastSeqOf(msg);
+      }
     }
   }
 

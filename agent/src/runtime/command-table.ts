@@ -18,12 +18,12 @@ export function buildCommandTable(): { table: CommandTable; components: AgentCom
   const checks = new ChecksComponent();
   // After a patch or software job the inventory reports the packages again at once (pending patches drop).
   const jobs = new JobsComponent({
-    refreshInventory: () => {
+    refreshInventory: (now) => {
       inventory
         .request({
           type: 'inventory.request',
-          id: `job-${Date.now().toString(36)}`,
-          expiresAt: Date.now() + 600_000,
+          id: `job-${now.toString(36)}`,
+          expiresAt: now + 600_000,
           probes: ['pending_patches', 'installed_software'],
         })
         .catch(() => undefined);

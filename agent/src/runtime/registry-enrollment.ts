@@ -97,6 +97,41 @@ const FINAL = new Set([
 export type RegistryEnrollmentOutcome = 'none' | 'enrolled' | 'already-enrolled' | 'failed-kept' | 'failed-deleted';
 
 /**
+ * The release root the installer pinned (UPDATE_ROOT_SHA256), fetched from the collector; or the outcome when it
+ * cannot be had: the token is deleted when the root is not the pinned one, kept when it could not be fetched.
+ */
+async function registryReleaseRoot(
+  server: string,
+  values: { caFingerprint?: string | undefined; updateRootSha256: string },
+  rootFile: string,
+  opts: { stateDir: string; registry: RegistryAccess },
+  log: Logger,
+): Promise<ReleaseRoot | RegistryEnrollmentOutcome> {
+  try {
+    return await pinnedReleaseRoot(
+      { updateRootFile: rootFile, stateDir: opts.stateDir },
+      {
+        server,
+        caFingerprint: values.caFingerprint,
+        sha256: normalizeRootSha256(values.updateRootSha256),
+      },
+    );
+  } catch (err) {
+    const e = err instanceof OutpostError ? err : undefined;
+    if (e?.code === 'OUTPOST_E_INSTALL_ARGUMENTS' || e?.details?.reason === 'mismatch') {
+      await opts.registry.deleteToken();
+      log.error(
+        { err, code: e.code },
+        'the release root is not the pinned one (UPDATE_ROOT_SHA256); deleted the enrollment token, nothing enrolled',
+      );
+      return 'failed-deleted';
+    }
+    log.warn({ err, code: e?.code }, 'the release root could not be fetched; the token is kept for the next start');
+    return 'failed-kept';
+  }
+}
+
+/**
  * Enrolls from the registry when it holds a server and a token and this machine is not enrolled yet. Never throws
  * for an enrollment failure (the caller goes on, and `run` then reports the missing configuration): it logs why.
  */
@@ -126,28 +161,15 @@ export async function enrollFromRegistry(opts: {
   const rootFile = join(dirname(opts.configFile), UPDATE_ROOT_NAME);
   let root: ReleaseRoot | undefined;
   if (values.updateRootSha256) {
-    try {
-      root = await pinnedReleaseRoot(
-        { updateRootFile: rootFile, stateDir: opts.stateDir },
-        {
-          server: values.server,
-          caFingerprint: values.caFingerprint,
-          sha256: normalizeRootSha256(values.updateRootSha256),
-        },
-      );
-    } catch (err) {
-      const e = err instanceof OutpostError ? err : undefined;
-      if (e?.code === 'OUTPOST_E_INSTALL_ARGUMENTS' || e?.details?.reason === 'mismatch') {
-        await opts.registry.deleteToken();
-        log.error(
-          { err, code: e.code },
-          'the release root is not the pinned one (UPDATE_ROOT_SHA256); deleted the enrollment token, nothing enrolled',
-        );
-        return 'failed-deleted';
-      }
-      log.warn({ err, code: e?.code }, 'the release root could not be fetched; the token is kept for the next start');
-      return 'failed-kept';
-    }
+    const pinned = await registryReleaseRoot(
+      values.server,
+      { caFingerprint: values.caFingerprint, updateRootSha256: values.updateRootSha256 },
+      rootFile,
+      opts,
+      log,
+    );
+    if (typeof pinned === 'string') return pinned;
+    root = pinned;
   }
   try {
     const config = await enroll({

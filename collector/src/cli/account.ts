@@ -46,6 +46,13 @@ export async function readPassword(provided: string | undefined): Promise<string
 
 /** Adds the commands that change the caller's own credentials, and an admin's user switches. */
 export function addCredentialCommands(program: Command, users: Command): void {
+  addPasswordCommands(program);
+  addTotpCommands(program);
+  addUserSwitchCommands(users);
+}
+
+/** `passwd` and `set-email`: the caller's own login, each proven by the current password. */
+function addPasswordCommands(program: Command): void {
   program
     .command('passwd')
     .description(
@@ -91,7 +98,10 @@ export function addCredentialCommands(program: Command, users: Command): void {
         isJson(this),
       );
     });
+}
 
+/** `totp setup|enable|disable`: the caller's second factor. */
+function addTotpCommands(program: Command): void {
   const totp = program.command('totp').description('Your second factor (an authenticator app).');
   totp
     .command('setup')
@@ -129,7 +139,10 @@ export function addCredentialCommands(program: Command, users: Command): void {
       await apiCall(t, 'POST', '/api/v1/auth/totp/disable', { password, totp: o.totp });
       say`TOTP disabled\n`;
     });
+}
 
+/** `users disable|enable` (admin). */
+function addUserSwitchCommands(users: Command): void {
   for (const [verb, text] of [
     ['disable', 'Disable a user (admin): they cannot log in, and their sessions and API tokens end at once.'],
     ['enable', 'Enable a disabled user again (admin); they log in anew (their old tokens stay ended).'],

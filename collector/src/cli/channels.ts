@@ -83,7 +83,13 @@ export function addChannelCommands(program: Command): void {
   const channels = program
     .command('channels')
     .description('Notification channels (webhook, Slack, Teams, e-mail), their health, routes and outbox.');
+  addChannelItemCommands(channels);
+  addOutboxCommand(channels);
+  addRouteCommands(channels);
+}
 
+/** `channels add|list|show|test|remove`: the channels themselves and their health. */
+function addChannelItemCommands(channels: Command): void {
   channels
     .command('add')
     .description('Add a channel. A webhook without --secret gets a generated HMAC key, printed once.')
@@ -157,7 +163,10 @@ export function addChannelCommands(program: Command): void {
       );
       say`removed ${id} (${r.dropped} undelivered message(s) dropped)\n`;
     });
+}
 
+/** `channels outbox`: queued and delivered messages. */
+function addOutboxCommand(channels: Command): void {
   channels
     .command('outbox')
     .description('Queued and delivered messages, newest first.')
@@ -181,7 +190,10 @@ export function addChannelCommands(program: Command): void {
         isJson(this),
       );
     });
+}
 
+/** `channels routes add|list|remove`: which incidents go to which channel. */
+function addRouteCommands(channels: Command): void {
   const routes = channels.command('routes').description('Which incidents go to which channel.');
   routes
     .command('add')

@@ -1,6 +1,6 @@
 /** The CLI's HTTP client: JSON over HTTPS with certificate pinning, coded errors from the API surfaced as-is. */
 import { createReadStream, statSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import {
@@ -44,9 +44,13 @@ export class FileBody {
   constructor(readonly path: string) {}
 }
 
-/** Calls the API and returns the parsed JSON body; throws the API's coded error on failure. */
-export async function apiCall<T>(target: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
-  const url = new URL(path, collectorUrl(target.server));
+/** The request's headers, TLS options and body: JSON, a streamed file, or none. */
+function requestParts(
+  target: ApiTarget,
+  url: URL,
+  method: string,
+  body: unknown,
+): { options: RequestOptions; payload: Buffer | undefined; file: FileBody | undefined } {
   const file = body instanceof FileBody ? body : undefined;
   const payload = body === undefined || file ? undefined : Buffer.from(JSON.stringify(body));
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -62,52 +66,62 @@ export async function apiCall<T>(target: ApiTarget, method: string, path: string
     // No TLS session resumption: a resumed session presents no certificate, so there would be nothing to pin.
     options.agent = pinnedAgent;
   }
+  return { options, payload, file };
+}
+
+/** A finished response as the caller's value: text for a non-JSON success, parsed JSON, or the API's coded error. */
+function responseValue<T>(method: string, url: URL, res: IncomingMessage, text: string): T {
+  const isJson = String(res.headers['content-type'] ?? 'application/json').includes('json');
+  if (!isJson && (res.statusCode ?? 500) < 400) return text as T;
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch (cause) {
+    throw new OutpostError('OUTPOST_E_INTERNAL', {
+      cause,
+      message: `${method} ${url.pathname}: HTTP ${res.statusCode} with a body that is not JSON`,
+    });
+  }
+  if ((res.statusCode ?? 500) >= 400) {
+    const e = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } }).error;
+    const code: ErrorCode = e?.code && isErrorCode(e.code) ? e.code : 'OUTPOST_E_INTERNAL';
+    throw new OutpostError(code, { message: e?.message ?? `HTTP ${res.statusCode}`, details: e?.details });
+  }
+  return json as T;
+}
+
+/** Ends the request when the collector's certificate is not the pinned one. */
+function pinCertificate(req: ClientRequest, pinned: string): void {
+  req.on('socket', (s) => {
+    const verify = () => {
+      const mismatch = checkPinnedCertificate(s as TLSSocket, pinned);
+      if (mismatch) req.destroy(mismatch);
+    };
+    // A kept-alive socket finished its handshake already: check it now instead of waiting for a past event.
+    const done = Boolean(((s as TLSSocket).getPeerCertificate?.() as { raw?: Buffer } | undefined)?.raw);
+    if (done) verify();
+    else s.once('secureConnect', verify);
+  });
+}
+
+/** Calls the API and returns the parsed JSON body; throws the API's coded error on failure. */
+export async function apiCall<T>(target: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
+  const url = new URL(path, collectorUrl(target.server));
+  const { options, payload, file } = requestParts(target, url, method, body);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<T>((resolve, reject) => {
     const req = send(url, options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        const isJson = String(res.headers['content-type'] ?? 'application/json').includes('json');
-        if (!isJson && (res.statusCode ?? 500) < 400) {
-          resolve(text as T);
-          return;
-        }
         try {
-          json = text ? JSON.parse(text) : {};
-        } catch (cause) {
-          reject(
-            new OutpostError('OUTPOST_E_INTERNAL', {
-              cause,
-              message: `${method} ${url.pathname}: HTTP ${res.statusCode} with a body that is not JSON`,
-            }),
-          );
-          return;
+          resolve(responseValue<T>(method, url, res, Buffer.concat(chunks).toString('utf8')));
+        } catch (err) {
+          reject(err);
         }
-        if ((res.statusCode ?? 500) >= 400) {
-          const e = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } }).error;
-          const code: ErrorCode = e?.code && isErrorCode(e.code) ? e.code : 'OUTPOST_E_INTERNAL';
-          reject(new OutpostError(code, { message: e?.message ?? `HTTP ${res.statusCode}`, details: e?.details }));
-          return;
-        }
-        resolve(json as T);
       });
     });
-    if (url.protocol === 'https:' && target.caFingerprint) {
-      const pinned = target.caFingerprint;
-      req.on('socket', (s) => {
-        const verify = () => {
-          const mismatch = checkPinnedCertificate(s as TLSSocket, pinned);
-          if (mismatch) req.destroy(mismatch);
-        };
-        // A kept-alive socket finished its handshake already: check it now instead of waiting for a past event.
-        const done = Boolean(((s as TLSSocket).getPeerCertificate?.() as { raw?: Buffer } | undefined)?.raw);
-        if (done) verify();
-        else s.once('secureConnect', verify);
-      });
-    }
+    if (url.protocol === 'https:' && target.caFingerprint) pinCertificate(req, target.caFingerprint);
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', (err) => {
       reject(

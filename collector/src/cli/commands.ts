@@ -61,6 +61,17 @@ export function addCommands(program: Command): void {
   addInstallerCommands(program, parseDurationHours);
   addReleaseCommands(program);
   addRolloutCommands(program);
+  addSessionCommands(program);
+  addClientCommands(program);
+  const users = addUserCommands(program);
+  addCredentialCommands(program, users);
+  addEnrollmentTokenCommands(program);
+  addAgentCommands(program);
+  addAuditCommand(program);
+}
+
+/** `login` (password, TOTP → a stored API token) and `whoami`. */
+function addSessionCommands(program: Command): void {
   program
     .command('login')
     .description(
@@ -107,7 +118,10 @@ export function addCommands(program: Command): void {
     .action(async function (this: Command) {
       printObject(await apiCall<Row>(target(this), 'GET', '/api/v1/auth/me'), isJson(this));
     });
+}
 
+/** Clients (customers) and their sites. */
+function addClientCommands(program: Command): void {
   const clients = program.command('clients').description('Clients (customers) and their sites.');
   clients
     .command('list')
@@ -164,7 +178,10 @@ export function addCommands(program: Command): void {
         isJson(this),
       );
     });
+}
 
+/** `users list|create`; returns the group so the credential commands join it. */
+function addUserCommands(program: Command): Command {
   const users = program.command('users').description('Technicians and admins.');
   users
     .command('list')
@@ -210,9 +227,11 @@ export function addCommands(program: Command): void {
         isJson(this),
       );
     });
+  return users;
+}
 
-  addCredentialCommands(program, users);
-
+/** Enrollment tokens: create (shown once), list, revoke. */
+function addEnrollmentTokenCommands(program: Command): void {
   const tokens = program.command('tokens').description('Enrollment tokens that let agents join a site.');
   tokens
     .command('create')
@@ -263,7 +282,10 @@ export function addCommands(program: Command): void {
         isJson(this),
       );
     });
+}
 
+/** Enrolled agents: list, show, tag, revoke. */
+function addAgentCommands(program: Command): void {
   const agents = program.command('agents').description('Enrolled agents.');
   agents
     .command('list')
@@ -318,7 +340,10 @@ export function addCommands(program: Command): void {
         isJson(this),
       );
     });
+}
 
+/** `audit`: the audit log, newest first. */
+function addAuditCommand(program: Command): void {
   program
     .command('audit')
     .description('Read the audit log, newest first.')

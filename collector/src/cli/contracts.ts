@@ -64,7 +64,13 @@ export function addContractCommands(program: Command): void {
   const ct = program
     .command('contracts')
     .description('Support contracts: coverage calendars, targets and penalties per client, on-call rotations.');
+  addCalendarCommands(ct);
+  addClientContractCommands(ct);
+  addOnCallCommands(ct);
+}
 
+/** `contracts calendars list|show|create|update`: coverage calendars. */
+function addCalendarCommands(ct: Command): void {
   const cal = ct.command('calendars').description('Coverage calendars (business hours, holidays, 24x7).');
   cal
     .command('list')
@@ -126,7 +132,10 @@ export function addContractCommands(program: Command): void {
       out(this, r);
     });
   }
+}
 
+/** `contracts show|set`: one client's contract. */
+function addClientContractCommands(ct: Command): void {
   ct.command('show <clientId>')
     .description("A client's contract: calendar, targets per criticality, penalties.")
     .action(async function (this: Command, clientId: string) {
@@ -148,7 +157,10 @@ export function addContractCommands(program: Command): void {
         ),
       );
     });
+}
 
+/** `contracts rotations list|create|override` and `contracts oncall`: who is on duty. */
+function addOnCallCommands(ct: Command): void {
   const rot = ct.command('rotations').description('On-call rotations per tier, with overrides.');
   rot.command('list').action(async function (this: Command) {
     const r = await apiCall<{ rotations: Row[] }>(target(this), 'GET', '/api/v1/oncall/rotations');

@@ -79,7 +79,14 @@ function printIncident(cmd: Command, inc: Row, done?: string): void {
 /** Adds `outpost incidents …`. */
 export function addIncidentCommands(program: Command): void {
   const inc = program.command('incidents').description('Incidents (tickets): queues, timeline and every action.');
+  addIncidentViewCommands(inc);
+  addIntakeCommands(inc);
+  addRetriageCommand(inc);
+  addLifecycleCommands(inc);
+}
 
+/** `incidents list|queues|show`: reading tickets. */
+function addIncidentViewCommands(inc: Command): void {
   inc
     .command('list')
     .description('List incidents, newest first (filters combine).')
@@ -140,56 +147,58 @@ export function addIncidentCommands(program: Command): void {
         'GET',
         `/api/v1/incidents/${encodeURIComponent(id)}`,
       );
-      if (isJson(this)) {
-        printJson(r);
-        return;
-      }
-      const i = r.incident;
-      const sla = i.sla as Row | null;
-      printObject(
-        {
-          id: i.id,
-          title: i.title,
-          status: `${String(i.status)}${i.paused ? ' (paused: waiting on the customer)' : ''}`,
-          criticality: i.criticality,
-          tier: i.tier,
-          escalationLevel: i.escalationLevel,
-          client: i.clientId,
-          site: i.siteId,
-          machines: (i.agentIds as string[]).join(', ') || '-',
-          source: `${String(i.source)} ${String(i.rule)}`,
-          type: i.type,
-          assignee: assignee(i, true),
-          failure: when(i.failureTime),
-          detected: when(i.detectedAt),
-          acknowledged: when(i.acknowledgedAt),
-          resolved: when(i.resolvedAt),
-          closed: when(i.closedAt),
-          resolutionTime: typeof i.resolutionMs === 'number' ? `${Math.round(i.resolutionMs / 60_000)} min` : '-',
-          resolution: i.resolutionNote ? `[${String(i.resolutionCategory)}] ${String(i.resolutionNote)}` : '-',
-          responseDue: sla ? `${when(sla.responseDue)}${sla.responseBreachedAt !== null ? ' BREACHED' : ''}` : '-',
-          resolutionDue: sla
-            ? `${when(sla.resolutionDue)}${sla.resolutionBreachedAt !== null ? ' BREACHED' : ''}`
-            : '-',
-          open: typeof i.detectedAt === 'number' ? ago(i.detectedAt).replace(/ ago$/, '') : '-',
-        },
-        false,
-      );
-      const names: Record<string, string> =
-        typeof i.assignee === 'string' && typeof i.assigneeName === 'string' ? { [i.assignee]: i.assigneeName } : {};
-      if (i.explanation) printText(`\n${String(i.explanation)}\n`);
-      say`\ntimeline:\n`;
-      printRows(
-        r.timeline,
-        [
-          { key: 'at', title: 'at', format: (e) => when(e.at) },
-          { key: 'actor', title: 'by' },
-          { key: 'kind', title: 'what', format: (e) => describeEvent(String(e.kind), (e.data ?? {}) as Row, names) },
-        ],
-        false,
-      );
+      if (isJson(this)) printJson(r);
+      else printIncidentDetail(r.incident, r.timeline);
     });
+}
 
+/** One ticket for people: its fields, SLA due times, explanation and timeline. */
+function printIncidentDetail(i: Row, timeline: Row[]): void {
+  const sla = i.sla as Row | null;
+  printObject(
+    {
+      id: i.id,
+      title: i.title,
+      status: `${String(i.status)}${i.paused ? ' (paused: waiting on the customer)' : ''}`,
+      criticality: i.criticality,
+      tier: i.tier,
+      escalationLevel: i.escalationLevel,
+      client: i.clientId,
+      site: i.siteId,
+      machines: (i.agentIds as string[]).join(', ') || '-',
+      source: `${String(i.source)} ${String(i.rule)}`,
+      type: i.type,
+      assignee: assignee(i, true),
+      failure: when(i.failureTime),
+      detected: when(i.detectedAt),
+      acknowledged: when(i.acknowledgedAt),
+      resolved: when(i.resolvedAt),
+      closed: when(i.closedAt),
+      resolutionTime: typeof i.resolutionMs === 'number' ? `${Math.round(i.resolutionMs / 60_000)} min` : '-',
+      resolution: i.resolutionNote ? `[${String(i.resolutionCategory)}] ${String(i.resolutionNote)}` : '-',
+      responseDue: sla ? `${when(sla.responseDue)}${sla.responseBreachedAt !== null ? ' BREACHED' : ''}` : '-',
+      resolutionDue: sla ? `${when(sla.resolutionDue)}${sla.resolutionBreachedAt !== null ? ' BREACHED' : ''}` : '-',
+      open: typeof i.detectedAt === 'number' ? ago(i.detectedAt).replace(/ ago$/, '') : '-',
+    },
+    false,
+  );
+  const names: Record<string, string> =
+    typeof i.assignee === 'string' && typeof i.assigneeName === 'string' ? { [i.assignee]: i.assigneeName } : {};
+  if (i.explanation) printText(`\n${String(i.explanation)}\n`);
+  say`\ntimeline:\n`;
+  printRows(
+    timeline,
+    [
+      { key: 'at', title: 'at', format: (e) => when(e.at) },
+      { key: 'actor', title: 'by' },
+      { key: 'kind', title: 'what', format: (e) => describeEvent(String(e.kind), (e.data ?? {}) as Row, names) },
+    ],
+    false,
+  );
+}
+
+/** `incidents open|log-call`: tickets opened by people. */
+function addIntakeCommands(inc: Command): void {
   inc
     .command('open')
     .description('Open an incident by hand (a user called about a fault).')
@@ -251,7 +260,10 @@ export function addIncidentCommands(program: Command): void {
       );
       printIncident(this, await apiCall<Row>(target(this), 'POST', '/api/v1/requests/calls', body));
     });
+}
 
+/** `incidents retriage`: correct what triage chose. */
+function addRetriageCommand(inc: Command): void {
   inc
     .command('retriage')
     .description('Correct the type or criticality triage chose for a ticket (the SLA targets follow).')
@@ -270,24 +282,39 @@ export function addIncidentCommands(program: Command): void {
         await apiCall<Row>(target(this), 'POST', `/api/v1/incidents/${encodeURIComponent(id)}/retriage`, body),
       );
     });
+}
 
+/** One action on a ticket: `POST /api/v1/incidents/<id>/<name>` with the body built from the arguments. */
+function incidentAction(
+  inc: Command,
+  name: string,
+  description: string,
+  build: (c: Command) => Command,
+  body: (...a: unknown[]) => Row,
+  done?: string,
+): void {
+  build(inc.command(name).description(description)).action(async function (this: Command, ...args: unknown[]) {
+    const id = args[0] as string;
+    printIncident(
+      this,
+      await apiCall<Row>(target(this), 'POST', `/api/v1/incidents/${encodeURIComponent(id)}/${name}`, body(...args)),
+      done,
+    );
+  });
+}
+
+/** The commander options object among an action's arguments. */
+const optsOf = (args: unknown[]) => args.find((a) => typeof a === 'object' && a !== null && !('commands' in a)) as Row;
+
+/** `incidents ack|take|assign|comment|escalate|…|close`: the ticket's lifecycle. */
+function addLifecycleCommands(inc: Command): void {
   const action = (
     name: string,
     description: string,
     build: (c: Command) => Command,
     body: (...a: unknown[]) => Row,
     done?: string,
-  ) =>
-    build(inc.command(name).description(description)).action(async function (this: Command, ...args: unknown[]) {
-      const id = args[0] as string;
-      printIncident(
-        this,
-        await apiCall<Row>(target(this), 'POST', `/api/v1/incidents/${encodeURIComponent(id)}/${name}`, body(...args)),
-        done,
-      );
-    });
-  const optsOf = (args: unknown[]) =>
-    args.find((a) => typeof a === 'object' && a !== null && !('commands' in a)) as Row;
+  ) => incidentAction(inc, name, description, build, body, done);
 
   action(
     'ack',

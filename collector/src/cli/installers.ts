@@ -153,55 +153,75 @@ export function addInstallerCommands(program: Command, parseDurationHours: (v: s
         '/api/v1/enrollment-tokens',
         { siteId: o.site, expiresInHours: o.expiresIn, maxUses: o.maxUses, note: 'outpost installers create' },
       );
-      const lines = chosen.map(
-        (f): { platform: string; file: string; sha256: string; shell?: string; powershell?: string } => {
-          const input: InstallerInput = {
-            downloadBase: base.origin,
-            agentServer,
-            token: created.token,
-            caFingerprint: key?.fingerprint,
-            spkiSha256: key?.spkiSha256,
-            file: f.file,
-            sha256: f.sha256,
-            platform: f.platform,
-            sudo: o.sudo,
-            updateRootSha256: root,
-          };
-          return {
-            platform: f.platform,
-            file: f.file,
-            sha256: f.sha256,
-            ...(isWindows(f.platform) ? { powershell: powershellLine(input) } : { shell: posixLine(input) }),
-          };
-        },
+      const lines = chosen.map((f) =>
+        installerLine(f, {
+          downloadBase: base.origin,
+          agentServer,
+          token: created.token,
+          caFingerprint: key?.fingerprint,
+          spkiSha256: key?.spkiSha256,
+          sudo: o.sudo,
+          updateRootSha256: root,
+        }),
       );
-      if (this.optsWithGlobals<{ json?: boolean }>().json) {
-        printJson({
-          token: {
-            id: created.info.id,
-            siteId: o.site,
-            expiresAt: created.info.expiresAt,
-            maxUses: created.info.maxUses,
-          },
-          server: agentServer,
-          certificate: key ?? null,
-          releaseRootSha256: root ?? null,
-          installers: lines,
-        });
-        return;
-      }
-      say`Enrollment token ${created.info.id} for site ${o.site}: ${created.info.maxUses} use(s), expires ${when(created.info.expiresAt)}.\n`;
-      if (key) say`Collector certificate SHA-256 ${key.fingerprint} (public key pin sha256//${key.spkiSha256}).\n`;
-      else say`Warning: the collector serves plain HTTP; the downloads are checked by hash only.\n`;
-      if (root)
-        say`Agents will trust the release root with SHA-256 ${root} (check it against \`release keys init\`'s).\n`;
-      else
-        say`No release root pinned (none published yet, or not readable by you): agents will refuse self-updates until \`install --update-root\`.\n`;
-      for (const l of lines) {
-        if (l.shell !== undefined) say`\n# ${l.platform} (shell, as a user who may sudo):\n${l.shell}\n`;
-        else say`\n# ${l.platform} (elevated PowerShell):\n${l.powershell}\n`;
-      }
+      const report = { site: o.site, token: created.info, agentServer, key, root, lines };
+      printInstallers(report, this.optsWithGlobals<{ json?: boolean }>().json === true);
     });
+}
+
+/** One platform's installer: its file, hash, and the shell or PowerShell line. */
+interface InstallerLine {
+  platform: string;
+  file: string;
+  sha256: string;
+  shell?: string;
+  powershell?: string;
+}
+
+/** The one-liner for one served file (PowerShell on Windows, shell elsewhere). */
+function installerLine(f: ManifestFile, common: Omit<InstallerInput, 'file' | 'sha256' | 'platform'>): InstallerLine {
+  const input: InstallerInput = { ...common, file: f.file, sha256: f.sha256, platform: f.platform };
+  return {
+    platform: f.platform,
+    file: f.file,
+    sha256: f.sha256,
+    ...(isWindows(f.platform) ? { powershell: powershellLine(input) } : { shell: posixLine(input) }),
+  };
+}
+
+/** What `installers create` prints: the token, the pins, and one line per platform (or all of it as JSON). */
+function printInstallers(
+  r: {
+    site: string;
+    token: { id: string; expiresAt: number; maxUses: number };
+    agentServer: string;
+    key: CollectorKey | undefined;
+    root: string | undefined;
+    lines: InstallerLine[];
+  },
+  json: boolean,
+): void {
+  const { key, root } = r;
+  if (json) {
+    printJson({
+      token: { id: r.token.id, siteId: r.site, expiresAt: r.token.expiresAt, maxUses: r.token.maxUses },
+      server: r.agentServer,
+      certificate: key ?? null,
+      releaseRootSha256: root ?? null,
+      installers: r.lines,
+    });
+    return;
+  }
+  say`Enrollment token ${r.token.id} for site ${r.site}: ${r.token.maxUses} use(s), expires ${when(r.token.expiresAt)}.\n`;
+  if (key) say`Collector certificate SHA-256 ${key.fingerprint} (public key pin sha256//${key.spkiSha256}).\n`;
+  else say`Warning: the collector serves plain HTTP; the downloads are checked by hash only.\n`;
+  if (root) say`Agents will trust the release root with SHA-256 ${root} (check it against \`release keys init\`'s).\n`;
+  else
+    say`No release root pinned (none published yet, or not readable by you): agents will refuse self-updates until \`install --update-root\`.\n`;
+  for (const l of r.lines) {
+    if (l.shell !== undefined) say`\n# ${l.platform} (shell, as a user who may sudo):\n${l.shell}\n`;
+    else say`\n# ${l.platform} (elevated PowerShell):\n${l.powershell}\n`;
+  }
 }
 
 /**

@@ -53,46 +53,61 @@ export function shownColumns(probe: string, rows: Row[]): string[] {
   return chosen?.length ? chosen : [...present].slice(0, 6);
 }
 
+/** One machine's inventory as the API answers it. */
+interface InventoryView {
+  device: Row;
+  eol: Row;
+  probes: {
+    probe: string;
+    rows: Row[];
+    errorCode: string | null;
+    errorMessage: string | null;
+    collectedAt: number;
+    stale: boolean;
+  }[];
+}
+
+/** One machine's inventory for people: the device, its OS support, then a table per probe. */
+function printInventory(r: InventoryView): void {
+  const d = r.device;
+  say`device ${d.id}  host ${d.hostname}  ${d.manufacturer} ${d.model}  serial ${String(d.serial ?? '') || '-'}\n`;
+  say`OS supported until ${when(r.eol.supportedUntil)}${r.eol.endOfLife ? ' (END OF LIFE)' : ''}\n\n`;
+  for (const p of r.probes) {
+    say`== ${p.probe}  (${p.rows.length} rows, collected ${when(p.collectedAt)}${p.stale ? ', resync pending' : ''})\n`;
+    if (p.errorCode) say`error ${p.errorCode}: ${p.errorMessage ?? ''}\n`;
+    const cols = shownColumns(p.probe, p.rows);
+    if (cols.length)
+      printRows(
+        p.rows,
+        cols.map((c) => ({ key: c, title: c })),
+        false,
+      );
+    say`\n`;
+  }
+}
+
 /** Adds the inventory and report commands. */
 export function addInventoryCommands(program: Command): void {
   const inv = program.command('inventory').description('Hardware, software, licences and patches of the machines.');
+  addMachineInventoryCommands(inv);
+  addFleetQueryCommands(inv);
+  addPerimeterReportCommand(program);
+}
 
+/** `inventory show|history`: one machine. */
+function addMachineInventoryCommands(inv: Command): void {
   inv
     .command('show <agent>')
     .description("One machine's current inventory (all probes, or one).")
     .option('--probe <name>', 'only this probe')
     .action(async function (this: Command, agent: string, o: { probe?: string }) {
-      const r = await apiCall<{
-        device: Row;
-        eol: Row;
-        probes: {
-          probe: string;
-          rows: Row[];
-          errorCode: string | null;
-          errorMessage: string | null;
-          collectedAt: number;
-          stale: boolean;
-        }[];
-      }>(target(this), 'GET', `/api/v1/agents/${encodeURIComponent(agent)}/inventory${qs({ probe: o.probe })}`);
-      if (isJson(this)) {
-        printJson(r);
-        return;
-      }
-      const d = r.device;
-      say`device ${d.id}  host ${d.hostname}  ${d.manufacturer} ${d.model}  serial ${String(d.serial ?? '') || '-'}\n`;
-      say`OS supported until ${when(r.eol.supportedUntil)}${r.eol.endOfLife ? ' (END OF LIFE)' : ''}\n\n`;
-      for (const p of r.probes) {
-        say`== ${p.probe}  (${p.rows.length} rows, collected ${when(p.collectedAt)}${p.stale ? ', resync pending' : ''})\n`;
-        if (p.errorCode) say`error ${p.errorCode}: ${p.errorMessage ?? ''}\n`;
-        const cols = shownColumns(p.probe, p.rows);
-        if (cols.length)
-          printRows(
-            p.rows,
-            cols.map((c) => ({ key: c, title: c })),
-            false,
-          );
-        say`\n`;
-      }
+      const r = await apiCall<InventoryView>(
+        target(this),
+        'GET',
+        `/api/v1/agents/${encodeURIComponent(agent)}/inventory${qs({ probe: o.probe })}`,
+      );
+      if (isJson(this)) printJson(r);
+      else printInventory(r);
     });
 
   inv
@@ -120,7 +135,10 @@ export function addInventoryCommands(program: Command): void {
         isJson(this),
       );
     });
+}
 
+/** `inventory query software|patches|antivirus|eol|age`: fleet-wide questions, as a table or CSV. */
+function addFleetQueryCommands(inv: Command): void {
   const query = inv
     .command('query')
     .description('Fleet-wide questions (scope with --client or --site; --csv for a spreadsheet).');
@@ -186,7 +204,10 @@ export function addInventoryCommands(program: Command): void {
     (c) => c.option('--older-than <years>', 'years', years, 5),
     (o) => ({ years: o.olderThan }),
   );
+}
 
+/** `report perimeter`: the perimeter documentation of a client or a site, to a file. */
+function addPerimeterReportCommand(program: Command): void {
   const report =
     program.commands.find((c) => c.name() === 'report') ??
     program.command('report').description('Reports for the service manager.');

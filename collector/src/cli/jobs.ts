@@ -124,7 +124,13 @@ async function scriptId(cmd: Command, v: string, clientId: string | undefined): 
 /** Adds `outpost jobs …` and `outpost scripts …`. */
 export function addJobCommands(program: Command): void {
   const jobs = program.command('jobs').description('Jobs: scripts, OS patches and software on many machines.');
+  addJobRunCommand(jobs);
+  addJobFollowUpCommands(jobs);
+  addScriptCommands(program);
+}
 
+/** `jobs run`: the job's kind, its targets, its window and its reboot policy, from flags. */
+function addJobRunCommand(jobs: Command): void {
   jobs
     .command('run')
     .description('Run a job now or in a maintenance window (machines offline get it when they reconnect).')
@@ -155,40 +161,7 @@ export function addJobCommands(program: Command): void {
     .option('--reboot-message <text>', 'what users are told', '')
     .option('--wait', 'wait until every machine has an outcome', false)
     .action(async function (this: Command, o: Row) {
-      const kinds = [o.script, o.patch || undefined, o.install, o.remove].filter((k) => k !== undefined);
-      if (kinds.length !== 1)
-        throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
-          message: 'Give exactly one of --script, --patch, --install, --remove',
-        });
-      const script =
-        typeof o.script === 'string' ? await scriptId(this, o.script, o.client as string | undefined) : undefined;
-      const spec = script
-        ? { kind: 'script', script, ...(o.version ? { version: o.version } : {}), args: o.arg ?? [] }
-        : o.patch
-          ? { kind: 'patch', scope: o.security ? 'security' : 'all' }
-          : { kind: 'software', action: o.install ? 'install' : 'remove', packages: o.install ?? o.remove };
-      let notBefore: number | undefined;
-      if (typeof o.notBefore === 'string') {
-        notBefore = Date.parse(o.notBefore);
-        if (!Number.isFinite(notBefore))
-          throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: '--not-before: expected an ISO 8601 time' });
-      }
-      const body = {
-        spec,
-        target: {
-          ...(o.agent ? { agentIds: o.agent } : {}),
-          ...(o.site ? { siteId: o.site } : {}),
-          ...(o.client ? { clientId: o.client } : {}),
-          ...(o.tag ? { tag: o.tag } : {}),
-          ...(o.securityPendingDays !== undefined ? { securityPatchesOlderThanDays: o.securityPendingDays } : {}),
-        },
-        ...(o.window ? { window: o.window } : {}),
-        ...(notBefore !== undefined ? { notBefore } : {}),
-        ...(o.expires ? { expiresInSec: o.expires } : {}),
-        ...(o.timeout ? { timeoutSec: o.timeout } : {}),
-        reboot: { policy: o.reboot, delayMin: o.rebootDelay, message: o.rebootMessage },
-      };
-      let job = await apiCall<Row>(commandTarget(this), 'POST', '/api/v1/jobs', body);
+      let job = await apiCall<Row>(commandTarget(this), 'POST', '/api/v1/jobs', await jobRequest(this, o));
       if (!isJson(this)) say`job ${job.id} created for ${((job.targets ?? []) as Row[]).length} machine(s)\n`;
       if (o.wait) {
         for (;;) {
@@ -200,7 +173,47 @@ export function addJobCommands(program: Command): void {
       }
       printJob(this, job, false);
     });
+}
 
+/** The `POST /api/v1/jobs` body for `jobs run`'s flags (exactly one kind; a script by id or unique name). */
+async function jobRequest(cmd: Command, o: Row): Promise<Row> {
+  const kinds = [o.script, o.patch || undefined, o.install, o.remove].filter((k) => k !== undefined);
+  if (kinds.length !== 1)
+    throw new OutpostError('OUTPOST_E_BAD_REQUEST', {
+      message: 'Give exactly one of --script, --patch, --install, --remove',
+    });
+  const script =
+    typeof o.script === 'string' ? await scriptId(cmd, o.script, o.client as string | undefined) : undefined;
+  const spec = script
+    ? { kind: 'script', script, ...(o.version ? { version: o.version } : {}), args: o.arg ?? [] }
+    : o.patch
+      ? { kind: 'patch', scope: o.security ? 'security' : 'all' }
+      : { kind: 'software', action: o.install ? 'install' : 'remove', packages: o.install ?? o.remove };
+  let notBefore: number | undefined;
+  if (typeof o.notBefore === 'string') {
+    notBefore = Date.parse(o.notBefore);
+    if (!Number.isFinite(notBefore))
+      throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: '--not-before: expected an ISO 8601 time' });
+  }
+  return {
+    spec,
+    target: {
+      ...(o.agent ? { agentIds: o.agent } : {}),
+      ...(o.site ? { siteId: o.site } : {}),
+      ...(o.client ? { clientId: o.client } : {}),
+      ...(o.tag ? { tag: o.tag } : {}),
+      ...(o.securityPendingDays !== undefined ? { securityPatchesOlderThanDays: o.securityPendingDays } : {}),
+    },
+    ...(o.window ? { window: o.window } : {}),
+    ...(notBefore !== undefined ? { notBefore } : {}),
+    ...(o.expires ? { expiresInSec: o.expires } : {}),
+    ...(o.timeout ? { timeoutSec: o.timeout } : {}),
+    reboot: { policy: o.reboot, delayMin: o.rebootDelay, message: o.rebootMessage },
+  };
+}
+
+/** `jobs list|show|cancel|retry`: following jobs already created. */
+function addJobFollowUpCommands(jobs: Command): void {
   jobs
     .command('list')
     .description('Jobs, newest first, with their machines per state.')
@@ -254,7 +267,10 @@ export function addJobCommands(program: Command): void {
       if (!isJson(this)) say`job ${job.id} retries ${id}\n`;
       printJob(this, job, false);
     });
+}
 
+/** `scripts add|list|show|sign|keygen`: the versioned script library and its offline signing key. */
+function addScriptCommands(program: Command): void {
   const scripts = program.command('scripts').description('The script library (versioned; optionally signed offline).');
 
   scripts
@@ -312,6 +328,11 @@ export function addJobCommands(program: Command): void {
       printText(String(r.body));
     });
 
+  addScriptSigningCommands(scripts);
+}
+
+/** `scripts sign|keygen`: the organisation's offline Ed25519 key; runs here, never on the collector. */
+function addScriptSigningCommands(scripts: Command): void {
   scripts
     .command('sign <file>')
     .description('Sign a script with the organisation’s offline key (runs here, never on the collector).')

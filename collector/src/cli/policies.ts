@@ -119,7 +119,12 @@ export function addPolicyCommands(program: Command): void {
     .description(
       'Detection policies: list, show, add, change and remove (admins). The policy file, when configured, is listed read-only; a stored policy overrides the file for its scope.',
     );
+  addPolicyViewCommands(policies);
+  addPolicyEditCommands(policies);
+}
 
+/** `policies list|show`. */
+function addPolicyViewCommands(policies: Command): void {
   policies
     .command('list')
     .description('Every policy you may see: the shipped default, the policy file, and the stored ones.')
@@ -168,23 +173,27 @@ export function addPolicyCommands(program: Command): void {
       say`\nchecks${e.policy.checks.length ? '' : ' (none)'}\n`;
       for (const c of e.policy.checks) say`  ${JSON.stringify(c)}\n`;
     });
+}
 
-  const editing = (cmd: Command) =>
-    cmd
-      .option('--file <policy>', 'a policy document (JSON or YAML, one policy) to start from')
-      .option(
-        '--threshold <rule>',
-        'a threshold rule, "METRIC >|< VALUE [for 5m] [clear N] [P1-P4]" (repeatable; replaces one on the same metric and direction)',
-        collect,
-        [],
-      )
-      .option(
-        '--check <check>',
-        'a check as YAML/JSON, "{id: web, kind: tcp, host: 10.0.0.5, port: 443}" (repeatable; replaces one with the same id)',
-        collect,
-        [],
-      );
+/** The flags `policies add` and `policies set` share: a starting file, threshold rules and checks. */
+const editing = (cmd: Command) =>
+  cmd
+    .option('--file <policy>', 'a policy document (JSON or YAML, one policy) to start from')
+    .option(
+      '--threshold <rule>',
+      'a threshold rule, "METRIC >|< VALUE [for 5m] [clear N] [P1-P4]" (repeatable; replaces one on the same metric and direction)',
+      collect,
+      [],
+    )
+    .option(
+      '--check <check>',
+      'a check as YAML/JSON, "{id: web, kind: tcp, host: 10.0.0.5, port: 443}" (repeatable; replaces one with the same id)',
+      collect,
+      [],
+    );
 
+/** `policies add|set|rm` (admins): each change is in force at once. */
+function addPolicyEditCommands(policies: Command): void {
   editing(
     policies
       .command('add')

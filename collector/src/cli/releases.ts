@@ -59,6 +59,15 @@ export function addReleaseCommands(program: Command): void {
   const release = program
     .command('release')
     .description('Offline release signing (run on the release machine, never on the collector).');
+  addReleaseKeyCommands(release);
+  addReleaseSigningCommands(release);
+  const releases = program.command('releases').description('Signed agent releases on the collector (admin).');
+  addPublishedReleaseCommands(releases);
+  addAgentUpdateCommands(releases);
+}
+
+/** `release keys init|rotate-root` (offline): the TUF keys and the root agents trust. */
+function addReleaseKeyCommands(release: Command): void {
   const keys = release.command('keys').description('Release signing keys.');
   keys
     .command('init')
@@ -87,6 +96,10 @@ export function addReleaseCommands(program: Command): void {
       if (isJson(this)) return printJson(r);
       say`wrote ${r.rootFile}; new root keys ${r.added.join(', ')}; publish the repository again\n`;
     });
+}
+
+/** `release sign|refresh` (offline): targets, snapshot and timestamp metadata. */
+function addReleaseSigningCommands(release: Command): void {
   release
     .command('sign <packages-dir>')
     .description(
@@ -145,8 +158,10 @@ export function addReleaseCommands(program: Command): void {
       resignSnapshotAndTimestamp(o.keys, { lifetimes: lifetimes(o) });
       say`re-signed snapshot and timestamp in ${o.keys}; publish again\n`;
     });
+}
 
-  const releases = program.command('releases').description('Signed agent releases on the collector (admin).');
+/** `releases publish|list`: the signed repository the collector serves. */
+function addPublishedReleaseCommands(releases: Command): void {
   releases
     .command('publish <dir>')
     .description(
@@ -208,6 +223,10 @@ export function addReleaseCommands(program: Command): void {
       );
       if (s.rootSha256) say`\nrelease root SHA-256 ${s.rootSha256} (compare with \`release keys init\`'s)\n`;
     });
+}
+
+/** `releases assign|history`: one agent's update. */
+function addAgentUpdateCommands(releases: Command): void {
   releases
     .command('assign <agent-id> <version>')
     .description('Assign a signed version to one agent (rollouts will do this in waves); the agent still verifies it.')

@@ -83,7 +83,13 @@ export function addRolloutCommands(program: Command): void {
   const rollouts = program
     .command('rollouts')
     .description('Roll a published agent release out in waves, with automatic halt (admin).');
+  addRolloutStartCommand(rollouts);
+  addRolloutViewCommands(rollouts);
+  addRolloutControlCommands(rollouts);
+}
 
+/** `rollouts start`: targets, test ring, canary, waves and halt rules, from flags. */
+function addRolloutStartCommand(rollouts: Command): void {
   rollouts
     .command('start <version>')
     .description('Start a rollout of a published release: test ring, canary, then growing waves.')
@@ -134,7 +140,10 @@ export function addRolloutCommands(program: Command): void {
       if (o.watch) return show(this, String(r.id), { watch: true });
       printRollout(this, r, false);
     });
+}
 
+/** `rollouts status|list`. */
+function addRolloutViewCommands(rollouts: Command): void {
   rollouts
     .command('status <id>')
     .description('Per-wave progress: pending, updating, healthy, failed, rolled back (live with --watch).')
@@ -178,7 +187,10 @@ export function addRolloutCommands(program: Command): void {
         isJson(this),
       );
     });
+}
 
+/** `rollouts pause|resume|abort|rollback`. */
+function addRolloutControlCommands(rollouts: Command): void {
   for (const [verb, what] of [
     ['pause', 'Stop assigning; machines already updating finish and are heard.'],
     ['resume', 'Go on with a paused or halted rollout (the failures that halted it are accepted).'],

@@ -3,6 +3,8 @@
  * under the input window, grants output credit as output is consumed, and reports the remote exit status.
  * Used by `outpost shell`, the end-to-end tests and the benchmark.
  */
+
+import type { IncomingMessage } from 'node:http';
 import {
   CHANNEL_MAX_FRAME_BYTES,
   CHANNEL_WINDOW_BYTES,
@@ -82,77 +84,89 @@ export class ShellClient {
     this.ready.catch(() => undefined);
     this.ended = new Promise((resolve) => {
       ws.on('message', (data, isBinary) => {
-        if (!isBinary) {
-          const msg = JSON.parse(data.toString()) as {
-            type: string;
-            sessionId?: string;
-            runAs?: string;
-            exitCode?: number;
-            code?: string;
-            message?: string;
-          };
-          if (msg.type === 'session.ready') {
-            this.sessionId = msg.sessionId ?? '';
-            this.runAs = msg.runAs ?? '';
-            ready();
-          } else if (msg.type === 'session.exit') this.#end = { exitCode: msg.exitCode ?? null };
-          else if (msg.type === 'session.error') this.#end = { exitCode: null, code: msg.code, message: msg.message };
-          return;
-        }
-        const frame = decodeFrame(data as Buffer);
-        if (frame.kind === FrameKind.Data) {
-          this.received += frame.payload.byteLength;
-          const d = Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength);
-          if (this.#onData) this.#onData(d);
-          else this.#early.push(d);
-          if (!this.options.manualCredit) this.consumed(frame.payload.byteLength);
-        } else if (frame.kind === FrameKind.Credit) {
-          this.#inputCredit += readCredit(frame.payload) ?? 0;
-          this.#flushInput();
-        }
+        if (isBinary) this.#onFrame(data as Buffer);
+        else this.#onControl(data.toString(), ready);
       });
-      ws.on('unexpected-response', (_req, res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          let code = 'OUTPOST_E_INTERNAL';
-          let message = `HTTP ${res.statusCode}`;
-          try {
-            const e = (JSON.parse(Buffer.concat(chunks).toString()) as { error?: { code: string; message: string } })
-              .error;
-            if (e) ({ code, message } = e);
-          } catch {
-            // Not JSON: keep the status line.
-          }
-          this.#end = { exitCode: null, code, message };
-          fail(
-            new OutpostError(isErrorCode(code) ? code : 'OUTPOST_E_INTERNAL', {
-              message,
-              details: { status: res.statusCode },
-            }),
-          );
-          resolve(this.#end);
-        });
-      });
+      ws.on('unexpected-response', (_req, res) => this.#onRefused(res, fail, resolve));
       ws.on('error', (err) => {
         this.#end ??= { exitCode: null, code: 'OUTPOST_E_UNAVAILABLE', message: err.message };
         fail(err);
       });
-      ws.on('close', (code, reason) => {
-        clearTimeout(this.#grantTimer);
-        if (!this.#end) {
-          const text = reason.toString();
-          this.#end = { exitCode: null, code: errorCodeForClose(code) ?? `close ${code}`, message: text };
-        }
-        const c = this.#end.code;
-        fail(
-          new OutpostError(c && isErrorCode(c) ? c : 'OUTPOST_E_SESSION_ENDED', {
-            message: this.#end.message || 'session ended',
-          }),
-        );
-        resolve(this.#end);
-      });
+      ws.on('close', (code, reason) => this.#onClose(code, reason, fail, resolve));
     });
+  }
+
+  /** A JSON control message: the session is ready, or it ended (exit code or coded error). */
+  #onControl(text: string, ready: () => void): void {
+    const msg = JSON.parse(text) as {
+      type: string;
+      sessionId?: string;
+      runAs?: string;
+      exitCode?: number;
+      code?: string;
+      message?: string;
+    };
+    if (msg.type === 'session.ready') {
+      this.sessionId = msg.sessionId ?? '';
+      this.runAs = msg.runAs ?? '';
+      ready();
+    } else if (msg.type === 'session.exit') this.#end = { exitCode: msg.exitCode ?? null };
+    else if (msg.type === 'session.error') this.#end = { exitCode: null, code: msg.code, message: msg.message };
+  }
+
+  /** A binary frame: output for the consumer (credited back), or input credit from the agent. */
+  #onFrame(data: Buffer): void {
+    const frame = decodeFrame(data);
+    if (frame.kind === FrameKind.Data) {
+      this.received += frame.payload.byteLength;
+      const d = Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength);
+      if (this.#onData) this.#onData(d);
+      else this.#early.push(d);
+      if (!this.options.manualCredit) this.consumed(frame.payload.byteLength);
+    } else if (frame.kind === FrameKind.Credit) {
+      this.#inputCredit += readCredit(frame.payload) ?? 0;
+      this.#flushInput();
+    }
+  }
+
+  /** The upgrade was refused: the API's coded error (or the status line) ends the session before it began. */
+  #onRefused(res: IncomingMessage, fail: (e: Error) => void, resolve: (end: ShellEnd) => void): void {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      let code = 'OUTPOST_E_INTERNAL';
+      let message = `HTTP ${res.statusCode}`;
+      try {
+        const e = (JSON.parse(Buffer.concat(chunks).toString()) as { error?: { code: string; message: string } }).error;
+        if (e) ({ code, message } = e);
+      } catch {
+        // Not JSON: keep the status line.
+      }
+      this.#end = { exitCode: null, code, message };
+      fail(
+        new OutpostError(isErrorCode(code) ? code : 'OUTPOST_E_INTERNAL', {
+          message,
+          details: { status: res.statusCode },
+        }),
+      );
+      resolve(this.#end);
+    });
+  }
+
+  /** The socket closed: the end already known, or one read from the close code. */
+  #onClose(code: number, reason: Buffer, fail: (e: Error) => void, resolve: (end: ShellEnd) => void): void {
+    clearTimeout(this.#grantTimer);
+    if (!this.#end) {
+      const text = reason.toString();
+      this.#end = { exitCode: null, code: errorCodeForClose(code) ?? `close ${code}`, message: text };
+    }
+    const c = this.#end.code;
+    fail(
+      new OutpostError(c && isErrorCode(c) ? c : 'OUTPOST_E_SESSION_ENDED', {
+        message: this.#end.message || 'session ended',
+      }),
+    );
+    resolve(this.#end);
   }
 
   /** Opens a session on an agent (or joins one). Resolves once the agent's PTY runs. */

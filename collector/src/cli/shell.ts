@@ -125,6 +125,29 @@ export function sessionOutcome(x: Record<string, unknown>): string {
   }
 }
 
+/** Plays a recording to standard output at `speed`. */
+async function replay(text: string, speed: number): Promise<void> {
+  // In a terminal, the replay gets the bytes exactly as the session's terminal did (raw output, as in the
+  // session), and q or Ctrl-C stops it (raw mode makes Ctrl-C a key).
+  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const stop = new AbortController();
+  const onKey = (d: Buffer) => {
+    if (d.includes(0x03) || d.includes(0x71)) stop.abort();
+  };
+  if (terminal) {
+    rawTerminal();
+    process.stdin.on('data', onKey).resume();
+  }
+  try {
+    await playCast(text, speed, (s) => process.stdout.write(s), 2, stop.signal);
+  } finally {
+    if (terminal) {
+      process.stdin.off('data', onKey).pause();
+      process.stdin.setRawMode(false);
+    }
+  }
+}
+
 /** Registers the shell and sessions commands. */
 export function addShellCommands(program: Command): void {
   program
@@ -178,25 +201,7 @@ export function addShellCommands(program: Command): void {
     )
     .action(async function (this: Command, id: string, o: { speed: number }) {
       const text = await apiCall<string>(target(this), 'GET', `/api/v1/sessions/${encodeURIComponent(id)}/recording`);
-      // In a terminal, the replay gets the bytes exactly as the session's terminal did (raw output, as in the
-      // session), and q or Ctrl-C stops it (raw mode makes Ctrl-C a key).
-      const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
-      const stop = new AbortController();
-      const onKey = (d: Buffer) => {
-        if (d.includes(0x03) || d.includes(0x71)) stop.abort();
-      };
-      if (terminal) {
-        rawTerminal();
-        process.stdin.on('data', onKey).resume();
-      }
-      try {
-        await playCast(text, o.speed, (s) => process.stdout.write(s), 2, stop.signal);
-      } finally {
-        if (terminal) {
-          process.stdin.off('data', onKey).pause();
-          process.stdin.setRawMode(false);
-        }
-      }
+      await replay(text, o.speed);
     });
   sessions
     .command('join <id>')

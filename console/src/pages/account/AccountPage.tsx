@@ -4,7 +4,7 @@
  * The secret is shown as a QR code of the otpauth URI (drawn in the page, QrCode.tsx) for the app's camera, and as
  * text to type in (and the URI), never as markup.
  */
-import { useSignal } from '@preact/signals';
+import { type Signal, useSignal } from '@preact/signals';
 import { lazy, Suspense } from 'preact/compat';
 import { Api } from '../../api/client.js';
 import { ErrorLine, Layout } from '../../components/Layout.js';
@@ -13,12 +13,11 @@ import { currentUser, restoreSession } from '../../session.js';
 // The QR encoder is only needed while enrolling: its own chunk.
 const QrCode = lazy(() => import('./QrCode.js'));
 
+type Setup = { secret: string; uri: string };
+
 export function AccountPage() {
   const user = currentUser.value;
-  const password = useSignal('');
-  const currentCode = useSignal('');
-  const code = useSignal('');
-  const setup = useSignal<{ secret: string; uri: string } | null>(null);
+  const setup = useSignal<Setup | null>(null);
   const error = useSignal<unknown>(null);
   const done = useSignal('');
   if (!user) return null;
@@ -44,83 +43,108 @@ export function AccountPage() {
         </p>
       )}
       {!setup.value ? (
-        <form
-          class="stack"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            error.value = null;
-            try {
-              setup.value = await Api.totpSetup(password.value, user.totpEnabled ? currentCode.value : undefined);
-              password.value = '';
-            } catch (err) {
-              error.value = err;
-            }
-          }}
-        >
-          <label for="acct-password">Password</label>
-          <input
-            id="acct-password"
-            type="password"
-            autocomplete="current-password"
-            required
-            value={password.value}
-            onInput={(e) => (password.value = e.currentTarget.value)}
-          />
-          {user.totpEnabled && (
-            <>
-              <label for="acct-current-code">Current one-time code</label>
-              <input
-                id="acct-current-code"
-                inputMode="numeric"
-                pattern="[0-9]{6}"
-                required
-                value={currentCode.value}
-                onInput={(e) => (currentCode.value = e.currentTarget.value)}
-              />
-            </>
-          )}
-          <button type="submit">Create a secret</button>
-        </form>
+        <SetupForm totpEnabled={user.totpEnabled} error={error} onSetup={(s) => (setup.value = s)} />
       ) : (
-        <form
-          class="stack"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            error.value = null;
-            try {
-              await Api.totpEnable(code.value);
-              setup.value = null;
-              code.value = '';
-              done.value = 'One-time codes are on: the next login asks for one.';
-              await restoreSession();
-            } catch (err) {
-              error.value = err;
-            }
+        <ConfirmForm
+          setup={setup.value}
+          error={error}
+          onEnabled={() => {
+            setup.value = null;
+            done.value = 'One-time codes are on: the next login asks for one.';
           }}
-        >
-          <p>Scan this code with your authenticator app (or type the secret below), then type the code it shows.</p>
-          <Suspense fallback={<p class="muted">Drawing the QR code…</p>}>
-            <QrCode text={setup.value.uri} label="QR code of the authenticator secret" />
-          </Suspense>
-          <p>
-            Secret: <code data-testid="totp-secret">{setup.value.secret}</code>
-          </p>
-          <p class="muted">
-            URI: <code>{setup.value.uri}</code>
-          </p>
-          <label for="acct-code">Code from the app</label>
-          <input
-            id="acct-code"
-            inputMode="numeric"
-            pattern="[0-9]{6}"
-            autocomplete="one-time-code"
-            required
-            value={code.value}
-            onInput={(e) => (code.value = e.currentTarget.value)}
-          />
-          <button type="submit">Confirm</button>
-        </form>
+        />
       )}
     </Layout>
+  );
+}
+
+/** Step 1: the password (and the current code when a factor is on) gets a new secret. */
+function SetupForm(props: { totpEnabled: boolean; error: Signal<unknown>; onSetup(s: Setup): void }) {
+  const password = useSignal('');
+  const currentCode = useSignal('');
+  const { error } = props;
+  return (
+    <form
+      class="stack"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        error.value = null;
+        try {
+          props.onSetup(await Api.totpSetup(password.value, props.totpEnabled ? currentCode.value : undefined));
+          password.value = '';
+        } catch (err) {
+          error.value = err;
+        }
+      }}
+    >
+      <label for="acct-password">Password</label>
+      <input
+        id="acct-password"
+        type="password"
+        autocomplete="current-password"
+        required
+        value={password.value}
+        onInput={(e) => (password.value = e.currentTarget.value)}
+      />
+      {props.totpEnabled && (
+        <>
+          <label for="acct-current-code">Current one-time code</label>
+          <input
+            id="acct-current-code"
+            inputMode="numeric"
+            pattern="[0-9]{6}"
+            required
+            value={currentCode.value}
+            onInput={(e) => (currentCode.value = e.currentTarget.value)}
+          />
+        </>
+      )}
+      <button type="submit">Create a secret</button>
+    </form>
+  );
+}
+
+/** Step 2: the secret as a QR code and as text; a code from the app turns it on. */
+function ConfirmForm(props: { setup: Setup; error: Signal<unknown>; onEnabled(): void }) {
+  const code = useSignal('');
+  const { error, setup } = props;
+  return (
+    <form
+      class="stack"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        error.value = null;
+        try {
+          await Api.totpEnable(code.value);
+          code.value = '';
+          props.onEnabled();
+          await restoreSession();
+        } catch (err) {
+          error.value = err;
+        }
+      }}
+    >
+      <p>Scan this code with your authenticator app (or type the secret below), then type the code it shows.</p>
+      <Suspense fallback={<p class="muted">Drawing the QR code…</p>}>
+        <QrCode text={setup.uri} label="QR code of the authenticator secret" />
+      </Suspense>
+      <p>
+        Secret: <code data-testid="totp-secret">{setup.secret}</code>
+      </p>
+      <p class="muted">
+        URI: <code>{setup.uri}</code>
+      </p>
+      <label for="acct-code">Code from the app</label>
+      <input
+        id="acct-code"
+        inputMode="numeric"
+        pattern="[0-9]{6}"
+        autocomplete="one-time-code"
+        required
+        value={code.value}
+        onInput={(e) => (code.value = e.currentTarget.value)}
+      />
+      <button type="submit">Confirm</button>
+    </form>
   );
 }

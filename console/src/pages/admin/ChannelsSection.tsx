@@ -13,10 +13,6 @@ import { RoutesPanel } from './RoutesPanel.js';
 export function ChannelsSection() {
   const channels = useList(() => Api.channels().then((r) => r.channels));
   const clients = useList(() => Api.clients().then((r) => r.clients));
-  const kind = useSignal('webhook');
-  const name = useSignal('');
-  const url = useSignal('');
-  const clientId = useSignal('');
   const secret = useSignal<string | null>(null);
   const manage = holds(currentUser.value, 'admin');
   return (
@@ -67,71 +63,71 @@ export function ChannelsSection() {
         </tbody>
       </table>
       {manage && (
-        <form
-          class="filters"
-          aria-label="New channel"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            await channels.act(async () => {
-              const r = await Api.createChannel({
-                kind: kind.value,
-                name: name.value,
-                clientId: clientId.value || null,
-                url: url.value,
-              });
-              secret.value = r.secret ?? null;
-              name.value = url.value = '';
-            });
-          }}
-        >
-          <label>
-            Kind
-            <select name="kind" value={kind.value} onChange={(e) => (kind.value = e.currentTarget.value)}>
-              <option value="webhook">Webhook (JSON)</option>
-              <option value="slack">Slack</option>
-              <option value="teams">Microsoft Teams</option>
-            </select>
-          </label>
-          <label>
-            Name
-            <input
-              name="channel-name"
-              required
-              value={name.value}
-              onInput={(e) => (name.value = e.currentTarget.value)}
-            />
-          </label>
-          <label>
-            URL
-            <input
-              type="url"
-              name="url"
-              required
-              value={url.value}
-              onInput={(e) => (url.value = e.currentTarget.value)}
-            />
-          </label>
-          <label>
-            Client
-            <select
-              name="channel-client"
-              value={clientId.value}
-              onChange={(e) => (clientId.value = e.currentTarget.value)}
-            >
-              <option value="">All clients</option>
-              {clients.data.value?.map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <button type="submit">Add channel</button>
-        </form>
+        <NewChannelForm channels={channels} clients={clients.data.value ?? []} onSecret={(k) => (secret.value = k)} />
       )}
       {channels.data.value && (
         <RoutesPanel channels={channels.data.value} clients={clients.data.value ?? []} manage={manage} />
       )}
     </>
+  );
+}
+
+/** A webhook, Slack or Teams channel, for every client or one; a webhook's signing key goes to `onSecret`, once. */
+function NewChannelForm(props: {
+  channels: Pick<ReturnType<typeof useList<unknown>>, 'act'>;
+  clients: readonly { id: string; name: string }[];
+  onSecret(key: string | null): void;
+}) {
+  const kind = useSignal('webhook');
+  const name = useSignal('');
+  const url = useSignal('');
+  const clientId = useSignal('');
+  return (
+    <form
+      class="filters"
+      aria-label="New channel"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        await props.channels.act(async () => {
+          const r = await Api.createChannel({
+            kind: kind.value,
+            name: name.value,
+            clientId: clientId.value || null,
+            url: url.value,
+          });
+          props.onSecret(r.secret ?? null);
+          name.value = url.value = '';
+        });
+      }}
+    >
+      <label>
+        Kind
+        <select name="kind" value={kind.value} onChange={(e) => (kind.value = e.currentTarget.value)}>
+          <option value="webhook">Webhook (JSON)</option>
+          <option value="slack">Slack</option>
+          <option value="teams">Microsoft Teams</option>
+        </select>
+      </label>
+      <label>
+        Name
+        <input name="channel-name" required value={name.value} onInput={(e) => (name.value = e.currentTarget.value)} />
+      </label>
+      <label>
+        URL
+        <input type="url" name="url" required value={url.value} onInput={(e) => (url.value = e.currentTarget.value)} />
+      </label>
+      <label>
+        Client
+        <select name="channel-client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
+          <option value="">All clients</option>
+          {props.clients.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit">Add channel</button>
+    </form>
   );
 }

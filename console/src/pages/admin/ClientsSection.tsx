@@ -13,10 +13,6 @@ export function ClientsSection() {
     const sites = await Promise.all(clients.map((c) => Api.sites(c.id).then((r) => r.sites as Site[])));
     return clients.map((c, i) => ({ ...c, sites: sites[i] ?? [] }));
   });
-  const clientName = useSignal('');
-  const siteClient = useSignal('');
-  const siteName = useSignal('');
-  const timezone = useSignal(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
   return (
     <>
       <ErrorLine error={list.error.value} />
@@ -40,72 +36,91 @@ export function ClientsSection() {
           ))}
         </tbody>
       </table>
-      {isGlobalAdmin(currentUser.value) && (
-        <form
-          class="filters"
-          aria-label="New client"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            if (await list.act(() => Api.createClient(clientName.value))) clientName.value = '';
-          }}
-        >
-          <label>
-            Client name
-            <input
-              name="client-name"
-              required
-              value={clientName.value}
-              onInput={(e) => (clientName.value = e.currentTarget.value)}
-            />
-          </label>
-          <button type="submit">Create client</button>
-        </form>
-      )}
-      <form
-        class="filters"
-        aria-label="New site"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          if (await list.act(() => Api.createSite(siteClient.value, siteName.value, timezone.value)))
-            siteName.value = '';
-        }}
-      >
-        <label>
-          Client
-          <select
-            name="site-client"
-            required
-            value={siteClient.value}
-            onChange={(e) => (siteClient.value = e.currentTarget.value)}
-          >
-            <option value="">Choose…</option>
-            {list.data.value?.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Site name
-          <input
-            name="site-name"
-            required
-            value={siteName.value}
-            onInput={(e) => (siteName.value = e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Time zone
-          <input
-            name="timezone"
-            required
-            value={timezone.value}
-            onInput={(e) => (timezone.value = e.currentTarget.value)}
-          />
-        </label>
-        <button type="submit">Create site</button>
-      </form>
+      {isGlobalAdmin(currentUser.value) && <NewClientForm list={list} />}
+      <NewSiteForm list={list} clients={list.data.value ?? []} />
     </>
+  );
+}
+
+/** What the forms need of the list: its action runner (which reloads it). */
+type Acts = Pick<ReturnType<typeof useList<unknown>>, 'act'>;
+
+/** A new client (global admins). */
+function NewClientForm(props: { list: Acts }) {
+  const clientName = useSignal('');
+  return (
+    <form
+      class="filters"
+      aria-label="New client"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        if (await props.list.act(() => Api.createClient(clientName.value))) clientName.value = '';
+      }}
+    >
+      <label>
+        Client name
+        <input
+          name="client-name"
+          required
+          value={clientName.value}
+          onInput={(e) => (clientName.value = e.currentTarget.value)}
+        />
+      </label>
+      <button type="submit">Create client</button>
+    </form>
+  );
+}
+
+/** A new site of a client, in a time zone (the browser's by default). */
+function NewSiteForm(props: { list: Acts; clients: readonly { id: string; name: string }[] }) {
+  const siteClient = useSignal('');
+  const siteName = useSignal('');
+  const timezone = useSignal(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  return (
+    <form
+      class="filters"
+      aria-label="New site"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        if (await props.list.act(() => Api.createSite(siteClient.value, siteName.value, timezone.value)))
+          siteName.value = '';
+      }}
+    >
+      <label>
+        Client
+        <select
+          name="site-client"
+          required
+          value={siteClient.value}
+          onChange={(e) => (siteClient.value = e.currentTarget.value)}
+        >
+          <option value="">Choose…</option>
+          {props.clients.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Site name
+        <input
+          name="site-name"
+          required
+          value={siteName.value}
+          onInput={(e) => (siteName.value = e.currentTarget.value)}
+        />
+      </label>
+      <label>
+        Time zone
+        <input
+          name="timezone"
+          required
+          value={timezone.value}
+          onInput={(e) => (timezone.value = e.currentTarget.value)}
+        />
+      </label>
+      <button type="submit">Create site</button>
+    </form>
   );
 }

@@ -4,7 +4,7 @@
  * zone, with holidays; a client's contract names a calendar and the response / resolution targets per criticality
  * (a criticality left empty has no SLA). Saving replaces the whole object, as `outpost contracts set` does.
  */
-import { useSignal } from '@preact/signals';
+import { type Signal, useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { Api } from '../../api/client.js';
 import type { CalendarInfo, ContractInfo, SlaTarget } from '../../api/types.js';
@@ -22,6 +22,11 @@ function hoursText(c: CalendarInfo): string {
   return DAYS.filter((d) => c.hours[d]?.length)
     .map((d) => `${d} ${(c.hours[d] ?? []).map(([a, b]) => `${a}–${b}`).join(', ')}`)
     .join('; ');
+}
+
+/** The same span of hours on each chosen day. */
+function weekHours(days: ReadonlySet<string>, from: string, to: string): Record<string, [string, string][]> {
+  return Object.fromEntries(DAYS.filter((d) => days.has(d)).map((d) => [d, [[from, to]]]));
 }
 
 /** The calendar form: create (id null) or replace. */
@@ -49,16 +54,12 @@ function CalendarForm(props: {
       aria-label={label}
       onSubmit={async (e) => {
         e.preventDefault();
-        const hours =
-          kind.value === 'hours'
-            ? Object.fromEntries(DAYS.filter((d) => days.value.has(d)).map((d) => [d, [[from.value, to.value]]]))
-            : {};
         const ok = await props.onSave(c?.id ?? null, {
           name: name.value.trim(),
           clientId: clientId.value || null,
           timezone: timezone.value.trim(),
           kind: kind.value,
-          hours: hours as Record<string, [string, string][]>,
+          hours: kind.value === 'hours' ? weekHours(days.value, from.value, to.value) : {},
           holidays: holidays.value
             .split(/[\s,]+/)
             .map((h) => h.trim())
@@ -78,21 +79,7 @@ function CalendarForm(props: {
           onInput={(e) => (name.value = e.currentTarget.value)}
         />
       </label>
-      <label>
-        Client
-        <select
-          name="calendar-client"
-          value={clientId.value}
-          onChange={(e) => (clientId.value = e.currentTarget.value)}
-        >
-          <option value="">Every client (shared)</option>
-          {props.clients.map((x) => (
-            <option key={x.id} value={x.id}>
-              {x.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <CalendarClient clientId={clientId} clients={props.clients} />
       <label>
         Time zone
         <input
@@ -109,47 +96,7 @@ function CalendarForm(props: {
           <option value="24x7">24/7</option>
         </select>
       </label>
-      {kind.value === 'hours' && (
-        <fieldset class="filters">
-          <legend>Days and hours</legend>
-          {DAYS.map((d) => (
-            <label key={d}>
-              <input
-                type="checkbox"
-                name={`day-${d}`}
-                checked={days.value.has(d)}
-                onChange={(e) => {
-                  const next = new Set(days.value);
-                  if (e.currentTarget.checked) next.add(d);
-                  else next.delete(d);
-                  days.value = next;
-                }}
-              />{' '}
-              {d}
-            </label>
-          ))}
-          <label>
-            From
-            <input
-              name="hours-from"
-              type="time"
-              required
-              value={from.value}
-              onInput={(e) => (from.value = e.currentTarget.value)}
-            />
-          </label>
-          <label>
-            To
-            <input
-              name="hours-to"
-              type="time"
-              required
-              value={to.value}
-              onInput={(e) => (to.value = e.currentTarget.value)}
-            />
-          </label>
-        </fieldset>
-      )}
+      {kind.value === 'hours' && <DaysAndHours days={days} from={from} to={to} />}
       <label>
         Holidays (YYYY-MM-DD, comma-separated)
         <input
@@ -163,18 +110,21 @@ function CalendarForm(props: {
   );
 }
 
-/** A client's contract: shown, and edited by admins. */
-function ContractPanel(props: { clientId: string; calendars: readonly CalendarInfo[]; admin: boolean }) {
+/** Targets as typed: minutes per priority, as text ('' = no SLA for that priority). */
+type Targets = Record<string, { response: string; resolution: string }>;
+
+/** A client's contract, read (a missing one is an empty form) and its form fields filled from it. */
+function useContract(clientId: string, calendars: readonly CalendarInfo[]) {
   const contract = useSignal<ContractInfo | null | undefined>(undefined);
   const error = useSignal<unknown>(null);
   const name = useSignal('');
   const calendarId = useSignal('');
-  const targets = useSignal<Record<string, { response: string; resolution: string }>>({});
+  const targets = useSignal<Targets>({});
   const saved = useSignal('');
   const fill = (c: ContractInfo | null) => {
     contract.value = c;
     name.value = c?.name ?? '';
-    calendarId.value = c?.calendarId ?? props.calendars[0]?.id ?? '';
+    calendarId.value = c?.calendarId ?? calendars[0]?.id ?? '';
     targets.value = Object.fromEntries(
       PRIORITIES.map((p) => {
         const t = c?.targets[p];
@@ -184,14 +134,20 @@ function ContractPanel(props: { clientId: string; calendars: readonly CalendarIn
   };
   useEffect(() => {
     saved.value = '';
-    Api.contract(props.clientId)
+    Api.contract(clientId)
       .then(fill)
       .catch((err: unknown) => {
         // No contract yet is a 404: an empty form, not an error.
         if ((err as { status?: number }).status === 404) fill(null);
         else error.value = err;
       });
-  }, [props.clientId, props.calendars.length]);
+  }, [clientId, calendars.length]);
+  return { contract, error, name, calendarId, targets, saved, fill };
+}
+
+/** A client's contract: shown, and edited by admins. */
+function ContractPanel(props: { clientId: string; calendars: readonly CalendarInfo[]; admin: boolean }) {
+  const { contract, error, name, calendarId, targets, saved, fill } = useContract(props.clientId, props.calendars);
   if (contract.value === undefined) return <ErrorLine error={error.value} />;
   const setTarget = (p: string, k: 'response' | 'resolution', v: string) =>
     (targets.value = { ...targets.value, [p]: { ...targets.value[p]!, [k]: v } });
@@ -251,39 +207,121 @@ function ContractPanel(props: { clientId: string; calendars: readonly CalendarIn
           ))}
         </select>
       </label>
-      <table class="grid" aria-label="SLA targets (minutes)">
-        <thead>
-          <tr>
-            <th scope="col">Priority</th>
-            <th scope="col">Response (min)</th>
-            <th scope="col">Resolution (min)</th>
-          </tr>
-        </thead>
-        <tbody>
-          {PRIORITIES.map((p) => (
-            <tr key={p}>
-              <th scope="row">{p}</th>
-              {(['response', 'resolution'] as const).map((k) => (
-                <td key={k}>
-                  <input
-                    name={`${p}-${k}`}
-                    aria-label={`${p} ${k} minutes`}
-                    type="number"
-                    min={1}
-                    disabled={!props.admin}
-                    value={targets.value[p]?.[k] ?? ''}
-                    onInput={(e) => setTarget(p, k, e.currentTarget.value)}
-                  />
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <TargetsTable targets={targets.value} admin={props.admin} setTarget={setTarget} />
       {props.admin && <button type="submit">Save contract</button>}
       {saved.value && <p role="status">{saved.value}</p>}
       <ErrorLine error={error.value} />
     </form>
+  );
+}
+
+/** Business-hours days and the one span of hours they share. */
+function DaysAndHours({
+  days,
+  from,
+  to,
+}: {
+  days: Signal<ReadonlySet<string>>;
+  from: Signal<string>;
+  to: Signal<string>;
+}) {
+  return (
+    <fieldset class="filters">
+      <legend>Days and hours</legend>
+      {DAYS.map((d) => (
+        <label key={d}>
+          <input
+            type="checkbox"
+            name={`day-${d}`}
+            checked={days.value.has(d)}
+            onChange={(e) => {
+              const next = new Set(days.value);
+              if (e.currentTarget.checked) next.add(d);
+              else next.delete(d);
+              days.value = next;
+            }}
+          />{' '}
+          {d}
+        </label>
+      ))}
+      <label>
+        From
+        <input
+          name="hours-from"
+          type="time"
+          required
+          value={from.value}
+          onInput={(e) => (from.value = e.currentTarget.value)}
+        />
+      </label>
+      <label>
+        To
+        <input
+          name="hours-to"
+          type="time"
+          required
+          value={to.value}
+          onInput={(e) => (to.value = e.currentTarget.value)}
+        />
+      </label>
+    </fieldset>
+  );
+}
+
+/** The client a calendar belongs to, or every client (shared). */
+function CalendarClient(props: { clientId: Signal<string>; clients: readonly { id: string; name: string }[] }) {
+  const { clientId } = props;
+  return (
+    <label>
+      Client
+      <select name="calendar-client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
+        <option value="">Every client (shared)</option>
+        {props.clients.map((x) => (
+          <option key={x.id} value={x.id}>
+            {x.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** Response and resolution minutes per priority. */
+function TargetsTable(props: {
+  targets: Targets;
+  admin: boolean;
+  setTarget(p: string, k: 'response' | 'resolution', v: string): void;
+}) {
+  return (
+    <table class="grid" aria-label="SLA targets (minutes)">
+      <thead>
+        <tr>
+          <th scope="col">Priority</th>
+          <th scope="col">Response (min)</th>
+          <th scope="col">Resolution (min)</th>
+        </tr>
+      </thead>
+      <tbody>
+        {PRIORITIES.map((p) => (
+          <tr key={p}>
+            <th scope="row">{p}</th>
+            {(['response', 'resolution'] as const).map((k) => (
+              <td key={k}>
+                <input
+                  name={`${p}-${k}`}
+                  aria-label={`${p} ${k} minutes`}
+                  type="number"
+                  min={1}
+                  disabled={!props.admin}
+                  value={props.targets[p]?.[k] ?? ''}
+                  onInput={(e) => props.setTarget(p, k, e.currentTarget.value)}
+                />
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

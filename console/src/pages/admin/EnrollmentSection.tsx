@@ -20,80 +20,13 @@ export function EnrollmentSection() {
     );
     return lists.flat();
   });
-  const siteId = useSignal('');
-  const hours = useSignal('168');
-  const uses = useSignal('100');
   const created = useSignal<InstallersAnswer | null>(null);
   const siteLabel = (id: string) => sites.data.value?.find((s) => s.id === id)?.label ?? id;
   return (
     <>
       <ErrorLine error={tokens.error.value ?? sites.error.value} />
-      <form
-        class="filters"
-        aria-label="Create installers"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await tokens.act(async () => {
-            created.value = await Api.createInstallers({
-              siteId: siteId.value,
-              expiresInHours: Number(hours.value),
-              maxUses: Number(uses.value),
-            });
-          });
-        }}
-      >
-        <label>
-          Site
-          <select name="site" required value={siteId.value} onChange={(e) => (siteId.value = e.currentTarget.value)}>
-            <option value="">Choose…</option>
-            {sites.data.value?.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Valid for (hours)
-          <input
-            type="number"
-            name="hours"
-            min={1}
-            max={8760}
-            value={hours.value}
-            onInput={(e) => (hours.value = e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Uses
-          <input
-            type="number"
-            name="uses"
-            min={1}
-            value={uses.value}
-            onInput={(e) => (uses.value = e.currentTarget.value)}
-          />
-        </label>
-        <button type="submit">Create installers</button>
-      </form>
-      {created.value && (
-        <div class="notice" role="status" aria-label="Installers">
-          <p>{`Token ${created.value.tokenId} for ${siteLabel(created.value.siteId)}: ${created.value.maxUses} use(s), expires ${new Date(created.value.expiresAt).toLocaleString()}. Shown once.`}</p>
-          {created.value.certificate ? (
-            <p>{`Collector certificate SHA-256 ${created.value.certificate.fingerprint}`}</p>
-          ) : (
-            <p class="error">The collector serves plain HTTP: downloads are checked by hash only.</p>
-          )}
-          {created.value.installers.map((l) => (
-            <div key={l.platform}>
-              <h3>{`${l.platform} (${l.shell !== undefined ? 'shell, as a user who may sudo' : 'elevated PowerShell'})`}</h3>
-              <pre class="oneliner" data-platform={l.platform}>
-                {l.shell ?? l.powershell}
-              </pre>
-            </div>
-          ))}
-        </div>
-      )}
+      <InstallersForm tokens={tokens} sites={sites.data.value ?? []} onCreated={(answer) => (created.value = answer)} />
+      {created.value && <InstallersNotice created={created.value} siteLabel={siteLabel} />}
       <table class="grid" aria-label="Enrollment tokens">
         <thead>
           <tr>
@@ -131,5 +64,90 @@ export function EnrollmentSection() {
         </tbody>
       </table>
     </>
+  );
+}
+
+/** Site, validity and uses of the token the installers carry; the collector's answer goes to `onCreated`. */
+function InstallersForm(props: {
+  tokens: Pick<ReturnType<typeof useList<unknown>>, 'act'>;
+  sites: readonly { id: string; label: string }[];
+  onCreated(answer: InstallersAnswer): void;
+}) {
+  const siteId = useSignal('');
+  const hours = useSignal('168');
+  const uses = useSignal('100');
+  return (
+    <form
+      class="filters"
+      aria-label="Create installers"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        await props.tokens.act(async () => {
+          props.onCreated(
+            await Api.createInstallers({
+              siteId: siteId.value,
+              expiresInHours: Number(hours.value),
+              maxUses: Number(uses.value),
+            }),
+          );
+        });
+      }}
+    >
+      <label>
+        Site
+        <select name="site" required value={siteId.value} onChange={(e) => (siteId.value = e.currentTarget.value)}>
+          <option value="">Choose…</option>
+          {props.sites.map((s) => (
+            <option key={s.id} value={s.id}>
+              {s.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Valid for (hours)
+        <input
+          type="number"
+          name="hours"
+          min={1}
+          max={8760}
+          value={hours.value}
+          onInput={(e) => (hours.value = e.currentTarget.value)}
+        />
+      </label>
+      <label>
+        Uses
+        <input
+          type="number"
+          name="uses"
+          min={1}
+          value={uses.value}
+          onInput={(e) => (uses.value = e.currentTarget.value)}
+        />
+      </label>
+      <button type="submit">Create installers</button>
+    </form>
+  );
+}
+
+/** The token and the one-liners, shown once. */
+function InstallersNotice({ created, siteLabel }: { created: InstallersAnswer; siteLabel(id: string): string }) {
+  return (
+    <div class="notice" role="status" aria-label="Installers">
+      <p>{`Token ${created.tokenId} for ${siteLabel(created.siteId)}: ${created.maxUses} use(s), expires ${new Date(created.expiresAt).toLocaleString()}. Shown once.`}</p>
+      {created.certificate ? (
+        <p>{`Collector certificate SHA-256 ${created.certificate.fingerprint}`}</p>
+      ) : (
+        <p class="error">The collector serves plain HTTP: downloads are checked by hash only.</p>
+      )}
+      {created.installers.map((l) => (
+        <div key={l.platform}>
+          <h3>{`${l.platform} (${l.shell !== undefined ? 'shell, as a user who may sudo' : 'elevated PowerShell'})`}</h3>
+          <pre class="oneliner" data-platform={l.platform}>
+            {l.shell ?? l.powershell}
+          </pre>
+        </div>
+      ))}
+    </div>
   );
 }

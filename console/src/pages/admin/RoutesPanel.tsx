@@ -3,27 +3,24 @@
  * addressing, outside coverage only). Tier 3 reads them, admins add and delete (`notifications.manage`, checked by
  * the collector on the channel's client). Tiers and event filters stay with `outpost channels route` for now.
  */
-import { useSignal } from '@preact/signals';
+import { type Signal, useSignal } from '@preact/signals';
 import { Api } from '../../api/client.js';
 import type { ChannelInfo } from '../../api/types.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { useList } from './load.js';
+
+type RouteList = ReturnType<typeof useRoutes>;
+const useRoutes = () => useList(() => Api.routes().then((r) => r.routes));
 
 export function RoutesPanel(props: {
   channels: readonly ChannelInfo[];
   clients: readonly { id: string; name: string }[];
   manage: boolean;
 }) {
-  const routes = useList(() => Api.routes().then((r) => r.routes));
-  const channelId = useSignal('');
-  const clientId = useSignal('');
-  const minCriticality = useSignal('P4');
-  const onCall = useSignal(false);
-  const outside = useSignal(false);
+  const routes = useRoutes();
   const channelName = (id: string) => props.channels.find((c) => c.id === id)?.name ?? id;
   const clientName = (id: string | null) =>
     id === null ? 'all clients' : (props.clients.find((c) => c.id === id)?.name ?? id);
-  const chosen = channelId.value || props.channels[0]?.id || '';
   return (
     <>
       <h3>Routing rules</h3>
@@ -69,81 +66,93 @@ export function RoutesPanel(props: {
         </tbody>
       </table>
       {props.manage && props.channels.length > 0 && (
-        <form
-          class="filters"
-          aria-label="New routing rule"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            await routes.act(() =>
-              Api.createRoute({
-                channelId: chosen,
-                ...(clientId.value ? { clientId: clientId.value } : {}),
-                minCriticality: minCriticality.value,
-                onCall: onCall.value,
-                outsideCoverageOnly: outside.value,
-              }),
-            );
-          }}
-        >
-          <label>
-            Channel
-            <select name="route-channel" value={chosen} onChange={(e) => (channelId.value = e.currentTarget.value)}>
-              {props.channels.map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Client
-            <select
-              name="route-client"
-              value={clientId.value}
-              onChange={(e) => (clientId.value = e.currentTarget.value)}
-            >
-              <option value="">Any the channel serves</option>
-              {props.clients.map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            At least
-            <select
-              name="route-criticality"
-              value={minCriticality.value}
-              onChange={(e) => (minCriticality.value = e.currentTarget.value)}
-            >
-              <option value="P4">all (P4)</option>
-              <option value="P3">P3</option>
-              <option value="P2">P2</option>
-              <option value="P1">P1</option>
-            </select>
-          </label>
-          <label>
-            <input
-              type="checkbox"
-              name="route-oncall"
-              checked={onCall.value}
-              onChange={(e) => (onCall.value = e.currentTarget.checked)}
-            />{' '}
-            To whoever is on call
-          </label>
-          <label>
-            <input
-              type="checkbox"
-              name="route-outside"
-              checked={outside.value}
-              onChange={(e) => (outside.value = e.currentTarget.checked)}
-            />{' '}
-            Outside coverage only
-          </label>
-          <button type="submit">Add rule</button>
-        </form>
+        <NewRouteForm channels={props.channels} clients={props.clients} routes={routes} />
       )}
     </>
+  );
+}
+
+/** A new rule: channel, client, least severe criticality, on-call addressing, outside coverage only. */
+function NewRouteForm(props: {
+  channels: readonly ChannelInfo[];
+  clients: readonly { id: string; name: string }[];
+  routes: RouteList;
+}) {
+  const channelId = useSignal('');
+  const clientId = useSignal('');
+  const minCriticality = useSignal('P4');
+  const onCall = useSignal(false);
+  const outside = useSignal(false);
+  const chosen = channelId.value || props.channels[0]?.id || '';
+  return (
+    <form
+      class="filters"
+      aria-label="New routing rule"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        await props.routes.act(() =>
+          Api.createRoute({
+            channelId: chosen,
+            ...(clientId.value ? { clientId: clientId.value } : {}),
+            minCriticality: minCriticality.value,
+            onCall: onCall.value,
+            outsideCoverageOnly: outside.value,
+          }),
+        );
+      }}
+    >
+      <label>
+        Channel
+        <select name="route-channel" value={chosen} onChange={(e) => (channelId.value = e.currentTarget.value)}>
+          {props.channels.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Client
+        <select name="route-client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
+          <option value="">Any the channel serves</option>
+          {props.clients.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        At least
+        <select
+          name="route-criticality"
+          value={minCriticality.value}
+          onChange={(e) => (minCriticality.value = e.currentTarget.value)}
+        >
+          <option value="P4">all (P4)</option>
+          <option value="P3">P3</option>
+          <option value="P2">P2</option>
+          <option value="P1">P1</option>
+        </select>
+      </label>
+      <CheckBox name="route-oncall" label="To whoever is on call" value={onCall} />
+      <CheckBox name="route-outside" label="Outside coverage only" value={outside} />
+      <button type="submit">Add rule</button>
+    </form>
+  );
+}
+
+/** A labelled checkbox bound to a signal. */
+function CheckBox(props: { name: string; label: string; value: Signal<boolean> }) {
+  return (
+    <label>
+      <input
+        type="checkbox"
+        name={props.name}
+        checked={props.value.value}
+        onChange={(e) => (props.value.value = e.currentTarget.checked)}
+      />{' '}
+      {props.label}
+    </label>
   );
 }

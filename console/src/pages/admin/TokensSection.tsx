@@ -7,8 +7,6 @@ import { useList } from './load.js';
 
 export function TokensSection() {
   const tokens = useList(() => Api.apiTokens().then((r) => r.tokens));
-  const name = useSignal('');
-  const days = useSignal('90');
   const created = useSignal<{ name: string; token: string } | null>(null);
   return (
     <>
@@ -53,42 +51,54 @@ export function TokensSection() {
           ))}
         </tbody>
       </table>
-      <form
-        class="filters"
-        aria-label="New API token"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const n = name.value;
-          await tokens.act(async () => {
-            const r = await Api.createApiToken(n, Number(days.value) || undefined);
-            created.value = { name: n, token: r.token };
-            name.value = '';
-          });
-        }}
-      >
-        <label>
-          Token name
-          <input
-            name="token-name"
-            required
-            maxLength={100}
-            value={name.value}
-            onInput={(e) => (name.value = e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Valid for (days)
-          <input
-            type="number"
-            name="days"
-            min={1}
-            max={3650}
-            value={days.value}
-            onInput={(e) => (days.value = e.currentTarget.value)}
-          />
-        </label>
-        <button type="submit">Create token</button>
-      </form>
+      <NewTokenForm tokens={tokens} onCreated={(t) => (created.value = t)} />
     </>
+  );
+}
+
+/** A new API token: its name and validity; the secret goes to `onCreated`, to be shown once. */
+function NewTokenForm(props: {
+  tokens: Pick<ReturnType<typeof useList<unknown>>, 'act'>;
+  onCreated(created: { name: string; token: string }): void;
+}) {
+  const name = useSignal('');
+  const days = useSignal('90');
+  return (
+    <form
+      class="filters"
+      aria-label="New API token"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const n = name.value;
+        await props.tokens.act(async () => {
+          const r = await Api.createApiToken(n, Number(days.value) || undefined);
+          props.onCreated({ name: n, token: r.token });
+          name.value = '';
+        });
+      }}
+    >
+      <label>
+        Token name
+        <input
+          name="token-name"
+          required
+          maxLength={100}
+          value={name.value}
+          onInput={(e) => (name.value = e.currentTarget.value)}
+        />
+      </label>
+      <label>
+        Valid for (days)
+        <input
+          type="number"
+          name="days"
+          min={1}
+          max={3650}
+          value={days.value}
+          onInput={(e) => (days.value = e.currentTarget.value)}
+        />
+      </label>
+      <button type="submit">Create token</button>
+    </form>
   );
 }

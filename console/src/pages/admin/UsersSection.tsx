@@ -13,11 +13,6 @@ const ROLES = ['viewer', 'tier1', 'tier2', 'tier3', 'admin'];
 export function UsersSection() {
   const users = useList(() => Api.users().then((r) => r.users));
   const clients = useList(() => Api.clients().then((r) => r.clients));
-  const email = useSignal('');
-  const name = useSignal('');
-  const password = useSignal('');
-  const role = useSignal('tier1');
-  const clientId = useSignal('');
   const editing = useSignal<string | null>(null);
   return (
     <>
@@ -78,70 +73,85 @@ export function UsersSection() {
         </tbody>
       </table>
       <h3>New user</h3>
-      <form
-        class="stack"
-        aria-label="New user"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const ok = await users.act(() =>
-            Api.createUser({
-              email: email.value,
-              name: name.value,
-              password: password.value,
-              roles: [{ role: role.value, clientId: clientId.value || null }],
-            }),
-          );
-          if (ok) email.value = name.value = password.value = '';
-        }}
-      >
-        <label>
-          E-mail
-          <input
-            type="email"
-            name="email"
-            required
-            value={email.value}
-            onInput={(e) => (email.value = e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Name
-          <input name="name" required value={name.value} onInput={(e) => (name.value = e.currentTarget.value)} />
-        </label>
-        <label>
-          Initial password
-          <input
-            type="password"
-            name="password"
-            autocomplete="new-password"
-            required
-            value={password.value}
-            onInput={(e) => (password.value = e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Role
-          <select name="role" value={role.value} onChange={(e) => (role.value = e.currentTarget.value)}>
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          On
-          <select name="client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
-            <option value="">Every client</option>
-            {clients.data.value?.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <button type="submit">Create user</button>
-      </form>
+      <NewUserForm users={users} clients={clients.data.value ?? []} />
     </>
+  );
+}
+
+/** A new user with one role, on every client or one. */
+function NewUserForm(props: {
+  users: ReturnType<typeof useList<unknown>>;
+  clients: readonly { id: string; name: string }[];
+}) {
+  const email = useSignal('');
+  const name = useSignal('');
+  const password = useSignal('');
+  const role = useSignal('tier1');
+  const clientId = useSignal('');
+  return (
+    <form
+      class="stack"
+      aria-label="New user"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const ok = await props.users.act(() =>
+          Api.createUser({
+            email: email.value,
+            name: name.value,
+            password: password.value,
+            roles: [{ role: role.value, clientId: clientId.value || null }],
+          }),
+        );
+        if (ok) email.value = name.value = password.value = '';
+      }}
+    >
+      <label>
+        E-mail
+        <input
+          type="email"
+          name="email"
+          required
+          value={email.value}
+          onInput={(e) => (email.value = e.currentTarget.value)}
+        />
+      </label>
+      <label>
+        Name
+        <input name="name" required value={name.value} onInput={(e) => (name.value = e.currentTarget.value)} />
+      </label>
+      <label>
+        Initial password
+        <input
+          type="password"
+          name="password"
+          autocomplete="new-password"
+          required
+          value={password.value}
+          onInput={(e) => (password.value = e.currentTarget.value)}
+        />
+      </label>
+      <label>
+        Role
+        <select name="role" value={role.value} onChange={(e) => (role.value = e.currentTarget.value)}>
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        On
+        <select name="client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
+          <option value="">Every client</option>
+          {props.clients.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit">Create user</button>
+    </form>
   );
 }

@@ -3,7 +3,7 @@
  * (the same sentences as `outpost incidents show`), comments, and the acknowledge / resolve actions. A user's request
  * also shows who asked, through which channel, their words and the related detection tickets on the machine.
  */
-import { useSignal } from '@preact/signals';
+import { type Signal, useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 // The CLI's sentences for timeline entries: a pure function, shared so the console and the CLI say the same.
 import { describeEvent } from '../../../../collector/src/cli/timeline.js';
@@ -20,9 +20,6 @@ export function IncidentPage(props: { id: string }) {
   const timeline = useSignal<TimelineEntry[]>([]);
   const names = useSignal<Record<string, string>>({});
   const error = useSignal<unknown>(null);
-  const comment = useSignal('');
-  /** A comment on a user's request may be for the requester (their self-service page shows it). */
-  const forRequester = useSignal(false);
   const request = useSignal<RequestView | null>(null);
   const load = () =>
     Api.incident(props.id)
@@ -42,19 +39,15 @@ export function IncidentPage(props: { id: string }) {
   useEffect(() => {
     void load();
   }, [props.id]);
-  // Who the ticket can be given to: the user list is an admin's (others take the ticket themselves).
-  const people = useSignal<{ id: string; label: string }[]>([]);
-  const assignTo = useSignal('');
-  useEffect(() => {
-    if (!isGlobalAdmin(currentUser.value)) return;
-    Api.users()
-      .then((r) => {
-        people.value = r.users.filter((u) => !u.disabled).map((u) => ({ id: u.id, label: `${u.name} <${u.email}>` }));
-      })
-      .catch((err: unknown) => {
-        error.value = err;
-      });
-  }, []);
+  /** Runs an action on the ticket, then reads it again; an error shows above. */
+  const act = async (run: () => Promise<unknown>) => {
+    try {
+      await run();
+      await load();
+    } catch (err) {
+      error.value = err;
+    }
+  };
 
   const i = incident.value;
   return (
@@ -67,62 +60,11 @@ export function IncidentPage(props: { id: string }) {
         <>
           <h1>{i.title}</h1>
           <p class="explanation">{i.explanation}</p>
-          <dl class="overview">
-            <dt>Type</dt>
-            <dd>{i.type}</dd>
-            <dt>Channel</dt>
-            <dd data-testid="channel">{i.channel}</dd>
-            <dt>Failure</dt>
-            <dd>{new Date(i.failureTime).toLocaleString()}</dd>
-            <dt>Tier</dt>
-            <dd data-testid="tier">{`tier ${i.tier}${i.paused ? ' · SLA paused' : ''}`}</dd>
-            <dt>Assignee</dt>
-            <dd>{i.assigneeName ?? i.assignee ?? 'nobody'}</dd>
-            <dt>Machines</dt>
-            <dd>
-              {i.agentIds.length === 0
-                ? '—'
-                : i.agentIds.map((id) => (
-                    <span key={id}>
-                      <Link href={`/machines/${encodeURIComponent(id)}`}>{id}</Link>{' '}
-                    </span>
-                  ))}
-            </dd>
-          </dl>
+          <Overview i={i} />
           {request.value && <RequestSection r={request.value} />}
           <IncidentList incidents={[i]} onChange={() => void load()} linkTitles={false} />
           <TicketActions incident={i} onChange={() => void load()} />
-          {people.value.length > 0 && (
-            <form
-              class="resolve"
-              aria-label="Assign"
-              onSubmit={async (ev) => {
-                ev.preventDefault();
-                try {
-                  await Api.assign(i.id, assignTo.value);
-                  await load();
-                } catch (err) {
-                  error.value = err;
-                }
-              }}
-            >
-              <label for="assign-to">Assign to</label>
-              <select
-                id="assign-to"
-                required
-                value={assignTo.value}
-                onChange={(e) => (assignTo.value = e.currentTarget.value)}
-              >
-                <option value="">Choose…</option>
-                {people.value.map((p) => (
-                  <option key={p.id} value={p.id}>
-                    {p.label}
-                  </option>
-                ))}
-              </select>
-              <button type="submit">Assign</button>
-            </form>
-          )}
+          <AssignForm i={i} act={act} error={error} />
           <h2>Timeline</h2>
           <ol class="timeline" aria-label="Timeline">
             {timeline.value.map((e) => (
@@ -133,47 +75,135 @@ export function IncidentPage(props: { id: string }) {
               </li>
             ))}
           </ol>
-          <form
-            class="resolve"
-            onSubmit={async (ev) => {
-              ev.preventDefault();
-              try {
-                await Api.comment(i.id, comment.value, forRequester.value && request.value !== null);
-                comment.value = '';
-                forRequester.value = false;
-                await load();
-              } catch (err) {
-                error.value = err;
-              }
-            }}
-          >
-            <label for="comment">Comment</label>
-            <input
-              id="comment"
-              required
-              maxLength={10_000}
-              value={comment.value}
-              onInput={(e) => {
-                comment.value = e.currentTarget.value;
-              }}
-            />
-            {request.value && (
-              <label>
-                <input
-                  type="checkbox"
-                  checked={forRequester.value}
-                  onChange={(e) => {
-                    forRequester.value = e.currentTarget.checked;
-                  }}
-                />{' '}
-                For the requester
-              </label>
-            )}
-            <button type="submit">Add comment</button>
-          </form>
+          <CommentForm i={i} act={act} isRequest={request.value !== null} />
         </>
       )}
     </Layout>
+  );
+}
+
+/** Type, channel, failure time, tier, assignee and machines. */
+function Overview({ i }: { i: Incident }) {
+  return (
+    <dl class="overview">
+      <dt>Type</dt>
+      <dd>{i.type}</dd>
+      <dt>Channel</dt>
+      <dd data-testid="channel">{i.channel}</dd>
+      <dt>Failure</dt>
+      <dd>{new Date(i.failureTime).toLocaleString()}</dd>
+      <dt>Tier</dt>
+      <dd data-testid="tier">{`tier ${i.tier}${i.paused ? ' · SLA paused' : ''}`}</dd>
+      <dt>Assignee</dt>
+      <dd>{i.assigneeName ?? i.assignee ?? 'nobody'}</dd>
+      <dt>Machines</dt>
+      <dd>
+        {i.agentIds.length === 0
+          ? '—'
+          : i.agentIds.map((id) => (
+              <span key={id}>
+                <Link href={`/machines/${encodeURIComponent(id)}`}>{id}</Link>{' '}
+              </span>
+            ))}
+      </dd>
+    </dl>
+  );
+}
+
+/** Who the ticket can be given to: the user list is an admin's (others take the ticket themselves). */
+function AssignForm({
+  i,
+  act,
+  error,
+}: {
+  i: Incident;
+  act(run: () => Promise<unknown>): Promise<void>;
+  error: Signal<unknown>;
+}) {
+  const people = useSignal<{ id: string; label: string }[]>([]);
+  const assignTo = useSignal('');
+  useEffect(() => {
+    if (!isGlobalAdmin(currentUser.value)) return;
+    Api.users()
+      .then((r) => {
+        people.value = r.users.filter((u) => !u.disabled).map((u) => ({ id: u.id, label: `${u.name} <${u.email}>` }));
+      })
+      .catch((err: unknown) => {
+        error.value = err;
+      });
+  }, []);
+  if (people.value.length === 0) return null;
+  return (
+    <form
+      class="resolve"
+      aria-label="Assign"
+      onSubmit={async (ev) => {
+        ev.preventDefault();
+        await act(() => Api.assign(i.id, assignTo.value));
+      }}
+    >
+      <label for="assign-to">Assign to</label>
+      <select id="assign-to" required value={assignTo.value} onChange={(e) => (assignTo.value = e.currentTarget.value)}>
+        <option value="">Choose…</option>
+        {people.value.map((p) => (
+          <option key={p.id} value={p.id}>
+            {p.label}
+          </option>
+        ))}
+      </select>
+      <button type="submit">Assign</button>
+    </form>
+  );
+}
+
+/** A comment for the timeline; on a user's request it may be for the requester (their self-service page shows it). */
+function CommentForm({
+  i,
+  act,
+  isRequest,
+}: {
+  i: Incident;
+  act(run: () => Promise<unknown>): Promise<void>;
+  isRequest: boolean;
+}) {
+  const comment = useSignal('');
+  const forRequester = useSignal(false);
+  return (
+    <form
+      class="resolve"
+      onSubmit={async (ev) => {
+        ev.preventDefault();
+        await act(async () => {
+          await Api.comment(i.id, comment.value, forRequester.value && isRequest);
+          comment.value = '';
+          forRequester.value = false;
+        });
+      }}
+    >
+      <label for="comment">Comment</label>
+      <input
+        id="comment"
+        required
+        maxLength={10_000}
+        value={comment.value}
+        onInput={(e) => {
+          comment.value = e.currentTarget.value;
+        }}
+      />
+      {isRequest && (
+        <label>
+          <input
+            type="checkbox"
+            checked={forRequester.value}
+            onChange={(e) => {
+              forRequester.value = e.currentTarget.checked;
+            }}
+          />{' '}
+          For the requester
+        </label>
+      )}
+      <button type="submit">Add comment</button>
+    </form>
   );
 }
 

@@ -3,7 +3,7 @@
  * when the live stream says a ticket changed (and every 30 s, or 10 s while the stream is down). "Breached" and "on
  * time" are the server's filter; "due within 1 h" narrows what the server answered (a queue page of up to 200).
  */
-import { useSignal } from '@preact/signals';
+import { type Signal, useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { Api } from '../../api/client.js';
 import { incidentsChanged, liveState } from '../../api/live.js';
@@ -19,21 +19,93 @@ function byUrgency(a: Incident, b: Incident): number {
   return due(a) - due(b) || a.criticality.localeCompare(b.criticality) || a.detectedAt - b.detectedAt;
 }
 
-export function IncidentsPage() {
-  const list = useSignal<Incident[] | null>(null);
-  const error = useSignal<unknown>(null);
-  const tier = useSignal('');
-  const crit = useSignal('');
-  const client = useSignal('');
-  const sla = useSignal<'' | 'breached' | 'on-time' | 'due-soon'>('');
+/** The SLA filter: the server's breached / on time, or "due within 1 h" narrowed here. */
+type SlaFilter = '' | 'breached' | 'on-time' | 'due-soon';
+
+/** The queue's filters, one signal each. */
+interface QueueFilters {
+  tier: Signal<string>;
+  crit: Signal<string>;
+  client: Signal<string>;
+  sla: Signal<SlaFilter>;
+  showResolved: Signal<boolean>;
+}
+
+/** Tier, priority, client, SLA and "show resolved". */
+function FiltersBar({ f }: { f: QueueFilters }) {
+  const { tier, crit, client, sla, showResolved } = f;
   const clients = useSignal<{ id: string; name: string }[]>([]);
-  const showResolved = useSignal(false);
   useEffect(() => {
     // Only the clients this user may see; a failure leaves the filter at "Any" (the queue itself says why).
     Api.clients()
       .then((r) => (clients.value = r.clients))
       .catch(() => undefined);
   }, []);
+  return (
+    <div class="filters">
+      <label>
+        Tier
+        <select value={tier.value} onChange={(e) => (tier.value = e.currentTarget.value)}>
+          <option value="">Any</option>
+          <option value="1">Tier 1</option>
+          <option value="2">Tier 2</option>
+          <option value="3">Tier 3</option>
+        </select>
+      </label>
+      <label>
+        Priority
+        <select value={crit.value} onChange={(e) => (crit.value = e.currentTarget.value)}>
+          <option value="">Any</option>
+          {['P1', 'P2', 'P3', 'P4'].map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Client
+        <select value={client.value} onChange={(e) => (client.value = e.currentTarget.value)}>
+          <option value="">Any</option>
+          {clients.value.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        SLA
+        <select value={sla.value} onChange={(e) => (sla.value = e.currentTarget.value as SlaFilter)}>
+          <option value="">Any</option>
+          <option value="breached">Breached</option>
+          <option value="on-time">On time</option>
+          <option value="due-soon">Due within 1 h or late</option>
+        </select>
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          checked={showResolved.value}
+          onChange={(e) => (showResolved.value = e.currentTarget.checked)}
+        />{' '}
+        Show resolved
+      </label>
+    </div>
+  );
+}
+
+export function IncidentsPage() {
+  const list = useSignal<Incident[] | null>(null);
+  const error = useSignal<unknown>(null);
+  const f: QueueFilters = {
+    tier: useSignal(''),
+    crit: useSignal(''),
+    client: useSignal(''),
+    sla: useSignal<SlaFilter>(''),
+    showResolved: useSignal(false),
+  };
+  const { tier, crit, client, sla, showResolved } = f;
   const load = () =>
     Api.incidents({
       status: showResolved.value ? ['open', 'acknowledged', 'resolved'] : ['open', 'acknowledged'],
@@ -70,59 +142,7 @@ export function IncidentsPage() {
   return (
     <Layout>
       <h1>Incidents</h1>
-      <div class="filters">
-        <label>
-          Tier
-          <select value={tier.value} onChange={(e) => (tier.value = e.currentTarget.value)}>
-            <option value="">Any</option>
-            <option value="1">Tier 1</option>
-            <option value="2">Tier 2</option>
-            <option value="3">Tier 3</option>
-          </select>
-        </label>
-        <label>
-          Priority
-          <select value={crit.value} onChange={(e) => (crit.value = e.currentTarget.value)}>
-            <option value="">Any</option>
-            {['P1', 'P2', 'P3', 'P4'].map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Client
-          <select value={client.value} onChange={(e) => (client.value = e.currentTarget.value)}>
-            <option value="">Any</option>
-            {clients.value.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          SLA
-          <select
-            value={sla.value}
-            onChange={(e) => (sla.value = e.currentTarget.value as 'breached' | 'on-time' | 'due-soon' | '')}
-          >
-            <option value="">Any</option>
-            <option value="breached">Breached</option>
-            <option value="on-time">On time</option>
-            <option value="due-soon">Due within 1 h or late</option>
-          </select>
-        </label>
-        <label>
-          <input
-            type="checkbox"
-            checked={showResolved.value}
-            onChange={(e) => (showResolved.value = e.currentTarget.checked)}
-          />{' '}
-          Show resolved
-        </label>
-      </div>
+      <FiltersBar f={f} />
       <ErrorLine error={error.value} />
       {list.value === null ? (
         <p class="muted">Loading…</p>

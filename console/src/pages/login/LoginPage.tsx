@@ -8,6 +8,14 @@ import { ErrorLine } from '../../components/Layout.js';
 import { navigate } from '../../router.js';
 import { currentUser } from '../../session.js';
 
+/** Keeps the session's CSRF token and user, then goes where the login was asked from (same origin only). */
+function startSession(answer: Awaited<ReturnType<typeof Api.login>>): void {
+  csrfToken.value = answer.csrfToken;
+  currentUser.value = answer.user;
+  const next = new URLSearchParams(location.search).get('next');
+  navigate(next?.startsWith('/') && !next.startsWith('//') ? next : '/fleet', true);
+}
+
 export function LoginPage() {
   const email = useSignal('');
   const password = useSignal('');
@@ -26,10 +34,7 @@ export function LoginPage() {
         password: password.value,
         ...(needTotp.value ? { totp: totp.value } : {}),
       });
-      csrfToken.value = answer.csrfToken;
-      currentUser.value = answer.user;
-      const next = new URLSearchParams(location.search).get('next');
-      navigate(next?.startsWith('/') && !next.startsWith('//') ? next : '/fleet', true);
+      startSession(answer);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'OUTPOST_E_TOTP_REQUIRED') {
         needTotp.value = true;

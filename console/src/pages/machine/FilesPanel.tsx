@@ -20,15 +20,15 @@ function ProgressLine(props: { label: string; done: number; total: number }) {
 /** The last path segment, for the saved file's name (agent paths may use either separator). */
 const baseName = (path: string) => path.split(/[\\/]/).filter(Boolean).pop() ?? 'download';
 
+/** Runs one transfer: its progress, then its result line or its error. */
+type Run = (label: string, work: (p: (done: number, total: number) => void) => Promise<string>) => Promise<void>;
+
 export default function FilesPanel(props: { agentId: string; onClose(): void }) {
-  const upPath = useSignal('');
-  const upFile = useSignal<File | null>(null);
-  const downPath = useSignal('');
   const progress = useSignal<{ label: string; done: number; total: number } | null>(null);
   const result = useSignal('');
   const error = useSignal<unknown>(null);
   const busy = useSignal(false);
-  const run = async (label: string, work: (p: (done: number, total: number) => void) => Promise<string>) => {
+  const run: Run = async (label, work) => {
     error.value = null;
     result.value = '';
     busy.value = true;
@@ -44,77 +44,8 @@ export default function FilesPanel(props: { agentId: string; onClose(): void }) 
   return (
     <section class="files" aria-labelledby="files-title">
       <h2 id="files-title">Files</h2>
-      <form
-        class="filters"
-        aria-label="Upload to the machine"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const file = upFile.value;
-          if (!file) return;
-          void run('Upload', async (p) => {
-            const sha = await upload(props.agentId, upPath.value, file, p);
-            return `Uploaded ${file.size} bytes to ${upPath.value} (SHA-256 ${sha}, checked by the agent)`;
-          });
-        }}
-      >
-        <label>
-          File
-          <input
-            name="upload-file"
-            type="file"
-            required
-            onChange={(e) => (upFile.value = e.currentTarget.files?.[0] ?? null)}
-          />
-        </label>
-        <label>
-          To path
-          <input
-            name="upload-path"
-            required
-            placeholder="/tmp/file.txt"
-            maxLength={4096}
-            value={upPath.value}
-            onInput={(e) => (upPath.value = e.currentTarget.value)}
-          />
-        </label>
-        <button type="submit" disabled={busy.value}>
-          Upload
-        </button>
-      </form>
-      <form
-        class="filters"
-        aria-label="Download from the machine"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const path = downPath.value;
-          void run('Download', async (p) => {
-            const { blob, sha256 } = await download(props.agentId, path, p);
-            // Handed to the browser's download manager as a file; the object URL is released right after.
-            const href = URL.createObjectURL(blob);
-            const a = document.createElement('a');
-            a.href = href;
-            a.download = baseName(path);
-            a.click();
-            setTimeout(() => URL.revokeObjectURL(href), 10_000);
-            return `Downloaded ${blob.size} bytes from ${path} (SHA-256 ${sha256}, checked)`;
-          });
-        }}
-      >
-        <label>
-          Path on the machine
-          <input
-            name="download-path"
-            required
-            placeholder="/var/log/syslog"
-            maxLength={4096}
-            value={downPath.value}
-            onInput={(e) => (downPath.value = e.currentTarget.value)}
-          />
-        </label>
-        <button type="submit" disabled={busy.value}>
-          Download
-        </button>
-      </form>
+      <UploadForm agentId={props.agentId} run={run} busy={busy.value} />
+      <DownloadForm agentId={props.agentId} run={run} busy={busy.value} />
       <p class="muted">{`Up to ${MAX_BYTES >> 20} MiB from the browser; larger files and resumes: outpost cp.`}</p>
       {progress.value && <ProgressLine {...progress.value} />}
       {result.value && (
@@ -127,5 +58,91 @@ export default function FilesPanel(props: { agentId: string; onClose(): void }) 
         Close files
       </button>
     </section>
+  );
+}
+
+/** A browser file to a path on the machine. */
+function UploadForm(props: { agentId: string; run: Run; busy: boolean }) {
+  const upPath = useSignal('');
+  const upFile = useSignal<File | null>(null);
+  return (
+    <form
+      class="filters"
+      aria-label="Upload to the machine"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const file = upFile.value;
+        if (!file) return;
+        void props.run('Upload', async (p) => {
+          const sha = await upload(props.agentId, upPath.value, file, p);
+          return `Uploaded ${file.size} bytes to ${upPath.value} (SHA-256 ${sha}, checked by the agent)`;
+        });
+      }}
+    >
+      <label>
+        File
+        <input
+          name="upload-file"
+          type="file"
+          required
+          onChange={(e) => (upFile.value = e.currentTarget.files?.[0] ?? null)}
+        />
+      </label>
+      <label>
+        To path
+        <input
+          name="upload-path"
+          required
+          placeholder="/tmp/file.txt"
+          maxLength={4096}
+          value={upPath.value}
+          onInput={(e) => (upPath.value = e.currentTarget.value)}
+        />
+      </label>
+      <button type="submit" disabled={props.busy}>
+        Upload
+      </button>
+    </form>
+  );
+}
+
+/** A file of the machine to the browser's downloads, once its SHA-256 matches the agent's. */
+function DownloadForm(props: { agentId: string; run: Run; busy: boolean }) {
+  const downPath = useSignal('');
+  return (
+    <form
+      class="filters"
+      aria-label="Download from the machine"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const path = downPath.value;
+        void props.run('Download', async (p) => {
+          const { blob, sha256 } = await download(props.agentId, path, p);
+          // Handed to the browser's download manager as a file; the object URL is released right after.
+          const href = URL.createObjectURL(blob);
+          const a = document.createElement('a');
+          a.href = href;
+          a.download = baseName(path);
+          a.click();
+          setTimeout(() => URL.revokeObjectURL(href), 10_000);
+          return `Downloaded ${blob.size} bytes from ${path} (SHA-256 ${sha256}, checked)`;
+        });
+      }}
+    >
+      <label>
+        Path on the machine
+        <input
+          name="download-path"
+          required
+          placeholder="/var/log/syslog"
+          maxLength={4096}
+          value={downPath.value}
+          onInput={(e) => (downPath.value = e.currentTarget.value)}
+        />
+      </label>
+      <button type="submit" disabled={props.busy}>
+        Download
+      </button>
+    </form>
   );
 }
