@@ -27,6 +27,14 @@ const skipPackaging = process.env.OUTPOST_SKIP_PACKAGING_TESTS === '1';
 // Figures: CONTRIBUTING.md, "Test suite time".
 const workers = Number(process.env.OUTPOST_TEST_WORKERS) || Math.max(2, availableParallelism());
 
+// Files that rebuild the checkout while they run: `pnpm demo` is `pnpm build && …`, and the build rewrites the agent
+// and collector bundles and empties console/dist before writing it again, under the feet of any test that starts
+// `outpost`, `outpost-agent` or serves the console meanwhile. They form their own project (`test-alone`), run as a
+// group of their own before every other file (sequence.groupOrder), so nothing runs beside them.
+const REBUILDS_DIST = ['e2e/demo.test.ts'];
+
+const common = { testTimeout: 30_000, hookTimeout: 30_000, pool: 'forks' } as const;
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -34,19 +42,35 @@ export default defineConfig({
     minWorkers: 1,
     // The slowest files first (test/support/sequencer.ts), so that no long file starts last and runs alone.
     sequence: { sequencer: SlowFirstSequencer },
-    projects: ['shared', 'agent', 'collector', 'test'].map((name) => ({
-      resolve: { alias },
-      test: {
-        name,
-        root: here(`./${name}`),
-        include: ['**/*.test.ts'],
-        exclude: ['**/node_modules/**', '**/dist/**', ...(skipPackaging ? ['package/**'] : [])],
-        testTimeout: 30_000,
-        hookTimeout: 30_000,
-        pool: 'forks',
-        // The packaging tests' shared executables (test/support/package-build.ts).
-        globalSetup: name === 'test' ? [here('./test/support/package-builds.setup.ts')] : [],
+    projects: [
+      ...['shared', 'agent', 'collector', 'test'].map((name) => ({
+        resolve: { alias },
+        test: {
+          name,
+          root: here(`./${name}`),
+          include: ['**/*.test.ts'],
+          exclude: [
+            '**/node_modules/**',
+            '**/dist/**',
+            ...(skipPackaging ? ['package/**'] : []),
+            ...(name === 'test' ? REBUILDS_DIST : []),
+          ],
+          ...common,
+          sequence: { groupOrder: 1 },
+          // The packaging tests' shared executables (test/support/package-build.ts).
+          globalSetup: name === 'test' ? [here('./test/support/package-builds.setup.ts')] : [],
+        },
+      })),
+      {
+        resolve: { alias },
+        test: {
+          name: 'test-alone',
+          root: here('./test'),
+          include: REBUILDS_DIST,
+          ...common,
+          sequence: { groupOrder: 0 },
+        },
       },
-    })),
+    ],
   },
 });

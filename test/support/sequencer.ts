@@ -27,7 +27,6 @@ export const SLOW_FILES: Readonly<Record<string, number>> = {
   'test:security/cli-bad-input.test.ts': 23,
   'test:console/actions.test.ts': 23,
   'test:console/console.test.ts': 20,
-  'test:e2e/demo.test.ts': 19,
   'test:e2e/jobs.test.ts': 18,
   'test:security/login-throttle.test.ts': 17,
   'test:security/files-race.test.ts': 15,
