@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { SlowFirstSequencer } from './test/support/sequencer.js';
@@ -21,11 +21,17 @@ const alias = [
 const skipPackaging = process.env.OUTPOST_SKIP_PACKAGING_TESTS === '1';
 
 // Forked workers for the whole run (every project shares one pool). vitest's default in `run` mode is cores - 1: ONE
-// worker on CI's 2-core machine, so the ~160 files ran one after the other (the sum of their durations was the wall
-// time). Most of a file's time is spent waiting on child processes, sockets and timers, not on the CPU, so at least
-// two workers run even on two cores; OUTPOST_TEST_WORKERS overrides it (1 to debug an interaction between files).
-// Figures: CONTRIBUTING.md, "Test suite time".
-const workers = Number(process.env.OUTPOST_TEST_WORKERS) || Math.max(2, availableParallelism());
+// worker on CI's 2-core machine, so the ~170 files ran one after the other (the sum of their durations was the wall
+// time). A file mostly waits on its child processes, sockets and timers, and uses about one core on average, so two
+// workers overlap that on two cores. Not on a machine that other work already saturates (a 1-minute load average
+// over cores + 1; our own lint, typecheck and build just before use about one core): there two workers only split
+// the same CPU share and push the slowest tests to their 30 s timeout (measured: CONTRIBUTING.md), so it keeps one.
+// OUTPOST_TEST_WORKERS sets the count (1 to rule out an interaction between files). CONTRIBUTING.md, "Test suite time".
+const cores = availableParallelism();
+const busy = loadavg()[0]! > cores + 1;
+const workers = Number(process.env.OUTPOST_TEST_WORKERS) || (busy ? 1 : Math.max(2, cores));
+if (busy && !process.env.OUTPOST_TEST_WORKERS)
+  console.error(`vitest: one worker, the machine is busy (load ${loadavg()[0]!.toFixed(1)} on ${cores} cores)`);
 
 // Files that rebuild the checkout while they run: `pnpm demo` is `pnpm build && …`, and the build rewrites the agent
 // and collector bundles and empties console/dist before writing it again, under the feet of any test that starts
