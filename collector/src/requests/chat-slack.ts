@@ -39,6 +39,33 @@ export interface SlackTools {
   fileForSlack(r: Parameters<Requests['file']>[0], responseUrl: string, threadTs?: string): void;
 }
 
+/** Slack's settings, or a coded refusal when Slack is not configured. */
+function slackSettings(settings: CollectorSettings['requests']) {
+  if (!settings.slack)
+    throw new OutpostError('OUTPOST_E_CHAT_NOT_CONFIGURED', { message: 'Slack is not configured on this collector' });
+  return settings.slack;
+}
+
+/** Posts the reply to Slack's response_url, if it is one we may call. */
+async function reply(d: ChatDeps, url: string, body: Record<string, unknown>): Promise<void> {
+  const { logger } = d;
+  if (!slackSettings(d.settings).responseUrlPrefixes.some((p) => url.startsWith(p))) {
+    logger.warn({ host: URL.canParse(url) ? new URL(url).host : null }, 'slack response_url not allowed; no reply');
+    return;
+  }
+  try {
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(REPLY_TIMEOUT_MS),
+    });
+    if (!r.ok) logger.warn({ status: r.status }, 'slack reply refused');
+  } catch (err) {
+    logger.warn({ err }, 'slack reply failed');
+  }
+}
+
 /** Binds the Slack helpers to the chat dependencies. */
 export function slackTools(d: ChatDeps): SlackTools {
   const { requests, settings, logger } = d;
@@ -52,34 +79,9 @@ export function slackTools(d: ChatDeps): SlackTools {
     seen.set(signature, now + 2 * SLACK_MAX_SKEW_MS);
   };
 
-  const slack = () => {
-    if (!settings.slack)
-      throw new OutpostError('OUTPOST_E_CHAT_NOT_CONFIGURED', { message: 'Slack is not configured on this collector' });
-    return settings.slack;
-  };
-
-  /** Posts the reply to Slack's response_url, if it is one we may call. */
-  const reply = async (url: string, body: Record<string, unknown>) => {
-    if (!slack().responseUrlPrefixes.some((p) => url.startsWith(p))) {
-      logger.warn({ host: URL.canParse(url) ? new URL(url).host : null }, 'slack response_url not allowed; no reply');
-      return;
-    }
-    try {
-      const r = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(REPLY_TIMEOUT_MS),
-      });
-      if (!r.ok) logger.warn({ status: r.status }, 'slack reply refused');
-    } catch (err) {
-      logger.warn({ err }, 'slack reply failed');
-    }
-  };
-
   /** Verifies the Slack request of `raw` and returns its parsed form fields. */
   const verifiedSlack = (req: { headers: Record<string, string | string[] | undefined> }, raw: string) => {
-    const s = slack();
+    const s = slackSettings(settings);
     const signature = header(req.headers['x-slack-signature']);
     verifySlack(
       s.signingSecret,
@@ -92,7 +94,7 @@ export function slackTools(d: ChatDeps): SlackTools {
   };
 
   const clientOfTeam = (teamId: string) => {
-    const clientId = slack().workspaces[teamId];
+    const clientId = slackSettings(settings).workspaces[teamId];
     if (!clientId)
       throw new OutpostError('OUTPOST_E_CHAT_NOT_CONFIGURED', {
         message: `Slack workspace ${teamId} is not mapped to a client`,
@@ -105,7 +107,7 @@ export function slackTools(d: ChatDeps): SlackTools {
     void requests
       .file(r)
       .then(({ incident }) =>
-        reply(responseUrl, {
+        reply(d, responseUrl, {
           response_type: 'ephemeral',
           replace_original: false,
           text: slackText(ticketLine(incident)),
@@ -114,7 +116,7 @@ export function slackTools(d: ChatDeps): SlackTools {
       )
       .catch((err: unknown) => {
         logger.error({ err, clientId: r.clientId, channel: 'slack' }, 'slack request not filed');
-        return reply(responseUrl, {
+        return reply(d, responseUrl, {
           response_type: 'ephemeral',
           text: slackText(`Your request could not be filed: ${(err as Error).message}`),
         });

@@ -42,45 +42,62 @@ export interface SocketTools {
   wireTech(ws: WebSocket, s: LiveShell, actor: UserActor, readOnly: boolean, log: FastifyRequest['log']): void;
 }
 
+/** The user behind a request; sessions belong to users, so a token of another kind is refused. */
+function userOf(req: FastifyRequest): UserActor {
+  const actor = actorOf(req);
+  if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN', { message: 'sessions belong to users' });
+  return actor;
+}
+
+/** The coded error of a technician socket that sent too many frames. */
+const floodError = (): OutpostError =>
+  new OutpostError('OUTPOST_E_RATE_LIMITED', {
+    message: `more than ${TECH_FRAMES_PER_SECOND} frames in a second from the technician`,
+  });
+
+/** Sends the coded refusal to a technician socket still open, then closes it with the error's close code. */
+function refuseSocket(ws: WebSocket, err: unknown): void {
+  const e = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
+  if (ws.readyState === ws.OPEN) {
+    ws.send(JSON.stringify({ type: 'session.error', code: e.code, message: e.message }));
+    ws.close(e.wsCloseCode, e.code);
+  }
+}
+
+/** Origin must be absent (a CLI, authenticated by bearer token) or exactly one of the allowed origins. */
+async function checkOrigin(
+  deps: SessionsRouteDeps,
+  req: FastifyRequest,
+  agentId: string | null,
+  clientId: string | null,
+  type = 'shell.open',
+): Promise<void> {
+  const origin = req.headers.origin;
+  const bearer = req.headers.authorization?.startsWith('Bearer ');
+  // The console is served by this listener: its own origin (scheme and Host, as the CSRF check reads it) is allowed.
+  const own = `${req.protocol}://${req.host}`;
+  if (
+    (origin === undefined && bearer) ||
+    (origin !== undefined && (origin === own || deps.allowedOrigins.includes(origin)))
+  )
+    return;
+  await deps.audit.record({
+    type,
+    code: 'OUTPOST_E_ORIGIN_REFUSED',
+    result: 'denied',
+    actor: actorRef(actorOf(req)),
+    clientId,
+    agentId,
+    resource: agentId ? `agent:${agentId}` : null,
+    remoteIp: req.ip,
+    details: { origin: origin ?? null },
+  });
+  throw new OutpostError('OUTPOST_E_ORIGIN_REFUSED', { details: { origin: origin ?? null } });
+}
+
 /** Binds the socket helpers to one set of dependencies (one per sessions plugin). */
 export function socketTools(deps: SessionsRouteDeps): SocketTools {
-  const { sessions, audit } = deps;
-
-  /** Origin must be absent (a CLI, authenticated by bearer token) or exactly one of the allowed origins. */
-  const checkOrigin = async (
-    req: FastifyRequest,
-    agentId: string | null,
-    clientId: string | null,
-    type = 'shell.open',
-  ) => {
-    const origin = req.headers.origin;
-    const bearer = req.headers.authorization?.startsWith('Bearer ');
-    // The console is served by this listener: its own origin (scheme and Host, as the CSRF check reads it) is allowed.
-    const own = `${req.protocol}://${req.host}`;
-    if (
-      (origin === undefined && bearer) ||
-      (origin !== undefined && (origin === own || deps.allowedOrigins.includes(origin)))
-    )
-      return;
-    await audit.record({
-      type,
-      code: 'OUTPOST_E_ORIGIN_REFUSED',
-      result: 'denied',
-      actor: actorRef(actorOf(req)),
-      clientId,
-      agentId,
-      resource: agentId ? `agent:${agentId}` : null,
-      remoteIp: req.ip,
-      details: { origin: origin ?? null },
-    });
-    throw new OutpostError('OUTPOST_E_ORIGIN_REFUSED', { details: { origin: origin ?? null } });
-  };
-
-  const userOf = (req: FastifyRequest): UserActor => {
-    const actor = actorOf(req);
-    if (actor.kind !== 'user') throw new OutpostError('OUTPOST_E_FORBIDDEN', { message: 'sessions belong to users' });
-    return actor;
-  };
+  const { sessions } = deps;
 
   /**
    * Counts every frame a technician socket sends (text or binary, a read-only joiner's too, before a transfer is
@@ -100,18 +117,6 @@ export function socketTools(deps: SessionsRouteDeps): SocketTools {
       setTimeout(() => ws.terminate(), 500).unref();
       return false;
     };
-  };
-  const floodError = () =>
-    new OutpostError('OUTPOST_E_RATE_LIMITED', {
-      message: `more than ${TECH_FRAMES_PER_SECOND} frames in a second from the technician`,
-    });
-
-  const refuseSocket = (ws: WebSocket, err: unknown) => {
-    const e = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
-    if (ws.readyState === ws.OPEN) {
-      ws.send(JSON.stringify({ type: 'session.error', code: e.code, message: e.message }));
-      ws.close(e.wsCloseCode, e.code);
-    }
   };
 
   const wireTech = (ws: WebSocket, s: LiveShell, actor: UserActor, readOnly: boolean, log: FastifyRequest['log']) => {
@@ -140,5 +145,13 @@ export function socketTools(deps: SessionsRouteDeps): SocketTools {
     });
   };
 
-  return { admitted: new WeakMap(), checkOrigin, userOf, floodCheck, floodError, refuseSocket, wireTech };
+  return {
+    admitted: new WeakMap(),
+    checkOrigin: (req, agentId, clientId, type) => checkOrigin(deps, req, agentId, clientId, type),
+    userOf,
+    floodCheck,
+    floodError,
+    refuseSocket,
+    wireTech,
+  };
 }
