@@ -26,90 +26,12 @@
  * State is a flat Float64Array so it checkpoints as one blob and the hot path allocates nothing.
  */
 
-/** Knobs of the baseline; the defaults are the shipped, one-for-all parameter set. */
-export interface BaselineParams {
-  /** Samples read before any score above 0 (learning). */
-  warmup: number;
-  /** Smoothing of the fast level. */
-  fastAlpha: number;
-  /** Smoothing of the slow level (seasonal forecasters ride on it). */
-  slowAlpha: number;
-  /** Smoothing of each seasonal bucket on a visit. */
-  seasonAlpha: number;
-  /** Smoothing of each forecaster's mean absolute error. */
-  errAlpha: number;
-  /** Surprises are clipped to this many typical errors before they update anything. */
-  clip: number;
-  /** Smoothing of the short average of surprises. */
-  shortAlpha: number;
-  /** Surprises are bounded at this many typical errors, then scaled to [0, 1]. */
-  maxSurprise: number;
-  /** Smoothing of the long-run mean and variance of the short average (the series' own history). */
-  historyAlpha: number;
-  /** What the history learns from an average is capped at this many spreads above its mean. */
-  historyCap: number;
-  /** Smallest spread of that history (bounded-surprise units). */
-  minSpread: number;
-  /** A tail probability of 10^-tailDigits scores 1. */
-  tailDigits: number;
-  /** Score at or above which the series raises an alarm (also the shipped incident threshold). */
-  alarm: number;
-  /** Samples after an alarm during which the score is held below the alarm (one fault, one alarm row). */
-  refractory: number;
-  /** The refractory state ends early once the score is back below half the alarm level (the fault is over). */
-  refractoryEnds: boolean;
-  /**
-   * A value beyond everything seen so far by more than this fraction of the range seen is abnormal (Numenta HTM's
-   * "spatial anomaly" rule and its tolerance) …
-   */
-  spatialTolerance: number;
-  /** … when it is also this many typical errors off the forecast (a counter or a slow fill makes new highs calmly). */
-  spatialMinDeviation: number;
-  /**
-   * Forgetting rate of the empirical histogram of surprise averages; 0 turns it off. A level of surprise this series
-   * reaches now and then (daily bursts) is not news however improbable a Gaussian would call it.
-   */
-  empiricalAlpha: number;
-  /** The empirical share counts this much against the Gaussian tail. */
-  empiricalWeight: number;
-  /**
-   * Smoothing of the level-shift channel: a signed average of the distance from the level (slow level, or the trusted
-   * seasonal forecast) in typical errors, clipped at `clip`. A shift too small for the short average of surprises
-   * (the fast level absorbs it within a few samples) builds up here; 0 turns the channel off.
-   */
-  shiftAlpha: number;
-  /**
-   * In the level-shift channel, a level within this many histogram bins (of 64) of one the series reached lately
-   * counts as reached: the average moves smoothly, so a repeat of a past shift peaks a hair above or below it.
-   */
-  shiftReachedBins: number;
-}
+import type { BaselineParams } from './baseline-params.js';
+import { CH_LEN, CH_W, rarity } from './baseline-rarity.js';
 
-/** The shipped parameters, one set for every metric and every file. */
-export const DEFAULT_BASELINE: Readonly<BaselineParams> = Object.freeze({
-  warmup: 150,
-  fastAlpha: 0.2,
-  slowAlpha: 0.01,
-  seasonAlpha: 0.15,
-  errAlpha: 0.01,
-  clip: 6,
-  shortAlpha: 0.15,
-  maxSurprise: 12,
-  historyAlpha: 0.002,
-  historyCap: 3,
-  minSpread: 0.02,
-  tailDigits: 10,
-  alarm: 0.5,
-  refractory: 150,
-  refractoryEnds: true,
-  spatialTolerance: 0.05,
-  spatialMinDeviation: 3,
-  empiricalAlpha: 0.005,
-  empiricalWeight: 0.05,
-  shiftAlpha: 0.05,
-  shiftReachedBins: 1,
-});
+export { type BaselineParams, DEFAULT_BASELINE } from './baseline-params.js';
 
+// Hot-path indices are this module's own constants: V8 folds them, not imported bindings (8x slower when imported).
 const DAY_BUCKETS = 48; // 30 min
 const WEEK_BUCKETS = 168; // 1 h
 const DAY_MS = 86_400_000;
@@ -137,14 +59,6 @@ const DAY0 = 19;
 const DAYN = DAY0 + DAY_BUCKETS; // visit counts
 const WEEK0 = DAYN + DAY_BUCKETS;
 const WEEKN = WEEK0 + WEEK_BUCKETS;
-const HIST_BINS = 64;
-// A rarity channel: [weight of the next sample (lazy decay), history mean, history variance, sum of the bins, HIST_BINS bins].
-const CH_W = 0;
-const CH_MEAN = 1;
-const CH_VAR = 2;
-const CH_TOTAL = 3; // sum of the bins
-const CH_BINS = 4;
-const CH_LEN = CH_BINS + HIST_BINS;
 const CH_AVG = WEEKN + WEEK_BUCKETS; // the short average of surprises
 const SHIFT = 8; // the level-shift average
 const CUSUM_UP = 9; // Page's CUSUM of the distance from the level, upwards …
@@ -198,25 +112,81 @@ export interface BaselineView {
 
 /**
  * Feeds one sample and returns its anomaly score in [0, 1]. `ts` is epoch ms (used for the seasonal buckets and the
- * abnormal-run start). Non-finite values score 0 and change nothing.
+ * abnormal-run start). Non-finite values score 0 and change nothing. The steps are those of the header, in order.
  */
 export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly<BaselineParams>): number {
   if (!Number.isFinite(x)) return 0;
   const n = s[N]!;
+  if (n === 0) {
+    firstSample(s, ts, x);
+    return 0;
+  }
   const tsOk = Number.isFinite(ts);
   const dayB = tsOk ? DAY0 + Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / (DAY_MS / DAY_BUCKETS)) : -1;
   const weekB = tsOk ? WEEK0 + Math.floor((((ts % WEEK_MS) + WEEK_MS) % WEEK_MS) / (WEEK_MS / WEEK_BUCKETS)) : -1;
-  if (n === 0) {
-    s[FAST] = x;
-    s[SLOW] = x;
-    s[ABS] = Math.abs(x);
-    s[N] = 1;
-    s[LAST_TS] = ts;
-    s[LAST_EXPECTED] = x;
-    s[MINV] = x;
-    s[MAXV] = x;
-    return 0;
+  forecast(s, dayB, weekB);
+  const pred = F[F_PRED]!;
+  const err = F[F_ERR]!;
+  const dev = (x - pred) / err;
+  const z = Math.min(Math.abs(dev), p.maxSurprise) / p.maxSurprise;
+  learnForecasts(s, x, n, dayB, weekB, p);
+
+  // Compare the short average of surprises with this series' own history of it.
+  let score = surpriseScore(s, z, n, p);
+
+  // A level shift: the fast level absorbs a small step within a few samples, the slow one (or the seasonal forecast
+  // riding on it) does not, so a sustained step builds up a signed average of the distance from it.
+  const level = pred === F[F_FAST]! ? F[F_SLOW]! : pred;
+  const levelDev = (x - level) / err;
+  let shifted = false;
+  if (p.shiftAlpha > 0) {
+    const shiftScore = levelShiftScore(s, ts, levelDev, n, p);
+    shifted = shiftScore > score;
+    score = Math.max(score, shiftScore);
   }
+  score = refractory(s, newExtreme(s, x, dev, n, score, p), levelDev, p);
+  followAbnormalRun(s, ts, dev);
+
+  s[N] = n + 1;
+  s[LAST_TS] = ts;
+  s[LAST_SCORE] = score;
+  s[LAST_EXPECTED] = pred;
+  s[LAST_DEV] = dev;
+  s[LAST_SHIFT] = shifted ? 1 : 0;
+  s[LAST_LEVEL] = level;
+  s[LAST_LEVEL_DEV] = levelDev;
+  return score;
+}
+
+/** The first sample of a series: every level starts at it, and it scores 0. */
+function firstSample(s: Float64Array, ts: number, x: number): void {
+  s[FAST] = x;
+  s[SLOW] = x;
+  s[ABS] = Math.abs(x);
+  s[N] = 1;
+  s[LAST_TS] = ts;
+  s[LAST_EXPECTED] = x;
+  s[MINV] = x;
+  s[MAXV] = x;
+}
+
+// What `forecast` found, for the rest of the step: a module scratch vector, so the hot path allocates nothing (the
+// step is synchronous, so no two steps share it at once).
+const F = new Float64Array(11);
+const F_FAST = 0;
+const F_SLOW = 1;
+const F_PRED_DAY = 2;
+const F_PRED_WEEK = 3;
+const F_DAY_OK = 4;
+const F_WEEK_OK = 5;
+const F_ERR_FAST = 6;
+const F_ERR_DAY = 7;
+const F_ERR_WEEK = 8;
+const F_PRED = 9;
+const F_ERR = 10;
+
+/** Step 1, the forecast: each forecaster's prediction and typical error, and the one trusted (into `F`). */
+function forecast(s: Float64Array, dayB: number, weekB: number): void {
   const fast = s[FAST]!;
   const slow = s[SLOW]!;
   const dayOk = dayB >= 0 && s[dayB + DAY_BUCKETS]! >= 2;
@@ -240,9 +210,35 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
     pred = predWeek;
     err = eW;
   }
-  const dev = (x - pred) / err;
-  const z = Math.min(Math.abs(dev), p.maxSurprise) / p.maxSurprise;
+  F[F_FAST] = fast;
+  F[F_SLOW] = slow;
+  F[F_PRED_DAY] = predDay;
+  F[F_PRED_WEEK] = predWeek;
+  F[F_DAY_OK] = dayOk ? 1 : 0;
+  F[F_WEEK_OK] = weekOk ? 1 : 0;
+  F[F_ERR_FAST] = eF;
+  F[F_ERR_DAY] = eD;
+  F[F_ERR_WEEK] = eW;
+  F[F_PRED] = pred;
+  F[F_ERR] = err;
+}
 
+/** Step 2, learning: every forecaster and its error move toward the sample, winsorised. */
+function learnForecasts(
+  s: Float64Array,
+  x: number,
+  n: number,
+  dayB: number,
+  weekB: number,
+  p: Readonly<BaselineParams>,
+): void {
+  const fast = F[F_FAST]!;
+  const slow = F[F_SLOW]!;
+  const eF = F[F_ERR_FAST]!;
+  const eD = F[F_ERR_DAY]!;
+  const eW = F[F_ERR_WEEK]!;
+  const predDay = F[F_PRED_DAY]!;
+  const predWeek = F[F_PRED_WEEK]!;
   // Winsorised updates: a value far from every forecast moves nothing by more than `clip` typical errors.
   const cF = clipAround(x, fast, eF * p.clip);
   s[FAST] = fast + p.fastAlpha * (cF - fast);
@@ -251,83 +247,81 @@ export function baselineStep(s: Float64Array, ts: number, x: number, p: Readonly
   if (n === 1) s[ERR_FAST] = Math.abs(x - fast);
   s[ERR_FAST] = s[ERR_FAST]! + p.errAlpha * (Math.min(Math.abs(x - fast), eF * p.clip) - s[ERR_FAST]!);
   if (dayB >= 0) {
-    if (dayOk) s[ERR_DAY] = updateErr(s[ERR_DAY]!, Math.abs(x - predDay), eF, p);
+    if (F[F_DAY_OK] === 1) s[ERR_DAY] = updateErr(s[ERR_DAY]!, Math.abs(x - predDay), eF, p);
     const resid = clipAround(x, predDay, eD * p.clip) - slow;
     const visits = s[dayB + DAY_BUCKETS]!;
     s[dayB] = visits === 0 ? resid : s[dayB]! + p.seasonAlpha * (resid - s[dayB]!);
     s[dayB + DAY_BUCKETS] = visits + 1;
   }
   if (weekB >= 0) {
-    if (weekOk) s[ERR_WEEK] = updateErr(s[ERR_WEEK]!, Math.abs(x - predWeek), eF, p);
+    if (F[F_WEEK_OK] === 1) s[ERR_WEEK] = updateErr(s[ERR_WEEK]!, Math.abs(x - predWeek), eF, p);
     const resid = clipAround(x, predWeek, eW * p.clip) - slow;
     const visits = s[weekB + WEEK_BUCKETS]!;
     s[weekB] = visits === 0 ? resid : s[weekB]! + p.seasonAlpha * (resid - s[weekB]!);
     s[weekB + WEEK_BUCKETS] = visits + 1;
   }
   s[ABS] = s[ABS]! + 0.01 * (Math.abs(x) - s[ABS]!);
+}
 
-  // Compare the short average of surprises with this series' own history of it.
-  let score = surpriseScore(s, z, n, p);
+/** Step 4, the level shift: the rarity of the signed average of the distance from the level; CUSUMs date it. */
+function levelShiftScore(
+  s: Float64Array,
+  ts: number,
+  levelDev: number,
+  n: number,
+  p: Readonly<BaselineParams>,
+): number {
+  const d = Math.max(-p.clip, Math.min(p.clip, levelDev));
+  const prevM = s[SHIFT]!;
+  const m = prevM + p.shiftAlpha * (d / p.clip - prevM);
+  s[SHIFT] = m;
+  const rising = Math.abs(m) > Math.abs(prevM);
+  // The histogram learns the shift average only once it stops growing, and then its peak: a building shift is not
+  // compared with its own rising edge, and a past shift is remembered at its height.
+  const shiftScore = rarity(s, CH_SHIFT, Math.abs(m), n, p, p.shiftReachedBins, rising ? null : Math.abs(prevM));
+  // Where the shift began: the CUSUM (reference half a typical error) of the same distance last left zero there.
+  s[CUSUM_UP] = Math.max(0, s[CUSUM_UP]! + d - 0.5);
+  s[CUSUM_DOWN] = Math.max(0, s[CUSUM_DOWN]! - d - 0.5);
+  s[SHIFT_UP_SINCE] = s[CUSUM_UP] === 0 ? Number.NaN : Number.isNaN(s[SHIFT_UP_SINCE]!) ? ts : s[SHIFT_UP_SINCE]!;
+  s[SHIFT_DOWN_SINCE] =
+    s[CUSUM_DOWN] === 0 ? Number.NaN : Number.isNaN(s[SHIFT_DOWN_SINCE]!) ? ts : s[SHIFT_DOWN_SINCE]!;
+  return shiftScore;
+}
 
-  // A level shift: the fast level absorbs a small step within a few samples, the slow one (or the seasonal forecast
-  // riding on it) does not, so a sustained step builds up a signed average of the distance from it.
-  const level = pred === fast ? slow : pred;
-  const levelDev = (x - level) / err;
-  let shifted = false;
-  if (p.shiftAlpha > 0) {
-    const d = Math.max(-p.clip, Math.min(p.clip, levelDev));
-    const prevM = s[SHIFT]!;
-    const m = prevM + p.shiftAlpha * (d / p.clip - prevM);
-    s[SHIFT] = m;
-    const rising = Math.abs(m) > Math.abs(prevM);
-    // The histogram learns the shift average only once it stops growing, and then its peak: a building shift is not
-    // compared with its own rising edge, and a past shift is remembered at its height.
-    const shiftScore = rarity(s, CH_SHIFT, Math.abs(m), n, p, p.shiftReachedBins, rising ? null : Math.abs(prevM));
-    // Where the shift began: the CUSUM (reference half a typical error) of the same distance last left zero there.
-    s[CUSUM_UP] = Math.max(0, s[CUSUM_UP]! + d - 0.5);
-    s[CUSUM_DOWN] = Math.max(0, s[CUSUM_DOWN]! - d - 0.5);
-    s[SHIFT_UP_SINCE] = s[CUSUM_UP] === 0 ? Number.NaN : Number.isNaN(s[SHIFT_UP_SINCE]!) ? ts : s[SHIFT_UP_SINCE]!;
-    s[SHIFT_DOWN_SINCE] =
-      s[CUSUM_DOWN] === 0 ? Number.NaN : Number.isNaN(s[SHIFT_DOWN_SINCE]!) ? ts : s[SHIFT_DOWN_SINCE]!;
-    shifted = shiftScore > score;
-    score = Math.max(score, shiftScore);
-  }
-
-  // A value well outside everything seen so far, and off the forecast, is abnormal even when the series is noisy
-  // enough that its surprise history would not flag it (a new extreme is news for a monitored metric).
+/**
+ * Step 6, a new extreme: a value well outside everything seen so far, and off the forecast, is abnormal even when the
+ * series is noisy enough that its surprise history would not flag it (a new extreme is news for a monitored metric).
+ */
+function newExtreme(s: Float64Array, x: number, dev: number, n: number, score: number, p: Readonly<BaselineParams>) {
   const lo = s[MINV]!;
   const hi = s[MAXV]!;
   const tol = p.spatialTolerance * (hi - lo);
+  let out = score;
   if (n >= p.warmup && hi > lo && Math.abs(dev) >= p.spatialMinDeviation && (x > hi + tol || x < lo - tol))
-    score = Math.max(score, p.alarm);
+    out = Math.max(score, p.alarm);
   if (x < lo) s[MINV] = x;
   if (x > hi) s[MAXV] = x;
+  return out;
+}
 
-  // Refractory: one fault, one alarm.
+/** Step 5, refractory: one fault, one alarm. Returns the score held below the alarm while refractory. */
+function refractory(s: Float64Array, score: number, levelDev: number, p: Readonly<BaselineParams>): number {
   if (s[REFRACT]! > 0) {
     // Over means the score is low and the value is back near its level (a shift is not over when the fast level has
     // absorbed it).
     const calm = score < p.alarm * 0.5 && Math.abs(levelDev) < 2;
     s[REFRACT] = p.refractoryEnds && calm ? 0 : s[REFRACT]! - 1;
-    score = Math.min(score, p.alarm * 0.5);
-  } else if (score >= p.alarm) {
-    s[REFRACT] = p.refractory;
+    return Math.min(score, p.alarm * 0.5);
   }
+  if (score >= p.alarm) s[REFRACT] = p.refractory;
+  return score;
+}
 
-  // Abnormal run: starts at the first sample noticeably off the forecast and lasts while it stays so.
+/** The abnormal run: starts at the first sample noticeably off the forecast and lasts while it stays so. */
+function followAbnormalRun(s: Float64Array, ts: number, dev: number): void {
   if (Math.abs(dev) >= 3) {
     if (Number.isNaN(s[ABNORMAL_SINCE]!)) s[ABNORMAL_SINCE] = ts;
   } else if (Math.abs(dev) < 2) s[ABNORMAL_SINCE] = Number.NaN;
-
-  s[N] = n + 1;
-  s[LAST_TS] = ts;
-  s[LAST_SCORE] = score;
-  s[LAST_EXPECTED] = pred;
-  s[LAST_DEV] = dev;
-  s[LAST_SHIFT] = shifted ? 1 : 0;
-  s[LAST_LEVEL] = level;
-  s[LAST_LEVEL_DEV] = levelDev;
-  return score;
 }
 
 // Score: the rarity of the short average of (bounded) surprises in this series' own history of it.
@@ -335,81 +329,6 @@ function surpriseScore(s: Float64Array, z: number, n: number, p: Readonly<Baseli
   const avg = s[SHORT]! + p.shortAlpha * (z - s[SHORT]!);
   s[SHORT] = avg;
   return rarity(s, CH_AVG, avg, n, p);
-}
-
-/**
- * How rare `v` is in channel `c`'s history, in [0, 1]: the Gaussian tail probability under the history's running mean
- * and variance, on a log scale (1 = one in 10^tailDigits) — raised, when the series has reached this level now and
- * then lately, to the (weighted) share of past values at or above it: a level the series reaches every day is not
- * news however improbable a Gaussian calls it. The history learns from capped values so one event does not blind it.
- */
-function rarity(
-  s: Float64Array,
-  c: number,
-  v: number,
-  n: number,
-  p: Readonly<BaselineParams>,
-  reachedBins = 0,
-  learnAs: number | null = v,
-): number {
-  const hm = s[c + CH_MEAN]!;
-  const hv = s[c + CH_VAR]!;
-  const sd = Math.max(Math.sqrt(hv), p.minSpread);
-  let score = 0;
-  if (n >= p.warmup) {
-    const q = (v - hm) / sd;
-    if (q > 0) {
-      // On a log scale throughout: one logarithm per sample and no exponential on the hot path.
-      let lnTail = lnUpperTail(q);
-      if (p.empiricalAlpha > 0 && lnTail < LN_1E_3) {
-        const share = p.empiricalWeight * empiricalTail(s, c, v, reachedBins);
-        if (share > 0) lnTail = Math.max(lnTail, Math.log(share));
-      }
-      score = Math.min(1, Math.max(0, -lnTail / Math.LN10 / p.tailDigits));
-    }
-    if (p.empiricalAlpha > 0 && learnAs !== null) learnEmpirical(s, c, learnAs, p.empiricalAlpha);
-  }
-  const a = Math.max(1 / (n + 1), p.historyAlpha);
-  const d = Math.min(v, hm + p.historyCap * sd) - hm;
-  s[c + CH_MEAN] = hm + a * d;
-  s[c + CH_VAR] = (1 - a) * (hv + a * d * d);
-  return score;
-}
-
-// The share of past values (exponentially forgotten) at or above this one's bin less `reachedBins`; 0 when none
-// ever reached it.
-function empiricalTail(s: Float64Array, c: number, v: number, reachedBins: number): number {
-  const b = Math.max(0, Math.min(HIST_BINS - 1, Math.floor(v * HIST_BINS)) - reachedBins);
-  const all = s[c + CH_TOTAL]!;
-  let ge = 0;
-  for (let i = b; i < HIST_BINS; i++) ge += s[c + CH_BINS + i]!;
-  return all > 0 ? Math.min(1, ge / all) : 0;
-}
-
-// Lazy exponential forgetting: each new value weighs 1/(1-alpha) more than the previous; rescaled before overflow.
-function learnEmpirical(s: Float64Array, c: number, v: number, alpha: number): void {
-  const b = Math.min(HIST_BINS - 1, Math.max(0, Math.floor(v * HIST_BINS)));
-  let w = s[c + CH_W]!;
-  s[c + CH_BINS + b] = s[c + CH_BINS + b]! + w;
-  s[c + CH_TOTAL] = s[c + CH_TOTAL]! + w;
-  w /= 1 - alpha;
-  if (w > 1e200) {
-    for (let i = 0; i < HIST_BINS; i++) s[c + CH_BINS + i] = s[c + CH_BINS + i]! / w;
-    s[c + CH_TOTAL] = s[c + CH_TOTAL]! / w;
-    w = 1;
-  }
-  s[c + CH_W] = w;
-}
-
-const LN_1E_3 = Math.log(1e-3);
-
-// ln of the standard normal upper tail P(Z > q) = erfc(q/√2)/2 for q > 0, by Abramowitz–Stegun 7.1.26 (error of
-// erfc < 1.5e-7), kept in the log domain so no exponential is needed and no tail underflows to 0.
-function lnUpperTail(q: number): number {
-  const x = q / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * x);
-  const y = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return Math.log(0.5 * y) - x * x;
 }
 
 // A seasonal error starts pessimistic (never below the plain level's) and then follows its winsorised mean.

@@ -46,6 +46,17 @@ function serviceDown(s: { state: string; startMode: string; kind: string }): boo
   return s.state === 'failed' || (s.kind === 'windows' && s.state === 'stopped');
 }
 
+/** What every inventory rule reads: the machine now, its history sorted by time, the policy and the time. */
+interface RuleContext {
+  facts: InventoryFactsSnapshot;
+  rules: Policy['inventory'];
+  now: number;
+  /** The machine's changes over the hardware window, oldest first. */
+  sorted: MachineChange[];
+  /** The latest change of a kind for a subject. */
+  lastChange(kind: string, subject: string): MachineChange | undefined;
+}
+
 /**
  * The findings on one machine now. `changes` is its history over the policy's hardware window, any order.
  * Hardware findings (disk gone, memory shrank) last until the hardware is back or the window has passed without a
@@ -57,12 +68,16 @@ export function inventoryFindings(
   policy: Policy,
   now: number,
 ): InventoryFinding[] {
-  const rules = policy.inventory;
-  const out: InventoryFinding[] = [];
   const sorted = [...changes].sort((a, b) => a.time - b.time);
   const lastChange = (kind: string, subject: string) =>
     sorted.filter((c) => c.kind === kind && c.subject === subject).at(-1);
+  const ctx: RuleContext = { facts, rules: policy.inventory, now, sorted, lastChange };
+  return INVENTORY_RULES.flatMap((rule) => rule(ctx));
+}
 
+/** Hardware: a disk gone, or installed memory shrunk by more than firmware moves it. */
+function hardwareFindings({ facts, sorted }: RuleContext): InventoryFinding[] {
+  const out: InventoryFinding[] = [];
   // Hardware: the latest change of each disk and of the memory total.
   const latest = new Map<string, MachineChange>();
   for (const c of sorted) if (c.kind === 'hardware_changed' && c.subject) latest.set(c.subject, c);
@@ -96,7 +111,12 @@ export function inventoryFindings(
         });
     }
   }
+  return out;
+}
 
+/** Antivirus: real-time protection off, or signatures out of date. */
+function antivirusFindings({ facts, now, lastChange }: RuleContext): InventoryFinding[] {
+  const out: InventoryFinding[] = [];
   for (const av of facts.antivirus) {
     const changed = lastChange('av_state_changed', av.product)?.time;
     if (av.enabled === false)
@@ -120,7 +140,12 @@ export function inventoryFindings(
         what: `the signatures of ${av.product} are not up to date`,
       });
   }
+  return out;
+}
 
+/** Licences (antivirus and OS) expired or expiring within the policy's days, and an OS not activated. */
+function licenceFindings({ facts, rules, now, lastChange }: RuleContext): InventoryFinding[] {
+  const out: InventoryFinding[] = [];
   const licences = [
     ...facts.antivirus.map((a) => ({ product: a.product, expiresAt: a.expiresAt })),
     ...(facts.osActivation ? [{ product: facts.osActivation.product, expiresAt: facts.osActivation.expiresAt }] : []),
@@ -151,7 +176,12 @@ export function inventoryFindings(
       title: `${act.product} is not activated on ${facts.hostname}`,
       what: `the OS licence state is "${act.state}"`,
     });
+  return out;
+}
 
+/** Security updates pending for longer than the policy allows. */
+function patchFindings({ facts, rules, now }: RuleContext): InventoryFinding[] {
+  const out: InventoryFinding[] = [];
   const old = facts.pendingPatches
     .filter((p) => p.security && now - p.firstSeen >= rules.patchDays * DAY)
     .sort((a, b) => a.firstSeen - b.firstSeen);
@@ -172,7 +202,12 @@ export function inventoryFindings(
           : ''
       }`,
     });
+  return out;
+}
 
+/** An OS past its end of life, when the policy flags it. */
+function endOfLifeFindings({ facts, rules, now }: RuleContext): InventoryFinding[] {
+  const out: InventoryFinding[] = [];
   if (rules.endOfLife && facts.os?.endOfLife)
     out.push({
       id: 'os_end_of_life',
@@ -183,7 +218,12 @@ export function inventoryFindings(
       title: `${facts.os.name} ${facts.os.version} is end of life on ${facts.hostname}`,
       what: `${facts.os.name} ${facts.os.version} gets no security updates${facts.os.supportedUntil ? ` since ${date(facts.os.supportedUntil)}` : ''}`,
     });
+  return out;
+}
 
+/** Services that start automatically but are down, unless the policy ignores them. */
+function serviceFindings({ facts, rules, now }: RuleContext): InventoryFinding[] {
+  const out: InventoryFinding[] = [];
   if (rules.servicesDown)
     for (const svc of facts.services ?? []) {
       if (!serviceDown(svc) || rules.ignoreServices.some((p) => matches(p, svc.name))) continue;
@@ -197,7 +237,12 @@ export function inventoryFindings(
         what: `${svc.name} starts automatically (${svc.startMode}) but is ${svc.state}`,
       });
     }
+  return out;
+}
 
+/** Software the policy forbids. */
+function softwareFindings({ facts, rules, now, lastChange }: RuleContext): InventoryFinding[] {
+  const out: InventoryFinding[] = [];
   for (const sw of facts.software) {
     const pattern = rules.forbiddenSoftware.find((p) => matches(p, sw.name));
     if (!pattern) continue;
@@ -213,3 +258,14 @@ export function inventoryFindings(
   }
   return out;
 }
+
+/** The rules, in the order their findings are listed. */
+const INVENTORY_RULES: readonly ((ctx: RuleContext) => InventoryFinding[])[] = [
+  hardwareFindings,
+  antivirusFindings,
+  licenceFindings,
+  patchFindings,
+  endOfLifeFindings,
+  serviceFindings,
+  softwareFindings,
+];

@@ -12,6 +12,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
 import { type Action, actorOf, actorRef, can, type Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
+import type { App } from '../http/types.js';
 import type { PolicyAdmin, PolicyEntry } from './policy-admin.js';
 
 const Entry = Type.Object({
@@ -47,7 +48,117 @@ export interface PolicyRouteDeps {
 
 /** The policy routes plugin. */
 export function policyRoutes(deps: PolicyRouteDeps): FastifyPluginAsyncTypebox {
-  const { admin, guard, audit } = deps;
+  return async (app) => {
+    policyReadRoutes(app, deps);
+    policyWriteRoutes(app, deps);
+  };
+}
+
+/** Detection policies the caller may see: list and read. */
+function policyReadRoutes(app: App, deps: PolicyRouteDeps): void {
+  const { admin, guard } = deps;
+  const { visible, notFound } = policyTools(deps);
+  app.get(
+    '/api/v1/detection/policies',
+    { schema: { response: { 200: Type.Object({ policies: Type.Array(Entry) }), ...errorResponses } } },
+    async (req) => {
+      const scope = await guard.scope(req, 'detection.read', 'detection_policy');
+      const all = await admin.entries();
+      return {
+        policies: scope ? all.filter((e) => e.clientId === null || scope.includes(e.clientId)) : all,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/detection/policies/:id',
+    { schema: { params: IdParams, response: { 200: Entry, ...errorResponses } } },
+    async (req) => {
+      const e = await admin.entry(req.params.id);
+      if (!e || !visible(req, e)) throw notFound(req.params.id);
+      await guard(req, 'detection.read', { type: 'detection_policy', id: e.id, clientId: e.clientId });
+      return e;
+    },
+  );
+}
+
+/** Detection policy writes, each authorised on its client and audited: create, replace, delete. */
+function policyWriteRoutes(app: App, deps: PolicyRouteDeps): void {
+  const { admin } = deps;
+  const { visible, notFound, authorise, record, audited } = policyTools(deps);
+  app.post(
+    '/api/v1/detection/policies',
+    { schema: { body: PolicyBody, response: { 201: Entry, ...errorResponses } } },
+    async (req, reply) => {
+      const doc: unknown = req.body;
+      // Who owns what the body names comes first: a client or site the caller cannot see does not exist for them,
+      // and only then does a non-admin hear "forbidden" or an admin hear about a wrong field.
+      const owner = await admin.owner(doc);
+      const missing = () => new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No ${owner.named}` });
+      if (owner.clientId === undefined) throw missing();
+      const actor = await authorise(req, 'detection.manage', owner.clientId, missing);
+      const added = await audited(req, 'detection.policy.add', { clientId: owner.clientId }, async () =>
+        admin.add(await admin.check(doc), doc, actorRef(actor).name),
+      );
+      await record(req, 'detection.policy.add', 'success', 'OUTPOST_I_POLICY_ADDED', added, {
+        scope: added.scope,
+      });
+      return reply.status(201).send(added);
+    },
+  );
+
+  app.put(
+    '/api/v1/detection/policies/:id',
+    { schema: { params: IdParams, body: PolicyBody, response: { 200: Entry, ...errorResponses } } },
+    async (req) => {
+      const e = await admin.entry(req.params.id);
+      if (!e || !visible(req, e)) throw notFound(req.params.id);
+      const actor = await authorise(req, 'detection.manage', e.clientId, () => notFound(req.params.id));
+      return audited(req, 'detection.policy.change', e, async () => {
+        const row = admin.storedOrThrow(req.params.id, e);
+        // A document without a scope keeps the policy's own.
+        const body = { ...(req.body as Record<string, unknown>) };
+        if (body.clientId === undefined && body.siteId === undefined) {
+          if (row.siteId) body.siteId = row.siteId;
+          else if (row.clientId) body.clientId = row.clientId;
+        }
+        const changed = await admin.replace(row, await admin.check(body), body, actorRef(actor).name);
+        await record(req, 'detection.policy.change', 'success', 'OUTPOST_I_POLICY_CHANGED', changed, {
+          scope: changed.scope,
+        });
+        return changed;
+      });
+    },
+  );
+
+  app.delete(
+    '/api/v1/detection/policies/:id',
+    {
+      schema: {
+        params: IdParams,
+        response: { 200: Type.Object({ removed: Type.String(), scope: Type.String() }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const e = await admin.entry(req.params.id);
+      if (!e || !visible(req, e)) throw notFound(req.params.id);
+      const actor = await authorise(req, 'detection.manage', e.clientId, () => notFound(req.params.id));
+      await audited(req, 'detection.policy.remove', e, async () => {
+        const row = admin.storedOrThrow(req.params.id, e);
+        await admin.remove(row, actorRef(actor).name);
+        await record(req, 'detection.policy.remove', 'success', 'OUTPOST_I_POLICY_REMOVED', e, { scope: e.scope });
+      });
+      return { removed: e.id, scope: e.scope };
+    },
+  );
+}
+
+/** For the CLI: the entry type the routes answer. */
+export type { PolicyEntry };
+
+/** Visibility, authorisation and auditing of policy routes, bound to the routes' dependencies. */
+function policyTools(deps: PolicyRouteDeps) {
+  const { guard, audit } = deps;
 
   /** The actor may see the policy's client at all (else the policy does not exist for them). */
   const visible = (req: FastifyRequest, e: { clientId: string | null }) =>
@@ -99,97 +210,5 @@ export function policyRoutes(deps: PolicyRouteDeps): FastifyPluginAsyncTypebox {
     }
   };
 
-  return async (app) => {
-    app.get(
-      '/api/v1/detection/policies',
-      { schema: { response: { 200: Type.Object({ policies: Type.Array(Entry) }), ...errorResponses } } },
-      async (req) => {
-        const scope = await guard.scope(req, 'detection.read', 'detection_policy');
-        const all = await admin.entries();
-        return {
-          policies: scope ? all.filter((e) => e.clientId === null || scope.includes(e.clientId)) : all,
-        };
-      },
-    );
-
-    app.get(
-      '/api/v1/detection/policies/:id',
-      { schema: { params: IdParams, response: { 200: Entry, ...errorResponses } } },
-      async (req) => {
-        const e = await admin.entry(req.params.id);
-        if (!e || !visible(req, e)) throw notFound(req.params.id);
-        await guard(req, 'detection.read', { type: 'detection_policy', id: e.id, clientId: e.clientId });
-        return e;
-      },
-    );
-
-    app.post(
-      '/api/v1/detection/policies',
-      { schema: { body: PolicyBody, response: { 201: Entry, ...errorResponses } } },
-      async (req, reply) => {
-        const doc: unknown = req.body;
-        // Who owns what the body names comes first: a client or site the caller cannot see does not exist for them,
-        // and only then does a non-admin hear "forbidden" or an admin hear about a wrong field.
-        const owner = await admin.owner(doc);
-        const missing = () => new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No ${owner.named}` });
-        if (owner.clientId === undefined) throw missing();
-        const actor = await authorise(req, 'detection.manage', owner.clientId, missing);
-        const added = await audited(req, 'detection.policy.add', { clientId: owner.clientId }, async () =>
-          admin.add(await admin.check(doc), doc, actorRef(actor).name),
-        );
-        await record(req, 'detection.policy.add', 'success', 'OUTPOST_I_POLICY_ADDED', added, {
-          scope: added.scope,
-        });
-        return reply.status(201).send(added);
-      },
-    );
-
-    app.put(
-      '/api/v1/detection/policies/:id',
-      { schema: { params: IdParams, body: PolicyBody, response: { 200: Entry, ...errorResponses } } },
-      async (req) => {
-        const e = await admin.entry(req.params.id);
-        if (!e || !visible(req, e)) throw notFound(req.params.id);
-        const actor = await authorise(req, 'detection.manage', e.clientId, () => notFound(req.params.id));
-        return audited(req, 'detection.policy.change', e, async () => {
-          const row = admin.storedOrThrow(req.params.id, e);
-          // A document without a scope keeps the policy's own.
-          const body = { ...(req.body as Record<string, unknown>) };
-          if (body.clientId === undefined && body.siteId === undefined) {
-            if (row.siteId) body.siteId = row.siteId;
-            else if (row.clientId) body.clientId = row.clientId;
-          }
-          const changed = await admin.replace(row, await admin.check(body), body, actorRef(actor).name);
-          await record(req, 'detection.policy.change', 'success', 'OUTPOST_I_POLICY_CHANGED', changed, {
-            scope: changed.scope,
-          });
-          return changed;
-        });
-      },
-    );
-
-    app.delete(
-      '/api/v1/detection/policies/:id',
-      {
-        schema: {
-          params: IdParams,
-          response: { 200: Type.Object({ removed: Type.String(), scope: Type.String() }), ...errorResponses },
-        },
-      },
-      async (req) => {
-        const e = await admin.entry(req.params.id);
-        if (!e || !visible(req, e)) throw notFound(req.params.id);
-        const actor = await authorise(req, 'detection.manage', e.clientId, () => notFound(req.params.id));
-        await audited(req, 'detection.policy.remove', e, async () => {
-          const row = admin.storedOrThrow(req.params.id, e);
-          await admin.remove(row, actorRef(actor).name);
-          await record(req, 'detection.policy.remove', 'success', 'OUTPOST_I_POLICY_REMOVED', e, { scope: e.scope });
-        });
-        return { removed: e.id, scope: e.scope };
-      },
-    );
-  };
+  return { visible, notFound, authorise, record, audited };
 }
-
-/** For the CLI: the entry type the routes answer. */
-export type { PolicyEntry };

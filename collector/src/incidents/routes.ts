@@ -6,6 +6,7 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { type Actor, actorOf, type Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
+import type { App } from '../http/types.js';
 import type { Incident, Status } from './model.js';
 import { Bodies, IncidentView, ListQuery, OpenBody, QueuesView, TimelineView } from './schemas.js';
 import type { IncidentService } from './service.js';
@@ -61,13 +62,117 @@ const ACTIONS: [string, TSchema, ActionFn][] = [
   ],
 ];
 
-/** The incidents routes plugin. */
-export function incidentsRoutes(deps: {
+/** What the incidents routes are built from. */
+export type IncidentsRoutesDeps = {
   incidents: IncidentService;
   guard: Guard;
   /** The assignee's display name, so people read a name, not a `us_…` id (optional: the id alone without it). */
   userName?(userId: string): Promise<string | undefined>;
-}): FastifyPluginAsyncTypebox {
+};
+
+/** The incidents routes plugin. */
+export function incidentsRoutes(deps: IncidentsRoutesDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    incidentListRoutes(app, deps);
+    incidentRoutes(app, deps);
+  };
+}
+
+/** Tickets: list, queues, open one by hand. */
+function incidentListRoutes(app: App, deps: IncidentsRoutesDeps): void {
+  const { incidents, guard } = deps;
+  const { view } = incidentTools(deps);
+  app.get(
+    '/api/v1/incidents',
+    {
+      schema: {
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({ incidents: Type.Array(IncidentView), total: Type.Integer() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const clientIds = await guard.scope(req, 'incidents.read', 'incident');
+      const r = await incidents.list({ ...req.query, status: req.query.status as Status[] | undefined, clientIds });
+      const names = new Map<string, Promise<string | undefined>>();
+      return { incidents: await Promise.all(r.incidents.map((i) => view(i, names))), total: r.total };
+    },
+  );
+
+  app.get('/api/v1/incident-queues', { schema: { response: { 200: QueuesView, ...errorResponses } } }, async (req) => ({
+    queues: await incidents.queues(await guard.scope(req, 'incidents.read', 'incident')),
+  }));
+
+  app.post(
+    '/api/v1/incidents',
+    { schema: { body: OpenBody, response: { 201: IncidentView, ...errorResponses } } },
+    async (req, reply) => {
+      const actor = await guard(req, 'incidents.write', { type: 'incident', clientId: req.body.clientId });
+      return reply.status(201).send(await view(await incidents.open(actor, req.body)));
+    },
+  );
+}
+
+/** One ticket: read it with its timeline, and the actions on it (assign, comment, resolve…). */
+function incidentRoutes(app: App, deps: IncidentsRoutesDeps): void {
+  const { incidents } = deps;
+  const { view, authorised } = incidentTools(deps);
+  app.get(
+    '/api/v1/incidents/:id',
+    {
+      schema: {
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            incident: IncidentView,
+            timeline: Type.Array(TimelineView),
+            /** Display names of the users the timeline names by id (assigned to, from), for a readable timeline. */
+            names: Type.Record(Type.String(), Type.String()),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const { inc } = await authorised(req, req.params.id, 'incidents.read');
+      const timeline = (await incidents.timeline(inc.id)).map(({ incidentId: _i, ...e }) => e);
+      // These ids are people `assign` accepted for this ticket's client (its members): naming them tells the reader
+      // nothing the assignee field would not.
+      const names: Record<string, string> = {};
+      if (deps.userName) {
+        const ids = new Set<string>();
+        for (const e of timeline)
+          for (const k of ['to', 'from'] as const) {
+            const v = e.data[k];
+            if (typeof v === 'string' && v.startsWith('us_')) ids.add(v);
+          }
+        for (const id of [...ids].slice(0, 50)) {
+          const n = await deps.userName(id);
+          if (n !== undefined) names[id] = n;
+        }
+      }
+      return { incident: await view(inc), timeline, names };
+    },
+  );
+
+  for (const [name, body, run] of ACTIONS) {
+    app.post(
+      `/api/v1/incidents/:id/${name}`,
+      { schema: { params: IdParams, body, response: { 200: IncidentView, ...errorResponses } } },
+      async (req) => {
+        const { actor } = await authorised(req, req.params.id, 'incidents.write');
+        if (name === 'take' && actor.kind !== 'user')
+          throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'Only a user can take an incident' });
+        return view(await run(incidents, actor, req.params.id, (req.body ?? {}) as Record<string, string>));
+      },
+    );
+  }
+}
+
+/** The public view of a ticket (with its assignee's name) and the loader that authorises an action on one. */
+function incidentTools(deps: IncidentsRoutesDeps) {
   const { incidents, guard } = deps;
   /** The public view with the assignee's name; `names` caches lookups within one request. */
   const view = async (i: Incident, names = new Map<string, Promise<string | undefined>>()) => {
@@ -86,90 +191,5 @@ export function incidentsRoutes(deps: {
     await guard(req, action, { type: 'incident', id, clientId: inc.clientId });
     return { inc, actor };
   };
-  return async (app) => {
-    app.get(
-      '/api/v1/incidents',
-      {
-        schema: {
-          querystring: ListQuery,
-          response: {
-            200: Type.Object({ incidents: Type.Array(IncidentView), total: Type.Integer() }),
-            ...errorResponses,
-          },
-        },
-      },
-      async (req) => {
-        const clientIds = await guard.scope(req, 'incidents.read', 'incident');
-        const r = await incidents.list({ ...req.query, status: req.query.status as Status[] | undefined, clientIds });
-        const names = new Map<string, Promise<string | undefined>>();
-        return { incidents: await Promise.all(r.incidents.map((i) => view(i, names))), total: r.total };
-      },
-    );
-
-    app.get(
-      '/api/v1/incident-queues',
-      { schema: { response: { 200: QueuesView, ...errorResponses } } },
-      async (req) => ({ queues: await incidents.queues(await guard.scope(req, 'incidents.read', 'incident')) }),
-    );
-
-    app.post(
-      '/api/v1/incidents',
-      { schema: { body: OpenBody, response: { 201: IncidentView, ...errorResponses } } },
-      async (req, reply) => {
-        const actor = await guard(req, 'incidents.write', { type: 'incident', clientId: req.body.clientId });
-        return reply.status(201).send(await view(await incidents.open(actor, req.body)));
-      },
-    );
-
-    app.get(
-      '/api/v1/incidents/:id',
-      {
-        schema: {
-          params: IdParams,
-          response: {
-            200: Type.Object({
-              incident: IncidentView,
-              timeline: Type.Array(TimelineView),
-              /** Display names of the users the timeline names by id (assigned to, from), for a readable timeline. */
-              names: Type.Record(Type.String(), Type.String()),
-            }),
-            ...errorResponses,
-          },
-        },
-      },
-      async (req) => {
-        const { inc } = await authorised(req, req.params.id, 'incidents.read');
-        const timeline = (await incidents.timeline(inc.id)).map(({ incidentId: _i, ...e }) => e);
-        // These ids are people `assign` accepted for this ticket's client (its members): naming them tells the reader
-        // nothing the assignee field would not.
-        const names: Record<string, string> = {};
-        if (deps.userName) {
-          const ids = new Set<string>();
-          for (const e of timeline)
-            for (const k of ['to', 'from'] as const) {
-              const v = e.data[k];
-              if (typeof v === 'string' && v.startsWith('us_')) ids.add(v);
-            }
-          for (const id of [...ids].slice(0, 50)) {
-            const n = await deps.userName(id);
-            if (n !== undefined) names[id] = n;
-          }
-        }
-        return { incident: await view(inc), timeline, names };
-      },
-    );
-
-    for (const [name, body, run] of ACTIONS) {
-      app.post(
-        `/api/v1/incidents/:id/${name}`,
-        { schema: { params: IdParams, body, response: { 200: IncidentView, ...errorResponses } } },
-        async (req) => {
-          const { actor } = await authorised(req, req.params.id, 'incidents.write');
-          if (name === 'take' && actor.kind !== 'user')
-            throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'Only a user can take an incident' });
-          return view(await run(incidents, actor, req.params.id, (req.body ?? {}) as Record<string, string>));
-        },
-      );
-    }
-  };
+  return { view, authorised };
 }

@@ -7,17 +7,14 @@ import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
 import { type Change, IncidentCore, type IncidentNotifier, type IncidentOptions, type SlaProvider } from './core.js';
 import { type TickResult, tick } from './engine.js';
-import {
-  type Channel,
-  checkTransition,
-  type Incident,
-  priorityOf,
-  type TimelineEntry,
-  type TimelineKind,
-} from './model.js';
+import { bad, checkManual, type IncidentDeps, type ManualIncident } from './manual.js';
+import { checkTransition, type Incident, type TimelineEntry, type TimelineKind } from './model.js';
 import type { Criticality, DetectionSignal, IncidentSink, RaiseResult, Tier } from './signal.js';
 import { clearSignal, openTicket, raiseSignal } from './sink.js';
 import { resumeClock, stopClock } from './sla.js';
+
+export type { IncidentDeps, ManualIncident } from './manual.js';
+
 import { type IncidentQuery, IncidentsStore } from './store.js';
 import {
   acknowledgeTicket,
@@ -27,33 +24,6 @@ import {
   retarget,
   withinReopenWindow,
 } from './transitions.js';
-
-/** What incidents need to check references (wired in app.ts). */
-export interface IncidentDeps {
-  siteClient(siteId: string): Promise<string | undefined>;
-  agentPlace(agentId: string): Promise<{ clientId: string; siteId: string } | undefined>;
-  /** The user if they may be named on a ticket of the client (`AuthService.memberOf`): else like an unknown id. */
-  member(userId: string, clientId: string): Promise<{ email: string } | undefined>;
-}
-
-/** A technician's incident (someone called about a fault). */
-export interface ManualIncident {
-  clientId: string;
-  siteId: string;
-  agentIds?: string[] | undefined;
-  title: string;
-  explanation?: string | undefined;
-  type: string;
-  /** Either a criticality, or impact and urgency (1 high … 3 low) from which it is derived. */
-  criticality?: Criticality | undefined;
-  impact?: number | undefined;
-  urgency?: number | undefined;
-  tier?: Tier | undefined;
-  /** When the fault started, if known (default: now). */
-  failureTime?: number | undefined;
-  /** How it reached the desk (default: a technician opened it); users' requests name their channel. */
-  channel?: Exclude<Channel, 'detection'> | undefined;
-}
 
 /** Resolution categories reports group by. */
 export const RESOLUTION_CATEGORIES = [
@@ -68,9 +38,6 @@ export const RESOLUTION_CATEGORIES = [
   'duplicate',
   'auto-cleared',
 ] as const;
-
-const bad = (message: string, field: string) =>
-  new OutpostError('OUTPOST_E_BAD_REQUEST', { message, details: { field } });
 
 /** What the incidents service is built from. */
 export interface IncidentServiceOptions {
@@ -205,25 +172,7 @@ export class IncidentService implements IncidentSink {
 
   /** Opens an incident by hand. Every reference is checked before anything is written. */
   async open(actor: Actor, m: ManualIncident): Promise<Incident> {
-    if ((await this.deps.siteClient(m.siteId)) !== m.clientId)
-      throw new OutpostError('OUTPOST_E_NOT_FOUND', {
-        message: `No site ${m.siteId} for client ${m.clientId}`,
-        details: { field: 'siteId' },
-      });
-    for (const a of m.agentIds ?? []) {
-      const place = await this.deps.agentPlace(a);
-      if (!place || place.clientId !== m.clientId)
-        throw bad(`Agent ${a} is not a machine of client ${m.clientId}`, 'agentIds');
-    }
-    let criticality = m.criticality;
-    if (m.impact !== undefined || m.urgency !== undefined) {
-      if (m.impact === undefined || m.urgency === undefined) throw bad('Give both impact and urgency', 'impact');
-      const derived = priorityOf(m.impact, m.urgency);
-      if (criticality && criticality !== derived)
-        throw bad(`Impact ${m.impact} × urgency ${m.urgency} is ${derived}, not ${criticality}`, 'criticality');
-      criticality = derived;
-    }
-    if (!criticality) throw bad('Give a criticality, or impact and urgency', 'criticality');
+    const criticality = await checkManual(this.deps, m);
     const now = this.#core.clock.now();
     if (m.failureTime !== undefined && m.failureTime > now)
       throw bad('The failure time is in the future', 'failureTime');
@@ -240,7 +189,7 @@ export class IncidentService implements IncidentSink {
         title: m.title,
         explanation: m.explanation ?? '',
         context: null,
-        criticality: criticality!,
+        criticality,
         impact: m.impact ?? null,
         urgency: m.urgency ?? null,
         tier: m.tier ?? 1,

@@ -26,6 +26,7 @@ export interface DemoMachine {
   antivirus?: { product: string; enabled: boolean; expiresAt: number | null }[];
 }
 
+// whole: a data table, one literal row set per probe read top to bottom; split, a machine's rows would be scattered.
 /** Rows of every probe for one demo machine. */
 export function demoRows(m: DemoMachine): { [P in ProbeName]: ProbeRow<P>[] } {
   const os = m.os ?? { family: 'linux', name: 'Debian GNU/Linux', id: 'debian', version: '12' };

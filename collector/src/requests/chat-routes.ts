@@ -10,17 +10,15 @@
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type { FastifyPluginAsync } from 'fastify';
-import type { Logger } from 'pino';
-import type { CollectorSettings } from '../config.js';
-import type { Incident } from '../incidents/index.js';
-import type { Requests } from './service.js';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { bad, type ChatDeps, header, type SlackTools, slackText, slackTools, ticketLine } from './chat-slack.js';
 import { MAX_TEXT } from './service.js';
-import { SLACK_MAX_SKEW_MS, verifySlack, verifyTeams } from './signatures.js';
+import { SLACK_MAX_SKEW_MS, verifyTeams } from './signatures.js';
+
+export type { ChatDeps } from './chat-slack.js';
 
 const SLACK_BODY_LIMIT = 64 * 1024;
 const TEAMS_BODY_LIMIT = 256 * 1024;
-const REPLY_TIMEOUT_MS = 5_000;
 
 const SlackCommand = TypeCompiler.Compile(
   Type.Object({
@@ -55,10 +53,6 @@ const TeamsMessage = TypeCompiler.Compile(
   }),
 );
 
-const bad = (message: string) => new OutpostError('OUTPOST_E_BAD_REQUEST', { message });
-const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-/** Slack's mrkdwn escaping: a requester's `<!channel>` or `<http://x|y>` stays text. */
-const slackText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 /** Teams renders HTML in a message: what we echo stays text. */
 const teamsText = (s: string) => slackText(s);
 /** A Teams message is HTML with the bot's @mention: plain words for the ticket. */
@@ -74,98 +68,9 @@ const teamsPlain = (html: string) =>
     .replace(/&amp;/g, '&')
     .trim();
 
-const ticketLine = (i: Incident) => `Ticket ${i.id} opened (${i.criticality}, ${i.status}): ${i.title}`;
-
-/** What the chat routes need. */
-export interface ChatDeps {
-  requests: Requests;
-  settings: CollectorSettings['requests'];
-  now(): number;
-  logger: Logger;
-}
-
 /** The chat routes plugin: its own raw-body parsers, so signatures are checked over the bytes Slack and Teams sent. */
 export function chatRoutes(d: ChatDeps): FastifyPluginAsync {
-  const { requests, settings, logger } = d;
-  /** Signatures seen within the replay window: the same signed request twice is a replay. */
-  const seen = new Map<string, number>();
-  const once = (signature: string) => {
-    const now = d.now();
-    for (const [k, exp] of seen) if (exp < now) seen.delete(k);
-    if (seen.has(signature))
-      throw new OutpostError('OUTPOST_E_CHAT_REPLAYED', { message: 'This Slack request was already received' });
-    seen.set(signature, now + 2 * SLACK_MAX_SKEW_MS);
-  };
-
-  const slack = () => {
-    if (!settings.slack)
-      throw new OutpostError('OUTPOST_E_CHAT_NOT_CONFIGURED', { message: 'Slack is not configured on this collector' });
-    return settings.slack;
-  };
-
-  /** Posts the reply to Slack's response_url, if it is one we may call. */
-  const reply = async (url: string, body: Record<string, unknown>) => {
-    if (!slack().responseUrlPrefixes.some((p) => url.startsWith(p))) {
-      logger.warn({ host: URL.canParse(url) ? new URL(url).host : null }, 'slack response_url not allowed; no reply');
-      return;
-    }
-    try {
-      const r = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(REPLY_TIMEOUT_MS),
-      });
-      if (!r.ok) logger.warn({ status: r.status }, 'slack reply refused');
-    } catch (err) {
-      logger.warn({ err }, 'slack reply failed');
-    }
-  };
-
-  /** Verifies the Slack request of `raw` and returns its parsed form fields. */
-  const verifiedSlack = (req: { headers: Record<string, string | string[] | undefined> }, raw: string) => {
-    const s = slack();
-    const signature = header(req.headers['x-slack-signature']);
-    verifySlack(
-      s.signingSecret,
-      { timestamp: header(req.headers['x-slack-request-timestamp']), signature },
-      raw,
-      d.now(),
-    );
-    once(signature!);
-    return new URLSearchParams(raw);
-  };
-
-  const clientOfTeam = (teamId: string) => {
-    const clientId = slack().workspaces[teamId];
-    if (!clientId)
-      throw new OutpostError('OUTPOST_E_CHAT_NOT_CONFIGURED', {
-        message: `Slack workspace ${teamId} is not mapped to a client`,
-      });
-    return clientId;
-  };
-
-  /** Files in the background and replies to Slack (Slack wants its answer within 3 s). */
-  const fileForSlack = (r: Parameters<Requests['file']>[0], responseUrl: string, threadTs?: string): void => {
-    void requests
-      .file(r)
-      .then(({ incident }) =>
-        reply(responseUrl, {
-          response_type: 'ephemeral',
-          replace_original: false,
-          text: slackText(ticketLine(incident)),
-          ...(threadTs ? { thread_ts: threadTs } : {}),
-        }),
-      )
-      .catch((err: unknown) => {
-        logger.error({ err, clientId: r.clientId, channel: 'slack' }, 'slack request not filed');
-        return reply(responseUrl, {
-          response_type: 'ephemeral',
-          text: slackText(`Your request could not be filed: ${(err as Error).message}`),
-        });
-      });
-  };
-
+  const slack = slackTools(d);
   return async (app) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(
@@ -174,97 +79,113 @@ export function chatRoutes(d: ChatDeps): FastifyPluginAsync {
       (_req, body, done) => done(null, body),
     );
 
-    app.post('/api/v1/chat/slack/commands', { config: { public: true }, bodyLimit: SLACK_BODY_LIMIT }, async (req) => {
+    slackCommandRoute(app, slack);
+    slackActionRoute(app, slack);
+    teamsRoute(app, d);
+  };
+}
+
+/** POST /api/v1/chat/slack/commands: `/helpdesk the printer is offline` files a ticket. */
+function slackCommandRoute(app: FastifyInstance, slack: SlackTools): void {
+  const { verifiedSlack, clientOfTeam, fileForSlack } = slack;
+  app.post('/api/v1/chat/slack/commands', { config: { public: true }, bodyLimit: SLACK_BODY_LIMIT }, async (req) => {
+    if (typeof req.body !== 'string') throw bad('Expected a form body');
+    const form = Object.fromEntries(verifiedSlack(req, req.body));
+    if (!SlackCommand.Check(form)) throw bad('The Slack command does not have the expected fields');
+    const clientId = clientOfTeam(form.team_id);
+    if (!form.text.trim())
+      return {
+        response_type: 'ephemeral',
+        text: 'Say what is wrong after the command, e.g. `/helpdesk the printer is offline`.',
+      };
+    fileForSlack(
+      {
+        clientId,
+        channel: 'slack',
+        origin: `slack:${form.team_id}:${form.trigger_id}`,
+        text: form.text,
+        requester: { name: form.user_name, handle: `slack:${form.user_id}` },
+      },
+      form.response_url,
+    );
+    return { response_type: 'ephemeral', text: 'Thanks — filing your request with the support desk…' };
+  });
+}
+
+/** POST /api/v1/chat/slack/actions: "File as a ticket" on a Slack message, the ticket going to its thread. */
+function slackActionRoute(app: FastifyInstance, slack: SlackTools): void {
+  const { verifiedSlack, clientOfTeam, fileForSlack } = slack;
+  app.post(
+    '/api/v1/chat/slack/actions',
+    { config: { public: true }, bodyLimit: SLACK_BODY_LIMIT },
+    async (req, res) => {
       if (typeof req.body !== 'string') throw bad('Expected a form body');
-      const form = Object.fromEntries(verifiedSlack(req, req.body));
-      if (!SlackCommand.Check(form)) throw bad('The Slack command does not have the expected fields');
-      const clientId = clientOfTeam(form.team_id);
-      if (!form.text.trim())
-        return {
-          response_type: 'ephemeral',
-          text: 'Say what is wrong after the command, e.g. `/helpdesk the printer is offline`.',
-        };
+      const form = verifiedSlack(req, req.body);
+      let payload: unknown;
+      try {
+        payload = JSON.parse(form.get('payload') ?? '');
+      } catch {
+        throw bad('The Slack action payload is not JSON');
+      }
+      if (!SlackAction.Check(payload)) throw bad('The Slack action does not have the expected fields');
+      const clientId = clientOfTeam(payload.team.id);
       fileForSlack(
         {
           clientId,
           channel: 'slack',
-          origin: `slack:${form.team_id}:${form.trigger_id}`,
-          text: form.text,
-          requester: { name: form.user_name, handle: `slack:${form.user_id}` },
+          origin: `slack:${payload.team.id}:${payload.trigger_id}`,
+          text: payload.message.text,
+          requester: { name: payload.user.name, handle: `slack:${payload.user.id}` },
         },
-        form.response_url,
+        payload.response_url,
+        payload.message.ts,
       );
-      return { response_type: 'ephemeral', text: 'Thanks — filing your request with the support desk…' };
-    });
+      // Slack wants an empty 200 for a message action; the ticket goes to the thread through response_url.
+      return res.status(200).send('');
+    },
+  );
+}
 
-    app.post(
-      '/api/v1/chat/slack/actions',
-      { config: { public: true }, bodyLimit: SLACK_BODY_LIMIT },
-      async (req, res) => {
-        if (typeof req.body !== 'string') throw bad('Expected a form body');
-        const form = verifiedSlack(req, req.body);
-        let payload: unknown;
-        try {
-          payload = JSON.parse(form.get('payload') ?? '');
-        } catch {
-          throw bad('The Slack action payload is not JSON');
-        }
-        if (!SlackAction.Check(payload)) throw bad('The Slack action does not have the expected fields');
-        const clientId = clientOfTeam(payload.team.id);
-        fileForSlack(
-          {
-            clientId,
-            channel: 'slack',
-            origin: `slack:${payload.team.id}:${payload.trigger_id}`,
-            text: payload.message.text,
-            requester: { name: payload.user.name, handle: `slack:${payload.user.id}` },
-          },
-          payload.response_url,
-          payload.message.ts,
-        );
-        // Slack wants an empty 200 for a message action; the ticket goes to the thread through response_url.
-        return res.status(200).send('');
-      },
-    );
-
-    app.post('/api/v1/chat/teams', { config: { public: true }, bodyLimit: TEAMS_BODY_LIMIT }, async (req) => {
-      const hooks = settings.teams?.webhooks;
-      if (!hooks)
-        throw new OutpostError('OUTPOST_E_CHAT_NOT_CONFIGURED', {
-          message: 'Teams is not configured on this collector',
-        });
-      if (typeof req.body !== 'string') throw bad('Expected a JSON body');
-      const index = verifyTeams(
-        hooks.map((h) => h.secret),
-        header(req.headers.authorization),
-        req.body,
-      );
-      let msg: unknown;
-      try {
-        msg = JSON.parse(req.body);
-      } catch {
-        throw bad('The Teams message is not JSON');
-      }
-      if (!TeamsMessage.Check(msg)) throw bad('The Teams message does not have the expected fields');
-      const sent = Date.parse(msg.timestamp);
-      if (!Number.isFinite(sent) || Math.abs(d.now() - sent) > SLACK_MAX_SKEW_MS)
-        throw new OutpostError('OUTPOST_E_CHAT_REPLAYED', {
-          message: 'The Teams message timestamp is more than 5 minutes from the collector clock',
-        });
-      const text = teamsPlain(msg.text);
-      if (!text)
-        return {
-          type: 'message',
-          text: 'Say what is wrong after mentioning me, e.g. "@Outpost the printer is offline".',
-        };
-      const { incident } = await requests.file({
-        clientId: hooks[index]!.clientId,
-        channel: 'teams',
-        origin: `teams:${msg.id}`,
-        text,
-        requester: { name: msg.from.name || 'Teams user', handle: `teams:${msg.from.id}` },
+/** POST /api/v1/chat/teams: an @Outpost mention in a Teams channel, answered in the response body. */
+function teamsRoute(app: FastifyInstance, d: ChatDeps): void {
+  const { requests, settings } = d;
+  app.post('/api/v1/chat/teams', { config: { public: true }, bodyLimit: TEAMS_BODY_LIMIT }, async (req) => {
+    const hooks = settings.teams?.webhooks;
+    if (!hooks)
+      throw new OutpostError('OUTPOST_E_CHAT_NOT_CONFIGURED', {
+        message: 'Teams is not configured on this collector',
       });
-      return { type: 'message', text: teamsText(ticketLine(incident)) };
+    if (typeof req.body !== 'string') throw bad('Expected a JSON body');
+    const index = verifyTeams(
+      hooks.map((h) => h.secret),
+      header(req.headers.authorization),
+      req.body,
+    );
+    let msg: unknown;
+    try {
+      msg = JSON.parse(req.body);
+    } catch {
+      throw bad('The Teams message is not JSON');
+    }
+    if (!TeamsMessage.Check(msg)) throw bad('The Teams message does not have the expected fields');
+    const sent = Date.parse(msg.timestamp);
+    if (!Number.isFinite(sent) || Math.abs(d.now() - sent) > SLACK_MAX_SKEW_MS)
+      throw new OutpostError('OUTPOST_E_CHAT_REPLAYED', {
+        message: 'The Teams message timestamp is more than 5 minutes from the collector clock',
+      });
+    const text = teamsPlain(msg.text);
+    if (!text)
+      return {
+        type: 'message',
+        text: 'Say what is wrong after mentioning me, e.g. "@Outpost the printer is offline".',
+      };
+    const { incident } = await requests.file({
+      clientId: hooks[index]!.clientId,
+      channel: 'teams',
+      origin: `teams:${msg.id}`,
+      text,
+      requester: { name: msg.from.name || 'Teams user', handle: `teams:${msg.from.id}` },
     });
-  };
+    return { type: 'message', text: teamsText(ticketLine(incident)) };
+  });
 }

@@ -48,18 +48,57 @@ export interface TransferDeps {
   track(p: Promise<void>): void;
 }
 
-/** Opens a transfer for a technician socket; resolves once the agent opened the file (or throws its refusal). */
-export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: WebSocket): Promise<LiveTransfer> {
-  const type = req.direction === 'upload' ? 'file.upload' : 'file.download';
-  const auditBase = {
-    type,
+/** The audit fields every row of one transfer shares. */
+type AuditBase = ReturnType<typeof auditBaseOf>;
+
+/** The audit fields of a transfer, from its request. */
+function auditBaseOf(req: TransferRequest) {
+  return {
+    type: req.direction === 'upload' ? 'file.upload' : 'file.download',
     actor: actorRef(req.actor),
     clientId: req.clientId,
     agentId: req.agentId,
     resource: `agent:${req.agentId}`,
     remoteIp: req.ip,
   };
+}
+
+/** What a transfer learns while it runs: where it really started, and why it never opened (if so). */
+interface TransferProgress {
+  offset: number;
+  /** Set when the transfer never opened: refused by the agent, or failed (no answer, technician gone). */
+  openOutcome: SessionOutcome | undefined;
+}
+
+/** Opens a transfer for a technician socket; resolves once the agent opened the file (or throws its refusal). */
+export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: WebSocket): Promise<LiveTransfer> {
+  const auditBase = auditBaseOf(req);
   const details = { path: req.path, offset: req.offset, size: req.size, resume: req.resume };
+  const conn = await admit(d, req, auditBase, details);
+  const id = `ss_${randomBytes(12).toString('hex')}`;
+  const startedAt = d.clock.now();
+  await insertRow(d, req, id, startedAt);
+
+  const progress: TransferProgress = { offset: req.offset, openOutcome: undefined };
+  const requested = { offset: req.offset, size: req.size };
+  const t = new LiveTransfer(id, conn, ws, req.direction, startedAt, requested, req.sha256, d.clock, (tr, info) => {
+    const p = finish(d, conn, req, tr, info, { auditBase, details, progress }).catch((err: unknown) =>
+      d.logger.error({ err, sessionId: tr.id }, 'cannot finish the transfer row'),
+    );
+    d.track(p);
+  });
+  t.channel = d.allocate(conn, t);
+  sendOpen(d, conn, req, t, startedAt);
+  return awaitOpen(d, req, ws, t, progress);
+}
+
+/** Refuses, audited, an upload over the collector's limit or an agent not connected; else its connection. */
+async function admit(
+  d: TransferDeps,
+  req: TransferRequest,
+  auditBase: AuditBase,
+  details: Record<string, unknown>,
+): Promise<AgentConnection> {
   if (req.direction === 'upload' && req.size > d.fileMaxBytes) {
     await d.audit.record({ ...auditBase, code: 'OUTPOST_E_PAYLOAD_TOO_LARGE', result: 'failure', details });
     throw new OutpostError('OUTPOST_E_PAYLOAD_TOO_LARGE', {
@@ -71,8 +110,11 @@ export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: We
     await d.audit.record({ ...auditBase, code: 'OUTPOST_E_AGENT_OFFLINE', result: 'failure', details });
     throw new OutpostError('OUTPOST_E_AGENT_OFFLINE');
   }
-  const id = `ss_${randomBytes(12).toString('hex')}`;
-  const startedAt = d.clock.now();
+  return conn;
+}
+
+/** The transfer's session row, written before the agent is asked. */
+async function insertRow(d: TransferDeps, req: TransferRequest, id: string, startedAt: number): Promise<void> {
   await d.store.insert({
     id,
     kind: req.direction,
@@ -96,42 +138,55 @@ export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: We
     bytesIn: 0,
     sha256: null,
   });
+}
 
-  const finish = async (t: LiveTransfer, info: TransferEnd, offset: number) => {
-    d.transfers.delete(t.id);
-    d.release(conn, t.channel);
-    await d.store.finish(t.id, {
-      endedAt: d.clock.now(),
-      exitCode: null,
-      closeReason: info.reason,
-      outcome: openOutcome ?? outcomeOf(info.code),
-      outcomeCode: info.code ?? null,
-      recordingStatus: 'none',
-      recordingBytes: null,
-      bytesOut: req.direction === 'download' ? t.bytes : 0,
-      bytesIn: req.direction === 'upload' ? t.bytes : 0,
-      sha256: info.sha256 ?? null,
-    });
-    await d.audit.record({
-      ...auditBase,
-      sessionId: t.id,
-      code: info.code ?? 'OK',
-      result: info.code ? 'failure' : 'success',
-      details: { ...details, offset, bytes: t.bytes, sha256: info.sha256 ?? null, reason: info.reason },
-    });
-  };
-
-  let offset = req.offset;
-  /** Set when the transfer never opened: refused by the agent, or failed (no answer, technician gone). */
-  let openOutcome: SessionOutcome | undefined;
-  const requested = { offset: req.offset, size: req.size };
-  const t = new LiveTransfer(id, conn, ws, req.direction, startedAt, requested, req.sha256, d.clock, (tr, info) => {
-    const p = finish(tr, info, offset).catch((err: unknown) =>
-      d.logger.error({ err, sessionId: tr.id }, 'cannot finish the transfer row'),
-    );
-    d.track(p);
+/** Ends a transfer: its row finished with the outcome and bytes, and one audit row with the code. */
+async function finish(
+  d: TransferDeps,
+  conn: AgentConnection,
+  req: TransferRequest,
+  t: LiveTransfer,
+  info: TransferEnd,
+  run: { auditBase: AuditBase; details: Record<string, unknown>; progress: TransferProgress },
+): Promise<void> {
+  d.transfers.delete(t.id);
+  d.release(conn, t.channel);
+  await d.store.finish(t.id, {
+    endedAt: d.clock.now(),
+    exitCode: null,
+    closeReason: info.reason,
+    outcome: run.progress.openOutcome ?? outcomeOf(info.code),
+    outcomeCode: info.code ?? null,
+    recordingStatus: 'none',
+    recordingBytes: null,
+    bytesOut: req.direction === 'download' ? t.bytes : 0,
+    bytesIn: req.direction === 'upload' ? t.bytes : 0,
+    sha256: info.sha256 ?? null,
   });
-  t.channel = d.allocate(conn, t);
+  await d.audit.record({
+    ...run.auditBase,
+    sessionId: t.id,
+    code: info.code ?? 'OK',
+    result: info.code ? 'failure' : 'success',
+    details: {
+      ...run.details,
+      offset: run.progress.offset,
+      bytes: t.bytes,
+      sha256: info.sha256 ?? null,
+      reason: info.reason,
+    },
+  });
+}
+
+/** Asks the agent to open the file, with a single-use ticket for exactly this transfer. */
+function sendOpen(
+  d: TransferDeps,
+  conn: AgentConnection,
+  req: TransferRequest,
+  t: LiveTransfer,
+  startedAt: number,
+): void {
+  const id = t.id;
   conn.send({
     type: 'file.open',
     id,
@@ -145,6 +200,16 @@ export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: We
     size: req.direction === 'upload' ? req.size : d.fileMaxBytes,
     ...(req.resume && req.direction === 'upload' ? { resume: true } : {}),
   });
+}
+
+/** Waits for the agent's answer (bounded; the technician leaving ends the wait); a refusal ends the transfer. */
+async function awaitOpen(
+  d: TransferDeps,
+  req: TransferRequest,
+  ws: WebSocket,
+  t: LiveTransfer,
+  progress: TransferProgress,
+): Promise<LiveTransfer> {
   const timer = setTimeout(
     () => t.refuseOpen(new OutpostError('OUTPOST_E_AGENT_OFFLINE', { message: 'no answer from the agent' })),
     d.openTimeoutMs,
@@ -156,16 +221,16 @@ export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: We
   ws.once('close', onEarlyClose);
   try {
     const opened = await t.opened;
-    if (req.direction === 'upload') offset = opened.size;
+    if (req.direction === 'upload') progress.offset = opened.size;
     ws.off('close', onEarlyClose);
-    d.transfers.set(id, t);
+    d.transfers.set(t.id, t);
     ws.on('close', () => t.end({ reason: 'technician disconnected', exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' }));
     return t;
   } catch (err) {
     const e = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
     // The agent refused by itself; otherwise tell it to drop the channel should its answer come late.
     const agentRefused = e.details?.agentCode !== undefined;
-    openOutcome = agentRefused ? 'refused' : 'failed';
+    progress.openOutcome = agentRefused ? 'refused' : 'failed';
     t.end({ reason: `refused: ${e.message}`, exitCode: null, code: e.code }, !agentRefused);
     throw e;
   } finally {

@@ -30,67 +30,7 @@ export async function buildPerimeter(
   for (const d of await inventory.devices(scope)) {
     const facts = await inventory.facts(d.currentAgentId);
     if (!facts) continue;
-    const rows = async (p: Parameters<Inventory['rows']>[1]) => (await inventory.rows(d.id, p)).map((r) => r.data);
-    const cpu = (await rows('cpu'))[0];
-    const mem = (await rows('memory')).find((m) => m.kind === 'total');
-    const disks = await rows('disks');
-    const age = hardwareAgeYears(d, now);
-    const critical = facts.pendingPatches.filter(
-      (p) => /critical/i.test(p.severity) || (p.security && p.ageDays >= o.criticalPatchDays),
-    );
-    const os = (await rows('os_version'))[0];
-    const act = facts.osActivation;
-    machines.push({
-      deviceId: d.id,
-      agentId: d.currentAgentId,
-      siteId: d.siteId,
-      hostname: d.hostname,
-      manufacturer: d.manufacturer,
-      model: d.model,
-      serial: d.serial,
-      biosDate: d.biosDate,
-      ageYears: age,
-      obsolete: age !== null && age >= o.obsoleteYears,
-      os: os ? `${String(os.name)} ${String(os.version)}`.trim() : '',
-      osSupportedUntil: facts.eol.supportedUntil,
-      osEndOfLife: facts.eol.endOfLife,
-      cpu: cpu
-        ? `${String(cpu.model)} (${String(cpu.physical_cores)} cores / ${String(cpu.logical_processors)} threads)`
-        : '',
-      memoryBytes: typeof mem?.size_bytes === 'number' ? mem.size_bytes : null,
-      disks: disks
-        .filter((x) => x.kind === 'disk')
-        .map((x) => ({
-          name: String(x.name),
-          model: String(x.model),
-          sizeBytes: Number(x.size_bytes),
-          type: String(x.type),
-          health: String(x.smart_health),
-        })),
-      volumes: disks
-        .filter((x) => x.kind === 'volume')
-        .map((x) => ({
-          mount: String(x.mount),
-          filesystem: String(x.filesystem),
-          sizeBytes: Number(x.size_bytes),
-          freeBytes: typeof x.free_bytes === 'number' ? x.free_bytes : null,
-        })),
-      pendingPatches: facts.pendingPatches.length,
-      pendingSecurity: facts.pendingPatches.filter((p) => p.security).length,
-      criticalPatches: critical.map((p) => ({ name: p.name, detail: p.kb || p.severity, ageDays: p.ageDays })),
-      rebootRequired: facts.rebootRequired,
-      antivirus: facts.antivirus.map((a) => ({
-        product: a.product,
-        enabled: a.enabled,
-        upToDate: a.upToDate,
-        expiresAt: a.expiresAt,
-      })),
-      activation: act ? `${act.state}${act.channel ? ` (${act.channel})` : ''}` : '',
-      softwareCount: facts.software.length,
-      software: facts.software
-        .map((s) => ({ name: s.name, version: s.version, publisher: s.publisher }))
-        .sort((a, b) => a.name.localeCompare(b.name)),
-    });
+    machines.push(await machineSection(inventory, d, facts, now, o));
   }
   machines.sort((a, b) => a.hostname.localeCompare(b.hostname));
   const expiring = (days: number) =>
@@ -109,5 +49,88 @@ export async function buildPerimeter(
       avDisabled: machines.filter((m) => m.antivirus.some((a) => a.enabled === false)).length,
     },
     machines,
+  };
+}
+
+/** One inventory device, as the report shows it. */
+type Device = Awaited<ReturnType<Inventory['devices']>>[number];
+/** What the agent last reported of a device. */
+type Facts = NonNullable<Awaited<ReturnType<Inventory['facts']>>>;
+
+/** One machine's section: hardware and its age, OS and its support, storage, patches, antivirus, software. */
+async function machineSection(
+  inventory: Inventory,
+  d: Device,
+  facts: Facts,
+  now: number,
+  o: PerimeterOptions,
+): Promise<MachineSection> {
+  const rows = async (p: Parameters<Inventory['rows']>[1]) => (await inventory.rows(d.id, p)).map((r) => r.data);
+  const cpu = (await rows('cpu'))[0];
+  const mem = (await rows('memory')).find((m) => m.kind === 'total');
+  const disks = await rows('disks');
+  const age = hardwareAgeYears(d, now);
+  const critical = facts.pendingPatches.filter(
+    (p) => /critical/i.test(p.severity) || (p.security && p.ageDays >= o.criticalPatchDays),
+  );
+  const os = (await rows('os_version'))[0];
+  const act = facts.osActivation;
+  return {
+    deviceId: d.id,
+    agentId: d.currentAgentId,
+    siteId: d.siteId,
+    hostname: d.hostname,
+    manufacturer: d.manufacturer,
+    model: d.model,
+    serial: d.serial,
+    biosDate: d.biosDate,
+    ageYears: age,
+    obsolete: age !== null && age >= o.obsoleteYears,
+    os: os ? `${String(os.name)} ${String(os.version)}`.trim() : '',
+    osSupportedUntil: facts.eol.supportedUntil,
+    osEndOfLife: facts.eol.endOfLife,
+    cpu: cpu
+      ? `${String(cpu.model)} (${String(cpu.physical_cores)} cores / ${String(cpu.logical_processors)} threads)`
+      : '',
+    memoryBytes: typeof mem?.size_bytes === 'number' ? mem.size_bytes : null,
+    ...storage(disks),
+    pendingPatches: facts.pendingPatches.length,
+    pendingSecurity: facts.pendingPatches.filter((p) => p.security).length,
+    criticalPatches: critical.map((p) => ({ name: p.name, detail: p.kb || p.severity, ageDays: p.ageDays })),
+    rebootRequired: facts.rebootRequired,
+    antivirus: facts.antivirus.map((a) => ({
+      product: a.product,
+      enabled: a.enabled,
+      upToDate: a.upToDate,
+      expiresAt: a.expiresAt,
+    })),
+    activation: act ? `${act.state}${act.channel ? ` (${act.channel})` : ''}` : '',
+    softwareCount: facts.software.length,
+    software: facts.software
+      .map((s) => ({ name: s.name, version: s.version, publisher: s.publisher }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+  };
+}
+
+/** A machine's disks and volumes, from its `disks` inventory rows. */
+function storage(disks: Record<string, unknown>[]): Pick<MachineSection, 'disks' | 'volumes'> {
+  return {
+    disks: disks
+      .filter((x) => x.kind === 'disk')
+      .map((x) => ({
+        name: String(x.name),
+        model: String(x.model),
+        sizeBytes: Number(x.size_bytes),
+        type: String(x.type),
+        health: String(x.smart_health),
+      })),
+    volumes: disks
+      .filter((x) => x.kind === 'volume')
+      .map((x) => ({
+        mount: String(x.mount),
+        filesystem: String(x.filesystem),
+        sizeBytes: Number(x.size_bytes),
+        freeBytes: typeof x.free_bytes === 'number' ? x.free_bytes : null,
+      })),
   };
 }

@@ -75,6 +75,64 @@ function top<K>(counts: Map<K, number>, n: number): [K, number][] {
   return [...counts].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0]))).slice(0, n);
 }
 
+/** One incident of the period, as the sources give it. */
+type PeriodIncident = Awaited<ReturnType<QualitySources['forPeriod']>>[number];
+
+/** Users' requests of the period: by channel, and their recurring causes with how they were resolved. */
+function requestFigures(list: PeriodIncident[]): PeriodFigures['requests'] {
+  const asked = list.filter((i) => i.channel !== 'detection' && i.channel !== 'technician');
+  const byChannel: Record<string, number> = {};
+  const causes = new Map<string, { count: number; resolutions: Record<string, number> }>();
+  for (const i of asked) {
+    byChannel[i.channel] = (byChannel[i.channel] ?? 0) + 1;
+    const c = causes.get(i.type) ?? { count: 0, resolutions: {} };
+    c.count += 1;
+    if (i.resolutionCategory) c.resolutions[i.resolutionCategory] = (c.resolutions[i.resolutionCategory] ?? 0) + 1;
+    causes.set(i.type, c);
+  }
+  return {
+    total: asked.length,
+    byChannel,
+    recurringCauses: [...causes]
+      .filter(([, c]) => c.count >= 2)
+      .map(([type, c]) => ({ type, ...c }))
+      .sort((a, b) => b.count - a.count || a.type.localeCompare(b.type))
+      .slice(0, 10),
+  };
+}
+
+/** SLA compliance, for all incidents with an SLA and per criticality. */
+function slaFigures(list: PeriodIncident[]): PeriodFigures['sla'] {
+  return (['all', ...CRITICALITIES] as const).map((criticality) => {
+    const withSla = list.filter((i) => i.sla && (criticality === 'all' || i.criticality === criticality));
+    const responseMet = withSla.filter((i) => i.sla!.responseBreachedAt === null).length;
+    const resolutionMet = withSla.filter((i) => i.sla!.resolutionBreachedAt === null).length;
+    const bothMet = withSla.filter(
+      (i) => i.sla!.responseBreachedAt === null && i.sla!.resolutionBreachedAt === null,
+    ).length;
+    return {
+      criticality,
+      withSla: withSla.length,
+      responseMet,
+      resolutionMet,
+      compliance: withSla.length ? bothMet / withSla.length : null,
+    };
+  });
+}
+
+/** SLA breaches, response and resolution, and per criticality (each incident counts up to two). */
+function breachFigures(list: PeriodIncident[]): PeriodFigures['breaches'] {
+  const breaches = { response: 0, resolution: 0, byCriticality: zeroes() };
+  for (const i of list) {
+    const n = (i.sla?.responseBreachedAt != null ? 1 : 0) + (i.sla?.resolutionBreachedAt != null ? 1 : 0);
+    if (i.sla?.responseBreachedAt != null) breaches.response += 1;
+    if (i.sla?.resolutionBreachedAt != null) breaches.resolution += 1;
+    breaches.byCriticality[i.criticality] += n;
+  }
+  return breaches;
+}
+
+/** The figures of one period [from, to) of a client. */
 async function figures(src: QualitySources, clientId: string, from: number, to: number): Promise<PeriodFigures> {
   const list = await src.forPeriod(clientId, from, to);
   const byCriticality = zeroes();
@@ -91,41 +149,10 @@ async function figures(src: QualitySources, clientId: string, from: number, to: 
     for (const a of i.agentIds) machines.set(a, (machines.get(a) ?? 0) + 1);
   }
   const acked = list.filter((i) => i.acknowledgedAt !== null);
-  const asked = list.filter((i) => i.channel !== 'detection' && i.channel !== 'technician');
-  const byChannel: Record<string, number> = {};
-  const causes = new Map<string, { count: number; resolutions: Record<string, number> }>();
-  for (const i of asked) {
-    byChannel[i.channel] = (byChannel[i.channel] ?? 0) + 1;
-    const c = causes.get(i.type) ?? { count: 0, resolutions: {} };
-    c.count += 1;
-    if (i.resolutionCategory) c.resolutions[i.resolutionCategory] = (c.resolutions[i.resolutionCategory] ?? 0) + 1;
-    causes.set(i.type, c);
-  }
   const resolved = list.filter((i) => i.resolutionMs !== null);
 
-  const sla = (['all', ...CRITICALITIES] as const).map((criticality) => {
-    const withSla = list.filter((i) => i.sla && (criticality === 'all' || i.criticality === criticality));
-    const responseMet = withSla.filter((i) => i.sla!.responseBreachedAt === null).length;
-    const resolutionMet = withSla.filter((i) => i.sla!.resolutionBreachedAt === null).length;
-    const bothMet = withSla.filter(
-      (i) => i.sla!.responseBreachedAt === null && i.sla!.resolutionBreachedAt === null,
-    ).length;
-    return {
-      criticality,
-      withSla: withSla.length,
-      responseMet,
-      resolutionMet,
-      compliance: withSla.length ? bothMet / withSla.length : null,
-    };
-  });
-
-  const breaches = { response: 0, resolution: 0, byCriticality: zeroes() };
-  for (const i of list) {
-    const n = (i.sla?.responseBreachedAt != null ? 1 : 0) + (i.sla?.resolutionBreachedAt != null ? 1 : 0);
-    if (i.sla?.responseBreachedAt != null) breaches.response += 1;
-    if (i.sla?.resolutionBreachedAt != null) breaches.resolution += 1;
-    breaches.byCriticality[i.criticality] += n;
-  }
+  const sla = slaFigures(list);
+  const breaches = breachFigures(list);
   const terms = await src.penalties(clientId);
   const uncapped = terms
     ? CRITICALITIES.reduce((sum, c) => sum + breaches.byCriticality[c] * (terms.perBreach[c] ?? 0), 0)
@@ -161,15 +188,7 @@ async function figures(src: QualitySources, clientId: string, from: number, to: 
     breaches,
     penalty,
     topRules: top(rules, 10).map(([rule, count]) => ({ rule, count })),
-    requests: {
-      total: asked.length,
-      byChannel,
-      recurringCauses: [...causes]
-        .filter(([, c]) => c.count >= 2)
-        .map(([type, c]) => ({ type, ...c }))
-        .sort((a, b) => b.count - a.count || a.type.localeCompare(b.type))
-        .slice(0, 10),
-    },
+    requests: requestFigures(list),
     topMachines,
   };
 }

@@ -64,10 +64,8 @@ function table(head: string[], rows: unknown[][]): string {
     .join('')}</tbody></table>`;
 }
 
-/** The HTML document. */
-export function renderQualityHtml(r: QualityReport): string {
-  const c = r.current;
-  const p = r.previous;
+/** The summary table: each headline figure, this period and its change. */
+function summarySection(c: PeriodFigures, p: PeriodFigures): string {
   const slaAll = (f: PeriodFigures) => f.sla.find((s) => s.criticality === 'all')!;
   const summary: [string, string, string][] = [
     ['Incidents', String(c.incidents), delta(c.incidents, p.incidents, 'n')],
@@ -85,27 +83,15 @@ export function renderQualityHtml(r: QualityReport): string {
       c.penalty && p.penalty ? delta(c.penalty.amount, p.penalty.amount, 'n') : '—',
     ],
   ];
-  const title = `Service quality — ${r.clientName}, ${day(c.from)} to ${day(c.to)}`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>${e(title)}</title>
-<style>
-body{font:11pt/1.4 system-ui,sans-serif;margin:2em;color:#111}
-h1{font-size:18pt}h2{font-size:13pt;margin-top:1.5em;border-bottom:1px solid #999}
-table{border-collapse:collapse;margin:.3em 0}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}
-#summary td:nth-child(n+2){text-align:right;font-weight:600}
-figure{margin:.6em 0}figcaption{font-weight:600;margin-bottom:.2em}
-.legend{font-size:9pt;color:#555}
-@media print{body{margin:0}section{break-inside:avoid-page;page-break-inside:avoid}}
-</style></head><body>
-<h1>${e(title)}</h1>
-<p>Client ${e(r.clientId)}. Previous period for the trend: ${e(day(p.from))} to ${e(day(p.to))}. Generated ${e(new Date(r.generatedAt).toISOString())} by Outpost.</p>
-<section><h2>Summary</h2>
+  return `<section><h2>Summary</h2>
 <table id="summary"><thead><tr><th>Figure</th><th>This period</th><th>Change</th></tr></thead><tbody>${summary
     .map(([k, v, d]) => `<tr><td>${e(k)}</td><td data-figure="${e(k)}">${e(v)}</td><td>${e(d)}</td></tr>`)
-    .join('')}</tbody></table></section>
-<section><h2>Incidents by criticality and type</h2>
+    .join('')}</tbody></table></section>`;
+}
+
+/** Incidents by criticality and by type, against the previous period. */
+function incidentsSection(c: PeriodFigures, p: PeriodFigures): string {
+  return `<section><h2>Incidents by criticality and type</h2>
 <p class="legend">Blue: this period; grey: the previous period.</p>
 ${barChart(
   'Incidents by criticality',
@@ -131,8 +117,12 @@ ${table(
     t.byCriticality.P4,
     t.count,
   ]),
-)}</section>
-<section><h2>SLA compliance</h2>
+)}</section>`;
+}
+
+/** SLA compliance by criticality, breaches and the penalties they imply. */
+function slaSection(c: PeriodFigures, p: PeriodFigures): string {
+  return `<section><h2>SLA compliance</h2>
 ${barChart(
   'Incidents meeting both targets, by criticality',
   c.sla
@@ -153,8 +143,12 @@ ${table(
     c.penalty
       ? `Penalties implied: ${e(money(c.penalty))}${c.penalty.cap !== null && c.penalty.uncapped > c.penalty.cap ? ` (capped from ${e(c.penalty.uncapped.toFixed(2))})` : ''}.`
       : 'The contract sets no penalty terms.'
-  }</p></section>
-<section><h2>Top recurring faults</h2>
+  }</p></section>`;
+}
+
+/** The faults that came back most, by rule and by machine. */
+function recurringSection(c: PeriodFigures, _p: PeriodFigures): string {
+  return `<section><h2>Top recurring faults</h2>
 ${barChart(
   'By rule or category',
   c.topRules.map((t) => ({ label: t.rule, value: t.count })),
@@ -163,8 +157,12 @@ ${barChart(
   'By machine',
   c.topMachines.map((m) => ({ label: m.hostname, value: m.count })),
 )}
-</section>
-<section><h2>Users' requests</h2>
+</section>`;
+}
+
+/** Users' requests by channel, and their recurring causes. */
+function requestsSection(c: PeriodFigures, p: PeriodFigures): string {
+  return `<section><h2>Users' requests</h2>
 <p>${c.requests.total} requests this period (${p.requests.total} the period before).</p>
 ${barChart(
   'By channel',
@@ -180,7 +178,34 @@ ${table(
       .join(', ') || '—',
   ]),
 )}
-</section>
+</section>`;
+}
+
+/** The HTML document. */
+export function renderQualityHtml(r: QualityReport): string {
+  const c = r.current;
+  const p = r.previous;
+  const title = `Service quality — ${r.clientName}, ${day(c.from)} to ${day(c.to)}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>${e(title)}</title>
+<style>
+body{font:11pt/1.4 system-ui,sans-serif;margin:2em;color:#111}
+h1{font-size:18pt}h2{font-size:13pt;margin-top:1.5em;border-bottom:1px solid #999}
+table{border-collapse:collapse;margin:.3em 0}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}
+#summary td:nth-child(n+2){text-align:right;font-weight:600}
+figure{margin:.6em 0}figcaption{font-weight:600;margin-bottom:.2em}
+.legend{font-size:9pt;color:#555}
+@media print{body{margin:0}section{break-inside:avoid-page;page-break-inside:avoid}}
+</style></head><body>
+<h1>${e(title)}</h1>
+<p>Client ${e(r.clientId)}. Previous period for the trend: ${e(day(p.from))} to ${e(day(p.to))}. Generated ${e(new Date(r.generatedAt).toISOString())} by Outpost.</p>
+${summarySection(c, p)}
+${incidentsSection(c, p)}
+${slaSection(c, p)}
+${recurringSection(c, p)}
+${requestsSection(c, p)}
 </body></html>
 `;
 }
