@@ -243,6 +243,27 @@ function word(s: string): string {
 async function main(): Promise<void> {
   const user = shellUser();
   prepareFolders(user);
+  const { started, state, admin } = await startAndLogIn();
+  const site = await demoSite(admin);
+  if (!existsSync(agentConfigFile)) await enrollDemoAgent(admin, site.id, started);
+  configureAgent(user.name);
+  const agentConfig = readAgentConfig(agentConfigFile);
+  const agent = spawn(process.execPath, [agentBin, 'run'], { env: agentEnv, stdio: ['ignore', 'inherit', 'ignore'] });
+  children.push(agent);
+  agent.once('exit', (code) => {
+    if (stopping) return;
+    process.stderr.write(`the demo agent exited with ${code}\n`);
+    void stopAll(1);
+  });
+  const shown = await waitOnline(admin, agentConfig.agentId);
+  printBanner(started, state, user, agentConfig.agentId, shown);
+}
+
+type Started = Awaited<ReturnType<typeof startCollector>>;
+type ShownAgent = { hostname: string; status: string; os: { distro: string; release: string } };
+
+/** The collector on the saved port (or a free one), and the admin logged in with the saved (or first) password. */
+async function startAndLogIn(): Promise<{ started: Started; state: DemoState; admin: ApiTarget }> {
   const saved: DemoState | undefined = existsSync(stateFile)
     ? (JSON.parse(readFileSync(stateFile, 'utf8')) as DemoState)
     : undefined;
@@ -255,14 +276,16 @@ async function main(): Promise<void> {
     fingerprint: started.fingerprint,
   };
   if (!saved) writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
-
   const base: ApiTarget = { server: started.url, caFingerprint: started.fingerprint };
   const login = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', {
     email: state.email,
     password: state.password,
   });
-  const admin: ApiTarget = { ...base, token: login.token };
+  return { started, state, admin: { ...base, token: login.token } };
+}
 
+/** The "Demo" client and its "This machine" site, created on the first run. */
+async function demoSite(admin: ApiTarget): Promise<{ id: string }> {
   const clients = await apiCall<{ clients: { id: string; name: string }[] }>(admin, 'GET', '/api/v1/clients');
   const client =
     clients.clients.find((c) => c.name === 'Demo') ??
@@ -273,49 +296,55 @@ async function main(): Promise<void> {
     `/api/v1/clients/${client.id}/sites`,
   );
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  const site =
+  return (
     sites.sites.find((s) => s.name === 'This machine') ??
     (await apiCall<{ id: string }>(admin, 'POST', `/api/v1/clients/${client.id}/sites`, {
       name: 'This machine',
       timezone: zone,
-    }));
+    }))
+  );
+}
 
-  if (!existsSync(agentConfigFile)) {
-    const token = await apiCall<{ token: string }>(admin, 'POST', '/api/v1/enrollment-tokens', {
-      siteId: site.id,
-      maxUses: 1,
-      expiresInHours: 1,
-      note: 'demo',
-    });
-    await runToEnd([
-      'enroll',
-      '--server',
-      started.url,
-      '--token',
-      token.token,
-      '--ca-fingerprint',
-      started.fingerprint,
-      '--state-dir',
-      agentEnv.OUTPOST_AGENT_STATE,
-    ]);
-  }
-  configureAgent(user.name);
-  const agentConfig = readAgentConfig(agentConfigFile);
-  const agent = spawn(process.execPath, [agentBin, 'run'], { env: agentEnv, stdio: ['ignore', 'inherit', 'ignore'] });
-  children.push(agent);
-  agent.once('exit', (code) => {
-    if (stopping) return;
-    process.stderr.write(`the demo agent exited with ${code}\n`);
-    void stopAll(1);
+/** Enrolls the demo agent with a one-use token (first run only). */
+async function enrollDemoAgent(admin: ApiTarget, siteId: string, started: Started): Promise<void> {
+  const token = await apiCall<{ token: string }>(admin, 'POST', '/api/v1/enrollment-tokens', {
+    siteId,
+    maxUses: 1,
+    expiresInHours: 1,
+    note: 'demo',
   });
+  await runToEnd([
+    'enroll',
+    '--server',
+    started.url,
+    '--token',
+    token.token,
+    '--ca-fingerprint',
+    started.fingerprint,
+    '--state-dir',
+    agentEnv.OUTPOST_AGENT_STATE,
+  ]);
+}
 
-  let shown: { hostname: string; status: string; os: { distro: string; release: string } } | undefined;
+/** The agent as the collector shows it, once online (or as it is after 20 s). */
+async function waitOnline(admin: ApiTarget, agentId: string): Promise<ShownAgent | undefined> {
+  let shown: ShownAgent | undefined;
   for (let i = 0; i < 100; i++) {
-    shown = await apiCall<typeof shown & object>(admin, 'GET', `/api/v1/agents/${agentConfig.agentId}`);
+    shown = await apiCall<ShownAgent>(admin, 'GET', `/api/v1/agents/${agentId}`);
     if (shown.status === 'online') break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  const id = agentConfig.agentId;
+  return shown;
+}
+
+/** What runs where, and the commands to try. */
+function printBanner(
+  started: Started,
+  state: DemoState,
+  user: ReturnType<typeof shellUser>,
+  id: string,
+  shown: ShownAgent | undefined,
+): void {
   const cli = 'node collector/bin/outpost.js';
   const here = fromRoot(demoDir);
   process.stdout.write(

@@ -27,7 +27,7 @@ import {
   type RecentChanges,
 } from './detection/index.js';
 import { EventsStore } from './events/index.js';
-import { type Incident, IncidentService, type IncidentSink } from './incidents/index.js';
+import { IncidentService, type IncidentSink } from './incidents/index.js';
 import { FleetQueries, Inventory } from './inventory/index.js';
 import { Jobs } from './jobs/index.js';
 import type { Component } from './lifecycle.js';
@@ -38,16 +38,17 @@ import type { MetricFamily } from './observability/index.js';
 import {
   agentRequestDesk,
   agentRequestSink,
-  EmailReceiver,
-  EmailReplies,
+  type EmailReceiver,
+  type EmailReplies,
   Requests,
-  SelfService,
 } from './requests/index.js';
-import { Rollouts, releasePlatformOf } from './rollouts/index.js';
+import type { Rollouts } from './rollouts/index.js';
 import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
 import { Tenants } from './tenants/index.js';
 import { Updates } from './updates/index.js';
+import { wireHelpdesk } from './wire-helpdesk.js';
+import { wireRollouts } from './wire-rollouts.js';
 import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, sendVia } from './wiring.js';
 
 /** How long an `inventory.request` stays valid for the agent. */
@@ -56,8 +57,6 @@ const SNAPSHOT_REQUEST_TTL_MS = 600_000;
 const JOB_SELECTOR_LIMIT = 100_000;
 /** A comment line on every live stream this often, so proxies and browsers keep an idle one open. */
 const LIVE_KEEPALIVE_MS = 15_000;
-/** A rollout's target resolves in one query; a bound well above the fleet one collector serves. */
-const ROLLOUT_SELECTOR_LIMIT = 1_000_000;
 /** What an agent that is refused at the connection limit is told to wait before it retries. */
 const AGENT_RETRY_AFTER_SEC = 15;
 
@@ -89,65 +88,44 @@ export async function wireCore(input: CoreInput) {
   const live = wireLive(input, spine, work);
   connect(input, { ...spine, ...work, ...watch, ...live });
   const hub = wireLiveStream(input, spine, work);
-  const rollouts = wireRollouts(input, spine, work, live);
-  let keepAlive: NodeJS.Timeout | undefined;
-  const { sessions, gateway } = live;
+  const rollouts = wireRollouts(input, {
+    agents: spine.agents,
+    audit: spine.audit,
+    updates: live.updates,
+    incidents: work.incidents,
+  });
+  const { gateway } = live;
   const { ingest, presence } = spine;
-  const { metricsService, sweeps, checkpoint } = watch;
-  const { incidents, notifications, jobs } = work;
-  // The helpdesk's SMTP receiver, when configured (docs/0014-requests.md).
-  const mail = input.config.requests.email;
-  const replies =
-    mail?.relay &&
-    new EmailReplies(mail.relay, mail.messageIdDomain, input.config.logger.child({ concern: 'requests' }));
-  if (replies) {
-    // The resolution goes back to an e-mail requester once, at the change that resolved the ticket (a status seen
-    // for the first time since the start counts as a change; a closed ticket is forgotten).
-    const last = new Map<string, string>();
-    incidents.onChange((i) => {
-      if (i.channel !== 'email') return;
-      const before = last.get(i.id);
-      if (i.status === 'closed') last.delete(i.id);
-      else last.set(i.id, i.status);
-      if (i.status !== 'resolved' || before === 'resolved') return;
-      void work.requests
-        .request(i.id)
-        .then((r) => r?.requesterContact && replies.resolved(i, r.requesterContact))
-        .catch((err: unknown) => input.config.logger.error({ err, incidentId: i.id }, 'resolution mail failed'));
-    });
-  }
-  // The users' self-service page (docs/0014-requests.md): links go out through the same relay.
-  const selfSettings = input.config.requests.selfService;
-  const selfService =
-    replies && selfSettings
-      ? new SelfService(
-          input.db,
-          selfSettings,
-          input.config.clock,
-          input.config.logger.child({ concern: 'requests' }),
-          {
-            incidents,
-            hostname: (agentId) => spine.agents.label(agentId),
-            sendLink: (to, url, minutes) => replies.signInLink(to, url, minutes),
-          },
-        )
-      : undefined;
-  const email =
-    mail &&
-    new EmailReceiver(mail, {
-      requests: work.requests,
-      ...(replies ? { acknowledge: (i: Incident, to: string, ref?: string) => replies.acknowledge(i, to, ref) } : {}),
-      clientOfDomain: (domain) => Object.entries(mail.domains).find(([d]) => d.toLowerCase() === domain)?.[1],
-      incidents,
-      attachmentsDir: join(
-        input.config.dataDir === ':memory:' ? tmpdir() : input.config.dataDir,
-        'request-attachments',
-      ),
-      logger: input.config.logger.child({ concern: 'requests' }),
-    });
+  const { notifications } = work;
+  const { replies, selfService, email } = wireHelpdesk(input, spine, work);
+  const components = componentsOf(input, { ...spine, ...work, ...watch, ...live, hub, rollouts, email, replies });
+  const metricFamilies: MetricFamily[] = [
+    ...agentsMetrics({ registry: spine.registry, gateway, presence }),
+    ...streamMetrics(ingest),
+    ...notificationsMetrics(notifications),
+  ];
+  return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, email, selfService, components, metricFamilies };
+}
+
+/** The long-running parts of a wired core, in start order (stopped in reverse by the lifecycle). */
+function componentsOf(
+  input: CoreInput,
+  c: Spine &
+    Work &
+    Watch &
+    ReturnType<typeof wireLive> & {
+      hub: LiveHub;
+      rollouts: Rollouts;
+      email: EmailReceiver | undefined;
+      replies: EmailReplies | undefined;
+    },
+): Component[] {
+  const { sessions, gateway, ingest, presence, metricsService, sweeps, checkpoint } = c;
+  const { incidents, notifications, jobs, rollouts, hub, email, replies } = c;
+  let keepAlive: NodeJS.Timeout | undefined;
   // Stop order: nothing new comes in (sessions, sockets), what arrived is committed, then the timers, then the
   // detection checkpoint last so it holds every sample committed before the stop.
-  const components: Component[] = [
+  return [
     ...(email
       ? [{ name: 'email', start: () => email.start(), stop: () => email.stop().finally(() => replies?.close()) }]
       : []),
@@ -177,61 +155,6 @@ export async function wireCore(input: CoreInput) {
     { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
     { name: 'detection checkpoint', stop: checkpoint },
   ];
-  const metricFamilies: MetricFamily[] = [
-    ...agentsMetrics({ registry: spine.registry, gateway, presence }),
-    ...streamMetrics(ingest),
-    ...notificationsMetrics(notifications),
-  ];
-  return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, email, selfService, components, metricFamilies };
-}
-
-/** Rollouts drive the updates concern's assignment seam wave by wave and read back what agents reported. */
-function wireRollouts({ db, config }: CoreInput, spine: Spine, work: Work, live: ReturnType<typeof wireLive>) {
-  const { agents, audit } = spine;
-  const { updates } = live;
-  const fleetAgent = (a: NonNullable<Awaited<ReturnType<typeof agents.get>>>) => ({
-    agentId: a.id,
-    clientId: a.clientId,
-    siteId: a.siteId,
-    platform: releasePlatformOf(a.facts.os),
-    version: a.agentVersion,
-    online: agents.isOnline(a.id),
-    revoked: a.revokedAt !== null,
-    tags: a.tags,
-  });
-  return new Rollouts(db, audit, config.clock, config.logger.child({ concern: 'rollouts' }), {
-    resolve: async (t) => {
-      const all = await agents.list({
-        ...(t.clientId !== undefined ? { clientIds: [t.clientId] } : {}),
-        siteId: t.siteId,
-        tag: t.tag,
-        limit: ROLLOUT_SELECTOR_LIMIT,
-        offset: 0,
-      });
-      const named = t.agentIds ? new Set(t.agentIds) : undefined;
-      return all.filter((a) => !named || named.has(a.id)).map(fleetAgent);
-    },
-    agent: async (id) => {
-      const a = await agents.get(id);
-      return a && fleetAgent(a);
-    },
-    assign: async ({ agentId, clientId, version, id, rolloutId }) =>
-      (
-        await updates.assign(
-          agentId,
-          clientId,
-          version,
-          { kind: 'system', id: 'system' },
-          { id, context: { rolloutId } },
-        )
-      ).sent,
-    outcome: async (agentId, assignmentId) => {
-      const s = (await updates.statuses(agentId, 20)).find((x) => x.assignmentId === assignmentId);
-      return s && { phase: s.phase, code: s.code, reason: s.reason, time: s.time };
-    },
-    releases: () => updates.state().releases,
-    incidents: work.incidents,
-  });
 }
 
 /** The console's live stream: agents coming and going, and every ticket change, pushed to the browsers watching. */
