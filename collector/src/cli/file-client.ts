@@ -22,6 +22,7 @@ import {
   untrustedCertificateError,
 } from '@outpost/shared';
 import type { WebSocket } from 'ws';
+import { readServerMessage, type ServerMessage } from '../sessions/wire.js';
 import type { ApiTarget } from './client.js';
 import { openTechSocket, refusalOf } from './tech-socket.js';
 
@@ -82,18 +83,18 @@ class TransferSocket {
     this.done.catch(() => undefined);
     ws.on('message', (data, isBinary) => {
       if (!isBinary) {
-        const msg = JSON.parse(data.toString()) as {
-          type: string;
-          sessionId: string;
-          size: number;
-          offset: number;
-          sha256: string;
-          code: string;
-          message: string;
-        };
-        if (msg.type === 'transfer.ready') ready({ sessionId: msg.sessionId, size: msg.size, offset: msg.offset });
-        else if (msg.type === 'transfer.done') done({ size: msg.size, sha256: msg.sha256 });
-        else if (msg.type === 'session.error')
+        let msg: ServerMessage | undefined;
+        try {
+          msg = readServerMessage(data.toString());
+        } catch (err) {
+          // A collector that breaks the protocol ends the transfer with the reason, never a crash of the CLI.
+          fail(err as OutpostError);
+          ws.close();
+          return;
+        }
+        if (msg?.type === 'transfer.ready') ready({ sessionId: msg.sessionId, size: msg.size, offset: msg.offset });
+        else if (msg?.type === 'transfer.done') done({ size: msg.size, sha256: msg.sha256 });
+        else if (msg?.type === 'session.error')
           this.#error = new OutpostError(isErrorCode(msg.code) ? msg.code : 'OUTPOST_E_INTERNAL', {
             message: msg.message,
           });

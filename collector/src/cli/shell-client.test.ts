@@ -5,12 +5,17 @@ import { WebSocketServer } from 'ws';
 import { ShellClient } from './shell-client.js';
 
 /** A stand-in collector on loopback that opens the session at once; `autoPong: false` is one whose network died. */
-async function fakeCollector(autoPong: boolean): Promise<{ server: string; close(): void }> {
+async function fakeCollector(
+  autoPong: boolean,
+  first: readonly string[] = [
+    JSON.stringify({ type: 'session.ready', sessionId: 'ss_1', runAs: 'nobody', readOnly: false }),
+  ],
+): Promise<{ server: string; close(): void }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong });
   await once(wss, 'listening');
-  wss.on('connection', (ws) =>
-    ws.send(JSON.stringify({ type: 'session.ready', sessionId: 'ss_1', runAs: 'nobody', readOnly: false })),
-  );
+  wss.on('connection', (ws) => {
+    for (const text of first) ws.send(text);
+  });
   return {
     server: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`,
     close: () => {
@@ -49,5 +54,30 @@ describe('ShellClient keep-alive', () => {
     ]);
     expect(outcome).toBe('open');
     client.terminate();
+  });
+});
+
+describe("ShellClient reads the collector's control messages against their schema", () => {
+  it('ignores a type it does not know (a newer collector) and opens on session.ready', async () => {
+    const c = await fakeCollector(true, [
+      JSON.stringify({ type: 'session.notice', text: 'from a newer collector' }),
+      JSON.stringify({ type: 'session.ready', sessionId: 'ss_2', runAs: 'alice', readOnly: false, extra: 1 }),
+    ]);
+    servers.push(c);
+    const client = await ShellClient.open({ server: c.server, token: 't' }, 'ag_1');
+    expect([client.sessionId, client.runAs]).toEqual(['ss_2', 'alice']);
+    client.terminate();
+  });
+
+  it.each([
+    ['a session.ready without its session id', JSON.stringify({ type: 'session.ready', runAs: 'x', readOnly: false })],
+    ['an exit code that is text', JSON.stringify({ type: 'session.exit', exitCode: '0; rm -rf /', signal: 0 })],
+    ['text that is not JSON', '{"type":"session.ready"'],
+  ])('ends the session with OUTPOST_E_BAD_MESSAGE on %s, without throwing', async (_what, text) => {
+    const c = await fakeCollector(true, [text]);
+    servers.push(c);
+    await expect(ShellClient.open({ server: c.server, token: 't' }, 'ag_1')).rejects.toMatchObject({
+      code: 'OUTPOST_E_BAD_MESSAGE',
+    });
   });
 });

@@ -18,6 +18,7 @@ import {
   readCredit,
 } from '@outpost/shared';
 import { WebSocket } from 'ws';
+import { readServerMessage, type ServerMessage } from '../sessions/wire.js';
 import type { ApiTarget } from './client.js';
 import { openTechSocket } from './tech-socket.js';
 
@@ -98,20 +99,21 @@ export class ShellClient {
 
   /** A JSON control message: the session is ready, or it ended (exit code or coded error). */
   #onControl(text: string, ready: () => void): void {
-    const msg = JSON.parse(text) as {
-      type: string;
-      sessionId?: string;
-      runAs?: string;
-      exitCode?: number;
-      code?: string;
-      message?: string;
-    };
-    if (msg.type === 'session.ready') {
-      this.sessionId = msg.sessionId ?? '';
-      this.runAs = msg.runAs ?? '';
+    let msg: ServerMessage | undefined;
+    try {
+      msg = readServerMessage(text);
+    } catch (err) {
+      // A collector that breaks the protocol ends the session with the reason, never a crash of the CLI.
+      this.#end = { exitCode: null, code: 'OUTPOST_E_BAD_MESSAGE', message: (err as Error).message };
+      this.ws.close();
+      return;
+    }
+    if (msg?.type === 'session.ready') {
+      this.sessionId = msg.sessionId;
+      this.runAs = msg.runAs;
       ready();
-    } else if (msg.type === 'session.exit') this.#end = { exitCode: msg.exitCode ?? null };
-    else if (msg.type === 'session.error') this.#end = { exitCode: null, code: msg.code, message: msg.message };
+    } else if (msg?.type === 'session.exit') this.#end = { exitCode: msg.exitCode };
+    else if (msg?.type === 'session.error') this.#end = { exitCode: null, code: msg.code, message: msg.message };
   }
 
   /** A binary frame: output for the consumer (credited back), or input credit from the agent. */

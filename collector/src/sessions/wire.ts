@@ -4,7 +4,7 @@
  * format on channel 1 carry the terminal bytes and credits; text frames carry these JSON control messages.
  */
 
-import { MessageDecoder } from '@outpost/shared';
+import { MessageDecoder, OutpostError } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
 
 /** The channel id on a technician socket. */
@@ -21,15 +21,55 @@ export const TechMessage = Type.Union([
 ]);
 export type TechMessage = Static<typeof TechMessage>;
 
-/** Collector → technician. */
-export type ServerMessage =
-  | { type: 'session.ready'; sessionId: string; runAs: string; readOnly: boolean }
-  | { type: 'session.exit'; exitCode: number; signal: number }
-  | { type: 'session.error'; code: string; message: string }
+const Str = (maxLength: number) => Type.String({ maxLength });
+const Size = Type.Integer({ minimum: 0 });
+
+/**
+ * Collector → technician, one schema per message so a client (the CLI) validates what it reads instead of casting
+ * it. Fields may be added later: a client checks the fields it knows and ignores the others.
+ */
+export const ServerMessage = Type.Union([
+  Type.Object({
+    type: Type.Literal('session.ready'),
+    sessionId: Str(64),
+    runAs: Str(256),
+    readOnly: Type.Boolean(),
+  }),
+  Type.Object({ type: Type.Literal('session.exit'), exitCode: Type.Integer(), signal: Type.Integer() }),
+  Type.Object({ type: Type.Literal('session.error'), code: Str(64), message: Str(4096) }),
   /** A file transfer is open: download `size` is the file's size, upload `offset` what the agent kept (resume). */
-  | { type: 'transfer.ready'; sessionId: string; size: number; offset: number }
+  Type.Object({ type: Type.Literal('transfer.ready'), sessionId: Str(64), size: Size, offset: Size }),
   /** The transfer finished: the agent's size and SHA-256 of the whole file. */
-  | { type: 'transfer.done'; sessionId: string; size: number; sha256: string };
+  Type.Object({
+    type: Type.Literal('transfer.done'),
+    sessionId: Str(64),
+    size: Size,
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  }),
+]);
+export type ServerMessage = Static<typeof ServerMessage>;
+
+const serverMessages = new MessageDecoder(ServerMessage);
+const SERVER_TYPES = new Set(ServerMessage.anyOf.map((m) => m.properties.type.const as string));
+
+/**
+ * A control message as a technician client reads it: undefined for a type this client does not know (a newer
+ * collector's), OUTPOST_E_BAD_MESSAGE for a known type that does not match its schema or for text that is not JSON.
+ */
+export function readServerMessage(text: string): ServerMessage | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new OutpostError('OUTPOST_E_BAD_MESSAGE', {
+      cause,
+      message: 'The collector sent a control frame that is not JSON',
+    });
+  }
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+  if (typeof type !== 'string' || !SERVER_TYPES.has(type)) return undefined;
+  return serverMessages.check(value);
+}
 
 /** The most bytes (UTF-8) a WebSocket close reason may have; `ws` throws on a longer one. */
 const CLOSE_REASON_MAX_BYTES = 123;
