@@ -48,21 +48,41 @@ interface CorrelatedFault {
 /** How far from the failure a top-process list still explains it. */
 const TOP_WINDOW_MS = 15 * 60_000;
 
+/** What an emitter works with: where incidents go, the gates a finding passes, and the machine's history. */
+export interface SignalEmitterInit {
+  sink: IncidentSink;
+  clock: Clock;
+  logger: Logger;
+  counters: EngineCounters;
+  maintenance: MaintenanceGate;
+  correlation: FleetCorrelation;
+  /** What changed on a machine before a fault (none: explanations go without). */
+  recentChanges: RecentChanges | undefined;
+}
+
 /** Raises and clears on the sink, counting both. */
 export class SignalEmitter {
   /** The latest top-process list per agent, for explanations. */
   readonly #top = new Map<string, { time: number; top: TopProcess[] }>();
   readonly #latest = new Map<string, CorrelatedFault>();
 
-  constructor(
-    private readonly sink: IncidentSink,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly counters: EngineCounters,
-    private readonly maintenance: MaintenanceGate,
-    private readonly correlation: FleetCorrelation,
-    private readonly recentChanges: RecentChanges | undefined,
-  ) {}
+  private readonly sink: IncidentSink;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly counters: EngineCounters;
+  private readonly maintenance: MaintenanceGate;
+  private readonly correlation: FleetCorrelation;
+  private readonly recentChanges: RecentChanges | undefined;
+
+  constructor(init: SignalEmitterInit) {
+    this.sink = init.sink;
+    this.clock = init.clock;
+    this.logger = init.logger;
+    this.counters = init.counters;
+    this.maintenance = init.maintenance;
+    this.correlation = init.correlation;
+    this.recentChanges = init.recentChanges;
+  }
 
   /** Remembers an agent's latest top processes. */
   noteTop(agentId: string, time: number, top: TopProcess[]): void {

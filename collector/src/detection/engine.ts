@@ -77,15 +77,15 @@ export class DetectionEngine {
     this.options = options;
     this.#maintenance = new MaintenanceGate(this.counters, logger);
     const correlation = new FleetCorrelation();
-    this.#emit = new SignalEmitter(
+    this.#emit = new SignalEmitter({
       sink,
       clock,
       logger,
-      this.counters,
-      this.#maintenance,
+      counters: this.counters,
+      maintenance: this.#maintenance,
       correlation,
-      options.recentChanges,
-    );
+      recentChanges: options.recentChanges,
+    });
     this.#ctx = {
       state: this.#state,
       emit: this.#emit,
