@@ -195,7 +195,7 @@ function wireSpine({ db, config }: CoreInput) {
   const agents = new Agents({ db, tenants, registry, audit, clock, logger });
   const events = new EventsStore(db);
   const ingest = new StreamIngest(new StreamStore(db), clock, logger);
-  const presence = new Presence(registry, agents, clock, logger, config.presence);
+  const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
   /** Shorthands the ports below ask for, from the tenants' and users' public functions. */
   const ports = {
     clientExists: async (id: string) => (await tenants.client(id)) !== undefined,
@@ -298,13 +298,13 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
   const { inventory, jobs } = work;
   const policies = input.policies ?? loadPolicies(config);
   // The policies stored through the API join the file's (they win per scope) before detection sees any sample.
-  const policyAdmin = new PolicyAdmin(
-    new PolicyStore(db),
+  const policyAdmin = new PolicyAdmin({
+    store: new PolicyStore(db),
     policies,
-    { clientExists: ports.clientExists, siteClient: ports.siteClient },
-    () => clock.now(),
-    logger.child({ concern: 'detection' }),
-  );
+    tenants: { clientExists: ports.clientExists, siteClient: ports.siteClient },
+    now: () => clock.now(),
+    logger: logger.child({ concern: 'detection' }),
+  });
   await policyAdmin.load();
   const detection = new DetectionEngine({
     sink: work.incidentSink,

@@ -12,19 +12,34 @@ export interface LastSeenSink {
   touchMany(seen: ReadonlyMap<string, number>): Promise<void>;
 }
 
+/** What presence works with: the live connections, where last-seen times go, its clock and periods. */
+export interface PresenceInit {
+  registry: ConnectionRegistry;
+  sink: LastSeenSink;
+  clock: Clock;
+  logger: Logger;
+  options: { pingIntervalMs: number; lastSeenFlushMs: number };
+}
+
 /** Ping sweep and batched last-seen writes. */
 export class Presence {
   #seen = new Map<string, number>();
   readonly #timers: NodeJS.Timeout[] = [];
   pongTimeouts = 0;
 
-  constructor(
-    private readonly registry: ConnectionRegistry,
-    private readonly sink: LastSeenSink,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly options: { pingIntervalMs: number; lastSeenFlushMs: number },
-  ) {}
+  private readonly registry: ConnectionRegistry;
+  private readonly sink: LastSeenSink;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly options: { pingIntervalMs: number; lastSeenFlushMs: number };
+
+  constructor(init: PresenceInit) {
+    this.registry = init.registry;
+    this.sink = init.sink;
+    this.clock = init.clock;
+    this.logger = init.logger;
+    this.options = init.options;
+  }
 
   start(): void {
     this.#timers.push(setInterval(() => this.sweep(), this.options.pingIntervalMs).unref());

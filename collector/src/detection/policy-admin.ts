@@ -48,17 +48,32 @@ const notFound = (what: string) => new OutpostError('OUTPOST_E_NOT_FOUND', { mes
 const invalid = (message: string, problems: string[]) =>
   new OutpostError('OUTPOST_E_POLICY_INVALID', { message, details: { source: 'request', problems } });
 
+/** What policy administration works with: the stored policies, the file's, the tenants to check scopes against. */
+export interface PolicyAdminInit {
+  store: PolicyStore;
+  policies: DetectionPolicies;
+  tenants: PolicyTenants;
+  now: () => number;
+  logger: Logger;
+}
+
 /** The policies stored in the database, merged with the file's into the `PolicySet` the engine reads. */
 export class PolicyAdmin {
   #stored: { row: StoredPolicy; policy: Policy }[] = [];
 
-  constructor(
-    private readonly store: PolicyStore,
-    private readonly policies: DetectionPolicies,
-    private readonly tenants: PolicyTenants,
-    private readonly now: () => number,
-    private readonly logger: Logger,
-  ) {}
+  private readonly store: PolicyStore;
+  private readonly policies: DetectionPolicies;
+  private readonly tenants: PolicyTenants;
+  private readonly now: () => number;
+  private readonly logger: Logger;
+
+  constructor(init: PolicyAdminInit) {
+    this.store = init.store;
+    this.policies = init.policies;
+    this.tenants = init.tenants;
+    this.now = init.now;
+    this.logger = init.logger;
+  }
 
   /**
    * Loads the stored policies at start and puts them in force. A stored document this version no longer accepts is
