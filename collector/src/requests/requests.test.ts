@@ -8,10 +8,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type Collector } from '../app.js';
 import { checkSettings } from '../config.js';
+import { QualityReportSchema } from '../reports/quality/index.js';
 
 let app: Collector;
 let dir: string;
@@ -188,6 +190,8 @@ describe('the quality report', () => {
     const day = (t: number) => new Date(t).toISOString().slice(0, 10);
     const q = `clientId=${clientA}&from=${day(Date.now() - 86_400_000)}&to=${day(Date.now() + 86_400_000)}`;
     const json = await ok(tier1, 'GET', `/api/v1/reports/quality?${q}&format=json`);
+    // The JSON is exactly the report's closed schema (what a script reading it can rely on).
+    expect([...Value.Errors(QualityReportSchema, json)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);
     const current = json.current as { requests: Json };
     expect(current.requests).toEqual({
       total: 3,

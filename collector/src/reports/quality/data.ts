@@ -11,6 +11,9 @@
  * - penalties = Σ breaches × the contract's amount per breach for the criticality, capped per period.
  */
 import type { Criticality, Incident } from '../../incidents/index.js';
+import type { PeriodFigures, QualityReport } from './schema.js';
+
+export type { PeriodFigures, QualityReport } from './schema.js';
 
 /** What the report needs from the rest of the collector. */
 export interface QualitySources {
@@ -22,51 +25,6 @@ export interface QualitySources {
 }
 
 const CRITICALITIES: Criticality[] = ['P1', 'P2', 'P3', 'P4'];
-
-/** Figures of one period. */
-export interface PeriodFigures {
-  from: number;
-  to: number;
-  incidents: number;
-  byCriticality: Record<Criticality, number>;
-  byType: { type: string; count: number; byCriticality: Record<Criticality, number> }[];
-  acknowledged: number;
-  resolved: number;
-  /** Mean time to acknowledge, ms (null when none was acknowledged). */
-  mttaMs: number | null;
-  /** Mean time to resolve, ms (null when none was resolved). */
-  mttrMs: number | null;
-  sla: {
-    criticality: Criticality | 'all';
-    withSla: number;
-    responseMet: number;
-    resolutionMet: number;
-    /** Share of incidents with an SLA whose response and resolution targets were both met, 0–1 (null: none). */
-    compliance: number | null;
-  }[];
-  breaches: { response: number; resolution: number; byCriticality: Record<Criticality, number> };
-  penalty: { currency: string; amount: number; uncapped: number; cap: number | null } | null;
-  topRules: { rule: string; count: number }[];
-  /**
-   * Users' requests (docs/0014-requests.md): how many came in by each channel, and their recurring causes — the
-   * request types seen at least twice, with how they were resolved.
-   */
-  requests: {
-    total: number;
-    byChannel: Record<string, number>;
-    recurringCauses: { type: string; count: number; resolutions: Record<string, number> }[];
-  };
-  topMachines: { agentId: string; hostname: string; count: number }[];
-}
-
-/** The report: the period asked for and the one of equal length before it. */
-export interface QualityReport {
-  clientId: string;
-  clientName: string;
-  generatedAt: number;
-  current: PeriodFigures;
-  previous: PeriodFigures;
-}
 
 const zeroes = (): Record<Criticality, number> => ({ P1: 0, P2: 0, P3: 0, P4: 0 });
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);

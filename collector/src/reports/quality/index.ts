@@ -6,3 +6,4 @@
 export { buildQuality, type PeriodFigures, type QualityReport, type QualitySources } from './data.js';
 export { renderQualityCsv, renderQualityHtml } from './render.js';
 export { qualityRoutes } from './routes.js';
+export { PeriodFiguresSchema, QualityReportSchema } from './schema.js';

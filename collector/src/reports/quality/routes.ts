@@ -8,9 +8,9 @@ import { actorRef, type Guard } from '../../auth/index.js';
 import { errorResponses } from '../../http/schemas.js';
 import { buildQuality, type QualitySources } from './data.js';
 import { renderQualityCsv, renderQualityHtml } from './render.js';
+import { QualityReportSchema } from './schema.js';
 
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(T[0-9:.]+Z)?$', maxLength: 30 });
-const Any = Type.Record(Type.String(), Type.Unknown());
 const LONGEST_MS = 366 * 86_400_000;
 
 /** What the route needs. */
@@ -47,7 +47,7 @@ export function qualityRoutes(deps: QualityRouteDeps): FastifyPluginAsyncTypebox
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Union([Type.String(), Any]), ...errorResponses },
+          response: { 200: Type.Union([Type.String(), QualityReportSchema]), ...errorResponses },
         },
       },
       async (req, reply) => {
@@ -77,7 +77,7 @@ export function qualityRoutes(deps: QualityRouteDeps): FastifyPluginAsyncTypebox
           resource: `client:${client.id}`,
           details: { from: q.from, to: q.to, format: q.format },
         });
-        if (q.format === 'json') return report as unknown as Record<string, unknown>;
+        if (q.format === 'json') return report;
         reply.type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'text/html; charset=utf-8');
         return q.format === 'csv' ? renderQualityCsv(report) : renderQualityHtml(report);
       },
