@@ -1,0 +1,82 @@
+/**
+ * The SqlDb handle over the embedded SQLite file. Statements come from `prepared()` (compiled once, and kept
+ * reachable: see database.ts), so this adds no work per query beyond a Promise. There is one connection: while a
+ * transaction is open and awaits, every caller outside it waits on a mutex, else its statements would join that
+ * transaction and share its fate. Stores not yet ported use the same better-sqlite3 handle synchronously; their
+ * `db.transaction()` inside an open one becomes a savepoint of it (better-sqlite3 nests), which is what lets a
+ * stream batch and its cursors commit together even for sinks still on the old API.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { type Db, prepared } from './database.js';
+import { Mutex } from './mutex.js';
+import type { RunResult, SqlDb, SqlParam } from './sql.js';
+import { bindable, inSavepoint, openScope, rootScope, type TxScope } from './tx-scope.js';
+
+const execOn = (conn: Db, sql: string) => {
+  conn.exec(sql);
+};
+
+/** SQLite behind the dialect-neutral handle. `raw` is the same better-sqlite3 handle the unported stores use. */
+export class SqliteSql implements SqlDb {
+  readonly dialect = 'sqlite' as const;
+  readonly #als = new AsyncLocalStorage<TxScope<Db>>();
+  readonly #mutex = new Mutex();
+
+  constructor(readonly raw: Db) {}
+
+  /** Waits while a transaction the caller is not part of holds the connection. */
+  async #turn(): Promise<void> {
+    if (this.#mutex.held && !openScope(this.#als)) await this.#mutex.idle();
+  }
+
+  async all<R>(sql: string, params: readonly SqlParam[] = []): Promise<R[]> {
+    await this.#turn();
+    return prepared<unknown[], R>(this.raw, sql).all(...bindable(params));
+  }
+
+  async get<R>(sql: string, params: readonly SqlParam[] = []): Promise<R | undefined> {
+    await this.#turn();
+    return prepared<unknown[], R>(this.raw, sql).get(...bindable(params));
+  }
+
+  async run(sql: string, params: readonly SqlParam[] = []): Promise<RunResult> {
+    await this.#turn();
+    return { changes: prepared(this.raw, sql).run(...bindable(params)).changes };
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.#turn();
+    this.raw.exec(sql);
+  }
+
+  inTransaction(): boolean {
+    return openScope(this.#als) !== undefined;
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const scope = openScope(this.#als);
+    if (scope) return inSavepoint(this.#als, scope, execOn, fn);
+    const release = await this.#mutex.acquire();
+    const tx = rootScope(this.raw);
+    try {
+      this.raw.exec('BEGIN');
+      try {
+        const out = await this.#als.run(tx, fn);
+        tx.root.open = false;
+        this.raw.exec('COMMIT');
+        return out;
+      } catch (err) {
+        tx.root.open = false;
+        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#mutex.idle();
+    if (this.raw.open) this.raw.close();
+  }
+}
