@@ -24,6 +24,12 @@ describe('toPostgresDdl', () => {
     );
   });
 
+  it('quotes a column named with a word PostgreSQL reserves', () => {
+    expect(toPostgresDdl('CREATE TABLE j (id TEXT, window TEXT, windows TEXT)')).toBe(
+      'CREATE TABLE j (id TEXT, "window" TEXT, windows TEXT)',
+    );
+  });
+
   it('leaves column names that merely contain a type name alone', () => {
     expect(toPostgresDdl('CREATE TABLE x (integer_count INTEGER, realm TEXT, blobs TEXT)')).toBe(
       'CREATE TABLE x (integer_count BIGINT, realm TEXT, blobs TEXT)',

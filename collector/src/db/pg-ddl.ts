@@ -14,9 +14,18 @@ export const POSTGRES_PRELUDE = `CREATE COLLATION IF NOT EXISTS nocase (provider
 const ABORT_TRIGGER =
   /CREATE TRIGGER (\w+) BEFORE (UPDATE|DELETE|INSERT) ON (\w+) BEGIN SELECT RAISE\(ABORT, '((?:[^']|'')*)'\); END;/g;
 
+/**
+ * Words PostgreSQL reserves (pg_get_keywords() categories R and T) that SQLite lets a column be called unquoted.
+ * Only `window` (jobs) is used today; a column so named is quoted in the DDL, and its store quotes it in queries
+ * (`"window"` is valid SQLite too).
+ */
+const RESERVED = ['window', 'user', 'order', 'offset', 'limit', 'end', 'default', 'check', 'group', 'from', 'to'];
+const RESERVED_COLUMN = new RegExp(`(^|[(,\\s])(${RESERVED.join('|')}) (TEXT|INTEGER|REAL|BLOB)\\b`, 'g');
+
 /** The PostgreSQL text of a SQLite migration. */
 export function toPostgresDdl(sqlite: string): string {
   return sqlite
+    .replace(RESERVED_COLUMN, '$1"$2" $3')
     .replace(ABORT_TRIGGER, (_m, name: string, op: string, table: string, msg: string) =>
       [
         `CREATE FUNCTION ${name}_fn() RETURNS trigger LANGUAGE plpgsql AS $fn$ BEGIN RAISE EXCEPTION '${msg}'; END $fn$;`,
