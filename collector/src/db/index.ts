@@ -7,4 +7,4 @@ export { type Db, type Migration, migrate, openDatabase, prepared } from './data
 export { migrateSql, postgresDdl } from './migrate-sql.js';
 export { PostgresSql } from './postgres-sql.js';
 export type { Dialect, RunResult, SqlDb, SqlParam } from './sql.js';
-export { SqliteSql } from './sqlite-sql.js';
+export { SqliteSql, sqlOf } from './sqlite-sql.js';

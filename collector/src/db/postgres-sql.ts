@@ -41,6 +41,12 @@ const types = {
 
 type Conn = pg.Pool | pg.PoolClient;
 
+/** `INSERT … VALUES (?, …) [ON CONFLICT …]`: the one row tuple runMany repeats. */
+const SINGLE_ROW_INSERT = /^(\s*INSERT\b[\s\S]*?\bVALUES\s*)(\([^()]*\))([\s\S]*)$/i;
+/** PostgreSQL binds at most 65,535 parameters per statement; half keeps statements moderate. */
+const MAX_PARAMS = 32_000;
+const MAX_ROWS_PER_INSERT = 1_000;
+
 /** Bigints are sent as decimal text (pg does not bind them itself). */
 function values(params: readonly SqlParam[]): unknown[] {
   return bindable(params).map((v) => (typeof v === 'bigint' ? v.toString() : v));
@@ -76,6 +82,21 @@ export class PostgresSql implements SqlDb {
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<RunResult> {
     return { changes: (await this.#query(sql, params)).rowCount ?? 0 };
+  }
+
+  async runMany(sql: string, rows: readonly (readonly SqlParam[])[]): Promise<RunResult> {
+    const m = SINGLE_ROW_INSERT.exec(sql);
+    if (!m) throw new Error(`runMany needs an INSERT … VALUES (?, …): ${sql.slice(0, 60)}`);
+    const [, head, tuple, tail] = m as unknown as [string, string, string, string];
+    const width = rows[0]?.length ?? 0;
+    const per = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_PARAMS / Math.max(1, width))));
+    let changes = 0;
+    for (let i = 0; i < rows.length; i += per) {
+      const chunk = rows.slice(i, i + per);
+      const text = `${head}${Array.from(chunk, () => tuple).join(', ')}${tail}`;
+      changes += (await this.run(text, chunk.flat())).changes;
+    }
+    return { changes };
   }
 
   async exec(sql: string): Promise<void> {

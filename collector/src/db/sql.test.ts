@@ -53,6 +53,14 @@ describeStores('SqlDb', migrations, (db) => {
     else expect(await read).toEqual({ n: 2 ** 53 });
   });
 
+  it('inserts many rows in one call, counting only those new', async () => {
+    const sql = 'INSERT INTO t (id, name) VALUES (?, ?) ON CONFLICT DO NOTHING';
+    const rows = Array.from({ length: 2500 }, (_, i) => [i + 1, `n${i + 1}`]);
+    expect(await db().transaction(() => db().runMany(sql, rows))).toEqual({ changes: 2500 });
+    expect(await db().runMany(sql, [...rows.slice(0, 10), [9999, 'new']])).toEqual({ changes: 1 });
+    expect(await db().get('SELECT count(*) AS c, max(id) AS m FROM t')).toEqual({ c: 2501, m: 9999 });
+  });
+
   it('commits a transaction whole, and rolls it back whole when it throws', async () => {
     await db().transaction(async () => {
       await db().run('INSERT INTO t (id, name) VALUES (1, ?)', ['kept']);

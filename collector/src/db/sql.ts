@@ -26,6 +26,12 @@ export interface SqlDb {
   all<R>(sql: string, params?: readonly SqlParam[]): Promise<R[]>;
   get<R>(sql: string, params?: readonly SqlParam[]): Promise<R | undefined>;
   run(sql: string, params?: readonly SqlParam[]): Promise<RunResult>;
+  /**
+   * Runs one INSERT (written for a single row, `VALUES (?, …)`) for many rows; returns the rows changed in all. SQLite
+   * runs its prepared statement per row; PostgreSQL sends multi-row VALUES in chunks (one round trip per chunk).
+   * Atomic only inside a transaction.
+   */
+  runMany(sql: string, rows: readonly (readonly SqlParam[])[]): Promise<RunResult>;
   /** Runs a script of several statements without parameters (DDL). */
   exec(sql: string): Promise<void>;
   transaction<T>(fn: () => Promise<T>): Promise<T>;

@@ -44,6 +44,14 @@ export class SqliteSql implements SqlDb {
     return { changes: prepared(this.raw, sql).run(...bindable(params)).changes };
   }
 
+  async runMany(sql: string, rows: readonly (readonly SqlParam[])[]): Promise<RunResult> {
+    await this.#turn();
+    const stmt = prepared(this.raw, sql);
+    let changes = 0;
+    for (const row of rows) changes += stmt.run(...bindable(row)).changes;
+    return { changes };
+  }
+
   async exec(sql: string): Promise<void> {
     await this.#turn();
     this.raw.exec(sql);
@@ -79,4 +87,19 @@ export class SqliteSql implements SqlDb {
     await this.#mutex.idle();
     if (this.raw.open) this.raw.close();
   }
+}
+
+const handles = new WeakMap<Db, SqliteSql>();
+
+/**
+ * The one SqlDb of a SQLite handle. Always this, never `new SqliteSql(db)` twice: the mutex that keeps callers out of
+ * an open transaction must be one per connection.
+ */
+export function sqlOf(db: Db): SqliteSql {
+  let sql = handles.get(db);
+  if (!sql) {
+    sql = new SqliteSql(db);
+    handles.set(db, sql);
+  }
+  return sql;
 }
