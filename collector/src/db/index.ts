@@ -8,3 +8,4 @@ export { migrateSql, postgresDdl } from './migrate-sql.js';
 export { PostgresSql } from './postgres-sql.js';
 export type { Dialect, RunResult, SqlDb, SqlParam } from './sql.js';
 export { SqliteSql, sqlOf } from './sqlite-sql.js';
+export { PORTED_CONCERNS, refuseUnportedStorage, unportedConcerns } from './storage.js';
