@@ -108,6 +108,10 @@ export class PostgresSql implements SqlDb {
     return openScope(this.#als) !== undefined;
   }
 
+  atomic<T>(fn: () => Promise<T>): Promise<T> {
+    return openScope(this.#als) ? fn() : this.transaction(fn);
+  }
+
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     const scope = openScope(this.#als);
     if (scope) return inSavepoint(this.#als, scope, (c, sql) => c.query(sql), fn);

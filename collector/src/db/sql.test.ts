@@ -100,6 +100,24 @@ describeStores('SqlDb', migrations, (db) => {
     expect(await names(db())).toEqual([]);
   });
 
+  it('runs an atomic block in the open transaction as it is, or in one of its own', async () => {
+    await expect(
+      db().atomic(async () => {
+        await db().run('INSERT INTO t (id, name) VALUES (1, ?)', ['a']);
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    await expect(
+      db().transaction(async () => {
+        await db().run('INSERT INTO t (id, name) VALUES (2, ?)', ['b']);
+        await db().atomic(() => db().run('INSERT INTO t (id, name) VALUES (3, ?)', ['c']));
+        expect(await names(db())).toEqual(['b', 'c']);
+        throw new Error('outer');
+      }),
+    ).rejects.toThrow('outer');
+    expect(await names(db())).toEqual([]);
+  });
+
   it('keeps a caller outside an open transaction out of it: its write survives the rollback', async () => {
     let inside!: () => void;
     const opened = new Promise<void>((r) => {

@@ -35,6 +35,11 @@ export interface SqlDb {
   /** Runs a script of several statements without parameters (DDL). */
   exec(sql: string): Promise<void>;
   transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` atomically: inside the caller's open transaction as it is (no savepoint: a failure fails the caller's
+   * whole transaction, which is what a store's multi-statement write wants), else in a transaction of its own.
+   */
+  atomic<T>(fn: () => Promise<T>): Promise<T>;
   /** True when the caller runs inside an open transaction of this handle. */
   inTransaction(): boolean;
   close(): Promise<void>;

@@ -24,28 +24,28 @@ export class SqliteSql implements SqlDb {
 
   constructor(readonly raw: Db) {}
 
-  /** Waits while a transaction the caller is not part of holds the connection. */
-  async #turn(): Promise<void> {
-    if (this.#mutex.held && !openScope(this.#als)) await this.#mutex.idle();
+  /** True while a transaction the caller is not part of holds the connection (then it waits its turn). */
+  #mustWait(): boolean {
+    return this.#mutex.held && !openScope(this.#als);
   }
 
   async all<R>(sql: string, params: readonly SqlParam[] = []): Promise<R[]> {
-    await this.#turn();
+    if (this.#mustWait()) await this.#mutex.idle();
     return prepared<unknown[], R>(this.raw, sql).all(...bindable(params));
   }
 
   async get<R>(sql: string, params: readonly SqlParam[] = []): Promise<R | undefined> {
-    await this.#turn();
+    if (this.#mustWait()) await this.#mutex.idle();
     return prepared<unknown[], R>(this.raw, sql).get(...bindable(params));
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<RunResult> {
-    await this.#turn();
+    if (this.#mustWait()) await this.#mutex.idle();
     return { changes: prepared(this.raw, sql).run(...bindable(params)).changes };
   }
 
   async runMany(sql: string, rows: readonly (readonly SqlParam[])[]): Promise<RunResult> {
-    await this.#turn();
+    if (this.#mustWait()) await this.#mutex.idle();
     const stmt = prepared(this.raw, sql);
     let changes = 0;
     for (const row of rows) changes += stmt.run(...bindable(row)).changes;
@@ -53,12 +53,16 @@ export class SqliteSql implements SqlDb {
   }
 
   async exec(sql: string): Promise<void> {
-    await this.#turn();
+    if (this.#mustWait()) await this.#mutex.idle();
     this.raw.exec(sql);
   }
 
   inTransaction(): boolean {
     return openScope(this.#als) !== undefined;
+  }
+
+  atomic<T>(fn: () => Promise<T>): Promise<T> {
+    return openScope(this.#als) ? fn() : this.transaction(fn);
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {

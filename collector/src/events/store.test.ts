@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 import { describeStores } from '../db/dialects.fixture.js';
 import { EventsStore, eventsMigrations } from './store.js';
 
-const ev = (seq: number, data: Record<string, unknown> = { seq }): StreamEvent => ({
+const ev = (seq: number, data: StreamEvent['data'] = { seq }): StreamEvent => ({
   type: 'stream.event',
   seq,
   time: 1000 + seq,
@@ -26,7 +26,7 @@ describeStores('events store', eventsMigrations, (db) => {
 
   it('lists after a sequence, in order, up to a limit, with the data as the agent sent it', async () => {
     const events = new EventsStore(db());
-    const odd = { text: "it's ?\u00e9\u{1F600}", nested: { n: 2 ** 53 - 1, list: [null, true] } };
+    const odd = { text: "it's ?\u00e9\u{1F600}", n: 2 ** 53 - 1, flag: true, none: null };
     await events.insertBatch(
       [5, 3, 4, 1, 2].map((s) => ({ agentId: 'ag_1', msg: ev(s, s === 3 ? odd : { seq: s }) })),
       99,

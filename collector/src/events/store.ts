@@ -49,7 +49,7 @@ export class EventsStore {
       JSON.stringify(msg.data),
       receivedAt,
     ]);
-    return (await this.db.transaction(() => this.db.runMany(INSERT, rows))).changes;
+    return (await this.db.atomic(() => this.db.runMany(INSERT, rows))).changes;
   }
 
   async list(agentId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {

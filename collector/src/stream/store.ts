@@ -57,7 +57,7 @@ export class StreamStore {
 
   /** Advances cursors (never backwards) and records gaps, in one transaction (joining the caller's, if open). */
   async commit(cursors: ReadonlyMap<string, number>, gaps: readonly Gap[], time: number): Promise<void> {
-    await this.db.transaction(async () => {
+    await this.db.atomic(async () => {
       if (gaps.length)
         await this.db.runMany(
           GAP,
