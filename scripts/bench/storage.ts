@@ -82,14 +82,23 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 type Commit = (items: Item[], cursors: Map<string, number>, now: number) => Promise<unknown>;
 
-/** Times `rounds` commits of `size` events; returns the median ms per batch. */
-async function time(commit: Commit, size: number, seqs: Map<string, number>, rounds: number): Promise<number[]> {
-  const out: number[] = [];
+/** Wall and CPU (user + system) milliseconds of one commit each. */
+type Times = { wall: number[]; cpu: number[] };
+
+/**
+ * Times `rounds` commits of `size` events. CPU time is reported beside wall time: this machine is shared, and CPU time
+ * moves less with other work's load than wall time does (fsync waits show in wall time only).
+ */
+async function time(commit: Commit, size: number, seqs: Map<string, number>, rounds: number): Promise<Times> {
+  const out: Times = { wall: [], cpu: [] };
   for (let r = 0; r < rounds; r++) {
     const { items, cursors } = batch(size, seqs);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await commit(items, cursors, Date.now());
-    out.push(performance.now() - t0);
+    out.wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    out.cpu.push((c.user + c.system) / 1000);
   }
   return out;
 }
@@ -110,23 +119,32 @@ async function sqliteCase(where: 'file' | 'memory', size: number): Promise<void>
     const newSeqs = new Map<string, number>();
     await time(old, size, oldSeqs, 3); // warm-up: statements prepared, pages cached
     await time(neu, size, newSeqs, 3);
-    const o: number[] = [];
-    const n: number[] = [];
+    const o: Times = { wall: [], cpu: [] };
+    const n: Times = { wall: [], cpu: [] };
+    const rounds = size <= 100 ? ROUNDS * 10 : ROUNDS;
     // Interleaved, so drift in the machine's load (shared with other work) hits both alike.
-    for (let r = 0; r < ROUNDS; r++) {
-      o.push(...(await time(old, size, oldSeqs, 1)));
-      n.push(...(await time(neu, size, newSeqs, 1)));
+    for (let r = 0; r < rounds; r++) {
+      const a = await time(old, size, oldSeqs, 1);
+      const b = await time(neu, size, newSeqs, 1);
+      o.wall.push(...a.wall);
+      o.cpu.push(...a.cpu);
+      n.wall.push(...b.wall);
+      n.cpu.push(...b.cpu);
     }
-    const [mo, mn] = [median(o), median(n)];
+    const ms = (x: number) => +x.toFixed(3);
+    const [wo, wn, co, cn] = [median(o.wall), median(n.wall), median(o.cpu), median(n.cpu)];
     console.log(
       JSON.stringify({
         case: `sqlite-${where}`,
         batch: size,
-        rounds: ROUNDS,
-        oldMsPerBatch: +mo.toFixed(3),
-        newMsPerBatch: +mn.toFixed(3),
-        newOverOld: +(mn / mo).toFixed(3),
-        newEventsPerSec: Math.round((size / mn) * 1000),
+        rounds,
+        oldWallMs: ms(wo),
+        newWallMs: ms(wn),
+        wallNewOverOld: +(wn / wo).toFixed(3),
+        oldCpuMs: ms(co),
+        newCpuMs: ms(cn),
+        cpuNewOverOld: +(cn / co).toFixed(3),
+        newEventsPerSec: Math.round((size / wn) * 1000),
       }),
     );
     oldDb.close();
@@ -149,7 +167,7 @@ async function postgresCase(sizes: number[]): Promise<void> {
     for (const size of sizes) {
       const seqs = new Map<string, number>();
       await time(commit, size, seqs, 3);
-      const ms = median(await time(commit, size, seqs, ROUNDS));
+      const ms = median((await time(commit, size, seqs, ROUNDS)).wall);
       console.log(
         JSON.stringify({
           case: 'postgres-fsync-off',

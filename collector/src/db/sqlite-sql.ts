@@ -12,8 +12,10 @@ import { Mutex } from './mutex.js';
 import type { RunResult, SqlDb, SqlParam } from './sql.js';
 import { bindable, inSavepoint, openScope, rootScope, type TxScope } from './tx-scope.js';
 
+// Transaction control through cached statements, as better-sqlite3's own transaction() does: compiling BEGIN and
+// COMMIT anew each time cost more than a small batch's inserts. (Savepoint names are one per depth: a small set.)
 const execOn = (conn: Db, sql: string) => {
-  conn.exec(sql);
+  prepared(conn, sql).run();
 };
 
 /** SQLite behind the dialect-neutral handle. `raw` is the same better-sqlite3 handle the unported stores use. */
@@ -71,15 +73,15 @@ export class SqliteSql implements SqlDb {
     const release = await this.#mutex.acquire();
     const tx = rootScope(this.raw);
     try {
-      this.raw.exec('BEGIN');
+      execOn(this.raw, 'BEGIN');
       try {
         const out = await this.#als.run(tx, fn);
         tx.root.open = false;
-        this.raw.exec('COMMIT');
+        execOn(this.raw, 'COMMIT');
         return out;
       } catch (err) {
         tx.root.open = false;
-        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+        if (this.raw.inTransaction) execOn(this.raw, 'ROLLBACK');
         throw err;
       }
     } finally {
