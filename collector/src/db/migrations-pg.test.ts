@@ -41,7 +41,7 @@ describe.skipIf(postgresUnavailable !== undefined)(
           "SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, column_name",
         );
         const pgSchema: Record<string, string[]> = {};
-        for (const { t, c } of cols) (pgSchema[t] ??= []).push(c);
+        for (const { t, c } of cols) pgSchema[t] = [...(pgSchema[t] ?? []), c];
         for (const list of Object.values(pgSchema)) list.sort();
         expect(pgSchema).toEqual(await sqliteSchema());
         expect(await migrateSql(db, MIGRATIONS)).toEqual([]);
