@@ -11,7 +11,7 @@ import { authMigrations, createAuthenticate, createGuard } from './auth/index.js
 import type { CollectorConfig } from './config.js';
 import { contractsMigrations } from './contracts/index.js';
 import { type Core, loadPolicies, wireCore } from './core.js';
-import { type Db, migrate, openDatabase } from './db/index.js';
+import { type Db, migrate, openDatabase, refuseUnportedStorage } from './db/index.js';
 import { detectionMigrations, type RecentChanges } from './detection/index.js';
 import { eventsMigrations } from './events/index.js';
 import { createListeners, type RegisteredRoute } from './http/server.js';
@@ -81,6 +81,7 @@ export interface DetectionDeps {
 export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}): Promise<Collector> {
   // Before anything opens: a malformed policy file stops the start with the file and field named.
   const policies = loadPolicies(config);
+  refuseUnportedStorage(config.storage, MIGRATIONS);
   const db = openDatabase(config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'outpost.db'));
   const applied = migrate(db, MIGRATIONS);
   if (applied.length) config.logger.info({ migrations: applied }, 'database migrated');

@@ -24,6 +24,15 @@ export const CollectorConfigSchema = Type.Object(
   {
     /** Directory for the database, the generated TLS certificate and other state. */
     dataDir: Type.String({ default: './outpost-data', minLength: 1 }),
+    /**
+     * Where state lives: absent, the embedded SQLite file in `dataDir` (the default); `url: postgres://…` names a
+     * PostgreSQL database for several collector nodes, refused at start until every concern runs on it
+     * (docs/0016-postgres.md).
+     */
+    storage: Type.Object(
+      { url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', minLength: 12 })) },
+      { additionalProperties: false, default: {} },
+    ),
     /** Technicians' API and console. */
     api: Listen,
     /** Agent WebSocket endpoint; when absent or equal to `api`, both share one listener. */

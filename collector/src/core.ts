@@ -15,7 +15,7 @@ import { AuditLog } from './audit/index.js';
 import { AuthService } from './auth/index.js';
 import type { CollectorConfig } from './config.js';
 import { Contracts } from './contracts/index.js';
-import type { Db } from './db/index.js';
+import { type Db, sqlOf } from './db/index.js';
 import {
   ChecksPush,
   DetectionEngine,
@@ -193,8 +193,8 @@ function wireSpine({ db, config }: CoreInput) {
   const tenants = new Tenants(db, audit, clock);
   const registry = new ConnectionRegistry();
   const agents = new Agents({ db, tenants, registry, audit, clock, logger });
-  const events = new EventsStore(db);
-  const ingest = new StreamIngest(new StreamStore(db), clock, logger);
+  const events = new EventsStore(sqlOf(db));
+  const ingest = new StreamIngest(new StreamStore(sqlOf(db)), clock, logger);
   const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
   /** Shorthands the ports below ask for, from the tenants' and users' public functions. */
   const ports = {

@@ -14,7 +14,10 @@ export type Db = Database.Database;
 export interface Migration {
   id: string;
   concern: string;
+  /** The SQLite DDL. */
   sql: string;
+  /** PostgreSQL DDL, only where the translation of `sql` (pg-ddl.ts) would be wrong. */
+  postgres?: string;
 }
 
 /**

@@ -1,6 +1,6 @@
-/** All SQL of the events concern: things that happened on agents, stored once per (agent, seq). */
+/** All SQL of the events concern: things that happened on agents, stored once per (agent, seq). SQLite or PostgreSQL. */
 import type { StreamEvent } from '@outpost/shared';
-import { type Db, type Migration, prepared } from '../db/index.js';
+import type { Migration, SqlDb } from '../db/index.js';
 
 /** The events concern's schema. */
 export const eventsMigrations: Migration[] = [
@@ -31,59 +31,47 @@ export interface StoredEvent {
   receivedAt: number;
 }
 
+// ON CONFLICT DO NOTHING makes ingestion idempotent by (agent, seq): a resent message is never stored twice.
+const INSERT =
+  'INSERT INTO agent_events (agent_id, seq, time, kind, data, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING';
+
 /** Store functions of the events concern. */
 export class EventsStore {
-  readonly #insert;
-  constructor(private readonly db: Db) {
-    // OR IGNORE makes ingestion idempotent by (agent, seq): a resent message is never stored twice.
-    this.#insert = prepared(
-      db,
-      'INSERT OR IGNORE INTO agent_events (agent_id, seq, time, kind, data, received_at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-  }
+  constructor(private readonly db: SqlDb) {}
 
-  /** Stores a batch in one transaction; returns how many were new. */
+  /** Stores a batch in one transaction (joining the caller's, if open); returns how many were new. */
   async insertBatch(items: readonly { agentId: string; msg: StreamEvent }[], receivedAt: number): Promise<number> {
-    let inserted = 0;
-    this.db.transaction(() => {
-      for (const { agentId, msg } of items) {
-        inserted += this.#insert.run(
-          agentId,
-          msg.seq,
-          msg.time,
-          msg.kind,
-          JSON.stringify(msg.data),
-          receivedAt,
-        ).changes;
-      }
-    })();
-    return inserted;
+    const rows = items.map(({ agentId, msg }) => [
+      agentId,
+      msg.seq,
+      msg.time,
+      msg.kind,
+      JSON.stringify(msg.data),
+      receivedAt,
+    ]);
+    return (await this.db.atomic(() => this.db.runMany(INSERT, rows))).changes;
   }
 
   async list(agentId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    return prepared<
-      [string, number, number],
-      { seq: number; time: number; kind: string; data: string; received_at: number }
-    >(
-      this.db,
+    const rows = await this.db.all<{ seq: number; time: number; kind: string; data: string; received_at: number }>(
       'SELECT seq, time, kind, data, received_at FROM agent_events WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?',
-    )
-      .all(agentId, afterSeq, limit)
-      .map((r) => ({
-        agentId,
-        seq: r.seq,
-        time: r.time,
-        kind: r.kind,
-        data: JSON.parse(r.data) as Record<string, unknown>,
-        receivedAt: r.received_at,
-      }));
+      [agentId, afterSeq, limit],
+    );
+    return rows.map((r) => ({
+      agentId,
+      seq: r.seq,
+      time: r.time,
+      kind: r.kind,
+      data: JSON.parse(r.data) as Record<string, unknown>,
+      receivedAt: r.received_at,
+    }));
   }
 
   async count(agentId: string): Promise<{ total: number; distinctSeq: number }> {
-    const r = prepared<[string], { total: number; d: number }>(
-      this.db,
+    const r = await this.db.get<{ total: number; d: number }>(
       'SELECT count(*) AS total, count(DISTINCT seq) AS d FROM agent_events WHERE agent_id = ?',
-    ).get(agentId)!;
-    return { total: r.total, distinctSeq: r.d };
+      [agentId],
+    );
+    return { total: r?.total ?? 0, distinctSeq: r?.d ?? 0 };
   }
 }

@@ -1,7 +1,7 @@
 import type { OutpostError, SequencedMessage } from '@outpost/shared';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Db, migrate, openDatabase } from '../db/index.js';
+import { beforeEach, expect, it } from 'vitest';
+import { describeStores } from '../db/dialects.fixture.js';
 import { EventsStore, eventsMigrations } from '../events/index.js';
 import { MAX_SEQ_JUMP, StreamIngest } from './ingest.js';
 import { StreamStore, streamMigrations } from './store.js';
@@ -20,23 +20,25 @@ class Peer {
 }
 
 const ev = (seq: number): SequencedMessage => ({ type: 'stream.event', seq, time: 1, kind: 'test', data: { seq } });
-let db: Db;
-let events: EventsStore;
-let stream: StreamStore;
-let ingest: StreamIngest;
-beforeEach(() => {
-  db = openDatabase(':memory:');
-  migrate(db, [...streamMigrations, ...eventsMigrations]);
-  events = new EventsStore(db);
-  stream = new StreamStore(db);
-  ingest = new StreamIngest(stream, { now: () => 42 }, pino({ level: 'silent' }));
-  ingest.registerSink('stream.event', async (items, now) => {
-    await events.insertBatch(items, now);
-  });
+const metrics = (seq: number): SequencedMessage => ({
+  type: 'metrics.batch',
+  seq,
+  samples: [{ time: 1, values: { 'cpu.total_pct': 1 } }],
 });
-afterEach(() => db.close());
 
-describe('stream ingest', () => {
+describeStores('stream ingest', [...streamMigrations, ...eventsMigrations], (db) => {
+  let events: EventsStore;
+  let stream: StreamStore;
+  let ingest: StreamIngest;
+  beforeEach(() => {
+    events = new EventsStore(db());
+    stream = new StreamStore(db());
+    ingest = new StreamIngest(stream, { now: () => 42 }, pino({ level: 'silent' }));
+    ingest.registerSink('stream.event', async (items, now) => {
+      await events.insertBatch(items, now);
+    });
+  });
+
   // Found by test/security/protocol-fuzz: a schema-valid gap (seq and count each at most 2^53-1) ran the cursor past
   // 2^53-1, after which every later message of the agent was acknowledged as a resend and silently dropped.
   it('refuses a gap that runs past the largest safe sequence number, and changes nothing', async () => {
@@ -85,11 +87,6 @@ describe('stream ingest', () => {
     const good = new Peer('ag_good');
     const bad = new Peer('ag_bad');
     const other = new Peer('ag_other');
-    const metrics = (seq: number): SequencedMessage => ({
-      type: 'metrics.batch',
-      seq,
-      samples: [{ time: 1, values: { 'cpu.total_pct': 1 } }],
-    });
     for (let s = 1; s <= 3; s++) {
       ingest.submit(good, ev(s));
       ingest.submit(bad, s === 2 ? metrics(s) : ev(s));
@@ -160,10 +157,64 @@ describe('stream ingest', () => {
 
   it('acknowledges nothing and drops the connection when the commit fails', async () => {
     const p = new Peer('ag_1');
-    db.exec('DROP TABLE agent_events');
-    ingest.submit(p, ev(1));
-    await ingest.idle();
+    await db().exec('ALTER TABLE agent_events RENAME TO agent_events_away');
+    try {
+      ingest.submit(p, ev(1));
+      await ingest.idle();
+    } finally {
+      await db().exec('ALTER TABLE agent_events_away RENAME TO agent_events');
+    }
     expect(p.acks).toEqual([]);
     expect(p.failures[0]?.code).toBe('OUTPOST_E_INTERNAL');
+    expect(await stream.cursor('ag_1')).toBe(0);
+  });
+
+  // Issue 20: the rows a batch stored and the cursors that acknowledge them are one transaction. A failure after the
+  // events were written and before the cursors (a later sink, a crash) leaves neither: the agent resends, and the
+  // resend is stored once. (Before, the events committed alone and only idempotence saved the resend.)
+  it('commits the rows of a batch and its cursors together or not at all', async () => {
+    let fail = true;
+    ingest.registerSink('metrics.batch', async () => {
+      if (fail) throw new Error('storage failed after the events were written');
+    });
+    const p = new Peer('ag_1');
+    ingest.submit(p, ev(1));
+    ingest.submit(p, ev(2));
+    ingest.submit(p, metrics(3));
+    await ingest.idle();
+    expect(new Set(p.failures.map((f) => f.code))).toEqual(new Set(['OUTPOST_E_INTERNAL']));
+    expect(p.acks).toEqual([]);
+    expect(await events.count('ag_1')).toEqual({ total: 0, distinctSeq: 0 });
+    expect(await stream.cursor('ag_1')).toBe(0);
+    // The agent reconnects and resends all three: stored once, acknowledged.
+    fail = false;
+    const again = new Peer('ag_1');
+    again.cursor = await ingest.cursorOf('ag_1');
+    for (const m of [ev(1), ev(2), metrics(3)]) ingest.submit(again, m);
+    await ingest.idle();
+    expect(again.acks.at(-1)).toBe(3);
+    expect(await events.count('ag_1')).toEqual({ total: 2, distinctSeq: 2 });
+    expect(await stream.cursor('ag_1')).toBe(3);
+  });
+});
+
+describeStores('stream store', streamMigrations, (db) => {
+  it('moves a cursor forward only, and records each gap once', async () => {
+    const stream = new StreamStore(db());
+    expect(await stream.cursor('ag_1')).toBe(0);
+    await stream.commit(new Map([['ag_1', 7]]), [{ agentId: 'ag_1', fromSeq: 3, count: 2, reason: 'outbox_full' }], 1);
+    await stream.commit(new Map([['ag_1', 5]]), [{ agentId: 'ag_1', fromSeq: 3, count: 9, reason: 'again' }], 2);
+    expect(await stream.cursor('ag_1')).toBe(7);
+    expect(await stream.gaps('ag_1')).toEqual([{ agentId: 'ag_1', fromSeq: 3, count: 2, reason: 'outbox_full' }]);
+    await stream.commit(
+      new Map([
+        ['ag_1', 2 ** 40],
+        ['ag_2', 1],
+      ]),
+      [],
+      3,
+    );
+    expect(await stream.cursor('ag_1')).toBe(2 ** 40);
+    expect(await stream.cursor('ag_2')).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The collector half of the reliable stream (docs/0001-protocol.md): sequenced agent messages are queued, written in
- * group-committed batches (one transaction per concern per batch), the per-agent cursors advanced, and only then
- * acknowledged. A sequence already accepted is ignored; a jump forward is recorded as a gap.
+ * group-committed batches — every concern's rows and the per-agent cursors in ONE transaction, so a crash between
+ * them leaves neither (docs/0016-postgres.md) — and only then acknowledged. A sequence already accepted is ignored; a jump forward is recorded as a gap.
  */
 import { lastSeqOf, OutpostError, type SequencedMessage, type SequencedType } from '@outpost/shared';
 import type { Logger } from 'pino';
@@ -38,8 +38,9 @@ export interface SinkItem<T extends SequencedType> {
 }
 
 /**
- * Where a concern's sequenced messages go. `commit` must be durable when it resolves (the stream acknowledges right
- * after) and idempotent by (agent, seq), because a batch that failed half-way is resent whole.
+ * Where a concern's sequenced messages go. It runs inside the batch's transaction (its SqlDb calls join it; a store
+ * still on the raw SQLite handle nests as a savepoint), must be idempotent by (agent, seq), because a batch that
+ * failed is resent whole, and should await nothing but the database, so the transaction stays short.
  */
 export type StreamSink<T extends SequencedType> = (items: SinkItem<T>[], now: number) => Promise<void>;
 
@@ -230,8 +231,10 @@ export class StreamIngest {
     }
     try {
       const now = this.clock.now();
-      for (const [type, items] of byType) await this.#sinks.get(type)!(items, now);
-      if (cursors.size || gaps.length) await this.store.commit(cursors, gaps, now);
+      await this.store.atomically(async () => {
+        for (const [type, items] of byType) await this.#sinks.get(type)!(items, now);
+        if (cursors.size || gaps.length) await this.store.commit(cursors, gaps, now);
+      });
     } catch (err) {
       const agents = [...cursors.keys()].slice(0, 20);
       for (const agentId of cursors.keys()) this.#committed.delete(agentId);

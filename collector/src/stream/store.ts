@@ -1,5 +1,5 @@
-/** All SQL of the stream concern: per-agent committed cursors and the gaps agents reported. */
-import { type Db, type Migration, prepared } from '../db/index.js';
+/** All SQL of the stream concern: per-agent committed cursors and the gaps agents reported. SQLite or PostgreSQL. */
+import type { Migration, SqlDb } from '../db/index.js';
 
 /** The stream concern's schema. */
 export const streamMigrations: Migration[] = [
@@ -28,39 +28,53 @@ export interface Gap {
   reason: string;
 }
 
+// A cursor never moves backwards: CASE rather than SQLite's two-argument MAX (PostgreSQL's is GREATEST).
+const ADVANCE = `INSERT INTO stream_cursors (agent_id, last_seq, updated_at) VALUES (?, ?, ?)
+  ON CONFLICT (agent_id) DO UPDATE SET
+    last_seq = CASE WHEN excluded.last_seq > stream_cursors.last_seq THEN excluded.last_seq ELSE stream_cursors.last_seq END,
+    updated_at = excluded.updated_at`;
+const GAP =
+  'INSERT INTO stream_gaps (agent_id, from_seq, count, reason, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING';
+
 /** Store functions of the stream concern. */
 export class StreamStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDb) {}
 
   async cursor(agentId: string): Promise<number> {
     return (
-      prepared<[string], { last_seq: number }>(this.db, 'SELECT last_seq FROM stream_cursors WHERE agent_id = ?').get(
-        agentId,
-      )?.last_seq ?? 0
+      (await this.db.get<{ last_seq: number }>('SELECT last_seq FROM stream_cursors WHERE agent_id = ?', [agentId]))
+        ?.last_seq ?? 0
     );
   }
 
-  /** Advances cursors (never backwards) and records gaps, in one transaction. */
+  /**
+   * Runs `fn` (the concerns storing a batch) and what it commits here in ONE transaction: the rows and the cursors
+   * that acknowledge them are durable together or not at all (issue 20: exactly-once across nodes).
+   */
+  async atomically<T>(fn: () => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+
+  /** Advances cursors (never backwards) and records gaps, in one transaction (joining the caller's, if open). */
   async commit(cursors: ReadonlyMap<string, number>, gaps: readonly Gap[], time: number): Promise<void> {
-    const up = prepared(
-      this.db,
-      `INSERT INTO stream_cursors (agent_id, last_seq, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (agent_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), updated_at = excluded.updated_at`,
-    );
-    const gap = prepared(
-      this.db,
-      'INSERT OR IGNORE INTO stream_gaps (agent_id, from_seq, count, reason, time) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.db.transaction(() => {
-      for (const g of gaps) gap.run(g.agentId, g.fromSeq, g.count, g.reason, time);
-      for (const [agentId, seq] of cursors) up.run(agentId, seq, time);
-    })();
+    await this.db.atomic(async () => {
+      if (gaps.length)
+        await this.db.runMany(
+          GAP,
+          gaps.map((g) => [g.agentId, g.fromSeq, g.count, g.reason, time]),
+        );
+      if (cursors.size)
+        await this.db.runMany(
+          ADVANCE,
+          [...cursors].map(([agentId, seq]) => [agentId, seq, time]),
+        );
+    });
   }
 
   async gaps(agentId: string): Promise<Gap[]> {
-    return prepared<[string], Gap>(
-      this.db,
-      'SELECT agent_id AS agentId, from_seq AS fromSeq, count, reason FROM stream_gaps WHERE agent_id = ? ORDER BY from_seq',
-    ).all(agentId);
+    return this.db.all<Gap>(
+      'SELECT agent_id AS "agentId", from_seq AS "fromSeq", count, reason FROM stream_gaps WHERE agent_id = ? ORDER BY from_seq',
+      [agentId],
+    );
   }
 }

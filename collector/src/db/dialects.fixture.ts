@@ -1,0 +1,67 @@
+/**
+ * One set of store tests, run on both engines: `describeStores(name, migrations, (db) => { it(…) })` runs its body
+ * once on SQLite (a fresh in-memory database per test) and once on PostgreSQL (one database per suite, every table
+ * emptied before each test). The PostgreSQL half skips, saying why, where the server binaries are missing. Call it
+ * at the top level of a test file: the file's cluster is stopped after its last test, failed or not.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
+import { type Migration, openDatabase } from './database.js';
+import { migrateSql } from './migrate-sql.js';
+import { type PgCluster, postgresUnavailable, startPgCluster } from './pg-cluster.fixture.js';
+import { PostgresSql } from './postgres-sql.js';
+import type { SqlDb } from './sql.js';
+import { SqliteSql } from './sqlite-sql.js';
+
+let cluster: Promise<PgCluster> | undefined;
+let databases = 0;
+
+/** A fresh, empty PostgreSQL database on this file's cluster (started on first use). Call inside a hook or test. */
+export async function freshPostgres(): Promise<string> {
+  cluster ??= startPgCluster();
+  return (await cluster).createDatabase(`outpost_test_${process.pid}_${++databases}`);
+}
+
+/** Registers, at the file's top level, the hook that stops the file's cluster after its last test. */
+export function stopPostgresAfterAll(): void {
+  afterAll(async () => {
+    const c = cluster;
+    cluster = undefined;
+    if (c) await (await c).stop();
+  }, 60_000);
+}
+
+/** Empties every table of a PostgreSQL test database but the migration record. */
+async function truncateAll(db: SqlDb): Promise<void> {
+  const tables = await db.all<{ name: string }>(
+    "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'",
+  );
+  if (tables.length) await db.exec(`TRUNCATE ${tables.map((t) => `"${t.name}"`).join(', ')} RESTART IDENTITY CASCADE`);
+}
+
+/** Runs `body` on SQLite and on PostgreSQL; `db()` is the current test's handle. */
+export function describeStores(name: string, migrations: readonly Migration[], body: (db: () => SqlDb) => void): void {
+  stopPostgresAfterAll();
+  describe(`${name} on SQLite`, () => {
+    let db: SqliteSql;
+    beforeEach(async () => {
+      db = new SqliteSql(openDatabase(':memory:'));
+      await migrateSql(db, migrations);
+    });
+    afterEach(() => db.close());
+    body(() => db);
+  });
+  describe(`${name} on PostgreSQL`, () => {
+    if (postgresUnavailable) {
+      it.skip(`skipped: ${postgresUnavailable}`, () => {});
+      return;
+    }
+    let db: PostgresSql;
+    beforeAll(async () => {
+      db = new PostgresSql(await freshPostgres());
+      await migrateSql(db, migrations);
+    }, 60_000);
+    beforeEach(() => truncateAll(db));
+    afterAll(() => db?.close());
+    body(() => db);
+  });
+}
