@@ -18,6 +18,7 @@ export {
 export { Contracts } from './contracts/index.js';
 export { type Core, type CoreInput, loadPolicies, wireCore } from './core.js';
 export { migrate, openDatabase, prepared } from './db/index.js';
+export * as cluster from './cluster/index.js';
 export * as detection from './detection/index.js';
 export { IncidentService } from './incidents/index.js';
 export * as inventory from './inventory/index.js';
