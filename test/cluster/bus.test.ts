@@ -4,12 +4,14 @@
  * answered at once, an agent moving node moves its route, presence expires with a dead node, invalidations drop
  * cached entries everywhere, and malformed bus messages are coded refusals that leave the bus working.
  */
-import { cluster, systemClock } from '@outpost/collector';
+// The concern alone, not the whole collector's index: a third of the collect time.
+
 import { OutpostError } from '@outpost/shared';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as cluster from '../../collector/src/cluster/index.js';
 import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
-import { codeOf, startNode, startNodes, type TestNode, until } from './nodes.js';
+import { clock, codeOf, startNode, startNodes, type TestNode, until } from './nodes.js';
 
 const skip = natsUnavailable();
 if (skip) console.warn(`skipping the node bus tests: ${skip}`);
@@ -114,9 +116,9 @@ describe.skipIf(skip)('node bus over NATS', () => {
   it('drops a cached entry on every node when any node invalidates it', async () => {
     let reads = 0;
     const load = async () => ({ revoked: false, read: ++reads });
-    const onB = new cluster.InvalidatedCache('revocation', b, systemClock, 60_000);
-    const onC = new cluster.InvalidatedCache('revocation', c, systemClock, 60_000);
-    const policiesOnC = new cluster.InvalidatedCache('policy', c, systemClock, 60_000);
+    const onB = new cluster.InvalidatedCache('revocation', b, clock, 60_000);
+    const onC = new cluster.InvalidatedCache('revocation', c, clock, 60_000);
+    const policiesOnC = new cluster.InvalidatedCache('policy', c, clock, 60_000);
     await onB.get('agent-7', load);
     await onC.get('agent-7', load);
     await onC.get('agent-8', load);
