@@ -116,9 +116,9 @@ describe.skipIf(skip)('node bus over NATS', () => {
   it('drops a cached entry on every node when any node invalidates it', async () => {
     let reads = 0;
     const load = async () => ({ revoked: false, read: ++reads });
-    const onB = new cluster.InvalidatedCache('revocation', b, clock, 60_000);
-    const onC = new cluster.InvalidatedCache('revocation', c, clock, 60_000);
-    const policiesOnC = new cluster.InvalidatedCache('policy', c, clock, 60_000);
+    const onB = new cluster.InvalidatedCache<{ revoked: boolean; read: number }>('revocation', b, clock, 60_000);
+    const onC = new cluster.InvalidatedCache<{ revoked: boolean; read: number }>('revocation', c, clock, 60_000);
+    const policiesOnC = new cluster.InvalidatedCache<{ revoked: boolean; read: number }>('policy', c, clock, 60_000);
     await onB.get('agent-7', load);
     await onC.get('agent-7', load);
     await onC.get('agent-8', load);
