@@ -6,6 +6,7 @@ export { parseRemote } from './cli/cp.js';
 export { downloadFile, sha256OfFile, type TransferResult, uploadFile } from './cli/file-client.js';
 export { playCast } from './cli/shell.js';
 export { ShellClient, type ShellClientOptions, type ShellEnd } from './cli/shell-client.js';
+export * as cluster from './cluster/index.js';
 export {
   type Clock,
   type CollectorConfig,
@@ -18,7 +19,6 @@ export {
 export { Contracts } from './contracts/index.js';
 export { type Core, type CoreInput, loadPolicies, wireCore } from './core.js';
 export { migrate, openDatabase, prepared } from './db/index.js';
-export * as cluster from './cluster/index.js';
 export * as detection from './detection/index.js';
 export { IncidentService } from './incidents/index.js';
 export * as inventory from './inventory/index.js';
