@@ -6,6 +6,7 @@ export { parseRemote } from './cli/cp.js';
 export { downloadFile, sha256OfFile, type TransferResult, uploadFile } from './cli/file-client.js';
 export { playCast } from './cli/shell.js';
 export { ShellClient, type ShellClientOptions, type ShellEnd } from './cli/shell-client.js';
+export * as cluster from './cluster/index.js';
 export {
   type Clock,
   type CollectorConfig,

@@ -584,6 +584,30 @@ export const ERRORS = {
     hint: 'Links are limited per e-mail address and per network address; wait for the Retry-After time (also `details.retryAfterSec`).',
     http: 429,
   },
+  OUTPOST_E_BUS_UNAVAILABLE: {
+    message: 'The bus between collector nodes is not reachable',
+    hint: 'Check that nats-server runs at the address in `cluster.nats.servers` and that this node may connect; the details name the server. A single `outpost serve` needs no bus.',
+    http: 503,
+    ws: 4490,
+  },
+  OUTPOST_E_BUS_TIMEOUT: {
+    message: 'The collector node holding this agent did not answer in time',
+    hint: 'That node is overloaded or partitioned from the bus; the agent is connected there. Retry; the node logs name the command.',
+    http: 504,
+    ws: 4491,
+  },
+  OUTPOST_E_NODE_LOST: {
+    message: 'The collector node at the other end stopped answering',
+    hint: 'The node holding the agent (or the technician) died or lost the bus; its agents reconnect to another node by themselves: open the session again.',
+    http: 503,
+    ws: 4492,
+  },
+  OUTPOST_E_BUS_STREAM: {
+    message: 'A relayed byte stream between nodes broke its flow-control protocol',
+    hint: 'Frames arrived out of order, were lost (a slow consumer on the bus) or exceeded the credit granted; the session ended. The log names the stream and the reason.',
+    http: 502,
+    ws: 4493,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */
