@@ -10,7 +10,7 @@ import { migrateSql } from './migrate-sql.js';
 import { type PgCluster, postgresUnavailable, startPgCluster } from './pg-cluster.fixture.js';
 import { PostgresSql } from './postgres-sql.js';
 import type { SqlDb } from './sql.js';
-import { SqliteSql } from './sqlite-sql.js';
+import { type SqliteSql, sqlOf } from './sqlite-sql.js';
 
 let cluster: Promise<PgCluster> | undefined;
 let databases = 0;
@@ -44,7 +44,7 @@ export function describeStores(name: string, migrations: readonly Migration[], b
   describe(`${name} on SQLite`, () => {
     let db: SqliteSql;
     beforeEach(async () => {
-      db = new SqliteSql(openDatabase(':memory:'));
+      db = sqlOf(openDatabase(':memory:'));
       await migrateSql(db, migrations);
     });
     afterEach(() => db.close());

@@ -1,6 +1,6 @@
 /** All SQL of the inventory concern: devices and their agents, current rows per probe, change history, staged parts. */
 import type { ProbeName } from '@outpost/shared';
-import { type Db, prepared } from '../db/index.js';
+import { type Db, prepared, sqlOf } from '../db/index.js';
 
 export { inventoryMigrations } from './schema.js';
 
@@ -104,30 +104,18 @@ export const STAGING_TTL_MS = 60 * 60_000;
  */
 export class InventoryStore {
   #stagingSweptAt = Number.NEGATIVE_INFINITY;
-  /** The inventory transaction in progress, if any: the next one starts after it (they never interleave). */
-  #tail: Promise<unknown> = Promise.resolve();
   constructor(readonly db: Db) {}
 
   /**
-   * Runs `work` in one transaction (all of it or none) and resolves with its result. Inventory transactions run one at
-   * a time. Every function of this store answers without I/O waits (better-sqlite3 is synchronous), so the work's
-   * awaits only yield to promise callbacks already queued, never to timers, sockets or requests; the ingest awaits
-   * nothing else inside (docs/0002-inventory.md, "Async store").
+   * Runs `work` in one transaction (all of it or none) and resolves with its result, through the connection's SqlDb
+   * (docs/0016-postgres.md): inside the stream batch's transaction it is a savepoint of that one (its own BEGIN there
+   * failed: "cannot start a transaction within a transaction"), outside it waits for any open transaction, so
+   * transactions never interleave. Every function of this store answers without I/O waits (better-sqlite3 is
+   * synchronous), so the work's awaits only yield to promise callbacks already queued, never to timers, sockets or
+   * requests; the ingest awaits nothing else inside (docs/0002-inventory.md, "Async store").
    */
   async transaction<T>(work: (tx: InventoryStore) => Promise<T>): Promise<T> {
-    const run = this.#tail.then(async () => {
-      prepared(this.db, 'BEGIN IMMEDIATE').run();
-      try {
-        const out = await work(this);
-        prepared(this.db, 'COMMIT').run();
-        return out;
-      } catch (err) {
-        if (this.db.inTransaction) prepared(this.db, 'ROLLBACK').run();
-        throw err;
-      }
-    });
-    this.#tail = run.catch(() => undefined);
-    return run;
+    return sqlOf(this.db).transaction(() => work(this));
   }
 
   async agentDevice(agentId: string): Promise<{ deviceId: string; lastSeq: number } | undefined> {
