@@ -8,27 +8,10 @@
  */
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+import { bundleOptions } from './bundle-options.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 // Chunk names change with their content: stale ones from an earlier build would only pile up.
 rmSync(new URL('../dist/bundle', import.meta.url), { recursive: true, force: true });
 
-await build({
-  absWorkingDir: root,
-  entryPoints: { outpost: 'dist/cli.js' },
-  outdir: 'dist/bundle',
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunk-[hash]',
-  bundle: true,
-  splitting: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20.19',
-  external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
-  // CommonJS dependencies bundled into an ES module still call require() for built-ins.
-  banner: {
-    js: "import { createRequire as __outpostRequire } from 'node:module';\nconst require = __outpostRequire(import.meta.url);",
-  },
-  legalComments: 'none',
-  logLevel: 'warning',
-});
+await build(bundleOptions(root));

@@ -89,6 +89,11 @@ export const ERRORS = {
     http: 503,
     ws: 4503,
   },
+  OUTPOST_E_BAD_RESPONSE: {
+    message: 'The collector answered with a body this CLI does not understand',
+    hint: 'The CLI and the collector are probably different versions: run the `outpost` that ships with this collector (`outpost --version`, and the version on the console), or upgrade both.',
+    http: 502,
+  },
   OUTPOST_E_BAD_MESSAGE: {
     message: 'The message is not valid JSON or does not match its schema',
     hint: 'The agent and the collector disagree on the protocol: update the agent, or report the logged message type.',

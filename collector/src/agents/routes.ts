@@ -6,47 +6,20 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { actorOf, type Guard } from '../auth/index.js';
 import type { EventsStore } from '../events/index.js';
-import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
+import { errorResponses, Limit } from '../http/schemas.js';
 import type { App } from '../http/types.js';
+import {
+  AgentEvents,
+  AgentList,
+  AgentView,
+  CreatedEnrollmentToken,
+  EnrollmentTokenList,
+  EnrollmentTokenView,
+} from './api.js';
 import type { Agents } from './service.js';
 import { AGENT_SORTS, type AgentRecord } from './store.js';
 import { TagChange, TagName } from './tags.js';
 
-const AgentSchema = Type.Object({
-  id: Type.String(),
-  clientId: Type.String(),
-  siteId: Type.String(),
-  hostname: Type.String(),
-  os: Type.Object({
-    platform: Type.String(),
-    distro: Type.String(),
-    release: Type.String(),
-    kernel: Type.String(),
-    arch: Type.String(),
-  }),
-  cpu: Type.Object({ model: Type.String(), cores: Type.Integer() }),
-  memoryBytes: Type.Integer(),
-  agentVersion: Type.String(),
-  status: Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('revoked')]),
-  enrolledAt: Type.Integer(),
-  lastSeenAt: NullableTime,
-  lastIp: NullableString,
-  revokedAt: NullableTime,
-  tags: Type.Array(Type.String()),
-});
-const TokenSchema = Type.Object({
-  id: Type.String(),
-  clientId: Type.String(),
-  siteId: Type.String(),
-  note: Type.String(),
-  createdBy: Type.String(),
-  createdAt: Type.Integer(),
-  expiresAt: Type.Integer(),
-  maxUses: Type.Integer(),
-  uses: Type.Integer(),
-  revokedAt: NullableTime,
-  status: Type.String(),
-});
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 /** What the agents routes are built from. */
@@ -87,7 +60,7 @@ function agentListRoutes(app: App, deps: AgentsRoutesDeps): void {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ agents: Type.Array(AgentSchema), total: Type.Integer() }),
+          200: AgentList,
           ...errorResponses,
         },
       },
@@ -125,13 +98,13 @@ function agentRoutes(app: App, deps: AgentsRoutesDeps): void {
   const { view, loadAgent } = agentTools(deps);
   app.get(
     '/api/v1/agents/:id',
-    { schema: { params: IdParams, response: { 200: AgentSchema, ...errorResponses } } },
+    { schema: { params: IdParams, response: { 200: AgentView, ...errorResponses } } },
     async (req) => view(await loadAgent(req, req.params.id, 'agent.read')),
   );
 
   app.post(
     '/api/v1/agents/:id/revoke',
-    { schema: { params: IdParams, response: { 200: AgentSchema, ...errorResponses } } },
+    { schema: { params: IdParams, response: { 200: AgentView, ...errorResponses } } },
     async (req) => {
       const agent = await loadAgent(req, req.params.id, 'agent.revoke');
       await agents.revoke(actorOf(req), agent);
@@ -142,7 +115,7 @@ function agentRoutes(app: App, deps: AgentsRoutesDeps): void {
   // Tags: tier 2 and up on the agent's client (they decide where jobs and rollout rings go); audited by the service.
   app.post(
     '/api/v1/agents/:id/tags',
-    { schema: { params: IdParams, body: TagChange, response: { 200: AgentSchema, ...errorResponses } } },
+    { schema: { params: IdParams, body: TagChange, response: { 200: AgentView, ...errorResponses } } },
     async (req) => {
       const agent = await loadAgent(req, req.params.id, 'agent.tag');
       return view(await agents.changeTags(actorOf(req), agent, req.body));
@@ -162,19 +135,7 @@ function agentRoutes(app: App, deps: AgentsRoutesDeps): void {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({
-            events: Type.Array(
-              Type.Object({
-                seq: Type.Integer(),
-                time: Type.Integer(),
-                kind: Type.String(),
-                data: Type.Record(Type.String(), Type.Unknown()),
-                receivedAt: Type.Integer(),
-              }),
-            ),
-            total: Type.Integer(),
-            distinctSeq: Type.Integer(),
-          }),
+          200: AgentEvents,
           ...errorResponses,
         },
       },
@@ -206,7 +167,7 @@ function enrollmentTokenRoutes(app: App, deps: AgentsRoutesDeps): void {
           },
           { additionalProperties: false },
         ),
-        response: { 201: Type.Object({ token: Type.String(), info: TokenSchema }), ...errorResponses },
+        response: { 201: CreatedEnrollmentToken, ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -228,7 +189,7 @@ function enrollmentTokenRoutes(app: App, deps: AgentsRoutesDeps): void {
           { siteId: Type.Optional(Type.String({ maxLength: 64 })) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }), ...errorResponses },
+        response: { 200: EnrollmentTokenList, ...errorResponses },
       },
     },
     async (req) => {
@@ -239,7 +200,7 @@ function enrollmentTokenRoutes(app: App, deps: AgentsRoutesDeps): void {
 
   app.post(
     '/api/v1/enrollment-tokens/:id/revoke',
-    { schema: { params: IdParams, response: { 200: TokenSchema, ...errorResponses } } },
+    { schema: { params: IdParams, response: { 200: EnrollmentTokenView, ...errorResponses } } },
     async (req) => {
       const token = await agents.enrollmentToken(req.params.id);
       if (!token) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No enrollment token ${req.params.id}` });

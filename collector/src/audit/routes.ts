@@ -3,23 +3,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Guard } from '../auth/index.js';
-import { errorResponses, Limit, NullableString } from '../http/schemas.js';
+import { errorResponses, Limit } from '../http/schemas.js';
+import { AuditEventList } from './api.js';
 import type { AuditLog } from './audit.js';
-
-const AuditEventSchema = Type.Object({
-  index: Type.Integer(),
-  time: Type.Integer(),
-  type: Type.String(),
-  code: Type.String(),
-  result: Type.String(),
-  actor: Type.Object({ kind: Type.String(), id: NullableString, name: NullableString }),
-  clientId: NullableString,
-  agentId: NullableString,
-  sessionId: NullableString,
-  resource: NullableString,
-  remoteIp: NullableString,
-  details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-});
 
 /** The audit routes plugin. */
 export function auditRoutes(deps: { audit: AuditLog; guard: Guard }): FastifyPluginAsyncTypebox {
@@ -38,7 +24,7 @@ export function auditRoutes(deps: { audit: AuditLog; guard: Guard }): FastifyPlu
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Object({ events: Type.Array(AuditEventSchema) }), ...errorResponses },
+          response: { 200: AuditEventList, ...errorResponses },
         },
       },
       async (req) => {

@@ -4,8 +4,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { ErrorBody, errorResponses, Limit, NullableString, NullableTime, Ok } from '../http/schemas.js';
+import { ErrorBody, errorResponses, Limit, Ok } from '../http/schemas.js';
 import type { App } from '../http/types.js';
+import {
+  ApiTokenList,
+  CreatedApiToken,
+  CsrfToken,
+  LoginSession,
+  PasswordChanged,
+  TotpSetup,
+  UserList,
+  UserView,
+} from './api.js';
 import { credentialOf, SESSION_COOKIE } from './authenticate.js';
 import type { Guard } from './guard.js';
 import { actorOf } from './guard.js';
@@ -13,10 +23,6 @@ import { ROLES } from './permissions.js';
 import { csrfTokenFor } from './secrets.js';
 import type { AuthService } from './service.js';
 
-const RoleBindingSchema = Type.Object(
-  { role: Type.Union(ROLES.map((r) => Type.Literal(r))), clientId: NullableString },
-  { additionalProperties: false },
-);
 /**
  * A binding as a request sends it. Null comes first: with ajv's type coercion (on for querystrings), a `null`
  * tried against the string branch first became `""`, so `admin@*` (clientId null) made an admin of no client.
@@ -28,23 +34,6 @@ const RoleBindingInput = Type.Object(
   },
   { additionalProperties: false },
 );
-const UserSchema = Type.Object({
-  id: Type.String(),
-  email: Type.String(),
-  name: Type.String(),
-  roles: Type.Array(RoleBindingSchema),
-  totpEnabled: Type.Boolean(),
-  createdAt: Type.Integer(),
-  disabled: Type.Boolean(),
-});
-const TokenInfo = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  createdAt: Type.Integer(),
-  expiresAt: NullableTime,
-  lastUsedAt: NullableTime,
-  revokedAt: NullableTime,
-});
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 const TotpCode = Type.String({ pattern: '^[0-9]{6}$' });
@@ -92,13 +81,7 @@ function sessionRoutes(app: App, deps: AuthRoutesDeps): void {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({
-            token: Type.String(),
-            expiresAt: Type.Integer(),
-            user: UserSchema,
-            /** What the console sends as `X-Outpost-CSRF` on every change made with the session cookie. */
-            csrfToken: Type.String(),
-          }),
+          200: LoginSession,
           ...guessingResponses,
         },
       },
@@ -112,16 +95,12 @@ function sessionRoutes(app: App, deps: AuthRoutesDeps): void {
     },
   );
 
-  app.get(
-    '/api/v1/auth/csrf',
-    { schema: { response: { 200: Type.Object({ csrfToken: Type.String() }), ...errorResponses } } },
-    async (req) => {
-      // A console reloaded without the token asks again; a cross-site page cannot read this answer (no CORS).
-      const credential = credentialOf(req);
-      if (!credential) throw new OutpostError('OUTPOST_E_UNAUTHENTICATED');
-      return { csrfToken: csrfTokenFor(credential.token) };
-    },
-  );
+  app.get('/api/v1/auth/csrf', { schema: { response: { 200: CsrfToken, ...errorResponses } } }, async (req) => {
+    // A console reloaded without the token asks again; a cross-site page cannot read this answer (no CORS).
+    const credential = credentialOf(req);
+    if (!credential) throw new OutpostError('OUTPOST_E_UNAUTHENTICATED');
+    return { csrfToken: csrfTokenFor(credential.token) };
+  });
 
   app.post('/api/v1/auth/logout', { schema: { response: { 200: Ok, ...errorResponses } } }, async (req, reply) => {
     await auth.logout(actorOf(req));
@@ -129,7 +108,7 @@ function sessionRoutes(app: App, deps: AuthRoutesDeps): void {
     return { ok: true as const };
   });
 
-  app.get('/api/v1/auth/me', { schema: { response: { 200: UserSchema, ...errorResponses } } }, async (req) => {
+  app.get('/api/v1/auth/me', { schema: { response: { 200: UserView, ...errorResponses } } }, async (req) => {
     const actor = actorOf(req);
     const user = actor.kind === 'user' ? await auth.getUser(actor.id) : undefined;
     if (!user) throw new Error('authenticated actor has no user');
@@ -148,7 +127,7 @@ function accountRoutes(app: App, deps: AuthRoutesDeps): void {
           { currentPassword: Password, newPassword: Password, totp: Type.Optional(TotpCode) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ ok: Type.Literal(true), endedTokens: Type.Integer() }), ...guessingResponses },
+        response: { 200: PasswordChanged, ...guessingResponses },
       },
     },
     async (req) => {
@@ -170,7 +149,7 @@ function accountRoutes(app: App, deps: AuthRoutesDeps): void {
           { email: Email, password: Password, totp: Type.Optional(TotpCode) },
           { additionalProperties: false },
         ),
-        response: { 200: UserSchema, ...guessingResponses },
+        response: { 200: UserView, ...guessingResponses },
       },
     },
     async (req) => auth.credentials.changeEmail(actorOf(req), req.body, req.ip),
@@ -191,7 +170,7 @@ function apiTokenRoutes(app: App, deps: AuthRoutesDeps): void {
           },
           { additionalProperties: false },
         ),
-        response: { 201: Type.Object({ token: Type.String(), info: TokenInfo }), ...errorResponses },
+        response: { 201: CreatedApiToken, ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -202,7 +181,7 @@ function apiTokenRoutes(app: App, deps: AuthRoutesDeps): void {
 
   app.get(
     '/api/v1/auth/api-tokens',
-    { schema: { response: { 200: Type.Object({ tokens: Type.Array(TokenInfo) }), ...errorResponses } } },
+    { schema: { response: { 200: ApiTokenList, ...errorResponses } } },
     async (req) => ({
       tokens: await auth.listApiTokens(actorOf(req)),
     }),
@@ -231,7 +210,7 @@ function totpRoutes(app: App, deps: AuthRoutesDeps): void {
     {
       schema: {
         body: Type.Object({ password: Password, totp: Type.Optional(TotpCode) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ secret: Type.String(), uri: Type.String() }), ...guessingResponses },
+        response: { 200: TotpSetup, ...guessingResponses },
       },
     },
     async (req) => auth.credentials.beginTotp(actorOf(req), req.body, req.ip),
@@ -274,7 +253,7 @@ function usersRoutes(app: App, deps: AuthRoutesDeps): void {
     {
       schema: {
         querystring: Type.Object({ limit: Limit }),
-        response: { 200: Type.Object({ users: Type.Array(UserSchema) }), ...errorResponses },
+        response: { 200: UserList, ...errorResponses },
       },
     },
     async (req) => {
@@ -296,7 +275,7 @@ function usersRoutes(app: App, deps: AuthRoutesDeps): void {
           },
           { additionalProperties: false },
         ),
-        response: { 201: UserSchema, ...errorResponses },
+        response: { 201: UserView, ...errorResponses },
       },
       // Coercion would turn an empty client id into null (every client): refuse it before validation.
       preValidation: async (req: FastifyRequest) => {
@@ -333,7 +312,7 @@ function userRoutes(app: App, deps: AuthRoutesDeps): void {
     {
       schema: {
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-        response: { 200: UserSchema, ...errorResponses },
+        response: { 200: UserView, ...errorResponses },
       },
     },
     async (req) => {
@@ -355,7 +334,7 @@ function userRoutes(app: App, deps: AuthRoutesDeps): void {
           { roles: Type.Array(RoleBindingInput, { minItems: 1, maxItems: 100 }) },
           { additionalProperties: false },
         ),
-        response: { 200: UserSchema, ...errorResponses },
+        response: { 200: UserView, ...errorResponses },
       },
       // As for a new user: an empty client id must not be coerced into null (every client).
       preValidation: async (req: FastifyRequest) => {
@@ -379,7 +358,7 @@ function userRoutes(app: App, deps: AuthRoutesDeps): void {
   ] as const) {
     app.post(
       `/api/v1/users/:id/${verb}`,
-      { schema: { params: UserIdParams, response: { 200: UserSchema, ...errorResponses } } },
+      { schema: { params: UserIdParams, response: { 200: UserView, ...errorResponses } } },
       async (req) => {
         const actor = await guard(req, 'user.manage', { type: 'user', id: req.params.id, clientId: null });
         return auth.credentials.setUserDisabled(actor, req.params.id, disabled);

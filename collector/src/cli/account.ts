@@ -1,10 +1,9 @@
 /** The commands that change the caller's own credentials (password, e-mail, TOTP), and an admin's user switches. */
 import { type Command, InvalidArgumentError } from 'commander';
-import { apiCall } from './client.js';
+import { api } from './api.js';
 import { commandTarget as target } from './credentials.js';
 import { printObject, say, sayErr } from './output.js';
 
-type Row = Record<string, unknown>;
 const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
 
 let stdinLines: string[] | undefined;
@@ -75,10 +74,8 @@ function addPasswordCommands(program: Command): void {
         const again = await readSecret('new password again', undefined, 'OUTPOST_NEW_PASSWORD_AGAIN');
         if (again !== newPassword) throw new InvalidArgumentError('the two new passwords differ');
       }
-      const r = await apiCall<{ ok: true; endedTokens: number }>(t, 'POST', '/api/v1/auth/password', {
-        currentPassword,
-        newPassword,
-        ...(o.totp ? { totp: o.totp } : {}),
+      const r = await api(t, 'POST /api/v1/auth/password', {
+        body: { currentPassword, newPassword, ...(o.totp ? { totp: o.totp } : {}) },
       });
       if (isJson(this)) printObject(r, true);
       else
@@ -94,7 +91,7 @@ function addPasswordCommands(program: Command): void {
       const t = target(this);
       const password = await readPassword(o.password);
       printObject(
-        await apiCall<Row>(t, 'POST', '/api/v1/auth/email', { email, password, ...(o.totp ? { totp: o.totp } : {}) }),
+        await api(t, 'POST /api/v1/auth/email', { body: { email, password, ...(o.totp ? { totp: o.totp } : {}) } }),
         isJson(this),
       );
     });
@@ -113,9 +110,8 @@ function addTotpCommands(program: Command): void {
     .action(async function (this: Command, o: { password?: string; totp?: string }) {
       const t = target(this);
       const password = await readPassword(o.password);
-      const r = await apiCall<{ secret: string; uri: string }>(t, 'POST', '/api/v1/auth/totp/setup', {
-        password,
-        ...(o.totp ? { totp: o.totp } : {}),
+      const r = await api(t, 'POST /api/v1/auth/totp/setup', {
+        body: { password, ...(o.totp ? { totp: o.totp } : {}) },
       });
       if (isJson(this)) printObject(r, true);
       else
@@ -125,7 +121,7 @@ function addTotpCommands(program: Command): void {
     .command('enable <code>')
     .description('Confirm the secret from `outpost totp setup` with a code from the app; login then needs a code.')
     .action(async function (this: Command, code: string) {
-      await apiCall(target(this), 'POST', '/api/v1/auth/totp/enable', { code });
+      await api(target(this), 'POST /api/v1/auth/totp/enable', { body: { code } });
       say`TOTP enabled: \`outpost login\` now needs --totp\n`;
     });
   totp
@@ -136,7 +132,7 @@ function addTotpCommands(program: Command): void {
     .action(async function (this: Command, o: { password?: string; totp: string }) {
       const t = target(this);
       const password = await readPassword(o.password);
-      await apiCall(t, 'POST', '/api/v1/auth/totp/disable', { password, totp: o.totp });
+      await api(t, 'POST /api/v1/auth/totp/disable', { body: { password, totp: o.totp } });
       say`TOTP disabled\n`;
     });
 }
@@ -152,7 +148,7 @@ function addUserSwitchCommands(users: Command): void {
       .description(text)
       .action(async function (this: Command, id: string) {
         printObject(
-          await apiCall<Row>(target(this), 'POST', `/api/v1/users/${encodeURIComponent(id)}/${verb}`, {}),
+          await api(target(this), `POST /api/v1/users/:id/${verb}`, { params: { id }, body: {} }),
           isJson(this),
         );
       });

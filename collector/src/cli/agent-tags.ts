@@ -5,7 +5,7 @@
 import { OutpostError } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { TAG_PATTERN } from '../agents/tags.js';
-import { apiCall } from './client.js';
+import { api } from './api.js';
 import { commandTarget } from './credentials.js';
 import { printObject, say } from './output.js';
 
@@ -37,14 +37,12 @@ export function addAgentTagCommand(agents: Command): void {
         if (!TAG.test(t))
           throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: `Not a valid tag: "${t}" (${TAG_RULE})` });
       const json = this.optsWithGlobals<{ json?: boolean }>().json === true;
-      const a = await apiCall<Record<string, unknown>>(
-        commandTarget(this),
-        'POST',
-        `/api/v1/agents/${encodeURIComponent(agent)}/tags`,
-        { [op]: tags },
-      );
+      const a = await api(commandTarget(this), 'POST /api/v1/agents/:id/tags', {
+        params: { id: agent },
+        body: { [op]: tags },
+      });
       if (json) return printObject(a, true);
-      const now = (a.tags as string[]).join(', ') || '(none)';
+      const now = a.tags.join(', ') || '(none)';
       say`${a.hostname} (${a.id}) tags: ${now}\n`;
     });
 }

@@ -3,7 +3,7 @@
  * Each maps flags to one API call; secrets go in (`--secret`, `--password`) and never come back out.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { apiCall } from './client.js';
+import { api } from './api.js';
 import { commandTarget } from './credentials.js';
 import { count, intIn } from './flags.js';
 import { printJson, printObject, printRows, say, when } from './output.js';
@@ -35,7 +35,7 @@ const CHANNEL_COLUMNS = [
   { key: 'pending', title: 'pending' },
   { key: 'lastSuccessAt', title: 'last success', format: (r: Row) => when(r.lastSuccessAt) },
   { key: 'lastError', title: 'last error' },
-];
+] as const;
 
 interface AddFlags {
   kind: string;
@@ -107,12 +107,7 @@ function addChannelItemCommands(channels: Command): void {
     .option('--secure', 'implicit TLS (port 465)')
     .option('--require-tls', 'refuse to send unless STARTTLS succeeds')
     .action(async function (this: Command, o: AddFlags) {
-      const r = await apiCall<{ channel: Row; secret?: string }>(
-        target(this),
-        'POST',
-        '/api/v1/notifications/channels',
-        channelBody(o),
-      );
+      const r = await api(target(this), 'POST /api/v1/notifications/channels', { body: channelBody(o) });
       printObject(r.channel, isJson(this));
       if (r.secret && !isJson(this)) say`\nHMAC key (shown once; give it to the receiver): ${r.secret}\n`;
       else if (r.secret) printJson({ secret: r.secret }, 0);
@@ -122,7 +117,7 @@ function addChannelItemCommands(channels: Command): void {
     .command('list')
     .description('Channels with their health: state, consecutive failures, messages pending, last error.')
     .action(async function (this: Command) {
-      const r = await apiCall<{ channels: Row[] }>(target(this), 'GET', '/api/v1/notifications/channels');
+      const r = await api(target(this), 'GET /api/v1/notifications/channels');
       printRows(r.channels, CHANNEL_COLUMNS, isJson(this));
     });
 
@@ -130,22 +125,14 @@ function addChannelItemCommands(channels: Command): void {
     .command('show <id>')
     .description('One channel and its health.')
     .action(async function (this: Command, id: string) {
-      printObject(
-        await apiCall<Row>(target(this), 'GET', `/api/v1/notifications/channels/${encodeURIComponent(id)}`),
-        isJson(this),
-      );
+      printObject(await api(target(this), 'GET /api/v1/notifications/channels/:id', { params: { id } }), isJson(this));
     });
 
   channels
     .command('test <id>')
     .description('Send a test message through the channel now; exits 1 if it was not accepted (it is retried).')
     .action(async function (this: Command, id: string) {
-      const r = await apiCall<{ outboxId: string; delivered: boolean; error: string | null }>(
-        target(this),
-        'POST',
-        `/api/v1/notifications/channels/${encodeURIComponent(id)}/test`,
-        {},
-      );
+      const r = await api(target(this), 'POST /api/v1/notifications/channels/:id/test', { params: { id }, body: {} });
       if (isJson(this)) printJson(r, 0);
       else if (r.delivered) say`delivered (${r.outboxId})\n`;
       else say`not delivered: ${r.error}\n`;
@@ -156,11 +143,7 @@ function addChannelItemCommands(channels: Command): void {
     .command('remove <id>')
     .description('Remove a channel, its routes and its undelivered messages.')
     .action(async function (this: Command, id: string) {
-      const r = await apiCall<{ dropped: number }>(
-        target(this),
-        'DELETE',
-        `/api/v1/notifications/channels/${encodeURIComponent(id)}`,
-      );
+      const r = await api(target(this), 'DELETE /api/v1/notifications/channels/:id', { params: { id } });
       say`removed ${id} (${r.dropped} undelivered message(s) dropped)\n`;
     });
 }
@@ -173,8 +156,9 @@ function addOutboxCommand(channels: Command): void {
     .option('--pending', 'only messages not delivered yet')
     .option('--limit <n>', 'at most this many', count, 100)
     .action(async function (this: Command, o: { pending?: boolean; limit: number }) {
-      const q = `?limit=${o.limit}${o.pending ? '&pending=true' : ''}`;
-      const r = await apiCall<{ messages: Row[] }>(target(this), 'GET', `/api/v1/notifications/outbox${q}`);
+      const r = await api(target(this), 'GET /api/v1/notifications/outbox', {
+        query: { limit: o.limit, pending: o.pending === true },
+      });
       printRows(
         r.messages,
         [
@@ -224,14 +208,14 @@ function addRouteCommands(channels: Command): void {
       if (o.events) body.events = o.events;
       if (o.onCall) body.onCall = true;
       if (o.outsideCoverage) body.outsideCoverageOnly = true;
-      printObject(await apiCall<Row>(target(this), 'POST', '/api/v1/notifications/routes', body), isJson(this));
+      printObject(await api(target(this), 'POST /api/v1/notifications/routes', { body }), isJson(this));
     });
 
   routes
     .command('list')
     .description('Routing rules.')
     .action(async function (this: Command) {
-      const r = await apiCall<{ routes: Row[] }>(target(this), 'GET', '/api/v1/notifications/routes');
+      const r = await api(target(this), 'GET /api/v1/notifications/routes');
       printRows(
         r.routes,
         [
@@ -239,8 +223,8 @@ function addRouteCommands(channels: Command): void {
           { key: 'channelId', title: 'channel' },
           { key: 'clientId', title: 'client', format: (x) => x.clientId ?? '(all)' },
           { key: 'minCriticality', title: 'min' },
-          { key: 'tiers', title: 'tiers', format: (x) => (x.tiers as number[]).join(',') },
-          { key: 'events', title: 'events', format: (x) => (x.events as string[]).join(',') },
+          { key: 'tiers', title: 'tiers', format: (x) => x.tiers.join(',') },
+          { key: 'events', title: 'events', format: (x) => x.events.join(',') },
           { key: 'onCall', title: 'on call' },
           { key: 'outsideCoverageOnly', title: 'outside coverage' },
         ],
@@ -252,7 +236,7 @@ function addRouteCommands(channels: Command): void {
     .command('remove <id>')
     .description('Remove a routing rule.')
     .action(async function (this: Command, id: string) {
-      await apiCall(target(this), 'DELETE', `/api/v1/notifications/routes/${encodeURIComponent(id)}`);
+      await api(target(this), 'DELETE /api/v1/notifications/routes/:id', { params: { id } });
       say`removed ${id}\n`;
     });
 }

@@ -77,7 +77,8 @@ function responseValue<T>(method: string, url: URL, res: IncomingMessage, text: 
   try {
     json = text ? JSON.parse(text) : {};
   } catch (cause) {
-    throw new OutpostError('OUTPOST_E_INTERNAL', {
+    // A success that is not JSON is the collector speaking another language (another version, a proxy's page).
+    throw new OutpostError((res.statusCode ?? 500) < 400 ? 'OUTPOST_E_BAD_RESPONSE' : 'OUTPOST_E_INTERNAL', {
       cause,
       message: `${method} ${url.pathname}: HTTP ${res.statusCode} with a body that is not JSON`,
     });
@@ -104,7 +105,10 @@ function pinCertificate(req: ClientRequest, pinned: string): void {
   });
 }
 
-/** Calls the API and returns the parsed JSON body; throws the API's coded error on failure. */
+/**
+ * Calls the API and returns the parsed JSON body; throws the API's coded error on failure. The CLI calls it through
+ * `api()` (cli/api.ts), which types and checks the answer from the route table; tests and scripts call it directly.
+ */
 export async function apiCall<T>(target: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
   const url = new URL(path, collectorUrl(target.server));
   const { options, payload, file } = requestParts(target, url, method, body);
@@ -140,9 +144,4 @@ export async function apiCall<T>(target: ApiTarget, method: string, path: string
         .pipe(req);
     else req.end(payload);
   });
-}
-
-/** Fetches a text endpoint (metrics). */
-export async function apiText(target: ApiTarget, path: string): Promise<string> {
-  return apiCall<string>(target, 'GET', path);
 }

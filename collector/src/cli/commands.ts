@@ -4,8 +4,9 @@ import { normalizeFingerprint } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { addCredentialCommands, readPassword } from './account.js';
 import { addAgentTagCommand, agentForPeople, parseTag } from './agent-tags.js';
+import { api } from './api.js';
 import { addChannelCommands } from './channels.js';
-import { type ApiTarget, apiCall } from './client.js';
+import type { ApiTarget } from './client.js';
 import { addContractCommands } from './contracts.js';
 import { addCpCommand } from './cp.js';
 import { commandTarget, saveTarget } from './credentials.js';
@@ -23,8 +24,6 @@ import { addReleaseCommands } from './releases.js';
 import { addRolloutCommands } from './rollouts.js';
 import { addShellCommands } from './shell.js';
 
-type Row = Record<string, unknown>;
-
 /** Parses `7d`, `12h`, `30m` into hours (more than zero, at most a year: what an enrollment token may last). */
 export function parseDurationHours(v: string): number {
   const m = /^(\d+(?:\.\d+)?)([mhd])$/.exec(v.trim());
@@ -38,13 +37,6 @@ export function parseDurationHours(v: string): number {
 /** Global connection flags, shared by every API command. */
 const target = commandTarget;
 const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
-const query = (params: Record<string, unknown>) => {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
-  const s = q.toString();
-  return s ? `?${s}` : '';
-};
-
 /** Adds every technician command to the program. */
 export function addCommands(program: Command): void {
   addInventoryCommands(program);
@@ -93,21 +85,13 @@ function addSessionCommands(program: Command): void {
       }
       const base: ApiTarget = { server, caFingerprint };
       const password = await readPassword(o.password);
-      const session = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', {
-        email: o.email,
-        password,
-        ...(o.totp ? { totp: o.totp } : {}),
+      const session = await api(base, 'POST /api/v1/auth/login', {
+        body: { email: o.email, password, ...(o.totp ? { totp: o.totp } : {}) },
       });
-      const created = await apiCall<{ token: string; info: Row }>(
-        { ...base, token: session.token },
-        'POST',
-        '/api/v1/auth/api-tokens',
-        {
-          name: `cli ${new Date().toISOString().slice(0, 10)}`,
-          expiresInDays: 90,
-        },
-      );
-      await apiCall({ ...base, token: session.token }, 'POST', '/api/v1/auth/logout', {});
+      const created = await api({ ...base, token: session.token }, 'POST /api/v1/auth/api-tokens', {
+        body: { name: `cli ${new Date().toISOString().slice(0, 10)}`, expiresInDays: 90 },
+      });
+      await api({ ...base, token: session.token }, 'POST /api/v1/auth/logout', { body: {} });
       const file = saveTarget({ ...base, token: created.token });
       say`logged in as ${o.email}; API token saved in ${file}\n`;
     });
@@ -116,7 +100,7 @@ function addSessionCommands(program: Command): void {
     .command('whoami')
     .description('Show the user the stored token belongs to.')
     .action(async function (this: Command) {
-      printObject(await apiCall<Row>(target(this), 'GET', '/api/v1/auth/me'), isJson(this));
+      printObject(await api(target(this), 'GET /api/v1/auth/me'), isJson(this));
     });
 }
 
@@ -127,7 +111,7 @@ function addClientCommands(program: Command): void {
     .command('list')
     .description('List the clients you can see.')
     .action(async function (this: Command) {
-      const r = await apiCall<{ clients: Row[] }>(target(this), 'GET', '/api/v1/clients');
+      const r = await api(target(this), 'GET /api/v1/clients');
       printRows(
         r.clients,
         [
@@ -142,7 +126,7 @@ function addClientCommands(program: Command): void {
     .command('create <name>')
     .description('Create a client (admin).')
     .action(async function (this: Command, name: string) {
-      printObject(await apiCall<Row>(target(this), 'POST', '/api/v1/clients', { name }), isJson(this));
+      printObject(await api(target(this), 'POST /api/v1/clients', { body: { name } }), isJson(this));
     });
 
   const sites = program.command('sites').description('Sites of a client.');
@@ -150,11 +134,7 @@ function addClientCommands(program: Command): void {
     .command('list <clientId>')
     .description('List the sites of a client.')
     .action(async function (this: Command, clientId: string) {
-      const r = await apiCall<{ sites: Row[] }>(
-        target(this),
-        'GET',
-        `/api/v1/clients/${encodeURIComponent(clientId)}/sites`,
-      );
+      const r = await api(target(this), 'GET /api/v1/clients/:clientId/sites', { params: { clientId } });
       printRows(
         r.sites,
         [
@@ -171,9 +151,9 @@ function addClientCommands(program: Command): void {
     .option('--timezone <tz>', 'IANA time zone of the site', 'UTC')
     .action(async function (this: Command, clientId: string, name: string, o: { timezone: string }) {
       printObject(
-        await apiCall<Row>(target(this), 'POST', `/api/v1/clients/${encodeURIComponent(clientId)}/sites`, {
-          name,
-          timezone: o.timezone,
+        await api(target(this), 'POST /api/v1/clients/:clientId/sites', {
+          params: { clientId },
+          body: { name, timezone: o.timezone },
         }),
         isJson(this),
       );
@@ -187,7 +167,7 @@ function addUserCommands(program: Command): Command {
     .command('list')
     .description('List users.')
     .action(async function (this: Command) {
-      const r = await apiCall<{ users: Row[] }>(target(this), 'GET', '/api/v1/users');
+      const r = await api(target(this), 'GET /api/v1/users');
       printRows(
         r.users,
         [
@@ -197,10 +177,7 @@ function addUserCommands(program: Command): Command {
           {
             key: 'roles',
             title: 'roles',
-            format: (u) =>
-              (u.roles as { role: string; clientId: string | null }[])
-                .map((b) => `${b.role}@${b.clientId ?? '*'}`)
-                .join(','),
+            format: (u) => u.roles.map((b) => `${b.role}@${b.clientId ?? '*'}`).join(','),
           },
           { key: 'totpEnabled', title: 'totp' },
           { key: 'disabled', title: 'disabled' },
@@ -223,7 +200,7 @@ function addUserCommands(program: Command): Command {
       });
       const password = await readPassword(o.password);
       printObject(
-        await apiCall<Row>(target(this), 'POST', '/api/v1/users', { email: o.email, name: o.name, password, roles }),
+        await api(target(this), 'POST /api/v1/users', { body: { email: o.email, name: o.name, password, roles } }),
         isJson(this),
       );
     });
@@ -241,11 +218,8 @@ function addEnrollmentTokenCommands(program: Command): void {
     .option('--max-uses <n>', 'how many agents may enroll with it', count, 1)
     .option('--note <text>', 'what the token is for', '')
     .action(async function (this: Command, o: { site: string; expiresIn: number; maxUses: number; note: string }) {
-      const r = await apiCall<{ token: string; info: Row }>(target(this), 'POST', '/api/v1/enrollment-tokens', {
-        siteId: o.site,
-        expiresInHours: o.expiresIn,
-        maxUses: o.maxUses,
-        note: o.note,
+      const r = await api(target(this), 'POST /api/v1/enrollment-tokens', {
+        body: { siteId: o.site, expiresInHours: o.expiresIn, maxUses: o.maxUses, note: o.note },
       });
       if (isJson(this)) printObject(r, true);
       else say`${r.token}\n(id ${r.info.id}, ${o.maxUses} use(s), expires ${when(r.info.expiresAt)})\n`;
@@ -255,11 +229,7 @@ function addEnrollmentTokenCommands(program: Command): void {
     .description('List enrollment tokens (never their secrets).')
     .option('--site <siteId>', 'only this site')
     .action(async function (this: Command, o: { site?: string }) {
-      const r = await apiCall<{ tokens: Row[] }>(
-        target(this),
-        'GET',
-        `/api/v1/enrollment-tokens${query({ siteId: o.site })}`,
-      );
+      const r = await api(target(this), 'GET /api/v1/enrollment-tokens', { query: { siteId: o.site } });
       printRows(
         r.tokens,
         [
@@ -278,7 +248,7 @@ function addEnrollmentTokenCommands(program: Command): void {
     .description('Revoke an enrollment token.')
     .action(async function (this: Command, id: string) {
       printObject(
-        await apiCall<Row>(target(this), 'POST', `/api/v1/enrollment-tokens/${encodeURIComponent(id)}/revoke`, {}),
+        await api(target(this), 'POST /api/v1/enrollment-tokens/:id/revoke', { params: { id }, body: {} }),
         isJson(this),
       );
     });
@@ -300,11 +270,9 @@ function addAgentCommands(program: Command): void {
       this: Command,
       o: { client?: string; site?: string; status?: string; search?: string; tag?: string; limit: number },
     ) {
-      const r = await apiCall<{ agents: Row[] }>(
-        target(this),
-        'GET',
-        `/api/v1/agents${query({ clientId: o.client, siteId: o.site, status: o.status, search: o.search, tag: o.tag, limit: o.limit })}`,
-      );
+      const r = await api(target(this), 'GET /api/v1/agents', {
+        query: { clientId: o.client, siteId: o.site, status: o.status, search: o.search, tag: o.tag, limit: o.limit },
+      });
       printRows(
         r.agents,
         [
@@ -314,7 +282,7 @@ function addAgentCommands(program: Command): void {
           {
             key: 'os',
             title: 'os',
-            format: (a) => `${(a.os as { distro: string }).distro} ${(a.os as { release: string }).release}`,
+            format: (a) => `${a.os.distro} ${a.os.release}`,
           },
           { key: 'agentVersion', title: 'version' },
           { key: 'lastSeenAt', title: 'last seen', format: (a) => when(a.lastSeenAt) },
@@ -327,7 +295,7 @@ function addAgentCommands(program: Command): void {
     .command('show <id>')
     .description('Show one agent.')
     .action(async function (this: Command, id: string) {
-      const a = await apiCall<Row>(target(this), 'GET', `/api/v1/agents/${encodeURIComponent(id)}`);
+      const a = await api(target(this), 'GET /api/v1/agents/:id', { params: { id } });
       printObject(isJson(this) ? a : agentForPeople(a), isJson(this));
     });
   addAgentTagCommand(agents);
@@ -336,7 +304,7 @@ function addAgentCommands(program: Command): void {
     .description('Revoke an agent: its socket is closed now and it is refused from then on.')
     .action(async function (this: Command, id: string) {
       printObject(
-        await apiCall<Row>(target(this), 'POST', `/api/v1/agents/${encodeURIComponent(id)}/revoke`, {}),
+        await api(target(this), 'POST /api/v1/agents/:id/revoke', { params: { id }, body: {} }),
         isJson(this),
       );
     });
@@ -351,17 +319,15 @@ function addAuditCommand(program: Command): void {
     .option('--type <type>', 'only this event type, e.g. agent.revoke')
     .option('--limit <n>', 'at most this many', count, 50)
     .action(async function (this: Command, o: { agent?: string; type?: string; limit: number }) {
-      const r = await apiCall<{ events: Row[] }>(
-        target(this),
-        'GET',
-        `/api/v1/audit${query({ agentId: o.agent, type: o.type, limit: o.limit })}`,
-      );
+      const r = await api(target(this), 'GET /api/v1/audit', {
+        query: { agentId: o.agent, type: o.type, limit: o.limit },
+      });
       printRows(
         r.events,
         [
           { key: 'index', title: '#' },
           { key: 'time', title: 'time', format: (e) => when(e.time) },
-          { key: 'actor', title: 'actor', format: (e) => (e.actor as { name: string | null }).name },
+          { key: 'actor', title: 'actor', format: (e) => e.actor.name },
           { key: 'type', title: 'type' },
           { key: 'result', title: 'result' },
           { key: 'code', title: 'code' },

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { OutpostError } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { apiCall } from './client.js';
+import { api } from './api.js';
 import { commandTarget } from './credentials.js';
 import { level, numberIn } from './flags.js';
-import { instant, qs } from './incidents.js';
+import { instant } from './incidents.js';
 import { printJson, printObject, printRows, say, when } from './output.js';
 
 type Row = Record<string, unknown>;
@@ -76,7 +76,7 @@ function addCalendarCommands(ct: Command): void {
     .command('list')
     .description('Calendars you can see.')
     .action(async function (this: Command) {
-      const r = await apiCall<{ calendars: Row[] }>(target(this), 'GET', '/api/v1/calendars');
+      const r = await api(target(this), 'GET /api/v1/calendars');
       printRows(
         r.calendars,
         [
@@ -91,7 +91,7 @@ function addCalendarCommands(ct: Command): void {
       );
     });
   cal.command('show <id>').action(async function (this: Command, id: string) {
-    out(this, await apiCall<Row>(target(this), 'GET', `/api/v1/calendars/${encodeURIComponent(id)}`));
+    out(this, await api(target(this), 'GET /api/v1/calendars/:id', { params: { id } }));
   });
   const calendarBody = (o: Row): Row =>
     o.file
@@ -127,8 +127,8 @@ function addCalendarCommands(ct: Command): void {
       const body = calendarBody(o);
       const r =
         verb === 'create'
-          ? await apiCall<Row>(target(this), 'POST', '/api/v1/calendars', body)
-          : await apiCall<Row>(target(this), 'PUT', `/api/v1/calendars/${encodeURIComponent(args[0] as string)}`, body);
+          ? await api(target(this), 'POST /api/v1/calendars', { body })
+          : await api(target(this), 'PUT /api/v1/calendars/:id', { params: { id: args[0] as string }, body });
       out(this, r);
     });
   }
@@ -139,7 +139,7 @@ function addClientContractCommands(ct: Command): void {
   ct.command('show <clientId>')
     .description("A client's contract: calendar, targets per criticality, penalties.")
     .action(async function (this: Command, clientId: string) {
-      out(this, await apiCall<Row>(target(this), 'GET', `/api/v1/clients/${encodeURIComponent(clientId)}/contract`));
+      out(this, await api(target(this), 'GET /api/v1/clients/:clientId/contract', { params: { clientId } }));
     });
   ct.command('set <clientId>')
     .description(
@@ -149,12 +149,10 @@ function addClientContractCommands(ct: Command): void {
     .action(async function (this: Command, clientId: string, o: { file: string }) {
       out(
         this,
-        await apiCall<Row>(
-          target(this),
-          'PUT',
-          `/api/v1/clients/${encodeURIComponent(clientId)}/contract`,
-          readDefinition(o.file),
-        ),
+        await api(target(this), 'PUT /api/v1/clients/:clientId/contract', {
+          params: { clientId },
+          body: readDefinition(o.file),
+        }),
       );
     });
 }
@@ -163,7 +161,7 @@ function addClientContractCommands(ct: Command): void {
 function addOnCallCommands(ct: Command): void {
   const rot = ct.command('rotations').description('On-call rotations per tier, with overrides.');
   rot.command('list').action(async function (this: Command) {
-    const r = await apiCall<{ rotations: Row[] }>(target(this), 'GET', '/api/v1/oncall/rotations');
+    const r = await api(target(this), 'GET /api/v1/oncall/rotations');
     printRows(
       r.rotations,
       [
@@ -199,7 +197,7 @@ function addOnCallCommands(ct: Command): void {
             shiftHours: o.shiftHours,
             members: typeof o.members === 'string' ? o.members.split(',').filter(Boolean) : [],
           };
-      out(this, await apiCall<Row>(target(this), 'POST', '/api/v1/oncall/rotations', body));
+      out(this, await api(target(this), 'POST /api/v1/oncall/rotations', { body }));
     });
   rot
     .command('override <rotationId>')
@@ -211,11 +209,9 @@ function addOnCallCommands(ct: Command): void {
     .action(async function (this: Command, id: string, o: { user: string; from: number; to: number; reason: string }) {
       out(
         this,
-        await apiCall<Row>(target(this), 'POST', `/api/v1/oncall/rotations/${encodeURIComponent(id)}/overrides`, {
-          userId: o.user,
-          from: o.from,
-          to: o.to,
-          reason: o.reason,
+        await api(target(this), 'POST /api/v1/oncall/rotations/:id/overrides', {
+          params: { id },
+          body: { userId: o.user, from: o.from, to: o.to, reason: o.reason },
         }),
       );
     });
@@ -226,11 +222,9 @@ function addOnCallCommands(ct: Command): void {
     .requiredOption('--tier <n>', 'tier 1, 2 or 3', level)
     .option('--at <time>', 'instant (ISO 8601)', instant)
     .action(async function (this: Command, o: { client: string; tier: number; at?: number }) {
-      const r = await apiCall<{ onCall: Row | null }>(
-        target(this),
-        'GET',
-        `/api/v1/oncall/now${qs({ clientId: o.client, tier: o.tier, at: o.at })}`,
-      );
+      const r = await api(target(this), 'GET /api/v1/oncall/now', {
+        query: { clientId: o.client, tier: o.tier, at: o.at },
+      });
       if (isJson(this)) printJson(r);
       else if (!r.onCall) say`nobody: no rotation for this client and tier\n`;
       else

@@ -3,18 +3,17 @@
  * collector has in force.
  */
 import type { Command } from 'commander';
-import {
-  type ActivePolicies,
-  DEFAULT_BASELINE,
-  defaultPolicy,
-  readPolicyFile,
-  replayPath,
-} from '../detection/index.js';
-import { apiCall } from './client.js';
+// The detection modules themselves, not the concern's index: that one also exports the stores, and with them SQLite,
+// which a technician's command must not load (collector/src/cli/bundle.test.ts).
+import { DEFAULT_BASELINE } from '../detection/baseline-params.js';
+import { defaultPolicy } from '../detection/policy.js';
+import { readPolicyFile } from '../detection/policy-file.js';
+import { replayPath } from '../detection/replay.js';
+import { api, type RouteAnswer } from './api.js';
 import { loadTarget } from './credentials.js';
 import { checkReadable, printJson, say } from './output.js';
 
-function printActive(r: ActivePolicies, json: boolean): void {
+function printActive(r: RouteAnswer<'GET /api/v1/detection/policy'>, json: boolean): void {
   if (json) {
     printJson(r);
     return;
@@ -41,11 +40,9 @@ export function addDetectCommands(program: Command): void {
     .action(async function (this: Command, o: { reload?: boolean }) {
       const g = this.optsWithGlobals<{ server?: string; token?: string; caFingerprint?: string; json?: boolean }>();
       const target = loadTarget({ server: g.server, token: g.token, caFingerprint: g.caFingerprint });
-      const r = await apiCall<ActivePolicies>(
-        target,
-        o.reload ? 'POST' : 'GET',
-        o.reload ? '/api/v1/detection/policy/reload' : '/api/v1/detection/policy',
-      );
+      const r = o.reload
+        ? await api(target, 'POST /api/v1/detection/policy/reload')
+        : await api(target, 'GET /api/v1/detection/policy');
       printActive(r, g.json === true);
     });
   detect

@@ -3,7 +3,8 @@
  * resume|resolve|close|reopen|log-call|retriage`. They only call the API; the collector checks, authorises and audits.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { apiCall } from './client.js';
+import type { IncidentAction } from '../api/routes.js';
+import { api } from './api.js';
 import { commandTarget } from './credentials.js';
 import { count, level } from './flags.js';
 import { ago, printJson, printObject, printRows, printText, say, when } from './output.js';
@@ -64,7 +65,7 @@ const LIST_COLUMNS = [
     },
   },
   { key: 'title', title: 'title' },
-];
+] as const;
 
 /** Prints a ticket after an action (or JSON), after `done` (what was done, e.g. "comment added") when given. */
 function printIncident(cmd: Command, inc: Row, done?: string): void {
@@ -101,10 +102,8 @@ function addIncidentViewCommands(inc: Command): void {
     .option('--breached', 'only incidents whose SLA was breached', false)
     .option('--limit <n>', 'at most this many', count, 100)
     .action(async function (this: Command, o: Row) {
-      const r = await apiCall<{ incidents: Row[]; total: number }>(
-        target(this),
-        'GET',
-        `/api/v1/incidents${qs({
+      const r = await api(target(this), 'GET /api/v1/incidents', {
+        query: {
           status: typeof o.status === 'string' ? o.status.split(',').filter(Boolean) : undefined,
           tier: o.tier,
           criticality: o.criticality,
@@ -115,8 +114,8 @@ function addIncidentViewCommands(inc: Command): void {
           unassigned: o.unassigned,
           breached: o.breached ? true : undefined,
           limit: o.limit,
-        })}`,
-      );
+        },
+      });
       printRows(r.incidents, LIST_COLUMNS, isJson(this));
       if (!isJson(this)) say`${r.incidents.length} of ${r.total}\n`;
     });
@@ -125,7 +124,7 @@ function addIncidentViewCommands(inc: Command): void {
     .command('queues')
     .description('Open and acknowledged incidents per tier and criticality.')
     .action(async function (this: Command) {
-      const r = await apiCall<{ queues: Row[] }>(target(this), 'GET', '/api/v1/incident-queues');
+      const r = await api(target(this), 'GET /api/v1/incident-queues');
       printRows(
         r.queues,
         [
@@ -142,11 +141,7 @@ function addIncidentViewCommands(inc: Command): void {
     .command('show <id>')
     .description('One incident with its timeline.')
     .action(async function (this: Command, id: string) {
-      const r = await apiCall<{ incident: Row; timeline: Row[] }>(
-        target(this),
-        'GET',
-        `/api/v1/incidents/${encodeURIComponent(id)}`,
-      );
+      const r = await api(target(this), 'GET /api/v1/incidents/:id', { params: { id } });
       if (isJson(this)) printJson(r);
       else printIncidentDetail(r.incident, r.timeline);
     });
@@ -229,7 +224,7 @@ function addIntakeCommands(inc: Command): void {
           failureTime: o.failureTime,
         }).filter(([, v]) => v !== undefined),
       );
-      printIncident(this, await apiCall<Row>(target(this), 'POST', '/api/v1/incidents', body));
+      printIncident(this, await api(target(this), 'POST /api/v1/incidents', { body }));
     });
 
   inc
@@ -258,7 +253,7 @@ function addIntakeCommands(inc: Command): void {
           type: o.type,
         }).filter(([, v]) => v !== undefined),
       );
-      printIncident(this, await apiCall<Row>(target(this), 'POST', '/api/v1/requests/calls', body));
+      printIncident(this, await api(target(this), 'POST /api/v1/requests/calls', { body }));
     });
 }
 
@@ -277,17 +272,14 @@ function addRetriageCommand(inc: Command): void {
           ([, v]) => v !== undefined,
         ),
       );
-      printIncident(
-        this,
-        await apiCall<Row>(target(this), 'POST', `/api/v1/incidents/${encodeURIComponent(id)}/retriage`, body),
-      );
+      printIncident(this, await api(target(this), 'POST /api/v1/incidents/:id/retriage', { params: { id }, body }));
     });
 }
 
 /** One action on a ticket: `POST /api/v1/incidents/<id>/<name>` with the body built from the arguments. */
 function incidentAction(
   inc: Command,
-  name: string,
+  name: IncidentAction,
   description: string,
   build: (c: Command) => Command,
   body: (...a: unknown[]) => Row,
@@ -297,7 +289,7 @@ function incidentAction(
     const id = args[0] as string;
     printIncident(
       this,
-      await apiCall<Row>(target(this), 'POST', `/api/v1/incidents/${encodeURIComponent(id)}/${name}`, body(...args)),
+      await api(target(this), `POST /api/v1/incidents/:id/${name}`, { params: { id }, body: body(...args) }),
       done,
     );
   });
@@ -309,7 +301,7 @@ const optsOf = (args: unknown[]) => args.find((a) => typeof a === 'object' && a 
 /** `incidents ack|take|assign|comment|escalate|…|close`: the ticket's lifecycle. */
 function addLifecycleCommands(inc: Command): void {
   const action = (
-    name: string,
+    name: IncidentAction,
     description: string,
     build: (c: Command) => Command,
     body: (...a: unknown[]) => Row,

@@ -8,7 +8,8 @@ import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { checkPinnedCertificate, fingerprintOfDer, OutpostError, untrustedCertificateError } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
-import { type ApiTarget, apiCall, collectorUrl } from './client.js';
+import { api } from './api.js';
+import { type ApiTarget, collectorUrl } from './client.js';
 import { commandTarget } from './credentials.js';
 import { count } from './flags.js';
 import { type InstallerInput, isWindows, posixLine, powershellLine } from './oneliners.js';
@@ -143,16 +144,13 @@ export function addInstallerCommands(program: Command, parseDurationHours: (v: s
       const base = collectorUrl(target.server);
       const agentServer = o.agentServer ? collectorUrl(o.agentServer).toString().replace(/\/$/, '') : base.origin;
       // The manifest first: a platform the collector cannot serve costs no token.
-      const manifest = await apiCall<{ files?: ManifestFile[] }>(target, 'GET', '/install/manifest.json');
-      const chosen = pickInstallers(Array.isArray(manifest.files) ? manifest.files : [], o.platform);
+      const manifest = await api(target, 'GET /install/manifest.json');
+      const chosen = pickInstallers(manifest.files, o.platform);
       const key = base.protocol === 'https:' ? await collectorKey(target) : undefined;
       const root = await releaseRoot(target, o.updateRootSha256);
-      const created = await apiCall<{ token: string; info: { id: string; expiresAt: number; maxUses: number } }>(
-        target,
-        'POST',
-        '/api/v1/enrollment-tokens',
-        { siteId: o.site, expiresInHours: o.expiresIn, maxUses: o.maxUses, note: 'outpost installers create' },
-      );
+      const created = await api(target, 'POST /api/v1/enrollment-tokens', {
+        body: { siteId: o.site, expiresInHours: o.expiresIn, maxUses: o.maxUses, note: 'outpost installers create' },
+      });
       const lines = chosen.map((f) =>
         installerLine(f, {
           downloadBase: base.origin,
@@ -235,7 +233,7 @@ async function releaseRoot(target: ApiTarget, given: string | undefined): Promis
     .toLowerCase();
   if (pinned !== undefined && !/^[0-9a-f]{64}$/.test(pinned))
     throw new InvalidArgumentError(`--update-root-sha256 must be 64 hex digits, got ${given!.slice(0, 80)}`);
-  const served = await apiCall<{ rootSha256: string | null }>(target, 'GET', '/api/v1/releases').then(
+  const served = await api(target, 'GET /api/v1/releases').then(
     (s) => s.rootSha256 ?? undefined,
     (err: unknown) => {
       if (err instanceof OutpostError && err.code === 'OUTPOST_E_FORBIDDEN') return undefined;

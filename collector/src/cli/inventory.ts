@@ -3,8 +3,9 @@
  * `outpost report perimeter --site S|--client C --out file.html|.csv|.json`.
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import type { FleetQuery } from '../api/routes.js';
 import { jsonForTerminal } from '../text/index.js';
-import { apiCall, apiText } from './client.js';
+import { api, apiText, type RouteAnswer } from './api.js';
 import { commandTarget } from './credentials.js';
 import { count, days, years } from './flags.js';
 import { checkWritable, printJson, printRows, printText, reportFormat, say, when, writeOutputFile } from './output.js';
@@ -12,20 +13,13 @@ import { checkWritable, printJson, printRows, printText, reportFormat, say, when
 type Row = Record<string, unknown>;
 const target = commandTarget;
 const isJson = (cmd: Command) => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
-const qs = (params: Record<string, unknown>) => {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '' && v !== false) q.set(k, String(v));
-  const s = q.toString();
-  return s ? `?${s}` : '';
-};
-
 const FLEET_COLUMNS = [
   { key: 'hostname', title: 'host' },
   { key: 'agentId', title: 'agent' },
   { key: 'subject', title: 'subject' },
   { key: 'detail', title: 'detail' },
   { key: 'time', title: 'time', format: (r: Row) => when(r.time) },
-];
+] as const;
 
 /**
  * The columns `inventory show` prints per probe, in this order: what identifies a row first (a patch's package name,
@@ -54,23 +48,12 @@ export function shownColumns(probe: string, rows: Row[]): string[] {
 }
 
 /** One machine's inventory as the API answers it. */
-interface InventoryView {
-  device: Row;
-  eol: Row;
-  probes: {
-    probe: string;
-    rows: Row[];
-    errorCode: string | null;
-    errorMessage: string | null;
-    collectedAt: number;
-    stale: boolean;
-  }[];
-}
+type InventoryView = RouteAnswer<'GET /api/v1/agents/:id/inventory'>;
 
 /** One machine's inventory for people: the device, its OS support, then a table per probe. */
 function printInventory(r: InventoryView): void {
   const d = r.device;
-  say`device ${d.id}  host ${d.hostname}  ${d.manufacturer} ${d.model}  serial ${String(d.serial ?? '') || '-'}\n`;
+  say`device ${d.id}  host ${d.hostname}  ${d.manufacturer} ${d.model}  serial ${d.serial || '-'}\n`;
   say`OS supported until ${when(r.eol.supportedUntil)}${r.eol.endOfLife ? ' (END OF LIFE)' : ''}\n\n`;
   for (const p of r.probes) {
     say`== ${p.probe}  (${p.rows.length} rows, collected ${when(p.collectedAt)}${p.stale ? ', resync pending' : ''})\n`;
@@ -101,11 +84,10 @@ function addMachineInventoryCommands(inv: Command): void {
     .description("One machine's current inventory (all probes, or one).")
     .option('--probe <name>', 'only this probe')
     .action(async function (this: Command, agent: string, o: { probe?: string }) {
-      const r = await apiCall<InventoryView>(
-        target(this),
-        'GET',
-        `/api/v1/agents/${encodeURIComponent(agent)}/inventory${qs({ probe: o.probe })}`,
-      );
+      const r = await api(target(this), 'GET /api/v1/agents/:id/inventory', {
+        params: { id: agent },
+        query: { probe: o.probe },
+      });
       if (isJson(this)) printJson(r);
       else printInventory(r);
     });
@@ -118,11 +100,10 @@ function addMachineInventoryCommands(inv: Command): void {
     .action(async function (this: Command, agent: string, o: { since?: number; limit: number }) {
       // A century back reaches before 1970: that is "everything", not a negative time the collector would refuse.
       const from = o.since === undefined ? 0 : Math.max(0, Math.round(Date.now() - o.since * 86_400_000));
-      const r = await apiCall<{ changes: Row[] }>(
-        target(this),
-        'GET',
-        `/api/v1/agents/${encodeURIComponent(agent)}/inventory/history${qs({ from, limit: o.limit })}`,
-      );
+      const r = await api(target(this), 'GET /api/v1/agents/:id/inventory/history', {
+        params: { id: agent },
+        query: { from, limit: o.limit },
+      });
       printRows(
         r.changes,
         [
@@ -145,7 +126,7 @@ function addFleetQueryCommands(inv: Command): void {
   const fleet = (
     name: string,
     description: string,
-    path: string,
+    path: FleetQuery,
     opts: (c: Command) => Command,
     params: (o: Row) => Row,
   ) => {
@@ -159,10 +140,12 @@ function addFleetQueryCommands(inv: Command): void {
     ).action(async function (this: Command, o: Row) {
       const p = { clientId: o.client, siteId: o.site, ...params(o) };
       if (o.csv) {
-        printText(await apiText(target(this), `/api/v1/inventory/query/${path}${qs({ ...p, format: 'csv' })}`));
+        printText(
+          await apiText(target(this), `GET /api/v1/inventory/query/${path}`, { query: { ...p, format: 'csv' } }),
+        );
         return;
       }
-      const r = await apiCall<{ rows: Row[] }>(target(this), 'GET', `/api/v1/inventory/query/${path}${qs(p)}`);
+      const r = await api(target(this), `GET /api/v1/inventory/query/${path}`, { query: p });
       printRows(r.rows, FLEET_COLUMNS, isJson(this));
     });
   };
@@ -224,11 +207,11 @@ function addPerimeterReportCommand(program: Command): void {
       if (!o.client === !o.site) throw new InvalidArgumentError('give exactly one of --client or --site');
       const format = reportFormat(o.out, undefined);
       checkWritable(o.out);
-      const path = `/api/v1/reports/perimeter${qs({ clientId: o.client, siteId: o.site, format, obsoleteYears: o.obsoleteYears })}`;
+      const query = { clientId: o.client, siteId: o.site, format, obsoleteYears: o.obsoleteYears };
       const body =
         format === 'json'
-          ? jsonForTerminal(await apiCall<Row>(target(this), 'GET', path))
-          : await apiText(target(this), path);
+          ? jsonForTerminal(await api(target(this), 'GET /api/v1/reports/perimeter', { query }))
+          : await apiText(target(this), 'GET /api/v1/reports/perimeter', { query });
       writeOutputFile(o.out, body);
       say`wrote ${o.out} (${Buffer.byteLength(body)} bytes)\n`;
     });

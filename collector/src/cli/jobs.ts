@@ -10,10 +10,9 @@ import { OutpostError, scriptSigningPayload } from '@outpost/shared';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { parseTag } from './agent-tags.js';
-import { apiCall } from './client.js';
+import { api } from './api.js';
 import { commandTarget } from './credentials.js';
 import { count, intIn } from './flags.js';
-import { qs } from './incidents.js';
 import { checkReadable, checkWritable, printJson, printRows, printText, say, when } from './output.js';
 
 type Row = Record<string, unknown>;
@@ -108,7 +107,7 @@ export function publicKeyOf(key: KeyObject): string {
 /** A script's id from an id or a name (the client's own script of that name first, else the shared one). */
 async function scriptId(cmd: Command, v: string, clientId: string | undefined): Promise<string> {
   if (/^sc_[0-9a-f]{24}$/.test(v)) return v;
-  const { scripts } = await apiCall<{ scripts: Row[] }>(commandTarget(cmd), 'GET', '/api/v1/scripts');
+  const { scripts } = await api(commandTarget(cmd), 'GET /api/v1/scripts');
   const named = scripts.filter((s) => s.name === v);
   const pick =
     named.find((s) => clientId !== undefined && s.clientId === clientId) ?? (named.length === 1 ? named[0] : undefined);
@@ -161,14 +160,13 @@ function addJobRunCommand(jobs: Command): void {
     .option('--reboot-message <text>', 'what users are told', '')
     .option('--wait', 'wait until every machine has an outcome', false)
     .action(async function (this: Command, o: Row) {
-      let job = await apiCall<Row>(commandTarget(this), 'POST', '/api/v1/jobs', await jobRequest(this, o));
-      if (!isJson(this)) say`job ${job.id} created for ${((job.targets ?? []) as Row[]).length} machine(s)\n`;
+      let job = await api(commandTarget(this), 'POST /api/v1/jobs', { body: await jobRequest(this, o) });
+      if (!isJson(this)) say`job ${job.id} created for ${job.targets.length} machine(s)\n`;
       if (o.wait) {
         for (;;) {
-          const targets = (job.targets ?? []) as Row[];
-          if (targets.every((t) => FINAL.has(String(t.state)))) break;
+          if (job.targets.every((t) => FINAL.has(t.state))) break;
           await new Promise((r) => setTimeout(r, 1000));
-          job = await apiCall<Row>(commandTarget(this), 'GET', `/api/v1/jobs/${String(job.id)}`);
+          job = await api(commandTarget(this), 'GET /api/v1/jobs/:id', { params: { id: job.id } });
         }
       }
       printJob(this, job, false);
@@ -219,7 +217,7 @@ function addJobFollowUpCommands(jobs: Command): void {
     .description('Jobs, newest first, with their machines per state.')
     .option('--limit <n>', 'at most this many', count, 100)
     .action(async function (this: Command, o: Row) {
-      const r = await apiCall<{ jobs: Row[] }>(commandTarget(this), 'GET', `/api/v1/jobs${qs({ limit: o.limit })}`);
+      const r = await api(commandTarget(this), 'GET /api/v1/jobs', { query: { limit: o.limit } });
       printRows(
         r.jobs,
         [
@@ -239,22 +237,14 @@ function addJobFollowUpCommands(jobs: Command): void {
     .description('One job: per-machine state, exit code, reboot, reason (and output with --output).')
     .option('--output', 'print each machine’s captured output', false)
     .action(async function (this: Command, id: string, o: Row) {
-      printJob(
-        this,
-        await apiCall<Row>(commandTarget(this), 'GET', `/api/v1/jobs/${encodeURIComponent(id)}`),
-        o.output === true,
-      );
+      printJob(this, await api(commandTarget(this), 'GET /api/v1/jobs/:id', { params: { id } }), o.output === true);
     });
 
   jobs
     .command('cancel <id>')
     .description('Cancel what has not started yet (a machine already running it finishes and reports).')
     .action(async function (this: Command, id: string) {
-      printJob(
-        this,
-        await apiCall<Row>(commandTarget(this), 'POST', `/api/v1/jobs/${encodeURIComponent(id)}/cancel`),
-        false,
-      );
+      printJob(this, await api(commandTarget(this), 'POST /api/v1/jobs/:id/cancel', { params: { id } }), false);
     });
 
   jobs
@@ -263,7 +253,7 @@ function addJobFollowUpCommands(jobs: Command): void {
       'Run the job again, as a new job, on the machines where it failed, timed out, was interrupted or expired.',
     )
     .action(async function (this: Command, id: string) {
-      const job = await apiCall<Row>(commandTarget(this), 'POST', `/api/v1/jobs/${encodeURIComponent(id)}/retry`);
+      const job = await api(commandTarget(this), 'POST /api/v1/jobs/:id/retry', { params: { id } });
       if (!isJson(this)) say`job ${job.id} retries ${id}\n`;
       printJob(this, job, false);
     });
@@ -282,13 +272,15 @@ function addScriptCommands(program: Command): void {
     .option('--signature <sig>', 'the signature `outpost scripts sign` printed for this file')
     .action(async function (this: Command, name: string, file: string, o: Row) {
       checkReadable(file);
-      const r = await apiCall<Row>(commandTarget(this), 'POST', '/api/v1/scripts', {
-        name,
-        ...(o.client ? { clientId: o.client } : {}),
-        shell: o.shell,
-        description: o.description,
-        body: readFileSync(file, 'utf8'),
-        ...(o.signature ? { signature: o.signature } : {}),
+      const r = await api(commandTarget(this), 'POST /api/v1/scripts', {
+        body: {
+          name,
+          ...(o.client ? { clientId: o.client } : {}),
+          shell: o.shell,
+          description: o.description,
+          body: readFileSync(file, 'utf8'),
+          ...(o.signature ? { signature: o.signature } : {}),
+        },
       });
       if (isJson(this)) printJson(r);
       else
@@ -299,7 +291,7 @@ function addScriptCommands(program: Command): void {
     .command('list')
     .description('The latest version of every script.')
     .action(async function (this: Command) {
-      const r = await apiCall<{ scripts: Row[] }>(commandTarget(this), 'GET', '/api/v1/scripts');
+      const r = await api(commandTarget(this), 'GET /api/v1/scripts');
       printRows(
         r.scripts,
         [
@@ -322,10 +314,13 @@ function addScriptCommands(program: Command): void {
     .option('--version <n>', 'that version (default: latest)', count)
     .action(async function (this: Command, script: string, o: Row) {
       const id = await scriptId(this, script, undefined);
-      const r = await apiCall<Row>(commandTarget(this), 'GET', `/api/v1/scripts/${id}${qs({ version: o.version })}`);
+      const r = await api(commandTarget(this), 'GET /api/v1/scripts/:id', {
+        params: { id },
+        query: { version: o.version },
+      });
       if (isJson(this)) return printJson(r);
-      say`${r.name} (${r.id}) v${r.version} of ${(r.versions as number[]).join(', ')}  ${r.shell}  sha256 ${r.sha256}  ${r.signed ? 'signed' : 'unsigned'}\n`;
-      printText(String(r.body));
+      say`${r.name} (${r.id}) v${r.version} of ${r.versions.join(', ')}  ${r.shell}  sha256 ${r.sha256}  ${r.signed ? 'signed' : 'unsigned'}\n`;
+      printText(r.body);
     });
 
   addScriptSigningCommands(scripts);

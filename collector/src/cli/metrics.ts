@@ -3,9 +3,9 @@
  * of the latest value, minimum, maximum and a sparkline per metric (`--json`: the series themselves).
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { formatValue } from '../detection/index.js';
-import type { AgentSeries, SeriesPoint } from '../metrics/index.js';
-import { apiCall, apiText } from './client.js';
+import { formatValue } from '../detection/explain.js';
+import type { SeriesPoint } from '../metrics/index.js';
+import { api, apiText } from './api.js';
 import { commandTarget } from './credentials.js';
 import { printJson, printRows, printText, say, when } from './output.js';
 
@@ -55,7 +55,7 @@ export function addMetricsCommands(program: Command): void {
     .command('metrics')
     .description("Print the collector's Prometheus metrics; `metrics show <agent>`: a machine's metrics.")
     .action(async function (this: Command) {
-      printText(await apiText(commandTarget(this), '/metrics'));
+      printText(await apiText(commandTarget(this), 'GET /metrics'));
     });
   metrics
     .command('show <agent>')
@@ -65,13 +65,10 @@ export function addMetricsCommands(program: Command): void {
     .option('--metric <name>', 'one metric, every instance of one (disk.used_pct), or a prefix ending with *')
     .option('--since <duration>', 'the window back from now: 30m, 6h, 7d… (1m to 400d)', parseSince, 3600)
     .action(async function (this: Command, agent: string, o: { metric?: string; since: number }) {
-      const q = new URLSearchParams({ since: String(o.since) });
-      if (o.metric) q.set('metric', o.metric);
-      const r = await apiCall<AgentSeries>(
-        commandTarget(this),
-        'GET',
-        `/api/v1/agents/${encodeURIComponent(agent)}/metrics?${q.toString()}`,
-      );
+      const r = await api(commandTarget(this), 'GET /api/v1/agents/:id/metrics', {
+        params: { id: agent },
+        query: { since: o.since, metric: o.metric },
+      });
       if (this.optsWithGlobals<{ json?: boolean }>().json) {
         printJson(r);
         return;

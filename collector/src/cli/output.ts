@@ -105,8 +105,8 @@ export function printJson(value: unknown, indent = 2): void {
 
 /** Prints rows as an aligned table (or JSON with `json`). */
 export function printRows<T extends Record<string, unknown>>(
-  rows: T[],
-  columns: { key: keyof T & string; title: string; format?: (v: T) => unknown }[],
+  rows: readonly T[],
+  columns: readonly { key: keyof T & string; title: string; format?: (v: T) => unknown }[],
   json: boolean,
 ): void {
   if (json) {

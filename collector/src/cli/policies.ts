@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs';
 import { OutpostError } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import type { PolicyEntry } from '../detection/index.js';
-import { apiCall } from './client.js';
+import { api } from './api.js';
 import { commandTarget } from './credentials.js';
 import { checkReadable, printObject, printRows, say, when } from './output.js';
 
@@ -129,16 +128,16 @@ function addPolicyViewCommands(policies: Command): void {
     .command('list')
     .description('Every policy you may see: the shipped default, the policy file, and the stored ones.')
     .action(async function (this: Command) {
-      const r = await apiCall<{ policies: PolicyEntry[] }>(commandTarget(this), 'GET', '/api/v1/detection/policies');
+      const r = await api(commandTarget(this), 'GET /api/v1/detection/policies');
       printRows(
-        r.policies as unknown as Record<string, unknown>[],
+        r.policies,
         [
           { key: 'id', title: 'id' },
           { key: 'source', title: 'source' },
           { key: 'scope', title: 'scope' },
           { key: 'inForce', title: 'in force', format: (e) => (e.inForce ? 'yes' : 'no (overridden)') },
-          { key: 'rules', title: 'rules', format: (e) => (e.rules as unknown[]).length },
-          { key: 'policy', title: 'checks', format: (e) => ((e.policy as Doc).checks ?? []).length },
+          { key: 'rules', title: 'rules', format: (e) => e.rules.length },
+          { key: 'policy', title: 'checks', format: (e) => e.policy.checks.length },
           { key: 'updatedAt', title: 'updated', format: (e) => when(e.updatedAt) },
           { key: 'updatedBy', title: 'by' },
         ],
@@ -150,12 +149,8 @@ function addPolicyViewCommands(policies: Command): void {
     .command('show <id>')
     .description('One policy: its scope, the threshold rules it runs (shipped ones included) and its checks.')
     .action(async function (this: Command, id: string) {
-      const e = await apiCall<PolicyEntry>(
-        commandTarget(this),
-        'GET',
-        `/api/v1/detection/policies/${encodeURIComponent(id)}`,
-      );
-      if (isJson(this)) return printObject(e as unknown as Record<string, unknown>, true);
+      const e = await api(commandTarget(this), 'GET /api/v1/detection/policies/:id', { params: { id } });
+      if (isJson(this)) return printObject(e, true);
       printObject(
         {
           id: e.id,
@@ -169,7 +164,7 @@ function addPolicyViewCommands(policies: Command): void {
         false,
       );
       say`\nrules\n`;
-      for (const r of e.rules) say`  ${ruleText(r as Record<string, unknown>)}\n`;
+      for (const r of e.rules) say`  ${ruleText(r)}\n`;
       say`\nchecks${e.policy.checks.length ? '' : ' (none)'}\n`;
       for (const c of e.policy.checks) say`  ${JSON.stringify(c)}\n`;
     });
@@ -206,8 +201,8 @@ function addPolicyEditCommands(policies: Command): void {
     if (o.client) base.clientId = o.client;
     if (o.site) base.siteId = o.site;
     const doc = edit(base, { ...o, defaults: o.defaults === false ? false : undefined } as EditOptions);
-    const e = await apiCall<PolicyEntry>(commandTarget(this), 'POST', '/api/v1/detection/policies', doc);
-    if (isJson(this)) return printObject(e as unknown as Record<string, unknown>, true);
+    const e = await api(commandTarget(this), 'POST /api/v1/detection/policies', { body: doc });
+    if (isJson(this)) return printObject(e, true);
     say`added ${e.id} for ${e.scope}: ${e.rules.length} rule(s), ${e.policy.checks.length} check(s), in force now\n`;
   });
 
@@ -227,11 +222,10 @@ function addPolicyEditCommands(policies: Command): void {
     if (o.defaults !== undefined && o.defaults !== 'on' && o.defaults !== 'off')
       throw new InvalidArgumentError('--defaults: expected on or off');
     const t = commandTarget(this);
-    const path = `/api/v1/detection/policies/${encodeURIComponent(id)}`;
-    const current = await apiCall<PolicyEntry>(t, 'GET', path);
-    const base: Doc = o.file ? readDoc(o.file) : (current.policy as unknown as Doc);
-    const e = await apiCall<PolicyEntry>(t, 'PUT', path, edit(base, o));
-    if (isJson(this)) return printObject(e as unknown as Record<string, unknown>, true);
+    const current = await api(t, 'GET /api/v1/detection/policies/:id', { params: { id } });
+    const base: Doc = o.file ? readDoc(o.file) : current.policy;
+    const e = await api(t, 'PUT /api/v1/detection/policies/:id', { params: { id }, body: edit(base, o) });
+    if (isJson(this)) return printObject(e, true);
     say`changed ${e.id} (${e.scope}): ${e.rules.length} rule(s), ${e.policy.checks.length} check(s), in force now\n`;
   });
 
@@ -239,11 +233,7 @@ function addPolicyEditCommands(policies: Command): void {
     .command('rm <id>')
     .description('Remove a stored policy: its scope falls back to the policy file, or to the next wider scope.')
     .action(async function (this: Command, id: string) {
-      const r = await apiCall<{ removed: string; scope: string }>(
-        commandTarget(this),
-        'DELETE',
-        `/api/v1/detection/policies/${encodeURIComponent(id)}`,
-      );
+      const r = await api(commandTarget(this), 'DELETE /api/v1/detection/policies/:id', { params: { id } });
       if (isJson(this)) return printObject(r, true);
       say`removed ${r.removed} (${r.scope})\n`;
     });

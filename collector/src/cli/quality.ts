@@ -1,7 +1,7 @@
 /** `outpost report quality --client C --from D --to D`: the service-quality report for the technical committee. */
 import { type Command, InvalidArgumentError } from 'commander';
 import { jsonForTerminal } from '../text/index.js';
-import { apiCall, apiText } from './client.js';
+import { api, apiText } from './api.js';
 import { commandTarget } from './credentials.js';
 import { checkWritable, printText, reportFormat, say, writeOutputFile } from './output.js';
 
@@ -32,13 +32,12 @@ export function addQualityReportCommand(program: Command): void {
     ) {
       const format = reportFormat(o.out, o.format);
       if (o.out) checkWritable(o.out);
-      const q = new URLSearchParams({ clientId: o.client, from: o.from, to: o.to, format });
-      const path = `/api/v1/reports/quality?${q}`;
+      const query = { clientId: o.client, from: o.from, to: o.to, format };
       const target = commandTarget(this);
       const body =
         format === 'json'
-          ? `${jsonForTerminal(await apiCall<Record<string, unknown>>(target, 'GET', path))}\n`
-          : await apiText(target, path);
+          ? `${jsonForTerminal(await api(target, 'GET /api/v1/reports/quality', { query }))}\n`
+          : await apiText(target, 'GET /api/v1/reports/quality', { query });
       if (!o.out) {
         // To a terminal or a pipe: agent strings in the report are shown escaped, never sent as control sequences.
         printText(body);

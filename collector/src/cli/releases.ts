@@ -16,7 +16,8 @@ import {
   signRelease,
 } from '@outpost/shared';
 import { type Command, InvalidArgumentError } from 'commander';
-import { apiCall, FileBody } from './client.js';
+import { api } from './api.js';
+import { FileBody } from './client.js';
 import { commandTarget } from './credentials.js';
 import { intIn } from './flags.js';
 import { printJson, printRows, say, when } from './output.js';
@@ -170,22 +171,23 @@ function addPublishedReleaseCommands(releases: Command): void {
     .action(async function (this: Command, dir: string) {
       const target = commandTarget(this);
       const repo = repositoryDir(dir);
-      const { id } = await apiCall<{ id: string }>(target, 'POST', '/api/v1/releases/uploads', {});
+      const { id } = await api(target, 'POST /api/v1/releases/uploads', { body: {} });
       let bytes = 0;
       for (const f of files(join(repo, 'metadata'))) {
-        await apiCall(
-          target,
-          'PUT',
-          `/api/v1/releases/uploads/${id}/metadata/${encodeURIComponent(relative(join(repo, 'metadata'), f))}`,
-          new FileBody(f),
-        );
+        await api(target, 'PUT /api/v1/releases/uploads/:id/metadata/:name', {
+          params: { id, name: relative(join(repo, 'metadata'), f) },
+          body: new FileBody(f),
+        });
       }
       for (const f of files(join(repo, 'targets'))) {
-        const rel = relative(join(repo, 'targets'), f).split(sep).map(encodeURIComponent).join('/');
-        await apiCall(target, 'PUT', `/api/v1/releases/uploads/${id}/targets/${rel}`, new FileBody(f));
+        const rel = relative(join(repo, 'targets'), f).split(sep).join('/');
+        await api(target, 'PUT /api/v1/releases/uploads/:id/targets/*', {
+          params: { id, '*': rel },
+          body: new FileBody(f),
+        });
         bytes += statSync(f).size;
       }
-      const r = await apiCall<{ releases: Row[] }>(target, 'POST', `/api/v1/releases/uploads/${id}/commit`, {});
+      const r = await api(target, 'POST /api/v1/releases/uploads/:id/commit', { params: { id }, body: {} });
       if (isJson(this)) return printJson(r);
       say`published (${(bytes / 1e6).toFixed(1)} MB of executables uploaded); the collector serves ${r.releases.length} signed executable(s)\n`;
     });
@@ -193,11 +195,7 @@ function addPublishedReleaseCommands(releases: Command): void {
     .command('list')
     .description('Signed releases the collector serves, and its metadata versions and expiries.')
     .action(async function (this: Command) {
-      const s = await apiCall<{ published: boolean; rootSha256: string | null; roles: Row[]; releases: Row[] }>(
-        commandTarget(this),
-        'GET',
-        '/api/v1/releases',
-      );
+      const s = await api(commandTarget(this), 'GET /api/v1/releases');
       if (isJson(this)) return printJson(s);
       if (!s.published) return say`nothing published yet (\`outpost releases publish DIR\`)\n`;
       printRows(
@@ -231,12 +229,10 @@ function addAgentUpdateCommands(releases: Command): void {
     .command('assign <agent-id> <version>')
     .description('Assign a signed version to one agent (rollouts will do this in waves); the agent still verifies it.')
     .action(async function (this: Command, agentId: string, version: string) {
-      const r = await apiCall<Row>(
-        commandTarget(this),
-        'POST',
-        `/api/v1/agents/${encodeURIComponent(agentId)}/update`,
-        { version },
-      );
+      const r = await api(commandTarget(this), 'POST /api/v1/agents/:id/update', {
+        params: { id: agentId },
+        body: { version },
+      });
       if (isJson(this)) return printJson(r);
       say`assigned ${version} to ${agentId}${r.sent ? '' : ' (offline: it gets it at its next connection)'}\n`;
     });
@@ -244,11 +240,7 @@ function addAgentUpdateCommands(releases: Command): void {
     .command('history <agent-id>')
     .description("An agent's update steps: refused (with the reason), swapped, healthy, rolled back.")
     .action(async function (this: Command, agentId: string) {
-      const r = await apiCall<{ statuses: Row[] }>(
-        commandTarget(this),
-        'GET',
-        `/api/v1/agents/${encodeURIComponent(agentId)}/updates`,
-      );
+      const r = await api(commandTarget(this), 'GET /api/v1/agents/:id/updates', { params: { id: agentId } });
       if (isJson(this)) return printJson(r.statuses);
       printRows(
         r.statuses,

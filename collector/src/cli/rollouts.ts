@@ -5,7 +5,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseTag } from './agent-tags.js';
-import { apiCall } from './client.js';
+import { api } from './api.js';
 import { commandTarget } from './credentials.js';
 import { intIn } from './flags.js';
 import { durationSec } from './jobs.js';
@@ -68,9 +68,11 @@ function printRollout(cmd: Command, r: Row, agents: boolean): void {
 
 /** Fetches and prints, once or (`watch`) every second until the rollout settles. */
 async function show(cmd: Command, id: string, o: { watch?: boolean; agents?: boolean }): Promise<void> {
-  const path = `/api/v1/rollouts/${encodeURIComponent(id)}${o.agents ? '?agents=true' : ''}`;
   for (;;) {
-    const r = await apiCall<Row>(commandTarget(cmd), 'GET', path);
+    const r = await api(commandTarget(cmd), 'GET /api/v1/rollouts/:id', {
+      params: { id },
+      query: { agents: o.agents === true },
+    });
     if (o.watch && !isJson(cmd)) clearScreen();
     printRollout(cmd, r, o.agents === true);
     if (!o.watch || SETTLED.has(String(r.state))) return;
@@ -136,7 +138,7 @@ function addRolloutStartCommand(rollouts: Command): void {
         ...(o.haltAfter !== undefined ? { haltAfter: o.haltAfter } : {}),
         ...(o.haltPercent !== undefined ? { haltPercent: o.haltPercent } : {}),
       };
-      const r = await apiCall<Row>(commandTarget(this), 'POST', '/api/v1/rollouts', body);
+      const r = await api(commandTarget(this), 'POST /api/v1/rollouts', { body });
       if (o.watch) return show(this, String(r.id), { watch: true });
       printRollout(this, r, false);
     });
@@ -158,7 +160,7 @@ function addRolloutViewCommands(rollouts: Command): void {
     .description('Rollouts, newest first.')
     .option('--limit <n>', 'at most this many', intIn(1, 1000, 'a number'), 50)
     .action(async function (this: Command, o: Row) {
-      const r = await apiCall<{ rollouts: Row[] }>(commandTarget(this), 'GET', `/api/v1/rollouts?limit=${o.limit}`);
+      const r = await api(commandTarget(this), 'GET /api/v1/rollouts', { query: { limit: o.limit } });
       printRows(
         r.rollouts,
         [
@@ -202,7 +204,7 @@ function addRolloutControlCommands(rollouts: Command): void {
       .action(async function (this: Command, id: string) {
         printRollout(
           this,
-          await apiCall<Row>(commandTarget(this), 'POST', `/api/v1/rollouts/${encodeURIComponent(id)}/${verb}`),
+          await api(commandTarget(this), `POST /api/v1/rollouts/:id/${verb}`, { params: { id } }),
           false,
         );
       });
@@ -215,12 +217,10 @@ function addRolloutControlCommands(rollouts: Command): void {
     .option('--to <version>', 'the version to go back to (default: the one the machines ran before)')
     .option('--watch', 'follow the rollback until it settles', false)
     .action(async function (this: Command, id: string, o: { to?: string; watch?: boolean }) {
-      const r = await apiCall<Row>(
-        commandTarget(this),
-        'POST',
-        `/api/v1/rollouts/${encodeURIComponent(id)}/rollback`,
-        o.to ? { version: o.to } : {},
-      );
+      const r = await api(commandTarget(this), 'POST /api/v1/rollouts/:id/rollback', {
+        params: { id },
+        body: o.to ? { version: o.to } : {},
+      });
       if (o.watch) return show(this, String(r.id), { watch: true });
       printRollout(this, r, false);
     });

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { apiCall } from './client.js';
+import { api, apiText } from './api.js';
 import { commandTarget } from './credentials.js';
 import { EscapeFilter } from './escape.js';
 import { numberIn } from './flags.js';
@@ -171,8 +171,7 @@ export function addShellCommands(program: Command): void {
     .description('List recent sessions and file transfers you may see.')
     .option('--agent <id>', 'only this agent')
     .action(async function (this: Command, o: { agent?: string }) {
-      const q = o.agent ? `?agentId=${encodeURIComponent(o.agent)}` : '';
-      const r = await apiCall<{ sessions: Record<string, unknown>[] }>(target(this), 'GET', `/api/v1/sessions${q}`);
+      const r = await api(target(this), 'GET /api/v1/sessions', { query: { agentId: o.agent } });
       printRows(
         r.sessions,
         [
@@ -200,7 +199,7 @@ export function addShellCommands(program: Command): void {
       1,
     )
     .action(async function (this: Command, id: string, o: { speed: number }) {
-      const text = await apiCall<string>(target(this), 'GET', `/api/v1/sessions/${encodeURIComponent(id)}/recording`);
+      const text = await apiText(target(this), 'GET /api/v1/sessions/:id/recording', { params: { id } });
       await replay(text, o.speed);
     });
   sessions

@@ -8,12 +8,14 @@ import { errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import {
   CalendarInput,
+  CalendarList,
   CalendarView,
   ContractInput,
   ContractView,
-  OnCallView,
+  OnCallNow,
   OverrideInput,
   RotationInput,
+  RotationList,
   RotationView,
 } from './schemas.js';
 import type { Contracts } from './service.js';
@@ -37,13 +39,9 @@ export function contractsRoutes(deps: ContractsRoutesDeps): FastifyPluginAsyncTy
 /** Business-hours calendars: list, create, read, replace. */
 function calendarRoutes(app: App, deps: ContractsRoutesDeps): void {
   const { contracts, guard } = deps;
-  app.get(
-    '/api/v1/calendars',
-    { schema: { response: { 200: Type.Object({ calendars: Type.Array(CalendarView) }), ...errorResponses } } },
-    async (req) => ({
-      calendars: await contracts.listCalendars(await guard.scope(req, 'contracts.read', 'calendar')),
-    }),
-  );
+  app.get('/api/v1/calendars', { schema: { response: { 200: CalendarList, ...errorResponses } } }, async (req) => ({
+    calendars: await contracts.listCalendars(await guard.scope(req, 'contracts.read', 'calendar')),
+  }));
 
   app.post(
     '/api/v1/calendars',
@@ -106,7 +104,7 @@ function oncallRoutes(app: App, deps: ContractsRoutesDeps): void {
   const { contracts, guard } = deps;
   app.get(
     '/api/v1/oncall/rotations',
-    { schema: { response: { 200: Type.Object({ rotations: Type.Array(RotationView) }), ...errorResponses } } },
+    { schema: { response: { 200: RotationList, ...errorResponses } } },
     async (req) => ({
       rotations: await contracts.listRotations(await guard.scope(req, 'contracts.read', 'rotation')),
     }),
@@ -144,7 +142,7 @@ function oncallRoutes(app: App, deps: ContractsRoutesDeps): void {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ onCall: Type.Union([OnCallView, Type.Null()]) }), ...errorResponses },
+        response: { 200: OnCallNow, ...errorResponses },
       },
     },
     async (req) => {

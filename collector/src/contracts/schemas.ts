@@ -158,3 +158,12 @@ export const OnCallView = Type.Object({
 });
 /** Who is on duty. */
 export type OnCallView = Static<typeof OnCallView>;
+
+/** Every business-hours calendar. */
+export const CalendarList = Type.Object({ calendars: Type.Array(CalendarView) });
+
+/** Every on-call rotation. */
+export const RotationList = Type.Object({ rotations: Type.Array(RotationView) });
+
+/** Who is on call now for a client and tier (null: nobody). */
+export const OnCallNow = Type.Object({ onCall: Type.Union([OnCallView, Type.Null()]) });

@@ -14,21 +14,8 @@ import { type Action, actorOf, actorRef, can, type Guard } from '../auth/index.j
 import { errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { PolicyAdmin, PolicyEntry } from './policy-admin.js';
+import { PolicyList, PolicyRemoved, PolicyView } from './policy-api.js';
 
-const Entry = Type.Object({
-  id: Type.String(),
-  source: Type.Union([Type.Literal('default'), Type.Literal('file'), Type.Literal('api')]),
-  scope: Type.String(),
-  clientId: Type.Union([Type.String(), Type.Null()]),
-  siteId: Type.Union([Type.String(), Type.Null()]),
-  inForce: Type.Boolean(),
-  policy: Type.Record(Type.String(), Type.Unknown()),
-  rules: Type.Array(Type.Record(Type.String(), Type.Unknown())),
-  createdAt: Type.Union([Type.Integer(), Type.Null()]),
-  createdBy: Type.Union([Type.String(), Type.Null()]),
-  updatedAt: Type.Union([Type.Integer(), Type.Null()]),
-  updatedBy: Type.Union([Type.String(), Type.Null()]),
-});
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 160 }) });
 /**
  * The body is one policy document. Its fields are checked by the policy validator, not by the route schema: that one
@@ -60,7 +47,7 @@ function policyReadRoutes(app: App, deps: PolicyRouteDeps): void {
   const { visible, notFound } = policyTools(deps);
   app.get(
     '/api/v1/detection/policies',
-    { schema: { response: { 200: Type.Object({ policies: Type.Array(Entry) }), ...errorResponses } } },
+    { schema: { response: { 200: PolicyList, ...errorResponses } } },
     async (req) => {
       const scope = await guard.scope(req, 'detection.read', 'detection_policy');
       const all = await admin.entries();
@@ -72,7 +59,7 @@ function policyReadRoutes(app: App, deps: PolicyRouteDeps): void {
 
   app.get(
     '/api/v1/detection/policies/:id',
-    { schema: { params: IdParams, response: { 200: Entry, ...errorResponses } } },
+    { schema: { params: IdParams, response: { 200: PolicyView, ...errorResponses } } },
     async (req) => {
       const e = await admin.entry(req.params.id);
       if (!e || !visible(req, e)) throw notFound(req.params.id);
@@ -88,7 +75,7 @@ function policyWriteRoutes(app: App, deps: PolicyRouteDeps): void {
   const { visible, notFound, authorise, record, audited } = policyTools(deps);
   app.post(
     '/api/v1/detection/policies',
-    { schema: { body: PolicyBody, response: { 201: Entry, ...errorResponses } } },
+    { schema: { body: PolicyBody, response: { 201: PolicyView, ...errorResponses } } },
     async (req, reply) => {
       const doc: unknown = req.body;
       // Who owns what the body names comes first: a client or site the caller cannot see does not exist for them,
@@ -109,7 +96,7 @@ function policyWriteRoutes(app: App, deps: PolicyRouteDeps): void {
 
   app.put(
     '/api/v1/detection/policies/:id',
-    { schema: { params: IdParams, body: PolicyBody, response: { 200: Entry, ...errorResponses } } },
+    { schema: { params: IdParams, body: PolicyBody, response: { 200: PolicyView, ...errorResponses } } },
     async (req) => {
       const e = await admin.entry(req.params.id);
       if (!e || !visible(req, e)) throw notFound(req.params.id);
@@ -136,7 +123,7 @@ function policyWriteRoutes(app: App, deps: PolicyRouteDeps): void {
     {
       schema: {
         params: IdParams,
-        response: { 200: Type.Object({ removed: Type.String(), scope: Type.String() }), ...errorResponses },
+        response: { 200: PolicyRemoved, ...errorResponses },
       },
     },
     async (req) => {

@@ -5,21 +5,11 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
-import { Type } from '@sinclair/typebox';
 import type { AuditLog } from '../audit/index.js';
 import { actorRef, type Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
+import { ActivePoliciesView } from './policy-api.js';
 import type { DetectionPolicies } from './policy-file.js';
-
-const Active = Type.Object({
-  file: Type.Union([Type.String(), Type.Null()]),
-  loadedAt: Type.Integer(),
-  policies: Type.Array(Type.Record(Type.String(), Type.Unknown())),
-  lastError: Type.Union([
-    Type.Object({ at: Type.Integer(), code: Type.String(), message: Type.String() }),
-    Type.Null(),
-  ]),
-});
 
 /** Dependencies of the detection routes. */
 export interface DetectionRouteDeps {
@@ -32,13 +22,17 @@ export interface DetectionRouteDeps {
 export function detectionRoutes(deps: DetectionRouteDeps): FastifyPluginAsyncTypebox {
   const { policies, guard, audit } = deps;
   return async (app) => {
-    app.get('/api/v1/detection/policy', { schema: { response: { 200: Active, ...errorResponses } } }, async (req) => {
-      await guard(req, 'detection.read', { type: 'detection_policy', clientId: null });
-      return policies.show();
-    });
+    app.get(
+      '/api/v1/detection/policy',
+      { schema: { response: { 200: ActivePoliciesView, ...errorResponses } } },
+      async (req) => {
+        await guard(req, 'detection.read', { type: 'detection_policy', clientId: null });
+        return policies.show();
+      },
+    );
     app.post(
       '/api/v1/detection/policy/reload',
-      { schema: { response: { 200: Active, ...errorResponses } } },
+      { schema: { response: { 200: ActivePoliciesView, ...errorResponses } } },
       async (req) => {
         const actor = await guard(req, 'detection.manage', { type: 'detection_policy', clientId: null });
         const base = {

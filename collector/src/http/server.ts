@@ -29,8 +29,11 @@ export interface RegisteredRoute {
   url: string;
   public: boolean;
   websocket: boolean;
-  /** The request schemas the route declared (TypeBox / JSON Schema), as fastify received them. */
-  schema: { body?: unknown; querystring?: unknown; params?: unknown };
+  /**
+   * The request schemas the route declared (TypeBox / JSON Schema), as fastify received them, and its response
+   * schemas by status (the CLI's route table is checked against these: docs/0013).
+   */
+  schema: { body?: unknown; querystring?: unknown; params?: unknown; response?: Record<string, unknown> };
 }
 
 /** Largest technician-socket frame (shell input, file chunks) when the API listens apart from the agents. */
@@ -78,6 +81,7 @@ export function createHttp(config: CollectorConfig, routes: RegisteredRoute[]): 
           ...(r.schema?.body !== undefined ? { body: r.schema.body } : {}),
           ...(r.schema?.querystring !== undefined ? { querystring: r.schema.querystring } : {}),
           ...(r.schema?.params !== undefined ? { params: r.schema.params } : {}),
+          ...(r.schema?.response !== undefined ? { response: r.schema.response as Record<string, unknown> } : {}),
         },
       });
     }

@@ -14,6 +14,20 @@ export type IncidentSource = SignalSource | 'manual';
  * How the ticket reached the desk (docs/0014-requests.md): detection, a technician opening it, or a user's request
  * through the agent, e-mail, Slack, Teams or a phone call.
  */
+/** Resolution categories reports group by. */
+export const RESOLUTION_CATEGORIES = [
+  'fixed',
+  'workaround',
+  'configuration',
+  'hardware',
+  'software',
+  'user',
+  'third-party',
+  'no-fault-found',
+  'duplicate',
+  'auto-cleared',
+] as const;
+
 export const CHANNELS = ['detection', 'technician', 'agent', 'email', 'slack', 'teams', 'phone'] as const;
 /** A ticket's channel. */
 export type Channel = (typeof CHANNELS)[number];

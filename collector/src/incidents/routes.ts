@@ -2,15 +2,24 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { type Actor, actorOf, type Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Incident, Status } from './model.js';
-import { Bodies, IncidentView, ListQuery, OpenBody, QueuesView, TimelineView } from './schemas.js';
+import {
+  Bodies,
+  INCIDENT_ACTIONS,
+  type IncidentAction,
+  IncidentDetail,
+  IncidentList,
+  IncidentView,
+  ListQuery,
+  OpenBody,
+  QueuesView,
+} from './schemas.js';
 import type { IncidentService } from './service.js';
-import type { Criticality } from './signal.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
@@ -34,33 +43,31 @@ export function incidentView(i: Incident) {
   };
 }
 
-type ActionFn = (svc: IncidentService, actor: Actor, id: string, body: Record<string, string>) => Promise<Incident>;
+/** One ticket action: its body schema, and what it does with a body that schema has checked. */
+interface Action<S extends TSchema> {
+  body: S;
+  run(svc: IncidentService, actor: Actor, id: string, body: Static<S>): Promise<Incident>;
+}
+/** Pairs a body schema with its handler so the handler's body is typed from the schema (no cast). */
+const action = <S extends TSchema>(body: S, run: Action<S>['run']): Action<S> => ({ body, run });
 
-/** Ticket actions: path segment, body schema, what it does. All need `incidents.write` on the ticket's client. */
-const ACTIONS: [string, TSchema, ActionFn][] = [
-  ['ack', Bodies.empty, (s, a, id) => s.acknowledge(a, id)],
-  ['take', Bodies.empty, (s, a, id) => s.assign(a, id, a.id)],
-  ['assign', Bodies.assign, (s, a, id, b) => s.assign(a, id, b.userId!, b.reason)],
-  [
-    'comment',
-    Bodies.comment,
-    // `public` is the one boolean among the action bodies (the schema checked it).
-    (s, a, id, b) => s.comment(a, id, b.text!, { public: (b as unknown as { public?: boolean }).public === true }),
-  ],
-  ['escalate', Bodies.reason, (s, a, id, b) => s.escalate(a, id, b.reason!)],
-  ['deescalate', Bodies.reason, (s, a, id, b) => s.deescalate(a, id, b.reason!)],
-  ['pause', Bodies.reason, (s, a, id, b) => s.pause(a, id, b.reason!)],
-  ['resume', Bodies.empty, (s, a, id) => s.resume(a, id)],
-  ['resolve', Bodies.resolve, (s, a, id, b) => s.resolve(a, id, b.note!, b.category!)],
-  ['close', Bodies.empty, (s, a, id) => s.close(a, id)],
-  ['reopen', Bodies.reason, (s, a, id, b) => s.reopen(a, id, b.reason!)],
-  [
-    'retriage',
-    Bodies.retriage,
-    (s, a, id, b) =>
-      s.retriage(a, id, { type: b.type, criticality: b.criticality as Criticality | undefined, reason: b.reason! }),
-  ],
-];
+/** Ticket actions by path segment. All need `incidents.write` on the ticket's client. */
+const ACTIONS = {
+  ack: action(Bodies.empty, (s, a, id) => s.acknowledge(a, id)),
+  take: action(Bodies.empty, (s, a, id) => s.assign(a, id, a.id)),
+  assign: action(Bodies.assign, (s, a, id, b) => s.assign(a, id, b.userId, b.reason)),
+  comment: action(Bodies.comment, (s, a, id, b) => s.comment(a, id, b.text, { public: b.public === true })),
+  escalate: action(Bodies.reason, (s, a, id, b) => s.escalate(a, id, b.reason)),
+  deescalate: action(Bodies.reason, (s, a, id, b) => s.deescalate(a, id, b.reason)),
+  pause: action(Bodies.reason, (s, a, id, b) => s.pause(a, id, b.reason)),
+  resume: action(Bodies.empty, (s, a, id) => s.resume(a, id)),
+  resolve: action(Bodies.resolve, (s, a, id, b) => s.resolve(a, id, b.note, b.category)),
+  close: action(Bodies.empty, (s, a, id) => s.close(a, id)),
+  reopen: action(Bodies.reason, (s, a, id, b) => s.reopen(a, id, b.reason)),
+  retriage: action(Bodies.retriage, (s, a, id, b) =>
+    s.retriage(a, id, { type: b.type, criticality: b.criticality, reason: b.reason }),
+  ),
+} satisfies Record<IncidentAction, Action<TSchema>>;
 
 /** What the incidents routes are built from. */
 export type IncidentsRoutesDeps = {
@@ -88,7 +95,7 @@ function incidentListRoutes(app: App, deps: IncidentsRoutesDeps): void {
       schema: {
         querystring: ListQuery,
         response: {
-          200: Type.Object({ incidents: Type.Array(IncidentView), total: Type.Integer() }),
+          200: IncidentList,
           ...errorResponses,
         },
       },
@@ -125,12 +132,7 @@ function incidentRoutes(app: App, deps: IncidentsRoutesDeps): void {
       schema: {
         params: IdParams,
         response: {
-          200: Type.Object({
-            incident: IncidentView,
-            timeline: Type.Array(TimelineView),
-            /** Display names of the users the timeline names by id (assigned to, from), for a readable timeline. */
-            names: Type.Record(Type.String(), Type.String()),
-          }),
+          200: IncidentDetail,
           ...errorResponses,
         },
       },
@@ -157,18 +159,27 @@ function incidentRoutes(app: App, deps: IncidentsRoutesDeps): void {
     },
   );
 
-  for (const [name, body, run] of ACTIONS) {
-    app.post(
-      `/api/v1/incidents/:id/${name}`,
-      { schema: { params: IdParams, body, response: { 200: IncidentView, ...errorResponses } } },
-      async (req) => {
-        const { actor } = await authorised(req, req.params.id, 'incidents.write');
-        if (name === 'take' && actor.kind !== 'user')
-          throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'Only a user can take an incident' });
-        return view(await run(incidents, actor, req.params.id, (req.body ?? {}) as Record<string, string>));
-      },
-    );
-  }
+  for (const name of INCIDENT_ACTIONS) actionRoute(app, deps, name, ACTIONS[name]);
+}
+
+/** `POST /api/v1/incidents/:id/<name>`: the action's body checked by its own schema, the ticket answered. */
+function actionRoute<S extends TSchema>(
+  app: App,
+  deps: IncidentsRoutesDeps,
+  name: IncidentAction,
+  act: Action<S>,
+): void {
+  const { view, authorised } = incidentTools(deps);
+  app.post(
+    `/api/v1/incidents/:id/${name}`,
+    { schema: { params: IdParams, body: act.body, response: { 200: IncidentView, ...errorResponses } } },
+    async (req) => {
+      const { actor } = await authorised(req, req.params.id, 'incidents.write');
+      if (name === 'take' && actor.kind !== 'user')
+        throw new OutpostError('OUTPOST_E_BAD_REQUEST', { message: 'Only a user can take an incident' });
+      return view(await act.run(deps.incidents, actor, req.params.id, req.body));
+    },
+  );
 }
 
 /** The public view of a ticket (with its assignee's name) and the loader that authorises an action on one. */

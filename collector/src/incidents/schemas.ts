@@ -1,8 +1,7 @@
 /** Request and response schemas of the incidents routes. Responses are allow-lists. */
 import { Type } from '@sinclair/typebox';
 import { NullableString, NullableTime } from '../http/schemas.js';
-import { CHANNELS } from './model.js';
-import { RESOLUTION_CATEGORIES } from './service.js';
+import { CHANNELS, RESOLUTION_CATEGORIES } from './model.js';
 
 const Crit = Type.Union([Type.Literal('P1'), Type.Literal('P2'), Type.Literal('P3'), Type.Literal('P4')]);
 const TierT = Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(3)]);
@@ -140,3 +139,32 @@ export const QueuesView = Type.Object({
     Type.Object({ tier: Type.Integer(), criticality: Type.String(), open: Type.Integer(), unassigned: Type.Integer() }),
   ),
 });
+
+/** A page of tickets and the count of all that match. */
+export const IncidentList = Type.Object({ incidents: Type.Array(IncidentView), total: Type.Integer() });
+
+/** One ticket with its timeline. */
+export const IncidentDetail = Type.Object({
+  incident: IncidentView,
+  timeline: Type.Array(TimelineView),
+  /** Display names of the users the timeline names by id (assigned to, from), for a readable timeline. */
+  names: Type.Record(Type.String(), Type.String()),
+});
+
+/** The ticket actions, each `POST /api/v1/incidents/:id/<action>` answering the ticket. */
+export const INCIDENT_ACTIONS = [
+  'ack',
+  'take',
+  'assign',
+  'comment',
+  'escalate',
+  'deescalate',
+  'pause',
+  'resume',
+  'resolve',
+  'close',
+  'reopen',
+  'retriage',
+] as const;
+/** A ticket action's name. */
+export type IncidentAction = (typeof INCIDENT_ACTIONS)[number];

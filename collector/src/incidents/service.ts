@@ -8,7 +8,13 @@ import type { Db } from '../db/index.js';
 import { type Change, IncidentCore, type IncidentNotifier, type IncidentOptions, type SlaProvider } from './core.js';
 import { type TickResult, tick } from './engine.js';
 import { bad, checkManual, type IncidentDeps, type ManualIncident } from './manual.js';
-import { checkTransition, type Incident, type TimelineEntry, type TimelineKind } from './model.js';
+import {
+  checkTransition,
+  type Incident,
+  RESOLUTION_CATEGORIES,
+  type TimelineEntry,
+  type TimelineKind,
+} from './model.js';
 import type { Criticality, DetectionSignal, IncidentSink, RaiseResult, Tier } from './signal.js';
 import { clearSignal, openTicket, raiseSignal } from './sink.js';
 import { resumeClock, stopClock } from './sla.js';
@@ -25,19 +31,7 @@ import {
   withinReopenWindow,
 } from './transitions.js';
 
-/** Resolution categories reports group by. */
-export const RESOLUTION_CATEGORIES = [
-  'fixed',
-  'workaround',
-  'configuration',
-  'hardware',
-  'software',
-  'user',
-  'third-party',
-  'no-fault-found',
-  'duplicate',
-  'auto-cleared',
-] as const;
+export { RESOLUTION_CATEGORIES } from './model.js';
 
 /** What the incidents service is built from. */
 export interface IncidentServiceOptions {

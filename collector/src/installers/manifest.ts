@@ -17,29 +17,10 @@ import {
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutpostError } from '@outpost/shared';
-import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { InstallerManifest, type ManifestEntry } from './api.js';
 
-/** A file name as it may appear in a manifest: no directory part, no leading dot. */
-export const INSTALLER_NAME = '^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$';
-
-/** One listed file. Other fields (format, arch…) written by other builds are kept. */
-export const ManifestEntry = Type.Object(
-  {
-    file: Type.String({ pattern: INSTALLER_NAME }),
-    platform: Type.String({ minLength: 1, maxLength: 64 }),
-    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-    size: Type.Integer({ minimum: 0 }),
-  },
-  { additionalProperties: true },
-);
-/** manifest.json. */
-export const InstallerManifest = Type.Object(
-  { agentVersion: Type.Optional(Type.String({ maxLength: 64 })), files: Type.Array(ManifestEntry, { maxItems: 1000 }) },
-  { additionalProperties: true },
-);
-export type InstallerManifest = Static<typeof InstallerManifest>;
-export type ManifestEntry = Static<typeof ManifestEntry>;
+export { INSTALLER_NAME, InstallerManifest, ManifestEntry } from './api.js';
 
 const checkManifest = TypeCompiler.Compile(InstallerManifest);
 

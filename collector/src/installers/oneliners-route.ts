@@ -6,14 +6,13 @@
  * certificate this collector serves (the CLI reads it over TLS, a browser cannot). The token is in the answer once.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { fingerprintOfDer, OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Actor, Guard } from '../auth/index.js';
 import { pickInstallers } from '../cli/installers.js';
 import { type InstallerInput, isWindows, posixLine, powershellLine } from '../cli/oneliners.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import type { InstallerDirectory } from './manifest.js';
 
 /** The certificate's pins as the one-liners take them. */
@@ -71,10 +70,9 @@ export function installerLinesRoutes(deps: {
     actor: Actor,
     body: { siteId: string; expiresInHours: number; maxUses: number; note: string },
   ): Promise<{ token: string; info: { id: string; expiresAt: number; maxUses: number } }>;
-}): FastifyPluginAsync {
+}): FastifyPluginAsyncTypebox {
   const pins = deps.certificate ? certificatePins(deps.certificate) : undefined;
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+  return async (app) => {
     app.post(
       '/api/v1/installers',
       { schema: { body: Body, response: { 201: Answer, ...errorResponses } } },

@@ -9,6 +9,7 @@ import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { ErrorBody } from '../http/schemas.js';
+import { InstallerManifest } from './api.js';
 import { INSTALLER_NAME, type InstallerDirectory } from './manifest.js';
 import type { DownloadThrottle } from './throttle.js';
 
@@ -29,7 +30,7 @@ export function installersRoutes(deps: {
   return async (app) => {
     app.get(
       '/install/manifest.json',
-      { config: { public: true }, schema: { response: { 200: Type.Unknown(), ...errors } } },
+      { config: { public: true }, schema: { response: { 200: InstallerManifest, ...errors } } },
       async (req, reply) => {
         budget(req);
         const manifest = deps.directory.manifest();

@@ -9,7 +9,7 @@ import { Type } from '@sinclair/typebox';
 import type { Guard } from '../auth/index.js';
 import { errorResponses, Limit } from '../http/schemas.js';
 import type { App } from '../http/types.js';
-import { JobInput, JobSummary, JobView, ScriptInput, ScriptSummary, ScriptView } from './schemas.js';
+import { JobInput, JobList, JobView, ScriptInput, ScriptList, ScriptSummary, ScriptView } from './schemas.js';
 import type { Jobs } from './service.js';
 import type { ScriptRecord } from './store.js';
 
@@ -99,7 +99,7 @@ function jobListRoutes(app: App, deps: JobsRoutesDeps): void {
           { limit: Limit, agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ jobs: Type.Array(JobSummary) }), ...errorResponses },
+        response: { 200: JobList, ...errorResponses },
       },
     },
     async (req) => ({
@@ -156,13 +156,9 @@ function scriptRoutes(app: App, deps: JobsRoutesDeps): void {
     },
   );
 
-  app.get(
-    '/api/v1/scripts',
-    { schema: { response: { 200: Type.Object({ scripts: Type.Array(ScriptSummary) }), ...errorResponses } } },
-    async (req) => ({
-      scripts: (await jobs.store.scripts(await guard.scope(req, 'scripts.read', 'script'))).map(summary),
-    }),
-  );
+  app.get('/api/v1/scripts', { schema: { response: { 200: ScriptList, ...errorResponses } } }, async (req) => ({
+    scripts: (await jobs.store.scripts(await guard.scope(req, 'scripts.read', 'script'))).map(summary),
+  }));
 
   app.get(
     '/api/v1/scripts/:id',

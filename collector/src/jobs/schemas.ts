@@ -1,7 +1,7 @@
 /** Request and response schemas of the jobs concern (docs/0010-jobs.md). Responses are allow-lists. */
 import { JOB_SCRIPT_MAX_BYTES, PackageName, RebootPolicy } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
-import { TagName } from '../agents/index.js';
+import { TagName } from '../agents/tags.js';
 import { NullableString, NullableTime } from '../http/schemas.js';
 import { JobWindow } from './window.js';
 
@@ -156,3 +156,9 @@ export type TargetView = Static<typeof TargetView>;
 /** A job with its machines. */
 export const JobView = Type.Composite([JobSummary, Type.Object({ targets: Type.Array(TargetView) })]);
 export type JobView = Static<typeof JobView>;
+
+/** A page of jobs. */
+export const JobList = Type.Object({ jobs: Type.Array(JobSummary) });
+
+/** Every script version the caller may see (no bodies). */
+export const ScriptList = Type.Object({ scripts: Type.Array(ScriptSummary) });

@@ -5,12 +5,12 @@
  * SSE rather than a WebSocket: one direction is all the console needs, EventSource reconnects by itself and sends
  * the cookie, and it is plain HTTP through any proxy.
  */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
-import type { FastifyPluginAsync } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
 import { actorOf, actorRef, credentialOf, type Guard, originRefusal } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
 import { SECURITY_HEADERS } from '../web/index.js';
 import type { LiveHub } from './hub.js';
 
@@ -23,9 +23,8 @@ export function liveRoutes(deps: {
   guard: Guard;
   audit: AuditLog;
   allowedOrigins: readonly string[];
-}): FastifyPluginAsync {
-  return async (fastify) => {
-    const app = fastify as unknown as App;
+}): FastifyPluginAsyncTypebox {
+  return async (app) => {
     app.get(
       '/api/v1/live',
       {

@@ -9,32 +9,10 @@ import { Type } from '@sinclair/typebox';
 import { actorOf, can, type Guard } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import { errorResponses } from '../http/schemas.js';
+import { SeriesResponse } from './api.js';
 import { readAgentSeries } from './series.js';
 import type { MetricsStore } from './store.js';
 
-const Point = Type.Object({
-  t: Type.Integer(),
-  avg: Type.Number(),
-  min: Type.Number(),
-  max: Type.Number(),
-  n: Type.Integer(),
-});
-const SeriesResponse = Type.Object({
-  agentId: Type.String(),
-  from: Type.Integer(),
-  to: Type.Integer(),
-  resolution: Type.String(),
-  resolutionMs: Type.Integer(),
-  series: Type.Array(
-    Type.Object({
-      metric: Type.String(),
-      points: Type.Array(Point),
-      last: Type.Union([Type.Object({ t: Type.Integer(), value: Type.Number() }), Type.Null()]),
-      min: Type.Union([Type.Number(), Type.Null()]),
-      max: Type.Union([Type.Number(), Type.Null()]),
-    }),
-  ),
-});
 const Query = Type.Object(
   {
     /** A series name, every instance of a name (`disk.used_pct`), or a prefix ending with `*`. */

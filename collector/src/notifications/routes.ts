@@ -9,7 +9,18 @@ import { Type } from '@sinclair/typebox';
 import type { Guard } from '../auth/index.js';
 import { errorResponses, Limit, Ok } from '../http/schemas.js';
 import type { App } from '../http/types.js';
-import { ChannelInput, ChannelView, OutboxView, RouteInput, RouteView } from './schemas.js';
+import {
+  ChannelInput,
+  ChannelList,
+  ChannelRemoved,
+  ChannelTested,
+  ChannelView,
+  CreatedChannel,
+  OutboxList,
+  RouteInput,
+  RouteList,
+  RouteView,
+} from './schemas.js';
 import type { Notifications } from './service.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
@@ -41,7 +52,7 @@ function channelRoutes(app: App, deps: NotificationsRoutesDeps): void {
   const channelOf = channelLoader(svc);
   app.get(
     '/api/v1/notifications/channels',
-    { schema: { response: { 200: Type.Object({ channels: Type.Array(ChannelView) }), ...errorResponses } } },
+    { schema: { response: { 200: ChannelList, ...errorResponses } } },
     async (req) => ({
       channels: await svc.listChannels(await guard.scope(req, 'notifications.read', 'channel')),
     }),
@@ -53,7 +64,7 @@ function channelRoutes(app: App, deps: NotificationsRoutesDeps): void {
       schema: {
         body: ChannelInput,
         response: {
-          201: Type.Object({ channel: ChannelView, secret: Type.Optional(Type.String()) }),
+          201: CreatedChannel,
           ...errorResponses,
         },
       },
@@ -79,7 +90,7 @@ function channelRoutes(app: App, deps: NotificationsRoutesDeps): void {
     {
       schema: {
         params: IdParams,
-        response: { 200: Type.Object({ dropped: Type.Integer() }), ...errorResponses },
+        response: { 200: ChannelRemoved, ...errorResponses },
       },
     },
     async (req) => {
@@ -95,11 +106,7 @@ function channelRoutes(app: App, deps: NotificationsRoutesDeps): void {
       schema: {
         params: IdParams,
         response: {
-          200: Type.Object({
-            outboxId: Type.String(),
-            delivered: Type.Boolean(),
-            error: Type.Union([Type.String(), Type.Null()]),
-          }),
+          200: ChannelTested,
           ...errorResponses,
         },
       },
@@ -117,7 +124,7 @@ function routingRoutes(app: App, deps: NotificationsRoutesDeps): void {
   const { notifications: svc, guard } = deps;
   app.get(
     '/api/v1/notifications/routes',
-    { schema: { response: { 200: Type.Object({ routes: Type.Array(RouteView) }), ...errorResponses } } },
+    { schema: { response: { 200: RouteList, ...errorResponses } } },
     async (req) => ({ routes: await svc.listRoutes(await guard.scope(req, 'notifications.read', 'route')) }),
   );
 
@@ -155,7 +162,7 @@ function routingRoutes(app: App, deps: NotificationsRoutesDeps): void {
           { pending: Type.Optional(Type.Boolean()), limit: Limit },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ messages: Type.Array(OutboxView) }), ...errorResponses },
+        response: { 200: OutboxList, ...errorResponses },
       },
     },
     async (req) => {

@@ -135,3 +135,25 @@ export const OutboxView = Type.Object({
   lastError: NullableString,
   deliveredAt: NullableTime,
 });
+
+/** Every channel the caller may see. */
+export const ChannelList = Type.Object({ channels: Type.Array(ChannelView) });
+
+/** A created channel, with the signing secret of a webhook shown once. */
+export const CreatedChannel = Type.Object({ channel: ChannelView, secret: Type.Optional(Type.String()) });
+
+/** A removed channel and how many undelivered messages went with it. */
+export const ChannelRemoved = Type.Object({ dropped: Type.Integer() });
+
+/** The outcome of a test message. */
+export const ChannelTested = Type.Object({
+  outboxId: Type.String(),
+  delivered: Type.Boolean(),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** Every routing rule. */
+export const RouteList = Type.Object({ routes: Type.Array(RouteView) });
+
+/** A page of the outbox. */
+export const OutboxList = Type.Object({ messages: Type.Array(OutboxView) });

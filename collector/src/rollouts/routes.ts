@@ -2,12 +2,12 @@
  * Routes of the rollouts concern: `/api/v1/rollouts…`. Admin only (`rollouts.read`, `rollouts.manage` are granted
  * to no other role): a rollout changes machines of every client at once. Every change is audited by the service.
  */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
-import type { App } from '../http/types.js';
-import { RollbackInput, RolloutInput, RolloutSummary, RolloutView } from './schemas.js';
+import { RollbackInput, RolloutInput, RolloutList, RolloutView } from './schemas.js';
 import type { Rollouts } from './service.js';
 import { rolloutView } from './view.js';
 
@@ -15,11 +15,9 @@ const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 const ROLLOUTS = { type: 'rollout', clientId: null } as const;
 
 /** The rollouts routes plugin. */
-export function rolloutsRoutes(deps: { rollouts: Rollouts; guard: Guard }): FastifyPluginAsync {
+export function rolloutsRoutes(deps: { rollouts: Rollouts; guard: Guard }): FastifyPluginAsyncTypebox {
   const { rollouts, guard } = deps;
-  return async (fastify) => {
-    const app = fastify as unknown as App;
-
+  return async (app) => {
     app.post(
       '/api/v1/rollouts',
       { schema: { body: RolloutInput, response: { 201: RolloutView, ...errorResponses } } },
@@ -38,7 +36,7 @@ export function rolloutsRoutes(deps: { rollouts: Rollouts; guard: Guard }): Fast
             { limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }) },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Object({ rollouts: Type.Array(RolloutSummary) }), ...errorResponses },
+          response: { 200: RolloutList, ...errorResponses },
         },
       },
       async (req) => {

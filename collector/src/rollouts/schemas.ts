@@ -1,7 +1,7 @@
 /** Request and response schemas of the rollouts concern (docs/0011-releases.md, "Rollouts"). Responses are allow-lists. */
 import { ReleaseVersion } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
-import { TagName } from '../agents/index.js';
+import { TagName } from '../agents/tags.js';
 import { NullableString, NullableTime } from '../http/schemas.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -123,3 +123,6 @@ export const RolloutView = Type.Composite([
   }),
 ]);
 export type RolloutView = Static<typeof RolloutView>;
+
+/** A page of rollouts. */
+export const RolloutList = Type.Object({ rollouts: Type.Array(RolloutSummary) });

@@ -9,48 +9,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
 import { type Action, actorOf, clientScope } from '../auth/index.js';
-import { errorResponses, Limit, NullableString, NullableTime } from '../http/schemas.js';
+import { errorResponses, Limit } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { KIND_ACTIONS, sessionAction } from './access.js';
+import { SessionList, SessionView } from './api.js';
 import { filesRoute, IdParams, joinRoute, shellRoute } from './socket-routes.js';
 import { type SessionsRouteDeps, socketTools } from './socket-tools.js';
 import type { SessionKindKey, SessionRecord, SessionScopes } from './store.js';
 
 export { sessionAction } from './access.js';
 
-const SessionSchema = Type.Object({
-  id: Type.String(),
-  kind: Type.String(),
-  agentId: Type.String(),
-  clientId: Type.String(),
-  siteId: Type.String(),
-  userId: Type.String(),
-  userEmail: Type.String(),
-  elevated: Type.Boolean(),
-  path: NullableString,
-  startedAt: Type.Integer(),
-  endedAt: NullableTime,
-  exitCode: Type.Union([Type.Integer(), Type.Null()]),
-  closeReason: NullableString,
-  cols: Type.Union([Type.Integer(), Type.Null()]),
-  rows: Type.Union([Type.Integer(), Type.Null()]),
-  recordingStatus: Type.String(),
-  recordingBytes: Type.Union([Type.Integer(), Type.Null()]),
-  bytesOut: Type.Integer(),
-  bytesIn: Type.Integer(),
-  sha256: NullableString,
-  /** ok, refused, failed or ended (by the collector: timeouts, restart…); null while live. */
-  outcome: Type.Union([
-    Type.Literal('ok'),
-    Type.Literal('refused'),
-    Type.Literal('failed'),
-    Type.Literal('ended'),
-    Type.Null(),
-  ]),
-  /** The code of a refusal, failure or end (`OUTPOST_E_…`); null when ok. */
-  outcomeCode: NullableString,
-  live: Type.Boolean(),
-});
 /** The sessions routes plugin. */
 export function sessionsRoutes(deps: SessionsRouteDeps): FastifyPluginAsyncTypebox {
   const tools = socketTools(deps);
@@ -75,7 +43,7 @@ function recordRoutes(app: App, deps: SessionsRouteDeps): void {
           { agentId: Type.Optional(Type.String({ maxLength: 64 })), limit: Limit },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...errorResponses },
+        response: { 200: SessionList, ...errorResponses },
       },
     },
     async (req) => {
@@ -95,7 +63,7 @@ function recordRoutes(app: App, deps: SessionsRouteDeps): void {
 
   app.get(
     '/api/v1/sessions/:id',
-    { schema: { params: IdParams, response: { 200: SessionSchema, ...errorResponses } } },
+    { schema: { params: IdParams, response: { 200: SessionView, ...errorResponses } } },
     async (req) => {
       const rec = await sessions.store.get(req.params.id);
       if (!rec) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No session ${req.params.id}` });

@@ -5,16 +5,9 @@ import { OutpostError } from '@outpost/shared';
 import { Type } from '@sinclair/typebox';
 import type { Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
+import { ClientList, ClientView, SiteList, SiteView } from './api.js';
 import type { Tenants } from './service.js';
 
-const ClientSchema = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.Integer() });
-const SiteSchema = Type.Object({
-  id: Type.String(),
-  clientId: Type.String(),
-  name: Type.String(),
-  timezone: Type.String(),
-  createdAt: Type.Integer(),
-});
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\x00-\\x1f\\x7f]+$' });
 const ClientParams = Type.Object({ clientId: Type.String({ maxLength: 64 }) });
 
@@ -22,20 +15,16 @@ const ClientParams = Type.Object({ clientId: Type.String({ maxLength: 64 }) });
 export function tenantsRoutes(deps: { tenants: Tenants; guard: Guard }): FastifyPluginAsyncTypebox {
   const { tenants, guard } = deps;
   return async (app) => {
-    app.get(
-      '/api/v1/clients',
-      { schema: { response: { 200: Type.Object({ clients: Type.Array(ClientSchema) }), ...errorResponses } } },
-      async (req) => {
-        return { clients: await tenants.listClients(await guard.scope(req, 'client.read', 'client')) };
-      },
-    );
+    app.get('/api/v1/clients', { schema: { response: { 200: ClientList, ...errorResponses } } }, async (req) => {
+      return { clients: await tenants.listClients(await guard.scope(req, 'client.read', 'client')) };
+    });
 
     app.post(
       '/api/v1/clients',
       {
         schema: {
           body: Type.Object({ name: Name }, { additionalProperties: false }),
-          response: { 201: ClientSchema, ...errorResponses },
+          response: { 201: ClientView, ...errorResponses },
         },
       },
       async (req, reply) => {
@@ -46,7 +35,7 @@ export function tenantsRoutes(deps: { tenants: Tenants; guard: Guard }): Fastify
 
     app.get(
       '/api/v1/clients/:clientId',
-      { schema: { params: ClientParams, response: { 200: ClientSchema, ...errorResponses } } },
+      { schema: { params: ClientParams, response: { 200: ClientView, ...errorResponses } } },
       async (req) => {
         await guard(req, 'client.read', { type: 'client', id: req.params.clientId, clientId: req.params.clientId });
         const client = await tenants.client(req.params.clientId);
@@ -60,7 +49,7 @@ export function tenantsRoutes(deps: { tenants: Tenants; guard: Guard }): Fastify
       {
         schema: {
           params: ClientParams,
-          response: { 200: Type.Object({ sites: Type.Array(SiteSchema) }), ...errorResponses },
+          response: { 200: SiteList, ...errorResponses },
         },
       },
       async (req) => {
@@ -78,7 +67,7 @@ export function tenantsRoutes(deps: { tenants: Tenants; guard: Guard }): Fastify
             { name: Name, timezone: Type.String({ minLength: 1, maxLength: 64, default: 'UTC' }) },
             { additionalProperties: false },
           ),
-          response: { 201: SiteSchema, ...errorResponses },
+          response: { 201: SiteView, ...errorResponses },
         },
       },
       async (req, reply) => {

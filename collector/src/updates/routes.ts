@@ -11,23 +11,10 @@ import { Type } from '@sinclair/typebox';
 import type { Guard } from '../auth/index.js';
 import { errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
+import { ReleaseList, ReleaseState, UpdateAssigned, UpdateStatuses, UploadedFile, UploadStarted } from './api.js';
 import { MAX_RELEASE_FILE_BYTES } from './repository.js';
 import type { Updates } from './service.js';
 
-const ReleaseSchema = Type.Object({
-  version: Type.String(),
-  platform: Type.String(),
-  path: Type.String(),
-  length: Type.Integer(),
-  sha256: Type.String(),
-  rollbackAllowed: Type.Boolean(),
-});
-const StateSchema = Type.Object({
-  published: Type.Boolean(),
-  rootSha256: Type.Union([Type.String(), Type.Null()]),
-  roles: Type.Array(Type.Object({ role: Type.String(), version: Type.Integer(), expires: Type.String() })),
-  releases: Type.Array(ReleaseSchema),
-});
 const UploadParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{16}$' }) });
 const RELEASES = { type: 'release', clientId: null } as const;
 
@@ -88,7 +75,7 @@ function releaseUploadRoutes(app: App, deps: UpdatesRoutesDeps): void {
 
   app.post(
     '/api/v1/releases/uploads',
-    { schema: { response: { 201: Type.Object({ id: Type.String() }), ...errorResponses } } },
+    { schema: { response: { 201: UploadStarted, ...errorResponses } } },
     async (req, reply) => {
       await guard(req, 'releases.publish', RELEASES);
       return reply.code(201).send({ id: updates.openUpload() });
@@ -103,7 +90,7 @@ function releaseUploadRoutes(app: App, deps: UpdatesRoutesDeps): void {
       return { path, size };
     };
 
-  const PutResponse = { 200: Type.Object({ path: Type.String(), size: Type.Integer() }), ...errorResponses };
+  const PutResponse = { 200: UploadedFile, ...errorResponses };
 
   app.put(
     '/api/v1/releases/uploads/:id/metadata/:name',
@@ -141,7 +128,7 @@ function releaseUploadRoutes(app: App, deps: UpdatesRoutesDeps): void {
       schema: {
         params: UploadParams,
         response: {
-          200: Type.Object({ releases: Type.Array(ReleaseSchema) }),
+          200: ReleaseList,
           ...errorResponses,
           422: errorResponses[400],
         },
@@ -157,7 +144,7 @@ function releaseUploadRoutes(app: App, deps: UpdatesRoutesDeps): void {
 /** The published releases. */
 function releaseListRoutes(app: App, deps: UpdatesRoutesDeps): void {
   const { updates, guard } = deps;
-  app.get('/api/v1/releases', { schema: { response: { 200: StateSchema, ...errorResponses } } }, async (req) => {
+  app.get('/api/v1/releases', { schema: { response: { 200: ReleaseState, ...errorResponses } } }, async (req) => {
     await guard(req, 'releases.read', RELEASES);
     return updates.state();
   });
@@ -179,7 +166,7 @@ function agentUpdateRoutes(app: App, deps: UpdatesRoutesDeps): void {
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         body: Type.Object({ version: ReleaseVersion }, { additionalProperties: false }),
         response: {
-          200: Type.Object({ assignmentId: Type.String(), version: Type.String(), sent: Type.Boolean() }),
+          200: UpdateAssigned,
           ...errorResponses,
         },
       },
@@ -197,20 +184,7 @@ function agentUpdateRoutes(app: App, deps: UpdatesRoutesDeps): void {
       schema: {
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         response: {
-          200: Type.Object({
-            statuses: Type.Array(
-              Type.Object({
-                seq: Type.Integer(),
-                time: Type.Integer(),
-                assignmentId: Type.Union([Type.String(), Type.Null()]),
-                phase: Type.String(),
-                from: Type.String(),
-                to: Type.String(),
-                code: Type.Union([Type.String(), Type.Null()]),
-                reason: Type.Union([Type.String(), Type.Null()]),
-              }),
-            ),
-          }),
+          200: UpdateStatuses,
           ...errorResponses,
         },
       },
