@@ -75,8 +75,10 @@ export function compilePty(
   const compiler = crossCompiler(spec.cross);
   const shim = readFileSync(join(here, spec.shim));
   const key = createHash('sha256')
-    .update(JSON.stringify([spec.source, spec.addonApi, FLAGS, compiler, headersDir.split('/').at(-1)]))
+    .update(JSON.stringify([spec.source, spec.addonApi, FLAGS, compiler]))
     .update(shim)
+    // The Node version the headers are of (N-API is stable across versions, but the cache must not outlive an input).
+    .update(readFileSync(join(headersDir, 'node_version.h')))
     .digest('hex')
     .slice(0, 16);
   const cached = join(cacheDir(), 'addons', `node-pty-${spec.source.version}-${spec.cross}-${key}`, 'pty.node');

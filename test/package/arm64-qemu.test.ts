@@ -125,6 +125,7 @@ describe('linux-arm64 agent executable under qemu-aarch64', () => {
         { timeout: 60_000, interval: 500 },
       )
       .toBe('arm64');
+    console.info(`arm64 inventory (cpu: arm64) at the collector after ${Date.now() - started} ms`);
 
     const s = await ShellClient.open(c!.admin, agentId);
     const out = new OutputBuffer();
@@ -135,6 +136,7 @@ describe('linux-arm64 agent executable under qemu-aarch64', () => {
     await s.ended;
     expect(out.text).toMatch(/result=42/);
     expect(out.text).toMatch(/\/dev\/pts\/\d+/);
+    console.info(`arm64 shell opened, answered and closed: ${Date.now() - started} ms after start`);
 
     // The addon the shell went through: extracted under its SHA-256, an AArch64 ELF needing glibc ≤ 2.28.
     const keys = readdirSync(nativeCache);

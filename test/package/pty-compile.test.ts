@@ -1,6 +1,7 @@
 /**
  * node-pty's addon compiled here from its pinned source (scripts/package/pty-compile.ts), as linux-arm64 ships it:
- * two compilations give the same bytes with no build path inside; it needs no glibc symbol above 2.28 and no libutil;
+ * two compilations give the same bytes with no build path inside; it needs no glibc symbol above 2.28, no libstdc++
+ * newer than GCC 8's and no libutil;
  * a missing cross compiler is a clear error naming the Debian package. The glibc shim (pty-glibc228.h) is also
  * compiled for this machine and driven from Node: the child runs on a new terminal that is its controlling terminal,
  * in a session of its own, with the window size asked for, and its output and exit code come back.
@@ -12,7 +13,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { glibcFloor, InputUnavailable, type PinnedPackage } from '../../scripts/package/build.js';
+import { compareVersions, glibcFloor, InputUnavailable, type PinnedPackage } from '../../scripts/package/build.js';
 import { cacheDir, unpackOnce } from '../../scripts/package/inputs.js';
 import { compilePty, type PtyCompileSpec } from '../../scripts/package/pty-compile.js';
 import { repoRoot, tempDir } from '../support/collector.js';
@@ -70,6 +71,9 @@ describe('the linux-arm64 PTY addon compiled from node-pty source', () => {
     expect(dynamic).not.toMatch(/NEEDED\s+libutil/);
     expect(dynamic).not.toMatch(/\b(openpty|forkpty|login_tty|pthread_sigmask)\b/);
     expect(dynamic).toMatch(/napi_register_module_v1/);
+    // libstdc++ too must be the one of a 2.28-era system: GCC 8's (RHEL 8, Debian 10) provides up to GLIBCXX_3.4.25.
+    const cxx = [...new Set(dynamic.match(/GLIBCXX_[0-9.]+/g) ?? [])].map((v) => v.slice(8)).sort(compareVersions);
+    expect(compareVersions(cxx.at(-1) ?? '0', '3.4.25')).toBeLessThanOrEqual(0);
   }, 120_000);
 
   it('refuses to build without the cross compiler, naming the package to install', () => {
