@@ -26,19 +26,24 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Bundles, bundle, COMMANDS_ASSET } from './bundle.js';
+import { cacheDir, InputUnavailable, type PinnedPackage, pinnedTarball, unpackOnce, untar } from './inputs.js';
 import { buildInstallers, type InstallerFile } from './installers/index.js';
+import { compilePty, type PtyCompileSpec } from './pty-compile.js';
+
+export { cacheDir, InputUnavailable, type PinnedPackage, pinnedTarball, untar };
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const here = fileURLToPath(new URL('./', import.meta.url));
 
 interface Target {
   runtime: PinnedPackage;
-  pty: PinnedPackage & { assets: string[] };
+  /** node-pty's addon(s): a pinned prebuilt package, or compiled here from node-pty's source (pty-compile.ts). */
+  pty: { assets: string[] } & (PinnedPackage | { compile: PtyCompileSpec });
   /** Highest glibc symbol version any native piece may need (Linux). */
   maxGlibc?: string;
 }
@@ -46,12 +51,6 @@ interface Targets {
   node: string;
   nodePty: string;
   targets: Record<string, Target>;
-}
-
-/** A pinned npm package (name and sha512 integrity). */
-export interface PinnedPackage {
-  package: string;
-  integrity: string;
 }
 
 export interface ManifestFile {
@@ -65,58 +64,7 @@ export interface ManifestFile {
   stripped?: boolean;
 }
 
-/** A pinned input cannot be had (not cached, and the registry cannot be reached): `pnpm package` exits 3. */
-export class InputUnavailable extends Error {}
-
 const log = (msg: string) => process.stderr.write(`package: ${msg}\n`);
-
-export const cacheDir = (): string => process.env.OUTPOST_CACHE_DIR || join(homedir(), '.cache', 'outpost');
-
-/** A pinned npm package's tarball from the cache, fetched with `npm pack` (npm checks the integrity) if missing. */
-export function pinnedTarball(spec: PinnedPackage, version: string, offline: boolean): string {
-  const dir = join(cacheDir(), 'npm');
-  const file = join(dir, `${spec.package.replace('@', '').replace('/', '-')}-${version}.tgz`);
-  const [algo, b64] = spec.integrity.split('-', 2) as [string, string];
-  const check = (f: string) => createHash(algo).update(readFileSync(f)).digest('base64') === b64;
-  if (existsSync(file)) {
-    if (check(file)) return file;
-    log(`${file} does not match its pinned integrity; fetching it again`);
-  }
-  if (offline) throw new InputUnavailable(`${spec.package}@${version} is not cached in ${dir} and --offline was given`);
-  mkdirSync(dir, { recursive: true });
-  const tmp = mkdtempSync(join(dir, '.fetch-'));
-  try {
-    log(`fetching ${spec.package}@${version} from the npm registry`);
-    let out: string;
-    try {
-      out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp, `${spec.package}@${version}`], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } catch (err) {
-      const stderr = (err as { stderr?: string }).stderr ?? String(err);
-      throw new InputUnavailable(
-        `${spec.package}@${version} cannot be fetched from the npm registry: ${stderr.trim()}`,
-      );
-    }
-    const [info] = JSON.parse(out) as { filename: string; integrity: string }[];
-    if (!info || info.integrity !== spec.integrity) {
-      throw new Error(`${spec.package}@${version}: registry integrity ${info?.integrity} is not the pinned one`);
-    }
-    const fetched = join(tmp, info.filename);
-    if (!check(fetched)) throw new Error(`${spec.package}@${version}: tarball does not match its integrity`);
-    renameSync(fetched, file);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return file;
-}
-
-/** Extracts `members` (paths inside the tarball's `package/`) into `dir`. */
-export function untar(tgz: string, dir: string, members: string[]): void {
-  mkdirSync(dir, { recursive: true });
-  execFileSync('tar', ['-xzf', tgz, '-C', dir, '--strip-components=1', ...members.map((m) => `package/${m}`)]);
-}
 
 /** The highest GLIBC_x.y symbol version an ELF file needs (objdump -T), or undefined when it needs none. */
 export function glibcFloor(file: string): string | undefined {
@@ -209,20 +157,23 @@ export async function buildPackages(opts: BuildOptions = {}): Promise<ManifestFi
   return files;
 }
 
+/** Where the pinned Node runtime of target `t` is unpacked in the cache (its headers: the same with `-headers`). */
+const runtimeDir = (spec: Targets, t: string) => join(cacheDir(), 'runtimes', `node-${t}-${spec.node}`);
+
 /** The pinned Node runtime of target `t`, unpacked once into the cache; returns its binary. */
 function ensureRuntime(spec: Targets, t: string, offline: boolean): string {
   const target = spec.targets[t];
   if (!target) throw new Error(`no runtime for ${t}`);
-  const runtimeDir = join(cacheDir(), 'runtimes', `node-${t}-${spec.node}`);
-  const bin = join(runtimeDir, t.startsWith('win') ? 'bin/node.exe' : 'bin/node');
+  const dir = runtimeDir(spec, t);
+  const bin = join(dir, t.startsWith('win') ? 'bin/node.exe' : 'bin/node');
   if (!existsSync(bin)) {
     const tgz = pinnedTarball(target.runtime, spec.node, offline);
     // Unpacked beside and renamed into place, so a concurrent build never sees half a binary.
     mkdirSync(join(cacheDir(), 'runtimes'), { recursive: true });
-    const tmp = mkdtempSync(`${runtimeDir}.tmp-`);
+    const tmp = mkdtempSync(`${dir}.tmp-`);
     untar(tgz, tmp, [t.startsWith('win') ? 'bin/node.exe' : 'bin/node']);
     try {
-      renameSync(tmp, runtimeDir);
+      renameSync(tmp, dir);
     } catch {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -244,7 +195,12 @@ function buildTarget(o: {
   const target = spec.targets[t]!;
   const win = t.startsWith('win');
   const ptyDir = join(work, t, 'pty');
-  untar(pinnedTarball(target.pty, spec.nodePty, o.offline), ptyDir, target.pty.assets);
+  if ('compile' in target.pty) {
+    const headers = unpackOnce(target.runtime, spec.node, o.offline, `${runtimeDir(spec, t)}-headers`, [
+      'include/node',
+    ]);
+    compilePty(target.pty.compile, join(headers, 'include/node'), ptyDir, { offline: o.offline });
+  } else untar(pinnedTarball(target.pty, spec.nodePty, o.offline), ptyDir, target.pty.assets);
   const { base, glibc, stripped } = preparedRuntime(t, target, ensureRuntime(spec, t, o.offline), work, ptyDir);
   const file = `outpost-agent-${t}${win ? '.exe' : ''}`;
   const config = {
@@ -298,9 +254,10 @@ function preparedRuntime(
   }
   if (!t.startsWith('linux')) return { base, glibc: undefined, stripped: undefined };
   // Symbols and debug info are a quarter of the binary; .dynsym (what addons link against) stays. The host's
-  // strip may not know the target's machine (arm64 on an x64 host without binutils-aarch64-linux-gnu).
+  // strip may not know the target's machine (arm64 on an x64 host): the cross toolchain's strip does.
   const out = join(work, t, 'node-stripped');
-  const stripped = spawnSync('strip', ['-o', out, base], { stdio: 'ignore' }).status === 0;
+  const strip = 'compile' in target.pty ? `${target.pty.compile.cross}-strip` : 'strip';
+  const stripped = spawnSync(strip, ['-o', out, base], { stdio: 'ignore' }).status === 0;
   if (stripped) base = out;
   else log(`${t}: the host's strip cannot read this binary; shipping it unstripped`);
   const floors = [base, ...target.pty.assets.map((a) => join(ptyDir, a))].map(glibcFloor);

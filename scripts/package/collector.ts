@@ -38,10 +38,9 @@ import {
   glibcFloor,
   InputUnavailable,
   type PinnedPackage,
-  pinnedTarball,
   sourceDateEpoch,
-  untar,
 } from './build.js';
+import { unpackOnce } from './inputs.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const here = fileURLToPath(new URL('./', import.meta.url));
@@ -69,22 +68,6 @@ export interface CollectorFile {
 
 const log = (msg: string) => process.stderr.write(`package: ${msg}\n`);
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-/** Unpacks `members` of the pinned runtime tarball into `dir` once (atomic rename), returning `dir`. */
-function unpackOnce(spec: PinnedPackage, version: string, offline: boolean, dir: string, members: string[]): string {
-  if (existsSync(dir)) return dir;
-  const tgz = pinnedTarball(spec, version, offline);
-  mkdirSync(dirname(dir), { recursive: true });
-  const tmp = mkdtempSync(`${dir}.tmp-`);
-  untar(tgz, tmp, members);
-  try {
-    renameSync(tmp, dir);
-  } catch {
-    // a concurrent build put it there first
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return dir;
-}
 
 /** Runs node-gyp on the copied better-sqlite3 sources in `work` (a cross compiler for another machine); returns the addon. */
 function compileSqlite(

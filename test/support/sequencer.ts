@@ -19,6 +19,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 export const SLOW_FILES: Readonly<Record<string, number>> = {
   'test:package/rollout.test.ts': 98,
+  'test:package/arm64-qemu.test.ts': 70, // not yet timed by CI: 116 s here at load 17 on 2 cores, build shared
   'test:package/update.test.ts': 64,
   'test:package/systemd-install.test.ts': 43,
   'test:package/cross-targets.test.ts': 34,
@@ -31,6 +32,7 @@ export const SLOW_FILES: Readonly<Record<string, number>> = {
   'test:security/login-throttle.test.ts': 17,
   'test:security/files-race.test.ts': 15,
   'test:package/agent-executable.test.ts': 15,
+  'test:package/pty-compile.test.ts': 15, // not yet timed by CI: 47 s here at load 16 (three compilations, ~4 s CPU each)
   'test:package/service-host-wine.test.ts': 15,
   'test:e2e/shell-terminal.test.ts': 14,
   'test:e2e/shell.test.ts': 14,
