@@ -7,6 +7,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { get as httpsGet } from 'node:https';
 import { type AgentFacts, collectorMessages, exportPublicKey, PROTOCOL_VERSION, signAuthProof } from '@outpost/shared';
 import { WebSocket } from 'ws';
+import { ConnectTally, failureOfError } from './sim-connect.js';
 
 interface Sim {
   i: number;
@@ -23,6 +24,12 @@ const url = `${process.env.BENCH_AGENT_URL}/v1/agent`;
 const token = process.env.BENCH_TOKEN ?? '';
 const count = Number(process.env.BENCH_COUNT ?? 100);
 const base = Number(process.env.BENCH_BASE ?? 0);
+/** The loopback address this process dials from (sim-connect.ts `sourceAddress`); the system picks when unset. */
+const source = process.env.BENCH_SOURCE || undefined;
+/** One socket's whole handshake (TCP, TLS, upgrade, challenge, welcome) past this has failed (`handshake-timeout`). */
+const handshakeTimeoutMs = Number(process.env.BENCH_HANDSHAKE_TIMEOUT_MS ?? 60_000);
+/** A connection phase stops starting sockets past this and answers with what it has (and what is missing). */
+const phaseTimeoutMs = Number(process.env.BENCH_PHASE_TIMEOUT_MS ?? 30 * 60_000);
 const facts = (i: number): AgentFacts => ({
   hostname: `sim-${base + i}`,
   os: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', kernel: '6.1.0', arch: 'x64' },
@@ -34,7 +41,7 @@ const sims: Sim[] = Array.from({ length: count }, (_, i) => {
   return { i, key: privateKey, pub: exportPublicKey(publicKey), nextSeq: 1, acked: 0, timers: [] };
 });
 let acks = 0;
-let refused = 0;
+let tally = new ConnectTally();
 /** Commands received, per message type: how many agents got one, and when the last of them did (epoch ms). */
 const commands = new Map<string, { agents: Set<number>; last: number }>();
 function heard(type: string, sim: Sim): void {
@@ -44,66 +51,78 @@ function heard(type: string, sim: Sim): void {
   c.last = Date.now();
 }
 
-/** Opens one socket and completes the handshake (enroll when the sim has no id yet). */
+/**
+ * Opens one socket and completes the handshake (enroll when the sim has no id yet). Always settles: on the welcome, or
+ * with the failure counted in the phase's tally (a socket error's code, the collector's close code, or a timeout).
+ */
 function connect(sim: Sim): Promise<void> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { rejectUnauthorized: false, perMessageDeflate: false });
+    const ws = new WebSocket(url, {
+      rejectUnauthorized: false,
+      perMessageDeflate: false,
+      ...(source ? { localAddress: source } : {}),
+    });
     let done = false;
-    const finish = () => {
-      if (!done) {
-        done = true;
-        resolve();
-      }
+    const settle = (failure?: { code: string; detail: string }) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (failure) {
+        tally.fail(failure);
+        ws.terminate();
+      } else tally.connected++;
+      resolve();
     };
+    const timer = setTimeout(
+      () => settle({ code: 'handshake-timeout', detail: `no welcome within ${handshakeTimeoutMs} ms` }),
+      handshakeTimeoutMs,
+    );
     ws.on('message', (data) => {
       const msg = collectorMessages.decode(data.toString());
-      if (msg.type === 'collector.challenge') {
-        const auth = sim.agentId
-          ? {
-              method: 'key' as const,
-              agentId: sim.agentId,
-              signature: signAuthProof(sim.key, msg.nonce, 'key', sim.agentId),
-            }
-          : {
-              method: 'enroll' as const,
-              token,
-              publicKey: sim.pub,
-              signature: signAuthProof(sim.key, msg.nonce, 'enroll', sim.pub),
-            };
-        ws.send(
-          JSON.stringify({
-            type: 'agent.hello',
-            protocolVersion: PROTOCOL_VERSION,
-            agentVersion: 'bench',
-            auth,
-            facts: facts(sim.i),
-          }),
-        );
-      } else if (msg.type === 'collector.welcome') {
+      if (msg.type === 'collector.challenge') ws.send(JSON.stringify(hello(sim, msg.nonce)));
+      else if (msg.type === 'collector.welcome') {
         sim.agentId = msg.agentId;
         sim.acked = msg.lastSeq;
         sim.nextSeq = Math.max(sim.nextSeq, msg.lastSeq + 1);
         sim.ws = ws;
-        finish();
+        settle();
       } else if (msg.type === 'stream.ack') {
         acks += Math.max(0, msg.seq - sim.acked);
         sim.acked = Math.max(sim.acked, msg.seq);
       } else if (msg.type === 'job.run' || msg.type === 'update.assign') heard(msg.type, sim);
     });
-    ws.on('close', () => {
-      if (!done) refused++;
-      finish();
-    });
-    ws.on('error', () => finish());
+    ws.on('close', (code: number, reason: Buffer) =>
+      settle({ code: `close ${code}`, detail: reason.toString() || 'closed before the welcome' }),
+    );
+    ws.on('error', (err: Error) => settle(failureOfError(err)));
   });
 }
 
-/** Runs `fn` over all sims with at most `limit` in flight. */
-async function pool(limit: number, fn: (s: Sim) => Promise<void>): Promise<void> {
+/** The hello answering `nonce`: enroll with the token and the sim's key, or prove the key of its agent id. */
+function hello(sim: Sim, nonce: string) {
+  const auth = sim.agentId
+    ? { method: 'key' as const, agentId: sim.agentId, signature: signAuthProof(sim.key, nonce, 'key', sim.agentId) }
+    : {
+        method: 'enroll' as const,
+        token,
+        publicKey: sim.pub,
+        signature: signAuthProof(sim.key, nonce, 'enroll', sim.pub),
+      };
+  return {
+    type: 'agent.hello',
+    protocolVersion: PROTOCOL_VERSION,
+    agentVersion: 'bench',
+    auth,
+    facts: facts(sim.i),
+  };
+}
+
+/** Runs `fn` over all sims with at most `limit` in flight, starting none after `deadline` (epoch ms). */
+async function pool(limit: number, deadline: number, fn: (s: Sim) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
-      while (next < sims.length) await fn(sims[next++]!);
+      while (next < sims.length && Date.now() < deadline) await fn(sims[next++]!);
     }),
   );
 }
@@ -169,17 +188,18 @@ async function handle(cmd: {
   timeoutMs?: number;
   url?: string;
   count?: number;
-}): Promise<Record<string, number>> {
+}): Promise<Record<string, number | string>> {
   const t0 = performance.now();
   switch (cmd.op) {
     case 'enroll':
     case 'connect':
-      refused = 0;
-      await pool(64, connect);
+      tally = new ConnectTally();
+      await pool(64, Date.now() + phaseTimeoutMs, connect);
       return {
         ms: performance.now() - t0,
         connected: sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length,
-        refused,
+        failed: tally.failed,
+        missing: tally.shortfall(sims.length),
       };
     case 'disconnect':
       for (const s of sims) s.ws?.terminate();
@@ -192,9 +212,13 @@ async function handle(cmd: {
       const target = sims.map((s) => s.nextSeq - 1 + events);
       const before = acks;
       for (let n = 0; n < events; n++) for (const s of sims) sendEvent(s, n);
-      while (sims.some((s, i) => s.ws?.readyState === WebSocket.OPEN && s.acked < target[i]!))
-        await new Promise((r) => setTimeout(r, 20));
-      return { ms: performance.now() - t0, acked: acks - before };
+      // Until every open socket's events are acknowledged, or the phase deadline names the agents still waiting.
+      const deadline = Date.now() + phaseTimeoutMs;
+      const waiting = () => sims.filter((s, i) => s.ws?.readyState === WebSocket.OPEN && s.acked < target[i]!).length;
+      while (waiting() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const left = waiting();
+      const missing = left ? `${left} of ${sims.length} agents still wait for acks after ${phaseTimeoutMs} ms` : '';
+      return { ms: performance.now() - t0, acked: acks - before, missing };
     }
     case 'received': {
       // Waits until every connected sim of this process got a command of `type`; answers when the last one did.
