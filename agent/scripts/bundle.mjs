@@ -7,6 +7,7 @@
  * (an executable ships it as an asset), and ws falls back to JavaScript without bufferutil/utf-8-validate.
  */
 import { build } from 'esbuild';
+import { asciiOnly } from './ascii-only.mjs';
 import { lazyBuiltins } from './lazy-builtins.mjs';
 import { checkCliHalf, commandsLoader } from './split-commands.mjs';
 
@@ -44,3 +45,5 @@ const cli = await build({
   ],
 });
 checkCliHalf(cli.metafile, 'dist/outpost-agent.mjs');
+// One-byte sources: half the heap the two halves' text holds (ascii-only.mjs).
+for (const f of ['dist/outpost-agent.mjs', 'dist/outpost-agent-commands.mjs']) asciiOnly(`${root}${f}`);

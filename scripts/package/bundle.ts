@@ -113,6 +113,7 @@ export async function bundle(work: string, version: string | undefined): Promise
     (await import(pathToFileURL(join(repoRoot, 'agent/scripts', file)).href)) as T;
   // Built-ins through require(), loaded when first needed, and the CLI/commands split: as the checkout's bundle.
   const { lazyBuiltins } = await helper<{ lazyBuiltins: () => EsbuildPlugin }>('lazy-builtins.mjs');
+  const { asciiOnly } = await helper<{ asciiOnly: (file: string) => void }>('ascii-only.mjs');
   const { commandsLoader, checkCliHalf } = await helper<{
     commandsLoader: (contents: string, resolveDir: string) => EsbuildPlugin;
     checkCliHalf: (metafile: unknown, label: string) => void;
@@ -154,6 +155,7 @@ export async function bundle(work: string, version: string | undefined): Promise
   if (commands.errors.length || cli.errors.length) throw new Error('bundle failed');
   checkCliHalf(cli.metafile, 'the executable');
   for (const file of [out.main, out.commands]) {
+    asciiOnly(file); // one-byte sources: half the heap the bundles' text holds (agent/scripts/ascii-only.mjs)
     const text = readFileSync(file, 'utf8');
     if (text.includes(repoRoot)) throw new Error(`the bundle embeds the build path ${repoRoot}`);
   }

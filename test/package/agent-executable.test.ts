@@ -135,6 +135,16 @@ describe('packaged agent executable (linux-x64)', () => {
     expect(existsSync(nativeCache)).toBe(false);
   });
 
+  it('starts from the V8 code cache built into it: accepted, with no warning', async (ctx) => {
+    if (skipReason) ctx.skip();
+    // NODE_DEBUG_NATIVE=SEA makes the runtime say whether it used the cache (scripts/package/build.ts builds it
+    // with the executable's own V8 flags; a mismatch is rejected and the CLI compiled from source at every start).
+    const p = spawnProcess(exe, ['--version'], { PATH: join(host, 'bin'), HOME: host, NODE_DEBUG_NATIVE: 'SEA' }, host);
+    expect(await p.exited).toBe(0);
+    expect(p.stderr()).toMatch(/SEA module code cache accepted/);
+    expect(p.stderr()).not.toMatch(/rejected/i);
+  });
+
   it('enrolls with a token, comes online and opens a shell through its embedded PTY addon', async (ctx) => {
     if (skipReason) ctx.skip();
     const { token } = await c!.enrollmentToken();

@@ -1,5 +1,5 @@
 /** `outpost-agent inventory [--probe NAME] [--json] [--apt-option K=V] [--cache-dir D | --no-cache]`: runs the probes here and prints their rows. */
-import { PROBE_NAMES } from '@outpost/shared/inventory/rows';
+import { PROBE_NAME_LIST as PROBE_NAMES } from '@outpost/shared/inventory/probe-names';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadCommands } from '../commands/load.js';
 import type { InventoryFlags } from './command.js';
@@ -13,7 +13,7 @@ export function inventoryCommand(program: Command): void {
       '--probe <name>',
       'only this probe (repeatable)',
       (v: string, acc: string[]) => {
-        if (!(PROBE_NAMES as string[]).includes(v))
+        if (!(PROBE_NAMES as readonly string[]).includes(v))
           throw new InvalidArgumentError(`unknown probe; one of ${PROBE_NAMES.join(', ')}`);
         return [...acc, v];
       },

@@ -3,7 +3,7 @@
  * A new message type is added to its family file, then to the union here; handlers switch exhaustively on `type`.
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { OutpostError } from '../errors.js';
 import { ChecksPolicy } from './checks.js';
 import { AgentHello, CollectorChallenge, CollectorWelcome } from './handshake.js';
@@ -134,9 +134,19 @@ function refuseProtoKeysMendSurrogates(key: string, value: unknown): unknown {
 
 /** Validates one schema and decodes text frames against it, with a coded error naming the first violation. */
 export class MessageDecoder<S extends TSchema> {
-  readonly #check;
+  readonly #schema: S;
+  #compiled: TypeCheck<S> | undefined;
   constructor(schema: S) {
-    this.#check = TypeCompiler.Compile(schema);
+    this.#schema = schema;
+  }
+
+  /**
+   * Compiled at first use, not at import: every process loads both directions' decoders and uses one (the agent
+   * never decodes what agents send; compiling that union is ~47 KB of generated code it held for nothing).
+   */
+  get #check(): TypeCheck<S> {
+    this.#compiled ??= TypeCompiler.Compile(this.#schema);
+    return this.#compiled;
   }
 
   /** Parses and validates one text frame; throws OUTPOST_E_BAD_MESSAGE with the reason. */
