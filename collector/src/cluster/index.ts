@@ -5,6 +5,8 @@
  * NATS. It must never carry the source of truth (the database is), never trust what it reads from the bus before
  * its schema checked it, and never open its own connection to an agent.
  */
+
+export { bridgeAgents, sendToAgent } from './agents-bridge.js';
 export {
   type BusInit,
   type BusOptions,

@@ -63,6 +63,28 @@ describe('node bus in process', () => {
     expect(bus.presence.nodeOf('agent-1')).toBe('only');
   });
 
+  it('checks a message for the agent against the agent protocol before the holder sees it', async () => {
+    const { bus, transport } = await singleNode();
+    const seen: unknown[] = [];
+    bus.hold('agent-9', {
+      handler: async (cmd) => {
+        seen.push(cmd);
+        return {};
+      },
+    });
+    await bus.request('agent-9', { type: 'agent.send', message: { type: 'stream.ack', seq: 3 } });
+    expect(seen).toEqual([{ type: 'agent.send', message: { type: 'stream.ack', seq: 3 } }]);
+    // What a buggy node could build: a message type the agent does not speak, sent raw past the typed API.
+    const raw = new TextEncoder().encode(
+      JSON.stringify({ from: 'x', agentId: 'agent-9', command: { type: 'agent.send', message: { type: 'rm.rf' } } }),
+    );
+    const reply = JSON.parse(
+      new TextDecoder().decode(await transport.request(subjects('solo').agent('agent-9'), raw, 1000)),
+    );
+    expect(reply).toMatchObject({ ok: false, code: 'OUTPOST_E_BAD_MESSAGE' });
+    expect(seen).toHaveLength(1);
+  });
+
   it('relays a stream both ways and ends it normally', async () => {
     const { bus, accepted } = await singleNode();
     const tech = await bus.openStream('agent-1', 'shell');

@@ -62,7 +62,12 @@ class NatsTransport implements BusTransport {
     }
   }
 
+  /** On a closing connection, a no-op (logged): the node is going away, and nothing will be delivered anyway. */
   subscribe(subject: string, handler: TransportHandler): () => void {
+    if (this.nc.isClosed() || this.nc.isDraining()) {
+      this.logger.warn({ bus: 'nats', subject }, 'bus subscription refused: the connection is closing');
+      return () => {};
+    }
     const sub = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) {

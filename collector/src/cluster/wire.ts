@@ -3,7 +3,7 @@
  * one NATS never see each other) and a TypeBox schema for every JSON message. Whatever a node reads from the bus is
  * checked here first; a message that does not match is a logged OUTPOST_E_BAD_MESSAGE refusal, never a crash.
  */
-import { MessageDecoder, OutpostError } from '@outpost/shared';
+import { CollectorMessage, MessageDecoder, OutpostError } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
 
 /** A subject token: NATS splits on dots and gives `*`, `>` and spaces meanings, so ids are checked before use. */
@@ -51,13 +51,10 @@ export const BusCommand = Type.Union([
   /** Is it there, and since when (answers with the holding node). */
   Type.Object({ type: Type.Literal('agent.where') }, { additionalProperties: false }),
   /**
-   * Hand one control message to the agent's socket. Its body is checked against the protocol (CollectorMessage) by
-   * the holder before it is sent: the bus vouches for the node, not for what a bug in it may have built.
+   * Hand one control message to the agent's socket. It is checked against the agent protocol (CollectorMessage) as
+   * the command is decoded: the bus vouches for the node, not for what a bug in it may have built.
    */
-  Type.Object(
-    { type: Type.Literal('agent.send'), message: Type.Record(Type.String(), Type.Unknown()) },
-    { additionalProperties: false },
-  ),
+  Type.Object({ type: Type.Literal('agent.send'), message: CollectorMessage }, { additionalProperties: false }),
   /** Open a relayed stream (a shell, a file transfer) to the agent: the holder accepts it as side `b`. */
   Type.Object(
     {
