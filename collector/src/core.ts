@@ -190,7 +190,7 @@ function wireSpine({ db, config }: CoreInput) {
     sessionTtlMs: config.auth.sessionTtlHours * 3_600_000,
     initialAdminEmail: config.auth.initialAdminEmail,
   });
-  const tenants = new Tenants(db, audit, clock);
+  const tenants = new Tenants({ db, audit, clock });
   const registry = new ConnectionRegistry();
   const agents = new Agents({ db, tenants, registry, audit, clock, logger });
   const events = new EventsStore(db);
@@ -243,7 +243,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
       online: (agentId) => registry.get(agentId)?.open === true,
     },
   });
-  const contracts = new Contracts(db, audit, clock, ports);
+  const contracts = new Contracts({ db, audit, clock, deps: ports });
   const incidents = new IncidentService({
     db,
     audit,

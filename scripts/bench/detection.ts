@@ -59,10 +59,11 @@ migrate(db, MIGRATIONS);
 const clock = { now: () => Date.now() };
 const audit = new AuditLog(db, clock, logger);
 // No contract for the bench client: tickets open without an SLA clock (the clock's cost is the SLA engine's).
-const contracts = new Contracts(db, audit, clock, {
-  clientExists: async () => true,
-  siteClient: async () => 'cl',
-  member: async () => undefined,
+const contracts = new Contracts({
+  db,
+  audit,
+  clock,
+  deps: { clientExists: async () => true, siteClient: async () => 'cl', member: async () => undefined },
 });
 const incidents = new IncidentService({
   db,
