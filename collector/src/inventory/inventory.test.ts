@@ -209,9 +209,10 @@ describe('inventory store', () => {
       }),
     );
     await send('ag_3', fullReport(1, rows, NOW));
-    const names = (await inv.inventory('ag_3', 'installed_software')).probes[0]!.rows.map(
-      (r) => `${r.name} ${r.version}`,
-    );
+    const entry = (await inv.inventory('ag_3', 'installed_software')).probes[0]!;
+    // The answer is typed per probe: narrowing on `probe` gives the software rows' columns.
+    if (entry.probe !== 'installed_software') throw new Error(`expected installed_software, got ${entry.probe}`);
+    const names = entry.rows.map((r) => `${r.name} ${r.version}`);
     const evil = names.find((n) => n.startsWith('evil'))!;
     expect(evil).toBe('evil<script>alert(1)</script> 1 2');
     expect(evil).not.toMatch(/[\u0000-\u001f]/);

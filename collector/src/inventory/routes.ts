@@ -10,34 +10,13 @@ import type { Clock } from '../config.js';
 import { errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { toCsv } from '../text/index.js';
+import { DeviceSchema as Device, EolSchema as Eol, InventoryAnswerSchema } from './answers.js';
 import type { FleetQueries } from './queries.js';
 import { fleetScope } from './scope.js';
 import type { Inventory } from './service.js';
 
 const Probe = Type.Union(PROBE_NAMES.map((p) => Type.Literal(p)));
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const Any = Type.Record(Type.String(), Type.Unknown());
-const Device = Type.Object({
-  id: Type.String(),
-  clientId: Type.String(),
-  siteId: Type.String(),
-  currentAgentId: Type.String(),
-  hostname: Type.String(),
-  manufacturer: Type.String(),
-  model: Type.String(),
-  serial: Type.String(),
-  hwUuid: Type.String(),
-  virtual: Type.Boolean(),
-  biosDate: Type.String(),
-  firstSeen: Type.Integer(),
-  lastReport: Type.Integer(),
-});
-const Eol = Type.Object({
-  label: Type.Union([Type.String(), Type.Null()]),
-  supportedUntil: Type.Union([Type.Integer(), Type.Null()]),
-  endOfLife: Type.Boolean(),
-  estimated: Type.Boolean(),
-});
 const FleetRowSchema = Type.Object({
   deviceId: Type.String(),
   agentId: Type.String(),
@@ -93,26 +72,7 @@ function agentInventoryRoutes(app: App, deps: InventoryRouteDeps): void {
       schema: {
         params: IdParams,
         querystring: Type.Object({ probe: Type.Optional(Probe) }, { additionalProperties: false }),
-        response: {
-          200: Type.Object({
-            device: Device,
-            agents: Type.Array(Type.String()),
-            eol: Eol,
-            probes: Type.Array(
-              Type.Object({
-                probe: Type.String(),
-                hash: Type.String(),
-                collectedAt: Type.Integer(),
-                updatedAt: Type.Integer(),
-                stale: Type.Boolean(),
-                errorCode: Type.Union([Type.String(), Type.Null()]),
-                errorMessage: Type.Union([Type.String(), Type.Null()]),
-                rows: Type.Array(Any),
-              }),
-            ),
-          }),
-          ...errorResponses,
-        },
+        response: { 200: InventoryAnswerSchema, ...errorResponses },
       },
     },
     async (req) => {
