@@ -101,7 +101,7 @@ const engineThroughput = (engineSeries * engineRounds) / ((performance.now() - t
 const engineOpened = engine.counters.raised;
 
 const ticketOf = async (agentId: string) => (await incidents.list({ agentId, limit: 1 })).total > 0;
-const service = new MetricsService(new MetricsStore(db), engine, clock, logger);
+const service = new MetricsService({ store: new MetricsStore(db), consumer: engine, clock, logger });
 const latencies: number[] = [];
 let missed = 0;
 let seq = 0;

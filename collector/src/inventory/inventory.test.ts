@@ -31,9 +31,9 @@ function setup(placements: Record<string, string> = {}) {
   let now = NOW;
   const clock = { now: () => now };
   const requests: { agentId: string; probes: ProbeName[] }[] = [];
-  const inv = new Inventory(
+  const inv = new Inventory({
     db,
-    {
+    deps: {
       placement: async (id) => ({
         clientId: placements[id] ?? 'cl_a',
         siteId: placements[id] === 'cl_b' ? 'si_b' : 'si_a',
@@ -41,8 +41,8 @@ function setup(placements: Record<string, string> = {}) {
       requestSnapshot: (agentId, probes) => requests.push({ agentId, probes }),
     },
     clock,
-    pino({ level: 'silent' }),
-  );
+    logger: pino({ level: 'silent' }),
+  });
   const send = (agentId: string, msg: InventoryReport) => inv.ingest([{ agentId, msg }], clock.now());
   const staged = () => prepared<[], { n: number }>(db, 'SELECT count(*) AS n FROM inv_staging').get()!.n;
   return { inv, requests, send, advance: (ms: number) => (now += ms), clock, staged };

@@ -74,6 +74,14 @@ export function hardwareAgeYears(d: DeviceRecord, now: number): number | null {
   return Number.isFinite(t) ? Math.max(0, (now - t) / (365.25 * DAY)) : null;
 }
 
+/** What Inventory is built from (one options object, not positional arguments). */
+export interface InventoryInit {
+  db: Db;
+  deps: InventoryDeps;
+  clock: Clock;
+  logger: Logger;
+}
+
 /** The inventory service. */
 export class Inventory {
   readonly store: InventoryStore;
@@ -81,12 +89,14 @@ export class Inventory {
   /** Counters the metrics endpoint and the bench read. */
   readonly counters = { reports: 0, resyncRequests: 0 };
 
-  constructor(
-    db: Db,
-    private readonly deps: InventoryDeps,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {
+  private readonly deps: InventoryDeps;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  constructor(init: InventoryInit) {
+    const { db, deps, clock, logger } = init;
+    this.deps = deps;
+    this.clock = clock;
+    this.logger = logger;
     this.store = new InventoryStore(db);
     this.#ingest = new InventoryIngest(this.store, logger);
   }

@@ -29,7 +29,7 @@ beforeEach(() => {
   migrate(db, [...streamMigrations, ...eventsMigrations]);
   events = new EventsStore(db);
   stream = new StreamStore(db);
-  ingest = new StreamIngest(stream, { now: () => 42 }, pino({ level: 'silent' }));
+  ingest = new StreamIngest({ store: stream, clock: { now: () => 42 }, logger: pino({ level: 'silent' }) });
   ingest.registerSink('stream.event', async (items, now) => {
     await events.insertBatch(items, now);
   });
