@@ -35,19 +35,23 @@ afterEach(() => {
   for (const p of open.splice(0)) p.close();
 });
 
+/** The agent ag_1 of client cl_1 connected on `socket` (the collector's side of a real socket pair). */
+const agentOn = (socket: WebSocket) =>
+  new AgentConnection({
+    agentId: 'ag_1',
+    clientId: 'cl_1',
+    siteId: 'si_1',
+    socket,
+    remoteIp: '127.0.0.1',
+    connectedAt: 0,
+  });
+
 /** A session on channel 7 between real sockets: `tech.client` is the technician, `agent.client` the agent. */
 async function liveShell(onEnd: (s: LiveShell, info: EndInfo) => void = () => {}) {
   const tech = await socketPair();
   const agent = await socketPair();
   open.push(tech, agent);
-  const conn = new AgentConnection({
-    agentId: 'ag_1',
-    clientId: 'cl_1',
-    siteId: 'si_1',
-    socket: agent.server,
-    remoteIp: '127.0.0.1',
-    connectedAt: 0,
-  });
+  const conn = agentOn(agent.server);
   const s = new LiveShell({
     id: 'ss_1',
     agent: conn,
@@ -175,14 +179,7 @@ describe('input recording', () => {
       const tech = await socketPair();
       const agent = await socketPair();
       open.push(tech, agent);
-      const conn = new AgentConnection({
-        agentId: 'ag_1',
-        clientId: 'cl_1',
-        siteId: 'si_1',
-        socket: agent.server,
-        remoteIp: '127.0.0.1',
-        connectedAt: 0,
-      });
+      const conn = agentOn(agent.server);
       const file = join(dir, 'r.cast.gz');
       const rec = CastRecorder.open(file, { cols: 80, rows: 24, startedAt: 0, title: 't' }, () => undefined);
       let t = 0;
