@@ -20,7 +20,9 @@ const Hash = Type.String({ pattern: '^[A-Za-z0-9_-]{0,32}$', maxLength: 32 });
  * set (OUTPOST_E_INVENTORY_ROW, shown as the probe's error) instead of closing the socket, which would stop every
  * message behind it in the agent's outbox, metrics and events included, on each reconnect (docs/0002-inventory.md, "Closed rows").
  */
-const WireRow = Type.Record(Type.String(), Type.Unknown(), { maxProperties: 64 });
+// The key pattern says what a column name looks like (schema readers and the protocol fuzzer use it); a key outside
+// it is not refused here but by `firstBadRow`, which refuses every column its probe does not have.
+const WireRow = Type.Record(Type.String({ pattern: '^[a-z0-9_]{1,64}$' }), Type.Unknown(), { maxProperties: 64 });
 const ProbeNameSchema = Type.Union(PROBE_NAMES.map((p) => Type.Literal(p)));
 
 const common = {
