@@ -6,7 +6,6 @@
  * It starts nothing: each long-running part is a `Component` the caller starts and stops.
  */
 
-import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestState } from '@outpost/shared';
@@ -49,10 +48,8 @@ import { Tenants } from './tenants/index.js';
 import { Updates } from './updates/index.js';
 import { wireHelpdesk } from './wire-helpdesk.js';
 import { wireRollouts } from './wire-rollouts.js';
-import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, sendVia } from './wiring.js';
+import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, sendVia, snapshotRequester } from './wiring.js';
 
-/** How long an `inventory.request` stays valid for the agent. */
-const SNAPSHOT_REQUEST_TTL_MS = 600_000;
 /** A job's selector resolves in one query; a bound well above the fleet one collector serves. */
 const JOB_SELECTOR_LIMIT = 100_000;
 /** A comment line on every live stream this often, so proxies and browsers keep an idle one open. */
@@ -186,15 +183,21 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
 function wireSpine({ db, config }: CoreInput) {
   const { clock, logger } = config;
   const audit = new AuditLog(db, clock, logger);
-  const auth = new AuthService(db, audit, clock, logger, {
-    sessionTtlMs: config.auth.sessionTtlHours * 3_600_000,
-    initialAdminEmail: config.auth.initialAdminEmail,
+  const auth = new AuthService({
+    db,
+    audit,
+    clock,
+    logger,
+    options: {
+      sessionTtlMs: config.auth.sessionTtlHours * 3_600_000,
+      initialAdminEmail: config.auth.initialAdminEmail,
+    },
   });
-  const tenants = new Tenants(db, audit, clock);
+  const tenants = new Tenants({ db, audit, clock });
   const registry = new ConnectionRegistry();
   const agents = new Agents({ db, tenants, registry, audit, clock, logger });
   const events = new EventsStore(sqlOf(db));
-  const ingest = new StreamIngest(new StreamStore(sqlOf(db)), clock, logger);
+  const ingest = new StreamIngest({ store: new StreamStore(sqlOf(db)), clock, logger });
   const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
   /** Shorthands the ports below ask for, from the tenants' and users' public functions. */
   const ports = {
@@ -211,21 +214,12 @@ type Spine = ReturnType<typeof wireSpine>;
 function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   const { clock, logger } = config;
   const { audit, tenants, agents, registry, ports } = spine;
-  const inventory = new Inventory(
+  const inventory = new Inventory({
     db,
-    {
-      placement: placementOf(agents),
-      requestSnapshot: (agentId, probes) =>
-        registry.get(agentId)?.send({
-          type: 'inventory.request',
-          id: randomBytes(9).toString('base64url'),
-          expiresAt: clock.now() + SNAPSHOT_REQUEST_TTL_MS,
-          probes,
-        }),
-    },
+    deps: { placement: placementOf(agents), requestSnapshot: snapshotRequester(registry, clock) },
     clock,
     logger,
-  );
+  });
   const fleet = new FleetQueries(inventory, clock);
   const jobs = new Jobs({
     db,
@@ -243,7 +237,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
       online: (agentId) => registry.get(agentId)?.open === true,
     },
   });
-  const contracts = new Contracts(db, audit, clock, ports);
+  const contracts = new Contracts({ db, audit, clock, deps: ports });
   const incidents = new IncidentService({
     db,
     audit,
@@ -270,12 +264,18 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   incidents.setNotifier(notifications);
   // Users' requests (docs/0014-requests.md) become incidents; the machine's recent changes come from the inventory.
-  const requests = new Requests(db, audit, clock, logger.child({ concern: 'requests' }), {
-    incidents,
-    clientExists: ports.clientExists,
-    agentPlace: placementOf(agents),
-    defaultSite: async (clientId) => (await tenants.listSites(clientId))[0]?.id,
-    recentChanges: (agentId, from, to) => inventory.recentChanges(agentId, from, to),
+  const requests = new Requests({
+    db,
+    audit,
+    clock,
+    logger: logger.child({ concern: 'requests' }),
+    deps: {
+      incidents,
+      clientExists: ports.clientExists,
+      agentPlace: placementOf(agents),
+      defaultSite: async (clientId) => (await tenants.listSites(clientId))[0]?.id,
+      recentChanges: (agentId, from, to) => inventory.recentChanges(agentId, from, to),
+    },
   });
   return {
     inventory,
@@ -332,7 +332,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
   const metricsStore = new MetricsStore(db);
   const detectionStore = new DetectionStore(db);
   detection.restore(await detectionStore.load());
-  const metricsService = new MetricsService(metricsStore, detection, clock, logger);
+  const metricsService = new MetricsService({ store: metricsStore, consumer: detection, clock, logger });
   const checkpoint = async () => detectionStore.save(detection.snapshot());
   const sweeps = new DetectionSweeps(detection, { absenceEveryMs: config.presence.heartbeatIntervalMs }, logger);
   const checksPush = new ChecksPush(policies.set, () => clock.now());

@@ -46,17 +46,17 @@ export function wireHelpdesk(
   const selfSettings = input.config.requests.selfService;
   const selfService =
     replies && selfSettings
-      ? new SelfService(
-          input.db,
-          selfSettings,
-          input.config.clock,
-          input.config.logger.child({ concern: 'requests' }),
-          {
+      ? new SelfService({
+          db: input.db,
+          settings: selfSettings,
+          clock: input.config.clock,
+          logger: input.config.logger.child({ concern: 'requests' }),
+          deps: {
             incidents,
             hostname: (agentId) => spine.agents.label(agentId),
             sendLink: (to, url, minutes) => replies.signInLink(to, url, minutes),
           },
-        )
+        })
       : undefined;
   const email =
     mail &&

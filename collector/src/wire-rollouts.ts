@@ -32,37 +32,43 @@ export function wireRollouts(
     revoked: a.revokedAt !== null,
     tags: a.tags,
   });
-  return new Rollouts(db, audit, config.clock, config.logger.child({ concern: 'rollouts' }), {
-    resolve: async (t) => {
-      const all = await agents.list({
-        ...(t.clientId !== undefined ? { clientIds: [t.clientId] } : {}),
-        siteId: t.siteId,
-        tag: t.tag,
-        limit: ROLLOUT_SELECTOR_LIMIT,
-        offset: 0,
-      });
-      const named = t.agentIds ? new Set(t.agentIds) : undefined;
-      return all.filter((a) => !named || named.has(a.id)).map(fleetAgent);
+  return new Rollouts({
+    db,
+    audit,
+    clock: config.clock,
+    logger: config.logger.child({ concern: 'rollouts' }),
+    deps: {
+      resolve: async (t) => {
+        const all = await agents.list({
+          ...(t.clientId !== undefined ? { clientIds: [t.clientId] } : {}),
+          siteId: t.siteId,
+          tag: t.tag,
+          limit: ROLLOUT_SELECTOR_LIMIT,
+          offset: 0,
+        });
+        const named = t.agentIds ? new Set(t.agentIds) : undefined;
+        return all.filter((a) => !named || named.has(a.id)).map(fleetAgent);
+      },
+      agent: async (id) => {
+        const a = await agents.get(id);
+        return a && fleetAgent(a);
+      },
+      assign: async ({ agentId, clientId, version, id, rolloutId }) =>
+        (
+          await updates.assign(
+            agentId,
+            clientId,
+            version,
+            { kind: 'system', id: 'system' },
+            { id, context: { rolloutId } },
+          )
+        ).sent,
+      outcome: async (agentId, assignmentId) => {
+        const s = (await updates.statuses(agentId, 20)).find((x) => x.assignmentId === assignmentId);
+        return s && { phase: s.phase, code: s.code, reason: s.reason, time: s.time };
+      },
+      releases: () => updates.state().releases,
+      incidents,
     },
-    agent: async (id) => {
-      const a = await agents.get(id);
-      return a && fleetAgent(a);
-    },
-    assign: async ({ agentId, clientId, version, id, rolloutId }) =>
-      (
-        await updates.assign(
-          agentId,
-          clientId,
-          version,
-          { kind: 'system', id: 'system' },
-          { id, context: { rolloutId } },
-        )
-      ).sent,
-    outcome: async (agentId, assignmentId) => {
-      const s = (await updates.statuses(agentId, 20)).find((x) => x.assignmentId === assignmentId);
-      return s && { phase: s.phase, code: s.code, reason: s.reason, time: s.time };
-    },
-    releases: () => updates.state().releases,
-    incidents,
   });
 }

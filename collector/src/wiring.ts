@@ -2,8 +2,10 @@
  * Adapters the composition root uses to hand one concern's public functions to another in the shape the receiving
  * concern's contract asks for (neither imports the other).
  */
-import type { CollectorMessage } from '@outpost/shared';
+import { randomBytes } from 'node:crypto';
+import type { CollectorMessage, ProbeName } from '@outpost/shared';
 import type { Agents, ConnectionRegistry } from './agents/index.js';
+import type { Clock } from './config.js';
 import type { InventoryFactsSnapshot, PresenceView } from './detection/index.js';
 import type { Inventory } from './inventory/index.js';
 import type { Tenants } from './tenants/index.js';
@@ -56,6 +58,20 @@ export async function inventoryFactsOf(
 }
 
 /** Where an agent sits (client and site) and its tags, for the concerns that file things per client. */
+/** How long an `inventory.request` stays valid for the agent. */
+const SNAPSHOT_REQUEST_TTL_MS = 600_000;
+
+/** The inventory's way to ask a live agent for full snapshots: an `inventory.request` on its socket, if connected. */
+export function snapshotRequester(registry: ConnectionRegistry, clock: Clock) {
+  return (agentId: string, probes: ProbeName[]): void =>
+    registry.get(agentId)?.send({
+      type: 'inventory.request',
+      id: randomBytes(9).toString('base64url'),
+      expiresAt: clock.now() + SNAPSHOT_REQUEST_TTL_MS,
+      probes,
+    });
+}
+
 export function placementOf(
   agents: Agents,
 ): (id: string) => Promise<{ clientId: string; siteId: string; tags: readonly string[] } | undefined> {

@@ -59,10 +59,11 @@ migrate(db, MIGRATIONS);
 const clock = { now: () => Date.now() };
 const audit = new AuditLog(db, clock, logger);
 // No contract for the bench client: tickets open without an SLA clock (the clock's cost is the SLA engine's).
-const contracts = new Contracts(db, audit, clock, {
-  clientExists: async () => true,
-  siteClient: async () => 'cl',
-  member: async () => undefined,
+const contracts = new Contracts({
+  db,
+  audit,
+  clock,
+  deps: { clientExists: async () => true, siteClient: async () => 'cl', member: async () => undefined },
 });
 const incidents = new IncidentService({
   db,
@@ -100,7 +101,7 @@ const engineThroughput = (engineSeries * engineRounds) / ((performance.now() - t
 const engineOpened = engine.counters.raised;
 
 const ticketOf = async (agentId: string) => (await incidents.list({ agentId, limit: 1 })).total > 0;
-const service = new MetricsService(new MetricsStore(db), engine, clock, logger);
+const service = new MetricsService({ store: new MetricsStore(db), consumer: engine, clock, logger });
 const latencies: number[] = [];
 let missed = 0;
 let seq = 0;

@@ -20,7 +20,7 @@ const silentLogger = {
   debug: noop,
   trace: noop,
   fatal: noop,
-} as unknown as ConstructorParameters<typeof collectorInventory.Inventory>[3];
+} as unknown as ConstructorParameters<typeof collectorInventory.Inventory>[0]['logger'];
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 
@@ -128,12 +128,12 @@ const rerunBytes = wire(rerunSets);
 const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-inv-'));
 const db = openDatabase(join(dir, 'outpost.db'));
 migrate(db, collectorInventory.inventoryMigrations);
-const inv = new collectorInventory.Inventory(
+const inv = new collectorInventory.Inventory({
   db,
-  { placement: async () => ({ clientId: 'cl_bench', siteId: 'si_bench' }), requestSnapshot: () => undefined },
-  { now: () => Date.now() },
-  silentLogger,
-);
+  deps: { placement: async () => ({ clientId: 'cl_bench', siteId: 'si_bench' }), requestSnapshot: () => undefined },
+  clock: { now: () => Date.now() },
+  logger: silentLogger,
+});
 const packages = first.find((r) => r.probe === 'installed_software' && r.ok);
 const pkgCount = packages?.ok ? packages.rows.length : 700;
 const reports: { agentId: string; msg: InventoryReport }[] = [];

@@ -289,6 +289,11 @@ export const ERRORS = {
     hint: 'Set "inventory": { "enabled": true } in the agent\'s agent.json (or OUTPOST_INVENTORY=1) and restart the agent.',
     http: 409,
   },
+  OUTPOST_E_INVENTORY_ROW: {
+    message: "An inventory row does not match its probe's schema; the probe's set was refused",
+    hint: 'The probe keeps its previous rows and shows this error. Upgrade the agent or the collector so both know the same probe columns; the log names the agent, the probe and the column.',
+    http: 400,
+  },
   OUTPOST_E_PROBE_UNSUPPORTED: {
     message: 'This inventory probe does not run on this platform',
     hint: 'See `outpost-agent inventory --help` for the probes of this platform.',

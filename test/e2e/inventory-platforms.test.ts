@@ -90,12 +90,12 @@ describe('Windows and macOS inventories through the collector to the perimeter r
   it('the report’s figures and sections match the fixtures', async () => {
     const db = openDatabase(':memory:');
     migrate(db, inventory.inventoryMigrations);
-    const inv = new inventory.Inventory(
+    const inv = new inventory.Inventory({
       db,
-      { placement: async () => ({ clientId: 'cl_a', siteId: 'si_a' }), requestSnapshot: () => undefined },
-      { now: () => NOW },
-      pino({ level: 'silent' }),
-    );
+      deps: { placement: async () => ({ clientId: 'cl_a', siteId: 'si_a' }), requestSnapshot: () => undefined },
+      clock: { now: () => NOW },
+      logger: pino({ level: 'silent' }),
+    });
     const agents: [string, InventoryReport[]][] = [
       ['ag_win', await firstReport('win32')],
       ['ag_srv', await firstReport('win32', 'server-')],

@@ -17,7 +17,7 @@ import {
   type RunningCollector,
   startServer,
 } from '@outpost/collector';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const outpostBin = join(repoRoot, 'collector/bin/outpost.js');
@@ -52,7 +52,7 @@ export interface TestCollector extends AsyncDisposable {
 /** Starts a collector in this process on a free loopback port. */
 export async function startTestCollector(
   overrides: Partial<CollectorSettings> & Record<string, unknown> = {},
-  deps: { clock?: Clock } = {},
+  deps: { clock?: Clock; logger?: Logger } = {},
 ): Promise<TestCollector> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-collector-'));
   const settings = checkSettings({
@@ -61,7 +61,7 @@ export async function startTestCollector(
     log: { level: 'silent' },
     ...overrides,
   });
-  const logger = pino({ level: process.env.OUTPOST_TEST_LOG ?? 'silent' });
+  const logger = deps.logger ?? pino({ level: process.env.OUTPOST_TEST_LOG ?? 'silent' });
   const running = await startServer(settings, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
   const c = running.collector;
   const base: ApiTarget = { server: running.apiUrl, caFingerprint: running.fingerprint };

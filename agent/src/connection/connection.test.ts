@@ -118,12 +118,12 @@ describe('connection state machine', () => {
     const peer = await fakeCollector(['busy', 'welcome']);
     const states: ConnectionState[] = [];
     const session = await new Promise<Session>((resolve) => {
-      const m = new ConnectionManager(
-        { server: peer.url, hello },
-        { onSession: resolve, onState: (s) => states.push(s) },
+      const m = new ConnectionManager({
+        dialOptions: { server: peer.url, hello },
+        events: { onSession: resolve, onState: (s) => states.push(s) },
         logger,
-        { baseMs: 10, capMs: 50, random: () => 0 },
-      );
+        backoff: { baseMs: 10, capMs: 50, random: () => 0 },
+      });
       managers.push(m);
       m.start();
     });
@@ -138,9 +138,9 @@ describe('connection state machine', () => {
     const peer = await fakeCollector(['revoked']);
     const errors: string[] = [];
     const delays: number[] = [];
-    const m = new ConnectionManager(
-      { server: peer.url, hello },
-      {
+    const m = new ConnectionManager({
+      dialOptions: { server: peer.url, hello },
+      events: {
         onSession: () => undefined,
         onState: (s, d) => {
           if (s !== 'backing_off') return;
@@ -149,8 +149,8 @@ describe('connection state machine', () => {
         },
       },
       logger,
-      { baseMs: 10, capMs: 60_000, random: () => 0 },
-    );
+      backoff: { baseMs: 10, capMs: 60_000, random: () => 0 },
+    });
     managers.push(m);
     m.start();
     await expect.poll(() => errors.length).toBe(1);
@@ -163,15 +163,15 @@ describe('connection state machine', () => {
 
   it('reconnects with growing backoff while the collector is down', async () => {
     const delays: number[] = [];
-    const m = new ConnectionManager(
-      { server: 'http://127.0.0.1:9', hello, timeoutMs: 500 },
-      {
+    const m = new ConnectionManager({
+      dialOptions: { server: 'http://127.0.0.1:9', hello, timeoutMs: 500 },
+      events: {
         onSession: () => undefined,
         onState: (s, d) => (s === 'backing_off' ? delays.push(d.delayMs ?? 0) : undefined),
       },
       logger,
-      { baseMs: 5, capMs: 40, random: () => 0.999 },
-    );
+      backoff: { baseMs: 5, capMs: 40, random: () => 0.999 },
+    });
     managers.push(m);
     m.start();
     await expect.poll(() => delays.length, { timeout: 5000 }).toBeGreaterThanOrEqual(5);

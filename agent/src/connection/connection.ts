@@ -28,6 +28,17 @@ const IDENTITY_REFUSALS = new Set([
   'OUTPOST_E_TLS_PIN_MISMATCH',
 ]);
 
+/** What ConnectionManager is built from (one options object, not positional arguments). */
+export interface ConnectionManagerInit {
+  dialOptions: Omit<DialOptions, 'logger'>;
+  events: ConnectionEvents;
+  logger: Logger;
+  backoff: BackoffOptions & {
+    /** A session that lasted this long resets the attempt count. */ stableMs?: number;
+  };
+  dialer?: (o: DialOptions) => Promise<Session>;
+}
+
 /** Keeps one authenticated session to the collector alive for as long as the agent runs. */
 export class ConnectionManager {
   #state: ConnectionState = 'idle';
@@ -36,15 +47,21 @@ export class ConnectionManager {
   #loop: Promise<void> | undefined;
   attempt = 0;
 
-  constructor(
-    private readonly dialOptions: Omit<DialOptions, 'logger'>,
-    private readonly events: ConnectionEvents,
-    private readonly logger: Logger,
-    private readonly backoff: BackoffOptions & {
-      /** A session that lasted this long resets the attempt count. */ stableMs?: number;
-    },
-    private readonly dialer: (o: DialOptions) => Promise<Session> = dial,
-  ) {}
+  private readonly dialOptions: Omit<DialOptions, 'logger'>;
+  private readonly events: ConnectionEvents;
+  private readonly logger: Logger;
+  private readonly backoff: BackoffOptions & {
+    /** A session that lasted this long resets the attempt count. */ stableMs?: number;
+  };
+  private readonly dialer: (o: DialOptions) => Promise<Session>;
+  constructor(init: ConnectionManagerInit) {
+    const { dialOptions, events, logger, backoff, dialer = dial } = init;
+    this.dialOptions = dialOptions;
+    this.events = events;
+    this.logger = logger;
+    this.backoff = backoff;
+    this.dialer = dialer;
+  }
 
   get state(): ConnectionState {
     return this.#state;

@@ -66,6 +66,14 @@ export function closeInfo(code: number, reasonBuf: Buffer | string): CloseInfo {
 /** Messages a session delivers after the handshake (the handshake messages themselves are protocol errors then). */
 export type SessionMessage = Exclude<CollectorMessage, { type: 'collector.challenge' | 'collector.welcome' }>;
 
+/** What Session is built from (one options object, not positional arguments). */
+export interface SessionInit {
+  ws: WebSocket;
+  welcome: CollectorWelcome;
+  logger: Logger;
+  clock?: Clock;
+}
+
 /** An authenticated socket after the welcome. */
 export class Session {
   #handler: ((msg: SessionMessage) => void) | undefined;
@@ -75,12 +83,14 @@ export class Session {
   /** Time of the last frame or ping from the collector (for the liveness check). */
   lastActivity: number;
 
-  constructor(
-    readonly ws: WebSocket,
-    readonly welcome: CollectorWelcome,
-    private readonly logger: Logger,
-    clock: Clock = systemClock,
-  ) {
+  readonly ws: WebSocket;
+  readonly welcome: CollectorWelcome;
+  private readonly logger: Logger;
+  constructor(init: SessionInit) {
+    const { ws, welcome, logger, clock = systemClock } = init;
+    this.ws = ws;
+    this.welcome = welcome;
+    this.logger = logger;
     this.lastActivity = clock.now();
     this.closed = new Promise((resolve) =>
       ws.once('close', (code: number, reason: Buffer) => resolve(closeInfo(code, reason))),
@@ -287,7 +297,7 @@ export function dial(opts: DialOptions): Promise<Session> {
         const welcome = handshakeStep(state, data, isBinary, ws, opts.hello);
         if (!welcome) return;
         ws.removeAllListeners('message');
-        finish(undefined, new Session(ws, welcome, opts.logger, opts.clock));
+        finish(undefined, new Session({ ws, welcome, logger: opts.logger, clock: opts.clock }));
       } catch (err) {
         const e = err instanceof OutpostError ? err : new OutpostError('OUTPOST_E_INTERNAL', { cause: err });
         opts.logger.error({ code: e.code, err: e }, 'handshake failed');

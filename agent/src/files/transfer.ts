@@ -51,6 +51,16 @@ async function writeAll(fh: FileHandle, data: Buffer, at: number): Promise<void>
 
 const changed = (message: string) => new OutpostError('OUTPOST_E_FILE_IO', { message: `file I/O failed: ${message}` });
 
+/** What FileChannel is built from (one options object, not positional arguments). */
+export interface FileChannelInit {
+  session: Session;
+  msg: FileOpen;
+  fh: FileHandle;
+  maxBytes: number;
+  logger: Logger;
+  onGone: () => void;
+}
+
 /** A transfer bound to one channel. */
 export class FileChannel implements Channel {
   readonly sessionId: string;
@@ -61,14 +71,18 @@ export class FileChannel implements Channel {
   #sender: CreditSender | undefined;
   #stream: Readable | undefined;
 
-  private constructor(
-    private readonly session: Session,
-    private readonly msg: FileOpen,
-    fh: FileHandle,
-    private readonly maxBytes: number,
-    private readonly logger: Logger,
-    private readonly onGone: () => void,
-  ) {
+  private readonly session: Session;
+  private readonly msg: FileOpen;
+  private readonly maxBytes: number;
+  private readonly logger: Logger;
+  private readonly onGone: () => void;
+  private constructor(init: FileChannelInit) {
+    const { session, msg, fh, maxBytes, logger, onGone } = init;
+    this.session = session;
+    this.msg = msg;
+    this.maxBytes = maxBytes;
+    this.logger = logger;
+    this.onGone = onGone;
     this.sessionId = msg.sessionId;
     this.#fh = fh;
   }
@@ -82,7 +96,7 @@ export class FileChannel implements Channel {
     logger: Logger,
     onGone: () => void,
   ): Promise<FileChannel> {
-    const ch = new FileChannel(session, msg, fh, maxBytes, logger, onGone);
+    const ch = new FileChannel({ session, msg, fh, maxBytes, logger, onGone });
     try {
       if (msg.direction === 'download') await ch.#startDownload(fh);
       else await ch.#startUpload(fh);

@@ -112,14 +112,14 @@ export class AgentRuntime {
       kind: 'agent.started',
       data: { version: AGENT_VERSION, pid: process.pid },
     });
-    this.#connection = new ConnectionManager(
-      {
+    this.#connection = new ConnectionManager({
+      dialOptions: {
         server: this.config.server,
         caFingerprint: this.config.caFingerprint,
         clock: this.#clock,
         hello: (nonce) => keyHello(keys, this.config.agentId, facts, nonce),
       },
-      {
+      events: {
         onSession: (s) => void this.#serve(s),
         onState: (state, detail) => {
           this.#state = state;
@@ -129,8 +129,8 @@ export class AgentRuntime {
         },
       },
       logger,
-      this.options.backoff ?? { baseMs: 1000, capMs: 5 * 60_000 },
-    );
+      backoff: this.options.backoff ?? { baseMs: 1000, capMs: 5 * 60_000 },
+    });
     this.#connection.start();
     this.#timers.push(setInterval(() => this.#writeStatus(), 5000).unref());
     if (this.options.testEvents) this.#emitTestEvents(this.options.testEvents);

@@ -35,6 +35,16 @@ export interface ShellCommand {
   cwd: string;
 }
 
+/** What PtyChannel is built from (one options object, not positional arguments). */
+export interface PtyChannelInit {
+  session: Session;
+  open: ShellOpen;
+  user: ShellUser;
+  command: ShellCommand;
+  logger: Logger;
+  onGone: () => void;
+}
+
 /** A PTY bound to one channel. */
 export class PtyChannel implements Channel {
   readonly pty: IPty;
@@ -57,14 +67,16 @@ export class PtyChannel implements Channel {
   #quietTimer: NodeJS.Timeout | undefined;
   readonly sessionId: string;
 
-  constructor(
-    private readonly session: Session,
-    private readonly open: ShellOpen,
-    user: ShellUser,
-    command: ShellCommand,
-    private readonly logger: Logger,
-    private readonly onGone: () => void,
-  ) {
+  private readonly session: Session;
+  private readonly open: ShellOpen;
+  private readonly logger: Logger;
+  private readonly onGone: () => void;
+  constructor(init: PtyChannelInit) {
+    const { session, open, user, command, logger, onGone } = init;
+    this.session = session;
+    this.open = open;
+    this.logger = logger;
+    this.onGone = onGone;
     this.sessionId = open.sessionId;
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',

@@ -74,9 +74,16 @@ export class ShellService implements AgentComponent {
         allowElevated: ctx.config.shell?.allowElevated ?? true,
       });
       const command = shellCommand(ctx.config, user);
-      const ch = new PtyChannel(ctx.session, msg, user, command, ctx.logger, () => {
-        this.#sessions.delete(msg.sessionId);
-        hub.remove(msg.channel, ch);
+      const ch = new PtyChannel({
+        session: ctx.session,
+        open: msg,
+        user,
+        command,
+        logger: ctx.logger,
+        onGone: () => {
+          this.#sessions.delete(msg.sessionId);
+          hub.remove(msg.channel, ch);
+        },
       });
       hub.add(msg.channel, ch);
       this.#sessions.set(msg.sessionId, ch);

@@ -26,7 +26,7 @@ const claims = (now: number, over: Partial<TicketClaims> = {}): TicketClaims => 
 describe('TicketGuard', () => {
   it('admits a fresh ticket once, refuses its replay until long after expiry, and refuses expired ones', () => {
     let now = 1_000_000;
-    const guard = new TicketGuard(agentId, exportPublicKey(publicKey), () => now);
+    const guard = new TicketGuard({ agentId, key: exportPublicKey(publicKey), now: () => now });
     const t = signTicket(privateKey, claims(now));
     expect(guard.admit(t, sessionId, 'shell').user).toBe('a@b.c');
     expect(() => guard.admit(t, sessionId, 'shell')).toThrow(/already used/);
@@ -78,7 +78,7 @@ describe('TicketGuard', () => {
   });
 
   it('refuses every ticket when no collector key is known', () => {
-    const guard = new TicketGuard(agentId, undefined);
+    const guard = new TicketGuard({ agentId, key: undefined });
     expect(() => guard.admit(signTicket(privateKey, claims(Date.now())), sessionId, 'shell')).toThrow(
       /no collector session key/,
     );

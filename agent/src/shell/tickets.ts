@@ -27,6 +27,14 @@ export function usedTicketsFile(stateDir: string): string {
 /** A used ticket id is forgotten this long after its expiry (the verifier allows 5 s of clock skew). */
 const FORGET_AFTER_MS = 10_000;
 
+/** What TicketGuard is built from (one options object, not positional arguments). */
+export interface TicketGuardInit {
+  agentId: string;
+  key: string | undefined;
+  now?: () => number;
+  usedFile?: string | undefined;
+}
+
 /** Verifies tickets and remembers used ones. */
 export class TicketGuard {
   readonly #used = new Map<string, number>();
@@ -36,13 +44,15 @@ export class TicketGuard {
   /** Why the used-ticket file could not be read, if it could not. */
   loadError: OutpostError | undefined;
 
+  private readonly agentId: string;
+  private readonly now: () => number;
+  private readonly usedFile: string | undefined;
   /** `usedFile`: where used ticket ids are kept across restarts (none: in memory only, for tests of the checks). */
-  constructor(
-    private readonly agentId: string,
-    key: string | undefined,
-    private readonly now: () => number = Date.now,
-    private readonly usedFile?: string,
-  ) {
+  constructor(init: TicketGuardInit) {
+    const { agentId, key, now = Date.now, usedFile } = init;
+    this.agentId = agentId;
+    this.now = now;
+    this.usedFile = usedFile;
     this.#key = key;
     if (usedFile) this.#loadUsed(usedFile);
   }
@@ -56,7 +66,12 @@ export class TicketGuard {
   ): TicketGuard {
     const file = sessionKeyFile(stateDir);
     const stored = !configKey && existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
-    return new TicketGuard(agentId, configKey ?? (stored || undefined), now, usedTicketsFile(stateDir));
+    return new TicketGuard({
+      agentId,
+      key: configKey ?? (stored || undefined),
+      now,
+      usedFile: usedTicketsFile(stateDir),
+    });
   }
 
   /**

@@ -189,7 +189,14 @@ export class AgentSocket {
     const lastSeq = await ingest.cursorOf(agent.id);
     if ((this.#state as State) === 'closed') return; // the socket went away while we were checking
     this.#leavePending();
-    const conn = new AgentConnection(agent.id, agent.clientId, agent.siteId, this.socket, this.ip, clock.now());
+    const conn = new AgentConnection({
+      agentId: agent.id,
+      clientId: agent.clientId,
+      siteId: agent.siteId,
+      socket: this.socket,
+      remoteIp: this.ip,
+      connectedAt: clock.now(),
+    });
     this.#conn = conn;
     conn.cursor = lastSeq;
     this.#state = 'ready';

@@ -3,6 +3,16 @@ import { type CollectorMessage, encodeMessage, OutpostError } from '@outpost/sha
 import type { WebSocket } from 'ws';
 import type { StreamPeer } from '../stream/index.js';
 
+/** What AgentConnection is built from (one options object, not positional arguments). */
+export interface AgentConnectionInit {
+  agentId: string;
+  clientId: string;
+  siteId: string;
+  socket: WebSocket;
+  remoteIp: string;
+  connectedAt: number;
+}
+
 /** One authenticated agent socket; also the stream's peer for this agent. */
 export class AgentConnection implements StreamPeer {
   /** Highest sequence number accepted on this connection (queued or committed). */
@@ -12,14 +22,20 @@ export class AgentConnection implements StreamPeer {
   lastHeartbeatAt: number;
   outboxPending = 0;
 
-  constructor(
-    readonly agentId: string,
-    readonly clientId: string,
-    readonly siteId: string,
-    readonly socket: WebSocket,
-    readonly remoteIp: string,
-    readonly connectedAt: number,
-  ) {
+  readonly agentId: string;
+  readonly clientId: string;
+  readonly siteId: string;
+  readonly socket: WebSocket;
+  readonly remoteIp: string;
+  readonly connectedAt: number;
+  constructor(init: AgentConnectionInit) {
+    const { agentId, clientId, siteId, socket, remoteIp, connectedAt } = init;
+    this.agentId = agentId;
+    this.clientId = clientId;
+    this.siteId = siteId;
+    this.socket = socket;
+    this.remoteIp = remoteIp;
+    this.connectedAt = connectedAt;
     this.lastHeartbeatAt = connectedAt;
   }
 

@@ -26,14 +26,27 @@ export interface Proof {
   totp?: string | undefined;
 }
 
+/** What Credentials is built from (one options object, not positional arguments). */
+export interface CredentialsInit {
+  store: AuthStore;
+  audit: AuditLog;
+  clock: Clock;
+  throttle: LoginThrottle;
+}
+
 /** The credential changes of the auth concern. */
 export class Credentials {
-  constructor(
-    private readonly store: AuthStore,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly throttle: LoginThrottle,
-  ) {}
+  private readonly store: AuthStore;
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly throttle: LoginThrottle;
+  constructor(init: CredentialsInit) {
+    const { store, audit, clock, throttle } = init;
+    this.store = store;
+    this.audit = audit;
+    this.clock = clock;
+    this.throttle = throttle;
+  }
 
   readonly #accessEnded: ((userId: string, why: string) => void)[] = [];
   /**

@@ -51,22 +51,34 @@ export interface AuthOptions {
 // A dummy hash verified when the e-mail is unknown, so response time does not reveal which accounts exist.
 let dummyHash: Promise<string> | undefined;
 
+/** What AuthService is built from (one options object, not positional arguments). */
+export interface AuthServiceInit {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  options: AuthOptions;
+}
+
 /** Users, credentials and the actors they authenticate as. */
 export class AuthService {
   readonly store: AuthStore;
   readonly throttle: LoginThrottle;
   /** Password, e-mail and second-factor changes, and disabling users. */
   readonly credentials: Credentials;
-  constructor(
-    db: Db,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly options: AuthOptions,
-  ) {
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly options: AuthOptions;
+  constructor(init: AuthServiceInit) {
+    const { db, audit, clock, logger, options } = init;
+    this.audit = audit;
+    this.clock = clock;
+    this.logger = logger;
+    this.options = options;
     this.store = new AuthStore(db);
-    this.throttle = new LoginThrottle(this.store, clock, audit, logger);
-    this.credentials = new Credentials(this.store, audit, clock, this.throttle);
+    this.throttle = new LoginThrottle({ store: this.store, clock, audit, logger });
+    this.credentials = new Credentials({ store: this.store, audit, clock, throttle: this.throttle });
   }
 
   /** Creates the first admin when there is no user yet; returns the generated credentials once. */

@@ -54,13 +54,23 @@ describe('LoginThrottle', () => {
     expect(keys.account).toBe('account:someone@example.com');
 
     let db = open(file);
-    const first = new LoginThrottle(new AuthStore(db), clock, new AuditLog(db, clock, logger), logger);
+    const first = new LoginThrottle({
+      store: new AuthStore(db),
+      clock,
+      audit: new AuditLog(db, clock, logger),
+      logger,
+    });
     for (let i = 0; i < 8; i++) await first.failed(keys);
     expect(await first.blocked(keys)).toEqual({ waitMs: 4000, key: 'source' });
     db.close();
 
     db = open(file);
-    const second = new LoginThrottle(new AuthStore(db), clock, new AuditLog(db, clock, logger), logger);
+    const second = new LoginThrottle({
+      store: new AuthStore(db),
+      clock,
+      audit: new AuditLog(db, clock, logger),
+      logger,
+    });
     clock.t += 1000;
     expect(await second.blocked(keys)).toEqual({ waitMs: 3000, key: 'source' });
     // Another source and another account are not affected.

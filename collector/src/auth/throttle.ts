@@ -62,21 +62,42 @@ export interface ThrottleKeys {
   account: string;
 }
 
+/** What LoginThrottle is built from (one options object, not positional arguments). */
+export interface LoginThrottleInit {
+  store: AuthStore;
+  clock: Clock;
+  audit: AuditLog;
+  logger: Logger;
+  policies?: { source: ThrottlePolicy; account: ThrottlePolicy };
+}
+
 /** Counts failures and says how long a source or an account must wait. */
 export class LoginThrottle {
   #lastPrune = 0;
   /** Attempts being checked now, per key (in memory: a burst is a matter of milliseconds). */
   readonly #inFlight = new Map<string, number>();
-  constructor(
-    private readonly store: AuthStore,
-    private readonly clock: Clock,
-    private readonly audit: AuditLog,
-    private readonly logger: Logger,
-    private readonly policies: { source: ThrottlePolicy; account: ThrottlePolicy } = {
-      source: SOURCE_POLICY,
-      account: ACCOUNT_POLICY,
-    },
-  ) {}
+  private readonly store: AuthStore;
+  private readonly clock: Clock;
+  private readonly audit: AuditLog;
+  private readonly logger: Logger;
+  private readonly policies: { source: ThrottlePolicy; account: ThrottlePolicy };
+  constructor(init: LoginThrottleInit) {
+    const {
+      store,
+      clock,
+      audit,
+      logger,
+      policies = {
+        source: SOURCE_POLICY,
+        account: ACCOUNT_POLICY,
+      },
+    } = init;
+    this.store = store;
+    this.clock = clock;
+    this.audit = audit;
+    this.logger = logger;
+    this.policies = policies;
+  }
 
   /** The keys of an attempt: the source address and the account's e-mail, case-folded as the users table does. */
   static keys(remoteIp: string, email: string): ThrottleKeys {

@@ -7,5 +7,5 @@
 export { type CalendarSpec, Coverage, checkCalendar } from './calendar.js';
 export { contractsRoutes } from './routes.js';
 export * from './schemas.js';
-export { Contracts, type ContractsDeps, dutyAt, type SlaTerms } from './service.js';
+export { Contracts, type ContractsDeps, type ContractsInit, dutyAt, type SlaTerms } from './service.js';
 export { contractsMigrations } from './store.js';

@@ -36,6 +36,14 @@ export interface ContractsDeps {
   member(userId: string, clientId: string | null): Promise<{ email: string } | undefined>;
 }
 
+/** What the contracts service is built from. */
+export interface ContractsInit {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  deps: ContractsDeps;
+}
+
 const newId = (prefix: string) => `${prefix}_${randomBytes(6).toString('hex')}`;
 const bad = (message: string, field: string) =>
   new OutpostError('OUTPOST_E_CONTRACT_INVALID', { message, details: { field } });
@@ -56,13 +64,14 @@ export function dutyAt(rot: RotationView, at: number): { userId: string; overrid
 export class Contracts {
   readonly #store: ContractsStore;
   readonly #coverage = new Map<string, { updatedAt: number; coverage: Coverage }>();
-  constructor(
-    db: Db,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly deps: ContractsDeps,
-  ) {
-    this.#store = new ContractsStore(db);
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly deps: ContractsDeps;
+  constructor(init: ContractsInit) {
+    this.#store = new ContractsStore(init.db);
+    this.audit = init.audit;
+    this.clock = init.clock;
+    this.deps = init.deps;
   }
 
   async #checkClient(clientId: string | null): Promise<void> {

@@ -22,12 +22,12 @@ function setup(policy = 'baseline: { enabled: false }') {
   migrate(db, inventoryMigrations);
   const clock = { t: T0, now: () => clock.t };
   const logger = pino({ level: 'silent' });
-  const inventory = new Inventory(
+  const inventory = new Inventory({
     db,
-    { placement: async () => ({ clientId: 'cl_1', siteId: 'si_1' }), requestSnapshot: () => undefined },
+    deps: { placement: async () => ({ clientId: 'cl_1', siteId: 'si_1' }), requestSnapshot: () => undefined },
     clock,
     logger,
-  );
+  });
   const sink = new MemoryIncidentSink();
   const engine = new DetectionEngine({
     sink,

@@ -75,6 +75,16 @@ export interface Change {
   notify?: { event: NoticeEvent; detail?: Record<string, unknown> }[];
 }
 
+/** What IncidentCore is built from (one options object, not positional arguments). */
+export interface IncidentCoreInit {
+  store: IncidentsStore;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  sla: SlaProvider;
+  options: IncidentOptions;
+}
+
 /** Shared machinery of the incident service, the detection sink and the SLA engine. */
 export class IncidentCore {
   #chain: Promise<unknown> = Promise.resolve();
@@ -82,14 +92,20 @@ export class IncidentCore {
   /** Called after every committed change (the console's live stream); a throwing listener is logged, not fatal. */
   readonly changeListeners: ((incident: Incident) => void)[] = [];
 
-  constructor(
-    readonly store: IncidentsStore,
-    readonly audit: AuditLog,
-    readonly clock: Clock,
-    readonly logger: Logger,
-    readonly sla: SlaProvider,
-    readonly options: IncidentOptions,
-  ) {
+  readonly store: IncidentsStore;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly sla: SlaProvider;
+  readonly options: IncidentOptions;
+  constructor(init: IncidentCoreInit) {
+    const { store, audit, clock, logger, sla, options } = init;
+    this.store = store;
+    this.audit = audit;
+    this.clock = clock;
+    this.logger = logger;
+    this.sla = sla;
+    this.options = options;
     this.notices = new NoticeDrain(store, clock, logger);
   }
 

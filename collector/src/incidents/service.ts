@@ -56,7 +56,14 @@ export class IncidentService implements IncidentSink {
   constructor(o: IncidentServiceOptions) {
     this.logger = o.logger;
     this.deps = o.deps;
-    this.#core = new IncidentCore(new IncidentsStore(o.db), o.audit, o.clock, o.logger, o.sla, o.options);
+    this.#core = new IncidentCore({
+      store: new IncidentsStore(o.db),
+      audit: o.audit,
+      clock: o.clock,
+      logger: o.logger,
+      sla: o.sla,
+      options: o.options,
+    });
   }
 
   /** Calls `fn` after every committed ticket change (opened, acknowledged, commented, resolved…). */

@@ -5,6 +5,14 @@
  * merge two machines on a placeholder serial or a shared UUID.
  */
 
+export {
+  DeviceSchema,
+  EolSchema,
+  type InventoryAnswer,
+  InventoryAnswerSchema,
+  type ProbeEntry,
+  ProbeEntrySchema,
+} from './answers.js';
 export { type DemoMachine, demoRows, fullReport } from './demo-fleet.js';
 export { EOL_TABLE, EOL_TABLE_DATE, type EolStatus, eolStatus } from './eol.js';
 export { CHANGE_KINDS, type ChangeKind, changesFor } from './history.js';

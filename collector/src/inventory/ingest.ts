@@ -7,8 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import {
   cleanRow,
+  firstBadRow,
   type InventoryReport,
   type InventorySet,
+  OutpostError,
   type ProbeName,
   rowKey,
   rowsHash,
@@ -74,6 +76,24 @@ function isWholeSet(parts: InventorySet[], last: InventorySet): parts is DataSet
   );
 }
 
+/**
+ * The set itself when every row matches its probe's closed schema; otherwise the probe's error in its place, so the
+ * set is refused whole (no row of it stored, the probe's previous rows kept, the error shown with them) while the
+ * report's other sets and the agent's stream go on. Logged with the agent and the probe.
+ */
+export function checkRows(set: InventorySet, agentId: string, logger: Logger): InventorySet {
+  if (set.mode === 'error') return set;
+  const bad = firstBadRow(set.probe, set.upserts);
+  if (!bad) return set;
+  const err = new OutpostError('OUTPOST_E_INVENTORY_ROW', {
+    message: `${set.probe} row ${bad.index} does not match its schema at ${bad.path}: ${bad.reason}`,
+    details: { probe: set.probe, row: bad.index, path: bad.path },
+  });
+  logger.warn({ err, agentId, probe: set.probe, row: bad.index, path: bad.path }, 'inventory set refused');
+  const { probe, setId, part, parts, collectedAt, hash } = set;
+  return { probe, mode: 'error', setId, part, parts, collectedAt, hash, code: err.code, message: err.message };
+}
+
 /** Applies reports to the store. */
 export class InventoryIngest {
   constructor(
@@ -126,8 +146,9 @@ export class InventoryIngest {
         removes: parts.flatMap((p) => p.removes),
       } as InventorySet);
     }
-    const device = await this.#device(tx, agentId, placement, complete, now, want);
-    for (const set of complete) await this.#applySet(tx, device, agentId, set, now, want);
+    const checked = complete.map((set) => checkRows(set, agentId, this.logger));
+    const device = await this.#device(tx, agentId, placement, checked, now, want);
+    for (const set of checked) await this.#applySet(tx, device, agentId, set, now, want);
     device.lastReport = now;
     await this.#refreshIdentity(tx, device);
     await tx.updateDevice(device);

@@ -31,9 +31,9 @@ function setup(placements: Record<string, string> = {}) {
   let now = NOW;
   const clock = { now: () => now };
   const requests: { agentId: string; probes: ProbeName[] }[] = [];
-  const inv = new Inventory(
+  const inv = new Inventory({
     db,
-    {
+    deps: {
       placement: async (id) => ({
         clientId: placements[id] ?? 'cl_a',
         siteId: placements[id] === 'cl_b' ? 'si_b' : 'si_a',
@@ -41,8 +41,8 @@ function setup(placements: Record<string, string> = {}) {
       requestSnapshot: (agentId, probes) => requests.push({ agentId, probes }),
     },
     clock,
-    pino({ level: 'silent' }),
-  );
+    logger: pino({ level: 'silent' }),
+  });
   const send = (agentId: string, msg: InventoryReport) => inv.ingest([{ agentId, msg }], clock.now());
   const staged = () => prepared<[], { n: number }>(db, 'SELECT count(*) AS n FROM inv_staging').get()!.n;
   return { inv, requests, send, advance: (ms: number) => (now += ms), clock, staged };
@@ -209,9 +209,10 @@ describe('inventory store', () => {
       }),
     );
     await send('ag_3', fullReport(1, rows, NOW));
-    const names = (await inv.inventory('ag_3', 'installed_software')).probes[0]!.rows.map(
-      (r) => `${r.name} ${r.version}`,
-    );
+    const entry = (await inv.inventory('ag_3', 'installed_software')).probes[0]!;
+    // The answer is typed per probe: narrowing on `probe` gives the software rows' columns.
+    if (entry.probe !== 'installed_software') throw new Error(`expected installed_software, got ${entry.probe}`);
+    const names = entry.rows.map((r) => `${r.name} ${r.version}`);
     const evil = names.find((n) => n.startsWith('evil'))!;
     expect(evil).toBe('evil<script>alert(1)</script> 1 2');
     expect(evil).not.toMatch(/[\u0000-\u001f]/);

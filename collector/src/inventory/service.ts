@@ -2,13 +2,14 @@
  * The inventory concern's logic: the stream sink, one device's inventory and history, and the facts other concerns
  * (detection, reports) read. No fastify here. Fleet queries live in queries.ts.
  */
-import { type InventoryReport, OutpostError, PROBE_NAMES, type ProbeName } from '@outpost/shared';
+import { type InventoryReport, OutpostError, PROBE_NAMES, type ProbeName, storedRow } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
 import type { Db } from '../db/index.js';
+import type { ProbeEntry } from './answers.js';
 import { type EolStatus, eolStatus } from './eol.js';
 import { type AgentPlacement, InventoryIngest } from './ingest.js';
-import { type ChangeRecord, type DeviceRecord, InventoryStore, type ProbeStatus, type StoredRow } from './store.js';
+import { type ChangeRecord, type DeviceRecord, InventoryStore, type StoredRow } from './store.js';
 
 const DAY = 86_400_000;
 
@@ -22,7 +23,7 @@ export interface InventoryDeps {
 export interface DeviceInventory {
   device: DeviceRecord;
   agents: string[];
-  probes: (ProbeStatus & { rows: Record<string, unknown>[] })[];
+  probes: ProbeEntry[];
   eol: EolStatus;
 }
 
@@ -73,6 +74,14 @@ export function hardwareAgeYears(d: DeviceRecord, now: number): number | null {
   return Number.isFinite(t) ? Math.max(0, (now - t) / (365.25 * DAY)) : null;
 }
 
+/** What Inventory is built from (one options object, not positional arguments). */
+export interface InventoryInit {
+  db: Db;
+  deps: InventoryDeps;
+  clock: Clock;
+  logger: Logger;
+}
+
 /** The inventory service. */
 export class Inventory {
   readonly store: InventoryStore;
@@ -80,12 +89,14 @@ export class Inventory {
   /** Counters the metrics endpoint and the bench read. */
   readonly counters = { reports: 0, resyncRequests: 0 };
 
-  constructor(
-    db: Db,
-    private readonly deps: InventoryDeps,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {
+  private readonly deps: InventoryDeps;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  constructor(init: InventoryInit) {
+    const { db, deps, clock, logger } = init;
+    this.deps = deps;
+    this.clock = clock;
+    this.logger = logger;
     this.store = new InventoryStore(db);
     this.#ingest = new InventoryIngest(this.store, logger);
   }
@@ -136,8 +147,13 @@ export class Inventory {
     if (!device) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No inventory yet for agent ${agentId}` });
     const statuses = (await this.store.probes(device.id)).filter((p) => !probe || p.probe === probe);
     const probes: DeviceInventory['probes'] = [];
-    for (const s of statuses)
-      probes.push({ ...s, rows: (await this.store.rows(device.id, s.probe)).map((r) => r.data) });
+    for (const s of statuses) {
+      const rows = (await this.store.rows(device.id, s.probe)).map((r) => storedRow(s.probe, r.data));
+      // Stored rows passed their probe's closed schema at ingest (`checkRows`; before it, the edge decoder); projected
+      // on the current columns, a row stored by an older collector only lacks the columns added since: what the
+      // entry's optional columns state. The union's members differ by `probe` only, hence the cast.
+      probes.push({ ...s, rows } as ProbeEntry);
+    }
     return { device, agents: await this.store.agentsOfDevice(device.id), probes, eol: await this.eolOf(device.id) };
   }
 

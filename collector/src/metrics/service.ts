@@ -31,18 +31,33 @@ export const DEFAULT_RETENTION: MetricsRetention = {
 /** How often samples are rolled up and pruned, and detection's state checkpointed: a minute of slack. */
 export const HOUSEKEEPING_INTERVAL_MS = 60_000;
 
+/** What MetricsService is built from (one options object, not positional arguments). */
+export interface MetricsServiceInit {
+  store: MetricsStore;
+  consumer: SampleConsumer | undefined;
+  clock: Clock;
+  logger: Logger;
+  retention?: MetricsRetention;
+}
+
 /** Metrics ingestion and housekeeping. */
 export class MetricsService {
   #timer: NodeJS.Timeout | undefined;
   samplesStored = 0;
 
-  constructor(
-    private readonly store: MetricsStore,
-    private readonly consumer: SampleConsumer | undefined,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly retention: MetricsRetention = DEFAULT_RETENTION,
-  ) {}
+  private readonly store: MetricsStore;
+  private readonly consumer: SampleConsumer | undefined;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly retention: MetricsRetention;
+  constructor(init: MetricsServiceInit) {
+    const { store, consumer, clock, logger, retention = DEFAULT_RETENTION } = init;
+    this.store = store;
+    this.consumer = consumer;
+    this.clock = clock;
+    this.logger = logger;
+    this.retention = retention;
+  }
 
   /** The stream sink: durable when it resolves, idempotent by (agent, seq); detection sees each batch once. */
   async commit(items: readonly { agentId: string; msg: MetricsBatch }[]): Promise<void> {

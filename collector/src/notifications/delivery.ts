@@ -45,6 +45,17 @@ export const channelIncidentKey = (channelId: string) => `notifications:channel:
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/** What DeliveryWorker is built from (one options object, not positional arguments). */
+export interface DeliveryWorkerInit {
+  store: NotificationsStore;
+  senders: Senders;
+  deps: DeliveryDeps;
+  clock: Clock;
+  logger: Logger;
+  options: DeliveryOptions;
+  random?: () => number;
+}
+
 /** Sends due messages; one pass at a time per worker. */
 export class DeliveryWorker {
   /** Sends accepted and attempts failed since start (for /metrics). */
@@ -52,15 +63,23 @@ export class DeliveryWorker {
   #timer: NodeJS.Timeout | undefined;
   #pass: Promise<{ sent: number; failed: number }> | undefined;
 
-  constructor(
-    private readonly store: NotificationsStore,
-    private readonly senders: Senders,
-    private readonly deps: DeliveryDeps,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly options: DeliveryOptions,
-    private readonly random: () => number = Math.random,
-  ) {}
+  private readonly store: NotificationsStore;
+  private readonly senders: Senders;
+  private readonly deps: DeliveryDeps;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly options: DeliveryOptions;
+  private readonly random: () => number;
+  constructor(init: DeliveryWorkerInit) {
+    const { store, senders, deps, clock, logger, options, random = Math.random } = init;
+    this.store = store;
+    this.senders = senders;
+    this.deps = deps;
+    this.clock = clock;
+    this.logger = logger;
+    this.options = options;
+    this.random = random;
+  }
 
   /** Starts polling for due messages. */
   start(): void {

@@ -71,15 +71,15 @@ export class Notifications implements IncidentNotifier {
     this.deps = deps;
     this.#store = new NotificationsStore(init.db);
     this.#senders = new Senders({ timeoutMs: options.timeoutMs, clock });
-    this.worker = new DeliveryWorker(
-      this.#store,
-      this.#senders,
+    this.worker = new DeliveryWorker({
+      store: this.#store,
+      senders: this.#senders,
       deps,
       clock,
       logger,
       options,
-      init.random ?? Math.random,
-    );
+      random: init.random ?? Math.random,
+    });
   }
 
   /** Starts the delivery worker (app lifecycle). */

@@ -8,13 +8,12 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ParsedMail, simpleParser } from 'mailparser';
 import { createTransport, type Transporter } from 'nodemailer';
 import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type Collector } from '../app.js';
 import { checkSettings } from '../config.js';
+import { startRelay, type TestRelay } from './smtp.fixture.js';
 
 let app: Collector;
 let dir: string;
@@ -23,18 +22,7 @@ let clientId: string;
 let other: string;
 let port: number;
 /** A relay on loopback standing for the organisation's mail server: what the desk sends back lands here. */
-let relay: SMTPServer;
-const sent: ParsedMail[] = [];
-
-/** Polls until `check` holds (the relay receives asynchronously). */
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  // Polling an outcome, not sleeping for a fixed time: each round waits 50 ms only while the mail is not there yet.
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out; the relay got: ${JSON.stringify(sent.map((m) => m.subject))}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+let relay: TestRelay;
 
 const incidents = async () => (await app.incidents.list({ channel: 'email', limit: 1000 })).incidents;
 const send = (mail: Record<string, unknown>) =>
@@ -45,19 +33,8 @@ const send = (mail: Record<string, unknown>) =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'outpost-email-'));
-  relay = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData: (stream, _s, cb) => {
-      simpleParser(stream).then((m) => {
-        sent.push(m);
-        cb();
-      }, cb);
-    },
-  });
-  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-  const relayPort = (relay.server.address() as { port: number }).port;
+  relay = await startRelay();
+  const relayPort = relay.port;
   const settings = checkSettings({
     dataDir: join(dir, 'data'),
     tls: { enabled: false },
@@ -92,7 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   smtp?.close();
   await app?.close();
-  await new Promise<void>((r) => relay?.close(() => r()));
+  await relay?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -131,14 +108,14 @@ describe('e-mail to the helpdesk', () => {
   });
 
   it('acknowledges with the ticket number in the subject, then sends the resolution, marked as automatic', async () => {
-    await until(() => sent.some((m) => m.subject?.startsWith(`[${first.id}]`)));
-    const ack = sent.find((m) => m.subject?.startsWith(`[${first.id}]`))!;
+    await relay.until(() => relay.sent.some((m) => m.subject?.startsWith(`[${first.id}]`)));
+    const ack = relay.sent.find((m) => m.subject?.startsWith(`[${first.id}]`))!;
     expect(ack.to && 'text' in ack.to ? ack.to.text : '').toContain('bob@acme.example');
     expect(ack.headers.get('auto-submitted')).toBe('auto-replied');
     expect(ack.inReplyTo).toBe(first.messageId);
     await app.incidents.resolve({ kind: 'system', id: 'system' }, first.id, 'Toner replaced', 'hardware');
-    await until(() => sent.some((m) => m.subject?.startsWith(`[${first.id}] Resolved`)));
-    expect(sent.find((m) => m.subject?.startsWith(`[${first.id}] Resolved`))!.text).toContain('Toner replaced');
+    await relay.until(() => relay.sent.some((m) => m.subject?.startsWith(`[${first.id}] Resolved`)));
+    expect(relay.sent.find((m) => m.subject?.startsWith(`[${first.id}] Resolved`))!.text).toContain('Toner replaced');
     await app.incidents.reopen({ kind: 'system', id: 'system' }, first.id, 'the reply test needs it open');
   });
 

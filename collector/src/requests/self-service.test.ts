@@ -8,19 +8,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ParsedMail, simpleParser } from 'mailparser';
 import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type Collector } from '../app.js';
 import { checkSettings } from '../config.js';
+import { startRelay, type TestRelay } from './smtp.fixture.js';
 
 const ORIGIN = 'http://help.test';
 const SYSTEM = { kind: 'system', id: 'system' } as const;
 let app: Collector;
 let dir: string;
-let relay: SMTPServer;
-const sent: ParsedMail[] = [];
+let relay: TestRelay;
 /** Added to the collector's clock: a link "15 minutes later" without waiting 15 minutes. */
 let skew = 0;
 let clientId: string;
@@ -28,16 +26,6 @@ let adminToken: string;
 let alice: { cookie: string; csrf: string };
 let aliceTicket: string;
 let bobTicket: string;
-
-/** Polls until `check` holds (the relay receives asynchronously). */
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  // Polling an outcome, not sleeping for a fixed time: each round waits 50 ms only while the mail is not there yet.
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out; the relay got ${sent.length} mails`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
 const post = (url: string, body: Record<string, string>, o: { cookie?: string; ip?: string; origin?: string } = {}) =>
@@ -54,7 +42,7 @@ const post = (url: string, body: Record<string, string>, o: { cookie?: string; i
   });
 const get = (url: string, headers: Record<string, string> = {}) => app.api.inject({ method: 'GET', url, headers });
 const linksTo = (to: string) =>
-  sent
+  relay.sent
     .filter((m) => (m.to && 'text' in m.to ? m.to.text : '') === to)
     .map((m) => /https?:\/\/\S+\/help\/link\?t=([\w-]+)/.exec(m.text ?? '')?.[1] ?? '');
 
@@ -62,7 +50,7 @@ const linksTo = (to: string) =>
 async function linkFor(email: string, ip: string): Promise<string> {
   const before = linksTo(email).length;
   expect((await post('/help/sign-in', { email }, { ip })).statusCode).toBe(200);
-  await until(() => linksTo(email).length > before);
+  await relay.until(() => linksTo(email).length > before);
   return linksTo(email).at(-1)!;
 }
 
@@ -79,18 +67,7 @@ async function signIn(email: string, ip: string): Promise<{ cookie: string; csrf
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'outpost-self-'));
-  relay = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData: (stream, _s, cb) => {
-      simpleParser(stream).then((m) => {
-        sent.push(m);
-        cb();
-      }, cb);
-    },
-  });
-  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  relay = await startRelay();
   const settings = checkSettings({
     dataDir: join(dir, 'data'),
     tls: { enabled: false },
@@ -101,7 +78,7 @@ beforeAll(async () => {
         domains: {},
         relay: {
           host: '127.0.0.1',
-          port: (relay.server.address() as { port: number }).port,
+          port: relay.port,
           from: 'Helpdesk <helpdesk@support.example>',
         },
       },
@@ -147,7 +124,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  await new Promise<void>((r) => relay?.close(() => r()));
+  await relay?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -158,9 +135,9 @@ describe('signing in by a mailed link', () => {
     expect(known.statusCode).toBe(200);
     expect(unknown.statusCode).toBe(200);
     expect(unknown.body).toBe(known.body);
-    await until(() => linksTo('alice@acme.example').length === 1);
+    await relay.until(() => linksTo('alice@acme.example').length === 1);
     expect(linksTo('mallory@acme.example')).toHaveLength(0);
-    const mail = sent.find((m) => (m.to && 'text' in m.to ? m.to.text : '') === 'alice@acme.example')!;
+    const mail = relay.sent.find((m) => (m.to && 'text' in m.to ? m.to.text : '') === 'alice@acme.example')!;
     expect(mail.text).toContain(`${ORIGIN}/help/link?t=`);
     expect(mail.headers.get('auto-submitted')).toBe('auto-replied');
   });

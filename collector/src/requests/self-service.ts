@@ -73,19 +73,31 @@ const notFound = (id: string) =>
 const plain = (s: string) =>
   s.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, '');
 
+/** What SelfService is built from (one options object, not positional arguments). */
+export interface SelfServiceInit {
+  db: Db;
+  settings: SelfServiceSettings;
+  clock: Clock;
+  logger: Logger;
+  deps: SelfServiceDeps;
+}
+
 /** The self-service page's logic. */
 export class SelfService {
   readonly store: SelfServiceStore;
   readonly #perAddress: WindowLimit;
   readonly #perIp: WindowLimit;
 
-  constructor(
-    db: Db,
-    private readonly settings: SelfServiceSettings,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly deps: SelfServiceDeps,
-  ) {
+  private readonly settings: SelfServiceSettings;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly deps: SelfServiceDeps;
+  constructor(init: SelfServiceInit) {
+    const { db, settings, clock, logger, deps } = init;
+    this.settings = settings;
+    this.clock = clock;
+    this.logger = logger;
+    this.deps = deps;
     this.store = new SelfServiceStore(db);
     this.#perAddress = new WindowLimit(settings.linksPerAddress, LIMIT_WINDOW_MS);
     this.#perIp = new WindowLimit(settings.linksPerIp, LIMIT_WINDOW_MS);

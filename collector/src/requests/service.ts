@@ -75,19 +75,31 @@ function titleOf(channel: RequestChannel, name: string, text: string): string {
   return t.length > MAX_TITLE ? `${t.slice(0, MAX_TITLE - 1)}…` : t;
 }
 
+/** What Requests is built from (one options object, not positional arguments). */
+export interface RequestsInit {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  deps: RequestsDeps;
+}
+
 /** The requests concern's service. */
 export class Requests {
   readonly store: RequestsStore;
   /** One filing at a time, so a resent message (same origin) never opens two tickets. */
   #serial: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    db: Db,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly deps: RequestsDeps,
-  ) {
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly deps: RequestsDeps;
+  constructor(init: RequestsInit) {
+    const { db, audit, clock, logger, deps } = init;
+    this.audit = audit;
+    this.clock = clock;
+    this.logger = logger;
+    this.deps = deps;
     this.store = new RequestsStore(db);
   }
 

@@ -18,6 +18,16 @@ import { type RolloutAgent, type RolloutRecord, type RolloutsStore, TERMINAL } f
 
 const SYSTEM: Actor = { kind: 'system', id: 'system' };
 
+/** What RolloutDriver is built from (one options object, not positional arguments). */
+export interface RolloutDriverInit {
+  store: RolloutsStore;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  deps: RolloutsDeps;
+  options: RolloutsOptions;
+}
+
 /** Drives every rollout with work left. */
 export class RolloutDriver {
   #timer: NodeJS.Timeout | undefined;
@@ -25,14 +35,21 @@ export class RolloutDriver {
   /** Assignments recorded before a crash are issued again once (idempotent by id) at the first tick. */
   #reissued = false;
 
-  constructor(
-    private readonly store: RolloutsStore,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly deps: RolloutsDeps,
-    private readonly options: RolloutsOptions,
-  ) {}
+  private readonly store: RolloutsStore;
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly deps: RolloutsDeps;
+  private readonly options: RolloutsOptions;
+  constructor(init: RolloutDriverInit) {
+    const { store, audit, clock, logger, deps, options } = init;
+    this.store = store;
+    this.audit = audit;
+    this.clock = clock;
+    this.logger = logger;
+    this.deps = deps;
+    this.options = options;
+  }
 
   /** One pass over every rollout with work left. Never runs twice at once. */
   async tick(): Promise<void> {

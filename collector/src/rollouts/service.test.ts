@@ -89,7 +89,7 @@ async function setup(n: number) {
     releases: () => releases,
     incidents: h.incidents,
   };
-  const make = () => new Rollouts(h.db, h.audit, h.clock, logger, deps);
+  const make = () => new Rollouts({ db: h.db, audit: h.audit, clock: h.clock, logger, deps });
   let rollouts = make();
   /** The agents act on what they were sent since the last call, as the real agent does. */
   let handled = 0;

@@ -44,21 +44,35 @@ const DEFAULTS = {
   haltAfter: 1,
 } as const;
 
+/** What Rollouts is built from (one options object, not positional arguments). */
+export interface RolloutsInit {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+  deps: RolloutsDeps;
+  options?: RolloutsOptions;
+}
+
 /** The rollouts service. */
 export class Rollouts {
   readonly store: RolloutsStore;
   readonly #driver: RolloutDriver;
 
-  constructor(
-    db: Db,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly deps: RolloutsDeps,
-    private readonly options: RolloutsOptions = { tickMs: 1000 },
-  ) {
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly deps: RolloutsDeps;
+  private readonly options: RolloutsOptions;
+  constructor(init: RolloutsInit) {
+    const { db, audit, clock, logger, deps, options = { tickMs: 1000 } } = init;
+    this.audit = audit;
+    this.clock = clock;
+    this.logger = logger;
+    this.deps = deps;
+    this.options = options;
     this.store = new RolloutsStore(db);
-    this.#driver = new RolloutDriver(this.store, audit, clock, logger, deps, options);
+    this.#driver = new RolloutDriver({ store: this.store, audit, clock, logger, deps, options });
   }
 
   /** One pass of the driver (the timer calls it; tests call it with a fake clock). */

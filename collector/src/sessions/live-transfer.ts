@@ -33,6 +33,19 @@ export interface TransferOpened {
   size: number;
 }
 
+/** What LiveTransfer is built from (one options object, not positional arguments). */
+export interface LiveTransferInit {
+  id: string;
+  agent: AgentConnection;
+  tech: WebSocket;
+  direction: Direction;
+  startedAt: number;
+  requested: { offset: number; size: number };
+  expectedSha256: string | undefined;
+  clock: { now(): number };
+  onEnd: (t: LiveTransfer, info: TransferEnd) => void;
+}
+
 /** The relay for one transfer. */
 export class LiveTransfer {
   channel = 0;
@@ -47,19 +60,26 @@ export class LiveTransfer {
   readonly opened: Promise<TransferOpened>;
   #open: { resolve(o: TransferOpened): void; reject(e: OutpostError): void } | undefined;
 
-  constructor(
-    readonly id: string,
-    readonly agent: AgentConnection,
-    readonly tech: WebSocket,
-    readonly direction: Direction,
-    readonly startedAt: number,
-    /** What the technician asked: download offset, upload size. */
-    private readonly requested: { offset: number; size: number },
-    /** Upload: the SHA-256 the technician computed over the whole local file (checked against the agent's). */
-    private readonly expectedSha256: string | undefined,
-    private readonly clock: { now(): number },
-    private readonly onEnd: (t: LiveTransfer, info: TransferEnd) => void,
-  ) {
+  readonly id: string;
+  readonly agent: AgentConnection;
+  readonly tech: WebSocket;
+  readonly direction: Direction;
+  readonly startedAt: number;
+  private readonly requested: { offset: number; size: number };
+  private readonly expectedSha256: string | undefined;
+  private readonly clock: { now(): number };
+  private readonly onEnd: (t: LiveTransfer, info: TransferEnd) => void;
+  constructor(init: LiveTransferInit) {
+    const { id, agent, tech, direction, startedAt, requested, expectedSha256, clock, onEnd } = init;
+    this.id = id;
+    this.agent = agent;
+    this.tech = tech;
+    this.direction = direction;
+    this.startedAt = startedAt;
+    this.requested = requested;
+    this.expectedSha256 = expectedSha256;
+    this.clock = clock;
+    this.onEnd = onEnd;
     this.lastActivity = startedAt;
     this.opened = new Promise((resolve, reject) => {
       this.#open = { resolve, reject };

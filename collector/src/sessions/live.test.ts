@@ -35,13 +35,34 @@ afterEach(() => {
   for (const p of open.splice(0)) p.close();
 });
 
+/** The agent ag_1 of client cl_1 connected on `socket` (the collector's side of a real socket pair). */
+const agentOn = (socket: WebSocket) =>
+  new AgentConnection({
+    agentId: 'ag_1',
+    clientId: 'cl_1',
+    siteId: 'si_1',
+    socket,
+    remoteIp: '127.0.0.1',
+    connectedAt: 0,
+  });
+
 /** A session on channel 7 between real sockets: `tech.client` is the technician, `agent.client` the agent. */
 async function liveShell(onEnd: (s: LiveShell, info: EndInfo) => void = () => {}) {
   const tech = await socketPair();
   const agent = await socketPair();
   open.push(tech, agent);
-  const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
-  const s = new LiveShell('ss_1', conn, 7, tech.server, undefined, 0, { now: () => 0 }, { cols: 80, rows: 24 }, onEnd);
+  const conn = agentOn(agent.server);
+  const s = new LiveShell({
+    id: 'ss_1',
+    agent: conn,
+    channel: 7,
+    writer: tech.server,
+    recorder: undefined,
+    startedAt: 0,
+    clock: { now: () => 0 },
+    size: { cols: 80, rows: 24 },
+    onEnd,
+  });
   return { s, tech, agent };
 }
 
@@ -158,11 +179,21 @@ describe('input recording', () => {
       const tech = await socketPair();
       const agent = await socketPair();
       open.push(tech, agent);
-      const conn = new AgentConnection('ag_1', 'cl_1', 'si_1', agent.server, '127.0.0.1', 0);
+      const conn = agentOn(agent.server);
       const file = join(dir, 'r.cast.gz');
       const rec = CastRecorder.open(file, { cols: 80, rows: 24, startedAt: 0, title: 't' }, () => undefined);
       let t = 0;
-      const s = new LiveShell('ss_1', conn, 7, tech.server, rec, 0, { now: () => t }, { cols: 80, rows: 24 }, () => {});
+      const s = new LiveShell({
+        id: 'ss_1',
+        agent: conn,
+        channel: 7,
+        writer: tech.server,
+        recorder: rec,
+        startedAt: 0,
+        clock: { now: () => t },
+        size: { cols: 80, rows: 24 },
+        onEnd: () => {},
+      });
       const type = (text: string) => {
         t += 100;
         const f = encodeFrame(FrameKind.Data, TECH_CHANNEL, Buffer.from(text));

@@ -47,6 +47,19 @@ export interface EndInfo {
   code?: string | undefined;
 }
 
+/** What LiveShell is built from (one options object, not positional arguments). */
+export interface LiveShellInit {
+  id: string;
+  agent: AgentConnection;
+  channel: number;
+  writer: WebSocket;
+  recorder: CastRecorder | undefined;
+  startedAt: number;
+  clock: { now(): number };
+  size: { cols: number; rows: number };
+  onEnd: (s: LiveShell, info: EndInfo) => void;
+}
+
 /** The relay for one session. */
 export class LiveShell {
   readonly joiners = new Set<WebSocket>();
@@ -75,17 +88,24 @@ export class LiveShell {
   /** The last input recorded was the no-echo marker (a run of hidden input gets one marker). */
   #hidden = false;
 
-  constructor(
-    readonly id: string,
-    readonly agent: AgentConnection,
-    readonly channel: number,
-    readonly writer: WebSocket,
-    readonly recorder: CastRecorder | undefined,
-    readonly startedAt: number,
-    private readonly clock: { now(): number },
-    size: { cols: number; rows: number },
-    private readonly onEnd: (s: LiveShell, info: EndInfo) => void,
-  ) {
+  readonly id: string;
+  readonly agent: AgentConnection;
+  readonly channel: number;
+  readonly writer: WebSocket;
+  readonly recorder: CastRecorder | undefined;
+  readonly startedAt: number;
+  private readonly clock: { now(): number };
+  private readonly onEnd: (s: LiveShell, info: EndInfo) => void;
+  constructor(init: LiveShellInit) {
+    const { id, agent, channel, writer, recorder, startedAt, clock, size, onEnd } = init;
+    this.id = id;
+    this.agent = agent;
+    this.channel = channel;
+    this.writer = writer;
+    this.recorder = recorder;
+    this.startedAt = startedAt;
+    this.clock = clock;
+    this.onEnd = onEnd;
     this.lastActivity = startedAt;
     this.cols = size.cols;
     this.rows = size.rows;

@@ -99,13 +99,22 @@ export async function openShell(d: ShellDeps, req: OpenRequest, ws: WebSocket): 
   const { channel, reply } = await askAgent(d, conn, req, id, startedAt, ws);
   if (reply === 'closed' || reply.type !== 'shell.opened')
     return abandon(d, conn, req, { id, channel, reply, recording, auditBase });
-  const live = new LiveShell(id, conn, channel, ws, recording.recorder, startedAt, d.clock, req, (s, info) =>
-    d.track(
-      finishShell(d, s, info, () => recording.status).catch((err: unknown) =>
-        d.logger.error({ err, sessionId: s.id }, 'cannot finish the session row'),
+  const live = new LiveShell({
+    id,
+    agent: conn,
+    channel,
+    writer: ws,
+    recorder: recording.recorder,
+    startedAt,
+    clock: d.clock,
+    size: req,
+    onEnd: (s, info) =>
+      d.track(
+        finishShell(d, s, info, () => recording.status).catch((err: unknown) =>
+          d.logger.error({ err, sessionId: s.id }, 'cannot finish the session row'),
+        ),
       ),
-    ),
-  );
+  });
   recording.live = live;
   d.relay.replace(conn, channel, live);
   d.live.set(id, live);

@@ -18,16 +18,29 @@ interface ResizeState {
   timer?: NodeJS.Timeout;
 }
 
+/** What ResizeAudit is built from (one options object, not positional arguments). */
+export interface ResizeAuditInit {
+  store: SessionsStore;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+}
+
 /** Forwards resizes to the shell and audits them at most once a second per session. */
 export class ResizeAudit {
   readonly #state = new WeakMap<LiveShell, ResizeState>();
 
-  constructor(
-    private readonly store: SessionsStore,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {}
+  private readonly store: SessionsStore;
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  constructor(init: ResizeAuditInit) {
+    const { store, audit, clock, logger } = init;
+    this.store = store;
+    this.audit = audit;
+    this.clock = clock;
+    this.logger = logger;
+  }
 
   /** Records a resize in the audit log and forwards it. */
   async resize(s: LiveShell, actor: OpenRequest['actor'], cols: number, rows: number): Promise<void> {

@@ -86,7 +86,7 @@ export class Sessions implements ChannelRouter {
     this.onOpened = init.onOpened ?? (async () => undefined);
     this.dataDir = init.options.dataDir;
     this.#relay = new ChannelRelay(init.logger);
-    this.#resizes = new ResizeAudit(this.store, init.audit, init.clock, init.logger);
+    this.#resizes = new ResizeAudit({ store: this.store, audit: init.audit, clock: init.clock, logger: init.logger });
     const common = {
       registry: init.registry,
       store: this.store,

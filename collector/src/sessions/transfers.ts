@@ -81,11 +81,21 @@ export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: We
 
   const progress: TransferProgress = { offset: req.offset, openOutcome: undefined };
   const requested = { offset: req.offset, size: req.size };
-  const t = new LiveTransfer(id, conn, ws, req.direction, startedAt, requested, req.sha256, d.clock, (tr, info) => {
-    const p = finish(d, conn, req, tr, info, { auditBase, details, progress }).catch((err: unknown) =>
-      d.logger.error({ err, sessionId: tr.id }, 'cannot finish the transfer row'),
-    );
-    d.track(p);
+  const t = new LiveTransfer({
+    id,
+    agent: conn,
+    tech: ws,
+    direction: req.direction,
+    startedAt,
+    requested,
+    expectedSha256: req.sha256,
+    clock: d.clock,
+    onEnd: (tr, info) => {
+      const p = finish(d, conn, req, tr, info, { auditBase, details, progress }).catch((err: unknown) =>
+        d.logger.error({ err, sessionId: tr.id }, 'cannot finish the transfer row'),
+      );
+      d.track(p);
+    },
   });
   t.channel = d.allocate(conn, t);
   sendOpen(d, conn, req, t, startedAt);

@@ -14,7 +14,11 @@ const [kind, target] = process.argv.slice(2) as ['sqlite' | 'postgres', string];
 const db: SqlDb = kind === 'sqlite' ? sqlOf(openDatabase(target)) : new PostgresSql(target);
 await migrateSql(db, [...streamMigrations, ...eventsMigrations]);
 const events = new EventsStore(db);
-const ingest = new StreamIngest(new StreamStore(db), { now: () => Date.now() }, pino({ level: 'silent' }));
+const ingest = new StreamIngest({
+  store: new StreamStore(db),
+  clock: { now: () => Date.now() },
+  logger: pino({ level: 'silent' }),
+});
 ingest.registerSink('stream.event', async (items, now) => {
   await events.insertBatch(items, now);
 });

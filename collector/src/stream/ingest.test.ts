@@ -33,7 +33,7 @@ describeStores('stream ingest', [...streamMigrations, ...eventsMigrations], (db)
   beforeEach(() => {
     events = new EventsStore(db());
     stream = new StreamStore(db());
-    ingest = new StreamIngest(stream, { now: () => 42 }, pino({ level: 'silent' }));
+    ingest = new StreamIngest({ store: stream, clock: { now: () => 42 }, logger: pino({ level: 'silent' }) });
     ingest.registerSink('stream.event', async (items, now) => {
       await events.insertBatch(items, now);
     });

@@ -54,6 +54,14 @@ export interface StreamCounters {
   gaps: number;
 }
 
+/** What StreamIngest is built from (one options object, not positional arguments). */
+export interface StreamIngestInit {
+  store: StreamStore;
+  clock: Clock;
+  logger: Logger;
+  maxBatch?: number;
+}
+
 /** Batches, commits and acknowledges sequenced agent messages. */
 export class StreamIngest {
   #queue: Queued[] = [];
@@ -69,12 +77,17 @@ export class StreamIngest {
 
   readonly #sinks = new Map<string, AnySink>();
 
-  constructor(
-    private readonly store: StreamStore,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly maxBatch = 5000,
-  ) {}
+  private readonly store: StreamStore;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly maxBatch: number;
+  constructor(init: StreamIngestInit) {
+    const { store, clock, logger, maxBatch = 5000 } = init;
+    this.store = store;
+    this.clock = clock;
+    this.logger = logger;
+    this.maxBatch = maxBatch;
+  }
 
   /** Routes one sequenced message type to the concern that stores it (one sink per type). */
   registerSink<T extends Exclude<SequencedType, 'stream.gap'>>(type: T, sink: StreamSink<T>): void {

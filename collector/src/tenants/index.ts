@@ -3,5 +3,5 @@
  * It must never decide permissions itself (routes call the auth guard) nor read agents' or users' tables.
  */
 export { tenantsRoutes } from './routes.js';
-export { Tenants } from './service.js';
+export { Tenants, type TenantsInit } from './service.js';
 export { type Client, type Site, tenantsMigrations } from './store.js';

@@ -8,15 +8,22 @@ import type { Db } from '../db/index.js';
 import { isTimeZone } from '../time/zones.js';
 import { type Client, type Site, TenantsStore } from './store.js';
 
+/** What the tenants service is built from. */
+export interface TenantsInit {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+}
+
 /** Clients and sites. */
 export class Tenants {
   readonly #store: TenantsStore;
-  constructor(
-    db: Db,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-  ) {
-    this.#store = new TenantsStore(db);
+  private readonly audit: AuditLog;
+  private readonly clock: Clock;
+  constructor(init: TenantsInit) {
+    this.#store = new TenantsStore(init.db);
+    this.audit = init.audit;
+    this.clock = init.clock;
   }
 
   async createClient(actor: Actor, name: string): Promise<Client> {

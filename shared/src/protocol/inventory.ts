@@ -5,7 +5,7 @@
  * `inventory.request` asks the agent for full snapshots (after a hash mismatch, or on a technician's demand).
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { PROBE_NAMES, PROBE_ROWS, type ProbeName } from '../inventory/rows.js';
+import { PROBE_NAMES, type ProbeName } from '../inventory/rows.js';
 import { EpochMs, message, Seq, Str, strict } from './common.js';
 
 /** The most rows one set part may carry. */
@@ -14,6 +14,15 @@ export const INVENTORY_MAX_ROWS_PER_PART = 5000;
 export const INVENTORY_MESSAGE_BUDGET_BYTES = 768 * 1024;
 
 const Hash = Type.String({ pattern: '^[A-Za-z0-9_-]{0,32}$', maxLength: 32 });
+/**
+ * A row on the wire: an object of at most 64 columns. Its columns are checked against the probe's closed row schema
+ * (`firstBadRow`) where the collector applies the set, not here: a row that does not match then refuses its probe's
+ * set (OUTPOST_E_INVENTORY_ROW, shown as the probe's error) instead of closing the socket, which would stop every
+ * message behind it in the agent's outbox, metrics and events included, on each reconnect (docs/0002-inventory.md, "Closed rows").
+ */
+// The key pattern says what a column name looks like (schema readers and the protocol fuzzer use it); a key outside
+// it is not refused here but by `firstBadRow`, which refuses every column its probe does not have.
+const WireRow = Type.Record(Type.String({ pattern: '^[a-z0-9_]{1,64}$' }), Type.Unknown(), { maxProperties: 64 });
 const ProbeNameSchema = Type.Union(PROBE_NAMES.map((p) => Type.Literal(p)));
 
 const common = {
@@ -35,7 +44,8 @@ function setSchema<P extends ProbeName>(probe: P) {
       mode: Type.Union([Type.Literal('full'), Type.Literal('diff')]),
       baseHash: Hash,
       ...common,
-      upserts: Type.Array(PROBE_ROWS[probe], { maxItems: INVENTORY_MAX_ROWS_PER_PART }),
+      /** Rows to add or replace; unchecked until `firstBadRow` passes them (see `WireRow`). */
+      upserts: Type.Array(WireRow, { maxItems: INVENTORY_MAX_ROWS_PER_PART }),
       /** Keys (see `rowKey`) of rows that disappeared. */
       removes: Type.Array(Str(2048), { maxItems: INVENTORY_MAX_ROWS_PER_PART }),
     },

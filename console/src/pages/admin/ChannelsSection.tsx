@@ -5,10 +5,17 @@
 import { useSignal } from '@preact/signals';
 import { Api } from '../../api/client.js';
 import { holds } from '../../can.js';
+import { ActionForm, clientOptions, SelectField, TextField } from '../../components/Form.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { currentUser } from '../../session.js';
 import { useList } from './load.js';
 import { RoutesPanel } from './RoutesPanel.js';
+
+const CHANNEL_KINDS = [
+  { value: 'webhook', text: 'Webhook (JSON)' },
+  { value: 'slack', text: 'Slack' },
+  { value: 'teams', text: 'Microsoft Teams' },
+];
 
 export function ChannelsSection() {
   const channels = useList(() => Api.channels().then((r) => r.channels));
@@ -82,52 +89,29 @@ function NewChannelForm(props: {
   const name = useSignal('');
   const url = useSignal('');
   const clientId = useSignal('');
+  const create = () =>
+    props.channels.act(async () => {
+      const r = await Api.createChannel({
+        kind: kind.value,
+        name: name.value,
+        clientId: clientId.value || null,
+        url: url.value,
+      });
+      props.onSecret(r.secret ?? null);
+      name.value = url.value = '';
+    });
   return (
-    <form
-      class="filters"
-      aria-label="New channel"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        await props.channels.act(async () => {
-          const r = await Api.createChannel({
-            kind: kind.value,
-            name: name.value,
-            clientId: clientId.value || null,
-            url: url.value,
-          });
-          props.onSecret(r.secret ?? null);
-          name.value = url.value = '';
-        });
-      }}
-    >
-      <label>
-        Kind
-        <select name="kind" value={kind.value} onChange={(e) => (kind.value = e.currentTarget.value)}>
-          <option value="webhook">Webhook (JSON)</option>
-          <option value="slack">Slack</option>
-          <option value="teams">Microsoft Teams</option>
-        </select>
-      </label>
-      <label>
-        Name
-        <input name="channel-name" required value={name.value} onInput={(e) => (name.value = e.currentTarget.value)} />
-      </label>
-      <label>
-        URL
-        <input type="url" name="url" required value={url.value} onInput={(e) => (url.value = e.currentTarget.value)} />
-      </label>
-      <label>
-        Client
-        <select name="channel-client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
-          <option value="">All clients</option>
-          {props.clients.map((c) => (
-            <option key={c.id} value={c.id}>
-              {c.name}
-            </option>
-          ))}
-        </select>
-      </label>
+    <ActionForm class="filters" label="New channel" onSubmit={create}>
+      <SelectField label="Kind" name="kind" value={kind} options={CHANNEL_KINDS} />
+      <TextField label="Name" name="channel-name" required value={name} />
+      <TextField label="URL" type="url" name="url" required value={url} />
+      <SelectField
+        label="Client"
+        name="channel-client"
+        value={clientId}
+        options={clientOptions('All clients', props.clients)}
+      />
       <button type="submit">Add channel</button>
-    </form>
+    </ActionForm>
   );
 }

@@ -3,6 +3,7 @@ import { useSignal } from '@preact/signals';
 import { Api } from '../../api/client.js';
 import type { Client, Site } from '../../api/types.js';
 import { isGlobalAdmin } from '../../can.js';
+import { ActionForm, clientOptions, SelectField, TextField } from '../../components/Form.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { currentUser } from '../../session.js';
 import { useList } from './load.js';
@@ -48,26 +49,14 @@ type Acts = Pick<ReturnType<typeof useList<unknown>>, 'act'>;
 /** A new client (global admins). */
 function NewClientForm(props: { list: Acts }) {
   const clientName = useSignal('');
+  const create = async () => {
+    if (await props.list.act(() => Api.createClient(clientName.value))) clientName.value = '';
+  };
   return (
-    <form
-      class="filters"
-      aria-label="New client"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        if (await props.list.act(() => Api.createClient(clientName.value))) clientName.value = '';
-      }}
-    >
-      <label>
-        Client name
-        <input
-          name="client-name"
-          required
-          value={clientName.value}
-          onInput={(e) => (clientName.value = e.currentTarget.value)}
-        />
-      </label>
+    <ActionForm class="filters" label="New client" onSubmit={create}>
+      <TextField label="Client name" name="client-name" required value={clientName} />
       <button type="submit">Create client</button>
-    </form>
+    </ActionForm>
   );
 }
 
@@ -76,51 +65,22 @@ function NewSiteForm(props: { list: Acts; clients: readonly { id: string; name: 
   const siteClient = useSignal('');
   const siteName = useSignal('');
   const timezone = useSignal(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  const create = async () => {
+    if (await props.list.act(() => Api.createSite(siteClient.value, siteName.value, timezone.value)))
+      siteName.value = '';
+  };
   return (
-    <form
-      class="filters"
-      aria-label="New site"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        if (await props.list.act(() => Api.createSite(siteClient.value, siteName.value, timezone.value)))
-          siteName.value = '';
-      }}
-    >
-      <label>
-        Client
-        <select
-          name="site-client"
-          required
-          value={siteClient.value}
-          onChange={(e) => (siteClient.value = e.currentTarget.value)}
-        >
-          <option value="">Choose…</option>
-          {props.clients.map((c) => (
-            <option key={c.id} value={c.id}>
-              {c.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Site name
-        <input
-          name="site-name"
-          required
-          value={siteName.value}
-          onInput={(e) => (siteName.value = e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        Time zone
-        <input
-          name="timezone"
-          required
-          value={timezone.value}
-          onInput={(e) => (timezone.value = e.currentTarget.value)}
-        />
-      </label>
+    <ActionForm class="filters" label="New site" onSubmit={create}>
+      <SelectField
+        label="Client"
+        name="site-client"
+        required
+        value={siteClient}
+        options={clientOptions('Choose…', props.clients)}
+      />
+      <TextField label="Site name" name="site-name" required value={siteName} />
+      <TextField label="Time zone" name="timezone" required value={timezone} />
       <button type="submit">Create site</button>
-    </form>
+    </ActionForm>
   );
 }

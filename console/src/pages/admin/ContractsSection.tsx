@@ -9,12 +9,17 @@ import { useEffect } from 'preact/hooks';
 import { Api } from '../../api/client.js';
 import type { CalendarInfo, ContractInfo, SlaTarget } from '../../api/types.js';
 import { holds } from '../../can.js';
+import { ActionForm, clientOptions, SelectField, TextField } from '../../components/Form.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { currentUser } from '../../session.js';
 import { useList } from './load.js';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const PRIORITIES = ['P1', 'P2', 'P3', 'P4'] as const;
+const COVERAGE = [
+  { value: 'hours', text: 'Business hours' },
+  { value: '24x7', text: '24/7' },
+];
 
 /** "Mon–Fri 08:00–18:00"-style summary of a calendar's hours. */
 function hoursText(c: CalendarInfo): string {
@@ -48,65 +53,36 @@ function CalendarForm(props: {
   const to = useSignal(firstDay ? c!.hours[firstDay]![0]![1] : '18:00');
   const holidays = useSignal((c?.holidays ?? []).join(', '));
   const label = c ? `Edit calendar ${c.name}` : 'New calendar';
+  const save = async () => {
+    const ok = await props.onSave(c?.id ?? null, {
+      name: name.value.trim(),
+      clientId: clientId.value || null,
+      timezone: timezone.value.trim(),
+      kind: kind.value,
+      hours: kind.value === 'hours' ? weekHours(days.value, from.value, to.value) : {},
+      holidays: holidays.value
+        .split(/[\s,]+/)
+        .map((h) => h.trim())
+        .filter(Boolean),
+    });
+    if (ok && !c) name.value = '';
+  };
   return (
-    <form
-      class="stack"
-      aria-label={label}
-      onSubmit={async (e) => {
-        e.preventDefault();
-        const ok = await props.onSave(c?.id ?? null, {
-          name: name.value.trim(),
-          clientId: clientId.value || null,
-          timezone: timezone.value.trim(),
-          kind: kind.value,
-          hours: kind.value === 'hours' ? weekHours(days.value, from.value, to.value) : {},
-          holidays: holidays.value
-            .split(/[\s,]+/)
-            .map((h) => h.trim())
-            .filter(Boolean),
-        });
-        if (ok && !c) name.value = '';
-      }}
-    >
+    <ActionForm class="stack" label={label} onSubmit={save}>
       <h4>{label}</h4>
-      <label>
-        Name
-        <input
-          name="calendar-name"
-          required
-          maxLength={100}
-          value={name.value}
-          onInput={(e) => (name.value = e.currentTarget.value)}
-        />
-      </label>
-      <CalendarClient clientId={clientId} clients={props.clients} />
-      <label>
-        Time zone
-        <input
-          name="calendar-timezone"
-          required
-          value={timezone.value}
-          onInput={(e) => (timezone.value = e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        Coverage
-        <select name="calendar-kind" value={kind.value} onChange={(e) => (kind.value = e.currentTarget.value)}>
-          <option value="hours">Business hours</option>
-          <option value="24x7">24/7</option>
-        </select>
-      </label>
+      <TextField label="Name" name="calendar-name" required maxLength={100} value={name} />
+      <SelectField
+        label="Client"
+        name="calendar-client"
+        value={clientId}
+        options={clientOptions('Every client (shared)', props.clients)}
+      />
+      <TextField label="Time zone" name="calendar-timezone" required value={timezone} />
+      <SelectField label="Coverage" name="calendar-kind" value={kind} options={COVERAGE} />
       {kind.value === 'hours' && <DaysAndHours days={days} from={from} to={to} />}
-      <label>
-        Holidays (YYYY-MM-DD, comma-separated)
-        <input
-          name="calendar-holidays"
-          value={holidays.value}
-          onInput={(e) => (holidays.value = e.currentTarget.value)}
-        />
-      </label>
+      <TextField label="Holidays (YYYY-MM-DD, comma-separated)" name="calendar-holidays" value={holidays} />
       <button type="submit">{c ? 'Save calendar' : 'Create calendar'}</button>
-    </form>
+    </ActionForm>
   );
 }
 
@@ -151,67 +127,42 @@ function ContractPanel(props: { clientId: string; calendars: readonly CalendarIn
   if (contract.value === undefined) return <ErrorLine error={error.value} />;
   const setTarget = (p: string, k: 'response' | 'resolution', v: string) =>
     (targets.value = { ...targets.value, [p]: { ...targets.value[p]!, [k]: v } });
+  const save = async () => {
+    error.value = null;
+    const t: Partial<Record<string, SlaTarget>> = {};
+    for (const p of PRIORITIES) {
+      const x = targets.value[p]!;
+      if (x.response && x.resolution)
+        t[p] = { responseMinutes: Number(x.response), resolutionMinutes: Number(x.resolution) };
+    }
+    try {
+      fill(
+        await Api.setContract(props.clientId, { name: name.value.trim(), calendarId: calendarId.value, targets: t }),
+      );
+      saved.value = 'Contract saved.';
+    } catch (err) {
+      error.value = err;
+    }
+  };
   return (
-    <form
-      class="stack"
-      aria-label="Contract"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        error.value = null;
-        const t: Partial<Record<string, SlaTarget>> = {};
-        for (const p of PRIORITIES) {
-          const x = targets.value[p]!;
-          if (x.response && x.resolution)
-            t[p] = { responseMinutes: Number(x.response), resolutionMinutes: Number(x.resolution) };
-        }
-        try {
-          fill(
-            await Api.setContract(props.clientId, {
-              name: name.value.trim(),
-              calendarId: calendarId.value,
-              targets: t,
-            }),
-          );
-          saved.value = 'Contract saved.';
-        } catch (err) {
-          error.value = err;
-        }
-      }}
-    >
+    <ActionForm class="stack" label="Contract" onSubmit={save}>
       <p class="muted" data-testid="contract-state">
         {contract.value ? `Contract ${contract.value.name}` : 'No contract: tickets of this client have no SLA.'}
       </p>
-      <label>
-        Contract name
-        <input
-          name="contract-name"
-          required
-          disabled={!props.admin}
-          value={name.value}
-          onInput={(e) => (name.value = e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        Coverage calendar
-        <select
-          name="contract-calendar"
-          required
-          disabled={!props.admin}
-          value={calendarId.value}
-          onChange={(e) => (calendarId.value = e.currentTarget.value)}
-        >
-          {props.calendars.map((c) => (
-            <option key={c.id} value={c.id}>
-              {`${c.name} (${hoursText(c)}, ${c.timezone})`}
-            </option>
-          ))}
-        </select>
-      </label>
+      <TextField label="Contract name" name="contract-name" required disabled={!props.admin} value={name} />
+      <SelectField
+        label="Coverage calendar"
+        name="contract-calendar"
+        required
+        disabled={!props.admin}
+        value={calendarId}
+        options={props.calendars.map((c) => ({ value: c.id, text: `${c.name} (${hoursText(c)}, ${c.timezone})` }))}
+      />
       <TargetsTable targets={targets.value} admin={props.admin} setTarget={setTarget} />
       {props.admin && <button type="submit">Save contract</button>}
       {saved.value && <p role="status">{saved.value}</p>}
       <ErrorLine error={error.value} />
-    </form>
+    </ActionForm>
   );
 }
 
@@ -244,45 +195,9 @@ function DaysAndHours({
           {d}
         </label>
       ))}
-      <label>
-        From
-        <input
-          name="hours-from"
-          type="time"
-          required
-          value={from.value}
-          onInput={(e) => (from.value = e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        To
-        <input
-          name="hours-to"
-          type="time"
-          required
-          value={to.value}
-          onInput={(e) => (to.value = e.currentTarget.value)}
-        />
-      </label>
+      <TextField label="From" name="hours-from" type="time" required value={from} />
+      <TextField label="To" name="hours-to" type="time" required value={to} />
     </fieldset>
-  );
-}
-
-/** The client a calendar belongs to, or every client (shared). */
-function CalendarClient(props: { clientId: Signal<string>; clients: readonly { id: string; name: string }[] }) {
-  const { clientId } = props;
-  return (
-    <label>
-      Client
-      <select name="calendar-client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
-        <option value="">Every client (shared)</option>
-        {props.clients.map((x) => (
-          <option key={x.id} value={x.id}>
-            {x.name}
-          </option>
-        ))}
-      </select>
-    </label>
   );
 }
 

@@ -6,6 +6,7 @@
 import { useSignal } from '@preact/signals';
 import { Api } from '../../api/client.js';
 import type { InstallersAnswer } from '../../api/types.js';
+import { ActionForm, SelectField, TextField } from '../../components/Form.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { useList } from './load.js';
 
@@ -76,57 +77,29 @@ function InstallersForm(props: {
   const siteId = useSignal('');
   const hours = useSignal('168');
   const uses = useSignal('100');
+  const create = () =>
+    props.tokens.act(async () => {
+      props.onCreated(
+        await Api.createInstallers({
+          siteId: siteId.value,
+          expiresInHours: Number(hours.value),
+          maxUses: Number(uses.value),
+        }),
+      );
+    });
   return (
-    <form
-      class="filters"
-      aria-label="Create installers"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        await props.tokens.act(async () => {
-          props.onCreated(
-            await Api.createInstallers({
-              siteId: siteId.value,
-              expiresInHours: Number(hours.value),
-              maxUses: Number(uses.value),
-            }),
-          );
-        });
-      }}
-    >
-      <label>
-        Site
-        <select name="site" required value={siteId.value} onChange={(e) => (siteId.value = e.currentTarget.value)}>
-          <option value="">Choose…</option>
-          {props.sites.map((s) => (
-            <option key={s.id} value={s.id}>
-              {s.label}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Valid for (hours)
-        <input
-          type="number"
-          name="hours"
-          min={1}
-          max={8760}
-          value={hours.value}
-          onInput={(e) => (hours.value = e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        Uses
-        <input
-          type="number"
-          name="uses"
-          min={1}
-          value={uses.value}
-          onInput={(e) => (uses.value = e.currentTarget.value)}
-        />
-      </label>
+    <ActionForm class="filters" label="Create installers" onSubmit={create}>
+      <SelectField
+        label="Site"
+        name="site"
+        required
+        value={siteId}
+        options={[{ value: '', text: 'Choose…' }, ...props.sites.map((x) => ({ value: x.id, text: x.label }))]}
+      />
+      <TextField label="Valid for (hours)" type="number" name="hours" min={1} max={8760} value={hours} />
+      <TextField label="Uses" type="number" name="uses" min={1} value={uses} />
       <button type="submit">Create installers</button>
-    </form>
+    </ActionForm>
   );
 }
 

@@ -5,8 +5,9 @@
  */
 import { useSignal } from '@preact/signals';
 import type { AdminUser } from '../../api/types.js';
+import { ActionForm, clientOptions, SelectField } from '../../components/Form.js';
 
-const ROLES = ['viewer', 'tier1', 'tier2', 'tier3', 'admin'];
+const ROLE_OPTIONS = ['viewer', 'tier1', 'tier2', 'tier3', 'admin'].map((r) => ({ value: r, text: r }));
 
 type Binding = { role: string; clientId: string | null };
 
@@ -22,13 +23,10 @@ export function RolesEditor(props: {
   const name = (id: string | null) =>
     id === null ? 'all clients' : (props.clients.find((c) => c.id === id)?.name ?? id);
   return (
-    <form
+    <ActionForm
       class="stack roles-editor"
-      aria-label={`Roles of ${props.user.email}`}
-      onSubmit={async (e) => {
-        e.preventDefault();
-        await props.onSave(roles.value);
-      }}
+      label={`Roles of ${props.user.email}`}
+      onSubmit={() => props.onSave(roles.value)}
     >
       <ul aria-label="Role bindings">
         {roles.value.map((b, i) => (
@@ -46,27 +44,13 @@ export function RolesEditor(props: {
         ))}
       </ul>
       <div class="filters">
-        <label>
-          Role
-          <select name="add-role" value={role.value} onChange={(e) => (role.value = e.currentTarget.value)}>
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          On
-          <select name="add-client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
-            <option value="">Every client</option>
-            {props.clients.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField label="Role" name="add-role" value={role} options={ROLE_OPTIONS} />
+        <SelectField
+          label="On"
+          name="add-client"
+          value={clientId}
+          options={clientOptions('Every client', props.clients)}
+        />
         <button
           type="button"
           onClick={() => {
@@ -84,6 +68,6 @@ export function RolesEditor(props: {
           Cancel
         </button>
       </div>
-    </form>
+    </ActionForm>
   );
 }

@@ -6,8 +6,16 @@
 import { type Signal, useSignal } from '@preact/signals';
 import { Api } from '../../api/client.js';
 import type { ChannelInfo } from '../../api/types.js';
+import { ActionForm, clientOptions, SelectField } from '../../components/Form.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { useList } from './load.js';
+
+const CRITICALITIES = [
+  { value: 'P4', text: 'all (P4)' },
+  { value: 'P3', text: 'P3' },
+  { value: 'P2', text: 'P2' },
+  { value: 'P1', text: 'P1' },
+];
 
 type RouteList = ReturnType<typeof useRoutes>;
 const useRoutes = () => useList(() => Api.routes().then((r) => r.routes));
@@ -84,23 +92,18 @@ function NewRouteForm(props: {
   const onCall = useSignal(false);
   const outside = useSignal(false);
   const chosen = channelId.value || props.channels[0]?.id || '';
+  const create = () =>
+    props.routes.act(() =>
+      Api.createRoute({
+        channelId: chosen,
+        ...(clientId.value ? { clientId: clientId.value } : {}),
+        minCriticality: minCriticality.value,
+        onCall: onCall.value,
+        outsideCoverageOnly: outside.value,
+      }),
+    );
   return (
-    <form
-      class="filters"
-      aria-label="New routing rule"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        await props.routes.act(() =>
-          Api.createRoute({
-            channelId: chosen,
-            ...(clientId.value ? { clientId: clientId.value } : {}),
-            minCriticality: minCriticality.value,
-            onCall: onCall.value,
-            outsideCoverageOnly: outside.value,
-          }),
-        );
-      }}
-    >
+    <ActionForm class="filters" label="New routing rule" onSubmit={create}>
       <label>
         Channel
         <select name="route-channel" value={chosen} onChange={(e) => (channelId.value = e.currentTarget.value)}>
@@ -111,34 +114,17 @@ function NewRouteForm(props: {
           ))}
         </select>
       </label>
-      <label>
-        Client
-        <select name="route-client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
-          <option value="">Any the channel serves</option>
-          {props.clients.map((c) => (
-            <option key={c.id} value={c.id}>
-              {c.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        At least
-        <select
-          name="route-criticality"
-          value={minCriticality.value}
-          onChange={(e) => (minCriticality.value = e.currentTarget.value)}
-        >
-          <option value="P4">all (P4)</option>
-          <option value="P3">P3</option>
-          <option value="P2">P2</option>
-          <option value="P1">P1</option>
-        </select>
-      </label>
+      <SelectField
+        label="Client"
+        name="route-client"
+        value={clientId}
+        options={clientOptions('Any the channel serves', props.clients)}
+      />
+      <SelectField label="At least" name="route-criticality" value={minCriticality} options={CRITICALITIES} />
       <CheckBox name="route-oncall" label="To whoever is on call" value={onCall} />
       <CheckBox name="route-outside" label="Outside coverage only" value={outside} />
       <button type="submit">Add rule</button>
-    </form>
+    </ActionForm>
   );
 }
 

@@ -1,6 +1,7 @@
 /** The user's own API tokens (for the CLI and scripts): create — the secret is shown once, here — and revoke. */
 import { useSignal } from '@preact/signals';
 import { Api } from '../../api/client.js';
+import { ActionForm, TextField } from '../../components/Form.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { ago } from '../../format.js';
 import { useList } from './load.js';
@@ -63,42 +64,19 @@ function NewTokenForm(props: {
 }) {
   const name = useSignal('');
   const days = useSignal('90');
+  const create = () => {
+    const n = name.value;
+    return props.tokens.act(async () => {
+      const r = await Api.createApiToken(n, Number(days.value) || undefined);
+      props.onCreated({ name: n, token: r.token });
+      name.value = '';
+    });
+  };
   return (
-    <form
-      class="filters"
-      aria-label="New API token"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        const n = name.value;
-        await props.tokens.act(async () => {
-          const r = await Api.createApiToken(n, Number(days.value) || undefined);
-          props.onCreated({ name: n, token: r.token });
-          name.value = '';
-        });
-      }}
-    >
-      <label>
-        Token name
-        <input
-          name="token-name"
-          required
-          maxLength={100}
-          value={name.value}
-          onInput={(e) => (name.value = e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        Valid for (days)
-        <input
-          type="number"
-          name="days"
-          min={1}
-          max={3650}
-          value={days.value}
-          onInput={(e) => (days.value = e.currentTarget.value)}
-        />
-      </label>
+    <ActionForm class="filters" label="New API token" onSubmit={create}>
+      <TextField label="Token name" name="token-name" required maxLength={100} value={name} />
+      <TextField label="Valid for (days)" type="number" name="days" min={1} max={3650} value={days} />
       <button type="submit">Create token</button>
-    </form>
+    </ActionForm>
   );
 }

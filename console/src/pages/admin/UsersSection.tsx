@@ -4,11 +4,12 @@
  */
 import { useSignal } from '@preact/signals';
 import { Api } from '../../api/client.js';
+import { ActionForm, clientOptions, SelectField, TextField } from '../../components/Form.js';
 import { ErrorLine } from '../../components/Layout.js';
 import { useList } from './load.js';
 import { RolesEditor } from './RolesEditor.js';
 
-const ROLES = ['viewer', 'tier1', 'tier2', 'tier3', 'admin'];
+const ROLE_OPTIONS = ['viewer', 'tier1', 'tier2', 'tier3', 'admin'].map((r) => ({ value: r, text: r }));
 
 export function UsersSection() {
   const users = useList(() => Api.users().then((r) => r.users));
@@ -88,70 +89,32 @@ function NewUserForm(props: {
   const password = useSignal('');
   const role = useSignal('tier1');
   const clientId = useSignal('');
+  const create = async () => {
+    const ok = await props.users.act(() =>
+      Api.createUser({
+        email: email.value,
+        name: name.value,
+        password: password.value,
+        roles: [{ role: role.value, clientId: clientId.value || null }],
+      }),
+    );
+    if (ok) email.value = name.value = password.value = '';
+  };
   return (
-    <form
-      class="stack"
-      aria-label="New user"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        const ok = await props.users.act(() =>
-          Api.createUser({
-            email: email.value,
-            name: name.value,
-            password: password.value,
-            roles: [{ role: role.value, clientId: clientId.value || null }],
-          }),
-        );
-        if (ok) email.value = name.value = password.value = '';
-      }}
-    >
-      <label>
-        E-mail
-        <input
-          type="email"
-          name="email"
-          required
-          value={email.value}
-          onInput={(e) => (email.value = e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        Name
-        <input name="name" required value={name.value} onInput={(e) => (name.value = e.currentTarget.value)} />
-      </label>
-      <label>
-        Initial password
-        <input
-          type="password"
-          name="password"
-          autocomplete="new-password"
-          required
-          value={password.value}
-          onInput={(e) => (password.value = e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        Role
-        <select name="role" value={role.value} onChange={(e) => (role.value = e.currentTarget.value)}>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        On
-        <select name="client" value={clientId.value} onChange={(e) => (clientId.value = e.currentTarget.value)}>
-          <option value="">Every client</option>
-          {props.clients.map((c) => (
-            <option key={c.id} value={c.id}>
-              {c.name}
-            </option>
-          ))}
-        </select>
-      </label>
+    <ActionForm class="stack" label="New user" onSubmit={create}>
+      <TextField label="E-mail" type="email" name="email" required value={email} />
+      <TextField label="Name" name="name" required value={name} />
+      <TextField
+        label="Initial password"
+        type="password"
+        name="password"
+        autocomplete="new-password"
+        required
+        value={password}
+      />
+      <SelectField label="Role" name="role" value={role} options={ROLE_OPTIONS} />
+      <SelectField label="On" name="client" value={clientId} options={clientOptions('Every client', props.clients)} />
       <button type="submit">Create user</button>
-    </form>
+    </ActionForm>
   );
 }
