@@ -45,7 +45,14 @@ describe.skipIf(skip)('agent sockets on the node bus', () => {
     const closed = once(client, 'close') as Promise<[number, Buffer]>;
     await once(client, 'open');
     const [server] = await accepted;
-    const conn = new AgentConnection(agentId, 'cl_1', 'st_1', server, '127.0.0.1', Date.now());
+    const conn = new AgentConnection({
+      agentId,
+      clientId: 'cl_1',
+      siteId: 'st_1',
+      socket: server,
+      remoteIp: '127.0.0.1',
+      connectedAt: Date.now(),
+    });
     registries[i]!.add(conn);
     await nodes[i]!.transport.flush();
     return { client, conn, received, closed };

@@ -41,7 +41,7 @@ export const SHOWN_COLUMNS: Record<string, string[]> = {
 };
 
 /** The columns to show for a probe's rows: the chosen ones it has, or (an unknown probe) its first six. */
-export function shownColumns(probe: string, rows: Row[]): string[] {
+export function shownColumns(probe: string, rows: readonly Row[]): string[] {
   const present = new Set(rows.flatMap((r) => Object.keys(r)));
   const chosen = SHOWN_COLUMNS[probe]?.filter((c) => present.has(c));
   return chosen?.length ? chosen : [...present].slice(0, 6);
@@ -58,10 +58,12 @@ function printInventory(r: InventoryView): void {
   for (const p of r.probes) {
     say`== ${p.probe}  (${p.rows.length} rows, collected ${when(p.collectedAt)}${p.stale ? ', resync pending' : ''})\n`;
     if (p.errorCode) say`error ${p.errorCode}: ${p.errorMessage ?? ''}\n`;
-    const cols = shownColumns(p.probe, p.rows);
+    // Each probe's rows have their own closed type; the table only needs them as column → value records.
+    const rows: readonly Row[] = p.rows;
+    const cols = shownColumns(p.probe, rows);
     if (cols.length)
       printRows(
-        p.rows,
+        rows,
         cols.map((c) => ({ key: c, title: c })),
         false,
       );
