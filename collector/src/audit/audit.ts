@@ -1,7 +1,7 @@
 /** The audit log's public surface: record an event, list events. */
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
-import { type Db, sqlOf } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import { type AuditEvent, type AuditInput, type AuditQuery, AuditStore } from './store.js';
 
 /** Appends audit events (never edits them) and lists them. */
@@ -12,8 +12,7 @@ export class AuditLog {
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
-    // The raw handle, as every caller still holds it; the store runs on its one SqlDb (docs/0016-postgres.md).
-    this.#store = new AuditStore(sqlOf(db));
+    this.#store = new AuditStore(db);
   }
 
   /** Records one event. An audit write failure is logged loudly but never hides the action's own outcome. */

@@ -1,7 +1,5 @@
-/**
- * All SQL of the audit concern, on SQLite or PostgreSQL. The table is append-only: triggers refuse UPDATE and DELETE.
- */
-import type { Migration, SqlDb, SqlParam } from '../db/index.js';
+/** All SQL of the audit concern. The table is append-only: triggers refuse UPDATE and DELETE. */
+import { type Db, type Migration, prepared } from '../db/index.js';
 
 /** The audit concern's schema. */
 export const auditMigrations: Migration[] = [
@@ -82,77 +80,76 @@ interface Row {
   details: string | null;
 }
 
-const INSERT = `INSERT INTO audit_log (time, type, code, result, actor_kind, actor_id, actor_name, client_id, agent_id, session_id, resource, remote_ip, details)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING idx`;
-
-/** `client_id` among a JSON array of ids bound as one parameter (one statement whatever the list's length). */
-const IN_CLIENTS = {
-  sqlite: 'client_id IN (SELECT value FROM json_each(?))',
-  postgres: 'client_id IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))',
-} as const;
-
 /** The audit store: append and query. */
 export class AuditStore {
-  constructor(private readonly db: SqlDb) {}
+  readonly #insert;
+  constructor(private readonly db: Db) {
+    this.#insert = prepared(
+      db,
+      `INSERT INTO audit_log (time, type, code, result, actor_kind, actor_id, actor_name, client_id, agent_id, session_id, resource, remote_ip, details)
+       VALUES (@time, @type, @code, @result, @actorKind, @actorId, @actorName, @clientId, @agentId, @sessionId, @resource, @remoteIp, @details)`,
+    );
+  }
 
   async append(time: number, e: AuditInput): Promise<number> {
-    const row = await this.db.get<{ idx: number }>(INSERT, [
+    const info = this.#insert.run({
       time,
-      e.type,
-      e.code,
-      e.result,
-      e.actor.kind,
-      e.actor.id,
-      e.actor.name,
-      e.clientId ?? null,
-      e.agentId ?? null,
-      e.sessionId ?? null,
-      e.resource ?? null,
-      e.remoteIp ?? null,
-      e.details ? JSON.stringify(e.details) : null,
-    ]);
-    return row!.idx;
+      type: e.type,
+      code: e.code,
+      result: e.result,
+      actorKind: e.actor.kind,
+      actorId: e.actor.id,
+      actorName: e.actor.name,
+      clientId: e.clientId ?? null,
+      agentId: e.agentId ?? null,
+      sessionId: e.sessionId ?? null,
+      resource: e.resource ?? null,
+      remoteIp: e.remoteIp ?? null,
+      details: e.details ? JSON.stringify(e.details) : null,
+    });
+    return Number(info.lastInsertRowid);
   }
 
   async list(q: AuditQuery): Promise<AuditEvent[]> {
     const where: string[] = [];
-    const params: SqlParam[] = [];
+    const params: Record<string, unknown> = { limit: q.limit };
     if (q.clientIds) {
       if (q.clientIds.length === 0) return [];
-      where.push(IN_CLIENTS[this.db.dialect]);
-      params.push(JSON.stringify(q.clientIds));
+      where.push(`client_id IN (SELECT value FROM json_each(@clientIds))`);
+      params.clientIds = JSON.stringify(q.clientIds);
     }
     if (q.agentId) {
-      where.push('agent_id = ?');
-      params.push(q.agentId);
+      where.push('agent_id = @agentId');
+      params.agentId = q.agentId;
     }
     if (q.type) {
-      where.push('type = ?');
-      params.push(q.type);
+      where.push('type = @type');
+      params.type = q.type;
     }
     if (q.since !== undefined) {
-      where.push('time >= ?');
-      params.push(q.since);
+      where.push('time >= @since');
+      params.since = q.since;
     }
     if (q.beforeIndex !== undefined) {
-      where.push('idx < ?');
-      params.push(q.beforeIndex);
+      where.push('idx < @beforeIndex');
+      params.beforeIndex = q.beforeIndex;
     }
-    params.push(q.limit);
-    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY idx DESC LIMIT ?`;
-    return (await this.db.all<Row>(sql, params)).map((r) => ({
-      index: r.idx,
-      time: r.time,
-      type: r.type,
-      code: r.code,
-      result: r.result,
-      actor: { kind: r.actor_kind, id: r.actor_id, name: r.actor_name },
-      clientId: r.client_id,
-      agentId: r.agent_id,
-      sessionId: r.session_id,
-      resource: r.resource,
-      remoteIp: r.remote_ip,
-      details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
-    }));
+    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY idx DESC LIMIT @limit`;
+    return prepared<Record<string, unknown>, Row>(this.db, sql)
+      .all(params)
+      .map((r) => ({
+        index: r.idx,
+        time: r.time,
+        type: r.type,
+        code: r.code,
+        result: r.result,
+        actor: { kind: r.actor_kind, id: r.actor_id, name: r.actor_name },
+        clientId: r.client_id,
+        agentId: r.agent_id,
+        sessionId: r.session_id,
+        resource: r.resource,
+        remoteIp: r.remote_ip,
+        details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
+      }));
   }
 }
