@@ -25,7 +25,7 @@ describe.skipIf(skip)('agent sockets on the node bus', () => {
   beforeAll(async () => {
     nats = await startNats();
     nodes = await startNodes(nats.url, ['node-a', 'node-b', 'node-c']);
-    nodes.forEach((n, i) => cluster.bridgeAgents(n.bus, registries[i]!));
+    for (const [i, n] of nodes.entries()) cluster.bridgeAgents(n.bus, registries[i]!);
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await once(wss, 'listening');
   });
