@@ -57,6 +57,7 @@ export class IncidentService implements IncidentSink {
     this.logger = o.logger;
     this.deps = o.deps;
     this.#core = new IncidentCore({
+      db: o.db,
       store: new IncidentsStore(o.db),
       audit: o.audit,
       clock: o.clock,
