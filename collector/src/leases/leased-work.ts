@@ -45,20 +45,30 @@ export interface LeaseHold {
   valid(): boolean;
 }
 
+/**
+ * The work a lease guards: a `Component` whose `start` may take the hold, to check `valid()` before an effect a
+ * stale holder must not repeat (the notification outbox does, before each send).
+ */
+export interface LeasedComponent {
+  readonly name: string;
+  start?(lease: LeaseHold): void;
+  stop(): void | Promise<void>;
+}
+
 export interface LeasedWorkInit {
   /** The lease's name, and the component's. */
   name: string;
-  work: Component;
+  work: LeasedComponent;
   store: LeaseStore;
   nodeId: string;
   logger: Logger;
-  timing?: LeaseTiming;
+  timing?: LeaseTiming | undefined;
 }
 
 /** A `Component` that runs `work` only while this node holds the lease named `name`. */
 export class LeasedWork implements Component {
   readonly name: string;
-  readonly #work: Component;
+  readonly #work: LeasedComponent;
   readonly #store: LeaseStore;
   readonly #nodeId: string;
   readonly #logger: Logger;
@@ -108,7 +118,11 @@ export class LeasedWork implements Component {
   hold(): LeaseHold | undefined {
     const h = this.#hold;
     if (!h) return undefined;
-    return { grant: h.grant, valid: () => this.#hold === h && performance.now() < h.deadline };
+    // Valid while this very grant (or its renewals) is held and the deadline of its last renewal has not passed.
+    return {
+      grant: h.grant,
+      valid: () => this.#hold?.grant.epoch === h.grant.epoch && performance.now() < (this.#hold?.deadline ?? 0),
+    };
   }
 
   /** True while this node holds the lease and its local deadline has not passed. */
@@ -150,7 +164,8 @@ export class LeasedWork implements Component {
     this.#held(grant, sent);
     this.#logger.info({ epoch: grant.epoch }, 'lease acquired; work starts');
     try {
-      this.#work.start?.();
+      const hold = this.hold();
+      if (hold) this.#work.start?.(hold);
     } catch (err) {
       this.#logger.error({ err }, 'leased work failed to start');
     }

@@ -115,6 +115,19 @@ export class LeaseStore {
     return (await this.db.get(this.#holds, [lease.name, lease.holder, lease.epoch])) !== undefined;
   }
 
+  /**
+   * Runs `fn` in one transaction with the fencing check first: its writes commit only if `lease` was still held under
+   * its epoch (on PostgreSQL the row stays share-locked until commit, so no takeover lands in between). False, and
+   * `fn` not run, when the lease was lost.
+   */
+  fenced(lease: LeaseGrant, fn: () => Promise<void>): Promise<boolean> {
+    return this.db.transaction(async () => {
+      if (!(await this.holds(lease))) return false;
+      await fn();
+      return true;
+    });
+  }
+
   /** Every lease, by name, with the database's time of reading. */
   list(): Promise<LeaseRow[]> {
     return this.db.all<LeaseRow>(this.#list);
