@@ -29,7 +29,7 @@ import { EventsStore } from './events/index.js';
 import { IncidentService, type IncidentSink } from './incidents/index.js';
 import { FleetQueries, Inventory } from './inventory/index.js';
 import { Jobs } from './jobs/index.js';
-import { defaultNodeId, LeasedWork, LeaseStore, type LeaseTiming } from './leases/index.js';
+import { defaultNodeId, type LeasedComponent, LeasedWork, LeaseStore, type LeaseTiming } from './leases/index.js';
 import type { Component } from './lifecycle.js';
 import { LiveHub } from './live/index.js';
 import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
@@ -169,7 +169,7 @@ function componentsOf(
  * Wraps once-only work (docs/0017-nodes.md, "Leases") so it runs only on the node holding its lease, named after the
  * component. A single `outpost serve` on SQLite takes every lease on its first attempt, so its timers start as before.
  */
-function leasedBy(input: CoreInput): (work: Component) => LeasedWork {
+function leasedBy(input: CoreInput): (work: LeasedComponent) => LeasedWork {
   const store = new LeaseStore(sqlOf(input.db));
   const nodeId = input.nodeId ?? defaultNodeId('sqlite');
   const logger = input.config.logger.child({ concern: 'leases' });

@@ -6,6 +6,7 @@
 export {
   defaultNodeId,
   LEASE_TTL_MS,
+  type LeasedComponent,
   LeasedWork,
   type LeasedWorkInit,
   type LeaseHold,
