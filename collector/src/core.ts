@@ -29,7 +29,16 @@ import { EventsStore } from './events/index.js';
 import { IncidentService, type IncidentSink } from './incidents/index.js';
 import { FleetQueries, Inventory } from './inventory/index.js';
 import { Jobs } from './jobs/index.js';
-import { defaultNodeId, type LeasedComponent, LeasedWork, LeaseStore, type LeaseTiming } from './leases/index.js';
+import {
+  defaultNodeId,
+  LEASE_TTL_MS,
+  type LeasedComponent,
+  LeasedWork,
+  LeaseStore,
+  type LeaseTiming,
+  leaseTiming,
+  SINGLE_NODE_LEASE_TTL_MS,
+} from './leases/index.js';
 import type { Component } from './lifecycle.js';
 import { LiveHub } from './live/index.js';
 import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
@@ -70,7 +79,7 @@ export interface CoreInput {
   recentChanges?: RecentChanges;
   /** This node's name in lease rows: unique per live node on a shared database (default: `defaultNodeId`). */
   nodeId?: string;
-  /** Lease TTL and renewal period of the once-only work (default: `leaseTiming()`). */
+  /** Lease TTL and renewal period of the once-only work (default: by dialect, `leasedBy`). */
   leaseTiming?: LeaseTiming;
 }
 
@@ -170,10 +179,12 @@ function componentsOf(
  * component. A single `outpost serve` on SQLite takes every lease on its first attempt, so its timers start as before.
  */
 function leasedBy(input: CoreInput): (work: LeasedComponent) => LeasedWork {
-  const store = new LeaseStore(sqlOf(input.db));
-  const nodeId = input.nodeId ?? defaultNodeId('sqlite');
+  const sql = sqlOf(input.db);
+  const store = new LeaseStore(sql);
+  const nodeId = input.nodeId ?? defaultNodeId(sql.dialect);
   const logger = input.config.logger.child({ concern: 'leases' });
-  return (work) => new LeasedWork({ name: work.name, work, store, nodeId, logger, timing: input.leaseTiming });
+  const timing = input.leaseTiming ?? leaseTiming(sql.dialect === 'sqlite' ? SINGLE_NODE_LEASE_TTL_MS : LEASE_TTL_MS);
+  return (work) => new LeasedWork({ name: work.name, work, store, nodeId, logger, timing });
 }
 
 /** The console's live stream: agents coming and going, and every ticket change, pushed to the browsers watching. */

@@ -12,5 +12,6 @@ export {
   type LeaseHold,
   type LeaseTiming,
   leaseTiming,
+  SINGLE_NODE_LEASE_TTL_MS,
 } from './leased-work.js';
 export { type LeaseGrant, type LeaseRow, LeaseStore, leasesMigrations } from './store.js';

@@ -16,6 +16,12 @@ import type { LeaseGrant, LeaseStore } from './store.js';
 /** How long a lease lasts without renewal: a dead holder's work moves within this plus one renewal period. */
 export const LEASE_TTL_MS = 6_000;
 
+/**
+ * The TTL on SQLite: nobody else can take the lease, so failover speed means nothing there, while each renewal is a
+ * commit with an fsync (`synchronous=FULL`); 60 s makes it one renewal per lease every 20 s.
+ */
+export const SINGLE_NODE_LEASE_TTL_MS = 60_000;
+
 /** Timing of a lease: renewed (and contended for) every `renewEveryMs`; the holder stops `marginMs` before expiry. */
 export interface LeaseTiming {
   ttlMs: number;
