@@ -17,6 +17,7 @@ import { Contracts } from './contracts/index.js';
 import { type Db, sqlOf } from './db/index.js';
 import {
   ChecksPush,
+  DETECTION_RELEASE_MS,
   DetectionEngine,
   DetectionPolicies,
   DetectionStore,
@@ -170,7 +171,13 @@ function componentsOf(
     once({ name: 'notifications', start: (lease) => notifications.start(lease), stop: () => notifications.stop() }),
     once({ name: 'jobs', start: () => jobs.start(), stop: () => jobs.stop() }),
     once({ name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() }),
-    { name: 'detection checkpoint', stop: checkpoint },
+    {
+      name: 'detection checkpoint',
+      stop: () => {
+        c.detection.checkpoints?.stop();
+        return checkpoint();
+      },
+    },
   ];
 }
 
@@ -339,7 +346,12 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     logger: logger.child({ concern: 'detection' }),
   });
   await policyAdmin.load();
+  const detectionStore = new DetectionStore(sqlOf(db));
+  // A single node on SQLite holds every agent from the start (one query); nodes on a shared database each load an
+  // agent's state when its socket is ready here and let it go a while after it closed (docs/0017-nodes.md).
+  const singleNode = sqlOf(db).dialect === 'sqlite';
   const detection = new DetectionEngine({
+    checkpoint: { store: detectionStore, releaseAfterMs: singleNode ? undefined : DETECTION_RELEASE_MS },
     sink: work.incidentSink,
     presence: { place: detectionPlaceOf(agents, tenants), lastSeen: lastSeenOf(agents) },
     policies: policies.set,
@@ -363,11 +375,15 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     },
   });
   const metricsStore = new MetricsStore(db);
-  const detectionStore = new DetectionStore(sqlOf(db));
-  detection.restore(await detectionStore.load());
+  const checkpoints = detection.checkpoints!;
+  if (singleNode) await checkpoints.loadAll();
   const metricsService = new MetricsService({ store: metricsStore, consumer: detection, clock, logger });
-  const checkpoint = async () => detectionStore.save(detection.snapshot());
-  const sweeps = new DetectionSweeps(detection, { absenceEveryMs: config.presence.heartbeatIntervalMs }, logger);
+  const checkpoint = () => checkpoints.checkpoint();
+  const sweeps = new DetectionSweeps(
+    detection,
+    { absenceEveryMs: config.presence.heartbeatIntervalMs, fleet: checkpoints },
+    logger,
+  );
   const checksPush = new ChecksPush(policies.set, () => clock.now());
   return { policies, policyAdmin, detection, metricsStore, metricsService, checkpoint, sweeps, checksPush };
 }
@@ -464,6 +480,15 @@ function connect(input: CoreInput, c: Spine & Work & Watch & ReturnType<typeof w
   // Every agent gets the checks its policy gives it on each connection, and again after a policy reload. A reload
   // also re-judges every machine's inventory against the new rules at once, not at its next report or hourly sweep.
   gateway.onReady((conn) => checksPush.push(conn));
+  // Detection holds the state of the agents connected here: loaded when one is ready, let go after it left.
+  gateway.onReady((conn) => {
+    detection
+      .hold(conn.agentId)
+      .catch((err: unknown) => logger.error({ err, agentId: conn.agentId }, 'detection state load failed'));
+  });
+  c.registry.onPresence((conn, online) => {
+    if (!online && !c.registry.get(conn.agentId)) detection.checkpoints?.release(conn.agentId);
+  });
   // A machine that comes back gets the jobs that waited for it (and those it never answered: its journal dedupes).
   gateway.onReady((conn) => {
     jobs
