@@ -487,7 +487,7 @@ function connect(input: CoreInput, c: Spine & Work & Watch & ReturnType<typeof w
       .catch((err: unknown) => logger.error({ err, agentId: conn.agentId }, 'detection state load failed'));
   });
   c.registry.onPresence((conn, online) => {
-    if (!online && !c.registry.get(conn.agentId)) detection.checkpoints?.release(conn.agentId);
+    if (!online && !c.registry.get(conn.agentId)) void detection.checkpoints?.release(conn.agentId);
   });
   // A machine that comes back gets the jobs that waited for it (and those it never answered: its journal dedupes).
   gateway.onReady((conn) => {

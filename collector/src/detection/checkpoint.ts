@@ -97,10 +97,11 @@ export class AgentCheckpoints {
 
   /**
    * The agent's socket closed here: its changes are written at once (the node it moved to loads them), and its state
-   * dropped after the delay, unless it comes back.
+   * dropped after the delay, unless it comes back. Resolves once those changes are written (never rejects: logged).
    */
-  release(agentId: string): void {
-    if (this.releaseAfterMs === undefined || !this.#written.has(agentId) || this.#releases.has(agentId)) return;
+  release(agentId: string): Promise<void> {
+    if (this.releaseAfterMs === undefined || !this.#written.has(agentId) || this.#releases.has(agentId))
+      return this.#releasing;
     this.#releasing = this.#releasing
       .then(async () => {
         const { changes, written } = this.#changes(new Set([agentId]), false);
@@ -115,6 +116,7 @@ export class AgentCheckpoints {
         .catch((err: unknown) => this.logger.error({ err, agentId }, 'detection state release failed'));
     }, this.releaseAfterMs);
     this.#releases.set(agentId, timer.unref());
+    return this.#releasing;
   }
 
   /**

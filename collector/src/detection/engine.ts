@@ -200,7 +200,7 @@ export class DetectionEngine {
       } catch (err) {
         this.logger.error({ err, agentId }, 'inventory rules failed on one machine');
       }
-      if (!held) this.checkpoints?.release(agentId);
+      if (!held) void this.checkpoints?.release(agentId);
     }
     await this.#emit.flushCorrelations();
   }
