@@ -23,7 +23,7 @@ const program = new Command('outpost')
 
 program
   .command('serve')
-  .description('Run the collector (API, console and agent endpoint) on embedded SQLite.')
+  .description('Run the collector (API, console and agent endpoint) on embedded SQLite, or PostgreSQL (storage.url).')
   .option('-c, --config <file>', 'configuration file (JSON or YAML); flags override it')
   .option('--data-dir <dir>', 'directory for the database and the generated certificate')
   .option('--host <host>', 'API listen address')

@@ -148,33 +148,46 @@ async function copyTable(db: Db, pg: PostgresSql, table: string): Promise<number
       message: `Columns of ${table} missing on PostgreSQL: ${missing.join(', ')}`,
     });
   const insert = `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
-  const hasRowid = !prepared<[string], { sql: string }>(
+  // Read page by page in key order (no iterator: better-sqlite3 wrappers must never become garbage, database.ts):
+  // the rowid where there is one — insertion order, so a row referencing an earlier row of its own table comes after
+  // it — else the primary key.
+  const keys = keyColumnsOf(db, table);
+  const keyList = keys.map((k, i) => `${k === 'rowid' ? 'rowid' : q(k)} AS "__k${i}"`).join(', ');
+  const order = keys.map((k) => (k === 'rowid' ? 'rowid' : q(k))).join(', ');
+  const head = `SELECT ${columns.map(q).join(', ')}, ${keyList} FROM ${q(table)}`;
+  const first = prepared<[number], Record<string, SqlParam>>(db, `${head} ORDER BY ${order} LIMIT ?`);
+  const next = prepared<SqlParam[], Record<string, SqlParam>>(
     db,
-    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
-  )
-    .get(table)
-    ?.sql.match(/WITHOUT\s+ROWID/i);
-  // In insertion order where there is one: a row referencing an earlier row of its own table comes after it.
-  const select = prepared<[], Record<string, SqlParam>>(
-    db,
-    `SELECT ${columns.map(q).join(', ')} FROM ${q(table)}${hasRowid ? ' ORDER BY rowid' : ''}`,
+    `${head} WHERE (${order}) > (${keys.map(() => '?').join(', ')}) ORDER BY ${order} LIMIT ?`,
   );
   // Integers as bigint: never rounded past 2^53 on the way (PostgreSQL refuses what BIGINT cannot hold).
-  select.safeIntegers(true);
+  first.safeIntegers(true);
+  next.safeIntegers(true);
   let rows = 0;
-  let batch: SqlParam[][] = [];
-  const flush = async () => {
-    if (!batch.length) return;
-    await pg.runMany(insert, batch);
-    rows += batch.length;
-    batch = [];
-  };
-  for (const row of select.iterate()) {
-    batch.push(columns.map((c) => row[c] ?? null));
-    if (batch.length >= BATCH_ROWS) await flush();
+  let page = first.all(BATCH_ROWS);
+  while (page.length) {
+    await pg.runMany(
+      insert,
+      page.map((row) => columns.map((c) => row[c] ?? null)),
+    );
+    rows += page.length;
+    if (page.length < BATCH_ROWS) break;
+    const last = page[page.length - 1]!;
+    page = next.all(...keys.map((_, i) => last[`__k${i}`] ?? null), BATCH_ROWS);
   }
-  await flush();
   return rows;
+}
+
+/** The columns that order a table's rows uniquely: `rowid`, or the primary key of a WITHOUT ROWID table. */
+function keyColumnsOf(db: Db, table: string): string[] {
+  const ddl = prepared<[string], { sql: string }>(
+    db,
+    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+  ).get(table)?.sql;
+  if (!ddl || !/WITHOUT\s+ROWID/i.test(ddl)) return ['rowid'];
+  return prepared<[string], { name: string }>(db, 'SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk')
+    .all(table)
+    .map((c) => c.name);
 }
 
 /** Moves every identity sequence of the target past the largest id copied into its column. */
