@@ -620,7 +620,7 @@ export const ERRORS = {
   },
   OUTPOST_E_STORAGE_UNAVAILABLE: {
     message: 'The PostgreSQL database in storage.url cannot be reached',
-    hint: 'Check that the server runs, that the host, port, user and database of storage.url are right, and that this host may connect (pg_hba.conf). The log has the server’s reason; the password is never printed.',
+    hint: 'Check that the server runs, that the host, port, user and database of storage.url are right, and that this host may connect (pg_hba.conf). The message gives the server’s reason; the password is never printed.',
     http: 503,
   },
   OUTPOST_E_STORAGE_IN_USE: {

@@ -59,6 +59,17 @@ function openSource(file: string, migrations: readonly Migration[]): Db {
     });
   const db = new Database(file, { fileMustExist: true });
   db.exec('PRAGMA busy_timeout = 0; PRAGMA foreign_keys = ON');
+  const isCollectors = prepared<[], { name: string }>(
+    db,
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+  ).get();
+  if (!isCollectors) {
+    db.close();
+    throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+      message: `${file} is not a collector database (it has no schema_migrations table)`,
+      details: { file },
+    });
+  }
   const known = new Set(migrations.map((m) => m.id));
   const applied = prepared<[], { id: string }>(db, 'SELECT id FROM schema_migrations')
     .all()
