@@ -17,6 +17,7 @@
 #include <malloc.h>
 #include <node_api.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -25,9 +26,9 @@
 #define MADV_PAGEOUT 21
 #endif
 
-/* /proc/self/maps is read whole; a Node process has a few hundred mappings (~40 KB). */
+/* /proc/self/maps is read whole; a Node process has a few hundred mappings (~40 KB). Allocated per call (above
+   malloc's mmap threshold, so freeing it unmaps it): nothing of it stays resident between releases. */
 #define MAPS_MAX (1 << 20)
-static char maps[MAPS_MAX];
 
 static int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -62,9 +63,15 @@ static struct outcome page_out_executable(void) {
     return o;
   }
   exe[exe_len] = '\0';
+  char *maps = malloc(MAPS_MAX);
+  if (!maps) {
+    o.error = ENOMEM;
+    return o;
+  }
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     o.error = errno;
+    free(maps);
     return o;
   }
   size_t len = 0;
@@ -98,6 +105,7 @@ static struct outcome page_out_executable(void) {
     if (!eol) break;
     line = eol + 1;
   }
+  free(maps);
   return o;
 }
 
