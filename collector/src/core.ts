@@ -218,7 +218,7 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
 /** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */
 function wireSpine({ db, sql, config }: CoreInput) {
   const { clock, logger } = config;
-  const audit = new AuditLog(db, clock, logger);
+  const audit = new AuditLog(sqlOf(db), clock, logger);
   const auth = new AuthService({
     db,
     audit,
@@ -275,7 +275,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   const contracts = new Contracts({ db, audit, clock, deps: ports });
   const incidents = new IncidentService({
-    db,
+    db: sqlOf(db),
     audit,
     clock,
     logger: logger.child({ concern: 'incidents' }),
@@ -285,7 +285,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   // Notifications: incidents tell it every ticket change; a failing channel raises its own incident back.
   const notifications = new Notifications({
-    db,
+    db: sqlOf(db),
     audit,
     clock,
     logger: logger.child({ concern: 'notifications' }),
@@ -335,7 +335,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
   const policies = input.policies ?? loadPolicies(config);
   // The policies stored through the API join the file's (they win per scope) before detection sees any sample.
   const policyAdmin = new PolicyAdmin({
-    store: new PolicyStore(db),
+    store: new PolicyStore(sqlOf(db)),
     policies,
     tenants: { clientExists: ports.clientExists, siteClient: ports.siteClient },
     now: () => clock.now(),
@@ -366,7 +366,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     },
   });
   const metricsStore = new MetricsStore(db);
-  const detectionStore = new DetectionStore(db);
+  const detectionStore = new DetectionStore(sqlOf(db));
   detection.restore(await detectionStore.load());
   const metricsService = new MetricsService({ store: metricsStore, consumer: detection, clock, logger });
   const checkpoint = async () => detectionStore.save(detection.snapshot());
