@@ -14,7 +14,7 @@ import { AuditLog } from './audit/index.js';
 import { AuthService } from './auth/index.js';
 import type { CollectorConfig } from './config.js';
 import { Contracts } from './contracts/index.js';
-import { type Db, sqlOf } from './db/index.js';
+import type { Db, SqlDb } from './db/index.js';
 import {
   ChecksPush,
   DETECTION_RELEASE_MS,
@@ -70,7 +70,10 @@ const AGENT_RETRY_AFTER_SEC = 15;
 
 /** What `wireCore` needs: a migrated database and the checked configuration (with its clock and logger). */
 export interface CoreInput {
+  /** The raw SQLite handle of the stores not yet ported (docs/0016-postgres.md); goes once every store takes `sql`. */
   db: Db;
+  /** The migrated store, SQLite or PostgreSQL, every ported store takes. */
+  sql: SqlDb;
   config: CollectorConfig;
   /** The detection policies, loaded before the database opens so a bad file stops the start (default: loaded here). */
   policies?: DetectionPolicies;
@@ -186,7 +189,7 @@ function componentsOf(
  * component. A single `outpost serve` on SQLite takes every lease on its first attempt, so its timers start as before.
  */
 function leasedBy(input: CoreInput): (work: LeasedComponent) => LeasedWork {
-  const sql = sqlOf(input.db);
+  const { sql } = input;
   const store = new LeaseStore(sql);
   const nodeId = input.nodeId ?? defaultNodeId(sql.dialect);
   const logger = input.config.logger.child({ concern: 'leases' });
@@ -220,7 +223,7 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
 }
 
 /** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */
-function wireSpine({ db, config }: CoreInput) {
+function wireSpine({ db, sql, config }: CoreInput) {
   const { clock, logger } = config;
   const audit = new AuditLog(sqlOf(db), clock, logger);
   const auth = new AuthService({
@@ -236,8 +239,8 @@ function wireSpine({ db, config }: CoreInput) {
   const tenants = new Tenants({ db, audit, clock });
   const registry = new ConnectionRegistry();
   const agents = new Agents({ db, tenants, registry, audit, clock, logger });
-  const events = new EventsStore(sqlOf(db));
-  const ingest = new StreamIngest({ store: new StreamStore(sqlOf(db)), clock, logger });
+  const events = new EventsStore(sql);
+  const ingest = new StreamIngest({ store: new StreamStore(sql), clock, logger });
   const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
   /** Shorthands the ports below ask for, from the tenants' and users' public functions. */
   const ports = {
