@@ -18,7 +18,15 @@ const T0 = Date.UTC(2025, 0, 6, 0, 0, 0);
 const KEY = 'baseline:ag_0:cpu.total_pct';
 
 /** One node's engine on the shared database; the clock is shared too (the nodes' clocks agree). */
-function node(db: SqlDb, sink: MemoryIncidentSink, clock: { t: number; now(): number }, releaseAfterMs = 20) {
+type LastSeen = { agentId: string; lastSeenAt: number | null; online: boolean }[];
+
+function node(
+  db: SqlDb,
+  sink: MemoryIncidentSink,
+  clock: { t: number; now(): number },
+  releaseAfterMs = 20,
+  lastSeen: () => LastSeen = () => [],
+) {
   return new DetectionEngine({
     sink,
     clock,
@@ -26,7 +34,7 @@ function node(db: SqlDb, sink: MemoryIncidentSink, clock: { t: number; now(): nu
     policies: new PolicySet([]),
     presence: {
       place: async (id) => ({ clientId: 'cl_1', siteId: 'si_1', hostname: id }),
-      lastSeen: async () => [],
+      lastSeen: async () => lastSeen(),
     },
     options: { heartbeatIntervalMs: 30_000 },
     checkpoint: { store: new DetectionStore(db), releaseAfterMs },
@@ -139,5 +147,39 @@ describeStores('detection state moving between nodes', detectionMigrations, (db)
     await a.checkpoints!.checkpoint();
     expect((await store.loadAgent('ag_1')).has(rule)).toBe(false);
     expect([...(await store.load()).keys()].sort()).toEqual(both());
+  });
+
+  it("absence is the fleet sweeps' holder's: the agent's node clears it, the holder forgets it and deletes its key", async () => {
+    const sink = new MemoryIncidentSink();
+    const clock = { t: T0, now: () => clock.t };
+    let seen: LastSeen = [{ agentId: 'ag_3', lastSeenAt: T0 - 60_000, online: false }];
+    const holder = node(db(), sink, clock, 20, () => seen);
+    const b = node(db(), sink, clock);
+    const store = new DetectionStore(db());
+    await holder.checkpoints!.ownFleet();
+    clock.t = T0 + 3_600_000;
+    await holder.sweepAbsence();
+    expect([...sink.open.keys()]).toEqual(['absence:ag_3']);
+    await holder.checkpoints!.checkpoint();
+    expect([...(await store.loadFleet()).keys()]).toEqual(['absent|ag_3']);
+
+    // The agent connects to B: B loads its absence key with its state, and its first sample clears the incident.
+    await feed(b, clock, 'ag_3', 120, 121, () => 10);
+    expect(clears(sink).map((e) => (e.kind === 'clear' ? e.key : ''))).toEqual(['absence:ag_3']);
+    await b.checkpoints!.checkpoint(); // B does not write fleet keys
+    expect([...(await store.loadFleet()).keys()]).toEqual(['absent|ag_3']);
+
+    // The holder sees it heard (last seen, from the database) and forgets it; its next checkpoint deletes the key.
+    seen = [{ agentId: 'ag_3', lastSeenAt: clock.t, online: false }];
+    await holder.sweepAbsence();
+    await holder.checkpoints!.checkpoint();
+    expect((await store.loadFleet()).size).toBe(0);
+    expect(raises(sink)).toHaveLength(1);
+
+    // Silent again past the grace: the holder raises it again.
+    clock.t += 3_600_000;
+    await holder.sweepAbsence();
+    expect(raises(sink)).toHaveLength(2);
+    expect(sink.open.has('absence:ag_3')).toBe(true);
   });
 });
