@@ -195,7 +195,7 @@ function wireSpine({ db, config }: CoreInput) {
   });
   const tenants = new Tenants({ db, audit, clock });
   const registry = new ConnectionRegistry();
-  const agents = new Agents({ db, tenants, registry, audit, clock, logger });
+  const agents = new Agents({ db: sqlOf(db), tenants, registry, audit, clock, logger });
   const events = new EventsStore(sqlOf(db));
   const ingest = new StreamIngest({ store: new StreamStore(sqlOf(db)), clock, logger });
   const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
