@@ -184,7 +184,7 @@ function wireSpine({ db, config }: CoreInput) {
   const { clock, logger } = config;
   const audit = new AuditLog(db, clock, logger);
   const auth = new AuthService({
-    db,
+    db: sqlOf(db),
     audit,
     clock,
     logger,

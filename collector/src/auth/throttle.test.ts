@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog, auditMigrations } from '../audit/index.js';
-import { migrate, openDatabase } from '../db/index.js';
+import { migrate, openDatabase, sqlOf } from '../db/index.js';
 import { AuthStore, authMigrations } from './store.js';
 import { ACCOUNT_POLICY, LoginThrottle, SOURCE_POLICY, sourceOf, throttleDelayMs } from './throttle.js';
 
@@ -55,7 +55,7 @@ describe('LoginThrottle', () => {
 
     let db = open(file);
     const first = new LoginThrottle({
-      store: new AuthStore(db),
+      store: new AuthStore(sqlOf(db)),
       clock,
       audit: new AuditLog(db, clock, logger),
       logger,
@@ -66,7 +66,7 @@ describe('LoginThrottle', () => {
 
     db = open(file);
     const second = new LoginThrottle({
-      store: new AuthStore(db),
+      store: new AuthStore(sqlOf(db)),
       clock,
       audit: new AuditLog(db, clock, logger),
       logger,
