@@ -199,9 +199,9 @@ export class AuthStore {
     );
     const byUser = new Map<string, RoleBinding[]>();
     for (const b of bindings) {
-      let list = byUser.get(b.user_id);
-      if (!list) byUser.set(b.user_id, (list = []));
+      const list = byUser.get(b.user_id) ?? [];
       list.push({ clientId: b.client_id, role: b.role });
+      byUser.set(b.user_id, list);
     }
     return rows.map((r) => this.#user(r, byUser.get(r.id) ?? []));
   }
