@@ -222,7 +222,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   const fleet = new FleetQueries(inventory, clock);
   const jobs = new Jobs({
-    db,
+    db: sqlOf(db),
     audit,
     clock,
     logger: logger.child({ concern: 'jobs' }),
