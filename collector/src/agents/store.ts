@@ -190,19 +190,29 @@ const INSERT_AGENT = `INSERT INTO agents (id, client_id, site_id, public_key, ho
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
- * A last-seen time never moves back. SQLite runs this per agent (a cached statement, one fsync for the batch);
- * PostgreSQL updates the whole batch in one statement from a JSON array of [id, time] pairs (one round trip).
+ * Last-seen times of a presence flush, in one statement on both engines (one round trip on PostgreSQL, no statement
+ * run per agent on SQLite): a JSON array of {id, t}; a time never moves back.
  */
-const TOUCH_ONE =
-  'UPDATE agents SET last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END WHERE id = ?';
-const TOUCH_MANY_PG = `UPDATE agents a SET last_seen_at = GREATEST(COALESCE(a.last_seen_at, 0), v.t)
-  FROM json_to_recordset(?::json) AS v (id text, t bigint) WHERE a.id = v.id`;
+const TOUCH_MANY: Record<Dialect, string> = {
+  sqlite: `UPDATE agents SET last_seen_at = MAX(COALESCE(last_seen_at, 0), v.t)
+    FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.t') AS t FROM json_each(?)) AS v
+    WHERE agents.id = v.id`,
+  postgres: `UPDATE agents a SET last_seen_at = GREATEST(COALESCE(a.last_seen_at, 0), v.t)
+    FROM json_to_recordset(?::json) AS v (id text, t bigint) WHERE a.id = v.id`,
+};
 
 /** Store functions of the agents concern, on SQLite or PostgreSQL. */
 export class AgentsStore {
   readonly #agentSelect: string;
+  // The hot lookups' texts built once: enrollment, every connect and every naming run them.
+  readonly #byId: string;
+  readonly #byKey: string;
+  readonly #touchMany: string;
   constructor(private readonly db: SqlDb) {
     this.#agentSelect = AGENT_SELECT[db.dialect];
+    this.#byId = `${this.#agentSelect} WHERE id = ?`;
+    this.#byKey = `${this.#agentSelect} WHERE public_key = ?`;
+    this.#touchMany = TOUCH_MANY[db.dialect];
   }
 
   async insertToken(t: EnrollmentTokenRecord): Promise<void> {
@@ -297,14 +307,12 @@ export class AgentsStore {
     });
   }
 
-  async agent(id: string): Promise<AgentRecord | undefined> {
-    const row = await this.db.get<AgentRow>(`${this.#agentSelect} WHERE id = ?`, [id]);
-    return row && toAgent(row);
+  agent(id: string): Promise<AgentRecord | undefined> {
+    return this.db.get<AgentRow>(this.#byId, [id]).then((row) => row && toAgent(row));
   }
 
-  async agentByPublicKey(publicKey: string): Promise<AgentRecord | undefined> {
-    const row = await this.db.get<AgentRow>(`${this.#agentSelect} WHERE public_key = ?`, [publicKey]);
-    return row && toAgent(row);
+  agentByPublicKey(publicKey: string): Promise<AgentRecord | undefined> {
+    return this.db.get<AgentRow>(this.#byKey, [publicKey]).then((row) => row && toAgent(row));
   }
 
   async listAgents(q: AgentQuery): Promise<AgentRecord[]> {
@@ -372,13 +380,7 @@ export class AgentsStore {
   /** Writes many last-seen times in one transaction (presence flushes them in batches). */
   async touchMany(seen: ReadonlyMap<string, number>): Promise<void> {
     if (seen.size === 0) return;
-    if (this.db.dialect === 'postgres') {
-      await this.db.run(TOUCH_MANY_PG, [JSON.stringify(Array.from(seen, ([id, t]) => ({ id, t })))]);
-      return;
-    }
-    await this.db.atomic(async () => {
-      for (const [id, time] of seen) await this.db.run(TOUCH_ONE, [time, time, id]);
-    });
+    await this.db.run(this.#touchMany, [JSON.stringify(Array.from(seen, ([id, t]) => ({ id, t })))]);
   }
 
   /**
