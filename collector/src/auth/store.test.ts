@@ -6,9 +6,10 @@
 import { expect, it } from 'vitest';
 import { describeStores } from '../db/dialects.fixture.js';
 import type { SqlDb } from '../db/index.js';
+import type { RoleBinding } from './permissions.js';
 import { AuthStore, authMigrations, type TokenRecord } from './store.js';
 
-const user = (id: string, email: string, bindings = [{ clientId: null, role: 'admin' as const }]) => ({
+const user = (id: string, email: string, bindings: RoleBinding[] = [{ clientId: null, role: 'admin' }]) => ({
   id,
   email,
   name: `User ${id}`,
