@@ -57,7 +57,7 @@ describe('LoginThrottle', () => {
     const first = new LoginThrottle({
       store: new AuthStore(sqlOf(db)),
       clock,
-      audit: new AuditLog(db, clock, logger),
+      audit: new AuditLog(sqlOf(db), clock, logger),
       logger,
     });
     for (let i = 0; i < 8; i++) await first.failed(keys);
@@ -68,7 +68,7 @@ describe('LoginThrottle', () => {
     const second = new LoginThrottle({
       store: new AuthStore(sqlOf(db)),
       clock,
-      audit: new AuditLog(db, clock, logger),
+      audit: new AuditLog(sqlOf(db), clock, logger),
       logger,
     });
     clock.t += 1000;
