@@ -329,7 +329,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
       },
     },
   });
-  const metricsStore = new MetricsStore(db);
+  const metricsStore = new MetricsStore(sqlOf(db));
   const detectionStore = new DetectionStore(db);
   detection.restore(await detectionStore.load());
   const metricsService = new MetricsService({ store: metricsStore, consumer: detection, clock, logger });
