@@ -215,7 +215,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   const { clock, logger } = config;
   const { audit, tenants, agents, registry, ports } = spine;
   const inventory = new Inventory({
-    db,
+    db: sqlOf(db),
     deps: { placement: placementOf(agents), requestSnapshot: snapshotRequester(registry, clock) },
     clock,
     logger,

@@ -7,7 +7,7 @@ import { type InventoryReport, type ProbeName, rowKey, rowsHash } from '@outpost
 import { Value } from '@sinclair/typebox/value';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { migrate, openDatabase, prepared } from '../db/index.js';
+import { migrate, openDatabase, prepared, sqlOf } from '../db/index.js';
 import {
   buildPerimeter,
   PerimeterReportSchema,
@@ -32,7 +32,7 @@ function setup(placements: Record<string, string> = {}) {
   const clock = { now: () => now };
   const requests: { agentId: string; probes: ProbeName[] }[] = [];
   const inv = new Inventory({
-    db,
+    db: sqlOf(db),
     deps: {
       placement: async (id) => ({
         clientId: placements[id] ?? 'cl_a',

@@ -5,7 +5,7 @@
 import { type InventoryReport, OutpostError, PROBE_NAMES, type ProbeName, storedRow } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import type { ProbeEntry } from './answers.js';
 import { type EolStatus, eolStatus } from './eol.js';
 import { type AgentPlacement, InventoryIngest } from './ingest.js';
@@ -76,7 +76,7 @@ export function hardwareAgeYears(d: DeviceRecord, now: number): number | null {
 
 /** What Inventory is built from (one options object, not positional arguments). */
 export interface InventoryInit {
-  db: Db;
+  db: SqlDb;
   deps: InventoryDeps;
   clock: Clock;
   logger: Logger;
