@@ -8,10 +8,14 @@
 import type { Migration, SqlDb, SqlParam } from '../db/index.js';
 import { SamplePartitions } from './partitions.js';
 
-/** Rows per multi-row sample insert on SQLite (PostgreSQL's runMany sends up to 1,000 rows per statement itself). */
+/** Rows per multi-row sample insert: SQLite (measured, docs/0003), PostgreSQL (as runMany's chunks). */
 const INSERT_ROWS = 200;
+const PG_INSERT_ROWS = 1_000;
 const INSERT_ONE_SQL = 'INSERT INTO metric_samples (series_id, ts, value) VALUES (?, ?, ?)';
-const INSERT_MANY_SQL = `INSERT INTO metric_samples (series_id, ts, value) VALUES ${Array.from({ length: INSERT_ROWS }, () => '(?, ?, ?)').join(', ')}`;
+const insertRows = (n: number) =>
+  `INSERT INTO metric_samples (series_id, ts, value) VALUES ${Array.from({ length: n }, () => '(?, ?, ?)').join(', ')}`;
+const INSERT_MANY_SQL = insertRows(INSERT_ROWS);
+const PG_INSERT_SQL = insertRows(PG_INSERT_ROWS);
 
 /** The metrics concern's schema (ids 0200–0299). */
 export const metricsMigrations: Migration[] = [
@@ -141,13 +145,11 @@ export class MetricsStore {
   }
 
   /**
-   * The id of a series, created on first use. Called inside the insert's transaction: the id is cached only once that
-   * transaction commits (`pending` holds it until then), so a rolled-back series is never used again.
+   * Creates a series (or finds one another writer created) and returns its id. Called inside the insert's transaction:
+   * the id is cached only once that transaction commits (`pending` holds it until then), so a rolled-back series is
+   * never used again.
    */
-  async #seriesId(agentId: string, name: string, pending: Map<string, number>): Promise<number> {
-    const k = `${agentId}\u0000${name}`;
-    const known = this.#series.get(k) ?? pending.get(k);
-    if (known !== undefined) return known;
+  async #createSeries(agentId: string, name: string, pending: Map<string, number>): Promise<number> {
     await this.db.run('INSERT INTO metric_series (agent_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING', [
       agentId,
       name,
@@ -156,7 +158,7 @@ export class MetricsStore {
       agentId,
       name,
     ]);
-    pending.set(k, row!.id);
+    pending.set(`${agentId}\u0000${name}`, row!.id);
     return row!.id;
   }
 
@@ -203,7 +205,7 @@ export class MetricsStore {
     const fresh = await this.db.atomic(async () => {
       const isNew = await this.#markFresh(batches);
       const out: T[] = [];
-      const rows: SqlParam[][] = [];
+      const rows = this.#sampleWriter();
       for (let i = 0; i < batches.length; i++) {
         if (!isNew.has(i)) continue;
         const b = batches[i]!;
@@ -212,11 +214,16 @@ export class MetricsStore {
           for (const name in s.values) {
             const v = s.values[name]!;
             if (!Number.isFinite(v)) continue;
-            rows.push([await this.#seriesId(b.agentId, name, pending), s.time, v]);
+            // A known series costs no await (the hot path: one per sample value).
+            const k = `${b.agentId}\u0000${name}`;
+            let id = this.#series.get(k) ?? pending.get(k);
+            id ??= await this.#createSeries(b.agentId, name, pending);
+            const full = rows.add(id, s.time, v);
+            if (full) await full;
           }
         }
       }
-      await this.#insertSamples(rows);
+      await rows.flush();
       return out;
     });
     // Reached only when the insert's own transaction committed, or the caller's is still open: in that case the ids
@@ -237,19 +244,29 @@ export class MetricsStore {
   }
 
   /**
-   * Rows of (series, ts, value). SQLite: multi-row statements of INSERT_ROWS (one statement call per row costs more
-   * in the JS → SQLite crossing than the row costs SQLite: ≈2× the throughput of a row-at-a-time loop), then the
-   * remainder. PostgreSQL: runMany, up to 1,000 rows per round trip.
+   * Collects (series, ts, value) rows into multi-row INSERTs of `FULL_INSERT_ROWS` rows: one statement call per row
+   * costs more in the JS → SQLite crossing than the row costs SQLite (≈2× the throughput of a row-at-a-time loop), and
+   * a round trip per row would dominate on PostgreSQL. `add` awaits only when a statement is full.
    */
-  async #insertSamples(rows: readonly SqlParam[][]): Promise<void> {
-    if (this.db.dialect === 'postgres') {
-      if (rows.length) await this.db.runMany(INSERT_ONE_SQL, rows);
-      return;
-    }
-    const full = rows.length - (rows.length % INSERT_ROWS);
-    for (let i = 0; i < full; i += INSERT_ROWS)
-      await this.db.run(INSERT_MANY_SQL, rows.slice(i, i + INSERT_ROWS).flat());
-    if (full < rows.length) await this.db.runMany(INSERT_ONE_SQL, rows.slice(full));
+  #sampleWriter() {
+    const db = this.db;
+    const [perInsert, fullSql] =
+      db.dialect === 'postgres' ? [PG_INSERT_ROWS, PG_INSERT_SQL] : [INSERT_ROWS, INSERT_MANY_SQL];
+    const params: SqlParam[] = [];
+    return {
+      add(seriesId: number, ts: number, value: number): Promise<unknown> | undefined {
+        params.push(seriesId, ts, value);
+        if (params.length < perInsert * 3) return undefined;
+        const full = params.splice(0, params.length);
+        return db.run(fullSql, full);
+      },
+      async flush(): Promise<void> {
+        if (!params.length) return;
+        const rows: SqlParam[][] = [];
+        for (let i = 0; i < params.length; i += 3) rows.push(params.slice(i, i + 3));
+        await db.runMany(INSERT_ONE_SQL, rows);
+      },
+    };
   }
 
   /** Raw samples of one series between two times (uses the time index, then filters). */
