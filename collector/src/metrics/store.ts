@@ -238,8 +238,8 @@ export class MetricsStore {
     const remember = () => {
       for (const [k, id] of pending) this.#series.set(k, id);
     };
-    const db = this.db as SqlDb & { afterCommit?: (fn: () => void) => void };
-    if (this.db.inTransaction() && db.afterCommit) db.afterCommit(remember);
+    // Outside a transaction the insert's own one has committed: remember at once (no promise hop).
+    if (this.db.inTransaction()) void this.db.afterCommit(remember);
     else remember();
   }
 
