@@ -46,11 +46,14 @@ export class SamplePartitions {
       .sort((a, b) => a.start - b.start);
   }
 
-  /** Creates the partitions of yesterday, today and DAYS_AHEAD days after `now` that are missing. */
+  /**
+   * Creates the partitions of the day of `now` and the DAYS_AHEAD days after it that are missing (not earlier days:
+   * retention may just have dropped them; a late sample of one waits in the default partition).
+   */
   async ensure(now: number): Promise<void> {
     const today = Math.floor(now / DAY) * DAY;
     const wanted: number[] = [];
-    for (let d = today - DAY; d <= today + DAYS_AHEAD * DAY; d += DAY) if (!this.#known.has(d)) wanted.push(d);
+    for (let d = today; d <= today + DAYS_AHEAD * DAY; d += DAY) if (!this.#known.has(d)) wanted.push(d);
     if (!wanted.length) return;
     await this.db.transaction(async () => {
       await this.db.get('SELECT pg_advisory_xact_lock(?) AS locked', [PARTITION_LOCK]);
