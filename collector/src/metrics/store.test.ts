@@ -138,6 +138,36 @@ describeStores('MetricsStore', metricsMigrations, (db) => {
     ]);
   });
 
+  it('rolls up once when two nodes run housekeeping at the same time', async () => {
+    const [s1, s2] = [new MetricsStore(db()), new MetricsStore(db())];
+    await s1.preparePartitions(D); // (the first pass then creates none: DDL's locks would order the two by themselves)
+    await s1.insertBatches([batch('a', 1, 120, D)]); // two minutes of one sample a second
+    // The first node's pass is done but not committed when the second starts.
+    let rolled = false;
+    let commit!: () => void;
+    const held = new Promise<void>((r) => {
+      commit = r;
+    });
+    const first = db().transaction(async () => {
+      await s1.rollupAndPrune(D + HOUR, RETENTION);
+      rolled = true;
+      await held;
+    });
+    while (!rolled) await new Promise((r) => setImmediate(r));
+    const second = s2.rollupAndPrune(D + HOUR, RETENTION);
+    // PostgreSQL: the second pass must be waiting on a lock (the rollup's, or without it the first's rows) before the
+    // first commits. SQLite: it waits on the connection's mutex, nothing to observe.
+    for (const end = Date.now() + 10_000; db().dialect === 'postgres'; ) {
+      const waiting = await db().get<{ n: number }>('SELECT count(*) AS n FROM pg_locks WHERE NOT granted');
+      if (waiting!.n > 0) break;
+      if (Date.now() > end) throw new Error('the second pass never waited for the first');
+      await new Promise((r) => setImmediate(r));
+    }
+    commit();
+    await Promise.all([first, second]);
+    expect((await s1.rollups('a', 'cpu', MINUTE, D, D + DAY)).map((r) => r.n)).toEqual([60, 60]);
+  });
+
   it('reads samples across a day boundary (two partitions on PostgreSQL) in time order', async () => {
     const store = new MetricsStore(db());
     await store.preparePartitions(D);

@@ -112,6 +112,8 @@ const ROLLUP_HOURS = `INSERT INTO metric_rollups (resolution, series_id, bucket,
 const SET_MARK = `INSERT INTO metric_rollup_marks (resolution, done_until) VALUES (?, ?)
   ON CONFLICT (resolution) DO UPDATE SET done_until = excluded.done_until`;
 const MARK = 'SELECT done_until AS "doneUntil" FROM metric_rollup_marks WHERE resolution = ?';
+/** An arbitrary constant: the advisory lock key that keeps two nodes from rolling up the same minutes. */
+const ROLLUP_LOCK = 7_020_201;
 
 /** Store functions of the metrics concern. */
 export class MetricsStore {
@@ -306,6 +308,9 @@ export class MetricsStore {
   async rollupAndPrune(until: number, retention: { rawMs: number; minuteMs: number; hourMs: number }): Promise<void> {
     const markOf = async (res: number) => (await this.db.get<{ doneUntil: number }>(MARK, [res]))?.doneUntil ?? 0;
     await this.db.transaction(async () => {
+      // Every node runs housekeeping: on PostgreSQL the second waits here, then reads the marks the first committed
+      // (else both would add the same samples to a bucket). SQLite has one writer already.
+      if (this.#partitions) await this.db.get('SELECT pg_advisory_xact_lock(?) AS locked', [ROLLUP_LOCK]);
       const mEnd = Math.floor(until / MINUTE) * MINUTE;
       const mStart = await markOf(MINUTE);
       if (mEnd > mStart) {
