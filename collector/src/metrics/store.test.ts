@@ -168,6 +168,15 @@ describeStores('MetricsStore', metricsMigrations, (db) => {
     expect((await s1.rollups('a', 'cpu', MINUTE, D, D + DAY)).map((r) => r.n)).toEqual([60, 60]);
   });
 
+  it('keeps rolling up when an agent sends values whose sum no double holds', async () => {
+    const store = new MetricsStore(db());
+    await store.insertBatches([
+      { agentId: 'a', seq: 1, samples: [1e308, 1e308, -1e308, 4].map((v, i) => ({ time: D + i, values: { x: v } })) },
+    ]);
+    await store.rollupAndPrune(D + 2 * MINUTE, RETENTION);
+    expect(await store.rollups('a', 'x', MINUTE, D, D + DAY)).toEqual([{ bucket: D, n: 1, avg: 4, min: 4, max: 4 }]);
+  });
+
   it('reads samples across a day boundary (two partitions on PostgreSQL) in time order', async () => {
     const store = new MetricsStore(db());
     await store.preparePartitions(D);

@@ -92,6 +92,9 @@ export interface RollupRow {
   max: number;
 }
 
+/** The largest magnitude stored: 10^8 samples of it still sum below the largest double (≈1.8e308). */
+export const MAX_MAGNITUDE = 1e300;
+
 /** Minute and hour resolutions, in ms. */
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
@@ -215,7 +218,9 @@ export class MetricsStore {
         for (const s of b.samples) {
           for (const name in s.values) {
             const v = s.values[name]!;
-            if (!Number.isFinite(v)) continue;
+            // Not a measurement: NaN, ±Infinity, or a magnitude whose sum in a roll-up no double holds (PostgreSQL
+            // then fails the whole roll-up, "value out of range: overflow", every minute after).
+            if (!(Math.abs(v) <= MAX_MAGNITUDE)) continue;
             // A known series costs no await (the hot path: one per sample value).
             const k = `${b.agentId}\u0000${name}`;
             let id = this.#series.get(k) ?? pending.get(k);
