@@ -14,7 +14,7 @@ import { AuditLog } from './audit/index.js';
 import { AuthService } from './auth/index.js';
 import type { CollectorConfig } from './config.js';
 import { Contracts } from './contracts/index.js';
-import type { Db, SqlDb } from './db/index.js';
+import { type Db, type SqlDb, sqlOf } from './db/index.js';
 import {
   ChecksPush,
   DetectionEngine,
