@@ -14,7 +14,7 @@ import { AuditLog } from './audit/index.js';
 import { AuthService } from './auth/index.js';
 import type { CollectorConfig } from './config.js';
 import { Contracts } from './contracts/index.js';
-import { type Db, type SqlDb, sqlOf } from './db/index.js';
+import type { Db, SqlDb } from './db/index.js';
 import {
   ChecksPush,
   DetectionEngine,
@@ -218,9 +218,9 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
 /** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */
 function wireSpine({ db, sql, config }: CoreInput) {
   const { clock, logger } = config;
-  const audit = new AuditLog(sqlOf(db), clock, logger);
+  const audit = new AuditLog(sql, clock, logger);
   const auth = new AuthService({
-    db,
+    db: sql,
     audit,
     clock,
     logger,
@@ -231,7 +231,7 @@ function wireSpine({ db, sql, config }: CoreInput) {
   });
   const tenants = new Tenants({ db, audit, clock });
   const registry = new ConnectionRegistry();
-  const agents = new Agents({ db, tenants, registry, audit, clock, logger });
+  const agents = new Agents({ db: sql, tenants, registry, audit, clock, logger });
   const events = new EventsStore(sql);
   const ingest = new StreamIngest({ store: new StreamStore(sql), clock, logger });
   const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
@@ -247,18 +247,18 @@ function wireSpine({ db, sql, config }: CoreInput) {
 type Spine = ReturnType<typeof wireSpine>;
 
 /** Inventory, jobs, contracts, incidents and notifications: the concerns that keep the fleet's records. */
-function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
+function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
   const { clock, logger } = config;
   const { audit, tenants, agents, registry, ports } = spine;
   const inventory = new Inventory({
-    db: sqlOf(db),
+    db: sql,
     deps: { placement: placementOf(agents), requestSnapshot: snapshotRequester(registry, clock) },
     clock,
     logger,
   });
   const fleet = new FleetQueries(inventory, clock);
   const jobs = new Jobs({
-    db,
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'jobs' }),
@@ -275,7 +275,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   const contracts = new Contracts({ db, audit, clock, deps: ports });
   const incidents = new IncidentService({
-    db: sqlOf(db),
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'incidents' }),
@@ -285,7 +285,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   // Notifications: incidents tell it every ticket change; a failing channel raises its own incident back.
   const notifications = new Notifications({
-    db: sqlOf(db),
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'notifications' }),
@@ -328,14 +328,14 @@ type Work = ReturnType<typeof wireWork>;
 
 /** Detection policies, the engine with its checkpoint and sweeps, time-series storage. */
 async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
-  const { db, config } = input;
+  const { sql, config } = input;
   const { clock, logger } = config;
   const { agents, tenants, ports } = spine;
   const { inventory, jobs } = work;
   const policies = input.policies ?? loadPolicies(config);
   // The policies stored through the API join the file's (they win per scope) before detection sees any sample.
   const policyAdmin = new PolicyAdmin({
-    store: new PolicyStore(sqlOf(db)),
+    store: new PolicyStore(sql),
     policies,
     tenants: { clientExists: ports.clientExists, siteClient: ports.siteClient },
     now: () => clock.now(),
@@ -365,8 +365,8 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
       },
     },
   });
-  const metricsStore = new MetricsStore(sqlOf(db));
-  const detectionStore = new DetectionStore(sqlOf(db));
+  const metricsStore = new MetricsStore(sql);
+  const detectionStore = new DetectionStore(sql);
   detection.restore(await detectionStore.load());
   const metricsService = new MetricsService({ store: metricsStore, consumer: detection, clock, logger });
   const checkpoint = async () => detectionStore.save(detection.snapshot());
