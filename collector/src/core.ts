@@ -258,7 +258,7 @@ function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
   const { clock, logger } = config;
   const { audit, tenants, agents, registry, ports } = spine;
   const inventory = new Inventory({
-    db,
+    db: sql,
     deps: { placement: placementOf(agents), requestSnapshot: snapshotRequester(registry, clock) },
     clock,
     logger,
@@ -335,7 +335,7 @@ type Work = ReturnType<typeof wireWork>;
 
 /** Detection policies, the engine with its checkpoint and sweeps, time-series storage. */
 async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
-  const { db, sql, config } = input;
+  const { sql, config } = input;
   const { clock, logger } = config;
   const { agents, tenants, ports } = spine;
   const { inventory, jobs } = work;
@@ -377,7 +377,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
       },
     },
   });
-  const metricsStore = new MetricsStore(db);
+  const metricsStore = new MetricsStore(sql);
   const checkpoints = detection.checkpoints!;
   if (singleNode) await checkpoints.loadAll();
   const metricsService = new MetricsService({ store: metricsStore, consumer: detection, clock, logger });

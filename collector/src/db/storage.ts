@@ -18,6 +18,8 @@ export const PORTED_CONCERNS: ReadonlySet<string> = new Set([
   'agents',
   'auth',
   'jobs',
+  'metrics',
+  'inventory',
 ]);
 
 /** The concerns of `migrations` not yet ported, sorted. */
