@@ -193,7 +193,7 @@ function wireSpine({ db, config }: CoreInput) {
       initialAdminEmail: config.auth.initialAdminEmail,
     },
   });
-  const tenants = new Tenants({ db, audit, clock });
+  const tenants = new Tenants({ db: sqlOf(db), audit, clock });
   const registry = new ConnectionRegistry();
   const agents = new Agents({ db, tenants, registry, audit, clock, logger });
   const events = new EventsStore(sqlOf(db));
