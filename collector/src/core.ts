@@ -237,7 +237,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
       online: (agentId) => registry.get(agentId)?.open === true,
     },
   });
-  const contracts = new Contracts({ db, audit, clock, deps: ports });
+  const contracts = new Contracts({ db: sqlOf(db), audit, clock, deps: ports });
   const incidents = new IncidentService({
     db,
     audit,
@@ -265,7 +265,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   incidents.setNotifier(notifications);
   // Users' requests (docs/0014-requests.md) become incidents; the machine's recent changes come from the inventory.
   const requests = new Requests({
-    db,
+    db: sqlOf(db),
     audit,
     clock,
     logger: logger.child({ concern: 'requests' }),
@@ -362,7 +362,7 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
     },
   });
   const sessions = new Sessions({
-    db,
+    db: sqlOf(db),
     registry,
     audit,
     key: loadOrCreateTicketKey(config.dataDir),
@@ -376,7 +376,7 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
   const releasesDir =
     config.dataDir === ':memory:' ? join(tmpdir(), `outpost-releases-memory-${process.pid}`) : config.dataDir;
   const updates = new Updates({
-    db,
+    db: sqlOf(db),
     dataDir: releasesDir,
     audit,
     clock,

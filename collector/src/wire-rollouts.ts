@@ -5,6 +5,7 @@
 import type { Agents } from './agents/index.js';
 import type { AuditLog } from './audit/index.js';
 import type { CoreInput } from './core.js';
+import { sqlOf } from './db/index.js';
 import type { IncidentService } from './incidents/index.js';
 import { Rollouts, releasePlatformOf } from './rollouts/index.js';
 import type { Updates } from './updates/index.js';
@@ -33,7 +34,7 @@ export function wireRollouts(
     tags: a.tags,
   });
   return new Rollouts({
-    db,
+    db: sqlOf(db),
     audit,
     clock: config.clock,
     logger: config.logger.child({ concern: 'rollouts' }),

@@ -24,6 +24,7 @@ import {
   metricsMigrations,
   migrate,
   openDatabase,
+  sqlOf,
 } from '@outpost/collector';
 
 // A silent logger (pino is not a dependency of scripts); the engine only logs on maintenance and failures.
@@ -60,7 +61,7 @@ const clock = { now: () => Date.now() };
 const audit = new AuditLog(db, clock, logger);
 // No contract for the bench client: tickets open without an SLA clock (the clock's cost is the SLA engine's).
 const contracts = new Contracts({
-  db,
+  db: sqlOf(db),
   audit,
   clock,
   deps: { clientExists: async () => true, siteClient: async () => 'cl', member: async () => undefined },

@@ -7,7 +7,16 @@ import { OutpostError } from '@outpost/shared';
 import type { Migration } from './database.js';
 
 /** The concerns whose stores run on SqlDb (SQLite or PostgreSQL), with their tests on both. */
-export const PORTED_CONCERNS: ReadonlySet<string> = new Set(['stream', 'events', 'tenants']);
+export const PORTED_CONCERNS: ReadonlySet<string> = new Set([
+  'stream',
+  'events',
+  'tenants',
+  'contracts',
+  'requests',
+  'sessions',
+  'updates',
+  'rollouts',
+]);
 
 /** The concerns of `migrations` not yet ported, sorted. */
 export function unportedConcerns(migrations: readonly Migration[]): string[] {

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import type { Channel, Criticality, Incident, IncidentService, Tier } from '../incidents/index.js';
 import { type Requester, type RequestRecord, RequestsStore, type TriageRule } from './store.js';
 import { CRITICAL_MACHINE_TAG, triage } from './triage.js';
@@ -77,7 +77,7 @@ function titleOf(channel: RequestChannel, name: string, text: string): string {
 
 /** What Requests is built from (one options object, not positional arguments). */
 export interface RequestsInit {
-  db: Db;
+  db: SqlDb;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
@@ -240,7 +240,10 @@ export class Requests {
       handles,
       createdAt: this.clock.now(),
     };
-    await this.store.addRequester(requester);
+    if (!(await this.store.addRequester(requester)))
+      throw new OutpostError('OUTPOST_E_CONFLICT', {
+        message: 'A requester of this client already has this e-mail or one of these handles',
+      });
     await this.#audit(actor, 'requester.add', clientId, { requesterId: requester.id, vip: requester.vip });
     return requester;
   }
