@@ -87,6 +87,7 @@ export interface RequestsInit {
 /** The requests concern's service. */
 export class Requests {
   readonly store: RequestsStore;
+  readonly #db: SqlDb;
   /** One filing at a time, so a resent message (same origin) never opens two tickets. */
   #serial: Promise<unknown> = Promise.resolve();
 
@@ -100,14 +101,24 @@ export class Requests {
     this.clock = clock;
     this.logger = logger;
     this.deps = deps;
+    this.#db = db;
     this.store = new RequestsStore(db);
   }
 
-  /** Files a request: the incident it opened (or the one an earlier copy of the same message opened). */
+  /**
+   * Files a request: the incident it opened (or the one an earlier copy of the same message opened). The ticket and
+   * the request row commit together. The database transaction is taken BEFORE the one-at-a-time turn, as incidents'
+   * write lock does: a stream batch filing a workstation's request joins its own transaction and waits here only for
+   * filings of that transaction; taken the other way round, a phone filing holding the turn and waiting for the
+   * connection, and a batch holding the connection and waiting for the turn, would wait for each other forever
+   * (docs/0016-postgres.md, "Reactions after the commit"; agent-desk.test.ts).
+   */
   file(r: NewRequest): Promise<{ incident: Incident; request: RequestRecord; created: boolean }> {
-    const run = this.#serial.then(() => this.#file(r));
-    this.#serial = run.catch(() => undefined);
-    return run;
+    return this.#db.atomic(() => {
+      const run = this.#serial.then(() => this.#file(r));
+      this.#serial = run.catch(() => undefined);
+      return run;
+    });
   }
 
   async #file(r: NewRequest): Promise<{ incident: Incident; request: RequestRecord; created: boolean }> {
