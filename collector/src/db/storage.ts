@@ -10,6 +10,7 @@ import type { Migration } from './database.js';
 export const PORTED_CONCERNS: ReadonlySet<string> = new Set([
   'stream',
   'events',
+  'leases',
   'tenants',
   'contracts',
   'requests',
