@@ -17,6 +17,10 @@ export const PORTED_CONCERNS: ReadonlySet<string> = new Set([
   'sessions',
   'updates',
   'rollouts',
+  'audit',
+  'detection',
+  'incidents',
+  'notifications',
 ]);
 
 /** The concerns of `migrations` not yet ported, sorted. */
