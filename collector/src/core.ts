@@ -218,7 +218,7 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
 /** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */
 function wireSpine({ db, sql, config }: CoreInput) {
   const { clock, logger } = config;
-  const audit = new AuditLog(sqlOf(db), clock, logger);
+  const audit = new AuditLog(sql, clock, logger);
   const auth = new AuthService({
     db,
     audit,
@@ -229,7 +229,7 @@ function wireSpine({ db, sql, config }: CoreInput) {
       initialAdminEmail: config.auth.initialAdminEmail,
     },
   });
-  const tenants = new Tenants({ db: sqlOf(db), audit, clock });
+  const tenants = new Tenants({ db: sql, audit, clock });
   const registry = new ConnectionRegistry();
   const agents = new Agents({ db, tenants, registry, audit, clock, logger });
   const events = new EventsStore(sql);
@@ -247,7 +247,7 @@ function wireSpine({ db, sql, config }: CoreInput) {
 type Spine = ReturnType<typeof wireSpine>;
 
 /** Inventory, jobs, contracts, incidents and notifications: the concerns that keep the fleet's records. */
-function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
+function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
   const { clock, logger } = config;
   const { audit, tenants, agents, registry, ports } = spine;
   const inventory = new Inventory({
@@ -273,9 +273,9 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
       online: (agentId) => registry.get(agentId)?.open === true,
     },
   });
-  const contracts = new Contracts({ db: sqlOf(db), audit, clock, deps: ports });
+  const contracts = new Contracts({ db: sql, audit, clock, deps: ports });
   const incidents = new IncidentService({
-    db: sqlOf(db),
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'incidents' }),
@@ -285,7 +285,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   // Notifications: incidents tell it every ticket change; a failing channel raises its own incident back.
   const notifications = new Notifications({
-    db: sqlOf(db),
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'notifications' }),
@@ -301,7 +301,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   incidents.setNotifier(notifications);
   // Users' requests (docs/0014-requests.md) become incidents; the machine's recent changes come from the inventory.
   const requests = new Requests({
-    db: sqlOf(db),
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'requests' }),
@@ -328,14 +328,14 @@ type Work = ReturnType<typeof wireWork>;
 
 /** Detection policies, the engine with its checkpoint and sweeps, time-series storage. */
 async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
-  const { db, config } = input;
+  const { db, sql, config } = input;
   const { clock, logger } = config;
   const { agents, tenants, ports } = spine;
   const { inventory, jobs } = work;
   const policies = input.policies ?? loadPolicies(config);
   // The policies stored through the API join the file's (they win per scope) before detection sees any sample.
   const policyAdmin = new PolicyAdmin({
-    store: new PolicyStore(sqlOf(db)),
+    store: new PolicyStore(sql),
     policies,
     tenants: { clientExists: ports.clientExists, siteClient: ports.siteClient },
     now: () => clock.now(),
@@ -366,7 +366,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     },
   });
   const metricsStore = new MetricsStore(db);
-  const detectionStore = new DetectionStore(sqlOf(db));
+  const detectionStore = new DetectionStore(sql);
   detection.restore(await detectionStore.load());
   const metricsService = new MetricsService({ store: metricsStore, consumer: detection, clock, logger });
   const checkpoint = async () => detectionStore.save(detection.snapshot());
@@ -377,7 +377,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
 type Watch = Awaited<ReturnType<typeof wireDetection>>;
 
 /** The agent endpoint, remote sessions and releases: what talks to connected agents. */
-function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
+function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
   const { clock, logger } = config;
   const { agents, registry, ingest, presence, audit, ports } = spine;
   const gateway = new AgentGateway({
@@ -398,7 +398,7 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
     },
   });
   const sessions = new Sessions({
-    db: sqlOf(db),
+    db: sql,
     registry,
     audit,
     key: loadOrCreateTicketKey(config.dataDir),
@@ -412,7 +412,7 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
   const releasesDir =
     config.dataDir === ':memory:' ? join(tmpdir(), `outpost-releases-memory-${process.pid}`) : config.dataDir;
   const updates = new Updates({
-    db: sqlOf(db),
+    db: sql,
     dataDir: releasesDir,
     audit,
     clock,

@@ -6,7 +6,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoreInput } from './core.js';
-import { sqlOf } from './db/index.js';
 import type { Incident, IncidentService } from './incidents/index.js';
 import { EmailReceiver, EmailReplies, type Requests, SelfService } from './requests/index.js';
 
@@ -48,7 +47,7 @@ export function wireHelpdesk(
   const selfService =
     replies && selfSettings
       ? new SelfService({
-          db: sqlOf(input.db),
+          db: input.sql,
           settings: selfSettings,
           clock: input.config.clock,
           logger: input.config.logger.child({ concern: 'requests' }),

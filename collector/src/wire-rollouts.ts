@@ -5,7 +5,6 @@
 import type { Agents } from './agents/index.js';
 import type { AuditLog } from './audit/index.js';
 import type { CoreInput } from './core.js';
-import { sqlOf } from './db/index.js';
 import type { IncidentService } from './incidents/index.js';
 import { Rollouts, releasePlatformOf } from './rollouts/index.js';
 import type { Updates } from './updates/index.js';
@@ -15,7 +14,7 @@ const ROLLOUT_SELECTOR_LIMIT = 1_000_000;
 
 /** Rollouts drive the updates concern's assignment seam wave by wave and read back what agents reported. */
 export function wireRollouts(
-  { db, config }: CoreInput,
+  { sql, config }: CoreInput,
   {
     agents,
     audit,
@@ -34,7 +33,7 @@ export function wireRollouts(
     tags: a.tags,
   });
   return new Rollouts({
-    db: sqlOf(db),
+    db: sql,
     audit,
     clock: config.clock,
     logger: config.logger.child({ concern: 'rollouts' }),
