@@ -220,7 +220,7 @@ function wireSpine({ db, sql, config }: CoreInput) {
   const { clock, logger } = config;
   const audit = new AuditLog(sql, clock, logger);
   const auth = new AuthService({
-    db,
+    db: sql,
     audit,
     clock,
     logger,
@@ -231,7 +231,7 @@ function wireSpine({ db, sql, config }: CoreInput) {
   });
   const tenants = new Tenants({ db: sql, audit, clock });
   const registry = new ConnectionRegistry();
-  const agents = new Agents({ db, tenants, registry, audit, clock, logger });
+  const agents = new Agents({ db: sql, tenants, registry, audit, clock, logger });
   const events = new EventsStore(sql);
   const ingest = new StreamIngest({ store: new StreamStore(sql), clock, logger });
   const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
@@ -258,7 +258,7 @@ function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
   });
   const fleet = new FleetQueries(inventory, clock);
   const jobs = new Jobs({
-    db,
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'jobs' }),
