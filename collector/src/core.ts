@@ -236,7 +236,7 @@ function wireSpine({ db, sql, config }: CoreInput) {
       initialAdminEmail: config.auth.initialAdminEmail,
     },
   });
-  const tenants = new Tenants({ db, audit, clock });
+  const tenants = new Tenants({ db: sql, audit, clock });
   const registry = new ConnectionRegistry();
   const agents = new Agents({ db: sql, tenants, registry, audit, clock, logger });
   const events = new EventsStore(sql);
@@ -280,7 +280,7 @@ function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
       online: (agentId) => registry.get(agentId)?.open === true,
     },
   });
-  const contracts = new Contracts({ db, audit, clock, deps: ports });
+  const contracts = new Contracts({ db: sql, audit, clock, deps: ports });
   const incidents = new IncidentService({
     db: sql,
     audit,
@@ -308,7 +308,7 @@ function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
   incidents.setNotifier(notifications);
   // Users' requests (docs/0014-requests.md) become incidents; the machine's recent changes come from the inventory.
   const requests = new Requests({
-    db,
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'requests' }),
@@ -393,7 +393,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
 type Watch = Awaited<ReturnType<typeof wireDetection>>;
 
 /** The agent endpoint, remote sessions and releases: what talks to connected agents. */
-function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
+function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
   const { clock, logger } = config;
   const { agents, registry, ingest, presence, audit, ports } = spine;
   const gateway = new AgentGateway({
@@ -414,7 +414,7 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
     },
   });
   const sessions = new Sessions({
-    db,
+    db: sql,
     registry,
     audit,
     key: loadOrCreateTicketKey(config.dataDir),
@@ -428,7 +428,7 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
   const releasesDir =
     config.dataDir === ':memory:' ? join(tmpdir(), `outpost-releases-memory-${process.pid}`) : config.dataDir;
   const updates = new Updates({
-    db,
+    db: sql,
     dataDir: releasesDir,
     audit,
     clock,

@@ -61,7 +61,7 @@ const clock = { now: () => Date.now() };
 const audit = new AuditLog(sqlOf(db), clock, logger);
 // No contract for the bench client: tickets open without an SLA clock (the clock's cost is the SLA engine's).
 const contracts = new Contracts({
-  db,
+  db: sqlOf(db),
   audit,
   clock,
   deps: { clientExists: async () => true, siteClient: async () => 'cl', member: async () => undefined },

@@ -12,7 +12,7 @@ import type { WebSocket } from 'ws';
 import type { AgentConnection, ChannelReply, ChannelRouter, ConnectionRegistry } from '../agents/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import { FrameWindow } from '../http/frame-window.js';
 import { joinReadOnly } from './join.js';
 import { keepAliveRound } from './keepalive.js';
@@ -39,7 +39,7 @@ export const TECH_FRAMES_PER_SECOND = 50_000;
 
 /** What the sessions service is built from. */
 export interface SessionsInit {
-  db: Db;
+  db: SqlDb;
   /** Live agent connections (shells and transfers ride on them). */
   registry: ConnectionRegistry;
   audit: AuditLog;
