@@ -11,7 +11,7 @@ import { authMigrations, createAuthenticate, createGuard } from './auth/index.js
 import type { CollectorConfig } from './config.js';
 import { contractsMigrations } from './contracts/index.js';
 import { type Core, loadPolicies, wireCore } from './core.js';
-import { type Db, openStorage, refuseUnportedStorage, type SqlDb, type Storage } from './db/index.js';
+import { openStorage, refuseUnportedStorage, type SqlDb } from './db/index.js';
 import { detectionMigrations, type RecentChanges } from './detection/index.js';
 import { eventsMigrations } from './events/index.js';
 import { createListeners, type RegisteredRoute } from './http/server.js';
@@ -63,9 +63,7 @@ export type Collector = Omit<Core, 'components' | 'metricFamilies' | 'ports' | '
   api: App;
   /** The instance serving `/v1/agent`: `api` itself unless the agents listen separately. */
   agentEndpoint: App;
-  /** The raw SQLite handle (tests read tables through it); on PostgreSQL the start never gets this far yet. */
-  db: Db;
-  /** The store every ported concern runs on: SQLite or PostgreSQL. */
+  /** The store every concern runs on: SQLite or PostgreSQL (tests read tables through it). */
   sql: SqlDb;
   /** Where the store is, for logs (a PostgreSQL URL without its password). */
   storage: string;
@@ -90,11 +88,9 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   const policies = loadPolicies(config);
   refuseUnportedStorage(config.storage, MIGRATIONS);
   const storage = await openStorage(config, MIGRATIONS, config.logger);
-  let db: Db;
   let core: Awaited<ReturnType<typeof wireCore>>;
   try {
-    db = rawHandleOf(storage);
-    core = await wireCore({ db, sql: storage.sql, config, policies, ...deps });
+    core = await wireCore({ sql: storage.sql, config, policies, ...deps });
   } catch (err) {
     await storage.close();
     throw err;
@@ -118,7 +114,6 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   let closed = false;
   return {
     ...services,
-    db,
     sql: storage.sql,
     storage: storage.where,
     api,
@@ -139,17 +134,4 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       if (failures.length) throw failures[0];
     },
   };
-}
-
-/**
- * The raw SQLite handle the stores not yet ported take (CoreInput.db). On PostgreSQL there is none: until every store
- * is ported `refuseUnportedStorage` stops the start before the store opens; once they all are, CoreInput loses `db`
- * and this goes with it (docs/0016-postgres.md).
- */
-function rawHandleOf(storage: Storage): Db {
-  if (storage.raw) return storage.raw;
-  throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
-    message: '/storage/url: a store still needs the SQLite handle; PostgreSQL cannot serve this build',
-    details: { path: '/storage/url' },
-  });
 }

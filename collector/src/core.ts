@@ -14,7 +14,7 @@ import { AuditLog } from './audit/index.js';
 import { AuthService } from './auth/index.js';
 import type { CollectorConfig } from './config.js';
 import { Contracts } from './contracts/index.js';
-import type { Db, SqlDb } from './db/index.js';
+import type { SqlDb } from './db/index.js';
 import {
   ChecksPush,
   DETECTION_RELEASE_MS,
@@ -70,9 +70,7 @@ const AGENT_RETRY_AFTER_SEC = 15;
 
 /** What `wireCore` needs: a migrated database and the checked configuration (with its clock and logger). */
 export interface CoreInput {
-  /** The raw SQLite handle of the stores not yet ported (docs/0016-postgres.md); goes once every store takes `sql`. */
-  db: Db;
-  /** The migrated store, SQLite or PostgreSQL, every ported store takes. */
+  /** The migrated store, SQLite or PostgreSQL, that every concern's store takes. */
   sql: SqlDb;
   config: CollectorConfig;
   /** The detection policies, loaded before the database opens so a bad file stops the start (default: loaded here). */
@@ -223,7 +221,7 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
 }
 
 /** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */
-function wireSpine({ db, sql, config }: CoreInput) {
+function wireSpine({ sql, config }: CoreInput) {
   const { clock, logger } = config;
   const audit = new AuditLog(sql, clock, logger);
   const auth = new AuthService({
@@ -254,7 +252,7 @@ function wireSpine({ db, sql, config }: CoreInput) {
 type Spine = ReturnType<typeof wireSpine>;
 
 /** Inventory, jobs, contracts, incidents and notifications: the concerns that keep the fleet's records. */
-function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
+function wireWork({ sql, config, incidentSink }: CoreInput, spine: Spine) {
   const { clock, logger } = config;
   const { audit, tenants, agents, registry, ports } = spine;
   const inventory = new Inventory({

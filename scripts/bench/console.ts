@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { apiCall } from '@outpost/collector';
+import { apiCall, SqliteSql } from '@outpost/collector';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { findChromium } from '../../test/console/browser.js';
 import { repoRoot, startTestCollector, type TestCollector } from '../../test/support/collector.js';
@@ -31,7 +31,9 @@ const pct = (xs: number[], p: number) => {
 /** The store as 15,000 enrollments would leave it (one transaction; the enrollment path itself is benchmarked
  * by bench:agents): two clients, four sites, three OS families, last-seen times over a day. */
 function seedFleet(c: TestCollector): void {
-  const db = c.collector.db;
+  // Seeded straight into the SQLite file in one transaction (the bench collector is always on SQLite).
+  if (!(c.collector.sql instanceof SqliteSql)) throw new Error('bench:console seeds a SQLite collector');
+  const db = c.collector.sql.raw;
   const insert = db.prepare(
     `INSERT INTO agents (id, client_id, site_id, public_key, hostname, os_platform, os_distro, os_release, kernel, arch,
        cpu_model, cpu_cores, memory_bytes, agent_version, protocol_version, enrolled_at, enrollment_token_id, last_seen_at, last_ip)

@@ -2,7 +2,7 @@
  * Every refusal of the agent endpoint: a clear close code, an audit row where a token or key is involved, and
  * nothing written.
  */
-import { apiCall, prepared } from '@outpost/collector';
+import { apiCall } from '@outpost/collector';
 import { encodeFrame, FrameKind } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../support/collector.js';
@@ -12,8 +12,10 @@ let c: TestCollector;
 /** The collector's clock: real time plus what a test has skipped (an expiry is reached without waiting for it). */
 let skippedMs = 0;
 const clock = { now: () => Date.now() + skippedMs };
-const agentRows = () => (prepared(c.collector.db, 'SELECT count(*) AS n FROM agents').get() as { n: number }).n;
-const eventRows = () => (prepared(c.collector.db, 'SELECT count(*) AS n FROM agent_events').get() as { n: number }).n;
+const countOf = async (table: string) =>
+  (await c.collector.sql.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))?.n ?? 0;
+const agentRows = () => countOf('agents');
+const eventRows = () => countOf('agent_events');
 const audit = async (code: string) =>
   (
     await apiCall<{ events: { code: string; result: string; remoteIp: string | null }[] }>(
@@ -49,30 +51,30 @@ describe('enrollment refusals', () => {
   it('refuses an expired token, with an audit row and no agent', async () => {
     const t = await c.enrollmentToken({ expiresInHours: 0.0002 }); // 0.72 s
     skippedMs += 1000;
-    const before = agentRows();
+    const before = await agentRows();
     const closed = await closeOf((a) => a.enroll(t.token, newKeys()));
     expect(closed).toEqual({ code: 4011, reason: 'OUTPOST_E_ENROLL_TOKEN_EXPIRED' });
-    expect(agentRows()).toBe(before);
+    expect(await agentRows()).toBe(before);
     expect((await audit('OUTPOST_E_ENROLL_TOKEN_EXPIRED')).length).toBeGreaterThan(0);
   });
 
   it('refuses an exhausted token', async () => {
     const t = await c.enrollmentToken({ maxUses: 1 });
     await enrolledIdentity(c.agentUrl, t.token);
-    const before = agentRows();
+    const before = await agentRows();
     const closed = await closeOf((a) => a.enroll(t.token, newKeys()));
     expect(closed).toEqual({ code: 4012, reason: 'OUTPOST_E_ENROLL_TOKEN_EXHAUSTED' });
-    expect(agentRows()).toBe(before);
+    expect(await agentRows()).toBe(before);
     expect((await audit('OUTPOST_E_ENROLL_TOKEN_EXHAUSTED')).length).toBe(1);
   });
 
   it('refuses a revoked token', async () => {
     const t = await c.enrollmentToken({ maxUses: 5 });
     await apiCall(c.admin, 'POST', `/api/v1/enrollment-tokens/${t.id}/revoke`, {});
-    const before = agentRows();
+    const before = await agentRows();
     const closed = await closeOf((a) => a.enroll(t.token, newKeys()));
     expect(closed).toEqual({ code: 4013, reason: 'OUTPOST_E_ENROLL_TOKEN_REVOKED' });
-    expect(agentRows()).toBe(before);
+    expect(await agentRows()).toBe(before);
     expect((await audit('OUTPOST_E_ENROLL_TOKEN_REVOKED')).length).toBe(1);
   });
 
@@ -168,22 +170,22 @@ describe('message refusals after the handshake', () => {
 
   it('stores a valid event and acknowledges it', async () => {
     const { a } = await ready();
-    const before = eventRows();
+    const before = await eventRows();
     a.sendJson(event(1));
     expect((await a.next('stream.ack')).seq).toBe(1);
-    expect(eventRows()).toBe(before + 1);
+    expect(await eventRows()).toBe(before + 1);
     a.close();
   });
 
   it("refuses an agent claiming another agent's id in a payload, storing nothing", async () => {
     const other = await ready();
     const { a } = await ready();
-    const before = eventRows();
+    const before = await eventRows();
     a.sendJson(event(1, { agentId: other.agentId }));
     const closed = await a.closed;
     expect(closed).toEqual({ code: 4400, reason: 'OUTPOST_E_BAD_MESSAGE' });
     await c.collector.ingest.idle();
-    expect(eventRows()).toBe(before);
+    expect(await eventRows()).toBe(before);
     other.a.close();
   });
 
@@ -201,11 +203,11 @@ describe('message refusals after the handshake', () => {
     ],
   ])('refuses %s with 4400 and stores nothing', async (_name, frame) => {
     const { a } = await ready();
-    const before = eventRows();
+    const before = await eventRows();
     a.sendJson(frame);
     expect(await a.closed).toEqual({ code: 4400, reason: 'OUTPOST_E_BAD_MESSAGE' });
     await c.collector.ingest.idle();
-    expect(eventRows()).toBe(before);
+    expect(await eventRows()).toBe(before);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

@@ -7,7 +7,7 @@
  * the schema does not know (docs/0002-inventory.md, "Closed rows").
  */
 import { Writable } from 'node:stream';
-import { apiCall, inventory, prepared } from '@outpost/collector';
+import { apiCall, inventory } from '@outpost/collector';
 import { MessageDecoder, type ProbeName, rowsHash } from '@outpost/shared';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,9 +137,9 @@ describe('the inventory answer', () => {
   it('serves an old row without a newer column, and never a stored column its schema does not know', async () => {
     // A row as an older agent stored it (no max_mhz), plus a column no schema has: written straight into SQLite.
     const { max_mhz: _dropped, ...old } = rows.cpu[0]!;
-    prepared(c.collector.db, "UPDATE inv_rows SET data = ? WHERE probe = 'cpu'").run(
+    await c.collector.sql.run("UPDATE inv_rows SET data = ? WHERE probe = 'cpu'", [
       JSON.stringify({ ...old, secret: 'from an old bug' }),
-    );
+    ]);
     const cpu = await probeOf('cpu');
     expect(cpu.rows).toEqual([old]);
     expect(cpu.rows[0]).not.toHaveProperty('secret');

@@ -24,7 +24,7 @@ export async function wired(opts: { db: Db; clock: Clock; settings?: Record<stri
     auth: { initialAdminEmail: 'admin@outpost.test' },
     ...opts.settings,
   });
-  return wireCore({ db: opts.db, sql: sqlOf(opts.db), config: { ...settings, clock: opts.clock, logger } });
+  return wireCore({ sql: sqlOf(opts.db), config: { ...settings, clock: opts.clock, logger } });
 }
 
 /** Builds the fixture; `start` is the fake clock's first instant; `file` puts the database on disk (default: memory). */

@@ -24,7 +24,7 @@ async function start() {
 
 it('takes every lease at once, releases them on close, and retakes them at once on restart', async () => {
   const first = await start();
-  const leases = new LeaseStore(sqlOf(first.db));
+  const leases = new LeaseStore(first.sql);
   // Held as soon as the start's first database round trips are answered: no renewal period waited for.
   const t0 = Date.now();
   while ((await leases.list()).length < LEASED.length && Date.now() - t0 < 2_000)
@@ -39,7 +39,7 @@ it('takes every lease at once, releases them on close, and retakes them at once 
 
   const second = await start();
   try {
-    const again = new LeaseStore(sqlOf(second.db));
+    const again = new LeaseStore(second.sql);
     const t1 = Date.now();
     while ((await again.list()).some((l) => l.epoch < 2) && Date.now() - t1 < 2_000)
       await new Promise((r) => setTimeout(r, 5));
