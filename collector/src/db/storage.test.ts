@@ -1,12 +1,11 @@
-/** `storage.url`: checked by the schema, and a PostgreSQL URL refused at start, naming what is not yet ported. */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+/** `storage.url`: checked by the schema; every concern served on PostgreSQL; a concern without a port refused by name. */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildApp, MIGRATIONS } from '../app.js';
+import { MIGRATIONS } from '../app.js';
 import { checkSettings } from '../config.js';
-import { PORTED_CONCERNS, unportedConcerns } from './storage.js';
+import { PORTED_CONCERNS, refuseUnportedStorage, unportedConcerns } from './storage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'outpost-storage-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,27 +27,23 @@ describe('storage configuration', () => {
       );
   });
 
-  it('refuses to start on PostgreSQL while concerns are not ported, naming them, never the URL, touching nothing', async () => {
-    const dataDir = join(dir, 'data');
-    const settings = checkSettings({
-      dataDir,
-      storage: { url: URL },
-      tls: { enabled: false },
-      log: { level: 'silent' },
-    });
-    const start = buildApp({ ...settings, clock: { now: () => Date.now() }, logger: pino({ level: 'silent' }) });
-    const err = await start.then(
-      () => undefined,
-      (e: unknown) => e as { code: string; message: string; details: { notPorted: string[] } },
-    );
-    expect(err?.code).toBe('OUTPOST_E_CONFIG_INVALID');
-    const missing = unportedConcerns(MIGRATIONS);
-    expect(missing.length).toBeGreaterThan(0);
-    expect(missing).not.toContain('events');
-    expect(err?.details.notPorted).toEqual(missing);
-    for (const c of missing) expect(err?.message).toContain(c);
-    expect(err?.message).not.toContain('s3cret');
-    expect(existsSync(join(dataDir, 'outpost.db'))).toBe(false);
+  it('serves every concern of this build on PostgreSQL, and refuses a concern without a port, naming it, never the URL', () => {
+    // Every migration's concern runs on SqlDb: nothing stops `storage.url` (test/e2e/postgres-serve runs the collector).
+    expect(unportedConcerns(MIGRATIONS)).toEqual([]);
     for (const c of PORTED_CONCERNS) expect(MIGRATIONS.some((m) => m.concern === c)).toBe(true);
+    expect(() => refuseUnportedStorage({ url: URL }, MIGRATIONS)).not.toThrow();
+    // A concern added later without a port is refused before anything opens.
+    const later = [...MIGRATIONS, { id: '9999_later', concern: 'later', sql: 'CREATE TABLE later (id INTEGER)' }];
+    let err: { code: string; message: string; details: { notPorted: string[] } } | undefined;
+    try {
+      refuseUnportedStorage({ url: URL }, later);
+    } catch (e) {
+      err = e as typeof err;
+    }
+    expect(err?.code).toBe('OUTPOST_E_CONFIG_INVALID');
+    expect(err?.details.notPorted).toEqual(['later']);
+    expect(err?.message).toContain('later');
+    expect(err?.message).not.toContain('s3cret');
+    expect(() => refuseUnportedStorage({}, later)).not.toThrow();
   });
 });
