@@ -12,6 +12,7 @@ import type { RequestState } from '@outpost/shared';
 import { AgentGateway, Agents, agentsMetrics, ConnectionRegistry, Presence } from './agents/index.js';
 import { AuditLog } from './audit/index.js';
 import { AuthService } from './auth/index.js';
+import { AgentReach, type NodeBusHandle, openNodeBus } from './cluster/index.js';
 import type { CollectorConfig } from './config.js';
 import { Contracts } from './contracts/index.js';
 import { type Db, sqlOf } from './db/index.js';
@@ -46,9 +47,10 @@ import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
 import { Tenants } from './tenants/index.js';
 import { Updates } from './updates/index.js';
+import { agentsCluster, connectNodes, sessionsCluster } from './wire-cluster.js';
 import { wireHelpdesk } from './wire-helpdesk.js';
 import { wireRollouts } from './wire-rollouts.js';
-import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, sendVia, snapshotRequester } from './wiring.js';
+import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, snapshotRequester } from './wiring.js';
 
 /** A job's selector resolves in one query; a bound well above the fleet one collector serves. */
 const JOB_SELECTOR_LIMIT = 100_000;
@@ -67,6 +69,8 @@ export interface CoreInput {
   incidentSink?: IncidentSink;
   /** What changed on a machine before a fault (default: inventory history and ended jobs). */
   recentChanges?: RecentChanges;
+  /** This node's bus (default: from `config.cluster`; in process when absent). */
+  node?: NodeBusHandle;
 }
 
 /** Every concern's service, wired, plus what the root starts, stops and scrapes. */
@@ -79,27 +83,22 @@ export function loadPolicies(config: CollectorConfig): DetectionPolicies {
 
 /** Builds and connects every concern; starts nothing. */
 export async function wireCore(input: CoreInput) {
-  const spine = wireSpine(input);
+  const node = input.node ?? (await openNodeBus(input.config));
+  const spine = wireSpine(input, node);
   const work = wireWork(input, spine);
   const watch = await wireDetection(input, spine, work);
   const live = wireLive(input, spine, work);
   connect(input, { ...spine, ...work, ...watch, ...live });
+  connectNodes(input.config, { ...spine, ...watch, ...live });
   const hub = wireLiveStream(input, spine, work);
-  const rollouts = wireRollouts(input, {
-    agents: spine.agents,
-    audit: spine.audit,
-    updates: live.updates,
-    incidents: work.incidents,
-  });
-  const { gateway } = live;
-  const { ingest, presence } = spine;
-  const { notifications } = work;
+  const { agents, audit } = spine;
+  const rollouts = wireRollouts(input, { agents, audit, updates: live.updates, incidents: work.incidents });
   const { replies, selfService, email } = wireHelpdesk(input, spine, work);
   const components = componentsOf(input, { ...spine, ...work, ...watch, ...live, hub, rollouts, email, replies });
   const metricFamilies: MetricFamily[] = [
-    ...agentsMetrics({ registry: spine.registry, gateway, presence }),
-    ...streamMetrics(ingest),
-    ...notificationsMetrics(notifications),
+    ...agentsMetrics({ registry: spine.registry, gateway: live.gateway, presence: spine.presence }),
+    ...streamMetrics(spine.ingest),
+    ...notificationsMetrics(work.notifications),
   ];
   return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, email, selfService, components, metricFamilies };
 }
@@ -138,6 +137,7 @@ function componentsOf(
       },
     },
     { name: 'gateway', stop: () => gateway.stop() },
+    { name: 'node bus', start: () => c.node.start(), stop: () => c.node.stop() },
     { name: 'stream', stop: () => ingest.idle() },
     { name: 'presence', start: () => presence.start(), stop: () => presence.stop() },
     sweeps,
@@ -180,7 +180,7 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
 }
 
 /** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */
-function wireSpine({ db, config }: CoreInput) {
+function wireSpine({ db, config }: CoreInput, node: NodeBusHandle) {
   const { clock, logger } = config;
   const audit = new AuditLog(db, clock, logger);
   const auth = new AuthService({
@@ -195,7 +195,8 @@ function wireSpine({ db, config }: CoreInput) {
   });
   const tenants = new Tenants({ db, audit, clock });
   const registry = new ConnectionRegistry();
-  const agents = new Agents({ db, tenants, registry, audit, clock, logger });
+  const reach = new AgentReach(node.bus, registry, logger.child({ concern: 'cluster' }));
+  const agents = new Agents({ db, tenants, registry, audit, clock, logger, ...agentsCluster(node, reach) });
   const events = new EventsStore(sqlOf(db));
   const ingest = new StreamIngest({ store: new StreamStore(sqlOf(db)), clock, logger });
   const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
@@ -206,17 +207,17 @@ function wireSpine({ db, config }: CoreInput) {
     member: (id: string, clientId: string | null) => auth.memberOf(id, clientId),
     agentClient: async (id: string) => (await agents.get(id))?.clientId,
   };
-  return { audit, auth, tenants, registry, agents, events, ingest, presence, ports };
+  return { audit, auth, tenants, registry, agents, events, ingest, presence, ports, node, reach };
 }
 type Spine = ReturnType<typeof wireSpine>;
 
 /** Inventory, jobs, contracts, incidents and notifications: the concerns that keep the fleet's records. */
 function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   const { clock, logger } = config;
-  const { audit, tenants, agents, registry, ports } = spine;
+  const { audit, tenants, agents, reach, ports } = spine;
   const inventory = new Inventory({
     db,
-    deps: { placement: placementOf(agents), requestSnapshot: snapshotRequester(registry, clock) },
+    deps: { placement: placementOf(agents), requestSnapshot: snapshotRequester((id, m) => reach.send(id, m), clock) },
     clock,
     logger,
   });
@@ -233,8 +234,8 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
       siteClient: ports.siteClient,
       siteTimezone: async (id) => (await tenants.site(id))?.timezone,
       hostname: (id) => agents.label(id),
-      send: sendVia(registry, true),
-      online: (agentId) => registry.get(agentId)?.open === true,
+      send: (agentId, msg) => reach.send(agentId, msg, true),
+      online: (agentId) => reach.online(agentId),
     },
   });
   const contracts = new Contracts({ db, audit, clock, deps: ports });
@@ -304,6 +305,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     tenants: { clientExists: ports.clientExists, siteClient: ports.siteClient },
     now: () => clock.now(),
     logger: logger.child({ concern: 'detection' }),
+    onChange: () => spine.node.bus.invalidate('policy', '*'),
   });
   await policyAdmin.load();
   const detection = new DetectionEngine({
@@ -343,7 +345,7 @@ type Watch = Awaited<ReturnType<typeof wireDetection>>;
 /** The agent endpoint, remote sessions and releases: what talks to connected agents. */
 function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
   const { clock, logger } = config;
-  const { agents, registry, ingest, presence, audit, ports } = spine;
+  const { agents, registry, ingest, presence, audit, ports, node, reach } = spine;
   const gateway = new AgentGateway({
     agents,
     registry,
@@ -371,6 +373,7 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
     options: { dataDir: config.dataDir, ...config.sessions },
     // Remote sessions opened on a machine show on the timeline of its open incidents.
     onOpened: (agentId, session) => work.incidents.noteSessionOpened(agentId, session),
+    ...sessionsCluster(node),
   });
   // Releases: served to agents, published by admins (validated, never signed here), assigned per agent.
   const releasesDir =
@@ -382,7 +385,7 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
     clock,
     logger: logger.child({ concern: 'updates' }),
     deps: {
-      send: sendVia(registry, false),
+      send: (agentId, msg) => reach.send(agentId, msg, false),
       clientOf: ports.agentClient,
     },
   });
@@ -414,7 +417,7 @@ function connect(input: CoreInput, c: Spine & Work & Watch & ReturnType<typeof w
     requests: c.requests,
     incident: (id: string) => c.incidents.get(id),
     agentClient: c.ports.agentClient,
-    send: (agentId: string, msg: RequestState) => c.registry.get(agentId)?.send(msg),
+    send: (agentId: string, msg: RequestState) => void c.reach.send(agentId, msg),
     logger: logger.child({ concern: 'requests' }),
   };
   ingest.registerSink('request.file', agentRequestSink(desk));
