@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
+import { CHANNEL_WINDOW_BYTES } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outpostBin, spawnNode, tempDir } from '../support/collector.js';
 import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
@@ -179,6 +180,30 @@ describe.skipIf(skip)('two collector nodes on one bus', () => {
       `shell echo round trip over ${n}: same node ${JSON.stringify(same)} ms, cross node ${JSON.stringify(cross)} ms`,
     );
     expect(cross.p50).toBeGreaterThan(0);
+  });
+
+  it('stalls the agent when the technician on node A stops reading: nothing buffers on either node', async () => {
+    const s = await ShellClient.open(adminA, agent.agentId, { manualCredit: true });
+    const rss = (p: ServeInfo) =>
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.proc.child.pid}/status`, 'utf8'))?.[1]) * 1024;
+    s.write('yes outpost-flow-control\n');
+    for (const until = Date.now() + 15_000; s.received < CHANNEL_WINDOW_BYTES && Date.now() < until; )
+      await new Promise((r) => setTimeout(r, 10));
+    const first = s.received;
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(CHANNEL_WINDOW_BYTES);
+    const before = { a: rss(a), b: rss(b) };
+    // An absence, for long enough that `yes` unchecked would have pushed hundreds of megabytes through both nodes.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(s.received).toBe(first);
+    expect(rss(a) - before.a).toBeLessThan(32 << 20);
+    expect(rss(b) - before.b).toBeLessThan(32 << 20);
+    s.grant(first);
+    for (const until = Date.now() + 5000; s.received <= first && Date.now() < until; )
+      await new Promise((r) => setTimeout(r, 10));
+    expect(s.received).toBeGreaterThan(first);
+    s.close();
+    await s.ended;
   });
 
   it('cuts the revoked agent socket on node B when node A revokes it', async () => {
