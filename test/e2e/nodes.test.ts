@@ -36,6 +36,7 @@ let b: ServeInfo;
 let adminA: ApiTarget;
 let adminB: ApiTarget;
 let siteId: string;
+let clientId: string;
 let agent: ShellAgent;
 let agent2: ShellAgent;
 
@@ -106,6 +107,7 @@ beforeAll(async () => {
   adminA = boot.admin;
   adminB = { ...boot.admin, server: b.apiUrl };
   siteId = boot.siteId;
+  clientId = boot.clientId;
   agent = await startShellAgent(onB(), join(dir.path, 'agent'), { fileRoots: [root] });
   agent2 = await startShellAgent(onB(), join(dir.path, 'agent2'));
   // Node A learns they are online from B's presence on the bus.
@@ -204,6 +206,28 @@ describe.skipIf(skip)('two collector nodes on one bus', () => {
     expect(s.received).toBeGreaterThan(first);
     s.close();
     await s.ended;
+  });
+
+  it("ends a user's shell held on node B when node A disables the user", async () => {
+    const email = `tier1-${Date.now()}@example.com`;
+    const user = await apiCall<{ id: string }>(adminA, 'POST', '/api/v1/users', {
+      email,
+      name: 'tier1',
+      password: 'pw-long-enough-1',
+      roles: [{ role: 'tier1', clientId }],
+    });
+    const login = await apiCall<{ token: string }>({ ...adminB, token: undefined }, 'POST', '/api/v1/auth/login', {
+      email,
+      password: 'pw-long-enough-1',
+    });
+    const { s, out } = await openShell({ ...adminB, token: login.token }, agent.agentId);
+    s.write('echo tech-$((6*7))\n');
+    await out.waitFor(/tech-42\r?\n/);
+    const t0 = performance.now();
+    await apiCall(adminA, 'POST', `/api/v1/users/${user.id}/disable`, {});
+    const end = await s.ended;
+    expect(end.code).toBe('OUTPOST_E_SESSION_ENDED');
+    expect(performance.now() - t0).toBeLessThan(3_000);
   });
 
   it('cuts the revoked agent socket on node B when node A revokes it', async () => {
