@@ -53,8 +53,13 @@ const onB = () => ({
   agentUrl: b.apiUrl.replace(/^http/, 'ws'),
   fingerprint: b.fingerprint,
   admin: adminB,
-  enrollmentToken: async () =>
-    apiCall<{ token: string }>(adminA, 'POST', '/api/v1/enrollment-tokens', { siteId, maxUses: 1 }),
+  enrollmentToken: async () => {
+    const t = await apiCall<{ token: string; info: { id: string } }>(adminA, 'POST', '/api/v1/enrollment-tokens', {
+      siteId,
+      maxUses: 1,
+    });
+    return { token: t.token, id: t.info.id };
+  },
 });
 
 /** Agents with a live socket on a node, from its /metrics. */
