@@ -399,18 +399,20 @@ function connect(input: CoreInput, c: Spine & Work & Watch & ReturnType<typeof w
   ingest.registerSink('stream.event', async (items, now) => {
     await c.events.insertBatch(items, now);
   });
-  ingest.registerSink('inventory.report', async (items, now) => {
+  ingest.registerSink('inventory.report', async (items, now, reactions) => {
     await c.inventory.ingest(items, now);
-    // The report is durable: run the inventory rules on the machines it came from.
-    for (const agentId of new Set(items.map((i) => i.agentId))) {
-      await detection
-        .evaluateInventory(agentId)
-        .catch((err: unknown) => logger.error({ err, agentId }, 'inventory rules failed'));
-    }
+    // Once the report is durable: run the inventory rules on the machines it came from.
+    reactions.afterCommit(async () => {
+      for (const agentId of new Set(items.map((i) => i.agentId))) {
+        await detection
+          .evaluateInventory(agentId)
+          .catch((err: unknown) => logger.error({ err, agentId }, 'inventory rules failed'));
+      }
+    });
   });
   ingest.registerSink('job.status', (items, now) => jobs.ingest(items, now));
-  ingest.registerSink('metrics.batch', (items) => c.metricsService.commit(items));
-  ingest.registerSink('checks.results', (items) => c.metricsService.commitChecks(items));
+  ingest.registerSink('metrics.batch', (items, _now, reactions) => c.metricsService.commit(items, reactions));
+  ingest.registerSink('checks.results', (items, _now, reactions) => c.metricsService.commitChecks(items, reactions));
   ingest.registerSink('update.status', (items, now) => updates.ingest(items, now));
   // Users' requests from the workstation: filed from the stream, the agent told its ticket, status queries answered.
   const desk = {

@@ -8,7 +8,7 @@ import { OutpostError } from '@outpost/shared';
 import pg from 'pg';
 import { toDollarParams } from './placeholders.js';
 import type { RunResult, SqlDb, SqlParam } from './sql.js';
-import { bindable, inSavepoint, openScope, rootScope, type TxScope } from './tx-scope.js';
+import { bindable, deferToCommit, inSavepoint, openScope, rootScope, runHooks, type TxScope } from './tx-scope.js';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -108,6 +108,10 @@ export class PostgresSql implements SqlDb {
     return openScope(this.#als) !== undefined;
   }
 
+  afterCommit(fn: () => unknown): Promise<void> {
+    return deferToCommit(this.#als, fn);
+  }
+
   atomic<T>(fn: () => Promise<T>): Promise<T> {
     return openScope(this.#als) ? fn() : this.transaction(fn);
   }
@@ -119,12 +123,12 @@ export class PostgresSql implements SqlDb {
     // A client whose BEGIN, COMMIT or ROLLBACK failed is destroyed, not handed to the next caller.
     let broken: Error | undefined;
     const tx = rootScope(client);
+    let out: T;
     try {
       await client.query('BEGIN').catch((e: Error) => {
         broken = e;
         throw e;
       });
-      let out: T;
       try {
         out = await this.#als.run(tx, fn);
       } catch (err) {
@@ -139,10 +143,11 @@ export class PostgresSql implements SqlDb {
         broken = e;
         throw e;
       });
-      return out;
     } finally {
       client.release(broken);
     }
+    if (tx.hooks.length > 0) await runHooks(tx.hooks);
+    return out;
   }
 
   async close(): Promise<void> {

@@ -146,4 +146,66 @@ describeStores('SqlDb', migrations, (db) => {
     await expect(db().transaction(async () => Promise.reject(new Error('x')))).rejects.toThrow('x');
     expect(await names(db())).toEqual(['late']);
   });
+
+  it('runs afterCommit work once the transaction committed, outside it; never when it (or its savepoint) rolls back', async () => {
+    const seen: string[] = [];
+    const count = async () => (await db().get<{ n: number }>('SELECT count(*) AS n FROM t'))?.n;
+    await db().transaction(async () => {
+      await db().run('INSERT INTO t (id, name) VALUES (1, ?)', ['kept']);
+      await db().afterCommit(async () => {
+        // Outside the transaction, and the row is committed: another transaction can be opened here.
+        seen.push(`after:${db().inTransaction()}:${await count()}`);
+        await db().transaction(async () => {
+          await db().run('INSERT INTO t (id, name) VALUES (2, ?)', ['from the hook']);
+        });
+      });
+      await db()
+        .transaction(async () => {
+          await db().afterCommit(() => seen.push('savepoint rolled back'));
+          throw new Error('inner');
+        })
+        .catch(() => undefined);
+      await db().transaction(async () => {
+        await db().afterCommit(() => seen.push('savepoint released'));
+      });
+      seen.push('body done');
+    });
+    expect(seen).toEqual(['body done', 'after:false:1', 'savepoint released']);
+    await expect(
+      db().transaction(async () => {
+        await db().afterCommit(() => seen.push('never'));
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    await db().afterCommit(() => seen.push('outside: at once'));
+    expect(seen.slice(3)).toEqual(['outside: at once']);
+    expect(await names(db())).toEqual(['kept', 'from the hook']);
+  });
+
+  it('never deadlocks a service lock taken after the transaction against a writer waiting for the connection', async () => {
+    // The order incidents' write lock follows (IncidentCore.serial): the transaction first, then the lock. A timer-like
+    // writer holds the lock while awaiting statements; a batch already in a transaction asks for the lock. Taken the
+    // other way round (lock, then a statement that waits for the connection) these two would wait for each other.
+    let chain: Promise<unknown> = Promise.resolve();
+    const serial = <T>(fn: () => Promise<T>): Promise<T> =>
+      db().atomic(() => {
+        const run = chain.then(fn, fn);
+        chain = run.catch(() => undefined);
+        return run;
+      });
+    const tick = serial(async () => {
+      await sleep(20); // why: the lock stays held across a real turn of the event loop while the batch starts
+      await db().run('INSERT INTO t (id, name) VALUES (1, ?)', ['tick']);
+    });
+    const batch = db().transaction(async () => {
+      await db().run('INSERT INTO t (id, name) VALUES (2, ?)', ['batch']);
+      await serial(() => db().run('INSERT INTO t (id, name) VALUES (3, ?)', ['raised by the batch']));
+    });
+    const settled = await Promise.race([
+      Promise.all([tick, batch]).then(() => 'done'),
+      sleep(5_000).then(() => 'deadlocked'),
+    ]);
+    expect(settled).toBe('done');
+    expect((await names(db())).sort()).toEqual(['batch', 'raised by the batch', 'tick']);
+  });
 });

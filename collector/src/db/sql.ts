@@ -40,6 +40,14 @@ export interface SqlDb {
    * whole transaction, which is what a store's multi-statement write wants), else in a transaction of its own.
    */
   atomic<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` after the caller's open transaction commits, outside it and after its connection is released — never if
+   * it rolls back (a savepoint's hooks go with it); outside a transaction, at once. For reactions to written rows that
+   * take other locks (raising an incident, detection, telling an agent): run inside, a reaction waiting on a lock whose
+   * holder waits for this connection would deadlock (docs/0016-postgres.md, "Reactions after the commit").
+   * `transaction` resolves after its hooks ran; `fn` should catch and log its own errors.
+   */
+  afterCommit(fn: () => unknown): Promise<void>;
   /** True when the caller runs inside an open transaction of this handle. */
   inTransaction(): boolean;
   close(): Promise<void>;

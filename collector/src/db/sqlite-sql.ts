@@ -10,7 +10,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Db, prepared } from './database.js';
 import { Mutex } from './mutex.js';
 import type { RunResult, SqlDb, SqlParam } from './sql.js';
-import { bindable, inSavepoint, openScope, rootScope, type TxScope } from './tx-scope.js';
+import { bindable, deferToCommit, inSavepoint, openScope, rootScope, runHooks, type TxScope } from './tx-scope.js';
 
 // Transaction control through cached statements, as better-sqlite3's own transaction() does: compiling BEGIN and
 // COMMIT anew each time cost more than a small batch's inserts. (Savepoint names are one per depth: a small set.)
@@ -63,6 +63,10 @@ export class SqliteSql implements SqlDb {
     return openScope(this.#als) !== undefined;
   }
 
+  afterCommit(fn: () => unknown): Promise<void> {
+    return deferToCommit(this.#als, fn);
+  }
+
   atomic<T>(fn: () => Promise<T>): Promise<T> {
     return openScope(this.#als) ? fn() : this.transaction(fn);
   }
@@ -72,13 +76,13 @@ export class SqliteSql implements SqlDb {
     if (scope) return inSavepoint(this.#als, scope, execOn, fn);
     const release = await this.#mutex.acquire();
     const tx = rootScope(this.raw);
+    let out: T;
     try {
       execOn(this.raw, 'BEGIN');
       try {
-        const out = await this.#als.run(tx, fn);
+        out = await this.#als.run(tx, fn);
         tx.root.open = false;
         execOn(this.raw, 'COMMIT');
-        return out;
       } catch (err) {
         tx.root.open = false;
         if (this.raw.inTransaction) execOn(this.raw, 'ROLLBACK');
@@ -87,6 +91,8 @@ export class SqliteSql implements SqlDb {
     } finally {
       release();
     }
+    if (tx.hooks.length > 0) await runHooks(tx.hooks);
+    return out;
   }
 
   async close(): Promise<void> {

@@ -13,11 +13,16 @@ export interface TxScope<C> {
   /** Nested transactions of one level run one at a time, so their savepoints never interleave. */
   readonly lock: Mutex;
   readonly depth: number;
+  /** Work to run once the root commits (afterCommit); a savepoint's own go to its parent on release, away on rollback. */
+  readonly hooks: AfterCommit[];
 }
+
+/** Work that must see committed data and must not run inside the transaction (docs/0016-postgres.md, "Deadlock"). */
+export type AfterCommit = () => unknown;
 
 /** A fresh root scope. */
 export function rootScope<C>(conn: C): TxScope<C> {
-  return { conn, root: { open: true }, lock: new Mutex(), depth: 0 };
+  return { conn, root: { open: true }, lock: new Mutex(), depth: 0, hooks: [] };
 }
 
 /** The open scope the caller runs in, if any. */
@@ -39,8 +44,10 @@ export async function inSavepoint<C, T>(
   try {
     await exec(parent.conn, `SAVEPOINT ${name}`);
     try {
-      const out = await als.run({ ...parent, lock: new Mutex(), depth }, fn);
+      const child: TxScope<C> = { ...parent, lock: new Mutex(), depth, hooks: [] };
+      const out = await als.run(child, fn);
       await exec(parent.conn, `RELEASE SAVEPOINT ${name}`);
+      parent.hooks.push(...child.hooks);
       return out;
     } catch (err) {
       await exec(parent.conn, `ROLLBACK TO SAVEPOINT ${name}`);
@@ -63,4 +70,32 @@ export function bindable<P>(params: readonly P[]): (P | number)[] {
     }
   }
   return out ?? (params as (P | number)[]);
+}
+
+/**
+ * `afterCommit` of both adapters: inside an open transaction `fn` is kept for after the root's COMMIT (and dropped if it
+ * rolls back); outside one it runs now. Either way the returned promise settles when `fn` has been handed off or run.
+ */
+export async function deferToCommit<C>(als: AsyncLocalStorage<TxScope<C>>, fn: AfterCommit): Promise<void> {
+  const scope = openScope(als);
+  if (scope) {
+    scope.hooks.push(fn);
+    return;
+  }
+  await runHooks([fn]);
+}
+
+/**
+ * Runs the hooks of a committed transaction one after another, outside it (the caller released the connection first).
+ * The data is committed whatever a hook does, so a hook that throws cannot undo it: its error is reported as a process
+ * warning (hooks are expected to handle their own errors and log them with context; this is the net under them).
+ */
+export async function runHooks(hooks: readonly AfterCommit[]): Promise<void> {
+  for (const hook of hooks) {
+    try {
+      await hook();
+    } catch (err) {
+      process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: 'OUTPOST_W_AFTER_COMMIT' });
+    }
+  }
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
+import type { SqlDb } from '../db/index.js';
 import type { Incident, TimelineEntry } from './model.js';
 import { NoticeDrain } from './notices.js';
 import type { Criticality } from './signal.js';
@@ -77,6 +78,8 @@ export interface Change {
 
 /** What IncidentCore is built from (one options object, not positional arguments). */
 export interface IncidentCoreInit {
+  /** The database the store writes to: `serial` takes its transaction before the write lock. */
+  db: SqlDb;
   store: IncidentsStore;
   audit: AuditLog;
   clock: Clock;
@@ -92,6 +95,7 @@ export class IncidentCore {
   /** Called after every committed change (the console's live stream); a throwing listener is logged, not fatal. */
   readonly changeListeners: ((incident: Incident) => void)[] = [];
 
+  readonly db: SqlDb;
   readonly store: IncidentsStore;
   readonly audit: AuditLog;
   readonly clock: Clock;
@@ -99,7 +103,8 @@ export class IncidentCore {
   readonly sla: SlaProvider;
   readonly options: IncidentOptions;
   constructor(init: IncidentCoreInit) {
-    const { store, audit, clock, logger, sla, options } = init;
+    const { db, store, audit, clock, logger, sla, options } = init;
+    this.db = db;
     this.store = store;
     this.audit = audit;
     this.clock = clock;
@@ -109,11 +114,19 @@ export class IncidentCore {
     this.notices = new NoticeDrain(store, clock, logger);
   }
 
-  /** Runs `fn` after every earlier write finished (a simple collector-wide write lock). */
+  /**
+   * Runs `fn` after every earlier write finished (a collector-wide write lock), inside a database transaction taken
+   * BEFORE the lock: database first, then this chain, always. A caller already inside a transaction (a stream batch
+   * filing a user's request) joins it and so can only wait here for writes of that same transaction; taken the other
+   * way round, a tick holding the chain and waiting for the connection, and a batch holding the connection and
+   * waiting for the chain, would wait for each other forever (docs/0016-postgres.md, "Reactions after the commit").
+   */
   serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#chain.then(fn, fn);
-    this.#chain = run.catch(() => undefined);
-    return run;
+    return this.db.atomic(() => {
+      const run = this.#chain.then(fn, fn);
+      this.#chain = run.catch(() => undefined);
+      return run;
+    });
   }
 
   /** A new incident id. */
@@ -129,8 +142,10 @@ export class IncidentCore {
   }
 
   /**
-   * Writes a change: ticket + timeline + notices in one transaction, then audit, then hands the notices to
-   * notifications (a failed handoff is retried by the drain; it never fails the change).
+   * Writes a change: ticket + timeline + notices + audit in the caller's transaction (`serial`'s), then, once it
+   * committed, tells the change listeners and hands the notices to notifications (a failed handoff is retried by the
+   * drain; it never fails the change). The reactions wait for the commit: a listener must not show a change that may
+   * still roll back, and the drain takes its own lock, which must never be awaited with the connection held.
    */
   async write(actor: Actor, change: Change): Promise<Incident> {
     const now = this.clock.now();
@@ -161,14 +176,16 @@ export class IncidentCore {
         details: change.audit.details ?? {},
       });
     }
-    for (const fn of this.changeListeners) {
-      try {
-        fn(inc);
-      } catch (err) {
-        this.logger.error({ err, incidentId: inc.id }, 'incident change listener failed');
+    await this.db.afterCommit(async () => {
+      for (const fn of this.changeListeners) {
+        try {
+          fn(inc);
+        } catch (err) {
+          this.logger.error({ err, incidentId: inc.id }, 'incident change listener failed');
+        }
       }
-    }
-    if (notices.length) await this.notices.drain();
+      if (notices.length) await this.notices.drain();
+    });
     return inc;
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import type { Actor } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import { type Db, sqlOf } from '../db/index.js';
 import { type Change, IncidentCore, type IncidentNotifier, type IncidentOptions, type SlaProvider } from './core.js';
 import { type TickResult, tick } from './engine.js';
 import { bad, checkManual, type IncidentDeps, type ManualIncident } from './manual.js';
@@ -57,6 +57,7 @@ export class IncidentService implements IncidentSink {
     this.logger = o.logger;
     this.deps = o.deps;
     this.#core = new IncidentCore({
+      db: sqlOf(o.db),
       store: new IncidentsStore(o.db),
       audit: o.audit,
       clock: o.clock,

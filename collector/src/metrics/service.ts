@@ -6,6 +6,7 @@ import type { CheckResult, ChecksResults, MetricsBatch } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
 import type { EngineSample } from '../detection/ports.js';
+import type { SinkReactions } from '../stream/index.js';
 import type { MetricsStore } from './store.js';
 
 /** What the sink feeds once samples are durable (the detection engine). */
@@ -59,28 +60,40 @@ export class MetricsService {
     this.retention = retention;
   }
 
-  /** The stream sink: durable when it resolves, idempotent by (agent, seq); detection sees each batch once. */
-  async commit(items: readonly { agentId: string; msg: MetricsBatch }[]): Promise<void> {
+  /**
+   * The stream sink: durable when the batch commits, idempotent by (agent, seq); detection sees each stored batch
+   * once, after the commit (it may raise incidents, which take their own lock: never inside the batch's transaction).
+   */
+  async commit(items: readonly { agentId: string; msg: MetricsBatch }[], reactions?: SinkReactions): Promise<void> {
     const fresh = await this.store.insertBatches(
       items.map((i) => ({ agentId: i.agentId, seq: i.msg.seq, samples: i.msg.samples })),
     );
     for (const b of fresh) for (const s of b.samples) this.samplesStored += Object.keys(s.values).length;
-    if (!this.consumer) return;
-    for (const b of fresh) {
-      try {
-        await this.consumer.ingest(b.agentId, b.samples);
-      } catch (err) {
-        // The samples are stored; a detection failure must not make the agent resend them forever.
-        this.logger.error({ err, agentId: b.agentId, seq: b.seq }, 'detection failed on a metrics batch');
+    const consumer = this.consumer;
+    if (!consumer || fresh.length === 0) return;
+    const detect = async () => {
+      for (const b of fresh) {
+        try {
+          await consumer.ingest(b.agentId, b.samples);
+        } catch (err) {
+          // The samples are stored; a detection failure must not make the agent resend them forever.
+          this.logger.error({ err, agentId: b.agentId, seq: b.seq }, 'detection failed on a metrics batch');
+        }
       }
-    }
+    };
+    // Outside the stream (an import, a test seeding samples) there is no batch to wait for: detect now.
+    if (reactions) reactions.afterCommit(detect);
+    else await detect();
   }
 
   /**
    * The `checks.results` sink: each result is kept as two series, `check.ok:<id>` (1 or 0) and `check.value:<id>`
    * (latency, days left…), with the same (agent, seq) idempotence as metrics; detection sees each message once.
    */
-  async commitChecks(items: readonly { agentId: string; msg: ChecksResults }[]): Promise<void> {
+  async commitChecks(
+    items: readonly { agentId: string; msg: ChecksResults }[],
+    reactions?: SinkReactions,
+  ): Promise<void> {
     const fresh = await this.store.insertBatches(
       items.map((i) => ({
         agentId: i.agentId,
@@ -95,17 +108,22 @@ export class MetricsService {
         })),
       })),
     );
-    if (!this.consumer) return;
-    for (const b of fresh) {
-      try {
-        await this.consumer.ingestChecks(
-          b.agentId,
-          [...b.results].sort((x, y) => x.time - y.time),
-        );
-      } catch (err) {
-        this.logger.error({ err, agentId: b.agentId, seq: b.seq }, 'detection failed on check results');
+    const consumer = this.consumer;
+    if (!consumer || fresh.length === 0) return;
+    const detect = async () => {
+      for (const b of fresh) {
+        try {
+          await consumer.ingestChecks(
+            b.agentId,
+            [...b.results].sort((x, y) => x.time - y.time),
+          );
+        } catch (err) {
+          this.logger.error({ err, agentId: b.agentId, seq: b.seq }, 'detection failed on check results');
+        }
       }
-    }
+    };
+    if (reactions) reactions.afterCommit(detect);
+    else await detect();
   }
 
   /** Raw samples of one series (e.g. `check.ok:<id>`) between two times. */

@@ -7,6 +7,7 @@
 import type { RequestFile, RequestQuery, RequestState } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Incident } from '../incidents/index.js';
+import type { SinkReactions } from '../stream/index.js';
 import { agentOrigin, type Requests } from './service.js';
 
 /** What the desk needs besides the requests service. */
@@ -28,7 +29,11 @@ const ticketOf = (i: Incident): NonNullable<RequestState['ticket']> => ({
 
 /** The stream sink for `request.file`: files each request, then tells the agent its ticket. */
 export function agentRequestSink(d: AgentDeskDeps) {
-  return async (items: { agentId: string; msg: RequestFile }[]): Promise<void> => {
+  return async (
+    items: { agentId: string; msg: RequestFile }[],
+    _now: number,
+    reactions: SinkReactions,
+  ): Promise<void> => {
     for (const { agentId, msg } of items) {
       try {
         const clientId = await d.agentClient(agentId);
@@ -43,7 +48,9 @@ export function agentRequestSink(d: AgentDeskDeps) {
           osUser: msg.user.name,
           snapshot: { ...msg.snapshot, takenAt: msg.time },
         });
-        d.send(agentId, { type: 'request.state', ref: msg.ref, ticket: ticketOf(incident) });
+        // Told once the request is durable: a ticket number the agent shows must not vanish with a rolled-back batch.
+        const state: RequestState = { type: 'request.state', ref: msg.ref, ticket: ticketOf(incident) };
+        reactions.afterCommit(() => d.send(agentId, state));
       } catch (err) {
         // A request that cannot be filed must not stall the agent's stream behind it (the sink would be retried for
         // ever): it is logged with what identifies it, and the user's status query answers "no ticket".

@@ -106,6 +106,36 @@ describeStores('stream ingest', [...streamMigrations, ...eventsMigrations], (db)
     expect(await stream.cursor('ag_bad')).toBe(0);
   });
 
+  it("runs sinks' reactions after the batch committed and was acknowledged, and never for a batch that rolled back", async () => {
+    const seen: string[] = [];
+    let fail = true;
+    ingest.registerSink('metrics.batch', async (items, _now, reactions) => {
+      // The reaction reads what the batch wrote: it must see it committed, from outside the transaction.
+      reactions.afterCommit(async () => {
+        seen.push(
+          `react:${items.map((i) => i.msg.seq).join(',')}:${db().inTransaction()}:${await stream.cursor('ag_1')}`,
+        );
+      });
+      if (fail) throw new Error('storage failed');
+    });
+    const p = new Peer('ag_1');
+    const ack = p.ack.bind(p);
+    p.ack = (seq) => {
+      seen.push(`ack:${seq}`);
+      ack(seq);
+    };
+    ingest.submit(p, metrics(1));
+    await ingest.idle();
+    expect(seen).toEqual([]);
+    expect(p.failures.map((f) => f.code)).toEqual(['OUTPOST_E_INTERNAL']);
+    fail = false;
+    const again = new Peer('ag_1');
+    again.ack = p.ack;
+    ingest.submit(again, metrics(1));
+    await ingest.idle();
+    expect(seen).toEqual(['ack:1', 'react:1:false:1']);
+  });
+
   it('commits, advances the cursor, then acknowledges the highest contiguous sequence', async () => {
     const p = new Peer('ag_1');
     for (let s = 1; s <= 5; s++) ingest.submit(p, ev(s));

@@ -38,13 +38,34 @@ export interface SinkItem<T extends SequencedType> {
 }
 
 /**
+ * What a sink's reactions to the rows it stored go through: `afterCommit(fn)` runs `fn` once the batch committed and
+ * its agents were acknowledged — never when the batch rolls back (its resend reacts then). Detection, raising an
+ * incident, telling an agent: anything that takes another lock or leaves the database.
+ */
+export interface SinkReactions {
+  afterCommit(fn: () => Promise<void> | void): void;
+}
+
+/**
  * Where a concern's sequenced messages go. It runs inside the batch's transaction (its SqlDb calls join it; a store
  * still on the raw SQLite handle nests as a savepoint), must be idempotent by (agent, seq), because a batch that
- * failed is resent whole, and should await nothing but the database, so the transaction stays short.
+ * failed is resent whole, and awaits nothing but the database: the transaction stays short, and a sink that waited
+ * inside it on a service's own lock whose holder waits for the database would never finish (docs/0016-postgres.md,
+ * "Reactions after the commit"). Reactions go through `reactions.afterCommit`.
  */
-export type StreamSink<T extends SequencedType> = (items: SinkItem<T>[], now: number) => Promise<void>;
+export type StreamSink<T extends SequencedType> = (
+  items: SinkItem<T>[],
+  now: number,
+  reactions: SinkReactions,
+) => Promise<void>;
 
-type AnySink = (items: { agentId: string; msg: SequencedMessage }[], now: number) => Promise<void>;
+type AnySink = (
+  items: { agentId: string; msg: SequencedMessage }[],
+  now: number,
+  reactions: SinkReactions,
+) => Promise<void>;
+
+type Reaction = () => Promise<void> | void;
 
 /** Counters the metrics endpoint reads. */
 export interface StreamCounters {
@@ -199,8 +220,9 @@ export class StreamIngest {
       accepted.push(jump ? { item, gap: jump } : { item });
     }
     const acks = new Map<StreamPeer, number>();
+    const reactions: Reaction[] = [];
     const several = new Set(accepted.map((a) => a.item.peer.agentId)).size > 1;
-    if (!(await this.#commit(accepted, acks, !several)) && several) {
+    if (!(await this.#commit(accepted, acks, reactions, !several)) && several) {
       // One agent's message that a concern cannot store must not cost every other agent of the batch its
       // connection: each agent's part is committed on its own (sinks are idempotent by agent and seq, so what the
       // failed attempt stored is not stored twice), and only the agents whose part still fails are dropped.
@@ -211,10 +233,18 @@ export class StreamIngest {
         if (list.length === 0) byAgent.set(a.item.peer.agentId, list);
         list.push(a);
       }
-      for (const part of byAgent.values()) await this.#commit(part, acks, true);
+      for (const part of byAgent.values()) await this.#commit(part, acks, reactions, true);
     }
     for (const peer of ackOnly) if (!acks.has(peer)) acks.set(peer, this.#committed.get(peer.agentId) ?? 0);
     for (const [peer, seq] of acks) peer.ack(seq);
+    // In order, one batch after the other (flushes never overlap): detection sees an agent's samples in sequence.
+    for (const react of reactions) {
+      try {
+        await react();
+      } catch (err) {
+        this.logger.error({ err }, 'reaction to a committed stream batch failed');
+      }
+    }
   }
 
   /**
@@ -225,6 +255,7 @@ export class StreamIngest {
   async #commit(
     accepted: { item: Queued; gap?: Gap }[],
     acks: Map<StreamPeer, number>,
+    reactions: Reaction[],
     dropOnFailure: boolean,
   ): Promise<boolean> {
     const byType = new Map<string, { agentId: string; msg: SequencedMessage }[]>();
@@ -244,10 +275,14 @@ export class StreamIngest {
     }
     try {
       const now = this.clock.now();
+      // Reactions of an attempt that rolls back are dropped with it (the resend, or the agent-by-agent retry, reacts).
+      const pending: Reaction[] = [];
+      const sinkReactions: SinkReactions = { afterCommit: (fn) => void pending.push(fn) };
       await this.store.atomically(async () => {
-        for (const [type, items] of byType) await this.#sinks.get(type)!(items, now);
+        for (const [type, items] of byType) await this.#sinks.get(type)!(items, now, sinkReactions);
         if (cursors.size || gaps.length) await this.store.commit(cursors, gaps, now);
       });
+      reactions.push(...pending);
     } catch (err) {
       const agents = [...cursors.keys()].slice(0, 20);
       for (const agentId of cursors.keys()) this.#committed.delete(agentId);
