@@ -45,7 +45,7 @@ async function node(name: string): Promise<ServeInfo> {
   const config = join(dir.path, `${name}.json`);
   const cluster = { natsUrl: nats.url, nodeId: name, deployment: 'e2e' };
   writeFileSync(config, JSON.stringify({ storage: STORAGE, cluster, sessions: { fileMaxBytes: 16 << 20 } }));
-  return startCollectorProcess(join(dir.path, 'data'), await freePort(), ['--config', config]);
+  return startCollectorProcess(join(dir.path, 'data'), await freePort(), ['--config', config], 90_000);
 }
 
 /** What `startShellAgent` needs, pointed at node B (enrollment tokens come from A: it is one deployment). */
@@ -118,7 +118,7 @@ beforeAll(async () => {
   // Node A learns they are online from B's presence on the bus.
   await waitOnline(adminA, agent.agentId);
   await waitOnline(adminA, agent2.agentId);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await agent?.proc.kill('SIGTERM');
