@@ -89,13 +89,14 @@ async function cp(...args: string[]): Promise<{ code: number | null; out: string
 async function echoLatency(admin: ApiTarget, agentId: string, n: number): Promise<{ p50: number; p95: number }> {
   const { s, out } = await openShell(admin, agentId);
   const ms: number[] = [];
-  for (let i = 0; i < n; i++) {
+  // Ten rounds of warm-up first (JIT, the first frames through NATS), not counted.
+  for (let i = -10; i < n; i++) {
     out.text = '';
     const t0 = performance.now();
     // The typed line reads `R$((i))`: only the output holds `R<i>` (bash also wraps it in bracketed-paste codes).
     s.write(`echo R$((${i}))\n`);
     await out.waitFor(new RegExp(`R${i}\\r?\\n`));
-    ms.push(performance.now() - t0);
+    if (i >= 0) ms.push(performance.now() - t0);
   }
   s.write('exit\n');
   await s.ended;
@@ -180,14 +181,15 @@ describe.skipIf(skip)('two collector nodes on one bus', () => {
   });
 
   it('measures shell echo latency on the agent node and across nodes', async () => {
-    const n = Number(process.env.OUTPOST_NODES_ROUNDS ?? 300);
+    // 50 in the suite; docs/0017's figures: OUTPOST_NODES_ROUNDS=300.
+    const n = Number(process.env.OUTPOST_NODES_ROUNDS ?? 50);
     const same = await echoLatency(adminB, agent.agentId, n);
     const cross = await echoLatency(adminA, agent.agentId, n);
     console.log(
       `shell echo round trip over ${n}: same node ${JSON.stringify(same)} ms, cross node ${JSON.stringify(cross)} ms`,
     );
     expect(cross.p50).toBeGreaterThan(0);
-  });
+  }, 300_000);
 
   it('stalls the agent when the technician on node A stops reading: nothing buffers on either node', async () => {
     const s = await ShellClient.open(adminA, agent.agentId, { manualCredit: true });
