@@ -6,7 +6,7 @@
  * agent leaving ends the technician's side "offline".
  */
 import { once } from 'node:events';
-import { decodeFrame, encodeFrame, FrameKind, type ShellOpen } from '@outpost/shared';
+import { decodeFrame, encodeFrame, FrameKind, OutpostError, type ShellOpen } from '@outpost/shared';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -48,6 +48,7 @@ let relayB: ChannelRelay;
 let toAgent: { json: unknown[]; frames: Buffer[] };
 let atA: { frames: Buffer[]; replies: ChannelReply[]; closed: { code: string; reason: string } | undefined };
 let link: RemoteAgentLink;
+let relayed: RelayedChannel[];
 
 beforeEach(async () => {
   const transport = new LocalTransport();
@@ -74,15 +75,18 @@ beforeEach(async () => {
   });
   // Node B: the agent's socket, its relay, and sessions from other nodes accepted as RelayedChannels.
   const registry = new ConnectionRegistry();
+  relayed = [];
   relayB = new ChannelRelay(logger);
   relayB.allocate(conn, { sessionId: SESSION, resolve: () => undefined }); // channel 1 is taken on B: ids differ
   bridgeAgents(buses[1]!, registry, (c, stream) => {
-    void new RelayedChannel(
+    const r = new RelayedChannel(
       c,
       stream,
       { allocate: (x, p) => relayB.allocate(x, p), release: (x, ch) => relayB.release(x, ch) },
       logger,
-    ).run();
+    );
+    relayed.push(r);
+    void r.run();
   });
   registry.add(conn);
   // Node A: the technician's side.
@@ -150,5 +154,15 @@ describe('a session relayed to the node holding the agent', () => {
     relayB.onClose(conn);
     await until(() => atA.closed !== undefined, 'the relay to end');
     expect(atA.closed!.code).toBe('OUTPOST_E_AGENT_OFFLINE');
+  });
+
+  it('ends the technician’s side at once with the code when the agent’s node stops', async () => {
+    link.send(open(1));
+    await until(() => toAgent.json.length === 1, 'the opening');
+    relayed[0]!.end(new OutpostError('OUTPOST_E_UNAVAILABLE', { message: 'collector stopping' }));
+    await until(() => atA.closed !== undefined, 'the relay to end');
+    expect(atA.closed!.code).toBe('OUTPOST_E_UNAVAILABLE');
+    await until(() => toAgent.json.length === 2, 'the channel closed on the agent');
+    expect(toAgent.json[1]).toMatchObject({ type: 'shell.close', channel: 2 });
   });
 });

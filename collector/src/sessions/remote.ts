@@ -200,6 +200,11 @@ export class RelayedChannel {
     this.stream.write(messageRecord({ ...msg, channel: this.#theirs })).catch(() => undefined);
   }
 
+  /** This node stops: the technician's node ends the session with the code at once, not after `deadAfterMs`. */
+  end(err: OutpostError): void {
+    void this.stream.close(err);
+  }
+
   /** The agent's socket closed: the technician's node ends the session as "agent offline". */
   agentGone(): void {
     this.#agentClosed = true;

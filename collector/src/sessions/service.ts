@@ -6,7 +6,7 @@
  * (join.ts), the resize audit (resize-audit.ts), orphan recovery (recovery.ts); this class holds their shared state.
  */
 import { randomBytes } from 'node:crypto';
-import { type ChannelFrame, decodeFrame, signTicket, type TicketCapability } from '@outpost/shared';
+import { type ChannelFrame, decodeFrame, OutpostError, signTicket, type TicketCapability } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { AgentConnection, AgentLink, ChannelReply, ChannelRouter, ConnectionRegistry } from '../agents/index.js';
@@ -87,6 +87,8 @@ export class Sessions implements ChannelRouter {
   private readonly options: SessionsOptions;
   private readonly onOpened: SessionOpenedHook;
   readonly #registry: ConnectionRegistry;
+  /** Sessions of other nodes relayed to agents held here. */
+  readonly #relayed = new Set<RelayedChannel>();
   readonly #cluster: SessionsCluster | undefined;
 
   constructor(init: SessionsInit) {
@@ -330,6 +332,7 @@ export class Sessions implements ChannelRouter {
     await this.#recovering;
     for (const s of [...this.live.values(), ...this.transfers.values()])
       s.end({ reason: 'collector stopping', exitCode: null, code: 'OUTPOST_E_UNAVAILABLE' });
+    for (const r of this.#relayed) r.end(new OutpostError('OUTPOST_E_UNAVAILABLE', { message: 'collector stopping' }));
     await Promise.all([...this.#ending]);
   }
 }
