@@ -19,6 +19,7 @@ import type { App } from './http/types.js';
 import { type IncidentSink, incidentsMigrations } from './incidents/index.js';
 import { inventoryMigrations } from './inventory/index.js';
 import { jobsMigrations } from './jobs/index.js';
+import { leasesMigrations } from './leases/index.js';
 import { startAll, stopAll } from './lifecycle.js';
 import { metricsMigrations } from './metrics/index.js';
 import { notificationsMigrations } from './notifications/index.js';
@@ -53,6 +54,7 @@ export const MIGRATIONS = [
   ...rolloutsMigrations,
   ...requestsMigrations,
   ...selfServiceMigrations,
+  ...leasesMigrations,
 ];
 
 /** The built collector: fastify instances (not listening), every wired concern, and a way to stop everything. */

@@ -30,6 +30,16 @@ import { EventsStore } from './events/index.js';
 import { IncidentService, type IncidentSink } from './incidents/index.js';
 import { FleetQueries, Inventory } from './inventory/index.js';
 import { Jobs } from './jobs/index.js';
+import {
+  defaultNodeId,
+  LEASE_TTL_MS,
+  type LeasedComponent,
+  LeasedWork,
+  LeaseStore,
+  type LeaseTiming,
+  leaseTiming,
+  SINGLE_NODE_LEASE_TTL_MS,
+} from './leases/index.js';
 import type { Component } from './lifecycle.js';
 import { LiveHub } from './live/index.js';
 import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
@@ -71,6 +81,10 @@ export interface CoreInput {
   recentChanges?: RecentChanges;
   /** This node's bus (default: from `config.cluster`; in process when absent). */
   node?: NodeBusHandle;
+  /** This node's name in lease rows: unique per live node on a shared database (default: `defaultNodeId`). */
+  nodeId?: string;
+  /** Lease TTL and renewal period of the once-only work (default: by dialect, `leasedBy`). */
+  leaseTiming?: LeaseTiming;
 }
 
 /** Every concern's service, wired, plus what the root starts, stops and scrapes. */
@@ -118,6 +132,7 @@ function componentsOf(
 ): Component[] {
   const { sessions, gateway, ingest, presence, metricsService, sweeps, checkpoint } = c;
   const { incidents, notifications, jobs, rollouts, hub, email, replies } = c;
+  const once = leasedBy(input, c.node);
   let keepAlive: NodeJS.Timeout | undefined;
   // Stop order: nothing new comes in (sessions, sockets), what arrived is committed, then the timers, then the
   // detection checkpoint last so it holds every sample committed before the stop.
@@ -140,18 +155,37 @@ function componentsOf(
     { name: 'node bus', start: () => c.node.start(), stop: () => c.node.stop() },
     { name: 'stream', stop: () => ingest.idle() },
     { name: 'presence', start: () => presence.start(), stop: () => presence.stop() },
-    sweeps,
+    // Fleet-wide sweeps (absence, inventory rules) judge every machine from the database: one node runs them.
+    once(sweeps),
     {
       name: 'metrics',
       start: () => metricsService.start(HOUSEKEEPING_INTERVAL_MS, checkpoint),
       stop: () => metricsService.stop(),
     },
-    { name: 'incidents', start: () => incidents.start(input.config.incidents.tickMs), stop: () => incidents.stop() },
-    { name: 'notifications', start: () => notifications.start(), stop: () => notifications.stop() },
-    { name: 'jobs', start: () => jobs.start(), stop: () => jobs.stop() },
-    { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
+    once({
+      name: 'incidents',
+      start: () => incidents.start(input.config.incidents.tickMs),
+      stop: () => incidents.stop(),
+    }),
+    once({ name: 'notifications', start: (lease) => notifications.start(lease), stop: () => notifications.stop() }),
+    once({ name: 'jobs', start: () => jobs.start(), stop: () => jobs.stop() }),
+    once({ name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() }),
     { name: 'detection checkpoint', stop: checkpoint },
   ];
+}
+
+/**
+ * Wraps once-only work (docs/0017-nodes.md, "Leases") so it runs only on the node holding its lease, named after the
+ * component. A single `outpost serve` on SQLite takes every lease on its first attempt, so its timers start as before.
+ */
+function leasedBy(input: CoreInput, node: NodeBusHandle): (work: LeasedComponent) => LeasedWork {
+  const sql = sqlOf(input.db);
+  const store = new LeaseStore(sql);
+  // Nodes of a cluster hold leases under their bus identity, even on one shared SQLite file (docs/0017-nodes.md).
+  const nodeId = input.nodeId ?? (node.clustered ? node.bus.nodeId : defaultNodeId(sql.dialect));
+  const logger = input.config.logger.child({ concern: 'leases' });
+  const timing = input.leaseTiming ?? leaseTiming(sql.dialect === 'sqlite' ? SINGLE_NODE_LEASE_TTL_MS : LEASE_TTL_MS);
+  return (work) => new LeasedWork({ name: work.name, work, store, nodeId, logger, timing });
 }
 
 /** The console's live stream: agents coming and going, and every ticket change, pushed to the browsers watching. */

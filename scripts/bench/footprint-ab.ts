@@ -6,10 +6,10 @@
  * `/proc/PID/smaps_rollup` (RSS, anonymous, file-backed) and thread count; after BENCH_AB_SECONDS (default 360) it
  * prints, per variant, the medians over the second half of the window (after the first inventory and metrics rounds
  * and V8's heaps have settled), the max, the CPU ticks of the whole run (start included) and the time to online.
- * BENCH_AB_LOGDIR=DIR keeps each agent's output in DIR/LABEL.log.
+ * BENCH_AB_LOGDIR=DIR keeps each agent's output in DIR/LABEL.log. Each agent runs from its own copy of its executable.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { apiCall } from '@outpost/collector';
@@ -64,17 +64,21 @@ try {
     variants.map(async (v, i) => {
       const config = join(dir, `agent${i}`, 'agent.json');
       mkdirSync(join(dir, `agent${i}`), { recursive: true });
+      // Each agent runs its own copy, as on a host with one agent: the kernel leaves pages that several processes
+      // map resident (madvise(MADV_PAGEOUT), agent/src/runtime/memory-release.ts), so a shared file would hide that.
+      const exe = join(dir, `agent${i}`, 'outpost-agent');
+      copyFileSync(v.exe, exe);
       const env = { ...process.env, OUTPOST_NATIVE_CACHE: join(dir, `native${i}`), ...v.env };
       const fp = collector.fingerprint ? ['--ca-fingerprint', collector.fingerprint] : [];
       const args = ['--config', config, 'enroll', '--server', collector.url, '--token', token, ...fp];
-      const enroll = spawnSync(v.exe, args, { encoding: 'utf8', env });
+      const enroll = spawnSync(exe, args, { encoding: 'utf8', env });
       if (enroll.status !== 0) throw new Error(`${v.label}: enroll failed: ${enroll.stdout}${enroll.stderr}`);
       const agentId = (JSON.parse(readFileSync(config, 'utf8')) as { agentId: string }).agentId;
       const t0 = performance.now();
       // BENCH_AB_LOGDIR keeps each agent's stdout and stderr (e.g. with NODE_OPTIONS=--trace-gc) as LABEL.log there.
       const logDir = process.env.BENCH_AB_LOGDIR;
       const out = logDir ? openSync(join(logDir, `${v.label}.log`), 'w') : 'ignore';
-      const child = spawn(v.exe, ['--config', config, '--log-level', 'warn', 'run'], {
+      const child = spawn(exe, ['--config', config, '--log-level', 'warn', 'run'], {
         env,
         stdio: ['ignore', out, out],
       });

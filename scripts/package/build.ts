@@ -33,6 +33,7 @@ import { parseArgs } from 'node:util';
 import { type Bundles, bundle, COMMANDS_ASSET } from './bundle.js';
 import { cacheDir, InputUnavailable, type PinnedPackage, pinnedTarball, unpackOnce, untar } from './inputs.js';
 import { buildInstallers, type InstallerFile } from './installers/index.js';
+import { compileMemoryAddon, MEMORY_ASSET, type MemoryCompileSpec } from './memory-compile.js';
 import { compilePty, type PtyCompileSpec } from './pty-compile.js';
 
 export { cacheDir, InputUnavailable, type PinnedPackage, pinnedTarball, untar };
@@ -44,6 +45,8 @@ interface Target {
   runtime: PinnedPackage;
   /** node-pty's addon(s): a pinned prebuilt package, or compiled here from node-pty's source (pty-compile.ts). */
   pty: { assets: string[] } & (PinnedPackage | { compile: PtyCompileSpec });
+  /** Linux: the addon that pages out start-up memory (memory-compile.ts), compiled with this toolchain. */
+  memory?: MemoryCompileSpec;
   /** Highest glibc symbol version any native piece may need (Linux). */
   maxGlibc?: string;
 }
@@ -212,13 +215,26 @@ function buildTarget(o: {
   const target = spec.targets[t]!;
   const win = t.startsWith('win');
   const ptyDir = join(work, t, 'pty');
-  if ('compile' in target.pty) {
-    const headers = unpackOnce(target.runtime, spec.node, o.offline, `${runtimeDir(spec, t)}-headers`, [
+  const headers = () =>
+    join(
+      unpackOnce(target.runtime, spec.node, o.offline, `${runtimeDir(spec, t)}-headers`, ['include/node']),
       'include/node',
-    ]);
-    compilePty(target.pty.compile, join(headers, 'include/node'), ptyDir, { offline: o.offline });
-  } else untar(pinnedTarball(target.pty, spec.nodePty, o.offline), ptyDir, target.pty.assets);
-  const { base, glibc, stripped } = preparedRuntime(t, target, ensureRuntime(spec, t, o.offline), work, ptyDir);
+    );
+  if ('compile' in target.pty) compilePty(target.pty.compile, headers(), ptyDir, { offline: o.offline });
+  else untar(pinnedTarball(target.pty, spec.nodePty, o.offline), ptyDir, target.pty.assets);
+  // Native assets beside node-pty's, each checked against the target's glibc floor.
+  const nativeAssets: [string, string][] = target.pty.assets.map((a) => [a, join(t, 'pty', a)]);
+  if (target.memory) {
+    compileMemoryAddon(target.memory, headers(), join(work, t, 'memory'));
+    nativeAssets.push([MEMORY_ASSET, join(t, 'memory', MEMORY_ASSET)]);
+  }
+  const { base, glibc, stripped } = preparedRuntime(
+    t,
+    target,
+    ensureRuntime(spec, t, o.offline),
+    nativeAssets.map(([, file]) => join(work, file)),
+    work,
+  );
   const file = `outpost-agent-${t}${win ? '.exe' : ''}`;
   const config = {
     main: relative(work, bundles.main),
@@ -232,10 +248,9 @@ function buildTarget(o: {
     useCodeCache: t === hostTarget(),
     execArgv: EXEC_ARGV,
     assets: Object.fromEntries(
-      [
-        [COMMANDS_ASSET, relative(work, bundles.commands)] as const,
-        ...target.pty.assets.map((a) => [a, join(t, 'pty', a)] as const),
-      ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      [[COMMANDS_ASSET, relative(work, bundles.commands)] as const, ...nativeAssets].sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      ),
     ),
   };
   writeFileSync(join(work, `${t}.sea.json`), JSON.stringify(config, null, 2));
@@ -257,8 +272,8 @@ function preparedRuntime(
   t: string,
   target: Target,
   runtime: string,
+  nativeFiles: string[],
   work: string,
-  ptyDir: string,
 ): { base: string; glibc: string | undefined; stripped: boolean | undefined } {
   let base = runtime;
   if (t.startsWith('win')) {
@@ -279,7 +294,7 @@ function preparedRuntime(
   const stripped = spawnSync(strip, ['-o', out, base], { stdio: 'ignore' }).status === 0;
   if (stripped) base = out;
   else log(`${t}: the host's strip cannot read this binary; shipping it unstripped`);
-  const floors = [base, ...target.pty.assets.map((a) => join(ptyDir, a))].map(glibcFloor);
+  const floors = [base, ...nativeFiles].map(glibcFloor);
   const glibc = floors
     .filter((v): v is string => v !== undefined)
     .sort(compareVersions)

@@ -72,8 +72,9 @@ const hideNode =
     : null;
 
 /** Runs the executable with a minimal environment and no Node reachable. */
-function runExe(args: string[]): Proc {
+function runExe(args: string[], extraEnv: Record<string, string> = {}): Proc {
   const env = {
+    ...extraEnv,
     PATH: join(host, 'bin'),
     HOME: host,
     LANG: 'C.UTF-8',
@@ -161,24 +162,34 @@ describe('packaged agent executable (linux-x64)', () => {
         shell: { user: 'nobody', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'] },
       }),
     );
-    agent = runExe(['run']);
+    // The executable's start-up pages released after a second instead of a minute (runtime/memory-release.ts).
+    agent = runExe(['run'], { OUTPOST_MEMORY_RELEASE_MS: '1000' });
     await waitOnline(c!.admin, agentId);
+    const released = JSON.parse((await agent.waitFor(/\{[^\n{}]*"msg":"memory released"\}/))[0]) as Record<
+      string,
+      number
+    >;
+    expect(released.error).toBe(0);
+    expect(released.mappings).toBeGreaterThanOrEqual(2);
+    expect(released.rssBefore! - released.rssAfter!).toBeGreaterThan(10 * 2 ** 20);
 
+    // The shell, run from pages faulted back in.
     const text = await inShell('echo result=$((6*7)); node --version; echo node-rc=$?', /node-rc=\d+/);
     expect(text).toMatch(/result=42/);
     // No Node reachable from the agent's environment: not found (PATH) or not executable (hidden).
     expect(text).toMatch(hideNode ? /node-rc=12[67]/ : /node-rc=127/);
 
-    // The addon was extracted to a cache directory named by its SHA-256, owner-only.
+    // Each addon was extracted to a cache directory named by its SHA-256, owner-only.
     const keys = readdirSync(nativeCache);
-    expect(keys).toHaveLength(1);
-    expect(sha256(join(nativeCache, keys[0]!, 'pty.node'))).toBe(keys[0]);
+    expect(keys).toHaveLength(2);
+    expect(keys.map((k) => readdirSync(join(nativeCache, k))[0]).sort()).toEqual(['memory.node', 'pty.node']);
+    for (const k of keys) expect(sha256(join(nativeCache, k, readdirSync(join(nativeCache, k))[0]!))).toBe(k);
   });
 
   it('replaces a tampered cached addon before loading it, and the shell still works', async (ctx) => {
     if (skipReason || !agentId) ctx.skip();
     await agent!.kill('SIGTERM');
-    const [key] = readdirSync(nativeCache);
+    const key = readdirSync(nativeCache).find((k) => existsSync(join(nativeCache, k, 'pty.node')));
     const cached = join(nativeCache, key!, 'pty.node');
     chmodSync(cached, 0o600);
     // If this were loaded, dlopen would fail and no shell could open.

@@ -62,6 +62,7 @@ describe('cross-target executables', () => {
     for (const s of ['conpty.node', 'conpty_console_list.node', '--outpost-conpty-console-list', 'eval: true']) {
       expect(has(b, s), s).toBe(true);
     }
+    expect(has(b, 'memory-release.c')).toBe(false); // memory.node is Linux's alone
   });
 
   it('darwin-x64: a Mach-O x86-64 program with a NODE_SEA segment and no invalid code signature', (ctx) => {
@@ -80,6 +81,7 @@ describe('cross-target executables', () => {
     expect(segments).toContain('NODE_SEA');
     expect(commands).not.toContain(0x1d); // LC_CODE_SIGNATURE
     for (const s of ['pty.node', 'spawn-helper', 'spawnHelperPath']) expect(has(b, s), s).toBe(true);
+    expect(has(b, 'memory-release.c')).toBe(false);
   });
 
   it('linux-arm64: an AArch64 ELF program, stripped, whose glibc floor is 2.28 (the PTY addon compiled here)', (ctx) => {
@@ -88,7 +90,9 @@ describe('cross-target executables', () => {
     expect(b.toString('latin1', 0, 4)).toBe('\x7fELF');
     expect(b.readUInt16LE(18)).toBe(0xb7);
     expect(has(b, 'pty.node')).toBe(true);
-    // The highest of the Node runtime's (2.28) and the addon's (2.17; the prebuilt one needed 2.34).
+    // memory.node, compiled here too (its source file's name is in its symbol table).
+    expect(has(b, 'memory-release.c')).toBe(true);
+    // The highest of the Node runtime's (2.28) and the addons' (2.17; the prebuilt PTY addon needed 2.34).
     const entry = manifest.files.find((f) => f.platform === 'linux-arm64');
     expect(entry?.glibc).toBe('2.28');
     expect(entry?.stripped).toBe(true);

@@ -6,6 +6,7 @@ import {
   AgentRuntime,
   enrollFromRegistry,
   installSafetyNet,
+  scheduleMemoryRelease,
   watchStopChannel,
   windowsRegistry,
 } from '../runtime/index.js';
@@ -41,8 +42,10 @@ export async function runCommand(opts: RunFlags, g: CliGlobals): Promise<void> {
     });
     await runtime.start();
     logger.info({ agentId: config.agentId, server: config.server, version: AGENT_VERSION }, 'agent running');
+    const stopRelease = scheduleMemoryRelease(logger);
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'stopping');
+      stopRelease();
       void runtime?.stop().then(() => process.exit(0));
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));

@@ -13,6 +13,7 @@ export type {
   CommandType,
 } from './commands.js';
 export { type EnrollOptions, enroll } from './enroll.js';
+export { MEMORY_ADDON, type ReleaseOutcome, releaseSchedule, scheduleMemoryRelease } from './memory-release.js';
 export {
   enrollFromRegistry,
   parseRegQuery,

@@ -192,6 +192,18 @@ function report(m: Materialised, name: string): void {
   );
 }
 
+/** True inside a single executable that carries the asset `name` (not every target carries every addon). */
+export function hasNativeAsset(name: string): boolean {
+  const s = sea();
+  if (!s) return false;
+  try {
+    s.getRawAsset(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Extracts (and verifies) the SEA asset `name`, returning its cached path. Only inside a single executable. */
 export function nativeAssetPath(name: string, mode = 0o500): string {
   const s = sea();

@@ -62,6 +62,7 @@ export class DeliveryWorker {
   readonly counters = { sent: 0, failed: 0 };
   #timer: NodeJS.Timeout | undefined;
   #pass: Promise<{ sent: number; failed: number }> | undefined;
+  #lease: { valid(): boolean } | undefined;
 
   private readonly store: NotificationsStore;
   private readonly senders: Senders;
@@ -81,9 +82,13 @@ export class DeliveryWorker {
     this.random = random;
   }
 
-  /** Starts polling for due messages. */
-  start(): void {
+  /**
+   * Starts polling for due messages. Under a lease (docs/0017-nodes.md, "Leases"), a pass stops before the next send
+   * once the lease is no longer surely held: a node that was paused past its lease sends nothing the new holder sends.
+   */
+  start(lease?: { valid(): boolean }): void {
     if (this.#timer) return;
+    this.#lease = lease;
     this.#timer = setInterval(() => {
       this.deliverDue().catch((err: unknown) => this.logger.error({ err }, 'notification delivery pass failed'));
     }, this.options.pollMs);
@@ -116,6 +121,7 @@ export class DeliveryWorker {
     await Promise.all(
       [...byChannel.values()].map(async (rows) => {
         for (const row of rows) {
+          if (this.#lease && !this.#lease.valid()) return;
           const r = await this.deliver(row);
           if (r.outcome === 'sent') counts.sent++;
           if (r.outcome === 'failed') {

@@ -492,6 +492,26 @@ describe('delivery', () => {
     expect(ids).toHaveLength(10);
     expect(new Set(ids).size).toBe(10);
   });
+
+  it('under a lease no longer surely held, a pass sends nothing; once held again, it sends', async () => {
+    const h = await harness({ start: T0 });
+    const n = build(h);
+    const ch = (
+      await n.createChannel(ADMIN, { kind: 'slack', name: 'lease', clientId: null, url: `${receiver.url}/lease` })
+    ).channel;
+    await n.createRoute(ADMIN, { channelId: ch.id });
+    for (let i = 0; i < 3; i++) await h.incidents.raise(signal(h));
+    let held = false;
+    n.start({ valid: () => held });
+    try {
+      expect(await n.deliverDue()).toEqual({ sent: 0, failed: 0 });
+      expect(receiver.received.filter((r) => r.path === '/lease')).toHaveLength(0);
+      held = true;
+      expect(await n.deliverDue()).toEqual({ sent: 3, failed: 0 });
+    } finally {
+      await n.stop();
+    }
+  });
 });
 
 describe('claims', () => {

@@ -82,9 +82,9 @@ export class Notifications implements IncidentNotifier {
     });
   }
 
-  /** Starts the delivery worker (app lifecycle). */
-  start(): void {
-    this.worker.start();
+  /** Starts the delivery worker (app lifecycle); under a lease, it sends only while `lease.valid()`. */
+  start(lease?: { valid(): boolean }): void {
+    this.worker.start(lease);
   }
 
   /** Stops the worker, waits for its pass and closes SMTP connections. */
