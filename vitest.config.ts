@@ -63,8 +63,12 @@ export default defineConfig({
           ],
           ...common,
           sequence: { groupOrder: 1 },
-          // The packaging tests' shared executables (test/support/package-build.ts).
-          globalSetup: name === 'test' ? [here('./test/support/package-builds.setup.ts')] : [],
+          // The run's PostgreSQL cluster and nats-server (test/support/services.setup.ts); the packaging tests'
+          // shared executables (test/support/package-build.ts).
+          globalSetup: [
+            ...(name === 'collector' || name === 'test' ? [here('./test/support/services.setup.ts')] : []),
+            ...(name === 'test' ? [here('./test/support/package-builds.setup.ts')] : []),
+          ],
         },
       })),
       {

@@ -4,14 +4,14 @@
  * no metric, arms no timer and holds no adapter of its own: concerns contribute those.
  * It never listens (server.ts does), so tests build it on a temp directory and use `inject()` or a free port.
  */
-import { join } from 'node:path';
+import { OutpostError } from '@outpost/shared';
 import { agentsMigrations } from './agents/index.js';
 import { auditMigrations } from './audit/index.js';
 import { authMigrations, createAuthenticate, createGuard } from './auth/index.js';
 import type { CollectorConfig } from './config.js';
 import { contractsMigrations } from './contracts/index.js';
 import { type Core, loadPolicies, wireCore } from './core.js';
-import { type Db, migrate, openDatabase, refuseUnportedStorage } from './db/index.js';
+import { type Db, openStorage, refuseUnportedStorage, type SqlDb, type Storage } from './db/index.js';
 import { detectionMigrations, type RecentChanges } from './detection/index.js';
 import { eventsMigrations } from './events/index.js';
 import { createListeners, type RegisteredRoute } from './http/server.js';
@@ -63,7 +63,12 @@ export type Collector = Omit<Core, 'components' | 'metricFamilies' | 'ports' | '
   api: App;
   /** The instance serving `/v1/agent`: `api` itself unless the agents listen separately. */
   agentEndpoint: App;
+  /** The raw SQLite handle (tests read tables through it); on PostgreSQL the start never gets this far yet. */
   db: Db;
+  /** The store every ported concern runs on: SQLite or PostgreSQL. */
+  sql: SqlDb;
+  /** Where the store is, for logs (a PostgreSQL URL without its password). */
+  storage: string;
   /** What /metrics renders: every concern's families. */
   metrics: MetricsRegistry;
   /** Every route as registered, for the security suites. */
@@ -84,10 +89,16 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   // Before anything opens: a malformed policy file stops the start with the file and field named.
   const policies = loadPolicies(config);
   refuseUnportedStorage(config.storage, MIGRATIONS);
-  const db = openDatabase(config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'outpost.db'));
-  const applied = migrate(db, MIGRATIONS);
-  if (applied.length) config.logger.info({ migrations: applied }, 'database migrated');
-  const core = await wireCore({ db, config, policies, ...deps });
+  const storage = await openStorage(config, MIGRATIONS, config.logger);
+  let db: Db;
+  let core: Awaited<ReturnType<typeof wireCore>>;
+  try {
+    db = rawHandleOf(storage);
+    core = await wireCore({ db, sql: storage.sql, config, policies, ...deps });
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
   const { components, metricFamilies, ports: _ports, checkpoint: _checkpoint, ...services } = core;
   const metrics = new MetricsRegistry();
   for (const family of metricFamilies) metrics.add(family);
@@ -108,6 +119,8 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
   return {
     ...services,
     db,
+    sql: storage.sql,
+    storage: storage.where,
     api,
     agentEndpoint,
     metrics,
@@ -122,8 +135,21 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
       if (separate) await agentEndpoint.close();
       await api.close();
       metrics.close();
-      db.close();
+      await storage.close();
       if (failures.length) throw failures[0];
     },
   };
+}
+
+/**
+ * The raw SQLite handle the stores not yet ported take (CoreInput.db). On PostgreSQL there is none: until every store
+ * is ported `refuseUnportedStorage` stops the start before the store opens; once they all are, CoreInput loses `db`
+ * and this goes with it (docs/0016-postgres.md).
+ */
+function rawHandleOf(storage: Storage): Db {
+  if (storage.raw) return storage.raw;
+  throw new OutpostError('OUTPOST_E_CONFIG_INVALID', {
+    message: '/storage/url: a store still needs the SQLite handle; PostgreSQL cannot serve this build',
+    details: { path: '/storage/url' },
+  });
 }

@@ -3,6 +3,7 @@ import { endQuietlyOnClosedPipe } from '@outpost/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { addCommands } from './cli/commands.js';
 import { intIn } from './cli/flags.js';
+import type { MigrateFlags } from './cli/migrate.js';
 import { printError, sayErr } from './cli/output.js';
 import type { ServeFlags } from './cli/serve.js';
 import { COLLECTOR_VERSION } from './version.js';
@@ -22,7 +23,7 @@ const program = new Command('outpost')
 
 program
   .command('serve')
-  .description('Run the collector (API, console and agent endpoint) on embedded SQLite.')
+  .description('Run the collector (API, console and agent endpoint) on embedded SQLite, or PostgreSQL (storage.url).')
   .option('-c, --config <file>', 'configuration file (JSON or YAML); flags override it')
   .option('--data-dir <dir>', 'directory for the database and the generated certificate')
   .option('--host <host>', 'API listen address')
@@ -39,6 +40,24 @@ program
   .option('--root <dir>', 'with --install-service/--uninstall-service: write under this directory, run no systemctl')
   // Loaded on demand: the server (Fastify, SQLite, every concern) is most of start-up, and only `serve` needs it.
   .action(async (flags: ServeFlags) => (await import('./cli/serve.js')).serve(flags));
+
+program
+  .command('migrate')
+  .description(
+    'Copy this collector’s SQLite database into an empty PostgreSQL database (the collector stopped), then point storage.url at it.',
+  )
+  .requiredOption(
+    '--to <url>',
+    'postgres://user@host:port/database (the password from PGPASSWORD rather than the command line)',
+  )
+  .option('-c, --config <file>', 'configuration file (JSON or YAML) whose dataDir holds the database')
+  .option('--data-dir <dir>', 'directory holding outpost.db (default: the configuration’s, else ./outpost-data)')
+  .action(async (flags: Omit<MigrateFlags, 'json'>, cmd: Command) =>
+    (await import('./cli/migrate.js')).migrateCommand({
+      ...flags,
+      json: cmd.optsWithGlobals<{ json?: boolean }>().json === true,
+    }),
+  );
 
 addCommands(program);
 

@@ -27,10 +27,13 @@ export const CollectorConfigSchema = Type.Object(
     /**
      * Where state lives: absent, the embedded SQLite file in `dataDir` (the default); `url: postgres://…` names a
      * PostgreSQL database for several collector nodes, refused at start until every concern runs on it
-     * (docs/0016-postgres.md).
+     * (docs/0016-postgres.md); `pool`: the most connections this node opens to it (default 10).
      */
     storage: Type.Object(
-      { url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', minLength: 12 })) },
+      {
+        url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', minLength: 12 })),
+        pool: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+      },
       { additionalProperties: false, default: {} },
     ),
     /**

@@ -15,7 +15,7 @@ import { AuthService } from './auth/index.js';
 import { AgentReach, type NodeBusHandle, openNodeBus } from './cluster/index.js';
 import type { CollectorConfig } from './config.js';
 import { Contracts } from './contracts/index.js';
-import { type Db, sqlOf } from './db/index.js';
+import { type Db, type SqlDb, sqlOf } from './db/index.js';
 import {
   ChecksPush,
   DetectionEngine,
@@ -71,7 +71,10 @@ const AGENT_RETRY_AFTER_SEC = 15;
 
 /** What `wireCore` needs: a migrated database and the checked configuration (with its clock and logger). */
 export interface CoreInput {
+  /** The raw SQLite handle of the stores not yet ported (docs/0016-postgres.md); goes once every store takes `sql`. */
   db: Db;
+  /** The migrated store, SQLite or PostgreSQL, every ported store takes. */
+  sql: SqlDb;
   config: CollectorConfig;
   /** The detection policies, loaded before the database opens so a bad file stops the start (default: loaded here). */
   policies?: DetectionPolicies;
@@ -179,7 +182,7 @@ function componentsOf(
  * component. A single `outpost serve` on SQLite takes every lease on its first attempt, so its timers start as before.
  */
 function leasedBy(input: CoreInput, node: NodeBusHandle): (work: LeasedComponent) => LeasedWork {
-  const sql = sqlOf(input.db);
+  const { sql } = input;
   const store = new LeaseStore(sql);
   // Nodes of a cluster hold leases under their bus identity, even on one shared SQLite file (docs/0017-nodes.md).
   const nodeId = input.nodeId ?? (node.clustered ? node.bus.nodeId : defaultNodeId(sql.dialect));
@@ -214,9 +217,9 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
 }
 
 /** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */
-function wireSpine({ db, config }: CoreInput, node: NodeBusHandle) {
+function wireSpine({ db, sql, config }: CoreInput, node: NodeBusHandle) {
   const { clock, logger } = config;
-  const audit = new AuditLog(db, clock, logger);
+  const audit = new AuditLog(sqlOf(db), clock, logger);
   const auth = new AuthService({
     db,
     audit,
@@ -231,8 +234,8 @@ function wireSpine({ db, config }: CoreInput, node: NodeBusHandle) {
   const registry = new ConnectionRegistry();
   const reach = new AgentReach(node.bus, registry, logger.child({ concern: 'cluster' }));
   const agents = new Agents({ db, tenants, registry, audit, clock, logger, ...agentsCluster(node, reach) });
-  const events = new EventsStore(sqlOf(db));
-  const ingest = new StreamIngest({ store: new StreamStore(sqlOf(db)), clock, logger });
+  const events = new EventsStore(sql);
+  const ingest = new StreamIngest({ store: new StreamStore(sql), clock, logger });
   const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
   /** Shorthands the ports below ask for, from the tenants' and users' public functions. */
   const ports = {
@@ -274,7 +277,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   const contracts = new Contracts({ db, audit, clock, deps: ports });
   const incidents = new IncidentService({
-    db,
+    db: sqlOf(db),
     audit,
     clock,
     logger: logger.child({ concern: 'incidents' }),
@@ -284,7 +287,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   // Notifications: incidents tell it every ticket change; a failing channel raises its own incident back.
   const notifications = new Notifications({
-    db,
+    db: sqlOf(db),
     audit,
     clock,
     logger: logger.child({ concern: 'notifications' }),
@@ -334,7 +337,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
   const policies = input.policies ?? loadPolicies(config);
   // The policies stored through the API join the file's (they win per scope) before detection sees any sample.
   const policyAdmin = new PolicyAdmin({
-    store: new PolicyStore(db),
+    store: new PolicyStore(sqlOf(db)),
     policies,
     tenants: { clientExists: ports.clientExists, siteClient: ports.siteClient },
     now: () => clock.now(),
@@ -366,7 +369,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     },
   });
   const metricsStore = new MetricsStore(db);
-  const detectionStore = new DetectionStore(db);
+  const detectionStore = new DetectionStore(sqlOf(db));
   detection.restore(await detectionStore.load());
   const metricsService = new MetricsService({ store: metricsStore, consumer: detection, clock, logger });
   const checkpoint = async () => detectionStore.save(detection.snapshot());

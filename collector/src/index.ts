@@ -18,7 +18,7 @@ export {
 } from './config.js';
 export { Contracts } from './contracts/index.js';
 export { type Core, type CoreInput, loadPolicies, wireCore } from './core.js';
-export { migrate, openDatabase, prepared } from './db/index.js';
+export { migrate, openDatabase, prepared, sqlOf } from './db/index.js';
 export * as detection from './detection/index.js';
 export { IncidentService } from './incidents/index.js';
 export * as inventory from './inventory/index.js';

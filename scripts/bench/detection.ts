@@ -24,6 +24,7 @@ import {
   metricsMigrations,
   migrate,
   openDatabase,
+  sqlOf,
 } from '@outpost/collector';
 
 // A silent logger (pino is not a dependency of scripts); the engine only logs on maintenance and failures.
@@ -57,7 +58,7 @@ const throughput = n / ((performance.now() - t0) / 1000);
 const db = openDatabase(join(dir, 'lat.db'));
 migrate(db, MIGRATIONS);
 const clock = { now: () => Date.now() };
-const audit = new AuditLog(db, clock, logger);
+const audit = new AuditLog(sqlOf(db), clock, logger);
 // No contract for the bench client: tickets open without an SLA clock (the clock's cost is the SLA engine's).
 const contracts = new Contracts({
   db,
@@ -66,7 +67,7 @@ const contracts = new Contracts({
   deps: { clientExists: async () => true, siteClient: async () => 'cl', member: async () => undefined },
 });
 const incidents = new IncidentService({
-  db,
+  db: sqlOf(db),
   audit,
   clock,
   logger,

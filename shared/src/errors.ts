@@ -618,6 +618,21 @@ export const ERRORS = {
     http: 502,
     ws: 4493,
   },
+  OUTPOST_E_STORAGE_UNAVAILABLE: {
+    message: 'The PostgreSQL database in storage.url cannot be reached',
+    hint: 'Check that the server runs, that the host, port, user and database of storage.url are right, and that this host may connect (pg_hba.conf). The message gives the server’s reason; the password is never printed.',
+    http: 503,
+  },
+  OUTPOST_E_STORAGE_IN_USE: {
+    message: 'The collector database is in use by another process',
+    hint: 'Stop the collector (`systemctl stop outpost`, or end `outpost serve`) before copying its database, then run the command again.',
+    http: 409,
+  },
+  OUTPOST_E_STORAGE_NOT_EMPTY: {
+    message: 'The target database already holds data',
+    hint: 'Copy into an empty database (CREATE DATABASE outpost_new); the details name the tables that hold rows. Nothing was written.',
+    http: 409,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AgentConnection, ConnectionRegistry } from '../../collector/src/agents/registry.js';
 import * as cluster from '../../collector/src/cluster/index.js';
-import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
+import { type NatsServer, natsUnavailable, testNats } from '../support/nats.js';
 import { codeOf, startNodes, type TestNode, until } from './nodes.js';
 
 const skip = natsUnavailable();
@@ -23,7 +23,7 @@ describe.skipIf(skip)('agent sockets on the node bus', () => {
   const registries = [new ConnectionRegistry(), new ConnectionRegistry(), new ConnectionRegistry()];
 
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await testNats();
     nodes = await startNodes(nats.url, ['node-a', 'node-b', 'node-c']);
     for (const [i, n] of nodes.entries()) cluster.bridgeAgents(n.bus, registries[i]!);
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });

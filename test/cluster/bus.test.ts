@@ -10,8 +10,8 @@ import { OutpostError } from '@outpost/shared';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as cluster from '../../collector/src/cluster/index.js';
-import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
-import { clock, codeOf, startNode, startNodes, type TestNode, until } from './nodes.js';
+import { type NatsServer, natsUnavailable, testNats } from '../support/nats.js';
+import { clock, codeOf, DEPLOYMENT, startNode, startNodes, type TestNode, until } from './nodes.js';
 
 const skip = natsUnavailable();
 if (skip) console.warn(`skipping the node bus tests: ${skip}`);
@@ -24,7 +24,7 @@ describe.skipIf(skip)('node bus over NATS', () => {
   let c: cluster.NodeBus;
 
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await testNats();
     nodes = await startNodes(nats.url, ['node-a', 'node-b', 'node-c']);
     [a, b, c] = nodes.map((n) => n.bus) as [cluster.NodeBus, cluster.NodeBus, cluster.NodeBus];
   });
@@ -140,7 +140,7 @@ describe.skipIf(skip)('node bus over NATS', () => {
     // A bare connection: what a buggy or hostile peer on the bus could send, bytes the bus never produces itself.
     const raw = await cluster.natsTransport({ servers: [nats.url], name: 'raw', logger: pino({ level: 'silent' }) });
     try {
-      const s = cluster.subjects('test');
+      const s = cluster.subjects(DEPLOYMENT);
       const enc = new TextEncoder();
       raw.publish(s.heartbeat, enc.encode('{"node":"x y","agents":-1}'));
       raw.publish(s.presence, enc.encode('not json'));

@@ -5,9 +5,9 @@
  */
 import { FAST, patterned, startNode } from './nodes.js';
 
-const [url, nodeId] = process.argv.slice(2);
-if (!url || !nodeId) throw new Error('usage: node-process.ts NATS_URL NODE_ID');
-const node = await startNode(url, nodeId, 'test', FAST);
+const [url, nodeId, deployment] = process.argv.slice(2);
+if (!url || !nodeId || !deployment) throw new Error('usage: node-process.ts NATS_URL NODE_ID DEPLOYMENT');
+const node = await startNode(url, nodeId, deployment, FAST);
 node.bus.hold('agent-p', {
   handler: async (cmd) => {
     if (cmd.type === 'agent.where') return { pid: process.pid };

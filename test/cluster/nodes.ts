@@ -36,11 +36,14 @@ export function capturingLogger(logs: Record<string, unknown>[]): pino.Logger {
   return pino({ level: 'info' }, sink);
 }
 
+/** This file's deployment: files running side by side on the run's shared nats-server never see each other. */
+export const DEPLOYMENT = `test-${process.pid}`;
+
 /** Starts a node named `nodeId` of `deployment` on the NATS server at `url`. */
 export async function startNode(
   url: string,
   nodeId: string,
-  deployment = 'test',
+  deployment = DEPLOYMENT,
   options: Partial<cluster.BusOptions> = FAST,
 ): Promise<TestNode> {
   const logs: Record<string, unknown>[] = [];

@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Proc, repoRoot, spawnProcess } from '../support/collector.js';
-import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
-import { codeOf, FAST, patterned, startNodes, type TestNode, until } from './nodes.js';
+import { type NatsServer, natsUnavailable, testNats } from '../support/nats.js';
+import { codeOf, DEPLOYMENT, FAST, patterned, startNodes, type TestNode, until } from './nodes.js';
 
 const skip = natsUnavailable();
 if (skip) console.warn(`skipping the two-process bus test: ${skip}`);
@@ -18,12 +18,12 @@ describe.skipIf(skip)('a node process killed while it streams', () => {
   let child: Proc;
 
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await testNats();
     nodes = await startNodes(nats.url, ['node-a']);
     const script = join(repoRoot, 'test/cluster/node-process.ts');
     child = spawnProcess(
       process.execPath,
-      ['--import', 'tsx', '--conditions=source', script, nats.url, 'node-p'],
+      ['--import', 'tsx', '--conditions=source', script, nats.url, 'node-p', DEPLOYMENT],
       process.env,
       repoRoot,
     );

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { OutpostError } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as cluster from '../../collector/src/cluster/index.js';
-import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
+import { type NatsServer, natsUnavailable, testNats } from '../support/nats.js';
 import { FAST, patterned, startNode, startNodes, type TestNode, until } from './nodes.js';
 
 const skip = natsUnavailable();
@@ -25,7 +25,7 @@ describe.skipIf(skip)('relayed byte streams over NATS', () => {
   const accepted: cluster.BusStream[] = [];
 
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await testNats();
     nodes = await startNodes(nats.url, ['node-a', 'node-b']);
     [a, b] = nodes.map((n) => n.bus) as [cluster.NodeBus, cluster.NodeBus];
     b.hold('agent-1', {

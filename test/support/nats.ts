@@ -12,6 +12,7 @@ import { freePort } from './process-collector.js';
 
 /** Why nats-server cannot run here, or undefined when it can. */
 export function natsUnavailable(): string | undefined {
+  if (process.env.OUTPOST_TEST_NATS_URL) return undefined;
   const r = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return 'nats-server is not installed (apt-get install nats-server; .ci/run does it)';
   return undefined;
@@ -21,11 +22,31 @@ export function natsUnavailable(): string | undefined {
 export interface NatsServer extends AsyncDisposable {
   url: string;
   port: number;
-  child: ChildProcess;
+  /** The server process; undefined for the run's shared server (not this file's to stop). */
+  child: ChildProcess | undefined;
   /** The server's log so far (for a failing test's message). */
   log(): string;
   /** SIGKILLs the server (a fault test); dispose still cleans up. */
   kill(): Promise<void>;
+}
+
+/**
+ * The run's shared nats-server (OUTPOST_TEST_NATS_URL: `.ci/run` or test/support/services.setup.ts) when there is
+ * one, else a server of this file's own. Files share a server safely because each one's nodes use a deployment of
+ * their own (`DEPLOYMENT` in test/cluster/nodes.ts), which namespaces every subject. Disposing the shared one does
+ * nothing; killing it is refused (a fault test starts its own with `startNats`).
+ */
+export async function testNats(): Promise<NatsServer> {
+  const url = process.env.OUTPOST_TEST_NATS_URL;
+  if (!url) return startNats();
+  return {
+    url,
+    port: Number(new URL(url).port),
+    child: undefined,
+    log: () => `(the run's shared nats-server at ${url}: its log is not captured)`,
+    kill: () => Promise.reject(new Error('the shared nats-server cannot be killed: start one with startNats()')),
+    async [Symbol.asyncDispose]() {},
+  };
 }
 
 /** Starts nats-server with JetStream on a free loopback port; resolves once it accepts connections. */

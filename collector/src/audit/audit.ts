@@ -1,14 +1,14 @@
 /** The audit log's public surface: record an event, list events. */
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import { type AuditEvent, type AuditInput, type AuditQuery, AuditStore } from './store.js';
 
 /** Appends audit events (never edits them) and lists them. */
 export class AuditLog {
   readonly #store: AuditStore;
   constructor(
-    db: Db,
+    db: SqlDb,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {

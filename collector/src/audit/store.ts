@@ -1,5 +1,9 @@
-/** All SQL of the audit concern. The table is append-only: triggers refuse UPDATE and DELETE. */
-import { type Db, type Migration, prepared } from '../db/index.js';
+/**
+ * All SQL of the audit concern, on SQLite or PostgreSQL. The table is append-only: triggers refuse UPDATE and DELETE
+ * (on PostgreSQL too: the migration's RAISE(ABORT) triggers are translated, docs/0016-postgres.md).
+ */
+import { OutpostError } from '@outpost/shared';
+import type { Dialect, Migration, SqlDb, SqlParam } from '../db/index.js';
 
 /** The audit concern's schema. */
 export const auditMigrations: Migration[] = [
@@ -80,76 +84,80 @@ interface Row {
   details: string | null;
 }
 
-/** The audit store: append and query. */
+// The client filter binds one JSON array whatever its length, so the statement text (and its cache entry) stays one.
+const IN_CLIENTS: Record<Dialect, string> = {
+  sqlite: 'client_id IN (SELECT value FROM json_each(?))',
+  postgres: 'client_id IN (SELECT json_array_elements_text(CAST(? AS json)))',
+};
+
+const INSERT = `INSERT INTO audit_log (time, type, code, result, actor_kind, actor_id, actor_name, client_id, agent_id,
+  session_id, resource, remote_ip, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING idx`;
+
+/** The audit store: append and query, on SQLite or PostgreSQL. */
 export class AuditStore {
-  readonly #insert;
-  constructor(private readonly db: Db) {
-    this.#insert = prepared(
-      db,
-      `INSERT INTO audit_log (time, type, code, result, actor_kind, actor_id, actor_name, client_id, agent_id, session_id, resource, remote_ip, details)
-       VALUES (@time, @type, @code, @result, @actorKind, @actorId, @actorName, @clientId, @agentId, @sessionId, @resource, @remoteIp, @details)`,
-    );
-  }
+  constructor(private readonly db: SqlDb) {}
 
   async append(time: number, e: AuditInput): Promise<number> {
-    const info = this.#insert.run({
+    const row = await this.db.get<{ idx: number }>(INSERT, [
       time,
-      type: e.type,
-      code: e.code,
-      result: e.result,
-      actorKind: e.actor.kind,
-      actorId: e.actor.id,
-      actorName: e.actor.name,
-      clientId: e.clientId ?? null,
-      agentId: e.agentId ?? null,
-      sessionId: e.sessionId ?? null,
-      resource: e.resource ?? null,
-      remoteIp: e.remoteIp ?? null,
-      details: e.details ? JSON.stringify(e.details) : null,
-    });
-    return Number(info.lastInsertRowid);
+      e.type,
+      e.code,
+      e.result,
+      e.actor.kind,
+      e.actor.id,
+      e.actor.name,
+      e.clientId ?? null,
+      e.agentId ?? null,
+      e.sessionId ?? null,
+      e.resource ?? null,
+      e.remoteIp ?? null,
+      e.details ? JSON.stringify(e.details) : null,
+    ]);
+    // RETURNING always yields the inserted row; a missing one would be a driver fault, not a state to carry on with.
+    if (!row) throw new OutpostError('OUTPOST_E_INTERNAL', { message: 'audit_log insert returned no index' });
+    return row.idx;
   }
 
   async list(q: AuditQuery): Promise<AuditEvent[]> {
     const where: string[] = [];
-    const params: Record<string, unknown> = { limit: q.limit };
+    const params: SqlParam[] = [];
     if (q.clientIds) {
       if (q.clientIds.length === 0) return [];
-      where.push(`client_id IN (SELECT value FROM json_each(@clientIds))`);
-      params.clientIds = JSON.stringify(q.clientIds);
+      where.push(IN_CLIENTS[this.db.dialect]);
+      params.push(JSON.stringify(q.clientIds));
     }
     if (q.agentId) {
-      where.push('agent_id = @agentId');
-      params.agentId = q.agentId;
+      where.push('agent_id = ?');
+      params.push(q.agentId);
     }
     if (q.type) {
-      where.push('type = @type');
-      params.type = q.type;
+      where.push('type = ?');
+      params.push(q.type);
     }
     if (q.since !== undefined) {
-      where.push('time >= @since');
-      params.since = q.since;
+      where.push('time >= ?');
+      params.push(q.since);
     }
     if (q.beforeIndex !== undefined) {
-      where.push('idx < @beforeIndex');
-      params.beforeIndex = q.beforeIndex;
+      where.push('idx < ?');
+      params.push(q.beforeIndex);
     }
-    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY idx DESC LIMIT @limit`;
-    return prepared<Record<string, unknown>, Row>(this.db, sql)
-      .all(params)
-      .map((r) => ({
-        index: r.idx,
-        time: r.time,
-        type: r.type,
-        code: r.code,
-        result: r.result,
-        actor: { kind: r.actor_kind, id: r.actor_id, name: r.actor_name },
-        clientId: r.client_id,
-        agentId: r.agent_id,
-        sessionId: r.session_id,
-        resource: r.resource,
-        remoteIp: r.remote_ip,
-        details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
-      }));
+    params.push(q.limit);
+    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY idx DESC LIMIT ?`;
+    const rows = await this.db.all<Row>(sql, params);
+    return rows.map((r) => ({
+      index: r.idx,
+      time: r.time,
+      type: r.type,
+      code: r.code,
+      result: r.result,
+      actor: { kind: r.actor_kind, id: r.actor_id, name: r.actor_name },
+      clientId: r.client_id,
+      agentId: r.agent_id,
+      sessionId: r.session_id,
+      resource: r.resource,
+      remoteIp: r.remote_ip,
+      details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
+    }));
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog, auditMigrations } from '../audit/index.js';
-import { migrate, openDatabase } from '../db/index.js';
+import { migrate, openDatabase, sqlOf } from '../db/index.js';
 import { AuthStore, authMigrations } from './store.js';
 import { ACCOUNT_POLICY, LoginThrottle, SOURCE_POLICY, sourceOf, throttleDelayMs } from './throttle.js';
 
@@ -57,7 +57,7 @@ describe('LoginThrottle', () => {
     const first = new LoginThrottle({
       store: new AuthStore(db),
       clock,
-      audit: new AuditLog(db, clock, logger),
+      audit: new AuditLog(sqlOf(db), clock, logger),
       logger,
     });
     for (let i = 0; i < 8; i++) await first.failed(keys);
@@ -68,7 +68,7 @@ describe('LoginThrottle', () => {
     const second = new LoginThrottle({
       store: new AuthStore(db),
       clock,
-      audit: new AuditLog(db, clock, logger),
+      audit: new AuditLog(sqlOf(db), clock, logger),
       logger,
     });
     clock.t += 1000;

@@ -7,21 +7,35 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
 import { type Migration, openDatabase } from './database.js';
 import { migrateSql } from './migrate-sql.js';
-import { type PgCluster, postgresUnavailable, startPgCluster } from './pg-cluster.fixture.js';
+import {
+  createDatabaseAt,
+  type PgCluster,
+  postgresUnavailable,
+  sharedClusterUrl,
+  startPgCluster,
+} from './pg-cluster.fixture.js';
 import { PostgresSql } from './postgres-sql.js';
 import type { SqlDb } from './sql.js';
 import { type SqliteSql, sqlOf } from './sqlite-sql.js';
 
 let cluster: Promise<PgCluster> | undefined;
 let databases = 0;
+/** Files running side by side have their own pids; a file's databases are numbered. */
+const prefix = `outpost_test_${process.pid}_${Date.now().toString(36)}`;
 
-/** A fresh, empty PostgreSQL database on this file's cluster (started on first use). Call inside a hook or test. */
+/**
+ * A fresh, empty PostgreSQL database: on the run's shared cluster (OUTPOST_TEST_PG_URL) when there is one, else on
+ * this file's own cluster (started on first use, about 7 s here). Call inside a hook or test.
+ */
 export async function freshPostgres(): Promise<string> {
+  const name = `${prefix}_${++databases}`;
+  const shared = sharedClusterUrl();
+  if (shared) return createDatabaseAt(shared, name);
   cluster ??= startPgCluster();
-  return (await cluster).createDatabase(`outpost_test_${process.pid}_${++databases}`);
+  return (await cluster).createDatabase(name);
 }
 
-/** Registers, at the file's top level, the hook that stops the file's cluster after its last test. */
+/** Registers, at the file's top level, the hook that stops the file's own cluster (if it started one) after its last test. */
 export function stopPostgresAfterAll(): void {
   afterAll(async () => {
     const c = cluster;

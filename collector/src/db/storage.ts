@@ -7,7 +7,15 @@ import { OutpostError } from '@outpost/shared';
 import type { Migration } from './database.js';
 
 /** The concerns whose stores run on SqlDb (SQLite or PostgreSQL), with their tests on both. */
-export const PORTED_CONCERNS: ReadonlySet<string> = new Set(['stream', 'events', 'leases']);
+export const PORTED_CONCERNS: ReadonlySet<string> = new Set([
+  'stream',
+  'events',
+  'leases',
+  'audit',
+  'detection',
+  'incidents',
+  'notifications',
+]);
 
 /** The concerns of `migrations` not yet ported, sorted. */
 export function unportedConcerns(migrations: readonly Migration[]): string[] {

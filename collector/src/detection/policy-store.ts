@@ -3,7 +3,7 @@
  * (collector default, a client, a site), kept as the document that was submitted. docs/0003-detection.md, "Policies
  * in the database". The table is declared with detection's schema in store.ts.
  */
-import { type Db, prepared } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 
 /** One stored policy: where it applies, the submitted document (JSON text), who wrote it and when. */
 export interface StoredPolicy {
@@ -20,43 +20,40 @@ export interface StoredPolicy {
   updatedBy: string;
 }
 
-const COLUMNS = `id, scope, client_id AS clientId, site_id AS siteId, document, created_at AS createdAt,
-  created_by AS createdBy, updated_at AS updatedAt, updated_by AS updatedBy`;
+const COLUMNS = `id, scope, client_id AS "clientId", site_id AS "siteId", document, created_at AS "createdAt",
+  created_by AS "createdBy", updated_at AS "updatedAt", updated_by AS "updatedBy"`;
 
-/** Store functions of the stored policies (synchronous inside; async at the surface for a future PostgreSQL store). */
+/** Store functions of the stored policies, on SQLite or PostgreSQL. */
 export class PolicyStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDb) {}
 
   /** Every stored policy, oldest first. */
-  async list(): Promise<StoredPolicy[]> {
-    return prepared<[], StoredPolicy>(
-      this.db,
-      `SELECT ${COLUMNS} FROM detection_policies ORDER BY created_at, id`,
-    ).all();
+  list(): Promise<StoredPolicy[]> {
+    return this.db.all<StoredPolicy>(`SELECT ${COLUMNS} FROM detection_policies ORDER BY created_at, id`);
   }
 
-  /** Inserts a policy; false when its scope already has one. */
+  /** Inserts a policy; false when its scope (or id) already has one — whichever writer came second, on any node. */
   async insert(p: StoredPolicy): Promise<boolean> {
-    const r = prepared(
-      this.db,
-      `INSERT OR IGNORE INTO detection_policies
+    const r = await this.db.run(
+      `INSERT INTO detection_policies
          (id, scope, client_id, site_id, document, created_at, created_by, updated_at, updated_by)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(p.id, p.scope, p.clientId, p.siteId, p.document, p.createdAt, p.createdBy, p.updatedAt, p.updatedBy);
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      [p.id, p.scope, p.clientId, p.siteId, p.document, p.createdAt, p.createdBy, p.updatedAt, p.updatedBy],
+    );
     return r.changes === 1;
   }
 
   /** Replaces a policy's document; false when it is gone. */
   async update(id: string, document: string, at: number, by: string): Promise<boolean> {
-    const r = prepared(
-      this.db,
+    const r = await this.db.run(
       'UPDATE detection_policies SET document = ?, updated_at = ?, updated_by = ? WHERE id = ?',
-    ).run(document, at, by, id);
+      [document, at, by, id],
+    );
     return r.changes === 1;
   }
 
   /** Deletes a policy; false when it was not there. */
   async remove(id: string): Promise<boolean> {
-    return prepared(this.db, 'DELETE FROM detection_policies WHERE id = ?').run(id).changes === 1;
+    return (await this.db.run('DELETE FROM detection_policies WHERE id = ?', [id])).changes === 1;
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Detection's own store on a real SQLite file: the checkpoint round-trips, and a database created while
+ * Detection's own store: the checkpoint round-trips on SQLite and PostgreSQL; on a real SQLite file, a database created
+ * while
  * `detection_state` belonged to the metrics migration (0200) opens with today's migrations and keeps its checkpoint,
  * its table definition unchanged.
  */
@@ -8,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../app.js';
-import { type Db, type Migration, migrate, openDatabase, prepared } from '../db/index.js';
-import { DetectionStore } from './store.js';
+import { describeStores } from '../db/dialects.fixture.js';
+import { type Db, type Migration, migrate, openDatabase, prepared, sqlOf } from '../db/index.js';
+import { DetectionStore, detectionMigrations } from './store.js';
 
 /** `0200_metrics` as it was shipped while it also created detection's checkpoint table (verbatim). */
 const OLD_0200: Migration = {
@@ -51,17 +53,9 @@ const checkpoint = new Map<string, Uint8Array>([
   ['rule|ag_1|cpu.total_pct|>90', new Uint8Array(new Float64Array([1_700_000_000_000, -1, 1]).buffer)],
 ]);
 
-describe('DetectionStore', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'outpost-detection-store-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
+describeStores('detection checkpoint', detectionMigrations, (db) => {
   it('saves the checkpoint whole and loads it back byte for byte; a new save replaces the old one', async () => {
-    const db = openDatabase(join(dir, 'c.db'));
-    migrate(db, MIGRATIONS);
-    const store = new DetectionStore(db);
+    const store = new DetectionStore(db());
     expect((await store.load()).size).toBe(0);
     await store.save(checkpoint);
     const back = await store.load();
@@ -69,8 +63,41 @@ describe('DetectionStore', () => {
     for (const [k, v] of checkpoint) expect(Buffer.from(back.get(k)!).equals(Buffer.from(v))).toBe(true);
     await store.save(new Map([['absent|ag_3', new Uint8Array(0)]]));
     expect([...(await store.load()).keys()]).toEqual(['absent|ag_3']);
-    db.close();
+    await store.save(new Map());
+    expect((await store.load()).size).toBe(0);
   });
+
+  it('keeps a view into a larger buffer to its own bytes, and a checkpoint of many keys in one save', async () => {
+    const store = new DetectionStore(db());
+    const big = new Uint8Array(64).map((_, i) => i);
+    const many = new Map<string, Uint8Array>([['view', big.subarray(8, 24)]]);
+    for (let i = 0; i < 2_500; i++) many.set(`ag_${i}|cpu`, new Uint8Array([i & 255, i >> 8]));
+    await store.save(many);
+    const back = await store.load();
+    expect(back.size).toBe(2_501);
+    expect([...back.get('view')!]).toEqual([...big.subarray(8, 24)]);
+    expect([...back.get('ag_2499|cpu')!]).toEqual([2499 & 255, 2499 >> 8]);
+  });
+
+  it("leaves the previous checkpoint whole when a save fails inside the caller's transaction", async () => {
+    const store = new DetectionStore(db());
+    await store.save(checkpoint);
+    await expect(
+      db().transaction(async () => {
+        await store.save(new Map([['new', new Uint8Array([1])]]));
+        throw new Error('the batch failed');
+      }),
+    ).rejects.toThrow('the batch failed');
+    expect([...(await store.load()).keys()].sort()).toEqual([...checkpoint.keys()].sort());
+  });
+});
+
+describe('DetectionStore on a SQLite file', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-detection-store-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('opens a database whose checkpoint table came from the old metrics migration and keeps its state', async () => {
     const file = join(dir, 'old.db');
@@ -88,7 +115,7 @@ describe('DetectionStore', () => {
     const db = openDatabase(file);
     expect(migrate(db, MIGRATIONS)).toEqual(['0251_detection_state']);
     expect(tableSql(db)).toEqual(before);
-    const back = await new DetectionStore(db).load();
+    const back = await new DetectionStore(sqlOf(db)).load();
     expect(back.size).toBe(checkpoint.size);
     for (const [k, v] of checkpoint) expect(Buffer.from(back.get(k)!).equals(Buffer.from(v))).toBe(true);
     db.close();

@@ -1,10 +1,9 @@
 /**
  * Detection's schema and its checkpoint store. `detection_state` holds the engine's checkpoint (per-series baseline
  * and incident state, open keys: state-codec.ts), replaced whole at each checkpoint; `detection_policies` is the
- * policies stored through the API (policy-store.ts holds its SQL). Synchronous SQLite inside, async at the surface so
- * a PostgreSQL store can implement the same port (`DetectionStateStore`).
+ * policies stored through the API (policy-store.ts holds its SQL). SQLite or PostgreSQL (`DetectionStateStore`).
  */
-import { type Db, type Migration, prepared } from '../db/index.js';
+import type { Migration, SqlDb } from '../db/index.js';
 import type { DetectionStateStore } from './ports.js';
 
 /**
@@ -37,28 +36,28 @@ export const detectionMigrations: Migration[] = [
   },
 ];
 
-/** The engine's checkpoint in SQLite: one row per state key, replaced whole in one transaction. */
+// The upsert (not a plain insert): a checkpoint must never fail at shutdown, whatever keys the engine holds.
+const UPSERT =
+  'INSERT INTO detection_state (key, state) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state';
+
+/** The engine's checkpoint: one row per state key, replaced whole in one transaction. */
 export class DetectionStore implements DetectionStateStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDb) {}
 
   /** Loads the checkpoint (empty on a new database). */
   async load(): Promise<Map<string, Uint8Array>> {
     const out = new Map<string, Uint8Array>();
-    for (const r of prepared<[], { key: string; state: Buffer }>(
-      this.db,
-      'SELECT key, state FROM detection_state',
-    ).all())
+    for (const r of await this.db.all<{ key: string; state: Buffer }>('SELECT key, state FROM detection_state'))
       out.set(r.key, new Uint8Array(r.state));
     return out;
   }
 
-  /** Replaces the checkpoint in one transaction. */
+  /** Replaces the checkpoint in one transaction (joining the caller's, if open). */
   async save(entries: ReadonlyMap<string, Uint8Array>): Promise<void> {
-    this.db.transaction(() => {
-      prepared(this.db, 'DELETE FROM detection_state').run();
-      // OR REPLACE: a checkpoint must never fail at shutdown, whatever keys the engine holds.
-      const ins = prepared(this.db, 'INSERT OR REPLACE INTO detection_state (key, state) VALUES (?, ?)');
-      for (const [k, v] of entries) ins.run(k, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-    })();
+    const rows = [...entries].map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)]);
+    await this.db.atomic(async () => {
+      await this.db.run('DELETE FROM detection_state');
+      if (rows.length) await this.db.runMany(UPSERT, rows);
+    });
   }
 }

@@ -8,7 +8,7 @@ import { MIGRATIONS } from '../app.js';
 import type { Actor, Role } from '../auth/index.js';
 import { type Clock, checkSettings } from '../config.js';
 import { type Core, wireCore } from '../core.js';
-import { type Db, migrate, openDatabase } from '../db/index.js';
+import { type Db, migrate, openDatabase, sqlOf } from '../db/index.js';
 import type { IncidentNotice } from './core.js';
 
 const logger = pino({ level: 'silent' });
@@ -24,7 +24,7 @@ export async function wired(opts: { db: Db; clock: Clock; settings?: Record<stri
     auth: { initialAdminEmail: 'admin@outpost.test' },
     ...opts.settings,
   });
-  return wireCore({ db: opts.db, config: { ...settings, clock: opts.clock, logger } });
+  return wireCore({ db: opts.db, sql: sqlOf(opts.db), config: { ...settings, clock: opts.clock, logger } });
 }
 
 /** Builds the fixture; `start` is the fake clock's first instant; `file` puts the database on disk (default: memory). */

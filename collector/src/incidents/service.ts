@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import type { Actor } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import { type Db, sqlOf } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import { type Change, IncidentCore, type IncidentNotifier, type IncidentOptions, type SlaProvider } from './core.js';
 import { type TickResult, tick } from './engine.js';
 import { bad, checkManual, type IncidentDeps, type ManualIncident } from './manual.js';
@@ -35,7 +35,7 @@ export { RESOLUTION_CATEGORIES } from './model.js';
 
 /** What the incidents service is built from. */
 export interface IncidentServiceOptions {
-  db: Db;
+  db: SqlDb;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
@@ -57,7 +57,7 @@ export class IncidentService implements IncidentSink {
     this.logger = o.logger;
     this.deps = o.deps;
     this.#core = new IncidentCore({
-      db: sqlOf(o.db),
+      db: o.db,
       store: new IncidentsStore(o.db),
       audit: o.audit,
       clock: o.clock,

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../app.js';
 import { AuditLog } from '../audit/index.js';
 import type { Actor } from '../auth/index.js';
-import { migrate, openDatabase } from '../db/index.js';
+import { migrate, openDatabase, sqlOf } from '../db/index.js';
 import { type Harness, harness, wired } from '../incidents/harness.fixture.js';
 import { IncidentService, type NoticeEvent } from '../incidents/index.js';
 import type { Notifications } from './service.js';
@@ -152,8 +152,8 @@ describe('incident notices across a crash', () => {
     // A restarted collector before notifications binds: notices wait, then go once it does.
     const again = await restart(file, h.clock);
     const waiting = new IncidentService({
-      db: again.db,
-      audit: new AuditLog(again.db, h.clock, logger),
+      db: sqlOf(again.db),
+      audit: new AuditLog(sqlOf(again.db), h.clock, logger),
       clock: h.clock,
       logger,
       sla: h.contracts,

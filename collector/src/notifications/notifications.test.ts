@@ -9,6 +9,7 @@ import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../auth/index.js';
+import { sqlOf } from '../db/index.js';
 import { type Harness, harness } from '../incidents/harness.fixture.js';
 import type { DetectionSignal } from '../incidents/index.js';
 import { signature } from './channels.js';
@@ -92,7 +93,7 @@ afterAll(async () => {
 
 function build(h: Harness, random = () => 0.5, opts = OPTS): Notifications {
   const n = new Notifications({
-    db: h.db,
+    db: sqlOf(h.db),
     audit: h.audit,
     clock: h.clock,
     logger: pino({ level: 'silent' }),
@@ -523,7 +524,7 @@ describe('claims', () => {
     ).channel;
     await n.createRoute(ADMIN, { channelId: ch.id });
     await h.incidents.raise(signal(h));
-    const store = new NotificationsStore(h.db);
+    const store = new NotificationsStore(sqlOf(h.db));
     const [row] = await store.due(h.clock.t, 10);
     // A collector claimed it and was killed mid-send: its lease runs 2 × timeout + 1 s.
     const lease = 2 * OPTS.timeoutMs + 1000;

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import type { IncidentNotice, IncidentNotifier, Tier } from '../incidents/index.js';
 import { type Message, Senders } from './channels.js';
 import { channelIncidentKey, type DeliveryDeps, type DeliveryOptions, DeliveryWorker } from './delivery.js';
@@ -42,7 +42,7 @@ export function channelTarget(ch: ChannelRecord): string {
 
 /** What the notifications service is built from. */
 export interface NotificationsInit {
-  db: Db;
+  db: SqlDb;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
