@@ -15,7 +15,7 @@ import { AuthService } from './auth/index.js';
 import { AgentReach, type NodeBusHandle, openNodeBus } from './cluster/index.js';
 import type { CollectorConfig } from './config.js';
 import { Contracts } from './contracts/index.js';
-import { type Db, type SqlDb, sqlOf } from './db/index.js';
+import type { Db, SqlDb } from './db/index.js';
 import {
   ChecksPush,
   DetectionEngine,
@@ -219,9 +219,9 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
 /** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */
 function wireSpine({ db, sql, config }: CoreInput, node: NodeBusHandle) {
   const { clock, logger } = config;
-  const audit = new AuditLog(sqlOf(db), clock, logger);
+  const audit = new AuditLog(sql, clock, logger);
   const auth = new AuthService({
-    db,
+    db: sql,
     audit,
     clock,
     logger,
@@ -233,7 +233,7 @@ function wireSpine({ db, sql, config }: CoreInput, node: NodeBusHandle) {
   const tenants = new Tenants({ db, audit, clock });
   const registry = new ConnectionRegistry();
   const reach = new AgentReach(node.bus, registry, logger.child({ concern: 'cluster' }));
-  const agents = new Agents({ db, tenants, registry, audit, clock, logger, ...agentsCluster(node, reach) });
+  const agents = new Agents({ db: sql, tenants, registry, audit, clock, logger, ...agentsCluster(node, reach) });
   const events = new EventsStore(sql);
   const ingest = new StreamIngest({ store: new StreamStore(sql), clock, logger });
   const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
@@ -249,7 +249,7 @@ function wireSpine({ db, sql, config }: CoreInput, node: NodeBusHandle) {
 type Spine = ReturnType<typeof wireSpine>;
 
 /** Inventory, jobs, contracts, incidents and notifications: the concerns that keep the fleet's records. */
-function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
+function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
   const { clock, logger } = config;
   const { audit, tenants, agents, reach, ports } = spine;
   const inventory = new Inventory({
@@ -260,7 +260,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   const fleet = new FleetQueries(inventory, clock);
   const jobs = new Jobs({
-    db,
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'jobs' }),
@@ -277,7 +277,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   const contracts = new Contracts({ db, audit, clock, deps: ports });
   const incidents = new IncidentService({
-    db: sqlOf(db),
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'incidents' }),
@@ -287,7 +287,7 @@ function wireWork({ db, config, incidentSink }: CoreInput, spine: Spine) {
   });
   // Notifications: incidents tell it every ticket change; a failing channel raises its own incident back.
   const notifications = new Notifications({
-    db: sqlOf(db),
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'notifications' }),
@@ -330,14 +330,14 @@ type Work = ReturnType<typeof wireWork>;
 
 /** Detection policies, the engine with its checkpoint and sweeps, time-series storage. */
 async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
-  const { db, config } = input;
+  const { db, sql, config } = input;
   const { clock, logger } = config;
   const { agents, tenants, ports } = spine;
   const { inventory, jobs } = work;
   const policies = input.policies ?? loadPolicies(config);
   // The policies stored through the API join the file's (they win per scope) before detection sees any sample.
   const policyAdmin = new PolicyAdmin({
-    store: new PolicyStore(sqlOf(db)),
+    store: new PolicyStore(sql),
     policies,
     tenants: { clientExists: ports.clientExists, siteClient: ports.siteClient },
     now: () => clock.now(),
@@ -369,7 +369,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     },
   });
   const metricsStore = new MetricsStore(db);
-  const detectionStore = new DetectionStore(sqlOf(db));
+  const detectionStore = new DetectionStore(sql);
   detection.restore(await detectionStore.load());
   const metricsService = new MetricsService({ store: metricsStore, consumer: detection, clock, logger });
   const checkpoint = async () => detectionStore.save(detection.snapshot());

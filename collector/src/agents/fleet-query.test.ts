@@ -3,7 +3,7 @@
  * presence set), OS and free text; sorts; pages with a total; and stays fast on 15,000 agents.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Db, migrate, openDatabase, prepared } from '../db/index.js';
+import { type Db, migrate, openDatabase, prepared, sqlOf } from '../db/index.js';
 import { type AgentRecord, AgentsStore, agentsMigrations } from './store.js';
 
 let db: Db;
@@ -44,7 +44,7 @@ function agent(i: number, token: string): AgentRecord {
 beforeAll(async () => {
   db = openDatabase(':memory:');
   migrate(db, agentsMigrations);
-  store = new AgentsStore(db);
+  store = new AgentsStore(sqlOf(db));
   await store.insertToken({
     id: 'et_1',
     clientId: 'cl_a',

@@ -6,7 +6,7 @@ import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import { newToken, parseToken, tokenMatches } from '../auth/secrets.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import type { Tenants } from '../tenants/index.js';
 import type { ConnectionRegistry } from './registry.js';
 import { type AgentQuery, type AgentRecord, AgentsStore, type EnrollmentTokenRecord } from './store.js';
@@ -26,7 +26,7 @@ const tokenErrors = {
 
 /** What the agents service is built from. */
 export interface AgentsInit {
-  db: Db;
+  db: SqlDb;
   tenants: Tenants;
   /** Live connections (revoking an agent cuts its socket). */
   registry: ConnectionRegistry;

@@ -4,7 +4,7 @@ import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import { Credentials } from './credentials.js';
 import { type Actor, holdsRoleOn, type RoleBinding } from './permissions.js';
 import {
@@ -53,7 +53,7 @@ let dummyHash: Promise<string> | undefined;
 
 /** What AuthService is built from (one options object, not positional arguments). */
 export interface AuthServiceInit {
-  db: Db;
+  db: SqlDb;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;

@@ -1,5 +1,6 @@
 /** All SQL of the auth concern: users, their role bindings, console sessions and API tokens. */
-import { type Db, type Migration, prepared } from '../db/index.js';
+import type { Migration, SqlDb } from '../db/index.js';
+import { inJsonList, jsonList } from '../db/json-list.js';
 import type { Role, RoleBinding } from './permissions.js';
 
 /** The auth concern's schema. */
@@ -132,21 +133,23 @@ const toToken = (r: TokenRow): TokenRecord => ({
   revokedAt: r.revoked_at,
 });
 
-/** Store functions of the auth concern; async at the boundary so another store can replace SQLite. */
-export class AuthStore {
-  constructor(private readonly db: Db) {}
+// A global binding (no client) sorts first on both engines: PostgreSQL puts NULL last unless told.
+const BINDINGS_ORDER = 'ORDER BY client_id NULLS FIRST, role';
+const INSERT_BINDING = 'INSERT INTO user_roles (user_id, client_id, role) VALUES (?, ?, ?)';
 
-  #bindings(userId: string): RoleBinding[] {
-    return prepared<[string], { client_id: string | null; role: Role }>(
-      this.db,
-      'SELECT client_id, role FROM user_roles WHERE user_id = ? ORDER BY client_id, role',
-    )
-      .all(userId)
-      .map((r) => ({ clientId: r.client_id, role: r.role }));
+/** Store functions of the auth concern, on SQLite or PostgreSQL. */
+export class AuthStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async #bindings(userId: string): Promise<RoleBinding[]> {
+    const rows = await this.db.all<{ client_id: string | null; role: Role }>(
+      `SELECT client_id, role FROM user_roles WHERE user_id = ? ${BINDINGS_ORDER}`,
+      [userId],
+    );
+    return rows.map((r) => ({ clientId: r.client_id, role: r.role }));
   }
 
-  #user(row: UserRow | undefined): UserRecord | undefined {
-    if (!row) return undefined;
+  #user(row: UserRow, bindings: RoleBinding[]): UserRecord {
     return {
       id: row.id,
       email: row.email,
@@ -158,157 +161,181 @@ export class AuthStore {
       totpLastStep: row.totp_last_step,
       createdAt: row.created_at,
       disabledAt: row.disabled_at,
-      bindings: this.#bindings(row.id),
+      bindings,
     };
   }
 
+  async #one(row: UserRow | undefined): Promise<UserRecord | undefined> {
+    return row && this.#user(row, await this.#bindings(row.id));
+  }
+
   async countUsers(): Promise<number> {
-    return prepared<[], { n: number }>(this.db, 'SELECT count(*) AS n FROM users').get()!.n;
+    return (await this.db.get<{ n: number }>('SELECT count(*) AS n FROM users'))?.n ?? 0;
   }
 
   async userById(id: string): Promise<UserRecord | undefined> {
-    return this.#user(prepared<[string], UserRow>(this.db, 'SELECT * FROM users WHERE id = ?').get(id));
+    return this.#one(await this.db.get<UserRow>('SELECT * FROM users WHERE id = ?', [id]));
   }
 
+  /** The user of this e-mail address in any case (the column is NOCASE on both engines). */
   async userByEmail(email: string): Promise<UserRecord | undefined> {
-    return this.#user(prepared<[string], UserRow>(this.db, 'SELECT * FROM users WHERE email = ?').get(email));
+    return this.#one(await this.db.get<UserRow>('SELECT * FROM users WHERE email = ?', [email]));
   }
 
-  /** Users holding at least one binding on one of `clientIds` (all users when undefined). */
+  /** Users holding at least one binding on one of `clientIds` (all users when undefined), with their bindings. */
   async listUsers(clientIds?: readonly string[]): Promise<UserRecord[]> {
+    const d = this.db.dialect;
     const rows = clientIds
-      ? prepared<[string], UserRow>(
-          this.db,
-          'SELECT * FROM users WHERE id IN (SELECT user_id FROM user_roles WHERE client_id IN (SELECT value FROM json_each(?))) ORDER BY email',
-        ).all(JSON.stringify(clientIds))
-      : prepared<[], UserRow>(this.db, 'SELECT * FROM users ORDER BY email').all();
-    return rows.map((r) => this.#user(r)!);
+      ? await this.db.all<UserRow>(
+          `SELECT * FROM users WHERE id IN (SELECT user_id FROM user_roles WHERE ${inJsonList(d, 'client_id')}) ORDER BY email`,
+          [jsonList(clientIds)],
+        )
+      : await this.db.all<UserRow>('SELECT * FROM users ORDER BY email');
+    if (rows.length === 0) return [];
+    // Every listed user's bindings in one query, not one per user (a round trip each on PostgreSQL).
+    const bindings = await this.db.all<{ user_id: string; client_id: string | null; role: Role }>(
+      `SELECT user_id, client_id, role FROM user_roles WHERE ${inJsonList(d, 'user_id')} ${BINDINGS_ORDER}`,
+      [jsonList(rows.map((r) => r.id))],
+    );
+    const byUser = new Map<string, RoleBinding[]>();
+    for (const b of bindings) {
+      const list = byUser.get(b.user_id) ?? [];
+      list.push({ clientId: b.client_id, role: b.role });
+      byUser.set(b.user_id, list);
+    }
+    return rows.map((r) => this.#user(r, byUser.get(r.id) ?? []));
   }
 
   async insertUser(
     u: Omit<UserRecord, 'totpSecret' | 'totpEnabled' | 'totpPendingSecret' | 'totpLastStep' | 'disabledAt'>,
   ): Promise<void> {
-    this.db.transaction(() => {
-      prepared(this.db, 'INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)').run(
+    await this.db.atomic(async () => {
+      await this.db.run('INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)', [
         u.id,
         u.email,
         u.name,
         u.passwordHash,
         u.createdAt,
+      ]);
+      await this.db.runMany(
+        INSERT_BINDING,
+        u.bindings.map((b) => [u.id, b.clientId, b.role]),
       );
-      const bind = prepared(this.db, 'INSERT INTO user_roles (user_id, client_id, role) VALUES (?, ?, ?)');
-      for (const b of u.bindings) bind.run(u.id, b.clientId, b.role);
-    })();
+    });
   }
 
   /** Replaces a user's role bindings, all at once (one transaction: never a moment with none). */
   async setBindings(userId: string, bindings: readonly RoleBinding[]): Promise<void> {
-    this.db.transaction(() => {
-      prepared(this.db, 'DELETE FROM user_roles WHERE user_id = ?').run(userId);
-      const bind = prepared(this.db, 'INSERT INTO user_roles (user_id, client_id, role) VALUES (?, ?, ?)');
-      for (const b of bindings) bind.run(userId, b.clientId, b.role);
-    })();
+    await this.db.atomic(async () => {
+      await this.db.run('DELETE FROM user_roles WHERE user_id = ?', [userId]);
+      await this.db.runMany(
+        INSERT_BINDING,
+        bindings.map((b) => [userId, b.clientId, b.role]),
+      );
+    });
   }
 
   /** Sets the active TOTP secret (null: none) and clears any pending one. */
   async setTotp(userId: string, secret: string | null, enabled: boolean): Promise<void> {
-    prepared(
-      this.db,
-      'UPDATE users SET totp_secret = ?, totp_enabled = ?, totp_pending_secret = NULL WHERE id = ?',
-    ).run(secret, enabled ? 1 : 0, userId);
+    await this.db.run('UPDATE users SET totp_secret = ?, totp_enabled = ?, totp_pending_secret = NULL WHERE id = ?', [
+      secret,
+      enabled ? 1 : 0,
+      userId,
+    ]);
   }
 
   /** Keeps a secret being set up beside the active one, which stays in force until the new one is confirmed. */
   async setPendingTotp(userId: string, secret: string): Promise<void> {
-    prepared(this.db, 'UPDATE users SET totp_pending_secret = ? WHERE id = ?').run(secret, userId);
+    await this.db.run('UPDATE users SET totp_pending_secret = ? WHERE id = ?', [secret, userId]);
   }
 
   async setPassword(userId: string, passwordHash: string): Promise<void> {
-    prepared(this.db, 'UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, userId);
+    await this.db.run('UPDATE users SET password_hash = ? WHERE id = ?', [passwordHash, userId]);
   }
 
   async setEmail(userId: string, email: string): Promise<void> {
-    prepared(this.db, 'UPDATE users SET email = ? WHERE id = ?').run(email, userId);
+    await this.db.run('UPDATE users SET email = ? WHERE id = ?', [email, userId]);
   }
 
   /** Disables (a time) or enables (null) a user. */
   async setDisabled(userId: string, at: number | null): Promise<void> {
-    prepared(this.db, 'UPDATE users SET disabled_at = ? WHERE id = ?').run(at, userId);
+    await this.db.run('UPDATE users SET disabled_at = ? WHERE id = ?', [at, userId]);
   }
 
   /** Revokes every live session and API token of a user but `exceptId`; returns how many ended. */
   async revokeUserTokens(userId: string, time: number, exceptId?: string): Promise<number> {
-    return prepared(
-      this.db,
-      'UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?',
-    ).run(time, userId, exceptId ?? null).changes;
+    const r = await this.db.run(
+      'UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS DISTINCT FROM ?',
+      [time, userId, exceptId ?? null],
+    );
+    return r.changes;
   }
 
   async throttle(key: string): Promise<ThrottleRecord | undefined> {
-    const r = prepared<[string], { key: string; failures: number; last_failure_at: number; blocked_until: number }>(
-      this.db,
-      'SELECT * FROM auth_throttle WHERE key = ?',
-    ).get(key);
-    return r && { key: r.key, failures: r.failures, lastFailureAt: r.last_failure_at, blockedUntil: r.blocked_until };
+    return this.db.get<ThrottleRecord>(
+      'SELECT key, failures, last_failure_at AS "lastFailureAt", blocked_until AS "blockedUntil" FROM auth_throttle WHERE key = ?',
+      [key],
+    );
   }
 
   async putThrottle(t: ThrottleRecord): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       `INSERT INTO auth_throttle (key, failures, last_failure_at, blocked_until) VALUES (?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at,
        blocked_until = excluded.blocked_until`,
-    ).run(t.key, t.failures, t.lastFailureAt, t.blockedUntil);
+      [t.key, t.failures, t.lastFailureAt, t.blockedUntil],
+    );
   }
 
   async clearThrottle(key: string): Promise<void> {
-    prepared(this.db, 'DELETE FROM auth_throttle WHERE key = ?').run(key);
+    await this.db.run('DELETE FROM auth_throttle WHERE key = ?', [key]);
   }
 
   /** Forgets counters whose last failure is older than `before` (they would start over anyway). */
   async pruneThrottle(before: number): Promise<number> {
-    return prepared(this.db, 'DELETE FROM auth_throttle WHERE last_failure_at < ?').run(before).changes;
+    return (await this.db.run('DELETE FROM auth_throttle WHERE last_failure_at < ?', [before])).changes;
   }
 
-  /** Records the TOTP step used so the same code cannot be replayed; false if it was already used. */
+  /**
+   * Records the TOTP step used so the same code cannot be replayed; false if it was already used. One conditional
+   * UPDATE: of two logins with the same code (on two nodes too) exactly one changes the row.
+   */
   async claimTotpStep(userId: string, step: number): Promise<boolean> {
-    return (
-      prepared(this.db, 'UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?').run(
-        step,
-        userId,
-        step,
-      ).changes === 1
-    );
+    const r = await this.db.run('UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?', [
+      step,
+      userId,
+      step,
+    ]);
+    return r.changes === 1;
   }
 
   async insertToken(t: TokenRecord): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       'INSERT INTO auth_tokens (id, user_id, kind, name, hash, created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)',
-    ).run(t.id, t.userId, t.kind, t.name, t.hash, t.createdAt, t.expiresAt);
+      [t.id, t.userId, t.kind, t.name, t.hash, t.createdAt, t.expiresAt],
+    );
   }
 
   async tokenById(id: string): Promise<TokenRecord | undefined> {
-    const row = prepared<[string], TokenRow>(this.db, 'SELECT * FROM auth_tokens WHERE id = ?').get(id);
+    const row = await this.db.get<TokenRow>('SELECT * FROM auth_tokens WHERE id = ?', [id]);
     return row && toToken(row);
   }
 
   async listTokens(userId: string, kind: TokenRecord['kind']): Promise<TokenRecord[]> {
-    return prepared<[string, string], TokenRow>(
-      this.db,
+    const rows = await this.db.all<TokenRow>(
       'SELECT * FROM auth_tokens WHERE user_id = ? AND kind = ? ORDER BY created_at DESC',
-    )
-      .all(userId, kind)
-      .map(toToken);
+      [userId, kind],
+    );
+    return rows.map(toToken);
   }
 
   async touchToken(id: string, time: number): Promise<void> {
-    prepared(this.db, 'UPDATE auth_tokens SET last_used_at = ? WHERE id = ?').run(time, id);
+    await this.db.run('UPDATE auth_tokens SET last_used_at = ? WHERE id = ?', [time, id]);
   }
 
   async revokeToken(id: string, time: number): Promise<boolean> {
     return (
-      prepared(this.db, 'UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(time, id)
+      (await this.db.run('UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [time, id]))
         .changes === 1
     );
   }

@@ -55,7 +55,7 @@ describe('LoginThrottle', () => {
 
     let db = open(file);
     const first = new LoginThrottle({
-      store: new AuthStore(db),
+      store: new AuthStore(sqlOf(db)),
       clock,
       audit: new AuditLog(sqlOf(db), clock, logger),
       logger,
@@ -66,7 +66,7 @@ describe('LoginThrottle', () => {
 
     db = open(file);
     const second = new LoginThrottle({
-      store: new AuthStore(db),
+      store: new AuthStore(sqlOf(db)),
       clock,
       audit: new AuditLog(sqlOf(db), clock, logger),
       logger,

@@ -15,6 +15,9 @@ export const PORTED_CONCERNS: ReadonlySet<string> = new Set([
   'detection',
   'incidents',
   'notifications',
+  'agents',
+  'auth',
+  'jobs',
 ]);
 
 /** The concerns of `migrations` not yet ported, sorted. */

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import type { JobInput, JobSpecInput, JobSummary, JobTarget, JobView, ScriptInput, TargetView } from './schemas.js';
 import {
   type JobRecord,
@@ -54,7 +54,7 @@ const describeSpec = (s: JobSpec): string =>
 
 /** What the jobs service is built from. */
 export interface JobsInit {
-  db: Db;
+  db: SqlDb;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;

@@ -1,5 +1,6 @@
 /** All SQL of the jobs concern: the script library (versions), jobs, and each job's per-agent targets. */
-import { type Db, type Migration, prepared } from '../db/index.js';
+import type { Migration, SqlDb } from '../db/index.js';
+import { inJsonList, jsonList } from '../db/json-list.js';
 
 /** The jobs concern's schema (ids 05xx). */
 export const jobsMigrations: Migration[] = [
@@ -102,129 +103,160 @@ export interface TargetRecord {
   reason: string;
 }
 
+// Aliases are quoted (PostgreSQL folds unquoted names to lower case); `window` is a reserved word there.
 const SCRIPT_COLS =
-  'id, client_id AS clientId, name, version, shell, description, body, sha256, signature, created_by AS createdBy, created_at AS createdAt';
+  'id, client_id AS "clientId", name, version, shell, description, body, sha256, signature, created_by AS "createdBy", created_at AS "createdAt"';
 const JOB_COLS =
-  'id, kind, spec, target, reboot, timeout_sec AS timeoutSec, not_before AS notBefore, expires_at AS expiresAt, window, status, retry_of AS retryOf, created_by AS createdBy, created_at AS createdAt';
+  'id, kind, spec, target, reboot, timeout_sec AS "timeoutSec", not_before AS "notBefore", expires_at AS "expiresAt", "window", status, retry_of AS "retryOf", created_by AS "createdBy", created_at AS "createdAt"';
 const TARGET_COLS =
-  'job_id AS jobId, agent_id AS agentId, client_id AS clientId, site_id AS siteId, state, sent_at AS sentAt, started_at AS startedAt, finished_at AS finishedAt, exit_code AS exitCode, signal, duration_ms AS durationMs, output_head AS outputHead, output_tail AS outputTail, truncated_bytes AS truncatedBytes, reboot_required AS rebootRequired, reboot_scheduled AS rebootScheduled, reason';
+  'job_id AS "jobId", agent_id AS "agentId", client_id AS "clientId", site_id AS "siteId", state, sent_at AS "sentAt", started_at AS "startedAt", finished_at AS "finishedAt", exit_code AS "exitCode", signal, duration_ms AS "durationMs", output_head AS "outputHead", output_tail AS "outputTail", truncated_bytes AS "truncatedBytes", reboot_required AS "rebootRequired", reboot_scheduled AS "rebootScheduled", reason';
+/** TARGET_COLS read from `job_targets t` beside `jobs j`. */
+const T_TARGET_COLS = TARGET_COLS.replace(/\b(job_id|agent_id|client_id|site_id|state)\b/g, 't.$1');
 type TargetRow = Omit<TargetRecord, 'rebootRequired'> & { rebootRequired: number };
 const targetOf = (r: TargetRow): TargetRecord => ({ ...r, rebootRequired: r.rebootRequired === 1 });
+
+const MARK_SENT = `UPDATE job_targets SET state = 'sent', sent_at = ? WHERE job_id = ? AND agent_id = ? AND state IN ('queued', 'sent')`;
 
 /** States a target leaves only through an agent's report (never through the collector again). */
 export const OPEN_STATES: readonly TargetState[] = ['queued', 'sent', 'started'];
 
-/** The jobs store. Async so a PostgreSQL store can take its place. */
+/** The jobs store, on SQLite or PostgreSQL. */
 export class JobsStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDb) {}
 
   async addScript(s: ScriptRecord): Promise<void> {
-    prepared(
-      this.db,
-      'INSERT INTO job_scripts (id, client_id, name, version, shell, description, body, sha256, signature, created_by, created_at) VALUES (@id, @clientId, @name, @version, @shell, @description, @body, @sha256, @signature, @createdBy, @createdAt)',
-    ).run(s);
+    await this.db.run(
+      'INSERT INTO job_scripts (id, client_id, name, version, shell, description, body, sha256, signature, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        s.id,
+        s.clientId,
+        s.name,
+        s.version,
+        s.shell,
+        s.description,
+        s.body,
+        s.sha256,
+        s.signature,
+        s.createdBy,
+        s.createdAt,
+      ],
+    );
   }
 
   /** The latest version of the script of this name in this scope (null: the shared library). */
   async scriptByName(clientId: string | null, name: string): Promise<ScriptRecord | undefined> {
-    return prepared<[string | null, string], ScriptRecord>(
-      this.db,
-      `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE client_id IS ? AND name = ? ORDER BY version DESC LIMIT 1`,
-    ).get(clientId, name);
+    return this.db.get<ScriptRecord>(
+      `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE client_id IS NOT DISTINCT FROM ? AND name = ? ORDER BY version DESC LIMIT 1`,
+      [clientId, name],
+    );
   }
 
   async script(id: string, version?: number): Promise<ScriptRecord | undefined> {
     return version === undefined
-      ? prepared<[string], ScriptRecord>(
-          this.db,
-          `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE id = ? ORDER BY version DESC LIMIT 1`,
-        ).get(id)
-      : prepared<[string, number], ScriptRecord>(
-          this.db,
-          `SELECT ${SCRIPT_COLS} FROM job_scripts WHERE id = ? AND version = ?`,
-        ).get(id, version);
+      ? this.db.get<ScriptRecord>(`SELECT ${SCRIPT_COLS} FROM job_scripts WHERE id = ? ORDER BY version DESC LIMIT 1`, [
+          id,
+        ])
+      : this.db.get<ScriptRecord>(`SELECT ${SCRIPT_COLS} FROM job_scripts WHERE id = ? AND version = ?`, [id, version]);
   }
 
   async scriptVersions(id: string): Promise<number[]> {
-    return prepared<[string], { version: number }>(
-      this.db,
+    const rows = await this.db.all<{ version: number }>(
       'SELECT version FROM job_scripts WHERE id = ? ORDER BY version DESC',
-    )
-      .all(id)
-      .map((r) => r.version);
+      [id],
+    );
+    return rows.map((r) => r.version);
   }
 
-  /** The latest version of every script of the shared library and of the clients (undefined: all). */
+  /**
+   * The latest version of every script of the shared library and of the clients (undefined: all). The shared
+   * library's script sorts before a client's of the same name on both engines (PostgreSQL puts NULL last unless told).
+   */
   async scripts(clientIds: readonly string[] | undefined): Promise<ScriptRecord[]> {
-    return prepared<{ c: string | null }, ScriptRecord>(
-      this.db,
-      `SELECT ${SCRIPT_COLS} FROM job_scripts s WHERE version = (SELECT MAX(version) FROM job_scripts WHERE id = s.id)
-       AND (@c IS NULL OR client_id IS NULL OR client_id IN (SELECT value FROM json_each(@c))) ORDER BY name, client_id`,
-    ).all({ c: clientIds ? JSON.stringify(clientIds) : null });
+    const latest = `SELECT ${SCRIPT_COLS} FROM job_scripts s WHERE version = (SELECT MAX(version) FROM job_scripts WHERE id = s.id)`;
+    const order = 'ORDER BY name, client_id NULLS FIRST';
+    if (!clientIds) return this.db.all<ScriptRecord>(`${latest} ${order}`);
+    return this.db.all<ScriptRecord>(
+      `${latest} AND (client_id IS NULL OR ${inJsonList(this.db.dialect, 'client_id')}) ${order}`,
+      [jsonList(clientIds)],
+    );
   }
 
-  /** Inserts a job and its targets in one transaction. */
+  /** Inserts a job and its targets in one transaction (joining the caller's, if open). */
   async createJob(job: JobRecord, targets: Pick<TargetRecord, 'agentId' | 'clientId' | 'siteId'>[]): Promise<void> {
-    const insertJob = prepared(
-      this.db,
-      `INSERT INTO jobs (id, kind, spec, target, reboot, timeout_sec, not_before, expires_at, window, status, retry_of, created_by, created_at)
-       VALUES (@id, @kind, @spec, @target, @reboot, @timeoutSec, @notBefore, @expiresAt, @window, @status, @retryOf, @createdBy, @createdAt)`,
-    );
-    const insertTarget = prepared(
-      this.db,
-      "INSERT INTO job_targets (job_id, agent_id, client_id, site_id, state) VALUES (?, ?, ?, ?, 'queued')",
-    );
-    this.db.transaction(() => {
-      insertJob.run(job);
-      for (const t of targets) insertTarget.run(job.id, t.agentId, t.clientId, t.siteId);
-    })();
+    await this.db.atomic(async () => {
+      await this.db.run(
+        `INSERT INTO jobs (id, kind, spec, target, reboot, timeout_sec, not_before, expires_at, "window", status, retry_of, created_by, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          job.id,
+          job.kind,
+          job.spec,
+          job.target,
+          job.reboot,
+          job.timeoutSec,
+          job.notBefore,
+          job.expiresAt,
+          job.window,
+          job.status,
+          job.retryOf,
+          job.createdBy,
+          job.createdAt,
+        ],
+      );
+      await this.db.runMany(
+        "INSERT INTO job_targets (job_id, agent_id, client_id, site_id, state) VALUES (?, ?, ?, ?, 'queued')",
+        targets.map((t) => [job.id, t.agentId, t.clientId, t.siteId]),
+      );
+    });
   }
 
   async job(id: string): Promise<JobRecord | undefined> {
-    return prepared<[string], JobRecord>(this.db, `SELECT ${JOB_COLS} FROM jobs WHERE id = ?`).get(id);
+    return this.db.get<JobRecord>(`SELECT ${JOB_COLS} FROM jobs WHERE id = ?`, [id]);
   }
 
   /** Jobs with at least one target in the clients (undefined: all), newest first. */
   async jobs(clientIds: readonly string[] | undefined, limit: number, agentId?: string): Promise<JobRecord[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (clientIds) {
+      where.push(`id IN (SELECT job_id FROM job_targets WHERE ${inJsonList(this.db.dialect, 'client_id')})`);
+      params.push(jsonList(clientIds));
+    }
     // One machine's jobs (its page): those with a target row for it, newest first.
-    const forAgent =
-      agentId === undefined ? '' : ' AND id IN (SELECT job_id FROM job_targets WHERE agent_id = @agentId)';
-    if (!clientIds)
-      return prepared<[Record<string, unknown>], JobRecord>(
-        this.db,
-        `SELECT ${JOB_COLS} FROM jobs WHERE 1 = 1${forAgent} ORDER BY created_at DESC LIMIT @limit`,
-      ).all({ limit, ...(agentId === undefined ? {} : { agentId }) });
-    return prepared<[Record<string, unknown>], JobRecord>(
-      this.db,
-      `SELECT ${JOB_COLS} FROM jobs WHERE id IN (SELECT job_id FROM job_targets WHERE client_id IN (SELECT value FROM json_each(@clients)))${forAgent} ORDER BY created_at DESC LIMIT @limit`,
-    ).all({ clients: JSON.stringify(clientIds), limit, ...(agentId === undefined ? {} : { agentId }) });
+    if (agentId !== undefined) {
+      where.push('id IN (SELECT job_id FROM job_targets WHERE agent_id = ?)');
+      params.push(agentId);
+    }
+    return this.db.all<JobRecord>(
+      `SELECT ${JOB_COLS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`,
+      [...params, limit],
+    );
   }
 
   async targets(jobId: string): Promise<TargetRecord[]> {
-    return prepared<[string], TargetRow>(
-      this.db,
+    const rows = await this.db.all<TargetRow>(
       `SELECT ${TARGET_COLS} FROM job_targets WHERE job_id = ? ORDER BY agent_id`,
-    )
-      .all(jobId)
-      .map(targetOf);
+      [jobId],
+    );
+    return rows.map(targetOf);
   }
 
   async target(jobId: string, agentId: string): Promise<TargetRecord | undefined> {
-    const r = prepared<[string, string], TargetRow>(
-      this.db,
-      `SELECT ${TARGET_COLS} FROM job_targets WHERE job_id = ? AND agent_id = ?`,
-    ).get(jobId, agentId);
+    const r = await this.db.get<TargetRow>(`SELECT ${TARGET_COLS} FROM job_targets WHERE job_id = ? AND agent_id = ?`, [
+      jobId,
+      agentId,
+    ]);
     return r && targetOf(r);
   }
 
   /** An agent's targets that may still be sent (queued, or sent without an answer) on active jobs. */
   async pendingFor(agentId: string): Promise<(TargetRecord & { job: JobRecord })[]> {
-    const rows = prepared<[string], TargetRow>(
-      this.db,
-      `SELECT ${TARGET_COLS.replace(/\b(job_id|agent_id|client_id|site_id|state)\b/g, 't.$1')}
+    const rows = await this.db.all<TargetRow>(
+      `SELECT ${T_TARGET_COLS}
        FROM job_targets t JOIN jobs j ON j.id = t.job_id
        WHERE t.agent_id = ? AND t.state IN ('queued', 'sent') AND j.status = 'active' ORDER BY j.created_at`,
-    ).all(agentId);
+      [agentId],
+    );
     const out: (TargetRecord & { job: JobRecord })[] = [];
     for (const r of rows) {
       const job = await this.job(r.jobId);
@@ -235,93 +267,97 @@ export class JobsStore {
 
   /** Agents with queued targets on active jobs (the tick's work list). */
   async agentsWithQueued(): Promise<string[]> {
-    return prepared<[], { agentId: string }>(
-      this.db,
-      "SELECT DISTINCT t.agent_id AS agentId FROM job_targets t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' AND j.status = 'active'",
-    )
-      .all()
-      .map((r) => r.agentId);
+    const rows = await this.db.all<{ agentId: string }>(
+      `SELECT DISTINCT t.agent_id AS "agentId" FROM job_targets t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' AND j.status = 'active'`,
+    );
+    return rows.map((r) => r.agentId);
   }
 
   async markSent(jobId: string, agentId: string, at: number): Promise<void> {
-    prepared(
-      this.db,
-      "UPDATE job_targets SET state = 'sent', sent_at = ? WHERE job_id = ? AND agent_id = ? AND state IN ('queued', 'sent')",
-    ).run(at, jobId, agentId);
+    await this.db.run(MARK_SENT, [at, jobId, agentId]);
   }
 
   /**
-   * Marks many machines of one job sent, in one transaction: with `synchronous = FULL` every commit is an fsync, and
-   * one per machine made a job to 5,000 agents take half a minute to send (docs/0010-jobs.md, "Fan-out").
+   * Marks many machines of one job sent, in one statement: with `synchronous = FULL` every commit is an fsync, and
+   * one per machine made a job to 5,000 agents take half a minute to send (docs/0010-jobs.md, "Fan-out"); on
+   * PostgreSQL one statement is also one round trip.
    */
   async markSentMany(jobId: string, agentIds: readonly string[], at: number): Promise<void> {
-    const stmt = prepared(
-      this.db,
-      "UPDATE job_targets SET state = 'sent', sent_at = ? WHERE job_id = ? AND agent_id = ? AND state IN ('queued', 'sent')",
+    if (agentIds.length === 0) return;
+    await this.db.run(
+      `UPDATE job_targets SET state = 'sent', sent_at = ? WHERE job_id = ? AND ${inJsonList(this.db.dialect, 'agent_id')} AND state IN ('queued', 'sent')`,
+      [at, jobId, jsonList(agentIds)],
     );
-    this.db.transaction(() => {
-      for (const a of agentIds) stmt.run(at, jobId, a);
-    })();
   }
 
-  /** Marks the queued and sent targets of jobs past their expiry as expired; returns how many. */
+  /**
+   * Marks the queued and sent targets of jobs past their expiry as expired, in one statement (two nodes expiring
+   * at once never both report a target); returns the targets it expired.
+   */
   async expire(now: number): Promise<{ jobId: string; agentId: string; clientId: string }[]> {
-    const rows = prepared<[number], { jobId: string; agentId: string; clientId: string }>(
-      this.db,
-      "SELECT t.job_id AS jobId, t.agent_id AS agentId, t.client_id AS clientId FROM job_targets t JOIN jobs j ON j.id = t.job_id WHERE t.state IN ('queued', 'sent') AND j.expires_at <= ?",
-    ).all(now);
-    const upd = prepared(
-      this.db,
-      "UPDATE job_targets SET state = 'expired', finished_at = ?, reason = 'expired before the agent ran it' WHERE job_id = ? AND agent_id = ? AND state IN ('queued', 'sent')",
+    return this.db.all<{ jobId: string; agentId: string; clientId: string }>(
+      `UPDATE job_targets SET state = 'expired', finished_at = ?, reason = 'expired before the agent ran it'
+       WHERE state IN ('queued', 'sent') AND job_id IN (SELECT id FROM jobs WHERE expires_at <= ?)
+       RETURNING job_id AS "jobId", agent_id AS "agentId", client_id AS "clientId"`,
+      [now, now],
     );
-    this.db.transaction(() => {
-      for (const r of rows) upd.run(now, r.jobId, r.agentId);
-    })();
-    return rows;
   }
 
   /** Agents a cancel must reach: the job was sent to them (it may be queued or running there) or started. */
   async stoppable(jobId: string): Promise<string[]> {
-    return prepared<[string], { agentId: string }>(
-      this.db,
-      "SELECT agent_id AS agentId FROM job_targets WHERE job_id = ? AND state IN ('sent', 'started') ORDER BY agent_id",
-    )
-      .all(jobId)
-      .map((r) => r.agentId);
+    const rows = await this.db.all<{ agentId: string }>(
+      `SELECT agent_id AS "agentId" FROM job_targets WHERE job_id = ? AND state IN ('sent', 'started') ORDER BY agent_id`,
+      [jobId],
+    );
+    return rows.map((r) => r.agentId);
   }
 
   /** Cancelled jobs still running on this agent as far as the collector knows: told again when it reconnects. */
   async cancelledRunningOn(agentId: string): Promise<string[]> {
-    return prepared<[string], { jobId: string }>(
-      this.db,
-      "SELECT t.job_id AS jobId FROM job_targets t JOIN jobs j ON j.id = t.job_id WHERE t.agent_id = ? AND t.state = 'started' AND j.status = 'cancelled'",
-    )
-      .all(agentId)
-      .map((r) => r.jobId);
+    const rows = await this.db.all<{ jobId: string }>(
+      `SELECT t.job_id AS "jobId" FROM job_targets t JOIN jobs j ON j.id = t.job_id WHERE t.agent_id = ? AND t.state = 'started' AND j.status = 'cancelled'`,
+      [agentId],
+    );
+    return rows.map((r) => r.jobId);
   }
 
   /** Cancels a job: its queued and sent targets become cancelled (an agent that started it reports its own end). */
   async cancel(jobId: string, now: number): Promise<number> {
-    return this.db.transaction(() => {
-      prepared(this.db, "UPDATE jobs SET status = 'cancelled' WHERE id = ?").run(jobId);
-      return prepared(
-        this.db,
+    return this.db.atomic(async () => {
+      await this.db.run("UPDATE jobs SET status = 'cancelled' WHERE id = ?", [jobId]);
+      const r = await this.db.run(
         `UPDATE job_targets SET state = 'cancelled', finished_at = ?, reason = CASE state WHEN 'queued'
            THEN 'cancelled before it was sent' ELSE 'cancelled; the agent was told not to start it or to stop it' END
          WHERE job_id = ? AND state IN ('queued', 'sent')`,
-      ).run(now, jobId).changes;
-    })();
+        [now, jobId],
+      );
+      return r.changes;
+    });
   }
 
   /** Stores what an agent reported (the service decided it may overwrite what is there). */
   async saveResult(t: TargetRecord): Promise<void> {
-    prepared(
-      this.db,
-      `UPDATE job_targets SET state = @state, started_at = @startedAt, finished_at = @finishedAt, exit_code = @exitCode,
-       signal = @signal, duration_ms = @durationMs, output_head = @outputHead, output_tail = @outputTail,
-       truncated_bytes = @truncatedBytes, reboot_required = @rebootRequired, reboot_scheduled = @rebootScheduled,
-       reason = @reason WHERE job_id = @jobId AND agent_id = @agentId`,
-    ).run({ ...t, rebootRequired: t.rebootRequired ? 1 : 0 });
+    await this.db.run(
+      `UPDATE job_targets SET state = ?, started_at = ?, finished_at = ?, exit_code = ?, signal = ?, duration_ms = ?,
+       output_head = ?, output_tail = ?, truncated_bytes = ?, reboot_required = ?, reboot_scheduled = ?, reason = ?
+       WHERE job_id = ? AND agent_id = ?`,
+      [
+        t.state,
+        t.startedAt,
+        t.finishedAt,
+        t.exitCode,
+        t.signal,
+        t.durationMs,
+        t.outputHead,
+        t.outputTail,
+        t.truncatedBytes,
+        t.rebootRequired ? 1 : 0,
+        t.rebootScheduled,
+        t.reason,
+        t.jobId,
+        t.agentId,
+      ],
+    );
   }
 
   /** Jobs that ended on an agent between two instants (incidents' "what changed"). */
@@ -330,14 +366,13 @@ export class JobsStore {
     from: number,
     to: number,
   ): Promise<(TargetRecord & { kind: string; spec: string })[]> {
-    return prepared<[string, number, number], TargetRow & { kind: string; spec: string }>(
-      this.db,
-      `SELECT ${TARGET_COLS.replace(/\b(job_id|agent_id|client_id|site_id|state)\b/g, 't.$1')}, j.kind, j.spec
+    const rows = await this.db.all<TargetRow & { kind: string; spec: string }>(
+      `SELECT ${T_TARGET_COLS}, j.kind, j.spec
        FROM job_targets t JOIN jobs j ON j.id = t.job_id
        WHERE t.agent_id = ? AND t.finished_at BETWEEN ? AND ? AND t.state IN ('succeeded', 'failed', 'timed_out', 'interrupted')
        ORDER BY t.finished_at`,
-    )
-      .all(agentId, from, to)
-      .map((r) => ({ ...targetOf(r), kind: r.kind, spec: r.spec }));
+      [agentId, from, to],
+    );
+    return rows.map((r) => ({ ...targetOf(r), kind: r.kind, spec: r.spec }));
   }
 }
