@@ -18,6 +18,7 @@ import { Contracts } from './contracts/index.js';
 import type { Db, SqlDb } from './db/index.js';
 import {
   ChecksPush,
+  DETECTION_RELEASE_MS,
   DetectionEngine,
   DetectionPolicies,
   DetectionStore,
@@ -173,7 +174,13 @@ function componentsOf(
     once({ name: 'notifications', start: (lease) => notifications.start(lease), stop: () => notifications.stop() }),
     once({ name: 'jobs', start: () => jobs.start(), stop: () => jobs.stop() }),
     once({ name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() }),
-    { name: 'detection checkpoint', stop: checkpoint },
+    {
+      name: 'detection checkpoint',
+      stop: () => {
+        c.detection.checkpoints?.stop();
+        return checkpoint();
+      },
+    },
   ];
 }
 
@@ -230,7 +237,7 @@ function wireSpine({ db, sql, config }: CoreInput, node: NodeBusHandle) {
       initialAdminEmail: config.auth.initialAdminEmail,
     },
   });
-  const tenants = new Tenants({ db, audit, clock });
+  const tenants = new Tenants({ db: sql, audit, clock });
   const registry = new ConnectionRegistry();
   const reach = new AgentReach(node.bus, registry, logger.child({ concern: 'cluster' }));
   const agents = new Agents({ db: sql, tenants, registry, audit, clock, logger, ...agentsCluster(node, reach) });
@@ -253,7 +260,7 @@ function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
   const { clock, logger } = config;
   const { audit, tenants, agents, reach, ports } = spine;
   const inventory = new Inventory({
-    db,
+    db: sql,
     deps: { placement: placementOf(agents), requestSnapshot: snapshotRequester((id, m) => reach.send(id, m), clock) },
     clock,
     logger,
@@ -275,7 +282,7 @@ function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
       online: (agentId) => reach.online(agentId),
     },
   });
-  const contracts = new Contracts({ db, audit, clock, deps: ports });
+  const contracts = new Contracts({ db: sql, audit, clock, deps: ports });
   const incidents = new IncidentService({
     db: sql,
     audit,
@@ -303,7 +310,7 @@ function wireWork({ db, sql, config, incidentSink }: CoreInput, spine: Spine) {
   incidents.setNotifier(notifications);
   // Users' requests (docs/0014-requests.md) become incidents; the machine's recent changes come from the inventory.
   const requests = new Requests({
-    db,
+    db: sql,
     audit,
     clock,
     logger: logger.child({ concern: 'requests' }),
@@ -330,7 +337,7 @@ type Work = ReturnType<typeof wireWork>;
 
 /** Detection policies, the engine with its checkpoint and sweeps, time-series storage. */
 async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
-  const { db, sql, config } = input;
+  const { sql, config } = input;
   const { clock, logger } = config;
   const { agents, tenants, ports } = spine;
   const { inventory, jobs } = work;
@@ -345,7 +352,12 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     onChange: () => spine.node.bus.invalidate('policy', '*'),
   });
   await policyAdmin.load();
+  const detectionStore = new DetectionStore(sql);
+  // A single node on SQLite holds every agent from the start (one query); nodes on a shared database each load an
+  // agent's state when its socket is ready here and let it go a while after it closed (docs/0017-nodes.md).
+  const singleNode = sql.dialect === 'sqlite';
   const detection = new DetectionEngine({
+    checkpoint: { store: detectionStore, releaseAfterMs: singleNode ? undefined : DETECTION_RELEASE_MS },
     sink: work.incidentSink,
     presence: { place: detectionPlaceOf(agents, tenants), lastSeen: lastSeenOf(agents) },
     policies: policies.set,
@@ -368,19 +380,23 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
       },
     },
   });
-  const metricsStore = new MetricsStore(db);
-  const detectionStore = new DetectionStore(sql);
-  detection.restore(await detectionStore.load());
+  const metricsStore = new MetricsStore(sql);
+  const checkpoints = detection.checkpoints!;
+  if (singleNode) await checkpoints.loadAll();
   const metricsService = new MetricsService({ store: metricsStore, consumer: detection, clock, logger });
-  const checkpoint = async () => detectionStore.save(detection.snapshot());
-  const sweeps = new DetectionSweeps(detection, { absenceEveryMs: config.presence.heartbeatIntervalMs }, logger);
+  const checkpoint = () => checkpoints.checkpoint();
+  const sweeps = new DetectionSweeps(
+    detection,
+    { absenceEveryMs: config.presence.heartbeatIntervalMs, fleet: checkpoints },
+    logger,
+  );
   const checksPush = new ChecksPush(policies.set, () => clock.now());
   return { policies, policyAdmin, detection, metricsStore, metricsService, checkpoint, sweeps, checksPush };
 }
 type Watch = Awaited<ReturnType<typeof wireDetection>>;
 
 /** The agent endpoint, remote sessions and releases: what talks to connected agents. */
-function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
+function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
   const { clock, logger } = config;
   const { agents, registry, ingest, presence, audit, ports, node, reach } = spine;
   const gateway = new AgentGateway({
@@ -401,7 +417,7 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
     },
   });
   const sessions = new Sessions({
-    db,
+    db: sql,
     registry,
     audit,
     key: loadOrCreateTicketKey(config.dataDir),
@@ -416,7 +432,7 @@ function wireLive({ db, config }: CoreInput, spine: Spine, work: Work) {
   const releasesDir =
     config.dataDir === ':memory:' ? join(tmpdir(), `outpost-releases-memory-${process.pid}`) : config.dataDir;
   const updates = new Updates({
-    db,
+    db: sql,
     dataDir: releasesDir,
     audit,
     clock,
@@ -471,6 +487,15 @@ function connect(input: CoreInput, c: Spine & Work & Watch & ReturnType<typeof w
   // Every agent gets the checks its policy gives it on each connection, and again after a policy reload. A reload
   // also re-judges every machine's inventory against the new rules at once, not at its next report or hourly sweep.
   gateway.onReady((conn) => checksPush.push(conn));
+  // Detection holds the state of the agents connected here: loaded when one is ready, let go after it left.
+  gateway.onReady((conn) => {
+    detection
+      .hold(conn.agentId)
+      .catch((err: unknown) => logger.error({ err, agentId: conn.agentId }, 'detection state load failed'));
+  });
+  c.registry.onPresence((conn, online) => {
+    if (!online && !c.registry.get(conn.agentId)) void detection.checkpoints?.release(conn.agentId);
+  });
   // A machine that comes back gets the jobs that waited for it (and those it never answered: its journal dedupes).
   gateway.onReady((conn) => {
     jobs

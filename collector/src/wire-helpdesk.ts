@@ -47,7 +47,7 @@ export function wireHelpdesk(
   const selfService =
     replies && selfSettings
       ? new SelfService({
-          db: input.db,
+          db: input.sql,
           settings: selfSettings,
           clock: input.config.clock,
           logger: input.config.logger.child({ concern: 'requests' }),

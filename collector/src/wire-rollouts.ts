@@ -14,7 +14,7 @@ const ROLLOUT_SELECTOR_LIMIT = 1_000_000;
 
 /** Rollouts drive the updates concern's assignment seam wave by wave and read back what agents reported. */
 export function wireRollouts(
-  { db, config }: CoreInput,
+  { sql, config }: CoreInput,
   {
     agents,
     audit,
@@ -33,7 +33,7 @@ export function wireRollouts(
     tags: a.tags,
   });
   return new Rollouts({
-    db,
+    db: sql,
     audit,
     clock: config.clock,
     logger: config.logger.child({ concern: 'rollouts' }),

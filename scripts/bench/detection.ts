@@ -61,7 +61,7 @@ const clock = { now: () => Date.now() };
 const audit = new AuditLog(sqlOf(db), clock, logger);
 // No contract for the bench client: tickets open without an SLA clock (the clock's cost is the SLA engine's).
 const contracts = new Contracts({
-  db,
+  db: sqlOf(db),
   audit,
   clock,
   deps: { clientExists: async () => true, siteClient: async () => 'cl', member: async () => undefined },
@@ -102,7 +102,7 @@ const engineThroughput = (engineSeries * engineRounds) / ((performance.now() - t
 const engineOpened = engine.counters.raised;
 
 const ticketOf = async (agentId: string) => (await incidents.list({ agentId, limit: 1 })).total > 0;
-const service = new MetricsService({ store: new MetricsStore(db), consumer: engine, clock, logger });
+const service = new MetricsService({ store: new MetricsStore(sqlOf(db)), consumer: engine, clock, logger });
 const latencies: number[] = [];
 let missed = 0;
 let seq = 0;
@@ -153,7 +153,7 @@ const raw = rawLoop(false);
 const indexed = rawLoop(true);
 const idb = openDatabase(join(dir, 'ingest.db'));
 migrate(idb, metricsMigrations);
-const store = new MetricsStore(idb);
+const store = new MetricsStore(sqlOf(idb));
 t0 = performance.now();
 let s2 = 0;
 for (let done = 0; done < rows; ) {

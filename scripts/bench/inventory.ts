@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inventory as agentInventory } from '@outpost/agent';
-import { inventory as collectorInventory, migrate, openDatabase } from '@outpost/collector';
+import { inventory as collectorInventory, migrate, openDatabase, sqlOf } from '@outpost/collector';
 import type { InventoryReport } from '@outpost/shared';
 
 const noop = () => undefined;
@@ -129,7 +129,7 @@ const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-inv-'));
 const db = openDatabase(join(dir, 'outpost.db'));
 migrate(db, collectorInventory.inventoryMigrations);
 const inv = new collectorInventory.Inventory({
-  db,
+  db: sqlOf(db),
   deps: { placement: async () => ({ clientId: 'cl_bench', siteId: 'si_bench' }), requestSnapshot: () => undefined },
   clock: { now: () => Date.now() },
   logger: silentLogger,

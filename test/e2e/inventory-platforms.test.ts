@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inventory as agentInventory } from '@outpost/agent';
-import { inventory, migrate, openDatabase, perimeter } from '@outpost/collector';
+import { inventory, migrate, openDatabase, perimeter, sqlOf } from '@outpost/collector';
 import type { InventoryReport } from '@outpost/shared';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -91,7 +91,7 @@ describe('Windows and macOS inventories through the collector to the perimeter r
     const db = openDatabase(':memory:');
     migrate(db, inventory.inventoryMigrations);
     const inv = new inventory.Inventory({
-      db,
+      db: sqlOf(db),
       deps: { placement: async () => ({ clientId: 'cl_a', siteId: 'si_a' }), requestSnapshot: () => undefined },
       clock: { now: () => NOW },
       logger: pino({ level: 'silent' }),

@@ -4,7 +4,7 @@ import { OutpostError } from '@outpost/shared';
 import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import type { Criticality, Tier } from '../incidents/signal.js';
 import { Coverage, checkCalendar } from './calendar.js';
 import type {
@@ -38,7 +38,7 @@ export interface ContractsDeps {
 
 /** What the contracts service is built from. */
 export interface ContractsInit {
-  db: Db;
+  db: SqlDb;
   audit: AuditLog;
   clock: Clock;
   deps: ContractsDeps;

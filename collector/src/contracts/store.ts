@@ -1,5 +1,8 @@
-/** All SQL of the contracts concern: calendars, one contract per client, on-call rotations and their overrides. */
-import { type Db, type Migration, prepared } from '../db/index.js';
+/**
+ * All SQL of the contracts concern: calendars, one contract per client, on-call rotations and their overrides. SQLite
+ * or PostgreSQL.
+ */
+import type { Migration, SqlDb, SqlParam } from '../db/index.js';
 import type { CalendarView, ContractView, OverrideInput, RotationInput, RotationView } from './schemas.js';
 
 /** The contracts concern's schema. */
@@ -32,7 +35,7 @@ export const contractsMigrations: Migration[] = [
 
 type CalendarRow = Omit<CalendarView, 'hours' | 'holidays'> & { hours: string; holidays: string };
 const CAL_COLS =
-  'id, client_id AS clientId, name, timezone, kind, hours, holidays, created_at AS createdAt, updated_at AS updatedAt';
+  'id, client_id AS "clientId", name, timezone, kind, hours, holidays, created_at AS "createdAt", updated_at AS "updatedAt"';
 const calendarOf = (r: CalendarRow): CalendarView => ({
   ...r,
   hours: JSON.parse(r.hours) as CalendarView['hours'],
@@ -64,84 +67,87 @@ interface RotationRow extends Omit<RotationInput, 'members' | 'tier'> {
   createdAt: number;
 }
 
+const ROTATION_COLS =
+  'id, client_id AS "clientId", tier, name, start_at AS "startAt", shift_hours AS "shiftHours", members, created_at AS "createdAt"';
+
 /** Store functions of the contracts concern. */
 export class ContractsStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDb) {}
 
   async upsertCalendar(c: CalendarView): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       `INSERT INTO sla_calendars (id, client_id, name, timezone, kind, hours, holidays, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, kind = excluded.kind,
          hours = excluded.hours, holidays = excluded.holidays, updated_at = excluded.updated_at`,
-    ).run(
-      c.id,
-      c.clientId,
-      c.name,
-      c.timezone,
-      c.kind,
-      JSON.stringify(c.hours),
-      JSON.stringify(c.holidays),
-      c.createdAt,
-      c.updatedAt,
+      [
+        c.id,
+        c.clientId,
+        c.name,
+        c.timezone,
+        c.kind,
+        JSON.stringify(c.hours),
+        JSON.stringify(c.holidays),
+        c.createdAt,
+        c.updatedAt,
+      ],
     );
   }
 
   async calendar(id: string): Promise<CalendarView | undefined> {
-    const r = prepared<[string], CalendarRow>(this.db, `SELECT ${CAL_COLS} FROM sla_calendars WHERE id = ?`).get(id);
+    const r = await this.db.get<CalendarRow>(`SELECT ${CAL_COLS} FROM sla_calendars WHERE id = ?`, [id]);
     return r && calendarOf(r);
   }
 
   /** Calendars of the listed clients plus the shared ones (undefined: all). */
   async listCalendars(clientIds?: readonly string[]): Promise<CalendarView[]> {
-    const rows = prepared<[], CalendarRow>(this.db, `SELECT ${CAL_COLS} FROM sla_calendars ORDER BY name`).all();
+    const rows = await this.db.all<CalendarRow>(`SELECT ${CAL_COLS} FROM sla_calendars ORDER BY name, id`);
     return rows.filter((r) => !clientIds || r.clientId === null || clientIds.includes(r.clientId)).map(calendarOf);
   }
 
   async setContract(c: ContractView): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       `INSERT INTO sla_contracts (id, client_id, name, calendar_id, site_calendars, targets, near_ratio, penalties, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, calendar_id = excluded.calendar_id,
          site_calendars = excluded.site_calendars, targets = excluded.targets, near_ratio = excluded.near_ratio,
          penalties = excluded.penalties, updated_at = excluded.updated_at`,
-    ).run(
-      c.id,
-      c.clientId,
-      c.name,
-      c.calendarId,
-      JSON.stringify(c.siteCalendars),
-      JSON.stringify(c.targets),
-      c.nearBreachRatio,
-      c.penalties ? JSON.stringify(c.penalties) : null,
-      c.updatedAt,
+      [
+        c.id,
+        c.clientId,
+        c.name,
+        c.calendarId,
+        JSON.stringify(c.siteCalendars),
+        JSON.stringify(c.targets),
+        c.nearBreachRatio,
+        c.penalties ? JSON.stringify(c.penalties) : null,
+        c.updatedAt,
+      ],
     );
   }
 
   async contract(clientId: string): Promise<ContractView | undefined> {
-    const r = prepared<[string], ContractRow>(
-      this.db,
-      `SELECT id, client_id AS clientId, name, calendar_id AS calendarId, site_calendars AS siteCalendars, targets,
-         near_ratio AS nearBreachRatio, penalties, updated_at AS updatedAt FROM sla_contracts WHERE client_id = ?`,
-    ).get(clientId);
+    const r = await this.db.get<ContractRow>(
+      `SELECT id, client_id AS "clientId", name, calendar_id AS "calendarId", site_calendars AS "siteCalendars", targets,
+         near_ratio AS "nearBreachRatio", penalties, updated_at AS "updatedAt" FROM sla_contracts WHERE client_id = ?`,
+      [clientId],
+    );
     return r && contractOf(r);
   }
 
   async insertRotation(r: Omit<RotationView, 'overrides'>): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       `INSERT INTO oncall_rotations (id, client_id, tier, name, start_at, shift_hours, members, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(r.id, r.clientId, r.tier, r.name, r.startAt, r.shiftHours, JSON.stringify(r.members), r.createdAt);
+      [r.id, r.clientId, r.tier, r.name, r.startAt, r.shiftHours, JSON.stringify(r.members), r.createdAt],
+    );
   }
 
   async insertOverride(rotationId: string, id: string, o: OverrideInput): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       'INSERT INTO oncall_overrides (id, rotation_id, user_id, from_at, to_at, reason) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(id, rotationId, o.userId, o.from, o.to, o.reason);
+      [id, rotationId, o.userId, o.from, o.to, o.reason],
+    );
   }
 
   async rotation(id: string): Promise<RotationView | undefined> {
@@ -160,21 +166,28 @@ export class ContractsStore {
     return rows.find((r) => r.clientId === clientId) ?? rows[0];
   }
 
-  async #rotations(where: string, params: unknown[]): Promise<RotationView[]> {
-    const rows = prepared<unknown[], RotationRow>(
-      this.db,
-      `SELECT id, client_id AS clientId, tier, name, start_at AS startAt, shift_hours AS shiftHours, members,
-         created_at AS createdAt FROM oncall_rotations ${where} ORDER BY created_at, id`,
-    ).all(...params);
-    const overrides = prepared<[string], OverrideInput & { id: string }>(
-      this.db,
-      `SELECT id, user_id AS userId, from_at AS "from", to_at AS "to", reason FROM oncall_overrides
-       WHERE rotation_id = ? ORDER BY from_at`,
+  /** The rotations `where` selects, with their overrides: two queries, whatever the number of rotations. */
+  async #rotations(where: string, params: readonly SqlParam[]): Promise<RotationView[]> {
+    const rows = await this.db.all<RotationRow>(
+      `SELECT ${ROTATION_COLS} FROM oncall_rotations ${where} ORDER BY created_at, id`,
+      params,
     );
+    if (rows.length === 0) return [];
+    const overrides = await this.db.all<OverrideInput & { id: string; rotationId: string }>(
+      `SELECT id, rotation_id AS "rotationId", user_id AS "userId", from_at AS "from", to_at AS "to", reason
+       FROM oncall_overrides WHERE rotation_id IN (SELECT id FROM oncall_rotations ${where}) ORDER BY from_at, id`,
+      params,
+    );
+    const byRotation = new Map<string, (OverrideInput & { id: string })[]>();
+    for (const { rotationId, ...o } of overrides) {
+      const list = byRotation.get(rotationId) ?? [];
+      list.push(o);
+      byRotation.set(rotationId, list);
+    }
     return rows.map((r) => ({
       ...r,
       members: JSON.parse(r.members) as string[],
-      overrides: overrides.all(r.id),
+      overrides: byRotation.get(r.id) ?? [],
     }));
   }
 }

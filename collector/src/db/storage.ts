@@ -11,6 +11,12 @@ export const PORTED_CONCERNS: ReadonlySet<string> = new Set([
   'stream',
   'events',
   'leases',
+  'tenants',
+  'contracts',
+  'requests',
+  'sessions',
+  'updates',
+  'rollouts',
   'audit',
   'detection',
   'incidents',
@@ -18,6 +24,8 @@ export const PORTED_CONCERNS: ReadonlySet<string> = new Set([
   'agents',
   'auth',
   'jobs',
+  'metrics',
+  'inventory',
 ]);
 
 /** The concerns of `migrations` not yet ported, sorted. */

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
 import type { IncidentSink } from '../incidents/signal.js';
 import { type BaselineParams, DEFAULT_BASELINE } from './baseline.js';
+import { AgentCheckpoints } from './checkpoint.js';
 import { FleetCorrelation } from './correlation.js';
 import { type AbsenceClock, heard, sweepAbsence } from './detectors/absence.js';
 import { type BaselineDetector, detectBaseline } from './detectors/baseline.js';
@@ -21,7 +22,14 @@ import { coversSeries, detectProcessRules, detectThreshold, reconcileThresholds 
 import { type EngineCounters, SignalEmitter } from './emitter.js';
 import { MaintenanceGate, type Suppressed } from './maintenance.js';
 import { baselineIgnores, type Policy, type PolicySet, thresholdsOf } from './policy.js';
-import type { AgentPlace, EngineSample, InventoryFactsOf, PresenceView, RecentChanges } from './ports.js';
+import type {
+  AgentPlace,
+  DetectionStateStore,
+  EngineSample,
+  InventoryFactsOf,
+  PresenceView,
+  RecentChanges,
+} from './ports.js';
 import { DetectionState } from './state.js';
 import { decodeState, encodeState } from './state-codec.js';
 
@@ -50,6 +58,12 @@ export interface DetectionEngineInit {
   clock: Clock;
   logger: Logger;
   options?: EngineOptions | undefined;
+  /**
+   * Where each agent's state is checkpointed (checkpoint.ts); without it the state lives in memory only (`snapshot`
+   * and `restore` still work). `releaseAfterMs`: how long an agent's state stays after its socket closed here
+   * (undefined: it stays, a single node).
+   */
+  checkpoint?: { store: DetectionStateStore; releaseAfterMs?: number | undefined } | undefined;
 }
 
 /** The detection engine. One per collector. */
@@ -62,6 +76,8 @@ export class DetectionEngine {
   readonly #ctx: DetectorContext;
   readonly #baseline: BaselineDetector;
   readonly #absence: AbsenceClock;
+  /** The per-agent checkpoint, when the engine has a store. */
+  readonly checkpoints: AgentCheckpoints | undefined;
 
   private readonly presence: PresenceView;
   private readonly policies: PolicySet;
@@ -99,6 +115,13 @@ export class DetectionEngine {
       clearSamples: options.baselineClearSamples ?? 5,
     };
     this.#absence = { startedAt: clock.now(), heartbeatMs: options.heartbeatIntervalMs ?? 30_000 };
+    const cp = init.checkpoint;
+    this.checkpoints = cp && new AgentCheckpoints(this.#state, cp.store, cp.releaseAfterMs, logger);
+  }
+
+  /** Loads an agent's checkpointed state if this node does not hold it yet: no sample is judged on an empty state. */
+  hold(agentId: string): Promise<void> {
+    return this.checkpoints ? this.checkpoints.hold(agentId) : Promise.resolve();
   }
 
   /** Openings a maintenance window held (the latest 1,000), for the window's report. */
@@ -108,6 +131,7 @@ export class DetectionEngine {
 
   /** Feeds one agent's samples (in time order). Resolves once every resulting raise/clear is handed to the sink. */
   async ingest(agentId: string, samples: readonly EngineSample[]): Promise<void> {
+    await this.hold(agentId);
     const place = await this.#place(agentId);
     if (!place) return;
     const policy = this.#policy(place);
@@ -140,6 +164,7 @@ export class DetectionEngine {
 
   /** Feeds one agent's check results (in time order). */
   async ingestChecks(agentId: string, results: readonly CheckResult[]): Promise<void> {
+    await this.hold(agentId);
     const place = await this.#place(agentId);
     if (!place) return;
     const policy = this.#policy(place);
@@ -159,6 +184,7 @@ export class DetectionEngine {
     if (!facts) return;
     const place = await this.#place(agentId);
     if (!place) return;
+    await this.hold(agentId);
     const sources = { facts, recentChanges: this.options.recentChanges };
     await detectInventory(this.#ctx, sources, agentId, place, this.#policy(place));
   }
@@ -167,11 +193,14 @@ export class DetectionEngine {
   async sweepInventory(): Promise<void> {
     if (!this.options.inventoryFacts) return;
     for (const { agentId } of await this.presence.lastSeen()) {
+      // A machine held nowhere else is loaded for its judgement only, and let go after (its checkpoint written).
+      const held = this.checkpoints?.holds(agentId) ?? true;
       try {
         await this.#evaluateInventory(agentId);
       } catch (err) {
         this.logger.error({ err, agentId }, 'inventory rules failed on one machine');
       }
+      if (!held) void this.checkpoints?.release(agentId);
     }
     await this.#emit.flushCorrelations();
   }

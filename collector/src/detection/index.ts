@@ -5,6 +5,7 @@
  * functions), and never import fastify.
  */
 export * from './baseline.js';
+export { AgentCheckpoints, DETECTION_RELEASE_MS } from './checkpoint.js';
 export { ChecksPush, type CheckTarget } from './checks-push.js';
 export {
   DetectionEngine,

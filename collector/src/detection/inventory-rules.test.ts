@@ -6,7 +6,7 @@
 import type { ProbeName } from '@outpost/shared';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { migrate, openDatabase } from '../db/index.js';
+import { migrate, openDatabase, sqlOf } from '../db/index.js';
 import { demoRows, fullReport } from '../inventory/demo-fleet.js';
 import { Inventory, inventoryMigrations } from '../inventory/index.js';
 import { inventoryFactsOf } from '../wiring.js';
@@ -23,7 +23,7 @@ function setup(policy = 'baseline: { enabled: false }') {
   const clock = { t: T0, now: () => clock.t };
   const logger = pino({ level: 'silent' });
   const inventory = new Inventory({
-    db,
+    db: sqlOf(db),
     deps: { placement: async () => ({ clientId: 'cl_1', siteId: 'si_1' }), requestSnapshot: () => undefined },
     clock,
     logger,

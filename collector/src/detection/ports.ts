@@ -61,8 +61,16 @@ export interface EngineSample {
   top?: TopProcess[] | undefined;
 }
 
-/** Where the engine keeps its checkpoint (series state and open keys). */
+/** Keys to write to the checkpoint: each upsert with its agent (null: a fleet-wide key), and keys to delete. */
+export interface CheckpointChanges {
+  upserts: { key: string; agentId: string | null; state: Uint8Array }[];
+  deletes: string[];
+}
+
+/** Where the engine keeps its checkpoint (series state and open keys), per key. */
 export interface DetectionStateStore {
   load(): Promise<Map<string, Uint8Array>>;
-  save(entries: ReadonlyMap<string, Uint8Array>): Promise<void>;
+  loadAgent(agentId: string): Promise<Map<string, Uint8Array>>;
+  loadFleet(): Promise<Map<string, Uint8Array>>;
+  write(changes: CheckpointChanges): Promise<void>;
 }

@@ -87,3 +87,13 @@ export function decodeState(entries: ReadonlyMap<string, Uint8Array>, state: Det
     }
   }
 }
+
+/** Forgets every per-agent state of these agents (their absence stays: it is the fleet sweep's). */
+export function dropAgents(state: DetectionState, agents: ReadonlySet<string>): void {
+  const mine = (id: string) => agents.has(id.slice(0, id.indexOf('|')));
+  for (const id of state.series.keys()) if (mine(id)) state.series.delete(id);
+  for (const id of state.rules.keys()) if (mine(id)) state.rules.delete(id);
+  for (const id of state.checks.keys()) if (mine(id)) state.checks.delete(id);
+  for (const k of state.invOpen)
+    if (agents.has(k.slice('inventory:'.length, k.indexOf(':', 'inventory:'.length)))) state.invOpen.delete(k);
+}

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../app.js';
 import { describeStores } from '../db/dialects.fixture.js';
-import { type Db, type Migration, migrate, openDatabase, prepared, sqlOf } from '../db/index.js';
+import { type Db, type Migration, migrate, migrateSql, openDatabase, prepared, sqlOf } from '../db/index.js';
+import { agentOfKey } from './state-keys.js';
 import { DetectionStore, detectionMigrations } from './store.js';
 
 /** `0200_metrics` as it was shipped while it also created detection's checkpoint table (verbatim). */
@@ -53,44 +54,110 @@ const checkpoint = new Map<string, Uint8Array>([
   ['rule|ag_1|cpu.total_pct|>90', new Uint8Array(new Float64Array([1_700_000_000_000, -1, 1]).buffer)],
 ]);
 
+const bytes = (...xs: number[]) => new Uint8Array(new Float64Array(xs).buffer);
+const upsert = (key: string, agentId: string | null, state: Uint8Array) => ({ key, agentId, state });
+const keysOf = (m: ReadonlyMap<string, Uint8Array>) => [...m.keys()].sort();
+
 describeStores('detection checkpoint', detectionMigrations, (db) => {
-  it('saves the checkpoint whole and loads it back byte for byte; a new save replaces the old one', async () => {
-    const store = new DetectionStore(db());
-    expect((await store.load()).size).toBe(0);
-    await store.save(checkpoint);
-    const back = await store.load();
-    expect([...back.keys()].sort()).toEqual([...checkpoint.keys()].sort());
-    for (const [k, v] of checkpoint) expect(Buffer.from(back.get(k)!).equals(Buffer.from(v))).toBe(true);
-    await store.save(new Map([['absent|ag_3', new Uint8Array(0)]]));
-    expect([...(await store.load()).keys()]).toEqual(['absent|ag_3']);
-    await store.save(new Map());
-    expect((await store.load()).size).toBe(0);
+  it('two nodes writing different agents never erase each other; an agent reads back its own keys and absence', async () => {
+    const nodeA = new DetectionStore(db());
+    const nodeB = new DetectionStore(db());
+    expect((await nodeA.load()).size).toBe(0);
+    await nodeA.write({
+      upserts: [
+        upsert('ag_1|cpu.total_pct', 'ag_1', bytes(1, 2)),
+        upsert('rule|ag_1|cpu.total_pct|>90', 'ag_1', bytes(1_700_000_000_000, -1, 1)),
+        upsert('inv|inventory:ag_1:av.off', 'ag_1', new Uint8Array(0)),
+      ],
+      deletes: [],
+    });
+    await nodeB.write({
+      upserts: [upsert('ag_2|cpu.total_pct', 'ag_2', bytes(3)), upsert('check|ag_2|ping', 'ag_2', bytes(2, 5, 1))],
+      deletes: [],
+    });
+    // The fleet sweeps' holder writes the absence keys.
+    await nodeB.write({ upserts: [upsert('absent|ag_1', null, new Uint8Array(0))], deletes: [] });
+
+    expect(keysOf(await nodeB.loadAgent('ag_1'))).toEqual([
+      'absent|ag_1',
+      'ag_1|cpu.total_pct',
+      'inv|inventory:ag_1:av.off',
+      'rule|ag_1|cpu.total_pct|>90',
+    ]);
+    expect(keysOf(await nodeA.loadAgent('ag_2'))).toEqual(['ag_2|cpu.total_pct', 'check|ag_2|ping']);
+    expect(keysOf(await nodeA.loadFleet())).toEqual(['absent|ag_1']);
+    expect([...(await nodeA.loadAgent('ag_2')).get('ag_2|cpu.total_pct')!]).toEqual([...bytes(3)]);
+
+    // Node A replaces one of ag_1's keys and deletes another: ag_2's and the fleet's stay as they were.
+    await nodeA.write({
+      upserts: [upsert('ag_1|cpu.total_pct', 'ag_1', bytes(9))],
+      deletes: ['rule|ag_1|cpu.total_pct|>90'],
+    });
+    const a1 = await nodeB.loadAgent('ag_1');
+    expect(keysOf(a1)).toEqual(['absent|ag_1', 'ag_1|cpu.total_pct', 'inv|inventory:ag_1:av.off']);
+    expect([...a1.get('ag_1|cpu.total_pct')!]).toEqual([...bytes(9)]);
+    expect(keysOf(await nodeB.loadAgent('ag_2'))).toEqual(['ag_2|cpu.total_pct', 'check|ag_2|ping']);
+    expect((await nodeA.load()).size).toBe(5);
   });
 
-  it('keeps a view into a larger buffer to its own bytes, and a checkpoint of many keys in one save', async () => {
+  it('keeps a view into a larger buffer to its own bytes, and many keys in one write', async () => {
     const store = new DetectionStore(db());
     const big = new Uint8Array(64).map((_, i) => i);
-    const many = new Map<string, Uint8Array>([['view', big.subarray(8, 24)]]);
-    for (let i = 0; i < 2_500; i++) many.set(`ag_${i}|cpu`, new Uint8Array([i & 255, i >> 8]));
-    await store.save(many);
+    const upserts = [upsert('ag_v|view', 'ag_v', big.subarray(8, 24))];
+    for (let i = 0; i < 2_500; i++) upserts.push(upsert(`ag_${i}|cpu`, `ag_${i}`, new Uint8Array([i & 255, i >> 8])));
+    await store.write({ upserts, deletes: [] });
     const back = await store.load();
     expect(back.size).toBe(2_501);
-    expect([...back.get('view')!]).toEqual([...big.subarray(8, 24)]);
-    expect([...back.get('ag_2499|cpu')!]).toEqual([2499 & 255, 2499 >> 8]);
+    expect([...back.get('ag_v|view')!]).toEqual([...big.subarray(8, 24)]);
+    expect([...(await store.loadAgent('ag_2499')).get('ag_2499|cpu')!]).toEqual([2499 & 255, 2499 >> 8]);
   });
 
-  it("leaves the previous checkpoint whole when a save fails inside the caller's transaction", async () => {
+  it("leaves the previous checkpoint whole when a write fails inside the caller's transaction", async () => {
     const store = new DetectionStore(db());
-    await store.save(checkpoint);
+    await store.write({ upserts: [upsert('ag_1|cpu', 'ag_1', bytes(1))], deletes: [] });
     await expect(
       db().transaction(async () => {
-        await store.save(new Map([['new', new Uint8Array([1])]]));
+        await store.write({ upserts: [upsert('ag_2|cpu', 'ag_2', bytes(2))], deletes: ['ag_1|cpu'] });
         throw new Error('the batch failed');
       }),
     ).rejects.toThrow('the batch failed');
-    expect([...(await store.load()).keys()].sort()).toEqual([...checkpoint.keys()].sort());
+    expect(keysOf(await store.load())).toEqual(['ag_1|cpu']);
   });
 });
+
+// Rows written before 0252 (no agent column) get their agent from the key, on both engines.
+describeStores(
+  'detection checkpoint of an older version',
+  detectionMigrations.filter((m) => m.id !== '0252_detection_state_agent'),
+  (db) => {
+    it('migration 0252 backfills each key with its agent; absence keys stay fleet-wide', async () => {
+      const old = [
+        'ag_1|cpu.total_pct',
+        'rule|ag_2|disk.C:.used_pct|>90',
+        'check|ag_3|svc:spooler',
+        'inv|inventory:ag_4:os.eol',
+        'absent|ag_5',
+      ];
+      await db().runMany(
+        'INSERT INTO detection_state (key, state) VALUES (?, ?)',
+        old.map((k) => [k, Buffer.from([1])]),
+      );
+      await migrateSql(db(), detectionMigrations);
+      const rows = await db().all<{ key: string; agent_id: string | null }>(
+        'SELECT key, agent_id FROM detection_state ORDER BY key',
+      );
+      expect(Object.fromEntries(rows.map((r) => [r.key, r.agent_id]))).toEqual({
+        'ag_1|cpu.total_pct': 'ag_1',
+        'rule|ag_2|disk.C:.used_pct|>90': 'ag_2',
+        'check|ag_3|svc:spooler': 'ag_3',
+        'inv|inventory:ag_4:os.eol': 'ag_4',
+        'absent|ag_5': null,
+      });
+      for (const r of rows) expect(agentOfKey(r.key)).toBe(r.agent_id);
+      expect(keysOf(await new DetectionStore(db()).loadAgent('ag_5'))).toEqual(['absent|ag_5']);
+    });
+  },
+);
 
 describe('DetectionStore on a SQLite file', () => {
   let dir: string;
@@ -105,7 +172,9 @@ describe('DetectionStore on a SQLite file', () => {
     const old = openDatabase(file);
     migrate(
       old,
-      MIGRATIONS.filter((m) => m.id !== '0251_detection_state').map((m) => (m.id === OLD_0200.id ? OLD_0200 : m)),
+      MIGRATIONS.filter((m) => m.id !== '0251_detection_state' && m.id !== '0252_detection_state_agent').map((m) =>
+        m.id === OLD_0200.id ? OLD_0200 : m,
+      ),
     );
     const ins = prepared(old, 'INSERT INTO detection_state (key, state) VALUES (?, ?)');
     for (const [k, v] of checkpoint) ins.run(k, Buffer.from(v));
@@ -113,8 +182,13 @@ describe('DetectionStore on a SQLite file', () => {
     old.close();
 
     const db = openDatabase(file);
-    expect(migrate(db, MIGRATIONS)).toEqual(['0251_detection_state']);
-    expect(tableSql(db)).toEqual(before);
+    expect(migrate(db, MIGRATIONS)).toEqual(['0251_detection_state', '0252_detection_state_agent']);
+    const migrated = tableSql(db);
+    expect(migrated).toEqual([before[0]!.replace(') WITHOUT ROWID', ', agent_id TEXT) WITHOUT ROWID')]);
+    expect(keysOf(await new DetectionStore(sqlOf(db)).loadAgent('ag_1'))).toEqual([
+      'ag_1|cpu.total_pct',
+      'rule|ag_1|cpu.total_pct|>90',
+    ]);
     const back = await new DetectionStore(sqlOf(db)).load();
     expect(back.size).toBe(checkpoint.size);
     for (const [k, v] of checkpoint) expect(Buffer.from(back.get(k)!).equals(Buffer.from(v))).toBe(true);
@@ -123,7 +197,7 @@ describe('DetectionStore on a SQLite file', () => {
     // A database created today has the same table, declared by detection (not by metrics).
     const fresh = openDatabase(join(dir, 'new.db'));
     migrate(fresh, MIGRATIONS);
-    expect(tableSql(fresh)).toEqual(before);
+    expect(tableSql(fresh)).toEqual(migrated);
     const owner = prepared<[], { concern: string }>(
       fresh,
       "SELECT concern FROM schema_migrations WHERE id = '0251_detection_state'",

@@ -7,7 +7,7 @@ import { type InventoryReport, type ProbeName, rowKey, rowsHash } from '@outpost
 import { Value } from '@sinclair/typebox/value';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { migrate, openDatabase, prepared } from '../db/index.js';
+import { migrate, openDatabase, prepared, sqlOf } from '../db/index.js';
 import {
   buildPerimeter,
   PerimeterReportSchema,
@@ -32,7 +32,7 @@ function setup(placements: Record<string, string> = {}) {
   const clock = { now: () => now };
   const requests: { agentId: string; probes: ProbeName[] }[] = [];
   const inv = new Inventory({
-    db,
+    db: sqlOf(db),
     deps: {
       placement: async (id) => ({
         clientId: placements[id] ?? 'cl_a',
@@ -45,7 +45,7 @@ function setup(placements: Record<string, string> = {}) {
   });
   const send = (agentId: string, msg: InventoryReport) => inv.ingest([{ agentId, msg }], clock.now());
   const staged = () => prepared<[], { n: number }>(db, 'SELECT count(*) AS n FROM inv_staging').get()!.n;
-  return { inv, requests, send, advance: (ms: number) => (now += ms), clock, staged };
+  return { inv, requests, send, advance: (ms: number) => (now += ms), clock, staged, sql: sqlOf(db) };
 }
 
 const machine = (n: number, more: Partial<DemoMachine> = {}): DemoMachine => ({
@@ -129,6 +129,22 @@ describe('inventory store', () => {
     await send('ag_1', diff(5, 'installed_software', rows.installed_software, sw2, clock.now()));
     expect(requests).toEqual([{ agentId: 'ag_1', probes: ['installed_software'] }]);
     expect((await inv.inventory('ag_1', 'installed_software')).probes[0]!.stale).toBe(true);
+  });
+
+  it('asks an agent for snapshots once the stream batch commits, never for a batch that rolls back', async () => {
+    const { inv, requests, clock, sql } = setup();
+    // A diff from an agent the collector has no state for: it must send full snapshots.
+    const report = diff(1, 'installed_software', [], [], clock.now());
+    await expect(
+      sql.transaction(async () => {
+        await inv.ingest([{ agentId: 'ag_1', msg: report }], clock.now());
+        expect(requests).toEqual([]); // not while the batch is open
+        throw new Error('the batch failed after the inventory sink');
+      }),
+    ).rejects.toThrow('the batch failed');
+    expect(requests).toEqual([]);
+    await sql.transaction(() => inv.ingest([{ agentId: 'ag_1', msg: report }], clock.now()));
+    expect(requests).toEqual([{ agentId: 'ag_1', probes: ['installed_software'] }]);
   });
 
   it('reassembles a set split into parts and applies it once complete', async () => {

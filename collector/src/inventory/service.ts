@@ -5,7 +5,7 @@
 import { type InventoryReport, OutpostError, PROBE_NAMES, type ProbeName, storedRow } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import type { ProbeEntry } from './answers.js';
 import { type EolStatus, eolStatus } from './eol.js';
 import { type AgentPlacement, InventoryIngest } from './ingest.js';
@@ -76,7 +76,7 @@ export function hardwareAgeYears(d: DeviceRecord, now: number): number | null {
 
 /** What Inventory is built from (one options object, not positional arguments). */
 export interface InventoryInit {
-  db: Db;
+  db: SqlDb;
   deps: InventoryDeps;
   clock: Clock;
   logger: Logger;
@@ -101,7 +101,7 @@ export class Inventory {
     this.#ingest = new InventoryIngest(this.store, logger);
   }
 
-  /** The stream sink for `inventory.report`: durable when it resolves, idempotent by (agent, seq). */
+  /** The stream sink for `inventory.report`: durable when its batch commits, idempotent by (agent, seq). */
   async ingest(items: { agentId: string; msg: InventoryReport }[], now: number): Promise<void> {
     const placements = new Map<string, AgentPlacement>();
     for (const { agentId } of items) {
@@ -115,11 +115,16 @@ export class Inventory {
       now,
     );
     this.counters.reports += items.length;
-    for (const [agentId, probes] of resync) {
-      this.counters.resyncRequests++;
-      this.logger.info({ agentId, probes: [...probes] }, 'requesting inventory snapshot');
-      this.deps.requestSnapshot(agentId, [...probes]);
-    }
+    if (!resync.size) return;
+    // Asking agents for snapshots is a reaction to the stored report: sent once the stream batch commits (at once
+    // outside one), never for a batch that rolls back.
+    await this.store.db.afterCommit(() => {
+      for (const [agentId, probes] of resync) {
+        this.counters.resyncRequests++;
+        this.logger.info({ agentId, probes: [...probes] }, 'requesting inventory snapshot');
+        this.deps.requestSnapshot(agentId, [...probes]);
+      }
+    });
   }
 
   /** The device an agent reports for, or undefined before its first inventory. */

@@ -1,6 +1,6 @@
 /** All SQL of the inventory concern: devices and their agents, current rows per probe, change history, staged parts. */
 import type { ProbeName } from '@outpost/shared';
-import { type Db, prepared, sqlOf } from '../db/index.js';
+import type { SqlDb, SqlParam } from '../db/index.js';
 
 export { inventoryMigrations } from './schema.js';
 
@@ -98,56 +98,65 @@ export type NewChange = Omit<ChangeRecord, 'id' | 'deviceId' | 'agentId' | 'time
 export const STAGING_TTL_MS = 60 * 60_000;
 
 /**
- * Store functions of the inventory concern: async at the surface so a PostgreSQL store can implement them, synchronous
- * SQLite inside. The ingest applies a stream batch through `transaction`, which hands the work a store bound to the
- * transaction (here the store itself: SQLite has one connection; a PostgreSQL store would hand one bound to its client).
+ * Store functions of the inventory concern, on SQLite or PostgreSQL (docs/0016-postgres.md). The ingest applies a
+ * stream batch through `transaction`, which hands the work a store bound to the transaction (the store itself: the
+ * open transaction follows the work's calls through the SqlDb handle).
  */
 export class InventoryStore {
   #stagingSweptAt = Number.NEGATIVE_INFINITY;
-  constructor(readonly db: Db) {}
+  /** Byte order for keys and names on PostgreSQL, whatever the database's locale (SQLite's BINARY). */
+  readonly #binary: string;
+  /** `row_key IN` a JSON array of keys bound as one parameter (PostgreSQL only; SQLite deletes key by key). */
+  readonly #keysIn = 'row_key IN (SELECT value FROM json_array_elements_text(CAST(? AS json)))';
+
+  constructor(readonly db: SqlDb) {
+    this.#binary = db.dialect === 'postgres' ? ' COLLATE "C"' : '';
+  }
 
   /**
-   * Runs `work` in one transaction (all of it or none) and resolves with its result, through the connection's SqlDb
-   * (docs/0016-postgres.md): inside the stream batch's transaction it is a savepoint of that one (its own BEGIN there
-   * failed: "cannot start a transaction within a transaction"), outside it waits for any open transaction, so
-   * transactions never interleave. Every function of this store answers without I/O waits (better-sqlite3 is
-   * synchronous), so the work's awaits only yield to promise callbacks already queued, never to timers, sockets or
-   * requests; the ingest awaits nothing else inside (docs/0002-inventory.md, "Async store").
+   * Runs `work` atomically (all of it or none) and resolves with its result: inside the stream batch's transaction it
+   * joins that one (`atomic`), outside it opens its own. On SQLite a transaction outside waits for any open one, so
+   * transactions never interleave; on PostgreSQL each runs on its own connection and sees the other's rows only once
+   * committed. On SQLite every call answers without I/O waits, so the work's awaits only yield to promise callbacks
+   * already queued, never to timers, sockets or requests; the ingest awaits nothing else inside
+   * (docs/0002-inventory.md, "Async store").
    */
   async transaction<T>(work: (tx: InventoryStore) => Promise<T>): Promise<T> {
-    return sqlOf(this.db).transaction(() => work(this));
+    return this.db.atomic(() => work(this));
   }
 
   async agentDevice(agentId: string): Promise<{ deviceId: string; lastSeq: number } | undefined> {
-    return prepared<[string], { deviceId: string; lastSeq: number }>(
-      this.db,
-      'SELECT device_id AS deviceId, last_seq AS lastSeq FROM inv_agents WHERE agent_id = ?',
-    ).get(agentId);
+    return this.db.get<{ deviceId: string; lastSeq: number }>(
+      'SELECT device_id AS "deviceId", last_seq AS "lastSeq" FROM inv_agents WHERE agent_id = ?',
+      [agentId],
+    );
   }
 
   async agentsOfDevice(deviceId: string): Promise<string[]> {
-    return prepared<[string], { a: string }>(
-      this.db,
-      'SELECT agent_id AS a FROM inv_agents WHERE device_id = ? ORDER BY mapped_at',
-    )
-      .all(deviceId)
-      .map((r) => r.a);
+    const rows = await this.db.all<{ a: string }>(
+      `SELECT agent_id AS a FROM inv_agents WHERE device_id = ? ORDER BY mapped_at, agent_id${this.#binary}`,
+      [deviceId],
+    );
+    return rows.map((r) => r.a);
   }
 
   async mapAgent(agentId: string, deviceId: string, now: number): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       `INSERT INTO inv_agents (agent_id, device_id, mapped_at) VALUES (?, ?, ?)
        ON CONFLICT (agent_id) DO UPDATE SET device_id = excluded.device_id, mapped_at = excluded.mapped_at`,
-    ).run(agentId, deviceId, now);
+      [agentId, deviceId, now],
+    );
   }
 
   async setLastSeq(agentId: string, seq: number): Promise<void> {
-    prepared(this.db, 'UPDATE inv_agents SET last_seq = MAX(last_seq, ?) WHERE agent_id = ?').run(seq, agentId);
+    await this.db.run(
+      'UPDATE inv_agents SET last_seq = CASE WHEN last_seq > ? THEN last_seq ELSE ? END WHERE agent_id = ?',
+      [seq, seq, agentId],
+    );
   }
 
   async device(id: string): Promise<DeviceRecord | undefined> {
-    const r = prepared<[string], DeviceRow>(this.db, 'SELECT * FROM inv_devices WHERE id = ?').get(id);
+    const r = await this.db.get<DeviceRow>('SELECT * FROM inv_devices WHERE id = ?', [id]);
     return r && toDevice(r);
   }
 
@@ -155,7 +164,9 @@ export class InventoryStore {
     clientIds?: readonly string[] | undefined;
     siteId?: string | undefined;
   }): Promise<DeviceRecord[]> {
-    const rows = prepared<[], DeviceRow>(this.db, 'SELECT * FROM inv_devices ORDER BY hostname, id').all();
+    const rows = await this.db.all<DeviceRow>(
+      `SELECT * FROM inv_devices ORDER BY hostname${this.#binary}, id${this.#binary}`,
+    );
     return rows
       .filter(
         (r) =>
@@ -167,80 +178,101 @@ export class InventoryStore {
 
   /** Devices sharing a serial or a hardware UUID (identity candidates). */
   async candidates(serial: string, uuid: string): Promise<DeviceRecord[]> {
-    return prepared<[string, string], DeviceRow>(
-      this.db,
+    const rows = await this.db.all<DeviceRow>(
       `SELECT * FROM inv_devices WHERE (serial <> '' AND serial = ?) OR (hw_uuid <> '' AND hw_uuid = ?)`,
-    )
-      .all(serial, uuid)
-      .map(toDevice);
+      [serial, uuid],
+    );
+    return rows.map(toDevice);
   }
 
   async insertDevice(d: DeviceRecord): Promise<void> {
-    prepared(
-      this.db,
-      `INSERT INTO inv_devices (id, client_id, site_id, current_agent_id, hostname, manufacturer, model, serial, hw_uuid,
-         machine_id, macs, virtual, bios_date, first_seen, last_report) VALUES (@id, @clientId, @siteId, @currentAgentId,
-         @hostname, @manufacturer, @model, @serial, @hwUuid, @machineId, @macs, @virtual, @biosDate, @firstSeen, @lastReport)`,
-    ).run(deviceParams(d));
+    await this.db.run(
+      `INSERT INTO inv_devices (client_id, site_id, current_agent_id, hostname, manufacturer, model, serial, hw_uuid,
+         machine_id, macs, virtual, bios_date, last_report, id, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [...deviceParams(d), d.firstSeen],
+    );
   }
 
   async updateDevice(d: DeviceRecord): Promise<void> {
-    prepared(
-      this.db,
-      `UPDATE inv_devices SET client_id=@clientId, site_id=@siteId, current_agent_id=@currentAgentId, hostname=@hostname,
-         manufacturer=@manufacturer, model=@model, serial=@serial, hw_uuid=@hwUuid, machine_id=@machineId, macs=@macs,
-         virtual=@virtual, bios_date=@biosDate, last_report=@lastReport WHERE id=@id`,
-    ).run(deviceParams(d));
+    await this.db.run(
+      `UPDATE inv_devices SET client_id = ?, site_id = ?, current_agent_id = ?, hostname = ?, manufacturer = ?,
+         model = ?, serial = ?, hw_uuid = ?, machine_id = ?, macs = ?, virtual = ?, bios_date = ?, last_report = ?
+       WHERE id = ?`,
+      deviceParams(d),
+    );
   }
 
   async rows(deviceId: string, probe: ProbeName): Promise<StoredRow[]> {
-    return prepared<[string, string], { key: string; data: string; firstSeen: number; updatedAt: number }>(
-      this.db,
-      'SELECT row_key AS key, data, first_seen AS firstSeen, updated_at AS updatedAt FROM inv_rows WHERE device_id = ? AND probe = ? ORDER BY row_key',
-    )
-      .all(deviceId, probe)
-      .map((r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
+    const rows = await this.db.all<{ key: string; data: string; firstSeen: number; updatedAt: number }>(
+      `SELECT row_key AS key, data, first_seen AS "firstSeen", updated_at AS "updatedAt" FROM inv_rows
+       WHERE device_id = ? AND probe = ? ORDER BY row_key${this.#binary}`,
+      [deviceId, probe],
+    );
+    return rows.map((r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
   }
 
   /** Every row of a probe across devices (fleet queries). */
   async rowsOfProbe(probe: ProbeName): Promise<(StoredRow & { deviceId: string })[]> {
-    return prepared<[string], { deviceId: string; key: string; data: string; firstSeen: number; updatedAt: number }>(
-      this.db,
-      'SELECT device_id AS deviceId, row_key AS key, data, first_seen AS firstSeen, updated_at AS updatedAt FROM inv_rows WHERE probe = ?',
-    )
-      .all(probe)
-      .map((r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
+    const rows = await this.db.all<{
+      deviceId: string;
+      key: string;
+      data: string;
+      firstSeen: number;
+      updatedAt: number;
+    }>(
+      `SELECT device_id AS "deviceId", row_key AS key, data, first_seen AS "firstSeen", updated_at AS "updatedAt"
+       FROM inv_rows WHERE probe = ?`,
+      [probe],
+    );
+    return rows.map((r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
   }
 
-  /** Inserts or replaces rows of one probe on a device (data as JSON text); `first_seen` stays as first written. */
+  /**
+   * Inserts or replaces rows of one probe on a device (data as JSON text); `first_seen` stays as first written. Keys
+   * are unique within a call (PostgreSQL refuses a multi-row upsert that touches one row twice).
+   */
   async upsertRows(
     deviceId: string,
     probe: ProbeName,
     rows: readonly { key: string; data: string }[],
     now: number,
   ): Promise<void> {
-    const stmt = prepared(
-      this.db,
+    const last = new Map(rows.map((r) => [r.key, r.data]));
+    await this.db.runMany(
       `INSERT INTO inv_rows (device_id, probe, row_key, data, first_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (device_id, probe, row_key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+      [...last].map(([key, data]) => [deviceId, probe, key, data, now, now]),
     );
-    for (const r of rows) stmt.run(deviceId, probe, r.key, r.data, now, now);
   }
 
-  /** Deletes rows of one probe on a device by key. */
+  /** Deletes rows of one probe on a device by key (one statement on PostgreSQL, one cached statement per key on SQLite). */
   async deleteRows(deviceId: string, probe: ProbeName, keys: readonly string[]): Promise<void> {
-    const stmt = prepared(this.db, 'DELETE FROM inv_rows WHERE device_id = ? AND probe = ? AND row_key = ?');
-    for (const k of keys) stmt.run(deviceId, probe, k);
+    if (!keys.length) return;
+    if (this.db.dialect === 'postgres') {
+      await this.db.run(`DELETE FROM inv_rows WHERE device_id = ? AND probe = ? AND ${this.#keysIn}`, [
+        deviceId,
+        probe,
+        JSON.stringify(keys),
+      ]);
+      return;
+    }
+    await this.db.atomic(async () => {
+      for (const k of keys)
+        await this.db.run('DELETE FROM inv_rows WHERE device_id = ? AND probe = ? AND row_key = ?', [
+          deviceId,
+          probe,
+          k,
+        ]);
+    });
   }
 
   async probes(deviceId: string): Promise<ProbeStatus[]> {
-    return prepared<[string], Omit<ProbeStatus, 'stale'> & { stale: number }>(
-      this.db,
-      `SELECT probe, hash, collected_at AS collectedAt, updated_at AS updatedAt, stale, error_code AS errorCode,
-         error_message AS errorMessage FROM inv_probes WHERE device_id = ? ORDER BY probe`,
-    )
-      .all(deviceId)
-      .map((r) => ({ ...r, stale: r.stale === 1 }));
+    const rows = await this.db.all<Omit<ProbeStatus, 'stale'> & { stale: number }>(
+      `SELECT probe, hash, collected_at AS "collectedAt", updated_at AS "updatedAt", stale, error_code AS "errorCode",
+         error_message AS "errorMessage" FROM inv_probes WHERE device_id = ? ORDER BY probe${this.#binary}`,
+      [deviceId],
+    );
+    return rows.map((r) => ({ ...r, stale: r.stale === 1 }));
   }
 
   async probe(deviceId: string, probe: ProbeName): Promise<ProbeStatus | undefined> {
@@ -248,23 +280,21 @@ export class InventoryStore {
   }
 
   async setProbe(deviceId: string, s: ProbeStatus): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       `INSERT INTO inv_probes (device_id, probe, hash, collected_at, updated_at, stale, error_code, error_message)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (device_id, probe) DO UPDATE SET hash = excluded.hash, collected_at = excluded.collected_at,
          updated_at = excluded.updated_at, stale = excluded.stale, error_code = excluded.error_code,
          error_message = excluded.error_message`,
-    ).run(deviceId, s.probe, s.hash, s.collectedAt, s.updatedAt, s.stale ? 1 : 0, s.errorCode, s.errorMessage);
+      [deviceId, s.probe, s.hash, s.collectedAt, s.updatedAt, s.stale ? 1 : 0, s.errorCode, s.errorMessage],
+    );
   }
 
   async insertChanges(deviceId: string, agentId: string, time: number, changes: NewChange[]): Promise<void> {
-    const stmt = prepared(
-      this.db,
-      'INSERT INTO inv_changes (device_id, agent_id, time, kind, probe, subject, before, after) VALUES (?,?,?,?,?,?,?,?)',
-    );
-    for (const c of changes) {
-      stmt.run(
+    if (!changes.length) return;
+    await this.db.runMany(
+      'INSERT INTO inv_changes (device_id, agent_id, time, kind, probe, subject, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      changes.map((c) => [
         deviceId,
         agentId,
         time,
@@ -273,8 +303,8 @@ export class InventoryStore {
         c.subject,
         c.before === undefined ? null : JSON.stringify(c.before),
         c.after === undefined ? null : JSON.stringify(c.after),
-      );
-    }
+      ]),
+    );
   }
 
   async changes(q: {
@@ -284,15 +314,16 @@ export class InventoryStore {
     toMs: number;
     limit: number;
   }): Promise<ChangeRecord[]> {
-    const rows = prepared<
-      [{ device: string | null; agent: string | null; from: number; to: number; limit: number }],
-      ChangeRecord & { before: string | null; after: string | null }
-    >(
-      this.db,
-      `SELECT id, device_id AS deviceId, agent_id AS agentId, time, kind, probe, subject, before, after FROM inv_changes
-       WHERE (@device IS NULL OR device_id = @device) AND (@agent IS NULL OR agent_id = @agent) AND time >= @from
-         AND time <= @to ORDER BY time DESC, id DESC LIMIT @limit`,
-    ).all({ device: q.deviceId ?? null, agent: q.agentId ?? null, from: q.fromMs, to: q.toMs, limit: q.limit });
+    const device = q.deviceId ?? null;
+    const agent = q.agentId ?? null;
+    // CAST: PostgreSQL must know a parameter's type, and `? IS NULL` alone does not say it.
+    const rows = await this.db.all<ChangeRecord & { before: string | null; after: string | null }>(
+      `SELECT id, device_id AS "deviceId", agent_id AS "agentId", time, kind, probe, subject, before, after
+       FROM inv_changes
+       WHERE (CAST(? AS TEXT) IS NULL OR device_id = ?) AND (CAST(? AS TEXT) IS NULL OR agent_id = ?) AND time >= ?
+         AND time <= ? ORDER BY time DESC, id DESC LIMIT ?`,
+      [device, device, agent, agent, q.fromMs, q.toMs, q.limit],
+    );
     return rows.map((r) => ({
       ...r,
       before: r.before === null ? null : (JSON.parse(r.before) as unknown),
@@ -302,13 +333,15 @@ export class InventoryStore {
 
   /** Moves an agent's history and rows to another device (a clone split). */
   async moveAgentData(agentId: string, from: string, to: string): Promise<void> {
-    prepared(this.db, 'UPDATE inv_changes SET device_id = ? WHERE agent_id = ? AND device_id = ?').run(
-      to,
-      agentId,
-      from,
-    );
-    prepared(this.db, 'UPDATE inv_rows SET device_id = ? WHERE device_id = ?').run(to, from);
-    prepared(this.db, 'UPDATE inv_probes SET device_id = ? WHERE device_id = ?').run(to, from);
+    await this.db.atomic(async () => {
+      await this.db.run('UPDATE inv_changes SET device_id = ? WHERE agent_id = ? AND device_id = ?', [
+        to,
+        agentId,
+        from,
+      ]);
+      await this.db.run('UPDATE inv_rows SET device_id = ? WHERE device_id = ?', [to, from]);
+      await this.db.run('UPDATE inv_probes SET device_id = ? WHERE device_id = ?', [to, from]);
+    });
   }
 
   /**
@@ -319,52 +352,69 @@ export class InventoryStore {
    * and the agent is asked for a full snapshot.
    */
   async stage(agentId: string, setId: string, part: number, body: string, now: number): Promise<void> {
-    prepared(this.db, 'DELETE FROM inv_staging WHERE agent_id = ? AND received_at < ?').run(
-      agentId,
-      now - STAGING_TTL_MS,
-    );
-    if (now - this.#stagingSweptAt >= 10 * 60_000) {
-      this.#stagingSweptAt = now;
-      prepared(this.db, 'DELETE FROM inv_staging WHERE received_at < ?').run(now - STAGING_TTL_MS);
-    }
-    prepared(
-      this.db,
-      'INSERT OR REPLACE INTO inv_staging (agent_id, set_id, part, body, received_at) VALUES (?,?,?,?,?)',
-    ).run(agentId, setId, part, body, now);
+    await this.db.atomic(async () => {
+      await this.db.run('DELETE FROM inv_staging WHERE agent_id = ? AND received_at < ?', [
+        agentId,
+        now - STAGING_TTL_MS,
+      ]);
+      if (now - this.#stagingSweptAt >= 10 * 60_000) {
+        this.#stagingSweptAt = now;
+        await this.db.run('DELETE FROM inv_staging WHERE received_at < ?', [now - STAGING_TTL_MS]);
+      }
+      await this.db.run(
+        `INSERT INTO inv_staging (agent_id, set_id, part, body, received_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (agent_id, set_id, part) DO UPDATE SET body = excluded.body, received_at = excluded.received_at`,
+        [agentId, setId, part, body, now],
+      );
+    });
   }
 
   async staged(agentId: string, setId: string): Promise<string[]> {
-    return prepared<[string, string], { body: string }>(
-      this.db,
+    const rows = await this.db.all<{ body: string }>(
       'SELECT body FROM inv_staging WHERE agent_id = ? AND set_id = ? ORDER BY part',
-    )
-      .all(agentId, setId)
-      .map((r) => r.body);
+      [agentId, setId],
+    );
+    return rows.map((r) => r.body);
   }
 
   async unstage(agentId: string, setId: string): Promise<void> {
-    prepared(this.db, 'DELETE FROM inv_staging WHERE agent_id = ? AND set_id = ?').run(agentId, setId);
+    await this.db.run('DELETE FROM inv_staging WHERE agent_id = ? AND set_id = ?', [agentId, setId]);
   }
 
   async noteShared(kind: 'serial' | 'uuid', value: string, now: number): Promise<void> {
-    prepared(this.db, 'INSERT OR IGNORE INTO inv_shared_ids (kind, value, noted_at) VALUES (?, ?, ?)').run(
+    await this.db.run('INSERT INTO inv_shared_ids (kind, value, noted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
       kind,
       value,
       now,
-    );
+    ]);
   }
 
   async isShared(kind: 'serial' | 'uuid', value: string): Promise<boolean> {
     return (
-      prepared<[string, string], { n: number }>(
-        this.db,
-        'SELECT 1 AS n FROM inv_shared_ids WHERE kind = ? AND value = ?',
-      ).get(kind, value) !== undefined
+      (await this.db.get<{ n: number }>('SELECT 1 AS n FROM inv_shared_ids WHERE kind = ? AND value = ?', [
+        kind,
+        value,
+      ])) !== undefined
     );
   }
 }
 
-/** A device as named SQL parameters (both the insert and the update bind from it). */
-function deviceParams(d: DeviceRecord) {
-  return { ...d, macs: JSON.stringify(d.macs), virtual: d.virtual ? 1 : 0 };
+/** A device's fields in the order the update binds them (the insert adds `first_seen` last). */
+function deviceParams(d: DeviceRecord): SqlParam[] {
+  return [
+    d.clientId,
+    d.siteId,
+    d.currentAgentId,
+    d.hostname,
+    d.manufacturer,
+    d.model,
+    d.serial,
+    d.hwUuid,
+    d.machineId,
+    JSON.stringify(d.macs),
+    d.virtual ? 1 : 0,
+    d.biosDate,
+    d.lastReport,
+    d.id,
+  ];
 }

@@ -136,8 +136,15 @@ export class MetricsService {
     await this.store.rollupAndPrune(this.clock.now() - 60_000, this.retention);
   }
 
-  /** Starts periodic housekeeping (every `HOUSEKEEPING_INTERVAL_MS` in the app) and the checkpoint callback. */
+  /**
+   * Starts periodic housekeeping (every `HOUSEKEEPING_INTERVAL_MS` in the app) and the checkpoint callback. On
+   * PostgreSQL the day partitions of raw samples are created at once (nothing on SQLite): until then samples wait in
+   * the default partition.
+   */
   start(intervalMs: number, checkpoint: () => Promise<void>): void {
+    this.store
+      .preparePartitions(this.clock.now())
+      .catch((err: unknown) => this.logger.error({ err }, 'metrics partitions not created; will retry'));
     this.#timer = setInterval(() => {
       this.housekeeping().catch((err: unknown) => this.logger.error({ err }, 'metrics roll-up failed; will retry'));
       checkpoint().catch((err: unknown) => this.logger.error({ err }, 'detection checkpoint failed; will retry'));

@@ -9,7 +9,7 @@ import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { Actor } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import type { Incident, IncidentService, TimelineEntry } from '../incidents/index.js';
 import { SelfServiceStore } from './self-store.js';
 import { WindowLimit } from './window-limit.js';
@@ -75,7 +75,7 @@ const plain = (s: string) =>
 
 /** What SelfService is built from (one options object, not positional arguments). */
 export interface SelfServiceInit {
-  db: Db;
+  db: SqlDb;
   settings: SelfServiceSettings;
   clock: Clock;
   logger: Logger;

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import type { Channel, Criticality, Incident, IncidentService, Tier } from '../incidents/index.js';
 import { type Requester, type RequestRecord, RequestsStore, type TriageRule } from './store.js';
 import { CRITICAL_MACHINE_TAG, triage } from './triage.js';
@@ -77,7 +77,7 @@ function titleOf(channel: RequestChannel, name: string, text: string): string {
 
 /** What Requests is built from (one options object, not positional arguments). */
 export interface RequestsInit {
-  db: Db;
+  db: SqlDb;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
@@ -87,6 +87,7 @@ export interface RequestsInit {
 /** The requests concern's service. */
 export class Requests {
   readonly store: RequestsStore;
+  readonly #db: SqlDb;
   /** One filing at a time, so a resent message (same origin) never opens two tickets. */
   #serial: Promise<unknown> = Promise.resolve();
 
@@ -100,14 +101,24 @@ export class Requests {
     this.clock = clock;
     this.logger = logger;
     this.deps = deps;
+    this.#db = db;
     this.store = new RequestsStore(db);
   }
 
-  /** Files a request: the incident it opened (or the one an earlier copy of the same message opened). */
+  /**
+   * Files a request: the incident it opened (or the one an earlier copy of the same message opened). The ticket and
+   * the request row commit together. The database transaction is taken BEFORE the one-at-a-time turn, as incidents'
+   * write lock does: a stream batch filing a workstation's request joins its own transaction and waits here only for
+   * filings of that transaction; taken the other way round, a phone filing holding the turn and waiting for the
+   * connection, and a batch holding the connection and waiting for the turn, would wait for each other forever
+   * (docs/0016-postgres.md, "Reactions after the commit"; agent-desk.test.ts).
+   */
   file(r: NewRequest): Promise<{ incident: Incident; request: RequestRecord; created: boolean }> {
-    const run = this.#serial.then(() => this.#file(r));
-    this.#serial = run.catch(() => undefined);
-    return run;
+    return this.#db.atomic(() => {
+      const run = this.#serial.then(() => this.#file(r));
+      this.#serial = run.catch(() => undefined);
+      return run;
+    });
   }
 
   async #file(r: NewRequest): Promise<{ incident: Incident; request: RequestRecord; created: boolean }> {
@@ -240,7 +251,10 @@ export class Requests {
       handles,
       createdAt: this.clock.now(),
     };
-    await this.store.addRequester(requester);
+    if (!(await this.store.addRequester(requester)))
+      throw new OutpostError('OUTPOST_E_CONFLICT', {
+        message: 'A requester of this client already has this e-mail or one of these handles',
+      });
     await this.#audit(actor, 'requester.add', clientId, { requesterId: requester.id, vip: requester.vip });
     return requester;
   }

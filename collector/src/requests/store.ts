@@ -1,5 +1,5 @@
 /** All SQL of the requests concern: the requester directory, the triage rules and what each request brought in. */
-import { type Db, type Migration, prepared } from '../db/index.js';
+import type { Dialect, Migration, SqlDb } from '../db/index.js';
 import type { Channel, Criticality, Tier } from '../incidents/index.js';
 
 /** The requests concern's schema (docs/0014-requests.md). */
@@ -91,8 +91,14 @@ interface RequesterRow {
   handles: string | null;
 }
 
-const REQUESTER = `SELECT r.*, (SELECT json_group_array(handle) FROM requester_handles h WHERE h.requester_id = r.id)
-  AS handles FROM requesters r`;
+// A requester's handles as one JSON array, sorted (a set: the order they were given in is not kept). PostgreSQL's
+// json_agg is cast to text so both engines hand back the same string (and NULL, not [], when there are none).
+const HANDLES: Record<Dialect, string> = {
+  sqlite: 'json_group_array(handle ORDER BY handle)',
+  postgres: 'json_agg(handle ORDER BY handle)::text',
+};
+const requesterSelect = (d: Dialect) =>
+  `SELECT r.*, (SELECT ${HANDLES[d]} FROM requester_handles h WHERE h.requester_id = r.id) AS handles FROM requesters r`;
 
 const requesterOf = (r: RequesterRow): Requester => ({
   id: r.id,
@@ -151,130 +157,151 @@ const requestOf = (r: RequestRow): RequestRecord => ({
   createdAt: r.created_at,
 });
 
-/** Store functions of the requests concern (async, like every store, so another database can serve them). */
-export class RequestsStore {
-  constructor(private readonly db: Db) {}
+/** Thrown inside addRequester's transaction to undo the requester when one of its handles is taken. */
+class HandleTaken extends Error {}
 
-  async addRequester(r: Requester): Promise<void> {
-    this.db.transaction(() => {
-      prepared(
-        this.db,
-        'INSERT INTO requesters (id, client_id, name, email, vip, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      ).run(r.id, r.clientId, r.name, r.email, r.vip ? 1 : 0, r.createdAt);
-      const h = prepared(this.db, 'INSERT INTO requester_handles (client_id, handle, requester_id) VALUES (?, ?, ?)');
-      for (const handle of r.handles) h.run(r.clientId, handle, r.id);
-    })();
+/** Store functions of the requests concern (SQLite or PostgreSQL). */
+export class RequestsStore {
+  readonly #requester: string;
+  constructor(private readonly db: SqlDb) {
+    this.#requester = requesterSelect(db.dialect);
+  }
+
+  /**
+   * Stores a requester and their handles together; false, storing nothing, when the client already has a requester
+   * with this e-mail or one of these handles. The unique indexes decide, so two nodes adding the same person at once
+   * store one. A savepoint when the caller has a transaction open: a refusal undoes only this.
+   */
+  async addRequester(r: Requester): Promise<boolean> {
+    try {
+      return await this.db.transaction(async () => {
+        const added = await this.db.run(
+          `INSERT INTO requesters (id, client_id, name, email, vip, created_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+          [r.id, r.clientId, r.name, r.email, r.vip ? 1 : 0, r.createdAt],
+        );
+        if (added.changes !== 1) return false;
+        const handles = await this.db.runMany(
+          'INSERT INTO requester_handles (client_id, handle, requester_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+          r.handles.map((h) => [r.clientId, h, r.id]),
+        );
+        if (handles.changes !== r.handles.length) throw new HandleTaken();
+        return true;
+      });
+    } catch (err) {
+      if (err instanceof HandleTaken) return false;
+      throw err;
+    }
   }
 
   async removeRequester(id: string): Promise<void> {
-    this.db.transaction(() => {
-      prepared(this.db, 'DELETE FROM requester_handles WHERE requester_id = ?').run(id);
-      prepared(this.db, 'DELETE FROM requesters WHERE id = ?').run(id);
-    })();
+    await this.db.atomic(async () => {
+      await this.db.run('DELETE FROM requester_handles WHERE requester_id = ?', [id]);
+      await this.db.run('DELETE FROM requesters WHERE id = ?', [id]);
+    });
   }
 
   async requester(id: string): Promise<Requester | undefined> {
-    const r = prepared<[string], RequesterRow>(this.db, `${REQUESTER} WHERE r.id = ?`).get(id);
+    const r = await this.db.get<RequesterRow>(`${this.#requester} WHERE r.id = ?`, [id]);
     return r && requesterOf(r);
   }
 
   async requesters(clientIds: readonly string[]): Promise<Requester[]> {
     if (clientIds.length === 0) return [];
-    return prepared<string[], RequesterRow>(
-      this.db,
-      `${REQUESTER} WHERE r.client_id IN (${clientIds.map(() => '?').join(',')}) ORDER BY r.client_id, r.name, r.id`,
-    )
-      .all(...clientIds)
-      .map(requesterOf);
+    const rows = await this.db.all<RequesterRow>(
+      `${this.#requester} WHERE r.client_id IN (${clientIds.map(() => '?').join(',')}) ORDER BY r.client_id, r.name, r.id`,
+      clientIds,
+    );
+    return rows.map(requesterOf);
   }
 
   /** The requester of a client with this e-mail (case-insensitive; stored lower-cased). */
   async byEmail(clientId: string, email: string): Promise<Requester | undefined> {
-    const r = prepared<[string, string], RequesterRow>(
-      this.db,
-      `${REQUESTER} WHERE r.client_id = ? AND r.email = ?`,
-    ).get(clientId, email.toLowerCase());
+    const r = await this.db.get<RequesterRow>(`${this.#requester} WHERE r.client_id = ? AND r.email = ?`, [
+      clientId,
+      email.toLowerCase(),
+    ]);
     return r && requesterOf(r);
   }
 
   /** The requester of a client known by this handle. */
   async byHandle(clientId: string, handle: string): Promise<Requester | undefined> {
-    const r = prepared<[string, string], RequesterRow>(
-      this.db,
-      `${REQUESTER} WHERE r.id = (SELECT requester_id FROM requester_handles WHERE client_id = ? AND handle = ?)`,
-    ).get(clientId, handle);
+    const r = await this.db.get<RequesterRow>(
+      `${this.#requester} WHERE r.id = (SELECT requester_id FROM requester_handles WHERE client_id = ? AND handle = ?)`,
+      [clientId, handle],
+    );
     return r && requesterOf(r);
   }
 
   async addRule(r: TriageRule): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       `INSERT INTO triage_rules (id, client_id, position, keywords, type, criticality, tier, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(r.id, r.clientId, r.position, JSON.stringify(r.keywords), r.type, r.criticality, r.tier, r.createdAt);
+      [r.id, r.clientId, r.position, JSON.stringify(r.keywords), r.type, r.criticality, r.tier, r.createdAt],
+    );
   }
 
   async removeRule(id: string): Promise<void> {
-    prepared(this.db, 'DELETE FROM triage_rules WHERE id = ?').run(id);
+    await this.db.run('DELETE FROM triage_rules WHERE id = ?', [id]);
   }
 
   async rule(id: string): Promise<TriageRule | undefined> {
-    const r = prepared<[string], RuleRow>(this.db, 'SELECT * FROM triage_rules WHERE id = ?').get(id);
+    const r = await this.db.get<RuleRow>('SELECT * FROM triage_rules WHERE id = ?', [id]);
     return r && ruleOf(r);
   }
 
   /** A client's rules in the order they are tried. */
   async rules(clientId: string): Promise<TriageRule[]> {
-    return prepared<[string], RuleRow>(
-      this.db,
+    const rows = await this.db.all<RuleRow>(
       'SELECT * FROM triage_rules WHERE client_id = ? ORDER BY position, created_at, id',
-    )
-      .all(clientId)
-      .map(ruleOf);
+      [clientId],
+    );
+    return rows.map(ruleOf);
   }
 
   async addRequest(r: RequestRecord): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       `INSERT INTO requests (incident_id, client_id, channel, origin, requester_id, requester_name, requester_contact,
          vip, agent_id, os_user, text, snapshot, related, triage, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      r.incidentId,
-      r.clientId,
-      r.channel,
-      r.origin,
-      r.requesterId,
-      r.requesterName,
-      r.requesterContact,
-      r.vip ? 1 : 0,
-      r.agentId,
-      r.osUser,
-      r.text,
-      r.snapshot ? JSON.stringify(r.snapshot) : null,
-      JSON.stringify(r.related),
-      JSON.stringify(r.triage),
-      r.createdAt,
+      [
+        r.incidentId,
+        r.clientId,
+        r.channel,
+        r.origin,
+        r.requesterId,
+        r.requesterName,
+        r.requesterContact,
+        r.vip ? 1 : 0,
+        r.agentId,
+        r.osUser,
+        r.text,
+        r.snapshot ? JSON.stringify(r.snapshot) : null,
+        JSON.stringify(r.related),
+        JSON.stringify(r.triage),
+        r.createdAt,
+      ],
     );
   }
 
   async request(incidentId: string): Promise<RequestRecord | undefined> {
-    const r = prepared<[string], RequestRow>(this.db, 'SELECT * FROM requests WHERE incident_id = ?').get(incidentId);
+    const r = await this.db.get<RequestRow>('SELECT * FROM requests WHERE incident_id = ?', [incidentId]);
     return r && requestOf(r);
   }
 
   async byOrigin(origin: string): Promise<RequestRecord | undefined> {
-    const r = prepared<[string], RequestRow>(this.db, 'SELECT * FROM requests WHERE origin = ?').get(origin);
+    const r = await this.db.get<RequestRow>('SELECT * FROM requests WHERE origin = ?', [origin]);
     return r && requestOf(r);
   }
 
   /** The machine a requester last asked from (their machines are learned from the agents' logged-in users). */
   async lastMachineOf(requesterId: string): Promise<string | undefined> {
-    return prepared<[string], { agent_id: string }>(
-      this.db,
+    const r = await this.db.get<{ agent_id: string }>(
       `SELECT agent_id FROM requests WHERE requester_id = ? AND agent_id IS NOT NULL
        ORDER BY created_at DESC LIMIT 1`,
-    ).get(requesterId)?.agent_id;
+      [requesterId],
+    );
+    return r?.agent_id;
   }
 }
 

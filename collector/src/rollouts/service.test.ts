@@ -11,6 +11,7 @@ import type { UpdateStatus } from '@outpost/shared';
 import pino from 'pino';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../auth/index.js';
+import { sqlOf } from '../db/index.js';
 import { harness } from '../incidents/harness.fixture.js';
 import { Updates } from '../updates/index.js';
 import type { FleetAgent } from './ports.js';
@@ -56,7 +57,7 @@ async function setup(n: number) {
     );
   };
   const updates = new Updates({
-    db: h.db,
+    db: sqlOf(h.db),
     dataDir,
     audit: h.audit,
     clock: h.clock,
@@ -89,7 +90,7 @@ async function setup(n: number) {
     releases: () => releases,
     incidents: h.incidents,
   };
-  const make = () => new Rollouts({ db: h.db, audit: h.audit, clock: h.clock, logger, deps });
+  const make = () => new Rollouts({ db: sqlOf(h.db), audit: h.audit, clock: h.clock, logger, deps });
   let rollouts = make();
   /** The agents act on what they were sent since the last call, as the real agent does. */
   let handled = 0;

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import { RolloutDriver } from './driver.js';
 import { BAD_STATES, IN_FLIGHT } from './halt.js';
 import { planWaves } from './plan.js';
@@ -46,7 +46,7 @@ const DEFAULTS = {
 
 /** What Rollouts is built from (one options object, not positional arguments). */
 export interface RolloutsInit {
-  db: Db;
+  db: SqlDb;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;

@@ -1,9 +1,9 @@
 /**
  * All SQL of the rollouts concern (ids 06xx): one row per rollout (its plan options, state and current wave) and
  * one row per targeted agent (its wave, its place in the order, where it stands). The driver reads everything it
- * needs from here on every tick, so a collector killed at any point resumes from these rows.
+ * needs from here on every tick, so a collector killed at any point resumes from these rows. SQLite or PostgreSQL.
  */
-import { type Db, type Migration, prepared } from '../db/index.js';
+import type { Migration, SqlDb, SqlParam } from '../db/index.js';
 import type { AgentState } from './halt.js';
 
 /** The rollouts concern's schema. */
@@ -97,33 +97,47 @@ export interface RolloutAgent {
 
 type RolloutRow = Omit<RolloutRecord, 'options' | 'waves'> & { options: string; waves: string };
 const ROLLOUT_COLS =
-  'id, kind, version, rollback_of AS rollbackOf, target, options, waves, state, wave, wave_started_at AS waveStartedAt, wave_done_at AS waveDoneAt, forgiven, halt_reason AS haltReason, created_by AS createdBy, created_at AS createdAt, updated_at AS updatedAt, finished_at AS finishedAt';
+  'id, kind, version, rollback_of AS "rollbackOf", target, options, waves, state, wave, wave_started_at AS "waveStartedAt", wave_done_at AS "waveDoneAt", forgiven, halt_reason AS "haltReason", created_by AS "createdBy", created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"';
 const AGENT_COLS =
-  'rollout_id AS rolloutId, agent_id AS agentId, client_id AS clientId, site_id AS siteId, platform, wave, position, from_version AS fromVersion, state, assignment_id AS assignmentId, not_before AS notBefore, assigned_at AS assignedAt, deadline_at AS deadlineAt, finished_at AS finishedAt, code, reason, attempts';
+  'rollout_id AS "rolloutId", agent_id AS "agentId", client_id AS "clientId", site_id AS "siteId", platform, wave, position, from_version AS "fromVersion", state, assignment_id AS "assignmentId", not_before AS "notBefore", assigned_at AS "assignedAt", deadline_at AS "deadlineAt", finished_at AS "finishedAt", code, reason, attempts';
 const rolloutOf = (r: RolloutRow): RolloutRecord => ({
   ...r,
   options: JSON.parse(r.options) as RolloutOptions,
   waves: JSON.parse(r.waves) as string[],
 });
 
-/** The rollouts store. Async so a PostgreSQL store can take its place. */
-export class RolloutsStore {
-  constructor(private readonly db: Db) {}
+const INSERT_ROLLOUT = `INSERT INTO rollouts (id, kind, version, rollback_of, target, options, waves, state, wave,
+    wave_started_at, wave_done_at, forgiven, halt_reason, created_by, created_at, updated_at, finished_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_AGENT = `INSERT INTO rollout_agents (rollout_id, agent_id, client_id, site_id, platform, wave, position,
+    from_version, state, assignment_id, not_before, assigned_at, deadline_at, finished_at, code, reason, attempts)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const SAVE_AGENT = `UPDATE rollout_agents SET state = ?, assignment_id = ?, not_before = ?, assigned_at = ?, deadline_at = ?,
+    finished_at = ?, code = ?, reason = ?, attempts = ?
+  WHERE rollout_id = ? AND agent_id = ?`;
 
-  /** Writes a new rollout and its planned agents in one transaction. */
+const agentParams = (a: RolloutAgent): SqlParam[] => [
+  a.state,
+  a.assignmentId,
+  a.notBefore,
+  a.assignedAt,
+  a.deadlineAt,
+  a.finishedAt,
+  a.code,
+  a.reason,
+  a.attempts,
+  a.rolloutId,
+  a.agentId,
+];
+
+/** The rollouts store (SQLite or PostgreSQL). */
+export class RolloutsStore {
+  constructor(private readonly db: SqlDb) {}
+
+  /** Writes a new rollout and its planned agents in one transaction (joining the caller's, if open). */
   async create(r: RolloutRecord, agents: readonly RolloutAgent[]): Promise<void> {
-    const ins = prepared(
-      this.db,
-      `INSERT INTO rollouts (id, kind, version, rollback_of, target, options, waves, state, wave, wave_started_at, wave_done_at, forgiven, halt_reason, created_by, created_at, updated_at, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const insA = prepared(
-      this.db,
-      `INSERT INTO rollout_agents (rollout_id, agent_id, client_id, site_id, platform, wave, position, from_version, state, assignment_id, not_before, assigned_at, deadline_at, finished_at, code, reason, attempts)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.db.transaction(() => {
-      ins.run(
+    await this.db.atomic(async () => {
+      await this.db.run(INSERT_ROLLOUT, [
         r.id,
         r.kind,
         r.version,
@@ -141,9 +155,10 @@ export class RolloutsStore {
         r.createdAt,
         r.updatedAt,
         r.finishedAt,
-      );
-      for (const a of agents)
-        insA.run(
+      ]);
+      await this.db.runMany(
+        INSERT_AGENT,
+        agents.map((a) => [
           a.rolloutId,
           a.agentId,
           a.clientId,
@@ -161,107 +176,90 @@ export class RolloutsStore {
           a.code,
           a.reason,
           a.attempts,
-        );
-    })();
+        ]),
+      );
+    });
   }
 
   async rollout(id: string): Promise<RolloutRecord | undefined> {
-    const r = prepared<unknown[], RolloutRow>(this.db, `SELECT ${ROLLOUT_COLS} FROM rollouts WHERE id = ?`).get(id);
+    const r = await this.db.get<RolloutRow>(`SELECT ${ROLLOUT_COLS} FROM rollouts WHERE id = ?`, [id]);
     return r && rolloutOf(r);
   }
 
   /** Newest first. */
   async list(limit: number): Promise<RolloutRecord[]> {
-    return prepared<unknown[], RolloutRow>(
-      this.db,
+    const rows = await this.db.all<RolloutRow>(
       `SELECT ${ROLLOUT_COLS} FROM rollouts ORDER BY created_at DESC, id LIMIT ?`,
-    )
-      .all(limit)
-      .map(rolloutOf);
+      [limit],
+    );
+    return rows.map(rolloutOf);
   }
 
   /** Rollouts the driver still has work in: not terminal, or with agents still in flight. */
   async active(): Promise<RolloutRecord[]> {
-    return prepared<unknown[], RolloutRow>(
-      this.db,
+    const rows = await this.db.all<RolloutRow>(
       `SELECT ${ROLLOUT_COLS} FROM rollouts r WHERE state NOT IN ('aborted', 'completed', 'rolled_back')
          OR EXISTS (SELECT 1 FROM rollout_agents a WHERE a.rollout_id = r.id AND a.state IN ('assigned', 'updating'))
-       ORDER BY created_at`,
-    )
-      .all()
-      .map(rolloutOf);
+       ORDER BY created_at, id`,
+    );
+    return rows.map(rolloutOf);
   }
 
   /** Saves the rollout's mutable fields. */
   async save(r: RolloutRecord): Promise<void> {
-    prepared(
-      this.db,
-      `UPDATE rollouts SET state = ?, wave = ?, wave_started_at = ?, wave_done_at = ?, forgiven = ?, halt_reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-    ).run(r.state, r.wave, r.waveStartedAt, r.waveDoneAt, r.forgiven, r.haltReason, r.updatedAt, r.finishedAt, r.id);
+    await this.db.run(
+      `UPDATE rollouts SET state = ?, wave = ?, wave_started_at = ?, wave_done_at = ?, forgiven = ?, halt_reason = ?,
+         updated_at = ?, finished_at = ? WHERE id = ?`,
+      [r.state, r.wave, r.waveStartedAt, r.waveDoneAt, r.forgiven, r.haltReason, r.updatedAt, r.finishedAt, r.id],
+    );
   }
 
   /** Every agent of a rollout, by wave then position. */
   async agents(rolloutId: string): Promise<RolloutAgent[]> {
-    return prepared<unknown[], RolloutAgent>(
-      this.db,
+    return this.db.all<RolloutAgent>(
       `SELECT ${AGENT_COLS} FROM rollout_agents WHERE rollout_id = ? ORDER BY wave, position`,
-    ).all(rolloutId);
+      [rolloutId],
+    );
   }
 
   /** The agents of one wave, in order. */
   async wave(rolloutId: string, wave: number): Promise<RolloutAgent[]> {
-    return prepared<unknown[], RolloutAgent>(
-      this.db,
+    return this.db.all<RolloutAgent>(
       `SELECT ${AGENT_COLS} FROM rollout_agents WHERE rollout_id = ? AND wave = ? ORDER BY position`,
-    ).all(rolloutId, wave);
+      [rolloutId, wave],
+    );
   }
 
   /** Agents in flight in any wave (an aborted or paused rollout still hears their outcome). */
   async inFlight(rolloutId: string): Promise<RolloutAgent[]> {
-    return prepared<unknown[], RolloutAgent>(
-      this.db,
-      `SELECT ${AGENT_COLS} FROM rollout_agents WHERE rollout_id = ? AND state IN ('assigned', 'updating') ORDER BY wave, position`,
-    ).all(rolloutId);
+    return this.db.all<RolloutAgent>(
+      `SELECT ${AGENT_COLS} FROM rollout_agents WHERE rollout_id = ? AND state IN ('assigned', 'updating')
+       ORDER BY wave, position`,
+      [rolloutId],
+    );
   }
 
   /** Saves one agent's mutable fields. */
   async saveAgent(a: RolloutAgent): Promise<void> {
-    this.#saveAgent(a);
+    await this.db.run(SAVE_AGENT, agentParams(a));
   }
 
-  /** Saves many agents in one transaction (one fsync under `synchronous = FULL`, not one per agent). */
+  /**
+   * Saves many agents in one transaction (one fsync under `synchronous = FULL`, not one per agent; joining the
+   * caller's, if open). One UPDATE per agent: on PostgreSQL one round trip each.
+   */
   async saveAgents(list: readonly RolloutAgent[]): Promise<void> {
     if (!list.length) return;
-    this.db.transaction(() => {
-      for (const a of list) this.#saveAgent(a);
-    })();
-  }
-
-  #saveAgent(a: RolloutAgent): void {
-    prepared(
-      this.db,
-      `UPDATE rollout_agents SET state = ?, assignment_id = ?, not_before = ?, assigned_at = ?, deadline_at = ?, finished_at = ?, code = ?, reason = ?, attempts = ?
-       WHERE rollout_id = ? AND agent_id = ?`,
-    ).run(
-      a.state,
-      a.assignmentId,
-      a.notBefore,
-      a.assignedAt,
-      a.deadlineAt,
-      a.finishedAt,
-      a.code,
-      a.reason,
-      a.attempts,
-      a.rolloutId,
-      a.agentId,
-    );
+    await this.db.atomic(async () => {
+      for (const a of list) await this.db.run(SAVE_AGENT, agentParams(a));
+    });
   }
 
   /** Per wave and state, how many agents. */
   async counts(rolloutId: string): Promise<{ wave: number; state: AgentState; n: number }[]> {
-    return prepared<unknown[], { wave: number; state: AgentState; n: number }>(
-      this.db,
-      'SELECT wave, state, COUNT(*) AS n FROM rollout_agents WHERE rollout_id = ? GROUP BY wave, state',
-    ).all(rolloutId);
+    return this.db.all<{ wave: number; state: AgentState; n: number }>(
+      'SELECT wave, state, COUNT(*) AS n FROM rollout_agents WHERE rollout_id = ? GROUP BY wave, state ORDER BY wave, state',
+      [rolloutId],
+    );
   }
 }

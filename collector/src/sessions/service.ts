@@ -13,7 +13,7 @@ import type { AgentConnection, AgentLink, ChannelReply, ChannelRouter, Connectio
 import type { AuditLog } from '../audit/index.js';
 import type { BusStream } from '../cluster/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import { FrameWindow } from '../http/frame-window.js';
 import { joinReadOnly } from './join.js';
 import { keepAliveRound } from './keepalive.js';
@@ -41,7 +41,7 @@ export const TECH_FRAMES_PER_SECOND = 50_000;
 
 /** What the sessions service is built from. */
 export interface SessionsInit {
-  db: Db;
+  db: SqlDb;
   /** Live agent connections (shells and transfers ride on them). */
   registry: ConnectionRegistry;
   audit: AuditLog;

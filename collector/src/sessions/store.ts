@@ -1,6 +1,8 @@
-/** All SQL of the sessions concern: one row per shell session or file transfer, with its recording metadata. */
-import type { Db, Migration } from '../db/index.js';
-import { prepared } from '../db/index.js';
+/**
+ * All SQL of the sessions concern: one row per shell session or file transfer, with its recording metadata. SQLite or
+ * PostgreSQL.
+ */
+import type { Migration, SqlDb, SqlParam } from '../db/index.js';
 import type { SessionOutcome } from './outcome.js';
 
 export type { SessionOutcome } from './outcome.js';
@@ -181,18 +183,33 @@ const toRecord = (r: Row): SessionRecord => ({
 
 /** Session rows. */
 export class SessionsStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDb) {}
 
   async insert(s: Omit<SessionRecord, 'outcome' | 'outcomeCode'>): Promise<void> {
-    prepared(
-      this.db,
+    await this.db.run(
       `INSERT INTO sessions (id, kind, agent_id, client_id, site_id, user_id, user_email, elevated, path, started_at,
          cols, rows, recording_file, recording_status)
-       VALUES (@id, @kind, @agentId, @clientId, @siteId, @userId, @userEmail, @elevated, @path, @startedAt,
-         @cols, @rows, @recordingFile, @recordingStatus)`,
-    ).run({ ...s, elevated: s.elevated ? 1 : 0 });
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        s.id,
+        s.kind,
+        s.agentId,
+        s.clientId,
+        s.siteId,
+        s.userId,
+        s.userEmail,
+        s.elevated ? 1 : 0,
+        s.path,
+        s.startedAt,
+        s.cols,
+        s.rows,
+        s.recordingFile,
+        s.recordingStatus,
+      ],
+    );
   }
 
+  /** Records how a session ended; a session already ended keeps its first end. */
   async finish(
     id: string,
     f: {
@@ -208,23 +225,34 @@ export class SessionsStore {
       sha256?: string | null;
     },
   ): Promise<void> {
-    prepared(
-      this.db,
-      `UPDATE sessions SET ended_at = @endedAt, exit_code = @exitCode, close_reason = @closeReason,
-         outcome = @outcome, outcome_code = @outcomeCode, recording_status = @recordingStatus, recording_bytes = @recordingBytes, bytes_out = @bytesOut,
-         bytes_in = @bytesIn, sha256 = @sha256 WHERE id = @id AND ended_at IS NULL`,
-    ).run({ id, ...f, sha256: f.sha256 ?? null });
+    await this.db.run(
+      `UPDATE sessions SET ended_at = ?, exit_code = ?, close_reason = ?, outcome = ?, outcome_code = ?,
+         recording_status = ?, recording_bytes = ?, bytes_out = ?, bytes_in = ?, sha256 = ?
+       WHERE id = ? AND ended_at IS NULL`,
+      [
+        f.endedAt,
+        f.exitCode,
+        f.closeReason,
+        f.outcome,
+        f.outcomeCode,
+        f.recordingStatus,
+        f.recordingBytes,
+        f.bytesOut,
+        f.bytesIn,
+        f.sha256 ?? null,
+        id,
+      ],
+    );
   }
 
   /** Sessions without an end: live ones, or orphans of a collector that died (read at start, before any opens). */
   async unfinished(): Promise<SessionRecord[]> {
-    return prepared<[], Row>(this.db, 'SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at')
-      .all()
-      .map(toRecord);
+    const rows = await this.db.all<Row>('SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at, id');
+    return rows.map(toRecord);
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
-    const r = prepared<[string], Row>(this.db, 'SELECT * FROM sessions WHERE id = ?').get(id);
+    const r = await this.db.get<Row>('SELECT * FROM sessions WHERE id = ?', [id]);
     return r && toRecord(r);
   }
 
@@ -234,7 +262,7 @@ export class SessionsStore {
    */
   async list(q: { scopes: SessionScopes; agentId?: string | undefined; limit: number }): Promise<SessionRecord[]> {
     const kinds: string[] = [];
-    const params: unknown[] = [];
+    const params: SqlParam[] = [];
     const kindSql: Record<SessionKindKey, string> = {
       shell: "(kind = 'shell' AND elevated = 0)",
       elevated: "(kind = 'shell' AND elevated = 1)",
@@ -257,6 +285,6 @@ export class SessionsStore {
       params.push(q.agentId);
     }
     const sql = `SELECT * FROM sessions WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id LIMIT ?`;
-    return (prepared(this.db, sql).all(...params, q.limit) as Row[]).map(toRecord);
+    return (await this.db.all<Row>(sql, [...params, q.limit])).map(toRecord);
   }
 }

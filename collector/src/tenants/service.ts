@@ -4,13 +4,13 @@ import { OutpostError } from '@outpost/shared';
 import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import { isTimeZone } from '../time/zones.js';
 import { type Client, type Site, TenantsStore } from './store.js';
 
 /** What the tenants service is built from. */
 export interface TenantsInit {
-  db: Db;
+  db: SqlDb;
   audit: AuditLog;
   clock: Clock;
 }
@@ -30,7 +30,8 @@ export class Tenants {
     if (await this.#store.clientByName(name))
       throw new OutpostError('OUTPOST_E_CONFLICT', { message: `A client named ${name} already exists` });
     const client: Client = { id: `cl_${randomBytes(6).toString('hex')}`, name, createdAt: this.clock.now() };
-    await this.#store.insertClient(client);
+    if (!(await this.#store.insertClient(client)))
+      throw new OutpostError('OUTPOST_E_CONFLICT', { message: `A client named ${name} already exists` });
     await this.audit.record({
       type: 'client.create',
       code: 'OUTPOST_I_CLIENT_CREATED',
@@ -60,7 +61,8 @@ export class Tenants {
       timezone,
       createdAt: this.clock.now(),
     };
-    await this.#store.insertSite(site);
+    if (!(await this.#store.insertSite(site)))
+      throw new OutpostError('OUTPOST_E_CONFLICT', { message: `Client ${clientId} already has a site named ${name}` });
     await this.audit.record({
       type: 'site.create',
       code: 'OUTPOST_I_SITE_CREATED',

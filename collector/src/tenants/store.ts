@@ -1,5 +1,5 @@
-/** All SQL of the tenants concern: clients and their sites. */
-import { type Db, type Migration, prepared } from '../db/index.js';
+/** All SQL of the tenants concern: clients and their sites. SQLite or PostgreSQL. */
+import type { Dialect, Migration, SqlDb } from '../db/index.js';
 
 /** The tenants concern's schema. */
 export const tenantsMigrations: Migration[] = [
@@ -36,66 +36,69 @@ export interface Site {
   createdAt: number;
 }
 
+const CLIENT_COLS = 'id, name, created_at AS "createdAt"';
+const SITE_COLS = 'id, client_id AS "clientId", name, timezone, created_at AS "createdAt"';
+
+// One statement text whatever the number of ids (one cached statement, not one per list length): the ids travel as
+// one JSON array, unpacked by each engine's own function.
+const JSON_IDS: Record<Dialect, string> = {
+  sqlite: 'SELECT value FROM json_each(?)',
+  postgres: 'SELECT jsonb_array_elements_text(?::jsonb)',
+};
+
 /** Store functions of the tenants concern. */
 export class TenantsStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDb) {}
 
-  async insertClient(c: Client): Promise<void> {
-    prepared(this.db, 'INSERT INTO clients (id, name, created_at) VALUES (?, ?, ?)').run(c.id, c.name, c.createdAt);
+  /**
+   * Stores a client; false when the name (any case) or id is taken. The unique index decides, not an earlier read:
+   * two nodes creating the same name at once store one.
+   */
+  async insertClient(c: Client): Promise<boolean> {
+    const r = await this.db.run('INSERT INTO clients (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
+      c.id,
+      c.name,
+      c.createdAt,
+    ]);
+    return r.changes === 1;
   }
 
   async clientByName(name: string): Promise<Client | undefined> {
-    return prepared<[string], Client>(
-      this.db,
-      'SELECT id, name, created_at AS createdAt FROM clients WHERE name = ?',
-    ).get(name);
+    return this.db.get<Client>(`SELECT ${CLIENT_COLS} FROM clients WHERE name = ?`, [name]);
   }
 
   async client(id: string): Promise<Client | undefined> {
-    return prepared<[string], Client>(
-      this.db,
-      'SELECT id, name, created_at AS createdAt FROM clients WHERE id = ?',
-    ).get(id);
+    return this.db.get<Client>(`SELECT ${CLIENT_COLS} FROM clients WHERE id = ?`, [id]);
   }
 
   async listClients(ids?: readonly string[]): Promise<Client[]> {
     if (ids) {
-      return prepared<[string], Client>(
-        this.db,
-        'SELECT id, name, created_at AS createdAt FROM clients WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name',
-      ).all(JSON.stringify(ids));
+      return this.db.all<Client>(
+        `SELECT ${CLIENT_COLS} FROM clients WHERE id IN (${JSON_IDS[this.db.dialect]}) ORDER BY name, id`,
+        [JSON.stringify(ids)],
+      );
     }
-    return prepared<[], Client>(this.db, 'SELECT id, name, created_at AS createdAt FROM clients ORDER BY name').all();
+    return this.db.all<Client>(`SELECT ${CLIENT_COLS} FROM clients ORDER BY name, id`);
   }
 
-  async insertSite(s: Site): Promise<void> {
-    prepared(this.db, 'INSERT INTO sites (id, client_id, name, timezone, created_at) VALUES (?, ?, ?, ?, ?)').run(
-      s.id,
-      s.clientId,
-      s.name,
-      s.timezone,
-      s.createdAt,
+  /** Stores a site; false when its client already has a site of that name (any case) or the id is taken. */
+  async insertSite(s: Site): Promise<boolean> {
+    const r = await this.db.run(
+      'INSERT INTO sites (id, client_id, name, timezone, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      [s.id, s.clientId, s.name, s.timezone, s.createdAt],
     );
+    return r.changes === 1;
   }
 
   async site(id: string): Promise<Site | undefined> {
-    return prepared<[string], Site>(
-      this.db,
-      'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE id = ?',
-    ).get(id);
+    return this.db.get<Site>(`SELECT ${SITE_COLS} FROM sites WHERE id = ?`, [id]);
   }
 
   async siteByName(clientId: string, name: string): Promise<Site | undefined> {
-    return prepared<[string, string], Site>(
-      this.db,
-      'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE client_id = ? AND name = ?',
-    ).get(clientId, name);
+    return this.db.get<Site>(`SELECT ${SITE_COLS} FROM sites WHERE client_id = ? AND name = ?`, [clientId, name]);
   }
 
   async listSites(clientId: string): Promise<Site[]> {
-    return prepared<[string], Site>(
-      this.db,
-      'SELECT id, client_id AS clientId, name, timezone, created_at AS createdAt FROM sites WHERE client_id = ? ORDER BY name',
-    ).all(clientId);
+    return this.db.all<Site>(`SELECT ${SITE_COLS} FROM sites WHERE client_id = ? ORDER BY name, id`, [clientId]);
   }
 }

@@ -10,7 +10,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { Actor } from '../auth/index.js';
 import { actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { SqlDb } from '../db/index.js';
 import { type ReleaseInfo, ReleaseRepository, type RepositoryState } from './repository.js';
 import { type Assignment, type StoredUpdateStatus, UpdatesStore } from './store.js';
 
@@ -31,7 +31,7 @@ const ASSIGNMENT_TTL_MS = 7 * 86_400_000;
 
 /** What the updates service is built from. */
 export interface UpdatesInit {
-  db: Db;
+  db: SqlDb;
   /** Where the release repository lives (its `releases/` folder). */
   dataDir: string;
   audit: AuditLog;

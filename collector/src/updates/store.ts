@@ -1,6 +1,9 @@
-/** All SQL of the updates concern: which version each agent was assigned, and what each agent reported. */
+/**
+ * All SQL of the updates concern: which version each agent was assigned, and what each agent reported. SQLite or
+ * PostgreSQL.
+ */
 import type { UpdateStatus } from '@outpost/shared';
-import { type Db, type Migration, prepared } from '../db/index.js';
+import type { Migration, SqlDb } from '../db/index.js';
 
 /** The updates concern's schema. */
 export const updatesMigrations: Migration[] = [
@@ -68,99 +71,90 @@ interface StatusRow {
   reason: string | null;
 }
 
+// ON CONFLICT DO NOTHING makes a resent status harmless: stored once per (agent, seq).
+const INSERT_STATUS = `INSERT INTO agent_update_status (agent_id, seq, time, assignment_id, phase, from_version, to_version,
+    code, reason, received_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+
 /** Store functions of the updates concern. */
 export class UpdatesStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDb) {}
 
   /** Stores an assignment; false when one with this id is already stored (nothing changes). */
   async insertAssignment(a: Assignment, createdBy: string | null): Promise<boolean> {
-    return (
-      prepared(
-        this.db,
-        'INSERT OR IGNORE INTO update_assignments (id, agent_id, version, created_at, expires_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
-      ).run(a.id, a.agentId, a.version, a.createdAt, a.expiresAt, createdBy).changes === 1
+    const r = await this.db.run(
+      `INSERT INTO update_assignments (id, agent_id, version, created_at, expires_at, created_by) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+      [a.id, a.agentId, a.version, a.createdAt, a.expiresAt, createdBy],
     );
+    return r.changes === 1;
   }
 
   /** The latest unexpired assignment of an agent. */
   async latestAssignment(agentId: string, now: number): Promise<Assignment | undefined> {
-    const row = prepared<
-      unknown[],
-      { id: string; agent_id: string; version: string; created_at: number; expires_at: number }
-    >(
-      this.db,
-      'SELECT * FROM update_assignments WHERE agent_id = ? AND expires_at > ? ORDER BY created_at DESC LIMIT 1',
-    ).get(agentId, now);
-    return (
-      row && {
-        id: row.id,
-        agentId: row.agent_id,
-        version: row.version,
-        createdAt: row.created_at,
-        expiresAt: row.expires_at,
-      }
+    return this.db.get<Assignment>(
+      `SELECT id, agent_id AS "agentId", version, created_at AS "createdAt", expires_at AS "expiresAt"
+       FROM update_assignments WHERE agent_id = ? AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+      [agentId, now],
     );
   }
 
-  /** Stores reported statuses in one transaction, idempotent by (agent, seq); returns the new ones. */
+  /**
+   * Stores reported statuses in one transaction (joining the caller's, if open), idempotent by (agent, seq); returns
+   * the new ones. One statement per status, to know which were new: an agent reports a handful per update.
+   */
   async insertStatuses(
     items: readonly { agentId: string; msg: UpdateStatus }[],
     receivedAt: number,
   ): Promise<StoredUpdateStatus[]> {
-    const stmt = prepared(
-      this.db,
-      `INSERT OR IGNORE INTO agent_update_status (agent_id, seq, time, assignment_id, phase, from_version, to_version, code, reason, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const fresh: StoredUpdateStatus[] = [];
-    this.db.transaction(() => {
+    return this.db.atomic(async () => {
+      const fresh: StoredUpdateStatus[] = [];
       for (const { agentId, msg } of items) {
-        const r = stmt.run(
+        const status: StoredUpdateStatus = {
           agentId,
-          msg.seq,
-          msg.time,
-          msg.assignmentId ?? null,
-          msg.phase,
-          msg.from,
-          msg.to,
-          msg.code ?? null,
-          msg.reason ?? null,
+          seq: msg.seq,
+          time: msg.time,
+          assignmentId: msg.assignmentId ?? null,
+          phase: msg.phase,
+          from: msg.from,
+          to: msg.to,
+          code: msg.code ?? null,
+          reason: msg.reason ?? null,
+        };
+        const r = await this.db.run(INSERT_STATUS, [
+          agentId,
+          status.seq,
+          status.time,
+          status.assignmentId,
+          status.phase,
+          status.from,
+          status.to,
+          status.code,
+          status.reason,
           receivedAt,
-        );
-        if (r.changes)
-          fresh.push({
-            agentId,
-            seq: msg.seq,
-            time: msg.time,
-            assignmentId: msg.assignmentId ?? null,
-            phase: msg.phase,
-            from: msg.from,
-            to: msg.to,
-            code: msg.code ?? null,
-            reason: msg.reason ?? null,
-          });
+        ]);
+        if (r.changes) fresh.push(status);
       }
-    })();
-    return fresh;
+      return fresh;
+    });
   }
 
   /** An agent's reported statuses, newest first. */
   async statuses(agentId: string, limit: number): Promise<StoredUpdateStatus[]> {
-    return prepared<unknown[], StatusRow>(
-      this.db,
+    const rows = await this.db.all<StatusRow>(
       'SELECT * FROM agent_update_status WHERE agent_id = ? ORDER BY seq DESC LIMIT ?',
-    )
-      .all(agentId, limit)
-      .map((r) => ({
-        agentId: r.agent_id,
-        seq: r.seq,
-        time: r.time,
-        assignmentId: r.assignment_id,
-        phase: r.phase,
-        from: r.from_version,
-        to: r.to_version,
-        code: r.code,
-        reason: r.reason,
-      }));
+      [agentId, limit],
+    );
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      seq: r.seq,
+      time: r.time,
+      assignmentId: r.assignment_id,
+      phase: r.phase,
+      from: r.from_version,
+      to: r.to_version,
+      code: r.code,
+      reason: r.reason,
+    }));
   }
 }

@@ -24,13 +24,22 @@ export async function heard(ctx: DetectorContext, agentId: string): Promise<void
 export async function sweepAbsence(ctx: DetectorContext, presence: PresenceView, a: AbsenceClock): Promise<void> {
   const now = ctx.clock.now();
   for (const { agentId, lastSeenAt, online } of await presence.lastSeen()) {
-    if (online || ctx.state.absent.has(agentId)) continue;
+    const wasAbsent = ctx.state.absent.has(agentId);
+    if (online && !wasAbsent) continue;
     const place = await ctx.placeOf(agentId);
     if (!place) continue;
     const policy = ctx.policyOf(place);
     if (!policy.absence.enabled) continue;
-    const since = Math.max(lastSeenAt ?? 0, a.startedAt);
     const grace = policy.absence.graceIntervals * a.heartbeatMs;
+    if (wasAbsent) {
+      // Heard by another node (docs/0017-nodes.md): that node cleared it; this one forgets it, so it can be raised again.
+      if (online || (lastSeenAt !== null && now - lastSeenAt < grace)) {
+        ctx.state.absent.delete(agentId);
+        await ctx.emit.clear(`absence:${agentId}`, now, 'agent reporting again');
+      }
+      continue;
+    }
+    const since = Math.max(lastSeenAt ?? 0, a.startedAt);
     if (now - since < grace) continue;
     ctx.state.absent.add(agentId);
     await ctx.emit.raise(place, agentId, policy, {
