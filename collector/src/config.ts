@@ -36,6 +36,23 @@ export const CollectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /**
+     * Several collector nodes (docs/0017-nodes.md): absent, one node and the in-process bus (nothing leaves the
+     * process); present, the node bus over NATS carries commands, shells, presence and invalidations between nodes.
+     */
+    cluster: Type.Optional(
+      Type.Object(
+        {
+          /** The NATS server (`nats://host:port`); one is enough, the client learns the others of its cluster. */
+          natsUrl: Type.String({ pattern: '^nats://[^\\s/]+$', maxLength: 512 }),
+          /** This node's id, unique in the deployment; absent: `<hostname>-<pid>` reduced to the allowed characters. */
+          nodeId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+          /** Namespaces every subject: deployments sharing one NATS never see each other. */
+          deployment: Type.String({ default: 'default', pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Technicians' API and console. */
     api: Listen,
     /** Agent WebSocket endpoint; when absent or equal to `api`, both share one listener. */

@@ -12,6 +12,7 @@ import type { RequestState } from '@outpost/shared';
 import { AgentGateway, Agents, agentsMetrics, ConnectionRegistry, Presence } from './agents/index.js';
 import { AuditLog } from './audit/index.js';
 import { AuthService } from './auth/index.js';
+import { AgentReach, type NodeBusHandle, openNodeBus } from './cluster/index.js';
 import type { CollectorConfig } from './config.js';
 import { Contracts } from './contracts/index.js';
 import type { SqlDb } from './db/index.js';
@@ -57,9 +58,10 @@ import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
 import { Tenants } from './tenants/index.js';
 import { Updates } from './updates/index.js';
+import { agentsCluster, connectNodes, sessionsCluster } from './wire-cluster.js';
 import { wireHelpdesk } from './wire-helpdesk.js';
 import { wireRollouts } from './wire-rollouts.js';
-import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, sendVia, snapshotRequester } from './wiring.js';
+import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, snapshotRequester } from './wiring.js';
 
 /** A job's selector resolves in one query; a bound well above the fleet one collector serves. */
 const JOB_SELECTOR_LIMIT = 100_000;
@@ -79,6 +81,8 @@ export interface CoreInput {
   incidentSink?: IncidentSink;
   /** What changed on a machine before a fault (default: inventory history and ended jobs). */
   recentChanges?: RecentChanges;
+  /** This node's bus (default: from `config.cluster`; in process when absent). */
+  node?: NodeBusHandle;
   /** This node's name in lease rows: unique per live node on a shared database (default: `defaultNodeId`). */
   nodeId?: string;
   /** Lease TTL and renewal period of the once-only work (default: by dialect, `leasedBy`). */
@@ -95,27 +99,22 @@ export function loadPolicies(config: CollectorConfig): DetectionPolicies {
 
 /** Builds and connects every concern; starts nothing. */
 export async function wireCore(input: CoreInput) {
-  const spine = wireSpine(input);
+  const node = input.node ?? (await openNodeBus(input.config));
+  const spine = wireSpine(input, node);
   const work = wireWork(input, spine);
   const watch = await wireDetection(input, spine, work);
   const live = wireLive(input, spine, work);
   connect(input, { ...spine, ...work, ...watch, ...live });
+  connectNodes(input.config, { ...spine, ...watch, ...live });
   const hub = wireLiveStream(input, spine, work);
-  const rollouts = wireRollouts(input, {
-    agents: spine.agents,
-    audit: spine.audit,
-    updates: live.updates,
-    incidents: work.incidents,
-  });
-  const { gateway } = live;
-  const { ingest, presence } = spine;
-  const { notifications } = work;
+  const { agents, audit } = spine;
+  const rollouts = wireRollouts(input, { agents, audit, updates: live.updates, incidents: work.incidents });
   const { replies, selfService, email } = wireHelpdesk(input, spine, work);
   const components = componentsOf(input, { ...spine, ...work, ...watch, ...live, hub, rollouts, email, replies });
   const metricFamilies: MetricFamily[] = [
-    ...agentsMetrics({ registry: spine.registry, gateway, presence }),
-    ...streamMetrics(ingest),
-    ...notificationsMetrics(notifications),
+    ...agentsMetrics({ registry: spine.registry, gateway: live.gateway, presence: spine.presence }),
+    ...streamMetrics(spine.ingest),
+    ...notificationsMetrics(work.notifications),
   ];
   return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, email, selfService, components, metricFamilies };
 }
@@ -135,7 +134,7 @@ function componentsOf(
 ): Component[] {
   const { sessions, gateway, ingest, presence, metricsService, sweeps, checkpoint } = c;
   const { incidents, notifications, jobs, rollouts, hub, email, replies } = c;
-  const once = leasedBy(input);
+  const once = leasedBy(input, c.node);
   let keepAlive: NodeJS.Timeout | undefined;
   // Stop order: nothing new comes in (sessions, sockets), what arrived is committed, then the timers, then the
   // detection checkpoint last so it holds every sample committed before the stop.
@@ -155,6 +154,7 @@ function componentsOf(
       },
     },
     { name: 'gateway', stop: () => gateway.stop() },
+    { name: 'node bus', start: () => c.node.start(), stop: () => c.node.stop() },
     { name: 'stream', stop: () => ingest.idle() },
     { name: 'presence', start: () => presence.start(), stop: () => presence.stop() },
     // Fleet-wide sweeps (absence, inventory rules) judge every machine from the database: one node runs them.
@@ -186,10 +186,11 @@ function componentsOf(
  * Wraps once-only work (docs/0017-nodes.md, "Leases") so it runs only on the node holding its lease, named after the
  * component. A single `outpost serve` on SQLite takes every lease on its first attempt, so its timers start as before.
  */
-function leasedBy(input: CoreInput): (work: LeasedComponent) => LeasedWork {
+function leasedBy(input: CoreInput, node: NodeBusHandle): (work: LeasedComponent) => LeasedWork {
   const { sql } = input;
   const store = new LeaseStore(sql);
-  const nodeId = input.nodeId ?? defaultNodeId(sql.dialect);
+  // Nodes of a cluster hold leases under their bus identity, even on one shared SQLite file (docs/0017-nodes.md).
+  const nodeId = input.nodeId ?? (node.clustered ? node.bus.nodeId : defaultNodeId(sql.dialect));
   const logger = input.config.logger.child({ concern: 'leases' });
   const timing = input.leaseTiming ?? leaseTiming(sql.dialect === 'sqlite' ? SINGLE_NODE_LEASE_TTL_MS : LEASE_TTL_MS);
   return (work) => new LeasedWork({ name: work.name, work, store, nodeId, logger, timing });
@@ -221,7 +222,7 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
 }
 
 /** Audit, users, tenants, agents and their live connections, the stream ingest: what every other concern uses. */
-function wireSpine({ sql, config }: CoreInput) {
+function wireSpine({ sql, config }: CoreInput, node: NodeBusHandle) {
   const { clock, logger } = config;
   const audit = new AuditLog(sql, clock, logger);
   const auth = new AuthService({
@@ -236,7 +237,8 @@ function wireSpine({ sql, config }: CoreInput) {
   });
   const tenants = new Tenants({ db: sql, audit, clock });
   const registry = new ConnectionRegistry();
-  const agents = new Agents({ db: sql, tenants, registry, audit, clock, logger });
+  const reach = new AgentReach(node.bus, registry, logger.child({ concern: 'cluster' }));
+  const agents = new Agents({ db: sql, tenants, registry, audit, clock, logger, ...agentsCluster(node, reach) });
   const events = new EventsStore(sql);
   const ingest = new StreamIngest({ store: new StreamStore(sql), clock, logger });
   const presence = new Presence({ registry, sink: agents, clock, logger, options: config.presence });
@@ -247,17 +249,17 @@ function wireSpine({ sql, config }: CoreInput) {
     member: (id: string, clientId: string | null) => auth.memberOf(id, clientId),
     agentClient: async (id: string) => (await agents.get(id))?.clientId,
   };
-  return { audit, auth, tenants, registry, agents, events, ingest, presence, ports };
+  return { audit, auth, tenants, registry, agents, events, ingest, presence, ports, node, reach };
 }
 type Spine = ReturnType<typeof wireSpine>;
 
 /** Inventory, jobs, contracts, incidents and notifications: the concerns that keep the fleet's records. */
 function wireWork({ sql, config, incidentSink }: CoreInput, spine: Spine) {
   const { clock, logger } = config;
-  const { audit, tenants, agents, registry, ports } = spine;
+  const { audit, tenants, agents, reach, ports } = spine;
   const inventory = new Inventory({
     db: sql,
-    deps: { placement: placementOf(agents), requestSnapshot: snapshotRequester(registry, clock) },
+    deps: { placement: placementOf(agents), requestSnapshot: snapshotRequester((id, m) => reach.send(id, m), clock) },
     clock,
     logger,
   });
@@ -274,8 +276,8 @@ function wireWork({ sql, config, incidentSink }: CoreInput, spine: Spine) {
       siteClient: ports.siteClient,
       siteTimezone: async (id) => (await tenants.site(id))?.timezone,
       hostname: (id) => agents.label(id),
-      send: sendVia(registry, true),
-      online: (agentId) => registry.get(agentId)?.open === true,
+      send: (agentId, msg) => reach.send(agentId, msg, true),
+      online: (agentId) => reach.online(agentId),
     },
   });
   const contracts = new Contracts({ db: sql, audit, clock, deps: ports });
@@ -345,6 +347,7 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
     tenants: { clientExists: ports.clientExists, siteClient: ports.siteClient },
     now: () => clock.now(),
     logger: logger.child({ concern: 'detection' }),
+    onChange: () => spine.node.bus.invalidate('policy', '*'),
   });
   await policyAdmin.load();
   const detectionStore = new DetectionStore(sql);
@@ -393,7 +396,7 @@ type Watch = Awaited<ReturnType<typeof wireDetection>>;
 /** The agent endpoint, remote sessions and releases: what talks to connected agents. */
 function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
   const { clock, logger } = config;
-  const { agents, registry, ingest, presence, audit, ports } = spine;
+  const { agents, registry, ingest, presence, audit, ports, node, reach } = spine;
   const gateway = new AgentGateway({
     agents,
     registry,
@@ -421,6 +424,7 @@ function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
     options: { dataDir: config.dataDir, ...config.sessions },
     // Remote sessions opened on a machine show on the timeline of its open incidents.
     onOpened: (agentId, session) => work.incidents.noteSessionOpened(agentId, session),
+    ...sessionsCluster(node),
   });
   // Releases: served to agents, published by admins (validated, never signed here), assigned per agent.
   const releasesDir =
@@ -432,7 +436,7 @@ function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
     clock,
     logger: logger.child({ concern: 'updates' }),
     deps: {
-      send: sendVia(registry, false),
+      send: (agentId, msg) => reach.send(agentId, msg, false),
       clientOf: ports.agentClient,
     },
   });
@@ -466,7 +470,7 @@ function connect(input: CoreInput, c: Spine & Work & Watch & ReturnType<typeof w
     requests: c.requests,
     incident: (id: string) => c.incidents.get(id),
     agentClient: c.ports.agentClient,
-    send: (agentId: string, msg: RequestState) => c.registry.get(agentId)?.send(msg),
+    send: (agentId: string, msg: RequestState) => void c.reach.send(agentId, msg),
     logger: logger.child({ concern: 'requests' }),
   };
   ingest.registerSink('request.file', agentRequestSink(desk));

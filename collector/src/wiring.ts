@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CollectorMessage, ProbeName } from '@outpost/shared';
-import type { Agents, ConnectionRegistry } from './agents/index.js';
+import type { Agents } from './agents/index.js';
 import type { Clock } from './config.js';
 import type { InventoryFactsSnapshot, PresenceView } from './detection/index.js';
 import type { Inventory } from './inventory/index.js';
@@ -61,10 +61,10 @@ export async function inventoryFactsOf(
 /** How long an `inventory.request` stays valid for the agent. */
 const SNAPSHOT_REQUEST_TTL_MS = 600_000;
 
-/** The inventory's way to ask a live agent for full snapshots: an `inventory.request` on its socket, if connected. */
-export function snapshotRequester(registry: ConnectionRegistry, clock: Clock) {
+/** The inventory's way to ask a live agent for full snapshots: an `inventory.request` to it, if connected anywhere. */
+export function snapshotRequester(send: (agentId: string, msg: CollectorMessage) => unknown, clock: Clock) {
   return (agentId: string, probes: ProbeName[]): void =>
-    registry.get(agentId)?.send({
+    void send(agentId, {
       type: 'inventory.request',
       id: randomBytes(9).toString('base64url'),
       expiresAt: clock.now() + SNAPSHOT_REQUEST_TTL_MS,
@@ -103,21 +103,5 @@ export function lastSeenOf(agents: Agents): PresenceView['lastSeen'] {
       for (const a of page) out.push({ agentId: a.id, lastSeenAt: a.lastSeenAt, online: agents.isOnline(a.id) });
       if (page.length < LAST_SEEN_PAGE) return out;
     }
-  };
-}
-
-/**
- * A sender of collector messages to one agent: true when handed to its socket. `openOnly` refuses a connection
- * that is closing (jobs count a refusal as "not delivered" and retry at the next hello).
- */
-export function sendVia(
-  registry: ConnectionRegistry,
-  openOnly: boolean,
-): (agentId: string, msg: CollectorMessage) => boolean {
-  return (agentId, msg) => {
-    const conn = registry.get(agentId);
-    if (!conn || (openOnly && !conn.open)) return false;
-    conn.send(msg);
-    return true;
   };
 }

@@ -23,11 +23,15 @@ export interface ServeInfo {
   password?: string | undefined;
 }
 
-/** Starts `outpost serve` on a data dir and port (plus `extraArgs`, e.g. `--config`) and waits until it listens. */
+/**
+ * Starts `outpost serve` on a data dir and port (plus `extraArgs`, e.g. `--config`) and waits until it listens
+ * (`readyTimeoutMs`: a test starting several processes on a loaded machine may need more than the default).
+ */
 export async function startCollectorProcess(
   dataDir: string,
   port: number,
   extraArgs: string[] = [],
+  readyTimeoutMs = 30_000,
 ): Promise<ServeInfo> {
   const proc = spawnNode(outpostBin, [
     'serve',
@@ -41,7 +45,7 @@ export async function startCollectorProcess(
     'warn',
     ...extraArgs,
   ]);
-  const m = await proc.waitFor(/API and console\s+(\S+)[\s\S]*SHA-256 ([0-9A-F:]{95})/, 30_000);
+  const m = await proc.waitFor(/API and console\s+(\S+)[\s\S]*SHA-256 ([0-9A-F:]{95})/, readyTimeoutMs);
   const password = /^\s+password\s+(\S+)$/m.exec(proc.stdout())?.[1];
   return { proc, apiUrl: m[1]!, fingerprint: m[2]!, password };
 }

@@ -8,6 +8,12 @@ export type ChannelReply = Extract<
   { type: 'shell.opened' | 'shell.refused' | 'shell.exit' | 'shell.noecho' | 'file.opened' | 'file.done' }
 >;
 
+/**
+ * What a channel's owner (a shell, a transfer) needs of the agent's end: its id, control messages and binary frames.
+ * An `AgentConnection` (the socket on this node) is one; a link relayed to the node holding the socket is another.
+ */
+export type AgentLink = Pick<AgentConnection, 'agentId' | 'send' | 'sendFrame'>;
+
 /** Where binary channel frames and channel replies go; set by the sessions concern. */
 export interface ChannelRouter {
   /** The collector's session-ticket public key, announced in every welcome. */

@@ -18,7 +18,7 @@ import { type ReadyHandlers, type RequestDesk, readyHandlers } from './ready-han
 import { type AgentConnection, type ConnectionRegistry, closeSocket } from './registry.js';
 import type { Agents } from './service.js';
 
-export type { ChannelReply, ChannelRouter } from './channel-router.js';
+export type { AgentLink, ChannelReply, ChannelRouter } from './channel-router.js';
 export type { GatewayCounters, GatewayLimits } from './gateway-types.js';
 
 /** What the gateway is built from (one object: seven positional arguments were easy to swap). */

@@ -5,6 +5,7 @@
  */
 export {
   AgentGateway,
+  type AgentLink,
   type ChannelReply,
   type ChannelRouter,
   type GatewayCounters,
@@ -15,6 +16,6 @@ export { agentsMetrics } from './metrics.js';
 export { Presence } from './presence.js';
 export { AgentConnection, ConnectionRegistry } from './registry.js';
 export { agentsRoutes } from './routes.js';
-export { Agents, type AgentsInit, type PublicEnrollmentToken, shortAgentId } from './service.js';
+export { Agents, type AgentsCluster, type AgentsInit, type PublicEnrollmentToken, shortAgentId } from './service.js';
 export { type AgentRecord, agentsMigrations } from './store.js';
 export { MAX_TAGS_PER_AGENT, TAG_PATTERN, TagName } from './tags.js';

@@ -33,6 +33,16 @@ export interface AgentsInit {
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
+  /** Agents on other collector nodes (docs/0017-nodes.md); absent: this node's registry is the whole fleet. */
+  cluster?: AgentsCluster;
+}
+
+/** What the agents concern asks of the node bus: presence on every node, and telling them of a revocation. */
+export interface AgentsCluster {
+  online(agentId: string): boolean;
+  onlineIds(): string[];
+  /** The agent was revoked here: every node drops its cached check and cuts its socket if it holds one. */
+  revoked(agentId: string): void;
 }
 
 /** Enrolled agents and the tokens that enroll them. */
@@ -43,7 +53,9 @@ export class Agents {
   private readonly audit: AuditLog;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly cluster: AgentsCluster | undefined;
   constructor(init: AgentsInit) {
+    this.cluster = init.cluster;
     this.store = new AgentsStore(init.db);
     this.tenants = init.tenants;
     this.registry = init.registry;
@@ -251,8 +263,9 @@ export class Agents {
     return this.store.countAgents({ ...q, onlineIds: q.onlineIds ?? this.onlineIds() });
   }
 
-  /** Ids of the agents with a live socket on this node. */
+  /** Ids of the agents with a live socket on any node (this one only when no cluster is configured). */
   onlineIds(): string[] {
+    if (this.cluster) return this.cluster.onlineIds();
     const ids: string[] = [];
     for (const c of this.registry.values()) if (c.open) ids.push(c.agentId);
     return ids;
@@ -269,8 +282,9 @@ export class Agents {
     return duplicated ? `${a.facts.hostname} (${shortAgentId(a.id)})` : a.facts.hostname;
   }
 
-  /** True when the agent has a live connection on this node. */
+  /** True when the agent has a live connection on any node (this one only when no cluster is configured). */
   isOnline(id: string): boolean {
+    if (this.cluster) return this.cluster.online(id);
     return this.registry.get(id)?.open === true;
   }
 
@@ -280,6 +294,7 @@ export class Agents {
       throw new OutpostError('OUTPOST_E_CONFLICT', { message: `Agent ${agent.id} is already revoked` });
     }
     this.registry.get(agent.id)?.closeWith(new OutpostError('OUTPOST_E_AGENT_REVOKED'));
+    this.cluster?.revoked(agent.id);
     await this.audit.record({
       type: 'agent.revoke',
       code: 'OUTPOST_I_AGENT_REVOKED',

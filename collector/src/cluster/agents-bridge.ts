@@ -2,22 +2,27 @@
  * The seam between this node's live agent sockets (the agents concern's ConnectionRegistry) and the node bus: an
  * agent connected here is held on the bus (its commands come here), released when its socket closes, and closed as
  * replaced when it reconnects to another node. `sendToAgent` is how any concern reaches an agent wherever its socket
- * is. Relayed sessions (`stream.open`) are refused until the sessions concern takes them (docs/0017-nodes.md).
+ * is. Relayed sessions (`stream.open`) go to `onStream` (the sessions concern), refused when none is given
+ * (docs/0017-nodes.md).
  */
 import { type CollectorMessage, OutpostError } from '@outpost/shared';
 import type { AgentConnection, ConnectionRegistry } from '../agents/index.js';
 import type { NodeBus } from './bus.js';
+import type { BusStream } from './stream.js';
 import type { BusCommand } from './wire.js';
 
+/** Takes a session another node opened to an agent held here (its bytes and control messages on `stream`). */
+export type StreamAcceptor = (conn: AgentConnection, stream: BusStream, kind: 'shell' | 'file') => void;
+
 /** Holds every agent connected to this node on the bus, for as long as its socket is registered. */
-export function bridgeAgents(bus: NodeBus, registry: ConnectionRegistry): void {
+export function bridgeAgents(bus: NodeBus, registry: ConnectionRegistry, onStream?: StreamAcceptor): void {
   registry.onPresence((conn, online) => {
     if (!online) {
       bus.release(conn.agentId);
       return;
     }
     bus.hold(conn.agentId, {
-      handler: async (cmd) => answer(registry, conn.agentId, cmd),
+      handler: async (cmd) => answer(bus, registry, conn.agentId, cmd, onStream),
       onMoved: (toNode) => {
         // Only the connection that was held: a newer one on this node (a quick reconnect) stays.
         if (registry.get(conn.agentId) === conn)
@@ -27,7 +32,13 @@ export function bridgeAgents(bus: NodeBus, registry: ConnectionRegistry): void {
   });
 }
 
-async function answer(registry: ConnectionRegistry, agentId: string, cmd: BusCommand) {
+async function answer(
+  bus: NodeBus,
+  registry: ConnectionRegistry,
+  agentId: string,
+  cmd: BusCommand,
+  onStream: StreamAcceptor | undefined,
+) {
   const live: AgentConnection | undefined = registry.get(agentId);
   if (!live?.open) throw new OutpostError('OUTPOST_E_AGENT_OFFLINE');
   switch (cmd.type) {
@@ -36,10 +47,14 @@ async function answer(registry: ConnectionRegistry, agentId: string, cmd: BusCom
     case 'agent.send':
       live.send(cmd.message);
       return { sent: true };
-    case 'stream.open':
-      throw new OutpostError('OUTPOST_E_SESSION_REFUSED', {
-        message: 'sessions relayed between nodes are not wired yet; connect to the node holding the agent',
-      });
+    case 'stream.open': {
+      if (!onStream)
+        throw new OutpostError('OUTPOST_E_SESSION_REFUSED', {
+          message: 'this node relays no sessions; connect to the node holding the agent',
+        });
+      onStream(live, await bus.acceptStream(cmd.streamId), cmd.kind);
+      return { accepted: true };
+    }
     default:
       return cmd satisfies never;
   }

@@ -73,7 +73,7 @@ export class NodeBus {
   readonly #opts: BusOptions;
   readonly #subjects: Subjects;
   readonly #held = new Map<string, { holding: Holding; unsubscribe: () => void }>();
-  readonly #invalidationFns = new Map<InvalidationKind, Set<(key: string) => void>>();
+  readonly #invalidationFns = new Map<InvalidationKind, Set<(key: string, origin: string) => void>>();
   readonly #unsubscribe: (() => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
 
@@ -204,8 +204,8 @@ export class NodeBus {
     this.#init.transport.publish(this.#subjects.invalidate(kind), encode({ origin: this.nodeId, kind, key }));
   }
 
-  /** Calls `fn` with the key of every invalidation of this kind, from any node. */
-  onInvalidation(kind: InvalidationKind, fn: (key: string) => void): () => void {
+  /** Calls `fn` with the key (and the node it came from) of every invalidation of this kind, from any node. */
+  onInvalidation(kind: InvalidationKind, fn: (key: string, origin: string) => void): () => void {
     let set = this.#invalidationFns.get(kind);
     if (!set) {
       set = new Set();
@@ -266,7 +266,7 @@ export class NodeBus {
   }
 
   #onInvalidate(m: { origin: string; kind: InvalidationKind; key: string }): void {
-    for (const fn of this.#invalidationFns.get(m.kind) ?? []) fn(m.key);
+    for (const fn of this.#invalidationFns.get(m.kind) ?? []) fn(m.key, m.origin);
   }
 
   #beat(): void {

@@ -6,7 +6,7 @@
  * its schema checked it, and never open its own connection to an agent.
  */
 
-export { bridgeAgents, sendToAgent } from './agents-bridge.js';
+export { bridgeAgents, type StreamAcceptor, sendToAgent } from './agents-bridge.js';
 export {
   type BusInit,
   type BusOptions,
@@ -17,7 +17,9 @@ export {
 } from './bus.js';
 export { InvalidatedCache, type InvalidationSource } from './invalidation.js';
 export { type NatsTransportOptions, natsTransport } from './nats-transport.js';
+export { defaultNodeId, type NodeBusHandle, openNodeBus } from './node.js';
 export { PresenceView } from './presence.js';
+export { AgentReach } from './reach.js';
 export { BusStream, DEFAULT_STREAM_OPTIONS, type StreamOptions } from './stream.js';
 export { type BusTransport, LocalTransport, type TransportHandler } from './transport.js';
 export { type BusCommand, type InvalidationKind, subjects } from './wire.js';

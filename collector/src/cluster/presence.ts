@@ -83,6 +83,11 @@ export class PresenceView {
     return this.#byAgent.get(agentId)?.node;
   }
 
+  /** Every agent this view places on some node. */
+  agentIds(): IterableIterator<string> {
+    return this.#byAgent.keys();
+  }
+
   /** Live nodes with the agents this view places on each and the count each announced. */
   nodes(): { node: string; agents: number; announced: number; lastSeen: number }[] {
     return [...this.#nodes].map(([node, n]) => ({

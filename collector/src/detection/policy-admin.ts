@@ -55,6 +55,8 @@ export interface PolicyAdminInit {
   tenants: PolicyTenants;
   now: () => number;
   logger: Logger;
+  /** Called after an add, replace or remove (not a load): other collector nodes reload theirs (docs/0017-nodes.md). */
+  onChange?: () => void;
 }
 
 /** The policies stored in the database, merged with the file's into the `PolicySet` the engine reads. */
@@ -66,8 +68,10 @@ export class PolicyAdmin {
   private readonly tenants: PolicyTenants;
   private readonly now: () => number;
   private readonly logger: Logger;
+  private readonly onChange: (() => void) | undefined;
 
   constructor(init: PolicyAdminInit) {
+    this.onChange = init.onChange;
     this.store = init.store;
     this.policies = init.policies;
     this.tenants = init.tenants;
@@ -88,11 +92,13 @@ export class PolicyAdmin {
         this.logger.error({ err, policyId: row.id, scope: row.scope }, 'stored detection policy refused; not in force');
       }
     }
-    this.#apply();
+    this.policies.setStored(this.#stored.map((s) => s.policy));
   }
 
+  /** Puts a change made here in force, and tells the other nodes. */
   #apply(): void {
     this.policies.setStored(this.#stored.map((s) => s.policy));
+    this.onChange?.();
   }
 
   /** Every policy: the shipped default (when nothing replaces it), the file's, then the stored ones. */

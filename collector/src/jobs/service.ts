@@ -28,9 +28,9 @@ import { type JobWindow, windowOpen } from './window.js';
 export interface JobsDeps extends TargetDeps {
   siteTimezone(siteId: string): Promise<string | undefined>;
   hostname(agentId: string): Promise<string | undefined>;
-  /** Sends a command to the agent when it is connected here; false when it is not. */
-  send(agentId: string, msg: JobRun | JobCancel): boolean;
-  /** True when the agent is connected here (the tick looks at those only: offline ones get theirs on connect). */
+  /** Sends a command to the agent when it is connected (to any collector node); false when it is not. */
+  send(agentId: string, msg: JobRun | JobCancel): boolean | Promise<boolean>;
+  /** True when the agent is connected to a node (the tick looks at those only: offline ones get theirs on connect). */
   online(agentId: string): boolean;
 }
 
@@ -270,7 +270,7 @@ export class Jobs {
     const reach = await this.store.stoppable(jobId);
     const n = await this.store.cancel(jobId, this.clock.now());
     let told = 0;
-    for (const agentId of reach) if (this.deps.send(agentId, { type: 'job.cancel', id: jobId })) told++;
+    for (const agentId of reach) if (await this.deps.send(agentId, { type: 'job.cancel', id: jobId })) told++;
     this.logger.info({ jobId, cancelledTargets: n, told }, 'job cancelled');
     for (const clientId of await this.clientsOf(jobId))
       await this.audit.record({
@@ -316,7 +316,7 @@ export class Jobs {
     let sent = 0;
     if (resend)
       for (const id of await this.store.cancelledRunningOn(agentId))
-        if (!this.deps.send(agentId, { type: 'job.cancel', id })) return sent;
+        if (!(await this.deps.send(agentId, { type: 'job.cancel', id }))) return sent;
     for (const t of await this.store.pendingFor(agentId)) {
       if (t.state === 'sent' && !resend) continue;
       const job = t.job;
@@ -333,7 +333,7 @@ export class Jobs {
         spec: JSON.parse(job.spec) as JobSpec,
         reboot: JSON.parse(job.reboot) as RebootPolicy,
       };
-      if (!this.deps.send(agentId, msg)) return sent;
+      if (!(await this.deps.send(agentId, msg))) return sent;
       await this.store.markSent(job.id, agentId, now);
       sent++;
       this.logger.info({ jobId: job.id, agentId }, 'job sent');
@@ -351,7 +351,8 @@ export class Jobs {
       spec: JSON.parse(job.spec) as JobSpec,
       reboot: JSON.parse(job.reboot) as RebootPolicy,
     };
-    const sent = agentIds.filter((agentId) => this.deps.send(agentId, msg));
+    const delivered = await Promise.all(agentIds.map((agentId) => this.deps.send(agentId, msg)));
+    const sent = agentIds.filter((_, i) => delivered[i]);
     await this.store.markSentMany(job.id, sent, now);
     this.logger.info({ jobId: job.id, agents: sent.length, offline: agentIds.length - sent.length }, 'job sent');
   }

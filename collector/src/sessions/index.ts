@@ -12,6 +12,7 @@ export {
   type OpenRequest,
   type SessionOpenedHook,
   Sessions,
+  type SessionsCluster,
   type SessionsInit,
   type SessionsOptions,
 } from './service.js';

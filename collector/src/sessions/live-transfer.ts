@@ -14,7 +14,7 @@ import {
   rechannel,
 } from '@outpost/shared';
 import type { WebSocket } from 'ws';
-import type { AgentConnection, ChannelReply } from '../agents/index.js';
+import type { AgentLink, ChannelReply } from '../agents/index.js';
 import type { EndInfo } from './live.js';
 import { closeReason, type ServerMessage, TECH_CHANNEL } from './wire.js';
 
@@ -36,7 +36,7 @@ export interface TransferOpened {
 /** What LiveTransfer is built from (one options object, not positional arguments). */
 export interface LiveTransferInit {
   id: string;
-  agent: AgentConnection;
+  agent: AgentLink;
   tech: WebSocket;
   direction: Direction;
   startedAt: number;
@@ -61,7 +61,7 @@ export class LiveTransfer {
   #open: { resolve(o: TransferOpened): void; reject(e: OutpostError): void } | undefined;
 
   readonly id: string;
-  readonly agent: AgentConnection;
+  readonly agent: AgentLink;
   readonly tech: WebSocket;
   readonly direction: Direction;
   readonly startedAt: number;

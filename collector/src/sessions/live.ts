@@ -13,7 +13,7 @@ import {
   rechannel,
 } from '@outpost/shared';
 import type { WebSocket } from 'ws';
-import type { AgentConnection } from '../agents/index.js';
+import type { AgentLink } from '../agents/index.js';
 import type { CastRecorder } from './recorder.js';
 import { closeReason, INPUT_WINDOW_BYTES, type ServerMessage, TECH_CHANNEL } from './wire.js';
 
@@ -50,7 +50,7 @@ export interface EndInfo {
 /** What LiveShell is built from (one options object, not positional arguments). */
 export interface LiveShellInit {
   id: string;
-  agent: AgentConnection;
+  agent: AgentLink;
   channel: number;
   writer: WebSocket;
   recorder: CastRecorder | undefined;
@@ -89,7 +89,7 @@ export class LiveShell {
   #hidden = false;
 
   readonly id: string;
-  readonly agent: AgentConnection;
+  readonly agent: AgentLink;
   readonly channel: number;
   readonly writer: WebSocket;
   readonly recorder: CastRecorder | undefined;

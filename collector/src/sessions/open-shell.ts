@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { OutpostError, type TicketCapability } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { AgentConnection, ChannelReply, ConnectionRegistry } from '../agents/index.js';
+import type { AgentLink, ChannelReply } from '../agents/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
@@ -22,7 +22,8 @@ import type { OpenRequest, SessionOpenedHook, SessionsOptions } from './types.js
 
 /** What opening a shell needs from the sessions service. */
 export interface ShellDeps {
-  registry: ConnectionRegistry;
+  /** The agent's socket here, or a link to the node holding it; undefined when no node does. */
+  link(agentId: string, kind: 'shell' | 'file'): Promise<AgentLink | undefined>;
   store: SessionsStore;
   audit: AuditLog;
   clock: Clock;
@@ -64,7 +65,7 @@ function auditBaseOf(req: OpenRequest) {
 /** Opens a shell session for a technician socket; resolves once the agent answered (or throws its refusal). */
 export async function openShell(d: ShellDeps, req: OpenRequest, ws: WebSocket): Promise<LiveShell> {
   const auditBase = auditBaseOf(req);
-  const conn = d.registry.get(req.agentId);
+  const conn = await d.link(req.agentId, 'shell');
   if (!conn) {
     await d.audit.record({ ...auditBase, type: 'shell.open', code: 'OUTPOST_E_AGENT_OFFLINE', result: 'failure' });
     throw new OutpostError('OUTPOST_E_AGENT_OFFLINE');
@@ -177,7 +178,7 @@ async function startRecording(
  */
 async function askAgent(
   d: ShellDeps,
-  conn: AgentConnection,
+  conn: AgentLink,
   req: OpenRequest,
   id: string,
   startedAt: number,
@@ -222,7 +223,7 @@ async function askAgent(
  */
 async function abandon(
   d: ShellDeps,
-  conn: AgentConnection,
+  conn: AgentLink,
   req: OpenRequest,
   o: { id: string; channel: number; reply: ChannelReply | 'closed'; recording: Recording; auditBase: AuditBase },
 ): Promise<never> {

@@ -6,11 +6,12 @@
  * (join.ts), the resize audit (resize-audit.ts), orphan recovery (recovery.ts); this class holds their shared state.
  */
 import { randomBytes } from 'node:crypto';
-import { type ChannelFrame, decodeFrame, signTicket, type TicketCapability } from '@outpost/shared';
+import { type ChannelFrame, decodeFrame, OutpostError, signTicket, type TicketCapability } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { AgentConnection, ChannelReply, ChannelRouter, ConnectionRegistry } from '../agents/index.js';
+import type { AgentConnection, AgentLink, ChannelReply, ChannelRouter, ConnectionRegistry } from '../agents/index.js';
 import type { AuditLog } from '../audit/index.js';
+import type { BusStream } from '../cluster/index.js';
 import type { Clock } from '../config.js';
 import type { SqlDb } from '../db/index.js';
 import { FrameWindow } from '../http/frame-window.js';
@@ -22,6 +23,7 @@ import type { LiveTransfer } from './live-transfer.js';
 import { openShell, type ShellDeps } from './open-shell.js';
 import { recoverOrphans } from './recovery.js';
 import { type ChannelPeer, ChannelRelay } from './relay.js';
+import { RelayedChannel, RemoteAgentLink } from './remote.js';
 import { ResizeAudit } from './resize-audit.js';
 import { SessionsStore } from './store.js';
 import { TechSockets } from './tech-sockets.js';
@@ -50,6 +52,14 @@ export interface SessionsInit {
   options: SessionsOptions;
   /** Told of every session opened (incidents put it on the machine's timeline). */
   onOpened?: SessionOpenedHook;
+  /** Agents held by other collector nodes (docs/0017-nodes.md); absent: only this node's sockets are reachable. */
+  cluster?: SessionsCluster;
+}
+
+/** What sessions ask of the node bus: a relayed stream to the node holding an agent's socket. */
+export interface SessionsCluster {
+  /** The stream, or undefined when no node holds the agent (OUTPOST_E_AGENT_OFFLINE on the bus). */
+  open(agentId: string, kind: 'shell' | 'file'): Promise<BusStream | undefined>;
 }
 
 /** Remote shell sessions. */
@@ -76,7 +86,14 @@ export class Sessions implements ChannelRouter {
   private readonly logger: Logger;
   private readonly options: SessionsOptions;
   private readonly onOpened: SessionOpenedHook;
+  readonly #registry: ConnectionRegistry;
+  /** Sessions of other nodes relayed to agents held here. */
+  readonly #relayed = new Set<RelayedChannel>();
+  readonly #cluster: SessionsCluster | undefined;
+
   constructor(init: SessionsInit) {
+    this.#registry = init.registry;
+    this.#cluster = init.cluster;
     this.store = new SessionsStore(init.db);
     this.audit = init.audit;
     this.key = init.key;
@@ -88,7 +105,7 @@ export class Sessions implements ChannelRouter {
     this.#relay = new ChannelRelay(init.logger);
     this.#resizes = new ResizeAudit({ store: this.store, audit: init.audit, clock: init.clock, logger: init.logger });
     const common = {
-      registry: init.registry,
+      link: (agentId: string, kind: 'shell' | 'file') => this.#link(agentId, kind),
       store: this.store,
       audit: init.audit,
       clock: init.clock,
@@ -116,6 +133,38 @@ export class Sessions implements ChannelRouter {
       allocate: (conn, peer) => this.#relay.allocate(conn, peer),
       release: (conn, channel) => this.#relay.release(conn, channel),
     };
+  }
+
+  /** The agent's socket here, else a link through the node holding it (this node records; that one relays). */
+  async #link(agentId: string, kind: 'shell' | 'file'): Promise<AgentLink | undefined> {
+    const local = this.#registry.get(agentId);
+    if (local || !this.#cluster) return local;
+    const stream = await this.#cluster.open(agentId, kind);
+    if (!stream) return undefined;
+    const link = new RemoteAgentLink(agentId, stream, this.logger);
+    link.run({
+      onFrame: (l, data) => this.#relay.onFrame(l, data),
+      onReply: (l, msg) => this.#relay.onReply(l, msg),
+      onClose: (l, code, reason) => this.#relay.onClose(l, code, reason),
+    });
+    return link;
+  }
+
+  /**
+   * Another node's session to an agent held here (the bus's `stream.open`): relays it on a channel of the agent's
+   * socket until either side ends. Access was checked, and the session is recorded, on the technician's node.
+   */
+  acceptRelayed(conn: AgentConnection, stream: BusStream): void {
+    const channel = new RelayedChannel(
+      conn,
+      stream,
+      {
+        allocate: (c, peer) => this.#relay.allocate(c, peer),
+        release: (c, ch) => this.#relay.release(c, ch),
+      },
+      this.logger,
+    );
+    void channel.run();
   }
 
   get sessionKey(): string {
@@ -209,7 +258,7 @@ export class Sessions implements ChannelRouter {
   }
 
   /** Gives a peer the next free channel id on an agent socket. */
-  allocate(conn: AgentConnection, peer: ChannelPeer): number {
+  allocate(conn: AgentLink, peer: ChannelPeer): number {
     return this.#relay.allocate(conn, peer);
   }
 
@@ -283,6 +332,7 @@ export class Sessions implements ChannelRouter {
     await this.#recovering;
     for (const s of [...this.live.values(), ...this.transfers.values()])
       s.end({ reason: 'collector stopping', exitCode: null, code: 'OUTPOST_E_UNAVAILABLE' });
+    for (const r of this.#relayed) r.end(new OutpostError('OUTPOST_E_UNAVAILABLE', { message: 'collector stopping' }));
     await Promise.all([...this.#ending]);
   }
 }

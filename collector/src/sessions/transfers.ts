@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { OutpostError, type TicketCapability } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { AgentConnection, ConnectionRegistry } from '../agents/index.js';
+import type { AgentLink } from '../agents/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
@@ -32,7 +32,8 @@ export interface TransferRequest extends Omit<OpenRequest, 'cols' | 'rows' | 'el
 
 /** What opening a transfer needs from the sessions service. */
 export interface TransferDeps {
-  registry: ConnectionRegistry;
+  /** The agent's socket here, or a link to the node holding it; undefined when no node does. */
+  link(agentId: string, kind: 'shell' | 'file'): Promise<AgentLink | undefined>;
   store: SessionsStore;
   audit: AuditLog;
   clock: Clock;
@@ -42,8 +43,8 @@ export interface TransferDeps {
   fileMaxBytes: number;
   transfers: Map<string, LiveTransfer>;
   ticket(agentId: string, sessionId: string, actor: OpenRequest['actor'], caps: TicketCapability[]): string;
-  allocate(conn: AgentConnection, peer: LiveTransfer): number;
-  release(conn: AgentConnection, channel: number): void;
+  allocate(conn: AgentLink, peer: LiveTransfer): number;
+  release(conn: AgentLink, channel: number): void;
   /** Keeps a finishing promise so `stop()` can wait for it. */
   track(p: Promise<void>): void;
 }
@@ -108,14 +109,14 @@ async function admit(
   req: TransferRequest,
   auditBase: AuditBase,
   details: Record<string, unknown>,
-): Promise<AgentConnection> {
+): Promise<AgentLink> {
   if (req.direction === 'upload' && req.size > d.fileMaxBytes) {
     await d.audit.record({ ...auditBase, code: 'OUTPOST_E_PAYLOAD_TOO_LARGE', result: 'failure', details });
     throw new OutpostError('OUTPOST_E_PAYLOAD_TOO_LARGE', {
       message: `upload of ${req.size} bytes is over the collector limit of ${d.fileMaxBytes}`,
     });
   }
-  const conn = d.registry.get(req.agentId);
+  const conn = await d.link(req.agentId, 'file');
   if (!conn) {
     await d.audit.record({ ...auditBase, code: 'OUTPOST_E_AGENT_OFFLINE', result: 'failure', details });
     throw new OutpostError('OUTPOST_E_AGENT_OFFLINE');
@@ -153,7 +154,7 @@ async function insertRow(d: TransferDeps, req: TransferRequest, id: string, star
 /** Ends a transfer: its row finished with the outcome and bytes, and one audit row with the code. */
 async function finish(
   d: TransferDeps,
-  conn: AgentConnection,
+  conn: AgentLink,
   req: TransferRequest,
   t: LiveTransfer,
   info: TransferEnd,
@@ -189,13 +190,7 @@ async function finish(
 }
 
 /** Asks the agent to open the file, with a single-use ticket for exactly this transfer. */
-function sendOpen(
-  d: TransferDeps,
-  conn: AgentConnection,
-  req: TransferRequest,
-  t: LiveTransfer,
-  startedAt: number,
-): void {
+function sendOpen(d: TransferDeps, conn: AgentLink, req: TransferRequest, t: LiveTransfer, startedAt: number): void {
   const id = t.id;
   conn.send({
     type: 'file.open',

@@ -17,7 +17,11 @@ import { type Assignment, type StoredUpdateStatus, UpdatesStore } from './store.
 /** What the concern needs from the agents concern. */
 export interface UpdatesDeps {
   /** Sends a message to an agent when it is connected; false when it is not. */
-  send(agentId: string, msg: { type: 'update.assign'; id: string; expiresAt: number; version: string }): boolean;
+  /** True when a socket (on this node or another) took it. */
+  send(
+    agentId: string,
+    msg: { type: 'update.assign'; id: string; expiresAt: number; version: string },
+  ): boolean | Promise<boolean>;
   /** The client an agent belongs to (for audit rows), or undefined when unknown. */
   clientOf(agentId: string): Promise<string | undefined>;
 }
@@ -129,18 +133,18 @@ export class Updates {
         resource: `agent:${agentId}`,
         details: { version, assignmentId: assignment.id, ...opts.context },
       });
-    const sent = this.#send(assignment);
+    const sent = await this.#send(assignment);
     return { assignment, sent };
   }
 
-  #send(a: Assignment): boolean {
+  #send(a: Assignment): boolean | Promise<boolean> {
     return this.deps.send(a.agentId, { type: 'update.assign', id: a.id, expiresAt: a.expiresAt, version: a.version });
   }
 
   /** On every agent connection: its latest unexpired assignment again (the agent ignores one it already handled). */
   async onAgentReady(agentId: string): Promise<void> {
     const a = await this.#store.latestAssignment(agentId, this.clock.now());
-    if (a) this.#send(a);
+    if (a) await this.#send(a);
   }
 
   /** The `update.status` stream sink: stores and audits every step; refusals and rollbacks as failures. */
