@@ -4,10 +4,9 @@
  * file copied both ways with its SHA-256, a revocation on A cutting the agent's socket on B, echo latency same-node
  * against cross-node, and node B SIGKILLed under an open shell ending it on A with OUTPOST_E_NODE_LOST.
  *
- * Shared state: both nodes run on one data directory, so one SQLite file (WAL, busy timeout 5 s: two processes may
- * write it), one session-ticket key (tickets signed on A are checked by an agent that learnt B's key) and one
- * recordings directory. PostgreSQL, once every store is ported: `STORAGE` below becomes `{ url: pg.url }` — the one
- * line to change (the data directory stays shared for the ticket key and recordings, docs/0017).
+ * Shared state: both nodes store everything in one PostgreSQL database (issue 20's deployment; without the server
+ * binaries they fall back to one SQLite file, WAL with a 5 s busy timeout), and share one data directory for the
+ * session-ticket key (tickets signed on A are checked by an agent that learnt B's key) and the recordings (docs/0017).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,11 +16,14 @@ import { CHANNEL_WINDOW_BYTES } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outpostBin, spawnNode, tempDir } from '../support/collector.js';
 import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
+import { freshPostgres, postgresUnavailable, stopPostgresAfterAll } from '../support/postgres.js';
 import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../support/process-collector.js';
 import { OutputBuffer, type ShellAgent, startShellAgent, waitOnline } from '../support/shell.js';
 
-/** Where both nodes keep their state (see the header). */
+/** Where both nodes keep their state (see the header): PostgreSQL where the server is installed. */
 const STORAGE: Record<string, unknown> = {};
+if (postgresUnavailable) console.warn(`two-node test on one SQLite file: ${postgresUnavailable}`);
+stopPostgresAfterAll();
 
 const skip = natsUnavailable();
 if (skip) console.warn(`skipping the two-node end-to-end test: ${skip}`);
@@ -120,6 +122,7 @@ async function echoLatency(agentId: string, n: number, admins: { same: ApiTarget
 
 beforeAll(async () => {
   mkdirSync(root, { recursive: true });
+  if (!postgresUnavailable) STORAGE.url = await freshPostgres();
   nats = await startNats();
   a = await node('node-a');
   b = await node('node-b');
