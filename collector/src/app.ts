@@ -4,7 +4,6 @@
  * no metric, arms no timer and holds no adapter of its own: concerns contribute those.
  * It never listens (server.ts does), so tests build it on a temp directory and use `inject()` or a free port.
  */
-import { OutpostError } from '@outpost/shared';
 import { agentsMigrations } from './agents/index.js';
 import { auditMigrations } from './audit/index.js';
 import { authMigrations, createAuthenticate, createGuard } from './auth/index.js';
