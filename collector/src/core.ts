@@ -31,42 +31,24 @@ import { EventsStore } from './events/index.js';
 import { IncidentService, type IncidentSink } from './incidents/index.js';
 import { FleetQueries, Inventory } from './inventory/index.js';
 import { Jobs } from './jobs/index.js';
-import {
-  defaultNodeId,
-  LEASE_TTL_MS,
-  type LeasedComponent,
-  LeasedWork,
-  LeaseStore,
-  type LeaseTiming,
-  leaseTiming,
-  SINGLE_NODE_LEASE_TTL_MS,
-} from './leases/index.js';
-import type { Component } from './lifecycle.js';
+import type { LeaseTiming } from './leases/index.js';
 import { LiveHub } from './live/index.js';
-import { HOUSEKEEPING_INTERVAL_MS, MetricsService, MetricsStore } from './metrics/index.js';
+import { MetricsService, MetricsStore } from './metrics/index.js';
 import { Notifications, notificationsMetrics } from './notifications/index.js';
 import type { MetricFamily } from './observability/index.js';
-import {
-  agentRequestDesk,
-  agentRequestSink,
-  type EmailReceiver,
-  type EmailReplies,
-  Requests,
-} from './requests/index.js';
-import type { Rollouts } from './rollouts/index.js';
+import { agentRequestDesk, agentRequestSink, Requests } from './requests/index.js';
 import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
 import { Tenants } from './tenants/index.js';
 import { Updates } from './updates/index.js';
 import { agentsCluster, connectNodes, sessionsCluster } from './wire-cluster.js';
+import { componentsOf } from './wire-components.js';
 import { wireHelpdesk } from './wire-helpdesk.js';
 import { wireRollouts } from './wire-rollouts.js';
 import { detectionPlaceOf, inventoryFactsOf, lastSeenOf, placementOf, snapshotRequester } from './wiring.js';
 
 /** A job's selector resolves in one query; a bound well above the fleet one collector serves. */
 const JOB_SELECTOR_LIMIT = 100_000;
-/** A comment line on every live stream this often, so proxies and browsers keep an idle one open. */
-const LIVE_KEEPALIVE_MS = 15_000;
 /** What an agent that is refused at the connection limit is told to wait before it retries. */
 const AGENT_RETRY_AFTER_SEC = 15;
 
@@ -117,83 +99,6 @@ export async function wireCore(input: CoreInput) {
     ...notificationsMetrics(work.notifications),
   ];
   return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, email, selfService, components, metricFamilies };
-}
-
-/** The long-running parts of a wired core, in start order (stopped in reverse by the lifecycle). */
-function componentsOf(
-  input: CoreInput,
-  c: Spine &
-    Work &
-    Watch &
-    ReturnType<typeof wireLive> & {
-      hub: LiveHub;
-      rollouts: Rollouts;
-      email: EmailReceiver | undefined;
-      replies: EmailReplies | undefined;
-    },
-): Component[] {
-  const { sessions, gateway, ingest, presence, metricsService, sweeps, checkpoint } = c;
-  const { incidents, notifications, jobs, rollouts, hub, email, replies } = c;
-  const once = leasedBy(input, c.node);
-  let keepAlive: NodeJS.Timeout | undefined;
-  // Stop order: nothing new comes in (sessions, sockets), what arrived is committed, then the timers, then the
-  // detection checkpoint last so it holds every sample committed before the stop.
-  return [
-    ...(email
-      ? [{ name: 'email', start: () => email.start(), stop: () => email.stop().finally(() => replies?.close()) }]
-      : []),
-    { name: 'sessions', start: () => sessions.start(), stop: () => sessions.stop() },
-    {
-      name: 'live stream',
-      start: () => {
-        keepAlive = setInterval(() => hub.keepAlive(), LIVE_KEEPALIVE_MS).unref();
-      },
-      stop: () => {
-        clearInterval(keepAlive);
-        hub.close();
-      },
-    },
-    { name: 'gateway', stop: () => gateway.stop() },
-    { name: 'node bus', start: () => c.node.start(), stop: () => c.node.stop() },
-    { name: 'stream', stop: () => ingest.idle() },
-    { name: 'presence', start: () => presence.start(), stop: () => presence.stop() },
-    // Fleet-wide sweeps (absence, inventory rules) judge every machine from the database: one node runs them.
-    once(sweeps),
-    {
-      name: 'metrics',
-      start: () => metricsService.start(HOUSEKEEPING_INTERVAL_MS, checkpoint),
-      stop: () => metricsService.stop(),
-    },
-    once({
-      name: 'incidents',
-      start: () => incidents.start(input.config.incidents.tickMs),
-      stop: () => incidents.stop(),
-    }),
-    once({ name: 'notifications', start: (lease) => notifications.start(lease), stop: () => notifications.stop() }),
-    once({ name: 'jobs', start: () => jobs.start(), stop: () => jobs.stop() }),
-    once({ name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() }),
-    {
-      name: 'detection checkpoint',
-      stop: () => {
-        c.detection.checkpoints?.stop();
-        return checkpoint();
-      },
-    },
-  ];
-}
-
-/**
- * Wraps once-only work (docs/0017-nodes.md, "Leases") so it runs only on the node holding its lease, named after the
- * component. A single `outpost serve` on SQLite takes every lease on its first attempt, so its timers start as before.
- */
-function leasedBy(input: CoreInput, node: NodeBusHandle): (work: LeasedComponent) => LeasedWork {
-  const { sql } = input;
-  const store = new LeaseStore(sql);
-  // Nodes of a cluster hold leases under their bus identity, even on one shared SQLite file (docs/0017-nodes.md).
-  const nodeId = input.nodeId ?? (node.clustered ? node.bus.nodeId : defaultNodeId(sql.dialect));
-  const logger = input.config.logger.child({ concern: 'leases' });
-  const timing = input.leaseTiming ?? leaseTiming(sql.dialect === 'sqlite' ? SINGLE_NODE_LEASE_TTL_MS : LEASE_TTL_MS);
-  return (work) => new LeasedWork({ name: work.name, work, store, nodeId, logger, timing });
 }
 
 /** The console's live stream: agents coming and going, and every ticket change, pushed to the browsers watching. */
@@ -251,7 +156,7 @@ function wireSpine({ sql, config }: CoreInput, node: NodeBusHandle) {
   };
   return { audit, auth, tenants, registry, agents, events, ingest, presence, ports, node, reach };
 }
-type Spine = ReturnType<typeof wireSpine>;
+export type Spine = ReturnType<typeof wireSpine>;
 
 /** Inventory, jobs, contracts, incidents and notifications: the concerns that keep the fleet's records. */
 function wireWork({ sql, config, incidentSink }: CoreInput, spine: Spine) {
@@ -331,7 +236,7 @@ function wireWork({ sql, config, incidentSink }: CoreInput, spine: Spine) {
     requests,
   };
 }
-type Work = ReturnType<typeof wireWork>;
+export type Work = ReturnType<typeof wireWork>;
 
 /** Detection policies, the engine with its checkpoint and sweeps, time-series storage. */
 async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
@@ -391,7 +296,9 @@ async function wireDetection(input: CoreInput, spine: Spine, work: Work) {
   const checksPush = new ChecksPush(policies.set, () => clock.now());
   return { policies, policyAdmin, detection, metricsStore, metricsService, checkpoint, sweeps, checksPush };
 }
-type Watch = Awaited<ReturnType<typeof wireDetection>>;
+export type Watch = Awaited<ReturnType<typeof wireDetection>>;
+/** What talks to connected agents. */
+export type Live = ReturnType<typeof wireLive>;
 
 /** The agent endpoint, remote sessions and releases: what talks to connected agents. */
 function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
