@@ -4,19 +4,15 @@
  * reconnect, stream messages acknowledged per second in a burst, and in a steady phase with heartbeats every 30 s:
  * collector RSS and event-loop lag p99. The last line is one JSON object with every figure.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ApiTarget, apiCall, checkSettings } from '@outpost/collector';
-import {
-  type CollectorProcess,
-  enrollmentToken,
-  repoRoot as root,
-  startCollectorProcess,
-} from './collector-process.js';
+import { type CollectorProcess, enrollmentToken, startCollectorProcess } from './collector-process.js';
 import { cpuSeconds } from './proc-cpu.js';
 import { ephemeralPorts, openFilesLimit, sourceAddress } from './sim-connect.js';
+import { forkSimulator, type Reply, simulatorReply } from './sim-fleet.js';
 
 const counts = process.argv
   .slice(2)
@@ -35,9 +31,6 @@ const replyTimeoutMs = Number(process.env.BENCH_REPLY_TIMEOUT_MS ?? phaseTimeout
 const spread = process.env.BENCH_SPREAD !== '0';
 /** Ephemeral ports per source address towards the collector's one port. */
 const portsPerSource = ephemeralPorts(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'));
-
-/** A simulator's answer: figures, and `missing` when a phase ended short. */
-type Reply = { ok: boolean; error?: string; missing?: string } & Record<string, unknown>;
 
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -115,34 +108,8 @@ function askAll(children: ChildProcess[], cmd: object): Promise<Reply[]> {
   return Promise.all(children.map((c, i) => replyOf(c, `simulator ${i}`, () => c.send(cmd))));
 }
 
-/**
- * The next message of a simulator process; rejects, naming it, when it exits or stays silent past the timeout
- * (a bench that waits for ever on a dead child measures nothing).
- */
 function replyOf(c: ChildProcess, name: string, send?: () => void): Promise<Reply> {
-  return new Promise<Reply>((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      c.off('message', onMessage);
-      c.off('exit', onExit);
-    };
-    const onMessage = (m: Reply) => {
-      done();
-      if (m.ok) resolve(m);
-      else reject(new Error(`${name}: ${m.error}`));
-    };
-    const onExit = (code: number | null, signal: string | null) => {
-      done();
-      reject(new Error(`${name} (pid ${c.pid}) exited (${code ?? signal}) before answering`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`${name} (pid ${c.pid}) did not answer within ${replyTimeoutMs / 1000} s`));
-    }, replyTimeoutMs);
-    c.on('message', onMessage);
-    c.once('exit', onExit);
-    send?.();
-  });
+  return simulatorReply(c, name, replyTimeoutMs, send);
 }
 const num = (r: Reply, k: string) => (typeof r[k] === 'number' ? r[k] : 0);
 const sum = (rs: Reply[], k: string) => rs.reduce((n, r) => n + num(r, k), 0);
@@ -174,18 +141,13 @@ async function startSimulators(agents: number, url: string, token: string): Prom
     process.stderr.write(`  warning: 2 × ${agents} sockets from one source address of ${portsPerSource} ports\n`);
   for (let p = 0; p < Math.ceil(agents / perProcess); p++) {
     const n = Math.min(perProcess, agents - p * perProcess);
-    const child = fork(join(root, 'scripts/bench/sim-agents.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      env: {
-        ...process.env,
-        BENCH_AGENT_URL: url.replace(/^http/, 'ws'),
-        BENCH_TOKEN: token,
-        BENCH_COUNT: String(n),
-        BENCH_BASE: String(p * perProcess),
-        BENCH_SOURCE: spread ? sourceAddress(p) : '',
-        BENCH_PHASE_TIMEOUT_MS: String(phaseTimeoutMs),
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    const child = forkSimulator({
+      url,
+      token,
+      count: n,
+      base: p * perProcess,
+      source: spread ? sourceAddress(p) : '',
+      phaseTimeoutMs,
     });
     children.push(child);
     await replyOf(child, `simulator ${p} of the ${agents} fleet (start)`).catch((err: unknown) => {

@@ -20,7 +20,8 @@ interface Sim {
   timers: NodeJS.Timeout[];
 }
 
-const url = `${process.env.BENCH_AGENT_URL}/v1/agent`;
+/** Where the sims dial; a `connect` command may move them to another collector node (the cluster bench's failover). */
+let url = `${process.env.BENCH_AGENT_URL}/v1/agent`;
 const token = process.env.BENCH_TOKEN ?? '';
 const count = Number(process.env.BENCH_COUNT ?? 100);
 const base = Number(process.env.BENCH_BASE ?? 0);
@@ -147,6 +148,32 @@ function download(url: string): Promise<{ bytes: number; error?: string }> {
   });
 }
 
+/** One sequenced `metrics.batch` of one sample with `values` metrics, as an agent's sampling round. */
+function sendMetrics(s: Sim, values: number): void {
+  if (s.ws?.readyState !== WebSocket.OPEN) return;
+  const sample = { time: Date.now(), values: {} as Record<string, number> };
+  for (let k = 0; k < values; k++) sample.values[`bench.m${k}`] = Math.random() * 100;
+  s.ws.send(JSON.stringify({ type: 'metrics.batch', seq: s.nextSeq++, samples: [sample] }));
+}
+
+/** Sends `batches` messages from every open sim, `send` making each; answers once all are acknowledged. */
+async function untilAcked(
+  batches: number,
+  send: (s: Sim, n: number) => void,
+): Promise<Record<string, number | string>> {
+  const t0 = performance.now();
+  const target = sims.map((s) => s.nextSeq - 1 + batches);
+  const before = acks;
+  for (let n = 0; n < batches; n++) for (const s of sims) send(s, n);
+  // Until every open socket's messages are acknowledged, or the phase deadline names the agents still waiting.
+  const deadline = Date.now() + phaseTimeoutMs;
+  const waiting = () => sims.filter((s, i) => s.ws?.readyState === WebSocket.OPEN && s.acked < target[i]!).length;
+  while (waiting() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const left = waiting();
+  const missing = left ? `${left} of ${sims.length} agents still wait for acks after ${phaseTimeoutMs} ms` : '';
+  return { ms: performance.now() - t0, acked: acks - before, missing };
+}
+
 function sendEvent(s: Sim, n: number): void {
   if (s.ws?.readyState !== WebSocket.OPEN) return;
   s.ws.send(JSON.stringify({ type: 'stream.event', seq: s.nextSeq++, time: Date.now(), kind: 'bench', data: { n } }));
@@ -188,11 +215,13 @@ async function handle(cmd: {
   timeoutMs?: number;
   url?: string;
   count?: number;
+  values?: number;
 }): Promise<Record<string, number | string>> {
   const t0 = performance.now();
   switch (cmd.op) {
     case 'enroll':
     case 'connect':
+      if (cmd.url) url = `${cmd.url}/v1/agent`;
       tally = new ConnectTally();
       await pool(64, Date.now() + phaseTimeoutMs, connect);
       return {
@@ -207,18 +236,11 @@ async function handle(cmd: {
       return { ms: performance.now() - t0 };
     case 'steady':
       return steady(cmd.intervalMs ?? 30_000, cmd.seconds ?? 60);
-    case 'burst': {
-      const events = cmd.events ?? 20;
-      const target = sims.map((s) => s.nextSeq - 1 + events);
-      const before = acks;
-      for (let n = 0; n < events; n++) for (const s of sims) sendEvent(s, n);
-      // Until every open socket's events are acknowledged, or the phase deadline names the agents still waiting.
-      const deadline = Date.now() + phaseTimeoutMs;
-      const waiting = () => sims.filter((s, i) => s.ws?.readyState === WebSocket.OPEN && s.acked < target[i]!).length;
-      while (waiting() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      const left = waiting();
-      const missing = left ? `${left} of ${sims.length} agents still wait for acks after ${phaseTimeoutMs} ms` : '';
-      return { ms: performance.now() - t0, acked: acks - before, missing };
+    case 'burst':
+      return untilAcked(cmd.events ?? 20, sendEvent);
+    case 'metrics': {
+      const values = cmd.values ?? 20;
+      return untilAcked(cmd.events ?? 20, (s) => sendMetrics(s, values));
     }
     case 'received': {
       // Waits until every connected sim of this process got a command of `type`; answers when the last one did.
@@ -246,8 +268,9 @@ async function handle(cmd: {
 
 process.on('message', (cmd: { op: string }) => {
   if (cmd.op === 'exit') process.exit(0);
+  // The reply names its command: the cluster bench has a `steady` phase running while it sends a `connect`.
   handle(cmd).then(
-    (r) => process.send?.({ ok: true, ...r }),
+    (r) => process.send?.({ ok: true, op: cmd.op, ...r }),
     (err: unknown) => process.send?.({ ok: false, error: String(err) }),
   );
 });

@@ -18,7 +18,7 @@ import { outpostBin, spawnNode, tempDir } from '../support/collector.js';
 import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
 import { freshPostgres, postgresUnavailable, stopPostgresAfterAll } from '../support/postgres.js';
 import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../support/process-collector.js';
-import { OutputBuffer, type ShellAgent, startShellAgent, waitOnline } from '../support/shell.js';
+import { echoLatency, openShell, type ShellAgent, startShellAgent, waitOnline } from '../support/shell.js';
 
 /** Where both nodes keep their state (see the header): PostgreSQL where the server is installed. */
 const STORAGE: Record<string, unknown> = {};
@@ -70,13 +70,6 @@ async function connectedOn(admin: ApiTarget): Promise<number> {
   return Number(/^outpost_agents_connected (\d+)$/m.exec(text)?.[1]);
 }
 
-async function openShell(admin: ApiTarget, agentId: string) {
-  const s = await ShellClient.open(admin, agentId);
-  const out = new OutputBuffer();
-  s.onData(out.push);
-  return { s, out };
-}
-
 /** `outpost --json cp …` against node A. */
 async function cp(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   const p = spawnNode(outpostBin, [
@@ -85,39 +78,6 @@ async function cp(...args: string[]): Promise<{ code: number | null; out: string
   ]);
   const code = await p.exited;
   return { code, out: p.stdout(), err: p.stderr() };
-}
-
-/** One command round trip (`echo` typed, its output read) on an open shell, in ms. */
-async function roundTrip(sh: Awaited<ReturnType<typeof openShell>>, i: number): Promise<number> {
-  sh.out.text = '';
-  const t0 = performance.now();
-  // The typed line reads `R$((i))`: only the output holds `R<i>` (bash also wraps it in bracketed-paste codes).
-  sh.s.write(`echo R$((${i}))\n`);
-  await sh.out.waitFor(new RegExp(`R${i}\\r?\\n`));
-  return performance.now() - t0;
-}
-
-/**
- * Median and 95th percentile of `n` round trips on each of two shells to one agent, taken in turn (one on one
- * shell, one on the other) so both see the same machine load; ten rounds each of warm-up first, not counted.
- */
-async function echoLatency(agentId: string, n: number, admins: { same: ApiTarget; cross: ApiTarget }) {
-  const shells = { same: await openShell(admins.same, agentId), cross: await openShell(admins.cross, agentId) };
-  const ms = { same: [] as number[], cross: [] as number[] };
-  for (let i = -10; i < n; i++)
-    for (const k of ['same', 'cross'] as const) {
-      const t = await roundTrip(shells[k], i);
-      if (i >= 0) ms[k].push(t);
-    }
-  const stats = (xs: number[]) => {
-    xs.sort((x, y) => x - y);
-    return { p50: +xs[Math.floor(n / 2)]!.toFixed(1), p95: +xs[Math.floor(n * 0.95)]!.toFixed(1) };
-  };
-  for (const sh of Object.values(shells)) {
-    sh.s.write('exit\n');
-    await sh.s.ended;
-  }
-  return { same: stats(ms.same), cross: stats(ms.cross) };
 }
 
 beforeAll(async () => {

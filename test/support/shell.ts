@@ -1,7 +1,7 @@
 /** Test resources for remote shell tests: a real agent process enrolled, configured for shells, and online. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ApiTarget, apiCall } from '@outpost/collector';
+import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
 import { type AgentInstall, agentInstall, enrollAgent, runAgent } from './agent.js';
 import type { Proc, TestCollector } from './collector.js';
 
@@ -134,4 +134,45 @@ export function cliEnv(as: ApiTarget, dir: string): NodeJS.ProcessEnv {
     OUTPOST_TOKEN: as.token ?? '',
     ...(as.caFingerprint ? { OUTPOST_CA_FINGERPRINT: as.caFingerprint } : {}),
   };
+}
+
+/** Opens a shell on `agentId` through the node `admin` points at, its output collected. */
+export async function openShell(admin: ApiTarget, agentId: string) {
+  const s = await ShellClient.open(admin, agentId);
+  const out = new OutputBuffer();
+  s.onData(out.push);
+  return { s, out };
+}
+
+/** One command round trip (`echo` typed, its output read) on an open shell, in ms. */
+async function roundTrip(sh: Awaited<ReturnType<typeof openShell>>, i: number): Promise<number> {
+  sh.out.text = '';
+  const t0 = performance.now();
+  // The typed line reads `R$((i))`: only the output holds `R<i>` (bash also wraps it in bracketed-paste codes).
+  sh.s.write(`echo R$((${i}))\n`);
+  await sh.out.waitFor(new RegExp(`R${i}\\r?\\n`));
+  return performance.now() - t0;
+}
+
+/**
+ * Median and 95th percentile of `n` round trips on each of two shells to one agent, taken in turn (one on one
+ * shell, one on the other) so both see the same machine load; ten rounds each of warm-up first, not counted.
+ */
+export async function echoLatency(agentId: string, n: number, admins: { same: ApiTarget; cross: ApiTarget }) {
+  const shells = { same: await openShell(admins.same, agentId), cross: await openShell(admins.cross, agentId) };
+  const ms = { same: [] as number[], cross: [] as number[] };
+  for (let i = -10; i < n; i++)
+    for (const k of ['same', 'cross'] as const) {
+      const t = await roundTrip(shells[k], i);
+      if (i >= 0) ms[k].push(t);
+    }
+  const stats = (xs: number[]) => {
+    xs.sort((x, y) => x - y);
+    return { p50: +xs[Math.floor(n / 2)]!.toFixed(1), p95: +xs[Math.floor(n * 0.95)]!.toFixed(1) };
+  };
+  for (const sh of Object.values(shells)) {
+    sh.s.write('exit\n');
+    await sh.s.ended;
+  }
+  return { same: stats(ms.same), cross: stats(ms.cross) };
 }
