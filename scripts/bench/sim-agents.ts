@@ -42,6 +42,8 @@ const sims: Sim[] = Array.from({ length: count }, (_, i) => {
   return { i, key: privateKey, pub: exportPublicKey(publicKey), nextSeq: 1, acked: 0, timers: [] };
 });
 let acks = 0;
+/** Sequenced messages sent to a node that died before storing them (see the welcome). */
+let dropped = 0;
 let tally = new ConnectTally();
 /** Commands received, per message type: how many agents got one, and when the last of them did (epoch ms). */
 const commands = new Map<string, { agents: Set<number>; last: number }>();
@@ -82,8 +84,14 @@ function connect(sim: Sim): Promise<void> {
       const msg = collectorMessages.decode(data.toString());
       if (msg.type === 'collector.challenge') ws.send(JSON.stringify(hello(sim, msg.nonce)));
       else if (msg.type === 'collector.welcome') {
+        // The welcome's lastSeq confirms what was stored (its ack may have died with a killed node); what the sim sent
+        // past it died in flight (a real agent's outbox resends it, a sim does not): counted as dropped, never acked.
+        if (sim.agentId) {
+          acks += Math.max(0, msg.lastSeq - sim.acked);
+          dropped += Math.max(0, sim.nextSeq - 1 - msg.lastSeq);
+        }
         sim.agentId = msg.agentId;
-        sim.acked = msg.lastSeq;
+        sim.acked = Math.max(msg.lastSeq, sim.nextSeq - 1);
         sim.nextSeq = Math.max(sim.nextSeq, msg.lastSeq + 1);
         sim.ws = ws;
         settle();
@@ -183,6 +191,7 @@ function sendEvent(s: Sim, n: number): void {
 async function steady(interval: number, seconds: number): Promise<Record<string, number>> {
   const t0 = performance.now();
   const before = acks;
+  const droppedBefore = dropped;
   let sent = 0;
   for (const s of sims) {
     const start = setTimeout(() => {
@@ -202,6 +211,7 @@ async function steady(interval: number, seconds: number): Promise<Record<string,
     ms: performance.now() - t0,
     sent,
     acked: acks - before,
+    dropped: dropped - droppedBefore,
     open: sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length,
   };
 }
