@@ -54,15 +54,12 @@ const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-cluster-'));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
-/** The next reply of `node`'s simulator to `op` (sent now unless `send` is false: an answer to an earlier command). */
-function ask(node: Node, cmd: { op: string } & Record<string, unknown>, send = true): Promise<Reply> {
-  return simulatorReply(
-    node.sim,
-    `${node.name}'s simulator`,
-    PHASE_MS,
-    send ? () => node.sim.send(cmd) : undefined,
-    cmd.op,
-  );
+/**
+ * Sends `cmd` to `node`'s simulator and awaits its reply to that command (the failover has a `steady` running while
+ * it sends a `connect`).
+ */
+function ask(node: Node, cmd: { op: string } & Record<string, unknown>): Promise<Reply> {
+  return simulatorReply(node.sim, `${node.name}'s simulator`, PHASE_MS, () => node.sim.send(cmd), cmd.op);
 }
 
 /** Ends the bench when a simulator's phase ended short, naming what is missing. */
