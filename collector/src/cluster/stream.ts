@@ -123,8 +123,10 @@ export class BusStream implements AsyncIterable<Uint8Array> {
     if (this.#over || this.#ending)
       return Promise.reject(this.#over?.error ?? new OutpostError('OUTPOST_E_SESSION_ENDED'));
     if (bytes.length === 0) return Promise.resolve();
+    // A copy: the bytes may wait here for credit while the caller's buffer (a socket's, a pooled one) is reused.
+    const own = new Uint8Array(bytes);
     return new Promise((resolve, reject) => {
-      this.#writes.push({ bytes, offset: 0, resolve, reject });
+      this.#writes.push({ bytes: own, offset: 0, resolve, reject });
       this.#pump();
     });
   }
@@ -233,7 +235,8 @@ export class BusStream implements AsyncIterable<Uint8Array> {
     if (frame.length < HEADER) throw broken('data frame shorter than its header');
     const seq = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(1);
     if (seq !== (this.#recvSeq + 1) >>> 0) throw broken(`frame ${seq} arrived after ${this.#recvSeq}`);
-    const bytes = frame.subarray(HEADER);
+    // A copy: the frame is the transport's buffer, and the bytes may wait in the inbox for a slow reader.
+    const bytes = new Uint8Array(frame.subarray(HEADER));
     if (bytes.length > this.#outstanding) throw broken(`${bytes.length} bytes sent on ${this.#outstanding} of credit`);
     this.#recvSeq = seq;
     this.#outstanding -= bytes.length;
