@@ -117,7 +117,12 @@ function useContract(clientId: string, calendars: readonly CalendarInfo[]) {
         if ((err as { status?: number }).status === 404) fill(null);
         else error.value = err;
       });
-  }, [clientId, calendars.length]);
+  }, [clientId]);
+  // A new or deleted calendar must not re-read the contract: that would throw away what the admin is typing. It only
+  // fills the default when the list arrives after the contract.
+  useEffect(() => {
+    if (contract.value !== undefined && !calendarId.value && calendars[0]) calendarId.value = calendars[0].id;
+  }, [calendars.length, contract.value]);
   return { contract, error, name, calendarId, targets, saved, fill };
 }
 
