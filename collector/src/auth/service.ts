@@ -153,8 +153,15 @@ export class AuthService {
     return u && !u.disabled && holdsRoleOn(u.roles, clientId) ? u : undefined;
   }
 
+  /**
+   * Users holding a role on one of `clientIds` (every user when undefined). A scoped list shows only the roles on
+   * those clients (and on every client): the other clients a user works for do not exist for this caller.
+   */
   async listUsers(clientIds?: readonly string[]): Promise<PublicUser[]> {
-    return (await this.store.listUsers(clientIds)).map(toPublicUser);
+    const users = (await this.store.listUsers(clientIds)).map(toPublicUser);
+    if (!clientIds) return users;
+    const shown = new Set(clientIds);
+    return users.map((u) => ({ ...u, roles: u.roles.filter((b) => b.clientId === null || shown.has(b.clientId)) }));
   }
 
   /** Password (+ TOTP when enabled) → a console session token. Every failure is audited. */

@@ -1,5 +1,5 @@
 /** Request and response schemas of the jobs concern (docs/0010-jobs.md). Responses are allow-lists. */
-import { JOB_SCRIPT_MAX_BYTES, PackageName, RebootPolicy } from '@outpost/shared';
+import { EpochMs, JOB_SCRIPT_MAX_BYTES, PackageName, RebootPolicy } from '@outpost/shared';
 import { type Static, Type } from '@sinclair/typebox';
 import { TagName } from '../agents/tags.js';
 import { NullableString, NullableTime } from '../http/schemas.js';
@@ -97,8 +97,11 @@ export const JobInput = Type.Object(
     target: JobTarget,
     /** Recurring window in each machine's site time zone; absent: as soon as the machine is online. */
     window: Type.Optional(JobWindow),
-    /** Not before this instant (epoch ms). */
-    notBefore: Type.Optional(Type.Integer({ minimum: 0 })),
+    /**
+     * Not before this instant (epoch ms). Bounded as a date (year 275760): its expiry, this plus `expiresInSec`, must
+     * stay a safe integer, or PostgreSQL stores a BIGINT every later read of the job refuses (the jobs list of everyone).
+     */
+    notBefore: Type.Optional(EpochMs),
     /** Machines that have not started it by then never run it; default 7 days. */
     expiresInSec: Type.Integer({ minimum: 1, maximum: 90 * 86_400, default: 7 * 86_400 }),
     /** Default: script 300 s, software 1800 s, patch 3600 s. */
