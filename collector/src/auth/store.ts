@@ -287,6 +287,31 @@ export class AuthStore {
     );
   }
 
+  /**
+   * Counts one failure under `key` in one statement and returns the count: of failures counted at once (two logins
+   * on one node, or on two nodes) none is lost, as a read then a write would lose them. The count starts over when
+   * the last failure is older than `forgetBefore`.
+   */
+  async addFailure(key: string, now: number, forgetBefore: number): Promise<number> {
+    const row = await this.db.get<{ failures: number }>(
+      `INSERT INTO auth_throttle (key, failures, last_failure_at, blocked_until) VALUES (?, 1, ?, 0)
+       ON CONFLICT (key) DO UPDATE SET
+         failures = CASE WHEN auth_throttle.last_failure_at >= ? THEN auth_throttle.failures + 1 ELSE 1 END,
+         last_failure_at = excluded.last_failure_at
+       RETURNING failures`,
+      [key, now, forgetBefore],
+    );
+    return row?.failures ?? 1;
+  }
+
+  /** Blocks the key until `until`, or later when a racing failure already blocked it for longer. */
+  async blockUntil(key: string, until: number): Promise<void> {
+    await this.db.run(
+      'UPDATE auth_throttle SET blocked_until = CASE WHEN blocked_until < ? THEN ? ELSE blocked_until END WHERE key = ?',
+      [until, until, key],
+    );
+  }
+
   async clearThrottle(key: string): Promise<void> {
     await this.db.run('DELETE FROM auth_throttle WHERE key = ?', [key]);
   }

@@ -1,11 +1,15 @@
-/** The login throttle on a real SQLite file: growing, capped delays, and counters that survive a restart. */
+/**
+ * The login throttle on a real SQLite file: growing, capped delays, and counters that survive a restart; on both
+ * engines, failures counted at once on several nodes are all counted.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog, auditMigrations } from '../audit/index.js';
-import { migrate, openDatabase, sqlOf } from '../db/index.js';
+import { describeStores } from '../db/dialects.fixture.js';
+import { migrate, openDatabase, type SqlDb, sqlOf } from '../db/index.js';
 import { AuthStore, authMigrations } from './store.js';
 import { ACCOUNT_POLICY, LoginThrottle, SOURCE_POLICY, sourceOf, throttleDelayMs } from './throttle.js';
 
@@ -85,5 +89,23 @@ describe('LoginThrottle', () => {
     await second.succeeded(keys);
     expect((await second.blocked(keys)).waitMs).toBe(0);
     db.close();
+  });
+});
+
+describeStores('LoginThrottle shared by nodes', [...auditMigrations, ...authMigrations], (db: () => SqlDb) => {
+  it('counts every one of many failures made at once on two nodes, and blocks as many failures deserve', async () => {
+    const clock = { t: 5_000_000, now: () => clock.t };
+    const node = () =>
+      new LoginThrottle({ store: new AuthStore(db()), clock, audit: new AuditLog(db(), clock, logger), logger });
+    const [a, b] = [node(), node()];
+    const keys = LoginThrottle.keys('10.0.0.7', 'target@example.com');
+    // Twelve wrong passwords checked at the same moment, half on each node: a read-then-write count kept one of them.
+    await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).failed(keys)));
+    const store = new AuthStore(db());
+    expect((await store.throttle(keys.source))?.failures).toBe(12);
+    expect((await store.throttle(keys.account))?.failures).toBe(12);
+    // 12 failures: the source (5 free) waits 2^6 s, the account (10 free) 2^1 s.
+    expect(await a.blocked(keys)).toEqual({ waitMs: throttleDelayMs(SOURCE_POLICY, 12), key: 'source' });
+    expect(throttleDelayMs(SOURCE_POLICY, 12)).toBe(64_000);
   });
 });

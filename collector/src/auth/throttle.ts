@@ -180,14 +180,10 @@ export class LoginThrottle {
     const now = this.clock.now();
     for (const k of ['source', 'account'] as const) {
       const policy = this.policies[k];
-      const r = await this.store.throttle(keys[k]);
-      const failures = (r && now - r.lastFailureAt <= policy.forgetAfterMs ? r.failures : 0) + 1;
-      await this.store.putThrottle({
-        key: keys[k],
-        failures,
-        lastFailureAt: now,
-        blockedUntil: now + throttleDelayMs(policy, failures),
-      });
+      // Counted in the database in one statement: racing failures (several nodes) each add one.
+      const failures = await this.store.addFailure(keys[k], now, now - policy.forgetAfterMs);
+      const delay = throttleDelayMs(policy, failures);
+      if (delay > 0) await this.store.blockUntil(keys[k], now + delay);
     }
     // Counters for made-up e-mails would otherwise pile up: drop the stale ones now and then.
     if (now - this.#lastPrune > 600_000) {
