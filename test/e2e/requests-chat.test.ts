@@ -28,6 +28,7 @@ const dir = tempDir('e2e-chat');
 let hook: Server;
 let hookUrl: string;
 const replies: Json[] = [];
+let settings: ReturnType<typeof checkSettings>;
 
 const count = async () => (await apiCall<{ total: number }>(admin, 'GET', '/api/v1/incidents')).total;
 
@@ -70,7 +71,7 @@ beforeAll(async () => {
   // The configuration maps the Slack workspace and the Teams webhook to a client, which exists only once the collector
   // runs: the settings object is built here, the collector keeps a reference to it, and the mapping is filled in
   // once the client is created (what an admin does by editing the file and restarting).
-  const settings = checkSettings({
+  settings = checkSettings({
     dataDir: join(dir.path, 'data'),
     api: { host: '127.0.0.1', port: 0 },
     tls: { enabled: false },
@@ -186,6 +187,33 @@ describe('Teams', () => {
       channel: 'teams',
       title: 'Teams request from Carol: Outlook crashes at start',
     });
+  });
+
+  it("answers another client's webhook reusing a message id with a ticket of its own, never the first client's", async () => {
+    const other = (await apiCall<{ id: string }>(admin, 'POST', '/api/v1/clients', { name: 'Globex' })).id;
+    await apiCall(admin, 'POST', `/api/v1/clients/${other}/sites`, { name: 'Branch', timezone: 'UTC' });
+    const otherSecret = Buffer.from('the second client teams webhook secret').toString('base64');
+    settings.requests.teams!.webhooks.push({ secret: otherSecret, clientId: other });
+    const first = message('<at>Outpost</at> Payroll export fails for the March run');
+    const sent = async (body: string, secret: string) => {
+      const r = await post('/api/v1/chat/teams', body, {
+        'content-type': 'application/json',
+        authorization: teamsAuthorization(secret, body),
+      });
+      expect(r.status, r.text).toBe(200);
+      const id = /Ticket (in_[0-9a-f]+)/.exec((r.json() as { text: string }).text)![1]!;
+      return { id, text: (r.json() as { text: string }).text };
+    };
+    const mine = await sent(first, TEAMS_SECRET);
+    // The second client's webhook signs a message carrying the first one's id (a Teams id is a timestamp, guessable).
+    const copy = JSON.stringify({ ...(JSON.parse(first) as Json), text: '<at>Outpost</at> anything' });
+    const theirs = await sent(copy, otherSecret);
+    expect(theirs.id).not.toBe(mine.id);
+    expect(theirs.text).not.toContain('Payroll');
+    const inc = await apiCall<{ incident: Json }>(admin, 'GET', `/api/v1/incidents/${theirs.id}`);
+    expect(inc.incident).toMatchObject({ clientId: other, channel: 'teams' });
+    // The first client's resend is still its one ticket.
+    expect((await sent(first, TEAMS_SECRET)).id).toBe(mine.id);
   });
 
   it('refuses a forged or stale Teams message, filing nothing', async () => {

@@ -179,10 +179,12 @@ function teamsRoute(app: FastifyInstance, d: ChatDeps): void {
         type: 'message',
         text: 'Say what is wrong after mentioning me, e.g. "@Outpost the printer is offline".',
       };
+    const clientId = hooks[index]!.clientId;
     const { incident } = await requests.file({
-      clientId: hooks[index]!.clientId,
+      clientId,
       channel: 'teams',
-      origin: `teams:${msg.id}`,
+      // Per client: a message id is the signing webhook's to write, so another client's id must not name its ticket.
+      origin: `teams:${clientId}:${msg.id}`,
       text,
       requester: { name: msg.from.name || 'Teams user', handle: `teams:${msg.from.id}` },
     });

@@ -119,6 +119,23 @@ describe('e-mail to the helpdesk', () => {
     await app.incidents.reopen({ kind: 'system', id: 'system' }, first.id, 'the reply test needs it open');
   });
 
+  it("refuses for good a mail of another client reusing a ticket's Message-ID, telling it nothing of that ticket", async () => {
+    const before = (await incidents()).length;
+    const sentBefore = relay.sent.length;
+    const r = await send({
+      from: 'mallory@globex.example',
+      messageId: first.messageId,
+      subject: 'anything',
+      text: 'Which ticket is this?',
+      attachments: [{ filename: 'planted.txt', content: 'not for Acme' }],
+    });
+    // Before: Acme's ticket came back as this mail's, acknowledged to Globex's sender, the file stored on it.
+    expect(r.code).toBe(554);
+    expect((await incidents()).length).toBe(before);
+    expect(readdirSync(join(dir, 'data', 'request-attachments', first.id))).not.toContain('1-planted.txt');
+    expect(relay.sent.slice(sentBefore).some((m) => m.subject?.includes(first.id))).toBe(false);
+  });
+
   it('threads a reply onto the ticket by In-Reply-To, and by the ticket number in the subject', async () => {
     expect(
       (

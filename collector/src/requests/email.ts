@@ -10,6 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { OutpostError } from '@outpost/shared';
 import { simpleParser } from 'mailparser';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
@@ -165,13 +166,20 @@ export class EmailReceiver {
     }
     const full = `${subject}\n\n${body}`.trim() || '(empty message)';
     body = full.length > MAX_TEXT ? `${full.slice(0, MAX_TEXT - 20)}\n[truncated]` : full;
-    const { incident } = await this.deps.requests.file({
-      clientId,
-      channel: 'email',
-      origin: mail.messageId ? `email:${mail.messageId.slice(0, 300)}` : undefined,
-      text: body,
-      requester: { name: from?.name || address, email: address },
-    });
+    const { incident } = await this.deps.requests
+      .file({
+        clientId,
+        channel: 'email',
+        origin: mail.messageId ? `email:${mail.messageId.slice(0, 300)}` : undefined,
+        text: body,
+        requester: { name: from?.name || address, email: address },
+      })
+      .catch((err: unknown) => {
+        // Another client's Message-ID: refused for good (a retry would be refused again), with nothing of that ticket.
+        if (err instanceof OutpostError && err.code === 'OUTPOST_E_CONFLICT')
+          throw smtpError(554, 'This Message-ID was already used');
+        throw err;
+      });
     if (files.length || mail.attachments.length) this.#store(incident.id, files, mail.attachments.length);
     this.deps.acknowledge?.(incident, address, mail.messageId);
     log.info({ incidentId: incident.id, clientId }, 'mail filed as a ticket');

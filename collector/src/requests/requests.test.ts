@@ -206,3 +206,24 @@ describe('the quality report', () => {
     expect(csv).toContain('recurring_cause,printer,2,');
   });
 });
+
+describe('the origin of a request (a Message-ID, a chat message id)', () => {
+  it("names a ticket of its own client only: another client's copy is refused, never answered with that ticket", async () => {
+    const origin = `email:<${Date.now()}.payroll@mail.acme.test>`;
+    const mail = (clientId: string, from: string) =>
+      app.requests.file({
+        clientId,
+        channel: 'email',
+        origin,
+        text: 'The payroll export fails for the March run',
+        requester: { name: from, email: from },
+      });
+    const first = await mail(clientA, 'alice@acme.test');
+    expect(first.created).toBe(true);
+    // A sender of client B reusing A's Message-ID: before, B's filing returned A's ticket (then acknowledged to B).
+    await expect(mail(clientB, 'mallory@globex.test')).rejects.toMatchObject({ code: 'OUTPOST_E_CONFLICT' });
+    // A's own resend is still the same ticket.
+    const again = await mail(clientA, 'alice@acme.test');
+    expect(again).toMatchObject({ created: false, incident: { id: first.incident.id, clientId: clientA } });
+  });
+});

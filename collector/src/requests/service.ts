@@ -127,6 +127,13 @@ export class Requests {
     if (text.length > MAX_TEXT) throw bad(`The request is longer than ${MAX_TEXT} characters`, 'text');
     if (r.origin) {
       const earlier = await this.store.byOrigin(r.origin);
+      // An origin is unique across clients (an e-mail Message-ID is the sender's to choose): another client's request
+      // of the same origin is never handed back — its ticket would be acknowledged to this sender — nor told apart.
+      if (earlier && earlier.clientId !== r.clientId)
+        throw new OutpostError('OUTPOST_E_CONFLICT', {
+          message: 'A request of this origin was already filed',
+          details: { field: 'origin' },
+        });
       const inc = earlier && (await this.deps.incidents.get(earlier.incidentId));
       if (earlier && inc) return { incident: inc, request: earlier, created: false };
     }
