@@ -121,22 +121,28 @@ export class Requests {
     });
   }
 
+  /**
+   * What an earlier copy of the same message filed. An origin is unique across clients (an e-mail Message-ID is the
+   * sender's to choose): another client's request of that origin is never handed back — its ticket would be
+   * acknowledged to this sender — and is refused without telling anything of it.
+   */
+  async #earlier(origin: string, clientId: string) {
+    const earlier = await this.store.byOrigin(origin);
+    if (earlier && earlier.clientId !== clientId)
+      throw new OutpostError('OUTPOST_E_CONFLICT', {
+        message: 'A request of this origin was already filed',
+        details: { field: 'origin' },
+      });
+    const inc = earlier && (await this.deps.incidents.get(earlier.incidentId));
+    return earlier && inc ? { incident: inc, request: earlier, created: false } : undefined;
+  }
+
   async #file(r: NewRequest): Promise<{ incident: Incident; request: RequestRecord; created: boolean }> {
     const text = r.text.trim();
     if (!text) throw bad('The request is empty', 'text');
     if (text.length > MAX_TEXT) throw bad(`The request is longer than ${MAX_TEXT} characters`, 'text');
-    if (r.origin) {
-      const earlier = await this.store.byOrigin(r.origin);
-      // An origin is unique across clients (an e-mail Message-ID is the sender's to choose): another client's request
-      // of the same origin is never handed back — its ticket would be acknowledged to this sender — nor told apart.
-      if (earlier && earlier.clientId !== r.clientId)
-        throw new OutpostError('OUTPOST_E_CONFLICT', {
-          message: 'A request of this origin was already filed',
-          details: { field: 'origin' },
-        });
-      const inc = earlier && (await this.deps.incidents.get(earlier.incidentId));
-      if (earlier && inc) return { incident: inc, request: earlier, created: false };
-    }
+    const copy = r.origin ? await this.#earlier(r.origin, r.clientId) : undefined;
+    if (copy) return copy;
     if (!(await this.deps.clientExists(r.clientId)))
       throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No client ${r.clientId}` });
     const requester = await this.#requester(r);
