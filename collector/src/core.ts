@@ -119,6 +119,10 @@ export async function wireCore(input: CoreInput) {
 function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHub {
   const { clock, logger } = config;
   const hub = new LiveHub(logger.child({ concern: 'live' }), { perUser: 8, total: 1000 });
+  // A stream's client scope is fixed when it opens: a user whose roles changed or who was disabled, here or on
+  // another node, loses it at once (the console reconnects under the new roles).
+  spine.auth.credentials.onAccessEnded((userId) => hub.endFor(userId));
+  spine.node.bus.onInvalidation('permission', (userId) => hub.endFor(userId));
   spine.registry.onPresence((conn, online) =>
     hub.publish({
       type: 'agent.presence',

@@ -23,9 +23,13 @@ function openLive(headers: Record<string, string>) {
   const url = new URL('/api/v1/live', c.apiUrl);
   const frames: string[] = [];
   let buffer = '';
+  let ended = false;
   const res = new Promise<{ status: number; body: string; close(): void }>((resolve, reject) => {
     const req = request(url, { headers, rejectUnauthorized: false }, (r) => {
       r.setEncoding('utf8');
+      r.on('close', () => {
+        ended = true;
+      });
       let body = '';
       r.on('data', (d: string) => {
         body += d;
@@ -47,7 +51,7 @@ function openLive(headers: Record<string, string>) {
     });
     req.end();
   });
-  return { res, frames };
+  return { res, frames, ended: () => ended };
 }
 
 const waitFor = async (check: () => boolean, ms = 5000) => {
@@ -122,6 +126,28 @@ describe('GET /api/v1/live', () => {
     expect(other.frames.join('\n')).not.toContain(agent.agentId);
     a.close();
     b.close();
+  });
+
+  it('ends the stream of a user whose roles change, at once: its client scope was the old roles', async () => {
+    const who = { email: 'viewer-ab@example.com', password: 'a long password' };
+    const user = await apiCall<{ id: string }>(c.admin, 'POST', '/api/v1/users', {
+      ...who,
+      name: 'Viewer AB',
+      roles: [
+        { role: 'viewer', clientId: c.clientId },
+        { role: 'viewer', clientId: otherClient },
+      ],
+    });
+    const base = { server: c.apiUrl, caFingerprint: c.fingerprint };
+    const { token } = await apiCall<{ token: string }>(base, 'POST', '/api/v1/auth/login', who);
+    const live = openLive({ authorization: `Bearer ${token}` });
+    expect((await live.res).status).toBe(200);
+    expect(live.ended()).toBe(false);
+    // Before: the stream stayed open with Acme in its scope, pushing Acme's machines to a user who lost Acme.
+    await apiCall(c.admin, 'PUT', `/api/v1/users/${user.id}/roles`, {
+      roles: [{ role: 'viewer', clientId: otherClient }],
+    });
+    await waitFor(() => live.ended());
   });
 
   it('refuses a cookie without the console origin, and a ninth stream of one user', async () => {

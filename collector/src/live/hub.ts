@@ -66,6 +66,18 @@ export class LiveHub {
     }
   }
 
+  /** Ends a user's streams: their scope was computed under roles they no longer hold (or they were disabled). */
+  endFor(userId: string): number {
+    let ended = 0;
+    for (const s of this.#subs) {
+      if (s.userId !== userId) continue;
+      this.#subs.delete(s);
+      s.end();
+      ended++;
+    }
+    return ended;
+  }
+
   /** A comment line every subscriber gets, so proxies and the browser keep idle streams open. */
   keepAlive(): void {
     for (const s of this.#subs) s.write(': keep-alive\n\n');
