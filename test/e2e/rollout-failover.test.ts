@@ -1,0 +1,179 @@
+/**
+ * A rollout survives its lease holder's SIGKILL (issue 20, docs/0017-nodes.md "Leases"): three built `outpost serve`
+ * nodes on one fresh PostgreSQL database and one nats-server, a signed release published, a rollout in three waves to
+ * six simulated agents (real sockets and keys, the real protocol; each answers `update.assign` with `update.status
+ * healthy`, as a real agent does once it runs the new version). The node holding the `rollouts` lease (read from the
+ * `leases` table) is SIGKILLed while the first wave bakes: another node takes the lease and the rollout completes
+ * every wave, each agent assigned once, the audit showing each wave started once. Prints the takeover time.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ApiTarget, apiCall } from '@outpost/collector';
+import { initReleaseKeys, signRelease } from '@outpost/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresSql } from '../../collector/src/db/index.js';
+import { outpostBin, spawnNode, tempDir } from '../support/collector.js';
+import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
+import { freshPostgres, postgresUnavailable, stopPostgresAfterAll } from '../support/postgres.js';
+import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../support/process-collector.js';
+import { enrolledIdentity, RawAgent } from '../support/raw-agent.js';
+import { auditEvents, waitOnline } from '../support/shell.js';
+
+stopPostgresAfterAll();
+const skip = natsUnavailable() ?? postgresUnavailable;
+if (skip) console.warn(`skipping the rollout failover test: ${skip}`);
+
+const AGENTS = 6;
+const VERSION = '9.1.0';
+const NAMES = ['node-a', 'node-b', 'node-c'];
+const dir = tempDir('rollout-failover');
+
+let nats: NatsServer;
+let pg: PostgresSql;
+const nodes = new Map<string, ServeInfo>();
+
+/** One simulated agent: key-authenticated socket; answers each assignment with `healthy`, recording its ids. */
+interface SimAgent {
+  agentId: string;
+  socket: RawAgent;
+  /** Every assignment id received, in order (a resend of the same id is the same update). */
+  assigned: string[];
+}
+
+async function node(name: string, url: string): Promise<ServeInfo> {
+  const config = join(dir.path, `${name}.json`);
+  const cluster = { natsUrl: nats.url, nodeId: name, deployment: 'rollout-failover' };
+  writeFileSync(config, JSON.stringify({ storage: { url }, cluster }));
+  return startCollectorProcess(join(dir.path, 'data'), await freePort(), ['--config', config], 90_000);
+}
+
+/** Signs a small linux-x64 "agent" as VERSION and publishes it through node `at` with the CLI. */
+async function publishRelease(at: ServeInfo, admin: ApiTarget): Promise<void> {
+  const keys = join(dir.path, 'keys');
+  const packages = join(dir.path, 'packages');
+  mkdirSync(packages);
+  writeFileSync(join(packages, 'outpost-agent-linux-x64'), randomBytes(4096), { mode: 0o755 });
+  initReleaseKeys(keys);
+  signRelease({ keysDir: keys, packagesDir: packages, version: VERSION });
+  const cli = spawnNode(
+    outpostBin,
+    [
+      ...['--server', at.apiUrl, '--token', admin.token!, '--ca-fingerprint', at.fingerprint],
+      'releases',
+      'publish',
+      keys,
+    ],
+    { OUTPOST_CLI_CONFIG: join(dir.path, 'cli.json') },
+  );
+  const code = await cli.exited;
+  if (code !== 0) throw new Error(`releases publish failed (${code}): ${cli.stdout()} ${cli.stderr()}`);
+}
+
+/** Enrolls and connects an agent on `at`; it reports `healthy` for every assignment it hears. */
+async function simAgent(at: ServeInfo, token: string): Promise<SimAgent> {
+  const agentUrl = at.apiUrl.replace(/^http/, 'ws');
+  const { agentId, keys } = await enrolledIdentity(agentUrl, token);
+  const socket = await RawAgent.connect(agentUrl);
+  await socket.keyAuth(agentId, keys.privateKey);
+  const welcome = await socket.next('collector.welcome', 15_000);
+  const sim: SimAgent = { agentId, socket, assigned: [] };
+  let seq = welcome.lastSeq;
+  socket.ws.on('message', (data, binary) => {
+    if (binary) return;
+    const msg = JSON.parse(data.toString()) as { type: string; id?: string; version?: string };
+    if (msg.type !== 'update.assign' || !msg.id) return;
+    sim.assigned.push(msg.id);
+    socket.sendJson({
+      type: 'update.status',
+      seq: ++seq,
+      time: Date.now(),
+      assignmentId: msg.id,
+      phase: 'healthy',
+      from: '0.0.0-test',
+      to: msg.version,
+    });
+  });
+  return sim;
+}
+
+const rolloutsHolder = async () =>
+  (await pg.get<{ holder: string }>(`SELECT holder FROM leases WHERE name = 'rollouts'`))?.holder;
+
+afterAll(async () => {
+  for (const n of nodes.values()) await n.proc.kill('SIGKILL');
+  await nats?.[Symbol.asyncDispose]();
+  await pg?.close();
+  dir[Symbol.dispose]();
+});
+
+describe.skipIf(skip)('a rollout across its lease holder SIGKILL', () => {
+  let admin: ApiTarget;
+  let agents: SimAgent[];
+  let holder: string;
+
+  beforeAll(async () => {
+    const url = await freshPostgres();
+    pg = new PostgresSql(url);
+    nats = await startNats();
+    // One at a time: the first migrates the database, the others find it migrated.
+    for (const name of NAMES) nodes.set(name, await node(name, url));
+    const deadline = Date.now() + 30_000;
+    while (!(await rolloutsHolder().catch(() => undefined)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    holder = (await rolloutsHolder()) ?? '';
+    expect(NAMES).toContain(holder);
+    // The agents and the technician on a node that survives.
+    const home = nodes.get(NAMES.find((n) => n !== holder)!)!;
+    // The first node created the database, and the initial admin whose password it printed.
+    const boot = await bootstrap({ ...home, password: nodes.get(NAMES[0]!)!.password }, AGENTS);
+    admin = boot.admin;
+    await publishRelease(home, admin);
+    agents = await Promise.all(Array.from({ length: AGENTS }, () => simAgent(home, boot.token)));
+    for (const a of agents) await waitOnline(admin, a.agentId);
+  }, 300_000);
+
+  it('completes every wave on another node, each agent assigned once and each wave started once', async () => {
+    type View = { id: string; state: string; waveList: { index: number; status: string; total: number }[] };
+    const r = await apiCall<View>(admin, 'POST', '/api/v1/rollouts', {
+      version: VERSION,
+      target: {},
+      canary: 0,
+      waves: [34, 67, 100],
+      maxConcurrent: 10,
+      jitterSec: 0,
+      bakeSec: 5,
+      deadlineSec: 300,
+    });
+    expect(r.waveList).toHaveLength(3);
+    const view = () => apiCall<View>(admin, 'GET', `/api/v1/rollouts/${r.id}`);
+    // Between waves: the first is healthy and baking, the second not started.
+    await expect
+      .poll(async () => (await view()).waveList[0]?.status, { timeout: 60_000, interval: 100 })
+      .toBe('baking');
+    expect(agents.filter((a) => a.assigned.length > 0)).toHaveLength((await view()).waveList[0]!.total);
+
+    const t0 = performance.now();
+    await nodes.get(holder)!.proc.kill('SIGKILL');
+    nodes.delete(holder);
+    let next = await rolloutsHolder();
+    while (next === holder) {
+      if (performance.now() - t0 > 30_000) throw new Error(`the rollouts lease stayed with ${holder} for 30 s`);
+      await new Promise((res) => setTimeout(res, 50));
+      next = await rolloutsHolder();
+    }
+    const takeoverMs = Math.round(performance.now() - t0);
+    console.log(`rollouts lease: ${holder} SIGKILLed, taken over by ${next} after ${takeoverMs} ms`);
+    expect(NAMES.filter((n) => n !== holder)).toContain(next);
+
+    await expect.poll(async () => (await view()).state, { timeout: 90_000, interval: 250 }).toBe('completed');
+    const done = await view();
+    expect(done.waveList.map((w) => w.status)).toEqual(['done', 'done', 'done']);
+    // Each agent updated once: one assignment id each (a resend of the same id would be the same update).
+    for (const a of agents) expect(new Set(a.assigned).size, a.agentId).toBe(1);
+    const events = await auditEvents(admin);
+    const waves = events.filter((e) => e.type === 'rollout.wave').map((e) => e.details?.wave);
+    expect(waves.sort()).toEqual([0, 1, 2]);
+    expect(events.filter((e) => e.type === 'rollout.complete')).toHaveLength(1);
+  }, 240_000);
+});
