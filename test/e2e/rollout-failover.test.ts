@@ -4,7 +4,10 @@
  * six simulated agents (real sockets and keys, the real protocol; each answers `update.assign` with `update.status
  * healthy`, as a real agent does once it runs the new version). The node holding the `rollouts` lease (read from the
  * `leases` table) is SIGKILLed while the first wave bakes: another node takes the lease and the rollout completes
- * every wave, each agent assigned once, the audit showing each wave started once. Prints the takeover time.
+ * every wave, each agent assigned once, the audit showing each wave started once. Then the new holder is SIGSTOPped
+ * while a second rollout's first wave bakes, and SIGCONTed once the other node drives the second wave: woken with its
+ * timers due, it writes nothing (each wave of that rollout audited once, each agent assigned once). Prints both
+ * takeover times.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +29,8 @@ if (skip) console.warn(`skipping the rollout failover test: ${skip}`);
 
 const AGENTS = 6;
 const VERSION = '9.1.0';
+/** The second test's release: the simulated agents keep reporting their old version, so they take it too. */
+const VERSION_2 = '9.2.0';
 const NAMES = ['node-a', 'node-b', 'node-c'];
 const dir = tempDir('rollout-failover');
 
@@ -36,9 +41,10 @@ const nodes = new Map<string, ServeInfo>();
 /** One simulated agent: key-authenticated socket; answers each assignment with `healthy`, recording its ids. */
 interface SimAgent {
   agentId: string;
-  socket: RawAgent;
-  /** Every assignment id received, in order (a resend of the same id is the same update). */
-  assigned: string[];
+  keys: Awaited<ReturnType<typeof enrolledIdentity>>['keys'];
+  socket?: RawAgent;
+  /** Every assignment received, in order (a resend of the same id is the same update). */
+  assigned: { id: string; version: string }[];
 }
 
 async function node(name: string, url: string): Promise<ServeInfo> {
@@ -48,7 +54,7 @@ async function node(name: string, url: string): Promise<ServeInfo> {
   return startCollectorProcess(join(dir.path, 'data'), await freePort(), ['--config', config], 90_000);
 }
 
-/** Signs a small linux-x64 "agent" as VERSION and publishes it through node `at` with the CLI. */
+/** Signs a small linux-x64 "agent" as both versions and publishes them through node `at` with the CLI. */
 async function publishRelease(at: ServeInfo, admin: ApiTarget): Promise<void> {
   const keys = join(dir.path, 'keys');
   const packages = join(dir.path, 'packages');
@@ -56,6 +62,7 @@ async function publishRelease(at: ServeInfo, admin: ApiTarget): Promise<void> {
   writeFileSync(join(packages, 'outpost-agent-linux-x64'), randomBytes(4096), { mode: 0o755 });
   initReleaseKeys(keys);
   signRelease({ keysDir: keys, packagesDir: packages, version: VERSION });
+  signRelease({ keysDir: keys, packagesDir: packages, version: VERSION_2 });
   const cli = spawnNode(
     outpostBin,
     [
@@ -70,20 +77,18 @@ async function publishRelease(at: ServeInfo, admin: ApiTarget): Promise<void> {
   if (code !== 0) throw new Error(`releases publish failed (${code}): ${cli.stdout()} ${cli.stderr()}`);
 }
 
-/** Enrolls and connects an agent on `at`; it reports `healthy` for every assignment it hears. */
-async function simAgent(at: ServeInfo, token: string): Promise<SimAgent> {
-  const agentUrl = at.apiUrl.replace(/^http/, 'ws');
-  const { agentId, keys } = await enrolledIdentity(agentUrl, token);
-  const socket = await RawAgent.connect(agentUrl);
-  await socket.keyAuth(agentId, keys.privateKey);
+/** Connects `sim` to `at` (closing its previous socket); it reports `healthy` for every assignment it hears. */
+async function connect(sim: SimAgent, at: ServeInfo): Promise<void> {
+  sim.socket?.close();
+  const socket = await RawAgent.connect(at.apiUrl.replace(/^http/, 'ws'));
+  await socket.keyAuth(sim.agentId, sim.keys.privateKey);
   const welcome = await socket.next('collector.welcome', 15_000);
-  const sim: SimAgent = { agentId, socket, assigned: [] };
   let seq = welcome.lastSeq;
   socket.ws.on('message', (data, binary) => {
     if (binary) return;
     const msg = JSON.parse(data.toString()) as { type: string; id?: string; version?: string };
-    if (msg.type !== 'update.assign' || !msg.id) return;
-    sim.assigned.push(msg.id);
+    if (msg.type !== 'update.assign' || !msg.id || !msg.version) return;
+    sim.assigned.push({ id: msg.id, version: msg.version });
     socket.sendJson({
       type: 'update.status',
       seq: ++seq,
@@ -94,8 +99,59 @@ async function simAgent(at: ServeInfo, token: string): Promise<SimAgent> {
       to: msg.version,
     });
   });
+  sim.socket = socket;
+}
+
+/** Enrolls an agent through `at` and connects it there. */
+async function simAgent(at: ServeInfo, token: string): Promise<SimAgent> {
+  const { agentId, keys } = await enrolledIdentity(at.apiUrl.replace(/^http/, 'ws'), token);
+  const sim: SimAgent = { agentId, keys, assigned: [] };
+  await connect(sim, at);
   return sim;
 }
+
+/** The distinct assignment ids each agent received for `version`. */
+const idsFor = (version: string) =>
+  agents.map((a) => new Set(a.assigned.filter((x) => x.version === version).map((x) => x.id)).size);
+
+/** The waves whose start the audit recorded for `version`, and its completions. */
+async function audited(version: string): Promise<{ waves: unknown[]; completed: number }> {
+  const events = (await auditEvents(admin)).filter((e) => e.details?.version === version);
+  const waves = events.filter((e) => e.type === 'rollout.wave').map((e) => e.details?.wave);
+  return { waves: waves.sort(), completed: events.filter((e) => e.type === 'rollout.complete').length };
+}
+
+type View = { id: string; state: string; waveList: { index: number; status: string; total: number }[] };
+
+/** Starts a rollout of `version` in `waves` through the technician's node; returns a reader of its view. */
+async function startRollout(version: string, waves: number[]): Promise<() => Promise<View>> {
+  const r = await apiCall<View>(admin, 'POST', '/api/v1/rollouts', {
+    version,
+    target: {},
+    canary: 0,
+    waves,
+    maxConcurrent: 10,
+    jitterSec: 0,
+    bakeSec: 5,
+    deadlineSec: 300,
+  });
+  expect(r.waveList).toHaveLength(waves.length);
+  return () => apiCall<View>(admin, 'GET', `/api/v1/rollouts/${r.id}`);
+}
+
+/** Polls the `rollouts` lease until another node than `from` holds it; the milliseconds since `t0`. */
+async function takenFrom(from: string, t0: number): Promise<{ by: string | undefined; ms: number }> {
+  let by = await rolloutsHolder();
+  while (by === from) {
+    if (performance.now() - t0 > 30_000) throw new Error(`the rollouts lease stayed with ${from} for 30 s`);
+    await new Promise((res) => setTimeout(res, 50));
+    by = await rolloutsHolder();
+  }
+  return { by, ms: Math.round(performance.now() - t0) };
+}
+
+let admin: ApiTarget;
+let agents: SimAgent[] = [];
 
 const rolloutsHolder = async () =>
   (await pg.get<{ holder: string }>(`SELECT holder FROM leases WHERE name = 'rollouts'`))?.holder;
@@ -108,8 +164,6 @@ afterAll(async () => {
 });
 
 describe.skipIf(skip)('a rollout across its lease holder SIGKILL', () => {
-  let admin: ApiTarget;
-  let agents: SimAgent[];
   let holder: string;
 
   beforeAll(async () => {
@@ -134,19 +188,7 @@ describe.skipIf(skip)('a rollout across its lease holder SIGKILL', () => {
   }, 300_000);
 
   it('completes every wave on another node, each agent assigned once and each wave started once', async () => {
-    type View = { id: string; state: string; waveList: { index: number; status: string; total: number }[] };
-    const r = await apiCall<View>(admin, 'POST', '/api/v1/rollouts', {
-      version: VERSION,
-      target: {},
-      canary: 0,
-      waves: [34, 67, 100],
-      maxConcurrent: 10,
-      jitterSec: 0,
-      bakeSec: 5,
-      deadlineSec: 300,
-    });
-    expect(r.waveList).toHaveLength(3);
-    const view = () => apiCall<View>(admin, 'GET', `/api/v1/rollouts/${r.id}`);
+    const view = await startRollout(VERSION, [34, 67, 100]);
     // Between waves: the first is healthy and baking, the second not started.
     await expect
       .poll(async () => (await view()).waveList[0]?.status, { timeout: 60_000, interval: 100 })
@@ -156,24 +198,48 @@ describe.skipIf(skip)('a rollout across its lease holder SIGKILL', () => {
     const t0 = performance.now();
     await nodes.get(holder)!.proc.kill('SIGKILL');
     nodes.delete(holder);
-    let next = await rolloutsHolder();
-    while (next === holder) {
-      if (performance.now() - t0 > 30_000) throw new Error(`the rollouts lease stayed with ${holder} for 30 s`);
-      await new Promise((res) => setTimeout(res, 50));
-      next = await rolloutsHolder();
-    }
-    const takeoverMs = Math.round(performance.now() - t0);
-    console.log(`rollouts lease: ${holder} SIGKILLed, taken over by ${next} after ${takeoverMs} ms`);
-    expect(NAMES.filter((n) => n !== holder)).toContain(next);
+    const next = await takenFrom(holder, t0);
+    console.log(`rollouts lease: ${holder} SIGKILLed, taken over by ${next.by} after ${next.ms} ms`);
+    expect([...nodes.keys()]).toContain(next.by);
 
     await expect.poll(async () => (await view()).state, { timeout: 90_000, interval: 250 }).toBe('completed');
-    const done = await view();
-    expect(done.waveList.map((w) => w.status)).toEqual(['done', 'done', 'done']);
+    expect((await view()).waveList.map((w) => w.status)).toEqual(['done', 'done', 'done']);
     // Each agent updated once: one assignment id each (a resend of the same id would be the same update).
-    for (const a of agents) expect(new Set(a.assigned).size, a.agentId).toBe(1);
-    const events = await auditEvents(admin);
-    const waves = events.filter((e) => e.type === 'rollout.wave').map((e) => e.details?.wave);
-    expect(waves.sort()).toEqual([0, 1, 2]);
-    expect(events.filter((e) => e.type === 'rollout.complete')).toHaveLength(1);
+    expect(idsFor(VERSION)).toEqual(agents.map(() => 1));
+    expect(await audited(VERSION)).toEqual({ waves: [0, 1, 2], completed: 1 });
+  }, 240_000);
+
+  it('a holder paused past its lease (SIGSTOP) and woken after the takeover writes nothing: each wave still once', async () => {
+    const pausedName = (await rolloutsHolder())!;
+    const paused = nodes.get(pausedName)!;
+    // The agents and the technician move to the node that stays awake.
+    const awake = [...nodes.entries()].find(([name]) => name !== pausedName)![1];
+    admin = { ...admin, server: awake.apiUrl };
+    for (const a of agents) await connect(a, awake);
+    for (const a of agents) await waitOnline(admin, a.agentId);
+    const view = await startRollout(VERSION_2, [50, 100]);
+    await expect
+      .poll(async () => (await view()).waveList[0]?.status, { timeout: 60_000, interval: 100 })
+      .toBe('baking');
+
+    const lostLines = () =>
+      (paused.proc.stdout() + paused.proc.stderr()).match(/"lease":"rollouts"[^\n]*lease lost/g)?.length ?? 0;
+    const lostBefore = lostLines();
+    const t0 = performance.now();
+    process.kill(paused.proc.child.pid!, 'SIGSTOP');
+    try {
+      const next = await takenFrom(pausedName, t0);
+      console.log(`rollouts lease: ${pausedName} SIGSTOPped, taken over by ${next.by} after ${next.ms} ms`);
+      // Woken while the new holder drives the second wave: its own timers are due at once.
+      await expect
+        .poll(async () => (await view()).waveList[1]?.status, { timeout: 60_000, interval: 100 })
+        .not.toBe('waiting');
+    } finally {
+      process.kill(paused.proc.child.pid!, 'SIGCONT');
+    }
+    await expect.poll(lostLines, { timeout: 30_000, interval: 100 }).toBeGreaterThan(lostBefore);
+    await expect.poll(async () => (await view()).state, { timeout: 90_000, interval: 250 }).toBe('completed');
+    expect(idsFor(VERSION_2)).toEqual(agents.map(() => 1));
+    expect(await audited(VERSION_2)).toEqual({ waves: [0, 1], completed: 1 });
   }, 240_000);
 });
