@@ -335,8 +335,7 @@ export class Jobs {
         spec: JSON.parse(job.spec) as JobSpec,
         reboot: JSON.parse(job.reboot) as RebootPolicy,
       };
-      if (lease && !lease.valid()) return sent;
-      if (!(await this.deps.send(agentId, msg))) return sent;
+      if ((lease && !lease.valid()) || !(await this.deps.send(agentId, msg))) return sent;
       if (!(await fencedBy(lease, () => this.store.markSent(job.id, agentId, now)))) return sent;
       sent++;
       this.logger.info({ jobId: job.id, agentId }, 'job sent');
