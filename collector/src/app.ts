@@ -69,7 +69,7 @@ export type Collector = Omit<Core, 'components' | 'metricFamilies' | 'ports' | '
   /** Where the store is, for logs (a PostgreSQL URL without its password). */
   storage: string;
   /** The TLS identity served (the database's with PostgreSQL, else the one `startServer` loaded); undefined: off. */
-  tls: CollectorConfig['tlsMaterial'];
+  tls: (NonNullable<CollectorConfig['tlsMaterial']> & { generated?: boolean }) | undefined;
   /** What /metrics renders: every concern's families. */
   metrics: MetricsRegistry;
   /** Every route as registered, for the security suites. */

@@ -55,20 +55,19 @@ export async function startServer(
   let listening = `api ${settings.api.host}:${settings.api.port}`;
   try {
     await collector.api.listen({ host: settings.api.host, port: settings.api.port });
-    const apiUrl = urlOf(collector.api.server.address() as AddressInfo, Boolean(tls));
+    const apiUrl = urlOf(collector.api.server.address() as AddressInfo, Boolean(collector.tls));
     let agentBase = apiUrl;
     if (agentsListenSeparately(settings) && settings.agents) {
       listening = `agents ${settings.agents.host}:${settings.agents.port}`;
       await collector.agentEndpoint.listen({ host: settings.agents.host, port: settings.agents.port });
-      agentBase = urlOf(collector.agentEndpoint.server.address() as AddressInfo, Boolean(tls));
+      agentBase = urlOf(collector.agentEndpoint.server.address() as AddressInfo, Boolean(collector.tls));
     }
     return {
       collector,
       apiUrl,
       agentUrl: agentBase.replace(/^http/, 'ws'),
       fingerprint: collector.tls?.fingerprint,
-      certificateGenerated:
-        tls?.generated ?? (collector.tls as { generated?: boolean } | undefined)?.generated ?? false,
+      certificateGenerated: tls?.generated ?? collector.tls?.generated ?? false,
       close: () => collector.close(),
     };
   } catch (err) {
