@@ -51,7 +51,10 @@ describeStores('deployment store', deploymentMigrations, (db) => {
     // Stored again (a second file with the same content): nothing is written twice.
     await store.putBlob(sha(bytes), chunksOf(Buffer.from('never read'), 4));
     const other = Buffer.from('other bytes');
-    await expect(store.putBlob(sha(bytes).replace(/^./, '0'), chunksOf(other, 4))).rejects.toThrow(/hashes to/);
+    const wrongName = sha(Buffer.from('not these bytes'));
+    await expect(store.putBlob(wrongName, chunksOf(other, 4))).rejects.toThrow(/hashes to/);
+    expect(await store.hasBlob(wrongName)).toBe(false);
+    expect(await db().get('SELECT 1 AS one FROM shared_chunks WHERE sha256 = ?', [wrongName])).toBeUndefined();
     expect(await store.readBlob('0'.repeat(64))).toBeUndefined();
   });
 
