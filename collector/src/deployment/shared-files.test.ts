@@ -62,6 +62,19 @@ describeStores('shared files and identity', deploymentMigrations, (db) => {
     expect(sha(readFileSync(onB('live/targets/0.2.0/linux-x64/outpost-agent')))).toBe(sha(agent));
   });
 
+  it('adopts the repository a node published before any was stored (a single node growing into several)', async () => {
+    const store = new DeploymentStore(db());
+    put(join(dirA, 'releases'), 'trusted-root.json', '{"root":1}');
+    put(join(dirA, 'releases'), 'live/metadata/timestamp.json', '{"v":7}');
+    const b = new ReleaseMirror(store, join(dirB, 'releases'), logger);
+    await b.sync();
+    expect(existsSync(join(dirB, 'releases', 'live/metadata/timestamp.json'))).toBe(false);
+    await new ReleaseMirror(store, join(dirA, 'releases'), logger).sync();
+    await b.sync();
+    expect(readFileSync(join(dirB, 'releases', 'live/metadata/timestamp.json'), 'utf8')).toBe('{"v":7}');
+    expect(readFileSync(join(dirA, 'releases', 'live/metadata/timestamp.json'), 'utf8')).toBe('{"v":7}');
+  });
+
   it('reads on node B a recording node A stored', async () => {
     const store = new DeploymentStore(db());
     const cast = randomBytes(50_000);

@@ -72,6 +72,12 @@ export class ReleaseMirror {
 
   async #pull(): Promise<void> {
     const current = await this.store.generation(ReleaseMirror.SCOPE);
+    if (current === 0 && this.#generation === 0 && existsSync(join(this.dir, 'trusted-root.json'))) {
+      // Nothing stored yet, but this node published before it joined (a single-node deployment growing): its
+      // repository becomes the deployment's, as its certificate and ticket key do.
+      await this.#push();
+      return;
+    }
     if (current === this.#generation) return;
     const { generation, files } = await this.store.files(ReleaseMirror.SCOPE);
     const wanted = new Set(files.map((f) => f.path));
