@@ -331,6 +331,7 @@ function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
     options: { dataDir: config.dataDir, ...config.sessions },
     // Remote sessions opened on a machine show on the timeline of its open incidents.
     onOpened: (agentId, session) => work.incidents.noteSessionOpened(agentId, session),
+    node: node.bus.nodeId,
     ...sessionsCluster(node),
   });
   // Releases: served to agents, published by admins (validated, never signed here), assigned per agent.

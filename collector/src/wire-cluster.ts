@@ -32,6 +32,7 @@ export function sessionsCluster(node: NodeBusHandle): Pick<SessionsInit, 'cluste
           if (err instanceof OutpostError && err.code === 'OUTPOST_E_AGENT_OFFLINE') return undefined;
           throw err;
         }),
+      liveNodes: (signal) => node.bus.liveNodes(signal),
     },
   };
 }

@@ -76,6 +76,10 @@ export class NodeBus {
   readonly #invalidationFns = new Map<InvalidationKind, Set<(key: string, origin: string) => void>>();
   readonly #unsubscribe: (() => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** Resolves once this node has listened to presence for a node TTL (see `liveNodes`). */
+  readonly #settled: Promise<void>;
+  #settle: () => void = () => undefined;
+  #settleTimer: NodeJS.Timeout | undefined;
 
   constructor(init: BusInit) {
     this.#init = init;
@@ -83,6 +87,9 @@ export class NodeBus {
     this.#opts = { ...DEFAULT_BUS_OPTIONS, ...init.options };
     this.#subjects = subjects(init.deployment);
     this.presence = new PresenceView(this.#opts.nodeTtlMs);
+    this.#settled = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
   }
 
   /** Listens to presence and invalidations, asks the other nodes for their agents, starts the heartbeat. */
@@ -108,11 +115,32 @@ export class NodeBus {
     transport.publish(s.presenceSync, encode({ node: this.nodeId }));
     this.#beat();
     this.#timer = setInterval(() => this.#beat(), this.#opts.heartbeatMs);
+    this.#settleTimer = setTimeout(() => this.#settle(), this.#opts.nodeTtlMs);
+  }
+
+  /**
+   * The nodes alive in this deployment (this one included), once this node has listened to presence for a node TTL
+   * since it started: every live node has beaten several times by then, so a node missing from the set is gone.
+   * Rejects with OUTPOST_E_UNAVAILABLE when `signal` aborts first (the bus never started, or the node is stopping).
+   */
+  async liveNodes(signal?: AbortSignal): Promise<Set<string>> {
+    await new Promise<void>((resolve, reject) => {
+      const abort = () => reject(new OutpostError('OUTPOST_E_UNAVAILABLE', { message: 'node bus stopping' }));
+      if (signal?.aborted) return abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      void this.#settled.then(() => {
+        signal?.removeEventListener('abort', abort);
+        resolve();
+      });
+    });
+    this.presence.expire(this.#init.clock.now());
+    return new Set([this.nodeId, ...this.presence.nodes().map((n) => n.node)]);
   }
 
   /** Tells the others this node's agents are gone, stops listening; the transport is the caller's to close. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#settleTimer);
     const agents = [...this.#held.keys()];
     for (const { unsubscribe } of this.#held.values()) unsubscribe();
     this.#held.clear();
