@@ -41,7 +41,7 @@ import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
 import { Tenants } from './tenants/index.js';
 import { Updates } from './updates/index.js';
-import { agentsCluster, connectNodes, sessionsCluster } from './wire-cluster.js';
+import { agentsCluster, connectNodes, liveAcrossNodes, sessionsCluster } from './wire-cluster.js';
 import { componentsOf } from './wire-components.js';
 import { wireHelpdesk } from './wire-helpdesk.js';
 import { wireRollouts } from './wire-rollouts.js';
@@ -105,8 +105,10 @@ export async function wireCore(input: CoreInput) {
 function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHub {
   const { clock, logger } = config;
   const hub = new LiveHub(logger.child({ concern: 'live' }), { perUser: 8, total: 1000 });
+  // To this node's browsers and, with other nodes, to theirs (docs/0017-nodes.md).
+  const publish = liveAcrossNodes(spine.node, hub, spine.reach);
   spine.registry.onPresence((conn, online) =>
-    hub.publish({
+    publish({
       type: 'agent.presence',
       agentId: conn.agentId,
       clientId: conn.clientId,
@@ -115,7 +117,7 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
     }),
   );
   work.incidents.onChange((i) =>
-    hub.publish({
+    publish({
       type: 'incident.changed',
       incidentId: i.id,
       clientId: i.clientId,

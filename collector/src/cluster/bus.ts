@@ -18,6 +18,7 @@ import {
   decoders,
   encode,
   type InvalidationKind,
+  type LiveChangeEvent,
   type PresenceChange,
   type Subjects,
   subjects,
@@ -74,6 +75,7 @@ export class NodeBus {
   readonly #subjects: Subjects;
   readonly #held = new Map<string, { holding: Holding; unsubscribe: () => void }>();
   readonly #invalidationFns = new Map<InvalidationKind, Set<(key: string, origin: string) => void>>();
+  readonly #liveFns = new Set<(event: LiveChangeEvent, origin: string) => void>();
   readonly #unsubscribe: (() => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
   /** Resolves once this node has listened to presence for a node TTL (see `liveNodes`). */
@@ -111,6 +113,13 @@ export class NodeBus {
           this.#read('invalidation', decoders.invalidation, d, (m) => this.#onInvalidate(m)),
         ),
       );
+    this.#unsubscribe.push(
+      transport.subscribe(s.liveAll, (d) =>
+        this.#read('live', decoders.live, d, (m) => {
+          if (m.origin !== this.nodeId) for (const fn of this.#liveFns) fn(m.event, m.origin);
+        }),
+      ),
+    );
     await transport.flush();
     transport.publish(s.presenceSync, encode({ node: this.nodeId }));
     this.#beat();
@@ -241,6 +250,17 @@ export class NodeBus {
     }
     set.add(fn);
     return () => this.#invalidationFns.get(kind)?.delete(fn);
+  }
+
+  /** Tells the other nodes' browsers of a change seen here (the console's live stream), on its client's subject. */
+  publishLive(event: LiveChangeEvent): void {
+    this.#init.transport.publish(this.#subjects.live(event.clientId), encode({ origin: this.nodeId, event }));
+  }
+
+  /** Calls `fn` with every live change another node published (this node's own are not repeated to it). */
+  onLive(fn: (event: LiveChangeEvent, origin: string) => void): () => void {
+    this.#liveFns.add(fn);
+    return () => this.#liveFns.delete(fn);
   }
 
   /** Runs one command for a held agent and answers; a malformed one is refused with a code, logged, never thrown. */
