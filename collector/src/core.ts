@@ -42,7 +42,7 @@ import { loadOrCreateTicketKey, Sessions } from './sessions/index.js';
 import { StreamIngest, StreamStore, streamMetrics } from './stream/index.js';
 import { Tenants } from './tenants/index.js';
 import { Updates } from './updates/index.js';
-import { agentsCluster, connectNodes, sessionsCluster } from './wire-cluster.js';
+import { agentsCluster, connectNodes, liveAcrossNodes, sessionsCluster } from './wire-cluster.js';
 import { componentsOf } from './wire-components.js';
 import { wireHelpdesk } from './wire-helpdesk.js';
 import { wireRollouts } from './wire-rollouts.js';
@@ -126,8 +126,10 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
   // another node, loses it at once (the console reconnects under the new roles).
   spine.auth.credentials.onAccessEnded((userId) => hub.endFor(userId));
   spine.node.bus.onInvalidation('permission', (userId) => hub.endFor(userId));
+  // To this node's browsers and, with other nodes, to theirs (docs/0017-nodes.md).
+  const publish = liveAcrossNodes(spine.node, hub, spine.reach);
   spine.registry.onPresence((conn, online) =>
-    hub.publish({
+    publish({
       type: 'agent.presence',
       agentId: conn.agentId,
       clientId: conn.clientId,
@@ -136,7 +138,7 @@ function wireLiveStream({ config }: CoreInput, spine: Spine, work: Work): LiveHu
     }),
   );
   work.incidents.onChange((i) =>
-    hub.publish({
+    publish({
       type: 'incident.changed',
       incidentId: i.id,
       clientId: i.clientId,
@@ -353,6 +355,7 @@ function wireLive({ sql, config, shared }: CoreInput, spine: Spine, work: Work) 
     options: { dataDir: config.dataDir, ...config.sessions },
     // Remote sessions opened on a machine show on the timeline of its open incidents.
     onOpened: (agentId, session) => work.incidents.noteSessionOpened(agentId, session),
+    node: node.bus.nodeId,
     ...sessionsCluster(node),
   });
   // Releases: served to agents, published by admins (validated, never signed here), assigned per agent.

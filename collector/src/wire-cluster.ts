@@ -8,6 +8,7 @@ import type { AuthService } from './auth/index.js';
 import { type AgentReach, bridgeAgents, type NodeBusHandle } from './cluster/index.js';
 import type { CollectorConfig } from './config.js';
 import type { PolicyAdmin } from './detection/index.js';
+import type { LiveEvent, LiveHub } from './live/index.js';
 import type { Sessions, SessionsInit } from './sessions/index.js';
 
 /** Presence on every node and revocations told to every node, when other nodes exist (the registry alone on one). */
@@ -32,6 +33,7 @@ export function sessionsCluster(node: NodeBusHandle): Pick<SessionsInit, 'cluste
           if (err instanceof OutpostError && err.code === 'OUTPOST_E_AGENT_OFFLINE') return undefined;
           throw err;
         }),
+      liveNodes: (signal) => node.bus.liveNodes(signal),
     },
   };
 }
@@ -67,4 +69,29 @@ export function connectNodes(
     if (origin === bus.nodeId) return;
     policyAdmin.load().catch((err: unknown) => logger.error({ err }, 'detection policies not reloaded'));
   });
+}
+
+/**
+ * The console's live stream across nodes: a change seen here goes to this node's browsers and, when other nodes
+ * exist, on the bus to theirs; another node's changes go to this node's browsers. Each viewer's client scope is
+ * checked by the hub of the node it is connected to, for another node's changes exactly as for its own. An agent that
+ * left a node while it is online on another (it moved) is not announced offline: the node it moved to announced it
+ * online, and a late offline from the old node would leave every console showing it offline.
+ */
+export function liveAcrossNodes(node: NodeBusHandle, hub: LiveHub, reach: AgentReach): (event: LiveEvent) => void {
+  if (!node.clustered) return (event) => hub.publish(event);
+  const { bus } = node;
+  const moved = (e: LiveEvent, origin: string) =>
+    e.type === 'agent.presence' &&
+    e.status === 'offline' &&
+    reach.online(e.agentId) &&
+    bus.presence.nodeOf(e.agentId) !== origin;
+  bus.onLive((event, origin) => {
+    if (!moved(event, origin)) hub.publish(event);
+  });
+  return (event) => {
+    if (moved(event, bus.nodeId)) return;
+    hub.publish(event);
+    bus.publishLive(event);
+  };
 }

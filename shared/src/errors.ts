@@ -618,6 +618,12 @@ export const ERRORS = {
     http: 502,
     ws: 4493,
   },
+  OUTPOST_E_SESSION_ELSEWHERE: {
+    message: 'The session is live on another collector node',
+    hint: 'A read-only join is served by the node holding the session (details.node); connect to that node, or watch the recording once the session ends.',
+    http: 409,
+    ws: 4494,
+  },
   OUTPOST_E_STORAGE_UNAVAILABLE: {
     message: 'The PostgreSQL database in storage.url cannot be reached',
     hint: 'Check that the server runs, that the host, port, user and database of storage.url are right, and that this host may connect (pg_hba.conf). The message gives the server’s reason; the password is never printed.',

@@ -5,12 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ApiTarget, apiCall } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../support/collector.js';
+import { openLive as openLiveOn } from '../support/live.js';
 import { reportingAgent } from './hostile-agent.js';
 
 let c: TestCollector;
@@ -18,41 +18,8 @@ let otherClient: string;
 let otherSite: string;
 let viewerB: ApiTarget;
 
-/** Opens GET /api/v1/live with the given headers; collects the frames until closed. */
-function openLive(headers: Record<string, string>) {
-  const url = new URL('/api/v1/live', c.apiUrl);
-  const frames: string[] = [];
-  let buffer = '';
-  let ended = false;
-  const res = new Promise<{ status: number; body: string; close(): void }>((resolve, reject) => {
-    const req = request(url, { headers, rejectUnauthorized: false }, (r) => {
-      r.setEncoding('utf8');
-      r.on('close', () => {
-        ended = true;
-      });
-      let body = '';
-      r.on('data', (d: string) => {
-        body += d;
-        buffer += d;
-        const parts = buffer.split('\n\n');
-        buffer = parts.pop() ?? '';
-        frames.push(...parts);
-      });
-      resolve({
-        status: r.statusCode ?? 0,
-        get body() {
-          return body;
-        },
-        close: () => req.destroy(),
-      });
-    });
-    req.on('error', (err) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err);
-    });
-    req.end();
-  });
-  return { res, frames, ended: () => ended };
-}
+/** Opens GET /api/v1/live on the test collector. */
+const openLive = (headers: Record<string, string>) => openLiveOn(c.apiUrl, headers);
 
 const waitFor = async (check: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;

@@ -18,6 +18,7 @@ import {
   decoders,
   encode,
   type InvalidationKind,
+  type LiveChangeEvent,
   type PresenceChange,
   type Subjects,
   subjects,
@@ -74,8 +75,13 @@ export class NodeBus {
   readonly #subjects: Subjects;
   readonly #held = new Map<string, { holding: Holding; unsubscribe: () => void }>();
   readonly #invalidationFns = new Map<InvalidationKind, Set<(key: string, origin: string) => void>>();
+  readonly #liveFns = new Set<(event: LiveChangeEvent, origin: string) => void>();
   readonly #unsubscribe: (() => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** Resolves once this node has listened to presence for a node TTL (see `liveNodes`). */
+  readonly #settled: Promise<void>;
+  #settle: () => void = () => undefined;
+  #settleTimer: NodeJS.Timeout | undefined;
 
   constructor(init: BusInit) {
     this.#init = init;
@@ -83,6 +89,9 @@ export class NodeBus {
     this.#opts = { ...DEFAULT_BUS_OPTIONS, ...init.options };
     this.#subjects = subjects(init.deployment);
     this.presence = new PresenceView(this.#opts.nodeTtlMs);
+    this.#settled = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
   }
 
   /** Listens to presence and invalidations, asks the other nodes for their agents, starts the heartbeat. */
@@ -104,15 +113,43 @@ export class NodeBus {
           this.#read('invalidation', decoders.invalidation, d, (m) => this.#onInvalidate(m)),
         ),
       );
+    this.#unsubscribe.push(
+      transport.subscribe(s.liveAll, (d) =>
+        this.#read('live', decoders.live, d, (m) => {
+          if (m.origin !== this.nodeId) for (const fn of this.#liveFns) fn(m.event, m.origin);
+        }),
+      ),
+    );
     await transport.flush();
     transport.publish(s.presenceSync, encode({ node: this.nodeId }));
     this.#beat();
     this.#timer = setInterval(() => this.#beat(), this.#opts.heartbeatMs);
+    this.#settleTimer = setTimeout(() => this.#settle(), this.#opts.nodeTtlMs);
+  }
+
+  /**
+   * The nodes alive in this deployment (this one included), once this node has listened to presence for a node TTL
+   * since it started: every live node has beaten several times by then, so a node missing from the set is gone.
+   * Rejects with OUTPOST_E_UNAVAILABLE when `signal` aborts first (the bus never started, or the node is stopping).
+   */
+  async liveNodes(signal?: AbortSignal): Promise<Set<string>> {
+    await new Promise<void>((resolve, reject) => {
+      const abort = () => reject(new OutpostError('OUTPOST_E_UNAVAILABLE', { message: 'node bus stopping' }));
+      if (signal?.aborted) return abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      void this.#settled.then(() => {
+        signal?.removeEventListener('abort', abort);
+        resolve();
+      });
+    });
+    this.presence.expire(this.#init.clock.now());
+    return new Set([this.nodeId, ...this.presence.nodes().map((n) => n.node)]);
   }
 
   /** Tells the others this node's agents are gone, stops listening; the transport is the caller's to close. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#settleTimer);
     const agents = [...this.#held.keys()];
     for (const { unsubscribe } of this.#held.values()) unsubscribe();
     this.#held.clear();
@@ -213,6 +250,17 @@ export class NodeBus {
     }
     set.add(fn);
     return () => this.#invalidationFns.get(kind)?.delete(fn);
+  }
+
+  /** Tells the other nodes' browsers of a change seen here (the console's live stream), on its client's subject. */
+  publishLive(event: LiveChangeEvent): void {
+    this.#init.transport.publish(this.#subjects.live(event.clientId), encode({ origin: this.nodeId, event }));
+  }
+
+  /** Calls `fn` with every live change another node published (this node's own are not repeated to it). */
+  onLive(fn: (event: LiveChangeEvent, origin: string) => void): () => void {
+    this.#liveFns.add(fn);
+    return () => this.#liveFns.delete(fn);
   }
 
   /** Runs one command for a held agent and answers; a malformed one is refused with a code, logged, never thrown. */

@@ -22,4 +22,4 @@ export { PresenceView } from './presence.js';
 export { AgentReach } from './reach.js';
 export { BusStream, DEFAULT_STREAM_OPTIONS, type StreamOptions } from './stream.js';
 export { type BusTransport, LocalTransport, type TransportHandler } from './transport.js';
-export { type BusCommand, type InvalidationKind, subjects } from './wire.js';
+export { type BusCommand, type InvalidationKind, type LiveChangeEvent, subjects } from './wire.js';

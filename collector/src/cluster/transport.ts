@@ -26,30 +26,43 @@ export interface BusTransport {
   close(): Promise<void>;
 }
 
-/** The in-process transport: exact subjects only (the bus never subscribes with wildcards), delivery on a microtask. */
+/** True when a subject matches a subscription that may hold `*` tokens (one token each, as NATS reads them). */
+function matches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  return p.length === s.length && p.every((t, i) => t === '*' || t === s[i]);
+}
+
+/**
+ * The in-process transport, delivery on a microtask: exact subjects, and `*` (one token) in a subscription, which the
+ * live stream's per-client subjects use; requests go to exact subjects only.
+ */
 export class LocalTransport implements BusTransport {
   readonly #subs = new Map<string, Set<TransportHandler>>();
+  /** Subscriptions with a `*` token. */
+  readonly #patterns = new Map<string, Set<TransportHandler>>();
   #closed = false;
 
   publish(subject: string, data: Uint8Array): void {
     if (this.#closed) return;
-    const handlers = this.#subs.get(subject);
-    if (!handlers) return;
+    const sets = [this.#subs.get(subject)];
+    for (const [pattern, set] of this.#patterns) if (matches(pattern, subject)) sets.push(set);
     // A copy per delivery, as a wire would give: a receiver must not see the sender reuse its buffer.
-    for (const h of handlers) queueMicrotask(() => h(data.slice(), undefined));
+    for (const handlers of sets) for (const h of handlers ?? []) queueMicrotask(() => h(data.slice(), undefined));
   }
 
   subscribe(subject: string, handler: TransportHandler): () => void {
-    let set = this.#subs.get(subject);
+    const subs = subject.split('.').includes('*') ? this.#patterns : this.#subs;
+    let set = subs.get(subject);
     if (!set) {
       set = new Set();
-      this.#subs.set(subject, set);
+      subs.set(subject, set);
     }
     set.add(handler);
     return () => {
-      const s = this.#subs.get(subject);
+      const s = subs.get(subject);
       s?.delete(handler);
-      if (s?.size === 0) this.#subs.delete(subject);
+      if (s?.size === 0) subs.delete(subject);
     };
   }
 
@@ -76,5 +89,6 @@ export class LocalTransport implements BusTransport {
   async close(): Promise<void> {
     this.#closed = true;
     this.#subs.clear();
+    this.#patterns.clear();
   }
 }

@@ -33,6 +33,12 @@ export function subjects(deployment: string) {
     presenceSync: `${p}.presence.sync`,
     /** Cache invalidations, one subject per kind. */
     invalidate: (kind: InvalidationKind) => `${p}.inval.${kind}`,
+    /**
+     * The console's live changes of one client, for every node's browsers (a client id that is not a subject token
+     * goes on `live._`: the event names its client either way). `liveAll` subscribes to every client's.
+     */
+    live: (clientId: string) => `${p}.live.${TOKEN.test(clientId) ? clientId : '_'}`,
+    liveAll: `${p}.live.*`,
     /** Frames of one relayed byte stream, to the side named `to`. */
     stream: (streamId: string, to: StreamSide) => `${p}.stream.${token('stream id', streamId)}.${to}`,
   };
@@ -127,6 +133,38 @@ export const Invalidation = Type.Object(
 );
 export type Invalidation = Static<typeof Invalidation>;
 
+/** A change the console's live stream pushes (the live concern's `LiveEvent`), as one node tells the others. */
+export const LiveChange = Type.Object(
+  {
+    origin: Id,
+    event: Type.Union([
+      Type.Object(
+        {
+          type: Type.Literal('agent.presence'),
+          agentId: Text(128),
+          clientId: Text(128),
+          status: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+          at: Time,
+        },
+        { additionalProperties: false },
+      ),
+      Type.Object(
+        {
+          type: Type.Literal('incident.changed'),
+          incidentId: Text(128),
+          clientId: Text(128),
+          status: Text(64),
+          at: Time,
+        },
+        { additionalProperties: false },
+      ),
+    ]),
+  },
+  { additionalProperties: false },
+);
+export type LiveChange = Static<typeof LiveChange>;
+export type LiveChangeEvent = LiveChange['event'];
+
 /** Control frames of a relayed stream (data frames are binary, stream.ts). */
 export const StreamControl = Type.Union([
   /** The acceptor is subscribed: the opener may send, up to `credit` bytes. */
@@ -150,6 +188,7 @@ export const decoders = {
   presence: new MessageDecoder(PresenceChange),
   presenceSync: new MessageDecoder(PresenceSync),
   invalidation: new MessageDecoder(Invalidation),
+  live: new MessageDecoder(LiveChange),
   streamControl: new MessageDecoder(StreamControl),
 };
 

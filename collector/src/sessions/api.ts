@@ -37,6 +37,8 @@ export const SessionView = Type.Object({
   ]),
   /** The code of a refusal, failure or end (`OUTPOST_E_…`); null when ok. */
   outcomeCode: NullableString,
+  /** The collector node holding the session (null: recorded before nodes were); optional for older collectors. */
+  node: Type.Optional(NullableString),
   live: Type.Boolean(),
 });
 

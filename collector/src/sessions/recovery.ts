@@ -12,6 +12,8 @@ import type { SessionRecord, SessionsStore } from './store.js';
 
 /** What recovery reads and writes. */
 export interface RecoveryDeps {
+  /** This node (its rows are the ones `isLive` speaks for). */
+  node: string;
   store: SessionsStore;
   audit: AuditLog;
   clock: Clock;
@@ -21,18 +23,39 @@ export interface RecoveryDeps {
   isLive(sessionId: string): boolean;
 }
 
+/** This node's own orphans: every unfinished row it wrote that it does not hold (alone, every unfinished row). */
+export async function recoverOwnOrphans(d: RecoveryDeps, alone: boolean): Promise<number> {
+  const rows = await d.store.unfinished(alone ? undefined : [d.node]);
+  return endOrphans(
+    d,
+    rows.filter((r) => !d.isLive(r.id)),
+  );
+}
+
+/**
+ * The orphans of nodes that are gone: unfinished rows of any node other than this one that is not in `live` (the
+ * nodes heard on the bus over a full presence TTL), and rows written before nodes were recorded. A live node's rows
+ * are never touched. Several nodes may do this at once: each row is ended (and audited) by one of them.
+ */
+export async function recoverGoneNodes(d: RecoveryDeps, live: ReadonlySet<string>): Promise<number> {
+  const gone = (await d.store.unfinishedNodes()).filter((n) => n !== d.node && (n === null || !live.has(n)));
+  if (gone.length === 0) return 0;
+  d.logger.info({ nodes: gone }, 'ending the sessions of collector nodes that are gone');
+  return endOrphans(d, await d.store.unfinished(gone));
+}
+
 /**
  * Each orphan is ended with outcome `ended`, code OUTPOST_E_UNAVAILABLE and reason "collector restarted" (the agent
  * already ended its side when the socket dropped), its recording salvaged up to the last complete event
- * (`truncated`; `failed` if nothing could be read), and a close row is audited. The rows are read before any new
- * session can open, so only orphans are touched. Single-node: a shared store would need a node owner per row.
+ * (`truncated`; `failed` if nothing could be read), and a close row is audited by the node whose write ended it.
+ * This node's rows are read before any new session can open here, so only orphans are touched.
  */
-export async function recoverOrphans(d: RecoveryDeps): Promise<void> {
-  for (const r of await d.store.unfinished()) {
-    if (d.isLive(r.id)) continue;
+async function endOrphans(d: RecoveryDeps, rows: SessionRecord[]): Promise<number> {
+  let ended = 0;
+  for (const r of rows) {
     const { endedAt, recordingStatus, recordingBytes, events } = salvage(d, r);
     const reason = 'collector restarted';
-    await d.store.finish(r.id, {
+    const won = await d.store.finish(r.id, {
       endedAt,
       exitCode: null,
       closeReason: reason,
@@ -43,6 +66,8 @@ export async function recoverOrphans(d: RecoveryDeps): Promise<void> {
       bytesOut: r.bytesOut,
       bytesIn: r.bytesIn,
     });
+    if (!won) continue; // another node ended it first
+    ended++;
     await d.audit.record({
       type: r.kind === 'shell' ? 'shell.close' : r.kind === 'upload' ? 'file.upload' : 'file.download',
       code: 'OUTPOST_E_UNAVAILABLE',
@@ -55,10 +80,11 @@ export async function recoverOrphans(d: RecoveryDeps): Promise<void> {
       details: { reason, recording: recordingStatus, events },
     });
     d.logger.warn(
-      { sessionId: r.id, kind: r.kind, recording: recordingStatus },
+      { sessionId: r.id, kind: r.kind, recording: recordingStatus, node: r.node },
       'ended a session orphaned by a collector restart',
     );
   }
+  return ended;
 }
 
 /** What is left of an orphan's recording, and when the session really stopped. */

@@ -31,7 +31,14 @@ export function sessionsRoutes(deps: SessionsRouteDeps): FastifyPluginAsyncTypeb
 /** The session list, one session, and its recording: each seen with the permission the session needed. */
 function recordRoutes(app: App, deps: SessionsRouteDeps): void {
   const { sessions, guard } = deps;
-  const view = (r: SessionRecord) => ({ ...r, live: sessions.live.has(r.id) || sessions.transfers.has(r.id) });
+  // Live: held here, or unfinished on another node (whose orphans are ended when it is found gone).
+  const view = (r: SessionRecord) => ({
+    ...r,
+    live:
+      sessions.live.has(r.id) ||
+      sessions.transfers.has(r.id) ||
+      (r.endedAt === null && r.node !== null && r.node !== sessions.nodeId),
+  });
 
   app.get(
     '/api/v1/sessions',

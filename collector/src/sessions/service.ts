@@ -24,7 +24,7 @@ import type { TicketKey } from './keys.js';
 import type { LiveShell } from './live.js';
 import type { LiveTransfer } from './live-transfer.js';
 import { openShell, type ShellDeps } from './open-shell.js';
-import { recoverOrphans } from './recovery.js';
+import { type RecoveryDeps, recoverGoneNodes, recoverOwnOrphans } from './recovery.js';
 import { type ChannelPeer, ChannelRelay } from './relay.js';
 import { RelayedChannel, RemoteAgentLink } from './remote.js';
 import { ResizeAudit } from './resize-audit.js';
@@ -57,6 +57,8 @@ export interface SessionsInit {
   onOpened?: SessionOpenedHook;
   /** Agents held by other collector nodes (docs/0017-nodes.md); absent: only this node's sockets are reachable. */
   cluster?: SessionsCluster;
+  /** This collector node, recorded on each session row it opens (default `local`). */
+  node?: string;
   /** Finished recordings kept for every node (several nodes, one data directory each). */
   recordings?: RecordingShare | undefined;
 }
@@ -65,6 +67,11 @@ export interface SessionsInit {
 export interface SessionsCluster {
   /** The stream, or undefined when no node holds the agent (OUTPOST_E_AGENT_OFFLINE on the bus). */
   open(agentId: string, kind: 'shell' | 'file'): Promise<BusStream | undefined>;
+  /**
+   * The nodes alive in the deployment, once this node has listened to presence for a full node TTL (so that a node
+   * missing from it is gone); rejects when `signal` aborts first.
+   */
+  liveNodes(signal: AbortSignal): Promise<ReadonlySet<string>>;
 }
 
 /** Remote shell sessions. */
@@ -84,6 +91,8 @@ export class Sessions implements ChannelRouter {
   #keepAliveTimer: NodeJS.Timeout | undefined;
   /** Orphans of a previous run being ended (see `recoverOrphans`). */
   #recovering: Promise<void> = Promise.resolve();
+  /** Stops the wait for the other nodes' presence when the collector stops first. */
+  readonly #stopping = new AbortController();
 
   private readonly audit: AuditLog;
   private readonly key: TicketKey;
@@ -101,7 +110,7 @@ export class Sessions implements ChannelRouter {
     this.#registry = init.registry;
     this.#cluster = init.cluster;
     this.#recordings = init.recordings;
-    this.store = new SessionsStore(init.db);
+    this.store = new SessionsStore(init.db, init.node);
     this.audit = init.audit;
     this.key = init.key;
     this.clock = init.clock;
@@ -205,6 +214,11 @@ export class Sessions implements ChannelRouter {
     });
   }
 
+  /** This collector node (as recorded on the session rows it opens). */
+  get nodeId(): string {
+    return this.store.node;
+  }
+
   /**
    * A finished recording's bytes (gzip): this node's file, else the copy the recording node stored in the database.
    * Neither: OUTPOST_E_NOT_FOUND (a recording on a node without a shared store, or one that died before storing it).
@@ -222,16 +236,29 @@ export class Sessions implements ChannelRouter {
     });
   }
 
-  /** Ends the sessions a previous run of the collector left open (see recovery.ts). */
+  /**
+   * Ends the sessions a previous run of the collector left open (see recovery.ts): on one node every unfinished row;
+   * with other nodes, this node's own at once, then those of nodes found gone once presence has been heard for a TTL.
+   */
   async recoverOrphans(): Promise<void> {
-    await recoverOrphans({
+    const d: RecoveryDeps = {
+      node: this.store.node,
       store: this.store,
       audit: this.audit,
       clock: this.clock,
       logger: this.logger,
       dataDir: this.options.dataDir,
       isLive: (id) => this.live.has(id) || this.transfers.has(id),
-    });
+    };
+    await recoverOwnOrphans(d, !this.#cluster);
+    if (!this.#cluster) return;
+    let live: ReadonlySet<string>;
+    try {
+      live = await this.#cluster.liveNodes(this.#stopping.signal);
+    } catch {
+      return; // stopping before presence settled: the next node to start ends them
+    }
+    await recoverGoneNodes(d, live);
   }
 
   /**
@@ -354,6 +381,7 @@ export class Sessions implements ChannelRouter {
   async stop(): Promise<void> {
     if (this.#sweep) clearInterval(this.#sweep);
     clearInterval(this.#keepAliveTimer);
+    this.#stopping.abort();
     await this.#recovering;
     for (const s of [...this.live.values(), ...this.transfers.values()])
       s.end({ reason: 'collector stopping', exitCode: null, code: 'OUTPOST_E_UNAVAILABLE' });

@@ -183,6 +183,12 @@ export function joinRoute(app: App, deps: SessionsRouteDeps, t: SocketTools): vo
         if (!rec) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No session ${id}` });
         await guard(req, sessionAction(rec), { type: 'session', id, clientId: rec.clientId });
         await t.checkOrigin(req, rec.agentId, rec.clientId, 'shell.join');
+        // The live shell's bytes exist only on the node holding it: joining through another node is refused, naming it.
+        if (rec.endedAt === null && rec.node !== null && rec.node !== sessions.nodeId)
+          throw new OutpostError('OUTPOST_E_SESSION_ELSEWHERE', {
+            message: `Session ${id} is live on collector node ${rec.node}`,
+            details: { node: rec.node },
+          });
         t.admitted.set(req, { actor, agent: { id: rec.agentId, clientId: rec.clientId, siteId: rec.siteId } });
       },
     } as never,

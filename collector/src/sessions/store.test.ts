@@ -4,9 +4,9 @@
  */
 import { expect, it } from 'vitest';
 import { describeStores } from '../db/dialects.fixture.js';
-import { type SessionRecord, SessionsStore, sessionsMigrations } from './store.js';
+import { type OpenedSession, SessionsStore, sessionsMigrations } from './store.js';
 
-type Opened = Omit<SessionRecord, 'outcome' | 'outcomeCode'>;
+type Opened = OpenedSession;
 const opened = (id: string, o: Partial<Opened> = {}): Opened => ({
   id,
   kind: 'shell',
@@ -48,13 +48,16 @@ describeStores('sessions store', sessionsMigrations, (db) => {
   it('stores a session as opened and keeps its first end', async () => {
     const s = new SessionsStore(db());
     await s.insert(opened('se_1'));
-    expect(await s.get('se_1')).toEqual({ ...opened('se_1'), outcome: null, outcomeCode: null });
-    await s.finish('se_1', { ...end, sha256: 'ab'.repeat(32) });
-    await s.finish('se_1', { ...end, endedAt: 300, closeReason: 'again', outcome: 'failed', outcomeCode: 'X' });
+    expect(await s.get('se_1')).toEqual({ ...opened('se_1'), outcome: null, outcomeCode: null, node: 'local' });
+    expect(await s.finish('se_1', { ...end, sha256: 'ab'.repeat(32) })).toBe(true);
+    expect(
+      await s.finish('se_1', { ...end, endedAt: 300, closeReason: 'again', outcome: 'failed', outcomeCode: 'X' }),
+    ).toBe(false);
     expect(await s.get('se_1')).toEqual({
       ...opened('se_1'),
       ...end,
       sha256: 'ab'.repeat(32),
+      node: 'local',
     });
     expect(await s.get('se_none')).toBeUndefined();
   });

@@ -94,6 +94,14 @@ export const sessionsMigrations: Migration[] = [
       CREATE INDEX sessions_unfinished ON sessions (ended_at) WHERE ended_at IS NULL;
     `,
   },
+  {
+    // Issue 20: the collector node that holds the session (the technician's socket, the recording). A node that
+    // starts ends only its own orphans and those of nodes that are gone, never a live node's (docs/0017-nodes.md).
+    // Rows from before have none: they were written by a single node.
+    id: '0402_sessions_node',
+    concern: 'sessions',
+    sql: `ALTER TABLE sessions ADD COLUMN node TEXT;`,
+  },
 ];
 
 /** The four kinds of session as far as seeing them goes: each needs the permission that opening it needed. */
@@ -127,7 +135,12 @@ export interface SessionRecord {
   outcome: SessionOutcome | null;
   /** The coded reason of a refusal, failure or end by the collector (`OUTPOST_E_…`); null when ok. */
   outcomeCode: string | null;
+  /** The collector node holding the session (null: written before nodes were recorded). */
+  node: string | null;
 }
+
+/** What opening a session stores (how it ends, and the node, are the store's to write). */
+export type OpenedSession = Omit<SessionRecord, 'outcome' | 'outcomeCode' | 'node'>;
 
 interface Row {
   id: string;
@@ -153,6 +166,7 @@ interface Row {
   sha256: string | null;
   outcome: SessionOutcome | null;
   outcome_code: string | null;
+  node: string | null;
 }
 
 const toRecord = (r: Row): SessionRecord => ({
@@ -179,17 +193,21 @@ const toRecord = (r: Row): SessionRecord => ({
   sha256: r.sha256,
   outcome: r.outcome,
   outcomeCode: r.outcome_code,
+  node: r.node,
 });
 
-/** Session rows. */
+/** Session rows, written by one collector node (`node`, recorded on each row it opens). */
 export class SessionsStore {
-  constructor(private readonly db: SqlDb) {}
+  constructor(
+    private readonly db: SqlDb,
+    readonly node = 'local',
+  ) {}
 
-  async insert(s: Omit<SessionRecord, 'outcome' | 'outcomeCode'>): Promise<void> {
+  async insert(s: OpenedSession): Promise<void> {
     await this.db.run(
       `INSERT INTO sessions (id, kind, agent_id, client_id, site_id, user_id, user_email, elevated, path, started_at,
-         cols, rows, recording_file, recording_status)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         cols, rows, recording_file, recording_status, node)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         s.id,
         s.kind,
@@ -205,11 +223,12 @@ export class SessionsStore {
         s.rows,
         s.recordingFile,
         s.recordingStatus,
+        this.node,
       ],
     );
   }
 
-  /** Records how a session ended; a session already ended keeps its first end. */
+  /** Records how a session ended; a session already ended keeps its first end (false: it had one). */
   async finish(
     id: string,
     f: {
@@ -224,8 +243,8 @@ export class SessionsStore {
       bytesIn: number;
       sha256?: string | null;
     },
-  ): Promise<void> {
-    await this.db.run(
+  ): Promise<boolean> {
+    const { changes } = await this.db.run(
       `UPDATE sessions SET ended_at = ?, exit_code = ?, close_reason = ?, outcome = ?, outcome_code = ?,
          recording_status = ?, recording_bytes = ?, bytes_out = ?, bytes_in = ?, sha256 = ?
        WHERE id = ? AND ended_at IS NULL`,
@@ -243,12 +262,34 @@ export class SessionsStore {
         id,
       ],
     );
+    return changes > 0;
   }
 
-  /** Sessions without an end: live ones, or orphans of a collector that died (read at start, before any opens). */
-  async unfinished(): Promise<SessionRecord[]> {
-    const rows = await this.db.all<Row>('SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at, id');
-    return rows.map(toRecord);
+  /**
+   * Sessions without an end: live ones, or orphans of a collector that died (read at start, before any opens). With
+   * `nodes`, only those of these nodes (`null` in it: rows written before nodes were recorded).
+   */
+  async unfinished(nodes?: readonly (string | null)[]): Promise<SessionRecord[]> {
+    if (!nodes) {
+      const rows = await this.db.all<Row>('SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at, id');
+      return rows.map(toRecord);
+    }
+    const named = nodes.filter((n): n is string => n !== null);
+    const or = [
+      ...(named.length > 0 ? [`node IN (${named.map(() => '?').join(',')})`] : []),
+      ...(nodes.includes(null) ? ['node IS NULL'] : []),
+    ];
+    if (or.length === 0) return [];
+    const sql = `SELECT * FROM sessions WHERE ended_at IS NULL AND (${or.join(' OR ')}) ORDER BY started_at, id`;
+    return (await this.db.all<Row>(sql, named)).map(toRecord);
+  }
+
+  /** The nodes that hold unfinished sessions (null: rows written before nodes were recorded). */
+  async unfinishedNodes(): Promise<(string | null)[]> {
+    const rows = await this.db.all<{ node: string | null }>(
+      'SELECT DISTINCT node FROM sessions WHERE ended_at IS NULL ORDER BY node',
+    );
+    return rows.map((r) => r.node);
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
