@@ -190,26 +190,7 @@ describe.skipIf(skip)('three collector nodes behind a balancer', () => {
       const held = [...(await leaseHolders(d.db))].filter(([, h]) => h === holder).map(([name]) => name);
       const admin = other.admin;
       const { clientId, siteId } = d.boot;
-      const cal = await apiCall<{ id: string }>(admin, 'POST', '/api/v1/calendars', {
-        name: 'Always',
-        clientId,
-        timezone: 'UTC',
-        kind: '24x7',
-      });
-      // P2: respond within 60 s, warned at 10 % of it (6 s after the ticket opens).
-      await apiCall(admin, 'PUT', `/api/v1/clients/${clientId}/contract`, {
-        name: 'Fast',
-        calendarId: cal.id,
-        targets: { P2: { responseMinutes: 1, resolutionMinutes: 600 } },
-        nearBreachRatio: 0.1,
-      });
-      const ch = await apiCall<{ channel: { id: string } }>(admin, 'POST', '/api/v1/notifications/channels', {
-        kind: 'webhook',
-        name: 'Desk',
-        clientId,
-        url: hooks.url,
-      });
-      await apiCall(admin, 'POST', '/api/v1/notifications/routes', { channelId: ch.channel.id, minCriticality: 'P4' });
+      await fastContractAndWebhook(admin, clientId, hooks.url);
       type Inc = { id: string; tier: number; sla: { responseDue: number; responseTargetMs: number } };
       const inc = await apiCall<Inc>(admin, 'POST', '/api/v1/incidents', {
         ...{ clientId, siteId, title: 'Payroll server unreachable', type: 'network', impact: 2, urgency: 1 },
@@ -270,6 +251,32 @@ describe.skipIf(skip)('three collector nodes behind a balancer', () => {
     }
   }, 90_000);
 });
+
+/**
+ * The client's contract (24x7, P2 answered within 60 s, warned at 10 % of it: 6 s after a ticket opens) and a
+ * webhook channel with a route for every event of every ticket to `url`.
+ */
+async function fastContractAndWebhook(admin: ApiTarget, clientId: string, url: string): Promise<void> {
+  const cal = await apiCall<{ id: string }>(admin, 'POST', '/api/v1/calendars', {
+    name: 'Always',
+    clientId,
+    timezone: 'UTC',
+    kind: '24x7',
+  });
+  await apiCall(admin, 'PUT', `/api/v1/clients/${clientId}/contract`, {
+    name: 'Fast',
+    calendarId: cal.id,
+    targets: { P2: { responseMinutes: 1, resolutionMinutes: 600 } },
+    nearBreachRatio: 0.1,
+  });
+  const ch = await apiCall<{ channel: { id: string } }>(admin, 'POST', '/api/v1/notifications/channels', {
+    kind: 'webhook',
+    name: 'Desk',
+    clientId,
+    url,
+  });
+  await apiCall(admin, 'POST', '/api/v1/notifications/routes', { channelId: ch.channel.id, minCriticality: 'P4' });
+}
 
 /** A loopback webhook receiver counting deliveries per incident and event. */
 async function webhookReceiver() {

@@ -103,7 +103,14 @@ export async function startDeployment(s: DeploymentSettings): Promise<Deployment
   };
   const [first, ...rest] = s.names;
   const infos = [await start(first!)];
-  infos.push(...(await Promise.all(rest.map(start))));
+  // A node that fails to start must not leave the others running past the test.
+  const others = await Promise.allSettled(rest.map(start));
+  for (const r of others) if (r.status === 'fulfilled') infos.push(r.value);
+  const failed = others.find((r) => r.status === 'rejected');
+  if (failed) {
+    for (const info of infos) await info.proc.kill('SIGKILL');
+    throw failed.reason;
+  }
   const boot = await bootstrap(infos[0]!, 1);
   const nodes = infos.map((info, i) => ({
     name: s.names[i]!,
