@@ -51,7 +51,7 @@ let agent: ShellAgent;
 let alive: ClusterNode[] = [];
 
 const ask = (cmd: { op: string } & Record<string, unknown>): Promise<Reply> =>
-  simulatorReply(sim, 'the simulator', 60_000, () => sim.send(cmd), cmd.op);
+  simulatorReply(sim, 'the simulator', 90_000, () => sim.send(cmd), cmd.op);
 const count = async (sql: string, params: string[] = []) =>
   Number((await d.db.get<{ n: number | string }>(sql, params))?.n ?? 0);
 const sumConnected = async (nodes: ClusterNode[]) =>
