@@ -1,7 +1,8 @@
 /**
  * A deployment of several built `outpost serve` nodes for end-to-end tests (issue 20, docs/0017-nodes.md): one
- * PostgreSQL database, one nats-server, one shared data directory (TLS identity, session-ticket key, recordings), and
- * a round-robin TCP balancer on loopback in front of them, as agents would reach a real deployment.
+ * PostgreSQL database (which holds what the deployment shares: TLS identity, session-ticket key, releases,
+ * recordings), one nats-server, a data directory per node, and a round-robin TCP balancer on loopback in front of
+ * them, as agents would reach a real deployment.
  */
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
@@ -71,7 +72,7 @@ export async function startBalancer(ports: readonly number[]): Promise<Balancer>
 
 /** What every node of a deployment is started with. */
 export interface DeploymentSettings {
-  /** Where node configs and the shared data directory go. */
+  /** Where node configs and the nodes' data directories go. */
   dir: string;
   pgUrl: string;
   natsUrl: string;
@@ -99,7 +100,8 @@ export async function startDeployment(s: DeploymentSettings): Promise<Deployment
     const config = join(s.dir, `${name}.json`);
     const cluster = { natsUrl: s.natsUrl, nodeId: name, deployment: s.deployment };
     writeFileSync(config, JSON.stringify({ ...s.config, storage: { url: s.pgUrl }, cluster }));
-    return startCollectorProcess(join(s.dir, 'data'), await freePort(), ['--config', config], 120_000);
+    // A data directory per node, as on separate hosts: on PostgreSQL what the deployment shares is in the database.
+    return startCollectorProcess(join(s.dir, name), await freePort(), ['--config', config], 120_000);
   };
   const [first, ...rest] = s.names;
   const infos = [await start(first!)];
