@@ -18,6 +18,8 @@ interface Sim {
   nextSeq: number;
   acked: number;
   timers: NodeJS.Timeout[];
+  /** Sequenced messages sent and not yet acknowledged (kept only when `agentLike`), to resend after a reconnect. */
+  unacked: { seq: number; text: string }[];
 }
 
 /** Where the sims dial; a `connect` command may move them to another collector node (the cluster bench's failover). */
@@ -31,6 +33,12 @@ const source = process.env.BENCH_SOURCE || undefined;
 const handshakeTimeoutMs = Number(process.env.BENCH_HANDSHAKE_TIMEOUT_MS ?? 60_000);
 /** A connection phase stops starting sockets past this and answers with what it has (and what is missing). */
 const phaseTimeoutMs = Number(process.env.BENCH_PHASE_TIMEOUT_MS ?? 30 * 60_000);
+/**
+ * BENCH_AGENT_LIKE=1: each sim behaves as the real agent does when its socket is lost (test/e2e/cluster.test.ts): it
+ * reconnects by itself after a jittered pause, and after the welcome resends what it sent past the welcome's `lastSeq`
+ * (the outbox's `syncWithCollector`), so nothing it sent is lost and `dropped` stays 0. Off: the benches' behaviour.
+ */
+const agentLike = process.env.BENCH_AGENT_LIKE === '1';
 const facts = (i: number): AgentFacts => ({
   hostname: `sim-${base + i}`,
   os: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', kernel: '6.1.0', arch: 'x64' },
@@ -39,7 +47,7 @@ const facts = (i: number): AgentFacts => ({
 });
 const sims: Sim[] = Array.from({ length: count }, (_, i) => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { i, key: privateKey, pub: exportPublicKey(publicKey), nextSeq: 1, acked: 0, timers: [] };
+  return { i, key: privateKey, pub: exportPublicKey(publicKey), nextSeq: 1, acked: 0, timers: [], unacked: [] };
 });
 let acks = 0;
 /** Sequenced messages sent to a node that died before storing them (see the welcome). */
@@ -88,16 +96,18 @@ function connect(sim: Sim): Promise<void> {
         // past it died in flight (a real agent's outbox resends it, a sim does not): counted as dropped, never acked.
         if (sim.agentId) {
           acks += Math.max(0, msg.lastSeq - sim.acked);
-          dropped += Math.max(0, sim.nextSeq - 1 - msg.lastSeq);
+          if (!agentLike) dropped += Math.max(0, sim.nextSeq - 1 - msg.lastSeq);
         }
         sim.agentId = msg.agentId;
-        sim.acked = Math.max(msg.lastSeq, sim.nextSeq - 1);
+        sim.acked = agentLike ? Math.max(sim.acked, msg.lastSeq) : Math.max(msg.lastSeq, sim.nextSeq - 1);
         sim.nextSeq = Math.max(sim.nextSeq, msg.lastSeq + 1);
         sim.ws = ws;
+        if (agentLike) resume(sim, ws, msg.lastSeq);
         settle();
       } else if (msg.type === 'stream.ack') {
         acks += Math.max(0, msg.seq - sim.acked);
         sim.acked = Math.max(sim.acked, msg.seq);
+        if (agentLike) sim.unacked = sim.unacked.filter((u) => u.seq > msg.seq);
       } else if (msg.type === 'job.run' || msg.type === 'update.assign') heard(msg.type, sim);
     });
     ws.on('close', (code: number, reason: Buffer) =>
@@ -105,6 +115,37 @@ function connect(sim: Sim): Promise<void> {
     );
     ws.on('error', (err: Error) => settle(failureOfError(err)));
   });
+}
+
+/**
+ * After a welcome (agent-like sims): drops what the collector stored, resends the rest in order, and reconnects by
+ * itself when this socket is lost.
+ */
+function resume(sim: Sim, ws: WebSocket, lastSeq: number): void {
+  sim.unacked = sim.unacked.filter((u) => u.seq > lastSeq);
+  for (const u of sim.unacked) ws.send(u.text);
+  ws.once('close', () => {
+    if (sim.ws === ws) reconnectLater(sim);
+  });
+}
+
+/** Connects `sim` again after a pause of 100–600 ms (spread, as agents' backoff jitter), until it holds a socket. */
+function reconnectLater(sim: Sim): void {
+  setTimeout(
+    () =>
+      void connect(sim).then(() => {
+        if (sim.ws?.readyState !== WebSocket.OPEN) reconnectLater(sim);
+      }),
+    100 + Math.random() * 500,
+  );
+}
+
+/** Sends one sequenced message (its `seq` the sim's next), kept until acknowledged when the sim is agent-like. */
+function sendSequenced(s: Sim, body: Record<string, unknown>): void {
+  const seq = s.nextSeq++;
+  const text = JSON.stringify({ ...body, seq });
+  if (agentLike) s.unacked.push({ seq, text });
+  s.ws!.send(text);
 }
 
 /** The hello answering `nonce`: enroll with the token and the sim's key, or prove the key of its agent id. */
@@ -126,14 +167,27 @@ function hello(sim: Sim, nonce: string) {
   };
 }
 
-/** Runs `fn` over all sims with at most `limit` in flight, starting none after `deadline` (epoch ms). */
-async function pool(limit: number, deadline: number, fn: (s: Sim) => Promise<void>): Promise<void> {
+/** Runs `fn` over `list` (all sims) with at most `limit` in flight, starting none after `deadline` (epoch ms). */
+async function pool(limit: number, deadline: number, fn: (s: Sim) => Promise<void>, list = sims): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
-      while (next < sims.length && Date.now() < deadline) await fn(sims[next++]!);
+      while (next < list.length && Date.now() < deadline) await fn(list[next++]!);
     }),
   );
+}
+
+/**
+ * Connects every sim; agent-like sims whose handshake failed (a hello timed out on a loaded machine) try again after
+ * a pause, as a real agent backs off and retries, until all hold a socket or the deadline passes.
+ */
+async function connectAll(deadline: number): Promise<void> {
+  await pool(64, deadline, connect);
+  const unconnected = () => sims.filter((s) => s.ws?.readyState !== WebSocket.OPEN);
+  while (agentLike && unconnected().length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500)); // the retry's backoff
+    await pool(16, deadline, connect, unconnected());
+  }
 }
 
 /** Downloads `url` once over HTTPS, discarding the bytes; resolves with how many arrived (or the error). */
@@ -161,7 +215,7 @@ function sendMetrics(s: Sim, values: number): void {
   if (s.ws?.readyState !== WebSocket.OPEN) return;
   const sample = { time: Date.now(), values: {} as Record<string, number> };
   for (let k = 0; k < values; k++) sample.values[`bench.m${k}`] = Math.random() * 100;
-  s.ws.send(JSON.stringify({ type: 'metrics.batch', seq: s.nextSeq++, samples: [sample] }));
+  sendSequenced(s, { type: 'metrics.batch', samples: [sample] });
 }
 
 /** Sends `batches` messages from every open sim, `send` making each; answers once all are acknowledged. */
@@ -184,7 +238,7 @@ async function untilAcked(
 
 function sendEvent(s: Sim, n: number): void {
   if (s.ws?.readyState !== WebSocket.OPEN) return;
-  s.ws.send(JSON.stringify({ type: 'stream.event', seq: s.nextSeq++, time: Date.now(), kind: 'bench', data: { n } }));
+  sendSequenced(s, { type: 'stream.event', time: Date.now(), kind: 'bench', data: { n } });
 }
 
 /** Heartbeat and one event per agent every `interval` ms, spread over the interval, like a real fleet. */
@@ -233,7 +287,7 @@ async function handle(cmd: {
     case 'connect':
       if (cmd.url) url = `${cmd.url}/v1/agent`;
       tally = new ConnectTally();
-      await pool(64, Date.now() + phaseTimeoutMs, connect);
+      await connectAll(Date.now() + phaseTimeoutMs);
       return {
         ms: performance.now() - t0,
         connected: sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length,

@@ -21,6 +21,8 @@ export interface SimulatorSettings {
   /** The loopback source address it dials from ('' lets the system pick). */
   source: string;
   phaseTimeoutMs: number;
+  /** Sims that reconnect by themselves and resend what was not stored, as real agents (sim-agents.ts). */
+  agentLike?: boolean;
 }
 
 /** Forks one simulator process; it makes its agents' keys and then answers `ready` (await it with simulatorReply). */
@@ -35,6 +37,7 @@ export function forkSimulator(s: SimulatorSettings): ChildProcess {
       BENCH_BASE: String(s.base),
       BENCH_SOURCE: s.source,
       BENCH_PHASE_TIMEOUT_MS: String(s.phaseTimeoutMs),
+      BENCH_AGENT_LIKE: s.agentLike ? '1' : '0',
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -19,6 +19,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 export const SLOW_FILES: Readonly<Record<string, number>> = {
   'test:package/rollout.test.ts': 98,
+  'test:e2e/cluster.test.ts': 80, // not yet timed by CI: 78–93 s here at load 10–31, 121 s beside a typecheck (three nodes, 91 agents)
   'test:package/arm64-qemu.test.ts': 70, // not yet timed by CI: 116 s here at load 17 on 2 cores, build shared
   'test:package/update.test.ts': 64,
   'test:package/systemd-install.test.ts': 43,
