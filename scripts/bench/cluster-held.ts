@@ -10,7 +10,6 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ApiTarget, apiCall } from '@outpost/collector';
 import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../../test/support/process-collector.js';
-import { enrollmentToken } from './collector-process.js';
 import { sourceAddress } from './sim-connect.js';
 import { forkSimulator, type Reply, simulatorReply } from './sim-fleet.js';
 
@@ -45,6 +44,9 @@ export interface NodeAtCapacity {
   servedAcked: number;
   /** The fleet list's online count through this node's API at capacity. */
   fleetOnline: number;
+  /** Its log's warnings about agents refused at capacity, and its lines naming EMFILE (the limit hit, not kept). */
+  refusalWarnings: number;
+  emfileLines: number;
 }
 
 interface Started {
@@ -66,10 +68,20 @@ async function startNode(s: HeldSetup, name: string, settings: Record<string, un
   return info;
 }
 
+const logFigures = (log: string) => ({
+  refusalWarnings: log.match(/"code":"OUTPOST_E_UNAVAILABLE".*agent refused/g)?.length ?? 0,
+  emfileLines: log.match(/EMFILE/g)?.length ?? 0,
+});
+
 /** Offers `offered` agents to each node at once (one simulator each); each node's figures at capacity. */
-async function fill(s: HeldSetup, nodes: Started[], offered: number, first: number) {
+async function fill(s: HeldSetup, nodes: Started[], siteId: string, offered: number, first: number) {
   // A token per node: on PostgreSQL the enrollments on one token take turns on its row (the update of its uses).
-  const tokens = await Promise.all(nodes.map((n) => enrollmentToken(n.admin, offered)));
+  const tokens = await Promise.all(
+    nodes.map(async (n) => {
+      const body = { siteId, maxUses: offered, expiresInHours: 2 };
+      return (await apiCall<{ token: string }>(n.admin, 'POST', '/api/v1/enrollment-tokens', body)).token;
+    }),
+  );
   const sims = nodes.map((n, i) => {
     const sim = forkSimulator({
       url: n.info.apiUrl,
@@ -107,6 +119,7 @@ async function fill(s: HeldSetup, nodes: Started[], offered: number, first: numb
         openDescriptors: readdirSync(`/proc/${pid}/fd`).length,
         servedAcked: Number(served[i]!.acked),
         fleetOnline: (await apiCall<{ total: number }>(n.admin, 'GET', '/api/v1/agents?status=online&limit=1')).total,
+        ...logFigures(`${n.info.proc.stdout()}${n.info.proc.stderr()}`),
       };
     }),
   );
@@ -119,7 +132,8 @@ export async function measureHeld(s: HeldSetup) {
   const singleBoot = await bootstrap(singleInfo, 1);
   const single: Started = { name: 'single', info: singleInfo, admin: singleBoot.admin };
   s.log(`agents held: ${offered} offered to the SQLite node, open-files limit ${s.openFiles}…`);
-  const [singleFigures] = await fill(s, [single], offered, 4);
+  const [singleFigures] = await fill(s, [single], singleBoot.siteId, offered, 4);
+  s.log(`  single node at capacity: ${JSON.stringify(singleFigures)}`);
   await singleInfo.proc.kill('SIGTERM'); // the cluster's phase has the machine without it
 
   const names = ['held-a', 'held-b', 'held-c'];
@@ -135,7 +149,7 @@ export async function measureHeld(s: HeldSetup) {
     admin: { ...boot.admin, server: info.apiUrl, caFingerprint: info.fingerprint },
   }));
   s.log(`agents held: ${offered} offered to each of three nodes at once…`);
-  const clusterFigures = await fill(s, nodes, offered, 5);
+  const clusterFigures = await fill(s, nodes, boot.siteId, offered, 5);
   await Promise.all(infos.map((info) => info.proc.kill('SIGTERM'))); // the bench's other phases run without them
   const clusterHeld = clusterFigures.reduce((n, f) => n + f.held, 0);
   return {
@@ -171,5 +185,10 @@ export function heldRows(h: HeldFigures): [string, string, string][] {
     ['at capacity: open descriptors per node', each((n) => n.openDescriptors), String(s.openDescriptors)],
     ['at capacity: held agents served (events acked)', each((n) => n.servedAcked), String(s.servedAcked)],
     ['at capacity: fleet list online, per node', each((n) => n.fleetOnline), String(s.fleetOnline)],
+    [
+      'at capacity: log lines — refusal warnings / EMFILE',
+      each((n) => `${n.refusalWarnings} / ${n.emfileLines}`),
+      `${s.refusalWarnings} / ${s.emfileLines}`,
+    ],
   ];
 }
