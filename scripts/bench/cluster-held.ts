@@ -186,9 +186,9 @@ export function heldRows(h: HeldFigures): [string, string, string][] {
     ['at capacity: held agents served (events acked)', each((n) => n.servedAcked), String(s.servedAcked)],
     ['at capacity: fleet list online, per node', each((n) => n.fleetOnline), String(s.fleetOnline)],
     [
-      'at capacity: log lines — refusal warnings / EMFILE',
-      each((n) => `${n.refusalWarnings} / ${n.emfileLines}`),
-      `${s.refusalWarnings} / ${s.emfileLines}`,
+      'at capacity: log lines (refusal warnings, EMFILE)',
+      each((n) => `${n.refusalWarnings}, ${n.emfileLines}`),
+      `${s.refusalWarnings}, ${s.emfileLines}`,
     ],
   ];
 }
