@@ -3,8 +3,10 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { OutpostError } from '@outpost/shared';
 import type { Logger } from 'pino';
+import { ownOpenFilesLimit } from './agents/capacity.js';
 import { buildApp, type Collector } from './app.js';
 import { agentsListenSeparately, type Clock, type CollectorSettings, systemClock } from './config.js';
+import { capConnections } from './http/connection-cap.js';
 import { ensureCertificate } from './tls/index.js';
 
 /** A running collector and where it listens. */
@@ -55,11 +57,13 @@ export async function startServer(
   let listening = `api ${settings.api.host}:${settings.api.port}`;
   try {
     await collector.api.listen({ host: settings.api.host, port: settings.api.port });
+    capConnections(collector.api.server, ownOpenFilesLimit(), deps.logger, 'api');
     const apiUrl = urlOf(collector.api.server.address() as AddressInfo, Boolean(collector.tls));
     let agentBase = apiUrl;
     if (agentsListenSeparately(settings) && settings.agents) {
       listening = `agents ${settings.agents.host}:${settings.agents.port}`;
       await collector.agentEndpoint.listen({ host: settings.agents.host, port: settings.agents.port });
+      capConnections(collector.agentEndpoint.server, ownOpenFilesLimit(), deps.logger, 'agents');
       agentBase = urlOf(collector.agentEndpoint.server.address() as AddressInfo, Boolean(collector.tls));
     }
     return {

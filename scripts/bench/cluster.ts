@@ -8,6 +8,8 @@
  *   3. shell echo latency: a real agent with a real PTY on node B, echo round trips from node B and from node A;
  *   4. failover: the node holding the most leases is SIGKILLed while its agents stream events; the time until its
  *      agents' sockets are all held by the others, and until every lease it held has another holder.
+ *   5. with BENCH_HELD=1, agents held at capacity (cluster-held.ts), run first: fresh nodes under one open-files limit
+ *      (BENCH_HELD_FILES, 1,024), offered more agents than it allows: the SQLite node alone, then the three nodes.
  * Prints a table and, last, one JSON line. Sizes: argv[2] or BENCH_AGENTS (300), BENCH_BATCHES (20), BENCH_VALUES
  * (20), BENCH_ROUNDS (50 shell round trips). docs/bench/cluster.md has a run.
  */
@@ -22,6 +24,7 @@ import { postgresUnavailable, startPgCluster } from '../../collector/src/db/pg-c
 import { natsUnavailable, startNats } from '../../test/support/nats.js';
 import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../../test/support/process-collector.js';
 import { echoLatency, startShellAgent } from '../../test/support/shell.js';
+import { heldRows, measureHeld } from './cluster-held.js';
 import { enrollmentToken } from './collector-process.js';
 import { openFilesLimit, sourceAddress } from './sim-connect.js';
 import { forkSimulator, type Reply, simulatorReply } from './sim-fleet.js';
@@ -30,9 +33,14 @@ const AGENTS = Number(process.argv[2] ?? process.env.BENCH_AGENTS ?? 300);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 20);
 const VALUES = Number(process.env.BENCH_VALUES ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 50);
+/** The capacity phase: off by default (minutes at 1,024 files per node on this machine), its nodes' file limit. */
+const HELD = process.env.BENCH_HELD === '1';
+const HELD_FILES = Number(process.env.BENCH_HELD_FILES ?? 1024);
 /** A phase that has not finished in this long has failed (the bench ends, saying which). */
 const PHASE_MS = 120_000;
 const NODES = ['node-a', 'node-b', 'node-c'] as const;
+/** Every node's `limits.helloTimeoutMs` (the shipped 10 s is too short for enrollments queued on a loaded machine). */
+const HELLO_TIMEOUT_MS = 60_000;
 const perNode = Math.ceil(AGENTS / NODES.length);
 
 const why = natsUnavailable() ?? postgresUnavailable;
@@ -123,7 +131,10 @@ async function ingest(nodes: Node[], db: SqlDb, agents: number) {
 
 async function startNode(name: string, settings: Record<string, unknown>, dataDir: string): Promise<ServeInfo> {
   const config = join(dir, `${name}.json`);
-  writeFileSync(config, JSON.stringify({ ...settings, limits: { maxAgents: AGENTS + 100 } }));
+  // The hello deadline covers the whole handshake, enrollment's writes included: at a load of 25–30 the default
+  // 10 s expired for most of a node's 64 enrollments in flight on PostgreSQL (4408), which measures the machine.
+  const limits = { maxAgents: AGENTS + 100, helloTimeoutMs: HELLO_TIMEOUT_MS };
+  writeFileSync(config, JSON.stringify({ ...settings, limits }));
   return startCollectorProcess(dataDir, await freePort(), ['--config', config], 120_000);
 }
 
@@ -132,6 +143,21 @@ await using nats = await startNats();
 const pgUrl = await pg.createDatabase('cluster_bench');
 const cleanup: (() => Promise<unknown>)[] = [];
 try {
+  // --- 5. agents held at capacity (BENCH_HELD=1), first: its own nodes, none of the others running yet ---
+  const atCapacity = HELD
+    ? await measureHeld({
+        dir,
+        natsUrl: nats.url,
+        pgUrl: await pg.createDatabase('held_bench'),
+        openFiles: HELD_FILES,
+        helloTimeoutMs: HELLO_TIMEOUT_MS,
+        phaseMs: 10 * 60_000,
+        log,
+        cleanup: (step) => cleanup.push(step),
+      })
+    : undefined;
+
+  if (atCapacity) log(`at capacity: ${JSON.stringify(atCapacity)}`);
   // --- the deployment: three nodes on one database and one bus (one data directory: ticket key, recordings) ---
   const infos: ServeInfo[] = [];
   for (const name of NODES) {
@@ -279,6 +305,7 @@ try {
         : 'MISMATCH',
     ],
   ];
+  if (atCapacity) rows.push(...heldRows(atCapacity));
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 12));
   process.stdout.write(`${'figure'.padEnd(w[0]!)}  ${'cluster (PostgreSQL)'.padEnd(w[1]!)}  single (SQLite)\n`);
   for (const r of rows) process.stdout.write(`${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2]}\n`);
@@ -299,6 +326,7 @@ try {
         onlineAfter,
         events,
       },
+      capacity: atCapacity ?? null,
     })}\n`,
   );
 } finally {

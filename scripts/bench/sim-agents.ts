@@ -292,6 +292,7 @@ async function handle(cmd: {
         ms: performance.now() - t0,
         connected: sims.filter((s) => s.ws?.readyState === WebSocket.OPEN).length,
         failed: tally.failed,
+        failures: tally.codes(),
         missing: tally.shortfall(sims.length),
       };
     case 'disconnect':

@@ -27,13 +27,8 @@ export function ephemeralPorts(rangeText: string): number {
   return high! - low! + 1;
 }
 
-/** The open-files limits of a process, from its `/proc/<pid>/limits` text. */
-export function openFilesLimit(limitsText: string): { soft: number; hard: number } {
-  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limitsText);
-  if (!m) throw new Error('no "Max open files" line in the limits');
-  const read = (v: string) => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v));
-  return { soft: read(m[1]!), hard: read(m[2]!) };
-}
+/** The open-files limits of a process (the collector reads its own the same way: agents/capacity.ts). */
+export { openFilesLimit } from '../../collector/src/agents/capacity.js';
 
 /** Why one socket did not complete its handshake: a socket error's code, a close code, or a timeout. */
 export interface ConnectFailure {

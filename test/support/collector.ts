@@ -112,10 +112,14 @@ export interface Proc extends AsyncDisposable {
 }
 
 /** Spawns `node <script> ...args` with collected output. */
-export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): Proc {
+export function spawnNode(script: string, args: string[], env: Record<string, string> = {}, openFiles?: number): Proc {
   // OUTPOST_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=…`, which NODE_OPTIONS refuses) is for benchmarks.
   const nodeArgs = process.env.OUTPOST_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  return spawnProcess(process.execPath, [...nodeArgs, script, ...args], { ...process.env, ...env });
+  const command = [process.execPath, ...nodeArgs, script, ...args];
+  // Soft and hard alike: node raises its soft open-files limit to the hard one as it starts. prlimit execs the
+  // command, so the child's pid is node's.
+  if (openFiles) command.unshift('prlimit', `--nofile=${openFiles}:${openFiles}`, '--');
+  return spawnProcess(command[0]!, command.slice(1), { ...process.env, ...env });
 }
 
 /** Spawns `command ...args` with exactly `env` (nothing inherited) and collected output. */

@@ -32,19 +32,26 @@ export async function startCollectorProcess(
   port: number,
   extraArgs: string[] = [],
   readyTimeoutMs = 30_000,
+  /** The process's open-files limit (soft and hard); inherited when unset. */
+  openFiles?: number,
 ): Promise<ServeInfo> {
-  const proc = spawnNode(outpostBin, [
-    'serve',
-    '--data-dir',
-    dataDir,
-    '--port',
-    String(port),
-    '--host',
-    '127.0.0.1',
-    '--log-level',
-    'warn',
-    ...extraArgs,
-  ]);
+  const proc = spawnNode(
+    outpostBin,
+    [
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ],
+    {},
+    openFiles,
+  );
   const m = await proc.waitFor(/API and console\s+(\S+)[\s\S]*SHA-256 ([0-9A-F:]{95})/, readyTimeoutMs);
   const password = /^\s+password\s+(\S+)$/m.exec(proc.stdout())?.[1];
   return { proc, apiUrl: m[1]!, fingerprint: m[2]!, password };

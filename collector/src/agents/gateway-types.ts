@@ -19,4 +19,6 @@ export interface GatewayCounters {
   enrollments: number;
   messages: number;
   closesByCode: Map<string, number>;
+  /** Agents refused because the node held all it may (its capacity: limits.maxAgents within the open-files limit). */
+  refusedFull: number;
 }

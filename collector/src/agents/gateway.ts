@@ -11,6 +11,7 @@ import type { WebSocket } from 'ws';
 import type { Clock } from '../config.js';
 import type { StreamIngest } from '../stream/index.js';
 import { AgentSocket, type SocketContext } from './agent-socket.js';
+import { agentCapacity, ownOpenFilesLimit } from './capacity.js';
 import type { ChannelRouter } from './channel-router.js';
 import type { GatewayCounters, GatewayLimits } from './gateway-types.js';
 import type { Presence } from './presence.js';
@@ -30,7 +31,12 @@ export interface GatewayOptions {
   clock: Clock;
   logger: Logger;
   limits: GatewayLimits;
+  /** This process's open-files limit (tests set it; by default read from /proc/self/limits). */
+  openFiles?: number | undefined;
 }
+
+/** At most one log line per this many ms about agents refused at capacity (a full node sees them in floods). */
+const REFUSAL_LOG_MS = 10_000;
 
 /** Accepts agent sockets and runs each through the handshake into the registry. */
 export class AgentGateway {
@@ -39,7 +45,18 @@ export class AgentGateway {
   #channels: ChannelRouter | undefined;
   #requestDesk: RequestDesk | undefined;
   readonly #readyListeners: ((conn: AgentConnection) => void)[] = [];
-  readonly counters: GatewayCounters = { handshakes: 0, enrollments: 0, messages: 0, closesByCode: new Map() };
+  readonly counters: GatewayCounters = {
+    handshakes: 0,
+    enrollments: 0,
+    messages: 0,
+    closesByCode: new Map(),
+    refusedFull: 0,
+  };
+  /** The agents this process may hold: `maxAgents`, within its open-files limit (capacity.ts). */
+  readonly capacity: number;
+  #refusalLoggedAt = Number.NEGATIVE_INFINITY;
+  #refusedSinceLog = 0;
+  readonly #logger: Logger;
 
   private readonly registry: ConnectionRegistry;
   private readonly limits: GatewayLimits;
@@ -51,6 +68,14 @@ export class AgentGateway {
   constructor(opts: GatewayOptions) {
     this.registry = opts.registry;
     this.limits = opts.limits;
+    this.#logger = opts.logger;
+    const openFiles = 'openFiles' in opts ? opts.openFiles : ownOpenFilesLimit();
+    this.capacity = agentCapacity(opts.limits.maxAgents, openFiles);
+    if (this.capacity < opts.limits.maxAgents)
+      this.#logger.info(
+        { capacity: this.capacity, openFiles, maxAgents: opts.limits.maxAgents },
+        'agents held at most: the open-files limit allows fewer than limits.maxAgents',
+      );
     this.#handlers = readyHandlers({
       clock: opts.clock,
       presence: opts.presence,
@@ -86,12 +111,34 @@ export class AgentGateway {
 
   /** Takes over a freshly upgraded socket: refused while full or stopping, else run through its phases. */
   handle(socket: WebSocket, ip: string): void {
-    if (this.#stopping || this.registry.size + this.#pending >= this.limits.maxAgents) {
+    if (this.#stopping || this.registry.size + this.#pending >= this.capacity) {
+      if (!this.#stopping) this.#refusedFull(ip);
       closeSocket(socket, new OutpostError('OUTPOST_E_UNAVAILABLE'), `retry_after=${this.limits.retryAfterSec}`);
       return;
     }
     this.#pending++;
     new AgentSocket(this.#socketContext, socket, ip).start();
+  }
+
+  /** Counts an agent refused because the node holds all it may, and says so at most every REFUSAL_LOG_MS. */
+  #refusedFull(ip: string): void {
+    this.counters.refusedFull++;
+    this.#refusedSinceLog++;
+    const now = performance.now();
+    if (now - this.#refusalLoggedAt < REFUSAL_LOG_MS) return;
+    this.#logger.warn(
+      {
+        code: 'OUTPOST_E_UNAVAILABLE',
+        ip,
+        held: this.registry.size,
+        pending: this.#pending,
+        capacity: this.capacity,
+        refused: this.#refusedSinceLog,
+      },
+      'agent refused: this node holds all the agents its open-files limit allows (limits.maxAgents, ulimit -n)',
+    );
+    this.#refusalLoggedAt = now;
+    this.#refusedSinceLog = 0;
   }
 
   /** Refuses new agents and tells connected ones to come back later (graceful shutdown). */

@@ -19,6 +19,18 @@ export function agentsMetrics(parts: {
       read: () => registry.size,
     },
     {
+      name: 'outpost_agents_capacity',
+      help: 'Agents this node may hold: limits.maxAgents, within its open-files limit',
+      type: 'gauge',
+      read: () => gateway.capacity,
+    },
+    {
+      name: 'outpost_agents_refused_full_total',
+      help: 'Agent sockets refused (4503 OUTPOST_E_UNAVAILABLE, retry later) because the node held all it may',
+      type: 'counter',
+      read: () => gateway.counters.refusedFull,
+    },
+    {
       name: 'outpost_agent_handshakes_total',
       help: 'Agent handshakes completed',
       type: 'counter',
