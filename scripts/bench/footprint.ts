@@ -64,7 +64,7 @@ function executable(): string {
 }
 
 /** The executable's own runtime flags (scripts/package/build.ts EXEC_ARGV), given to bare Node too. */
-const NODE_FLAGS = ['--lite-mode'];
+const NODE_FLAGS = ['--lite-mode', '--min-semi-space-size=1'];
 
 /** The Node runtime the executable embeds, as the packaging build cached it, or undefined (then left out). */
 function bareNode(): string | undefined {
