@@ -26,8 +26,8 @@ export const CollectorConfigSchema = Type.Object(
     dataDir: Type.String({ default: './outpost-data', minLength: 1 }),
     /**
      * Where state lives: absent, the embedded SQLite file in `dataDir` (the default); `url: postgres://…` names a
-     * PostgreSQL database for several collector nodes, refused at start until every concern runs on it
-     * (docs/0016-postgres.md); `pool`: the most connections this node opens to it (default 10).
+     * PostgreSQL database shared by several collector nodes (docs/0016-postgres.md; a concern without a PostgreSQL
+     * store would refuse the start); `pool`: the most connections this node opens to it (default 10).
      */
     storage: Type.Object(
       {

@@ -31,7 +31,7 @@ import { EventsStore } from './events/index.js';
 import { IncidentService, type IncidentSink } from './incidents/index.js';
 import { FleetQueries, Inventory } from './inventory/index.js';
 import { Jobs } from './jobs/index.js';
-import type { LeaseTiming } from './leases/index.js';
+import { LeaseStore, type LeaseTiming } from './leases/index.js';
 import { LiveHub } from './live/index.js';
 import { MetricsService, MetricsStore } from './metrics/index.js';
 import { Notifications, notificationsMetrics } from './notifications/index.js';
@@ -98,7 +98,21 @@ export async function wireCore(input: CoreInput) {
     ...streamMetrics(spine.ingest),
     ...notificationsMetrics(work.notifications),
   ];
-  return { ...spine, ...work, ...watch, ...live, live: hub, rollouts, email, selfService, components, metricFamilies };
+  // The lease rows as operators read them (`GET /api/v1/cluster`); the leased work itself holds them (wire-components).
+  const leases = new LeaseStore(input.sql);
+  return {
+    ...spine,
+    ...work,
+    ...watch,
+    ...live,
+    live: hub,
+    rollouts,
+    email,
+    selfService,
+    components,
+    metricFamilies,
+    leases,
+  };
 }
 
 /** The console's live stream: agents coming and going, and every ticket change, pushed to the browsers watching. */

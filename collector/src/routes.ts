@@ -8,6 +8,7 @@ import { AGENT_WS_PATH } from '@outpost/shared';
 import { agentsRoutes } from './agents/index.js';
 import { auditRoutes } from './audit/index.js';
 import { authRoutes, type Guard } from './auth/index.js';
+import { clusterStatusRoutes } from './cluster/status-routes.js';
 import type { CollectorConfig } from './config.js';
 import { contractsRoutes } from './contracts/index.js';
 import type { Core } from './core.js';
@@ -159,6 +160,17 @@ function livePlugins({ core, config, guard }: RouteContext): FastifyPluginAsyncT
   return [
     updatesRoutes({ updates: core.updates, guard, agentClient: core.ports.agentClient }),
     rolloutsRoutes({ rollouts: core.rollouts, guard }),
+    clusterStatusRoutes({
+      guard,
+      node: core.node.bus.nodeId,
+      deployment: config.cluster?.deployment ?? 'local',
+      clustered: core.node.clustered,
+      storage: config.storage.url ? 'postgres' : 'sqlite',
+      presence: core.node.bus.presence,
+      localAgents: () => core.registry.size,
+      leases: () => core.leases.list(),
+      now: () => Date.now(),
+    }),
     sessionsRoutes({
       sessions: core.sessions,
       agents: core.agents,

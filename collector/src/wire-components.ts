@@ -70,12 +70,12 @@ export function componentsOf(
     },
     once({
       name: 'incidents',
-      start: () => incidents.start(input.config.incidents.tickMs),
+      start: (lease) => incidents.start(input.config.incidents.tickMs, undefined, lease),
       stop: () => incidents.stop(),
     }),
     once({ name: 'notifications', start: (lease) => notifications.start(lease), stop: () => notifications.stop() }),
-    once({ name: 'jobs', start: () => jobs.start(), stop: () => jobs.stop() }),
-    once({ name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() }),
+    once({ name: 'jobs', start: (lease) => jobs.start(lease), stop: () => jobs.stop() }),
+    once({ name: 'rollouts', start: (lease) => rollouts.start(lease), stop: () => rollouts.stop() }),
     {
       name: 'detection checkpoint',
       stop: () => {

@@ -199,4 +199,15 @@ describe('the CLI in the first hour', () => {
     expect(Object.keys(report).sort()).toEqual(['generatedAt', 'machines', 'summary', 'title']);
     expect(report.machines).toHaveLength(report.summary.machines);
   }, 60_000);
+
+  it('cluster status shows the one node, its agents and every lease it holds', async () => {
+    const [table, asJson] = await Promise.all([cli('cluster', 'status'), cli('--json', 'cluster', 'status')]);
+    expect(table.code, table.out).toBe(0);
+    expect(table.stdout).toMatch(/: single node \(no cluster section\), storage sqlite\n/);
+    expect(table.stdout).toMatch(/^LEASE\s+HOLDER\s+EPOCH\s+EXPIRES IN\s+HELD FOR$/m);
+    expect(table.stdout).toMatch(/^incidents\s+local\s+1\s+\d+\.\d s\s+\d+\.\d s$/m);
+    const s = JSON.parse(asJson.stdout) as { nodes: { self: boolean; agents: number }[]; leases: { name: string }[] };
+    expect(s.nodes).toEqual([expect.objectContaining({ self: true, agents: expect.any(Number) })]);
+    expect(s.leases.map((l) => l.name)).toEqual(['detection sweeps', 'incidents', 'jobs', 'notifications', 'rollouts']);
+  }, 60_000);
 });

@@ -16,6 +16,7 @@ import {
 } from '../agents/api.js';
 import { AuditEventList } from '../audit/api.js';
 import { CreatedApiToken, LoginSession, PasswordChanged, TotpSetup, UserList, UserView } from '../auth/api.js';
+import { ClusterStatus } from '../cluster/status-api.js';
 import {
   CalendarList,
   CalendarView,
@@ -196,6 +197,7 @@ const CHANGE_ROUTES = {
   'POST /api/v1/rollouts/:id/rollback': json(RolloutView),
   'GET /api/v1/sessions': json(SessionList),
   'GET /api/v1/sessions/:id/recording': TEXT,
+  'GET /api/v1/cluster': json(ClusterStatus),
 } as const;
 
 /** Every route the CLI calls. */

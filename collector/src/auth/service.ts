@@ -109,9 +109,9 @@ export class AuthService {
         message: `Password refused: ${reason}`,
         details: { field: 'password' },
       });
-    if (await this.store.userByEmail(input.email)) {
-      throw new OutpostError('OUTPOST_E_CONFLICT', { message: `A user with e-mail ${input.email} already exists` });
-    }
+    const taken = () =>
+      new OutpostError('OUTPOST_E_CONFLICT', { message: `A user with e-mail ${input.email} already exists` });
+    if (await this.store.userByEmail(input.email)) throw taken();
     const user: UserRecord = {
       id: `us_${randomBytes(6).toString('hex')}`,
       email: input.email,
@@ -125,7 +125,7 @@ export class AuthService {
       disabledAt: null,
       bindings: input.roles,
     };
-    await this.store.insertUser(user);
+    if (!(await this.store.insertUser(user))) throw taken();
     await this.audit.record({
       type: 'user.create',
       code: 'OUTPOST_I_USER_CREATED',

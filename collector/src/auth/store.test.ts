@@ -69,7 +69,7 @@ describeStores('auth store', authMigrations, (db: () => SqlDb) => {
     expect(await store.userByEmail('nobody@example.com')).toBeUndefined();
 
     // A second account under the same address in another case is refused, and nothing of it is kept.
-    await expect(store.insertUser(user('us_4', 'ADA@example.COM'))).rejects.toThrow();
+    expect(await store.insertUser(user('us_4', 'ADA@example.COM', [{ clientId: 'cl_a', role: 'tier1' }]))).toBe(false);
     expect(await store.userById('us_4')).toBeUndefined();
     expect(await store.countUsers()).toBe(3);
 
@@ -83,6 +83,21 @@ describeStores('auth store', authMigrations, (db: () => SqlDb) => {
     ]);
     expect((await store.listUsers(['cl_a'])).map((u) => u.id)).toEqual(['us_1']);
     expect(await store.listUsers([])).toEqual([]);
+  });
+
+  it('lets exactly one of two creations of one address at once win (two admins, or two nodes)', async () => {
+    const store = new AuthStore(db());
+    const race = await Promise.all([
+      store.insertUser(user('us_5', 'dan@example.com', [{ clientId: 'cl_a', role: 'tier1' }])),
+      store.insertUser(user('us_6', 'DAN@example.com', [{ clientId: 'cl_b', role: 'tier2' }])),
+    ]);
+    expect(race.filter(Boolean)).toHaveLength(1);
+    expect(await store.countUsers()).toBe(1);
+    // The loser left no role bindings behind: the winner's are the only ones.
+    const winner = (await store.listUsers())[0]!;
+    expect(winner.id).toBe(race[0] ? 'us_5' : 'us_6');
+    expect(winner.bindings).toHaveLength(1);
+    expect(await store.listUsers([race[0] ? 'cl_b' : 'cl_a'])).toEqual([]);
   });
 
   it('replaces bindings whole, and changes e-mail, password and the disabled mark', async () => {

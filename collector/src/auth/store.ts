@@ -208,19 +208,19 @@ export class AuthStore {
 
   async insertUser(
     u: Omit<UserRecord, 'totpSecret' | 'totpEnabled' | 'totpPendingSecret' | 'totpLastStep' | 'disabledAt'>,
-  ): Promise<void> {
-    await this.db.atomic(async () => {
-      await this.db.run('INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)', [
-        u.id,
-        u.email,
-        u.name,
-        u.passwordHash,
-        u.createdAt,
-      ]);
+  ): Promise<boolean> {
+    return this.db.atomic(async () => {
+      // Two admins creating one e-mail at once: the unique index picks one winner, the other learns it here.
+      const r = await this.db.run(
+        'INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        [u.id, u.email, u.name, u.passwordHash, u.createdAt],
+      );
+      if (r.changes !== 1) return false;
       await this.db.runMany(
         INSERT_BINDING,
         u.bindings.map((b) => [u.id, b.clientId, b.role]),
       );
+      return true;
     });
   }
 

@@ -7,6 +7,7 @@ import { addAgentTagCommand, agentForPeople, parseTag } from './agent-tags.js';
 import { api } from './api.js';
 import { addChannelCommands } from './channels.js';
 import type { ApiTarget } from './client.js';
+import { addClusterCommands } from './cluster.js';
 import { addContractCommands } from './contracts.js';
 import { addCpCommand } from './cp.js';
 import { commandTarget, saveTarget } from './credentials.js';
@@ -60,6 +61,7 @@ export function addCommands(program: Command): void {
   addEnrollmentTokenCommands(program);
   addAgentCommands(program);
   addAuditCommand(program);
+  addClusterCommands(program);
 }
 
 /** `login` (password, TOTP → a stored API token) and `whoami`. */

@@ -118,15 +118,17 @@ export class BusStream implements AsyncIterable<Uint8Array> {
     return this.#queued;
   }
 
-  /** Sends bytes; resolves once all of them went out under credit (await it: that is the backpressure). */
+  /**
+   * Sends bytes; resolves once all of them went out under credit (await it: that is the backpressure). Until then
+   * they may wait here for credit, by reference (as `socket.write` keeps them): a caller does not change them
+   * meanwhile (the relay hands over a record built for this write and never touches it again).
+   */
   write(bytes: Uint8Array): Promise<void> {
     if (this.#over || this.#ending)
       return Promise.reject(this.#over?.error ?? new OutpostError('OUTPOST_E_SESSION_ENDED'));
     if (bytes.length === 0) return Promise.resolve();
-    // A copy: the bytes may wait here for credit while the caller's buffer (a socket's, a pooled one) is reused.
-    const own = new Uint8Array(bytes);
     return new Promise((resolve, reject) => {
-      this.#writes.push({ bytes: own, offset: 0, resolve, reject });
+      this.#writes.push({ bytes, offset: 0, resolve, reject });
       this.#pump();
     });
   }
@@ -235,8 +237,8 @@ export class BusStream implements AsyncIterable<Uint8Array> {
     if (frame.length < HEADER) throw broken('data frame shorter than its header');
     const seq = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(1);
     if (seq !== (this.#recvSeq + 1) >>> 0) throw broken(`frame ${seq} arrived after ${this.#recvSeq}`);
-    // A copy: the frame is the transport's buffer, and the bytes may wait in the inbox for a slow reader.
-    const bytes = new Uint8Array(frame.subarray(HEADER));
+    // A view: each message is its own buffer (NATS's parser never reuses one; the local transport copies).
+    const bytes = frame.subarray(HEADER);
     if (bytes.length > this.#outstanding) throw broken(`${bytes.length} bytes sent on ${this.#outstanding} of credit`);
     this.#recvSeq = seq;
     this.#outstanding -= bytes.length;

@@ -4,6 +4,7 @@
  * A timer calls `tick()`; tests call it after moving a fake clock (no sleeps).
  */
 import type { Actor } from '../auth/index.js';
+import { type Fence, fencedBy } from '../leases/index.js';
 import type { Change, IncidentCore } from './core.js';
 import type { Incident } from './model.js';
 import { takeDue } from './sla.js';
@@ -40,12 +41,42 @@ async function* pages(query: (limit: number) => Promise<Incident[]>): AsyncGener
   }
 }
 
-/** Runs one pass at the clock's current time. */
-export async function tick(core: IncidentCore): Promise<TickResult> {
+/** Thrown out of a pass whose lease was lost: what is left is the new holder's. */
+class LeaseLost extends Error {}
+
+/**
+ * One ticket's write, fenced: the fence's transaction first, then `serial`'s write lock inside it (database first,
+ * then the service's own lock: docs/0016-postgres.md).
+ */
+async function write(core: IncidentCore, fence: Fence | undefined, fn: () => Promise<void>): Promise<void> {
+  if (!(await fencedBy(fence, () => core.serial(fn)))) throw new LeaseLost();
+}
+
+/**
+ * Runs one pass at the clock's current time. Under the `incidents` lease, each ticket's write commits only if the
+ * database still says this node holds it under its epoch (docs/0017-nodes.md, "Fencing"); else the pass stops.
+ */
+export async function tick(core: IncidentCore, fence?: Fence): Promise<TickResult> {
   const now = core.clock.now();
   const result: TickResult = { warnings: 0, breaches: 0, autoResolved: 0, closed: 0 };
+  try {
+    await slaPass(core, fence, now, result);
+    await autoResolvePass(core, fence, now, result);
+    await closePass(core, fence, now, result);
+  } catch (err) {
+    if (!(err instanceof LeaseLost)) throw err;
+    core.logger.warn({ ...result }, 'incident engine pass stopped: the incidents lease is no longer held');
+    return result;
+  }
+  if (result.breaches || result.warnings || result.autoResolved || result.closed)
+    core.logger.info({ ...result }, 'incident engine pass');
+  return result;
+}
+
+/** Warnings and breaches due: one escalation per ticket and pass. */
+async function slaPass(core: IncidentCore, fence: Fence | undefined, now: number, result: TickResult): Promise<void> {
   for await (const candidate of pages((limit) => core.store.slaDue(now, limit))) {
-    await core.serial(async () => {
+    await write(core, fence, async () => {
       const inc = await core.store.get(candidate.id);
       if (!inc?.sla || inc.paused || inc.nextSlaAt === null || inc.nextSlaAt > now) return;
       const due = takeDue(inc, inc.sla, now);
@@ -80,10 +111,19 @@ export async function tick(core: IncidentCore): Promise<TickResult> {
       });
     });
   }
+}
+
+/** Tickets whose condition stayed clear for the hold time resolve themselves. */
+async function autoResolvePass(
+  core: IncidentCore,
+  fence: Fence | undefined,
+  now: number,
+  result: TickResult,
+): Promise<void> {
   for await (const candidate of pages((limit) =>
     core.store.clearedBefore(now - core.options.autoResolveHoldMs, limit),
   )) {
-    await core.serial(async () => {
+    await write(core, fence, async () => {
       const inc = await core.store.get(candidate.id);
       if (!inc || inc.clearSince === null || inc.clearSince > now - core.options.autoResolveHoldMs) return;
       if (inc.status !== 'open' && inc.status !== 'acknowledged') return;
@@ -98,8 +138,12 @@ export async function tick(core: IncidentCore): Promise<TickResult> {
       result.autoResolved++;
     });
   }
+}
+
+/** Resolved tickets past the reopen window close. */
+async function closePass(core: IncidentCore, fence: Fence | undefined, now: number, result: TickResult): Promise<void> {
   for await (const candidate of pages((limit) => core.store.resolvedBefore(now - core.options.reopenWindowMs, limit))) {
-    await core.serial(async () => {
+    await write(core, fence, async () => {
       const inc = await core.store.get(candidate.id);
       if (inc?.status !== 'resolved') return;
       inc.status = 'closed';
@@ -112,7 +156,4 @@ export async function tick(core: IncidentCore): Promise<TickResult> {
       result.closed++;
     });
   }
-  if (result.breaches || result.warnings || result.autoResolved || result.closed)
-    core.logger.info({ ...result }, 'incident engine pass');
-  return result;
 }

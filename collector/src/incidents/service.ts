@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { Actor } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { SqlDb } from '../db/index.js';
+import type { Fence } from '../leases/index.js';
 import { type Change, IncidentCore, type IncidentNotifier, type IncidentOptions, type SlaProvider } from './core.js';
 import { type TickResult, tick } from './engine.js';
 import { bad, checkManual, type IncidentDeps, type ManualIncident } from './manual.js';
@@ -50,6 +51,7 @@ export class IncidentService implements IncidentSink {
   readonly #core: IncidentCore;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  #lease: Fence | undefined;
 
   private readonly logger: Logger;
   private readonly deps: IncidentDeps;
@@ -90,16 +92,21 @@ export class IncidentService implements IncidentSink {
     return clearSignal(this.#core, key, at, note);
   }
 
-  /** One SLA / auto-resolve / auto-close pass at the clock's time. */
-  tick(): Promise<TickResult> {
-    return tick(this.#core);
+  /**
+   * One SLA / auto-resolve / auto-close pass at the clock's time; each ticket's write fenced by `lease` (by default
+   * the one `start` was given): under a lease another node took over, it writes nothing.
+   */
+  tick(lease: Fence | undefined = this.#lease): Promise<TickResult> {
+    return tick(this.#core, lease);
   }
 
   /**
    * Starts the timer loop that calls `tick()` (a pass still running when the next is due is not doubled), and the
    * notice handoff: what a previous run left is handed off now, failed handoffs are retried every `noticeRetryMs`.
+   * Under the `incidents` lease, its passes' writes are fenced by it.
    */
-  start(intervalMs: number, noticeRetryMs = 1_000): void {
+  start(intervalMs: number, noticeRetryMs = 1_000, lease?: Fence): void {
+    this.#lease = lease;
     this.#core.notices.start(noticeRetryMs);
     this.#timer = setInterval(() => {
       if (this.#running) return;

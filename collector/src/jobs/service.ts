@@ -12,6 +12,7 @@ import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { SqlDb } from '../db/index.js';
+import { type Fence, fencedBy } from '../leases/index.js';
 import type { JobInput, JobSpecInput, JobSummary, JobTarget, JobView, ScriptInput, TargetView } from './schemas.js';
 import {
   type JobRecord,
@@ -68,6 +69,7 @@ export class Jobs {
   readonly store: JobsStore;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
+  #lease: Fence | undefined;
   private readonly audit: AuditLog;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -311,7 +313,7 @@ export class Jobs {
    * without an answer — the agent's journal makes a resend harmless. Not before `notBefore`, not past expiry, and
    * only inside the job's window on the wall clock of the agent's site.
    */
-  async dispatch(agentId: string, resend: boolean): Promise<number> {
+  async dispatch(agentId: string, resend: boolean, lease?: Fence): Promise<number> {
     const now = this.clock.now();
     let sent = 0;
     if (resend)
@@ -333,8 +335,8 @@ export class Jobs {
         spec: JSON.parse(job.spec) as JobSpec,
         reboot: JSON.parse(job.reboot) as RebootPolicy,
       };
-      if (!(await this.deps.send(agentId, msg))) return sent;
-      await this.store.markSent(job.id, agentId, now);
+      if ((lease && !lease.valid()) || !(await this.deps.send(agentId, msg))) return sent;
+      if (!(await fencedBy(lease, () => this.store.markSent(job.id, agentId, now)))) return sent;
       sent++;
       this.logger.info({ jobId: job.id, agentId }, 'job sent');
     }
@@ -357,15 +359,17 @@ export class Jobs {
     this.logger.info({ jobId: job.id, agents: sent.length, offline: agentIds.length - sent.length }, 'job sent');
   }
 
-  /** One pass: expire what is past its time, send what became due to connected agents. */
-  async tick(): Promise<void> {
+  /** One pass: expire what is past its time, send what became due; under the `jobs` lease, fenced by its epoch. */
+  async tick(lease: Fence | undefined = this.#lease): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
-      const expired = await this.store.expire(this.clock.now());
+      const expired: unknown[] = [];
+      if (!(await fencedBy(lease, async () => void expired.push(...(await this.store.expire(this.clock.now()))))))
+        return;
       if (expired.length) this.logger.info({ targets: expired.length }, 'job targets expired');
       for (const agentId of await this.store.agentsWithQueued())
-        if (this.deps.online(agentId)) await this.dispatch(agentId, false);
+        if (this.deps.online(agentId)) await this.dispatch(agentId, false, lease);
     } finally {
       this.#ticking = false;
     }
@@ -428,7 +432,8 @@ export class Jobs {
     }));
   }
 
-  start(): void {
+  start(lease?: Fence): void {
+    this.#lease = lease;
     this.#timer = setInterval(() => {
       this.tick().catch((err: unknown) => this.logger.error({ err }, 'jobs tick failed'));
     }, this.options.tickMs);

@@ -3,8 +3,10 @@
  * until when by the database's clock (docs/0017-nodes.md, "Leases"). Concerns never read the table; they are wrapped
  * in a `LeasedWork` by the composition root.
  */
+export { type Fence, fencedBy } from './fence.js';
 export {
   defaultNodeId,
+  holdOf,
   LEASE_TTL_MS,
   type LeasedComponent,
   LeasedWork,

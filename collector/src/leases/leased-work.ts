@@ -49,6 +49,22 @@ export interface LeaseHold {
   readonly grant: LeaseGrant;
   /** False once the lease is lost or its local deadline passed: a pass in progress should stop before its next write. */
   valid(): boolean;
+  /**
+   * Runs `fn` in one transaction after checking, in the database, that this grant (its epoch) still holds the lease:
+   * false, and `fn` not run, when it does not (a paused holder woken after a takeover writes nothing). `fn` must await
+   * nothing but the database (docs/0016-postgres.md): effects go after the commit, behind `valid()`.
+   */
+  fenced(fn: () => Promise<void>): Promise<boolean>;
+}
+
+/** A hold on `grant`, valid while `valid` says so, whose writes `store` fences by the grant's epoch. */
+export function holdOf(store: LeaseStore, grant: LeaseGrant, valid: () => boolean): LeaseHold {
+  return {
+    grant,
+    valid,
+    // Known lost here already: no round trip. Otherwise the database decides (a takeover this node has not seen yet).
+    fenced: async (fn) => valid() && (await store.fenced(grant, fn)),
+  };
 }
 
 /**
@@ -125,10 +141,11 @@ export class LeasedWork implements Component {
     const h = this.#hold;
     if (!h) return undefined;
     // Valid while this very grant (or its renewals) is held and the deadline of its last renewal has not passed.
-    return {
-      grant: h.grant,
-      valid: () => this.#hold?.grant.epoch === h.grant.epoch && performance.now() < (this.#hold?.deadline ?? 0),
-    };
+    return holdOf(
+      this.#store,
+      h.grant,
+      () => this.#hold?.grant.epoch === h.grant.epoch && performance.now() < (this.#hold?.deadline ?? 0),
+    );
   }
 
   /** True while this node holds the lease and its local deadline has not passed. */

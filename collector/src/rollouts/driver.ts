@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
+import { type Fence, fencedBy } from '../leases/index.js';
 import { type AgentState, BAD_STATES, IN_FLIGHT, judgeWave, waveDone } from './halt.js';
 import { raiseHaltIncidents } from './incident.js';
 import { judgeAgent } from './observe.js';
@@ -17,6 +18,9 @@ import { addCount, emptyCounts, type RolloutsDeps, type RolloutsOptions } from '
 import { type RolloutAgent, type RolloutRecord, type RolloutsStore, TERMINAL } from './store.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'system' };
+
+/** Thrown out of a pass whose lease was lost: what is left is the new holder's. */
+class LeaseLost extends Error {}
 
 /** What RolloutDriver is built from (one options object, not positional arguments). */
 export interface RolloutDriverInit {
@@ -34,6 +38,9 @@ export class RolloutDriver {
   #ticking = false;
   /** Assignments recorded before a crash are issued again once (idempotent by id) at the first tick. */
   #reissued = false;
+  /** The `rollouts` lease `start` was given; the pass in progress writes and sends under `#pass`. */
+  #lease: Fence | undefined;
+  #pass: Fence | undefined;
 
   private readonly store: RolloutsStore;
   private readonly audit: AuditLog;
@@ -51,15 +58,24 @@ export class RolloutDriver {
     this.options = options;
   }
 
-  /** One pass over every rollout with work left. Never runs twice at once. */
-  async tick(): Promise<void> {
+  /**
+   * One pass over every rollout with work left. Never runs twice at once. Under the `rollouts` lease (by default
+   * `start`'s) each write commits only under its epoch and nothing is sent once it is no longer held: a holder paused
+   * past a takeover starts no wave and assigns no machine a second time (docs/0017-nodes.md, "Fencing").
+   */
+  async tick(lease: Fence | undefined = this.#lease): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
+    this.#pass = lease;
     try {
       for (const r of await this.store.active()) {
         try {
           await this.#drive(r);
         } catch (err) {
+          if (err instanceof LeaseLost) {
+            this.logger.warn({ rolloutId: r.id }, 'rollout pass stopped: the rollouts lease is no longer held');
+            return;
+          }
           // One rollout's trouble (a store error, an agent lookup) must not stop the others.
           this.logger.error({ err, rolloutId: r.id }, 'rollout tick failed');
         }
@@ -70,7 +86,9 @@ export class RolloutDriver {
     }
   }
 
-  start(): void {
+  /** Starts the timer; under the `rollouts` lease, its passes are fenced by it. */
+  start(lease?: Fence): void {
+    this.#lease = lease;
     this.#timer = setInterval(() => {
       this.tick().catch((err: unknown) => this.logger.error({ err }, 'rollouts tick failed'));
     }, this.options.tickMs);
@@ -91,7 +109,15 @@ export class RolloutDriver {
     if (r.waveStartedAt === null) {
       r.waveStartedAt = now;
       r.updatedAt = now;
-      await this.store.save(r);
+      await this.#write(async () => {
+        await this.store.save(r);
+        await this.#audit(r, 'rollout.wave', 'OUTPOST_I_ROLLOUT_WAVE', 'success', {
+          version: r.version,
+          wave: r.wave,
+          name: r.waves[r.wave] ?? String(r.wave),
+          agents: agents.length,
+        });
+      });
       this.logger.info({ rolloutId: r.id, wave: r.wave, name: r.waves[r.wave], agents: agents.length }, 'wave started');
     }
     const states = agents.map((a) => a.state);
@@ -105,7 +131,7 @@ export class RolloutDriver {
       if (r.waveDoneAt === null) {
         r.waveDoneAt = now;
         r.updatedAt = now;
-        await this.store.save(r);
+        await this.#write(() => this.store.save(r));
         this.logger.info({ rolloutId: r.id, wave: r.wave, bakeMs: r.options.bakeMs }, 'wave done, baking');
       }
       // The bake guards the next wave; after the last one there is nothing left to protect.
@@ -116,7 +142,7 @@ export class RolloutDriver {
       r.forgiven = 0;
       r.updatedAt = now;
       if (r.wave >= r.waves.length) return this.#finish(r, now);
-      await this.store.save(r);
+      await this.#write(() => this.store.save(r));
       return;
     }
     await this.#assignSome(r, agents, now);
@@ -136,7 +162,7 @@ export class RolloutDriver {
       judgeAgent(a, r, await this.deps.outcome(a.agentId, a.assignmentId), await this.deps.agent(a.agentId), now);
       if (a.state !== before) {
         if (BAD_STATES.has(a.state) && a.wave === r.wave) lateFailure = true;
-        await this.store.saveAgent(a);
+        await this.#write(() => this.store.saveAgent(a));
         this.logger[BAD_STATES.has(a.state) ? 'warn' : 'info'](
           { rolloutId: r.id, agentId: a.agentId, from: before, to: a.state, code: a.code },
           'rollout agent state',
@@ -146,6 +172,7 @@ export class RolloutDriver {
     // A machine of a halted wave that was still updating fails after the halt: its incident names it too.
     if (lateFailure && r.haltReason !== null) {
       const bad = (await this.store.wave(r.id, r.wave)).filter((a) => BAD_STATES.has(a.state));
+      this.#holding();
       await raiseHaltIncidents(this.deps.incidents, r, bad, r.haltReason, this.clock.now());
     }
   }
@@ -157,7 +184,7 @@ export class RolloutDriver {
     // machine made the first tick of a 5,000-machine wave take seconds of fsyncs (bench:rollout).
     const unplanned = agents.filter((a) => a.state === 'pending' && a.notBefore === null);
     for (const a of unplanned) a.notBefore = r.waveStartedAt! + jitterOf(r.id, a.agentId, r.options.jitterMs);
-    await this.store.saveAgents(unplanned);
+    await this.#write(() => this.store.saveAgents(unplanned));
     for (const a of agents) {
       if (inFlight >= r.options.maxConcurrent) return;
       if (a.state !== 'pending') continue;
@@ -183,13 +210,14 @@ export class RolloutDriver {
       a.assignedAt = now;
       a.deadlineAt = now + r.options.deadlineMs;
       // Recorded before it is sent: a crash in between re-sends the same id at the next start (the agent acts once).
-      await this.store.saveAgent(a);
+      await this.#write(() => this.store.saveAgent(a));
       await this.#send(r, a);
       inFlight++;
     }
   }
 
   async #send(r: RolloutRecord, a: RolloutAgent): Promise<void> {
+    this.#holding();
     const sent = await this.deps.assign({
       agentId: a.agentId,
       clientId: a.clientId,
@@ -204,7 +232,29 @@ export class RolloutDriver {
     a.state = state;
     a.reason = reason;
     a.finishedAt = now;
-    await this.store.saveAgent(a);
+    await this.#write(() => this.store.saveAgent(a));
+  }
+
+  /** Commits `fn`'s writes under the pass's lease (its epoch checked in the same transaction); stops a lost pass. */
+  async #write(fn: () => Promise<void>): Promise<void> {
+    if (!(await fencedBy(this.#pass, fn))) throw new LeaseLost();
+  }
+
+  /** Before an effect outside the database (a send, an incident): stops a pass whose lease is no longer held. */
+  #holding(): void {
+    if (this.#pass && !this.#pass.valid()) throw new LeaseLost();
+  }
+
+  #audit(r: RolloutRecord, type: string, code: string, result: 'success' | 'failure', details: object) {
+    return this.audit.record({
+      type,
+      code,
+      result,
+      actor: actorRef(SYSTEM),
+      clientId: null,
+      resource: `rollout:${r.id}`,
+      details: details as Record<string, unknown>,
+    });
   }
 
   /** Halts: incident first (idempotent by key, so a crash before the state is saved raises it again harmlessly). */
@@ -212,19 +262,17 @@ export class RolloutDriver {
     const now = this.clock.now();
     const reason = `wave ${r.wave + 1} (${r.waves[r.wave] ?? String(r.wave)}): ${why}`;
     const bad = agents.filter((a) => BAD_STATES.has(a.state));
+    this.#holding();
     const incidentIds = await raiseHaltIncidents(this.deps.incidents, r, bad, reason, now);
     r.state = 'halted';
     r.haltReason = reason;
     r.updatedAt = now;
-    await this.store.save(r);
-    await this.audit.record({
-      type: 'rollout.halt',
-      code: 'OUTPOST_I_ROLLOUT_HALTED',
-      result: 'failure',
-      actor: actorRef(SYSTEM),
-      clientId: null,
-      resource: `rollout:${r.id}`,
-      details: { version: r.version, wave: r.wave, reason, incidentIds, agents: bad.map((a) => a.agentId) },
+    await this.#write(async () => {
+      await this.store.save(r);
+      await this.#audit(r, 'rollout.halt', 'OUTPOST_I_ROLLOUT_HALTED', 'failure', {
+        ...{ version: r.version, wave: r.wave, reason, incidentIds },
+        agents: bad.map((a) => a.agentId),
+      });
     });
     this.logger.warn({ rolloutId: r.id, wave: r.wave, reason, incidentIds }, 'rollout halted');
   }
@@ -233,17 +281,14 @@ export class RolloutDriver {
     r.state = 'completed';
     r.finishedAt = now;
     r.updatedAt = now;
-    await this.store.save(r);
     const counts = emptyCounts();
-    for (const c of await this.store.counts(r.id)) addCount(counts, c.state, c.n);
-    await this.audit.record({
-      type: 'rollout.complete',
-      code: 'OUTPOST_I_ROLLOUT_COMPLETED',
-      result: 'success',
-      actor: actorRef(SYSTEM),
-      clientId: null,
-      resource: `rollout:${r.id}`,
-      details: { version: r.version, ...counts },
+    await this.#write(async () => {
+      await this.store.save(r);
+      for (const c of await this.store.counts(r.id)) addCount(counts, c.state, c.n);
+      await this.#audit(r, 'rollout.complete', 'OUTPOST_I_ROLLOUT_COMPLETED', 'success', {
+        version: r.version,
+        ...counts,
+      });
     });
     this.logger.info({ rolloutId: r.id, version: r.version, ...counts }, 'rollout completed');
   }

@@ -13,6 +13,7 @@ import type { AuditLog } from '../audit/index.js';
 import { type Actor, actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { SqlDb } from '../db/index.js';
+import type { Fence } from '../leases/index.js';
 import { RolloutDriver } from './driver.js';
 import { BAD_STATES, IN_FLIGHT } from './halt.js';
 import { planWaves } from './plan.js';
@@ -75,14 +76,14 @@ export class Rollouts {
     this.#driver = new RolloutDriver({ store: this.store, audit, clock, logger, deps, options });
   }
 
-  /** One pass of the driver (the timer calls it; tests call it with a fake clock). */
-  tick(): Promise<void> {
-    return this.#driver.tick();
+  /** One pass of the driver (the timer calls it; tests call it with a fake clock), fenced by `lease` if given. */
+  tick(lease?: Fence): Promise<void> {
+    return this.#driver.tick(lease);
   }
 
-  /** Starts the driver's timer. */
-  start(): void {
-    this.#driver.start();
+  /** Starts the driver's timer; under the `rollouts` lease, its passes are fenced by it. */
+  start(lease?: Fence): void {
+    this.#driver.start(lease);
   }
 
   stop(): void {

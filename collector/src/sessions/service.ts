@@ -268,10 +268,10 @@ export class Sessions implements ChannelRouter {
     return openShell(this.#shellDeps, req, ws);
   }
 
-  /** Opens a file transfer for a technician socket (see transfers.ts). */
-  async openTransfer(req: TransferRequest, ws: WebSocket): Promise<LiveTransfer> {
+  /** Opens a file transfer for a technician socket (see transfers.ts; `created` gets it before it is ready). */
+  async openTransfer(req: TransferRequest, ws: WebSocket, created?: (t: LiveTransfer) => void): Promise<LiveTransfer> {
     this.#sockets.track(req.actor.id, ws);
-    const t = await openTransfer(this.#transferDeps, req, ws);
+    const t = await openTransfer(this.#transferDeps, req, ws, created);
     await this.#opened(req.agentId, { sessionId: t.id, user: req.actor.email, kind: req.direction });
     return t;
   }

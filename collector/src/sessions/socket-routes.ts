@@ -125,21 +125,24 @@ export function filesRoute(app: App, deps: SessionsRouteDeps, t: SocketTools): v
     (async (ws: WebSocket, req: FastifyRequest<{ Querystring: FilesQuery }>) => {
       const a = t.admitted.get(req);
       if (!a) return t.refuseSocket(ws, new OutpostError('OUTPOST_E_FORBIDDEN'));
-      // Listen before the open completes so no early frame is lost; frames before `transfer.ready` are dropped.
+      // Listen before the open completes, and know the transfer from its creation: `transfer.ready` goes out as the
+      // agent's answer arrives, and the technician's first frames may arrive while the open still awaits (the
+      // session-opened hook queries the database): they belong to the running transfer, not to the floor (that
+      // lost them once: an upload's head missing, OUTPOST_E_CHECKSUM_MISMATCH). Frames before `transfer.ready` drop.
       let transfer: LiveTransfer | undefined;
       const allowed = t.floodCheck(ws, req.log, { agentId: a.agent.id, userId: a.actor.id }, () => {
         const err = t.floodError();
-        if (transfer) transfer.end({ reason: err.message, exitCode: null, code: err.code });
+        if (transfer?.running) transfer.end({ reason: err.message, exitCode: null, code: err.code });
         else t.refuseSocket(ws, err);
       });
       ws.on('message', (data, isBinary) => {
-        if (!allowed() || !transfer) return;
+        if (!allowed() || !transfer?.running) return;
         if (isBinary) sessions.fromTech(transfer, data as Buffer);
         else
           transfer.end({ reason: 'technician closed the transfer', exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
       });
       try {
-        transfer = await sessions.openTransfer(
+        await sessions.openTransfer(
           {
             actor: a.actor,
             agentId: a.agent.id,
@@ -154,6 +157,9 @@ export function filesRoute(app: App, deps: SessionsRouteDeps, t: SocketTools): v
             sha256: req.query.sha256,
           },
           ws,
+          (created) => {
+            transfer = created;
+          },
         );
       } catch (err) {
         t.refuseSocket(ws, err);

@@ -71,8 +71,17 @@ interface TransferProgress {
   openOutcome: SessionOutcome | undefined;
 }
 
-/** Opens a transfer for a technician socket; resolves once the agent opened the file (or throws its refusal). */
-export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: WebSocket): Promise<LiveTransfer> {
+/**
+ * Opens a transfer for a technician socket; resolves once the agent opened the file (or throws its refusal).
+ * `created` gets the transfer at once, before `transfer.ready` can reach the technician: its frames go to the
+ * transfer from then on (it drops those before it runs), never lost while this promise and its callers finish.
+ */
+export async function openTransfer(
+  d: TransferDeps,
+  req: TransferRequest,
+  ws: WebSocket,
+  created: (t: LiveTransfer) => void = () => undefined,
+): Promise<LiveTransfer> {
   const auditBase = auditBaseOf(req);
   const details = { path: req.path, offset: req.offset, size: req.size, resume: req.resume };
   const conn = await admit(d, req, auditBase, details);
@@ -99,6 +108,7 @@ export async function openTransfer(d: TransferDeps, req: TransferRequest, ws: We
     },
   });
   t.channel = d.allocate(conn, t);
+  created(t);
   sendOpen(d, conn, req, t, startedAt);
   return awaitOpen(d, req, ws, t, progress);
 }
