@@ -11,6 +11,7 @@ import type { CollectorConfig } from './config.js';
 import { contractsMigrations } from './contracts/index.js';
 import { type Core, loadPolicies, wireCore } from './core.js';
 import { openStorage, refuseUnportedStorage, type SqlDb } from './db/index.js';
+import { deploymentMigrations, loadSharedState } from './deployment/index.js';
 import { detectionMigrations, type RecentChanges } from './detection/index.js';
 import { eventsMigrations } from './events/index.js';
 import { createListeners, type RegisteredRoute } from './http/server.js';
@@ -54,6 +55,7 @@ export const MIGRATIONS = [
   ...requestsMigrations,
   ...selfServiceMigrations,
   ...leasesMigrations,
+  ...deploymentMigrations,
 ];
 
 /** The built collector: fastify instances (not listening), every wired concern, and a way to stop everything. */
@@ -66,6 +68,8 @@ export type Collector = Omit<Core, 'components' | 'metricFamilies' | 'ports' | '
   sql: SqlDb;
   /** Where the store is, for logs (a PostgreSQL URL without its password). */
   storage: string;
+  /** The TLS identity served (the database's with PostgreSQL, else the one `startServer` loaded); undefined: off. */
+  tls: (NonNullable<CollectorConfig['tlsMaterial']> & { generated?: boolean }) | undefined;
   /** What /metrics renders: every concern's families. */
   metrics: MetricsRegistry;
   /** Every route as registered, for the security suites. */
@@ -82,14 +86,18 @@ export interface DetectionDeps {
 }
 
 /** Builds the collector from a checked configuration. */
-export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}): Promise<Collector> {
+export async function buildApp(input: CollectorConfig, deps: DetectionDeps = {}): Promise<Collector> {
+  let config = input;
   // Before anything opens: a malformed policy file stops the start with the file and field named.
   const policies = loadPolicies(config);
   refuseUnportedStorage(config.storage, MIGRATIONS);
   const storage = await openStorage(config, MIGRATIONS, config.logger);
   let core: Awaited<ReturnType<typeof wireCore>>;
   try {
-    core = await wireCore({ sql: storage.sql, config, policies, ...deps });
+    // With PostgreSQL, the TLS identity and ticket key every node shares come from the database (docs/0017-nodes.md).
+    const shared = await loadSharedState(config, storage.sql);
+    if (shared?.tls) config = { ...config, tlsMaterial: shared.tls };
+    core = await wireCore({ sql: storage.sql, config, policies, shared, ...deps });
   } catch (err) {
     await storage.close();
     throw err;
@@ -115,6 +123,7 @@ export async function buildApp(config: CollectorConfig, deps: DetectionDeps = {}
     ...services,
     sql: storage.sql,
     storage: storage.where,
+    tls: config.tls.enabled ? config.tlsMaterial : undefined,
     api,
     agentEndpoint,
     metrics,

@@ -16,6 +16,7 @@ import { AgentReach, type NodeBusHandle, openNodeBus } from './cluster/index.js'
 import type { CollectorConfig } from './config.js';
 import { Contracts } from './contracts/index.js';
 import type { SqlDb } from './db/index.js';
+import { SharedRecordings, type SharedState } from './deployment/index.js';
 import {
   ChecksPush,
   DETECTION_RELEASE_MS,
@@ -69,6 +70,8 @@ export interface CoreInput {
   nodeId?: string;
   /** Lease TTL and renewal period of the once-only work (default: by dialect, `leasedBy`). */
   leaseTiming?: LeaseTiming;
+  /** What every node shares through PostgreSQL (ticket key, releases, recordings); absent: the data directory. */
+  shared?: SharedState | undefined;
 }
 
 /** Every concern's service, wired, plus what the root starts, stops and scrapes. */
@@ -315,7 +318,7 @@ export type Watch = Awaited<ReturnType<typeof wireDetection>>;
 export type Live = ReturnType<typeof wireLive>;
 
 /** The agent endpoint, remote sessions and releases: what talks to connected agents. */
-function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
+function wireLive({ sql, config, shared }: CoreInput, spine: Spine, work: Work) {
   const { clock, logger } = config;
   const { agents, registry, ingest, presence, audit, ports, node, reach } = spine;
   const gateway = new AgentGateway({
@@ -339,7 +342,8 @@ function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
     db: sql,
     registry,
     audit,
-    key: loadOrCreateTicketKey(config.dataDir),
+    key: shared?.ticketKey ?? loadOrCreateTicketKey(config.dataDir),
+    recordings: shared && new SharedRecordings(shared.store, config.dataDir),
     clock,
     logger,
     options: { dataDir: config.dataDir, ...config.sessions },
@@ -353,6 +357,7 @@ function wireLive({ sql, config }: CoreInput, spine: Spine, work: Work) {
   const updates = new Updates({
     db: sql,
     dataDir: releasesDir,
+    shared: shared?.store,
     audit,
     clock,
     logger: logger.child({ concern: 'updates' }),

@@ -34,15 +34,18 @@ export async function startServer(
   if (agentsListenSeparately(settings) && settings.agents)
     await assertCanListen('agents', settings.agents.host, settings.agents.port);
   if (settings.dataDir !== ':memory:') prepareDataDir(settings.dataDir);
-  const tls = settings.tls.enabled
-    ? await ensureCertificate({
-        dataDir: settings.dataDir,
-        certFile: settings.tls.certFile,
-        keyFile: settings.tls.keyFile,
-        hostnames: settings.tls.hostnames,
-        logger: deps.logger,
-      })
-    : undefined;
+  // With PostgreSQL a generated identity is the deployment's, loaded from the database by buildApp instead.
+  const fromDatabase = Boolean(settings.storage.url) && !settings.tls.certFile && !settings.tls.keyFile;
+  const tls =
+    settings.tls.enabled && !fromDatabase
+      ? await ensureCertificate({
+          dataDir: settings.dataDir,
+          certFile: settings.tls.certFile,
+          keyFile: settings.tls.keyFile,
+          hostnames: settings.tls.hostnames,
+          logger: deps.logger,
+        })
+      : undefined;
   const collector = await buildApp({
     ...settings,
     clock: deps.clock ?? systemClock,
@@ -52,19 +55,19 @@ export async function startServer(
   let listening = `api ${settings.api.host}:${settings.api.port}`;
   try {
     await collector.api.listen({ host: settings.api.host, port: settings.api.port });
-    const apiUrl = urlOf(collector.api.server.address() as AddressInfo, Boolean(tls));
+    const apiUrl = urlOf(collector.api.server.address() as AddressInfo, Boolean(collector.tls));
     let agentBase = apiUrl;
     if (agentsListenSeparately(settings) && settings.agents) {
       listening = `agents ${settings.agents.host}:${settings.agents.port}`;
       await collector.agentEndpoint.listen({ host: settings.agents.host, port: settings.agents.port });
-      agentBase = urlOf(collector.agentEndpoint.server.address() as AddressInfo, Boolean(tls));
+      agentBase = urlOf(collector.agentEndpoint.server.address() as AddressInfo, Boolean(collector.tls));
     }
     return {
       collector,
       apiUrl,
       agentUrl: agentBase.replace(/^http/, 'ws'),
-      fingerprint: tls?.fingerprint,
-      certificateGenerated: tls?.generated ?? false,
+      fingerprint: collector.tls?.fingerprint,
+      certificateGenerated: tls?.generated ?? collector.tls?.generated ?? false,
       close: () => collector.close(),
     };
   } catch (err) {

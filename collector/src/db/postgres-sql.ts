@@ -43,6 +43,8 @@ type Conn = pg.Pool | pg.PoolClient;
 
 /** `INSERT … VALUES (?, …) [ON CONFLICT …]`: the one row tuple runMany repeats. */
 const SINGLE_ROW_INSERT = /^(\s*INSERT\b[\s\S]*?\bVALUES\s*)(\([^()]*\))([\s\S]*)$/i;
+/** The server ends a session idle this long inside a transaction (see the constructor). */
+export const IDLE_IN_TRANSACTION_MS = 30_000;
 /** PostgreSQL binds at most 65,535 parameters per statement; half keeps statements moderate. */
 const MAX_PARAMS = 32_000;
 const MAX_ROWS_PER_INSERT = 1_000;
@@ -58,8 +60,16 @@ export class PostgresSql implements SqlDb {
   readonly #als = new AsyncLocalStorage<TxScope<pg.PoolClient>>();
   readonly #pool: pg.Pool;
 
-  constructor(url: string, options: { max?: number } = {}) {
-    this.#pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
+  constructor(url: string, options: { max?: number; idleInTransactionMs?: number } = {}) {
+    this.#pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      types,
+      // A transaction awaits nothing but the database (docs/0016), so one idle this long belongs to a process that
+      // is paused or wedged: the server ends it, which frees the rows it locked — a fenced write's share lock on its
+      // lease row among them, which would otherwise hold a takeover until the paused node woke (docs/0017, Fencing).
+      idle_in_transaction_session_timeout: options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS,
+    });
     // An idle client that loses its server emits here; without a listener the process would crash.
     this.#pool.on('error', () => {});
   }
@@ -122,6 +132,12 @@ export class PostgresSql implements SqlDb {
     const client = await this.#pool.connect();
     // A client whose BEGIN, COMMIT or ROLLBACK failed is destroyed, not handed to the next caller.
     let broken: Error | undefined;
+    // The pool listens for errors of idle clients only: a checked-out one whose server ends the session between two
+    // statements (the idle-in-transaction bound, a restart) would emit an unheard 'error' and crash the process.
+    const lost = (e: Error) => {
+      broken ??= e;
+    };
+    client.on('error', lost);
     const tx = rootScope(client);
     let out: T;
     try {
@@ -144,6 +160,7 @@ export class PostgresSql implements SqlDb {
         throw e;
       });
     } finally {
+      client.removeListener('error', lost);
       client.release(broken);
     }
     if (tx.hooks.length > 0) await runHooks(tx.hooks);

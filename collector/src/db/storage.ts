@@ -11,6 +11,7 @@ export const PORTED_CONCERNS: ReadonlySet<string> = new Set([
   'stream',
   'events',
   'leases',
+  'deployment',
   'tenants',
   'contracts',
   'requests',

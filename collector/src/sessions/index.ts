@@ -4,7 +4,7 @@
  * the session audit rows. It must never relay bytes for a session the guard has not authorised, and never read
  * another concern's tables.
  */
-export { loadOrCreateTicketKey, type TicketKey } from './keys.js';
+export { loadOrCreateTicketKey, newTicketKeyPem, readTicketKeyPem, type TicketKey, ticketKeyFromPem } from './keys.js';
 export { LiveShell, NO_ECHO_MARKER } from './live.js';
 export { CastRecorder } from './recorder.js';
 export { sessionsRoutes } from './routes.js';

@@ -10,19 +10,33 @@ export interface TicketKey {
   publicKey: string;
 }
 
+/** A key pair from its PKCS#8 PEM private key. */
+export function ticketKeyFromPem(pem: string | Buffer): TicketKey {
+  const privateKey = createPrivateKey(pem);
+  return { privateKey, publicKey: exportPublicKey(createPublicKey(privateKey)) };
+}
+
+/** A new private key as PKCS#8 PEM. */
+export function newTicketKeyPem(): string {
+  return generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+}
+
+/** The PEM of `<dataDir>/session-ticket.key`, or undefined when there is none. */
+export function readTicketKeyPem(dataDir: string): string | undefined {
+  const file = join(dataDir, 'session-ticket.key');
+  return dataDir !== ':memory:' && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+}
+
 /** Loads the key from `<dataDir>/session-ticket.key`, creating it on first start (in memory for `:memory:`). */
 export function loadOrCreateTicketKey(dataDir: string): TicketKey {
   if (dataDir === ':memory:') {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     return { privateKey, publicKey: exportPublicKey(publicKey) };
   }
-  const file = join(dataDir, 'session-ticket.key');
-  if (existsSync(file)) {
-    const privateKey = createPrivateKey(readFileSync(file));
-    return { privateKey, publicKey: exportPublicKey(createPublicKey(privateKey)) };
-  }
+  const existing = readTicketKeyPem(dataDir);
+  if (existing) return ticketKeyFromPem(existing);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
-  return { privateKey, publicKey: exportPublicKey(publicKey) };
+  const pem = newTicketKeyPem();
+  writeFileSync(join(dataDir, 'session-ticket.key'), pem, { mode: 0o600, flag: 'wx' });
+  return ticketKeyFromPem(pem);
 }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { OutpostError, type TicketCapability } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -18,7 +18,7 @@ import { outcomeOf } from './outcome.js';
 import { CastRecorder } from './recorder.js';
 import type { ChannelRelay } from './relay.js';
 import type { SessionRecord, SessionsStore } from './store.js';
-import type { OpenRequest, SessionOpenedHook, SessionsOptions } from './types.js';
+import type { OpenRequest, RecordingShare, SessionOpenedHook, SessionsOptions } from './types.js';
 
 /** What opening a shell needs from the sessions service. */
 export interface ShellDeps {
@@ -39,6 +39,8 @@ export interface ShellDeps {
   flushResize(s: LiveShell): Promise<void>;
   /** Keeps a finishing promise so `stop()` can wait for it. */
   track(p: Promise<void>): void;
+  /** Where a finished recording is also stored for the other nodes (several nodes, one data directory each). */
+  recordings?: RecordingShare | undefined;
 }
 
 /** The audit fields every row of one opening shares. */
@@ -283,6 +285,11 @@ async function finishShell(
   let bytes: number | null = null;
   if (s.recorder) bytes = await s.recorder.close();
   const recordingStatus = status() === 'recording' ? 'ok' : status();
+  // Stored for the other nodes before the row says it is finished: a node asked for it then finds it.
+  if (s.recorder && d.recordings && (recordingStatus === 'ok' || recordingStatus === 'truncated'))
+    await d.recordings
+      .put(relative(d.options.dataDir, s.recorder.path))
+      .catch((err: unknown) => d.logger.warn({ err, sessionId: s.id }, 'recording not stored for the other nodes'));
   await d.store.finish(s.id, {
     endedAt: d.clock.now(),
     exitCode: info.exitCode,

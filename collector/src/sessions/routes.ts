@@ -2,8 +2,6 @@
  * Routes of the sessions concern: the technician sockets (in `socket-routes.ts`), the session list, one session
  * and the recording download.
  */
-import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OutpostError } from '@outpost/shared';
@@ -90,7 +88,7 @@ function recordRoutes(app: App, deps: SessionsRouteDeps): void {
       await guard(req, sessionAction(rec), { type: 'session', id: rec.id, clientId: rec.clientId });
       if (!rec.recordingFile || rec.recordingStatus === 'recording' || rec.recordingStatus === 'none')
         throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `Session ${rec.id} has no finished recording` });
-      const file = createReadStream(join(sessions.dataDir, rec.recordingFile));
+      const file = await sessions.openRecording(rec.recordingFile);
       reply.header('content-disposition', `attachment; filename="${rec.id}.cast${req.query.gzip ? '.gz' : ''}"`);
       if (req.query.gzip) return reply.type('application/gzip').send(file as never);
       return reply.type('application/x-asciicast').send(file.pipe(createGunzip()) as never);

@@ -6,6 +6,9 @@
  * (join.ts), the resize audit (resize-audit.ts), orphan recovery (recovery.ts); this class holds their shared state.
  */
 import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { type ChannelFrame, decodeFrame, OutpostError, signTicket, type TicketCapability } from '@outpost/shared';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -28,7 +31,7 @@ import { ResizeAudit } from './resize-audit.js';
 import { SessionsStore } from './store.js';
 import { TechSockets } from './tech-sockets.js';
 import { openTransfer, type TransferDeps, type TransferRequest } from './transfers.js';
-import type { OpenRequest, SessionOpenedHook, SessionsOptions } from './types.js';
+import type { OpenRequest, RecordingShare, SessionOpenedHook, SessionsOptions } from './types.js';
 import { TECH_CHANNEL } from './wire.js';
 
 export type { OpenRequest, SessionOpenedHook, SessionsOptions } from './types.js';
@@ -54,6 +57,8 @@ export interface SessionsInit {
   onOpened?: SessionOpenedHook;
   /** Agents held by other collector nodes (docs/0017-nodes.md); absent: only this node's sockets are reachable. */
   cluster?: SessionsCluster;
+  /** Finished recordings kept for every node (several nodes, one data directory each). */
+  recordings?: RecordingShare | undefined;
 }
 
 /** What sessions ask of the node bus: a relayed stream to the node holding an agent's socket. */
@@ -90,10 +95,12 @@ export class Sessions implements ChannelRouter {
   /** Sessions of other nodes relayed to agents held here. */
   readonly #relayed = new Set<RelayedChannel>();
   readonly #cluster: SessionsCluster | undefined;
+  readonly #recordings: RecordingShare | undefined;
 
   constructor(init: SessionsInit) {
     this.#registry = init.registry;
     this.#cluster = init.cluster;
+    this.#recordings = init.recordings;
     this.store = new SessionsStore(init.db);
     this.audit = init.audit;
     this.key = init.key;
@@ -124,6 +131,7 @@ export class Sessions implements ChannelRouter {
       live: this.live,
       opened: (agentId, session) => this.#opened(agentId, session),
       flushResize: (s) => this.#resizes.flush(s),
+      recordings: init.recordings,
     };
     this.#transferDeps = {
       ...common,
@@ -194,6 +202,23 @@ export class Sessions implements ChannelRouter {
       this.logger.warn({ sessionId: owners.get(ws)?.id }, reason);
       owners.get(ws)?.end({ reason, exitCode: null, code: 'OUTPOST_E_SESSION_ENDED' });
       ws.terminate();
+    });
+  }
+
+  /**
+   * A finished recording's bytes (gzip): this node's file, else the copy the recording node stored in the database.
+   * Neither: OUTPOST_E_NOT_FOUND (a recording on a node without a shared store, or one that died before storing it).
+   */
+  async openRecording(relPath: string): Promise<Readable> {
+    const local = join(this.dataDir, relPath);
+    if (existsSync(local)) return createReadStream(local);
+    const shared = await this.#recordings?.read(relPath);
+    if (shared) return shared;
+    throw new OutpostError('OUTPOST_E_NOT_FOUND', {
+      message: this.#recordings
+        ? 'The recording is neither on this node nor stored in the database'
+        : "The recording is not in this node's data directory",
+      details: { recordingFile: relPath },
     });
   }
 

@@ -38,3 +38,14 @@ export type SessionOpenedHook = (
   agentId: string,
   session: { sessionId: string; user: string; kind: 'shell' | 'upload' | 'download' },
 ) => Promise<unknown>;
+
+/**
+ * Where finished recordings are kept for every node when each has its own data directory (docs/0017-nodes.md): the
+ * deployment concern's `SharedRecordings`. Absent: the data directory alone, as on a single node.
+ */
+export interface RecordingShare {
+  /** Stores a finished recording, named by its path relative to the data directory (the session row's). */
+  put(relPath: string): Promise<void>;
+  /** Its bytes (gzip), or undefined when no node stored it. */
+  read(relPath: string): Promise<import('node:stream').Readable | undefined>;
+}

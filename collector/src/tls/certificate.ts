@@ -50,7 +50,7 @@ function readPem(file: string, what: 'certificate' | 'key'): string {
   return text;
 }
 
-function fingerprintOf(pem: string, file: string): string {
+export function fingerprintOf(pem: string, file: string): string {
   try {
     return fingerprintOfDer(new X509Certificate(pem).raw);
   } catch (cause) {
@@ -84,19 +84,40 @@ export async function ensureCertificate(opts: CertificateOptions): Promise<Certi
   const dir = join(opts.dataDir, 'tls');
   const certPath = join(dir, 'collector.crt');
   const keyPath = join(dir, 'collector.key');
+  const existing = readGenerated(opts.dataDir);
+  if (existing)
+    return { ...existing, fingerprint: fingerprintOf(existing.cert, certPath), generated: false, certPath, keyPath };
+  const pems = await generateSelfSigned(opts.hostnames);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(keyPath, pems.private, 0o600);
+  writeFileAtomic(certPath, pems.cert, 0o644);
+  const fingerprint = fingerprintOf(pems.cert, certPath);
+  opts.logger.info({ certPath, fingerprint }, 'generated a self-signed TLS certificate');
+  return { cert: pems.cert, key: pems.private, fingerprint, generated: true, certPath, keyPath };
+}
+
+/** The self-signed certificate and key an earlier start generated in `<dataDir>/tls`, or undefined. */
+export function readGenerated(dataDir: string): { cert: string; key: string } | undefined {
+  const dir = join(dataDir, 'tls');
   try {
-    const cert = readFileSync(certPath, 'utf8');
-    const key = readFileSync(keyPath, 'utf8');
-    return { cert, key, fingerprint: fingerprintOf(cert, certPath), generated: false, certPath, keyPath };
+    return {
+      cert: readFileSync(join(dir, 'collector.crt'), 'utf8'),
+      key: readFileSync(join(dir, 'collector.key'), 'utf8'),
+    };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return undefined;
   }
-  const names = ['localhost', '127.0.0.1', '::1', ...(opts.hostnames ?? [])];
+}
+
+/** A new self-signed certificate (EC P-256, 10 years) for localhost, its loopback addresses and `hostnames`. */
+export async function generateSelfSigned(hostnames: string[] | undefined): Promise<{ cert: string; private: string }> {
+  const names = ['localhost', '127.0.0.1', '::1', ...(hostnames ?? [])];
   const altNames = [...new Set(names)].map((n) =>
     isIP(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n },
   );
   const now = new Date();
-  const pems = await generate([{ name: 'commonName', value: 'Outpost collector' }], {
+  return generate([{ name: 'commonName', value: 'Outpost collector' }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
@@ -109,10 +130,4 @@ export async function ensureCertificate(opts: CertificateOptions): Promise<Certi
       { name: 'subjectAltName', altNames },
     ],
   });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(keyPath, pems.private, 0o600);
-  writeFileAtomic(certPath, pems.cert, 0o644);
-  const fingerprint = fingerprintOf(pems.cert, certPath);
-  opts.logger.info({ certPath, fingerprint }, 'generated a self-signed TLS certificate');
-  return { cert: pems.cert, key: pems.private, fingerprint, generated: true, certPath, keyPath };
 }

@@ -28,6 +28,7 @@ export function updatesAgentRoutes(deps: { updates: Updates }): FastifyPluginAsy
         schema: { params: Type.Object({ name: Type.String({ maxLength: 64 }) }) },
       },
       async (req, reply) => {
+        await deps.updates.sync();
         const file = deps.updates.repository.metadataFile(req.params.name);
         if (!file)
           throw new OutpostError('OUTPOST_E_NOT_FOUND', {
@@ -41,6 +42,7 @@ export function updatesAgentRoutes(deps: { updates: Updates }): FastifyPluginAsy
       '/v1/updates/targets/*',
       { config: { public: true }, schema: { params: Type.Object({ '*': Type.String({ maxLength: 1024 }) }) } },
       async (req, reply) => {
+        await deps.updates.sync();
         const t = deps.updates.repository.targetFile(req.params['*']);
         if (!t) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: 'No such release file' });
         reply.header('content-length', t.size).type('application/octet-stream');
@@ -146,6 +148,7 @@ function releaseListRoutes(app: App, deps: UpdatesRoutesDeps): void {
   const { updates, guard } = deps;
   app.get('/api/v1/releases', { schema: { response: { 200: ReleaseState, ...errorResponses } } }, async (req) => {
     await guard(req, 'releases.read', RELEASES);
+    await updates.sync();
     return updates.state();
   });
 }

@@ -11,6 +11,7 @@ import type { Actor } from '../auth/index.js';
 import { actorRef } from '../auth/index.js';
 import type { Clock } from '../config.js';
 import type { SqlDb } from '../db/index.js';
+import { type DeploymentStore, ReleaseMirror } from '../deployment/index.js';
 import { type ReleaseInfo, ReleaseRepository, type RepositoryState } from './repository.js';
 import { type Assignment, type StoredUpdateStatus, UpdatesStore } from './store.js';
 
@@ -34,6 +35,11 @@ export interface UpdatesInit {
   db: SqlDb;
   /** Where the release repository lives (its `releases/` folder). */
   dataDir: string;
+  /**
+   * Several nodes, each with its own data directory: the repository is kept alike on every node through the
+   * database (docs/0017-nodes.md). Absent: the directory alone, as on a single node.
+   */
+  shared?: DeploymentStore | undefined;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
@@ -44,6 +50,7 @@ export interface UpdatesInit {
 export class Updates {
   readonly repository: ReleaseRepository;
   readonly #store: UpdatesStore;
+  readonly #mirror: ReleaseMirror | undefined;
   private readonly audit: AuditLog;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -56,6 +63,19 @@ export class Updates {
     this.clock = init.clock;
     this.logger = init.logger;
     this.deps = init.deps;
+    this.#mirror = init.shared && new ReleaseMirror(init.shared, this.repository.dir, init.logger);
+  }
+
+  /**
+   * Brings this node's copy of the repository up to what was last published through any node. A database that does
+   * not answer leaves the copy as it is (logged): what it serves is signed and verified by agents either way.
+   */
+  async sync(): Promise<void> {
+    try {
+      await this.#mirror?.sync();
+    } catch (err) {
+      this.logger.warn({ err }, 'release repository not synced from the database; serving the local copy');
+    }
   }
 
   openUpload(): string {
@@ -69,7 +89,8 @@ export class Updates {
   /** Validates and publishes an upload; audits success and refusal alike. */
   async publish(id: string, actor: Actor, remoteIp: string): Promise<ReleaseInfo[]> {
     try {
-      const { releases, firstRoot } = await this.repository.commit(id);
+      const commit = () => this.repository.commit(id);
+      const { releases, firstRoot } = await (this.#mirror ? this.#mirror.publish(commit) : commit());
       await this.audit.record({
         type: 'release.publish',
         code: 'OUTPOST_I_RELEASE_PUBLISHED',
