@@ -8,7 +8,7 @@
  */
 import { build } from 'esbuild';
 import { asciiOnly } from './ascii-only.mjs';
-import { lazyBuiltins } from './lazy-builtins.mjs';
+import { lazyBuiltins, lazyCommanderSpawn } from './lazy-builtins.mjs';
 import { checkCliHalf, commandsLoader } from './split-commands.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -41,6 +41,7 @@ const cli = await build({
   metafile: true,
   plugins: [
     lazyBuiltins(),
+    lazyCommanderSpawn(),
     commandsLoader(`export function loadCommands() { return import(${JSON.stringify(COMMANDS)}); }`, root, [COMMANDS]),
   ],
 });

@@ -188,8 +188,11 @@ function ensureRuntime(spec: Targets, t: string, offline: boolean): string {
  * The runtime flags every executable starts with. V8's lite mode (interpreter only, feedback allocated lazily, no
  * WebAssembly): idle RSS 73 MB instead of 125 MB (anonymous 27 vs 70), same CPU for a full inventory, no shell
  * slowdown measurable above the noise (docs/0009-packaging.md, "Footprint"). Nothing in the agent uses WebAssembly.
+ * Lite mode starts the young generation smaller than Node's start-up allocates, so every start (`--version`
+ * included) ran a scavenge; a 1 MB semi-space from the start avoids it (docs/0009, "Fourth round"). V8 leaves the
+ * semi-space flags out of the flag hash, so Node's own code cache is no more rejected than under lite mode alone.
  */
-const EXEC_ARGV = ['--lite-mode'];
+const EXEC_ARGV = ['--lite-mode', '--min-semi-space-size=1'];
 
 /**
  * The flags of the Node that writes the blob, so the code cache is both accepted and byte-reproducible. V8 checks a

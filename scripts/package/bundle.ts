@@ -112,7 +112,10 @@ export async function bundle(work: string, version: string | undefined): Promise
   const helper = async <T>(file: string) =>
     (await import(pathToFileURL(join(repoRoot, 'agent/scripts', file)).href)) as T;
   // Built-ins through require(), loaded when first needed, and the CLI/commands split: as the checkout's bundle.
-  const { lazyBuiltins } = await helper<{ lazyBuiltins: () => EsbuildPlugin }>('lazy-builtins.mjs');
+  const { lazyBuiltins, lazyCommanderSpawn } = await helper<{
+    lazyBuiltins: () => EsbuildPlugin;
+    lazyCommanderSpawn: () => EsbuildPlugin;
+  }>('lazy-builtins.mjs');
   const { asciiOnly } = await helper<{ asciiOnly: (file: string) => void }>('ascii-only.mjs');
   const { commandsLoader, checkCliHalf } = await helper<{
     commandsLoader: (contents: string, resolveDir: string) => EsbuildPlugin;
@@ -150,7 +153,12 @@ export async function bundle(work: string, version: string | undefined): Promise
     banner: {
       js: "import { createRequire as __outpostRequire } from 'node:module';\nconst require = __outpostRequire(import.meta.url);",
     },
-    plugins: [lazyBuiltins(), stamp, commandsLoader(readFileSync(join(here, 'sea-commands.mjs'), 'utf8'), here)],
+    plugins: [
+      lazyBuiltins(),
+      lazyCommanderSpawn(),
+      stamp,
+      commandsLoader(readFileSync(join(here, 'sea-commands.mjs'), 'utf8'), here),
+    ],
   });
   if (commands.errors.length || cli.errors.length) throw new Error('bundle failed');
   checkCliHalf(cli.metafile, 'the executable');

@@ -146,6 +146,16 @@ describe('packaged agent executable (linux-x64)', () => {
     expect(p.stderr()).not.toMatch(/rejected/i);
   });
 
+  it('answers --version without loading child_process (commander spawns lazily)', async (ctx) => {
+    if (skipReason) ctx.skip();
+    // NODE_DEBUG_NATIVE=CODE_CACHE names every built-in module the runtime compiles (docs/0009, "Fourth round").
+    const env = { PATH: join(host, 'bin'), HOME: host, NODE_DEBUG_NATIVE: 'CODE_CACHE' };
+    const p = spawnProcess(exe, ['--version'], env, host);
+    expect(await p.exited).toBe(0);
+    expect(p.stderr()).toMatch(/Code cache of internal\/main\/embedding/);
+    expect(p.stderr()).not.toMatch(/Code cache of (child_process|dgram)\b/);
+  });
+
   it('enrolls with a token, comes online and opens a shell through its embedded PTY addon', async (ctx) => {
     if (skipReason) ctx.skip();
     const { token } = await c!.enrollmentToken();
