@@ -1,7 +1,8 @@
 /**
  * `GET /api/v1/cluster`: the operator's view of a deployment (docs/0017-nodes.md, "Operator view") — which nodes this
  * node hears, how many agents each holds, and which node holds each lease of once-only work, with its epoch and
- * expiry by the database's clock. Global and read-only: the `metrics.read` permission, like `/metrics`.
+ * expiry by the database's clock. Global and read-only: `metrics.read` on every client (a role bound to all
+ * clients), like `/metrics`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from '@sinclair/typebox';
