@@ -1,7 +1,8 @@
 /**
  * The ticket write path every incident change goes through: serialised per collector (no lost updates between the
- * SLA engine, detection and technicians), one transaction for the ticket, its timeline and its notices, then the audit
- * row and the handoff of the notices to notifications (notices.ts). Internal to the concern.
+ * SLA engine, detection and technicians) and, across nodes, by the ticket's row lock taken when it is loaded; one
+ * transaction for the ticket, its timeline and its notices, then the audit row and the handoff of the notices to
+ * notifications (notices.ts). Internal to the concern.
  */
 import { randomBytes } from 'node:crypto';
 import { OutpostError } from '@outpost/shared';
@@ -134,9 +135,9 @@ export class IncidentCore {
     return `in_${randomBytes(6).toString('hex')}`;
   }
 
-  /** Loads a ticket or throws 404. */
+  /** Loads a ticket to change it (row-locked on PostgreSQL until the transaction ends) or throws 404. */
   async load(id: string): Promise<Incident> {
-    const inc = await this.store.get(id);
+    const inc = await this.store.getForUpdate(id);
     if (!inc) throw new OutpostError('OUTPOST_E_NOT_FOUND', { message: `No incident ${id}` });
     return inc;
   }

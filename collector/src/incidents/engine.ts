@@ -77,7 +77,7 @@ export async function tick(core: IncidentCore, fence?: Fence): Promise<TickResul
 async function slaPass(core: IncidentCore, fence: Fence | undefined, now: number, result: TickResult): Promise<void> {
   for await (const candidate of pages((limit) => core.store.slaDue(now, limit))) {
     await write(core, fence, async () => {
-      const inc = await core.store.get(candidate.id);
+      const inc = await core.store.getForUpdate(candidate.id);
       if (!inc?.sla || inc.paused || inc.nextSlaAt === null || inc.nextSlaAt > now) return;
       const due = takeDue(inc, inc.sla, now);
       if (!due.length) {
@@ -124,7 +124,7 @@ async function autoResolvePass(
     core.store.clearedBefore(now - core.options.autoResolveHoldMs, limit),
   )) {
     await write(core, fence, async () => {
-      const inc = await core.store.get(candidate.id);
+      const inc = await core.store.getForUpdate(candidate.id);
       if (!inc || inc.clearSince === null || inc.clearSince > now - core.options.autoResolveHoldMs) return;
       if (inc.status !== 'open' && inc.status !== 'acknowledged') return;
       const note = `Condition clear since ${new Date(inc.clearSince).toISOString()}`;
@@ -144,7 +144,7 @@ async function autoResolvePass(
 async function closePass(core: IncidentCore, fence: Fence | undefined, now: number, result: TickResult): Promise<void> {
   for await (const candidate of pages((limit) => core.store.resolvedBefore(now - core.options.reopenWindowMs, limit))) {
     await write(core, fence, async () => {
-      const inc = await core.store.get(candidate.id);
+      const inc = await core.store.getForUpdate(candidate.id);
       if (inc?.status !== 'resolved') return;
       inc.status = 'closed';
       inc.closedAt = now;

@@ -66,6 +66,36 @@ const ticket = (id: string, over: Partial<Incident> = {}): Incident => ({
 const opened = { at: 1_000, kind: 'opened' as const, actor: 'us_1', data: { via: 'api' } };
 
 describeStores('incidents store', incidentsMigrations, (db) => {
+  it('makes two writers re-reading one ticket to change it take turns (two nodes on PostgreSQL): no change lost', async () => {
+    const store = new IncidentsStore(db());
+    await store.commit(ticket('in_turns'), [opened]);
+    const change = (fn: (inc: Incident) => void) =>
+      db().transaction(async () => {
+        const inc = (await store.getForUpdate('in_turns'))!;
+        // A slow writer: the other one reads in the meantime (on PostgreSQL another pool connection, as another node).
+        await new Promise((r) => setTimeout(r, 100));
+        fn(inc);
+        await store.commit(inc, []);
+      });
+    await Promise.all([
+      change((inc) => {
+        inc.assignee = 'us_tech';
+        inc.status = 'acknowledged';
+      }),
+      change((inc) => {
+        inc.escalationLevel += 1;
+        inc.tier = 2;
+      }),
+    ]);
+    const after = await store.get('in_turns');
+    expect([after?.assignee, after?.status, after?.escalationLevel, after?.tier]).toEqual([
+      'us_tech',
+      'acknowledged',
+      1,
+      2,
+    ]);
+  });
+
   it('writes a ticket with its machines, timeline and notices, and reads every field back as written', async () => {
     const store = new IncidentsStore(db());
     const inc = ticket('in_1', { sla, nextSlaAt: 2_881_000, paused: true, assignee: 'us_2' });

@@ -265,6 +265,17 @@ export class IncidentsStore {
     return r && fromRow(r);
   }
 
+  /**
+   * The ticket re-read to be changed and written back whole. On PostgreSQL its row stays locked until the caller's
+   * transaction ends, so two nodes changing one ticket (the SLA engine on one, a technician on another) take turns
+   * instead of one overwriting the other's change; on SQLite the one connection already serialises writers.
+   */
+  async getForUpdate(id: string): Promise<Incident | undefined> {
+    const lock = this.db.dialect === 'postgres' ? ' FOR UPDATE OF i' : '';
+    const r = await this.db.get<Row>(`${this.#select} WHERE i.id = ?${lock}`, [id]);
+    return r && fromRow(r);
+  }
+
   /** The open (or acknowledged) incident for a deduplication key. */
   async openByKey(key: string): Promise<Incident | undefined> {
     const r = await this.db.get<Row>(`${this.#select} WHERE i.dedup_key = ? AND i.status IN ('open','acknowledged')`, [
