@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../config.js';
 import { salvageCast } from './recorder.js';
 import type { SessionRecord, SessionsStore } from './store.js';
+import type { RecordingShare } from './types.js';
 
 /** What recovery reads and writes. */
 export interface RecoveryDeps {
@@ -21,6 +22,8 @@ export interface RecoveryDeps {
   dataDir: string;
   /** True for a session this run already holds (never an orphan). */
   isLive(sessionId: string): boolean;
+  /** Finished recordings kept for every node (several nodes, one data directory each). */
+  recordings?: RecordingShare | undefined;
 }
 
 /** This node's own orphans: every unfinished row it wrote that it does not hold (alone, every unfinished row). */
@@ -54,6 +57,12 @@ async function endOrphans(d: RecoveryDeps, rows: SessionRecord[]): Promise<numbe
   let ended = 0;
   for (const r of rows) {
     const { endedAt, recordingStatus, recordingBytes, events } = salvage(d, r);
+    // What was salvaged here is stored for the other nodes before the row says it is finished, as a clean end does
+    // (a node restarting finds its own orphans' recordings on its own disk; a gone node's are not on this one).
+    if (recordingStatus === 'truncated' && r.recordingFile && d.recordings)
+      await d.recordings
+        .put(r.recordingFile)
+        .catch((err: unknown) => d.logger.warn({ err, sessionId: r.id }, 'recording not stored for the other nodes'));
     const reason = 'collector restarted';
     const won = await d.store.finish(r.id, {
       endedAt,

@@ -249,6 +249,7 @@ export class Sessions implements ChannelRouter {
       logger: this.logger,
       dataDir: this.options.dataDir,
       isLive: (id) => this.live.has(id) || this.transfers.has(id),
+      recordings: this.#recordings,
     };
     await recoverOwnOrphans(d, !this.#cluster);
     if (!this.#cluster) return;
