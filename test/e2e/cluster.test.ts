@@ -14,6 +14,8 @@
  * test's. Timing: production leases (TTL 6 s, renewal 2 s); the SLA engine ticks every 250 ms, the outbox polls
  * every 200 ms.
  */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -30,10 +32,10 @@ import {
   startDeployment,
   until,
 } from '../support/cluster.js';
-import { tempDir } from '../support/collector.js';
+import { outpostBin, spawnNode, tempDir } from '../support/collector.js';
 import { type NatsServer, natsUnavailable, testNats } from '../support/nats.js';
 import { freshPostgres, postgresUnavailable, stopPostgresAfterAll } from '../support/postgres.js';
-import { type ShellAgent, startShellAgent } from '../support/shell.js';
+import { openShell, type ShellAgent, startShellAgent } from '../support/shell.js';
 
 const SIMS = 90;
 const FLEET = SIMS + 1;
@@ -42,6 +44,9 @@ if (skip) console.warn(`skipping the three-node end-to-end test: ${skip}`);
 stopPostgresAfterAll();
 
 const dir = tempDir('cluster-e2e');
+/** The real agent's file root (`outpost cp` to and from it). */
+const FILES = join(dir.path, 'files');
+mkdirSync(FILES, { recursive: true });
 let nats: NatsServer;
 let d: Deployment;
 let balancer: Balancer;
@@ -110,6 +115,7 @@ beforeAll(async () => {
       },
     },
     join(dir.path, 'agent'),
+    { fileRoots: [FILES] },
   );
   console.log(
     `set-up: three nodes listening at ${started}, ${SIMS} sims held at ${held}, the real agent at ${since()}`,
@@ -143,6 +149,39 @@ describe.skipIf(skip)('three collector nodes behind a balancer', () => {
       await until(`${n.name} lists the fleet online`, 10_000, async () => {
         return (await listed(n.admin)).online === FLEET;
       });
+  });
+
+  it('opens a shell and copies a file both ways through each node, whichever holds the agent; each shell recorded once', async () => {
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const root = FILES;
+    const data = randomBytes(2 << 20);
+    writeFileSync(join(dir.path, 'up.bin'), data);
+    // The real agent is on one node: through the two others the shell and the bytes cross the bus.
+    for (const n of d.nodes) {
+      const sh = await openShell(n.admin, agent.agentId);
+      sh.s.write('echo X$((6*7))Y\n');
+      await sh.out.waitFor(/X42Y\r?\n/);
+      sh.s.write('exit\n');
+      await sh.s.ended;
+      const cp = async (...args: string[]) => {
+        const p = spawnNode(outpostBin, [
+          ...['--server', n.info.apiUrl, '--token', n.admin.token!, '--ca-fingerprint', n.info.fingerprint],
+          ...['--json', 'cp', ...args],
+        ]);
+        return { code: await p.exited, err: p.stderr() };
+      };
+      const up = await cp(join(dir.path, 'up.bin'), `${agent.agentId}:${root}/${n.name}.bin`);
+      expect(up.code, `${n.name}: ${up.err}`).toBe(0);
+      expect(sha(readFileSync(join(root, `${n.name}.bin`)))).toBe(sha(data));
+      const down = await cp(`${agent.agentId}:${root}/${n.name}.bin`, join(dir.path, `${n.name}.down`));
+      expect(down.code, `${n.name}: ${down.err}`).toBe(0);
+      expect(readFileSync(join(dir.path, `${n.name}.down`)).equals(data)).toBe(true);
+    }
+    const shells = await d.db.all<{ node: string; status: string }>(
+      "SELECT node, recording_status AS status FROM sessions WHERE agent_id = ? AND kind = 'shell' ORDER BY node",
+      [agent.agentId],
+    );
+    expect(shells).toEqual(d.nodes.map((n) => ({ node: n.name, status: 'ok' })));
   });
 
   it('stores every event once when a node is SIGKILLed under streaming, and lists every agent once', async () => {
