@@ -15,10 +15,11 @@ import { type ApiTarget, apiCall } from '@outpost/collector';
 import { initReleaseKeys, releasePaths, releaseTargetPath, signRelease } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../support/agent.js';
+import { connectedOn, startClusterNode } from '../support/cluster.js';
 import { outpostBin, spawnNode, tempDir } from '../support/collector.js';
 import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
 import { freshPostgres, postgresUnavailable, stopPostgresAfterAll } from '../support/postgres.js';
-import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../support/process-collector.js';
+import { bootstrap, type ServeInfo } from '../support/process-collector.js';
 import { openShell, type ShellAgent, startShellAgent } from '../support/shell.js';
 
 stopPostgresAfterAll();
@@ -39,18 +40,15 @@ let siteId: string;
 let agent: ShellAgent;
 
 /** Starts one node on its own data directory. */
-async function node(name: string): Promise<ServeInfo> {
-  const config = join(dir.path, `${name}.json`);
-  const cluster = { natsUrl: nats.url, nodeId: name, deployment: 'separate' };
-  writeFileSync(config, JSON.stringify({ storage: { url: storageUrl }, cluster }));
-  return startCollectorProcess(dataOf(name), await freePort(), ['--config', config], 90_000);
-}
-
-/** Agents with a live socket on a node, from its /metrics. */
-async function connectedOn(admin: ApiTarget): Promise<number> {
-  const text = await apiCall<string>(admin, 'GET', '/metrics');
-  return Number(/^outpost_agents_connected (\d+)$/m.exec(text)?.[1]);
-}
+const node = (name: string): Promise<ServeInfo> =>
+  startClusterNode({
+    dir: dir.path,
+    dataDir: dataOf(name),
+    name,
+    natsUrl: nats.url,
+    deployment: 'separate',
+    config: { storage: { url: storageUrl } },
+  });
 
 /** GET over TLS: the body's bytes and the fingerprint of the certificate the node presented. */
 function fetchBytes(base: string, path: string): Promise<{ status: number; body: Buffer; fingerprint: string }> {

@@ -15,11 +15,12 @@ import { join } from 'node:path';
 import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportingAgent } from '../console/hostile-agent.js';
+import { startClusterNode } from '../support/cluster.js';
 import { tempDir } from '../support/collector.js';
 import { openLive } from '../support/live.js';
 import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
 import { freshPostgres, postgresUnavailable, stopPostgresAfterAll } from '../support/postgres.js';
-import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../support/process-collector.js';
+import { bootstrap, freePort, type ServeInfo } from '../support/process-collector.js';
 import { openShell, type ShellAgent, startShellAgent } from '../support/shell.js';
 
 const STORAGE: Record<string, unknown> = {};
@@ -39,12 +40,15 @@ let clientId: string;
 let agent: ShellAgent;
 
 /** Starts one node of the deployment on the shared data directory. */
-async function node(name: string): Promise<ServeInfo> {
-  const config = join(dir.path, `${name}.json`);
-  const cluster = { natsUrl: nats.url, nodeId: name, deployment: 'e2e-sessions' };
-  writeFileSync(config, JSON.stringify({ storage: STORAGE, cluster, detection: { policyFile } }));
-  return startCollectorProcess(join(dir.path, 'data'), await freePort(), ['--config', config], 90_000);
-}
+const node = (name: string): Promise<ServeInfo> =>
+  startClusterNode({
+    dir: dir.path,
+    dataDir: join(dir.path, 'data'),
+    name,
+    natsUrl: nats.url,
+    deployment: 'e2e-sessions',
+    config: { storage: STORAGE, detection: { policyFile } },
+  });
 
 /** A user with one role on one client, logged in on node A. */
 async function userOn(client: string, role: string): Promise<ApiTarget> {

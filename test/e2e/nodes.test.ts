@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { type ApiTarget, apiCall, ShellClient } from '@outpost/collector';
 import { CHANNEL_WINDOW_BYTES } from '@outpost/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectedOn, startClusterNode } from '../support/cluster.js';
 import { outpostBin, spawnNode, tempDir } from '../support/collector.js';
 import { type NatsServer, natsUnavailable, startNats } from '../support/nats.js';
 import { freshPostgres, postgresUnavailable, stopPostgresAfterAll } from '../support/postgres.js';
-import { bootstrap, freePort, type ServeInfo, startCollectorProcess } from '../support/process-collector.js';
+import { bootstrap, type ServeInfo } from '../support/process-collector.js';
 import { echoLatency, openShell, type ShellAgent, startShellAgent, waitOnline } from '../support/shell.js';
 
 /** Where both nodes keep their state (see the header): PostgreSQL where the server is installed. */
@@ -43,12 +44,15 @@ let agent: ShellAgent;
 let agent2: ShellAgent;
 
 /** Starts one node of the deployment on the shared data directory. */
-async function node(name: string): Promise<ServeInfo> {
-  const config = join(dir.path, `${name}.json`);
-  const cluster = { natsUrl: nats.url, nodeId: name, deployment: 'e2e' };
-  writeFileSync(config, JSON.stringify({ storage: STORAGE, cluster, sessions: { fileMaxBytes: 16 << 20 } }));
-  return startCollectorProcess(join(dir.path, 'data'), await freePort(), ['--config', config], 90_000);
-}
+const node = (name: string): Promise<ServeInfo> =>
+  startClusterNode({
+    dir: dir.path,
+    dataDir: join(dir.path, 'data'),
+    name,
+    natsUrl: nats.url,
+    deployment: 'e2e',
+    config: { storage: STORAGE, sessions: { fileMaxBytes: 16 << 20 } },
+  });
 
 /** What `startShellAgent` needs, pointed at node B (enrollment tokens come from A: it is one deployment). */
 const onB = () => ({
@@ -63,12 +67,6 @@ const onB = () => ({
     return { token: t.token, id: t.info.id };
   },
 });
-
-/** Agents with a live socket on a node, from its /metrics. */
-async function connectedOn(admin: ApiTarget): Promise<number> {
-  const text = await apiCall<string>(admin, 'GET', '/metrics');
-  return Number(/^outpost_agents_connected (\d+)$/m.exec(text)?.[1]);
-}
 
 /** `outpost --json cp …` against node A. */
 async function cp(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {

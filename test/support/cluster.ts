@@ -92,17 +92,38 @@ export interface Deployment {
 }
 
 /**
+ * Starts one built `outpost serve` node of a deployment: its configuration file (`config` plus the `cluster` section
+ * naming it) written beside the others in `dir`, on a free port, with `dataDir` as its data directory.
+ */
+export async function startClusterNode(o: {
+  dir: string;
+  dataDir: string;
+  name: string;
+  natsUrl: string;
+  deployment: string;
+  config?: Record<string, unknown> | undefined;
+  timeoutMs?: number;
+}): Promise<ServeInfo> {
+  const file = join(o.dir, `${o.name}.json`);
+  const cluster = { natsUrl: o.natsUrl, nodeId: o.name, deployment: o.deployment };
+  writeFileSync(file, JSON.stringify({ ...o.config, cluster }));
+  return startCollectorProcess(o.dataDir, await freePort(), ['--config', file], o.timeoutMs ?? 90_000);
+}
+
+/**
  * Starts the nodes: the first alone (it migrates the database and makes the initial admin), the others together.
  * The first one also takes every lease on its first attempt (nobody else contends yet).
  */
 export async function startDeployment(s: DeploymentSettings): Promise<Deployment> {
-  const start = async (name: string) => {
-    const config = join(s.dir, `${name}.json`);
-    const cluster = { natsUrl: s.natsUrl, nodeId: name, deployment: s.deployment };
-    writeFileSync(config, JSON.stringify({ ...s.config, storage: { url: s.pgUrl }, cluster }));
-    // A data directory per node, as on separate hosts: on PostgreSQL what the deployment shares is in the database.
-    return startCollectorProcess(join(s.dir, name), await freePort(), ['--config', config], 120_000);
-  };
+  // A data directory per node, as on separate hosts: on PostgreSQL what the deployment shares is in the database.
+  const start = (name: string) =>
+    startClusterNode({
+      ...s,
+      name,
+      dataDir: join(s.dir, name),
+      config: { ...s.config, storage: { url: s.pgUrl } },
+      timeoutMs: 120_000,
+    });
   const [first, ...rest] = s.names;
   const infos = [await start(first!)];
   // A node that fails to start must not leave the others running past the test.
